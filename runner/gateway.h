@@ -1,0 +1,90 @@
+/*
+ * gateway: the OpenAI-compatible client. Event-driven on one curl multi
+ * handle: the caller submits requests and drives transfers with
+ * gateway_poll(); no thread per request.
+ *
+ * The client owns retries (connect errors, timeouts, 408, 409, 429, 5xx,
+ * x-should-retry) with exponential backoff and full jitter, honouring
+ * retry-after-ms and Retry-After (seconds or HTTP-date, capped at 120 s),
+ * up to max_retries; an optional rps limit; a per-request timeout; and a
+ * max_response_bytes limit (the transfer is cut and the request fails).
+ * 401 and 403 are never retried and mark the request fatal.
+ *
+ * Ownership: a struct gw_request is the caller's; the gateway borrows it
+ * from gateway_submit() until it is handed back through the done callback.
+ * The fields under "result" are malloc'd by the gateway and freed by
+ * gw_request_release(), which also frees body.
+ *
+ * Threads: every function but gateway_wakeup() is called from one thread.
+ */
+#ifndef EG_GATEWAY_H
+#define EG_GATEWAY_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "config.h"
+
+struct gateway;
+
+struct gw_request {
+	/* set by the caller */
+	char *body;              /* request JSON, owned (freed by gw_request_release) */
+	size_t body_len;
+	const char *run_id;      /* x-evalgate-run header, borrowed */
+	const char *suite;       /* x-evalgate-suite header, borrowed */
+	const char *case_id;     /* x-evalgate-case header, borrowed */
+	void *user;              /* the caller's */
+
+	/* result, valid in the done callback */
+	int ok;                  /* 1: a 2xx reply with a parsed first choice */
+	int fatal;               /* 1: 401/403, the run must stop */
+	long http_status;        /* of the last attempt, 0 when no reply */
+	char *content;           /* choices[0].message.content (NUL-terminated) */
+	size_t content_len;
+	char *finish_reason;     /* or NULL */
+	long prompt_tokens;      /* -1 when usage was missing */
+	long completion_tokens;  /* -1 when missing */
+	int attempts;            /* 1 + retries */
+	double latency_ms;       /* of the last attempt */
+	char *error;             /* why it failed (includes the gateway's error JSON message) */
+
+	/* private to the gateway */
+	struct gw_request *next;
+	void *priv;
+	double not_before;       /* monotonic seconds: earliest start of the next attempt */
+};
+
+/* api_key may be NULL (no Authorization header); it is copied and never printed */
+struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_key);
+void gateway_free(struct gateway *gw);
+
+void gateway_submit(struct gateway *gw, struct gw_request *req);
+/* requests submitted and not yet handed back (running, queued or waiting to retry) */
+size_t gateway_outstanding(const struct gateway *gw);
+/*
+ * Drive transfers for at most timeout_ms (returns early when something
+ * finished or gateway_wakeup() was called). Each finished request is passed
+ * to done(). Returns the number handed back.
+ */
+int gateway_poll(struct gateway *gw, int timeout_ms,
+		 void (*done)(struct gw_request *req, void *arg), void *arg);
+/* thread-safe: make a gateway_poll() in progress return */
+void gateway_wakeup(struct gateway *gw);
+/* abandon everything outstanding: each is handed to done() with ok = 0 */
+void gateway_cancel_all(struct gateway *gw, void (*done)(struct gw_request *, void *), void *arg);
+
+void gw_request_release(struct gw_request *req);
+
+/* --- pure helpers, exposed for tests --- */
+
+/* milliseconds to wait from a Retry-After value (delta-seconds, fractional, or HTTP-date), -1 if unparsable */
+long gw_parse_retry_after(const char *value, time_t now);
+/* backoff before retry number attempt (1-based) without server hint: full jitter on min(8 s, 0.5 s * 2^(attempt-1)); u in [0,1) */
+long gw_backoff_ms(int attempt, double u);
+/* 1 when a reply with this status should be retried */
+int gw_status_retryable(long status);
+/* parse a chat/completions reply into req's result fields; 0 ok, -1 with req->error set */
+int gw_parse_reply(struct gw_request *req, const char *body, size_t len);
+
+#endif

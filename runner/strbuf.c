@@ -1,0 +1,167 @@
+#include "strbuf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "utf8.h"
+#include "xalloc.h"
+
+char strbuf_empty[1];
+
+void strbuf_init(struct strbuf *sb, size_t hint)
+{
+	sb->len = 0;
+	sb->alloc = 0;
+	sb->max = 0;
+	sb->overflow = 0;
+	sb->buf = strbuf_empty;
+	if (hint)
+		strbuf_grow(sb, hint);
+}
+
+void strbuf_release(struct strbuf *sb)
+{
+	size_t max = sb->max;
+
+	if (sb->alloc)
+		free(sb->buf);
+	strbuf_init(sb, 0);
+	sb->max = max;
+}
+
+char *strbuf_detach(struct strbuf *sb, size_t *len)
+{
+	char *p;
+
+	if (len)
+		*len = sb->len;
+	p = sb->alloc ? sb->buf : xstrdup("");
+	sb->len = 0;
+	sb->alloc = 0;
+	sb->overflow = 0;
+	sb->buf = strbuf_empty;
+	return p;
+}
+
+void strbuf_grow(struct strbuf *sb, size_t extra)
+{
+	size_t need = sb->len + extra + 1;
+	size_t n;
+
+	if (need <= sb->alloc)
+		return;
+	n = sb->alloc ? sb->alloc : 64;
+	while (n < need)
+		n *= 2;
+	if (sb->alloc) {
+		sb->buf = xrealloc(sb->buf, n);
+	} else {
+		sb->buf = xmalloc(n);
+		sb->buf[0] = '\0';
+	}
+	sb->alloc = n;
+}
+
+void strbuf_reset(struct strbuf *sb)
+{
+	sb->len = 0;
+	sb->overflow = 0;
+	if (sb->alloc)
+		sb->buf[0] = '\0';
+}
+
+void strbuf_add(struct strbuf *sb, const void *data, size_t len)
+{
+	if (sb->max && sb->len + len > sb->max) {
+		sb->overflow = 1;
+		return;
+	}
+	strbuf_grow(sb, len);
+	memcpy(sb->buf + sb->len, data, len);
+	sb->len += len;
+	sb->buf[sb->len] = '\0';
+}
+
+void strbuf_addstr(struct strbuf *sb, const char *s)
+{
+	strbuf_add(sb, s, strlen(s));
+}
+
+void strbuf_addch(struct strbuf *sb, int c)
+{
+	char ch = (char)c;
+	strbuf_add(sb, &ch, 1);
+}
+
+void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+{
+	char tmp[256];
+	va_list cp;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(tmp)) {
+		strbuf_add(sb, tmp, (size_t)n);
+		return;
+	}
+	if (sb->max && sb->len + (size_t)n > sb->max) {
+		sb->overflow = 1;
+		return;
+	}
+	strbuf_grow(sb, (size_t)n);
+	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+	sb->len += (size_t)n;
+}
+
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(sb, fmt, ap);
+	va_end(ap);
+}
+
+void strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0;
+
+	strbuf_addch(sb, '"');
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n;
+
+		if (c < 0x80) {
+			switch (c) {
+			case '"': strbuf_addstr(sb, "\\\""); break;
+			case '\\': strbuf_addstr(sb, "\\\\"); break;
+			case '\n': strbuf_addstr(sb, "\\n"); break;
+			case '\r': strbuf_addstr(sb, "\\r"); break;
+			case '\t': strbuf_addstr(sb, "\\t"); break;
+			default:
+				if (c < 0x20 || c == 0x7f) {
+					char e[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+					strbuf_add(sb, e, 6);
+				} else {
+					strbuf_addch(sb, c);
+				}
+			}
+			i++;
+			continue;
+		}
+		n = utf8_valid_prefix(s + i, len - i);
+		if (n) {
+			strbuf_add(sb, s + i, n);
+			i += n;
+		} else {
+			strbuf_addstr(sb, "\xef\xbf\xbd");
+			i++;
+		}
+	}
+	strbuf_addch(sb, '"');
+}

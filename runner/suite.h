@@ -1,0 +1,107 @@
+/*
+ * suite: loading and validating a suite directory (suite.json + cases.jsonl),
+ * its content hash, and streaming its cases.
+ *
+ * A suite is validated in full at load (every case parsed, every scorer
+ * compiled, ids checked for duplicates) but its cases are not kept: the run
+ * reads them again one at a time through a case_reader, so memory does not
+ * grow with the suite. Ownership: suite_load fills a struct eg_suite that
+ * suite_release frees; case_reader_next fills a struct eg_case that
+ * case_release frees (the reader does not keep it).
+ */
+#ifndef EG_SUITE_H
+#define EG_SUITE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "../scorers/scorer.h"
+
+enum suite_kind {
+	SUITE_GOLDEN,
+	SUITE_ADVERSARIAL,
+	SUITE_ONLINE,
+};
+
+const char *suite_kind_name(enum suite_kind k);
+
+struct eg_case {
+	char *id;                 /* unique within the suite */
+	int line;                 /* 1-based line in cases.jsonl */
+	char *input;              /* user message, or NULL when messages is used */
+	cJSON *messages;          /* array of {role, content}, or NULL */
+	char **context;           /* retrieved passages */
+	size_t n_context;
+	char *expected;           /* reference answer or NULL */
+	char **tags;              /* the case's tags plus the manifest's */
+	size_t n_tags;
+	char *output;             /* recorded answer (online suites) or NULL */
+	struct scorer *scorers;   /* the case's own scorers (the manifest's are in the suite) */
+	size_t n_scorers;
+	char hash[65];            /* SHA-256 of the case's canonical content and the suite's prompt */
+};
+
+struct eg_suite {
+	char *dir;                /* as given */
+	char *manifest_path;      /* dir/suite.json */
+	char *cases_path;         /* dir/cases.jsonl */
+	char *name;
+	char *version;
+	enum suite_kind kind;
+	char *description;        /* or NULL */
+	char *system;             /* suite system prompt or NULL */
+	cJSON *params;            /* suite model params (object) or NULL */
+	struct scorer *scorers;   /* the manifest's scorers, applied to every case */
+	size_t n_scorers;
+	char **tags;              /* manifest tags, given to every case */
+	size_t n_tags;
+	size_t n_cases;           /* every case in the file */
+	size_t n_selected;        /* cases the filter keeps */
+	char hash[65];            /* SHA-256 of the canonical content (manifest + cases) */
+	char prompt_hash[65];     /* SHA-256 of what every case shares: system, params, scorers */
+};
+
+/* which cases a run takes; a zeroed filter takes all */
+struct case_filter {
+	const char **tags;        /* keep a case having any of these tags (none: keep all) */
+	size_t n_tags;
+	void *id_re;              /* compiled pcre2_code* on case ids, or NULL */
+	size_t limit;             /* at most this many per suite, 0 = no limit */
+};
+
+/* 0 ok; -1 after reporting "file:line: field: what" */
+int suite_load(struct eg_suite *s, const char *dir, const struct case_filter *f);
+void suite_release(struct eg_suite *s);
+int case_filter_match(const struct case_filter *f, const struct eg_case *c);
+
+struct case_reader {
+	const struct eg_suite *suite;
+	const struct case_filter *filter;
+	FILE *fp;
+	char *line;              /* getline buffer */
+	size_t line_alloc;
+	int lineno;
+	size_t taken;            /* cases returned so far */
+};
+
+int case_reader_open(struct case_reader *r, const struct eg_suite *s, const struct case_filter *f);
+/* 1 and *c filled, 0 at the end, -1 on error (reported) */
+int case_reader_next(struct case_reader *r, struct eg_case *c);
+void case_reader_close(struct case_reader *r);
+void case_release(struct eg_case *c);
+
+/*
+ * suites.lock: one line per suite, "name version sha256 dir", sorted by name.
+ * lock_check returns 0 when every loaded suite agrees with the lock (a suite
+ * missing from the lock is a warning), -1 after reporting each suite whose
+ * content changed while its version did not.
+ */
+int lock_check(const char *lock_path, struct eg_suite *suites, size_t n);
+int lock_write(const char *lock_path, struct eg_suite *suites, size_t n);
+
+/* canonical JSON (object keys sorted, no whitespace), for hashing; malloc'd */
+char *json_canonical(const cJSON *v);
+
+#endif

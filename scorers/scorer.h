@@ -1,0 +1,121 @@
+/*
+ * scorer: the one interface every scorer implements, and the one table that
+ * registers them (scorers/registry.c).
+ *
+ * A scorer type (struct scorer_type) holds the name and function pointers; a
+ * scorer instance (struct scorer) holds its type and a private ctx built once
+ * at load by type->init from the JSON spec. Instances are read-only after
+ * init, so one instance is scored from many threads at once.
+ *
+ * Scoring is a step function so that scorers which call a model (judge,
+ * faithfulness) need no threads of their own: type->score either finishes
+ * (SCORE_DONE, *out filled) or asks for gateway calls (SCORE_WAIT after one or
+ * more score_job_request()); the runner performs the calls through the same
+ * gateway client, retries and cache as the target, then calls type->score
+ * again with the replies in job->replies. Per-case state lives in job->state,
+ * freed by type->job_release.
+ *
+ * Ownership: out->reason and out->detail are malloc'd by the scorer and owned
+ * by the result afterwards (score_result_release frees them).
+ */
+#ifndef EG_SCORER_H
+#define EG_SCORER_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct eg_case;
+
+/* where a scorer spec sits, for error messages: "file:line: scorer N: type: what" */
+struct eg_loc {
+	const char *file; /* suite.json or cases.jsonl path */
+	int line;         /* 1-based, 0 when unknown */
+	int index;        /* 1-based index of the scorer within its list */
+};
+
+struct score_result {
+	double score; /* in [0,1] */
+	int pass;     /* 1 pass, 0 fail */
+	int error;    /* 1: the scorer could not reach a verdict (counts as case error) */
+	char *reason; /* one line for people, malloc'd, never NULL once scored */
+	char *detail; /* optional JSON text (judge prompt, claims), malloc'd or NULL */
+};
+
+/* a gateway call a scorer asked for, and its reply */
+struct score_call {
+	char *body;      /* request JSON (model, messages, params), malloc'd by the scorer */
+	char *reply;     /* answer content, malloc'd by the runner, NULL on error */
+	char *error;     /* why the call failed, malloc'd by the runner, or NULL */
+};
+
+struct score_job {
+	const struct eg_case *kase; /* the case: input, expected, context, tags */
+	const char *output;         /* the model's answer; any bytes, NUL-terminated */
+	size_t output_len;
+	double latency_ms;          /* of the target call */
+	void *state;                /* the scorer's own per-case state */
+	struct score_call *calls;   /* calls asked for in the last step */
+	size_t n_calls, alloc_calls;
+	int step;                   /* 0 on the first call of type->score */
+};
+
+enum score_status {
+	SCORE_DONE = 0,
+	SCORE_WAIT = 1,
+};
+
+struct scorer;
+
+struct scorer_type {
+	const char *name;
+	/* build s->ctx from spec; report errors with error_at() naming loc, return -1 */
+	int (*init)(struct scorer *s, const cJSON *spec, const struct eg_loc *loc);
+	/* one step of scoring; see the header comment */
+	enum score_status (*score)(const struct scorer *s, struct score_job *job,
+				   struct score_result *out);
+	void (*job_release)(const struct scorer *s, struct score_job *job); /* may be NULL */
+	void (*release)(struct scorer *s);                                   /* may be NULL */
+};
+
+struct scorer {
+	const struct scorer_type *type;
+	char *label; /* shown in reports: the type name, or the spec's "name" */
+	int negate;  /* the spec's "negate": invert pass (and score) */
+	void *ctx;   /* type's private data */
+};
+
+/* find a type by name in the registration table; NULL when unknown */
+const struct scorer_type *scorer_type_find(const char *name);
+/* comma-separated list of every registered type name, for messages */
+const char *scorer_type_names(void);
+
+/* parse one spec object ({"type": ..., ...}); -1 after reporting the error */
+int scorer_init(struct scorer *s, const cJSON *spec, const struct eg_loc *loc);
+void scorer_release(struct scorer *s);
+/* run steps until done or waiting; applies negate on DONE */
+enum score_status scorer_score(const struct scorer *s, struct score_job *job,
+			       struct score_result *out);
+void score_job_release(const struct scorer *s, struct score_job *job);
+/* ask the runner for a gateway call; takes ownership of body */
+void score_job_request(struct score_job *job, char *body);
+void score_result_release(struct score_result *r);
+
+/*
+ * Helpers for type->init: fetch a field of the spec with a clear error.
+ * They return 0 on success, -1 after error_at(loc...). "optional" variants
+ * leave *out untouched when the field is absent.
+ */
+int scorer_spec_string(const cJSON *spec, const char *field, const struct eg_loc *loc,
+		       const char *type, const char **out);
+int scorer_spec_opt_string(const cJSON *spec, const char *field, const struct eg_loc *loc,
+			   const char *type, const char **out);
+int scorer_spec_opt_number(const cJSON *spec, const char *field, const struct eg_loc *loc,
+			   const char *type, double *out);
+int scorer_spec_opt_bool(const cJSON *spec, const char *field, const struct eg_loc *loc,
+			 const char *type, int *out);
+/* report an error for this scorer: "file:line: scorer N: type: msg" */
+int scorer_error(const struct eg_loc *loc, const char *type, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
