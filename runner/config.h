@@ -77,7 +77,5 @@ struct eg_config {
 /* 0 ok, -1 after reporting; a missing file is an error */
 int config_load(struct eg_config *cfg, const char *path);
 void config_release(struct eg_config *cfg);
-/* the 1-based line where "key" first appears in text after offset 0, or 0 */
-int json_key_line(const char *text, const char *key);
 
 #endif

@@ -1,0 +1,324 @@
+#include "jsonutil.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "utf8.h"
+#include "xalloc.h"
+#include "banned.h"
+
+int read_file(const char *path, struct strbuf *sb, size_t max)
+{
+	FILE *fp = fopen(path, "rb");
+	char buf[65536];
+	size_t n;
+	int ret = 0;
+
+	if (!fp)
+		return error("%s: cannot open: %s", path, strerror(errno));
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		if (max && sb->len + n > max) {
+			ret = error("%s: larger than %zu bytes", path, max);
+			goto out;
+		}
+		strbuf_add(sb, buf, n);
+	}
+	if (ferror(fp))
+		ret = error("%s: read error: %s", path, strerror(errno));
+out:
+	fclose(fp);
+	return ret;
+}
+
+static int line_at(const char *text, size_t off, int base)
+{
+	int line = base;
+	size_t i;
+
+	for (i = 0; i < off && text[i]; i++)
+		if (text[i] == '\n')
+			line++;
+	return line;
+}
+
+int jdoc_parse(struct jdoc *d, const char *file, int line_base, const char *text, size_t len)
+{
+	const char *end = NULL;
+	size_t bad;
+
+	d->file = file;
+	d->line_base = line_base;
+	d->text = text;
+	d->len = len;
+	d->root = NULL;
+	if (!utf8_valid(text, len, &bad))
+		return error_at(file, line_at(text, bad, line_base), NULL,
+				"text is not valid UTF-8 (byte %zu)", bad + 1);
+	if (memchr(text, '\0', len))
+		return error_at(file, line_at(text, (size_t)((const char *)memchr(text, 0, len) - text),
+					      line_base),
+				NULL, "text contains a NUL byte");
+	d->root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (!d->root) {
+		size_t off = end ? (size_t)(end - text) : 0;
+		char near[32];
+		size_t k = 0;
+
+		if (off > len)
+			off = len;
+		while (k < 20 && off + k < len && text[off + k] != '\n') {
+			near[k] = text[off + k];
+			k++;
+		}
+		near[k] = '\0';
+		if (off >= len || !k)
+			return error_at(file, line_at(text, off, line_base), NULL,
+					"invalid JSON: unexpected end of input");
+		return error_at(file, line_at(text, off, line_base), NULL,
+				"invalid JSON near '%s'", near);
+	}
+	/* trailing garbage after the value */
+	while (end && (size_t)(end - text) < len && strchr(" \t\r\n", *end))
+		end++;
+	if (end && (size_t)(end - text) < len) {
+		cJSON_Delete(d->root);
+		d->root = NULL;
+		return error_at(file, line_at(text, (size_t)(end - text), line_base), NULL,
+				"invalid JSON: unexpected text after the value");
+	}
+	return 0;
+}
+
+void jdoc_release(struct jdoc *d)
+{
+	cJSON_Delete(d->root);
+	d->root = NULL;
+}
+
+/* --- locating a node in the text: a minimal scanner that follows cJSON's order --- */
+
+static const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+static const char *skip_string(const char *p, const char *e)
+{
+	p++; /* opening quote */
+	while (p < e && *p != '"') {
+		if (*p == '\\')
+			p++;
+		p++;
+	}
+	return p < e ? p + 1 : e;
+}
+
+static const char *skip_value(const char *p, const char *e)
+{
+	int depth = 0;
+
+	p = skip_ws(p, e);
+	do {
+		if (p >= e)
+			return e;
+		if (*p == '"') {
+			p = skip_string(p, e);
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']')
+			depth--;
+		else if (!depth) {
+			while (p < e && !strchr(",}] \t\r\n", *p))
+				p++;
+			return p;
+		}
+		p++;
+	} while (depth > 0);
+	return p;
+}
+
+/* find the path from root to node; returns depth or -1 */
+static int find_path(const cJSON *cur, const cJSON *node, const cJSON **path, int depth, int max)
+{
+	const cJSON *c;
+
+	if (cur == node)
+		return depth;
+	if (depth >= max)
+		return -1;
+	for (c = cur->child; c; c = c->next) {
+		int r;
+		path[depth] = c;
+		r = find_path(c, node, path, depth + 1, max);
+		if (r >= 0)
+			return r;
+	}
+	return -1;
+}
+
+int jdoc_line(const struct jdoc *d, const cJSON *node)
+{
+	const cJSON *path[64];
+	const char *p = d->text, *e = d->text + d->len, *at = d->text;
+	const cJSON *parent = d->root;
+	int depth, i;
+
+	if (!d->root || !node)
+		return d->line_base;
+	depth = find_path(d->root, node, path, 0, 64);
+	if (depth < 0)
+		return d->line_base;
+	p = skip_ws(p, e);
+	at = p;
+	for (i = 0; i < depth; i++) {
+		const cJSON *c;
+		int is_obj = cJSON_IsObject(parent);
+
+		if (p >= e || (*p != '{' && *p != '['))
+			break;
+		p++;
+		for (c = parent->child; c; c = c->next) {
+			p = skip_ws(p, e);
+			at = p;
+			if (is_obj) {
+				p = skip_string(p, e);
+				p = skip_ws(p, e);
+				if (p < e && *p == ':')
+					p++;
+			}
+			p = skip_ws(p, e);
+			if (c == path[i])
+				break;
+			p = skip_value(p, e);
+			p = skip_ws(p, e);
+			if (p < e && *p == ',')
+				p++;
+		}
+		if (!c)
+			break;
+		parent = path[i];
+	}
+	return line_at(d->text, (size_t)(at - d->text), d->line_base);
+}
+
+int jdoc_error(const struct jdoc *d, const cJSON *node, const char *field, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return error_at(d->file, jdoc_line(d, node), field, "%s", msg);
+}
+
+static void field_name(char *buf, size_t n, const char *prefix, const char *key)
+{
+	snprintf(buf, n, "%s%s", prefix ? prefix : "", key);
+}
+
+int jdoc_check_keys(const struct jdoc *d, const cJSON *obj, const char *prefix,
+		    const char *const *allowed)
+{
+	const cJSON *c;
+
+	for (c = obj->child; c; c = c->next) {
+		const char *const *a;
+		char f[256];
+
+		for (a = allowed; *a; a++)
+			if (!strcmp(*a, c->string))
+				break;
+		if (*a)
+			continue;
+		field_name(f, sizeof(f), prefix, c->string);
+		return jdoc_error(d, c, f, "unknown field");
+	}
+	return 0;
+}
+
+int jdoc_string(const struct jdoc *d, const cJSON *obj, const char *prefix, const char *key,
+		int required, const char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char f[256];
+
+	field_name(f, sizeof(f), prefix, key);
+	if (!v) {
+		if (required)
+			return jdoc_error(d, obj, f, "missing (a string is required)");
+		return 0;
+	}
+	if (!cJSON_IsString(v))
+		return jdoc_error(d, v, f, "expected a string");
+	*out = v->valuestring;
+	return 0;
+}
+
+int jdoc_number(const struct jdoc *d, const cJSON *obj, const char *prefix, const char *key,
+		int required, double lo, double hi, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char f[256];
+
+	field_name(f, sizeof(f), prefix, key);
+	if (!v) {
+		if (required)
+			return jdoc_error(d, obj, f, "missing (a number is required)");
+		return 0;
+	}
+	if (!cJSON_IsNumber(v))
+		return jdoc_error(d, v, f, "expected a number");
+	if (!(v->valuedouble >= lo && v->valuedouble <= hi))
+		return jdoc_error(d, v, f, "%g is out of range [%g, %g]", v->valuedouble, lo, hi);
+	*out = v->valuedouble;
+	return 0;
+}
+
+int jdoc_bool(const struct jdoc *d, const cJSON *obj, const char *prefix, const char *key,
+	      int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char f[256];
+
+	if (!v)
+		return 0;
+	field_name(f, sizeof(f), prefix, key);
+	if (!cJSON_IsBool(v))
+		return jdoc_error(d, v, f, "expected true or false");
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+int jdoc_string_array(const struct jdoc *d, const cJSON *obj, const char *prefix, const char *key,
+		      const char ***out, size_t *n)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key), *c;
+	char f[256];
+	size_t i = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!v)
+		return 0;
+	field_name(f, sizeof(f), prefix, key);
+	if (!cJSON_IsArray(v))
+		return jdoc_error(d, v, f, "expected an array of strings");
+	cJSON_ArrayForEach(c, v)
+		if (!cJSON_IsString(c))
+			return jdoc_error(d, c, f, "expected an array of strings");
+	*out = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(char *));
+	cJSON_ArrayForEach(c, v)
+		(*out)[i++] = c->valuestring;
+	*n = i;
+	return 0;
+}

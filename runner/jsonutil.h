@@ -1,0 +1,61 @@
+/*
+ * jsonutil: reading JSON documents written by people, with errors that name
+ * the file, the line and the field.
+ *
+ * A struct jdoc holds the text and the parsed tree of one document; nodes
+ * borrowed from it live as long as the jdoc. Lines are found by walking the
+ * text along the node's path, so a field deep inside the document is
+ * reported at its own line.
+ */
+#ifndef EG_JSONUTIL_H
+#define EG_JSONUTIL_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "strbuf.h"
+
+struct jdoc {
+	const char *file;  /* for messages */
+	int line_base;     /* line of the text's first line (1 for a file, N for a JSONL line) */
+	const char *text;  /* NUL-terminated, borrowed */
+	size_t len;
+	cJSON *root;       /* owned */
+};
+
+/* read a whole file into sb (max bytes; 0 = no limit); -1 after reporting */
+int read_file(const char *path, struct strbuf *sb, size_t max);
+/*
+ * Parse text as one JSON value: checks UTF-8 first, then syntax; on error
+ * reports "file:line: invalid JSON: ... near 'xxx'" (or "... not UTF-8 at
+ * byte N") and returns -1.
+ */
+int jdoc_parse(struct jdoc *d, const char *file, int line_base, const char *text, size_t len);
+void jdoc_release(struct jdoc *d);
+/* the line of node in the document (its key, for object members) */
+int jdoc_line(const struct jdoc *d, const cJSON *node);
+/* "file:line: field: message" for node; returns -1 */
+int jdoc_error(const struct jdoc *d, const cJSON *node, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * Check that obj is an object whose keys are all in allowed (NULL-terminated);
+ * reports the first unknown key as "field: unknown field 'k'" with
+ * prefix "gateway." etc. -1 on error.
+ */
+int jdoc_check_keys(const struct jdoc *d, const cJSON *obj, const char *prefix,
+		    const char *const *allowed);
+
+/* typed member access; "field" in messages is prefix + key. Optional getters leave *out when absent. */
+int jdoc_string(const struct jdoc *d, const cJSON *obj, const char *prefix, const char *key,
+		int required, const char **out);
+int jdoc_number(const struct jdoc *d, const cJSON *obj, const char *prefix, const char *key,
+		int required, double lo, double hi, double *out);
+int jdoc_bool(const struct jdoc *d, const cJSON *obj, const char *prefix, const char *key,
+	      int *out);
+/* array of strings; *out is malloc'd array of borrowed pointers, *n its length */
+int jdoc_string_array(const struct jdoc *d, const cJSON *obj, const char *prefix, const char *key,
+		      const char ***out, size_t *n);
+
+#endif

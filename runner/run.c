@@ -1,0 +1,851 @@
+#include "run.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <omp.h>
+
+#include "error.h"
+#include "gateway.h"
+#include "sha256.h"
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/* ---------------------------------------------------------------- signals */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+void run_signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND; /* a second ^C ends the process at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int run_signal_received(void)
+{
+	return stop_signal;
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+struct cache_entry {
+	struct cache_entry *next;
+	char key[65];
+	struct cached_reply reply;
+};
+
+/* one case on its way from the suite file to the history */
+struct job {
+	struct job *next;              /* link in the writer or call queue */
+	struct run *run;
+	const struct eg_suite *suite;
+	struct eg_case kase;
+	const struct scorer **scorers; /* the suite's, then the case's */
+	size_t n_scorers;
+	struct score_job *sjobs;       /* per scorer */
+	struct score_result *results;  /* per scorer */
+	unsigned char *scored;         /* per scorer: 1 once DONE */
+	int calls_pending;             /* scorer calls in flight (network thread only) */
+	char *output;                  /* the answer, NUL-terminated */
+	size_t output_len;
+	char *finish_reason;
+	char *error;                   /* the call failed: why */
+	double latency_ms;
+	long prompt_tokens, completion_tokens;
+	int attempts;
+	int cached;
+	enum result_status status;
+	struct cache_entry *to_cache;  /* replies the writer puts into the cache */
+};
+
+enum pending_kind { PENDING_TARGET, PENDING_SCORER };
+
+/* what a gateway request belongs to */
+struct pending {
+	enum pending_kind kind;
+	struct job *job;
+	size_t scorer, call;           /* PENDING_SCORER: which call */
+	char key[65];                  /* cache key, "" when not cached */
+	struct gw_request req;
+};
+
+struct queue {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *head, *tail;
+	int closed;
+};
+
+struct run {
+	const struct run_plan *plan;
+	struct run_stats *st;
+	struct gateway *gw;
+	struct cache *cache_rd;         /* network thread's cache connection */
+	size_t next_suite;
+	struct case_reader reader;
+	int reader_open;
+	int exhausted;                  /* no more cases to read */
+	int stop;                       /* stop taking new cases */
+	int read_error;
+	atomic_long live;               /* jobs between creation and the writer */
+	long max_live;
+	atomic_long n_pass, n_fail, n_error, n_done;
+	long consecutive_call_errors, call_ok;
+	struct queue writeq;            /* scored jobs for the writer */
+	struct queue callq;             /* jobs whose scorers asked for calls */
+	atomic_int write_failed;
+	pthread_t writer;
+	double t0;
+	double last_progress;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void queue_init(struct queue *q)
+{
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	q->head = q->tail = NULL;
+	q->closed = 0;
+}
+
+static void queue_destroy(struct queue *q)
+{
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+}
+
+static void queue_push(struct queue *q, struct job *j)
+{
+	pthread_mutex_lock(&q->mu);
+	j->next = NULL;
+	if (q->tail)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* take everything queued; waits when wait is set and the queue is open and empty */
+static struct job *queue_take(struct queue *q, int wait)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&q->mu);
+	while (wait && !q->head && !q->closed)
+		pthread_cond_wait(&q->cv, &q->mu);
+	j = q->head;
+	q->head = q->tail = NULL;
+	pthread_mutex_unlock(&q->mu);
+	return j;
+}
+
+static void queue_close(struct queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->closed = 1;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static void job_free(struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_scorers; i++) {
+		score_job_release(j->scorers[i], &j->sjobs[i]);
+		score_result_release(&j->results[i]);
+	}
+	while (j->to_cache) {
+		struct cache_entry *e = j->to_cache;
+		j->to_cache = e->next;
+		cached_reply_release(&e->reply);
+		free(e);
+	}
+	free(j->scorers);
+	free(j->sjobs);
+	free(j->results);
+	free(j->scored);
+	free(j->output);
+	free(j->finish_reason);
+	free(j->error);
+	case_release(&j->kase);
+	free(j);
+}
+
+static void remember_for_cache(struct job *j, const char *key, const char *content, size_t len,
+			       const char *finish, long pt, long ct)
+{
+	struct cache_entry *e = xcalloc(1, sizeof(*e));
+
+	memcpy(e->key, key, 65);
+	e->reply.content = xstrndup(content, len);
+	e->reply.content_len = len;
+	e->reply.finish_reason = finish ? xstrdup(finish) : NULL;
+	e->reply.prompt_tokens = pt;
+	e->reply.completion_tokens = ct;
+	e->next = j->to_cache;
+	j->to_cache = e;
+}
+
+/* ---------------------------------------------------------------- writer thread */
+
+static void tags_join(struct strbuf *sb, const struct eg_case *c)
+{
+	size_t i;
+
+	strbuf_reset(sb);
+	for (i = 0; i < c->n_tags; i++) {
+		if (i)
+			strbuf_addch(sb, ',');
+		strbuf_addstr(sb, c->tags[i]);
+	}
+}
+
+static int write_job(struct run *r, struct history *h, struct cache *cw, struct job *j,
+		     struct strbuf *tags, struct score_row *rows)
+{
+	struct result_row row;
+	size_t i;
+
+	tags_join(tags, &j->kase);
+	memset(&row, 0, sizeof(row));
+	row.suite = j->suite->name;
+	row.case_id = j->kase.id;
+	row.case_hash = j->kase.hash;
+	row.status = j->status;
+	row.output = j->output;
+	row.output_len = j->output_len;
+	row.latency_ms = j->latency_ms;
+	row.prompt_tokens = j->prompt_tokens;
+	row.completion_tokens = j->completion_tokens;
+	row.finish_reason = j->finish_reason;
+	row.error = j->error;
+	row.attempts = j->attempts;
+	row.cached = j->cached;
+	row.tags = tags->len ? tags->buf : NULL;
+	row.scores = rows;
+	/* scorers that ran are stored even when one of them errored */
+	row.n_scores = j->output ? j->n_scorers : 0;
+	if (j->output)
+		for (i = 0; i < j->n_scorers; i++) {
+			rows[i].scorer = j->scorers[i]->label;
+			rows[i].type = j->scorers[i]->type->name;
+			rows[i].score = j->results[i].score;
+			rows[i].pass = j->results[i].pass;
+			rows[i].error = j->results[i].error;
+			rows[i].reason = j->results[i].reason;
+			rows[i].detail = j->results[i].detail;
+		}
+	if (history_add_result(h, r->plan->run_id, &row))
+		return -1;
+	if (cw) {
+		struct cache_entry *e;
+		for (e = j->to_cache; e; e = e->next)
+			cache_put(cw, e->key, &e->reply);
+	}
+	return 0;
+}
+
+static void *writer_main(void *arg)
+{
+	struct run *r = arg;
+	struct history *h = r->plan->history;
+	struct cache *cw = NULL;
+	struct strbuf tags = STRBUF_INIT;
+	struct score_row *rows = NULL;
+	size_t rows_alloc = 0;
+
+	if (!r->plan->no_cache && !r->plan->cache_only)
+		cw = cache_open(r->plan->cache_path);
+	for (;;) {
+		struct job *list = queue_take(&r->writeq, 1), *j;
+		long n = 0;
+
+		if (!list)
+			break; /* closed and drained */
+		if (!atomic_load(&r->write_failed) && history_batch_begin(h))
+			atomic_store(&r->write_failed, 1);
+		for (j = list; j; j = j->next) {
+			XGROW(rows, j->n_scorers + 1, rows_alloc);
+			if (!atomic_load(&r->write_failed) && write_job(r, h, cw, j, &tags, rows))
+				atomic_store(&r->write_failed, 1);
+			n++;
+		}
+		if (!atomic_load(&r->write_failed) && history_batch_commit(h))
+			atomic_store(&r->write_failed, 1);
+		while (list) {
+			j = list;
+			list = j->next;
+			job_free(j);
+		}
+		if (!atomic_load(&r->write_failed))
+			atomic_fetch_add(&r->n_done, n);
+		atomic_fetch_sub(&r->live, n);
+	}
+	free(rows);
+	strbuf_release(&tags);
+	if (cw)
+		cache_close(cw);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- scoring */
+
+static void finish_job(struct run *r, struct job *j)
+{
+	switch (j->status) {
+	case RESULT_PASS: atomic_fetch_add(&r->n_pass, 1); break;
+	case RESULT_FAIL: atomic_fetch_add(&r->n_fail, 1); break;
+	case RESULT_ERROR: atomic_fetch_add(&r->n_error, 1); break;
+	}
+	queue_push(&r->writeq, j);
+}
+
+/* runs in an OpenMP task: score what can be scored, ask for calls otherwise */
+static void score_job_run(struct job *j)
+{
+	struct run *r = j->run;
+	size_t i;
+	int waiting = 0, failed = 0, errored = 0;
+
+	for (i = 0; i < j->n_scorers; i++) {
+		enum score_status s;
+
+		if (j->scored[i])
+			continue;
+		s = scorer_score(j->scorers[i], &j->sjobs[i], &j->results[i]);
+		if (s == SCORE_WAIT)
+			waiting = 1;
+		else
+			j->scored[i] = 1;
+	}
+	if (waiting) {
+		queue_push(&r->callq, j);
+		gateway_wakeup(r->gw);
+		return;
+	}
+	for (i = 0; i < j->n_scorers; i++) {
+		if (j->results[i].error)
+			errored = 1;
+		else if (!j->results[i].pass)
+			failed = 1;
+	}
+	j->status = failed ? RESULT_FAIL : errored ? RESULT_ERROR : RESULT_PASS;
+	finish_job(r, j);
+}
+
+static void schedule_score(struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_scorers; i++) {
+		j->sjobs[i].output = j->output;
+		j->sjobs[i].output_len = j->output_len;
+		j->sjobs[i].latency_ms = j->latency_ms;
+	}
+#pragma omp task firstprivate(j) default(none)
+	score_job_run(j);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static void merge_params(cJSON *body, const cJSON *params)
+{
+	const cJSON *p;
+
+	if (!params)
+		return;
+	cJSON_ArrayForEach(p, params) {
+		if (!strcmp(p->string, "model") || !strcmp(p->string, "messages"))
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(body, p->string);
+		cJSON_AddItemToObject(body, p->string, cJSON_Duplicate(p, 1));
+	}
+}
+
+/* the chat/completions body for a case; malloc'd */
+static char *build_body(const struct run *r, const struct job *j)
+{
+	const struct eg_config *cfg = r->plan->cfg;
+	const char *system = j->suite->system ? j->suite->system : cfg->target.system;
+	cJSON *body = cJSON_CreateObject(), *msgs;
+	char *text;
+
+	cJSON_AddStringToObject(body, "model", cfg->target.model);
+	if (j->kase.messages) {
+		msgs = cJSON_Duplicate(j->kase.messages, 1);
+		if (system) {
+			const cJSON *first = cJSON_GetArrayItem(msgs, 0);
+			const cJSON *role = cJSON_GetObjectItemCaseSensitive(first, "role");
+			if (!cJSON_IsString(role) || strcmp(role->valuestring, "system")) {
+				cJSON *m = cJSON_CreateObject();
+				cJSON_AddStringToObject(m, "role", "system");
+				cJSON_AddStringToObject(m, "content", system);
+				cJSON_InsertItemInArray(msgs, 0, m);
+			}
+		}
+	} else {
+		cJSON *m;
+		msgs = cJSON_CreateArray();
+		if (system) {
+			m = cJSON_CreateObject();
+			cJSON_AddStringToObject(m, "role", "system");
+			cJSON_AddStringToObject(m, "content", system);
+			cJSON_AddItemToArray(msgs, m);
+		}
+		m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "role", "user");
+		cJSON_AddStringToObject(m, "content", j->kase.input);
+		cJSON_AddItemToArray(msgs, m);
+	}
+	cJSON_AddItemToObject(body, "messages", msgs);
+	merge_params(body, cfg->target.params);
+	merge_params(body, j->suite->params);
+	text = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	if (!text)
+		die("out of memory building a request");
+	return text;
+}
+
+/* cache key: base path and the canonical body (model, params, messages) */
+static void cache_key(const struct run *r, const char *body, char out[65])
+{
+	struct sha256 h;
+	unsigned char dig[32];
+	cJSON *j = cJSON_Parse(body);
+	char *canon = json_canonical(j);
+
+	sha256_init(&h);
+	sha256_update(&h, r->plan->cfg->gateway.base_url, strlen(r->plan->cfg->gateway.base_url));
+	sha256_update(&h, "\n", 1);
+	sha256_update(&h, canon, strlen(canon));
+	sha256_final(&h, dig);
+	sha256_to_hex(dig, out);
+	free(canon);
+	cJSON_Delete(j);
+}
+
+static struct pending *pending_new(enum pending_kind kind, struct job *j, char *body)
+{
+	struct pending *p = xcalloc(1, sizeof(*p));
+
+	p->kind = kind;
+	p->job = j;
+	p->req.body = body;
+	p->req.body_len = strlen(body);
+	p->req.run_id = j->run->plan->run_id;
+	p->req.suite = j->suite->name;
+	p->req.case_id = j->kase.id;
+	p->req.user = p;
+	return p;
+}
+
+static void pending_free(struct pending *p)
+{
+	gw_request_release(&p->req);
+	free(p);
+}
+
+/* a job that will not be scored: the call failed */
+static void job_error(struct run *r, struct job *j, const char *msg)
+{
+	free(j->error);
+	j->error = xstrdup(msg ? msg : "unknown error");
+	j->status = RESULT_ERROR;
+	finish_job(r, j);
+}
+
+/* ---------------------------------------------------------------- the network thread */
+
+static struct job *job_new(struct run *r, const struct eg_suite *s)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->run = r;
+	j->suite = s;
+	j->prompt_tokens = j->completion_tokens = -1;
+	return j;
+}
+
+static void job_setup_scorers(struct job *j)
+{
+	size_t i, n = j->suite->n_scorers + j->kase.n_scorers;
+
+	j->n_scorers = n;
+	j->scorers = xcalloc(n + 1, sizeof(*j->scorers));
+	j->sjobs = xcalloc(n + 1, sizeof(*j->sjobs));
+	j->results = xcalloc(n + 1, sizeof(*j->results));
+	j->scored = xcalloc(n + 1, 1);
+	for (i = 0; i < j->suite->n_scorers; i++)
+		j->scorers[i] = &j->suite->scorers[i];
+	for (i = 0; i < j->kase.n_scorers; i++)
+		j->scorers[j->suite->n_scorers + i] = &j->kase.scorers[i];
+	for (i = 0; i < n; i++)
+		j->sjobs[i].kase = &j->kase;
+}
+
+/* the next selected case of any suite, or NULL at the end */
+static struct job *next_job(struct run *r)
+{
+	const struct run_plan *p = r->plan;
+
+	while (r->next_suite < p->n_suites) {
+		const struct eg_suite *s = &p->suites[r->next_suite];
+		struct job *j;
+		int rc;
+
+		if (!r->reader_open) {
+			if (case_reader_open(&r->reader, s, p->filter)) {
+				r->read_error = 1;
+				return NULL;
+			}
+			r->reader_open = 1;
+		}
+		j = job_new(r, s);
+		rc = case_reader_next(&r->reader, &j->kase);
+		if (rc > 0) {
+			job_setup_scorers(j);
+			return j;
+		}
+		free(j);
+		case_reader_close(&r->reader);
+		r->reader_open = 0;
+		if (rc < 0) {
+			r->read_error = 1;
+			return NULL;
+		}
+		r->next_suite++;
+	}
+	return NULL;
+}
+
+static void start_job(struct run *r, struct job *j)
+{
+	const struct run_plan *p = r->plan;
+	struct cached_reply cr;
+	struct pending *pd;
+	char *body;
+	char key[65];
+
+	if (j->suite->kind == SUITE_ONLINE) {
+		j->output_len = strlen(j->kase.output);
+		j->output = xstrndup(j->kase.output, j->output_len);
+		j->attempts = 0;
+		schedule_score(j);
+		return;
+	}
+	body = build_body(r, j);
+	cache_key(r, body, key);
+	if (!p->no_cache && r->cache_rd && cache_get(r->cache_rd, key, &cr) == 1) {
+		j->output = cr.content;
+		j->output_len = cr.content_len;
+		j->finish_reason = cr.finish_reason;
+		j->prompt_tokens = cr.prompt_tokens;
+		j->completion_tokens = cr.completion_tokens;
+		j->cached = 1;
+		r->st->cache_hits++;
+		verbose("cache hit: %s/%s", j->suite->name, j->kase.id);
+		free(body);
+		schedule_score(j);
+		return;
+	}
+	if (p->cache_only) {
+		free(body);
+		job_error(r, j, "not in the response cache (--cache-only)");
+		return;
+	}
+	pd = pending_new(PENDING_TARGET, j, body);
+	if (!p->no_cache)
+		memcpy(pd->key, key, 65);
+	gateway_submit(r->gw, &pd->req);
+}
+
+static void note_call(struct run *r, const struct gw_request *req)
+{
+	r->st->calls += req->attempts;
+	if (req->ok) {
+		r->call_ok++;
+		r->consecutive_call_errors = 0;
+		return;
+	}
+	r->consecutive_call_errors++;
+	if (req->fatal && !r->st->fatal) {
+		r->st->fatal = 1;
+		snprintf(r->st->fatal_msg, sizeof(r->st->fatal_msg), "%s", req->error);
+		r->stop = 1;
+	}
+	/* a gateway that never answered, or stopped answering: no point going on */
+	if (!r->st->fatal && r->consecutive_call_errors >= 10 &&
+	    (r->call_ok == 0 || r->consecutive_call_errors >= 50)) {
+		r->st->fatal = 1;
+		snprintf(r->st->fatal_msg, sizeof(r->st->fatal_msg),
+			 "the gateway failed %ld requests in a row, last: %s",
+			 r->consecutive_call_errors, req->error ? req->error : "?");
+		r->stop = 1;
+	}
+}
+
+static void on_done(struct gw_request *req, void *arg)
+{
+	struct run *r = arg;
+	struct pending *p = req->user;
+	struct job *j = p->job;
+
+	if (req->error && !strcmp(req->error, "cancelled")) {
+		/* interrupted before an answer: not a result */
+		if (p->kind == PENDING_TARGET) {
+			job_free(j);
+			atomic_fetch_sub(&r->live, 1);
+		} else if (--j->calls_pending == 0) {
+			job_free(j);
+			atomic_fetch_sub(&r->live, 1);
+		}
+		pending_free(p);
+		return;
+	}
+	note_call(r, req);
+	if (p->kind == PENDING_TARGET) {
+		j->attempts = req->attempts;
+		j->latency_ms = req->latency_ms;
+		if (req->ok) {
+			j->output = req->content;
+			j->output_len = req->content_len;
+			req->content = NULL;
+			j->finish_reason = req->finish_reason;
+			req->finish_reason = NULL;
+			j->prompt_tokens = req->prompt_tokens;
+			j->completion_tokens = req->completion_tokens;
+			if (p->key[0])
+				remember_for_cache(j, p->key, j->output, j->output_len,
+						   j->finish_reason, j->prompt_tokens,
+						   j->completion_tokens);
+			schedule_score(j);
+		} else {
+			verbose("%s/%s: %s", j->suite->name, j->kase.id, req->error);
+			job_error(r, j, req->error);
+		}
+	} else {
+		struct score_call *c = &j->sjobs[p->scorer].calls[p->call];
+		if (req->ok) {
+			c->reply = req->content;
+			req->content = NULL;
+			if (p->key[0])
+				remember_for_cache(j, p->key, c->reply, req->content_len,
+						   req->finish_reason, req->prompt_tokens,
+						   req->completion_tokens);
+		} else {
+			c->error = xstrdup(req->error ? req->error : "call failed");
+		}
+		if (--j->calls_pending == 0)
+			schedule_score(j);
+	}
+	pending_free(p);
+}
+
+/* submit the calls scorers asked for (network thread) */
+static void drain_calls(struct run *r)
+{
+	struct job *list = queue_take(&r->callq, 0);
+
+	while (list) {
+		struct job *j = list;
+		size_t i, k;
+
+		list = j->next;
+		if (r->stop) {
+			job_free(j);
+			atomic_fetch_sub(&r->live, 1);
+			continue;
+		}
+		j->calls_pending = 1; /* held while submitting */
+		for (i = 0; i < j->n_scorers; i++) {
+			struct score_job *sj = &j->sjobs[i];
+			if (j->scored[i])
+				continue;
+			for (k = 0; k < sj->n_calls; k++) {
+				struct score_call *c = &sj->calls[k];
+				struct cached_reply cr;
+				struct pending *pd;
+				char key[65];
+
+				if (c->reply || c->error)
+					continue;
+				cache_key(r, c->body, key);
+				if (!r->plan->no_cache && r->cache_rd &&
+				    cache_get(r->cache_rd, key, &cr) == 1) {
+					c->reply = cr.content;
+					cr.content = NULL;
+					cached_reply_release(&cr);
+					continue;
+				}
+				if (r->plan->cache_only) {
+					c->error = xstrdup("not in the response cache (--cache-only)");
+					continue;
+				}
+				pd = pending_new(PENDING_SCORER, j, xstrdup(c->body));
+				pd->scorer = i;
+				pd->call = k;
+				if (!r->plan->no_cache)
+					memcpy(pd->key, key, 65);
+				j->calls_pending++;
+				gateway_submit(r->gw, &pd->req);
+			}
+		}
+		if (--j->calls_pending == 0)
+			schedule_score(j);
+	}
+}
+
+static void fill(struct run *r)
+{
+	while (!r->stop && !r->exhausted && atomic_load(&r->live) < r->max_live) {
+		struct job *j = next_job(r);
+		if (!j) {
+			r->exhausted = 1;
+			if (r->read_error)
+				r->stop = 1;
+			break;
+		}
+		atomic_fetch_add(&r->live, 1);
+		start_job(r, j);
+	}
+}
+
+static void progress(struct run *r, int final)
+{
+	const struct run_plan *p = r->plan;
+	double t = now_s(), el = t - r->t0, rate;
+	long done = atomic_load(&r->n_pass) + atomic_load(&r->n_fail) + atomic_load(&r->n_error);
+	long total = r->st->total, left = total - done;
+	char eta[32];
+
+	if (p->progress == PROGRESS_NONE)
+		return;
+	if (!final && t - r->last_progress < (p->progress == PROGRESS_TTY ? 0.2 : 10.0))
+		return;
+	r->last_progress = t;
+	rate = el > 0 ? done / el : 0;
+	if (rate > 0 && left > 0) {
+		long s = (long)(left / rate + 0.5);
+		snprintf(eta, sizeof(eta), "%ld:%02ld", s / 60, s % 60);
+	} else {
+		snprintf(eta, sizeof(eta), "-");
+	}
+	if (p->progress == PROGRESS_TTY)
+		fprintf(stderr, "\r\033[K%ld/%ld %3.0f%%  %.0f/s  eta %s  pass %ld  fail %ld  error %ld%s",
+			done, total, total ? 100.0 * done / total : 100.0, rate, eta,
+			atomic_load(&r->n_pass), atomic_load(&r->n_fail),
+			atomic_load(&r->n_error), final ? "\n" : "");
+	else
+		fprintf(stderr, "evalgate: progress %ld/%ld (%.0f%%) %.0f cases/s eta %s pass %ld fail %ld error %ld\n",
+			done, total, total ? 100.0 * done / total : 100.0, rate, eta,
+			atomic_load(&r->n_pass), atomic_load(&r->n_fail),
+			atomic_load(&r->n_error));
+	fflush(stderr);
+}
+
+static void network_loop(struct run *r)
+{
+	int cancelled = 0;
+
+	fill(r);
+	for (;;) {
+		if (!r->stop && (run_signal_received() || atomic_load(&r->write_failed))) {
+			r->stop = 1;
+			r->st->interrupted = run_signal_received() != 0;
+		}
+		if (r->stop && !cancelled) {
+			gateway_cancel_all(r->gw, on_done, r);
+			cancelled = 1;
+		}
+		drain_calls(r);
+		if (atomic_load(&r->live) == 0 && (r->exhausted || r->stop))
+			break;
+		gateway_poll(r->gw, gateway_outstanding(r->gw) ? 50 : 5, on_done, r);
+		fill(r);
+		progress(r, 0);
+	}
+}
+
+int run_execute(const struct run_plan *plan, struct run_stats *st)
+{
+	struct run *r = xcalloc(1, sizeof(*r));
+	size_t i;
+	int nthreads, ret = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < plan->n_suites; i++)
+		st->total += (long)plan->suites[i].n_selected;
+	r->plan = plan;
+	r->st = st;
+	r->max_live = 2L * plan->concurrency + 16;
+	queue_init(&r->writeq);
+	queue_init(&r->callq);
+	r->gw = gateway_new(&plan->cfg->gateway, plan->api_key);
+	if (!plan->no_cache)
+		r->cache_rd = cache_open(plan->cache_path);
+	r->t0 = now_s();
+	if (pthread_create(&r->writer, NULL, writer_main, r)) {
+		ret = error("cannot start the writer thread");
+		goto out;
+	}
+	nthreads = omp_get_num_procs();
+	if (nthreads < 2)
+		nthreads = 2;
+#pragma omp parallel num_threads(nthreads) default(none) shared(r)
+#pragma omp single
+	{
+		network_loop(r);
+#pragma omp taskwait
+	}
+	queue_close(&r->writeq);
+	pthread_join(r->writer, NULL);
+	progress(r, 1);
+	st->pass = atomic_load(&r->n_pass);
+	st->fail = atomic_load(&r->n_fail);
+	st->error = atomic_load(&r->n_error);
+	st->done = atomic_load(&r->n_done);
+	st->elapsed_s = now_s() - r->t0;
+	if (atomic_load(&r->write_failed))
+		ret = error("results could not be written to the history; the run is incomplete");
+	if (r->read_error)
+		ret = -1;
+out:
+	if (r->reader_open)
+		case_reader_close(&r->reader);
+	if (r->cache_rd)
+		cache_close(r->cache_rd);
+	gateway_free(r->gw);
+	queue_destroy(&r->writeq);
+	queue_destroy(&r->callq);
+	free(r);
+	return ret;
+}

@@ -1,0 +1,60 @@
+/*
+ * run: executes one run. One network thread drives the gateway client
+ * (curl multi); each answer is scored in an OpenMP task so scoring never
+ * stalls the network loop; one writer thread streams results into the
+ * history in batched transactions. Cases are read from the suite files as
+ * slots free up, so memory is bounded by the concurrency, not the suite size.
+ *
+ * Ownership: everything in struct run_plan is borrowed for the duration of
+ * run_execute(); struct run_stats is plain data.
+ */
+#ifndef EG_RUN_H
+#define EG_RUN_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "history.h"
+#include "suite.h"
+
+enum progress_mode {
+	PROGRESS_NONE,  /* --quiet */
+	PROGRESS_TTY,   /* a live line redrawn in place */
+	PROGRESS_LINES, /* a plain line every few seconds (CI logs) */
+};
+
+struct run_plan {
+	const struct eg_config *cfg;
+	struct eg_suite *suites;       /* loaded and validated */
+	size_t n_suites;
+	const struct case_filter *filter;
+	const char *run_id;
+	const char *api_key;           /* or NULL; never printed */
+	struct history *history;       /* the writer's connection, run already begun */
+	const char *cache_path;        /* response cache file */
+	int concurrency;
+	int no_cache;                  /* neither read nor write the cache */
+	int cache_only;                /* a cache miss is an error for that case, no call is made */
+	enum progress_mode progress;
+};
+
+struct run_stats {
+	long total;                    /* cases selected */
+	long done;                     /* results stored */
+	long pass, fail, error;
+	long cache_hits;
+	long calls;                    /* gateway requests made (attempts) */
+	int interrupted;               /* SIGINT/SIGTERM */
+	int fatal;                     /* the gateway refused the credentials or is unreachable */
+	char fatal_msg[512];
+	double elapsed_s;
+};
+
+/* 0 when the run went through (possibly interrupted or fatal: see stats); -1 on an internal error */
+int run_execute(const struct run_plan *plan, struct run_stats *st);
+
+/* install SIGINT/SIGTERM handlers that ask a run to stop */
+void run_signals_install(void);
+int run_signal_received(void);
+
+#endif

@@ -1,0 +1,131 @@
+#include "setup.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "error.h"
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/* directory part of path, "." when none; malloc'd */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+static char *resolve(const char *base, const char *p)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (p[0] == '/' || !strcmp(base, "."))
+		return xstrdup(p);
+	strbuf_addf(&sb, "%s/%s", base, p);
+	return strbuf_detach(&sb, NULL);
+}
+
+static int compile_filter(struct case_filter *f, const char *re)
+{
+	int err;
+	PCRE2_SIZE off;
+	pcre2_code *code;
+
+	code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
+	if (!code) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(err, msg, sizeof(msg));
+		return error("--filter-id: %s at offset %zu", (char *)msg, (size_t)off);
+	}
+	f->id_re = code;
+	return 0;
+}
+
+int setup_load(struct setup *s, const struct setup_args *a)
+{
+	const char *cfg_path = a->common->config;
+	struct stat st;
+	char *cfg_dir;
+	size_t i, k, n;
+	int ret = -1;
+
+	memset(s, 0, sizeof(*s));
+	if (a->config_optional && a->suite_dirs->n && stat(cfg_path, &st) && errno == ENOENT) {
+		s->have_cfg = 0;
+	} else {
+		if (config_load(&s->cfg, cfg_path))
+			return -1;
+		s->have_cfg = 1;
+	}
+	cfg_dir = dir_of(s->have_cfg ? cfg_path : "./x");
+	s->lock_path = resolve(cfg_dir, "suites/suites.lock");
+	s->filter.tags = a->tags ? a->tags->v : NULL;
+	s->filter.n_tags = a->tags ? a->tags->n : 0;
+	s->filter.limit = a->limit > 0 ? (size_t)a->limit : 0;
+	if (a->filter_id && compile_filter(&s->filter, a->filter_id))
+		goto out;
+	n = a->suite_dirs->n ? a->suite_dirs->n : s->cfg.n_suites;
+	if (!n) {
+		error("%s: suites: no suites given (list them in the config or pass --suite DIR)",
+		      cfg_path);
+		goto out;
+	}
+	s->suites = xcalloc(n, sizeof(*s->suites));
+	for (i = 0; i < n; i++) {
+		char *dir = a->suite_dirs->n ? xstrdup(a->suite_dirs->v[i])
+					     : resolve(cfg_dir, s->cfg.suites[i]);
+		int rc = suite_load(&s->suites[i], dir, &s->filter);
+		free(dir);
+		s->n_suites = i + 1;
+		if (rc)
+			goto out;
+		for (k = 0; k < i; k++)
+			if (!strcmp(s->suites[k].name, s->suites[i].name)) {
+				error("%s: name: suite name '%s' is also used by %s",
+				      s->suites[i].manifest_path, s->suites[i].name,
+				      s->suites[k].manifest_path);
+				goto out;
+			}
+	}
+	if (s->have_cfg)
+		for (i = 0; i < s->cfg.n_gates; i++) {
+			const struct eg_gate *g = &s->cfg.gates[i];
+			if (!g->suite)
+				continue;
+			for (k = 0; k < s->n_suites && strcmp(s->suites[k].name, g->suite); k++)
+				;
+			if (k == s->n_suites && !a->suite_dirs->n) {
+				error_at(cfg_path, g->line, "gates", "gate '%s' names suite '%s', which is not in suites",
+					 g->name, g->suite);
+				goto out;
+			}
+		}
+	ret = 0;
+out:
+	free(cfg_dir);
+	return ret;
+}
+
+void setup_release(struct setup *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_suites; i++)
+		suite_release(&s->suites[i]);
+	free(s->suites);
+	if (s->have_cfg)
+		config_release(&s->cfg);
+	free(s->lock_path);
+	pcre2_code_free(s->filter.id_re);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,831 @@
+#include "suite.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <unistd.h>
+#include <unistd.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "error.h"
+#include "jsonutil.h"
+#include "sha256.h"
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+static const char *const manifest_keys[] = { "name", "version", "kind", "description", "system",
+					     "params", "scorers", "tags", NULL };
+static const char *const case_keys[] = { "id", "input", "messages", "context", "expected", "tags",
+					 "scorers", "output", "metadata", NULL };
+
+const char *suite_kind_name(enum suite_kind k)
+{
+	switch (k) {
+	case SUITE_GOLDEN: return "golden";
+	case SUITE_ADVERSARIAL: return "adversarial";
+	case SUITE_ONLINE: return "online";
+	}
+	return "?";
+}
+
+/* --- canonical JSON --- */
+
+static int key_cmp(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	return strcmp(x->string, y->string);
+}
+
+static void canon(struct strbuf *sb, const cJSON *v)
+{
+	const cJSON *c;
+
+	if (cJSON_IsObject(v)) {
+		const cJSON **keys = NULL;
+		size_t n = 0, alloc = 0, i;
+		cJSON_ArrayForEach(c, v) {
+			XGROW(keys, n + 1, alloc);
+			keys[n++] = c;
+		}
+		if (n > 1)
+			qsort(keys, n, sizeof(*keys), key_cmp);
+		strbuf_addch(sb, '{');
+		for (i = 0; i < n; i++) {
+			if (i)
+				strbuf_addch(sb, ',');
+			strbuf_add_json_str(sb, keys[i]->string, strlen(keys[i]->string));
+			strbuf_addch(sb, ':');
+			canon(sb, keys[i]);
+		}
+		strbuf_addch(sb, '}');
+		free(keys);
+	} else if (cJSON_IsArray(v)) {
+		int first = 1;
+		strbuf_addch(sb, '[');
+		cJSON_ArrayForEach(c, v) {
+			if (!first)
+				strbuf_addch(sb, ',');
+			first = 0;
+			canon(sb, c);
+		}
+		strbuf_addch(sb, ']');
+	} else if (cJSON_IsString(v)) {
+		strbuf_add_json_str(sb, v->valuestring, strlen(v->valuestring));
+	} else if (cJSON_IsNumber(v)) {
+		char buf[64];
+		double d = v->valuedouble;
+		if (d == (double)(long long)d && d > -1e15 && d < 1e15)
+			snprintf(buf, sizeof(buf), "%lld", (long long)d);
+		else
+			snprintf(buf, sizeof(buf), "%.17g", d);
+		strbuf_addstr(sb, buf);
+	} else if (cJSON_IsTrue(v)) {
+		strbuf_addstr(sb, "true");
+	} else if (cJSON_IsFalse(v)) {
+		strbuf_addstr(sb, "false");
+	} else {
+		strbuf_addstr(sb, "null");
+	}
+}
+
+char *json_canonical(const cJSON *v)
+{
+	struct strbuf sb = STRBUF_INIT;
+	canon(&sb, v);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* --- helpers --- */
+
+static char *path_join(const char *dir, const char *name)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	strbuf_add(&sb, dir, n);
+	strbuf_addch(&sb, '/');
+	strbuf_addstr(&sb, name);
+	return strbuf_detach(&sb, NULL);
+}
+
+static int name_ok(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-/", *s))
+			return 0;
+	return 1;
+}
+
+static int has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static int load_scorers(struct jdoc *d, const cJSON *obj, const char *file, int line,
+			struct scorer **out, size_t *n_out)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, "scorers"), *c;
+	int i = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if (!arr)
+		return 0;
+	if (!cJSON_IsArray(arr))
+		return jdoc_error(d, arr, "scorers", "expected an array of scorer objects");
+	*out = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**out));
+	cJSON_ArrayForEach(c, arr) {
+		struct eg_loc loc = { file, line ? line : jdoc_line(d, c), i + 1 };
+		if (!cJSON_IsObject(c)) {
+			char f[32];
+			snprintf(f, sizeof(f), "scorer %d", i + 1);
+			return error_at(loc.file, loc.line, f, "expected an object");
+		}
+		if (scorer_init(&(*out)[i], c, &loc))
+			return -1;
+		*n_out = (size_t)++i;
+	}
+	return 0;
+}
+
+static void free_scorers(struct scorer *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		scorer_release(&s[i]);
+	free(s);
+}
+
+static void free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* --- cases --- */
+
+void case_release(struct eg_case *c)
+{
+	free(c->id);
+	free(c->input);
+	cJSON_Delete(c->messages);
+	free_strv(c->context, c->n_context);
+	free(c->expected);
+	free_strv(c->tags, c->n_tags);
+	free(c->output);
+	free_scorers(c->scorers, c->n_scorers);
+	memset(c, 0, sizeof(*c));
+}
+
+static int check_messages(struct jdoc *d, const cJSON *m)
+{
+	static const char *const msg_keys[] = { "role", "content", "name", NULL };
+	static const char *const roles[] = { "system", "user", "assistant", "tool", "developer", NULL };
+	const cJSON *c;
+	int i = 0;
+
+	if (!cJSON_IsArray(m) || !cJSON_GetArraySize(m))
+		return jdoc_error(d, m, "messages", "expected a non-empty array of {role, content}");
+	cJSON_ArrayForEach(c, m) {
+		const char *role = NULL;
+		const cJSON *content;
+		const char *const *r;
+		char f[48];
+
+		snprintf(f, sizeof(f), "messages[%d].", i);
+		if (!cJSON_IsObject(c))
+			return jdoc_error(d, c, "messages", "message %d: expected an object", i);
+		if (jdoc_check_keys(d, c, f, msg_keys) || jdoc_string(d, c, f, "role", 1, &role))
+			return -1;
+		for (r = roles; *r; r++)
+			if (!strcmp(*r, role))
+				break;
+		if (!*r) {
+			snprintf(f, sizeof(f), "messages[%d].role", i);
+			return jdoc_error(d, c, f, "unknown role '%s' (system, user, assistant, tool, developer)", role);
+		}
+		content = cJSON_GetObjectItemCaseSensitive(c, "content");
+		if (!content || !(cJSON_IsString(content) || cJSON_IsArray(content))) {
+			snprintf(f, sizeof(f), "messages[%d].content", i);
+			return jdoc_error(d, content ? content : c, f,
+					  content ? "expected a string or an array of parts" : "missing");
+		}
+		i++;
+	}
+	return 0;
+}
+
+static void case_hash(const struct eg_suite *s, const cJSON *root, char out[65])
+{
+	struct sha256 h;
+	unsigned char dig[32];
+	char *c = json_canonical(root);
+
+	sha256_init(&h);
+	sha256_update(&h, c, strlen(c));
+	sha256_update(&h, "\n", 1);
+	sha256_update(&h, s->prompt_hash, 64);
+	sha256_final(&h, dig);
+	sha256_to_hex(dig, out);
+	free(c);
+}
+
+/*
+ * Parse one line of cases.jsonl into c. canon_out (may be NULL) receives the
+ * canonical text for the suite hash.
+ */
+static int parse_case(const struct eg_suite *s, const char *text, size_t len, int lineno,
+		      struct eg_case *c, struct strbuf *canon_out)
+{
+	struct jdoc d;
+	const char *id = NULL, *input = NULL, *expected = NULL, *output = NULL;
+	const char **tags = NULL, **ctx = NULL;
+	size_t n_tags = 0, n_ctx = 0, i;
+	const cJSON *v;
+	int ret = -1;
+
+	memset(c, 0, sizeof(*c));
+	c->line = lineno;
+	if (jdoc_parse(&d, s->cases_path, lineno, text, len))
+		return -1;
+	if (!cJSON_IsObject(d.root)) {
+		jdoc_error(&d, d.root, NULL, "expected a JSON object (one case a line)");
+		goto out;
+	}
+	if (jdoc_check_keys(&d, d.root, "", case_keys) ||
+	    jdoc_string(&d, d.root, "", "id", 1, &id) ||
+	    jdoc_string(&d, d.root, "", "input", 0, &input) ||
+	    jdoc_string(&d, d.root, "", "expected", 0, &expected) ||
+	    jdoc_string(&d, d.root, "", "output", 0, &output) ||
+	    jdoc_string_array(&d, d.root, "", "tags", &tags, &n_tags))
+		goto out;
+	if (!*id || has_control(id) || strlen(id) > 256) {
+		jdoc_error(&d, cJSON_GetObjectItem(d.root, "id"), "id",
+			   "must be 1 to 256 characters without control characters");
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(d.root, "messages");
+	if (input && v) {
+		jdoc_error(&d, v, "messages", "give input or messages, not both");
+		goto out;
+	}
+	if (!input && !v && s->kind != SUITE_ONLINE) {
+		jdoc_error(&d, d.root, "input", "missing (give input or messages)");
+		goto out;
+	}
+	if (v && check_messages(&d, v))
+		goto out;
+	if (output && s->kind != SUITE_ONLINE) {
+		jdoc_error(&d, cJSON_GetObjectItem(d.root, "output"), "output",
+			   "recorded answers belong to online suites only (this suite is %s)",
+			   suite_kind_name(s->kind));
+		goto out;
+	}
+	if (!output && s->kind == SUITE_ONLINE) {
+		jdoc_error(&d, d.root, "output", "missing (online suites score recorded answers)");
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(d.root, "context");
+	if (cJSON_IsString(v)) {
+		c->context = xcalloc(1, sizeof(char *));
+		c->context[0] = xstrdup(v->valuestring);
+		c->n_context = 1;
+	} else if (v) {
+		if (jdoc_string_array(&d, d.root, "", "context", &ctx, &n_ctx))
+			goto out;
+		c->context = xcalloc(n_ctx + 1, sizeof(char *));
+		for (i = 0; i < n_ctx; i++)
+			c->context[i] = xstrdup(ctx[i]);
+		c->n_context = n_ctx;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(d.root, "metadata");
+	if (v && !cJSON_IsObject(v)) {
+		jdoc_error(&d, v, "metadata", "expected an object");
+		goto out;
+	}
+	if (load_scorers(&d, d.root, s->cases_path, lineno, &c->scorers, &c->n_scorers))
+		goto out;
+	if (!s->n_scorers && !c->n_scorers) {
+		jdoc_error(&d, d.root, "scorers", "no scorer for this case (none in the manifest either)");
+		goto out;
+	}
+	c->id = xstrdup(id);
+	c->input = input ? xstrdup(input) : NULL;
+	v = cJSON_GetObjectItemCaseSensitive(d.root, "messages");
+	c->messages = v ? cJSON_Duplicate(v, 1) : NULL;
+	c->expected = expected ? xstrdup(expected) : NULL;
+	c->output = output ? xstrdup(output) : NULL;
+	c->tags = xcalloc(n_tags + s->n_tags + 1, sizeof(char *));
+	for (i = 0; i < s->n_tags; i++)
+		c->tags[c->n_tags++] = xstrdup(s->tags[i]);
+	for (i = 0; i < n_tags; i++) {
+		size_t k;
+		for (k = 0; k < c->n_tags && strcmp(c->tags[k], tags[i]); k++)
+			;
+		if (k == c->n_tags)
+			c->tags[c->n_tags++] = xstrdup(tags[i]);
+	}
+	case_hash(s, d.root, c->hash);
+	if (canon_out) {
+		char *cn = json_canonical(d.root);
+		strbuf_addstr(canon_out, cn);
+		free(cn);
+	}
+	ret = 0;
+out:
+	free(tags);
+	free(ctx);
+	if (ret)
+		case_release(c);
+	jdoc_release(&d);
+	return ret;
+}
+
+int case_filter_match(const struct case_filter *f, const struct eg_case *c)
+{
+	size_t i, k;
+
+	if (!f)
+		return 1;
+	if (f->n_tags) {
+		int hit = 0;
+		for (i = 0; i < f->n_tags && !hit; i++)
+			for (k = 0; k < c->n_tags && !hit; k++)
+				hit = !strcmp(f->tags[i], c->tags[k]);
+		if (!hit)
+			return 0;
+	}
+	if (f->id_re) {
+		pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+		int rc = pcre2_match(f->id_re, (PCRE2_SPTR)c->id, strlen(c->id), 0, 0, md, NULL);
+		pcre2_match_data_free(md);
+		if (rc < 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* --- duplicate ids: a set of 64-bit hashes with the line of the first use --- */
+
+struct idset {
+	uint64_t *keys; /* 0 = empty slot */
+	int *lines;
+	size_t cap, n;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+static int idset_add(struct idset *set, const char *id, int line)
+{
+	uint64_t h = fnv1a(id);
+	size_t i;
+
+	if ((set->n + 1) * 4 > set->cap * 3) {
+		struct idset big = { NULL, NULL, set->cap ? set->cap * 2 : 1024, 0 };
+		big.keys = xcalloc(big.cap, sizeof(uint64_t));
+		big.lines = xcalloc(big.cap, sizeof(int));
+		for (i = 0; i < set->cap; i++) {
+			size_t j;
+			if (!set->keys[i])
+				continue;
+			for (j = set->keys[i] & (big.cap - 1); big.keys[j]; j = (j + 1) & (big.cap - 1))
+				;
+			big.keys[j] = set->keys[i];
+			big.lines[j] = set->lines[i];
+			big.n++;
+		}
+		free(set->keys);
+		free(set->lines);
+		*set = big;
+	}
+	for (i = h & (set->cap - 1); set->keys[i]; i = (i + 1) & (set->cap - 1))
+		if (set->keys[i] == h)
+			return set->lines[i];
+	set->keys[i] = h;
+	set->lines[i] = line;
+	set->n++;
+	return 0;
+}
+
+/* the id on a given line, to rule out a hash collision; NULL when unreadable */
+static char *id_at_line(const char *path, int want)
+{
+	FILE *fp = fopen(path, "rb");
+	char *line = NULL, *id = NULL;
+	size_t alloc = 0;
+	ssize_t n;
+	int lineno = 0;
+
+	if (!fp)
+		return NULL;
+	while ((n = getline(&line, &alloc, fp)) >= 0) {
+		if (++lineno == want) {
+			cJSON *j = cJSON_ParseWithLength(line, (size_t)n);
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "id");
+			if (cJSON_IsString(v))
+				id = xstrdup(v->valuestring);
+			cJSON_Delete(j);
+			break;
+		}
+	}
+	free(line);
+	fclose(fp);
+	return id;
+}
+
+static int blank(const char *s, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (!isspace((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* --- the manifest --- */
+
+/* parse suite.json into s and start the suite hash h with its canonical form */
+static int load_manifest(struct eg_suite *s, struct sha256 *h)
+{
+	struct strbuf text = STRBUF_INIT;
+	struct jdoc d = { 0 };
+	const char *name = NULL, *version = NULL, *kind = "golden", *desc = NULL, *system = NULL;
+	const char **tags = NULL;
+	size_t n_tags = 0, i;
+	const cJSON *p;
+	struct strbuf prompt = STRBUF_INIT;
+	int ret = -1;
+
+	if (read_file(s->manifest_path, &text, 4u << 20) ||
+	    jdoc_parse(&d, s->manifest_path, 1, text.buf, text.len))
+		goto out;
+	if (!cJSON_IsObject(d.root)) {
+		jdoc_error(&d, d.root, NULL, "expected a JSON object");
+		goto out;
+	}
+	if (jdoc_check_keys(&d, d.root, "", manifest_keys) ||
+	    jdoc_string(&d, d.root, "", "name", 1, &name) ||
+	    jdoc_string(&d, d.root, "", "version", 1, &version) ||
+	    jdoc_string(&d, d.root, "", "kind", 0, &kind) ||
+	    jdoc_string(&d, d.root, "", "description", 0, &desc) ||
+	    jdoc_string(&d, d.root, "", "system", 0, &system) ||
+	    jdoc_string_array(&d, d.root, "", "tags", &tags, &n_tags))
+		goto out;
+	if (!name_ok(name)) {
+		jdoc_error(&d, cJSON_GetObjectItem(d.root, "name"), "name",
+			   "'%s': use letters, digits and . _ - /", name);
+		goto out;
+	}
+	if (!*version || has_control(version)) {
+		jdoc_error(&d, cJSON_GetObjectItem(d.root, "version"), "version", "must not be empty");
+		goto out;
+	}
+	if (!strcmp(kind, "golden"))
+		s->kind = SUITE_GOLDEN;
+	else if (!strcmp(kind, "adversarial"))
+		s->kind = SUITE_ADVERSARIAL;
+	else if (!strcmp(kind, "online"))
+		s->kind = SUITE_ONLINE;
+	else {
+		jdoc_error(&d, cJSON_GetObjectItem(d.root, "kind"), "kind",
+			   "unknown kind '%s' (golden, adversarial or online)", kind);
+		goto out;
+	}
+	p = cJSON_GetObjectItemCaseSensitive(d.root, "params");
+	if (p && !cJSON_IsObject(p)) {
+		jdoc_error(&d, p, "params", "expected an object");
+		goto out;
+	}
+	s->name = xstrdup(name);
+	s->version = xstrdup(version);
+	s->description = desc ? xstrdup(desc) : NULL;
+	s->system = system ? xstrdup(system) : NULL;
+	s->params = p ? cJSON_Duplicate(p, 1) : NULL;
+	s->tags = xcalloc(n_tags + 1, sizeof(char *));
+	for (i = 0; i < n_tags; i++)
+		s->tags[i] = xstrdup(tags[i]);
+	s->n_tags = n_tags;
+	if (load_scorers(&d, d.root, s->manifest_path, 0, &s->scorers, &s->n_scorers))
+		goto out;
+	/* what every case shares and its answer depends on */
+	strbuf_addstr(&prompt, s->system ? s->system : "");
+	strbuf_addch(&prompt, '\n');
+	if (s->params) {
+		char *c = json_canonical(s->params);
+		strbuf_addstr(&prompt, c);
+		free(c);
+	}
+	strbuf_addch(&prompt, '\n');
+	p = cJSON_GetObjectItemCaseSensitive(d.root, "scorers");
+	if (p) {
+		char *c = json_canonical(p);
+		strbuf_addstr(&prompt, c);
+		free(c);
+	}
+	sha256_hex(prompt.buf, prompt.len, s->prompt_hash);
+	{
+		char *c = json_canonical(d.root);
+		sha256_update(h, c, strlen(c));
+		sha256_update(h, "\n", 1);
+		free(c);
+	}
+	ret = 0;
+out:
+	free(tags);
+	strbuf_release(&prompt);
+	jdoc_release(&d);
+	strbuf_release(&text);
+	return ret;
+}
+
+int suite_load(struct eg_suite *s, const char *dir, const struct case_filter *f)
+{
+	struct case_reader r;
+	struct idset ids = { 0 };
+	struct sha256 h;
+	unsigned char dig[32];
+	struct strbuf canon_line = STRBUF_INIT;
+	int ret = -1;
+
+	memset(s, 0, sizeof(*s));
+	s->dir = xstrdup(dir);
+	s->manifest_path = path_join(dir, "suite.json");
+	s->cases_path = path_join(dir, "cases.jsonl");
+	sha256_init(&h);
+	if (load_manifest(s, &h))
+		return -1;
+	r.suite = s;
+	r.filter = NULL;
+	r.fp = fopen(s->cases_path, "rb");
+	r.line = NULL;
+	r.line_alloc = 0;
+	r.lineno = 0;
+	if (!r.fp)
+		return error("%s: cannot open: %s", s->cases_path, strerror(errno));
+	for (;;) {
+		ssize_t n = getline(&r.line, &r.line_alloc, r.fp);
+		struct eg_case c;
+		int first;
+
+		if (n < 0)
+			break;
+		r.lineno++;
+		if (blank(r.line, (size_t)n))
+			continue;
+		strbuf_reset(&canon_line);
+		if (parse_case(s, r.line, (size_t)n, r.lineno, &c, &canon_line))
+			goto out;
+		first = idset_add(&ids, c.id, r.lineno);
+		if (first) {
+			char *prev = id_at_line(s->cases_path, first);
+			int dup = prev && !strcmp(prev, c.id);
+			free(prev);
+			if (dup) {
+				error_at(s->cases_path, r.lineno, "id",
+					 "duplicate case id '%s' (first on line %d)", c.id, first);
+				case_release(&c);
+				goto out;
+			}
+		}
+		sha256_update(&h, canon_line.buf, canon_line.len);
+		sha256_update(&h, "\n", 1);
+		s->n_cases++;
+		if (case_filter_match(f, &c) && (!f || !f->limit || s->n_selected < f->limit))
+			s->n_selected++;
+		case_release(&c);
+	}
+	if (ferror(r.fp)) {
+		error("%s: read error: %s", s->cases_path, strerror(errno));
+		goto out;
+	}
+	if (!s->n_cases) {
+		error_at(s->cases_path, 0, NULL, "the suite has no cases");
+		goto out;
+	}
+	sha256_final(&h, dig);
+	sha256_to_hex(dig, s->hash);
+	ret = 0;
+out:
+	free(ids.keys);
+	free(ids.lines);
+	free(r.line);
+	fclose(r.fp);
+	strbuf_release(&canon_line);
+	return ret;
+}
+
+void suite_release(struct eg_suite *s)
+{
+	free(s->dir);
+	free(s->manifest_path);
+	free(s->cases_path);
+	free(s->name);
+	free(s->version);
+	free(s->description);
+	free(s->system);
+	cJSON_Delete(s->params);
+	free_scorers(s->scorers, s->n_scorers);
+	free_strv(s->tags, s->n_tags);
+	memset(s, 0, sizeof(*s));
+}
+
+/* --- streaming cases --- */
+
+int case_reader_open(struct case_reader *r, const struct eg_suite *s, const struct case_filter *f)
+{
+	memset(r, 0, sizeof(*r));
+	r->suite = s;
+	r->filter = f;
+	r->fp = fopen(s->cases_path, "rb");
+	if (!r->fp)
+		return error("%s: cannot open: %s", s->cases_path, strerror(errno));
+	return 0;
+}
+
+int case_reader_next(struct case_reader *r, struct eg_case *c)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (r->filter && r->filter->limit && r->taken >= r->filter->limit)
+			return 0;
+		n = getline(&r->line, &r->line_alloc, r->fp);
+		if (n < 0)
+			return ferror(r->fp) ? error("%s: read error", r->suite->cases_path) : 0;
+		r->lineno++;
+		if (blank(r->line, (size_t)n))
+			continue;
+		if (parse_case(r->suite, r->line, (size_t)n, r->lineno, c, NULL))
+			return -1;
+		if (!case_filter_match(r->filter, c)) {
+			case_release(c);
+			continue;
+		}
+		r->taken++;
+		return 1;
+	}
+}
+
+void case_reader_close(struct case_reader *r)
+{
+	if (r->fp)
+		fclose(r->fp);
+	free(r->line);
+	memset(r, 0, sizeof(*r));
+}
+
+/* --- suites.lock --- */
+
+struct lock_entry {
+	char name[256], version[128], hash[65], dir[1024];
+};
+
+static int lock_read(const char *path, struct lock_entry **out, size_t *n)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL;
+	size_t alloc = 0, cap = 0;
+	int lineno = 0, ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!fp)
+		return errno == ENOENT ? 1 : error("%s: cannot open: %s", path, strerror(errno));
+	while (getline(&line, &alloc, fp) >= 0) {
+		struct lock_entry e;
+		lineno++;
+		if (line[0] == '#' || blank(line, strlen(line)))
+			continue;
+		e.dir[0] = '\0';
+		if (sscanf(line, "%255s %127s %64s %1023s", e.name, e.version, e.hash, e.dir) < 3 ||
+		    strlen(e.hash) != 64) {
+			ret = error_at(path, lineno, NULL, "expected 'name version sha256 dir'");
+			break;
+		}
+		XGROW(*out, *n + 1, cap);
+		(*out)[(*n)++] = e;
+	}
+	free(line);
+	fclose(fp);
+	return ret;
+}
+
+int lock_check(const char *lock_path, struct eg_suite *suites, size_t n)
+{
+	struct lock_entry *e;
+	size_t ne, i, k;
+	int rc = lock_read(lock_path, &e, &ne), ret = 0;
+
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		warning("%s: no lock file; run 'evalgate validate --lock' to create it", lock_path);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < ne && strcmp(e[k].name, suites[i].name); k++)
+			;
+		if (k == ne) {
+			warning("%s: suite %s@%s is not in the lock; run 'evalgate validate --lock'",
+				lock_path, suites[i].name, suites[i].version);
+			continue;
+		}
+		if (strcmp(e[k].hash, suites[i].hash) && !strcmp(e[k].version, suites[i].version))
+			ret = error("%s: suite %s changed but its version is still %s: bump the "
+				    "version in %s, then run 'evalgate validate --lock'",
+				    lock_path, suites[i].name, suites[i].version,
+				    suites[i].manifest_path);
+		else if (strcmp(e[k].hash, suites[i].hash) || strcmp(e[k].version, suites[i].version))
+			warning("%s: suite %s is now %s (lock has %s); run 'evalgate validate --lock'",
+				lock_path, suites[i].name, suites[i].version, e[k].version);
+	}
+	free(e);
+	return ret;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct lock_entry *x = a, *y = b;
+	return strcmp(x->name, y->name);
+}
+
+int lock_write(const char *lock_path, struct eg_suite *suites, size_t n)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	struct lock_entry *old = NULL, *all = NULL;
+	size_t n_old = 0, n_all = 0, alloc = 0, i, k;
+	FILE *fp;
+	int ret = -1;
+
+	/* suites in the lock that were not loaded this time keep their lines */
+	if (lock_read(lock_path, &old, &n_old) < 0)
+		goto out;
+	for (i = 0; i < n_old; i++) {
+		for (k = 0; k < n && strcmp(old[i].name, suites[k].name); k++)
+			;
+		if (k == n) {
+			XGROW(all, n_all + 1, alloc);
+			all[n_all++] = old[i];
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct lock_entry e;
+		snprintf(e.name, sizeof(e.name), "%s", suites[i].name);
+		snprintf(e.version, sizeof(e.version), "%s", suites[i].version);
+		memcpy(e.hash, suites[i].hash, 65);
+		snprintf(e.dir, sizeof(e.dir), "%s", suites[i].dir);
+		XGROW(all, n_all + 1, alloc);
+		all[n_all++] = e;
+	}
+	if (n_all)
+		qsort(all, n_all, sizeof(*all), entry_cmp);
+	strbuf_addf(&tmp, "%s.tmp", lock_path);
+	fp = fopen(tmp.buf, "w");
+	if (!fp) {
+		error("%s: cannot write: %s", tmp.buf, strerror(errno));
+		goto out;
+	}
+	fputs("# evalgate suites.lock: name version sha256 dir (written by 'evalgate validate --lock')\n", fp);
+	for (i = 0; i < n_all; i++)
+		fprintf(fp, "%s %s %s %s\n", all[i].name, all[i].version, all[i].hash, all[i].dir);
+	if (fflush(fp) || ferror(fp)) {
+		fclose(fp);
+		unlink(tmp.buf);
+		error("%s: write failed: %s", tmp.buf, strerror(errno));
+		goto out;
+	}
+	if (fclose(fp) || rename(tmp.buf, lock_path)) {
+		unlink(tmp.buf);
+		error("%s: write failed: %s", lock_path, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	free(old);
+	free(all);
+	strbuf_release(&tmp);
+	return ret;
+}
