@@ -1,0 +1,92 @@
+# Shared helpers for the integration tests: each test is a bash script that
+# runs the real evalgate binary ($EG_BIN) against the mock gateway ($EG_MOCK).
+set -euo pipefail
+
+: "${EG_BIN:?EG_BIN must point at the evalgate binary}"
+: "${EG_MOCK:?EG_MOCK must point at the mock gateway binary}"
+: "${EG_SRC:?EG_SRC must point at the source tree}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/evalgate-it.XXXXXX")
+MOCK_PID=""
+FAILS=0
+CHECKS=0
+
+cleanup() {
+	if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# start_mock SCRIPT [mock options...]: sets MOCK_PORT and MOCK_URL
+start_mock() {
+	local script=$1; shift
+	stop_mock
+	rm -f "$T/mock.port"
+	"$EG_MOCK" --port 0 --port-file "$T/mock.port" --script "$script" --log "$T/mock.log" "$@" >"$T/mock.out" 2>&1 &
+	MOCK_PID=$!
+	for _ in $(seq 1 100); do
+		[ -s "$T/mock.port" ] && break
+		sleep 0.05
+	done
+	[ -s "$T/mock.port" ] || { echo "mock gateway did not start"; cat "$T/mock.out"; exit 1; }
+	MOCK_PORT=$(cat "$T/mock.port")
+	MOCK_URL="http://127.0.0.1:$MOCK_PORT/v1"
+	export EVALGATE_BASE_URL=$MOCK_URL
+}
+
+stop_mock() {
+	if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; MOCK_PID=""; fi
+}
+
+# write_config FILE [gates-json] [gateway-extra-json]: a config aimed at the mock
+write_config() {
+	local file=$1 gates=${2:-[]} extra=${3:-}
+	cat >"$file" <<EOC
+{
+  "gateway": {"base_url": "\${EVALGATE_BASE_URL}", "api_key_env": "EVALGATE_API_KEY",
+              "timeout_s": 5, "max_retries": 3, "concurrency": 8, "max_error_rate": 1${extra:+, $extra}},
+  "target": {"name": "it-bot", "version": "v1", "model": "mock-model"},
+  "suites": [],
+  "gates": $gates
+}
+EOC
+}
+
+# make_suite DIR NAME KIND CASES_JSONL [scorers-json]
+make_suite() {
+	local dir=$1 name=$2 kind=$3 cases=$4 scorers=${5:-[{\"type\":\"contains\",\"value\":\"echo\"\}]}
+	mkdir -p "$dir"
+	printf '{"name": "%s", "version": "1.0.0", "kind": "%s", "scorers": %s}\n' "$name" "$kind" "$scorers" >"$dir/suite.json"
+	printf '%s' "$cases" >"$dir/cases.jsonl"
+}
+
+# n_cases N PREFIX: N simple cases as JSONL
+n_cases() {
+	local n=$1 prefix=${2:-c}
+	for i in $(seq 1 "$n"); do printf '{"id": "%s%d", "input": "question %d"}\n' "$prefix" "$i" "$i"; done
+}
+
+sql() { sqlite3 "$T/h.db" "$@"; }
+
+ok() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
+not_ok() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "not ok - $*"; }
+
+# check DESCRIPTION CMD...: passes when CMD succeeds
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1: expected '$2', got '$3'"; fi; }
+# expect_rc DESCRIPTION EXPECTED CMD...: runs CMD, compares its exit code; output in $T/out, $T/err
+expect_rc() {
+	local d=$1 want=$2 rc=0; shift 2
+	"$@" >"$T/out" 2>"$T/err" || rc=$?
+	if [ "$rc" == "$want" ]; then ok "$d"; else not_ok "$d: exit $rc, expected $want"; sed 's/^/    /' "$T/err" | head -20; fi
+}
+expect_grep() { local d=$1 pat=$2 file=$3; if grep -q -- "$pat" "$file"; then ok "$d"; else not_ok "$d: '$pat' not in $file"; sed 's/^/    /' "$file" | head -10; fi; }
+
+finish() {
+	echo "$((CHECKS - FAILS)) passed, $FAILS failed"
+	[ "$FAILS" == 0 ]
+}
+
+export EVALGATE_API_KEY="sk-test-SECRET-7f3a9c"
+cd "$T"
