@@ -84,6 +84,7 @@ struct result_row {
 	const char *tags;        /* comma-separated, or NULL */
 	const struct score_row *scores;
 	size_t n_scores;
+	double cost_usd;         /* USD; NaN (or 0 from a zeroed struct) when unknown */
 };
 
 struct gate_row {
@@ -128,6 +129,7 @@ int history_run_suites(struct history *h, const char *run_id,
 /* per-scope counts for the gates; suite and tag may be NULL (all cases) */
 struct counts {
 	long n, pass, fail, error;
+	double latency_ms;       /* sum of the counted results' latencies (unknown ones count 0) */
 };
 int history_counts(struct history *h, const char *run_id, const char *suite, const char *tag,
 		   struct counts *out);
