@@ -100,7 +100,6 @@ static const char *const migrations[] = {
 	"  FOREIGN KEY (run_id, suite, case_id, repeat)"
 	"    REFERENCES results(run_id, suite, case_id, repeat) ON DELETE CASCADE"
 	") WITHOUT ROWID;"
-	"CREATE INDEX scores_scorer ON scores(run_id, suite, scorer);"
 	"CREATE TABLE gates ("
 	"  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
 	"  idx INTEGER NOT NULL,"
