@@ -84,6 +84,7 @@ struct result_row {
 	const char *tags;        /* comma-separated, or NULL */
 	const struct score_row *scores;
 	size_t n_scores;
+	double cost_usd;         /* USD; NaN (or 0 from a zeroed struct) when unknown */
 };
 
 struct gate_row {
@@ -105,13 +106,22 @@ struct history *history_open(const char *path);
 struct history *history_open_ro(const char *path);
 void history_close(struct history *h);
 
+/* ri->id is required; a NULL started_at means now; the n_* fields are ignored */
 int history_run_begin(struct history *h, const struct run_info *ri);
 int history_run_suite(struct history *h, const char *run_id, const char *name,
 		      const char *version, const char *hash, const char *kind);
+/*
+ * A batch is one transaction; history_close() commits an open one. A result
+ * and its scores are stored together or not at all (a failed row inside a
+ * batch is undone alone). Outside a batch each result is its own transaction.
+ * A second result with the same (suite, case_id, repeat) in a run is an error.
+ */
 int history_batch_begin(struct history *h);
 int history_add_result(struct history *h, const char *run_id, const struct result_row *r);
 int history_batch_commit(struct history *h);
+/* gates are numbered in the order they are added */
 int history_add_gate(struct history *h, const char *run_id, const struct gate_row *g);
+/* sets finished_at (now), status and the n_* counts; a NULL verdict keeps the stored one */
 int history_run_finish(struct history *h, const char *run_id, enum run_status st,
 		       const char *verdict);
 int history_set_verdict(struct history *h, const char *run_id, const char *verdict);
@@ -128,6 +138,7 @@ int history_run_suites(struct history *h, const char *run_id,
 /* per-scope counts for the gates; suite and tag may be NULL (all cases) */
 struct counts {
 	long n, pass, fail, error;
+	double latency_ms;       /* sum of the counted results' latencies (unknown ones count 0) */
 };
 int history_counts(struct history *h, const char *run_id, const char *suite, const char *tag,
 		   struct counts *out);
@@ -139,9 +150,14 @@ struct stored_result {
 	size_t n_scores;
 	void *priv;
 };
-/* every result of a suite in case order; fn returns nonzero to stop */
+/*
+ * every result of a suite in the order it was stored, one at a time (memory
+ * does not grow with the suite); *r and its strings are valid only during
+ * the call to fn; fn returns nonzero to stop
+ */
 int history_results(struct history *h, const char *run_id, const char *suite,
 		    int (*fn)(const struct stored_result *r, void *arg), void *arg);
+/* gate results in the order added; *g and its strings are valid only during the call */
 int history_gates(struct history *h, const char *run_id,
 		  int (*fn)(const struct gate_row *g, void *arg), void *arg);
 

@@ -1,0 +1,31 @@
+/*
+ * xml: escaping that keeps an XML 1.0 document well-formed for any bytes.
+ *
+ * Characters XML 1.0 forbids (C0 controls other than tab, LF and CR, DEL,
+ * U+FFFE, U+FFFF) and every byte that is not part of valid UTF-8 (including
+ * encoded surrogates) become U+FFFD. Text escaping turns & < > " ' into
+ * entities; attribute escaping also turns tab, LF and CR into character
+ * references so that attribute-value normalisation keeps them.
+ *
+ * Ownership: the functions append to a strbuf the caller owns; input strings
+ * are borrowed.
+ */
+#ifndef EG_XML_H
+#define EG_XML_H
+
+#include <stddef.h>
+
+#include "strbuf.h"
+
+void xml_escape_text(struct strbuf *sb, const char *s, size_t len);
+void xml_escape_attr(struct strbuf *sb, const char *s, size_t len);
+/* append ` name="value"` with value escaped; a NULL value appends an empty one */
+void xml_add_attr(struct strbuf *sb, const char *name, const char *value);
+
+/* the longest prefix of s, at most max bytes, that does not cut a UTF-8 sequence */
+size_t xml_utf8_cut(const char *s, size_t len, size_t max);
+
+/* printf under the C locale whatever LC_NUMERIC says: decimals always use '.' */
+void xml_addf_c(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

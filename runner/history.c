@@ -1,0 +1,1244 @@
+/*
+ * history: runs, results, scores and gate results in one SQLite file, and the
+ * response cache in another.
+ *
+ * The schema is the ordered list migrations[]: entry i brings a database from
+ * user_version i to i + 1. A later feature appends an entry; it never edits an
+ * old one. Migrations run inside one BEGIN IMMEDIATE transaction that re-reads
+ * user_version, so two processes opening a new file at once do not race.
+ *
+ * Doubles that are NaN are stored as NULL and read back as NaN; token counts
+ * of -1 (unknown) are stored as NULL and read back as -1.
+ */
+#include <errno.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "error.h"
+#include "history.h"
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+static const char *const migrations[] = {
+	/* 1: initial schema */
+	"CREATE TABLE runs ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  started_at TEXT NOT NULL,"
+	"  finished_at TEXT,"
+	"  status TEXT NOT NULL DEFAULT 'running',"
+	"  verdict TEXT,"
+	"  git_sha TEXT,"
+	"  git_ref TEXT,"
+	"  config_hash TEXT,"
+	"  target TEXT,"
+	"  version TEXT,"
+	"  model TEXT,"
+	"  shard TEXT,"
+	"  evalgate_version TEXT,"
+	"  n_cases INTEGER NOT NULL DEFAULT 0,"
+	"  n_pass INTEGER NOT NULL DEFAULT 0,"
+	"  n_fail INTEGER NOT NULL DEFAULT 0,"
+	"  n_error INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX runs_started ON runs(started_at, id);"
+	"CREATE INDEX runs_target ON runs(target, started_at, id);"
+	"CREATE INDEX runs_target_version ON runs(target, version, started_at);"
+	"CREATE TABLE run_suites ("
+	"  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  version TEXT,"
+	"  hash TEXT,"
+	"  kind TEXT,"
+	"  PRIMARY KEY (run_id, name)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX run_suites_name ON run_suites(name, version);"
+	"CREATE TABLE results ("
+	"  seq INTEGER PRIMARY KEY,"       /* rowid: insertion order */
+	"  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  suite TEXT NOT NULL,"
+	"  case_id TEXT NOT NULL,"
+	"  case_hash TEXT,"
+	"  repeat INTEGER NOT NULL DEFAULT 0,"
+	"  status TEXT NOT NULL,"
+	"  output BLOB,"
+	"  latency_ms REAL,"
+	"  prompt_tokens INTEGER,"
+	"  completion_tokens INTEGER,"
+	"  cost_usd REAL,"
+	"  finish_reason TEXT,"
+	"  error TEXT,"
+	"  attempts INTEGER NOT NULL DEFAULT 1,"
+	"  cached INTEGER NOT NULL DEFAULT 0,"
+	"  tags TEXT,"
+	"  UNIQUE (run_id, suite, case_id, repeat)"
+	");"
+	"CREATE INDEX results_suite_seq ON results(run_id, suite, seq);"
+	"CREATE INDEX results_case ON results(suite, case_id, run_id);"
+	"CREATE TABLE scores ("
+	"  run_id TEXT NOT NULL,"
+	"  suite TEXT NOT NULL,"
+	"  case_id TEXT NOT NULL,"
+	"  repeat INTEGER NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  scorer TEXT,"
+	"  type TEXT,"
+	"  score REAL,"
+	"  pass INTEGER NOT NULL,"
+	"  error INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT,"
+	"  detail TEXT,"
+	"  PRIMARY KEY (run_id, suite, case_id, repeat, idx),"
+	"  FOREIGN KEY (run_id, suite, case_id, repeat)"
+	"    REFERENCES results(run_id, suite, case_id, repeat) ON DELETE CASCADE"
+	") WITHOUT ROWID;"
+	"CREATE TABLE gates ("
+	"  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  idx INTEGER NOT NULL,"
+	"  name TEXT,"
+	"  metric TEXT,"
+	"  scope TEXT,"
+	"  value REAL,"
+	"  op TEXT,"
+	"  threshold REAL,"
+	"  pass INTEGER NOT NULL,"
+	"  lo REAL,"
+	"  hi REAL,"
+	"  n INTEGER,"
+	"  detail TEXT,"
+	"  PRIMARY KEY (run_id, idx)"
+	") WITHOUT ROWID;",
+};
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static const char *const cache_migrations[] = {
+	/* 1: initial schema */
+	"CREATE TABLE cache ("
+	"  key TEXT PRIMARY KEY NOT NULL,"
+	"  content BLOB,"
+	"  finish_reason TEXT,"
+	"  prompt_tokens INTEGER,"
+	"  completion_tokens INTEGER,"
+	"  created_at TEXT NOT NULL"
+	");",
+};
+#define N_CACHE_MIGRATIONS ((int)(sizeof(cache_migrations) / sizeof(cache_migrations[0])))
+
+struct history {
+	sqlite3 *db;              /* the connection */
+	char *path;               /* file name, for messages */
+	int readonly;             /* opened by history_open_ro */
+	int in_batch;             /* inside history_batch_begin/commit */
+	sqlite3_stmt *ins_result; /* cached: INSERT INTO results */
+	sqlite3_stmt *ins_score;  /* cached: INSERT INTO scores */
+	sqlite3_stmt *sp_begin;   /* cached: SAVEPOINT around one result */
+	sqlite3_stmt *sp_release; /* cached: RELEASE that savepoint */
+	sqlite3_stmt *sp_undo;    /* cached: ROLLBACK TO that savepoint */
+};
+
+struct cache {
+	sqlite3 *db;              /* the connection */
+	char *path;               /* file name, for messages */
+	sqlite3_stmt *get;        /* cached: SELECT by key */
+	sqlite3_stmt *put;        /* cached: INSERT OR REPLACE */
+};
+
+const char *result_status_name(enum result_status s)
+{
+	switch (s) {
+	case RESULT_PASS:
+		return "pass";
+	case RESULT_FAIL:
+		return "fail";
+	case RESULT_ERROR:
+		return "error";
+	}
+	return "unknown";
+}
+
+const char *run_status_name(enum run_status s)
+{
+	switch (s) {
+	case RUN_RUNNING:
+		return "running";
+	case RUN_FINISHED:
+		return "finished";
+	case RUN_INTERRUPTED:
+		return "interrupted";
+	case RUN_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+static enum result_status result_status_parse(const char *s)
+{
+	if (s && !strcmp(s, "pass"))
+		return RESULT_PASS;
+	if (s && !strcmp(s, "fail"))
+		return RESULT_FAIL;
+	return RESULT_ERROR;
+}
+
+static enum run_status run_status_parse(const char *s)
+{
+	if (s && !strcmp(s, "finished"))
+		return RUN_FINISHED;
+	if (s && !strcmp(s, "interrupted"))
+		return RUN_INTERRUPTED;
+	if (s && !strcmp(s, "failed"))
+		return RUN_FAILED;
+	return RUN_RUNNING;
+}
+
+/* --- small helpers --- */
+
+static int db_error(sqlite3 *db, const char *path, const char *what)
+{
+	return error("history %s: %s: %s", path, what, sqlite3_errmsg(db));
+}
+
+static int herr(struct history *h, const char *what)
+{
+	return db_error(h->db, h->path, what);
+}
+
+static void now_iso(char *buf, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "1970-01-01T00:00:00Z");
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (!s)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static int bind_real(sqlite3_stmt *st, int i, double v)
+{
+	if (isnan(v))
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_double(st, i, v);
+}
+
+static int bind_count(sqlite3_stmt *st, int i, long v)
+{
+	if (v < 0)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_int64(st, i, v);
+}
+
+static double col_real(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NAN;
+	return sqlite3_column_double(st, i);
+}
+
+static long col_count(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return -1;
+	return (long)sqlite3_column_int64(st, i);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const char *s = col_text(st, i);
+
+	return s ? xstrdup(s) : NULL;
+}
+
+/* create every missing directory above path (mkdir -p of its dirname) */
+static int make_parent_dirs(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	char *p;
+	int ret = 0;
+
+	if (!slash || slash == dir)
+		goto out;
+	*slash = '\0';
+	for (p = dir + 1; ; p++) {
+		if (*p != '/' && *p)
+			continue;
+		{
+			char c = *p;
+			struct stat st;
+
+			*p = '\0';
+			if (mkdir(dir, 0777) && errno != EEXIST) {
+				int e = errno;
+
+				if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+					ret = error("cannot create directory %s: %s", dir,
+						    strerror(e));
+					goto out;
+				}
+			}
+			*p = c;
+		}
+		if (!*p)
+			break;
+	}
+out:
+	free(dir);
+	return ret;
+}
+
+static int exec_sql(sqlite3 *db, const char *path, const char *sql)
+{
+	char *msg = NULL;
+	int ret = 0;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		ret = error("history %s: %s", path, msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+	}
+	return ret;
+}
+
+static int read_user_version(sqlite3 *db, const char *path, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+		db_error(db, path, "cannot read the schema version");
+		goto out;
+	}
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_error(db, path, "cannot read the schema version");
+		goto out;
+	}
+	*out = sqlite3_column_int(st, 0);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int check_version(const char *path, int have, int know)
+{
+	if (have > know)
+		return error("history %s has schema version %d, this evalgate knows up to %d",
+			     path, have, know);
+	return 0;
+}
+
+/* bring the file to the newest schema of list[0..n) */
+static int migrate(sqlite3 *db, const char *path, const char *const *list, int n)
+{
+	struct strbuf sql = STRBUF_INIT;
+	int have, v, ret = -1;
+
+	if (read_user_version(db, path, &have) || check_version(path, have, n))
+		return -1;
+	if (have == n)
+		return 0;
+	if (exec_sql(db, path, "BEGIN IMMEDIATE"))
+		return -1;
+	/* another process may have migrated while we waited for the lock */
+	if (read_user_version(db, path, &have) || check_version(path, have, n))
+		goto out_rollback;
+	for (v = have; v < n; v++) {
+		strbuf_reset(&sql);
+		strbuf_addf(&sql, "%s;PRAGMA user_version = %d;", list[v], v + 1);
+		if (exec_sql(db, path, sql.buf))
+			goto out_rollback;
+	}
+	if (exec_sql(db, path, "COMMIT"))
+		goto out_rollback;
+	ret = 0;
+	goto out;
+out_rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	strbuf_release(&sql);
+	return ret;
+}
+
+/* open path read-write (creating it), set the pragmas and migrate */
+static sqlite3 *open_rw(const char *path, const char *const *list, int n)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (make_parent_dirs(path))
+		return NULL;
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		if (db)
+			db_error(db, path, "cannot open");
+		else
+			error("history %s: cannot open: %s", path, sqlite3_errstr(rc));
+		goto out_close;
+	}
+	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	if (exec_sql(db, path, "PRAGMA journal_mode=WAL;"
+			       "PRAGMA synchronous=NORMAL;"
+			       "PRAGMA foreign_keys=ON;"))
+		goto out_close;
+	if (migrate(db, path, list, n))
+		goto out_close;
+	return db;
+out_close:
+	sqlite3_close(db);
+	return NULL;
+}
+
+/* --- history --- */
+
+struct history *history_open(const char *path)
+{
+	struct history *h;
+	sqlite3 *db = open_rw(path, migrations, N_MIGRATIONS);
+
+	if (!db)
+		return NULL;
+	h = xcalloc(1, sizeof(*h));
+	h->db = db;
+	h->path = xstrdup(path);
+	return h;
+}
+
+struct history *history_open_ro(const char *path)
+{
+	struct history *h = NULL;
+	sqlite3 *db = NULL;
+	struct stat sb;
+	int rc, have;
+
+	if (stat(path, &sb)) {
+		error("cannot open history %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		if (db)
+			db_error(db, path, "cannot open");
+		else
+			error("history %s: cannot open: %s", path, sqlite3_errstr(rc));
+		goto out_close;
+	}
+	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	if (read_user_version(db, path, &have) || check_version(path, have, N_MIGRATIONS))
+		goto out_close;
+	if (have == 0) {
+		error("%s is not an evalgate history (no schema)", path);
+		goto out_close;
+	}
+	if (have < N_MIGRATIONS) {
+		error("history %s has schema version %d; a writing command (such as run) "
+		      "upgrades it to %d", path, have, N_MIGRATIONS);
+		goto out_close;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->db = db;
+	h->path = xstrdup(path);
+	h->readonly = 1;
+	return h;
+out_close:
+	sqlite3_close(db);
+	return NULL;
+}
+
+void history_close(struct history *h)
+{
+	if (!h)
+		return;
+	if (h->in_batch)
+		history_batch_commit(h);
+	sqlite3_finalize(h->ins_result);
+	sqlite3_finalize(h->ins_score);
+	sqlite3_finalize(h->sp_begin);
+	sqlite3_finalize(h->sp_release);
+	sqlite3_finalize(h->sp_undo);
+	sqlite3_close(h->db);
+	free(h->path);
+	free(h);
+}
+
+/* prepare sql into *st once; the statement lives until history_close */
+static int cached_stmt(struct history *h, sqlite3_stmt **st, const char *sql)
+{
+	if (*st)
+		return 0;
+	if (sqlite3_prepare_v3(h->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return herr(h, "cannot prepare a statement");
+	}
+	return 0;
+}
+
+static int prepare(struct history *h, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(h->db, sql, -1, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return herr(h, "cannot prepare a statement");
+	}
+	return 0;
+}
+
+/* step a statement that returns no rows, then reset it */
+static int step_done(struct history *h, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	int ret = 0;
+
+	if (rc != SQLITE_DONE)
+		ret = herr(h, what);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+int history_run_begin(struct history *h, const struct run_info *ri)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int ret = -1;
+
+	if (!ri->id || !*ri->id)
+		return error("history %s: a run needs an id", h->path);
+	now_iso(now, sizeof(now));
+	if (prepare(h, "INSERT INTO runs (id, started_at, finished_at, status, verdict, "
+			"git_sha, git_ref, config_hash, target, version, model, shard, "
+			"evalgate_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+		return -1;
+	bind_text(st, 1, ri->id);
+	bind_text(st, 2, ri->started_at ? ri->started_at : now);
+	bind_text(st, 3, ri->finished_at);
+	bind_text(st, 4, run_status_name(ri->status));
+	bind_text(st, 5, ri->verdict);
+	bind_text(st, 6, ri->git_sha);
+	bind_text(st, 7, ri->git_ref);
+	bind_text(st, 8, ri->config_hash);
+	bind_text(st, 9, ri->target);
+	bind_text(st, 10, ri->version);
+	bind_text(st, 11, ri->model);
+	bind_text(st, 12, ri->shard);
+	bind_text(st, 13, ri->evalgate_version);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		herr(h, "cannot store the run");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_run_suite(struct history *h, const char *run_id, const char *name,
+		      const char *version, const char *hash, const char *kind)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (prepare(h, "INSERT OR REPLACE INTO run_suites (run_id, name, version, hash, kind) "
+			"VALUES (?,?,?,?,?)", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, name);
+	bind_text(st, 3, version);
+	bind_text(st, 4, hash);
+	bind_text(st, 5, kind);
+	ret = step_done(h, st, "cannot store the suite");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_batch_begin(struct history *h)
+{
+	if (h->in_batch)
+		return error("history %s: a batch is already open", h->path);
+	if (exec_sql(h->db, h->path, "BEGIN IMMEDIATE"))
+		return -1;
+	h->in_batch = 1;
+	return 0;
+}
+
+int history_batch_commit(struct history *h)
+{
+	if (!h->in_batch)
+		return error("history %s: no batch to commit", h->path);
+	h->in_batch = 0;
+	if (exec_sql(h->db, h->path, "COMMIT")) {
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int insert_result(struct history *h, const char *run_id, const struct result_row *r)
+{
+	sqlite3_stmt *st = h->ins_result;
+	size_t i;
+
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, r->suite);
+	bind_text(st, 3, r->case_id);
+	bind_text(st, 4, r->case_hash);
+	sqlite3_bind_int(st, 5, r->repeat);
+	bind_text(st, 6, result_status_name(r->status));
+	if (r->output)
+		sqlite3_bind_blob64(st, 7, r->output, r->output_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	bind_real(st, 8, r->latency_ms);
+	bind_count(st, 9, r->prompt_tokens);
+	bind_count(st, 10, r->completion_tokens);
+	bind_real(st, 11, r->cost_usd);
+	bind_text(st, 12, r->finish_reason);
+	bind_text(st, 13, r->error);
+	sqlite3_bind_int(st, 14, r->attempts);
+	sqlite3_bind_int(st, 15, r->cached != 0);
+	bind_text(st, 16, r->tags);
+	if (step_done(h, st, "cannot store a result"))
+		return -1;
+
+	st = h->ins_score;
+	for (i = 0; i < r->n_scores; i++) {
+		const struct score_row *sc = &r->scores[i];
+
+		bind_text(st, 1, run_id);
+		bind_text(st, 2, r->suite);
+		bind_text(st, 3, r->case_id);
+		sqlite3_bind_int(st, 4, r->repeat);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)i);
+		bind_text(st, 6, sc->scorer);
+		bind_text(st, 7, sc->type);
+		bind_real(st, 8, sc->score);
+		sqlite3_bind_int(st, 9, sc->pass != 0);
+		sqlite3_bind_int(st, 10, sc->error != 0);
+		bind_text(st, 11, sc->reason);
+		bind_text(st, 12, sc->detail);
+		if (step_done(h, st, "cannot store a score"))
+			return -1;
+	}
+	return 0;
+}
+
+int history_add_result(struct history *h, const char *run_id, const struct result_row *r)
+{
+	if (!r->suite || !r->case_id)
+		return error("history %s: a result needs a suite and a case id", h->path);
+	if (cached_stmt(h, &h->ins_result,
+			"INSERT INTO results (run_id, suite, case_id, case_hash, repeat, status, "
+			"output, latency_ms, prompt_tokens, completion_tokens, cost_usd, "
+			"finish_reason, error, attempts, cached, tags) "
+			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
+	    cached_stmt(h, &h->ins_score,
+			"INSERT INTO scores (run_id, suite, case_id, repeat, idx, scorer, type, "
+			"score, pass, error, reason, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)") ||
+	    cached_stmt(h, &h->sp_begin, "SAVEPOINT eg_result") ||
+	    cached_stmt(h, &h->sp_release, "RELEASE eg_result") ||
+	    cached_stmt(h, &h->sp_undo, "ROLLBACK TO eg_result"))
+		return -1;
+
+	/*
+	 * A savepoint keeps a result and its scores together: outside a batch
+	 * it is the transaction; inside one, a failure undoes only this row.
+	 */
+	if (step_done(h, h->sp_begin, "cannot start a savepoint"))
+		return -1;
+	if (insert_result(h, run_id, r)) {
+		sqlite3_step(h->sp_undo);
+		sqlite3_reset(h->sp_undo);
+		sqlite3_step(h->sp_release);
+		sqlite3_reset(h->sp_release);
+		return -1;
+	}
+	return step_done(h, h->sp_release, "cannot commit a result");
+}
+
+int history_add_gate(struct history *h, const char *run_id, const struct gate_row *g)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (prepare(h, "INSERT INTO gates (run_id, idx, name, metric, scope, value, op, "
+			"threshold, pass, lo, hi, n, detail) VALUES (?1, "
+			"(SELECT coalesce(max(idx) + 1, 0) FROM gates WHERE run_id = ?1), "
+			"?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, g->name);
+	bind_text(st, 3, g->metric);
+	bind_text(st, 4, g->scope);
+	bind_real(st, 5, g->value);
+	bind_text(st, 6, g->op);
+	bind_real(st, 7, g->threshold);
+	sqlite3_bind_int(st, 8, g->pass != 0);
+	bind_real(st, 9, g->lo);
+	bind_real(st, 10, g->hi);
+	sqlite3_bind_int64(st, 11, g->n);
+	bind_text(st, 12, g->detail);
+	ret = step_done(h, st, "cannot store a gate result");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* run an UPDATE on runs whose ?1 is the run id; error when no such run */
+static int update_run(struct history *h, sqlite3_stmt *st, const char *run_id, const char *what)
+{
+	if (step_done(h, st, what))
+		return -1;
+	if (sqlite3_changes(h->db) != 1)
+		return error("history %s: no run %s", h->path, run_id);
+	return 0;
+}
+
+int history_run_finish(struct history *h, const char *run_id, enum run_status stat,
+		       const char *verdict)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int ret;
+
+	now_iso(now, sizeof(now));
+	if (prepare(h, "UPDATE runs SET finished_at = ?2, status = ?3, "
+			"verdict = coalesce(?4, verdict), "
+			"n_cases = (SELECT count(*) FROM results WHERE run_id = ?1), "
+			"n_pass = (SELECT count(*) FROM results WHERE run_id = ?1 AND status = 'pass'), "
+			"n_fail = (SELECT count(*) FROM results WHERE run_id = ?1 AND status = 'fail'), "
+			"n_error = (SELECT count(*) FROM results WHERE run_id = ?1 AND status = 'error') "
+			"WHERE id = ?1", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, now);
+	bind_text(st, 3, run_status_name(stat));
+	bind_text(st, 4, verdict);
+	ret = update_run(h, st, run_id, "cannot finish the run");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_set_verdict(struct history *h, const char *run_id, const char *verdict)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (prepare(h, "UPDATE runs SET verdict = ?2 WHERE id = ?1", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, verdict);
+	ret = update_run(h, st, run_id, "cannot store the verdict");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* --- reading runs --- */
+
+#define RUN_COLS "id, started_at, finished_at, status, verdict, git_sha, git_ref, " \
+	"config_hash, target, version, model, shard, evalgate_version, " \
+	"n_cases, n_pass, n_fail, n_error"
+
+static void run_info_from_row(sqlite3_stmt *st, struct run_info *ri)
+{
+	ri->id = col_dup(st, 0);
+	ri->started_at = col_dup(st, 1);
+	ri->finished_at = col_dup(st, 2);
+	ri->status = run_status_parse(col_text(st, 3));
+	ri->verdict = col_dup(st, 4);
+	ri->git_sha = col_dup(st, 5);
+	ri->git_ref = col_dup(st, 6);
+	ri->config_hash = col_dup(st, 7);
+	ri->target = col_dup(st, 8);
+	ri->version = col_dup(st, 9);
+	ri->model = col_dup(st, 10);
+	ri->shard = col_dup(st, 11);
+	ri->evalgate_version = col_dup(st, 12);
+	ri->n_cases = (long)sqlite3_column_int64(st, 13);
+	ri->n_pass = (long)sqlite3_column_int64(st, 14);
+	ri->n_fail = (long)sqlite3_column_int64(st, 15);
+	ri->n_error = (long)sqlite3_column_int64(st, 16);
+}
+
+void run_info_release(struct run_info *ri)
+{
+	free(ri->id);
+	free(ri->started_at);
+	free(ri->finished_at);
+	free(ri->verdict);
+	free(ri->git_sha);
+	free(ri->git_ref);
+	free(ri->config_hash);
+	free(ri->target);
+	free(ri->version);
+	free(ri->model);
+	free(ri->shard);
+	free(ri->evalgate_version);
+	memset(ri, 0, sizeof(*ri));
+}
+
+int history_run_get(struct history *h, const char *ref, struct run_info *out)
+{
+	sqlite3_stmt *st = NULL;
+	int latest = !strcmp(ref, "latest");
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!*ref)
+		return error("history %s: empty run id", h->path);
+	if (latest) {
+		if (prepare(h, "SELECT " RUN_COLS " FROM runs "
+				"ORDER BY started_at DESC, id DESC LIMIT 1", &st))
+			return -1;
+	} else {
+		/* an exact id wins over a prefix of longer ids */
+		if (prepare(h, "SELECT " RUN_COLS " FROM runs WHERE id = ?1 "
+				"UNION ALL SELECT * FROM (SELECT " RUN_COLS " FROM runs "
+				"WHERE substr(id, 1, length(?1)) = ?1 AND id <> ?1 "
+				"AND NOT EXISTS (SELECT 1 FROM runs WHERE id = ?1) "
+				"ORDER BY id LIMIT 2)", &st))
+			return -1;
+		bind_text(st, 1, ref);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		if (latest)
+			error("history %s has no runs", h->path);
+		else
+			error("no run '%s' in history %s", ref, h->path);
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		herr(h, "cannot read runs");
+		goto out;
+	}
+	run_info_from_row(st, out);
+	if (!latest && strcmp(out->id, ref)) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			error("run id prefix '%s' is ambiguous: it matches %s, %s and maybe more",
+			      ref, out->id, col_text(st, 0));
+			run_info_release(out);
+			goto out;
+		}
+		if (rc != SQLITE_DONE) {
+			herr(h, "cannot read runs");
+			run_info_release(out);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_runs_list(struct history *h, const char *target, size_t limit,
+		      int (*fn)(const struct run_info *ri, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (prepare(h, "SELECT " RUN_COLS " FROM runs WHERE ?1 IS NULL OR target = ?1 "
+			"ORDER BY started_at DESC, id DESC LIMIT ?2", &st))
+		return -1;
+	bind_text(st, 1, target);
+	sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct run_info ri;
+		int stop;
+
+		run_info_from_row(st, &ri);
+		stop = fn(&ri, arg);
+		run_info_release(&ri);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herr(h, "cannot list runs");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_run_suites(struct history *h, const char *run_id,
+		       int (*fn)(const struct run_suite *s, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (prepare(h, "SELECT s.name, s.version, s.hash, s.kind, "
+			"(SELECT count(*) FROM results r WHERE r.run_id = s.run_id "
+			"AND r.suite = s.name) FROM run_suites s WHERE s.run_id = ?1 "
+			"ORDER BY s.name", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct run_suite s;
+		int stop;
+
+		s.name = col_dup(st, 0);
+		s.version = col_dup(st, 1);
+		s.hash = col_dup(st, 2);
+		s.kind = col_dup(st, 3);
+		s.n_cases = (long)sqlite3_column_int64(st, 4);
+		stop = fn(&s, arg);
+		free(s.name);
+		free(s.version);
+		free(s.hash);
+		free(s.kind);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herr(h, "cannot list suites");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_counts(struct history *h, const char *run_id, const char *suite, const char *tag,
+		   struct counts *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (prepare(h, "SELECT status, count(*), total(latency_ms) FROM results "
+			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND (?3 IS NULL OR "
+			"instr(',' || tags || ',', ',' || ?3 || ',') > 0) GROUP BY status", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	bind_text(st, 3, tag);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		long n = (long)sqlite3_column_int64(st, 1);
+
+		switch (result_status_parse(col_text(st, 0))) {
+		case RESULT_PASS:
+			out->pass += n;
+			break;
+		case RESULT_FAIL:
+			out->fail += n;
+			break;
+		case RESULT_ERROR:
+			out->error += n;
+			break;
+		}
+		out->n += n;
+		out->latency_ms += sqlite3_column_double(st, 2);
+	}
+	if (rc != SQLITE_DONE) {
+		herr(h, "cannot count results");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* --- streaming results --- */
+
+/* the storage behind one stored_result: every string it points to */
+struct row_mem {
+	char **ptrs;   /* allocations to free */
+	size_t n, alloc;
+};
+
+static const char *row_dup(struct row_mem *m, const char *s, size_t len)
+{
+	char *p;
+
+	if (!s)
+		return NULL;
+	p = xmalloc(len + 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	XGROW(m->ptrs, m->n + 1, m->alloc);
+	m->ptrs[m->n++] = p;
+	return p;
+}
+
+static const char *row_text(struct row_mem *m, sqlite3_stmt *st, int i)
+{
+	const char *s = col_text(st, i);
+
+	return s ? row_dup(m, s, (size_t)sqlite3_column_bytes(st, i)) : NULL;
+}
+
+static void row_mem_clear(struct row_mem *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->ptrs[i]);
+	m->n = 0;
+}
+
+static int read_scores(struct history *h, sqlite3_stmt *st, struct row_mem *m,
+		       struct score_row **arr, size_t *alloc, size_t *n)
+{
+	int rc;
+
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct score_row *sc;
+
+		XGROW(*arr, *n + 1, *alloc);
+		sc = &(*arr)[(*n)++];
+		sc->scorer = row_text(m, st, 0);
+		sc->type = row_text(m, st, 1);
+		sc->score = col_real(st, 2);
+		sc->pass = sqlite3_column_int(st, 3);
+		sc->error = sqlite3_column_int(st, 4);
+		sc->reason = row_text(m, st, 5);
+		sc->detail = row_text(m, st, 6);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return herr(h, "cannot read scores");
+	return 0;
+}
+
+int history_results(struct history *h, const char *run_id, const char *suite,
+		    int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL, *sc = NULL;
+	struct row_mem mem = { NULL, 0, 0 };
+	struct score_row *scores = NULL;
+	size_t scores_alloc = 0;
+	int rc, ret = -1;
+
+	if (prepare(h, "SELECT suite, case_id, case_hash, repeat, status, output, latency_ms, "
+			"prompt_tokens, completion_tokens, finish_reason, error, attempts, "
+			"cached, tags, cost_usd FROM results WHERE run_id = ?1 AND suite = ?2 "
+			"ORDER BY seq", &st))
+		goto out;
+	if (prepare(h, "SELECT scorer, type, score, pass, error, reason, detail FROM scores "
+			"WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 AND repeat = ?4 "
+			"ORDER BY idx", &sc))
+		goto out;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	bind_text(sc, 1, run_id);
+	bind_text(sc, 2, suite);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct stored_result r;
+		struct result_row *row = &r.row;
+		int stop;
+
+		memset(&r, 0, sizeof(r));
+		row->suite = row_text(&mem, st, 0);
+		row->case_id = row_text(&mem, st, 1);
+		row->case_hash = row_text(&mem, st, 2);
+		row->repeat = sqlite3_column_int(st, 3);
+		row->status = result_status_parse(col_text(st, 4));
+		if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+			const void *b = sqlite3_column_blob(st, 5);
+			row->output_len = (size_t)sqlite3_column_bytes(st, 5);
+			row->output = row_dup(&mem, b ? b : "", row->output_len);
+		}
+		row->latency_ms = col_real(st, 6);
+		row->prompt_tokens = col_count(st, 7);
+		row->completion_tokens = col_count(st, 8);
+		row->finish_reason = row_text(&mem, st, 9);
+		row->error = row_text(&mem, st, 10);
+		row->attempts = sqlite3_column_int(st, 11);
+		row->cached = sqlite3_column_int(st, 12);
+		row->tags = row_text(&mem, st, 13);
+		row->cost_usd = col_real(st, 14);
+
+		sqlite3_bind_text(sc, 3, row->case_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(sc, 4, row->repeat);
+		if (read_scores(h, sc, &mem, &scores, &scores_alloc, &r.n_scores)) {
+			row_mem_clear(&mem);
+			goto out;
+		}
+		r.scores = scores;
+		row->scores = scores;
+		row->n_scores = r.n_scores;
+		r.priv = &mem;
+		stop = fn(&r, arg);
+		row_mem_clear(&mem);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herr(h, "cannot read results");
+		goto out;
+	}
+	ret = 0;
+out:
+	free(mem.ptrs);
+	free(scores);
+	sqlite3_finalize(sc);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_gates(struct history *h, const char *run_id,
+		  int (*fn)(const struct gate_row *g, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (prepare(h, "SELECT name, metric, scope, value, op, threshold, pass, lo, hi, n, detail "
+			"FROM gates WHERE run_id = ?1 ORDER BY idx", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct gate_row g;
+
+		/* the strings live in the statement's row until the next step */
+		g.name = col_text(st, 0);
+		g.metric = col_text(st, 1);
+		g.scope = col_text(st, 2);
+		g.value = col_real(st, 3);
+		g.op = col_text(st, 4);
+		g.threshold = col_real(st, 5);
+		g.pass = sqlite3_column_int(st, 6);
+		g.lo = col_real(st, 7);
+		g.hi = col_real(st, 8);
+		g.n = (long)sqlite3_column_int64(st, 9);
+		g.detail = col_text(st, 10);
+		if (fn(&g, arg))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herr(h, "cannot read gate results");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* --- response cache --- */
+
+static int cerr(struct cache *c, const char *what)
+{
+	return db_error(c->db, c->path, what);
+}
+
+struct cache *cache_open(const char *path)
+{
+	struct cache *c;
+	sqlite3 *db = open_rw(path, cache_migrations, N_CACHE_MIGRATIONS);
+
+	if (!db)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->db = db;
+	c->path = xstrdup(path);
+	if (sqlite3_prepare_v3(db, "SELECT content, finish_reason, prompt_tokens, "
+			       "completion_tokens FROM cache WHERE key = ?1", -1,
+			       SQLITE_PREPARE_PERSISTENT, &c->get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(db, "INSERT OR REPLACE INTO cache (key, content, finish_reason, "
+			       "prompt_tokens, completion_tokens, created_at) "
+			       "VALUES (?,?,?,?,?,?)", -1,
+			       SQLITE_PREPARE_PERSISTENT, &c->put, NULL) != SQLITE_OK) {
+		cerr(c, "cannot prepare a statement");
+		cache_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+void cache_close(struct cache *c)
+{
+	if (!c)
+		return;
+	sqlite3_finalize(c->get);
+	sqlite3_finalize(c->put);
+	sqlite3_close(c->db);
+	free(c->path);
+	free(c);
+}
+
+int cache_get(struct cache *c, const char *key, struct cached_reply *out)
+{
+	sqlite3_stmt *st = c->get;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = 0;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		cerr(c, "cannot read the cache");
+		goto out;
+	}
+	{
+		const void *b = sqlite3_column_blob(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+
+		out->content = xmalloc(len + 1);
+		if (len)
+			memcpy(out->content, b, len);
+		out->content[len] = '\0';
+		out->content_len = len;
+	}
+	out->finish_reason = col_dup(st, 1);
+	out->prompt_tokens = col_count(st, 2);
+	out->completion_tokens = col_count(st, 3);
+	ret = 1;
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+int cache_put(struct cache *c, const char *key, const struct cached_reply *r)
+{
+	sqlite3_stmt *st = c->put;
+	char now[32];
+	int ret = 0;
+
+	now_iso(now, sizeof(now));
+	bind_text(st, 1, key);
+	sqlite3_bind_blob64(st, 2, r->content ? r->content : "",
+			    r->content ? r->content_len : 0, SQLITE_STATIC);
+	bind_text(st, 3, r->finish_reason);
+	bind_count(st, 4, r->prompt_tokens);
+	bind_count(st, 5, r->completion_tokens);
+	bind_text(st, 6, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		ret = cerr(c, "cannot write the cache");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+void cached_reply_release(struct cached_reply *r)
+{
+	free(r->content);
+	free(r->finish_reason);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,730 @@
+/* history: schema, runs, results, counts, run resolution, gates and the cache */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "history.h"
+#include "strbuf.h"
+#include "banned.h"
+
+static char tmpdir[64];
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_history_XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(history, .init = setup, .fini = teardown);
+
+static void path_in(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", tmpdir, name);
+}
+
+static int pragma_int(const char *path, const char *pragma, char *text, size_t size)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char sql[64];
+	int v = -1;
+
+	snprintf(sql, sizeof(sql), "PRAGMA %s", pragma);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	if (text)
+		snprintf(text, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void begin_run(struct history *h, const char *id, const char *started,
+		      const char *target)
+{
+	struct run_info ri;
+
+	memset(&ri, 0, sizeof(ri));
+	ri.id = (char *)id;
+	ri.started_at = (char *)started;
+	ri.status = RUN_RUNNING;
+	ri.target = (char *)target;
+	ri.version = (char *)"v1";
+	ri.model = (char *)"gpt-test";
+	ri.git_sha = (char *)"abc123";
+	ri.evalgate_version = (char *)"0.1.0";
+	cr_assert_eq(history_run_begin(h, &ri), 0);
+}
+
+static struct result_row mkrow(const char *suite, const char *case_id, int repeat,
+			       enum result_status st, const char *tags)
+{
+	struct result_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.suite = suite;
+	r.case_id = case_id;
+	r.case_hash = "h";
+	r.repeat = repeat;
+	r.status = st;
+	r.output = "ok";
+	r.output_len = 2;
+	r.latency_ms = 100;
+	r.prompt_tokens = 10;
+	r.completion_tokens = 5;
+	r.attempts = 1;
+	r.tags = tags;
+	r.cost_usd = NAN;
+	return r;
+}
+
+Test(history, open_creates_directory_and_schema)
+{
+	char path[128], mode[32];
+	struct history *h;
+
+	path_in(path, sizeof(path), "a/b/c/history.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	history_close(h);
+	cr_assert_eq(access(path, F_OK), 0);
+	cr_assert_gt(pragma_int(path, "user_version", NULL, 0), 0);
+	pragma_int(path, "journal_mode", mode, sizeof(mode));
+	cr_assert_str_eq(mode, "wal");
+
+	/* reopening an up-to-date file works, read-write and read-only */
+	h = history_open(path);
+	cr_assert_not_null(h);
+	history_close(h);
+	h = history_open_ro(path);
+	cr_assert_not_null(h);
+	history_close(h);
+}
+
+Test(history, newer_schema_is_refused)
+{
+	char path[128], buf[512] = "";
+	struct history *h;
+	sqlite3 *db;
+	FILE *f;
+	int known;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	history_close(h);
+	known = pragma_int(path, "user_version", NULL, 0);
+
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	cr_redirect_stderr();
+	cr_assert_null(history_open(path));
+	cr_assert_null(history_open_ro(path));
+	fflush(stderr);
+	f = cr_get_redirected_stderr();
+	cr_assert_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
+	cr_assert_not_null(strstr(buf, "schema version 999"), "%s", buf);
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "knows up to %d", known);
+		cr_assert_not_null(strstr(buf, want), "%s", buf);
+	}
+	/* the file was not touched */
+	cr_assert_eq(pragma_int(path, "user_version", NULL, 0), 999);
+}
+
+Test(history, readonly_missing_file_is_an_error)
+{
+	char path[128], buf[512] = "";
+	FILE *f;
+
+	path_in(path, sizeof(path), "missing.db");
+	cr_redirect_stderr();
+	cr_assert_null(history_open_ro(path));
+	fflush(stderr);
+	f = cr_get_redirected_stderr();
+	cr_assert_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
+	cr_assert_not_null(strstr(buf, "missing.db"), "%s", buf);
+	cr_assert_neq(access(path, F_OK), 0);
+}
+
+struct collect {
+	int n;
+	char case_ids[8][32];
+	int repeats[8];
+	size_t out_len[8];
+	char out[8][32];
+	int out_null[8];
+	size_t n_scores[8];
+	double score0[8];
+	int pass0[8];
+	char scorer1[8][32];
+	long ptok[8];
+	double latency[8];
+	double cost[8];
+};
+
+static int collect_result(const struct stored_result *r, void *arg)
+{
+	struct collect *c = arg;
+	int i = c->n++;
+
+	cr_assert_lt(i, 8);
+	snprintf(c->case_ids[i], 32, "%s", r->row.case_id);
+	c->repeats[i] = r->row.repeat;
+	c->out_null[i] = r->row.output == NULL;
+	c->out_len[i] = r->row.output_len;
+	if (r->row.output && r->row.output_len <= 32)
+		memcpy(c->out[i], r->row.output, r->row.output_len);
+	c->n_scores[i] = r->n_scores;
+	cr_assert_eq(r->row.n_scores, r->n_scores);
+	c->score0[i] = r->n_scores ? r->scores[0].score : -1;
+	c->pass0[i] = r->n_scores ? r->scores[0].pass : -1;
+	if (r->n_scores > 1)
+		snprintf(c->scorer1[i], 32, "%s", r->scores[1].scorer);
+	c->ptok[i] = r->row.prompt_tokens;
+	c->latency[i] = r->row.latency_ms;
+	c->cost[i] = r->row.cost_usd;
+	return 0;
+}
+
+Test(history, run_round_trip_with_exact_bytes)
+{
+	static const char weird[] = "a\0b\xff\xfe\xed\xa0\x80\xe2\x82"; /* NUL, invalid, surrogate, truncated */
+	char path[128];
+	struct history *h;
+	struct result_row r;
+	struct score_row sc[2];
+	struct run_info ri;
+	struct collect c;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "20261123T120803Z-3f9a1c", "2026-11-23T12:08:03Z", "support-bot");
+	cr_assert_eq(history_run_suite(h, "20261123T120803Z-3f9a1c", "golden", "3", "sha", "golden"), 0);
+
+	memset(sc, 0, sizeof(sc));
+	sc[0].scorer = "regex";
+	sc[0].type = "regex";
+	sc[0].score = NAN;
+	sc[0].pass = 0;
+	sc[0].reason = "no match";
+	sc[1].scorer = "judge";
+	sc[1].type = "llm_judge";
+	sc[1].score = 0.75;
+	sc[1].pass = 1;
+	sc[1].detail = "{\"k\":1}";
+
+	cr_assert_eq(history_batch_begin(h), 0);
+	r = mkrow("golden", "case-b", 0, RESULT_FAIL, NULL);
+	r.output = weird;
+	r.output_len = sizeof(weird) - 1;
+	r.scores = sc;
+	r.n_scores = 2;
+	r.prompt_tokens = -1;
+	r.cost_usd = 0.0125;
+	cr_assert_eq(history_add_result(h, "20261123T120803Z-3f9a1c", &r), 0);
+	r = mkrow("golden", "case-a", 0, RESULT_ERROR, NULL);
+	r.output = NULL;
+	r.output_len = 0;
+	r.error = "HTTP 500";
+	r.latency_ms = NAN;
+	cr_assert_eq(history_add_result(h, "20261123T120803Z-3f9a1c", &r), 0);
+	r = mkrow("golden", "case-a", 1, RESULT_PASS, NULL);
+	r.output = "";
+	r.output_len = 0;
+	cr_assert_eq(history_add_result(h, "20261123T120803Z-3f9a1c", &r), 0);
+	cr_assert_eq(history_batch_commit(h), 0);
+
+	cr_assert_eq(history_run_finish(h, "20261123T120803Z-3f9a1c", RUN_FINISHED, "fail"), 0);
+	cr_assert_eq(history_run_get(h, "20261123T120803Z-3f9a1c", &ri), 0);
+	cr_assert_eq(ri.status, RUN_FINISHED);
+	cr_assert_str_eq(ri.verdict, "fail");
+	cr_assert_str_eq(ri.target, "support-bot");
+	cr_assert_str_eq(ri.git_sha, "abc123");
+	cr_assert_null(ri.git_ref);
+	cr_assert_eq(ri.n_cases, 3);
+	cr_assert_eq(ri.n_pass, 1);
+	cr_assert_eq(ri.n_fail, 1);
+	cr_assert_eq(ri.n_error, 1);
+	cr_assert_not_null(ri.finished_at);
+	cr_assert_eq(strlen(ri.finished_at), 20, "%s", ri.finished_at);
+	cr_assert_eq(ri.finished_at[10], 'T');
+	cr_assert_eq(ri.finished_at[19], 'Z');
+	run_info_release(&ri);
+
+	/* a later verdict replaces it; a NULL verdict at finish keeps it */
+	cr_assert_eq(history_set_verdict(h, "20261123T120803Z-3f9a1c", "pass"), 0);
+	cr_assert_eq(history_run_finish(h, "20261123T120803Z-3f9a1c", RUN_INTERRUPTED, NULL), 0);
+	cr_assert_eq(history_run_get(h, "latest", &ri), 0);
+	cr_assert_str_eq(ri.verdict, "pass");
+	cr_assert_eq(ri.status, RUN_INTERRUPTED);
+	run_info_release(&ri);
+
+	memset(&c, 0, sizeof(c));
+	cr_assert_eq(history_results(h, "20261123T120803Z-3f9a1c", "golden", collect_result, &c), 0);
+	cr_assert_eq(c.n, 3);
+	/* insertion order, not case id order */
+	cr_assert_str_eq(c.case_ids[0], "case-b");
+	cr_assert_str_eq(c.case_ids[1], "case-a");
+	cr_assert_str_eq(c.case_ids[2], "case-a");
+	cr_assert_eq(c.repeats[2], 1);
+	cr_assert_eq(c.out_len[0], sizeof(weird) - 1);
+	cr_assert_eq(memcmp(c.out[0], weird, sizeof(weird) - 1), 0);
+	cr_assert(c.out_null[1]);
+	cr_assert(!c.out_null[2]);
+	cr_assert_eq(c.out_len[2], 0);
+	cr_assert_eq(c.n_scores[0], 2);
+	cr_assert(isnan(c.score0[0]));
+	cr_assert_eq(c.pass0[0], 0);
+	cr_assert_str_eq(c.scorer1[0], "judge");
+	cr_assert_eq(c.ptok[0], -1);
+	cr_assert_eq(c.ptok[2], 10);
+	cr_assert(isnan(c.latency[1]));
+	cr_assert_float_eq(c.cost[0], 0.0125, 1e-12);
+	cr_assert(isnan(c.cost[1]));
+	cr_assert_eq(c.n_scores[1], 0);
+	history_close(h);
+}
+
+static int count_suite(const struct run_suite *s, void *arg)
+{
+	struct strbuf *sb = arg;
+
+	strbuf_addf(sb, "%s@%s:%ld;", s->name, s->version, s->n_cases);
+	return 0;
+}
+
+Test(history, counts_per_suite_and_tag)
+{
+	char path[128];
+	struct history *h;
+	struct result_row r;
+	struct counts c;
+	struct strbuf sb = STRBUF_INIT;
+	const char *id = "r1";
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, id, NULL, "t");
+	cr_assert_eq(history_run_suite(h, id, "s2", "1", NULL, NULL), 0);
+	cr_assert_eq(history_run_suite(h, id, "s1", "2", NULL, NULL), 0);
+	cr_assert_eq(history_batch_begin(h), 0);
+	r = mkrow("s1", "a", 0, RESULT_PASS, "a,b");
+	cr_assert_eq(history_add_result(h, id, &r), 0);
+	r = mkrow("s1", "b", 0, RESULT_FAIL, "b");
+	cr_assert_eq(history_add_result(h, id, &r), 0);
+	r = mkrow("s1", "c", 0, RESULT_ERROR, "ab");
+	cr_assert_eq(history_add_result(h, id, &r), 0);
+	r = mkrow("s2", "a", 0, RESULT_PASS, NULL);
+	r.latency_ms = 250;
+	cr_assert_eq(history_add_result(h, id, &r), 0);
+	cr_assert_eq(history_batch_commit(h), 0);
+
+	cr_assert_eq(history_counts(h, id, NULL, NULL, &c), 0);
+	cr_assert_eq(c.n, 4);
+	cr_assert_eq(c.pass, 2);
+	cr_assert_eq(c.fail, 1);
+	cr_assert_eq(c.error, 1);
+	cr_assert_float_eq(c.latency_ms, 550, 1e-9);
+	cr_assert_eq(history_counts(h, id, "s1", NULL, &c), 0);
+	cr_assert_eq(c.n, 3);
+	cr_assert_eq(c.pass, 1);
+	cr_assert_eq(history_counts(h, id, "s2", NULL, &c), 0);
+	cr_assert_eq(c.n, 1);
+	cr_assert_float_eq(c.latency_ms, 250, 1e-9);
+	cr_assert_eq(history_counts(h, id, NULL, "b", &c), 0);
+	cr_assert_eq(c.n, 2);
+	cr_assert_eq(c.pass, 1);
+	cr_assert_eq(c.fail, 1);
+	/* exact element match: "a" is not "ab" */
+	cr_assert_eq(history_counts(h, id, NULL, "a", &c), 0);
+	cr_assert_eq(c.n, 1);
+	cr_assert_eq(c.pass, 1);
+	cr_assert_eq(history_counts(h, id, "s2", "b", &c), 0);
+	cr_assert_eq(c.n, 0);
+	cr_assert_eq(history_counts(h, "other", NULL, NULL, &c), 0);
+	cr_assert_eq(c.n, 0);
+
+	cr_assert_eq(history_run_suites(h, id, count_suite, &sb), 0);
+	cr_assert_str_eq(sb.buf, "s1@2:3;s2@1:1;");
+	strbuf_release(&sb);
+	history_close(h);
+}
+
+Test(history, duplicate_result_undoes_only_that_row)
+{
+	char path[128];
+	struct history *h;
+	struct result_row r;
+	struct score_row sc;
+	struct counts c;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "r", NULL, "t");
+	memset(&sc, 0, sizeof(sc));
+	sc.scorer = "x";
+	sc.pass = 1;
+	cr_assert_eq(history_batch_begin(h), 0);
+	r = mkrow("s", "a", 0, RESULT_PASS, NULL);
+	r.scores = &sc;
+	r.n_scores = 1;
+	cr_assert_eq(history_add_result(h, "r", &r), 0);
+	cr_redirect_stderr();
+	cr_assert_eq(history_add_result(h, "r", &r), -1);
+	r = mkrow("s", "b", 0, RESULT_FAIL, NULL);
+	cr_assert_eq(history_add_result(h, "r", &r), 0);
+	cr_assert_eq(history_batch_commit(h), 0);
+	/* results outside a batch are committed on their own */
+	r = mkrow("s", "c", 0, RESULT_FAIL, NULL);
+	cr_assert_eq(history_add_result(h, "r", &r), 0);
+	/* a result for an unknown run breaks the foreign key */
+	cr_assert_eq(history_add_result(h, "nope", &r), -1);
+	cr_assert_eq(history_counts(h, "r", NULL, NULL, &c), 0);
+	cr_assert_eq(c.n, 3);
+	cr_assert_eq(history_run_finish(h, "nope", RUN_FINISHED, NULL), -1);
+	history_close(h);
+}
+
+static void make_runs(struct history *h)
+{
+	begin_run(h, "20261123T120803Z-aaa111", "2026-11-23T12:08:03Z", "bot");
+	begin_run(h, "20261123T120803Z-aab222", "2026-11-23T12:08:03Z", "other");
+	begin_run(h, "20261125T090000Z-ccc333", "2026-11-25T09:00:00Z", "bot");
+	begin_run(h, "20261124T090000Z-ddd444", "2026-11-24T09:00:00Z", "bot");
+}
+
+Test(history, run_resolution)
+{
+	char path[128], buf[1024] = "";
+	struct history *h;
+	struct run_info ri;
+	FILE *f;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	cr_redirect_stderr();
+	cr_assert_eq(history_run_get(h, "latest", &ri), -1);
+	make_runs(h);
+
+	cr_assert_eq(history_run_get(h, "latest", &ri), 0);
+	cr_assert_str_eq(ri.id, "20261125T090000Z-ccc333");
+	run_info_release(&ri);
+	cr_assert_eq(history_run_get(h, "20261123T120803Z-aab222", &ri), 0);
+	cr_assert_str_eq(ri.target, "other");
+	run_info_release(&ri);
+	cr_assert_eq(history_run_get(h, "20261124", &ri), 0);
+	cr_assert_str_eq(ri.id, "20261124T090000Z-ddd444");
+	run_info_release(&ri);
+	cr_assert_eq(history_run_get(h, "20261123T120803Z-aa", &ri), -1);
+	cr_assert_null(ri.id);
+	cr_assert_eq(history_run_get(h, "2027", &ri), -1);
+	cr_assert_eq(history_run_get(h, "", &ri), -1);
+	fflush(stderr);
+	f = cr_get_redirected_stderr();
+	cr_assert_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
+	cr_assert_not_null(strstr(buf, "has no runs"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "ambiguous"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "'2027'"), "%s", buf);
+	history_close(h);
+}
+
+static int list_ids(const struct run_info *ri, void *arg)
+{
+	struct strbuf *sb = arg;
+
+	strbuf_addf(sb, "%.8s;", ri->id);
+	return 0;
+}
+
+static int list_first(const struct run_info *ri, void *arg)
+{
+	list_ids(ri, arg);
+	return 1;
+}
+
+Test(history, runs_list_order_filter_limit)
+{
+	char path[128];
+	struct history *h;
+	struct strbuf sb = STRBUF_INIT;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	make_runs(h);
+	cr_assert_eq(history_runs_list(h, NULL, 0, list_ids, &sb), 0);
+	cr_assert_str_eq(sb.buf, "20261125;20261124;20261123;20261123;");
+	strbuf_reset(&sb);
+	cr_assert_eq(history_runs_list(h, "bot", 0, list_ids, &sb), 0);
+	cr_assert_str_eq(sb.buf, "20261125;20261124;20261123;");
+	strbuf_reset(&sb);
+	cr_assert_eq(history_runs_list(h, "bot", 2, list_ids, &sb), 0);
+	cr_assert_str_eq(sb.buf, "20261125;20261124;");
+	strbuf_reset(&sb);
+	cr_assert_eq(history_runs_list(h, NULL, 0, list_first, &sb), 0);
+	cr_assert_str_eq(sb.buf, "20261125;");
+	strbuf_reset(&sb);
+	cr_assert_eq(history_runs_list(h, "none", 0, list_ids, &sb), 0);
+	cr_assert_str_eq(sb.buf, "");
+	strbuf_release(&sb);
+	history_close(h);
+}
+
+static int collect_gate(const struct gate_row *g, void *arg)
+{
+	struct strbuf *sb = arg;
+
+	strbuf_addf(sb, "%s|%s|%s|%s|%s|%g|%d|%s|%s|%ld|%s;", g->name, g->metric, g->scope,
+		    isnan(g->value) ? "NaN" : "v", g->op, g->threshold, g->pass,
+		    isnan(g->lo) ? "NaN" : "lo", isnan(g->hi) ? "NaN" : "hi", g->n,
+		    g->detail ? g->detail : "-");
+	if (!isnan(g->value))
+		strbuf_addf(sb, "%g;", g->value);
+	return 0;
+}
+
+Test(history, gates_round_trip)
+{
+	char path[128];
+	struct history *h;
+	struct gate_row g;
+	struct strbuf sb = STRBUF_INIT;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "r", NULL, "t");
+	begin_run(h, "r2", NULL, "t");
+	memset(&g, 0, sizeof(g));
+	g.name = "golden pass rate";
+	g.metric = "pass_rate";
+	g.scope = "suite:golden";
+	g.value = 0.5;
+	g.op = ">=";
+	g.threshold = 0.95;
+	g.pass = 0;
+	g.lo = 0.2;
+	g.hi = 0.8;
+	g.n = 10;
+	cr_assert_eq(history_add_gate(h, "r", &g), 0);
+	g.name = "empty";
+	g.metric = "error_rate";
+	g.scope = "tag:none";
+	g.value = NAN;
+	g.op = "<=";
+	g.threshold = 0.01;
+	g.pass = 1;
+	g.lo = NAN;
+	g.hi = NAN;
+	g.n = 0;
+	g.detail = "no cases";
+	cr_assert_eq(history_add_gate(h, "r", &g), 0);
+	cr_assert_eq(history_add_gate(h, "r2", &g), 0);
+	cr_assert_eq(history_gates(h, "r", collect_gate, &sb), 0);
+	cr_assert_str_eq(sb.buf,
+			 "golden pass rate|pass_rate|suite:golden|v|>=|0.95|0|lo|hi|10|-;0.5;"
+			 "empty|error_rate|tag:none|NaN|<=|0.01|1|NaN|NaN|0|no cases;");
+	history_close(h);
+	strbuf_release(&sb);
+}
+
+Test(history, cache_put_get_miss)
+{
+	char path[128];
+	struct cache *c;
+	struct cached_reply r, got;
+
+	path_in(path, sizeof(path), "sub/cache.db");
+	c = cache_open(path);
+	cr_assert_not_null(c);
+	cr_assert_eq(cache_get(c, "k1", &got), 0);
+	memset(&r, 0, sizeof(r));
+	r.content = (char *)"hel\0lo";
+	r.content_len = 6;
+	r.finish_reason = (char *)"stop";
+	r.prompt_tokens = 12;
+	r.completion_tokens = -1;
+	cr_assert_eq(cache_put(c, "k1", &r), 0);
+	cr_assert_eq(cache_get(c, "k1", &got), 1);
+	cr_assert_eq(got.content_len, 6);
+	cr_assert_eq(memcmp(got.content, "hel\0lo", 6), 0);
+	cr_assert_eq(got.content[6], '\0');
+	cr_assert_str_eq(got.finish_reason, "stop");
+	cr_assert_eq(got.prompt_tokens, 12);
+	cr_assert_eq(got.completion_tokens, -1);
+	cached_reply_release(&got);
+	/* a second put replaces */
+	r.content = (char *)"new";
+	r.content_len = 3;
+	cr_assert_eq(cache_put(c, "k1", &r), 0);
+	cr_assert_eq(cache_get(c, "k1", &got), 1);
+	cr_assert_eq(got.content_len, 3);
+	cr_assert_str_eq(got.content, "new");
+	cached_reply_release(&got);
+	cr_assert_eq(cache_get(c, "k2", &got), 0);
+	cr_assert_null(got.content);
+	cache_close(c);
+
+	/* persisted */
+	c = cache_open(path);
+	cr_assert_not_null(c);
+	cr_assert_eq(cache_get(c, "k1", &got), 1);
+	cr_assert_str_eq(got.content, "new");
+	cached_reply_release(&got);
+	cache_close(c);
+}
+
+#define N_KEYS 400
+
+struct cache_thread {
+	const char *path;
+	int errors;
+	int hits;
+};
+
+static void *cache_writer(void *arg)
+{
+	struct cache_thread *t = arg;
+	struct cache *c = cache_open(t->path);
+	int i;
+
+	if (!c) {
+		t->errors++;
+		return NULL;
+	}
+	for (i = 0; i < N_KEYS; i++) {
+		struct cached_reply r;
+		char key[32], val[32];
+
+		snprintf(key, sizeof(key), "key-%d", i);
+		snprintf(val, sizeof(val), "value-%d", i);
+		memset(&r, 0, sizeof(r));
+		r.content = val;
+		r.content_len = strlen(val);
+		r.prompt_tokens = i;
+		if (cache_put(c, key, &r))
+			t->errors++;
+	}
+	cache_close(c);
+	return NULL;
+}
+
+static void *cache_reader(void *arg)
+{
+	struct cache_thread *t = arg;
+	struct cache *c = cache_open(t->path);
+	int round, i;
+
+	if (!c) {
+		t->errors++;
+		return NULL;
+	}
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < N_KEYS; i++) {
+			struct cached_reply r;
+			char key[32], val[32];
+			int rc;
+
+			snprintf(key, sizeof(key), "key-%d", i);
+			snprintf(val, sizeof(val), "value-%d", i);
+			rc = cache_get(c, key, &r);
+			if (rc < 0) {
+				t->errors++;
+			} else if (rc == 1) {
+				if (strcmp(r.content, val) || r.prompt_tokens != i)
+					t->errors++;
+				t->hits++;
+				cached_reply_release(&r);
+			}
+		}
+	}
+	cache_close(c);
+	return NULL;
+}
+
+Test(history, cache_reader_and_writer_at_once)
+{
+	char path[128];
+	struct cache_thread w = { NULL, 0, 0 }, r = { NULL, 0, 0 };
+	pthread_t tw, tr;
+	struct cache *c;
+	struct cached_reply got;
+	int i;
+
+	path_in(path, sizeof(path), "cache.db");
+	w.path = r.path = path;
+	cr_assert_eq(pthread_create(&tr, NULL, cache_reader, &r), 0);
+	cr_assert_eq(pthread_create(&tw, NULL, cache_writer, &w), 0);
+	pthread_join(tw, NULL);
+	pthread_join(tr, NULL);
+	cr_assert_eq(w.errors, 0);
+	cr_assert_eq(r.errors, 0);
+
+	c = cache_open(path);
+	cr_assert_not_null(c);
+	for (i = 0; i < N_KEYS; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "key-%d", i);
+		cr_assert_eq(cache_get(c, key, &got), 1);
+		cached_reply_release(&got);
+	}
+	cache_close(c);
+}
+
+Test(history, reader_while_writer_holds_a_batch)
+{
+	char path[128];
+	struct history *w, *ro;
+	struct result_row r;
+	struct counts c;
+	struct run_info ri;
+
+	path_in(path, sizeof(path), "h.db");
+	w = history_open(path);
+	cr_assert_not_null(w);
+	begin_run(w, "r", NULL, "t");
+	ro = history_open_ro(path);
+	cr_assert_not_null(ro);
+	cr_assert_eq(history_batch_begin(w), 0);
+	r = mkrow("s", "a", 0, RESULT_PASS, NULL);
+	cr_assert_eq(history_add_result(w, "r", &r), 0);
+	/* the reader sees the last commit, not the open batch, and does not block */
+	cr_assert_eq(history_counts(ro, "r", NULL, NULL, &c), 0);
+	cr_assert_eq(c.n, 0);
+	cr_assert_eq(history_run_get(ro, "r", &ri), 0);
+	run_info_release(&ri);
+	cr_assert_eq(history_batch_commit(w), 0);
+	cr_assert_eq(history_counts(ro, "r", NULL, NULL, &c), 0);
+	cr_assert_eq(c.n, 1);
+	/* a read-only handle cannot write */
+	cr_redirect_stderr();
+	cr_assert_eq(history_set_verdict(ro, "r", "pass"), -1);
+	history_close(ro);
+	history_close(w);
+}
