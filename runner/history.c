@@ -68,6 +68,7 @@ static const char *const migrations[] = {
 	"  case_id TEXT NOT NULL,"
 	"  case_hash TEXT,"
 	"  repeat INTEGER NOT NULL DEFAULT 0,"
+	"  ordinal INTEGER NOT NULL DEFAULT 0,"  /* the case's place in its suite file */
 	"  status TEXT NOT NULL,"
 	"  output BLOB,"
 	"  latency_ms REAL,"
@@ -81,7 +82,7 @@ static const char *const migrations[] = {
 	"  tags TEXT,"
 	"  UNIQUE (run_id, suite, case_id, repeat)"
 	");"
-	"CREATE INDEX results_suite_seq ON results(run_id, suite, seq);"
+	"CREATE INDEX results_suite_order ON results(run_id, suite, ordinal, repeat);"
 	"CREATE INDEX results_case ON results(suite, case_id, run_id);"
 	"CREATE TABLE scores ("
 	"  run_id TEXT NOT NULL,"
@@ -615,6 +616,7 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 	sqlite3_bind_int(st, 14, r->attempts);
 	sqlite3_bind_int(st, 15, r->cached != 0);
 	bind_text(st, 16, r->tags);
+	sqlite3_bind_int64(st, 17, r->ordinal);
 	if (step_done(h, st, "cannot store a result"))
 		return -1;
 
@@ -647,8 +649,8 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 	if (cached_stmt(h, &h->ins_result,
 			"INSERT INTO results (run_id, suite, case_id, case_hash, repeat, status, "
 			"output, latency_ms, prompt_tokens, completion_tokens, cost_usd, "
-			"finish_reason, error, attempts, cached, tags) "
-			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
+			"finish_reason, error, attempts, cached, tags, ordinal) "
+			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
 	    cached_stmt(h, &h->ins_score,
 			"INSERT INTO scores (run_id, suite, case_id, repeat, idx, scorer, type, "
 			"score, pass, error, reason, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)") ||
@@ -1034,8 +1036,8 @@ int history_results(struct history *h, const char *run_id, const char *suite,
 
 	if (prepare(h, "SELECT suite, case_id, case_hash, repeat, status, output, latency_ms, "
 			"prompt_tokens, completion_tokens, finish_reason, error, attempts, "
-			"cached, tags, cost_usd FROM results WHERE run_id = ?1 AND suite = ?2 "
-			"ORDER BY seq", &st))
+			"cached, tags, cost_usd, ordinal FROM results WHERE run_id = ?1 AND suite = ?2 "
+			"ORDER BY ordinal, repeat, seq", &st))
 		goto out;
 	if (prepare(h, "SELECT scorer, type, score, pass, error, reason, detail FROM scores "
 			"WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 AND repeat = ?4 "
@@ -1070,6 +1072,7 @@ int history_results(struct history *h, const char *run_id, const char *suite,
 		row->cached = sqlite3_column_int(st, 12);
 		row->tags = row_text(&mem, st, 13);
 		row->cost_usd = col_real(st, 14);
+		row->ordinal = sqlite3_column_int64(st, 15);
 
 		sqlite3_bind_text(sc, 3, row->case_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int(sc, 4, row->repeat);

@@ -85,6 +85,7 @@ struct result_row {
 	const struct score_row *scores;
 	size_t n_scores;
 	double cost_usd;         /* USD; NaN (or 0 from a zeroed struct) when unknown */
+	long ordinal;            /* the case's place in its suite (line in cases.jsonl): report order */
 };
 
 struct gate_row {

@@ -250,6 +250,8 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	row.attempts = j->attempts;
 	row.cached = j->cached;
 	row.tags = tags->len ? tags->buf : NULL;
+	row.ordinal = j->kase.line;
+	row.cost_usd = NAN;
 	row.scores = rows;
 	/* scorers that ran are stored even when one of them errored */
 	row.n_scores = j->output ? j->n_scorers : 0;
