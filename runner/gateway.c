@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,6 +89,7 @@ struct gateway {
 	struct gw_request *waiting;      /* retry timers, sorted by not_before */
 	struct gw_list done;             /* finished, handed back by gateway_poll */
 	size_t outstanding;
+	size_t connections;              /* opened so far (CURLINFO_NUM_CONNECTS summed) */
 	atomic_int woken;                /* set by gateway_wakeup() */
 };
 
@@ -574,6 +576,7 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 {
 	struct gateway *gw;
 	struct curl_slist *l;
+	struct sigaction old_pipe;
 	double timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : GW_DEFAULT_TIMEOUT_S;
 	size_t conc, base_len, i;
 
@@ -581,6 +584,12 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 		error("gateway: base_url is missing");
 		return NULL;
 	}
+	/*
+	 * With CURLOPT_NOSIGNAL libcurl leaves SIGPIPE alone, and a TLS write
+	 * to a connection the gateway closed would kill the process.
+	 */
+	if (!sigaction(SIGPIPE, NULL, &old_pipe) && old_pipe.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		error("gateway: cannot initialise libcurl");
 		return NULL;
@@ -898,8 +907,11 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 	int retry = 0, fatal = 0;
 	long status = 0;
 	curl_off_t total_us = 0;
+	long conns = 0;
 
 	curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(slot->easy, CURLINFO_NUM_CONNECTS, &conns);
+	gw->connections += conns > 0 ? (size_t)conns : 0;
 	curl_easy_getinfo(slot->easy, CURLINFO_TOTAL_TIME_T, &total_us);
 	curl_multi_remove_handle(gw->multi, slot->easy);
 	req->http_status = status;
@@ -944,13 +956,17 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 
 	if (retry && req->attempts <= gw->max_retries) {
 		long delay = retry_delay_ms(gw, slot, req->attempts);
+		struct strbuf id = STRBUF_INIT;
 
 		strbuf_addstr(&msg, kind.buf);
 		if (detail)
 			strbuf_addf(&msg, ": %s", detail);
 		set_error(req, gw->key, msg.buf);
+		if (req->case_id)
+			add_sanitized(&id, req->case_id, strlen(req->case_id), GW_MSG_MAX);
 		verbose("retry %d/%d for case %s in %.3f s: %s", req->attempts, gw->max_retries,
-			req->case_id ? req->case_id : "?", (double)delay / 1000.0, req->error);
+			id.len ? id.buf : "?", (double)delay / 1000.0, req->error);
+		strbuf_release(&id);
 		slot_recycle(gw, slot);
 		schedule_retry(gw, req, delay);
 		goto out_free;
@@ -1063,6 +1079,11 @@ size_t gateway_outstanding(const struct gateway *gw)
 size_t gateway_running(const struct gateway *gw)
 {
 	return gw->running;
+}
+
+size_t gateway_connections(const struct gateway *gw)
+{
+	return gw->connections;
 }
 
 static int hand_back(struct gateway *gw, void (*done)(struct gw_request *, void *), void *arg)

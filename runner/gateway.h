@@ -60,8 +60,13 @@ struct gw_request {
 	double not_before;       /* monotonic seconds: earliest start of the next attempt */
 };
 
-/* api_key may be NULL (no Authorization header); it is copied and never printed */
+/*
+ * api_key may be NULL (no Authorization header); it is copied and never
+ * printed. NULL after reporting when base_url is missing or libcurl fails.
+ * Sets SIGPIPE to ignored unless the process already handles it.
+ */
 struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_key);
+/* requests still outstanding are dropped unseen: gateway_cancel_all() first to get them back */
 void gateway_free(struct gateway *gw);
 
 void gateway_submit(struct gateway *gw, struct gw_request *req);
@@ -69,6 +74,8 @@ void gateway_submit(struct gateway *gw, struct gw_request *req);
 size_t gateway_outstanding(const struct gateway *gw);
 /* transfers in flight right now (never more than the configured concurrency) */
 size_t gateway_running(const struct gateway *gw);
+/* connections opened so far; far below the attempts made when keep-alive works */
+size_t gateway_connections(const struct gateway *gw);
 /*
  * Drive transfers for at most timeout_ms (returns early when something
  * finished or gateway_wakeup() was called; timeout_ms < 0 waits until one of

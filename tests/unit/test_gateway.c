@@ -538,6 +538,10 @@ Test(gateway_live, hundred_requests_at_concurrency_16)
 	}
 	cr_expect_eq(gateway_outstanding(gw), 0);
 	cr_expect_eq(gateway_running(gw), 0);
+	/* keep-alive: the 16 connections of the first round carry the rest */
+	cr_expect_leq(gateway_connections(gw), 16, "%zu connections for 100 requests",
+		      gateway_connections(gw));
+	cr_expect_geq(gateway_connections(gw), 2);
 	gateway_free(gw);
 	free_reqs(&t);
 }
