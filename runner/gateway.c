@@ -574,7 +574,7 @@ static void wipe_headers(struct curl_slist *l)
 
 struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_key)
 {
-	struct gateway *gw;
+	struct gateway *gw = NULL;
 	struct curl_slist *l;
 	struct sigaction old_pipe;
 	double timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : GW_DEFAULT_TIMEOUT_S;
@@ -582,7 +582,7 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 
 	if (!cfg->base_url || !*cfg->base_url) {
 		error("gateway: base_url is missing");
-		return NULL;
+		goto out;
 	}
 	/*
 	 * With CURLOPT_NOSIGNAL libcurl leaves SIGPIPE alone, and a TLS write
@@ -592,15 +592,13 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 		signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		error("gateway: cannot initialise libcurl");
-		return NULL;
+		goto out;
 	}
 	gw = xcalloc(1, sizeof(*gw));
 	gw->multi = curl_multi_init();
 	if (!gw->multi) {
-		free(gw);
-		curl_global_cleanup();
 		error("gateway: cannot create a curl multi handle");
-		return NULL;
+		goto out_free_gw;
 	}
 
 	base_len = strlen(cfg->base_url);
@@ -665,6 +663,13 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 	curl_multi_setopt(gw->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conc);
 	curl_multi_setopt(gw->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conc);
 	curl_multi_setopt(gw->multi, CURLMOPT_MAXCONNECTS, (long)conc);
+	return gw;
+
+out_free_gw:
+	free(gw);
+	gw = NULL;
+	curl_global_cleanup();
+out:
 	return gw;
 }
 
