@@ -16,6 +16,11 @@
  * gw_request_release(), which also frees body.
  *
  * Threads: every function but gateway_wakeup() is called from one thread.
+ *
+ * The result fields of a request passed to gateway_submit() must be zero or
+ * left from an earlier hand-back (they are freed and reset). The done
+ * callback may submit new requests (or the same one again); it must not call
+ * gateway_poll(), gateway_cancel_all() or gateway_free().
  */
 #ifndef EG_GATEWAY_H
 #define EG_GATEWAY_H
@@ -55,17 +60,27 @@ struct gw_request {
 	double not_before;       /* monotonic seconds: earliest start of the next attempt */
 };
 
-/* api_key may be NULL (no Authorization header); it is copied and never printed */
+/*
+ * api_key may be NULL (no Authorization header); it is copied and never
+ * printed. NULL after reporting when base_url is missing or libcurl fails.
+ * Sets SIGPIPE to ignored unless the process already handles it.
+ */
 struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_key);
+/* requests still outstanding are dropped unseen: gateway_cancel_all() first to get them back */
 void gateway_free(struct gateway *gw);
 
 void gateway_submit(struct gateway *gw, struct gw_request *req);
 /* requests submitted and not yet handed back (running, queued or waiting to retry) */
 size_t gateway_outstanding(const struct gateway *gw);
+/* transfers in flight right now (never more than the configured concurrency) */
+size_t gateway_running(const struct gateway *gw);
+/* connections opened so far; far below the attempts made when keep-alive works */
+size_t gateway_connections(const struct gateway *gw);
 /*
  * Drive transfers for at most timeout_ms (returns early when something
- * finished or gateway_wakeup() was called). Each finished request is passed
- * to done(). Returns the number handed back.
+ * finished or gateway_wakeup() was called; timeout_ms < 0 waits until one of
+ * those happens). Each finished request is passed to done(). Returns the
+ * number handed back.
  */
 int gateway_poll(struct gateway *gw, int timeout_ms,
 		 void (*done)(struct gw_request *req, void *arg), void *arg);

@@ -1,1 +1,1407 @@
-int main(void) { return 1; }
+/*
+ * mock_gateway: an HTTP server speaking the OpenAI chat-completions protocol,
+ * standing in for the model in tests, the demo and the benchmarks.
+ *
+ * One thread per connection (libmicrohttpd), so a delayed or hanging reply
+ * holds only its own connection. Replies are driven by a JSONL script of
+ * rules (see tests/mock/README.md); without a matching rule the reply echoes
+ * the last user message. Counters live in one hash table under a mutex.
+ *
+ * Ownership: the struct mock and its rules live for the whole process; each
+ * connection's struct request is created by the access handler and freed by
+ * the completion callback.
+ */
+#define _GNU_SOURCE /* POLLRDHUP */
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <pcre2.h>
+
+#include "error.h"
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define MAX_BODY (64u << 20)          /* request bodies beyond this get 413 */
+#define BIG_CONTENT (10u << 20)       /* content bytes of the "big" fault */
+#define CREATED 1700000000            /* fixed "created" so replies are deterministic */
+#define CONN_TIMEOUT_S 600u           /* idle timeout; hang tests are ended by the client */
+#define THREAD_STACK (2u << 20)
+
+enum fault_kind {
+	FAULT_NONE = 0,
+	FAULT_STATUS,         /* an HTTP error status with OpenAI error JSON */
+	FAULT_RESET,          /* close the connection without a response */
+	FAULT_HANG,           /* never answer */
+	FAULT_TRUNCATED,      /* 200, body cut in the middle of the JSON */
+	FAULT_EMPTY_CHOICES,  /* 200, "choices": [] */
+	FAULT_BIG,            /* 200, content of BIG_CONTENT bytes */
+	FAULT_BAD_JSON,       /* 200, not JSON at all */
+	FAULT_NO_CONTENT,     /* 200, message without content */
+};
+
+struct fault_type {
+	const char *name;     /* as written in the script */
+	enum fault_kind kind;
+	unsigned status;      /* for FAULT_STATUS */
+	const char *type;     /* error.type for FAULT_STATUS */
+	const char *code;     /* error.code, NULL for null */
+};
+
+static const struct fault_type fault_types[] = {
+	{ "429", FAULT_STATUS, 429, "requests", "rate_limit_exceeded" },
+	{ "500", FAULT_STATUS, 500, "server_error", NULL },
+	{ "503", FAULT_STATUS, 503, "server_error", "service_unavailable" },
+	{ "408", FAULT_STATUS, 408, "timeout", "request_timeout" },
+	{ "401", FAULT_STATUS, 401, "invalid_request_error", "invalid_api_key" },
+	{ "403", FAULT_STATUS, 403, "permission_error", "forbidden" },
+	{ "reset", FAULT_RESET, 0, NULL, NULL },
+	{ "hang", FAULT_HANG, 0, NULL, NULL },
+	{ "truncated", FAULT_TRUNCATED, 200, NULL, NULL },
+	{ "empty_choices", FAULT_EMPTY_CHOICES, 200, NULL, NULL },
+	{ "big", FAULT_BIG, 200, NULL, NULL },
+	{ "bad_json", FAULT_BAD_JSON, 200, NULL, NULL },
+	{ "no_content", FAULT_NO_CONTENT, 200, NULL, NULL },
+};
+
+struct header {
+	char *name;
+	char *value;
+};
+
+struct rule {
+	int line;                     /* in the script, for messages */
+	/* match: every field given must match */
+	char *case_id;                /* x-evalgate-case, exact */
+	char *suite;                  /* x-evalgate-suite, exact */
+	char *model;                  /* body model, exact */
+	char *match;                  /* substring of the last user message */
+	pcre2_code *re;               /* match_re on the last user message */
+	/* action */
+	char *reply;                  /* may hold {{input}} */
+	char **replies;               /* cycled per case id */
+	size_t nr_replies;
+	char *finish_reason;          /* "stop" unless given */
+	int usage;                    /* 0: omit the usage object */
+	long latency_ms;              /* -1: the --latency-ms default */
+	const struct fault_type *fault; /* NULL: none */
+	long times;                   /* -1: the fault is permanent */
+	char *retry_after;            /* Retry-After value on faults, or NULL */
+	long retry_after_ms;          /* retry-after-ms on faults, -1 none */
+	struct header *headers;       /* extra response headers */
+	size_t nr_headers;
+};
+
+struct case_entry {
+	struct case_entry *next;      /* bucket chain */
+	unsigned long count;          /* requests for this case id */
+	unsigned long *rule_hits;     /* per rule: requests of this case it matched */
+	char key[];                   /* the case id ("" without the header) */
+};
+
+struct case_table {
+	struct case_entry **buckets;
+	size_t nr_buckets;            /* a power of two */
+	size_t nr;                    /* entries */
+};
+
+struct mock {
+	struct rule *rules;
+	size_t nr_rules;
+	long latency_ms;              /* default reply delay */
+	char *key;                    /* --require-key, never printed */
+	FILE *log;                    /* or NULL */
+	pthread_mutex_t log_lock;
+	pthread_mutex_t stats_lock;   /* guards total, seq and cases */
+	unsigned long total;          /* chat requests since start or /reset */
+	unsigned long seq;            /* id of the last reply */
+	struct case_table cases;
+	int stop_pipe[2];             /* readable once shutdown has begun */
+	atomic_int stopping;
+};
+
+/* per connection request state */
+struct request {
+	struct strbuf body;           /* max MAX_BODY, overflow means 413 */
+};
+
+enum action {
+	ACT_SEND,
+	ACT_RESET,
+	ACT_HANG,
+};
+
+/* what to do with one chat request */
+struct outcome {
+	enum action action;
+	unsigned status;
+	const char *content_type;
+	struct strbuf body;
+	size_t send_len;              /* bytes of body to send, SIZE_MAX for all */
+	long delay_ms;
+	const struct rule *rule;      /* matched rule or NULL */
+	const struct fault_type *fault; /* applied fault or NULL */
+};
+
+static struct mock mock;
+
+/* ---------- small helpers ---------- */
+
+static size_t count_words(const char *s)
+{
+	size_t n = 0;
+	int in_word = 0;
+
+	for (; *s; s++) {
+		if (isspace((unsigned char)*s)) {
+			in_word = 0;
+		} else if (!in_word) {
+			in_word = 1;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* text of a message's content: a string, or the text parts of an array */
+static void content_text(const cJSON *content, struct strbuf *out)
+{
+	const cJSON *part;
+
+	if (cJSON_IsString(content)) {
+		strbuf_addstr(out, content->valuestring);
+		return;
+	}
+	if (!cJSON_IsArray(content))
+		return;
+	cJSON_ArrayForEach(part, content) {
+		const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+
+		if (!cJSON_IsString(text))
+			continue;
+		if (out->len)
+			strbuf_addch(out, '\n');
+		strbuf_addstr(out, text->valuestring);
+	}
+}
+
+static void replace_input(struct strbuf *out, const char *tmpl, const char *input)
+{
+	static const char tag[] = "{{input}}";
+	const char *p;
+
+	while ((p = strstr(tmpl, tag))) {
+		strbuf_add(out, tmpl, (size_t)(p - tmpl));
+		strbuf_addstr(out, input);
+		tmpl = p + sizeof(tag) - 1;
+	}
+	strbuf_addstr(out, tmpl);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * Sleep ms milliseconds or until shutdown begins, whichever is first.
+ * Returns 0 when the time ran out, -1 on shutdown.
+ */
+static int wait_ms(long ms)
+{
+	double end = now_ms() + (double)ms;
+	struct pollfd pfd = { .fd = mock.stop_pipe[0], .events = POLLIN };
+
+	for (;;) {
+		double left = end - now_ms();
+
+		if (atomic_load(&mock.stopping))
+			return -1;
+		if (left <= 0)
+			return 0;
+		if (left > 1000)
+			left = 1000;
+		if (poll(&pfd, 1, (int)left + (left > (int)left)) > 0)
+			return -1;
+	}
+}
+
+/* Wait until the client closes the connection or shutdown begins. */
+static void hang(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct pollfd pfd[2];
+	nfds_t n = 1;
+
+	pfd[0].fd = mock.stop_pipe[0];
+	pfd[0].events = POLLIN;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci) {
+		pfd[1].fd = ci->connect_fd;
+		pfd[1].events = POLLRDHUP; /* peer closed; HUP and ERR are implied */
+		n = 2;
+	}
+	while (!atomic_load(&mock.stopping)) {
+		int r = poll(pfd, n, 1000);
+
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0)
+			break;
+	}
+}
+
+/* ---------- counters ---------- */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static void case_table_grow(struct case_table *t)
+{
+	size_t n = t->nr_buckets ? t->nr_buckets * 2 : 256;
+	struct case_entry **b = xcalloc(n, sizeof(*b));
+	size_t i;
+
+	for (i = 0; i < t->nr_buckets; i++) {
+		struct case_entry *e = t->buckets[i], *next;
+
+		for (; e; e = next) {
+			size_t j = hash_str(e->key) & (n - 1);
+
+			next = e->next;
+			e->next = b[j];
+			b[j] = e;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nr_buckets = n;
+}
+
+static struct case_entry *case_table_get(struct case_table *t, const char *key)
+{
+	struct case_entry *e;
+	size_t i, len;
+
+	if (t->nr >= t->nr_buckets)
+		case_table_grow(t);
+	i = hash_str(key) & (t->nr_buckets - 1);
+	for (e = t->buckets[i]; e; e = e->next)
+		if (!strcmp(e->key, key))
+			return e;
+	len = strlen(key);
+	e = xmalloc(sizeof(*e) + len + 1);
+	memcpy(e->key, key, len + 1);
+	e->count = 0;
+	e->rule_hits = xcalloc(mock.nr_rules ? mock.nr_rules : 1, sizeof(*e->rule_hits));
+	e->next = t->buckets[i];
+	t->buckets[i] = e;
+	t->nr++;
+	return e;
+}
+
+static void case_table_release(struct case_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_buckets; i++) {
+		struct case_entry *e = t->buckets[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			free(e->rule_hits);
+			free(e);
+		}
+	}
+	free(t->buckets);
+	t->buckets = NULL;
+	t->nr_buckets = 0;
+	t->nr = 0;
+}
+
+/*
+ * Count one chat request for case_id; rule is the index of the matched
+ * rule or -1. Sets the reply id, the 1-based attempt for the case and how
+ * many earlier requests of the case the rule matched.
+ */
+static void count_request(const char *case_id, long rule, unsigned long *seq,
+			  unsigned long *attempt, unsigned long *rule_hits)
+{
+	struct case_entry *e;
+
+	pthread_mutex_lock(&mock.stats_lock);
+	e = case_table_get(&mock.cases, case_id);
+	mock.total++;
+	*seq = ++mock.seq;
+	*attempt = ++e->count;
+	*rule_hits = 0;
+	if (rule >= 0)
+		*rule_hits = e->rule_hits[rule]++;
+	pthread_mutex_unlock(&mock.stats_lock);
+}
+
+static int cmp_entries(const void *a, const void *b)
+{
+	const struct case_entry *const *x = a, *const *y = b;
+
+	return strcmp((*x)->key, (*y)->key);
+}
+
+static char *stats_json(void)
+{
+	cJSON *root = cJSON_CreateObject(), *by = cJSON_CreateObject();
+	struct case_entry **all;
+	size_t i, n = 0;
+	char *out;
+
+	pthread_mutex_lock(&mock.stats_lock);
+	all = xcalloc(mock.cases.nr ? mock.cases.nr : 1, sizeof(*all));
+	for (i = 0; i < mock.cases.nr_buckets; i++) {
+		struct case_entry *e;
+
+		for (e = mock.cases.buckets[i]; e; e = e->next)
+			all[n++] = e;
+	}
+	qsort(all, n, sizeof(*all), cmp_entries);
+	cJSON_AddNumberToObject(root, "requests", (double)mock.total);
+	for (i = 0; i < n; i++)
+		cJSON_AddNumberToObject(by, all[i]->key, (double)all[i]->count);
+	pthread_mutex_unlock(&mock.stats_lock);
+	free(all);
+	cJSON_AddItemToObject(root, "by_case", by);
+	out = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return out;
+}
+
+static void stats_reset(void)
+{
+	pthread_mutex_lock(&mock.stats_lock);
+	case_table_release(&mock.cases);
+	mock.total = 0;
+	mock.seq = 0;
+	pthread_mutex_unlock(&mock.stats_lock);
+}
+
+/* ---------- replies ---------- */
+
+static void add_json(struct strbuf *out, cJSON *root)
+{
+	char *s = cJSON_PrintUnformatted(root);
+
+	if (!s) {
+		strbuf_addstr(out, "{}");
+		return;
+	}
+	strbuf_addstr(out, s);
+	cJSON_free(s);
+}
+
+static void error_json(struct strbuf *out, const char *message, const char *type,
+		       const char *code)
+{
+	cJSON *root = cJSON_CreateObject(), *err = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(err, "message", message);
+	cJSON_AddStringToObject(err, "type", type);
+	cJSON_AddNullToObject(err, "param");
+	if (code)
+		cJSON_AddStringToObject(err, "code", code);
+	else
+		cJSON_AddNullToObject(err, "code");
+	cJSON_AddItemToObject(root, "error", err);
+	add_json(out, root);
+	cJSON_Delete(root);
+}
+
+static void outcome_error(struct outcome *o, unsigned status, const char *message,
+			  const char *type, const char *code)
+{
+	o->status = status;
+	strbuf_reset(&o->body);
+	error_json(&o->body, message, type, code);
+}
+
+static void completion_json(struct strbuf *out, unsigned long seq, const char *model,
+			    const char *content, enum fault_kind kind,
+			    const char *finish_reason, int usage, size_t prompt_words)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *choices = cJSON_AddArrayToObject(root, "choices");
+	char id[64];
+
+	snprintf(id, sizeof(id), "chatcmpl-mock-%lu", seq);
+	/* keep the usual key order: id, object, created, model, choices, usage */
+	cJSON_DetachItemViaPointer(root, choices);
+	cJSON_AddStringToObject(root, "id", id);
+	cJSON_AddStringToObject(root, "object", "chat.completion");
+	cJSON_AddNumberToObject(root, "created", CREATED);
+	cJSON_AddStringToObject(root, "model", model);
+	cJSON_AddItemToObject(root, "choices", choices);
+	if (kind != FAULT_EMPTY_CHOICES) {
+		cJSON *choice = cJSON_CreateObject();
+		cJSON *msg = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(choice, "index", 0);
+		cJSON_AddStringToObject(msg, "role", "assistant");
+		if (kind != FAULT_NO_CONTENT)
+			cJSON_AddStringToObject(msg, "content", content);
+		cJSON_AddItemToObject(choice, "message", msg);
+		cJSON_AddStringToObject(choice, "finish_reason", finish_reason);
+		cJSON_AddItemToArray(choices, choice);
+	}
+	if (usage) {
+		cJSON *u = cJSON_AddObjectToObject(root, "usage");
+		size_t c = kind == FAULT_EMPTY_CHOICES || kind == FAULT_NO_CONTENT ?
+			   0 : count_words(content);
+
+		cJSON_AddNumberToObject(u, "prompt_tokens", (double)prompt_words);
+		cJSON_AddNumberToObject(u, "completion_tokens", (double)c);
+		cJSON_AddNumberToObject(u, "total_tokens", (double)(prompt_words + c));
+	}
+	add_json(out, root);
+	cJSON_Delete(root);
+}
+
+static char *big_content(void)
+{
+	static const char words[] = "lorem ipsum dolor sit amet ";
+	char *s = xmalloc(BIG_CONTENT + 1);
+	size_t i;
+
+	for (i = 0; i < BIG_CONTENT; i++)
+		s[i] = words[i % (sizeof(words) - 1)];
+	s[BIG_CONTENT - 1] = '.';
+	s[BIG_CONTENT] = '\0';
+	return s;
+}
+
+/* ---------- rules ---------- */
+
+static int rule_matches(const struct rule *r, const char *case_id, const char *suite,
+			const char *model, const char *user)
+{
+	int ok = 1;
+
+	if (r->case_id && strcmp(r->case_id, case_id))
+		return 0;
+	if (r->suite && strcmp(r->suite, suite))
+		return 0;
+	if (r->model && strcmp(r->model, model))
+		return 0;
+	if (r->match && !strstr(user, r->match))
+		return 0;
+	if (r->re) {
+		pcre2_match_data *md = pcre2_match_data_create_from_pattern(r->re, NULL);
+
+		if (!md)
+			return 0;
+		ok = pcre2_match(r->re, (PCRE2_SPTR)user, strlen(user), 0, 0, md, NULL) >= 0;
+		pcre2_match_data_free(md);
+	}
+	return ok;
+}
+
+static long find_rule(const char *case_id, const char *suite, const char *model,
+		      const char *user)
+{
+	size_t i;
+
+	for (i = 0; i < mock.nr_rules; i++)
+		if (rule_matches(&mock.rules[i], case_id, suite, model, user))
+			return (long)i;
+	return -1;
+}
+
+static void rule_release(struct rule *r)
+{
+	size_t i;
+
+	free(r->case_id);
+	free(r->suite);
+	free(r->model);
+	free(r->match);
+	pcre2_code_free(r->re);
+	free(r->reply);
+	for (i = 0; i < r->nr_replies; i++)
+		free(r->replies[i]);
+	free(r->replies);
+	free(r->finish_reason);
+	free(r->retry_after);
+	for (i = 0; i < r->nr_headers; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+}
+
+static int get_string(const char *file, int line, const cJSON *v, char **dst)
+{
+	if (!cJSON_IsString(v))
+		return error_at(file, line, v->string, "must be a string");
+	*dst = xstrdup(v->valuestring);
+	return 0;
+}
+
+static int get_bool(const char *file, int line, const cJSON *v, int *dst)
+{
+	if (!cJSON_IsBool(v))
+		return error_at(file, line, v->string, "must be true or false");
+	*dst = cJSON_IsTrue(v);
+	return 0;
+}
+
+static int get_count(const char *file, int line, const cJSON *v, long max, long *dst)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > (double)max ||
+	    v->valuedouble != (double)(long)v->valuedouble)
+		return error_at(file, line, v->string,
+				"must be a whole number from 0 to %ld", max);
+	*dst = (long)v->valuedouble;
+	return 0;
+}
+
+static int parse_fault(const char *file, int line, const cJSON *v, struct rule *r)
+{
+	size_t i;
+
+	if (!cJSON_IsString(v))
+		return error_at(file, line, "fault", "must be a string");
+	for (i = 0; i < sizeof(fault_types) / sizeof(fault_types[0]); i++) {
+		if (!strcmp(fault_types[i].name, v->valuestring)) {
+			r->fault = &fault_types[i];
+			return 0;
+		}
+	}
+	return error_at(file, line, "fault", "unknown fault '%s'", v->valuestring);
+}
+
+static int parse_regex(const char *file, int line, const cJSON *v, struct rule *r)
+{
+	PCRE2_UCHAR msg[256];
+	PCRE2_SIZE off;
+	int code;
+
+	if (!cJSON_IsString(v))
+		return error_at(file, line, "match_re", "must be a string");
+	r->re = pcre2_compile((PCRE2_SPTR)v->valuestring, PCRE2_ZERO_TERMINATED,
+			      PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off, NULL);
+	if (!r->re) {
+		pcre2_get_error_message(code, msg, sizeof(msg));
+		return error_at(file, line, "match_re", "%s at offset %zu", (char *)msg,
+				(size_t)off);
+	}
+	return 0;
+}
+
+static int parse_replies(const char *file, int line, const cJSON *v, struct rule *r)
+{
+	const cJSON *item;
+	int n = cJSON_GetArraySize(v);
+
+	if (!cJSON_IsArray(v) || n == 0)
+		return error_at(file, line, "replies", "must be a non-empty array of strings");
+	r->replies = xcalloc((size_t)n, sizeof(*r->replies));
+	cJSON_ArrayForEach(item, v) {
+		if (!cJSON_IsString(item))
+			return error_at(file, line, "replies", "must be a non-empty array of strings");
+		r->replies[r->nr_replies++] = xstrdup(item->valuestring);
+	}
+	return 0;
+}
+
+static int parse_headers(const char *file, int line, const cJSON *v, struct rule *r)
+{
+	const cJSON *item;
+	int n = cJSON_GetArraySize(v);
+
+	if (!cJSON_IsObject(v))
+		return error_at(file, line, "headers", "must be an object of strings");
+	r->headers = xcalloc(n ? (size_t)n : 1, sizeof(*r->headers));
+	cJSON_ArrayForEach(item, v) {
+		if (!cJSON_IsString(item) || !*item->string ||
+		    strpbrk(item->string, "\r\n: ") || strpbrk(item->valuestring, "\r\n"))
+			return error_at(file, line, "headers",
+					"must map header names to one-line strings");
+		r->headers[r->nr_headers].name = xstrdup(item->string);
+		r->headers[r->nr_headers].value = xstrdup(item->valuestring);
+		r->nr_headers++;
+	}
+	return 0;
+}
+
+static int parse_retry_after(const char *file, int line, const cJSON *v, struct rule *r)
+{
+	char buf[64];
+
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0) {
+		snprintf(buf, sizeof(buf), "%g", v->valuedouble);
+		r->retry_after = xstrdup(buf);
+		return 0;
+	}
+	if (!cJSON_IsString(v) || strpbrk(v->valuestring, "\r\n"))
+		return error_at(file, line, "retry_after", "must be a one-line string");
+	r->retry_after = xstrdup(v->valuestring);
+	return 0;
+}
+
+static int parse_rule(const char *file, int line, const char *text, struct rule *r)
+{
+	cJSON *root = cJSON_Parse(text);
+	const cJSON *v;
+	int ret = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->line = line;
+	r->usage = 1;
+	r->latency_ms = -1;
+	r->times = -1;
+	r->retry_after_ms = -1;
+	if (!cJSON_IsObject(root)) {
+		ret = error_at(file, line, NULL, "not a JSON object");
+		goto out_free_json;
+	}
+	cJSON_ArrayForEach(v, root) {
+		const char *k = v->string;
+
+		if (!strcmp(k, "case"))
+			ret = get_string(file, line, v, &r->case_id);
+		else if (!strcmp(k, "suite"))
+			ret = get_string(file, line, v, &r->suite);
+		else if (!strcmp(k, "model"))
+			ret = get_string(file, line, v, &r->model);
+		else if (!strcmp(k, "match"))
+			ret = get_string(file, line, v, &r->match);
+		else if (!strcmp(k, "match_re"))
+			ret = parse_regex(file, line, v, r);
+		else if (!strcmp(k, "reply"))
+			ret = get_string(file, line, v, &r->reply);
+		else if (!strcmp(k, "replies"))
+			ret = parse_replies(file, line, v, r);
+		else if (!strcmp(k, "finish_reason"))
+			ret = get_string(file, line, v, &r->finish_reason);
+		else if (!strcmp(k, "usage"))
+			ret = get_bool(file, line, v, &r->usage);
+		else if (!strcmp(k, "latency_ms"))
+			ret = get_count(file, line, v, 3600000, &r->latency_ms);
+		else if (!strcmp(k, "fault"))
+			ret = parse_fault(file, line, v, r);
+		else if (!strcmp(k, "times"))
+			ret = get_count(file, line, v, LONG_MAX / 2, &r->times);
+		else if (!strcmp(k, "retry_after"))
+			ret = parse_retry_after(file, line, v, r);
+		else if (!strcmp(k, "retry_after_ms"))
+			ret = get_count(file, line, v, 3600000, &r->retry_after_ms);
+		else if (!strcmp(k, "headers"))
+			ret = parse_headers(file, line, v, r);
+		else
+			ret = error_at(file, line, k, "unknown field");
+		if (ret)
+			goto out_free_json;
+	}
+	if (r->reply && r->replies)
+		ret = error_at(file, line, "replies", "give either reply or replies, not both");
+	else if (r->times >= 0 && !r->fault)
+		ret = error_at(file, line, "times", "needs a fault");
+	if (r->finish_reason && strpbrk(r->finish_reason, "\r\n"))
+		ret = error_at(file, line, "finish_reason", "must be one line");
+out_free_json:
+	cJSON_Delete(root);
+	return ret;
+}
+
+static int load_script(const char *file)
+{
+	FILE *fp = fopen(file, "r");
+	char *line = NULL;
+	size_t cap = 0, alloc = 0;
+	ssize_t len;
+	int lineno = 0, ret = 0;
+
+	if (!fp)
+		return error("cannot open script %s: %s", file, strerror(errno));
+	while ((len = getline(&line, &cap, fp)) >= 0) {
+		const char *p = line;
+		struct rule r;
+
+		lineno++;
+		if ((size_t)len != strlen(line)) {
+			ret = error_at(file, lineno, NULL, "NUL byte in line");
+			break;
+		}
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		if (parse_rule(file, lineno, p, &r)) {
+			rule_release(&r);
+			ret = -1;
+			break;
+		}
+		XGROW(mock.rules, mock.nr_rules + 1, alloc);
+		mock.rules[mock.nr_rules++] = r;
+	}
+	if (!ret && ferror(fp))
+		ret = error("cannot read script %s: %s", file, strerror(errno));
+	free(line);
+	fclose(fp);
+	return ret;
+}
+
+/* ---------- the chat endpoint ---------- */
+
+struct chat_info {
+	const char *case_id;
+	const char *suite;
+	const char *run;
+	char *model;                  /* "" when absent */
+	char *user;                   /* last user message, "" when none */
+	int authorized;
+	unsigned long attempt;
+};
+
+static const char *header_or_empty(struct MHD_Connection *conn, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+
+	return v ? v : "";
+}
+
+static int check_key(struct MHD_Connection *conn)
+{
+	const char *auth;
+	size_t klen;
+
+	if (!mock.key)
+		return 1;
+	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if (!auth || strncasecmp(auth, "Bearer ", 7))
+		return 0;
+	auth += 7;
+	while (*auth == ' ')
+		auth++;
+	klen = strlen(mock.key);
+	return !strncmp(auth, mock.key, klen) && auth[klen] == '\0';
+}
+
+/* parse the body; on failure fill o with a 400 and return -1 */
+static int parse_chat(struct request *req, struct chat_info *ci, size_t *prompt_words,
+		      struct outcome *o)
+{
+	cJSON *root, *msgs, *model, *m;
+	struct strbuf user = STRBUF_INIT;
+	size_t words = 0;
+	int ret = -1;
+
+	root = cJSON_ParseWithLength(req->body.buf, req->body.len);
+	if (!cJSON_IsObject(root)) {
+		outcome_error(o, 400, "We could not parse the JSON body of your request.",
+			      "invalid_request_error", NULL);
+		goto out_free_json;
+	}
+	model = cJSON_GetObjectItemCaseSensitive(root, "model");
+	if (cJSON_IsString(model))
+		ci->model = xstrdup(model->valuestring);
+	msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+	if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0) {
+		outcome_error(o, 400, "'messages' must be a non-empty array",
+			      "invalid_request_error", NULL);
+		goto out_free_json;
+	}
+	if (!ci->model) {
+		outcome_error(o, 400, "you must provide a model parameter",
+			      "invalid_request_error", NULL);
+		goto out_free_json;
+	}
+	cJSON_ArrayForEach(m, msgs) {
+		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+		struct strbuf text = STRBUF_INIT;
+
+		if (!cJSON_IsObject(m) || !cJSON_IsString(role)) {
+			outcome_error(o, 400, "each message needs a string 'role'",
+				      "invalid_request_error", NULL);
+			goto out_free_json;
+		}
+		content_text(cJSON_GetObjectItemCaseSensitive(m, "content"), &text);
+		words += count_words(text.buf);
+		if (!strcmp(role->valuestring, "user")) {
+			strbuf_release(&user);
+			user = text;
+		} else {
+			strbuf_release(&text);
+		}
+	}
+	ci->user = strbuf_detach(&user, NULL);
+	*prompt_words = words;
+	ret = 0;
+out_free_json:
+	strbuf_release(&user);
+	cJSON_Delete(root);
+	return ret;
+}
+
+static void build_reply(const struct rule *r, unsigned long k, unsigned long seq,
+			const struct chat_info *ci, size_t prompt_words, struct outcome *o)
+{
+	struct strbuf text = STRBUF_INIT;
+	enum fault_kind kind = o->fault ? o->fault->kind : FAULT_NONE;
+	const char *fr = r && r->finish_reason ? r->finish_reason : "stop";
+	int usage = r ? r->usage : 1;
+	char *big = NULL;
+
+	o->status = 200;
+	if (kind == FAULT_STATUS) {
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "mock fault %u", o->fault->status);
+		outcome_error(o, o->fault->status, msg, o->fault->type, o->fault->code);
+		return;
+	}
+	if (kind == FAULT_RESET || kind == FAULT_HANG) {
+		o->action = kind == FAULT_RESET ? ACT_RESET : ACT_HANG;
+		o->status = 0;
+		return;
+	}
+	if (kind == FAULT_BAD_JSON) {
+		o->content_type = "text/plain";
+		strbuf_addstr(&o->body, "this is not JSON {\"choices\": [");
+		return;
+	}
+	if (kind == FAULT_BIG)
+		big = big_content();
+	else if (r && r->replies)
+		replace_input(&text, r->replies[k % r->nr_replies], ci->user);
+	else if (r && r->reply)
+		replace_input(&text, r->reply, ci->user);
+	else
+		strbuf_addf(&text, "echo: %s", ci->user);
+	completion_json(&o->body, seq, ci->model, big ? big : text.buf, kind, fr, usage,
+			prompt_words);
+	if (kind == FAULT_TRUNCATED)
+		o->send_len = o->body.len / 2;
+	free(big);
+	strbuf_release(&text);
+}
+
+static enum MHD_Result add_header_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	cJSON *obj = cls, *old;
+	char name[256];
+	size_t i;
+
+	if (!key)
+		return MHD_YES;
+	for (i = 0; key[i] && i < sizeof(name) - 1; i++)
+		name[i] = (char)tolower((unsigned char)key[i]);
+	name[i] = '\0';
+	if (!strcmp(name, "authorization") || !strcmp(name, "proxy-authorization"))
+		return MHD_YES;
+	if (!value)
+		value = "";
+	if (mock.key && *mock.key && strstr(value, mock.key))
+		value = "[redacted]";
+	old = cJSON_GetObjectItemCaseSensitive(obj, name);
+	if (cJSON_IsString(old)) {
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_addf(&sb, "%s, %s", old->valuestring, value);
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, name, cJSON_CreateString(sb.buf));
+		strbuf_release(&sb);
+	} else {
+		cJSON_AddStringToObject(obj, name, value);
+	}
+	return MHD_YES;
+}
+
+static void log_request(struct MHD_Connection *conn, const char *path,
+			const struct chat_info *ci, const struct outcome *o)
+{
+	cJSON *root, *headers;
+	char *line;
+
+	if (!mock.log)
+		return;
+	root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "path", path);
+	cJSON_AddStringToObject(root, "case", ci->case_id);
+	cJSON_AddStringToObject(root, "suite", ci->suite);
+	cJSON_AddStringToObject(root, "run", ci->run);
+	cJSON_AddStringToObject(root, "model", ci->model ? ci->model : "");
+	cJSON_AddStringToObject(root, "user", ci->user ? ci->user : "");
+	cJSON_AddBoolToObject(root, "authorized", ci->authorized);
+	headers = cJSON_AddObjectToObject(root, "headers");
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_cb, headers);
+	cJSON_AddNumberToObject(root, "status", o->status);
+	cJSON_AddNumberToObject(root, "attempt", (double)ci->attempt);
+	if (o->fault)
+		cJSON_AddStringToObject(root, "fault", o->fault->name);
+	else
+		cJSON_AddNullToObject(root, "fault");
+	line = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (!line)
+		return;
+	pthread_mutex_lock(&mock.log_lock);
+	fputs(line, mock.log);
+	fputc('\n', mock.log);
+	fflush(mock.log);
+	pthread_mutex_unlock(&mock.log_lock);
+	cJSON_free(line);
+}
+
+static void handle_chat(struct MHD_Connection *conn, const char *path,
+			struct request *req, struct outcome *o)
+{
+	struct chat_info ci = { 0 };
+	unsigned long seq, hits;
+	size_t prompt_words = 0;
+	long rule = -1;
+	const struct rule *r = NULL;
+
+	ci.case_id = header_or_empty(conn, "x-evalgate-case");
+	ci.suite = header_or_empty(conn, "x-evalgate-suite");
+	ci.run = header_or_empty(conn, "x-evalgate-run");
+	ci.authorized = check_key(conn);
+	o->delay_ms = mock.latency_ms;
+
+	if (req->body.overflow) {
+		outcome_error(o, 413, "request body too large", "invalid_request_error", NULL);
+	} else if (!ci.authorized) {
+		outcome_error(o, 401, "Incorrect API key provided", "invalid_request_error",
+			      "invalid_api_key");
+	} else if (!parse_chat(req, &ci, &prompt_words, o)) {
+		rule = find_rule(ci.case_id, ci.suite, ci.model, ci.user);
+	}
+	count_request(ci.case_id, rule, &seq, &ci.attempt, &hits);
+	if (o->status == 0) {
+		if (rule >= 0) {
+			r = &mock.rules[rule];
+			o->rule = r;
+			if (r->latency_ms >= 0)
+				o->delay_ms = r->latency_ms;
+			if (r->fault && (r->times < 0 || hits < (unsigned long)r->times))
+				o->fault = r->fault;
+		}
+		build_reply(r, ci.attempt - 1, seq, &ci, prompt_words, o);
+	}
+	log_request(conn, path, &ci, o);
+	free(ci.model);
+	free(ci.user);
+}
+
+/* ---------- HTTP plumbing ---------- */
+
+static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status,
+				const char *content_type, struct strbuf *body, size_t len,
+				const struct outcome *o)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *buf;
+	size_t i;
+
+	if (len > body->len)
+		len = body->len;
+	buf = strbuf_detach(body, NULL);
+	resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", content_type);
+	if (o && o->fault && o->rule) {
+		const struct rule *r = o->rule;
+
+		if (r->retry_after)
+			MHD_add_response_header(resp, "Retry-After", r->retry_after);
+		if (r->retry_after_ms >= 0) {
+			char ms[32];
+
+			snprintf(ms, sizeof(ms), "%ld", r->retry_after_ms);
+			MHD_add_response_header(resp, "retry-after-ms", ms);
+		}
+	}
+	if (o && o->rule)
+		for (i = 0; i < o->rule->nr_headers; i++)
+			MHD_add_response_header(resp, o->rule->headers[i].name,
+						o->rule->headers[i].value);
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status,
+				 const char *content_type, const char *text)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addstr(&sb, text);
+	return send_buf(conn, status, content_type, &sb, sb.len, NULL);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status,
+				  const char *message)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	error_json(&sb, message, "invalid_request_error", NULL);
+	return send_buf(conn, status, "application/json", &sb, sb.len, NULL);
+}
+
+static int is_chat_path(const char *url)
+{
+	return !strcmp(url, "/v1/chat/completions") || !strcmp(url, "/chat/completions");
+}
+
+static enum MHD_Result answer(struct MHD_Connection *conn, const char *url,
+			      const char *method, struct request *req)
+{
+	struct outcome o = { 0 };
+	enum MHD_Result ret = MHD_NO;
+	int post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
+
+	if (is_chat_path(url) && post) {
+		o.action = ACT_SEND;
+		o.send_len = SIZE_MAX;
+		o.content_type = "application/json";
+		handle_chat(conn, url, req, &o);
+		if (o.action == ACT_HANG) {
+			hang(conn);
+			goto out_release;
+		}
+		if (o.delay_ms > 0 && wait_ms(o.delay_ms))
+			goto out_release;
+		if (o.action == ACT_RESET)
+			goto out_release;
+		ret = send_buf(conn, o.status, o.content_type, &o.body, o.send_len, &o);
+	} else if (!strcmp(url, "/health") && get) {
+		ret = send_text(conn, 200, "text/plain", "ok");
+	} else if (!strcmp(url, "/stats") && get) {
+		char *s = stats_json();
+
+		ret = send_text(conn, 200, "application/json", s ? s : "{}");
+		cJSON_free(s);
+	} else if (!strcmp(url, "/reset") && post) {
+		stats_reset();
+		ret = send_text(conn, 200, "application/json", "{\"reset\":true}");
+	} else if (is_chat_path(url) || !strcmp(url, "/health") || !strcmp(url, "/stats") ||
+		   !strcmp(url, "/reset")) {
+		ret = send_error(conn, 405, "method not allowed");
+	} else {
+		ret = send_error(conn, 404, "unknown path");
+	}
+out_release:
+	strbuf_release(&o.body);
+	return ret;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+				 const char *method, const char *version,
+				 const char *upload_data, size_t *upload_data_size,
+				 void **con_cls)
+{
+	struct request *req = *con_cls;
+
+	if (!req) {
+		req = xmalloc(sizeof(*req));
+		strbuf_init(&req->body, 0);
+		req->body.max = MAX_BODY;
+		*con_cls = req;
+		if (*upload_data_size == 0)
+			return MHD_YES;
+	}
+	if (*upload_data_size) {
+		strbuf_add(&req->body, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (atomic_load(&mock.stopping))
+		return MHD_NO;
+	return answer(conn, url, method, req);
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request *req = *con_cls;
+
+	if (!req)
+		return;
+	strbuf_release(&req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+/* ---------- command line ---------- */
+
+struct options {
+	long port;
+	const char *port_file;
+	const char *script;
+	long latency_ms;
+	const char *key;
+	const char *log;
+	long max_conn;
+};
+
+enum opt_kind { OPT_STRING, OPT_NUMBER };
+
+struct option_spec {
+	const char *name;
+	enum opt_kind kind;
+	size_t offset;                /* in struct options */
+	long min, max;                /* for numbers */
+	const char *help;
+};
+
+#define OPT_AT(field) offsetof(struct options, field)
+
+static const struct option_spec option_specs[] = {
+	{ "--port", OPT_NUMBER, OPT_AT(port), 0, 65535, "port on 127.0.0.1, 0 picks a free one" },
+	{ "--port-file", OPT_STRING, OPT_AT(port_file), 0, 0, "write the port here once listening" },
+	{ "--script", OPT_STRING, OPT_AT(script), 0, 0, "JSONL rules" },
+	{ "--latency-ms", OPT_NUMBER, OPT_AT(latency_ms), 0, 3600000, "delay of every reply" },
+	{ "--require-key", OPT_STRING, OPT_AT(key), 0, 0, "expect Authorization: Bearer KEY" },
+	{ "--log", OPT_STRING, OPT_AT(log), 0, 0, "append one JSON line per chat request" },
+	{ "--max-conn", OPT_NUMBER, OPT_AT(max_conn), 1, 1000000, "connection limit" },
+};
+
+#define NR_OPTIONS (sizeof(option_specs) / sizeof(option_specs[0]))
+
+static void usage(FILE *fp)
+{
+	size_t i;
+
+	fputs("usage: mock_gateway [options]\n", fp);
+	for (i = 0; i < NR_OPTIONS; i++)
+		fprintf(fp, "  %-14s %-4s %s\n", option_specs[i].name,
+			option_specs[i].kind == OPT_NUMBER ? "N" : "ARG", option_specs[i].help);
+}
+
+static int set_option(struct options *opts, const struct option_spec *spec, const char *arg)
+{
+	char *base = (char *)opts + spec->offset;
+	char *end;
+	long v;
+
+	if (spec->kind == OPT_STRING) {
+		memcpy(base, &arg, sizeof(arg));
+		return 0;
+	}
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < spec->min || v > spec->max)
+		return error("%s: expected a whole number from %ld to %ld, got '%s'",
+			     spec->name, spec->min, spec->max, arg);
+	memcpy(base, &v, sizeof(v));
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *opts)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq = strchr(a, '=');
+		size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+		const struct option_spec *spec = NULL;
+		size_t j;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		}
+		for (j = 0; j < NR_OPTIONS; j++)
+			if (strlen(option_specs[j].name) == nlen &&
+			    !strncmp(option_specs[j].name, a, nlen))
+				spec = &option_specs[j];
+		if (!spec) {
+			usage(stderr);
+			return error("unknown option '%s'", a);
+		}
+		if (eq) {
+			a = eq + 1;
+		} else if (++i < argc) {
+			a = argv[i];
+		} else {
+			return error("%s needs a value", spec->name);
+		}
+		if (set_option(opts, spec, a))
+			return -1;
+	}
+	return 0;
+}
+
+static int write_port_file(const char *file, unsigned port)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	FILE *fp;
+	int ret = 0;
+
+	strbuf_addf(&tmp, "%s.tmp.%ld", file, (long)getpid());
+	fp = fopen(tmp.buf, "w");
+	if (!fp) {
+		ret = error("cannot write %s: %s", tmp.buf, strerror(errno));
+		goto out_release;
+	}
+	fprintf(fp, "%u\n", port);
+	if (fclose(fp)) {
+		ret = error("cannot write %s: %s", tmp.buf, strerror(errno));
+		goto out_unlink;
+	}
+	if (rename(tmp.buf, file)) {
+		ret = error("cannot rename %s to %s: %s", tmp.buf, file, strerror(errno));
+		goto out_unlink;
+	}
+	goto out_release;
+out_unlink:
+	unlink(tmp.buf);
+out_release:
+	strbuf_release(&tmp);
+	return ret;
+}
+
+static void raise_fd_limit(long want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)want ?
+			      (rlim_t)want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static unsigned bound_port(struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	if (!di || getsockname(di->listen_fd, (struct sockaddr *)&sa, &len))
+		return 0;
+	return ntohs(sa.sin_port);
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts = { .port = 0, .max_conn = 2048 };
+	struct MHD_Daemon *d;
+	struct sockaddr_in sa;
+	sigset_t sigs;
+	unsigned port;
+	int sig, ret = 2;
+
+	if (parse_options(argc, argv, &opts))
+		goto out;
+	mock.latency_ms = opts.latency_ms;
+	if (opts.key)
+		mock.key = xstrdup(opts.key);
+	pthread_mutex_init(&mock.log_lock, NULL);
+	pthread_mutex_init(&mock.stats_lock, NULL);
+	if (opts.script && load_script(opts.script))
+		goto out_free_rules;
+	if (opts.log && !(mock.log = fopen(opts.log, "a"))) {
+		error("cannot open log %s: %s", opts.log, strerror(errno));
+		goto out_free_rules;
+	}
+	ret = 1;
+	if (pipe(mock.stop_pipe)) {
+		error("pipe: %s", strerror(errno));
+		goto out_close_log;
+	}
+	raise_fd_limit(opts.max_conn + 64);
+
+	/* signals are taken by sigwait() here; every server thread inherits the mask */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)opts.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD,
+			     (uint16_t)opts.port, NULL, NULL, access_cb, NULL,
+			     MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&sa,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)opts.max_conn,
+			     MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
+			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
+			     MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+			     MHD_OPTION_END);
+	if (!d) {
+		error("cannot listen on 127.0.0.1:%ld", opts.port);
+		goto out_close_pipe;
+	}
+	port = bound_port(d);
+	if (!port) {
+		error("cannot find the listening port: %s", strerror(errno));
+		goto out_stop;
+	}
+	printf("listening on 127.0.0.1:%u\n", port);
+	if (fflush(stdout)) {
+		error("cannot write to stdout: %s", strerror(errno));
+		goto out_stop;
+	}
+	if (opts.port_file && write_port_file(opts.port_file, port))
+		goto out_stop;
+
+	while (sigwait(&sigs, &sig))
+		;
+	ret = 0;
+out_stop:
+	atomic_store(&mock.stopping, 1);
+	if (write(mock.stop_pipe[1], "x", 1) != 1)
+		ret = error("cannot signal shutdown: %s", strerror(errno));
+	MHD_stop_daemon(d);
+out_close_pipe:
+	close(mock.stop_pipe[0]);
+	close(mock.stop_pipe[1]);
+out_close_log:
+	if (mock.log && fclose(mock.log)) {
+		error("cannot write log %s: %s", opts.log, strerror(errno));
+		ret = 1;
+	}
+out_free_rules:
+	while (mock.nr_rules)
+		rule_release(&mock.rules[--mock.nr_rules]);
+	free(mock.rules);
+	case_table_release(&mock.cases);
+	free(mock.key);
+out:
+	return ret;
+}

@@ -1,0 +1,1173 @@
+/*
+ * gateway: chat/completions over one curl multi handle.
+ *
+ * A request is always in exactly one place: the ready queue (FIFO), a slot
+ * (running), the retry timer list (sorted by not_before) or the done list
+ * (finished, handed back at the end of gateway_poll()). The lists are linked
+ * through req->next. Slots own the easy handles; connections live in the
+ * multi handle's cache, so a slot's next transfer reuses a warm connection.
+ *
+ * The API key exists only inside the "Authorization: Bearer" entries of the
+ * header lists. Every error string is passed through redact() before it is
+ * stored or printed, in case a gateway echoes the key back.
+ */
+#include "gateway.h"
+
+#include <curl/curl.h>
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "strbuf.h"
+#include "utf8.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define GW_DEFAULT_TIMEOUT_S 60.0
+#define GW_DEFAULT_CONCURRENCY 32
+#define GW_MAX_CONCURRENCY 1024
+#define GW_DEFAULT_MAX_BODY ((size_t)16 << 20)
+#define GW_CONNECT_TIMEOUT_MS 10000L
+#define GW_RETRY_AFTER_MAX_MS 120000L
+#define GW_BACKOFF_BASE_MS 500L
+#define GW_BACKOFF_CAP_MS 8000L
+#define GW_MSG_MAX 300           /* bytes of a gateway message kept in an error */
+#define GW_KEEP_BODY_ALLOC 65536 /* a slot keeps at most this much body storage */
+#define GW_HDR_VALUE_MAX 64
+
+static const char auth_prefix[] = "Authorization: Bearer ";
+
+struct gw_slot {
+	CURL *easy;                      /* created on first use, then reused */
+	struct gw_request *req;          /* the running request, or NULL when free */
+	struct curl_slist *headers;      /* this slot's copy of the fixed headers + per-request tail */
+	struct curl_slist *fixed_tail;   /* last fixed entry; per-request entries follow it */
+	struct strbuf body;              /* the reply body, max = max_response_bytes */
+	int too_big;                     /* the body went past max_response_bytes */
+	int should_retry;                /* x-should-retry: -1 absent, 0 false, 1 true */
+	char retry_after[GW_HDR_VALUE_MAX];    /* Retry-After value, or "" */
+	char retry_after_ms[GW_HDR_VALUE_MAX]; /* retry-after-ms value, or "" */
+	char errbuf[CURL_ERROR_SIZE];    /* curl's description of a failure */
+	struct gw_slot *next_free;       /* free-slot stack */
+};
+
+struct gw_list {
+	struct gw_request *head;
+	struct gw_request *tail;
+};
+
+struct gateway {
+	CURLM *multi;
+	char *url;                       /* {base_url}/chat/completions */
+	struct curl_slist *fixed;        /* headers shared by every request, key included */
+	const char *key;                 /* points into fixed's Authorization entry, or NULL */
+	long timeout_ms;
+	long connect_timeout_ms;
+	int max_retries;
+	size_t max_body;
+	double rps;                      /* 0: no limit */
+	double tokens;                   /* rate limiter bucket, at most 1 */
+	double tokens_at;                /* monotonic time of the last refill */
+	uint64_t rng;                    /* xorshift64* state, never 0 */
+
+	struct gw_slot *slots;
+	size_t n_slots;
+	struct gw_slot *free_slots;
+	size_t running;
+
+	struct gw_list queue;            /* ready to start, FIFO */
+	struct gw_request *waiting;      /* retry timers, sorted by not_before */
+	struct gw_list done;             /* finished, handed back by gateway_poll */
+	size_t outstanding;
+	size_t connections;              /* opened so far (CURLINFO_NUM_CONNECTS summed) */
+	atomic_int woken;                /* set by gateway_wakeup() */
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double rng_unit(struct gateway *gw)
+{
+	uint64_t x = gw->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	gw->rng = x;
+	return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+static void list_push(struct gw_list *l, struct gw_request *req)
+{
+	req->next = NULL;
+	if (l->tail)
+		l->tail->next = req;
+	else
+		l->head = req;
+	l->tail = req;
+}
+
+static struct gw_request *list_pop(struct gw_list *l)
+{
+	struct gw_request *req = l->head;
+
+	if (req) {
+		l->head = req->next;
+		if (!l->head)
+			l->tail = NULL;
+		req->next = NULL;
+	}
+	return req;
+}
+
+/*
+ * Append len bytes of untrusted text: control characters become spaces,
+ * invalid UTF-8 becomes '?', and at most max bytes are kept ("..." marks a cut).
+ */
+static void add_sanitized(struct strbuf *sb, const char *s, size_t len, size_t max)
+{
+	size_t start = sb->len;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = 1;
+
+		if (c >= 0x80) {
+			n = utf8_valid_prefix(s + i, len - i);
+			if (!n)
+				c = '?';
+		}
+		if (sb->len - start + (n ? n : 1) > max) {
+			strbuf_addstr(sb, "...");
+			break;
+		}
+		if (c < 0x20 || c == 0x7f)
+			strbuf_addch(sb, ' ');
+		else if (c == '?' && !n)
+			strbuf_addch(sb, '?');
+		else
+			strbuf_add(sb, s + i, n);
+		i += n ? n : 1;
+	}
+	while (sb->len > start && sb->buf[sb->len - 1] == ' ')
+		sb->buf[--sb->len] = '\0';
+}
+
+/* a malloc'd copy of s with every occurrence of key replaced */
+static char *redact(const char *key, const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t klen = key ? strlen(key) : 0;
+	const char *p;
+
+	if (!klen)
+		return xstrdup(s);
+	while ((p = strstr(s, key))) {
+		strbuf_add(&sb, s, (size_t)(p - s));
+		strbuf_addstr(&sb, "[redacted]");
+		s = p + klen;
+	}
+	strbuf_addstr(&sb, s);
+	return strbuf_detach(&sb, NULL);
+}
+
+static void set_error(struct gw_request *req, const char *key, const char *msg)
+{
+	free(req->error);
+	req->error = redact(key, msg);
+}
+
+static void clear_result(struct gw_request *req)
+{
+	free(req->content);
+	free(req->finish_reason);
+	free(req->error);
+	req->content = NULL;
+	req->content_len = 0;
+	req->finish_reason = NULL;
+	req->error = NULL;
+	req->ok = 0;
+	req->fatal = 0;
+	req->http_status = 0;
+	req->prompt_tokens = -1;
+	req->completion_tokens = -1;
+	req->latency_ms = 0;
+}
+
+/*
+ * Parse a non-negative decimal number ("3", "0.25", "1.") followed by nothing
+ * but blanks; -1 when s is anything else.
+ */
+static double parse_decimal(const char *s)
+{
+	double v = 0, scale = 1;
+	int digits = 0;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (; *s >= '0' && *s <= '9'; s++, digits++)
+		if (v < 1e15)
+			v = v * 10 + (*s - '0');
+	if (*s == '.') {
+		for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
+			scale /= 10;
+			v += (*s - '0') * scale;
+		}
+	}
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!digits || *s)
+		return -1;
+	return v;
+}
+
+static long ms_from_seconds(double s)
+{
+	double ms = s * 1000.0;
+
+	if (ms > (double)LONG_MAX / 2)
+		return LONG_MAX / 2;
+	return (long)(ms + 0.5);
+}
+
+/* ------------------------------------------------------------ pure helpers */
+
+long gw_parse_retry_after(const char *value, time_t now)
+{
+	double secs;
+	time_t t;
+
+	if (!value)
+		return -1;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (!*value || *value == '-' || *value == '+')
+		return -1;
+	secs = parse_decimal(value);
+	if (secs >= 0)
+		return ms_from_seconds(secs);
+	t = curl_getdate(value, NULL);
+	if (t == -1)
+		return -1;
+	if (t <= now)
+		return 0;
+	return ms_from_seconds(difftime(t, now));
+}
+
+long gw_backoff_ms(int attempt, double u)
+{
+	long cap = GW_BACKOFF_BASE_MS;
+	int i;
+
+	for (i = 1; i < attempt && cap < GW_BACKOFF_CAP_MS; i++)
+		cap *= 2;
+	if (cap > GW_BACKOFF_CAP_MS)
+		cap = GW_BACKOFF_CAP_MS;
+	if (!(u >= 0))
+		u = 0;
+	if (u >= 1)
+		u = 0.999999;
+	return (long)(u * (double)cap);
+}
+
+int gw_status_retryable(long status)
+{
+	return status == 408 || status == 409 || status == 429 || status >= 500;
+}
+
+/* concatenated "text" of an array of content parts, or NULL */
+static char *content_parts(const cJSON *arr)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const cJSON *part;
+
+	cJSON_ArrayForEach(part, arr) {
+		const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+
+		if (!cJSON_IsString(text)) {
+			strbuf_release(&sb);
+			return NULL;
+		}
+		strbuf_addstr(&sb, text->valuestring);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+static long token_count(const cJSON *usage, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
+
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > (double)LONG_MAX / 2)
+		return -1;
+	return (long)v->valuedouble;
+}
+
+/* the reply's first choice into req; NULL, or a static description of what is wrong */
+static const char *parse_reply(struct gw_request *req, const char *body, size_t len,
+			       char **gateway_msg)
+{
+	const cJSON *choices, *choice, *message, *content, *finish, *usage, *err;
+	const char *why = NULL;
+	char *text = NULL;
+	cJSON *root;
+
+	*gateway_msg = NULL;
+	if (!body || !len)
+		return "empty body";
+	root = cJSON_ParseWithLength(body, len);
+	if (!root)
+		return "not JSON (truncated or malformed)";
+	if (!cJSON_IsObject(root)) {
+		why = "not a JSON object";
+		goto out_free_root;
+	}
+	err = cJSON_GetObjectItemCaseSensitive(root, "error");
+	if (err && !cJSON_IsNull(err)) {
+		const cJSON *m = cJSON_IsString(err) ? err
+			: cJSON_GetObjectItemCaseSensitive(err, "message");
+
+		if (cJSON_IsString(m)) {
+			struct strbuf sb = STRBUF_INIT;
+
+			add_sanitized(&sb, m->valuestring, strlen(m->valuestring), GW_MSG_MAX);
+			*gateway_msg = strbuf_detach(&sb, NULL);
+		}
+		why = "error object in a 2xx reply";
+		goto out_free_root;
+	}
+	choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+	if (!cJSON_IsArray(choices) || !cJSON_GetArraySize(choices)) {
+		why = "no choices";
+		goto out_free_root;
+	}
+	choice = cJSON_GetArrayItem(choices, 0);
+	if (!cJSON_IsObject(choice)) {
+		why = "first choice is not an object";
+		goto out_free_root;
+	}
+	message = cJSON_GetObjectItemCaseSensitive(choice, "message");
+	if (!cJSON_IsObject(message)) {
+		why = "no message in the first choice";
+		goto out_free_root;
+	}
+	finish = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
+	if (!cJSON_IsString(finish))
+		finish = NULL;
+	content = cJSON_GetObjectItemCaseSensitive(message, "content");
+	if (cJSON_IsString(content)) {
+		text = xstrdup(content->valuestring);
+	} else if (cJSON_IsArray(content)) {
+		text = content_parts(content);
+		if (!text) {
+			why = "content parts without text";
+			goto out_free_root;
+		}
+	} else if (content && !cJSON_IsNull(content)) {
+		why = "content is not a string";
+		goto out_free_root;
+	} else {
+		const cJSON *refusal = cJSON_GetObjectItemCaseSensitive(message, "refusal");
+
+		if (cJSON_IsString(refusal))
+			text = xstrdup(refusal->valuestring);
+		else if (finish && (!strcmp(finish->valuestring, "tool_calls") ||
+				    !strcmp(finish->valuestring, "function_call") ||
+				    !strcmp(finish->valuestring, "content_filter")))
+			text = xstrdup("");
+		else {
+			why = "no content in the first choice";
+			goto out_free_root;
+		}
+	}
+
+	free(req->content);
+	free(req->finish_reason);
+	req->content = text;
+	req->content_len = strlen(text);
+	req->finish_reason = finish ? xstrdup(finish->valuestring) : NULL;
+	usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
+	req->prompt_tokens = token_count(usage, "prompt_tokens");
+	req->completion_tokens = token_count(usage, "completion_tokens");
+
+out_free_root:
+	cJSON_Delete(root);
+	return why;
+}
+
+int gw_parse_reply(struct gw_request *req, const char *body, size_t len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *gateway_msg;
+	const char *why;
+
+	why = parse_reply(req, body, len, &gateway_msg);
+	if (!why)
+		return 0;
+	strbuf_addf(&sb, "invalid reply: %s", why);
+	if (gateway_msg)
+		strbuf_addf(&sb, ": %s", gateway_msg);
+	free(gateway_msg);
+	free(req->error);
+	req->error = strbuf_detach(&sb, NULL);
+	return -1;
+}
+
+/* the message of a gateway's error reply, sanitized; NULL for an empty body */
+static char *error_message(const char *body, size_t len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const cJSON *m = NULL;
+	cJSON *root;
+
+	if (!len)
+		return NULL;
+	root = cJSON_ParseWithLength(body, len);
+	if (cJSON_IsObject(root)) {
+		const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+
+		if (cJSON_IsString(err))
+			m = err;
+		else if (cJSON_IsObject(err))
+			m = cJSON_GetObjectItemCaseSensitive(err, "message");
+		if (!cJSON_IsString(m))
+			m = cJSON_GetObjectItemCaseSensitive(root, "message");
+		if (!cJSON_IsString(m) || !*m->valuestring)
+			m = NULL;
+	}
+	if (m)
+		add_sanitized(&sb, m->valuestring, strlen(m->valuestring), GW_MSG_MAX);
+	else
+		add_sanitized(&sb, body, len, GW_MSG_MAX);
+	cJSON_Delete(root);
+	if (!sb.len) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* ------------------------------------------------------------- callbacks */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct gw_slot *slot = userdata;
+	size_t n = size * nmemb;
+
+	if (slot->too_big || n > slot->body.max - slot->body.len) {
+		slot->too_big = 1;
+		strbuf_release(&slot->body);
+		return 0;
+	}
+	strbuf_add(&slot->body, ptr, n);
+	return n;
+}
+
+static void copy_header_value(char *dst, const char *v, size_t len)
+{
+	while (len && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	while (len && (v[len - 1] == ' ' || v[len - 1] == '\t' ||
+		       v[len - 1] == '\r' || v[len - 1] == '\n'))
+		len--;
+	if (len >= GW_HDR_VALUE_MAX)
+		len = GW_HDR_VALUE_MAX - 1;
+	memcpy(dst, v, len);
+	dst[len] = '\0';
+}
+
+static int header_is(const char *line, size_t name_len, const char *name)
+{
+	return strlen(name) == name_len && !strncasecmp(line, name, name_len);
+}
+
+static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
+{
+	struct gw_slot *slot = userdata;
+	size_t n = size * nitems;
+	const char *colon;
+	char value[GW_HDR_VALUE_MAX];
+
+	if (n >= 5 && !memcmp(line, "HTTP/", 5)) {
+		/* a new response (after a 100 Continue): forget the previous one's */
+		slot->retry_after[0] = '\0';
+		slot->retry_after_ms[0] = '\0';
+		slot->should_retry = -1;
+		return n;
+	}
+	colon = memchr(line, ':', n);
+	if (!colon)
+		return n;
+	if (header_is(line, (size_t)(colon - line), "retry-after")) {
+		copy_header_value(slot->retry_after, colon + 1, n - (size_t)(colon - line) - 1);
+	} else if (header_is(line, (size_t)(colon - line), "retry-after-ms")) {
+		copy_header_value(slot->retry_after_ms, colon + 1, n - (size_t)(colon - line) - 1);
+	} else if (header_is(line, (size_t)(colon - line), "x-should-retry")) {
+		copy_header_value(value, colon + 1, n - (size_t)(colon - line) - 1);
+		if (!strcasecmp(value, "true"))
+			slot->should_retry = 1;
+		else if (!strcasecmp(value, "false"))
+			slot->should_retry = 0;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+/* "name: value" with CR, LF and other controls made harmless; curl needs "name;" for an empty value */
+static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct curl_slist *l;
+	size_t i;
+
+	/* one allocation: no stale copies of a secret left behind by realloc */
+	strbuf_grow(&sb, strlen(name) + (value ? strlen(value) : 0) + 3);
+	for (i = 0; name[i]; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		strbuf_addch(&sb, c <= 0x20 || c == ':' || c >= 0x7f ? '-' : c);
+	}
+	if (!value || !*value) {
+		strbuf_addch(&sb, ';');
+	} else {
+		strbuf_addstr(&sb, ": ");
+		for (i = 0; value[i]; i++) {
+			unsigned char c = (unsigned char)value[i];
+
+			strbuf_addch(&sb, (c < 0x20 && c != '\t') || c == 0x7f ? ' ' : c);
+		}
+	}
+	l = curl_slist_append(list, sb.buf);
+	explicit_bzero(sb.buf, sb.len);
+	strbuf_release(&sb);
+	if (!l)
+		die("out of memory");
+	return l;
+}
+
+static void wipe_headers(struct curl_slist *l)
+{
+	for (; l; l = l->next)
+		if (!strncmp(l->data, auth_prefix, sizeof(auth_prefix) - 1))
+			explicit_bzero(l->data, strlen(l->data));
+}
+
+struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_key)
+{
+	struct gateway *gw = NULL;
+	struct curl_slist *l;
+	struct sigaction old_pipe;
+	double timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : GW_DEFAULT_TIMEOUT_S;
+	size_t conc, base_len, i;
+
+	if (!cfg->base_url || !*cfg->base_url) {
+		error("gateway: base_url is missing");
+		goto out;
+	}
+	/*
+	 * With CURLOPT_NOSIGNAL libcurl leaves SIGPIPE alone, and a TLS write
+	 * to a connection the gateway closed would kill the process.
+	 */
+	if (!sigaction(SIGPIPE, NULL, &old_pipe) && old_pipe.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		error("gateway: cannot initialise libcurl");
+		goto out;
+	}
+	gw = xcalloc(1, sizeof(*gw));
+	gw->multi = curl_multi_init();
+	if (!gw->multi) {
+		error("gateway: cannot create a curl multi handle");
+		goto out_free_gw;
+	}
+
+	base_len = strlen(cfg->base_url);
+	while (base_len && cfg->base_url[base_len - 1] == '/')
+		base_len--;
+	{
+		struct strbuf url = STRBUF_INIT;
+
+		strbuf_add(&url, cfg->base_url, base_len);
+		strbuf_addstr(&url, "/chat/completions");
+		gw->url = strbuf_detach(&url, NULL);
+	}
+
+	conc = cfg->concurrency > 0 ? (size_t)cfg->concurrency : GW_DEFAULT_CONCURRENCY;
+	if (conc > GW_MAX_CONCURRENCY)
+		conc = GW_MAX_CONCURRENCY;
+	gw->n_slots = conc;
+	gw->slots = xcalloc(conc, sizeof(*gw->slots));
+	for (i = conc; i-- > 0;) {
+		strbuf_init(&gw->slots[i].body, 0);
+		gw->slots[i].next_free = gw->free_slots;
+		gw->free_slots = &gw->slots[i];
+	}
+
+	gw->timeout_ms = (long)(timeout_s * 1000.0 + 0.5);
+	if (gw->timeout_ms < 1)
+		gw->timeout_ms = 1;
+	gw->connect_timeout_ms = gw->timeout_ms < GW_CONNECT_TIMEOUT_MS
+		? gw->timeout_ms : GW_CONNECT_TIMEOUT_MS;
+	gw->max_retries = cfg->max_retries > 0 ? cfg->max_retries : 0;
+	gw->max_body = cfg->max_response_bytes ? cfg->max_response_bytes : GW_DEFAULT_MAX_BODY;
+	gw->rps = cfg->rps > 0 ? cfg->rps : 0;
+	gw->tokens = 1;
+	gw->tokens_at = now_s();
+	gw->rng = ((uint64_t)time(NULL) << 20) ^ ((uint64_t)getpid() << 40) ^
+		(uint64_t)(uintptr_t)gw ^ (uint64_t)(now_s() * 1e9);
+	if (!gw->rng)
+		gw->rng = 0x9E3779B97F4A7C15ULL;
+	atomic_init(&gw->woken, 0);
+
+	gw->fixed = add_header(NULL, "Content-Type", "application/json");
+	gw->fixed = add_header(gw->fixed, "Accept", "application/json");
+	/* no "Expect: 100-continue" round trip for bodies over 1 KiB */
+	gw->fixed = curl_slist_append(gw->fixed, "Expect:");
+	if (!gw->fixed)
+		die("out of memory");
+	for (i = 0; i < cfg->n_headers; i++)
+		gw->fixed = add_header(gw->fixed, cfg->headers[i].name, cfg->headers[i].value);
+	if (api_key && *api_key) {
+		struct strbuf bearer = STRBUF_INIT;
+
+		strbuf_addstr(&bearer, "Bearer ");
+		strbuf_addstr(&bearer, api_key);
+		gw->fixed = add_header(gw->fixed, "Authorization", bearer.buf);
+		explicit_bzero(bearer.buf, bearer.len);
+		strbuf_release(&bearer);
+		for (l = gw->fixed; l->next; l = l->next)
+			;
+		gw->key = l->data + sizeof(auth_prefix) - 1;
+	}
+
+	curl_multi_setopt(gw->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conc);
+	curl_multi_setopt(gw->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conc);
+	curl_multi_setopt(gw->multi, CURLMOPT_MAXCONNECTS, (long)conc);
+	return gw;
+
+out_free_gw:
+	free(gw);
+	gw = NULL;
+	curl_global_cleanup();
+out:
+	return gw;
+}
+
+static void slot_drop_request_headers(struct gw_slot *slot)
+{
+	struct curl_slist *tail;
+
+	if (!slot->fixed_tail)
+		return;
+	tail = slot->fixed_tail->next;
+	slot->fixed_tail->next = NULL;
+	curl_slist_free_all(tail);
+}
+
+static void slot_recycle(struct gateway *gw, struct gw_slot *slot)
+{
+	slot_drop_request_headers(slot);
+	if (slot->body.alloc > GW_KEEP_BODY_ALLOC)
+		strbuf_release(&slot->body);
+	else
+		strbuf_reset(&slot->body);
+	slot->req->priv = NULL;
+	slot->req = NULL;
+	slot->next_free = gw->free_slots;
+	gw->free_slots = slot;
+	gw->running--;
+}
+
+void gateway_free(struct gateway *gw)
+{
+	size_t i;
+
+	if (!gw)
+		return;
+	for (i = 0; i < gw->n_slots; i++) {
+		struct gw_slot *slot = &gw->slots[i];
+
+		if (slot->easy) {
+			curl_multi_remove_handle(gw->multi, slot->easy);
+			curl_easy_cleanup(slot->easy);
+		}
+		if (slot->req)
+			slot->req->priv = NULL;
+		wipe_headers(slot->headers);
+		curl_slist_free_all(slot->headers);
+		strbuf_release(&slot->body);
+	}
+	curl_multi_cleanup(gw->multi);
+	wipe_headers(gw->fixed);
+	curl_slist_free_all(gw->fixed);
+	free(gw->slots);
+	free(gw->url);
+	free(gw);
+	curl_global_cleanup();
+}
+
+void gw_request_release(struct gw_request *req)
+{
+	free(req->body);
+	req->body = NULL;
+	req->body_len = 0;
+	clear_result(req);
+}
+
+/* -------------------------------------------------------------- transfers */
+
+static CURL *slot_easy(struct gateway *gw, struct gw_slot *slot)
+{
+	struct curl_slist *l;
+	CURL *e;
+
+	if (slot->easy)
+		return slot->easy;
+	e = curl_easy_init();
+	if (!e)
+		return NULL;
+	for (l = gw->fixed; l; l = l->next) {
+		slot->headers = curl_slist_append(slot->headers, l->data);
+		if (!slot->headers)
+			die("out of memory");
+	}
+	for (slot->fixed_tail = slot->headers; slot->fixed_tail->next;
+	     slot->fixed_tail = slot->fixed_tail->next)
+		;
+	curl_easy_setopt(e, CURLOPT_URL, gw->url);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, slot->headers);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "evalgate/" EG_VERSION);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 60L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 30L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, gw->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, gw->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)gw->max_body);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, slot);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, slot);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, slot->errbuf);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, slot);
+	slot->body.max = gw->max_body;
+	slot->easy = e;
+	return e;
+}
+
+static void finish(struct gateway *gw, struct gw_request *req)
+{
+	list_push(&gw->done, req);
+}
+
+static void start_attempt(struct gateway *gw, struct gw_request *req)
+{
+	struct gw_slot *slot = gw->free_slots;
+	CURL *e;
+
+	gw->free_slots = slot->next_free;
+	slot->next_free = NULL;
+	slot->req = req;
+	req->priv = slot;
+	gw->running++;
+	req->attempts++;
+
+	e = slot_easy(gw, slot);
+	if (!e) {
+		set_error(req, NULL, "transfer failed: cannot create a curl handle");
+		goto out_fail;
+	}
+	if (req->run_id)
+		add_header(slot->fixed_tail, "x-evalgate-run", req->run_id);
+	if (req->suite)
+		add_header(slot->fixed_tail, "x-evalgate-suite", req->suite);
+	if (req->case_id)
+		add_header(slot->fixed_tail, "x-evalgate-case", req->case_id);
+	slot->too_big = 0;
+	slot->should_retry = -1;
+	slot->retry_after[0] = '\0';
+	slot->retry_after_ms[0] = '\0';
+	slot->errbuf[0] = '\0';
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+	if (curl_multi_add_handle(gw->multi, e) != CURLM_OK) {
+		set_error(req, NULL, "transfer failed: cannot start the transfer");
+		goto out_fail;
+	}
+	return;
+
+out_fail:
+	slot_recycle(gw, slot);
+	finish(gw, req);
+}
+
+static int curl_retryable(CURLcode res)
+{
+	switch (res) {
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_HTTP3:
+	case CURLE_QUIC_CONNECT_ERROR:
+	case CURLE_BAD_CONTENT_ENCODING:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static const char *curl_kind(CURLcode res)
+{
+	switch (res) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return "timed out";
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_QUIC_CONNECT_ERROR:
+		return "connection failed";
+	default:
+		return "transfer failed";
+	}
+}
+
+/* move req to the retry list, due after delay_ms */
+static void schedule_retry(struct gateway *gw, struct gw_request *req, long delay_ms)
+{
+	struct gw_request **pp = &gw->waiting;
+
+	req->not_before = now_s() + (double)delay_ms / 1000.0;
+	while (*pp && (*pp)->not_before <= req->not_before)
+		pp = &(*pp)->next;
+	req->next = *pp;
+	*pp = req;
+}
+
+static long retry_delay_ms(struct gateway *gw, const struct gw_slot *slot, int attempt)
+{
+	long hint = -1;
+
+	if (slot->retry_after_ms[0]) {
+		double ms = parse_decimal(slot->retry_after_ms);
+
+		if (ms >= 0)
+			hint = ms > (double)LONG_MAX / 2 ? LONG_MAX / 2 : (long)(ms + 0.5);
+	}
+	if (hint < 0 && slot->retry_after[0])
+		hint = gw_parse_retry_after(slot->retry_after, time(NULL));
+	if (hint > 0 && hint <= GW_RETRY_AFTER_MAX_MS)
+		return hint;
+	return gw_backoff_ms(attempt, rng_unit(gw));
+}
+
+/*
+ * Decide what a finished attempt means: done (ok or failed) or another try.
+ * kind and detail make the error: "kind[ after N attempts][: detail]".
+ */
+static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode res)
+{
+	struct gw_request *req = slot->req;
+	struct strbuf msg = STRBUF_INIT;
+	struct strbuf kind = STRBUF_INIT;
+	char *detail = NULL;
+	int retry = 0, fatal = 0;
+	long status = 0;
+	curl_off_t total_us = 0;
+	long conns = 0;
+
+	curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(slot->easy, CURLINFO_NUM_CONNECTS, &conns);
+	gw->connections += conns > 0 ? (size_t)conns : 0;
+	curl_easy_getinfo(slot->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+	curl_multi_remove_handle(gw->multi, slot->easy);
+	req->http_status = status;
+	req->latency_ms = (double)total_us / 1000.0;
+
+	if (slot->too_big || res == CURLE_FILESIZE_EXCEEDED) {
+		strbuf_addf(&kind, "response larger than max_response_bytes (%zu)", gw->max_body);
+	} else if (res != CURLE_OK) {
+		strbuf_addstr(&kind, curl_kind(res));
+		detail = xstrdup(slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(res));
+		retry = curl_retryable(res);
+	} else if (status >= 200 && status < 300) {
+		char *gateway_msg = NULL;
+		const char *why = parse_reply(req, slot->body.buf, slot->body.len, &gateway_msg);
+
+		if (!why) {
+			free(req->error);
+			req->error = NULL;
+			req->ok = 1;
+			goto out_done;
+		}
+		strbuf_addstr(&kind, "invalid reply");
+		if (gateway_msg) {
+			struct strbuf d = STRBUF_INIT;
+
+			strbuf_addf(&d, "%s: %s", why, gateway_msg);
+			detail = strbuf_detach(&d, NULL);
+			free(gateway_msg);
+		} else {
+			detail = xstrdup(why);
+		}
+		retry = 1;
+	} else if (status == 401 || status == 403) {
+		strbuf_addf(&kind, "gateway refused the credentials (HTTP %ld)", status);
+		detail = error_message(slot->body.buf, slot->body.len);
+		fatal = 1;
+	} else {
+		strbuf_addf(&kind, "HTTP %ld", status);
+		detail = error_message(slot->body.buf, slot->body.len);
+		retry = slot->should_retry >= 0 ? slot->should_retry : gw_status_retryable(status);
+	}
+
+	if (retry && req->attempts <= gw->max_retries) {
+		long delay = retry_delay_ms(gw, slot, req->attempts);
+		struct strbuf id = STRBUF_INIT;
+
+		strbuf_addstr(&msg, kind.buf);
+		if (detail)
+			strbuf_addf(&msg, ": %s", detail);
+		set_error(req, gw->key, msg.buf);
+		if (req->case_id)
+			add_sanitized(&id, req->case_id, strlen(req->case_id), GW_MSG_MAX);
+		verbose("retry %d/%d for case %s in %.3f s: %s", req->attempts, gw->max_retries,
+			id.len ? id.buf : "?", (double)delay / 1000.0, req->error);
+		strbuf_release(&id);
+		slot_recycle(gw, slot);
+		schedule_retry(gw, req, delay);
+		goto out_free;
+	}
+	strbuf_addstr(&msg, kind.buf);
+	if (req->attempts > 1)
+		strbuf_addf(&msg, " after %d attempts", req->attempts);
+	if (detail)
+		strbuf_addf(&msg, ": %s", detail);
+	set_error(req, gw->key, msg.buf);
+	req->fatal = fatal;
+
+out_done:
+	slot_recycle(gw, slot);
+	finish(gw, req);
+out_free:
+	free(detail);
+	strbuf_release(&kind);
+	strbuf_release(&msg);
+}
+
+static void collect_finished(struct gateway *gw)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(gw->multi, &left))) {
+		struct gw_slot *slot = NULL;
+		CURLcode res;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		res = m->data.result;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&slot);
+		if (slot && slot->req)
+			finish_attempt(gw, slot, res);
+	}
+}
+
+static void refill(struct gateway *gw, double t)
+{
+	if (!gw->rps)
+		return;
+	gw->tokens += (t - gw->tokens_at) * gw->rps;
+	if (gw->tokens > 1)
+		gw->tokens = 1;
+	gw->tokens_at = t;
+}
+
+/* move due retries to the front of the queue, then start what the limits allow */
+static void start_due(struct gateway *gw)
+{
+	double t = now_s();
+	struct gw_list due = { NULL, NULL };
+
+	while (gw->waiting && gw->waiting->not_before <= t) {
+		struct gw_request *req = gw->waiting;
+
+		gw->waiting = req->next;
+		list_push(&due, req);
+	}
+	if (due.head) {
+		due.tail->next = gw->queue.head;
+		if (!gw->queue.head)
+			gw->queue.tail = due.tail;
+		gw->queue.head = due.head;
+	}
+	while (gw->queue.head && gw->free_slots) {
+		if (gw->rps) {
+			refill(gw, t);
+			if (gw->tokens < 1)
+				break;
+			gw->tokens -= 1;
+		}
+		start_attempt(gw, list_pop(&gw->queue));
+	}
+}
+
+/* monotonic time of the next timer (retry due or rate token), or -1 */
+static double next_timer(struct gateway *gw)
+{
+	double next = -1;
+
+	if (gw->waiting)
+		next = gw->waiting->not_before;
+	if (gw->rps && gw->queue.head && gw->free_slots && gw->tokens < 1) {
+		double t = gw->tokens_at + (1 - gw->tokens) / gw->rps;
+
+		if (next < 0 || t < next)
+			next = t;
+	}
+	return next;
+}
+
+void gateway_submit(struct gateway *gw, struct gw_request *req)
+{
+	clear_result(req);
+	req->attempts = 0;
+	req->not_before = 0;
+	req->priv = NULL;
+	list_push(&gw->queue, req);
+	gw->outstanding++;
+}
+
+size_t gateway_outstanding(const struct gateway *gw)
+{
+	return gw->outstanding;
+}
+
+size_t gateway_running(const struct gateway *gw)
+{
+	return gw->running;
+}
+
+size_t gateway_connections(const struct gateway *gw)
+{
+	return gw->connections;
+}
+
+static int hand_back(struct gateway *gw, void (*done)(struct gw_request *, void *), void *arg)
+{
+	struct gw_request *req;
+	int n = 0;
+
+	while ((req = list_pop(&gw->done))) {
+		gw->outstanding--;
+		n++;
+		done(req, arg);
+	}
+	return n;
+}
+
+int gateway_poll(struct gateway *gw, int timeout_ms,
+		 void (*done)(struct gw_request *req, void *arg), void *arg)
+{
+	double deadline = timeout_ms < 0 ? -1 : now_s() + timeout_ms / 1000.0;
+
+	for (;;) {
+		double t, next;
+		int still, wait;
+
+		curl_multi_perform(gw->multi, &still);
+		collect_finished(gw);
+		start_due(gw);
+		if (gw->done.head || atomic_exchange(&gw->woken, 0))
+			break;
+		t = now_s();
+		if (deadline >= 0 && t >= deadline)
+			break;
+		wait = deadline < 0 ? 1000 : (int)ceil((deadline - t) * 1000);
+		next = next_timer(gw);
+		if (next >= 0) {
+			int w = next <= t ? 0 : (int)ceil((next - t) * 1000);
+
+			if (w < wait)
+				wait = w;
+		}
+		curl_multi_poll(gw->multi, NULL, 0, wait, NULL);
+	}
+	return hand_back(gw, done, arg);
+}
+
+void gateway_wakeup(struct gateway *gw)
+{
+	atomic_store(&gw->woken, 1);
+	curl_multi_wakeup(gw->multi);
+}
+
+static void cancel_one(struct gateway *gw, struct gw_request *req)
+{
+	req->ok = 0;
+	req->fatal = 0;
+	set_error(req, NULL, "cancelled");
+	list_push(&gw->done, req);
+}
+
+void gateway_cancel_all(struct gateway *gw, void (*done)(struct gw_request *, void *), void *arg)
+{
+	struct gw_request *req;
+	size_t i;
+
+	for (i = 0; i < gw->n_slots; i++) {
+		struct gw_slot *slot = &gw->slots[i];
+
+		if (!slot->req)
+			continue;
+		req = slot->req;
+		curl_multi_remove_handle(gw->multi, slot->easy);
+		slot_recycle(gw, slot);
+		cancel_one(gw, req);
+	}
+	while ((req = gw->waiting)) {
+		gw->waiting = req->next;
+		cancel_one(gw, req);
+	}
+	while ((req = list_pop(&gw->queue)))
+		cancel_one(gw, req);
+	hand_back(gw, done, arg);
+}

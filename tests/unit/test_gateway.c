@@ -1,0 +1,969 @@
+/*
+ * Tests for the gateway client: the pure helpers, then live transfers
+ * against the mock gateway (EG_MOCK) on loopback.
+ */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "error.h"
+#include "gateway.h"
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define KEY "sk-test-5e3cr3t-K3y-0123456789"
+
+/* ------------------------------------------------------------ pure helpers */
+
+Test(gateway_helpers, retry_after_seconds)
+{
+	time_t now = 1700000000;
+
+	cr_expect_eq(gw_parse_retry_after("1", now), 1000);
+	cr_expect_eq(gw_parse_retry_after("0.25", now), 250);
+	cr_expect_eq(gw_parse_retry_after(" 2 ", now), 2000);
+	cr_expect_eq(gw_parse_retry_after("0", now), 0);
+	cr_expect_eq(gw_parse_retry_after("120", now), 120000);
+}
+
+Test(gateway_helpers, retry_after_http_date)
+{
+	char date[64];
+	time_t now = 1700000000;
+	time_t later = now + 3;
+	struct tm tm;
+
+	gmtime_r(&later, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	cr_expect_eq(gw_parse_retry_after(date, now), 3000, "%s", date);
+	/* a date in the past means now */
+	cr_expect_eq(gw_parse_retry_after(date, now + 10), 0);
+	cr_expect_eq(gw_parse_retry_after("Tue, 14 Nov 2023 22:13:23 GMT", 1700000000), 3000);
+}
+
+Test(gateway_helpers, retry_after_garbage)
+{
+	time_t now = 1700000000;
+
+	cr_expect_eq(gw_parse_retry_after("garbage", now), -1);
+	cr_expect_eq(gw_parse_retry_after("-1", now), -1);
+	cr_expect_eq(gw_parse_retry_after("-0.5", now), -1);
+	cr_expect_eq(gw_parse_retry_after("+3", now), -1);
+	cr_expect_eq(gw_parse_retry_after("", now), -1);
+	cr_expect_eq(gw_parse_retry_after("1e3", now), -1);
+	cr_expect_eq(gw_parse_retry_after("12abc", now), -1);
+	cr_expect_eq(gw_parse_retry_after(NULL, now), -1);
+}
+
+Test(gateway_helpers, backoff_bounds)
+{
+	static const long cap[] = { 500, 1000, 2000, 4000, 8000, 8000 };
+	int a;
+
+	for (a = 1; a <= 6; a++) {
+		long hi = gw_backoff_ms(a, 0.999);
+
+		cr_expect_eq(gw_backoff_ms(a, 0), 0, "attempt %d", a);
+		cr_expect(hi <= cap[a - 1] && hi >= cap[a - 1] * 99 / 100,
+			  "attempt %d: %ld not near %ld", a, hi, cap[a - 1]);
+		cr_expect(gw_backoff_ms(a, 0.5) == cap[a - 1] / 2, "attempt %d", a);
+	}
+	cr_expect_leq(gw_backoff_ms(1000, 0.999), 8000);
+	cr_expect_geq(gw_backoff_ms(1000, 0.999), 7900);
+	cr_expect_leq(gw_backoff_ms(1, 5.0), 500);
+	cr_expect_geq(gw_backoff_ms(1, -1.0), 0);
+}
+
+Test(gateway_helpers, status_retryable)
+{
+	static const long yes[] = { 408, 409, 429, 500, 502, 503, 504 };
+	static const long no[] = { 200, 400, 401, 403, 404, 422 };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		cr_expect(gw_status_retryable(yes[i]), "%ld", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		cr_expect_not(gw_status_retryable(no[i]), "%ld", no[i]);
+}
+
+static int parse(struct gw_request *req, const char *body)
+{
+	memset(req, 0, sizeof(*req));
+	return gw_parse_reply(req, body, strlen(body));
+}
+
+Test(gateway_helpers, parse_normal)
+{
+	struct gw_request req;
+
+	cr_assert_eq(parse(&req, "{\"id\":\"x\",\"choices\":[{\"index\":0,\"message\":"
+			   "{\"role\":\"assistant\",\"content\":\"Paris\"},\"finish_reason\":\"stop\"}],"
+			   "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,\"total_tokens\":15}}"),
+		     0);
+	cr_expect_str_eq(req.content, "Paris");
+	cr_expect_eq(req.content_len, 5);
+	cr_expect_str_eq(req.finish_reason, "stop");
+	cr_expect_eq(req.prompt_tokens, 12);
+	cr_expect_eq(req.completion_tokens, 3);
+	cr_expect_null(req.error);
+	gw_request_release(&req);
+}
+
+Test(gateway_helpers, parse_missing_usage)
+{
+	struct gw_request req;
+
+	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":\"ok\"}}]}"), 0);
+	cr_expect_str_eq(req.content, "ok");
+	cr_expect_null(req.finish_reason);
+	cr_expect_eq(req.prompt_tokens, -1);
+	cr_expect_eq(req.completion_tokens, -1);
+	gw_request_release(&req);
+}
+
+Test(gateway_helpers, parse_empty_choices)
+{
+	struct gw_request req;
+
+	cr_assert_eq(parse(&req, "{\"choices\":[],\"usage\":{\"prompt_tokens\":1}}"), -1);
+	cr_expect_str_eq(req.error, "invalid reply: no choices");
+	cr_expect_null(req.content);
+	gw_request_release(&req);
+
+	cr_assert_eq(parse(&req, "{\"object\":\"chat.completion\"}"), -1);
+	cr_expect_str_eq(req.error, "invalid reply: no choices");
+	gw_request_release(&req);
+
+	cr_assert_eq(parse(&req, "{\"choices\":[{\"finish_reason\":\"stop\"}]}"), -1);
+	cr_expect_not_null(strstr(req.error, "no message"));
+	gw_request_release(&req);
+}
+
+Test(gateway_helpers, parse_null_content)
+{
+	struct gw_request req;
+
+	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":null},"
+			   "\"finish_reason\":\"content_filter\"}]}"), 0);
+	cr_expect_str_eq(req.content, "");
+	cr_expect_eq(req.content_len, 0);
+	cr_expect_str_eq(req.finish_reason, "content_filter");
+	gw_request_release(&req);
+
+	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":null,\"tool_calls\":[]},"
+			   "\"finish_reason\":\"tool_calls\"}]}"), 0);
+	cr_expect_str_eq(req.content, "");
+	gw_request_release(&req);
+
+	/* null content with an ordinary finish is a broken reply */
+	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":null},"
+			   "\"finish_reason\":\"stop\"}]}"), -1);
+	cr_expect_not_null(strstr(req.error, "invalid reply: "));
+	gw_request_release(&req);
+
+	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":null,"
+			   "\"refusal\":\"I can't help with that\"},\"finish_reason\":\"stop\"}]}"), 0);
+	cr_expect_str_eq(req.content, "I can't help with that");
+	gw_request_release(&req);
+}
+
+Test(gateway_helpers, parse_not_json)
+{
+	struct gw_request req;
+
+	cr_assert_eq(parse(&req, "<html>Bad Gateway</html>"), -1);
+	cr_expect_not_null(strstr(req.error, "invalid reply: not JSON"));
+	gw_request_release(&req);
+
+	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":\"cut"), -1);
+	cr_expect_not_null(strstr(req.error, "invalid reply: "));
+	gw_request_release(&req);
+
+	cr_assert_eq(parse(&req, ""), -1);
+	cr_expect_not_null(strstr(req.error, "invalid reply: "));
+	gw_request_release(&req);
+
+	cr_assert_eq(parse(&req, "[1,2]"), -1);
+	gw_request_release(&req);
+
+	cr_assert_eq(parse(&req, "{\"error\":{\"message\":\"upstream\\nfailed\"}}"), -1);
+	cr_expect_str_eq(req.error, "invalid reply: error object in a 2xx reply: upstream failed");
+	gw_request_release(&req);
+}
+
+Test(gateway_helpers, parse_unicode)
+{
+	struct gw_request req;
+
+	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":"
+			   "\"caf\\u00e9 \\u4e2d \\ud83d\\ude00 \\\"q\\\"\\n\"}}]}"), 0);
+	cr_expect_str_eq(req.content, "caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80 \"q\"\n");
+	cr_expect_eq(req.content_len, strlen("caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80 \"q\"\n"));
+	gw_request_release(&req);
+}
+
+Test(gateway_helpers, parse_content_parts)
+{
+	struct gw_request req;
+
+	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":"
+			   "[{\"type\":\"text\",\"text\":\"a\"},{\"type\":\"text\",\"text\":\"b\"}]}}]}"),
+		     0);
+	cr_expect_str_eq(req.content, "ab");
+	gw_request_release(&req);
+}
+
+/* ------------------------------------------------------------- live tests */
+
+struct mock {
+	pid_t pid;
+	int port;
+	char dir[64];
+	char script[96];
+	char port_file[96];
+	char log[96];
+	char out[96];
+};
+
+static struct mock mock;
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	cr_assert_not_null(fp, "cannot write %s", path);
+	fputs(text, fp);
+	cr_assert_eq(fclose(fp), 0);
+}
+
+/* start the mock with script (JSONL); key may be NULL */
+static void mock_start(const char *script, int latency_ms, const char *key)
+{
+	const char *bin = getenv("EG_MOCK");
+	char latency[32];
+	double deadline;
+	struct timespec ts;
+	int i;
+
+	cr_assert(bin && *bin, "EG_MOCK must name the mock gateway binary");
+	snprintf(mock.dir, sizeof(mock.dir), "/tmp/eg-gwtest-XXXXXX");
+	cr_assert_not_null(mkdtemp(mock.dir));
+	snprintf(mock.script, sizeof(mock.script), "%s/script.jsonl", mock.dir);
+	snprintf(mock.port_file, sizeof(mock.port_file), "%s/port", mock.dir);
+	snprintf(mock.log, sizeof(mock.log), "%s/log.jsonl", mock.dir);
+	snprintf(mock.out, sizeof(mock.out), "%s/out", mock.dir);
+	write_file(mock.script, script);
+	snprintf(latency, sizeof(latency), "%d", latency_ms);
+
+	mock.pid = fork();
+	cr_assert_neq(mock.pid, -1);
+	if (!mock.pid) {
+		const char *argv[16];
+		int n = 0, fd = open(mock.out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		argv[n++] = bin;
+		argv[n++] = "--port";
+		argv[n++] = "0";
+		argv[n++] = "--port-file";
+		argv[n++] = mock.port_file;
+		argv[n++] = "--script";
+		argv[n++] = mock.script;
+		argv[n++] = "--latency-ms";
+		argv[n++] = latency;
+		argv[n++] = "--log";
+		argv[n++] = mock.log;
+		if (key) {
+			argv[n++] = "--require-key";
+			argv[n++] = key;
+		}
+		argv[n] = NULL;
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = (double)ts.tv_sec + 10;
+	for (i = 0;; i++) {
+		FILE *fp = fopen(mock.port_file, "r");
+		int status;
+
+		if (fp) {
+			int ok = fscanf(fp, "%d", &mock.port) == 1;
+
+			fclose(fp);
+			if (ok && mock.port > 0)
+				break;
+		}
+		cr_assert_eq(waitpid(mock.pid, &status, WNOHANG), 0,
+			     "the mock gateway exited early (see %s)", mock.out);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		cr_assert_lt((double)ts.tv_sec, deadline, "the mock gateway did not start");
+		usleep(10000);
+	}
+}
+
+static void mock_stop(void)
+{
+	if (mock.pid > 0) {
+		kill(mock.pid, SIGTERM);
+		waitpid(mock.pid, NULL, 0);
+		mock.pid = 0;
+	}
+	if (mock.dir[0]) {
+		unlink(mock.script);
+		unlink(mock.port_file);
+		unlink(mock.log);
+		unlink(mock.out);
+		rmdir(mock.dir);
+		mock.dir[0] = '\0';
+	}
+}
+
+static void live_fini(void)
+{
+	mock_stop();
+}
+
+TestSuite(gateway_live, .fini = live_fini, .timeout = 60);
+
+static char base_url[64];
+
+static void cfg_init(struct eg_gateway_cfg *cfg, int port)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d/v1/", port);
+	cfg->base_url = base_url;
+	cfg->timeout_s = 10;
+	cfg->max_retries = 5;
+	cfg->concurrency = 16;
+	cfg->max_error_rate = 0.05;
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct tracker {
+	int *handed;            /* per request index: times handed back */
+	size_t n;
+	size_t total;
+	struct gw_request *reqs;
+};
+
+static void on_done(struct gw_request *req, void *arg)
+{
+	struct tracker *t = arg;
+	size_t i = (size_t)(req - t->reqs);
+
+	cr_assert_lt(i, t->n);
+	t->handed[i]++;
+	t->total++;
+}
+
+/* n requests; case ids are prefix, or prefix and the index when indexed */
+static struct gw_request *make_reqs(size_t n, const char *prefix, int indexed, struct tracker *t)
+{
+	struct gw_request *reqs = xcalloc(n, sizeof(*reqs));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct strbuf sb = STRBUF_INIT;
+		char text[64], *case_id = xmalloc(64);
+
+		snprintf(text, sizeof(text), "message %zu", i);
+		strbuf_addstr(&sb, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":");
+		strbuf_add_json_str(&sb, text, strlen(text));
+		strbuf_addstr(&sb, "}]}");
+		reqs[i].body = strbuf_detach(&sb, &reqs[i].body_len);
+		if (indexed)
+			snprintf(case_id, 64, "%s%zu", prefix, i);
+		else
+			snprintf(case_id, 64, "%s", prefix);
+		reqs[i].case_id = case_id;
+		reqs[i].suite = "golden";
+		reqs[i].run_id = "run-1";
+	}
+	t->handed = xcalloc(n, sizeof(*t->handed));
+	t->n = n;
+	t->total = 0;
+	t->reqs = reqs;
+	return reqs;
+}
+
+static void free_reqs(struct tracker *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		if (t->reqs[i].error)
+			cr_expect_null(strstr(t->reqs[i].error, KEY), "key leaked: %s",
+				       t->reqs[i].error);
+		free((char *)t->reqs[i].case_id);
+		gw_request_release(&t->reqs[i]);
+	}
+	free(t->reqs);
+	free(t->handed);
+}
+
+/* submit all, poll until everything is back; returns the elapsed seconds */
+static double run_all(struct gateway *gw, struct tracker *t, size_t max_running)
+{
+	double start = mono();
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		gateway_submit(gw, &t->reqs[i]);
+	cr_assert_eq(gateway_outstanding(gw), t->n);
+	while (gateway_outstanding(gw)) {
+		gateway_poll(gw, 200, on_done, t);
+		cr_assert_leq(gateway_running(gw), max_running);
+		cr_assert_lt(mono() - start, 50.0, "requests did not finish");
+	}
+	cr_assert_eq(t->total, t->n);
+	return mono() - start;
+}
+
+/* one request with case id case_id against the running mock */
+static double run_one(struct eg_gateway_cfg *cfg, const char *key, const char *case_id,
+		      struct tracker *t)
+{
+	struct gateway *gw = gateway_new(cfg, key);
+	double s;
+
+	cr_assert_not_null(gw);
+	make_reqs(1, case_id, 0, t);
+	s = run_all(gw, t, 16);
+	cr_expect_eq(t->handed[0], 1);
+	gateway_free(gw);
+	return s;
+}
+
+/* lines of the mock's log whose "case" is case_id */
+static int log_count(const char *case_id)
+{
+	char line[65536];
+	int n = 0;
+	FILE *fp = fopen(mock.log, "r");
+
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof(line), fp)) {
+		cJSON *root = cJSON_Parse(line);
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "case");
+
+		if (cJSON_IsString(c) && !strcmp(c->valuestring, case_id))
+			n++;
+		cJSON_Delete(root);
+	}
+	fclose(fp);
+	return n;
+}
+
+/* the first logged request's header name (any case), malloc'd, or NULL */
+static char *log_header(const char *name)
+{
+	char line[65536], *v = NULL;
+	FILE *fp = fopen(mock.log, "r");
+
+	if (!fp)
+		return NULL;
+	if (fgets(line, sizeof(line), fp)) {
+		cJSON *root = cJSON_Parse(line);
+		const cJSON *h = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "headers"), name);
+
+		if (cJSON_IsString(h))
+			v = xstrdup(h->valuestring);
+		cJSON_Delete(root);
+	}
+	fclose(fp);
+	return v;
+}
+
+Test(gateway_live, hundred_requests_at_concurrency_16)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+	struct gateway *gw;
+	char name[32];
+	double s;
+	size_t i;
+
+	mock_start("", 50, KEY);
+	cfg_init(&cfg, mock.port);
+	gw = gateway_new(&cfg, KEY);
+	cr_assert_not_null(gw);
+	make_reqs(100, "case-", 1, &t);
+	s = run_all(gw, &t, 16);
+	/* 100 requests of 50 ms, 16 at a time: at least 7 rounds */
+	cr_expect_geq(s, 0.33, "finished in %.3f s: more than 16 at once?", s);
+	for (i = 0; i < 100; i++) {
+		char expect[64];
+
+		snprintf(expect, sizeof(expect), "echo: message %zu", i);
+		cr_expect_eq(t.handed[i], 1, "request %zu handed back %d times", i, t.handed[i]);
+		cr_expect(t.reqs[i].ok, "request %zu: %s", i, t.reqs[i].error);
+		cr_expect_eq(t.reqs[i].http_status, 200);
+		cr_expect_eq(t.reqs[i].attempts, 1);
+		cr_expect_str_eq(t.reqs[i].content, expect);
+		cr_expect_geq(t.reqs[i].prompt_tokens, 0);
+		cr_expect_geq(t.reqs[i].latency_ms, 40.0);
+		snprintf(name, sizeof(name), "case-%zu", i);
+		cr_expect_eq(log_count(name), 1, "%s reached the gateway %d times", name,
+			     log_count(name));
+	}
+	cr_expect_eq(gateway_outstanding(gw), 0);
+	cr_expect_eq(gateway_running(gw), 0);
+	/* keep-alive: the 16 connections of the first round carry the rest */
+	cr_expect_leq(gateway_connections(gw), 16, "%zu connections for 100 requests",
+		      gateway_connections(gw));
+	cr_expect_geq(gateway_connections(gw), 2);
+	gateway_free(gw);
+	free_reqs(&t);
+}
+
+Test(gateway_live, headers_sent)
+{
+	struct eg_gateway_cfg cfg;
+	struct eg_header extra = { "x-team", "search\r\nx-evil: 1" };
+	struct tracker t;
+	char *v;
+
+	mock_start("", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	cfg.headers = &extra;
+	cfg.n_headers = 1;
+	run_one(&cfg, KEY, "c\r\nx-injected: yes", &t);
+	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
+
+	v = log_header("x-evalgate-case");
+	cr_expect_str_eq(v, "c  x-injected: yes");
+	free(v);
+	cr_expect_null(log_header("x-injected"));
+	cr_expect_null(log_header("x-evil"));
+	v = log_header("x-evalgate-suite");
+	cr_expect_str_eq(v, "golden");
+	free(v);
+	v = log_header("x-evalgate-run");
+	cr_expect_str_eq(v, "run-1");
+	free(v);
+	v = log_header("x-team");
+	cr_expect_str_eq(v, "search  x-evil: 1");
+	free(v);
+	v = log_header("user-agent");
+	cr_expect_str_eq(v, "evalgate/" EG_VERSION);
+	free(v);
+	v = log_header("content-type");
+	cr_expect_str_eq(v, "application/json");
+	free(v);
+	v = log_header("accept");
+	cr_expect_str_eq(v, "application/json");
+	free(v);
+	free_reqs(&t);
+}
+
+/* send stderr to a temporary file until capture_stderr_end(), which returns what was written */
+static char *capture_stderr_begin(int *saved)
+{
+	char *path = xstrdup("/tmp/eg-gwtest-err-XXXXXX");
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	fflush(stderr);
+	*saved = dup(2);
+	dup2(fd, 2);
+	close(fd);
+	return path;
+}
+
+static char *capture_stderr_end(int saved, char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[4096];
+	size_t n;
+	FILE *fp;
+
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	fp = fopen(path, "r");
+	cr_assert_not_null(fp);
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		strbuf_add(&sb, buf, n);
+	fclose(fp);
+	unlink(path);
+	free(path);
+	return strbuf_detach(&sb, NULL);
+}
+
+Test(gateway_live, retry_after_429_recovers)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+	char *path, *err;
+	int saved;
+	double s;
+
+	mock_start("{\"case\":\"c1\",\"fault\":\"429\",\"times\":2,\"retry_after\":\"0.1\"}\n", 0,
+		   KEY);
+	cfg_init(&cfg, mock.port);
+	eg_verbosity = 1;
+	path = capture_stderr_begin(&saved);
+	s = run_one(&cfg, KEY, "c1", &t);
+	err = capture_stderr_end(saved, path);
+	eg_verbosity = 0;
+
+	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
+	cr_expect_eq(t.reqs[0].attempts, 3);
+	cr_expect_str_eq(t.reqs[0].content, "echo: message 0");
+	cr_expect_null(t.reqs[0].error);
+	cr_expect_geq(s, 0.2);
+	cr_expect_eq(log_count("c1"), 3);
+	cr_expect_not_null(strstr(err, "retry 1/5 for case c1 in 0.100 s: HTTP 429"), "%s", err);
+	cr_expect_not_null(strstr(err, "retry 2/5 for case c1 in 0.100 s: HTTP 429"), "%s", err);
+	cr_expect_null(strstr(err, KEY));
+	free(err);
+	free_reqs(&t);
+}
+
+Test(gateway_live, retry_after_ms_wins)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+	double s;
+
+	mock_start("{\"case\":\"c1\",\"fault\":\"503\",\"times\":1,\"retry_after\":\"100\","
+		   "\"retry_after_ms\":300}\n", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	s = run_one(&cfg, KEY, "c1", &t);
+	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
+	cr_expect_eq(t.reqs[0].attempts, 2);
+	cr_expect_geq(s, 0.29);
+	cr_expect_lt(s, 5.0);
+	free_reqs(&t);
+}
+
+Test(gateway_live, reset_recovers)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+
+	mock_start("{\"case\":\"c2\",\"fault\":\"reset\",\"times\":1}\n", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	run_one(&cfg, KEY, "c2", &t);
+	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
+	cr_expect_eq(t.reqs[0].attempts, 2);
+	cr_expect_str_eq(t.reqs[0].content, "echo: message 0");
+	free_reqs(&t);
+}
+
+Test(gateway_live, unauthorized_is_fatal)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+
+	mock_start("{\"case\":\"c3\",\"fault\":\"401\"}\n", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	run_one(&cfg, KEY, "c3", &t);
+	cr_expect_not(t.reqs[0].ok);
+	cr_expect(t.reqs[0].fatal);
+	cr_expect_eq(t.reqs[0].attempts, 1);
+	cr_expect_eq(t.reqs[0].http_status, 401);
+	cr_assert_not_null(t.reqs[0].error);
+	cr_expect_eq(strncmp(t.reqs[0].error, "gateway refused the credentials (HTTP 401): ",
+			     strlen("gateway refused the credentials (HTTP 401): ")), 0,
+		     "%s", t.reqs[0].error);
+	cr_expect_gt(strlen(t.reqs[0].error), strlen("gateway refused the credentials (HTTP 401): "));
+	cr_expect_eq(log_count("c3"), 1);
+	free_reqs(&t);
+}
+
+Test(gateway_live, wrong_key_is_fatal_and_not_shown)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+	const char *wrong = "sk-wrong-" KEY;
+
+	mock_start("", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	run_one(&cfg, wrong, "c1", &t);
+	cr_expect_not(t.reqs[0].ok);
+	cr_expect(t.reqs[0].fatal);
+	cr_expect_eq(t.reqs[0].attempts, 1);
+	cr_assert_not_null(t.reqs[0].error);
+	cr_expect_not_null(strstr(t.reqs[0].error, "(HTTP 401)"));
+	cr_expect_null(strstr(t.reqs[0].error, wrong));
+	free_reqs(&t);
+
+	/* and without any key */
+	run_one(&cfg, NULL, "c2", &t);
+	cr_expect(t.reqs[0].fatal);
+	free_reqs(&t);
+}
+
+Test(gateway_live, forbidden_is_fatal)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+
+	mock_start("{\"case\":\"c3\",\"fault\":\"403\"}\n", 0, NULL);
+	cfg_init(&cfg, mock.port);
+	run_one(&cfg, NULL, "c3", &t);
+	cr_expect(t.reqs[0].fatal);
+	cr_expect_eq(t.reqs[0].attempts, 1);
+	cr_expect_not_null(strstr(t.reqs[0].error, "(HTTP 403)"));
+	free_reqs(&t);
+}
+
+Test(gateway_live, big_body_fails)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+
+	mock_start("{\"case\":\"c4\",\"fault\":\"big\"}\n", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	cfg.max_response_bytes = 1 << 20;
+	run_one(&cfg, KEY, "c4", &t);
+	cr_expect_not(t.reqs[0].ok);
+	cr_expect_not(t.reqs[0].fatal);
+	cr_expect_eq(t.reqs[0].attempts, 1);
+	cr_expect_null(t.reqs[0].content);
+	cr_expect_str_eq(t.reqs[0].error, "response larger than max_response_bytes (1048576)");
+	cr_expect_eq(log_count("c4"), 1);
+	free_reqs(&t);
+}
+
+Test(gateway_live, hang_times_out)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+	double s;
+
+	mock_start("{\"case\":\"c5\",\"fault\":\"hang\"}\n", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	cfg.timeout_s = 0.5;
+	cfg.max_retries = 1;
+	s = run_one(&cfg, KEY, "c5", &t);
+	cr_expect_not(t.reqs[0].ok);
+	cr_expect_eq(t.reqs[0].attempts, 2);
+	cr_expect_eq(t.reqs[0].http_status, 0);
+	cr_assert_not_null(t.reqs[0].error);
+	cr_expect_eq(strncmp(t.reqs[0].error, "timed out after 2 attempts: ", 28), 0, "%s",
+		     t.reqs[0].error);
+	cr_expect_geq(s, 1.0);
+	cr_expect_lt(s, 4.0);
+	free_reqs(&t);
+}
+
+Test(gateway_live, truncated_then_success)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+
+	mock_start("{\"case\":\"c6\",\"fault\":\"truncated\",\"times\":1}\n", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	run_one(&cfg, KEY, "c6", &t);
+	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
+	cr_expect_eq(t.reqs[0].attempts, 2);
+	cr_expect_str_eq(t.reqs[0].content, "echo: message 0");
+	free_reqs(&t);
+}
+
+Test(gateway_live, invalid_reply_runs_out)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+
+	mock_start("{\"case\":\"c7\",\"fault\":\"empty_choices\"}\n", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	cfg.max_retries = 2;
+	run_one(&cfg, KEY, "c7", &t);
+	cr_expect_not(t.reqs[0].ok);
+	cr_expect_eq(t.reqs[0].attempts, 3);
+	cr_expect_str_eq(t.reqs[0].error, "invalid reply after 3 attempts: no choices");
+	cr_expect_eq(log_count("c7"), 3);
+	free_reqs(&t);
+}
+
+Test(gateway_live, server_error_runs_out)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+
+	mock_start("{\"case\":\"c8\",\"fault\":\"500\"}\n", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	cfg.max_retries = 2;
+	run_one(&cfg, KEY, "c8", &t);
+	cr_expect_not(t.reqs[0].ok);
+	cr_expect_not(t.reqs[0].fatal);
+	cr_expect_eq(t.reqs[0].attempts, 3);
+	cr_expect_eq(t.reqs[0].http_status, 500);
+	cr_assert_not_null(t.reqs[0].error);
+	cr_expect_eq(strncmp(t.reqs[0].error, "HTTP 500 after 3 attempts: ", 27), 0, "%s",
+		     t.reqs[0].error);
+	cr_expect_gt(strlen(t.reqs[0].error), 27);
+	free_reqs(&t);
+}
+
+Test(gateway_live, should_retry_header_wins)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+
+	mock_start("{\"case\":\"no\",\"fault\":\"503\",\"headers\":{\"x-should-retry\":\"false\"}}\n"
+		   "{\"case\":\"yes\",\"fault\":\"403\",\"times\":1,"
+		   "\"headers\":{\"x-should-retry\":\"true\"}}\n", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	run_one(&cfg, KEY, "no", &t);
+	cr_expect_not(t.reqs[0].ok);
+	cr_expect_eq(t.reqs[0].attempts, 1);
+	cr_expect_eq(strncmp(t.reqs[0].error, "HTTP 503: ", 10), 0, "%s", t.reqs[0].error);
+	free_reqs(&t);
+	/* 401 and 403 are never retried, whatever the header says */
+	run_one(&cfg, KEY, "yes", &t);
+	cr_expect(t.reqs[0].fatal);
+	cr_expect_eq(t.reqs[0].attempts, 1);
+	free_reqs(&t);
+}
+
+Test(gateway_live, connection_refused)
+{
+	struct eg_gateway_cfg cfg;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct tracker t;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	/* a port that was free a moment ago */
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	cfg_init(&cfg, ntohs(sa.sin_port));
+	cfg.max_retries = 1;
+	run_one(&cfg, KEY, "c1", &t);
+	cr_expect_not(t.reqs[0].ok);
+	cr_expect_not(t.reqs[0].fatal);
+	cr_expect_eq(t.reqs[0].attempts, 2);
+	cr_expect_eq(t.reqs[0].http_status, 0);
+	cr_assert_not_null(t.reqs[0].error);
+	cr_expect_eq(strncmp(t.reqs[0].error, "connection failed after 2 attempts: ", 36), 0,
+		     "%s", t.reqs[0].error);
+	free_reqs(&t);
+}
+
+Test(gateway_live, rps_limits_starts)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+	struct gateway *gw;
+	double s;
+	size_t i;
+
+	mock_start("", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	cfg.rps = 20;
+	gw = gateway_new(&cfg, KEY);
+	make_reqs(10, "r", 1, &t);
+	s = run_all(gw, &t, 16);
+	/* burst 1, then one start every 50 ms */
+	cr_expect_geq(s, 0.44, "10 requests at 20 rps in %.3f s", s);
+	cr_expect_lt(s, 3.0);
+	for (i = 0; i < 10; i++)
+		cr_expect(t.reqs[i].ok, "%s", t.reqs[i].error);
+	gateway_free(gw);
+	free_reqs(&t);
+}
+
+static void expect_cancelled(struct gw_request *req, void *arg)
+{
+	on_done(req, arg);
+	cr_expect_not(req->ok);
+	cr_expect_str_eq(req->error, "cancelled");
+}
+
+Test(gateway_live, cancel_all_hands_back_everything)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t, t2;
+	struct gateway *gw;
+	size_t i;
+
+	mock_start("{\"case\":\"slow\",\"latency_ms\":3000}\n", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	cfg.concurrency = 4;
+	gw = gateway_new(&cfg, KEY);
+	make_reqs(20, "slow", 0, &t);
+	for (i = 0; i < 20; i++)
+		gateway_submit(gw, &t.reqs[i]);
+	cr_expect_eq(gateway_poll(gw, 300, on_done, &t), 0);
+	cr_expect_eq(gateway_running(gw), 4);
+	cr_expect_eq(gateway_outstanding(gw), 20);
+	gateway_cancel_all(gw, expect_cancelled, &t);
+	cr_expect_eq(t.total, 20);
+	for (i = 0; i < 20; i++)
+		cr_expect_eq(t.handed[i], 1);
+	cr_expect_eq(gateway_outstanding(gw), 0);
+	cr_expect_eq(gateway_running(gw), 0);
+
+	/* the gateway still works afterwards */
+	make_reqs(3, "fast-", 1, &t2);
+	run_all(gw, &t2, 4);
+	for (i = 0; i < 3; i++)
+		cr_expect(t2.reqs[i].ok, "%s", t2.reqs[i].error);
+	gateway_free(gw);
+	free_reqs(&t);
+	free_reqs(&t2);
+}
+
+static void *wake_later(void *arg)
+{
+	usleep(100000);
+	gateway_wakeup(arg);
+	return NULL;
+}
+
+Test(gateway_live, wakeup_ends_poll)
+{
+	struct eg_gateway_cfg cfg;
+	struct gateway *gw;
+	pthread_t th;
+	double start;
+
+	cfg_init(&cfg, 9);
+	gw = gateway_new(&cfg, KEY);
+	cr_assert_not_null(gw);
+	start = mono();
+	cr_assert_eq(pthread_create(&th, NULL, wake_later, gw), 0);
+	cr_expect_eq(gateway_poll(gw, 5000, on_done, NULL), 0);
+	cr_expect_lt(mono() - start, 2.0);
+	cr_expect_geq(mono() - start, 0.05);
+	pthread_join(th, NULL);
+	gateway_free(gw);
+}
