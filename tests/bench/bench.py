@@ -1,0 +1,107 @@
+"""evalgate benchmarks: run the real binary against the mock gateway, report medians."""
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+build, src = sys.argv[1], sys.argv[2]
+EVALGATE = os.path.join(build, "evalgate")
+MOCK = os.path.join(build, "tests", "mock_gateway")
+CASES = int(os.environ.get("CASES", "10000"))
+REPS = int(os.environ.get("REPS", "5"))
+
+
+def start_mock(tmp, latency_ms):
+    port_file = os.path.join(tmp, "port")
+    if os.path.exists(port_file):
+        os.unlink(port_file)
+    p = subprocess.Popen([MOCK, "--port", "0", "--port-file", port_file,
+                          "--latency-ms", str(latency_ms)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        if os.path.exists(port_file) and open(port_file).read().strip():
+            break
+        time.sleep(0.025)
+    return p, int(open(port_file).read())
+
+
+def make_suite(tmp, n):
+    d = os.path.join(tmp, "suite")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "suite.json"), "w") as f:
+        json.dump({"name": "bench", "version": "1", "kind": "golden",
+                   "scorers": [{"type": "regex", "pattern": "\\bquestion \\d+\\b", "flags": "i"},
+                               {"type": "icontains", "value": "ECHO"}]}, f)
+    with open(os.path.join(d, "cases.jsonl"), "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"id": f"case-{i:07d}",
+                                "input": f"Please answer question {i} about the refund policy."}) + "\n")
+    return d
+
+
+def run_once(tmp, suite, port, concurrency):
+    hist = os.path.join(tmp, f"h-{time.monotonic_ns()}", "history.db")
+    cfg = os.path.join(tmp, "cfg.json")
+    with open(cfg, "w") as f:
+        json.dump({"gateway": {"base_url": f"http://127.0.0.1:{port}/v1", "timeout_s": 30,
+                               "max_retries": 2, "concurrency": concurrency},
+                   "target": {"name": "bench", "version": "1", "model": "m"},
+                   "suites": [suite]}, f)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.monotonic()
+    # each measured run is a separate child: ru_maxrss of children is the max over them,
+    # so a wrapper process isolates this one's peak
+    out = subprocess.run([sys.executable, "-c", """
+import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)
+sys.stderr.write(r.stderr.decode()[-2000:])
+""", EVALGATE, "run", "--config", cfg, "--history", hist, "--no-cache", "-q"],
+        capture_output=True, text=True)
+    wall = time.monotonic() - t0
+    rss_kb, rc = out.stdout.split()
+    if rc != "0":
+        sys.exit(f"evalgate failed ({rc}): {out.stderr}")
+    rows = subprocess.run(["sqlite3", hist, "select count(*) from results"],
+                          capture_output=True, text=True).stdout.strip()
+    if int(rows) != CASES:
+        sys.exit(f"expected {CASES} results, found {rows}")
+    shutil.rmtree(os.path.dirname(hist))
+    return wall, int(rss_kb) / 1024.0
+
+
+def bench(tmp, suite, latency, concurrency):
+    mock, port = start_mock(tmp, latency)
+    try:
+        runs = [run_once(tmp, suite, port, concurrency) for _ in range(REPS)]
+    finally:
+        mock.terminate()
+        mock.wait()
+    walls = [w for w, _ in runs]
+    rss = [r for _, r in runs]
+    return statistics.median(walls), max(rss), walls
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="evalgate-bench-")
+    try:
+        suite = make_suite(tmp, CASES)
+        wall, rss, walls = bench(tmp, suite, 0, 64)
+        print(f"throughput: {CASES} cases, regex + icontains, mock latency 0 ms, concurrency 64")
+        print(f"  median wall {wall:.3f} s over {REPS} runs -> {CASES / wall:.0f} cases/s "
+              f"(runs: {', '.join(f'{w:.2f}' for w in walls)}); peak RSS {rss:.1f} MB")
+        wall, rss, walls = bench(tmp, suite, 100, 256)
+        ideal = CASES * 0.100 / 256
+        print(f"concurrency: {CASES} cases, mock latency 100 ms, concurrency 256")
+        print(f"  ideal {ideal:.3f} s, median wall {wall:.3f} s -> efficiency {ideal / wall:.3f} "
+              f"(runs: {', '.join(f'{w:.2f}' for w in walls)}); peak RSS {rss:.1f} MB")
+    finally:
+        shutil.rmtree(tmp)
+
+
+main()

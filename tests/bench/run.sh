@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests): throughput, peak memory and concurrency efficiency of
+# `evalgate run` against the mock gateway on loopback. Reports medians of REPS runs.
+#
+#   tests/bench/run.sh [BUILD_DIR]        (./dev.sh bench builds and calls this)
+#   CASES=10000 REPS=5 tests/bench/run.sh build
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
+exec python3 "$src/tests/bench/bench.py" "$build" "$src"
