@@ -10,8 +10,9 @@
  * Flags: i caseless, m multiline, s dot matches newline, x extended.
  *
  * Scoring runs on many threads at once over one compiled pattern: each thread
- * keeps its own match data and JIT stack (scorer_match_data), created on its
- * first match and freed when it exits.
+ * keeps its own match data and JIT stack (scorer_pcre2_match), created on its
+ * first match and freed when it exits. A pattern that backtracks without end
+ * stops at PCRE2's match limit and the result is a scorer error.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -65,27 +66,53 @@ static void match_key_create(void)
 		die("cannot create a thread key for regex matching");
 }
 
-pcre2_match_data *scorer_match_data(pcre2_match_context **mctx)
+static struct match_tls *match_tls_get(void)
 {
 	struct match_tls *t = match_tls;
 
-	if (!t) {
-		pthread_once(&match_once, match_key_create);
-		t = xcalloc(1, sizeof(*t));
-		t->md = pcre2_match_data_create(1, NULL);
-		t->mctx = pcre2_match_context_create(NULL);
-		t->stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX, NULL);
-		if (!t->md) {
-			match_tls_free(t);
-			return NULL;
-		}
-		if (t->mctx && t->stack)
-			pcre2_jit_stack_assign(t->mctx, NULL, t->stack);
-		pthread_setspecific(match_key, t);
-		match_tls = t;
+	if (t)
+		return t;
+	pthread_once(&match_once, match_key_create);
+	t = xcalloc(1, sizeof(*t));
+	t->md = pcre2_match_data_create(1, NULL);
+	t->mctx = pcre2_match_context_create(NULL);
+	t->stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX, NULL);
+	if (!t->md) {
+		match_tls_free(t);
+		return NULL;
 	}
-	*mctx = t->mctx;
-	return t->md;
+	if (t->mctx && t->stack)
+		pcre2_jit_stack_assign(t->mctx, NULL, t->stack);
+	pthread_setspecific(match_key, t);
+	match_tls = t;
+	return t;
+}
+
+int scorer_pcre2_match(const pcre2_code *code, const char *subject, size_t len,
+		       size_t *start, size_t *end)
+{
+	struct match_tls *t = match_tls_get();
+	PCRE2_SIZE *ov;
+	int rc;
+
+	if (!t)
+		return PCRE2_ERROR_NOMEMORY;
+	if (!subject)
+		subject = "";
+	rc = pcre2_match(code, (PCRE2_SPTR)subject, len, 0, 0, t->md, t->mctx);
+	/* deep backtracking: the interpreter keeps its frames on the heap */
+	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+		rc = pcre2_match(code, (PCRE2_SPTR)subject, len, 0, PCRE2_NO_JIT, t->md,
+				 t->mctx);
+	if (rc < 0)
+		return rc;
+	/* rc 0: matched, with more groups than the one ovector pair */
+	ov = pcre2_get_ovector_pointer(t->md);
+	if (start)
+		*start = ov[0] <= ov[1] && ov[1] <= len ? ov[0] : 0;
+	if (end)
+		*end = ov[0] <= ov[1] && ov[1] <= len ? ov[1] : 0;
+	return rc;
 }
 
 static const char *const regex_fields[] = { "pattern", "flags", NULL };
@@ -169,24 +196,15 @@ static enum score_status regex_score(const struct scorer *s, struct score_job *j
 	const char *subject = job->output ? job->output : "";
 	size_t len = job->output ? job->output_len : 0;
 	struct strbuf r = STRBUF_INIT;
-	pcre2_match_context *mctx = NULL;
-	pcre2_match_data *md = scorer_match_data(&mctx);
+	size_t start = 0, end = 0;
 	int rc;
 
-	if (!md) {
-		out->error = 1;
-		out->reason = xstrdup("out of memory for regex match data");
-		return SCORE_DONE;
-	}
-	rc = pcre2_match(ctx->code, (PCRE2_SPTR)subject, len, 0, 0, md, mctx);
+	rc = scorer_pcre2_match(ctx->code, subject, len, &start, &end);
 	if (rc >= 0) {
-		/* rc 0: matched, with more groups than the one ovector pair */
-		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 		out->pass = 1;
 		out->score = 1;
 		strbuf_addf(&r, "regex %s matched \"", ctx->shown);
-		if (ov[1] >= ov[0] && ov[1] <= len)
-			scorer_quote(&r, subject + ov[0], ov[1] - ov[0], SCORER_QUOTE_MAX);
+		scorer_quote(&r, subject + start, end - start, SCORER_QUOTE_MAX);
 		strbuf_addch(&r, '"');
 	} else if (rc == PCRE2_ERROR_NOMATCH) {
 		strbuf_addf(&r, "regex %s did not match", ctx->shown);

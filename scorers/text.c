@@ -312,16 +312,8 @@ static enum score_status icontains_score(const struct scorer *s, struct score_jo
 	if (ctx->ascii)
 		found = ascii_find(subject, len, ctx->value, ctx->len);
 	if (!found && ctx->fold && (!ctx->ascii || has_non_ascii(subject, len))) {
-		pcre2_match_context *mctx = NULL;
-		pcre2_match_data *md = scorer_match_data(&mctx);
-		int rc;
+		int rc = scorer_pcre2_match(ctx->fold, subject, len, NULL, NULL);
 
-		if (!md) {
-			out->error = 1;
-			out->reason = xstrdup("out of memory for match data");
-			return SCORE_DONE;
-		}
-		rc = pcre2_match(ctx->fold, (PCRE2_SPTR)subject, len, 0, 0, md, mctx);
 		if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
 			PCRE2_UCHAR msg[256];
 			struct strbuf r = STRBUF_INIT;

@@ -5,9 +5,8 @@
  * Adding a type: write scorers/<family>.c defining a const struct scorer_type,
  * declare it here, add one row to the table in registry.c.
  *
- * Ownership: scorer_quote() and scorer_match_data() allocate nothing the
- * caller frees; the match data belongs to the calling thread and is reused by
- * its next call.
+ * Ownership: scorer_quote() appends to the caller's strbuf;
+ * scorer_pcre2_match() keeps its per-thread state to itself.
  */
 #ifndef EG_SCORER_TYPES_H
 #define EG_SCORER_TYPES_H
@@ -42,11 +41,14 @@ void scorer_quote(struct strbuf *sb, const char *s, size_t len, size_t max);
 int scorer_isspace(int c);
 
 /*
- * The calling thread's PCRE2 match data (one ovector pair: enough to learn
- * whether and where a pattern matched) and match context (with a JIT stack),
- * created on first use and freed when the thread exits. *mctx may be NULL
- * when the JIT stack could not be created; pcre2_match accepts that.
+ * Match a compiled pattern against len bytes of subject, from any thread:
+ * match data and JIT stack are the calling thread's own, created on first
+ * use and freed when it exits. When the JIT runs out of stack the
+ * interpreter tries again. Returns what pcre2_match returns (>= 0 matched,
+ * PCRE2_ERROR_NOMATCH, or another error for pcre2_get_error_message); on a
+ * match *start and *end (if given) delimit it.
  */
-pcre2_match_data *scorer_match_data(pcre2_match_context **mctx);
+int scorer_pcre2_match(const pcre2_code *code, const char *subject, size_t len,
+		       size_t *start, size_t *end);
 
 #endif
