@@ -306,6 +306,8 @@ static void drop_calls(struct score_job *job, size_t n)
 {
 	size_t i;
 
+	if (!job->n_calls)
+		return;
 	for (i = 0; i < n && i < job->n_calls; i++) {
 		free(job->calls[i].body);
 		free(job->calls[i].reply);
