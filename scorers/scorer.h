@@ -76,6 +76,12 @@ struct scorer_type {
 				   struct score_result *out);
 	void (*job_release)(const struct scorer *s, struct score_job *job); /* may be NULL */
 	void (*release)(struct scorer *s);                                   /* may be NULL */
+	/*
+	 * NULL-terminated list of the spec fields the type accepts besides the
+	 * common "type", "name" and "negate"; scorer_init rejects any other
+	 * field so that a typo is an error. NULL: the type checks its own.
+	 */
+	const char *const *fields;
 };
 
 struct scorer {

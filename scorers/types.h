@@ -1,0 +1,54 @@
+/*
+ * types: private to scorers/. The scorer types that registry.c lists in its
+ * table, and small helpers the implementations share.
+ *
+ * Adding a type: write scorers/<family>.c defining a const struct scorer_type,
+ * declare it here, add one row to the table in registry.c.
+ *
+ * Ownership: scorer_quote() appends to the caller's strbuf;
+ * scorer_pcre2_match() keeps its per-thread state to itself.
+ */
+#ifndef EG_SCORER_TYPES_H
+#define EG_SCORER_TYPES_H
+
+#include <stddef.h>
+
+#include <pcre2.h>
+
+#include "scorer.h"
+
+struct strbuf;
+
+extern const struct scorer_type scorer_equals;
+extern const struct scorer_type scorer_contains;
+extern const struct scorer_type scorer_icontains;
+extern const struct scorer_type scorer_starts_with;
+extern const struct scorer_type scorer_regex;
+extern const struct scorer_type scorer_json;
+extern const struct scorer_type scorer_latency;
+
+/* longest piece of output or spec value quoted in a reason, in bytes */
+#define SCORER_QUOTE_MAX 80
+
+/*
+ * Append s (any bytes) to sb for a one-line reason: at most max source bytes,
+ * cut at a UTF-8 boundary and followed by "..." when cut; control characters,
+ * line separators and invalid UTF-8 become escapes such as \n and \xff.
+ */
+void scorer_quote(struct strbuf *sb, const char *s, size_t len, size_t max);
+
+/* ASCII whitespace, as trimmed by the text scorers */
+int scorer_isspace(int c);
+
+/*
+ * Match a compiled pattern against len bytes of subject, from any thread:
+ * match data and JIT stack are the calling thread's own, created on first
+ * use and freed when it exits. When the JIT runs out of stack the
+ * interpreter tries again. Returns what pcre2_match returns (>= 0 matched,
+ * PCRE2_ERROR_NOMATCH, or another error for pcre2_get_error_message); on a
+ * match *start and *end (if given) delimit it.
+ */
+int scorer_pcre2_match(const pcre2_code *code, const char *subject, size_t len,
+		       size_t *start, size_t *end);
+
+#endif

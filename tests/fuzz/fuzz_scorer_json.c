@@ -1,0 +1,77 @@
+/*
+ * libFuzzer target: model output fed to the json scorer, which must never
+ * crash, leak or leave its result incomplete whatever the bytes.
+ *
+ * Not built by CMake. Build and run, from the source tree:
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DPCRE2_CODE_UNIT_WIDTH=8 \
+ *     -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Irunner -Iscorers \
+ *     tests/fuzz/fuzz_scorer_json.c scorers/registry.c scorers/json.c scorers/text.c \
+ *     scorers/regex.c scorers/latency.c runner/strbuf.c runner/xalloc.c \
+ *     runner/error.c runner/utf8.c -lcjson -lpcre2-8 -lm -o fuzz_scorer_json
+ *   ./fuzz_scorer_json -max_len=4096 corpus/
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scorer.h"
+#include "xalloc.h"
+#include "banned.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const specs[] = {
+	"{\"type\":\"json\"}",
+	"{\"type\":\"json\",\"required\":[\"id\",\"a\"]}",
+	"{\"type\":\"json\",\"path\":\"a.b.0.c\",\"equals\":{\"x\":[1,\"y\",null]}}",
+	"{\"type\":\"json\",\"path\":\"0.1\",\"negate\":true}",
+	"{\"type\":\"json\",\"equals\":[1,2.5,\"\\u00e9\"]}",
+};
+
+#define N_SPECS (sizeof(specs) / sizeof(specs[0]))
+
+static struct scorer scorers[N_SPECS];
+static int ready;
+
+static void setup(void)
+{
+	const struct eg_loc loc = { "fuzz", 0, 1 };
+	size_t i;
+
+	for (i = 0; i < N_SPECS; i++) {
+		cJSON *spec = cJSON_Parse(specs[i]);
+		if (!spec || scorer_init(&scorers[i], spec, &loc))
+			abort();
+		cJSON_Delete(spec);
+	}
+	ready = 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* the runner hands scorers a NUL-terminated copy of the output */
+	char *out = xmalloc(size + 1);
+	size_t i;
+
+	if (!ready)
+		setup();
+	memcpy(out, data, size);
+	out[size] = '\0';
+	for (i = 0; i < N_SPECS; i++) {
+		struct score_job job;
+		struct score_result r;
+
+		memset(&job, 0, sizeof(job));
+		job.output = out;
+		job.output_len = size;
+		if (scorer_score(&scorers[i], &job, &r) != SCORE_DONE || !r.reason ||
+		    strchr(r.reason, '\n') || !(r.score >= 0 && r.score <= 1) ||
+		    (r.pass && r.error))
+			abort();
+		score_result_release(&r);
+		score_job_release(&scorers[i], &job);
+	}
+	free(out);
+	return 0;
+}
