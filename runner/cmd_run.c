@@ -54,13 +54,17 @@ static void make_run_id(char *out, size_t n)
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2]);
 }
 
+/* ISO 8601 UTC with milliseconds, so runs started in the same second still sort */
 static void iso_now(char *out, size_t n)
 {
-	time_t t = time(NULL);
+	struct timespec ts;
 	struct tm tm;
+	char base[24];
 
-	gmtime_r(&t, &tm);
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, n, "%s.%03dZ", base, (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
 static const char *env_first(const char *a, const char *b, const char *c)

@@ -806,7 +806,7 @@ int history_run_get(struct history *h, const char *ref, struct run_info *out)
 		return error("history %s: empty run id", h->path);
 	if (latest) {
 		if (prepare(h, "SELECT " RUN_COLS " FROM runs "
-				"ORDER BY started_at DESC, id DESC LIMIT 1", &st))
+				"ORDER BY started_at DESC, rowid DESC LIMIT 1", &st))
 			return -1;
 	} else {
 		/* an exact id wins over a prefix of longer ids */
@@ -858,7 +858,7 @@ int history_runs_list(struct history *h, const char *target, size_t limit,
 	int rc, ret = -1;
 
 	if (prepare(h, "SELECT " RUN_COLS " FROM runs WHERE ?1 IS NULL OR target = ?1 "
-			"ORDER BY started_at DESC, id DESC LIMIT ?2", &st))
+			"ORDER BY started_at DESC, rowid DESC LIMIT ?2", &st))
 		return -1;
 	bind_text(st, 1, target);
 	sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);

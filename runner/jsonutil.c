@@ -46,6 +46,43 @@ static int line_at(const char *text, size_t off, int base)
 	return line;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	int c = strcmp(x->string, y->string);
+	/* equal names: keep document order so the second one is reported */
+	return c ? c : (x < y ? -1 : x > y);
+}
+
+/* a key given twice in one object is an error: which one would win is a guess */
+static int check_duplicates(const struct jdoc *d, const cJSON *v)
+{
+	const cJSON *c, **keys = NULL;
+	size_t n = 0, alloc = 0, i;
+	int ret = 0;
+
+	for (c = v->child; c; c = c->next)
+		if (check_duplicates(d, c))
+			return -1;
+	if (!cJSON_IsObject(v) || !v->child || !v->child->next)
+		return 0;
+	for (c = v->child; c; c = c->next) {
+		XGROW(keys, n + 1, alloc);
+		keys[n++] = c;
+	}
+	qsort(keys, n, sizeof(*keys), name_cmp);
+	for (i = 1; i < n && !ret; i++)
+		if (!strcmp(keys[i - 1]->string, keys[i]->string)) {
+			const cJSON *later = keys[i - 1];
+			for (c = v->child; c; c = c->next)
+				if (c == keys[i - 1] || c == keys[i])
+					later = c; /* the last of the two in document order */
+			ret = jdoc_error(d, later, later->string, "key given twice in one object");
+		}
+	free(keys);
+	return ret;
+}
+
 int jdoc_parse(struct jdoc *d, const char *file, int line_base, const char *text, size_t len)
 {
 	const char *end = NULL;
@@ -81,6 +118,11 @@ int jdoc_parse(struct jdoc *d, const char *file, int line_base, const char *text
 					"invalid JSON: unexpected end of input");
 		return error_at(file, line_at(text, off, line_base), NULL,
 				"invalid JSON near '%s'", near);
+	}
+	if (check_duplicates(d, d->root)) {
+		cJSON_Delete(d->root);
+		d->root = NULL;
+		return -1;
 	}
 	/* trailing garbage after the value */
 	while (end && (size_t)(end - text) < len && strchr(" \t\r\n", *end))

@@ -38,26 +38,30 @@ stop_mock() {
 	if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; MOCK_PID=""; fi
 }
 
-# write_config FILE [gates-json] [gateway-extra-json]: a config aimed at the mock
+# write_config FILE [gates-json] [gateway-extra-json]: a config aimed at the mock;
+# the extra members replace the defaults
 write_config() {
-	local file=$1 gates=${2:-[]} extra=${3:-}
-	cat >"$file" <<EOC
-{
-  "gateway": {"base_url": "\${EVALGATE_BASE_URL}", "api_key_env": "EVALGATE_API_KEY",
-              "timeout_s": 5, "max_retries": 3, "concurrency": 8, "max_error_rate": 1${extra:+, $extra}},
-  "target": {"name": "it-bot", "version": "v1", "model": "mock-model"},
-  "suites": [],
-  "gates": $gates
-}
-EOC
+	python3 - "$1" "${2:-[]}" "${3:-}" <<'EOP'
+import json, sys
+path, gates, extra = sys.argv[1], sys.argv[2], sys.argv[3]
+gw = {"base_url": "${EVALGATE_BASE_URL:-http://127.0.0.1:9/v1}", "api_key_env": "EVALGATE_API_KEY",
+      "timeout_s": 5, "max_retries": 3, "concurrency": 8, "max_error_rate": 1}
+if extra:
+    gw.update(json.loads("{" + extra + "}"))
+cfg = {"gateway": gw, "target": {"name": "it-bot", "version": "v1", "model": "mock-model"},
+       "suites": [], "gates": json.loads(gates)}
+with open(path, "w") as f:
+    json.dump(cfg, f, indent=2)
+EOP
 }
 
 # make_suite DIR NAME KIND CASES_JSONL [scorers-json]
 make_suite() {
-	local dir=$1 name=$2 kind=$3 cases=$4 scorers=${5:-[{\"type\":\"contains\",\"value\":\"echo\"\}]}
+	local echo_scorer='[{"type":"contains","value":"echo"}]'
+	local dir=$1 name=$2 kind=$3 cases=$4 scorers=${5:-$echo_scorer}
 	mkdir -p "$dir"
 	printf '{"name": "%s", "version": "1.0.0", "kind": "%s", "scorers": %s}\n' "$name" "$kind" "$scorers" >"$dir/suite.json"
-	printf '%s' "$cases" >"$dir/cases.jsonl"
+	printf '%s\n' "$cases" >"$dir/cases.jsonl"
 }
 
 # n_cases N PREFIX: N simple cases as JSONL

@@ -6,7 +6,8 @@ write_config cfg.json
 good_cases=$(n_cases 3)
 
 # bad_suite NAME CASES [SCORERS] [KIND]: a suite dir with the given content
-bad_suite() { make_suite "s/$1" "$1" "${4:-golden}" "$2" "${3:-[{\"type\":\"contains\",\"value\":\"x\"}]}"; }
+DEFAULT_SCORERS='[{"type":"contains","value":"x"}]'
+bad_suite() { make_suite "s/$1" "$1" "${4:-golden}" "$2" "${3:-$DEFAULT_SCORERS}"; }
 
 # expect_bad DESC PATTERN ARGS...: run must exit 2, stderr matches PATTERN, nothing written
 expect_bad() {

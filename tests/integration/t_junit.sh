@@ -7,14 +7,17 @@ import json
 rules = [
     {"case": "ctrl", "reply": "bell\u0007 esc\u001b vt\u000b nul-free \u0001\u0002 form\u000c end"},
     {"case": "cdata", "reply": "]]> <![CDATA[ x ]]> <script>alert(1)</script> & \" '"},
-    {"case": "surrogate", "reply": "lone \ud800 surrogate and \udfff"},
     {"case": "fffe", "reply": "noncharacters \ufffe \uffff here"},
     {"case": "mega", "reply": "A" * (1 << 20) + "]]>"},
     {"case": "quote\"id", "reply": "id with quotes"},
 ]
-with open("script.jsonl", "w") as f:
+with open("script.jsonl", "wb") as f:
     for r in rules:
-        f.write(json.dumps(r) + "\n")
+        f.write(json.dumps(r).encode() + b"\n")
+    # raw bytes that are not UTF-8 inside the reply string, as a broken upstream may send:
+    # a UTF-16 surrogate encoded as UTF-8, a stray continuation byte, 0xff 0xfe, a cut sequence
+    f.write(b'{"case": "badutf8", "reply": "lone \xed\xa0\x80 surrogate \x80 stray \xff\xfe bytes \xe2\x82"}\n')
+rules.append({"case": "badutf8"})
 with open("cases.jsonl", "w") as f:
     for r in rules:
         f.write(json.dumps({"id": r["case"], "input": "say something", "scorers": [{"type": "contains", "value": "nothing-matches"}]}) + "\n")
