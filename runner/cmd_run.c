@@ -116,9 +116,42 @@ static void print_plan(const struct setup *s, const struct run_cli *o, int concu
 	printf("nothing was called (--dry-run)\n");
 }
 
+struct failures {
+	int shown, max;
+	long more;
+};
+
+/* one line per failed or errored case: what a CI log reader needs first */
+static int print_failure(const struct stored_result *r, void *arg)
+{
+	struct failures *f = arg;
+	size_t i;
+
+	if (r->row.status == RESULT_PASS)
+		return 0;
+	if (f->shown >= f->max) {
+		f->more++;
+		return 0;
+	}
+	f->shown++;
+	if (r->row.status == RESULT_ERROR && r->row.error) {
+		printf("  ERROR %s/%s: %.200s\n", r->row.suite, r->row.case_id, r->row.error);
+		return 0;
+	}
+	for (i = 0; i < r->n_scores; i++)
+		if (!r->scores[i].pass || r->scores[i].error) {
+			printf("  %s %s/%s: %s: %.200s\n", r->scores[i].error ? "ERROR" : "FAIL ",
+			       r->row.suite, r->row.case_id, r->scores[i].scorer,
+			       r->scores[i].reason ? r->scores[i].reason : "");
+			break;
+		}
+	return 0;
+}
+
 static void print_summary(struct history *h, const char *run_id, const struct setup *s,
 			  const struct run_stats *st)
 {
+	struct failures f = { 0, eg_verbosity > 0 ? 1000000 : 20, 0 };
 	size_t i;
 
 	if (eg_verbosity < 0)
@@ -134,6 +167,13 @@ static void print_summary(struct history *h, const char *run_id, const struct se
 		if (c.pass + c.fail)
 			printf("   pass rate %.1f%%", 100.0 * c.pass / (c.pass + c.fail));
 		putchar('\n');
+	}
+	if (st->fail + st->error) {
+		printf("failed cases\n");
+		for (i = 0; i < s->n_suites; i++)
+			history_results(h, run_id, s->suites[i].name, print_failure, &f);
+		if (f.more)
+			printf("  ... and %ld more (-v lists all; see the JUnit report)\n", f.more);
 	}
 	printf("%ld cases in %.2f s (%.0f cases/s), %ld from cache, %ld gateway requests\n",
 	       st->done, st->elapsed_s, st->elapsed_s > 0 ? st->done / st->elapsed_s : 0.0,

@@ -815,6 +815,7 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	if (!plan->no_cache)
 		r->cache_rd = cache_open(plan->cache_path);
 	r->t0 = now_s();
+	r->last_progress = r->t0; /* the first line comes after one interval */
 	if (pthread_create(&r->writer, NULL, writer_main, r)) {
 		ret = error("cannot start the writer thread");
 		goto out;

@@ -12,7 +12,7 @@ for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 export EVALGATE_BASE_URL="http://127.0.0.1:$(cat "$work/port")/v1"
 export EVALGATE_API_KEY=demo-key
 echo "mock gateway on $EVALGATE_BASE_URL"
-echo "\$ evalgate run --junit demo-junit.xml"
+echo "\$ evalgate run --junit junit.xml   (config: evalgate.json, suite: suites/golden/support)"
 rc=0
 "$build/evalgate" run --history "$work/history.db" --junit "$work/junit.xml" || rc=$?
 cp "$work/junit.xml" "$build/demo-junit.xml" 2>/dev/null && echo "JUnit report: $build/demo-junit.xml"
