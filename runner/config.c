@@ -382,6 +382,8 @@ int config_load(struct eg_config *cfg, const char *path)
 out:
 	jdoc_release(&d);
 	strbuf_release(&text);
+	if (ret)
+		config_release(cfg);
 	return ret;
 }
 

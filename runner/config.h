@@ -74,7 +74,7 @@ struct eg_config {
 	cJSON *root;              /* the whole document */
 };
 
-/* 0 ok, -1 after reporting; a missing file is an error */
+/* 0 ok, -1 after reporting (cfg then holds nothing to release); a missing file is an error */
 int config_load(struct eg_config *cfg, const char *path);
 void config_release(struct eg_config *cfg);
 
