@@ -52,19 +52,20 @@ def run_once(tmp, suite, port, concurrency):
                                "max_retries": 2, "concurrency": concurrency},
                    "target": {"name": "bench", "version": "1", "model": "m"},
                    "suites": [suite]}, f)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.monotonic()
-    # each measured run is a separate child: ru_maxrss of children is the max over them,
-    # so a wrapper process isolates this one's peak
+    # each measured run is the only child of a small wrapper: ru_maxrss of children is
+    # the max over all of them, so the wrapper isolates this run's peak; the wall time
+    # is that of the evalgate process alone, start to exit
     out = subprocess.run([sys.executable, "-c", """
-import resource, subprocess, sys
+import resource, subprocess, sys, time
+t0 = time.monotonic()
 r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)
+wall = time.monotonic() - t0
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode, wall)
 sys.stderr.write(r.stderr.decode()[-2000:])
 """, EVALGATE, "run", "--config", cfg, "--history", hist, "--no-cache", "-q"],
         capture_output=True, text=True)
-    wall = time.monotonic() - t0
-    rss_kb, rc = out.stdout.split()
+    rss_kb, rc, wall = out.stdout.split()
+    wall = float(wall)
     if rc != "0":
         sys.exit(f"evalgate failed ({rc}): {out.stderr}")
     rows = subprocess.run(["sqlite3", hist, "select count(*) from results"],
