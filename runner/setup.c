@@ -67,6 +67,11 @@ int setup_load(struct setup *s, const struct setup_args *a)
 			return -1;
 		s->have_cfg = 1;
 	}
+	if (s->have_cfg) {
+		struct scorer_env env = { s->cfg.judge.model, s->cfg.judge.params,
+					  s->cfg.judge.samples, s->cfg.target.model };
+		scorer_env_set(&env);
+	}
 	cfg_dir = dir_of(s->have_cfg ? cfg_path : "./x");
 	s->lock_path = resolve(cfg_dir, "suites/suites.lock");
 	s->filter.tags = a->tags ? a->tags->v : NULL;

@@ -445,3 +445,17 @@ void scorer_quote(struct strbuf *sb, const char *s, size_t len, size_t max)
 		i += n;
 	}
 }
+
+static struct scorer_env env = { NULL, NULL, 1, NULL };
+
+void scorer_env_set(const struct scorer_env *e)
+{
+	env = *e;
+	if (env.judge_samples < 1)
+		env.judge_samples = 1;
+}
+
+const struct scorer_env *scorer_env(void)
+{
+	return &env;
+}

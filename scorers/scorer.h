@@ -91,6 +91,21 @@ struct scorer {
 	void *ctx;   /* type's private data */
 };
 
+/*
+ * What scorers may read of the run's configuration. The runner sets it once,
+ * before any suite is loaded (so type->init can read it), and it is
+ * read-only afterwards. Strings are borrowed from the config.
+ */
+struct scorer_env {
+	const char *judge_model;   /* config judge.model, or NULL */
+	const cJSON *judge_params; /* config judge.params (object), or NULL */
+	int judge_samples;         /* config judge.samples, >= 1 */
+	const char *target_model;  /* config target.model, or NULL (validate without config) */
+};
+void scorer_env_set(const struct scorer_env *env);
+/* never NULL: zeroed (judge_samples 1) until set */
+const struct scorer_env *scorer_env(void);
+
 /* find a type by name in the registration table; NULL when unknown */
 const struct scorer_type *scorer_type_find(const char *name);
 /* comma-separated list of every registered type name, for messages */
