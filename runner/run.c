@@ -437,8 +437,8 @@ static char *build_body(const struct run *r, const struct job *j)
 	return text;
 }
 
-/* cache key: base path and the canonical body (model, params, messages) */
-static void cache_key(const struct run *r, const char *body, char out[65])
+/* cache key: base path, the canonical body (model, params, messages) and the sample index */
+static void cache_key(const struct run *r, const char *body, int sample, char out[65])
 {
 	struct sha256 h;
 	unsigned char dig[32];
@@ -449,6 +449,11 @@ static void cache_key(const struct run *r, const char *body, char out[65])
 	sha256_update(&h, r->plan->cfg->gateway.base_url, strlen(r->plan->cfg->gateway.base_url));
 	sha256_update(&h, "\n", 1);
 	sha256_update(&h, canon, strlen(canon));
+	if (sample) {
+		char tag[32];
+		int n = snprintf(tag, sizeof(tag), "\nsample %d", sample);
+		sha256_update(&h, tag, (size_t)n);
+	}
 	sha256_final(&h, dig);
 	sha256_to_hex(dig, out);
 	free(canon);
@@ -565,7 +570,7 @@ static void start_job(struct run *r, struct job *j)
 		return;
 	}
 	body = build_body(r, j);
-	cache_key(r, body, key);
+	cache_key(r, body, 0, key);
 	if (!p->no_cache && r->cache_rd && cache_get(r->cache_rd, key, &cr) == 1) {
 		j->output = cr.content;
 		j->output_len = cr.content_len;
@@ -700,7 +705,7 @@ static void drain_calls(struct run *r)
 
 				if (c->reply || c->error)
 					continue;
-				cache_key(r, c->body, key);
+				cache_key(r, c->body, c->sample, key);
 				if (!r->plan->no_cache && r->cache_rd &&
 				    cache_get(r->cache_rd, key, &cr) == 1) {
 					c->reply = cr.content;

@@ -382,13 +382,19 @@ void score_job_release(const struct scorer *s, struct score_job *job)
 	job->state = NULL;
 }
 
-void score_job_request(struct score_job *job, char *body)
+void score_job_request_sample(struct score_job *job, char *body, int sample)
 {
 	XGROW(job->calls, job->n_calls + 1, job->alloc_calls);
 	job->calls[job->n_calls].body = body;
+	job->calls[job->n_calls].sample = sample;
 	job->calls[job->n_calls].reply = NULL;
 	job->calls[job->n_calls].error = NULL;
 	job->n_calls++;
+}
+
+void score_job_request(struct score_job *job, char *body)
+{
+	score_job_request_sample(job, body, 0);
 }
 
 void score_result_release(struct score_result *r)

@@ -45,6 +45,7 @@ struct score_result {
 /* a gateway call a scorer asked for, and its reply */
 struct score_call {
 	char *body;      /* request JSON (model, messages, params), malloc'd by the scorer */
+	int sample;      /* sample index: part of the cache key, so n identical asks are n answers */
 	char *reply;     /* answer content, malloc'd by the runner, NULL on error */
 	char *error;     /* why the call failed, malloc'd by the runner, or NULL */
 };
@@ -120,6 +121,14 @@ enum score_status scorer_score(const struct scorer *s, struct score_job *job,
 void score_job_release(const struct scorer *s, struct score_job *job);
 /* ask the runner for a gateway call; takes ownership of body */
 void score_job_request(struct score_job *job, char *body);
+/* the same, for sample number `sample` of a repeated ask */
+void score_job_request_sample(struct score_job *job, char *body, int sample);
+
+/*
+ * Prompt templates live as files in scorers/prompts/ and are compiled into
+ * the binary (CMake generates the table). NULL when there is no such file.
+ */
+const char *scorer_prompt(const char *name);
 void score_result_release(struct score_result *r);
 
 /*

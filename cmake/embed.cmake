@@ -1,0 +1,21 @@
+# Generates a C file holding every file of PROMPT_DIR as a NUL-terminated string,
+# with scorer_prompt(name) to look one up by file name (without .txt).
+# Run at build time: cmake -DPROMPT_DIR=... -DOUT=... -P embed.cmake
+file(GLOB prompts "${PROMPT_DIR}/*.txt")
+list(SORT prompts)
+set(body "/* generated from scorers/prompts by cmake/embed.cmake: do not edit */\n#include <string.h>\n\n#include \"scorer.h\"\n\n")
+set(table "")
+set(i 0)
+foreach(f ${prompts})
+  get_filename_component(name ${f} NAME_WE)
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND body "static const char p${i}[] = {${hex}0x00};\n")
+  string(APPEND table "\t{ \"${name}\", p${i} },\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\nstatic const struct {\n\tconst char *name;\n\tconst char *text;\n} prompts[] = {\n${table}\t{ NULL, NULL },\n};\n\n")
+string(APPEND body "const char *scorer_prompt(const char *name)\n{\n\tsize_t i;\n\n\tfor (i = 0; prompts[i].name; i++)\n\t\tif (!strcmp(prompts[i].name, name))\n\t\t\treturn prompts[i].text;\n\treturn NULL;\n}\n")
+file(WRITE "${OUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")
+file(REMOVE "${OUT}.tmp")
