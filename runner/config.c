@@ -27,6 +27,8 @@ static const struct {
 } metrics[] = {
 	{ "pass_rate", METRIC_PASS_RATE },
 	{ "error_rate", METRIC_ERROR_RATE },
+	{ "attack_success_rate", METRIC_ATTACK_SUCCESS_RATE },
+	{ "judge_error_rate", METRIC_JUDGE_ERROR_RATE },
 };
 
 static int env_name_ok(const char *s)
@@ -273,7 +275,8 @@ static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *ga
 	if (i == sizeof(metrics) / sizeof(metrics[0])) {
 		snprintf(field, sizeof(field), "gates[%d].metric", idx);
 		return jdoc_error(d, cJSON_GetObjectItem(g, "metric"), field,
-				  "unknown metric '%s' (known: pass_rate, error_rate)", metric);
+				  "unknown metric '%s' (known: pass_rate, error_rate, "
+				  "attack_success_rate, judge_error_rate)", metric);
 	}
 	if (suite && tag) {
 		snprintf(field, sizeof(field), "gates[%d]", idx);

@@ -46,8 +46,10 @@ struct eg_judge_cfg {
 };
 
 enum gate_metric {
-	METRIC_PASS_RATE,
-	METRIC_ERROR_RATE,
+	METRIC_PASS_RATE,           /* passed / (passed + failed) */
+	METRIC_ERROR_RATE,          /* errored / all cases */
+	METRIC_ATTACK_SUCCESS_RATE, /* adversarial suites: failed / (passed + failed) */
+	METRIC_JUDGE_ERROR_RATE,    /* model-graded scorer results that errored / all of them */
 };
 
 struct eg_gate {

@@ -42,8 +42,14 @@ static int eval_gate(struct history *h, const char *run_id, const struct eg_gate
 	struct counts c;
 	long k, n;
 
-	if (history_counts(h, run_id, g->suite, g->tag, &c))
+	if (g->metric == METRIC_JUDGE_ERROR_RATE) {
+		if (history_model_score_counts(h, run_id, g->suite, g->tag, &n, &k))
+			return -1;
+	} else if (history_counts_kind(h, run_id, g->suite, g->tag,
+				       g->metric == METRIC_ATTACK_SUCCESS_RATE ? "adversarial" : NULL,
+				       &c)) {
 		return -1;
+	}
 	memset(row, 0, sizeof(*row));
 	row->name = g->name;
 	row->metric = g->metric_name;
@@ -55,10 +61,16 @@ static int eval_gate(struct history *h, const char *run_id, const struct eg_gate
 		n = c.pass + c.fail;
 		break;
 	case METRIC_ERROR_RATE:
-	default:
 		k = c.error;
 		n = c.n;
 		break;
+	case METRIC_ATTACK_SUCCESS_RATE:
+		/* an attack succeeded when the case failed; errors are not scored */
+		k = c.fail;
+		n = c.pass + c.fail;
+		break;
+	case METRIC_JUDGE_ERROR_RATE:
+		break; /* k and n counted above */
 	}
 	row->n = n;
 	row->value = n ? (double)k / (double)n : NAN;
@@ -78,7 +90,12 @@ static int eval_gate(struct history *h, const char *run_id, const struct eg_gate
 		if (!(row->value <= g->max))
 			row->pass = 0;
 	}
-	if (!n)
+	if (!n && g->metric == METRIC_JUDGE_ERROR_RATE) {
+		/* no model-graded score at all: nothing went wrong */
+		row->value = 0;
+		row->pass = 1;
+		snprintf(detail, dlen, "no model-graded scores in scope %s", scope);
+	} else if (!n)
 		snprintf(detail, dlen, "no cases in scope %s", scope);
 	else
 		snprintf(detail, dlen, "%ld/%ld", k, n);

@@ -97,6 +97,7 @@ static const char *const migrations[] = {
 	"  error INTEGER NOT NULL DEFAULT 0,"
 	"  reason TEXT,"
 	"  detail TEXT,"
+	"  calls INTEGER NOT NULL DEFAULT 0,"  /* model calls the scorer made (judge, claims) */
 	"  PRIMARY KEY (run_id, suite, case_id, repeat, idx),"
 	"  FOREIGN KEY (run_id, suite, case_id, repeat)"
 	"    REFERENCES results(run_id, suite, case_id, repeat) ON DELETE CASCADE"
@@ -636,6 +637,7 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 		sqlite3_bind_int(st, 10, sc->error != 0);
 		bind_text(st, 11, sc->reason);
 		bind_text(st, 12, sc->detail);
+		sqlite3_bind_int(st, 13, sc->calls);
 		if (step_done(h, st, "cannot store a score"))
 			return -1;
 	}
@@ -653,7 +655,7 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
 	    cached_stmt(h, &h->ins_score,
 			"INSERT INTO scores (run_id, suite, case_id, repeat, idx, scorer, type, "
-			"score, pass, error, reason, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)") ||
+			"score, pass, error, reason, detail, calls) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
 	    cached_stmt(h, &h->sp_begin, "SAVEPOINT eg_result") ||
 	    cached_stmt(h, &h->sp_release, "RELEASE eg_result") ||
 	    cached_stmt(h, &h->sp_undo, "ROLLBACK TO eg_result"))
@@ -924,17 +926,26 @@ out:
 int history_counts(struct history *h, const char *run_id, const char *suite, const char *tag,
 		   struct counts *out)
 {
+	return history_counts_kind(h, run_id, suite, tag, NULL, out);
+}
+
+int history_counts_kind(struct history *h, const char *run_id, const char *suite,
+			const char *tag, const char *kind, struct counts *out)
+{
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (prepare(h, "SELECT status, count(*), total(latency_ms) FROM results "
 			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND (?3 IS NULL OR "
-			"instr(',' || tags || ',', ',' || ?3 || ',') > 0) GROUP BY status", &st))
+			"instr(',' || tags || ',', ',' || ?3 || ',') > 0) AND (?4 IS NULL OR "
+			"suite IN (SELECT name FROM run_suites WHERE run_id = ?1 AND kind = ?4)) "
+			"GROUP BY status", &st))
 		return -1;
 	bind_text(st, 1, run_id);
 	bind_text(st, 2, suite);
 	bind_text(st, 3, tag);
+	bind_text(st, 4, kind);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		long n = (long)sqlite3_column_int64(st, 1);
 
@@ -1018,6 +1029,7 @@ static int read_scores(struct history *h, sqlite3_stmt *st, struct row_mem *m,
 		sc->error = sqlite3_column_int(st, 4);
 		sc->reason = row_text(m, st, 5);
 		sc->detail = row_text(m, st, 6);
+		sc->calls = sqlite3_column_int(st, 7);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -1039,7 +1051,7 @@ int history_results(struct history *h, const char *run_id, const char *suite,
 			"cached, tags, cost_usd, ordinal FROM results WHERE run_id = ?1 AND suite = ?2 "
 			"ORDER BY ordinal, repeat, seq", &st))
 		goto out;
-	if (prepare(h, "SELECT scorer, type, score, pass, error, reason, detail FROM scores "
+	if (prepare(h, "SELECT scorer, type, score, pass, error, reason, detail, calls FROM scores "
 			"WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 AND repeat = ?4 "
 			"ORDER BY idx", &sc))
 		goto out;
@@ -1244,4 +1256,32 @@ void cached_reply_release(struct cached_reply *r)
 	free(r->content);
 	free(r->finish_reason);
 	memset(r, 0, sizeof(*r));
+}
+
+int history_model_score_counts(struct history *h, const char *run_id, const char *suite,
+			       const char *tag, long *n, long *errors)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	*n = *errors = 0;
+	if (prepare(h, "SELECT count(*), total(s.error) FROM scores s JOIN results r "
+			"ON r.run_id = s.run_id AND r.suite = s.suite AND r.case_id = s.case_id "
+			"AND r.repeat = s.repeat WHERE s.run_id = ?1 AND s.calls > 0 AND "
+			"(?2 IS NULL OR s.suite = ?2) AND (?3 IS NULL OR "
+			"instr(',' || r.tags || ',', ',' || ?3 || ',') > 0)", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	bind_text(st, 3, tag);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		herr(h, "cannot count model-graded scores");
+		goto out;
+	}
+	*n = (long)sqlite3_column_int64(st, 0);
+	*errors = (long)sqlite3_column_double(st, 1);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
 }

@@ -65,6 +65,7 @@ struct score_row {
 	int error;
 	const char *reason;
 	const char *detail;      /* JSON or NULL */
+	int calls;               /* model calls this scorer made (0 for deterministic scorers) */
 };
 
 struct result_row {
@@ -143,6 +144,12 @@ struct counts {
 };
 int history_counts(struct history *h, const char *run_id, const char *suite, const char *tag,
 		   struct counts *out);
+/* the same, limited to suites of one kind ("adversarial") when kind is not NULL */
+int history_counts_kind(struct history *h, const char *run_id, const char *suite,
+			const char *tag, const char *kind, struct counts *out);
+/* scorer results that called a model (judge, claims), and how many of them errored */
+int history_model_score_counts(struct history *h, const char *run_id, const char *suite,
+			       const char *tag, long *n, long *errors);
 
 /* a stored result with its scores, as the reports read it */
 struct stored_result {

@@ -64,6 +64,7 @@ struct job {
 	struct score_job *sjobs;       /* per scorer */
 	struct score_result *results;  /* per scorer */
 	unsigned char *scored;         /* per scorer: 1 once DONE */
+	int *calls_made;               /* per scorer: model calls asked for (network thread) */
 	int calls_pending;             /* scorer calls in flight (network thread only) */
 	char *output;                  /* the answer, NUL-terminated */
 	size_t output_len;
@@ -192,6 +193,7 @@ static void job_free(struct job *j)
 	free(j->sjobs);
 	free(j->results);
 	free(j->scored);
+	free(j->calls_made);
 	free(j->output);
 	free(j->finish_reason);
 	free(j->error);
@@ -264,6 +266,7 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 			rows[i].error = j->results[i].error;
 			rows[i].reason = j->results[i].reason;
 			rows[i].detail = j->results[i].detail;
+			rows[i].calls = j->calls_made[i];
 		}
 	if (history_add_result(h, r->plan->run_id, &row))
 		return -1;
@@ -511,6 +514,7 @@ static void job_setup_scorers(struct job *j)
 	j->sjobs = xcalloc(n + 1, sizeof(*j->sjobs));
 	j->results = xcalloc(n + 1, sizeof(*j->results));
 	j->scored = xcalloc(n + 1, 1);
+	j->calls_made = xcalloc(n + 1, sizeof(int));
 	for (i = 0; i < j->suite->n_scorers; i++)
 		j->scorers[i] = &j->suite->scorers[i];
 	for (i = 0; i < j->kase.n_scorers; i++)
@@ -705,6 +709,7 @@ static void drain_calls(struct run *r)
 
 				if (c->reply || c->error)
 					continue;
+				j->calls_made[i]++;
 				cache_key(r, c->body, c->sample, key);
 				if (!r->plan->no_cache && r->cache_rd &&
 				    cache_get(r->cache_rd, key, &cr) == 1) {

@@ -114,6 +114,13 @@ int setup_load(struct setup *s, const struct setup_args *a)
 					 g->name, g->suite);
 				goto out;
 			}
+			if (k < s->n_suites && g->metric == METRIC_ATTACK_SUCCESS_RATE &&
+			    s->suites[k].kind != SUITE_ADVERSARIAL) {
+				error_at(cfg_path, g->line, "gates",
+					 "gate '%s': attack_success_rate needs an adversarial suite, and %s is %s",
+					 g->name, g->suite, suite_kind_name(s->suites[k].kind));
+				goto out;
+			}
 		}
 	ret = 0;
 out:
