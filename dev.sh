@@ -2,7 +2,8 @@
 # evalgate's build driver: the README's two commands and CI call this.
 #
 #   ./dev.sh demo    install what is missing, build, run the demo
-#   ./dev.sh test    install what is missing, build, run every test (also under ASan+UBSan)
+#   ./dev.sh test    install what is missing, build, run every test (again under ASan+UBSan,
+#                    and the integration tests under TSan)
 #   ./dev.sh build   build only (build/evalgate)
 #   ./dev.sh bench   run the benchmarks of tests/bench
 set -euo pipefail
@@ -44,6 +45,9 @@ test_all() {
 	build build-asan -DCMAKE_BUILD_TYPE=Debug -DEG_ASAN=ON
 	(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j2)
+	echo "== the integration tests under ThreadSanitizer"
+	build build-tsan -DCMAKE_BUILD_TYPE=Debug -DEG_TSAN=ON
+	(cd build-tsan && TSAN_OPTIONS=halt_on_error=1:exitcode=66 ctest --output-on-failure -j2)
 }
 
 case "${1:-}" in

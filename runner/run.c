@@ -94,6 +94,7 @@ struct queue {
 	pthread_cond_t cv;
 	struct job *head, *tail;
 	int closed;
+	int leavers;                    /* threads that stopped taking from it (scoreq) */
 };
 
 struct run {
@@ -111,6 +112,8 @@ struct run {
 	long max_live;
 	atomic_long n_pass, n_fail, n_error, n_done;
 	long consecutive_call_errors, call_ok;
+	struct queue scoreq;            /* answered jobs for the scoring threads */
+	int n_workers;                  /* OpenMP threads scoring (0: the network thread scores); set and read by thread 0 only */
 	struct queue writeq;            /* scored jobs for the writer */
 	struct queue callq;             /* jobs whose scorers asked for calls */
 	atomic_int write_failed;
@@ -132,6 +135,7 @@ static void queue_init(struct queue *q)
 	pthread_cond_init(&q->cv, NULL);
 	q->head = q->tail = NULL;
 	q->closed = 0;
+	q->leavers = 0;
 }
 
 static void queue_destroy(struct queue *q)
@@ -163,6 +167,24 @@ static struct job *queue_take(struct queue *q, int wait)
 		pthread_cond_wait(&q->cv, &q->mu);
 	j = q->head;
 	q->head = q->tail = NULL;
+	pthread_mutex_unlock(&q->mu);
+	return j;
+}
+
+/* take the oldest job; waits while the queue is open and empty; NULL once closed and empty */
+static struct job *queue_pop(struct queue *q)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&q->mu);
+	while (!q->head && !q->closed)
+		pthread_cond_wait(&q->cv, &q->mu);
+	j = q->head;
+	if (j) {
+		q->head = j->next;
+		if (!q->head)
+			q->tail = NULL;
+	}
 	pthread_mutex_unlock(&q->mu);
 	return j;
 }
@@ -333,7 +355,7 @@ static void finish_job(struct run *r, struct job *j)
 	queue_push(&r->writeq, j);
 }
 
-/* runs in an OpenMP task: score what can be scored, ask for calls otherwise */
+/* runs on a scoring thread: score what can be scored, ask for calls otherwise */
 static void score_job_run(struct job *j)
 {
 	struct run *r = j->run;
@@ -366,6 +388,12 @@ static void score_job_run(struct job *j)
 	finish_job(r, j);
 }
 
+/*
+ * Hand an answered job to the scoring threads. The hand-off is a plain
+ * mutex-protected queue rather than OpenMP tasks: it never runs a task on
+ * the network thread when the scorers fall behind, and thread sanitizers
+ * can see the synchronisation.
+ */
 static void schedule_score(struct job *j)
 {
 	size_t i;
@@ -375,8 +403,32 @@ static void schedule_score(struct job *j)
 		j->sjobs[i].output_len = j->output_len;
 		j->sjobs[i].latency_ms = j->latency_ms;
 	}
-#pragma omp task firstprivate(j) default(none)
-	score_job_run(j);
+	if (j->run->n_workers)
+		queue_push(&j->run->scoreq, j);
+	else
+		score_job_run(j);
+}
+
+static void score_worker(struct run *r)
+{
+	struct job *j;
+
+	while ((j = queue_pop(&r->scoreq)))
+		score_job_run(j);
+	/* say so through the queue's mutex: the end of the OpenMP region is a
+	 * barrier too, but one that thread sanitizers cannot see */
+	pthread_mutex_lock(&r->scoreq.mu);
+	r->scoreq.leavers++;
+	pthread_cond_broadcast(&r->scoreq.cv);
+	pthread_mutex_unlock(&r->scoreq.mu);
+}
+
+static void wait_workers(struct run *r)
+{
+	pthread_mutex_lock(&r->scoreq.mu);
+	while (r->scoreq.leavers < r->n_workers)
+		pthread_cond_wait(&r->scoreq.cv, &r->scoreq.mu);
+	pthread_mutex_unlock(&r->scoreq.mu);
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -819,6 +871,7 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	r->plan = plan;
 	r->st = st;
 	r->max_live = 2L * plan->concurrency + 16;
+	queue_init(&r->scoreq);
 	queue_init(&r->writeq);
 	queue_init(&r->callq);
 	r->gw = gateway_new(&plan->cfg->gateway, plan->api_key);
@@ -830,14 +883,21 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 		ret = error("cannot start the writer thread");
 		goto out;
 	}
+	/* thread 0 drives the network; the others score */
 	nthreads = omp_get_num_procs();
 	if (nthreads < 2)
 		nthreads = 2;
 #pragma omp parallel num_threads(nthreads) default(none) shared(r)
-#pragma omp single
 	{
-		network_loop(r);
-#pragma omp taskwait
+		if (omp_get_thread_num() == 0) {
+			/* only this thread reads n_workers (in schedule_score) */
+			r->n_workers = omp_get_num_threads() - 1;
+			network_loop(r);
+			queue_close(&r->scoreq);
+			wait_workers(r);
+		} else {
+			score_worker(r);
+		}
 	}
 	queue_close(&r->writeq);
 	pthread_join(r->writer, NULL);
@@ -857,6 +917,7 @@ out:
 	if (r->cache_rd)
 		cache_close(r->cache_rd);
 	gateway_free(r->gw);
+	queue_destroy(&r->scoreq);
 	queue_destroy(&r->writeq);
 	queue_destroy(&r->callq);
 	free(r);
