@@ -252,7 +252,7 @@ static int execute(struct run_cli *o, struct setup *s)
 			history_close(h);
 			return EG_EXIT_USAGE;
 		}
-	info("run %s: %zu suites, target %s@%s", run_id, s->n_suites, s->cfg.target.name,
+	info("run %s: %zu suite%s, target %s@%s", run_id, s->n_suites, s->n_suites == 1 ? "" : "s", s->cfg.target.name,
 	     s->cfg.target.version);
 
 	cache_path = cache_path_for(o->common.history);

@@ -52,7 +52,7 @@ int cmd_validate(int argc, char **argv)
 	}
 	if (lock)
 		info("wrote %s", s.lock_path);
-	info("ok: %s%zu suites, %zu cases", s.have_cfg ? "config, " : "", s.n_suites, cases);
+	info("ok: %s%zu suite%s, %zu cases", s.have_cfg ? "config, " : "", s.n_suites, s.n_suites == 1 ? "" : "s", cases);
 	rc = 0;
 out_setup:
 	setup_release(&s);

@@ -38,18 +38,20 @@ stop_mock() {
 	if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; MOCK_PID=""; fi
 }
 
-# write_config FILE [gates-json] [gateway-extra-json]: a config aimed at the mock;
-# the extra members replace the defaults
+# write_config FILE [gates-json] [gateway-extra-json] [top-level-extra-json]: a config
+# aimed at the mock; the extra members replace the defaults
 write_config() {
-	python3 - "$1" "${2:-[]}" "${3:-}" <<'EOP'
+	python3 - "$1" "${2:-[]}" "${3:-}" "${4:-}" <<'EOP'
 import json, sys
-path, gates, extra = sys.argv[1], sys.argv[2], sys.argv[3]
+path, gates, extra, top = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 gw = {"base_url": "${EVALGATE_BASE_URL:-http://127.0.0.1:9/v1}", "api_key_env": "EVALGATE_API_KEY",
       "timeout_s": 5, "max_retries": 3, "concurrency": 8, "max_error_rate": 1}
 if extra:
     gw.update(json.loads("{" + extra + "}"))
 cfg = {"gateway": gw, "target": {"name": "it-bot", "version": "v1", "model": "mock-model"},
        "suites": [], "gates": json.loads(gates)}
+if top:
+    cfg.update(json.loads("{" + top + "}"))
 with open(path, "w") as f:
     json.dump(cfg, f, indent=2)
 EOP
