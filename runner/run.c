@@ -49,6 +49,7 @@ int run_signal_received(void)
 
 struct cache_entry {
 	struct cache_entry *next;
+	int scorer;                    /* whose call it was: a scorer index, or -1 for the target */
 	char key[65];
 	struct cached_reply reply;
 };
@@ -223,11 +224,12 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-static void remember_for_cache(struct job *j, const char *key, const char *content, size_t len,
-			       const char *finish, long pt, long ct)
+static void remember_for_cache(struct job *j, int scorer, const char *key, const char *content,
+			       size_t len, const char *finish, long pt, long ct)
 {
 	struct cache_entry *e = xcalloc(1, sizeof(*e));
 
+	e->scorer = scorer;
 	memcpy(e->key, key, 65);
 	e->reply.content = xstrndup(content, len);
 	e->reply.content_len = len;
@@ -294,8 +296,11 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 		return -1;
 	if (cw) {
 		struct cache_entry *e;
+		/* a reply its scorer could not use (an unparsable verdict) is not
+		 * kept: the next run asks again */
 		for (e = j->to_cache; e; e = e->next)
-			cache_put(cw, e->key, &e->reply);
+			if (e->scorer < 0 || !j->results[e->scorer].error)
+				cache_put(cw, e->key, &e->reply);
 	}
 	return 0;
 }
@@ -707,7 +712,7 @@ static void on_done(struct gw_request *req, void *arg)
 			j->prompt_tokens = req->prompt_tokens;
 			j->completion_tokens = req->completion_tokens;
 			if (p->key[0])
-				remember_for_cache(j, p->key, j->output, j->output_len,
+				remember_for_cache(j, -1, p->key, j->output, j->output_len,
 						   j->finish_reason, j->prompt_tokens,
 						   j->completion_tokens);
 			schedule_score(j);
@@ -721,7 +726,7 @@ static void on_done(struct gw_request *req, void *arg)
 			c->reply = req->content;
 			req->content = NULL;
 			if (p->key[0])
-				remember_for_cache(j, p->key, c->reply, req->content_len,
+				remember_for_cache(j, (int)p->scorer, p->key, c->reply, req->content_len,
 						   req->finish_reason, req->prompt_tokens,
 						   req->completion_tokens);
 		} else {
