@@ -1303,6 +1303,18 @@ static void raise_fd_limit(long want)
 	}
 }
 
+/* SIGINT, SIGTERM: begin shutdown; only async-signal-safe calls here */
+static void on_signal(int sig)
+{
+	int saved = errno;
+	ssize_t n;
+
+	atomic_store(&mock.stopping, 1);
+	n = write(mock.stop_pipe[1], "x", 1); /* fails only when full: already signalled */
+	(void)n;
+	errno = saved;
+}
+
 static unsigned bound_port(struct MHD_Daemon *d)
 {
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
@@ -1319,9 +1331,11 @@ int main(int argc, char **argv)
 	struct options opts = { .port = 0, .max_conn = 2048 };
 	struct MHD_Daemon *d;
 	struct sockaddr_in sa;
+	struct sigaction act;
+	struct pollfd pfd;
 	sigset_t sigs;
 	unsigned port;
-	int sig, ret = 2;
+	int ret = 2;
 
 	if (parse_options(argc, argv, &opts))
 		goto out;
@@ -1343,11 +1357,19 @@ int main(int argc, char **argv)
 	}
 	raise_fd_limit(opts.max_conn + 64);
 
-	/* signals are taken by sigwait() here; every server thread inherits the mask */
+	/*
+	 * Server threads inherit a mask blocking SIGINT and SIGTERM, so the
+	 * handler runs in this thread, which unblocks them once the daemon runs.
+	 */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = on_signal;
+	sigemptyset(&act.sa_mask);
+	sigaction(SIGINT, &act, NULL);
+	sigaction(SIGTERM, &act, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&sa, 0, sizeof(sa));
@@ -1380,12 +1402,14 @@ int main(int argc, char **argv)
 	if (opts.port_file && write_port_file(opts.port_file, port))
 		goto out_stop;
 
-	while (sigwait(&sigs, &sig))
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+	pfd.fd = mock.stop_pipe[0];
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, -1) <= 0)
 		;
 	ret = 0;
 out_stop:
-	atomic_store(&mock.stopping, 1);
-	if (write(mock.stop_pipe[1], "x", 1) != 1)
+	if (!atomic_exchange(&mock.stopping, 1) && write(mock.stop_pipe[1], "x", 1) != 1)
 		ret = error("cannot signal shutdown: %s", strerror(errno));
 	MHD_stop_daemon(d);
 out_close_pipe:
