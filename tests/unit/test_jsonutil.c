@@ -386,15 +386,31 @@ Test(jsonutil, string_array_getter)
 	jdoc_release(&d);
 }
 
-Test(jsonutil, read_file_limits_and_errors)
+static char tmpdir[64];
+
+static void file_setup(void)
 {
-	char dir[] = "/tmp/eg_jsonutil_XXXXXX", path[64], cmd[96];
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_jsonutil_XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	cr_redirect_stderr();
+}
+
+static void file_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(jsonutil_file, read_file_limits_and_errors, .init = file_setup, .fini = file_teardown)
+{
 	struct strbuf sb = STRBUF_INIT;
+	char path[128];
 	FILE *fp;
 	const char *err;
 
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/f.json", dir);
+	snprintf(path, sizeof(path), "%s/f.json", tmpdir);
 	fp = fopen(path, "wb");
 	cr_assert_not_null(fp);
 	fwrite("0123456789", 1, 10, fp);
@@ -410,11 +426,9 @@ Test(jsonutil, read_file_limits_and_errors)
 	err = take_stderr();
 	cr_assert_not_null(strstr(err, "f.json: larger than 9 bytes"), "%s", err);
 
-	snprintf(path, sizeof(path), "%s/missing.json", dir);
+	snprintf(path, sizeof(path), "%s/missing.json", tmpdir);
 	cr_assert_eq(read_file(path, &sb, 0), -1);
 	err = take_stderr();
 	cr_assert_not_null(strstr(err, "missing.json: cannot open: No such file"), "%s", err);
 	strbuf_release(&sb);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
 }
