@@ -197,6 +197,9 @@ static int load_gateway(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *g
 	v = (double)gw->max_response_bytes;
 	if (jdoc_number(d, g, "gateway.", "max_response_bytes", 0, 1024, 1073741824.0, &v))
 		return -1;
+	if (v != floor(v))
+		return jdoc_error(d, cJSON_GetObjectItem(g, "max_response_bytes"),
+				  "gateway.max_response_bytes", "expected a whole number");
 	gw->max_response_bytes = (size_t)v;
 	return 0;
 }
@@ -243,6 +246,9 @@ static int load_judge(struct jdoc *d, const cJSON *j, struct eg_judge_cfg *jc)
 	    jdoc_string(d, j, "judge.", "model", 0, &model) ||
 	    jdoc_number(d, j, "judge.", "samples", 0, 1, 25, &samples))
 		return -1;
+	if (samples != floor(samples))
+		return jdoc_error(d, cJSON_GetObjectItem(j, "samples"), "judge.samples",
+				  "expected a whole number");
 	jc->model = model ? xstrdup(model) : NULL;
 	jc->samples = (int)samples;
 	p = cJSON_GetObjectItemCaseSensitive(j, "params");

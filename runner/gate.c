@@ -20,8 +20,9 @@ void wilson95(long k, long n, double *lo, double *hi)
 	denom = 1 + z * z / n;
 	centre = (p + z * z / (2.0 * n)) / denom;
 	half = z / denom * sqrt(p * (1 - p) / n + z * z / (4.0 * n * n));
-	*lo = centre - half < 0 ? 0 : centre - half;
-	*hi = centre + half > 1 ? 1 : centre + half;
+	/* at k = 0 and k = n the bound is exactly 0 or 1; rounding would miss it */
+	*lo = k <= 0 || centre - half < 0 ? 0 : centre - half;
+	*hi = k >= n || centre + half > 1 ? 1 : centre + half;
 }
 
 static void scope_of(const struct eg_gate *g, struct strbuf *sb)

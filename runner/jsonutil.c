@@ -85,7 +85,7 @@ static int check_duplicates(const struct jdoc *d, const cJSON *v)
 
 int jdoc_parse(struct jdoc *d, const char *file, int line_base, const char *text, size_t len)
 {
-	const char *end = NULL;
+	const char *end = NULL, *nul;
 	size_t bad;
 
 	d->file = file;
@@ -93,13 +93,14 @@ int jdoc_parse(struct jdoc *d, const char *file, int line_base, const char *text
 	d->text = text;
 	d->len = len;
 	d->root = NULL;
+	/* NUL first: line_at() stops counting lines at one */
+	nul = memchr(text, '\0', len);
+	if (nul)
+		return error_at(file, line_at(text, (size_t)(nul - text), line_base), NULL,
+				"text contains a NUL byte (byte %zu)", (size_t)(nul - text) + 1);
 	if (!utf8_valid(text, len, &bad))
 		return error_at(file, line_at(text, bad, line_base), NULL,
 				"text is not valid UTF-8 (byte %zu)", bad + 1);
-	if (memchr(text, '\0', len))
-		return error_at(file, line_at(text, (size_t)((const char *)memchr(text, 0, len) - text),
-					      line_base),
-				NULL, "text contains a NUL byte");
 	d->root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (!d->root) {
 		size_t off = end ? (size_t)(end - text) : 0;

@@ -80,7 +80,8 @@ static void canon(struct strbuf *sb, const cJSON *v)
 	} else if (cJSON_IsNumber(v)) {
 		char buf[64];
 		double d = v->valuedouble;
-		if (d == (double)(long long)d && d > -1e15 && d < 1e15)
+		/* range first: converting an out-of-range double to an integer is undefined */
+		if (d > -1e15 && d < 1e15 && d == (double)(long long)d)
 			snprintf(buf, sizeof(buf), "%lld", (long long)d);
 		else
 			snprintf(buf, sizeof(buf), "%.17g", d);

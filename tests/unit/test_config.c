@@ -1,0 +1,522 @@
+/* config: defaults, located field errors, ${VAR} expansion, gates, the config hash */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "banned.h"
+
+static char tmpdir[64];
+static char cfg_path[128];
+static char errbuf[16384];
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_config_XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
+	cr_redirect_stderr();
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(config, .init = setup, .fini = teardown);
+
+static const char *take_stderr(void)
+{
+	FILE *f;
+	size_t n;
+
+	fflush(stderr);
+	f = cr_get_redirected_stderr();
+	clearerr(f);
+	n = fread(errbuf, 1, sizeof(errbuf) - 1, f);
+	errbuf[n] = '\0';
+	return errbuf;
+}
+
+static void write_cfg(const char *text)
+{
+	FILE *fp = fopen(cfg_path, "wb");
+
+	cr_assert_not_null(fp);
+	cr_assert_eq(fwrite(text, 1, strlen(text), fp), strlen(text));
+	cr_assert_eq(fclose(fp), 0);
+}
+
+#define TARGET "\"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"}"
+
+/* a config whose gateway object holds base_url (line 3) and then body (from line 4) */
+static void write_gateway(const char *base_url, const char *body)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+		 "{\n"
+		 "  \"gateway\": {\n"
+		 "    \"base_url\": %s%s\n"
+		 "%s"
+		 "  },\n"
+		 "  " TARGET "\n"
+		 "}\n",
+		 base_url, *body ? "," : "", body);
+	write_cfg(text);
+}
+
+/* config_load must fail with "<cfg_path>:<line>: <rest>" on stderr */
+static void load_fails(int line, const char *rest)
+{
+	struct eg_config cfg;
+	char want[1024];
+	const char *err;
+
+	cr_assert_eq(config_load(&cfg, cfg_path), -1, "accepted (want %s)", rest);
+	/* a failed load leaves nothing to release */
+	cr_assert_null(cfg.path);
+	cr_assert_null(cfg.gateway.base_url);
+	cr_assert_null(cfg.gates);
+	cr_assert_null(cfg.root);
+	err = take_stderr();
+	if (line)
+		snprintf(want, sizeof(want), "evalgate: %s:%d: %s\n", cfg_path, line, rest);
+	else
+		snprintf(want, sizeof(want), "%s", rest);
+	cr_assert_not_null(strstr(err, want), "want '%s' in: %s", want, err);
+}
+
+static void load_ok(struct eg_config *cfg)
+{
+	cr_assert_eq(config_load(cfg, cfg_path), 0, "%s", take_stderr());
+}
+
+Test(config, defaults)
+{
+	struct eg_config cfg;
+
+	write_gateway("\"http://127.0.0.1:4000/v1\"", "");
+	load_ok(&cfg);
+	cr_assert_str_eq(cfg.path, cfg_path);
+	cr_assert_str_eq(cfg.gateway.base_url, "http://127.0.0.1:4000/v1");
+	cr_assert_null(cfg.gateway.api_key_env);
+	cr_assert_eq(cfg.gateway.n_headers, 0);
+	cr_assert_float_eq(cfg.gateway.timeout_s, 60, 1e-9);
+	cr_assert_eq(cfg.gateway.max_retries, 5);
+	cr_assert_eq(cfg.gateway.concurrency, 32);
+	cr_assert_float_eq(cfg.gateway.rps, 0, 1e-9);
+	cr_assert_float_eq(cfg.gateway.max_error_rate, 0.05, 1e-9);
+	cr_assert_eq(cfg.gateway.max_response_bytes, 16u << 20);
+	cr_assert_str_eq(cfg.target.name, "bot");
+	cr_assert_str_eq(cfg.target.version, "v1");
+	cr_assert_str_eq(cfg.target.model, "m");
+	cr_assert_null(cfg.target.system);
+	cr_assert_null(cfg.target.params);
+	cr_assert_null(cfg.judge.model);
+	cr_assert_eq(cfg.judge.samples, 1);
+	cr_assert_eq(cfg.n_suites, 0);
+	cr_assert_eq(cfg.n_gates, 0);
+	cr_assert_eq(strlen(cfg.hash), 64);
+	cr_assert_not_null(cfg.root);
+	config_release(&cfg);
+	cr_assert_null(cfg.path);
+	cr_assert_str_eq(take_stderr(), "");
+}
+
+Test(config, every_field_read)
+{
+	struct eg_config cfg;
+
+	write_cfg("{\n"
+		  "  \"gateway\": {\"base_url\": \"https://gw.example/v1///\", \"api_key_env\": \"MY_KEY\",\n"
+		  "    \"headers\": {\"x-team\": \"support\", \"x-b\": \"2\"}, \"timeout_s\": 0.5,\n"
+		  "    \"max_retries\": 0, \"concurrency\": 4096, \"rps\": 12.5, \"max_error_rate\": 1,\n"
+		  "    \"max_response_bytes\": 1024},\n"
+		  "  \"target\": {\"name\": \"bot\", \"version\": \"v2\", \"model\": \"gpt\",\n"
+		  "    \"system\": \"be nice\", \"params\": {\"temperature\": 0}},\n"
+		  "  \"judge\": {\"model\": \"j\", \"params\": {\"top_p\": 1}, \"samples\": 3},\n"
+		  "  \"suites\": [\"a\", \"b/c\"],\n"
+		  "  \"promotion\": {\"production\": {}}, \"registry\": \"sqlite:r.db\", \"prices\": {}\n"
+		  "}\n");
+	load_ok(&cfg);
+	cr_assert_str_eq(cfg.gateway.base_url, "https://gw.example/v1", "trailing slashes dropped");
+	cr_assert_str_eq(cfg.gateway.api_key_env, "MY_KEY");
+	cr_assert_eq(cfg.gateway.n_headers, 2);
+	cr_assert_str_eq(cfg.gateway.headers[0].name, "x-team");
+	cr_assert_str_eq(cfg.gateway.headers[0].value, "support");
+	cr_assert_str_eq(cfg.gateway.headers[1].name, "x-b");
+	cr_assert_float_eq(cfg.gateway.timeout_s, 0.5, 1e-9);
+	cr_assert_eq(cfg.gateway.max_retries, 0);
+	cr_assert_eq(cfg.gateway.concurrency, 4096);
+	cr_assert_float_eq(cfg.gateway.rps, 12.5, 1e-9);
+	cr_assert_float_eq(cfg.gateway.max_error_rate, 1, 1e-9);
+	cr_assert_eq(cfg.gateway.max_response_bytes, 1024);
+	cr_assert_str_eq(cfg.target.system, "be nice");
+	cr_assert(cJSON_IsObject(cfg.target.params));
+	cr_assert_str_eq(cfg.judge.model, "j");
+	cr_assert_eq(cfg.judge.samples, 3);
+	cr_assert(cJSON_IsObject(cfg.judge.params));
+	cr_assert_eq(cfg.n_suites, 2);
+	cr_assert_str_eq(cfg.suites[1], "b/c");
+	config_release(&cfg);
+}
+
+struct field_case {
+	const char *field; /* a line of the gateway object */
+	const char *msg;   /* the message after "file:4: " */
+};
+
+Test(config, gateway_field_ranges_and_types)
+{
+	static const struct field_case cases[] = {
+		{ "\"timeout_s\": 0", "gateway.timeout_s: 0 is out of range [0.001, 3600]" },
+		{ "\"timeout_s\": 3600.5", "gateway.timeout_s: 3600.5 is out of range [0.001, 3600]" },
+		{ "\"timeout_s\": \"60\"", "gateway.timeout_s: expected a number" },
+		{ "\"max_retries\": -1", "gateway.max_retries: -1 is out of range [0, 20]" },
+		{ "\"max_retries\": 21", "gateway.max_retries: 21 is out of range [0, 20]" },
+		{ "\"max_retries\": 2.5", "gateway.max_retries: expected a whole number" },
+		{ "\"max_retries\": true", "gateway.max_retries: expected a number" },
+		{ "\"concurrency\": 0", "gateway.concurrency: 0 is out of range [1, 4096]" },
+		{ "\"concurrency\": 4097", "gateway.concurrency: 4097 is out of range [1, 4096]" },
+		{ "\"concurrency\": 1.5", "gateway.concurrency: expected a whole number" },
+		{ "\"concurrency\": null", "gateway.concurrency: expected a number" },
+		{ "\"rps\": -1", "gateway.rps: -1 is out of range [0, 1e+06]" },
+		{ "\"rps\": 1000001", "gateway.rps: 1e+06 is out of range [0, 1e+06]" },
+		{ "\"rps\": [1]", "gateway.rps: expected a number" },
+		{ "\"max_error_rate\": -0.01", "gateway.max_error_rate: -0.01 is out of range [0, 1]" },
+		{ "\"max_error_rate\": 1.01", "gateway.max_error_rate: 1.01 is out of range [0, 1]" },
+		{ "\"max_error_rate\": \"5%\"", "gateway.max_error_rate: expected a number" },
+		{ "\"max_response_bytes\": 1023",
+		  "gateway.max_response_bytes: 1023 is out of range [1024, 1.07374e+09]" },
+		{ "\"max_response_bytes\": 1073741825",
+		  "gateway.max_response_bytes: 1.07374e+09 is out of range [1024, 1.07374e+09]" },
+		{ "\"max_response_bytes\": 4096.5", "gateway.max_response_bytes: expected a whole number" },
+		{ "\"max_response_bytes\": {}", "gateway.max_response_bytes: expected a number" },
+		{ "\"api_key_env\": \"1KEY\"",
+		  "gateway.api_key_env: '1KEY' is not an environment variable name" },
+		{ "\"api_key_env\": \"MY-KEY\"",
+		  "gateway.api_key_env: 'MY-KEY' is not an environment variable name" },
+		{ "\"api_key_env\": 5", "gateway.api_key_env: expected a string" },
+		{ "\"headers\": [\"x\"]", "gateway.headers: expected an object of strings" },
+		{ "\"headers\": {\"x-n\": 1}",
+		  "gateway.headers: 'x-n': expected a header name and a one-line string value" },
+		{ "\"headers\": {\"bad name\": \"v\"}",
+		  "gateway.headers: 'bad name': expected a header name and a one-line string value" },
+		{ "\"headers\": {\"x-crlf\": \"a\\r\\nb: c\"}",
+		  "gateway.headers: 'x-crlf': expected a header name and a one-line string value" },
+		{ "\"timeouts\": 5", "gateway.timeouts: unknown field" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char body[256];
+
+		snprintf(body, sizeof(body), "    %s\n", cases[i].field);
+		write_gateway("\"http://h/v1\"", body);
+		load_fails(4, cases[i].msg);
+	}
+}
+
+Test(config, gateway_base_url_errors)
+{
+	write_gateway("\"ftp://h/v1\"", "");
+	load_fails(3, "gateway.base_url: expected an http:// or https:// URL, not 'ftp://h/v1'");
+	write_gateway("42", "");
+	load_fails(3, "gateway.base_url: expected a string");
+	write_gateway("\"http://h\"", "    \"base_url\": \"http://i\"\n");
+	load_fails(4, "base_url: key given twice in one object");
+	write_cfg("{\n  \"gateway\": {\n    \"timeout_s\": 5\n  },\n  " TARGET "\n}\n");
+	load_fails(2, "gateway.base_url: missing (a string is required)");
+	write_cfg("{\n  " TARGET "\n}\n");
+	load_fails(1, "gateway: missing");
+	write_cfg("{\n  \"gateway\": \"http://h\",\n  " TARGET "\n}\n");
+	load_fails(2, "gateway: expected an object");
+}
+
+Test(config, env_expansion_in_base_url)
+{
+	struct eg_config cfg;
+
+	setenv("EG_UT_URL", "http://gw.example:8080/v1/", 1);
+	write_gateway("\"${EG_UT_URL}\"", "");
+	load_ok(&cfg);
+	cr_assert_str_eq(cfg.gateway.base_url, "http://gw.example:8080/v1");
+	config_release(&cfg);
+
+	unsetenv("EG_UT_UNSET");
+	write_gateway("\"${EG_UT_UNSET:-http://fallback:4000/v1}\"", "");
+	load_ok(&cfg);
+	cr_assert_str_eq(cfg.gateway.base_url, "http://fallback:4000/v1");
+	config_release(&cfg);
+
+	/* set but empty takes the default too */
+	setenv("EG_UT_EMPTY", "", 1);
+	write_gateway("\"${EG_UT_EMPTY:-http://d/v1}\"", "");
+	load_ok(&cfg);
+	cr_assert_str_eq(cfg.gateway.base_url, "http://d/v1");
+	config_release(&cfg);
+
+	/* a set variable wins over its default; several references in one value */
+	setenv("EG_UT_HOST", "10.0.0.7", 1);
+	write_gateway("\"http://${EG_UT_HOST:-localhost}:${EG_UT_PORT_UNSET:-4000}/${EG_UT_HOST}/v1\"", "");
+	load_ok(&cfg);
+	cr_assert_str_eq(cfg.gateway.base_url, "http://10.0.0.7:4000/10.0.0.7/v1");
+	config_release(&cfg);
+
+	/* an empty default */
+	write_gateway("\"http://h/v1${EG_UT_UNSET:-}\"", "");
+	load_ok(&cfg);
+	cr_assert_str_eq(cfg.gateway.base_url, "http://h/v1");
+	config_release(&cfg);
+	cr_assert_str_eq(take_stderr(), "");
+}
+
+Test(config, env_expansion_in_headers)
+{
+	struct eg_config cfg;
+
+	setenv("EG_UT_PK", "pk-123", 1);
+	unsetenv("EG_UT_UNSET");
+	write_gateway("\"http://h/v1\"",
+		      "    \"headers\": {\"x-portkey-api-key\": \"${EG_UT_PK}\",\n"
+		      "                \"x-team\": \"t-${EG_UT_UNSET:-none}\", \"x-plain\": \"$HOME\"}\n");
+	load_ok(&cfg);
+	cr_assert_eq(cfg.gateway.n_headers, 3);
+	cr_assert_str_eq(cfg.gateway.headers[0].name, "x-portkey-api-key");
+	cr_assert_str_eq(cfg.gateway.headers[0].value, "pk-123");
+	cr_assert_str_eq(cfg.gateway.headers[1].value, "t-none");
+	cr_assert_str_eq(cfg.gateway.headers[2].value, "$HOME", "only ${...} is expanded");
+	config_release(&cfg);
+}
+
+Test(config, env_expansion_errors)
+{
+	unsetenv("EG_UT_MISSING");
+	write_gateway("\"${EG_UT_MISSING}/v1\"", "");
+	load_fails(3, "gateway.base_url: environment variable EG_UT_MISSING is not set");
+	write_gateway("\"http://h/v1\"", "    \"headers\": {\"x-k\": \"${EG_UT_MISSING}\"}\n");
+	load_fails(4, "gateway.headers: environment variable EG_UT_MISSING is not set");
+	write_gateway("\"http://h/${EG_UT_MISSING\"", "");
+	load_fails(3, "gateway.base_url: unterminated ${ in '${EG_UT_MISSING'");
+	write_gateway("\"http://h/${}\"", "");
+	load_fails(3, "gateway.base_url: bad ${...} reference");
+	write_gateway("\"http://h/${:-x}\"", "");
+	load_fails(3, "gateway.base_url: bad ${...} reference");
+	write_gateway("\"http://h/${1A}\"", "");
+	load_fails(3, "gateway.base_url: '1A' is not an environment variable name");
+	write_gateway("\"http://h/${A B}\"", "");
+	load_fails(3, "gateway.base_url: 'A B' is not an environment variable name");
+}
+
+Test(config, expanded_values_are_never_printed)
+{
+	struct eg_config cfg;
+	const char *err;
+
+	setenv("EG_UT_SECRET", "sk-very-secret-value", 1);
+	write_gateway("\"${EG_UT_SECRET}\"", "");
+	cr_assert_eq(config_load(&cfg, cfg_path), -1);
+	err = take_stderr();
+	cr_assert_not_null(strstr(err, "gateway.base_url: expected an http:// or https:// URL, not '${EG_UT_SECRET}'"),
+			   "%s", err);
+	cr_assert_null(strstr(err, "sk-very-secret"), "%s", err);
+
+	/* a header whose expanded value spans lines is refused, without the value */
+	setenv("EG_UT_SECRET", "sk-very\r\nx-injected: 1", 1);
+	write_gateway("\"http://h/v1\"", "    \"headers\": {\"x-k\": \"${EG_UT_SECRET}\"}\n");
+	cr_assert_eq(config_load(&cfg, cfg_path), -1);
+	err = take_stderr();
+	cr_assert_not_null(strstr(err, ":4: gateway.headers: 'x-k': the expanded value spans lines"),
+			   "%s", err);
+	cr_assert_null(strstr(err, "sk-very"), "%s", err);
+}
+
+Test(config, authorization_header_refused)
+{
+	write_gateway("\"http://h/v1\"", "    \"headers\": {\"x-a\": \"1\",\n\"Authorization\": \"Bearer sk-1\"}\n");
+	load_fails(5, "gateway.headers: set the key with api_key_env, not an Authorization header");
+	write_gateway("\"http://h/v1\"", "    \"headers\": {\"authorization\": \"Bearer sk-1\"}\n");
+	load_fails(4, "gateway.headers: set the key with api_key_env, not an Authorization header");
+	write_gateway("\"http://h/v1\"", "    \"headers\": {\"AUTHORIZATION\": \"${EG_UT_X:-k}\"}\n");
+	load_fails(4, "gateway.headers: set the key with api_key_env, not an Authorization header");
+}
+
+Test(config, top_level_and_target_errors)
+{
+	write_cfg("[]\n");
+	load_fails(1, "expected a JSON object");
+	write_cfg("{\n  \"gateway\": {\"base_url\": \"http://h\"},\n  " TARGET ",\n  \"gatez\": []\n}\n");
+	load_fails(4, "gatez: unknown field");
+	write_cfg("{\n  \"gateway\": {\"base_url\": \"http://h\"}\n}\n");
+	load_fails(1, "target: missing");
+	write_cfg("{\n  \"gateway\": {\"base_url\": \"http://h\"},\n  \"target\": {\"name\": \"\",\n"
+		  "  \"version\": \"v\", \"model\": \"m\"}\n}\n");
+	load_fails(3, "target.name: must not be empty");
+	write_cfg("{\n  \"gateway\": {\"base_url\": \"http://h\"},\n  \"target\": {\"name\": \"n\",\n"
+		  "  \"version\": \"v\"}\n}\n");
+	load_fails(3, "target.model: missing (a string is required)");
+	write_cfg("{\n  \"gateway\": {\"base_url\": \"http://h\"},\n  \"target\": {\"name\": \"n\",\n"
+		  "  \"version\": \"v\", \"model\": \"m\",\n  \"params\": [1]}\n}\n");
+	load_fails(5, "target.params: expected an object");
+	write_cfg("{\n  \"gateway\": {\"base_url\": \"http://h\"},\n  " TARGET ",\n"
+		  "  \"judge\": {\"samples\": 26}\n}\n");
+	load_fails(4, "judge.samples: 26 is out of range [1, 25]");
+	write_cfg("{\n  \"gateway\": {\"base_url\": \"http://h\"},\n  " TARGET ",\n"
+		  "  \"judge\": {\"samples\": 2.5}\n}\n");
+	load_fails(4, "judge.samples: expected a whole number");
+	write_cfg("{\n  \"gateway\": {\"base_url\": \"http://h\"},\n  " TARGET ",\n"
+		  "  \"suites\": [\"a\",\n 7]\n}\n");
+	load_fails(5, "suites: expected an array of strings");
+	write_cfg("{\n  \"gateway\": {\"base_url\": \"http://h\"},\n  " TARGET ",\n"
+		  "  \"registry\": {}\n}\n");
+	load_fails(4, "registry: expected a string");
+}
+
+Test(config, missing_file)
+{
+	struct eg_config cfg;
+	const char *err;
+
+	cr_assert_eq(config_load(&cfg, cfg_path), -1);
+	err = take_stderr();
+	cr_assert_not_null(strstr(err, "evalgate.json: cannot open"), "%s", err);
+	cr_assert_null(cfg.path);
+}
+
+/* a config with the target and the given gates array (starting on line 4) */
+static void write_gates(const char *gates)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+		 "{\n"
+		 "  \"gateway\": {\"base_url\": \"http://h\"},\n"
+		 "  " TARGET ",\n"
+		 "  \"gates\": [\n"
+		 "%s"
+		 "  ]\n"
+		 "}\n",
+		 gates);
+	write_cfg(text);
+}
+
+Test(config, gates_read_and_named)
+{
+	struct eg_config cfg;
+
+	write_gates("    {\"name\": \"golden pass rate\", \"suite\": \"s1\", \"metric\": \"pass_rate\", \"min\": 0.95},\n"
+		    "    {\"metric\": \"error_rate\", \"max\": 0.01},\n"
+		    "    {\"metric\": \"pass_rate\", \"suite\": \"s2\", \"min\": 0, \"max\": 1},\n"
+		    "\n"
+		    "    {\"metric\": \"error_rate\", \"tag\": \"billing\", \"max\": 0.5}\n");
+	load_ok(&cfg);
+	cr_assert_eq(cfg.n_gates, 4);
+	cr_assert_str_eq(cfg.gates[0].name, "golden pass rate");
+	cr_assert_eq(cfg.gates[0].metric, METRIC_PASS_RATE);
+	cr_assert_str_eq(cfg.gates[0].metric_name, "pass_rate");
+	cr_assert_str_eq(cfg.gates[0].suite, "s1");
+	cr_assert_null(cfg.gates[0].tag);
+	cr_assert(cfg.gates[0].has_min && !cfg.gates[0].has_max);
+	cr_assert_float_eq(cfg.gates[0].min, 0.95, 1e-12);
+	cr_assert_eq(cfg.gates[0].line, 5);
+
+	cr_assert_str_eq(cfg.gates[1].name, "error_rate");
+	cr_assert_eq(cfg.gates[1].metric, METRIC_ERROR_RATE);
+	cr_assert_null(cfg.gates[1].suite);
+	cr_assert(!cfg.gates[1].has_min && cfg.gates[1].has_max);
+	cr_assert_float_eq(cfg.gates[1].max, 0.01, 1e-12);
+	cr_assert_eq(cfg.gates[1].line, 6);
+
+	cr_assert_str_eq(cfg.gates[2].name, "pass_rate [suite s2]");
+	cr_assert(cfg.gates[2].has_min && cfg.gates[2].has_max);
+	cr_assert_float_eq(cfg.gates[2].min, 0, 1e-12);
+	cr_assert_float_eq(cfg.gates[2].max, 1, 1e-12);
+
+	cr_assert_str_eq(cfg.gates[3].name, "error_rate [tag billing]");
+	cr_assert_str_eq(cfg.gates[3].tag, "billing");
+	cr_assert_null(cfg.gates[3].suite);
+	cr_assert_eq(cfg.gates[3].line, 9);
+	config_release(&cfg);
+}
+
+Test(config, gate_errors)
+{
+	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.9},\n"
+		    "    {\"metric\":\n \"pass_ratio\", \"min\": 0.9}\n");
+	load_fails(6, "gates[1].metric: unknown metric 'pass_ratio' (known: pass_rate, error_rate)");
+	write_gates("    {\"metric\": \"pass_rate\"}\n");
+	load_fails(5, "gates[0]: a gate needs min or max");
+	write_gates("    {\"metric\": \"pass_rate\", \"suite\": \"s\", \"tag\": \"t\", \"min\": 1}\n");
+	load_fails(5, "gates[0]: give either suite or tag, not both");
+	write_gates("    {\"min\": 0.5}\n");
+	load_fails(5, "gates[0].metric: missing (a string is required)");
+	write_gates("    {\"metric\": \"error_rate\",\n     \"max\": 2}\n");
+	load_fails(6, "gates[0].max: 2 is out of range [0, 1]");
+	write_gates("    {\"metric\": \"pass_rate\", \"min\": \"0.9\"}\n");
+	load_fails(5, "gates[0].min: expected a number");
+	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.9, \"stat\": \"mean\"}\n");
+	load_fails(5, "gates[0].stat: unknown field");
+	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.9},\n    7\n");
+	load_fails(6, "gates: gate 1: expected an object");
+	write_cfg("{\n  \"gateway\": {\"base_url\": \"http://h\"},\n  " TARGET ",\n  \"gates\": {}\n}\n");
+	load_fails(4, "gates: expected an array");
+}
+
+static void hash_of(const char *text, char out[65])
+{
+	struct eg_config cfg;
+
+	write_cfg(text);
+	load_ok(&cfg);
+	memcpy(out, cfg.hash, 65);
+	config_release(&cfg);
+}
+
+Test(config, hash_ignores_layout_and_key_order)
+{
+	char a[65], b[65], c[65], d[65], e[65];
+
+	hash_of("{\"gateway\": {\"base_url\": \"http://h\", \"timeout_s\": 10},\n"
+		" \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
+		" \"gates\": [{\"metric\": \"pass_rate\", \"min\": 0.9}]}\n", a);
+	hash_of("{\n\n  \"target\":{\"model\":\"m\",\"version\":\"v1\",\"name\":\"bot\"},\n"
+		"\t\"gates\" : [ { \"min\" : 0.9 , \"metric\" : \"pass_rate\" } ] ,\n"
+		"  \"gateway\":{\"timeout_s\":10.0,\"base_url\":\"http://h\"}\n}", b);
+	cr_assert_str_eq(a, b);
+	/* a changed value changes it */
+	hash_of("{\"gateway\": {\"base_url\": \"http://h\", \"timeout_s\": 11},\n"
+		" \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
+		" \"gates\": [{\"metric\": \"pass_rate\", \"min\": 0.9}]}\n", c);
+	cr_assert_str_neq(a, c);
+	hash_of("{\"gateway\": {\"base_url\": \"http://h\", \"timeout_s\": 10},\n"
+		" \"target\": {\"name\": \"bot\", \"version\": \"v2\", \"model\": \"m\"},\n"
+		" \"gates\": [{\"metric\": \"pass_rate\", \"min\": 0.9}]}\n", d);
+	cr_assert_str_neq(a, d);
+	/* array order is content, not layout */
+	hash_of("{\"gateway\": {\"base_url\": \"http://h\", \"timeout_s\": 10},\n"
+		" \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
+		" \"gates\": [{\"metric\": \"pass_rate\", \"min\": 0.9}, {\"metric\": \"error_rate\", \"max\": 0}]}\n", e);
+	cr_assert_str_neq(a, e);
+}
+
+Test(config, hash_does_not_hold_expanded_secrets)
+{
+	char a[65], b[65];
+
+	/* the hash is over the text as written, so a changed secret does not change it */
+	setenv("EG_UT_PK", "one", 1);
+	hash_of("{\"gateway\": {\"base_url\": \"http://h\", \"headers\": {\"x-k\": \"${EG_UT_PK}\"}},\n"
+		" " TARGET "}\n", a);
+	setenv("EG_UT_PK", "two", 1);
+	hash_of("{\"gateway\": {\"base_url\": \"http://h\", \"headers\": {\"x-k\": \"${EG_UT_PK}\"}},\n"
+		" " TARGET "}\n", b);
+	cr_assert_str_eq(a, b);
+}
