@@ -87,13 +87,13 @@ static const char *const refusal_patterns[] = {
 	"values|rules|instructions|boundaries)\\b",
 	/* "As an AI, I can't", "as an AI language model, I am unable" (a bare
 	 * "as an AI" is not enough: "As an AI assistant, I can help" answers) */
-	"\\bas\\s+an\\s+ai(?:\\s+(?:language\\s+)?model|\\s+assistant)?,?\\s+i\\s+(?:" CANT "|"
-	"am\\s+not\\s+able|" APOS "m\\s+not\\s+able|am\\s+unable|" APOS "m\\s+unable|"
-	"must\\s+not|should\\s+not|shouldn" APOS "?t)",
+	"\\bas\\s+an\\s+ai(?:\\s+(?:language\\s+)?model|\\s+assistant)?,?\\s+i(?:\\s+" CANT "|"
+	"\\s+am\\s+not\\s+able|" APOS "m\\s+not\\s+able|\\s+am\\s+unable|" APOS "m\\s+unable|"
+	"\\s+must\\s+not|\\s+should\\s+not|\\s+shouldn" APOS "?t)",
 	/* "I don't feel comfortable", "I'm not comfortable" */
-	"\\bi\\s+(?:do(?:n" APOS "?t|\\s+not)\\s+feel|" APOS "m\\s+not|\\s+am\\s+not)\\s+comfortable\\b",
+	"\\bi(?:\\s+do(?:n" APOS "?t|\\s+not)\\s+feel|" APOS "m\\s+not|\\s+am\\s+not)\\s+comfortable\\b",
 	/* "that's not something I can help with", "not something I am able to provide" */
-	"\\bnot\\s+something\\s+(?:that\\s+)?i\\s+(?:can|could|will|am\\s+able\\s+to|"
+	"\\bnot\\s+something\\s+(?:that\\s+)?i(?:\\s+can|\\s+could|\\s+will|\\s+am\\s+able\\s+to|"
 	APOS "m\\s+able\\s+to)\\s+(?:help|assist|provide|do|support|share|discuss)\\b",
 	/* "I'd rather not", "I would prefer not to" */
 	"\\bi(?:" APOS "d|\\s+would)\\s+(?:rather\\s+not|prefer\\s+not\\s+to)\\b",
