@@ -19,7 +19,8 @@
  * cut at 48 bytes.
  *
  * Content words are the words not in stop_words[] (about 170 English
- * function words and contractions, apostrophes dropped), then lightly
+ * function words and contractions, apostrophes dropped) and not a single
+ * letter (a dotted abbreviation such as "e.g." gives two), then lightly
  * stemmed (ASCII-letter words only), one rule of each group in order:
  *   plural:  -ies -> -y; -sses -> -ss; -ches, -shes, -xes, -zes drop "es";
  *            -s drops "s" unless -ss, -us, -is;
@@ -326,6 +327,8 @@ static uint64_t next_content(const unsigned char *s, size_t len, size_t *pos)
 	struct word w;
 
 	while (next_word(s, len, pos, &w)) {
+		if (w.len == 1 && w.alpha)
+			continue; /* a lone letter: "e.g." gives e and g */
 		if (set_has(stop_set, STOP_SLOTS - 1, hash_bytes(w.buf, w.len)))
 			continue;
 		stem(&w);
