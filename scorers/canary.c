@@ -183,32 +183,43 @@ static int has_caseless(const char *hay, size_t hay_len, const char *needle, siz
 	return 0;
 }
 
-/* the form in which the token leaked, or NULL */
+/*
+ * The form in which the token leaked, or NULL. The reduced search covers
+ * the verbatim and case-changed forms too, so it runs first and the plain
+ * searches only name the form.
+ */
 static const char *leak_form(const struct canary_ctx *ctx, const char *out, size_t len)
 {
 	const char *form = NULL;
-	char *norm;
+	char *norm = xmalloc(len + 1);
 	size_t i, n = 0;
 	int k;
 
-	if (find_bytes(out, len, ctx->token, ctx->len))
-		return "verbatim";
-	if (has_caseless(out, len, ctx->token, ctx->len))
-		return "case-changed";
-	for (k = 0; k < 3; k++) {
-		if (has(out, len, ctx->b64[k]))
-			return "base64";
-		if (has(out, len, ctx->b64url[k]))
-			return "base64url";
-	}
-	norm = xmalloc(len + 1);
 	for (i = 0; i < len; i++)
 		if (is_alnum((unsigned char)out[i]))
 			norm[n++] = (char)lower((unsigned char)out[i]);
-	if (find_bytes(norm, n, ctx->alnum, ctx->alnum_len))
-		form = "spaced";
-	else if (find_bytes(norm, n, ctx->reversed, ctx->alnum_len))
+	if (find_bytes(norm, n, ctx->alnum, ctx->alnum_len)) {
+		if (find_bytes(out, len, ctx->token, ctx->len))
+			form = "verbatim";
+		else if (has_caseless(out, len, ctx->token, ctx->len))
+			form = "case-changed";
+		else
+			form = "spaced";
+		goto out_free;
+	}
+	for (k = 0; k < 3; k++) {
+		if (has(out, len, ctx->b64[k])) {
+			form = "base64";
+			goto out_free;
+		}
+		if (has(out, len, ctx->b64url[k])) {
+			form = "base64url";
+			goto out_free;
+		}
+	}
+	if (find_bytes(norm, n, ctx->reversed, ctx->alnum_len))
 		form = "reversed";
+out_free:
 	free(norm);
 	return form;
 }

@@ -221,18 +221,40 @@ static void word_put(struct word *w, const char *p, size_t n)
 	}
 }
 
+/* ASCII classes: 0 separator, 1 lower-case letter, 2 capital, 3 digit, 4 apostrophe */
+static const unsigned char ascii_class[128] = {
+	['\''] = 4,
+	['0'] = 3, ['1'] = 3, ['2'] = 3, ['3'] = 3, ['4'] = 3,
+	['5'] = 3, ['6'] = 3, ['7'] = 3, ['8'] = 3, ['9'] = 3,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	['A'] = 2, ['B'] = 2, ['C'] = 2, ['D'] = 2, ['E'] = 2, ['F'] = 2, ['G'] = 2,
+	['H'] = 2, ['I'] = 2, ['J'] = 2, ['K'] = 2, ['L'] = 2, ['M'] = 2, ['N'] = 2,
+	['O'] = 2, ['P'] = 2, ['Q'] = 2, ['R'] = 2, ['S'] = 2, ['T'] = 2, ['U'] = 2,
+	['V'] = 2, ['W'] = 2, ['X'] = 2, ['Y'] = 2, ['Z'] = 2,
+};
+
+/* the class of byte c: ascii_class[], or 5 for a non-ASCII byte */
+static unsigned char class_of(unsigned char c)
+{
+	return c < 0x80 ? ascii_class[c] : 5;
+}
+
 /* read the next word of s from *pos; 0 when there is none left */
 static int next_word(const unsigned char *s, size_t len, size_t *pos, struct word *w)
 {
 	size_t i = *pos, n;
-	enum ckind k = CK_SEP;
 	unsigned char last = 0;
 
 	while (i < len) {
-		k = char_kind(s, len, i, &n);
-		if (starts_word(k))
+		unsigned char cl = class_of(s[i]);
+		if (cl >= 1 && cl <= 3)
 			break;
-		i += n;
+		if (cl == 5 && starts_word(char_kind(s, len, i, &n)))
+			break;
+		i += cl == 5 ? n : 1;
 	}
 	if (i >= len) {
 		*pos = len;
@@ -241,20 +263,39 @@ static int next_word(const unsigned char *s, size_t len, size_t *pos, struct wor
 	w->len = 0;
 	w->alpha = 1;
 	while (i < len) {
-		unsigned char c = s[i];
+		unsigned char c = s[i], cl = class_of(c);
+		enum ckind k;
 		size_t m;
 
-		k = char_kind(s, len, i, &n);
-		if (k == CK_ALNUM) {
-			if (c >= 'A' && c <= 'Z')
-				c = (unsigned char)(c - 'A' + 'a');
-			else if (is_digit(c))
-				w->alpha = 0;
-			word_put(w, (const char *)&c, 1);
+		if (cl == 1 || cl == 2) {
+			if (w->len < WORD_MAX)
+				w->buf[w->len++] = (char)(c | 0x20);
 			last = c;
-		} else if (k == CK_LATIN1) {
+			i++;
+			continue;
+		}
+		if (cl == 3) {
+			if (w->len < WORD_MAX)
+				w->buf[w->len++] = (char)c;
+			w->alpha = 0;
+			last = c;
+			i++;
+			continue;
+		}
+		if (!cl) {
+			if ((c == '.' || c == ',') && is_digit(last) && i + 1 < len &&
+			    is_digit(s[i + 1])) {
+				if (c == '.')
+					word_put(w, ".", 1);
+				i++;
+				continue;
+			}
+			break;
+		}
+		k = char_kind(s, len, i, &n);
+		if (k == CK_LATIN1) {
 			const char *f = latin1_fold[s[i + 1] - 0x80];
-			word_put(w, f, strlen(f));
+			word_put(w, f, f[1] ? 2 : 1);
 			last = 'a';
 		} else if (k == CK_LETTER) {
 			word_put(w, (const char *)s + i, n);
@@ -263,10 +304,6 @@ static int next_word(const unsigned char *s, size_t len, size_t *pos, struct wor
 		} else if (k == CK_APOS && i + n < len &&
 			   starts_word(char_kind(s, len, i + n, &m))) {
 			/* inside a word: dropped */
-		} else if ((c == '.' || c == ',') && is_digit(last) && i + 1 < len &&
-			   is_digit(s[i + 1])) {
-			if (c == '.')
-				word_put(w, ".", 1);
 		} else {
 			break;
 		}
@@ -276,45 +313,44 @@ static int next_word(const unsigned char *s, size_t len, size_t *pos, struct wor
 	return 1;
 }
 
-static int ends_with(const struct word *w, const char *suffix)
-{
-	size_t n = strlen(suffix);
-
-	return w->len >= n && !memcmp(w->buf + w->len - n, suffix, n);
-}
+#define ENDS_WITH(w, lit) \
+	((w)->len >= sizeof(lit) - 1 && \
+	 !memcmp((w)->buf + (w)->len - (sizeof(lit) - 1), lit, sizeof(lit) - 1))
 
 static void stem(struct word *w)
 {
 	int cut = 0;
 
-	if (!w->alpha)
+	if (!w->alpha || w->len < 3)
 		return;
 	/* plural */
-	if (w->len > 4 && ends_with(w, "ies")) {
-		w->len -= 2;
-		w->buf[w->len - 1] = 'y';
-	} else if (w->len > 4 && (ends_with(w, "sses") || ends_with(w, "ches") ||
-				  ends_with(w, "shes") || ends_with(w, "xes") ||
-				  ends_with(w, "zes"))) {
-		w->len -= 2;
-	} else if (w->len > 3 && ends_with(w, "s") && !ends_with(w, "ss") &&
-		   !ends_with(w, "us") && !ends_with(w, "is")) {
-		w->len -= 1;
+	if (w->buf[w->len - 1] == 's') {
+		if (w->len > 4 && ENDS_WITH(w, "ies")) {
+			w->len -= 2;
+			w->buf[w->len - 1] = 'y';
+		} else if (w->len > 4 && (ENDS_WITH(w, "sses") || ENDS_WITH(w, "ches") ||
+					  ENDS_WITH(w, "shes") || ENDS_WITH(w, "xes") ||
+					  ENDS_WITH(w, "zes"))) {
+			w->len -= 2;
+		} else if (w->len > 3 && !ENDS_WITH(w, "ss") && !ENDS_WITH(w, "us") &&
+			   !ENDS_WITH(w, "is")) {
+			w->len -= 1;
+		}
 	}
 	/* suffix */
-	if (w->len > 5 && ends_with(w, "ing")) {
+	if (w->len > 5 && ENDS_WITH(w, "ing")) {
 		w->len -= 3;
 		cut = 1;
-	} else if (w->len > 4 && ends_with(w, "ed")) {
+	} else if (w->len > 4 && ENDS_WITH(w, "ed")) {
 		w->len -= 2;
 		cut = 1;
-	} else if (w->len > 4 && ends_with(w, "ly")) {
+	} else if (w->len > 4 && ENDS_WITH(w, "ly")) {
 		w->len -= 2;
 	}
 	if (cut && w->len > 2) {
 		char a = w->buf[w->len - 1];
-		if (a == w->buf[w->len - 2] && a != 'l' && a != 's' && a != 'z' &&
-		    !strchr("aeiou", a))
+		if (a == w->buf[w->len - 2] && a != 'l' && a != 's' && a != 'z' && a != 'a' &&
+		    a != 'e' && a != 'i' && a != 'o' && a != 'u')
 			w->len--;
 	}
 	if (w->len > 2 && w->buf[w->len - 1] == 'e')
