@@ -470,6 +470,31 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* sort v[0..n) and drop repeats; the new count */
+static size_t sort_unique(uint64_t *v, size_t n)
+{
+	size_t i, d;
+
+	if (n > 32) {
+		qsort(v, n, sizeof(*v), cmp_u64);
+	} else {
+		/* a sentence's few words: insertion sort beats qsort's calls */
+		for (i = 1; i < n; i++) {
+			uint64_t x = v[i];
+			size_t j = i;
+			while (j && v[j - 1] > x) {
+				v[j] = v[j - 1];
+				j--;
+			}
+			v[j] = x;
+		}
+	}
+	for (i = d = n ? 1 : 0; i < n; i++)
+		if (v[i] != v[d - 1])
+			v[d++] = v[i];
+	return d;
+}
+
 struct passage_set {
 	uint64_t *slots;
 	size_t mask;
@@ -544,7 +569,7 @@ int lexical_faithfulness(const char *answer, size_t len, char *const *context, s
 	sets = passages_build(context, n_context, &store);
 	words = xmalloc((len / 2 + 2) * sizeof(*words));
 	while (pos < len) {
-		size_t b, e, wpos, n = 0, d, i, best = 0;
+		size_t b, e, wpos, n = 0, i, best = 0;
 		uint64_t h;
 
 		pos = next_sentence(answer, len, pos, &b, &e);
@@ -553,11 +578,7 @@ int lexical_faithfulness(const char *answer, size_t len, char *const *context, s
 			words[n++] = h;
 		if (!n)
 			continue;
-		qsort(words, n, sizeof(*words), cmp_u64);
-		for (i = d = 1; i < n; i++)
-			if (words[i] != words[d - 1])
-				words[d++] = words[i];
-		n = d;
+		n = sort_unique(words, n);
 		for (i = 0; i < n_context; i++) {
 			size_t k, found = 0;
 			if (!context[i])
