@@ -27,6 +27,9 @@ static const struct scorer_type *const scorer_types[] = {
 	&scorer_regex,
 	&scorer_json,
 	&scorer_latency,
+	&scorer_refusal,
+	&scorer_canary,
+	&scorer_pii,
 };
 
 #define N_TYPES (sizeof(scorer_types) / sizeof(scorer_types[0]))

@@ -7,4 +7,5 @@
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -x "$build/tests/bench_scorers" ]; then "$build/tests/bench_scorers"; fi  # safety scorers, us/case
 exec python3 "$src/tests/bench/bench.py" "$build" "$src"
