@@ -27,6 +27,7 @@ static const struct scorer_type *const scorer_types[] = {
 	&scorer_regex,
 	&scorer_json,
 	&scorer_latency,
+	&scorer_judge,
 };
 
 #define N_TYPES (sizeof(scorer_types) / sizeof(scorer_types[0]))
