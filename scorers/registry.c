@@ -28,6 +28,7 @@ static const struct scorer_type *const scorer_types[] = {
 	&scorer_json,
 	&scorer_latency,
 	&scorer_judge,
+	&scorer_faithfulness,
 };
 
 #define N_TYPES (sizeof(scorer_types) / sizeof(scorer_types[0]))

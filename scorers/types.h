@@ -27,6 +27,7 @@ extern const struct scorer_type scorer_regex;
 extern const struct scorer_type scorer_json;
 extern const struct scorer_type scorer_latency;
 extern const struct scorer_type scorer_judge;
+extern const struct scorer_type scorer_faithfulness;
 
 /* longest piece of output or spec value quoted in a reason, in bytes */
 #define SCORER_QUOTE_MAX 80
