@@ -95,6 +95,10 @@ enum { P_EXTRACT, P_EXTRACT_STRICT, P_VERIFY, P_VERIFY_STRICT };
 static const char *const prompt_keys[4] = { "extract", "extract_strict", "verify",
 					    "verify_strict" };
 
+/* the placeholders the claims templates may use */
+static const char *const extract_vars[] = { "question", "answer" };
+static const char *const verify_vars[] = { "context", "claims", "n_claims" };
+
 static const char *const faith_fields[] = { "method", "threshold", "min_overlap", "model",
 					    "params", NULL };
 
@@ -160,7 +164,11 @@ static int faith_init(struct scorer *s, const cJSON *spec, const struct eg_loc *
 	if (judge_template_load(&ctx->extract, "claims_extract") ||
 	    judge_template_load(&ctx->extract_strict, "claims_extract_strict") ||
 	    judge_template_load(&ctx->verify, "claims_verify") ||
-	    judge_template_load(&ctx->verify_strict, "claims_verify_strict")) {
+	    judge_template_load(&ctx->verify_strict, "claims_verify_strict") ||
+	    judge_template_check(&ctx->extract, extract_vars, 2) ||
+	    judge_template_check(&ctx->extract_strict, extract_vars, 2) ||
+	    judge_template_check(&ctx->verify, verify_vars, 3) ||
+	    judge_template_check(&ctx->verify_strict, verify_vars, 3)) {
 		scorer_error(loc, "faithfulness",
 			     "prompt templates claims_extract.txt and claims_verify.txt (and their _strict variants) are missing or malformed");
 		goto out_release;

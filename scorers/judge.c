@@ -682,6 +682,27 @@ int judge_template_load(struct judge_template *t, const char *name)
 	return 0;
 }
 
+int judge_template_check(const struct judge_template *t, const char *const *names, size_t n)
+{
+	struct judge_var vars[16] = { { NULL, NULL } };
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	size_t i;
+	int rc;
+
+	if (n > sizeof(vars) / sizeof(vars[0]))
+		return -1;
+	for (i = 0; i < n; i++)
+		vars[i] = (struct judge_var){ names[i], "x" };
+	rc = judge_render(t->user, vars, n, &out, &err);
+	for (i = 0; i < n; i++)
+		vars[i].value = NULL;
+	if (!rc)
+		rc = judge_render(t->user, vars, n, &out, &err);
+	strbuf_release(&out);
+	strbuf_release(&err);
+	return rc;
+}
+
 void judge_template_release(struct judge_template *t)
 {
 	free(t->system);
@@ -863,6 +884,10 @@ struct judge_state {
 	int n;
 };
 
+/* the placeholders the judge templates may use */
+static const char *const judge_vars[] = { "rubric", "question", "answer", "reference", "context" };
+#define N_JUDGE_VARS (sizeof(judge_vars) / sizeof(judge_vars[0]))
+
 static const char *const judge_fields[] = { "rubric", "threshold", "samples", "model", "params",
 					    NULL };
 
@@ -908,7 +933,9 @@ static int judge_init(struct scorer *s, const cJSON *spec, const struct eg_loc *
 	ctx = xcalloc(1, sizeof(*ctx));
 	s->ctx = ctx;
 	if (judge_template_load(&ctx->tmpl, "judge") ||
-	    judge_template_load(&ctx->strict, "judge_strict")) {
+	    judge_template_load(&ctx->strict, "judge_strict") ||
+	    judge_template_check(&ctx->tmpl, judge_vars, N_JUDGE_VARS) ||
+	    judge_template_check(&ctx->strict, judge_vars, N_JUDGE_VARS)) {
 		scorer_error(loc, "judge", "prompt templates judge.txt and judge_strict.txt are missing or malformed");
 		goto out_release;
 	}
@@ -1131,7 +1158,7 @@ static int judge_take_reply(struct judge_sample *sm, const struct score_call *c)
 		scorer_quote(&why, c->error ? c->error : "no reply",
 			     strlen(c->error ? c->error : "no reply"), REASON_QUOTE_MAX);
 		sm->error = strbuf_detach(&why, NULL);
-		return 0;
+		goto out;
 	}
 	free(sm->raw[slot]);
 	sm->raw[slot] = xstrdup(c->reply);

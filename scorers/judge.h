@@ -132,6 +132,8 @@ struct judge_template {
 
 /* load scorers/prompts/NAME.txt; -1 (nothing reported) when absent or malformed */
 int judge_template_load(struct judge_template *t, const char *name);
+/* 0 when t's user part renders with the n placeholder names given, present or absent */
+int judge_template_check(const struct judge_template *t, const char *const *names, size_t n);
 void judge_template_release(struct judge_template *t);
 
 /*

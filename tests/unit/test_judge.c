@@ -379,6 +379,17 @@ Test(judge, templates)
 	cr_expect_eq(judge_template_load(&(struct judge_template){ 0 }, "no_such_prompt"), -1);
 }
 
+Test(judge, template_check)
+{
+	static const char *const names[] = { "a", "b" };
+	struct judge_template t = { "system", "{{a}} {{#b}}{{b}}{{/b}}" };
+
+	cr_expect_eq(judge_template_check(&t, names, 2), 0);
+	cr_expect_eq(judge_template_check(&t, names, 1), -1, "{{b}} is not a known name");
+	t.user = "{{#a}}";
+	cr_expect_eq(judge_template_check(&t, names, 2), -1, "unclosed section");
+}
+
 /* ---- the scorer, stepped by hand ---- */
 
 static cJSON *env_params;
