@@ -30,6 +30,8 @@ static const struct scorer_type *const scorer_types[] = {
 	&scorer_refusal,
 	&scorer_canary,
 	&scorer_pii,
+	&scorer_judge,
+	&scorer_faithfulness,
 };
 
 #define N_TYPES (sizeof(scorer_types) / sizeof(scorer_types[0]))

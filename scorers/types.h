@@ -29,6 +29,8 @@ extern const struct scorer_type scorer_latency;
 extern const struct scorer_type scorer_refusal;
 extern const struct scorer_type scorer_canary;
 extern const struct scorer_type scorer_pii;
+extern const struct scorer_type scorer_judge;
+extern const struct scorer_type scorer_faithfulness;
 
 /* longest piece of output or spec value quoted in a reason, in bytes */
 #define SCORER_QUOTE_MAX 80
