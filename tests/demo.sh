@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# The demo: start the mock gateway on a free loopback port, run the example
-# support suite through it, write JUnit, print the verdict, stop the gateway.
+# The demo: start the mock gateway on a free loopback port, run the project's
+# suites (golden, RAG, adversarial) through it, write JUnit, print the verdict,
+# stop the gateway.
 set -uo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
-"$build/tests/mock_gateway" --port 0 --port-file "$work/port" --script tests/data/mock-support.jsonl >/dev/null 2>&1 &
+cat tests/data/mock-*.jsonl >"$work/script.jsonl"
+"$build/tests/mock_gateway" --port 0 --port-file "$work/port" --script "$work/script.jsonl" >/dev/null 2>&1 &
 mock=$!
 trap 'kill $mock 2>/dev/null; wait $mock 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 export EVALGATE_BASE_URL="http://127.0.0.1:$(cat "$work/port")/v1"
 export EVALGATE_API_KEY=demo-key
 echo "mock gateway on $EVALGATE_BASE_URL"
-echo "\$ evalgate run --junit junit.xml   (config: evalgate.json, suite: suites/golden/support)"
+echo "\$ evalgate run --junit junit.xml   (config: evalgate.json, suites: golden, rag, adversarial)"
 rc=0
 "$build/evalgate" run --history "$work/history.db" --junit "$work/junit.xml" || rc=$?
+echo
+echo "per suite and scorer (from the run's history):"
+sqlite3 -column -header "$work/history.db" "
+  select suite, type as scorer, count(*) as n, sum(pass = 1) as passed, sum(error) as errors,
+         printf('%.2f', avg(score)) as mean_score
+  from scores
+  group by suite, type order by suite, type" 2>/dev/null || true
 cp "$work/junit.xml" "$build/demo-junit.xml" 2>/dev/null && echo "JUnit report: $build/demo-junit.xml"
 echo "exit code $rc"
 exit $rc
