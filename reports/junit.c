@@ -358,7 +358,7 @@ int junit_write(struct history *h, const char *run_id, const char *path)
 	if (history_run_suites(h, ri.id, collect_suite, &ss))
 		goto out_run;
 	for (i = 0; i < ss.n; i++)
-		if (history_counts(h, ri.id, ss.v[i].name, NULL, &ss.v[i].counts))
+		if (history_result_counts(h, ri.id, ss.v[i].name, &ss.v[i].counts))
 			goto out_run;
 	if (history_gates(h, ri.id, count_gate, &gt))
 		goto out_run;

@@ -7,24 +7,6 @@
 #include "strbuf.h"
 #include "banned.h"
 
-void wilson95(long k, long n, double *lo, double *hi)
-{
-	const double z = 1.959963984540054;
-	double p, denom, centre, half;
-
-	if (n <= 0) {
-		*lo = *hi = NAN;
-		return;
-	}
-	p = (double)k / (double)n;
-	denom = 1 + z * z / n;
-	centre = (p + z * z / (2.0 * n)) / denom;
-	half = z / denom * sqrt(p * (1 - p) / n + z * z / (4.0 * n * n));
-	/* at k = 0 and k = n the bound is exactly 0 or 1; rounding would miss it */
-	*lo = k <= 0 || centre - half < 0 ? 0 : centre - half;
-	*hi = k >= n || centre + half > 1 ? 1 : centre + half;
-}
-
 static void scope_of(const struct eg_gate *g, struct strbuf *sb)
 {
 	strbuf_reset(sb);

@@ -10,9 +10,8 @@
 
 #include "config.h"
 #include "history.h"
+#include "stats.h"
 
-/* Wilson score interval (95%) for k successes of n; NaN bounds when n == 0 */
-void wilson95(long k, long n, double *lo, double *hi);
 
 /*
  * Evaluate every configured gate for run_id, store the results with the run,

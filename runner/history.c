@@ -118,6 +118,30 @@ static const char *const migrations[] = {
 	"  detail TEXT,"
 	"  PRIMARY KEY (run_id, idx)"
 	") WITHOUT ROWID;",
+	/*
+	 * 2: repeats. A case's verdict over its repeats follows the run's
+	 * repeat_policy ("all", "majority" or "min_pass:K") over the repeats
+	 * that were scored; a case all of whose repeats errored is "error";
+	 * a case whose scored repeats disagree is flaky. The view "cases" is
+	 * that verdict, one row per case: every per-case count reads it.
+	 */
+	"ALTER TABLE runs ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE runs ADD COLUMN repeat_policy TEXT NOT NULL DEFAULT 'all';"
+	"CREATE VIEW cases AS SELECT r.run_id AS run_id, r.suite AS suite,"
+	"  r.case_id AS case_id, max(r.case_hash) AS case_hash,"
+	"  min(r.ordinal) AS ordinal, max(r.tags) AS tags, count(*) AS n,"
+	"  sum(r.status = 'pass') AS n_pass, sum(r.status = 'fail') AS n_fail,"
+	"  sum(r.status = 'error') AS n_error, total(r.latency_ms) AS latency_ms,"
+	"  CASE WHEN sum(r.status <> 'error') = 0 THEN 'error'"
+	"    WHEN CASE WHEN u.repeat_policy = 'majority'"
+	"           THEN 2 * sum(r.status = 'pass') > sum(r.status <> 'error')"
+	"         WHEN u.repeat_policy LIKE 'min_pass:%'"
+	"           THEN sum(r.status = 'pass') >= CAST(substr(u.repeat_policy, 10) AS INTEGER)"
+	"         ELSE sum(r.status = 'pass') = sum(r.status <> 'error') END"
+	"    THEN 'pass' ELSE 'fail' END AS status,"
+	"  (sum(r.status = 'pass') > 0 AND sum(r.status = 'fail') > 0) AS flaky"
+	"  FROM results r JOIN runs u ON u.id = r.run_id"
+	"  GROUP BY r.run_id, r.suite, r.case_id;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -527,7 +551,8 @@ int history_run_begin(struct history *h, const struct run_info *ri)
 	now_iso(now, sizeof(now));
 	if (prepare(h, "INSERT INTO runs (id, started_at, finished_at, status, verdict, "
 			"git_sha, git_ref, config_hash, target, version, model, shard, "
-			"evalgate_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+			"evalgate_version, repeats, repeat_policy) "
+			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
 		return -1;
 	bind_text(st, 1, ri->id);
 	bind_text(st, 2, ri->started_at ? ri->started_at : now);
@@ -542,6 +567,8 @@ int history_run_begin(struct history *h, const struct run_info *ri)
 	bind_text(st, 11, ri->model);
 	bind_text(st, 12, ri->shard);
 	bind_text(st, 13, ri->evalgate_version);
+	sqlite3_bind_int(st, 14, ri->repeats > 0 ? ri->repeats : 1);
+	bind_text(st, 15, ri->repeat_policy ? ri->repeat_policy : "all");
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		herr(h, "cannot store the run");
 		goto out;
@@ -724,10 +751,10 @@ int history_run_finish(struct history *h, const char *run_id, enum run_status st
 	now_iso(now, sizeof(now));
 	if (prepare(h, "UPDATE runs SET finished_at = ?2, status = ?3, "
 			"verdict = coalesce(?4, verdict), "
-			"n_cases = (SELECT count(*) FROM results WHERE run_id = ?1), "
-			"n_pass = (SELECT count(*) FROM results WHERE run_id = ?1 AND status = 'pass'), "
-			"n_fail = (SELECT count(*) FROM results WHERE run_id = ?1 AND status = 'fail'), "
-			"n_error = (SELECT count(*) FROM results WHERE run_id = ?1 AND status = 'error') "
+			"n_cases = (SELECT count(*) FROM cases WHERE run_id = ?1), "
+			"n_pass = (SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'pass'), "
+			"n_fail = (SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'fail'), "
+			"n_error = (SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'error') "
 			"WHERE id = ?1", &st))
 		return -1;
 	bind_text(st, 1, run_id);
@@ -757,7 +784,7 @@ int history_set_verdict(struct history *h, const char *run_id, const char *verdi
 
 #define RUN_COLS "id, started_at, finished_at, status, verdict, git_sha, git_ref, " \
 	"config_hash, target, version, model, shard, evalgate_version, " \
-	"n_cases, n_pass, n_fail, n_error"
+	"n_cases, n_pass, n_fail, n_error, repeats, repeat_policy"
 
 static void run_info_from_row(sqlite3_stmt *st, struct run_info *ri)
 {
@@ -778,6 +805,8 @@ static void run_info_from_row(sqlite3_stmt *st, struct run_info *ri)
 	ri->n_pass = (long)sqlite3_column_int64(st, 14);
 	ri->n_fail = (long)sqlite3_column_int64(st, 15);
 	ri->n_error = (long)sqlite3_column_int64(st, 16);
+	ri->repeats = sqlite3_column_int(st, 17);
+	ri->repeat_policy = col_dup(st, 18);
 }
 
 void run_info_release(struct run_info *ri)
@@ -794,6 +823,7 @@ void run_info_release(struct run_info *ri)
 	free(ri->model);
 	free(ri->shard);
 	free(ri->evalgate_version);
+	free(ri->repeat_policy);
 	memset(ri, 0, sizeof(*ri));
 }
 
@@ -923,24 +953,23 @@ out:
 	return ret;
 }
 
-int history_counts(struct history *h, const char *run_id, const char *suite, const char *tag,
-		   struct counts *out)
-{
-	return history_counts_kind(h, run_id, suite, tag, NULL, out);
-}
-
-int history_counts_kind(struct history *h, const char *run_id, const char *suite,
-			const char *tag, const char *kind, struct counts *out)
+/* counts of the rows of table ("cases" or "results") by status */
+static int count_rows(struct history *h, const char *table, const char *run_id,
+		      const char *suite, const char *tag, const char *kind, struct counts *out)
 {
 	sqlite3_stmt *st = NULL;
+	struct strbuf sql = STRBUF_INIT;
 	int rc, ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (prepare(h, "SELECT status, count(*), total(latency_ms) FROM results "
+	strbuf_addf(&sql, "SELECT status, count(*), total(latency_ms) FROM %s "
 			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND (?3 IS NULL OR "
 			"instr(',' || tags || ',', ',' || ?3 || ',') > 0) AND (?4 IS NULL OR "
 			"suite IN (SELECT name FROM run_suites WHERE run_id = ?1 AND kind = ?4)) "
-			"GROUP BY status", &st))
+			"GROUP BY status", table);
+	rc = prepare(h, sql.buf, &st);
+	strbuf_release(&sql);
+	if (rc)
 		return -1;
 	bind_text(st, 1, run_id);
 	bind_text(st, 2, suite);
@@ -972,6 +1001,25 @@ out:
 	sqlite3_finalize(st);
 	return ret;
 }
+
+int history_counts(struct history *h, const char *run_id, const char *suite, const char *tag,
+		   struct counts *out)
+{
+	return history_counts_kind(h, run_id, suite, tag, NULL, out);
+}
+
+int history_counts_kind(struct history *h, const char *run_id, const char *suite,
+			const char *tag, const char *kind, struct counts *out)
+{
+	return count_rows(h, "cases", run_id, suite, tag, kind, out);
+}
+
+int history_result_counts(struct history *h, const char *run_id, const char *suite,
+			  struct counts *out)
+{
+	return count_rows(h, "results", run_id, suite, NULL, NULL, out);
+}
+
 
 /* --- streaming results --- */
 

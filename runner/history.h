@@ -49,6 +49,8 @@ struct run_info {
 	char *shard;             /* "I/N" or NULL */
 	char *evalgate_version;
 	long n_cases, n_pass, n_fail, n_error; /* filled by history_run_finish / getters */
+	int repeats;             /* times each case was run (0 or 1: once) */
+	char *repeat_policy;     /* "all", "majority", "min_pass:K"; NULL: "all" */
 };
 void run_info_release(struct run_info *ri);
 
@@ -137,7 +139,10 @@ int history_runs_list(struct history *h, const char *target, size_t limit,
 int history_run_suites(struct history *h, const char *run_id,
 		       int (*fn)(const struct run_suite *s, void *arg), void *arg);
 
-/* per-scope counts for the gates; suite and tag may be NULL (all cases) */
+/*
+ * per-scope counts of cases (each case's verdict over its repeats, from the
+ * view "cases") for the gates; suite and tag may be NULL (all cases)
+ */
 struct counts {
 	long n, pass, fail, error;
 	double latency_ms;       /* sum of the counted results' latencies (unknown ones count 0) */
@@ -147,6 +152,9 @@ int history_counts(struct history *h, const char *run_id, const char *suite, con
 /* the same, limited to suites of one kind ("adversarial") when kind is not NULL */
 int history_counts_kind(struct history *h, const char *run_id, const char *suite,
 			const char *tag, const char *kind, struct counts *out);
+/* counts of stored results (every repeat of every case) of one suite or all */
+int history_result_counts(struct history *h, const char *run_id, const char *suite,
+			  struct counts *out);
 /* scorer results that called a model (judge, claims), and how many of them errored */
 int history_model_score_counts(struct history *h, const char *run_id, const char *suite,
 			       const char *tag, long *n, long *errors);

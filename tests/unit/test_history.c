@@ -263,10 +263,13 @@ Test(history, run_round_trip_with_exact_bytes)
 	cr_assert_str_eq(ri.target, "support-bot");
 	cr_assert_str_eq(ri.git_sha, "abc123");
 	cr_assert_null(ri.git_ref);
-	cr_assert_eq(ri.n_cases, 3);
+	/* counts are per case: case-a errored once and passed once, so it passes ("all") */
+	cr_assert_eq(ri.n_cases, 2);
 	cr_assert_eq(ri.n_pass, 1);
 	cr_assert_eq(ri.n_fail, 1);
-	cr_assert_eq(ri.n_error, 1);
+	cr_assert_eq(ri.n_error, 0);
+	cr_assert_eq(ri.repeats, 1);
+	cr_assert_str_eq(ri.repeat_policy, "all");
 	cr_assert_not_null(ri.finished_at);
 	cr_assert_eq(strlen(ri.finished_at), 20, "%s", ri.finished_at);
 	cr_assert_eq(ri.finished_at[10], 'T');
@@ -371,6 +374,70 @@ Test(history, counts_per_suite_and_tag)
 	cr_assert_str_eq(sb.buf, "s1@2:3;s2@1:1;");
 	strbuf_release(&sb);
 	history_close(h);
+}
+
+/* one case per policy test: repeats with the given statuses ('p', 'f', 'e') */
+static void add_repeats(struct history *h, const char *id, const char *case_id,
+			const char *statuses)
+{
+	struct result_row r;
+	int i;
+
+	for (i = 0; statuses[i]; i++) {
+		enum result_status st = statuses[i] == 'p' ? RESULT_PASS :
+					statuses[i] == 'f' ? RESULT_FAIL : RESULT_ERROR;
+
+		r = mkrow("s", case_id, i, st, NULL);
+		cr_assert_eq(history_add_result(h, id, &r), 0);
+	}
+}
+
+static void check_policy(const char *policy, long pass, long fail, long error)
+{
+	char path[128], name[64];
+	struct history *h;
+	struct run_info ri;
+	struct counts c, rc;
+
+	snprintf(name, sizeof(name), "policy-%s.db", policy);
+	path_in(path, sizeof(path), name);
+	h = history_open(path);
+	cr_assert_not_null(h);
+	memset(&ri, 0, sizeof(ri));
+	ri.id = (char *)"rp";
+	ri.status = RUN_RUNNING;
+	ri.repeats = 5;
+	ri.repeat_policy = (char *)policy;
+	cr_assert_eq(history_run_begin(h, &ri), 0);
+	cr_assert_eq(history_run_suite(h, "rp", "s", "1", NULL, "golden"), 0);
+	add_repeats(h, "rp", "all-pass", "ppppp");
+	add_repeats(h, "rp", "four-of-five", "ppppf");
+	add_repeats(h, "rp", "three-of-five", "pfpfp");
+	add_repeats(h, "rp", "two-of-five", "fpfpf");
+	add_repeats(h, "rp", "pass-and-errors", "peeee");
+	add_repeats(h, "rp", "all-errors", "eeeee");
+	add_repeats(h, "rp", "all-fail", "fffff");
+	cr_assert_eq(history_counts(h, "rp", NULL, NULL, &c), 0);
+	cr_assert_eq(c.n, 7, "one row per case whatever the repeats");
+	cr_assert_eq(c.pass, pass, "%s: %ld pass", policy, c.pass);
+	cr_assert_eq(c.fail, fail, "%s: %ld fail", policy, c.fail);
+	cr_assert_eq(c.error, error, "%s: %ld error", policy, c.error);
+	cr_assert_eq(history_result_counts(h, "rp", NULL, &rc), 0);
+	cr_assert_eq(rc.n, 35, "every repeat is a stored result");
+	cr_assert_eq(history_run_get(h, "rp", &ri), 0);
+	cr_assert_eq(ri.repeats, 5);
+	cr_assert_str_eq(ri.repeat_policy, policy);
+	run_info_release(&ri);
+	history_close(h);
+}
+
+Test(history, repeat_policies_decide_case_verdicts)
+{
+	/* errors are left out of the vote; a case with no scored repeat is an error */
+	check_policy("all", 2, 4, 1);           /* all-pass, pass-and-errors */
+	check_policy("majority", 4, 2, 1);      /* + four-of-five, three-of-five */
+	check_policy("min_pass:2", 4, 2, 1);    /* 2 or more passes; one pass fails */
+	check_policy("min_pass:1", 5, 1, 1);    /* pass-and-errors passes too */
 }
 
 Test(history, duplicate_result_undoes_only_that_row)

@@ -1,0 +1,38 @@
+/*
+ * stats: the statistics behind the gates (PROTOCOLS "Statistics for the gates").
+ * Pure functions on numbers; nothing here allocates except stats_percentile's
+ * caller-owned sample array, which it sorts in place.
+ */
+#ifndef EG_STATS_H
+#define EG_STATS_H
+
+#include <stddef.h>
+
+/* Wilson score interval (95%) for k successes of n; NaN bounds when n == 0 */
+void wilson95(long k, long n, double *lo, double *hi);
+
+/*
+ * McNemar's exact two-sided p-value for paired pass/fail outcomes:
+ * b = pairs that went pass -> fail, c = pairs that went fail -> pass.
+ * p = min(1, 2 * P[Bin(b + c, 1/2) <= min(b, c)]); 1 when b + c == 0.
+ */
+double mcnemar_exact_p(long b, long c);
+
+/*
+ * Paired difference of pass rates, candidate minus base, over n pairs with
+ * b pass->fail and c fail->pass flips: d = (c - b) / n, and its 95% interval
+ * (Wald interval for paired proportions, clamped to [-1, 1]). NaN when n == 0.
+ */
+void paired_diff95(long b, long c, long n, double *d, double *lo, double *hi);
+
+/*
+ * The q-th percentile (q in [0, 100]) of v[0..n-1] by linear interpolation
+ * between closest ranks (the "type 7" definition of R and NumPy). Sorts v in
+ * place. NaN when n == 0.
+ */
+double stats_percentile(double *v, size_t n, double q);
+
+/* mean of v[0..n-1]; NaN when n == 0 */
+double stats_mean(const double *v, size_t n);
+
+#endif

@@ -1,0 +1,107 @@
+/* stats: McNemar exact p, paired difference, percentiles and means against known values */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "stats.h"
+#include "banned.h"
+
+/* --- McNemar exact, two-sided (values from the binomial sums, computed exactly) --- */
+
+Test(stats, mcnemar_known_values)
+{
+	cr_assert_float_eq(mcnemar_exact_p(10, 2), 0.03857421875, 1e-12);
+	cr_assert_float_eq(mcnemar_exact_p(2, 10), 0.03857421875, 1e-12, "symmetric in b and c");
+	cr_assert_eq(mcnemar_exact_p(0, 0), 1.0, "no discordant pair: p = 1");
+	cr_assert_eq(mcnemar_exact_p(5, 5), 1.0, "as many fixed as broken: p capped at 1");
+	cr_assert_float_eq(mcnemar_exact_p(3, 0), 0.25, 1e-12);
+	cr_assert_float_eq(mcnemar_exact_p(0, 7), 0.015625, 1e-12);
+	cr_assert_float_eq(mcnemar_exact_p(20, 10), 0.09873714670538902, 1e-12);
+}
+
+Test(stats, mcnemar_large_counts_stay_finite)
+{
+	/* C(4000, k) overflows a double: the sum must be done in log space */
+	cr_assert_float_eq(mcnemar_exact_p(300, 250), 0.036578745549102704, 1e-9);
+	cr_assert_float_eq(mcnemar_exact_p(2000, 1900), 0.11289365225934889, 1e-9);
+	cr_assert(mcnemar_exact_p(100000, 0) >= 0);
+	cr_assert(mcnemar_exact_p(100000, 0) < 1e-300 + 1e-300);
+}
+
+Test(stats, mcnemar_rejects_negative_counts)
+{
+	cr_assert(isnan(mcnemar_exact_p(-1, 3)));
+}
+
+/* --- paired difference of pass rates --- */
+
+Test(stats, paired_diff_known_values)
+{
+	double d, lo, hi;
+
+	/* 100 pairs, 10 broken, 2 fixed: d = -0.08; var = (0.12 - 0.0064) / 100 */
+	paired_diff95(10, 2, 100, &d, &lo, &hi);
+	cr_assert_float_eq(d, -0.08, 1e-12);
+	cr_assert_float_eq(hi - d, 1.959963984540054 * sqrt((0.12 - 0.0064) / 100), 1e-12);
+	cr_assert_float_eq(d - lo, hi - d, 1e-12);
+	cr_assert(hi < 0, "a clear drop: the interval excludes 0");
+
+	paired_diff95(0, 0, 50, &d, &lo, &hi);
+	cr_assert_eq(d, 0);
+	cr_assert_eq(lo, 0);
+	cr_assert_eq(hi, 0);
+
+	paired_diff95(5, 5, 20, &d, &lo, &hi);
+	cr_assert_eq(d, 0);
+	cr_assert(lo < 0 && hi > 0, "a noisy swap straddles 0");
+}
+
+Test(stats, paired_diff_bounds_and_empty)
+{
+	double d, lo, hi;
+
+	paired_diff95(3, 0, 3, &d, &lo, &hi);
+	cr_assert_eq(d, -1);
+	cr_assert(lo >= -1 && hi <= 1);
+	paired_diff95(0, 0, 0, &d, &lo, &hi);
+	cr_assert(isnan(d) && isnan(lo) && isnan(hi));
+	paired_diff95(4, 4, 5, &d, &lo, &hi);
+	cr_assert(isnan(d), "more flips than pairs is not a sample");
+}
+
+/* --- percentiles (linear interpolation between closest ranks) --- */
+
+Test(stats, percentile_small_samples)
+{
+	double a[] = {4, 1, 3, 2};
+	double one[] = {7};
+	double two[] = {1, 2};
+
+	cr_assert_float_eq(stats_percentile(a, 4, 50), 2.5, 1e-12);
+	cr_assert_float_eq(stats_percentile(a, 4, 90), 3.7, 1e-12);
+	cr_assert_eq(stats_percentile(a, 4, 0), 1);
+	cr_assert_eq(stats_percentile(a, 4, 100), 4);
+	cr_assert_eq(a[0], 1, "sorted in place");
+	cr_assert_eq(stats_percentile(one, 1, 50), 7);
+	cr_assert_eq(stats_percentile(one, 1, 99), 7);
+	cr_assert_float_eq(stats_percentile(two, 2, 95), 1.95, 1e-12);
+	cr_assert(isnan(stats_percentile(a, 0, 50)));
+}
+
+Test(stats, percentile_tied_samples)
+{
+	double t[] = {1, 10, 1, 1};
+	double same[] = {3, 3, 3, 3, 3};
+
+	cr_assert_eq(stats_percentile(t, 4, 50), 1);
+	cr_assert_float_eq(stats_percentile(t, 4, 95), 8.65, 1e-12);
+	cr_assert_eq(stats_percentile(same, 5, 50), 3);
+	cr_assert_eq(stats_percentile(same, 5, 99), 3);
+}
+
+Test(stats, mean)
+{
+	double v[] = {0.5, 1, 0};
+
+	cr_assert_float_eq(stats_mean(v, 3), 0.5, 1e-12);
+	cr_assert(isnan(stats_mean(v, 0)));
+}
