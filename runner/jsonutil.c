@@ -365,3 +365,20 @@ int jdoc_string_array(const struct jdoc *d, const cJSON *obj, const char *prefix
 	*n = i;
 	return 0;
 }
+
+const char *json_kind(const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return "a string";
+	if (cJSON_IsNumber(v))
+		return "a number";
+	if (cJSON_IsBool(v))
+		return "a boolean";
+	if (cJSON_IsNull(v))
+		return "null";
+	if (cJSON_IsArray(v))
+		return "an array";
+	if (cJSON_IsObject(v))
+		return "an object";
+	return "invalid";
+}

@@ -26,6 +26,9 @@ struct jdoc {
 
 /* read a whole file into sb (max bytes; 0 = no limit); -1 after reporting */
 int read_file(const char *path, struct strbuf *sb, size_t max);
+
+/* "a string", "a number", "a boolean", "null", "an array", "an object": for messages */
+const char *json_kind(const cJSON *v);
 /*
  * Parse text as one JSON value: checks UTF-8 first, then syntax; on error
  * reports "file:line: invalid JSON: ... near 'xxx'" (or "... not UTF-8 at

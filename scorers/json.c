@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonutil.h"
 #include "scorer.h"
 #include "strbuf.h"
 #include "types.h"
@@ -204,21 +205,6 @@ static void unfence(const char **b, const char **e)
 		q -= 3;
 	*b = skip_ws(p, q);
 	*e = rskip_ws(*b, q);
-}
-
-static const char *json_kind(const cJSON *v)
-{
-	if (cJSON_IsArray(v))
-		return "an array";
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	return "an object";
 }
 
 /* walk the path; NULL when absent, with *at the segment that was missing */

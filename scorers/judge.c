@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "jsonutil.h"
 #include "scorer.h"
 #include "strbuf.h"
 #include "suite.h"
@@ -59,23 +60,6 @@
 static int has_key(const cJSON *obj, const char *key)
 {
 	return cJSON_GetObjectItemCaseSensitive(obj, key) != NULL;
-}
-
-static const char *kind_of(const cJSON *v)
-{
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	if (cJSON_IsArray(v))
-		return "an array";
-	if (cJSON_IsObject(v))
-		return "an object";
-	return "invalid";
 }
 
 /*
@@ -193,7 +177,7 @@ static int check_verdict(const cJSON *obj, struct judge_verdict *v, struct strbu
 		return -1;
 	}
 	if (!cJSON_IsBool(pass)) {
-		strbuf_addf(err, "\"pass\" must be true or false, not %s", kind_of(pass));
+		strbuf_addf(err, "\"pass\" must be true or false, not %s", json_kind(pass));
 		return -1;
 	}
 	if (!score) {
@@ -201,7 +185,7 @@ static int check_verdict(const cJSON *obj, struct judge_verdict *v, struct strbu
 		return -1;
 	}
 	if (!cJSON_IsNumber(score)) {
-		strbuf_addf(err, "\"score\" must be a number, not %s", kind_of(score));
+		strbuf_addf(err, "\"score\" must be a number, not %s", json_kind(score));
 		return -1;
 	}
 	if (!isfinite(score->valuedouble)) {
@@ -213,7 +197,7 @@ static int check_verdict(const cJSON *obj, struct judge_verdict *v, struct strbu
 		return -1;
 	}
 	if (reason && !cJSON_IsString(reason)) {
-		strbuf_addf(err, "\"reason\" must be a string, not %s", kind_of(reason));
+		strbuf_addf(err, "\"reason\" must be a string, not %s", json_kind(reason));
 		return -1;
 	}
 	if (cJSON_IsTrue(pass) && score->valuedouble < 0.5) {
@@ -307,13 +291,13 @@ int judge_parse_claims(const char *text, size_t len, char ***claims, size_t *n,
 		goto out;
 	}
 	if (!cJSON_IsArray(arr)) {
-		strbuf_addf(err, "\"claims\" must be an array, not %s", kind_of(arr));
+		strbuf_addf(err, "\"claims\" must be an array, not %s", json_kind(arr));
 		goto out;
 	}
 	cJSON_ArrayForEach(c, arr) {
 		i++;
 		if (!cJSON_IsString(c) || !c->valuestring) {
-			strbuf_addf(err, "claim %zu must be a string, not %s", i, kind_of(c));
+			strbuf_addf(err, "claim %zu must be a string, not %s", i, json_kind(c));
 			goto out_free;
 		}
 		if (blank(c->valuestring))
@@ -418,7 +402,7 @@ int judge_parse_claim_verdicts(const char *text, size_t len, char *const *claims
 		goto out;
 	}
 	if (!cJSON_IsArray(arr)) {
-		strbuf_addf(err, "\"verdicts\" must be an array, not %s", kind_of(arr));
+		strbuf_addf(err, "\"verdicts\" must be an array, not %s", json_kind(arr));
 		goto out;
 	}
 	if ((size_t)cJSON_GetArraySize(arr) != n) {
@@ -438,22 +422,22 @@ int judge_parse_claim_verdicts(const char *text, size_t len, char *const *claims
 
 		k++;
 		if (!cJSON_IsObject(item)) {
-			strbuf_addf(err, "verdict %zu must be an object, not %s", k, kind_of(item));
+			strbuf_addf(err, "verdict %zu must be an object, not %s", k, json_kind(item));
 			goto out_release;
 		}
 		if (!cJSON_IsString(claim) || !claim->valuestring) {
 			strbuf_addf(err, "verdict %zu: \"claim\" must be a string, not %s", k,
-				    claim ? kind_of(claim) : "missing");
+				    claim ? json_kind(claim) : "missing");
 			goto out_release;
 		}
 		if (!cJSON_IsString(verdict) || !verdict->valuestring) {
 			strbuf_addf(err, "verdict %zu: \"verdict\" must be a string, not %s", k,
-				    verdict ? kind_of(verdict) : "missing");
+				    verdict ? json_kind(verdict) : "missing");
 			goto out_release;
 		}
 		if (reason && !cJSON_IsString(reason)) {
 			strbuf_addf(err, "verdict %zu: \"reason\" must be a string, not %s", k,
-				    kind_of(reason));
+				    json_kind(reason));
 			goto out_release;
 		}
 		word = verdict_word(verdict->valuestring);
@@ -745,7 +729,7 @@ int judge_spec_params(const cJSON *spec, const struct eg_loc *loc, const char *t
 		return 0;
 	if (!cJSON_IsObject(p))
 		return scorer_error(loc, type, "field \"params\" must be an object, not %s",
-				    kind_of(p));
+				    json_kind(p));
 	if (has_key(p, "model") || has_key(p, "messages"))
 		return scorer_error(loc, type,
 				    "field \"params\" must not set \"model\" or \"messages\"");

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "jsonutil.h"
 #include "strbuf.h"
 #include "types.h"
 #include "utf8.h"
@@ -89,23 +90,6 @@ int scorer_error(const struct eg_loc *loc, const char *type, const char *fmt, ..
 	error_at(loc ? loc->file : NULL, loc ? loc->line : 0, field, "%s", msg.buf);
 	strbuf_release(&msg);
 	return -1;
-}
-
-static const char *json_kind(const cJSON *v)
-{
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	if (cJSON_IsArray(v))
-		return "an array";
-	if (cJSON_IsObject(v))
-		return "an object";
-	return "invalid";
 }
 
 int scorer_spec_string(const cJSON *spec, const char *field, const struct eg_loc *loc,
