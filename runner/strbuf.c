@@ -166,3 +166,13 @@ void strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len)
 	}
 	strbuf_addch(sb, '"');
 }
+
+void strbuf_add_json_member(struct strbuf *sb, const char *key, const char *val)
+{
+	strbuf_add_json_str(sb, key, strlen(key));
+	strbuf_addch(sb, ':');
+	if (val)
+		strbuf_add_json_str(sb, val, strlen(val));
+	else
+		strbuf_addstr(sb, "null");
+}

@@ -38,5 +38,7 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
 /* append s as a JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD */
 void strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len);
+/* append "key":"val" (val NULL: "key":null), no separator */
+void strbuf_add_json_member(struct strbuf *sb, const char *key, const char *val);
 
 #endif

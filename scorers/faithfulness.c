@@ -206,16 +206,6 @@ static void faith_job_release(const struct scorer *s, struct score_job *job)
 	job->state = NULL;
 }
 
-static void key_str(struct strbuf *sb, const char *key, const char *val)
-{
-	strbuf_add_json_str(sb, key, strlen(key));
-	strbuf_addch(sb, ':');
-	if (val)
-		strbuf_add_json_str(sb, val, strlen(val));
-	else
-		strbuf_addstr(sb, "null");
-}
-
 static void key_num(struct strbuf *sb, const char *key, double v)
 {
 	strbuf_add_json_str(sb, key, strlen(key));
@@ -241,11 +231,11 @@ static char *claims_detail(const struct faith_ctx *ctx, const struct faith_state
 		if (i)
 			strbuf_addch(&d, ',');
 		strbuf_addch(&d, '{');
-		key_str(&d, "claim", st->claims[i]);
+		strbuf_add_json_member(&d, "claim", st->claims[i]);
 		strbuf_addch(&d, ',');
-		key_str(&d, "verdict", st->verdicts[i].supported ? "supported" : "not supported");
+		strbuf_add_json_member(&d, "verdict", st->verdicts[i].supported ? "supported" : "not supported");
 		strbuf_addch(&d, ',');
-		key_str(&d, "reason", st->verdicts[i].reason);
+		strbuf_add_json_member(&d, "reason", st->verdicts[i].reason);
 		strbuf_addch(&d, '}');
 	}
 	strbuf_addf(&d, "],\"supported\":%zu,\"total\":%zu,", supported, st ? st->n_claims : 0);
@@ -256,7 +246,7 @@ static char *claims_detail(const struct faith_ctx *ctx, const struct faith_state
 	strbuf_addch(&d, ',');
 	key_num(&d, "threshold", ctx->threshold);
 	strbuf_addch(&d, ',');
-	key_str(&d, "judge_model", ctx->model);
+	strbuf_add_json_member(&d, "judge_model", ctx->model);
 	strbuf_addstr(&d, ",\"prompts\":{");
 	for (i = 0, first = 1; st && i < 4; i++) {
 		if (!st->prompt[i])
@@ -264,7 +254,7 @@ static char *claims_detail(const struct faith_ctx *ctx, const struct faith_state
 		if (!first)
 			strbuf_addch(&d, ',');
 		first = 0;
-		key_str(&d, prompt_keys[i], st->prompt[i]);
+		strbuf_add_json_member(&d, prompt_keys[i], st->prompt[i]);
 	}
 	strbuf_addstr(&d, "},\"raw\":{");
 	for (i = 0, first = 1; st && i < 4; i++) {
@@ -273,10 +263,10 @@ static char *claims_detail(const struct faith_ctx *ctx, const struct faith_state
 		if (!first)
 			strbuf_addch(&d, ',');
 		first = 0;
-		key_str(&d, prompt_keys[i], st->raw[i]);
+		strbuf_add_json_member(&d, prompt_keys[i], st->raw[i]);
 	}
 	strbuf_addstr(&d, "},");
-	key_str(&d, "error", error);
+	strbuf_add_json_member(&d, "error", error);
 	strbuf_addch(&d, '}');
 	return strbuf_detach(&d, NULL);
 }
@@ -461,9 +451,9 @@ static char *lexical_detail(const struct faith_ctx *ctx, const struct lexical_re
 	strbuf_addch(&d, ',');
 	key_num(&d, "min_overlap", ctx->min_overlap);
 	strbuf_addch(&d, ',');
-	key_str(&d, "unsupported", lr && lr->reason && *lr->reason ? lr->reason : NULL);
+	strbuf_add_json_member(&d, "unsupported", lr && lr->reason && *lr->reason ? lr->reason : NULL);
 	strbuf_addch(&d, ',');
-	key_str(&d, "error", error);
+	strbuf_add_json_member(&d, "error", error);
 	strbuf_addch(&d, '}');
 	return strbuf_detach(&d, NULL);
 }

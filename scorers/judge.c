@@ -991,16 +991,6 @@ static void judge_job_release(const struct scorer *s, struct score_job *job)
 	job->state = NULL;
 }
 
-static void json_key_str(struct strbuf *sb, const char *key, const char *val)
-{
-	strbuf_add_json_str(sb, key, strlen(key));
-	strbuf_addch(sb, ':');
-	if (val)
-		strbuf_add_json_str(sb, val, strlen(val));
-	else
-		strbuf_addstr(sb, "null");
-}
-
 static char *judge_detail(const struct judge_ctx *ctx, const struct judge_state *st, int votes,
 			  int n_ok, double mean, double min, double max, double sd)
 {
@@ -1008,12 +998,12 @@ static char *judge_detail(const struct judge_ctx *ctx, const struct judge_state 
 	int i;
 
 	strbuf_addch(&d, '{');
-	json_key_str(&d, "judge_model", ctx->model);
+	strbuf_add_json_member(&d, "judge_model", ctx->model);
 	strbuf_addch(&d, ',');
-	json_key_str(&d, "prompt", st->prompt);
+	strbuf_add_json_member(&d, "prompt", st->prompt);
 	if (st->strict_prompt) {
 		strbuf_addch(&d, ',');
-		json_key_str(&d, "strict_prompt", st->strict_prompt);
+		strbuf_add_json_member(&d, "strict_prompt", st->strict_prompt);
 	}
 	strbuf_addstr(&d, ",\"samples\":[");
 	for (i = 0; i < st->n; i++) {
@@ -1022,7 +1012,7 @@ static char *judge_detail(const struct judge_ctx *ctx, const struct judge_state 
 		if (i)
 			strbuf_addch(&d, ',');
 		strbuf_addch(&d, '{');
-		json_key_str(&d, "raw", sm->raw[sm->attempts > 1 ? 1 : 0]);
+		strbuf_add_json_member(&d, "raw", sm->raw[sm->attempts > 1 ? 1 : 0]);
 		strbuf_addstr(&d, ",\"pass\":");
 		strbuf_addstr(&d, sm->ok ? (sm->v.pass ? "true" : "false") : "null");
 		strbuf_addstr(&d, ",\"score\":");
@@ -1031,13 +1021,13 @@ static char *judge_detail(const struct judge_ctx *ctx, const struct judge_state 
 		else
 			strbuf_addstr(&d, "null");
 		strbuf_addch(&d, ',');
-		json_key_str(&d, "reason", sm->ok ? sm->v.reason : NULL);
+		strbuf_add_json_member(&d, "reason", sm->ok ? sm->v.reason : NULL);
 		strbuf_addch(&d, ',');
-		json_key_str(&d, "error", sm->error);
+		strbuf_add_json_member(&d, "error", sm->error);
 		strbuf_addf(&d, ",\"attempts\":%d", sm->attempts);
 		if (sm->attempts > 1) {
 			strbuf_addch(&d, ',');
-			json_key_str(&d, "first_raw", sm->raw[0]);
+			strbuf_add_json_member(&d, "first_raw", sm->raw[0]);
 		}
 		strbuf_addch(&d, '}');
 	}
