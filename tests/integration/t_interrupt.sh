@@ -10,7 +10,11 @@ for sig in INT TERM; do
 	rm -f "$T/h.db"*
 	"$EG_BIN" run --config cfg.json --suite s/slow --history "$T/h.db" --concurrency 8 --junit "$T/j.xml" >"$T/out" 2>"$T/err" &
 	pid=$!
-	sleep 1.5
+	# signal once some results are stored (a loaded or sanitised build starts slower)
+	for _ in $(seq 1 300); do
+		[ "$(sqlite3 "$T/h.db" 'select count(*) from results' 2>/dev/null || echo 0)" -gt 0 ] && break
+		sleep 0.1
+	done
 	kill -$sig $pid
 	rc=0; wait $pid || rc=$?
 	expect_eq "SIG$sig exits 130" "130" "$rc"
