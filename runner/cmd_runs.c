@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "error.h"
+#include "gate.h"
 #include "history.h"
 #include "opts.h"
 #include "strbuf.h"
@@ -12,7 +13,8 @@
 
 static const char usage[] =
 	"usage: evalgate runs list [--target NAME] [--limit N] [--json]\n"
-	"       evalgate runs show ID|latest [--json]";
+	"       evalgate runs show ID|latest [--json]\n"
+	"       evalgate runs gate ID|latest [--config FILE]";
 
 struct list_ctx {
 	int json;
@@ -82,7 +84,10 @@ static int show_suite(const struct run_suite *s, void *arg)
 
 static int show_gate(const struct gate_row *g, void *arg)
 {
-	printf("  %s  %-36s %8.4f %s %g", g->pass ? "PASS" : "FAIL", g->name, g->value,
+	char value[64];
+
+	gate_format_value(g->metric, g->value, value, sizeof(value));
+	printf("  %s  %-36s %10s %s %g", g->pass ? "PASS" : "FAIL", g->name, value,
 	       g->op ? g->op : "?", g->threshold);
 	if (g->detail)
 		printf("  (%s)", g->detail);
@@ -162,8 +167,15 @@ int cmd_runs(int argc, char **argv)
 		print_usage(stderr, usage, opts);
 		return EG_EXIT_USAGE;
 	}
+	if (!strcmp(argv[0], "gate")) {
+		if (nops != 2) {
+			error("runs gate needs one run id (or 'latest')");
+			return EG_EXIT_USAGE;
+		}
+		return cmd_gate_run(&common, argv[1]);
+	}
 	if (strcmp(argv[0], "list") && strcmp(argv[0], "show")) {
-		error("runs: unknown subcommand '%s' (list, show)", argv[0]);
+		error("runs: unknown subcommand '%s' (list, show, gate)", argv[0]);
 		return EG_EXIT_USAGE;
 	}
 	if (!strcmp(argv[0], "show") && nops != 2) {

@@ -19,17 +19,45 @@ static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers"
 					    "max_error_rate", "max_response_bytes", NULL };
 static const char *const target_keys[] = { "name", "version", "model", "params", "system", NULL };
 static const char *const judge_keys[] = { "model", "params", "samples", NULL };
-static const char *const gate_keys[] = { "name", "suite", "tag", "metric", "min", "max", NULL };
+static const char *const gate_keys[] = { "name", "suite", "tag", "metric", "stat", "min", "max",
+					 NULL };
+static const char *const price_keys[] = { "input_per_mtok", "output_per_mtok", NULL };
 
-static const struct {
-	const char *name;
+/*
+ * The gate metrics. A name ending in '.' is a prefix: "score." takes the
+ * scorer's label after it. A metric with has_stat takes "stat" (default
+ * mean); min and max must lie in [0, hi].
+ */
+static const struct metric_def {
+	const char *name;         /* as written, or a prefix ending in '.' */
+	const char *shown;        /* in the list of known metrics */
 	enum gate_metric metric;
+	int has_stat;             /* takes "stat" */
+	double hi;                /* largest min/max */
 } metrics[] = {
-	{ "pass_rate", METRIC_PASS_RATE },
-	{ "error_rate", METRIC_ERROR_RATE },
-	{ "attack_success_rate", METRIC_ATTACK_SUCCESS_RATE },
-	{ "judge_error_rate", METRIC_JUDGE_ERROR_RATE },
+	{ "pass_rate", "pass_rate", METRIC_PASS_RATE, 0, 1 },
+	{ "error_rate", "error_rate", METRIC_ERROR_RATE, 0, 1 },
+	{ "attack_success_rate", "attack_success_rate", METRIC_ATTACK_SUCCESS_RATE, 0, 1 },
+	{ "judge_error_rate", "judge_error_rate", METRIC_JUDGE_ERROR_RATE, 0, 1 },
+	{ "score.", "score.<scorer>", METRIC_SCORE, 1, 1 },
+	{ "latency_ms", "latency_ms", METRIC_LATENCY_MS, 1, 1e9 },
+	{ "tokens", "tokens", METRIC_TOKENS, 1, 1e12 },
+	{ "cost_usd", "cost_usd", METRIC_COST_USD, 0, 1e9 },
 };
+#define N_METRICS (sizeof(metrics) / sizeof(metrics[0]))
+
+static const char *const stat_names[] = {
+	[STAT_NONE] = "none", [STAT_MEAN] = "mean", [STAT_MIN] = "min", [STAT_MAX] = "max",
+	[STAT_P50] = "p50", [STAT_P90] = "p90", [STAT_P95] = "p95", [STAT_P99] = "p99",
+};
+#define N_STATS (sizeof(stat_names) / sizeof(stat_names[0]))
+
+const char *gate_stat_name(enum gate_stat s)
+{
+	if ((size_t)s < N_STATS)
+		return stat_names[s];
+	return "unknown";
+}
 
 static int env_name_ok(const char *s)
 {
@@ -260,11 +288,64 @@ static int load_judge(struct jdoc *d, const cJSON *j, struct eg_judge_cfg *jc)
 	return 0;
 }
 
+static const struct metric_def *metric_find(const char *metric)
+{
+	size_t i, len;
+
+	for (i = 0; i < N_METRICS; i++) {
+		len = strlen(metrics[i].name);
+		if (metrics[i].name[len - 1] == '.' ? !strncmp(metric, metrics[i].name, len)
+						     : !strcmp(metric, metrics[i].name))
+			return &metrics[i];
+	}
+	return NULL;
+}
+
+static int unknown_metric(struct jdoc *d, const cJSON *node, const char *field,
+			  const char *metric)
+{
+	struct strbuf known = STRBUF_INIT;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < N_METRICS; i++)
+		strbuf_addf(&known, "%s%s", i ? ", " : "", metrics[i].shown);
+	ret = jdoc_error(d, node, field, "unknown metric '%s' (known: %s)", metric, known.buf);
+	strbuf_release(&known);
+	return ret;
+}
+
+static int load_stat(struct jdoc *d, const cJSON *g, int idx, const struct metric_def *m,
+		     struct eg_gate *gate)
+{
+	const cJSON *node = cJSON_GetObjectItemCaseSensitive(g, "stat");
+	char field[64];
+	size_t i;
+
+	snprintf(field, sizeof(field), "gates[%d].stat", idx);
+	gate->stat = m->has_stat ? STAT_MEAN : STAT_NONE;
+	if (!node)
+		return 0;
+	if (!m->has_stat)
+		return jdoc_error(d, node, field, "%s takes no stat (only score.<scorer>, "
+				  "latency_ms and tokens do)", m->shown);
+	if (!cJSON_IsString(node))
+		return jdoc_error(d, node, field, "expected a string");
+	for (i = STAT_NONE + 1; i < N_STATS; i++)
+		if (!strcmp(node->valuestring, stat_names[i]))
+			break;
+	if (i == N_STATS)
+		return jdoc_error(d, node, field, "unknown stat '%s' (known: mean, min, max, p50, "
+				  "p90, p95, p99)", node->valuestring);
+	gate->stat = (enum gate_stat)i;
+	return 0;
+}
+
 static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *gate)
 {
 	const char *name = NULL, *suite = NULL, *tag = NULL, *metric = NULL;
+	const struct metric_def *m;
 	char field[64];
-	size_t i;
 
 	snprintf(field, sizeof(field), "gates[%d].", idx);
 	if (!cJSON_IsObject(g))
@@ -275,37 +356,42 @@ static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *ga
 	    jdoc_string(d, g, field, "tag", 0, &tag) ||
 	    jdoc_string(d, g, field, "metric", 1, &metric))
 		return -1;
-	for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
-		if (!strcmp(metrics[i].name, metric))
-			break;
-	if (i == sizeof(metrics) / sizeof(metrics[0])) {
+	m = metric_find(metric);
+	if (!m || (m->metric == METRIC_SCORE && !metric[strlen(m->name)])) {
 		snprintf(field, sizeof(field), "gates[%d].metric", idx);
-		return jdoc_error(d, cJSON_GetObjectItem(g, "metric"), field,
-				  "unknown metric '%s' (known: pass_rate, error_rate, "
-				  "attack_success_rate, judge_error_rate)", metric);
+		if (m)
+			return jdoc_error(d, cJSON_GetObjectItem(g, "metric"), field,
+					  "score. needs a scorer name, e.g. score.judge");
+		return unknown_metric(d, cJSON_GetObjectItem(g, "metric"), field, metric);
 	}
 	if (suite && tag) {
 		snprintf(field, sizeof(field), "gates[%d]", idx);
 		return jdoc_error(d, g, field, "give either suite or tag, not both");
 	}
-	gate->metric = metrics[i].metric;
+	gate->metric = m->metric;
 	gate->metric_name = xstrdup(metric);
+	gate->scorer = m->metric == METRIC_SCORE ? xstrdup(metric + strlen(m->name)) : NULL;
 	gate->suite = suite ? xstrdup(suite) : NULL;
 	gate->tag = tag ? xstrdup(tag) : NULL;
 	gate->line = jdoc_line(d, g);
 	gate->has_min = !!cJSON_GetObjectItemCaseSensitive(g, "min");
 	gate->has_max = !!cJSON_GetObjectItemCaseSensitive(g, "max");
-	if (jdoc_number(d, g, field, "min", 0, 0, 1, &gate->min) ||
-	    jdoc_number(d, g, field, "max", 0, 0, 1, &gate->max))
+	if (load_stat(d, g, idx, m, gate) ||
+	    jdoc_number(d, g, field, "min", 0, 0, m->hi, &gate->min) ||
+	    jdoc_number(d, g, field, "max", 0, 0, m->hi, &gate->max))
 		return -1;
-	if (!gate->has_min && !gate->has_max) {
-		snprintf(field, sizeof(field), "gates[%d]", idx);
+	snprintf(field, sizeof(field), "gates[%d]", idx);
+	if (!gate->has_min && !gate->has_max)
 		return jdoc_error(d, g, field, "a gate needs min or max");
-	}
+	if (gate->has_min && gate->has_max && gate->min > gate->max)
+		return jdoc_error(d, g, field, "min %g is greater than max %g", gate->min,
+				  gate->max);
 	if (name) {
 		gate->name = xstrdup(name);
 	} else {
 		struct strbuf sb = STRBUF_INIT;
+		if (gate->stat != STAT_NONE)
+			strbuf_addf(&sb, "%s ", stat_names[gate->stat]);
 		strbuf_addstr(&sb, metric);
 		if (suite)
 			strbuf_addf(&sb, " [suite %s]", suite);
@@ -314,6 +400,76 @@ static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *ga
 		gate->name = strbuf_detach(&sb, NULL);
 	}
 	return 0;
+}
+
+static int load_prices(struct jdoc *d, const cJSON *p, struct eg_config *cfg)
+{
+	const cJSON *c;
+	char prefix[160];
+
+	if (!p)
+		return 0;
+	if (!cJSON_IsObject(p))
+		return jdoc_error(d, p, "prices", "expected an object of models");
+	cfg->prices = xcalloc((size_t)cJSON_GetArraySize(p) + 1, sizeof(*cfg->prices));
+	cJSON_ArrayForEach(c, p) {
+		struct eg_price *pr = &cfg->prices[cfg->n_prices];
+
+		snprintf(prefix, sizeof(prefix), "prices.%.120s.", c->string);
+		if (!*c->string)
+			return jdoc_error(d, c, "prices", "a model name must not be empty");
+		if (!cJSON_IsObject(c))
+			return jdoc_error(d, c, "prices", "'%s': expected {\"input_per_mtok\": X, "
+					  "\"output_per_mtok\": Y}", c->string);
+		if (jdoc_check_keys(d, c, prefix, price_keys) ||
+		    jdoc_number(d, c, prefix, "input_per_mtok", 1, 0, 1e6, &pr->input_per_mtok) ||
+		    jdoc_number(d, c, prefix, "output_per_mtok", 1, 0, 1e6, &pr->output_per_mtok))
+			return -1;
+		pr->model = xstrdup(c->string);
+		cfg->n_prices++;
+	}
+	return 0;
+}
+
+/* a cost_usd gate needs the target model's price */
+static int check_cost_gates(struct jdoc *d, const struct eg_config *cfg)
+{
+	const cJSON *gates = cJSON_GetObjectItemCaseSensitive(d->root, "gates");
+	const cJSON *prices = cJSON_GetObjectItemCaseSensitive(d->root, "prices");
+	size_t i;
+
+	for (i = 0; i < cfg->n_gates; i++) {
+		if (cfg->gates[i].metric != METRIC_COST_USD ||
+		    config_price(cfg, cfg->target.model))
+			continue;
+		return jdoc_error(d, prices ? prices : cJSON_GetArrayItem(gates, (int)i), "prices",
+				  "no price for model '%s' (target.model), which gate '%s' needs",
+				  cfg->target.model, cfg->gates[i].name);
+	}
+	return 0;
+}
+
+const struct eg_price *config_price(const struct eg_config *cfg, const char *model)
+{
+	size_t i;
+
+	if (!model)
+		return NULL;
+	for (i = 0; i < cfg->n_prices; i++)
+		if (!strcmp(cfg->prices[i].model, model))
+			return &cfg->prices[i];
+	return NULL;
+}
+
+double config_cost(const struct eg_config *cfg, const char *model, long prompt_tokens,
+		   long completion_tokens)
+{
+	const struct eg_price *p = config_price(cfg, model);
+
+	if (!p || prompt_tokens < 0 || completion_tokens < 0)
+		return NAN;
+	return ((double)prompt_tokens * p->input_per_mtok +
+		(double)completion_tokens * p->output_per_mtok) / 1e6;
 }
 
 static void config_defaults(struct eg_config *cfg)
@@ -377,6 +533,9 @@ int config_load(struct eg_config *cfg, const char *path)
 			cfg->n_gates = (size_t)++i;
 		}
 	}
+	if (load_prices(&d, cJSON_GetObjectItemCaseSensitive(d.root, "prices"), cfg) ||
+	    check_cost_gates(&d, cfg))
+		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(d.root, "registry");
 	if (v && !cJSON_IsString(v)) {
 		jdoc_error(&d, v, "registry", "expected a string");
@@ -423,8 +582,12 @@ void config_release(struct eg_config *cfg)
 		free(cfg->gates[i].metric_name);
 		free(cfg->gates[i].suite);
 		free(cfg->gates[i].tag);
+		free(cfg->gates[i].scorer);
 	}
 	free(cfg->gates);
+	for (i = 0; i < cfg->n_prices; i++)
+		free(cfg->prices[i].model);
+	free(cfg->prices);
 	cJSON_Delete(cfg->root);
 	memset(cfg, 0, sizeof(*cfg));
 }

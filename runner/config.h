@@ -2,9 +2,8 @@
  * config: evalgate.json (SPEC 4), parsed and checked in full at load.
  *
  * Every error names the file, the line and the field. Sections that later
- * features read (promotion, registry, prices) are kept as raw cJSON in
- * cfg->root. Ownership: config_load fills a struct eg_config that
- * config_release frees.
+ * features read (promotion, registry) are kept as raw cJSON in cfg->root.
+ * Ownership: config_load fills a struct eg_config that config_release frees.
  */
 #ifndef EG_CONFIG_H
 #define EG_CONFIG_H
@@ -50,17 +49,43 @@ enum gate_metric {
 	METRIC_ERROR_RATE,          /* errored / all cases */
 	METRIC_ATTACK_SUCCESS_RATE, /* adversarial suites: failed / (passed + failed) */
 	METRIC_JUDGE_ERROR_RATE,    /* model-graded scorer results that errored / all of them */
+	METRIC_SCORE,               /* score.<scorer>: a stat of that scorer's scores */
+	METRIC_LATENCY_MS,          /* a stat of the target calls' latencies */
+	METRIC_TOKENS,              /* a stat of prompt + completion tokens per target call */
+	METRIC_COST_USD,            /* total cost of the target calls, from prices */
 };
+
+/* the statistic a distribution metric (score, latency_ms, tokens) is gated on */
+enum gate_stat {
+	STAT_NONE,                  /* the metric takes no stat */
+	STAT_MEAN,
+	STAT_MIN,
+	STAT_MAX,
+	STAT_P50,
+	STAT_P90,
+	STAT_P95,
+	STAT_P99,
+};
+const char *gate_stat_name(enum gate_stat s);
 
 struct eg_gate {
 	char *name;               /* given, or generated from metric and scope */
 	enum gate_metric metric;
 	char *metric_name;        /* as written */
+	enum gate_stat stat;      /* STAT_NONE for metrics without one; default STAT_MEAN */
+	char *scorer;             /* METRIC_SCORE: the scorer's label (after "score."), else NULL */
 	char *suite;              /* scope: a suite name, or NULL for global */
 	char *tag;                /* scope: a tag, or NULL */
 	int has_min, has_max;
 	double min, max;
 	int line;                 /* line in the config, for messages */
+};
+
+/* prices: {"MODEL": {"input_per_mtok": X, "output_per_mtok": Y}}, USD per million tokens */
+struct eg_price {
+	char *model;
+	double input_per_mtok;    /* prompt tokens */
+	double output_per_mtok;   /* completion tokens */
 };
 
 struct eg_config {
@@ -73,11 +98,19 @@ struct eg_config {
 	size_t n_suites;
 	struct eg_gate *gates;
 	size_t n_gates;
+	struct eg_price *prices;
+	size_t n_prices;
 	cJSON *root;              /* the whole document */
 };
 
 /* 0 ok, -1 after reporting (cfg then holds nothing to release); a missing file is an error */
 int config_load(struct eg_config *cfg, const char *path);
 void config_release(struct eg_config *cfg);
+
+/* the price of model, or NULL when prices has none */
+const struct eg_price *config_price(const struct eg_config *cfg, const char *model);
+/* USD for one call of model; NaN when the model has no price or a count is unknown (< 0) */
+double config_cost(const struct eg_config *cfg, const char *model, long prompt_tokens,
+		   long completion_tokens);
 
 #endif

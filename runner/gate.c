@@ -7,6 +7,8 @@
 #include "strbuf.h"
 #include "banned.h"
 
+#define DETAIL_MAX 256
+
 static void scope_of(const struct eg_gate *g, struct strbuf *sb)
 {
 	strbuf_reset(sb);
@@ -18,12 +20,12 @@ static void scope_of(const struct eg_gate *g, struct strbuf *sb)
 		strbuf_addstr(sb, "all");
 }
 
-/* one gate: fills row (strings borrowed from g and scope) */
-static int eval_gate(struct history *h, const char *run_id, const struct eg_gate *g,
-		     const char *scope, struct gate_row *row, char *detail, size_t dlen)
+/* rates: k of n, with the Wilson interval */
+static int eval_rate(struct history *h, const char *run_id, const struct eg_gate *g,
+		     const char *scope, struct gate_row *row, char *detail)
 {
 	struct counts c;
-	long k, n;
+	long k = 0, n = 0;
 
 	if (g->metric == METRIC_JUDGE_ERROR_RATE) {
 		if (history_model_score_counts(h, run_id, g->suite, g->tag, &n, &k))
@@ -33,10 +35,6 @@ static int eval_gate(struct history *h, const char *run_id, const struct eg_gate
 				       &c)) {
 		return -1;
 	}
-	memset(row, 0, sizeof(*row));
-	row->name = g->name;
-	row->metric = g->metric_name;
-	row->scope = scope;
 	switch (g->metric) {
 	case METRIC_PASS_RATE:
 		/* quality over the answers obtained; errors are gated by error_rate */
@@ -52,12 +50,148 @@ static int eval_gate(struct history *h, const char *run_id, const struct eg_gate
 		k = c.fail;
 		n = c.pass + c.fail;
 		break;
-	case METRIC_JUDGE_ERROR_RATE:
-		break; /* k and n counted above */
+	default:
+		break; /* judge_error_rate: k and n counted above */
 	}
 	row->n = n;
 	row->value = n ? (double)k / (double)n : NAN;
 	wilson95(k, n, &row->lo, &row->hi);
+	if (!n && g->metric == METRIC_JUDGE_ERROR_RATE) {
+		/* no model-graded score at all: nothing went wrong */
+		row->value = 0;
+		snprintf(detail, DETAIL_MAX, "no model-graded scores in scope %s", scope);
+	} else if (!n) {
+		snprintf(detail, DETAIL_MAX, "no cases in scope %s", scope);
+	} else {
+		snprintf(detail, DETAIL_MAX, "%ld/%ld", k, n);
+	}
+	return 0;
+}
+
+static double stat_of(enum gate_stat s, double *v, size_t n)
+{
+	switch (s) {
+	case STAT_MIN:
+		return stats_percentile(v, n, 0);
+	case STAT_MAX:
+		return stats_percentile(v, n, 100);
+	case STAT_P50:
+		return stats_percentile(v, n, 50);
+	case STAT_P90:
+		return stats_percentile(v, n, 90);
+	case STAT_P95:
+		return stats_percentile(v, n, 95);
+	case STAT_P99:
+		return stats_percentile(v, n, 99);
+	case STAT_MEAN:
+	case STAT_NONE:
+		break;
+	}
+	return stats_mean(v, n);
+}
+
+/* what a value of the metric is called in details, and why a value can be missing */
+static void value_words(enum gate_metric m, const char **what, const char **unknown)
+{
+	switch (m) {
+	case METRIC_SCORE:
+		*what = "scores";
+		*unknown = "without a score";
+		break;
+	case METRIC_LATENCY_MS:
+		*what = "calls";
+		*unknown = "without a measured latency (error, cache hit or no call)";
+		break;
+	default:
+		*what = "results";
+		*unknown = "without usage";
+		break;
+	}
+}
+
+/* distributions (a stat of score.<scorer>, latency_ms, tokens) and cost_usd (a sum) */
+static int eval_values(struct history *h, const char *run_id, const struct eg_gate *g,
+		       const char *scope, struct gate_row *row, char *detail)
+{
+	struct value_set vs;
+	enum history_values what;
+	const char *noun, *unknown;
+	size_t i, len;
+
+	switch (g->metric) {
+	case METRIC_SCORE:
+		what = VALUES_SCORE;
+		break;
+	case METRIC_LATENCY_MS:
+		what = VALUES_LATENCY_MS;
+		break;
+	case METRIC_TOKENS:
+		what = VALUES_TOKENS;
+		break;
+	default:
+		what = VALUES_COST_USD;
+		break;
+	}
+	if (history_values(h, run_id, g->suite, g->tag, what, g->scorer, &vs))
+		return -1;
+	value_words(g->metric, &noun, &unknown);
+	row->n = (long)vs.n;
+	row->lo = row->hi = NAN;
+	if (!vs.n) {
+		row->value = NAN;
+		if (g->metric == METRIC_SCORE)
+			snprintf(detail, DETAIL_MAX, "no scores of scorer '%s' in scope %s",
+				 g->scorer, scope);
+		else
+			snprintf(detail, DETAIL_MAX, "no %s with a value in scope %s", noun, scope);
+	} else if (g->metric == METRIC_COST_USD) {
+		row->value = 0;
+		for (i = 0; i < vs.n; i++)
+			row->value += vs.v[i];
+		snprintf(detail, DETAIL_MAX, "total of %zu %s", vs.n, noun);
+	} else {
+		row->value = stat_of(g->stat, vs.v, vs.n);
+		snprintf(detail, DETAIL_MAX, "%s of %zu %s", gate_stat_name(g->stat), vs.n, noun);
+	}
+	len = strlen(detail);
+	if (vs.n_error && len < DETAIL_MAX)
+		len += (size_t)snprintf(detail + len, DETAIL_MAX - len,
+					"; %ld scorer error%s left out", vs.n_error,
+					vs.n_error == 1 ? "" : "s");
+	if (vs.n_unknown && len < DETAIL_MAX)
+		snprintf(detail + len, DETAIL_MAX - len, "; %ld %s left out", vs.n_unknown,
+			 unknown);
+	value_set_release(&vs);
+	return 0;
+}
+
+/* one gate: fills row (strings borrowed from g, scope and detail) */
+static int eval_gate(struct history *h, const char *run_id, const struct eg_gate *g,
+		     const char *scope, struct gate_row *row, char *detail)
+{
+	int rc = -1;
+
+	memset(row, 0, sizeof(*row));
+	row->name = g->name;
+	row->metric = g->metric_name;
+	row->scope = scope;
+	switch (g->metric) {
+	case METRIC_PASS_RATE:
+	case METRIC_ERROR_RATE:
+	case METRIC_ATTACK_SUCCESS_RATE:
+	case METRIC_JUDGE_ERROR_RATE:
+		rc = eval_rate(h, run_id, g, scope, row, detail);
+		break;
+	case METRIC_SCORE:
+	case METRIC_LATENCY_MS:
+	case METRIC_TOKENS:
+	case METRIC_COST_USD:
+		rc = eval_values(h, run_id, g, scope, row, detail);
+		break;
+	}
+	if (rc)
+		return -1;
+	/* an undefined value (NaN) fails every comparison: a gate over nothing fails */
 	row->pass = 1;
 	if (g->has_min) {
 		row->op = ">=";
@@ -73,24 +207,43 @@ static int eval_gate(struct history *h, const char *run_id, const struct eg_gate
 		if (!(row->value <= g->max))
 			row->pass = 0;
 	}
-	if (!n && g->metric == METRIC_JUDGE_ERROR_RATE) {
-		/* no model-graded score at all: nothing went wrong */
-		row->value = 0;
-		row->pass = 1;
-		snprintf(detail, dlen, "no model-graded scores in scope %s", scope);
-	} else if (!n)
-		snprintf(detail, dlen, "no cases in scope %s", scope);
-	else
-		snprintf(detail, dlen, "%ld/%ld", k, n);
 	row->detail = detail;
 	return 0;
+}
+
+void gate_format_value(const char *metric, double v, char *buf, size_t size)
+{
+	if (isnan(v))
+		snprintf(buf, size, "n/a");
+	else if (metric && (!strcmp(metric, "latency_ms") || !strcmp(metric, "tokens")))
+		snprintf(buf, size, "%.1f", v);
+	else if (metric && !strcmp(metric, "cost_usd"))
+		snprintf(buf, size, "%.6f", v);
+	else
+		snprintf(buf, size, "%.4f", v);
+}
+
+static void print_row(FILE *out, const struct eg_gate *g, const struct gate_row *row, int color)
+{
+	const char *red = color ? "\033[31m" : "", *green = color ? "\033[32m" : "",
+		   *reset = color ? "\033[0m" : "";
+	char value[64];
+
+	gate_format_value(row->metric, row->value, value, sizeof(value));
+	fprintf(out, "  %s%s%s  %-36s %10s %s %-8.10g  (%s", row->pass ? green : red,
+		row->pass ? "PASS" : "FAIL", reset, g->name, value, row->op, row->threshold,
+		row->detail);
+	if (!isnan(row->lo))
+		fprintf(out, ", 95%% CI %.3f-%.3f", row->lo, row->hi);
+	fputs(")\n", out);
+	if (g->has_min && g->has_max)
+		fprintf(out, "        (and <= %.10g)\n", g->max);
 }
 
 int gates_apply(struct history *h, const char *run_id, const struct eg_config *cfg, FILE *out,
 		int color)
 {
-	const char *red = color ? "\033[31m" : "", *green = color ? "\033[32m" : "",
-		   *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
+	const char *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
 	struct strbuf scope = STRBUF_INIT;
 	size_t i;
 	int failed = 0;
@@ -100,26 +253,45 @@ int gates_apply(struct history *h, const char *run_id, const struct eg_config *c
 	for (i = 0; i < cfg->n_gates; i++) {
 		const struct eg_gate *g = &cfg->gates[i];
 		struct gate_row row;
-		char detail[128];
+		char detail[DETAIL_MAX];
 
 		scope_of(g, &scope);
-		if (eval_gate(h, run_id, g, scope.buf, &row, detail, sizeof(detail)) ||
+		if (eval_gate(h, run_id, g, scope.buf, &row, detail) ||
 		    history_add_gate(h, run_id, &row)) {
 			failed = -1;
 			break;
 		}
 		failed += !row.pass;
-		if (!out)
-			continue;
-		fprintf(out, "  %s%s%s  %-36s %8.4f %s %-8.4g  (%s", row.pass ? green : red,
-			row.pass ? "PASS" : "FAIL", reset, g->name, row.value, row.op,
-			row.threshold, detail);
-		if (!isnan(row.lo))
-			fprintf(out, ", 95%% CI %.3f-%.3f", row.lo, row.hi);
-		fputs(")\n", out);
-		if (g->has_min && g->has_max)
-			fprintf(out, "        (and <= %.4g)\n", g->max);
+		if (out)
+			print_row(out, g, &row, color);
 	}
 	strbuf_release(&scope);
 	return failed;
+}
+
+int gates_check_suites(const struct eg_config *cfg, const char *const *names,
+		       const char *const *kinds, size_t n, int all)
+{
+	size_t i, k;
+
+	for (i = 0; i < cfg->n_gates; i++) {
+		const struct eg_gate *g = &cfg->gates[i];
+
+		if (!g->suite)
+			continue;
+		for (k = 0; k < n && strcmp(names[k], g->suite); k++)
+			;
+		if (k == n && !all)
+			continue;
+		if (k == n)
+			return error_at(cfg->path, g->line, "gates",
+					"gate '%s' names suite '%s', which is not among the run's suites",
+					g->name, g->suite);
+		if (g->metric == METRIC_ATTACK_SUCCESS_RATE &&
+		    (!kinds[k] || strcmp(kinds[k], "adversarial")))
+			return error_at(cfg->path, g->line, "gates",
+					"gate '%s': attack_success_rate needs an adversarial suite, and %s is %s",
+					g->name, g->suite, kinds[k] ? kinds[k] : "of unknown kind");
+	}
+	return 0;
 }

@@ -1333,3 +1333,87 @@ out:
 	sqlite3_finalize(st);
 	return ret;
 }
+
+int history_values(struct history *h, const char *run_id, const char *suite, const char *tag,
+		   enum history_values what, const char *scorer, struct value_set *out)
+{
+	static const char *const cols[] = {
+		[VALUES_SCORE] = "s.score, s.error",
+		[VALUES_LATENCY_MS] = "CASE WHEN r.status <> 'error' AND r.cached = 0 AND "
+				      "r.attempts > 0 THEN r.latency_ms END, 0",
+		[VALUES_TOKENS] = "r.prompt_tokens + r.completion_tokens, 0",
+		[VALUES_COST_USD] = "r.cost_usd, 0",
+	};
+	struct strbuf sql = STRBUF_INIT;
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	strbuf_addf(&sql, "SELECT %s FROM results r ", cols[what]);
+	if (what == VALUES_SCORE)
+		strbuf_addstr(&sql, "JOIN scores s ON s.run_id = r.run_id AND s.suite = r.suite "
+				    "AND s.case_id = r.case_id AND s.repeat = r.repeat AND "
+				    "s.scorer = ?4 ");
+	strbuf_addstr(&sql, "WHERE r.run_id = ?1 AND (?2 IS NULL OR r.suite = ?2) AND "
+			    "(?3 IS NULL OR instr(',' || r.tags || ',', ',' || ?3 || ',') > 0) "
+			    "ORDER BY r.seq");
+	if (what == VALUES_SCORE)
+		strbuf_addstr(&sql, ", s.idx");
+	rc = prepare(h, sql.buf, &st);
+	strbuf_release(&sql);
+	if (rc)
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	bind_text(st, 3, tag);
+	if (what == VALUES_SCORE)
+		bind_text(st, 4, scorer);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		double v = col_real(st, 0);
+
+		if (sqlite3_column_int(st, 1)) {
+			out->n_error++;
+		} else if (isnan(v)) {
+			out->n_unknown++;
+		} else {
+			XGROW(out->v, out->n + 1, out->alloc);
+			out->v[out->n++] = v;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		herr(h, "cannot read values for a gate");
+		value_set_release(out);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+void value_set_release(struct value_set *vs)
+{
+	free(vs->v);
+	memset(vs, 0, sizeof(*vs));
+}
+
+int history_gates_clear(struct history *h, const char *run_id)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (prepare(h, "DELETE FROM gates WHERE run_id = ?1", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	ret = step_done(h, st, "cannot delete gate results");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_batch_rollback(struct history *h)
+{
+	if (!h->in_batch)
+		return error("history %s: no batch to undo", h->path);
+	h->in_batch = 0;
+	return exec_sql(h->db, h->path, "ROLLBACK");
+}

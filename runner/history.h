@@ -177,6 +177,38 @@ int history_results(struct history *h, const char *run_id, const char *suite,
 int history_gates(struct history *h, const char *run_id,
 		  int (*fn)(const struct gate_row *g, void *arg), void *arg);
 
+/*
+ * The values behind the distribution gates, over every stored result (each
+ * repeat) of a run in a scope (suite and tag may be NULL):
+ *   VALUES_SCORE      scores of the scorer labelled scorer; scorer errors
+ *                     are left out and counted in n_error
+ *   VALUES_LATENCY_MS latency of answered target calls; errors, cache hits
+ *                     and recorded answers (no call) count as unknown
+ *   VALUES_TOKENS     prompt + completion tokens of the target call
+ *   VALUES_COST_USD   results.cost_usd
+ * Unknown values (NULL) are left out and counted in n_unknown. out->v is
+ * malloc'd (value_set_release frees it).
+ */
+enum history_values {
+	VALUES_SCORE,
+	VALUES_LATENCY_MS,
+	VALUES_TOKENS,
+	VALUES_COST_USD,
+};
+struct value_set {
+	double *v;               /* the known values, in storage order */
+	size_t n, alloc;
+	long n_error;            /* VALUES_SCORE: scorer errors left out */
+	long n_unknown;          /* values unknown, left out */
+};
+int history_values(struct history *h, const char *run_id, const char *suite, const char *tag,
+		   enum history_values what, const char *scorer, struct value_set *out);
+void value_set_release(struct value_set *vs);
+/* delete a run's stored gate results (before gating it again) */
+int history_gates_clear(struct history *h, const char *run_id);
+/* undo an open batch */
+int history_batch_rollback(struct history *h);
+
 /* --- response cache --- */
 struct cached_reply {
 	char *content;

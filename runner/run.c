@@ -277,7 +277,9 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	row.cached = j->cached;
 	row.tags = tags->len ? tags->buf : NULL;
 	row.ordinal = j->kase.line;
-	row.cost_usd = NAN;
+	/* the answer's price, cache hits included; NaN without usage (errors, recorded answers) */
+	row.cost_usd = config_cost(r->plan->cfg, r->plan->cfg->target.model, j->prompt_tokens,
+				   j->completion_tokens);
 	row.scores = rows;
 	/* scorers that ran are stored even when one of them errored */
 	row.n_scores = j->output ? j->n_scorers : 0;

@@ -9,6 +9,7 @@
 #include <pcre2.h>
 
 #include "error.h"
+#include "gate.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -102,26 +103,26 @@ int setup_load(struct setup *s, const struct setup_args *a)
 				goto out;
 			}
 	}
-	if (s->have_cfg)
-		for (i = 0; i < s->cfg.n_gates; i++) {
-			const struct eg_gate *g = &s->cfg.gates[i];
-			if (!g->suite)
-				continue;
-			for (k = 0; k < s->n_suites && strcmp(s->suites[k].name, g->suite); k++)
-				;
-			if (k == s->n_suites && !a->suite_dirs->n) {
-				error_at(cfg_path, g->line, "gates", "gate '%s' names suite '%s', which is not in suites",
-					 g->name, g->suite);
-				goto out;
-			}
-			if (k < s->n_suites && g->metric == METRIC_ATTACK_SUCCESS_RATE &&
-			    s->suites[k].kind != SUITE_ADVERSARIAL) {
-				error_at(cfg_path, g->line, "gates",
-					 "gate '%s': attack_success_rate needs an adversarial suite, and %s is %s",
-					 g->name, g->suite, suite_kind_name(s->suites[k].kind));
-				goto out;
-			}
+	/*
+	 * a gate's suite must be one of the suites run; validate --suite checks
+	 * a few suites against the project's config, so it does not ask that
+	 */
+	if (s->have_cfg) {
+		const char **names = xcalloc(s->n_suites + 1, sizeof(*names));
+		const char **kinds = xcalloc(s->n_suites + 1, sizeof(*kinds));
+		int rc;
+
+		for (i = 0; i < s->n_suites; i++) {
+			names[i] = s->suites[i].name;
+			kinds[i] = suite_kind_name(s->suites[i].kind);
 		}
+		rc = gates_check_suites(&s->cfg, names, kinds, s->n_suites,
+					!(a->config_optional && a->suite_dirs->n));
+		free(names);
+		free(kinds);
+		if (rc)
+			goto out;
+	}
 	ret = 0;
 out:
 	free(cfg_dir);

@@ -102,6 +102,8 @@ struct rule {
 	size_t nr_replies;
 	char *finish_reason;          /* "stop" unless given */
 	int usage;                    /* 0: omit the usage object */
+	long usage_prompt;            /* prompt_tokens to report; -1: the word count */
+	long usage_completion;        /* completion_tokens to report; -1: the word count */
 	long latency_ms;              /* -1: the --latency-ms default */
 	const struct fault_type *fault; /* NULL: none */
 	long times;                   /* -1: the fault is permanent */
@@ -452,7 +454,8 @@ static void outcome_error(struct outcome *o, unsigned status, const char *messag
 
 static void completion_json(struct strbuf *out, unsigned long seq, const char *model,
 			    const char *content, enum fault_kind kind,
-			    const char *finish_reason, int usage, size_t prompt_words)
+			    const char *finish_reason, int usage, size_t prompt_words,
+			    long usage_prompt, long usage_completion)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *choices = cJSON_AddArrayToObject(root, "choices");
@@ -482,6 +485,11 @@ static void completion_json(struct strbuf *out, unsigned long seq, const char *m
 		cJSON *u = cJSON_AddObjectToObject(root, "usage");
 		size_t c = kind == FAULT_EMPTY_CHOICES || kind == FAULT_NO_CONTENT ?
 			   0 : count_words(content);
+
+		if (usage_prompt >= 0)
+			prompt_words = (size_t)usage_prompt;
+		if (usage_completion >= 0)
+			c = (size_t)usage_completion;
 
 		cJSON_AddNumberToObject(u, "prompt_tokens", (double)prompt_words);
 		cJSON_AddNumberToObject(u, "completion_tokens", (double)c);
@@ -589,6 +597,28 @@ static int get_count(const char *file, int line, const cJSON *v, long max, long 
 	return 0;
 }
 
+/* usage: false to leave it out, or {"prompt_tokens": N, "completion_tokens": M} */
+static int parse_usage(const char *file, int line, const cJSON *v, struct rule *r)
+{
+	const cJSON *c;
+
+	if (!cJSON_IsObject(v))
+		return get_bool(file, line, v, &r->usage);
+	cJSON_ArrayForEach(c, v) {
+		if (!strcmp(c->string, "prompt_tokens")) {
+			if (get_count(file, line, c, 1000000000L, &r->usage_prompt))
+				return -1;
+		} else if (!strcmp(c->string, "completion_tokens")) {
+			if (get_count(file, line, c, 1000000000L, &r->usage_completion))
+				return -1;
+		} else {
+			return error_at(file, line, "usage", "unknown field '%s' (prompt_tokens, "
+					"completion_tokens)", c->string);
+		}
+	}
+	return 0;
+}
+
 static int parse_fault(const char *file, int line, const cJSON *v, struct rule *r)
 {
 	size_t i;
@@ -682,6 +712,7 @@ static int parse_rule(const char *file, int line, const char *text, struct rule 
 	memset(r, 0, sizeof(*r));
 	r->line = line;
 	r->usage = 1;
+	r->usage_prompt = r->usage_completion = -1;
 	r->latency_ms = -1;
 	r->times = -1;
 	r->retry_after_ms = -1;
@@ -709,7 +740,7 @@ static int parse_rule(const char *file, int line, const char *text, struct rule 
 		else if (!strcmp(k, "finish_reason"))
 			ret = get_string(file, line, v, &r->finish_reason);
 		else if (!strcmp(k, "usage"))
-			ret = get_bool(file, line, v, &r->usage);
+			ret = parse_usage(file, line, v, r);
 		else if (!strcmp(k, "latency_ms"))
 			ret = get_count(file, line, v, 3600000, &r->latency_ms);
 		else if (!strcmp(k, "fault"))
@@ -904,7 +935,7 @@ static void build_reply(const struct rule *r, unsigned long k, unsigned long seq
 	else
 		strbuf_addf(&text, "echo: %s", ci->user);
 	completion_json(&o->body, seq, ci->model, big ? big : text.buf, kind, fr, usage,
-			prompt_words);
+			prompt_words, r ? r->usage_prompt : -1, r ? r->usage_completion : -1);
 	if (kind == FAULT_TRUNCATED)
 		o->send_len = o->body.len / 2;
 	free(big);

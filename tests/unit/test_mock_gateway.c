@@ -439,6 +439,24 @@ Test(mock, reply_by_case_header)
 	reply_release(&r);
 }
 
+Test(mock, scripted_usage_counts)
+{
+	struct reply r;
+
+	start_server("{\"case\":\"c1\",\"reply\":\"Paris\",\"usage\":{\"prompt_tokens\":120,\"completion_tokens\":30}}\n"
+		     "{\"case\":\"c2\",\"reply\":\"Lyon is nice\",\"usage\":{\"prompt_tokens\":7}}\n", NULL);
+	chat("c1", "capital of France?", &r);
+	cr_assert_eq(num_at(r.json, "usage", "prompt_tokens"), 120);
+	cr_assert_eq(num_at(r.json, "usage", "completion_tokens"), 30);
+	cr_assert_eq(num_at(r.json, "usage", "total_tokens"), 150);
+	reply_release(&r);
+	/* a count left out is the word count */
+	chat("c2", "capital of France?", &r);
+	cr_assert_eq(num_at(r.json, "usage", "prompt_tokens"), 7);
+	cr_assert_eq(num_at(r.json, "usage", "completion_tokens"), 3);
+	reply_release(&r);
+}
+
 Test(mock, input_substitution_and_match)
 {
 	struct reply r;
@@ -870,6 +888,9 @@ Test(mock, bad_script_lines_are_startup_errors)
 	expect_bad_script("{\"repyl\":\"typo\"}\n", "1: repyl: unknown field");
 	expect_bad_script("{\"replies\":[]}\n", "1: replies: ");
 	expect_bad_script("{\"fault\":\"429\",\"times\":-1}\n", "1: times: ");
+	expect_bad_script("{\"usage\":{\"prompt\":1}}\n", "1: usage: unknown field 'prompt'");
+	expect_bad_script("{\"usage\":{\"prompt_tokens\":-1}}\n", "1: prompt_tokens: ");
+	expect_bad_script("{\"usage\":1}\n", "1: usage: must be true or false");
 }
 
 Test(mock, many_concurrent_delayed_connections)

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Gates on scores, latency, tokens and cost through the mock gateway (scripted
+# latencies and usage give known values), config errors, and `evalgate gate`
+# re-applying other gates to a stored run.
+. "$(dirname "$0")/lib.sh"
+
+# c1..c10 answer after 50..140 ms with 100 prompt and 10*i completion tokens;
+# c9 and c10 miss the word the scorer wants; c11 always fails
+{
+	for i in $(seq 1 10); do
+		reply="ok, answer $i"
+		[ "$i" -ge 9 ] && reply="no answer $i"
+		printf '{"case": "c%d", "reply": "%s", "latency_ms": %d, "usage": {"prompt_tokens": 100, "completion_tokens": %d}}\n' \
+			"$i" "$reply" $((40 + 10 * i)) $((10 * i))
+	done
+	printf '{"case": "c11", "fault": "500"}\n'
+} >script.jsonl
+start_mock script.jsonl
+
+make_suite s/lat lat-golden golden "$(n_cases 11 c)" '[{"type": "icontains", "value": "ok", "name": "has-ok"}]'
+prices='"prices": {"mock-model": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}, "suites": ["s/lat"]'
+gates='[{"name": "ok score", "metric": "score.has-ok", "min": 0.75},
+        {"metric": "latency_ms", "stat": "p95", "max": 4000},
+        {"metric": "tokens", "stat": "p50", "max": 1000},
+        {"metric": "cost_usd", "max": 0.01}]'
+write_config cfg.json "$gates" '"max_retries": 0' "$prices"
+
+expect_rc "run passes the score, latency, tokens and cost gates" 0 "$EG_BIN" run --config cfg.json --history "$T/h.db"
+expect_grep "verdict PASS" '^verdict: PASS' "$T/out"
+expect_grep "latency gate printed in ms" 'PASS  p95 latency_ms .* <= 4000 ' "$T/out"
+expect_grep "cost gate printed in USD" 'PASS  cost_usd  *0.002100 <= 0.01 ' "$T/out"
+expect_grep "score gate printed" 'PASS  ok score  *0.8000 >= 0.75 ' "$T/out"
+run1=$(sql "select id from runs")
+
+gate() { sql "select $1 from gates where run_id='$run1' and idx=$2"; }
+expect_eq "four gate rows" "4" "$(sql "select count(*) from gates where run_id='$run1'")"
+expect_eq "score: 8 of 10 answers have the word" "0.8|10|1" "$(gate "round(value, 6), n, pass" 0)"
+expect_eq "score: no interval" "|" "$(gate "lo, hi" 0)"
+expect_eq "tokens: p50 of 110..200" "155.0|10|<=|1000.0" "$(gate "value, n, op, threshold" 2)"
+expect_eq "tokens: the error left out" "p50 of 10 results; 1 without usage left out" "$(gate detail 2)"
+# (100 * 1.0 + 10 i * 2.0) / 1e6 summed over i = 1..10
+expect_eq "cost: the sum of the priced calls" "0.0021000|10" "$(gate "printf('%.7f', value), n" 3)"
+expect_eq "cost stored per result" "0.00016" "$(sql "select printf('%.5f', cost_usd) from results where case_id='c3'")"
+expect_eq "no cost without usage" "error|" "$(sql "select status, cost_usd from results where case_id='c11'")"
+# the latency gate's value is the p95 (type 7) of the stored latencies of the answered calls
+want=$(sql "select latency_ms from results where status <> 'error' order by latency_ms" | python3 -c '
+import sys
+v = [float(x) for x in sys.stdin]
+h = (len(v) - 1) * 0.95
+lo = int(h)
+print("%.3f|%d" % (v[lo] + (h - lo) * (v[min(lo + 1, len(v) - 1)] - v[lo]), len(v)))')
+expect_eq "latency: p95 of the stored latencies" "$want" "$(gate "printf('%.3f', value), n" 1)"
+p95=$(gate "cast(value as integer)" 1)
+check "latency: the scripted delays show (p95 of 50..140 ms is 135.5)" test "$p95" -ge 135 -a "$p95" -lt 1000
+expect_eq "run verdict stored" "pass" "$(sql "select verdict from runs where id='$run1'")"
+
+# a cached run: same answers, same tokens and cost; no latency was measured
+expect_rc "cached run: the latency gate has nothing to measure" 1 "$EG_BIN" run --config cfg.json --history "$T/h.db"
+expect_grep "latency gate fails over no calls" 'FAIL  p95 latency_ms .*n/a <= 4000 .*no calls with a value in scope all; 11 without a measured latency' "$T/out"
+run2=$(sql "select id from runs order by started_at desc limit 1")
+expect_eq "cached run: the same cost" "0.0021000" "$(sql "select printf('%.7f', value) from gates where run_id='$run2' and metric='cost_usd'")"
+
+# config errors: exit 2, nothing run
+runs_before=$(sql "select count(*) from runs")
+write_config noprice.json '[{"metric": "cost_usd", "max": 1}]' '' '"suites": ["s/lat"]'
+expect_rc "cost gate without a price: exit 2" 2 "$EG_BIN" run --config noprice.json --history "$T/h.db"
+expect_grep "names the missing price" "noprice.json:[0-9]*: prices: no price for model 'mock-model' (target.model), which gate 'cost_usd' needs" "$T/err"
+write_config badstat.json '[{"metric": "latency_ms", "stat": "p97", "max": 1}]' '' "$prices"
+expect_rc "unknown stat: exit 2" 2 "$EG_BIN" run --config badstat.json --history "$T/h.db"
+expect_grep "names the stat" "badstat.json:[0-9]*: gates\[0\].stat: unknown stat 'p97'" "$T/err"
+write_config nosuite.json '[{"metric": "score.has-ok", "suite": "other", "min": 0.5}]' '' "$prices"
+expect_rc "gate on a suite not run: exit 2" 2 "$EG_BIN" run --config nosuite.json --history "$T/h.db"
+expect_grep "names the gate's suite" "nosuite.json:[0-9]*: gates: gate 'mean score.has-ok \[suite other\]' names suite 'other', which is not among the run's suites" "$T/err"
+expect_rc "gate on a suite not run, with --suite: exit 2" 2 "$EG_BIN" run --config nosuite.json --suite s/lat --history "$T/h.db"
+expect_eq "no run stored for config errors" "$runs_before" "$(sql "select count(*) from runs")"
+
+# evalgate gate: stricter gates on the first run flip its verdict
+strict='[{"metric": "latency_ms", "stat": "p95", "max": 100},
+         {"metric": "cost_usd", "max": 0.001}]'
+write_config strict.json "$strict" '' "$prices"
+expect_rc "gate with stricter gates: exit 1" 1 "$EG_BIN" gate "${run1:0:18}" --config strict.json --history "$T/h.db"
+expect_grep "verdict FAIL" '^verdict: FAIL (2 of 2 gates failed)' "$T/out"
+expect_grep "latency printed against the new threshold" 'FAIL  p95 latency_ms .* <= 100 ' "$T/out"
+expect_eq "stored gate rows replaced" "2|0" "$(sql "select count(*), sum(pass) from gates where run_id='$run1'")"
+expect_eq "stored verdict flipped" "fail" "$(sql "select verdict from runs where id='$run1'")"
+expect_eq "the same latency value as the run computed" "$want" "$(sql "select printf('%.3f', value) || '|' || n from gates where run_id='$run1' and idx=0")"
+expect_eq "other runs untouched" "4" "$(sql "select count(*) from gates where run_id='$run2'")"
+
+expect_rc "runs gate with the first config: exit 0" 0 "$EG_BIN" runs gate "$run1" --config cfg.json --history "$T/h.db"
+expect_grep "verdict PASS" '^verdict: PASS' "$T/out"
+expect_eq "verdict back to pass" "pass|4" "$(sql "select verdict, (select count(*) from gates where run_id='$run1') from runs where id='$run1'")"
+expect_rc "gate latest (the cached run): exit 1" 1 "$EG_BIN" gate latest --config cfg.json --history "$T/h.db"
+expect_eq "latest is the cached run" "fail" "$(sql "select verdict from runs where id='$run2'")"
+
+expect_rc "gate on an unknown run: exit 2" 2 "$EG_BIN" gate nosuch --config cfg.json --history "$T/h.db"
+expect_rc "gate on a missing history: exit 2" 2 "$EG_BIN" gate latest --config cfg.json --history "$T/none.db"
+check "a missing history is not created" test ! -e "$T/none.db"
+expect_rc "gate on a suite the run lacks: exit 2" 2 "$EG_BIN" gate "$run1" --config nosuite.json --history "$T/h.db"
+expect_grep "names the suite" "names suite 'other', which is not among the run's suites" "$T/err"
+expect_eq "verdict unchanged after a refused gate" "pass|4" "$(sql "select verdict, (select count(*) from gates where run_id='$run1') from runs where id='$run1'")"
+expect_rc "gate without an id: exit 2" 2 "$EG_BIN" gate --config cfg.json --history "$T/h.db"
+expect_rc "help gate" 0 "$EG_BIN" help gate
+expect_grep "help lists --config" '--config' "$T/out"
+
+finish
