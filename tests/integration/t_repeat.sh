@@ -113,7 +113,12 @@ write_config slow.json '[{"metric": "pass_rate", "min": 0.5}]' "" '"suites": ["s
 start_mock /dev/null --latency-ms 100
 "$EG_BIN" run --config slow.json --history "$T/r.db" --repeat 3 --concurrency 8 --no-cache >"$T/out" 2>"$T/err" &
 pid=$!
-sleep 1.5
+# interrupt once some results are stored (450 take at least 5.6 s at 8 x 100 ms)
+for _ in $(seq 1 200); do
+	n=$(sqlite3 "$T/r.db" 'select count(*) from results' 2>/dev/null || echo 0)
+	[ "${n:-0}" -ge 16 ] && break
+	sleep 0.1
+done
 kill -INT $pid
 rc=0; wait $pid || rc=$?
 expect_eq "interrupted run exits 130" "130" "$rc"
