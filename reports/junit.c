@@ -207,8 +207,9 @@ static int write_case(const struct stored_result *r, void *arg)
 	xml_add_attr(sb, "classname", row->suite);
 	strbuf_addstr(sb, " name=\"");
 	xml_escape_attr(sb, row->case_id, strlen(row->case_id));
+	/* repeats of a case keep their names unique: id, id#1, id#2, ... */
 	if (row->repeat > 0)
-		strbuf_addf(sb, " [repeat %d]", row->repeat);
+		strbuf_addf(sb, "#%d", row->repeat);
 	strbuf_addch(sb, '"');
 	add_attr_seconds(sb, row->latency_ms);
 	strbuf_addstr(sb, ">\n");

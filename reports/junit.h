@@ -1,7 +1,8 @@
 /*
  * junit: the JUnit XML report of one stored run (SPEC 10).
  *
- * A <testsuite> per suite of the run with a <testcase> per result, then a
+ * A <testsuite> per suite of the run with a <testcase> per result (named by
+ * the case id; repeat r >= 1 of a case is "id#r", so names stay unique), then a
  * "gates" <testsuite> with a <testcase> per gate result. Results are streamed
  * from the history one at a time, so memory does not grow with the run.
  * Answers are truncated to JUNIT_MAX_OUTPUT bytes; the document is

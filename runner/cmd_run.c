@@ -31,6 +31,8 @@ struct run_cli {
 	const char *filter_id;
 	long concurrency;
 	long limit;
+	long repeat;              /* --repeat N, 0 when not given */
+	const char *resume;       /* --resume ID */
 	int no_cache, cache_only, dry_run;
 };
 
@@ -92,7 +94,8 @@ static char *cache_path_for(const char *history)
 	return strbuf_detach(&sb, NULL);
 }
 
-static void print_plan(const struct setup *s, const struct run_cli *o, int concurrency)
+static void print_plan(const struct setup *s, const struct run_cli *o, int concurrency,
+		       int repeats)
 {
 	size_t i, k;
 
@@ -111,6 +114,12 @@ static void print_plan(const struct setup *s, const struct run_cli *o, int concu
 	printf("  concurrency %d, timeout %gs, max_retries %d, cache %s\n", concurrency,
 	       s->cfg.gateway.timeout_s, s->cfg.gateway.max_retries,
 	       o->no_cache ? "off" : o->cache_only ? "only" : "on");
+	if (repeats > 1) {
+		char pol[32];
+
+		repeat_policy_format(&s->cfg.repeat_policy, pol, sizeof(pol));
+		printf("  each case %d times, repeat_policy %s\n", repeats, pol);
+	}
 	for (i = 0; i < s->cfg.n_gates; i++)
 		printf("  gate: %s\n", s->cfg.gates[i].name);
 	printf("nothing was called (--dry-run)\n");
@@ -148,10 +157,43 @@ static int print_failure(const struct stored_result *r, void *arg)
 	return 0;
 }
 
+/* a case whose repeats did not pass as the policy asks (runs with repeats) */
+static int print_failed_case(const struct case_verdict *c, void *arg)
+{
+	struct failures *f = arg;
+
+	if (f->shown >= f->max) {
+		f->more++;
+		return 0;
+	}
+	f->shown++;
+	if (c->status == RESULT_ERROR)
+		printf("  ERROR %s/%s: %ld of %ld repeats errored\n", c->suite, c->case_id,
+		       c->n_error, c->n);
+	else
+		printf("  FAIL  %s/%s: %ld of %ld repeats passed\n", c->suite, c->case_id,
+		       c->n_pass, c->n);
+	return 0;
+}
+
+static int print_flaky_case(const struct case_verdict *c, void *arg)
+{
+	struct failures *f = arg;
+
+	if (f->shown >= f->max) {
+		f->more++;
+		return 0;
+	}
+	f->shown++;
+	printf("  %s/%s: %ld of %ld passed\n", c->suite, c->case_id, c->n_pass, c->n);
+	return 0;
+}
+
 static void print_summary(struct history *h, const char *run_id, const struct setup *s,
-			  const struct run_stats *st)
+			  const struct run_stats *st, int repeats)
 {
 	struct failures f = { 0, eg_verbosity > 0 ? 1000000 : 20, 0 };
+	long bad = 0, cases = 0;
 	size_t i;
 
 	if (eg_verbosity < 0)
@@ -167,17 +209,43 @@ static void print_summary(struct history *h, const char *run_id, const struct se
 		if (c.pass + c.fail)
 			printf("   pass rate %.1f%%", 100.0 * c.pass / (c.pass + c.fail));
 		putchar('\n');
+		bad += c.fail + c.error;
+		cases += c.n;
 	}
-	if (st->fail + st->error) {
+	if (bad) {
 		printf("failed cases\n");
-		for (i = 0; i < s->n_suites; i++)
-			history_results(h, run_id, s->suites[i].name, print_failure, &f);
+		if (repeats > 1)
+			history_failed_cases(h, run_id, print_failed_case, &f);
+		else
+			for (i = 0; i < s->n_suites; i++)
+				history_results(h, run_id, s->suites[i].name, print_failure, &f);
 		if (f.more)
 			printf("  ... and %ld more (-v lists all; see the JUnit report)\n", f.more);
 	}
-	printf("%ld cases in %.2f s (%.0f cases/s), %ld from cache, %ld gateway requests\n",
-	       st->done, st->elapsed_s, st->elapsed_s > 0 ? st->done / st->elapsed_s : 0.0,
-	       st->cache_hits, st->calls);
+	if (repeats > 1) {
+		struct failures fl = { 0, eg_verbosity > 0 ? 1000000 : 20, 0 };
+		long n = history_flaky_cases(h, run_id, NULL, NULL);
+
+		if (n > 0) {
+			printf("flaky cases: %ld (repeats disagree)\n", n);
+			history_flaky_cases(h, run_id, print_flaky_case, &fl);
+			if (fl.more)
+				printf("  ... and %ld more\n", fl.more);
+		} else if (n == 0) {
+			printf("flaky cases: 0\n");
+		}
+		printf("%ld cases x %d repeats: %ld results in %.2f s (%.0f results/s), "
+		       "%ld from cache, %ld gateway requests\n", cases, repeats, st->done,
+		       st->elapsed_s, st->elapsed_s > 0 ? st->done / st->elapsed_s : 0.0,
+		       st->cache_hits, st->calls);
+	} else {
+		printf("%ld cases in %.2f s (%.0f cases/s), %ld from cache, %ld gateway requests\n",
+		       st->done, st->elapsed_s, st->elapsed_s > 0 ? st->done / st->elapsed_s : 0.0,
+		       st->cache_hits, st->calls);
+	}
+	if (st->skipped)
+		printf("resumed: %ld results were already stored and were not run again\n",
+		       st->skipped);
 }
 
 /* a report that cannot be written is found out before the run, not after */
@@ -197,37 +265,80 @@ static int junit_dir_check(const char *path)
 	return ret;
 }
 
-static int execute(struct run_cli *o, struct setup *s)
+struct stored_suites {
+	const struct setup *s;
+	const char *run_id;
+	int bad;
+};
+
+/* a suite the run already holds results of must not have changed since */
+static int check_stored_suite(const struct run_suite *rs, void *arg)
 {
-	struct run_plan plan;
-	struct run_stats st;
-	struct run_info ri;
-	struct history *h;
-	char run_id[64], started[32];
-	char *cache_path;
-	const char *api_key = NULL, *verdict;
-	enum run_status status;
-	int rc, failed_gates, concurrency, color;
-	double error_rate;
+	struct stored_suites *ss = arg;
 	size_t i;
 
-	concurrency = o->concurrency ? (int)o->concurrency : s->cfg.gateway.concurrency;
-	if (s->cfg.gateway.api_key_env && !o->cache_only) {
-		api_key = getenv(s->cfg.gateway.api_key_env);
-		if (!api_key || !*api_key) {
-			error("%s: gateway.api_key_env: environment variable %s is not set",
-			      s->cfg.path, s->cfg.gateway.api_key_env);
-			return EG_EXIT_USAGE;
+	for (i = 0; i < ss->s->n_suites; i++) {
+		const struct eg_suite *su = &ss->s->suites[i];
+
+		if (strcmp(su->name, rs->name))
+			continue;
+		if (rs->hash && strcmp(rs->hash, su->hash)) {
+			error("--resume %s: suite %s changed since the run began (it ran %s@%s, "
+			      "sha256 %.12s; now %s@%s, sha256 %.12s)", ss->run_id, su->name,
+			      rs->name, rs->version ? rs->version : "?", rs->hash, su->name,
+			      su->version, su->hash);
+			ss->bad = 1;
 		}
 	}
-	if (o->dry_run) {
-		print_plan(s, o, concurrency);
-		return 0;
+	return 0;
+}
+
+/*
+ * --resume: the stored run must be unfinished and made with the same config
+ * and suites; its id and repeats are taken up. Nothing is written.
+ */
+static int resume_check(struct history *h, const struct run_cli *o, const struct setup *s,
+			struct run_info *prev)
+{
+	struct stored_suites ss = { s, NULL, 0 };
+
+	if (history_run_get(h, o->resume, prev))
+		return -1;
+	ss.run_id = prev->id;
+	if (prev->status == RUN_FINISHED) {
+		error("--resume %s: the run is finished; --resume continues an interrupted or "
+		      "failed run", prev->id);
+		goto out_release;
 	}
-	h = history_open(o->common.history);
-	if (!h)
-		return EG_EXIT_USAGE;
-	make_run_id(run_id, sizeof(run_id));
+	if (!prev->config_hash || strcmp(prev->config_hash, s->cfg.hash)) {
+		error("--resume %s: the config changed since the run began (config hash %.12s, "
+		      "now %.12s); resume with the config it ran with", prev->id,
+		      prev->config_hash ? prev->config_hash : "none", s->cfg.hash);
+		goto out_release;
+	}
+	if (o->repeat && o->repeat != (prev->repeats > 0 ? prev->repeats : 1)) {
+		error("--resume %s: the run repeats each case %d times; leave out --repeat or "
+		      "give --repeat %d", prev->id, prev->repeats, prev->repeats);
+		goto out_release;
+	}
+	if (history_run_suites(h, prev->id, check_stored_suite, &ss) || ss.bad)
+		goto out_release;
+	if (prev->status == RUN_RUNNING)
+		warning("run %s is still marked running (did it crash?); resuming it", prev->id);
+	return 0;
+out_release:
+	run_info_release(prev);
+	return -1;
+}
+
+/* store a new run; its id goes to run_id */
+static int begin_run(struct history *h, const struct setup *s, char *run_id, size_t size,
+		     int repeats, char *policy)
+{
+	struct run_info ri;
+	char started[32];
+
+	make_run_id(run_id, size);
 	iso_now(started, sizeof(started));
 	memset(&ri, 0, sizeof(ri));
 	ri.id = run_id;
@@ -237,23 +348,94 @@ static int execute(struct run_cli *o, struct setup *s)
 	ri.git_ref = (char *)env_first("EVALGATE_GIT_REF", "GITHUB_HEAD_REF", "GITHUB_REF_NAME");
 	if (!ri.git_ref)
 		ri.git_ref = (char *)env_first("CI_COMMIT_REF_NAME", NULL, NULL);
-	ri.config_hash = s->cfg.hash;
+	ri.config_hash = (char *)s->cfg.hash;
 	ri.target = s->cfg.target.name;
 	ri.version = s->cfg.target.version;
 	ri.model = s->cfg.target.model;
 	ri.evalgate_version = (char *)EG_VERSION;
-	if (history_run_begin(h, &ri)) {
+	ri.repeats = repeats;
+	ri.repeat_policy = policy;
+	return history_run_begin(h, &ri);
+}
+
+/*
+ * --resume: take up a stored run (its id into run_id, its repeats) and open
+ * the second connection that finds what it already holds
+ */
+static int resume_run(struct history *h, const struct run_cli *o, const struct setup *s,
+		      char *run_id, size_t size, int *repeats, struct history **stored)
+{
+	struct run_info prev;
+
+	if (resume_check(h, o, s, &prev))
+		return -1;
+	snprintf(run_id, size, "%s", prev.id);
+	*repeats = prev.repeats > 1 ? prev.repeats : 1;
+	run_info_release(&prev);
+	if (repeat_policy_check(&s->cfg, *repeats))
+		return -1;
+	*stored = history_open_ro(o->common.history);
+	if (!*stored)
+		return -1;
+	if (history_run_reopen(h, run_id)) {
+		history_close(*stored);
+		*stored = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int execute(struct run_cli *o, struct setup *s)
+{
+	struct run_plan plan;
+	struct run_stats st;
+	struct history *h, *stored = NULL;
+	struct counts rc_all;
+	char run_id[64], policy[32];
+	char *cache_path;
+	const char *api_key = NULL, *verdict;
+	enum run_status status;
+	int rc, failed_gates, concurrency, color, repeats;
+	double error_rate;
+	size_t i;
+
+	concurrency = o->concurrency ? (int)o->concurrency : s->cfg.gateway.concurrency;
+	repeats = o->repeat ? (int)o->repeat : 1;
+	/* a resumed run keeps its repeats, checked when it began */
+	if (!o->resume && repeat_policy_check(&s->cfg, repeats))
+		return EG_EXIT_USAGE;
+	repeat_policy_format(&s->cfg.repeat_policy, policy, sizeof(policy));
+	if (s->cfg.gateway.api_key_env && !o->cache_only) {
+		api_key = getenv(s->cfg.gateway.api_key_env);
+		if (!api_key || !*api_key) {
+			error("%s: gateway.api_key_env: environment variable %s is not set",
+			      s->cfg.path, s->cfg.gateway.api_key_env);
+			return EG_EXIT_USAGE;
+		}
+	}
+	if (o->dry_run) {
+		print_plan(s, o, concurrency, repeats);
+		return 0;
+	}
+	h = history_open(o->common.history);
+	if (!h)
+		return EG_EXIT_USAGE;
+	if (o->resume ? resume_run(h, o, s, run_id, sizeof(run_id), &repeats, &stored)
+		      : begin_run(h, s, run_id, sizeof(run_id), repeats, policy)) {
 		history_close(h);
 		return EG_EXIT_USAGE;
 	}
 	for (i = 0; i < s->n_suites; i++)
 		if (history_run_suite(h, run_id, s->suites[i].name, s->suites[i].version,
 				      s->suites[i].hash, suite_kind_name(s->suites[i].kind))) {
+			history_close(stored);
 			history_close(h);
 			return EG_EXIT_USAGE;
 		}
-	info("run %s: %zu suite%s, target %s@%s", run_id, s->n_suites, s->n_suites == 1 ? "" : "s", s->cfg.target.name,
-	     s->cfg.target.version);
+	info("run %s: %s%zu suite%s, target %s@%s", run_id, stored ? "resuming, " : "",
+	     s->n_suites, s->n_suites == 1 ? "" : "s", s->cfg.target.name, s->cfg.target.version);
+	if (repeats > 1)
+		info("each case runs %d times; a case passes by repeat_policy %s", repeats, policy);
 
 	cache_path = cache_path_for(o->common.history);
 	memset(&plan, 0, sizeof(plan));
@@ -268,16 +450,24 @@ static int execute(struct run_cli *o, struct setup *s)
 	plan.concurrency = concurrency;
 	plan.no_cache = o->no_cache;
 	plan.cache_only = o->cache_only;
+	plan.repeats = repeats;
+	plan.stored = stored;
 	plan.progress = o->common.quiet ? PROGRESS_NONE
 			: isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_LINES;
 	run_signals_install();
 	rc = run_execute(&plan, &st);
 	free(cache_path);
+	history_close(stored);
 
-	error_rate = st.done ? (double)st.error / (double)st.done : 0.0;
+	/* over every result of the run, those of an earlier attempt (--resume) too */
+	if (history_result_counts(h, run_id, NULL, &rc_all)) {
+		history_close(h);
+		return EG_EXIT_INFRA;
+	}
+	error_rate = rc_all.n ? (double)rc_all.error / (double)rc_all.n : 0.0;
 	status = st.interrupted ? RUN_INTERRUPTED : (st.fatal || rc) ? RUN_FAILED : RUN_FINISHED;
 	color = common_opts_color(&o->common, stdout);
-	print_summary(h, run_id, s, &st);
+	print_summary(h, run_id, s, &st, repeats);
 	failed_gates = gates_apply(h, run_id, &s->cfg, eg_verbosity >= 0 ? stdout : NULL, color);
 	if (failed_gates < 0) {
 		history_close(h);
@@ -295,8 +485,9 @@ static int execute(struct run_cli *o, struct setup *s)
 	history_close(h);
 
 	if (st.interrupted) {
-		printf("verdict: INTERRUPTED (%ld of %ld cases stored in run %s)\n", st.done, st.total,
-		       run_id);
+		printf("verdict: INTERRUPTED (%ld of %ld %s stored in run %s; continue it with "
+		       "--resume %s)\n", st.done + st.skipped, st.total,
+		       repeats > 1 ? "results" : "cases", run_id, run_id);
 		return EG_EXIT_INTERRUPTED;
 	}
 	if (st.fatal) {
@@ -307,8 +498,9 @@ static int execute(struct run_cli *o, struct setup *s)
 	if (rc)
 		return EG_EXIT_INFRA;
 	if (error_rate > s->cfg.gateway.max_error_rate) {
-		error("%ld of %ld cases ended in error (%.1f%%), over gateway.max_error_rate %.1f%%",
-		      st.error, st.done, 100 * error_rate, 100 * s->cfg.gateway.max_error_rate);
+		error("%ld of %ld %s ended in error (%.1f%%), over gateway.max_error_rate %.1f%%",
+		      rc_all.error, rc_all.n, repeats > 1 ? "results" : "cases", 100 * error_rate,
+		      100 * s->cfg.gateway.max_error_rate);
 		printf("verdict: ERROR (error rate)\n");
 		return EG_EXIT_INFRA;
 	}
@@ -336,6 +528,8 @@ int cmd_run(int argc, char **argv)
 		OPT_LIST_(0, "filter-tag", &o.tags, "TAG", "only cases with this tag (repeatable: any of them)"),
 		OPT_STRING_(0, "filter-id", &o.filter_id, "REGEX", "only cases whose id matches"),
 		OPT_INT_(0, "limit", &o.limit, "N", "at most N cases per suite", 1, 1000000000L),
+		OPT_INT_(0, "repeat", &o.repeat, "N", "run each case N times (repeat_policy decides a case's verdict)", 1, 1000),
+		OPT_STRING_(0, "resume", &o.resume, "ID", "continue an interrupted or failed run: only what it lacks is run"),
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
 		OPT_END_(),
 	};
@@ -355,6 +549,15 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (o.no_cache && o.cache_only) {
 		error("--no-cache and --cache-only cannot be used together");
+		goto out;
+	}
+	if (o.cache_only && o.repeat > 1) {
+		error("--cache-only cannot be used with --repeat: repeats after the first are "
+		      "always asked of the gateway");
+		goto out;
+	}
+	if (o.resume && o.dry_run) {
+		error("--resume and --dry-run cannot be used together");
 		goto out;
 	}
 	sa.common = &o.common;

@@ -136,6 +136,10 @@ static int runs_show(struct history *h, const char *ref, int json)
 		printf("  git %s %s\n", ri.git_ref ? ri.git_ref : "", ri.git_sha ? ri.git_sha : "");
 	printf("  %ld cases: %ld pass, %ld fail, %ld error\n", ri.n_cases, ri.n_pass, ri.n_fail,
 	       ri.n_error);
+	if (ri.repeats > 1)
+		printf("  repeats %d, repeat_policy %s, %ld flaky cases\n", ri.repeats,
+		       ri.repeat_policy ? ri.repeat_policy : "all",
+		       history_flaky_cases(h, ri.id, NULL, NULL));
 	history_run_suites(h, ri.id, show_suite, NULL);
 	history_gates(h, ri.id, show_gate, NULL);
 	run_info_release(&ri);

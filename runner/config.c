@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 #include "banned.h"
 
 static const char *const top_keys[] = { "gateway", "target", "judge", "suites", "gates",
-					"promotion", "registry", "prices", NULL };
+					"promotion", "registry", "prices", "repeat_policy", NULL };
 static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers", "timeout_s",
 					    "max_retries", "concurrency", "rps",
 					    "max_error_rate", "max_response_bytes", NULL };
@@ -472,6 +473,63 @@ double config_cost(const struct eg_config *cfg, const char *model, long prompt_t
 		(double)completion_tokens * p->output_per_mtok) / 1e6;
 }
 
+/* "all", "majority" or {"min_pass": K} */
+static int load_repeat_policy(struct jdoc *d, const cJSON *v, struct eg_repeat_policy *p)
+{
+	static const char *const keys[] = { "min_pass", NULL };
+	double k = 0;
+
+	if (!v)
+		return 0;
+	p->line = jdoc_line(d, v);
+	if (cJSON_IsString(v) && !strcmp(v->valuestring, "all")) {
+		p->kind = REPEAT_ALL;
+		return 0;
+	}
+	if (cJSON_IsString(v) && !strcmp(v->valuestring, "majority")) {
+		p->kind = REPEAT_MAJORITY;
+		return 0;
+	}
+	if (!cJSON_IsObject(v))
+		return jdoc_error(d, v, "repeat_policy",
+				  "expected \"all\", \"majority\" or {\"min_pass\": K}");
+	if (jdoc_check_keys(d, v, "repeat_policy.", keys) ||
+	    jdoc_number(d, v, "repeat_policy.", "min_pass", 1, 1, 1000, &k))
+		return -1;
+	if (k != floor(k))
+		return jdoc_error(d, cJSON_GetObjectItem(v, "min_pass"), "repeat_policy.min_pass",
+				  "expected a whole number");
+	p->kind = REPEAT_MIN_PASS;
+	p->min_pass = (int)k;
+	return 0;
+}
+
+void repeat_policy_format(const struct eg_repeat_policy *p, char *buf, size_t size)
+{
+	switch (p->kind) {
+	case REPEAT_MAJORITY:
+		snprintf(buf, size, "majority");
+		break;
+	case REPEAT_MIN_PASS:
+		snprintf(buf, size, "min_pass:%d", p->min_pass);
+		break;
+	default:
+		snprintf(buf, size, "all");
+		break;
+	}
+}
+
+int repeat_policy_check(const struct eg_config *cfg, int repeats)
+{
+	const struct eg_repeat_policy *p = &cfg->repeat_policy;
+
+	if (p->kind != REPEAT_MIN_PASS || p->min_pass <= repeats)
+		return 0;
+	return error_at(cfg->path, p->line, "repeat_policy.min_pass",
+			"%d is more than the %d repeat%s of this run (run --repeat N)",
+			p->min_pass, repeats, repeats == 1 ? "" : "s");
+}
+
 static void config_defaults(struct eg_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -504,7 +562,9 @@ int config_load(struct eg_config *cfg, const char *path)
 	if (jdoc_check_keys(&d, d.root, "", top_keys) ||
 	    load_gateway(&d, cJSON_GetObjectItemCaseSensitive(d.root, "gateway"), &cfg->gateway) ||
 	    load_target(&d, cJSON_GetObjectItemCaseSensitive(d.root, "target"), &cfg->target) ||
-	    load_judge(&d, cJSON_GetObjectItemCaseSensitive(d.root, "judge"), &cfg->judge))
+	    load_judge(&d, cJSON_GetObjectItemCaseSensitive(d.root, "judge"), &cfg->judge) ||
+	    load_repeat_policy(&d, cJSON_GetObjectItemCaseSensitive(d.root, "repeat_policy"),
+			       &cfg->repeat_policy))
 		goto out;
 	{
 		const char **suites;

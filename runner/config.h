@@ -88,12 +88,26 @@ struct eg_price {
 	double output_per_mtok;   /* completion tokens */
 };
 
+/* how a case's repeats (run --repeat N) make its verdict */
+enum repeat_policy_kind {
+	REPEAT_ALL,               /* every scored repeat passed (the default) */
+	REPEAT_MAJORITY,          /* more than half of the scored repeats passed */
+	REPEAT_MIN_PASS,          /* at least min_pass repeats passed */
+};
+
+struct eg_repeat_policy {
+	enum repeat_policy_kind kind;
+	int min_pass;             /* REPEAT_MIN_PASS: K, 1..1000 */
+	int line;                 /* of repeat_policy in the config, 0 when absent */
+};
+
 struct eg_config {
 	char *path;
 	char hash[65];            /* SHA-256 of the canonical config (no secrets are in it) */
 	struct eg_gateway_cfg gateway;
 	struct eg_target target;
 	struct eg_judge_cfg judge;
+	struct eg_repeat_policy repeat_policy; /* top-level repeat_policy */
 	char **suites;            /* suite directories, relative to the config's directory */
 	size_t n_suites;
 	struct eg_gate *gates;
@@ -112,5 +126,10 @@ const struct eg_price *config_price(const struct eg_config *cfg, const char *mod
 /* USD for one call of model; NaN when the model has no price or a count is unknown (< 0) */
 double config_cost(const struct eg_config *cfg, const char *model, long prompt_tokens,
 		   long completion_tokens);
+
+/* the policy as a run stores it: "all", "majority" or "min_pass:K" */
+void repeat_policy_format(const struct eg_repeat_policy *p, char *buf, size_t size);
+/* 0 when the policy can be met with this many repeats; -1 after a located error */
+int repeat_policy_check(const struct eg_config *cfg, int repeats);
 
 #endif

@@ -807,8 +807,13 @@ static void start_attempt(struct gateway *gw, struct gw_request *req)
 		add_header(slot->fixed_tail, "x-evalgate-run", req->run_id);
 	if (req->suite)
 		add_header(slot->fixed_tail, "x-evalgate-suite", req->suite);
-	if (req->case_id)
+	if (req->case_id) {
+		char rep[16];
+
 		add_header(slot->fixed_tail, "x-evalgate-case", req->case_id);
+		snprintf(rep, sizeof(rep), "%d", req->repeat);
+		add_header(slot->fixed_tail, "x-evalgate-repeat", rep);
+	}
 	slot->too_big = 0;
 	slot->should_retry = -1;
 	slot->retry_after[0] = '\0';

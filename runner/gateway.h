@@ -39,6 +39,7 @@ struct gw_request {
 	const char *run_id;      /* x-evalgate-run header, borrowed */
 	const char *suite;       /* x-evalgate-suite header, borrowed */
 	const char *case_id;     /* x-evalgate-case header, borrowed */
+	int repeat;              /* x-evalgate-repeat header (0-based), sent with case_id */
 	void *user;              /* the caller's */
 
 	/* result, valid in the done callback */

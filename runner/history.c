@@ -1417,3 +1417,118 @@ int history_batch_rollback(struct history *h)
 	h->in_batch = 0;
 	return exec_sql(h->db, h->path, "ROLLBACK");
 }
+
+/* --- repeats and resuming --- */
+
+/* rows of the view "cases" of a run matching where_sql, in report order */
+static long list_cases(struct history *h, const char *run_id, const char *where_sql,
+		       int (*fn)(const struct case_verdict *c, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	struct strbuf sql = STRBUF_INIT;
+	long n = 0;
+	int rc;
+
+	strbuf_addf(&sql, "SELECT suite, case_id, n, n_pass, n_fail, n_error, status, flaky "
+			"FROM cases WHERE run_id = ?1 AND (%s) ORDER BY suite, ordinal, case_id",
+		    where_sql);
+	rc = prepare(h, sql.buf, &st);
+	strbuf_release(&sql);
+	if (rc)
+		return -1;
+	bind_text(st, 1, run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct case_verdict c;
+
+		c.suite = col_text(st, 0);
+		c.case_id = col_text(st, 1);
+		c.n = (long)sqlite3_column_int64(st, 2);
+		c.n_pass = (long)sqlite3_column_int64(st, 3);
+		c.n_fail = (long)sqlite3_column_int64(st, 4);
+		c.n_error = (long)sqlite3_column_int64(st, 5);
+		c.status = result_status_parse(col_text(st, 6));
+		c.flaky = sqlite3_column_int(st, 7) != 0;
+		if (!c.suite || !c.case_id)
+			continue;
+		n++;
+		if (fn && fn(&c, arg))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herr(h, "cannot read the cases of a run");
+		n = -1;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+long history_flaky_cases(struct history *h, const char *run_id,
+			 int (*fn)(const struct case_verdict *c, void *arg), void *arg)
+{
+	return list_cases(h, run_id, "flaky", fn, arg);
+}
+
+long history_failed_cases(struct history *h, const char *run_id,
+			  int (*fn)(const struct case_verdict *c, void *arg), void *arg)
+{
+	return list_cases(h, run_id, "status <> 'pass'", fn, arg);
+}
+
+int history_case_repeats(struct history *h, const char *run_id, const char *suite,
+			 const char *case_id, unsigned char *seen, int n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, count = 0;
+
+	if (prepare(h, "SELECT repeat FROM results WHERE run_id = ?1 AND suite = ?2 "
+			"AND case_id = ?3", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	bind_text(st, 3, case_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 r = sqlite3_column_int64(st, 0);
+
+		if (r >= 0 && r < n && !seen[r]) {
+			seen[r] = 1;
+			count++;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		herr(h, "cannot read the stored results of a case");
+		count = -1;
+	}
+	sqlite3_finalize(st);
+	return count;
+}
+
+int history_run_reopen(struct history *h, const char *run_id)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (exec_sql(h->db, h->path, "BEGIN IMMEDIATE"))
+		return -1;
+	if (prepare(h, "UPDATE runs SET status = 'running', finished_at = NULL, verdict = NULL "
+			"WHERE id = ?1", &st))
+		goto out_rollback;
+	bind_text(st, 1, run_id);
+	if (update_run(h, st, run_id, "cannot reopen the run"))
+		goto out_rollback;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (prepare(h, "DELETE FROM gates WHERE run_id = ?1", &st))
+		goto out_rollback;
+	bind_text(st, 1, run_id);
+	if (step_done(h, st, "cannot clear the gate results"))
+		goto out_rollback;
+	if (exec_sql(h->db, h->path, "COMMIT"))
+		goto out_rollback;
+	ret = 0;
+	goto out;
+out_rollback:
+	sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(st);
+	return ret;
+}

@@ -209,6 +209,35 @@ int history_gates_clear(struct history *h, const char *run_id);
 /* undo an open batch */
 int history_batch_rollback(struct history *h);
 
+/* --- repeats and resuming (run --repeat N, run --resume ID) --- */
+
+/* a case's verdict over its repeats, a row of the view "cases"; strings valid during the call */
+struct case_verdict {
+	const char *suite;
+	const char *case_id;
+	long n, n_pass, n_fail, n_error; /* its stored results (repeats) by status */
+	enum result_status status;       /* by the run's repeat_policy */
+	int flaky;                       /* scored repeats disagree: some passed, some failed */
+};
+/*
+ * the flaky cases of a run, by suite then place in the suite file; fn
+ * returns nonzero to stop; returns how many were passed to fn, -1 on error
+ */
+long history_flaky_cases(struct history *h, const char *run_id,
+			 int (*fn)(const struct case_verdict *c, void *arg), void *arg);
+/* the same for the cases whose verdict is fail or error */
+long history_failed_cases(struct history *h, const char *run_id,
+			  int (*fn)(const struct case_verdict *c, void *arg), void *arg);
+/*
+ * which repeats of one case a run already holds: seen[r] = 1 for each
+ * stored repeat r < n (the others are left alone); returns how many, -1 on error
+ */
+int history_case_repeats(struct history *h, const char *run_id, const char *suite,
+			 const char *case_id, unsigned char *seen, int n);
+/* take up a stored run again: status running, no finish time, verdict or gate results */
+int history_run_reopen(struct history *h, const char *run_id);
+
+
 /* --- response cache --- */
 struct cached_reply {
 	char *content;

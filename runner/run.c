@@ -54,12 +54,20 @@ struct cache_entry {
 	struct cached_reply reply;
 };
 
-/* one case on its way from the suite file to the history */
+/* a case read from its suite file, shared by the jobs of its repeats */
+struct shared_case {
+	struct eg_case c;
+	atomic_int refs;               /* jobs holding it, plus the reader while it makes them */
+};
+
+/* one repeat of one case on its way from the suite file to the history */
 struct job {
 	struct job *next;              /* link in the writer or call queue */
 	struct run *run;
 	const struct eg_suite *suite;
-	struct eg_case kase;
+	struct shared_case *sc;        /* a reference */
+	const struct eg_case *kase;    /* &sc->c */
+	int repeat;                    /* 0-based */
 	const struct scorer **scorers; /* the suite's, then the case's */
 	size_t n_scorers;
 	struct score_job *sjobs;       /* per scorer */
@@ -106,6 +114,11 @@ struct run {
 	size_t next_suite;
 	struct case_reader reader;
 	int reader_open;
+	struct shared_case *cur;        /* the case whose repeats are being started, or NULL */
+	const struct eg_suite *cur_suite;
+	int cur_repeat;                 /* the next repeat of cur to start */
+	int repeats;                    /* of every case, >= 1 */
+	unsigned char *stored;          /* --resume: per repeat of cur, 1 when the run has it */
 	int exhausted;                  /* no more cases to read */
 	int stop;                       /* stop taking new cases */
 	int read_error;
@@ -198,6 +211,14 @@ static void queue_close(struct queue *q)
 	pthread_mutex_unlock(&q->mu);
 }
 
+static void case_unref(struct shared_case *sc)
+{
+	if (sc && atomic_fetch_sub(&sc->refs, 1) == 1) {
+		case_release(&sc->c);
+		free(sc);
+	}
+}
+
 static void job_free(struct job *j)
 {
 	size_t i;
@@ -220,7 +241,7 @@ static void job_free(struct job *j)
 	free(j->output);
 	free(j->finish_reason);
 	free(j->error);
-	case_release(&j->kase);
+	case_unref(j->sc);
 	free(j);
 }
 
@@ -260,11 +281,12 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	struct result_row row;
 	size_t i;
 
-	tags_join(tags, &j->kase);
+	tags_join(tags, j->kase);
 	memset(&row, 0, sizeof(row));
 	row.suite = j->suite->name;
-	row.case_id = j->kase.id;
-	row.case_hash = j->kase.hash;
+	row.case_id = j->kase->id;
+	row.case_hash = j->kase->hash;
+	row.repeat = j->repeat;
 	row.status = j->status;
 	row.output = j->output;
 	row.output_len = j->output_len;
@@ -276,7 +298,7 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	row.attempts = j->attempts;
 	row.cached = j->cached;
 	row.tags = tags->len ? tags->buf : NULL;
-	row.ordinal = j->kase.line;
+	row.ordinal = j->kase->line;
 	/* the answer's price, cache hits included; NaN without usage (errors, recorded answers) */
 	row.cost_usd = config_cost(r->plan->cfg, r->plan->cfg->target.model, j->prompt_tokens,
 				   j->completion_tokens);
@@ -463,8 +485,8 @@ static char *build_body(const struct run *r, const struct job *j)
 	char *text;
 
 	cJSON_AddStringToObject(body, "model", cfg->target.model);
-	if (j->kase.messages) {
-		msgs = cJSON_Duplicate(j->kase.messages, 1);
+	if (j->kase->messages) {
+		msgs = cJSON_Duplicate(j->kase->messages, 1);
 		if (system) {
 			const cJSON *first = cJSON_GetArrayItem(msgs, 0);
 			const cJSON *role = cJSON_GetObjectItemCaseSensitive(first, "role");
@@ -486,7 +508,7 @@ static char *build_body(const struct run *r, const struct job *j)
 		}
 		m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "role", "user");
-		cJSON_AddStringToObject(m, "content", j->kase.input);
+		cJSON_AddStringToObject(m, "content", j->kase->input);
 		cJSON_AddItemToArray(msgs, m);
 	}
 	cJSON_AddItemToObject(body, "messages", msgs);
@@ -532,7 +554,8 @@ static struct pending *pending_new(enum pending_kind kind, struct job *j, char *
 	p->req.body_len = strlen(body);
 	p->req.run_id = j->run->plan->run_id;
 	p->req.suite = j->suite->name;
-	p->req.case_id = j->kase.id;
+	p->req.case_id = j->kase->id;
+	p->req.repeat = j->repeat;
 	p->req.user = p;
 	return p;
 }
@@ -554,19 +577,24 @@ static void job_error(struct run *r, struct job *j, const char *msg)
 
 /* ---------------------------------------------------------------- the network thread */
 
-static struct job *job_new(struct run *r, const struct eg_suite *s)
+static struct job *job_new(struct run *r, const struct eg_suite *s, struct shared_case *sc,
+			   int repeat)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
 
 	j->run = r;
 	j->suite = s;
+	atomic_fetch_add(&sc->refs, 1);
+	j->sc = sc;
+	j->kase = &sc->c;
+	j->repeat = repeat;
 	j->prompt_tokens = j->completion_tokens = -1;
 	return j;
 }
 
 static void job_setup_scorers(struct job *j)
 {
-	size_t i, n = j->suite->n_scorers + j->kase.n_scorers;
+	size_t i, n = j->suite->n_scorers + j->kase->n_scorers;
 
 	j->n_scorers = n;
 	j->scorers = xcalloc(n + 1, sizeof(*j->scorers));
@@ -576,45 +604,94 @@ static void job_setup_scorers(struct job *j)
 	j->calls_made = xcalloc(n + 1, sizeof(int));
 	for (i = 0; i < j->suite->n_scorers; i++)
 		j->scorers[i] = &j->suite->scorers[i];
-	for (i = 0; i < j->kase.n_scorers; i++)
-		j->scorers[j->suite->n_scorers + i] = &j->kase.scorers[i];
+	for (i = 0; i < j->kase->n_scorers; i++)
+		j->scorers[j->suite->n_scorers + i] = &j->kase->scorers[i];
 	for (i = 0; i < n; i++)
-		j->sjobs[i].kase = &j->kase;
+		j->sjobs[i].kase = j->kase;
 }
 
-/* the next selected case of any suite, or NULL at the end */
-static struct job *next_job(struct run *r)
+/* the next selected case of any suite into r->cur; 0 at the end, -1 on error */
+static int next_case(struct run *r)
 {
 	const struct run_plan *p = r->plan;
 
 	while (r->next_suite < p->n_suites) {
 		const struct eg_suite *s = &p->suites[r->next_suite];
-		struct job *j;
+		struct shared_case *sc;
 		int rc;
 
 		if (!r->reader_open) {
-			if (case_reader_open(&r->reader, s, p->filter)) {
-				r->read_error = 1;
-				return NULL;
-			}
+			if (case_reader_open(&r->reader, s, p->filter))
+				return -1;
 			r->reader_open = 1;
 		}
-		j = job_new(r, s);
-		rc = case_reader_next(&r->reader, &j->kase);
+		sc = xcalloc(1, sizeof(*sc));
+		rc = case_reader_next(&r->reader, &sc->c);
 		if (rc > 0) {
-			job_setup_scorers(j);
-			return j;
+			atomic_init(&sc->refs, 1);
+			r->cur = sc;
+			r->cur_suite = s;
+			r->cur_repeat = 0;
+			if (!p->stored)
+				return 1;
+			memset(r->stored, 0, (size_t)r->repeats);
+			if (history_case_repeats(p->stored, p->run_id, s->name, sc->c.id, r->stored,
+						 r->repeats) < 0)
+				return -1;
+			return 1;
 		}
-		free(j);
+		free(sc);
 		case_reader_close(&r->reader);
 		r->reader_open = 0;
-		if (rc < 0) {
-			r->read_error = 1;
-			return NULL;
-		}
+		if (rc < 0)
+			return -1;
 		r->next_suite++;
 	}
-	return NULL;
+	return 0;
+}
+
+/*
+ * the next (case, repeat) to run, or NULL at the end: the repeats of a case
+ * are made one after the other, then the next case is read; repeats the run
+ * already holds (--resume) are skipped
+ */
+static struct job *next_job(struct run *r)
+{
+	for (;;) {
+		struct job *j;
+		int rc;
+
+		if (r->cur) {
+			while (r->cur_repeat < r->repeats && r->plan->stored &&
+			       r->stored[r->cur_repeat]) {
+				r->cur_repeat++;
+				r->st->skipped++;
+			}
+			if (r->cur_repeat < r->repeats) {
+				j = job_new(r, r->cur_suite, r->cur, r->cur_repeat++);
+				job_setup_scorers(j);
+				return j;
+			}
+			case_unref(r->cur);
+			r->cur = NULL;
+		}
+		rc = next_case(r);
+		if (rc <= 0) {
+			if (rc < 0)
+				r->read_error = 1;
+			return NULL;
+		}
+	}
+}
+
+/*
+ * Whether a job's calls go through the response cache (read, and written
+ * on a miss). Only repeat 0 does: identical requests of later repeats would
+ * all be answered from the cache, and the cache keeps the first answer.
+ */
+static int use_cache(const struct run *r, const struct job *j)
+{
+	return !r->plan->no_cache && r->cache_rd && j->repeat == 0;
 }
 
 static void start_job(struct run *r, struct job *j)
@@ -626,15 +703,15 @@ static void start_job(struct run *r, struct job *j)
 	char key[65];
 
 	if (j->suite->kind == SUITE_ONLINE) {
-		j->output_len = strlen(j->kase.output);
-		j->output = xstrndup(j->kase.output, j->output_len);
+		j->output_len = strlen(j->kase->output);
+		j->output = xstrndup(j->kase->output, j->output_len);
 		j->attempts = 0;
 		schedule_score(j);
 		return;
 	}
 	body = build_body(r, j);
 	cache_key(r, body, 0, key);
-	if (!p->no_cache && r->cache_rd && cache_get(r->cache_rd, key, &cr) == 1) {
+	if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 1) {
 		j->output = cr.content;
 		j->output_len = cr.content_len;
 		j->finish_reason = cr.finish_reason;
@@ -642,7 +719,7 @@ static void start_job(struct run *r, struct job *j)
 		j->completion_tokens = cr.completion_tokens;
 		j->cached = 1;
 		r->st->cache_hits++;
-		verbose("cache hit: %s/%s", j->suite->name, j->kase.id);
+		verbose("cache hit: %s/%s", j->suite->name, j->kase->id);
 		free(body);
 		schedule_score(j);
 		return;
@@ -653,7 +730,7 @@ static void start_job(struct run *r, struct job *j)
 		return;
 	}
 	pd = pending_new(PENDING_TARGET, j, body);
-	if (!p->no_cache)
+	if (use_cache(r, j))
 		memcpy(pd->key, key, 65);
 	gateway_submit(r->gw, &pd->req);
 }
@@ -719,7 +796,7 @@ static void on_done(struct gw_request *req, void *arg)
 						   j->completion_tokens);
 			schedule_score(j);
 		} else {
-			verbose("%s/%s: %s", j->suite->name, j->kase.id, req->error);
+			verbose("%s/%s: %s", j->suite->name, j->kase->id, req->error);
 			job_error(r, j, req->error);
 		}
 	} else {
@@ -770,8 +847,7 @@ static void drain_calls(struct run *r)
 					continue;
 				j->calls_made[i]++;
 				cache_key(r, c->body, c->sample, key);
-				if (!r->plan->no_cache && r->cache_rd &&
-				    cache_get(r->cache_rd, key, &cr) == 1) {
+				if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 1) {
 					c->reply = cr.content;
 					cr.content = NULL;
 					cached_reply_release(&cr);
@@ -784,7 +860,7 @@ static void drain_calls(struct run *r)
 				pd = pending_new(PENDING_SCORER, j, xstrdup(c->body));
 				pd->scorer = i;
 				pd->call = k;
-				if (!r->plan->no_cache)
+				if (use_cache(r, j))
 					memcpy(pd->key, key, 65);
 				j->calls_pending++;
 				gateway_submit(r->gw, &pd->req);
@@ -814,7 +890,8 @@ static void progress(struct run *r, int final)
 {
 	const struct run_plan *p = r->plan;
 	double t = now_s(), el = t - r->t0, rate;
-	long done = atomic_load(&r->n_pass) + atomic_load(&r->n_fail) + atomic_load(&r->n_error);
+	long made = atomic_load(&r->n_pass) + atomic_load(&r->n_fail) + atomic_load(&r->n_error);
+	long done = made + r->st->skipped;
 	long total = r->st->total, left = total - done;
 	char eta[32];
 
@@ -823,7 +900,7 @@ static void progress(struct run *r, int final)
 	if (!final && t - r->last_progress < (p->progress == PROGRESS_TTY ? 0.2 : 10.0))
 		return;
 	r->last_progress = t;
-	rate = el > 0 ? done / el : 0;
+	rate = el > 0 ? made / el : 0;
 	if (rate > 0 && left > 0) {
 		long s = (long)(left / rate + 0.5);
 		snprintf(eta, sizeof(eta), "%ld:%02ld", s / 60, s % 60);
@@ -836,7 +913,7 @@ static void progress(struct run *r, int final)
 			atomic_load(&r->n_pass), atomic_load(&r->n_fail),
 			atomic_load(&r->n_error), final ? "\n" : "");
 	else
-		fprintf(stderr, "evalgate: progress %ld/%ld (%.0f%%) %.0f cases/s eta %s pass %ld fail %ld error %ld\n",
+		fprintf(stderr, "evalgate: progress %ld/%ld (%.0f%%) %.0f results/s eta %s pass %ld fail %ld error %ld\n",
 			done, total, total ? 100.0 * done / total : 100.0, rate, eta,
 			atomic_load(&r->n_pass), atomic_load(&r->n_fail),
 			atomic_load(&r->n_error));
@@ -873,10 +950,12 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	int nthreads, ret = 0;
 
 	memset(st, 0, sizeof(*st));
-	for (i = 0; i < plan->n_suites; i++)
-		st->total += (long)plan->suites[i].n_selected;
 	r->plan = plan;
 	r->st = st;
+	r->repeats = plan->repeats > 1 ? plan->repeats : 1;
+	r->stored = xcalloc((size_t)r->repeats, 1);
+	for (i = 0; i < plan->n_suites; i++)
+		st->total += (long)plan->suites[i].n_selected * r->repeats;
 	r->max_live = 2L * plan->concurrency + 16;
 	queue_init(&r->scoreq);
 	queue_init(&r->writeq);
@@ -919,6 +998,8 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	if (r->read_error)
 		ret = -1;
 out:
+	case_unref(r->cur);
+	free(r->stored);
 	if (r->reader_open)
 		case_reader_close(&r->reader);
 	if (r->cache_rd)

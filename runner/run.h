@@ -4,6 +4,9 @@
  * answers, so scoring never stalls the network loop; one writer thread streams results into the
  * history in batched transactions. Cases are read from the suite files as
  * slots free up, so memory is bounded by the concurrency, not the suite size.
+ * With repeats, the jobs of one case (case, repeat 0..N-1) share the case
+ * read once; a repeat >= 1 neither reads nor writes the response cache, so
+ * each repeat is a real call and the cache keeps the first answer.
  *
  * Ownership: everything in struct run_plan is borrowed for the duration of
  * run_execute(); struct run_stats is plain data.
@@ -35,12 +38,16 @@ struct run_plan {
 	int concurrency;
 	int no_cache;                  /* neither read nor write the cache */
 	int cache_only;                /* a cache miss is an error for that case, no call is made */
+	int repeats;                   /* times each case is run (0 or 1: once) */
+	struct history *stored;        /* --resume: a second connection to find the results the
+					  run already holds (skipped), or NULL */
 	enum progress_mode progress;
 };
 
 struct run_stats {
-	long total;                    /* cases selected */
+	long total;                    /* results to make: cases selected x repeats */
 	long done;                     /* results stored */
+	long skipped;                  /* results the run already held (--resume) */
 	long pass, fail, error;
 	long cache_hits;
 	long calls;                    /* gateway requests made (attempts) */

@@ -673,3 +673,96 @@ Test(config, hash_does_not_hold_expanded_secrets)
 		" " TARGET "}\n", b);
 	cr_assert_str_eq(a, b);
 }
+
+/* a config with the target and the given repeat_policy value (on line 4) */
+static void write_policy(const char *policy)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "{\n"
+		 "  \"gateway\": {\"base_url\": \"http://h\"},\n"
+		 "  " TARGET ",\n"
+		 "  \"repeat_policy\": %s\n"
+		 "}\n",
+		 policy);
+	write_cfg(text);
+}
+
+static void policy_is(const char *policy, enum repeat_policy_kind kind, int k, const char *fmt)
+{
+	struct eg_config cfg;
+	char buf[32];
+
+	write_policy(policy);
+	load_ok(&cfg);
+	cr_assert_eq(cfg.repeat_policy.kind, kind, "%s", policy);
+	cr_assert_eq(cfg.repeat_policy.min_pass, k, "%s", policy);
+	cr_assert_eq(cfg.repeat_policy.line, 4);
+	repeat_policy_format(&cfg.repeat_policy, buf, sizeof(buf));
+	cr_assert_str_eq(buf, fmt);
+	config_release(&cfg);
+}
+
+Test(config, repeat_policy_forms)
+{
+	struct eg_config cfg;
+	char buf[32];
+
+	/* absent: "all" */
+	write_gateway("\"http://h\"", "");
+	load_ok(&cfg);
+	cr_assert_eq(cfg.repeat_policy.kind, REPEAT_ALL);
+	cr_assert_eq(cfg.repeat_policy.line, 0);
+	repeat_policy_format(&cfg.repeat_policy, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "all");
+	config_release(&cfg);
+
+	policy_is("\"all\"", REPEAT_ALL, 0, "all");
+	policy_is("\"majority\"", REPEAT_MAJORITY, 0, "majority");
+	policy_is("{\"min_pass\": 3}", REPEAT_MIN_PASS, 3, "min_pass:3");
+	policy_is("{\"min_pass\": 1000}", REPEAT_MIN_PASS, 1000, "min_pass:1000");
+}
+
+Test(config, repeat_policy_errors)
+{
+	write_policy("\"most\"");
+	load_fails(4, "repeat_policy: expected \"all\", \"majority\" or {\"min_pass\": K}");
+	write_policy("3");
+	load_fails(4, "repeat_policy: expected \"all\", \"majority\" or {\"min_pass\": K}");
+	write_policy("{}");
+	load_fails(4, "repeat_policy.min_pass: missing (a number is required)");
+	write_policy("{\"min_pass\": 0}");
+	load_fails(4, "repeat_policy.min_pass: 0 is out of range [1, 1000]");
+	write_policy("{\"min_pass\": 2.5}");
+	load_fails(4, "repeat_policy.min_pass: expected a whole number");
+	write_policy("{\"min_pass\": \"2\"}");
+	load_fails(4, "repeat_policy.min_pass: expected a number");
+	write_policy("{\"min_pass\": 2, \"max_fail\": 1}");
+	load_fails(4, "repeat_policy.max_fail: unknown field");
+}
+
+Test(config, repeat_policy_checked_against_the_repeats)
+{
+	struct eg_config cfg;
+	char want[256];
+
+	write_policy("{\"min_pass\": 3}");
+	load_ok(&cfg);
+	cr_assert_eq(repeat_policy_check(&cfg, 3), 0);
+	cr_assert_eq(repeat_policy_check(&cfg, 10), 0);
+	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_eq(repeat_policy_check(&cfg, 2), -1);
+	snprintf(want, sizeof(want), "evalgate: %s:4: repeat_policy.min_pass: 3 is more than the "
+		 "2 repeats of this run (run --repeat N)\n", cfg_path);
+	cr_assert_str_eq(take_stderr(), want);
+	cr_assert_eq(repeat_policy_check(&cfg, 1), -1);
+	cr_assert_not_null(strstr(take_stderr(), "more than the 1 repeat of this run"));
+	config_release(&cfg);
+
+	/* the other policies hold for any number of repeats */
+	write_policy("\"majority\"");
+	load_ok(&cfg);
+	cr_assert_eq(repeat_policy_check(&cfg, 1), 0);
+	config_release(&cfg);
+}

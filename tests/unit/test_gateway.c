@@ -571,6 +571,9 @@ Test(gateway_live, headers_sent)
 	v = log_header("x-evalgate-run");
 	cr_expect_str_eq(v, "run-1");
 	free(v);
+	v = log_header("x-evalgate-repeat");
+	cr_expect_str_eq(v, "0");
+	free(v);
 	v = log_header("x-team");
 	cr_expect_str_eq(v, "search  x-evil: 1");
 	free(v);

@@ -795,3 +795,125 @@ Test(history, reader_while_writer_holds_a_batch)
 	history_close(ro);
 	history_close(w);
 }
+
+static int collect_case(const struct case_verdict *c, void *arg)
+{
+	struct strbuf *sb = arg;
+
+	strbuf_addf(sb, "%s/%s:%ld/%ld/%ld/%ld:%s:%d;", c->suite, c->case_id, c->n, c->n_pass,
+		    c->n_fail, c->n_error, result_status_name(c->status), c->flaky);
+	return 0;
+}
+
+static int stop_at_first(const struct case_verdict *c, void *arg)
+{
+	(void)c;
+	++*(int *)arg;
+	return 1;
+}
+
+Test(history, flaky_and_failed_cases)
+{
+	char path[128];
+	struct history *h;
+	struct run_info ri;
+	struct strbuf sb = STRBUF_INIT;
+	int calls = 0;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	memset(&ri, 0, sizeof(ri));
+	ri.id = (char *)"rf";
+	ri.repeats = 5;
+	ri.repeat_policy = (char *)"majority";
+	cr_assert_eq(history_run_begin(h, &ri), 0);
+	add_repeats(h, "rf", "stable", "ppppp");
+	add_repeats(h, "rf", "three-of-five", "pfpfp");
+	add_repeats(h, "rf", "two-of-five", "fpfpf");
+	add_repeats(h, "rf", "errors-only-disagree", "peeee"); /* pass and errors: not flaky */
+	add_repeats(h, "rf", "all-fail", "fffff");
+	/* another run's flaky case is not listed */
+	begin_run(h, "other", NULL, "t");
+	add_repeats(h, "other", "elsewhere", "pf");
+
+	cr_assert_eq(history_flaky_cases(h, "rf", collect_case, &sb), 2);
+	cr_assert_str_eq(sb.buf, "s/three-of-five:5/3/2/0:pass:1;s/two-of-five:5/2/3/0:fail:1;");
+	strbuf_reset(&sb);
+	cr_assert_eq(history_failed_cases(h, "rf", collect_case, &sb), 2);
+	/* same place in the suite (ordinal 0): by case id */
+	cr_assert_str_eq(sb.buf, "s/all-fail:5/0/5/0:fail:0;s/two-of-five:5/2/3/0:fail:1;");
+	/* counting alone, and stopping early */
+	cr_assert_eq(history_flaky_cases(h, "rf", NULL, NULL), 2);
+	cr_assert_eq(history_flaky_cases(h, "rf", stop_at_first, &calls), 1);
+	cr_assert_eq(calls, 1);
+	cr_assert_eq(history_flaky_cases(h, "nosuch", NULL, NULL), 0);
+	strbuf_release(&sb);
+	history_close(h);
+}
+
+static int collect_gate_count(const struct gate_row *g, void *arg)
+{
+	(void)g;
+	++*(long *)arg;
+	return 0;
+}
+
+Test(history, case_repeats_and_reopen)
+{
+	char path[128];
+	struct history *h;
+	struct run_info ri;
+	struct gate_row g;
+	struct result_row r;
+	unsigned char seen[4];
+	long n;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "rr", NULL, "t");
+	r = mkrow("s", "c", 0, RESULT_PASS, NULL);
+	cr_assert_eq(history_add_result(h, "rr", &r), 0);
+	r.repeat = 2;
+	cr_assert_eq(history_add_result(h, "rr", &r), 0);
+	r.repeat = 7; /* beyond the buffer: not marked, not counted */
+	cr_assert_eq(history_add_result(h, "rr", &r), 0);
+	r = mkrow("s", "other", 1, RESULT_PASS, NULL);
+	cr_assert_eq(history_add_result(h, "rr", &r), 0);
+
+	memset(seen, 0, sizeof(seen));
+	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", seen, 4), 2);
+	cr_assert(seen[0] == 1 && seen[1] == 0 && seen[2] == 1 && seen[3] == 0);
+	memset(seen, 0, sizeof(seen));
+	cr_assert_eq(history_case_repeats(h, "rr", "s", "nosuch", seen, 4), 0);
+	cr_assert_eq(history_case_repeats(h, "rr", "t", "c", seen, 4), 0);
+	cr_assert_eq(history_case_repeats(h, "nosuch", "s", "c", seen, 4), 0);
+	cr_assert(!seen[0] && !seen[1] && !seen[2] && !seen[3]);
+
+	/* an interrupted run with a gate result is taken up again */
+	memset(&g, 0, sizeof(g));
+	g.name = "gate";
+	g.metric = "pass_rate";
+	g.op = ">=";
+	g.value = 1;
+	g.pass = 1;
+	g.lo = g.hi = NAN;
+	cr_assert_eq(history_add_gate(h, "rr", &g), 0);
+	cr_assert_eq(history_run_finish(h, "rr", RUN_INTERRUPTED, "error"), 0);
+	cr_assert_eq(history_run_reopen(h, "rr"), 0);
+	cr_assert_eq(history_run_get(h, "rr", &ri), 0);
+	cr_assert_eq(ri.status, RUN_RUNNING);
+	cr_assert_null(ri.finished_at);
+	cr_assert_null(ri.verdict);
+	run_info_release(&ri);
+	n = 0;
+	cr_assert_eq(history_gates(h, "rr", collect_gate_count, &n), 0);
+	cr_assert_eq(n, 0, "the old gate results are gone");
+	/* the results stay */
+	memset(seen, 0, sizeof(seen));
+	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", seen, 4), 2);
+	cr_redirect_stderr();
+	cr_assert_eq(history_run_reopen(h, "nosuch"), -1);
+	history_close(h);
+}

@@ -258,7 +258,7 @@ Test(junit, well_formed_counts_and_truncation)
 	cr_assert_not_null(strstr(doc, "classname=\"golden\" name=\"id &quot;with&quot; "
 				  "&apos;quotes&apos; &amp; &lt;tags&gt;\""));
 	cr_assert_not_null(strstr(doc, "name=\"rep\" time="));
-	cr_assert_not_null(strstr(doc, "name=\"rep [repeat 1]\" time="));
+	cr_assert_not_null(strstr(doc, "name=\"rep#1\" time="));
 	cr_assert_not_null(strstr(doc, "<property name=\"run_id\" value=\"20261123T120803Z-3f9a1c\"/>"));
 	cr_assert_not_null(strstr(doc, "<property name=\"suite_hash\" value=\"sha-golden\"/>"));
 	cr_assert_not_null(strstr(doc, "<property name=\"target\" value=\"bot &lt;&amp;&gt;\"/>"));
