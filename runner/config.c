@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare.h"
 #include "error.h"
 #include "jsonutil.h"
 #include "sha256.h"
@@ -29,6 +30,7 @@ static const struct {
 	{ "error_rate", METRIC_ERROR_RATE },
 	{ "attack_success_rate", METRIC_ATTACK_SUCCESS_RATE },
 	{ "judge_error_rate", METRIC_JUDGE_ERROR_RATE },
+	{ "regression", METRIC_REGRESSION },
 };
 
 static int env_name_ok(const char *s)
@@ -260,6 +262,73 @@ static int load_judge(struct jdoc *d, const cJSON *j, struct eg_judge_cfg *jc)
 	return 0;
 }
 
+static const char *const regression_keys[] = { "name", "suite", "tag", "metric", "baseline",
+						"max_new_failures", "alpha", "exclude_flaky",
+						NULL };
+
+/* a "regression" gate (SPEC 7): flips against a baseline run, not a min/max bound */
+static int load_regression_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *gate)
+{
+	const char *name = NULL, *suite = NULL, *tag = NULL, *baseline = "latest", *why;
+	char prefix[64], field[96];
+	double v;
+
+	snprintf(prefix, sizeof(prefix), "gates[%d].", idx);
+	if (jdoc_check_keys(d, g, prefix, regression_keys) ||
+	    jdoc_string(d, g, prefix, "name", 0, &name) ||
+	    jdoc_string(d, g, prefix, "suite", 0, &suite) ||
+	    jdoc_string(d, g, prefix, "tag", 0, &tag) ||
+	    jdoc_string(d, g, prefix, "baseline", 0, &baseline) ||
+	    jdoc_bool(d, g, prefix, "exclude_flaky", &gate->exclude_flaky))
+		return -1;
+	snprintf(field, sizeof(field), "%sbaseline", prefix);
+	if (!baseline_ref_valid(baseline, &why))
+		return jdoc_error(d, cJSON_GetObjectItem(g, "baseline"), field, "'%s': %s",
+				  baseline, why);
+	if (suite && tag) {
+		snprintf(field, sizeof(field), "gates[%d]", idx);
+		return jdoc_error(d, g, field, "give either suite or tag, not both");
+	}
+	gate->has_max_new_failures = !!cJSON_GetObjectItemCaseSensitive(g, "max_new_failures");
+	gate->has_alpha = !!cJSON_GetObjectItemCaseSensitive(g, "alpha");
+	v = 0;
+	if (jdoc_number(d, g, prefix, "max_new_failures", 0, 0, 1e9, &v))
+		return -1;
+	snprintf(field, sizeof(field), "%smax_new_failures", prefix);
+	if (v != floor(v))
+		return jdoc_error(d, cJSON_GetObjectItem(g, "max_new_failures"), field,
+				  "expected a whole number");
+	gate->max_new_failures = (long)v;
+	if (jdoc_number(d, g, prefix, "alpha", 0, 0, 1, &gate->alpha))
+		return -1;
+	snprintf(field, sizeof(field), "%salpha", prefix);
+	if (gate->has_alpha && !(gate->alpha > 0 && gate->alpha < 1))
+		return jdoc_error(d, cJSON_GetObjectItem(g, "alpha"), field,
+				  "expected a significance level between 0 and 1, such as 0.05");
+	if (!gate->has_max_new_failures && !gate->has_alpha) {
+		snprintf(field, sizeof(field), "gates[%d]", idx);
+		return jdoc_error(d, g, field, "a regression gate needs max_new_failures or alpha");
+	}
+	gate->metric = METRIC_REGRESSION;
+	gate->metric_name = xstrdup("regression");
+	gate->suite = suite ? xstrdup(suite) : NULL;
+	gate->tag = tag ? xstrdup(tag) : NULL;
+	gate->baseline = xstrdup(baseline);
+	gate->line = jdoc_line(d, g);
+	if (name) {
+		gate->name = xstrdup(name);
+	} else {
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addstr(&sb, "regression");
+		if (suite)
+			strbuf_addf(&sb, " [suite %s]", suite);
+		if (tag)
+			strbuf_addf(&sb, " [tag %s]", tag);
+		gate->name = strbuf_detach(&sb, NULL);
+	}
+	return 0;
+}
+
 static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *gate)
 {
 	const char *name = NULL, *suite = NULL, *tag = NULL, *metric = NULL;
@@ -269,6 +338,9 @@ static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *ga
 	snprintf(field, sizeof(field), "gates[%d].", idx);
 	if (!cJSON_IsObject(g))
 		return jdoc_error(d, g, "gates", "gate %d: expected an object", idx);
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(g, "metric")) &&
+	    !strcmp(cJSON_GetObjectItemCaseSensitive(g, "metric")->valuestring, "regression"))
+		return load_regression_gate(d, g, idx, gate);
 	if (jdoc_check_keys(d, g, field, gate_keys) ||
 	    jdoc_string(d, g, field, "name", 0, &name) ||
 	    jdoc_string(d, g, field, "suite", 0, &suite) ||
@@ -282,7 +354,7 @@ static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *ga
 		snprintf(field, sizeof(field), "gates[%d].metric", idx);
 		return jdoc_error(d, cJSON_GetObjectItem(g, "metric"), field,
 				  "unknown metric '%s' (known: pass_rate, error_rate, "
-				  "attack_success_rate, judge_error_rate)", metric);
+				  "attack_success_rate, judge_error_rate, regression)", metric);
 	}
 	if (suite && tag) {
 		snprintf(field, sizeof(field), "gates[%d]", idx);
@@ -423,6 +495,7 @@ void config_release(struct eg_config *cfg)
 		free(cfg->gates[i].metric_name);
 		free(cfg->gates[i].suite);
 		free(cfg->gates[i].tag);
+		free(cfg->gates[i].baseline);
 	}
 	free(cfg->gates);
 	cJSON_Delete(cfg->root);

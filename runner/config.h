@@ -50,6 +50,7 @@ enum gate_metric {
 	METRIC_ERROR_RATE,          /* errored / all cases */
 	METRIC_ATTACK_SUCCESS_RATE, /* adversarial suites: failed / (passed + failed) */
 	METRIC_JUDGE_ERROR_RATE,    /* model-graded scorer results that errored / all of them */
+	METRIC_REGRESSION,          /* flips against a baseline run (compare.h) */
 };
 
 struct eg_gate {
@@ -61,6 +62,12 @@ struct eg_gate {
 	int has_min, has_max;
 	double min, max;
 	int line;                 /* line in the config, for messages */
+	/* regression gates */
+	char *baseline;           /* baseline reference (compare.h); default "latest" */
+	int has_max_new_failures, has_alpha;
+	long max_new_failures;    /* most pass->fail flips allowed */
+	double alpha;             /* fail on a significant drop: McNemar p < alpha and b > c */
+	int exclude_flaky;        /* leave out cases flaky in either run */
 };
 
 struct eg_config {
@@ -74,6 +81,7 @@ struct eg_config {
 	struct eg_gate *gates;
 	size_t n_gates;
 	cJSON *root;              /* the whole document */
+	const char *baseline_override; /* run --baseline REF for every regression gate; borrowed */
 };
 
 /* 0 ok, -1 after reporting (cfg then holds nothing to release); a missing file is an error */

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "compare.h"
 #include "error.h"
 #include "strbuf.h"
 #include "banned.h"
@@ -54,6 +55,8 @@ static int eval_gate(struct history *h, const char *run_id, const struct eg_gate
 		break;
 	case METRIC_JUDGE_ERROR_RATE:
 		break; /* k and n counted above */
+	case METRIC_REGRESSION:
+		return error("internal: regression gates are evaluated by compare.c");
 	}
 	row->n = n;
 	row->value = n ? (double)k / (double)n : NAN;
@@ -91,9 +94,13 @@ int gates_apply(struct history *h, const char *run_id, const struct eg_config *c
 {
 	const char *red = color ? "\033[31m" : "", *green = color ? "\033[32m" : "",
 		   *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
-	struct strbuf scope = STRBUF_INIT;
+	struct strbuf scope = STRBUF_INIT, rdetail = STRBUF_INIT;
+	struct regression_outcome ro;
 	size_t i;
 	int failed = 0;
+
+	memset(&ro, 0, sizeof(ro));
+	strbuf_init(&ro.why, 0);
 
 	if (cfg->n_gates && out)
 		fprintf(out, "%sgates%s\n", bold, reset);
@@ -103,6 +110,18 @@ int gates_apply(struct history *h, const char *run_id, const struct eg_config *c
 		char detail[128];
 
 		scope_of(g, &scope);
+		if (g->metric == METRIC_REGRESSION) {
+			regression_outcome_release(&ro);
+			if (regression_gate_eval(h, run_id, cfg, g, scope.buf, &row, &rdetail, &ro) ||
+			    history_add_gate(h, run_id, &row)) {
+				failed = -1;
+				break;
+			}
+			failed += !row.pass;
+			if (out)
+				regression_gate_print(out, g, &row, &ro, color);
+			continue;
+		}
 		if (eval_gate(h, run_id, g, scope.buf, &row, detail, sizeof(detail)) ||
 		    history_add_gate(h, run_id, &row)) {
 			failed = -1;
@@ -121,5 +140,7 @@ int gates_apply(struct history *h, const char *run_id, const struct eg_config *c
 			fprintf(out, "        (and <= %.4g)\n", g->max);
 	}
 	strbuf_release(&scope);
+	strbuf_release(&rdetail);
+	regression_outcome_release(&ro);
 	return failed;
 }
