@@ -22,6 +22,7 @@ struct command {
 extern const struct command eg_commands[];
 extern const unsigned eg_n_commands;
 
+int cmd_compare(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
