@@ -393,7 +393,7 @@ static void text_run(const char *which, const struct run_info *ri)
 	       ri->version ? ri->version : "?", ri->model ? ri->model : "?",
 	       ri->started_at ? ri->started_at : "?");
 	if (ri->git_ref || ri->git_sha)
-		printf("  git %s %.12s", ri->git_ref ? ri->git_ref : "-",
+		printf("  git %s%s%.12s", ri->git_ref ? ri->git_ref : "-", ri->git_sha ? " " : "",
 		       ri->git_sha ? ri->git_sha : "");
 	if (ri->status != RUN_FINISHED)
 		printf("  (%s)", run_status_name(ri->status));
