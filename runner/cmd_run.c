@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "compare.h"
 #include "error.h"
 #include "gate.h"
 #include "history.h"
@@ -29,6 +30,7 @@ struct run_cli {
 	struct opt_list tags;     /* --filter-tag */
 	const char *junit;
 	const char *filter_id;
+	const char *baseline;     /* --baseline REF for regression gates */
 	long concurrency;
 	long limit;
 	long repeat;              /* --repeat N, 0 when not given */
@@ -512,6 +514,23 @@ static int execute(struct run_cli *o, struct setup *s)
 	return failed_gates ? EG_EXIT_GATE : EG_EXIT_OK;
 }
 
+/* --baseline REF replaces the baseline of every regression gate */
+static int baseline_option(struct eg_config *cfg, const char *ref)
+{
+	const char *why;
+	size_t i;
+
+	if (!baseline_ref_valid(ref, &why))
+		return error("--baseline '%s': %s", ref, why);
+	for (i = 0; i < cfg->n_gates && cfg->gates[i].metric != METRIC_REGRESSION; i++)
+		;
+	if (i == cfg->n_gates)
+		warning("--baseline %s: %s has no regression gate, so no comparison is made", ref,
+			cfg->path);
+	cfg->baseline_override = ref;
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_cli o;
@@ -531,6 +550,7 @@ int cmd_run(int argc, char **argv)
 		OPT_INT_(0, "repeat", &o.repeat, "N", "run each case N times (repeat_policy decides a case's verdict)", 1, 1000),
 		OPT_STRING_(0, "resume", &o.resume, "ID", "continue an interrupted or failed run: only what it lacks is run"),
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
+		OPT_STRING_(0, "baseline", &o.baseline, "REF", "baseline of the regression gates: run id, latest, latest:GITREF, alias:NAME"),
 		OPT_END_(),
 	};
 
@@ -566,6 +586,10 @@ int cmd_run(int argc, char **argv)
 	sa.filter_id = o.filter_id;
 	sa.limit = o.limit;
 	if (setup_load(&s, &sa) || lock_check(s.lock_path, s.suites, s.n_suites)) {
+		setup_release(&s);
+		goto out;
+	}
+	if (o.baseline && baseline_option(&s.cfg, o.baseline)) {
 		setup_release(&s);
 		goto out;
 	}

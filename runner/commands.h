@@ -27,6 +27,7 @@ struct common_opts;
 int cmd_gate(int argc, char **argv);
 /* the body of `gate ID` and `runs gate ID`: options already parsed */
 int cmd_gate_run(const struct common_opts *common, const char *ref);
+int cmd_compare(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_runs(int argc, char **argv);

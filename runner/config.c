@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare.h"
 #include "error.h"
 #include "jsonutil.h"
 #include "sha256.h"
@@ -44,6 +45,7 @@ static const struct metric_def {
 	{ "latency_ms", "latency_ms", METRIC_LATENCY_MS, 1, 1e9 },
 	{ "tokens", "tokens", METRIC_TOKENS, 1, 1e12 },
 	{ "cost_usd", "cost_usd", METRIC_COST_USD, 0, 1e9 },
+	{ "regression", "regression", METRIC_REGRESSION, 0, 0 },
 };
 #define N_METRICS (sizeof(metrics) / sizeof(metrics[0]))
 
@@ -342,6 +344,73 @@ static int load_stat(struct jdoc *d, const cJSON *g, int idx, const struct metri
 	return 0;
 }
 
+static const char *const regression_keys[] = { "name", "suite", "tag", "metric", "baseline",
+						"max_new_failures", "alpha", "exclude_flaky",
+						NULL };
+
+/* a "regression" gate (SPEC 7): flips against a baseline run, not a min/max bound */
+static int load_regression_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *gate)
+{
+	const char *name = NULL, *suite = NULL, *tag = NULL, *baseline = "latest", *why;
+	char prefix[64], field[96];
+	double v;
+
+	snprintf(prefix, sizeof(prefix), "gates[%d].", idx);
+	if (jdoc_check_keys(d, g, prefix, regression_keys) ||
+	    jdoc_string(d, g, prefix, "name", 0, &name) ||
+	    jdoc_string(d, g, prefix, "suite", 0, &suite) ||
+	    jdoc_string(d, g, prefix, "tag", 0, &tag) ||
+	    jdoc_string(d, g, prefix, "baseline", 0, &baseline) ||
+	    jdoc_bool(d, g, prefix, "exclude_flaky", &gate->exclude_flaky))
+		return -1;
+	snprintf(field, sizeof(field), "%sbaseline", prefix);
+	if (!baseline_ref_valid(baseline, &why))
+		return jdoc_error(d, cJSON_GetObjectItem(g, "baseline"), field, "'%s': %s",
+				  baseline, why);
+	if (suite && tag) {
+		snprintf(field, sizeof(field), "gates[%d]", idx);
+		return jdoc_error(d, g, field, "give either suite or tag, not both");
+	}
+	gate->has_max_new_failures = !!cJSON_GetObjectItemCaseSensitive(g, "max_new_failures");
+	gate->has_alpha = !!cJSON_GetObjectItemCaseSensitive(g, "alpha");
+	v = 0;
+	if (jdoc_number(d, g, prefix, "max_new_failures", 0, 0, 1e9, &v))
+		return -1;
+	snprintf(field, sizeof(field), "%smax_new_failures", prefix);
+	if (v != floor(v))
+		return jdoc_error(d, cJSON_GetObjectItem(g, "max_new_failures"), field,
+				  "expected a whole number");
+	gate->max_new_failures = (long)v;
+	if (jdoc_number(d, g, prefix, "alpha", 0, 0, 1, &gate->alpha))
+		return -1;
+	snprintf(field, sizeof(field), "%salpha", prefix);
+	if (gate->has_alpha && !(gate->alpha > 0 && gate->alpha < 1))
+		return jdoc_error(d, cJSON_GetObjectItem(g, "alpha"), field,
+				  "expected a significance level between 0 and 1, such as 0.05");
+	if (!gate->has_max_new_failures && !gate->has_alpha) {
+		snprintf(field, sizeof(field), "gates[%d]", idx);
+		return jdoc_error(d, g, field, "a regression gate needs max_new_failures or alpha");
+	}
+	gate->metric = METRIC_REGRESSION;
+	gate->metric_name = xstrdup("regression");
+	gate->suite = suite ? xstrdup(suite) : NULL;
+	gate->tag = tag ? xstrdup(tag) : NULL;
+	gate->baseline = xstrdup(baseline);
+	gate->line = jdoc_line(d, g);
+	if (name) {
+		gate->name = xstrdup(name);
+	} else {
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addstr(&sb, "regression");
+		if (suite)
+			strbuf_addf(&sb, " [suite %s]", suite);
+		if (tag)
+			strbuf_addf(&sb, " [tag %s]", tag);
+		gate->name = strbuf_detach(&sb, NULL);
+	}
+	return 0;
+}
+
 static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *gate)
 {
 	const char *name = NULL, *suite = NULL, *tag = NULL, *metric = NULL;
@@ -351,6 +420,9 @@ static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *ga
 	snprintf(field, sizeof(field), "gates[%d].", idx);
 	if (!cJSON_IsObject(g))
 		return jdoc_error(d, g, "gates", "gate %d: expected an object", idx);
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(g, "metric")) &&
+	    !strcmp(cJSON_GetObjectItemCaseSensitive(g, "metric")->valuestring, "regression"))
+		return load_regression_gate(d, g, idx, gate);
 	if (jdoc_check_keys(d, g, field, gate_keys) ||
 	    jdoc_string(d, g, field, "name", 0, &name) ||
 	    jdoc_string(d, g, field, "suite", 0, &suite) ||
@@ -643,6 +715,7 @@ void config_release(struct eg_config *cfg)
 		free(cfg->gates[i].suite);
 		free(cfg->gates[i].tag);
 		free(cfg->gates[i].scorer);
+		free(cfg->gates[i].baseline);
 	}
 	free(cfg->gates);
 	for (i = 0; i < cfg->n_prices; i++)

@@ -53,6 +53,7 @@ enum gate_metric {
 	METRIC_LATENCY_MS,          /* a stat of the target calls' latencies */
 	METRIC_TOKENS,              /* a stat of prompt + completion tokens per target call */
 	METRIC_COST_USD,            /* total cost of the target calls, from prices */
+	METRIC_REGRESSION,          /* flips against a baseline run (compare.h) */
 };
 
 /* the statistic a distribution metric (score, latency_ms, tokens) is gated on */
@@ -79,6 +80,12 @@ struct eg_gate {
 	int has_min, has_max;
 	double min, max;
 	int line;                 /* line in the config, for messages */
+	/* regression gates */
+	char *baseline;           /* baseline reference (compare.h); default "latest" */
+	int has_max_new_failures, has_alpha;
+	long max_new_failures;    /* most pass->fail flips allowed */
+	double alpha;             /* fail on a significant drop: McNemar p < alpha and b > c */
+	int exclude_flaky;        /* leave out cases flaky in either run */
 };
 
 /* prices: {"MODEL": {"input_per_mtok": X, "output_per_mtok": Y}}, USD per million tokens */
@@ -115,6 +122,7 @@ struct eg_config {
 	struct eg_price *prices;
 	size_t n_prices;
 	cJSON *root;              /* the whole document */
+	const char *baseline_override; /* run --baseline REF for every regression gate; borrowed */
 };
 
 /* 0 ok, -1 after reporting (cfg then holds nothing to release); a missing file is an error */

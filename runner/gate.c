@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "compare.h"
 #include "error.h"
 #include "strbuf.h"
 #include "banned.h"
@@ -50,6 +51,8 @@ static int eval_rate(struct history *h, const char *run_id, const struct eg_gate
 		k = c.fail;
 		n = c.pass + c.fail;
 		break;
+	case METRIC_REGRESSION:
+		return error("internal: regression gates are evaluated by compare.c");
 	default:
 		break; /* judge_error_rate: k and n counted above */
 	}
@@ -188,6 +191,8 @@ static int eval_gate(struct history *h, const char *run_id, const struct eg_gate
 	case METRIC_COST_USD:
 		rc = eval_values(h, run_id, g, scope, row, detail);
 		break;
+	case METRIC_REGRESSION: /* evaluated by compare.c before this is reached */
+		return error("internal: regression gates are evaluated by compare.c");
 	}
 	if (rc)
 		return -1;
@@ -244,9 +249,13 @@ int gates_apply(struct history *h, const char *run_id, const struct eg_config *c
 		int color)
 {
 	const char *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
-	struct strbuf scope = STRBUF_INIT;
+	struct strbuf scope = STRBUF_INIT, rdetail = STRBUF_INIT;
+	struct regression_outcome ro;
 	size_t i;
 	int failed = 0;
+
+	memset(&ro, 0, sizeof(ro));
+	strbuf_init(&ro.why, 0);
 
 	if (cfg->n_gates && out)
 		fprintf(out, "%sgates%s\n", bold, reset);
@@ -256,6 +265,18 @@ int gates_apply(struct history *h, const char *run_id, const struct eg_config *c
 		char detail[DETAIL_MAX];
 
 		scope_of(g, &scope);
+		if (g->metric == METRIC_REGRESSION) {
+			regression_outcome_release(&ro);
+			if (regression_gate_eval(h, run_id, cfg, g, scope.buf, &row, &rdetail, &ro) ||
+			    history_add_gate(h, run_id, &row)) {
+				failed = -1;
+				break;
+			}
+			failed += !row.pass;
+			if (out)
+				regression_gate_print(out, g, &row, &ro, color);
+			continue;
+		}
 		if (eval_gate(h, run_id, g, scope.buf, &row, detail) ||
 		    history_add_gate(h, run_id, &row)) {
 			failed = -1;
@@ -266,6 +287,8 @@ int gates_apply(struct history *h, const char *run_id, const struct eg_config *c
 			print_row(out, g, &row, color);
 	}
 	strbuf_release(&scope);
+	strbuf_release(&rdetail);
+	regression_outcome_release(&ro);
 	return failed;
 }
 

@@ -22,6 +22,7 @@
 
 #include "error.h"
 #include "history.h"
+#include "stats.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -1528,6 +1529,293 @@ int history_run_reopen(struct history *h, const char *run_id)
 	goto out;
 out_rollback:
 	sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* --- comparisons: baseline lookup, cases in key order, samples, summaries --- */
+
+int history_run_lookup(struct history *h, const char *ref, struct run_info *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!*ref)
+		return 0;
+	if (prepare(h, "SELECT " RUN_COLS " FROM runs WHERE id = ?1 "
+			"UNION ALL SELECT * FROM (SELECT " RUN_COLS " FROM runs "
+			"WHERE substr(id, 1, length(?1)) = ?1 AND id <> ?1 "
+			"AND NOT EXISTS (SELECT 1 FROM runs WHERE id = ?1) "
+			"ORDER BY id LIMIT 2)", &st))
+		return -1;
+	bind_text(st, 1, ref);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = 0;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		herr(h, "cannot read runs");
+		goto out;
+	}
+	run_info_from_row(st, out);
+	ret = 1;
+	if (strcmp(out->id, ref)) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW || rc != SQLITE_DONE) {
+			run_info_release(out);
+			ret = rc == SQLITE_ROW ? 2 : herr(h, "cannot read runs");
+		}
+	}
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_run_latest(struct history *h, const char *target, const char *git_ref,
+		       const char *exclude_id, struct run_info *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (prepare(h, "SELECT " RUN_COLS " FROM runs WHERE status = 'finished' "
+			"AND (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR git_ref = ?2) "
+			"AND (?3 IS NULL OR id <> ?3) "
+			"ORDER BY started_at DESC, rowid DESC LIMIT 1", &st))
+		return -1;
+	bind_text(st, 1, target);
+	bind_text(st, 2, git_ref);
+	bind_text(st, 3, exclude_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		run_info_from_row(st, out);
+		ret = 1;
+	} else if (rc == SQLITE_DONE) {
+		ret = 0;
+	} else {
+		herr(h, "cannot read runs");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+struct case_iter {
+	struct history *h;        /* borrowed */
+	sqlite3_stmt *st;         /* the running query */
+};
+
+struct case_iter *history_cases_open(struct history *h, const char *run_id, const char *suite,
+				     const char *tag)
+{
+	struct case_iter *it;
+	sqlite3_stmt *st = NULL;
+
+	if (prepare(h, "SELECT suite, case_id, case_hash, status, flaky, tags, n FROM cases "
+			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND (?3 IS NULL OR "
+			"instr(',' || tags || ',', ',' || ?3 || ',') > 0) "
+			"ORDER BY suite, case_id", &st))
+		return NULL;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	bind_text(st, 3, tag);
+	it = xcalloc(1, sizeof(*it));
+	it->h = h;
+	it->st = st;
+	return it;
+}
+
+int history_cases_next(struct case_iter *it, struct case_row *out)
+{
+	int rc = sqlite3_step(it->st);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return herr(it->h, "cannot read cases");
+	out->suite = col_text(it->st, 0);
+	out->case_id = col_text(it->st, 1);
+	out->case_hash = col_text(it->st, 2);
+	out->status = result_status_parse(col_text(it->st, 3));
+	out->flaky = sqlite3_column_int(it->st, 4) != 0;
+	out->tags = col_text(it->st, 5);
+	out->n = (long)sqlite3_column_int64(it->st, 6);
+	if (!out->suite)
+		out->suite = "";
+	if (!out->case_id)
+		out->case_id = "";
+	return 1;
+}
+
+void history_cases_close(struct case_iter *it)
+{
+	if (!it)
+		return;
+	sqlite3_finalize(it->st);
+	free(it);
+}
+
+void case_sample_release(struct case_sample *s)
+{
+	size_t i;
+
+	free(s->output);
+	free(s->error);
+	for (i = 0; i < s->n_failed; i++) {
+		free(s->failed[i].scorer);
+		free(s->failed[i].reason);
+	}
+	free(s->failed);
+	memset(s, 0, sizeof(*s));
+}
+
+int history_case_sample(struct history *h, const char *run_id, const char *suite,
+			const char *case_id, enum result_status prefer, struct case_sample *out)
+{
+	sqlite3_stmt *st = NULL, *sc = NULL;
+	size_t alloc = 0;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (prepare(h, "SELECT repeat, status, output, error, latency_ms FROM results "
+			"WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 "
+			"ORDER BY status = ?4 DESC, repeat LIMIT 1", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	bind_text(st, 3, case_id);
+	bind_text(st, 4, result_status_name(prefer));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = 0;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		herr(h, "cannot read a result");
+		goto out;
+	}
+	out->repeat = sqlite3_column_int(st, 0);
+	out->status = result_status_parse(col_text(st, 1));
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+		const void *b = sqlite3_column_blob(st, 2);
+		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+
+		out->output = xmalloc(len + 1);
+		if (len)
+			memcpy(out->output, b, len);
+		out->output[len] = '\0';
+		out->output_len = len;
+	}
+	out->error = col_dup(st, 3);
+	out->latency_ms = col_real(st, 4);
+	if (prepare(h, "SELECT scorer, reason, error FROM scores WHERE run_id = ?1 AND "
+			"suite = ?2 AND case_id = ?3 AND repeat = ?4 AND (pass = 0 OR error <> 0) "
+			"ORDER BY idx", &sc))
+		goto out_release;
+	bind_text(sc, 1, run_id);
+	bind_text(sc, 2, suite);
+	bind_text(sc, 3, case_id);
+	sqlite3_bind_int(sc, 4, out->repeat);
+	while ((rc = sqlite3_step(sc)) == SQLITE_ROW) {
+		struct case_sample_score *f;
+
+		XGROW(out->failed, out->n_failed + 1, alloc);
+		f = &out->failed[out->n_failed++];
+		f->scorer = col_dup(sc, 0);
+		f->reason = col_dup(sc, 1);
+		f->error = sqlite3_column_int(sc, 2) != 0;
+	}
+	if (rc != SQLITE_DONE) {
+		herr(h, "cannot read scores");
+		goto out_release;
+	}
+	ret = 1;
+	goto out;
+out_release:
+	case_sample_release(out);
+out:
+	sqlite3_finalize(sc);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_usage_summary(struct history *h, const char *run_id, const char *suite,
+			  struct usage_summary *out)
+{
+	sqlite3_stmt *st = NULL;
+	double *lat = NULL;
+	size_t n = 0, alloc = 0;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->cost_usd = NAN;
+	out->latency_p50 = out->latency_p95 = NAN;
+	if (prepare(h, "SELECT count(*), total(prompt_tokens), total(completion_tokens), "
+			"count(prompt_tokens) + count(completion_tokens), total(cost_usd), "
+			"count(cost_usd) FROM results WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)",
+		    &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		herr(h, "cannot sum tokens and cost");
+		goto out;
+	}
+	out->results = (long)sqlite3_column_int64(st, 0);
+	out->prompt_tokens = (long)sqlite3_column_double(st, 1);
+	out->completion_tokens = (long)sqlite3_column_double(st, 2);
+	out->tokens_known = sqlite3_column_int64(st, 3) > 0;
+	if (sqlite3_column_int64(st, 5) > 0)
+		out->cost_usd = sqlite3_column_double(st, 4);
+	sqlite3_finalize(st);
+	st = NULL;
+
+	/* latency of the answered calls; errored calls would measure timeouts */
+	if (prepare(h, "SELECT latency_ms FROM results WHERE run_id = ?1 AND "
+			"(?2 IS NULL OR suite = ?2) AND status <> 'error' AND latency_ms IS NOT NULL",
+		    &st))
+		goto out;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		XGROW(lat, n + 1, alloc);
+		lat[n++] = sqlite3_column_double(st, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		herr(h, "cannot read latencies");
+		goto out;
+	}
+	out->latency_p95 = stats_percentile(lat, n, 95);
+	out->latency_p50 = stats_percentile(lat, n, 50);
+	ret = 0;
+out:
+	free(lat);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_score_means(struct history *h, const char *run_id, const char *suite,
+			int (*fn)(const char *scorer, double mean, long n, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (prepare(h, "SELECT coalesce(scorer, type, '?'), avg(score), count(score) FROM scores "
+			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND error = 0 "
+			"GROUP BY 1 ORDER BY 1", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(col_text(st, 0), col_real(st, 1), (long)sqlite3_column_int64(st, 2), arg))
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herr(h, "cannot read scores");
+		goto out;
+	}
+	ret = 0;
 out:
 	sqlite3_finalize(st);
 	return ret;

@@ -252,4 +252,75 @@ int cache_get(struct cache *c, const char *key, struct cached_reply *out);
 int cache_put(struct cache *c, const char *key, const struct cached_reply *r);
 void cached_reply_release(struct cached_reply *r);
 
+/* --- comparisons (compare.c): baseline lookup, cases in key order, samples --- */
+
+/* a run by exact id or unique prefix, without messages: 1 found, 0 none, 2 ambiguous, -1 error */
+int history_run_lookup(struct history *h, const char *ref, struct run_info *out);
+/*
+ * the newest finished run of target whose git_ref is git_ref, other than
+ * exclude_id (each NULL: any); 1 found (out filled), 0 none, -1 error
+ */
+int history_run_latest(struct history *h, const char *target, const char *git_ref,
+		       const char *exclude_id, struct run_info *out);
+
+/* one row of the view "cases": a case's verdict over its repeats */
+struct case_row {
+	const char *suite;        /* never NULL */
+	const char *case_id;      /* never NULL */
+	const char *case_hash;    /* or NULL */
+	const char *tags;         /* comma-separated, or NULL */
+	enum result_status status;
+	int flaky;                /* scored repeats disagreed */
+	long n;                   /* stored repeats */
+};
+/*
+ * The cases of a run (one suite and/or one tag when not NULL) ordered by
+ * (suite, case_id) in byte order, one at a time: memory does not grow with
+ * the run. A row's strings are valid until the next call on the same
+ * iterator. next: 1 row, 0 end, -1 error (reported). open: NULL after reporting.
+ */
+struct case_iter;
+struct case_iter *history_cases_open(struct history *h, const char *run_id, const char *suite,
+				     const char *tag);
+int history_cases_next(struct case_iter *it, struct case_row *out);
+void history_cases_close(struct case_iter *it);
+
+/* one stored answer of a case with its failing scorers; owned, see case_sample_release */
+struct case_sample_score {
+	char *scorer;             /* label, or NULL */
+	char *reason;             /* or NULL */
+	int error;                /* the scorer errored rather than failed */
+};
+struct case_sample {
+	int repeat;               /* which repeat this is */
+	enum result_status status;
+	char *output;             /* NUL-terminated copy; NULL when the call failed */
+	size_t output_len;
+	char *error;              /* call failure, or NULL */
+	double latency_ms;
+	struct case_sample_score *failed; /* scorers that failed or errored, in order */
+	size_t n_failed;
+};
+/*
+ * the first repeat of a case whose status is prefer (else its first repeat):
+ * 1 found, 0 no such case, -1 error
+ */
+int history_case_sample(struct history *h, const char *run_id, const char *suite,
+			const char *case_id, enum result_status prefer, struct case_sample *out);
+void case_sample_release(struct case_sample *s);
+
+/* usage over the stored results (every repeat) of one suite or all */
+struct usage_summary {
+	long results;             /* stored results */
+	long prompt_tokens, completion_tokens; /* sums of the known counts */
+	int tokens_known;         /* some result had a token count */
+	double cost_usd;          /* sum of the known costs; NaN when none known */
+	double latency_p50, latency_p95; /* answered calls, ms; NaN when none */
+};
+int history_usage_summary(struct history *h, const char *run_id, const char *suite,
+			  struct usage_summary *out);
+/* mean score of each scorer label (errored scores left out), in label order */
+int history_score_means(struct history *h, const char *run_id, const char *suite,
+			int (*fn)(const char *scorer, double mean, long n, void *arg), void *arg);
+
 #endif

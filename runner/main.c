@@ -14,6 +14,7 @@
 #include "banned.h"
 
 const struct command eg_commands[] = {
+	{ "compare", cmd_compare, "compare two stored runs: pass rates, flips, McNemar p, scores" },
 	{ "gate", cmd_gate, "apply the configured gates to a stored run again" },
 	{ "help", cmd_help, "show help for evalgate or a command" },
 	{ "run", cmd_run, "run suites through the gateway, score, store, report, gate" },

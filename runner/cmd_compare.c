@@ -1,0 +1,974 @@
+/* compare: two stored runs side by side, per suite, with the flipped and unpaired cases */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "compare.h"
+#include "error.h"
+#include "history.h"
+#include "opts.h"
+#include "stats.h"
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+static const char usage[] =
+	"usage: evalgate compare A B [--markdown | --json] [--suite NAME] [--exclude-flaky] [--limit N]\n"
+	"\n"
+	"A is the baseline, B the candidate: a run id (or a unique prefix), latest,\n"
+	"latest:GITREF or alias:NAME. B = latest is the newest finished run; A = latest\n"
+	"is the newest finished run of B's target other than B.";
+
+#define ANSWER_MAX 200            /* bytes of an answer shown in text and Markdown */
+#define JSON_ANSWER_MAX 4096      /* bytes of an answer in --json */
+#define LABEL_MAX 40              /* bytes of a scorer label in a table */
+
+struct cmp_cli {
+	struct common_opts common;
+	const char *suite;        /* --suite NAME */
+	long limit;               /* --limit N: flipped and unpaired cases listed */
+	int markdown, json, exclude_flaky;
+};
+
+struct score_mean {
+	char *scorer;
+	double mean;
+};
+
+struct score_means {
+	struct score_mean *v;
+	size_t n, alloc;
+};
+
+/* what one table shows: one suite, or all of them (name NULL) */
+struct suite_data {
+	const char *name;
+	const struct compare_counts *c;
+	struct usage_summary ua, ub;
+	struct score_means sa, sb;
+};
+
+/* one row of a suite's table: a metric for A, for B and the change */
+struct mrow {
+	char label[64];
+	char a[48], b[48], d[48];
+	int sign;                 /* +1 better, -1 worse, 0 neutral or unknown */
+};
+
+struct mrows {
+	struct mrow *v;
+	size_t n, alloc;
+};
+
+struct colors {
+	const char *red, *green, *bold, *dim, *reset;
+};
+
+static int add_mean(const char *scorer, double mean, long n, void *arg)
+{
+	struct score_means *m = arg;
+
+	XGROW(m->v, m->n + 1, m->alloc);
+	m->v[m->n].scorer = xstrdup(scorer ? scorer : "?");
+	m->v[m->n++].mean = n ? mean : NAN;
+	return 0;
+}
+
+static void score_means_release(struct score_means *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->v[i].scorer);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* name: the suite shown (NULL: all suites); query: the suite read (NULL: every suite) */
+static int suite_data_load(struct history *h, const char *a, const char *b, const char *name,
+			   const char *query, const struct compare_counts *c, struct suite_data *sd)
+{
+	memset(sd, 0, sizeof(*sd));
+	sd->name = name;
+	sd->c = c;
+	if (history_usage_summary(h, a, query, &sd->ua) ||
+	    history_usage_summary(h, b, query, &sd->ub) ||
+	    history_score_means(h, a, query, add_mean, &sd->sa) ||
+	    history_score_means(h, b, query, add_mean, &sd->sb))
+		return -1;
+	return 0;
+}
+
+static void suite_data_release(struct suite_data *sd)
+{
+	score_means_release(&sd->sa);
+	score_means_release(&sd->sb);
+}
+
+static struct mrow *mrow_new(struct mrows *r, const char *label)
+{
+	struct mrow *m;
+
+	XGROW(r->v, r->n + 1, r->alloc);
+	m = &r->v[r->n++];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->label, sizeof(m->label), "%s", label);
+	return m;
+}
+
+/* v with prec decimals, "-" when unknown */
+static void fmt_num(char *buf, size_t n, int prec, double v)
+{
+	if (isnan(v))
+		snprintf(buf, n, "-");
+	else
+		snprintf(buf, n, "%.*f", prec, v);
+}
+
+static double rate(const struct compare_side *s)
+{
+	return s->pass + s->fail ? (double)s->pass / (double)(s->pass + s->fail) : NAN;
+}
+
+static void rate_cell(char *buf, size_t n, const struct compare_side *s)
+{
+	double lo, hi;
+
+	if (!(s->pass + s->fail)) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	wilson95(s->pass, s->pass + s->fail, &lo, &hi);
+	snprintf(buf, n, "%.1f%% [%.1f, %.1f]", 100 * rate(s), 100 * lo, 100 * hi);
+}
+
+/* b - a with prec decimals and a unit; sign (when given) says whether it is better */
+static void delta_cell(char *buf, size_t n, int prec, const char *unit, double a, double b,
+		       int *sign, int higher_better)
+{
+	if (isnan(a) || isnan(b)) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	snprintf(buf, n, "%+.*f%s", prec, b - a, unit);
+	if (sign && b != a)
+		*sign = (b > a) == higher_better ? 1 : -1;
+}
+
+/* the rows of one suite's table */
+static void build_rows(const struct suite_data *sd, struct mrows *r)
+{
+	const struct compare_counts *c = sd->c;
+	struct mrow *m;
+	size_t i = 0, k = 0;
+
+	m = mrow_new(r, "cases");
+	snprintf(m->a, sizeof(m->a), "%ld", c->base.n);
+	snprintf(m->b, sizeof(m->b), "%ld", c->cand.n);
+	snprintf(m->d, sizeof(m->d), "%+ld", c->cand.n - c->base.n);
+	m = mrow_new(r, "pass rate");
+	rate_cell(m->a, sizeof(m->a), &c->base);
+	rate_cell(m->b, sizeof(m->b), &c->cand);
+	delta_cell(m->d, sizeof(m->d), 1, " pp", 100 * rate(&c->base), 100 * rate(&c->cand),
+		   &m->sign, 1);
+	m = mrow_new(r, "errors");
+	snprintf(m->a, sizeof(m->a), "%ld", c->base.error);
+	snprintf(m->b, sizeof(m->b), "%ld", c->cand.error);
+	snprintf(m->d, sizeof(m->d), "%+ld", c->cand.error - c->base.error);
+	if (c->base.flaky || c->cand.flaky) {
+		m = mrow_new(r, "flaky");
+		snprintf(m->a, sizeof(m->a), "%ld", c->base.flaky);
+		snprintf(m->b, sizeof(m->b), "%ld", c->cand.flaky);
+		snprintf(m->d, sizeof(m->d), "%+ld", c->cand.flaky - c->base.flaky);
+	}
+	/* scorer means, merged by label (both lists are in byte order) */
+	while (i < sd->sa.n || k < sd->sb.n) {
+		const struct score_mean *a = i < sd->sa.n ? &sd->sa.v[i] : NULL;
+		const struct score_mean *b = k < sd->sb.n ? &sd->sb.v[k] : NULL;
+		struct strbuf label = STRBUF_INIT;
+		int cmp = !a ? 1 : !b ? -1 : strcmp(a->scorer, b->scorer);
+
+		if (cmp < 0)
+			b = NULL;
+		if (cmp > 0)
+			a = NULL;
+		strbuf_addstr(&label, "score ");
+		compare_visible(&label, (a ? a : b)->scorer, strlen((a ? a : b)->scorer), LABEL_MAX);
+		m = mrow_new(r, label.buf);
+		strbuf_release(&label);
+		fmt_num(m->a, sizeof(m->a), 3, a ? a->mean : NAN);
+		fmt_num(m->b, sizeof(m->b), 3, b ? b->mean : NAN);
+		delta_cell(m->d, sizeof(m->d), 3, "", a ? a->mean : NAN, b ? b->mean : NAN,
+			   &m->sign, 1);
+		i += !!a;
+		k += !!b;
+	}
+	m = mrow_new(r, "latency p50 ms");
+	fmt_num(m->a, sizeof(m->a), 0, sd->ua.latency_p50);
+	fmt_num(m->b, sizeof(m->b), 0, sd->ub.latency_p50);
+	delta_cell(m->d, sizeof(m->d), 0, "", sd->ua.latency_p50, sd->ub.latency_p50, NULL, 0);
+	m = mrow_new(r, "latency p95 ms");
+	fmt_num(m->a, sizeof(m->a), 0, sd->ua.latency_p95);
+	fmt_num(m->b, sizeof(m->b), 0, sd->ub.latency_p95);
+	delta_cell(m->d, sizeof(m->d), 0, "", sd->ua.latency_p95, sd->ub.latency_p95, NULL, 0);
+	m = mrow_new(r, "tokens");
+	{
+		double ta = sd->ua.tokens_known ? (double)(sd->ua.prompt_tokens + sd->ua.completion_tokens) : NAN;
+		double tb = sd->ub.tokens_known ? (double)(sd->ub.prompt_tokens + sd->ub.completion_tokens) : NAN;
+
+		fmt_num(m->a, sizeof(m->a), 0, ta);
+		fmt_num(m->b, sizeof(m->b), 0, tb);
+		delta_cell(m->d, sizeof(m->d), 0, "", ta, tb, NULL, 0);
+	}
+	m = mrow_new(r, "cost USD");
+	fmt_num(m->a, sizeof(m->a), 4, sd->ua.cost_usd);
+	fmt_num(m->b, sizeof(m->b), 4, sd->ub.cost_usd);
+	delta_cell(m->d, sizeof(m->d), 4, "", sd->ua.cost_usd, sd->ub.cost_usd, NULL, 0);
+}
+
+/* "N pairs, B new failures, C fixed, McNemar p = P, ..." */
+static void counts_line(struct strbuf *sb, const struct compare_counts *c)
+{
+	strbuf_addf(sb, "%ld pairs, %ld new failure%s, %ld fixed, McNemar p = %.4g", c->pairs,
+		    c->new_failures, c->new_failures == 1 ? "" : "s", c->fixed, c->p_value);
+	if (!isnan(c->diff))
+		strbuf_addf(sb, ", paired difference %+.1f pp [%+.1f, %+.1f]", 100 * c->diff,
+			    100 * c->diff_lo, 100 * c->diff_hi);
+	strbuf_addf(sb, "; not paired: %ld changed, %ld only in A, %ld only in B, %ld errored",
+		    c->changed, c->only_in_baseline, c->only_in_candidate, c->errors);
+	if (c->flaky_excluded)
+		strbuf_addf(sb, ", %ld flaky", c->flaky_excluded);
+}
+
+static void visible_str(struct strbuf *sb, const char *s, size_t max)
+{
+	if (!s)
+		strbuf_addch(sb, '-');
+	else
+		compare_visible(sb, s, strlen(s), max);
+}
+
+/* text for a table cell in GitHub Markdown: visible, and nothing in it is markup */
+static void md_escape(struct strbuf *sb, const char *s, size_t len, size_t max)
+{
+	struct strbuf v = STRBUF_INIT;
+	size_t i;
+
+	compare_visible(&v, s, len, max);
+	for (i = 0; i < v.len; i++) {
+		char c = v.buf[i];
+
+		if (c == '<')
+			strbuf_addstr(sb, "&lt;");
+		else if (c == '>')
+			strbuf_addstr(sb, "&gt;");
+		else if (c == '&')
+			strbuf_addstr(sb, "&amp;");
+		else if (strchr("\\`*_[]|#~!", c))
+			strbuf_addf(sb, "\\%c", c);
+		else
+			strbuf_addch(sb, c);
+	}
+	strbuf_release(&v);
+}
+
+static void md_str(struct strbuf *sb, const char *s, size_t max)
+{
+	if (!s)
+		strbuf_addch(sb, '-');
+	else
+		md_escape(sb, s, strlen(s), max);
+}
+
+/* --- the flipped cases with their answers --- */
+
+struct flip_view {
+	const struct compare_item *it;
+	struct case_sample a, b;  /* status 0 and output NULL when not found */
+	int have_a, have_b;
+};
+
+static int flips_load(struct history *h, const char *a, const char *b,
+		      const struct compare_list *l, struct flip_view **out, size_t *n)
+{
+	size_t i, total = l->n_new_failures + l->n_fixed;
+	struct flip_view *v = xcalloc(total + 1, sizeof(*v));
+	int rc;
+
+	*out = v;
+	*n = 0;
+	for (i = 0; i < total; i++) {
+		const struct compare_item *it = i < l->n_new_failures ? &l->new_failures[i]
+						: &l->fixed[i - l->n_new_failures];
+		int nf = it->kind == CMP_NEW_FAILURE;
+
+		v[i].it = it;
+		rc = history_case_sample(h, a, it->suite, it->case_id,
+					 nf ? RESULT_PASS : RESULT_FAIL, &v[i].a);
+		if (rc < 0)
+			return -1;
+		v[i].have_a = rc;
+		rc = history_case_sample(h, b, it->suite, it->case_id,
+					 nf ? RESULT_FAIL : RESULT_PASS, &v[i].b);
+		*n = i + 1;
+		if (rc < 0)
+			return -1;
+		v[i].have_b = rc;
+	}
+	return 0;
+}
+
+static void flips_free(struct flip_view *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		case_sample_release(&v[i].a);
+		case_sample_release(&v[i].b);
+	}
+	free(v);
+}
+
+/* the answer of a sample for people: the output, or the call's error */
+static void answer_text(struct strbuf *sb, const struct case_sample *s, int have, int md)
+{
+	if (!have) {
+		strbuf_addstr(sb, "(not stored)");
+	} else if (!s->output) {
+		strbuf_addstr(sb, "(error: ");
+		if (md)
+			md_str(sb, s->error, ANSWER_MAX);
+		else
+			visible_str(sb, s->error, ANSWER_MAX);
+		strbuf_addch(sb, ')');
+	} else if (md) {
+		md_escape(sb, s->output, s->output_len, ANSWER_MAX);
+	} else {
+		strbuf_addch(sb, '"');
+		compare_visible(sb, s->output, s->output_len, ANSWER_MAX);
+		strbuf_addch(sb, '"');
+	}
+}
+
+static void reasons_text(struct strbuf *sb, const struct case_sample *s, int md,
+			 const char *sep)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_failed; i++) {
+		if (i)
+			strbuf_addstr(sb, sep);
+		if (md) {
+			md_str(sb, s->failed[i].scorer, LABEL_MAX);
+			strbuf_addstr(sb, s->failed[i].error ? " (error): " : ": ");
+			md_str(sb, s->failed[i].reason, ANSWER_MAX);
+		} else {
+			visible_str(sb, s->failed[i].scorer, LABEL_MAX);
+			strbuf_addstr(sb, s->failed[i].error ? " (error): " : ": ");
+			visible_str(sb, s->failed[i].reason, ANSWER_MAX);
+		}
+	}
+}
+
+/* --- output: text --- */
+
+struct report {
+	struct history *h;
+	const struct run_info *a, *b;
+	const struct compare_result *res;
+	const struct compare_list *list;
+	struct suite_data *sd;    /* one per suite, then all suites */
+	size_t n_sd;
+	struct flip_view *flips;
+	size_t n_flips;
+	const struct cmp_cli *o;
+	struct colors col;
+};
+
+static void text_run(const char *which, const struct run_info *ri)
+{
+	printf("%s %s  %s@%s  model %s  started %s", which, ri->id, ri->target ? ri->target : "?",
+	       ri->version ? ri->version : "?", ri->model ? ri->model : "?",
+	       ri->started_at ? ri->started_at : "?");
+	if (ri->git_ref || ri->git_sha)
+		printf("  git %s%s%.12s", ri->git_ref ? ri->git_ref : "-", ri->git_sha ? " " : "",
+		       ri->git_sha ? ri->git_sha : "");
+	if (ri->status != RUN_FINISHED)
+		printf("  (%s)", run_status_name(ri->status));
+	putchar('\n');
+}
+
+static void text_table(const struct report *r, const struct suite_data *sd)
+{
+	struct mrows rows = { NULL, 0, 0 };
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (sd->name) {
+		strbuf_addstr(&sb, "suite ");
+		compare_visible(&sb, sd->name, strlen(sd->name), 120);
+	} else {
+		strbuf_addstr(&sb, "all suites");
+	}
+	printf("\n%s%s%s\n  ", r->col.bold, sb.buf, r->col.reset);
+	strbuf_reset(&sb);
+	counts_line(&sb, sd->c);
+	printf("%s\n", sb.buf);
+	strbuf_release(&sb);
+	build_rows(sd, &rows);
+	printf("  %s%-22s %-26s %-26s %s%s\n", r->col.dim, "", "A (baseline)", "B (candidate)",
+	       "delta", r->col.reset);
+	for (i = 0; i < rows.n; i++) {
+		const struct mrow *m = &rows.v[i];
+		const char *c = m->sign > 0 ? r->col.green : m->sign < 0 ? r->col.red : "";
+
+		printf("  %-22s %-26s %-26s %s%s%s\n", m->label, m->a, m->b, c, m->d,
+		       *c ? r->col.reset : "");
+	}
+	free(rows.v);
+}
+
+static void text_flips(const struct report *r)
+{
+	const struct compare_counts *all = &r->res->all;
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (!r->n_flips)
+		return;
+	printf("\n%sflipped cases%s (%ld new failures, %ld fixed)\n", r->col.bold, r->col.reset,
+	       all->new_failures, all->fixed);
+	for (i = 0; i < r->n_flips; i++) {
+		const struct flip_view *f = &r->flips[i];
+		int nf = f->it->kind == CMP_NEW_FAILURE;
+		const struct case_sample *failing = nf ? &f->b : &f->a;
+
+		strbuf_reset(&sb);
+		visible_str(&sb, f->it->suite, 120);
+		strbuf_addch(&sb, '/');
+		visible_str(&sb, f->it->case_id, 200);
+		printf("  %s%-12s%s %s\n", nf ? r->col.red : r->col.green,
+		       nf ? "NEW FAILURE" : "FIXED", r->col.reset, sb.buf);
+		strbuf_reset(&sb);
+		answer_text(&sb, &f->a, f->have_a, 0);
+		printf("    A %s: %s\n", nf ? "pass" : "fail", sb.buf);
+		strbuf_reset(&sb);
+		answer_text(&sb, &f->b, f->have_b, 0);
+		printf("    B %s: %s\n", nf ? "fail" : "pass", sb.buf);
+		if (failing->n_failed) {
+			strbuf_reset(&sb);
+			reasons_text(&sb, failing, 0, "\n      ");
+			printf("      %s\n", sb.buf);
+		}
+	}
+	if (r->list->seen_flips > (long)r->n_flips)
+		printf("  ... and %ld more (--limit N lists more)\n",
+		       r->list->seen_flips - (long)r->n_flips);
+	strbuf_release(&sb);
+}
+
+static const char *why_text(enum compare_kind k)
+{
+	return k == CMP_CHANGED ? "changed" : k == CMP_ONLY_BASELINE ? "only in A" : "only in B";
+}
+
+static void text_unpaired(const struct report *r)
+{
+	const struct compare_counts *all = &r->res->all;
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (!r->list->n_unpaired)
+		return;
+	printf("\n%sunpaired cases%s (%ld changed, %ld only in A, %ld only in B)\n", r->col.bold,
+	       r->col.reset, all->changed, all->only_in_baseline, all->only_in_candidate);
+	for (i = 0; i < r->list->n_unpaired; i++) {
+		const struct compare_item *it = &r->list->unpaired[i];
+
+		strbuf_reset(&sb);
+		visible_str(&sb, it->suite, 120);
+		strbuf_addch(&sb, '/');
+		visible_str(&sb, it->case_id, 200);
+		printf("  %-10s %s\n", why_text(it->kind), sb.buf);
+	}
+	if (r->list->seen_unpaired > (long)r->list->n_unpaired)
+		printf("  ... and %ld more (--limit N lists more)\n",
+		       r->list->seen_unpaired - (long)r->list->n_unpaired);
+	strbuf_release(&sb);
+}
+
+static void print_text(const struct report *r)
+{
+	size_t i;
+
+	text_run("A (baseline) ", r->a);
+	text_run("B (candidate)", r->b);
+	if (r->o->exclude_flaky)
+		printf("flaky cases are left out of the pairs\n");
+	for (i = 0; i < r->n_sd; i++)
+		if (r->sd[i].name || r->res->n_suites > 1)
+			text_table(r, &r->sd[i]);
+	if (!r->res->n_suites)
+		printf("\nno cases in either run\n");
+	text_flips(r);
+	text_unpaired(r);
+}
+
+/* --- output: Markdown --- */
+
+static void md_run_rows(struct strbuf *sb, const struct run_info *a, const struct run_info *b)
+{
+	strbuf_addstr(sb, "| | A (baseline) | B (candidate) |\n| --- | --- | --- |\n| run | ");
+	md_str(sb, a->id, 80);
+	strbuf_addstr(sb, " | ");
+	md_str(sb, b->id, 80);
+	strbuf_addstr(sb, " |\n| target | ");
+	md_str(sb, a->target, 80);
+	strbuf_addstr(sb, "@");
+	md_str(sb, a->version, 80);
+	strbuf_addstr(sb, " | ");
+	md_str(sb, b->target, 80);
+	strbuf_addstr(sb, "@");
+	md_str(sb, b->version, 80);
+	strbuf_addstr(sb, " |\n| model | ");
+	md_str(sb, a->model, 80);
+	strbuf_addstr(sb, " | ");
+	md_str(sb, b->model, 80);
+	strbuf_addstr(sb, " |\n| started | ");
+	md_str(sb, a->started_at, 40);
+	strbuf_addstr(sb, " | ");
+	md_str(sb, b->started_at, 40);
+	strbuf_addstr(sb, " |\n| git | ");
+	md_str(sb, a->git_ref, 80);
+	strbuf_addch(sb, ' ');
+	md_str(sb, a->git_sha, 12);
+	strbuf_addstr(sb, " | ");
+	md_str(sb, b->git_ref, 80);
+	strbuf_addch(sb, ' ');
+	md_str(sb, b->git_sha, 12);
+	strbuf_addstr(sb, " |\n");
+}
+
+static void md_table(struct strbuf *sb, const struct suite_data *sd)
+{
+	struct mrows rows = { NULL, 0, 0 };
+	struct strbuf line = STRBUF_INIT;
+	size_t i;
+
+	strbuf_addstr(sb, "\n### ");
+	if (sd->name) {
+		strbuf_addstr(sb, "Suite ");
+		md_str(sb, sd->name, 120);
+	} else {
+		strbuf_addstr(sb, "All suites");
+	}
+	counts_line(&line, sd->c);
+	strbuf_addstr(sb, "\n\n");
+	md_str(sb, line.buf, line.len);
+	strbuf_release(&line);
+	strbuf_addstr(sb, "\n\n| metric | A (baseline) | B (candidate) | delta |\n"
+			  "| --- | ---: | ---: | ---: |\n");
+	build_rows(sd, &rows);
+	for (i = 0; i < rows.n; i++) {
+		strbuf_addstr(sb, "| ");
+		md_str(sb, rows.v[i].label, sizeof(rows.v[i].label));
+		strbuf_addstr(sb, " | ");
+		md_str(sb, rows.v[i].a, sizeof(rows.v[i].a));
+		strbuf_addstr(sb, " | ");
+		md_str(sb, rows.v[i].b, sizeof(rows.v[i].b));
+		strbuf_addstr(sb, " | ");
+		md_str(sb, rows.v[i].d, sizeof(rows.v[i].d));
+		strbuf_addstr(sb, " |\n");
+	}
+	free(rows.v);
+}
+
+static void print_markdown(const struct report *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	strbuf_addstr(&sb, "## evalgate compare\n\n");
+	md_run_rows(&sb, r->a, r->b);
+	if (r->o->exclude_flaky)
+		strbuf_addstr(&sb, "\nFlaky cases are left out of the pairs.\n");
+	for (i = 0; i < r->n_sd; i++)
+		if (r->sd[i].name || r->res->n_suites > 1)
+			md_table(&sb, &r->sd[i]);
+	if (r->n_flips) {
+		strbuf_addf(&sb, "\n### Flipped cases\n\n%ld new failures, %ld fixed.\n\n"
+			    "| flip | case | A | B | failing scorers |\n"
+			    "| --- | --- | --- | --- | --- |\n", r->res->all.new_failures,
+			    r->res->all.fixed);
+		for (i = 0; i < r->n_flips; i++) {
+			const struct flip_view *f = &r->flips[i];
+			int nf = f->it->kind == CMP_NEW_FAILURE;
+
+			strbuf_addstr(&sb, nf ? "| new failure | " : "| fixed | ");
+			md_str(&sb, f->it->suite, 120);
+			strbuf_addch(&sb, '/');
+			md_str(&sb, f->it->case_id, 200);
+			strbuf_addstr(&sb, " | ");
+			answer_text(&sb, &f->a, f->have_a, 1);
+			strbuf_addstr(&sb, " | ");
+			answer_text(&sb, &f->b, f->have_b, 1);
+			strbuf_addstr(&sb, " | ");
+			reasons_text(&sb, nf ? &f->b : &f->a, 1, "<br>");
+			strbuf_addstr(&sb, " |\n");
+		}
+		if (r->list->seen_flips > (long)r->n_flips)
+			strbuf_addf(&sb, "\n%ld more flipped cases are not listed.\n",
+				    r->list->seen_flips - (long)r->n_flips);
+	}
+	if (r->list->n_unpaired) {
+		strbuf_addf(&sb, "\n### Unpaired cases\n\n%ld changed, %ld only in A, %ld only in B.\n\n"
+			    "| case | why |\n| --- | --- |\n", r->res->all.changed,
+			    r->res->all.only_in_baseline, r->res->all.only_in_candidate);
+		for (i = 0; i < r->list->n_unpaired; i++) {
+			const struct compare_item *it = &r->list->unpaired[i];
+
+			strbuf_addstr(&sb, "| ");
+			md_str(&sb, it->suite, 120);
+			strbuf_addch(&sb, '/');
+			md_str(&sb, it->case_id, 200);
+			strbuf_addf(&sb, " | %s |\n", why_text(it->kind));
+		}
+		if (r->list->seen_unpaired > (long)r->list->n_unpaired)
+			strbuf_addf(&sb, "\n%ld more unpaired cases are not listed.\n",
+				    r->list->seen_unpaired - (long)r->list->n_unpaired);
+	}
+	fputs(sb.buf, stdout);
+	strbuf_release(&sb);
+}
+
+/* --- output: JSON --- */
+
+static void j_str(struct strbuf *sb, const char *key, const char *v)
+{
+	strbuf_addf(sb, "\"%s\":", key);
+	if (v)
+		strbuf_add_json_str(sb, v, strlen(v));
+	else
+		strbuf_addstr(sb, "null");
+}
+
+static void j_num(struct strbuf *sb, const char *key, double v)
+{
+	strbuf_addf(sb, "\"%s\":", key);
+	if (isnan(v) || isinf(v))
+		strbuf_addstr(sb, "null");
+	else
+		strbuf_addf(sb, "%.10g", v);
+}
+
+static void j_run(struct strbuf *sb, const char *key, const struct run_info *ri)
+{
+	strbuf_addf(sb, "\"%s\":{", key);
+	j_str(sb, "id", ri->id);
+	strbuf_addch(sb, ',');
+	j_str(sb, "target", ri->target);
+	strbuf_addch(sb, ',');
+	j_str(sb, "version", ri->version);
+	strbuf_addch(sb, ',');
+	j_str(sb, "model", ri->model);
+	strbuf_addch(sb, ',');
+	j_str(sb, "started_at", ri->started_at);
+	strbuf_addch(sb, ',');
+	j_str(sb, "status", run_status_name(ri->status));
+	strbuf_addch(sb, ',');
+	j_str(sb, "git_ref", ri->git_ref);
+	strbuf_addch(sb, ',');
+	j_str(sb, "git_sha", ri->git_sha);
+	strbuf_addch(sb, '}');
+}
+
+static void j_counts(struct strbuf *sb, const struct compare_counts *c)
+{
+	strbuf_addf(sb, "\"pairs\":%ld,\"new_failures\":%ld,\"fixed\":%ld,\"both_pass\":%ld,"
+		    "\"both_fail\":%ld,\"errors_excluded\":%ld,\"flaky_excluded\":%ld,"
+		    "\"changed\":%ld,\"only_in_baseline\":%ld,\"only_in_candidate\":%ld,",
+		    c->pairs, c->new_failures, c->fixed, c->both_pass, c->both_fail, c->errors,
+		    c->flaky_excluded, c->changed, c->only_in_baseline, c->only_in_candidate);
+	j_num(sb, "p_value", c->p_value);
+	strbuf_addch(sb, ',');
+	j_num(sb, "diff", c->diff);
+	strbuf_addch(sb, ',');
+	j_num(sb, "diff_lo", c->diff_lo);
+	strbuf_addch(sb, ',');
+	j_num(sb, "diff_hi", c->diff_hi);
+}
+
+static void j_side(struct strbuf *sb, const char *key, const struct compare_side *s,
+		   const struct usage_summary *u, const struct score_means *m)
+{
+	double lo, hi;
+	size_t i;
+
+	wilson95(s->pass, s->pass + s->fail, &lo, &hi);
+	strbuf_addf(sb, "\"%s\":{\"cases\":%ld,\"pass\":%ld,\"fail\":%ld,\"error\":%ld,\"flaky\":%ld,",
+		    key, s->n, s->pass, s->fail, s->error, s->flaky);
+	j_num(sb, "pass_rate", rate(s));
+	strbuf_addch(sb, ',');
+	j_num(sb, "pass_rate_lo", lo);
+	strbuf_addch(sb, ',');
+	j_num(sb, "pass_rate_hi", hi);
+	strbuf_addch(sb, ',');
+	j_num(sb, "latency_p50_ms", u->latency_p50);
+	strbuf_addch(sb, ',');
+	j_num(sb, "latency_p95_ms", u->latency_p95);
+	strbuf_addch(sb, ',');
+	j_num(sb, "prompt_tokens", u->tokens_known ? (double)u->prompt_tokens : NAN);
+	strbuf_addch(sb, ',');
+	j_num(sb, "completion_tokens", u->tokens_known ? (double)u->completion_tokens : NAN);
+	strbuf_addch(sb, ',');
+	j_num(sb, "cost_usd", u->cost_usd);
+	strbuf_addstr(sb, ",\"scores\":{");
+	for (i = 0; i < m->n; i++) {
+		if (i)
+			strbuf_addch(sb, ',');
+		strbuf_add_json_str(sb, m->v[i].scorer, strlen(m->v[i].scorer));
+		strbuf_addch(sb, ':');
+		if (isnan(m->v[i].mean))
+			strbuf_addstr(sb, "null");
+		else
+			strbuf_addf(sb, "%.10g", m->v[i].mean);
+	}
+	strbuf_addstr(sb, "}}");
+}
+
+static void j_suite(struct strbuf *sb, const struct suite_data *sd)
+{
+	strbuf_addch(sb, '{');
+	j_str(sb, "name", sd->name);
+	strbuf_addch(sb, ',');
+	j_counts(sb, sd->c);
+	strbuf_addch(sb, ',');
+	j_num(sb, "delta_pass_rate", rate(&sd->c->cand) - rate(&sd->c->base));
+	strbuf_addch(sb, ',');
+	j_side(sb, "baseline", &sd->c->base, &sd->ua, &sd->sa);
+	strbuf_addch(sb, ',');
+	j_side(sb, "candidate", &sd->c->cand, &sd->ub, &sd->sb);
+	strbuf_addch(sb, '}');
+}
+
+static void j_sample(struct strbuf *sb, const char *key, const struct case_sample *s, int have)
+{
+	size_t i;
+
+	strbuf_addf(sb, "\"%s\":", key);
+	if (!have) {
+		strbuf_addstr(sb, "null");
+		return;
+	}
+	strbuf_addch(sb, '{');
+	j_str(sb, "status", result_status_name(s->status));
+	strbuf_addstr(sb, ",\"output\":");
+	if (s->output)
+		strbuf_add_json_str(sb, s->output,
+				    s->output_len > JSON_ANSWER_MAX ? JSON_ANSWER_MAX : s->output_len);
+	else
+		strbuf_addstr(sb, "null");
+	strbuf_addf(sb, ",\"output_truncated\":%s,", s->output_len > JSON_ANSWER_MAX ? "true" : "false");
+	j_str(sb, "error", s->error);
+	strbuf_addstr(sb, ",\"failed_scorers\":[");
+	for (i = 0; i < s->n_failed; i++) {
+		strbuf_addstr(sb, i ? ",{" : "{");
+		j_str(sb, "scorer", s->failed[i].scorer);
+		strbuf_addch(sb, ',');
+		j_str(sb, "reason", s->failed[i].reason);
+		strbuf_addf(sb, ",\"error\":%s}", s->failed[i].error ? "true" : "false");
+	}
+	strbuf_addstr(sb, "]}");
+}
+
+static void print_json(const struct report *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	strbuf_addch(&sb, '{');
+	j_run(&sb, "baseline", r->a);
+	strbuf_addch(&sb, ',');
+	j_run(&sb, "candidate", r->b);
+	strbuf_addch(&sb, ',');
+	j_str(&sb, "suite", r->o->suite);
+	strbuf_addf(&sb, ",\"exclude_flaky\":%s,\"all\":", r->o->exclude_flaky ? "true" : "false");
+	j_suite(&sb, &r->sd[r->n_sd - 1]);
+	strbuf_addstr(&sb, ",\"suites\":[");
+	for (i = 0; i + 1 < r->n_sd; i++) {
+		if (i)
+			strbuf_addch(&sb, ',');
+		j_suite(&sb, &r->sd[i]);
+	}
+	strbuf_addstr(&sb, "],\"flips\":[");
+	for (i = 0; i < r->n_flips; i++) {
+		const struct flip_view *f = &r->flips[i];
+		int nf = f->it->kind == CMP_NEW_FAILURE;
+
+		strbuf_addstr(&sb, i ? ",{" : "{");
+		j_str(&sb, "suite", f->it->suite);
+		strbuf_addch(&sb, ',');
+		j_str(&sb, "case_id", f->it->case_id);
+		strbuf_addch(&sb, ',');
+		j_str(&sb, "kind", compare_kind_name(f->it->kind));
+		strbuf_addf(&sb, ",\"from\":\"%s\",\"to\":\"%s\",", nf ? "pass" : "fail",
+			    nf ? "fail" : "pass");
+		j_sample(&sb, "baseline", &f->a, f->have_a);
+		strbuf_addch(&sb, ',');
+		j_sample(&sb, "candidate", &f->b, f->have_b);
+		strbuf_addch(&sb, '}');
+	}
+	strbuf_addf(&sb, "],\"flips_truncated\":%s,\"unpaired\":[",
+		    r->list->seen_flips > (long)r->n_flips ? "true" : "false");
+	for (i = 0; i < r->list->n_unpaired; i++) {
+		const struct compare_item *it = &r->list->unpaired[i];
+
+		strbuf_addstr(&sb, i ? ",{" : "{");
+		j_str(&sb, "suite", it->suite);
+		strbuf_addch(&sb, ',');
+		j_str(&sb, "case_id", it->case_id);
+		strbuf_addch(&sb, ',');
+		j_str(&sb, "why", compare_kind_name(it->kind));
+		strbuf_addch(&sb, '}');
+	}
+	strbuf_addf(&sb, "],\"unpaired_truncated\":%s}\n",
+		    r->list->seen_unpaired > (long)r->list->n_unpaired ? "true" : "false");
+	fputs(sb.buf, stdout);
+	strbuf_release(&sb);
+}
+
+/* --- the command --- */
+
+static int resolve(struct history *h, const char *ref, const struct run_info *cand,
+		   struct run_info *out)
+{
+	struct baseline_query q;
+	struct strbuf why = STRBUF_INIT;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	q.ref = ref;
+	if (cand) {
+		q.target = cand->target;
+		q.exclude_id = cand->id;
+	}
+	rc = baseline_resolve(h, &q, out, &why);
+	if (rc == 1)
+		error("%s", why.buf);
+	strbuf_release(&why);
+	return rc ? -1 : 0;
+}
+
+static int compare_report(struct history *h, struct cmp_cli *o, const struct run_info *a,
+			  const struct run_info *b)
+{
+	struct compare_result res;
+	struct compare_list list;
+	struct compare_opts co;
+	struct report r;
+	size_t i;
+	int ret = -1;
+
+	memset(&r, 0, sizeof(r));
+	memset(&co, 0, sizeof(co));
+	compare_list_init(&list, (size_t)o->limit);
+	co.suite = o->suite;
+	co.exclude_flaky = o->exclude_flaky;
+	co.on_case = compare_list_add;
+	co.arg = &list;
+	if (compare_runs(h, a->id, b->id, &co, &res))
+		goto out_list;
+	r.h = h;
+	r.a = a;
+	r.b = b;
+	r.res = &res;
+	r.list = &list;
+	r.o = o;
+	if (common_opts_color(&o->common, stdout) && !o->json && !o->markdown) {
+		r.col.red = "\033[31m";
+		r.col.green = "\033[32m";
+		r.col.bold = "\033[1m";
+		r.col.dim = "\033[2m";
+		r.col.reset = "\033[0m";
+	} else {
+		r.col.red = r.col.green = r.col.bold = r.col.dim = r.col.reset = "";
+	}
+	/* one table per suite, then all suites together */
+	r.sd = xcalloc(res.n_suites + 1, sizeof(*r.sd));
+	for (i = 0; i <= res.n_suites; i++) {
+		const char *name = i < res.n_suites ? res.suites[i].name : NULL;
+
+		r.n_sd = i + 1;
+		if (suite_data_load(h, a->id, b->id, name, name ? name : o->suite,
+				    name ? &res.suites[i].c : &res.all, &r.sd[i]))
+			goto out;
+	}
+	if (flips_load(h, a->id, b->id, &list, &r.flips, &r.n_flips))
+		goto out;
+	if (o->json)
+		print_json(&r);
+	else if (o->markdown)
+		print_markdown(&r);
+	else
+		print_text(&r);
+	ret = 0;
+out:
+	flips_free(r.flips, r.n_flips);
+	for (i = 0; i < r.n_sd; i++)
+		suite_data_release(&r.sd[i]);
+	free(r.sd);
+	compare_result_release(&res);
+out_list:
+	compare_list_release(&list);
+	return ret;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	struct cmp_cli o;
+	struct history *h = NULL;
+	struct run_info a, b;
+	int nops, rc = EG_EXIT_USAGE;
+	const struct option opts[] = {
+		OPT_COMMON(&o.common),
+		OPT_FLAG_(0, "markdown", &o.markdown, "print GitHub-flavoured Markdown tables"),
+		OPT_FLAG_(0, "json", &o.json, "print one JSON object"),
+		OPT_STRING_(0, "suite", &o.suite, "NAME", "compare only this suite"),
+		OPT_FLAG_(0, "exclude-flaky", &o.exclude_flaky, "leave out cases flaky in either run"),
+		OPT_INT_(0, "limit", &o.limit, "N", "list at most N flipped and N unpaired cases (default 50)", 0, 1000000),
+		OPT_END_(),
+	};
+
+	memset(&o, 0, sizeof(o));
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	common_opts_init(&o.common);
+	o.limit = 50;
+	nops = parse_options(argc, argv, opts, usage);
+	if (nops == -2)
+		return 0;
+	if (nops < 0 || common_opts_apply(&o.common))
+		return EG_EXIT_USAGE;
+	if (nops != 2) {
+		error("compare needs two runs: A (the baseline) and B (the candidate)");
+		return EG_EXIT_USAGE;
+	}
+	if (o.markdown && o.json) {
+		error("--markdown and --json cannot be used together");
+		return EG_EXIT_USAGE;
+	}
+	h = history_open_ro(o.common.history);
+	if (!h)
+		return EG_EXIT_USAGE;
+	/* B first: A = latest means the newest finished run of B's target other than B */
+	if (resolve(h, argv[1], NULL, &b) || resolve(h, argv[0], &b, &a))
+		goto out;
+	rc = compare_report(h, &o, &a, &b) ? EG_EXIT_USAGE : EG_EXIT_OK;
+out:
+	run_info_release(&a);
+	run_info_release(&b);
+	history_close(h);
+	return rc;
+}

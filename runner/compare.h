@@ -1,0 +1,169 @@
+/*
+ * compare: baselines and the pairing of two stored runs (SPEC 2 `compare`,
+ * SPEC 7 `regression`).
+ *
+ * A baseline reference is a run id (or a unique prefix of one), "latest"
+ * (the newest finished run of the candidate's target, other than the
+ * candidate), "latest:GITREF" (the same, among runs whose stored git ref is
+ * GITREF) or "alias:NAME" (a registry alias; resolved by the registry).
+ *
+ * Pairing walks both runs' cases (the view "cases": each case's verdict over
+ * its repeats) in (suite, case_id) order and merges them, so memory does not
+ * grow with the runs. A case is paired only when its content hash is the same
+ * in both runs; changed cases and cases present in one run only are counted
+ * and reported, never dropped silently. Cases that errored on either side are
+ * left out of the flips and counted.
+ *
+ * Ownership: structs filled here are released with their *_release
+ * function; strings passed in are borrowed; a struct compare_case handed to
+ * a callback is valid only during the call.
+ */
+#ifndef EG_COMPARE_H
+#define EG_COMPARE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "history.h"
+#include "strbuf.h"
+
+/* --- baseline references --- */
+
+struct baseline_query {
+	const char *ref;          /* as written: id, prefix, latest, latest:GITREF, alias:NAME */
+	const char *target;       /* latest* look among runs of this target; NULL: any */
+	const char *exclude_id;   /* the candidate, never its own baseline; or NULL */
+	const char *registry;     /* the config's registry spec, for alias:NAME; or NULL */
+};
+
+/* 1 when ref is well formed; else 0 and *why says what is wrong */
+int baseline_ref_valid(const char *ref, const char **why);
+/*
+ * Resolve q->ref to a stored run: 0 found (out filled; release with
+ * run_info_release), 1 no such run (why says which and why; out empty),
+ * -1 a history error (reported).
+ */
+int baseline_resolve(struct history *h, const struct baseline_query *q, struct run_info *out,
+		     struct strbuf *why);
+/*
+ * The hook for "alias:NAME": the registry maps an alias to a run. Until the
+ * registry is wired in, it answers 1 with "registry aliases need the registry".
+ */
+int baseline_resolve_alias(struct history *h, const struct baseline_query *q, const char *name,
+			   struct run_info *out, struct strbuf *why);
+
+/* --- pairing --- */
+
+enum compare_kind {
+	CMP_NEW_FAILURE,          /* pass in the baseline, fail in the candidate */
+	CMP_FIXED,                /* fail in the baseline, pass in the candidate */
+	CMP_CHANGED,              /* in both runs with different content: not paired */
+	CMP_ONLY_BASELINE,        /* in the baseline only */
+	CMP_ONLY_CANDIDATE,       /* in the candidate only */
+};
+/* "new_failure", "fixed", "changed", "only_in_baseline", "only_in_candidate" */
+const char *compare_kind_name(enum compare_kind k);
+
+struct compare_case {
+	enum compare_kind kind;
+	const char *suite;
+	const char *case_id;
+	enum result_status from, to; /* the verdicts in the baseline and the candidate */
+};
+
+/* the cases of one run in scope, by verdict */
+struct compare_side {
+	long n, pass, fail, error, flaky;
+};
+
+struct compare_counts {
+	struct compare_side base, cand;
+	long pairs;               /* same content, scored in both runs, not excluded */
+	long new_failures;        /* b: pass -> fail */
+	long fixed;               /* c: fail -> pass */
+	long both_pass, both_fail;
+	long errors;              /* same content, error in either run: left out */
+	long flaky_excluded;      /* same content, flaky in either run, when excluded */
+	long changed;             /* in both runs, content hash differs */
+	long only_in_baseline, only_in_candidate;
+	double p_value;           /* McNemar exact, two-sided (1 without flips) */
+	double diff, diff_lo, diff_hi; /* paired pass-rate difference, candidate - baseline, 95%; NaN without pairs */
+};
+
+struct compare_suite {
+	char *name;
+	struct compare_counts c;
+};
+
+struct compare_result {
+	struct compare_counts all; /* every suite in scope */
+	struct compare_suite *suites; /* per suite, in byte order of the names */
+	size_t n_suites;
+	size_t alloc;
+};
+
+struct compare_opts {
+	const char *suite;        /* only this suite, or NULL */
+	const char *tag;          /* only cases with this tag, or NULL */
+	int exclude_flaky;        /* leave out cases flaky in either run */
+	/* each flip and unpaired case in (suite, case_id) order; nonzero stops the walk; may be NULL */
+	int (*on_case)(const struct compare_case *c, void *arg);
+	void *arg;
+};
+
+/* 0 ok (out filled, release with compare_result_release), -1 error (reported) */
+int compare_runs(struct history *h, const char *base_id, const char *cand_id,
+		 const struct compare_opts *o, struct compare_result *out);
+void compare_result_release(struct compare_result *r);
+
+/* the first max flips and unpaired cases, kept by compare_list_add (an on_case callback) */
+struct compare_item {
+	char *suite;
+	char *case_id;
+	enum compare_kind kind;
+};
+struct compare_list {
+	size_t max;               /* most kept in each of the three lists */
+	struct compare_item *new_failures, *fixed, *unpaired;
+	size_t n_new_failures, n_fixed, n_unpaired;
+	size_t a_new_failures, a_fixed, a_unpaired; /* allocated */
+	long seen_flips, seen_unpaired; /* all that were offered */
+};
+void compare_list_init(struct compare_list *l, size_t max);
+int compare_list_add(const struct compare_case *c, void *arg);
+void compare_list_release(struct compare_list *l);
+
+/*
+ * Append s[0..len) for a terminal or a table cell: at most max bytes of it
+ * (cut on a character boundary, "..." added), control characters, invalid
+ * UTF-8 and bidirectional controls made visible as escapes (\n, \x01, \u202e).
+ */
+void compare_visible(struct strbuf *sb, const char *s, size_t len, size_t max);
+
+/* --- the regression gate --- */
+
+#define REGRESSION_LIST_MAX 200   /* flips and unpaired cases stored in the gate's detail */
+
+struct regression_outcome {
+	char *baseline_id;        /* the resolved baseline, or NULL */
+	struct strbuf why;        /* why there was no comparison, empty when there was one */
+	struct compare_counts c;  /* the counts over the gate's scope */
+};
+void regression_outcome_release(struct regression_outcome *ro);
+
+/*
+ * Evaluate regression gate g for run_id: resolve the baseline (the config's
+ * baseline_override first), pair, fill row (its strings point into g, scope
+ * and detail) and the detail JSON (the contract read by the report writers).
+ * A missing baseline or nothing to pair fails the gate with the reason in the
+ * detail. 0 ok, -1 a history error (reported).
+ */
+int regression_gate_eval(struct history *h, const char *run_id, const struct eg_config *cfg,
+			 const struct eg_gate *g, const char *scope, struct gate_row *row,
+			 struct strbuf *detail, struct regression_outcome *ro);
+/* the gate line and a short summary (pairs, new failures, fixed, p) */
+void regression_gate_print(FILE *out, const struct eg_gate *g, const struct gate_row *row,
+			   const struct regression_outcome *ro, int color);
+
+#endif
