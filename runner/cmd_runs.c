@@ -1,18 +1,23 @@
-/* runs: list and show stored runs */
+/* runs: list, show, export and import stored runs */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "error.h"
+#include "export.h"
 #include "history.h"
 #include "opts.h"
 #include "strbuf.h"
 #include "banned.h"
 
 static const char usage[] =
-	"usage: evalgate runs list [--target NAME] [--limit N] [--json]\n"
-	"       evalgate runs show ID|latest [--json]";
+	"usage: evalgate runs list [--target NAME] [--suite NAME] [--ref REF] [--status S]\n"
+	"                           [--limit N] [--json]\n"
+	"       evalgate runs show ID|latest [--json]\n"
+	"       evalgate runs export ID|latest FILE|-\n"
+	"       evalgate runs import FILE|- [--replace]";
 
 struct list_ctx {
 	int json;
@@ -91,7 +96,7 @@ static int show_gate(const struct gate_row *g, void *arg)
 	return 0;
 }
 
-static int runs_list(struct history *h, const char *target, long limit, int json)
+static int runs_list(struct history *h, const struct runs_filter *f, int json)
 {
 	struct list_ctx c = { json, 1, STRBUF_INIT };
 	int rc;
@@ -101,7 +106,7 @@ static int runs_list(struct history *h, const char *target, long limit, int json
 	else
 		printf("%-24s %-20s %-11s %-7s %-28s %6s %6s %6s %6s\n", "id", "started", "status",
 		       "verdict", "target", "cases", "pass", "fail", "error");
-	rc = history_runs_list(h, target, limit > 0 ? (size_t)limit : 0, list_one, &c);
+	rc = history_runs_find(h, f, list_one, &c);
 	if (json)
 		puts("]");
 	strbuf_release(&c.sb);
@@ -137,18 +142,64 @@ static int runs_show(struct history *h, const char *ref, int json)
 	return 0;
 }
 
+/* the subcommands: name, operands (after the name) and whether they write the history */
+struct runs_sub {
+	const char *name;
+	int min_args, max_args;
+	int writes;
+	const char *args;        /* for the message when the count is wrong */
+};
+
+static const struct runs_sub runs_subs[] = {
+	{ "list", 0, 0, 0, "no operands" },
+	{ "show", 1, 1, 0, "one run id (or 'latest')" },
+	{ "export", 2, 2, 0, "a run id (or 'latest') and a file ('-': standard output)" },
+	{ "import", 1, 1, 1, "one file ('-': standard input)" },
+};
+
+static int check_status(const char *s)
+{
+	int st;
+
+	if (!s)
+		return 0;
+	for (st = RUN_RUNNING; st <= RUN_FAILED; st++)
+		if (!strcmp(s, run_status_name((enum run_status)st)))
+			return 0;
+	return error("--status: '%s' is not a run status (running, finished, interrupted, "
+		     "failed)", s);
+}
+
+static int runs_import(struct history *h, const char *file, int replace)
+{
+	char *id = NULL;
+
+	if (run_import(h, file, replace, &id))
+		return -1;
+	info("imported run %s into %s", id, history_path(h));
+	free(id);
+	return 0;
+}
+
 int cmd_runs(int argc, char **argv)
 {
 	struct common_opts common;
 	struct history *h;
-	const char *target = NULL;
+	struct runs_filter f = { NULL, NULL, NULL, NULL, 0 };
+	const struct runs_sub *sub = NULL;
 	long limit = 0;
-	int json = 0, nops, rc = EG_EXIT_USAGE;
+	int json = 0, replace = 0, nops, rc = EG_EXIT_USAGE;
+	size_t i;
 	const struct option opts[] = {
 		OPT_COMMON(&common),
-		OPT_STRING_(0, "target", &target, "NAME", "list only runs of this target"),
+		OPT_STRING_(0, "target", &f.target, "NAME", "list only runs of this target"),
+		OPT_STRING_(0, "suite", &f.suite, "NAME", "list only runs that include this suite"),
+		OPT_STRING_(0, "ref", &f.ref, "REF", "list only runs of this git ref"),
+		OPT_STRING_(0, "status", &f.status, "S",
+			    "list only runs with this status (running, finished, interrupted, failed)"),
 		OPT_INT_(0, "limit", &limit, "N", "list at most N runs", 1, 1000000000L),
 		OPT_FLAG_(0, "json", &json, "machine-readable output"),
+		OPT_FLAG_(0, "replace", &replace, "import: overwrite a run with the same id"),
 		OPT_END_(),
 	};
 
@@ -162,21 +213,31 @@ int cmd_runs(int argc, char **argv)
 		print_usage(stderr, usage, opts);
 		return EG_EXIT_USAGE;
 	}
-	if (strcmp(argv[0], "list") && strcmp(argv[0], "show")) {
-		error("runs: unknown subcommand '%s' (list, show)", argv[0]);
+	for (i = 0; i < sizeof(runs_subs) / sizeof(runs_subs[0]); i++)
+		if (!strcmp(argv[0], runs_subs[i].name))
+			sub = &runs_subs[i];
+	if (!sub) {
+		error("runs: unknown subcommand '%s' (list, show, export, import)", argv[0]);
 		return EG_EXIT_USAGE;
 	}
-	if (!strcmp(argv[0], "show") && nops != 2) {
-		error("runs show needs one run id (or 'latest')");
+	if (nops - 1 < sub->min_args || nops - 1 > sub->max_args) {
+		error("runs %s needs %s", sub->name, sub->args);
 		return EG_EXIT_USAGE;
 	}
-	h = history_open_ro(common.history);
+	if (check_status(f.status))
+		return EG_EXIT_USAGE;
+	f.limit = limit > 0 ? (size_t)limit : 0;
+	h = sub->writes ? history_open(common.history) : history_open_ro(common.history);
 	if (!h)
 		return EG_EXIT_USAGE;
-	if (!strcmp(argv[0], "list"))
-		rc = runs_list(h, target, limit, json) ? EG_EXIT_USAGE : 0;
-	else
+	if (!strcmp(sub->name, "list"))
+		rc = runs_list(h, &f, json) ? EG_EXIT_USAGE : 0;
+	else if (!strcmp(sub->name, "show"))
 		rc = runs_show(h, argv[1], json) ? EG_EXIT_USAGE : 0;
+	else if (!strcmp(sub->name, "export"))
+		rc = run_export(h, argv[1], argv[2]) ? EG_EXIT_USAGE : 0;
+	else
+		rc = runs_import(h, argv[1], replace) ? EG_EXIT_USAGE : 0;
 	history_close(h);
 	return rc;
 }

@@ -191,4 +191,22 @@ int cache_get(struct cache *c, const char *key, struct cached_reply *out);
 int cache_put(struct cache *c, const char *key, const struct cached_reply *r);
 void cached_reply_release(struct cached_reply *r);
 
+/* --- filtered listing and raw access (runs list, runs export/import) --- */
+
+/* every non-NULL field narrows the listing; all NULL and limit 0: every run */
+struct runs_filter {
+	const char *target;      /* target name */
+	const char *suite;       /* runs that include a suite of this name */
+	const char *ref;         /* stored git_ref, exactly */
+	const char *status;      /* run status name ("finished", ...) */
+	size_t limit;            /* at most this many runs; 0: no limit */
+};
+/* newest first; calls fn for each matching run, stops when fn returns nonzero */
+int history_runs_find(struct history *h, const struct runs_filter *f,
+		      int (*fn)(const struct run_info *ri, void *arg), void *arg);
+
+/* the connection and the file name, borrowed, for whole-table readers and writers */
+struct sqlite3 *history_sqlite(struct history *h);
+const char *history_path(const struct history *h);
+
 #endif
