@@ -312,7 +312,7 @@ int run_export(struct history *h, const char *ref, const char *path)
 		strbuf_addf(&tmp, "%s.tmp", path);
 		w.f = fopen(tmp.buf, "w");
 		if (!w.f) {
-			error("cannot write %s: %s", tmp.buf, strerror(errno));
+			error("cannot write %s: %s", path, strerror(errno));
 			goto out_run;
 		}
 	}
