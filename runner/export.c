@@ -444,7 +444,7 @@ static int rd_get(struct reader *r)
 		c = r->peeked;
 		r->peeked = -2;
 	} else {
-		c = getc(r->f);
+		c = getc_unlocked(r->f);
 	}
 	if (c == '\n') {
 		r->line++;
@@ -458,7 +458,7 @@ static int rd_get(struct reader *r)
 static int rd_peek(struct reader *r)
 {
 	if (r->peeked == -2)
-		r->peeked = getc(r->f);
+		r->peeked = getc_unlocked(r->f);
 	return r->peeked;
 }
 
