@@ -142,19 +142,53 @@ static int runs_show(struct history *h, const char *ref, int json)
 	return 0;
 }
 
-/* the subcommands: name, operands (after the name) and whether they write the history */
+/* what the options say, for every subcommand */
+struct runs_args {
+	struct runs_filter filter; /* list */
+	int json;                  /* list, show */
+	int replace;               /* import */
+};
+
+static int sub_list(struct history *h, char **argv, const struct runs_args *a)
+{
+	return runs_list(h, &a->filter, a->json);
+}
+
+static int sub_show(struct history *h, char **argv, const struct runs_args *a)
+{
+	return runs_show(h, argv[1], a->json);
+}
+
+static int sub_export(struct history *h, char **argv, const struct runs_args *a)
+{
+	return run_export(h, argv[1], argv[2]);
+}
+
+static int sub_import(struct history *h, char **argv, const struct runs_args *a)
+{
+	char *id = NULL;
+
+	if (run_import(h, argv[1], a->replace, &id))
+		return -1;
+	info("imported run %s into %s", id, history_path(h));
+	free(id);
+	return 0;
+}
+
+/* a subcommand: its operands (after its name) and whether it writes the history */
 struct runs_sub {
 	const char *name;
+	int (*fn)(struct history *h, char **argv, const struct runs_args *a); /* -1: exit 2 */
 	int min_args, max_args;
 	int writes;
 	const char *args;        /* for the message when the count is wrong */
 };
 
 static const struct runs_sub runs_subs[] = {
-	{ "list", 0, 0, 0, "no operands" },
-	{ "show", 1, 1, 0, "one run id (or 'latest')" },
-	{ "export", 2, 2, 0, "a run id (or 'latest') and a file ('-': standard output)" },
-	{ "import", 1, 1, 1, "one file ('-': standard input)" },
+	{ "list", sub_list, 0, 0, 0, "no operands" },
+	{ "show", sub_show, 1, 1, 0, "one run id (or 'latest')" },
+	{ "export", sub_export, 2, 2, 0, "a run id (or 'latest') and a file ('-': standard output)" },
+	{ "import", sub_import, 1, 1, 1, "one file ('-': standard input)" },
 };
 
 static int check_status(const char *s)
@@ -170,36 +204,26 @@ static int check_status(const char *s)
 		     "failed)", s);
 }
 
-static int runs_import(struct history *h, const char *file, int replace)
-{
-	char *id = NULL;
-
-	if (run_import(h, file, replace, &id))
-		return -1;
-	info("imported run %s into %s", id, history_path(h));
-	free(id);
-	return 0;
-}
-
 int cmd_runs(int argc, char **argv)
 {
 	struct common_opts common;
 	struct history *h;
-	struct runs_filter f = { NULL, NULL, NULL, NULL, 0 };
+	struct runs_args a = { { NULL, NULL, NULL, NULL, 0 }, 0, 0 };
 	const struct runs_sub *sub = NULL;
 	long limit = 0;
-	int json = 0, replace = 0, nops, rc = EG_EXIT_USAGE;
+	int nops, rc;
 	size_t i;
 	const struct option opts[] = {
 		OPT_COMMON(&common),
-		OPT_STRING_(0, "target", &f.target, "NAME", "list only runs of this target"),
-		OPT_STRING_(0, "suite", &f.suite, "NAME", "list only runs that include this suite"),
-		OPT_STRING_(0, "ref", &f.ref, "REF", "list only runs of this git ref"),
-		OPT_STRING_(0, "status", &f.status, "S",
+		OPT_STRING_(0, "target", &a.filter.target, "NAME", "list only runs of this target"),
+		OPT_STRING_(0, "suite", &a.filter.suite, "NAME",
+			    "list only runs that include this suite"),
+		OPT_STRING_(0, "ref", &a.filter.ref, "REF", "list only runs of this git ref"),
+		OPT_STRING_(0, "status", &a.filter.status, "S",
 			    "list only runs with this status (running, finished, interrupted, failed)"),
 		OPT_INT_(0, "limit", &limit, "N", "list at most N runs", 1, 1000000000L),
-		OPT_FLAG_(0, "json", &json, "machine-readable output"),
-		OPT_FLAG_(0, "replace", &replace, "import: overwrite a run with the same id"),
+		OPT_FLAG_(0, "json", &a.json, "machine-readable output"),
+		OPT_FLAG_(0, "replace", &a.replace, "import: overwrite a run with the same id"),
 		OPT_END_(),
 	};
 
@@ -221,23 +245,16 @@ int cmd_runs(int argc, char **argv)
 		return EG_EXIT_USAGE;
 	}
 	if (nops - 1 < sub->min_args || nops - 1 > sub->max_args) {
-		error("runs %s needs %s", sub->name, sub->args);
+		error("runs %s takes %s", sub->name, sub->args);
 		return EG_EXIT_USAGE;
 	}
-	if (check_status(f.status))
+	if (check_status(a.filter.status))
 		return EG_EXIT_USAGE;
-	f.limit = limit > 0 ? (size_t)limit : 0;
+	a.filter.limit = limit > 0 ? (size_t)limit : 0;
 	h = sub->writes ? history_open(common.history) : history_open_ro(common.history);
 	if (!h)
 		return EG_EXIT_USAGE;
-	if (!strcmp(sub->name, "list"))
-		rc = runs_list(h, &f, json) ? EG_EXIT_USAGE : 0;
-	else if (!strcmp(sub->name, "show"))
-		rc = runs_show(h, argv[1], json) ? EG_EXIT_USAGE : 0;
-	else if (!strcmp(sub->name, "export"))
-		rc = run_export(h, argv[1], argv[2]) ? EG_EXIT_USAGE : 0;
-	else
-		rc = runs_import(h, argv[1], replace) ? EG_EXIT_USAGE : 0;
+	rc = sub->fn(h, argv, &a) ? EG_EXIT_USAGE : 0;
 	history_close(h);
 	return rc;
 }
