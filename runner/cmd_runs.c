@@ -1,10 +1,12 @@
-/* runs: list and show stored runs */
+/* runs: list, show, export and import stored runs */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "error.h"
+#include "export.h"
 #include "gate.h"
 #include "history.h"
 #include "opts.h"
@@ -12,9 +14,12 @@
 #include "banned.h"
 
 static const char usage[] =
-	"usage: evalgate runs list [--target NAME] [--limit N] [--json]\n"
+	"usage: evalgate runs list [--target NAME] [--suite NAME] [--ref REF] [--status S]\n"
+	"                           [--limit N] [--json]\n"
 	"       evalgate runs show ID|latest [--json]\n"
-	"       evalgate runs gate ID|latest [--config FILE]";
+	"       evalgate runs gate ID|latest [--config FILE]\n"
+	"       evalgate runs export ID|latest FILE|-\n"
+	"       evalgate runs import FILE|- [--replace]";
 
 struct list_ctx {
 	int json;
@@ -96,7 +101,7 @@ static int show_gate(const struct gate_row *g, void *arg)
 	return 0;
 }
 
-static int runs_list(struct history *h, const char *target, long limit, int json)
+static int runs_list(struct history *h, const struct runs_filter *f, int json)
 {
 	struct list_ctx c = { json, 1, STRBUF_INIT };
 	int rc;
@@ -106,7 +111,7 @@ static int runs_list(struct history *h, const char *target, long limit, int json
 	else
 		printf("%-24s %-20s %-11s %-7s %-28s %6s %6s %6s %6s\n", "id", "started", "status",
 		       "verdict", "target", "cases", "pass", "fail", "error");
-	rc = history_runs_list(h, target, limit > 0 ? (size_t)limit : 0, list_one, &c);
+	rc = history_runs_find(h, f, list_one, &c);
 	if (json)
 		puts("]");
 	strbuf_release(&c.sb);
@@ -146,18 +151,88 @@ static int runs_show(struct history *h, const char *ref, int json)
 	return 0;
 }
 
+/* what the options say, for every subcommand */
+struct runs_args {
+	struct runs_filter filter; /* list */
+	int json;                  /* list, show */
+	int replace;               /* import */
+};
+
+static int sub_list(struct history *h, char **argv, const struct runs_args *a)
+{
+	return runs_list(h, &a->filter, a->json);
+}
+
+static int sub_show(struct history *h, char **argv, const struct runs_args *a)
+{
+	return runs_show(h, argv[1], a->json);
+}
+
+static int sub_export(struct history *h, char **argv, const struct runs_args *a)
+{
+	return run_export(h, argv[1], argv[2]);
+}
+
+static int sub_import(struct history *h, char **argv, const struct runs_args *a)
+{
+	char *id = NULL;
+
+	if (run_import(h, argv[1], a->replace, &id))
+		return -1;
+	info("imported run %s into %s", id, history_path(h));
+	free(id);
+	return 0;
+}
+
+/* a subcommand: its operands (after its name) and whether it writes the history */
+struct runs_sub {
+	const char *name;
+	int (*fn)(struct history *h, char **argv, const struct runs_args *a); /* -1: exit 2 */
+	int min_args, max_args;
+	int writes;
+	const char *args;        /* for the message when the count is wrong */
+};
+
+static const struct runs_sub runs_subs[] = {
+	{ "list", sub_list, 0, 0, 0, "no operands" },
+	{ "show", sub_show, 1, 1, 0, "one run id (or 'latest')" },
+	{ "export", sub_export, 2, 2, 0, "a run id (or 'latest') and a file ('-': standard output)" },
+	{ "import", sub_import, 1, 1, 1, "one file ('-': standard input)" },
+};
+
+static int check_status(const char *s)
+{
+	int st;
+
+	if (!s)
+		return 0;
+	for (st = RUN_RUNNING; st <= RUN_FAILED; st++)
+		if (!strcmp(s, run_status_name((enum run_status)st)))
+			return 0;
+	return error("--status: '%s' is not a run status (running, finished, interrupted, "
+		     "failed)", s);
+}
+
 int cmd_runs(int argc, char **argv)
 {
 	struct common_opts common;
 	struct history *h;
-	const char *target = NULL;
+	struct runs_args a = { { NULL, NULL, NULL, NULL, 0 }, 0, 0 };
+	const struct runs_sub *sub = NULL;
 	long limit = 0;
-	int json = 0, nops, rc = EG_EXIT_USAGE;
+	int nops, rc;
+	size_t i;
 	const struct option opts[] = {
 		OPT_COMMON(&common),
-		OPT_STRING_(0, "target", &target, "NAME", "list only runs of this target"),
+		OPT_STRING_(0, "target", &a.filter.target, "NAME", "list only runs of this target"),
+		OPT_STRING_(0, "suite", &a.filter.suite, "NAME",
+			    "list only runs that include this suite"),
+		OPT_STRING_(0, "ref", &a.filter.ref, "REF", "list only runs of this git ref"),
+		OPT_STRING_(0, "status", &a.filter.status, "S",
+			    "list only runs with this status (running, finished, interrupted, failed)"),
 		OPT_INT_(0, "limit", &limit, "N", "list at most N runs", 1, 1000000000L),
-		OPT_FLAG_(0, "json", &json, "machine-readable output"),
+		OPT_FLAG_(0, "json", &a.json, "machine-readable output"),
+		OPT_FLAG_(0, "replace", &a.replace, "import: overwrite a run with the same id"),
 		OPT_END_(),
 	};
 
@@ -171,28 +246,31 @@ int cmd_runs(int argc, char **argv)
 		print_usage(stderr, usage, opts);
 		return EG_EXIT_USAGE;
 	}
-	if (!strcmp(argv[0], "gate")) {
+	if (!strcmp(argv[0], "gate")) { /* gate opens the history itself, with the config */
 		if (nops != 2) {
-			error("runs gate needs one run id (or 'latest')");
+			error("runs gate takes one run id (or 'latest')");
 			return EG_EXIT_USAGE;
 		}
 		return cmd_gate_run(&common, argv[1]);
 	}
-	if (strcmp(argv[0], "list") && strcmp(argv[0], "show")) {
-		error("runs: unknown subcommand '%s' (list, show, gate)", argv[0]);
+	for (i = 0; i < sizeof(runs_subs) / sizeof(runs_subs[0]); i++)
+		if (!strcmp(argv[0], runs_subs[i].name))
+			sub = &runs_subs[i];
+	if (!sub) {
+		error("runs: unknown subcommand '%s' (list, show, gate, export, import)", argv[0]);
 		return EG_EXIT_USAGE;
 	}
-	if (!strcmp(argv[0], "show") && nops != 2) {
-		error("runs show needs one run id (or 'latest')");
+	if (nops - 1 < sub->min_args || nops - 1 > sub->max_args) {
+		error("runs %s takes %s", sub->name, sub->args);
 		return EG_EXIT_USAGE;
 	}
-	h = history_open_ro(common.history);
+	if (check_status(a.filter.status))
+		return EG_EXIT_USAGE;
+	a.filter.limit = limit > 0 ? (size_t)limit : 0;
+	h = sub->writes ? history_open(common.history) : history_open_ro(common.history);
 	if (!h)
 		return EG_EXIT_USAGE;
-	if (!strcmp(argv[0], "list"))
-		rc = runs_list(h, target, limit, json) ? EG_EXIT_USAGE : 0;
-	else
-		rc = runs_show(h, argv[1], json) ? EG_EXIT_USAGE : 0;
+	rc = sub->fn(h, argv, &a) ? EG_EXIT_USAGE : 0;
 	history_close(h);
 	return rc;
 }

@@ -887,32 +887,9 @@ out:
 int history_runs_list(struct history *h, const char *target, size_t limit,
 		      int (*fn)(const struct run_info *ri, void *arg), void *arg)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
+	struct runs_filter f = { target, NULL, NULL, NULL, limit };
 
-	if (prepare(h, "SELECT " RUN_COLS " FROM runs WHERE ?1 IS NULL OR target = ?1 "
-			"ORDER BY started_at DESC, rowid DESC LIMIT ?2", &st))
-		return -1;
-	bind_text(st, 1, target);
-	sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct run_info ri;
-		int stop;
-
-		run_info_from_row(st, &ri);
-		stop = fn(&ri, arg);
-		run_info_release(&ri);
-		if (stop)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herr(h, "cannot list runs");
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	return history_runs_find(h, &f, fn, arg);
 }
 
 int history_run_suites(struct history *h, const char *run_id,
@@ -1819,4 +1796,51 @@ int history_score_means(struct history *h, const char *run_id, const char *suite
 out:
 	sqlite3_finalize(st);
 	return ret;
+}
+
+int history_runs_find(struct history *h, const struct runs_filter *f,
+		      int (*fn)(const struct run_info *ri, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (prepare(h, "SELECT " RUN_COLS " FROM runs u WHERE (?1 IS NULL OR target = ?1) "
+			"AND (?2 IS NULL OR EXISTS (SELECT 1 FROM run_suites s "
+			"WHERE s.run_id = u.id AND s.name = ?2)) "
+			"AND (?3 IS NULL OR git_ref = ?3) AND (?4 IS NULL OR status = ?4) "
+			"ORDER BY started_at DESC, rowid DESC LIMIT ?5", &st))
+		return -1;
+	bind_text(st, 1, f->target);
+	bind_text(st, 2, f->suite);
+	bind_text(st, 3, f->ref);
+	bind_text(st, 4, f->status);
+	sqlite3_bind_int64(st, 5, f->limit ? (sqlite3_int64)f->limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct run_info ri;
+		int stop;
+
+		run_info_from_row(st, &ri);
+		stop = fn(&ri, arg);
+		run_info_release(&ri);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herr(h, "cannot list runs");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+struct sqlite3 *history_sqlite(struct history *h)
+{
+	return h->db;
+}
+
+const char *history_path(const struct history *h)
+{
+	return h->path;
 }

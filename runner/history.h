@@ -323,4 +323,22 @@ int history_usage_summary(struct history *h, const char *run_id, const char *sui
 int history_score_means(struct history *h, const char *run_id, const char *suite,
 			int (*fn)(const char *scorer, double mean, long n, void *arg), void *arg);
 
+/* --- filtered listing and raw access (runs list, runs export/import) --- */
+
+/* every non-NULL field narrows the listing; all NULL and limit 0: every run */
+struct runs_filter {
+	const char *target;      /* target name */
+	const char *suite;       /* runs that include a suite of this name */
+	const char *ref;         /* stored git_ref, exactly */
+	const char *status;      /* run status name ("finished", ...) */
+	size_t limit;            /* at most this many runs; 0: no limit */
+};
+/* newest first; calls fn for each matching run, stops when fn returns nonzero */
+int history_runs_find(struct history *h, const struct runs_filter *f,
+		      int (*fn)(const struct run_info *ri, void *arg), void *arg);
+
+/* the connection and the file name, borrowed, for whole-table readers and writers */
+struct sqlite3 *history_sqlite(struct history *h);
+const char *history_path(const struct history *h);
+
 #endif

@@ -18,7 +18,7 @@ const struct command eg_commands[] = {
 	{ "gate", cmd_gate, "apply the configured gates to a stored run again" },
 	{ "help", cmd_help, "show help for evalgate or a command" },
 	{ "run", cmd_run, "run suites through the gateway, score, store, report, gate" },
-	{ "runs", cmd_runs, "list and show stored runs" },
+	{ "runs", cmd_runs, "list, show, export and import stored runs" },
 	{ "validate", cmd_validate, "check the config and suites without calling a model" },
 };
 const unsigned eg_n_commands = sizeof(eg_commands) / sizeof(eg_commands[0]);
