@@ -96,6 +96,19 @@ print("ok" if not problems else "; ".join(problems))
 EOP
 expect_eq "markdown: tables well formed, counts agree with json" "ok" "$(cat md_check.txt)"
 
+# --- a baseline travels as an artifact: export both runs, import them into a
+# fresh history, and compare reproduces exactly (text, --json and --markdown)
+expect_rc "export the baseline" 0 "$EG_BIN" runs export "$base" base.json --history "$T/h.db"
+expect_rc "export the candidate" 0 "$EG_BIN" runs export "$cand" cand.json --history "$T/h.db"
+expect_rc "import the baseline into a fresh history" 0 "$EG_BIN" runs import base.json --history "$T/fresh.db"
+expect_rc "import the candidate into it" 0 "$EG_BIN" runs import cand.json --history "$T/fresh.db"
+for fmt in "" --json --markdown; do
+	"$EG_BIN" compare "$base" "$cand" --history "$T/h.db" --color never $fmt >orig.out 2>&1
+	"$EG_BIN" compare "$base" "$cand" --history "$T/fresh.db" --color never $fmt >fresh.out 2>&1
+	check "compare ${fmt:-(text)} is identical after export and import" cmp -s orig.out fresh.out
+done
+check "the reproduced compare has the three new failures" grep -q "3 new failures" fresh.out
+
 # --- (b) a noisy swap: 3 fixed, 3 broken; alpha alone does not fail it
 write_config alpha.json '[{"metric":"regression","alpha":0.05}]'
 mock_fail c4 c5 c6
