@@ -89,6 +89,9 @@ struct result_row {
 	size_t n_scores;
 	double cost_usd;         /* USD; NaN (or 0 from a zeroed struct) when unknown */
 	long ordinal;            /* the case's place in its suite (line in cases.jsonl): report order */
+	const char *input;       /* JSON: the case's input string or messages array; or NULL */
+	const char *context;     /* JSON array of the case's context passages, or NULL */
+	const char *expected;    /* the case's reference answer, or NULL */
 };
 
 struct gate_row {
@@ -190,5 +193,34 @@ void cache_close(struct cache *c);
 int cache_get(struct cache *c, const char *key, struct cached_reply *out);
 int cache_put(struct cache *c, const char *key, const struct cached_reply *r);
 void cached_reply_release(struct cached_reply *r);
+
+/* --- for the reports --- */
+
+/* the stored results (every repeat) of one case, as history_results gives them */
+int history_case_results(struct history *h, const char *run_id, const char *suite,
+			 const char *case_id,
+			 int (*fn)(const struct stored_result *r, void *arg), void *arg);
+
+/* tokens and cost of a run's stored results (one suite, or all when suite is NULL) */
+struct usage {
+	long prompt_tokens;      /* sum over the results that report them */
+	long completion_tokens;
+	double cost_usd;         /* sum of the known costs */
+	long n_cost;             /* results with a known cost */
+	long cached;             /* results answered from the cache */
+};
+int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out);
+
+/* per-suite case counts (the view "cases") of a run, in suite name order */
+int history_suite_counts(struct history *h, const char *run_id,
+			 int (*fn)(const char *suite, const struct counts *c, void *arg),
+			 void *arg);
+
+/*
+ * the runs of run_id's target started no later than run_id (run_id
+ * included), newest first, at most limit; fn returns nonzero to stop
+ */
+int history_runs_before(struct history *h, const char *run_id, size_t limit,
+			int (*fn)(const struct run_info *ri, void *arg), void *arg);
 
 #endif
