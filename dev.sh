@@ -10,19 +10,30 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES="build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libpcre2-dev
-libsqlite3-dev libcriterion-dev libmicrohttpd-dev libxml2-utils sqlite3 curl python3"
+libsqlite3-dev libcriterion-dev libmicrohttpd-dev libxml2-utils sqlite3 curl python3
+python3-jsonschema chromium"
 
 deps() {
 	local missing=""
 	for p in $PACKAGES; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=" $p"
 	done
-	[ -z "$missing" ] && return 0
-	echo "installing:$missing"
-	local sudo=""
-	[ "$(id -u)" = 0 ] || sudo="sudo"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	# node and npm drive the browser test (tests/browser); Debian's node 18 will do
+	command -v npm >/dev/null || missing+=" nodejs npm"
+	# a pip-installed jsonschema serves as well as Debian's
+	case "$missing" in *python3-jsonschema*) python3 -c 'import jsonschema' 2>/dev/null &&
+		missing=${missing/ python3-jsonschema/} ;; esac
+	if [ -n "$missing" ]; then
+		echo "installing:$missing"
+		local sudo=""
+		[ "$(id -u)" = 0 ] || sudo="sudo"
+		$sudo apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	fi
+	# playwright-core for the browser test, pinned by tests/browser/package-lock.json
+	if [ ! -d tests/browser/node_modules/playwright-core ]; then
+		(cd tests/browser && npm ci --no-audit --no-fund >/dev/null)
+	fi
 }
 
 build() { # build DIR [cmake options...]

@@ -217,6 +217,16 @@ static int parse_regression(struct report_model *m, const struct report_gate *g)
 	return 0;
 }
 
+static int run_suite_counts(const char *suite, const struct counts *c, void *arg)
+{
+	struct report_model *m = arg;
+	struct report_suite *s = find_suite(m, suite);
+
+	if (s)
+		s->cases = *c;
+	return 0;
+}
+
 static int base_suite_counts(const char *suite, const struct counts *c, void *arg)
 {
 	struct report_model *m = arg;
@@ -299,11 +309,19 @@ static int trend_run(const struct run_info *ri, void *arg)
 {
 	struct trend_ctx *t = arg;
 	const struct report_regression *r = &t->m->reg;
+	size_t i;
 
 	t->point.run_id = ri->id;
 	t->point.started_at = ri->started_at ? ri->started_at : "";
 	t->point.is_current = !strcmp(ri->id, t->m->run.id);
 	t->point.is_baseline = r->present && r->baseline && !strcmp(ri->id, r->baseline);
+	if (t->point.is_current) {
+		/* counted already */
+		for (i = 0; i < t->m->n_suites; i++)
+			if (t->m->suites[i].cases.n)
+				trend_counts(t->m->suites[i].name, &t->m->suites[i].cases, t);
+		return 0;
+	}
 	return history_suite_counts(t->m->h, ri->id, trend_counts, t) ? 1 : 0;
 }
 
@@ -354,13 +372,13 @@ int report_model_build(struct report_model *m, struct history *h, const char *re
 	m->reg.alpha = m->reg.max_new_failures = NAN;
 	if (history_run_get(h, ref, &m->run))
 		return -1;
-	if (history_run_suites(h, m->run.id, collect_suite, m))
+	if (history_run_suites(h, m->run.id, collect_suite, m) ||
+	    history_suite_counts(h, m->run.id, run_suite_counts, m))
 		goto out_err;
 	for (i = 0; i < m->n_suites; i++) {
 		struct report_suite *s = &m->suites[i];
 
-		if (history_counts(h, m->run.id, s->name, NULL, &s->cases) ||
-		    history_result_counts(h, m->run.id, s->name, &s->results) ||
+		if (history_result_counts(h, m->run.id, s->name, &s->results) ||
 		    history_usage(h, m->run.id, s->name, &s->usage))
 			goto out_err;
 		add_counts(&m->cases, &s->cases);
@@ -434,6 +452,14 @@ int report_model_results(const struct report_model *m, size_t i,
 	if (i >= m->n_suites)
 		return error("report: no suite %zu in run %s", i, m->run.id);
 	return history_results(m->h, m->run.id, m->suites[i].name, fn, arg);
+}
+
+int report_model_failed(const struct report_model *m, size_t i,
+			int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	if (i >= m->n_suites)
+		return error("report: no suite %zu in run %s", i, m->run.id);
+	return history_failed_results(m->h, m->run.id, m->suites[i].name, fn, arg);
 }
 
 int report_model_case(const struct report_model *m, int base, const char *suite,

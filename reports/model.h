@@ -107,6 +107,9 @@ double report_pass_rate(const struct counts *c);
 /* stream the stored results of suite i of the run, in report order */
 int report_model_results(const struct report_model *m, size_t i,
 			 int (*fn)(const struct stored_result *r, void *arg), void *arg);
+/* the same, only the failed and errored results */
+int report_model_failed(const struct report_model *m, size_t i,
+			int (*fn)(const struct stored_result *r, void *arg), void *arg);
 /* stream the results of one case in the run (base 0) or in the baseline run (base 1) */
 int report_model_case(const struct report_model *m, int base, const char *suite,
 		      const char *case_id,

@@ -31,14 +31,17 @@
 
 #define HTML_MAX_ANSWER (64 * 1024)          /* bytes of an answer in a row's details */
 #define HTML_DETAILS_BUDGET (20u << 20)      /* bytes of details in one file */
-#define HTML_PREVIEW 100                     /* bytes of text in a row's summary cell */
+#define HTML_PREVIEW 100                     /* bytes of why a result failed in its row */
+#define HTML_PREVIEW_PASS 64                 /* bytes of a passing answer in its row */
 #define HTML_ID_MAX 200                      /* bytes of a case id in a row */
+#define HTML_PAGE 1000                       /* rows of a suite shown at first (report.js: PAGE) */
 
 struct html_ctx {
 	struct report_out *o;
 	const struct report_model *m;
 	FILE *det;               /* the current suite's details, copied after its table */
 	long det_n;              /* details in the current suite */
+	long row_n;              /* rows of the current suite */
 	size_t det_bytes;        /* details written in the whole file */
 	long pass_budget;        /* passing results that may still get details */
 	long pass_left_out;      /* passing results over the limit */
@@ -482,9 +485,9 @@ static const char *first_reason(const struct stored_result *r, const char **labe
 	return NULL;
 }
 
-static void preview(struct strbuf *sb, const char *s, size_t len)
+static void preview(struct strbuf *sb, const char *s, size_t len, size_t max)
 {
-	size_t cut = esc_utf8_cut(s, len, HTML_PREVIEW);
+	size_t cut = esc_utf8_cut(s, len, max);
 
 	esc_html_text(sb, s, cut);
 	if (cut < len)
@@ -525,7 +528,7 @@ static int html_row(const struct stored_result *r, void *arg)
 	size_t idlen = strlen(row->case_id), cut = esc_utf8_cut(row->case_id, idlen, HTML_ID_MAX);
 	int detailed = add_details(c, r);
 
-	strbuf_addstr(sb, detailed ? "<tr class=\"case\"" : "<tr class=\"case nod\"");
+	strbuf_addstr(sb, "<tr class=\"case\"");
 	strbuf_addf(sb, " data-s=\"%s\"", status);
 	if (row->tags) {
 		strbuf_addstr(sb, " data-t=\"");
@@ -534,29 +537,32 @@ static int html_row(const struct stored_result *r, void *arg)
 	}
 	if (detailed)
 		attr_long(sb, "data-d", c->det_n++);
-	strbuf_addstr(sb, "><td class=\"id\">");
+	/* a big suite starts with its first page of rows laid out, the script pages on */
+	if (c->row_n++ >= HTML_PAGE)
+		strbuf_addstr(sb, " hidden");
+	strbuf_addstr(sb, "><td>");
 	esc_html_text(sb, row->case_id, cut);
 	if (cut < idlen)
 		strbuf_addstr(sb, "\xe2\x80\xa6");
 	if (row->repeat)
 		strbuf_addf(sb, " #%d", row->repeat);
-	strbuf_addf(sb, "</td><td class=\"st\">%s</td><td class=\"n\">", status);
+	strbuf_addf(sb, "</td><td>%s</td><td>", status);
 	if (!isnan(row->latency_ms))
 		xml_addf_c(sb, "%.0f ms", row->latency_ms);
-	strbuf_addstr(sb, "</td><td class=\"n\">");
+	strbuf_addstr(sb, "</td><td>");
 	if (row->prompt_tokens >= 0 || row->completion_tokens >= 0)
 		strbuf_addf(sb, "%ld/%ld", row->prompt_tokens < 0 ? 0 : row->prompt_tokens,
 			    row->completion_tokens < 0 ? 0 : row->completion_tokens);
-	strbuf_addstr(sb, "</td><td class=\"ans\">");
+	strbuf_addstr(sb, "</td><td>");
 	why = first_reason(r, &label);
 	if (why) {
 		if (label) {
 			txt(sb, label);
 			strbuf_addstr(sb, ": ");
 		}
-		preview(sb, why, strlen(why));
+		preview(sb, why, strlen(why), HTML_PREVIEW);
 	} else if (row->output) {
-		preview(sb, row->output, row->output_len);
+		preview(sb, row->output, row->output_len, HTML_PREVIEW_PASS);
 	}
 	strbuf_addstr(sb, "</td></tr>\n");
 	out_flush(c->o, 0);
@@ -611,10 +617,11 @@ static int suite_cases(struct html_ctx *c, size_t i)
 		strbuf_addch(sb, ')');
 	}
 	strbuf_addstr(sb, "</p>\n<table class=\"cases\"><thead><tr><th>case</th><th>status</th>"
-			  "<th class=\"n\">latency</th><th class=\"n\">tokens in/out</th>"
+			  "<th>latency</th><th>tokens in/out</th>"
 			  "<th>answer, or why it failed</th></tr></thead><tbody>\n");
 	c->det = tmpfile();
 	c->det_n = 0;
+	c->row_n = 0;
 	if (!c->det) {
 		error("cannot write HTML report %s: no temporary file: %s", c->o->path,
 		      strerror(errno));

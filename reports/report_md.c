@@ -290,10 +290,8 @@ static int failed_row(const struct stored_result *r, void *arg)
 
 	if (r->row.status == RESULT_PASS)
 		return 0;
-	if (c->shown >= MD_MAX_FAILED) {
-		c->more++;
-		return 0;
-	}
+	if (c->shown >= MD_MAX_FAILED)
+		return 1;
 	c->shown++;
 	strbuf_addstr(sb, "| ");
 	cell(sb, r->row.suite);
@@ -329,9 +327,10 @@ static void failed(struct strbuf *sb, const struct report_model *m)
 		return;
 	strbuf_addstr(sb, "\n### Failed cases\n\n| suite | case | status | why |\n"
 			  "| --- | --- | --- | --- |\n");
-	for (i = 0; i < m->n_suites; i++)
-		report_model_results(m, i, failed_row, &c);
-	if (c.more)
+	for (i = 0; i < m->n_suites && c.shown < MD_MAX_FAILED; i++)
+		report_model_failed(m, i, failed_row, &c);
+	c.more = m->results.fail + m->results.error - c.shown;
+	if (c.more > 0)
 		strbuf_addf(sb, "\n%ld more failed or errored results are in the HTML and JSON "
 			    "reports.\n", c.more);
 }

@@ -1109,9 +1109,9 @@ static int read_scores(struct history *h, sqlite3_stmt *st, struct row_mem *m,
 	return 0;
 }
 
-/* the results of a suite, or of one case of it when case_id is not NULL */
+/* the results of a suite, of one case of it when case_id is not NULL, or only the failed and errored ones */
 static int results_query(struct history *h, const char *run_id, const char *suite,
-			 const char *case_id,
+			 const char *case_id, int not_passed,
 			 int (*fn)(const struct stored_result *r, void *arg), void *arg)
 {
 	sqlite3_stmt *st = NULL, *sc = NULL;
@@ -1126,6 +1126,7 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 			"t.input, t.context, t.expected FROM results r "
 			"LEFT JOIN case_texts t ON t.hash = r.case_hash "
 			"WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "
+			"AND (?4 = 0 OR r.status <> 'pass') "
 			"ORDER BY r.ordinal, r.repeat, r.seq", &st))
 		goto out;
 	if (prepare(h, "SELECT scorer, type, score, pass, error, reason, detail, calls FROM scores "
@@ -1135,6 +1136,7 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 	bind_text(st, 1, run_id);
 	bind_text(st, 2, suite);
 	bind_text(st, 3, case_id);
+	sqlite3_bind_int(st, 4, not_passed);
 	bind_text(sc, 1, run_id);
 	bind_text(sc, 2, suite);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1198,7 +1200,7 @@ out:
 int history_results(struct history *h, const char *run_id, const char *suite,
 		    int (*fn)(const struct stored_result *r, void *arg), void *arg)
 {
-	return results_query(h, run_id, suite, NULL, fn, arg);
+	return results_query(h, run_id, suite, NULL, 0, fn, arg);
 }
 
 int history_gates(struct history *h, const char *run_id,
@@ -1381,7 +1383,13 @@ int history_case_results(struct history *h, const char *run_id, const char *suit
 {
 	if (!case_id)
 		return error("history %s: a case id is required", h->path);
-	return results_query(h, run_id, suite, case_id, fn, arg);
+	return results_query(h, run_id, suite, case_id, 0, fn, arg);
+}
+
+int history_failed_results(struct history *h, const char *run_id, const char *suite,
+			   int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	return results_query(h, run_id, suite, NULL, 1, fn, arg);
 }
 
 int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out)

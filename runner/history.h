@@ -201,6 +201,10 @@ int history_case_results(struct history *h, const char *run_id, const char *suit
 			 const char *case_id,
 			 int (*fn)(const struct stored_result *r, void *arg), void *arg);
 
+/* the failed and errored results of a suite, as history_results gives them */
+int history_failed_results(struct history *h, const char *run_id, const char *suite,
+			   int (*fn)(const struct stored_result *r, void *arg), void *arg);
+
 /* tokens and cost of a run's stored results (one suite, or all when suite is NULL) */
 struct usage {
 	long prompt_tokens;      /* sum over the results that report them */

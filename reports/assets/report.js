@@ -24,22 +24,57 @@
 		fTag.appendChild(o);
 	});
 
+	/*
+	 * Each suite shows at most its limit of matching rows (PAGE at first, as
+	 * the file was written; "show more" adds a page), so a run of 100,000
+	 * cases lays out only a few thousand rows.
+	 */
+	var PAGE = 1000;
+	var suites = Array.prototype.slice.call(document.querySelectorAll('section.suite'));
+	suites.forEach(function (sec) {
+		sec.egRows = Array.prototype.slice.call(sec.querySelectorAll('tr.case'));
+		sec.egLimit = PAGE;
+		var p = el('p', 'more'), b = el('button');
+		b.type = 'button';
+		b.addEventListener('click', function () { sec.egLimit += PAGE; apply(); });
+		p.appendChild(b);
+		p.hidden = true;
+		sec.appendChild(p);
+		sec.egMore = p;
+	});
+
 	function apply() {
-		var s = fStatus.value, t = fTag.value, q = fText.value.trim().toLowerCase(), n = 0;
-		rows.forEach(function (r) {
-			var ok = (!s || r.getAttribute('data-s') === s) &&
-				(!t || (',' + r.getAttribute('data-t') + ',').indexOf(',' + t + ',') >= 0) &&
-				(!q || r.textContent.toLowerCase().indexOf(q) >= 0 ||
-				 (r.getAttribute('data-t') || '').toLowerCase().indexOf(q) >= 0);
-			r.hidden = !ok;
-			if (r.egDetail) r.egDetail.hidden = !ok;
-			if (ok) n++;
+		var s = fStatus.value, t = fTag.value, q = fText.value.trim().toLowerCase();
+		var matched = 0, shownRows = 0;
+		suites.forEach(function (sec) {
+			var m = 0;
+			sec.egRows.forEach(function (r) {
+				var ok = (!s || r.getAttribute('data-s') === s) &&
+					(!t || (',' + r.getAttribute('data-t') + ',').indexOf(',' + t + ',') >= 0) &&
+					(!q || r.textContent.toLowerCase().indexOf(q) >= 0 ||
+					 (r.getAttribute('data-t') || '').toLowerCase().indexOf(q) >= 0);
+				var show = ok && m < sec.egLimit;
+				if (ok) m++;
+				if (r.hidden === show) r.hidden = !show;
+				if (r.egDetail) r.egDetail.hidden = !show;
+				if (show) shownRows++;
+			});
+			matched += m;
+			sec.egMore.hidden = m <= sec.egLimit;
+			sec.egMore.firstChild.textContent = 'show ' + Math.min(PAGE, m - sec.egLimit) +
+				' more of ' + (m - sec.egLimit) + ' hidden rows';
 		});
-		shown.textContent = n + ' of ' + rows.length + ' results shown';
+		shown.textContent = matched + ' of ' + rows.length + ' results ' +
+			(shownRows < matched ? 'match, ' + shownRows + ' shown' : 'shown');
+	}
+	var timer = null;
+	function later() {
+		clearTimeout(timer);
+		timer = setTimeout(apply, rows.length > 5000 ? 250 : 0);
 	}
 	fStatus.addEventListener('change', apply);
 	fTag.addEventListener('change', apply);
-	fText.addEventListener('input', apply);
+	fText.addEventListener('input', later);
 
 	/* details: parsed from the suite's embedded JSON the first time a row opens */
 	function details(row) {

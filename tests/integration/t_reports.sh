@@ -28,7 +28,7 @@ expect_rc "report of latest with --json only" 0 "$EG_BIN" report latest --histor
 expect_eq "latest is the second run" "$RUN2" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"]["id"])' "$T/latest.json")"
 unset GITHUB_STEP_SUMMARY GITHUB_SERVER_URL GITHUB_REPOSITORY GITHUB_RUN_ID
 
-python3 - "$T" "$RUN1" "$RUN2" <<'EOP' && ok "the four reports agree and escape everything" || not_ok "the four reports agree and escape everything"
+python3 - "$T" "$RUN1" "$RUN2" "$EG_SRC/reports/report.schema.json" <<'EOP' && ok "the four reports agree and escape everything" || not_ok "the four reports agree and escape everything"
 import json, re, sys, xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 T, run1, run2 = sys.argv[1:4]
@@ -72,6 +72,12 @@ expect("\ufffd" in bad["output"], "invalid UTF-8 replaced in JSON")
 xss = [r for r in js["results"] if r["case_id"] == "xss-script"][0]
 expect(xss["output"].startswith("<script>alert(1)</script>"), "JSON keeps the answer's text")
 expect(xss["input"] == "say <b>xss-script</b> </script>" and xss["expected"] == "alert" and xss["context"], "JSON has input, expected, context")
+
+import jsonschema
+schema = json.load(open(sys.argv[4]))
+jsonschema.Draft202012Validator.check_schema(schema)
+errors = list(jsonschema.Draft202012Validator(schema).iter_errors(js))
+expect(not errors, f"JSON report against reports/report.schema.json: {[e.message for e in errors[:3]]}")
 
 # JUnit
 root = ET.fromstring(raw["j.xml"])
@@ -183,7 +189,7 @@ expect_rc "report with no passing details" 0 "$EG_BIN" report "$RUN2" --history 
 expect_grep "the file says details were left out" 'id="details-note"' "$T/small.html"
 expect_eq "failed results keep their details" \
 	"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["totals"]["results"]["fail"]+d["totals"]["results"]["error"])' "$T/r2.json")" \
-	"$(grep -o '<tr class="case" data-s="[a-z]*"' "$T/small.html" | grep -vc 'data-s="pass"')"
-expect_eq "passing results have no details" "0" "$(grep -c '<tr class="case" data-s="pass"' "$T/small.html" || true)"
+	"$(grep -o '<tr class="case" data-s="[a-z]*"[^>]* data-d=' "$T/small.html" | grep -vc 'data-s="pass"')"
+expect_eq "passing results have no details" "0" "$(grep -c '<tr class="case" data-s="pass"[^>]* data-d=' "$T/small.html" || true)"
 
 finish

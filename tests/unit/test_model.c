@@ -420,8 +420,8 @@ Test(model, json_and_html_files)
 	free(html);
 	/* with no room for passing details: 3 passing rows without details, and a note */
 	html = slurp(hp0);
-	cr_assert_eq(count(html, "<tr class=\"case nod\" data-s=\"pass\""), 3);
-	cr_assert_eq(count(html, "<tr class=\"case\" data-s="), 2);
+	cr_assert_eq(count(html, "<tr class=\"case\" data-s="), 5);
+	cr_assert_eq(count(html, " data-d=\""), 2);
 	cr_assert_not_null(strstr(html, "id=\"details-note\""));
 	free(html);
 	report_model_release(&m);
