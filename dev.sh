@@ -11,12 +11,17 @@ cd "$(dirname "$0")"
 
 PACKAGES="build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libpcre2-dev
 libsqlite3-dev libcriterion-dev libmicrohttpd-dev libxml2-utils sqlite3 curl python3"
+# only the tests need these: the report's JSON schema check and the browser test
+TEST_PACKAGES="python3-jsonschema chromium"
 
-deps() {
-	local missing=""
-	for p in $PACKAGES; do
+deps() { # deps PACKAGE...: apt-get install those not installed
+	local missing="" p
+	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=" $p"
 	done
+	# a pip-installed jsonschema serves as well as Debian's
+	case "$missing" in *python3-jsonschema*) python3 -c 'import jsonschema' 2>/dev/null &&
+		missing=${missing/ python3-jsonschema/} ;; esac
 	[ -z "$missing" ] && return 0
 	echo "installing:$missing"
 	local sudo=""
@@ -54,13 +59,13 @@ build() { # build DIR [cmake options...]
 }
 
 demo() {
-	deps
+	deps $PACKAGES
 	build build -DCMAKE_BUILD_TYPE=Release
 	exec tests/demo.sh build
 }
 
 test_all() {
-	deps
+	deps $PACKAGES $TEST_PACKAGES
 	node_deps
 	build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	(cd build && ctest --output-on-failure -j2)
@@ -76,7 +81,7 @@ test_all() {
 case "${1:-}" in
 demo) demo ;;
 test) test_all ;;
-build) deps; build build -DCMAKE_BUILD_TYPE=Release ;;
-bench) deps; build build -DCMAKE_BUILD_TYPE=Release; exec tests/bench/run.sh build ;;
+build) deps $PACKAGES; build build -DCMAKE_BUILD_TYPE=Release ;;
+bench) deps $PACKAGES; build build -DCMAKE_BUILD_TYPE=Release; exec tests/bench/run.sh build ;;
 *) echo "usage: ./dev.sh demo|test|build|bench" >&2; exit 2 ;;
 esac

@@ -14,6 +14,7 @@
 #include "gate.h"
 #include "history.h"
 #include "junit.h"
+#include "report.h"
 #include "opts.h"
 #include "run.h"
 #include "setup.h"
@@ -29,6 +30,9 @@ struct run_cli {
 	struct opt_list suites;   /* --suite */
 	struct opt_list tags;     /* --filter-tag */
 	const char *junit;
+	const char *html, *markdown, *json; /* --html, --markdown, --json */
+	long html_max_details;
+	int no_step_summary;
 	const char *filter_id;
 	const char *baseline;     /* --baseline REF for regression gates */
 	long concurrency;
@@ -251,7 +255,7 @@ static void print_summary(struct history *h, const char *run_id, const struct se
 }
 
 /* a report that cannot be written is found out before the run, not after */
-static int junit_dir_check(const char *path)
+static int report_dir_check(const char *opt, const char *path)
 {
 	struct strbuf dir = STRBUF_INIT;
 	const char *slash = strrchr(path, '/');
@@ -262,9 +266,27 @@ static int junit_dir_check(const char *path)
 	else
 		strbuf_addch(&dir, '.');
 	if (access(dir.buf, W_OK))
-		ret = error("--junit %s: cannot write in %s: %s", path, dir.buf, strerror(errno));
+		ret = error("--%s %s: cannot write in %s: %s", opt, path, dir.buf, strerror(errno));
 	strbuf_release(&dir);
 	return ret;
+}
+
+static int write_reports(struct history *h, const char *run_id, const struct run_cli *o)
+{
+	struct report_request req;
+	const char *summary = getenv("GITHUB_STEP_SUMMARY");
+
+	memset(&req, 0, sizeof(req));
+	req.junit = o->junit;
+	req.html = o->html;
+	req.markdown = o->markdown;
+	req.json = o->json;
+	req.html_max_details = o->html_max_details;
+	if (!o->no_step_summary && summary && *summary)
+		req.step_summary = summary;
+	if (!report_requested(&req))
+		return 0;
+	return reports_write(h, run_id, &req);
 }
 
 struct stored_suites {
@@ -482,7 +504,7 @@ static int execute(struct run_cli *o, struct setup *s)
 		history_close(h);
 		return EG_EXIT_INFRA;
 	}
-	if (o->junit && junit_write(h, run_id, o->junit))
+	if (write_reports(h, run_id, o))
 		rc = -1;
 	history_close(h);
 
@@ -541,6 +563,11 @@ int cmd_run(int argc, char **argv)
 		OPT_COMMON(&o.common),
 		OPT_LIST_(0, "suite", &o.suites, "DIR", "a suite directory (repeatable; default: the config's list)"),
 		OPT_STRING_(0, "junit", &o.junit, "FILE", "write a JUnit XML report"),
+		OPT_STRING_(0, "html", &o.html, "FILE", "write a self-contained HTML report"),
+		OPT_STRING_(0, "markdown", &o.markdown, "FILE", "write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set)"),
+		OPT_STRING_(0, "json", &o.json, "FILE", "write the whole run as JSON (reports/report.schema.json)"),
+		OPT_INT_(0, "html-max-details", &o.html_max_details, "N", "passing results with details in the HTML (default 5000)", 0, 100000000L),
+		OPT_FLAG_(0, "no-step-summary", &o.no_step_summary, "do not append the Markdown to $GITHUB_STEP_SUMMARY"),
 		OPT_INT_(0, "concurrency", &o.concurrency, "N", "requests in flight (default: gateway.concurrency)", 1, 4096),
 		OPT_FLAG_(0, "no-cache", &o.no_cache, "neither read nor write the response cache"),
 		OPT_FLAG_(0, "cache-only", &o.cache_only, "answer only from the cache; a miss is an error"),
@@ -555,6 +582,7 @@ int cmd_run(int argc, char **argv)
 	};
 
 	memset(&o, 0, sizeof(o));
+	o.html_max_details = REPORT_HTML_MAX_DETAILS;
 	common_opts_init(&o.common);
 	nops = parse_options(argc, argv, opts, usage);
 	if (nops == -2)
@@ -565,7 +593,10 @@ int cmd_run(int argc, char **argv)
 		error("run takes no operands ('%s'); use --suite DIR", argv[0]);
 		goto out;
 	}
-	if (o.junit && junit_dir_check(o.junit))
+	if ((o.junit && report_dir_check("junit", o.junit)) ||
+	    (o.html && report_dir_check("html", o.html)) ||
+	    (o.markdown && report_dir_check("markdown", o.markdown)) ||
+	    (o.json && report_dir_check("json", o.json)))
 		goto out;
 	if (o.no_cache && o.cache_only) {
 		error("--no-cache and --cache-only cannot be used together");

@@ -143,6 +143,17 @@ static const char *const migrations[] = {
 	"  (sum(r.status = 'pass') > 0 AND sum(r.status = 'fail') > 0) AS flaky"
 	"  FROM results r JOIN runs u ON u.id = r.run_id"
 	"  GROUP BY r.run_id, r.suite, r.case_id;",
+	/*
+	 * 3: what a case asked, for the reports: its input (JSON: a string, or
+	 * the messages array), context (JSON array) and expected answer, kept
+	 * once per case content hash however many runs and repeats share it.
+	 */
+	"CREATE TABLE case_texts ("
+	"  hash TEXT PRIMARY KEY NOT NULL,"
+	"  input TEXT,"
+	"  context TEXT,"
+	"  expected TEXT"
+	");",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -169,6 +180,7 @@ struct history {
 	sqlite3_stmt *sp_begin;   /* cached: SAVEPOINT around one result */
 	sqlite3_stmt *sp_release; /* cached: RELEASE that savepoint */
 	sqlite3_stmt *sp_undo;    /* cached: ROLLBACK TO that savepoint */
+	sqlite3_stmt *ins_text;   /* cached: INSERT OR IGNORE INTO case_texts */
 };
 
 struct cache {
@@ -502,6 +514,7 @@ void history_close(struct history *h)
 	sqlite3_finalize(h->sp_begin);
 	sqlite3_finalize(h->sp_release);
 	sqlite3_finalize(h->sp_undo);
+	sqlite3_finalize(h->ins_text);
 	sqlite3_close(h->db);
 	free(h->path);
 	free(h);
@@ -669,6 +682,15 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 		if (step_done(h, st, "cannot store a score"))
 			return -1;
 	}
+	if (r->case_hash && (r->input || r->context || r->expected)) {
+		st = h->ins_text;
+		bind_text(st, 1, r->case_hash);
+		bind_text(st, 2, r->input);
+		bind_text(st, 3, r->context);
+		bind_text(st, 4, r->expected);
+		if (step_done(h, st, "cannot store a case's texts"))
+			return -1;
+	}
 	return 0;
 }
 
@@ -686,7 +708,9 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 			"score, pass, error, reason, detail, calls) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
 	    cached_stmt(h, &h->sp_begin, "SAVEPOINT eg_result") ||
 	    cached_stmt(h, &h->sp_release, "RELEASE eg_result") ||
-	    cached_stmt(h, &h->sp_undo, "ROLLBACK TO eg_result"))
+	    cached_stmt(h, &h->sp_undo, "ROLLBACK TO eg_result") ||
+	    cached_stmt(h, &h->ins_text, "INSERT OR IGNORE INTO case_texts "
+			"(hash, input, context, expected) VALUES (?,?,?,?)"))
 		return -1;
 
 	/*
@@ -1063,8 +1087,10 @@ static int read_scores(struct history *h, sqlite3_stmt *st, struct row_mem *m,
 	return 0;
 }
 
-int history_results(struct history *h, const char *run_id, const char *suite,
-		    int (*fn)(const struct stored_result *r, void *arg), void *arg)
+/* the results of a suite, of one case of it when case_id is not NULL, or only the failed and errored ones */
+static int results_query(struct history *h, const char *run_id, const char *suite,
+			 const char *case_id, int not_passed,
+			 int (*fn)(const struct stored_result *r, void *arg), void *arg)
 {
 	sqlite3_stmt *st = NULL, *sc = NULL;
 	struct row_mem mem = { NULL, 0, 0 };
@@ -1072,10 +1098,14 @@ int history_results(struct history *h, const char *run_id, const char *suite,
 	size_t scores_alloc = 0;
 	int rc, ret = -1;
 
-	if (prepare(h, "SELECT suite, case_id, case_hash, repeat, status, output, latency_ms, "
-			"prompt_tokens, completion_tokens, finish_reason, error, attempts, "
-			"cached, tags, cost_usd, ordinal FROM results WHERE run_id = ?1 AND suite = ?2 "
-			"ORDER BY ordinal, repeat, seq", &st))
+	if (prepare(h, "SELECT r.suite, r.case_id, r.case_hash, r.repeat, r.status, r.output, "
+			"r.latency_ms, r.prompt_tokens, r.completion_tokens, r.finish_reason, "
+			"r.error, r.attempts, r.cached, r.tags, r.cost_usd, r.ordinal, "
+			"t.input, t.context, t.expected FROM results r "
+			"LEFT JOIN case_texts t ON t.hash = r.case_hash "
+			"WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "
+			"AND (?4 = 0 OR r.status <> 'pass') "
+			"ORDER BY r.ordinal, r.repeat, r.seq", &st))
 		goto out;
 	if (prepare(h, "SELECT scorer, type, score, pass, error, reason, detail, calls FROM scores "
 			"WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 AND repeat = ?4 "
@@ -1083,6 +1113,8 @@ int history_results(struct history *h, const char *run_id, const char *suite,
 		goto out;
 	bind_text(st, 1, run_id);
 	bind_text(st, 2, suite);
+	bind_text(st, 3, case_id);
+	sqlite3_bind_int(st, 4, not_passed);
 	bind_text(sc, 1, run_id);
 	bind_text(sc, 2, suite);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1111,6 +1143,9 @@ int history_results(struct history *h, const char *run_id, const char *suite,
 		row->tags = row_text(&mem, st, 13);
 		row->cost_usd = col_real(st, 14);
 		row->ordinal = sqlite3_column_int64(st, 15);
+		row->input = row_text(&mem, st, 16);
+		row->context = row_text(&mem, st, 17);
+		row->expected = row_text(&mem, st, 18);
 
 		sqlite3_bind_text(sc, 3, row->case_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int(sc, 4, row->repeat);
@@ -1138,6 +1173,12 @@ out:
 	sqlite3_finalize(sc);
 	sqlite3_finalize(st);
 	return ret;
+}
+
+int history_results(struct history *h, const char *run_id, const char *suite,
+		    int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	return results_query(h, run_id, suite, NULL, 0, fn, arg);
 }
 
 int history_gates(struct history *h, const char *run_id,
@@ -1843,4 +1884,138 @@ struct sqlite3 *history_sqlite(struct history *h)
 const char *history_path(const struct history *h)
 {
 	return h->path;
+}
+
+/* --- for the reports --- */
+
+int history_case_results(struct history *h, const char *run_id, const char *suite,
+			 const char *case_id,
+			 int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	if (!case_id)
+		return error("history %s: a case id is required", h->path);
+	return results_query(h, run_id, suite, case_id, 0, fn, arg);
+}
+
+int history_failed_results(struct history *h, const char *run_id, const char *suite,
+			   int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	return results_query(h, run_id, suite, NULL, 1, fn, arg);
+}
+
+int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (prepare(h, "SELECT total(prompt_tokens), total(completion_tokens), total(cost_usd), "
+			"count(cost_usd), total(cached) FROM results "
+			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		herr(h, "cannot sum the usage");
+		goto out;
+	}
+	out->prompt_tokens = (long)sqlite3_column_double(st, 0);
+	out->completion_tokens = (long)sqlite3_column_double(st, 1);
+	out->cost_usd = sqlite3_column_double(st, 2);
+	out->n_cost = (long)sqlite3_column_int64(st, 3);
+	out->cached = (long)sqlite3_column_double(st, 4);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_suite_counts(struct history *h, const char *run_id,
+			 int (*fn)(const char *suite, const struct counts *c, void *arg),
+			 void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	struct counts c;
+	char *cur = NULL;
+	int rc, ret = -1, stop = 0;
+
+	if (prepare(h, "SELECT suite, status, count(*), total(latency_ms) FROM cases "
+			"WHERE run_id = ?1 GROUP BY suite, status ORDER BY suite", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	memset(&c, 0, sizeof(c));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *suite = col_text(st, 0);
+		long n = (long)sqlite3_column_int64(st, 2);
+
+		if (!suite)
+			suite = "";
+		if (cur && strcmp(cur, suite)) {
+			stop = fn(cur, &c, arg);
+			memset(&c, 0, sizeof(c));
+			if (stop)
+				break;
+		}
+		if (!cur || strcmp(cur, suite)) {
+			free(cur);
+			cur = xstrdup(suite);
+		}
+		switch (result_status_parse(col_text(st, 1))) {
+		case RESULT_PASS:
+			c.pass += n;
+			break;
+		case RESULT_FAIL:
+			c.fail += n;
+			break;
+		case RESULT_ERROR:
+			c.error += n;
+			break;
+		}
+		c.n += n;
+		c.latency_ms += sqlite3_column_double(st, 3);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herr(h, "cannot count cases");
+		goto out;
+	}
+	if (cur && !stop)
+		fn(cur, &c, arg);
+	ret = 0;
+out:
+	free(cur);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_runs_before(struct history *h, const char *run_id, size_t limit,
+			int (*fn)(const struct run_info *ri, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (prepare(h, "SELECT " RUN_COLS " FROM runs WHERE target IS "
+			"(SELECT target FROM runs WHERE id = ?1) AND (started_at, rowid) <= "
+			"(SELECT started_at, rowid FROM runs WHERE id = ?1) "
+			"ORDER BY started_at DESC, rowid DESC LIMIT ?2", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct run_info ri;
+		int stop;
+
+		run_info_from_row(st, &ri);
+		stop = fn(&ri, arg);
+		run_info_release(&ri);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herr(h, "cannot list runs");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
 }

@@ -89,6 +89,9 @@ struct result_row {
 	size_t n_scores;
 	double cost_usd;         /* USD; NaN (or 0 from a zeroed struct) when unknown */
 	long ordinal;            /* the case's place in its suite (line in cases.jsonl): report order */
+	const char *input;       /* JSON: the case's input string or messages array; or NULL */
+	const char *context;     /* JSON array of the case's context passages, or NULL */
+	const char *expected;    /* the case's reference answer, or NULL */
 };
 
 struct gate_row {
@@ -340,5 +343,38 @@ int history_runs_find(struct history *h, const struct runs_filter *f,
 /* the connection and the file name, borrowed, for whole-table readers and writers */
 struct sqlite3 *history_sqlite(struct history *h);
 const char *history_path(const struct history *h);
+
+/* --- for the reports --- */
+
+/* the stored results (every repeat) of one case, as history_results gives them */
+int history_case_results(struct history *h, const char *run_id, const char *suite,
+			 const char *case_id,
+			 int (*fn)(const struct stored_result *r, void *arg), void *arg);
+
+/* the failed and errored results of a suite, as history_results gives them */
+int history_failed_results(struct history *h, const char *run_id, const char *suite,
+			   int (*fn)(const struct stored_result *r, void *arg), void *arg);
+
+/* tokens and cost of a run's stored results (one suite, or all when suite is NULL) */
+struct usage {
+	long prompt_tokens;      /* sum over the results that report them */
+	long completion_tokens;
+	double cost_usd;         /* sum of the known costs */
+	long n_cost;             /* results with a known cost */
+	long cached;             /* results answered from the cache */
+};
+int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out);
+
+/* per-suite case counts (the view "cases") of a run, in suite name order */
+int history_suite_counts(struct history *h, const char *run_id,
+			 int (*fn)(const char *suite, const struct counts *c, void *arg),
+			 void *arg);
+
+/*
+ * the runs of run_id's target started no later than run_id (run_id
+ * included), newest first, at most limit; fn returns nonzero to stop
+ */
+int history_runs_before(struct history *h, const char *run_id, size_t limit,
+			int (*fn)(const struct run_info *ri, void *arg), void *arg);
 
 #endif

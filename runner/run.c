@@ -275,13 +275,43 @@ static void tags_join(struct strbuf *sb, const struct eg_case *c)
 	}
 }
 
+/* the case's input (a JSON string or the messages array) and context (a JSON array) */
+static void case_texts(const struct eg_case *c, struct strbuf *input, struct strbuf *context)
+{
+	size_t i;
+
+	strbuf_reset(input);
+	strbuf_reset(context);
+	if (c->input) {
+		strbuf_add_json_str(input, c->input, strlen(c->input));
+	} else if (c->messages) {
+		char *m = cJSON_PrintUnformatted(c->messages);
+
+		if (m)
+			strbuf_addstr(input, m);
+		cJSON_free(m);
+	}
+	if (!c->n_context)
+		return;
+	strbuf_addch(context, '[');
+	for (i = 0; i < c->n_context; i++) {
+		if (i)
+			strbuf_addch(context, ',');
+		strbuf_add_json_str(context, c->context[i], strlen(c->context[i]));
+	}
+	strbuf_addch(context, ']');
+}
+
 static int write_job(struct run *r, struct history *h, struct cache *cw, struct job *j,
 		     struct strbuf *tags, struct score_row *rows)
 {
+	struct strbuf input = STRBUF_INIT, context = STRBUF_INIT;
 	struct result_row row;
 	size_t i;
+	int ret = -1;
 
 	tags_join(tags, j->kase);
+	case_texts(j->kase, &input, &context);
 	memset(&row, 0, sizeof(row));
 	row.suite = j->suite->name;
 	row.case_id = j->kase->id;
@@ -302,6 +332,9 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	/* the answer's price, cache hits included; NaN without usage (errors, recorded answers) */
 	row.cost_usd = config_cost(r->plan->cfg, r->plan->cfg->target.model, j->prompt_tokens,
 				   j->completion_tokens);
+	row.input = input.len ? input.buf : NULL;
+	row.context = context.len ? context.buf : NULL;
+	row.expected = j->kase->expected;
 	row.scores = rows;
 	/* scorers that ran are stored even when one of them errored */
 	row.n_scores = j->output ? j->n_scorers : 0;
@@ -317,7 +350,7 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 			rows[i].calls = j->calls_made[i];
 		}
 	if (history_add_result(h, r->plan->run_id, &row))
-		return -1;
+		goto out;
 	if (cw) {
 		struct cache_entry *e;
 		/* a reply its scorer could not use (an unparsable verdict) is not
@@ -326,7 +359,11 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 			if (e->scorer < 0 || !j->results[e->scorer].error)
 				cache_put(cw, e->key, &e->reply);
 	}
-	return 0;
+	ret = 0;
+out:
+	strbuf_release(&input);
+	strbuf_release(&context);
+	return ret;
 }
 
 static void *writer_main(void *arg)

@@ -8,4 +8,6 @@ set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
 if [ -x "$build/tests/bench_scorers" ]; then "$build/tests/bench_scorers"; fi  # safety scorers, us/case
-exec python3 "$src/tests/bench/bench.py" "$build" "$src"
+python3 "$src/tests/bench/bench.py" "$build" "$src"
+# reports of a 100,000-case run: sizes and times (REPORT_CASES overrides)
+exec python3 "$src/tests/bench/report_size.py" "$build" "${REPORT_CASES:-100000}"

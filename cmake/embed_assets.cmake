@@ -1,0 +1,21 @@
+# Generates a C file holding every file of ASSET_DIR (the HTML report's CSS and
+# JavaScript) as a NUL-terminated string, with report_asset(name) to look one up
+# by file name. Run at build time: cmake -DASSET_DIR=... -DOUT=... -P embed_assets.cmake
+file(GLOB assets "${ASSET_DIR}/*.css" "${ASSET_DIR}/*.js")
+list(SORT assets)
+set(body "/* generated from reports/assets by cmake/embed_assets.cmake: do not edit */\n#include <string.h>\n\n#include \"assets.h\"\n\n")
+set(table "")
+set(i 0)
+foreach(f ${assets})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND body "static const char a${i}[] = {${hex}0x00};\n")
+  string(APPEND table "\t{ \"${name}\", a${i} },\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\nstatic const struct {\n\tconst char *name;\n\tconst char *text;\n} assets[] = {\n${table}\t{ NULL, NULL },\n};\n\n")
+string(APPEND body "const char *report_asset(const char *name)\n{\n\tsize_t i;\n\n\tfor (i = 0; assets[i].name; i++)\n\t\tif (!strcmp(assets[i].name, name))\n\t\t\treturn assets[i].text;\n\treturn NULL;\n}\n")
+file(WRITE "${OUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")
+file(REMOVE "${OUT}.tmp")

@@ -1,0 +1,474 @@
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "error.h"
+#include "xalloc.h"
+#include "banned.h"
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+double report_pass_rate(const struct counts *c)
+{
+	if (c->pass + c->fail <= 0)
+		return NAN;
+	return (double)c->pass / (double)(c->pass + c->fail);
+}
+
+const char *report_verdict(const struct report_model *m)
+{
+	const char *v = m->run.verdict;
+
+	if (v && (!strcmp(v, "pass") || !strcmp(v, "fail") || !strcmp(v, "error")))
+		return v;
+	if (m->run.status == RUN_INTERRUPTED || m->run.status == RUN_FAILED)
+		return "error";
+	return "none";
+}
+
+static struct report_suite *find_suite(struct report_model *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_suites; i++)
+		if (!strcmp(m->suites[i].name, name))
+			return &m->suites[i];
+	return NULL;
+}
+
+static int collect_suite(const struct run_suite *s, void *arg)
+{
+	struct report_model *m = arg;
+	struct report_suite *rs;
+	size_t alloc = m->n_suites;
+
+	m->suites = xrealloc(m->suites, (alloc + 1) * sizeof(*m->suites));
+	rs = &m->suites[m->n_suites++];
+	memset(rs, 0, sizeof(*rs));
+	rs->name = xstrdup(s->name ? s->name : "");
+	rs->version = dup_or_null(s->version);
+	rs->hash = dup_or_null(s->hash);
+	rs->kind = dup_or_null(s->kind);
+	return 0;
+}
+
+static int collect_gate(const struct gate_row *g, void *arg)
+{
+	struct report_model *m = arg;
+	struct report_gate *rg;
+
+	m->gates = xrealloc(m->gates, (m->n_gates + 1) * sizeof(*m->gates));
+	rg = &m->gates[m->n_gates++];
+	rg->name = xstrdup(g->name ? g->name : (g->metric ? g->metric : "gate"));
+	rg->metric = dup_or_null(g->metric);
+	rg->scope = xstrdup(g->scope ? g->scope : "all");
+	rg->op = dup_or_null(g->op);
+	rg->value = g->value;
+	rg->threshold = g->threshold;
+	rg->lo = g->lo;
+	rg->hi = g->hi;
+	rg->pass = g->pass;
+	rg->n = g->n;
+	rg->detail = dup_or_null(g->detail);
+	if (!g->pass)
+		m->gates_failed++;
+	return 0;
+}
+
+/* --- the regression gate's detail --- */
+
+static double j_num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : NAN;
+}
+
+static long j_long(const cJSON *o, const char *key)
+{
+	double d = j_num(o, key);
+
+	if (isnan(d) || d < 0)
+		return 0;
+	return d > 1e15 ? (long)1e15 : (long)d;
+}
+
+static char *j_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) && v->valuestring ? xstrdup(v->valuestring) : NULL;
+}
+
+static int j_true(const cJSON *o, const char *key)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static void parse_flips(struct report_regression *r, const cJSON *arr)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, arr) {
+		struct report_flip *f;
+		char *suite = j_str(e, "suite"), *id = j_str(e, "case_id");
+
+		if (!suite || !id || r->n_flips >= REPORT_MAX_FLIPS) {
+			if (suite && id)
+				r->flips_truncated = 1;
+			free(suite);
+			free(id);
+			continue;
+		}
+		r->flips = xrealloc(r->flips, (r->n_flips + 1) * sizeof(*r->flips));
+		f = &r->flips[r->n_flips++];
+		f->suite = suite;
+		f->case_id = id;
+		f->from = j_str(e, "from");
+		f->to = j_str(e, "to");
+		if (!f->from)
+			f->from = xstrdup("?");
+		if (!f->to)
+			f->to = xstrdup("?");
+	}
+}
+
+static void parse_unpaired(struct report_regression *r, const cJSON *arr)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, arr) {
+		struct report_unpaired *u;
+		char *suite = j_str(e, "suite"), *id = j_str(e, "case_id");
+
+		if (!suite || !id || r->n_unpaired >= REPORT_MAX_FLIPS) {
+			if (suite && id)
+				r->unpaired_truncated = 1;
+			free(suite);
+			free(id);
+			continue;
+		}
+		r->unpaired = xrealloc(r->unpaired, (r->n_unpaired + 1) * sizeof(*r->unpaired));
+		u = &r->unpaired[r->n_unpaired++];
+		u->suite = suite;
+		u->case_id = id;
+		u->why = j_str(e, "why");
+		if (!u->why)
+			u->why = xstrdup("?");
+	}
+}
+
+/* 0 when the detail was read (or is absent); a detail that is not JSON is only warned about */
+static int parse_regression(struct report_model *m, const struct report_gate *g)
+{
+	struct report_regression *r = &m->reg;
+	cJSON *d;
+	size_t i;
+
+	if (r->present || !g->detail)
+		return 0;
+	d = cJSON_Parse(g->detail);
+	if (!cJSON_IsObject(d)) {
+		warning("run %s: the regression gate's detail is not a JSON object; "
+			"the reports leave out the comparison", m->run.id);
+		cJSON_Delete(d);
+		return 0;
+	}
+	r->present = 1;
+	r->pass = g->pass;
+	r->baseline = j_str(d, "baseline");
+	r->baseline_ref = j_str(d, "baseline_ref");
+	r->pairs = j_long(d, "pairs");
+	r->new_failures = j_long(d, "new_failures");
+	r->fixed = j_long(d, "fixed");
+	r->only_in_candidate = j_long(d, "only_in_candidate");
+	r->only_in_baseline = j_long(d, "only_in_baseline");
+	r->changed = j_long(d, "changed");
+	r->flaky_excluded = j_long(d, "flaky_excluded");
+	r->p_value = j_num(d, "p_value");
+	r->diff = j_num(d, "diff");
+	r->diff_lo = j_num(d, "diff_lo");
+	r->diff_hi = j_num(d, "diff_hi");
+	r->alpha = j_num(d, "alpha");
+	r->max_new_failures = j_num(d, "max_new_failures");
+	parse_flips(r, cJSON_GetObjectItemCaseSensitive(d, "flips"));
+	r->flips_truncated |= j_true(d, "flips_truncated");
+	parse_unpaired(r, cJSON_GetObjectItemCaseSensitive(d, "unpaired"));
+	r->unpaired_truncated |= j_true(d, "unpaired_truncated");
+	cJSON_Delete(d);
+
+	for (i = 0; i < r->n_flips; i++) {
+		struct report_suite *s = find_suite(m, r->flips[i].suite);
+
+		if (!s)
+			continue;
+		if (!strcmp(r->flips[i].to, "fail"))
+			s->flips_new++;
+		else if (!strcmp(r->flips[i].to, "pass"))
+			s->flips_fixed++;
+	}
+	return 0;
+}
+
+static int run_suite_counts(const char *suite, const struct counts *c, void *arg)
+{
+	struct report_model *m = arg;
+	struct report_suite *s = find_suite(m, suite);
+
+	if (s)
+		s->cases = *c;
+	return 0;
+}
+
+static int base_suite_counts(const char *suite, const struct counts *c, void *arg)
+{
+	struct report_model *m = arg;
+	struct report_suite *s = find_suite(m, suite);
+
+	if (s) {
+		s->has_base = 1;
+		s->base = *c;
+	}
+	return 0;
+}
+
+static int copy_run(const struct run_info *ri, void *arg)
+{
+	struct run_info *to = arg;
+
+	*to = *ri;
+	to->id = xstrdup(ri->id);
+	to->started_at = dup_or_null(ri->started_at);
+	to->finished_at = dup_or_null(ri->finished_at);
+	to->verdict = dup_or_null(ri->verdict);
+	to->git_sha = dup_or_null(ri->git_sha);
+	to->git_ref = dup_or_null(ri->git_ref);
+	to->config_hash = dup_or_null(ri->config_hash);
+	to->target = dup_or_null(ri->target);
+	to->version = dup_or_null(ri->version);
+	to->model = dup_or_null(ri->model);
+	to->shard = dup_or_null(ri->shard);
+	to->evalgate_version = dup_or_null(ri->evalgate_version);
+	to->repeat_policy = dup_or_null(ri->repeat_policy);
+	return 1;
+}
+
+static int load_baseline(struct report_model *m)
+{
+	struct report_regression *r = &m->reg;
+
+	if (!r->present || !r->baseline || !*r->baseline)
+		return 0;
+	/*
+	 * the newest run no later than the baseline is the baseline itself; one
+	 * from another history (an import) is reported without its answers
+	 */
+	memset(&r->base_run, 0, sizeof(r->base_run));
+	if (history_runs_before(m->h, r->baseline, 1, copy_run, &r->base_run))
+		return -1;
+	r->have_base_run = r->base_run.id && !strcmp(r->base_run.id, r->baseline);
+	if (!r->have_base_run) {
+		run_info_release(&r->base_run);
+		return 0;
+	}
+	return history_suite_counts(m->h, r->baseline, base_suite_counts, m);
+}
+
+/* --- the trend --- */
+
+struct trend_ctx {
+	struct report_model *m;
+	struct report_point point;   /* the run being read */
+};
+
+static int trend_counts(const char *suite, const struct counts *c, void *arg)
+{
+	struct trend_ctx *t = arg;
+	struct report_suite *s = find_suite(t->m, suite);
+	struct report_point *p;
+
+	if (!s)
+		return 0;
+	s->trend = xrealloc(s->trend, (s->n_trend + 1) * sizeof(*s->trend));
+	p = &s->trend[s->n_trend++];
+	*p = t->point;
+	p->run_id = xstrdup(t->point.run_id);
+	p->started_at = xstrdup(t->point.started_at);
+	p->c = *c;
+	return 0;
+}
+
+static int trend_run(const struct run_info *ri, void *arg)
+{
+	struct trend_ctx *t = arg;
+	const struct report_regression *r = &t->m->reg;
+	size_t i;
+
+	t->point.run_id = ri->id;
+	t->point.started_at = ri->started_at ? ri->started_at : "";
+	t->point.is_current = !strcmp(ri->id, t->m->run.id);
+	t->point.is_baseline = r->present && r->baseline && !strcmp(ri->id, r->baseline);
+	if (t->point.is_current) {
+		/* counted already */
+		for (i = 0; i < t->m->n_suites; i++)
+			if (t->m->suites[i].cases.n)
+				trend_counts(t->m->suites[i].name, &t->m->suites[i].cases, t);
+		return 0;
+	}
+	return history_suite_counts(t->m->h, ri->id, trend_counts, t) ? 1 : 0;
+}
+
+static void reverse_points(struct report_suite *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_trend / 2; i++) {
+		struct report_point t = s->trend[i];
+
+		s->trend[i] = s->trend[s->n_trend - 1 - i];
+		s->trend[s->n_trend - 1 - i] = t;
+	}
+}
+
+static int load_trend(struct report_model *m)
+{
+	struct trend_ctx t;
+	size_t i;
+
+	memset(&t, 0, sizeof(t));
+	t.m = m;
+	if (history_runs_before(m->h, m->run.id, REPORT_TREND_RUNS, trend_run, &t))
+		return -1;
+	for (i = 0; i < m->n_suites; i++)
+		reverse_points(&m->suites[i]);
+	return 0;
+}
+
+/* --- the model --- */
+
+static void add_counts(struct counts *to, const struct counts *c)
+{
+	to->n += c->n;
+	to->pass += c->pass;
+	to->fail += c->fail;
+	to->error += c->error;
+	to->latency_ms += c->latency_ms;
+}
+
+int report_model_build(struct report_model *m, struct history *h, const char *ref)
+{
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	m->h = h;
+	m->reg.p_value = m->reg.diff = m->reg.diff_lo = m->reg.diff_hi = NAN;
+	m->reg.alpha = m->reg.max_new_failures = NAN;
+	if (history_run_get(h, ref, &m->run))
+		return -1;
+	if (history_run_suites(h, m->run.id, collect_suite, m) ||
+	    history_suite_counts(h, m->run.id, run_suite_counts, m))
+		goto out_err;
+	for (i = 0; i < m->n_suites; i++) {
+		struct report_suite *s = &m->suites[i];
+
+		if (history_result_counts(h, m->run.id, s->name, &s->results) ||
+		    history_usage(h, m->run.id, s->name, &s->usage))
+			goto out_err;
+		add_counts(&m->cases, &s->cases);
+		add_counts(&m->results, &s->results);
+	}
+	if (history_usage(h, m->run.id, NULL, &m->usage) ||
+	    history_gates(h, m->run.id, collect_gate, m))
+		goto out_err;
+	for (i = 0; i < m->n_gates; i++)
+		if (m->gates[i].metric && !strcmp(m->gates[i].metric, "regression"))
+			parse_regression(m, &m->gates[i]);
+	if (load_baseline(m) || load_trend(m))
+		goto out_err;
+	return 0;
+out_err:
+	report_model_release(m);
+	return -1;
+}
+
+void report_model_release(struct report_model *m)
+{
+	struct report_regression *r = &m->reg;
+	size_t i, k;
+
+	for (i = 0; i < m->n_suites; i++) {
+		struct report_suite *s = &m->suites[i];
+
+		free(s->name);
+		free(s->version);
+		free(s->hash);
+		free(s->kind);
+		for (k = 0; k < s->n_trend; k++) {
+			free(s->trend[k].run_id);
+			free(s->trend[k].started_at);
+		}
+		free(s->trend);
+	}
+	free(m->suites);
+	for (i = 0; i < m->n_gates; i++) {
+		free(m->gates[i].name);
+		free(m->gates[i].metric);
+		free(m->gates[i].scope);
+		free(m->gates[i].op);
+		free(m->gates[i].detail);
+	}
+	free(m->gates);
+	for (i = 0; i < r->n_flips; i++) {
+		free(r->flips[i].suite);
+		free(r->flips[i].case_id);
+		free(r->flips[i].from);
+		free(r->flips[i].to);
+	}
+	free(r->flips);
+	for (i = 0; i < r->n_unpaired; i++) {
+		free(r->unpaired[i].suite);
+		free(r->unpaired[i].case_id);
+		free(r->unpaired[i].why);
+	}
+	free(r->unpaired);
+	free(r->baseline);
+	free(r->baseline_ref);
+	if (r->have_base_run)
+		run_info_release(&r->base_run);
+	run_info_release(&m->run);
+	memset(m, 0, sizeof(*m));
+}
+
+int report_model_results(const struct report_model *m, size_t i,
+			 int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	if (i >= m->n_suites)
+		return error("report: no suite %zu in run %s", i, m->run.id);
+	return history_results(m->h, m->run.id, m->suites[i].name, fn, arg);
+}
+
+int report_model_failed(const struct report_model *m, size_t i,
+			int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	if (i >= m->n_suites)
+		return error("report: no suite %zu in run %s", i, m->run.id);
+	return history_failed_results(m->h, m->run.id, m->suites[i].name, fn, arg);
+}
+
+int report_model_case(const struct report_model *m, int base, const char *suite,
+		      const char *case_id,
+		      int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	const char *run = base ? (m->reg.have_base_run ? m->reg.base_run.id : NULL) : m->run.id;
+
+	if (!run)
+		return 0;
+	return history_case_results(m->h, run, suite, case_id, fn, arg);
+}

@@ -1,0 +1,118 @@
+/*
+ * model: the one report model every writer reads (JUnit aside, which reads
+ * the history the same way), so HTML, Markdown and JSON never disagree.
+ *
+ * report_model_build() reads from the history, in memory: the run, its
+ * suites with their case counts (each case's verdict over its repeats),
+ * result counts, usage, the gates, the regression gate's comparison with
+ * the baseline (parsed from the gate's stored detail, with the baseline's
+ * per-suite counts) and each suite's pass-rate trend over the last
+ * REPORT_TREND_RUNS runs of the same target. All of that is small. The
+ * results themselves are never loaded at once: writers stream them with
+ * report_model_results() and report_model_case().
+ *
+ * Ownership: the model owns every string in it and borrows the history
+ * handle, which must stay open until report_model_release().
+ */
+#ifndef EG_MODEL_H
+#define EG_MODEL_H
+
+#include <stddef.h>
+
+#include "history.h"
+
+#define REPORT_TREND_RUNS 30     /* runs of the same target in a trend */
+#define REPORT_MAX_FLIPS 200     /* flips and unpaired cases kept from the detail */
+
+struct report_point {
+	char *run_id;
+	char *started_at;
+	struct counts c;             /* that run's case counts for the suite */
+	int is_current;              /* the reported run */
+	int is_baseline;             /* the regression gate's baseline */
+};
+
+struct report_suite {
+	char *name, *version, *hash, *kind;
+	struct counts cases;         /* case verdicts (over repeats) */
+	struct counts results;       /* stored results, every repeat (JUnit's counts) */
+	struct usage usage;
+	int has_base;                /* the baseline run has this suite */
+	struct counts base;          /* the baseline run's case counts */
+	long flips_new, flips_fixed; /* flips of this suite listed in the detail */
+	struct report_point *trend;  /* oldest first */
+	size_t n_trend;
+};
+
+struct report_gate {
+	char *name, *metric, *scope, *op;
+	double value, threshold, lo, hi; /* NaN when undefined */
+	int pass;
+	long n;
+	char *detail;                /* as stored (JSON or text), or NULL */
+};
+
+struct report_flip {
+	char *suite, *case_id;
+	char *from, *to;             /* "pass", "fail" */
+};
+
+struct report_unpaired {
+	char *suite, *case_id;
+	char *why;                   /* "changed", "only_in_baseline", "only_in_candidate" */
+};
+
+struct report_regression {
+	int present;                 /* the run has a regression gate with a readable detail */
+	int pass;                    /* that gate's verdict */
+	char *baseline;              /* baseline run id */
+	char *baseline_ref;          /* as the config wrote it, or NULL */
+	int have_base_run;           /* the baseline run is in this history */
+	struct run_info base_run;
+	long pairs, new_failures, fixed;
+	long only_in_candidate, only_in_baseline, changed, flaky_excluded;
+	double p_value, diff, diff_lo, diff_hi; /* NaN when absent */
+	double alpha, max_new_failures;         /* NaN when not configured */
+	struct report_flip *flips;   /* new failures first, then fixed */
+	size_t n_flips;
+	int flips_truncated;
+	struct report_unpaired *unpaired;
+	size_t n_unpaired;
+	int unpaired_truncated;
+};
+
+struct report_model {
+	struct history *h;           /* borrowed */
+	struct run_info run;
+	struct report_suite *suites; /* name order */
+	size_t n_suites;
+	struct counts cases;         /* over every suite */
+	struct counts results;
+	struct usage usage;
+	struct report_gate *gates;   /* in the order the run applied them */
+	size_t n_gates;
+	long gates_failed;
+	struct report_regression reg;
+};
+
+/* ref: a run id, a unique prefix or "latest"; 0, or -1 after an error */
+int report_model_build(struct report_model *m, struct history *h, const char *ref);
+void report_model_release(struct report_model *m);
+
+/* "pass", "fail", "error" (an unfinished run), or "none" (not gated yet) */
+const char *report_verdict(const struct report_model *m);
+/* passed / (passed + failed), NaN when both are 0 */
+double report_pass_rate(const struct counts *c);
+
+/* stream the stored results of suite i of the run, in report order */
+int report_model_results(const struct report_model *m, size_t i,
+			 int (*fn)(const struct stored_result *r, void *arg), void *arg);
+/* the same, only the failed and errored results */
+int report_model_failed(const struct report_model *m, size_t i,
+			int (*fn)(const struct stored_result *r, void *arg), void *arg);
+/* stream the results of one case in the run (base 0) or in the baseline run (base 1) */
+int report_model_case(const struct report_model *m, int base, const char *suite,
+		      const char *case_id,
+		      int (*fn)(const struct stored_result *r, void *arg), void *arg);
+
+#endif

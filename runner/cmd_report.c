@@ -1,0 +1,68 @@
+/* report: write any report of a stored run again */
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "error.h"
+#include "history.h"
+#include "opts.h"
+#include "report.h"
+#include "banned.h"
+
+static const char usage[] =
+	"usage: evalgate report ID|latest [--junit FILE] [--html FILE] [--markdown FILE] "
+	"[--json FILE]";
+
+int cmd_report(int argc, char **argv)
+{
+	struct common_opts common;
+	struct report_request req;
+	struct history *h;
+	struct run_info ri;
+	const char *summary;
+	long max_details = REPORT_HTML_MAX_DETAILS;
+	int nops, no_summary = 0, rc = EG_EXIT_USAGE;
+	const struct option opts[] = {
+		OPT_COMMON(&common),
+		OPT_STRING_(0, "junit", &req.junit, "FILE", "write the JUnit XML report"),
+		OPT_STRING_(0, "html", &req.html, "FILE", "write the self-contained HTML report"),
+		OPT_STRING_(0, "markdown", &req.markdown, "FILE", "write the Markdown summary"),
+		OPT_STRING_(0, "json", &req.json, "FILE", "write the JSON report (reports/report.schema.json)"),
+		OPT_INT_(0, "html-max-details", &max_details, "N",
+			 "passing results with details in the HTML (default 5000)", 0, 100000000L),
+		OPT_FLAG_(0, "no-step-summary", &no_summary,
+			  "do not append the Markdown to $GITHUB_STEP_SUMMARY"),
+		OPT_END_(),
+	};
+
+	memset(&req, 0, sizeof(req));
+	common_opts_init(&common);
+	nops = parse_options(argc, argv, opts, usage);
+	if (nops == -2)
+		return 0;
+	if (nops < 0 || common_opts_apply(&common))
+		return EG_EXIT_USAGE;
+	if (nops != 1) {
+		error("report takes one run id (or latest); see 'evalgate help report'");
+		return EG_EXIT_USAGE;
+	}
+	summary = getenv("GITHUB_STEP_SUMMARY");
+	if (!no_summary && summary && *summary)
+		req.step_summary = summary;
+	req.html_max_details = max_details;
+	if (!report_requested(&req)) {
+		error("no report asked for: give --junit, --html, --markdown or --json");
+		return EG_EXIT_USAGE;
+	}
+	h = history_open_ro(common.history);
+	if (!h)
+		return EG_EXIT_USAGE;
+	/* an unknown or ambiguous id is a usage error; a report not written is not */
+	if (history_run_get(h, argv[0], &ri))
+		goto out_close;
+	rc = reports_write(h, ri.id, &req) ? EG_EXIT_INFRA : EG_EXIT_OK;
+	run_info_release(&ri);
+out_close:
+	history_close(h);
+	return rc;
+}
