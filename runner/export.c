@@ -37,13 +37,16 @@ struct child_table {
 	const char *member; /* document member holding its rows */
 	const char *order;  /* ORDER BY of the export */
 	const char *local;  /* column that belongs to the file (a rowid alias), or NULL */
+	int shared;         /* no run_id: rows keyed by the run's case hashes, shared by runs */
 };
 
 static const struct child_table child_tables[] = {
-	{ "run_suites", "suites", "name", NULL },
-	{ "results", "results", "rowid", "seq" },
-	{ "scores", "scores", "suite, case_id, repeat, idx", NULL },
-	{ "gates", "gates", "idx", NULL },
+	{ "run_suites", "suites", "name", NULL, 0 },
+	{ "results", "results", "rowid", "seq", 0 },
+	{ "scores", "scores", "suite, case_id, repeat, idx", NULL, 0 },
+	{ "gates", "gates", "idx", NULL, 0 },
+	/* what the cases asked (input, context, expected), for the reports; since schema 2 */
+	{ "case_texts", "case_texts", "hash", NULL, 1 },
 };
 #define N_CHILD ((int)(sizeof(child_tables) / sizeof(child_tables[0])))
 
@@ -228,7 +231,12 @@ static int write_table(sqlite3 *db, const char *hpath, const char *run_id,
 	sqlite3_stmt *st = NULL;
 	int rc, first = 1, ret = -1;
 
-	strbuf_addf(&sql, "SELECT * FROM %s WHERE run_id = ?1 ORDER BY %s", t->table, t->order);
+	if (t->shared)
+		strbuf_addf(&sql, "SELECT * FROM %s WHERE hash IN (SELECT case_hash FROM results "
+			    "WHERE run_id = ?1) ORDER BY %s", t->table, t->order);
+	else
+		strbuf_addf(&sql, "SELECT * FROM %s WHERE run_id = ?1 ORDER BY %s", t->table,
+			    t->order);
 	if (sqlite3_prepare_v2(db, sql.buf, -1, &st, NULL) != SQLITE_OK) {
 		db_fail(db, hpath, "cannot read the run");
 		goto out;
@@ -832,6 +840,7 @@ struct table_cols {
 	const char *table;
 	struct column *v;
 	size_t n, alloc;
+	int shared;           /* rows other runs may hold too: INSERT OR IGNORE */
 	sqlite3_stmt *ins;    /* INSERT for the last set of columns seen */
 	struct strbuf sig;    /* that set, comma-separated */
 };
@@ -999,7 +1008,7 @@ static int insert_row(struct importer *im, struct table_cols *t, int child, cons
 		sqlite3_finalize(t->ins);
 		t->ins = NULL;
 		strbuf_reset(&t->sig);
-		strbuf_addf(&sql, "INSERT INTO %s (", t->table);
+		strbuf_addf(&sql, "INSERT%s INTO %s (", t->shared ? " OR IGNORE" : "", t->table);
 		if (child)
 			strbuf_addstr(&sql, "run_id");
 		for (i = 0; i < im->row.n; i++) {
@@ -1128,8 +1137,8 @@ static int import_rows(struct importer *im, int t)
 		strbuf_reset(&where);
 		strbuf_addf(&where, "%s[%ld]", ct->member, i);
 		if (rd_row(&im->r, where.buf, &im->row) ||
-		    check_row(im, &im->child[t], ct->local, 1, where.buf) ||
-		    insert_row(im, &im->child[t], 1, where.buf))
+		    check_row(im, &im->child[t], ct->local, !ct->shared, where.buf) ||
+		    insert_row(im, &im->child[t], !ct->shared, where.buf))
 			goto out;
 		c = rd_ws(&im->r);
 		if (c == ',') {
@@ -1330,9 +1339,11 @@ int run_import(struct history *h, const char *path, int replace, char **imported
 	}
 	if (load_columns(&im, &im.runs, "runs"))
 		goto out;
-	for (i = 0; i < N_CHILD; i++)
+	for (i = 0; i < N_CHILD; i++) {
 		if (load_columns(&im, &im.child[i], child_tables[i].table))
 			goto out;
+		im.child[i].shared = child_tables[i].shared;
+	}
 	{
 		sqlite3_stmt *st = NULL;
 

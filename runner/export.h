@@ -26,7 +26,7 @@
 struct history;
 
 #define EXPORT_FORMAT "evalgate-run"
-#define EXPORT_SCHEMA_VERSION 1
+#define EXPORT_SCHEMA_VERSION 2 /* 2: case_texts */
 
 /*
  * Write the run ref (an id, a unique prefix or "latest") to path ("-":

@@ -53,10 +53,11 @@ check "no temporary file left" test ! -e "$T/run.json.tmp"
 check "the export is one JSON document with the header" python3 -c "
 import json
 d = json.load(open('$T/run.json'))
-assert d['format'] == 'evalgate-run' and d['schema_version'] == 1 and d['history_user_version'] >= 2
+assert d['format'] == 'evalgate-run' and d['schema_version'] == 2 and d['history_user_version'] >= 2
 assert d['run']['id'] == '$ID'
 assert len(d['suites']) == 2 and len(d['results']) == 9 and len(d['gates']) >= 1
 assert len(d['scores']) == 8
+assert len(d['case_texts']) == 9 and all(t['input'] for t in d['case_texts'])
 assert all('run_id' not in r and 'seq' not in r for r in d['results'])
 assert any(r['output'] is None for r in d['results'])"
 expect_rc "export by id prefix to stdout" 0 "$EG_BIN" runs export "${ID:0:20}" - --history "$T/h.db"
@@ -76,6 +77,19 @@ dump_run "$T/new.db" "$ID" >"$T/dump.new"
 check "the dump has the rows" grep -q "results rows 9" "$T/dump.orig"
 check "every stored row and value is identical after import" cmp -s "$T/dump.orig" "$T/dump.new"
 diff "$T/dump.orig" "$T/dump.new" | head -5 || true
+# the reports of the imported run equal the original's (but for the trend: the
+# fresh history holds only this run)
+"$EG_BIN" report "$ID" --json "$T/report.orig.json" --history "$T/h.db" --no-step-summary
+"$EG_BIN" report "$ID" --json "$T/report.new.json" --history "$T/new.db" --no-step-summary
+check "the JSON report of the imported run equals the original's, trend aside" python3 -c "
+import json
+a, b = (json.load(open('$T/report.%s.json' % k)) for k in ('orig', 'new'))
+for d in (a, b):
+    for s in d['suites']:
+        s.pop('trend')
+assert a == b
+assert len(b['results']) == 9 and all(r['input'] for r in b['results'])"
+check "the imported run's report shows what the cases asked" grep -q '"input"' "$T/report.new.json"
 expect_rc "export from the imported history" 0 "$EG_BIN" runs export "$ID" "$T/again.json" --history "$T/new.db"
 check "re-export is byte-identical" cmp -s "$T/run.json" "$T/again.json"
 expect_eq "the view counts the same cases" \
@@ -101,7 +115,7 @@ before=$(sqlite3 "$T/h.db" .dump | sha256sum)
 head -c $(( $(wc -c <"$T/first.json") * 2 / 3 )) "$T/first.json" >"$T/trunc.json"
 expect_rc "a truncated export is refused" 2 "$EG_BIN" runs import "$T/trunc.json" --history "$T/h.db"
 expect_grep "truncation is located" "trunc.json:[0-9]*:[0-9]*: .*end of file" "$T/err"
-sed 's/"schema_version":1/"schema_version":7/' "$T/first.json" >"$T/newer.json"
+sed 's/"schema_version":2/"schema_version":7/' "$T/first.json" >"$T/newer.json"
 expect_rc "a newer export schema is refused" 2 "$EG_BIN" runs import "$T/newer.json" --history "$T/h.db"
 expect_grep "newer schema message" "newer evalgate" "$T/err"
 sed 's/"format":"evalgate-run"/"format":"junit"/' "$T/first.json" >"$T/wrong.json"

@@ -323,7 +323,7 @@ Test(export, round_trip_is_exact)
 
 	/* the document itself: base64 only where the bytes are not UTF-8 */
 	read_text(doc, &t1);
-	cr_assert(strstr(t1.buf, "\"format\":\"evalgate-run\",\"schema_version\":1,"));
+	cr_assert(strstr(t1.buf, "\"format\":\"evalgate-run\",\"schema_version\":2,"));
 	cr_assert(strstr(t1.buf, "\"output\":{\"base64\":\"YmVmb3JlAGFmdGVyIP/+IGludmFsaWQgww==\"}"));
 	cr_assert(strstr(t1.buf, "\"output\":\"valid UTF-8 \xf0\x9f\x98\x80\""));
 	cr_assert(strstr(t1.buf, "\"error\":\"HTTP 500:\\u0001\\u001f control\""));
@@ -413,7 +413,7 @@ static const struct bad_doc bad_docs[] = {
 	  "format: not an evalgate run export" },
 	{ "format not first", "{\"schema_version\":1,\"format\":\"evalgate-run\"}",
 	  "the first member must be \"format\"" },
-	{ "newer schema", "{\"format\":\"evalgate-run\",\"schema_version\":2," RUN "}",
+	{ "newer schema", "{\"format\":\"evalgate-run\",\"schema_version\":3," RUN "}",
 	  "newer evalgate" },
 	{ "schema as a string", "{\"format\":\"evalgate-run\",\"schema_version\":\"1\"}",
 	  "schema_version: expected an integer" },
