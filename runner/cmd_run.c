@@ -14,6 +14,7 @@
 #include "history.h"
 #include "junit.h"
 #include "opts.h"
+#include "registry.h"
 #include "run.h"
 #include "setup.h"
 #include "strbuf.h"
@@ -29,6 +30,7 @@ struct run_cli {
 	struct opt_list tags;     /* --filter-tag */
 	const char *junit;
 	const char *filter_id;
+	const char *promote;      /* --promote ALIAS */
 	long concurrency;
 	long limit;
 	int no_cache, cache_only, dry_run;
@@ -317,7 +319,14 @@ static int execute(struct run_cli *o, struct setup *s)
 	if (failed_gates)
 		printf(" (%d of %zu gates failed)", failed_gates, s->cfg.n_gates);
 	putchar('\n');
-	return failed_gates ? EG_EXIT_GATE : EG_EXIT_OK;
+	rc = failed_gates ? EG_EXIT_GATE : EG_EXIT_OK;
+	if (o->promote) {
+		int prc = registry_run_promote(&s->cfg, o->common.history, run_id, o->promote);
+
+		if (prc > rc)
+			rc = prc;
+	}
+	return rc;
 }
 
 int cmd_run(int argc, char **argv)
@@ -336,6 +345,7 @@ int cmd_run(int argc, char **argv)
 		OPT_LIST_(0, "filter-tag", &o.tags, "TAG", "only cases with this tag (repeatable: any of them)"),
 		OPT_STRING_(0, "filter-id", &o.filter_id, "REGEX", "only cases whose id matches"),
 		OPT_INT_(0, "limit", &o.limit, "N", "at most N cases per suite", 1, 1000000000L),
+		OPT_STRING_(0, "promote", &o.promote, "ALIAS", "after a passing run, promote the target to ALIAS (registry)"),
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
 		OPT_END_(),
 	};
@@ -353,6 +363,11 @@ int cmd_run(int argc, char **argv)
 	}
 	if (o.junit && junit_dir_check(o.junit))
 		goto out;
+	if (o.promote && !promotion_alias_ok(o.promote)) {
+		error("--promote: '%s' is not an alias name (letters, digits, _ and -; "
+		      "not 'latest' nor v<digits>)", o.promote);
+		goto out;
+	}
 	if (o.no_cache && o.cache_only) {
 		error("--no-cache and --cache-only cannot be used together");
 		goto out;

@@ -63,6 +63,15 @@ struct eg_gate {
 	int line;                 /* line in the config, for messages */
 };
 
+/* one alias of the config's "promotion" section (SPEC 9) */
+struct eg_promotion {
+	char *alias;              /* e.g. "production" */
+	char **require_suites;    /* suite names the evidence run must cover */
+	size_t n_require_suites;
+	double max_age_days;      /* evidence no older than this; < 0: no limit */
+	int line;                 /* line in the config, for messages */
+};
+
 struct eg_config {
 	char *path;
 	char hash[65];            /* SHA-256 of the canonical config (no secrets are in it) */
@@ -74,10 +83,17 @@ struct eg_config {
 	struct eg_gate *gates;
 	size_t n_gates;
 	cJSON *root;              /* the whole document */
+	struct eg_promotion *promotions; /* the "promotion" section, in file order */
+	size_t n_promotions;
+	char *registry;           /* the "registry" URL, or NULL (default sqlite) */
 };
 
 /* 0 ok, -1 after reporting (cfg then holds nothing to release); a missing file is an error */
 int config_load(struct eg_config *cfg, const char *path);
 void config_release(struct eg_config *cfg);
+/* the rule for alias, or NULL when the config has none */
+const struct eg_promotion *config_promotion(const struct eg_config *cfg, const char *alias);
+/* 1 when alias is a name MLflow accepts too: [A-Za-z0-9_-]+, not "latest" nor v<digits> */
+int promotion_alias_ok(const char *alias);
 
 #endif
