@@ -214,12 +214,12 @@ static int mlflow_open(struct registry *r, const char *rest)
 	size_t len = q ? (size_t)(q - rest) : strlen(rest);
 
 	r->ctx = m;
+	host = strstr(rest, "://") + 3;  /* registry_open checked the scheme */
+	if (host >= rest + len || *host == '/')
+		return error("registry '%s': no host in the URL", r->url);
 	while (len && rest[len - 1] == '/')
 		len--;
 	m->base = xstrndup(rest, len);
-	host = strstr(m->base, "://") + 3;
-	if (!*host || *host == '/')
-		return error("registry '%s': no host in the URL", r->url);
 	if (q) {
 		if (strncmp(q, "?db=", 4) || !q[4])
 			return error("registry '%s': the only parameter is ?db=PATH", r->url);
