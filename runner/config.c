@@ -353,9 +353,8 @@ static int load_registry(struct jdoc *d, struct eg_config *cfg)
 	const cJSON *a;
 	char prefix[300];
 
-	if (r && (!cJSON_IsString(r) || !*r->valuestring))
-		return jdoc_error(d, r, "registry", "expected a registry URL string "
-				  "(sqlite:PATH, mlflow+http://HOST or mlflow+https://HOST)");
+	if (r && !cJSON_IsString(r))
+		return jdoc_error(d, r, "registry", "expected a string");
 	if (r && strncmp(r->valuestring, "sqlite:", 7) &&
 	    strncmp(r->valuestring, "mlflow+http://", 14) &&
 	    strncmp(r->valuestring, "mlflow+https://", 15))

@@ -753,6 +753,10 @@ static int check_named_run(struct history *h, const char *name, const char *vers
 			    run_status_name(l->v[i].status));
 		return 0;
 	}
+	/* the candidate check fills the evidence fields itself */
+	free(out->run_id);
+	free(out->verdict);
+	out->run_id = out->verdict = NULL;
 	rc = check_candidate(h, name, version, l, i, rule, now, out);
 	if (rc > 0)
 		out->allowed = 1;

@@ -380,7 +380,7 @@ static int set_tag(struct registry *r, const struct promote_req *req, const char
 		   const char *value, struct mlflow_reply *rp)
 {
 	cJSON *body = cJSON_CreateObject();
-	char *v = xstrndup(value, MAX_TAG_VALUE);
+	char *v = xstrndup(value, strnlen(value, MAX_TAG_VALUE));
 	int rc;
 
 	cJSON_AddStringToObject(body, "name", req->name);
