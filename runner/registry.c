@@ -934,12 +934,11 @@ int registry_show(struct registry *r, const char *name, FILE *out)
 		       "ORDER BY created_at, version", &st))
 		return EG_EXIT_USAGE;
 	bind_text(st, 1, name);
-	fprintf(out, "model %s (%s registry)\n", name, r->be->name);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *meta = col_text(st, 2);
 
 		if (!n++)
-			fprintf(out, "versions\n");
+			fprintf(out, "model %s (%s registry)\nversions\n", name, r->be->name);
 		fprintf(out, "  %-16s registered %s%s%s\n", col_text(st, 0), col_text(st, 1),
 			meta ? "  " : "", meta ? meta : "");
 	}

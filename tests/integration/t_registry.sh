@@ -45,6 +45,9 @@ RUN1=$(sql "select id from runs order by started_at desc limit 1")
 expect_grep "the promotion is printed with its evidence" "promoted it-bot@v1 to 'production' on evidence of run $RUN1" "$T/out"
 expect_rc "registry show" 0 "$EG_BIN" registry show it-bot --config a.json
 expect_grep "show: production points at v1 with the run" "alias production *-> v1 .*evidence run $RUN1" "$T/out"
+expect_rc "registry show of an unknown model" 2 "$EG_BIN" registry show no-such-bot --config a.json
+expect_grep "it says so" "no model 'no-such-bot'" "$T/err"
+expect_eq "and prints nothing on stdout" "" "$(cat "$T/out")"
 expect_rc "staging needs suite sb: refused" 1 "$EG_BIN" registry promote it-bot v1 --alias staging --config a.json "${H[@]}"
 expect_grep "the refusing rule is named" "refused by rule 'suites': run $RUN1 did not cover the suite sb" "$T/err"
 expect_rc "run both suites, then staging is allowed" 0 "$EG_BIN" run --config ab.json "${H[@]}"
