@@ -6,9 +6,11 @@
 
 #include "commands.h"
 #include "compare.h"
+#include "config.h"
 #include "error.h"
 #include "history.h"
 #include "opts.h"
+#include "registry.h"
 #include "stats.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -16,6 +18,7 @@
 
 static const char usage[] =
 	"usage: evalgate compare A B [--markdown | --json] [--suite NAME] [--exclude-flaky] [--limit N]\n"
+	"                        [--registry URL]\n"
 	"\n"
 	"A is the baseline, B the candidate: a run id (or a unique prefix), latest,\n"
 	"latest:GITREF or alias:NAME. B = latest is the newest finished run; A = latest\n"
@@ -28,6 +31,7 @@ static const char usage[] =
 struct cmp_cli {
 	struct common_opts common;
 	const char *suite;        /* --suite NAME */
+	const char *registry;     /* for alias:NAME: --registry, else the config's; or NULL */
 	long limit;               /* --limit N: flipped and unpaired cases listed */
 	int markdown, json, exclude_flaky;
 };
@@ -842,7 +846,7 @@ static void print_json(const struct report *r)
 /* --- the command --- */
 
 static int resolve(struct history *h, const char *ref, const struct run_info *cand,
-		   struct run_info *out)
+		   const char *registry, struct run_info *out)
 {
 	struct baseline_query q;
 	struct strbuf why = STRBUF_INIT;
@@ -850,6 +854,7 @@ static int resolve(struct history *h, const char *ref, const struct run_info *ca
 
 	memset(&q, 0, sizeof(q));
 	q.ref = ref;
+	q.registry = registry;
 	if (cand) {
 		q.target = cand->target;
 		q.exclude_id = cand->id;
@@ -928,9 +933,10 @@ out_list:
 int cmd_compare(int argc, char **argv)
 {
 	struct cmp_cli o;
+	struct eg_config cfg;
 	struct history *h = NULL;
 	struct run_info a, b;
-	int nops, rc = EG_EXIT_USAGE;
+	int nops, have_cfg, rc = EG_EXIT_USAGE;
 	const struct option opts[] = {
 		OPT_COMMON(&o.common),
 		OPT_FLAG_(0, "markdown", &o.markdown, "print GitHub-flavoured Markdown tables"),
@@ -938,6 +944,8 @@ int cmd_compare(int argc, char **argv)
 		OPT_STRING_(0, "suite", &o.suite, "NAME", "compare only this suite"),
 		OPT_FLAG_(0, "exclude-flaky", &o.exclude_flaky, "leave out cases flaky in either run"),
 		OPT_INT_(0, "limit", &o.limit, "N", "list at most N flipped and N unpaired cases (default 50)", 0, 1000000),
+		OPT_STRING_(0, "registry", &o.registry, "URL",
+			    "for alias:NAME (default: the config's registry, else " REGISTRY_DEFAULT ")"),
 		OPT_END_(),
 	};
 
@@ -959,16 +967,25 @@ int cmd_compare(int argc, char **argv)
 		error("--markdown and --json cannot be used together");
 		return EG_EXIT_USAGE;
 	}
+	/* the config, when there is one, names the registry of alias:NAME */
+	have_cfg = config_load_optional(&cfg, o.common.config, common_opts_config_given(&o.common));
+	if (have_cfg < 0)
+		return EG_EXIT_USAGE;
+	if (!o.registry && have_cfg)
+		o.registry = cfg.registry;
 	h = history_open_ro(o.common.history);
 	if (!h)
-		return EG_EXIT_USAGE;
+		goto out_cfg;
 	/* B first: A = latest means the newest finished run of B's target other than B */
-	if (resolve(h, argv[1], NULL, &b) || resolve(h, argv[0], &b, &a))
+	if (resolve(h, argv[1], NULL, o.registry, &b) || resolve(h, argv[0], &b, o.registry, &a))
 		goto out;
 	rc = compare_report(h, &o, &a, &b) ? EG_EXIT_USAGE : EG_EXIT_OK;
 out:
 	run_info_release(&a);
 	run_info_release(&b);
 	history_close(h);
+out_cfg:
+	if (have_cfg)
+		config_release(&cfg);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include "junit.h"
 #include "report.h"
 #include "opts.h"
+#include "registry.h"
 #include "run.h"
 #include "setup.h"
 #include "strbuf.h"
@@ -35,6 +36,7 @@ struct run_cli {
 	int no_step_summary;
 	const char *filter_id;
 	const char *baseline;     /* --baseline REF for regression gates */
+	const char *promote;      /* --promote ALIAS */
 	long concurrency;
 	long limit;
 	long repeat;              /* --repeat N, 0 when not given */
@@ -533,7 +535,14 @@ static int execute(struct run_cli *o, struct setup *s)
 	if (failed_gates)
 		printf(" (%d of %zu gates failed)", failed_gates, s->cfg.n_gates);
 	putchar('\n');
-	return failed_gates ? EG_EXIT_GATE : EG_EXIT_OK;
+	rc = failed_gates ? EG_EXIT_GATE : EG_EXIT_OK;
+	if (o->promote) {
+		int prc = registry_run_promote(&s->cfg, o->common.history, run_id, o->promote);
+
+		if (prc > rc)
+			rc = prc;
+	}
+	return rc;
 }
 
 /* --baseline REF replaces the baseline of every regression gate */
@@ -576,6 +585,7 @@ int cmd_run(int argc, char **argv)
 		OPT_INT_(0, "limit", &o.limit, "N", "at most N cases per suite", 1, 1000000000L),
 		OPT_INT_(0, "repeat", &o.repeat, "N", "run each case N times (repeat_policy decides a case's verdict)", 1, 1000),
 		OPT_STRING_(0, "resume", &o.resume, "ID", "continue an interrupted or failed run: only what it lacks is run"),
+		OPT_STRING_(0, "promote", &o.promote, "ALIAS", "after a passing run, promote the target to ALIAS (registry)"),
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
 		OPT_STRING_(0, "baseline", &o.baseline, "REF", "baseline of the regression gates: run id, latest, latest:GITREF, alias:NAME"),
 		OPT_END_(),
@@ -598,6 +608,11 @@ int cmd_run(int argc, char **argv)
 	    (o.markdown && report_dir_check("markdown", o.markdown)) ||
 	    (o.json && report_dir_check("json", o.json)))
 		goto out;
+	if (o.promote && !promotion_alias_ok(o.promote)) {
+		error("--promote: '%s' is not an alias name (letters, digits, _ and -; "
+		      "not 'latest' nor v<digits>)", o.promote);
+		goto out;
+	}
 	if (o.no_cache && o.cache_only) {
 		error("--no-cache and --cache-only cannot be used together");
 		goto out;

@@ -30,6 +30,7 @@ int cmd_gate_run(const struct common_opts *common, const char *ref);
 int cmd_compare(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_registry(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_validate(int argc, char **argv);

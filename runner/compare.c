@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "registry.h"
 #include "stats.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -38,12 +39,23 @@ int baseline_ref_valid(const char *ref, const char **why)
 int baseline_resolve_alias(struct history *h, const struct baseline_query *q, const char *name,
 			   struct run_info *out, struct strbuf *why)
 {
-	/* the registry (SPEC 9) answers this once it is wired in */
+	char *run_id = NULL;
+	int rc;
+
 	memset(out, 0, sizeof(*out));
-	strbuf_addf(why, "baseline 'alias:%s': registry aliases need the registry", name);
-	(void)h;
-	(void)q;
-	return 1;
+	if (!q->target) {
+		strbuf_addf(why, "baseline 'alias:%s': an alias names a version of a target, and "
+			    "the candidate run has none", name);
+		return 1;
+	}
+	rc = registry_resolve_alias(q->registry, q->target, h, name, &run_id, why);
+	if (rc)
+		return rc;
+	rc = history_run_lookup(h, run_id, out);
+	free(run_id);
+	if (rc < 0)
+		return -1;
+	return rc == 1 ? 0 : 1; /* the run was just found: only a race ends here */
 }
 
 static void describe_target(struct strbuf *why, const struct baseline_query *q)

@@ -47,8 +47,8 @@ int baseline_ref_valid(const char *ref, const char **why);
 int baseline_resolve(struct history *h, const struct baseline_query *q, struct run_info *out,
 		     struct strbuf *why);
 /*
- * The hook for "alias:NAME": the registry maps an alias to a run. Until the
- * registry is wired in, it answers 1 with "registry aliases need the registry".
+ * "alias:NAME": the latest passing run of q->target at the version that holds
+ * the alias in the registry q->registry (NULL: the default); as baseline_resolve.
  */
 int baseline_resolve_alias(struct history *h, const struct baseline_query *q, const char *name,
 			   struct run_info *out, struct strbuf *why);

@@ -1,10 +1,12 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "compare.h"
 #include "error.h"
@@ -24,6 +26,7 @@ static const char *const judge_keys[] = { "model", "params", "samples", NULL };
 static const char *const gate_keys[] = { "name", "suite", "tag", "metric", "stat", "min", "max",
 					 NULL };
 static const char *const price_keys[] = { "input_per_mtok", "output_per_mtok", NULL };
+static const char *const promotion_keys[] = { "require_suites", "max_age_days", NULL };
 
 /*
  * The gate metrics. A name ending in '.' is a prefix: "score." takes the
@@ -602,6 +605,84 @@ int repeat_policy_check(const struct eg_config *cfg, int repeats)
 			p->min_pass, repeats, repeats == 1 ? "" : "s");
 }
 
+int promotion_alias_ok(const char *alias)
+{
+	const char *p;
+
+	if (!*alias || strlen(alias) > 255 || !strcmp(alias, "latest"))
+		return 0;
+	for (p = alias; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			return 0;
+	if ((alias[0] == 'v' || alias[0] == 'V') && alias[1]) {
+		for (p = alias + 1; isdigit((unsigned char)*p); p++)
+			;
+		if (!*p)
+			return 0;
+	}
+	return 1;
+}
+
+const struct eg_promotion *config_promotion(const struct eg_config *cfg, const char *alias)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_promotions; i++)
+		if (!strcmp(cfg->promotions[i].alias, alias))
+			return &cfg->promotions[i];
+	return NULL;
+}
+
+/* "promotion": {"ALIAS": {"require_suites": [...], "max_age_days": N}} and "registry" */
+static int load_registry(struct jdoc *d, struct eg_config *cfg)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(d->root, "promotion");
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(d->root, "registry");
+	const cJSON *a;
+	char prefix[300];
+
+	if (r && !cJSON_IsString(r))
+		return jdoc_error(d, r, "registry", "expected a string");
+	if (r && strncmp(r->valuestring, "sqlite:", 7) &&
+	    strncmp(r->valuestring, "mlflow+http://", 14) &&
+	    strncmp(r->valuestring, "mlflow+https://", 15))
+		return jdoc_error(d, r, "registry", "'%s': expected sqlite:PATH, mlflow+http://HOST "
+				  "or mlflow+https://HOST", r->valuestring);
+	if (r)
+		cfg->registry = xstrdup(r->valuestring);
+	if (!p)
+		return 0;
+	if (!cJSON_IsObject(p))
+		return jdoc_error(d, p, "promotion", "expected an object of aliases");
+	cfg->promotions = xcalloc((size_t)cJSON_GetArraySize(p) + 1, sizeof(*cfg->promotions));
+	cJSON_ArrayForEach(a, p) {
+		struct eg_promotion *pr = &cfg->promotions[cfg->n_promotions];
+		const char **suites;
+		size_t i, n;
+
+		snprintf(prefix, sizeof(prefix), "promotion.%.200s.", a->string);
+		if (!promotion_alias_ok(a->string))
+			return jdoc_error(d, a, "promotion", "'%s' is not an alias name (letters, "
+					  "digits, _ and -; not 'latest' nor v<digits>)", a->string);
+		if (!cJSON_IsObject(a))
+			return jdoc_error(d, a, "promotion", "%s: expected an object", a->string);
+		pr->max_age_days = -1;
+		if (jdoc_check_keys(d, a, prefix, promotion_keys) ||
+		    jdoc_number(d, a, prefix, "max_age_days", 0, 0, 36500, &pr->max_age_days) ||
+		    jdoc_string_array(d, a, prefix, "require_suites", &suites, &n))
+			return -1;
+		pr->alias = xstrdup(a->string);
+		pr->line = jdoc_line(d, a);
+		pr->require_suites = xcalloc(n + 1, sizeof(char *));
+		for (i = 0; i < n; i++)
+			pr->require_suites[i] = xstrdup(suites[i]);
+		pr->n_require_suites = n;
+		free(suites);
+		cfg->n_promotions++;
+	}
+	return 0;
+}
+
 static void config_defaults(struct eg_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -666,13 +747,8 @@ int config_load(struct eg_config *cfg, const char *path)
 		}
 	}
 	if (load_prices(&d, cJSON_GetObjectItemCaseSensitive(d.root, "prices"), cfg) ||
-	    check_cost_gates(&d, cfg))
+	    check_cost_gates(&d, cfg) || load_registry(&d, cfg))
 		goto out;
-	v = cJSON_GetObjectItemCaseSensitive(d.root, "registry");
-	if (v && !cJSON_IsString(v)) {
-		jdoc_error(&d, v, "registry", "expected a string");
-		goto out;
-	}
 	canon = json_canonical(d.root);
 	sha256_hex(canon, strlen(canon), cfg->hash);
 	free(canon);
@@ -685,6 +761,17 @@ out:
 	if (ret)
 		config_release(cfg);
 	return ret;
+}
+
+int config_load_optional(struct eg_config *cfg, const char *path, int given)
+{
+	struct stat st;
+
+	if (!given && stat(path, &st) && errno == ENOENT) {
+		memset(cfg, 0, sizeof(*cfg));
+		return 0;
+	}
+	return config_load(cfg, path) ? -1 : 1;
 }
 
 void config_release(struct eg_config *cfg)
@@ -721,6 +808,16 @@ void config_release(struct eg_config *cfg)
 	for (i = 0; i < cfg->n_prices; i++)
 		free(cfg->prices[i].model);
 	free(cfg->prices);
+	for (i = 0; i < cfg->n_promotions; i++) {
+		size_t k;
+
+		for (k = 0; k < cfg->promotions[i].n_require_suites; k++)
+			free(cfg->promotions[i].require_suites[k]);
+		free(cfg->promotions[i].require_suites);
+		free(cfg->promotions[i].alias);
+	}
+	free(cfg->promotions);
+	free(cfg->registry);
 	cJSON_Delete(cfg->root);
 	memset(cfg, 0, sizeof(*cfg));
 }

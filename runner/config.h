@@ -108,6 +108,15 @@ struct eg_repeat_policy {
 	int line;                 /* of repeat_policy in the config, 0 when absent */
 };
 
+/* one alias of the config's "promotion" section (SPEC 9) */
+struct eg_promotion {
+	char *alias;              /* e.g. "production" */
+	char **require_suites;    /* suite names the evidence run must cover */
+	size_t n_require_suites;
+	double max_age_days;      /* evidence no older than this; < 0: no limit */
+	int line;                 /* line in the config, for messages */
+};
+
 struct eg_config {
 	char *path;
 	char hash[65];            /* SHA-256 of the canonical config (no secrets are in it) */
@@ -123,11 +132,23 @@ struct eg_config {
 	size_t n_prices;
 	cJSON *root;              /* the whole document */
 	const char *baseline_override; /* run --baseline REF for every regression gate; borrowed */
+	struct eg_promotion *promotions; /* the "promotion" section, in file order */
+	size_t n_promotions;
+	char *registry;           /* the "registry" URL, or NULL (default sqlite) */
 };
 
 /* 0 ok, -1 after reporting (cfg then holds nothing to release); a missing file is an error */
 int config_load(struct eg_config *cfg, const char *path);
 void config_release(struct eg_config *cfg);
+/*
+ * For commands that use a config when there is one: 1 loaded, 0 path is
+ * absent and was not given (cfg zeroed, nothing to release), -1 after reporting.
+ */
+int config_load_optional(struct eg_config *cfg, const char *path, int given);
+/* the rule for alias, or NULL when the config has none */
+const struct eg_promotion *config_promotion(const struct eg_config *cfg, const char *alias);
+/* 1 when alias is a name MLflow accepts too: [A-Za-z0-9_-]+, not "latest" nor v<digits> */
+int promotion_alias_ok(const char *alias);
 
 /* the price of model, or NULL when prices has none */
 const struct eg_price *config_price(const struct eg_config *cfg, const char *model);

@@ -18,6 +18,7 @@ const struct command eg_commands[] = {
 	{ "gate", cmd_gate, "apply the configured gates to a stored run again" },
 	{ "help", cmd_help, "show help for evalgate or a command" },
 	{ "report", cmd_report, "write any report of a stored run again" },
+	{ "registry", cmd_registry, "register versions, promote them to aliases on evidence, audit log" },
 	{ "run", cmd_run, "run suites through the gateway, score, store, report, gate" },
 	{ "runs", cmd_runs, "list, show, export and import stored runs" },
 	{ "validate", cmd_validate, "check the config and suites without calling a model" },

@@ -16,13 +16,20 @@ void opt_list_release(struct opt_list *l)
 	l->n = l->alloc = 0;
 }
 
+static const char default_config[] = "evalgate.json";
+
 void common_opts_init(struct common_opts *c)
 {
-	c->config = "evalgate.json";
+	c->config = default_config;
 	c->history = ".evalgate/history.db";
 	c->quiet = 0;
 	c->verbose = 0;
 	c->color = "auto";
+}
+
+int common_opts_config_given(const struct common_opts *c)
+{
+	return c->config != default_config;
 }
 
 int common_opts_apply(struct common_opts *c)

@@ -62,6 +62,8 @@ struct common_opts {
 
 void common_opts_init(struct common_opts *c);
 /* apply -q/-v to the process (eg_verbosity); -1 on a bad --color */
+/* 1 when --config was given (then a missing file is an error), 0 for the default */
+int common_opts_config_given(const struct common_opts *c);
 int common_opts_apply(struct common_opts *c);
 /* 1 when colour should be used on fp */
 int common_opts_color(const struct common_opts *c, FILE *fp);

@@ -160,8 +160,8 @@ expect_grep "only in B listed" "only in B  reg/c13" "$T/out"
 # --- refs: latest skips the candidate; bad refs exit 2
 expect_rc "compare with an unknown run id: exit 2" 2 "$EG_BIN" compare nosuchrun latest --history "$T/h.db"
 expect_grep "says which" "baseline 'nosuchrun': no such run" "$T/err"
-expect_rc "alias needs the registry: exit 2" 2 "$EG_BIN" compare alias:production latest --history "$T/h.db"
-expect_grep "says the registry is needed" "registry aliases need the registry" "$T/err"
+expect_rc "an alias that is not set: exit 2" 2 "$EG_BIN" compare alias:production latest --history "$T/h.db"
+expect_grep "says the alias is not set" "alias .production. of it-bot is not set in the sqlite registry" "$T/err"
 expect_rc "latest:REF without a match: exit 2" 2 "$EG_BIN" compare latest:nope latest --history "$T/h.db"
 expect_rc "--baseline with a malformed ref: exit 2" 2 run --baseline "latest:"
 expect_rc "a regression gate without max_new_failures or alpha: exit 2" 2 \

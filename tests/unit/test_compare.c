@@ -347,10 +347,12 @@ static void resolution_runs(struct history *h)
 static int resolve(struct history *h, const char *ref, const char *target, const char *cand,
 		   char *id, size_t idlen, struct strbuf *why)
 {
-	struct baseline_query q = { ref, target, cand, NULL };
+	char reg[128];
+	struct baseline_query q = { ref, target, cand, reg };
 	struct run_info ri;
 	int rc;
 
+	snprintf(reg, sizeof(reg), "sqlite:%s/registry.db", tmpdir);
 	strbuf_reset(why);
 	rc = baseline_resolve(h, &q, &ri, why);
 	snprintf(id, idlen, "%s", rc == 0 ? ri.id : "");
@@ -396,9 +398,12 @@ Test(compare, baseline_resolution)
 	cr_assert(strstr(why.buf, "ambiguous"), "%s", why.buf);
 	cr_assert_eq(resolve(h, "2027", "bot", NULL, id, sizeof(id), &why), 1);
 	cr_assert_str_eq(why.buf, "baseline '2027': no such run in the history");
-	/* registry aliases: the hook answers clearly until the registry is wired in */
+	/* registry aliases: an alias nobody holds does not resolve, and says so */
 	cr_assert_eq(resolve(h, "alias:production", "bot", NULL, id, sizeof(id), &why), 1);
-	cr_assert(strstr(why.buf, "registry aliases need the registry"), "%s", why.buf);
+	cr_assert(strstr(why.buf, "the alias 'production' of bot is not set in the sqlite registry"),
+		  "%s", why.buf);
+	cr_assert_eq(resolve(h, "alias:production", NULL, NULL, id, sizeof(id), &why), 1);
+	cr_assert(strstr(why.buf, "the candidate run has none"), "%s", why.buf);
 	/* malformed references */
 	cr_assert_eq(resolve(h, "latest:", "bot", NULL, id, sizeof(id), &why), 1);
 	cr_assert_eq(resolve(h, "", "bot", NULL, id, sizeof(id), &why), 1);

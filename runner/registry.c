@@ -1,0 +1,1171 @@
+/*
+ * registry: promotion rules, the local store and the sqlite backend.
+ *
+ * The local store is one SQLite file (WAL) with its schema versioned by
+ * PRAGMA user_version, like the history: models, versions (metadata JSON),
+ * aliases (one version per alias: the primary key is (name, alias)) and the
+ * audit log, which triggers keep append-only.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include "error.h"
+#include "registry.h"
+#include "registry_backend.h"
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define BUSY_TIMEOUT_MS 5000
+#define MAX_META_BYTES (64u << 10)
+
+static const char *const migrations[] = {
+	/* 1: initial schema */
+	"CREATE TABLE models ("
+	"  name TEXT PRIMARY KEY NOT NULL,"
+	"  created_at TEXT NOT NULL"
+	");"
+	"CREATE TABLE versions ("
+	"  name TEXT NOT NULL REFERENCES models(name),"
+	"  version TEXT NOT NULL,"
+	"  meta TEXT,"                         /* JSON object or NULL */
+	"  created_at TEXT NOT NULL,"
+	"  PRIMARY KEY (name, version)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE aliases ("
+	"  name TEXT NOT NULL REFERENCES models(name),"
+	"  alias TEXT NOT NULL,"
+	"  version TEXT NOT NULL,"
+	"  run_id TEXT,"                       /* the evidence of the last move */
+	"  set_at TEXT NOT NULL,"
+	"  PRIMARY KEY (name, alias),"
+	"  FOREIGN KEY (name, version) REFERENCES versions(name, version)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE audit ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  at TEXT NOT NULL,"
+	"  who TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"              /* register, promote, refuse, error */
+	"  name TEXT NOT NULL,"
+	"  version TEXT,"
+	"  alias TEXT,"
+	"  previous TEXT,"                     /* the version the alias left */
+	"  run_id TEXT,"                       /* evidence */
+	"  rule TEXT,"                         /* the rule that refused (or was overridden) */
+	"  forced INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT,"
+	"  backend TEXT NOT NULL"
+	");"
+	"CREATE INDEX audit_name ON audit(name, seq);"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	"  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+};
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* ---------- small helpers ---------- */
+
+static void now_iso(char *buf, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "1970-01-01T00:00:00Z");
+}
+
+static const char *who(void)
+{
+	const char *v = getenv("GITHUB_ACTOR");
+
+	if (v && *v)
+		return v;
+	v = getenv("USER");
+	return v && *v ? v : "unknown";
+}
+
+static int dberr(struct registry *r, const char *what)
+{
+	return error("registry %s: %s: %s", r->db_path, what, sqlite3_errmsg(r->db));
+}
+
+static int prepare(struct registry *r, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return dberr(r, "cannot prepare a statement");
+	}
+	return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static int exec(struct registry *r, const char *sql)
+{
+	char *msg = NULL;
+	int ret = 0;
+
+	if (sqlite3_exec(r->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		ret = error("registry %s: %s", r->db_path, msg ? msg : sqlite3_errmsg(r->db));
+		sqlite3_free(msg);
+	}
+	return ret;
+}
+
+static int make_parent_dirs(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *p;
+	int ret = 0;
+
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0777) && errno != EEXIST) {
+			ret = error("cannot create directory %s: %s", dir, strerror(errno));
+			break;
+		}
+		*p = '/';
+	}
+	free(dir);
+	return ret;
+}
+
+static int user_version(struct registry *r, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (prepare(r, "PRAGMA user_version", &st))
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		ret = 0;
+	} else {
+		dberr(r, "cannot read the schema version");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int migrate(struct registry *r)
+{
+	struct strbuf sql = STRBUF_INIT;
+	int have, v, ret = -1;
+
+	if (user_version(r, &have))
+		return -1;
+	if (have > N_MIGRATIONS)
+		return error("registry %s has schema version %d, this evalgate knows up to %d",
+			     r->db_path, have, N_MIGRATIONS);
+	if (have == N_MIGRATIONS)
+		return 0;
+	if (exec(r, "BEGIN IMMEDIATE"))
+		return -1;
+	if (user_version(r, &have))
+		goto out_rollback;
+	for (v = have; v < N_MIGRATIONS; v++) {
+		strbuf_reset(&sql);
+		strbuf_addf(&sql, "%s;PRAGMA user_version = %d;", migrations[v], v + 1);
+		if (exec(r, sql.buf))
+			goto out_rollback;
+	}
+	if (exec(r, "COMMIT"))
+		goto out_rollback;
+	ret = 0;
+	goto out;
+out_rollback:
+	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	strbuf_release(&sql);
+	return ret;
+}
+
+static int store_open(struct registry *r)
+{
+	int rc;
+
+	if (make_parent_dirs(r->db_path))
+		return -1;
+	rc = sqlite3_open_v2(r->db_path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		if (r->db)
+			return dberr(r, "cannot open");
+		return error("registry %s: cannot open: %s", r->db_path, sqlite3_errstr(rc));
+	}
+	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
+	if (exec(r, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"))
+		return -1;
+	return migrate(r);
+}
+
+/* ---------- the local store ---------- */
+
+int regdb_has_version(struct registry *r, const char *name, const char *version)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (prepare(r, "SELECT 1 FROM versions WHERE name = ?1 AND version = ?2", &st))
+		return -1;
+	bind_text(st, 1, name);
+	bind_text(st, 2, version);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = 1;
+	else if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		dberr(r, "cannot read versions");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int regdb_put_version(struct registry *r, const char *name, const char *version,
+		      const char *meta, int *created)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int ret = -1;
+
+	*created = 0;
+	now_iso(now, sizeof(now));
+	if (exec(r, "BEGIN IMMEDIATE"))
+		return -1;
+	if (prepare(r, "INSERT OR IGNORE INTO models (name, created_at) VALUES (?1, ?2)", &st))
+		goto out_rollback;
+	bind_text(st, 1, name);
+	bind_text(st, 2, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		dberr(r, "cannot record the model");
+		goto out_rollback;
+	}
+	sqlite3_finalize(st);
+	if (prepare(r, "INSERT OR IGNORE INTO versions (name, version, meta, created_at) "
+		       "VALUES (?1, ?2, ?3, ?4)", &st))
+		goto out_rollback;
+	bind_text(st, 1, name);
+	bind_text(st, 2, version);
+	bind_text(st, 3, meta);
+	bind_text(st, 4, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		dberr(r, "cannot record the version");
+		goto out_rollback;
+	}
+	*created = sqlite3_changes(r->db) > 0;
+	if (exec(r, "COMMIT"))
+		goto out_rollback;
+	ret = 0;
+	goto out;
+out_rollback:
+	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int regdb_get_alias(struct registry *r, const char *name, const char *alias, char **version)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	*version = NULL;
+	if (prepare(r, "SELECT version FROM aliases WHERE name = ?1 AND alias = ?2", &st))
+		return -1;
+	bind_text(st, 1, name);
+	bind_text(st, 2, alias);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*version = xstrdup(col_text(st, 0));
+		ret = 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = 1;
+	} else {
+		dberr(r, "cannot read aliases");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int regdb_set_alias(struct registry *r, const char *name, const char *alias, const char *version,
+		    const char *run_id, char **previous)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int rc, ret = -1;
+
+	*previous = NULL;
+	now_iso(now, sizeof(now));
+	if (exec(r, "BEGIN IMMEDIATE"))
+		return -1;
+	rc = regdb_get_alias(r, name, alias, previous);
+	if (rc < 0)
+		goto out_rollback;
+	if (prepare(r, "INSERT INTO aliases (name, alias, version, run_id, set_at) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name, alias) DO UPDATE SET "
+		       "version = excluded.version, run_id = excluded.run_id, "
+		       "set_at = excluded.set_at", &st))
+		goto out_rollback;
+	bind_text(st, 1, name);
+	bind_text(st, 2, alias);
+	bind_text(st, 3, version);
+	bind_text(st, 4, run_id);
+	bind_text(st, 5, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		dberr(r, "cannot set the alias");
+		goto out_rollback;
+	}
+	if (exec(r, "COMMIT"))
+		goto out_rollback;
+	ret = 0;
+	goto out;
+out_rollback:
+	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	free(*previous);
+	*previous = NULL;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+struct audit_entry {
+	const char *action, *name, *version, *alias, *previous, *run_id, *rule, *reason;
+	int forced;
+};
+
+static int audit(struct registry *r, const struct audit_entry *e)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int ret = 0;
+
+	now_iso(now, sizeof(now));
+	if (prepare(r, "INSERT INTO audit (at, who, action, name, version, alias, previous, "
+		       "run_id, rule, forced, reason, backend) "
+		       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+		return -1;
+	bind_text(st, 1, now);
+	bind_text(st, 2, who());
+	bind_text(st, 3, e->action);
+	bind_text(st, 4, e->name);
+	bind_text(st, 5, e->version);
+	bind_text(st, 6, e->alias);
+	bind_text(st, 7, e->previous);
+	bind_text(st, 8, e->run_id);
+	bind_text(st, 9, e->rule);
+	sqlite3_bind_int(st, 10, e->forced);
+	bind_text(st, 11, e->reason);
+	bind_text(st, 12, r->be->name);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		ret = dberr(r, "cannot append to the audit log");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* ---------- the sqlite backend: the local store is the registry ---------- */
+
+static int sqlite_open(struct registry *r, const char *rest)
+{
+	if (!*rest)
+		return error("registry '%s': sqlite: needs a path", r->url);
+	r->db_path = xstrdup(rest);
+	return 0;
+}
+
+static void sqlite_close(struct registry *r)
+{
+}
+
+static int sqlite_register(struct registry *r, const char *name, const char *version,
+			   const char *meta, int *created)
+{
+	return regdb_put_version(r, name, version, meta, created) ? EG_EXIT_USAGE : EG_EXIT_OK;
+}
+
+static int sqlite_ensure(struct registry *r, const char *name, const char *version)
+{
+	int created;
+
+	/* promoting a version evalgate has runs of registers it implicitly */
+	return regdb_put_version(r, name, version, NULL, &created) ? EG_EXIT_USAGE : EG_EXIT_OK;
+}
+
+static int sqlite_get_alias(struct registry *r, const char *name, const char *alias,
+			    char **version)
+{
+	int rc = regdb_get_alias(r, name, alias, version);
+
+	return rc < 0 ? EG_EXIT_USAGE : rc;
+}
+
+static int sqlite_set_alias(struct registry *r, const struct promote_req *req,
+			    const struct promo_check *ev, char **previous)
+{
+	return regdb_set_alias(r, req->name, req->alias, req->version, ev->run_id, previous)
+		       ? EG_EXIT_USAGE : EG_EXIT_OK;
+}
+
+const struct registry_backend registry_sqlite_backend = {
+	.name = "sqlite",
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.register_version = sqlite_register,
+	.ensure_version = sqlite_ensure,
+	.get_alias = sqlite_get_alias,
+	.set_alias = sqlite_set_alias,
+};
+
+/* ---------- opening ---------- */
+
+struct registry *registry_open(const char *url)
+{
+	struct registry *r;
+	const char *rest;
+
+	if (!url)
+		url = REGISTRY_DEFAULT;
+	r = xcalloc(1, sizeof(*r));
+	r->url = xstrdup(url);
+	if (!strncmp(url, "sqlite:", 7)) {
+		r->be = &registry_sqlite_backend;
+		rest = url + 7;
+	} else if (!strncmp(url, "mlflow+http://", 14) || !strncmp(url, "mlflow+https://", 15)) {
+		r->be = &registry_mlflow_backend;
+		rest = url + 7;
+	} else {
+		error("registry '%s': expected sqlite:PATH, mlflow+http://HOST or "
+		      "mlflow+https://HOST", url);
+		goto out_free;
+	}
+	if (r->be->open(r, rest))
+		goto out_close;
+	if (store_open(r))
+		goto out_close;
+	return r;
+out_close:
+	registry_close(r);
+	return NULL;
+out_free:
+	free(r->url);
+	free(r);
+	return NULL;
+}
+
+void registry_close(struct registry *r)
+{
+	if (!r)
+		return;
+	if (r->be)
+		r->be->close(r);
+	sqlite3_close(r->db);
+	free(r->db_path);
+	free(r->url);
+	free(r);
+}
+
+const char *registry_kind(const struct registry *r)
+{
+	return r->be->name;
+}
+
+static int name_ok(const char *what, const char *s)
+{
+	const unsigned char *p;
+
+	if (!*s || strlen(s) > 256)
+		return error("registry: %s must be 1 to 256 characters", what);
+	for (p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return error("registry: %s must not contain control characters", what);
+	return 0;
+}
+
+int registry_register(struct registry *r, const char *name, const char *version,
+		      const char *meta_json)
+{
+	struct audit_entry e = { 0 };
+	char *meta = NULL;
+	int created = 0, rc;
+
+	if (name_ok("a model name", name) || name_ok("a version", version))
+		return EG_EXIT_USAGE;
+	if (meta_json) {
+		cJSON *m = cJSON_ParseWithLength(meta_json, strlen(meta_json));
+
+		if (!m || !cJSON_IsObject(m) || strlen(meta_json) > MAX_META_BYTES) {
+			cJSON_Delete(m);
+			error("registry: --meta: expected a JSON object of at most %u bytes",
+			      MAX_META_BYTES);
+			return EG_EXIT_USAGE;
+		}
+		meta = cJSON_PrintUnformatted(m);
+		cJSON_Delete(m);
+	}
+	rc = r->be->register_version(r, name, version, meta, &created);
+	if (rc)
+		goto out;
+	if (!created) {
+		info("%s@%s is already registered", name, version);
+		goto out;
+	}
+	e.action = "register";
+	e.name = name;
+	e.version = version;
+	e.reason = meta;
+	if (audit(r, &e)) {
+		rc = EG_EXIT_USAGE;
+		goto out;
+	}
+	info("registered %s@%s (%s)", name, version, r->be->name);
+out:
+	cJSON_free(meta);
+	return rc;
+}
+
+/* ---------- promotion rules ---------- */
+
+struct brief {
+	char *id, *started_at, *verdict;
+	enum run_status status;
+};
+
+struct brief_list {
+	const char *version;
+	struct brief *v;         /* newest first */
+	size_t n, alloc;
+};
+
+static int collect_run(const struct run_info *ri, void *arg)
+{
+	struct brief_list *l = arg;
+	struct brief *b;
+
+	if (!ri->version || strcmp(ri->version, l->version))
+		return 0;
+	XGROW(l->v, l->n + 1, l->alloc);
+	b = &l->v[l->n++];
+	b->id = xstrdup(ri->id);
+	b->started_at = xstrdup(ri->started_at ? ri->started_at : "");
+	b->verdict = ri->verdict ? xstrdup(ri->verdict) : NULL;
+	b->status = ri->status;
+	return 0;
+}
+
+static void brief_list_release(struct brief_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].id);
+		free(l->v[i].started_at);
+		free(l->v[i].verdict);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = l->alloc = 0;
+}
+
+static int brief_passed(const struct brief *b)
+{
+	return b->verdict && !strcmp(b->verdict, "pass") && b->status == RUN_FINISHED;
+}
+
+static int brief_failed(const struct brief *b)
+{
+	return b->verdict && !strcmp(b->verdict, "fail");
+}
+
+struct suite_names {
+	struct strbuf list;      /* comma-separated */
+};
+
+static int collect_suite(const struct run_suite *s, void *arg)
+{
+	struct suite_names *sn = arg;
+
+	if (s->n_cases <= 0)
+		return 0;
+	if (sn->list.len)
+		strbuf_addch(&sn->list, ',');
+	strbuf_addstr(&sn->list, s->name);
+	return 0;
+}
+
+static int list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (len == n && !memcmp(p, name, n))
+			return 1;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+/* seconds since the epoch of "YYYY-MM-DDTHH:MM:SS[.fff]Z"; -1 when unreadable */
+static time_t parse_iso(const char *s)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, n = 0;
+
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || !n)
+		return (time_t)-1;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return (time_t)-1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return timegm(&tm);
+}
+
+/*
+ * Check one passing candidate (index i of l, newest first): suites, age,
+ * later failures. Fills out (refusal or evidence); returns 1 when allowed.
+ */
+static int check_candidate(struct history *h, const char *name, const char *version,
+			   const struct brief_list *l, size_t i, const struct eg_promotion *rule,
+			   time_t now, struct promo_check *out)
+{
+	const struct brief *b = &l->v[i];
+	struct suite_names sn = { STRBUF_INIT };
+	struct strbuf missing = STRBUF_INIT;
+	size_t k;
+	int ok = 0;
+
+	out->run_id = xstrdup(b->id);
+	out->verdict = b->verdict ? xstrdup(b->verdict) : NULL;
+	if (history_run_suites(h, b->id, collect_suite, &sn)) {
+		ok = -1;
+		goto out;
+	}
+	out->suites = xstrdup(sn.list.buf);
+	for (k = 0; rule && k < rule->n_require_suites; k++)
+		if (!list_has(sn.list.buf, rule->require_suites[k])) {
+			if (missing.len)
+				strbuf_addstr(&missing, ", ");
+			strbuf_addstr(&missing, rule->require_suites[k]);
+		}
+	if (missing.len) {
+		out->rule = "suites";
+		strbuf_addf(&out->reason, "run %s did not cover the suite%s %s that alias '%s' "
+			    "requires (it ran: %s)", b->id, strchr(missing.buf, ',') ? "s" : "",
+			    missing.buf, rule->alias, sn.list.len ? sn.list.buf : "none");
+		goto out;
+	}
+	if (rule && rule->max_age_days >= 0) {
+		time_t t = parse_iso(b->started_at);
+		double age = t == (time_t)-1 ? INFINITY : difftime(now, t) / 86400.0;
+
+		if (age > rule->max_age_days) {
+			out->rule = "max_age_days";
+			strbuf_addf(&out->reason, "run %s started %s, %.1f days ago, over "
+				    "max_age_days %g of alias '%s'", b->id, b->started_at, age,
+				    rule->max_age_days, rule->alias);
+			goto out;
+		}
+	}
+	for (k = i; k-- > 0;)
+		if (brief_failed(&l->v[k])) {
+			out->rule = "later_failure";
+			strbuf_addf(&out->reason, "run %s of %s@%s failed after run %s passed",
+				    l->v[k].id, name, version, b->id);
+			goto out;
+		}
+	out->rule = NULL;
+	strbuf_addf(&out->reason, "run %s of %s@%s passed every gate", b->id, name, version);
+	if (rule && rule->n_require_suites)
+		strbuf_addf(&out->reason, ", covered %s", sn.list.buf);
+	ok = 1;
+out:
+	strbuf_release(&sn.list);
+	strbuf_release(&missing);
+	return ok;
+}
+
+static int check_named_run(struct history *h, const char *name, const char *version,
+			   const struct brief_list *l, const struct eg_promotion *rule,
+			   const char *run_id, time_t now, struct promo_check *out)
+{
+	struct run_info ri;
+	size_t i;
+	int rc;
+
+	if (history_run_get(h, run_id, &ri)) {
+		out->rule = "evidence";
+		strbuf_addf(&out->reason, "run '%s' is not in the history", run_id);
+		return 0;
+	}
+	out->run_id = xstrdup(ri.id);
+	out->verdict = ri.verdict ? xstrdup(ri.verdict) : NULL;
+	if (!ri.target || strcmp(ri.target, name) || !ri.version || strcmp(ri.version, version)) {
+		out->rule = "evidence";
+		strbuf_addf(&out->reason, "run %s is of %s@%s, not %s@%s", ri.id,
+			    ri.target ? ri.target : "?", ri.version ? ri.version : "?", name,
+			    version);
+		run_info_release(&ri);
+		return 0;
+	}
+	run_info_release(&ri);
+	for (i = 0; i < l->n && strcmp(l->v[i].id, out->run_id); i++)
+		;
+	if (i == l->n) {
+		out->rule = "evidence";
+		strbuf_addf(&out->reason, "run %s is not among the runs of %s@%s", out->run_id,
+			    name, version);
+		return 0;
+	}
+	if (!brief_passed(&l->v[i])) {
+		out->rule = "gates";
+		strbuf_addf(&out->reason, "run %s did not pass every gate (verdict %s, status %s)",
+			    l->v[i].id, l->v[i].verdict ? l->v[i].verdict : "none",
+			    run_status_name(l->v[i].status));
+		return 0;
+	}
+	/* the candidate check fills the evidence fields itself */
+	free(out->run_id);
+	free(out->verdict);
+	out->run_id = out->verdict = NULL;
+	rc = check_candidate(h, name, version, l, i, rule, now, out);
+	if (rc > 0)
+		out->allowed = 1;
+	return rc < 0 ? -1 : 0;
+}
+
+static void promo_check_init(struct promo_check *c)
+{
+	memset(c, 0, sizeof(*c));
+	strbuf_init(&c->reason, 0);
+}
+
+int registry_check(struct history *h, const char *name, const char *version,
+		   const struct eg_promotion *rule, const char *run_id, time_t now,
+		   struct promo_check *out)
+{
+	struct brief_list l = { version, NULL, 0, 0 };
+	int have = 0, ret = -1;
+	size_t i;
+
+	promo_check_init(out);
+	if (!now)
+		now = time(NULL);
+	if (history_runs_list(h, name, 0, collect_run, &l))
+		goto out;
+	if (run_id) {
+		ret = check_named_run(h, name, version, &l, rule, run_id, now, out);
+		goto out;
+	}
+	if (!l.n) {
+		out->rule = "evidence";
+		strbuf_addf(&out->reason, "no stored run of %s@%s", name, version);
+		ret = 0;
+		goto out;
+	}
+	/* any passing run for which every rule holds will do; else the newest one's refusal */
+	for (i = 0; i < l.n; i++) {
+		struct promo_check cur;
+		int rc, stale;
+
+		if (!brief_passed(&l.v[i]))
+			continue;
+		promo_check_init(&cur);
+		rc = check_candidate(h, name, version, &l, i, rule, now, &cur);
+		if (rc < 0) {
+			promo_check_release(&cur);
+			goto out;
+		}
+		stale = cur.rule && !strcmp(cur.rule, "max_age_days");
+		if (rc > 0 || !have) {
+			promo_check_release(out);
+			*out = cur;
+			have = 1;
+		} else {
+			promo_check_release(&cur);
+		}
+		if (rc > 0) {
+			out->allowed = 1;
+			break;
+		}
+		if (stale)
+			break;  /* every older run is older still */
+	}
+	if (!have) {
+		out->rule = "gates";
+		out->run_id = xstrdup(l.v[0].id);
+		out->verdict = l.v[0].verdict ? xstrdup(l.v[0].verdict) : NULL;
+		strbuf_addf(&out->reason, "no run of %s@%s passed every gate (newest: run %s, "
+			    "verdict %s)", name, version, l.v[0].id,
+			    l.v[0].verdict ? l.v[0].verdict : "none");
+	}
+	ret = 0;
+out:
+	brief_list_release(&l);
+	return ret;
+}
+
+void promo_check_release(struct promo_check *c)
+{
+	free(c->run_id);
+	free(c->verdict);
+	free(c->suites);
+	strbuf_release(&c->reason);
+	c->run_id = c->verdict = c->suites = NULL;
+	c->rule = NULL;
+	c->allowed = 0;
+}
+
+/* ---------- promotion ---------- */
+
+int registry_promote(struct registry *r, struct history *h, const struct promote_req *req)
+{
+	struct promo_check ev;
+	struct audit_entry e = { 0 };
+	char *previous = NULL;
+	int rc;
+
+	if (name_ok("a model name", req->name) || name_ok("a version", req->version))
+		return EG_EXIT_USAGE;
+	if (!promotion_alias_ok(req->alias)) {
+		error("registry: '%s' is not an alias name (letters, digits, _ and -; "
+		      "not 'latest' nor v<digits>)", req->alias);
+		return EG_EXIT_USAGE;
+	}
+	if (req->force && (!req->reason || !*req->reason)) {
+		error("registry: --force needs --reason TEXT (it is written to the audit log)");
+		return EG_EXIT_USAGE;
+	}
+	if (registry_check(h, req->name, req->version, req->rule, req->run_id, req->now, &ev))
+		return EG_EXIT_USAGE;
+	e.name = req->name;
+	e.version = req->version;
+	e.alias = req->alias;
+	e.run_id = ev.run_id;
+	e.rule = ev.rule;
+	if (!ev.allowed && !req->force) {
+		e.action = "refuse";
+		e.reason = ev.reason.buf;
+		rc = audit(r, &e) ? EG_EXIT_USAGE : EG_EXIT_GATE;
+		error("promotion of %s@%s to '%s' refused by rule '%s': %s", req->name,
+		      req->version, req->alias, ev.rule, ev.reason.buf);
+		goto out;
+	}
+	if (!ev.allowed)
+		warning("rule '%s' would refuse: %s; promoting anyway (--force: %s)", ev.rule,
+			ev.reason.buf, req->reason);
+	rc = r->be->ensure_version(r, req->name, req->version);
+	if (!rc)
+		rc = r->be->set_alias(r, req, &ev, &previous);
+	if (rc) {
+		e.action = "error";
+		e.reason = "the registry backend failed; see the error output of this command";
+		audit(r, &e);
+		goto out;
+	}
+	e.action = "promote";
+	e.previous = previous;
+	e.forced = req->force && !ev.allowed;
+	e.reason = e.forced ? req->reason : (req->reason ? req->reason : ev.reason.buf);
+	if (audit(r, &e)) {
+		rc = EG_EXIT_USAGE;
+		goto out;
+	}
+	if (eg_verbosity >= 0) {
+		printf("promoted %s@%s to '%s'", req->name, req->version, req->alias);
+		if (previous && strcmp(previous, req->version))
+			printf(" (moved from %s)", previous);
+		if (ev.run_id)
+			printf(" on evidence of run %s", ev.run_id);
+		if (e.forced)
+			printf(" (forced)");
+		putchar('\n');
+	}
+out:
+	free(previous);
+	promo_check_release(&ev);
+	return rc;
+}
+
+int registry_alias_version(struct registry *r, const char *name, const char *alias,
+			   char **version)
+{
+	*version = NULL;
+	return r->be->get_alias(r, name, alias, version);
+}
+
+/* ---------- listings ---------- */
+
+int registry_show(struct registry *r, const char *name, FILE *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, n = 0, ret = EG_EXIT_USAGE;
+
+	if (prepare(r, "SELECT version, created_at, meta FROM versions WHERE name = ?1 "
+		       "ORDER BY created_at, version", &st))
+		return EG_EXIT_USAGE;
+	bind_text(st, 1, name);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *meta = col_text(st, 2);
+
+		if (!n++)
+			fprintf(out, "model %s (%s registry)\nversions\n", name, r->be->name);
+		fprintf(out, "  %-16s registered %s%s%s\n", col_text(st, 0), col_text(st, 1),
+			meta ? "  " : "", meta ? meta : "");
+	}
+	if (rc != SQLITE_DONE) {
+		dberr(r, "cannot read versions");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	if (prepare(r, "SELECT alias, version, run_id, set_at FROM aliases WHERE name = ?1 "
+		       "ORDER BY alias", &st))
+		goto out;
+	bind_text(st, 1, name);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char *version = NULL;
+		const char *alias = col_text(st, 0);
+		int grc;
+
+		n++;
+		if (!strcmp(r->be->name, "sqlite")) {
+			version = xstrdup(col_text(st, 1));
+		} else {
+			/* the remote registry is the authority on where an alias points */
+			grc = r->be->get_alias(r, name, alias, &version);
+			if (grc >= 2) {
+				ret = grc;
+				goto out;
+			}
+		}
+		fprintf(out, "  alias %-16s -> %s  (set %s, evidence run %s)\n", alias,
+			version ? version : "(unset)", col_text(st, 3),
+			col_text(st, 2) ? col_text(st, 2) : "none");
+		free(version);
+	}
+	if (rc != SQLITE_DONE) {
+		dberr(r, "cannot read aliases");
+		goto out;
+	}
+	if (!n) {
+		error("registry %s: no model '%s'", r->db_path, name);
+		goto out;
+	}
+	ret = EG_EXIT_OK;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int registry_list(struct registry *r, FILE *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = EG_EXIT_USAGE;
+
+	if (prepare(r, "SELECT m.name, (SELECT count(*) FROM versions v WHERE v.name = m.name), "
+		       "(SELECT group_concat(alias || '=' || version, ' ') FROM "
+		       "(SELECT alias, version FROM aliases a WHERE a.name = m.name ORDER BY alias)) "
+		       "FROM models m ORDER BY m.name", &st))
+		return EG_EXIT_USAGE;
+	fprintf(out, "%-32s %8s  %s\n", "model", "versions", "aliases");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fprintf(out, "%-32s %8d  %s\n", col_text(st, 0), sqlite3_column_int(st, 1),
+			col_text(st, 2) ? col_text(st, 2) : "-");
+	if (rc != SQLITE_DONE) {
+		dberr(r, "cannot list models");
+		goto out;
+	}
+	ret = EG_EXIT_OK;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static void json_member(struct strbuf *sb, const char *key, const char *v)
+{
+	if (sb->len > 1)
+		strbuf_addch(sb, ',');
+	strbuf_add_json_str(sb, key, strlen(key));
+	strbuf_addch(sb, ':');
+	if (v)
+		strbuf_add_json_str(sb, v, strlen(v));
+	else
+		strbuf_addstr(sb, "null");
+}
+
+int registry_log(struct registry *r, const char *name, long limit, int json, FILE *out)
+{
+	static const char *const cols[] = { "seq", "at", "who", "action", "name", "version",
+					    "alias", "previous", "run_id", "rule", "forced",
+					    "reason", "backend" };
+	struct strbuf sb = STRBUF_INIT;
+	sqlite3_stmt *st = NULL;
+	int rc, first = 1, ret = EG_EXIT_USAGE;
+
+	if (prepare(r, "SELECT seq, at, who, action, name, version, alias, previous, run_id, "
+		       "rule, forced, reason, backend FROM (SELECT * FROM audit "
+		       "WHERE ?1 IS NULL OR name = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+		       &st))
+		return EG_EXIT_USAGE;
+	bind_text(st, 1, name);
+	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+	if (json)
+		fputc('[', out);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t i;
+
+		if (json) {
+			strbuf_reset(&sb);
+			strbuf_addch(&sb, '{');
+			for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+				if (i == 0 || i == 10) {
+					if (sb.len > 1)
+						strbuf_addch(&sb, ',');
+					strbuf_addf(&sb, "\"%s\":%lld", cols[i],
+						    (long long)sqlite3_column_int64(st, (int)i));
+				} else {
+					json_member(&sb, cols[i], col_text(st, (int)i));
+				}
+			strbuf_addch(&sb, '}');
+			fprintf(out, "%s%s", first ? "" : ",", sb.buf);
+			first = 0;
+			continue;
+		}
+		fprintf(out, "%s  %-10s %-8s %s@%s", col_text(st, 1), col_text(st, 2),
+			col_text(st, 3), col_text(st, 4), col_text(st, 5) ? col_text(st, 5) : "-");
+		if (col_text(st, 6))
+			fprintf(out, " alias %s", col_text(st, 6));
+		if (col_text(st, 7))
+			fprintf(out, " (was %s)", col_text(st, 7));
+		if (col_text(st, 8))
+			fprintf(out, " run %s", col_text(st, 8));
+		if (sqlite3_column_int(st, 10))
+			fprintf(out, " FORCED");
+		if (col_text(st, 9))
+			fprintf(out, " rule %s", col_text(st, 9));
+		if (col_text(st, 11))
+			fprintf(out, ": %s", col_text(st, 11));
+		fputc('\n', out);
+	}
+	if (json)
+		fputs("]\n", out);
+	if (rc != SQLITE_DONE) {
+		dberr(r, "cannot read the audit log");
+		goto out;
+	}
+	ret = EG_EXIT_OK;
+out:
+	strbuf_release(&sb);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* ---------- for run and the baseline resolver ---------- */
+
+struct latest_pass {
+	const char *version;
+	char *id;
+};
+
+static int find_latest_pass(const struct run_info *ri, void *arg)
+{
+	struct latest_pass *lp = arg;
+
+	if (!ri->version || strcmp(ri->version, lp->version) || ri->status != RUN_FINISHED ||
+	    !ri->verdict || strcmp(ri->verdict, "pass"))
+		return 0;
+	lp->id = xstrdup(ri->id);
+	return 1;
+}
+
+int registry_resolve_alias(const char *url, const char *target, struct history *h,
+			   const char *alias, char **run_id, struct strbuf *why)
+{
+	struct registry *r;
+	struct latest_pass lp = { NULL, NULL };
+	char *version = NULL;
+	int rc, ret = -1;
+
+	*run_id = NULL;
+	r = registry_open(url);
+	if (!r)
+		return -1;
+	rc = registry_alias_version(r, target, alias, &version);
+	if (rc == 1) {
+		strbuf_addf(why, "baseline 'alias:%s': the alias '%s' of %s is not set in the %s "
+			    "registry", alias, alias, target, r->be->name);
+		ret = 1;
+	}
+	if (rc)
+		goto out;
+	lp.version = version;
+	if (history_runs_list(h, target, 0, find_latest_pass, &lp))
+		goto out;
+	if (!lp.id) {
+		strbuf_addf(why, "baseline 'alias:%s': %s@%s holds the alias but has no passing "
+			    "run in the history", alias, target, version);
+		ret = 1;
+		goto out;
+	}
+	*run_id = lp.id;
+	ret = 0;
+out:
+	free(version);
+	registry_close(r);
+	return ret;
+}
+
+int registry_run_promote(const struct eg_config *cfg, const char *history_path,
+			 const char *run_id, const char *alias)
+{
+	struct promote_req req = { 0 };
+	struct registry *r;
+	struct history *h;
+	int rc = EG_EXIT_USAGE;
+
+	h = history_open_ro(history_path);
+	if (!h)
+		return EG_EXIT_USAGE;
+	r = registry_open(cfg->registry);
+	if (!r)
+		goto out_history;
+	req.name = cfg->target.name;
+	req.version = cfg->target.version;
+	req.alias = alias;
+	req.run_id = run_id;
+	req.rule = config_promotion(cfg, alias);
+	rc = registry_promote(r, h, &req);
+	registry_close(r);
+out_history:
+	history_close(h);
+	return rc;
+}
