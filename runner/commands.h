@@ -25,6 +25,7 @@ extern const unsigned eg_n_commands;
 int cmd_help(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 
 #endif

@@ -303,7 +303,7 @@ static const char *extract(const cJSON *root, struct log_case *lc)
 }
 
 /* the case object without its id, as one line of JSON; malloc'd */
-static char *build_case(const struct log_case *lc, const char *tag)
+static char *build_case(const struct log_case *lc, const char *tag, int always)
 {
 	cJSON *o = cJSON_CreateObject(), *msgs, *m;
 	const cJSON *src;
@@ -335,9 +335,12 @@ static char *build_case(const struct log_case *lc, const char *tag)
 		cJSON_AddItemToObject(o, "context", cJSON_Duplicate(lc->context, 1));
 	if (lc->metadata)
 		cJSON_AddItemToObject(o, "metadata", cJSON_Duplicate(lc->metadata, 1));
-	if (tag) {
+	if (tag || always) {
 		cJSON *tags = cJSON_AddArrayToObject(o, "tags");
-		cJSON_AddItemToArray(tags, cJSON_CreateString(tag));
+		if (tag)
+			cJSON_AddItemToArray(tags, cJSON_CreateString(tag));
+		if (always)
+			cJSON_AddItemToArray(tags, cJSON_CreateString("always"));
 	}
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -601,9 +604,22 @@ int sampler_line(struct sampler *s, const char *line, size_t len, long lineno)
 	memset(&it, 0, sizeof(it));
 	it.lineno = lineno;
 	if (matches_always(s, root)) {
+		char *tag = NULL;
+
 		s->c.always++;
 		line_key(line, len, &it);
-		it.text = build_case(&lc, NULL);
+		if (s->o.stratify_by) {
+			/* its stratum's tag too, without counting it in the stratum */
+			char *v = value_text(field_get(root, s->o.stratify_by));
+			struct strbuf sb = STRBUF_INIT;
+			if (v)
+				utf8_cut(v, STRATUM_VALUE_MAX);
+			strbuf_addf(&sb, "%s:%s", s->stratum_label, v ? v : "(none)");
+			tag = strbuf_detach(&sb, NULL);
+			free(v);
+		}
+		it.text = build_case(&lc, tag, 1);
+		free(tag);
 		ret = emit_item(s, &it);
 		free(it.text);
 		goto out;
@@ -624,7 +640,7 @@ int sampler_line(struct sampler *s, const char *line, size_t len, long lineno)
 	if (s->o.rate > 0) {
 		if (rand_unit(&s->rng) < s->o.rate) {
 			line_key(line, len, &it);
-			it.text = build_case(&lc, st->tag);
+			it.text = build_case(&lc, st->tag, 0);
 			st->drawn++;
 			s->c.sampled++;
 			ret = emit_item(s, &it);
@@ -634,7 +650,7 @@ int sampler_line(struct sampler *s, const char *line, size_t len, long lineno)
 	} else if (st->n_res < s->o.n) {
 		/* algorithm R: the first n fill the reservoir */
 		line_key(line, len, &it);
-		it.text = build_case(&lc, st->tag);
+		it.text = build_case(&lc, st->tag, 0);
 		XGROW(st->res, st->n_res + 1, st->alloc_res);
 		st->res[st->n_res++] = it;
 	} else {
@@ -642,7 +658,7 @@ int sampler_line(struct sampler *s, const char *line, size_t len, long lineno)
 		uint64_t j = sample_rand_below(&s->rng, (uint64_t)st->seen);
 		if (j < s->o.n) {
 			line_key(line, len, &it);
-			it.text = build_case(&lc, st->tag);
+			it.text = build_case(&lc, st->tag, 0);
 			free(st->res[j].text);
 			st->res[j] = it;
 		}
