@@ -19,7 +19,8 @@ static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers"
 					    "max_error_rate", "max_response_bytes", NULL };
 static const char *const target_keys[] = { "name", "version", "model", "params", "system", NULL };
 static const char *const judge_keys[] = { "model", "params", "samples", NULL };
-static const char *const gate_keys[] = { "name", "suite", "tag", "metric", "min", "max", NULL };
+static const char *const gate_keys[] = { "name", "suite", "tag", "metric", "min", "max",
+					 "window", "scorer", NULL };
 
 static const struct {
 	const char *name;
@@ -29,6 +30,7 @@ static const struct {
 	{ "error_rate", METRIC_ERROR_RATE },
 	{ "attack_success_rate", METRIC_ATTACK_SUCCESS_RATE },
 	{ "judge_error_rate", METRIC_JUDGE_ERROR_RATE },
+	{ "drift", METRIC_DRIFT },
 };
 
 static int env_name_ok(const char *s)
@@ -260,6 +262,38 @@ static int load_judge(struct jdoc *d, const cJSON *j, struct eg_judge_cfg *jc)
 	return 0;
 }
 
+/*
+ * drift: the limits come from the suite's history, so min and max make no
+ * sense; a suite is required (the history is per suite name)
+ */
+static int load_drift(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *gate)
+{
+	const char *scorer = NULL;
+	double window = 7;
+	char field[64];
+
+	snprintf(field, sizeof(field), "gates[%d].", idx);
+	if (jdoc_number(d, g, field, "window", 0, 3, 50, &window) ||
+	    jdoc_string(d, g, field, "scorer", 0, &scorer))
+		return -1;
+	snprintf(field, sizeof(field), "gates[%d]", idx);
+	if (window != floor(window))
+		return jdoc_error(d, cJSON_GetObjectItem(g, "window"), field,
+				  "window: expected a whole number of runs");
+	if (!gate->suite)
+		return jdoc_error(d, g, field, "a drift gate needs a suite (its history is per suite)");
+	if (gate->has_min || gate->has_max)
+		return jdoc_error(d, g, field,
+				  "a drift gate takes no min or max: its lower limit comes from the "
+				  "suite's previous runs");
+	if (scorer && !*scorer)
+		return jdoc_error(d, cJSON_GetObjectItem(g, "scorer"), field,
+				  "scorer: must not be empty");
+	gate->window = (int)window;
+	gate->scorer = scorer ? xstrdup(scorer) : NULL;
+	return 0;
+}
+
 static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *gate)
 {
 	const char *name = NULL, *suite = NULL, *tag = NULL, *metric = NULL;
@@ -282,7 +316,7 @@ static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *ga
 		snprintf(field, sizeof(field), "gates[%d].metric", idx);
 		return jdoc_error(d, cJSON_GetObjectItem(g, "metric"), field,
 				  "unknown metric '%s' (known: pass_rate, error_rate, "
-				  "attack_success_rate, judge_error_rate)", metric);
+				  "attack_success_rate, judge_error_rate, drift)", metric);
 	}
 	if (suite && tag) {
 		snprintf(field, sizeof(field), "gates[%d]", idx);
@@ -298,7 +332,14 @@ static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *ga
 	if (jdoc_number(d, g, field, "min", 0, 0, 1, &gate->min) ||
 	    jdoc_number(d, g, field, "max", 0, 0, 1, &gate->max))
 		return -1;
-	if (!gate->has_min && !gate->has_max) {
+	if (gate->metric == METRIC_DRIFT) {
+		if (load_drift(d, g, idx, gate))
+			return -1;
+	} else if (cJSON_GetObjectItemCaseSensitive(g, "window") ||
+		   cJSON_GetObjectItemCaseSensitive(g, "scorer")) {
+		snprintf(field, sizeof(field), "gates[%d]", idx);
+		return jdoc_error(d, g, field, "window and scorer belong to drift gates");
+	} else if (!gate->has_min && !gate->has_max) {
 		snprintf(field, sizeof(field), "gates[%d]", idx);
 		return jdoc_error(d, g, field, "a gate needs min or max");
 	}
@@ -423,6 +464,7 @@ void config_release(struct eg_config *cfg)
 		free(cfg->gates[i].metric_name);
 		free(cfg->gates[i].suite);
 		free(cfg->gates[i].tag);
+		free(cfg->gates[i].scorer);
 	}
 	free(cfg->gates);
 	cJSON_Delete(cfg->root);

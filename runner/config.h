@@ -50,6 +50,7 @@ enum gate_metric {
 	METRIC_ERROR_RATE,          /* errored / all cases */
 	METRIC_ATTACK_SUCCESS_RATE, /* adversarial suites: failed / (passed + failed) */
 	METRIC_JUDGE_ERROR_RATE,    /* model-graded scorer results that errored / all of them */
+	METRIC_DRIFT,               /* pass rate (or a scorer's mean) against the suite's last runs */
 };
 
 struct eg_gate {
@@ -61,6 +62,8 @@ struct eg_gate {
 	int has_min, has_max;
 	double min, max;
 	int line;                 /* line in the config, for messages */
+	int window;               /* drift: previous runs compared with (default 7) */
+	char *scorer;             /* drift: a scorer's label or type whose mean is charted, or NULL */
 };
 
 struct eg_config {

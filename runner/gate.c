@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "drift.h"
 #include "error.h"
 #include "strbuf.h"
 #include "banned.h"
@@ -25,6 +26,8 @@ static int eval_gate(struct history *h, const char *run_id, const struct eg_gate
 	struct counts c;
 	long k, n;
 
+	if (g->metric == METRIC_DRIFT)
+		return drift_gate_eval(h, run_id, g, scope, row, detail, dlen);
 	if (g->metric == METRIC_JUDGE_ERROR_RATE) {
 		if (history_model_score_counts(h, run_id, g->suite, g->tag, &n, &k))
 			return -1;
@@ -53,6 +56,7 @@ static int eval_gate(struct history *h, const char *run_id, const struct eg_gate
 		n = c.pass + c.fail;
 		break;
 	case METRIC_JUDGE_ERROR_RATE:
+	case METRIC_DRIFT:
 		break; /* k and n counted above */
 	}
 	row->n = n;
@@ -100,7 +104,7 @@ int gates_apply(struct history *h, const char *run_id, const struct eg_config *c
 	for (i = 0; i < cfg->n_gates; i++) {
 		const struct eg_gate *g = &cfg->gates[i];
 		struct gate_row row;
-		char detail[128];
+		char detail[1024]; /* drift details hold their window */
 
 		scope_of(g, &scope);
 		if (eval_gate(h, run_id, g, scope.buf, &row, detail, sizeof(detail)) ||

@@ -451,7 +451,7 @@ Test(config, gate_errors)
 {
 	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.9},\n"
 		    "    {\"metric\":\n \"pass_ratio\", \"min\": 0.9}\n");
-	load_fails(6, "gates[1].metric: unknown metric 'pass_ratio' (known: pass_rate, error_rate, attack_success_rate, judge_error_rate)");
+	load_fails(6, "gates[1].metric: unknown metric 'pass_ratio' (known: pass_rate, error_rate, attack_success_rate, judge_error_rate, drift)");
 	write_gates("    {\"metric\": \"pass_rate\"}\n");
 	load_fails(5, "gates[0]: a gate needs min or max");
 	write_gates("    {\"metric\": \"pass_rate\", \"suite\": \"s\", \"tag\": \"t\", \"min\": 1}\n");
