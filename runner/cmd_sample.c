@@ -195,6 +195,24 @@ out:
 	return ret;
 }
 
+/* create the directories above path, as mkdir -p would */
+static int make_parents(const char *path)
+{
+	char *p = xstrdup(path), *s;
+	int ret = 0;
+
+	for (s = p + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		if (mkdir(p, 0777) && errno != EEXIST) {
+			ret = error("%s: cannot create: %s", p, strerror(errno));
+			break;
+		}
+		*s = '/';
+	}
+	free(p);
+	return ret;
+}
+
 static int parse_rate(const char *s, double *out)
 {
 	char *end;
@@ -310,6 +328,8 @@ int cmd_sample(int argc, char **argv)
 	if (!smp)
 		goto out;
 
+	if (make_parents(dir.buf))
+		goto out;
 	strbuf_addf(&tmp, "%s.tmp-XXXXXX", dir.buf);
 	if (!mkdtemp(tmp.buf)) {
 		error("%s: cannot create a temporary directory: %s", tmp.buf, strerror(errno));
