@@ -89,7 +89,7 @@ static void add_run(const char *id, const char *suite, int day, int pass, int fa
 		    double score, enum run_status st)
 {
 	struct run_info ri;
-	char started[32];
+	char started[48];
 	int i;
 
 	memset(&ri, 0, sizeof(ri));
