@@ -33,7 +33,7 @@
 
 static const char usage[] =
 	"usage: evalgate sample LOG --out DIR (--rate R | --n N) [--seed S] [--stratify-by FIELD]\n"
-	"                       [--always FIELD=VALUE]... [--name NAME] [--version V] [--template FILE]";
+	"                       [--always FIELD=VALUE]... [--name NAME] [--version V] [--template FILE] [--strict]";
 
 /* where the cases go while the log is read */
 struct sink {
