@@ -33,6 +33,7 @@ int cmd_report(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 
 #endif

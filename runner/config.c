@@ -24,7 +24,7 @@ static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers"
 static const char *const target_keys[] = { "name", "version", "model", "params", "system", NULL };
 static const char *const judge_keys[] = { "model", "params", "samples", NULL };
 static const char *const gate_keys[] = { "name", "suite", "tag", "metric", "stat", "min", "max",
-					 NULL };
+					 "window", "scorer", NULL };
 static const char *const price_keys[] = { "input_per_mtok", "output_per_mtok", NULL };
 static const char *const promotion_keys[] = { "require_suites", "max_age_days", NULL };
 
@@ -49,6 +49,7 @@ static const struct metric_def {
 	{ "tokens", "tokens", METRIC_TOKENS, 1, 1e12 },
 	{ "cost_usd", "cost_usd", METRIC_COST_USD, 0, 1e9 },
 	{ "regression", "regression", METRIC_REGRESSION, 0, 0 },
+	{ "drift", "drift", METRIC_DRIFT, 0, 1 },
 };
 #define N_METRICS (sizeof(metrics) / sizeof(metrics[0]))
 
@@ -414,6 +415,38 @@ static int load_regression_gate(struct jdoc *d, const cJSON *g, int idx, struct 
 	return 0;
 }
 
+/*
+ * drift: the limits come from the suite's history, so min and max make no
+ * sense; a suite is required (the history is per suite name)
+ */
+static int load_drift(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *gate)
+{
+	const char *scorer = NULL;
+	double window = 7;
+	char field[64];
+
+	snprintf(field, sizeof(field), "gates[%d].", idx);
+	if (jdoc_number(d, g, field, "window", 0, 3, 50, &window) ||
+	    jdoc_string(d, g, field, "scorer", 0, &scorer))
+		return -1;
+	snprintf(field, sizeof(field), "gates[%d]", idx);
+	if (window != floor(window))
+		return jdoc_error(d, cJSON_GetObjectItem(g, "window"), field,
+				  "window: expected a whole number of runs");
+	if (!gate->suite)
+		return jdoc_error(d, g, field, "a drift gate needs a suite (its history is per suite)");
+	if (gate->has_min || gate->has_max)
+		return jdoc_error(d, g, field,
+				  "a drift gate takes no min or max: its lower limit comes from the "
+				  "suite's previous runs");
+	if (scorer && !*scorer)
+		return jdoc_error(d, cJSON_GetObjectItem(g, "scorer"), field,
+				  "scorer: must not be empty");
+	gate->window = (int)window;
+	gate->scorer = scorer ? xstrdup(scorer) : NULL;
+	return 0;
+}
+
 static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *gate)
 {
 	const char *name = NULL, *suite = NULL, *tag = NULL, *metric = NULL;
@@ -457,8 +490,15 @@ static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *ga
 	    jdoc_number(d, g, field, "max", 0, 0, m->hi, &gate->max))
 		return -1;
 	snprintf(field, sizeof(field), "gates[%d]", idx);
-	if (!gate->has_min && !gate->has_max)
+	if (gate->metric == METRIC_DRIFT) {
+		if (load_drift(d, g, idx, gate))
+			return -1;
+	} else if (cJSON_GetObjectItemCaseSensitive(g, "window") ||
+		   cJSON_GetObjectItemCaseSensitive(g, "scorer")) {
+		return jdoc_error(d, g, field, "window and scorer belong to drift gates");
+	} else if (!gate->has_min && !gate->has_max) {
 		return jdoc_error(d, g, field, "a gate needs min or max");
+	}
 	if (gate->has_min && gate->has_max && gate->min > gate->max)
 		return jdoc_error(d, g, field, "min %g is greater than max %g", gate->min,
 				  gate->max);

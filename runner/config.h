@@ -54,6 +54,7 @@ enum gate_metric {
 	METRIC_TOKENS,              /* a stat of prompt + completion tokens per target call */
 	METRIC_COST_USD,            /* total cost of the target calls, from prices */
 	METRIC_REGRESSION,          /* flips against a baseline run (compare.h) */
+	METRIC_DRIFT,               /* pass rate (or a scorer's mean) against the suite's last runs */
 };
 
 /* the statistic a distribution metric (score, latency_ms, tokens) is gated on */
@@ -86,6 +87,8 @@ struct eg_gate {
 	long max_new_failures;    /* most pass->fail flips allowed */
 	double alpha;             /* fail on a significant drop: McNemar p < alpha and b > c */
 	int exclude_flaky;        /* leave out cases flaky in either run */
+	/* drift gates (scorer above: a scorer's label or type whose mean is charted, or NULL) */
+	int window;               /* drift: previous runs compared with (default 7) */
 };
 
 /* prices: {"MODEL": {"input_per_mtok": X, "output_per_mtok": Y}}, USD per million tokens */

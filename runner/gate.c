@@ -4,11 +4,12 @@
 #include <string.h>
 
 #include "compare.h"
+#include "drift.h"
 #include "error.h"
 #include "strbuf.h"
 #include "banned.h"
 
-#define DETAIL_MAX 256
+#define DETAIL_MAX 1024 /* drift details hold their window */
 
 static void scope_of(const struct eg_gate *g, struct strbuf *sb)
 {
@@ -191,6 +192,8 @@ static int eval_gate(struct history *h, const char *run_id, const struct eg_gate
 	case METRIC_COST_USD:
 		rc = eval_values(h, run_id, g, scope, row, detail);
 		break;
+	case METRIC_DRIFT: /* its own limits and verdict (drift.c) */
+		return drift_gate_eval(h, run_id, g, scope, row, detail, DETAIL_MAX);
 	case METRIC_REGRESSION: /* evaluated by compare.c before this is reached */
 		return error("internal: regression gates are evaluated by compare.c");
 	}

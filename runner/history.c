@@ -2019,3 +2019,57 @@ out:
 	sqlite3_finalize(st);
 	return ret;
 }
+
+int history_prior_runs(struct history *h, const char *run_id, const char *suite, size_t limit,
+		       int (*fn)(const char *id, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (prepare(h, "SELECT u.id FROM runs u JOIN run_suites s ON s.run_id = u.id "
+			"AND s.name = ?2 WHERE u.status = 'finished' AND u.id <> ?1 AND "
+			"(u.started_at, u.id) < (SELECT started_at, id FROM runs WHERE id = ?1) "
+			"ORDER BY u.started_at DESC, u.id DESC LIMIT ?3", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(col_text(st, 0), arg))
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		herr(h, "cannot list earlier runs");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_score_mean(struct history *h, const char *run_id, const char *suite,
+		       const char *scorer, double *mean, long *n)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	*mean = NAN;
+	*n = 0;
+	if (prepare(h, "SELECT avg(score), count(score) FROM scores WHERE run_id = ?1 AND "
+			"suite = ?2 AND (scorer = ?3 OR type = ?3) AND error = 0", &st))
+		return -1;
+	bind_text(st, 1, run_id);
+	bind_text(st, 2, suite);
+	bind_text(st, 3, scorer);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		herr(h, "cannot average scores");
+		goto out;
+	}
+	*n = (long)sqlite3_column_int64(st, 1);
+	if (*n)
+		*mean = sqlite3_column_double(st, 0);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}

@@ -241,6 +241,20 @@ int history_case_repeats(struct history *h, const char *run_id, const char *suit
 int history_run_reopen(struct history *h, const char *run_id);
 
 
+/*
+ * For the drift gate: the finished runs that stored suite and started before
+ * run_id, newest first, at most limit of them; fn gets each id (valid during
+ * the call) and returns nonzero to stop.
+ */
+int history_prior_runs(struct history *h, const char *run_id, const char *suite, size_t limit,
+		       int (*fn)(const char *id, void *arg), void *arg);
+/*
+ * The mean score of one scorer (matched by label or by type) over a suite's
+ * scores in a run, errored scores left out; *n is how many (0: *mean NaN).
+ */
+int history_score_mean(struct history *h, const char *run_id, const char *suite,
+		       const char *scorer, double *mean, long *n);
+
 /* --- response cache --- */
 struct cached_reply {
 	char *content;

@@ -21,6 +21,7 @@ const struct command eg_commands[] = {
 	{ "registry", cmd_registry, "register versions, promote them to aliases on evidence, audit log" },
 	{ "run", cmd_run, "run suites through the gateway, score, store, report, gate" },
 	{ "runs", cmd_runs, "list, show, export and import stored runs" },
+	{ "sample", cmd_sample, "draw an online-sample suite from a traffic log" },
 	{ "validate", cmd_validate, "check the config and suites without calling a model" },
 };
 const unsigned eg_n_commands = sizeof(eg_commands) / sizeof(eg_commands[0]);

@@ -453,7 +453,7 @@ Test(config, gate_errors)
 		    "    {\"metric\":\n \"pass_ratio\", \"min\": 0.9}\n");
 	load_fails(6, "gates[1].metric: unknown metric 'pass_ratio' (known: pass_rate, error_rate, "
 		   "attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, "
-		   "regression)");
+		   "regression, drift)");
 	write_gates("    {\"metric\": \"pass_rate\"}\n");
 	load_fails(5, "gates[0]: a gate needs min or max");
 	write_gates("    {\"metric\": \"pass_rate\", \"suite\": \"s\", \"tag\": \"t\", \"min\": 1}\n");
@@ -554,7 +554,7 @@ Test(config, stat_gates_and_prices_read)
 	config_release(&cfg);
 }
 
-#define KNOWN_METRICS " (known: pass_rate, error_rate, attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, regression)"
+#define KNOWN_METRICS " (known: pass_rate, error_rate, attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, regression, drift)"
 
 Test(config, stat_gate_and_price_errors)
 {
