@@ -29,30 +29,12 @@ struct run_cli {
 	struct opt_list tags;     /* --filter-tag */
 	const char *junit;
 	const char *filter_id;
+	const char *shard;        /* --shard I/N as given */
+	char shard_id[24];        /* the same, normalised: stored in runs.shard */
 	long concurrency;
 	long limit;
 	int no_cache, cache_only, dry_run;
 };
-
-static void make_run_id(char *out, size_t n)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	unsigned char rnd[3] = { 0 };
-	int fd = open("/dev/urandom", O_RDONLY);
-
-	if (fd < 0 || read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
-		unsigned v = (unsigned)getpid() ^ (unsigned)t ^ (unsigned)clock();
-		rnd[0] = (unsigned char)v;
-		rnd[1] = (unsigned char)(v >> 8);
-		rnd[2] = (unsigned char)(v >> 16);
-	}
-	if (fd >= 0)
-		close(fd);
-	gmtime_r(&t, &tm);
-	snprintf(out, n, "%04d%02d%02dT%02d%02d%02dZ-%02x%02x%02x", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2]);
-}
 
 /* ISO 8601 UTC with milliseconds, so runs started in the same second still sort */
 static void iso_now(char *out, size_t n)
@@ -227,7 +209,7 @@ static int execute(struct run_cli *o, struct setup *s)
 	h = history_open(o->common.history);
 	if (!h)
 		return EG_EXIT_USAGE;
-	make_run_id(run_id, sizeof(run_id));
+	run_id_new(run_id, sizeof(run_id));
 	iso_now(started, sizeof(started));
 	memset(&ri, 0, sizeof(ri));
 	ri.id = run_id;
@@ -241,6 +223,7 @@ static int execute(struct run_cli *o, struct setup *s)
 	ri.target = s->cfg.target.name;
 	ri.version = s->cfg.target.version;
 	ri.model = s->cfg.target.model;
+	ri.shard = o->shard ? o->shard_id : NULL;
 	ri.evalgate_version = (char *)EG_VERSION;
 	if (history_run_begin(h, &ri)) {
 		history_close(h);
@@ -336,6 +319,7 @@ int cmd_run(int argc, char **argv)
 		OPT_LIST_(0, "filter-tag", &o.tags, "TAG", "only cases with this tag (repeatable: any of them)"),
 		OPT_STRING_(0, "filter-id", &o.filter_id, "REGEX", "only cases whose id matches"),
 		OPT_INT_(0, "limit", &o.limit, "N", "at most N cases per suite", 1, 1000000000L),
+		OPT_STRING_(0, "shard", &o.shard, "I/N", "only shard I of N of the cases (stable hash of suite and case id)"),
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
 		OPT_END_(),
 	};
@@ -362,6 +346,11 @@ int cmd_run(int argc, char **argv)
 	sa.tags = &o.tags;
 	sa.filter_id = o.filter_id;
 	sa.limit = o.limit;
+	if (o.shard) {
+		if (shard_parse(o.shard, &sa.shard))
+			goto out;
+		snprintf(o.shard_id, sizeof(o.shard_id), "%u/%u", sa.shard.index, sa.shard.count);
+	}
 	if (setup_load(&s, &sa) || lock_check(s.lock_path, s.suites, s.n_suites)) {
 		setup_release(&s);
 		goto out;

@@ -23,6 +23,7 @@ extern const struct command eg_commands[];
 extern const unsigned eg_n_commands;
 
 int cmd_help(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_validate(int argc, char **argv);

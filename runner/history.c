@@ -620,6 +620,14 @@ int history_batch_commit(struct history *h)
 	return 0;
 }
 
+int history_batch_rollback(struct history *h)
+{
+	if (!h->in_batch)
+		return error("history %s: no batch to roll back", h->path);
+	h->in_batch = 0;
+	return exec_sql(h->db, h->path, "ROLLBACK");
+}
+
 static int insert_result(struct history *h, const char *run_id, const struct result_row *r)
 {
 	sqlite3_stmt *st = h->ins_result;

@@ -123,6 +123,8 @@ int history_run_suite(struct history *h, const char *run_id, const char *name,
 int history_batch_begin(struct history *h);
 int history_add_result(struct history *h, const char *run_id, const struct result_row *r);
 int history_batch_commit(struct history *h);
+/* undo everything since history_batch_begin (e.g. a merge that failed half-way) */
+int history_batch_rollback(struct history *h);
 /* gates are numbered in the order they are added */
 int history_add_gate(struct history *h, const char *run_id, const struct gate_row *g);
 /* sets finished_at (now), status and the n_* counts; a NULL verdict keeps the stored one */

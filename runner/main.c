@@ -15,6 +15,7 @@
 
 const struct command eg_commands[] = {
 	{ "help", cmd_help, "show help for evalgate or a command" },
+	{ "merge", cmd_merge, "merge the histories of a sharded run into one run" },
 	{ "run", cmd_run, "run suites through the gateway, score, store, report, gate" },
 	{ "runs", cmd_runs, "list and show stored runs" },
 	{ "validate", cmd_validate, "check the config and suites without calling a model" },

@@ -77,6 +77,7 @@ int setup_load(struct setup *s, const struct setup_args *a)
 	s->filter.tags = a->tags ? a->tags->v : NULL;
 	s->filter.n_tags = a->tags ? a->tags->n : 0;
 	s->filter.limit = a->limit > 0 ? (size_t)a->limit : 0;
+	s->filter.shard = a->shard;
 	if (a->filter_id && compile_filter(&s->filter, a->filter_id))
 		goto out;
 	n = a->suite_dirs->n ? a->suite_dirs->n : s->cfg.n_suites;
