@@ -72,7 +72,7 @@ EOF
 python3 "$EG_SRC/tests/mock/fake_github.py" --port-file gh.port --log gh.log --token test-token \
 	--seed-comments 250 --artifacts artifacts.json >gh.out 2>&1 &
 GH_PID=$!
-trap 'kill $GH_PID 2>/dev/null; wait $GH_PID 2>/dev/null; cleanup' EXIT
+trap 'kill $GH_PID 2>/dev/null || true; wait $GH_PID 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 1 100); do [ -s gh.port ] && break; sleep 0.05; done
 [ -s gh.port ] || { echo "fake GitHub API did not start"; cat gh.out; exit 1; }
 export GITHUB_API_URL="http://127.0.0.1:$(cat gh.port)"
@@ -339,5 +339,4 @@ step env EG_BASELINE_ARTIFACT=evalgate-baseline EG_BASELINE_BRANCH=release pytho
 expect_eq "baseline: none on another branch" "" "$(output run-id)"
 expect_grep "baseline: a warning says so" '^::warning title=evalgate baseline::no artifact evalgate-baseline from branch release' "$T/out"
 
-kill $GH_PID 2>/dev/null || true
 finish
