@@ -131,13 +131,13 @@ static unsigned case_set_add(struct case_set *cs, const char *suite, const char 
 	i = case_set_slot(cs, key.buf, key.len);
 	if (cs->keys[i]) {
 		ret = cs->shard[i];
-		strbuf_release(&key);
-		return ret;
+	} else {
+		cs->key_lens[i] = key.len;
+		cs->keys[i] = strbuf_detach(&key, NULL);
+		cs->shard[i] = src;
+		cs->n++;
 	}
-	cs->key_lens[i] = key.len;
-	cs->keys[i] = strbuf_detach(&key, NULL);
-	cs->shard[i] = src;
-	cs->n++;
+	strbuf_release(&key);
 	return ret;
 }
 
