@@ -37,32 +37,14 @@ struct run_cli {
 	const char *filter_id;
 	const char *baseline;     /* --baseline REF for regression gates */
 	const char *promote;      /* --promote ALIAS */
+	const char *shard;        /* --shard I/N as given */
+	char shard_id[24];        /* the same, normalised: stored in runs.shard */
 	long concurrency;
 	long limit;
 	long repeat;              /* --repeat N, 0 when not given */
 	const char *resume;       /* --resume ID */
 	int no_cache, cache_only, dry_run;
 };
-
-static void make_run_id(char *out, size_t n)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	unsigned char rnd[3] = { 0 };
-	int fd = open("/dev/urandom", O_RDONLY);
-
-	if (fd < 0 || read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
-		unsigned v = (unsigned)getpid() ^ (unsigned)t ^ (unsigned)clock();
-		rnd[0] = (unsigned char)v;
-		rnd[1] = (unsigned char)(v >> 8);
-		rnd[2] = (unsigned char)(v >> 16);
-	}
-	if (fd >= 0)
-		close(fd);
-	gmtime_r(&t, &tm);
-	snprintf(out, n, "%04d%02d%02dT%02d%02d%02dZ-%02x%02x%02x", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2]);
-}
 
 /* ISO 8601 UTC with milliseconds, so runs started in the same second still sort */
 static void iso_now(char *out, size_t n)
@@ -359,12 +341,12 @@ out_release:
 
 /* store a new run; its id goes to run_id */
 static int begin_run(struct history *h, const struct setup *s, char *run_id, size_t size,
-		     int repeats, char *policy)
+		     int repeats, char *policy, const char *shard)
 {
 	struct run_info ri;
 	char started[32];
 
-	make_run_id(run_id, size);
+	run_id_new(run_id, size);
 	iso_now(started, sizeof(started));
 	memset(&ri, 0, sizeof(ri));
 	ri.id = run_id;
@@ -378,6 +360,7 @@ static int begin_run(struct history *h, const struct setup *s, char *run_id, siz
 	ri.target = s->cfg.target.name;
 	ri.version = s->cfg.target.version;
 	ri.model = s->cfg.target.model;
+	ri.shard = (char *)shard;
 	ri.evalgate_version = (char *)EG_VERSION;
 	ri.repeats = repeats;
 	ri.repeat_policy = policy;
@@ -447,7 +430,8 @@ static int execute(struct run_cli *o, struct setup *s)
 	if (!h)
 		return EG_EXIT_USAGE;
 	if (o->resume ? resume_run(h, o, s, run_id, sizeof(run_id), &repeats, &stored)
-		      : begin_run(h, s, run_id, sizeof(run_id), repeats, policy)) {
+		      : begin_run(h, s, run_id, sizeof(run_id), repeats, policy,
+				  o->shard ? o->shard_id : NULL)) {
 		history_close(h);
 		return EG_EXIT_USAGE;
 	}
@@ -586,6 +570,7 @@ int cmd_run(int argc, char **argv)
 		OPT_INT_(0, "repeat", &o.repeat, "N", "run each case N times (repeat_policy decides a case's verdict)", 1, 1000),
 		OPT_STRING_(0, "resume", &o.resume, "ID", "continue an interrupted or failed run: only what it lacks is run"),
 		OPT_STRING_(0, "promote", &o.promote, "ALIAS", "after a passing run, promote the target to ALIAS (registry)"),
+		OPT_STRING_(0, "shard", &o.shard, "I/N", "only shard I of N of the cases (stable hash of suite and case id)"),
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
 		OPT_STRING_(0, "baseline", &o.baseline, "REF", "baseline of the regression gates: run id, latest, latest:GITREF, alias:NAME"),
 		OPT_END_(),
@@ -631,6 +616,11 @@ int cmd_run(int argc, char **argv)
 	sa.tags = &o.tags;
 	sa.filter_id = o.filter_id;
 	sa.limit = o.limit;
+	if (o.shard) {
+		if (shard_parse(o.shard, &sa.shard))
+			goto out;
+		snprintf(o.shard_id, sizeof(o.shard_id), "%u/%u", sa.shard.index, sa.shard.count);
+	}
 	if (setup_load(&s, &sa) || lock_check(s.lock_path, s.suites, s.n_suites)) {
 		setup_release(&s);
 		goto out;

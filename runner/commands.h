@@ -31,6 +31,7 @@ int cmd_compare(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_sample(int argc, char **argv);

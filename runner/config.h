@@ -135,6 +135,7 @@ struct eg_config {
 	size_t n_prices;
 	cJSON *root;              /* the whole document */
 	const char *baseline_override; /* run --baseline REF for every regression gate; borrowed */
+	int suites_narrowed;      /* run --suite: gates on suites outside the run are skipped */
 	struct eg_promotion *promotions; /* the "promotion" section, in file order */
 	size_t n_promotions;
 	char *registry;           /* the "registry" URL, or NULL (default sqlite) */

@@ -248,6 +248,19 @@ static void print_row(FILE *out, const struct eg_gate *g, const struct gate_row 
 		fprintf(out, "        (and <= %.10g)\n", g->max);
 }
 
+struct suite_lookup {
+	const char *name;
+	int found;
+};
+
+static int find_suite(const struct run_suite *s, void *arg)
+{
+	struct suite_lookup *l = arg;
+
+	l->found = !strcmp(s->name, l->name);
+	return l->found;
+}
+
 int gates_apply(struct history *h, const char *run_id, const struct eg_config *cfg, FILE *out,
 		int color)
 {
@@ -268,6 +281,21 @@ int gates_apply(struct history *h, const char *run_id, const struct eg_config *c
 		char detail[DETAIL_MAX];
 
 		scope_of(g, &scope);
+		if (g->suite && cfg->suites_narrowed) {
+			/* a run narrowed with --suite: the other suites' gates do not apply */
+			struct suite_lookup l = { g->suite, 0 };
+
+			if (history_run_suites(h, run_id, find_suite, &l)) {
+				failed = -1;
+				break;
+			}
+			if (!l.found) {
+				if (out)
+					fprintf(out, "  SKIP  %-36s (suite %s is not in this run)\n",
+						g->name, g->suite);
+				continue;
+			}
+		}
 		if (g->metric == METRIC_REGRESSION) {
 			regression_outcome_release(&ro);
 			if (regression_gate_eval(h, run_id, cfg, g, scope.buf, &row, &rdetail, &ro) ||

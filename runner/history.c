@@ -634,6 +634,14 @@ int history_batch_commit(struct history *h)
 	return 0;
 }
 
+int history_batch_rollback(struct history *h)
+{
+	if (!h->in_batch)
+		return error("history %s: no batch to roll back", h->path);
+	h->in_batch = 0;
+	return exec_sql(h->db, h->path, "ROLLBACK");
+}
+
 static int insert_result(struct history *h, const char *run_id, const struct result_row *r)
 {
 	sqlite3_stmt *st = h->ins_result;
@@ -1427,14 +1435,6 @@ int history_gates_clear(struct history *h, const char *run_id)
 	ret = step_done(h, st, "cannot delete gate results");
 	sqlite3_finalize(st);
 	return ret;
-}
-
-int history_batch_rollback(struct history *h)
-{
-	if (!h->in_batch)
-		return error("history %s: no batch to undo", h->path);
-	h->in_batch = 0;
-	return exec_sql(h->db, h->path, "ROLLBACK");
 }
 
 /* --- repeats and resuming --- */

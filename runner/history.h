@@ -126,6 +126,8 @@ int history_run_suite(struct history *h, const char *run_id, const char *name,
 int history_batch_begin(struct history *h);
 int history_add_result(struct history *h, const char *run_id, const struct result_row *r);
 int history_batch_commit(struct history *h);
+/* undo everything since history_batch_begin (e.g. a merge that failed half-way) */
+int history_batch_rollback(struct history *h);
 /* gates are numbered in the order they are added */
 int history_add_gate(struct history *h, const char *run_id, const struct gate_row *g);
 /* sets finished_at (now), status and the n_* counts; a NULL verdict keeps the stored one */
@@ -209,8 +211,6 @@ int history_values(struct history *h, const char *run_id, const char *suite, con
 void value_set_release(struct value_set *vs);
 /* delete a run's stored gate results (before gating it again) */
 int history_gates_clear(struct history *h, const char *run_id);
-/* undo an open batch */
-int history_batch_rollback(struct history *h);
 
 /* --- repeats and resuming (run --repeat N, run --resume ID) --- */
 

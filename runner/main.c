@@ -17,6 +17,7 @@ const struct command eg_commands[] = {
 	{ "compare", cmd_compare, "compare two stored runs: pass rates, flips, McNemar p, scores" },
 	{ "gate", cmd_gate, "apply the configured gates to a stored run again" },
 	{ "help", cmd_help, "show help for evalgate or a command" },
+	{ "merge", cmd_merge, "merge the histories of a sharded run into one run" },
 	{ "report", cmd_report, "write any report of a stored run again" },
 	{ "registry", cmd_registry, "register versions, promote them to aliases on evidence, audit log" },
 	{ "run", cmd_run, "run suites through the gateway, score, store, report, gate" },

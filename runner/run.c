@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <omp.h>
@@ -1047,4 +1048,26 @@ out:
 	queue_destroy(&r->callq);
 	free(r);
 	return ret;
+}
+
+/* ---------------------------------------------------------------- run ids */
+
+void run_id_new(char *out, size_t n)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	unsigned char rnd[3] = { 0 };
+	int fd = open("/dev/urandom", O_RDONLY);
+
+	if (fd < 0 || read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
+		unsigned v = (unsigned)getpid() ^ (unsigned)t ^ (unsigned)clock();
+		rnd[0] = (unsigned char)v;
+		rnd[1] = (unsigned char)(v >> 8);
+		rnd[2] = (unsigned char)(v >> 16);
+	}
+	if (fd >= 0)
+		close(fd);
+	gmtime_r(&t, &tm);
+	snprintf(out, n, "%04d%02d%02dT%02d%02d%02dZ-%02x%02x%02x", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2]);
 }

@@ -64,4 +64,7 @@ int run_execute(const struct run_plan *plan, struct run_stats *st);
 void run_signals_install(void);
 int run_signal_received(void);
 
+/* a new run id: UTC time and 24 random bits, e.g. 20261123T120803Z-3f9a1c */
+void run_id_new(char *out, size_t n);
+
 #endif

@@ -78,6 +78,7 @@ int setup_load(struct setup *s, const struct setup_args *a)
 	s->filter.tags = a->tags ? a->tags->v : NULL;
 	s->filter.n_tags = a->tags ? a->tags->n : 0;
 	s->filter.limit = a->limit > 0 ? (size_t)a->limit : 0;
+	s->filter.shard = a->shard;
 	if (a->filter_id && compile_filter(&s->filter, a->filter_id))
 		goto out;
 	n = a->suite_dirs->n ? a->suite_dirs->n : s->cfg.n_suites;
@@ -116,8 +117,9 @@ int setup_load(struct setup *s, const struct setup_args *a)
 			names[i] = s->suites[i].name;
 			kinds[i] = suite_kind_name(s->suites[i].kind);
 		}
-		rc = gates_check_suites(&s->cfg, names, kinds, s->n_suites,
-					!(a->config_optional && a->suite_dirs->n));
+		/* --suite narrows the run: gates on the config's other suites are skipped */
+		s->cfg.suites_narrowed = a->suite_dirs->n > 0;
+		rc = gates_check_suites(&s->cfg, names, kinds, s->n_suites, !a->suite_dirs->n);
 		free(names);
 		free(kinds);
 		if (rc)

@@ -27,6 +27,7 @@ struct setup_args {
 	const struct opt_list *tags;       /* --filter-tag */
 	const char *filter_id;   /* --filter-id REGEX or NULL */
 	long limit;              /* --limit, 0 none */
+	struct shard shard;      /* --shard I/N, count 0 none */
 };
 
 int setup_load(struct setup *s, const struct setup_args *a);

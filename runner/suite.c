@@ -614,7 +614,8 @@ int suite_load(struct eg_suite *s, const char *dir, const struct case_filter *f)
 		sha256_update(&h, canon_line.buf, canon_line.len);
 		sha256_update(&h, "\n", 1);
 		s->n_cases++;
-		if (case_filter_match(f, &c) && (!f || !f->limit || s->n_selected < f->limit))
+		if (case_filter_match(f, &c) && (!f || shard_contains(&f->shard, s->name, c.id)) &&
+		    (!f || !f->limit || s->n_selected < f->limit))
 			s->n_selected++;
 		case_release(&c);
 	}
@@ -681,7 +682,8 @@ int case_reader_next(struct case_reader *r, struct eg_case *c)
 			continue;
 		if (parse_case(r->suite, r->line, (size_t)n, r->lineno, c, NULL))
 			return -1;
-		if (!case_filter_match(r->filter, c)) {
+		if (!case_filter_match(r->filter, c) ||
+		    (r->filter && !shard_contains(&r->filter->shard, r->suite->name, c->id))) {
 			case_release(c);
 			continue;
 		}

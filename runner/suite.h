@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "../scorers/scorer.h"
+#include "shard.h"
 
 enum suite_kind {
 	SUITE_GOLDEN,
@@ -69,6 +70,7 @@ struct case_filter {
 	size_t n_tags;
 	void *id_re;              /* compiled pcre2_code* on case ids, or NULL */
 	size_t limit;             /* at most this many per suite, 0 = no limit */
+	struct shard shard;       /* only the cases of this shard (count 0: all) */
 };
 
 /* 0 ok; -1 after reporting "file:line: field: what" */

@@ -35,6 +35,15 @@ function check(what, cond, info) {
 	const summary = JSON.parse(await page.locator('#eg-summary').textContent());
 	const total = summary.totals.results.n;
 	const visible = () => page.locator('tr.case:visible').count();
+	// the search filters after a short timer: wait (at most 2 s) for the rows to settle
+	const visibleSoon = async (want) => {
+		let n = await visible();
+		for (let i = 0; i < 100 && n !== want; i++) {
+			await page.waitForTimeout(20);
+			n = await visible();
+		}
+		return n;
+	};
 
 	check('every result has a row', (await page.locator('tr.case').count()) === total, total);
 	check('all rows shown at first', (await visible()) === total);
@@ -74,21 +83,21 @@ function check(what, cond, info) {
 	// the status filter
 	for (const s of ['pass', 'fail', 'error']) {
 		await page.selectOption('#f-status', s);
-		check(`status ${s} shows ${summary.totals.results[s]} rows`, (await visible()) === summary.totals.results[s],
+		check(`status ${s} shows ${summary.totals.results[s]} rows`, (await visibleSoon(summary.totals.results[s])) === summary.totals.results[s],
 			await visible());
 	}
 	await page.selectOption('#f-status', '');
 	// the tag filter
 	await page.selectOption('#f-tag', 'plain');
-	check('tag plain shows the plain suite only', (await visible()) === summary.suites.find((s) => s.name === 'plain').results.n);
+	check('tag plain shows the plain suite only', (await visibleSoon(summary.suites.find((s) => s.name === 'plain').results.n)) === summary.suites.find((s) => s.name === 'plain').results.n);
 	await page.selectOption('#f-tag', '');
 	// the search
 	await page.fill('#f-search', 'xss-scr');
-	check('search shows the one matching row', (await visible()) === 1, await visible());
+	check('search shows the one matching row', (await visibleSoon(1)) === 1, await visible());
 	await page.fill('#f-search', 'no such text anywhere');
-	check('a search without match shows nothing', (await visible()) === 0);
+	check('a search without match shows nothing', (await visibleSoon(0)) === 0);
 	await page.fill('#f-search', '');
-	check('clearing the search shows every row', (await visible()) === total);
+	check('clearing the search shows every row', (await visibleSoon(total)) === total);
 
 	// the screenshot: the top of the report, then the regression table and one open row
 	await page.locator('tr.case.open').evaluateAll((rows) => rows.forEach((r) => r.click()));

@@ -71,8 +71,11 @@ expect_grep "names the stat" "badstat.json:[0-9]*: gates\[0\].stat: unknown stat
 write_config nosuite.json '[{"metric": "score.has-ok", "suite": "other", "min": 0.5}]' '' "$prices"
 expect_rc "gate on a suite not run: exit 2" 2 "$EG_BIN" run --config nosuite.json --history "$T/h.db"
 expect_grep "names the gate's suite" "nosuite.json:[0-9]*: gates: gate 'mean score.has-ok \[suite other\]' names suite 'other', which is not among the run's suites" "$T/err"
-expect_rc "gate on a suite not run, with --suite: exit 2" 2 "$EG_BIN" run --config nosuite.json --suite s/lat --history "$T/h.db"
 expect_eq "no run stored for config errors" "$runs_before" "$(sql "select count(*) from runs")"
+expect_rc "a run narrowed with --suite skips the other suites' gates" 0 "$EG_BIN" run --config nosuite.json --suite s/lat --history "$T/h.db"
+expect_grep "the skip is shown" "SKIP  mean score.has-ok \[suite other\] *(suite other is not in this run)" "$T/out"
+expect_eq "no gate row is stored for a skipped gate" "0" "$(sql "select count(*) from gates where run_id = (select id from runs order by started_at desc limit 1)")"
+runs_before=$(sql "select count(*) from runs")
 
 # evalgate gate: stricter gates on the first run flip its verdict
 strict='[{"metric": "latency_ms", "stat": "p95", "max": 100},

@@ -1,0 +1,342 @@
+#!/usr/bin/env bash
+# The GitHub Action's scripts run locally, as action.yml runs them: GITHUB_OUTPUT,
+# GITHUB_STEP_SUMMARY and GITHUB_EVENT_PATH are temporary files, GITHUB_API_URL
+# points at a fake of GitHub's REST API (tests/mock/fake_github.py, paginating
+# with Link headers) and evalgate runs against the mock gateway.
+#
+# evalgate is called through a small wrapper that writes the Markdown and HTML
+# reports itself (their size is what the comment and summary limits are tested
+# with) and stands in for `gate` and `report` when the binary has no such
+# command yet; everything else is the real binary.
+. "$(dirname "$0")/lib.sh"
+
+ACTION="$EG_SRC/actions/evalgate/evalgate_action.py"
+act() { python3 "$ACTION" "$@"; }
+
+cp -r "$EG_SRC/suites" .
+python3 - "$EG_SRC/evalgate.json" <<'EOP'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["suites"] = ["suites/golden/support"]
+c["gates"] = [g for g in c["gates"] if g["name"] in ("golden pass rate", "error rate")]
+json.dump(c, open("evalgate.json", "w"), indent=2)
+# a gate that fails, named with the characters workflow commands must escape
+c["gates"][0]["min"] = 0.99
+c["gates"][0]["name"] = "golden 99% pass, or: else\nsecond line"
+json.dump(c, open("strict.json", "w"), indent=2)
+EOP
+start_mock "$EG_SRC/tests/data/mock-support.jsonl"
+
+# --- the evalgate wrapper
+cat >evalgate <<'EOF'
+#!/usr/bin/env bash
+args=() md="" html="" json=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--markdown) md=$2; shift 2 ;;
+	--html) html=$2; shift 2 ;;
+	--json) json=$2; shift 2 ;;
+	*) args+=("$1"); shift ;;
+	esac
+done
+echo "${args[*]}" >>"$T/wrapper.log"
+[ -n "${FAKE_INJECT:-}" ] && echo "::error::injected by a model answer"
+rc=0
+if [ "${args[0]}" = report ] && ! "$EG_BIN" help report >/dev/null 2>&1; then
+	:                           # reports are written below
+elif [ "${args[0]}" = gate ] && ! "$EG_BIN" help gate >/dev/null 2>&1; then
+	:                           # no gate command yet: nothing to apply
+else
+	"$EG_BIN" "${args[@]}" || rc=$?
+fi
+if [ -n "$md" ]; then
+	# multi-byte text: 2-byte UTF-8 and a character outside the BMP (2 UTF-16 units)
+	LC_ALL=C awk -v rc="$rc" -v size="${FAKE_MD_BYTES:-0}" 'BEGIN {
+		printf "## evalgate report (exit %d)\n\n| case | verdict |\n| --- | --- |\n", rc
+		for (i = 0; n < size; i++) { line = sprintf("| case-%06d r\303\251sum\303\251 \360\237\230\200 | fail |", i); print line; n += length(line) + 1 }
+		print "END-OF-REPORT" }' >"$md"
+fi
+[ -n "$html" ] && echo "<!doctype html><title>evalgate</title>" >"$html"
+[ -n "$json" ] && echo '{}' >"$json"
+exit $rc
+EOF
+chmod +x evalgate
+export T
+
+# --- the fake GitHub API: 250 unrelated comments on pull request 7 (3 pages of 100)
+cat >artifacts.json <<'EOF'
+[{"id": 9, "name": "evalgate-baseline", "expired": false, "created_at": "2026-01-03T00:00:00Z", "workflow_run": {"id": 333, "head_branch": "feature-x"}},
+ {"id": 8, "name": "evalgate-baseline", "expired": true, "created_at": "2026-01-02T00:00:00Z", "workflow_run": {"id": 222, "head_branch": "main"}},
+ {"id": 7, "name": "evalgate-baseline", "expired": false, "created_at": "2026-01-01T00:00:00Z", "workflow_run": {"id": 111, "head_branch": "main"}}]
+EOF
+python3 "$EG_SRC/tests/mock/fake_github.py" --port-file gh.port --log gh.log --token test-token \
+	--seed-comments 250 --artifacts artifacts.json >gh.out 2>&1 &
+GH_PID=$!
+trap 'kill $GH_PID 2>/dev/null || true; wait $GH_PID 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 1 100); do [ -s gh.port ] && break; sleep 0.05; done
+[ -s gh.port ] || { echo "fake GitHub API did not start"; cat gh.out; exit 1; }
+export GITHUB_API_URL="http://127.0.0.1:$(cat gh.port)"
+
+cat >event.json <<'EOF'
+{"action": "synchronize", "number": 7,
+ "pull_request": {"number": 7, "head": {"ref": "feature-y", "repo": {"full_name": "acme/bot"}},
+                  "base": {"ref": "main", "repo": {"full_name": "acme/bot"}}},
+ "repository": {"full_name": "acme/bot", "default_branch": "main"}}
+EOF
+export GITHUB_EVENT_PATH="$T/event.json" GITHUB_REPOSITORY=acme/bot GITHUB_RUN_ID=4242
+export GITHUB_SERVER_URL=https://github.test RUNNER_TEMP="$T/runner"
+mkdir -p "$RUNNER_TEMP"
+
+# the environment action.yml gives each step
+export EG_EVALGATE="$T/evalgate" EG_CONFIG=evalgate.json EG_HISTORY="$T/hist/history.db" EG_TOKEN=test-token
+
+# read one output of the last step from $GITHUB_OUTPUT (k=v or k<<DELIM forms; the last one wins)
+output() {
+	awk -v want="$1" '
+	d != "" { if ($0 == d) { if (k == want) val = v; d = ""; next }
+	          v = first ? $0 : v "\n" $0; first = 0; next }
+	{ i = index($0, "<<"); j = index($0, "=")
+	  if (i > 0 && (j == 0 || i < j)) { k = substr($0, 1, i - 1); d = substr($0, i + 2); v = ""; first = 1; next }
+	  if (j > 0 && substr($0, 1, j - 1) == want) val = substr($0, j + 1) }
+	END { printf "%s\n", val }' "$GITHUB_OUTPUT"
+}
+# the run step, without the outputs of an earlier run that from_run exported
+act_run() {
+	env -u EG_VERDICT -u EG_EXIT_CODE -u EG_RUN_ID -u EG_MARKDOWN_PATH -u EG_SKIP_REASON \
+		-u EG_ARTIFACT_NAME "$@" python3 "$ACTION" run
+}
+# run a step with fresh output files; the step's stdout in $T/out, its exit status in $STEP_RC
+step() {
+	: >"$T/gh_output"
+	export GITHUB_OUTPUT="$T/gh_output"
+	STEP_RC=0
+	"$@" >"$T/out" 2>"$T/err" || STEP_RC=$?
+}
+# export the run step's outputs as the env the later steps get
+from_run() {
+	export EG_VERDICT=$(output verdict) EG_EXIT_CODE=$(output exit-code) EG_RUN_ID=$(output run-id)
+	export EG_MARKDOWN_PATH=$(output markdown) EG_SKIP_REASON=$(output skip-reason)
+	export EG_ARTIFACT_NAME=$(output artifact-name)
+}
+requests() { sed 's/^{"method": "\([A-Z]*\)", "path": "\([^"]*\)", "query": "\([^"]*\)".*/\1 \2 \3/' gh.log; }
+# the body of the last comment written (POST or PATCH), and its length in characters and UTF-16 units
+last_write() {
+	python3 - gh.log <<'EOP'
+import json, sys
+w = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{"method": "P')][-1]
+print(w["chars"], w["utf16"])
+print(w["body"])
+EOP
+}
+
+# === 1. a passing run: outputs, reports, summary, a new sticky comment
+export GITHUB_STEP_SUMMARY="$T/summary.md"
+echo "# earlier step" >"$GITHUB_STEP_SUMMARY"
+step act_run
+expect_eq "run step exits 0" 0 "$STEP_RC"
+expect_eq "verdict output" pass "$(output verdict)"
+expect_eq "exit-code output" 0 "$(output exit-code)"
+run_id=$(sqlite3 "$EG_HISTORY" 'select id from runs')
+expect_eq "run-id output is the stored run" "$run_id" "$(output run-id)"
+expect_eq "pass-rate output is passed over scored cases" \
+	"$(sqlite3 "$EG_HISTORY" 'select printf("%.4f", 1.0 * n_pass / (n_pass + n_fail)) from runs')" "$(output pass-rate)"
+expect_eq "pass-rate of the support suite" 0.9000 "$(output pass-rate)"
+check "junit output exists" test -s "$(output junit)"
+check "the JUnit report is real XML" xmllint --noout "$(output junit)"
+check "markdown output exists" test -s "$(output markdown)"
+check "html output exists" test -s "$(output html)"
+expect_eq "reports are collected in the output directory" "junit.xml report.html report.md" \
+	"$(ls "$(output out-dir)" | xargs)"
+expect_eq "artifact name" evalgate-reports "$(output artifact-name)"
+expect_grep "evalgate's output is grouped" '^::group::evalgate run' "$T/out"
+expect_grep "the group ends" '^::endgroup::' "$T/out"
+expect_grep "evalgate's output is fenced by stop-commands" '^::stop-commands::[0-9a-f]\{32\}$' "$T/out"
+token=$(sed -n 's/^::stop-commands::\([0-9a-f]*\)$/\1/p' "$T/out" | head -1)
+expect_grep "and commands resume after it" "^::$token::\$" "$T/out"
+check "the step summary is not written by evalgate itself" grep -q "^# earlier step" "$GITHUB_STEP_SUMMARY"
+from_run
+
+step act summary
+expect_eq "summary step exits 0" 0 "$STEP_RC"
+expect_eq "the summary keeps what was there and appends the report" "# earlier step|## evalgate report (exit 0)" \
+	"$(head -2 "$GITHUB_STEP_SUMMARY" | paste -sd'|')"
+
+step act comment
+expect_eq "comment step exits 0" 0 "$STEP_RC"
+expect_eq "first run: pages 1-3 searched, then one POST" \
+	"GET /repos/acme/bot/issues/7/comments per_page=100|GET /repos/acme/bot/issues/7/comments per_page=100&page=2|GET /repos/acme/bot/issues/7/comments per_page=100&page=3|POST /repos/acme/bot/issues/7/comments " \
+	"$(requests | paste -sd'|')"
+comment_id=$(output comment-id)
+check "the comment id is an output" test -n "$comment_id"
+expect_eq "comment-url output" "https://github.test/acme/bot/pull/7#issuecomment-$comment_id" "$(output comment-url)"
+expect_eq "every request was authorised and versioned" "4 4" \
+	"$(grep -c '"auth": true, "api_version": "2022-11-28"' gh.log) $(wc -l <gh.log)"
+n_comments() { curl -s "$GITHUB_API_URL/_state" | grep -o '"html_url"' | wc -l; }
+expect_eq "251 comments on the pull request now" 251 "$(n_comments)"
+last_write >body1.txt
+expect_grep "the comment carries the hidden marker" '^<!-- evalgate-report default -->$' body1.txt
+expect_grep "the comment carries the report" '^## evalgate report (exit 0)' body1.txt
+expect_grep "the comment links the workflow run" 'https://github.test/acme/bot/actions/runs/4242' body1.txt
+
+# === 2. a failing gate: annotations escaped, the same comment updated
+: >gh.log
+step act_run EG_CONFIG=strict.json
+expect_eq "run step still exits 0 (the verdict step maps the status)" 0 "$STEP_RC"
+expect_eq "verdict fail" fail "$(output verdict)"
+expect_eq "exit code 1" 1 "$(output exit-code)"
+check "a second run id" test "$(output run-id)" != "$run_id"
+expect_eq "the failed gate is an escaped error annotation" \
+	'::error title=evalgate gate failed::golden 99%25 pass, or: else%0Asecond line: pass_rate = 0.9, needs >= 0.99 (27/30)' \
+	"$(grep '^::error title=evalgate gate failed::' "$T/out")"
+from_run
+step act comment
+expect_eq "second run: pages searched, then PATCH of the same comment, no POST" \
+	"GET GET GET PATCH /repos/acme/bot/issues/comments/$comment_id" \
+	"$(requests | awk '{print $1}' | paste -sd' ') $(requests | awk '$1 == "PATCH" {print $2}')"
+expect_eq "still 251 comments" 251 "$(n_comments)"
+curl -s "$GITHUB_API_URL/_state" >state2.json
+expect_grep "the stored comment now shows the failure" 'verdict \*\*fail\*\*' state2.json
+
+# === 3. the verdict step maps the outcome to the step's exit status
+# verdict, exit code, fail-on-gate, allow-skip, shard -> the step's exit status (one process for the table)
+python3 - "$EG_SRC/actions/evalgate" >finish.txt <<'EOP'
+import contextlib, io, os, sys
+sys.path.insert(0, sys.argv[1])
+import evalgate_action as a
+table = [("pass", "0", "true", "false", ""), ("fail", "1", "true", "false", ""),
+         ("fail", "1", "false", "false", ""), ("fail", "1", "true", "false", "2/4"),
+         ("error", "2", "true", "false", ""), ("error", "3", "false", "false", ""),
+         ("interrupted", "130", "true", "false", ""), ("skipped", "0", "true", "false", ""),
+         ("skipped", "0", "true", "true", ""), ("", "", "true", "false", "")]
+for v, code, fog, skip, shard in table:
+    os.environ.update(EG_VERDICT=v, EG_EXIT_CODE=code, EG_FAIL_ON_GATE=fog, EG_ALLOW_SKIP=skip, EG_SHARD=shard)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = a.cmd_finish()
+    kind = out.getvalue().split(" ")[0] if out.getvalue() else "-"
+    print("%s/%s/%s/%s/%s -> %d %s" % (v, code, fog, skip, shard, rc, kind))
+EOP
+expect_eq "verdict step: every outcome" "pass/0/true/false/ -> 0 -
+fail/1/true/false/ -> 1 ::error
+fail/1/false/false/ -> 0 ::warning
+fail/1/true/false/2/4 -> 0 ::notice
+error/2/true/false/ -> 2 ::error
+error/3/false/false/ -> 3 ::error
+interrupted/130/true/false/ -> 130 ::error
+skipped/0/true/false/ -> 1 ::error
+skipped/0/true/true/ -> 0 ::notice
+//true/false/ -> 2 ::error" "$(cat finish.txt)"
+step env EG_VERDICT=skipped EG_EXIT_CODE=0 python3 "$ACTION" finish
+expect_eq "the finish command: skipped fails the step (never fail open)" 1 "$STEP_RC"
+expect_grep "skipped: says how to accept it" 'allow-skip: true' "$T/out"
+
+# === 4. a huge report: the comment stays under 65,536 characters, the summary under 1 MiB
+: >gh.log
+step act_run FAKE_MD_BYTES=400000
+from_run
+check "the huge report is bigger than a comment" test "$(stat -c %s "$EG_MARKDOWN_PATH")" -gt 300000
+step act comment
+last_write >huge.txt
+read -r chars units <huge.txt
+check "comment body within 65,536 characters ($chars)" test "$chars" -le 65536
+check "and within 65,536 UTF-16 units ($units)" test "$units" -le 65536
+check "and the room is used (over 60,000 units)" test "$units" -gt 60000
+expect_grep "the cut report says so" 'Cut to fit a comment' huge.txt
+expect_grep "the marker survives the cut" '^<!-- evalgate-report default -->$' huge.txt
+check "the cut is at a line boundary" bash -c "! grep -q '^| case-[0-9]*[^|]*\$' huge.txt"
+check "the end of the report was cut" bash -c "! grep -q END-OF-REPORT huge.txt"
+expect_eq "the updated comment is still the same one" "PATCH /repos/acme/bot/issues/comments/$comment_id" "$(requests | awk '$1 != "GET" {print $1, $2}')"
+
+export GITHUB_STEP_SUMMARY="$T/summary2.md"
+: >"$GITHUB_STEP_SUMMARY"
+step act_run FAKE_MD_BYTES=3000000
+from_run
+step act summary
+check "a 3 MB report is cut to fit the 1 MiB summary" test "$(stat -c %s "$GITHUB_STEP_SUMMARY")" -le 1048576
+check "and the cut is said" grep -q 'cut to fit the step summary' "$GITHUB_STEP_SUMMARY"
+
+# === 5. workflow command escaping, output delimiters, commands from evalgate's output not obeyed
+python3 - "$EG_SRC/actions/evalgate" "$T/gh_output" >escape.txt <<'EOP'
+import os, sys
+sys.path.insert(0, sys.argv[1])
+os.environ["GITHUB_OUTPUT"] = sys.argv[2]
+open(sys.argv[2], "w").close()
+import evalgate_action as a
+print(a.escape_data("50% done\r\nnext: a,b"))
+print(a.escape_property("a: b, c%\n"))
+a.command("warning", "m\nn", file="src/a,b.c", line=3, title="t:x")
+a.set_output("multi", "line 1\nline 2")
+a.set_output("one", "x=y")
+n = a.Annotations()
+for i in range(25):
+    n.add("error", "gate %d failed" % i)
+n.flush()
+EOP
+expect_eq "message escaping" '50%25 done%0D%0Anext: a,b' "$(sed -n 1p escape.txt)"
+expect_eq "property escaping" 'a%3A b%2C c%25%0A' "$(sed -n 2p escape.txt)"
+expect_eq "a full command" '::warning file=src/a%2Cb.c,line=3,title=t%3Ax::m%0An' "$(sed -n 3p escape.txt)"
+expect_eq "multi-line outputs use a delimiter" "line 1
+line 2" "$(output multi)"
+expect_eq "a value with = is kept whole" "x=y" "$(output one)"
+check "the delimiter is random, not the value's" grep -q '^multi<<EOF_[0-9a-f]\{16\}$' "$T/gh_output"
+expect_eq "at most 10 error annotations" 10 "$(grep -c '^::error' escape.txt)"
+expect_grep "the last one counts the rest" '16 more' escape.txt
+
+step act_run FAKE_INJECT=1
+fence=$(awk '/^::stop-commands::/ { tok = substr($0, 18); open = 1; next }
+	open && $0 == "::" tok "::" { open = 0; next }
+	$0 == "::error::injected by a model answer" { print (open ? "fenced" : "open") }' "$T/out")
+expect_eq "a workflow command printed by evalgate is inside the stop-commands fence" fenced "$fence"
+
+# === 6. fork pull requests get no secrets: skipped, never a silent pass
+sed 's|"head": {"ref": "feature-y", "repo": {"full_name": "acme/bot"}}|"head": {"ref": "patch-1", "repo": {"full_name": "stranger/bot"}}|' event.json >fork.json
+check "the fork event differs" grep -q stranger/bot fork.json
+runs_before=$(sqlite3 "$EG_HISTORY" 'select count(*) from runs')
+step act_run -u EVALGATE_API_KEY GITHUB_EVENT_PATH="$T/fork.json"
+expect_eq "fork: the run step exits 0" 0 "$STEP_RC"
+expect_eq "fork: verdict skipped" skipped "$(output verdict)"
+expect_grep "fork: a notice says why" '^::notice title=evalgate skipped::this pull request comes from a fork' "$T/out"
+expect_eq "fork: no model was called, no run stored" "$runs_before" "$(sqlite3 "$EG_HISTORY" 'select count(*) from runs')"
+from_run
+step env EG_ALLOW_SKIP=false python3 "$ACTION" finish
+expect_eq "fork: the verdict step fails by default" 1 "$STEP_RC"
+export GITHUB_STEP_SUMMARY="$T/summary3.md"
+: >"$GITHUB_STEP_SUMMARY"
+step act summary
+expect_grep "fork: the summary says skipped" '^## evalgate: skipped' "$GITHUB_STEP_SUMMARY"
+step act_run -u EVALGATE_API_KEY
+expect_eq "same repository without the key: an error, not a skip" error "$(output verdict)"
+expect_eq "same repository without the key: exit code 2" 2 "$(output exit-code)"
+expect_grep "same repository without the key: says which secret" 'EVALGATE_API_KEY is not set' "$T/out"
+
+# === 7. a shard: its history goes into the artifact under a unique name
+step act_run EG_SHARD=2/4 EG_HISTORY="$T/shard2/history.db"
+expect_eq "shard: artifact name" evalgate-reports-shard-2-of-4 "$(output artifact-name)"
+expect_eq "shard: the history copy" "$RUNNER_TEMP/evalgate-out/history-shard-2-of-4.db" "$(output shard-history)"
+expect_eq "shard: the copy holds the shard's run" "2/4" "$(sqlite3 "$(output shard-history)" 'select shard from runs')"
+check "shard: reports named for the shard" test -s "$RUNNER_TEMP/evalgate-out/junit-shard-2-of-4.xml"
+step act_run EG_SHARD=2
+expect_eq "shard: a malformed shard is an error" "error 2" "$(output verdict) $(output exit-code)"
+
+# === 8. merge mode: every shard, then merge, gate, report
+for i in 1 3 4; do step act_run EG_SHARD=$i/4 EG_HISTORY="$T/shard$i/history.db"; done
+: >"$T/wrapper.log"
+step act_run EG_MERGE="$RUNNER_TEMP/evalgate-out/history-shard-*-of-4.db" EG_HISTORY="$T/merged/history.db"
+expect_eq "merge: exit code 0" 0 "$(output exit-code)"
+merged=$(sqlite3 "$T/merged/history.db" 'select id from runs')
+expect_eq "merge: run-id is the merged run" "$merged" "$(output run-id)"
+expect_eq "merge: the merged run has every case" 30 "$(sqlite3 "$T/merged/history.db" 'select n_cases from runs')"
+expect_eq "merge: merge, gate and report were called in order" "merge gate report" "$(awk '{print $1}' "$T/wrapper.log" | paste -sd' ')"
+expect_grep "merge: gate got the merged run" "^gate $merged --config evalgate.json" "$T/wrapper.log"
+
+# === 9. the baseline: the newest unexpired artifact of the base branch
+: >gh.log
+step env EG_BASELINE_ARTIFACT=evalgate-baseline python3 "$ACTION" find-baseline
+expect_eq "baseline: the run of main's newest unexpired artifact" 111 "$(output run-id)"
+expect_eq "baseline: the base branch of the pull request" main "$(output branch)"
+expect_grep "baseline: asked by name" 'name=evalgate-baseline' gh.log
+step env EG_BASELINE_ARTIFACT=evalgate-baseline EG_BASELINE_BRANCH=release python3 "$ACTION" find-baseline
+expect_eq "baseline: none on another branch" "" "$(output run-id)"
+expect_grep "baseline: a warning says so" '^::warning title=evalgate baseline::no artifact evalgate-baseline from branch release' "$T/out"
+
+finish
