@@ -90,6 +90,26 @@ if cmp -s full.dump merged.dump; then ok "merged run: every result and score equ
 expect_eq "merged per-suite case verdicts equal" \
 	"$(sqlite3 "$T/full/h.db" 'select suite, status, count(*) from cases group by suite, status')" \
 	"$(sqlite3 "$T/m.db" 'select suite, status, count(*) from cases group by suite, status')"
+# gate and report the merged run: the same gates and JUnit counts as the unsharded run
+rc=0; "$EG_BIN" gate "$merged_id" --history "$T/m.db" >"$T/mgate.out" 2>&1 || rc=$?
+check "gate on the merged run exits as the unsharded run did ($rc_full)" test "$rc" -eq "$rc_full"
+gates_of() { sqlite3 "$1" "select name, scope, printf('%.9f', value), op, threshold, pass, n, printf('%.6f|%.6f', lo, hi) from gates where run_id = '$2' order by idx"; }
+check "the merged run has gate rows" test -n "$(gates_of "$T/m.db" "$merged_id")"
+expect_eq "the merged run's gates equal the unsharded run's" "$(gates_of "$T/full/h.db" "$full_id")" "$(gates_of "$T/m.db" "$merged_id")"
+expect_eq "the same verdict" "$(sqlite3 "$T/full/h.db" 'select verdict from runs')" "$(sqlite3 "$T/m.db" "select verdict from runs where id = '$merged_id'")"
+expect_rc "JUnit of the merged run" 0 "$EG_BIN" report "$merged_id" --junit merged.xml --history "$T/m.db" --no-step-summary
+expect_rc "JUnit of the unsharded run" 0 "$EG_BIN" report "$full_id" --junit full.xml --history "$T/full/h.db" --no-step-summary
+junit_counts() { python3 - "$1" <<'EOP'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+for s in sorted(root.iter("testsuite"), key=lambda s: s.get("name")):
+    print(s.get("name"), s.get("tests"), s.get("failures"), s.get("errors"),
+          sorted(c.get("name") for c in s.iter("testcase") if c.find("failure") is not None))
+EOP
+}
+check "the JUnit file lists every suite" test "$(junit_counts full.xml | wc -l)" -ge 6
+expect_eq "JUnit counts and failing cases equal the unsharded run's" "$(junit_counts full.xml)" "$(junit_counts merged.xml)"
+
 expect_rc "merged run shows in runs show" 0 "$EG_BIN" runs show "$merged_id" --history "$T/m.db"
 expect_grep "runs show counts the merged cases" "$total cases" "$T/out"
 expect_rc "merge -q prints only the run id" 0 "$EG_BIN" merge -q "$T/s1/h.db" "$T/s2/h.db" "$T/s3/h.db" "$T/s4/h.db" --history "$T/m2.db"
