@@ -324,6 +324,12 @@ static int resume_check(struct history *h, const struct run_cli *o, const struct
 		      prev->config_hash ? prev->config_hash : "none", s->cfg.hash);
 		goto out_release;
 	}
+	if (!(o->shard ? prev->shard && !strcmp(prev->shard, o->shard_id) : !prev->shard)) {
+		error("--resume %s: the run was started %s%s; resume it with the same --shard",
+		      prev->id, prev->shard ? "as shard " : "without --shard",
+		      prev->shard ? prev->shard : "");
+		goto out_release;
+	}
 	if (o->repeat && o->repeat != (prev->repeats > 0 ? prev->repeats : 1)) {
 		error("--resume %s: the run repeats each case %d times; leave out --repeat or "
 		      "give --repeat %d", prev->id, prev->repeats, prev->repeats);

@@ -179,6 +179,17 @@ sqlite3 "$T/s3int.db" "update runs set status = 'interrupted'"
 expect_rc "merge with an interrupted shard" 0 "$EG_BIN" merge "$T/s1/h.db" "$T/s2/h.db" "$T/s3int.db" "$T/s4/h.db" --history "$T/i.db"
 expect_eq "the merged run is interrupted" "interrupted" "$(sqlite3 "$T/i.db" 'select status from runs')"
 
+# --resume keeps the shard: another shard (or none) is refused
+cp "$T/s3/h.db" "$T/s3res.db"
+sqlite3 "$T/s3res.db" "update runs set status = 'interrupted'"
+s3id=$(sqlite3 "$T/s3res.db" "select id from runs")
+expect_rc "resume a shard with another --shard: exit 2" 2 "$EG_BIN" run --resume "$s3id" --shard 2/4 --history "$T/s3res.db"
+expect_grep "the message names the shard" "started as shard 3/4; resume it with the same --shard" "$T/err"
+expect_rc "resume a shard without --shard: exit 2" 2 "$EG_BIN" run --resume "$s3id" --history "$T/s3res.db"
+rc=0; "$EG_BIN" run --resume "$s3id" --shard 3/4 --history "$T/s3res.db" >/dev/null 2>&1 || rc=$?
+check "resume with the same --shard finishes the run (exit 0 or 1)" test "$rc" -le 1
+expect_eq "the resumed shard is finished, still shard 3/4" "finished|3/4" "$(sqlite3 "$T/s3res.db" "select status || '|' || shard from runs")"
+
 # --shard usage errors: exit 2, nothing run
 for bad in 0/4 5/4 4 a/b 1/0 1/4x -1/4 " 1/4" 1/99999; do
 	expect_rc "--shard '$bad' is a usage error" 2 "$EG_BIN" run --shard "$bad" --history "$T/bad.db"
