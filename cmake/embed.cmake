@@ -1,21 +1,33 @@
-# Generates a C file holding every file of PROMPT_DIR as a NUL-terminated string,
-# with scorer_prompt(name) to look one up by file name (without .txt).
-# Run at build time: cmake -DPROMPT_DIR=... -DOUT=... -P embed.cmake
-file(GLOB prompts "${PROMPT_DIR}/*.txt")
-list(SORT prompts)
-set(body "/* generated from scorers/prompts by cmake/embed.cmake: do not edit */\n#include <string.h>\n\n#include \"scorer.h\"\n\n")
+# Generates a C file holding every file of DIR whose name ends in one of EXTS
+# (a comma-separated list, e.g. ".css,.js") as a NUL-terminated string, and a
+# function FUNC(name) that looks one up by file name (without the extension
+# when STRIP_EXT is ON). HEADER declares FUNC. Run at build time:
+#   cmake -DDIR=... -DEXTS=... -DFUNC=... -DHEADER=... [-DSTRIP_EXT=ON] -DOUT=... -P embed.cmake
+string(REPLACE "," ";" exts "${EXTS}")
+set(files "")
+foreach(e ${exts})
+  file(GLOB found "${DIR}/*${e}")
+  list(APPEND files ${found})
+endforeach()
+list(SORT files)
+get_filename_component(dirname "${DIR}" NAME)
+set(body "/* generated from ${dirname}/ by cmake/embed.cmake: do not edit */\n#include <string.h>\n\n#include \"${HEADER}\"\n\n")
 set(table "")
 set(i 0)
-foreach(f ${prompts})
-  get_filename_component(name ${f} NAME_WE)
+foreach(f ${files})
+  if(STRIP_EXT)
+    get_filename_component(name ${f} NAME_WE)
+  else()
+    get_filename_component(name ${f} NAME)
+  endif()
   file(READ ${f} hex HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
-  string(APPEND body "static const char p${i}[] = {${hex}0x00};\n")
-  string(APPEND table "\t{ \"${name}\", p${i} },\n")
+  string(APPEND body "static const char f${i}[] = {${hex}0x00};\n")
+  string(APPEND table "\t{ \"${name}\", f${i} },\n")
   math(EXPR i "${i} + 1")
 endforeach()
-string(APPEND body "\nstatic const struct {\n\tconst char *name;\n\tconst char *text;\n} prompts[] = {\n${table}\t{ NULL, NULL },\n};\n\n")
-string(APPEND body "const char *scorer_prompt(const char *name)\n{\n\tsize_t i;\n\n\tfor (i = 0; prompts[i].name; i++)\n\t\tif (!strcmp(prompts[i].name, name))\n\t\t\treturn prompts[i].text;\n\treturn NULL;\n}\n")
+string(APPEND body "\nstatic const struct {\n\tconst char *name;\n\tconst char *text;\n} files[] = {\n${table}\t{ NULL, NULL },\n};\n\n")
+string(APPEND body "const char *${FUNC}(const char *name)\n{\n\tsize_t i;\n\n\tfor (i = 0; files[i].name; i++)\n\t\tif (!strcmp(files[i].name, name))\n\t\t\treturn files[i].text;\n\treturn NULL;\n}\n")
 file(WRITE "${OUT}.tmp" "${body}")
 execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")
 file(REMOVE "${OUT}.tmp")

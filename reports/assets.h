@@ -1,6 +1,6 @@
 /*
  * assets: the HTML report's stylesheet and script (the files in reports/assets), compiled
- * into the binary by cmake/embed_assets.cmake. The strings are static.
+ * into the binary by cmake/embed.cmake. The strings are static.
  */
 #ifndef EG_ASSETS_H
 #define EG_ASSETS_H

@@ -1839,11 +1839,32 @@ out:
 	return ret;
 }
 
+/* fn for each runs row st gives (RUN_COLS), until fn returns nonzero; finalizes st */
+static int each_run(struct history *h, sqlite3_stmt *st,
+		    int (*fn)(const struct run_info *ri, void *arg), void *arg)
+{
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct run_info ri;
+		int stop;
+
+		run_info_from_row(st, &ri);
+		stop = fn(&ri, arg);
+		run_info_release(&ri);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = herr(h, "cannot list runs");
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int history_runs_find(struct history *h, const struct runs_filter *f,
 		      int (*fn)(const struct run_info *ri, void *arg), void *arg)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
 
 	if (prepare(h, "SELECT " RUN_COLS " FROM runs u WHERE (?1 IS NULL OR target = ?1) "
 			"AND (?2 IS NULL OR EXISTS (SELECT 1 FROM run_suites s "
@@ -1856,24 +1877,7 @@ int history_runs_find(struct history *h, const struct runs_filter *f,
 	bind_text(st, 3, f->ref);
 	bind_text(st, 4, f->status);
 	sqlite3_bind_int64(st, 5, f->limit ? (sqlite3_int64)f->limit : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct run_info ri;
-		int stop;
-
-		run_info_from_row(st, &ri);
-		stop = fn(&ri, arg);
-		run_info_release(&ri);
-		if (stop)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herr(h, "cannot list runs");
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	return each_run(h, st, fn, arg);
 }
 
 struct sqlite3 *history_sqlite(struct history *h)
@@ -1991,7 +1995,6 @@ int history_runs_before(struct history *h, const char *run_id, size_t limit,
 			int (*fn)(const struct run_info *ri, void *arg), void *arg)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
 
 	if (prepare(h, "SELECT " RUN_COLS " FROM runs WHERE target IS "
 			"(SELECT target FROM runs WHERE id = ?1) AND (started_at, rowid) <= "
@@ -2000,24 +2003,7 @@ int history_runs_before(struct history *h, const char *run_id, size_t limit,
 		return -1;
 	bind_text(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct run_info ri;
-		int stop;
-
-		run_info_from_row(st, &ri);
-		stop = fn(&ri, arg);
-		run_info_release(&ri);
-		if (stop)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herr(h, "cannot list runs");
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	return each_run(h, st, fn, arg);
 }
 
 int history_prior_runs(struct history *h, const char *run_id, const char *suite, size_t limit,
