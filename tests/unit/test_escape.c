@@ -20,12 +20,17 @@ static char *run(void (*fn)(struct strbuf *, const char *, size_t), const char *
 	return strbuf_detach(&sb, NULL);
 }
 
-static char *md(const char *s, size_t max)
+static char *md_n(const char *s, size_t len, size_t max)
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	esc_md_cell(&sb, s, strlen(s), max);
+	esc_md_cell(&sb, s, len, max);
 	return strbuf_detach(&sb, NULL);
+}
+
+static char *md(const char *s, size_t max)
+{
+	return md_n(s, strlen(s), max);
 }
 
 Test(escape, html_text_entities)
@@ -152,7 +157,7 @@ Test(escape, every_byte)
 	for (c = 0; c < 256; c++) {
 		char in[1] = { (char)c };
 		char *h = run(esc_html_text, in, 1), *a = run(esc_html_attr, in, 1);
-		char *j = run(esc_json, in, 1), *m = md(in, 10);
+		char *j = run(esc_json, in, 1), *m = md_n(in, 1, 10);
 		cJSON *v;
 
 		cr_assert(utf8_valid(h, strlen(h), NULL) && utf8_valid(a, strlen(a), NULL) &&
