@@ -17,6 +17,7 @@ import tempfile
 import time
 
 build = sys.argv[1]
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
 EVALGATE = os.path.join(build, "evalgate")
 MOCK = os.path.join(build, "tests", "mock_gateway")
@@ -114,6 +115,21 @@ def main():
             print("%-8s %10.2f MB  %6.2f s" % (kind, sizes[kind] / 1e6, time.time() - t0))
         ok = sizes["html"] < 30 * 1000 * 1000 and sizes["markdown"] < 1 << 20
         print("HTML under 30 MB and Markdown under 1 MiB: %s" % ("yes" if ok else "NO"))
+        # open the HTML in headless Chromium: it loads with no error, filters and expands
+        opener = os.path.join(SRC, "tests", "browser", "open_report.js")
+        if not os.path.isdir(os.path.join(SRC, "tests", "browser", "node_modules", "playwright-core")):
+            print("Chromium check: tests/browser/node_modules missing (./dev.sh test installs it)")
+            return 1
+        t0 = time.time()
+        res = subprocess.run(["node", opener, os.path.join(tmp, "report.html")], check=True,
+                             capture_output=True, text=True)
+        opened = json.loads(res.stdout.strip().splitlines()[-1])
+        print("Chromium: %d rows laid out, loaded in %.1f s, filter %.2f s, details %.2f s, "
+              "%d errors (%.1f s in all)" % (opened["rows"], opened["load_ms"] / 1000,
+                                             opened["filter_ms"] / 1000,
+                                             opened["open_details_ms"] / 1000,
+                                             len(opened["errors"]), time.time() - t0))
+        ok = ok and not opened["errors"] and opened["rows"] > 0
         return 0 if ok else 1
 
 
