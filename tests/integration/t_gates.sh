@@ -81,7 +81,11 @@ runs_before=$(sql "select count(*) from runs")
 strict='[{"metric": "latency_ms", "stat": "p95", "max": 100},
          {"metric": "cost_usd", "max": 0.001}]'
 write_config strict.json "$strict" '' "$prices"
-expect_rc "gate with stricter gates: exit 1" 1 "$EG_BIN" gate "${run1:0:18}" --config strict.json --history "$T/h.db"
+# the shortest prefix of run1's id that no other run shares (runs in one second share 17 characters)
+pre=${run1:0:17}
+while [ "$(sql "select count(*) from runs where substr(id, 1, ${#pre}) = '$pre'")" != 1 ]; do pre=${run1:0:$((${#pre} + 1))}; done
+check "a prefix, not the whole id" test "${#pre}" -lt "${#run1}"
+expect_rc "gate with stricter gates: exit 1" 1 "$EG_BIN" gate "$pre" --config strict.json --history "$T/h.db"
 expect_grep "verdict FAIL" '^verdict: FAIL (2 of 2 gates failed)' "$T/out"
 expect_grep "latency printed against the new threshold" 'FAIL  p95 latency_ms .* <= 100 ' "$T/out"
 expect_eq "stored gate rows replaced" "2|0" "$(sql "select count(*), sum(pass) from gates where run_id='$run1'")"
