@@ -2,7 +2,7 @@
 # evalgate's build driver: the README's two commands and CI call this.
 #
 #   ./dev.sh demo    install what is missing, build, run the demo
-#   ./dev.sh test    install what is missing, build, run every test (again under ASan+UBSan,
+#   ./dev.sh test    install what is missing, build, run every test and the demo (the tests again under ASan+UBSan,
 #                    and the integration tests under TSan)
 #   ./dev.sh build   build only (build/evalgate)
 #   ./dev.sh bench   run the benchmarks of tests/bench
@@ -67,8 +67,11 @@ demo() {
 test_all() {
 	deps $PACKAGES $TEST_PACKAGES
 	node_deps
-	build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	# the Release build the demo and the benchmarks use (-O3 warns differently)
+	build build -DCMAKE_BUILD_TYPE=Release
 	(cd build && ctest --output-on-failure -j2)
+	echo "== the demo (the README's first command, after its build)"
+	tests/demo.sh build >build/demo.log 2>&1 || { tail -30 build/demo.log; exit 1; }
 	echo "== the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	build build-asan -DCMAKE_BUILD_TYPE=Debug -DEG_ASAN=ON
 	(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

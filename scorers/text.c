@@ -96,6 +96,7 @@ static int text_init_common(struct scorer *s, const cJSON *spec, const struct eg
 	struct text_ctx *ctx;
 	struct strbuf shown = STRBUF_INIT;
 
+	*out = NULL;
 	if (scorer_spec_string(spec, "value", loc, type, &value))
 		return -1;
 	if (!*value)

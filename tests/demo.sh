@@ -16,7 +16,8 @@ export EVALGATE_API_KEY=demo-key
 echo "mock gateway on $EVALGATE_BASE_URL"
 echo "\$ evalgate run --junit junit.xml   (config: evalgate.json, suites: golden, rag, adversarial)"
 rc=0
-"$build/evalgate" run --history "$work/history.db" --junit "$work/junit.xml" || rc=$?
+"$build/evalgate" run --history "$work/history.db" --junit "$work/junit.xml" \
+	--html "$work/report.html" --no-step-summary || rc=$?
 echo
 echo "per suite and scorer (from the run's history):"
 sqlite3 -column -header "$work/history.db" "
@@ -25,5 +26,6 @@ sqlite3 -column -header "$work/history.db" "
   from scores
   group by suite, type order by suite, type" 2>/dev/null || true
 cp "$work/junit.xml" "$build/demo-junit.xml" 2>/dev/null && echo "JUnit report: $build/demo-junit.xml"
+cp "$work/report.html" "$build/demo-report.html" 2>/dev/null && echo "HTML report:  $build/demo-report.html"
 echo "exit code $rc"
 exit $rc
