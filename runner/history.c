@@ -154,6 +154,13 @@ static const char *const migrations[] = {
 	"  context TEXT,"
 	"  expected TEXT"
 	");",
+	/*
+	 * 4: the scorers' own model calls (judge, claims, refusal confirmation):
+	 * their tokens and their price, beside the target call's
+	 */
+	"ALTER TABLE results ADD COLUMN judge_prompt_tokens INTEGER;"
+	"ALTER TABLE results ADD COLUMN judge_completion_tokens INTEGER;"
+	"ALTER TABLE results ADD COLUMN judge_cost_usd REAL;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -667,6 +674,11 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 	sqlite3_bind_int(st, 15, r->cached != 0);
 	bind_text(st, 16, r->tags);
 	sqlite3_bind_int64(st, 17, r->ordinal);
+	/* a zeroed row has no scorer calls: counts of 0 store nothing, like -1 */
+	bind_count(st, 18, r->judge_prompt_tokens > 0 ? r->judge_prompt_tokens : -1);
+	bind_count(st, 19, r->judge_completion_tokens > 0 ? r->judge_completion_tokens : -1);
+	bind_real(st, 20, r->judge_prompt_tokens > 0 || r->judge_completion_tokens > 0
+			  ? r->judge_cost_usd : NAN);
 	if (step_done(h, st, "cannot store a result"))
 		return -1;
 
@@ -709,8 +721,9 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 	if (cached_stmt(h, &h->ins_result,
 			"INSERT INTO results (run_id, suite, case_id, case_hash, repeat, status, "
 			"output, latency_ms, prompt_tokens, completion_tokens, cost_usd, "
-			"finish_reason, error, attempts, cached, tags, ordinal) "
-			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
+			"finish_reason, error, attempts, cached, tags, ordinal, judge_prompt_tokens, "
+			"judge_completion_tokens, judge_cost_usd) "
+			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
 	    cached_stmt(h, &h->ins_score,
 			"INSERT INTO scores (run_id, suite, case_id, repeat, idx, scorer, type, "
 			"score, pass, error, reason, detail, calls) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
@@ -1109,7 +1122,8 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 	if (prepare(h, "SELECT r.suite, r.case_id, r.case_hash, r.repeat, r.status, r.output, "
 			"r.latency_ms, r.prompt_tokens, r.completion_tokens, r.finish_reason, "
 			"r.error, r.attempts, r.cached, r.tags, r.cost_usd, r.ordinal, "
-			"t.input, t.context, t.expected FROM results r "
+			"t.input, t.context, t.expected, r.judge_prompt_tokens, "
+			"r.judge_completion_tokens, r.judge_cost_usd FROM results r "
 			"LEFT JOIN case_texts t ON t.hash = r.case_hash "
 			"WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "
 			"AND (?4 = 0 OR r.status <> 'pass') "
@@ -1154,6 +1168,9 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 		row->input = row_text(&mem, st, 16);
 		row->context = row_text(&mem, st, 17);
 		row->expected = row_text(&mem, st, 18);
+		row->judge_prompt_tokens = col_count(st, 19);
+		row->judge_completion_tokens = col_count(st, 20);
+		row->judge_cost_usd = col_real(st, 21);
 
 		sqlite3_bind_text(sc, 3, row->case_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int(sc, 4, row->repeat);
@@ -1369,7 +1386,10 @@ int history_values(struct history *h, const char *run_id, const char *suite, con
 		[VALUES_LATENCY_MS] = "CASE WHEN r.status <> 'error' AND r.cached = 0 AND "
 				      "r.attempts > 0 THEN r.latency_ms END, 0",
 		[VALUES_TOKENS] = "r.prompt_tokens + r.completion_tokens, 0",
-		[VALUES_COST_USD] = "r.cost_usd, 0",
+		/* the target call's price and the scorers' calls' */
+		[VALUES_COST_USD] = "CASE WHEN r.cost_usd IS NULL AND r.judge_cost_usd IS NULL "
+				    "THEN NULL ELSE coalesce(r.cost_usd, 0) + "
+				    "coalesce(r.judge_cost_usd, 0) END, 0",
 	};
 	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;
@@ -1771,8 +1791,10 @@ int history_usage_summary(struct history *h, const char *run_id, const char *sui
 	out->cost_usd = NAN;
 	out->latency_p50 = out->latency_p95 = NAN;
 	if (prepare(h, "SELECT count(*), total(prompt_tokens), total(completion_tokens), "
-			"count(prompt_tokens) + count(completion_tokens), total(cost_usd), "
-			"count(cost_usd) FROM results WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)",
+			"count(prompt_tokens) + count(completion_tokens), "
+			"total(cost_usd) + total(judge_cost_usd), "
+			"count(coalesce(cost_usd, judge_cost_usd)) FROM results "
+			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)",
 		    &st))
 		return -1;
 	bind_text(st, 1, run_id);
@@ -1913,8 +1935,9 @@ int history_usage(struct history *h, const char *run_id, const char *suite, stru
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (prepare(h, "SELECT total(prompt_tokens), total(completion_tokens), total(cost_usd), "
-			"count(cost_usd), total(cached) FROM results "
+	if (prepare(h, "SELECT total(prompt_tokens), total(completion_tokens), "
+			"total(cost_usd) + total(judge_cost_usd), "
+			"count(coalesce(cost_usd, judge_cost_usd)), total(cached) FROM results "
 			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)", &st))
 		return -1;
 	bind_text(st, 1, run_id);

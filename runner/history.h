@@ -92,6 +92,9 @@ struct result_row {
 	const char *input;       /* JSON: the case's input string or messages array; or NULL */
 	const char *context;     /* JSON array of the case's context passages, or NULL */
 	const char *expected;    /* the case's reference answer, or NULL */
+	/* the scorers' model calls (judge, claims, confirmation), cache hits included */
+	long judge_prompt_tokens, judge_completion_tokens; /* -1 or 0: none known */
+	double judge_cost_usd;   /* at their models' prices; NaN unknown; kept only with tokens */
 };
 
 struct gate_row {
@@ -373,7 +376,7 @@ int history_failed_results(struct history *h, const char *run_id, const char *su
 struct usage {
 	long prompt_tokens;      /* sum over the results that report them */
 	long completion_tokens;
-	double cost_usd;         /* sum of the known costs */
+	double cost_usd;         /* sum of the known costs, the scorers' model calls included */
 	long n_cost;             /* results with a known cost */
 	long cached;             /* results answered from the cache */
 };

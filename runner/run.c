@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <omp.h>
 
 #include "error.h"
@@ -82,6 +83,8 @@ struct job {
 	char *error;                   /* the call failed: why */
 	double latency_ms;
 	long prompt_tokens, completion_tokens;
+	long judge_prompt_tokens, judge_completion_tokens; /* scorers' calls; -1 none known */
+	double judge_cost_usd;         /* their price; NaN while none is known */
 	int attempts;
 	int cached;
 	enum result_status status;
@@ -333,6 +336,9 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	/* the answer's price, cache hits included; NaN without usage (errors, recorded answers) */
 	row.cost_usd = config_cost(r->plan->cfg, r->plan->cfg->target.model, j->prompt_tokens,
 				   j->completion_tokens);
+	row.judge_prompt_tokens = j->judge_prompt_tokens;
+	row.judge_completion_tokens = j->judge_completion_tokens;
+	row.judge_cost_usd = j->judge_cost_usd;
 	row.input = input.len ? input.buf : NULL;
 	row.context = context.len ? context.buf : NULL;
 	row.expected = j->kase->expected;
@@ -627,6 +633,8 @@ static struct job *job_new(struct run *r, const struct eg_suite *s, struct share
 	j->kase = &sc->c;
 	j->repeat = repeat;
 	j->prompt_tokens = j->completion_tokens = -1;
+	j->judge_prompt_tokens = j->judge_completion_tokens = -1;
+	j->judge_cost_usd = NAN;
 	return j;
 }
 
@@ -798,6 +806,24 @@ static void note_call(struct run *r, const struct gw_request *req)
 	}
 }
 
+/* count a scorer's model call (answered or from the cache) in the job's judge usage */
+static void judge_usage(struct run *r, struct job *j, const char *body, long pt, long ct)
+{
+	cJSON *req = cJSON_Parse(body);
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
+	double cost;
+
+	if (pt >= 0)
+		j->judge_prompt_tokens = (j->judge_prompt_tokens < 0 ? 0 : j->judge_prompt_tokens) + pt;
+	if (ct >= 0)
+		j->judge_completion_tokens =
+			(j->judge_completion_tokens < 0 ? 0 : j->judge_completion_tokens) + ct;
+	cost = config_cost(r->plan->cfg, cJSON_IsString(model) ? model->valuestring : NULL, pt, ct);
+	if (!isnan(cost))
+		j->judge_cost_usd = (isnan(j->judge_cost_usd) ? 0 : j->judge_cost_usd) + cost;
+	cJSON_Delete(req);
+}
+
 static void on_done(struct gw_request *req, void *arg)
 {
 	struct run *r = arg;
@@ -842,6 +868,7 @@ static void on_done(struct gw_request *req, void *arg)
 		if (req->ok) {
 			c->reply = req->content;
 			req->content = NULL;
+			judge_usage(r, j, c->body, req->prompt_tokens, req->completion_tokens);
 			if (p->key[0])
 				remember_for_cache(j, (int)p->scorer, p->key, c->reply, req->content_len,
 						   req->finish_reason, req->prompt_tokens,
@@ -888,6 +915,8 @@ static void drain_calls(struct run *r)
 				if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 1) {
 					c->reply = cr.content;
 					cr.content = NULL;
+					judge_usage(r, j, c->body, cr.prompt_tokens,
+						    cr.completion_tokens);
 					cached_reply_release(&cr);
 					continue;
 				}

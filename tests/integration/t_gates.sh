@@ -109,4 +109,23 @@ expect_rc "gate without an id: exit 2" 2 "$EG_BIN" gate --config cfg.json --hist
 expect_rc "help gate" 0 "$EG_BIN" help gate
 expect_grep "help lists --config" '--config' "$T/out"
 
+
+# the scorers' own model calls count in cost_usd: a judge at its own price
+cat >judge-script.jsonl <<'EOF2'
+{"model": "judge-model", "reply": "{\"reason\": \"fine\", \"score\": 1, \"pass\": true}", "usage": {"prompt_tokens": 1000, "completion_tokens": 100}}
+{"model": "mock-model", "reply": "an answer", "usage": {"prompt_tokens": 100, "completion_tokens": 10}}
+EOF2
+start_mock judge-script.jsonl
+make_suite s/judged judged golden "$(n_cases 3 j)" '[{"type": "judge", "rubric": "Any answer will do."}]'
+write_config judged.json '[{"metric": "cost_usd", "max": 0.03}]' '"max_retries": 0' \
+	'"judge": {"model": "judge-model"}, "suites": ["s/judged"], "prices": {"mock-model": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}, "judge-model": {"input_per_mtok": 10.0, "output_per_mtok": 20.0}}'
+expect_rc "a run whose judge calls push the cost over the gate: exit 1" 1 "$EG_BIN" run --config judged.json --history "$T/j.db" --no-cache
+jsql() { sqlite3 "$T/j.db" "$1"; }
+expect_eq "each result keeps its judge tokens and their price" "1000|100|0.01200000|0.00012000" \
+	"$(jsql "select distinct judge_prompt_tokens || '|' || judge_completion_tokens || '|' || printf('%.8f', judge_cost_usd) || '|' || printf('%.8f', cost_usd) from results")"
+expect_eq "the cost gate adds the target's and the judge's price" "0.03636000|3|0" \
+	"$(jsql "select printf('%.8f', value) || '|' || n || '|' || pass from gates where metric = 'cost_usd'")"
+expect_rc "the JSON report's cost includes the judge" 0 "$EG_BIN" report latest --json "$T/j.json" --history "$T/j.db" --no-step-summary
+expect_eq "report cost" "0.03636" "$(python3 -c "import json; print(round(json.load(open('$T/j.json'))['totals']['cost_usd'], 5))")"
+
 finish
