@@ -174,6 +174,8 @@ static const char *const cache_migrations[] = {
 	"  completion_tokens INTEGER,"
 	"  created_at TEXT NOT NULL"
 	");",
+	/* 2: how long the answer took when it was obtained, for the latency scorer */
+	"ALTER TABLE cache ADD COLUMN latency_ms REAL;",
 };
 #define N_CACHE_MIGRATIONS ((int)(sizeof(cache_migrations) / sizeof(cache_migrations[0])))
 
@@ -1262,11 +1264,11 @@ struct cache *cache_open(const char *path)
 	c->db = db;
 	c->path = xstrdup(path);
 	if (sqlite3_prepare_v3(db, "SELECT content, finish_reason, prompt_tokens, "
-			       "completion_tokens FROM cache WHERE key = ?1", -1,
+			       "completion_tokens, latency_ms FROM cache WHERE key = ?1", -1,
 			       SQLITE_PREPARE_PERSISTENT, &c->get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(db, "INSERT OR REPLACE INTO cache (key, content, finish_reason, "
-			       "prompt_tokens, completion_tokens, created_at) "
-			       "VALUES (?,?,?,?,?,?)", -1,
+			       "prompt_tokens, completion_tokens, created_at, latency_ms) "
+			       "VALUES (?,?,?,?,?,?,?)", -1,
 			       SQLITE_PREPARE_PERSISTENT, &c->put, NULL) != SQLITE_OK) {
 		cerr(c, "cannot prepare a statement");
 		cache_close(c);
@@ -1315,6 +1317,7 @@ int cache_get(struct cache *c, const char *key, struct cached_reply *out)
 	out->finish_reason = col_dup(st, 1);
 	out->prompt_tokens = col_count(st, 2);
 	out->completion_tokens = col_count(st, 3);
+	out->latency_ms = col_real(st, 4);
 	ret = 1;
 out:
 	sqlite3_reset(st);
@@ -1336,6 +1339,7 @@ int cache_put(struct cache *c, const char *key, const struct cached_reply *r)
 	bind_count(st, 4, r->prompt_tokens);
 	bind_count(st, 5, r->completion_tokens);
 	bind_text(st, 6, now);
+	bind_real(st, 7, r->latency_ms > 0 ? r->latency_ms : NAN);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		ret = cerr(c, "cannot write the cache");
 	sqlite3_reset(st);

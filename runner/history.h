@@ -264,6 +264,7 @@ struct cached_reply {
 	size_t content_len;
 	char *finish_reason;
 	long prompt_tokens, completion_tokens;
+	double latency_ms;       /* when the answer was obtained; NaN (or 0) unknown */
 };
 struct cache *cache_open(const char *path);
 void cache_close(struct cache *c);

@@ -250,7 +250,7 @@ static void job_free(struct job *j)
 }
 
 static void remember_for_cache(struct job *j, int scorer, const char *key, const char *content,
-			       size_t len, const char *finish, long pt, long ct)
+			       size_t len, const char *finish, long pt, long ct, double latency_ms)
 {
 	struct cache_entry *e = xcalloc(1, sizeof(*e));
 
@@ -261,6 +261,7 @@ static void remember_for_cache(struct job *j, int scorer, const char *key, const
 	e->reply.finish_reason = finish ? xstrdup(finish) : NULL;
 	e->reply.prompt_tokens = pt;
 	e->reply.completion_tokens = ct;
+	e->reply.latency_ms = latency_ms;
 	e->next = j->to_cache;
 	j->to_cache = e;
 }
@@ -763,6 +764,9 @@ static void start_job(struct run *r, struct job *j)
 		j->finish_reason = cr.finish_reason;
 		j->prompt_tokens = cr.prompt_tokens;
 		j->completion_tokens = cr.completion_tokens;
+		/* the latency scorer judges the time the answer took when it was obtained */
+		if (cr.latency_ms > 0)
+			j->latency_ms = cr.latency_ms;
 		j->cached = 1;
 		r->st->cache_hits++;
 		verbose("cache hit: %s/%s", j->suite->name, j->kase->id);
@@ -857,7 +861,7 @@ static void on_done(struct gw_request *req, void *arg)
 			if (p->key[0])
 				remember_for_cache(j, -1, p->key, j->output, j->output_len,
 						   j->finish_reason, j->prompt_tokens,
-						   j->completion_tokens);
+						   j->completion_tokens, j->latency_ms);
 			schedule_score(j);
 		} else {
 			verbose("%s/%s: %s", j->suite->name, j->kase->id, req->error);
@@ -872,7 +876,7 @@ static void on_done(struct gw_request *req, void *arg)
 			if (p->key[0])
 				remember_for_cache(j, (int)p->scorer, p->key, c->reply, req->content_len,
 						   req->finish_reason, req->prompt_tokens,
-						   req->completion_tokens);
+						   req->completion_tokens, req->latency_ms);
 		} else {
 			c->error = xstrdup(req->error ? req->error : "call failed");
 		}

@@ -110,6 +110,22 @@ expect_rc "help gate" 0 "$EG_BIN" help gate
 expect_grep "help lists --config" '--config' "$T/out"
 
 
+# the latency scorer judges a cached answer by the time it took when it was obtained
+cat >slow-script.jsonl <<'EOF2'
+{"case": "s1", "reply": "slow answer", "latency_ms": 300}
+{"case": "s2", "reply": "quick answer", "latency_ms": 0}
+EOF2
+start_mock slow-script.jsonl
+make_suite s/slow slow golden "$(n_cases 2 s)" '[{"type": "latency", "max_ms": 200}]'
+write_config slow.json '[]' '"max_retries": 0' '"suites": ["s/slow"]'
+expect_rc "the first run measures the slow answer" 0 "$EG_BIN" run --config slow.json --history "$T/s.db"
+expect_rc "the second run answers from the cache" 0 "$EG_BIN" run --config slow.json --history "$T/s.db"
+ssql() { sqlite3 "$T/s.db" "$1"; }
+expect_eq "both runs: the slow case fails the latency scorer, the quick one passes" "0|s1|fail 0|s2|pass 1|s1|fail 1|s2|pass" \
+	"$(ssql "select r.cached || '|' || r.case_id || '|' || r.status from results r join runs u on u.id = r.run_id order by u.started_at, r.case_id" | xargs)"
+expect_eq "the cached result keeps the latency it was obtained with" "1" \
+	"$(ssql "select count(*) from results a join results b on a.case_id = b.case_id and a.cached = 0 and b.cached = 1 where a.case_id = 's1' and a.latency_ms >= 300 and b.latency_ms = a.latency_ms")"
+
 # the scorers' own model calls count in cost_usd: a judge at its own price
 cat >judge-script.jsonl <<'EOF2'
 {"model": "judge-model", "reply": "{\"reason\": \"fine\", \"score\": 1, \"pass\": true}", "usage": {"prompt_tokens": 1000, "completion_tokens": 100}}
