@@ -48,8 +48,11 @@ import sys
 v = [float(x) for x in sys.stdin]
 h = (len(v) - 1) * 0.95
 lo = int(h)
-print("%.3f|%d" % (v[lo] + (h - lo) * (v[min(lo + 1, len(v) - 1)] - v[lo]), len(v)))')
-expect_eq "latency: p95 of the stored latencies" "$want" "$(gate "printf('%.3f', value), n" 1)"
+print("%.6f|%d" % (v[lo] + (h - lo) * (v[min(lo + 1, len(v) - 1)] - v[lo]), len(v)))')
+# same_value WANT GOT: "value|n" pairs equal, the values within rounding (C and Python round the last digit differently)
+same_value() { python3 -c "import sys; a, b = sys.argv[1].split('|'), sys.argv[2].split('|'); sys.exit(not (a[1] == b[1] and abs(float(a[0]) - float(b[0])) < 5e-6))" "$1" "$2"; }
+got=$(gate "printf('%.6f', value) || '|' || n" 1)
+check "latency: p95 of the stored latencies ($want, got $got)" same_value "$want" "$got"
 p95=$(gate "cast(value as integer)" 1)
 check "latency: the scripted delays show (p95 of 50..140 ms is 135.5)" test "$p95" -ge 135 -a "$p95" -lt 1000
 expect_eq "run verdict stored" "pass" "$(sql "select verdict from runs where id='$run1'")"
@@ -90,7 +93,8 @@ expect_grep "verdict FAIL" '^verdict: FAIL (2 of 2 gates failed)' "$T/out"
 expect_grep "latency printed against the new threshold" 'FAIL  p95 latency_ms .* <= 100 ' "$T/out"
 expect_eq "stored gate rows replaced" "2|0" "$(sql "select count(*), sum(pass) from gates where run_id='$run1'")"
 expect_eq "stored verdict flipped" "fail" "$(sql "select verdict from runs where id='$run1'")"
-expect_eq "the same latency value as the run computed" "$want" "$(sql "select printf('%.3f', value) || '|' || n from gates where run_id='$run1' and idx=0")"
+got=$(sql "select printf('%.6f', value) || '|' || n from gates where run_id='$run1' and idx=0")
+check "the same latency value as the run computed ($want, got $got)" same_value "$want" "$got"
 expect_eq "other runs untouched" "4" "$(sql "select count(*) from gates where run_id='$run2'")"
 
 expect_rc "runs gate with the first config: exit 0" 0 "$EG_BIN" runs gate "$run1" --config cfg.json --history "$T/h.db"
