@@ -27,75 +27,20 @@ static int noncharacter(const unsigned char *p, size_t n)
 	return n == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe;
 }
 
-static void html_escape(struct strbuf *sb, const char *str, size_t len, int attr)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	strbuf_grow(sb, len + len / 8);
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n = char_at(str, len, i);
-
-		if (!n || noncharacter(s + i, n)) {
-			strbuf_addstr(sb, REPLACEMENT);
-			i += n ? n : 1;
-			continue;
-		}
-		if (n > 1) {
-			strbuf_add(sb, str + i, n);
-			i += n;
-			continue;
-		}
-		switch (c) {
-		case '&':
-			strbuf_addstr(sb, "&amp;");
-			break;
-		case '<':
-			strbuf_addstr(sb, "&lt;");
-			break;
-		case '>':
-			strbuf_addstr(sb, "&gt;");
-			break;
-		case '"':
-			strbuf_addstr(sb, "&quot;");
-			break;
-		case '\'':
-			strbuf_addstr(sb, "&#39;");
-			break;
-		case '\t':
-			strbuf_addstr(sb, attr ? "&#9;" : "\t");
-			break;
-		case '\n':
-			strbuf_addstr(sb, attr ? "&#10;" : "\n");
-			break;
-		case '\r':
-			strbuf_addstr(sb, "&#13;");
-			break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				strbuf_addstr(sb, REPLACEMENT);
-			else
-				strbuf_addch(sb, c);
-		}
-		i++;
-	}
-}
-
 void esc_html_text(struct strbuf *sb, const char *s, size_t len)
 {
-	html_escape(sb, s, len, 0);
+	markup_escape(sb, s, len, 0, "&#39;");
 }
 
 void esc_html_attr(struct strbuf *sb, const char *s, size_t len)
 {
-	html_escape(sb, s, len, 1);
+	markup_escape(sb, s, len, 1, "&#39;");
 }
 
 void esc_html(struct strbuf *sb, const char *s)
 {
 	if (s)
-		html_escape(sb, s, strlen(s), 0);
+		markup_escape(sb, s, strlen(s), 0, "&#39;");
 }
 
 void esc_json(struct strbuf *sb, const char *str, size_t len)

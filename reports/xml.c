@@ -10,7 +10,7 @@
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 
-static void xml_escape(struct strbuf *sb, const char *str, size_t len, int attr)
+void markup_escape(struct strbuf *sb, const char *str, size_t len, int attr, const char *apos)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
@@ -35,7 +35,7 @@ static void xml_escape(struct strbuf *sb, const char *str, size_t len, int attr)
 				strbuf_addstr(sb, "&quot;");
 				break;
 			case '\'':
-				strbuf_addstr(sb, "&apos;");
+				strbuf_addstr(sb, apos);
 				break;
 			case '\t':
 				strbuf_addstr(sb, attr ? "&#9;" : "\t");
@@ -72,12 +72,12 @@ static void xml_escape(struct strbuf *sb, const char *str, size_t len, int attr)
 
 void xml_escape_text(struct strbuf *sb, const char *s, size_t len)
 {
-	xml_escape(sb, s, len, 0);
+	markup_escape(sb, s, len, 0, "&apos;");
 }
 
 void xml_escape_attr(struct strbuf *sb, const char *s, size_t len)
 {
-	xml_escape(sb, s, len, 1);
+	markup_escape(sb, s, len, 1, "&apos;");
 }
 
 void xml_add_attr(struct strbuf *sb, const char *name, const char *value)

@@ -17,6 +17,13 @@
 
 #include "strbuf.h"
 
+/*
+ * The escaping shared by XML and HTML: & < > " as entities, ' as apos ("&apos;"
+ * in XML, "&#39;" in HTML), CR as &#13;, TAB and LF as character references
+ * in attributes, other control characters, invalid UTF-8 and U+FFFE/U+FFFF
+ * as U+FFFD.
+ */
+void markup_escape(struct strbuf *sb, const char *s, size_t len, int attr, const char *apos);
 void xml_escape_text(struct strbuf *sb, const char *s, size_t len);
 void xml_escape_attr(struct strbuf *sb, const char *s, size_t len);
 /* append ` name="value"` with value escaped; a NULL value appends an empty one */
