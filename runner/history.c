@@ -317,6 +317,20 @@ static char *col_dup(sqlite3_stmt *st, int i)
 	return s ? xstrdup(s) : NULL;
 }
 
+/* a NUL-terminated copy of a column's bytes (any bytes), its length in *len */
+static char *col_bytes_dup(sqlite3_stmt *st, int i, size_t *len)
+{
+	const void *b = sqlite3_column_blob(st, i);
+	char *p;
+
+	*len = (size_t)sqlite3_column_bytes(st, i);
+	p = xmalloc(*len + 1);
+	if (*len)
+		memcpy(p, b, *len);
+	p[*len] = '\0';
+	return p;
+}
+
 /* create every missing directory above path (mkdir -p of its dirname) */
 static int make_parent_dirs(const char *path)
 {
@@ -1304,16 +1318,7 @@ int cache_get(struct cache *c, const char *key, struct cached_reply *out)
 		cerr(c, "cannot read the cache");
 		goto out;
 	}
-	{
-		const void *b = sqlite3_column_blob(st, 0);
-		size_t len = (size_t)sqlite3_column_bytes(st, 0);
-
-		out->content = xmalloc(len + 1);
-		if (len)
-			memcpy(out->content, b, len);
-		out->content[len] = '\0';
-		out->content_len = len;
-	}
+	out->content = col_bytes_dup(st, 0, &out->content_len);
 	out->finish_reason = col_dup(st, 1);
 	out->prompt_tokens = col_count(st, 2);
 	out->completion_tokens = col_count(st, 3);
@@ -1740,16 +1745,8 @@ int history_case_sample(struct history *h, const char *run_id, const char *suite
 	}
 	out->repeat = sqlite3_column_int(st, 0);
 	out->status = result_status_parse(col_text(st, 1));
-	if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-		const void *b = sqlite3_column_blob(st, 2);
-		size_t len = (size_t)sqlite3_column_bytes(st, 2);
-
-		out->output = xmalloc(len + 1);
-		if (len)
-			memcpy(out->output, b, len);
-		out->output[len] = '\0';
-		out->output_len = len;
-	}
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+		out->output = col_bytes_dup(st, 2, &out->output_len);
 	out->error = col_dup(st, 3);
 	out->latency_ms = col_real(st, 4);
 	if (prepare(h, "SELECT scorer, reason, error FROM scores WHERE run_id = ?1 AND "
