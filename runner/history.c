@@ -4,8 +4,8 @@
  *
  * The schema is the ordered list migrations[]: entry i brings a database from
  * user_version i to i + 1. A later feature appends an entry; it never edits an
- * old one. Migrations run inside one BEGIN IMMEDIATE transaction that re-reads
- * user_version, so two processes opening a new file at once do not race.
+ * old one. sqldb.c applies them (in one BEGIN IMMEDIATE transaction that
+ * re-reads user_version, so two processes opening a new file do not race).
  *
  * Doubles that are NaN are stored as NULL and read back as NaN; token counts
  * of -1 (unknown) are stored as NULL and read back as -1.
@@ -22,12 +22,11 @@
 
 #include "error.h"
 #include "history.h"
+#include "sqldb.h"
 #include "stats.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
-
-#define BUSY_TIMEOUT_MS 5000
 
 static const char *const migrations[] = {
 	/* 1: initial schema */
@@ -331,143 +330,26 @@ static char *col_bytes_dup(sqlite3_stmt *st, int i, size_t *len)
 	return p;
 }
 
-/* create every missing directory above path (mkdir -p of its dirname) */
-static int make_parent_dirs(const char *path)
-{
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	char *p;
-	int ret = 0;
-
-	if (!slash || slash == dir)
-		goto out;
-	*slash = '\0';
-	for (p = dir + 1; ; p++) {
-		if (*p != '/' && *p)
-			continue;
-		{
-			char c = *p;
-			struct stat st;
-
-			*p = '\0';
-			if (mkdir(dir, 0777) && errno != EEXIST) {
-				int e = errno;
-
-				if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-					ret = error("cannot create directory %s: %s", dir,
-						    strerror(e));
-					goto out;
-				}
-			}
-			*p = c;
-		}
-		if (!*p)
-			break;
-	}
-out:
-	free(dir);
-	return ret;
-}
 
 static int exec_sql(sqlite3 *db, const char *path, const char *sql)
 {
-	char *msg = NULL;
-	int ret = 0;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		ret = error("history %s: %s", path, msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-	}
-	return ret;
+	return sqldb_exec(db, "history", path, sql);
 }
 
 static int read_user_version(sqlite3 *db, const char *path, int *out)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
-		db_error(db, path, "cannot read the schema version");
-		goto out;
-	}
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_error(db, path, "cannot read the schema version");
-		goto out;
-	}
-	*out = sqlite3_column_int(st, 0);
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	return sqldb_user_version(db, "history", path, out);
 }
 
 static int check_version(const char *path, int have, int know)
 {
-	if (have > know)
-		return error("history %s has schema version %d, this evalgate knows up to %d",
-			     path, have, know);
-	return 0;
-}
-
-/* bring the file to the newest schema of list[0..n) */
-static int migrate(sqlite3 *db, const char *path, const char *const *list, int n)
-{
-	struct strbuf sql = STRBUF_INIT;
-	int have, v, ret = -1;
-
-	if (read_user_version(db, path, &have) || check_version(path, have, n))
-		return -1;
-	if (have == n)
-		return 0;
-	if (exec_sql(db, path, "BEGIN IMMEDIATE"))
-		return -1;
-	/* another process may have migrated while we waited for the lock */
-	if (read_user_version(db, path, &have) || check_version(path, have, n))
-		goto out_rollback;
-	for (v = have; v < n; v++) {
-		strbuf_reset(&sql);
-		strbuf_addf(&sql, "%s;PRAGMA user_version = %d;", list[v], v + 1);
-		if (exec_sql(db, path, sql.buf))
-			goto out_rollback;
-	}
-	if (exec_sql(db, path, "COMMIT"))
-		goto out_rollback;
-	ret = 0;
-	goto out;
-out_rollback:
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-out:
-	strbuf_release(&sql);
-	return ret;
+	return sqldb_check_version("history", path, have, know);
 }
 
 /* open path read-write (creating it), set the pragmas and migrate */
 static sqlite3 *open_rw(const char *path, const char *const *list, int n)
 {
-	sqlite3 *db = NULL;
-	int rc;
-
-	if (make_parent_dirs(path))
-		return NULL;
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-	if (rc != SQLITE_OK) {
-		if (db)
-			db_error(db, path, "cannot open");
-		else
-			error("history %s: cannot open: %s", path, sqlite3_errstr(rc));
-		goto out_close;
-	}
-	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-	if (exec_sql(db, path, "PRAGMA journal_mode=WAL;"
-			       "PRAGMA synchronous=NORMAL;"
-			       "PRAGMA foreign_keys=ON;"))
-		goto out_close;
-	if (migrate(db, path, list, n))
-		goto out_close;
-	return db;
-out_close:
-	sqlite3_close(db);
-	return NULL;
+	return sqldb_open_rw("history", path, list, n);
 }
 
 /* --- history --- */
@@ -504,7 +386,7 @@ struct history *history_open_ro(const char *path)
 			error("history %s: cannot open: %s", path, sqlite3_errstr(rc));
 		goto out_close;
 	}
-	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(db, SQLDB_BUSY_TIMEOUT_MS);
 	if (read_user_version(db, path, &have) || check_version(path, have, N_MIGRATIONS))
 		goto out_close;
 	if (have == 0) {

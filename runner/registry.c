@@ -6,12 +6,10 @@
  * aliases (one version per alias: the primary key is (name, alias)) and the
  * audit log, which triggers keep append-only.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -20,11 +18,11 @@
 #include "error.h"
 #include "registry.h"
 #include "registry_backend.h"
+#include "sqldb.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
 
-#define BUSY_TIMEOUT_MS 5000
 #define MAX_META_BYTES (64u << 10)
 
 static const char *const migrations[] = {
@@ -132,92 +130,13 @@ static int exec(struct registry *r, const char *sql)
 	return ret;
 }
 
-static int make_parent_dirs(const char *path)
-{
-	char *dir = xstrdup(path);
-	char *p;
-	int ret = 0;
-
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0777) && errno != EEXIST) {
-			ret = error("cannot create directory %s: %s", dir, strerror(errno));
-			break;
-		}
-		*p = '/';
-	}
-	free(dir);
-	return ret;
-}
-
-static int user_version(struct registry *r, int *out)
-{
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
-
-	if (prepare(r, "PRAGMA user_version", &st))
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*out = sqlite3_column_int(st, 0);
-		ret = 0;
-	} else {
-		dberr(r, "cannot read the schema version");
-	}
-	sqlite3_finalize(st);
-	return ret;
-}
-
-static int migrate(struct registry *r)
-{
-	struct strbuf sql = STRBUF_INIT;
-	int have, v, ret = -1;
-
-	if (user_version(r, &have))
-		return -1;
-	if (have > N_MIGRATIONS)
-		return error("registry %s has schema version %d, this evalgate knows up to %d",
-			     r->db_path, have, N_MIGRATIONS);
-	if (have == N_MIGRATIONS)
-		return 0;
-	if (exec(r, "BEGIN IMMEDIATE"))
-		return -1;
-	if (user_version(r, &have))
-		goto out_rollback;
-	for (v = have; v < N_MIGRATIONS; v++) {
-		strbuf_reset(&sql);
-		strbuf_addf(&sql, "%s;PRAGMA user_version = %d;", migrations[v], v + 1);
-		if (exec(r, sql.buf))
-			goto out_rollback;
-	}
-	if (exec(r, "COMMIT"))
-		goto out_rollback;
-	ret = 0;
-	goto out;
-out_rollback:
-	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
-out:
-	strbuf_release(&sql);
-	return ret;
-}
-
 static int store_open(struct registry *r)
 {
-	int rc;
-
-	if (make_parent_dirs(r->db_path))
+	r->db = sqldb_open_rw("registry", r->db_path, migrations, N_MIGRATIONS);
+	if (!r->db)
 		return -1;
-	rc = sqlite3_open_v2(r->db_path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-	if (rc != SQLITE_OK) {
-		if (r->db)
-			return dberr(r, "cannot open");
-		return error("registry %s: cannot open: %s", r->db_path, sqlite3_errstr(rc));
-	}
-	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
-	if (exec(r, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"))
-		return -1;
-	return migrate(r);
+	/* the audit log is evidence: every promotion is on disk before it is reported */
+	return exec(r, "PRAGMA synchronous=FULL;");
 }
 
 /* ---------- the local store ---------- */
