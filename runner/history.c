@@ -1665,35 +1665,21 @@ out:
 int history_usage_summary(struct history *h, const char *run_id, const char *suite,
 			  struct usage_summary *out)
 {
+	struct usage u;
 	sqlite3_stmt *st = NULL;
 	double *lat = NULL;
 	size_t n = 0, alloc = 0;
 	int rc, ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	out->cost_usd = NAN;
 	out->latency_p50 = out->latency_p95 = NAN;
-	if (prepare(h, "SELECT count(*), total(prompt_tokens), total(completion_tokens), "
-			"count(prompt_tokens) + count(completion_tokens), "
-			"total(cost_usd) + total(judge_cost_usd), "
-			"count(coalesce(cost_usd, judge_cost_usd)) FROM results "
-			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)",
-		    &st))
+	if (history_usage(h, run_id, suite, &u))
 		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		herr(h, "cannot sum tokens and cost");
-		goto out;
-	}
-	out->results = (long)sqlite3_column_int64(st, 0);
-	out->prompt_tokens = (long)sqlite3_column_double(st, 1);
-	out->completion_tokens = (long)sqlite3_column_double(st, 2);
-	out->tokens_known = sqlite3_column_int64(st, 3) > 0;
-	if (sqlite3_column_int64(st, 5) > 0)
-		out->cost_usd = sqlite3_column_double(st, 4);
-	sqlite3_finalize(st);
-	st = NULL;
+	out->results = u.results;
+	out->prompt_tokens = u.prompt_tokens;
+	out->completion_tokens = u.completion_tokens;
+	out->tokens_known = u.n_tokens > 0;
+	out->cost_usd = u.n_cost ? u.cost_usd : NAN;
 
 	/* latency of the answered calls; errored calls would measure timeouts */
 	if (prepare(h, "SELECT latency_ms FROM results WHERE run_id = ?1 AND "
@@ -1820,7 +1806,8 @@ int history_usage(struct history *h, const char *run_id, const char *suite, stru
 	memset(out, 0, sizeof(*out));
 	if (prepare(h, "SELECT total(prompt_tokens), total(completion_tokens), "
 			"total(cost_usd) + total(judge_cost_usd), "
-			"count(coalesce(cost_usd, judge_cost_usd)), total(cached) FROM results "
+			"count(coalesce(cost_usd, judge_cost_usd)), total(cached), count(*), "
+			"count(prompt_tokens) + count(completion_tokens) FROM results "
 			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)", &st))
 		return -1;
 	bind_text(st, 1, run_id);
@@ -1834,6 +1821,8 @@ int history_usage(struct history *h, const char *run_id, const char *suite, stru
 	out->cost_usd = sqlite3_column_double(st, 2);
 	out->n_cost = (long)sqlite3_column_int64(st, 3);
 	out->cached = (long)sqlite3_column_double(st, 4);
+	out->results = (long)sqlite3_column_int64(st, 5);
+	out->n_tokens = (long)sqlite3_column_int64(st, 6);
 	ret = 0;
 out:
 	sqlite3_finalize(st);

@@ -330,7 +330,7 @@ int history_case_sample(struct history *h, const char *run_id, const char *suite
 			const char *case_id, enum result_status prefer, struct case_sample *out);
 void case_sample_release(struct case_sample *s);
 
-/* usage over the stored results (every repeat) of one suite or all */
+/* history_usage (below) with the latency of the answered calls, for compare */
 struct usage_summary {
 	long results;             /* stored results */
 	long prompt_tokens, completion_tokens; /* sums of the known counts */
@@ -380,6 +380,8 @@ struct usage {
 	double cost_usd;         /* sum of the known costs, the scorers' model calls included */
 	long n_cost;             /* results with a known cost */
 	long cached;             /* results answered from the cache */
+	long results;            /* stored results */
+	long n_tokens;           /* token counts known (prompt and completion counted apart) */
 };
 int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out);
 
