@@ -258,15 +258,6 @@ static int herr(struct history *h, const char *what)
 	return db_error(h->db, h->path, what);
 }
 
-static void now_iso(char *buf, size_t size)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, size, "1970-01-01T00:00:00Z");
-}
-
 static int bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (!s)
@@ -467,7 +458,7 @@ int history_run_begin(struct history *h, const struct run_info *ri)
 
 	if (!ri->id || !*ri->id)
 		return error("history %s: a run needs an id", h->path);
-	now_iso(now, sizeof(now));
+	sqldb_now(now, sizeof(now));
 	if (prepare(h, "INSERT INTO runs (id, started_at, finished_at, status, verdict, "
 			"git_sha, git_ref, config_hash, target, version, model, shard, "
 			"evalgate_version, repeats, repeat_policy) "
@@ -692,7 +683,7 @@ int history_run_finish(struct history *h, const char *run_id, enum run_status st
 	char now[32];
 	int ret;
 
-	now_iso(now, sizeof(now));
+	sqldb_now(now, sizeof(now));
 	if (prepare(h, "UPDATE runs SET finished_at = ?2, status = ?3, "
 			"verdict = coalesce(?4, verdict), "
 			"n_cases = (SELECT count(*) FROM cases WHERE run_id = ?1), "
@@ -1218,7 +1209,7 @@ int cache_put(struct cache *c, const char *key, const struct cached_reply *r)
 	char now[32];
 	int ret = 0;
 
-	now_iso(now, sizeof(now));
+	sqldb_now(now, sizeof(now));
 	bind_text(st, 1, key);
 	sqlite3_bind_blob64(st, 2, r->content ? r->content : "",
 			    r->content ? r->content_len : 0, SQLITE_STATIC);

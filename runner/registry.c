@@ -72,15 +72,6 @@ static const char *const migrations[] = {
 
 /* ---------- small helpers ---------- */
 
-static void now_iso(char *buf, size_t size)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, size, "1970-01-01T00:00:00Z");
-}
-
 static const char *who(void)
 {
 	const char *v = getenv("GITHUB_ACTOR");
@@ -120,14 +111,7 @@ static const char *col_text(sqlite3_stmt *st, int i)
 
 static int exec(struct registry *r, const char *sql)
 {
-	char *msg = NULL;
-	int ret = 0;
-
-	if (sqlite3_exec(r->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		ret = error("registry %s: %s", r->db_path, msg ? msg : sqlite3_errmsg(r->db));
-		sqlite3_free(msg);
-	}
-	return ret;
+	return sqldb_exec(r->db, "registry", r->db_path, sql);
 }
 
 static int store_open(struct registry *r)
@@ -169,7 +153,7 @@ int regdb_put_version(struct registry *r, const char *name, const char *version,
 	int ret = -1;
 
 	*created = 0;
-	now_iso(now, sizeof(now));
+	sqldb_now(now, sizeof(now));
 	if (exec(r, "BEGIN IMMEDIATE"))
 		return -1;
 	if (prepare(r, "INSERT OR IGNORE INTO models (name, created_at) VALUES (?1, ?2)", &st))
@@ -235,7 +219,7 @@ int regdb_set_alias(struct registry *r, const char *name, const char *alias, con
 	int rc, ret = -1;
 
 	*previous = NULL;
-	now_iso(now, sizeof(now));
+	sqldb_now(now, sizeof(now));
 	if (exec(r, "BEGIN IMMEDIATE"))
 		return -1;
 	rc = regdb_get_alias(r, name, alias, previous);
@@ -279,7 +263,7 @@ static int audit(struct registry *r, const struct audit_entry *e)
 	char now[32];
 	int ret = 0;
 
-	now_iso(now, sizeof(now));
+	sqldb_now(now, sizeof(now));
 	if (prepare(r, "INSERT INTO audit (at, who, action, name, version, alias, previous, "
 		       "run_id, rule, forced, reason, backend) "
 		       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &st))

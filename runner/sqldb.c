@@ -1,15 +1,26 @@
 #include "sqldb.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "error.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
+
+void sqldb_now(char *buf, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "1970-01-01T00:00:00Z");
+}
 
 static int db_error(sqlite3 *db, const char *kind, const char *path, const char *what)
 {

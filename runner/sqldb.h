@@ -12,10 +12,14 @@
 #ifndef EG_SQLDB_H
 #define EG_SQLDB_H
 
+#include <stddef.h>
+
 #include <sqlite3.h>
 
 #define SQLDB_BUSY_TIMEOUT_MS 5000
 
+/* the time now, UTC to the second, as evalgate's rows store it (2026-01-31T12:00:00Z) */
+void sqldb_now(char *buf, size_t size);
 /* mkdir -p of path's directory */
 int sqldb_make_parent_dirs(const char *path);
 int sqldb_exec(sqlite3 *db, const char *kind, const char *path, const char *sql);
