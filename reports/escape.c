@@ -45,61 +45,7 @@ void esc_html(struct strbuf *sb, const char *s)
 
 void esc_json(struct strbuf *sb, const char *str, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	strbuf_grow(sb, len + 2);
-	strbuf_addch(sb, '"');
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n = char_at(str, len, i);
-
-		if (!n) {
-			strbuf_addstr(sb, REPLACEMENT);
-			i++;
-			continue;
-		}
-		if (n == 3 && c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
-			strbuf_addstr(sb, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
-			i += n;
-			continue;
-		}
-		if (n > 1) {
-			strbuf_add(sb, str + i, n);
-			i += n;
-			continue;
-		}
-		switch (c) {
-		case '"':
-			strbuf_addstr(sb, "\\\"");
-			break;
-		case '\\':
-			strbuf_addstr(sb, "\\\\");
-			break;
-		case '\n':
-			strbuf_addstr(sb, "\\n");
-			break;
-		case '\r':
-			strbuf_addstr(sb, "\\r");
-			break;
-		case '\t':
-			strbuf_addstr(sb, "\\t");
-			break;
-		case '<':
-		case '>':
-		case '&':
-		default:
-			if (c < 0x20 || c == 0x7f || c == '<' || c == '>' || c == '&') {
-				char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-				strbuf_add(sb, e, sizeof(e));
-			} else {
-				strbuf_addch(sb, c);
-			}
-		}
-		i++;
-	}
-	strbuf_addch(sb, '"');
+	strbuf_add_json_str_for(sb, str, len, 1);
 }
 
 void esc_json_str(struct strbuf *sb, const char *s)

@@ -127,14 +127,16 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 }
 
-void strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len)
+void strbuf_add_json_str_for(struct strbuf *sb, const char *str, size_t len, int in_script)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 
+	strbuf_grow(sb, len + 2);
 	strbuf_addch(sb, '"');
 	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = s[i];
 		size_t n;
 
 		if (c < 0x80) {
@@ -145,9 +147,10 @@ void strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len)
 			case '\r': strbuf_addstr(sb, "\\r"); break;
 			case '\t': strbuf_addstr(sb, "\\t"); break;
 			default:
-				if (c < 0x20 || c == 0x7f) {
-					char e[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
-					strbuf_add(sb, e, 6);
+				if (c < 0x20 || c == 0x7f ||
+				    (in_script && (c == '<' || c == '>' || c == '&'))) {
+					char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+					strbuf_add(sb, e, sizeof(e));
 				} else {
 					strbuf_addch(sb, c);
 				}
@@ -155,16 +158,26 @@ void strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len)
 			i++;
 			continue;
 		}
-		n = utf8_valid_prefix(s + i, len - i);
-		if (n) {
-			strbuf_add(sb, s + i, n);
-			i += n;
-		} else {
+		n = utf8_valid_prefix(str + i, len - i);
+		if (!n) {
 			strbuf_addstr(sb, "\xef\xbf\xbd");
 			i++;
+		} else if (in_script && n == 3 && c == 0xe2 && s[i + 1] == 0x80 &&
+			   (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
+			/* U+2028 and U+2029 end a line in older JavaScript */
+			strbuf_addstr(sb, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
+			i += n;
+		} else {
+			strbuf_add(sb, str + i, n);
+			i += n;
 		}
 	}
 	strbuf_addch(sb, '"');
+}
+
+void strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len)
+{
+	strbuf_add_json_str_for(sb, s, len, 0);
 }
 
 void strbuf_add_json_member(struct strbuf *sb, const char *key, const char *val)
