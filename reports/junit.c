@@ -1,27 +1,18 @@
 #include "junit.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "error.h"
 #include "history.h"
+#include "output.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "xml.h"
 #include "banned.h"
 
-#define FLUSH_AT (64 * 1024)
-
-struct junit_writer {
-	FILE *f;              /* the temporary file */
-	struct strbuf sb;     /* pending output */
-	int failed;           /* a write failed (sticky) */
-	int err;              /* errno of that failure */
-};
 
 struct junit_suite {
 	char *name, *version, *hash, *kind;
@@ -36,18 +27,6 @@ struct junit_suites {
 struct gate_totals {
 	long n, failed;
 };
-
-static void jw_flush(struct junit_writer *w, int force)
-{
-	if (!force && w->sb.len < FLUSH_AT)
-		return;
-	if (!w->failed && w->sb.len &&
-	    fwrite(w->sb.buf, 1, w->sb.len, w->f) != w->sb.len) {
-		w->failed = 1;
-		w->err = errno ? errno : EIO;
-	}
-	strbuf_reset(&w->sb);
-}
 
 /* seconds with three decimals and a '.', from milliseconds; NaN and negatives are 0 */
 static void add_seconds(struct strbuf *sb, double ms)
@@ -199,7 +178,7 @@ static void add_error(struct strbuf *sb, const struct stored_result *r)
 
 static int write_case(const struct stored_result *r, void *arg)
 {
-	struct junit_writer *w = arg;
+	struct report_out *w = arg;
 	struct strbuf *sb = &w->sb;
 	const struct result_row *row = &r->row;
 
@@ -223,7 +202,7 @@ static int write_case(const struct stored_result *r, void *arg)
 		strbuf_addstr(sb, "</system-out>\n");
 	}
 	strbuf_addstr(sb, "    </testcase>\n");
-	jw_flush(w, 0);
+	out_flush(w, 0);
 	return w->failed;
 }
 
@@ -242,7 +221,7 @@ static void suite_open(struct strbuf *sb, const char *name, long tests, long fai
 }
 
 static int write_suite(struct history *h, const struct run_info *ri,
-		       const struct junit_suite *js, struct junit_writer *w)
+		       const struct junit_suite *js, struct report_out *w)
 {
 	struct strbuf *sb = &w->sb;
 	struct strbuf label = STRBUF_INIT;
@@ -266,14 +245,14 @@ static int write_suite(struct history *h, const struct run_info *ri,
 	strbuf_addstr(sb, "    </properties>\n");
 	ret = history_results(h, ri->id, js->name, write_case, w);
 	strbuf_addstr(sb, "  </testsuite>\n");
-	jw_flush(w, 0);
+	out_flush(w, 0);
 	strbuf_release(&label);
 	return ret;
 }
 
 static int write_gate(const struct gate_row *g, void *arg)
 {
-	struct junit_writer *w = arg;
+	struct report_out *w = arg;
 	struct strbuf *sb = &w->sb;
 	const char *name = g->name ? g->name : (g->metric ? g->metric : "gate");
 
@@ -309,13 +288,13 @@ static int write_gate(const struct gate_row *g, void *arg)
 		strbuf_release(&text);
 	}
 	strbuf_addstr(sb, "    </testcase>\n");
-	jw_flush(w, 0);
+	out_flush(w, 0);
 	return w->failed;
 }
 
 static int write_document(struct history *h, const struct run_info *ri,
 			  const struct junit_suites *ss, const struct gate_totals *gt,
-			  struct junit_writer *w)
+			  struct report_out *w)
 {
 	struct strbuf *sb = &w->sb;
 	struct counts total = { 0, 0, 0, 0, 0 };
@@ -340,16 +319,15 @@ static int write_document(struct history *h, const struct run_info *ri,
 	if (history_gates(h, ri->id, write_gate, w))
 		return -1;
 	strbuf_addstr(sb, "  </testsuite>\n</testsuites>\n");
-	jw_flush(w, 1);
+	out_flush(w, 1);
 	return 0;
 }
 
 int junit_write(struct history *h, const char *run_id, const char *path)
 {
-	struct junit_writer w = { NULL, STRBUF_INIT, 0, 0 };
+	struct report_out w;
 	struct junit_suites ss = { NULL, 0, 0 };
 	struct gate_totals gt = { 0, 0 };
-	struct strbuf tmp = STRBUF_INIT;
 	struct run_info ri;
 	size_t i;
 	int ret = -1;
@@ -364,45 +342,17 @@ int junit_write(struct history *h, const char *run_id, const char *path)
 	if (history_gates(h, ri.id, count_gate, &gt))
 		goto out_run;
 
-	strbuf_addf(&tmp, "%s.tmp", path);
-	w.f = fopen(tmp.buf, "w");
-	if (!w.f) {
-		error("cannot write JUnit report %s: %s", path, strerror(errno));
+	if (out_open(&w, path, "JUnit report"))
 		goto out_run;
-	}
-	errno = 0;
 	if (write_document(h, &ri, &ss, &gt, &w)) {
 		error("cannot write JUnit report %s: reading the history failed", path);
-		goto out_unlink;
+		out_abort(&w);
+		goto out_run;
 	}
-	if (!w.failed && (fflush(w.f) || fsync(fileno(w.f)))) {
-		w.failed = 1;
-		w.err = errno;
-	}
-	if (fclose(w.f) && !w.failed) {
-		w.failed = 1;
-		w.err = errno;
-	}
-	w.f = NULL;
-	if (w.failed) {
-		error("cannot write JUnit report %s: %s", path, strerror(w.err));
-		goto out_unlink;
-	}
-	if (rename(tmp.buf, path)) {
-		error("cannot write JUnit report %s: %s", path, strerror(errno));
-		goto out_unlink;
-	}
-	ret = 0;
-	goto out_run;
-out_unlink:
-	if (w.f)
-		fclose(w.f);
-	unlink(tmp.buf);
+	ret = out_commit(&w);
 out_run:
 	run_info_release(&ri);
 out:
 	suites_release(&ss);
-	strbuf_release(&w.sb);
-	strbuf_release(&tmp);
 	return ret;
 }
