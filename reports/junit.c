@@ -36,14 +36,6 @@ static void add_seconds(struct strbuf *sb, double ms)
 	xml_addf_c(sb, "%.3f", ms / 1000.0);
 }
 
-static void add_g4(struct strbuf *sb, double v)
-{
-	if (isnan(v))
-		strbuf_addstr(sb, "n/a");
-	else
-		xml_addf_c(sb, "%.4g", v);
-}
-
 static void add_attr_seconds(struct strbuf *sb, double ms)
 {
 	strbuf_addstr(sb, " time=\"");
@@ -136,7 +128,7 @@ static void add_failure(struct strbuf *sb, const struct stored_result *r)
 		const char *label = sc->scorer ? sc->scorer : (sc->type ? sc->type : "scorer");
 
 		strbuf_addf(&text, "%s: %s ", label, sc->pass && !sc->error ? "pass" : "FAIL");
-		add_g4(&text, sc->score);
+		xml_add_g4(&text, sc->score);
 		if (sc->error)
 			strbuf_addstr(&text, " (scorer error)");
 		if (sc->reason && *sc->reason)
@@ -263,17 +255,17 @@ static int write_gate(const struct gate_row *g, void *arg)
 		struct strbuf msg = STRBUF_INIT, text = STRBUF_INIT;
 
 		strbuf_addstr(&msg, "value ");
-		add_g4(&msg, g->value);
+		xml_add_g4(&msg, g->value);
 		strbuf_addf(&msg, " %s threshold ", g->op ? g->op : "?");
-		add_g4(&msg, g->threshold);
+		xml_add_g4(&msg, g->threshold);
 
 		strbuf_addf(&text, "metric: %s\nscope: %s\nn: %ld\n",
 			    g->metric ? g->metric : "", g->scope ? g->scope : "all", g->n);
 		if (!isnan(g->lo) && !isnan(g->hi)) {
 			strbuf_addstr(&text, "95% interval: ");
-			add_g4(&text, g->lo);
+			xml_add_g4(&text, g->lo);
 			strbuf_addstr(&text, " .. ");
-			add_g4(&text, g->hi);
+			xml_add_g4(&text, g->hi);
 			strbuf_addch(&text, '\n');
 		}
 		if (g->detail)

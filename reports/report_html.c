@@ -106,14 +106,6 @@ static void attr_long(struct strbuf *sb, const char *name, long v)
 	strbuf_addf(sb, " %s=\"%ld\"", name, v);
 }
 
-static void g4(struct strbuf *sb, double v)
-{
-	if (isnan(v))
-		strbuf_addstr(sb, "n/a");
-	else
-		xml_addf_c(sb, "%.4g", v);
-}
-
 static void pct(struct strbuf *sb, double r)
 {
 	if (isnan(r))
@@ -259,16 +251,16 @@ static void gates(struct strbuf *sb, const struct report_model *m)
 		strbuf_addstr(sb, "</td><td>");
 		txt(sb, g->scope);
 		strbuf_addstr(sb, "</td><td class=\"n\">");
-		g4(sb, g->value);
+		xml_add_g4(sb, g->value);
 		strbuf_addstr(sb, "</td><td class=\"n\">");
 		txt(sb, g->op);
 		strbuf_addch(sb, ' ');
-		g4(sb, g->threshold);
+		xml_add_g4(sb, g->threshold);
 		strbuf_addf(sb, "</td><td class=\"n\">%ld</td><td>", g->n);
 		if (!isnan(g->lo) && !isnan(g->hi)) {
-			g4(sb, g->lo);
+			xml_add_g4(sb, g->lo);
 			strbuf_addstr(sb, " \xe2\x80\x93 ");
-			g4(sb, g->hi);
+			xml_add_g4(sb, g->hi);
 		}
 		strbuf_addstr(sb, "</td></tr>\n");
 	}
@@ -322,7 +314,7 @@ static void regression(struct report_out *o, const struct report_model *m)
 	}
 	strbuf_addf(sb, ": <b>%ld new failures</b>, %ld fixed, over %ld paired cases; "
 		    "McNemar exact p = ", r->new_failures, r->fixed, r->pairs);
-	g4(sb, r->p_value);
+	xml_add_g4(sb, r->p_value);
 	strbuf_addstr(sb, "; pass-rate difference ");
 	if (!isnan(r->diff))
 		xml_addf_c(sb, "%+.1f pp", 100.0 * r->diff);

@@ -1,6 +1,7 @@
 #include "xml.h"
 
 #include <locale.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
@@ -129,4 +130,12 @@ void xml_addf_c(struct strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 	if (c_locale)
 		uselocale(old);
+}
+
+void xml_add_g4(struct strbuf *sb, double v)
+{
+	if (isnan(v))
+		strbuf_addstr(sb, "n/a");
+	else
+		xml_addf_c(sb, "%.4g", v);
 }
