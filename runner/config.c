@@ -8,11 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "compare.h"
 #include "error.h"
 #include "jsonutil.h"
 #include "sha256.h"
-#include "suite.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -346,6 +344,29 @@ static int load_stat(struct jdoc *d, const cJSON *g, int idx, const struct metri
 				  "p90, p95, p99)", node->valuestring);
 	gate->stat = (enum gate_stat)i;
 	return 0;
+}
+
+int baseline_ref_valid(const char *ref, const char **why)
+{
+	const char *p;
+
+	*why = NULL;
+	if (!ref || !*ref)
+		*why = "empty baseline reference";
+	else if (!strncmp(ref, "latest:", 7) && !ref[7])
+		*why = "latest: needs a git ref, e.g. latest:main";
+	else if (!strncmp(ref, "alias:", 6) && !ref[6])
+		*why = "alias: needs an alias name, e.g. alias:production";
+	else if (strncmp(ref, "latest:", 7) && strncmp(ref, "alias:", 6) && strcmp(ref, "latest")) {
+		for (p = ref; *p; p++)
+			if (*p == ':' || (unsigned char)*p <= ' ' || *p == 0x7f)
+				break;
+		if (*p == ':')
+			*why = "expected a run id, latest, latest:GITREF or alias:NAME";
+		else if (*p)
+			*why = "a run id has no spaces or control characters";
+	}
+	return *why == NULL;
 }
 
 static const char *const regression_keys[] = { "name", "suite", "tag", "metric", "baseline",

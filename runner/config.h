@@ -154,6 +154,10 @@ const struct eg_promotion *config_promotion(const struct eg_config *cfg, const c
 /* 1 when alias is a name MLflow accepts too: [A-Za-z0-9_-]+, not "latest" nor v<digits> */
 int promotion_alias_ok(const char *alias);
 
+/* a baseline reference (run id, latest, latest:GITREF, alias:NAME): 1 when well formed;
+ * else 0 and *why says what is wrong */
+int baseline_ref_valid(const char *ref, const char **why);
+
 /* the price of model, or NULL when prices has none */
 const struct eg_price *config_price(const struct eg_config *cfg, const char *model);
 /* USD for one call of model; NaN when the model has no price or a count is unknown (< 0) */

@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "gateway.h"
+#include "jsonutil.h"
 #include "sha256.h"
 #include "strbuf.h"
 #include "xalloc.h"

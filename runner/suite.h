@@ -17,7 +17,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "../scorers/scorer.h"
+#include "case.h"
+#include "scorer.h"
 #include "shard.h"
 
 enum suite_kind {
@@ -27,22 +28,6 @@ enum suite_kind {
 };
 
 const char *suite_kind_name(enum suite_kind k);
-
-struct eg_case {
-	char *id;                 /* unique within the suite */
-	int line;                 /* 1-based line in cases.jsonl */
-	char *input;              /* user message, or NULL when messages is used */
-	cJSON *messages;          /* array of {role, content}, or NULL */
-	char **context;           /* retrieved passages */
-	size_t n_context;
-	char *expected;           /* reference answer or NULL */
-	char **tags;              /* the case's tags plus the manifest's */
-	size_t n_tags;
-	char *output;             /* recorded answer (online suites) or NULL */
-	struct scorer *scorers;   /* the case's own scorers (the manifest's are in the suite) */
-	size_t n_scorers;
-	char hash[65];            /* SHA-256 of the case's canonical content and the suite's prompt */
-};
 
 struct eg_suite {
 	char *dir;                /* as given */
@@ -102,8 +87,5 @@ void case_release(struct eg_case *c);
  */
 int lock_check(const char *lock_path, struct eg_suite *suites, size_t n);
 int lock_write(const char *lock_path, struct eg_suite *suites, size_t n);
-
-/* canonical JSON (object keys sorted, no whitespace), for hashing; malloc'd */
-char *json_canonical(const cJSON *v);
 
 #endif

@@ -39,6 +39,7 @@
  * "error"} for lexical.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +48,7 @@
 #include "lexical.h"
 #include "scorer.h"
 #include "strbuf.h"
-#include "suite.h"
+#include "case.h"
 #include "types.h"
 #include "xalloc.h"
 #include "banned.h"

@@ -45,7 +45,7 @@
 #include "jsonutil.h"
 #include "scorer.h"
 #include "strbuf.h"
-#include "suite.h"
+#include "case.h"
 #include "types.h"
 #include "utf8.h"
 #include "xalloc.h"

@@ -39,7 +39,7 @@
 #include "error.h"
 #include "scorer.h"
 #include "strbuf.h"
-#include "suite.h"
+#include "case.h"
 #include "types.h"
 #include "xalloc.h"
 #include "banned.h"

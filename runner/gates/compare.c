@@ -13,29 +13,6 @@
 
 /* --- baseline references --- */
 
-int baseline_ref_valid(const char *ref, const char **why)
-{
-	const char *p;
-
-	*why = NULL;
-	if (!ref || !*ref)
-		*why = "empty baseline reference";
-	else if (!strncmp(ref, "latest:", 7) && !ref[7])
-		*why = "latest: needs a git ref, e.g. latest:main";
-	else if (!strncmp(ref, "alias:", 6) && !ref[6])
-		*why = "alias: needs an alias name, e.g. alias:production";
-	else if (strncmp(ref, "latest:", 7) && strncmp(ref, "alias:", 6) && strcmp(ref, "latest")) {
-		for (p = ref; *p; p++)
-			if (*p == ':' || (unsigned char)*p <= ' ' || *p == 0x7f)
-				break;
-		if (*p == ':')
-			*why = "expected a run id, latest, latest:GITREF or alias:NAME";
-		else if (*p)
-			*why = "a run id has no spaces or control characters";
-	}
-	return *why == NULL;
-}
-
 int baseline_resolve_alias(struct history *h, const struct baseline_query *q, const char *name,
 			   struct run_info *out, struct strbuf *why)
 {

@@ -37,8 +37,6 @@ struct baseline_query {
 	const char *registry;     /* the config's registry spec, for alias:NAME; or NULL */
 };
 
-/* 1 when ref is well formed; else 0 and *why says what is wrong */
-int baseline_ref_valid(const char *ref, const char **why);
 /*
  * Resolve q->ref to a stored run: 0 found (out filled; release with
  * run_info_release), 1 no such run (why says which and why; out empty),

@@ -382,3 +382,71 @@ const char *json_kind(const cJSON *v)
 		return "an object";
 	return "invalid";
 }
+
+/* --- canonical JSON --- */
+
+static int key_cmp(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	return strcmp(x->string, y->string);
+}
+
+static void canon(struct strbuf *sb, const cJSON *v)
+{
+	const cJSON *c;
+
+	if (cJSON_IsObject(v)) {
+		const cJSON **keys = NULL;
+		size_t n = 0, alloc = 0, i;
+		cJSON_ArrayForEach(c, v) {
+			XGROW(keys, n + 1, alloc);
+			keys[n++] = c;
+		}
+		if (n > 1)
+			qsort(keys, n, sizeof(*keys), key_cmp);
+		strbuf_addch(sb, '{');
+		for (i = 0; i < n; i++) {
+			if (i)
+				strbuf_addch(sb, ',');
+			strbuf_add_json_str(sb, keys[i]->string, strlen(keys[i]->string));
+			strbuf_addch(sb, ':');
+			canon(sb, keys[i]);
+		}
+		strbuf_addch(sb, '}');
+		free(keys);
+	} else if (cJSON_IsArray(v)) {
+		int first = 1;
+		strbuf_addch(sb, '[');
+		cJSON_ArrayForEach(c, v) {
+			if (!first)
+				strbuf_addch(sb, ',');
+			first = 0;
+			canon(sb, c);
+		}
+		strbuf_addch(sb, ']');
+	} else if (cJSON_IsString(v)) {
+		strbuf_add_json_str(sb, v->valuestring, strlen(v->valuestring));
+	} else if (cJSON_IsNumber(v)) {
+		char buf[64];
+		double d = v->valuedouble;
+		/* range first: converting an out-of-range double to an integer is undefined */
+		if (d > -1e15 && d < 1e15 && d == (double)(long long)d)
+			snprintf(buf, sizeof(buf), "%lld", (long long)d);
+		else
+			snprintf(buf, sizeof(buf), "%.17g", d);
+		strbuf_addstr(sb, buf);
+	} else if (cJSON_IsTrue(v)) {
+		strbuf_addstr(sb, "true");
+	} else if (cJSON_IsFalse(v)) {
+		strbuf_addstr(sb, "false");
+	} else {
+		strbuf_addstr(sb, "null");
+	}
+}
+
+char *json_canonical(const cJSON *v)
+{
+	struct strbuf sb = STRBUF_INIT;
+	canon(&sb, v);
+	return strbuf_detach(&sb, NULL);
+}

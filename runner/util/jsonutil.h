@@ -61,4 +61,7 @@ int jdoc_bool(const struct jdoc *d, const cJSON *obj, const char *prefix, const 
 int jdoc_string_array(const struct jdoc *d, const cJSON *obj, const char *prefix, const char *key,
 		      const char ***out, size_t *n);
 
+/* canonical JSON (object keys sorted, no whitespace), for hashing; malloc'd */
+char *json_canonical(const cJSON *v);
+
 #endif

@@ -10,6 +10,7 @@
 #include <pcre2.h>
 
 #include "strbuf.h"
+#include "jsonutil.h"
 #include "suite.h"
 #include "banned.h"
 

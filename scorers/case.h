@@ -1,0 +1,31 @@
+/*
+ * case: one case of a suite as the scorers see it (SPEC 5). The suite loader
+ * (runner/suite.c) fills it; scorers read it through scorer_ctx.kase.
+ * Ownership: case_release (suite.h) frees what a case holds.
+ */
+#ifndef EG_CASE_H
+#define EG_CASE_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct scorer;
+
+struct eg_case {
+	char *id;                 /* unique within the suite */
+	int line;                 /* 1-based line in cases.jsonl */
+	char *input;              /* user message, or NULL when messages is used */
+	cJSON *messages;          /* array of {role, content}, or NULL */
+	char **context;           /* retrieved passages */
+	size_t n_context;
+	char *expected;           /* reference answer or NULL */
+	char **tags;              /* the case's tags plus the manifest's */
+	size_t n_tags;
+	char *output;             /* recorded answer (online suites) or NULL */
+	struct scorer *scorers;   /* the case's own scorers (the manifest's are in the suite) */
+	size_t n_scorers;
+	char hash[65];            /* SHA-256 of the case's canonical content and the suite's prompt */
+};
+
+#endif
