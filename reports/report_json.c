@@ -372,6 +372,7 @@ void report_json_result(struct strbuf *sb, const struct stored_result *r, size_t
 	k_json_text(sb, "input", row->input, &f);
 	k_json_text(sb, "context", row->context, &f);
 	k_str(sb, "expected", row->expected, &f);
+	k_json_text(sb, "retrieved", row->target_reply, &f);
 	key(sb, "output", &f);
 	if (row->output) {
 		size_t cut = max_output ? esc_utf8_cut(row->output, row->output_len, max_output)

@@ -19,7 +19,9 @@ static const char *const top_keys[] = { "gateway", "target", "judge", "suites", 
 static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers", "timeout_s",
 					    "max_retries", "concurrency", "rps",
 					    "max_error_rate", "max_response_bytes", NULL };
-static const char *const target_keys[] = { "name", "version", "model", "params", "system", NULL };
+/* a chat target's fields; other types check their own (runner/targets/) */
+static const char *const target_keys[] = { "type", "name", "version", "model", "params", "system",
+					   NULL };
 static const char *const judge_keys[] = { "model", "params", "samples", NULL };
 static const char *const gate_keys[] = { "name", "suite", "tag", "metric", "stat", "min", "max",
 					 "window", "scorer", NULL };
@@ -74,12 +76,8 @@ static int env_name_ok(const char *s)
 	return 1;
 }
 
-/*
- * Expand ${NAME} and ${NAME:-default} from the environment. Returns a
- * malloc'd string, or NULL after reporting (unset variable without default,
- * or a malformed reference). Expanded values are never printed.
- */
-static char *expand_env(struct jdoc *d, const cJSON *node, const char *field, const char *s)
+char *config_expand_env(const struct jdoc *d, const cJSON *node, const char *field,
+			const char *s, char ***secrets, size_t *n_secrets)
 {
 	struct strbuf sb = STRBUF_INIT;
 
@@ -112,9 +110,13 @@ static char *expand_env(struct jdoc *d, const cJSON *node, const char *field, co
 			goto fail;
 		}
 		val = getenv(name);
-		if (val && *val)
+		if (val && *val) {
 			strbuf_addstr(&sb, val);
-		else if (colon)
+			if (secrets) {
+				*secrets = xrealloc(*secrets, (*n_secrets + 1) * sizeof(**secrets));
+				(*secrets)[(*n_secrets)++] = xstrdup(val);
+			}
+		} else if (colon)
 			strbuf_add(&sb, colon + 2, (size_t)(end - (colon + 2)));
 		else {
 			jdoc_error(d, node, field, "environment variable %s is not set", name);
@@ -157,7 +159,8 @@ static int load_gateway(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *g
 		return -1;
 	if (jdoc_string(d, g, "gateway.", "base_url", 1, &s))
 		return -1;
-	url = expand_env(d, cJSON_GetObjectItem(g, "base_url"), "gateway.base_url", s);
+	url = config_expand_env(d, cJSON_GetObjectItem(g, "base_url"), "gateway.base_url", s, NULL,
+				NULL);
 	if (!url)
 		return -1;
 	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
@@ -195,7 +198,8 @@ static int load_gateway(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *g
 			if (!strcasecmp(c->string, "authorization"))
 				return jdoc_error(d, c, "gateway.headers",
 						  "set the key with api_key_env, not an Authorization header");
-			gw->headers[i].value = expand_env(d, c, "gateway.headers", c->valuestring);
+			gw->headers[i].value = config_expand_env(d, c, "gateway.headers", c->valuestring,
+								 NULL, NULL);
 			if (!gw->headers[i].value)
 				return -1;
 			gw->headers[i].name = xstrdup(c->string);
@@ -237,24 +241,36 @@ static int load_gateway(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *g
 	return 0;
 }
 
+/*
+ * The fields every target type shares (SPEC 11) and a chat target's; the
+ * other types' own fields are left in tg->obj for runner/targets/.
+ */
 static int load_target(struct jdoc *d, const cJSON *t, struct eg_target *tg)
 {
-	const char *name = NULL, *version = NULL, *model = NULL, *system = NULL;
+	const char *type = "chat", *name = NULL, *version = NULL, *model = NULL, *system = NULL;
 	const cJSON *p;
+	int chat;
 
 	if (!cJSON_IsObject(t))
 		return jdoc_error(d, t ? t : d->root, "target", t ? "expected an object" : "missing");
-	if (jdoc_check_keys(d, t, "target.", target_keys) ||
+	if (jdoc_string(d, t, "target.", "type", 0, &type))
+		return -1;
+	chat = !strcmp(type, "chat");
+	if ((chat && jdoc_check_keys(d, t, "target.", target_keys)) ||
 	    jdoc_string(d, t, "target.", "name", 1, &name) ||
 	    jdoc_string(d, t, "target.", "version", 1, &version) ||
-	    jdoc_string(d, t, "target.", "model", 1, &model) ||
+	    jdoc_string(d, t, "target.", "model", chat, &model) ||
 	    jdoc_string(d, t, "target.", "system", 0, &system))
 		return -1;
-	if (!*name || !*model)
+	if (!*type)
+		return jdoc_error(d, cJSON_GetObjectItem(t, "type"), "target.type", "must not be empty");
+	if (!*name || (model && !*model))
 		return jdoc_error(d, t, *name ? "target.model" : "target.name", "must not be empty");
+	tg->type = xstrdup(type);
+	tg->obj = t;
 	tg->name = xstrdup(name);
 	tg->version = xstrdup(version);
-	tg->model = xstrdup(model);
+	tg->model = model ? xstrdup(model) : NULL;
 	tg->system = system ? xstrdup(system) : NULL;
 	p = cJSON_GetObjectItemCaseSensitive(t, "params");
 	if (p) {
@@ -579,6 +595,10 @@ static int check_cost_gates(struct jdoc *d, const struct eg_config *cfg)
 		if (cfg->gates[i].metric != METRIC_COST_USD ||
 		    config_price(cfg, cfg->target.model))
 			continue;
+		if (!cfg->target.model)
+			return jdoc_error(d, cJSON_GetArrayItem(gates, (int)i), "target.model",
+					  "gate '%s' prices the answers by the target's model: "
+					  "name it", cfg->gates[i].name);
 		return jdoc_error(d, prices ? prices : cJSON_GetArrayItem(gates, (int)i), "prices",
 				  "no price for model '%s' (target.model), which gate '%s' needs",
 				  cfg->target.model, cfg->gates[i].name);
@@ -815,6 +835,7 @@ int config_load(struct eg_config *cfg, const char *path)
 	free(canon);
 	cfg->root = d.root;
 	d.root = NULL;
+	cfg->text = strbuf_detach(&text, &cfg->text_len);
 	ret = 0;
 out:
 	jdoc_release(&d);
@@ -822,6 +843,16 @@ out:
 	if (ret)
 		config_release(cfg);
 	return ret;
+}
+
+void config_jdoc(const struct eg_config *cfg, struct jdoc *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->file = cfg->path;
+	d->line_base = 1;
+	d->text = cfg->text ? cfg->text : "";
+	d->len = cfg->text_len;
+	d->root = cfg->root;
 }
 
 int config_load_optional(struct eg_config *cfg, const char *path, int given)
@@ -847,6 +878,7 @@ void config_release(struct eg_config *cfg)
 		free(cfg->gateway.headers[i].value);
 	}
 	free(cfg->gateway.headers);
+	free(cfg->target.type);
 	free(cfg->target.name);
 	free(cfg->target.version);
 	free(cfg->target.model);
@@ -880,5 +912,6 @@ void config_release(struct eg_config *cfg)
 	free(cfg->promotions);
 	free(cfg->registry);
 	cJSON_Delete(cfg->root);
+	free(cfg->text);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -31,11 +31,13 @@ struct eg_gateway_cfg {
 };
 
 struct eg_target {
+	char *type;               /* "chat" (the default), "http", ...: runner/targets/ reads the rest */
 	char *name;
 	char *version;
-	char *model;
+	char *model;              /* required by chat; NULL when another type leaves it out */
 	char *system;             /* or NULL */
 	cJSON *params;            /* object, or NULL */
+	const cJSON *obj;         /* the "target" object in root, for the type's own fields */
 };
 
 struct eg_judge_cfg {
@@ -134,6 +136,8 @@ struct eg_config {
 	struct eg_price *prices;
 	size_t n_prices;
 	cJSON *root;              /* the whole document */
+	char *text;               /* the file's text, to locate errors in root later (config_jdoc) */
+	size_t text_len;
 	const char *baseline_override; /* run --baseline REF for every regression gate; borrowed */
 	int suites_narrowed;      /* run --suite: gates on suites outside the run are skipped */
 	struct eg_promotion *promotions; /* the "promotion" section, in file order */
@@ -157,6 +161,23 @@ int promotion_alias_ok(const char *alias);
 /* a baseline reference (run id, latest, latest:GITREF, alias:NAME): 1 when well formed;
  * else 0 and *why says what is wrong */
 int baseline_ref_valid(const char *ref, const char **why);
+
+/*
+ * A view of the config document (root and text) for layers above that check
+ * sections the config keeps raw, so their errors name file, line and field.
+ * Borrowed: never jdoc_release it.
+ */
+struct jdoc;
+void config_jdoc(const struct eg_config *cfg, struct jdoc *d);
+/*
+ * Expand ${NAME} and ${NAME:-default} in s from the environment: a malloc'd
+ * string, or NULL after a located error (node, field). When secrets is not
+ * NULL, each value taken from the environment is appended to *secrets
+ * (malloc'd strings, *n_secrets of them) so that it can be redacted.
+ * Expanded values are never printed.
+ */
+char *config_expand_env(const struct jdoc *d, const cJSON *node, const char *field,
+			const char *s, char ***secrets, size_t *n_secrets);
 
 /* the price of model, or NULL when prices has none */
 const struct eg_price *config_price(const struct eg_config *cfg, const char *model);

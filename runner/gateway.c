@@ -7,9 +7,14 @@
  * through req->next. Slots own the easy handles; connections live in the
  * multi handle's cache, so a slot's next transfer reuses a warm connection.
  *
+ * A slot's header list is a copy of one route's fixed headers (the
+ * gateway's own for chat/completions) plus a per-request tail; a slot that
+ * takes a request of another route rebuilds it.
+ *
  * The API key exists only inside the "Authorization: Bearer" entries of the
- * header lists. Every error string is passed through redact() before it is
- * stored or printed, in case a gateway echoes the key back.
+ * gateway's header lists, a route's secrets only in its header lists and
+ * its target. Every error string is passed through redact() before it is
+ * stored or printed, in case a server echoes a secret back.
  */
 #include "gateway.h"
 
@@ -44,14 +49,27 @@
 #define GW_MSG_MAX 300           /* bytes of a gateway message kept in an error */
 #define GW_KEEP_BODY_ALLOC 65536 /* a slot keeps at most this much body storage */
 #define GW_HDR_VALUE_MAX 64
+#define GW_LOCATION_MAX 256      /* bytes of a redirect's Location kept for its error */
 
 static const char auth_prefix[] = "Authorization: Bearer ";
+
+struct gw_route {
+	const struct target *target;     /* borrowed: its type reads the replies */
+	struct curl_slist *fixed;        /* the headers of every request of the route */
+	const char *const *secrets;      /* borrowed from the target: redacted from errors */
+	size_t n_secrets;
+	struct gw_route *next;           /* the gateway's list */
+};
 
 struct gw_slot {
 	CURL *easy;                      /* created on first use, then reused */
 	struct gw_request *req;          /* the running request, or NULL when free */
 	struct curl_slist *headers;      /* this slot's copy of the fixed headers + per-request tail */
 	struct curl_slist *fixed_tail;   /* last fixed entry; per-request entries follow it */
+	const struct gw_route *route;    /* whose fixed headers are in headers (NULL: the gateway's) */
+	int custom_url;                  /* the handle's URL is a request's own, not gw->url */
+	int get;                         /* the handle is set for a GET */
+	char location[GW_LOCATION_MAX];  /* Location of a redirect, or "" */
 	struct strbuf body;              /* the reply body, max = max_response_bytes */
 	int too_big;                     /* the body went past max_response_bytes */
 	int should_retry;                /* x-should-retry: -1 absent, 0 false, 1 true */
@@ -80,6 +98,7 @@ struct gateway {
 	double tokens_at;                /* monotonic time of the last refill */
 	uint64_t rng;                    /* xorshift64* state, never 0 */
 
+	struct gw_route *routes;         /* made by gateway_route_new */
 	struct gw_slot *slots;
 	size_t n_slots;
 	struct gw_slot *free_slots;
@@ -137,40 +156,6 @@ static struct gw_request *list_pop(struct gw_list *l)
 	return req;
 }
 
-/*
- * Append len bytes of untrusted text: control characters become spaces,
- * invalid UTF-8 becomes '?', and at most max bytes are kept ("..." marks a cut).
- */
-static void add_sanitized(struct strbuf *sb, const char *s, size_t len, size_t max)
-{
-	size_t start = sb->len;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n = 1;
-
-		if (c >= 0x80) {
-			n = utf8_valid_prefix(s + i, len - i);
-			if (!n)
-				c = '?';
-		}
-		if (sb->len - start + (n ? n : 1) > max) {
-			strbuf_addstr(sb, "...");
-			break;
-		}
-		if (c < 0x20 || c == 0x7f)
-			strbuf_addch(sb, ' ');
-		else if (c == '?' && !n)
-			strbuf_addch(sb, '?');
-		else
-			strbuf_add(sb, s + i, n);
-		i += n ? n : 1;
-	}
-	while (sb->len > start && sb->buf[sb->len - 1] == ' ')
-		sb->buf[--sb->len] = '\0';
-}
-
 /* a malloc'd copy of s with every occurrence of key replaced */
 static char *redact(const char *key, const char *s)
 {
@@ -189,26 +174,30 @@ static char *redact(const char *key, const char *s)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* msg, with key and the request's route's secrets redacted, as req's error */
 static void set_error(struct gw_request *req, const char *key, const char *msg)
 {
+	char *e = redact(key, msg);
+	size_t i;
+
+	for (i = 0; req->route && i < req->route->n_secrets; i++) {
+		char *r = redact(req->route->secrets[i], e);
+
+		free(e);
+		e = r;
+	}
 	free(req->error);
-	req->error = redact(key, msg);
+	req->error = e;
 }
 
 static void clear_result(struct gw_request *req)
 {
-	free(req->content);
-	free(req->finish_reason);
+	target_reply_release(&req->reply);
 	free(req->error);
-	req->content = NULL;
-	req->content_len = 0;
-	req->finish_reason = NULL;
 	req->error = NULL;
 	req->ok = 0;
 	req->fatal = 0;
 	req->http_status = 0;
-	req->prompt_tokens = -1;
-	req->completion_tokens = -1;
 	req->latency_ms = 0;
 }
 
@@ -293,140 +282,17 @@ int gw_status_retryable(long status)
 	return status == 408 || status == 409 || status == 429 || status >= 500;
 }
 
-/* concatenated "text" of an array of content parts, or NULL */
-static char *content_parts(const cJSON *arr)
-{
-	struct strbuf sb = STRBUF_INIT;
-	const cJSON *part;
-
-	cJSON_ArrayForEach(part, arr) {
-		const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
-
-		if (!cJSON_IsString(text)) {
-			strbuf_release(&sb);
-			return NULL;
-		}
-		strbuf_addstr(&sb, text->valuestring);
-	}
-	return strbuf_detach(&sb, NULL);
-}
-
-static long token_count(const cJSON *usage, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
-
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > (double)LONG_MAX / 2)
-		return -1;
-	return (long)v->valuedouble;
-}
-
-/* the reply's first choice into req; NULL, or a static description of what is wrong */
-static const char *parse_reply(struct gw_request *req, const char *body, size_t len,
-			       char **gateway_msg)
-{
-	const cJSON *choices, *choice, *message, *content, *finish, *usage, *err;
-	const char *why = NULL;
-	char *text = NULL;
-	cJSON *root;
-
-	*gateway_msg = NULL;
-	if (!body || !len)
-		return "empty body";
-	root = cJSON_ParseWithLength(body, len);
-	if (!root)
-		return "not JSON (truncated or malformed)";
-	if (!cJSON_IsObject(root)) {
-		why = "not a JSON object";
-		goto out_free_root;
-	}
-	err = cJSON_GetObjectItemCaseSensitive(root, "error");
-	if (err && !cJSON_IsNull(err)) {
-		const cJSON *m = cJSON_IsString(err) ? err
-			: cJSON_GetObjectItemCaseSensitive(err, "message");
-
-		if (cJSON_IsString(m)) {
-			struct strbuf sb = STRBUF_INIT;
-
-			add_sanitized(&sb, m->valuestring, strlen(m->valuestring), GW_MSG_MAX);
-			*gateway_msg = strbuf_detach(&sb, NULL);
-		}
-		why = "error object in a 2xx reply";
-		goto out_free_root;
-	}
-	choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
-	if (!cJSON_IsArray(choices) || !cJSON_GetArraySize(choices)) {
-		why = "no choices";
-		goto out_free_root;
-	}
-	choice = cJSON_GetArrayItem(choices, 0);
-	if (!cJSON_IsObject(choice)) {
-		why = "first choice is not an object";
-		goto out_free_root;
-	}
-	message = cJSON_GetObjectItemCaseSensitive(choice, "message");
-	if (!cJSON_IsObject(message)) {
-		why = "no message in the first choice";
-		goto out_free_root;
-	}
-	finish = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
-	if (!cJSON_IsString(finish))
-		finish = NULL;
-	content = cJSON_GetObjectItemCaseSensitive(message, "content");
-	if (cJSON_IsString(content)) {
-		text = xstrdup(content->valuestring);
-	} else if (cJSON_IsArray(content)) {
-		text = content_parts(content);
-		if (!text) {
-			why = "content parts without text";
-			goto out_free_root;
-		}
-	} else if (content && !cJSON_IsNull(content)) {
-		why = "content is not a string";
-		goto out_free_root;
-	} else {
-		const cJSON *refusal = cJSON_GetObjectItemCaseSensitive(message, "refusal");
-
-		if (cJSON_IsString(refusal))
-			text = xstrdup(refusal->valuestring);
-		else if (finish && (!strcmp(finish->valuestring, "tool_calls") ||
-				    !strcmp(finish->valuestring, "function_call") ||
-				    !strcmp(finish->valuestring, "content_filter")))
-			text = xstrdup("");
-		else {
-			why = "no content in the first choice";
-			goto out_free_root;
-		}
-	}
-
-	free(req->content);
-	free(req->finish_reason);
-	req->content = text;
-	req->content_len = strlen(text);
-	req->finish_reason = finish ? xstrdup(finish->valuestring) : NULL;
-	usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
-	req->prompt_tokens = token_count(usage, "prompt_tokens");
-	req->completion_tokens = token_count(usage, "completion_tokens");
-
-out_free_root:
-	cJSON_Delete(root);
-	return why;
-}
-
 int gw_parse_reply(struct gw_request *req, const char *body, size_t len)
 {
-	struct strbuf sb = STRBUF_INIT;
-	char *gateway_msg;
-	const char *why;
+	struct strbuf msg = STRBUF_INIT;
 
-	why = parse_reply(req, body, len, &gateway_msg);
-	if (!why)
+	strbuf_addstr(&msg, "invalid reply: ");
+	if (chat_parse_reply(body, len, &req->reply, &msg) == TARGET_REPLY_OK) {
+		strbuf_release(&msg);
 		return 0;
-	strbuf_addf(&sb, "invalid reply: %s", why);
-	if (gateway_msg)
-		strbuf_addf(&sb, ": %s", gateway_msg);
-	free(gateway_msg);
+	}
 	free(req->error);
-	req->error = strbuf_detach(&sb, NULL);
+	req->error = strbuf_detach(&msg, NULL);
 	return -1;
 }
 
@@ -453,9 +319,9 @@ static char *error_message(const char *body, size_t len)
 			m = NULL;
 	}
 	if (m)
-		add_sanitized(&sb, m->valuestring, strlen(m->valuestring), GW_MSG_MAX);
+		target_add_untrusted(&sb, m->valuestring, strlen(m->valuestring), GW_MSG_MAX);
 	else
-		add_sanitized(&sb, body, len, GW_MSG_MAX);
+		target_add_untrusted(&sb, body, len, GW_MSG_MAX);
 	cJSON_Delete(root);
 	if (!sb.len) {
 		strbuf_release(&sb);
@@ -480,7 +346,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-static void copy_header_value(char *dst, const char *v, size_t len)
+static void copy_header_value(char *dst, size_t size, const char *v, size_t len)
 {
 	while (len && (*v == ' ' || *v == '\t')) {
 		v++;
@@ -489,8 +355,8 @@ static void copy_header_value(char *dst, const char *v, size_t len)
 	while (len && (v[len - 1] == ' ' || v[len - 1] == '\t' ||
 		       v[len - 1] == '\r' || v[len - 1] == '\n'))
 		len--;
-	if (len >= GW_HDR_VALUE_MAX)
-		len = GW_HDR_VALUE_MAX - 1;
+	if (len >= size)
+		len = size - 1;
 	memcpy(dst, v, len);
 	dst[len] = '\0';
 }
@@ -511,6 +377,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 		/* a new response (after a 100 Continue): forget the previous one's */
 		slot->retry_after[0] = '\0';
 		slot->retry_after_ms[0] = '\0';
+		slot->location[0] = '\0';
 		slot->should_retry = -1;
 		return n;
 	}
@@ -518,15 +385,20 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 	if (!colon)
 		return n;
 	if (header_is(line, (size_t)(colon - line), "retry-after")) {
-		copy_header_value(slot->retry_after, colon + 1, n - (size_t)(colon - line) - 1);
+		copy_header_value(slot->retry_after, sizeof(slot->retry_after), colon + 1,
+				  n - (size_t)(colon - line) - 1);
 	} else if (header_is(line, (size_t)(colon - line), "retry-after-ms")) {
-		copy_header_value(slot->retry_after_ms, colon + 1, n - (size_t)(colon - line) - 1);
+		copy_header_value(slot->retry_after_ms, sizeof(slot->retry_after_ms), colon + 1,
+				  n - (size_t)(colon - line) - 1);
 	} else if (header_is(line, (size_t)(colon - line), "x-should-retry")) {
-		copy_header_value(value, colon + 1, n - (size_t)(colon - line) - 1);
+		copy_header_value(value, sizeof(value), colon + 1, n - (size_t)(colon - line) - 1);
 		if (!strcasecmp(value, "true"))
 			slot->should_retry = 1;
 		else if (!strcasecmp(value, "false"))
 			slot->should_retry = 0;
+	} else if (header_is(line, (size_t)(colon - line), "location")) {
+		copy_header_value(slot->location, sizeof(slot->location), colon + 1,
+				  n - (size_t)(colon - line) - 1);
 	}
 	return n;
 }
@@ -565,11 +437,43 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *name, 
 	return l;
 }
 
+/* header values may be secrets (the key, a route's credentials): wiped before they are freed */
 static void wipe_headers(struct curl_slist *l)
 {
 	for (; l; l = l->next)
-		if (!strncmp(l->data, auth_prefix, sizeof(auth_prefix) - 1))
-			explicit_bzero(l->data, strlen(l->data));
+		explicit_bzero(l->data, strlen(l->data));
+}
+
+static int has_header(const struct eg_header *h, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcasecmp(h[i].name, name))
+			return 1;
+	return 0;
+}
+
+const struct gw_route *gateway_route_new(struct gateway *gw, const struct target *t)
+{
+	struct gw_route *r = xcalloc(1, sizeof(*r));
+	const struct eg_header *h = NULL;
+	size_t n = 0, i;
+
+	r->target = t;
+	t->type->http_headers(t, &h, &n, &r->secrets, &r->n_secrets);
+	if (!has_header(h, n, "Content-Type"))
+		r->fixed = add_header(r->fixed, "Content-Type", "application/json");
+	if (!has_header(h, n, "Accept"))
+		r->fixed = add_header(r->fixed, "Accept", "application/json");
+	r->fixed = curl_slist_append(r->fixed, "Expect:");
+	if (!r->fixed)
+		die("out of memory");
+	for (i = 0; i < n; i++)
+		r->fixed = add_header(r->fixed, h[i].name, h[i].value);
+	r->next = gw->routes;
+	gw->routes = r;
+	return r;
 }
 
 struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_key)
@@ -720,6 +624,14 @@ void gateway_free(struct gateway *gw)
 	curl_multi_cleanup(gw->multi);
 	wipe_headers(gw->fixed);
 	curl_slist_free_all(gw->fixed);
+	while (gw->routes) {
+		struct gw_route *r = gw->routes;
+
+		gw->routes = r->next;
+		wipe_headers(r->fixed);
+		curl_slist_free_all(r->fixed);
+		free(r);
+	}
 	free(gw->slots);
 	free(gw->url);
 	free(gw);
@@ -729,24 +641,24 @@ void gateway_free(struct gateway *gw)
 void gw_request_release(struct gw_request *req)
 {
 	free(req->body);
+	free(req->url);
 	req->body = NULL;
+	req->url = NULL;
 	req->body_len = 0;
 	clear_result(req);
 }
 
 /* -------------------------------------------------------------- transfers */
 
-static CURL *slot_easy(struct gateway *gw, struct gw_slot *slot)
+/* the slot's header list: a copy of route's fixed headers (the gateway's when NULL) */
+static void slot_headers(struct gateway *gw, struct gw_slot *slot, const struct gw_route *route)
 {
 	struct curl_slist *l;
-	CURL *e;
 
-	if (slot->easy)
-		return slot->easy;
-	e = curl_easy_init();
-	if (!e)
-		return NULL;
-	for (l = gw->fixed; l; l = l->next) {
+	wipe_headers(slot->headers);
+	curl_slist_free_all(slot->headers);
+	slot->headers = NULL;
+	for (l = route ? route->fixed : gw->fixed; l; l = l->next) {
 		slot->headers = curl_slist_append(slot->headers, l->data);
 		if (!slot->headers)
 			die("out of memory");
@@ -754,9 +666,23 @@ static CURL *slot_easy(struct gateway *gw, struct gw_slot *slot)
 	for (slot->fixed_tail = slot->headers; slot->fixed_tail->next;
 	     slot->fixed_tail = slot->fixed_tail->next)
 		;
+	slot->route = route;
+	curl_easy_setopt(slot->easy, CURLOPT_HTTPHEADER, slot->headers);
+}
+
+static CURL *slot_easy(struct gateway *gw, struct gw_slot *slot)
+{
+	CURL *e;
+
+	if (slot->easy)
+		return slot->easy;
+	e = curl_easy_init();
+	if (!e)
+		return NULL;
+	slot->easy = e;
+	slot_headers(gw, slot, NULL);
 	curl_easy_setopt(e, CURLOPT_URL, gw->url);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, slot->headers);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "evalgate/" EG_VERSION);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -777,7 +703,6 @@ static CURL *slot_easy(struct gateway *gw, struct gw_slot *slot)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, slot->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, slot);
 	slot->body.max = gw->max_body;
-	slot->easy = e;
 	return e;
 }
 
@@ -803,6 +728,12 @@ static void start_attempt(struct gateway *gw, struct gw_request *req)
 		set_error(req, NULL, "transfer failed: cannot create a curl handle");
 		goto out_fail;
 	}
+	if (slot->route != req->route)
+		slot_headers(gw, slot, req->route);
+	if (req->url || slot->custom_url) {
+		curl_easy_setopt(e, CURLOPT_URL, req->url ? req->url : gw->url);
+		slot->custom_url = req->url != NULL;
+	}
 	if (req->run_id)
 		add_header(slot->fixed_tail, "x-evalgate-run", req->run_id);
 	if (req->suite)
@@ -818,9 +749,18 @@ static void start_attempt(struct gateway *gw, struct gw_request *req)
 	slot->should_retry = -1;
 	slot->retry_after[0] = '\0';
 	slot->retry_after_ms[0] = '\0';
+	slot->location[0] = '\0';
 	slot->errbuf[0] = '\0';
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+	if (req->method == TARGET_GET) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+		slot->get = 1;
+	} else {
+		if (slot->get)
+			curl_easy_setopt(e, CURLOPT_POST, 1L);
+		slot->get = 0;
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+	}
 	if (curl_multi_add_handle(gw->multi, e) != CURLM_OK) {
 		set_error(req, NULL, "transfer failed: cannot start the transfer");
 		goto out_fail;
@@ -934,28 +874,36 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 		detail = xstrdup(slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(res));
 		retry = curl_retryable(res);
 	} else if (status >= 200 && status < 300) {
-		char *gateway_msg = NULL;
-		const char *why = parse_reply(req, slot->body.buf, slot->body.len, &gateway_msg);
+		const struct target *t = req->route ? req->route->target : NULL;
+		struct strbuf why = STRBUF_INIT;
+		enum target_parse rc = t
+			? t->type->parse_reply(t, slot->body.buf, slot->body.len, &req->reply, &why)
+			: chat_parse_reply(slot->body.buf, slot->body.len, &req->reply, &why);
 
-		if (!why) {
+		if (rc == TARGET_REPLY_OK) {
+			strbuf_release(&why);
 			free(req->error);
 			req->error = NULL;
 			req->ok = 1;
 			goto out_done;
 		}
 		strbuf_addstr(&kind, "invalid reply");
-		if (gateway_msg) {
+		detail = strbuf_detach(&why, NULL);
+		/* an unreadable reply may be a cut transfer; an unusable one will not change */
+		retry = rc == TARGET_REPLY_RETRY;
+	} else if (status >= 300 && status < 400) {
+		strbuf_addf(&kind, "HTTP %ld: redirect refused (redirects are not followed; "
+			    "give the final URL)", status);
+		if (slot->location[0]) {
 			struct strbuf d = STRBUF_INIT;
 
-			strbuf_addf(&d, "%s: %s", why, gateway_msg);
+			strbuf_addstr(&d, "Location: ");
+			target_add_untrusted(&d, slot->location, strlen(slot->location), GW_MSG_MAX);
 			detail = strbuf_detach(&d, NULL);
-			free(gateway_msg);
-		} else {
-			detail = xstrdup(why);
 		}
-		retry = 1;
 	} else if (status == 401 || status == 403) {
-		strbuf_addf(&kind, "gateway refused the credentials (HTTP %ld)", status);
+		strbuf_addf(&kind, "%s refused the credentials (HTTP %ld)",
+			    req->route ? "the target" : "gateway", status);
 		detail = error_message(slot->body.buf, slot->body.len);
 		fatal = 1;
 	} else {
@@ -973,7 +921,7 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 			strbuf_addf(&msg, ": %s", detail);
 		set_error(req, gw->key, msg.buf);
 		if (req->case_id)
-			add_sanitized(&id, req->case_id, strlen(req->case_id), GW_MSG_MAX);
+			target_add_untrusted(&id, req->case_id, strlen(req->case_id), GW_MSG_MAX);
 		verbose("retry %d/%d for case %s in %.3f s: %s", req->attempts, gw->max_retries,
 			id.len ? id.buf : "?", (double)delay / 1000.0, req->error);
 		strbuf_release(&id);

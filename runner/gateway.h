@@ -3,6 +3,11 @@
  * handle: the caller submits requests and drives transfers with
  * gateway_poll(); no thread per request.
  *
+ * Requests go to the gateway's {base_url}/chat/completions with the
+ * gateway's headers and key, or along a route (gateway_route_new): a
+ * target's own URL, method and headers, with its type reading the replies.
+ * Redirects are never followed: a 3xx reply is an error naming the Location.
+ *
  * The client owns retries (connect errors, timeouts, 408, 409, 429, 5xx,
  * x-should-retry) with exponential backoff and full jitter, honouring
  * retry-after-ms and Retry-After (seconds or HTTP-date, capped at 120 s),
@@ -13,7 +18,8 @@
  * Ownership: a struct gw_request is the caller's; the gateway borrows it
  * from gateway_submit() until it is handed back through the done callback.
  * The fields under "result" are malloc'd by the gateway and freed by
- * gw_request_release(), which also frees body.
+ * gw_request_release(), which also frees body and url. Routes belong to the
+ * gateway (gateway_free frees them) and borrow their target.
  *
  * Threads: every function but gateway_wakeup() is called from one thread.
  *
@@ -29,13 +35,18 @@
 #include <time.h>
 
 #include "config.h"
+#include "target.h"
 
 struct gateway;
+struct gw_route;
 
 struct gw_request {
 	/* set by the caller */
-	char *body;              /* request JSON, owned (freed by gw_request_release) */
+	char *body;              /* request body, owned (freed by gw_request_release); NULL: none */
 	size_t body_len;
+	char *url;               /* owned; NULL: {base_url}/chat/completions */
+	enum target_method method; /* POST sends body; GET sends none */
+	const struct gw_route *route; /* NULL: the gateway's headers and key, a chat reply */
 	const char *run_id;      /* x-evalgate-run header, borrowed */
 	const char *suite;       /* x-evalgate-suite header, borrowed */
 	const char *case_id;     /* x-evalgate-case header, borrowed */
@@ -43,14 +54,11 @@ struct gw_request {
 	void *user;              /* the caller's */
 
 	/* result, valid in the done callback */
-	int ok;                  /* 1: a 2xx reply with a parsed first choice */
+	int ok;                  /* 1: a 2xx reply its parser could use */
 	int fatal;               /* 1: 401/403, the run must stop */
 	long http_status;        /* of the last attempt, 0 when no reply */
-	char *content;           /* choices[0].message.content (NUL-terminated) */
-	size_t content_len;
-	char *finish_reason;     /* or NULL */
-	long prompt_tokens;      /* -1 when usage was missing */
-	long completion_tokens;  /* -1 when missing */
+	struct target_reply reply; /* ok: the parsed reply (chat: choices[0].message.content,
+				      finish_reason, usage) */
 	int attempts;            /* 1 + retries */
 	double latency_ms;       /* of the last attempt */
 	char *error;             /* why it failed (includes the gateway's error JSON message) */
@@ -69,6 +77,14 @@ struct gw_request {
 struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_key);
 /* requests still outstanding are dropped unseen: gateway_cancel_all() first to get them back */
 void gateway_free(struct gateway *gw);
+/*
+ * A route for the requests of target t when its type sends its own headers
+ * (t->type->http_headers): those headers instead of the gateway's (whose key
+ * is then never sent), its secrets redacted from every error, and its
+ * type's parse_reply reading the replies. A reply that parser finds
+ * unreadable is retried; one it finds unusable fails at once.
+ */
+const struct gw_route *gateway_route_new(struct gateway *gw, const struct target *t);
 
 void gateway_submit(struct gateway *gw, struct gw_request *req);
 /* requests submitted and not yet handed back (running, queued or waiting to retry) */
@@ -100,7 +116,7 @@ long gw_parse_retry_after(const char *value, time_t now);
 long gw_backoff_ms(int attempt, double u);
 /* 1 when a reply with this status should be retried */
 int gw_status_retryable(long status);
-/* parse a chat/completions reply into req's result fields; 0 ok, -1 with req->error set */
+/* parse a chat/completions reply into req->reply; 0 ok, -1 with req->error set */
 int gw_parse_reply(struct gw_request *req, const char *body, size_t len);
 
 #endif

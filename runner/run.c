@@ -16,9 +16,8 @@
 
 #include "error.h"
 #include "gateway.h"
-#include "jsonutil.h"
-#include "sha256.h"
 #include "strbuf.h"
+#include "target.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -78,12 +77,12 @@ struct job {
 	unsigned char *scored;         /* per scorer: 1 once DONE */
 	int *calls_made;               /* per scorer: model calls asked for (network thread) */
 	int calls_pending;             /* scorer calls in flight (network thread only) */
-	char *output;                  /* the answer, NUL-terminated */
-	size_t output_len;
-	char *finish_reason;
+	struct target_reply reply;     /* the answer (output NUL-terminated), its usage, context... */
+	int answered;                  /* reply holds an answer */
+	struct eg_case view;           /* the case as scored when the target retrieved its context:
+					  a shallow copy of *kase whose context is reply.context */
 	char *error;                   /* the call failed: why */
 	double latency_ms;
-	long prompt_tokens, completion_tokens;
 	long judge_prompt_tokens, judge_completion_tokens; /* scorers' calls; -1 none known */
 	double judge_cost_usd;         /* their price; NaN while none is known */
 	int attempts;
@@ -114,6 +113,9 @@ struct queue {
 struct run {
 	const struct run_plan *plan;
 	struct run_stats *st;
+	const struct target *target;    /* the plan's, or own_target */
+	struct target own_target;       /* the config's target when the plan gives none */
+	const struct gw_route *route;   /* the target's own headers and replies, or NULL (chat) */
 	struct gateway *gw;
 	struct cache *cache_rd;         /* network thread's cache connection */
 	size_t next_suite;
@@ -243,26 +245,27 @@ static void job_free(struct job *j)
 	free(j->results);
 	free(j->scored);
 	free(j->calls_made);
-	free(j->output);
-	free(j->finish_reason);
+	target_reply_release(&j->reply);
 	free(j->error);
 	case_unref(j->sc);
 	free(j);
 }
 
-static void remember_for_cache(struct job *j, int scorer, const char *key, const char *content,
-			       size_t len, const char *finish, long pt, long ct, double latency_ms)
+/* keep a reply to put into the cache; content is r->output unless given (a scorer's) */
+static void remember_for_cache(struct job *j, int scorer, const char *key,
+			       const struct target_reply *r, const char *content, double latency_ms)
 {
 	struct cache_entry *e = xcalloc(1, sizeof(*e));
 
 	e->scorer = scorer;
 	memcpy(e->key, key, 65);
-	e->reply.content = xstrndup(content, len);
-	e->reply.content_len = len;
-	e->reply.finish_reason = finish ? xstrdup(finish) : NULL;
-	e->reply.prompt_tokens = pt;
-	e->reply.completion_tokens = ct;
+	e->reply.content = xstrndup(content ? content : r->output, r->output_len);
+	e->reply.content_len = r->output_len;
+	e->reply.finish_reason = r->finish_reason ? xstrdup(r->finish_reason) : NULL;
+	e->reply.prompt_tokens = r->prompt_tokens;
+	e->reply.completion_tokens = r->completion_tokens;
 	e->reply.latency_ms = latency_ms;
+	e->reply.target_reply = target_reply_extra_json(r);
 	e->next = j->to_cache;
 	j->to_cache = e;
 }
@@ -312,6 +315,8 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 		     struct strbuf *tags, struct score_row *rows)
 {
 	struct strbuf input = STRBUF_INIT, context = STRBUF_INIT;
+	const char *model = j->reply.model ? j->reply.model : r->plan->cfg->target.model;
+	char *extra = target_reply_extra_json(&j->reply);
 	struct result_row row;
 	size_t i;
 	int ret = -1;
@@ -324,30 +329,32 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	row.case_hash = j->kase->hash;
 	row.repeat = j->repeat;
 	row.status = j->status;
-	row.output = j->output;
-	row.output_len = j->output_len;
+	row.output = j->reply.output;
+	row.output_len = j->reply.output_len;
 	row.latency_ms = j->latency_ms;
-	row.prompt_tokens = j->prompt_tokens;
-	row.completion_tokens = j->completion_tokens;
-	row.finish_reason = j->finish_reason;
+	row.prompt_tokens = j->reply.prompt_tokens;
+	row.completion_tokens = j->reply.completion_tokens;
+	row.finish_reason = j->reply.finish_reason;
 	row.error = j->error;
 	row.attempts = j->attempts;
 	row.cached = j->cached;
 	row.tags = tags->len ? tags->buf : NULL;
 	row.ordinal = j->kase->line;
-	/* the answer's price, cache hits included; NaN without usage (errors, recorded answers) */
-	row.cost_usd = config_cost(r->plan->cfg, r->plan->cfg->target.model, j->prompt_tokens,
-				   j->completion_tokens);
+	/* the answer's price (at the model the reply names, else the target's), cache hits
+	 * included; NaN without usage (errors, recorded answers) */
+	row.cost_usd = config_cost(r->plan->cfg, model, j->reply.prompt_tokens,
+				   j->reply.completion_tokens);
 	row.judge_prompt_tokens = j->judge_prompt_tokens;
 	row.judge_completion_tokens = j->judge_completion_tokens;
 	row.judge_cost_usd = j->judge_cost_usd;
 	row.input = input.len ? input.buf : NULL;
 	row.context = context.len ? context.buf : NULL;
 	row.expected = j->kase->expected;
+	row.target_reply = extra;
 	row.scores = rows;
 	/* scorers that ran are stored even when one of them errored */
-	row.n_scores = j->output ? j->n_scorers : 0;
-	if (j->output)
+	row.n_scores = j->answered ? j->n_scorers : 0;
+	if (j->answered)
 		for (i = 0; i < j->n_scorers; i++) {
 			rows[i].scorer = j->scorers[i]->label;
 			rows[i].type = j->scorers[i]->type->name;
@@ -370,6 +377,7 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	}
 	ret = 0;
 out:
+	free(extra);
 	strbuf_release(&input);
 	strbuf_release(&context);
 	return ret;
@@ -474,8 +482,8 @@ static void schedule_score(struct job *j)
 	size_t i;
 
 	for (i = 0; i < j->n_scorers; i++) {
-		j->sjobs[i].output = j->output;
-		j->sjobs[i].output_len = j->output_len;
+		j->sjobs[i].output = j->reply.output;
+		j->sjobs[i].output_len = j->reply.output_len;
 		j->sjobs[i].latency_ms = j->latency_ms;
 	}
 	if (j->run->n_workers)
@@ -508,96 +516,16 @@ static void wait_workers(struct run *r)
 
 /* ---------------------------------------------------------------- requests */
 
-static void merge_params(cJSON *body, const cJSON *params)
-{
-	const cJSON *p;
-
-	if (!params)
-		return;
-	cJSON_ArrayForEach(p, params) {
-		if (!strcmp(p->string, "model") || !strcmp(p->string, "messages"))
-			continue;
-		cJSON_DeleteItemFromObjectCaseSensitive(body, p->string);
-		cJSON_AddItemToObject(body, p->string, cJSON_Duplicate(p, 1));
-	}
-}
-
-/* the chat/completions body for a case; malloc'd */
-static char *build_body(const struct run *r, const struct job *j)
-{
-	const struct eg_config *cfg = r->plan->cfg;
-	const char *system = j->suite->system ? j->suite->system : cfg->target.system;
-	cJSON *body = cJSON_CreateObject(), *msgs;
-	char *text;
-
-	cJSON_AddStringToObject(body, "model", cfg->target.model);
-	if (j->kase->messages) {
-		msgs = cJSON_Duplicate(j->kase->messages, 1);
-		if (system) {
-			const cJSON *first = cJSON_GetArrayItem(msgs, 0);
-			const cJSON *role = cJSON_GetObjectItemCaseSensitive(first, "role");
-			if (!cJSON_IsString(role) || strcmp(role->valuestring, "system")) {
-				cJSON *m = cJSON_CreateObject();
-				cJSON_AddStringToObject(m, "role", "system");
-				cJSON_AddStringToObject(m, "content", system);
-				cJSON_InsertItemInArray(msgs, 0, m);
-			}
-		}
-	} else {
-		cJSON *m;
-		msgs = cJSON_CreateArray();
-		if (system) {
-			m = cJSON_CreateObject();
-			cJSON_AddStringToObject(m, "role", "system");
-			cJSON_AddStringToObject(m, "content", system);
-			cJSON_AddItemToArray(msgs, m);
-		}
-		m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "role", "user");
-		cJSON_AddStringToObject(m, "content", j->kase->input);
-		cJSON_AddItemToArray(msgs, m);
-	}
-	cJSON_AddItemToObject(body, "messages", msgs);
-	merge_params(body, cfg->target.params);
-	merge_params(body, j->suite->params);
-	text = cJSON_PrintUnformatted(body);
-	cJSON_Delete(body);
-	if (!text)
-		die("out of memory building a request");
-	return text;
-}
-
-/* cache key: base path, the canonical body (model, params, messages) and the sample index */
-static void cache_key(const struct run *r, const char *body, int sample, char out[65])
-{
-	struct sha256 h;
-	unsigned char dig[32];
-	cJSON *j = cJSON_Parse(body);
-	char *canon = json_canonical(j);
-
-	sha256_init(&h);
-	sha256_update(&h, r->plan->cfg->gateway.base_url, strlen(r->plan->cfg->gateway.base_url));
-	sha256_update(&h, "\n", 1);
-	sha256_update(&h, canon, strlen(canon));
-	if (sample) {
-		char tag[32];
-		int n = snprintf(tag, sizeof(tag), "\nsample %d", sample);
-		sha256_update(&h, tag, (size_t)n);
-	}
-	sha256_final(&h, dig);
-	sha256_to_hex(dig, out);
-	free(canon);
-	cJSON_Delete(j);
-}
-
-static struct pending *pending_new(enum pending_kind kind, struct job *j, char *body)
+/* a request for job j; takes body, and url when not NULL */
+static struct pending *pending_new(enum pending_kind kind, struct job *j, char *body,
+				   size_t body_len)
 {
 	struct pending *p = xcalloc(1, sizeof(*p));
 
 	p->kind = kind;
 	p->job = j;
 	p->req.body = body;
-	p->req.body_len = strlen(body);
+	p->req.body_len = body_len;
 	p->req.run_id = j->run->plan->run_id;
 	p->req.suite = j->suite->name;
 	p->req.case_id = j->kase->id;
@@ -634,7 +562,7 @@ static struct job *job_new(struct run *r, const struct eg_suite *s, struct share
 	j->sc = sc;
 	j->kase = &sc->c;
 	j->repeat = repeat;
-	j->prompt_tokens = j->completion_tokens = -1;
+	target_reply_init(&j->reply);
 	j->judge_prompt_tokens = j->judge_completion_tokens = -1;
 	j->judge_cost_usd = NAN;
 	return j;
@@ -742,48 +670,90 @@ static int use_cache(const struct run *r, const struct job *j)
 	return !r->plan->no_cache && r->cache_rd && j->repeat == 0;
 }
 
+/*
+ * The job has its answer in j->reply: score it. A case without context of
+ * its own is scored against the context the target retrieved (faithfulness,
+ * the judge's context): its scorers see a copy of the case holding it.
+ */
+static void job_answered(struct job *j)
+{
+	size_t i;
+
+	j->answered = 1;
+	if (!j->kase->n_context && j->reply.n_context) {
+		j->view = *j->kase;
+		j->view.context = j->reply.context;
+		j->view.n_context = j->reply.n_context;
+		for (i = 0; i < j->n_scorers; i++)
+			j->sjobs[i].kase = &j->view;
+	}
+	schedule_score(j);
+}
+
+/* a cached answer into the job; its context and the like too */
+static void job_from_cache(struct job *j, struct cached_reply *cr)
+{
+	j->reply.output = cr->content;
+	j->reply.output_len = cr->content_len;
+	j->reply.finish_reason = cr->finish_reason;
+	j->reply.prompt_tokens = cr->prompt_tokens;
+	j->reply.completion_tokens = cr->completion_tokens;
+	cr->content = NULL;
+	cr->finish_reason = NULL;
+	if (cr->target_reply && target_reply_extra_load(&j->reply, cr->target_reply))
+		warning("%s/%s: the cached reply's context is unreadable; scored without it",
+			j->suite->name, j->kase->id);
+	/* the latency scorer judges the time the answer took when it was obtained */
+	if (cr->latency_ms > 0)
+		j->latency_ms = cr->latency_ms;
+	j->cached = 1;
+	cached_reply_release(cr);
+}
+
 static void start_job(struct run *r, struct job *j)
 {
 	const struct run_plan *p = r->plan;
+	struct target_input in = { j->kase, j->suite->system, j->suite->params };
+	struct target_request rq;
+	struct strbuf err = STRBUF_INIT;
 	struct cached_reply cr;
 	struct pending *pd;
-	char *body;
 	char key[65];
 
 	if (j->suite->kind == SUITE_ONLINE) {
-		j->output_len = strlen(j->kase->output);
-		j->output = xstrndup(j->kase->output, j->output_len);
+		j->reply.output_len = strlen(j->kase->output);
+		j->reply.output = xstrndup(j->kase->output, j->reply.output_len);
 		j->attempts = 0;
-		schedule_score(j);
+		job_answered(j);
 		return;
 	}
-	body = build_body(r, j);
-	cache_key(r, body, 0, key);
+	if (r->target->type->build_request(r->target, &in, &rq, &err)) {
+		job_error(r, j, err.buf);
+		goto out;
+	}
+	r->target->type->cache_key(r->target, &rq, key);
 	if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 1) {
-		j->output = cr.content;
-		j->output_len = cr.content_len;
-		j->finish_reason = cr.finish_reason;
-		j->prompt_tokens = cr.prompt_tokens;
-		j->completion_tokens = cr.completion_tokens;
-		/* the latency scorer judges the time the answer took when it was obtained */
-		if (cr.latency_ms > 0)
-			j->latency_ms = cr.latency_ms;
-		j->cached = 1;
+		job_from_cache(j, &cr);
 		r->st->cache_hits++;
 		verbose("cache hit: %s/%s", j->suite->name, j->kase->id);
-		free(body);
-		schedule_score(j);
-		return;
+		target_request_release(&rq);
+		job_answered(j);
+		goto out;
 	}
 	if (p->cache_only) {
-		free(body);
+		target_request_release(&rq);
 		job_error(r, j, "not in the response cache (--cache-only)");
-		return;
+		goto out;
 	}
-	pd = pending_new(PENDING_TARGET, j, body);
+	pd = pending_new(PENDING_TARGET, j, rq.body, rq.body_len);
+	pd->req.url = rq.url;
+	pd->req.method = rq.method;
+	pd->req.route = r->route;
 	if (use_cache(r, j))
 		memcpy(pd->key, key, 65);
 	gateway_submit(r->gw, &pd->req);
+out:
+	strbuf_release(&err);
 }
 
 static void note_call(struct run *r, const struct gw_request *req)
@@ -852,18 +822,10 @@ static void on_done(struct gw_request *req, void *arg)
 		j->attempts = req->attempts;
 		j->latency_ms = req->latency_ms;
 		if (req->ok) {
-			j->output = req->content;
-			j->output_len = req->content_len;
-			req->content = NULL;
-			j->finish_reason = req->finish_reason;
-			req->finish_reason = NULL;
-			j->prompt_tokens = req->prompt_tokens;
-			j->completion_tokens = req->completion_tokens;
+			target_reply_move(&j->reply, &req->reply);
 			if (p->key[0])
-				remember_for_cache(j, -1, p->key, j->output, j->output_len,
-						   j->finish_reason, j->prompt_tokens,
-						   j->completion_tokens, j->latency_ms);
-			schedule_score(j);
+				remember_for_cache(j, -1, p->key, &j->reply, NULL, j->latency_ms);
+			job_answered(j);
 		} else {
 			verbose("%s/%s: %s", j->suite->name, j->kase->id, req->error);
 			job_error(r, j, req->error);
@@ -871,13 +833,13 @@ static void on_done(struct gw_request *req, void *arg)
 	} else {
 		struct score_call *c = &j->sjobs[p->scorer].calls[p->call];
 		if (req->ok) {
-			c->reply = req->content;
-			req->content = NULL;
-			judge_usage(r, j, c->body, req->prompt_tokens, req->completion_tokens);
+			c->reply = req->reply.output;
+			req->reply.output = NULL;
+			judge_usage(r, j, c->body, req->reply.prompt_tokens,
+				    req->reply.completion_tokens);
 			if (p->key[0])
-				remember_for_cache(j, (int)p->scorer, p->key, c->reply, req->content_len,
-						   req->finish_reason, req->prompt_tokens,
-						   req->completion_tokens, req->latency_ms);
+				remember_for_cache(j, (int)p->scorer, p->key, &req->reply, c->reply,
+						   req->latency_ms);
 		} else {
 			c->error = xstrdup(req->error ? req->error : "call failed");
 		}
@@ -916,7 +878,7 @@ static void drain_calls(struct run *r)
 				if (c->reply || c->error)
 					continue;
 				j->calls_made[i]++;
-				cache_key(r, c->body, c->sample, key);
+				chat_cache_key(r->plan->cfg->gateway.base_url, c->body, c->sample, key);
 				if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 1) {
 					c->reply = cr.content;
 					cr.content = NULL;
@@ -929,7 +891,7 @@ static void drain_calls(struct run *r)
 					c->error = xstrdup("not in the response cache (--cache-only)");
 					continue;
 				}
-				pd = pending_new(PENDING_SCORER, j, xstrdup(c->body));
+				pd = pending_new(PENDING_SCORER, j, xstrdup(c->body), strlen(c->body));
 				pd->scorer = i;
 				pd->call = k;
 				if (use_cache(r, j))
@@ -1032,7 +994,17 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	queue_init(&r->scoreq);
 	queue_init(&r->writeq);
 	queue_init(&r->callq);
+	r->target = plan->target;
+	if (!r->target) {
+		if (target_load(&r->own_target, plan->cfg)) {
+			ret = -1;
+			goto out;
+		}
+		r->target = &r->own_target;
+	}
 	r->gw = gateway_new(&plan->cfg->gateway, plan->api_key);
+	if (r->gw && r->target->type->http_headers)
+		r->route = gateway_route_new(r->gw, r->target);
 	if (!plan->no_cache)
 		r->cache_rd = cache_open(plan->cache_path);
 	r->t0 = now_s();
@@ -1077,6 +1049,7 @@ out:
 	if (r->cache_rd)
 		cache_close(r->cache_rd);
 	gateway_free(r->gw);
+	target_release(&r->own_target);
 	queue_destroy(&r->scoreq);
 	queue_destroy(&r->writeq);
 	queue_destroy(&r->callq);

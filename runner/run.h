@@ -19,6 +19,7 @@
 #include "config.h"
 #include "history.h"
 #include "suite.h"
+#include "target.h"
 
 enum progress_mode {
 	PROGRESS_NONE,  /* --quiet */
@@ -28,6 +29,7 @@ enum progress_mode {
 
 struct run_plan {
 	const struct eg_config *cfg;
+	const struct target *target;   /* what each case calls (target_load); NULL: loaded from cfg */
 	struct eg_suite *suites;       /* loaded and validated */
 	size_t n_suites;
 	const struct case_filter *filter;

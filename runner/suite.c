@@ -22,7 +22,7 @@
 static const char *const manifest_keys[] = { "name", "version", "kind", "description", "system",
 					     "params", "scorers", "tags", NULL };
 static const char *const case_keys[] = { "id", "input", "messages", "context", "expected", "tags",
-					 "scorers", "output", "metadata", NULL };
+					 "scorers", "output", "metadata", "vars", NULL };
 
 const char *suite_kind_name(enum suite_kind k)
 {
@@ -123,6 +123,7 @@ void case_release(struct eg_case *c)
 	free(c->expected);
 	free_strv(c->tags, c->n_tags);
 	free(c->output);
+	cJSON_Delete(c->vars);
 	free_scorers(c->scorers, c->n_scorers);
 	memset(c, 0, sizeof(*c));
 }
@@ -253,6 +254,13 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 		jdoc_error(&d, v, "metadata", "expected an object");
 		goto out;
 	}
+	/* vars fill a target's request template; being in the line, they are in the case hash */
+	v = cJSON_GetObjectItemCaseSensitive(d.root, "vars");
+	if (v && !cJSON_IsObject(v)) {
+		jdoc_error(&d, v, "vars", "expected an object of variables");
+		goto out;
+	}
+	c->vars = v ? cJSON_Duplicate(v, 1) : NULL;
 	if (load_scorers(&d, d.root, s->cases_path, lineno, &c->scorers, &c->n_scorers))
 		goto out;
 	if (!s->n_scorers && !c->n_scorers) {

@@ -23,6 +23,7 @@ struct eg_case {
 	char **tags;              /* the case's tags plus the manifest's */
 	size_t n_tags;
 	char *output;             /* recorded answer (online suites) or NULL */
+	cJSON *vars;              /* the case's "vars" object (request templates), or NULL */
 	struct scorer *scorers;   /* the case's own scorers (the manifest's are in the suite) */
 	size_t n_scorers;
 	char hash[65];            /* SHA-256 of the case's canonical content and the suite's prompt */

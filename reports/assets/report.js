@@ -120,6 +120,12 @@
 		section(box, 'Input', d.input);
 		section(box, 'Context', d.context);
 		section(box, 'Expected', d.expected);
+		if (d.retrieved) {
+			section(box, 'Retrieved context', d.retrieved.context);
+			section(box, 'Retrieved ids', d.retrieved.context_ids);
+			section(box, 'Tool calls', d.retrieved.tool_calls);
+			section(box, 'Reply metadata', d.retrieved.metadata);
+		}
 		section(box, 'Answer', d.output);
 		if (d.output_truncated)
 			box.appendChild(el('p', 'note', 'The answer was cut here: ' + d.output_truncated +

@@ -89,8 +89,11 @@ static void print_plan(const struct setup *s, const struct run_cli *o, int concu
 {
 	size_t i, k;
 
-	printf("plan: target %s@%s (model %s) via %s\n", s->cfg.target.name, s->cfg.target.version,
-	       s->cfg.target.model, s->cfg.gateway.base_url);
+	struct strbuf where = STRBUF_INIT;
+
+	s->target.type->describe(&s->target, &where);
+	printf("plan: target %s@%s %s\n", s->cfg.target.name, s->cfg.target.version, where.buf);
+	strbuf_release(&where);
 	for (i = 0; i < s->n_suites; i++) {
 		const struct eg_suite *su = &s->suites[i];
 		printf("  suite %s@%s (%s): %zu of %zu cases; scorers:", su->name, su->version,
@@ -188,8 +191,9 @@ static void print_summary(struct history *h, const char *run_id, const struct se
 
 	if (eg_verbosity < 0)
 		return;
-	printf("run %s  %s@%s  model %s\n", run_id, s->cfg.target.name, s->cfg.target.version,
-	       s->cfg.target.model);
+	printf("run %s  %s@%s  %s %s\n", run_id, s->cfg.target.name, s->cfg.target.version,
+	       s->cfg.target.model ? "model" : "target type",
+	       s->cfg.target.model ? s->cfg.target.model : s->target.type->name);
 	for (i = 0; i < s->n_suites; i++) {
 		struct counts c;
 		if (history_counts(h, run_id, s->suites[i].name, NULL, &c))
@@ -456,6 +460,7 @@ static int execute(struct run_cli *o, struct setup *s)
 	cache_path = cache_path_for(o->common.history);
 	memset(&plan, 0, sizeof(plan));
 	plan.cfg = &s->cfg;
+	plan.target = &s->target;
 	plan.suites = s->suites;
 	plan.n_suites = s->n_suites;
 	plan.filter = &s->filter;

@@ -67,6 +67,11 @@ int setup_load(struct setup *s, const struct setup_args *a)
 		if (config_load(&s->cfg, cfg_path))
 			return -1;
 		s->have_cfg = 1;
+		if (target_load(&s->target, &s->cfg)) {
+			config_release(&s->cfg);
+			s->have_cfg = 0;
+			return -1;
+		}
 	}
 	if (s->have_cfg) {
 		struct scorer_env env = { s->cfg.judge.model, s->cfg.judge.params,
@@ -138,8 +143,10 @@ void setup_release(struct setup *s)
 	for (i = 0; i < s->n_suites; i++)
 		suite_release(&s->suites[i]);
 	free(s->suites);
-	if (s->have_cfg)
+	if (s->have_cfg) {
+		target_release(&s->target);
 		config_release(&s->cfg);
+	}
 	free(s->lock_path);
 	pcre2_code_free(s->filter.id_re);
 	memset(s, 0, sizeof(*s));

@@ -10,10 +10,12 @@
 #include "config.h"
 #include "opts.h"
 #include "suite.h"
+#include "target.h"
 
 struct setup {
 	struct eg_config cfg;
 	int have_cfg;            /* 0 when validate ran without a config */
+	struct target target;    /* the config's target, checked by its type (when have_cfg) */
 	struct eg_suite *suites;
 	size_t n_suites;
 	char *lock_path;         /* suites/suites.lock beside the config */

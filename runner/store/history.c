@@ -160,6 +160,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE results ADD COLUMN judge_prompt_tokens INTEGER;"
 	"ALTER TABLE results ADD COLUMN judge_completion_tokens INTEGER;"
 	"ALTER TABLE results ADD COLUMN judge_cost_usd REAL;",
+	/*
+	 * 5: what a target's reply held besides the answer (SPEC 11): a JSON
+	 * object with the context it retrieved, the passages' ids, tool
+	 * calls, model and metadata; NULL for chat replies
+	 */
+	"ALTER TABLE results ADD COLUMN target_reply TEXT;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -175,6 +181,8 @@ static const char *const cache_migrations[] = {
 	");",
 	/* 2: how long the answer took when it was obtained, for the latency scorer */
 	"ALTER TABLE cache ADD COLUMN latency_ms REAL;",
+	/* 3: the target reply's context and the like (results.target_reply) */
+	"ALTER TABLE cache ADD COLUMN target_reply TEXT;",
 };
 #define N_CACHE_MIGRATIONS ((int)(sizeof(cache_migrations) / sizeof(cache_migrations[0])))
 
@@ -568,6 +576,7 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 	bind_count(st, 19, r->judge_completion_tokens > 0 ? r->judge_completion_tokens : -1);
 	bind_real(st, 20, r->judge_prompt_tokens > 0 || r->judge_completion_tokens > 0
 			  ? r->judge_cost_usd : NAN);
+	bind_text(st, 21, r->target_reply);
 	if (step_done(h, st, "cannot store a result"))
 		return -1;
 
@@ -611,8 +620,8 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 			"INSERT INTO results (run_id, suite, case_id, case_hash, repeat, status, "
 			"output, latency_ms, prompt_tokens, completion_tokens, cost_usd, "
 			"finish_reason, error, attempts, cached, tags, ordinal, judge_prompt_tokens, "
-			"judge_completion_tokens, judge_cost_usd) "
-			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
+			"judge_completion_tokens, judge_cost_usd, target_reply) "
+			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
 	    cached_stmt(h, &h->ins_score,
 			"INSERT INTO scores (run_id, suite, case_id, repeat, idx, scorer, type, "
 			"score, pass, error, reason, detail, calls) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
@@ -1012,7 +1021,7 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 			"r.latency_ms, r.prompt_tokens, r.completion_tokens, r.finish_reason, "
 			"r.error, r.attempts, r.cached, r.tags, r.cost_usd, r.ordinal, "
 			"t.input, t.context, t.expected, r.judge_prompt_tokens, "
-			"r.judge_completion_tokens, r.judge_cost_usd FROM results r "
+			"r.judge_completion_tokens, r.judge_cost_usd, r.target_reply FROM results r "
 			"LEFT JOIN case_texts t ON t.hash = r.case_hash "
 			"WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "
 			"AND (?4 = 0 OR r.status <> 'pass') "
@@ -1060,6 +1069,7 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 		row->judge_prompt_tokens = col_count(st, 19);
 		row->judge_completion_tokens = col_count(st, 20);
 		row->judge_cost_usd = col_real(st, 21);
+		row->target_reply = row_text(&mem, st, 22);
 
 		sqlite3_bind_text(sc, 3, row->case_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int(sc, 4, row->repeat);
@@ -1151,11 +1161,11 @@ struct cache *cache_open(const char *path)
 	c->db = db;
 	c->path = xstrdup(path);
 	if (sqlite3_prepare_v3(db, "SELECT content, finish_reason, prompt_tokens, "
-			       "completion_tokens, latency_ms FROM cache WHERE key = ?1", -1,
-			       SQLITE_PREPARE_PERSISTENT, &c->get, NULL) != SQLITE_OK ||
+			       "completion_tokens, latency_ms, target_reply FROM cache WHERE key = ?1",
+			       -1, SQLITE_PREPARE_PERSISTENT, &c->get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(db, "INSERT OR REPLACE INTO cache (key, content, finish_reason, "
-			       "prompt_tokens, completion_tokens, created_at, latency_ms) "
-			       "VALUES (?,?,?,?,?,?,?)", -1,
+			       "prompt_tokens, completion_tokens, created_at, latency_ms, "
+			       "target_reply) VALUES (?,?,?,?,?,?,?,?)", -1,
 			       SQLITE_PREPARE_PERSISTENT, &c->put, NULL) != SQLITE_OK) {
 		cerr(c, "cannot prepare a statement");
 		cache_close(c);
@@ -1196,6 +1206,7 @@ int cache_get(struct cache *c, const char *key, struct cached_reply *out)
 	out->prompt_tokens = col_count(st, 2);
 	out->completion_tokens = col_count(st, 3);
 	out->latency_ms = col_real(st, 4);
+	out->target_reply = col_dup(st, 5);
 	ret = 1;
 out:
 	sqlite3_reset(st);
@@ -1218,6 +1229,7 @@ int cache_put(struct cache *c, const char *key, const struct cached_reply *r)
 	bind_count(st, 5, r->completion_tokens);
 	bind_text(st, 6, now);
 	bind_real(st, 7, r->latency_ms > 0 ? r->latency_ms : NAN);
+	bind_text(st, 8, r->target_reply);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		ret = cerr(c, "cannot write the cache");
 	sqlite3_reset(st);
@@ -1229,6 +1241,7 @@ void cached_reply_release(struct cached_reply *r)
 {
 	free(r->content);
 	free(r->finish_reason);
+	free(r->target_reply);
 	memset(r, 0, sizeof(*r));
 }
 

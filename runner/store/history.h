@@ -95,6 +95,9 @@ struct result_row {
 	/* the scorers' model calls (judge, claims, confirmation), cache hits included */
 	long judge_prompt_tokens, judge_completion_tokens; /* -1 or 0: none known */
 	double judge_cost_usd;   /* at their models' prices; NaN unknown; kept only with tokens */
+	/* JSON object: what the target's reply held besides the answer (the context it
+	 * retrieved, the passages' ids, tool calls, model, metadata), or NULL */
+	const char *target_reply;
 };
 
 struct gate_row {
@@ -265,6 +268,7 @@ struct cached_reply {
 	char *finish_reason;
 	long prompt_tokens, completion_tokens;
 	double latency_ms;       /* when the answer was obtained; NaN (or 0) unknown */
+	char *target_reply;      /* JSON, as result_row.target_reply, or NULL */
 };
 struct cache *cache_open(const char *path);
 void cache_close(struct cache *c);

@@ -32,9 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&req, 0, sizeof(req));
 	rc = gw_parse_reply(&req, body, size);
 	if (rc == 0) {
-		if (!req.content || req.content_len != strlen(req.content) || req.error)
+		if (!req.reply.output || req.reply.output_len != strlen(req.reply.output) ||
+		    req.error)
 			abort();
-		if (req.prompt_tokens < -1 || req.completion_tokens < -1)
+		if (req.reply.prompt_tokens < -1 || req.reply.completion_tokens < -1)
 			abort();
 	} else {
 		if (rc != -1 || !req.error || strncmp(req.error, "invalid reply: ", 15) ||
@@ -42,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	gw_request_release(&req);
-	if (req.content || req.error || req.finish_reason || req.body)
+	if (req.reply.output || req.error || req.reply.finish_reason || req.body)
 		abort();
 	free(body);
 	return 0;

@@ -116,11 +116,11 @@ Test(gateway_helpers, parse_normal)
 			   "{\"role\":\"assistant\",\"content\":\"Paris\"},\"finish_reason\":\"stop\"}],"
 			   "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,\"total_tokens\":15}}"),
 		     0);
-	cr_expect_str_eq(req.content, "Paris");
-	cr_expect_eq(req.content_len, 5);
-	cr_expect_str_eq(req.finish_reason, "stop");
-	cr_expect_eq(req.prompt_tokens, 12);
-	cr_expect_eq(req.completion_tokens, 3);
+	cr_expect_str_eq(req.reply.output, "Paris");
+	cr_expect_eq(req.reply.output_len, 5);
+	cr_expect_str_eq(req.reply.finish_reason, "stop");
+	cr_expect_eq(req.reply.prompt_tokens, 12);
+	cr_expect_eq(req.reply.completion_tokens, 3);
 	cr_expect_null(req.error);
 	gw_request_release(&req);
 }
@@ -130,10 +130,10 @@ Test(gateway_helpers, parse_missing_usage)
 	struct gw_request req;
 
 	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":\"ok\"}}]}"), 0);
-	cr_expect_str_eq(req.content, "ok");
-	cr_expect_null(req.finish_reason);
-	cr_expect_eq(req.prompt_tokens, -1);
-	cr_expect_eq(req.completion_tokens, -1);
+	cr_expect_str_eq(req.reply.output, "ok");
+	cr_expect_null(req.reply.finish_reason);
+	cr_expect_eq(req.reply.prompt_tokens, -1);
+	cr_expect_eq(req.reply.completion_tokens, -1);
 	gw_request_release(&req);
 }
 
@@ -143,7 +143,7 @@ Test(gateway_helpers, parse_empty_choices)
 
 	cr_assert_eq(parse(&req, "{\"choices\":[],\"usage\":{\"prompt_tokens\":1}}"), -1);
 	cr_expect_str_eq(req.error, "invalid reply: no choices");
-	cr_expect_null(req.content);
+	cr_expect_null(req.reply.output);
 	gw_request_release(&req);
 
 	cr_assert_eq(parse(&req, "{\"object\":\"chat.completion\"}"), -1);
@@ -161,14 +161,14 @@ Test(gateway_helpers, parse_null_content)
 
 	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":null},"
 			   "\"finish_reason\":\"content_filter\"}]}"), 0);
-	cr_expect_str_eq(req.content, "");
-	cr_expect_eq(req.content_len, 0);
-	cr_expect_str_eq(req.finish_reason, "content_filter");
+	cr_expect_str_eq(req.reply.output, "");
+	cr_expect_eq(req.reply.output_len, 0);
+	cr_expect_str_eq(req.reply.finish_reason, "content_filter");
 	gw_request_release(&req);
 
 	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":null,\"tool_calls\":[]},"
 			   "\"finish_reason\":\"tool_calls\"}]}"), 0);
-	cr_expect_str_eq(req.content, "");
+	cr_expect_str_eq(req.reply.output, "");
 	gw_request_release(&req);
 
 	/* null content with an ordinary finish is a broken reply */
@@ -179,7 +179,7 @@ Test(gateway_helpers, parse_null_content)
 
 	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":null,"
 			   "\"refusal\":\"I can't help with that\"},\"finish_reason\":\"stop\"}]}"), 0);
-	cr_expect_str_eq(req.content, "I can't help with that");
+	cr_expect_str_eq(req.reply.output, "I can't help with that");
 	gw_request_release(&req);
 }
 
@@ -213,8 +213,8 @@ Test(gateway_helpers, parse_unicode)
 
 	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":"
 			   "\"caf\\u00e9 \\u4e2d \\ud83d\\ude00 \\\"q\\\"\\n\"}}]}"), 0);
-	cr_expect_str_eq(req.content, "caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80 \"q\"\n");
-	cr_expect_eq(req.content_len, strlen("caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80 \"q\"\n"));
+	cr_expect_str_eq(req.reply.output, "caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80 \"q\"\n");
+	cr_expect_eq(req.reply.output_len, strlen("caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80 \"q\"\n"));
 	gw_request_release(&req);
 }
 
@@ -225,7 +225,7 @@ Test(gateway_helpers, parse_content_parts)
 	cr_assert_eq(parse(&req, "{\"choices\":[{\"message\":{\"content\":"
 			   "[{\"type\":\"text\",\"text\":\"a\"},{\"type\":\"text\",\"text\":\"b\"}]}}]}"),
 		     0);
-	cr_expect_str_eq(req.content, "ab");
+	cr_expect_str_eq(req.reply.output, "ab");
 	gw_request_release(&req);
 }
 
@@ -529,8 +529,8 @@ Test(gateway_live, hundred_requests_at_concurrency_16)
 		cr_expect(t.reqs[i].ok, "request %zu: %s", i, t.reqs[i].error);
 		cr_expect_eq(t.reqs[i].http_status, 200);
 		cr_expect_eq(t.reqs[i].attempts, 1);
-		cr_expect_str_eq(t.reqs[i].content, expect);
-		cr_expect_geq(t.reqs[i].prompt_tokens, 0);
+		cr_expect_str_eq(t.reqs[i].reply.output, expect);
+		cr_expect_geq(t.reqs[i].reply.prompt_tokens, 0);
 		cr_expect_geq(t.reqs[i].latency_ms, 40.0);
 		snprintf(name, sizeof(name), "case-%zu", i);
 		cr_expect_eq(log_count(name), 1, "%s reached the gateway %d times", name,
@@ -642,7 +642,7 @@ Test(gateway_live, retry_after_429_recovers)
 
 	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
 	cr_expect_eq(t.reqs[0].attempts, 3);
-	cr_expect_str_eq(t.reqs[0].content, "echo: message 0");
+	cr_expect_str_eq(t.reqs[0].reply.output, "echo: message 0");
 	cr_expect_null(t.reqs[0].error);
 	cr_expect_geq(s, 0.2);
 	cr_expect_eq(log_count("c1"), 3);
@@ -680,7 +680,7 @@ Test(gateway_live, reset_recovers)
 	run_one(&cfg, KEY, "c2", &t);
 	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
 	cr_expect_eq(t.reqs[0].attempts, 2);
-	cr_expect_str_eq(t.reqs[0].content, "echo: message 0");
+	cr_expect_str_eq(t.reqs[0].reply.output, "echo: message 0");
 	free_reqs(&t);
 }
 
@@ -754,7 +754,7 @@ Test(gateway_live, big_body_fails)
 	cr_expect_not(t.reqs[0].ok);
 	cr_expect_not(t.reqs[0].fatal);
 	cr_expect_eq(t.reqs[0].attempts, 1);
-	cr_expect_null(t.reqs[0].content);
+	cr_expect_null(t.reqs[0].reply.output);
 	cr_expect_str_eq(t.reqs[0].error, "response larger than max_response_bytes (1048576)");
 	cr_expect_eq(log_count("c4"), 1);
 	free_reqs(&t);
@@ -792,7 +792,7 @@ Test(gateway_live, truncated_then_success)
 	run_one(&cfg, KEY, "c6", &t);
 	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
 	cr_expect_eq(t.reqs[0].attempts, 2);
-	cr_expect_str_eq(t.reqs[0].content, "echo: message 0");
+	cr_expect_str_eq(t.reqs[0].reply.output, "echo: message 0");
 	free_reqs(&t);
 }
 

@@ -1,0 +1,272 @@
+/*
+ * chat: the default target (SPEC 4, 11): POST {base_url}/chat/completions
+ * through the gateway with the gateway's headers and key. The body holds
+ * the target's model, the system prompt (the suite's, else the target's),
+ * the case's messages or input, and the target's then the suite's params.
+ * The model, params and system prompt are read by the config itself.
+ */
+#include "target.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "case.h"
+#include "config.h"
+#include "error.h"
+#include "jsonutil.h"
+#include "sha256.h"
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define CHAT_MSG_MAX 300         /* bytes of a gateway's message kept in an error */
+
+static const char *const chat_fields[] = { "params", "system", NULL };
+
+/* ------------------------------------------------------------ request */
+
+static void merge_params(cJSON *body, const cJSON *params)
+{
+	const cJSON *p;
+
+	if (!params)
+		return;
+	cJSON_ArrayForEach(p, params) {
+		if (!strcmp(p->string, "model") || !strcmp(p->string, "messages"))
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(body, p->string);
+		cJSON_AddItemToObject(body, p->string, cJSON_Duplicate(p, 1));
+	}
+}
+
+static cJSON *system_message(const char *system)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "role", "system");
+	cJSON_AddStringToObject(m, "content", system);
+	return m;
+}
+
+static int chat_build_request(const struct target *t, const struct target_input *in,
+			      struct target_request *out, struct strbuf *err)
+{
+	const struct eg_target *tg = &t->cfg->target;
+	const char *system = in->system ? in->system : tg->system;
+	cJSON *body = cJSON_CreateObject(), *msgs;
+
+	cJSON_AddStringToObject(body, "model", tg->model);
+	if (in->kase->messages) {
+		msgs = cJSON_Duplicate(in->kase->messages, 1);
+		if (system) {
+			const cJSON *first = cJSON_GetArrayItem(msgs, 0);
+			const cJSON *role = cJSON_GetObjectItemCaseSensitive(first, "role");
+
+			if (!cJSON_IsString(role) || strcmp(role->valuestring, "system"))
+				cJSON_InsertItemInArray(msgs, 0, system_message(system));
+		}
+	} else {
+		cJSON *m;
+
+		msgs = cJSON_CreateArray();
+		if (system)
+			cJSON_AddItemToArray(msgs, system_message(system));
+		m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "role", "user");
+		cJSON_AddStringToObject(m, "content", in->kase->input);
+		cJSON_AddItemToArray(msgs, m);
+	}
+	cJSON_AddItemToObject(body, "messages", msgs);
+	merge_params(body, tg->params);
+	merge_params(body, in->suite_params);
+	memset(out, 0, sizeof(*out));
+	out->method = TARGET_POST;
+	out->body = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	if (!out->body)
+		die("out of memory building a request");
+	out->body_len = strlen(out->body);
+	return 0;
+}
+
+void chat_cache_key(const char *base_url, const char *body, int sample, char out[65])
+{
+	struct sha256 h;
+	unsigned char dig[32];
+	cJSON *j = cJSON_Parse(body);
+	char *canon = json_canonical(j);
+
+	sha256_init(&h);
+	sha256_update(&h, base_url, strlen(base_url));
+	sha256_update(&h, "\n", 1);
+	sha256_update(&h, canon, strlen(canon));
+	if (sample) {
+		char tag[32];
+		int n = snprintf(tag, sizeof(tag), "\nsample %d", sample);
+
+		sha256_update(&h, tag, (size_t)n);
+	}
+	sha256_final(&h, dig);
+	sha256_to_hex(dig, out);
+	free(canon);
+	cJSON_Delete(j);
+}
+
+/* base path and the canonical body (model, params, messages): the key the cache always had */
+static void chat_request_key(const struct target *t, const struct target_request *rq,
+			     char out[65])
+{
+	chat_cache_key(t->cfg->gateway.base_url, rq->body, 0, out);
+}
+
+static void chat_describe(const struct target *t, struct strbuf *out)
+{
+	strbuf_addf(out, "(model %s) via %s", t->cfg->target.model, t->cfg->gateway.base_url);
+}
+
+/* ------------------------------------------------------------ reply */
+
+/* concatenated "text" of an array of content parts, or NULL */
+static char *content_parts(const cJSON *arr)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const cJSON *part;
+
+	cJSON_ArrayForEach(part, arr) {
+		const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+
+		if (!cJSON_IsString(text)) {
+			strbuf_release(&sb);
+			return NULL;
+		}
+		strbuf_addstr(&sb, text->valuestring);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+static long token_count(const cJSON *usage, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
+
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > (double)LONG_MAX / 2)
+		return -1;
+	return (long)v->valuedouble;
+}
+
+/* an "error" member's message, sanitized, after why */
+static void add_error_message(struct strbuf *why, const cJSON *err)
+{
+	const cJSON *m = cJSON_IsString(err) ? err : cJSON_GetObjectItemCaseSensitive(err, "message");
+
+	if (!cJSON_IsString(m))
+		return;
+	strbuf_addstr(why, ": ");
+	target_add_untrusted(why, m->valuestring, strlen(m->valuestring), CHAT_MSG_MAX);
+}
+
+enum target_parse chat_parse_reply(const char *body, size_t len, struct target_reply *out,
+				   struct strbuf *why)
+{
+	const cJSON *choices, *choice, *message, *content, *finish, *usage, *err;
+	const char *bad = NULL;
+	char *text = NULL;
+	cJSON *root;
+
+	if (!body || !len) {
+		strbuf_addstr(why, "empty body");
+		return TARGET_REPLY_RETRY;
+	}
+	root = cJSON_ParseWithLength(body, len);
+	if (!root) {
+		strbuf_addstr(why, "not JSON (truncated or malformed)");
+		return TARGET_REPLY_RETRY;
+	}
+	if (!cJSON_IsObject(root)) {
+		bad = "not a JSON object";
+		goto out_free_root;
+	}
+	err = cJSON_GetObjectItemCaseSensitive(root, "error");
+	if (err && !cJSON_IsNull(err)) {
+		strbuf_addstr(why, "error object in a 2xx reply");
+		add_error_message(why, err);
+		goto out_free_root;
+	}
+	choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+	if (!cJSON_IsArray(choices) || !cJSON_GetArraySize(choices)) {
+		bad = "no choices";
+		goto out_free_root;
+	}
+	choice = cJSON_GetArrayItem(choices, 0);
+	if (!cJSON_IsObject(choice)) {
+		bad = "first choice is not an object";
+		goto out_free_root;
+	}
+	message = cJSON_GetObjectItemCaseSensitive(choice, "message");
+	if (!cJSON_IsObject(message)) {
+		bad = "no message in the first choice";
+		goto out_free_root;
+	}
+	finish = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
+	if (!cJSON_IsString(finish))
+		finish = NULL;
+	content = cJSON_GetObjectItemCaseSensitive(message, "content");
+	if (cJSON_IsString(content)) {
+		text = xstrdup(content->valuestring);
+	} else if (cJSON_IsArray(content)) {
+		text = content_parts(content);
+		if (!text) {
+			bad = "content parts without text";
+			goto out_free_root;
+		}
+	} else if (content && !cJSON_IsNull(content)) {
+		bad = "content is not a string";
+		goto out_free_root;
+	} else {
+		const cJSON *refusal = cJSON_GetObjectItemCaseSensitive(message, "refusal");
+
+		if (cJSON_IsString(refusal))
+			text = xstrdup(refusal->valuestring);
+		else if (finish && (!strcmp(finish->valuestring, "tool_calls") ||
+				    !strcmp(finish->valuestring, "function_call") ||
+				    !strcmp(finish->valuestring, "content_filter")))
+			text = xstrdup("");
+		else {
+			bad = "no content in the first choice";
+			goto out_free_root;
+		}
+	}
+
+	target_reply_release(out);
+	out->output = text;
+	out->output_len = strlen(text);
+	out->finish_reason = finish ? xstrdup(finish->valuestring) : NULL;
+	usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
+	out->prompt_tokens = token_count(usage, "prompt_tokens");
+	out->completion_tokens = token_count(usage, "completion_tokens");
+	cJSON_Delete(root);
+	return TARGET_REPLY_OK;
+
+out_free_root:
+	if (bad)
+		strbuf_addstr(why, bad);
+	cJSON_Delete(root);
+	/* every unusable chat reply is retried, as it always was */
+	return TARGET_REPLY_RETRY;
+}
+
+static enum target_parse chat_target_reply(const struct target *t, const char *body, size_t len,
+					   struct target_reply *out, struct strbuf *why)
+{
+	return chat_parse_reply(body, len, out, why);
+}
+
+const struct target_type target_chat = {
+	.name = "chat",
+	.fields = chat_fields,
+	.build_request = chat_build_request,
+	.parse_reply = chat_target_reply,
+	.cache_key = chat_request_key,
+	.describe = chat_describe,
+};

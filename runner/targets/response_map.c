@@ -1,0 +1,294 @@
+#include "response_map.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonutil.h"
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+static const char *const field_names[N_RESP_FIELDS] = {
+	[RESP_OUTPUT] = "output", [RESP_CONTEXT] = "context", [RESP_CONTEXT_IDS] = "context_ids",
+	[RESP_TOOL_CALLS] = "tool_calls", [RESP_USAGE] = "usage", [RESP_MODEL] = "model",
+	[RESP_METADATA] = "metadata",
+};
+
+const char *response_field_name(enum response_field f)
+{
+	return (unsigned)f < N_RESP_FIELDS ? field_names[f] : NULL;
+}
+
+int response_map_set(struct response_map *m, const char *field, const char *pointer,
+		     struct strbuf *err)
+{
+	size_t i;
+
+	for (i = 0; i < N_RESP_FIELDS; i++)
+		if (!strcmp(field_names[i], field))
+			break;
+	if (i == N_RESP_FIELDS) {
+		strbuf_addf(err, "unknown field (known: output, context, context_ids, tool_calls, "
+			    "usage, model, metadata)");
+		return -1;
+	}
+	if (m->set[i])
+		jptr_release(&m->ptr[i]);
+	m->set[i] = 0;
+	if (jptr_parse(&m->ptr[i], pointer, err))
+		return -1;
+	m->set[i] = 1;
+	return 0;
+}
+
+void response_map_release(struct response_map *m)
+{
+	size_t i;
+
+	for (i = 0; i < N_RESP_FIELDS; i++)
+		if (m->set[i])
+			jptr_release(&m->ptr[i]);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ------------------------------------------------------------ values */
+
+static void add_json(struct strbuf *sb, const cJSON *v)
+{
+	char *text = cJSON_PrintUnformatted(v);
+
+	strbuf_addstr(sb, text ? text : "null");
+	cJSON_free(text);
+}
+
+static char *json_text(const cJSON *v)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	add_json(&sb, v);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* several values as one JSON array */
+static char *json_array_text(const struct jptr_hits *h)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	strbuf_addch(&sb, '[');
+	for (i = 0; i < h->n; i++) {
+		if (i)
+			strbuf_addch(&sb, ',');
+		add_json(&sb, h->v[i]);
+	}
+	strbuf_addch(&sb, ']');
+	return strbuf_detach(&sb, NULL);
+}
+
+/* an id as text: a string as is, an integer without a fraction */
+static int id_text(const cJSON *v, struct strbuf *sb)
+{
+	if (cJSON_IsString(v)) {
+		strbuf_addstr(sb, v->valuestring);
+		return 0;
+	}
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+		return -1;
+	if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 1e15)
+		strbuf_addf(sb, "%.0f", v->valuedouble);
+	else
+		strbuf_addf(sb, "%.17g", v->valuedouble);
+	return 0;
+}
+
+/* a passage (a string) or an id (a string or a number) appended to *out; -1 for another value */
+static int add_string(const cJSON *v, int ids, char ***out, size_t *n, size_t *alloc)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (cJSON_IsString(v)) {
+		strbuf_addstr(&sb, v->valuestring);
+	} else if (!ids || id_text(v, &sb)) {
+		strbuf_release(&sb);
+		return -1;
+	}
+	XGROW(*out, *n + 2, *alloc);
+	(*out)[(*n)++] = strbuf_detach(&sb, NULL);
+	(*out)[*n] = NULL;
+	return 0;
+}
+
+/*
+ * the strings (ids: or numbers) the pointer reached into *out; an array
+ * counts as its elements; a lone null is no value at all
+ */
+static int take_strings(const struct jptr *p, const struct jptr_hits *h, int ids, char ***out,
+			size_t *n, struct strbuf *why)
+{
+	const char *want = ids ? "a string or a number" : "a string";
+	size_t i, alloc = 1;
+
+	if (h->n == 1 && cJSON_IsNull(h->v[0]))
+		return 0;
+	*out = xcalloc(1, sizeof(char *));
+	for (i = 0; i < h->n; i++) {
+		const cJSON *v = h->v[i], *c;
+		size_t e = 0;
+
+		if (!cJSON_IsArray(v)) {
+			if (!add_string(v, ids, out, n, &alloc))
+				continue;
+			if (p->n_wild)
+				strbuf_addf(why, "value %zu is %s, expected %s", i + 1, json_kind(v), want);
+			else
+				strbuf_addf(why, "the value is %s, expected %s (or an array of them)",
+					    json_kind(v), want);
+			return -1;
+		}
+		cJSON_ArrayForEach(c, v) {
+			if (add_string(c, ids, out, n, &alloc)) {
+				if (p->n_wild)
+					strbuf_addf(why, "value %zu: ", i + 1);
+				strbuf_addf(why, "element %zu is %s, expected %s", e, json_kind(c), want);
+				return -1;
+			}
+			e++;
+		}
+	}
+	return 0;
+}
+
+static long count_of(const cJSON *usage, const char *a, const char *b)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, a);
+
+	if (!v)
+		v = cJSON_GetObjectItemCaseSensitive(usage, b);
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > (double)LONG_MAX / 2)
+		return -1;
+	return (long)v->valuedouble;
+}
+
+/* one field's hits into r; -1 with why */
+static int take(enum response_field f, const struct jptr *p, const struct jptr_hits *h,
+		struct target_reply *r, struct strbuf *why)
+{
+	const cJSON *v = h->n ? h->v[0] : NULL;
+	size_t i;
+
+	switch (f) {
+	case RESP_OUTPUT: {
+		struct strbuf sb = STRBUF_INIT;
+
+		for (i = 0; i < h->n; i++) {
+			if (cJSON_IsNull(h->v[i])) {
+				strbuf_release(&sb);
+				strbuf_addstr(why, p->n_wild ? "a value is null" : "the value is null");
+				return -1;
+			}
+			if (cJSON_IsString(h->v[i]))
+				strbuf_addstr(&sb, h->v[i]->valuestring);
+			else
+				add_json(&sb, h->v[i]);
+		}
+		r->output = strbuf_detach(&sb, &r->output_len);
+		return 0;
+	}
+	case RESP_CONTEXT:
+		return take_strings(p, h, 0, &r->context, &r->n_context, why);
+	case RESP_CONTEXT_IDS:
+		return take_strings(p, h, 1, &r->context_ids, &r->n_context_ids, why);
+	case RESP_TOOL_CALLS:
+	case RESP_METADATA: {
+		char *text;
+
+		if (!p->n_wild && cJSON_IsNull(v))
+			return 0;
+		text = p->n_wild ? json_array_text(h) : json_text(v);
+		if (f == RESP_TOOL_CALLS)
+			r->tool_calls = text;
+		else
+			r->metadata = text;
+		return 0;
+	}
+	case RESP_USAGE:
+		if (p->n_wild) {
+			strbuf_addstr(why, "usage takes one object, not a * over an array");
+			return -1;
+		}
+		if (cJSON_IsNull(v))
+			return 0;
+		if (!cJSON_IsObject(v)) {
+			strbuf_addf(why, "the value is %s, expected an object with prompt_tokens and "
+				    "completion_tokens (or input_tokens and output_tokens)",
+				    json_kind(v));
+			return -1;
+		}
+		r->prompt_tokens = count_of(v, "prompt_tokens", "input_tokens");
+		r->completion_tokens = count_of(v, "completion_tokens", "output_tokens");
+		return 0;
+	case RESP_MODEL:
+		if (p->n_wild) {
+			strbuf_addstr(why, "model takes one string, not a * over an array");
+			return -1;
+		}
+		if (cJSON_IsNull(v))
+			return 0;
+		if (!cJSON_IsString(v)) {
+			strbuf_addf(why, "the value is %s, expected a string", json_kind(v));
+			return -1;
+		}
+		r->model = xstrdup(v->valuestring);
+		return 0;
+	case N_RESP_FIELDS:
+		break;
+	}
+	return 0;
+}
+
+enum target_parse response_map_apply(const struct response_map *m, const char *body, size_t len,
+				     struct target_reply *out, struct strbuf *why)
+{
+	struct target_reply r;
+	struct jptr_hits h = { NULL, 0, 0 };
+	enum target_parse ret = TARGET_REPLY_FAIL;
+	cJSON *root;
+	size_t f;
+
+	if (!body || !len) {
+		strbuf_addstr(why, "empty body");
+		return TARGET_REPLY_RETRY;
+	}
+	root = cJSON_ParseWithLength(body, len);
+	if (!root) {
+		strbuf_addstr(why, "not JSON (truncated or malformed)");
+		return TARGET_REPLY_RETRY;
+	}
+	target_reply_init(&r);
+	if (!m->set[RESP_OUTPUT]) {
+		strbuf_addstr(why, "response.output is not mapped");
+		goto out;
+	}
+	for (f = 0; f < N_RESP_FIELDS; f++) {
+		size_t at = why->len;
+
+		if (!m->set[f])
+			continue;
+		h.n = 0;
+		strbuf_addf(why, "response.%s (%s): ", field_names[f], m->ptr[f].text);
+		if (jptr_eval(&m->ptr[f], root, &h, why) || take(f, &m->ptr[f], &h, &r, why))
+			goto out;
+		why->len = at;
+		why->buf[at] = '\0';
+	}
+	target_reply_move(out, &r);
+	ret = TARGET_REPLY_OK;
+out:
+	jptr_hits_release(&h);
+	target_reply_release(&r);
+	cJSON_Delete(root);
+	return ret;
+}
