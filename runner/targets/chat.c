@@ -7,7 +7,6 @@
  */
 #include "target.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,15 +145,6 @@ static char *content_parts(const cJSON *arr)
 	return strbuf_detach(&sb, NULL);
 }
 
-static long token_count(const cJSON *usage, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
-
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > (double)LONG_MAX / 2)
-		return -1;
-	return (long)v->valuedouble;
-}
-
 /* an "error" member's message, sanitized, after why */
 static void add_error_message(struct strbuf *why, const cJSON *err)
 {
@@ -174,15 +164,9 @@ enum target_parse chat_parse_reply(const char *body, size_t len, struct target_r
 	char *text = NULL;
 	cJSON *root;
 
-	if (!body || !len) {
-		strbuf_addstr(why, "empty body");
+	root = target_reply_json(body, len, why);
+	if (!root)
 		return TARGET_REPLY_RETRY;
-	}
-	root = cJSON_ParseWithLength(body, len);
-	if (!root) {
-		strbuf_addstr(why, "not JSON (truncated or malformed)");
-		return TARGET_REPLY_RETRY;
-	}
 	if (!cJSON_IsObject(root)) {
 		bad = "not a JSON object";
 		goto out_free_root;
@@ -243,8 +227,8 @@ enum target_parse chat_parse_reply(const char *body, size_t len, struct target_r
 	out->output_len = strlen(text);
 	out->finish_reason = finish ? xstrdup(finish->valuestring) : NULL;
 	usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
-	out->prompt_tokens = token_count(usage, "prompt_tokens");
-	out->completion_tokens = token_count(usage, "completion_tokens");
+	out->prompt_tokens = target_token_count(usage, "prompt_tokens");
+	out->completion_tokens = target_token_count(usage, "completion_tokens");
 	cJSON_Delete(root);
 	return TARGET_REPLY_OK;
 

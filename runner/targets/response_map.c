@@ -1,6 +1,5 @@
 #include "response_map.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,15 +160,10 @@ static int take_strings(const struct jptr *p, const struct jptr_hits *h, int ids
 	return 0;
 }
 
+/* a count named a (or b when a is absent) */
 static long count_of(const cJSON *usage, const char *a, const char *b)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, a);
-
-	if (!v)
-		v = cJSON_GetObjectItemCaseSensitive(usage, b);
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > (double)LONG_MAX / 2)
-		return -1;
-	return (long)v->valuedouble;
+	return target_token_count(usage, cJSON_GetObjectItemCaseSensitive(usage, a) ? a : b);
 }
 
 /* one field's hits into r; -1 with why */
@@ -258,15 +252,9 @@ enum target_parse response_map_apply(const struct response_map *m, const char *b
 	cJSON *root;
 	size_t f;
 
-	if (!body || !len) {
-		strbuf_addstr(why, "empty body");
+	root = target_reply_json(body, len, why);
+	if (!root)
 		return TARGET_REPLY_RETRY;
-	}
-	root = cJSON_ParseWithLength(body, len);
-	if (!root) {
-		strbuf_addstr(why, "not JSON (truncated or malformed)");
-		return TARGET_REPLY_RETRY;
-	}
 	target_reply_init(&r);
 	if (!m->set[RESP_OUTPUT]) {
 		strbuf_addstr(why, "response.output is not mapped");

@@ -166,6 +166,15 @@ int target_reply_extra_load(struct target_reply *r, const char *json);
 void target_add_untrusted(struct strbuf *sb, const char *s, size_t len, size_t max);
 
 /*
+ * For parse_reply: the body parsed as JSON, or NULL with why ("empty body",
+ * "not JSON (truncated or malformed)"): such a reply is TARGET_REPLY_RETRY.
+ * The caller frees the tree with cJSON_Delete.
+ */
+cJSON *target_reply_json(const char *body, size_t len, struct strbuf *why);
+/* member name of obj as a token count, -1 when it is not a count */
+long target_token_count(const cJSON *obj, const char *name);
+
+/*
  * chat/completions (chat.c), for the gateway client and the scorers' model
  * calls as well as the chat type: read a reply body, and the cache key of a
  * request body sent to base_url (sample: a scorer's sample index, 0 for none)

@@ -5,6 +5,7 @@
  */
 #include "target.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,29 @@ void target_add_untrusted(struct strbuf *sb, const char *s, size_t len, size_t m
 	}
 	while (sb->len > start && sb->buf[sb->len - 1] == ' ')
 		sb->buf[--sb->len] = '\0';
+}
+
+cJSON *target_reply_json(const char *body, size_t len, struct strbuf *why)
+{
+	cJSON *root;
+
+	if (!body || !len) {
+		strbuf_addstr(why, "empty body");
+		return NULL;
+	}
+	root = cJSON_ParseWithLength(body, len);
+	if (!root)
+		strbuf_addstr(why, "not JSON (truncated or malformed)");
+	return root;
+}
+
+long target_token_count(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > (double)LONG_MAX / 2)
+		return -1;
+	return (long)v->valuedouble;
 }
 
 /* ------------------------------------------------------------ extras as JSON */

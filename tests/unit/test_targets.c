@@ -132,7 +132,7 @@ Test(jsonptr, escapes)
 
 	expect_resolve(doc, "/a~1b", "[1]");
 	expect_resolve(doc, "/m~0n", "[2]");
-	/* ~01 is "~1", not "/" (the ~0 is decoded first, left to right, once) */
+	/* ~01 is "~1", not "/": each escape is decoded once, left to right */
 	expect_resolve(doc, "/~01", "[3]");
 	expect_resolve(doc, "/a~2b", "syntax: '~' must be followed by 0 or 1 (~0 is '~', ~1 is '/')");
 	expect_resolve(doc, "/a~", "syntax: '~' must be followed by 0 or 1 (~0 is '~', ~1 is '/')");
