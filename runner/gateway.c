@@ -50,6 +50,7 @@
 #define GW_KEEP_BODY_ALLOC 65536 /* a slot keeps at most this much body storage */
 #define GW_HDR_VALUE_MAX 64
 #define GW_LOCATION_MAX 256      /* bytes of a redirect's Location kept for its error */
+#define GW_SECRET_MIN 4          /* shortest route secret redacted from errors */
 
 static const char auth_prefix[] = "Authorization: Bearer ";
 
@@ -181,7 +182,12 @@ static void set_error(struct gw_request *req, const char *key, const char *msg)
 	size_t i;
 
 	for (i = 0; req->route && i < req->route->n_secrets; i++) {
-		char *r = redact(req->route->secrets[i], e);
+		char *r;
+
+		/* a value this short is no secret, and redacting it would garble the message */
+		if (strlen(req->route->secrets[i]) < GW_SECRET_MIN)
+			continue;
+		r = redact(req->route->secrets[i], e);
 
 		free(e);
 		e = r;
