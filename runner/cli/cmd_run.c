@@ -310,7 +310,7 @@ static int resume_check(struct history *h, const struct run_cli *o, const struct
 {
 	struct stored_suites ss = { s, NULL, 0 };
 
-	if (history_run_get(h, o->resume, prev))
+	if (history_run_resolve(h, o->resume, prev, NULL))
 		return -1;
 	ss.run_id = prev->id;
 	if (prev->status == RUN_FINISHED) {
