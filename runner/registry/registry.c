@@ -103,7 +103,8 @@ int regdb_put_version(struct registry *r, const char *name, const char *version,
 	sqldb_now(now, sizeof(now));
 	if (sqldb_exec(&r->store, "BEGIN IMMEDIATE"))
 		return -1;
-	if (sqldb_prepare(&r->store, "INSERT OR IGNORE INTO models (name, created_at) VALUES (?1, ?2)", &st))
+	if (sqldb_prepare(&r->store,
+			  "INSERT OR IGNORE INTO models (name, created_at) VALUES (?1, ?2)", &st))
 		goto out_rollback;
 	sqldb_bind_text(st, 1, name);
 	sqldb_bind_text(st, 2, now);
@@ -112,8 +113,9 @@ int regdb_put_version(struct registry *r, const char *name, const char *version,
 		goto out_rollback;
 	}
 	sqlite3_finalize(st);
-	if (sqldb_prepare(&r->store, "INSERT OR IGNORE INTO versions (name, version, meta, created_at) "
-		       "VALUES (?1, ?2, ?3, ?4)", &st))
+	if (sqldb_prepare(&r->store,
+			  "INSERT OR IGNORE INTO versions (name, version, meta, created_at) "
+			  "VALUES (?1, ?2, ?3, ?4)", &st))
 		goto out_rollback;
 	sqldb_bind_text(st, 1, name);
 	sqldb_bind_text(st, 2, version);
@@ -141,7 +143,8 @@ int regdb_get_alias(struct registry *r, const char *name, const char *alias, cha
 	int rc, ret = -1;
 
 	*version = NULL;
-	if (sqldb_prepare(&r->store, "SELECT version FROM aliases WHERE name = ?1 AND alias = ?2", &st))
+	if (sqldb_prepare(&r->store,
+			  "SELECT version FROM aliases WHERE name = ?1 AND alias = ?2", &st))
 		return -1;
 	sqldb_bind_text(st, 1, name);
 	sqldb_bind_text(st, 2, alias);
@@ -173,9 +176,9 @@ int regdb_set_alias(struct registry *r, const char *name, const char *alias, con
 	if (rc < 0)
 		goto out_rollback;
 	if (sqldb_prepare(&r->store, "INSERT INTO aliases (name, alias, version, run_id, set_at) "
-		       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name, alias) DO UPDATE SET "
-		       "version = excluded.version, run_id = excluded.run_id, "
-		       "set_at = excluded.set_at", &st))
+			  "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name, alias) DO UPDATE SET "
+			  "version = excluded.version, run_id = excluded.run_id, "
+			  "set_at = excluded.set_at", &st))
 		goto out_rollback;
 	sqldb_bind_text(st, 1, name);
 	sqldb_bind_text(st, 2, alias);
@@ -211,9 +214,10 @@ static int audit(struct registry *r, const struct audit_entry *e)
 	int ret = 0;
 
 	sqldb_now(now, sizeof(now));
-	if (sqldb_prepare(&r->store, "INSERT INTO audit (at, who, action, name, version, alias, previous, "
-		       "run_id, rule, forced, reason, backend) "
-		       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+	if (sqldb_prepare(&r->store,
+			  "INSERT INTO audit (at, who, action, name, version, alias, previous, "
+			  "run_id, rule, forced, reason, backend) "
+			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &st))
 		return -1;
 	sqldb_bind_text(st, 1, now);
 	sqldb_bind_text(st, 2, who());
@@ -790,8 +794,9 @@ int registry_show(struct registry *r, const char *name, FILE *out)
 	sqlite3_stmt *st = NULL;
 	int rc, n = 0, ret = EG_EXIT_USAGE;
 
-	if (sqldb_prepare(&r->store, "SELECT version, created_at, meta FROM versions WHERE name = ?1 "
-		       "ORDER BY created_at, version", &st))
+	if (sqldb_prepare(&r->store,
+			  "SELECT version, created_at, meta FROM versions WHERE name = ?1 "
+			  "ORDER BY created_at, version", &st))
 		return EG_EXIT_USAGE;
 	sqldb_bind_text(st, 1, name);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -799,16 +804,17 @@ int registry_show(struct registry *r, const char *name, FILE *out)
 
 		if (!n++)
 			fprintf(out, "model %s (%s registry)\nversions\n", name, r->be->name);
-		fprintf(out, "  %-16s registered %s%s%s\n", sqldb_col_text(st, 0), sqldb_col_text(st, 1),
-			meta ? "  " : "", meta ? meta : "");
+		fprintf(out, "  %-16s registered %s%s%s\n", sqldb_col_text(st, 0),
+			sqldb_col_text(st, 1), meta ? "  " : "", meta ? meta : "");
 	}
 	if (rc != SQLITE_DONE) {
 		sqldb_error(&r->store, "cannot read versions");
 		goto out;
 	}
 	sqlite3_finalize(st);
-	if (sqldb_prepare(&r->store, "SELECT alias, version, run_id, set_at FROM aliases WHERE name = ?1 "
-		       "ORDER BY alias", &st))
+	if (sqldb_prepare(&r->store,
+			  "SELECT alias, version, run_id, set_at FROM aliases WHERE name = ?1 "
+			  "ORDER BY alias", &st))
 		goto out;
 	sqldb_bind_text(st, 1, name);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -851,10 +857,12 @@ int registry_list(struct registry *r, FILE *out)
 	sqlite3_stmt *st = NULL;
 	int rc, ret = EG_EXIT_USAGE;
 
-	if (sqldb_prepare(&r->store, "SELECT m.name, (SELECT count(*) FROM versions v WHERE v.name = m.name), "
-		       "(SELECT group_concat(alias || '=' || version, ' ') FROM "
-		       "(SELECT alias, version FROM aliases a WHERE a.name = m.name ORDER BY alias)) "
-		       "FROM models m ORDER BY m.name", &st))
+	if (sqldb_prepare(&r->store,
+			  "SELECT m.name, (SELECT count(*) FROM versions v WHERE v.name = m.name), "
+			  "(SELECT group_concat(alias || '=' || version, ' ') FROM "
+			  "(SELECT alias, version FROM aliases a WHERE a.name = m.name "
+			  "ORDER BY alias)) "
+			  "FROM models m ORDER BY m.name", &st))
 		return EG_EXIT_USAGE;
 	fprintf(out, "%-32s %8s  %s\n", "model", "versions", "aliases");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -891,10 +899,11 @@ int registry_log(struct registry *r, const char *name, long limit, int json, FIL
 	sqlite3_stmt *st = NULL;
 	int rc, first = 1, ret = EG_EXIT_USAGE;
 
-	if (sqldb_prepare(&r->store, "SELECT seq, at, who, action, name, version, alias, previous, run_id, "
-		       "rule, forced, reason, backend FROM (SELECT * FROM audit "
-		       "WHERE ?1 IS NULL OR name = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
-		       &st))
+	if (sqldb_prepare(&r->store,
+			  "SELECT seq, at, who, action, name, version, alias, previous, run_id, "
+			  "rule, forced, reason, backend FROM (SELECT * FROM audit "
+			  "WHERE ?1 IS NULL OR name = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+			  &st))
 		return EG_EXIT_USAGE;
 	sqldb_bind_text(st, 1, name);
 	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
@@ -921,7 +930,8 @@ int registry_log(struct registry *r, const char *name, long limit, int json, FIL
 			continue;
 		}
 		fprintf(out, "%s  %-10s %-8s %s@%s", sqldb_col_text(st, 1), sqldb_col_text(st, 2),
-			sqldb_col_text(st, 3), sqldb_col_text(st, 4), sqldb_col_text(st, 5) ? sqldb_col_text(st, 5) : "-");
+			sqldb_col_text(st, 3), sqldb_col_text(st, 4),
+			sqldb_col_text(st, 5) ? sqldb_col_text(st, 5) : "-");
 		if (sqldb_col_text(st, 6))
 			fprintf(out, " alias %s", sqldb_col_text(st, 6));
 		if (sqldb_col_text(st, 7))

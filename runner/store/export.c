@@ -1326,7 +1326,8 @@ int run_import(struct history *h, const char *path, int replace, char **imported
 	{
 		sqlite3_stmt *st = NULL;
 
-		if (sqlite3_prepare_v2(im.d->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+		if (sqlite3_prepare_v2(im.d->db, "PRAGMA user_version", -1, &st, NULL) ==
+			    SQLITE_OK &&
 		    sqlite3_step(st) == SQLITE_ROW)
 			im.user_version = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);

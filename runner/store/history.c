@@ -257,9 +257,9 @@ int history_run_begin(struct history *h, const struct run_info *ri)
 		return error("history %s: a run needs an id", h->db.path);
 	sqldb_now(now, sizeof(now));
 	if (sqldb_prepare(&h->db, "INSERT INTO runs (id, started_at, finished_at, status, verdict, "
-			"git_sha, git_ref, config_hash, target, version, model, shard, "
-			"evalgate_version, repeats, repeat_policy) "
-			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+			  "git_sha, git_ref, config_hash, target, version, model, shard, "
+			  "evalgate_version, repeats, repeat_policy) "
+			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
 		return -1;
 	sqldb_bind_text(st, 1, ri->id);
 	sqldb_bind_text(st, 2, ri->started_at ? ri->started_at : now);
@@ -292,8 +292,9 @@ int history_run_suite(struct history *h, const char *run_id, const char *name,
 	sqlite3_stmt *st = NULL;
 	int ret;
 
-	if (sqldb_prepare(&h->db, "INSERT OR REPLACE INTO run_suites (run_id, name, version, hash, kind) "
-			"VALUES (?,?,?,?,?)", &st))
+	if (sqldb_prepare(&h->db,
+			  "INSERT OR REPLACE INTO run_suites (run_id, name, version, hash, kind) "
+			  "VALUES (?,?,?,?,?)", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, name);
@@ -406,9 +407,10 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 		return error("history %s: a result needs a suite and a case id", h->db.path);
 	if (sqldb_prepare_cached(&h->db, "INSERT INTO results (run_id, suite, case_id, "
 				 "case_hash, repeat, status, output, latency_ms, prompt_tokens, "
-				 "completion_tokens, cost_usd, finish_reason, error, attempts, cached, "
-				 "tags, ordinal, judge_prompt_tokens, judge_completion_tokens, "
-				 "judge_cost_usd) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				 "completion_tokens, cost_usd, finish_reason, error, attempts, "
+				 "cached, tags, ordinal, judge_prompt_tokens, "
+				 "judge_completion_tokens, judge_cost_usd) "
+				 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				 &h->ins_result) ||
 	    sqldb_prepare_cached(&h->db, "INSERT INTO scores (run_id, suite, case_id, repeat, "
 				 "idx, scorer, type, score, pass, error, reason, detail, calls) "
@@ -442,9 +444,9 @@ int history_add_gate(struct history *h, const char *run_id, const struct gate_ro
 	int ret;
 
 	if (sqldb_prepare(&h->db, "INSERT INTO gates (run_id, idx, name, metric, scope, value, op, "
-			"threshold, pass, lo, hi, n, detail) VALUES (?1, "
-			"(SELECT coalesce(max(idx) + 1, 0) FROM gates WHERE run_id = ?1), "
-			"?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", &st))
+			  "threshold, pass, lo, hi, n, detail) VALUES (?1, "
+			  "(SELECT coalesce(max(idx) + 1, 0) FROM gates WHERE run_id = ?1), "
+			  "?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, g->name);
@@ -482,12 +484,15 @@ int history_run_finish(struct history *h, const char *run_id, enum run_status st
 
 	sqldb_now(now, sizeof(now));
 	if (sqldb_prepare(&h->db, "UPDATE runs SET finished_at = ?2, status = ?3, "
-			"verdict = coalesce(?4, verdict), "
-			"n_cases = (SELECT count(*) FROM cases WHERE run_id = ?1), "
-			"n_pass = (SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'pass'), "
-			"n_fail = (SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'fail'), "
-			"n_error = (SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'error') "
-			"WHERE id = ?1", &st))
+			  "verdict = coalesce(?4, verdict), "
+			  "n_cases = (SELECT count(*) FROM cases WHERE run_id = ?1), "
+			  "n_pass = (SELECT count(*) FROM cases WHERE run_id = ?1 "
+			  "AND status = 'pass'), "
+			  "n_fail = (SELECT count(*) FROM cases WHERE run_id = ?1 "
+			  "AND status = 'fail'), "
+			  "n_error = (SELECT count(*) FROM cases WHERE run_id = ?1 "
+			  "AND status = 'error') "
+			  "WHERE id = ?1", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, now);
@@ -750,9 +755,9 @@ int history_run_suites(struct history *h, const char *run_id,
 	int rc, ret = -1;
 
 	if (sqldb_prepare(&h->db, "SELECT s.name, s.version, s.hash, s.kind, "
-			"(SELECT count(*) FROM results r WHERE r.run_id = s.run_id "
-			"AND r.suite = s.name) FROM run_suites s WHERE s.run_id = ?1 "
-			"ORDER BY s.name", &st))
+			  "(SELECT count(*) FROM results r WHERE r.run_id = s.run_id "
+			  "AND r.suite = s.name) FROM run_suites s WHERE s.run_id = ?1 "
+			  "ORDER BY s.name", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -925,19 +930,22 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 	size_t scores_alloc = 0;
 	int rc, ret = -1;
 
-	if (sqldb_prepare(&h->db, "SELECT r.suite, r.case_id, r.case_hash, r.repeat, r.status, r.output, "
-			"r.latency_ms, r.prompt_tokens, r.completion_tokens, r.finish_reason, "
-			"r.error, r.attempts, r.cached, r.tags, r.cost_usd, r.ordinal, "
-			"t.input, t.context, t.expected, r.judge_prompt_tokens, "
-			"r.judge_completion_tokens, r.judge_cost_usd FROM results r "
-			"LEFT JOIN case_texts t ON t.hash = r.case_hash "
-			"WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "
-			"AND (?4 = 0 OR r.status <> 'pass') "
-			"ORDER BY r.ordinal, r.repeat, r.seq", &st))
+	if (sqldb_prepare(&h->db,
+			  "SELECT r.suite, r.case_id, r.case_hash, r.repeat, r.status, r.output, "
+			  "r.latency_ms, r.prompt_tokens, r.completion_tokens, r.finish_reason, "
+			  "r.error, r.attempts, r.cached, r.tags, r.cost_usd, r.ordinal, "
+			  "t.input, t.context, t.expected, r.judge_prompt_tokens, "
+			  "r.judge_completion_tokens, r.judge_cost_usd FROM results r "
+			  "LEFT JOIN case_texts t ON t.hash = r.case_hash "
+			  "WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "
+			  "AND (?4 = 0 OR r.status <> 'pass') "
+			  "ORDER BY r.ordinal, r.repeat, r.seq", &st))
 		goto out;
-	if (sqldb_prepare(&h->db, "SELECT scorer, type, score, pass, error, reason, detail, calls FROM scores "
-			"WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 AND repeat = ?4 "
-			"ORDER BY idx", &sc))
+	if (sqldb_prepare(&h->db,
+			  "SELECT scorer, type, score, pass, error, reason, detail, calls "
+			  "FROM scores "
+			  "WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 AND repeat = ?4 "
+			  "ORDER BY idx", &sc))
 		goto out;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
@@ -1018,8 +1026,10 @@ int history_gates(struct history *h, const char *run_id,
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
-	if (sqldb_prepare(&h->db, "SELECT name, metric, scope, value, op, threshold, pass, lo, hi, n, detail "
-			"FROM gates WHERE run_id = ?1 ORDER BY idx", &st))
+	if (sqldb_prepare(&h->db,
+			  "SELECT name, metric, scope, value, op, threshold, pass, lo, hi, n, "
+			  "detail "
+			  "FROM gates WHERE run_id = ?1 ORDER BY idx", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1058,10 +1068,10 @@ int history_model_score_counts(struct history *h, const char *run_id, const char
 
 	*n = *errors = 0;
 	if (sqldb_prepare(&h->db, "SELECT count(*), total(s.error) FROM scores s JOIN results r "
-			"ON r.run_id = s.run_id AND r.suite = s.suite AND r.case_id = s.case_id "
-			"AND r.repeat = s.repeat WHERE s.run_id = ?1 AND s.calls > 0 AND "
-			"(?2 IS NULL OR s.suite = ?2) AND (?3 IS NULL OR "
-			"instr(',' || r.tags || ',', ',' || ?3 || ',') > 0)", &st))
+			  "ON r.run_id = s.run_id AND r.suite = s.suite AND r.case_id = s.case_id "
+			  "AND r.repeat = s.repeat WHERE s.run_id = ?1 AND s.calls > 0 AND "
+			  "(?2 IS NULL OR s.suite = ?2) AND (?3 IS NULL OR "
+			  "instr(',' || r.tags || ',', ',' || ?3 || ',') > 0)", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
@@ -1220,7 +1230,7 @@ int history_case_repeats(struct history *h, const char *run_id, const char *suit
 	int rc, count = 0;
 
 	if (sqldb_prepare(&h->db, "SELECT repeat FROM results WHERE run_id = ?1 AND suite = ?2 "
-			"AND case_id = ?3", &st))
+			  "AND case_id = ?3", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
@@ -1248,8 +1258,9 @@ int history_run_reopen(struct history *h, const char *run_id)
 
 	if (sqldb_exec(&h->db, "BEGIN IMMEDIATE"))
 		return -1;
-	if (sqldb_prepare(&h->db, "UPDATE runs SET status = 'running', finished_at = NULL, verdict = NULL "
-			"WHERE id = ?1", &st))
+	if (sqldb_prepare(&h->db,
+			  "UPDATE runs SET status = 'running', finished_at = NULL, verdict = NULL "
+			  "WHERE id = ?1", &st))
 		goto out_rollback;
 	sqldb_bind_text(st, 1, run_id);
 	if (update_run(h, st, run_id, "cannot reopen the run"))
@@ -1285,10 +1296,11 @@ struct case_iter *history_cases_open(struct history *h, const char *run_id, cons
 	struct case_iter *it;
 	sqlite3_stmt *st = NULL;
 
-	if (sqldb_prepare(&h->db, "SELECT suite, case_id, case_hash, status, flaky, tags, n FROM cases "
-			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND (?3 IS NULL OR "
-			"instr(',' || tags || ',', ',' || ?3 || ',') > 0) "
-			"ORDER BY suite, case_id", &st))
+	if (sqldb_prepare(&h->db,
+			  "SELECT suite, case_id, case_hash, status, flaky, tags, n FROM cases "
+			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND (?3 IS NULL OR "
+			  "instr(',' || tags || ',', ',' || ?3 || ',') > 0) "
+			  "ORDER BY suite, case_id", &st))
 		return NULL;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
@@ -1352,8 +1364,8 @@ int history_case_sample(struct history *h, const char *run_id, const char *suite
 
 	memset(out, 0, sizeof(*out));
 	if (sqldb_prepare(&h->db, "SELECT repeat, status, output, error, latency_ms FROM results "
-			"WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 "
-			"ORDER BY status = ?4 DESC, repeat LIMIT 1", &st))
+			  "WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 "
+			  "ORDER BY status = ?4 DESC, repeat LIMIT 1", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
@@ -1375,8 +1387,9 @@ int history_case_sample(struct history *h, const char *run_id, const char *suite
 	out->error = sqldb_col_dup(st, 3);
 	out->latency_ms = sqldb_col_real(st, 4);
 	if (sqldb_prepare(&h->db, "SELECT scorer, reason, error FROM scores WHERE run_id = ?1 AND "
-			"suite = ?2 AND case_id = ?3 AND repeat = ?4 AND (pass = 0 OR error <> 0) "
-			"ORDER BY idx", &sc))
+			  "suite = ?2 AND case_id = ?3 AND repeat = ?4 AND "
+			  "(pass = 0 OR error <> 0) "
+			  "ORDER BY idx", &sc))
 		goto out_release;
 	sqldb_bind_text(sc, 1, run_id);
 	sqldb_bind_text(sc, 2, suite);
@@ -1411,14 +1424,17 @@ int history_score_means(struct history *h, const char *run_id, const char *suite
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
-	if (sqldb_prepare(&h->db, "SELECT coalesce(scorer, type, '?'), avg(score), count(score) FROM scores "
-			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND error = 0 "
-			"GROUP BY 1 ORDER BY 1", &st))
+	if (sqldb_prepare(&h->db,
+			  "SELECT coalesce(scorer, type, '?'), avg(score), count(score) "
+			  "FROM scores "
+			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND error = 0 "
+			  "GROUP BY 1 ORDER BY 1", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (fn(sqldb_col_text(st, 0), sqldb_col_real(st, 1), (long)sqlite3_column_int64(st, 2), arg))
+		if (fn(sqldb_col_text(st, 0), sqldb_col_real(st, 1),
+		       (long)sqlite3_column_int64(st, 2), arg))
 			break;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		sqldb_error(&h->db, "cannot read scores");
@@ -1522,7 +1538,7 @@ int history_suite_counts(struct history *h, const char *run_id,
 	int rc, ret = -1, stop = 0;
 
 	if (sqldb_prepare(&h->db, "SELECT suite, status, count(*), total(latency_ms) FROM cases "
-			"WHERE run_id = ?1 GROUP BY suite, status ORDER BY suite", &st))
+			  "WHERE run_id = ?1 GROUP BY suite, status ORDER BY suite", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	memset(&c, 0, sizeof(c));
@@ -1577,8 +1593,9 @@ int history_score_mean(struct history *h, const char *run_id, const char *suite,
 
 	*mean = NAN;
 	*n = 0;
-	if (sqldb_prepare(&h->db, "SELECT avg(score), count(score) FROM scores WHERE run_id = ?1 AND "
-			"suite = ?2 AND (scorer = ?3 OR type = ?3) AND error = 0", &st))
+	if (sqldb_prepare(&h->db,
+			  "SELECT avg(score), count(score) FROM scores WHERE run_id = ?1 AND "
+			  "suite = ?2 AND (scorer = ?3 OR type = ?3) AND error = 0", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
