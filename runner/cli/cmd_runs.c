@@ -33,11 +33,11 @@ static void json_field(struct strbuf *sb, const char *key, const char *v, int co
 		strbuf_addstr(sb, "null");
 }
 
-/* a number, or null for NaN */
+/* a number, or null for NaN (unknown) and the infinities JSON has no word for */
 static void json_num(struct strbuf *sb, const char *key, double v)
 {
 	strbuf_addf(sb, ",\"%s\":", key);
-	if (isnan(v))
+	if (!isfinite(v))
 		strbuf_addstr(sb, "null");
 	else
 		strbuf_addf(sb, "%.17g", v);
@@ -81,13 +81,19 @@ static void list_one(const struct run_info *ri, int json, int first, struct strb
 	}
 }
 
+/* open an object in a JSON array: a comma unless it is the first */
+static void array_item(struct strbuf *sb)
+{
+	if (sb->buf[sb->len - 1] != '[')
+		strbuf_addch(sb, ',');
+	strbuf_addch(sb, '{');
+}
+
 static int suite_json(const struct run_suite *s, void *arg)
 {
 	struct strbuf *sb = arg;
 
-	if (sb->buf[sb->len - 1] != '[')
-		strbuf_addch(sb, ',');
-	strbuf_addch(sb, '{');
+	array_item(sb);
 	json_field(sb, "name", s->name, 0);
 	json_field(sb, "version", s->version, 1);
 	json_field(sb, "hash", s->hash, 1);
@@ -100,9 +106,7 @@ static int gate_json(const struct gate_row *g, void *arg)
 {
 	struct strbuf *sb = arg;
 
-	if (sb->buf[sb->len - 1] != '[')
-		strbuf_addch(sb, ',');
-	strbuf_addch(sb, '{');
+	array_item(sb);
 	json_field(sb, "name", g->name, 0);
 	json_field(sb, "metric", g->metric, 1);
 	json_field(sb, "scope", g->scope, 1);
