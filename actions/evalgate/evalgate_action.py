@@ -17,7 +17,7 @@ action's inputs and the run step's outputs), never spliced into code.
 
 The history is evalgate's to read: this script learns about runs only from
 the CLI (`run --run-id-file`, `merge -q`, `runs show ID --json`) and the
-reports, and never opens the SQLite files itself.
+reports; it never opens the SQLite files, only copies them whole.
 """
 
 import glob
@@ -27,8 +27,8 @@ import re
 import secrets
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
