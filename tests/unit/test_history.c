@@ -998,3 +998,94 @@ Test(history, case_repeats_and_reopen)
 	cr_assert_eq(history_run_reopen(h, "nosuch"), -1);
 	history_close(h);
 }
+
+static void add_usage_row(struct history *h, const char *suite, const char *case_id,
+			  enum result_status st, double latency, long prompt, long completion,
+			  double cost, int cached)
+{
+	struct result_row r = mkrow(suite, case_id, 0, st, NULL);
+	struct score_row sc = { "judge", "judge", 0, 0, 0, "wrong answer", NULL, 1 };
+
+	r.latency_ms = latency;
+	r.prompt_tokens = prompt;
+	r.completion_tokens = completion;
+	r.cost_usd = cost;
+	r.cached = cached;
+	if (st == RESULT_FAIL) {
+		r.scores = &sc;
+		r.n_scores = 1;
+	}
+	cr_assert_eq(history_add_result(h, "u", &r), 0);
+}
+
+/* one usage struct: tokens, cost, cache hits and the answered calls' latency */
+Test(history, usage_of_a_run_and_of_a_suite)
+{
+	char path[128];
+	struct history *h;
+	struct usage u;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "u", "2026-01-01T00:00:00Z", "bot");
+	add_usage_row(h, "a", "c1", RESULT_PASS, 100, 10, 5, 0.01, 0);
+	add_usage_row(h, "a", "c2", RESULT_FAIL, 300, 20, 7, NAN, 0);
+	add_usage_row(h, "a", "c3", RESULT_ERROR, 5000, -1, -1, NAN, 0);
+	add_usage_row(h, "b", "c4", RESULT_PASS, 200, 1, 1, 0.02, 1);
+
+	cr_assert_eq(history_usage(h, "u", NULL, &u), 0);
+	cr_assert_eq(u.results, 4);
+	cr_assert_eq(u.prompt_tokens, 31);
+	cr_assert_eq(u.completion_tokens, 13);
+	cr_assert_eq(u.n_tokens, 6);
+	cr_assert_float_eq(u.cost_usd, 0.03, 1e-12);
+	cr_assert_eq(u.n_cost, 2);
+	cr_assert_eq(u.cached, 1);
+	/* the errored call (5000 ms) is left out of the latency */
+	cr_assert_float_eq(u.latency_p50, 200, 1e-9);
+	cr_assert_float_eq(u.latency_p95, 290, 1e-9);
+
+	cr_assert_eq(history_usage(h, "u", "a", &u), 0);
+	cr_assert_eq(u.results, 3);
+	cr_assert_eq(u.prompt_tokens, 30);
+	cr_assert_eq(u.n_tokens, 4);
+	cr_assert_float_eq(u.cost_usd, 0.01, 1e-12);
+	cr_assert_eq(u.n_cost, 1);
+	cr_assert_eq(u.cached, 0);
+	cr_assert_float_eq(u.latency_p50, 200, 1e-9);
+	cr_assert_float_eq(u.latency_p95, 290, 1e-9);
+
+	cr_assert_eq(history_usage(h, "u", "none", &u), 0);
+	cr_assert_eq(u.results, 0);
+	cr_assert_eq(u.n_cost, 0);
+	cr_assert(isnan(u.latency_p50));
+	cr_assert(isnan(u.latency_p95));
+	history_close(h);
+}
+
+/* history_case_sample is a lookup: 0 found, 1 no such case */
+Test(history, case_sample_found_or_not)
+{
+	char path[128];
+	struct history *h;
+	struct case_sample s;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "u", "2026-01-01T00:00:00Z", "bot");
+	add_usage_row(h, "a", "c2", RESULT_FAIL, 300, 20, 7, NAN, 0);
+	cr_assert_eq(history_case_sample(h, "u", "a", "c2", RESULT_FAIL, &s), 0);
+	cr_assert_eq(s.status, RESULT_FAIL);
+	cr_assert_str_eq(s.output, "ok");
+	cr_assert_eq(s.n_failed, 1);
+	cr_assert_str_eq(s.failed[0].scorer, "judge");
+	cr_assert_str_eq(s.failed[0].reason, "wrong answer");
+	case_sample_release(&s);
+	cr_assert_eq(history_case_sample(h, "u", "a", "nosuch", RESULT_FAIL, &s), 1);
+	cr_assert_null(s.output);
+	cr_assert_eq(s.n_failed, 0);
+	cr_assert_eq(history_case_sample(h, "other", "a", "c2", RESULT_FAIL, &s), 1);
+	history_close(h);
+}
