@@ -1283,7 +1283,7 @@ out:
 	return ret;
 }
 
-/* --- comparisons: baseline lookup, cases in key order, samples, summaries --- */
+/* --- comparisons: cases in key order, samples, score means --- */
 
 struct case_iter {
 	struct history *h;        /* borrowed */
