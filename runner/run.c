@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <omp.h>
 
+#include "cache.h"
 #include "error.h"
 #include "gateway.h"
 #include "strbuf.h"
@@ -732,7 +733,7 @@ static void start_job(struct run *r, struct job *j)
 		goto out;
 	}
 	r->target->type->cache_key(r->target, &rq, key);
-	if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 1) {
+	if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 0) {
 		job_from_cache(j, &cr);
 		r->st->cache_hits++;
 		verbose("cache hit: %s/%s", j->suite->name, j->kase->id);
@@ -879,7 +880,7 @@ static void drain_calls(struct run *r)
 					continue;
 				j->calls_made[i]++;
 				chat_cache_key(r->plan->cfg->gateway.base_url, c->body, c->sample, key);
-				if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 1) {
+				if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 0) {
 					c->reply = cr.content;
 					cr.content = NULL;
 					judge_usage(r, j, c->body, cr.prompt_tokens,
