@@ -130,7 +130,7 @@ fail:
 	return NULL;
 }
 
-static int header_ok(const char *name, const char *value)
+int config_header_ok(const char *name, const char *value)
 {
 	const char *p;
 
@@ -191,7 +191,7 @@ static int load_gateway(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *g
 			return jdoc_error(d, h, "gateway.headers", "expected an object of strings");
 		gw->headers = xcalloc((size_t)cJSON_GetArraySize(h) + 1, sizeof(*gw->headers));
 		cJSON_ArrayForEach(c, h) {
-			if (!cJSON_IsString(c) || !header_ok(c->string, c->valuestring))
+			if (!cJSON_IsString(c) || !config_header_ok(c->string, c->valuestring))
 				return jdoc_error(d, c, "gateway.headers",
 						  "'%s': expected a header name and a one-line string value",
 						  c->string);
@@ -204,7 +204,7 @@ static int load_gateway(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *g
 				return -1;
 			gw->headers[i].name = xstrdup(c->string);
 			gw->n_headers = ++i;
-			if (!header_ok(c->string, gw->headers[i - 1].value))
+			if (!config_header_ok(c->string, gw->headers[i - 1].value))
 				return jdoc_error(d, c, "gateway.headers",
 						  "'%s': the expanded value spans lines", c->string);
 		}

@@ -179,6 +179,9 @@ void config_jdoc(const struct eg_config *cfg, struct jdoc *d);
 char *config_expand_env(const struct jdoc *d, const cJSON *node, const char *field,
 			const char *s, char ***secrets, size_t *n_secrets);
 
+/* 1 when name is a header name ([A-Za-z0-9_-]+) and value a one-line string */
+int config_header_ok(const char *name, const char *value);
+
 /* the price of model, or NULL when prices has none */
 const struct eg_price *config_price(const struct eg_config *cfg, const char *model);
 /* USD for one call of model; NaN when the model has no price or a count is unknown (< 0) */

@@ -13,7 +13,6 @@
  */
 #include "target.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,16 +59,6 @@ static int in_list(const char *const *list, const char *name)
 	return 0;
 }
 
-static int header_name_ok(const char *name)
-{
-	if (!*name)
-		return 0;
-	for (; *name; name++)
-		if (!isalnum((unsigned char)*name) && *name != '-' && *name != '_')
-			return 0;
-	return 1;
-}
-
 static int parse_headers(struct http_ctx *x, const struct jdoc *d, const cJSON *h)
 {
 	const cJSON *c;
@@ -85,9 +74,10 @@ static int parse_headers(struct http_ctx *x, const struct jdoc *d, const cJSON *
 		size_t first_secret = x->n_secrets;
 		int from_env;
 
-		if (!cJSON_IsString(c) || !header_name_ok(c->string))
+		if (!cJSON_IsString(c) || !config_header_ok(c->string, c->valuestring))
 			return jdoc_error(d, c, "target.request.headers",
-					  "'%s': expected a header name and a string value", c->string);
+					  "'%s': expected a header name and a one-line string value",
+					  c->string);
 		if (in_list(reserved_headers, c->string) || !strncasecmp(c->string, "x-evalgate-", 11))
 			return jdoc_error(d, c, "target.request.headers",
 					  "'%s': evalgate sets this header itself", c->string);
@@ -102,9 +92,9 @@ static int parse_headers(struct http_ctx *x, const struct jdoc *d, const cJSON *
 			return -1;
 		hd->name = xstrdup(c->string);
 		x->n_headers++;
-		if (strchr(hd->value, '\r') || strchr(hd->value, '\n'))
+		if (!config_header_ok(hd->name, hd->value))
 			return jdoc_error(d, c, "target.request.headers",
-					  "'%s': the value spans lines", c->string);
+					  "'%s': the expanded value spans lines", c->string);
 		/* the whole value too: a server may echo "Bearer <token>" */
 		if (from_env && x->n_secrets > first_secret) {
 			x->secrets = xrealloc(x->secrets, (x->n_secrets + 1) * sizeof(*x->secrets));
