@@ -15,6 +15,7 @@
 #include "jsonptr.h"
 #include "jsonutil.h"
 #include "response_map.h"
+#include "suite.h"
 #include "strbuf.h"
 #include "target.h"
 #include "template.h"
@@ -838,4 +839,57 @@ Test(target, chat_requests_are_as_they_were)
 	config_release(&cfg);
 	cJSON_Delete(suite_params);
 	strbuf_release(&err);
+}
+
+/* ------------------------------------------------------------ case vars */
+
+static void write_file_in(const char *name, const char *text)
+{
+	char path[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fp = fopen(path, "wb");
+	cr_assert_not_null(fp, "%s", path);
+	cr_assert_eq(fwrite(text, 1, strlen(text), fp), strlen(text));
+	cr_assert_eq(fclose(fp), 0);
+}
+
+Test(target, case_vars_are_kept_and_hashed)
+{
+	struct eg_suite s;
+	struct case_reader rd;
+	struct eg_case a, b, c;
+	char dir[128];
+	const char *err;
+
+	snprintf(dir, sizeof(dir), "%s", tmpdir);
+	write_file_in("suite.json", "{\"name\": \"v\", \"version\": \"1\", \"kind\": \"golden\","
+		      " \"scorers\": [{\"type\": \"contains\", \"value\": \"x\"}]}\n");
+	write_file_in("cases.jsonl",
+		      "{\"id\": \"a\", \"input\": \"q\", \"vars\": {\"user\": \"ann\", \"k\": 2}}\n"
+		      "{\"id\": \"b\", \"input\": \"q\", \"vars\": {\"user\": \"bob\", \"k\": 2}}\n"
+		      "{\"id\": \"c\", \"input\": \"q\"}\n");
+	cr_assert_eq(suite_load(&s, dir, NULL), 0, "%s", take_stderr());
+	cr_assert_eq(case_reader_open(&rd, &s, NULL), 0);
+	cr_assert_eq(case_reader_next(&rd, &a), 1);
+	cr_assert_eq(case_reader_next(&rd, &b), 1);
+	cr_assert_eq(case_reader_next(&rd, &c), 1);
+	cr_assert(cJSON_IsObject(a.vars));
+	cr_expect_str_eq(cJSON_GetObjectItem(a.vars, "user")->valuestring, "ann");
+	cr_expect_eq(cJSON_GetObjectItem(a.vars, "k")->valueint, 2);
+	cr_expect_null(c.vars);
+	/* other vars, another case: comparisons do not pair them */
+	cr_expect_str_neq(a.hash, b.hash);
+	case_release(&a);
+	case_release(&b);
+	case_release(&c);
+	case_reader_close(&rd);
+	suite_release(&s);
+
+	write_file_in("cases.jsonl", "{\"id\": \"a\", \"input\": \"q\"}\n"
+		      "{\"id\": \"b\", \"input\": \"q\", \"vars\": [\"ann\"]}\n");
+	cr_assert_eq(suite_load(&s, dir, NULL), -1);
+	err = take_stderr();
+	cr_expect(strstr(err, "cases.jsonl:2: vars: expected an object of variables"), "%s", err);
 }
