@@ -1,0 +1,100 @@
+#include "baseline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+#include "banned.h"
+
+int baseline_ref_valid(const char *ref, const char **why)
+{
+	const char *p;
+
+	*why = NULL;
+	if (!ref || !*ref)
+		*why = "empty baseline reference";
+	else if (!strncmp(ref, "latest:", 7) && !ref[7])
+		*why = "latest: needs a git ref, e.g. latest:main";
+	else if (!strncmp(ref, "alias:", 6) && !ref[6])
+		*why = "alias: needs an alias name, e.g. alias:production";
+	else if (strncmp(ref, "latest:", 7) && strncmp(ref, "alias:", 6) && strcmp(ref, "latest")) {
+		for (p = ref; *p; p++)
+			if (*p == ':' || (unsigned char)*p <= ' ' || *p == 0x7f)
+				break;
+		if (*p == ':')
+			*why = "expected a run id, latest, latest:GITREF or alias:NAME";
+		else if (*p)
+			*why = "a run id has no spaces or control characters";
+	}
+	return *why == NULL;
+}
+
+int baseline_resolve_alias(struct history *h, const struct baseline_query *q, const char *name,
+			   struct run_info *out, struct strbuf *why)
+{
+	char *run_id = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!q->target) {
+		strbuf_addf(why, "baseline 'alias:%s': an alias names a version of a target, and "
+			    "the candidate run has none", name);
+		return 1;
+	}
+	rc = registry_resolve_alias(q->registry, q->target, h, name, &run_id, why);
+	if (rc)
+		return rc;
+	rc = history_run_lookup(h, run_id, out);
+	free(run_id);
+	if (rc < 0)
+		return -1;
+	return rc == 1 ? 0 : 1; /* the run was just found: only a race ends here */
+}
+
+static void describe_target(struct strbuf *why, const struct baseline_query *q)
+{
+	if (q->target)
+		strbuf_addf(why, " of target '%s'", q->target);
+	if (q->exclude_id)
+		strbuf_addf(why, " other than run %s", q->exclude_id);
+}
+
+int baseline_resolve(struct history *h, const struct baseline_query *q, struct run_info *out,
+		     struct strbuf *why)
+{
+	const char *bad;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!baseline_ref_valid(q->ref, &bad)) {
+		strbuf_addf(why, "baseline '%s': %s", q->ref ? q->ref : "", bad);
+		return 1;
+	}
+	if (!strncmp(q->ref, "alias:", 6))
+		return baseline_resolve_alias(h, q, q->ref + 6, out, why);
+	if (!strcmp(q->ref, "latest") || !strncmp(q->ref, "latest:", 7)) {
+		const char *git_ref = q->ref[6] == ':' ? q->ref + 7 : NULL;
+
+		rc = history_run_latest(h, q->target, git_ref, q->exclude_id, out);
+		if (rc < 0)
+			return -1;
+		if (rc == 1)
+			return 0;
+		strbuf_addf(why, "baseline '%s': no finished run", q->ref);
+		describe_target(why, q);
+		if (git_ref)
+			strbuf_addf(why, " with git ref '%s'", git_ref);
+		strbuf_addstr(why, " in the history");
+		return 1;
+	}
+	rc = history_run_lookup(h, q->ref, out);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return 0;
+	if (rc == 2)
+		strbuf_addf(why, "baseline '%s': the run id prefix is ambiguous", q->ref);
+	else
+		strbuf_addf(why, "baseline '%s': no such run in the history", q->ref);
+	return 1;
+}
