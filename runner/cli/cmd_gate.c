@@ -54,7 +54,6 @@ int cmd_gate_run(const struct common_opts *common, const char *ref)
 	struct suite_list suites = { 0 };
 	struct history *h;
 	struct run_info ri;
-	struct counts c;
 	struct strbuf reason = STRBUF_INIT;
 	enum gate_verdict verdict = VERDICT_ERROR;
 	const char *why = NULL;
@@ -97,6 +96,7 @@ int cmd_gate_run(const struct common_opts *common, const char *ref)
 		failed = gates_apply(h, ri.id, &gates, eg_verbosity >= 0 ? stdout : NULL, color);
 	if (failed >= 0) {
 		/* as `run` decides it: a run that did not finish, or too many errors, is an error */
+		struct counts c;
 		int have_counts = !history_result_counts(h, ri.id, NULL, &c);
 
 		verdict = gates_verdict(ri.status, have_counts ? &c : NULL,

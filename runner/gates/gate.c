@@ -14,19 +14,28 @@
 #include "xalloc.h"
 #include "banned.h"
 
-/* in the order the list of known metrics shows them */
-static const struct gate_type *const gate_types[] = {
-	&gate_pass_rate,
-	&gate_error_rate,
-	&gate_attack_success_rate,
-	&gate_judge_error_rate,
-	&gate_score,
-	&gate_latency_ms,
-	&gate_tokens,
-	&gate_cost_usd,
-	&gate_regression,
-	&gate_drift,
-};
+/*
+ * The table of gate types: one row per type, in the order the list of known
+ * metrics shows them. A row names the const struct gate_type gate_NAME that
+ * its file (gate_<name>.c) defines; the row declares it and lists it.
+ */
+#define GATE_TYPES(X) \
+	X(pass_rate) \
+	X(error_rate) \
+	X(attack_success_rate) \
+	X(judge_error_rate) \
+	X(score) \
+	X(latency_ms) \
+	X(tokens) \
+	X(cost_usd) \
+	X(regression) \
+	X(drift)
+
+#define GATE_TYPE_DECLARE(name) extern const struct gate_type gate_##name;
+GATE_TYPES(GATE_TYPE_DECLARE)
+
+#define GATE_TYPE_ROW(name) &gate_##name,
+static const struct gate_type *const gate_types[] = { GATE_TYPES(GATE_TYPE_ROW) };
 
 #define N_TYPES (sizeof(gate_types) / sizeof(gate_types[0]))
 

@@ -9,7 +9,7 @@
  * in ctx. The types are registered in one table (gate.c) and each lives in
  * runner/gates/gate_<name>.c (the rates, and the value metrics, are one file
  * per family); gate_types.h is what they share. Adding a type: write its
- * file, declare it in gate_types.h, add its row to the table.
+ * file, add its row to the table.
  *
  * Values come from the history, never from in-memory state, so `run` and a
  * later re-check of a stored run (`evalgate gate ID`) agree.
@@ -25,11 +25,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include <cjson/cJSON.h>
-
 #include "config.h"
 #include "history.h"
-#include "jsonutil.h"
 #include "stats.h"
 #include "strbuf.h"
 

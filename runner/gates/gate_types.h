@@ -1,9 +1,10 @@
 /*
- * gate_types: private to runner/gates/. The gate types that gate.c lists
- * in its table, and the helpers their parse, eval and print share.
+ * gate_types: private to runner/gates/. What the gate types (gate_<name>.c)
+ * share: where a spec is read, and the helpers their parse, eval and print
+ * use.
  *
  * Adding a type: write runner/gates/gate_<name>.c defining a const struct
- * gate_type, declare it here, add one row to the table in gate.c.
+ * gate_type gate_NAME, add the row X(NAME) to the table in gate.c.
  *
  * Ownership: the helpers fill the gate or row they are given; nothing is
  * kept after they return.
@@ -13,21 +14,10 @@
 
 #include <stdio.h>
 
-#include "gate.h"
+#include <cjson/cJSON.h>
 
-/* the rates (gate_rate.c) */
-extern const struct gate_type gate_pass_rate;
-extern const struct gate_type gate_error_rate;
-extern const struct gate_type gate_attack_success_rate;
-extern const struct gate_type gate_judge_error_rate;
-/* the values of the results (gate_values.c) */
-extern const struct gate_type gate_score;
-extern const struct gate_type gate_latency_ms;
-extern const struct gate_type gate_tokens;
-extern const struct gate_type gate_cost_usd;
-/* against other runs */
-extern const struct gate_type gate_regression; /* gate_regression.c */
-extern const struct gate_type gate_drift;      /* gate_drift.c */
+#include "gate.h"
+#include "jsonutil.h"
 
 /* where a gate's spec is read, for type->parse and the parse helpers */
 struct gate_parse {
