@@ -110,7 +110,7 @@ static int check_fields(const struct gate_parse *p, const struct gate_type *t)
 {
 	const char *allowed[64];
 	const char *const *f;
-	size_t i, n = 0;
+	size_t i, k, n = 0;
 	char prefix[64];
 
 	for (f = common_fields; *f; f++)
@@ -118,9 +118,12 @@ static int check_fields(const struct gate_parse *p, const struct gate_type *t)
 	for (i = 0; i < N_TYPES; i++) {
 		if (t && gate_types[i] != t)
 			continue;
-		for (f = gate_types[i]->fields; f && *f && n < sizeof(allowed) / sizeof(*allowed) - 1;
-		     f++)
-			allowed[n++] = *f;
+		for (f = gate_types[i]->fields; f && *f; f++) {
+			for (k = 0; k < n && strcmp(allowed[k], *f); k++)
+				;
+			if (k == n && n < sizeof(allowed) / sizeof(*allowed) - 1)
+				allowed[n++] = *f;
+		}
 	}
 	allowed[n] = NULL;
 	return jdoc_check_keys(p->doc, p->spec, gate_field(p, "", prefix, sizeof(prefix)), allowed);
