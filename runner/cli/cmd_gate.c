@@ -70,7 +70,7 @@ int cmd_gate_run(const struct common_opts *common, const char *ref)
 	h = history_open(common->history);
 	if (!h)
 		goto out_cfg;
-	if (history_run_get(h, ref, &ri))
+	if (history_run_resolve(h, ref, &ri, NULL))
 		goto out_history;
 	if (ri.status == RUN_RUNNING) {
 		error("run %s has not finished (status running): nothing to gate", ri.id);

@@ -14,6 +14,7 @@
 #include "gate.h"
 #include "history.h"
 #include "junit.h"
+#include "output.h"
 #include "report.h"
 #include "opts.h"
 #include "registry.h"
@@ -43,6 +44,7 @@ struct run_cli {
 	long limit;
 	long repeat;              /* --repeat N, 0 when not given */
 	const char *resume;       /* --resume ID */
+	const char *run_id_file;  /* --run-id-file FILE */
 	int no_cache, cache_only, dry_run;
 };
 
@@ -255,6 +257,38 @@ static int report_dir_check(const char *opt, const char *path)
 	return ret;
 }
 
+/*
+ * the run id for the caller, as soon as the run is stored: one line in
+ * --run-id-file (replaced atomically) and run-id=ID appended to
+ * $GITHUB_OUTPUT when that is set (a GitHub Actions step's outputs)
+ */
+static int publish_run_id(const struct run_cli *o, const char *run_id)
+{
+	const char *gh = getenv("GITHUB_OUTPUT");
+	struct report_out out;
+	FILE *f;
+	int ret = 0;
+
+	if (o->run_id_file) {
+		if (out_open(&out, o->run_id_file, "run id file"))
+			return -1;
+		strbuf_addf(&out.sb, "%s\n", run_id);
+		if (out_commit(&out))
+			return -1;
+	}
+	if (gh && *gh) {
+		f = fopen(gh, "a");
+		if (!f)
+			return error("GITHUB_OUTPUT %s: cannot append the run id: %s", gh,
+				     strerror(errno));
+		fprintf(f, "run-id=%s\n", run_id);
+		if (ferror(f) | fclose(f))
+			ret = error("GITHUB_OUTPUT %s: cannot append the run id: %s", gh,
+				    strerror(errno));
+	}
+	return ret;
+}
+
 static int write_reports(struct history *h, const char *run_id, const struct run_cli *o)
 {
 	struct report_request req;
@@ -310,7 +344,7 @@ static int resume_check(struct history *h, const struct run_cli *o, const struct
 {
 	struct stored_suites ss = { s, NULL, 0 };
 
-	if (history_run_get(h, o->resume, prev))
+	if (history_run_resolve(h, o->resume, prev, NULL))
 		return -1;
 	ss.run_id = prev->id;
 	if (prev->status == RUN_FINISHED) {
@@ -449,6 +483,11 @@ static int execute(struct run_cli *o, struct setup *s)
 			history_close(h);
 			return EG_EXIT_USAGE;
 		}
+	if (publish_run_id(o, run_id)) {
+		history_close(stored);
+		history_close(h);
+		return EG_EXIT_USAGE;
+	}
 	info("run %s: %s%zu suite%s, target %s@%s", run_id, stored ? "resuming, " : "",
 	     s->n_suites, s->n_suites == 1 ? "" : "s", s->cfg.target.name, s->cfg.target.version);
 	if (repeats > 1)
@@ -575,6 +614,8 @@ int cmd_run(int argc, char **argv)
 		OPT_STRING_(0, "shard", &o.shard, "I/N", "only shard I of N of the cases (stable hash of suite and case id)"),
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
 		OPT_STRING_(0, "baseline", &o.baseline, "REF", "baseline of the regression gates: run id, latest, latest:GITREF, alias:NAME"),
+		OPT_STRING_(0, "run-id-file", &o.run_id_file, "FILE", "write the run id to FILE (one line, replaced atomically) once the run is stored; "
+			    "with $GITHUB_OUTPUT set, run-id=ID is also appended to it"),
 		OPT_END_(),
 	};
 
@@ -593,7 +634,8 @@ int cmd_run(int argc, char **argv)
 	if ((o.junit && report_dir_check("junit", o.junit)) ||
 	    (o.html && report_dir_check("html", o.html)) ||
 	    (o.markdown && report_dir_check("markdown", o.markdown)) ||
-	    (o.json && report_dir_check("json", o.json)))
+	    (o.json && report_dir_check("json", o.json)) ||
+	    (o.run_id_file && report_dir_check("run-id-file", o.run_id_file)))
 		goto out;
 	if (o.promote && !promotion_alias_ok(o.promote)) {
 		error("--promote: '%s' is not an alias name (letters, digits, _ and -; "

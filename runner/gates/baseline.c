@@ -44,11 +44,9 @@ int baseline_resolve_alias(struct history *h, const struct baseline_query *q, co
 	rc = registry_resolve_alias(q->registry, q->target, h, name, &run_id, why);
 	if (rc)
 		return rc;
-	rc = history_run_lookup(h, run_id, out);
+	rc = history_run_resolve(h, run_id, out, why);
 	free(run_id);
-	if (rc < 0)
-		return -1;
-	return rc == 1 ? 0 : 1; /* the run was just found: only a race ends here */
+	return rc; /* the run was just found: only a race ends in 1 */
 }
 
 static void describe_target(struct strbuf *why, const struct baseline_query *q)
@@ -62,6 +60,7 @@ static void describe_target(struct strbuf *why, const struct baseline_query *q)
 int baseline_resolve(struct history *h, const struct baseline_query *q, struct run_info *out,
 		     struct strbuf *why)
 {
+	struct strbuf not_found;
 	const char *bad;
 	int rc;
 
@@ -74,12 +73,13 @@ int baseline_resolve(struct history *h, const struct baseline_query *q, struct r
 		return baseline_resolve_alias(h, q, q->ref + 6, out, why);
 	if (!strcmp(q->ref, "latest") || !strncmp(q->ref, "latest:", 7)) {
 		const char *git_ref = q->ref[6] == ':' ? q->ref + 7 : NULL;
+		struct run_filter f = { .target = q->target, .git_ref = git_ref,
+					.status = "finished", .exclude_id = q->exclude_id,
+					.newest_first = 1 };
 
-		rc = history_run_latest(h, q->target, git_ref, q->exclude_id, out);
-		if (rc < 0)
-			return -1;
-		if (rc == 1)
-			return 0;
+		rc = history_run_first(h, &f, out);
+		if (rc <= 0)
+			return rc;
 		strbuf_addf(why, "baseline '%s': no finished run", q->ref);
 		describe_target(why, q);
 		if (git_ref)
@@ -87,14 +87,10 @@ int baseline_resolve(struct history *h, const struct baseline_query *q, struct r
 		strbuf_addstr(why, " in the history");
 		return 1;
 	}
-	rc = history_run_lookup(h, q->ref, out);
-	if (rc < 0)
-		return -1;
-	if (rc == 1)
-		return 0;
-	if (rc == 2)
-		strbuf_addf(why, "baseline '%s': the run id prefix is ambiguous", q->ref);
-	else
-		strbuf_addf(why, "baseline '%s': no such run in the history", q->ref);
-	return 1;
+	strbuf_init(&not_found, 0);
+	rc = history_run_resolve(h, q->ref, out, &not_found);
+	if (rc > 0)
+		strbuf_addf(why, "baseline '%s': %s", q->ref, not_found.buf);
+	strbuf_release(&not_found);
+	return rc;
 }

@@ -57,13 +57,23 @@ struct window {
 	size_t n, alloc;
 };
 
-static int collect(const char *id, void *arg)
+/* the finished runs that stored suite before run_id, newest first, at most limit */
+static int collect(struct history *h, const char *run_id, const char *suite, size_t limit,
+		   struct window *w)
 {
-	struct window *w = arg;
+	struct run_filter f = { .suite = suite, .status = "finished", .until_id = run_id,
+				.exclude_id = run_id, .limit = limit, .newest_first = 1 };
+	struct run_iter it;
+	const struct run_info *ri;
+	int rc = -1;
 
-	XGROW(w->ids, w->n + 1, w->alloc);
-	w->ids[w->n++] = xstrdup(id);
-	return 0;
+	if (!history_runs_begin(h, &f, &it))
+		while ((rc = history_runs_next(&it, &ri)) > 0) {
+			XGROW(w->ids, w->n + 1, w->alloc);
+			w->ids[w->n++] = xstrdup(ri->id);
+		}
+	history_runs_end(&it);
+	return rc < 0 ? -1 : 0;
 }
 
 /* one run's value: pass rate (k of n) or a scorer's mean (of n scores) */
@@ -107,7 +117,7 @@ static int drift_eval(const struct eg_gate *g, struct history *h, const char *ru
 
 	row->op = ">=";
 	if (run_value(h, run_id, g, &now, &k_now, &n_now) ||
-	    history_prior_runs(h, run_id, g->suite, (size_t)dg->window, collect, &w))
+	    collect(h, run_id, g->suite, (size_t)dg->window, &w))
 		goto out;
 	vals = xcalloc(w.n + 1, sizeof(*vals));
 	ks = xcalloc(w.n + 1, sizeof(*ks));

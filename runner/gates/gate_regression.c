@@ -19,7 +19,6 @@
 
 #include "baseline.h"
 #include "compare.h"
-#include "error.h"
 #include "regression.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -223,12 +222,8 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 	row->threshold = rg->has_max_new_failures ? (double)rg->max_new_failures : NAN;
 	row->value = NAN;
 
-	rc = history_run_lookup(h, run_id, &cand);
-	if (rc != 1) {
-		if (rc >= 0)
-			error("history: no run %s to gate", run_id);
+	if (history_run_resolve(h, run_id, &cand, NULL))
 		return -1;
-	}
 	memset(&q, 0, sizeof(q));
 	q.ref = ref;
 	q.target = cand.target;
