@@ -15,27 +15,23 @@
 #include "banned.h"
 
 /*
- * The table of gate types: one row per type, in the order the list of known
- * metrics shows them. A row names the const struct gate_type gate_NAME that
- * its file (gate_<name>.c) defines; the row declares it and lists it.
+ * The table of gate types, in the order the list of known metrics shows
+ * them. A row X(foo) names `const struct gate_type gate_foo`, defined in the
+ * type's own file (gate_<name>.c; docs/HACKING.md).
  */
-#define GATE_TYPES(X) \
-	X(pass_rate) \
-	X(error_rate) \
-	X(attack_success_rate) \
-	X(judge_error_rate) \
-	X(score) \
-	X(latency_ms) \
-	X(tokens) \
-	X(cost_usd) \
-	X(regression) \
-	X(drift)
+#define GATE_TYPES(X)                                                                     \
+	X(pass_rate) X(error_rate) X(attack_success_rate) X(judge_error_rate) X(score)    \
+	X(latency_ms) X(tokens) X(cost_usd) X(regression) X(drift)
 
-#define GATE_TYPE_DECLARE(name) extern const struct gate_type gate_##name;
-GATE_TYPES(GATE_TYPE_DECLARE)
+#define GATE_DECLARE(n) extern const struct gate_type gate_##n;
+GATE_TYPES(GATE_DECLARE)
+#undef GATE_DECLARE
 
-#define GATE_TYPE_ROW(name) &gate_##name,
-static const struct gate_type *const gate_types[] = { GATE_TYPES(GATE_TYPE_ROW) };
+static const struct gate_type *const gate_types[] = {
+#define GATE_ROW(n) &gate_##n,
+	GATE_TYPES(GATE_ROW)
+#undef GATE_ROW
+};
 
 #define N_TYPES (sizeof(gate_types) / sizeof(gate_types[0]))
 

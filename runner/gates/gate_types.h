@@ -4,7 +4,7 @@
  * use.
  *
  * Adding a type: write runner/gates/gate_<name>.c defining a const struct
- * gate_type gate_NAME, add the row X(NAME) to the table in gate.c.
+ * gate_type gate_<name>, and add X(<name>) to GATE_TYPES in gate.c.
  *
  * Ownership: the helpers fill the gate or row they are given; nothing is
  * kept after they return.
