@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "commands.h"
-#include "compare.h"
 #include "error.h"
 #include "gate.h"
 #include "history.h"
@@ -115,8 +115,8 @@ static void print_plan(const struct setup *s, const struct run_cli *o, int concu
 		repeat_policy_format(&s->cfg.repeat_policy, pol, sizeof(pol));
 		printf("  each case %d times, repeat_policy %s\n", repeats, pol);
 	}
-	for (i = 0; i < s->cfg.n_gates; i++)
-		printf("  gate: %s\n", s->cfg.gates[i].name);
+	for (i = 0; i < s->gates.n; i++)
+		printf("  gate: %s\n", s->gates.v[i].name);
 	printf("nothing was called (--dry-run)\n");
 }
 
@@ -446,8 +446,9 @@ static int execute(struct run_cli *o, struct setup *s)
 	struct counts rc_all;
 	char run_id[64], policy[32];
 	char *cache_path;
-	const char *api_key = NULL, *verdict;
+	const char *api_key = NULL, *why;
 	enum run_status status;
+	enum gate_verdict verdict;
 	int rc, failed_gates, concurrency, color, repeats;
 	double error_rate;
 	size_t i;
@@ -528,15 +529,13 @@ static int execute(struct run_cli *o, struct setup *s)
 	status = st.interrupted ? RUN_INTERRUPTED : (st.fatal || rc) ? RUN_FAILED : RUN_FINISHED;
 	color = common_opts_color(&o->common, stdout);
 	print_summary(h, run_id, s, &st, repeats);
-	failed_gates = gates_apply(h, run_id, &s->cfg, eg_verbosity >= 0 ? stdout : NULL, color);
+	failed_gates = gates_apply(h, run_id, &s->gates, eg_verbosity >= 0 ? stdout : NULL, color);
 	if (failed_gates < 0) {
 		history_close(h);
 		return EG_EXIT_INFRA;
 	}
-	verdict = failed_gates ? "fail" : "pass";
-	if (status != RUN_FINISHED || error_rate > s->cfg.gateway.max_error_rate)
-		verdict = "error";
-	if (history_run_finish(h, run_id, status, verdict)) {
+	verdict = gates_verdict(status, &rc_all, s->cfg.gateway.max_error_rate, failed_gates, &why);
+	if (history_run_finish(h, run_id, status, gate_verdict_name(verdict))) {
 		history_close(h);
 		return EG_EXIT_INFRA;
 	}
@@ -552,23 +551,20 @@ static int execute(struct run_cli *o, struct setup *s)
 	}
 	if (st.fatal) {
 		error("the gateway could not be used: %s", st.fatal_msg);
-		printf("verdict: ERROR (gateway)\n");
+		gates_print_verdict(stdout, VERDICT_ERROR, "gateway", 0, 0, 0);
 		return EG_EXIT_INFRA;
 	}
 	if (rc)
 		return EG_EXIT_INFRA;
-	if (error_rate > s->cfg.gateway.max_error_rate) {
+	if (verdict == VERDICT_ERROR) {
+		/* the run finished: its errors are over gateway.max_error_rate */
 		error("%ld of %ld %s ended in error (%.1f%%), over gateway.max_error_rate %.1f%%",
 		      rc_all.error, rc_all.n, repeats > 1 ? "results" : "cases", 100 * error_rate,
 		      100 * s->cfg.gateway.max_error_rate);
-		printf("verdict: ERROR (error rate)\n");
+		gates_print_verdict(stdout, verdict, why, 0, 0, 0);
 		return EG_EXIT_INFRA;
 	}
-	printf("verdict: %s%s%s", color ? (failed_gates ? "\033[1;31m" : "\033[1;32m") : "",
-	       failed_gates ? "FAIL" : "PASS", color ? "\033[0m" : "");
-	if (failed_gates)
-		printf(" (%d of %zu gates failed)", failed_gates, s->cfg.n_gates);
-	putchar('\n');
+	gates_print_verdict(stdout, verdict, NULL, failed_gates, s->gates.n, color);
 	rc = failed_gates ? EG_EXIT_GATE : EG_EXIT_OK;
 	if (o->promote) {
 		int prc = registry_run_promote(&s->cfg, o->common.history, run_id, o->promote);
@@ -580,19 +576,19 @@ static int execute(struct run_cli *o, struct setup *s)
 }
 
 /* --baseline REF replaces the baseline of every regression gate */
-static int baseline_option(struct eg_config *cfg, const char *ref)
+static int baseline_option(struct setup *s, const char *ref)
 {
 	const char *why;
 	size_t i;
 
 	if (!baseline_ref_valid(ref, &why))
 		return error("--baseline '%s': %s", ref, why);
-	for (i = 0; i < cfg->n_gates && cfg->gates[i].metric != METRIC_REGRESSION; i++)
+	for (i = 0; i < s->gates.n && strcmp(s->gates.v[i].type->name, "regression"); i++)
 		;
-	if (i == cfg->n_gates)
+	if (i == s->gates.n)
 		warning("--baseline %s: %s has no regression gate, so no comparison is made", ref,
-			cfg->path);
-	cfg->baseline_override = ref;
+			s->cfg.path);
+	s->gates.baseline_override = ref;
 	return 0;
 }
 
@@ -678,7 +674,7 @@ int cmd_run(int argc, char **argv)
 		setup_release(&s);
 		goto out;
 	}
-	if (o.baseline && baseline_option(&s.cfg, o.baseline)) {
+	if (o.baseline && baseline_option(&s, o.baseline)) {
 		setup_release(&s);
 		goto out;
 	}

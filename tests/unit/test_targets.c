@@ -12,6 +12,7 @@
 
 #include "case.h"
 #include "config.h"
+#include "gate.h"
 #include "jsonptr.h"
 #include "jsonutil.h"
 #include "response_map.h"
@@ -892,4 +893,23 @@ Test(target, case_vars_are_kept_and_hashed)
 	cr_assert_eq(suite_load(&s, dir, NULL), -1);
 	err = take_stderr();
 	cr_expect(strstr(err, "cases.jsonl:2: vars: expected an object of variables"), "%s", err);
+}
+
+Test(target, a_cost_gate_needs_the_model_an_http_target_may_leave_out)
+{
+	struct eg_config cfg;
+	struct gates gs;
+	const char *err;
+
+	write_cfg("{\n  \"gateway\": {\"base_url\": \"http://127.0.0.1:9/v1\"},\n"
+		  "  \"target\": " HTTP_HEAD "  \"request\": {\"url\": \"http://h\"},\n"
+		  "  \"response\": {\"output\": \"/a\"}},\n"
+		  "  \"gates\": [{\"metric\": \"cost_usd\", \"max\": 1}]\n}\n");
+	cr_assert_eq(config_load(&cfg, cfg_path), 0, "%s", take_stderr());
+	cr_expect_eq(gates_load(&gs, &cfg), -1);
+	err = take_stderr();
+	cr_expect(strstr(err, "evalgate.json:6: target.model: gate 'cost_usd' prices the answers at "
+			 "the target's model: name it"), "%s", err);
+	gates_release(&gs);
+	config_release(&cfg);
 }
