@@ -28,7 +28,7 @@ static const char usage[] =
 	"usage: evalgate run [--config FILE] [--suite DIR]... [--junit FILE] [options]";
 
 struct run_cli {
-	struct common_opts common;
+	const struct common_opts *common; /* the parsed common options */
 	struct opt_list suites;   /* --suite */
 	struct opt_list tags;     /* --filter-tag */
 	const char *junit;
@@ -423,7 +423,7 @@ static int resume_run(struct history *h, const struct run_cli *o, const struct s
 	run_info_release(&prev);
 	if (repeat_policy_check(&s->cfg, *repeats))
 		return -1;
-	*stored = history_open_ro(o->common.history);
+	*stored = history_open_ro(o->common->history);
 	if (!*stored)
 		return -1;
 	if (history_run_reopen(h, run_id)) {
@@ -467,7 +467,7 @@ static int execute(struct run_cli *o, struct setup *s)
 		print_plan(s, o, concurrency, repeats);
 		return 0;
 	}
-	h = history_open(o->common.history);
+	h = history_open(o->common->history);
 	if (!h)
 		return EG_EXIT_USAGE;
 	if (o->resume ? resume_run(h, o, s, run_id, sizeof(run_id), &repeats, &stored)
@@ -493,7 +493,7 @@ static int execute(struct run_cli *o, struct setup *s)
 	if (repeats > 1)
 		info("each case runs %d times; a case passes by repeat_policy %s", repeats, policy);
 
-	cache_path = cache_path_for(o->common.history);
+	cache_path = cache_path_for(o->common->history);
 	memset(&plan, 0, sizeof(plan));
 	plan.cfg = &s->cfg;
 	plan.suites = s->suites;
@@ -508,7 +508,7 @@ static int execute(struct run_cli *o, struct setup *s)
 	plan.cache_only = o->cache_only;
 	plan.repeats = repeats;
 	plan.stored = stored;
-	plan.progress = o->common.quiet ? PROGRESS_NONE
+	plan.progress = o->common->quiet ? PROGRESS_NONE
 			: isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_LINES;
 	run_signals_install();
 	rc = run_execute(&plan, &st);
@@ -522,7 +522,7 @@ static int execute(struct run_cli *o, struct setup *s)
 	}
 	error_rate = rc_all.n ? (double)rc_all.error / (double)rc_all.n : 0.0;
 	status = st.interrupted ? RUN_INTERRUPTED : (st.fatal || rc) ? RUN_FAILED : RUN_FINISHED;
-	color = common_opts_color(&o->common, stdout);
+	color = common_opts_color(o->common, stdout);
 	print_summary(h, run_id, s, &st, repeats);
 	failed_gates = gates_apply(h, run_id, &s->gates, eg_verbosity >= 0 ? stdout : NULL, color);
 	if (failed_gates < 0) {
@@ -562,7 +562,7 @@ static int execute(struct run_cli *o, struct setup *s)
 	gates_print_verdict(stdout, verdict, NULL, failed_gates, s->gates.n, color);
 	rc = failed_gates ? EG_EXIT_GATE : EG_EXIT_OK;
 	if (o->promote) {
-		int prc = registry_run_promote(&s->cfg, o->common.history, run_id, o->promote);
+		int prc = registry_run_promote(&s->cfg, o->common->history, run_id, o->promote);
 
 		if (prc > rc)
 			rc = prc;
@@ -587,14 +587,13 @@ static int baseline_option(struct setup *s, const char *ref)
 	return 0;
 }
 
-int cmd_run(int argc, char **argv)
+int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct run_cli o;
 	struct setup s;
 	struct setup_args sa = { 0 };
 	int nops, rc = EG_EXIT_USAGE;
 	const struct option opts[] = {
-		OPT_COMMON(&o.common),
 		OPT_LIST_(0, "suite", &o.suites, "DIR", "a suite directory (repeatable; default: the config's list)"),
 		OPT_STRING_(0, "junit", &o.junit, "FILE", "write a JUnit XML report"),
 		OPT_STRING_(0, "html", &o.html, "FILE", "write a self-contained HTML report"),
@@ -621,12 +620,12 @@ int cmd_run(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.html_max_details = REPORT_HTML_MAX_DETAILS;
-	common_opts_init(&o.common);
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&o.common))
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0) {
+		rc = ctx->rc;
 		goto out;
+	}
+	o.common = &ctx->common;
 	if (nops > 0) {
 		error("run takes no operands ('%s'); use --suite DIR", argv[0]);
 		goto out;
@@ -655,7 +654,7 @@ int cmd_run(int argc, char **argv)
 		error("--resume and --dry-run cannot be used together");
 		goto out;
 	}
-	sa.common = &o.common;
+	sa.common = &ctx->common;
 	sa.suite_dirs = &o.suites;
 	sa.tags = &o.tags;
 	sa.filter_id = o.filter_id;
