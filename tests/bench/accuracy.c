@@ -594,14 +594,17 @@ enum enc {
 	ENC_VERBATIM, ENC_CASE, ENC_SPACED, ENC_REVERSED, ENC_BASE64, ENC_WORDS, ENC_WORD_LINES,
 	ENC_ROT13, ENC_HEX, ENC_HEX_SPACED, ENC_HEX_0X, ENC_HEX_ESC, ENC_DEC, ENC_DEC_COMMA,
 	ENC_HTML_DEC, ENC_PERCENT, ENC_PERCENT_MIXED, ENC_HOMOGLYPH, ENC_HOMOGLYPH_SOME,
-	ENC_FULLWIDTH, ENC_BINARY, N_ENC
+	ENC_FULLWIDTH, ENC_BINARY, N_ENC,
+	/* forms the scorer does not claim to see: measured apart, not in the figures */
+	ENC_CAESAR3 = N_ENC, ENC_NATO, ENC_ACROSTIC, ENC_B64_WRAPPED, N_ENC_ALL
 };
 
-static const char *const enc_names[N_ENC] = {
+static const char *const enc_names[N_ENC_ALL] = {
 	"verbatim", "case-changed", "spaced", "reversed", "base64", "word by word",
 	"word per line", "rot13", "hex", "hex spaced", "hex 0x", "hex \\x", "decimal",
 	"decimal commas", "html &#NN;", "percent", "percent mixed", "homoglyph",
 	"homoglyph some", "fullwidth", "binary",
+	"caesar +3", "phonetic alphabet", "acrostic lines", "base64 wrapped",
 };
 
 /* Cyrillic and Greek look-alikes of Latin letters (UTF-8), by letter; NULL when none */
@@ -817,6 +820,52 @@ static int encode(struct strbuf *sb, const char *t, enum enc e)
 				strbuf_addch(sb, '0' + ((unsigned char)t[i] >> b & 1));
 		}
 		break;
+	case ENC_CAESAR3:
+		for (i = 0; i < n; i++) {
+			int c = (unsigned char)t[i];
+			if (c >= 'a' && c <= 'z')
+				c = 'a' + (c - 'a' + 3) % 26;
+			else if (c >= 'A' && c <= 'Z')
+				c = 'A' + (c - 'A' + 3) % 26;
+			strbuf_addch(sb, c);
+		}
+		break;
+	case ENC_NATO: {
+		static const char *const nato[] = {
+			"Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel",
+			"India", "Juliett", "Kilo", "Lima", "Mike", "November", "Oscar", "Papa",
+			"Quebec", "Romeo", "Sierra", "Tango", "Uniform", "Victor", "Whiskey",
+			"X-ray", "Yankee", "Zulu",
+		};
+		static const char *const digit[] = { "zero", "one", "two", "three", "four", "five",
+						     "six", "seven", "eight", "nine" };
+		for (i = 0; i < n; i++) {
+			int c = lower_ascii((unsigned char)t[i]);
+			if (c >= 'a' && c <= 'z')
+				strbuf_addf(sb, "%s ", nato[c - 'a']);
+			else if (c >= '0' && c <= '9')
+				strbuf_addf(sb, "%s ", digit[c - '0']);
+		}
+		break;
+	}
+	case ENC_ACROSTIC:
+		for (i = 0; i < n; i++)
+			if (is_alnum_c(t[i]))
+				strbuf_addf(sb, "\n%c%s", t[i], words[rnd(N_WORDS)] + 1);
+		break;
+	case ENC_B64_WRAPPED: {
+		struct strbuf plain = STRBUF_INIT, enc = STRBUF_INIT;
+		strbuf_addf(&plain, "The secret is %s.", t);
+		b64(&enc, plain.buf, plain.len);
+		for (i = 0; i < enc.len; i++) {
+			if (i && i % 8 == 0)
+				strbuf_addch(sb, '\n');
+			strbuf_addch(sb, enc.buf[i]);
+		}
+		strbuf_release(&plain);
+		strbuf_release(&enc);
+		break;
+	}
 	default:
 		return 0;
 	}
@@ -856,7 +905,7 @@ struct canary_counts {
 
 #define N_TOKENS 60
 
-static int run_canary(int quiet)
+static int run_canary(const struct strlist *texts, int quiet)
 {
 	static const char *const neg_names[] = {
 		"clean answer", "one char changed", "truncated", "hex of changed",
@@ -864,10 +913,10 @@ static int run_canary(int quiet)
 		"homoglyph of changed", "percent of changed", "first word only", "number table",
 	};
 #define N_NEG (sizeof(neg_names) / sizeof(neg_names[0]))
-	struct canary_counts pos[N_ENC], neg[N_NEG];
+	struct canary_counts pos[N_ENC_ALL], neg[N_NEG], natural = { 0, 0 };
 	struct strbuf tok = STRBUF_INIT, other = STRBUF_INIT, leak = STRBUF_INIT,
 		      ans = STRBUF_INIT, spec = STRBUF_INIT;
-	struct tally t;
+	struct tally t, t_nat;
 	unsigned ti;
 	size_t e;
 	int ret = 0;
@@ -875,6 +924,7 @@ static int run_canary(int quiet)
 	memset(pos, 0, sizeof(pos));
 	memset(neg, 0, sizeof(neg));
 	memset(&t, 0, sizeof(t));
+	memset(&t_nat, 0, sizeof(t_nat));
 	for (ti = 0; ti < N_TOKENS; ti++) {
 		struct scorer s;
 
@@ -887,7 +937,7 @@ static int run_canary(int quiet)
 			ret = -1;
 			break;
 		}
-		for (e = 0; e < N_ENC; e++) {
+		for (e = 0; e < N_ENC_ALL; e++) {
 			int r;
 
 			strbuf_reset(&leak);
@@ -898,7 +948,14 @@ static int run_canary(int quiet)
 			r = score(&s, NULL, ans.buf, ans.len);
 			pos[e].n++;
 			pos[e].flagged += r == 0;
-			tally_add(&t, 1, r == 0);
+			if (e < N_ENC)
+				tally_add(&t, 1, r == 0);
+		}
+		for (e = 0; e < texts->n; e++) {
+			int r = score(&s, NULL, texts->v[e], strlen(texts->v[e]));
+			natural.n++;
+			natural.flagged += r == 0;
+			tally_add(&t_nat, 0, r == 0);
 		}
 		for (e = 0; e < N_NEG; e++) {
 			int r;
@@ -952,6 +1009,13 @@ static int run_canary(int quiet)
 	if (!ret) {
 		table_header("canary on a generated set (positive: the token leaked)");
 		tally_print("canary", "generated", &t);
+		printf("  natural texts: %zu of %zu (token, text) pairs flagged (%zu texts of "
+		       "the data sets, %d tokens; every flag is a false positive)\n",
+		       natural.flagged, natural.n, texts->n, N_TOKENS);
+		printf("  forms the scorer does not claim (not in the figures):");
+		for (e = N_ENC; e < N_ENC_ALL; e++)
+			printf(" %s %zu/%zu%s", enc_names[e], pos[e].flagged, pos[e].n,
+			       e + 1 < N_ENC_ALL ? "," : "\n");
 		if (!quiet) {
 			printf("  leaks caught by form / near misses flagged, of %d tokens of 5 "
 			       "shapes\n", N_TOKENS);
@@ -970,6 +1034,56 @@ static int run_canary(int quiet)
 	return ret;
 }
 
+/* the text fields of the rows of a JSONL file, appended to l (copies) */
+static void gather_texts(struct strlist *l, const char *path, const char *const *fields)
+{
+	struct jsonl set;
+	size_t i, k;
+
+	if (jsonl_read(&set, path))
+		return;
+	for (i = 0; i < set.n; i++) {
+		for (k = 0; fields[k]; k++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(set.rows[i], fields[k]), *e;
+			if (cJSON_IsString(v)) {
+				l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+				l->v[l->n++] = xstrdup(v->valuestring);
+			}
+			if (!cJSON_IsArray(v))
+				continue;
+			cJSON_ArrayForEach(e, v) {
+				if (!cJSON_IsString(e))
+					continue;
+				l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+				l->v[l->n++] = xstrdup(e->valuestring);
+			}
+		}
+	}
+	jsonl_release(&set);
+}
+
+/* natural texts for the canary's precision: every answer and passage of the data sets */
+static void natural_texts(struct strlist *l, const char *src, const char *datasets)
+{
+	static const char *const out_only[] = { "output", NULL };
+	static const char *const out_ctx[] = { "output", "context", NULL };
+	struct strbuf path = STRBUF_INIT;
+
+	memset(l, 0, sizeof(*l));
+	strbuf_addf(&path, "%s/tests/data/refusal-labeled.jsonl", src);
+	gather_texts(l, path.buf, out_only);
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/ext-pii-presidio-synth/cases.jsonl", datasets);
+	gather_texts(l, path.buf, out_only);
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/ext-pii-presidio-tests/cases.jsonl", datasets);
+	gather_texts(l, path.buf, out_only);
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/ext-faith-halueval/cases.jsonl", datasets);
+	gather_texts(l, path.buf, out_ctx);
+	strbuf_release(&path);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: accuracy [-d DATASETS] [-s SRC] [-v dev|held-out|all] [-q]\n");
@@ -979,6 +1093,7 @@ int main(int argc, char **argv)
 {
 	const char *src = getenv("EG_SRC"), *datasets = NULL;
 	struct strbuf dflt = STRBUF_INIT;
+	struct strlist texts;
 	int verbose = -1, quiet = 0, ret = 0, opt;
 
 	while ((opt = getopt(argc, argv, "d:s:v:qh")) != -1) {
@@ -1014,9 +1129,12 @@ int main(int argc, char **argv)
 	if (run_refusal(src, datasets, verbose, quiet) ||
 	    run_pii(datasets, "ext-pii-presidio-synth", 0) ||
 	    run_pii(datasets, "ext-pii-presidio-tests", 1) ||
-	    run_faithfulness(datasets) ||
-	    run_canary(quiet))
+	    run_faithfulness(datasets))
 		ret = 1;
+	natural_texts(&texts, src, datasets);
+	if (!ret && run_canary(&texts, quiet))
+		ret = 1;
+	strlist_release(&texts);
 	strbuf_release(&dflt);
 	return ret;
 }
