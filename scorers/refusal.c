@@ -366,24 +366,81 @@ static const struct phrase_family families[] = {
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))
 
 /*
- * The words a phrase of families[] can start with, sorted; keep it in step
- * with the patterns (tests/unit/test_refusal.c checks every family's
- * examples). A word before "n't" (isn't, aren't) is a trigger too.
+ * The words a phrase of families[] can start with, sorted, with the scopes
+ * of those phrases; keep it in step with the patterns (tests/unit/
+ * test_refusal.c checks every family's examples). A word before "n't"
+ * (isn't, aren't, can't) is a trigger in every scope.
  */
-static const char *const triggers[] = {
-	"advice", "against", "are", "as", "ask", "assistance", "call", "can", "cannot",
-	"consult", "contact", "content", "contrary", "details", "fall", "falls", "guidance",
-	"help", "i", "illegal", "information", "instead", "instruction", "instructions", "is",
-	"it", "let", "link", "links", "material", "maybe", "my", "not", "only", "outside",
-	"perhaps", "please", "reach", "request", "requests", "see", "something", "speak",
-	"such", "talk", "that", "this", "unethical", "violate", "violates", "violating",
-	"violation", "will", "worth", "you",
+#define T_ANY (1u << SCOPE_ANY)
+#define T_HEAD (1u << SCOPE_HEAD)
+#define T_OPENING (1u << SCOPE_OPENING)
+#define T_SHORT (1u << SCOPE_SHORT)
+
+static const struct trigger {
+	const char *word; /* lower case */
+	unsigned scopes;  /* T_*: the scopes with a phrase that starts with it */
+} triggers[] = {
+	{ "advice", T_HEAD },
+	{ "against", T_ANY },
+	{ "are", T_HEAD | T_OPENING },
+	{ "as", T_HEAD },
+	{ "ask", T_OPENING },
+	{ "assistance", T_HEAD },
+	{ "call", T_OPENING },
+	{ "can", T_HEAD },
+	{ "cannot", T_HEAD },
+	{ "consult", T_OPENING },
+	{ "contact", T_OPENING },
+	{ "content", T_HEAD },
+	{ "contrary", T_ANY },
+	{ "details", T_HEAD },
+	{ "fall", T_HEAD },
+	{ "falls", T_HEAD },
+	{ "guidance", T_HEAD },
+	{ "help", T_HEAD },
+	{ "i", T_ANY | T_HEAD | T_OPENING | T_SHORT },
+	{ "illegal", T_HEAD },
+	{ "information", T_HEAD },
+	{ "instead", T_SHORT },
+	{ "instruction", T_HEAD },
+	{ "instructions", T_HEAD },
+	{ "is", T_HEAD | T_OPENING },
+	{ "it", T_HEAD | T_OPENING },
+	{ "let", T_SHORT },
+	{ "link", T_HEAD },
+	{ "links", T_HEAD },
+	{ "material", T_HEAD },
+	{ "maybe", T_SHORT },
+	{ "my", T_ANY },
+	{ "not", T_ANY | T_HEAD },
+	{ "only", T_OPENING },
+	{ "outside", T_ANY },
+	{ "perhaps", T_SHORT },
+	{ "please", T_OPENING },
+	{ "reach", T_OPENING },
+	{ "request", T_HEAD },
+	{ "requests", T_HEAD },
+	{ "see", T_OPENING },
+	{ "something", T_ANY },
+	{ "speak", T_OPENING },
+	{ "such", T_HEAD },
+	{ "talk", T_OPENING },
+	{ "that", T_HEAD | T_OPENING },
+	{ "this", T_HEAD | T_OPENING },
+	{ "unethical", T_HEAD },
+	{ "violate", T_ANY },
+	{ "violates", T_ANY },
+	{ "violating", T_ANY },
+	{ "violation", T_ANY },
+	{ "will", T_HEAD },
+	{ "worth", T_OPENING },
+	{ "you", T_OPENING },
 };
 
-static int trigger_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, *(const char *const *)elem);
-}
+#define N_TRIGGERS (sizeof(triggers) / sizeof(triggers[0]))
+
+/* triggers[trigger_from[c]..trigger_from[c + 1]) start with letter 'a' + c */
+static unsigned char trigger_from[27];
 
 static pcre2_code *scope_re[N_SCOPES];
 static size_t scope_family[N_SCOPES][N_FAMILIES];
@@ -400,7 +457,15 @@ static void refusal_compile(void)
 {
 	struct strbuf pat = STRBUF_INIT;
 	int sc, ok = 1;
+	size_t t;
 
+	/* where each letter's triggers start; a letter without any starts where the next does */
+	trigger_from[26] = N_TRIGGERS;
+	for (sc = 26, t = N_TRIGGERS; sc-- > 0;) {
+		while (t > 0 && triggers[t - 1].word[0] >= 'a' + sc)
+			t--;
+		trigger_from[sc] = (unsigned char)t;
+	}
 	for (sc = 0; sc < N_SCOPES; sc++) {
 		PCRE2_SIZE erroff;
 		size_t i;
@@ -755,13 +820,14 @@ static int is_word_byte(unsigned char c)
 
 /*
  * The first word start at or after pos (before limit) where a phrase can
- * open: a word of triggers[], or one before "n't"; limit when none.
+ * open in one of the scopes (T_* bits): a word of triggers[], or one before
+ * "n't"; limit when none.
  */
-static size_t next_trigger(const char *s, size_t limit, size_t pos)
+static size_t next_trigger(const char *s, size_t limit, size_t pos, unsigned scopes)
 {
 	while (pos < limit) {
-		size_t b, n;
-		char word[TRIGGER_MAX + 1];
+		size_t b, n, t;
+		char word[TRIGGER_MAX];
 
 		while (pos < limit && !is_alpha_c((unsigned char)s[pos]))
 			pos++;
@@ -782,10 +848,10 @@ static size_t next_trigger(const char *s, size_t limit, size_t pos)
 			continue;
 		for (n = 0; n < pos - b; n++)
 			word[n] = (char)lower_c((unsigned char)s[b + n]);
-		word[n] = '\0';
-		if (bsearch(word, triggers, sizeof(triggers) / sizeof(triggers[0]),
-			    sizeof(triggers[0]), trigger_cmp))
-			return b;
+		for (t = trigger_from[word[0] - 'a']; t < trigger_from[word[0] - 'a' + 1]; t++)
+			if ((triggers[t].scopes & scopes) && !strncmp(triggers[t].word, word, n) &&
+			    !triggers[t].word[n])
+				return b;
 	}
 	return limit;
 }
@@ -827,7 +893,7 @@ static int scope_find(struct view *v, pcre2_match_data *md, int sc, size_t limit
 		}
 		if (pos >= end)
 			break;
-		pos = next_trigger(v->s, end, pos + 1);
+		pos = next_trigger(v->s, end, pos + 1, 1u << sc);
 	}
 	return 0;
 }
