@@ -837,12 +837,15 @@ static size_t next_trigger(const char *s, size_t limit, size_t pos, unsigned sco
 				pos++;
 			continue;
 		}
+		if (pos == limit)
+			break;
 		for (b = pos; pos < limit && is_alpha_c((unsigned char)s[pos]); pos++)
 			;
 		n = pos - b;
-		if (pos + 2 < limit && s[pos - 1] == 'n' && s[pos] == '\'' && s[pos + 1] == 't')
-			return b;
-		if (pos + 4 < limit && s[pos - 1] == 'n' && !memcmp(s + pos, "\u2019t", 4))
+		if (lower_c((unsigned char)s[pos - 1]) == 'n' &&
+		    ((pos + 2 <= limit && s[pos] == '\'' && lower_c((unsigned char)s[pos + 1]) == 't') ||
+		     (pos + 4 <= limit && !memcmp(s + pos, "\u2019", 3) &&
+		      lower_c((unsigned char)s[pos + 3]) == 't')))
 			return b;
 		if (n > TRIGGER_MAX || (pos < limit && is_word_byte((unsigned char)s[pos])))
 			continue;

@@ -63,7 +63,7 @@ static void tally_print(const char *name, const char *data, const struct tally *
 	double p = ratio(t->tp, t->tp + t->fp), r = ratio(t->tp, t->tp + t->fn);
 	double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
 
-	printf("  %-22s %-16s %5zu %5zu %6.3f %6.3f %6.3f %5zu %5zu", name, data,
+	printf("  %-22s %-22s %5zu %5zu %6.3f %6.3f %6.3f %5zu %5zu", name, data,
 	       t->tp + t->fn, t->fp + t->tn, p, r, f1, t->fp, t->fn);
 	if (t->errors)
 		printf("  (%zu errors)", t->errors);
@@ -72,7 +72,7 @@ static void tally_print(const char *name, const char *data, const struct tally *
 
 static void table_header(const char *title)
 {
-	printf("\n%s\n  %-22s %-16s %5s %5s %6s %6s %6s %5s %5s\n", title, "scorer", "data", "pos",
+	printf("\n%s\n  %-22s %-22s %5s %5s %6s %6s %6s %5s %5s\n", title, "scorer", "data", "pos",
 	       "neg", "P", "R", "F1", "FP", "FN");
 }
 
