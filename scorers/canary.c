@@ -106,12 +106,13 @@ static int hex_value(unsigned char c)
 enum {
 	B_DIGIT = 1,   /* 0-9 */
 	B_HEX = 2,     /* a-f, A-F (digits have B_DIGIT) */
-	B_LETTER = 4,  /* any other ASCII letter, or a byte >= 0x80 */
+	B_LETTER = 4,  /* any other ASCII letter but x and u (0x43, \\x43, \\u0043), or a byte >= 0x80 */
 	B_B64 = 8,     /* in a base64 or base64url alphabet */
 	B_ESCAPE = 16, /* '%', '\\' or '&': may open an escape */
 };
 
 static unsigned char byte_class[256];
+static char ascii_fold[256]; /* lower-case ASCII letters and digits; 0 for any other byte */
 static pthread_once_t byte_class_once = PTHREAD_ONCE_INIT;
 
 static void byte_class_init(void)
@@ -125,12 +126,13 @@ static void byte_class_init(void)
 		else if (hex_value((unsigned char)c) >= 0)
 			k = B_HEX | B_B64;
 		else if (is_alnum((unsigned char)c) || c >= 0x80)
-			k = B_LETTER | (c < 0x80 ? B_B64 : 0);
+			k = (c == 'x' || c == 'X' || c == 'u' ? 0 : B_LETTER) | (c < 0x80 ? B_B64 : 0);
 		else if (c == '+' || c == '/' || c == '-' || c == '_')
 			k = B_B64;
 		else if (c == '%' || c == '\\' || c == '&')
 			k = B_ESCAPE;
 		byte_class[c] = k;
+		ascii_fold[c] = is_alnum((unsigned char)c) ? (char)lower((unsigned char)c) : 0;
 	}
 }
 
@@ -293,7 +295,7 @@ static int canary_init(struct scorer *s, const cJSON *spec, const struct eg_loc 
 	return 0;
 }
 
-/* hay contains the n bytes of needle (n > 0) */
+/* hay contains the n bytes of needle (n > 0); the last byte is compared before the rest */
 static int find_bytes(const char *hay, size_t hay_len, const char *needle, size_t n)
 {
 	const char *p = hay, *end = hay + hay_len;
@@ -302,7 +304,7 @@ static int find_bytes(const char *hay, size_t hay_len, const char *needle, size_
 		p = memchr(p, needle[0], (size_t)(end - p) - n + 1);
 		if (!p)
 			return 0;
-		if (!memcmp(p, needle, n))
+		if (p[n - 1] == needle[n - 1] && !memcmp(p, needle, n))
 			return 1;
 		p++;
 	}
@@ -441,6 +443,20 @@ static size_t reduce(const char *out, size_t len, int fold, char *norm, struct w
 	size_t i = 0, n = 0, word = 0;
 
 	*non_ascii = 0;
+	if (!fold && !chain) {
+		/* the common case, without a branch per byte */
+		unsigned high = 0;
+
+		for (i = 0; i < len; i++) {
+			char c = ascii_fold[s[i]];
+			high |= s[i];
+			norm[n] = c;
+			n += c != 0;
+		}
+		norm[n] = '\0';
+		*non_ascii = (high & 0x80) != 0;
+		return n;
+	}
 	while (i < len) {
 		size_t step = 1;
 		char c = 0;
@@ -597,56 +613,54 @@ static size_t max_of(size_t a, size_t b)
 	return a > b ? a : b;
 }
 
+/* a number of `digits` digits (all 0 or 1 when binary) ended */
+static void number_ended(struct marks *mk, size_t digits, int binary, size_t *dec, size_t *bin)
+{
+	++*dec;
+	*bin = binary && digits >= 7 && digits <= 8 ? *bin + 1 : 0;
+	mk->dec_stretch = max_of(mk->dec_stretch, *dec);
+	mk->bin_stretch = max_of(mk->bin_stretch, *bin);
+}
+
+/*
+ * The loop is kept free of unpredictable branches (prose alternates its byte
+ * classes); x and u never break a stretch, so the needs are upper bounds.
+ */
 static void scan_marks(const char *out, size_t len, struct marks *mk)
 {
 	const unsigned char *s = (const unsigned char *)out;
-	size_t i, hex = 0, dec = 0, bin = 0, run = 0, digits = 0;
+	size_t i, hex = 0, dec = 0, bin = 0, run = 0, digits = 0, b64 = 0, hexmax = 0;
 	int binary = 1;
 
 	memset(mk, 0, sizeof(*mk));
 	for (i = 0; i < len; i++) {
 		unsigned k = byte_class[s[i]];
+		/* masks instead of branches: a letter zeroes the hex stretch and the number runs */
+		size_t keep = (size_t)((k & B_LETTER) != 0) - 1;
 
-		run = k & B_B64 ? run + 1 : 0;
-		if (run > mk->b64_run)
-			mk->b64_run = run;
+		run = (run + 1) & ((size_t)!(k & B_B64) - 1);
+		b64 = run > b64 ? run : b64;
+		hex = (hex + ((k & (B_DIGIT | B_HEX)) != 0)) & keep;
+		hexmax = hex > hexmax ? hex : hexmax;
 		if (k & B_DIGIT) {
 			digits++;
 			binary &= s[i] <= '1';
-			if (++hex > mk->hex_stretch)
-				mk->hex_stretch = hex;
 			continue;
 		}
 		if (digits) {
-			/* a number ended */
-			dec++;
-			bin = binary && digits >= 7 && digits <= 8 ? bin + 1 : 0;
-			mk->dec_stretch = max_of(mk->dec_stretch, dec);
-			mk->bin_stretch = max_of(mk->bin_stretch, bin);
+			number_ended(mk, digits, binary, &dec, &bin);
 			digits = 0;
 			binary = 1;
 		}
-		if (k & B_HEX) {
-			if (++hex > mk->hex_stretch)
-				mk->hex_stretch = hex;
-		} else if (k & B_LETTER) {
-			/* 0x43, \x43, &#x43; and \u0043 keep a hex stretch going */
-			unsigned char prev = i ? s[i - 1] : 0;
-			if (!(((s[i] | 0x20) == 'x' && (prev == '0' || prev == '\\' || prev == '#')) ||
-			      (s[i] == 'u' && prev == '\\')))
-				hex = 0;
-			dec = bin = 0;
-		} else if (k & B_ESCAPE) {
-			if (s[i] != '&' || (i + 1 < len && s[i + 1] == '#'))
-				mk->escapes = 1;
-		}
+		dec &= keep;
+		bin &= keep;
+		if ((k & B_ESCAPE) && (s[i] != '&' || (i + 1 < len && s[i + 1] == '#')))
+			mk->escapes = 1;
 	}
-	if (digits) {
-		dec++;
-		bin = binary && digits >= 7 && digits <= 8 ? bin + 1 : 0;
-		mk->dec_stretch = max_of(mk->dec_stretch, dec);
-		mk->bin_stretch = max_of(mk->bin_stretch, bin);
-	}
+	if (digits)
+		number_ended(mk, digits, binary, &dec, &bin);
+	mk->b64_run = b64;
+	mk->hex_stretch = hexmax;
 }
 
 static int has_alnum_token(const struct canary_ctx *ctx, const char *norm, size_t n)
@@ -673,7 +687,7 @@ static const char *leak_form(const struct canary_ctx *ctx, const char *out, size
 	scan_marks(out, len, &mk);
 	memset(&chain, 0, sizeof(chain));
 	chain.ctx = ctx;
-	n = reduce(out, len, 0, norm, ctx->n_words ? &chain : NULL, &non_ascii);
+	n = reduce(out, len, 0, norm, NULL, &non_ascii);
 	if (has_alnum_token(ctx, norm, n)) {
 		if (find_bytes(out, len, ctx->token, ctx->len))
 			form = "verbatim";
@@ -701,9 +715,14 @@ static const char *leak_form(const struct canary_ctx *ctx, const char *out, size
 		form = "rot13";
 		goto out_free;
 	}
-	if (chain.found) {
-		form = "word by word";
-		goto out_free;
+	/* word by word: only when the first and the last word are there at all */
+	if (ctx->n_words && find_bytes(norm, n, ctx->words[0], ctx->word_len[0]) &&
+	    find_bytes(norm, n, ctx->words[ctx->n_words - 1], ctx->word_len[ctx->n_words - 1])) {
+		reduce(out, len, 0, norm, &chain, &non_ascii);
+		if (chain.found) {
+			form = "word by word";
+			goto out_free;
+		}
 	}
 	if (non_ascii) {
 		memset(chain.reach, 0, sizeof(chain.reach));
