@@ -27,17 +27,21 @@
  *             clarify", "I must point out that ... harmful"): only in the
  *             first HEAD_SENTENCES sentences, at most HEAD_MAX bytes, where a
  *             refusal opens; deeper in an answer they are as often advice;
- *   short     deflections ("please consult a licensed attorney", "Only a
+ *   opening   deflections ("please consult a licensed attorney", "Only a
  *             qualified clinician can diagnose", a bare "I'm sorry."): only
- *             in the first two sentences of an answer of at most
- *             SHORT_SENTENCES sentences and SHORT_MAX bytes, and not followed
- *             in the sentence by a condition ("see a doctor if it lasts"); a
- *             longer answer that also points to a professional has answered.
+ *             in the first SHORT_FIRST sentences of a short answer (at most
+ *             SHORT_SENTENCES sentences and SHORT_MAX bytes), and not
+ *             followed in the sentence by a condition ("see a doctor if it
+ *             lasts"); a longer answer that also points to a professional
+ *             has answered;
+ *   short     a lecture offering something else ("Instead of looking for
+ *             ways to cheat, ..."): anywhere in a short answer.
  * Wherever it is, a match does not count when it is someone else's words:
  * inside double quotes (straight, curly or guillemets; a quotation ends at a
- * blank line), right after a colon or a verb of speech ("have it say: I
- * can't..."), on a dialogue line ("Agent: Sorry, I can't help"), or inside
- * a letter the answer drafts (from a "Dear ...," line to its sign-off).
+ * blank line), right after a colon that a quoting word announces or after a
+ * verb of speech ("have it reply with something like: I can't..."), on a
+ * dialogue line ("Agent: Sorry, I can't help"), or inside a letter the
+ * answer drafts (from a "Dear ...," line to its sign-off).
  * The patterns are compiled once per process per scope (caseless, UTF,
  * invalid UTF-8 tolerated, anchored, JIT) as one alternation each, and tried
  * only where a phrase can open: at the start of a word of triggers[] (every
