@@ -30,7 +30,7 @@ static const char usage[] =
 #define LABEL_MAX 40              /* bytes of a scorer label in a table */
 
 struct cmp_cli {
-	struct common_opts common;
+	const struct common_opts *common; /* the parsed common options */
 	const char *suite;        /* --suite NAME */
 	const char *registry;     /* for alias:NAME: --registry, else the config's; or NULL */
 	long limit;               /* --limit N: flipped and unpaired cases listed */
@@ -898,7 +898,7 @@ static int compare_report(struct history *h, struct cmp_cli *o, const struct run
 	r.res = &res;
 	r.list = &list;
 	r.o = o;
-	if (common_opts_color(&o->common, stdout) && !o->json && !o->markdown) {
+	if (common_opts_color(o->common, stdout) && !o->json && !o->markdown) {
 		r.col.red = "\033[31m";
 		r.col.green = "\033[32m";
 		r.col.bold = "\033[1m";
@@ -937,15 +937,12 @@ out_list:
 	return ret;
 }
 
-int cmd_compare(int argc, char **argv)
+int cmd_compare(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct cmp_cli o;
-	struct eg_config cfg;
-	struct history *h = NULL;
 	struct run_info a, b;
-	int nops, have_cfg, rc = EG_EXIT_USAGE;
+	int nops, rc = EG_EXIT_USAGE;
 	const struct option opts[] = {
-		OPT_COMMON(&o.common),
 		OPT_FLAG_(0, "markdown", &o.markdown, "print GitHub-flavoured Markdown tables"),
 		OPT_FLAG_(0, "json", &o.json, "print one JSON object"),
 		OPT_STRING_(0, "suite", &o.suite, "NAME", "compare only this suite"),
@@ -959,13 +956,11 @@ int cmd_compare(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	common_opts_init(&o.common);
 	o.limit = 50;
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&o.common))
-		return EG_EXIT_USAGE;
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0)
+		return ctx->rc;
+	o.common = &ctx->common;
 	if (nops != 2) {
 		error("compare needs two runs: A (the baseline) and B (the candidate)");
 		return EG_EXIT_USAGE;
@@ -975,24 +970,17 @@ int cmd_compare(int argc, char **argv)
 		return EG_EXIT_USAGE;
 	}
 	/* the config, when there is one, names the registry of alias:NAME */
-	have_cfg = config_load_optional(&cfg, o.common.config, common_opts_config_given(&o.common));
-	if (have_cfg < 0)
-		return EG_EXIT_USAGE;
-	if (!o.registry && have_cfg)
-		o.registry = cfg.registry;
-	h = history_open_ro(o.common.history);
-	if (!h)
-		goto out_cfg;
+	if (cmd_setup(ctx))
+		return ctx->rc;
+	if (!o.registry && ctx->have_cfg)
+		o.registry = ctx->cfg.registry;
 	/* B first: A = latest means the newest finished run of B's target other than B */
-	if (resolve(h, argv[1], NULL, o.registry, &b) || resolve(h, argv[0], &b, o.registry, &a))
+	if (resolve(ctx->h, argv[1], NULL, o.registry, &b) ||
+	    resolve(ctx->h, argv[0], &b, o.registry, &a))
 		goto out;
-	rc = compare_report(h, &o, &a, &b) ? EG_EXIT_USAGE : EG_EXIT_OK;
+	rc = compare_report(ctx->h, &o, &a, &b) ? EG_EXIT_USAGE : EG_EXIT_OK;
 out:
 	run_info_release(&a);
 	run_info_release(&b);
-	history_close(h);
-out_cfg:
-	if (have_cfg)
-		config_release(&cfg);
 	return rc;
 }

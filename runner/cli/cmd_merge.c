@@ -415,9 +415,8 @@ out:
 	return ret;
 }
 
-int cmd_merge(int argc, char **argv)
+int cmd_merge(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct common_opts common;
 	struct merge_src *src = NULL;
 	struct history *out = NULL;
 	struct run_info ri;
@@ -425,18 +424,14 @@ int cmd_merge(int argc, char **argv)
 	int allow_partial = 0, nops, rc = EG_EXIT_USAGE;
 	size_t i, n = 0;
 	const struct option opts[] = {
-		OPT_COMMON(&common),
 		OPT_FLAG_(0, "allow-partial", &allow_partial,
 			  "merge even when some shards are missing (the run covers fewer cases)"),
 		OPT_END_(),
 	};
 
-	common_opts_init(&common);
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&common))
-		return EG_EXIT_USAGE;
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0)
+		return ctx->rc;
 	if (nops == 0) {
 		error("merge needs the shard histories to merge (evalgate merge A.db B.db ...)");
 		print_usage(stderr, usage, opts);
@@ -455,9 +450,9 @@ int cmd_merge(int argc, char **argv)
 		verbose("%s: run %s, shard %s, %ld cases", argv[n], src[n].ri.id, src[n].ri.shard,
 			src[n].ri.n_cases);
 	}
-	if (check_sources(src, n, allow_partial, common.history))
+	if (check_sources(src, n, allow_partial, ctx->common.history))
 		goto out;
-	out = history_open(common.history);
+	out = history_open(ctx->common.history);
 	if (!out)
 		goto out;
 	if (write_merged(out, src, n, run_id, sizeof(run_id)))
@@ -468,11 +463,11 @@ int cmd_merge(int argc, char **argv)
 		printf("%s\n", run_id);
 	} else {
 		printf("merged %zu shard%s of %u into run %s in %s\n", n, n == 1 ? "" : "s",
-		       src[0].sh.count, run_id, common.history);
+		       src[0].sh.count, run_id, ctx->common.history);
 		printf("  %ld cases: %ld pass, %ld fail, %ld error; status %s\n", ri.n_cases,
 		       ri.n_pass, ri.n_fail, ri.n_error, run_status_name(ri.status));
 		printf("apply the gates with: evalgate gate %s --history %s\n", run_id,
-		       common.history);
+		       ctx->common.history);
 	}
 	run_info_release(&ri);
 	rc = 0;

@@ -234,46 +234,50 @@ struct runs_args {
 	int replace;               /* import */
 };
 
-static int sub_list(struct history *h, char **argv, const struct runs_args *a)
+static int sub_list(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
-	return runs_list(h, &a->filter, a->json);
+	const struct runs_args *a = opts;
+
+	return runs_list(ctx->h, &a->filter, a->json) ? EG_EXIT_USAGE : EG_EXIT_OK;
 }
 
-static int sub_show(struct history *h, char **argv, const struct runs_args *a)
+static int sub_show(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
-	return runs_show(h, argv[1], a->json);
+	const struct runs_args *a = opts;
+
+	return runs_show(ctx->h, argv[1], a->json) ? EG_EXIT_USAGE : EG_EXIT_OK;
 }
 
-static int sub_export(struct history *h, char **argv, const struct runs_args *a)
+static int sub_gate(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
-	return run_export(h, argv[1], argv[2]);
+	return cmd_gate_run(ctx, argv[1]);
 }
 
-static int sub_import(struct history *h, char **argv, const struct runs_args *a)
+static int sub_export(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
+	return run_export(ctx->h, argv[1], argv[2]) ? EG_EXIT_USAGE : EG_EXIT_OK;
+}
+
+static int sub_import(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
+{
+	const struct runs_args *a = opts;
 	char *id = NULL;
 
-	if (run_import(h, argv[1], a->replace, &id))
-		return -1;
+	if (run_import(ctx->h, argv[1], a->replace, &id))
+		return EG_EXIT_USAGE;
 	info("imported run %s into %s", id, a->history);
 	free(id);
-	return 0;
+	return EG_EXIT_OK;
 }
 
-/* a subcommand: its operands (after its name) and whether it writes the history */
-struct runs_sub {
-	const char *name;
-	int (*fn)(struct history *h, char **argv, const struct runs_args *a); /* -1: exit 2 */
-	int min_args, max_args;
-	int writes;
-	const char *args;        /* for the message when the count is wrong */
-};
-
-static const struct runs_sub runs_subs[] = {
-	{ "list", sub_list, 0, 0, 0, "no operands" },
-	{ "show", sub_show, 1, 1, 0, "one run id (or 'latest')" },
-	{ "export", sub_export, 2, 2, 0, "a run id (or 'latest') and a file ('-': standard output)" },
-	{ "import", sub_import, 1, 1, 1, "one file ('-': standard input)" },
+static const struct subcommand runs_subs[] = {
+	{ "list", sub_list, 0, 0, CMD_HISTORY, "no operands" },
+	{ "show", sub_show, 1, 1, CMD_HISTORY, "one run id (or 'latest')" },
+	{ "gate", sub_gate, 1, 1, CMD_CONFIG | CMD_GATES | CMD_HISTORY_WRITE,
+	  "one run id (or 'latest')" },
+	{ "export", sub_export, 2, 2, CMD_HISTORY,
+	  "a run id (or 'latest') and a file ('-': standard output)" },
+	{ "import", sub_import, 1, 1, CMD_HISTORY_CREATE, "one file ('-': standard input)" },
 };
 
 static int check_status(const char *s)
@@ -289,17 +293,12 @@ static int check_status(const char *s)
 		     "failed)", s);
 }
 
-int cmd_runs(int argc, char **argv)
+int cmd_runs(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct common_opts common;
-	struct history *h;
 	struct runs_args a = { { .newest_first = 1 }, NULL, 0, 0 };
-	const struct runs_sub *sub = NULL;
 	long limit = 0;
-	int nops, rc;
-	size_t i;
+	int nops;
 	const struct option opts[] = {
-		OPT_COMMON(&common),
 		OPT_STRING_(0, "target", &a.filter.target, "NAME", "list only runs of this target"),
 		OPT_STRING_(0, "suite", &a.filter.suite, "NAME",
 			    "list only runs that include this suite"),
@@ -313,42 +312,13 @@ int cmd_runs(int argc, char **argv)
 		OPT_END_(),
 	};
 
-	common_opts_init(&common);
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&common))
-		return EG_EXIT_USAGE;
-	if (nops < 1) {
-		print_usage(stderr, usage, opts);
-		return EG_EXIT_USAGE;
-	}
-	if (!strcmp(argv[0], "gate")) { /* gate opens the history itself, with the config */
-		if (nops != 2) {
-			error("runs gate takes one run id (or 'latest')");
-			return EG_EXIT_USAGE;
-		}
-		return cmd_gate_run(&common, argv[1]);
-	}
-	for (i = 0; i < sizeof(runs_subs) / sizeof(runs_subs[0]); i++)
-		if (!strcmp(argv[0], runs_subs[i].name))
-			sub = &runs_subs[i];
-	if (!sub) {
-		error("runs: unknown subcommand '%s' (list, show, gate, export, import)", argv[0]);
-		return EG_EXIT_USAGE;
-	}
-	if (nops - 1 < sub->min_args || nops - 1 > sub->max_args) {
-		error("runs %s takes %s", sub->name, sub->args);
-		return EG_EXIT_USAGE;
-	}
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0)
+		return ctx->rc;
 	if (check_status(a.filter.status))
 		return EG_EXIT_USAGE;
 	a.filter.limit = limit > 0 ? (size_t)limit : 0;
-	a.history = common.history;
-	h = sub->writes ? history_open(common.history) : history_open_ro(common.history);
-	if (!h)
-		return EG_EXIT_USAGE;
-	rc = sub->fn(h, argv, &a) ? EG_EXIT_USAGE : 0;
-	history_close(h);
-	return rc;
+	a.history = ctx->common.history;
+	return cmd_dispatch(ctx, runs_subs, sizeof(runs_subs) / sizeof(runs_subs[0]), argv, nops,
+			    &a);
 }
