@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline.h"
 #include "commands.h"
 #include "compare.h"
 #include "config.h"
@@ -46,11 +47,17 @@ struct score_means {
 	size_t n, alloc;
 };
 
+/* the summed cost, NaN when no result's cost is known */
+static double usage_cost(const struct usage *u)
+{
+	return u->n_cost ? u->cost_usd : NAN;
+}
+
 /* what one table shows: one suite, or all of them (name NULL) */
 struct suite_data {
 	const char *name;
 	const struct compare_counts *c;
-	struct usage_summary ua, ub;
+	struct usage ua, ub;
 	struct score_means sa, sb;
 };
 
@@ -97,8 +104,8 @@ static int suite_data_load(struct history *h, const char *a, const char *b, cons
 	memset(sd, 0, sizeof(*sd));
 	sd->name = name;
 	sd->c = c;
-	if (history_usage_summary(h, a, query, &sd->ua) ||
-	    history_usage_summary(h, b, query, &sd->ub) ||
+	if (history_usage(h, a, query, &sd->ua) ||
+	    history_usage(h, b, query, &sd->ub) ||
 	    history_score_means(h, a, query, add_mean, &sd->sa) ||
 	    history_score_means(h, b, query, add_mean, &sd->sb))
 		return -1;
@@ -219,17 +226,17 @@ static void build_rows(const struct suite_data *sd, struct mrows *r)
 	delta_cell(m->d, sizeof(m->d), 0, "", sd->ua.latency_p95, sd->ub.latency_p95, NULL, 0);
 	m = mrow_new(r, "tokens");
 	{
-		double ta = sd->ua.tokens_known ? (double)(sd->ua.prompt_tokens + sd->ua.completion_tokens) : NAN;
-		double tb = sd->ub.tokens_known ? (double)(sd->ub.prompt_tokens + sd->ub.completion_tokens) : NAN;
+		double ta = sd->ua.n_tokens ? (double)(sd->ua.prompt_tokens + sd->ua.completion_tokens) : NAN;
+		double tb = sd->ub.n_tokens ? (double)(sd->ub.prompt_tokens + sd->ub.completion_tokens) : NAN;
 
 		fmt_num(m->a, sizeof(m->a), 0, ta);
 		fmt_num(m->b, sizeof(m->b), 0, tb);
 		delta_cell(m->d, sizeof(m->d), 0, "", ta, tb, NULL, 0);
 	}
 	m = mrow_new(r, "cost USD");
-	fmt_num(m->a, sizeof(m->a), 4, sd->ua.cost_usd);
-	fmt_num(m->b, sizeof(m->b), 4, sd->ub.cost_usd);
-	delta_cell(m->d, sizeof(m->d), 4, "", sd->ua.cost_usd, sd->ub.cost_usd, NULL, 0);
+	fmt_num(m->a, sizeof(m->a), 4, usage_cost(&sd->ua));
+	fmt_num(m->b, sizeof(m->b), 4, usage_cost(&sd->ub));
+	delta_cell(m->d, sizeof(m->d), 4, "", usage_cost(&sd->ua), usage_cost(&sd->ub), NULL, 0);
 }
 
 /* "N pairs, B new failures, C fixed, McNemar p = P, ..." */
@@ -313,13 +320,13 @@ static int flips_load(struct history *h, const char *a, const char *b,
 					 nf ? RESULT_PASS : RESULT_FAIL, &v[i].a);
 		if (rc < 0)
 			return -1;
-		v[i].have_a = rc;
+		v[i].have_a = !rc;
 		rc = history_case_sample(h, b, it->suite, it->case_id,
 					 nf ? RESULT_FAIL : RESULT_PASS, &v[i].b);
 		*n = i + 1;
 		if (rc < 0)
 			return -1;
-		v[i].have_b = rc;
+		v[i].have_b = !rc;
 	}
 	return 0;
 }
@@ -705,7 +712,7 @@ static void j_counts(struct strbuf *sb, const struct compare_counts *c)
 }
 
 static void j_side(struct strbuf *sb, const char *key, const struct compare_side *s,
-		   const struct usage_summary *u, const struct score_means *m)
+		   const struct usage *u, const struct score_means *m)
 {
 	double lo, hi;
 	size_t i;
@@ -723,11 +730,11 @@ static void j_side(struct strbuf *sb, const char *key, const struct compare_side
 	strbuf_addch(sb, ',');
 	j_num(sb, "latency_p95_ms", u->latency_p95);
 	strbuf_addch(sb, ',');
-	j_num(sb, "prompt_tokens", u->tokens_known ? (double)u->prompt_tokens : NAN);
+	j_num(sb, "prompt_tokens", u->n_tokens ? (double)u->prompt_tokens : NAN);
 	strbuf_addch(sb, ',');
-	j_num(sb, "completion_tokens", u->tokens_known ? (double)u->completion_tokens : NAN);
+	j_num(sb, "completion_tokens", u->n_tokens ? (double)u->completion_tokens : NAN);
 	strbuf_addch(sb, ',');
-	j_num(sb, "cost_usd", u->cost_usd);
+	j_num(sb, "cost_usd", usage_cost(u));
 	strbuf_addstr(sb, ",\"scores\":{");
 	for (i = 0; i < m->n; i++) {
 		if (i)

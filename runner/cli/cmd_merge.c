@@ -169,30 +169,6 @@ static void merge_src_release(struct merge_src *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* history_runs_list callback: take the first (newest) run that has a shard */
-static int take_sharded(const struct run_info *ri, void *arg)
-{
-	struct merge_src *m = arg;
-
-	if (!ri->shard)
-		return 0;
-	m->ri = *ri;
-	m->ri.id = xstrdup(ri->id);
-	m->ri.started_at = ri->started_at ? xstrdup(ri->started_at) : NULL;
-	m->ri.finished_at = ri->finished_at ? xstrdup(ri->finished_at) : NULL;
-	m->ri.verdict = ri->verdict ? xstrdup(ri->verdict) : NULL;
-	m->ri.git_sha = ri->git_sha ? xstrdup(ri->git_sha) : NULL;
-	m->ri.git_ref = ri->git_ref ? xstrdup(ri->git_ref) : NULL;
-	m->ri.config_hash = ri->config_hash ? xstrdup(ri->config_hash) : NULL;
-	m->ri.target = ri->target ? xstrdup(ri->target) : NULL;
-	m->ri.version = ri->version ? xstrdup(ri->version) : NULL;
-	m->ri.model = ri->model ? xstrdup(ri->model) : NULL;
-	m->ri.shard = xstrdup(ri->shard);
-	m->ri.evalgate_version = ri->evalgate_version ? xstrdup(ri->evalgate_version) : NULL;
-	m->ri.repeat_policy = ri->repeat_policy ? xstrdup(ri->repeat_policy) : NULL;
-	return 1;
-}
-
 static int take_suite(const struct run_suite *s, void *arg)
 {
 	struct merge_src *m = arg;
@@ -210,14 +186,18 @@ static int take_suite(const struct run_suite *s, void *arg)
 /* open one input and read its sharded run and suites */
 static int load_src(struct merge_src *m, const char *path)
 {
+	struct run_filter newest_shard = { .sharded = 1, .newest_first = 1 };
+	int rc;
+
 	memset(m, 0, sizeof(*m));
 	m->path = path;
 	m->h = history_open_ro(path);
 	if (!m->h)
 		return -1;
-	if (history_runs_list(m->h, NULL, 0, take_sharded, m))
+	rc = history_run_first(m->h, &newest_shard, &m->ri);
+	if (rc < 0)
 		return -1;
-	if (!m->ri.id)
+	if (rc)
 		return error("%s: no sharded run in this history (make one with run --shard I/N)",
 			     path);
 	if (shard_parse(m->ri.shard, &m->sh))
@@ -482,7 +462,7 @@ int cmd_merge(int argc, char **argv)
 		goto out;
 	if (write_merged(out, src, n, run_id, sizeof(run_id)))
 		goto out;
-	if (history_run_get(out, run_id, &ri))
+	if (history_run_resolve(out, run_id, &ri, NULL))
 		goto out;
 	if (eg_verbosity < 0) {
 		printf("%s\n", run_id);

@@ -58,7 +58,7 @@ int cmd_report(int argc, char **argv)
 	if (!h)
 		return EG_EXIT_USAGE;
 	/* an unknown or ambiguous id is a usage error; a report not written is not */
-	if (history_run_get(h, argv[0], &ri))
+	if (history_run_resolve(h, argv[0], &ri, NULL))
 		goto out_close;
 	rc = reports_write(h, ri.id, &req) ? EG_EXIT_INFRA : EG_EXIT_OK;
 	run_info_release(&ri);

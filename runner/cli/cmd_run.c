@@ -8,12 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "commands.h"
-#include "compare.h"
 #include "error.h"
 #include "gate.h"
 #include "history.h"
 #include "junit.h"
+#include "output.h"
 #include "report.h"
 #include "opts.h"
 #include "registry.h"
@@ -43,6 +44,7 @@ struct run_cli {
 	long limit;
 	long repeat;              /* --repeat N, 0 when not given */
 	const char *resume;       /* --resume ID */
+	const char *run_id_file;  /* --run-id-file FILE */
 	int no_cache, cache_only, dry_run;
 };
 
@@ -110,8 +112,8 @@ static void print_plan(const struct setup *s, const struct run_cli *o, int concu
 		repeat_policy_format(&s->cfg.repeat_policy, pol, sizeof(pol));
 		printf("  each case %d times, repeat_policy %s\n", repeats, pol);
 	}
-	for (i = 0; i < s->cfg.n_gates; i++)
-		printf("  gate: %s\n", s->cfg.gates[i].name);
+	for (i = 0; i < s->gates.n; i++)
+		printf("  gate: %s\n", s->gates.v[i].name);
 	printf("nothing was called (--dry-run)\n");
 }
 
@@ -255,6 +257,38 @@ static int report_dir_check(const char *opt, const char *path)
 	return ret;
 }
 
+/*
+ * the run id for the caller, as soon as the run is stored: one line in
+ * --run-id-file (replaced atomically) and run-id=ID appended to
+ * $GITHUB_OUTPUT when that is set (a GitHub Actions step's outputs)
+ */
+static int publish_run_id(const struct run_cli *o, const char *run_id)
+{
+	const char *gh = getenv("GITHUB_OUTPUT");
+	struct report_out out;
+	FILE *f;
+	int ret = 0;
+
+	if (o->run_id_file) {
+		if (out_open(&out, o->run_id_file, "run id file"))
+			return -1;
+		strbuf_addf(&out.sb, "%s\n", run_id);
+		if (out_commit(&out))
+			return -1;
+	}
+	if (gh && *gh) {
+		f = fopen(gh, "a");
+		if (!f)
+			return error("GITHUB_OUTPUT %s: cannot append the run id: %s", gh,
+				     strerror(errno));
+		fprintf(f, "run-id=%s\n", run_id);
+		if (ferror(f) | fclose(f))
+			ret = error("GITHUB_OUTPUT %s: cannot append the run id: %s", gh,
+				    strerror(errno));
+	}
+	return ret;
+}
+
 static int write_reports(struct history *h, const char *run_id, const struct run_cli *o)
 {
 	struct report_request req;
@@ -310,7 +344,7 @@ static int resume_check(struct history *h, const struct run_cli *o, const struct
 {
 	struct stored_suites ss = { s, NULL, 0 };
 
-	if (history_run_get(h, o->resume, prev))
+	if (history_run_resolve(h, o->resume, prev, NULL))
 		return -1;
 	ss.run_id = prev->id;
 	if (prev->status == RUN_FINISHED) {
@@ -408,8 +442,9 @@ static int execute(struct run_cli *o, struct setup *s)
 	struct counts rc_all;
 	char run_id[64], policy[32];
 	char *cache_path;
-	const char *api_key = NULL, *verdict;
+	const char *api_key = NULL, *why;
 	enum run_status status;
+	enum gate_verdict verdict;
 	int rc, failed_gates, concurrency, color, repeats;
 	double error_rate;
 	size_t i;
@@ -448,6 +483,11 @@ static int execute(struct run_cli *o, struct setup *s)
 			history_close(h);
 			return EG_EXIT_USAGE;
 		}
+	if (publish_run_id(o, run_id)) {
+		history_close(stored);
+		history_close(h);
+		return EG_EXIT_USAGE;
+	}
 	info("run %s: %s%zu suite%s, target %s@%s", run_id, stored ? "resuming, " : "",
 	     s->n_suites, s->n_suites == 1 ? "" : "s", s->cfg.target.name, s->cfg.target.version);
 	if (repeats > 1)
@@ -484,15 +524,13 @@ static int execute(struct run_cli *o, struct setup *s)
 	status = st.interrupted ? RUN_INTERRUPTED : (st.fatal || rc) ? RUN_FAILED : RUN_FINISHED;
 	color = common_opts_color(&o->common, stdout);
 	print_summary(h, run_id, s, &st, repeats);
-	failed_gates = gates_apply(h, run_id, &s->cfg, eg_verbosity >= 0 ? stdout : NULL, color);
+	failed_gates = gates_apply(h, run_id, &s->gates, eg_verbosity >= 0 ? stdout : NULL, color);
 	if (failed_gates < 0) {
 		history_close(h);
 		return EG_EXIT_INFRA;
 	}
-	verdict = failed_gates ? "fail" : "pass";
-	if (status != RUN_FINISHED || error_rate > s->cfg.gateway.max_error_rate)
-		verdict = "error";
-	if (history_run_finish(h, run_id, status, verdict)) {
+	verdict = gates_verdict(status, &rc_all, s->cfg.gateway.max_error_rate, failed_gates, &why);
+	if (history_run_finish(h, run_id, status, gate_verdict_name(verdict))) {
 		history_close(h);
 		return EG_EXIT_INFRA;
 	}
@@ -508,23 +546,20 @@ static int execute(struct run_cli *o, struct setup *s)
 	}
 	if (st.fatal) {
 		error("the gateway could not be used: %s", st.fatal_msg);
-		printf("verdict: ERROR (gateway)\n");
+		gates_print_verdict(stdout, VERDICT_ERROR, "gateway", 0, 0, 0);
 		return EG_EXIT_INFRA;
 	}
 	if (rc)
 		return EG_EXIT_INFRA;
-	if (error_rate > s->cfg.gateway.max_error_rate) {
+	if (verdict == VERDICT_ERROR) {
+		/* the run finished: its errors are over gateway.max_error_rate */
 		error("%ld of %ld %s ended in error (%.1f%%), over gateway.max_error_rate %.1f%%",
 		      rc_all.error, rc_all.n, repeats > 1 ? "results" : "cases", 100 * error_rate,
 		      100 * s->cfg.gateway.max_error_rate);
-		printf("verdict: ERROR (error rate)\n");
+		gates_print_verdict(stdout, verdict, why, 0, 0, 0);
 		return EG_EXIT_INFRA;
 	}
-	printf("verdict: %s%s%s", color ? (failed_gates ? "\033[1;31m" : "\033[1;32m") : "",
-	       failed_gates ? "FAIL" : "PASS", color ? "\033[0m" : "");
-	if (failed_gates)
-		printf(" (%d of %zu gates failed)", failed_gates, s->cfg.n_gates);
-	putchar('\n');
+	gates_print_verdict(stdout, verdict, NULL, failed_gates, s->gates.n, color);
 	rc = failed_gates ? EG_EXIT_GATE : EG_EXIT_OK;
 	if (o->promote) {
 		int prc = registry_run_promote(&s->cfg, o->common.history, run_id, o->promote);
@@ -536,19 +571,19 @@ static int execute(struct run_cli *o, struct setup *s)
 }
 
 /* --baseline REF replaces the baseline of every regression gate */
-static int baseline_option(struct eg_config *cfg, const char *ref)
+static int baseline_option(struct setup *s, const char *ref)
 {
 	const char *why;
 	size_t i;
 
 	if (!baseline_ref_valid(ref, &why))
 		return error("--baseline '%s': %s", ref, why);
-	for (i = 0; i < cfg->n_gates && cfg->gates[i].metric != METRIC_REGRESSION; i++)
+	for (i = 0; i < s->gates.n && strcmp(s->gates.v[i].type->name, "regression"); i++)
 		;
-	if (i == cfg->n_gates)
+	if (i == s->gates.n)
 		warning("--baseline %s: %s has no regression gate, so no comparison is made", ref,
-			cfg->path);
-	cfg->baseline_override = ref;
+			s->cfg.path);
+	s->gates.baseline_override = ref;
 	return 0;
 }
 
@@ -579,6 +614,8 @@ int cmd_run(int argc, char **argv)
 		OPT_STRING_(0, "shard", &o.shard, "I/N", "only shard I of N of the cases (stable hash of suite and case id)"),
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
 		OPT_STRING_(0, "baseline", &o.baseline, "REF", "baseline of the regression gates: run id, latest, latest:GITREF, alias:NAME"),
+		OPT_STRING_(0, "run-id-file", &o.run_id_file, "FILE", "write the run id to FILE (one line, replaced atomically) once the run is stored; "
+			    "with $GITHUB_OUTPUT set, run-id=ID is also appended to it"),
 		OPT_END_(),
 	};
 
@@ -597,7 +634,8 @@ int cmd_run(int argc, char **argv)
 	if ((o.junit && report_dir_check("junit", o.junit)) ||
 	    (o.html && report_dir_check("html", o.html)) ||
 	    (o.markdown && report_dir_check("markdown", o.markdown)) ||
-	    (o.json && report_dir_check("json", o.json)))
+	    (o.json && report_dir_check("json", o.json)) ||
+	    (o.run_id_file && report_dir_check("run-id-file", o.run_id_file)))
 		goto out;
 	if (o.promote && !promotion_alias_ok(o.promote)) {
 		error("--promote: '%s' is not an alias name (letters, digits, _ and -; "
@@ -631,7 +669,7 @@ int cmd_run(int argc, char **argv)
 		setup_release(&s);
 		goto out;
 	}
-	if (o.baseline && baseline_option(&s.cfg, o.baseline)) {
+	if (o.baseline && baseline_option(&s, o.baseline)) {
 		setup_release(&s);
 		goto out;
 	}

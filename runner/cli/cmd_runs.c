@@ -21,12 +21,6 @@ static const char usage[] =
 	"       evalgate runs export ID|latest FILE|-\n"
 	"       evalgate runs import FILE|- [--replace]";
 
-struct list_ctx {
-	int json;
-	int first;
-	struct strbuf sb;
-};
-
 static void json_field(struct strbuf *sb, const char *key, const char *v, int comma)
 {
 	if (comma)
@@ -39,7 +33,18 @@ static void json_field(struct strbuf *sb, const char *key, const char *v, int co
 		strbuf_addstr(sb, "null");
 }
 
-static void run_json(struct strbuf *sb, const struct run_info *ri)
+/* a number, or null for NaN (unknown) and the infinities JSON has no word for */
+static void json_num(struct strbuf *sb, const char *key, double v)
+{
+	strbuf_addf(sb, ",\"%s\":", key);
+	if (!isfinite(v))
+		strbuf_addstr(sb, "null");
+	else
+		strbuf_addf(sb, "%.17g", v);
+}
+
+/* the run's members, without the closing brace */
+static void run_json_members(struct strbuf *sb, const struct run_info *ri)
 {
 	strbuf_addch(sb, '{');
 	json_field(sb, "id", ri->id, 0);
@@ -52,20 +57,19 @@ static void run_json(struct strbuf *sb, const struct run_info *ri)
 	json_field(sb, "model", ri->model, 1);
 	json_field(sb, "git_sha", ri->git_sha, 1);
 	json_field(sb, "git_ref", ri->git_ref, 1);
-	strbuf_addf(sb, ",\"cases\":%ld,\"pass\":%ld,\"fail\":%ld,\"error\":%ld}", ri->n_cases,
+	strbuf_addf(sb, ",\"cases\":%ld,\"pass\":%ld,\"fail\":%ld,\"error\":%ld", ri->n_cases,
 		    ri->n_pass, ri->n_fail, ri->n_error);
 }
 
-static int list_one(const struct run_info *ri, void *arg)
+static void list_one(const struct run_info *ri, int json, int first, struct strbuf *sb)
 {
-	struct list_ctx *c = arg;
-
-	if (c->json) {
-		if (!c->first)
-			strbuf_addch(&c->sb, ',');
-		run_json(&c->sb, ri);
-		fputs(c->sb.buf, stdout);
-		strbuf_reset(&c->sb);
+	if (json) {
+		if (!first)
+			strbuf_addch(sb, ',');
+		run_json_members(sb, ri);
+		strbuf_addch(sb, '}');
+		fputs(sb->buf, stdout);
+		strbuf_reset(sb);
 	} else {
 		char tv[160];
 		snprintf(tv, sizeof(tv), "%s@%s", ri->target ? ri->target : "?",
@@ -75,7 +79,46 @@ static int list_one(const struct run_info *ri, void *arg)
 		       ri->verdict ? ri->verdict : "-", tv, ri->n_cases, ri->n_pass, ri->n_fail,
 		       ri->n_error);
 	}
-	c->first = 0;
+}
+
+/* open an object in a JSON array: a comma unless it is the first */
+static void array_item(struct strbuf *sb)
+{
+	if (sb->buf[sb->len - 1] != '[')
+		strbuf_addch(sb, ',');
+	strbuf_addch(sb, '{');
+}
+
+static int suite_json(const struct run_suite *s, void *arg)
+{
+	struct strbuf *sb = arg;
+
+	array_item(sb);
+	json_field(sb, "name", s->name, 0);
+	json_field(sb, "version", s->version, 1);
+	json_field(sb, "hash", s->hash, 1);
+	json_field(sb, "kind", s->kind, 1);
+	strbuf_addf(sb, ",\"results\":%ld}", s->n_cases);
+	return 0;
+}
+
+static int gate_json(const struct gate_row *g, void *arg)
+{
+	struct strbuf *sb = arg;
+
+	array_item(sb);
+	json_field(sb, "name", g->name, 0);
+	json_field(sb, "metric", g->metric, 1);
+	json_field(sb, "scope", g->scope, 1);
+	json_num(sb, "value", g->value);
+	json_field(sb, "op", g->op, 1);
+	json_num(sb, "threshold", g->threshold);
+	strbuf_addf(sb, ",\"pass\":%s", g->pass ? "true" : "false");
+	json_num(sb, "lo", g->lo);
+	json_num(sb, "hi", g->hi);
+	strbuf_addf(sb, ",\"n\":%ld", g->n);
+	json_field(sb, "detail", g->detail, 1);
+	strbuf_addch(sb, '}');
 	return 0;
 }
 
@@ -101,36 +144,68 @@ static int show_gate(const struct gate_row *g, void *arg)
 	return 0;
 }
 
-static int runs_list(struct history *h, const struct runs_filter *f, int json)
+static int runs_list(struct history *h, const struct run_filter *f, int json)
 {
-	struct list_ctx c = { json, 1, STRBUF_INIT };
-	int rc;
+	struct strbuf sb = STRBUF_INIT;
+	struct run_iter it;
+	const struct run_info *ri;
+	int rc, first = 1;
 
 	if (json)
 		putchar('[');
 	else
 		printf("%-24s %-20s %-11s %-7s %-28s %6s %6s %6s %6s\n", "id", "started", "status",
 		       "verdict", "target", "cases", "pass", "fail", "error");
-	rc = history_runs_find(h, f, list_one, &c);
+	rc = history_runs_begin(h, f, &it);
+	if (!rc)
+		while ((rc = history_runs_next(&it, &ri)) > 0) {
+			list_one(ri, json, first, &sb);
+			first = 0;
+		}
+	history_runs_end(&it);
 	if (json)
 		puts("]");
-	strbuf_release(&c.sb);
-	return rc;
+	strbuf_release(&sb);
+	return rc < 0 ? -1 : 0;
+}
+
+/* the run, its suites and its gate results as one JSON object */
+static int show_json(struct history *h, const struct run_info *ri)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int ret = -1;
+
+	run_json_members(&sb, ri);
+	json_field(&sb, "shard", ri->shard, 1);
+	json_field(&sb, "config_hash", ri->config_hash, 1);
+	json_field(&sb, "evalgate_version", ri->evalgate_version, 1);
+	strbuf_addf(&sb, ",\"repeats\":%d", ri->repeats > 0 ? ri->repeats : 1);
+	json_field(&sb, "repeat_policy", ri->repeat_policy ? ri->repeat_policy : "all", 1);
+	strbuf_addstr(&sb, ",\"suites\":[");
+	if (history_run_suites(h, ri->id, suite_json, &sb))
+		goto out;
+	strbuf_addstr(&sb, "],\"gates\":[");
+	if (history_gates(h, ri->id, gate_json, &sb))
+		goto out;
+	strbuf_addstr(&sb, "]}");
+	puts(sb.buf);
+	ret = 0;
+out:
+	strbuf_release(&sb);
+	return ret;
 }
 
 static int runs_show(struct history *h, const char *ref, int json)
 {
 	struct run_info ri;
 
-	if (history_run_get(h, ref, &ri))
+	if (history_run_resolve(h, ref, &ri, NULL))
 		return -1;
 	if (json) {
-		struct strbuf sb = STRBUF_INIT;
-		run_json(&sb, &ri);
-		puts(sb.buf);
-		strbuf_release(&sb);
+		int rc = show_json(h, &ri);
+
 		run_info_release(&ri);
-		return 0;
+		return rc;
 	}
 	printf("run %s\n", ri.id);
 	printf("  target %s@%s, model %s\n", ri.target, ri.version, ri.model);
@@ -153,7 +228,8 @@ static int runs_show(struct history *h, const char *ref, int json)
 
 /* what the options say, for every subcommand */
 struct runs_args {
-	struct runs_filter filter; /* list */
+	struct run_filter filter;  /* list */
+	const char *history;       /* the file, for messages */
 	int json;                  /* list, show */
 	int replace;               /* import */
 };
@@ -179,7 +255,7 @@ static int sub_import(struct history *h, char **argv, const struct runs_args *a)
 
 	if (run_import(h, argv[1], a->replace, &id))
 		return -1;
-	info("imported run %s into %s", id, history_path(h));
+	info("imported run %s into %s", id, a->history);
 	free(id);
 	return 0;
 }
@@ -217,7 +293,7 @@ int cmd_runs(int argc, char **argv)
 {
 	struct common_opts common;
 	struct history *h;
-	struct runs_args a = { { NULL, NULL, NULL, NULL, 0 }, 0, 0 };
+	struct runs_args a = { { .newest_first = 1 }, NULL, 0, 0 };
 	const struct runs_sub *sub = NULL;
 	long limit = 0;
 	int nops, rc;
@@ -227,11 +303,12 @@ int cmd_runs(int argc, char **argv)
 		OPT_STRING_(0, "target", &a.filter.target, "NAME", "list only runs of this target"),
 		OPT_STRING_(0, "suite", &a.filter.suite, "NAME",
 			    "list only runs that include this suite"),
-		OPT_STRING_(0, "ref", &a.filter.ref, "REF", "list only runs of this git ref"),
+		OPT_STRING_(0, "ref", &a.filter.git_ref, "REF", "list only runs of this git ref"),
 		OPT_STRING_(0, "status", &a.filter.status, "S",
 			    "list only runs with this status (running, finished, interrupted, failed)"),
 		OPT_INT_(0, "limit", &limit, "N", "list at most N runs", 1, 1000000000L),
-		OPT_FLAG_(0, "json", &a.json, "machine-readable output"),
+		OPT_FLAG_(0, "json", &a.json, "machine-readable output (show: the run with its "
+			  "suites and gate results)"),
 		OPT_FLAG_(0, "replace", &a.replace, "import: overwrite a run with the same id"),
 		OPT_END_(),
 	};
@@ -267,6 +344,7 @@ int cmd_runs(int argc, char **argv)
 	if (check_status(a.filter.status))
 		return EG_EXIT_USAGE;
 	a.filter.limit = limit > 0 ? (size_t)limit : 0;
+	a.history = common.history;
 	h = sub->writes ? history_open(common.history) : history_open_ro(common.history);
 	if (!h)
 		return EG_EXIT_USAGE;

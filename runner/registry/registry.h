@@ -13,7 +13,9 @@
  *
  * Return values: functions documented as returning an exit code return
  * one of SPEC 3 (0 done, 1 refused, 2 usage or local store error, 3 the
- * remote registry could not be used), after printing the reason.
+ * remote registry could not be used), after printing the reason. Lookups
+ * follow history.h: 0 found, 1 not found, and -1 on error (or, for those
+ * that return exit codes, an exit code >= 2).
  *
  * Ownership: registry_open returns a handle freed by registry_close; strings
  * passed in are borrowed; char ** outputs and struct promo_check contents
