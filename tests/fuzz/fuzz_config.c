@@ -1,9 +1,11 @@
 /*
  * libFuzzer target: evalgate.json, read by config_load from a file holding
- * the input. It must never crash or leak; a refused config leaves nothing
- * to release. An accepted one must be complete (target, gate names, a
- * 64-digit hash), and must not depend on its layout: the same document
- * printed compactly loads again, to the same hash.
+ * the input, and its gates by gates_load, as `evalgate validate` reads them.
+ * Nothing may crash or leak; a refused config or gate list leaves nothing
+ * to release. An accepted config must be complete (target, gateway, a
+ * 64-digit hash), every gate named, and neither may depend on the layout:
+ * the same document printed compactly loads again, to the same hash and
+ * the same gates.
  *
  * Built by -DEG_FUZZ=ON (see README.md here); ./dev.sh fuzz runs it on its
  * seeds in corpus/config/. Refused configs print their error: run it with
@@ -18,28 +20,39 @@
 
 #include "config.h"
 #include "fuzz_util.h"
+#include "gate.h"
 #include "strbuf.h"
 #include "banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_config(const struct eg_config *cfg)
+/* -1 when gates_load refuses the gates, else how many it read */
+static long check_config(const struct eg_config *cfg)
 {
+	struct gates gs;
+	long n;
 	size_t i;
 
 	if (strlen(cfg->hash) != 64 || !cJSON_IsObject(cfg->root) || !cfg->target.name ||
 	    !cfg->target.model || !cfg->gateway.base_url)
 		abort();
-	for (i = 0; i < cfg->n_gates; i++)
-		if (!cfg->gates[i].name || !*cfg->gates[i].name || !cfg->gates[i].metric_name)
-			abort();
 	for (i = 0; i < cfg->n_suites; i++)
 		if (!cfg->suites[i])
 			abort();
+	if (gates_load(&gs, cfg))
+		return -1;
+	if (gs.n != (size_t)cJSON_GetArraySize(cfg->gates))
+		abort();
+	for (i = 0; i < gs.n; i++)
+		if (!gs.v[i].type || !gs.v[i].name || !*gs.v[i].name || !gs.v[i].metric)
+			abort();
+	n = (long)gs.n;
+	gates_release(&gs);
+	return n;
 }
 
-/* the accepted document, printed without layout, loads to the same config hash */
-static void check_reload(const struct eg_config *cfg, const char *dir)
+/* the accepted document, printed without layout, loads to the same hash and gates */
+static void check_reload(const struct eg_config *cfg, long n_gates, const char *dir)
 {
 	struct strbuf path = STRBUF_INIT;
 	struct eg_config again;
@@ -48,7 +61,8 @@ static void check_reload(const struct eg_config *cfg, const char *dir)
 	if (!text)
 		abort();
 	fuzz_file_write(&path, dir, "compact.json", text, strlen(text));
-	if (config_load(&again, path.buf) || strcmp(again.hash, cfg->hash))
+	if (config_load(&again, path.buf) || strcmp(again.hash, cfg->hash) ||
+	    check_config(&again) != n_gates)
 		abort();
 	config_release(&again);
 	cJSON_free(text);
@@ -63,8 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_dir_make(&dir);
 	fuzz_file_write(&path, dir.buf, "evalgate.json", data, size);
 	if (config_load(&cfg, path.buf) == 0) {
-		check_config(&cfg);
-		check_reload(&cfg, dir.buf);
+		check_reload(&cfg, check_config(&cfg), dir.buf);
 		config_release(&cfg);
 	}
 	fuzz_dir_remove(dir.buf);
