@@ -6,13 +6,17 @@
 #                    and the integration tests under TSan)
 #   ./dev.sh build   build only (build/evalgate)
 #   ./dev.sh bench   run the benchmarks of tests/bench
+#   ./dev.sh fuzz [SECONDS]  build the libFuzzer targets of tests/fuzz with clang, run each
+#                    SECONDS (default 30) on a copy of its seeds; fails if one crashes
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES="build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libpcre2-dev
 libsqlite3-dev libcriterion-dev libmicrohttpd-dev libxml2-utils sqlite3 curl python3"
-# only the tests need these: the report's JSON schema check and the browser test
-TEST_PACKAGES="python3-jsonschema chromium"
+# only the tests need these: the report's JSON schema check, the browser test and the
+# fuzz targets (clang with its libFuzzer and sanitizer runtimes, and its OpenMP)
+FUZZ_PACKAGES="clang libclang-rt-dev libomp-dev"
+TEST_PACKAGES="python3-jsonschema chromium $FUZZ_PACKAGES"
 
 deps() { # deps PACKAGE...: apt-get install those not installed
 	local missing="" p
@@ -79,6 +83,63 @@ test_all() {
 	echo "== the integration tests under ThreadSanitizer"
 	build build-tsan -DCMAKE_BUILD_TYPE=Debug -DEG_TSAN=ON
 	(cd build-tsan && TSAN_OPTIONS=halt_on_error=1:exitcode=66 ctest --output-on-failure -j2)
+	echo "== each fuzz target (tests/fuzz) for 30 s on its seeds"
+	fuzz 30
+}
+
+# fuzz_one TARGET SECONDS SCRATCH: run build-fuzz/tests/fuzz/fuzz_TARGET in SCRATCH/TARGET on
+# a copy of its seeds; writes SCRATCH/TARGET/result (one line) and returns non-zero on a crash
+fuzz_one() {
+	local t=$1 secs=$2 w=$3/$1 bin=$PWD/build-fuzz/tests/fuzz/fuzz_$1 rc=0 execs
+	mkdir -p "$w/corpus" "$w/tmp"
+	if [ -d "tests/fuzz/corpus/$t" ]; then cp tests/fuzz/corpus/"$t"/* "$w/corpus/"; fi
+	cat tests/fuzz/dict/json.dict >"$w/dict"
+	if [ -f "tests/fuzz/dict/$t.dict" ]; then cat "tests/fuzz/dict/$t.dict" >>"$w/dict"; fi
+	# TMPDIR: where the targets put their scratch files, checked empty afterwards;
+	# -close_fd_mask=2: the targets' own messages for refused inputs are not wanted
+	(cd "$w" && TMPDIR="$w/tmp" UBSAN_OPTIONS=print_stacktrace=1 "$bin" -max_total_time="$secs" \
+		-timeout=10 -rss_limit_mb=2048 -dict=dict -close_fd_mask=2 -print_final_stats=1 \
+		-artifact_prefix="$w/" corpus >log 2>&1) || rc=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$w/log")
+	if [ "$rc" != 0 ]; then
+		mkdir -p build-fuzz/artifacts
+		cp "$w"/crash-* "$w"/leak-* "$w"/timeout-* "$w"/oom-* build-fuzz/artifacts/ 2>/dev/null || true
+		cp "$w/log" "build-fuzz/artifacts/fuzz_$t.log"
+		echo "fuzz_$t: FAILED (exit $rc) after ${execs:-?} execs; log and input in build-fuzz/artifacts/" >"$w/result"
+		return 1
+	fi
+	if [ -n "$(ls -A "$w/tmp")" ]; then
+		echo "fuzz_$t: FAILED: left files in its temporary directory: $(ls "$w/tmp" | head -3)" >"$w/result"
+		return 1
+	fi
+	echo "fuzz_$t: ok, ${execs:-?} execs in ${secs} s" >"$w/result"
+}
+
+fuzz() { # fuzz [SECONDS]
+	local secs=${1:-30} scratch t failed=0
+	case "$secs" in '' | *[!0-9]* | 0) echo "usage: ./dev.sh fuzz [SECONDS]" >&2; exit 2 ;; esac
+	deps $PACKAGES $FUZZ_PACKAGES
+	# no EG_WERROR: clang warns where gcc, which CI's -Werror builds use, does not
+	CC=clang cmake -S . -B build-fuzz -DEG_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j"$(nproc)" --target fuzz
+	rm -rf build-fuzz/artifacts
+	# on tmpfs when there is one: the targets write files for every input
+	scratch=$(mktemp -d "$([ -w /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}")/evalgate-fuzz.XXXXXX")
+	# one target per core at a time
+	for t in $(cd build-fuzz/tests/fuzz && ls fuzz_* | sed 's/^fuzz_//'); do
+		while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+		fuzz_one "$t" "$secs" "$scratch" &
+	done
+	wait || true
+	for t in $(cd build-fuzz/tests/fuzz && ls fuzz_* | sed 's/^fuzz_//'); do
+		cat "$scratch/$t/result" 2>/dev/null || echo "fuzz_$t: FAILED: no result"
+		grep -q ": ok," "$scratch/$t/result" 2>/dev/null && continue
+		failed=1
+		# the sanitizer's report, for logs that outlive the build directory (CI)
+		grep -v -e '^#[0-9]' -e '^ *"' "$scratch/$t/log" 2>/dev/null | tail -n 40 | sed 's/^/    /'
+	done
+	rm -rf "$scratch"
+	[ "$failed" = 0 ] || { echo "fuzz: a target failed" >&2; exit 1; }
 }
 
 case "${1:-}" in
@@ -86,5 +147,6 @@ demo) demo ;;
 test) test_all ;;
 build) deps $PACKAGES; build build -DCMAKE_BUILD_TYPE=Release ;;
 bench) deps $PACKAGES; build build -DCMAKE_BUILD_TYPE=Release; exec tests/bench/run.sh build ;;
-*) echo "usage: ./dev.sh demo|test|build|bench" >&2; exit 2 ;;
+fuzz) fuzz "${2:-30}" ;;
+*) echo "usage: ./dev.sh demo|test|build|bench|fuzz [SECONDS]" >&2; exit 2 ;;
 esac

@@ -7,16 +7,8 @@
  * consistent, a neutralised text must not hold a delimiter tag, and the
  * scorer must end in a complete result that is never both error and pass.
  *
- * Not built by CMake. Build and run, from the source tree (a build directory
- * provides the generated prompts.c, here build/):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DPCRE2_CODE_UNIT_WIDTH=8 \
- *     -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Irunner -Iscorers \
- *     tests/fuzz/fuzz_judge.c scorers/judge.c scorers/registry.c scorers/json.c \
- *     scorers/text.c scorers/regex.c scorers/latency.c scorers/faithfulness.c \
- *     scorers/lexical.c build/prompts.c runner/strbuf.c runner/xalloc.c \
- *     runner/error.c runner/utf8.c -lcjson -lpcre2-8 -lm -o fuzz_judge
- *   ./fuzz_judge -max_len=8192 corpus/
- * (plus any scorer files registry.c lists that are not named above).
+ * Built by -DEG_FUZZ=ON (see README.md here); ./dev.sh fuzz runs it on its
+ * seeds in corpus/judge/.
  */
 #include <math.h>
 #include <stddef.h>
@@ -25,10 +17,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "case.h"
 #include "judge.h"
 #include "scorer.h"
 #include "strbuf.h"
-#include "suite.h"
 #include "xalloc.h"
 #include "banned.h"
 

@@ -3,12 +3,8 @@
  * gw_parse_reply(). It must never crash or leak, and must leave the request
  * either with a NUL-terminated content or with a one-line error.
  *
- * Not built by CMake. Build and run, from the source tree:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
- *     -DPCRE2_CODE_UNIT_WIDTH=8 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DEG_VERSION='"fuzz"' -Irunner \
- *     tests/fuzz/fuzz_reply.c runner/gateway.c runner/strbuf.c runner/xalloc.c \
- *     runner/error.c runner/utf8.c -lcurl -lcjson -lm -o fuzz_reply
- *   ./fuzz_reply -max_len=8192 corpus/
+ * Built by -DEG_FUZZ=ON (see README.md here); ./dev.sh fuzz runs it on its
+ * seeds in corpus/reply/.
  */
 #include <stddef.h>
 #include <stdint.h>

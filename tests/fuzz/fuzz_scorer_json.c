@@ -2,13 +2,8 @@
  * libFuzzer target: model output fed to the json scorer, which must never
  * crash, leak or leave its result incomplete whatever the bytes.
  *
- * Not built by CMake. Build and run, from the source tree:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DPCRE2_CODE_UNIT_WIDTH=8 \
- *     -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Irunner -Iscorers \
- *     tests/fuzz/fuzz_scorer_json.c scorers/registry.c scorers/json.c scorers/text.c \
- *     scorers/regex.c scorers/latency.c runner/strbuf.c runner/xalloc.c \
- *     runner/error.c runner/utf8.c -lcjson -lpcre2-8 -lm -o fuzz_scorer_json
- *   ./fuzz_scorer_json -max_len=4096 corpus/
+ * Built by -DEG_FUZZ=ON (see README.md here); ./dev.sh fuzz runs it on its
+ * seeds in corpus/scorer_json/.
  */
 #include <stddef.h>
 #include <stdint.h>
