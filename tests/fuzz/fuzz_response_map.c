@@ -8,10 +8,8 @@
  * passage and id lists and extras that read back as they were written; an
  * unusable one leaves the reply empty and says why on one line.
  *
- * Built by -DEG_FUZZ=ON as response_map on the eg_targets layer; run it as
- *   ./fuzz_response_map -max_len=8192 corpus/
- * with seeds such as the reply of tests/app/rag_app.py under a first line
- * mapping /answer, /sources, wildcards over it and /usage.
+ * Built by -DEG_FUZZ=ON (see README.md here); ./dev.sh fuzz runs it on its
+ * seeds in corpus/response_map/.
  */
 #include <stddef.h>
 #include <stdint.h>
