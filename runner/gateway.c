@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "escape.h"
 #include "strbuf.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -137,38 +138,12 @@ static struct gw_request *list_pop(struct gw_list *l)
 	return req;
 }
 
-/*
- * Append len bytes of untrusted text: control characters become spaces,
- * invalid UTF-8 becomes '?', and at most max bytes are kept ("..." marks a cut).
- */
-static void add_sanitized(struct strbuf *sb, const char *s, size_t len, size_t max)
+/* untrusted text for a one-line message: made visible, without trailing space or line breaks */
+static void add_message(struct strbuf *sb, const char *s, size_t len)
 {
-	size_t start = sb->len;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n = 1;
-
-		if (c >= 0x80) {
-			n = utf8_valid_prefix(s + i, len - i);
-			if (!n)
-				c = '?';
-		}
-		if (sb->len - start + (n ? n : 1) > max) {
-			strbuf_addstr(sb, "...");
-			break;
-		}
-		if (c < 0x20 || c == 0x7f)
-			strbuf_addch(sb, ' ');
-		else if (c == '?' && !n)
-			strbuf_addch(sb, '?');
-		else
-			strbuf_add(sb, s + i, n);
-		i += n ? n : 1;
-	}
-	while (sb->len > start && sb->buf[sb->len - 1] == ' ')
-		sb->buf[--sb->len] = '\0';
+	while (len && ((unsigned char)s[len - 1] <= ' ' || s[len - 1] == 0x7f))
+		len--;
+	esc_visible(sb, s, len, GW_MSG_MAX);
 }
 
 /* a malloc'd copy of s with every occurrence of key replaced */
@@ -347,7 +322,7 @@ static const char *parse_reply(struct gw_request *req, const char *body, size_t 
 		if (cJSON_IsString(m)) {
 			struct strbuf sb = STRBUF_INIT;
 
-			add_sanitized(&sb, m->valuestring, strlen(m->valuestring), GW_MSG_MAX);
+			add_message(&sb, m->valuestring, strlen(m->valuestring));
 			*gateway_msg = strbuf_detach(&sb, NULL);
 		}
 		why = "error object in a 2xx reply";
@@ -453,9 +428,9 @@ static char *error_message(const char *body, size_t len)
 			m = NULL;
 	}
 	if (m)
-		add_sanitized(&sb, m->valuestring, strlen(m->valuestring), GW_MSG_MAX);
+		add_message(&sb, m->valuestring, strlen(m->valuestring));
 	else
-		add_sanitized(&sb, body, len, GW_MSG_MAX);
+		add_message(&sb, body, len);
 	cJSON_Delete(root);
 	if (!sb.len) {
 		strbuf_release(&sb);
@@ -973,7 +948,7 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 			strbuf_addf(&msg, ": %s", detail);
 		set_error(req, gw->key, msg.buf);
 		if (req->case_id)
-			add_sanitized(&id, req->case_id, strlen(req->case_id), GW_MSG_MAX);
+			add_message(&id, req->case_id, strlen(req->case_id));
 		verbose("retry %d/%d for case %s in %.3f s: %s", req->attempts, gw->max_retries,
 			id.len ? id.buf : "?", (double)delay / 1000.0, req->error);
 		strbuf_release(&id);

@@ -138,7 +138,7 @@ static int canary_init(struct scorer *s, const cJSON *spec, const struct eg_loc 
 		ctx->b64[k] = b64_aligned(token, n, k, 0);
 		ctx->b64url[k] = b64_aligned(token, n, k, 1);
 	}
-	scorer_quote(&shown, token, n < SHOWN ? n : SHOWN, SHOWN);
+	esc_visible(&shown, token, n < SHOWN ? n : SHOWN, SHOWN);
 	strbuf_addstr(&shown, "\u2026");
 	ctx->shown = strbuf_detach(&shown, NULL);
 	s->ctx = ctx;

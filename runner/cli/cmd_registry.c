@@ -43,6 +43,7 @@ static const struct {
 	{ "log", 0, 1 },
 };
 
+/* an error code (error.h) */
 static int promote(struct registry_cli *o, struct registry *r, const struct eg_config *cfg,
 		   char **argv)
 {
@@ -50,21 +51,16 @@ static int promote(struct registry_cli *o, struct registry *r, const struct eg_c
 	struct history *h;
 	int rc;
 
-	if (!o->alias) {
-		error("registry promote needs --alias ALIAS");
-		return EG_EXIT_USAGE;
-	}
-	if (o->force && !o->reason) {
-		error("registry promote: --force needs --reason TEXT (it is written to the audit log)");
-		return EG_EXIT_USAGE;
-	}
-	if (o->reason && !o->force) {
-		error("registry promote: --reason goes with --force");
-		return EG_EXIT_USAGE;
-	}
+	if (!o->alias)
+		return error("registry promote needs --alias ALIAS");
+	if (o->force && !o->reason)
+		return error("registry promote: --force needs --reason TEXT (it is written to the "
+			     "audit log)");
+	if (o->reason && !o->force)
+		return error("registry promote: --reason goes with --force");
 	h = history_open_ro(o->common.history);
 	if (!h)
-		return EG_EXIT_USAGE;
+		return EG_ERR_USAGE;
 	req.name = argv[1];
 	req.version = argv[2];
 	req.alias = o->alias;
@@ -85,7 +81,7 @@ int cmd_registry(int argc, char **argv)
 	struct registry_cli o;
 	struct eg_config cfg;
 	struct registry *r = NULL;
-	int nops, have_cfg = 0, rc = EG_EXIT_USAGE;
+	int nops, have_cfg = 0, err, rc = EG_EXIT_USAGE;
 	size_t i;
 	const struct option opts[] = {
 		OPT_COMMON(&o.common),
@@ -134,15 +130,16 @@ int cmd_registry(int argc, char **argv)
 	if (!r)
 		goto out;
 	if (!strcmp(argv[0], "register"))
-		rc = registry_register(r, argv[1], argv[2], o.meta);
+		err = registry_register(r, argv[1], argv[2], o.meta);
 	else if (!strcmp(argv[0], "promote"))
-		rc = promote(&o, r, have_cfg ? &cfg : NULL, argv);
+		err = promote(&o, r, have_cfg ? &cfg : NULL, argv);
 	else if (!strcmp(argv[0], "show"))
-		rc = registry_show(r, argv[1], stdout);
+		err = registry_show(r, argv[1], stdout);
 	else if (!strcmp(argv[0], "list"))
-		rc = registry_list(r, stdout);
+		err = registry_list(r, stdout);
 	else
-		rc = registry_log(r, nops > 1 ? argv[1] : NULL, o.limit, o.json, stdout);
+		err = registry_log(r, nops > 1 ? argv[1] : NULL, o.limit, o.json, stdout);
+	rc = eg_exit_code(err);
 	registry_close(r);
 out:
 	if (have_cfg)

@@ -527,7 +527,8 @@ static int execute(struct run_cli *o, struct setup *s)
 	putchar('\n');
 	rc = failed_gates ? EG_EXIT_GATE : EG_EXIT_OK;
 	if (o->promote) {
-		int prc = registry_run_promote(&s->cfg, o->common.history, run_id, o->promote);
+		int prc = eg_exit_code(registry_run_promote(&s->cfg, o->common.history, run_id,
+							    o->promote));
 
 		if (prc > rc)
 			rc = prc;

@@ -9,6 +9,7 @@
 #include "export.h"
 #include "gate.h"
 #include "history.h"
+#include "jsonw.h"
 #include "opts.h"
 #include "strbuf.h"
 #include "banned.h"
@@ -23,37 +24,28 @@ static const char usage[] =
 
 struct list_ctx {
 	int json;
-	int first;
 	struct strbuf sb;
+	struct jsonw w;          /* the JSON array, into sb */
 };
 
-static void json_field(struct strbuf *sb, const char *key, const char *v, int comma)
+static void run_json(struct jsonw *w, const struct run_info *ri)
 {
-	if (comma)
-		strbuf_addch(sb, ',');
-	strbuf_add_json_str(sb, key, strlen(key));
-	strbuf_addch(sb, ':');
-	if (v)
-		strbuf_add_json_str(sb, v, strlen(v));
-	else
-		strbuf_addstr(sb, "null");
-}
-
-static void run_json(struct strbuf *sb, const struct run_info *ri)
-{
-	strbuf_addch(sb, '{');
-	json_field(sb, "id", ri->id, 0);
-	json_field(sb, "started_at", ri->started_at, 1);
-	json_field(sb, "finished_at", ri->finished_at, 1);
-	json_field(sb, "status", run_status_name(ri->status), 1);
-	json_field(sb, "verdict", ri->verdict, 1);
-	json_field(sb, "target", ri->target, 1);
-	json_field(sb, "version", ri->version, 1);
-	json_field(sb, "model", ri->model, 1);
-	json_field(sb, "git_sha", ri->git_sha, 1);
-	json_field(sb, "git_ref", ri->git_ref, 1);
-	strbuf_addf(sb, ",\"cases\":%ld,\"pass\":%ld,\"fail\":%ld,\"error\":%ld}", ri->n_cases,
-		    ri->n_pass, ri->n_fail, ri->n_error);
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "id", ri->id);
+	jsonw_member_str(w, "started_at", ri->started_at);
+	jsonw_member_str(w, "finished_at", ri->finished_at);
+	jsonw_member_str(w, "status", run_status_name(ri->status));
+	jsonw_member_str(w, "verdict", ri->verdict);
+	jsonw_member_str(w, "target", ri->target);
+	jsonw_member_str(w, "version", ri->version);
+	jsonw_member_str(w, "model", ri->model);
+	jsonw_member_str(w, "git_sha", ri->git_sha);
+	jsonw_member_str(w, "git_ref", ri->git_ref);
+	jsonw_member_int(w, "cases", ri->n_cases);
+	jsonw_member_int(w, "pass", ri->n_pass);
+	jsonw_member_int(w, "fail", ri->n_fail);
+	jsonw_member_int(w, "error", ri->n_error);
+	jsonw_object_end(w);
 }
 
 static int list_one(const struct run_info *ri, void *arg)
@@ -61,9 +53,7 @@ static int list_one(const struct run_info *ri, void *arg)
 	struct list_ctx *c = arg;
 
 	if (c->json) {
-		if (!c->first)
-			strbuf_addch(&c->sb, ',');
-		run_json(&c->sb, ri);
+		run_json(&c->w, ri);
 		fputs(c->sb.buf, stdout);
 		strbuf_reset(&c->sb);
 	} else {
@@ -75,7 +65,6 @@ static int list_one(const struct run_info *ri, void *arg)
 		       ri->verdict ? ri->verdict : "-", tv, ri->n_cases, ri->n_pass, ri->n_fail,
 		       ri->n_error);
 	}
-	c->first = 0;
 	return 0;
 }
 
@@ -103,17 +92,23 @@ static int show_gate(const struct gate_row *g, void *arg)
 
 static int runs_list(struct history *h, const struct runs_filter *f, int json)
 {
-	struct list_ctx c = { json, 1, STRBUF_INIT };
+	struct list_ctx c = { .json = json, .sb = STRBUF_INIT };
 	int rc;
 
-	if (json)
-		putchar('[');
-	else
+	jsonw_init(&c.w, &c.sb, 0);
+	if (json) {
+		jsonw_array_begin(&c.w);
+		fputs(c.sb.buf, stdout);
+		strbuf_reset(&c.sb);
+	} else {
 		printf("%-24s %-20s %-11s %-7s %-28s %6s %6s %6s %6s\n", "id", "started", "status",
 		       "verdict", "target", "cases", "pass", "fail", "error");
+	}
 	rc = history_runs_find(h, f, list_one, &c);
-	if (json)
-		puts("]");
+	if (json) {
+		jsonw_array_end(&c.w);
+		puts(c.sb.buf);
+	}
 	strbuf_release(&c.sb);
 	return rc;
 }
@@ -126,7 +121,10 @@ static int runs_show(struct history *h, const char *ref, int json)
 		return -1;
 	if (json) {
 		struct strbuf sb = STRBUF_INIT;
-		run_json(&sb, &ri);
+		struct jsonw w;
+
+		jsonw_init(&w, &sb, 0);
+		run_json(&w, &ri);
 		puts(sb.buf);
 		strbuf_release(&sb);
 		run_info_release(&ri);

@@ -7,7 +7,7 @@
 #include "error.h"
 #include "registry.h"
 #include "stats.h"
-#include "utf8.h"
+#include "jsonw.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -385,62 +385,6 @@ void compare_list_release(struct compare_list *l)
 	compare_list_init(l, l->max);
 }
 
-/* code points shown as \uXXXX: C1 controls, bidi and invisible format characters */
-static int needs_escape(unsigned cp)
-{
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
-	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
-}
-
-static unsigned decode(const unsigned char *s, size_t k)
-{
-	unsigned cp;
-	size_t i;
-
-	if (k == 1)
-		return s[0];
-	cp = s[0] & (0xff >> (k + 1));
-	for (i = 1; i < k; i++)
-		cp = (cp << 6) | (s[i] & 0x3f);
-	return cp;
-}
-
-void compare_visible(struct strbuf *sb, const char *s, size_t len, size_t max)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, k;
-
-	while (i < len) {
-		unsigned char c = u[i];
-
-		k = c < 0x80 ? 1 : utf8_valid_prefix(s + i, len - i);
-		if (i + (k ? k : 1) > max) {
-			strbuf_addstr(sb, "...");
-			break;
-		}
-		if (!k) {
-			strbuf_addf(sb, "\\x%02x", c);
-			i++;
-		} else if (k == 1 && (c < 0x20 || c == 0x7f)) {
-			if (c == '\n')
-				strbuf_addstr(sb, "\\n");
-			else if (c == '\t')
-				strbuf_addstr(sb, "\\t");
-			else if (c == '\r')
-				strbuf_addstr(sb, "\\r");
-			else
-				strbuf_addf(sb, "\\x%02x", c);
-			i++;
-		} else if (k > 1 && needs_escape(decode(u + i, k))) {
-			strbuf_addf(sb, "\\u%04x", decode(u + i, k));
-			i += k;
-		} else {
-			strbuf_add(sb, s + i, k);
-			i += k;
-		}
-	}
-}
-
 /* --- the regression gate --- */
 
 void regression_outcome_release(struct regression_outcome *ro)
@@ -451,42 +395,25 @@ void regression_outcome_release(struct regression_outcome *ro)
 	strbuf_init(&ro->why, 0);
 }
 
-static void json_num(struct strbuf *sb, double v)
-{
-	if (isnan(v) || isinf(v))
-		strbuf_addstr(sb, "null");
-	else
-		strbuf_addf(sb, "%.10g", v);
-}
-
-static void json_str(struct strbuf *sb, const char *s)
-{
-	if (s)
-		strbuf_add_json_str(sb, s, strlen(s));
-	else
-		strbuf_addstr(sb, "null");
-}
-
-static void json_items(struct strbuf *sb, const struct compare_item *arr, size_t n, size_t *room,
-		       int *first, int flips)
+static void json_items(struct jsonw *w, const struct compare_item *arr, size_t n, size_t *room,
+		       int flips)
 {
 	size_t i;
 
 	for (i = 0; i < n && *room; i++, (*room)--) {
-		if (!*first)
-			strbuf_addch(sb, ',');
-		*first = 0;
-		strbuf_addstr(sb, "{\"suite\":");
-		json_str(sb, arr[i].suite);
-		strbuf_addstr(sb, ",\"case_id\":");
-		json_str(sb, arr[i].case_id);
-		if (flips)
-			strbuf_addstr(sb, arr[i].kind == CMP_NEW_FAILURE
-					  ? ",\"from\":\"pass\",\"to\":\"fail\"}"
-					  : ",\"from\":\"fail\",\"to\":\"pass\"}");
-		else
-			strbuf_addf(sb, ",\"why\":\"%s\"}",
-				    arr[i].kind == CMP_CHANGED ? "changed" : compare_kind_name(arr[i].kind));
+		int nf = arr[i].kind == CMP_NEW_FAILURE;
+
+		jsonw_object_begin(w);
+		jsonw_member_str(w, "suite", arr[i].suite);
+		jsonw_member_str(w, "case_id", arr[i].case_id);
+		if (flips) {
+			jsonw_member_str(w, "from", nf ? "pass" : "fail");
+			jsonw_member_str(w, "to", nf ? "fail" : "pass");
+		} else {
+			jsonw_member_str(w, "why", arr[i].kind == CMP_CHANGED
+							   ? "changed" : compare_kind_name(arr[i].kind));
+		}
+		jsonw_object_end(w);
 	}
 }
 
@@ -495,55 +422,52 @@ static void regression_detail(struct strbuf *sb, const struct eg_gate *g, const 
 			      const struct regression_outcome *ro, const struct compare_list *l)
 {
 	const struct compare_counts *c = &ro->c;
+	struct jsonw w;
 	size_t room;
-	int first;
 
-	strbuf_addstr(sb, "{\"baseline\":");
-	json_str(sb, ro->baseline_id);
-	strbuf_addstr(sb, ",\"baseline_ref\":");
-	json_str(sb, ref);
-	strbuf_addf(sb, ",\"pairs\":%ld,\"new_failures\":%ld,\"fixed\":%ld,\"p_value\":", c->pairs,
-		    c->new_failures, c->fixed);
-	json_num(sb, l ? c->p_value : NAN);
-	strbuf_addstr(sb, ",\"diff\":");
-	json_num(sb, c->diff);
-	strbuf_addstr(sb, ",\"diff_lo\":");
-	json_num(sb, c->diff_lo);
-	strbuf_addstr(sb, ",\"diff_hi\":");
-	json_num(sb, c->diff_hi);
-	strbuf_addstr(sb, ",\"alpha\":");
-	json_num(sb, g->has_alpha ? g->alpha : NAN);
-	strbuf_addstr(sb, ",\"max_new_failures\":");
+	jsonw_init(&w, sb, 0);
+	jsonw_object_begin(&w);
+	jsonw_member_str(&w, "baseline", ro->baseline_id);
+	jsonw_member_str(&w, "baseline_ref", ref);
+	jsonw_member_int(&w, "pairs", c->pairs);
+	jsonw_member_int(&w, "new_failures", c->new_failures);
+	jsonw_member_int(&w, "fixed", c->fixed);
+	jsonw_member_num(&w, "p_value", l ? c->p_value : NAN);
+	jsonw_member_num(&w, "diff", c->diff);
+	jsonw_member_num(&w, "diff_lo", c->diff_lo);
+	jsonw_member_num(&w, "diff_hi", c->diff_hi);
+	jsonw_member_num(&w, "alpha", g->has_alpha ? g->alpha : NAN);
+	jsonw_key(&w, "max_new_failures");
 	if (g->has_max_new_failures)
-		strbuf_addf(sb, "%ld", g->max_new_failures);
+		jsonw_int(&w, g->max_new_failures);
 	else
-		strbuf_addstr(sb, "null");
-	strbuf_addf(sb, ",\"only_in_candidate\":%ld,\"only_in_baseline\":%ld,\"changed\":%ld,"
-		    "\"flaky_excluded\":%ld,\"errors_excluded\":%ld", c->only_in_candidate,
-		    c->only_in_baseline, c->changed, c->flaky_excluded, c->errors);
-	if (ro->why.len) {
-		strbuf_addstr(sb, ",\"error\":");
-		json_str(sb, ro->why.buf);
-	}
-	strbuf_addstr(sb, ",\"flips\":[");
+		jsonw_null(&w);
+	jsonw_member_int(&w, "only_in_candidate", c->only_in_candidate);
+	jsonw_member_int(&w, "only_in_baseline", c->only_in_baseline);
+	jsonw_member_int(&w, "changed", c->changed);
+	jsonw_member_int(&w, "flaky_excluded", c->flaky_excluded);
+	jsonw_member_int(&w, "errors_excluded", c->errors);
+	if (ro->why.len)
+		jsonw_member_str(&w, "error", ro->why.buf);
+	jsonw_key(&w, "flips");
+	jsonw_array_begin(&w);
 	room = REGRESSION_LIST_MAX;
-	first = 1;
 	if (l) {
-		json_items(sb, l->new_failures, l->n_new_failures, &room, &first, 1);
-		json_items(sb, l->fixed, l->n_fixed, &room, &first, 1);
+		json_items(&w, l->new_failures, l->n_new_failures, &room, 1);
+		json_items(&w, l->fixed, l->n_fixed, &room, 1);
 	}
-	strbuf_addch(sb, ']');
+	jsonw_array_end(&w);
 	if (l && l->seen_flips > REGRESSION_LIST_MAX)
-		strbuf_addstr(sb, ",\"flips_truncated\":true");
-	strbuf_addstr(sb, ",\"unpaired\":[");
+		jsonw_member_bool(&w, "flips_truncated", 1);
+	jsonw_key(&w, "unpaired");
+	jsonw_array_begin(&w);
 	room = REGRESSION_LIST_MAX;
-	first = 1;
 	if (l)
-		json_items(sb, l->unpaired, l->n_unpaired, &room, &first, 0);
-	strbuf_addch(sb, ']');
+		json_items(&w, l->unpaired, l->n_unpaired, &room, 0);
+	jsonw_array_end(&w);
 	if (l && l->seen_unpaired > REGRESSION_LIST_MAX)
-		strbuf_addstr(sb, ",\"unpaired_truncated\":true");
-	strbuf_addch(sb, '}');
+		jsonw_member_bool(&w, "unpaired_truncated", 1);
+	jsonw_object_end(&w);
 }
 
 static void no_counts(struct compare_counts *c)

@@ -3,6 +3,7 @@
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -130,6 +131,20 @@ void xml_addf_c(struct strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 	if (c_locale)
 		uselocale(old);
+}
+
+double xml_strtod_c(const char *s, char **end)
+{
+	locale_t old = (locale_t)0;
+	double v;
+
+	pthread_once(&c_locale_once, c_locale_init);
+	if (c_locale)
+		old = uselocale(c_locale);
+	v = strtod(s, end);
+	if (c_locale)
+		uselocale(old);
+	return v;
 }
 
 void xml_add_g4(struct strbuf *sb, double v)
