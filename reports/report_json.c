@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "escape.h"
+#include "export.h"
 #include "jsonw.h"
 #include "output.h"
 #include "report.h"
@@ -66,16 +67,7 @@ static void run_obj(struct jsonw *w, const struct run_info *ri)
 {
 	jsonw_key(w, "run");
 	jsonw_object_begin(w);
-	jsonw_member_str(w, "id", ri->id);
-	jsonw_member_str(w, "started_at", ri->started_at);
-	jsonw_member_str(w, "finished_at", ri->finished_at);
-	jsonw_member_str(w, "status", run_status_name(ri->status));
-	jsonw_member_str(w, "verdict", ri->verdict);
-	jsonw_member_str(w, "target", ri->target);
-	jsonw_member_str(w, "version", ri->version);
-	jsonw_member_str(w, "model", ri->model);
-	jsonw_member_str(w, "git_sha", ri->git_sha);
-	jsonw_member_str(w, "git_ref", ri->git_ref);
+	export_run_members(w, ri);
 	jsonw_member_str(w, "config_hash", ri->config_hash);
 	jsonw_member_str(w, "shard", ri->shard);
 	jsonw_member_str(w, "evalgate_version", ri->evalgate_version);

@@ -32,9 +32,10 @@
  * Negation words are stop words: the method cannot see "not".
  *
  * Matching. Each passage is tokenised once per call into a set of 64-bit
- * word hashes (FNV-1a; hashmap.h, sized once, no allocation per word). A sentence counts its distinct content words; it is supported
- * when for one passage (count found) >= min_overlap * (count). Sentences
- * without content words are skipped.
+ * word hashes (FNV-1a; hashmap.h, sized once, no allocation per word). A
+ * sentence counts its distinct content words; it is supported when for one
+ * passage (count found) >= min_overlap * (count). Sentences without
+ * content words are skipped.
  */
 #include "lexical.h"
 

@@ -31,16 +31,7 @@ struct list_ctx {
 static void run_json(struct jsonw *w, const struct run_info *ri)
 {
 	jsonw_object_begin(w);
-	jsonw_member_str(w, "id", ri->id);
-	jsonw_member_str(w, "started_at", ri->started_at);
-	jsonw_member_str(w, "finished_at", ri->finished_at);
-	jsonw_member_str(w, "status", run_status_name(ri->status));
-	jsonw_member_str(w, "verdict", ri->verdict);
-	jsonw_member_str(w, "target", ri->target);
-	jsonw_member_str(w, "version", ri->version);
-	jsonw_member_str(w, "model", ri->model);
-	jsonw_member_str(w, "git_sha", ri->git_sha);
-	jsonw_member_str(w, "git_ref", ri->git_ref);
+	export_run_members(w, ri);
 	jsonw_member_int(w, "cases", ri->n_cases);
 	jsonw_member_int(w, "pass", ri->n_pass);
 	jsonw_member_int(w, "fail", ri->n_fail);

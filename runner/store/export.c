@@ -206,6 +206,20 @@ static void add_value(struct jsonw *w, sqlite3_stmt *st, int i)
 	}
 }
 
+void export_run_members(struct jsonw *w, const struct run_info *ri)
+{
+	jsonw_member_str(w, "id", ri->id);
+	jsonw_member_str(w, "started_at", ri->started_at);
+	jsonw_member_str(w, "finished_at", ri->finished_at);
+	jsonw_member_str(w, "status", run_status_name(ri->status));
+	jsonw_member_str(w, "verdict", ri->verdict);
+	jsonw_member_str(w, "target", ri->target);
+	jsonw_member_str(w, "version", ri->version);
+	jsonw_member_str(w, "model", ri->model);
+	jsonw_member_str(w, "git_sha", ri->git_sha);
+	jsonw_member_str(w, "git_ref", ri->git_ref);
+}
+
 /* one row as an object of its columns, leaving out skip1 and skip2 */
 static void add_row(struct jsonw *w, sqlite3_stmt *st, const char *skip1, const char *skip2)
 {

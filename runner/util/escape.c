@@ -102,33 +102,14 @@ void esc_md_cell(struct strbuf *sb, const char *s, size_t len, size_t max)
 	for (i = 0; i < v.len; i++) {
 		char c = v.buf[i];
 
-		switch (c) {
-		case '<':
-			strbuf_addstr(sb, "&lt;");
-			break;
-		case '>':
-			strbuf_addstr(sb, "&gt;");
-			break;
-		case '&':
-			strbuf_addstr(sb, "&amp;");
-			break;
-		case '@':
-			strbuf_addstr(sb, "&#64;");
-			break;
-		case '\\':
-		case '`':
-		case '*':
-		case '_':
-		case '[':
-		case ']':
-		case '|':
-		case '#':
-		case '~':
-		case '!':
+		if (c == '<' || c == '>' || c == '&') {
+			strbuf_addstr(sb, markup_entity(c));
+		} else if (c == '@') {
+			strbuf_addstr(sb, "&#64;"); /* no mentions */
+		} else if (c && strchr("\\`*_[]|#~!", c)) {
 			strbuf_addch(sb, '\\');
 			strbuf_addch(sb, c);
-			break;
-		default:
+		} else {
 			strbuf_addch(sb, c);
 		}
 	}

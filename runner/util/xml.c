@@ -12,6 +12,21 @@
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 
+const char *markup_entity(int c)
+{
+	switch (c) {
+	case '&':
+		return "&amp;";
+	case '<':
+		return "&lt;";
+	case '>':
+		return "&gt;";
+	case '"':
+		return "&quot;";
+	}
+	return NULL;
+}
+
 void markup_escape(struct strbuf *sb, const char *str, size_t len, int attr, const char *apos)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -23,19 +38,14 @@ void markup_escape(struct strbuf *sb, const char *str, size_t len, int attr, con
 		size_t n;
 
 		if (c < 0x80) {
+			const char *entity = markup_entity(c);
+
+			if (entity) {
+				strbuf_addstr(sb, entity);
+				i++;
+				continue;
+			}
 			switch (c) {
-			case '&':
-				strbuf_addstr(sb, "&amp;");
-				break;
-			case '<':
-				strbuf_addstr(sb, "&lt;");
-				break;
-			case '>':
-				strbuf_addstr(sb, "&gt;");
-				break;
-			case '"':
-				strbuf_addstr(sb, "&quot;");
-				break;
 			case '\'':
 				strbuf_addstr(sb, apos);
 				break;

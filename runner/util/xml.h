@@ -24,6 +24,8 @@
  * as U+FFFD.
  */
 void markup_escape(struct strbuf *sb, const char *s, size_t len, int attr, const char *apos);
+/* the entity of & < > and ", NULL for any other character */
+const char *markup_entity(int c);
 void xml_escape_text(struct strbuf *sb, const char *s, size_t len);
 void xml_escape_attr(struct strbuf *sb, const char *s, size_t len);
 /* append ` name="value"` with value escaped; a NULL value appends an empty one */
