@@ -1,6 +1,9 @@
 #include "jsonw.h"
 
+#include <locale.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "utf8.h"
@@ -182,25 +185,25 @@ void jsonw_raw(struct jsonw *w, const char *json, size_t len)
 
 size_t jsonw_format_num(char *buf, double v)
 {
-	struct strbuf t = STRBUF_INIT;
+	locale_t c = xml_c_locale(), old = (locale_t)0;
 	int prec;
-	size_t len;
 
 	if (!isfinite(v)) {
 		memcpy(buf, "null", 5);
 		return 4;
 	}
-	for (prec = 15; prec <= 17; prec++) {
-		strbuf_reset(&t);
-		xml_addf_c(&t, "%.*g", prec, v);
-		if (prec == 17 || xml_strtod_c(t.buf, NULL) == v)
+	if (c)
+		old = uselocale(c);
+	for (prec = 15; prec < 17; prec++) {
+		snprintf(buf, JSONW_NUM_MAX, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
 			break;
 	}
-	len = t.len < JSONW_NUM_MAX ? t.len : JSONW_NUM_MAX - 1;
-	memcpy(buf, t.buf, len);
-	buf[len] = '\0';
-	strbuf_release(&t);
-	return len;
+	if (prec == 17)
+		snprintf(buf, JSONW_NUM_MAX, "%.17g", v);
+	if (c)
+		uselocale(old);
+	return strlen(buf);
 }
 
 void jsonw_num(struct jsonw *w, double v)

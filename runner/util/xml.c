@@ -3,7 +3,6 @@
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -128,33 +127,24 @@ static void c_locale_init(void)
 	c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
 }
 
+locale_t xml_c_locale(void)
+{
+	pthread_once(&c_locale_once, c_locale_init);
+	return c_locale;
+}
+
 void xml_addf_c(struct strbuf *sb, const char *fmt, ...)
 {
-	locale_t old = (locale_t)0;
+	locale_t c = xml_c_locale(), old = (locale_t)0;
 	va_list ap;
 
-	pthread_once(&c_locale_once, c_locale_init);
-	if (c_locale)
-		old = uselocale(c_locale);
+	if (c)
+		old = uselocale(c);
 	va_start(ap, fmt);
 	strbuf_vaddf(sb, fmt, ap);
 	va_end(ap);
-	if (c_locale)
+	if (c)
 		uselocale(old);
-}
-
-double xml_strtod_c(const char *s, char **end)
-{
-	locale_t old = (locale_t)0;
-	double v;
-
-	pthread_once(&c_locale_once, c_locale_init);
-	if (c_locale)
-		old = uselocale(c_locale);
-	v = strtod(s, end);
-	if (c_locale)
-		uselocale(old);
-	return v;
 }
 
 void xml_add_g4(struct strbuf *sb, double v)

@@ -13,6 +13,7 @@
 #ifndef EG_XML_H
 #define EG_XML_H
 
+#include <locale.h>
 #include <stddef.h>
 
 #include "strbuf.h"
@@ -36,8 +37,8 @@ size_t xml_utf8_cut(const char *s, size_t len, size_t max);
 
 /* printf under the C locale whatever LC_NUMERIC says: decimals always use '.' */
 void xml_addf_c(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* strtod under the C locale, likewise */
-double xml_strtod_c(const char *s, char **end);
+/* the C locale for uselocale() around number formatting; (locale_t)0 when it cannot be made */
+locale_t xml_c_locale(void);
 /* v to 4 significant digits ("%.4g" in the C locale), "n/a" for NaN */
 void xml_add_g4(struct strbuf *sb, double v);
 
