@@ -324,7 +324,7 @@ int junit_write(struct history *h, const char *run_id, const char *path)
 	size_t i;
 	int ret = -1;
 
-	if (history_run_get(h, run_id, &ri))
+	if (history_run_resolve(h, run_id, &ri, NULL))
 		goto out;
 	if (history_run_suites(h, ri.id, collect_suite, &ss))
 		goto out_run;

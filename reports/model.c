@@ -239,30 +239,11 @@ static int base_suite_counts(const char *suite, const struct counts *c, void *ar
 	return 0;
 }
 
-static int copy_run(const struct run_info *ri, void *arg)
-{
-	struct run_info *to = arg;
-
-	*to = *ri;
-	to->id = xstrdup(ri->id);
-	to->started_at = dup_or_null(ri->started_at);
-	to->finished_at = dup_or_null(ri->finished_at);
-	to->verdict = dup_or_null(ri->verdict);
-	to->git_sha = dup_or_null(ri->git_sha);
-	to->git_ref = dup_or_null(ri->git_ref);
-	to->config_hash = dup_or_null(ri->config_hash);
-	to->target = dup_or_null(ri->target);
-	to->version = dup_or_null(ri->version);
-	to->model = dup_or_null(ri->model);
-	to->shard = dup_or_null(ri->shard);
-	to->evalgate_version = dup_or_null(ri->evalgate_version);
-	to->repeat_policy = dup_or_null(ri->repeat_policy);
-	return 1;
-}
-
 static int load_baseline(struct report_model *m)
 {
 	struct report_regression *r = &m->reg;
+	struct run_filter f = { .newest_first = 1 };
+	int rc;
 
 	if (!r->present || !r->baseline || !*r->baseline)
 		return 0;
@@ -270,10 +251,11 @@ static int load_baseline(struct report_model *m)
 	 * the newest run no later than the baseline is the baseline itself; one
 	 * from another history (an import) is reported without its answers
 	 */
-	memset(&r->base_run, 0, sizeof(r->base_run));
-	if (history_runs_before(m->h, r->baseline, 1, copy_run, &r->base_run))
+	f.until_id = r->baseline;
+	rc = history_run_first(m->h, &f, &r->base_run);
+	if (rc < 0)
 		return -1;
-	r->have_base_run = r->base_run.id && !strcmp(r->base_run.id, r->baseline);
+	r->have_base_run = !rc && !strcmp(r->base_run.id, r->baseline);
 	if (!r->have_base_run) {
 		run_info_release(&r->base_run);
 		return 0;
@@ -305,9 +287,8 @@ static int trend_counts(const char *suite, const struct counts *c, void *arg)
 	return 0;
 }
 
-static int trend_run(const struct run_info *ri, void *arg)
+static int trend_run(const struct run_info *ri, struct trend_ctx *t)
 {
-	struct trend_ctx *t = arg;
 	const struct report_regression *r = &t->m->reg;
 	size_t i;
 
@@ -339,12 +320,22 @@ static void reverse_points(struct report_suite *s)
 
 static int load_trend(struct report_model *m)
 {
+	struct run_filter f = { .target = m->run.target, .until_id = m->run.id,
+				.limit = REPORT_TREND_RUNS, .newest_first = 1 };
 	struct trend_ctx t;
+	struct run_iter it;
+	const struct run_info *ri;
 	size_t i;
+	int rc = -1;
 
 	memset(&t, 0, sizeof(t));
 	t.m = m;
-	if (history_runs_before(m->h, m->run.id, REPORT_TREND_RUNS, trend_run, &t))
+	if (!history_runs_begin(m->h, &f, &it))
+		while ((rc = history_runs_next(&it, &ri)) > 0)
+			if (trend_run(ri, &t))
+				break;  /* reported: the trend stops there */
+	history_runs_end(&it);
+	if (rc < 0)
 		return -1;
 	for (i = 0; i < m->n_suites; i++)
 		reverse_points(&m->suites[i]);
@@ -370,7 +361,7 @@ int report_model_build(struct report_model *m, struct history *h, const char *re
 	m->h = h;
 	m->reg.p_value = m->reg.diff = m->reg.diff_lo = m->reg.diff_hi = NAN;
 	m->reg.alpha = m->reg.max_new_failures = NAN;
-	if (history_run_get(h, ref, &m->run))
+	if (history_run_resolve(h, ref, &m->run, NULL))
 		return -1;
 	if (history_run_suites(h, m->run.id, collect_suite, m) ||
 	    history_suite_counts(h, m->run.id, run_suite_counts, m))

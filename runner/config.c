@@ -21,48 +21,8 @@ static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers"
 					    "max_error_rate", "max_response_bytes", NULL };
 static const char *const target_keys[] = { "name", "version", "model", "params", "system", NULL };
 static const char *const judge_keys[] = { "model", "params", "samples", NULL };
-static const char *const gate_keys[] = { "name", "suite", "tag", "metric", "stat", "min", "max",
-					 "window", "scorer", NULL };
 static const char *const price_keys[] = { "input_per_mtok", "output_per_mtok", NULL };
 static const char *const promotion_keys[] = { "require_suites", "max_age_days", NULL };
-
-/*
- * The gate metrics. A name ending in '.' is a prefix: "score." takes the
- * scorer's label after it. A metric with has_stat takes "stat" (default
- * mean); min and max must lie in [0, hi].
- */
-static const struct metric_def {
-	const char *name;         /* as written, or a prefix ending in '.' */
-	const char *shown;        /* in the list of known metrics */
-	enum gate_metric metric;
-	int has_stat;             /* takes "stat" */
-	double hi;                /* largest min/max */
-} metrics[] = {
-	{ "pass_rate", "pass_rate", METRIC_PASS_RATE, 0, 1 },
-	{ "error_rate", "error_rate", METRIC_ERROR_RATE, 0, 1 },
-	{ "attack_success_rate", "attack_success_rate", METRIC_ATTACK_SUCCESS_RATE, 0, 1 },
-	{ "judge_error_rate", "judge_error_rate", METRIC_JUDGE_ERROR_RATE, 0, 1 },
-	{ "score.", "score.<scorer>", METRIC_SCORE, 1, 1 },
-	{ "latency_ms", "latency_ms", METRIC_LATENCY_MS, 1, 1e9 },
-	{ "tokens", "tokens", METRIC_TOKENS, 1, 1e12 },
-	{ "cost_usd", "cost_usd", METRIC_COST_USD, 0, 1e9 },
-	{ "regression", "regression", METRIC_REGRESSION, 0, 0 },
-	{ "drift", "drift", METRIC_DRIFT, 0, 1 },
-};
-#define N_METRICS (sizeof(metrics) / sizeof(metrics[0]))
-
-static const char *const stat_names[] = {
-	[STAT_NONE] = "none", [STAT_MEAN] = "mean", [STAT_MIN] = "min", [STAT_MAX] = "max",
-	[STAT_P50] = "p50", [STAT_P90] = "p90", [STAT_P95] = "p95", [STAT_P99] = "p99",
-};
-#define N_STATS (sizeof(stat_names) / sizeof(stat_names[0]))
-
-const char *gate_stat_name(enum gate_stat s)
-{
-	if ((size_t)s < N_STATS)
-		return stat_names[s];
-	return "unknown";
-}
 
 static int env_name_ok(const char *s)
 {
@@ -293,249 +253,25 @@ static int load_judge(struct jdoc *d, const cJSON *j, struct eg_judge_cfg *jc)
 	return 0;
 }
 
-static const struct metric_def *metric_find(const char *metric)
-{
-	size_t i, len;
-
-	for (i = 0; i < N_METRICS; i++) {
-		len = strlen(metrics[i].name);
-		if (metrics[i].name[len - 1] == '.' ? !strncmp(metric, metrics[i].name, len)
-						     : !strcmp(metric, metrics[i].name))
-			return &metrics[i];
-	}
-	return NULL;
-}
-
-static int unknown_metric(struct jdoc *d, const cJSON *node, const char *field,
-			  const char *metric)
-{
-	struct strbuf known = STRBUF_INIT;
-	size_t i;
-	int ret;
-
-	for (i = 0; i < N_METRICS; i++)
-		strbuf_addf(&known, "%s%s", i ? ", " : "", metrics[i].shown);
-	ret = jdoc_error(d, node, field, "unknown metric '%s' (known: %s)", metric, known.buf);
-	strbuf_release(&known);
-	return ret;
-}
-
-static int load_stat(struct jdoc *d, const cJSON *g, int idx, const struct metric_def *m,
-		     struct eg_gate *gate)
-{
-	const cJSON *node = cJSON_GetObjectItemCaseSensitive(g, "stat");
-	char field[64];
-	size_t i;
-
-	snprintf(field, sizeof(field), "gates[%d].stat", idx);
-	gate->stat = m->has_stat ? STAT_MEAN : STAT_NONE;
-	if (!node)
-		return 0;
-	if (!m->has_stat)
-		return jdoc_error(d, node, field, "%s takes no stat (only score.<scorer>, "
-				  "latency_ms and tokens do)", m->shown);
-	if (!cJSON_IsString(node))
-		return jdoc_error(d, node, field, "expected a string");
-	for (i = STAT_NONE + 1; i < N_STATS; i++)
-		if (!strcmp(node->valuestring, stat_names[i]))
-			break;
-	if (i == N_STATS)
-		return jdoc_error(d, node, field, "unknown stat '%s' (known: mean, min, max, p50, "
-				  "p90, p95, p99)", node->valuestring);
-	gate->stat = (enum gate_stat)i;
-	return 0;
-}
-
-int baseline_ref_valid(const char *ref, const char **why)
-{
-	const char *p;
-
-	*why = NULL;
-	if (!ref || !*ref)
-		*why = "empty baseline reference";
-	else if (!strncmp(ref, "latest:", 7) && !ref[7])
-		*why = "latest: needs a git ref, e.g. latest:main";
-	else if (!strncmp(ref, "alias:", 6) && !ref[6])
-		*why = "alias: needs an alias name, e.g. alias:production";
-	else if (strncmp(ref, "latest:", 7) && strncmp(ref, "alias:", 6) && strcmp(ref, "latest")) {
-		for (p = ref; *p; p++)
-			if (*p == ':' || (unsigned char)*p <= ' ' || *p == 0x7f)
-				break;
-		if (*p == ':')
-			*why = "expected a run id, latest, latest:GITREF or alias:NAME";
-		else if (*p)
-			*why = "a run id has no spaces or control characters";
-	}
-	return *why == NULL;
-}
-
-static const char *const regression_keys[] = { "name", "suite", "tag", "metric", "baseline",
-						"max_new_failures", "alpha", "exclude_flaky",
-						NULL };
-
-/* a "regression" gate (SPEC 7): flips against a baseline run, not a min/max bound */
-static int load_regression_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *gate)
-{
-	const char *name = NULL, *suite = NULL, *tag = NULL, *baseline = "latest", *why;
-	char prefix[64], field[96];
-	double v;
-
-	snprintf(prefix, sizeof(prefix), "gates[%d].", idx);
-	if (jdoc_check_keys(d, g, prefix, regression_keys) ||
-	    jdoc_string(d, g, prefix, "name", 0, &name) ||
-	    jdoc_string(d, g, prefix, "suite", 0, &suite) ||
-	    jdoc_string(d, g, prefix, "tag", 0, &tag) ||
-	    jdoc_string(d, g, prefix, "baseline", 0, &baseline) ||
-	    jdoc_bool(d, g, prefix, "exclude_flaky", &gate->exclude_flaky))
-		return -1;
-	snprintf(field, sizeof(field), "%sbaseline", prefix);
-	if (!baseline_ref_valid(baseline, &why))
-		return jdoc_error(d, cJSON_GetObjectItem(g, "baseline"), field, "'%s': %s",
-				  baseline, why);
-	if (suite && tag) {
-		snprintf(field, sizeof(field), "gates[%d]", idx);
-		return jdoc_error(d, g, field, "give either suite or tag, not both");
-	}
-	gate->has_max_new_failures = !!cJSON_GetObjectItemCaseSensitive(g, "max_new_failures");
-	gate->has_alpha = !!cJSON_GetObjectItemCaseSensitive(g, "alpha");
-	v = 0;
-	if (jdoc_number(d, g, prefix, "max_new_failures", 0, 0, 1e9, &v))
-		return -1;
-	snprintf(field, sizeof(field), "%smax_new_failures", prefix);
-	if (v != floor(v))
-		return jdoc_error(d, cJSON_GetObjectItem(g, "max_new_failures"), field,
-				  "expected a whole number");
-	gate->max_new_failures = (long)v;
-	if (jdoc_number(d, g, prefix, "alpha", 0, 0, 1, &gate->alpha))
-		return -1;
-	snprintf(field, sizeof(field), "%salpha", prefix);
-	if (gate->has_alpha && !(gate->alpha > 0 && gate->alpha < 1))
-		return jdoc_error(d, cJSON_GetObjectItem(g, "alpha"), field,
-				  "expected a significance level between 0 and 1, such as 0.05");
-	if (!gate->has_max_new_failures && !gate->has_alpha) {
-		snprintf(field, sizeof(field), "gates[%d]", idx);
-		return jdoc_error(d, g, field, "a regression gate needs max_new_failures or alpha");
-	}
-	gate->metric = METRIC_REGRESSION;
-	gate->metric_name = xstrdup("regression");
-	gate->suite = suite ? xstrdup(suite) : NULL;
-	gate->tag = tag ? xstrdup(tag) : NULL;
-	gate->baseline = xstrdup(baseline);
-	gate->line = jdoc_line(d, g);
-	if (name) {
-		gate->name = xstrdup(name);
-	} else {
-		struct strbuf sb = STRBUF_INIT;
-		strbuf_addstr(&sb, "regression");
-		if (suite)
-			strbuf_addf(&sb, " [suite %s]", suite);
-		if (tag)
-			strbuf_addf(&sb, " [tag %s]", tag);
-		gate->name = strbuf_detach(&sb, NULL);
-	}
-	return 0;
-}
-
 /*
- * drift: the limits come from the suite's history, so min and max make no
- * sense; a suite is required (the history is per suite name)
+ * "gates": an array of objects, kept raw; the gates layer parses each entry
+ * (gates/gate.h), so the config links with nothing but util
  */
-static int load_drift(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *gate)
+static int load_gates(struct jdoc *d, struct eg_config *cfg)
 {
-	const char *scorer = NULL;
-	double window = 7;
-	char field[64];
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(d->root, "gates"), *c;
+	int i = 0;
 
-	snprintf(field, sizeof(field), "gates[%d].", idx);
-	if (jdoc_number(d, g, field, "window", 0, 3, 50, &window) ||
-	    jdoc_string(d, g, field, "scorer", 0, &scorer))
-		return -1;
-	snprintf(field, sizeof(field), "gates[%d]", idx);
-	if (window != floor(window))
-		return jdoc_error(d, cJSON_GetObjectItem(g, "window"), field,
-				  "window: expected a whole number of runs");
-	if (!gate->suite)
-		return jdoc_error(d, g, field, "a drift gate needs a suite (its history is per suite)");
-	if (gate->has_min || gate->has_max)
-		return jdoc_error(d, g, field,
-				  "a drift gate takes no min or max: its lower limit comes from the "
-				  "suite's previous runs");
-	if (scorer && !*scorer)
-		return jdoc_error(d, cJSON_GetObjectItem(g, "scorer"), field,
-				  "scorer: must not be empty");
-	gate->window = (int)window;
-	gate->scorer = scorer ? xstrdup(scorer) : NULL;
-	return 0;
-}
-
-static int load_gate(struct jdoc *d, const cJSON *g, int idx, struct eg_gate *gate)
-{
-	const char *name = NULL, *suite = NULL, *tag = NULL, *metric = NULL;
-	const struct metric_def *m;
-	char field[64];
-
-	snprintf(field, sizeof(field), "gates[%d].", idx);
-	if (!cJSON_IsObject(g))
-		return jdoc_error(d, g, "gates", "gate %d: expected an object", idx);
-	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(g, "metric")) &&
-	    !strcmp(cJSON_GetObjectItemCaseSensitive(g, "metric")->valuestring, "regression"))
-		return load_regression_gate(d, g, idx, gate);
-	if (jdoc_check_keys(d, g, field, gate_keys) ||
-	    jdoc_string(d, g, field, "name", 0, &name) ||
-	    jdoc_string(d, g, field, "suite", 0, &suite) ||
-	    jdoc_string(d, g, field, "tag", 0, &tag) ||
-	    jdoc_string(d, g, field, "metric", 1, &metric))
-		return -1;
-	m = metric_find(metric);
-	if (!m || (m->metric == METRIC_SCORE && !metric[strlen(m->name)])) {
-		snprintf(field, sizeof(field), "gates[%d].metric", idx);
-		if (m)
-			return jdoc_error(d, cJSON_GetObjectItem(g, "metric"), field,
-					  "score. needs a scorer name, e.g. score.judge");
-		return unknown_metric(d, cJSON_GetObjectItem(g, "metric"), field, metric);
+	if (!v)
+		return 0;
+	if (!cJSON_IsArray(v))
+		return jdoc_error(d, v, "gates", "expected an array");
+	cJSON_ArrayForEach(c, v) {
+		if (!cJSON_IsObject(c))
+			return jdoc_error(d, c, "gates", "gate %d: expected an object", i);
+		i++;
 	}
-	if (suite && tag) {
-		snprintf(field, sizeof(field), "gates[%d]", idx);
-		return jdoc_error(d, g, field, "give either suite or tag, not both");
-	}
-	gate->metric = m->metric;
-	gate->metric_name = xstrdup(metric);
-	gate->scorer = m->metric == METRIC_SCORE ? xstrdup(metric + strlen(m->name)) : NULL;
-	gate->suite = suite ? xstrdup(suite) : NULL;
-	gate->tag = tag ? xstrdup(tag) : NULL;
-	gate->line = jdoc_line(d, g);
-	gate->has_min = !!cJSON_GetObjectItemCaseSensitive(g, "min");
-	gate->has_max = !!cJSON_GetObjectItemCaseSensitive(g, "max");
-	if (load_stat(d, g, idx, m, gate) ||
-	    jdoc_number(d, g, field, "min", 0, 0, m->hi, &gate->min) ||
-	    jdoc_number(d, g, field, "max", 0, 0, m->hi, &gate->max))
-		return -1;
-	snprintf(field, sizeof(field), "gates[%d]", idx);
-	if (gate->metric == METRIC_DRIFT) {
-		if (load_drift(d, g, idx, gate))
-			return -1;
-	} else if (cJSON_GetObjectItemCaseSensitive(g, "window") ||
-		   cJSON_GetObjectItemCaseSensitive(g, "scorer")) {
-		return jdoc_error(d, g, field, "window and scorer belong to drift gates");
-	} else if (!gate->has_min && !gate->has_max) {
-		return jdoc_error(d, g, field, "a gate needs min or max");
-	}
-	if (gate->has_min && gate->has_max && gate->min > gate->max)
-		return jdoc_error(d, g, field, "min %g is greater than max %g", gate->min,
-				  gate->max);
-	if (name) {
-		gate->name = xstrdup(name);
-	} else {
-		struct strbuf sb = STRBUF_INIT;
-		if (gate->stat != STAT_NONE)
-			strbuf_addf(&sb, "%s ", stat_names[gate->stat]);
-		strbuf_addstr(&sb, metric);
-		if (suite)
-			strbuf_addf(&sb, " [suite %s]", suite);
-		if (tag)
-			strbuf_addf(&sb, " [tag %s]", tag);
-		gate->name = strbuf_detach(&sb, NULL);
-	}
+	cfg->gates = v;
 	return 0;
 }
 
@@ -564,24 +300,6 @@ static int load_prices(struct jdoc *d, const cJSON *p, struct eg_config *cfg)
 			return -1;
 		pr->model = xstrdup(c->string);
 		cfg->n_prices++;
-	}
-	return 0;
-}
-
-/* a cost_usd gate needs the target model's price */
-static int check_cost_gates(struct jdoc *d, const struct eg_config *cfg)
-{
-	const cJSON *gates = cJSON_GetObjectItemCaseSensitive(d->root, "gates");
-	const cJSON *prices = cJSON_GetObjectItemCaseSensitive(d->root, "prices");
-	size_t i;
-
-	for (i = 0; i < cfg->n_gates; i++) {
-		if (cfg->gates[i].metric != METRIC_COST_USD ||
-		    config_price(cfg, cfg->target.model))
-			continue;
-		return jdoc_error(d, prices ? prices : cJSON_GetArrayItem(gates, (int)i), "prices",
-				  "no price for model '%s' (target.model), which gate '%s' needs",
-				  cfg->target.model, cfg->gates[i].name);
 	}
 	return 0;
 }
@@ -684,6 +402,16 @@ int promotion_alias_ok(const char *alias)
 	return 1;
 }
 
+void config_jdoc(const struct eg_config *cfg, struct jdoc *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->file = cfg->path;
+	d->line_base = 1;
+	d->text = cfg->text;
+	d->len = cfg->text_len;
+	d->root = cfg->root;
+}
+
 const struct eg_promotion *config_promotion(const struct eg_config *cfg, const char *alias)
 {
 	size_t i;
@@ -759,7 +487,6 @@ int config_load(struct eg_config *cfg, const char *path)
 {
 	struct strbuf text = STRBUF_INIT;
 	struct jdoc d = { 0 };
-	const cJSON *v, *c;
 	int ret = -1;
 	char *canon;
 
@@ -791,30 +518,16 @@ int config_load(struct eg_config *cfg, const char *path)
 		cfg->n_suites = n;
 		free(suites);
 	}
-	v = cJSON_GetObjectItemCaseSensitive(d.root, "gates");
-	if (v) {
-		int i = 0;
-		if (!cJSON_IsArray(v)) {
-			jdoc_error(&d, v, "gates", "expected an array");
-			goto out;
-		}
-		cfg->gates = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*cfg->gates));
-		cJSON_ArrayForEach(c, v) {
-			if (load_gate(&d, c, i, &cfg->gates[i])) {
-				cfg->n_gates = (size_t)i + 1;
-				goto out;
-			}
-			cfg->n_gates = (size_t)++i;
-		}
-	}
-	if (load_prices(&d, cJSON_GetObjectItemCaseSensitive(d.root, "prices"), cfg) ||
-	    check_cost_gates(&d, cfg) || load_registry(&d, cfg))
+	if (load_gates(&d, cfg) ||
+	    load_prices(&d, cJSON_GetObjectItemCaseSensitive(d.root, "prices"), cfg) ||
+	    load_registry(&d, cfg))
 		goto out;
 	canon = json_canonical(d.root);
 	sha256_hex(canon, strlen(canon), cfg->hash);
 	free(canon);
 	cfg->root = d.root;
 	d.root = NULL;
+	cfg->text = strbuf_detach(&text, &cfg->text_len);
 	ret = 0;
 out:
 	jdoc_release(&d);
@@ -857,15 +570,6 @@ void config_release(struct eg_config *cfg)
 	for (i = 0; i < cfg->n_suites; i++)
 		free(cfg->suites[i]);
 	free(cfg->suites);
-	for (i = 0; i < cfg->n_gates; i++) {
-		free(cfg->gates[i].name);
-		free(cfg->gates[i].metric_name);
-		free(cfg->gates[i].suite);
-		free(cfg->gates[i].tag);
-		free(cfg->gates[i].scorer);
-		free(cfg->gates[i].baseline);
-	}
-	free(cfg->gates);
 	for (i = 0; i < cfg->n_prices; i++)
 		free(cfg->prices[i].model);
 	free(cfg->prices);
@@ -880,5 +584,6 @@ void config_release(struct eg_config *cfg)
 	free(cfg->promotions);
 	free(cfg->registry);
 	cJSON_Delete(cfg->root);
+	free(cfg->text);
 	memset(cfg, 0, sizeof(*cfg));
 }

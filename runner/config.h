@@ -1,9 +1,13 @@
 /*
- * config: evalgate.json (SPEC 4), parsed and checked in full at load.
+ * config: evalgate.json (SPEC 4), parsed and checked at load.
  *
- * Every error names the file, the line and the field. Sections that later
- * features read (promotion, registry) are kept as raw cJSON in cfg->root.
- * Ownership: config_load fills a struct eg_config that config_release frees.
+ * Every error names the file, the line and the field. The "gates" array is
+ * checked to be an array of objects and kept raw: the gates layer parses its
+ * entries (gates/gate.h), locating its errors through config_jdoc. Sections
+ * that later features read (promotion, registry) are kept as raw cJSON in
+ * cfg->root too.
+ * Ownership: config_load fills a struct eg_config that config_release frees;
+ * nodes of cfg->root (cfg->gates) live as long as the config.
  */
 #ifndef EG_CONFIG_H
 #define EG_CONFIG_H
@@ -11,6 +15,8 @@
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
+
+struct jdoc;
 
 struct eg_header {
 	char *name;
@@ -42,53 +48,6 @@ struct eg_judge_cfg {
 	char *model;              /* or NULL */
 	cJSON *params;            /* or NULL */
 	int samples;              /* default 1 */
-};
-
-enum gate_metric {
-	METRIC_PASS_RATE,           /* passed / (passed + failed) */
-	METRIC_ERROR_RATE,          /* errored / all cases */
-	METRIC_ATTACK_SUCCESS_RATE, /* adversarial suites: failed / (passed + failed) */
-	METRIC_JUDGE_ERROR_RATE,    /* model-graded scorer results that errored / all of them */
-	METRIC_SCORE,               /* score.<scorer>: a stat of that scorer's scores */
-	METRIC_LATENCY_MS,          /* a stat of the target calls' latencies */
-	METRIC_TOKENS,              /* a stat of prompt + completion tokens per target call */
-	METRIC_COST_USD,            /* total cost of the target calls, from prices */
-	METRIC_REGRESSION,          /* flips against a baseline run (compare.h) */
-	METRIC_DRIFT,               /* pass rate (or a scorer's mean) against the suite's last runs */
-};
-
-/* the statistic a distribution metric (score, latency_ms, tokens) is gated on */
-enum gate_stat {
-	STAT_NONE,                  /* the metric takes no stat */
-	STAT_MEAN,
-	STAT_MIN,
-	STAT_MAX,
-	STAT_P50,
-	STAT_P90,
-	STAT_P95,
-	STAT_P99,
-};
-const char *gate_stat_name(enum gate_stat s);
-
-struct eg_gate {
-	char *name;               /* given, or generated from metric and scope */
-	enum gate_metric metric;
-	char *metric_name;        /* as written */
-	enum gate_stat stat;      /* STAT_NONE for metrics without one; default STAT_MEAN */
-	char *scorer;             /* METRIC_SCORE: the scorer's label (after "score."), else NULL */
-	char *suite;              /* scope: a suite name, or NULL for global */
-	char *tag;                /* scope: a tag, or NULL */
-	int has_min, has_max;
-	double min, max;
-	int line;                 /* line in the config, for messages */
-	/* regression gates */
-	char *baseline;           /* baseline reference (compare.h); default "latest" */
-	int has_max_new_failures, has_alpha;
-	long max_new_failures;    /* most pass->fail flips allowed */
-	double alpha;             /* fail on a significant drop: McNemar p < alpha and b > c */
-	int exclude_flaky;        /* leave out cases flaky in either run */
-	/* drift gates (scorer above: a scorer's label or type whose mean is charted, or NULL) */
-	int window;               /* drift: previous runs compared with (default 7) */
 };
 
 /* prices: {"MODEL": {"input_per_mtok": X, "output_per_mtok": Y}}, USD per million tokens */
@@ -129,13 +88,13 @@ struct eg_config {
 	struct eg_repeat_policy repeat_policy; /* top-level repeat_policy */
 	char **suites;            /* suite directories, relative to the config's directory */
 	size_t n_suites;
-	struct eg_gate *gates;
-	size_t n_gates;
+	const cJSON *gates;       /* the "gates" array (in root), each item an object, or NULL;
+				     parsed by the gates layer (gates/gate.h: gates_load) */
 	struct eg_price *prices;
 	size_t n_prices;
 	cJSON *root;              /* the whole document */
-	const char *baseline_override; /* run --baseline REF for every regression gate; borrowed */
-	int suites_narrowed;      /* run --suite: gates on suites outside the run are skipped */
+	char *text;               /* the document as read, to locate nodes of root (config_jdoc) */
+	size_t text_len;
 	struct eg_promotion *promotions; /* the "promotion" section, in file order */
 	size_t n_promotions;
 	char *registry;           /* the "registry" URL, or NULL (default sqlite) */
@@ -149,14 +108,16 @@ void config_release(struct eg_config *cfg);
  * absent and was not given (cfg zeroed, nothing to release), -1 after reporting.
  */
 int config_load_optional(struct eg_config *cfg, const char *path, int given);
+/*
+ * A view of the loaded document for jdoc_error() and the jdoc_* getters on
+ * nodes of cfg->root: it borrows the config's text and tree, so it is never
+ * passed to jdoc_release.
+ */
+void config_jdoc(const struct eg_config *cfg, struct jdoc *d);
 /* the rule for alias, or NULL when the config has none */
 const struct eg_promotion *config_promotion(const struct eg_config *cfg, const char *alias);
 /* 1 when alias is a name MLflow accepts too: [A-Za-z0-9_-]+, not "latest" nor v<digits> */
 int promotion_alias_ok(const char *alias);
-
-/* a baseline reference (run id, latest, latest:GITREF, alias:NAME): 1 when well formed;
- * else 0 and *why says what is wrong */
-int baseline_ref_valid(const char *ref, const char **why);
 
 /* the price of model, or NULL when prices has none */
 const struct eg_price *config_price(const struct eg_config *cfg, const char *model);

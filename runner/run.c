@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <omp.h>
 
+#include "cache.h"
 #include "error.h"
 #include "gateway.h"
 #include "jsonutil.h"
@@ -753,7 +754,7 @@ static void start_job(struct run *r, struct job *j)
 	}
 	body = build_body(r, j);
 	cache_key(r, body, 0, key);
-	if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 1) {
+	if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 0) {
 		j->output = cr.content;
 		j->output_len = cr.content_len;
 		j->finish_reason = cr.finish_reason;
@@ -911,7 +912,7 @@ static void drain_calls(struct run *r)
 					continue;
 				j->calls_made[i]++;
 				cache_key(r, c->body, c->sample, key);
-				if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 1) {
+				if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 0) {
 					c->reply = cr.content;
 					cr.content = NULL;
 					judge_usage(r, j, c->body, cr.prompt_tokens,

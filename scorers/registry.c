@@ -20,19 +20,23 @@
 #include "xalloc.h"
 #include "banned.h"
 
+/*
+ * The registration table: one row per scorer type, in the order `help` and
+ * error messages list them. A row X(foo) names `const struct scorer_type
+ * scorer_foo`, defined in the type's own file (docs/HACKING.md).
+ */
+#define SCORER_TYPES(X)                                                                   \
+	X(equals) X(contains) X(icontains) X(starts_with) X(regex) X(json) X(latency)     \
+	X(refusal) X(canary) X(pii) X(judge) X(faithfulness)
+
+#define SCORER_DECLARE(n) extern const struct scorer_type scorer_##n;
+SCORER_TYPES(SCORER_DECLARE)
+#undef SCORER_DECLARE
+
 static const struct scorer_type *const scorer_types[] = {
-	&scorer_equals,
-	&scorer_contains,
-	&scorer_icontains,
-	&scorer_starts_with,
-	&scorer_regex,
-	&scorer_json,
-	&scorer_latency,
-	&scorer_refusal,
-	&scorer_canary,
-	&scorer_pii,
-	&scorer_judge,
-	&scorer_faithfulness,
+#define SCORER_ROW(n) &scorer_##n,
+	SCORER_TYPES(SCORER_ROW)
+#undef SCORER_ROW
 };
 
 #define N_TYPES (sizeof(scorer_types) / sizeof(scorer_types[0]))

@@ -1,9 +1,8 @@
 /*
- * types: private to scorers/. The scorer types that registry.c lists in its
- * table, and small helpers the implementations share.
+ * types: private to scorers/. Small helpers the scorer implementations share.
  *
- * Adding a type: write scorers/<family>.c defining a const struct scorer_type,
- * declare it here, add one row to the table in registry.c.
+ * Adding a type: write scorers/<family>.c defining a const struct scorer_type
+ * scorer_<name>, and add X(<name>) to SCORER_TYPES in registry.c.
  *
  * Reasons quote untrusted text with esc_visible() (escape.h), at most
  * SCORER_QUOTE_MAX bytes of it.
@@ -21,19 +20,6 @@
 #include "scorer.h"
 
 struct strbuf;
-
-extern const struct scorer_type scorer_equals;
-extern const struct scorer_type scorer_contains;
-extern const struct scorer_type scorer_icontains;
-extern const struct scorer_type scorer_starts_with;
-extern const struct scorer_type scorer_regex;
-extern const struct scorer_type scorer_json;
-extern const struct scorer_type scorer_latency;
-extern const struct scorer_type scorer_refusal;
-extern const struct scorer_type scorer_canary;
-extern const struct scorer_type scorer_pii;
-extern const struct scorer_type scorer_judge;
-extern const struct scorer_type scorer_faithfulness;
 
 /* longest piece of output or spec value quoted in a reason, in bytes */
 #define SCORER_QUOTE_MAX 80

@@ -14,6 +14,10 @@ temporary files and a fake API (tests/integration/t_action.sh does).
 
 Inputs arrive as EG_* environment variables (set by action.yml from the
 action's inputs and the run step's outputs), never spliced into code.
+
+The history is evalgate's to read: this script learns about runs only from
+the CLI (`run --run-id-file`, `merge -q`, `runs show ID --json`) and the
+reports; it never opens the SQLite files, only copies them whole.
 """
 
 import glob
@@ -22,9 +26,9 @@ import os
 import re
 import secrets
 import shutil
-import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -218,42 +222,36 @@ def paginate(url, token, max_pages=50):
         pages += 1
 
 
-# ------------------------------------------------------------------ history
+# ------------------------------------------------------------------ history (through the CLI)
 
-def history_runs(path):
-    if not os.path.exists(path):
-        return {}
-    con = sqlite3.connect(path)
+def show_run(evalgate, history, run_id):
+    """`evalgate runs show ID --json`: the run with its suites and gate results, or None."""
+    if not run_id or not os.path.exists(history):
+        return None
     try:
-        return {row[0]: row for row in con.execute(
-            "SELECT id, started_at, status, verdict, n_cases, n_pass, n_fail, n_error FROM runs")}
-    except sqlite3.Error:
-        return {}
-    finally:
-        con.close()
-
-
-def history_gates(path, run_id):
-    con = sqlite3.connect(path)
+        proc = subprocess.run([evalgate, "runs", "show", run_id, "--json", "--history", history],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode:
+        return None
     try:
-        return list(con.execute(
-            "SELECT name, metric, scope, value, op, threshold, pass, detail FROM gates "
-            "WHERE run_id = ? ORDER BY idx", (run_id,)))
-    except sqlite3.Error:
-        return []
-    finally:
-        con.close()
+        run = json.loads(proc.stdout.decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    return run if isinstance(run, dict) else None
 
 
-def backup_db(src, dst):
-    """A consistent copy of a SQLite file (WAL included)."""
-    a = sqlite3.connect(src)
-    b = sqlite3.connect(dst)
-    try:
-        a.backup(b)
-    finally:
-        b.close()
-        a.close()
+def copy_store(src, dst):
+    """Copy an SQLite file evalgate wrote and has closed: the file, and its -wal if one was left."""
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.unlink(dst + suffix)
+        except FileNotFoundError:
+            pass
+    shutil.copyfile(src, dst)
+    if os.path.exists(src + "-wal"):
+        shutil.copyfile(src + "-wal", dst + "-wal")
 
 
 # ------------------------------------------------------------------ find-baseline / import-baseline
@@ -330,7 +328,7 @@ def cmd_import_baseline():
     dst = registry_path(env("EG_CONFIG", "evalgate.json"))
     if os.path.exists(reg) and dst:
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        backup_db(reg, dst)
+        copy_store(reg, dst)
         print("baseline: registry restored to %s" % dst)
     print("baseline: %d run%s imported into %s" % (n, "" if n == 1 else "s", history))
     set_output("imported", str(n))
@@ -343,6 +341,7 @@ def run_logged(argv, log, extra_env=None):
     """Run argv with its output in the log; workflow commands in it are not obeyed."""
     e = dict(os.environ)
     e.pop("GITHUB_STEP_SUMMARY", None)   # the summary step appends the report once
+    e.pop("GITHUB_OUTPUT", None)         # the step's outputs are this script's to write
     e.update(extra_env or {})
     token = secrets.token_hex(16)
     print("$ " + " ".join(argv), flush=True)
@@ -418,7 +417,6 @@ def cmd_run():
         set_output("exit-code", "2")
         return 0
 
-    before = history_runs(history)
     log = []
     run_id = ""
     report_flags = ["--junit", reports["junit"], "--markdown", reports["markdown"], "--html", reports["html"]]
@@ -453,25 +451,31 @@ def cmd_run():
             argv += ["--promote", env("EG_PROMOTE")]
         if shard:
             argv += ["--shard", shard]
-        group("evalgate run")
-        rc, _ = run_logged(argv + extra, log)
-        endgroup()
-        new = [r for i, r in history_runs(history).items() if i not in before]
-        if new:
-            run_id = max(new, key=lambda r: (r[1] or "", r[0]))[0]
+        fd, id_file = tempfile.mkstemp(prefix="evalgate-run-id-")
+        os.close(fd)
+        try:
+            group("evalgate run")
+            rc, _ = run_logged(argv + ["--run-id-file", id_file] + extra, log)
+            endgroup()
+            with open(id_file, encoding="utf-8") as f:
+                run_id = f.read().strip()
+        finally:
+            os.unlink(id_file)
 
     verdict = EXIT_VERDICT.get(rc, "error")
     set_output("exit-code", str(rc))
     set_output("verdict", verdict)
     set_output("run-id", run_id)
     rate = ""
-    runs = history_runs(history)
-    if run_id in runs:
-        n_pass, n_fail = runs[run_id][5], runs[run_id][6]
+    run = show_run(evalgate, history, run_id)
+    if run:
+        n_pass, n_fail = run.get("pass") or 0, run.get("fail") or 0
         if n_pass + n_fail:
             rate = "%.4f" % (n_pass / (n_pass + n_fail))
-        for name, metric, scope, value, op, threshold, ok, detail in history_gates(history, run_id):
-            if ok:
+        for g in run.get("gates") or []:
+            name, metric, value, op, threshold, detail = (
+                g.get(k) for k in ("name", "metric", "value", "op", "threshold", "detail"))
+            if g.get("pass"):
                 continue
             val = "n/a" if value is None else "%.4g" % value
             notes.add("warning" if shard else "error",
@@ -492,7 +496,7 @@ def cmd_run():
         set_output(kind, p if os.path.exists(p) else "")
     if shard and os.path.exists(history):
         dst = os.path.join(out_dir, "history%s.db" % suffix)
-        backup_db(history, dst)
+        copy_store(history, dst)
         set_output("shard-history", dst)
     print("evalgate: verdict %s, exit %d%s" % (verdict, rc, ", run " + run_id if run_id else ""))
     return 0

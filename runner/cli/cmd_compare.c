@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline.h"
 #include "commands.h"
 #include "compare.h"
 #include "config.h"
@@ -31,7 +32,7 @@ static const char usage[] =
 #define LABEL_MAX 40              /* bytes of a scorer label in a table */
 
 struct cmp_cli {
-	struct common_opts common;
+	const struct common_opts *common; /* the parsed common options */
 	const char *suite;        /* --suite NAME */
 	const char *registry;     /* for alias:NAME: --registry, else the config's; or NULL */
 	long limit;               /* --limit N: flipped and unpaired cases listed */
@@ -48,11 +49,17 @@ struct score_means {
 	size_t n, alloc;
 };
 
+/* the summed cost, NaN when no result's cost is known */
+static double usage_cost(const struct usage *u)
+{
+	return u->n_cost ? u->cost_usd : NAN;
+}
+
 /* what one table shows: one suite, or all of them (name NULL) */
 struct suite_data {
 	const char *name;
 	const struct compare_counts *c;
-	struct usage_summary ua, ub;
+	struct usage ua, ub;
 	struct score_means sa, sb;
 };
 
@@ -99,8 +106,8 @@ static int suite_data_load(struct history *h, const char *a, const char *b, cons
 	memset(sd, 0, sizeof(*sd));
 	sd->name = name;
 	sd->c = c;
-	if (history_usage_summary(h, a, query, &sd->ua) ||
-	    history_usage_summary(h, b, query, &sd->ub) ||
+	if (history_usage(h, a, query, &sd->ua) ||
+	    history_usage(h, b, query, &sd->ub) ||
 	    history_score_means(h, a, query, add_mean, &sd->sa) ||
 	    history_score_means(h, b, query, add_mean, &sd->sb))
 		return -1;
@@ -221,17 +228,17 @@ static void build_rows(const struct suite_data *sd, struct mrows *r)
 	delta_cell(m->d, sizeof(m->d), 0, "", sd->ua.latency_p95, sd->ub.latency_p95, NULL, 0);
 	m = mrow_new(r, "tokens");
 	{
-		double ta = sd->ua.tokens_known ? (double)(sd->ua.prompt_tokens + sd->ua.completion_tokens) : NAN;
-		double tb = sd->ub.tokens_known ? (double)(sd->ub.prompt_tokens + sd->ub.completion_tokens) : NAN;
+		double ta = sd->ua.n_tokens ? (double)(sd->ua.prompt_tokens + sd->ua.completion_tokens) : NAN;
+		double tb = sd->ub.n_tokens ? (double)(sd->ub.prompt_tokens + sd->ub.completion_tokens) : NAN;
 
 		fmt_num(m->a, sizeof(m->a), 0, ta);
 		fmt_num(m->b, sizeof(m->b), 0, tb);
 		delta_cell(m->d, sizeof(m->d), 0, "", ta, tb, NULL, 0);
 	}
 	m = mrow_new(r, "cost USD");
-	fmt_num(m->a, sizeof(m->a), 4, sd->ua.cost_usd);
-	fmt_num(m->b, sizeof(m->b), 4, sd->ub.cost_usd);
-	delta_cell(m->d, sizeof(m->d), 4, "", sd->ua.cost_usd, sd->ub.cost_usd, NULL, 0);
+	fmt_num(m->a, sizeof(m->a), 4, usage_cost(&sd->ua));
+	fmt_num(m->b, sizeof(m->b), 4, usage_cost(&sd->ub));
+	delta_cell(m->d, sizeof(m->d), 4, "", usage_cost(&sd->ua), usage_cost(&sd->ub), NULL, 0);
 }
 
 /* "N pairs, B new failures, C fixed, McNemar p = P, ..." */
@@ -291,13 +298,13 @@ static int flips_load(struct history *h, const char *a, const char *b,
 					 nf ? RESULT_PASS : RESULT_FAIL, &v[i].a);
 		if (rc < 0)
 			return -1;
-		v[i].have_a = rc;
+		v[i].have_a = !rc;
 		rc = history_case_sample(h, b, it->suite, it->case_id,
 					 nf ? RESULT_FAIL : RESULT_PASS, &v[i].b);
 		*n = i + 1;
 		if (rc < 0)
 			return -1;
-		v[i].have_b = rc;
+		v[i].have_b = !rc;
 	}
 	return 0;
 }
@@ -661,7 +668,7 @@ static void j_counts(struct jsonw *w, const struct compare_counts *c)
 }
 
 static void j_side(struct jsonw *w, const char *key, const struct compare_side *s,
-		   const struct usage_summary *u, const struct score_means *m)
+		   const struct usage *u, const struct score_means *m)
 {
 	double lo, hi;
 	size_t i;
@@ -679,10 +686,10 @@ static void j_side(struct jsonw *w, const char *key, const struct compare_side *
 	jsonw_member_num(w, "pass_rate_hi", hi);
 	jsonw_member_num(w, "latency_p50_ms", u->latency_p50);
 	jsonw_member_num(w, "latency_p95_ms", u->latency_p95);
-	jsonw_member_num(w, "prompt_tokens", u->tokens_known ? (double)u->prompt_tokens : NAN);
+	jsonw_member_num(w, "prompt_tokens", u->n_tokens ? (double)u->prompt_tokens : NAN);
 	jsonw_member_num(w, "completion_tokens",
-			 u->tokens_known ? (double)u->completion_tokens : NAN);
-	jsonw_member_num(w, "cost_usd", u->cost_usd);
+			 u->n_tokens ? (double)u->completion_tokens : NAN);
+	jsonw_member_num(w, "cost_usd", usage_cost(u));
 	jsonw_key(w, "scores");
 	jsonw_object_begin(w);
 	for (i = 0; i < m->n; i++)
@@ -839,7 +846,7 @@ static int compare_report(struct history *h, struct cmp_cli *o, const struct run
 	r.res = &res;
 	r.list = &list;
 	r.o = o;
-	if (common_opts_color(&o->common, stdout) && !o->json && !o->markdown) {
+	if (common_opts_color(o->common, stdout) && !o->json && !o->markdown) {
 		r.col.red = "\033[31m";
 		r.col.green = "\033[32m";
 		r.col.bold = "\033[1m";
@@ -878,15 +885,12 @@ out_list:
 	return ret;
 }
 
-int cmd_compare(int argc, char **argv)
+int cmd_compare(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct cmp_cli o;
-	struct eg_config cfg;
-	struct history *h = NULL;
 	struct run_info a, b;
-	int nops, have_cfg, rc = EG_EXIT_USAGE;
+	int nops, rc = EG_EXIT_USAGE;
 	const struct option opts[] = {
-		OPT_COMMON(&o.common),
 		OPT_FLAG_(0, "markdown", &o.markdown, "print GitHub-flavoured Markdown tables"),
 		OPT_FLAG_(0, "json", &o.json, "print one JSON object"),
 		OPT_STRING_(0, "suite", &o.suite, "NAME", "compare only this suite"),
@@ -900,13 +904,11 @@ int cmd_compare(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	common_opts_init(&o.common);
 	o.limit = 50;
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&o.common))
-		return EG_EXIT_USAGE;
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0)
+		return ctx->rc;
+	o.common = &ctx->common;
 	if (nops != 2) {
 		error("compare needs two runs: A (the baseline) and B (the candidate)");
 		return EG_EXIT_USAGE;
@@ -916,24 +918,17 @@ int cmd_compare(int argc, char **argv)
 		return EG_EXIT_USAGE;
 	}
 	/* the config, when there is one, names the registry of alias:NAME */
-	have_cfg = config_load_optional(&cfg, o.common.config, common_opts_config_given(&o.common));
-	if (have_cfg < 0)
-		return EG_EXIT_USAGE;
-	if (!o.registry && have_cfg)
-		o.registry = cfg.registry;
-	h = history_open_ro(o.common.history);
-	if (!h)
-		goto out_cfg;
+	if (cmd_setup(ctx))
+		return ctx->rc;
+	if (!o.registry && ctx->have_cfg)
+		o.registry = ctx->cfg.registry;
 	/* B first: A = latest means the newest finished run of B's target other than B */
-	if (resolve(h, argv[1], NULL, o.registry, &b) || resolve(h, argv[0], &b, o.registry, &a))
+	if (resolve(ctx->h, argv[1], NULL, o.registry, &b) ||
+	    resolve(ctx->h, argv[0], &b, o.registry, &a))
 		goto out;
-	rc = compare_report(h, &o, &a, &b) ? EG_EXIT_USAGE : EG_EXIT_OK;
+	rc = compare_report(ctx->h, &o, &a, &b) ? EG_EXIT_USAGE : EG_EXIT_OK;
 out:
 	run_info_release(&a);
 	run_info_release(&b);
-	history_close(h);
-out_cfg:
-	if (have_cfg)
-		config_release(&cfg);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include "gate.h"
 #include "history.h"
 #include "opts.h"
+#include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -46,62 +47,33 @@ static void suite_list_release(struct suite_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/*
- * The verdict of a gated run, as `run` decides it: a run that did not finish,
- * or whose errors are over gateway.max_error_rate, is "error" whatever its
- * gates say.
- */
-static const char *verdict_of(struct history *h, const struct run_info *ri,
-			      const struct eg_config *cfg, int failed, const char **why)
+int cmd_gate_run(struct cmd_ctx *ctx, const char *ref)
 {
-	struct counts c;
-
-	*why = NULL;
-	if (ri->status != RUN_FINISHED) {
-		*why = run_status_name(ri->status);
-		return "error";
-	}
-	if (!history_result_counts(h, ri->id, NULL, &c) && c.n &&
-	    (double)c.error / (double)c.n > cfg->gateway.max_error_rate) {
-		*why = "error rate";
-		return "error";
-	}
-	return failed ? "fail" : "pass";
-}
-
-int cmd_gate_run(const struct common_opts *common, const char *ref)
-{
-	struct eg_config cfg;
+	const struct eg_config *cfg = &ctx->cfg;
+	struct gates *gates = &ctx->gates;
 	struct suite_list suites = { 0 };
-	struct history *h;
+	struct history *h = ctx->h;
 	struct run_info ri;
-	const char *verdict, *why;
+	struct strbuf reason = STRBUF_INIT;
+	enum gate_verdict verdict = VERDICT_ERROR;
+	const char *why = NULL;
 	int failed, color, rc = EG_EXIT_USAGE;
 
-	if (config_load(&cfg, common->config))
-		return EG_EXIT_USAGE;
-	if (access(common->history, F_OK)) {
-		error("history %s: %s", common->history, strerror(errno));
-		goto out_cfg;
-	}
-	h = history_open(common->history);
-	if (!h)
-		goto out_cfg;
-	if (history_run_get(h, ref, &ri))
-		goto out_history;
+	if (history_run_resolve(h, ref, &ri, NULL))
+		goto out;
 	if (ri.status == RUN_RUNNING) {
 		error("run %s has not finished (status running): nothing to gate", ri.id);
 		goto out_run;
 	}
 	if (history_run_suites(h, ri.id, add_suite, &suites) ||
-	    gates_check_suites(&cfg, suites.names, suites.kinds, suites.n, 1))
+	    gates_check_suites(gates, suites.names, suites.kinds, suites.n, 1))
 		goto out_run;
-	if (ri.target && strcmp(ri.target, cfg.target.name))
+	if (ri.target && strcmp(ri.target, cfg->target.name))
 		warning("run %s is of target %s, the config's target is %s", ri.id, ri.target,
-			cfg.target.name);
+			cfg->target.name);
 
 	rc = EG_EXIT_INFRA;
-	color = common_opts_color(common, stdout);
+	color = common_opts_color(&ctx->common, stdout);
 	if (eg_verbosity >= 0)
 		printf("run %s  %s@%s  model %s  (%s)\n", ri.id, ri.target ? ri.target : "?",
 		       ri.version ? ri.version : "?", ri.model ? ri.model : "?",
@@ -110,54 +82,53 @@ int cmd_gate_run(const struct common_opts *common, const char *ref)
 		goto out_run;
 	failed = -1;
 	if (!history_gates_clear(h, ri.id))
-		failed = gates_apply(h, ri.id, &cfg, eg_verbosity >= 0 ? stdout : NULL, color);
-	verdict = failed < 0 ? NULL : verdict_of(h, &ri, &cfg, failed, &why);
-	if (!verdict || history_set_verdict(h, ri.id, verdict)) {
+		failed = gates_apply(h, ri.id, gates, eg_verbosity >= 0 ? stdout : NULL, color);
+	if (failed >= 0) {
+		/* as `run` decides it: a run that did not finish, or too many errors, is an error */
+		struct counts c;
+		int have_counts = !history_result_counts(h, ri.id, NULL, &c);
+
+		verdict = gates_verdict(ri.status, have_counts ? &c : NULL,
+					cfg->gateway.max_error_rate, failed, &why);
+	}
+	if (failed < 0 || history_set_verdict(h, ri.id, gate_verdict_name(verdict))) {
 		history_batch_rollback(h);
 		error("run %s: the gate results could not be stored; the run is unchanged", ri.id);
 		goto out_run;
 	}
 	if (history_batch_commit(h))
 		goto out_run;
-	if (!strcmp(verdict, "error")) {
-		printf("verdict: ERROR (run %s: %s)\n", ri.id, why);
+	if (verdict == VERDICT_ERROR) {
+		strbuf_addf(&reason, "run %s: %s", ri.id, why);
+		gates_print_verdict(stdout, verdict, reason.buf, failed, gates->n, color);
 		rc = ri.status == RUN_INTERRUPTED ? EG_EXIT_GATE : EG_EXIT_INFRA;
 		goto out_run;
 	}
-	printf("verdict: %s%s%s", color ? (failed ? "\033[1;31m" : "\033[1;32m") : "",
-	       failed ? "FAIL" : "PASS", color ? "\033[0m" : "");
-	if (failed)
-		printf(" (%d of %zu gates failed)", failed, cfg.n_gates);
-	putchar('\n');
+	gates_print_verdict(stdout, verdict, NULL, failed, gates->n, color);
 	rc = failed ? EG_EXIT_GATE : EG_EXIT_OK;
 out_run:
 	run_info_release(&ri);
-out_history:
-	history_close(h);
-out_cfg:
+out:
 	suite_list_release(&suites);
-	config_release(&cfg);
+	strbuf_release(&reason);
 	return rc;
 }
 
-int cmd_gate(int argc, char **argv)
+int cmd_gate(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct common_opts common;
 	int nops;
 	const struct option opts[] = {
-		OPT_COMMON(&common),
 		OPT_END_(),
 	};
 
-	common_opts_init(&common);
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&common))
-		return EG_EXIT_USAGE;
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0)
+		return ctx->rc;
 	if (nops != 1) {
 		error("gate needs one run id (an id, a unique prefix of one, or 'latest')");
 		return EG_EXIT_USAGE;
 	}
-	return cmd_gate_run(&common, argv[0]);
+	if (cmd_setup(ctx))
+		return ctx->rc;
+	return cmd_gate_run(ctx, argv[0]);
 }

@@ -5,15 +5,16 @@
 #include "error.h"
 #include "banned.h"
 
-int cmd_help(int argc, char **argv)
+int cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
 {
+	const struct command *c;
 	unsigned i;
 
 	if (argc > 1) {
 		char *sub[] = { argv[1], (char *)"--help", NULL };
-		for (i = 0; i < eg_n_commands; i++)
-			if (!strcmp(eg_commands[i].name, argv[1]) && strcmp(argv[1], "help"))
-				return eg_commands[i].fn(2, sub);
+		c = command_find(argv[1]);
+		if (c && strcmp(argv[1], "help"))
+			return command_run(c, 2, sub);
 		if (strcmp(argv[1], "help"))
 			return error("'%s' is not a command; see 'evalgate help'", argv[1]) ? EG_EXIT_USAGE : 0;
 	}

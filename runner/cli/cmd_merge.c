@@ -95,30 +95,6 @@ static void merge_src_release(struct merge_src *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* history_runs_list callback: take the first (newest) run that has a shard */
-static int take_sharded(const struct run_info *ri, void *arg)
-{
-	struct merge_src *m = arg;
-
-	if (!ri->shard)
-		return 0;
-	m->ri = *ri;
-	m->ri.id = xstrdup(ri->id);
-	m->ri.started_at = ri->started_at ? xstrdup(ri->started_at) : NULL;
-	m->ri.finished_at = ri->finished_at ? xstrdup(ri->finished_at) : NULL;
-	m->ri.verdict = ri->verdict ? xstrdup(ri->verdict) : NULL;
-	m->ri.git_sha = ri->git_sha ? xstrdup(ri->git_sha) : NULL;
-	m->ri.git_ref = ri->git_ref ? xstrdup(ri->git_ref) : NULL;
-	m->ri.config_hash = ri->config_hash ? xstrdup(ri->config_hash) : NULL;
-	m->ri.target = ri->target ? xstrdup(ri->target) : NULL;
-	m->ri.version = ri->version ? xstrdup(ri->version) : NULL;
-	m->ri.model = ri->model ? xstrdup(ri->model) : NULL;
-	m->ri.shard = xstrdup(ri->shard);
-	m->ri.evalgate_version = ri->evalgate_version ? xstrdup(ri->evalgate_version) : NULL;
-	m->ri.repeat_policy = ri->repeat_policy ? xstrdup(ri->repeat_policy) : NULL;
-	return 1;
-}
-
 static int take_suite(const struct run_suite *s, void *arg)
 {
 	struct merge_src *m = arg;
@@ -136,14 +112,18 @@ static int take_suite(const struct run_suite *s, void *arg)
 /* open one input and read its sharded run and suites */
 static int load_src(struct merge_src *m, const char *path)
 {
+	struct run_filter newest_shard = { .sharded = 1, .newest_first = 1 };
+	int rc;
+
 	memset(m, 0, sizeof(*m));
 	m->path = path;
 	m->h = history_open_ro(path);
 	if (!m->h)
 		return -1;
-	if (history_runs_list(m->h, NULL, 0, take_sharded, m))
+	rc = history_run_first(m->h, &newest_shard, &m->ri);
+	if (rc < 0)
 		return -1;
-	if (!m->ri.id)
+	if (rc)
 		return error("%s: no sharded run in this history (make one with run --shard I/N)",
 			     path);
 	if (shard_parse(m->ri.shard, &m->sh))
@@ -362,9 +342,8 @@ out:
 	return ret;
 }
 
-int cmd_merge(int argc, char **argv)
+int cmd_merge(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct common_opts common;
 	struct merge_src *src = NULL;
 	struct history *out = NULL;
 	struct run_info ri;
@@ -372,18 +351,14 @@ int cmd_merge(int argc, char **argv)
 	int allow_partial = 0, nops, rc = EG_EXIT_USAGE;
 	size_t i, n = 0;
 	const struct option opts[] = {
-		OPT_COMMON(&common),
 		OPT_FLAG_(0, "allow-partial", &allow_partial,
 			  "merge even when some shards are missing (the run covers fewer cases)"),
 		OPT_END_(),
 	};
 
-	common_opts_init(&common);
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&common))
-		return EG_EXIT_USAGE;
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0)
+		return ctx->rc;
 	if (nops == 0) {
 		error("merge needs the shard histories to merge (evalgate merge A.db B.db ...)");
 		print_usage(stderr, usage, opts);
@@ -402,24 +377,24 @@ int cmd_merge(int argc, char **argv)
 		verbose("%s: run %s, shard %s, %ld cases", argv[n], src[n].ri.id, src[n].ri.shard,
 			src[n].ri.n_cases);
 	}
-	if (check_sources(src, n, allow_partial, common.history))
+	if (check_sources(src, n, allow_partial, ctx->common.history))
 		goto out;
-	out = history_open(common.history);
+	out = history_open(ctx->common.history);
 	if (!out)
 		goto out;
 	if (write_merged(out, src, n, run_id, sizeof(run_id)))
 		goto out;
-	if (history_run_get(out, run_id, &ri))
+	if (history_run_resolve(out, run_id, &ri, NULL))
 		goto out;
 	if (eg_verbosity < 0) {
 		printf("%s\n", run_id);
 	} else {
 		printf("merged %zu shard%s of %u into run %s in %s\n", n, n == 1 ? "" : "s",
-		       src[0].sh.count, run_id, common.history);
+		       src[0].sh.count, run_id, ctx->common.history);
 		printf("  %ld cases: %ld pass, %ld fail, %ld error; status %s\n", ri.n_cases,
 		       ri.n_pass, ri.n_fail, ri.n_error, run_status_name(ri.status));
 		printf("apply the gates with: evalgate gate %s --history %s\n", run_id,
-		       common.history);
+		       ctx->common.history);
 	}
 	run_info_release(&ri);
 	rc = 0;

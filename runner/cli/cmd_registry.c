@@ -21,7 +21,6 @@ static const char usage[] =
 	"       evalgate registry log [NAME] [--limit N] [--json]";
 
 struct registry_cli {
-	struct common_opts common;
 	const char *registry;    /* --registry URL */
 	const char *meta;        /* --meta JSON */
 	const char *alias;       /* --alias */
@@ -30,22 +29,12 @@ struct registry_cli {
 	int force;
 	int json;
 	long limit;
-};
-
-static const struct {
-	const char *name;
-	int min_ops, max_ops;    /* operands after the subcommand */
-} subs[] = {
-	{ "register", 2, 2 },
-	{ "promote", 2, 2 },
-	{ "show", 1, 1 },
-	{ "list", 0, 0 },
-	{ "log", 0, 1 },
+	struct registry *r;      /* opened by the subcommand, closed by cmd_registry */
 };
 
 /* an error code (error.h) */
 static int promote(struct registry_cli *o, struct registry *r, const struct eg_config *cfg,
-		   char **argv)
+		   const char *history, char **argv)
 {
 	struct promote_req req = { 0 };
 	struct history *h;
@@ -58,7 +47,7 @@ static int promote(struct registry_cli *o, struct registry *r, const struct eg_c
 			     "audit log)");
 	if (o->reason && !o->force)
 		return error("registry promote: --reason goes with --force");
-	h = history_open_ro(o->common.history);
+	h = history_open_ro(history);
 	if (!h)
 		return EG_ERR_USAGE;
 	req.name = argv[1];
@@ -76,15 +65,73 @@ static int promote(struct registry_cli *o, struct registry *r, const struct eg_c
 	return rc;
 }
 
-int cmd_registry(int argc, char **argv)
+/*
+ * Open the registry of --registry, else the config's, else the default, into
+ * o->r (closed by cmd_registry); 0, or -1 after reporting.
+ */
+static int open_registry(const struct cmd_ctx *ctx, struct registry_cli *o)
+{
+	o->r = registry_open(o->registry ? o->registry : ctx->have_cfg ? ctx->cfg.registry : NULL);
+	return o->r ? 0 : -1;
+}
+
+static int sub_register(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
+{
+	struct registry_cli *o = opts;
+
+	return open_registry(ctx, o) ? EG_EXIT_USAGE
+				     : eg_exit_code(registry_register(o->r, argv[1], argv[2],
+								      o->meta));
+}
+
+static int sub_promote(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
+{
+	struct registry_cli *o = opts;
+	const struct eg_config *cfg = ctx->have_cfg ? &ctx->cfg : NULL;
+
+	if (open_registry(ctx, o))
+		return EG_EXIT_USAGE;
+	return eg_exit_code(promote(o, o->r, cfg, ctx->common.history, argv));
+}
+
+static int sub_show(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
+{
+	struct registry_cli *o = opts;
+
+	return open_registry(ctx, o) ? EG_EXIT_USAGE
+				     : eg_exit_code(registry_show(o->r, argv[1], stdout));
+}
+
+static int sub_list(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
+{
+	struct registry_cli *o = opts;
+
+	return open_registry(ctx, o) ? EG_EXIT_USAGE : eg_exit_code(registry_list(o->r, stdout));
+}
+
+static int sub_log(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
+{
+	struct registry_cli *o = opts;
+
+	return open_registry(ctx, o) ? EG_EXIT_USAGE
+				     : eg_exit_code(registry_log(o->r, nops > 1 ? argv[1] : NULL,
+								 o->limit, o->json, stdout));
+}
+
+/* the config, when there is one, gives the promotion rules and the registry URL */
+static const struct subcommand subs[] = {
+	{ "register", sub_register, 2, 2, 0, "NAME VERSION" },
+	{ "promote", sub_promote, 2, 2, 0, "NAME VERSION" },
+	{ "show", sub_show, 1, 1, 0, "NAME" },
+	{ "list", sub_list, 0, 0, 0, "no operands" },
+	{ "log", sub_log, 0, 1, 0, "at most a NAME" },
+};
+
+int cmd_registry(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct registry_cli o;
-	struct eg_config cfg;
-	struct registry *r = NULL;
-	int nops, have_cfg = 0, err, rc = EG_EXIT_USAGE;
-	size_t i;
+	int nops, rc;
 	const struct option opts[] = {
-		OPT_COMMON(&o.common),
 		OPT_STRING_(0, "registry", &o.registry, "URL",
 			    "sqlite:PATH or mlflow+http(s)://HOST (default: the config's "
 			    "registry, else " REGISTRY_DEFAULT ")"),
@@ -99,50 +146,11 @@ int cmd_registry(int argc, char **argv)
 	};
 
 	memset(&o, 0, sizeof(o));
-	common_opts_init(&o.common);
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&o.common))
-		return EG_EXIT_USAGE;
-	if (nops < 1) {
-		print_usage(stderr, usage, opts);
-		return EG_EXIT_USAGE;
-	}
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(subs[i].name, argv[0]))
-			break;
-	if (i == sizeof(subs) / sizeof(subs[0])) {
-		error("registry: unknown subcommand '%s' (register, promote, show, list, log)",
-		      argv[0]);
-		return EG_EXIT_USAGE;
-	}
-	if (nops - 1 < subs[i].min_ops || nops - 1 > subs[i].max_ops) {
-		error("registry %s: wrong number of operands", argv[0]);
-		print_usage(stderr, usage, opts);
-		return EG_EXIT_USAGE;
-	}
-	/* the config gives the promotion rules and the registry URL; it may be absent */
-	have_cfg = config_load_optional(&cfg, o.common.config, common_opts_config_given(&o.common));
-	if (have_cfg < 0)
-		return EG_EXIT_USAGE;
-	r = registry_open(o.registry ? o.registry : have_cfg ? cfg.registry : NULL);
-	if (!r)
-		goto out;
-	if (!strcmp(argv[0], "register"))
-		err = registry_register(r, argv[1], argv[2], o.meta);
-	else if (!strcmp(argv[0], "promote"))
-		err = promote(&o, r, have_cfg ? &cfg : NULL, argv);
-	else if (!strcmp(argv[0], "show"))
-		err = registry_show(r, argv[1], stdout);
-	else if (!strcmp(argv[0], "list"))
-		err = registry_list(r, stdout);
-	else
-		err = registry_log(r, nops > 1 ? argv[1] : NULL, o.limit, o.json, stdout);
-	rc = eg_exit_code(err);
-	registry_close(r);
-out:
-	if (have_cfg)
-		config_release(&cfg);
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0)
+		return ctx->rc;
+	rc = cmd_dispatch(ctx, subs, sizeof(subs) / sizeof(subs[0]), argv, nops, &o);
+	if (o.r)
+		registry_close(o.r);
 	return rc;
 }

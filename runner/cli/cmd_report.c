@@ -13,17 +13,14 @@ static const char usage[] =
 	"usage: evalgate report ID|latest [--junit FILE] [--html FILE] [--markdown FILE] "
 	"[--json FILE]";
 
-int cmd_report(int argc, char **argv)
+int cmd_report(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct common_opts common;
 	struct report_request req;
-	struct history *h;
 	struct run_info ri;
 	const char *summary;
 	long max_details = REPORT_HTML_MAX_DETAILS;
 	int nops, no_summary = 0, rc = EG_EXIT_USAGE;
 	const struct option opts[] = {
-		OPT_COMMON(&common),
 		OPT_STRING_(0, "junit", &req.junit, "FILE", "write the JUnit XML report"),
 		OPT_STRING_(0, "html", &req.html, "FILE", "write the self-contained HTML report"),
 		OPT_STRING_(0, "markdown", &req.markdown, "FILE", "write the Markdown summary"),
@@ -36,12 +33,9 @@ int cmd_report(int argc, char **argv)
 	};
 
 	memset(&req, 0, sizeof(req));
-	common_opts_init(&common);
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&common))
-		return EG_EXIT_USAGE;
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0)
+		return ctx->rc;
 	if (nops != 1) {
 		error("report takes one run id (or latest); see 'evalgate help report'");
 		return EG_EXIT_USAGE;
@@ -54,15 +48,12 @@ int cmd_report(int argc, char **argv)
 		error("no report asked for: give --junit, --html, --markdown or --json");
 		return EG_EXIT_USAGE;
 	}
-	h = history_open_ro(common.history);
-	if (!h)
-		return EG_EXIT_USAGE;
+	if (cmd_setup(ctx))
+		return ctx->rc;
 	/* an unknown or ambiguous id is a usage error; a report not written is not */
-	if (history_run_get(h, argv[0], &ri))
-		goto out_close;
-	rc = reports_write(h, ri.id, &req) ? EG_EXIT_INFRA : EG_EXIT_OK;
+	if (history_run_resolve(ctx->h, argv[0], &ri, NULL))
+		return rc;
+	rc = reports_write(ctx->h, ri.id, &req) ? EG_EXIT_INFRA : EG_EXIT_OK;
 	run_info_release(&ri);
-out_close:
-	history_close(h);
 	return rc;
 }

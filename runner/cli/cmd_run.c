@@ -8,12 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "commands.h"
-#include "compare.h"
 #include "error.h"
 #include "gate.h"
 #include "history.h"
 #include "junit.h"
+#include "output.h"
 #include "report.h"
 #include "opts.h"
 #include "registry.h"
@@ -27,7 +28,7 @@ static const char usage[] =
 	"usage: evalgate run [--config FILE] [--suite DIR]... [--junit FILE] [options]";
 
 struct run_cli {
-	struct common_opts common;
+	const struct common_opts *common; /* the parsed common options */
 	struct opt_list suites;   /* --suite */
 	struct opt_list tags;     /* --filter-tag */
 	const char *junit;
@@ -43,6 +44,7 @@ struct run_cli {
 	long limit;
 	long repeat;              /* --repeat N, 0 when not given */
 	const char *resume;       /* --resume ID */
+	const char *run_id_file;  /* --run-id-file FILE */
 	int no_cache, cache_only, dry_run;
 };
 
@@ -110,8 +112,8 @@ static void print_plan(const struct setup *s, const struct run_cli *o, int concu
 		repeat_policy_format(&s->cfg.repeat_policy, pol, sizeof(pol));
 		printf("  each case %d times, repeat_policy %s\n", repeats, pol);
 	}
-	for (i = 0; i < s->cfg.n_gates; i++)
-		printf("  gate: %s\n", s->cfg.gates[i].name);
+	for (i = 0; i < s->gates.n; i++)
+		printf("  gate: %s\n", s->gates.v[i].name);
 	printf("nothing was called (--dry-run)\n");
 }
 
@@ -255,6 +257,38 @@ static int report_dir_check(const char *opt, const char *path)
 	return ret;
 }
 
+/*
+ * the run id for the caller, as soon as the run is stored: one line in
+ * --run-id-file (replaced atomically) and run-id=ID appended to
+ * $GITHUB_OUTPUT when that is set (a GitHub Actions step's outputs)
+ */
+static int publish_run_id(const struct run_cli *o, const char *run_id)
+{
+	const char *gh = getenv("GITHUB_OUTPUT");
+	struct report_out out;
+	FILE *f;
+	int ret = 0;
+
+	if (o->run_id_file) {
+		if (out_open(&out, o->run_id_file, "run id file"))
+			return -1;
+		strbuf_addf(&out.sb, "%s\n", run_id);
+		if (out_commit(&out))
+			return -1;
+	}
+	if (gh && *gh) {
+		f = fopen(gh, "a");
+		if (!f)
+			return error("GITHUB_OUTPUT %s: cannot append the run id: %s", gh,
+				     strerror(errno));
+		fprintf(f, "run-id=%s\n", run_id);
+		if (ferror(f) | fclose(f))
+			ret = error("GITHUB_OUTPUT %s: cannot append the run id: %s", gh,
+				    strerror(errno));
+	}
+	return ret;
+}
+
 static int write_reports(struct history *h, const char *run_id, const struct run_cli *o)
 {
 	struct report_request req;
@@ -310,7 +344,7 @@ static int resume_check(struct history *h, const struct run_cli *o, const struct
 {
 	struct stored_suites ss = { s, NULL, 0 };
 
-	if (history_run_get(h, o->resume, prev))
+	if (history_run_resolve(h, o->resume, prev, NULL))
 		return -1;
 	ss.run_id = prev->id;
 	if (prev->status == RUN_FINISHED) {
@@ -347,7 +381,7 @@ out_release:
 
 /* store a new run; its id goes to run_id */
 static int begin_run(struct history *h, const struct setup *s, char *run_id, size_t size,
-		     int repeats, char *policy, const char *shard)
+		     int repeats, const char *policy, const char *shard)
 {
 	struct run_info ri;
 	char started[32];
@@ -369,7 +403,7 @@ static int begin_run(struct history *h, const struct setup *s, char *run_id, siz
 	ri.shard = (char *)shard;
 	ri.evalgate_version = (char *)EG_VERSION;
 	ri.repeats = repeats;
-	ri.repeat_policy = policy;
+	ri.repeat_policy = (char *)policy;
 	return history_run_begin(h, &ri);
 }
 
@@ -389,7 +423,7 @@ static int resume_run(struct history *h, const struct run_cli *o, const struct s
 	run_info_release(&prev);
 	if (repeat_policy_check(&s->cfg, *repeats))
 		return -1;
-	*stored = history_open_ro(o->common.history);
+	*stored = history_open_ro(o->common->history);
 	if (!*stored)
 		return -1;
 	if (history_run_reopen(h, run_id)) {
@@ -400,19 +434,144 @@ static int resume_run(struct history *h, const struct run_cli *o, const struct s
 	return 0;
 }
 
+/* begin (or resume) the run in the history and record its suites; NULL after reporting */
+static struct history *open_run(const struct run_cli *o, const struct setup *s, char *run_id,
+				size_t size, int *repeats, const char *policy,
+				struct history **stored)
+{
+	struct history *h = history_open(o->common->history);
+	size_t i;
+
+	*stored = NULL;
+	if (!h)
+		return NULL;
+	if (o->resume ? resume_run(h, o, s, run_id, size, repeats, stored)
+		      : begin_run(h, s, run_id, size, *repeats, policy,
+				  o->shard ? o->shard_id : NULL))
+		goto out_fail;
+	for (i = 0; i < s->n_suites; i++)
+		if (history_run_suite(h, run_id, s->suites[i].name, s->suites[i].version,
+				      s->suites[i].hash, suite_kind_name(s->suites[i].kind)))
+			goto out_fail;
+	if (publish_run_id(o, run_id))
+		goto out_fail;
+	return h;
+out_fail:
+	history_close(*stored);
+	*stored = NULL;
+	history_close(h);
+	return NULL;
+}
+
+/* how a run that ran ended, once gated */
+struct run_outcome {
+	struct counts all;        /* every result of the run, an earlier attempt's (--resume) too */
+	enum run_status status;
+	enum gate_verdict verdict;
+	const char *why;          /* why the verdict is "error", or NULL */
+	int failed_gates;
+};
+
+/*
+ * Count, gate and finish the run in the history, then write its reports.
+ * 0, 1 when a report could not be written, -1 when the history failed.
+ */
+static int conclude(struct history *h, const char *run_id, const struct run_cli *o,
+		    const struct setup *s, const struct run_stats *st, int run_rc, int repeats,
+		    struct run_outcome *out)
+{
+	int color = common_opts_color(o->common, stdout);
+
+	if (history_result_counts(h, run_id, NULL, &out->all))
+		return -1;
+	out->status = st->interrupted ? RUN_INTERRUPTED
+		      : (st->fatal || run_rc) ? RUN_FAILED : RUN_FINISHED;
+	print_summary(h, run_id, s, st, repeats);
+	out->failed_gates = gates_apply(h, run_id, &s->gates, eg_verbosity >= 0 ? stdout : NULL,
+					color);
+	if (out->failed_gates < 0)
+		return -1;
+	out->verdict = gates_verdict(out->status, &out->all, s->cfg.gateway.max_error_rate,
+				     out->failed_gates, &out->why);
+	if (history_run_finish(h, run_id, out->status, gate_verdict_name(out->verdict)))
+		return -1;
+	return write_reports(h, run_id, o) ? 1 : 0;
+}
+
+/* print the verdict line of a concluded run and give its exit code */
+static int verdict_exit(const struct run_cli *o, const struct setup *s, const char *run_id,
+			const struct run_stats *st, int run_rc, int repeats,
+			const struct run_outcome *out)
+{
+	const char *what = repeats > 1 ? "results" : "cases";
+	int rc;
+
+	if (st->interrupted) {
+		printf("verdict: INTERRUPTED (%ld of %ld %s stored in run %s; continue it with "
+		       "--resume %s)\n", st->done + st->skipped, st->total, what, run_id, run_id);
+		return EG_EXIT_INTERRUPTED;
+	}
+	if (st->fatal) {
+		error("the gateway could not be used: %s", st->fatal_msg);
+		gates_print_verdict(stdout, VERDICT_ERROR, "gateway", 0, 0, 0);
+		return EG_EXIT_INFRA;
+	}
+	if (run_rc)
+		return EG_EXIT_INFRA;
+	if (out->verdict == VERDICT_ERROR) {
+		/* the run finished: its errors are over gateway.max_error_rate */
+		error("%ld of %ld %s ended in error (%.1f%%), over gateway.max_error_rate %.1f%%",
+		      out->all.error, out->all.n, what,
+		      out->all.n ? 100.0 * (double)out->all.error / (double)out->all.n : 0.0,
+		      100 * s->cfg.gateway.max_error_rate);
+		gates_print_verdict(stdout, out->verdict, out->why, 0, 0, 0);
+		return EG_EXIT_INFRA;
+	}
+	gates_print_verdict(stdout, out->verdict, NULL, out->failed_gates, s->gates.n,
+			    common_opts_color(o->common, stdout));
+	rc = out->failed_gates ? EG_EXIT_GATE : EG_EXIT_OK;
+	if (o->promote) {
+		int prc = eg_exit_code(registry_run_promote(&s->cfg, o->common->history, run_id,
+							    o->promote));
+
+		if (prc > rc)
+			rc = prc;
+	}
+	return rc;
+}
+
+/* the plan of the scheduler for this run */
+static void plan_init(struct run_plan *plan, const struct run_cli *o, const struct setup *s,
+		      const char *run_id, const char *api_key, struct history *h,
+		      struct history *stored, int concurrency, int repeats)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->cfg = &s->cfg;
+	plan->suites = s->suites;
+	plan->n_suites = s->n_suites;
+	plan->filter = &s->filter;
+	plan->run_id = run_id;
+	plan->api_key = api_key;
+	plan->history = h;
+	plan->cache_path = cache_path_for(o->common->history);
+	plan->concurrency = concurrency;
+	plan->no_cache = o->no_cache;
+	plan->cache_only = o->cache_only;
+	plan->repeats = repeats;
+	plan->stored = stored;
+	plan->progress = o->common->quiet ? PROGRESS_NONE
+			 : isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_LINES;
+}
+
 static int execute(struct run_cli *o, struct setup *s)
 {
 	struct run_plan plan;
 	struct run_stats st;
-	struct history *h, *stored = NULL;
-	struct counts rc_all;
+	struct run_outcome out;
+	struct history *h, *stored;
 	char run_id[64], policy[32];
-	char *cache_path;
-	const char *api_key = NULL, *verdict;
-	enum run_status status;
-	int rc, failed_gates, concurrency, color, repeats;
-	double error_rate;
-	size_t i;
+	const char *api_key = NULL;
+	int run_rc, concluded, concurrency, repeats;
 
 	concurrency = o->concurrency ? (int)o->concurrency : s->cfg.gateway.concurrency;
 	repeats = o->repeat ? (int)o->repeat : 1;
@@ -430,137 +589,52 @@ static int execute(struct run_cli *o, struct setup *s)
 	}
 	if (o->dry_run) {
 		print_plan(s, o, concurrency, repeats);
-		return 0;
+		return EG_EXIT_OK;
 	}
-	h = history_open(o->common.history);
+	h = open_run(o, s, run_id, sizeof(run_id), &repeats, policy, &stored);
 	if (!h)
 		return EG_EXIT_USAGE;
-	if (o->resume ? resume_run(h, o, s, run_id, sizeof(run_id), &repeats, &stored)
-		      : begin_run(h, s, run_id, sizeof(run_id), repeats, policy,
-				  o->shard ? o->shard_id : NULL)) {
-		history_close(h);
-		return EG_EXIT_USAGE;
-	}
-	for (i = 0; i < s->n_suites; i++)
-		if (history_run_suite(h, run_id, s->suites[i].name, s->suites[i].version,
-				      s->suites[i].hash, suite_kind_name(s->suites[i].kind))) {
-			history_close(stored);
-			history_close(h);
-			return EG_EXIT_USAGE;
-		}
 	info("run %s: %s%zu suite%s, target %s@%s", run_id, stored ? "resuming, " : "",
 	     s->n_suites, s->n_suites == 1 ? "" : "s", s->cfg.target.name, s->cfg.target.version);
 	if (repeats > 1)
 		info("each case runs %d times; a case passes by repeat_policy %s", repeats, policy);
 
-	cache_path = cache_path_for(o->common.history);
-	memset(&plan, 0, sizeof(plan));
-	plan.cfg = &s->cfg;
-	plan.suites = s->suites;
-	plan.n_suites = s->n_suites;
-	plan.filter = &s->filter;
-	plan.run_id = run_id;
-	plan.api_key = api_key;
-	plan.history = h;
-	plan.cache_path = cache_path;
-	plan.concurrency = concurrency;
-	plan.no_cache = o->no_cache;
-	plan.cache_only = o->cache_only;
-	plan.repeats = repeats;
-	plan.stored = stored;
-	plan.progress = o->common.quiet ? PROGRESS_NONE
-			: isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_LINES;
+	plan_init(&plan, o, s, run_id, api_key, h, stored, concurrency, repeats);
 	run_signals_install();
-	rc = run_execute(&plan, &st);
-	free(cache_path);
+	run_rc = run_execute(&plan, &st);
+	free((char *)plan.cache_path);
 	history_close(stored);
-
-	/* over every result of the run, those of an earlier attempt (--resume) too */
-	if (history_result_counts(h, run_id, NULL, &rc_all)) {
-		history_close(h);
-		return EG_EXIT_INFRA;
-	}
-	error_rate = rc_all.n ? (double)rc_all.error / (double)rc_all.n : 0.0;
-	status = st.interrupted ? RUN_INTERRUPTED : (st.fatal || rc) ? RUN_FAILED : RUN_FINISHED;
-	color = common_opts_color(&o->common, stdout);
-	print_summary(h, run_id, s, &st, repeats);
-	failed_gates = gates_apply(h, run_id, &s->cfg, eg_verbosity >= 0 ? stdout : NULL, color);
-	if (failed_gates < 0) {
-		history_close(h);
-		return EG_EXIT_INFRA;
-	}
-	verdict = failed_gates ? "fail" : "pass";
-	if (status != RUN_FINISHED || error_rate > s->cfg.gateway.max_error_rate)
-		verdict = "error";
-	if (history_run_finish(h, run_id, status, verdict)) {
-		history_close(h);
-		return EG_EXIT_INFRA;
-	}
-	if (write_reports(h, run_id, o))
-		rc = -1;
+	concluded = conclude(h, run_id, o, s, &st, run_rc, repeats, &out);
 	history_close(h);
-
-	if (st.interrupted) {
-		printf("verdict: INTERRUPTED (%ld of %ld %s stored in run %s; continue it with "
-		       "--resume %s)\n", st.done + st.skipped, st.total,
-		       repeats > 1 ? "results" : "cases", run_id, run_id);
-		return EG_EXIT_INTERRUPTED;
-	}
-	if (st.fatal) {
-		error("the gateway could not be used: %s", st.fatal_msg);
-		printf("verdict: ERROR (gateway)\n");
+	if (concluded < 0)
 		return EG_EXIT_INFRA;
-	}
-	if (rc)
-		return EG_EXIT_INFRA;
-	if (error_rate > s->cfg.gateway.max_error_rate) {
-		error("%ld of %ld %s ended in error (%.1f%%), over gateway.max_error_rate %.1f%%",
-		      rc_all.error, rc_all.n, repeats > 1 ? "results" : "cases", 100 * error_rate,
-		      100 * s->cfg.gateway.max_error_rate);
-		printf("verdict: ERROR (error rate)\n");
-		return EG_EXIT_INFRA;
-	}
-	printf("verdict: %s%s%s", color ? (failed_gates ? "\033[1;31m" : "\033[1;32m") : "",
-	       failed_gates ? "FAIL" : "PASS", color ? "\033[0m" : "");
-	if (failed_gates)
-		printf(" (%d of %zu gates failed)", failed_gates, s->cfg.n_gates);
-	putchar('\n');
-	rc = failed_gates ? EG_EXIT_GATE : EG_EXIT_OK;
-	if (o->promote) {
-		int prc = eg_exit_code(registry_run_promote(&s->cfg, o->common.history, run_id,
-							    o->promote));
-
-		if (prc > rc)
-			rc = prc;
-	}
-	return rc;
+	return verdict_exit(o, s, run_id, &st, run_rc || concluded, repeats, &out);
 }
 
 /* --baseline REF replaces the baseline of every regression gate */
-static int baseline_option(struct eg_config *cfg, const char *ref)
+static int baseline_option(struct setup *s, const char *ref)
 {
 	const char *why;
 	size_t i;
 
 	if (!baseline_ref_valid(ref, &why))
 		return error("--baseline '%s': %s", ref, why);
-	for (i = 0; i < cfg->n_gates && cfg->gates[i].metric != METRIC_REGRESSION; i++)
+	for (i = 0; i < s->gates.n && strcmp(s->gates.v[i].type->name, "regression"); i++)
 		;
-	if (i == cfg->n_gates)
+	if (i == s->gates.n)
 		warning("--baseline %s: %s has no regression gate, so no comparison is made", ref,
-			cfg->path);
-	cfg->baseline_override = ref;
+			s->cfg.path);
+	s->gates.baseline_override = ref;
 	return 0;
 }
 
-int cmd_run(int argc, char **argv)
+int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct run_cli o;
 	struct setup s;
 	struct setup_args sa = { 0 };
 	int nops, rc = EG_EXIT_USAGE;
 	const struct option opts[] = {
-		OPT_COMMON(&o.common),
 		OPT_LIST_(0, "suite", &o.suites, "DIR", "a suite directory (repeatable; default: the config's list)"),
 		OPT_STRING_(0, "junit", &o.junit, "FILE", "write a JUnit XML report"),
 		OPT_STRING_(0, "html", &o.html, "FILE", "write a self-contained HTML report"),
@@ -580,17 +654,19 @@ int cmd_run(int argc, char **argv)
 		OPT_STRING_(0, "shard", &o.shard, "I/N", "only shard I of N of the cases (stable hash of suite and case id)"),
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
 		OPT_STRING_(0, "baseline", &o.baseline, "REF", "baseline of the regression gates: run id, latest, latest:GITREF, alias:NAME"),
+		OPT_STRING_(0, "run-id-file", &o.run_id_file, "FILE", "write the run id to FILE (one line, replaced atomically) once the run is stored; "
+			    "with $GITHUB_OUTPUT set, run-id=ID is also appended to it"),
 		OPT_END_(),
 	};
 
 	memset(&o, 0, sizeof(o));
 	o.html_max_details = REPORT_HTML_MAX_DETAILS;
-	common_opts_init(&o.common);
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&o.common))
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0) {
+		rc = ctx->rc;
 		goto out;
+	}
+	o.common = &ctx->common;
 	if (nops > 0) {
 		error("run takes no operands ('%s'); use --suite DIR", argv[0]);
 		goto out;
@@ -598,7 +674,8 @@ int cmd_run(int argc, char **argv)
 	if ((o.junit && report_dir_check("junit", o.junit)) ||
 	    (o.html && report_dir_check("html", o.html)) ||
 	    (o.markdown && report_dir_check("markdown", o.markdown)) ||
-	    (o.json && report_dir_check("json", o.json)))
+	    (o.json && report_dir_check("json", o.json)) ||
+	    (o.run_id_file && report_dir_check("run-id-file", o.run_id_file)))
 		goto out;
 	if (o.promote && !promotion_alias_ok(o.promote)) {
 		error("--promote: '%s' is not an alias name (letters, digits, _ and -; "
@@ -618,7 +695,7 @@ int cmd_run(int argc, char **argv)
 		error("--resume and --dry-run cannot be used together");
 		goto out;
 	}
-	sa.common = &o.common;
+	sa.common = &ctx->common;
 	sa.suite_dirs = &o.suites;
 	sa.tags = &o.tags;
 	sa.filter_id = o.filter_id;
@@ -632,7 +709,7 @@ int cmd_run(int argc, char **argv)
 		setup_release(&s);
 		goto out;
 	}
-	if (o.baseline && baseline_option(&s.cfg, o.baseline)) {
+	if (o.baseline && baseline_option(&s, o.baseline)) {
 		setup_release(&s);
 		goto out;
 	}

@@ -22,31 +22,25 @@ static const char usage[] =
 	"       evalgate runs export ID|latest FILE|-\n"
 	"       evalgate runs import FILE|- [--replace]";
 
-struct list_ctx {
-	int json;
-	struct strbuf sb;
-	struct jsonw w;          /* the JSON array, into sb */
-};
-
-static void run_json(struct jsonw *w, const struct run_info *ri)
+/* the run's members and its counts, into the object being written */
+static void run_json_members(struct jsonw *w, const struct run_info *ri)
 {
-	jsonw_object_begin(w);
 	export_run_members(w, ri);
 	jsonw_member_int(w, "cases", ri->n_cases);
 	jsonw_member_int(w, "pass", ri->n_pass);
 	jsonw_member_int(w, "fail", ri->n_fail);
 	jsonw_member_int(w, "error", ri->n_error);
-	jsonw_object_end(w);
 }
 
-static int list_one(const struct run_info *ri, void *arg)
+/* one line of the listing; w: the JSON array being written into sb, or NULL for text */
+static void list_one(const struct run_info *ri, struct jsonw *w, struct strbuf *sb)
 {
-	struct list_ctx *c = arg;
-
-	if (c->json) {
-		run_json(&c->w, ri);
-		fputs(c->sb.buf, stdout);
-		strbuf_reset(&c->sb);
+	if (w) {
+		jsonw_object_begin(w);
+		run_json_members(w, ri);
+		jsonw_object_end(w);
+		fputs(sb->buf, stdout);
+		strbuf_reset(sb);
 	} else {
 		char tv[160];
 		snprintf(tv, sizeof(tv), "%s@%s", ri->target ? ri->target : "?",
@@ -56,6 +50,40 @@ static int list_one(const struct run_info *ri, void *arg)
 		       ri->verdict ? ri->verdict : "-", tv, ri->n_cases, ri->n_pass, ri->n_fail,
 		       ri->n_error);
 	}
+}
+
+static int suite_json(const struct run_suite *s, void *arg)
+{
+	struct jsonw *w = arg;
+
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "name", s->name);
+	jsonw_member_str(w, "version", s->version);
+	jsonw_member_str(w, "hash", s->hash);
+	jsonw_member_str(w, "kind", s->kind);
+	jsonw_member_int(w, "results", s->n_cases);
+	jsonw_object_end(w);
+	return 0;
+}
+
+/* numbers: null for NaN (unknown) and the infinities JSON has no word for */
+static int gate_json(const struct gate_row *g, void *arg)
+{
+	struct jsonw *w = arg;
+
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "name", g->name);
+	jsonw_member_str(w, "metric", g->metric);
+	jsonw_member_str(w, "scope", g->scope);
+	jsonw_member_num(w, "value", g->value);
+	jsonw_member_str(w, "op", g->op);
+	jsonw_member_num(w, "threshold", g->threshold);
+	jsonw_member_bool(w, "pass", g->pass);
+	jsonw_member_num(w, "lo", g->lo);
+	jsonw_member_num(w, "hi", g->hi);
+	jsonw_member_int(w, "n", g->n);
+	jsonw_member_str(w, "detail", g->detail);
+	jsonw_object_end(w);
 	return 0;
 }
 
@@ -81,45 +109,80 @@ static int show_gate(const struct gate_row *g, void *arg)
 	return 0;
 }
 
-static int runs_list(struct history *h, const struct runs_filter *f, int json)
+static int runs_list(struct history *h, const struct run_filter *f, int json)
 {
-	struct list_ctx c = { .json = json, .sb = STRBUF_INIT };
+	struct strbuf sb = STRBUF_INIT;
+	struct jsonw w;
+	struct run_iter it;
+	const struct run_info *ri;
 	int rc;
 
-	jsonw_init(&c.w, &c.sb, 0);
+	jsonw_init(&w, &sb, 0);
 	if (json) {
-		jsonw_array_begin(&c.w);
-		fputs(c.sb.buf, stdout);
-		strbuf_reset(&c.sb);
+		jsonw_array_begin(&w);
+		fputs(sb.buf, stdout);
+		strbuf_reset(&sb);
 	} else {
 		printf("%-24s %-20s %-11s %-7s %-28s %6s %6s %6s %6s\n", "id", "started", "status",
 		       "verdict", "target", "cases", "pass", "fail", "error");
 	}
-	rc = history_runs_find(h, f, list_one, &c);
+	rc = history_runs_begin(h, f, &it);
+	if (!rc)
+		while ((rc = history_runs_next(&it, &ri)) > 0)
+			list_one(ri, json ? &w : NULL, &sb);
+	history_runs_end(&it);
 	if (json) {
-		jsonw_array_end(&c.w);
-		puts(c.sb.buf);
+		jsonw_array_end(&w);
+		puts(sb.buf);
 	}
-	strbuf_release(&c.sb);
-	return rc;
+	strbuf_release(&sb);
+	return rc < 0 ? -1 : 0;
+}
+
+/* the run, its suites and its gate results as one JSON object */
+static int show_json(struct history *h, const struct run_info *ri)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct jsonw w;
+	int ret = -1;
+
+	jsonw_init(&w, &sb, 0);
+	jsonw_object_begin(&w);
+	run_json_members(&w, ri);
+	jsonw_member_str(&w, "shard", ri->shard);
+	jsonw_member_str(&w, "config_hash", ri->config_hash);
+	jsonw_member_str(&w, "evalgate_version", ri->evalgate_version);
+	jsonw_member_int(&w, "repeats", ri->repeats > 0 ? ri->repeats : 1);
+	jsonw_member_str(&w, "repeat_policy", ri->repeat_policy ? ri->repeat_policy : "all");
+	jsonw_key(&w, "suites");
+	jsonw_array_begin(&w);
+	if (history_run_suites(h, ri->id, suite_json, &w))
+		goto out;
+	jsonw_array_end(&w);
+	jsonw_key(&w, "gates");
+	jsonw_array_begin(&w);
+	if (history_gates(h, ri->id, gate_json, &w))
+		goto out;
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
+	puts(sb.buf);
+	ret = 0;
+out:
+	strbuf_release(&sb);
+	return ret;
 }
 
 static int runs_show(struct history *h, const char *ref, int json)
 {
 	struct run_info ri;
 
-	if (history_run_get(h, ref, &ri))
+	if (history_run_resolve(h, ref, &ri, NULL))
 		return -1;
 	if (json) {
-		struct strbuf sb = STRBUF_INIT;
-		struct jsonw w;
+		int rc = show_json(h, &ri);
 
-		jsonw_init(&w, &sb, 0);
-		run_json(&w, &ri);
-		puts(sb.buf);
-		strbuf_release(&sb);
 		run_info_release(&ri);
-		return 0;
+		return rc;
 	}
 	printf("run %s\n", ri.id);
 	printf("  target %s@%s, model %s\n", ri.target, ri.version, ri.model);
@@ -142,51 +205,56 @@ static int runs_show(struct history *h, const char *ref, int json)
 
 /* what the options say, for every subcommand */
 struct runs_args {
-	struct runs_filter filter; /* list */
+	struct run_filter filter;  /* list */
+	const char *history;       /* the file, for messages */
 	int json;                  /* list, show */
 	int replace;               /* import */
 };
 
-static int sub_list(struct history *h, char **argv, const struct runs_args *a)
+static int sub_list(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
-	return runs_list(h, &a->filter, a->json);
+	const struct runs_args *a = opts;
+
+	return runs_list(ctx->h, &a->filter, a->json) ? EG_EXIT_USAGE : EG_EXIT_OK;
 }
 
-static int sub_show(struct history *h, char **argv, const struct runs_args *a)
+static int sub_show(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
-	return runs_show(h, argv[1], a->json);
+	const struct runs_args *a = opts;
+
+	return runs_show(ctx->h, argv[1], a->json) ? EG_EXIT_USAGE : EG_EXIT_OK;
 }
 
-static int sub_export(struct history *h, char **argv, const struct runs_args *a)
+static int sub_gate(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
-	return run_export(h, argv[1], argv[2]);
+	return cmd_gate_run(ctx, argv[1]);
 }
 
-static int sub_import(struct history *h, char **argv, const struct runs_args *a)
+static int sub_export(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
+	return run_export(ctx->h, argv[1], argv[2]) ? EG_EXIT_USAGE : EG_EXIT_OK;
+}
+
+static int sub_import(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
+{
+	const struct runs_args *a = opts;
 	char *id = NULL;
 
-	if (run_import(h, argv[1], a->replace, &id))
-		return -1;
-	info("imported run %s into %s", id, history_path(h));
+	if (run_import(ctx->h, argv[1], a->replace, &id))
+		return EG_EXIT_USAGE;
+	info("imported run %s into %s", id, a->history);
 	free(id);
-	return 0;
+	return EG_EXIT_OK;
 }
 
-/* a subcommand: its operands (after its name) and whether it writes the history */
-struct runs_sub {
-	const char *name;
-	int (*fn)(struct history *h, char **argv, const struct runs_args *a); /* -1: exit 2 */
-	int min_args, max_args;
-	int writes;
-	const char *args;        /* for the message when the count is wrong */
-};
-
-static const struct runs_sub runs_subs[] = {
-	{ "list", sub_list, 0, 0, 0, "no operands" },
-	{ "show", sub_show, 1, 1, 0, "one run id (or 'latest')" },
-	{ "export", sub_export, 2, 2, 0, "a run id (or 'latest') and a file ('-': standard output)" },
-	{ "import", sub_import, 1, 1, 1, "one file ('-': standard input)" },
+static const struct subcommand runs_subs[] = {
+	{ "list", sub_list, 0, 0, CMD_HISTORY, "no operands" },
+	{ "show", sub_show, 1, 1, CMD_HISTORY, "one run id (or 'latest')" },
+	{ "gate", sub_gate, 1, 1, CMD_CONFIG | CMD_GATES | CMD_HISTORY_WRITE,
+	  "one run id (or 'latest')" },
+	{ "export", sub_export, 2, 2, CMD_HISTORY,
+	  "a run id (or 'latest') and a file ('-': standard output)" },
+	{ "import", sub_import, 1, 1, CMD_HISTORY_CREATE, "one file ('-': standard input)" },
 };
 
 static int check_status(const char *s)
@@ -202,64 +270,32 @@ static int check_status(const char *s)
 		     "failed)", s);
 }
 
-int cmd_runs(int argc, char **argv)
+int cmd_runs(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct common_opts common;
-	struct history *h;
-	struct runs_args a = { { NULL, NULL, NULL, NULL, 0 }, 0, 0 };
-	const struct runs_sub *sub = NULL;
+	struct runs_args a = { { .newest_first = 1 }, NULL, 0, 0 };
 	long limit = 0;
-	int nops, rc;
-	size_t i;
+	int nops;
 	const struct option opts[] = {
-		OPT_COMMON(&common),
 		OPT_STRING_(0, "target", &a.filter.target, "NAME", "list only runs of this target"),
 		OPT_STRING_(0, "suite", &a.filter.suite, "NAME",
 			    "list only runs that include this suite"),
-		OPT_STRING_(0, "ref", &a.filter.ref, "REF", "list only runs of this git ref"),
+		OPT_STRING_(0, "ref", &a.filter.git_ref, "REF", "list only runs of this git ref"),
 		OPT_STRING_(0, "status", &a.filter.status, "S",
 			    "list only runs with this status (running, finished, interrupted, failed)"),
 		OPT_INT_(0, "limit", &limit, "N", "list at most N runs", 1, 1000000000L),
-		OPT_FLAG_(0, "json", &a.json, "machine-readable output"),
+		OPT_FLAG_(0, "json", &a.json, "machine-readable output (show: the run with its "
+			  "suites and gate results)"),
 		OPT_FLAG_(0, "replace", &a.replace, "import: overwrite a run with the same id"),
 		OPT_END_(),
 	};
 
-	common_opts_init(&common);
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&common))
-		return EG_EXIT_USAGE;
-	if (nops < 1) {
-		print_usage(stderr, usage, opts);
-		return EG_EXIT_USAGE;
-	}
-	if (!strcmp(argv[0], "gate")) { /* gate opens the history itself, with the config */
-		if (nops != 2) {
-			error("runs gate takes one run id (or 'latest')");
-			return EG_EXIT_USAGE;
-		}
-		return cmd_gate_run(&common, argv[1]);
-	}
-	for (i = 0; i < sizeof(runs_subs) / sizeof(runs_subs[0]); i++)
-		if (!strcmp(argv[0], runs_subs[i].name))
-			sub = &runs_subs[i];
-	if (!sub) {
-		error("runs: unknown subcommand '%s' (list, show, gate, export, import)", argv[0]);
-		return EG_EXIT_USAGE;
-	}
-	if (nops - 1 < sub->min_args || nops - 1 > sub->max_args) {
-		error("runs %s takes %s", sub->name, sub->args);
-		return EG_EXIT_USAGE;
-	}
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0)
+		return ctx->rc;
 	if (check_status(a.filter.status))
 		return EG_EXIT_USAGE;
 	a.filter.limit = limit > 0 ? (size_t)limit : 0;
-	h = sub->writes ? history_open(common.history) : history_open_ro(common.history);
-	if (!h)
-		return EG_EXIT_USAGE;
-	rc = sub->fn(h, argv, &a) ? EG_EXIT_USAGE : 0;
-	history_close(h);
-	return rc;
+	a.history = ctx->common.history;
+	return cmd_dispatch(ctx, runs_subs, sizeof(runs_subs) / sizeof(runs_subs[0]), argv, nops,
+			    &a);
 }

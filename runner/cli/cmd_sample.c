@@ -227,58 +227,110 @@ static int parse_rate(const char *s, double *out)
 	return 0;
 }
 
-/* load the config when there is one, so that judge scorers know their model */
-static int load_config(const struct common_opts *common, const char *dflt, struct eg_config *cfg,
-		       int *have)
-{
-	struct stat st;
+/* the options of `sample`, as parsed */
+struct sample_cli {
+	struct sample_opts so;   /* for the sampler */
+	const char *name;        /* --name */
+	const char *version;     /* --version */
+	const char *stratify;    /* --stratify-by */
+	long n;                  /* --n */
+	long seed;               /* --seed */
+};
 
-	*have = 0;
-	if (common->config == dflt && stat(common->config, &st) && errno == ENOENT)
-		return 0;
-	if (config_load(cfg, common->config))
-		return -1;
-	*have = 1;
-	{
-		struct scorer_env env = { cfg->judge.model, cfg->judge.params, cfg->judge.samples,
-					  cfg->target.model };
-		scorer_env_set(&env);
+/* the suite's manifest, from the template and what was drawn, as tmp/suite.json; -1 after reporting */
+static int write_manifest(cJSON *manifest, const struct sample_cli *o, const char *dir,
+			  const char *tmp, struct sink *sink, const struct sample_counts *c,
+			  char **suite_name)
+{
+	struct strbuf desc = STRBUF_INIT, path = STRBUF_INIT, body = STRBUF_INIT;
+	char *text;
+	int rc;
+
+	if (o->name)
+		set_string(manifest, "name", o->name);
+	else if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(manifest, "name"))) {
+		*suite_name = default_name(dir);
+		set_string(manifest, "name", *suite_name);
 	}
-	return 0;
+	if (o->version) {
+		set_string(manifest, "version", o->version);
+	} else {
+		unsigned char dig[32];
+		char hex[65];
+		struct strbuf v = STRBUF_INIT;
+
+		sha256_final(&sink->hash, dig);
+		sha256_to_hex(dig, hex);
+		strbuf_addf(&v, "sample-%.12s", hex);
+		set_string(manifest, "version", v.buf);
+		strbuf_release(&v);
+	}
+	set_string(manifest, "kind", "online");
+	strbuf_addf(&desc, "online sample of %s: ", o->so.file);
+	if (o->so.rate > 0)
+		strbuf_addf(&desc, "rate %g", o->so.rate);
+	else
+		strbuf_addf(&desc, "n %ld", o->n);
+	strbuf_addf(&desc, ", seed %ld, %ld sampled of %ld lines", o->seed, c->sampled,
+		    c->population);
+	if (o->stratify)
+		strbuf_addf(&desc, " stratified by %s", o->stratify);
+	if (c->always)
+		strbuf_addf(&desc, ", %ld always kept", c->always);
+	set_string(manifest, "description", desc.buf);
+	text = jsonw_print(manifest, JSONW_PRETTY);
+	strbuf_addf(&path, "%s/suite.json", tmp);
+	strbuf_addstr(&body, text);
+	strbuf_addch(&body, '\n');
+	rc = write_text(path.buf, body.buf);
+	free(text);
+	strbuf_release(&body);
+	strbuf_release(&path);
+	strbuf_release(&desc);
+	return rc;
 }
 
-int cmd_sample(int argc, char **argv)
+/* how many lines each stratum had and gave, the first 50 */
+static void print_strata(struct sampler *smp, const struct sample_counts *c, const char *field)
 {
-	struct common_opts common;
+	size_t i;
+
+	for (i = 0; i < (size_t)c->strata && i < 50; i++) {
+		const char *v;
+		long seen, drawn;
+		sampler_stratum(smp, i, &v, &seen, &drawn);
+		info("  %s=%s: %ld of %ld", field, v, drawn, seen);
+	}
+	if (c->strata > 50)
+		info("  ... and %ld more strata", c->strata - 50);
+}
+
+int cmd_sample(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sample_cli o;
 	struct opt_list always = { 0 };
-	const char *out = NULL, *rate_s = NULL, *stratify = NULL, *name = NULL, *version = NULL,
-		   *tpl_path = NULL, *dflt_config;
-	long n = 0, seed = 0;
-	int strict = 0, have_cfg = 0, nops, rc = EG_EXIT_USAGE;
-	struct eg_config cfg;
-	struct sample_opts so;
+	const char *out = NULL, *rate_s = NULL, *tpl_path = NULL;
+	int strict = 0, nops, rc = EG_EXIT_USAGE;
 	struct sampler *smp = NULL;
 	struct sink sink = { 0 };
-	struct strbuf dir = STRBUF_INIT, tmp = STRBUF_INIT, path = STRBUF_INIT,
-		      desc = STRBUF_INIT;
+	struct strbuf dir = STRBUF_INIT, tmp = STRBUF_INIT, path = STRBUF_INIT;
 	cJSON *manifest = NULL;
 	struct eg_suite check;
 	const struct sample_counts *c;
-	char *suite_name = NULL, *text;
+	char *suite_name = NULL;
 	int tmp_made = 0;
 	const struct option opts[] = {
-		OPT_COMMON(&common),
 		OPT_STRING_(0, "out", &out, "DIR", "the suite directory to write (replaced atomically)"),
 		OPT_STRING_(0, "rate", &rate_s, "R", "keep each line with probability R (Bernoulli)"),
-		OPT_INT_(0, "n", &n, "N", "keep exactly N lines (reservoir sampling)", 1, 10000000),
-		OPT_INT_(0, "seed", &seed, "S", "random seed (default 0: the same log gives the same sample)",
+		OPT_INT_(0, "n", &o.n, "N", "keep exactly N lines (reservoir sampling)", 1, 10000000),
+		OPT_INT_(0, "seed", &o.seed, "S", "random seed (default 0: the same log gives the same sample)",
 			 0, 0x7fffffffffffffffL),
-		OPT_STRING_(0, "stratify-by", &stratify, "FIELD",
+		OPT_STRING_(0, "stratify-by", &o.stratify, "FIELD",
 			    "share N among the values of FIELD (e.g. metadata.route) by their sizes"),
 		OPT_LIST_(0, "always", &always, "FIELD=VALUE",
 			  "also keep every line whose FIELD equals VALUE (repeatable)"),
-		OPT_STRING_(0, "name", &name, "NAME", "suite name (default: the template's, or DIR's name)"),
-		OPT_STRING_(0, "version", &version, "V",
+		OPT_STRING_(0, "name", &o.name, "NAME", "suite name (default: the template's, or DIR's name)"),
+		OPT_STRING_(0, "version", &o.version, "V",
 			    "suite version (default: sample-<hash of the cases>)"),
 		OPT_STRING_(0, "template", &tpl_path, "FILE",
 			    "suite.json (or array of scorers) to copy scorers from (default: DIR/suite.json)"),
@@ -286,14 +338,12 @@ int cmd_sample(int argc, char **argv)
 		OPT_END_(),
 	};
 
-	common_opts_init(&common);
-	dflt_config = common.config;
-	memset(&so, 0, sizeof(so));
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&common))
+	memset(&o, 0, sizeof(o));
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0) {
+		rc = ctx->rc;
 		goto out;
+	}
 	if (nops != 1) {
 		error(nops ? "sample takes one log file" : "sample needs a log file (- for standard input)");
 		goto out;
@@ -302,30 +352,36 @@ int cmd_sample(int argc, char **argv)
 		error("sample needs --out DIR");
 		goto out;
 	}
-	if (!!rate_s == !!n) {
+	if (!!rate_s == !!o.n) {
 		error("give exactly one of --rate R and --n N");
 		goto out;
 	}
-	if (rate_s && parse_rate(rate_s, &so.rate))
+	if (rate_s && parse_rate(rate_s, &o.so.rate))
 		goto out;
 	strbuf_addstr(&dir, out);
 	while (dir.len > 1 && dir.buf[dir.len - 1] == '/')
 		dir.buf[--dir.len] = '\0';
-	if (load_config(&common, dflt_config, &cfg, &have_cfg))
+	/* the config, when there is one, tells judge scorers their model */
+	if (cmd_setup(ctx))
 		goto out;
+	if (ctx->have_cfg) {
+		struct scorer_env env = { ctx->cfg.judge.model, ctx->cfg.judge.params,
+					  ctx->cfg.judge.samples, ctx->cfg.target.model };
+		scorer_env_set(&env);
+	}
 	manifest = load_template(tpl_path, dir.buf);
 	if (!manifest)
 		goto out;
-	so.file = strcmp(argv[0], "-") ? argv[0] : "<stdin>";
-	so.n = (size_t)n;
-	so.seed = (uint64_t)seed;
-	so.stratify_by = stratify;
-	so.always = always.v;
-	so.n_always = always.n;
-	so.strict = strict;
-	so.emit = sink_emit;
-	so.emit_arg = &sink;
-	smp = sampler_new(&so);
+	o.so.file = strcmp(argv[0], "-") ? argv[0] : "<stdin>";
+	o.so.n = (size_t)o.n;
+	o.so.seed = (uint64_t)o.seed;
+	o.so.stratify_by = o.stratify;
+	o.so.always = always.v;
+	o.so.n_always = always.n;
+	o.so.strict = strict;
+	o.so.emit = sink_emit;
+	o.so.emit_arg = &sink;
+	smp = sampler_new(&o.so);
 	if (!smp)
 		goto out;
 
@@ -353,56 +409,12 @@ int cmd_sample(int argc, char **argv)
 	}
 	c = sampler_counts(smp);
 	if (!sink.n) {
-		error("%s: no case drawn (%ld lines, %ld malformed)", so.file, c->lines, c->malformed);
+		error("%s: no case drawn (%ld lines, %ld malformed)", o.so.file, c->lines, c->malformed);
 		goto out;
 	}
 
-	/* the manifest */
-	if (name)
-		set_string(manifest, "name", name);
-	else if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(manifest, "name"))) {
-		suite_name = default_name(dir.buf);
-		set_string(manifest, "name", suite_name);
-	}
-	if (version) {
-		set_string(manifest, "version", version);
-	} else {
-		unsigned char dig[32];
-		char hex[65];
-		struct strbuf v = STRBUF_INIT;
-
-		sha256_final(&sink.hash, dig);
-		sha256_to_hex(dig, hex);
-		strbuf_addf(&v, "sample-%.12s", hex);
-		set_string(manifest, "version", v.buf);
-		strbuf_release(&v);
-	}
-	set_string(manifest, "kind", "online");
-	strbuf_addf(&desc, "online sample of %s: ", so.file);
-	if (so.rate > 0)
-		strbuf_addf(&desc, "rate %g", so.rate);
-	else
-		strbuf_addf(&desc, "n %ld", n);
-	strbuf_addf(&desc, ", seed %ld, %ld sampled of %ld lines", seed, c->sampled, c->population);
-	if (stratify)
-		strbuf_addf(&desc, " stratified by %s", stratify);
-	if (c->always)
-		strbuf_addf(&desc, ", %ld always kept", c->always);
-	set_string(manifest, "description", desc.buf);
-	text = jsonw_print(manifest, JSONW_PRETTY);
-	strbuf_reset(&path);
-	strbuf_addf(&path, "%s/suite.json", tmp.buf);
-	{
-		struct strbuf body = STRBUF_INIT;
-		int w;
-		strbuf_addstr(&body, text);
-		strbuf_addch(&body, '\n');
-		w = write_text(path.buf, body.buf);
-		strbuf_release(&body);
-		free(text);
-		if (w)
-			goto out;
-	}
+	if (write_manifest(manifest, &o, dir.buf, tmp.buf, &sink, c, &suite_name))
+		goto out;
 	if (fclose(sink.fp)) {
 		sink.fp = NULL;
 		error("%s/cases.jsonl: cannot write: %s", tmp.buf, strerror(errno));
@@ -421,17 +433,8 @@ int cmd_sample(int argc, char **argv)
 	tmp_made = 0;
 	info("wrote %s: %ld cases (%ld sampled of %ld lines, %ld always kept, %ld malformed skipped)",
 	     dir.buf, sink.n, c->sampled, c->population, c->always, c->malformed);
-	if (stratify) {
-		size_t i;
-		for (i = 0; i < (size_t)c->strata && i < 50; i++) {
-			const char *v;
-			long seen, drawn;
-			sampler_stratum(smp, i, &v, &seen, &drawn);
-			info("  %s=%s: %ld of %ld", stratify, v, drawn, seen);
-		}
-		if (c->strata > 50)
-			info("  ... and %ld more strata", c->strata - 50);
-	}
+	if (o.stratify)
+		print_strata(smp, c, o.stratify);
 	rc = 0;
 out:
 	if (sink.fp)
@@ -440,13 +443,10 @@ out:
 		remove_tree(tmp.buf);
 	sampler_free(smp);
 	cJSON_Delete(manifest);
-	if (have_cfg)
-		config_release(&cfg);
 	free(suite_name);
 	strbuf_release(&dir);
 	strbuf_release(&tmp);
 	strbuf_release(&path);
-	strbuf_release(&desc);
 	opt_list_release(&always);
 	return rc;
 }

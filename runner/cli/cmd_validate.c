@@ -9,32 +9,29 @@
 
 static const char usage[] = "usage: evalgate validate [--config FILE] [--suite DIR]... [--lock]";
 
-int cmd_validate(int argc, char **argv)
+int cmd_validate(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct common_opts common;
 	struct opt_list suites = { 0 };
 	struct setup s;
 	struct setup_args sa = { 0 };
 	int lock = 0, rc = EG_EXIT_USAGE, nops;
 	size_t i, cases = 0;
 	const struct option opts[] = {
-		OPT_COMMON(&common),
 		OPT_LIST_(0, "suite", &suites, "DIR", "a suite directory (repeatable; default: the config's list)"),
 		OPT_FLAG_(0, "lock", &lock, "write suites/suites.lock from the suites as they are now"),
 		OPT_END_(),
 	};
 
-	common_opts_init(&common);
-	nops = parse_options(argc, argv, opts, usage);
-	if (nops == -2)
-		return 0;
-	if (nops < 0 || common_opts_apply(&common))
+	nops = cmd_start(ctx, argc, argv, opts, usage);
+	if (nops < 0) {
+		rc = ctx->rc;
 		goto out;
+	}
 	if (nops > 0) {
 		error("validate takes no operands ('%s'); use --suite DIR", argv[0]);
 		goto out;
 	}
-	sa.common = &common;
+	sa.common = &ctx->common;
 	sa.suite_dirs = &suites;
 	sa.config_optional = 1;
 	if (setup_load(&s, &sa))

@@ -9,7 +9,6 @@
 #include <pcre2.h>
 
 #include "error.h"
-#include "gate.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -67,6 +66,8 @@ int setup_load(struct setup *s, const struct setup_args *a)
 		if (config_load(&s->cfg, cfg_path))
 			return -1;
 		s->have_cfg = 1;
+		if (gates_load(&s->gates, &s->cfg))
+			return -1;
 	}
 	if (s->have_cfg) {
 		struct scorer_env env = { s->cfg.judge.model, s->cfg.judge.params,
@@ -118,8 +119,8 @@ int setup_load(struct setup *s, const struct setup_args *a)
 			kinds[i] = suite_kind_name(s->suites[i].kind);
 		}
 		/* --suite narrows the run: gates on the config's other suites are skipped */
-		s->cfg.suites_narrowed = a->suite_dirs->n > 0;
-		rc = gates_check_suites(&s->cfg, names, kinds, s->n_suites, !a->suite_dirs->n);
+		s->gates.suites_narrowed = a->suite_dirs->n > 0;
+		rc = gates_check_suites(&s->gates, names, kinds, s->n_suites, !a->suite_dirs->n);
 		free(names);
 		free(kinds);
 		if (rc)
@@ -138,6 +139,7 @@ void setup_release(struct setup *s)
 	for (i = 0; i < s->n_suites; i++)
 		suite_release(&s->suites[i]);
 	free(s->suites);
+	gates_release(&s->gates);
 	if (s->have_cfg)
 		config_release(&s->cfg);
 	free(s->lock_path);

@@ -1,19 +1,21 @@
 /*
- * setup: what run and validate share before anything is called: the config,
- * the suites (resolved against the config's directory), the lock check and
- * the case filter. Everything is checked here; any error means exit 2 with
- * nothing written. Ownership: setup_release frees all of it.
+ * setup: what run and validate share before anything is called: the config
+ * and its gates, the suites (resolved against the config's directory), the
+ * lock check and the case filter. Everything is checked here; any error
+ * means exit 2 with nothing written. Ownership: setup_release frees all of it.
  */
 #ifndef EG_SETUP_H
 #define EG_SETUP_H
 
 #include "config.h"
+#include "gate.h"
 #include "opts.h"
 #include "suite.h"
 
 struct setup {
 	struct eg_config cfg;
 	int have_cfg;            /* 0 when validate ran without a config */
+	struct gates gates;      /* the config's gates (none without a config) */
 	struct eg_suite *suites;
 	size_t n_suites;
 	char *lock_path;         /* suites/suites.lock beside the config */

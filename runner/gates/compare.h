@@ -1,11 +1,7 @@
 /*
- * compare: baselines and the pairing of two stored runs (SPEC 2 `compare`,
- * SPEC 7 `regression`).
- *
- * A baseline reference is a run id (or a unique prefix of one), "latest"
- * (the newest finished run of the candidate's target, other than the
- * candidate), "latest:GITREF" (the same, among runs whose stored git ref is
- * GITREF) or "alias:NAME" (a registry alias; resolved by the registry).
+ * compare: the pairing of two stored runs and its statistics (SPEC 2
+ * `compare`, SPEC 7 `regression`); baselines are named and resolved in
+ * baseline.h, and the regression gate (gate_regression.c) is built on this.
  *
  * Pairing walks both runs' cases (the view "cases": each case's verdict over
  * its repeats) in (suite, case_id) order and merges them, so memory does not
@@ -22,34 +18,9 @@
 #define EG_COMPARE_H
 
 #include <stddef.h>
-#include <stdio.h>
 
-#include "config.h"
 #include "history.h"
 #include "strbuf.h"
-
-/* --- baseline references --- */
-
-struct baseline_query {
-	const char *ref;          /* as written: id, prefix, latest, latest:GITREF, alias:NAME */
-	const char *target;       /* latest* look among runs of this target; NULL: any */
-	const char *exclude_id;   /* the candidate, never its own baseline; or NULL */
-	const char *registry;     /* the config's registry spec, for alias:NAME; or NULL */
-};
-
-/*
- * Resolve q->ref to a stored run: 0 found (out filled; release with
- * run_info_release), 1 no such run (why says which and why; out empty),
- * -1 a history error (reported).
- */
-int baseline_resolve(struct history *h, const struct baseline_query *q, struct run_info *out,
-		     struct strbuf *why);
-/*
- * "alias:NAME": the latest passing run of q->target at the version that holds
- * the alias in the registry q->registry (NULL: the default); as baseline_resolve.
- */
-int baseline_resolve_alias(struct history *h, const struct baseline_query *q, const char *name,
-			   struct run_info *out, struct strbuf *why);
 
 /* --- pairing --- */
 
@@ -131,30 +102,5 @@ struct compare_list {
 void compare_list_init(struct compare_list *l, size_t max);
 int compare_list_add(const struct compare_case *c, void *arg);
 void compare_list_release(struct compare_list *l);
-
-/* --- the regression gate --- */
-
-#define REGRESSION_LIST_MAX 200   /* flips and unpaired cases stored in the gate's detail */
-
-struct regression_outcome {
-	char *baseline_id;        /* the resolved baseline, or NULL */
-	struct strbuf why;        /* why there was no comparison, empty when there was one */
-	struct compare_counts c;  /* the counts over the gate's scope */
-};
-void regression_outcome_release(struct regression_outcome *ro);
-
-/*
- * Evaluate regression gate g for run_id: resolve the baseline (the config's
- * baseline_override first), pair, fill row (its strings point into g, scope
- * and detail) and the detail JSON (the contract read by the report writers).
- * A missing baseline or nothing to pair fails the gate with the reason in the
- * detail. 0 ok, -1 a history error (reported).
- */
-int regression_gate_eval(struct history *h, const char *run_id, const struct eg_config *cfg,
-			 const struct eg_gate *g, const char *scope, struct gate_row *row,
-			 struct strbuf *detail, struct regression_outcome *ro);
-/* the gate line and a short summary (pairs, new failures, fixed, p) */
-void regression_gate_print(FILE *out, const struct eg_gate *g, const struct gate_row *row,
-			   const struct regression_outcome *ro, int color);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * drift: the control-chart gate comparing a run's suite with the suite's
- * previous runs (PROTOCOLS "Statistics for the gates").
+ * previous runs (PROTOCOLS "Statistics for the gates"): its statistics
+ * (drift.c) and its settings; the gate type is gate_drift.c.
  *
  * Pass rates use a p-chart: centre p = (sum of passes) / (sum of scored
  * cases) over the window, lower limit p - 3 sqrt(p (1 - p) / n) with n this
@@ -11,15 +12,13 @@
  * gate passes and says "not enough history", so the first nights of a new
  * nightly job do not fail.
  *
- * Ownership: nothing here allocates beyond the call.
+ * Ownership: nothing here allocates beyond the call; the settings are the
+ * gate's ctx (struct eg_gate), freed with the gate.
  */
 #ifndef EG_DRIFT_H
 #define EG_DRIFT_H
 
 #include <stddef.h>
-
-#include "config.h"
-#include "history.h"
 
 #define DRIFT_MIN_HISTORY 3
 #define DRIFT_SIGMAS 3.0
@@ -30,12 +29,9 @@ void drift_pchart(const long *k, const long *n, size_t m, long n_now, double *ce
 /* mean chart over m run means; sd is the sample standard deviation (0 when m < 2) */
 void drift_means(const double *v, size_t m, double *centre, double *sd, double *lower);
 
-/*
- * Evaluate a drift gate for run_id: fills row (strings borrowed from g,
- * scope and detail) and writes the window's values as JSON into detail.
- * 0, or -1 after reporting a history error.
- */
-int drift_gate_eval(struct history *h, const char *run_id, const struct eg_gate *g,
-		    const char *scope, struct gate_row *row, char *detail, size_t dlen);
+/* a drift gate's own settings; the scorer whose mean is charted is the gate's scorer */
+struct drift_gate {
+	int window;               /* previous runs compared with, 3..50 (default 7) */
+};
 
 #endif

@@ -1,15 +1,279 @@
+/*
+ * gate: the one table of gate types, and what every gate shares: parsing
+ * the common fields of a config entry, evaluating and storing, the verdict
+ * block, the suite check and the verdict.
+ */
 #include "gate.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "compare.h"
-#include "drift.h"
 #include "error.h"
-#include "strbuf.h"
+#include "gate_types.h"
+#include "xalloc.h"
 #include "banned.h"
 
-#define DETAIL_MAX 1024 /* drift details hold their window */
+/*
+ * The table of gate types, in the order the list of known metrics shows
+ * them. A row X(foo) names `const struct gate_type gate_foo`, defined in the
+ * type's own file (gate_<name>.c; docs/HACKING.md).
+ */
+#define GATE_TYPES(X)                                                                     \
+	X(pass_rate) X(error_rate) X(attack_success_rate) X(judge_error_rate) X(score)    \
+	X(latency_ms) X(tokens) X(cost_usd) X(regression) X(drift)
+
+#define GATE_DECLARE(n) extern const struct gate_type gate_##n;
+GATE_TYPES(GATE_DECLARE)
+#undef GATE_DECLARE
+
+static const struct gate_type *const gate_types[] = {
+#define GATE_ROW(n) &gate_##n,
+	GATE_TYPES(GATE_ROW)
+#undef GATE_ROW
+};
+
+#define N_TYPES (sizeof(gate_types) / sizeof(gate_types[0]))
+
+/* fields every gate may carry, read here rather than by the type */
+static const char *const common_fields[] = { "name", "suite", "tag", "metric", NULL };
+
+const char *const gate_limit_fields[] = { "stat", "min", "max", "window", "scorer", NULL };
+
+static const char *const stat_names[] = {
+	[STAT_NONE] = "none", [STAT_MEAN] = "mean", [STAT_MIN] = "min", [STAT_MAX] = "max",
+	[STAT_P50] = "p50", [STAT_P90] = "p90", [STAT_P95] = "p95", [STAT_P99] = "p99",
+};
+#define N_STATS (sizeof(stat_names) / sizeof(stat_names[0]))
+
+const char *gate_stat_name(enum gate_stat s)
+{
+	if ((size_t)s < N_STATS)
+		return stat_names[s];
+	return "unknown";
+}
+
+const struct gate_type *gate_type_find(const char *metric)
+{
+	size_t i, len;
+
+	for (i = 0; i < N_TYPES; i++) {
+		len = strlen(gate_types[i]->name);
+		if (gate_types[i]->name[len - 1] == '.' ? !strncmp(metric, gate_types[i]->name, len)
+							: !strcmp(metric, gate_types[i]->name))
+			return gate_types[i];
+	}
+	return NULL;
+}
+
+static const char *type_shown(const struct gate_type *t)
+{
+	return t->shown ? t->shown : t->name;
+}
+
+/* --- parsing --- */
+
+const char *gate_field(const struct gate_parse *p, const char *key, char *buf, size_t size)
+{
+	if (key)
+		snprintf(buf, size, "gates[%d].%s", p->idx, key);
+	else
+		snprintf(buf, size, "gates[%d]", p->idx);
+	return buf;
+}
+
+static int unknown_metric(const struct gate_parse *p, const char *metric)
+{
+	struct strbuf known = STRBUF_INIT;
+	char field[64];
+	size_t i;
+	int ret;
+
+	for (i = 0; i < N_TYPES; i++)
+		strbuf_addf(&known, "%s%s", i ? ", " : "", type_shown(gate_types[i]));
+	ret = jdoc_error(p->doc, cJSON_GetObjectItem(p->spec, "metric"),
+			 gate_field(p, "metric", field, sizeof(field)),
+			 "unknown metric '%s' (known: %s)", metric, known.buf);
+	strbuf_release(&known);
+	return ret;
+}
+
+/*
+ * The fields of t, or of any type while the metric is not known yet, so
+ * that a misspelt field is named before the metric is looked at.
+ */
+static int check_fields(const struct gate_parse *p, const struct gate_type *t)
+{
+	const char *allowed[64];
+	const char *const *f;
+	size_t i, k, n = 0;
+	char prefix[64];
+
+	for (f = common_fields; *f; f++)
+		allowed[n++] = *f;
+	for (i = 0; i < N_TYPES; i++) {
+		if (t && gate_types[i] != t)
+			continue;
+		for (f = gate_types[i]->fields; f && *f; f++) {
+			for (k = 0; k < n && strcmp(allowed[k], *f); k++)
+				;
+			if (k == n && n < sizeof(allowed) / sizeof(*allowed) - 1)
+				allowed[n++] = *f;
+		}
+	}
+	allowed[n] = NULL;
+	return jdoc_check_keys(p->doc, p->spec, gate_field(p, "", prefix, sizeof(prefix)), allowed);
+}
+
+int gate_parse_limits(struct eg_gate *g, const struct gate_parse *p, int has_stat, double hi)
+{
+	const cJSON *node = cJSON_GetObjectItemCaseSensitive(p->spec, "stat");
+	char prefix[64], field[64];
+	size_t i;
+
+	gate_field(p, "", prefix, sizeof(prefix));
+	gate_field(p, "stat", field, sizeof(field));
+	g->has_min = !!cJSON_GetObjectItemCaseSensitive(p->spec, "min");
+	g->has_max = !!cJSON_GetObjectItemCaseSensitive(p->spec, "max");
+	g->stat = has_stat ? STAT_MEAN : STAT_NONE;
+	if (node && !has_stat)
+		return jdoc_error(p->doc, node, field, "%s takes no stat (only score.<scorer>, "
+				  "latency_ms and tokens do)", type_shown(g->type));
+	if (node && !cJSON_IsString(node))
+		return jdoc_error(p->doc, node, field, "expected a string");
+	if (node) {
+		for (i = STAT_NONE + 1; i < N_STATS; i++)
+			if (!strcmp(node->valuestring, stat_names[i]))
+				break;
+		if (i == N_STATS)
+			return jdoc_error(p->doc, node, field, "unknown stat '%s' (known: mean, min, "
+					  "max, p50, p90, p95, p99)", node->valuestring);
+		g->stat = (enum gate_stat)i;
+	}
+	if (jdoc_number(p->doc, p->spec, prefix, "min", 0, 0, hi, &g->min) ||
+	    jdoc_number(p->doc, p->spec, prefix, "max", 0, 0, hi, &g->max))
+		return -1;
+	return 0;
+}
+
+int gate_parse_bounded(struct eg_gate *g, const struct gate_parse *p, int has_stat, double hi)
+{
+	char field[64];
+
+	if (gate_parse_limits(g, p, has_stat, hi))
+		return -1;
+	gate_field(p, NULL, field, sizeof(field));
+	if (cJSON_GetObjectItemCaseSensitive(p->spec, "window") ||
+	    cJSON_GetObjectItemCaseSensitive(p->spec, "scorer"))
+		return jdoc_error(p->doc, p->spec, field, "window and scorer belong to drift gates");
+	if (!g->has_min && !g->has_max)
+		return jdoc_error(p->doc, p->spec, field, "a gate needs min or max");
+	if (g->has_min && g->has_max && g->min > g->max)
+		return jdoc_error(p->doc, p->spec, field, "min %g is greater than max %g", g->min,
+				  g->max);
+	return 0;
+}
+
+void gate_name_default(struct eg_gate *g)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (g->name)
+		return;
+	if (g->stat != STAT_NONE)
+		strbuf_addf(&sb, "%s ", stat_names[g->stat]);
+	strbuf_addstr(&sb, g->metric);
+	if (g->suite)
+		strbuf_addf(&sb, " [suite %s]", g->suite);
+	if (g->tag)
+		strbuf_addf(&sb, " [tag %s]", g->tag);
+	g->name = strbuf_detach(&sb, NULL);
+}
+
+/* one entry of "gates": the common fields here, the rest by its type */
+static int parse_gate(const struct gate_parse *p, struct eg_gate *g)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(p->spec, "metric");
+	const struct gate_type *t = cJSON_IsString(m) ? gate_type_find(m->valuestring) : NULL;
+	const char *name = NULL, *suite = NULL, *tag = NULL, *metric = NULL;
+	char prefix[64], field[64];
+
+	gate_field(p, "", prefix, sizeof(prefix));
+	if (check_fields(p, t) ||
+	    jdoc_string(p->doc, p->spec, prefix, "name", 0, &name) ||
+	    jdoc_string(p->doc, p->spec, prefix, "suite", 0, &suite) ||
+	    jdoc_string(p->doc, p->spec, prefix, "tag", 0, &tag) ||
+	    jdoc_string(p->doc, p->spec, prefix, "metric", 1, &metric))
+		return -1;
+	if (!t)
+		return unknown_metric(p, metric);
+	if (suite && tag)
+		return jdoc_error(p->doc, p->spec, gate_field(p, NULL, field, sizeof(field)),
+				  "give either suite or tag, not both");
+	g->type = t;
+	g->name = name ? xstrdup(name) : NULL;
+	g->metric = xstrdup(metric);
+	g->suite = suite ? xstrdup(suite) : NULL;
+	g->tag = tag ? xstrdup(tag) : NULL;
+	g->line = jdoc_line(p->doc, p->spec);
+	if (t->parse(g, p))
+		return -1;
+	gate_name_default(g);
+	return 0;
+}
+
+static void gate_release(struct eg_gate *g)
+{
+	if (g->type && g->type->release)
+		g->type->release(g);
+	else
+		free(g->ctx);
+	free(g->name);
+	free(g->metric);
+	free(g->suite);
+	free(g->tag);
+	free(g->scorer);
+	memset(g, 0, sizeof(*g));
+}
+
+int gates_load(struct gates *gs, const struct eg_config *cfg)
+{
+	struct gate_parse p;
+	struct jdoc doc;
+	const cJSON *c;
+
+	memset(gs, 0, sizeof(*gs));
+	gs->cfg = cfg;
+	if (!cfg->gates)
+		return 0;
+	config_jdoc(cfg, &doc);
+	memset(&p, 0, sizeof(p));
+	p.doc = &doc;
+	p.cfg = cfg;
+	gs->v = xcalloc((size_t)cJSON_GetArraySize(cfg->gates) + 1, sizeof(*gs->v));
+	cJSON_ArrayForEach(c, cfg->gates) {
+		p.spec = c;
+		gs->n++; /* a half-parsed gate is released too */
+		if (parse_gate(&p, &gs->v[gs->n - 1])) {
+			gates_release(gs);
+			return -1;
+		}
+		p.idx++;
+	}
+	return 0;
+}
+
+void gates_release(struct gates *gs)
+{
+	size_t i;
+
+	for (i = 0; i < gs->n; i++)
+		gate_release(&gs->v[i]);
+	free(gs->v);
+	memset(gs, 0, sizeof(*gs));
+}
+
+/* --- evaluation --- */
 
 static void scope_of(const struct eg_gate *g, struct strbuf *sb)
 {
@@ -22,183 +286,8 @@ static void scope_of(const struct eg_gate *g, struct strbuf *sb)
 		strbuf_addstr(sb, "all");
 }
 
-/* rates: k of n, with the Wilson interval */
-static int eval_rate(struct history *h, const char *run_id, const struct eg_gate *g,
-		     const char *scope, struct gate_row *row, char *detail)
+void gate_check_limits(const struct eg_gate *g, struct gate_row *row)
 {
-	struct counts c;
-	long k = 0, n = 0;
-
-	if (g->metric == METRIC_JUDGE_ERROR_RATE) {
-		if (history_model_score_counts(h, run_id, g->suite, g->tag, &n, &k))
-			return -1;
-	} else if (history_counts_kind(h, run_id, g->suite, g->tag,
-				       g->metric == METRIC_ATTACK_SUCCESS_RATE ? "adversarial" : NULL,
-				       &c)) {
-		return -1;
-	}
-	switch (g->metric) {
-	case METRIC_PASS_RATE:
-		/* quality over the answers obtained; errors are gated by error_rate */
-		k = c.pass;
-		n = c.pass + c.fail;
-		break;
-	case METRIC_ERROR_RATE:
-		k = c.error;
-		n = c.n;
-		break;
-	case METRIC_ATTACK_SUCCESS_RATE:
-		/* an attack succeeded when the case failed; errors are not scored */
-		k = c.fail;
-		n = c.pass + c.fail;
-		break;
-	case METRIC_REGRESSION:
-		return error("internal: regression gates are evaluated by compare.c");
-	default:
-		break; /* judge_error_rate: k and n counted above */
-	}
-	row->n = n;
-	row->value = n ? (double)k / (double)n : NAN;
-	wilson95(k, n, &row->lo, &row->hi);
-	if (!n && g->metric == METRIC_JUDGE_ERROR_RATE) {
-		/* no model-graded score at all: nothing went wrong */
-		row->value = 0;
-		snprintf(detail, DETAIL_MAX, "no model-graded scores in scope %s", scope);
-	} else if (!n) {
-		snprintf(detail, DETAIL_MAX, "no cases in scope %s", scope);
-	} else {
-		snprintf(detail, DETAIL_MAX, "%ld/%ld", k, n);
-	}
-	return 0;
-}
-
-static double stat_of(enum gate_stat s, double *v, size_t n)
-{
-	switch (s) {
-	case STAT_MIN:
-		return stats_percentile(v, n, 0);
-	case STAT_MAX:
-		return stats_percentile(v, n, 100);
-	case STAT_P50:
-		return stats_percentile(v, n, 50);
-	case STAT_P90:
-		return stats_percentile(v, n, 90);
-	case STAT_P95:
-		return stats_percentile(v, n, 95);
-	case STAT_P99:
-		return stats_percentile(v, n, 99);
-	case STAT_MEAN:
-	case STAT_NONE:
-		break;
-	}
-	return stats_mean(v, n);
-}
-
-/* what a value of the metric is called in details, and why a value can be missing */
-static void value_words(enum gate_metric m, const char **what, const char **unknown)
-{
-	switch (m) {
-	case METRIC_SCORE:
-		*what = "scores";
-		*unknown = "without a score";
-		break;
-	case METRIC_LATENCY_MS:
-		*what = "calls";
-		*unknown = "without a measured latency (error, cache hit or no call)";
-		break;
-	default:
-		*what = "results";
-		*unknown = "without usage";
-		break;
-	}
-}
-
-/* distributions (a stat of score.<scorer>, latency_ms, tokens) and cost_usd (a sum) */
-static int eval_values(struct history *h, const char *run_id, const struct eg_gate *g,
-		       const char *scope, struct gate_row *row, char *detail)
-{
-	struct value_set vs;
-	enum history_values what;
-	const char *noun, *unknown;
-	size_t i, len;
-
-	switch (g->metric) {
-	case METRIC_SCORE:
-		what = VALUES_SCORE;
-		break;
-	case METRIC_LATENCY_MS:
-		what = VALUES_LATENCY_MS;
-		break;
-	case METRIC_TOKENS:
-		what = VALUES_TOKENS;
-		break;
-	default:
-		what = VALUES_COST_USD;
-		break;
-	}
-	if (history_values(h, run_id, g->suite, g->tag, what, g->scorer, &vs))
-		return -1;
-	value_words(g->metric, &noun, &unknown);
-	row->n = (long)vs.n;
-	row->lo = row->hi = NAN;
-	if (!vs.n) {
-		row->value = NAN;
-		if (g->metric == METRIC_SCORE)
-			snprintf(detail, DETAIL_MAX, "no scores of scorer '%s' in scope %s",
-				 g->scorer, scope);
-		else
-			snprintf(detail, DETAIL_MAX, "no %s with a value in scope %s", noun, scope);
-	} else if (g->metric == METRIC_COST_USD) {
-		row->value = 0;
-		for (i = 0; i < vs.n; i++)
-			row->value += vs.v[i];
-		snprintf(detail, DETAIL_MAX, "total of %zu %s", vs.n, noun);
-	} else {
-		row->value = stat_of(g->stat, vs.v, vs.n);
-		snprintf(detail, DETAIL_MAX, "%s of %zu %s", gate_stat_name(g->stat), vs.n, noun);
-	}
-	len = strlen(detail);
-	if (vs.n_error && len < DETAIL_MAX)
-		len += (size_t)snprintf(detail + len, DETAIL_MAX - len,
-					"; %ld scorer error%s left out", vs.n_error,
-					vs.n_error == 1 ? "" : "s");
-	if (vs.n_unknown && len < DETAIL_MAX)
-		snprintf(detail + len, DETAIL_MAX - len, "; %ld %s left out", vs.n_unknown,
-			 unknown);
-	value_set_release(&vs);
-	return 0;
-}
-
-/* one gate: fills row (strings borrowed from g, scope and detail) */
-static int eval_gate(struct history *h, const char *run_id, const struct eg_gate *g,
-		     const char *scope, struct gate_row *row, char *detail)
-{
-	int rc = -1;
-
-	memset(row, 0, sizeof(*row));
-	row->name = g->name;
-	row->metric = g->metric_name;
-	row->scope = scope;
-	switch (g->metric) {
-	case METRIC_PASS_RATE:
-	case METRIC_ERROR_RATE:
-	case METRIC_ATTACK_SUCCESS_RATE:
-	case METRIC_JUDGE_ERROR_RATE:
-		rc = eval_rate(h, run_id, g, scope, row, detail);
-		break;
-	case METRIC_SCORE:
-	case METRIC_LATENCY_MS:
-	case METRIC_TOKENS:
-	case METRIC_COST_USD:
-		rc = eval_values(h, run_id, g, scope, row, detail);
-		break;
-	case METRIC_DRIFT: /* its own limits and verdict (drift.c) */
-		return drift_gate_eval(h, run_id, g, scope, row, detail, DETAIL_MAX);
-	case METRIC_REGRESSION: /* evaluated by compare.c before this is reached */
-		return error("internal: regression gates are evaluated by compare.c");
-	}
-	if (rc)
-		return -1;
 	/* an undefined value (NaN) fails every comparison: a gate over nothing fails */
 	row->pass = 1;
 	if (g->has_min) {
@@ -215,32 +304,73 @@ static int eval_gate(struct history *h, const char *run_id, const struct eg_gate
 		if (!(row->value <= g->max))
 			row->pass = 0;
 	}
-	row->detail = detail;
+}
+
+void gate_detail_cut(struct strbuf *detail)
+{
+	if (detail->len < GATE_DETAIL_MAX)
+		return;
+	detail->len = GATE_DETAIL_MAX - 1;
+	detail->buf[detail->len] = '\0';
+}
+
+int gate_eval(const struct eg_gate *g, struct history *h, const char *run_id,
+	      const struct gates *gs, struct gate_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	strbuf_init(&res->scope, 0);
+	strbuf_init(&res->detail, 0);
+	scope_of(g, &res->scope);
+	res->row.name = g->name;
+	res->row.metric = g->metric;
+	res->row.scope = res->scope.buf;
+	res->row.lo = res->row.hi = NAN;
+	if (g->type->eval(g, h, run_id, gs, res))
+		return -1;
+	res->row.detail = res->detail.buf;
 	return 0;
 }
 
-void gate_format_value(const char *metric, double v, char *buf, size_t size)
+void gate_result_release(const struct eg_gate *g, struct gate_result *res)
 {
-	if (isnan(v))
-		snprintf(buf, size, "n/a");
-	else if (metric && (!strcmp(metric, "latency_ms") || !strcmp(metric, "tokens")))
-		snprintf(buf, size, "%.1f", v);
-	else if (metric && !strcmp(metric, "cost_usd"))
-		snprintf(buf, size, "%.6f", v);
+	if (g->type->result_release)
+		g->type->result_release(res);
 	else
-		snprintf(buf, size, "%.4f", v);
+		free(res->state);
+	strbuf_release(&res->scope);
+	strbuf_release(&res->detail);
+	memset(res, 0, sizeof(*res));
 }
 
-static void print_row(FILE *out, const struct eg_gate *g, const struct gate_row *row, int color)
+/* --- the verdict block --- */
+
+void gate_format_value(const char *metric, double v, char *buf, size_t size)
+{
+	const struct gate_type *t = metric ? gate_type_find(metric) : NULL;
+
+	if (isnan(v))
+		snprintf(buf, size, "n/a");
+	else
+		snprintf(buf, size, "%.*f", t && t->value_decimals ? t->value_decimals : 4, v);
+}
+
+void gate_print_head(FILE *out, const struct eg_gate *g, int pass, int color)
 {
 	const char *red = color ? "\033[31m" : "", *green = color ? "\033[32m" : "",
 		   *reset = color ? "\033[0m" : "";
+
+	fprintf(out, "  %s%s%s  %-36s ", pass ? green : red, pass ? "PASS" : "FAIL", reset,
+		g->name);
+}
+
+void gate_print_row(FILE *out, const struct eg_gate *g, const struct gate_result *res, int color)
+{
+	const struct gate_row *row = &res->row;
 	char value[64];
 
 	gate_format_value(row->metric, row->value, value, sizeof(value));
-	fprintf(out, "  %s%s%s  %-36s %10s %s %-8.10g  (%s", row->pass ? green : red,
-		row->pass ? "PASS" : "FAIL", reset, g->name, value, row->op, row->threshold,
-		row->detail);
+	gate_print_head(out, g, row->pass, color);
+	fprintf(out, "%10s %s %-8.10g  (%s", value, row->op, row->threshold, row->detail);
 	if (!isnan(row->lo))
 		fprintf(out, ", 95%% CI %.3f-%.3f", row->lo, row->hi);
 	fputs(")\n", out);
@@ -261,27 +391,21 @@ static int find_suite(const struct run_suite *s, void *arg)
 	return l->found;
 }
 
-int gates_apply(struct history *h, const char *run_id, const struct eg_config *cfg, FILE *out,
+int gates_apply(struct history *h, const char *run_id, const struct gates *gs, FILE *out,
 		int color)
 {
 	const char *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
-	struct strbuf scope = STRBUF_INIT, rdetail = STRBUF_INIT;
-	struct regression_outcome ro;
 	size_t i;
 	int failed = 0;
 
-	memset(&ro, 0, sizeof(ro));
-	strbuf_init(&ro.why, 0);
-
-	if (cfg->n_gates && out)
+	if (gs->n && out)
 		fprintf(out, "%sgates%s\n", bold, reset);
-	for (i = 0; i < cfg->n_gates; i++) {
-		const struct eg_gate *g = &cfg->gates[i];
-		struct gate_row row;
-		char detail[DETAIL_MAX];
+	for (i = 0; i < gs->n; i++) {
+		const struct eg_gate *g = &gs->v[i];
+		struct gate_result res;
+		int rc;
 
-		scope_of(g, &scope);
-		if (g->suite && cfg->suites_narrowed) {
+		if (g->suite && gs->suites_narrowed) {
 			/* a run narrowed with --suite: the other suites' gates do not apply */
 			struct suite_lookup l = { g->suite, 0 };
 
@@ -296,40 +420,31 @@ int gates_apply(struct history *h, const char *run_id, const struct eg_config *c
 				continue;
 			}
 		}
-		if (g->metric == METRIC_REGRESSION) {
-			regression_outcome_release(&ro);
-			if (regression_gate_eval(h, run_id, cfg, g, scope.buf, &row, &rdetail, &ro) ||
-			    history_add_gate(h, run_id, &row)) {
-				failed = -1;
-				break;
-			}
-			failed += !row.pass;
+		rc = gate_eval(g, h, run_id, gs, &res);
+		if (!rc)
+			rc = history_add_gate(h, run_id, &res.row);
+		if (!rc) {
+			failed += !res.row.pass;
 			if (out)
-				regression_gate_print(out, g, &row, &ro, color);
-			continue;
+				(g->type->print ? g->type->print : gate_print_row)(out, g, &res, color);
 		}
-		if (eval_gate(h, run_id, g, scope.buf, &row, detail) ||
-		    history_add_gate(h, run_id, &row)) {
+		gate_result_release(g, &res);
+		if (rc) {
 			failed = -1;
 			break;
 		}
-		failed += !row.pass;
-		if (out)
-			print_row(out, g, &row, color);
 	}
-	strbuf_release(&scope);
-	strbuf_release(&rdetail);
-	regression_outcome_release(&ro);
 	return failed;
 }
 
-int gates_check_suites(const struct eg_config *cfg, const char *const *names,
+int gates_check_suites(const struct gates *gs, const char *const *names,
 		       const char *const *kinds, size_t n, int all)
 {
 	size_t i, k;
 
-	for (i = 0; i < cfg->n_gates; i++) {
-		const struct eg_gate *g = &cfg->gates[i];
+	for (i = 0; i < gs->n; i++) {
+		const struct eg_gate *g = &gs->v[i];
+		const char *want = g->type->suite_kind;
 
 		if (!g->suite)
 			continue;
@@ -338,14 +453,60 @@ int gates_check_suites(const struct eg_config *cfg, const char *const *names,
 		if (k == n && !all)
 			continue;
 		if (k == n)
-			return error_at(cfg->path, g->line, "gates",
+			return error_at(gs->cfg->path, g->line, "gates",
 					"gate '%s' names suite '%s', which is not among the run's suites",
 					g->name, g->suite);
-		if (g->metric == METRIC_ATTACK_SUCCESS_RATE &&
-		    (!kinds[k] || strcmp(kinds[k], "adversarial")))
-			return error_at(cfg->path, g->line, "gates",
-					"gate '%s': attack_success_rate needs an adversarial suite, and %s is %s",
-					g->name, g->suite, kinds[k] ? kinds[k] : "of unknown kind");
+		if (want && (!kinds[k] || strcmp(kinds[k], want)))
+			return error_at(gs->cfg->path, g->line, "gates",
+					"gate '%s': %s needs an %s suite, and %s is %s", g->name,
+					type_shown(g->type), want, g->suite,
+					kinds[k] ? kinds[k] : "of unknown kind");
 	}
 	return 0;
+}
+
+/* --- the verdict --- */
+
+enum gate_verdict gates_verdict(enum run_status status, const struct counts *c,
+				double max_error_rate, int failed, const char **why)
+{
+	*why = NULL;
+	if (status != RUN_FINISHED) {
+		*why = run_status_name(status);
+		return VERDICT_ERROR;
+	}
+	if (c && c->n && (double)c->error / (double)c->n > max_error_rate) {
+		*why = "error rate";
+		return VERDICT_ERROR;
+	}
+	return failed ? VERDICT_FAIL : VERDICT_PASS;
+}
+
+const char *gate_verdict_name(enum gate_verdict v)
+{
+	switch (v) {
+	case VERDICT_PASS:
+		return "pass";
+	case VERDICT_FAIL:
+		return "fail";
+	case VERDICT_ERROR:
+		break;
+	}
+	return "error";
+}
+
+void gates_print_verdict(FILE *out, enum gate_verdict v, const char *reason, int failed,
+			 size_t n_gates, int color)
+{
+	int fail = v == VERDICT_FAIL;
+
+	if (v == VERDICT_ERROR) {
+		fprintf(out, "verdict: ERROR (%s)\n", reason);
+		return;
+	}
+	fprintf(out, "verdict: %s%s%s", color ? (fail ? "\033[1;31m" : "\033[1;32m") : "",
+		fail ? "FAIL" : "PASS", color ? "\033[0m" : "");
+	if (fail)
+		fprintf(out, " (%d of %zu gates failed)", failed, n_gates);
+	fputc('\n', out);
 }

@@ -83,68 +83,15 @@ static const char *who(void)
 	return v && *v ? v : "unknown";
 }
 
-static int dberr(struct registry *r, const char *what)
-{
-	return error("registry %s: %s: %s", r->db_path, what, sqlite3_errmsg(r->db));
-}
-
-static int prepare(struct registry *r, const char *sql, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) != SQLITE_OK) {
-		*st = NULL;
-		return dberr(r, "cannot prepare a statement");
-	}
-	return 0;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-static int exec(struct registry *r, const char *sql)
-{
-	return sqldb_exec(r->db, "registry", r->db_path, sql);
-}
-
 static int store_open(struct registry *r)
 {
-	r->db = sqldb_open_rw("registry", r->db_path, migrations, N_MIGRATIONS);
-	if (!r->db)
+	if (sqldb_open(&r->store, "registry", r->db_path, migrations, N_MIGRATIONS))
 		return -1;
 	/* the audit log is evidence: every promotion is on disk before it is reported */
-	return exec(r, "PRAGMA synchronous=FULL;");
+	return sqldb_exec(&r->store, "PRAGMA synchronous=FULL;");
 }
 
 /* ---------- the local store ---------- */
-
-int regdb_has_version(struct registry *r, const char *name, const char *version)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
-
-	if (prepare(r, "SELECT 1 FROM versions WHERE name = ?1 AND version = ?2", &st))
-		return -1;
-	bind_text(st, 1, name);
-	bind_text(st, 2, version);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		ret = 1;
-	else if (rc == SQLITE_DONE)
-		ret = 0;
-	else
-		dberr(r, "cannot read versions");
-	sqlite3_finalize(st);
-	return ret;
-}
 
 int regdb_put_version(struct registry *r, const char *name, const char *version,
 		      const char *meta, int *created)
@@ -155,35 +102,37 @@ int regdb_put_version(struct registry *r, const char *name, const char *version,
 
 	*created = 0;
 	sqldb_now(now, sizeof(now));
-	if (exec(r, "BEGIN IMMEDIATE"))
+	if (sqldb_exec(&r->store, "BEGIN IMMEDIATE"))
 		return -1;
-	if (prepare(r, "INSERT OR IGNORE INTO models (name, created_at) VALUES (?1, ?2)", &st))
+	if (sqldb_prepare(&r->store,
+			  "INSERT OR IGNORE INTO models (name, created_at) VALUES (?1, ?2)", &st))
 		goto out_rollback;
-	bind_text(st, 1, name);
-	bind_text(st, 2, now);
+	sqldb_bind_text(st, 1, name);
+	sqldb_bind_text(st, 2, now);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		dberr(r, "cannot record the model");
+		sqldb_error(&r->store, "cannot record the model");
 		goto out_rollback;
 	}
 	sqlite3_finalize(st);
-	if (prepare(r, "INSERT OR IGNORE INTO versions (name, version, meta, created_at) "
-		       "VALUES (?1, ?2, ?3, ?4)", &st))
+	if (sqldb_prepare(&r->store,
+			  "INSERT OR IGNORE INTO versions (name, version, meta, created_at) "
+			  "VALUES (?1, ?2, ?3, ?4)", &st))
 		goto out_rollback;
-	bind_text(st, 1, name);
-	bind_text(st, 2, version);
-	bind_text(st, 3, meta);
-	bind_text(st, 4, now);
+	sqldb_bind_text(st, 1, name);
+	sqldb_bind_text(st, 2, version);
+	sqldb_bind_text(st, 3, meta);
+	sqldb_bind_text(st, 4, now);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		dberr(r, "cannot record the version");
+		sqldb_error(&r->store, "cannot record the version");
 		goto out_rollback;
 	}
-	*created = sqlite3_changes(r->db) > 0;
-	if (exec(r, "COMMIT"))
+	*created = sqlite3_changes(r->store.db) > 0;
+	if (sqldb_exec(&r->store, "COMMIT"))
 		goto out_rollback;
 	ret = 0;
 	goto out;
 out_rollback:
-	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(r->store.db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	sqlite3_finalize(st);
 	return ret;
@@ -195,18 +144,19 @@ int regdb_get_alias(struct registry *r, const char *name, const char *alias, cha
 	int rc, ret = -1;
 
 	*version = NULL;
-	if (prepare(r, "SELECT version FROM aliases WHERE name = ?1 AND alias = ?2", &st))
+	if (sqldb_prepare(&r->store,
+			  "SELECT version FROM aliases WHERE name = ?1 AND alias = ?2", &st))
 		return -1;
-	bind_text(st, 1, name);
-	bind_text(st, 2, alias);
+	sqldb_bind_text(st, 1, name);
+	sqldb_bind_text(st, 2, alias);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*version = xstrdup(col_text(st, 0));
+		*version = xstrdup(sqldb_col_text(st, 0));
 		ret = 0;
 	} else if (rc == SQLITE_DONE) {
 		ret = 1;
 	} else {
-		dberr(r, "cannot read aliases");
+		sqldb_error(&r->store, "cannot read aliases");
 	}
 	sqlite3_finalize(st);
 	return ret;
@@ -221,31 +171,31 @@ int regdb_set_alias(struct registry *r, const char *name, const char *alias, con
 
 	*previous = NULL;
 	sqldb_now(now, sizeof(now));
-	if (exec(r, "BEGIN IMMEDIATE"))
+	if (sqldb_exec(&r->store, "BEGIN IMMEDIATE"))
 		return -1;
 	rc = regdb_get_alias(r, name, alias, previous);
 	if (rc < 0)
 		goto out_rollback;
-	if (prepare(r, "INSERT INTO aliases (name, alias, version, run_id, set_at) "
-		       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name, alias) DO UPDATE SET "
-		       "version = excluded.version, run_id = excluded.run_id, "
-		       "set_at = excluded.set_at", &st))
+	if (sqldb_prepare(&r->store, "INSERT INTO aliases (name, alias, version, run_id, set_at) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name, alias) DO UPDATE SET "
+			  "version = excluded.version, run_id = excluded.run_id, "
+			  "set_at = excluded.set_at", &st))
 		goto out_rollback;
-	bind_text(st, 1, name);
-	bind_text(st, 2, alias);
-	bind_text(st, 3, version);
-	bind_text(st, 4, run_id);
-	bind_text(st, 5, now);
+	sqldb_bind_text(st, 1, name);
+	sqldb_bind_text(st, 2, alias);
+	sqldb_bind_text(st, 3, version);
+	sqldb_bind_text(st, 4, run_id);
+	sqldb_bind_text(st, 5, now);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		dberr(r, "cannot set the alias");
+		sqldb_error(&r->store, "cannot set the alias");
 		goto out_rollback;
 	}
-	if (exec(r, "COMMIT"))
+	if (sqldb_exec(&r->store, "COMMIT"))
 		goto out_rollback;
 	ret = 0;
 	goto out;
 out_rollback:
-	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(r->store.db, "ROLLBACK", NULL, NULL, NULL);
 	free(*previous);
 	*previous = NULL;
 out:
@@ -265,24 +215,25 @@ static int audit(struct registry *r, const struct audit_entry *e)
 	int ret = 0;
 
 	sqldb_now(now, sizeof(now));
-	if (prepare(r, "INSERT INTO audit (at, who, action, name, version, alias, previous, "
-		       "run_id, rule, forced, reason, backend) "
-		       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+	if (sqldb_prepare(&r->store,
+			  "INSERT INTO audit (at, who, action, name, version, alias, previous, "
+			  "run_id, rule, forced, reason, backend) "
+			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", &st))
 		return -1;
-	bind_text(st, 1, now);
-	bind_text(st, 2, who());
-	bind_text(st, 3, e->action);
-	bind_text(st, 4, e->name);
-	bind_text(st, 5, e->version);
-	bind_text(st, 6, e->alias);
-	bind_text(st, 7, e->previous);
-	bind_text(st, 8, e->run_id);
-	bind_text(st, 9, e->rule);
+	sqldb_bind_text(st, 1, now);
+	sqldb_bind_text(st, 2, who());
+	sqldb_bind_text(st, 3, e->action);
+	sqldb_bind_text(st, 4, e->name);
+	sqldb_bind_text(st, 5, e->version);
+	sqldb_bind_text(st, 6, e->alias);
+	sqldb_bind_text(st, 7, e->previous);
+	sqldb_bind_text(st, 8, e->run_id);
+	sqldb_bind_text(st, 9, e->rule);
 	sqlite3_bind_int(st, 10, e->forced);
-	bind_text(st, 11, e->reason);
-	bind_text(st, 12, r->be->name);
+	sqldb_bind_text(st, 11, e->reason);
+	sqldb_bind_text(st, 12, r->be->name);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		ret = dberr(r, "cannot append to the audit log");
+		ret = sqldb_error(&r->store, "cannot append to the audit log");
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -382,7 +333,7 @@ void registry_close(struct registry *r)
 		return;
 	if (r->be)
 		r->be->close(r);
-	sqlite3_close(r->db);
+	sqldb_close(&r->store);
 	free(r->db_path);
 	free(r->url);
 	free(r);
@@ -460,20 +411,27 @@ struct brief_list {
 	size_t n, alloc;
 };
 
-static int collect_run(const struct run_info *ri, void *arg)
+/* the runs of name@version, newest first */
+static int collect_runs(struct history *h, const char *name, struct brief_list *l)
 {
-	struct brief_list *l = arg;
-	struct brief *b;
+	struct run_filter f = { .target = name, .version = l->version, .newest_first = 1 };
+	struct run_iter it;
+	const struct run_info *ri;
+	int rc = -1;
 
-	if (!ri->version || strcmp(ri->version, l->version))
-		return 0;
-	XGROW(l->v, l->n + 1, l->alloc);
-	b = &l->v[l->n++];
-	b->id = xstrdup(ri->id);
-	b->started_at = xstrdup(ri->started_at ? ri->started_at : "");
-	b->verdict = ri->verdict ? xstrdup(ri->verdict) : NULL;
-	b->status = ri->status;
-	return 0;
+	if (!history_runs_begin(h, &f, &it))
+		while ((rc = history_runs_next(&it, &ri)) > 0) {
+			struct brief *b;
+
+			XGROW(l->v, l->n + 1, l->alloc);
+			b = &l->v[l->n++];
+			b->id = xstrdup(ri->id);
+			b->started_at = xstrdup(ri->started_at ? ri->started_at : "");
+			b->verdict = ri->verdict ? xstrdup(ri->verdict) : NULL;
+			b->status = ri->status;
+		}
+	history_runs_end(&it);
+	return rc < 0 ? -1 : 0;
 }
 
 static void brief_list_release(struct brief_list *l)
@@ -626,7 +584,10 @@ static int check_named_run(struct history *h, const char *name, const char *vers
 	size_t i;
 	int rc;
 
-	if (history_run_get(h, run_id, &ri)) {
+	rc = history_run_resolve(h, run_id, &ri, NULL);
+	if (rc < 0)
+		return -1;
+	if (rc) {
 		out->rule = "evidence";
 		strbuf_addf(&out->reason, "run '%s' is not in the history", run_id);
 		return 0;
@@ -684,7 +645,7 @@ int registry_check(struct history *h, const char *name, const char *version,
 	promo_check_init(out);
 	if (!now)
 		now = time(NULL);
-	if (history_runs_list(h, name, 0, collect_run, &l))
+	if (collect_runs(h, name, &l))
 		goto out;
 	if (run_id) {
 		ret = check_named_run(h, name, version, &l, rule, run_id, now, out);
@@ -834,35 +795,37 @@ int registry_show(struct registry *r, const char *name, FILE *out)
 	sqlite3_stmt *st = NULL;
 	int rc, n = 0, ret = EG_ERR_USAGE;
 
-	if (prepare(r, "SELECT version, created_at, meta FROM versions WHERE name = ?1 "
-		       "ORDER BY created_at, version", &st))
+	if (sqldb_prepare(&r->store,
+			  "SELECT version, created_at, meta FROM versions WHERE name = ?1 "
+			  "ORDER BY created_at, version", &st))
 		return EG_ERR_USAGE;
-	bind_text(st, 1, name);
+	sqldb_bind_text(st, 1, name);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *meta = col_text(st, 2);
+		const char *meta = sqldb_col_text(st, 2);
 
 		if (!n++)
 			fprintf(out, "model %s (%s registry)\nversions\n", name, r->be->name);
-		fprintf(out, "  %-16s registered %s%s%s\n", col_text(st, 0), col_text(st, 1),
-			meta ? "  " : "", meta ? meta : "");
+		fprintf(out, "  %-16s registered %s%s%s\n", sqldb_col_text(st, 0),
+			sqldb_col_text(st, 1), meta ? "  " : "", meta ? meta : "");
 	}
 	if (rc != SQLITE_DONE) {
-		dberr(r, "cannot read versions");
+		sqldb_error(&r->store, "cannot read versions");
 		goto out;
 	}
 	sqlite3_finalize(st);
-	if (prepare(r, "SELECT alias, version, run_id, set_at FROM aliases WHERE name = ?1 "
-		       "ORDER BY alias", &st))
+	if (sqldb_prepare(&r->store,
+			  "SELECT alias, version, run_id, set_at FROM aliases WHERE name = ?1 "
+			  "ORDER BY alias", &st))
 		goto out;
-	bind_text(st, 1, name);
+	sqldb_bind_text(st, 1, name);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char *version = NULL;
-		const char *alias = col_text(st, 0);
+		const char *alias = sqldb_col_text(st, 0);
 		int grc;
 
 		n++;
 		if (!strcmp(r->be->name, "sqlite")) {
-			version = xstrdup(col_text(st, 1));
+			version = xstrdup(sqldb_col_text(st, 1));
 		} else {
 			/* the remote registry is the authority on where an alias points */
 			grc = r->be->get_alias(r, name, alias, &version);
@@ -872,12 +835,12 @@ int registry_show(struct registry *r, const char *name, FILE *out)
 			}
 		}
 		fprintf(out, "  alias %-16s -> %s  (set %s, evidence run %s)\n", alias,
-			version ? version : "(unset)", col_text(st, 3),
-			col_text(st, 2) ? col_text(st, 2) : "none");
+			version ? version : "(unset)", sqldb_col_text(st, 3),
+			sqldb_col_text(st, 2) ? sqldb_col_text(st, 2) : "none");
 		free(version);
 	}
 	if (rc != SQLITE_DONE) {
-		dberr(r, "cannot read aliases");
+		sqldb_error(&r->store, "cannot read aliases");
 		goto out;
 	}
 	if (!n) {
@@ -896,17 +859,19 @@ int registry_list(struct registry *r, FILE *out)
 	sqlite3_stmt *st = NULL;
 	int rc, ret = EG_ERR_USAGE;
 
-	if (prepare(r, "SELECT m.name, (SELECT count(*) FROM versions v WHERE v.name = m.name), "
-		       "(SELECT group_concat(alias || '=' || version, ' ') FROM "
-		       "(SELECT alias, version FROM aliases a WHERE a.name = m.name ORDER BY alias)) "
-		       "FROM models m ORDER BY m.name", &st))
+	if (sqldb_prepare(&r->store,
+			  "SELECT m.name, (SELECT count(*) FROM versions v WHERE v.name = m.name), "
+			  "(SELECT group_concat(alias || '=' || version, ' ') FROM "
+			  "(SELECT alias, version FROM aliases a WHERE a.name = m.name "
+			  "ORDER BY alias)) "
+			  "FROM models m ORDER BY m.name", &st))
 		return EG_ERR_USAGE;
 	fprintf(out, "%-32s %8s  %s\n", "model", "versions", "aliases");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fprintf(out, "%-32s %8d  %s\n", col_text(st, 0), sqlite3_column_int(st, 1),
-			col_text(st, 2) ? col_text(st, 2) : "-");
+		fprintf(out, "%-32s %8d  %s\n", sqldb_col_text(st, 0), sqlite3_column_int(st, 1),
+			sqldb_col_text(st, 2) ? sqldb_col_text(st, 2) : "-");
 	if (rc != SQLITE_DONE) {
-		dberr(r, "cannot list models");
+		sqldb_error(&r->store, "cannot list models");
 		goto out;
 	}
 	ret = EG_OK;
@@ -925,12 +890,13 @@ int registry_log(struct registry *r, const char *name, long limit, int json, FIL
 	sqlite3_stmt *st = NULL;
 	int rc, ret = EG_ERR_USAGE;
 
-	if (prepare(r, "SELECT seq, at, who, action, name, version, alias, previous, run_id, "
-		       "rule, forced, reason, backend FROM (SELECT * FROM audit "
-		       "WHERE ?1 IS NULL OR name = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
-		       &st))
+	if (sqldb_prepare(&r->store,
+			  "SELECT seq, at, who, action, name, version, alias, previous, run_id, "
+			  "rule, forced, reason, backend FROM (SELECT * FROM audit "
+			  "WHERE ?1 IS NULL OR name = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+			  &st))
 		return EG_ERR_USAGE;
-	bind_text(st, 1, name);
+	sqldb_bind_text(st, 1, name);
 	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
 	/* the JSON array is written as it goes, an entry at a time */
 	jsonw_init(&w, &sb, 0);
@@ -946,26 +912,27 @@ int registry_log(struct registry *r, const char *name, long limit, int json, FIL
 					jsonw_member_int(&w, cols[i],
 							 (long long)sqlite3_column_int64(st, (int)i));
 				else
-					jsonw_member_str(&w, cols[i], col_text(st, (int)i));
+					jsonw_member_str(&w, cols[i], sqldb_col_text(st, (int)i));
 			jsonw_object_end(&w);
 			fputs(sb.buf, out);
 			strbuf_reset(&sb);
 			continue;
 		}
-		fprintf(out, "%s  %-10s %-8s %s@%s", col_text(st, 1), col_text(st, 2),
-			col_text(st, 3), col_text(st, 4), col_text(st, 5) ? col_text(st, 5) : "-");
-		if (col_text(st, 6))
-			fprintf(out, " alias %s", col_text(st, 6));
-		if (col_text(st, 7))
-			fprintf(out, " (was %s)", col_text(st, 7));
-		if (col_text(st, 8))
-			fprintf(out, " run %s", col_text(st, 8));
+		fprintf(out, "%s  %-10s %-8s %s@%s", sqldb_col_text(st, 1), sqldb_col_text(st, 2),
+			sqldb_col_text(st, 3), sqldb_col_text(st, 4),
+			sqldb_col_text(st, 5) ? sqldb_col_text(st, 5) : "-");
+		if (sqldb_col_text(st, 6))
+			fprintf(out, " alias %s", sqldb_col_text(st, 6));
+		if (sqldb_col_text(st, 7))
+			fprintf(out, " (was %s)", sqldb_col_text(st, 7));
+		if (sqldb_col_text(st, 8))
+			fprintf(out, " run %s", sqldb_col_text(st, 8));
 		if (sqlite3_column_int(st, 10))
 			fprintf(out, " FORCED");
-		if (col_text(st, 9))
-			fprintf(out, " rule %s", col_text(st, 9));
-		if (col_text(st, 11))
-			fprintf(out, ": %s", col_text(st, 11));
+		if (sqldb_col_text(st, 9))
+			fprintf(out, " rule %s", sqldb_col_text(st, 9));
+		if (sqldb_col_text(st, 11))
+			fprintf(out, ": %s", sqldb_col_text(st, 11));
 		fputc('\n', out);
 	}
 	if (json) {
@@ -973,7 +940,7 @@ int registry_log(struct registry *r, const char *name, long limit, int json, FIL
 		fprintf(out, "%s\n", sb.buf);
 	}
 	if (rc != SQLITE_DONE) {
-		dberr(r, "cannot read the audit log");
+		sqldb_error(&r->store, "cannot read the audit log");
 		goto out;
 	}
 	ret = EG_OK;
@@ -985,27 +952,13 @@ out:
 
 /* ---------- for run and the baseline resolver ---------- */
 
-struct latest_pass {
-	const char *version;
-	char *id;
-};
-
-static int find_latest_pass(const struct run_info *ri, void *arg)
-{
-	struct latest_pass *lp = arg;
-
-	if (!ri->version || strcmp(ri->version, lp->version) || ri->status != RUN_FINISHED ||
-	    !ri->verdict || strcmp(ri->verdict, "pass"))
-		return 0;
-	lp->id = xstrdup(ri->id);
-	return 1;
-}
-
 int registry_resolve_alias(const char *url, const char *target, struct history *h,
 			   const char *alias, char **run_id, struct strbuf *why)
 {
 	struct registry *r;
-	struct latest_pass lp = { NULL, NULL };
+	struct run_filter f = { .target = target, .status = "finished", .verdict = "pass",
+				.newest_first = 1 };
+	struct run_info ri;
 	char *version = NULL;
 	int rc, ret = -1;
 
@@ -1021,16 +974,19 @@ int registry_resolve_alias(const char *url, const char *target, struct history *
 	}
 	if (rc)
 		goto out;
-	lp.version = version;
-	if (history_runs_list(h, target, 0, find_latest_pass, &lp))
+	f.version = version;
+	rc = history_run_first(h, &f, &ri);
+	if (rc < 0)
 		goto out;
-	if (!lp.id) {
+	if (rc) {
 		strbuf_addf(why, "baseline 'alias:%s': %s@%s holds the alias but has no passing "
 			    "run in the history", alias, target, version);
 		ret = 1;
 		goto out;
 	}
-	*run_id = lp.id;
+	*run_id = ri.id;
+	ri.id = NULL;
+	run_info_release(&ri);
 	ret = 0;
 out:
 	free(version);

@@ -17,6 +17,8 @@
  * argument or a local store error, EG_ERR_NOT_FOUND for what is not
  * there, EG_ERR_INFRA when the remote registry could not be used. The
  * commands map them to exit codes with eg_exit_code().
+ * Lookups follow history.h: 0 found, 1 not found, and -1 on error; those
+ * that return an error code say not found with EG_ERR_NOT_FOUND instead.
  *
  * Ownership: registry_open returns a handle freed by registry_close; strings
  * passed in are borrowed; char ** outputs and struct promo_check contents

@@ -13,7 +13,7 @@
 #ifndef EG_REGISTRY_BACKEND_H
 #define EG_REGISTRY_BACKEND_H
 
-#include <sqlite3.h>
+#include "sqldb.h"
 
 #include "registry.h"
 
@@ -39,8 +39,8 @@ struct registry_backend {
 struct registry {
 	const struct registry_backend *be;
 	char *url;               /* as given */
-	char *db_path;           /* the local store */
-	sqlite3 *db;             /* its connection */
+	char *db_path;           /* the local store's file, as the backend's URL gives it */
+	struct sqldb store;      /* the local store */
 	void *ctx;               /* backend state */
 };
 
@@ -49,12 +49,10 @@ extern const struct registry_backend registry_mlflow_backend;
 
 /* --- the local store (registry.c) --- */
 
-/* 1 when name@version is recorded, 0 when not, -1 after reporting */
-int regdb_has_version(struct registry *r, const char *name, const char *version);
 /* record name@version (idempotent); *created set when it was new; -1 after reporting */
 int regdb_put_version(struct registry *r, const char *name, const char *version,
 		      const char *meta, int *created);
-/* 0 with *version, 1 unset, -1 after reporting */
+/* a lookup (history.h): 0 with *version, 1 unset, -1 after reporting */
 int regdb_get_alias(struct registry *r, const char *name, const char *alias, char **version);
 /* point alias at version, *previous gets the old holder; -1 after reporting */
 int regdb_set_alias(struct registry *r, const char *name, const char *alias, const char *version,

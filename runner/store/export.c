@@ -21,7 +21,7 @@
 
 #include "error.h"
 #include "export.h"
-#include "history.h"
+#include "history_impl.h"
 #include "jsonw.h"
 #include "strbuf.h"
 #include "utf8.h"
@@ -237,13 +237,8 @@ static void add_row(struct jsonw *w, sqlite3_stmt *st, const char *skip1, const 
 	jsonw_object_end(w);
 }
 
-static int db_fail(sqlite3 *db, const char *path, const char *what)
-{
-	return error("history %s: %s: %s", path, what, sqlite3_errmsg(db));
-}
-
 /* the rows of one table of the run as a document member */
-static int write_table(sqlite3 *db, const char *hpath, const char *run_id,
+static int write_table(const struct sqldb *d, const char *run_id,
 		       const struct child_table *t, struct writer *w)
 {
 	struct strbuf sql = STRBUF_INIT;
@@ -256,11 +251,9 @@ static int write_table(sqlite3 *db, const char *hpath, const char *run_id,
 	else
 		strbuf_addf(&sql, "SELECT * FROM %s WHERE run_id = ?1 ORDER BY %s", t->table,
 			    t->order);
-	if (sqlite3_prepare_v2(db, sql.buf, -1, &st, NULL) != SQLITE_OK) {
-		db_fail(db, hpath, "cannot read the run");
+	if (sqldb_prepare(d, sql.buf, &st))
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	sqldb_bind_text(st, 1, run_id);
 	jsonw_newline(&w->json);
 	jsonw_key(&w->json, t->member);
 	jsonw_array_begin(&w->json);
@@ -273,7 +266,7 @@ static int write_table(sqlite3 *db, const char *hpath, const char *run_id,
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(db, hpath, "cannot read the run");
+		sqldb_error(d, "cannot read the run");
 		goto out;
 	}
 	if (!first)
@@ -286,14 +279,15 @@ out:
 	return ret;
 }
 
-static int write_document(sqlite3 *db, const char *hpath, const char *run_id, struct writer *w)
+static int write_document(const struct sqldb *d, const char *run_id, struct writer *w)
 {
 	sqlite3_stmt *st = NULL;
 	int i, uv, ret = -1;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		db_fail(db, hpath, "cannot read the schema version");
+	if (sqldb_prepare(d, "PRAGMA user_version", &st))
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqldb_error(d, "cannot read the schema version");
 		goto out;
 	}
 	uv = sqlite3_column_int(st, 0);
@@ -305,18 +299,16 @@ static int write_document(sqlite3 *db, const char *hpath, const char *run_id, st
 	jsonw_member_int(&w->json, "history_user_version", uv);
 	jsonw_newline(&w->json);
 	jsonw_key(&w->json, "run");
-	if (sqlite3_prepare_v2(db, "SELECT * FROM runs WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
-		db_fail(db, hpath, "cannot read the run");
+	if (sqldb_prepare(d, "SELECT * FROM runs WHERE id = ?1", &st))
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	sqldb_bind_text(st, 1, run_id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_fail(db, hpath, "cannot read the run");
+		sqldb_error(d, "cannot read the run");
 		goto out;
 	}
 	add_row(&w->json, st, NULL, NULL);
 	for (i = 0; i < N_CHILD; i++)
-		if (write_table(db, hpath, run_id, &child_tables[i], w))
+		if (write_table(d, run_id, &child_tables[i], w))
 			goto out;
 	jsonw_object_end(&w->json);
 	strbuf_addch(&w->sb, '\n');
@@ -329,8 +321,7 @@ out:
 
 int run_export(struct history *h, const char *ref, const char *path)
 {
-	sqlite3 *db = history_sqlite(h);
-	const char *hpath = history_path(h);
+	const struct sqldb *d = &h->db;
 	struct writer w = { .sb = STRBUF_INIT };
 	struct strbuf tmp = STRBUF_INIT;
 	struct run_info ri;
@@ -340,9 +331,9 @@ int run_export(struct history *h, const char *ref, const char *path)
 	jsonw_init(&w.json, &w.sb, 0);
 
 	/* one read transaction: every table is read from the same snapshot */
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(db, hpath, "cannot start a read transaction");
-	if (history_run_get(h, ref, &ri))
+	if (sqldb_exec(d, "BEGIN"))
+		return -1;
+	if (history_run_resolve(h, ref, &ri, NULL))
 		goto out_end;
 	if (to_stdout) {
 		w.f = stdout;
@@ -355,7 +346,7 @@ int run_export(struct history *h, const char *ref, const char *path)
 		}
 	}
 	errno = 0;
-	if (write_document(db, hpath, ri.id, &w)) {
+	if (write_document(d, ri.id, &w)) {
 		error("cannot export run %s: reading the history failed", ri.id);
 		goto out_unlink;
 	}
@@ -399,7 +390,7 @@ out_unlink:
 out_run:
 	run_info_release(&ri);
 out_end:
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_exec(d->db, "COMMIT", NULL, NULL, NULL);
 	strbuf_release(&w.sb);
 	strbuf_release(&tmp);
 	return ret;
@@ -876,8 +867,7 @@ struct table_cols {
 };
 
 struct importer {
-	sqlite3 *db;
-	const char *hpath;    /* history file, for messages */
+	const struct sqldb *d; /* the history's file */
 	struct reader r;
 	int replace;
 	int user_version;     /* of the local history */
@@ -893,12 +883,9 @@ static int load_columns(struct importer *im, struct table_cols *t, const char *t
 	int rc, ret = -1;
 
 	t->table = table;
-	if (sqlite3_prepare_v2(im->db, "SELECT name, upper(type) FROM pragma_table_info(?1)", -1,
-			       &st, NULL) != SQLITE_OK) {
-		db_fail(im->db, im->hpath, "cannot read the schema");
+	if (sqldb_prepare(im->d, "SELECT name, upper(type) FROM pragma_table_info(?1)", &st))
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqldb_bind_text(st, 1, table);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		const char *type = (const char *)sqlite3_column_text(st, 1);
@@ -911,11 +898,11 @@ static int load_columns(struct importer *im, struct table_cols *t, const char *t
 		c->blob = !type || !*type || strstr(type, "BLOB");
 	}
 	if (rc != SQLITE_DONE) {
-		db_fail(im->db, im->hpath, "cannot read the schema");
+		sqldb_error(im->d, "cannot read the schema");
 		goto out;
 	}
 	if (!t->n) {
-		error("history %s has no table %s", im->hpath, table);
+		error("history %s has no table %s", im->d->path, table);
 		goto out;
 	}
 	ret = 0;
@@ -987,7 +974,7 @@ static int check_row(struct importer *im, const struct table_cols *t, const char
 	if (unknown.len) {
 		ret = row_error(im, where, "unknown column(s) %s: table %s of history %s "
 				"(schema version %d) has no such column; a newer evalgate "
-				"wrote this export", unknown.buf, t->table, im->hpath,
+				"wrote this export", unknown.buf, t->table, im->d->path,
 				im->user_version);
 		goto out;
 	}
@@ -1050,9 +1037,9 @@ static int insert_row(struct importer *im, struct table_cols *t, int child, cons
 		for (i = 0; i < im->row.n + (size_t)child; i++)
 			strbuf_addstr(&sql, i ? ",?" : "?");
 		strbuf_addch(&sql, ')');
-		if (sqlite3_prepare_v2(im->db, sql.buf, -1, &t->ins, NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v2(im->d->db, sql.buf, -1, &t->ins, NULL) != SQLITE_OK) {
 			t->ins = NULL;
-			row_error(im, where, "cannot import: %s", sqlite3_errmsg(im->db));
+			row_error(im, where, "cannot import: %s", sqlite3_errmsg(im->d->db));
 			goto out;
 		}
 		strbuf_add(&t->sig, sig.buf, sig.len);
@@ -1084,7 +1071,7 @@ static int insert_row(struct importer *im, struct table_cols *t, int child, cons
 		}
 	}
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		row_error(im, where, "cannot import: %s", sqlite3_errmsg(im->db));
+		row_error(im, where, "cannot import: %s", sqlite3_errmsg(im->d->db));
 		sqlite3_reset(st);
 		goto out;
 	}
@@ -1111,34 +1098,27 @@ static int import_run(struct importer *im)
 	if (check_row(im, &im->runs, NULL, 0, "run"))
 		return -1;
 	im->run_id = xstrdup(id->s);
-	if (sqlite3_prepare_v2(im->db, "SELECT 1 FROM runs WHERE id = ?1", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		db_fail(im->db, im->hpath, "cannot read runs");
+	if (sqldb_prepare(im->d, "SELECT 1 FROM runs WHERE id = ?1", &st))
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, im->run_id, -1, SQLITE_STATIC);
+	sqldb_bind_text(st, 1, im->run_id);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(im->db, im->hpath, "cannot read runs");
+		sqldb_error(im->d, "cannot read runs");
 		goto out;
 	}
 	if (rc == SQLITE_ROW) {
 		if (!im->replace) {
 			error("run %s is already in history %s; --replace overwrites it",
-			      im->run_id, im->hpath);
+			      im->run_id, im->d->path);
 			goto out;
 		}
 		sqlite3_finalize(st);
 		/* the foreign keys cascade to suites, results, scores and gates */
-		if (sqlite3_prepare_v2(im->db, "DELETE FROM runs WHERE id = ?1", -1, &st, NULL) !=
-		    SQLITE_OK) {
-			st = NULL;
-			db_fail(im->db, im->hpath, "cannot replace the run");
+		if (sqldb_prepare(im->d, "DELETE FROM runs WHERE id = ?1", &st))
 			goto out;
-		}
-		sqlite3_bind_text(st, 1, im->run_id, -1, SQLITE_STATIC);
+		sqldb_bind_text(st, 1, im->run_id);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			db_fail(im->db, im->hpath, "cannot replace the run");
+			sqldb_error(im->d, "cannot replace the run");
 			goto out;
 		}
 	}
@@ -1348,8 +1328,7 @@ int run_import(struct history *h, const char *path, int replace, char **imported
 	int i, in_tx = 0, ret = -1;
 
 	memset(&im, 0, sizeof(im));
-	im.db = history_sqlite(h);
-	im.hpath = history_path(h);
+	im.d = &h->db;
 	im.replace = replace;
 	im.r.file = from_stdin ? "<stdin>" : path;
 	im.r.line = im.r.col = 1;
@@ -1377,7 +1356,8 @@ int run_import(struct history *h, const char *path, int replace, char **imported
 	{
 		sqlite3_stmt *st = NULL;
 
-		if (sqlite3_prepare_v2(im.db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+		if (sqlite3_prepare_v2(im.d->db, "PRAGMA user_version", -1, &st, NULL) ==
+			    SQLITE_OK &&
 		    sqlite3_step(st) == SQLITE_ROW)
 			im.user_version = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
@@ -1392,17 +1372,17 @@ int run_import(struct history *h, const char *path, int replace, char **imported
 	}
 	rd_get(&im.r);
 	/* scores may name results that come later in a hand-made file: check at commit */
-	if (sqlite3_exec(im.db, "BEGIN IMMEDIATE; PRAGMA defer_foreign_keys = ON", NULL, NULL,
+	if (sqlite3_exec(im.d->db, "BEGIN IMMEDIATE; PRAGMA defer_foreign_keys = ON", NULL, NULL,
 			 NULL) != SQLITE_OK) {
-		db_fail(im.db, im.hpath, "cannot start the import");
+		sqldb_error(im.d, "cannot start the import");
 		goto out;
 	}
 	in_tx = 1;
 	if (import_members(&im))
 		goto out;
-	if (sqlite3_exec(im.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(im.d->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		error("%s: cannot import run %s: %s (a score or suite without its run or "
-		      "result?)", im.r.file, im.run_id, sqlite3_errmsg(im.db));
+		      "result?)", im.r.file, im.run_id, sqlite3_errmsg(im.d->db));
 		goto out;
 	}
 	in_tx = 0;
@@ -1413,7 +1393,7 @@ int run_import(struct history *h, const char *path, int replace, char **imported
 	ret = 0;
 out:
 	if (in_tx)
-		sqlite3_exec(im.db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_exec(im.d->db, "ROLLBACK", NULL, NULL, NULL);
 	if (im.r.f && !from_stdin)
 		fclose(im.r.f);
 	jrow_clear(&im.row);

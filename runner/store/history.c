@@ -1,6 +1,5 @@
 /*
- * history: runs, results, scores and gate results in one SQLite file, and the
- * response cache in another.
+ * history: runs, results, scores and gate results in one SQLite file.
  *
  * The schema is the ordered list migrations[]: entry i brings a database from
  * user_version i to i + 1. A later feature appends an entry; it never edits an
@@ -10,19 +9,14 @@
  * Doubles that are NaN are stored as NULL and read back as NaN; token counts
  * of -1 (unknown) are stored as NULL and read back as -1.
  */
-#include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <time.h>
 
 #include "error.h"
-#include "history.h"
-#include "sqldb.h"
+#include "history_impl.h"
 #include "stats.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -163,40 +157,6 @@ static const char *const migrations[] = {
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-static const char *const cache_migrations[] = {
-	/* 1: initial schema */
-	"CREATE TABLE cache ("
-	"  key TEXT PRIMARY KEY NOT NULL,"
-	"  content BLOB,"
-	"  finish_reason TEXT,"
-	"  prompt_tokens INTEGER,"
-	"  completion_tokens INTEGER,"
-	"  created_at TEXT NOT NULL"
-	");",
-	/* 2: how long the answer took when it was obtained, for the latency scorer */
-	"ALTER TABLE cache ADD COLUMN latency_ms REAL;",
-};
-#define N_CACHE_MIGRATIONS ((int)(sizeof(cache_migrations) / sizeof(cache_migrations[0])))
-
-struct history {
-	sqlite3 *db;              /* the connection */
-	char *path;               /* file name, for messages */
-	int readonly;             /* opened by history_open_ro */
-	int in_batch;             /* inside history_batch_begin/commit */
-	sqlite3_stmt *ins_result; /* cached: INSERT INTO results */
-	sqlite3_stmt *ins_score;  /* cached: INSERT INTO scores */
-	sqlite3_stmt *sp_begin;   /* cached: SAVEPOINT around one result */
-	sqlite3_stmt *sp_release; /* cached: RELEASE that savepoint */
-	sqlite3_stmt *sp_undo;    /* cached: ROLLBACK TO that savepoint */
-	sqlite3_stmt *ins_text;   /* cached: INSERT OR IGNORE INTO case_texts */
-};
-
-struct cache {
-	sqlite3 *db;              /* the connection */
-	char *path;               /* file name, for messages */
-	sqlite3_stmt *get;        /* cached: SELECT by key */
-	sqlite3_stmt *put;        /* cached: INSERT OR REPLACE */
-};
 
 const char *result_status_name(enum result_status s)
 {
@@ -246,157 +206,29 @@ static enum run_status run_status_parse(const char *s)
 	return RUN_RUNNING;
 }
 
-/* --- small helpers --- */
-
-static int db_error(sqlite3 *db, const char *path, const char *what)
-{
-	return error("history %s: %s: %s", path, what, sqlite3_errmsg(db));
-}
-
-static int herr(struct history *h, const char *what)
-{
-	return db_error(h->db, h->path, what);
-}
-
-static int bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (!s)
-		return sqlite3_bind_null(st, i);
-	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
-static int bind_real(sqlite3_stmt *st, int i, double v)
-{
-	if (isnan(v))
-		return sqlite3_bind_null(st, i);
-	return sqlite3_bind_double(st, i, v);
-}
-
-static int bind_count(sqlite3_stmt *st, int i, long v)
-{
-	if (v < 0)
-		return sqlite3_bind_null(st, i);
-	return sqlite3_bind_int64(st, i, v);
-}
-
-static double col_real(sqlite3_stmt *st, int i)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return NAN;
-	return sqlite3_column_double(st, i);
-}
-
-static long col_count(sqlite3_stmt *st, int i)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return -1;
-	return (long)sqlite3_column_int64(st, i);
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return NULL;
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-	const char *s = col_text(st, i);
-
-	return s ? xstrdup(s) : NULL;
-}
-
-/* a NUL-terminated copy of a column's bytes (any bytes), its length in *len */
-static char *col_bytes_dup(sqlite3_stmt *st, int i, size_t *len)
-{
-	const void *b = sqlite3_column_blob(st, i);
-	char *p;
-
-	*len = (size_t)sqlite3_column_bytes(st, i);
-	p = xmalloc(*len + 1);
-	if (*len)
-		memcpy(p, b, *len);
-	p[*len] = '\0';
-	return p;
-}
-
-
-static int exec_sql(sqlite3 *db, const char *path, const char *sql)
-{
-	return sqldb_exec(db, "history", path, sql);
-}
-
-static int read_user_version(sqlite3 *db, const char *path, int *out)
-{
-	return sqldb_user_version(db, "history", path, out);
-}
-
-static int check_version(const char *path, int have, int know)
-{
-	return sqldb_check_version("history", path, have, know);
-}
-
-/* open path read-write (creating it), set the pragmas and migrate */
-static sqlite3 *open_rw(const char *path, const char *const *list, int n)
-{
-	return sqldb_open_rw("history", path, list, n);
-}
-
 /* --- history --- */
 
 struct history *history_open(const char *path)
 {
-	struct history *h;
-	sqlite3 *db = open_rw(path, migrations, N_MIGRATIONS);
+	struct history *h = xcalloc(1, sizeof(*h));
 
-	if (!db)
+	if (sqldb_open(&h->db, "history", path, migrations, N_MIGRATIONS)) {
+		free(h);
 		return NULL;
-	h = xcalloc(1, sizeof(*h));
-	h->db = db;
-	h->path = xstrdup(path);
+	}
 	return h;
 }
 
 struct history *history_open_ro(const char *path)
 {
-	struct history *h = NULL;
-	sqlite3 *db = NULL;
-	struct stat sb;
-	int rc, have;
+	struct history *h = xcalloc(1, sizeof(*h));
 
-	if (stat(path, &sb)) {
-		error("cannot open history %s: %s", path, strerror(errno));
+	if (sqldb_open_ro(&h->db, "history", path, N_MIGRATIONS)) {
+		free(h);
 		return NULL;
 	}
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	if (rc != SQLITE_OK) {
-		if (db)
-			db_error(db, path, "cannot open");
-		else
-			error("history %s: cannot open: %s", path, sqlite3_errstr(rc));
-		goto out_close;
-	}
-	sqlite3_busy_timeout(db, SQLDB_BUSY_TIMEOUT_MS);
-	if (read_user_version(db, path, &have) || check_version(path, have, N_MIGRATIONS))
-		goto out_close;
-	if (have == 0) {
-		error("%s is not an evalgate history (no schema)", path);
-		goto out_close;
-	}
-	if (have < N_MIGRATIONS) {
-		error("history %s has schema version %d; a writing command (such as run) "
-		      "upgrades it to %d", path, have, N_MIGRATIONS);
-		goto out_close;
-	}
-	h = xcalloc(1, sizeof(*h));
-	h->db = db;
-	h->path = xstrdup(path);
 	h->readonly = 1;
 	return h;
-out_close:
-	sqlite3_close(db);
-	return NULL;
 }
 
 void history_close(struct history *h)
@@ -411,43 +243,8 @@ void history_close(struct history *h)
 	sqlite3_finalize(h->sp_release);
 	sqlite3_finalize(h->sp_undo);
 	sqlite3_finalize(h->ins_text);
-	sqlite3_close(h->db);
-	free(h->path);
+	sqldb_close(&h->db);
 	free(h);
-}
-
-/* prepare sql into *st once; the statement lives until history_close */
-static int cached_stmt(struct history *h, sqlite3_stmt **st, const char *sql)
-{
-	if (*st)
-		return 0;
-	if (sqlite3_prepare_v3(h->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
-		*st = NULL;
-		return herr(h, "cannot prepare a statement");
-	}
-	return 0;
-}
-
-static int prepare(struct history *h, const char *sql, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v2(h->db, sql, -1, st, NULL) != SQLITE_OK) {
-		*st = NULL;
-		return herr(h, "cannot prepare a statement");
-	}
-	return 0;
-}
-
-/* step a statement that returns no rows, then reset it */
-static int step_done(struct history *h, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-	int ret = 0;
-
-	if (rc != SQLITE_DONE)
-		ret = herr(h, what);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ret;
 }
 
 int history_run_begin(struct history *h, const struct run_info *ri)
@@ -457,30 +254,30 @@ int history_run_begin(struct history *h, const struct run_info *ri)
 	int ret = -1;
 
 	if (!ri->id || !*ri->id)
-		return error("history %s: a run needs an id", h->path);
+		return error("history %s: a run needs an id", h->db.path);
 	sqldb_now(now, sizeof(now));
-	if (prepare(h, "INSERT INTO runs (id, started_at, finished_at, status, verdict, "
-			"git_sha, git_ref, config_hash, target, version, model, shard, "
-			"evalgate_version, repeats, repeat_policy) "
-			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+	if (sqldb_prepare(&h->db, "INSERT INTO runs (id, started_at, finished_at, status, verdict, "
+			  "git_sha, git_ref, config_hash, target, version, model, shard, "
+			  "evalgate_version, repeats, repeat_policy) "
+			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
 		return -1;
-	bind_text(st, 1, ri->id);
-	bind_text(st, 2, ri->started_at ? ri->started_at : now);
-	bind_text(st, 3, ri->finished_at);
-	bind_text(st, 4, run_status_name(ri->status));
-	bind_text(st, 5, ri->verdict);
-	bind_text(st, 6, ri->git_sha);
-	bind_text(st, 7, ri->git_ref);
-	bind_text(st, 8, ri->config_hash);
-	bind_text(st, 9, ri->target);
-	bind_text(st, 10, ri->version);
-	bind_text(st, 11, ri->model);
-	bind_text(st, 12, ri->shard);
-	bind_text(st, 13, ri->evalgate_version);
+	sqldb_bind_text(st, 1, ri->id);
+	sqldb_bind_text(st, 2, ri->started_at ? ri->started_at : now);
+	sqldb_bind_text(st, 3, ri->finished_at);
+	sqldb_bind_text(st, 4, run_status_name(ri->status));
+	sqldb_bind_text(st, 5, ri->verdict);
+	sqldb_bind_text(st, 6, ri->git_sha);
+	sqldb_bind_text(st, 7, ri->git_ref);
+	sqldb_bind_text(st, 8, ri->config_hash);
+	sqldb_bind_text(st, 9, ri->target);
+	sqldb_bind_text(st, 10, ri->version);
+	sqldb_bind_text(st, 11, ri->model);
+	sqldb_bind_text(st, 12, ri->shard);
+	sqldb_bind_text(st, 13, ri->evalgate_version);
 	sqlite3_bind_int(st, 14, ri->repeats > 0 ? ri->repeats : 1);
-	bind_text(st, 15, ri->repeat_policy ? ri->repeat_policy : "all");
+	sqldb_bind_text(st, 15, ri->repeat_policy ? ri->repeat_policy : "all");
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		herr(h, "cannot store the run");
+		sqldb_error(&h->db, "cannot store the run");
 		goto out;
 	}
 	ret = 0;
@@ -495,15 +292,16 @@ int history_run_suite(struct history *h, const char *run_id, const char *name,
 	sqlite3_stmt *st = NULL;
 	int ret;
 
-	if (prepare(h, "INSERT OR REPLACE INTO run_suites (run_id, name, version, hash, kind) "
-			"VALUES (?,?,?,?,?)", &st))
+	if (sqldb_prepare(&h->db,
+			  "INSERT OR REPLACE INTO run_suites (run_id, name, version, hash, kind) "
+			  "VALUES (?,?,?,?,?)", &st))
 		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, name);
-	bind_text(st, 3, version);
-	bind_text(st, 4, hash);
-	bind_text(st, 5, kind);
-	ret = step_done(h, st, "cannot store the suite");
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, name);
+	sqldb_bind_text(st, 3, version);
+	sqldb_bind_text(st, 4, hash);
+	sqldb_bind_text(st, 5, kind);
+	ret = sqldb_step_done(&h->db, st, "cannot store the suite");
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -511,8 +309,8 @@ int history_run_suite(struct history *h, const char *run_id, const char *name,
 int history_batch_begin(struct history *h)
 {
 	if (h->in_batch)
-		return error("history %s: a batch is already open", h->path);
-	if (exec_sql(h->db, h->path, "BEGIN IMMEDIATE"))
+		return error("history %s: a batch is already open", h->db.path);
+	if (sqldb_exec(&h->db, "BEGIN IMMEDIATE"))
 		return -1;
 	h->in_batch = 1;
 	return 0;
@@ -521,10 +319,10 @@ int history_batch_begin(struct history *h)
 int history_batch_commit(struct history *h)
 {
 	if (!h->in_batch)
-		return error("history %s: no batch to commit", h->path);
+		return error("history %s: no batch to commit", h->db.path);
 	h->in_batch = 0;
-	if (exec_sql(h->db, h->path, "COMMIT")) {
-		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	if (sqldb_exec(&h->db, "COMMIT")) {
+		sqlite3_exec(h->db.db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
 	return 0;
@@ -533,9 +331,9 @@ int history_batch_commit(struct history *h)
 int history_batch_rollback(struct history *h)
 {
 	if (!h->in_batch)
-		return error("history %s: no batch to roll back", h->path);
+		return error("history %s: no batch to roll back", h->db.path);
 	h->in_batch = 0;
-	return exec_sql(h->db, h->path, "ROLLBACK");
+	return sqldb_exec(&h->db, "ROLLBACK");
 }
 
 static int insert_result(struct history *h, const char *run_id, const struct result_row *r)
@@ -543,61 +341,61 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 	sqlite3_stmt *st = h->ins_result;
 	size_t i;
 
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, r->suite);
-	bind_text(st, 3, r->case_id);
-	bind_text(st, 4, r->case_hash);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, r->suite);
+	sqldb_bind_text(st, 3, r->case_id);
+	sqldb_bind_text(st, 4, r->case_hash);
 	sqlite3_bind_int(st, 5, r->repeat);
-	bind_text(st, 6, result_status_name(r->status));
+	sqldb_bind_text(st, 6, result_status_name(r->status));
 	if (r->output)
 		sqlite3_bind_blob64(st, 7, r->output, r->output_len, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 7);
-	bind_real(st, 8, r->latency_ms);
-	bind_count(st, 9, r->prompt_tokens);
-	bind_count(st, 10, r->completion_tokens);
-	bind_real(st, 11, r->cost_usd);
-	bind_text(st, 12, r->finish_reason);
-	bind_text(st, 13, r->error);
+	sqldb_bind_real(st, 8, r->latency_ms);
+	sqldb_bind_count(st, 9, r->prompt_tokens);
+	sqldb_bind_count(st, 10, r->completion_tokens);
+	sqldb_bind_real(st, 11, r->cost_usd);
+	sqldb_bind_text(st, 12, r->finish_reason);
+	sqldb_bind_text(st, 13, r->error);
 	sqlite3_bind_int(st, 14, r->attempts);
 	sqlite3_bind_int(st, 15, r->cached != 0);
-	bind_text(st, 16, r->tags);
+	sqldb_bind_text(st, 16, r->tags);
 	sqlite3_bind_int64(st, 17, r->ordinal);
 	/* a zeroed row has no scorer calls: counts of 0 store nothing, like -1 */
-	bind_count(st, 18, r->judge_prompt_tokens > 0 ? r->judge_prompt_tokens : -1);
-	bind_count(st, 19, r->judge_completion_tokens > 0 ? r->judge_completion_tokens : -1);
-	bind_real(st, 20, r->judge_prompt_tokens > 0 || r->judge_completion_tokens > 0
+	sqldb_bind_count(st, 18, r->judge_prompt_tokens > 0 ? r->judge_prompt_tokens : -1);
+	sqldb_bind_count(st, 19, r->judge_completion_tokens > 0 ? r->judge_completion_tokens : -1);
+	sqldb_bind_real(st, 20, r->judge_prompt_tokens > 0 || r->judge_completion_tokens > 0
 			  ? r->judge_cost_usd : NAN);
-	if (step_done(h, st, "cannot store a result"))
+	if (sqldb_step_done(&h->db, st, "cannot store a result"))
 		return -1;
 
 	st = h->ins_score;
 	for (i = 0; i < r->n_scores; i++) {
 		const struct score_row *sc = &r->scores[i];
 
-		bind_text(st, 1, run_id);
-		bind_text(st, 2, r->suite);
-		bind_text(st, 3, r->case_id);
+		sqldb_bind_text(st, 1, run_id);
+		sqldb_bind_text(st, 2, r->suite);
+		sqldb_bind_text(st, 3, r->case_id);
 		sqlite3_bind_int(st, 4, r->repeat);
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)i);
-		bind_text(st, 6, sc->scorer);
-		bind_text(st, 7, sc->type);
-		bind_real(st, 8, sc->score);
+		sqldb_bind_text(st, 6, sc->scorer);
+		sqldb_bind_text(st, 7, sc->type);
+		sqldb_bind_real(st, 8, sc->score);
 		sqlite3_bind_int(st, 9, sc->pass != 0);
 		sqlite3_bind_int(st, 10, sc->error != 0);
-		bind_text(st, 11, sc->reason);
-		bind_text(st, 12, sc->detail);
+		sqldb_bind_text(st, 11, sc->reason);
+		sqldb_bind_text(st, 12, sc->detail);
 		sqlite3_bind_int(st, 13, sc->calls);
-		if (step_done(h, st, "cannot store a score"))
+		if (sqldb_step_done(&h->db, st, "cannot store a score"))
 			return -1;
 	}
 	if (r->case_hash && (r->input || r->context || r->expected)) {
 		st = h->ins_text;
-		bind_text(st, 1, r->case_hash);
-		bind_text(st, 2, r->input);
-		bind_text(st, 3, r->context);
-		bind_text(st, 4, r->expected);
-		if (step_done(h, st, "cannot store a case's texts"))
+		sqldb_bind_text(st, 1, r->case_hash);
+		sqldb_bind_text(st, 2, r->input);
+		sqldb_bind_text(st, 3, r->context);
+		sqldb_bind_text(st, 4, r->expected);
+		if (sqldb_step_done(&h->db, st, "cannot store a case's texts"))
 			return -1;
 	}
 	return 0;
@@ -606,28 +404,29 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 int history_add_result(struct history *h, const char *run_id, const struct result_row *r)
 {
 	if (!r->suite || !r->case_id)
-		return error("history %s: a result needs a suite and a case id", h->path);
-	if (cached_stmt(h, &h->ins_result,
-			"INSERT INTO results (run_id, suite, case_id, case_hash, repeat, status, "
-			"output, latency_ms, prompt_tokens, completion_tokens, cost_usd, "
-			"finish_reason, error, attempts, cached, tags, ordinal, judge_prompt_tokens, "
-			"judge_completion_tokens, judge_cost_usd) "
-			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
-	    cached_stmt(h, &h->ins_score,
-			"INSERT INTO scores (run_id, suite, case_id, repeat, idx, scorer, type, "
-			"score, pass, error, reason, detail, calls) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
-	    cached_stmt(h, &h->sp_begin, "SAVEPOINT eg_result") ||
-	    cached_stmt(h, &h->sp_release, "RELEASE eg_result") ||
-	    cached_stmt(h, &h->sp_undo, "ROLLBACK TO eg_result") ||
-	    cached_stmt(h, &h->ins_text, "INSERT OR IGNORE INTO case_texts "
-			"(hash, input, context, expected) VALUES (?,?,?,?)"))
+		return error("history %s: a result needs a suite and a case id", h->db.path);
+	if (sqldb_prepare_cached(&h->db, "INSERT INTO results (run_id, suite, case_id, "
+				 "case_hash, repeat, status, output, latency_ms, prompt_tokens, "
+				 "completion_tokens, cost_usd, finish_reason, error, attempts, "
+				 "cached, tags, ordinal, judge_prompt_tokens, "
+				 "judge_completion_tokens, judge_cost_usd) "
+				 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				 &h->ins_result) ||
+	    sqldb_prepare_cached(&h->db, "INSERT INTO scores (run_id, suite, case_id, repeat, "
+				 "idx, scorer, type, score, pass, error, reason, detail, calls) "
+				 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &h->ins_score) ||
+	    sqldb_prepare_cached(&h->db, "SAVEPOINT eg_result", &h->sp_begin) ||
+	    sqldb_prepare_cached(&h->db, "RELEASE eg_result", &h->sp_release) ||
+	    sqldb_prepare_cached(&h->db, "ROLLBACK TO eg_result", &h->sp_undo) ||
+	    sqldb_prepare_cached(&h->db, "INSERT OR IGNORE INTO case_texts "
+				 "(hash, input, context, expected) VALUES (?,?,?,?)", &h->ins_text))
 		return -1;
 
 	/*
 	 * A savepoint keeps a result and its scores together: outside a batch
 	 * it is the transaction; inside one, a failure undoes only this row.
 	 */
-	if (step_done(h, h->sp_begin, "cannot start a savepoint"))
+	if (sqldb_step_done(&h->db, h->sp_begin, "cannot start a savepoint"))
 		return -1;
 	if (insert_result(h, run_id, r)) {
 		sqlite3_step(h->sp_undo);
@@ -636,7 +435,7 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 		sqlite3_reset(h->sp_release);
 		return -1;
 	}
-	return step_done(h, h->sp_release, "cannot commit a result");
+	return sqldb_step_done(&h->db, h->sp_release, "cannot commit a result");
 }
 
 int history_add_gate(struct history *h, const char *run_id, const struct gate_row *g)
@@ -644,24 +443,24 @@ int history_add_gate(struct history *h, const char *run_id, const struct gate_ro
 	sqlite3_stmt *st = NULL;
 	int ret;
 
-	if (prepare(h, "INSERT INTO gates (run_id, idx, name, metric, scope, value, op, "
-			"threshold, pass, lo, hi, n, detail) VALUES (?1, "
-			"(SELECT coalesce(max(idx) + 1, 0) FROM gates WHERE run_id = ?1), "
-			"?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", &st))
+	if (sqldb_prepare(&h->db, "INSERT INTO gates (run_id, idx, name, metric, scope, value, op, "
+			  "threshold, pass, lo, hi, n, detail) VALUES (?1, "
+			  "(SELECT coalesce(max(idx) + 1, 0) FROM gates WHERE run_id = ?1), "
+			  "?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", &st))
 		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, g->name);
-	bind_text(st, 3, g->metric);
-	bind_text(st, 4, g->scope);
-	bind_real(st, 5, g->value);
-	bind_text(st, 6, g->op);
-	bind_real(st, 7, g->threshold);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, g->name);
+	sqldb_bind_text(st, 3, g->metric);
+	sqldb_bind_text(st, 4, g->scope);
+	sqldb_bind_real(st, 5, g->value);
+	sqldb_bind_text(st, 6, g->op);
+	sqldb_bind_real(st, 7, g->threshold);
 	sqlite3_bind_int(st, 8, g->pass != 0);
-	bind_real(st, 9, g->lo);
-	bind_real(st, 10, g->hi);
+	sqldb_bind_real(st, 9, g->lo);
+	sqldb_bind_real(st, 10, g->hi);
 	sqlite3_bind_int64(st, 11, g->n);
-	bind_text(st, 12, g->detail);
-	ret = step_done(h, st, "cannot store a gate result");
+	sqldb_bind_text(st, 12, g->detail);
+	ret = sqldb_step_done(&h->db, st, "cannot store a gate result");
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -669,10 +468,10 @@ int history_add_gate(struct history *h, const char *run_id, const struct gate_ro
 /* run an UPDATE on runs whose ?1 is the run id; error when no such run */
 static int update_run(struct history *h, sqlite3_stmt *st, const char *run_id, const char *what)
 {
-	if (step_done(h, st, what))
+	if (sqldb_step_done(&h->db, st, what))
 		return -1;
-	if (sqlite3_changes(h->db) != 1)
-		return error("history %s: no run %s", h->path, run_id);
+	if (sqlite3_changes(h->db.db) != 1)
+		return error("history %s: no run %s", h->db.path, run_id);
 	return 0;
 }
 
@@ -684,18 +483,21 @@ int history_run_finish(struct history *h, const char *run_id, enum run_status st
 	int ret;
 
 	sqldb_now(now, sizeof(now));
-	if (prepare(h, "UPDATE runs SET finished_at = ?2, status = ?3, "
-			"verdict = coalesce(?4, verdict), "
-			"n_cases = (SELECT count(*) FROM cases WHERE run_id = ?1), "
-			"n_pass = (SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'pass'), "
-			"n_fail = (SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'fail'), "
-			"n_error = (SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'error') "
-			"WHERE id = ?1", &st))
+	if (sqldb_prepare(&h->db, "UPDATE runs SET finished_at = ?2, status = ?3, "
+			  "verdict = coalesce(?4, verdict), "
+			  "n_cases = (SELECT count(*) FROM cases WHERE run_id = ?1), "
+			  "n_pass = (SELECT count(*) FROM cases WHERE run_id = ?1 "
+			  "AND status = 'pass'), "
+			  "n_fail = (SELECT count(*) FROM cases WHERE run_id = ?1 "
+			  "AND status = 'fail'), "
+			  "n_error = (SELECT count(*) FROM cases WHERE run_id = ?1 "
+			  "AND status = 'error') "
+			  "WHERE id = ?1", &st))
 		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, now);
-	bind_text(st, 3, run_status_name(stat));
-	bind_text(st, 4, verdict);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, now);
+	sqldb_bind_text(st, 3, run_status_name(stat));
+	sqldb_bind_text(st, 4, verdict);
 	ret = update_run(h, st, run_id, "cannot finish the run");
 	sqlite3_finalize(st);
 	return ret;
@@ -706,10 +508,10 @@ int history_set_verdict(struct history *h, const char *run_id, const char *verdi
 	sqlite3_stmt *st = NULL;
 	int ret;
 
-	if (prepare(h, "UPDATE runs SET verdict = ?2 WHERE id = ?1", &st))
+	if (sqldb_prepare(&h->db, "UPDATE runs SET verdict = ?2 WHERE id = ?1", &st))
 		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, verdict);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, verdict);
 	ret = update_run(h, st, run_id, "cannot store the verdict");
 	sqlite3_finalize(st);
 	return ret;
@@ -723,25 +525,25 @@ int history_set_verdict(struct history *h, const char *run_id, const char *verdi
 
 static void run_info_from_row(sqlite3_stmt *st, struct run_info *ri)
 {
-	ri->id = col_dup(st, 0);
-	ri->started_at = col_dup(st, 1);
-	ri->finished_at = col_dup(st, 2);
-	ri->status = run_status_parse(col_text(st, 3));
-	ri->verdict = col_dup(st, 4);
-	ri->git_sha = col_dup(st, 5);
-	ri->git_ref = col_dup(st, 6);
-	ri->config_hash = col_dup(st, 7);
-	ri->target = col_dup(st, 8);
-	ri->version = col_dup(st, 9);
-	ri->model = col_dup(st, 10);
-	ri->shard = col_dup(st, 11);
-	ri->evalgate_version = col_dup(st, 12);
+	ri->id = sqldb_col_dup(st, 0);
+	ri->started_at = sqldb_col_dup(st, 1);
+	ri->finished_at = sqldb_col_dup(st, 2);
+	ri->status = run_status_parse(sqldb_col_text(st, 3));
+	ri->verdict = sqldb_col_dup(st, 4);
+	ri->git_sha = sqldb_col_dup(st, 5);
+	ri->git_ref = sqldb_col_dup(st, 6);
+	ri->config_hash = sqldb_col_dup(st, 7);
+	ri->target = sqldb_col_dup(st, 8);
+	ri->version = sqldb_col_dup(st, 9);
+	ri->model = sqldb_col_dup(st, 10);
+	ri->shard = sqldb_col_dup(st, 11);
+	ri->evalgate_version = sqldb_col_dup(st, 12);
 	ri->n_cases = (long)sqlite3_column_int64(st, 13);
 	ri->n_pass = (long)sqlite3_column_int64(st, 14);
 	ri->n_fail = (long)sqlite3_column_int64(st, 15);
 	ri->n_error = (long)sqlite3_column_int64(st, 16);
 	ri->repeats = sqlite3_column_int(st, 17);
-	ri->repeat_policy = col_dup(st, 18);
+	ri->repeat_policy = sqldb_col_dup(st, 18);
 }
 
 void run_info_release(struct run_info *ri)
@@ -762,52 +564,151 @@ void run_info_release(struct run_info *ri)
 	memset(ri, 0, sizeof(*ri));
 }
 
-int history_run_get(struct history *h, const char *ref, struct run_info *out)
+static char *dup_or_null(const char *s)
 {
+	return s ? xstrdup(s) : NULL;
+}
+
+void run_info_copy(struct run_info *dst, const struct run_info *src)
+{
+	*dst = *src;
+	dst->id = dup_or_null(src->id);
+	dst->started_at = dup_or_null(src->started_at);
+	dst->finished_at = dup_or_null(src->finished_at);
+	dst->verdict = dup_or_null(src->verdict);
+	dst->git_sha = dup_or_null(src->git_sha);
+	dst->git_ref = dup_or_null(src->git_ref);
+	dst->config_hash = dup_or_null(src->config_hash);
+	dst->target = dup_or_null(src->target);
+	dst->version = dup_or_null(src->version);
+	dst->model = dup_or_null(src->model);
+	dst->shard = dup_or_null(src->shard);
+	dst->evalgate_version = dup_or_null(src->evalgate_version);
+	dst->repeat_policy = dup_or_null(src->repeat_policy);
+}
+
+/* --- finding runs --- */
+
+int history_runs_begin(struct history *h, const struct run_filter *f, struct run_iter *it)
+{
+	const char *dir = f->newest_first ? "DESC" : "ASC";
+	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;
-	int latest = !strcmp(ref, "latest");
-	int rc, ret = -1;
+	int rc;
+
+	memset(it, 0, sizeof(*it));
+	it->h = h;
+	strbuf_addf(&sql, "SELECT " RUN_COLS " FROM runs u WHERE (?1 IS NULL OR target = ?1) "
+		    "AND (?2 IS NULL OR version = ?2) "
+		    "AND (?3 IS NULL OR EXISTS (SELECT 1 FROM run_suites s "
+		    "WHERE s.run_id = u.id AND s.name = ?3)) "
+		    "AND (?4 IS NULL OR git_ref = ?4) AND (?5 IS NULL OR status = ?5) "
+		    "AND (?6 IS NULL OR verdict = ?6) AND (?7 = 0 OR shard IS NOT NULL) "
+		    "AND (?8 IS NULL OR (started_at, id) <= "
+		    "(SELECT started_at, id FROM runs WHERE id = ?8)) "
+		    "AND (?9 IS NULL OR id <> ?9) "
+		    "ORDER BY started_at %s, id %s LIMIT ?10", dir, dir);
+	rc = sqldb_prepare(&h->db, sql.buf, &st);
+	strbuf_release(&sql);
+	if (rc)
+		return -1;
+	sqldb_bind_text(st, 1, f->target);
+	sqldb_bind_text(st, 2, f->version);
+	sqldb_bind_text(st, 3, f->suite);
+	sqldb_bind_text(st, 4, f->git_ref);
+	sqldb_bind_text(st, 5, f->status);
+	sqldb_bind_text(st, 6, f->verdict);
+	sqlite3_bind_int(st, 7, f->sharded != 0);
+	sqldb_bind_text(st, 8, f->until_id);
+	sqldb_bind_text(st, 9, f->exclude_id);
+	sqlite3_bind_int64(st, 10, f->limit ? (sqlite3_int64)f->limit : -1);
+	it->st = st;
+	return 0;
+}
+
+int history_runs_next(struct run_iter *it, const struct run_info **ri)
+{
+	int rc;
+
+	*ri = NULL;
+	run_info_release(&it->ri);
+	if (!it->st)
+		return 0;
+	rc = sqlite3_step(it->st);
+	if (rc != SQLITE_ROW) {
+		/* stepping a finished statement again would start it over */
+		if (rc != SQLITE_DONE)
+			sqldb_error(&it->h->db, "cannot list runs");
+		sqlite3_finalize(it->st);
+		it->st = NULL;
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	run_info_from_row(it->st, &it->ri);
+	*ri = &it->ri;
+	return 1;
+}
+
+void history_runs_end(struct run_iter *it)
+{
+	run_info_release(&it->ri);
+	sqlite3_finalize(it->st);
+	it->st = NULL;
+}
+
+int history_run_first(struct history *h, const struct run_filter *f, struct run_info *out)
+{
+	struct run_filter one = *f;
+	struct run_iter it;
+	const struct run_info *ri;
+	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (!*ref)
-		return error("history %s: empty run id", h->path);
-	if (latest) {
-		if (prepare(h, "SELECT " RUN_COLS " FROM runs "
-				"ORDER BY started_at DESC, rowid DESC LIMIT 1", &st))
-			return -1;
-	} else {
-		/* an exact id wins over a prefix of longer ids */
-		if (prepare(h, "SELECT " RUN_COLS " FROM runs WHERE id = ?1 "
-				"UNION ALL SELECT * FROM (SELECT " RUN_COLS " FROM runs "
-				"WHERE substr(id, 1, length(?1)) = ?1 AND id <> ?1 "
-				"AND NOT EXISTS (SELECT 1 FROM runs WHERE id = ?1) "
-				"ORDER BY id LIMIT 2)", &st))
-			return -1;
-		bind_text(st, 1, ref);
-	}
+	one.limit = 1;
+	if (!history_runs_begin(h, &one, &it))
+		rc = history_runs_next(&it, &ri);
+	if (rc > 0)
+		run_info_copy(out, ri);
+	history_runs_end(&it);
+	return rc < 0 ? -1 : rc > 0 ? 0 : 1;
+}
+
+/* a run by exact id or by the prefix of one id: 0, or 1 with why set */
+static int run_by_id(struct history *h, const char *ref, struct run_info *out,
+		     struct strbuf *why)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	/* an exact id wins over a prefix of longer ids */
+	if (sqldb_prepare(&h->db, "SELECT " RUN_COLS " FROM runs WHERE id = ?1 "
+			  "UNION ALL SELECT * FROM (SELECT " RUN_COLS " FROM runs "
+			  "WHERE substr(id, 1, length(?1)) = ?1 AND id <> ?1 "
+			  "AND NOT EXISTS (SELECT 1 FROM runs WHERE id = ?1) "
+			  "ORDER BY id LIMIT 2)", &st))
+		return -1;
+	sqldb_bind_text(st, 1, ref);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		if (latest)
-			error("history %s has no runs", h->path);
-		else
-			error("no run '%s' in history %s", ref, h->path);
+		strbuf_addstr(why, "no such run in the history");
+		ret = 1;
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		herr(h, "cannot read runs");
+		sqldb_error(&h->db, "cannot read runs");
 		goto out;
 	}
 	run_info_from_row(st, out);
-	if (!latest && strcmp(out->id, ref)) {
+	if (strcmp(out->id, ref)) {
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
-			error("run id prefix '%s' is ambiguous: it matches %s, %s and maybe more",
-			      ref, out->id, col_text(st, 0));
+			strbuf_addf(why, "the run id prefix is ambiguous: it matches %s, %s and "
+				    "maybe more", out->id, sqldb_col_text(st, 0));
 			run_info_release(out);
+			ret = 1;
 			goto out;
 		}
 		if (rc != SQLITE_DONE) {
-			herr(h, "cannot read runs");
+			sqldb_error(&h->db, "cannot read runs");
 			run_info_release(out);
 			goto out;
 		}
@@ -818,12 +719,33 @@ out:
 	return ret;
 }
 
-int history_runs_list(struct history *h, const char *target, size_t limit,
-		      int (*fn)(const struct run_info *ri, void *arg), void *arg)
+int history_run_resolve(struct history *h, const char *ref, struct run_info *out,
+			struct strbuf *why)
 {
-	struct runs_filter f = { target, NULL, NULL, NULL, limit };
+	struct strbuf msg = STRBUF_INIT;
+	int ret;
 
-	return history_runs_find(h, &f, fn, arg);
+	memset(out, 0, sizeof(*out));
+	if (!*ref) {
+		strbuf_addstr(&msg, "an empty run id");
+		ret = 1;
+	} else if (!strcmp(ref, "latest")) {
+		struct run_filter f = { .newest_first = 1 };
+
+		ret = history_run_first(h, &f, out);
+		if (ret == 1)
+			strbuf_addstr(&msg, "the history has no runs");
+	} else {
+		ret = run_by_id(h, ref, out, &msg);
+	}
+	if (ret == 1) {
+		if (why)
+			strbuf_addstr(why, msg.buf);
+		else
+			error("%s: run '%s': %s", h->db.path, ref, msg.buf);
+	}
+	strbuf_release(&msg);
+	return ret;
 }
 
 int history_run_suites(struct history *h, const char *run_id,
@@ -832,20 +754,20 @@ int history_run_suites(struct history *h, const char *run_id,
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
-	if (prepare(h, "SELECT s.name, s.version, s.hash, s.kind, "
-			"(SELECT count(*) FROM results r WHERE r.run_id = s.run_id "
-			"AND r.suite = s.name) FROM run_suites s WHERE s.run_id = ?1 "
-			"ORDER BY s.name", &st))
+	if (sqldb_prepare(&h->db, "SELECT s.name, s.version, s.hash, s.kind, "
+			  "(SELECT count(*) FROM results r WHERE r.run_id = s.run_id "
+			  "AND r.suite = s.name) FROM run_suites s WHERE s.run_id = ?1 "
+			  "ORDER BY s.name", &st))
 		return -1;
-	bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 1, run_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct run_suite s;
 		int stop;
 
-		s.name = col_dup(st, 0);
-		s.version = col_dup(st, 1);
-		s.hash = col_dup(st, 2);
-		s.kind = col_dup(st, 3);
+		s.name = sqldb_col_dup(st, 0);
+		s.version = sqldb_col_dup(st, 1);
+		s.hash = sqldb_col_dup(st, 2);
+		s.kind = sqldb_col_dup(st, 3);
 		s.n_cases = (long)sqlite3_column_int64(st, 4);
 		stop = fn(&s, arg);
 		free(s.name);
@@ -856,7 +778,7 @@ int history_run_suites(struct history *h, const char *run_id,
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herr(h, "cannot list suites");
+		sqldb_error(&h->db, "cannot list suites");
 		goto out;
 	}
 	ret = 0;
@@ -879,18 +801,18 @@ static int count_rows(struct history *h, const char *table, const char *run_id,
 			"instr(',' || tags || ',', ',' || ?3 || ',') > 0) AND (?4 IS NULL OR "
 			"suite IN (SELECT name FROM run_suites WHERE run_id = ?1 AND kind = ?4)) "
 			"GROUP BY status", table);
-	rc = prepare(h, sql.buf, &st);
+	rc = sqldb_prepare(&h->db, sql.buf, &st);
 	strbuf_release(&sql);
 	if (rc)
 		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
-	bind_text(st, 3, tag);
-	bind_text(st, 4, kind);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
+	sqldb_bind_text(st, 3, tag);
+	sqldb_bind_text(st, 4, kind);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		long n = (long)sqlite3_column_int64(st, 1);
 
-		switch (result_status_parse(col_text(st, 0))) {
+		switch (result_status_parse(sqldb_col_text(st, 0))) {
 		case RESULT_PASS:
 			out->pass += n;
 			break;
@@ -905,7 +827,7 @@ static int count_rows(struct history *h, const char *table, const char *run_id,
 		out->latency_ms += sqlite3_column_double(st, 2);
 	}
 	if (rc != SQLITE_DONE) {
-		herr(h, "cannot count results");
+		sqldb_error(&h->db, "cannot count results");
 		goto out;
 	}
 	ret = 0;
@@ -957,7 +879,7 @@ static const char *row_dup(struct row_mem *m, const char *s, size_t len)
 
 static const char *row_text(struct row_mem *m, sqlite3_stmt *st, int i)
 {
-	const char *s = col_text(st, i);
+	const char *s = sqldb_col_text(st, i);
 
 	return s ? row_dup(m, s, (size_t)sqlite3_column_bytes(st, i)) : NULL;
 }
@@ -984,7 +906,7 @@ static int read_scores(struct history *h, sqlite3_stmt *st, struct row_mem *m,
 		sc = &(*arr)[(*n)++];
 		sc->scorer = row_text(m, st, 0);
 		sc->type = row_text(m, st, 1);
-		sc->score = col_real(st, 2);
+		sc->score = sqldb_col_real(st, 2);
 		sc->pass = sqlite3_column_int(st, 3);
 		sc->error = sqlite3_column_int(st, 4);
 		sc->reason = row_text(m, st, 5);
@@ -993,7 +915,7 @@ static int read_scores(struct history *h, sqlite3_stmt *st, struct row_mem *m,
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return herr(h, "cannot read scores");
+		return sqldb_error(&h->db, "cannot read scores");
 	return 0;
 }
 
@@ -1008,26 +930,29 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 	size_t scores_alloc = 0;
 	int rc, ret = -1;
 
-	if (prepare(h, "SELECT r.suite, r.case_id, r.case_hash, r.repeat, r.status, r.output, "
-			"r.latency_ms, r.prompt_tokens, r.completion_tokens, r.finish_reason, "
-			"r.error, r.attempts, r.cached, r.tags, r.cost_usd, r.ordinal, "
-			"t.input, t.context, t.expected, r.judge_prompt_tokens, "
-			"r.judge_completion_tokens, r.judge_cost_usd FROM results r "
-			"LEFT JOIN case_texts t ON t.hash = r.case_hash "
-			"WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "
-			"AND (?4 = 0 OR r.status <> 'pass') "
-			"ORDER BY r.ordinal, r.repeat, r.seq", &st))
+	if (sqldb_prepare(&h->db,
+			  "SELECT r.suite, r.case_id, r.case_hash, r.repeat, r.status, r.output, "
+			  "r.latency_ms, r.prompt_tokens, r.completion_tokens, r.finish_reason, "
+			  "r.error, r.attempts, r.cached, r.tags, r.cost_usd, r.ordinal, "
+			  "t.input, t.context, t.expected, r.judge_prompt_tokens, "
+			  "r.judge_completion_tokens, r.judge_cost_usd FROM results r "
+			  "LEFT JOIN case_texts t ON t.hash = r.case_hash "
+			  "WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "
+			  "AND (?4 = 0 OR r.status <> 'pass') "
+			  "ORDER BY r.ordinal, r.repeat, r.seq", &st))
 		goto out;
-	if (prepare(h, "SELECT scorer, type, score, pass, error, reason, detail, calls FROM scores "
-			"WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 AND repeat = ?4 "
-			"ORDER BY idx", &sc))
+	if (sqldb_prepare(&h->db,
+			  "SELECT scorer, type, score, pass, error, reason, detail, calls "
+			  "FROM scores "
+			  "WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 AND repeat = ?4 "
+			  "ORDER BY idx", &sc))
 		goto out;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
-	bind_text(st, 3, case_id);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
+	sqldb_bind_text(st, 3, case_id);
 	sqlite3_bind_int(st, 4, not_passed);
-	bind_text(sc, 1, run_id);
-	bind_text(sc, 2, suite);
+	sqldb_bind_text(sc, 1, run_id);
+	sqldb_bind_text(sc, 2, suite);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct stored_result r;
 		struct result_row *row = &r.row;
@@ -1038,28 +963,28 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 		row->case_id = row_text(&mem, st, 1);
 		row->case_hash = row_text(&mem, st, 2);
 		row->repeat = sqlite3_column_int(st, 3);
-		row->status = result_status_parse(col_text(st, 4));
+		row->status = result_status_parse(sqldb_col_text(st, 4));
 		if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
 			const void *b = sqlite3_column_blob(st, 5);
 			row->output_len = (size_t)sqlite3_column_bytes(st, 5);
 			row->output = row_dup(&mem, b ? b : "", row->output_len);
 		}
-		row->latency_ms = col_real(st, 6);
-		row->prompt_tokens = col_count(st, 7);
-		row->completion_tokens = col_count(st, 8);
+		row->latency_ms = sqldb_col_real(st, 6);
+		row->prompt_tokens = sqldb_col_count(st, 7);
+		row->completion_tokens = sqldb_col_count(st, 8);
 		row->finish_reason = row_text(&mem, st, 9);
 		row->error = row_text(&mem, st, 10);
 		row->attempts = sqlite3_column_int(st, 11);
 		row->cached = sqlite3_column_int(st, 12);
 		row->tags = row_text(&mem, st, 13);
-		row->cost_usd = col_real(st, 14);
+		row->cost_usd = sqldb_col_real(st, 14);
 		row->ordinal = sqlite3_column_int64(st, 15);
 		row->input = row_text(&mem, st, 16);
 		row->context = row_text(&mem, st, 17);
 		row->expected = row_text(&mem, st, 18);
-		row->judge_prompt_tokens = col_count(st, 19);
-		row->judge_completion_tokens = col_count(st, 20);
-		row->judge_cost_usd = col_real(st, 21);
+		row->judge_prompt_tokens = sqldb_col_count(st, 19);
+		row->judge_completion_tokens = sqldb_col_count(st, 20);
+		row->judge_cost_usd = sqldb_col_real(st, 21);
 
 		sqlite3_bind_text(sc, 3, row->case_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int(sc, 4, row->repeat);
@@ -1077,7 +1002,7 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herr(h, "cannot read results");
+		sqldb_error(&h->db, "cannot read results");
 		goto out;
 	}
 	ret = 0;
@@ -1101,135 +1026,38 @@ int history_gates(struct history *h, const char *run_id,
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
-	if (prepare(h, "SELECT name, metric, scope, value, op, threshold, pass, lo, hi, n, detail "
-			"FROM gates WHERE run_id = ?1 ORDER BY idx", &st))
+	if (sqldb_prepare(&h->db,
+			  "SELECT name, metric, scope, value, op, threshold, pass, lo, hi, n, "
+			  "detail "
+			  "FROM gates WHERE run_id = ?1 ORDER BY idx", &st))
 		return -1;
-	bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 1, run_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct gate_row g;
 
 		/* the strings live in the statement's row until the next step */
-		g.name = col_text(st, 0);
-		g.metric = col_text(st, 1);
-		g.scope = col_text(st, 2);
-		g.value = col_real(st, 3);
-		g.op = col_text(st, 4);
-		g.threshold = col_real(st, 5);
+		g.name = sqldb_col_text(st, 0);
+		g.metric = sqldb_col_text(st, 1);
+		g.scope = sqldb_col_text(st, 2);
+		g.value = sqldb_col_real(st, 3);
+		g.op = sqldb_col_text(st, 4);
+		g.threshold = sqldb_col_real(st, 5);
 		g.pass = sqlite3_column_int(st, 6);
-		g.lo = col_real(st, 7);
-		g.hi = col_real(st, 8);
+		g.lo = sqldb_col_real(st, 7);
+		g.hi = sqldb_col_real(st, 8);
 		g.n = (long)sqlite3_column_int64(st, 9);
-		g.detail = col_text(st, 10);
+		g.detail = sqldb_col_text(st, 10);
 		if (fn(&g, arg))
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herr(h, "cannot read gate results");
+		sqldb_error(&h->db, "cannot read gate results");
 		goto out;
 	}
 	ret = 0;
 out:
 	sqlite3_finalize(st);
 	return ret;
-}
-
-/* --- response cache --- */
-
-static int cerr(struct cache *c, const char *what)
-{
-	return db_error(c->db, c->path, what);
-}
-
-struct cache *cache_open(const char *path)
-{
-	struct cache *c;
-	sqlite3 *db = open_rw(path, cache_migrations, N_CACHE_MIGRATIONS);
-
-	if (!db)
-		return NULL;
-	c = xcalloc(1, sizeof(*c));
-	c->db = db;
-	c->path = xstrdup(path);
-	if (sqlite3_prepare_v3(db, "SELECT content, finish_reason, prompt_tokens, "
-			       "completion_tokens, latency_ms FROM cache WHERE key = ?1", -1,
-			       SQLITE_PREPARE_PERSISTENT, &c->get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(db, "INSERT OR REPLACE INTO cache (key, content, finish_reason, "
-			       "prompt_tokens, completion_tokens, created_at, latency_ms) "
-			       "VALUES (?,?,?,?,?,?,?)", -1,
-			       SQLITE_PREPARE_PERSISTENT, &c->put, NULL) != SQLITE_OK) {
-		cerr(c, "cannot prepare a statement");
-		cache_close(c);
-		return NULL;
-	}
-	return c;
-}
-
-void cache_close(struct cache *c)
-{
-	if (!c)
-		return;
-	sqlite3_finalize(c->get);
-	sqlite3_finalize(c->put);
-	sqlite3_close(c->db);
-	free(c->path);
-	free(c);
-}
-
-int cache_get(struct cache *c, const char *key, struct cached_reply *out)
-{
-	sqlite3_stmt *st = c->get;
-	int rc, ret = -1;
-
-	memset(out, 0, sizeof(*out));
-	bind_text(st, 1, key);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		ret = 0;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		cerr(c, "cannot read the cache");
-		goto out;
-	}
-	out->content = col_bytes_dup(st, 0, &out->content_len);
-	out->finish_reason = col_dup(st, 1);
-	out->prompt_tokens = col_count(st, 2);
-	out->completion_tokens = col_count(st, 3);
-	out->latency_ms = col_real(st, 4);
-	ret = 1;
-out:
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ret;
-}
-
-int cache_put(struct cache *c, const char *key, const struct cached_reply *r)
-{
-	sqlite3_stmt *st = c->put;
-	char now[32];
-	int ret = 0;
-
-	sqldb_now(now, sizeof(now));
-	bind_text(st, 1, key);
-	sqlite3_bind_blob64(st, 2, r->content ? r->content : "",
-			    r->content ? r->content_len : 0, SQLITE_STATIC);
-	bind_text(st, 3, r->finish_reason);
-	bind_count(st, 4, r->prompt_tokens);
-	bind_count(st, 5, r->completion_tokens);
-	bind_text(st, 6, now);
-	bind_real(st, 7, r->latency_ms > 0 ? r->latency_ms : NAN);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		ret = cerr(c, "cannot write the cache");
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return ret;
-}
-
-void cached_reply_release(struct cached_reply *r)
-{
-	free(r->content);
-	free(r->finish_reason);
-	memset(r, 0, sizeof(*r));
 }
 
 int history_model_score_counts(struct history *h, const char *run_id, const char *suite,
@@ -1239,17 +1067,17 @@ int history_model_score_counts(struct history *h, const char *run_id, const char
 	int ret = -1;
 
 	*n = *errors = 0;
-	if (prepare(h, "SELECT count(*), total(s.error) FROM scores s JOIN results r "
-			"ON r.run_id = s.run_id AND r.suite = s.suite AND r.case_id = s.case_id "
-			"AND r.repeat = s.repeat WHERE s.run_id = ?1 AND s.calls > 0 AND "
-			"(?2 IS NULL OR s.suite = ?2) AND (?3 IS NULL OR "
-			"instr(',' || r.tags || ',', ',' || ?3 || ',') > 0)", &st))
+	if (sqldb_prepare(&h->db, "SELECT count(*), total(s.error) FROM scores s JOIN results r "
+			  "ON r.run_id = s.run_id AND r.suite = s.suite AND r.case_id = s.case_id "
+			  "AND r.repeat = s.repeat WHERE s.run_id = ?1 AND s.calls > 0 AND "
+			  "(?2 IS NULL OR s.suite = ?2) AND (?3 IS NULL OR "
+			  "instr(',' || r.tags || ',', ',' || ?3 || ',') > 0)", &st))
 		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
-	bind_text(st, 3, tag);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
+	sqldb_bind_text(st, 3, tag);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		herr(h, "cannot count model-graded scores");
+		sqldb_error(&h->db, "cannot count model-graded scores");
 		goto out;
 	}
 	*n = (long)sqlite3_column_int64(st, 0);
@@ -1288,17 +1116,17 @@ int history_values(struct history *h, const char *run_id, const char *suite, con
 			    "ORDER BY r.seq");
 	if (what == VALUES_SCORE)
 		strbuf_addstr(&sql, ", s.idx");
-	rc = prepare(h, sql.buf, &st);
+	rc = sqldb_prepare(&h->db, sql.buf, &st);
 	strbuf_release(&sql);
 	if (rc)
 		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
-	bind_text(st, 3, tag);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
+	sqldb_bind_text(st, 3, tag);
 	if (what == VALUES_SCORE)
-		bind_text(st, 4, scorer);
+		sqldb_bind_text(st, 4, scorer);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		double v = col_real(st, 0);
+		double v = sqldb_col_real(st, 0);
 
 		if (sqlite3_column_int(st, 1)) {
 			out->n_error++;
@@ -1310,7 +1138,7 @@ int history_values(struct history *h, const char *run_id, const char *suite, con
 		}
 	}
 	if (rc != SQLITE_DONE) {
-		herr(h, "cannot read values for a gate");
+		sqldb_error(&h->db, "cannot read values for a gate");
 		value_set_release(out);
 		goto out;
 	}
@@ -1331,10 +1159,10 @@ int history_gates_clear(struct history *h, const char *run_id)
 	sqlite3_stmt *st = NULL;
 	int ret;
 
-	if (prepare(h, "DELETE FROM gates WHERE run_id = ?1", &st))
+	if (sqldb_prepare(&h->db, "DELETE FROM gates WHERE run_id = ?1", &st))
 		return -1;
-	bind_text(st, 1, run_id);
-	ret = step_done(h, st, "cannot delete gate results");
+	sqldb_bind_text(st, 1, run_id);
+	ret = sqldb_step_done(&h->db, st, "cannot delete gate results");
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -1353,21 +1181,21 @@ static long list_cases(struct history *h, const char *run_id, const char *where_
 	strbuf_addf(&sql, "SELECT suite, case_id, n, n_pass, n_fail, n_error, status, flaky "
 			"FROM cases WHERE run_id = ?1 AND (%s) ORDER BY suite, ordinal, case_id",
 		    where_sql);
-	rc = prepare(h, sql.buf, &st);
+	rc = sqldb_prepare(&h->db, sql.buf, &st);
 	strbuf_release(&sql);
 	if (rc)
 		return -1;
-	bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 1, run_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct case_verdict c;
 
-		c.suite = col_text(st, 0);
-		c.case_id = col_text(st, 1);
+		c.suite = sqldb_col_text(st, 0);
+		c.case_id = sqldb_col_text(st, 1);
 		c.n = (long)sqlite3_column_int64(st, 2);
 		c.n_pass = (long)sqlite3_column_int64(st, 3);
 		c.n_fail = (long)sqlite3_column_int64(st, 4);
 		c.n_error = (long)sqlite3_column_int64(st, 5);
-		c.status = result_status_parse(col_text(st, 6));
+		c.status = result_status_parse(sqldb_col_text(st, 6));
 		c.flaky = sqlite3_column_int(st, 7) != 0;
 		if (!c.suite || !c.case_id)
 			continue;
@@ -1376,7 +1204,7 @@ static long list_cases(struct history *h, const char *run_id, const char *where_
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herr(h, "cannot read the cases of a run");
+		sqldb_error(&h->db, "cannot read the cases of a run");
 		n = -1;
 	}
 	sqlite3_finalize(st);
@@ -1401,12 +1229,12 @@ int history_case_repeats(struct history *h, const char *run_id, const char *suit
 	sqlite3_stmt *st = NULL;
 	int rc, count = 0;
 
-	if (prepare(h, "SELECT repeat FROM results WHERE run_id = ?1 AND suite = ?2 "
-			"AND case_id = ?3", &st))
+	if (sqldb_prepare(&h->db, "SELECT repeat FROM results WHERE run_id = ?1 AND suite = ?2 "
+			  "AND case_id = ?3", &st))
 		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
-	bind_text(st, 3, case_id);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
+	sqldb_bind_text(st, 3, case_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		sqlite3_int64 r = sqlite3_column_int64(st, 0);
 
@@ -1416,7 +1244,7 @@ int history_case_repeats(struct history *h, const char *run_id, const char *suit
 		}
 	}
 	if (rc != SQLITE_DONE) {
-		herr(h, "cannot read the stored results of a case");
+		sqldb_error(&h->db, "cannot read the stored results of a case");
 		count = -1;
 	}
 	sqlite3_finalize(st);
@@ -1428,99 +1256,34 @@ int history_run_reopen(struct history *h, const char *run_id)
 	sqlite3_stmt *st = NULL;
 	int ret = -1;
 
-	if (exec_sql(h->db, h->path, "BEGIN IMMEDIATE"))
+	if (sqldb_exec(&h->db, "BEGIN IMMEDIATE"))
 		return -1;
-	if (prepare(h, "UPDATE runs SET status = 'running', finished_at = NULL, verdict = NULL "
-			"WHERE id = ?1", &st))
+	if (sqldb_prepare(&h->db,
+			  "UPDATE runs SET status = 'running', finished_at = NULL, verdict = NULL "
+			  "WHERE id = ?1", &st))
 		goto out_rollback;
-	bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 1, run_id);
 	if (update_run(h, st, run_id, "cannot reopen the run"))
 		goto out_rollback;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (prepare(h, "DELETE FROM gates WHERE run_id = ?1", &st))
+	if (sqldb_prepare(&h->db, "DELETE FROM gates WHERE run_id = ?1", &st))
 		goto out_rollback;
-	bind_text(st, 1, run_id);
-	if (step_done(h, st, "cannot clear the gate results"))
+	sqldb_bind_text(st, 1, run_id);
+	if (sqldb_step_done(&h->db, st, "cannot clear the gate results"))
 		goto out_rollback;
-	if (exec_sql(h->db, h->path, "COMMIT"))
+	if (sqldb_exec(&h->db, "COMMIT"))
 		goto out_rollback;
 	ret = 0;
 	goto out;
 out_rollback:
-	sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(h->db.db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	sqlite3_finalize(st);
 	return ret;
 }
 
-/* --- comparisons: baseline lookup, cases in key order, samples, summaries --- */
-
-int history_run_lookup(struct history *h, const char *ref, struct run_info *out)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
-
-	memset(out, 0, sizeof(*out));
-	if (!*ref)
-		return 0;
-	if (prepare(h, "SELECT " RUN_COLS " FROM runs WHERE id = ?1 "
-			"UNION ALL SELECT * FROM (SELECT " RUN_COLS " FROM runs "
-			"WHERE substr(id, 1, length(?1)) = ?1 AND id <> ?1 "
-			"AND NOT EXISTS (SELECT 1 FROM runs WHERE id = ?1) "
-			"ORDER BY id LIMIT 2)", &st))
-		return -1;
-	bind_text(st, 1, ref);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		ret = 0;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		herr(h, "cannot read runs");
-		goto out;
-	}
-	run_info_from_row(st, out);
-	ret = 1;
-	if (strcmp(out->id, ref)) {
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW || rc != SQLITE_DONE) {
-			run_info_release(out);
-			ret = rc == SQLITE_ROW ? 2 : herr(h, "cannot read runs");
-		}
-	}
-out:
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int history_run_latest(struct history *h, const char *target, const char *git_ref,
-		       const char *exclude_id, struct run_info *out)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
-
-	memset(out, 0, sizeof(*out));
-	if (prepare(h, "SELECT " RUN_COLS " FROM runs WHERE status = 'finished' "
-			"AND (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR git_ref = ?2) "
-			"AND (?3 IS NULL OR id <> ?3) "
-			"ORDER BY started_at DESC, rowid DESC LIMIT 1", &st))
-		return -1;
-	bind_text(st, 1, target);
-	bind_text(st, 2, git_ref);
-	bind_text(st, 3, exclude_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		run_info_from_row(st, out);
-		ret = 1;
-	} else if (rc == SQLITE_DONE) {
-		ret = 0;
-	} else {
-		herr(h, "cannot read runs");
-	}
-	sqlite3_finalize(st);
-	return ret;
-}
+/* --- comparisons: cases in key order, samples, score means --- */
 
 struct case_iter {
 	struct history *h;        /* borrowed */
@@ -1533,14 +1296,15 @@ struct case_iter *history_cases_open(struct history *h, const char *run_id, cons
 	struct case_iter *it;
 	sqlite3_stmt *st = NULL;
 
-	if (prepare(h, "SELECT suite, case_id, case_hash, status, flaky, tags, n FROM cases "
-			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND (?3 IS NULL OR "
-			"instr(',' || tags || ',', ',' || ?3 || ',') > 0) "
-			"ORDER BY suite, case_id", &st))
+	if (sqldb_prepare(&h->db,
+			  "SELECT suite, case_id, case_hash, status, flaky, tags, n FROM cases "
+			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND (?3 IS NULL OR "
+			  "instr(',' || tags || ',', ',' || ?3 || ',') > 0) "
+			  "ORDER BY suite, case_id", &st))
 		return NULL;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
-	bind_text(st, 3, tag);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
+	sqldb_bind_text(st, 3, tag);
 	it = xcalloc(1, sizeof(*it));
 	it->h = h;
 	it->st = st;
@@ -1554,13 +1318,13 @@ int history_cases_next(struct case_iter *it, struct case_row *out)
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc != SQLITE_ROW)
-		return herr(it->h, "cannot read cases");
-	out->suite = col_text(it->st, 0);
-	out->case_id = col_text(it->st, 1);
-	out->case_hash = col_text(it->st, 2);
-	out->status = result_status_parse(col_text(it->st, 3));
+		return sqldb_error(&it->h->db, "cannot read cases");
+	out->suite = sqldb_col_text(it->st, 0);
+	out->case_id = sqldb_col_text(it->st, 1);
+	out->case_hash = sqldb_col_text(it->st, 2);
+	out->status = result_status_parse(sqldb_col_text(it->st, 3));
 	out->flaky = sqlite3_column_int(it->st, 4) != 0;
-	out->tags = col_text(it->st, 5);
+	out->tags = sqldb_col_text(it->st, 5);
 	out->n = (long)sqlite3_column_int64(it->st, 6);
 	if (!out->suite)
 		out->suite = "";
@@ -1599,51 +1363,52 @@ int history_case_sample(struct history *h, const char *run_id, const char *suite
 	int rc, ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (prepare(h, "SELECT repeat, status, output, error, latency_ms FROM results "
-			"WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 "
-			"ORDER BY status = ?4 DESC, repeat LIMIT 1", &st))
+	if (sqldb_prepare(&h->db, "SELECT repeat, status, output, error, latency_ms FROM results "
+			  "WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 "
+			  "ORDER BY status = ?4 DESC, repeat LIMIT 1", &st))
 		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
-	bind_text(st, 3, case_id);
-	bind_text(st, 4, result_status_name(prefer));
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
+	sqldb_bind_text(st, 3, case_id);
+	sqldb_bind_text(st, 4, result_status_name(prefer));
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		ret = 0;
+		ret = 1;
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		herr(h, "cannot read a result");
+		sqldb_error(&h->db, "cannot read a result");
 		goto out;
 	}
 	out->repeat = sqlite3_column_int(st, 0);
-	out->status = result_status_parse(col_text(st, 1));
+	out->status = result_status_parse(sqldb_col_text(st, 1));
 	if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-		out->output = col_bytes_dup(st, 2, &out->output_len);
-	out->error = col_dup(st, 3);
-	out->latency_ms = col_real(st, 4);
-	if (prepare(h, "SELECT scorer, reason, error FROM scores WHERE run_id = ?1 AND "
-			"suite = ?2 AND case_id = ?3 AND repeat = ?4 AND (pass = 0 OR error <> 0) "
-			"ORDER BY idx", &sc))
+		out->output = sqldb_col_bytes_dup(st, 2, &out->output_len);
+	out->error = sqldb_col_dup(st, 3);
+	out->latency_ms = sqldb_col_real(st, 4);
+	if (sqldb_prepare(&h->db, "SELECT scorer, reason, error FROM scores WHERE run_id = ?1 AND "
+			  "suite = ?2 AND case_id = ?3 AND repeat = ?4 AND "
+			  "(pass = 0 OR error <> 0) "
+			  "ORDER BY idx", &sc))
 		goto out_release;
-	bind_text(sc, 1, run_id);
-	bind_text(sc, 2, suite);
-	bind_text(sc, 3, case_id);
+	sqldb_bind_text(sc, 1, run_id);
+	sqldb_bind_text(sc, 2, suite);
+	sqldb_bind_text(sc, 3, case_id);
 	sqlite3_bind_int(sc, 4, out->repeat);
 	while ((rc = sqlite3_step(sc)) == SQLITE_ROW) {
 		struct case_sample_score *f;
 
 		XGROW(out->failed, out->n_failed + 1, alloc);
 		f = &out->failed[out->n_failed++];
-		f->scorer = col_dup(sc, 0);
-		f->reason = col_dup(sc, 1);
+		f->scorer = sqldb_col_dup(sc, 0);
+		f->reason = sqldb_col_dup(sc, 1);
 		f->error = sqlite3_column_int(sc, 2) != 0;
 	}
 	if (rc != SQLITE_DONE) {
-		herr(h, "cannot read scores");
+		sqldb_error(&h->db, "cannot read scores");
 		goto out_release;
 	}
-	ret = 1;
+	ret = 0;
 	goto out;
 out_release:
 	case_sample_release(out);
@@ -1653,38 +1418,73 @@ out:
 	return ret;
 }
 
-int history_usage_summary(struct history *h, const char *run_id, const char *suite,
-			  struct usage_summary *out)
+int history_score_means(struct history *h, const char *run_id, const char *suite,
+			int (*fn)(const char *scorer, double mean, long n, void *arg), void *arg)
 {
-	struct usage u;
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (sqldb_prepare(&h->db,
+			  "SELECT coalesce(scorer, type, '?'), avg(score), count(score) "
+			  "FROM scores "
+			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND error = 0 "
+			  "GROUP BY 1 ORDER BY 1", &st))
+		return -1;
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(sqldb_col_text(st, 0), sqldb_col_real(st, 1),
+		       (long)sqlite3_column_int64(st, 2), arg))
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sqldb_error(&h->db, "cannot read scores");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* --- for the reports --- */
+
+int history_case_results(struct history *h, const char *run_id, const char *suite,
+			 const char *case_id,
+			 int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	if (!case_id)
+		return error("history %s: a case id is required", h->db.path);
+	return results_query(h, run_id, suite, case_id, 0, fn, arg);
+}
+
+int history_failed_results(struct history *h, const char *run_id, const char *suite,
+			   int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	return results_query(h, run_id, suite, NULL, 1, fn, arg);
+}
+
+/* the 50th and 95th percentiles of the answered calls' latencies */
+static int latency_percentiles(struct history *h, const char *run_id, const char *suite,
+			       struct usage *out)
+{
 	sqlite3_stmt *st = NULL;
 	double *lat = NULL;
 	size_t n = 0, alloc = 0;
 	int rc, ret = -1;
 
-	memset(out, 0, sizeof(*out));
-	out->latency_p50 = out->latency_p95 = NAN;
-	if (history_usage(h, run_id, suite, &u))
+	/* errored calls would measure timeouts */
+	if (sqldb_prepare(&h->db, "SELECT latency_ms FROM results WHERE run_id = ?1 AND "
+			  "(?2 IS NULL OR suite = ?2) AND status <> 'error' AND "
+			  "latency_ms IS NOT NULL", &st))
 		return -1;
-	out->results = u.results;
-	out->prompt_tokens = u.prompt_tokens;
-	out->completion_tokens = u.completion_tokens;
-	out->tokens_known = u.n_tokens > 0;
-	out->cost_usd = u.n_cost ? u.cost_usd : NAN;
-
-	/* latency of the answered calls; errored calls would measure timeouts */
-	if (prepare(h, "SELECT latency_ms FROM results WHERE run_id = ?1 AND "
-			"(?2 IS NULL OR suite = ?2) AND status <> 'error' AND latency_ms IS NOT NULL",
-		    &st))
-		goto out;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		XGROW(lat, n + 1, alloc);
 		lat[n++] = sqlite3_column_double(st, 0);
 	}
 	if (rc != SQLITE_DONE) {
-		herr(h, "cannot read latencies");
+		sqldb_error(&h->db, "cannot read latencies");
 		goto out;
 	}
 	out->latency_p95 = stats_percentile(lat, n, 95);
@@ -1696,115 +1496,23 @@ out:
 	return ret;
 }
 
-int history_score_means(struct history *h, const char *run_id, const char *suite,
-			int (*fn)(const char *scorer, double mean, long n, void *arg), void *arg)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
-
-	if (prepare(h, "SELECT coalesce(scorer, type, '?'), avg(score), count(score) FROM scores "
-			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND error = 0 "
-			"GROUP BY 1 ORDER BY 1", &st))
-		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (fn(col_text(st, 0), col_real(st, 1), (long)sqlite3_column_int64(st, 2), arg))
-			break;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herr(h, "cannot read scores");
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
-}
-
-/* fn for each runs row st gives (RUN_COLS), until fn returns nonzero; finalizes st */
-static int each_run(struct history *h, sqlite3_stmt *st,
-		    int (*fn)(const struct run_info *ri, void *arg), void *arg)
-{
-	int rc, ret = 0;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct run_info ri;
-		int stop;
-
-		run_info_from_row(st, &ri);
-		stop = fn(&ri, arg);
-		run_info_release(&ri);
-		if (stop)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = herr(h, "cannot list runs");
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int history_runs_find(struct history *h, const struct runs_filter *f,
-		      int (*fn)(const struct run_info *ri, void *arg), void *arg)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (prepare(h, "SELECT " RUN_COLS " FROM runs u WHERE (?1 IS NULL OR target = ?1) "
-			"AND (?2 IS NULL OR EXISTS (SELECT 1 FROM run_suites s "
-			"WHERE s.run_id = u.id AND s.name = ?2)) "
-			"AND (?3 IS NULL OR git_ref = ?3) AND (?4 IS NULL OR status = ?4) "
-			"ORDER BY started_at DESC, rowid DESC LIMIT ?5", &st))
-		return -1;
-	bind_text(st, 1, f->target);
-	bind_text(st, 2, f->suite);
-	bind_text(st, 3, f->ref);
-	bind_text(st, 4, f->status);
-	sqlite3_bind_int64(st, 5, f->limit ? (sqlite3_int64)f->limit : -1);
-	return each_run(h, st, fn, arg);
-}
-
-struct sqlite3 *history_sqlite(struct history *h)
-{
-	return h->db;
-}
-
-const char *history_path(const struct history *h)
-{
-	return h->path;
-}
-
-/* --- for the reports --- */
-
-int history_case_results(struct history *h, const char *run_id, const char *suite,
-			 const char *case_id,
-			 int (*fn)(const struct stored_result *r, void *arg), void *arg)
-{
-	if (!case_id)
-		return error("history %s: a case id is required", h->path);
-	return results_query(h, run_id, suite, case_id, 0, fn, arg);
-}
-
-int history_failed_results(struct history *h, const char *run_id, const char *suite,
-			   int (*fn)(const struct stored_result *r, void *arg), void *arg)
-{
-	return results_query(h, run_id, suite, NULL, 1, fn, arg);
-}
-
 int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out)
 {
 	sqlite3_stmt *st = NULL;
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (prepare(h, "SELECT total(prompt_tokens), total(completion_tokens), "
-			"total(cost_usd) + total(judge_cost_usd), "
-			"count(coalesce(cost_usd, judge_cost_usd)), total(cached), count(*), "
-			"count(prompt_tokens) + count(completion_tokens) FROM results "
-			"WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)", &st))
+	out->latency_p50 = out->latency_p95 = NAN;
+	if (sqldb_prepare(&h->db, "SELECT total(prompt_tokens), total(completion_tokens), "
+			  "total(cost_usd) + total(judge_cost_usd), "
+			  "count(coalesce(cost_usd, judge_cost_usd)), total(cached), count(*), "
+			  "count(prompt_tokens) + count(completion_tokens) FROM results "
+			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)", &st))
 		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		herr(h, "cannot sum the usage");
+		sqldb_error(&h->db, "cannot sum the usage");
 		goto out;
 	}
 	out->prompt_tokens = (long)sqlite3_column_double(st, 0);
@@ -1814,7 +1522,7 @@ int history_usage(struct history *h, const char *run_id, const char *suite, stru
 	out->cached = (long)sqlite3_column_double(st, 4);
 	out->results = (long)sqlite3_column_int64(st, 5);
 	out->n_tokens = (long)sqlite3_column_int64(st, 6);
-	ret = 0;
+	ret = latency_percentiles(h, run_id, suite, out);
 out:
 	sqlite3_finalize(st);
 	return ret;
@@ -1829,13 +1537,13 @@ int history_suite_counts(struct history *h, const char *run_id,
 	char *cur = NULL;
 	int rc, ret = -1, stop = 0;
 
-	if (prepare(h, "SELECT suite, status, count(*), total(latency_ms) FROM cases "
-			"WHERE run_id = ?1 GROUP BY suite, status ORDER BY suite", &st))
+	if (sqldb_prepare(&h->db, "SELECT suite, status, count(*), total(latency_ms) FROM cases "
+			  "WHERE run_id = ?1 GROUP BY suite, status ORDER BY suite", &st))
 		return -1;
-	bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 1, run_id);
 	memset(&c, 0, sizeof(c));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *suite = col_text(st, 0);
+		const char *suite = sqldb_col_text(st, 0);
 		long n = (long)sqlite3_column_int64(st, 2);
 
 		if (!suite)
@@ -1850,7 +1558,7 @@ int history_suite_counts(struct history *h, const char *run_id,
 			free(cur);
 			cur = xstrdup(suite);
 		}
-		switch (result_status_parse(col_text(st, 1))) {
+		switch (result_status_parse(sqldb_col_text(st, 1))) {
 		case RESULT_PASS:
 			c.pass += n;
 			break;
@@ -1865,7 +1573,7 @@ int history_suite_counts(struct history *h, const char *run_id,
 		c.latency_ms += sqlite3_column_double(st, 3);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herr(h, "cannot count cases");
+		sqldb_error(&h->db, "cannot count cases");
 		goto out;
 	}
 	if (cur && !stop)
@@ -1873,48 +1581,6 @@ int history_suite_counts(struct history *h, const char *run_id,
 	ret = 0;
 out:
 	free(cur);
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int history_runs_before(struct history *h, const char *run_id, size_t limit,
-			int (*fn)(const struct run_info *ri, void *arg), void *arg)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (prepare(h, "SELECT " RUN_COLS " FROM runs WHERE target IS "
-			"(SELECT target FROM runs WHERE id = ?1) AND (started_at, rowid) <= "
-			"(SELECT started_at, rowid FROM runs WHERE id = ?1) "
-			"ORDER BY started_at DESC, rowid DESC LIMIT ?2", &st))
-		return -1;
-	bind_text(st, 1, run_id);
-	sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
-	return each_run(h, st, fn, arg);
-}
-
-int history_prior_runs(struct history *h, const char *run_id, const char *suite, size_t limit,
-		       int (*fn)(const char *id, void *arg), void *arg)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
-
-	if (prepare(h, "SELECT u.id FROM runs u JOIN run_suites s ON s.run_id = u.id "
-			"AND s.name = ?2 WHERE u.status = 'finished' AND u.id <> ?1 AND "
-			"(u.started_at, u.id) < (SELECT started_at, id FROM runs WHERE id = ?1) "
-			"ORDER BY u.started_at DESC, u.id DESC LIMIT ?3", &st))
-		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (fn(col_text(st, 0), arg))
-			break;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		herr(h, "cannot list earlier runs");
-		goto out;
-	}
-	ret = 0;
-out:
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -1927,14 +1593,15 @@ int history_score_mean(struct history *h, const char *run_id, const char *suite,
 
 	*mean = NAN;
 	*n = 0;
-	if (prepare(h, "SELECT avg(score), count(score) FROM scores WHERE run_id = ?1 AND "
-			"suite = ?2 AND (scorer = ?3 OR type = ?3) AND error = 0", &st))
+	if (sqldb_prepare(&h->db,
+			  "SELECT avg(score), count(score) FROM scores WHERE run_id = ?1 AND "
+			  "suite = ?2 AND (scorer = ?3 OR type = ?3) AND error = 0", &st))
 		return -1;
-	bind_text(st, 1, run_id);
-	bind_text(st, 2, suite);
-	bind_text(st, 3, scorer);
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
+	sqldb_bind_text(st, 3, scorer);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		herr(h, "cannot average scores");
+		sqldb_error(&h->db, "cannot average scores");
 		goto out;
 	}
 	*n = (long)sqlite3_column_int64(st, 1);

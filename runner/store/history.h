@@ -1,18 +1,51 @@
 /*
- * history: the SQLite store of runs (SPEC 8) and the response cache beside it.
+ * history: the SQLite store of runs (SPEC 8).
  *
  * One file in WAL mode; schema versioned by PRAGMA user_version and migrated
  * forward on open. A run is written by one writer: history_run_begin(), then
  * results in batches (history_batch_begin / history_add_result /
  * history_batch_commit), gate results, and history_run_finish().
  * Readers (runs list/show, reports) may open the same file concurrently.
+ * struct history is opaque: nothing outside runner/store sees a table or
+ * the connection.
  *
- * The response cache is a second SQLite file (cache.db beside the history)
- * keyed by a SHA-256 of base path, model, params and messages; only
- * successful replies are cached.
+ * Conventions, for this header and the layers above it:
+ *
+ *   Lookups (the functions said to be one) return
+ *       0  found: the output is filled and belongs to the caller
+ *       1  not found: the output is zeroed, nothing to release
+ *      -1  error, already reported
+ *   so `if (lookup(...))` reads "unless found". Every other store, the
+ *   registry and the baseline resolver (gates) follow the same rule; where
+ *   a registry function returns exit codes, its error is an exit code >= 2
+ *   instead of -1.
+ *
+ *   Runs have one order: by started_at, then by id (both byte order,
+ *   ascending = oldest first; newest first is exactly the reverse). Every
+ *   listing of runs, "latest" and "before a run" mean that order.
+ *
+ *   Runs are listed through one filter (struct run_filter) and one
+ *   iterator: history_runs_begin(h, &filter, &it), then
+ *   history_runs_next(&it, &ri) until it returns 0, then history_runs_end(&it)
+ *   (always, also after an error or when stopping early):
+ *
+ *       struct run_filter f = { .target = "bot", .newest_first = 1, .limit = 5 };
+ *       struct run_iter it;
+ *       const struct run_info *ri;
+ *       int rc;
+ *
+ *       if (history_runs_begin(h, &f, &it))
+ *               return -1;
+ *       while ((rc = history_runs_next(&it, &ri)) > 0)
+ *               puts(ri->id);
+ *       history_runs_end(&it);
+ *
+ * Other functions return 0 when done, -1 after reporting.
  *
  * Ownership: structs filled by history_* getters are released with the
- * matching *_release function; strings in structs passed in are borrowed.
+ * matching *_release function; strings in structs passed in are borrowed;
+ * what a callback or an iterator hands out is valid during the call (until
+ * the next step) only.
  */
 #ifndef EG_HISTORY_H
 #define EG_HISTORY_H
@@ -20,7 +53,8 @@
 #include <stddef.h>
 
 struct history;
-struct cache;
+struct strbuf;
+struct sqlite3_stmt;
 
 enum result_status {
 	RESULT_PASS,
@@ -53,6 +87,8 @@ struct run_info {
 	char *repeat_policy;     /* "all", "majority", "min_pass:K"; NULL: "all" */
 };
 void run_info_release(struct run_info *ri);
+/* a deep copy of src into dst (released with run_info_release) */
+void run_info_copy(struct run_info *dst, const struct run_info *src);
 
 struct run_suite {
 	char *name, *version, *hash, *kind;
@@ -138,11 +174,54 @@ int history_run_finish(struct history *h, const char *run_id, enum run_status st
 		       const char *verdict);
 int history_set_verdict(struct history *h, const char *run_id, const char *verdict);
 
-/* resolve "latest" or an id (or a unique prefix) to a stored run; -1 when none (reported) */
-int history_run_get(struct history *h, const char *ref, struct run_info *out);
-/* newest first; target may be NULL; calls fn for each run, stops when fn returns nonzero */
-int history_runs_list(struct history *h, const char *target, size_t limit,
-		      int (*fn)(const struct run_info *ri, void *arg), void *arg);
+/* --- finding runs --- */
+
+/*
+ * A lookup of one run by reference: "latest" (the newest run, whatever its
+ * status), an exact id, or a prefix of exactly one id (an exact id wins over
+ * the longer ids it is a prefix of). Not found: no runs at all, no such run,
+ * an ambiguous prefix or an empty reference; why (when not NULL) then gets
+ * one phrase saying which (e.g. "no such run in the history"), and with why
+ * NULL the same is reported as an error ("evalgate: FILE: run 'REF': ...").
+ */
+int history_run_resolve(struct history *h, const char *ref, struct run_info *out,
+			struct strbuf *why);
+
+/* which runs a listing gives: every field narrows it; a zeroed filter gives every run */
+struct run_filter {
+	const char *target;       /* runs of this target; NULL: any */
+	const char *version;      /* runs of this target version; NULL: any */
+	const char *suite;        /* runs that stored a suite of this name; NULL: any */
+	const char *git_ref;      /* runs whose git_ref is exactly this; NULL: any */
+	const char *status;       /* runs of this status (run_status_name); NULL: any */
+	const char *verdict;      /* runs of this verdict ("pass", "fail", "error"); NULL: any */
+	int sharded;              /* nonzero: only runs of one shard (run --shard) */
+	const char *until_id;     /* only runs no later than this run in the order, itself
+				   * included (a run id; one not in the history matches
+				   * nothing); NULL: no bound */
+	const char *exclude_id;   /* leave this run out; NULL: none */
+	size_t limit;             /* at most this many runs; 0: no limit */
+	int newest_first;         /* nonzero: newest first; zero: oldest first */
+};
+
+/* the state of one listing: on the caller's stack, its fields are the iterator's own */
+struct run_iter {
+	struct history *h;        /* borrowed */
+	struct sqlite3_stmt *st;  /* the running query; NULL when there is none */
+	struct run_info ri;       /* the run last handed out */
+};
+/* start listing the runs f selects, in the one order; -1 after reporting */
+int history_runs_begin(struct history *h, const struct run_filter *f, struct run_iter *it);
+/*
+ * the next run: 1 with *ri pointing at it (valid until the next call or
+ * history_runs_end; run_info_copy keeps it), 0 at the end, -1 on error (reported)
+ */
+int history_runs_next(struct run_iter *it, const struct run_info **ri);
+/* end a listing (also one that failed to begin, or stopped early) */
+void history_runs_end(struct run_iter *it);
+/* a lookup: the first run the filter gives (with newest_first: the newest) */
+int history_run_first(struct history *h, const struct run_filter *f, struct run_info *out);
+
 /* suites of a run in name order */
 int history_run_suites(struct history *h, const char *run_id,
 		       int (*fn)(const struct run_suite *s, void *arg), void *arg);
@@ -245,44 +324,13 @@ int history_run_reopen(struct history *h, const char *run_id);
 
 
 /*
- * For the drift gate: the finished runs that stored suite and started before
- * run_id, newest first, at most limit of them; fn gets each id (valid during
- * the call) and returns nonzero to stop.
- */
-int history_prior_runs(struct history *h, const char *run_id, const char *suite, size_t limit,
-		       int (*fn)(const char *id, void *arg), void *arg);
-/*
  * The mean score of one scorer (matched by label or by type) over a suite's
  * scores in a run, errored scores left out; *n is how many (0: *mean NaN).
  */
 int history_score_mean(struct history *h, const char *run_id, const char *suite,
 		       const char *scorer, double *mean, long *n);
 
-/* --- response cache --- */
-struct cached_reply {
-	char *content;
-	size_t content_len;
-	char *finish_reason;
-	long prompt_tokens, completion_tokens;
-	double latency_ms;       /* when the answer was obtained; NaN (or 0) unknown */
-};
-struct cache *cache_open(const char *path);
-void cache_close(struct cache *c);
-/* 1 hit (out filled, release with cached_reply_release), 0 miss, -1 error */
-int cache_get(struct cache *c, const char *key, struct cached_reply *out);
-int cache_put(struct cache *c, const char *key, const struct cached_reply *r);
-void cached_reply_release(struct cached_reply *r);
-
-/* --- comparisons (compare.c): baseline lookup, cases in key order, samples --- */
-
-/* a run by exact id or unique prefix, without messages: 1 found, 0 none, 2 ambiguous, -1 error */
-int history_run_lookup(struct history *h, const char *ref, struct run_info *out);
-/*
- * the newest finished run of target whose git_ref is git_ref, other than
- * exclude_id (each NULL: any); 1 found (out filled), 0 none, -1 error
- */
-int history_run_latest(struct history *h, const char *target, const char *git_ref,
-		       const char *exclude_id, struct run_info *out);
+/* --- comparisons (compare.c): cases in key order, samples --- */
 
 /* one row of the view "cases": a case's verdict over its repeats */
 struct case_row {
@@ -323,44 +371,16 @@ struct case_sample {
 	size_t n_failed;
 };
 /*
- * the first repeat of a case whose status is prefer (else its first repeat):
- * 1 found, 0 no such case, -1 error
+ * a lookup: the first repeat of a case whose status is prefer (else its
+ * first repeat); not found: the run has no such case
  */
 int history_case_sample(struct history *h, const char *run_id, const char *suite,
 			const char *case_id, enum result_status prefer, struct case_sample *out);
 void case_sample_release(struct case_sample *s);
 
-/* history_usage (below) with the latency of the answered calls, for compare */
-struct usage_summary {
-	long results;             /* stored results */
-	long prompt_tokens, completion_tokens; /* sums of the known counts */
-	int tokens_known;         /* some result had a token count */
-	double cost_usd;          /* sum of the known costs; NaN when none known */
-	double latency_p50, latency_p95; /* answered calls, ms; NaN when none */
-};
-int history_usage_summary(struct history *h, const char *run_id, const char *suite,
-			  struct usage_summary *out);
 /* mean score of each scorer label (errored scores left out), in label order */
 int history_score_means(struct history *h, const char *run_id, const char *suite,
 			int (*fn)(const char *scorer, double mean, long n, void *arg), void *arg);
-
-/* --- filtered listing and raw access (runs list, runs export/import) --- */
-
-/* every non-NULL field narrows the listing; all NULL and limit 0: every run */
-struct runs_filter {
-	const char *target;      /* target name */
-	const char *suite;       /* runs that include a suite of this name */
-	const char *ref;         /* stored git_ref, exactly */
-	const char *status;      /* run status name ("finished", ...) */
-	size_t limit;            /* at most this many runs; 0: no limit */
-};
-/* newest first; calls fn for each matching run, stops when fn returns nonzero */
-int history_runs_find(struct history *h, const struct runs_filter *f,
-		      int (*fn)(const struct run_info *ri, void *arg), void *arg);
-
-/* the connection and the file name, borrowed, for whole-table readers and writers */
-struct sqlite3 *history_sqlite(struct history *h);
-const char *history_path(const struct history *h);
 
 /* --- for the reports --- */
 
@@ -373,15 +393,16 @@ int history_case_results(struct history *h, const char *run_id, const char *suit
 int history_failed_results(struct history *h, const char *run_id, const char *suite,
 			   int (*fn)(const struct stored_result *r, void *arg), void *arg);
 
-/* tokens and cost of a run's stored results (one suite, or all when suite is NULL) */
+/* tokens, cost and latency of a run's stored results (one suite, or all when suite is NULL) */
 struct usage {
+	long results;            /* stored results */
 	long prompt_tokens;      /* sum over the results that report them */
 	long completion_tokens;
-	double cost_usd;         /* sum of the known costs, the scorers' model calls included */
-	long n_cost;             /* results with a known cost */
-	long cached;             /* results answered from the cache */
-	long results;            /* stored results */
 	long n_tokens;           /* token counts known (prompt and completion counted apart) */
+	double cost_usd;         /* sum of the known costs, the scorers' model calls included */
+	long n_cost;             /* results with a known cost (0: cost_usd is 0, not known) */
+	long cached;             /* results answered from the cache */
+	double latency_p50, latency_p95; /* of the answered target calls, ms; NaN when none */
 };
 int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out);
 
@@ -389,12 +410,5 @@ int history_usage(struct history *h, const char *run_id, const char *suite, stru
 int history_suite_counts(struct history *h, const char *run_id,
 			 int (*fn)(const char *suite, const struct counts *c, void *arg),
 			 void *arg);
-
-/*
- * the runs of run_id's target started no later than run_id (run_id
- * included), newest first, at most limit; fn returns nonzero to stop
- */
-int history_runs_before(struct history *h, const char *run_id, size_t limit,
-			int (*fn)(const struct run_info *ri, void *arg), void *arg);
 
 #endif

@@ -1,6 +1,7 @@
 #include "sqldb.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,6 @@ void sqldb_now(char *buf, size_t size)
 
 	if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		snprintf(buf, size, "1970-01-01T00:00:00Z");
-}
-
-static int db_error(sqlite3 *db, const char *kind, const char *path, const char *what)
-{
-	return error("%s %s: %s: %s", kind, path, what, sqlite3_errmsg(db));
 }
 
 int sqldb_make_parent_dirs(const char *path)
@@ -64,29 +60,134 @@ out:
 	return ret;
 }
 
-int sqldb_exec(sqlite3 *db, const char *kind, const char *path, const char *sql)
+/* --- errors and statements --- */
+
+int sqldb_error(const struct sqldb *d, const char *what)
+{
+	return error("%s %s: %s: %s", d->kind, d->path, what, sqlite3_errmsg(d->db));
+}
+
+int sqldb_exec(const struct sqldb *d, const char *sql)
 {
 	char *msg = NULL;
 	int ret = 0;
 
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		ret = error("%s %s: %s", kind, path, msg ? msg : sqlite3_errmsg(db));
+	if (sqlite3_exec(d->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		ret = error("%s %s: %s", d->kind, d->path, msg ? msg : sqlite3_errmsg(d->db));
 		sqlite3_free(msg);
 	}
 	return ret;
 }
 
-int sqldb_user_version(sqlite3 *db, const char *kind, const char *path, int *out)
+int sqldb_prepare(const struct sqldb *d, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(d->db, sql, -1, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return sqldb_error(d, "cannot prepare a statement");
+	}
+	return 0;
+}
+
+int sqldb_prepare_cached(const struct sqldb *d, const char *sql, sqlite3_stmt **st)
+{
+	if (*st)
+		return 0;
+	if (sqlite3_prepare_v3(d->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return sqldb_error(d, "cannot prepare a statement");
+	}
+	return 0;
+}
+
+int sqldb_step_done(const struct sqldb *d, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	int ret = 0;
+
+	if (rc != SQLITE_DONE)
+		ret = sqldb_error(d, what);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+/* --- values --- */
+
+void sqldb_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+void sqldb_bind_real(sqlite3_stmt *st, int i, double v)
+{
+	if (isnan(v))
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_double(st, i, v);
+}
+
+void sqldb_bind_count(sqlite3_stmt *st, int i, long v)
+{
+	if (v < 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+const char *sqldb_col_text(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+char *sqldb_col_dup(sqlite3_stmt *st, int i)
+{
+	const char *s = sqldb_col_text(st, i);
+
+	return s ? xstrdup(s) : NULL;
+}
+
+double sqldb_col_real(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NAN;
+	return sqlite3_column_double(st, i);
+}
+
+long sqldb_col_count(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return -1;
+	return (long)sqlite3_column_int64(st, i);
+}
+
+char *sqldb_col_bytes_dup(sqlite3_stmt *st, int i, size_t *len)
+{
+	const void *b = sqlite3_column_blob(st, i);
+	char *p;
+
+	*len = (size_t)sqlite3_column_bytes(st, i);
+	p = xmalloc(*len + 1);
+	if (*len)
+		memcpy(p, b, *len);
+	p[*len] = '\0';
+	return p;
+}
+
+/* --- opening and the schema --- */
+
+static int user_version(const struct sqldb *d, int *out)
 {
 	sqlite3_stmt *st = NULL;
 	int ret = -1;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
-		db_error(db, kind, path, "cannot read the schema version");
-		goto out;
-	}
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_error(db, kind, path, "cannot read the schema version");
+	if (sqlite3_prepare_v2(d->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sqldb_error(d, "cannot read the schema version");
 		goto out;
 	}
 	*out = sqlite3_column_int(st, 0);
@@ -96,73 +197,117 @@ out:
 	return ret;
 }
 
-int sqldb_check_version(const char *kind, const char *path, int have, int know)
+/* -1 (reported) when the file's schema is newer than this evalgate knows */
+static int check_version(const struct sqldb *d, int have, int know)
 {
 	if (have > know)
-		return error("%s %s has schema version %d, this evalgate knows up to %d", kind,
-			     path, have, know);
+		return error("%s %s has schema version %d, this evalgate knows up to %d", d->kind,
+			     d->path, have, know);
 	return 0;
 }
 
 /* bring the file to the newest schema of list[0..n) */
-static int migrate(sqlite3 *db, const char *kind, const char *path, const char *const *list,
-		   int n)
+static int migrate(const struct sqldb *d, const char *const *list, int n)
 {
 	struct strbuf sql = STRBUF_INIT;
 	int have, v, ret = -1;
 
-	if (sqldb_user_version(db, kind, path, &have) ||
-	    sqldb_check_version(kind, path, have, n))
+	if (user_version(d, &have) || check_version(d, have, n))
 		return -1;
 	if (have == n)
 		return 0;
-	if (sqldb_exec(db, kind, path, "BEGIN IMMEDIATE"))
+	if (sqldb_exec(d, "BEGIN IMMEDIATE"))
 		return -1;
 	/* another process may have migrated while we waited for the lock */
-	if (sqldb_user_version(db, kind, path, &have) ||
-	    sqldb_check_version(kind, path, have, n))
+	if (user_version(d, &have) || check_version(d, have, n))
 		goto out_rollback;
 	for (v = have; v < n; v++) {
 		strbuf_reset(&sql);
 		strbuf_addf(&sql, "%s;PRAGMA user_version = %d;", list[v], v + 1);
-		if (sqldb_exec(db, kind, path, sql.buf))
+		if (sqldb_exec(d, sql.buf))
 			goto out_rollback;
 	}
-	if (sqldb_exec(db, kind, path, "COMMIT"))
+	if (sqldb_exec(d, "COMMIT"))
 		goto out_rollback;
 	ret = 0;
 	goto out;
 out_rollback:
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	strbuf_release(&sql);
 	return ret;
 }
 
-sqlite3 *sqldb_open_rw(const char *kind, const char *path, const char *const *list, int n)
+/* sqlite3_open_v2 with the busy timeout; -1 (reported, d closed) on error */
+static int open_file(struct sqldb *d, const char *kind, const char *path, int flags)
 {
-	sqlite3 *db = NULL;
 	int rc;
 
-	if (sqldb_make_parent_dirs(path))
-		return NULL;
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	d->kind = kind;
+	d->path = xstrdup(path);
+	d->db = NULL;
+	rc = sqlite3_open_v2(path, &d->db, flags, NULL);
 	if (rc != SQLITE_OK) {
-		if (db)
-			db_error(db, kind, path, "cannot open");
+		if (d->db)
+			sqldb_error(d, "cannot open");
 		else
 			error("%s %s: cannot open: %s", kind, path, sqlite3_errstr(rc));
+		sqldb_close(d);
+		return -1;
+	}
+	sqlite3_busy_timeout(d->db, SQLDB_BUSY_TIMEOUT_MS);
+	return 0;
+}
+
+int sqldb_open(struct sqldb *d, const char *kind, const char *path, const char *const *list,
+	       int n)
+{
+	memset(d, 0, sizeof(*d));
+	if (sqldb_make_parent_dirs(path) ||
+	    open_file(d, kind, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
+		return -1;
+	if (sqldb_exec(d, "PRAGMA journal_mode=WAL;"
+			  "PRAGMA synchronous=NORMAL;"
+			  "PRAGMA foreign_keys=ON;") ||
+	    migrate(d, list, n))
+		goto out_close;
+	return 0;
+out_close:
+	sqldb_close(d);
+	return -1;
+}
+
+int sqldb_open_ro(struct sqldb *d, const char *kind, const char *path, int n)
+{
+	struct stat sb;
+	int have;
+
+	memset(d, 0, sizeof(*d));
+	if (stat(path, &sb))
+		return error("cannot open %s %s: %s", kind, path, strerror(errno));
+	if (open_file(d, kind, path, SQLITE_OPEN_READONLY))
+		return -1;
+	if (user_version(d, &have) || check_version(d, have, n))
+		goto out_close;
+	if (have == 0) {
+		error("%s is not an evalgate %s (no schema)", path, kind);
 		goto out_close;
 	}
-	sqlite3_busy_timeout(db, SQLDB_BUSY_TIMEOUT_MS);
-	if (sqldb_exec(db, kind, path, "PRAGMA journal_mode=WAL;"
-			       "PRAGMA synchronous=NORMAL;"
-			       "PRAGMA foreign_keys=ON;"))
+	if (have < n) {
+		error("%s %s has schema version %d; a writing command (such as run) "
+		      "upgrades it to %d", kind, path, have, n);
 		goto out_close;
-	if (migrate(db, kind, path, list, n))
-		goto out_close;
-	return db;
+	}
+	return 0;
 out_close:
-	sqlite3_close(db);
-	return NULL;
+	sqldb_close(d);
+	return -1;
+}
+
+void sqldb_close(struct sqldb *d)
+{
+	sqlite3_close(d->db);
+	free(d->path);
+	d->db = NULL;
+	d->path = NULL;
 }

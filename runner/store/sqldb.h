@@ -1,13 +1,24 @@
 /*
  * sqldb: the SQLite files evalgate writes (the history, the response cache,
- * the registry's store) opened the same way: parent directories created, a
- * busy timeout, WAL, foreign keys, and the schema brought forward by an
- * append-only list of migrations (entry i takes PRAGMA user_version from i to
- * i + 1) in one IMMEDIATE transaction, so two processes opening a new file at
- * once do not race.
+ * the registry's store) opened and read the same way, through one set of
+ * helpers.
  *
- * kind names the file in messages ("history", "registry"); every function
- * reports its own errors.
+ * Opening read-write creates the parent directories, sets a busy timeout,
+ * WAL and foreign keys, and brings the schema forward by an append-only
+ * list of migrations (entry i takes PRAGMA user_version from i to i + 1) in
+ * one IMMEDIATE transaction, so two processes opening a new file at once do
+ * not race.
+ *
+ * Values: a NULL string binds and reads as SQL NULL; a NaN double binds as
+ * NULL and a NULL reads back as NaN; a negative count (-1: unknown) binds as
+ * NULL and a NULL reads back as -1.
+ *
+ * Ownership: struct sqldb owns its connection and its copy of the path
+ * (sqldb_close frees both). Strings bound with sqldb_bind_text are not
+ * copied: they must live until the statement is reset or finalized.
+ * sqldb_col_text points into the row (valid until the next step);
+ * sqldb_col_dup and sqldb_col_bytes_dup return malloc'd copies. Every
+ * function that can fail reports its own error and returns -1 (or NULL).
  */
 #ifndef EG_SQLDB_H
 #define EG_SQLDB_H
@@ -18,15 +29,45 @@
 
 #define SQLDB_BUSY_TIMEOUT_MS 5000
 
+struct sqldb {
+	sqlite3 *db;              /* the connection; NULL when not open */
+	const char *kind;         /* names the file in messages: "history", "registry" (static) */
+	char *path;               /* the file name, for messages */
+};
+
 /* the time now, UTC to the second, as evalgate's rows store it (2026-01-31T12:00:00Z) */
 void sqldb_now(char *buf, size_t size);
 /* mkdir -p of path's directory */
 int sqldb_make_parent_dirs(const char *path);
-int sqldb_exec(sqlite3 *db, const char *kind, const char *path, const char *sql);
-int sqldb_user_version(sqlite3 *db, const char *kind, const char *path, int *out);
-/* -1 (reported) when the file's schema is newer than this evalgate knows */
-int sqldb_check_version(const char *kind, const char *path, int have, int know);
-/* open path read-write (creating it), set the pragmas and apply list[0..n); NULL on error */
-sqlite3 *sqldb_open_rw(const char *kind, const char *path, const char *const *list, int n);
+
+/* open path read-write (creating it), set the pragmas and apply list[0..n) */
+int sqldb_open(struct sqldb *d, const char *kind, const char *path, const char *const *list,
+	       int n);
+/*
+ * open an existing file read-only whose schema is list's newest (n): a
+ * missing file, one without a schema, an older or a newer one is an error
+ */
+int sqldb_open_ro(struct sqldb *d, const char *kind, const char *path, int n);
+void sqldb_close(struct sqldb *d);
+
+/* report what failed with SQLite's message for the connection; returns -1 */
+int sqldb_error(const struct sqldb *d, const char *what);
+/* run one or more statements that return no rows */
+int sqldb_exec(const struct sqldb *d, const char *sql);
+int sqldb_prepare(const struct sqldb *d, const char *sql, sqlite3_stmt **st);
+/* prepare sql into *st once, for statements that live as long as the connection */
+int sqldb_prepare_cached(const struct sqldb *d, const char *sql, sqlite3_stmt **st);
+/* step a statement that returns no rows, then reset it and clear its bindings */
+int sqldb_step_done(const struct sqldb *d, sqlite3_stmt *st, const char *what);
+
+void sqldb_bind_text(sqlite3_stmt *st, int i, const char *s);
+void sqldb_bind_real(sqlite3_stmt *st, int i, double v);
+void sqldb_bind_count(sqlite3_stmt *st, int i, long v);
+const char *sqldb_col_text(sqlite3_stmt *st, int i);
+char *sqldb_col_dup(sqlite3_stmt *st, int i);
+double sqldb_col_real(sqlite3_stmt *st, int i);
+long sqldb_col_count(sqlite3_stmt *st, int i);
+/* a NUL-terminated copy of a column's bytes (any bytes), its length in *len */
+char *sqldb_col_bytes_dup(sqlite3_stmt *st, int i, size_t *len);
 
 #endif

@@ -30,16 +30,21 @@ start_mock "$EG_SRC/tests/data/mock-support.jsonl"
 # --- the evalgate wrapper
 cat >evalgate <<'EOF'
 #!/usr/bin/env bash
-args=() md="" html="" json=""
+echo "$*" >>"$T/wrapper.log"
+case "$1" in
+run|report|gate|merge) ;;
+*) exec "$EG_BIN" "$@" ;;          # runs show and the rest: the real binary as it is
+esac
+args=() md="" html="" json="" hist=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--markdown) md=$2; shift 2 ;;
 	--html) html=$2; shift 2 ;;
 	--json) json=$2; shift 2 ;;
+	--history) hist=$2; args+=("$1" "$2"); shift 2 ;;
 	*) args+=("$1"); shift ;;
 	esac
 done
-echo "${args[*]}" >>"$T/wrapper.log"
 [ -n "${FAKE_INJECT:-}" ] && echo "::error::injected by a model answer"
 rc=0
 if [ "${args[0]}" = report ] && ! "$EG_BIN" help report >/dev/null 2>&1; then
@@ -48,6 +53,11 @@ elif [ "${args[0]}" = gate ] && ! "$EG_BIN" help gate >/dev/null 2>&1; then
 	:                           # no gate command yet: nothing to apply
 else
 	"$EG_BIN" "${args[@]}" || rc=$?
+fi
+# a concurrent writer: another run, started later, lands in the history during the step
+if [ -n "${FAKE_OTHER_RUN:-}" ] && [ "${args[0]}" = run ]; then
+	sqlite3 "$hist" "insert into runs (id, started_at, status, verdict, n_cases, n_pass)
+		values ('$FAKE_OTHER_RUN', '2999-01-01T00:00:00.000Z', 'finished', 'pass', 1, 1)"
 fi
 if [ -n "$md" ]; then
 	# multi-byte text: 2-byte UTF-8 and a character outside the BMP (2 UTF-16 units)
@@ -138,6 +148,20 @@ expect_eq "verdict output" pass "$(output verdict)"
 expect_eq "exit-code output" 0 "$(output exit-code)"
 run_id=$(sqlite3 "$EG_HISTORY" 'select id from runs')
 expect_eq "run-id output is the stored run" "$run_id" "$(output run-id)"
+expect_grep "the run id comes from evalgate run --run-id-file" '^run --config evalgate.json .* --run-id-file /' "$T/wrapper.log"
+expect_grep "the run is read back with runs show --json" "^runs show $run_id --json --history $EG_HISTORY\$" "$T/wrapper.log"
+check "evalgate's own run-id line does not reach the step's outputs" test "$(grep -c '^run-id=' "$GITHUB_OUTPUT")" = 1
+python3 - "$ACTION" >imports.txt <<'EOP'
+import ast, sys
+mods = set()
+for node in ast.walk(ast.parse(open(sys.argv[1]).read())):
+    if isinstance(node, ast.Import):
+        mods.update(a.name.split(".")[0] for a in node.names)
+    elif isinstance(node, ast.ImportFrom):
+        mods.add((node.module or "").split(".")[0])
+print("sqlite3" in mods)
+EOP
+expect_eq "the Action never imports sqlite3" False "$(cat imports.txt)"
 expect_eq "pass-rate output is passed over scored cases" \
 	"$(sqlite3 "$EG_HISTORY" 'select printf("%.4f", 1.0 * n_pass / (n_pass + n_fail)) from runs')" "$(output pass-rate)"
 expect_eq "pass-rate of the support suite" 0.9000 "$(output pass-rate)"
@@ -326,7 +350,8 @@ expect_eq "merge: exit code 0" 0 "$(output exit-code)"
 merged=$(sqlite3 "$T/merged/history.db" 'select id from runs')
 expect_eq "merge: run-id is the merged run" "$merged" "$(output run-id)"
 expect_eq "merge: the merged run has every case" 30 "$(sqlite3 "$T/merged/history.db" 'select n_cases from runs')"
-expect_eq "merge: merge, gate and report were called in order" "merge gate report" "$(awk '{print $1}' "$T/wrapper.log" | paste -sd' ')"
+expect_eq "merge: merge, gate and report were called in order, then runs show" "merge gate report runs" "$(awk '{print $1}' "$T/wrapper.log" | paste -sd' ')"
+expect_grep "merge: the merged run is read back through the CLI" "^runs show $merged --json --history $T/merged/history.db\$" "$T/wrapper.log"
 expect_grep "merge: gate got the merged run" "^gate $merged --config evalgate.json" "$T/wrapper.log"
 
 # === 9. the baseline: the newest unexpired artifact of the base branch
@@ -338,5 +363,49 @@ expect_grep "baseline: asked by name" 'name=evalgate-baseline' gh.log
 step env EG_BASELINE_ARTIFACT=evalgate-baseline EG_BASELINE_BRANCH=release python3 "$ACTION" find-baseline
 expect_eq "baseline: none on another branch" "" "$(output run-id)"
 expect_grep "baseline: a warning says so" '^::warning title=evalgate baseline::no artifact evalgate-baseline from branch release' "$T/out"
+
+# === 10. the run id is evalgate's word, not a guess from the history: another run that
+# starts later and lands in the same history during the step does not become this step's run
+other=29990101T000000Z-0ther0
+step act_run FAKE_OTHER_RUN=$other
+expect_eq "a concurrent run: the step still passes" "pass 0" "$(output verdict) $(output exit-code)"
+check "a concurrent run: it is in the history, and newer" test "$(sqlite3 "$EG_HISTORY" 'select id from runs order by started_at desc limit 1')" = "$other"
+mine=$(sqlite3 "$EG_HISTORY" "select id from runs where id <> '$other' order by started_at desc, id desc limit 1")
+expect_eq "a concurrent run: run-id is the run this step made" "$mine" "$(output run-id)"
+expect_eq "a concurrent run: pass-rate is of that run" 0.9000 "$(output pass-rate)"
+
+# === 11. evalgate itself: run --run-id-file and $GITHUB_OUTPUT, runs show --json
+expect_rc "help run documents --run-id-file" 0 "$EG_BIN" help run
+expect_grep "help run: --run-id-file" '--run-id-file FILE' "$T/out"
+expect_grep "help run: GITHUB_OUTPUT" 'GITHUB_OUTPUT set, run-id=ID is also appended' "$T/out"
+echo "earlier=1" >"$T/gho"
+expect_rc "run --run-id-file" 0 env GITHUB_OUTPUT="$T/gho" "$EG_BIN" run -q --config evalgate.json \
+	--history "$T/cli/h.db" --run-id-file "$T/id.txt"
+cli_id=$(sqlite3 "$T/cli/h.db" 'select id from runs')
+expect_eq "the run id file holds the stored run's id, one line" "$cli_id" "$(cat "$T/id.txt")"
+expect_eq "the run id file is exactly one line" 1 "$(wc -l <"$T/id.txt")"
+expect_eq "run-id=ID is appended to GITHUB_OUTPUT" "earlier=1|run-id=$cli_id" "$(paste -sd'|' "$T/gho")"
+expect_rc "a second run replaces the run id file" 1 env GITHUB_OUTPUT="$T/gho" "$EG_BIN" run -q --config strict.json \
+	--history "$T/cli/h.db" --run-id-file "$T/id.txt"
+cli_id2=$(sqlite3 "$T/cli/h.db" "select id from runs where id <> '$cli_id'")
+expect_eq "the second id replaced the first" "$cli_id2" "$(cat "$T/id.txt")"
+expect_eq "and was appended after it" "run-id=$cli_id|run-id=$cli_id2" "$(grep '^run-id=' "$T/gho" | paste -sd'|')"
+check "no temporary file is left" test ! -e "$T/id.txt.tmp"
+expect_rc "a run id file in a missing directory: exit 2" 2 "$EG_BIN" run -q --config evalgate.json \
+	--history "$T/cli/h.db" --run-id-file "$T/no/such/dir/id"
+expect_eq "and no run was stored" 2 "$(sqlite3 "$T/cli/h.db" 'select count(*) from runs')"
+expect_rc "runs show --json" 0 "$EG_BIN" runs show "$cli_id2" --json --history "$T/cli/h.db"
+check "runs show --json: the run, its suites and its gate rows in one object" python3 - "$T/out" "$cli_id2" <<'EOP'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["id"] == sys.argv[2] and r["verdict"] == "fail" and r["status"] == "finished", r
+assert (r["cases"], r["pass"], r["fail"], r["error"]) == (30, 27, 3, 0), r
+assert [s["name"] for s in r["suites"]] == ["support-golden"] and r["suites"][0]["results"] == 30, r["suites"]
+g = r["gates"]
+assert [x["name"] for x in g] == ["golden 99% pass, or: else\nsecond line", "error rate"], g
+assert g[0]["pass"] is False and g[0]["metric"] == "pass_rate" and g[0]["op"] == ">=", g[0]
+assert abs(g[0]["value"] - 0.9) < 1e-12 and g[0]["threshold"] == 0.99 and g[0]["n"] == 30, g[0]
+assert g[1]["pass"] is True, g[1]
+EOP
 
 finish

@@ -8,9 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "compare.h"
 #include "config.h"
 #include "gate.h"
+#include "regression.h"
 #include "history.h"
 #include "stats.h"
 #include "banned.h"
@@ -469,6 +471,7 @@ static int apply(struct history *h, const char *run, const char *gates, const ch
 		 struct details *d, char *out, size_t outlen)
 {
 	struct eg_config cfg;
+	struct gates gs;
 	char cfg_path[128], out_path[128];
 	FILE *fp;
 	size_t n;
@@ -478,14 +481,16 @@ static int apply(struct history *h, const char *run, const char *gates, const ch
 	snprintf(out_path, sizeof(out_path), "%s/out.txt", tmpdir);
 	write_config(cfg_path, gates);
 	cr_assert_eq(config_load(&cfg, cfg_path), 0);
-	cfg.baseline_override = override;
+	cr_assert_eq(gates_load(&gs, &cfg), 0);
+	gs.baseline_override = override;
 	fp = fopen(out_path, "w+");
 	cr_assert_not_null(fp);
-	failed = gates_apply(h, run, &cfg, fp, 0);
+	failed = gates_apply(h, run, &gs, fp, 0);
 	rewind(fp);
 	n = fread(out, 1, outlen - 1, fp);
 	out[n] = '\0';
 	fclose(fp);
+	gates_release(&gs);
 	config_release(&cfg);
 	memset(d, 0, sizeof(*d));
 	cr_assert_eq(history_gates(h, run, collect, d), 0);
@@ -662,13 +667,17 @@ Test(compare, regression_gate_detail_is_bounded)
 static void load_fails(const char *gate, const char *want)
 {
 	struct eg_config cfg;
+	struct gates gs;
 	char path[128], buf[2048] = "";
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/bad.json", tmpdir);
 	write_config(path, gate);
 	cr_redirect_stderr();
-	cr_assert_eq(config_load(&cfg, path), -1, "%s", gate);
+	cr_assert_eq(config_load(&cfg, path), 0, "%s", gate);
+	cr_assert_eq(gates_load(&gs, &cfg), -1, "%s", gate);
+	cr_assert_null(gs.v);
+	config_release(&cfg);
 	fflush(stderr);
 	f = cr_get_redirected_stderr();
 	cr_assert_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
@@ -707,6 +716,8 @@ Test(compare, config_bad_baseline)
 Test(compare, config_fields)
 {
 	struct eg_config cfg;
+	struct gates gs;
+	const struct regression_gate *r0, *r1;
 	char path[128];
 
 	snprintf(path, sizeof(path), "%s/ok.json", tmpdir);
@@ -714,17 +725,23 @@ Test(compare, config_fields)
 			   "\"max_new_failures\": 0, \"exclude_flaky\": true, \"tag\": \"billing\"},\n"
 			   "{\"metric\": \"regression\", \"alpha\": 0.05}");
 	cr_assert_eq(config_load(&cfg, path), 0);
-	cr_assert_eq(cfg.gates[0].metric, METRIC_REGRESSION);
-	cr_assert_str_eq(cfg.gates[0].baseline, "latest:main");
-	cr_assert_eq(cfg.gates[0].has_max_new_failures, 1);
-	cr_assert_eq(cfg.gates[0].max_new_failures, 0);
-	cr_assert_eq(cfg.gates[0].has_alpha, 0);
-	cr_assert_eq(cfg.gates[0].exclude_flaky, 1);
-	cr_assert_str_eq(cfg.gates[0].tag, "billing");
-	cr_assert_str_eq(cfg.gates[0].name, "regression [tag billing]");
-	cr_assert_str_eq(cfg.gates[1].baseline, "latest");
-	cr_assert_eq(cfg.gates[1].has_alpha, 1);
-	cr_assert_eq(cfg.gates[1].has_max_new_failures, 0);
-	cr_assert_null(cfg.baseline_override);
+	cr_assert_eq(gates_load(&gs, &cfg), 0);
+	cr_assert_eq(gs.n, 2);
+	cr_assert_eq(gs.v[0].type, gate_type_find("regression"));
+	cr_assert_str_eq(gs.v[0].type->name, "regression");
+	r0 = gs.v[0].ctx;
+	r1 = gs.v[1].ctx;
+	cr_assert_str_eq(r0->baseline, "latest:main");
+	cr_assert_eq(r0->has_max_new_failures, 1);
+	cr_assert_eq(r0->max_new_failures, 0);
+	cr_assert_eq(r0->has_alpha, 0);
+	cr_assert_eq(r0->exclude_flaky, 1);
+	cr_assert_str_eq(gs.v[0].tag, "billing");
+	cr_assert_str_eq(gs.v[0].name, "regression [tag billing]");
+	cr_assert_str_eq(r1->baseline, "latest");
+	cr_assert_eq(r1->has_alpha, 1);
+	cr_assert_eq(r1->has_max_new_failures, 0);
+	cr_assert_null(gs.baseline_override);
+	gates_release(&gs);
 	config_release(&cfg);
 }

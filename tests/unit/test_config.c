@@ -1,4 +1,4 @@
-/* config: defaults, located field errors, ${VAR} expansion, gates, the config hash */
+/* config: defaults, located field errors, ${VAR} expansion, the raw gates array, prices, the config hash */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 #include <math.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "jsonutil.h"
 #include "banned.h"
 
 static char tmpdir[64];
@@ -123,7 +124,7 @@ Test(config, defaults)
 	cr_assert_null(cfg.judge.model);
 	cr_assert_eq(cfg.judge.samples, 1);
 	cr_assert_eq(cfg.n_suites, 0);
-	cr_assert_eq(cfg.n_gates, 0);
+	cr_assert_null(cfg.gates);
 	cr_assert_eq(strlen(cfg.hash), 64);
 	cr_assert_not_null(cfg.root);
 	config_release(&cfg);
@@ -408,64 +409,38 @@ static void write_gates(const char *gates)
 	write_cfg(text);
 }
 
-Test(config, gates_read_and_named)
+/* the gates layer parses the entries (tests/unit/test_gate.c); the config keeps them, located */
+Test(config, gates_kept_raw)
 {
 	struct eg_config cfg;
+	struct jdoc d;
+	const cJSON *g;
 
 	write_gates("    {\"name\": \"golden pass rate\", \"suite\": \"s1\", \"metric\": \"pass_rate\", \"min\": 0.95},\n"
-		    "    {\"metric\": \"error_rate\", \"max\": 0.01},\n"
-		    "    {\"metric\": \"pass_rate\", \"suite\": \"s2\", \"min\": 0, \"max\": 1},\n"
-		    "\n"
-		    "    {\"metric\": \"error_rate\", \"tag\": \"billing\", \"max\": 0.5}\n");
+		    "    {\"metric\": \"no such metric\",\n"
+		    "     \"max\": 2}\n");
 	load_ok(&cfg);
-	cr_assert_eq(cfg.n_gates, 4);
-	cr_assert_str_eq(cfg.gates[0].name, "golden pass rate");
-	cr_assert_eq(cfg.gates[0].metric, METRIC_PASS_RATE);
-	cr_assert_str_eq(cfg.gates[0].metric_name, "pass_rate");
-	cr_assert_str_eq(cfg.gates[0].suite, "s1");
-	cr_assert_null(cfg.gates[0].tag);
-	cr_assert(cfg.gates[0].has_min && !cfg.gates[0].has_max);
-	cr_assert_float_eq(cfg.gates[0].min, 0.95, 1e-12);
-	cr_assert_eq(cfg.gates[0].line, 5);
-
-	cr_assert_str_eq(cfg.gates[1].name, "error_rate");
-	cr_assert_eq(cfg.gates[1].metric, METRIC_ERROR_RATE);
-	cr_assert_null(cfg.gates[1].suite);
-	cr_assert(!cfg.gates[1].has_min && cfg.gates[1].has_max);
-	cr_assert_float_eq(cfg.gates[1].max, 0.01, 1e-12);
-	cr_assert_eq(cfg.gates[1].line, 6);
-
-	cr_assert_str_eq(cfg.gates[2].name, "pass_rate [suite s2]");
-	cr_assert(cfg.gates[2].has_min && cfg.gates[2].has_max);
-	cr_assert_float_eq(cfg.gates[2].min, 0, 1e-12);
-	cr_assert_float_eq(cfg.gates[2].max, 1, 1e-12);
-
-	cr_assert_str_eq(cfg.gates[3].name, "error_rate [tag billing]");
-	cr_assert_str_eq(cfg.gates[3].tag, "billing");
-	cr_assert_null(cfg.gates[3].suite);
-	cr_assert_eq(cfg.gates[3].line, 9);
+	cr_assert(cJSON_IsArray(cfg.gates));
+	cr_assert_eq(cJSON_GetArraySize(cfg.gates), 2);
+	cr_assert_eq(cfg.gates, cJSON_GetObjectItemCaseSensitive(cfg.root, "gates"));
+	config_jdoc(&cfg, &d);
+	cr_assert_str_eq(d.file, cfg_path);
+	g = cJSON_GetArrayItem(cfg.gates, 0);
+	cr_assert_eq(jdoc_line(&d, g), 5);
+	cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(g, "name")->valuestring, "golden pass rate");
+	g = cJSON_GetArrayItem(cfg.gates, 1);
+	cr_assert_eq(jdoc_line(&d, g), 6);
+	cr_assert_eq(jdoc_line(&d, cJSON_GetObjectItemCaseSensitive(g, "max")), 7);
+	cr_assert_eq(jdoc_error(&d, cJSON_GetObjectItemCaseSensitive(g, "max"), "gates[1].max",
+				"checked by the gates layer"), -1);
+	cr_assert_not_null(strstr(take_stderr(), ":7: gates[1].max: checked by the gates layer\n"));
 	config_release(&cfg);
+	cr_assert_null(cfg.gates);
+	cr_assert_null(cfg.text);
 }
 
-Test(config, gate_errors)
+Test(config, gates_array_errors)
 {
-	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.9},\n"
-		    "    {\"metric\":\n \"pass_ratio\", \"min\": 0.9}\n");
-	load_fails(6, "gates[1].metric: unknown metric 'pass_ratio' (known: pass_rate, error_rate, "
-		   "attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, "
-		   "regression, drift)");
-	write_gates("    {\"metric\": \"pass_rate\"}\n");
-	load_fails(5, "gates[0]: a gate needs min or max");
-	write_gates("    {\"metric\": \"pass_rate\", \"suite\": \"s\", \"tag\": \"t\", \"min\": 1}\n");
-	load_fails(5, "gates[0]: give either suite or tag, not both");
-	write_gates("    {\"min\": 0.5}\n");
-	load_fails(5, "gates[0].metric: missing (a string is required)");
-	write_gates("    {\"metric\": \"error_rate\",\n     \"max\": 2}\n");
-	load_fails(6, "gates[0].max: 2 is out of range [0, 1]");
-	write_gates("    {\"metric\": \"pass_rate\", \"min\": \"0.9\"}\n");
-	load_fails(5, "gates[0].min: expected a number");
-	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.9, \"statistic\": \"mean\"}\n");
-	load_fails(5, "gates[0].statistic: unknown field");
 	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.9},\n    7\n");
 	load_fails(6, "gates: gate 1: expected an object");
 	write_cfg("{\n  \"gateway\": {\"base_url\": \"http://h\"},\n  " TARGET ",\n  \"gates\": {}\n}\n");
@@ -489,46 +464,15 @@ static void write_gates_prices(const char *gates, const char *prices)
 	write_cfg(text);
 }
 
-Test(config, stat_gates_and_prices_read)
+Test(config, prices_read)
 {
 	struct eg_config cfg;
 
 	write_gates_prices(
-		"    {\"metric\": \"score.judge\", \"min\": 0.8},\n"
-		"    {\"metric\": \"latency_ms\", \"stat\": \"p95\", \"suite\": \"s1\", \"max\": 4000},\n"
-		"    {\"metric\": \"tokens\", \"stat\": \"max\", \"min\": 1, \"max\": 1e6},\n"
-		"    {\"name\": \"budget\", \"metric\": \"cost_usd\", \"tag\": \"t\", \"max\": 5.5},\n"
-		"    {\"metric\": \"score.my.faith\", \"stat\": \"min\", \"min\": 0}\n",
+		"    {\"name\": \"budget\", \"metric\": \"cost_usd\", \"tag\": \"t\", \"max\": 5.5}\n",
 		"\"prices\": {\"m\": {\"input_per_mtok\": 0.15, \"output_per_mtok\": 0.6},\n"
 		"             \"other\": {\"output_per_mtok\": 10, \"input_per_mtok\": 2}}");
 	load_ok(&cfg);
-	cr_assert_eq(cfg.n_gates, 5);
-	cr_assert_eq(cfg.gates[0].metric, METRIC_SCORE);
-	cr_assert_str_eq(cfg.gates[0].scorer, "judge");
-	cr_assert_str_eq(cfg.gates[0].metric_name, "score.judge");
-	cr_assert_eq(cfg.gates[0].stat, STAT_MEAN, "mean by default");
-	cr_assert_str_eq(cfg.gates[0].name, "mean score.judge");
-
-	cr_assert_eq(cfg.gates[1].metric, METRIC_LATENCY_MS);
-	cr_assert_eq(cfg.gates[1].stat, STAT_P95);
-	cr_assert_null(cfg.gates[1].scorer);
-	cr_assert_float_eq(cfg.gates[1].max, 4000, 1e-9, "thresholds beyond 1 for latency");
-	cr_assert_str_eq(cfg.gates[1].name, "p95 latency_ms [suite s1]");
-	cr_assert_eq(cfg.gates[1].line, 6);
-
-	cr_assert_eq(cfg.gates[2].metric, METRIC_TOKENS);
-	cr_assert_eq(cfg.gates[2].stat, STAT_MAX);
-	cr_assert_str_eq(cfg.gates[2].name, "max tokens");
-
-	cr_assert_eq(cfg.gates[3].metric, METRIC_COST_USD);
-	cr_assert_eq(cfg.gates[3].stat, STAT_NONE);
-	cr_assert_str_eq(cfg.gates[3].name, "budget");
-	cr_assert_float_eq(cfg.gates[3].max, 5.5, 1e-12);
-
-	cr_assert_str_eq(cfg.gates[4].scorer, "my.faith", "a label may hold dots");
-	cr_assert_eq(cfg.gates[4].stat, STAT_MIN);
-
-	/* pass_rate and friends take no stat */
 	cr_assert_eq(cfg.n_prices, 2);
 	cr_assert_str_eq(cfg.prices[0].model, "m");
 	cr_assert_float_eq(cfg.prices[0].input_per_mtok, 0.15, 1e-12);
@@ -547,80 +491,36 @@ Test(config, stat_gates_and_prices_read)
 
 	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.5}\n");
 	load_ok(&cfg);
-	cr_assert_eq(cfg.gates[0].stat, STAT_NONE);
-	cr_assert_null(cfg.gates[0].scorer);
 	cr_assert_eq(cfg.n_prices, 0);
 	cr_assert(isnan(config_cost(&cfg, "m", 1, 1)), "no prices section");
 	config_release(&cfg);
 }
 
-#define KNOWN_METRICS " (known: pass_rate, error_rate, attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, regression, drift)"
-
-Test(config, stat_gate_and_price_errors)
+Test(config, price_errors)
 {
 	static const struct {
-		const char *gate;   /* the gate on line 5 */
-		const char *prices; /* a prices member on line 7, or "" */
-		int line;
+		const char *prices; /* a prices member on line 7 */
 		const char *want;
 	} t[] = {
-		{ "{\"metric\": \"score.\", \"min\": 0.5}", "", 5,
-		  "gates[0].metric: score. needs a scorer name, e.g. score.judge" },
-		{ "{\"metric\": \"scores.judge\", \"min\": 0.5}", "", 5,
-		  "gates[0].metric: unknown metric 'scores.judge'" KNOWN_METRICS },
-		{ "{\"metric\": \"latency\", \"max\": 5}", "", 5,
-		  "gates[0].metric: unknown metric 'latency'" KNOWN_METRICS },
-		{ "{\"metric\": \"pass_rate\", \"stat\": \"mean\", \"min\": 0.5}", "", 5,
-		  "gates[0].stat: pass_rate takes no stat (only score.<scorer>, latency_ms and tokens do)" },
-		{ "{\"metric\": \"cost_usd\", \"stat\": \"p95\", \"max\": 5}",
-		  "\"prices\": {\"m\": {\"input_per_mtok\": 1, \"output_per_mtok\": 1}}", 5,
-		  "gates[0].stat: cost_usd takes no stat (only score.<scorer>, latency_ms and tokens do)" },
-		{ "{\"metric\": \"latency_ms\", \"stat\": \"p42\", \"max\": 5}", "", 5,
-		  "gates[0].stat: unknown stat 'p42' (known: mean, min, max, p50, p90, p95, p99)" },
-		{ "{\"metric\": \"latency_ms\", \"stat\": \"P95\", \"max\": 5}", "", 5,
-		  "gates[0].stat: unknown stat 'P95' (known: mean, min, max, p50, p90, p95, p99)" },
-		{ "{\"metric\": \"tokens\", \"stat\": 95, \"max\": 5}", "", 5,
-		  "gates[0].stat: expected a string" },
-		{ "{\"metric\": \"score.judge\", \"min\": 0.9, \"max\": 0.5}", "", 5,
-		  "gates[0]: min 0.9 is greater than max 0.5" },
-		{ "{\"metric\": \"latency_ms\", \"min\": 5000, \"max\": 4000}", "", 5,
-		  "gates[0]: min 5000 is greater than max 4000" },
-		{ "{\"metric\": \"score.judge\", \"min\": 1.5}", "", 5,
-		  "gates[0].min: 1.5 is out of range [0, 1]" },
-		{ "{\"metric\": \"latency_ms\", \"max\": -1}", "", 5,
-		  "gates[0].max: -1 is out of range [0, 1e+09]" },
-		{ "{\"metric\": \"cost_usd\", \"max\": 5}", "", 5,
-		  "prices: no price for model 'm' (target.model), which gate 'cost_usd' needs" },
-		{ "{\"metric\": \"cost_usd\", \"max\": 5}",
-		  "\"prices\": {\"M\": {\"input_per_mtok\": 1, \"output_per_mtok\": 1}}", 7,
-		  "prices: no price for model 'm' (target.model), which gate 'cost_usd' needs" },
-		{ "{\"metric\": \"pass_rate\", \"min\": 0}", "\"prices\": [1]", 7,
-		  "prices: expected an object of models" },
-		{ "{\"metric\": \"pass_rate\", \"min\": 0}", "\"prices\": {\"m\": 0.15}", 7,
+		{ "\"prices\": [1]", "prices: expected an object of models" },
+		{ "\"prices\": {\"m\": 0.15}",
 		  "prices: 'm': expected {\"input_per_mtok\": X, \"output_per_mtok\": Y}" },
-		{ "{\"metric\": \"pass_rate\", \"min\": 0}",
-		  "\"prices\": {\"m\": {\"input_per_mtok\": 1}}", 7,
+		{ "\"prices\": {\"m\": {\"input_per_mtok\": 1}}",
 		  "prices.m.output_per_mtok: missing (a number is required)" },
-		{ "{\"metric\": \"pass_rate\", \"min\": 0}",
-		  "\"prices\": {\"m\": {\"input_per_mtok\": -1, \"output_per_mtok\": 1}}", 7,
+		{ "\"prices\": {\"m\": {\"input_per_mtok\": -1, \"output_per_mtok\": 1}}",
 		  "prices.m.input_per_mtok: -1 is out of range [0, 1e+06]" },
-		{ "{\"metric\": \"pass_rate\", \"min\": 0}",
-		  "\"prices\": {\"m\": {\"input_per_mtok\": \"1\", \"output_per_mtok\": 1}}", 7,
+		{ "\"prices\": {\"m\": {\"input_per_mtok\": \"1\", \"output_per_mtok\": 1}}",
 		  "prices.m.input_per_mtok: expected a number" },
-		{ "{\"metric\": \"pass_rate\", \"min\": 0}",
-		  "\"prices\": {\"m\": {\"input_per_mtok\": 1, \"output_per_mtok\": 1, \"currency\": 1}}", 7,
+		{ "\"prices\": {\"m\": {\"input_per_mtok\": 1, \"output_per_mtok\": 1, \"currency\": 1}}",
 		  "prices.m.currency: unknown field" },
-		{ "{\"metric\": \"pass_rate\", \"min\": 0}",
-		  "\"prices\": {\"\": {\"input_per_mtok\": 1, \"output_per_mtok\": 1}}", 7,
+		{ "\"prices\": {\"\": {\"input_per_mtok\": 1, \"output_per_mtok\": 1}}",
 		  "prices: a model name must not be empty" },
 	};
 	size_t i;
-	char gate[512];
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		snprintf(gate, sizeof(gate), "    %s\n", t[i].gate);
-		write_gates_prices(gate, t[i].prices);
-		load_fails(t[i].line, t[i].want);
+		write_gates_prices("    {\"metric\": \"pass_rate\", \"min\": 0}\n", t[i].prices);
+		load_fails(7, t[i].want);
 	}
 }
 

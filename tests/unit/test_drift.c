@@ -27,10 +27,13 @@ static void setup(void)
 	cr_assert_not_null(hist);
 }
 
+static void gate_set_release(void);
+
 static void teardown(void)
 {
 	char cmd[128];
 
+	gate_set_release();
 	history_close(hist);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	cr_assert_eq(system(cmd), 0);
@@ -136,25 +139,53 @@ static void add_run(const char *id, const char *suite, int day, int pass, int fa
 		cr_assert_eq(history_run_finish(hist, id, st, NULL), 0);
 }
 
-static struct eg_gate gate_for(const char *suite, int window, const char *scorer)
-{
-	struct eg_gate g;
+static void write_config(const char *gates);
 
-	memset(&g, 0, sizeof(g));
-	g.name = (char *)"drift";
-	g.metric = METRIC_DRIFT;
-	g.metric_name = (char *)"drift";
-	g.suite = (char *)suite;
-	g.window = window;
-	g.scorer = (char *)scorer;
-	return g;
+/* the gates of the last gate_for, released by teardown */
+static struct eg_config gate_cfg;
+static struct gates gate_set;
+
+static void gate_set_release(void)
+{
+	if (!gate_set.cfg)
+		return;
+	gates_release(&gate_set);
+	config_release(&gate_cfg);
 }
 
+/* a drift gate named "drift" as a config gives it, parsed by the gates layer */
+static const struct eg_gate *gate_for(const char *suite, int window, const char *scorer)
+{
+	char gate[256], path[128];
+
+	gate_set_release();
+	snprintf(gate, sizeof(gate), "{\"name\": \"drift\", \"suite\": \"%s\", \"metric\": "
+		 "\"drift\", \"window\": %d%s%s%s}", suite, window, scorer ? ", \"scorer\": \"" : "",
+		 scorer ? scorer : "", scorer ? "\"" : "");
+	write_config(gate);
+	snprintf(path, sizeof(path), "%s/cfg.json", tmpdir);
+	cr_assert_eq(config_load(&gate_cfg, path), 0);
+	cr_assert_eq(gates_load(&gate_set, &gate_cfg), 0);
+	cr_assert_eq(gate_set.n, 1);
+	cr_assert_str_eq(gate_set.v[0].type->name, "drift");
+	return &gate_set.v[0];
+}
+
+/* the row of g over run, its detail copied into detail */
 static struct gate_row eval(const struct eg_gate *g, const char *run, char *detail, size_t n)
 {
+	struct gate_result res;
 	struct gate_row row;
 
-	cr_assert_eq(drift_gate_eval(hist, run, g, "suite:online", &row, detail, n), 0);
+	cr_assert_eq(gate_eval(g, hist, run, &gate_set, &res), 0);
+	cr_assert_str_eq(res.row.scope, "suite:online");
+	cr_assert_str_eq(res.row.metric, "drift");
+	cr_assert_lt(res.detail.len, n);
+	snprintf(detail, n, "%s", res.detail.buf);
+	row = res.row;
+	row.name = row.metric = row.scope = NULL; /* released below */
+	row.detail = detail;
+	gate_result_release(g, &res);
 	return row;
 }
 
@@ -174,14 +205,14 @@ static void steady_history(void)
 
 Test(drift, a_bad_night_fails_a_normal_one_passes)
 {
-	struct eg_gate g = gate_for("online", 7, NULL);
+	const struct eg_gate *g = gate_for("online", 7, NULL);
 	struct gate_row row;
 	char detail[1024];
 
 	steady_history();
 	/* p = 450/500 = 0.9, lower 0.81 for n = 100 */
 	add_run("bad", "online", 6, 70, 30, 0.9, RUN_RUNNING);
-	row = eval(&g, "bad", detail, sizeof(detail));
+	row = eval(g, "bad", detail, sizeof(detail));
 	cr_assert_eq(row.pass, 0);
 	cr_assert_float_eq(row.value, 0.7, 1e-12);
 	cr_assert_float_eq(row.threshold, 0.81, 1e-9);
@@ -190,21 +221,21 @@ Test(drift, a_bad_night_fails_a_normal_one_passes)
 	cr_assert_str_eq(detail, "{\"stat\":\"pass_rate\",\"window\":[0.9,0.92,0.88,0.91,0.89],"
 				 "\"n\":[100,100,100,100,100],\"centre\":0.9,\"lower\":0.81}");
 	add_run("ok", "online", 7, 85, 15, 0.9, RUN_RUNNING);
-	row = eval(&g, "ok", detail, sizeof(detail));
+	row = eval(g, "ok", detail, sizeof(detail));
 	cr_assert_eq(row.pass, 1);
 	cr_assert_float_eq(row.value, 0.85, 1e-12);
 }
 
 Test(drift, not_enough_history_passes_with_a_note)
 {
-	struct eg_gate g = gate_for("online", 7, NULL);
+	const struct eg_gate *g = gate_for("online", 7, NULL);
 	struct gate_row row;
 	char detail[1024];
 
 	add_run("n1", "online", 1, 95, 5, 0.9, RUN_FINISHED);
 	add_run("n2", "online", 2, 95, 5, 0.9, RUN_FINISHED);
 	add_run("n3", "online", 3, 10, 90, 0.9, RUN_RUNNING);
-	row = eval(&g, "n3", detail, sizeof(detail));
+	row = eval(g, "n3", detail, sizeof(detail));
 	cr_assert_eq(row.pass, 1);
 	cr_assert(isnan(row.threshold));
 	cr_assert_str_eq(detail, "{\"stat\":\"pass_rate\",\"window\":[0.95,0.95],\"n\":[100,100],"
@@ -214,7 +245,7 @@ Test(drift, not_enough_history_passes_with_a_note)
 
 Test(drift, the_window_takes_only_earlier_finished_runs_of_the_suite)
 {
-	struct eg_gate g = gate_for("online", 3, NULL);
+	const struct eg_gate *g = gate_for("online", 3, NULL);
 	struct gate_row row;
 	char detail[1024];
 
@@ -226,12 +257,12 @@ Test(drift, the_window_takes_only_earlier_finished_runs_of_the_suite)
 	add_run("c", "online", 6, 90, 10, 0.9, RUN_FINISHED);
 	add_run("now", "online", 7, 75, 25, 0.9, RUN_RUNNING);
 	add_run("later", "online", 8, 0, 100, 0.9, RUN_FINISHED);  /* after the run gated */
-	row = eval(&g, "now", detail, sizeof(detail));
+	row = eval(g, "now", detail, sizeof(detail));
 	cr_assert_str_eq(detail, "{\"stat\":\"pass_rate\",\"window\":[0.9,0.9,0.9],"
 				 "\"n\":[100,100,100],\"centre\":0.9,\"lower\":0.81}");
 	cr_assert_eq(row.pass, 0);
 	/* re-gating an older run uses the runs before it */
-	row = eval(&g, "c", detail, sizeof(detail));
+	row = eval(g, "c", detail, sizeof(detail));
 	cr_assert_str_eq(detail, "{\"stat\":\"pass_rate\",\"window\":[0.1,0.9,0.9],"
 				 "\"n\":[100,100,100],\"centre\":0.633333,\"lower\":0.488765}");
 	cr_assert_eq(row.pass, 1);
@@ -239,7 +270,7 @@ Test(drift, the_window_takes_only_earlier_finished_runs_of_the_suite)
 
 Test(drift, mean_score_chart)
 {
-	struct eg_gate g = gate_for("online", 7, "judge");
+	const struct eg_gate *g = gate_for("online", 7, "judge");
 	struct gate_row row;
 	char detail[1024];
 	double lo;
@@ -249,7 +280,7 @@ Test(drift, mean_score_chart)
 	add_run("m2", "online", 2, 90, 10, 0.92, RUN_FINISHED);
 	add_run("m3", "online", 3, 90, 10, 0.88, RUN_FINISHED);
 	add_run("m4", "online", 4, 90, 10, 0.70, RUN_RUNNING);
-	row = eval(&g, "m4", detail, sizeof(detail));
+	row = eval(g, "m4", detail, sizeof(detail));
 	/* means 0.83, 0.848, 0.812: centre 0.83, sd 0.018, lower 0.776 */
 	lo = 0.83 - 3 * 0.018;
 	cr_assert_float_eq(row.threshold, lo, 1e-9);
@@ -260,7 +291,7 @@ Test(drift, mean_score_chart)
 				 "\"n\":[100,100,100],\"centre\":0.83,\"sd\":0.018,\"lower\":0.776}");
 	/* an unknown scorer has no scores: the gate fails and says so */
 	g = gate_for("online", 7, "nosuch");
-	row = eval(&g, "m4", detail, sizeof(detail));
+	row = eval(g, "m4", detail, sizeof(detail));
 	cr_assert_eq(row.pass, 0);
 	cr_assert(strstr(detail, "\"note\":\"no scores in scope suite:online\""), "%s", detail);
 }
@@ -283,6 +314,7 @@ static void write_config(const char *gates)
 static void config_fails(const char *gates, const char *msg)
 {
 	struct eg_config cfg;
+	struct gates gs;
 	char path[128], want[512], err[1024];
 	FILE *f;
 	size_t n;
@@ -290,7 +322,10 @@ static void config_fails(const char *gates, const char *msg)
 	write_config(gates);
 	snprintf(path, sizeof(path), "%s/cfg.json", tmpdir);
 	snprintf(want, sizeof(want), "evalgate: %s:5: %s\n", path, msg);
-	cr_assert_eq(config_load(&cfg, path), -1);
+	cr_assert_eq(config_load(&cfg, path), 0);
+	cr_assert_eq(gates_load(&gs, &cfg), -1);
+	cr_assert_null(gs.v);
+	config_release(&cfg);
 	fflush(stderr);
 	f = cr_get_redirected_stderr();
 	clearerr(f);
@@ -302,18 +337,25 @@ static void config_fails(const char *gates, const char *msg)
 Test(drift, config)
 {
 	struct eg_config cfg;
+	struct gates gs;
+	const struct drift_gate *d0, *d1;
 	char path[128];
 
 	write_config("{\"suite\": \"online\", \"metric\": \"drift\"},\n"
 		     "{\"suite\": \"online\", \"metric\": \"drift\", \"scorer\": \"judge\", \"window\": 14}");
 	snprintf(path, sizeof(path), "%s/cfg.json", tmpdir);
 	cr_assert_eq(config_load(&cfg, path), 0);
-	cr_assert_eq(cfg.gates[0].metric, METRIC_DRIFT);
-	cr_assert_eq(cfg.gates[0].window, 7);
-	cr_assert_null(cfg.gates[0].scorer);
-	cr_assert_str_eq(cfg.gates[0].name, "drift [suite online]");
-	cr_assert_eq(cfg.gates[1].window, 14);
-	cr_assert_str_eq(cfg.gates[1].scorer, "judge");
+	cr_assert_eq(gates_load(&gs, &cfg), 0);
+	cr_assert_eq(gs.v[0].type, gate_type_find("drift"));
+	cr_assert_str_eq(gs.v[0].type->name, "drift");
+	d0 = gs.v[0].ctx;
+	d1 = gs.v[1].ctx;
+	cr_assert_eq(d0->window, 7);
+	cr_assert_null(gs.v[0].scorer);
+	cr_assert_str_eq(gs.v[0].name, "drift [suite online]");
+	cr_assert_eq(d1->window, 14);
+	cr_assert_str_eq(gs.v[1].scorer, "judge");
+	gates_release(&gs);
 	config_release(&cfg);
 }
 
@@ -334,6 +376,7 @@ Test(drift, config_errors)
 Test(drift, through_gates_apply)
 {
 	struct eg_config cfg;
+	struct gates gs;
 	char path[128];
 	FILE *out = tmpfile();
 	char buf[2048];
@@ -344,7 +387,8 @@ Test(drift, through_gates_apply)
 	write_config("{\"suite\": \"online\", \"metric\": \"drift\", \"window\": 5}");
 	snprintf(path, sizeof(path), "%s/cfg.json", tmpdir);
 	cr_assert_eq(config_load(&cfg, path), 0);
-	cr_assert_eq(gates_apply(hist, "bad", &cfg, out, 0), 1);
+	cr_assert_eq(gates_load(&gs, &cfg), 0);
+	cr_assert_eq(gates_apply(hist, "bad", &gs, out, 0), 1);
 	rewind(out);
 	n = fread(buf, 1, sizeof(buf) - 1, out);
 	buf[n] = '\0';
@@ -352,5 +396,6 @@ Test(drift, through_gates_apply)
 	cr_assert(strstr(buf, "0.7000 >= 0.81"), "%s", buf);
 	cr_assert_null(strstr(buf, "95% CI"), "%s", buf);
 	fclose(out);
+	gates_release(&gs);
 	config_release(&cfg);
 }

@@ -1,4 +1,8 @@
-/* gate: Wilson intervals and gates applied to a stored run, read back from the history */
+/*
+ * gate: Wilson intervals, the gates parsed from a config (each through its
+ * type, with located errors), gates applied to a stored run and read back
+ * from the history, and the verdict
+ */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 #include <math.h>
@@ -29,6 +33,21 @@ static void teardown(void)
 }
 
 TestSuite(gate, .init = setup, .fini = teardown);
+
+/* what came to stderr (redirected by the test) since the last call */
+static const char *take_stderr(void)
+{
+	static char buf[16384];
+	FILE *f;
+	size_t n;
+
+	fflush(stderr);
+	f = cr_get_redirected_stderr();
+	clearerr(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	return buf;
+}
 
 /* --- Wilson 95% --- */
 
@@ -94,6 +113,21 @@ static void write_config(const char *path, const char *gates)
 		    " \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
 		    " \"gates\": [\n%s\n]}\n", gates);
 	cr_assert_eq(fclose(fp), 0);
+}
+
+/* the config at path and its gates; both must load */
+static void load(struct eg_config *cfg, struct gates *gs, const char *path)
+{
+	cr_assert_eq(config_load(cfg, path), 0);
+	cr_assert_eq(gates_load(gs, cfg), 0);
+	cr_assert_eq(gs->cfg, cfg);
+}
+
+static void release(struct eg_config *cfg, struct gates *gs)
+{
+	gates_release(gs);
+	cr_assert_null(gs->v);
+	config_release(cfg);
 }
 
 static void add(struct history *h, const char *run, const char *suite, int i,
@@ -204,6 +238,7 @@ static const char gates_text[] =
 Test(gate, gates_over_a_stored_run)
 {
 	struct eg_config cfg;
+	struct gates gs;
 	struct history *h;
 	struct rows rows = { 0 };
 	char cfg_path[128], out_path[128], out[8192];
@@ -213,14 +248,14 @@ Test(gate, gates_over_a_stored_run)
 
 	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
 	write_config(cfg_path, gates_text);
-	cr_assert_eq(config_load(&cfg, cfg_path), 0);
-	cr_assert_eq(cfg.n_gates, 10);
+	load(&cfg, &gs, cfg_path);
+	cr_assert_eq(gs.n, 10);
 	h = stored_run("run-1");
 
 	snprintf(out_path, sizeof(out_path), "%s/out.txt", tmpdir);
 	out_fp = fopen(out_path, "w+");
 	cr_assert_not_null(out_fp);
-	cr_assert_eq(gates_apply(h, "run-1", &cfg, out_fp, 0), 6);
+	cr_assert_eq(gates_apply(h, "run-1", &gs, out_fp, 0), 6);
 	rewind(out_fp);
 	n = fread(out, 1, sizeof(out) - 1, out_fp);
 	out[n] = '\0';
@@ -307,12 +342,13 @@ Test(gate, gates_over_a_stored_run)
 	cr_assert_null(strstr(out, "\033["), "no colour when not asked: %s", out);
 
 	history_close(h);
-	config_release(&cfg);
+	release(&cfg, &gs);
 }
 
 Test(gate, gates_of_other_runs_are_apart)
 {
 	struct eg_config cfg;
+	struct gates gs;
 	struct history *h;
 	struct rows rows = { 0 };
 	struct run_info ri;
@@ -320,7 +356,7 @@ Test(gate, gates_of_other_runs_are_apart)
 
 	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
 	write_config(cfg_path, "{\"metric\": \"pass_rate\", \"min\": 0.5}");
-	cr_assert_eq(config_load(&cfg, cfg_path), 0);
+	load(&cfg, &gs, cfg_path);
 	h = stored_run("run-1");
 	/* a second run with nothing but errors */
 	memset(&ri, 0, sizeof(ri));
@@ -330,8 +366,8 @@ Test(gate, gates_of_other_runs_are_apart)
 	add(h, "run-2", "s1", 0, RESULT_ERROR, NULL);
 	add(h, "run-2", "s1", 1, RESULT_ERROR, NULL);
 
-	cr_assert_eq(gates_apply(h, "run-2", &cfg, NULL, 0), 1, "no answers: pass_rate has no cases");
-	cr_assert_eq(gates_apply(h, "run-1", &cfg, NULL, 0), 0);
+	cr_assert_eq(gates_apply(h, "run-2", &gs, NULL, 0), 1, "no answers: pass_rate has no cases");
+	cr_assert_eq(gates_apply(h, "run-1", &gs, NULL, 0), 0);
 	cr_assert_eq(history_gates(h, "run-2", collect, &rows), 0);
 	cr_assert_eq(rows.n, 1);
 	cr_assert_eq(rows.r[0].n, 0);
@@ -342,12 +378,13 @@ Test(gate, gates_of_other_runs_are_apart)
 	cr_assert_eq(rows.r[0].n, 15);
 	cr_assert_eq(rows.r[0].pass, 1);
 	history_close(h);
-	config_release(&cfg);
+	release(&cfg, &gs);
 }
 
 Test(gate, no_gates_prints_nothing)
 {
 	struct eg_config cfg;
+	struct gates gs;
 	struct history *h;
 	struct rows rows = { 0 };
 	char cfg_path[128], out_path[128];
@@ -355,24 +392,25 @@ Test(gate, no_gates_prints_nothing)
 
 	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
 	write_config(cfg_path, "");
-	cr_assert_eq(config_load(&cfg, cfg_path), 0);
-	cr_assert_eq(cfg.n_gates, 0);
+	load(&cfg, &gs, cfg_path);
+	cr_assert_eq(gs.n, 0);
 	h = stored_run("run-1");
 	snprintf(out_path, sizeof(out_path), "%s/out.txt", tmpdir);
 	out_fp = fopen(out_path, "w+");
 	cr_assert_not_null(out_fp);
-	cr_assert_eq(gates_apply(h, "run-1", &cfg, out_fp, 1), 0);
+	cr_assert_eq(gates_apply(h, "run-1", &gs, out_fp, 1), 0);
 	cr_assert_eq(ftell(out_fp), 0);
 	fclose(out_fp);
 	cr_assert_eq(history_gates(h, "run-1", collect, &rows), 0);
 	cr_assert_eq(rows.n, 0);
 	history_close(h);
-	config_release(&cfg);
+	release(&cfg, &gs);
 }
 
 Test(gate, colour_when_asked)
 {
 	struct eg_config cfg;
+	struct gates gs;
 	struct history *h;
 	char cfg_path[128], out_path[128], out[2048];
 	FILE *out_fp;
@@ -380,12 +418,12 @@ Test(gate, colour_when_asked)
 
 	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
 	write_config(cfg_path, "{\"metric\": \"pass_rate\", \"min\": 0.5},\n{\"metric\": \"error_rate\", \"max\": 0}");
-	cr_assert_eq(config_load(&cfg, cfg_path), 0);
+	load(&cfg, &gs, cfg_path);
 	h = stored_run("run-1");
 	snprintf(out_path, sizeof(out_path), "%s/out.txt", tmpdir);
 	out_fp = fopen(out_path, "w+");
 	cr_assert_not_null(out_fp);
-	cr_assert_eq(gates_apply(h, "run-1", &cfg, out_fp, 1), 1);
+	cr_assert_eq(gates_apply(h, "run-1", &gs, out_fp, 1), 1);
 	rewind(out_fp);
 	n = fread(out, 1, sizeof(out) - 1, out_fp);
 	out[n] = '\0';
@@ -393,7 +431,7 @@ Test(gate, colour_when_asked)
 	cr_assert_not_null(strstr(out, "\033[32mPASS\033[0m"), "%s", out);
 	cr_assert_not_null(strstr(out, "\033[31mFAIL\033[0m"), "%s", out);
 	history_close(h);
-	config_release(&cfg);
+	release(&cfg, &gs);
 }
 
 /* --- distribution and cost gates --- */
@@ -526,6 +564,7 @@ static const char value_prices[] =
 Test(gate, distribution_and_cost_gates)
 {
 	struct eg_config cfg;
+	struct gates gs;
 	struct history *h;
 	struct rows rows = { 0 };
 	char cfg_path[128], out_path[128], out[8192];
@@ -535,14 +574,14 @@ Test(gate, distribution_and_cost_gates)
 
 	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
 	write_config_prices(cfg_path, value_gates, value_prices);
-	cr_assert_eq(config_load(&cfg, cfg_path), 0);
-	cr_assert_eq(cfg.n_gates, 14);
+	load(&cfg, &gs, cfg_path);
+	cr_assert_eq(gs.n, 14);
 	h = values_run("run-v", &cfg);
 
 	snprintf(out_path, sizeof(out_path), "%s/out.txt", tmpdir);
 	out_fp = fopen(out_path, "w+");
 	cr_assert_not_null(out_fp);
-	cr_assert_eq(gates_apply(h, "run-v", &cfg, out_fp, 0), 6);
+	cr_assert_eq(gates_apply(h, "run-v", &gs, out_fp, 0), 6);
 	rewind(out_fp);
 	n = fread(out, 1, sizeof(out) - 1, out_fp);
 	out[n] = '\0';
@@ -640,12 +679,13 @@ Test(gate, distribution_and_cost_gates)
 	cr_assert_not_null(strstr(out, " n/a <= 1 "), "%s", out);
 	cr_assert_null(strstr(out, "95% CI"), "no interval for distributions: %s", out);
 	history_close(h);
-	config_release(&cfg);
+	release(&cfg, &gs);
 }
 
 Test(gate, gating_again_replaces_the_stored_rows)
 {
-	struct eg_config strict, loose;
+	struct eg_config strict_cfg, loose_cfg;
+	struct gates strict, loose;
 	struct history *h;
 	struct rows rows = { 0 };
 	char cfg_path[128];
@@ -653,12 +693,12 @@ Test(gate, gating_again_replaces_the_stored_rows)
 	snprintf(cfg_path, sizeof(cfg_path), "%s/loose.json", tmpdir);
 	write_config_prices(cfg_path, "{\"metric\": \"latency_ms\", \"stat\": \"p95\", \"max\": 1000},\n"
 			    "{\"metric\": \"cost_usd\", \"max\": 1}", value_prices);
-	cr_assert_eq(config_load(&loose, cfg_path), 0);
+	load(&loose_cfg, &loose, cfg_path);
 	snprintf(cfg_path, sizeof(cfg_path), "%s/strict.json", tmpdir);
 	write_config_prices(cfg_path, "{\"metric\": \"latency_ms\", \"stat\": \"p95\", \"max\": 100}",
 			    value_prices);
-	cr_assert_eq(config_load(&strict, cfg_path), 0);
-	h = values_run("run-v", &loose);
+	load(&strict_cfg, &strict, cfg_path);
+	h = values_run("run-v", &loose_cfg);
 	cr_assert_eq(gates_apply(h, "run-v", &loose, NULL, 0), 0);
 
 	cr_assert_eq(history_batch_begin(h), 0);
@@ -680,20 +720,21 @@ Test(gate, gating_again_replaces_the_stored_rows)
 	cr_assert_eq(rows.n, 1);
 	cr_assert_eq(rows.r[0].pass, 0);
 	history_close(h);
-	config_release(&strict);
-	config_release(&loose);
+	release(&strict_cfg, &strict);
+	release(&loose_cfg, &loose);
 }
 
 Test(gate, values_of_the_history)
 {
 	struct eg_config cfg;
+	struct gates gs;
 	struct history *h;
 	struct value_set vs;
 	char cfg_path[128];
 
 	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
 	write_config_prices(cfg_path, "", value_prices);
-	cr_assert_eq(config_load(&cfg, cfg_path), 0);
+	load(&cfg, &gs, cfg_path);
 	h = values_run("run-v", &cfg);
 	/* in storage order, every repeat */
 	cr_assert_eq(history_values(h, "run-v", "a", NULL, VALUES_SCORE, "judge", &vs), 0);
@@ -715,12 +756,13 @@ Test(gate, values_of_the_history)
 	cr_assert_eq(vs.n, 0);
 	value_set_release(&vs);
 	history_close(h);
-	config_release(&cfg);
+	release(&cfg, &gs);
 }
 
 Test(gate, gate_suites_must_be_run)
 {
 	struct eg_config cfg;
+	struct gates gs;
 	const char *names[] = { "s1", "adv" };
 	const char *kinds[] = { "golden", "adversarial" };
 	char cfg_path[128];
@@ -730,17 +772,357 @@ Test(gate, gate_suites_must_be_run)
 	write_config(cfg_path, "{\"metric\": \"pass_rate\", \"suite\": \"s1\", \"min\": 0.5},\n"
 		     "{\"metric\": \"attack_success_rate\", \"suite\": \"adv\", \"max\": 0.1},\n"
 		     "{\"metric\": \"latency_ms\", \"suite\": \"s2\", \"max\": 10}");
-	cr_assert_eq(config_load(&cfg, cfg_path), 0);
-	cr_assert_eq(gates_check_suites(&cfg, names, kinds, 2, 1), -1);
-	cr_assert_eq(gates_check_suites(&cfg, names, kinds, 2, 0), 0, "s2 not run: let be");
+	load(&cfg, &gs, cfg_path);
+	cr_assert_eq(gates_check_suites(&gs, names, kinds, 2, 1), -1);
+	cr_assert_not_null(strstr(take_stderr(), "evalgate.json:6: gates: gate 'mean latency_ms "
+				  "[suite s2]' names suite 's2', which is not among the run's suites\n"));
+	cr_assert_eq(gates_check_suites(&gs, names, kinds, 2, 0), 0, "s2 not run: let be");
 	names[1] = "s2";
-	cr_assert_eq(gates_check_suites(&cfg, names, kinds, 2, 1), -1, "adv not run");
+	cr_assert_eq(gates_check_suites(&gs, names, kinds, 2, 1), -1, "adv not run");
 	names[0] = "adv";
 	kinds[0] = "golden";
-	cr_assert_eq(gates_check_suites(&cfg, names, kinds, 2, 0), -1, "attack on a golden suite");
+	cr_assert_eq(gates_check_suites(&gs, names, kinds, 2, 0), -1, "attack on a golden suite");
+	cr_assert_not_null(strstr(take_stderr(), "evalgate.json:5: gates: gate 'attack_success_rate "
+				  "[suite adv]': attack_success_rate needs an adversarial suite, and "
+				  "adv is golden\n"));
 	kinds[0] = "adversarial";
 	names[1] = "s1";
-	cr_assert_eq(gates_check_suites(&cfg, names, kinds, 2, 1), -1, "s2 still missing");
+	cr_assert_eq(gates_check_suites(&gs, names, kinds, 2, 1), -1, "s2 still missing");
+	release(&cfg, &gs);
+}
+
+/* --- parsing: each entry of the config's "gates" through its type --- */
+
+#define TARGET "\"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"}"
+
+static char gates_path[128];
+
+/* a config with the target, the given gates (from line 5) and the given prices member */
+static void write_gates_prices(const char *gates, const char *prices)
+{
+	FILE *fp;
+
+	snprintf(gates_path, sizeof(gates_path), "%s/evalgate.json", tmpdir);
+	fp = fopen(gates_path, "w");
+	cr_assert_not_null(fp);
+	fprintf(fp,
+		"{\n"
+		"  \"gateway\": {\"base_url\": \"http://h\"},\n"
+		"  " TARGET ",\n"
+		"  \"gates\": [\n"
+		"%s"
+		"  ]%s%s\n"
+		"}\n",
+		gates, *prices ? ",\n  " : "", prices);
+	cr_assert_eq(fclose(fp), 0);
+}
+
+/* a config with the target and the given gates array (starting on line 4) */
+static void write_gates(const char *gates)
+{
+	write_gates_prices(gates, "");
+}
+
+static void gates_ok(struct eg_config *cfg, struct gates *gs)
+{
+	cr_assert_eq(config_load(cfg, gates_path), 0, "%s", take_stderr());
+	cr_assert_eq(gates_load(gs, cfg), 0, "%s", take_stderr());
+}
+
+/* the config loads, its gates do not: "<path>:<line>: <rest>" on stderr */
+static void gates_fail(int line, const char *rest)
+{
+	struct eg_config cfg;
+	struct gates gs;
+	char want[1024];
+	const char *err;
+
+	cr_assert_eq(config_load(&cfg, gates_path), 0, "%s", take_stderr());
+	cr_assert_eq(gates_load(&gs, &cfg), -1, "accepted (want %s)", rest);
+	/* a failed load leaves nothing to release */
+	cr_assert_null(gs.v);
+	cr_assert_eq(gs.n, 0);
+	err = take_stderr();
+	snprintf(want, sizeof(want), "evalgate: %s:%d: %s\n", gates_path, line, rest);
+	cr_assert_not_null(strstr(err, want), "want '%s' in: %s", want, err);
 	config_release(&cfg);
-	fflush(stderr);
+}
+
+static int is_type(const struct eg_gate *g, const char *metric)
+{
+	return g->type == gate_type_find(metric) && !strcmp(g->type->name, metric);
+}
+
+Test(gate, gates_read_and_named)
+{
+	struct eg_config cfg;
+	struct gates gs;
+
+	cr_redirect_stderr();
+	write_gates("    {\"name\": \"golden pass rate\", \"suite\": \"s1\", \"metric\": \"pass_rate\", \"min\": 0.95},\n"
+		    "    {\"metric\": \"error_rate\", \"max\": 0.01},\n"
+		    "    {\"metric\": \"pass_rate\", \"suite\": \"s2\", \"min\": 0, \"max\": 1},\n"
+		    "\n"
+		    "    {\"metric\": \"error_rate\", \"tag\": \"billing\", \"max\": 0.5}\n");
+	gates_ok(&cfg, &gs);
+	cr_assert_eq(gs.n, 4);
+	cr_assert_str_eq(gs.v[0].name, "golden pass rate");
+	cr_assert(is_type(&gs.v[0], "pass_rate"));
+	cr_assert_str_eq(gs.v[0].metric, "pass_rate");
+	cr_assert_str_eq(gs.v[0].suite, "s1");
+	cr_assert_null(gs.v[0].tag);
+	cr_assert(gs.v[0].has_min && !gs.v[0].has_max);
+	cr_assert_float_eq(gs.v[0].min, 0.95, 1e-12);
+	cr_assert_eq(gs.v[0].line, 5);
+
+	cr_assert_str_eq(gs.v[1].name, "error_rate");
+	cr_assert(is_type(&gs.v[1], "error_rate"));
+	cr_assert_null(gs.v[1].suite);
+	cr_assert(!gs.v[1].has_min && gs.v[1].has_max);
+	cr_assert_float_eq(gs.v[1].max, 0.01, 1e-12);
+	cr_assert_eq(gs.v[1].line, 6);
+
+	cr_assert_str_eq(gs.v[2].name, "pass_rate [suite s2]");
+	cr_assert(gs.v[2].has_min && gs.v[2].has_max);
+	cr_assert_float_eq(gs.v[2].min, 0, 1e-12);
+	cr_assert_float_eq(gs.v[2].max, 1, 1e-12);
+
+	cr_assert_str_eq(gs.v[3].name, "error_rate [tag billing]");
+	cr_assert_str_eq(gs.v[3].tag, "billing");
+	cr_assert_null(gs.v[3].suite);
+	cr_assert_eq(gs.v[3].line, 9);
+	release(&cfg, &gs);
+}
+
+Test(gate, gate_errors)
+{
+	cr_redirect_stderr();
+	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.9},\n"
+		    "    {\"metric\":\n \"pass_ratio\", \"min\": 0.9}\n");
+	gates_fail(6, "gates[1].metric: unknown metric 'pass_ratio' (known: pass_rate, error_rate, "
+		   "attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, "
+		   "regression, drift)");
+	write_gates("    {\"metric\": \"pass_rate\"}\n");
+	gates_fail(5, "gates[0]: a gate needs min or max");
+	write_gates("    {\"metric\": \"pass_rate\", \"suite\": \"s\", \"tag\": \"t\", \"min\": 1}\n");
+	gates_fail(5, "gates[0]: give either suite or tag, not both");
+	write_gates("    {\"min\": 0.5}\n");
+	gates_fail(5, "gates[0].metric: missing (a string is required)");
+	write_gates("    {\"metric\": \"error_rate\",\n     \"max\": 2}\n");
+	gates_fail(6, "gates[0].max: 2 is out of range [0, 1]");
+	write_gates("    {\"metric\": \"pass_rate\", \"min\": \"0.9\"}\n");
+	gates_fail(5, "gates[0].min: expected a number");
+	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.9, \"statistic\": \"mean\"}\n");
+	gates_fail(5, "gates[0].statistic: unknown field");
+	/* a field of another type is refused by this one's list */
+	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.9, \"baseline\": \"latest\"}\n");
+	gates_fail(5, "gates[0].baseline: unknown field");
+	/* the rest of the array is not looked at after the first error */
+	write_gates("    {\"metric\": 5},\n    {\"metric\": \"nosuch\"}\n");
+	gates_fail(5, "gates[0].metric: expected a string");
+}
+
+Test(gate, stat_gates_read)
+{
+	struct eg_config cfg;
+	struct gates gs;
+
+	cr_redirect_stderr();
+	write_gates_prices(
+		"    {\"metric\": \"score.judge\", \"min\": 0.8},\n"
+		"    {\"metric\": \"latency_ms\", \"stat\": \"p95\", \"suite\": \"s1\", \"max\": 4000},\n"
+		"    {\"metric\": \"tokens\", \"stat\": \"max\", \"min\": 1, \"max\": 1e6},\n"
+		"    {\"name\": \"budget\", \"metric\": \"cost_usd\", \"tag\": \"t\", \"max\": 5.5},\n"
+		"    {\"metric\": \"score.my.faith\", \"stat\": \"min\", \"min\": 0}\n",
+		"\"prices\": {\"m\": {\"input_per_mtok\": 0.15, \"output_per_mtok\": 0.6},\n"
+		"             \"other\": {\"output_per_mtok\": 10, \"input_per_mtok\": 2}}");
+	gates_ok(&cfg, &gs);
+	cr_assert_eq(gs.n, 5);
+	cr_assert(is_type(&gs.v[0], "score."));
+	cr_assert_str_eq(gs.v[0].scorer, "judge");
+	cr_assert_str_eq(gs.v[0].metric, "score.judge");
+	cr_assert_eq(gs.v[0].stat, STAT_MEAN, "mean by default");
+	cr_assert_str_eq(gs.v[0].name, "mean score.judge");
+
+	cr_assert(is_type(&gs.v[1], "latency_ms"));
+	cr_assert_eq(gs.v[1].stat, STAT_P95);
+	cr_assert_null(gs.v[1].scorer);
+	cr_assert_float_eq(gs.v[1].max, 4000, 1e-9, "thresholds beyond 1 for latency");
+	cr_assert_str_eq(gs.v[1].name, "p95 latency_ms [suite s1]");
+	cr_assert_eq(gs.v[1].line, 6);
+
+	cr_assert(is_type(&gs.v[2], "tokens"));
+	cr_assert_eq(gs.v[2].stat, STAT_MAX);
+	cr_assert_str_eq(gs.v[2].name, "max tokens");
+
+	cr_assert(is_type(&gs.v[3], "cost_usd"));
+	cr_assert_eq(gs.v[3].stat, STAT_NONE);
+	cr_assert_str_eq(gs.v[3].name, "budget");
+	cr_assert_float_eq(gs.v[3].max, 5.5, 1e-12);
+
+	cr_assert_str_eq(gs.v[4].scorer, "my.faith", "a label may hold dots");
+	cr_assert_eq(gs.v[4].stat, STAT_MIN);
+	release(&cfg, &gs);
+
+	/* pass_rate and friends take no stat */
+	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.5}\n");
+	gates_ok(&cfg, &gs);
+	cr_assert_eq(gs.v[0].stat, STAT_NONE);
+	cr_assert_null(gs.v[0].scorer);
+	release(&cfg, &gs);
+}
+
+#define KNOWN_METRICS " (known: pass_rate, error_rate, attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, regression, drift)"
+
+Test(gate, stat_gate_and_price_errors)
+{
+	static const struct {
+		const char *gate;   /* the gate on line 5 */
+		const char *prices; /* a prices member on line 7, or "" */
+		int line;
+		const char *want;
+	} t[] = {
+		{ "{\"metric\": \"score.\", \"min\": 0.5}", "", 5,
+		  "gates[0].metric: score. needs a scorer name, e.g. score.judge" },
+		{ "{\"metric\": \"scores.judge\", \"min\": 0.5}", "", 5,
+		  "gates[0].metric: unknown metric 'scores.judge'" KNOWN_METRICS },
+		{ "{\"metric\": \"latency\", \"max\": 5}", "", 5,
+		  "gates[0].metric: unknown metric 'latency'" KNOWN_METRICS },
+		{ "{\"metric\": \"pass_rate\", \"stat\": \"mean\", \"min\": 0.5}", "", 5,
+		  "gates[0].stat: pass_rate takes no stat (only score.<scorer>, latency_ms and tokens do)" },
+		{ "{\"metric\": \"cost_usd\", \"stat\": \"p95\", \"max\": 5}",
+		  "\"prices\": {\"m\": {\"input_per_mtok\": 1, \"output_per_mtok\": 1}}", 5,
+		  "gates[0].stat: cost_usd takes no stat (only score.<scorer>, latency_ms and tokens do)" },
+		{ "{\"metric\": \"latency_ms\", \"stat\": \"p42\", \"max\": 5}", "", 5,
+		  "gates[0].stat: unknown stat 'p42' (known: mean, min, max, p50, p90, p95, p99)" },
+		{ "{\"metric\": \"latency_ms\", \"stat\": \"P95\", \"max\": 5}", "", 5,
+		  "gates[0].stat: unknown stat 'P95' (known: mean, min, max, p50, p90, p95, p99)" },
+		{ "{\"metric\": \"tokens\", \"stat\": 95, \"max\": 5}", "", 5,
+		  "gates[0].stat: expected a string" },
+		{ "{\"metric\": \"score.judge\", \"min\": 0.9, \"max\": 0.5}", "", 5,
+		  "gates[0]: min 0.9 is greater than max 0.5" },
+		{ "{\"metric\": \"latency_ms\", \"min\": 5000, \"max\": 4000}", "", 5,
+		  "gates[0]: min 5000 is greater than max 4000" },
+		{ "{\"metric\": \"score.judge\", \"min\": 1.5}", "", 5,
+		  "gates[0].min: 1.5 is out of range [0, 1]" },
+		{ "{\"metric\": \"latency_ms\", \"max\": -1}", "", 5,
+		  "gates[0].max: -1 is out of range [0, 1e+09]" },
+		{ "{\"metric\": \"cost_usd\", \"max\": 5}", "", 5,
+		  "prices: no price for model 'm' (target.model), which gate 'cost_usd' needs" },
+		{ "{\"metric\": \"cost_usd\", \"max\": 5}",
+		  "\"prices\": {\"M\": {\"input_per_mtok\": 1, \"output_per_mtok\": 1}}", 7,
+		  "prices: no price for model 'm' (target.model), which gate 'cost_usd' needs" },
+	};
+	size_t i;
+	char gate[512];
+
+	cr_redirect_stderr();
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(gate, sizeof(gate), "    %s\n", t[i].gate);
+		write_gates_prices(gate, t[i].prices);
+		gates_fail(t[i].line, t[i].want);
+	}
+}
+
+Test(gate, a_config_without_gates_has_none)
+{
+	struct eg_config cfg;
+	struct gates gs;
+	FILE *fp;
+
+	snprintf(gates_path, sizeof(gates_path), "%s/evalgate.json", tmpdir);
+	fp = fopen(gates_path, "w");
+	cr_assert_not_null(fp);
+	fprintf(fp, "{\"gateway\": {\"base_url\": \"http://h\"}, " TARGET "}\n");
+	cr_assert_eq(fclose(fp), 0);
+	load(&cfg, &gs, gates_path);
+	cr_assert_eq(gs.n, 0);
+	cr_assert_null(gs.v);
+	release(&cfg, &gs);
+}
+
+Test(gate, types_by_metric)
+{
+	static const char *const metrics[] = { "pass_rate", "error_rate", "attack_success_rate",
+					       "judge_error_rate", "score.x", "latency_ms",
+					       "tokens", "cost_usd", "regression", "drift" };
+	char buf[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
+		const struct gate_type *t = gate_type_find(metrics[i]);
+
+		cr_assert_not_null(t, "%s", metrics[i]);
+		cr_assert_not_null(t->parse, "%s", metrics[i]);
+		cr_assert_not_null(t->eval, "%s", metrics[i]);
+	}
+	cr_assert_null(gate_type_find("score"));
+	cr_assert_null(gate_type_find("pass_rates"));
+	cr_assert_null(gate_type_find(""));
+	cr_assert_str_eq(gate_type_find("score.judge")->name, "score.");
+	/* values print in their metric's unit */
+	gate_format_value("latency_ms", 812.04, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "812.0");
+	gate_format_value("tokens", 15, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "15.0");
+	gate_format_value("cost_usd", 0.111, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "0.111000");
+	gate_format_value("score.judge", 0.78, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "0.7800");
+	gate_format_value("no such metric", 0.5, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "0.5000");
+	gate_format_value(NULL, 1, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "1.0000");
+	gate_format_value("pass_rate", NAN, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "n/a");
+}
+
+/* --- the verdict --- */
+
+Test(gate, verdict)
+{
+	struct counts c = { 10, 8, 1, 1, 0 };
+	const char *why;
+
+	cr_assert_eq(gates_verdict(RUN_FINISHED, &c, 0.1, 0, &why), VERDICT_PASS);
+	cr_assert_null(why);
+	cr_assert_eq(gates_verdict(RUN_FINISHED, &c, 0.1, 2, &why), VERDICT_FAIL);
+	cr_assert_null(why);
+	/* 1 of 10 errored: over 0.05, whatever the gates say */
+	cr_assert_eq(gates_verdict(RUN_FINISHED, &c, 0.05, 0, &why), VERDICT_ERROR);
+	cr_assert_str_eq(why, "error rate");
+	cr_assert_eq(gates_verdict(RUN_FINISHED, NULL, 0.05, 0, &why), VERDICT_PASS, "counts not known");
+	cr_assert_eq(gates_verdict(RUN_INTERRUPTED, &c, 0.1, 0, &why), VERDICT_ERROR);
+	cr_assert_str_eq(why, "interrupted");
+	cr_assert_eq(gates_verdict(RUN_FAILED, NULL, 1, 3, &why), VERDICT_ERROR);
+	cr_assert_str_eq(why, "failed");
+	c.n = c.error = 0;
+	cr_assert_eq(gates_verdict(RUN_FINISHED, &c, 0, 0, &why), VERDICT_PASS, "no results, no rate");
+	cr_assert_str_eq(gate_verdict_name(VERDICT_PASS), "pass");
+	cr_assert_str_eq(gate_verdict_name(VERDICT_FAIL), "fail");
+	cr_assert_str_eq(gate_verdict_name(VERDICT_ERROR), "error");
+}
+
+Test(gate, verdict_line)
+{
+	char buf[256];
+	FILE *fp;
+	size_t n;
+
+	fp = tmpfile();
+	cr_assert_not_null(fp);
+	gates_print_verdict(fp, VERDICT_PASS, NULL, 0, 3, 0);
+	gates_print_verdict(fp, VERDICT_FAIL, NULL, 2, 3, 0);
+	gates_print_verdict(fp, VERDICT_ERROR, "error rate", 0, 3, 1);
+	gates_print_verdict(fp, VERDICT_PASS, NULL, 0, 0, 1);
+	gates_print_verdict(fp, VERDICT_FAIL, NULL, 1, 1, 1);
+	rewind(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	cr_assert_str_eq(buf, "verdict: PASS\n"
+			 "verdict: FAIL (2 of 3 gates failed)\n"
+			 "verdict: ERROR (error rate)\n"
+			 "verdict: \033[1;32mPASS\033[0m\n"
+			 "verdict: \033[1;31mFAIL\033[0m (1 of 1 gates failed)\n");
 }

@@ -1,8 +1,7 @@
-/* history: schema, runs, results, counts, run resolution, gates and the cache */
+/* history: schema, runs, results, counts, finding runs and gates */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 #include <math.h>
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,7 +256,7 @@ Test(history, run_round_trip_with_exact_bytes)
 	cr_assert_eq(history_batch_commit(h), 0);
 
 	cr_assert_eq(history_run_finish(h, "20261123T120803Z-3f9a1c", RUN_FINISHED, "fail"), 0);
-	cr_assert_eq(history_run_get(h, "20261123T120803Z-3f9a1c", &ri), 0);
+	cr_assert_eq(history_run_resolve(h, "20261123T120803Z-3f9a1c", &ri, NULL), 0);
 	cr_assert_eq(ri.status, RUN_FINISHED);
 	cr_assert_str_eq(ri.verdict, "fail");
 	cr_assert_str_eq(ri.target, "support-bot");
@@ -279,7 +278,7 @@ Test(history, run_round_trip_with_exact_bytes)
 	/* a later verdict replaces it; a NULL verdict at finish keeps it */
 	cr_assert_eq(history_set_verdict(h, "20261123T120803Z-3f9a1c", "pass"), 0);
 	cr_assert_eq(history_run_finish(h, "20261123T120803Z-3f9a1c", RUN_INTERRUPTED, NULL), 0);
-	cr_assert_eq(history_run_get(h, "latest", &ri), 0);
+	cr_assert_eq(history_run_resolve(h, "latest", &ri, NULL), 0);
 	cr_assert_str_eq(ri.verdict, "pass");
 	cr_assert_eq(ri.status, RUN_INTERRUPTED);
 	run_info_release(&ri);
@@ -424,7 +423,7 @@ static void check_policy(const char *policy, long pass, long fail, long error)
 	cr_assert_eq(c.error, error, "%s: %ld error", policy, c.error);
 	cr_assert_eq(history_result_counts(h, "rp", NULL, &rc), 0);
 	cr_assert_eq(rc.n, 35, "every repeat is a stored result");
-	cr_assert_eq(history_run_get(h, "rp", &ri), 0);
+	cr_assert_eq(history_run_resolve(h, "rp", &ri, NULL), 0);
 	cr_assert_eq(ri.repeats, 5);
 	cr_assert_str_eq(ri.repeat_policy, policy);
 	run_info_release(&ri);
@@ -484,7 +483,8 @@ static void make_runs(struct history *h)
 	begin_run(h, "20261124T090000Z-ddd444", "2026-11-24T09:00:00Z", "bot");
 }
 
-Test(history, run_resolution)
+/* the resolver reports what it did not find when no why buffer is given */
+Test(history, run_resolution_reported)
 {
 	char path[128], buf[1024] = "";
 	struct history *h;
@@ -495,69 +495,294 @@ Test(history, run_resolution)
 	h = history_open(path);
 	cr_assert_not_null(h);
 	cr_redirect_stderr();
-	cr_assert_eq(history_run_get(h, "latest", &ri), -1);
+	cr_assert_eq(history_run_resolve(h, "latest", &ri, NULL), 1);
+	cr_assert_null(ri.id);
 	make_runs(h);
 
-	cr_assert_eq(history_run_get(h, "latest", &ri), 0);
+	cr_assert_eq(history_run_resolve(h, "latest", &ri, NULL), 0);
 	cr_assert_str_eq(ri.id, "20261125T090000Z-ccc333");
 	run_info_release(&ri);
-	cr_assert_eq(history_run_get(h, "20261123T120803Z-aab222", &ri), 0);
+	cr_assert_eq(history_run_resolve(h, "20261123T120803Z-aab222", &ri, NULL), 0);
 	cr_assert_str_eq(ri.target, "other");
 	run_info_release(&ri);
-	cr_assert_eq(history_run_get(h, "20261124", &ri), 0);
+	cr_assert_eq(history_run_resolve(h, "20261124", &ri, NULL), 0);
 	cr_assert_str_eq(ri.id, "20261124T090000Z-ddd444");
 	run_info_release(&ri);
-	cr_assert_eq(history_run_get(h, "20261123T120803Z-aa", &ri), -1);
+	cr_assert_eq(history_run_resolve(h, "20261123T120803Z-aa", &ri, NULL), 1);
 	cr_assert_null(ri.id);
-	cr_assert_eq(history_run_get(h, "2027", &ri), -1);
-	cr_assert_eq(history_run_get(h, "", &ri), -1);
+	cr_assert_eq(history_run_resolve(h, "2027", &ri, NULL), 1);
+	cr_assert_eq(history_run_resolve(h, "", &ri, NULL), 1);
 	fflush(stderr);
 	f = cr_get_redirected_stderr();
 	cr_assert_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
-	cr_assert_not_null(strstr(buf, "has no runs"), "%s", buf);
-	cr_assert_not_null(strstr(buf, "ambiguous"), "%s", buf);
-	cr_assert_not_null(strstr(buf, "'2027'"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "run 'latest': the history has no runs"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "run '20261123T120803Z-aa': the run id prefix is ambiguous: "
+				  "it matches 20261123T120803Z-aaa111, 20261123T120803Z-aab222"),
+			   "%s", buf);
+	cr_assert_not_null(strstr(buf, "run '2027': no such run in the history"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "run '': an empty run id"), "%s", buf);
+	cr_assert_not_null(strstr(buf, path), "%s", buf);
 	history_close(h);
 }
 
-static int list_ids(const struct run_info *ri, void *arg)
+/* resolve ref with a why buffer: the id found, or "-" and the reason */
+static int resolve(struct history *h, const char *ref, struct strbuf *got)
 {
-	struct strbuf *sb = arg;
+	struct strbuf why = STRBUF_INIT;
+	struct run_info ri;
+	int rc = history_run_resolve(h, ref, &ri, &why);
 
-	strbuf_addf(sb, "%.8s;", ri->id);
-	return 0;
+	strbuf_reset(got);
+	if (rc == 0) {
+		cr_assert_eq(why.len, 0, "found, yet why says: %s", why.buf);
+		strbuf_addstr(got, ri.id);
+		run_info_release(&ri);
+	} else {
+		cr_assert_null(ri.id);
+		strbuf_addf(got, "-%s", why.buf);
+	}
+	strbuf_release(&why);
+	return rc;
 }
 
-static int list_first(const struct run_info *ri, void *arg)
+/* with a why buffer nothing is printed; exact ids, prefixes, latest and none */
+Test(history, run_resolution_with_why)
 {
-	list_ids(ri, arg);
-	return 1;
-}
-
-Test(history, runs_list_order_filter_limit)
-{
-	char path[128];
+	char path[128], buf[256] = "";
+	struct strbuf got = STRBUF_INIT;
 	struct history *h;
-	struct strbuf sb = STRBUF_INIT;
+	FILE *f;
 
 	path_in(path, sizeof(path), "h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
-	make_runs(h);
-	cr_assert_eq(history_runs_list(h, NULL, 0, list_ids, &sb), 0);
-	cr_assert_str_eq(sb.buf, "20261125;20261124;20261123;20261123;");
-	strbuf_reset(&sb);
-	cr_assert_eq(history_runs_list(h, "bot", 0, list_ids, &sb), 0);
-	cr_assert_str_eq(sb.buf, "20261125;20261124;20261123;");
-	strbuf_reset(&sb);
-	cr_assert_eq(history_runs_list(h, "bot", 2, list_ids, &sb), 0);
-	cr_assert_str_eq(sb.buf, "20261125;20261124;");
-	strbuf_reset(&sb);
-	cr_assert_eq(history_runs_list(h, NULL, 0, list_first, &sb), 0);
-	cr_assert_str_eq(sb.buf, "20261125;");
-	strbuf_reset(&sb);
-	cr_assert_eq(history_runs_list(h, "none", 0, list_ids, &sb), 0);
-	cr_assert_str_eq(sb.buf, "");
+	cr_redirect_stderr();
+	cr_assert_eq(resolve(h, "latest", &got), 1);
+	cr_assert_str_eq(got.buf, "-the history has no runs");
+	cr_assert_eq(resolve(h, "abc", &got), 1);
+	cr_assert_str_eq(got.buf, "-no such run in the history");
+	/* an exact id that is also the prefix of a longer one is that run */
+	begin_run(h, "abc", "2026-01-01T00:00:00Z", "bot");
+	begin_run(h, "abcd", "2026-01-02T00:00:00Z", "bot");
+	begin_run(h, "abce", "2026-01-03T00:00:00Z", "bot");
+	begin_run(h, "xyz1", "2026-01-01T00:00:00Z", "bot");
+	cr_assert_eq(resolve(h, "abc", &got), 0);
+	cr_assert_str_eq(got.buf, "abc");
+	cr_assert_eq(resolve(h, "abcd", &got), 0);
+	cr_assert_str_eq(got.buf, "abcd");
+	/* a unique prefix */
+	cr_assert_eq(resolve(h, "xy", &got), 0);
+	cr_assert_str_eq(got.buf, "xyz1");
+	/* an ambiguous one names two of the runs it matches, in id order */
+	cr_assert_eq(resolve(h, "ab", &got), 1);
+	cr_assert_str_eq(got.buf, "-the run id prefix is ambiguous: it matches abc, abcd and "
+			 "maybe more");
+	cr_assert_eq(resolve(h, "q", &got), 1);
+	cr_assert_str_eq(got.buf, "-no such run in the history");
+	cr_assert_eq(resolve(h, "", &got), 1);
+	cr_assert_str_eq(got.buf, "-an empty run id");
+	/* latest is the newest by started_at, whatever the ids */
+	cr_assert_eq(resolve(h, "latest", &got), 0);
+	cr_assert_str_eq(got.buf, "abce");
+	/* "latest" is a keyword, not an id prefix */
+	begin_run(h, "latest-but-older", "2025-01-01T00:00:00Z", "bot");
+	cr_assert_eq(resolve(h, "latest", &got), 0);
+	cr_assert_str_eq(got.buf, "abce");
+	fflush(stderr);
+	f = cr_get_redirected_stderr();
+	cr_assert_eq(fread(buf, 1, sizeof(buf) - 1, f), 0, "printed: %s", buf);
+	strbuf_release(&got);
+	history_close(h);
+}
+
+/* latest among runs started in the same millisecond: the greatest id, not the last stored */
+Test(history, latest_breaks_ties_by_id)
+{
+	char path[128];
+	struct strbuf got = STRBUF_INIT;
+	struct history *h;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "20260101T000000Z-bbb", "2026-01-01T00:00:00.000Z", "bot");
+	begin_run(h, "20260101T000000Z-aaa", "2026-01-01T00:00:00.000Z", "bot");
+	cr_assert_eq(resolve(h, "latest", &got), 0);
+	cr_assert_str_eq(got.buf, "20260101T000000Z-bbb");
+	strbuf_release(&got);
+	history_close(h);
+}
+
+/* one run of the filter test */
+struct run_spec {
+	const char *id, *started, *target, *version, *git_ref;
+	enum run_status status;
+	const char *verdict, *shard;
+	const char *suites[3];
+};
+
+/*
+ * r3 and r4 start at the same time (r4's id is greater), and are stored in
+ * the reverse of their order, so that the storage order cannot pass for it
+ */
+static const struct run_spec filter_runs[] = {
+	{ "r1", "2026-01-01T00:00:00Z", "bot", "v1", "main", RUN_FINISHED, "pass", NULL,
+	  { "s1", NULL } },
+	{ "r2", "2026-01-02T00:00:00Z", "bot", "v2", "dev", RUN_FINISHED, "fail", "1/2",
+	  { "s2", NULL } },
+	{ "r4", "2026-01-03T00:00:00Z", "bot", "v1", "main", RUN_INTERRUPTED, "error", NULL,
+	  { "s1", NULL } },
+	{ "r3", "2026-01-03T00:00:00Z", "other", "v1", "main", RUN_RUNNING, NULL, NULL,
+	  { "s1", "s2", NULL } },
+};
+
+static struct history *filter_history(const char *name)
+{
+	char path[128];
+	struct history *h;
+	size_t i, k;
+
+	path_in(path, sizeof(path), name);
+	h = history_open(path);
+	cr_assert_not_null(h);
+	for (i = 0; i < sizeof(filter_runs) / sizeof(filter_runs[0]); i++) {
+		const struct run_spec *r = &filter_runs[i];
+		struct run_info ri;
+
+		memset(&ri, 0, sizeof(ri));
+		ri.id = (char *)r->id;
+		ri.started_at = (char *)r->started;
+		ri.target = (char *)r->target;
+		ri.version = (char *)r->version;
+		ri.git_ref = (char *)r->git_ref;
+		ri.status = r->status;
+		ri.verdict = (char *)r->verdict;
+		ri.shard = (char *)r->shard;
+		cr_assert_eq(history_run_begin(h, &ri), 0);
+		for (k = 0; r->suites[k]; k++)
+			cr_assert_eq(history_run_suite(h, r->id, r->suites[k], "1", "h", "golden"),
+				     0);
+	}
+	return h;
+}
+
+/* the ids a filter lists, space-separated */
+static const char *list(struct history *h, const struct run_filter *f, struct strbuf *sb)
+{
+	struct run_iter it;
+	const struct run_info *ri;
+	int rc;
+
+	strbuf_reset(sb);
+	cr_assert_eq(history_runs_begin(h, f, &it), 0);
+	while ((rc = history_runs_next(&it, &ri)) > 0)
+		strbuf_addf(sb, "%s%s", sb->len ? " " : "", ri->id);
+	cr_assert_eq(rc, 0);
+	cr_assert_null(ri);
+	/* past the end it stays at the end */
+	cr_assert_eq(history_runs_next(&it, &ri), 0);
+	history_runs_end(&it);
+	return sb->buf;
+}
+
+Test(history, run_filter_each_field)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct history *h = filter_history("h.db");
+
+#define LIST(want, ...)                                                         \
+	do {                                                                    \
+		struct run_filter f = { __VA_ARGS__ };                          \
+		cr_assert_str_eq(list(h, &f, &sb), want, "%s", #__VA_ARGS__);   \
+	} while (0)
+
+	LIST("r1 r2 r3 r4", .limit = 0);
+	LIST("r4 r3 r2 r1", .newest_first = 1);
+	LIST("r1 r2 r4", .target = "bot");
+	LIST("r3", .target = "other");
+	LIST("", .target = "none");
+	LIST("r1 r3 r4", .version = "v1");
+	LIST("r2", .version = "v2");
+	LIST("r1 r3 r4", .suite = "s1");
+	LIST("r2 r3", .suite = "s2");
+	LIST("", .suite = "s9");
+	LIST("r1 r3 r4", .git_ref = "main");
+	LIST("r2", .git_ref = "dev");
+	LIST("r1 r2", .status = "finished");
+	LIST("r3", .status = "running");
+	LIST("r4", .status = "interrupted");
+	LIST("", .status = "failed");
+	LIST("r1", .verdict = "pass");
+	LIST("r2", .verdict = "fail");
+	LIST("r4", .verdict = "error");
+	LIST("r2", .sharded = 1);
+	LIST("r1 r2 r3", .until_id = "r3");
+	LIST("r1 r2 r3 r4", .until_id = "r4");
+	LIST("r1", .until_id = "r1");
+	LIST("", .until_id = "nosuch");
+	LIST("r1 r3 r4", .exclude_id = "r2");
+	LIST("r1 r2 r3 r4", .exclude_id = "nosuch");
+	LIST("r1 r2", .limit = 2);
+	LIST("r4 r3", .limit = 2, .newest_first = 1);
+	/* the fields together narrow further */
+	LIST("r2 r1", .target = "bot", .status = "finished", .newest_first = 1);
+	LIST("r1 r4", .target = "bot", .version = "v1", .suite = "s1", .git_ref = "main");
+	/* strictly before r4, newest first: what the drift gate reads */
+	LIST("r3 r2", .until_id = "r4", .exclude_id = "r4", .limit = 2, .newest_first = 1);
+#undef LIST
+	strbuf_release(&sb);
+	history_close(h);
+}
+
+Test(history, run_first_and_early_end)
+{
+	struct run_filter bot = { .target = "bot", .newest_first = 1 };
+	struct run_filter none = { .target = "none" };
+	struct history *h = filter_history("h.db");
+	struct run_iter it;
+	const struct run_info *ri;
+	struct run_info out, copy;
+
+	cr_assert_eq(history_run_first(h, &bot, &out), 0);
+	cr_assert_str_eq(out.id, "r4");
+	cr_assert_str_eq(out.verdict, "error");
+	cr_assert_eq(out.status, RUN_INTERRUPTED);
+	run_info_release(&out);
+	bot.newest_first = 0;
+	cr_assert_eq(history_run_first(h, &bot, &out), 0);
+	cr_assert_str_eq(out.id, "r1");
+	run_info_release(&out);
+	cr_assert_eq(history_run_first(h, &none, &out), 1);
+	cr_assert_null(out.id);
+
+	/* a listing ended early; a run kept with run_info_copy outlives it */
+	cr_assert_eq(history_runs_begin(h, &bot, &it), 0);
+	cr_assert_eq(history_runs_next(&it, &ri), 1);
+	cr_assert_str_eq(ri->id, "r1");
+	cr_assert_eq(history_runs_next(&it, &ri), 1);
+	cr_assert_str_eq(ri->id, "r2");
+	run_info_copy(&copy, ri);
+	history_runs_end(&it);
+	cr_assert_str_eq(copy.id, "r2");
+	cr_assert_str_eq(copy.shard, "1/2");
+	cr_assert_str_eq(copy.git_ref, "dev");
+	run_info_release(&copy);
+	history_close(h);
+}
+
+Test(history, run_filter_on_an_empty_history)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct run_filter all = { .newest_first = 1 };
+	struct run_info out;
+	char path[128];
+	struct history *h;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	cr_assert_str_eq(list(h, &all, &sb), "");
+	cr_assert_eq(history_run_first(h, &all, &out), 1);
 	strbuf_release(&sb);
 	history_close(h);
 }
@@ -620,150 +845,6 @@ Test(history, gates_round_trip)
 	strbuf_release(&sb);
 }
 
-Test(history, cache_put_get_miss)
-{
-	char path[128];
-	struct cache *c;
-	struct cached_reply r, got;
-
-	path_in(path, sizeof(path), "sub/cache.db");
-	c = cache_open(path);
-	cr_assert_not_null(c);
-	cr_assert_eq(cache_get(c, "k1", &got), 0);
-	memset(&r, 0, sizeof(r));
-	r.content = (char *)"hel\0lo";
-	r.content_len = 6;
-	r.finish_reason = (char *)"stop";
-	r.prompt_tokens = 12;
-	r.completion_tokens = -1;
-	cr_assert_eq(cache_put(c, "k1", &r), 0);
-	cr_assert_eq(cache_get(c, "k1", &got), 1);
-	cr_assert_eq(got.content_len, 6);
-	cr_assert_eq(memcmp(got.content, "hel\0lo", 6), 0);
-	cr_assert_eq(got.content[6], '\0');
-	cr_assert_str_eq(got.finish_reason, "stop");
-	cr_assert_eq(got.prompt_tokens, 12);
-	cr_assert_eq(got.completion_tokens, -1);
-	cached_reply_release(&got);
-	/* a second put replaces */
-	r.content = (char *)"new";
-	r.content_len = 3;
-	cr_assert_eq(cache_put(c, "k1", &r), 0);
-	cr_assert_eq(cache_get(c, "k1", &got), 1);
-	cr_assert_eq(got.content_len, 3);
-	cr_assert_str_eq(got.content, "new");
-	cached_reply_release(&got);
-	cr_assert_eq(cache_get(c, "k2", &got), 0);
-	cr_assert_null(got.content);
-	cache_close(c);
-
-	/* persisted */
-	c = cache_open(path);
-	cr_assert_not_null(c);
-	cr_assert_eq(cache_get(c, "k1", &got), 1);
-	cr_assert_str_eq(got.content, "new");
-	cached_reply_release(&got);
-	cache_close(c);
-}
-
-#define N_KEYS 400
-
-struct cache_thread {
-	const char *path;
-	int errors;
-	int hits;
-};
-
-static void *cache_writer(void *arg)
-{
-	struct cache_thread *t = arg;
-	struct cache *c = cache_open(t->path);
-	int i;
-
-	if (!c) {
-		t->errors++;
-		return NULL;
-	}
-	for (i = 0; i < N_KEYS; i++) {
-		struct cached_reply r;
-		char key[32], val[32];
-
-		snprintf(key, sizeof(key), "key-%d", i);
-		snprintf(val, sizeof(val), "value-%d", i);
-		memset(&r, 0, sizeof(r));
-		r.content = val;
-		r.content_len = strlen(val);
-		r.prompt_tokens = i;
-		if (cache_put(c, key, &r))
-			t->errors++;
-	}
-	cache_close(c);
-	return NULL;
-}
-
-static void *cache_reader(void *arg)
-{
-	struct cache_thread *t = arg;
-	struct cache *c = cache_open(t->path);
-	int round, i;
-
-	if (!c) {
-		t->errors++;
-		return NULL;
-	}
-	for (round = 0; round < 3; round++) {
-		for (i = 0; i < N_KEYS; i++) {
-			struct cached_reply r;
-			char key[32], val[32];
-			int rc;
-
-			snprintf(key, sizeof(key), "key-%d", i);
-			snprintf(val, sizeof(val), "value-%d", i);
-			rc = cache_get(c, key, &r);
-			if (rc < 0) {
-				t->errors++;
-			} else if (rc == 1) {
-				if (strcmp(r.content, val) || r.prompt_tokens != i)
-					t->errors++;
-				t->hits++;
-				cached_reply_release(&r);
-			}
-		}
-	}
-	cache_close(c);
-	return NULL;
-}
-
-Test(history, cache_reader_and_writer_at_once)
-{
-	char path[128];
-	struct cache_thread w = { NULL, 0, 0 }, r = { NULL, 0, 0 };
-	pthread_t tw, tr;
-	struct cache *c;
-	struct cached_reply got;
-	int i;
-
-	path_in(path, sizeof(path), "cache.db");
-	w.path = r.path = path;
-	cr_assert_eq(pthread_create(&tr, NULL, cache_reader, &r), 0);
-	cr_assert_eq(pthread_create(&tw, NULL, cache_writer, &w), 0);
-	pthread_join(tw, NULL);
-	pthread_join(tr, NULL);
-	cr_assert_eq(w.errors, 0);
-	cr_assert_eq(r.errors, 0);
-
-	c = cache_open(path);
-	cr_assert_not_null(c);
-	for (i = 0; i < N_KEYS; i++) {
-		char key[32];
-
-		snprintf(key, sizeof(key), "key-%d", i);
-		cr_assert_eq(cache_get(c, key, &got), 1);
-		cached_reply_release(&got);
-	}
-	cache_close(c);
-}
-
 Test(history, reader_while_writer_holds_a_batch)
 {
 	char path[128];
@@ -784,7 +865,7 @@ Test(history, reader_while_writer_holds_a_batch)
 	/* the reader sees the last commit, not the open batch, and does not block */
 	cr_assert_eq(history_counts(ro, "r", NULL, NULL, &c), 0);
 	cr_assert_eq(c.n, 0);
-	cr_assert_eq(history_run_get(ro, "r", &ri), 0);
+	cr_assert_eq(history_run_resolve(ro, "r", &ri, NULL), 0);
 	run_info_release(&ri);
 	cr_assert_eq(history_batch_commit(w), 0);
 	cr_assert_eq(history_counts(ro, "r", NULL, NULL, &c), 0);
@@ -902,7 +983,7 @@ Test(history, case_repeats_and_reopen)
 	cr_assert_eq(history_add_gate(h, "rr", &g), 0);
 	cr_assert_eq(history_run_finish(h, "rr", RUN_INTERRUPTED, "error"), 0);
 	cr_assert_eq(history_run_reopen(h, "rr"), 0);
-	cr_assert_eq(history_run_get(h, "rr", &ri), 0);
+	cr_assert_eq(history_run_resolve(h, "rr", &ri, NULL), 0);
 	cr_assert_eq(ri.status, RUN_RUNNING);
 	cr_assert_null(ri.finished_at);
 	cr_assert_null(ri.verdict);
@@ -915,5 +996,96 @@ Test(history, case_repeats_and_reopen)
 	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", seen, 4), 2);
 	cr_redirect_stderr();
 	cr_assert_eq(history_run_reopen(h, "nosuch"), -1);
+	history_close(h);
+}
+
+static void add_usage_row(struct history *h, const char *suite, const char *case_id,
+			  enum result_status st, double latency, long prompt, long completion,
+			  double cost, int cached)
+{
+	struct result_row r = mkrow(suite, case_id, 0, st, NULL);
+	struct score_row sc = { "judge", "judge", 0, 0, 0, "wrong answer", NULL, 1 };
+
+	r.latency_ms = latency;
+	r.prompt_tokens = prompt;
+	r.completion_tokens = completion;
+	r.cost_usd = cost;
+	r.cached = cached;
+	if (st == RESULT_FAIL) {
+		r.scores = &sc;
+		r.n_scores = 1;
+	}
+	cr_assert_eq(history_add_result(h, "u", &r), 0);
+}
+
+/* one usage struct: tokens, cost, cache hits and the answered calls' latency */
+Test(history, usage_of_a_run_and_of_a_suite)
+{
+	char path[128];
+	struct history *h;
+	struct usage u;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "u", "2026-01-01T00:00:00Z", "bot");
+	add_usage_row(h, "a", "c1", RESULT_PASS, 100, 10, 5, 0.01, 0);
+	add_usage_row(h, "a", "c2", RESULT_FAIL, 300, 20, 7, NAN, 0);
+	add_usage_row(h, "a", "c3", RESULT_ERROR, 5000, -1, -1, NAN, 0);
+	add_usage_row(h, "b", "c4", RESULT_PASS, 200, 1, 1, 0.02, 1);
+
+	cr_assert_eq(history_usage(h, "u", NULL, &u), 0);
+	cr_assert_eq(u.results, 4);
+	cr_assert_eq(u.prompt_tokens, 31);
+	cr_assert_eq(u.completion_tokens, 13);
+	cr_assert_eq(u.n_tokens, 6);
+	cr_assert_float_eq(u.cost_usd, 0.03, 1e-12);
+	cr_assert_eq(u.n_cost, 2);
+	cr_assert_eq(u.cached, 1);
+	/* the errored call (5000 ms) is left out of the latency */
+	cr_assert_float_eq(u.latency_p50, 200, 1e-9);
+	cr_assert_float_eq(u.latency_p95, 290, 1e-9);
+
+	cr_assert_eq(history_usage(h, "u", "a", &u), 0);
+	cr_assert_eq(u.results, 3);
+	cr_assert_eq(u.prompt_tokens, 30);
+	cr_assert_eq(u.n_tokens, 4);
+	cr_assert_float_eq(u.cost_usd, 0.01, 1e-12);
+	cr_assert_eq(u.n_cost, 1);
+	cr_assert_eq(u.cached, 0);
+	cr_assert_float_eq(u.latency_p50, 200, 1e-9);
+	cr_assert_float_eq(u.latency_p95, 290, 1e-9);
+
+	cr_assert_eq(history_usage(h, "u", "none", &u), 0);
+	cr_assert_eq(u.results, 0);
+	cr_assert_eq(u.n_cost, 0);
+	cr_assert(isnan(u.latency_p50));
+	cr_assert(isnan(u.latency_p95));
+	history_close(h);
+}
+
+/* history_case_sample is a lookup: 0 found, 1 no such case */
+Test(history, case_sample_found_or_not)
+{
+	char path[128];
+	struct history *h;
+	struct case_sample s;
+
+	path_in(path, sizeof(path), "h.db");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "u", "2026-01-01T00:00:00Z", "bot");
+	add_usage_row(h, "a", "c2", RESULT_FAIL, 300, 20, 7, NAN, 0);
+	cr_assert_eq(history_case_sample(h, "u", "a", "c2", RESULT_FAIL, &s), 0);
+	cr_assert_eq(s.status, RESULT_FAIL);
+	cr_assert_str_eq(s.output, "ok");
+	cr_assert_eq(s.n_failed, 1);
+	cr_assert_str_eq(s.failed[0].scorer, "judge");
+	cr_assert_str_eq(s.failed[0].reason, "wrong answer");
+	case_sample_release(&s);
+	cr_assert_eq(history_case_sample(h, "u", "a", "nosuch", RESULT_FAIL, &s), 1);
+	cr_assert_null(s.output);
+	cr_assert_eq(s.n_failed, 0);
+	cr_assert_eq(history_case_sample(h, "other", "a", "c2", RESULT_FAIL, &s), 1);
 	history_close(h);
 }

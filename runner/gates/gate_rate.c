@@ -1,0 +1,112 @@
+/*
+ * gate_rate: the rates, one family: a share k of n cases (or scores) of the
+ * run in scope, with its Wilson 95% interval, between min and max in [0, 1].
+ *
+ *   pass_rate            passed / (passed + failed); errors are gated by error_rate
+ *   error_rate           errored / all cases
+ *   attack_success_rate  adversarial suites: failed / (passed + failed)
+ *   judge_error_rate     model-graded scorer results that errored / all of them
+ */
+#include "gate_types.h"
+
+#include <math.h>
+
+#include "banned.h"
+
+/* the value k/n, its interval and the detail; with n 0 the value is none, for want of what */
+static void rate_finish(const struct eg_gate *g, long k, long n, double none, const char *what,
+			struct gate_result *res)
+{
+	struct gate_row *row = &res->row;
+
+	row->n = n;
+	row->value = n ? (double)k / (double)n : none;
+	wilson95(k, n, &row->lo, &row->hi);
+	if (!n)
+		strbuf_addf(&res->detail, "no %s in scope %s", what, res->scope.buf);
+	else
+		strbuf_addf(&res->detail, "%ld/%ld", k, n);
+	gate_detail_cut(&res->detail);
+	gate_check_limits(g, row);
+}
+
+static int rate_parse(struct eg_gate *g, const struct gate_parse *p)
+{
+	return gate_parse_bounded(g, p, 0, 1);
+}
+
+static int pass_rate_eval(const struct eg_gate *g, struct history *h, const char *run_id,
+			  const struct gates *gs, struct gate_result *res)
+{
+	struct counts c;
+
+	if (history_counts_kind(h, run_id, g->suite, g->tag, NULL, &c))
+		return -1;
+	rate_finish(g, c.pass, c.pass + c.fail, NAN, "cases", res);
+	return 0;
+}
+
+static int error_rate_eval(const struct eg_gate *g, struct history *h, const char *run_id,
+			   const struct gates *gs, struct gate_result *res)
+{
+	struct counts c;
+
+	if (history_counts_kind(h, run_id, g->suite, g->tag, NULL, &c))
+		return -1;
+	rate_finish(g, c.error, c.n, NAN, "cases", res);
+	return 0;
+}
+
+static int attack_success_rate_eval(const struct eg_gate *g, struct history *h,
+				    const char *run_id, const struct gates *gs,
+				    struct gate_result *res)
+{
+	struct counts c;
+
+	/* an attack succeeded when the case failed; errors are not scored */
+	if (history_counts_kind(h, run_id, g->suite, g->tag, "adversarial", &c))
+		return -1;
+	rate_finish(g, c.fail, c.pass + c.fail, NAN, "cases", res);
+	return 0;
+}
+
+static int judge_error_rate_eval(const struct eg_gate *g, struct history *h, const char *run_id,
+				 const struct gates *gs, struct gate_result *res)
+{
+	long k = 0, n = 0;
+
+	if (history_model_score_counts(h, run_id, g->suite, g->tag, &n, &k))
+		return -1;
+	/* no model-graded score at all: nothing went wrong */
+	rate_finish(g, k, n, 0, "model-graded scores", res);
+	return 0;
+}
+
+const struct gate_type gate_pass_rate = {
+	.name = "pass_rate",
+	.fields = gate_limit_fields,
+	.parse = rate_parse,
+	.eval = pass_rate_eval,
+};
+
+const struct gate_type gate_error_rate = {
+	.name = "error_rate",
+	.fields = gate_limit_fields,
+	.parse = rate_parse,
+	.eval = error_rate_eval,
+};
+
+const struct gate_type gate_attack_success_rate = {
+	.name = "attack_success_rate",
+	.fields = gate_limit_fields,
+	.suite_kind = "adversarial",
+	.parse = rate_parse,
+	.eval = attack_success_rate_eval,
+};
+
+const struct gate_type gate_judge_error_rate = {
+	.name = "judge_error_rate",
+	.fields = gate_limit_fields,
+	.parse = rate_parse,
+	.eval = judge_error_rate_eval,
+};

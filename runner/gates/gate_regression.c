@@ -1,0 +1,306 @@
+/*
+ * gate_regression: the "regression" gate (SPEC 7): pass->fail flips of this
+ * run's cases against a baseline run, bounded by max_new_failures and/or
+ * failing on a significant drop (McNemar p < alpha with more new failures
+ * than fixed). A missing baseline or nothing to pair fails the gate, with
+ * the reason in the detail: it never passes silently.
+ *
+ * The detail is a JSON object, the contract read by the report writers:
+ * baseline, baseline_ref, pairs, new_failures, fixed, p_value, diff,
+ * diff_lo, diff_hi, alpha, max_new_failures, the unpaired counts, error
+ * (why there was no comparison), and the first REGRESSION_LIST_MAX flips
+ * and unpaired cases.
+ */
+#include "gate_types.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseline.h"
+#include "compare.h"
+#include "jsonw.h"
+#include "regression.h"
+#include "xalloc.h"
+#include "banned.h"
+
+static const char *const regression_fields[] = { "baseline", "max_new_failures", "alpha",
+						 "exclude_flaky", NULL };
+
+static int regression_parse(struct eg_gate *g, const struct gate_parse *p)
+{
+	struct regression_gate *rg = xcalloc(1, sizeof(*rg));
+	const char *baseline = "latest", *why;
+	char prefix[64], field[64];
+	double v;
+
+	g->ctx = rg;
+	gate_field(p, "", prefix, sizeof(prefix));
+	if (jdoc_string(p->doc, p->spec, prefix, "baseline", 0, &baseline) ||
+	    jdoc_bool(p->doc, p->spec, prefix, "exclude_flaky", &rg->exclude_flaky))
+		return -1;
+	if (!baseline_ref_valid(baseline, &why))
+		return jdoc_error(p->doc, cJSON_GetObjectItem(p->spec, "baseline"),
+				  gate_field(p, "baseline", field, sizeof(field)), "'%s': %s",
+				  baseline, why);
+	rg->baseline = xstrdup(baseline);
+	rg->has_max_new_failures = !!cJSON_GetObjectItemCaseSensitive(p->spec, "max_new_failures");
+	rg->has_alpha = !!cJSON_GetObjectItemCaseSensitive(p->spec, "alpha");
+	v = 0;
+	if (jdoc_number(p->doc, p->spec, prefix, "max_new_failures", 0, 0, 1e9, &v))
+		return -1;
+	if (v != floor(v))
+		return jdoc_error(p->doc, cJSON_GetObjectItem(p->spec, "max_new_failures"),
+				  gate_field(p, "max_new_failures", field, sizeof(field)),
+				  "expected a whole number");
+	rg->max_new_failures = (long)v;
+	if (jdoc_number(p->doc, p->spec, prefix, "alpha", 0, 0, 1, &rg->alpha))
+		return -1;
+	if (rg->has_alpha && !(rg->alpha > 0 && rg->alpha < 1))
+		return jdoc_error(p->doc, cJSON_GetObjectItem(p->spec, "alpha"),
+				  gate_field(p, "alpha", field, sizeof(field)),
+				  "expected a significance level between 0 and 1, such as 0.05");
+	if (!rg->has_max_new_failures && !rg->has_alpha)
+		return jdoc_error(p->doc, p->spec, gate_field(p, NULL, field, sizeof(field)),
+				  "a regression gate needs max_new_failures or alpha");
+	return 0;
+}
+
+static void regression_release(struct eg_gate *g)
+{
+	struct regression_gate *rg = g->ctx;
+
+	if (rg)
+		free(rg->baseline);
+	free(rg);
+}
+
+/* what print shows beyond the row: the res->state of a regression gate */
+struct regression_outcome {
+	char *baseline_id;        /* the resolved baseline, or NULL */
+	struct strbuf why;        /* why there was no comparison, empty when there was one */
+	struct compare_counts c;  /* the counts over the gate's scope */
+};
+
+static void regression_result_release(struct gate_result *res)
+{
+	struct regression_outcome *ro = res->state;
+
+	if (ro) {
+		free(ro->baseline_id);
+		strbuf_release(&ro->why);
+	}
+	free(ro);
+}
+
+static void json_items(struct jsonw *w, const struct compare_item *arr, size_t n, size_t *room,
+		       int flips)
+{
+	size_t i;
+
+	for (i = 0; i < n && *room; i++, (*room)--) {
+		int nf = arr[i].kind == CMP_NEW_FAILURE;
+
+		jsonw_object_begin(w);
+		jsonw_member_str(w, "suite", arr[i].suite);
+		jsonw_member_str(w, "case_id", arr[i].case_id);
+		if (flips) {
+			jsonw_member_str(w, "from", nf ? "pass" : "fail");
+			jsonw_member_str(w, "to", nf ? "fail" : "pass");
+		} else {
+			jsonw_member_str(w, "why", arr[i].kind == CMP_CHANGED
+							   ? "changed" : compare_kind_name(arr[i].kind));
+		}
+		jsonw_object_end(w);
+	}
+}
+
+/* the detail contract of the regression gate; l may be NULL (no comparison) */
+static void regression_detail(struct strbuf *sb, const struct regression_gate *rg,
+			      const char *ref, const struct regression_outcome *ro,
+			      const struct compare_list *l)
+{
+	const struct compare_counts *c = &ro->c;
+	struct jsonw w;
+	size_t room;
+
+	jsonw_init(&w, sb, 0);
+	jsonw_object_begin(&w);
+	jsonw_member_str(&w, "baseline", ro->baseline_id);
+	jsonw_member_str(&w, "baseline_ref", ref);
+	jsonw_member_int(&w, "pairs", c->pairs);
+	jsonw_member_int(&w, "new_failures", c->new_failures);
+	jsonw_member_int(&w, "fixed", c->fixed);
+	jsonw_member_num(&w, "p_value", l ? c->p_value : NAN);
+	jsonw_member_num(&w, "diff", c->diff);
+	jsonw_member_num(&w, "diff_lo", c->diff_lo);
+	jsonw_member_num(&w, "diff_hi", c->diff_hi);
+	jsonw_member_num(&w, "alpha", rg->has_alpha ? rg->alpha : NAN);
+	jsonw_key(&w, "max_new_failures");
+	if (rg->has_max_new_failures)
+		jsonw_int(&w, rg->max_new_failures);
+	else
+		jsonw_null(&w);
+	jsonw_member_int(&w, "only_in_candidate", c->only_in_candidate);
+	jsonw_member_int(&w, "only_in_baseline", c->only_in_baseline);
+	jsonw_member_int(&w, "changed", c->changed);
+	jsonw_member_int(&w, "flaky_excluded", c->flaky_excluded);
+	jsonw_member_int(&w, "errors_excluded", c->errors);
+	if (ro->why.len)
+		jsonw_member_str(&w, "error", ro->why.buf);
+	jsonw_key(&w, "flips");
+	jsonw_array_begin(&w);
+	room = REGRESSION_LIST_MAX;
+	if (l) {
+		json_items(&w, l->new_failures, l->n_new_failures, &room, 1);
+		json_items(&w, l->fixed, l->n_fixed, &room, 1);
+	}
+	jsonw_array_end(&w);
+	if (l && l->seen_flips > REGRESSION_LIST_MAX)
+		jsonw_member_bool(&w, "flips_truncated", 1);
+	jsonw_key(&w, "unpaired");
+	jsonw_array_begin(&w);
+	room = REGRESSION_LIST_MAX;
+	if (l)
+		json_items(&w, l->unpaired, l->n_unpaired, &room, 0);
+	jsonw_array_end(&w);
+	if (l && l->seen_unpaired > REGRESSION_LIST_MAX)
+		jsonw_member_bool(&w, "unpaired_truncated", 1);
+	jsonw_object_end(&w);
+}
+
+static void no_counts(struct compare_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->p_value = c->diff = c->diff_lo = c->diff_hi = NAN;
+}
+
+/*
+ * Resolve the baseline (the run's --baseline first), pair, fill the row and
+ * the detail; -1 only on a history error.
+ */
+static int regression_eval(const struct eg_gate *g, struct history *h, const char *run_id,
+			   const struct gates *gs, struct gate_result *res)
+{
+	const struct regression_gate *rg = g->ctx;
+	const char *ref = gs->baseline_override ? gs->baseline_override : rg->baseline;
+	struct regression_outcome *ro = xcalloc(1, sizeof(*ro));
+	struct gate_row *row = &res->row;
+	struct baseline_query q;
+	struct run_info cand, base;
+	struct compare_result cmp;
+	struct compare_list list;
+	struct compare_opts o;
+	int rc, ret = -1;
+
+	res->state = ro;
+	strbuf_init(&ro->why, 0);
+	no_counts(&ro->c);
+	memset(&cmp, 0, sizeof(cmp));
+	memset(&base, 0, sizeof(base));
+	compare_list_init(&list, REGRESSION_LIST_MAX);
+	row->op = "<=";
+	row->threshold = rg->has_max_new_failures ? (double)rg->max_new_failures : NAN;
+	row->value = NAN;
+
+	if (history_run_resolve(h, run_id, &cand, NULL))
+		return -1;
+	memset(&q, 0, sizeof(q));
+	q.ref = ref;
+	q.target = cand.target;
+	q.exclude_id = cand.id;
+	q.registry = gs->cfg ? gs->cfg->registry : NULL;
+	rc = baseline_resolve(h, &q, &base, &ro->why);
+	if (rc < 0)
+		goto out;
+	if (rc == 1) {
+		/* no baseline: the gate fails, it never passes silently */
+		regression_detail(&res->detail, rg, ref, ro, NULL);
+		ret = 0;
+		goto out;
+	}
+	ro->baseline_id = xstrdup(base.id);
+	memset(&o, 0, sizeof(o));
+	o.suite = g->suite;
+	o.tag = g->tag;
+	o.exclude_flaky = rg->exclude_flaky;
+	o.on_case = compare_list_add;
+	o.arg = &list;
+	if (compare_runs(h, base.id, cand.id, &o, &cmp))
+		goto out;
+	ro->c = cmp.all;
+	row->value = (double)ro->c.new_failures;
+	row->n = ro->c.pairs;
+	row->lo = ro->c.diff_lo;
+	row->hi = ro->c.diff_hi;
+	if (!ro->c.pairs) {
+		strbuf_addf(&ro->why, "no case of scope %s could be paired with baseline %s "
+			    "(%ld changed, %ld only in the baseline, %ld only in this run, "
+			    "%ld errored, %ld flaky left out)", res->scope.buf, base.id,
+			    ro->c.changed, ro->c.only_in_baseline, ro->c.only_in_candidate,
+			    ro->c.errors, ro->c.flaky_excluded);
+	} else {
+		row->pass = 1;
+		if (rg->has_max_new_failures && ro->c.new_failures > rg->max_new_failures)
+			row->pass = 0;
+		if (rg->has_alpha && ro->c.p_value < rg->alpha && ro->c.new_failures > ro->c.fixed)
+			row->pass = 0;
+	}
+	regression_detail(&res->detail, rg, ref, ro, &list);
+	ret = 0;
+out:
+	compare_list_release(&list);
+	compare_result_release(&cmp);
+	run_info_release(&base);
+	run_info_release(&cand);
+	return ret;
+}
+
+/* the gate line and a short summary (pairs, new failures, fixed, p) */
+static void regression_print(FILE *out, const struct eg_gate *g, const struct gate_result *res,
+			     int color)
+{
+	const char *red = color ? "\033[31m" : "", *green = color ? "\033[32m" : "",
+		   *reset = color ? "\033[0m" : "";
+	const struct regression_gate *rg = g->ctx;
+	const struct regression_outcome *ro = res->state;
+	const struct compare_counts *c = &ro->c;
+
+	gate_print_head(out, g, res->row.pass, color);
+	if (!ro->baseline_id || ro->why.len) {
+		fprintf(out, "no comparison: %s\n", ro->why.buf);
+		return;
+	}
+	fprintf(out, "%8ld %s ", c->new_failures, res->row.op);
+	if (rg->has_max_new_failures)
+		fprintf(out, "%-8ld", rg->max_new_failures);
+	else
+		fprintf(out, "%-8s", "-");
+	fprintf(out, "  (new failures vs %s)\n", ro->baseline_id);
+	fprintf(out, "        %ld pairs: %s%ld new failure%s%s, %s%ld fixed%s, McNemar p = %.4g",
+		c->pairs, c->new_failures ? red : "", c->new_failures,
+		c->new_failures == 1 ? "" : "s", reset, c->fixed ? green : "", c->fixed, reset,
+		c->p_value);
+	if (rg->has_alpha)
+		fprintf(out, " (alpha %g%s)", rg->alpha,
+			c->p_value < rg->alpha && c->new_failures > c->fixed ? ": significant drop" : "");
+	if (!isnan(c->diff))
+		fprintf(out, ", pass rate %+.1f pp (95%% CI %+.1f to %+.1f)", 100 * c->diff,
+			100 * c->diff_lo, 100 * c->diff_hi);
+	if (c->changed || c->only_in_baseline || c->only_in_candidate || c->errors ||
+	    c->flaky_excluded)
+		fprintf(out, "; not paired: %ld changed, %ld only in baseline, %ld only in this run, "
+			"%ld errored, %ld flaky", c->changed, c->only_in_baseline,
+			c->only_in_candidate, c->errors, c->flaky_excluded);
+	fputc('\n', out);
+}
+
+const struct gate_type gate_regression = {
+	.name = "regression",
+	.fields = regression_fields,
+	.parse = regression_parse,
+	.eval = regression_eval,
+	.print = regression_print,
+	.release = regression_release,
+	.result_release = regression_result_release,
+};

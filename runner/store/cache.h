@@ -1,0 +1,34 @@
+/*
+ * cache: the response cache, a second SQLite file beside the history
+ * (cache.db), keyed by a SHA-256 of base path, model, params and messages
+ * (the key is the caller's). Only successful replies are cached. Several
+ * processes may read and write one cache at once (WAL).
+ *
+ * Ownership: cache_open returns a handle freed by cache_close; a reply
+ * filled by cache_get belongs to the caller (cached_reply_release); keys and
+ * replies passed in are borrowed.
+ */
+#ifndef EG_CACHE_H
+#define EG_CACHE_H
+
+#include <stddef.h>
+
+struct cache;
+
+struct cached_reply {
+	char *content;           /* the answer's bytes, NUL-terminated */
+	size_t content_len;
+	char *finish_reason;     /* or NULL */
+	long prompt_tokens, completion_tokens; /* -1 unknown */
+	double latency_ms;       /* when the answer was obtained; NaN (or 0) unknown */
+};
+
+/* open (creating the file and its directory) and migrate; NULL after reporting */
+struct cache *cache_open(const char *path);
+void cache_close(struct cache *c);
+/* a lookup (see history.h): 0 hit (out filled), 1 miss, -1 error (reported) */
+int cache_get(struct cache *c, const char *key, struct cached_reply *out);
+int cache_put(struct cache *c, const char *key, const struct cached_reply *r);
+void cached_reply_release(struct cached_reply *r);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * history_impl: struct history, shared by the files that implement the
+ * history (history.c, export.c). No other file includes it: to the layers
+ * above, struct history is opaque and its tables are unseen.
+ */
+#ifndef EG_HISTORY_IMPL_H
+#define EG_HISTORY_IMPL_H
+
+#include "history.h"
+#include "sqldb.h"
+
+struct history {
+	struct sqldb db;          /* the file */
+	int readonly;             /* opened by history_open_ro */
+	int in_batch;             /* inside history_batch_begin/commit */
+	sqlite3_stmt *ins_result; /* cached: INSERT INTO results */
+	sqlite3_stmt *ins_score;  /* cached: INSERT INTO scores */
+	sqlite3_stmt *sp_begin;   /* cached: SAVEPOINT around one result */
+	sqlite3_stmt *sp_release; /* cached: RELEASE that savepoint */
+	sqlite3_stmt *sp_undo;    /* cached: ROLLBACK TO that savepoint */
+	sqlite3_stmt *ins_text;   /* cached: INSERT OR IGNORE INTO case_texts */
+};
+
+#endif
