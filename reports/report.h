@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "history.h"
+#include "jsonw.h"
 #include "model.h"
 #include "strbuf.h"
 
@@ -44,9 +45,12 @@ int report_md_append(const struct report_model *m, const char *path);
 /* the Markdown in sb, at most max bytes */
 void report_md_render(struct strbuf *sb, const struct report_model *m, size_t max);
 
-/* the summary object: {"schema_version", "run", "totals", "suites", "gates", "regression"} without the closing brace */
-void report_json_summary(struct strbuf *sb, const struct report_model *m);
+/*
+ * the summary object {"schema_version", "run", "totals", "suites", "gates",
+ * "regression"}, left open: the caller adds its members and ends it
+ */
+void report_json_summary(struct jsonw *w, const struct report_model *m);
 /* one result as a JSON object; the answer cut at max_output bytes (0: whole) */
-void report_json_result(struct strbuf *sb, const struct stored_result *r, size_t max_output);
+void report_json_result(struct jsonw *w, const struct stored_result *r, size_t max_output);
 
 #endif

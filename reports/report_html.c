@@ -5,7 +5,8 @@
  *
  * Every piece of run, suite or model text is escaped for where it goes:
  * element text and attributes with esc_html_*, JSON inside <script
- * type="application/json"> with esc_json (no "<" survives, so no "</script>").
+ * type="application/json"> by jsonw with JSONW_SCRIPT (no "<" survives, so
+ * no "</script>").
  * The script builds the details of a row with textContent only.
  *
  * Results are streamed: each suite's rows go straight to the file, and the
@@ -47,6 +48,7 @@ struct html_ctx {
 	long pass_left_out;      /* passing results over the limit */
 	long budget_left_out;    /* results left out because the details were too big */
 	struct strbuf tmp;       /* one result's details */
+	struct jsonw det_w;      /* the elements of the suite's details array, into tmp */
 	int det_failed;          /* writing the temporary file failed */
 };
 
@@ -489,6 +491,7 @@ static void preview(struct strbuf *sb, const char *s, size_t len, size_t max)
 /* the result's details into the suite's temporary file, when it gets them */
 static int add_details(struct html_ctx *c, const struct stored_result *r)
 {
+	struct jsonw before = c->det_w;
 	int pass = r->row.status == RESULT_PASS;
 
 	if (pass && c->pass_budget <= 0) {
@@ -497,9 +500,10 @@ static int add_details(struct html_ctx *c, const struct stored_result *r)
 	}
 	strbuf_reset(&c->tmp);
 	if (c->det_n)
-		strbuf_addstr(&c->tmp, ",\n");
-	report_json_result(&c->tmp, r, HTML_MAX_ANSWER);
+		jsonw_newline(&c->det_w);
+	report_json_result(&c->det_w, r, HTML_MAX_ANSWER);
 	if (c->det_bytes + c->tmp.len > HTML_DETAILS_BUDGET) {
+		c->det_w = before; /* as if it had not been written */
 		c->budget_left_out++;
 		return 0;
 	}
@@ -613,6 +617,7 @@ static int suite_cases(struct html_ctx *c, size_t i)
 			  "<th>answer, or why it failed</th></tr></thead><tbody>\n");
 	c->det = tmpfile();
 	c->det_n = 0;
+	jsonw_init(&c->det_w, &c->tmp, JSONW_SCRIPT);
 	c->row_n = 0;
 	if (!c->det) {
 		error("cannot write HTML report %s: no temporary file: %s", c->o->path,
@@ -656,6 +661,8 @@ static void controls(struct strbuf *sb, const struct html_ctx *c, long max_detai
 
 static void footer(struct strbuf *sb, const struct html_ctx *c, long max_details)
 {
+	struct jsonw w;
+
 	strbuf_addstr(sb, "</section>\n<footer>");
 	if (c->budget_left_out)
 		strbuf_addf(sb, "<p class=\"note\" id=\"budget-note\">The details of %ld more results "
@@ -665,10 +672,16 @@ static void footer(struct strbuf *sb, const struct html_ctx *c, long max_details
 	txt(sb, EG_VERSION);
 	strbuf_addstr(sb, " from the run history. This file is self-contained and loads nothing.</p>"
 			  "</footer>\n</main>\n<script type=\"application/json\" id=\"eg-summary\">");
-	report_json_summary(sb, c->m);
-	strbuf_addf(sb, ",\"html\":{\"max_details\":%ld,\"passing_without_details\":%ld,"
-		    "\"left_out_for_size\":%ld}}</script>\n", max_details, c->pass_left_out,
-		    c->budget_left_out);
+	jsonw_init(&w, sb, JSONW_SCRIPT);
+	report_json_summary(&w, c->m);
+	jsonw_key(&w, "html");
+	jsonw_object_begin(&w);
+	jsonw_member_int(&w, "max_details", max_details);
+	jsonw_member_int(&w, "passing_without_details", c->pass_left_out);
+	jsonw_member_int(&w, "left_out_for_size", c->budget_left_out);
+	jsonw_object_end(&w);
+	jsonw_object_end(&w);
+	strbuf_addstr(sb, "</script>\n");
 }
 
 int report_html_write(const struct report_model *m, const char *path, long max_details)

@@ -7,182 +7,140 @@
 
 #include "error.h"
 #include "escape.h"
+#include "export.h"
+#include "jsonw.h"
 #include "output.h"
 #include "report.h"
 #include "xalloc.h"
 #include "banned.h"
 
-static void key(struct strbuf *sb, const char *k, int *first)
-{
-	if (!*first)
-		strbuf_addch(sb, ',');
-	*first = 0;
-	esc_json_str(sb, k);
-	strbuf_addch(sb, ':');
-}
-
-static void k_str(struct strbuf *sb, const char *k, const char *v, int *first)
-{
-	key(sb, k, first);
-	esc_json_str(sb, v);
-}
-
-static void k_long(struct strbuf *sb, const char *k, long v, int *first)
-{
-	key(sb, k, first);
-	strbuf_addf(sb, "%ld", v);
-}
-
-static void k_num(struct strbuf *sb, const char *k, double v, int *first)
-{
-	key(sb, k, first);
-	esc_json_num(sb, v);
-}
-
-static void k_bool(struct strbuf *sb, const char *k, int v, int *first)
-{
-	key(sb, k, first);
-	strbuf_addstr(sb, v ? "true" : "false");
-}
-
 /* stored JSON text as a value; text that does not parse becomes a string */
-static void k_json_text(struct strbuf *sb, const char *k, const char *text, int *first)
+static void member_json_text(struct jsonw *w, const char *k, const char *text)
 {
 	cJSON *v;
 
-	key(sb, k, first);
+	jsonw_key(w, k);
 	if (!text) {
-		strbuf_addstr(sb, "null");
+		jsonw_null(w);
 		return;
 	}
 	v = cJSON_Parse(text);
 	if (v)
-		esc_json_value(sb, v);
+		jsonw_cjson(w, v);
 	else
-		esc_json_str(sb, text);
+		jsonw_str(w, text);
 	cJSON_Delete(v);
 }
 
-static void counts_obj(struct strbuf *sb, const struct counts *c)
+/* a count that is not known (< 0) as null */
+static void member_count(struct jsonw *w, const char *k, long v)
 {
-	int f = 1;
-
-	strbuf_addch(sb, '{');
-	k_long(sb, "n", c->n, &f);
-	k_long(sb, "pass", c->pass, &f);
-	k_long(sb, "fail", c->fail, &f);
-	k_long(sb, "error", c->error, &f);
-	k_num(sb, "pass_rate", report_pass_rate(c), &f);
-	k_num(sb, "latency_ms", c->latency_ms, &f);
-	strbuf_addch(sb, '}');
+	jsonw_key(w, k);
+	if (v >= 0)
+		jsonw_int(w, v);
+	else
+		jsonw_null(w);
 }
 
-static void usage_members(struct strbuf *sb, const struct usage *u, int *f)
+static void counts_obj(struct jsonw *w, const char *k, const struct counts *c)
 {
-	k_long(sb, "prompt_tokens", u->prompt_tokens, f);
-	k_long(sb, "completion_tokens", u->completion_tokens, f);
-	k_num(sb, "cost_usd", u->n_cost ? u->cost_usd : NAN, f);
-	k_long(sb, "cached", u->cached, f);
+	jsonw_key(w, k);
+	jsonw_object_begin(w);
+	jsonw_member_int(w, "n", c->n);
+	jsonw_member_int(w, "pass", c->pass);
+	jsonw_member_int(w, "fail", c->fail);
+	jsonw_member_int(w, "error", c->error);
+	jsonw_member_num(w, "pass_rate", report_pass_rate(c));
+	jsonw_member_num(w, "latency_ms", c->latency_ms);
+	jsonw_object_end(w);
 }
 
-static void run_obj(struct strbuf *sb, const struct run_info *ri)
+static void usage_members(struct jsonw *w, const struct usage *u)
 {
-	int f = 1;
-
-	strbuf_addch(sb, '{');
-	k_str(sb, "id", ri->id, &f);
-	k_str(sb, "started_at", ri->started_at, &f);
-	k_str(sb, "finished_at", ri->finished_at, &f);
-	k_str(sb, "status", run_status_name(ri->status), &f);
-	k_str(sb, "verdict", ri->verdict, &f);
-	k_str(sb, "target", ri->target, &f);
-	k_str(sb, "version", ri->version, &f);
-	k_str(sb, "model", ri->model, &f);
-	k_str(sb, "git_sha", ri->git_sha, &f);
-	k_str(sb, "git_ref", ri->git_ref, &f);
-	k_str(sb, "config_hash", ri->config_hash, &f);
-	k_str(sb, "shard", ri->shard, &f);
-	k_str(sb, "evalgate_version", ri->evalgate_version, &f);
-	k_long(sb, "repeats", ri->repeats > 0 ? ri->repeats : 1, &f);
-	k_str(sb, "repeat_policy", ri->repeat_policy ? ri->repeat_policy : "all", &f);
-	strbuf_addch(sb, '}');
+	jsonw_member_int(w, "prompt_tokens", u->prompt_tokens);
+	jsonw_member_int(w, "completion_tokens", u->completion_tokens);
+	jsonw_member_num(w, "cost_usd", u->n_cost ? u->cost_usd : NAN);
+	jsonw_member_int(w, "cached", u->cached);
 }
 
-static void suite_obj(struct strbuf *sb, const struct report_suite *s)
+static void run_obj(struct jsonw *w, const struct run_info *ri)
+{
+	jsonw_key(w, "run");
+	jsonw_object_begin(w);
+	export_run_members(w, ri);
+	jsonw_member_str(w, "config_hash", ri->config_hash);
+	jsonw_member_str(w, "shard", ri->shard);
+	jsonw_member_str(w, "evalgate_version", ri->evalgate_version);
+	jsonw_member_int(w, "repeats", ri->repeats > 0 ? ri->repeats : 1);
+	jsonw_member_str(w, "repeat_policy", ri->repeat_policy ? ri->repeat_policy : "all");
+	jsonw_object_end(w);
+}
+
+static void suite_obj(struct jsonw *w, const struct report_suite *s)
 {
 	size_t i;
-	int f = 1;
 
-	strbuf_addch(sb, '{');
-	k_str(sb, "name", s->name, &f);
-	k_str(sb, "version", s->version, &f);
-	k_str(sb, "kind", s->kind, &f);
-	k_str(sb, "hash", s->hash, &f);
-	key(sb, "cases", &f);
-	counts_obj(sb, &s->cases);
-	key(sb, "results", &f);
-	counts_obj(sb, &s->results);
-	usage_members(sb, &s->usage, &f);
-	key(sb, "baseline", &f);
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "name", s->name);
+	jsonw_member_str(w, "version", s->version);
+	jsonw_member_str(w, "kind", s->kind);
+	jsonw_member_str(w, "hash", s->hash);
+	counts_obj(w, "cases", &s->cases);
+	counts_obj(w, "results", &s->results);
+	usage_members(w, &s->usage);
+	jsonw_key(w, "baseline");
 	if (s->has_base) {
-		int g = 1;
-
-		strbuf_addch(sb, '{');
-		key(sb, "cases", &g);
-		counts_obj(sb, &s->base);
-		k_num(sb, "pass_rate_delta",
-		      report_pass_rate(&s->cases) - report_pass_rate(&s->base), &g);
-		k_long(sb, "new_failures", s->flips_new, &g);
-		k_long(sb, "fixed", s->flips_fixed, &g);
-		strbuf_addch(sb, '}');
+		jsonw_object_begin(w);
+		counts_obj(w, "cases", &s->base);
+		jsonw_member_num(w, "pass_rate_delta",
+				 report_pass_rate(&s->cases) - report_pass_rate(&s->base));
+		jsonw_member_int(w, "new_failures", s->flips_new);
+		jsonw_member_int(w, "fixed", s->flips_fixed);
+		jsonw_object_end(w);
 	} else {
-		strbuf_addstr(sb, "null");
+		jsonw_null(w);
 	}
-	key(sb, "trend", &f);
-	strbuf_addch(sb, '[');
+	jsonw_key(w, "trend");
+	jsonw_array_begin(w);
 	for (i = 0; i < s->n_trend; i++) {
 		const struct report_point *p = &s->trend[i];
-		int g = 1;
 
-		if (i)
-			strbuf_addch(sb, ',');
-		strbuf_addch(sb, '{');
-		k_str(sb, "run_id", p->run_id, &g);
-		k_str(sb, "started_at", p->started_at, &g);
-		k_long(sb, "n", p->c.n, &g);
-		k_long(sb, "pass", p->c.pass, &g);
-		k_long(sb, "fail", p->c.fail, &g);
-		k_long(sb, "error", p->c.error, &g);
-		k_num(sb, "pass_rate", report_pass_rate(&p->c), &g);
-		k_bool(sb, "current", p->is_current, &g);
-		k_bool(sb, "baseline", p->is_baseline, &g);
-		strbuf_addch(sb, '}');
+		jsonw_object_begin(w);
+		jsonw_member_str(w, "run_id", p->run_id);
+		jsonw_member_str(w, "started_at", p->started_at);
+		jsonw_member_int(w, "n", p->c.n);
+		jsonw_member_int(w, "pass", p->c.pass);
+		jsonw_member_int(w, "fail", p->c.fail);
+		jsonw_member_int(w, "error", p->c.error);
+		jsonw_member_num(w, "pass_rate", report_pass_rate(&p->c));
+		jsonw_member_bool(w, "current", p->is_current);
+		jsonw_member_bool(w, "baseline", p->is_baseline);
+		jsonw_object_end(w);
 	}
-	strbuf_addstr(sb, "]}");
+	jsonw_array_end(w);
+	jsonw_object_end(w);
 }
 
-static void gate_obj(struct strbuf *sb, const struct report_gate *g)
+static void gate_obj(struct jsonw *w, const struct report_gate *g)
 {
-	int f = 1;
-
-	strbuf_addch(sb, '{');
-	k_str(sb, "name", g->name, &f);
-	k_str(sb, "metric", g->metric, &f);
-	k_str(sb, "scope", g->scope, &f);
-	k_num(sb, "value", g->value, &f);
-	k_str(sb, "op", g->op, &f);
-	k_num(sb, "threshold", g->threshold, &f);
-	k_bool(sb, "pass", g->pass, &f);
-	k_num(sb, "lo", g->lo, &f);
-	k_num(sb, "hi", g->hi, &f);
-	k_long(sb, "n", g->n, &f);
-	k_json_text(sb, "detail", g->detail, &f);
-	strbuf_addch(sb, '}');
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "name", g->name);
+	jsonw_member_str(w, "metric", g->metric);
+	jsonw_member_str(w, "scope", g->scope);
+	jsonw_member_num(w, "value", g->value);
+	jsonw_member_str(w, "op", g->op);
+	jsonw_member_num(w, "threshold", g->threshold);
+	jsonw_member_bool(w, "pass", g->pass);
+	jsonw_member_num(w, "lo", g->lo);
+	jsonw_member_num(w, "hi", g->hi);
+	jsonw_member_int(w, "n", g->n);
+	member_json_text(w, "detail", g->detail);
+	jsonw_object_end(w);
 }
 
 /* the first stored result of a case: its status and answer */
 struct side {
-	struct strbuf *sb;
+	struct jsonw *w;
 	int found;
 };
 
@@ -190,249 +148,210 @@ static int side_one(const struct stored_result *r, void *arg)
 {
 	struct side *s = arg;
 	size_t cut;
-	int f = 1;
 
 	s->found = 1;
-	strbuf_addch(s->sb, '{');
-	k_str(s->sb, "status", result_status_name(r->row.status), &f);
-	key(s->sb, "output", &f);
+	jsonw_object_begin(s->w);
+	jsonw_member_str(s->w, "status", result_status_name(r->row.status));
+	jsonw_key(s->w, "output");
 	if (r->row.output) {
 		cut = esc_utf8_cut(r->row.output, r->row.output_len, REPORT_FLIP_ANSWER);
-		esc_json(s->sb, r->row.output, cut);
-		k_long(s->sb, "output_truncated", (long)(r->row.output_len - cut), &f);
+		jsonw_strn(s->w, r->row.output, cut);
+		jsonw_member_int(s->w, "output_truncated", (long long)(r->row.output_len - cut));
 	} else {
-		strbuf_addstr(s->sb, "null");
+		jsonw_null(s->w);
 	}
-	k_str(s->sb, "error", r->row.error, &f);
-	strbuf_addch(s->sb, '}');
+	jsonw_member_str(s->w, "error", r->row.error);
+	jsonw_object_end(s->w);
 	return 1;
 }
 
-static void side_obj(struct strbuf *sb, const struct report_model *m, int base,
+static void side_obj(struct jsonw *w, const char *k, const struct report_model *m, int base,
 		     const struct report_flip *fl)
 {
-	struct side s = { sb, 0 };
+	struct side s = { w, 0 };
 
+	jsonw_key(w, k);
 	report_model_case(m, base, fl->suite, fl->case_id, side_one, &s);
 	if (!s.found)
-		strbuf_addstr(sb, "null");
+		jsonw_null(w);
 }
 
-static void regression_obj(struct strbuf *sb, const struct report_model *m)
+static void regression_obj(struct jsonw *w, const struct report_model *m)
 {
 	const struct report_regression *r = &m->reg;
 	size_t i;
-	int f = 1;
 
+	jsonw_key(w, "regression");
 	if (!r->present) {
-		strbuf_addstr(sb, "null");
+		jsonw_null(w);
 		return;
 	}
-	strbuf_addch(sb, '{');
-	k_bool(sb, "pass", r->pass, &f);
-	k_str(sb, "baseline", r->baseline, &f);
-	k_str(sb, "baseline_ref", r->baseline_ref, &f);
-	k_bool(sb, "baseline_in_history", r->have_base_run, &f);
+	jsonw_object_begin(w);
+	jsonw_member_bool(w, "pass", r->pass);
+	jsonw_member_str(w, "baseline", r->baseline);
+	jsonw_member_str(w, "baseline_ref", r->baseline_ref);
+	jsonw_member_bool(w, "baseline_in_history", r->have_base_run);
 	if (r->have_base_run) {
-		k_str(sb, "baseline_started_at", r->base_run.started_at, &f);
-		k_str(sb, "baseline_version", r->base_run.version, &f);
-		k_str(sb, "baseline_model", r->base_run.model, &f);
+		jsonw_member_str(w, "baseline_started_at", r->base_run.started_at);
+		jsonw_member_str(w, "baseline_version", r->base_run.version);
+		jsonw_member_str(w, "baseline_model", r->base_run.model);
 	}
-	k_long(sb, "pairs", r->pairs, &f);
-	k_long(sb, "new_failures", r->new_failures, &f);
-	k_long(sb, "fixed", r->fixed, &f);
-	k_num(sb, "p_value", r->p_value, &f);
-	k_num(sb, "diff", r->diff, &f);
-	k_num(sb, "diff_lo", r->diff_lo, &f);
-	k_num(sb, "diff_hi", r->diff_hi, &f);
-	k_num(sb, "alpha", r->alpha, &f);
-	k_num(sb, "max_new_failures", r->max_new_failures, &f);
-	k_long(sb, "only_in_candidate", r->only_in_candidate, &f);
-	k_long(sb, "only_in_baseline", r->only_in_baseline, &f);
-	k_long(sb, "changed", r->changed, &f);
-	k_long(sb, "flaky_excluded", r->flaky_excluded, &f);
-	key(sb, "flips", &f);
-	strbuf_addch(sb, '[');
+	jsonw_member_int(w, "pairs", r->pairs);
+	jsonw_member_int(w, "new_failures", r->new_failures);
+	jsonw_member_int(w, "fixed", r->fixed);
+	jsonw_member_num(w, "p_value", r->p_value);
+	jsonw_member_num(w, "diff", r->diff);
+	jsonw_member_num(w, "diff_lo", r->diff_lo);
+	jsonw_member_num(w, "diff_hi", r->diff_hi);
+	jsonw_member_num(w, "alpha", r->alpha);
+	jsonw_member_num(w, "max_new_failures", r->max_new_failures);
+	jsonw_member_int(w, "only_in_candidate", r->only_in_candidate);
+	jsonw_member_int(w, "only_in_baseline", r->only_in_baseline);
+	jsonw_member_int(w, "changed", r->changed);
+	jsonw_member_int(w, "flaky_excluded", r->flaky_excluded);
+	jsonw_key(w, "flips");
+	jsonw_array_begin(w);
 	for (i = 0; i < r->n_flips; i++) {
 		const struct report_flip *fl = &r->flips[i];
-		int g = 1;
 
-		if (i)
-			strbuf_addch(sb, ',');
-		strbuf_addch(sb, '{');
-		k_str(sb, "suite", fl->suite, &g);
-		k_str(sb, "case_id", fl->case_id, &g);
-		k_str(sb, "from", fl->from, &g);
-		k_str(sb, "to", fl->to, &g);
-		key(sb, "before", &g);
-		side_obj(sb, m, 1, fl);
-		key(sb, "after", &g);
-		side_obj(sb, m, 0, fl);
-		strbuf_addch(sb, '}');
+		jsonw_object_begin(w);
+		jsonw_member_str(w, "suite", fl->suite);
+		jsonw_member_str(w, "case_id", fl->case_id);
+		jsonw_member_str(w, "from", fl->from);
+		jsonw_member_str(w, "to", fl->to);
+		side_obj(w, "before", m, 1, fl);
+		side_obj(w, "after", m, 0, fl);
+		jsonw_object_end(w);
 	}
-	strbuf_addch(sb, ']');
-	k_bool(sb, "flips_truncated", r->flips_truncated, &f);
-	key(sb, "unpaired", &f);
-	strbuf_addch(sb, '[');
+	jsonw_array_end(w);
+	jsonw_member_bool(w, "flips_truncated", r->flips_truncated);
+	jsonw_key(w, "unpaired");
+	jsonw_array_begin(w);
 	for (i = 0; i < r->n_unpaired; i++) {
-		int g = 1;
-
-		if (i)
-			strbuf_addch(sb, ',');
-		strbuf_addch(sb, '{');
-		k_str(sb, "suite", r->unpaired[i].suite, &g);
-		k_str(sb, "case_id", r->unpaired[i].case_id, &g);
-		k_str(sb, "why", r->unpaired[i].why, &g);
-		strbuf_addch(sb, '}');
+		jsonw_object_begin(w);
+		jsonw_member_str(w, "suite", r->unpaired[i].suite);
+		jsonw_member_str(w, "case_id", r->unpaired[i].case_id);
+		jsonw_member_str(w, "why", r->unpaired[i].why);
+		jsonw_object_end(w);
 	}
-	strbuf_addch(sb, ']');
-	k_bool(sb, "unpaired_truncated", r->unpaired_truncated, &f);
-	strbuf_addch(sb, '}');
+	jsonw_array_end(w);
+	jsonw_member_bool(w, "unpaired_truncated", r->unpaired_truncated);
+	jsonw_object_end(w);
 }
 
-void report_json_summary(struct strbuf *sb, const struct report_model *m)
+void report_json_summary(struct jsonw *w, const struct report_model *m)
 {
 	size_t i;
-	int f = 1;
 
-	strbuf_addch(sb, '{');
-	k_long(sb, "schema_version", REPORT_SCHEMA_VERSION, &f);
-	k_str(sb, "verdict", report_verdict(m), &f);
-	key(sb, "run", &f);
-	run_obj(sb, &m->run);
-	key(sb, "totals", &f);
-	{
-		int g = 1;
-
-		strbuf_addch(sb, '{');
-		key(sb, "cases", &g);
-		counts_obj(sb, &m->cases);
-		key(sb, "results", &g);
-		counts_obj(sb, &m->results);
-		usage_members(sb, &m->usage, &g);
-		k_long(sb, "gates", (long)m->n_gates, &g);
-		k_long(sb, "gates_failed", m->gates_failed, &g);
-		strbuf_addch(sb, '}');
-	}
-	key(sb, "suites", &f);
-	strbuf_addch(sb, '[');
-	for (i = 0; i < m->n_suites; i++) {
-		if (i)
-			strbuf_addch(sb, ',');
-		suite_obj(sb, &m->suites[i]);
-	}
-	strbuf_addch(sb, ']');
-	key(sb, "gates", &f);
-	strbuf_addch(sb, '[');
-	for (i = 0; i < m->n_gates; i++) {
-		if (i)
-			strbuf_addch(sb, ',');
-		gate_obj(sb, &m->gates[i]);
-	}
-	strbuf_addch(sb, ']');
-	key(sb, "regression", &f);
-	regression_obj(sb, m);
+	jsonw_object_begin(w);
+	jsonw_member_int(w, "schema_version", REPORT_SCHEMA_VERSION);
+	jsonw_member_str(w, "verdict", report_verdict(m));
+	run_obj(w, &m->run);
+	jsonw_key(w, "totals");
+	jsonw_object_begin(w);
+	counts_obj(w, "cases", &m->cases);
+	counts_obj(w, "results", &m->results);
+	usage_members(w, &m->usage);
+	jsonw_member_int(w, "gates", (long long)m->n_gates);
+	jsonw_member_int(w, "gates_failed", m->gates_failed);
+	jsonw_object_end(w);
+	jsonw_key(w, "suites");
+	jsonw_array_begin(w);
+	for (i = 0; i < m->n_suites; i++)
+		suite_obj(w, &m->suites[i]);
+	jsonw_array_end(w);
+	jsonw_key(w, "gates");
+	jsonw_array_begin(w);
+	for (i = 0; i < m->n_gates; i++)
+		gate_obj(w, &m->gates[i]);
+	jsonw_array_end(w);
+	regression_obj(w, m);
 }
 
-static void tags_array(struct strbuf *sb, const char *tags)
+/* the comma-separated tags as an array of the non-empty ones */
+static void tags_array(struct jsonw *w, const char *tags)
 {
 	const char *p = tags;
-	int first = 1;
 
-	strbuf_addch(sb, '[');
+	jsonw_key(w, "tags");
+	jsonw_array_begin(w);
 	while (p && *p) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 
-		if (len) {
-			if (!first)
-				strbuf_addch(sb, ',');
-			first = 0;
-			esc_json(sb, p, len);
-		}
+		if (len)
+			jsonw_strn(w, p, len);
 		p = comma ? comma + 1 : NULL;
 	}
-	strbuf_addch(sb, ']');
+	jsonw_array_end(w);
 }
 
-void report_json_result(struct strbuf *sb, const struct stored_result *r, size_t max_output)
+void report_json_result(struct jsonw *w, const struct stored_result *r, size_t max_output)
 {
 	const struct result_row *row = &r->row;
 	size_t i;
-	int f = 1;
 
-	strbuf_addch(sb, '{');
-	k_str(sb, "suite", row->suite, &f);
-	k_str(sb, "case_id", row->case_id, &f);
-	k_str(sb, "case_hash", row->case_hash, &f);
-	k_long(sb, "repeat", row->repeat, &f);
-	k_str(sb, "status", result_status_name(row->status), &f);
-	key(sb, "tags", &f);
-	tags_array(sb, row->tags);
-	k_json_text(sb, "input", row->input, &f);
-	k_json_text(sb, "context", row->context, &f);
-	k_str(sb, "expected", row->expected, &f);
-	k_json_text(sb, "retrieved", row->target_reply, &f);
-	key(sb, "output", &f);
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "suite", row->suite);
+	jsonw_member_str(w, "case_id", row->case_id);
+	jsonw_member_str(w, "case_hash", row->case_hash);
+	jsonw_member_int(w, "repeat", row->repeat);
+	jsonw_member_str(w, "status", result_status_name(row->status));
+	tags_array(w, row->tags);
+	member_json_text(w, "input", row->input);
+	member_json_text(w, "context", row->context);
+	jsonw_member_str(w, "expected", row->expected);
+	member_json_text(w, "retrieved", row->target_reply);
+	jsonw_key(w, "output");
 	if (row->output) {
 		size_t cut = max_output ? esc_utf8_cut(row->output, row->output_len, max_output)
 					: row->output_len;
 
-		esc_json(sb, row->output, cut);
+		jsonw_strn(w, row->output, cut);
 		if (cut < row->output_len)
-			k_long(sb, "output_truncated", (long)(row->output_len - cut), &f);
+			jsonw_member_int(w, "output_truncated", (long long)(row->output_len - cut));
 	} else {
-		strbuf_addstr(sb, "null");
+		jsonw_null(w);
 	}
-	k_str(sb, "error", row->error, &f);
-	k_str(sb, "finish_reason", row->finish_reason, &f);
-	k_num(sb, "latency_ms", row->latency_ms, &f);
-	key(sb, "prompt_tokens", &f);
-	if (row->prompt_tokens >= 0)
-		strbuf_addf(sb, "%ld", row->prompt_tokens);
-	else
-		strbuf_addstr(sb, "null");
-	key(sb, "completion_tokens", &f);
-	if (row->completion_tokens >= 0)
-		strbuf_addf(sb, "%ld", row->completion_tokens);
-	else
-		strbuf_addstr(sb, "null");
-	k_num(sb, "cost_usd", row->cost_usd, &f);
-	k_long(sb, "attempts", row->attempts, &f);
-	k_bool(sb, "cached", row->cached, &f);
-	key(sb, "scores", &f);
-	strbuf_addch(sb, '[');
+	jsonw_member_str(w, "error", row->error);
+	jsonw_member_str(w, "finish_reason", row->finish_reason);
+	jsonw_member_num(w, "latency_ms", row->latency_ms);
+	member_count(w, "prompt_tokens", row->prompt_tokens);
+	member_count(w, "completion_tokens", row->completion_tokens);
+	jsonw_member_num(w, "cost_usd", row->cost_usd);
+	jsonw_member_int(w, "attempts", row->attempts);
+	jsonw_member_bool(w, "cached", row->cached);
+	jsonw_key(w, "scores");
+	jsonw_array_begin(w);
 	for (i = 0; i < r->n_scores; i++) {
 		const struct score_row *sc = &r->scores[i];
-		int g = 1;
 
-		if (i)
-			strbuf_addch(sb, ',');
-		strbuf_addch(sb, '{');
-		k_str(sb, "scorer", sc->scorer, &g);
-		k_str(sb, "type", sc->type, &g);
-		k_num(sb, "score", sc->score, &g);
-		k_bool(sb, "pass", sc->pass, &g);
-		k_bool(sb, "error", sc->error, &g);
-		k_str(sb, "reason", sc->reason, &g);
-		k_json_text(sb, "detail", sc->detail, &g);
-		k_long(sb, "calls", sc->calls, &g);
-		strbuf_addch(sb, '}');
+		jsonw_object_begin(w);
+		jsonw_member_str(w, "scorer", sc->scorer);
+		jsonw_member_str(w, "type", sc->type);
+		jsonw_member_num(w, "score", sc->score);
+		jsonw_member_bool(w, "pass", sc->pass);
+		jsonw_member_bool(w, "error", sc->error);
+		jsonw_member_str(w, "reason", sc->reason);
+		member_json_text(w, "detail", sc->detail);
+		jsonw_member_int(w, "calls", sc->calls);
+		jsonw_object_end(w);
 	}
-	strbuf_addstr(sb, "]}");
+	jsonw_array_end(w);
+	jsonw_object_end(w);
 }
 
 struct json_ctx {
 	struct report_out *o;
-	long n;
+	struct jsonw *w;
 };
 
 static int json_result(const struct stored_result *r, void *arg)
 {
 	struct json_ctx *c = arg;
 
-	strbuf_addstr(&c->o->sb, c->n++ ? ",\n" : "\n");
-	report_json_result(&c->o->sb, r, 0);
+	jsonw_newline(c->w);
+	report_json_result(c->w, r, 0);
 	out_flush(c->o, 0);
 	return c->o->failed;
 }
@@ -441,18 +360,25 @@ int report_json_write(const struct report_model *m, const char *path)
 {
 	struct report_out o;
 	struct json_ctx c;
+	struct jsonw w;
 	size_t i;
 
 	if (out_open(&o, path, "JSON report"))
 		return -1;
+	/* script-safe like the summary the HTML report embeds: one text for both */
+	jsonw_init(&w, &o.sb, JSONW_SCRIPT);
 	c.o = &o;
-	c.n = 0;
-	report_json_summary(&o.sb, m);
-	strbuf_addstr(&o.sb, ",\"results\":[");
+	c.w = &w;
+	report_json_summary(&w, m);
+	jsonw_key(&w, "results");
+	jsonw_array_begin(&w);
 	for (i = 0; i < m->n_suites; i++)
 		if (report_model_results(m, i, json_result, &c) || o.failed)
 			goto out_abort;
-	strbuf_addstr(&o.sb, "\n]}\n");
+	jsonw_newline(&w);
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
+	strbuf_addch(&o.sb, '\n');
 	return out_commit(&o);
 out_abort:
 	if (!o.failed)

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "escape.h"
 #include "strbuf.h"
 #include "utf8.h"
 #include "xalloc.h"

@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "error.h"
 #include "gateway.h"
+#include "jsonw.h"
 #include "strbuf.h"
 #include "target.h"
 #include "xalloc.h"
@@ -288,28 +289,23 @@ static void tags_join(struct strbuf *sb, const struct eg_case *c)
 /* the case's input (a JSON string or the messages array) and context (a JSON array) */
 static void case_texts(const struct eg_case *c, struct strbuf *input, struct strbuf *context)
 {
+	struct jsonw w;
 	size_t i;
 
 	strbuf_reset(input);
 	strbuf_reset(context);
-	if (c->input) {
-		strbuf_add_json_str(input, c->input, strlen(c->input));
-	} else if (c->messages) {
-		char *m = cJSON_PrintUnformatted(c->messages);
-
-		if (m)
-			strbuf_addstr(input, m);
-		cJSON_free(m);
-	}
+	jsonw_init(&w, input, 0);
+	if (c->input)
+		jsonw_str(&w, c->input);
+	else if (c->messages)
+		jsonw_cjson(&w, c->messages);
 	if (!c->n_context)
 		return;
-	strbuf_addch(context, '[');
-	for (i = 0; i < c->n_context; i++) {
-		if (i)
-			strbuf_addch(context, ',');
-		strbuf_add_json_str(context, c->context[i], strlen(c->context[i]));
-	}
-	strbuf_addch(context, ']');
+	jsonw_init(&w, context, 0);
+	jsonw_array_begin(&w);
+	for (i = 0; i < c->n_context; i++)
+		jsonw_str(&w, c->context[i]);
+	jsonw_array_end(&w);
 }
 
 static int write_job(struct run *r, struct history *h, struct cache *cw, struct job *j,

@@ -9,6 +9,8 @@
 #include <cjson/cJSON.h>
 
 #include "error.h"
+#include "hashmap.h"
+#include "jsonw.h"
 #include "sha256.h"
 #include "strbuf.h"
 #include "utf8.h"
@@ -40,13 +42,6 @@ struct always_rule {
 	char *value;                /* compared with the field's text */
 };
 
-/* emitted ids: key -> times used, for the "-2" suffix of repeated lines */
-struct idcount {
-	uint64_t *keys;             /* 0 = empty slot */
-	unsigned *uses;
-	size_t cap, n;
-};
-
 struct sampler {
 	struct sample_opts o;
 	uint64_t rng;               /* splitmix64 state */
@@ -55,9 +50,8 @@ struct sampler {
 	char *stratum_label;        /* last part of stratify_by, for tags */
 	struct stratum *strata;
 	size_t n_strata, alloc_strata;
-	size_t *slots;              /* stratum hash table: index + 1, 0 = empty */
-	size_t n_slots;
-	struct idcount ids;
+	struct hashmap stratum_index; /* stratum value -> its index in strata */
+	struct hashmap id_uses;     /* emitted id key -> times used, for the "-2" of repeated lines */
 	struct sample_counts c;
 };
 
@@ -168,16 +162,11 @@ static const cJSON *field_get(const cJSON *root, const char *path)
 /* a field's value as text: strings as they are, others as JSON; NULL when absent or null */
 static char *value_text(const cJSON *v)
 {
-	char *s;
-
 	if (!v || cJSON_IsNull(v))
 		return NULL;
 	if (cJSON_IsString(v))
 		return xstrdup(v->valuestring);
-	s = cJSON_PrintUnformatted(v);
-	if (!s)
-		die("out of memory printing a log field");
-	return s;
+	return jsonw_print(v, 0);
 }
 
 /* s cut to at most max bytes on a UTF-8 boundary (s is valid UTF-8) */
@@ -342,10 +331,8 @@ static char *build_case(const struct log_case *lc, const char *tag, int always)
 		if (always)
 			cJSON_AddItemToArray(tags, cJSON_CreateString("always"));
 	}
-	text = cJSON_PrintUnformatted(o);
+	text = jsonw_print(o, 0);
 	cJSON_Delete(o);
-	if (!text)
-		die("out of memory building a case");
 	return text;
 }
 
@@ -371,49 +358,24 @@ static void line_key(const char *line, size_t len, struct item *it)
 
 /* ---- emitting ---- */
 
-static unsigned idcount_use(struct idcount *ic, uint64_t key)
-{
-	size_t i;
-
-	if ((ic->n + 1) * 4 > ic->cap * 3) {
-		struct idcount big = { NULL, NULL, ic->cap ? ic->cap * 2 : 256, 0 };
-		big.keys = xcalloc(big.cap, sizeof(*big.keys));
-		big.uses = xcalloc(big.cap, sizeof(*big.uses));
-		for (i = 0; i < ic->cap; i++) {
-			size_t j;
-			if (!ic->keys[i])
-				continue;
-			for (j = ic->keys[i] & (big.cap - 1); big.keys[j]; j = (j + 1) & (big.cap - 1))
-				;
-			big.keys[j] = ic->keys[i];
-			big.uses[j] = ic->uses[i];
-			big.n++;
-		}
-		free(ic->keys);
-		free(ic->uses);
-		*ic = big;
-	}
-	for (i = key & (ic->cap - 1); ic->keys[i]; i = (i + 1) & (ic->cap - 1))
-		if (ic->keys[i] == key)
-			return ++ic->uses[i];
-	ic->keys[i] = key;
-	ic->uses[i] = 1;
-	ic->n++;
-	return 1;
-}
-
 static int emit_item(struct sampler *s, const struct item *it)
 {
-	struct strbuf sb = STRBUF_INIT;
-	unsigned use = idcount_use(&s->ids, it->key);
+	struct strbuf sb = STRBUF_INIT, id = STRBUF_INIT;
+	unsigned use = (unsigned)++*hashmap_put(&s->id_uses, it->key, NULL);
+	struct jsonw w;
 	int rc;
 
-	strbuf_addf(&sb, "{\"id\":\"s-%s", it->hex);
+	strbuf_addf(&id, "s-%s", it->hex);
 	if (use > 1)
-		strbuf_addf(&sb, "-%u", use);
-	strbuf_addstr(&sb, "\",");
-	strbuf_addstr(&sb, it->text + 1);
+		strbuf_addf(&id, "-%u", use);
+	/* the id first, then the members of the case object it->text */
+	jsonw_init(&w, &sb, 0);
+	jsonw_object_begin(&w);
+	jsonw_member_str(&w, "id", id.buf);
+	jsonw_raw(&w, it->text + 1, strlen(it->text) - 2);
+	jsonw_object_end(&w);
 	rc = s->o.emit ? s->o.emit(sb.buf, sb.len, s->o.emit_arg) : 0;
+	strbuf_release(&id);
 	strbuf_release(&sb);
 	if (rc)
 		return error("%s: cannot write the sampled cases", s->o.file);
@@ -422,26 +384,16 @@ static int emit_item(struct sampler *s, const struct item *it)
 
 /* ---- strata ---- */
 
-static uint64_t str_hash(const char *p)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	return h;
-}
-
 /* the stratum of value (taking ownership of value); NULL after reporting too many */
 static struct stratum *stratum_of(struct sampler *s, char *value, long lineno)
 {
-	size_t mask = s->n_slots - 1, i;
+	const uint64_t *known = hashmap_get_str(&s->stratum_index, value, strlen(value));
 	struct stratum *st;
 
-	for (i = str_hash(value) & mask; s->slots[i]; i = (i + 1) & mask)
-		if (!strcmp(s->strata[s->slots[i] - 1].value, value)) {
-			free(value);
-			return &s->strata[s->slots[i] - 1];
-		}
+	if (known) {
+		free(value);
+		return &s->strata[*known];
+	}
 	if (s->n_strata == SAMPLE_MAX_STRATA) {
 		error_at(s->o.file, (int)lineno, s->o.stratify_by,
 			 "more than %d distinct values; stratify by a coarser field",
@@ -458,7 +410,7 @@ static struct stratum *stratum_of(struct sampler *s, char *value, long lineno)
 		strbuf_addf(&tag, "%s:%s", s->stratum_label, value);
 		st->tag = strbuf_detach(&tag, NULL);
 	}
-	s->slots[i] = ++s->n_strata;
+	*hashmap_put_str(&s->stratum_index, value, strlen(value), NULL) = s->n_strata++;
 	s->c.strata = (long)s->n_strata;
 	return st;
 }
@@ -470,6 +422,8 @@ struct sampler *sampler_new(const struct sample_opts *o)
 	struct sampler *s = xcalloc(1, sizeof(*s));
 	size_t i;
 
+	hashmap_init_str(&s->stratum_index, 0);
+	hashmap_init(&s->id_uses, 0);
 	s->o = *o;
 	s->rng = o->seed;
 	if ((o->rate > 0) == (o->n > 0) || o->rate > 1) {
@@ -496,8 +450,6 @@ struct sampler *sampler_new(const struct sample_opts *o)
 		}
 		s->stratum_label = xstrdup(last ? last + 1 : o->stratify_by);
 	}
-	s->n_slots = 2 * SAMPLE_MAX_STRATA;
-	s->slots = xcalloc(s->n_slots, sizeof(*s->slots));
 	return s;
 fail:
 	sampler_free(s);
@@ -523,10 +475,9 @@ void sampler_free(struct sampler *s)
 		free(s->strata[i].tag);
 	}
 	free(s->strata);
-	free(s->slots);
+	hashmap_release(&s->stratum_index);
 	free(s->stratum_label);
-	free(s->ids.keys);
-	free(s->ids.uses);
+	hashmap_release(&s->id_uses);
 	free(s);
 }
 

@@ -13,6 +13,7 @@
 #include <pcre2.h>
 
 #include "error.h"
+#include "hashmap.h"
 #include "jsonutil.h"
 #include "sha256.h"
 #include "strbuf.h"
@@ -323,52 +324,17 @@ int case_filter_match(const struct case_filter *f, const struct eg_case *c)
 	return 1;
 }
 
-/* --- duplicate ids: a set of 64-bit hashes with the line of the first use --- */
+/* --- duplicate ids: a map from the id's 64-bit hash to the line of its first use --- */
 
-struct idset {
-	uint64_t *keys; /* 0 = empty slot */
-	int *lines;
-	size_t cap, n;
-};
-
-static uint64_t fnv1a(const char *s)
+/* the line of the first id with id's hash, or 0 after recording line for it */
+static int id_first_line(struct hashmap *ids, const char *id, int line)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h ? h : 1;
-}
+	int added;
+	uint64_t *first = hashmap_put(ids, fnv1a(id, strlen(id)), &added);
 
-static int idset_add(struct idset *set, const char *id, int line)
-{
-	uint64_t h = fnv1a(id);
-	size_t i;
-
-	if ((set->n + 1) * 4 > set->cap * 3) {
-		struct idset big = { NULL, NULL, set->cap ? set->cap * 2 : 1024, 0 };
-		big.keys = xcalloc(big.cap, sizeof(uint64_t));
-		big.lines = xcalloc(big.cap, sizeof(int));
-		for (i = 0; i < set->cap; i++) {
-			size_t j;
-			if (!set->keys[i])
-				continue;
-			for (j = set->keys[i] & (big.cap - 1); big.keys[j]; j = (j + 1) & (big.cap - 1))
-				;
-			big.keys[j] = set->keys[i];
-			big.lines[j] = set->lines[i];
-			big.n++;
-		}
-		free(set->keys);
-		free(set->lines);
-		*set = big;
-	}
-	for (i = h & (set->cap - 1); set->keys[i]; i = (i + 1) & (set->cap - 1))
-		if (set->keys[i] == h)
-			return set->lines[i];
-	set->keys[i] = h;
-	set->lines[i] = line;
-	set->n++;
-	return 0;
+	if (added)
+		*first = (uint64_t)line;
+	return added ? 0 : (int)*first;
 }
 
 /* the id on a given line, to rule out a hash collision; NULL when unreadable */
@@ -505,13 +471,14 @@ out:
 int suite_load(struct eg_suite *s, const char *dir, const struct case_filter *f)
 {
 	struct case_reader r;
-	struct idset ids = { 0 };
+	struct hashmap ids;
 	struct sha256 h;
 	unsigned char dig[32];
 	struct strbuf canon_line = STRBUF_INIT;
 	int ret = -1;
 
 	memset(s, 0, sizeof(*s));
+	hashmap_init(&ids, 0);
 	s->dir = xstrdup(dir);
 	s->manifest_path = path_join(dir, "suite.json");
 	s->cases_path = path_join(dir, "cases.jsonl");
@@ -539,7 +506,7 @@ int suite_load(struct eg_suite *s, const char *dir, const struct case_filter *f)
 		strbuf_reset(&canon_line);
 		if (parse_case(s, r.line, (size_t)n, r.lineno, &c, &canon_line))
 			goto out;
-		first = idset_add(&ids, c.id, r.lineno);
+		first = id_first_line(&ids, c.id, r.lineno);
 		if (first) {
 			char *prev = id_at_line(s->cases_path, first);
 			int dup = prev && !strcmp(prev, c.id);
@@ -571,8 +538,7 @@ int suite_load(struct eg_suite *s, const char *dir, const struct case_filter *f)
 	sha256_to_hex(dig, s->hash);
 	ret = 0;
 out:
-	free(ids.keys);
-	free(ids.lines);
+	hashmap_release(&ids);
 	free(r.line);
 	fclose(r.fp);
 	strbuf_release(&canon_line);

@@ -288,7 +288,7 @@ static int canary_init(struct scorer *s, const cJSON *spec, const struct eg_loc 
 	for (k = 0; k < 4; k++)
 		ctx->hex[ctx->n_hex++] = hex_of(token, n, k);
 	split_words(ctx, token, n);
-	scorer_quote(&shown, token, n < SHOWN ? n : SHOWN, SHOWN);
+	esc_visible(&shown, token, n < SHOWN ? n : SHOWN, SHOWN);
 	strbuf_addstr(&shown, "\u2026");
 	ctx->shown = strbuf_detach(&shown, NULL);
 	s->ctx = ctx;

@@ -45,6 +45,7 @@
 
 #include "error.h"
 #include "judge.h"
+#include "jsonw.h"
 #include "lexical.h"
 #include "scorer.h"
 #include "strbuf.h"
@@ -130,7 +131,7 @@ static int faith_init(struct scorer *s, const cJSON *spec, const struct eg_loc *
 		return -1;
 	if (strcmp(method, "claims") && strcmp(method, "lexical")) {
 		struct strbuf q = STRBUF_INIT;
-		scorer_quote(&q, method, strlen(method), SCORER_QUOTE_MAX);
+		esc_visible(&q, method, strlen(method), SCORER_QUOTE_MAX);
 		scorer_error(loc, "faithfulness",
 			     "field \"method\" must be \"claims\" or \"lexical\", not \"%s\"", q.buf);
 		strbuf_release(&q);
@@ -207,68 +208,51 @@ static void faith_job_release(const struct scorer *s, struct score_job *job)
 	job->state = NULL;
 }
 
-static void key_num(struct strbuf *sb, const char *key, double v)
-{
-	strbuf_add_json_str(sb, key, strlen(key));
-	strbuf_addch(sb, ':');
-	judge_json_num(sb, v);
-}
-
 static char *claims_detail(const struct faith_ctx *ctx, const struct faith_state *st,
 			   size_t supported, const struct score_result *out, const char *error)
 {
 	struct strbuf d = STRBUF_INIT;
+	struct jsonw w;
 	size_t i;
-	int first;
 
-	strbuf_addstr(&d, "{\"method\":\"claims\",\"claims\":[");
-	for (i = 0; st && i < st->n_claims; i++) {
-		if (i)
-			strbuf_addch(&d, ',');
-		strbuf_add_json_str(&d, st->claims[i], strlen(st->claims[i]));
-	}
-	strbuf_addstr(&d, "],\"verdicts\":[");
+	jsonw_init(&w, &d, 0);
+	jsonw_object_begin(&w);
+	jsonw_member_str(&w, "method", "claims");
+	jsonw_key(&w, "claims");
+	jsonw_array_begin(&w);
+	for (i = 0; st && i < st->n_claims; i++)
+		jsonw_str(&w, st->claims[i]);
+	jsonw_array_end(&w);
+	jsonw_key(&w, "verdicts");
+	jsonw_array_begin(&w);
 	for (i = 0; st && st->verdicts && i < st->n_claims; i++) {
-		if (i)
-			strbuf_addch(&d, ',');
-		strbuf_addch(&d, '{');
-		strbuf_add_json_member(&d, "claim", st->claims[i]);
-		strbuf_addch(&d, ',');
-		strbuf_add_json_member(&d, "verdict", st->verdicts[i].supported ? "supported" : "not supported");
-		strbuf_addch(&d, ',');
-		strbuf_add_json_member(&d, "reason", st->verdicts[i].reason);
-		strbuf_addch(&d, '}');
+		jsonw_object_begin(&w);
+		jsonw_member_str(&w, "claim", st->claims[i]);
+		jsonw_member_str(&w, "verdict",
+				 st->verdicts[i].supported ? "supported" : "not supported");
+		jsonw_member_str(&w, "reason", st->verdicts[i].reason);
+		jsonw_object_end(&w);
 	}
-	strbuf_addf(&d, "],\"supported\":%zu,\"total\":%zu,", supported, st ? st->n_claims : 0);
-	if (error)
-		strbuf_addstr(&d, "\"score\":null");
-	else
-		key_num(&d, "score", out->score);
-	strbuf_addch(&d, ',');
-	key_num(&d, "threshold", ctx->threshold);
-	strbuf_addch(&d, ',');
-	strbuf_add_json_member(&d, "judge_model", ctx->model);
-	strbuf_addstr(&d, ",\"prompts\":{");
-	for (i = 0, first = 1; st && i < 4; i++) {
-		if (!st->prompt[i])
-			continue;
-		if (!first)
-			strbuf_addch(&d, ',');
-		first = 0;
-		strbuf_add_json_member(&d, prompt_keys[i], st->prompt[i]);
-	}
-	strbuf_addstr(&d, "},\"raw\":{");
-	for (i = 0, first = 1; st && i < 4; i++) {
-		if (!st->raw[i])
-			continue;
-		if (!first)
-			strbuf_addch(&d, ',');
-		first = 0;
-		strbuf_add_json_member(&d, prompt_keys[i], st->raw[i]);
-	}
-	strbuf_addstr(&d, "},");
-	strbuf_add_json_member(&d, "error", error);
-	strbuf_addch(&d, '}');
+	jsonw_array_end(&w);
+	jsonw_member_int(&w, "supported", (long long)supported);
+	jsonw_member_int(&w, "total", st ? (long long)st->n_claims : 0);
+	jsonw_member_num(&w, "score", error ? NAN : out->score);
+	jsonw_member_num(&w, "threshold", ctx->threshold);
+	jsonw_member_str(&w, "judge_model", ctx->model);
+	jsonw_key(&w, "prompts");
+	jsonw_object_begin(&w);
+	for (i = 0; st && i < 4; i++)
+		if (st->prompt[i])
+			jsonw_member_str(&w, prompt_keys[i], st->prompt[i]);
+	jsonw_object_end(&w);
+	jsonw_key(&w, "raw");
+	jsonw_object_begin(&w);
+	for (i = 0; st && i < 4; i++)
+		if (st->raw[i])
+			jsonw_member_str(&w, prompt_keys[i], st->raw[i]);
+	jsonw_object_end(&w);
+	jsonw_member_str(&w, "error", error);
+	jsonw_object_end(&w);
 	return strbuf_detach(&d, NULL);
 }
 
@@ -354,7 +338,7 @@ static enum score_status claims_done(const struct faith_ctx *ctx, const struct f
 		    supported, st->n_claims, out->score, ctx->threshold);
 	if (unsupported) {
 		strbuf_addstr(&r, "; not supported: \"");
-		scorer_quote(&r, unsupported, strlen(unsupported), REASON_QUOTE_MAX);
+		esc_visible(&r, unsupported, strlen(unsupported), REASON_QUOTE_MAX);
 		strbuf_addch(&r, '"');
 	}
 	out->reason = strbuf_detach(&r, NULL);
@@ -384,7 +368,7 @@ static enum score_status claims_step(const struct faith_ctx *ctx, struct score_j
 	if (!c || c->error || !c->reply) {
 		const char *e = c && c->error ? c->error : "no reply";
 		strbuf_addf(&msg, "%s call failed: ", what);
-		scorer_quote(&msg, e, strlen(e), REASON_QUOTE_MAX);
+		esc_visible(&msg, e, strlen(e), REASON_QUOTE_MAX);
 		ret = claims_error(ctx, st, out, msg.buf);
 		goto out;
 	}
@@ -427,7 +411,7 @@ unusable:
 		goto out;
 	}
 	strbuf_addf(&msg, "%s reply unusable after a stricter retry: %s (reply \"", what, err.buf);
-	scorer_quote(&msg, c->reply, strlen(c->reply), SCORER_QUOTE_MAX);
+	esc_visible(&msg, c->reply, strlen(c->reply), SCORER_QUOTE_MAX);
 	strbuf_addstr(&msg, "\")");
 	ret = claims_error(ctx, st, out, msg.buf);
 out:
@@ -440,22 +424,20 @@ static char *lexical_detail(const struct faith_ctx *ctx, const struct lexical_re
 			    const struct score_result *out, const char *error)
 {
 	struct strbuf d = STRBUF_INIT;
+	struct jsonw w;
 
-	strbuf_addf(&d, "{\"method\":\"lexical\",\"supported\":%zu,\"total\":%zu,",
-		    lr ? lr->supported : 0, lr ? lr->total : 0);
-	if (error)
-		strbuf_addstr(&d, "\"score\":null");
-	else
-		key_num(&d, "score", out->score);
-	strbuf_addch(&d, ',');
-	key_num(&d, "threshold", ctx->threshold);
-	strbuf_addch(&d, ',');
-	key_num(&d, "min_overlap", ctx->min_overlap);
-	strbuf_addch(&d, ',');
-	strbuf_add_json_member(&d, "unsupported", lr && lr->reason && *lr->reason ? lr->reason : NULL);
-	strbuf_addch(&d, ',');
-	strbuf_add_json_member(&d, "error", error);
-	strbuf_addch(&d, '}');
+	jsonw_init(&w, &d, 0);
+	jsonw_object_begin(&w);
+	jsonw_member_str(&w, "method", "lexical");
+	jsonw_member_int(&w, "supported", lr ? (long long)lr->supported : 0);
+	jsonw_member_int(&w, "total", lr ? (long long)lr->total : 0);
+	jsonw_member_num(&w, "score", error ? NAN : out->score);
+	jsonw_member_num(&w, "threshold", ctx->threshold);
+	jsonw_member_num(&w, "min_overlap", ctx->min_overlap);
+	jsonw_member_str(&w, "unsupported",
+			 lr && lr->reason && *lr->reason ? lr->reason : NULL);
+	jsonw_member_str(&w, "error", error);
+	jsonw_object_end(&w);
 	return strbuf_detach(&d, NULL);
 }
 
@@ -489,7 +471,7 @@ static enum score_status lexical_step(const struct faith_ctx *ctx, struct score_
 		    lr.supported, lr.total, lr.score, ctx->threshold);
 	if (lr.reason && *lr.reason) {
 		strbuf_addstr(&r, "; not supported: ");
-		scorer_quote(&r, lr.reason, strlen(lr.reason), REASON_QUOTE_MAX);
+		esc_visible(&r, lr.reason, strlen(lr.reason), REASON_QUOTE_MAX);
 	}
 	out->reason = strbuf_detach(&r, NULL);
 	out->detail = lexical_detail(ctx, &lr, out, NULL);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "jsonw.h"
 #include "scorer.h"
 #include "strbuf.h"
 #include "types.h"
@@ -90,7 +91,7 @@ static int parse_path(struct json_ctx *ctx, const char *path, const struct eg_lo
 
 		if (!n) {
 			struct strbuf q = STRBUF_INIT;
-			scorer_quote(&q, path, strlen(path), SCORER_QUOTE_MAX);
+			esc_visible(&q, path, strlen(path), SCORER_QUOTE_MAX);
 			scorer_error(loc, "json", "field \"path\" has an empty segment in \"%s\"",
 				     q.buf);
 			strbuf_release(&q);
@@ -109,14 +110,10 @@ static int parse_path(struct json_ctx *ctx, const char *path, const struct eg_lo
 
 static void quote_json(struct strbuf *sb, const cJSON *v)
 {
-	char *text = cJSON_PrintUnformatted(v);
+	char *text = jsonw_print(v, 0);
 
-	if (text) {
-		scorer_quote(sb, text, strlen(text), SCORER_QUOTE_MAX);
-		free(text);
-	} else {
-		strbuf_addstr(sb, "(unprintable)");
-	}
+	esc_visible(sb, text, strlen(text), SCORER_QUOTE_MAX);
+	free(text);
 }
 
 static int json_init(struct scorer *s, const cJSON *spec, const struct eg_loc *loc)
@@ -237,7 +234,7 @@ static void check_doc(const struct json_ctx *ctx, const cJSON *root, struct scor
 
 	if (ctx->n_required && !cJSON_IsObject(root)) {
 		strbuf_addf(r, "output is %s, expected an object with \"", json_kind(root));
-		scorer_quote(r, ctx->required[0], strlen(ctx->required[0]), SCORER_QUOTE_MAX);
+		esc_visible(r, ctx->required[0], strlen(ctx->required[0]), SCORER_QUOTE_MAX);
 		strbuf_addch(r, '"');
 		return;
 	}
@@ -245,7 +242,7 @@ static void check_doc(const struct json_ctx *ctx, const cJSON *root, struct scor
 		if (cJSON_GetObjectItemCaseSensitive(root, ctx->required[i]))
 			continue;
 		strbuf_addstr(r, "missing required key \"");
-		scorer_quote(r, ctx->required[i], strlen(ctx->required[i]), SCORER_QUOTE_MAX);
+		esc_visible(r, ctx->required[i], strlen(ctx->required[i]), SCORER_QUOTE_MAX);
 		strbuf_addch(r, '"');
 		return;
 	}
@@ -253,9 +250,9 @@ static void check_doc(const struct json_ctx *ctx, const cJSON *root, struct scor
 		node = walk(ctx, root, &at);
 		if (!node) {
 			strbuf_addstr(r, "path \"");
-			scorer_quote(r, ctx->path, strlen(ctx->path), SCORER_QUOTE_MAX);
+			esc_visible(r, ctx->path, strlen(ctx->path), SCORER_QUOTE_MAX);
 			strbuf_addstr(r, "\" not found at \"");
-			scorer_quote(r, ctx->segs[at].key, strlen(ctx->segs[at].key),
+			esc_visible(r, ctx->segs[at].key, strlen(ctx->segs[at].key),
 				     SCORER_QUOTE_MAX);
 			strbuf_addch(r, '"');
 			return;
@@ -264,7 +261,7 @@ static void check_doc(const struct json_ctx *ctx, const cJSON *root, struct scor
 	if (ctx->equals && !cJSON_Compare(node, ctx->equals, 1)) {
 		if (ctx->path) {
 			strbuf_addstr(r, "path \"");
-			scorer_quote(r, ctx->path, strlen(ctx->path), SCORER_QUOTE_MAX);
+			esc_visible(r, ctx->path, strlen(ctx->path), SCORER_QUOTE_MAX);
 			strbuf_addstr(r, "\" is ");
 		} else {
 			strbuf_addstr(r, "output is ");
@@ -282,7 +279,7 @@ static void check_doc(const struct json_ctx *ctx, const cJSON *root, struct scor
 			    ctx->n_required == 1 ? "" : "s");
 	if (ctx->path) {
 		strbuf_addstr(r, ", path \"");
-		scorer_quote(r, ctx->path, strlen(ctx->path), SCORER_QUOTE_MAX);
+		esc_visible(r, ctx->path, strlen(ctx->path), SCORER_QUOTE_MAX);
 		strbuf_addstr(r, ctx->equals ? "\" equals " : "\" exists");
 	} else if (ctx->equals) {
 		strbuf_addstr(r, " equal to ");
@@ -310,7 +307,7 @@ static enum score_status json_score(const struct scorer *s, struct score_job *jo
 	if (!root) {
 		size_t off = end && end >= b && end <= e ? (size_t)(end - start) : (size_t)(b - start);
 		strbuf_addf(&r, "output is not valid JSON: error at byte %zu near \"", off);
-		scorer_quote(&r, start + off, (size_t)(e - (start + off)), 24);
+		esc_visible(&r, start + off, (size_t)(e - (start + off)), 24);
 		strbuf_addch(&r, '"');
 		goto out;
 	}

@@ -43,6 +43,7 @@
 
 #include "error.h"
 #include "jsonutil.h"
+#include "jsonw.h"
 #include "scorer.h"
 #include "strbuf.h"
 #include "case.h"
@@ -444,7 +445,7 @@ int judge_parse_claim_verdicts(const char *text, size_t len, char *const *claims
 		if (word < 0) {
 			strbuf_addf(err, "verdict %zu: \"verdict\" must be \"supported\" or \"not supported\", not \"",
 				    k);
-			scorer_quote(err, verdict->valuestring, strlen(verdict->valuestring), 40);
+			esc_visible(err, verdict->valuestring, strlen(verdict->valuestring), 40);
 			strbuf_addch(err, '"');
 			goto out_release;
 		}
@@ -455,7 +456,7 @@ int judge_parse_claim_verdicts(const char *text, size_t len, char *const *claims
 		free(nc);
 		if (i == n) {
 			strbuf_addf(err, "verdict %zu names a claim that was not asked about: \"", k);
-			scorer_quote(err, claim->valuestring, strlen(claim->valuestring), 60);
+			esc_visible(err, claim->valuestring, strlen(claim->valuestring), 60);
 			strbuf_addch(err, '"');
 			goto out_release;
 		}
@@ -774,10 +775,8 @@ char *judge_body(const char *model, const cJSON *params, const char *system,
 		merge_params(body, scorer_env()->judge_params);
 	if (params)
 		merge_params(body, params);
-	text = cJSON_PrintUnformatted(body);
+	text = jsonw_print(body, 0);
 	cJSON_Delete(body);
-	if (!text)
-		die("out of memory building a judge request");
 	return text;
 }
 
@@ -803,9 +802,8 @@ void judge_add_question(struct strbuf *sb, const struct eg_case *kase)
 		if (cJSON_IsString(content) && content->valuestring) {
 			judge_add_data(sb, content->valuestring, strlen(content->valuestring));
 		} else if (content) {
-			char *t = cJSON_PrintUnformatted(content);
-			if (t)
-				judge_add_data(sb, t, strlen(t));
+			char *t = jsonw_print(content, 0);
+			judge_add_data(sb, t, strlen(t));
 			free(t);
 		}
 	}
@@ -822,20 +820,6 @@ void judge_add_context(struct strbuf *sb, const struct eg_case *kase)
 		judge_add_data(sb, kase->context[i], strlen(kase->context[i]));
 		strbuf_addstr(sb, "\n</passage>");
 	}
-}
-
-void judge_json_num(struct strbuf *sb, double v)
-{
-	char buf[64];
-
-	if (!isfinite(v)) {
-		strbuf_addstr(sb, "null");
-		return;
-	}
-	snprintf(buf, sizeof(buf), "%.15g", v);
-	if (strtod(buf, NULL) != v)
-		snprintf(buf, sizeof(buf), "%.17g", v);
-	strbuf_addstr(sb, buf);
 }
 
 /* ---- the judge scorer ---- */
@@ -995,61 +979,50 @@ static char *judge_detail(const struct judge_ctx *ctx, const struct judge_state 
 			  int n_ok, double mean, double min, double max, double sd)
 {
 	struct strbuf d = STRBUF_INIT;
+	struct jsonw w;
 	int i;
 
-	strbuf_addch(&d, '{');
-	strbuf_add_json_member(&d, "judge_model", ctx->model);
-	strbuf_addch(&d, ',');
-	strbuf_add_json_member(&d, "prompt", st->prompt);
-	if (st->strict_prompt) {
-		strbuf_addch(&d, ',');
-		strbuf_add_json_member(&d, "strict_prompt", st->strict_prompt);
-	}
-	strbuf_addstr(&d, ",\"samples\":[");
+	jsonw_init(&w, &d, 0);
+	jsonw_object_begin(&w);
+	jsonw_member_str(&w, "judge_model", ctx->model);
+	jsonw_member_str(&w, "prompt", st->prompt);
+	if (st->strict_prompt)
+		jsonw_member_str(&w, "strict_prompt", st->strict_prompt);
+	jsonw_key(&w, "samples");
+	jsonw_array_begin(&w);
 	for (i = 0; i < st->n; i++) {
 		const struct judge_sample *sm = &st->s[i];
 
-		if (i)
-			strbuf_addch(&d, ',');
-		strbuf_addch(&d, '{');
-		strbuf_add_json_member(&d, "raw", sm->raw[sm->attempts > 1 ? 1 : 0]);
-		strbuf_addstr(&d, ",\"pass\":");
-		strbuf_addstr(&d, sm->ok ? (sm->v.pass ? "true" : "false") : "null");
-		strbuf_addstr(&d, ",\"score\":");
+		jsonw_object_begin(&w);
+		jsonw_member_str(&w, "raw", sm->raw[sm->attempts > 1 ? 1 : 0]);
+		jsonw_key(&w, "pass");
 		if (sm->ok)
-			judge_json_num(&d, sm->v.score);
+			jsonw_bool(&w, sm->v.pass);
 		else
-			strbuf_addstr(&d, "null");
-		strbuf_addch(&d, ',');
-		strbuf_add_json_member(&d, "reason", sm->ok ? sm->v.reason : NULL);
-		strbuf_addch(&d, ',');
-		strbuf_add_json_member(&d, "error", sm->error);
-		strbuf_addf(&d, ",\"attempts\":%d", sm->attempts);
-		if (sm->attempts > 1) {
-			strbuf_addch(&d, ',');
-			strbuf_add_json_member(&d, "first_raw", sm->raw[0]);
-		}
-		strbuf_addch(&d, '}');
+			jsonw_null(&w);
+		jsonw_member_num(&w, "score", sm->ok ? sm->v.score : NAN);
+		jsonw_member_str(&w, "reason", sm->ok ? sm->v.reason : NULL);
+		jsonw_member_str(&w, "error", sm->error);
+		jsonw_member_int(&w, "attempts", sm->attempts);
+		if (sm->attempts > 1)
+			jsonw_member_str(&w, "first_raw", sm->raw[0]);
+		jsonw_object_end(&w);
 	}
-	strbuf_addf(&d, "],\"votes\":%d,\"mean\":", votes);
+	jsonw_array_end(&w);
+	jsonw_member_int(&w, "votes", votes);
+	jsonw_member_num(&w, "mean", n_ok ? mean : NAN);
+	jsonw_key(&w, "spread");
 	if (n_ok) {
-		judge_json_num(&d, mean);
-		strbuf_addstr(&d, ",\"spread\":{\"min\":");
-		judge_json_num(&d, min);
-		strbuf_addstr(&d, ",\"max\":");
-		judge_json_num(&d, max);
-		strbuf_addstr(&d, ",\"stddev\":");
-		judge_json_num(&d, sd);
-		strbuf_addch(&d, '}');
+		jsonw_object_begin(&w);
+		jsonw_member_num(&w, "min", min);
+		jsonw_member_num(&w, "max", max);
+		jsonw_member_num(&w, "stddev", sd);
+		jsonw_object_end(&w);
 	} else {
-		strbuf_addstr(&d, "null,\"spread\":null");
+		jsonw_null(&w);
 	}
-	strbuf_addstr(&d, ",\"threshold\":");
-	if (ctx->has_threshold)
-		judge_json_num(&d, ctx->threshold);
-	else
-		strbuf_addstr(&d, "null");
-	strbuf_addch(&d, '}');
+	jsonw_member_num(&w, "threshold", ctx->has_threshold ? ctx->threshold : NAN);
+	jsonw_object_end(&w);
 	return strbuf_detach(&d, NULL);
 }
 
@@ -1115,7 +1088,7 @@ static void judge_finish(const struct judge_ctx *ctx, struct judge_state *st,
 		strbuf_addf(&r, ", below threshold %.2f", ctx->threshold);
 	strbuf_addstr(&r, ": ");
 	if (shown->v.reason)
-		scorer_quote(&r, shown->v.reason, strlen(shown->v.reason), REASON_QUOTE_MAX);
+		esc_visible(&r, shown->v.reason, strlen(shown->v.reason), REASON_QUOTE_MAX);
 	else
 		strbuf_addstr(&r, "no reason given");
 	out->reason = strbuf_detach(&r, NULL);
@@ -1129,7 +1102,7 @@ static int judge_take_reply(struct judge_sample *sm, const struct score_call *c)
 
 	if (c->error || !c->reply) {
 		strbuf_addstr(&why, "judge call failed: ");
-		scorer_quote(&why, c->error ? c->error : "no reply",
+		esc_visible(&why, c->error ? c->error : "no reply",
 			     strlen(c->error ? c->error : "no reply"), REASON_QUOTE_MAX);
 		sm->error = strbuf_detach(&why, NULL);
 		goto out;
@@ -1150,7 +1123,7 @@ static int judge_take_reply(struct judge_sample *sm, const struct score_call *c)
 	strbuf_addstr(&why, "judge reply unusable after a stricter retry: ");
 	strbuf_addstr(&why, err.buf);
 	strbuf_addstr(&why, " (reply \"");
-	scorer_quote(&why, c->reply, strlen(c->reply), SCORER_QUOTE_MAX);
+	esc_visible(&why, c->reply, strlen(c->reply), SCORER_QUOTE_MAX);
 	strbuf_addstr(&why, "\")");
 	sm->error = strbuf_detach(&why, NULL);
 out:

@@ -161,7 +161,4 @@ void judge_add_question(struct strbuf *sb, const struct eg_case *kase);
 /* the case's context as <passage n="i"> blocks, neutralised; nothing when it has none */
 void judge_add_context(struct strbuf *sb, const struct eg_case *kase);
 
-/* append a JSON number (finite; NaN and infinities become null) */
-void judge_json_num(struct strbuf *sb, double v);
-
 #endif

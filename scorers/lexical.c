@@ -31,11 +31,11 @@
  *            so "use", "used" and "using" all become "us".
  * Negation words are stop words: the method cannot see "not".
  *
- * Matching. Each passage is tokenised once per call into an open-addressing
- * set of 64-bit word hashes (FNV-1a; one allocation for every passage, none
- * per word). A sentence counts its distinct content words; it is supported
- * when for one passage (count found) >= min_overlap * (count). Sentences
- * without content words are skipped.
+ * Matching. Each passage is tokenised once per call into a set of 64-bit
+ * word hashes (FNV-1a; hashmap.h, sized once, no allocation per word). A
+ * sentence counts its distinct content words; it is supported when for one
+ * passage (count found) >= min_overlap * (count). Sentences without
+ * content words are skipped.
  */
 #include "lexical.h"
 
@@ -46,6 +46,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "hashmap.h"
 #include "strbuf.h"
 #include "types.h"
 #include "utf8.h"
@@ -94,60 +95,24 @@ static const char *const latin1_fold[64] = {
 	"d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "y",
 };
 
-#define STOP_SLOTS 512 /* power of two, > 2 x the stop words */
-
-static uint64_t stop_set[STOP_SLOTS];
+static struct hashmap stop_set; /* hashes of the stop words */
 static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
 
+/* a word's hash: never 0, which next_content() returns for "no more words" */
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
+	uint64_t h = fnv1a(s, n);
 
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h ? h : 1; /* 0 marks an empty slot */
-}
-
-static size_t slot_of(uint64_t h, size_t mask)
-{
-	return (size_t)(h ^ (h >> 29) ^ (h >> 47)) & mask;
-}
-
-/* insert h; 1 when it was new */
-static int set_add(uint64_t *set, size_t mask, uint64_t h)
-{
-	size_t i = slot_of(h, mask);
-
-	while (set[i]) {
-		if (set[i] == h)
-			return 0;
-		i = (i + 1) & mask;
-	}
-	set[i] = h;
-	return 1;
-}
-
-static int set_has(const uint64_t *set, size_t mask, uint64_t h)
-{
-	size_t i = slot_of(h, mask);
-
-	while (set[i]) {
-		if (set[i] == h)
-			return 1;
-		i = (i + 1) & mask;
-	}
-	return 0;
+	return h ? h : 1;
 }
 
 static void stop_build(void)
 {
-	size_t i;
+	size_t i, n = sizeof(stop_words) / sizeof(stop_words[0]);
 
-	for (i = 0; i < sizeof(stop_words) / sizeof(stop_words[0]); i++)
-		set_add(stop_set, STOP_SLOTS - 1, hash_bytes(stop_words[i], strlen(stop_words[i])));
+	hashmap_init(&stop_set, n);
+	for (i = 0; i < n; i++)
+		hashmap_add(&stop_set, hash_bytes(stop_words[i], strlen(stop_words[i])));
 }
 
 enum ckind {
@@ -365,7 +330,7 @@ static uint64_t next_content(const unsigned char *s, size_t len, size_t *pos)
 	while (next_word(s, len, pos, &w)) {
 		if (w.len == 1 && w.alpha)
 			continue; /* a lone letter: "e.g." gives e and g */
-		if (set_has(stop_set, STOP_SLOTS - 1, hash_bytes(w.buf, w.len)))
+		if (hashmap_has(&stop_set, hash_bytes(w.buf, w.len)))
 			continue;
 		stem(&w);
 		return hash_bytes(w.buf, w.len);
@@ -495,18 +460,12 @@ static size_t sort_unique(uint64_t *v, size_t n)
 	return d;
 }
 
-struct passage_set {
-	uint64_t *slots;
-	size_t mask;
-};
-
-/* one hash set per passage, all in one allocation (*store) */
-static struct passage_set *passages_build(char *const *context, size_t n_context, uint64_t **store)
+/* one set of content-word hashes per passage (an empty one for a NULL passage) */
+static struct hashmap *passages_build(char *const *context, size_t n_context)
 {
-	struct passage_set *sets = xcalloc(n_context ? n_context : 1, sizeof(*sets));
-	size_t i, bound = 0, total = 0, at = 0;
-	size_t *counts = xcalloc(n_context ? n_context : 1, sizeof(*counts));
-	uint64_t *words, *slots;
+	struct hashmap *sets = xcalloc(n_context ? n_context : 1, sizeof(*sets));
+	size_t i, bound = 0;
+	uint64_t *words;
 
 	for (i = 0; i < n_context; i++)
 		if (context[i])
@@ -514,37 +473,21 @@ static struct passage_set *passages_build(char *const *context, size_t n_context
 	words = xmalloc((bound ? bound : 1) * sizeof(*words));
 	for (i = 0; i < n_context; i++) {
 		const char *p = context[i];
-		size_t len, pos = 0;
+		size_t len, pos = 0, n = 0, k;
 		uint64_t h;
 
-		if (!p)
+		if (!p) {
+			hashmap_init(&sets[i], 0);
 			continue;
+		}
 		len = strlen(p);
 		while ((h = next_content((const unsigned char *)p, len, &pos)))
-			words[at + counts[i]++] = h;
-		at += counts[i];
-	}
-	for (i = 0; i < n_context; i++) {
-		size_t cap = 16;
-		while (cap < counts[i] * 2)
-			cap *= 2;
-		sets[i].mask = cap - 1;
-		total += cap;
-	}
-	slots = xcalloc(total, sizeof(*slots));
-	at = 0;
-	total = 0;
-	for (i = 0; i < n_context; i++) {
-		size_t k;
-		sets[i].slots = slots + total;
-		total += sets[i].mask + 1;
-		for (k = 0; k < counts[i]; k++)
-			set_add(sets[i].slots, sets[i].mask, words[at + k]);
-		at += counts[i];
+			words[n++] = h;
+		hashmap_init(&sets[i], n);
+		for (k = 0; k < n; k++)
+			hashmap_add(&sets[i], words[k]);
 	}
 	free(words);
-	free(counts);
-	*store = slots;
 	return sets;
 }
 
@@ -552,9 +495,9 @@ int lexical_faithfulness(const char *answer, size_t len, char *const *context, s
 			 double min_overlap, struct lexical_result *out)
 {
 	struct strbuf reason = STRBUF_INIT;
-	struct passage_set *sets;
-	uint64_t *store, *words;
-	size_t pos = 0, listed = 0, unlisted = 0;
+	struct hashmap *sets;
+	uint64_t *words;
+	size_t pos = 0, listed = 0, unlisted = 0, p;
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -566,7 +509,7 @@ int lexical_faithfulness(const char *answer, size_t len, char *const *context, s
 	if (min_overlap < 0)
 		min_overlap = 0;
 
-	sets = passages_build(context, n_context, &store);
+	sets = passages_build(context, n_context);
 	words = xmalloc((len / 2 + 2) * sizeof(*words));
 	while (pos < len) {
 		size_t b, e, wpos, n = 0, i, best = 0;
@@ -584,7 +527,7 @@ int lexical_faithfulness(const char *answer, size_t len, char *const *context, s
 			if (!context[i])
 				continue;
 			for (k = 0; k < n; k++)
-				found += set_has(sets[i].slots, sets[i].mask, words[k]);
+				found += hashmap_has(&sets[i], words[k]);
 			if (found > best)
 				best = found;
 		}
@@ -599,12 +542,13 @@ int lexical_faithfulness(const char *answer, size_t len, char *const *context, s
 			continue;
 		}
 		strbuf_addstr(&reason, listed ? "; \"" : "unsupported: \"");
-		scorer_quote(&reason, answer + b, e - b, SCORER_QUOTE_MAX);
+		esc_visible(&reason, answer + b, e - b, SCORER_QUOTE_MAX);
 		strbuf_addf(&reason, "\" (%zu/%zu words)", best, n);
 		listed++;
 	}
 	free(words);
-	free(store);
+	for (p = 0; p < n_context; p++)
+		hashmap_release(&sets[p]);
 	free(sets);
 
 	if (!out->total) {

@@ -133,7 +133,7 @@ static int pii_init(struct scorer *s, const cJSON *spec, const struct eg_loc *lo
 					break;
 			if (k == PII_KINDS) {
 				struct strbuf q = STRBUF_INIT;
-				scorer_quote(&q, v->valuestring, strlen(v->valuestring),
+				esc_visible(&q, v->valuestring, strlen(v->valuestring),
 					     SCORER_QUOTE_MAX);
 				scorer_error(loc, "pii", "unknown kind \"%s\" in \"kinds\" "
 					     "(known: email, phone, card, iban, ssn)", q.buf);

@@ -135,7 +135,7 @@ static int parse_flags(const char *flags, const struct eg_loc *loc, uint32_t *op
 		n = utf8_valid_prefix(flags + i, len - i);
 		{
 			struct strbuf q = STRBUF_INIT;
-			scorer_quote(&q, flags + i, n ? n : 1, 8);
+			esc_visible(&q, flags + i, n ? n : 1, 8);
 			scorer_error(loc, "regex", "unknown flag \"%s\" in \"flags\" (allowed: i, m, s, x)",
 				     q.buf);
 			strbuf_release(&q);
@@ -177,7 +177,7 @@ static int regex_init(struct scorer *s, const cJSON *spec, const struct eg_loc *
 		verbose("regex: JIT not available for /%s/, using the interpreter", pattern);
 
 	strbuf_addch(&shown, '/');
-	scorer_quote(&shown, pattern, strlen(pattern), SCORER_QUOTE_MAX);
+	esc_visible(&shown, pattern, strlen(pattern), SCORER_QUOTE_MAX);
 	strbuf_addch(&shown, '/');
 	strbuf_addstr(&shown, flags);
 	ctx->shown = strbuf_detach(&shown, NULL);
@@ -204,7 +204,7 @@ static enum score_status regex_score(const struct scorer *s, struct score_job *j
 		out->pass = 1;
 		out->score = 1;
 		strbuf_addf(&r, "regex %s matched \"", ctx->shown);
-		scorer_quote(&r, subject + start, end - start, SCORER_QUOTE_MAX);
+		esc_visible(&r, subject + start, end - start, SCORER_QUOTE_MAX);
 		strbuf_addch(&r, '"');
 	} else if (rc == PCRE2_ERROR_NOMATCH) {
 		strbuf_addf(&r, "regex %s did not match", ctx->shown);

@@ -250,7 +250,7 @@ int scorer_init(struct scorer *s, const cJSON *spec, const struct eg_loc *loc)
 	t = scorer_type_find(tv->valuestring);
 	if (!t) {
 		struct strbuf q = STRBUF_INIT;
-		scorer_quote(&q, tv->valuestring, strlen(tv->valuestring), SCORER_QUOTE_MAX);
+		esc_visible(&q, tv->valuestring, strlen(tv->valuestring), SCORER_QUOTE_MAX);
 		scorer_error(loc, NULL, "unknown scorer type \"%s\" (known: %s)", q.buf,
 			     scorer_type_names());
 		strbuf_release(&q);
@@ -401,48 +401,6 @@ void score_result_release(struct score_result *r)
 int scorer_isspace(int c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-void scorer_quote(struct strbuf *sb, const char *s, size_t len, size_t max)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : utf8_valid_prefix(s + i, len - i);
-
-		if (i + (n ? n : 1) > max) {
-			strbuf_addstr(sb, "...");
-			return;
-		}
-		if (!n) {
-			char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-			strbuf_add(sb, e, 4);
-			i++;
-			continue;
-		}
-		if (c == '\n') {
-			strbuf_addstr(sb, "\\n");
-		} else if (c == '\r') {
-			strbuf_addstr(sb, "\\r");
-		} else if (c == '\t') {
-			strbuf_addstr(sb, "\\t");
-		} else if (c < 0x20 || c == 0x7f) {
-			char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-			strbuf_add(sb, e, 4);
-		} else if (n == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) {
-			/* C1 controls, NEL among them */
-			strbuf_addf(sb, "\\u%04x", (unsigned char)s[i + 1]);
-		} else if (n == 3 && c == 0xe2 && (unsigned char)s[i + 1] == 0x80 &&
-			   ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
-			/* U+2028 and U+2029 break lines too */
-			strbuf_addstr(sb, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
-		} else {
-			strbuf_add(sb, s + i, n);
-		}
-		i += n;
-	}
 }
 
 static struct scorer_env env = { NULL, NULL, 1, NULL };

@@ -104,7 +104,7 @@ static int text_init_common(struct scorer *s, const cJSON *spec, const struct eg
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->len = strlen(value);
 	ctx->value = xstrndup(value, ctx->len);
-	scorer_quote(&shown, value, ctx->len, SCORER_QUOTE_MAX);
+	esc_visible(&shown, value, ctx->len, SCORER_QUOTE_MAX);
 	ctx->shown = strbuf_detach(&shown, NULL);
 	*out = ctx;
 	return 0;
@@ -137,7 +137,7 @@ static int text_narrow(struct scorer *s, struct text_ctx *ctx, const char *start
 	ctx->len = (size_t)(end - start);
 	memmove(ctx->value, start, ctx->len);
 	ctx->value[ctx->len] = '\0';
-	scorer_quote(&shown, ctx->value, ctx->len, SCORER_QUOTE_MAX);
+	esc_visible(&shown, ctx->value, ctx->len, SCORER_QUOTE_MAX);
 	free(ctx->shown);
 	ctx->shown = strbuf_detach(&shown, NULL);
 	return 0;
@@ -257,7 +257,7 @@ static enum score_status equals_score(const struct scorer *s, struct score_job *
 	for (i = 0; i < n && i < ctx->len && b[i] == ctx->value[i]; i++)
 		;
 	strbuf_addstr(&r, "output \"");
-	scorer_quote(&r, b, n, SCORER_QUOTE_MAX);
+	esc_visible(&r, b, n, SCORER_QUOTE_MAX);
 	strbuf_addf(&r, "\" does not equal \"%s\" (differs at byte %zu)", ctx->shown, i);
 	out->reason = strbuf_detach(&r, NULL);
 	return SCORE_DONE;
@@ -356,7 +356,7 @@ static enum score_status starts_with_score(const struct scorer *s, struct score_
 		return SCORE_DONE;
 	}
 	strbuf_addstr(&r, "output starts with \"");
-	scorer_quote(&r, b, (size_t)(e - b), SCORER_QUOTE_MAX / 2);
+	esc_visible(&r, b, (size_t)(e - b), SCORER_QUOTE_MAX / 2);
 	strbuf_addf(&r, "\", not \"%s\"", ctx->shown);
 	out->reason = strbuf_detach(&r, NULL);
 	return SCORE_DONE;

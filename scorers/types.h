@@ -4,8 +4,10 @@
  * Adding a type: write scorers/<family>.c defining a const struct scorer_type
  * scorer_<name>, and add X(<name>) to SCORER_TYPES in registry.c.
  *
- * Ownership: scorer_quote() appends to the caller's strbuf;
- * scorer_pcre2_match() keeps its per-thread state to itself.
+ * Reasons quote untrusted text with esc_visible() (escape.h), at most
+ * SCORER_QUOTE_MAX bytes of it.
+ *
+ * Ownership: scorer_pcre2_match() keeps its per-thread state to itself.
  */
 #ifndef EG_SCORER_TYPES_H
 #define EG_SCORER_TYPES_H
@@ -14,19 +16,13 @@
 
 #include <pcre2.h>
 
+#include "escape.h"
 #include "scorer.h"
 
 struct strbuf;
 
 /* longest piece of output or spec value quoted in a reason, in bytes */
 #define SCORER_QUOTE_MAX 80
-
-/*
- * Append s (any bytes) to sb for a one-line reason: at most max source bytes,
- * cut at a UTF-8 boundary and followed by "..." when cut; control characters,
- * line separators and invalid UTF-8 become escapes such as \n and \xff.
- */
-void scorer_quote(struct strbuf *sb, const char *s, size_t len, size_t max);
 
 /* ASCII whitespace, as trimmed by the text scorers */
 int scorer_isspace(int c);

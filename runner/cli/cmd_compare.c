@@ -9,7 +9,9 @@
 #include "compare.h"
 #include "config.h"
 #include "error.h"
+#include "escape.h"
 #include "history.h"
+#include "jsonw.h"
 #include "opts.h"
 #include "registry.h"
 #include "stats.h"
@@ -206,7 +208,7 @@ static void build_rows(const struct suite_data *sd, struct mrows *r)
 		if (cmp > 0)
 			a = NULL;
 		strbuf_addstr(&label, "score ");
-		compare_visible(&label, (a ? a : b)->scorer, strlen((a ? a : b)->scorer), LABEL_MAX);
+		esc_visible(&label, (a ? a : b)->scorer, strlen((a ? a : b)->scorer), LABEL_MAX);
 		m = mrow_new(r, label.buf);
 		strbuf_release(&label);
 		fmt_num(m->a, sizeof(m->a), 3, a ? a->mean : NAN);
@@ -258,31 +260,7 @@ static void visible_str(struct strbuf *sb, const char *s, size_t max)
 	if (!s)
 		strbuf_addch(sb, '-');
 	else
-		compare_visible(sb, s, strlen(s), max);
-}
-
-/* text for a table cell in GitHub Markdown: visible, and nothing in it is markup */
-static void md_escape(struct strbuf *sb, const char *s, size_t len, size_t max)
-{
-	struct strbuf v = STRBUF_INIT;
-	size_t i;
-
-	compare_visible(&v, s, len, max);
-	for (i = 0; i < v.len; i++) {
-		char c = v.buf[i];
-
-		if (c == '<')
-			strbuf_addstr(sb, "&lt;");
-		else if (c == '>')
-			strbuf_addstr(sb, "&gt;");
-		else if (c == '&')
-			strbuf_addstr(sb, "&amp;");
-		else if (strchr("\\`*_[]|#~!", c))
-			strbuf_addf(sb, "\\%c", c);
-		else
-			strbuf_addch(sb, c);
-	}
-	strbuf_release(&v);
+		esc_visible(sb, s, strlen(s), max);
 }
 
 static void md_str(struct strbuf *sb, const char *s, size_t max)
@@ -290,7 +268,7 @@ static void md_str(struct strbuf *sb, const char *s, size_t max)
 	if (!s)
 		strbuf_addch(sb, '-');
 	else
-		md_escape(sb, s, strlen(s), max);
+		esc_md_cell(sb, s, strlen(s), max);
 }
 
 /* --- the flipped cases with their answers --- */
@@ -355,10 +333,10 @@ static void answer_text(struct strbuf *sb, const struct case_sample *s, int have
 			visible_str(sb, s->error, ANSWER_MAX);
 		strbuf_addch(sb, ')');
 	} else if (md) {
-		md_escape(sb, s->output, s->output_len, ANSWER_MAX);
+		esc_md_cell(sb, s->output, s->output_len, ANSWER_MAX);
 	} else {
 		strbuf_addch(sb, '"');
-		compare_visible(sb, s->output, s->output_len, ANSWER_MAX);
+		esc_visible(sb, s->output, s->output_len, ANSWER_MAX);
 		strbuf_addch(sb, '"');
 	}
 }
@@ -419,7 +397,7 @@ static void text_table(const struct report *r, const struct suite_data *sd)
 
 	if (sd->name) {
 		strbuf_addstr(&sb, "suite ");
-		compare_visible(&sb, sd->name, strlen(sd->name), 120);
+		esc_visible(&sb, sd->name, strlen(sd->name), 120);
 	} else {
 		strbuf_addstr(&sb, "all suites");
 	}
@@ -656,196 +634,166 @@ static void print_markdown(const struct report *r)
 
 /* --- output: JSON --- */
 
-static void j_str(struct strbuf *sb, const char *key, const char *v)
+static void j_run(struct jsonw *w, const char *key, const struct run_info *ri)
 {
-	strbuf_addf(sb, "\"%s\":", key);
-	if (v)
-		strbuf_add_json_str(sb, v, strlen(v));
-	else
-		strbuf_addstr(sb, "null");
+	jsonw_key(w, key);
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "id", ri->id);
+	jsonw_member_str(w, "target", ri->target);
+	jsonw_member_str(w, "version", ri->version);
+	jsonw_member_str(w, "model", ri->model);
+	jsonw_member_str(w, "started_at", ri->started_at);
+	jsonw_member_str(w, "status", run_status_name(ri->status));
+	jsonw_member_str(w, "git_ref", ri->git_ref);
+	jsonw_member_str(w, "git_sha", ri->git_sha);
+	jsonw_object_end(w);
 }
 
-static void j_num(struct strbuf *sb, const char *key, double v)
+static void j_counts(struct jsonw *w, const struct compare_counts *c)
 {
-	strbuf_addf(sb, "\"%s\":", key);
-	if (isnan(v) || isinf(v))
-		strbuf_addstr(sb, "null");
-	else
-		strbuf_addf(sb, "%.10g", v);
+	jsonw_member_int(w, "pairs", c->pairs);
+	jsonw_member_int(w, "new_failures", c->new_failures);
+	jsonw_member_int(w, "fixed", c->fixed);
+	jsonw_member_int(w, "both_pass", c->both_pass);
+	jsonw_member_int(w, "both_fail", c->both_fail);
+	jsonw_member_int(w, "errors_excluded", c->errors);
+	jsonw_member_int(w, "flaky_excluded", c->flaky_excluded);
+	jsonw_member_int(w, "changed", c->changed);
+	jsonw_member_int(w, "only_in_baseline", c->only_in_baseline);
+	jsonw_member_int(w, "only_in_candidate", c->only_in_candidate);
+	jsonw_member_num(w, "p_value", c->p_value);
+	jsonw_member_num(w, "diff", c->diff);
+	jsonw_member_num(w, "diff_lo", c->diff_lo);
+	jsonw_member_num(w, "diff_hi", c->diff_hi);
 }
 
-static void j_run(struct strbuf *sb, const char *key, const struct run_info *ri)
-{
-	strbuf_addf(sb, "\"%s\":{", key);
-	j_str(sb, "id", ri->id);
-	strbuf_addch(sb, ',');
-	j_str(sb, "target", ri->target);
-	strbuf_addch(sb, ',');
-	j_str(sb, "version", ri->version);
-	strbuf_addch(sb, ',');
-	j_str(sb, "model", ri->model);
-	strbuf_addch(sb, ',');
-	j_str(sb, "started_at", ri->started_at);
-	strbuf_addch(sb, ',');
-	j_str(sb, "status", run_status_name(ri->status));
-	strbuf_addch(sb, ',');
-	j_str(sb, "git_ref", ri->git_ref);
-	strbuf_addch(sb, ',');
-	j_str(sb, "git_sha", ri->git_sha);
-	strbuf_addch(sb, '}');
-}
-
-static void j_counts(struct strbuf *sb, const struct compare_counts *c)
-{
-	strbuf_addf(sb, "\"pairs\":%ld,\"new_failures\":%ld,\"fixed\":%ld,\"both_pass\":%ld,"
-		    "\"both_fail\":%ld,\"errors_excluded\":%ld,\"flaky_excluded\":%ld,"
-		    "\"changed\":%ld,\"only_in_baseline\":%ld,\"only_in_candidate\":%ld,",
-		    c->pairs, c->new_failures, c->fixed, c->both_pass, c->both_fail, c->errors,
-		    c->flaky_excluded, c->changed, c->only_in_baseline, c->only_in_candidate);
-	j_num(sb, "p_value", c->p_value);
-	strbuf_addch(sb, ',');
-	j_num(sb, "diff", c->diff);
-	strbuf_addch(sb, ',');
-	j_num(sb, "diff_lo", c->diff_lo);
-	strbuf_addch(sb, ',');
-	j_num(sb, "diff_hi", c->diff_hi);
-}
-
-static void j_side(struct strbuf *sb, const char *key, const struct compare_side *s,
+static void j_side(struct jsonw *w, const char *key, const struct compare_side *s,
 		   const struct usage *u, const struct score_means *m)
 {
 	double lo, hi;
 	size_t i;
 
 	wilson95(s->pass, s->pass + s->fail, &lo, &hi);
-	strbuf_addf(sb, "\"%s\":{\"cases\":%ld,\"pass\":%ld,\"fail\":%ld,\"error\":%ld,\"flaky\":%ld,",
-		    key, s->n, s->pass, s->fail, s->error, s->flaky);
-	j_num(sb, "pass_rate", rate(s));
-	strbuf_addch(sb, ',');
-	j_num(sb, "pass_rate_lo", lo);
-	strbuf_addch(sb, ',');
-	j_num(sb, "pass_rate_hi", hi);
-	strbuf_addch(sb, ',');
-	j_num(sb, "latency_p50_ms", u->latency_p50);
-	strbuf_addch(sb, ',');
-	j_num(sb, "latency_p95_ms", u->latency_p95);
-	strbuf_addch(sb, ',');
-	j_num(sb, "prompt_tokens", u->n_tokens ? (double)u->prompt_tokens : NAN);
-	strbuf_addch(sb, ',');
-	j_num(sb, "completion_tokens", u->n_tokens ? (double)u->completion_tokens : NAN);
-	strbuf_addch(sb, ',');
-	j_num(sb, "cost_usd", usage_cost(u));
-	strbuf_addstr(sb, ",\"scores\":{");
-	for (i = 0; i < m->n; i++) {
-		if (i)
-			strbuf_addch(sb, ',');
-		strbuf_add_json_str(sb, m->v[i].scorer, strlen(m->v[i].scorer));
-		strbuf_addch(sb, ':');
-		if (isnan(m->v[i].mean))
-			strbuf_addstr(sb, "null");
-		else
-			strbuf_addf(sb, "%.10g", m->v[i].mean);
-	}
-	strbuf_addstr(sb, "}}");
+	jsonw_key(w, key);
+	jsonw_object_begin(w);
+	jsonw_member_int(w, "cases", s->n);
+	jsonw_member_int(w, "pass", s->pass);
+	jsonw_member_int(w, "fail", s->fail);
+	jsonw_member_int(w, "error", s->error);
+	jsonw_member_int(w, "flaky", s->flaky);
+	jsonw_member_num(w, "pass_rate", rate(s));
+	jsonw_member_num(w, "pass_rate_lo", lo);
+	jsonw_member_num(w, "pass_rate_hi", hi);
+	jsonw_member_num(w, "latency_p50_ms", u->latency_p50);
+	jsonw_member_num(w, "latency_p95_ms", u->latency_p95);
+	jsonw_member_num(w, "prompt_tokens", u->n_tokens ? (double)u->prompt_tokens : NAN);
+	jsonw_member_num(w, "completion_tokens",
+			 u->n_tokens ? (double)u->completion_tokens : NAN);
+	jsonw_member_num(w, "cost_usd", usage_cost(u));
+	jsonw_key(w, "scores");
+	jsonw_object_begin(w);
+	for (i = 0; i < m->n; i++)
+		jsonw_member_num(w, m->v[i].scorer, m->v[i].mean);
+	jsonw_object_end(w);
+	jsonw_object_end(w);
 }
 
-static void j_suite(struct strbuf *sb, const struct suite_data *sd)
+static void j_suite(struct jsonw *w, const struct suite_data *sd)
 {
-	strbuf_addch(sb, '{');
-	j_str(sb, "name", sd->name);
-	strbuf_addch(sb, ',');
-	j_counts(sb, sd->c);
-	strbuf_addch(sb, ',');
-	j_num(sb, "delta_pass_rate", rate(&sd->c->cand) - rate(&sd->c->base));
-	strbuf_addch(sb, ',');
-	j_side(sb, "baseline", &sd->c->base, &sd->ua, &sd->sa);
-	strbuf_addch(sb, ',');
-	j_side(sb, "candidate", &sd->c->cand, &sd->ub, &sd->sb);
-	strbuf_addch(sb, '}');
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "name", sd->name);
+	j_counts(w, sd->c);
+	jsonw_member_num(w, "delta_pass_rate", rate(&sd->c->cand) - rate(&sd->c->base));
+	j_side(w, "baseline", &sd->c->base, &sd->ua, &sd->sa);
+	j_side(w, "candidate", &sd->c->cand, &sd->ub, &sd->sb);
+	jsonw_object_end(w);
 }
 
-static void j_sample(struct strbuf *sb, const char *key, const struct case_sample *s, int have)
+static void j_sample(struct jsonw *w, const char *key, const struct case_sample *s, int have)
 {
 	size_t i;
 
-	strbuf_addf(sb, "\"%s\":", key);
+	jsonw_key(w, key);
 	if (!have) {
-		strbuf_addstr(sb, "null");
+		jsonw_null(w);
 		return;
 	}
-	strbuf_addch(sb, '{');
-	j_str(sb, "status", result_status_name(s->status));
-	strbuf_addstr(sb, ",\"output\":");
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "status", result_status_name(s->status));
+	jsonw_key(w, "output");
 	if (s->output)
-		strbuf_add_json_str(sb, s->output,
-				    s->output_len > JSON_ANSWER_MAX ? JSON_ANSWER_MAX : s->output_len);
+		jsonw_strn(w, s->output,
+			   s->output_len > JSON_ANSWER_MAX ? JSON_ANSWER_MAX : s->output_len);
 	else
-		strbuf_addstr(sb, "null");
-	strbuf_addf(sb, ",\"output_truncated\":%s,", s->output_len > JSON_ANSWER_MAX ? "true" : "false");
-	j_str(sb, "error", s->error);
-	strbuf_addstr(sb, ",\"failed_scorers\":[");
+		jsonw_null(w);
+	jsonw_member_bool(w, "output_truncated", s->output_len > JSON_ANSWER_MAX);
+	jsonw_member_str(w, "error", s->error);
+	jsonw_key(w, "failed_scorers");
+	jsonw_array_begin(w);
 	for (i = 0; i < s->n_failed; i++) {
-		strbuf_addstr(sb, i ? ",{" : "{");
-		j_str(sb, "scorer", s->failed[i].scorer);
-		strbuf_addch(sb, ',');
-		j_str(sb, "reason", s->failed[i].reason);
-		strbuf_addf(sb, ",\"error\":%s}", s->failed[i].error ? "true" : "false");
+		jsonw_object_begin(w);
+		jsonw_member_str(w, "scorer", s->failed[i].scorer);
+		jsonw_member_str(w, "reason", s->failed[i].reason);
+		jsonw_member_bool(w, "error", s->failed[i].error);
+		jsonw_object_end(w);
 	}
-	strbuf_addstr(sb, "]}");
+	jsonw_array_end(w);
+	jsonw_object_end(w);
 }
 
 static void print_json(const struct report *r)
 {
 	struct strbuf sb = STRBUF_INIT;
+	struct jsonw w;
 	size_t i;
 
-	strbuf_addch(&sb, '{');
-	j_run(&sb, "baseline", r->a);
-	strbuf_addch(&sb, ',');
-	j_run(&sb, "candidate", r->b);
-	strbuf_addch(&sb, ',');
-	j_str(&sb, "suite", r->o->suite);
-	strbuf_addf(&sb, ",\"exclude_flaky\":%s,\"all\":", r->o->exclude_flaky ? "true" : "false");
-	j_suite(&sb, &r->sd[r->n_sd - 1]);
-	strbuf_addstr(&sb, ",\"suites\":[");
-	for (i = 0; i + 1 < r->n_sd; i++) {
-		if (i)
-			strbuf_addch(&sb, ',');
-		j_suite(&sb, &r->sd[i]);
-	}
-	strbuf_addstr(&sb, "],\"flips\":[");
+	jsonw_init(&w, &sb, 0);
+	jsonw_object_begin(&w);
+	j_run(&w, "baseline", r->a);
+	j_run(&w, "candidate", r->b);
+	jsonw_member_str(&w, "suite", r->o->suite);
+	jsonw_member_bool(&w, "exclude_flaky", r->o->exclude_flaky);
+	jsonw_key(&w, "all");
+	j_suite(&w, &r->sd[r->n_sd - 1]);
+	jsonw_key(&w, "suites");
+	jsonw_array_begin(&w);
+	for (i = 0; i + 1 < r->n_sd; i++)
+		j_suite(&w, &r->sd[i]);
+	jsonw_array_end(&w);
+	jsonw_key(&w, "flips");
+	jsonw_array_begin(&w);
 	for (i = 0; i < r->n_flips; i++) {
 		const struct flip_view *f = &r->flips[i];
 		int nf = f->it->kind == CMP_NEW_FAILURE;
 
-		strbuf_addstr(&sb, i ? ",{" : "{");
-		j_str(&sb, "suite", f->it->suite);
-		strbuf_addch(&sb, ',');
-		j_str(&sb, "case_id", f->it->case_id);
-		strbuf_addch(&sb, ',');
-		j_str(&sb, "kind", compare_kind_name(f->it->kind));
-		strbuf_addf(&sb, ",\"from\":\"%s\",\"to\":\"%s\",", nf ? "pass" : "fail",
-			    nf ? "fail" : "pass");
-		j_sample(&sb, "baseline", &f->a, f->have_a);
-		strbuf_addch(&sb, ',');
-		j_sample(&sb, "candidate", &f->b, f->have_b);
-		strbuf_addch(&sb, '}');
+		jsonw_object_begin(&w);
+		jsonw_member_str(&w, "suite", f->it->suite);
+		jsonw_member_str(&w, "case_id", f->it->case_id);
+		jsonw_member_str(&w, "kind", compare_kind_name(f->it->kind));
+		jsonw_member_str(&w, "from", nf ? "pass" : "fail");
+		jsonw_member_str(&w, "to", nf ? "fail" : "pass");
+		j_sample(&w, "baseline", &f->a, f->have_a);
+		j_sample(&w, "candidate", &f->b, f->have_b);
+		jsonw_object_end(&w);
 	}
-	strbuf_addf(&sb, "],\"flips_truncated\":%s,\"unpaired\":[",
-		    r->list->seen_flips > (long)r->n_flips ? "true" : "false");
+	jsonw_array_end(&w);
+	jsonw_member_bool(&w, "flips_truncated", r->list->seen_flips > (long)r->n_flips);
+	jsonw_key(&w, "unpaired");
+	jsonw_array_begin(&w);
 	for (i = 0; i < r->list->n_unpaired; i++) {
 		const struct compare_item *it = &r->list->unpaired[i];
 
-		strbuf_addstr(&sb, i ? ",{" : "{");
-		j_str(&sb, "suite", it->suite);
-		strbuf_addch(&sb, ',');
-		j_str(&sb, "case_id", it->case_id);
-		strbuf_addch(&sb, ',');
-		j_str(&sb, "why", compare_kind_name(it->kind));
-		strbuf_addch(&sb, '}');
+		jsonw_object_begin(&w);
+		jsonw_member_str(&w, "suite", it->suite);
+		jsonw_member_str(&w, "case_id", it->case_id);
+		jsonw_member_str(&w, "why", compare_kind_name(it->kind));
+		jsonw_object_end(&w);
 	}
-	strbuf_addf(&sb, "],\"unpaired_truncated\":%s}\n",
-		    r->list->seen_unpaired > (long)r->list->n_unpaired ? "true" : "false");
+	jsonw_array_end(&w);
+	jsonw_member_bool(&w, "unpaired_truncated",
+			  r->list->seen_unpaired > (long)r->list->n_unpaired);
+	jsonw_object_end(&w);
+	strbuf_addch(&sb, '\n');
 	fputs(sb.buf, stdout);
 	strbuf_release(&sb);
 }

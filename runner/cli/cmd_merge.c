@@ -20,6 +20,7 @@
 
 #include "commands.h"
 #include "error.h"
+#include "hashmap.h"
 #include "history.h"
 #include "opts.h"
 #include "run.h"
@@ -45,100 +46,25 @@ struct merge_src {
 	size_t n_suites, suites_alloc;
 };
 
-/* which shard each case came from: open addressing on "suite\0id" */
-struct case_set {
-	char **keys;                   /* NULL: empty slot */
-	size_t *key_lens;
-	unsigned *shard;               /* the source index of the case */
-	size_t n, cap;                 /* cap is a power of two */
-};
-
-static uint64_t fnv1a(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-static void case_set_release(struct case_set *cs)
-{
-	size_t i;
-
-	for (i = 0; i < cs->cap; i++)
-		free(cs->keys[i]);
-	free(cs->keys);
-	free(cs->key_lens);
-	free(cs->shard);
-	memset(cs, 0, sizeof(*cs));
-}
-
-static size_t case_set_slot(const struct case_set *cs, const char *key, size_t len)
-{
-	size_t i = (size_t)fnv1a(key, len) & (cs->cap - 1);
-
-	while (cs->keys[i] && (cs->key_lens[i] != len || memcmp(cs->keys[i], key, len)))
-		i = (i + 1) & (cs->cap - 1);
-	return i;
-}
-
-static void case_set_grow(struct case_set *cs)
-{
-	struct case_set bigger;
-	size_t i;
-
-	bigger.cap = cs->cap ? cs->cap * 2 : 1024;
-	bigger.n = cs->n;
-	bigger.keys = xcalloc(bigger.cap, sizeof(*bigger.keys));
-	bigger.key_lens = xcalloc(bigger.cap, sizeof(*bigger.key_lens));
-	bigger.shard = xcalloc(bigger.cap, sizeof(*bigger.shard));
-	for (i = 0; i < cs->cap; i++) {
-		size_t k;
-
-		if (!cs->keys[i])
-			continue;
-		k = case_set_slot(&bigger, cs->keys[i], cs->key_lens[i]);
-		bigger.keys[k] = cs->keys[i];
-		bigger.key_lens[k] = cs->key_lens[i];
-		bigger.shard[k] = cs->shard[i];
-	}
-	free(cs->keys);
-	free(cs->key_lens);
-	free(cs->shard);
-	*cs = bigger;
-}
-
 /*
- * record that the case (suite, id) comes from source src; returns src when
- * it is new or already came from src (a repeat), else the other source
+ * record in seen (a string map on "suite\0id") that the case comes from
+ * source src; returns src when it is new or already came from src (a
+ * repeat), else the other source
  */
-static unsigned case_set_add(struct case_set *cs, const char *suite, const char *id,
-			     unsigned src)
+static unsigned case_seen(struct hashmap *seen, const char *suite, const char *id, unsigned src)
 {
 	struct strbuf key = STRBUF_INIT;
-	size_t i;
-	unsigned ret = src;
+	uint64_t *from;
+	int added;
 
-	if (2 * (cs->n + 1) > cs->cap)
-		case_set_grow(cs);
 	strbuf_addstr(&key, suite);
 	strbuf_addch(&key, '\0');
 	strbuf_addstr(&key, id);
-	i = case_set_slot(cs, key.buf, key.len);
-	if (cs->keys[i]) {
-		ret = cs->shard[i];
-	} else {
-		cs->key_lens[i] = key.len;
-		cs->keys[i] = strbuf_detach(&key, NULL);
-		cs->shard[i] = src;
-		cs->n++;
-	}
+	from = hashmap_put_str(seen, key.buf, key.len, &added);
+	if (added)
+		*from = src;
 	strbuf_release(&key);
-	return ret;
+	return (unsigned)*from;
 }
 
 static int eq_null(const char *a, const char *b)
@@ -319,7 +245,7 @@ struct copy_ctx {
 	const char *run_id;            /* the merged run */
 	struct merge_src *src;         /* every input */
 	unsigned cur;                  /* the input being copied */
-	struct case_set seen;
+	struct hashmap seen;           /* the source of each case copied */
 	long copied;
 	int failed;
 };
@@ -327,7 +253,7 @@ struct copy_ctx {
 static int copy_result(const struct stored_result *r, void *arg)
 {
 	struct copy_ctx *c = arg;
-	unsigned from = case_set_add(&c->seen, r->row.suite, r->row.case_id, c->cur);
+	unsigned from = case_seen(&c->seen, r->row.suite, r->row.case_id, c->cur);
 
 	if (from != c->cur) {
 		error("case %s/%s is in shard %s (%s) and in shard %s (%s): a case may be in one "
@@ -369,6 +295,7 @@ static int write_merged(struct history *out, struct merge_src *src, size_t n, ch
 	int ret = -1;
 
 	memset(&c, 0, sizeof(c));
+	hashmap_init_str(&c.seen, 0);
 	for (i = 1; i < n; i++)
 		if (src[i].ri.started_at && (!started || strcmp(src[i].ri.started_at, started) < 0))
 			started = src[i].ri.started_at;
@@ -411,7 +338,7 @@ static int write_merged(struct history *out, struct merge_src *src, size_t n, ch
 out_rollback:
 	history_batch_rollback(out);
 out:
-	case_set_release(&c.seen);
+	hashmap_release(&c.seen);
 	return ret;
 }
 

@@ -32,6 +32,7 @@ struct registry_cli {
 	struct registry *r;      /* opened by the subcommand, closed by cmd_registry */
 };
 
+/* an error code (error.h) */
 static int promote(struct registry_cli *o, struct registry *r, const struct eg_config *cfg,
 		   const char *history, char **argv)
 {
@@ -39,21 +40,16 @@ static int promote(struct registry_cli *o, struct registry *r, const struct eg_c
 	struct history *h;
 	int rc;
 
-	if (!o->alias) {
-		error("registry promote needs --alias ALIAS");
-		return EG_EXIT_USAGE;
-	}
-	if (o->force && !o->reason) {
-		error("registry promote: --force needs --reason TEXT (it is written to the audit log)");
-		return EG_EXIT_USAGE;
-	}
-	if (o->reason && !o->force) {
-		error("registry promote: --reason goes with --force");
-		return EG_EXIT_USAGE;
-	}
+	if (!o->alias)
+		return error("registry promote needs --alias ALIAS");
+	if (o->force && !o->reason)
+		return error("registry promote: --force needs --reason TEXT (it is written to the "
+			     "audit log)");
+	if (o->reason && !o->force)
+		return error("registry promote: --reason goes with --force");
 	h = history_open_ro(history);
 	if (!h)
-		return EG_EXIT_USAGE;
+		return EG_ERR_USAGE;
 	req.name = argv[1];
 	req.version = argv[2];
 	req.alias = o->alias;
@@ -84,30 +80,33 @@ static int sub_register(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 	struct registry_cli *o = opts;
 
 	return open_registry(ctx, o) ? EG_EXIT_USAGE
-				     : registry_register(o->r, argv[1], argv[2], o->meta);
+				     : eg_exit_code(registry_register(o->r, argv[1], argv[2],
+								      o->meta));
 }
 
 static int sub_promote(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
 	struct registry_cli *o = opts;
+	const struct eg_config *cfg = ctx->have_cfg ? &ctx->cfg : NULL;
 
-	return open_registry(ctx, o) ? EG_EXIT_USAGE
-				     : promote(o, o->r, ctx->have_cfg ? &ctx->cfg : NULL,
-					       ctx->common.history, argv);
+	if (open_registry(ctx, o))
+		return EG_EXIT_USAGE;
+	return eg_exit_code(promote(o, o->r, cfg, ctx->common.history, argv));
 }
 
 static int sub_show(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
 	struct registry_cli *o = opts;
 
-	return open_registry(ctx, o) ? EG_EXIT_USAGE : registry_show(o->r, argv[1], stdout);
+	return open_registry(ctx, o) ? EG_EXIT_USAGE
+				     : eg_exit_code(registry_show(o->r, argv[1], stdout));
 }
 
 static int sub_list(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
 	struct registry_cli *o = opts;
 
-	return open_registry(ctx, o) ? EG_EXIT_USAGE : registry_list(o->r, stdout);
+	return open_registry(ctx, o) ? EG_EXIT_USAGE : eg_exit_code(registry_list(o->r, stdout));
 }
 
 static int sub_log(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
@@ -115,8 +114,8 @@ static int sub_log(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 	struct registry_cli *o = opts;
 
 	return open_registry(ctx, o) ? EG_EXIT_USAGE
-				     : registry_log(o->r, nops > 1 ? argv[1] : NULL, o->limit,
-						    o->json, stdout);
+				     : eg_exit_code(registry_log(o->r, nops > 1 ? argv[1] : NULL,
+								 o->limit, o->json, stdout));
 }
 
 /* the config, when there is one, gives the promotion rules and the registry URL */

@@ -535,7 +535,8 @@ static int verdict_exit(const struct run_cli *o, const struct setup *s, const ch
 			    common_opts_color(o->common, stdout));
 	rc = out->failed_gates ? EG_EXIT_GATE : EG_EXIT_OK;
 	if (o->promote) {
-		int prc = registry_run_promote(&s->cfg, o->common->history, run_id, o->promote);
+		int prc = eg_exit_code(registry_run_promote(&s->cfg, o->common->history, run_id,
+							    o->promote));
 
 		if (prc > rc)
 			rc = prc;

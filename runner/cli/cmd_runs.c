@@ -9,6 +9,7 @@
 #include "export.h"
 #include "gate.h"
 #include "history.h"
+#include "jsonw.h"
 #include "opts.h"
 #include "strbuf.h"
 #include "banned.h"
@@ -21,53 +22,23 @@ static const char usage[] =
 	"       evalgate runs export ID|latest FILE|-\n"
 	"       evalgate runs import FILE|- [--replace]";
 
-static void json_field(struct strbuf *sb, const char *key, const char *v, int comma)
+/* the run's members and its counts, into the object being written */
+static void run_json_members(struct jsonw *w, const struct run_info *ri)
 {
-	if (comma)
-		strbuf_addch(sb, ',');
-	strbuf_add_json_str(sb, key, strlen(key));
-	strbuf_addch(sb, ':');
-	if (v)
-		strbuf_add_json_str(sb, v, strlen(v));
-	else
-		strbuf_addstr(sb, "null");
+	export_run_members(w, ri);
+	jsonw_member_int(w, "cases", ri->n_cases);
+	jsonw_member_int(w, "pass", ri->n_pass);
+	jsonw_member_int(w, "fail", ri->n_fail);
+	jsonw_member_int(w, "error", ri->n_error);
 }
 
-/* a number, or null for NaN (unknown) and the infinities JSON has no word for */
-static void json_num(struct strbuf *sb, const char *key, double v)
+/* one line of the listing; w: the JSON array being written into sb, or NULL for text */
+static void list_one(const struct run_info *ri, struct jsonw *w, struct strbuf *sb)
 {
-	strbuf_addf(sb, ",\"%s\":", key);
-	if (!isfinite(v))
-		strbuf_addstr(sb, "null");
-	else
-		strbuf_addf(sb, "%.17g", v);
-}
-
-/* the run's members, without the closing brace */
-static void run_json_members(struct strbuf *sb, const struct run_info *ri)
-{
-	strbuf_addch(sb, '{');
-	json_field(sb, "id", ri->id, 0);
-	json_field(sb, "started_at", ri->started_at, 1);
-	json_field(sb, "finished_at", ri->finished_at, 1);
-	json_field(sb, "status", run_status_name(ri->status), 1);
-	json_field(sb, "verdict", ri->verdict, 1);
-	json_field(sb, "target", ri->target, 1);
-	json_field(sb, "version", ri->version, 1);
-	json_field(sb, "model", ri->model, 1);
-	json_field(sb, "git_sha", ri->git_sha, 1);
-	json_field(sb, "git_ref", ri->git_ref, 1);
-	strbuf_addf(sb, ",\"cases\":%ld,\"pass\":%ld,\"fail\":%ld,\"error\":%ld", ri->n_cases,
-		    ri->n_pass, ri->n_fail, ri->n_error);
-}
-
-static void list_one(const struct run_info *ri, int json, int first, struct strbuf *sb)
-{
-	if (json) {
-		if (!first)
-			strbuf_addch(sb, ',');
-		run_json_members(sb, ri);
-		strbuf_addch(sb, '}');
+	if (w) {
+		jsonw_object_begin(w);
+		run_json_members(w, ri);
+		jsonw_object_end(w);
 		fputs(sb->buf, stdout);
 		strbuf_reset(sb);
 	} else {
@@ -81,44 +52,38 @@ static void list_one(const struct run_info *ri, int json, int first, struct strb
 	}
 }
 
-/* open an object in a JSON array: a comma unless it is the first */
-static void array_item(struct strbuf *sb)
-{
-	if (sb->buf[sb->len - 1] != '[')
-		strbuf_addch(sb, ',');
-	strbuf_addch(sb, '{');
-}
-
 static int suite_json(const struct run_suite *s, void *arg)
 {
-	struct strbuf *sb = arg;
+	struct jsonw *w = arg;
 
-	array_item(sb);
-	json_field(sb, "name", s->name, 0);
-	json_field(sb, "version", s->version, 1);
-	json_field(sb, "hash", s->hash, 1);
-	json_field(sb, "kind", s->kind, 1);
-	strbuf_addf(sb, ",\"results\":%ld}", s->n_cases);
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "name", s->name);
+	jsonw_member_str(w, "version", s->version);
+	jsonw_member_str(w, "hash", s->hash);
+	jsonw_member_str(w, "kind", s->kind);
+	jsonw_member_int(w, "results", s->n_cases);
+	jsonw_object_end(w);
 	return 0;
 }
 
+/* numbers: null for NaN (unknown) and the infinities JSON has no word for */
 static int gate_json(const struct gate_row *g, void *arg)
 {
-	struct strbuf *sb = arg;
+	struct jsonw *w = arg;
 
-	array_item(sb);
-	json_field(sb, "name", g->name, 0);
-	json_field(sb, "metric", g->metric, 1);
-	json_field(sb, "scope", g->scope, 1);
-	json_num(sb, "value", g->value);
-	json_field(sb, "op", g->op, 1);
-	json_num(sb, "threshold", g->threshold);
-	strbuf_addf(sb, ",\"pass\":%s", g->pass ? "true" : "false");
-	json_num(sb, "lo", g->lo);
-	json_num(sb, "hi", g->hi);
-	strbuf_addf(sb, ",\"n\":%ld", g->n);
-	json_field(sb, "detail", g->detail, 1);
-	strbuf_addch(sb, '}');
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "name", g->name);
+	jsonw_member_str(w, "metric", g->metric);
+	jsonw_member_str(w, "scope", g->scope);
+	jsonw_member_num(w, "value", g->value);
+	jsonw_member_str(w, "op", g->op);
+	jsonw_member_num(w, "threshold", g->threshold);
+	jsonw_member_bool(w, "pass", g->pass);
+	jsonw_member_num(w, "lo", g->lo);
+	jsonw_member_num(w, "hi", g->hi);
+	jsonw_member_int(w, "n", g->n);
+	jsonw_member_str(w, "detail", g->detail);
+	jsonw_object_end(w);
 	return 0;
 }
 
@@ -147,24 +112,29 @@ static int show_gate(const struct gate_row *g, void *arg)
 static int runs_list(struct history *h, const struct run_filter *f, int json)
 {
 	struct strbuf sb = STRBUF_INIT;
+	struct jsonw w;
 	struct run_iter it;
 	const struct run_info *ri;
-	int rc, first = 1;
+	int rc;
 
-	if (json)
-		putchar('[');
-	else
+	jsonw_init(&w, &sb, 0);
+	if (json) {
+		jsonw_array_begin(&w);
+		fputs(sb.buf, stdout);
+		strbuf_reset(&sb);
+	} else {
 		printf("%-24s %-20s %-11s %-7s %-28s %6s %6s %6s %6s\n", "id", "started", "status",
 		       "verdict", "target", "cases", "pass", "fail", "error");
+	}
 	rc = history_runs_begin(h, f, &it);
 	if (!rc)
-		while ((rc = history_runs_next(&it, &ri)) > 0) {
-			list_one(ri, json, first, &sb);
-			first = 0;
-		}
+		while ((rc = history_runs_next(&it, &ri)) > 0)
+			list_one(ri, json ? &w : NULL, &sb);
 	history_runs_end(&it);
-	if (json)
-		puts("]");
+	if (json) {
+		jsonw_array_end(&w);
+		puts(sb.buf);
+	}
 	strbuf_release(&sb);
 	return rc < 0 ? -1 : 0;
 }
@@ -173,21 +143,28 @@ static int runs_list(struct history *h, const struct run_filter *f, int json)
 static int show_json(struct history *h, const struct run_info *ri)
 {
 	struct strbuf sb = STRBUF_INIT;
+	struct jsonw w;
 	int ret = -1;
 
-	run_json_members(&sb, ri);
-	json_field(&sb, "shard", ri->shard, 1);
-	json_field(&sb, "config_hash", ri->config_hash, 1);
-	json_field(&sb, "evalgate_version", ri->evalgate_version, 1);
-	strbuf_addf(&sb, ",\"repeats\":%d", ri->repeats > 0 ? ri->repeats : 1);
-	json_field(&sb, "repeat_policy", ri->repeat_policy ? ri->repeat_policy : "all", 1);
-	strbuf_addstr(&sb, ",\"suites\":[");
-	if (history_run_suites(h, ri->id, suite_json, &sb))
+	jsonw_init(&w, &sb, 0);
+	jsonw_object_begin(&w);
+	run_json_members(&w, ri);
+	jsonw_member_str(&w, "shard", ri->shard);
+	jsonw_member_str(&w, "config_hash", ri->config_hash);
+	jsonw_member_str(&w, "evalgate_version", ri->evalgate_version);
+	jsonw_member_int(&w, "repeats", ri->repeats > 0 ? ri->repeats : 1);
+	jsonw_member_str(&w, "repeat_policy", ri->repeat_policy ? ri->repeat_policy : "all");
+	jsonw_key(&w, "suites");
+	jsonw_array_begin(&w);
+	if (history_run_suites(h, ri->id, suite_json, &w))
 		goto out;
-	strbuf_addstr(&sb, "],\"gates\":[");
-	if (history_gates(h, ri->id, gate_json, &sb))
+	jsonw_array_end(&w);
+	jsonw_key(&w, "gates");
+	jsonw_array_begin(&w);
+	if (history_gates(h, ri->id, gate_json, &w))
 		goto out;
-	strbuf_addstr(&sb, "]}");
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
 	puts(sb.buf);
 	ret = 0;
 out:

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "error.h"
 #include "jsonutil.h"
+#include "jsonw.h"
 #include "opts.h"
 #include "sample.h"
 #include "sha256.h"
@@ -277,9 +278,7 @@ static int write_manifest(cJSON *manifest, const struct sample_cli *o, const cha
 	if (c->always)
 		strbuf_addf(&desc, ", %ld always kept", c->always);
 	set_string(manifest, "description", desc.buf);
-	text = cJSON_Print(manifest);
-	if (!text)
-		die("out of memory printing the manifest");
+	text = jsonw_print(manifest, JSONW_PRETTY);
 	strbuf_addf(&path, "%s/suite.json", tmp);
 	strbuf_addstr(&body, text);
 	strbuf_addch(&body, '\n');

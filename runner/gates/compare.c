@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "stats.h"
-#include "utf8.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -308,60 +307,4 @@ void compare_list_release(struct compare_list *l)
 	items_free(l->fixed, l->n_fixed);
 	items_free(l->unpaired, l->n_unpaired);
 	compare_list_init(l, l->max);
-}
-
-/* code points shown as \uXXXX: C1 controls, bidi and invisible format characters */
-static int needs_escape(unsigned cp)
-{
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
-	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
-}
-
-static unsigned decode(const unsigned char *s, size_t k)
-{
-	unsigned cp;
-	size_t i;
-
-	if (k == 1)
-		return s[0];
-	cp = s[0] & (0xff >> (k + 1));
-	for (i = 1; i < k; i++)
-		cp = (cp << 6) | (s[i] & 0x3f);
-	return cp;
-}
-
-void compare_visible(struct strbuf *sb, const char *s, size_t len, size_t max)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, k;
-
-	while (i < len) {
-		unsigned char c = u[i];
-
-		k = c < 0x80 ? 1 : utf8_valid_prefix(s + i, len - i);
-		if (i + (k ? k : 1) > max) {
-			strbuf_addstr(sb, "...");
-			break;
-		}
-		if (!k) {
-			strbuf_addf(sb, "\\x%02x", c);
-			i++;
-		} else if (k == 1 && (c < 0x20 || c == 0x7f)) {
-			if (c == '\n')
-				strbuf_addstr(sb, "\\n");
-			else if (c == '\t')
-				strbuf_addstr(sb, "\\t");
-			else if (c == '\r')
-				strbuf_addstr(sb, "\\r");
-			else
-				strbuf_addf(sb, "\\x%02x", c);
-			i++;
-		} else if (k > 1 && needs_escape(decode(u + i, k))) {
-			strbuf_addf(sb, "\\u%04x", decode(u + i, k));
-			i += k;
-		} else {
-			strbuf_add(sb, s + i, k);
-			i += k;
-		}
-	}
 }

@@ -103,11 +103,4 @@ void compare_list_init(struct compare_list *l, size_t max);
 int compare_list_add(const struct compare_case *c, void *arg);
 void compare_list_release(struct compare_list *l);
 
-/*
- * Append s[0..len) for a terminal or a table cell: at most max bytes of it
- * (cut on a character boundary, "..." added), control characters, invalid
- * UTF-8 and bidirectional controls made visible as escapes (\n, \x01, \u202e).
- */
-void compare_visible(struct strbuf *sb, const char *s, size_t len, size_t max);
-
 #endif

@@ -9,10 +9,12 @@
 #include "gate_types.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "drift.h"
+#include "jsonw.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -94,12 +96,15 @@ static int run_value(struct history *h, const char *id, const struct eg_gate *g,
 	return 0;
 }
 
-static void add_num(struct strbuf *sb, double v)
+/* v rounded to 6 significant digits: the detail shows a trend in at most GATE_DETAIL_MAX bytes */
+static void add_num(struct jsonw *jw, const char *key, double v)
 {
-	if (isnan(v))
-		strbuf_addstr(sb, "null");
-	else
-		strbuf_addf(sb, "%.6g", v);
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.6g", v);
+	if (key)
+		jsonw_key(jw, key);
+	jsonw_num(jw, isfinite(v) ? strtod(buf, NULL) : v);
 }
 
 static int drift_eval(const struct eg_gate *g, struct history *h, const char *run_id,
@@ -109,7 +114,8 @@ static int drift_eval(const struct eg_gate *g, struct history *h, const char *ru
 	const char *scope = res->scope.buf;
 	struct gate_row *row = &res->row;
 	struct window w = { 0 };
-	struct strbuf js = STRBUF_INIT;
+	struct strbuf js = STRBUF_INIT, note = STRBUF_INIT;
+	struct jsonw jw;
 	double *vals = NULL, now, centre = NAN, lower = NAN, sd = NAN;
 	long *ks = NULL, *ns = NULL, k_now, n_now;
 	size_t i, m = 0;
@@ -135,43 +141,48 @@ static int drift_eval(const struct eg_gate *g, struct history *h, const char *ru
 		drift_pchart(ks, ns, m, n_now, &centre, &lower);
 	row->value = now;
 	row->n = n_now;
-	strbuf_addf(&js, "{\"stat\":\"%s\",\"window\":[", g->scorer ? "mean" : "pass_rate");
-	for (i = 0; i < m; i++) {
-		if (i)
-			strbuf_addch(&js, ',');
-		add_num(&js, vals[i]);
-	}
-	strbuf_addstr(&js, "],\"n\":[");
+	jsonw_init(&jw, &js, 0);
+	jsonw_object_begin(&jw);
+	jsonw_member_str(&jw, "stat", g->scorer ? "mean" : "pass_rate");
+	jsonw_key(&jw, "window");
+	jsonw_array_begin(&jw);
 	for (i = 0; i < m; i++)
-		strbuf_addf(&js, "%s%ld", i ? "," : "", ns[i]);
-	strbuf_addstr(&js, "],\"centre\":");
-	add_num(&js, centre);
-	if (g->scorer) {
-		strbuf_addstr(&js, ",\"sd\":");
-		add_num(&js, sd);
-	}
+		add_num(&jw, NULL, vals[i]);
+	jsonw_array_end(&jw);
+	jsonw_key(&jw, "n");
+	jsonw_array_begin(&jw);
+	for (i = 0; i < m; i++)
+		jsonw_int(&jw, ns[i]);
+	jsonw_array_end(&jw);
+	add_num(&jw, "centre", centre);
+	if (g->scorer)
+		add_num(&jw, "sd", sd);
 	if (!n_now) {
 		row->threshold = lower;
 		row->pass = 0;
-		strbuf_addf(&js, ",\"note\":\"no %s in scope %s\"}",
-			    g->scorer ? "scores" : "scored cases", scope);
+		strbuf_addf(&note, "no %s in scope %s", g->scorer ? "scores" : "scored cases", scope);
 	} else if (m < DRIFT_MIN_HISTORY) {
 		row->threshold = NAN;
 		row->pass = 1;
-		strbuf_addf(&js, ",\"note\":\"not enough history: %zu earlier run%s with data, "
-			    "%d needed\"}", m, m == 1 ? "" : "s", DRIFT_MIN_HISTORY);
+		strbuf_addf(&note, "not enough history: %zu earlier run%s with data, %d needed", m,
+			    m == 1 ? "" : "s", DRIFT_MIN_HISTORY);
 	} else {
 		row->threshold = lower;
 		row->pass = !(now < lower);
-		strbuf_addstr(&js, ",\"lower\":");
-		add_num(&js, lower);
-		strbuf_addch(&js, '}');
+		add_num(&jw, "lower", lower);
 	}
-	if (js.len >= GATE_DETAIL_MAX)
-		strbuf_addf(&res->detail, "{\"stat\":\"%s\",\"note\":\"window too long to show\"}",
-			    g->scorer ? "mean" : "pass_rate");
-	else
+	if (note.len)
+		jsonw_member_str(&jw, "note", note.buf);
+	jsonw_object_end(&jw);
+	if (js.len >= GATE_DETAIL_MAX) {
+		jsonw_init(&jw, &res->detail, 0);
+		jsonw_object_begin(&jw);
+		jsonw_member_str(&jw, "stat", g->scorer ? "mean" : "pass_rate");
+		jsonw_member_str(&jw, "note", "window too long to show");
+		jsonw_object_end(&jw);
+	} else {
 		strbuf_add(&res->detail, js.buf, js.len);
+	}
 	ret = 0;
 out:
 	for (i = 0; i < w.n; i++)
@@ -180,6 +191,7 @@ out:
 	free(vals);
 	free(ks);
 	free(ns);
+	strbuf_release(&note);
 	strbuf_release(&js);
 	return ret;
 }

@@ -19,6 +19,7 @@
 
 #include "baseline.h"
 #include "compare.h"
+#include "jsonw.h"
 #include "regression.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -92,42 +93,25 @@ static void regression_result_release(struct gate_result *res)
 	free(ro);
 }
 
-static void json_num(struct strbuf *sb, double v)
-{
-	if (isnan(v) || isinf(v))
-		strbuf_addstr(sb, "null");
-	else
-		strbuf_addf(sb, "%.10g", v);
-}
-
-static void json_str(struct strbuf *sb, const char *s)
-{
-	if (s)
-		strbuf_add_json_str(sb, s, strlen(s));
-	else
-		strbuf_addstr(sb, "null");
-}
-
-static void json_items(struct strbuf *sb, const struct compare_item *arr, size_t n, size_t *room,
-		       int *first, int flips)
+static void json_items(struct jsonw *w, const struct compare_item *arr, size_t n, size_t *room,
+		       int flips)
 {
 	size_t i;
 
 	for (i = 0; i < n && *room; i++, (*room)--) {
-		if (!*first)
-			strbuf_addch(sb, ',');
-		*first = 0;
-		strbuf_addstr(sb, "{\"suite\":");
-		json_str(sb, arr[i].suite);
-		strbuf_addstr(sb, ",\"case_id\":");
-		json_str(sb, arr[i].case_id);
-		if (flips)
-			strbuf_addstr(sb, arr[i].kind == CMP_NEW_FAILURE
-					  ? ",\"from\":\"pass\",\"to\":\"fail\"}"
-					  : ",\"from\":\"fail\",\"to\":\"pass\"}");
-		else
-			strbuf_addf(sb, ",\"why\":\"%s\"}",
-				    arr[i].kind == CMP_CHANGED ? "changed" : compare_kind_name(arr[i].kind));
+		int nf = arr[i].kind == CMP_NEW_FAILURE;
+
+		jsonw_object_begin(w);
+		jsonw_member_str(w, "suite", arr[i].suite);
+		jsonw_member_str(w, "case_id", arr[i].case_id);
+		if (flips) {
+			jsonw_member_str(w, "from", nf ? "pass" : "fail");
+			jsonw_member_str(w, "to", nf ? "fail" : "pass");
+		} else {
+			jsonw_member_str(w, "why", arr[i].kind == CMP_CHANGED
+							   ? "changed" : compare_kind_name(arr[i].kind));
+		}
+		jsonw_object_end(w);
 	}
 }
 
@@ -137,55 +121,52 @@ static void regression_detail(struct strbuf *sb, const struct regression_gate *r
 			      const struct compare_list *l)
 {
 	const struct compare_counts *c = &ro->c;
+	struct jsonw w;
 	size_t room;
-	int first;
 
-	strbuf_addstr(sb, "{\"baseline\":");
-	json_str(sb, ro->baseline_id);
-	strbuf_addstr(sb, ",\"baseline_ref\":");
-	json_str(sb, ref);
-	strbuf_addf(sb, ",\"pairs\":%ld,\"new_failures\":%ld,\"fixed\":%ld,\"p_value\":", c->pairs,
-		    c->new_failures, c->fixed);
-	json_num(sb, l ? c->p_value : NAN);
-	strbuf_addstr(sb, ",\"diff\":");
-	json_num(sb, c->diff);
-	strbuf_addstr(sb, ",\"diff_lo\":");
-	json_num(sb, c->diff_lo);
-	strbuf_addstr(sb, ",\"diff_hi\":");
-	json_num(sb, c->diff_hi);
-	strbuf_addstr(sb, ",\"alpha\":");
-	json_num(sb, rg->has_alpha ? rg->alpha : NAN);
-	strbuf_addstr(sb, ",\"max_new_failures\":");
+	jsonw_init(&w, sb, 0);
+	jsonw_object_begin(&w);
+	jsonw_member_str(&w, "baseline", ro->baseline_id);
+	jsonw_member_str(&w, "baseline_ref", ref);
+	jsonw_member_int(&w, "pairs", c->pairs);
+	jsonw_member_int(&w, "new_failures", c->new_failures);
+	jsonw_member_int(&w, "fixed", c->fixed);
+	jsonw_member_num(&w, "p_value", l ? c->p_value : NAN);
+	jsonw_member_num(&w, "diff", c->diff);
+	jsonw_member_num(&w, "diff_lo", c->diff_lo);
+	jsonw_member_num(&w, "diff_hi", c->diff_hi);
+	jsonw_member_num(&w, "alpha", rg->has_alpha ? rg->alpha : NAN);
+	jsonw_key(&w, "max_new_failures");
 	if (rg->has_max_new_failures)
-		strbuf_addf(sb, "%ld", rg->max_new_failures);
+		jsonw_int(&w, rg->max_new_failures);
 	else
-		strbuf_addstr(sb, "null");
-	strbuf_addf(sb, ",\"only_in_candidate\":%ld,\"only_in_baseline\":%ld,\"changed\":%ld,"
-		    "\"flaky_excluded\":%ld,\"errors_excluded\":%ld", c->only_in_candidate,
-		    c->only_in_baseline, c->changed, c->flaky_excluded, c->errors);
-	if (ro->why.len) {
-		strbuf_addstr(sb, ",\"error\":");
-		json_str(sb, ro->why.buf);
-	}
-	strbuf_addstr(sb, ",\"flips\":[");
+		jsonw_null(&w);
+	jsonw_member_int(&w, "only_in_candidate", c->only_in_candidate);
+	jsonw_member_int(&w, "only_in_baseline", c->only_in_baseline);
+	jsonw_member_int(&w, "changed", c->changed);
+	jsonw_member_int(&w, "flaky_excluded", c->flaky_excluded);
+	jsonw_member_int(&w, "errors_excluded", c->errors);
+	if (ro->why.len)
+		jsonw_member_str(&w, "error", ro->why.buf);
+	jsonw_key(&w, "flips");
+	jsonw_array_begin(&w);
 	room = REGRESSION_LIST_MAX;
-	first = 1;
 	if (l) {
-		json_items(sb, l->new_failures, l->n_new_failures, &room, &first, 1);
-		json_items(sb, l->fixed, l->n_fixed, &room, &first, 1);
+		json_items(&w, l->new_failures, l->n_new_failures, &room, 1);
+		json_items(&w, l->fixed, l->n_fixed, &room, 1);
 	}
-	strbuf_addch(sb, ']');
+	jsonw_array_end(&w);
 	if (l && l->seen_flips > REGRESSION_LIST_MAX)
-		strbuf_addstr(sb, ",\"flips_truncated\":true");
-	strbuf_addstr(sb, ",\"unpaired\":[");
+		jsonw_member_bool(&w, "flips_truncated", 1);
+	jsonw_key(&w, "unpaired");
+	jsonw_array_begin(&w);
 	room = REGRESSION_LIST_MAX;
-	first = 1;
 	if (l)
-		json_items(sb, l->unpaired, l->n_unpaired, &room, &first, 0);
-	strbuf_addch(sb, ']');
+		json_items(&w, l->unpaired, l->n_unpaired, &room, 0);
+	jsonw_array_end(&w);
 	if (l && l->seen_unpaired > REGRESSION_LIST_MAX)
-		strbuf_addstr(sb, ",\"unpaired_truncated\":true");
-	strbuf_addch(sb, '}');
+		jsonw_member_bool(&w, "unpaired_truncated", 1);
+	jsonw_object_end(&w);
 }
 
 static void no_counts(struct compare_counts *c)

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "error.h"
+#include "jsonw.h"
 #include "registry.h"
 #include "registry_backend.h"
 #include "sqldb.h"
@@ -254,7 +255,7 @@ static void sqlite_close(struct registry *r)
 static int sqlite_register(struct registry *r, const char *name, const char *version,
 			   const char *meta, int *created)
 {
-	return regdb_put_version(r, name, version, meta, created) ? EG_EXIT_USAGE : EG_EXIT_OK;
+	return regdb_put_version(r, name, version, meta, created) ? EG_ERR_USAGE : EG_OK;
 }
 
 static int sqlite_ensure(struct registry *r, const char *name, const char *version)
@@ -262,7 +263,7 @@ static int sqlite_ensure(struct registry *r, const char *name, const char *versi
 	int created;
 
 	/* promoting a version evalgate has runs of registers it implicitly */
-	return regdb_put_version(r, name, version, NULL, &created) ? EG_EXIT_USAGE : EG_EXIT_OK;
+	return regdb_put_version(r, name, version, NULL, &created) ? EG_ERR_USAGE : EG_OK;
 }
 
 static int sqlite_get_alias(struct registry *r, const char *name, const char *alias,
@@ -270,14 +271,14 @@ static int sqlite_get_alias(struct registry *r, const char *name, const char *al
 {
 	int rc = regdb_get_alias(r, name, alias, version);
 
-	return rc < 0 ? EG_EXIT_USAGE : rc;
+	return rc < 0 ? EG_ERR_USAGE : rc == 1 ? EG_ERR_NOT_FOUND : EG_OK;
 }
 
 static int sqlite_set_alias(struct registry *r, const struct promote_req *req,
 			    const struct promo_check *ev, char **previous)
 {
 	return regdb_set_alias(r, req->name, req->alias, req->version, ev->run_id, previous)
-		       ? EG_EXIT_USAGE : EG_EXIT_OK;
+		       ? EG_ERR_USAGE : EG_OK;
 }
 
 const struct registry_backend registry_sqlite_backend = {
@@ -363,7 +364,7 @@ int registry_register(struct registry *r, const char *name, const char *version,
 	int created = 0, rc;
 
 	if (name_ok("a model name", name) || name_ok("a version", version))
-		return EG_EXIT_USAGE;
+		return EG_ERR_USAGE;
 	if (meta_json) {
 		cJSON *m = cJSON_ParseWithLength(meta_json, strlen(meta_json));
 
@@ -371,9 +372,9 @@ int registry_register(struct registry *r, const char *name, const char *version,
 			cJSON_Delete(m);
 			error("registry: --meta: expected a JSON object of at most %u bytes",
 			      MAX_META_BYTES);
-			return EG_EXIT_USAGE;
+			return EG_ERR_USAGE;
 		}
-		meta = cJSON_PrintUnformatted(m);
+		meta = jsonw_print(m, 0);
 		cJSON_Delete(m);
 	}
 	rc = r->be->register_version(r, name, version, meta, &created);
@@ -388,12 +389,12 @@ int registry_register(struct registry *r, const char *name, const char *version,
 	e.version = version;
 	e.reason = meta;
 	if (audit(r, &e)) {
-		rc = EG_EXIT_USAGE;
+		rc = EG_ERR_USAGE;
 		goto out;
 	}
 	info("registered %s@%s (%s)", name, version, r->be->name);
 out:
-	cJSON_free(meta);
+	free(meta);
 	return rc;
 }
 
@@ -719,18 +720,18 @@ int registry_promote(struct registry *r, struct history *h, const struct promote
 	int rc;
 
 	if (name_ok("a model name", req->name) || name_ok("a version", req->version))
-		return EG_EXIT_USAGE;
+		return EG_ERR_USAGE;
 	if (!promotion_alias_ok(req->alias)) {
 		error("registry: '%s' is not an alias name (letters, digits, _ and -; "
 		      "not 'latest' nor v<digits>)", req->alias);
-		return EG_EXIT_USAGE;
+		return EG_ERR_USAGE;
 	}
 	if (req->force && (!req->reason || !*req->reason)) {
 		error("registry: --force needs --reason TEXT (it is written to the audit log)");
-		return EG_EXIT_USAGE;
+		return EG_ERR_USAGE;
 	}
 	if (registry_check(h, req->name, req->version, req->rule, req->run_id, req->now, &ev))
-		return EG_EXIT_USAGE;
+		return EG_ERR_USAGE;
 	e.name = req->name;
 	e.version = req->version;
 	e.alias = req->alias;
@@ -739,7 +740,7 @@ int registry_promote(struct registry *r, struct history *h, const struct promote
 	if (!ev.allowed && !req->force) {
 		e.action = "refuse";
 		e.reason = ev.reason.buf;
-		rc = audit(r, &e) ? EG_EXIT_USAGE : EG_EXIT_GATE;
+		rc = audit(r, &e) ? EG_ERR_USAGE : EG_ERR_REFUSED;
 		error("promotion of %s@%s to '%s' refused by rule '%s': %s", req->name,
 		      req->version, req->alias, ev.rule, ev.reason.buf);
 		goto out;
@@ -761,7 +762,7 @@ int registry_promote(struct registry *r, struct history *h, const struct promote
 	e.forced = req->force && !ev.allowed;
 	e.reason = e.forced ? req->reason : (req->reason ? req->reason : ev.reason.buf);
 	if (audit(r, &e)) {
-		rc = EG_EXIT_USAGE;
+		rc = EG_ERR_USAGE;
 		goto out;
 	}
 	if (eg_verbosity >= 0) {
@@ -792,12 +793,12 @@ int registry_alias_version(struct registry *r, const char *name, const char *ali
 int registry_show(struct registry *r, const char *name, FILE *out)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, n = 0, ret = EG_EXIT_USAGE;
+	int rc, n = 0, ret = EG_ERR_USAGE;
 
 	if (sqldb_prepare(&r->store,
 			  "SELECT version, created_at, meta FROM versions WHERE name = ?1 "
 			  "ORDER BY created_at, version", &st))
-		return EG_EXIT_USAGE;
+		return EG_ERR_USAGE;
 	sqldb_bind_text(st, 1, name);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *meta = sqldb_col_text(st, 2);
@@ -828,7 +829,7 @@ int registry_show(struct registry *r, const char *name, FILE *out)
 		} else {
 			/* the remote registry is the authority on where an alias points */
 			grc = r->be->get_alias(r, name, alias, &version);
-			if (grc >= 2) {
+			if (grc && grc != EG_ERR_NOT_FOUND) {
 				ret = grc;
 				goto out;
 			}
@@ -844,9 +845,10 @@ int registry_show(struct registry *r, const char *name, FILE *out)
 	}
 	if (!n) {
 		error("registry %s: no model '%s'", r->db_path, name);
+		ret = EG_ERR_NOT_FOUND;
 		goto out;
 	}
-	ret = EG_EXIT_OK;
+	ret = EG_OK;
 out:
 	sqlite3_finalize(st);
 	return ret;
@@ -855,7 +857,7 @@ out:
 int registry_list(struct registry *r, FILE *out)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, ret = EG_EXIT_USAGE;
+	int rc, ret = EG_ERR_USAGE;
 
 	if (sqldb_prepare(&r->store,
 			  "SELECT m.name, (SELECT count(*) FROM versions v WHERE v.name = m.name), "
@@ -863,7 +865,7 @@ int registry_list(struct registry *r, FILE *out)
 			  "(SELECT alias, version FROM aliases a WHERE a.name = m.name "
 			  "ORDER BY alias)) "
 			  "FROM models m ORDER BY m.name", &st))
-		return EG_EXIT_USAGE;
+		return EG_ERR_USAGE;
 	fprintf(out, "%-32s %8s  %s\n", "model", "versions", "aliases");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fprintf(out, "%-32s %8d  %s\n", sqldb_col_text(st, 0), sqlite3_column_int(st, 1),
@@ -872,22 +874,10 @@ int registry_list(struct registry *r, FILE *out)
 		sqldb_error(&r->store, "cannot list models");
 		goto out;
 	}
-	ret = EG_EXIT_OK;
+	ret = EG_OK;
 out:
 	sqlite3_finalize(st);
 	return ret;
-}
-
-static void json_member(struct strbuf *sb, const char *key, const char *v)
-{
-	if (sb->len > 1)
-		strbuf_addch(sb, ',');
-	strbuf_add_json_str(sb, key, strlen(key));
-	strbuf_addch(sb, ':');
-	if (v)
-		strbuf_add_json_str(sb, v, strlen(v));
-	else
-		strbuf_addstr(sb, "null");
 }
 
 int registry_log(struct registry *r, const char *name, long limit, int json, FILE *out)
@@ -896,37 +886,36 @@ int registry_log(struct registry *r, const char *name, long limit, int json, FIL
 					    "alias", "previous", "run_id", "rule", "forced",
 					    "reason", "backend" };
 	struct strbuf sb = STRBUF_INIT;
+	struct jsonw w;
 	sqlite3_stmt *st = NULL;
-	int rc, first = 1, ret = EG_EXIT_USAGE;
+	int rc, ret = EG_ERR_USAGE;
 
 	if (sqldb_prepare(&r->store,
 			  "SELECT seq, at, who, action, name, version, alias, previous, run_id, "
 			  "rule, forced, reason, backend FROM (SELECT * FROM audit "
 			  "WHERE ?1 IS NULL OR name = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
 			  &st))
-		return EG_EXIT_USAGE;
+		return EG_ERR_USAGE;
 	sqldb_bind_text(st, 1, name);
 	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+	/* the JSON array is written as it goes, an entry at a time */
+	jsonw_init(&w, &sb, 0);
 	if (json)
-		fputc('[', out);
+		jsonw_array_begin(&w);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t i;
 
 		if (json) {
-			strbuf_reset(&sb);
-			strbuf_addch(&sb, '{');
+			jsonw_object_begin(&w);
 			for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-				if (i == 0 || i == 10) {
-					if (sb.len > 1)
-						strbuf_addch(&sb, ',');
-					strbuf_addf(&sb, "\"%s\":%lld", cols[i],
-						    (long long)sqlite3_column_int64(st, (int)i));
-				} else {
-					json_member(&sb, cols[i], sqldb_col_text(st, (int)i));
-				}
-			strbuf_addch(&sb, '}');
-			fprintf(out, "%s%s", first ? "" : ",", sb.buf);
-			first = 0;
+				if (i == 0 || i == 10)
+					jsonw_member_int(&w, cols[i],
+							 (long long)sqlite3_column_int64(st, (int)i));
+				else
+					jsonw_member_str(&w, cols[i], sqldb_col_text(st, (int)i));
+			jsonw_object_end(&w);
+			fputs(sb.buf, out);
+			strbuf_reset(&sb);
 			continue;
 		}
 		fprintf(out, "%s  %-10s %-8s %s@%s", sqldb_col_text(st, 1), sqldb_col_text(st, 2),
@@ -946,13 +935,15 @@ int registry_log(struct registry *r, const char *name, long limit, int json, FIL
 			fprintf(out, ": %s", sqldb_col_text(st, 11));
 		fputc('\n', out);
 	}
-	if (json)
-		fputs("]\n", out);
+	if (json) {
+		jsonw_array_end(&w);
+		fprintf(out, "%s\n", sb.buf);
+	}
 	if (rc != SQLITE_DONE) {
 		sqldb_error(&r->store, "cannot read the audit log");
 		goto out;
 	}
-	ret = EG_EXIT_OK;
+	ret = EG_OK;
 out:
 	strbuf_release(&sb);
 	sqlite3_finalize(st);
@@ -976,7 +967,7 @@ int registry_resolve_alias(const char *url, const char *target, struct history *
 	if (!r)
 		return -1;
 	rc = registry_alias_version(r, target, alias, &version);
-	if (rc == 1) {
+	if (rc == EG_ERR_NOT_FOUND) {
 		strbuf_addf(why, "baseline 'alias:%s': the alias '%s' of %s is not set in the %s "
 			    "registry", alias, alias, target, r->be->name);
 		ret = 1;
@@ -1009,11 +1000,11 @@ int registry_run_promote(const struct eg_config *cfg, const char *history_path,
 	struct promote_req req = { 0 };
 	struct registry *r;
 	struct history *h;
-	int rc = EG_EXIT_USAGE;
+	int rc = EG_ERR_USAGE;
 
 	h = history_open_ro(history_path);
 	if (!h)
-		return EG_EXIT_USAGE;
+		return EG_ERR_USAGE;
 	r = registry_open(cfg->registry);
 	if (!r)
 		goto out_history;

@@ -11,11 +11,14 @@
  * Promotion rules are evaluated locally against the run history before the
  * backend is touched: a refused promotion sends nothing to MLflow.
  *
- * Return values: functions documented as returning an exit code return
- * one of SPEC 3 (0 done, 1 refused, 2 usage or local store error, 3 the
- * remote registry could not be used), after printing the reason. Lookups
- * follow history.h: 0 found, 1 not found, and -1 on error (or, for those
- * that return exit codes, an exit code >= 2).
+ * Return values: functions documented as returning an error code return
+ * EG_OK or, after printing the reason, a negative enum eg_err (error.h):
+ * EG_ERR_REFUSED when a promotion rule refused, EG_ERR_USAGE for a bad
+ * argument or a local store error, EG_ERR_NOT_FOUND for what is not
+ * there, EG_ERR_INFRA when the remote registry could not be used. The
+ * commands map them to exit codes with eg_exit_code().
+ * Lookups follow history.h: 0 found, 1 not found, and -1 on error; those
+ * that return an error code say not found with EG_ERR_NOT_FOUND instead.
  *
  * Ownership: registry_open returns a handle freed by registry_close; strings
  * passed in are borrowed; char ** outputs and struct promo_check contents
@@ -65,7 +68,7 @@ void registry_close(struct registry *r);
 /* the backend's scheme name: "sqlite" or "mlflow" */
 const char *registry_kind(const struct registry *r);
 
-/* register name@version with optional metadata (a JSON object); returns an exit code */
+/* register name@version with optional metadata (a JSON object); returns an error code */
 int registry_register(struct registry *r, const char *name, const char *version,
 		      const char *meta_json);
 
@@ -80,18 +83,19 @@ struct promote_req {
 /*
  * Check the rules, then point alias at version (moving it from any other
  * version). Refusals, forced and plain promotions are all audited. Returns
- * an exit code; 1 when refused (the refusing rule is printed).
+ * an error code; EG_ERR_REFUSED when refused (the refusing rule is printed).
  */
 int registry_promote(struct registry *r, struct history *h, const struct promote_req *req);
 
 /*
- * The version holding alias for name: 0 with *version malloc'd, 1 when the
- * alias is not set, or an exit code >= 2 after reporting.
+ * The version holding alias for name: EG_OK with *version malloc'd,
+ * EG_ERR_NOT_FOUND (not reported) when the alias is not set, or another
+ * error code after reporting.
  */
 int registry_alias_version(struct registry *r, const char *name, const char *alias,
 			   char **version);
 
-/* listings for `registry show|list|log`, printed to out; return an exit code */
+/* listings for `registry show|list|log`, printed to out; return an error code */
 int registry_show(struct registry *r, const char *name, FILE *out);
 int registry_list(struct registry *r, FILE *out);
 /* audit entries oldest first; name may be NULL (all models); limit 0: all */
@@ -108,7 +112,7 @@ int registry_resolve_alias(const char *url, const char *target, struct history *
 
 /*
  * `run --promote ALIAS`: promote cfg's target with run_id as evidence, using
- * the history file at history_path; returns an exit code.
+ * the history file at history_path; returns an error code.
  */
 int registry_run_promote(const struct eg_config *cfg, const char *history_path,
 			 const char *run_id, const char *alias);

@@ -5,7 +5,8 @@
  *
  * A backend is a struct of function pointers (one static instance per
  * backend); its state hangs off struct registry's ctx. Functions documented
- * as returning an exit code return one of SPEC 3 after printing the reason.
+ * as returning an error code return EG_OK or an enum eg_err (error.h) after
+ * printing the reason.
  *
  * Ownership: char ** outputs are malloc'd and belong to the caller.
  */
@@ -23,14 +24,14 @@ struct registry_backend {
 	/* parse the URL after the scheme, set up ctx and r->db_path; -1 after reporting */
 	int (*open)(struct registry *r, const char *rest);
 	void (*close)(struct registry *r);
-	/* make name@version known (meta: canonical JSON or NULL); *created: it was new; exit code */
+	/* make name@version known (meta: JSON text or NULL); *created: it was new; error code */
 	int (*register_version)(struct registry *r, const char *name, const char *version,
 				const char *meta, int *created);
-	/* before a promotion: the version must exist (or be created); exit code */
+	/* before a promotion: the version must exist (or be created); error code */
 	int (*ensure_version)(struct registry *r, const char *name, const char *version);
-	/* 0 with *version, 1 unset, or an exit code >= 2 */
+	/* EG_OK with *version, EG_ERR_NOT_FOUND unset (not reported), or another error code */
 	int (*get_alias)(struct registry *r, const char *name, const char *alias, char **version);
-	/* move the alias, recording the evidence; *previous: the old holder or NULL; exit code */
+	/* move the alias, recording the evidence; *previous: the old holder or NULL; error code */
 	int (*set_alias)(struct registry *r, const struct promote_req *req,
 			 const struct promo_check *ev, char **previous);
 };

@@ -7,7 +7,7 @@
  * MLFLOW_TRACKING_TOKEN when set; it is never printed. MLflow's error JSON
  * ({"error_code", "message"}) is reported as "mlflow METHOD ENDPOINT:
  * CODE: message (HTTP status)"; every MLflow or transport failure is an
- * infrastructure error (exit 3).
+ * infrastructure error (EG_ERR_INFRA, exit 3).
  *
  * The requests, in order:
  *   register NAME V: POST registered-models/create (RESOURCE_ALREADY_EXISTS
@@ -26,6 +26,8 @@
 #include <curl/curl.h>
 
 #include "error.h"
+#include "escape.h"
+#include "jsonw.h"
 #include "registry.h"
 #include "registry_backend.h"
 #include "strbuf.h"
@@ -61,17 +63,6 @@ static void reply_release(struct mlflow_reply *rp)
 	cJSON_Delete(rp->json);
 	strbuf_release(&rp->msg);
 	reply_init(rp);
-}
-
-/* append untrusted text, at most max bytes, control characters as spaces */
-static void add_clean(struct strbuf *sb, const char *s, size_t max)
-{
-	size_t i;
-
-	for (i = 0; s[i] && i < max; i++)
-		strbuf_addch(sb, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i]);
-	if (s[i])
-		strbuf_addstr(sb, "...");
 }
 
 static size_t write_cb(char *data, size_t size, size_t n, void *arg)
@@ -126,7 +117,7 @@ static int mlflow_call(struct mlflow *m, const char *method, const char *endpoin
 		hdrs = curl_slist_append(hdrs, auth.buf);
 	}
 	if (body) {
-		text = cJSON_PrintUnformatted(body);
+		text = jsonw_print(body, 0);
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		curl_easy_setopt(m->curl, CURLOPT_POSTFIELDS, text);
 		curl_easy_setopt(m->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
@@ -161,16 +152,22 @@ static int mlflow_call(struct mlflow *m, const char *method, const char *endpoin
 
 		if (cJSON_IsString(code)) {
 			struct strbuf c = STRBUF_INIT;
+			size_t n;
 
-			add_clean(&c, code->valuestring, sizeof(rp->code) - 4);
-			memcpy(rp->code, c.buf, c.len + 1);
+			esc_visible(&c, code->valuestring, strlen(code->valuestring),
+				    sizeof(rp->code) - 4);
+			n = esc_utf8_cut(c.buf, c.len, sizeof(rp->code) - 1);
+			memcpy(rp->code, c.buf, n);
+			rp->code[n] = '\0';
 			strbuf_release(&c);
 		}
 		strbuf_addf(&rp->msg, "%s: ", *rp->code ? rp->code : "error");
 		if (cJSON_IsString(msg))
-			add_clean(&rp->msg, msg->valuestring, 500);
+			esc_visible(&rp->msg, msg->valuestring, strlen(msg->valuestring), 500);
+		else if (!rp->json && resp.len)
+			esc_visible(&rp->msg, resp.buf, resp.len, 200);
 		else if (!rp->json)
-			add_clean(&rp->msg, resp.len ? resp.buf : "(empty reply)", 200);
+			strbuf_addstr(&rp->msg, "(empty reply)");
 		else
 			strbuf_addstr(&rp->msg, "(no message)");
 		strbuf_addf(&rp->msg, " (HTTP %ld)", rp->status);
@@ -178,21 +175,21 @@ static int mlflow_call(struct mlflow *m, const char *method, const char *endpoin
 	}
 out:
 	curl_slist_free_all(hdrs);
-	cJSON_free(text);
+	free(text);
 	strbuf_release(&auth);
 	strbuf_release(&url);
 	strbuf_release(&resp);
 	return ret;
 }
 
-/* report a failed call; returns the exit code */
+/* report a failed call; returns EG_ERR_INFRA */
 static int call_failed(struct registry *r, const char *method, const char *endpoint,
 		       const struct mlflow_reply *rp)
 {
 	const struct mlflow *m = r->ctx;
 
 	error("mlflow %s %s at %s: %s", method, endpoint, m->base, rp->msg.buf);
-	return EG_EXIT_INFRA;
+	return EG_ERR_INFRA;
 }
 
 static int version_ok(const char *version)
@@ -204,7 +201,7 @@ static int version_ok(const char *version)
 	if (*version && !*p && strlen(version) < 19)
 		return 0;
 	error("mlflow: version '%s': MLflow model versions are numbers (1, 2, ...)", version);
-	return EG_EXIT_USAGE;
+	return EG_ERR_USAGE;
 }
 
 static int mlflow_open(struct registry *r, const char *rest)
@@ -246,7 +243,7 @@ static void mlflow_close(struct registry *r)
 	r->ctx = NULL;
 }
 
-/* GET model-versions/get: 0 found, 1 RESOURCE_DOES_NOT_EXIST, else an exit code */
+/* GET model-versions/get: 0 found, EG_ERR_NOT_FOUND for RESOURCE_DOES_NOT_EXIST, else an error */
 static int get_version(struct registry *r, const char *name, const char *version,
 		       struct mlflow_reply *rp)
 {
@@ -254,10 +251,10 @@ static int get_version(struct registry *r, const char *name, const char *version
 	int rc = mlflow_call(r->ctx, "GET", "model-versions/get", query, NULL, rp);
 
 	if (rc == 1 && !strcmp(rp->code, "RESOURCE_DOES_NOT_EXIST"))
-		return 1;
+		return EG_ERR_NOT_FOUND;
 	if (rc)
 		return call_failed(r, "GET", "model-versions/get", rp);
-	return 0;
+	return EG_OK;
 }
 
 static int mlflow_register(struct registry *r, const char *name, const char *version,
@@ -283,7 +280,7 @@ static int mlflow_register(struct registry *r, const char *name, const char *ver
 		goto out;
 	}
 	rc = get_version(r, name, version, &rp);
-	if (rc == 1) {
+	if (rc == EG_ERR_NOT_FOUND) {
 		/* MLflow numbers new versions itself: create, then check the number */
 		mj = meta ? cJSON_Parse(meta) : NULL;
 		src = cJSON_GetObjectItemCaseSensitive(mj, "source");
@@ -301,20 +298,20 @@ static int mlflow_register(struct registry *r, const char *name, const char *ver
 			cJSON_GetObjectItemCaseSensitive(rp.json, "model_version"), "version");
 		if (!cJSON_IsString(got) || version_ok(got->valuestring)) {
 			error("mlflow POST model-versions/create: the reply has no model_version.version");
-			rc = EG_EXIT_INFRA;
+			rc = EG_ERR_INFRA;
 			goto out;
 		}
 		if (strcmp(got->valuestring, version)) {
 			error("mlflow numbered the new version of %s %s, not %s (MLflow assigns "
 			      "version numbers; register %s %s to record it)", name,
 			      got->valuestring, version, name, got->valuestring);
-			rc = EG_EXIT_USAGE;
+			rc = EG_ERR_USAGE;
 			goto out;
 		}
 	} else if (rc) {
 		goto out;
 	}
-	rc = regdb_put_version(r, name, version, meta, created) ? EG_EXIT_USAGE : EG_EXIT_OK;
+	rc = regdb_put_version(r, name, version, meta, created) ? EG_ERR_USAGE : EG_OK;
 out:
 	cJSON_Delete(mj);
 	cJSON_Delete(body);
@@ -332,13 +329,13 @@ static int mlflow_ensure(struct registry *r, const char *name, const char *versi
 	rc = version_ok(version);
 	if (!rc)
 		rc = get_version(r, name, version, &rp);
-	if (rc == 1) {
+	if (rc == EG_ERR_NOT_FOUND) {
 		error("mlflow: %s version %s is not in the MLflow registry at %s: %s", name,
 		      version, ((struct mlflow *)r->ctx)->base, rp.msg.buf);
-		rc = EG_EXIT_INFRA;
+		rc = EG_ERR_INFRA;
 	}
 	if (!rc && regdb_put_version(r, name, version, NULL, &created))
-		rc = EG_EXIT_USAGE;
+		rc = EG_ERR_USAGE;
 	reply_release(&rp);
 	return rc;
 }
@@ -355,7 +352,7 @@ static int mlflow_get_alias(struct registry *r, const char *name, const char *al
 	reply_init(&rp);
 	rc = mlflow_call(r->ctx, "GET", "registered-models/alias", query, NULL, &rp);
 	if (rc == 1 && !strcmp(rp.code, "RESOURCE_DOES_NOT_EXIST")) {
-		rc = 1;
+		rc = EG_ERR_NOT_FOUND;
 		goto out;
 	}
 	if (rc) {
@@ -366,11 +363,11 @@ static int mlflow_get_alias(struct registry *r, const char *name, const char *al
 		cJSON_GetObjectItemCaseSensitive(rp.json, "model_version"), "version");
 	if (!cJSON_IsString(v) || !*v->valuestring || strlen(v->valuestring) > 64) {
 		error("mlflow GET registered-models/alias: the reply has no model_version.version");
-		rc = EG_EXIT_INFRA;
+		rc = EG_ERR_INFRA;
 		goto out;
 	}
 	*version = xstrdup(v->valuestring);
-	rc = 0;
+	rc = EG_OK;
 out:
 	reply_release(&rp);
 	return rc;
@@ -406,8 +403,8 @@ static int mlflow_set_alias(struct registry *r, const struct promote_req *req,
 	*previous = NULL;
 	reply_init(&rp);
 	rc = mlflow_get_alias(r, req->name, req->alias, previous);
-	if (rc == 1)
-		rc = 0;
+	if (rc == EG_ERR_NOT_FOUND)
+		rc = EG_OK;
 	if (rc)
 		goto out;
 	if ((rc = set_tag(r, req, "evalgate.run_id", ev->run_id ? ev->run_id : "none", &rp)) ||
@@ -426,7 +423,7 @@ static int mlflow_set_alias(struct registry *r, const struct promote_req *req,
 	}
 	/* the local record mirrors what MLflow now holds */
 	if (regdb_set_alias(r, req->name, req->alias, req->version, ev->run_id, &local_prev))
-		rc = EG_EXIT_USAGE;
+		rc = EG_ERR_USAGE;
 out:
 	free(local_prev);
 	cJSON_Delete(body);

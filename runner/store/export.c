@@ -22,6 +22,7 @@
 #include "error.h"
 #include "export.h"
 #include "history_impl.h"
+#include "jsonw.h"
 #include "strbuf.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -128,6 +129,7 @@ static int decode_base64(const char *s, size_t len, struct strbuf *out)
 struct writer {
 	FILE *f;            /* destination (the temporary file or stdout) */
 	struct strbuf sb;   /* pending output */
+	struct jsonw json;  /* writing into sb */
 	int failed;         /* a write failed (sticky) */
 	int err;            /* errno of that failure */
 };
@@ -143,79 +145,96 @@ static void w_flush(struct writer *w, int force)
 	strbuf_reset(&w->sb);
 }
 
-static void add_bytes(struct strbuf *sb, const char *p, size_t len)
+/* text as a string; other bytes as {"base64":"..."} */
+static void add_bytes(struct jsonw *w, const char *p, size_t len)
 {
+	struct strbuf b64 = STRBUF_INIT;
+
 	if (utf8_valid(p, len, NULL)) {
-		strbuf_add_json_str(sb, p, len);
+		jsonw_strn(w, p, len);
 		return;
 	}
-	strbuf_addstr(sb, "{\"base64\":\"");
-	add_base64(sb, (const unsigned char *)p, len);
-	strbuf_addstr(sb, "\"}");
+	add_base64(&b64, (const unsigned char *)p, len);
+	jsonw_object_begin(w);
+	jsonw_key(w, "base64");
+	jsonw_strn(w, b64.buf, b64.len);
+	jsonw_object_end(w);
+	strbuf_release(&b64);
 }
 
-static void add_real(struct strbuf *sb, double d)
+static void add_real(struct jsonw *w, double d)
 {
-	char num[40];
+	char num[JSONW_NUM_MAX + 2];
+	size_t len;
 
-	if (isnan(d)) {
-		strbuf_addstr(sb, "null");
-		return;
-	}
 	if (isinf(d)) {
-		strbuf_addstr(sb, d > 0 ? "{\"real\":\"inf\"}" : "{\"real\":\"-inf\"}");
+		jsonw_object_begin(w);
+		jsonw_member_str(w, "real", d > 0 ? "inf" : "-inf");
+		jsonw_object_end(w);
 		return;
 	}
-	snprintf(num, sizeof(num), "%.17g", d);
-	strbuf_addstr(sb, num);
+	len = jsonw_format_num(num, d); /* NaN: null */
 	/* keep it a REAL on the way back: 2 is written 2.0 */
-	if (!strpbrk(num, ".e"))
-		strbuf_addstr(sb, ".0");
+	if (!isnan(d) && !strpbrk(num, ".e")) {
+		memcpy(num + len, ".0", 3);
+		len += 2;
+	}
+	jsonw_raw(w, num, len);
 }
 
-static void add_value(struct strbuf *sb, sqlite3_stmt *st, int i)
+static void add_value(struct jsonw *w, sqlite3_stmt *st, int i)
 {
 	switch (sqlite3_column_type(st, i)) {
 	case SQLITE_INTEGER:
-		strbuf_addf(sb, "%lld", (long long)sqlite3_column_int64(st, i));
+		jsonw_int(w, (long long)sqlite3_column_int64(st, i));
 		break;
 	case SQLITE_FLOAT:
-		add_real(sb, sqlite3_column_double(st, i));
+		add_real(w, sqlite3_column_double(st, i));
 		break;
 	case SQLITE_TEXT: {
 		const char *p = (const char *)sqlite3_column_text(st, i);
-		add_bytes(sb, p ? p : "", (size_t)sqlite3_column_bytes(st, i));
+		add_bytes(w, p ? p : "", (size_t)sqlite3_column_bytes(st, i));
 		break;
 	}
 	case SQLITE_BLOB: {
 		const char *p = sqlite3_column_blob(st, i);
-		add_bytes(sb, p ? p : "", (size_t)sqlite3_column_bytes(st, i));
+		add_bytes(w, p ? p : "", (size_t)sqlite3_column_bytes(st, i));
 		break;
 	}
 	default:
-		strbuf_addstr(sb, "null");
+		jsonw_null(w);
 	}
 }
 
-/* one row as an object of its columns, leaving out skip1 and skip2 */
-static void add_row(struct strbuf *sb, sqlite3_stmt *st, const char *skip1, const char *skip2)
+void export_run_members(struct jsonw *w, const struct run_info *ri)
 {
-	int i, n = sqlite3_column_count(st), first = 1;
+	jsonw_member_str(w, "id", ri->id);
+	jsonw_member_str(w, "started_at", ri->started_at);
+	jsonw_member_str(w, "finished_at", ri->finished_at);
+	jsonw_member_str(w, "status", run_status_name(ri->status));
+	jsonw_member_str(w, "verdict", ri->verdict);
+	jsonw_member_str(w, "target", ri->target);
+	jsonw_member_str(w, "version", ri->version);
+	jsonw_member_str(w, "model", ri->model);
+	jsonw_member_str(w, "git_sha", ri->git_sha);
+	jsonw_member_str(w, "git_ref", ri->git_ref);
+}
 
-	strbuf_addch(sb, '{');
+/* one row as an object of its columns, leaving out skip1 and skip2 */
+static void add_row(struct jsonw *w, sqlite3_stmt *st, const char *skip1, const char *skip2)
+{
+	int i, n = sqlite3_column_count(st);
+
+	jsonw_object_begin(w);
 	for (i = 0; i < n; i++) {
 		const char *name = sqlite3_column_name(st, i);
 
 		if ((skip1 && !strcmp(name, skip1)) || (skip2 && !strcmp(name, skip2)))
 			continue;
-		if (!first)
-			strbuf_addch(sb, ',');
-		first = 0;
-		strbuf_add_json_str(sb, name, strlen(name));
-		strbuf_addch(sb, ':');
-		add_value(sb, st, i);
+		jsonw_key(w, name);
+		add_value(w, st, i);
 	}
-	strbuf_addch(sb, '}');
+	jsonw_object_end(w);
 }
 
 /* the rows of one table of the run as a document member */
@@ -235,11 +254,13 @@ static int write_table(const struct sqldb *d, const char *run_id,
 	if (sqldb_prepare(d, sql.buf, &st))
 		goto out;
 	sqldb_bind_text(st, 1, run_id);
-	strbuf_addf(&w->sb, ",\n\"%s\":[", t->member);
+	jsonw_newline(&w->json);
+	jsonw_key(&w->json, t->member);
+	jsonw_array_begin(&w->json);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		strbuf_addstr(&w->sb, first ? "\n" : ",\n");
+		jsonw_newline(&w->json);
 		first = 0;
-		add_row(&w->sb, st, "run_id", t->local);
+		add_row(&w->json, st, "run_id", t->local);
 		w_flush(w, 0);
 		if (w->failed)
 			break;
@@ -248,7 +269,9 @@ static int write_table(const struct sqldb *d, const char *run_id,
 		sqldb_error(d, "cannot read the run");
 		goto out;
 	}
-	strbuf_addstr(&w->sb, first ? "]" : "\n]");
+	if (!first)
+		jsonw_newline(&w->json);
+	jsonw_array_end(&w->json);
 	ret = 0;
 out:
 	sqlite3_finalize(st);
@@ -270,8 +293,12 @@ static int write_document(const struct sqldb *d, const char *run_id, struct writ
 	uv = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	st = NULL;
-	strbuf_addf(&w->sb, "{\"format\":\"%s\",\"schema_version\":%d,\"history_user_version\":%d,"
-		    "\n\"run\":", EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, uv);
+	jsonw_object_begin(&w->json);
+	jsonw_member_str(&w->json, "format", EXPORT_FORMAT);
+	jsonw_member_int(&w->json, "schema_version", EXPORT_SCHEMA_VERSION);
+	jsonw_member_int(&w->json, "history_user_version", uv);
+	jsonw_newline(&w->json);
+	jsonw_key(&w->json, "run");
 	if (sqldb_prepare(d, "SELECT * FROM runs WHERE id = ?1", &st))
 		goto out;
 	sqldb_bind_text(st, 1, run_id);
@@ -279,11 +306,12 @@ static int write_document(const struct sqldb *d, const char *run_id, struct writ
 		sqldb_error(d, "cannot read the run");
 		goto out;
 	}
-	add_row(&w->sb, st, NULL, NULL);
+	add_row(&w->json, st, NULL, NULL);
 	for (i = 0; i < N_CHILD; i++)
 		if (write_table(d, run_id, &child_tables[i], w))
 			goto out;
-	strbuf_addstr(&w->sb, "}\n");
+	jsonw_object_end(&w->json);
+	strbuf_addch(&w->sb, '\n');
 	w_flush(w, 1);
 	ret = 0;
 out:
@@ -294,11 +322,13 @@ out:
 int run_export(struct history *h, const char *ref, const char *path)
 {
 	const struct sqldb *d = &h->db;
-	struct writer w = { NULL, STRBUF_INIT, 0, 0 };
+	struct writer w = { .sb = STRBUF_INIT };
 	struct strbuf tmp = STRBUF_INIT;
 	struct run_info ri;
 	int to_stdout = !strcmp(path, "-");
 	int ret = -1;
+
+	jsonw_init(&w.json, &w.sb, 0);
 
 	/* one read transaction: every table is read from the same snapshot */
 	if (sqldb_exec(d, "BEGIN"))

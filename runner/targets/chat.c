@@ -15,6 +15,7 @@
 #include "config.h"
 #include "error.h"
 #include "jsonutil.h"
+#include "jsonw.h"
 #include "sha256.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -82,7 +83,7 @@ static int chat_build_request(const struct target *t, const struct target_input 
 	merge_params(body, in->suite_params);
 	memset(out, 0, sizeof(*out));
 	out->method = TARGET_POST;
-	out->body = cJSON_PrintUnformatted(body);
+	out->body = jsonw_print(body, 0);
 	cJSON_Delete(body);
 	if (!out->body)
 		die("out of memory building a request");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "jsonw.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -57,7 +58,7 @@ void response_map_release(struct response_map *m)
 
 static void add_json(struct strbuf *sb, const cJSON *v)
 {
-	char *text = cJSON_PrintUnformatted(v);
+	char *text = jsonw_print(v, 0);
 
 	strbuf_addstr(sb, text ? text : "null");
 	cJSON_free(text);
@@ -96,10 +97,11 @@ static int id_text(const cJSON *v, struct strbuf *sb)
 	}
 	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
 		return -1;
-	if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 1e15)
-		strbuf_addf(sb, "%.0f", v->valuedouble);
-	else
-		strbuf_addf(sb, "%.17g", v->valuedouble);
+	{
+		char buf[JSONW_NUM_MAX];
+
+		strbuf_add(sb, buf, jsonw_format_num(buf, v->valuedouble));
+	}
 	return 0;
 }
 

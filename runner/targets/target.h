@@ -160,8 +160,8 @@ int target_reply_extra_load(struct target_reply *r, const char *json);
 
 /*
  * Append len bytes of untrusted text (a reply, an error message) for a
- * one-line message: control characters become spaces, invalid UTF-8 '?', and
- * at most max bytes are kept ("..." marks a cut).
+ * one-line message, made visible (esc_visible: control bytes and invalid UTF-8
+ * as escapes, at most max bytes), without trailing space or line breaks.
  */
 void target_add_untrusted(struct strbuf *sb, const char *s, size_t len, size_t max);
 

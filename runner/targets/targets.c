@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "escape.h"
 #include "jsonutil.h"
+#include "jsonw.h"
 #include "strbuf.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -149,32 +151,9 @@ void target_reply_move(struct target_reply *dst, struct target_reply *src)
 
 void target_add_untrusted(struct strbuf *sb, const char *s, size_t len, size_t max)
 {
-	size_t start = sb->len;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n = 1;
-
-		if (c >= 0x80) {
-			n = utf8_valid_prefix(s + i, len - i);
-			if (!n)
-				c = '?';
-		}
-		if (sb->len - start + (n ? n : 1) > max) {
-			strbuf_addstr(sb, "...");
-			break;
-		}
-		if (c < 0x20 || c == 0x7f)
-			strbuf_addch(sb, ' ');
-		else if (c == '?' && !n)
-			strbuf_addch(sb, '?');
-		else
-			strbuf_add(sb, s + i, n);
-		i += n ? n : 1;
-	}
-	while (sb->len > start && sb->buf[sb->len - 1] == ' ')
-		sb->buf[--sb->len] = '\0';
+	while (len && ((unsigned char)s[len - 1] <= ' ' || s[len - 1] == 0x7f))
+		len--;
+	esc_visible(sb, s, len, max);
 }
 
 cJSON *target_reply_json(const char *body, size_t len, struct strbuf *why)
@@ -208,12 +187,12 @@ static void add_strv(struct strbuf *sb, const char *key, char *const *v, size_t 
 
 	strbuf_addstr(sb, *first ? "{" : ",");
 	*first = 0;
-	strbuf_add_json_str(sb, key, strlen(key));
+	jsonw_add_str(sb, key, strlen(key), 0);
 	strbuf_addstr(sb, ":[");
 	for (i = 0; i < n; i++) {
 		if (i)
 			strbuf_addch(sb, ',');
-		strbuf_add_json_str(sb, v[i], strlen(v[i]));
+		jsonw_add_str(sb, v[i], strlen(v[i]), 0);
 	}
 	strbuf_addch(sb, ']');
 }
@@ -222,7 +201,7 @@ static void add_raw(struct strbuf *sb, const char *key, const char *json, int *f
 {
 	strbuf_addstr(sb, *first ? "{" : ",");
 	*first = 0;
-	strbuf_add_json_str(sb, key, strlen(key));
+	jsonw_add_str(sb, key, strlen(key), 0);
 	strbuf_addch(sb, ':');
 	strbuf_addstr(sb, json);
 }
@@ -242,7 +221,7 @@ char *target_reply_extra_json(const struct target_reply *r)
 		strbuf_addstr(&sb, first ? "{" : ",");
 		first = 0;
 		strbuf_addstr(&sb, "\"model\":");
-		strbuf_add_json_str(&sb, r->model, strlen(r->model));
+		jsonw_add_str(&sb, r->model, strlen(r->model), 0);
 	}
 	if (r->metadata)
 		add_raw(&sb, "metadata", r->metadata, &first);
@@ -272,7 +251,7 @@ static int load_strv(const cJSON *a, char ***v, size_t *n)
 
 static char *print_json(const cJSON *v)
 {
-	char *p = cJSON_PrintUnformatted(v), *s;
+	char *p = jsonw_print(v, 0), *s;
 
 	if (!p)
 		return NULL;

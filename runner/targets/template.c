@@ -6,6 +6,7 @@
 
 #include "case.h"
 #include "jsonutil.h"
+#include "jsonw.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -50,7 +51,7 @@ static void add_json_inner(struct strbuf *sb, const char *s, size_t len)
 {
 	size_t at = sb->len;
 
-	strbuf_add_json_str(sb, s, len);
+	jsonw_add_str(sb, s, len, 0);
 	memmove(sb->buf + at, sb->buf + at + 1, sb->len - at - 2);
 	sb->len -= 2;
 	sb->buf[sb->len] = '\0';
@@ -171,7 +172,7 @@ static int compile_node(struct tmpl *t, const struct jdoc *d, const cJSON *v, st
 	if (cJSON_IsString(v))
 		return compile_string(t, d, v, field->buf, v->valuestring, PIECE_STRING);
 	if (!cJSON_IsObject(v) && !cJSON_IsArray(v)) {
-		text = cJSON_PrintUnformatted(v);
+		text = jsonw_print(v, 0);
 		if (!text)
 			return jdoc_error(d, v, field->buf, "cannot be written as JSON");
 		add_text(t, text);
@@ -185,7 +186,7 @@ static int compile_node(struct tmpl *t, const struct jdoc *d, const cJSON *v, st
 		if (cJSON_IsObject(v)) {
 			struct strbuf key = STRBUF_INIT;
 
-			strbuf_add_json_str(&key, c->string, strlen(c->string));
+			jsonw_add_str(&key, c->string, strlen(c->string), 0);
 			strbuf_addch(&key, ':');
 			add_piece(t, PIECE_TEXT, TAG_INPUT, key.buf, key.len);
 			strbuf_release(&key);
@@ -271,10 +272,10 @@ static void add_cjson(struct strbuf *sb, const cJSON *v)
 	char *text;
 
 	if (cJSON_IsString(v)) {
-		strbuf_add_json_str(sb, v->valuestring, strlen(v->valuestring));
+		jsonw_add_str(sb, v->valuestring, strlen(v->valuestring), 0);
 		return;
 	}
-	text = cJSON_PrintUnformatted(v);
+	text = jsonw_print(v, 0);
 	strbuf_addstr(sb, text ? text : "null");
 	cJSON_free(text);
 }
@@ -312,7 +313,7 @@ static int tag_value(const struct tmpl_piece *p, const struct eg_case *c, int as
 		if (!c->input)
 			goto out_lacks;
 		strbuf_addstr(sb, "[{\"role\":\"user\",\"content\":");
-		strbuf_add_json_str(sb, c->input, strlen(c->input));
+		jsonw_add_str(sb, c->input, strlen(c->input), 0);
 		strbuf_addstr(sb, "}]");
 		return 0;
 	case TAG_CONTEXT:
@@ -322,7 +323,7 @@ static int tag_value(const struct tmpl_piece *p, const struct eg_case *c, int as
 		for (i = 0; i < c->n_context; i++) {
 			if (i)
 				strbuf_addch(sb, ',');
-			strbuf_add_json_str(sb, c->context[i], strlen(c->context[i]));
+			jsonw_add_str(sb, c->context[i], strlen(c->context[i]), 0);
 		}
 		strbuf_addch(sb, ']');
 		return 0;
@@ -339,7 +340,7 @@ static int tag_value(const struct tmpl_piece *p, const struct eg_case *c, int as
 	if (as_text)
 		strbuf_addstr(sb, s);
 	else
-		strbuf_add_json_str(sb, s, strlen(s));
+		jsonw_add_str(sb, s, strlen(s), 0);
 	return 0;
 
 out_lacks:

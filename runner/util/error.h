@@ -32,4 +32,33 @@ enum eg_exit {
 	EG_EXIT_INTERRUPTED = 130,
 };
 
+/*
+ * What went wrong, as library code returns it: 0 is success, an error is
+ * negative and already reported. Commands turn one into their exit code
+ * with eg_exit_code(), the only place that maps the two. EG_ERR_USAGE is
+ * -1, what error() returns, so a library's plain `return error(...)` is a
+ * usage, config or local store error (exit 2).
+ *
+ * Append only: never renumber or remove a code.
+ *   XX(name, value, exit code, what it means)
+ */
+#define EG_ERR_MAP(XX)                                                                  \
+	XX(USAGE, -1, EG_EXIT_USAGE, "usage, config or local store error")              \
+	XX(INFRA, -2, EG_EXIT_INFRA, "a remote service could not be used")              \
+	XX(REFUSED, -3, EG_EXIT_GATE, "refused by a rule")                              \
+	XX(NOT_FOUND, -4, EG_EXIT_USAGE, "not found")
+
+enum eg_err {
+	EG_OK = 0,
+#define EG_ERR_ENUM_(name, value, exit, text) EG_ERR_##name = value,
+	EG_ERR_MAP(EG_ERR_ENUM_)
+#undef EG_ERR_ENUM_
+};
+
+/* the exit code of SPEC 3 for err (0 for EG_OK; EG_EXIT_USAGE for a code not in the map) */
+int eg_exit_code(int err);
+/* "EG_ERR_INFRA", and what it means; "EG_OK" and "success" for 0, "unknown error" when not in the map */
+const char *eg_err_name(int err);
+const char *eg_strerror(int err);
+
 #endif

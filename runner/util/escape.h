@@ -1,25 +1,28 @@
 /*
  * escape: text from a model or a suite made safe for each place a report
- * puts it. Every function reads any bytes: a byte that is not part of valid
- * UTF-8 (including encoded surrogates) becomes U+FFFD, and so do control
- * characters a format cannot carry, so no report ever holds raw invalid
- * UTF-8.
+ * puts it. Every function reads any bytes and writes valid UTF-8: the HTML
+ * escapers replace a byte that is not part of valid UTF-8 (including
+ * encoded surrogates), and the control characters HTML cannot carry, with
+ * U+FFFD; esc_visible and esc_md_cell show them as escapes. No report ever
+ * holds raw invalid UTF-8.
  *
  *   esc_html_text  element content: & < > " ' as entities; tab, LF and CR
  *                  kept; other C0 controls, DEL, U+FFFE and U+FFFF replaced
  *   esc_html_attr  a double-quoted attribute value: as text, and tab, LF
  *                  and CR as character references
- *   esc_json       a JSON string literal, quotes included, that is also safe
- *                  inside <script type="application/json">: < > & and
- *                  U+2028, U+2029 become \u003c \u003e \u0026 \u2028 \u2029,
- *                  so no "</script>" or "<!--" can appear in it
- *   esc_json_value a parsed JSON value written back with esc_json strings
- *                  (non-finite numbers become null)
- *   esc_md_cell    one cell of a Markdown table: | \ ` * _ [ ] ~ escaped
- *                  with a backslash, < > & as entities, @ as &#64; (no
- *                  mentions), line breaks and tabs as spaces; at most max
- *                  bytes of the input (cut at a character boundary and
- *                  marked with an ellipsis)
+ *   esc_visible    one line of plain text that shows what the bytes are:
+ *                  \n \r \t for those, \xHH for other C0 controls, DEL
+ *                  and bytes that are not valid UTF-8, \uXXXX for C1
+ *                  controls, line and paragraph separators, bidi and
+ *                  invisible format characters and U+FFFE, U+FFFF; at most
+ *                  max bytes of the input, cut at a character boundary and
+ *                  marked "..."
+ *   esc_md_cell    one cell of a Markdown table: the text made visible as
+ *                  by esc_visible, then \ ` * _ [ ] | # ~ ! escaped with a
+ *                  backslash, < > & as entities and @ as &#64; (no
+ *                  mentions)
+ *
+ * JSON has its own writer, jsonw.h.
  *
  * Ownership: the functions append to a strbuf the caller owns; inputs are
  * borrowed.
@@ -29,8 +32,6 @@
 
 #include <stddef.h>
 
-#include <cjson/cJSON.h>
-
 #include "strbuf.h"
 
 void esc_html_text(struct strbuf *sb, const char *s, size_t len);
@@ -38,13 +39,7 @@ void esc_html_attr(struct strbuf *sb, const char *s, size_t len);
 /* the same for a NUL-terminated string; NULL appends nothing */
 void esc_html(struct strbuf *sb, const char *s);
 
-void esc_json(struct strbuf *sb, const char *s, size_t len);
-/* a NUL-terminated string, or null for NULL */
-void esc_json_str(struct strbuf *sb, const char *s);
-void esc_json_value(struct strbuf *sb, const cJSON *v);
-/* a number under the C locale with up to 17 significant digits; NaN and infinities are null */
-void esc_json_num(struct strbuf *sb, double v);
-
+void esc_visible(struct strbuf *sb, const char *s, size_t len, size_t max);
 void esc_md_cell(struct strbuf *sb, const char *s, size_t len, size_t max);
 
 /* the longest prefix of s, at most max bytes, that does not cut a UTF-8 sequence */

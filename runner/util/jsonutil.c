@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "jsonw.h"
 #include "utf8.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -391,7 +392,23 @@ static int key_cmp(const void *a, const void *b)
 	return strcmp(x->string, y->string);
 }
 
-static void canon(struct strbuf *sb, const cJSON *v)
+/*
+ * the canonical number rule, older than jsonw's and kept as it is: the text
+ * is hashed, and the hashes are stored in histories and caches
+ */
+static void canon_num(struct jsonw *w, double d)
+{
+	char buf[64];
+
+	/* range first: converting an out-of-range double to an integer is undefined */
+	if (d > -1e15 && d < 1e15 && d == (double)(long long)d)
+		snprintf(buf, sizeof(buf), "%lld", (long long)d);
+	else
+		snprintf(buf, sizeof(buf), "%.17g", d);
+	jsonw_raw(w, buf, strlen(buf));
+}
+
+static void canon(struct jsonw *w, const cJSON *v)
 {
 	const cJSON *c;
 
@@ -404,49 +421,31 @@ static void canon(struct strbuf *sb, const cJSON *v)
 		}
 		if (n > 1)
 			qsort(keys, n, sizeof(*keys), key_cmp);
-		strbuf_addch(sb, '{');
+		jsonw_object_begin(w);
 		for (i = 0; i < n; i++) {
-			if (i)
-				strbuf_addch(sb, ',');
-			strbuf_add_json_str(sb, keys[i]->string, strlen(keys[i]->string));
-			strbuf_addch(sb, ':');
-			canon(sb, keys[i]);
+			jsonw_key(w, keys[i]->string);
+			canon(w, keys[i]);
 		}
-		strbuf_addch(sb, '}');
+		jsonw_object_end(w);
 		free(keys);
 	} else if (cJSON_IsArray(v)) {
-		int first = 1;
-		strbuf_addch(sb, '[');
-		cJSON_ArrayForEach(c, v) {
-			if (!first)
-				strbuf_addch(sb, ',');
-			first = 0;
-			canon(sb, c);
-		}
-		strbuf_addch(sb, ']');
-	} else if (cJSON_IsString(v)) {
-		strbuf_add_json_str(sb, v->valuestring, strlen(v->valuestring));
+		jsonw_array_begin(w);
+		cJSON_ArrayForEach(c, v)
+			canon(w, c);
+		jsonw_array_end(w);
 	} else if (cJSON_IsNumber(v)) {
-		char buf[64];
-		double d = v->valuedouble;
-		/* range first: converting an out-of-range double to an integer is undefined */
-		if (d > -1e15 && d < 1e15 && d == (double)(long long)d)
-			snprintf(buf, sizeof(buf), "%lld", (long long)d);
-		else
-			snprintf(buf, sizeof(buf), "%.17g", d);
-		strbuf_addstr(sb, buf);
-	} else if (cJSON_IsTrue(v)) {
-		strbuf_addstr(sb, "true");
-	} else if (cJSON_IsFalse(v)) {
-		strbuf_addstr(sb, "false");
+		canon_num(w, v->valuedouble);
 	} else {
-		strbuf_addstr(sb, "null");
+		jsonw_cjson(w, v);
 	}
 }
 
 char *json_canonical(const cJSON *v)
 {
 	struct strbuf sb = STRBUF_INIT;
-	canon(&sb, v);
+	struct jsonw w;
+
+	jsonw_init(&w, &sb, 0);
+	canon(&w, v);
 	return strbuf_detach(&sb, NULL);
 }

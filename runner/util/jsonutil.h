@@ -61,7 +61,11 @@ int jdoc_bool(const struct jdoc *d, const cJSON *obj, const char *prefix, const 
 int jdoc_string_array(const struct jdoc *d, const cJSON *obj, const char *prefix, const char *key,
 		      const char ***out, size_t *n);
 
-/* canonical JSON (object keys sorted, no whitespace), for hashing; malloc'd */
+/*
+ * canonical JSON for hashing, malloc'd: object keys sorted, no whitespace,
+ * strings as jsonw writes them, whole numbers under 1e15 as integers and
+ * other numbers as %.17g (a rule of its own: the hashes are stored)
+ */
 char *json_canonical(const cJSON *v);
 
 #endif

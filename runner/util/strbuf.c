@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "utf8.h"
 #include "xalloc.h"
 
 char strbuf_empty[1];
@@ -125,67 +124,4 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	va_start(ap, fmt);
 	strbuf_vaddf(sb, fmt, ap);
 	va_end(ap);
-}
-
-void strbuf_add_json_str_for(struct strbuf *sb, const char *str, size_t len, int in_script)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	strbuf_grow(sb, len + 2);
-	strbuf_addch(sb, '"');
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-
-		if (c < 0x80) {
-			switch (c) {
-			case '"': strbuf_addstr(sb, "\\\""); break;
-			case '\\': strbuf_addstr(sb, "\\\\"); break;
-			case '\n': strbuf_addstr(sb, "\\n"); break;
-			case '\r': strbuf_addstr(sb, "\\r"); break;
-			case '\t': strbuf_addstr(sb, "\\t"); break;
-			default:
-				if (c < 0x20 || c == 0x7f ||
-				    (in_script && (c == '<' || c == '>' || c == '&'))) {
-					char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-					strbuf_add(sb, e, sizeof(e));
-				} else {
-					strbuf_addch(sb, c);
-				}
-			}
-			i++;
-			continue;
-		}
-		n = utf8_valid_prefix(str + i, len - i);
-		if (!n) {
-			strbuf_addstr(sb, "\xef\xbf\xbd");
-			i++;
-		} else if (in_script && n == 3 && c == 0xe2 && s[i + 1] == 0x80 &&
-			   (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
-			/* U+2028 and U+2029 end a line in older JavaScript */
-			strbuf_addstr(sb, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
-			i += n;
-		} else {
-			strbuf_add(sb, str + i, n);
-			i += n;
-		}
-	}
-	strbuf_addch(sb, '"');
-}
-
-void strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len)
-{
-	strbuf_add_json_str_for(sb, s, len, 0);
-}
-
-void strbuf_add_json_member(struct strbuf *sb, const char *key, const char *val)
-{
-	strbuf_add_json_str(sb, key, strlen(key));
-	strbuf_addch(sb, ':');
-	if (val)
-		strbuf_add_json_str(sb, val, strlen(val));
-	else
-		strbuf_addstr(sb, "null");
 }

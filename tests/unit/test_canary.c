@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "scorer.h"
+#include "jsonw.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -63,11 +64,14 @@ static int check_len(const char *token, const char *out, size_t len, char *reaso
 	struct scorer s;
 	struct score_result r;
 	struct score_job job;
+	struct jsonw w;
 	int pass;
 
-	strbuf_addstr(&spec, "{\"type\": \"canary\", \"token\": ");
-	strbuf_add_json_str(&spec, token, strlen(token));
-	strbuf_addch(&spec, '}');
+	jsonw_init(&w, &spec, 0);
+	jsonw_object_begin(&w);
+	jsonw_member_str(&w, "type", "canary");
+	jsonw_member_str(&w, "token", token);
+	jsonw_object_end(&w);
 	cr_assert_eq(init_spec(&s, spec.buf), 0);
 	strbuf_release(&spec);
 	memset(&job, 0, sizeof(job));

@@ -431,37 +431,6 @@ Test(compare, ref_syntax)
 	cr_assert_not_null(why);
 }
 
-/* --- visible text --- */
-
-Test(compare, visible_text)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	compare_visible(&sb, "a\nb\tc\r\x01\x7f", 8, 200);
-	cr_assert_str_eq(sb.buf, "a\\nb\\tc\\r\\x01\\x7f");
-	strbuf_reset(&sb);
-	compare_visible(&sb, "ok \xff\xfe caf\xc3\xa9", 11, 200);
-	cr_assert_str_eq(sb.buf, "ok \\xff\\xfe caf\xc3\xa9");
-	strbuf_reset(&sb);
-	/* a bidi override and a C1 control are shown, not obeyed */
-	compare_visible(&sb, "x\xe2\x80\xaey\xc2\x85", 7, 200);
-	cr_assert_str_eq(sb.buf, "x\\u202ey\\u0085");
-	strbuf_reset(&sb);
-	/* truncation never splits a character */
-	compare_visible(&sb, "abc\xc3\xa9z", 6, 4);
-	cr_assert_str_eq(sb.buf, "abc...");
-	strbuf_reset(&sb);
-	compare_visible(&sb, "abc\xc3\xa9z", 6, 5);
-	cr_assert_str_eq(sb.buf, "abc\xc3\xa9...");
-	strbuf_reset(&sb);
-	compare_visible(&sb, "abc", 3, 3);
-	cr_assert_str_eq(sb.buf, "abc");
-	strbuf_reset(&sb);
-	compare_visible(&sb, "a\0b", 3, 10);
-	cr_assert_str_eq(sb.buf, "a\\x00b");
-	strbuf_release(&sb);
-}
-
 /* --- the regression gate --- */
 
 static void write_config(const char *path, const char *gates)

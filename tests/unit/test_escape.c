@@ -1,11 +1,8 @@
-/* escape: every context (HTML text, attribute, JSON in <script>, Markdown cell) for any bytes */
+/* escape: every context (HTML text, attribute, visible text, Markdown cell) for any bytes */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "escape.h"
 #include "strbuf.h"
@@ -75,62 +72,23 @@ Test(escape, html_keeps_valid_utf8_and_nul_is_replaced)
 	free(o);
 }
 
-Test(escape, json_is_script_safe)
-{
-	static const char in[] = "</script><!-- & \xe2\x80\xa8 \xe2\x80\xa9 \"\\\n\x01";
-	char *o = run(esc_json, in, sizeof(in) - 1);
-	cJSON *v;
-
-	cr_assert_str_eq(o, "\"\\u003c/script\\u003e\\u003c!-- \\u0026 \\u2028 \\u2029 \\\"\\\\\\n\\u0001\"");
-	cr_assert_null(strchr(o, '<'));
-	cr_assert_null(strchr(o, '>'));
-	v = cJSON_Parse(o);
-	cr_assert(cJSON_IsString(v));
-	cr_assert_str_eq(v->valuestring, "</script><!-- & \xe2\x80\xa8 \xe2\x80\xa9 \"\\\n\x01");
-	cJSON_Delete(v);
-	free(o);
-}
-
-Test(escape, json_invalid_utf8_replaced)
-{
-	static const char in[] = "x\xff\xfey\xc0\xaf";
-	char *o = run(esc_json, in, sizeof(in) - 1);
-
-	cr_assert_str_eq(o, "\"x\xef\xbf\xbd\xef\xbf\xbdy\xef\xbf\xbd\xef\xbf\xbd\"");
-	free(o);
-}
-
-Test(escape, json_numbers_and_values)
-{
-	struct strbuf sb = STRBUF_INIT;
-	cJSON *v = cJSON_Parse("{\"a\":[1,0.9,-2.5e-7,true,null,\"<b>\"],\"b\":{}}");
-
-	esc_json_num(&sb, NAN);
-	strbuf_addch(&sb, ' ');
-	esc_json_num(&sb, INFINITY);
-	strbuf_addch(&sb, ' ');
-	esc_json_num(&sb, 0.1);
-	strbuf_addch(&sb, ' ');
-	esc_json_num(&sb, 1.0 / 3.0);
-	cr_assert_str_eq(sb.buf, "null null 0.1 0.33333333333333331");
-	strbuf_reset(&sb);
-	esc_json_value(&sb, v);
-	cr_assert_str_eq(sb.buf, "{\"a\":[1,0.9,-2.5e-07,true,null,\"\\u003cb\\u003e\"],\"b\":{}}");
-	strbuf_reset(&sb);
-	esc_json_str(&sb, NULL);
-	cr_assert_str_eq(sb.buf, "null");
-	cJSON_Delete(v);
-	strbuf_release(&sb);
-}
-
 Test(escape, md_cell_escapes_table_and_markup)
 {
 	char *o = md("a | b\nc\r\td `x` *y* _z_ [l](javascript:alert(1)) <img src=x> & @user ~s~ \\", 500);
 
-	cr_assert_str_eq(o, "a \\| b c  d \\`x\\` \\*y\\* \\_z\\_ \\[l\\](javascript:alert(1)) "
+	/* line breaks are shown as \n (escaped for Markdown), not obeyed */
+	cr_assert_str_eq(o, "a \\| b\\\\nc\\\\r\\\\td \\`x\\` \\*y\\* \\_z\\_ \\[l\\](javascript:alert(1)) "
 			 "&lt;img src=x&gt; &amp; &#64;user \\~s\\~ \\\\");
 	cr_assert_null(strchr(o, '\n'));
 	cr_assert_null(strchr(o, '<'));
+	cr_assert_null(strchr(o, '@'));
+	free(o);
+	o = md("# title ![img](x) @here", 500);
+	cr_assert_str_eq(o, "\\# title \\!\\[img\\](x) &#64;here");
+	free(o);
+	/* a bidi override is shown, not obeyed */
+	o = md("x\xe2\x80\xaey", 500);
+	cr_assert_str_eq(o, "x\\\\u202ey");
 	free(o);
 }
 
@@ -139,14 +97,44 @@ Test(escape, md_cell_cuts_at_a_character)
 	/* 4 bytes fit "ab" and not the 3-byte euro sign that follows */
 	char *o = md("ab\xe2\x82\xac" "cd", 4);
 
-	cr_assert_str_eq(o, "ab\xe2\x80\xa6");
+	cr_assert_str_eq(o, "ab...");
 	free(o);
 	o = md("short", 100);
 	cr_assert_str_eq(o, "short");
 	free(o);
 	o = md("bad \xff byte \x02", 100);
-	cr_assert_str_eq(o, "bad \xef\xbf\xbd byte \xef\xbf\xbd");
+	cr_assert_str_eq(o, "bad \\\\xff byte \\\\x02");
 	free(o);
+}
+
+Test(escape, visible_text)
+{
+	static const char bidi[] = "x\xe2\x80\xaey\xc2\x85z\xe2\x80\xa8\xe2\x80\xa9\xef\xbb\xbf\xef\xbf\xbe";
+	struct strbuf sb = STRBUF_INIT;
+
+	esc_visible(&sb, "a\nb\tc\r\x01\x7f", 8, 200);
+	cr_assert_str_eq(sb.buf, "a\\nb\\tc\\r\\x01\\x7f");
+	strbuf_reset(&sb);
+	esc_visible(&sb, "ok \xff\xfe caf\xc3\xa9", 11, 200);
+	cr_assert_str_eq(sb.buf, "ok \\xff\\xfe caf\xc3\xa9");
+	strbuf_reset(&sb);
+	/* bidi controls, C1 controls, line separators, BOM, noncharacters are shown, not obeyed */
+	esc_visible(&sb, bidi, strlen(bidi), 200);
+	cr_assert_str_eq(sb.buf, "x\\u202ey\\u0085z\\u2028\\u2029\\ufeff\\ufffe");
+	strbuf_reset(&sb);
+	/* truncation never splits a character */
+	esc_visible(&sb, "abc\xc3\xa9z", 6, 4);
+	cr_assert_str_eq(sb.buf, "abc...");
+	strbuf_reset(&sb);
+	esc_visible(&sb, "abc\xc3\xa9z", 6, 5);
+	cr_assert_str_eq(sb.buf, "abc\xc3\xa9...");
+	strbuf_reset(&sb);
+	esc_visible(&sb, "abc", 3, 3);
+	cr_assert_str_eq(sb.buf, "abc");
+	strbuf_reset(&sb);
+	esc_visible(&sb, "a\0b", 3, 10);
+	cr_assert_str_eq(sb.buf, "a\\x00b");
+	strbuf_release(&sb);
 }
 
 /* every byte value alone, in every context, gives valid UTF-8 with nothing active */
@@ -157,21 +145,20 @@ Test(escape, every_byte)
 	for (c = 0; c < 256; c++) {
 		char in[1] = { (char)c };
 		char *h = run(esc_html_text, in, 1), *a = run(esc_html_attr, in, 1);
-		char *j = run(esc_json, in, 1), *m = md_n(in, 1, 10);
-		cJSON *v;
+		char *m = md_n(in, 1, 10);
+		struct strbuf v = STRBUF_INIT;
 
+		esc_visible(&v, in, 1, 10);
 		cr_assert(utf8_valid(h, strlen(h), NULL) && utf8_valid(a, strlen(a), NULL) &&
-			  utf8_valid(j, strlen(j), NULL) && utf8_valid(m, strlen(m), NULL), "byte %u", c);
+			  utf8_valid(m, strlen(m), NULL) && utf8_valid(v.buf, v.len, NULL),
+			  "byte %u", c);
 		cr_assert(!strpbrk(h, "<>\"'") && !strpbrk(a, "<>\"'\n\t\r"), "byte %u", c);
-		v = cJSON_Parse(j);
-		cr_assert(!strpbrk(j, "<>&") && cJSON_IsString(v), "byte %u", c);
-		if (c >= 0x20 && c < 0x7f)
-			cr_assert_eq(v->valuestring[0], (char)c, "byte %u", c);
-		cJSON_Delete(v);
-		cr_assert(!strpbrk(m, "<>\n\r"), "byte %u", c);
+		cr_assert(!strpbrk(m, "<>@\n\r"), "byte %u", c);
+		/* visible text is printable ASCII or the byte itself when that is printable */
+		cr_assert(v.len == 1 ? c >= 0x20 && c < 0x7f : v.buf[0] == '\\', "byte %u", c);
+		strbuf_release(&v);
 		free(h);
 		free(a);
-		free(j);
 		free(m);
 	}
 }

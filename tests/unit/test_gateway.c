@@ -23,6 +23,7 @@
 #include "config.h"
 #include "error.h"
 #include "gateway.h"
+#include "jsonw.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -203,7 +204,8 @@ Test(gateway_helpers, parse_not_json)
 	gw_request_release(&req);
 
 	cr_assert_eq(parse(&req, "{\"error\":{\"message\":\"upstream\\nfailed\"}}"), -1);
-	cr_expect_str_eq(req.error, "invalid reply: error object in a 2xx reply: upstream failed");
+	/* the gateway's text is shown, control characters as escapes */
+	cr_expect_str_eq(req.error, "invalid reply: error object in a 2xx reply: upstream\\nfailed");
 	gw_request_release(&req);
 }
 
@@ -393,12 +395,21 @@ static struct gw_request *make_reqs(size_t n, const char *prefix, int indexed, s
 
 	for (i = 0; i < n; i++) {
 		struct strbuf sb = STRBUF_INIT;
+		struct jsonw w;
 		char text[64], *case_id = xmalloc(64);
 
 		snprintf(text, sizeof(text), "message %zu", i);
-		strbuf_addstr(&sb, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":");
-		strbuf_add_json_str(&sb, text, strlen(text));
-		strbuf_addstr(&sb, "}]}");
+		jsonw_init(&w, &sb, 0);
+		jsonw_object_begin(&w);
+		jsonw_member_str(&w, "model", "m");
+		jsonw_key(&w, "messages");
+		jsonw_array_begin(&w);
+		jsonw_object_begin(&w);
+		jsonw_member_str(&w, "role", "user");
+		jsonw_member_str(&w, "content", text);
+		jsonw_object_end(&w);
+		jsonw_array_end(&w);
+		jsonw_object_end(&w);
 		reqs[i].body = strbuf_detach(&sb, &reqs[i].body_len);
 		if (indexed)
 			snprintf(case_id, 64, "%s%zu", prefix, i);

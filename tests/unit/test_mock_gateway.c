@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonw.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -301,13 +302,24 @@ static void request(const struct req_opts *o, struct reply *r)
 static char *chat_body(const char *model, const char *user)
 {
 	struct strbuf sb = STRBUF_INIT;
+	struct jsonw w;
 
-	strbuf_addstr(&sb, "{\"model\":");
-	strbuf_add_json_str(&sb, model, strlen(model));
-	strbuf_addstr(&sb, ",\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
-		      "{\"role\":\"user\",\"content\":");
-	strbuf_add_json_str(&sb, user, strlen(user));
-	strbuf_addstr(&sb, "}],\"temperature\":0}");
+	jsonw_init(&w, &sb, 0);
+	jsonw_object_begin(&w);
+	jsonw_member_str(&w, "model", model);
+	jsonw_key(&w, "messages");
+	jsonw_array_begin(&w);
+	jsonw_object_begin(&w);
+	jsonw_member_str(&w, "role", "system");
+	jsonw_member_str(&w, "content", "be brief");
+	jsonw_object_end(&w);
+	jsonw_object_begin(&w);
+	jsonw_member_str(&w, "role", "user");
+	jsonw_member_str(&w, "content", user);
+	jsonw_object_end(&w);
+	jsonw_array_end(&w);
+	jsonw_member_int(&w, "temperature", 0);
+	jsonw_object_end(&w);
 	return strbuf_detach(&sb, NULL);
 }
 

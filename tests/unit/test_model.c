@@ -309,11 +309,13 @@ Test(model, summary_and_markdown)
 	struct history *h = fixture(good_detail);
 	struct report_model m;
 	struct strbuf sb = STRBUF_INIT;
+	struct jsonw w;
 	cJSON *v, *s0;
 
 	cr_assert_eq(report_model_build(&m, h, "r3"), 0);
-	report_json_summary(&sb, &m);
-	strbuf_addch(&sb, '}');
+	jsonw_init(&w, &sb, JSONW_SCRIPT);
+	report_json_summary(&w, &m);
+	jsonw_object_end(&w);
 	v = cJSON_Parse(sb.buf);
 	cr_assert_not_null(v, "%s", sb.buf);
 	cr_assert_eq(cJSON_GetObjectItem(v, "schema_version")->valueint, REPORT_SCHEMA_VERSION);

@@ -162,7 +162,7 @@ Test(registry, refused_without_a_run)
 	add_run("r-other", 1, "bot", "v2", "pass", "golden,injection");
 	add_run("r-else", 1, "other-bot", "v1", "pass", "golden,injection");
 	expect_refused("evidence", NULL, "no stored run of bot@v1");
-	cr_assert_eq(promote("v1", "production", NULL, 0, NULL), EG_EXIT_GATE);
+	cr_assert_eq(promote("v1", "production", NULL, 0, NULL), EG_ERR_REFUSED);
 	last_audit(row, sizeof(row));
 	cr_assert_str_eq(row, "refuse|v1|production||evidence|0|tester|");
 	cr_assert_eq(count_sql("SELECT count(*) FROM aliases"), 0);
@@ -174,7 +174,7 @@ Test(registry, refused_when_a_gate_failed)
 
 	add_run("r1", 1, "bot", "v1", "fail", "golden,injection");
 	expect_refused("gates", "r1", "no run of bot@v1 passed every gate");
-	cr_assert_eq(promote("v1", "production", NULL, 0, NULL), EG_EXIT_GATE);
+	cr_assert_eq(promote("v1", "production", NULL, 0, NULL), EG_ERR_REFUSED);
 	last_audit(row, sizeof(row));
 	cr_assert_str_eq(row, "refuse|v1|production|r1|gates|0|tester|");
 }
@@ -183,9 +183,9 @@ Test(registry, refused_when_a_required_suite_is_missing)
 {
 	add_run("r1", 1, "bot", "v1", "pass", "golden");
 	expect_refused("suites", "r1", "injection");
-	cr_assert_eq(promote("v1", "production", NULL, 0, NULL), EG_EXIT_GATE);
+	cr_assert_eq(promote("v1", "production", NULL, 0, NULL), EG_ERR_REFUSED);
 	/* an alias without a suite requirement takes the same run */
-	cr_assert_eq(promote("v1", "staging", NULL, 0, NULL), EG_EXIT_OK);
+	cr_assert_eq(promote("v1", "staging", NULL, 0, NULL), EG_OK);
 }
 
 Test(registry, refused_when_the_run_is_stale)
@@ -194,7 +194,7 @@ Test(registry, refused_when_the_run_is_stale)
 
 	add_run("r1", 10, "bot", "v1", "pass", "golden,injection");
 	expect_refused("max_age_days", "r1", "over max_age_days 7");
-	cr_assert_eq(promote("v1", "production", NULL, 0, NULL), EG_EXIT_GATE);
+	cr_assert_eq(promote("v1", "production", NULL, 0, NULL), EG_ERR_REFUSED);
 	last_audit(row, sizeof(row));
 	cr_assert_str_eq(row, "refuse|v1|production|r1|max_age_days|0|tester|");
 }
@@ -205,7 +205,7 @@ Test(registry, refused_after_a_later_failure)
 	add_run("r2", 2, "bot", "v1", "fail", "golden,injection");
 	add_run("r3", 1, "bot", "v2", "pass", "golden,injection");
 	expect_refused("later_failure", "r1", "run r2 of bot@v1 failed after run r1 passed");
-	cr_assert_eq(promote("v1", "production", "r1", 0, NULL), EG_EXIT_GATE);
+	cr_assert_eq(promote("v1", "production", "r1", 0, NULL), EG_ERR_REFUSED);
 }
 
 Test(registry, an_errored_later_run_is_not_a_failure)
@@ -235,10 +235,10 @@ Test(registry, allowed_when_every_rule_holds)
 	cr_assert_str_eq(c.run_id, "r1");
 	cr_assert_str_eq(c.suites, "golden,injection");
 	promo_check_release(&c);
-	cr_assert_eq(promote("v1", "production", NULL, 0, NULL), EG_EXIT_OK);
+	cr_assert_eq(promote("v1", "production", NULL, 0, NULL), EG_OK);
 	last_audit(row, sizeof(row));
 	cr_assert_str_eq(row, "promote|v1|production|r1||0|tester|");
-	cr_assert_eq(registry_alias_version(reg, "bot", "production", &version), 0);
+	cr_assert_eq(registry_alias_version(reg, "bot", "production", &version), EG_OK);
 	cr_assert_str_eq(version, "v1");
 	free(version);
 	/* the version was registered implicitly */
@@ -288,11 +288,11 @@ Test(registry, force_needs_a_reason_and_is_audited)
 	char row[512];
 
 	add_run("r1", 1, "bot", "v1", "fail", "golden,injection");
-	cr_assert_eq(promote("v1", "production", NULL, 1, NULL), EG_EXIT_USAGE);
-	cr_assert_eq(promote("v1", "production", NULL, 1, ""), EG_EXIT_USAGE);
+	cr_assert_eq(promote("v1", "production", NULL, 1, NULL), EG_ERR_USAGE);
+	cr_assert_eq(promote("v1", "production", NULL, 1, ""), EG_ERR_USAGE);
 	cr_assert_eq(count_sql("SELECT count(*) FROM audit"), 0);
 	setenv("GITHUB_ACTOR", "octocat", 1);
-	cr_assert_eq(promote("v1", "production", NULL, 1, "hotfix for incident 42"), EG_EXIT_OK);
+	cr_assert_eq(promote("v1", "production", NULL, 1, "hotfix for incident 42"), EG_OK);
 	last_audit(row, sizeof(row));
 	cr_assert_str_eq(row, "promote|v1|production|r1|gates|1|octocat|");
 	cr_assert_eq(count_sql("SELECT count(*) FROM audit WHERE reason = 'hotfix for incident 42'"), 1);
@@ -304,15 +304,15 @@ Test(registry, one_version_per_alias)
 
 	add_run("r1", 2, "bot", "v1", "pass", "golden,injection");
 	add_run("r2", 1, "bot", "v2", "pass", "golden,injection");
-	cr_assert_eq(promote("v1", "production", NULL, 0, NULL), EG_EXIT_OK);
-	cr_assert_eq(promote("v2", "production", NULL, 0, NULL), EG_EXIT_OK);
+	cr_assert_eq(promote("v1", "production", NULL, 0, NULL), EG_OK);
+	cr_assert_eq(promote("v2", "production", NULL, 0, NULL), EG_OK);
 	last_audit(row, sizeof(row));
 	cr_assert_str_eq(row, "promote|v2|production|r2||0|tester|v1");
-	cr_assert_eq(registry_alias_version(reg, "bot", "production", &version), 0);
+	cr_assert_eq(registry_alias_version(reg, "bot", "production", &version), EG_OK);
 	cr_assert_str_eq(version, "v2");
 	free(version);
 	cr_assert_eq(count_sql("SELECT count(*) FROM aliases WHERE alias='production'"), 1);
-	cr_assert_eq(registry_alias_version(reg, "bot", "canary", &version), 1);
+	cr_assert_eq(registry_alias_version(reg, "bot", "canary", &version), EG_ERR_NOT_FOUND);
 	cr_assert_null(version);
 }
 
@@ -320,8 +320,8 @@ Test(registry, the_audit_log_is_append_only)
 {
 	sqlite3 *db;
 
-	cr_assert_eq(registry_register(reg, "bot", "v1", "{\"git\": \"abc\"}"), EG_EXIT_OK);
-	cr_assert_eq(registry_register(reg, "bot", "v1", NULL), EG_EXIT_OK); /* already there */
+	cr_assert_eq(registry_register(reg, "bot", "v1", "{\"git\": \"abc\"}"), EG_OK);
+	cr_assert_eq(registry_register(reg, "bot", "v1", NULL), EG_OK); /* already there */
 	cr_assert_eq(count_sql("SELECT count(*) FROM audit WHERE action='register'"), 1);
 	cr_assert_eq(count_sql("SELECT count(*) FROM versions WHERE meta='{\"git\":\"abc\"}'"), 1);
 	cr_assert_eq(sqlite3_open(reg_path, &db), SQLITE_OK);
@@ -335,13 +335,13 @@ Test(registry, the_audit_log_is_append_only)
 Test(registry, bad_input_is_a_usage_error)
 {
 	cr_redirect_stderr();
-	cr_assert_eq(registry_register(reg, "bot", "v1", "[1,2]"), EG_EXIT_USAGE);
-	cr_assert_eq(registry_register(reg, "bot", "v1", "{bad"), EG_EXIT_USAGE);
-	cr_assert_eq(registry_register(reg, "", "v1", NULL), EG_EXIT_USAGE);
-	cr_assert_eq(registry_register(reg, "bot", "v\n1", NULL), EG_EXIT_USAGE);
-	cr_assert_eq(promote("v1", "latest", NULL, 0, NULL), EG_EXIT_USAGE);
-	cr_assert_eq(promote("v1", "v12", NULL, 0, NULL), EG_EXIT_USAGE);
-	cr_assert_eq(promote("v1", "prod uction", NULL, 0, NULL), EG_EXIT_USAGE);
+	cr_assert_eq(registry_register(reg, "bot", "v1", "[1,2]"), EG_ERR_USAGE);
+	cr_assert_eq(registry_register(reg, "bot", "v1", "{bad"), EG_ERR_USAGE);
+	cr_assert_eq(registry_register(reg, "", "v1", NULL), EG_ERR_USAGE);
+	cr_assert_eq(registry_register(reg, "bot", "v\n1", NULL), EG_ERR_USAGE);
+	cr_assert_eq(promote("v1", "latest", NULL, 0, NULL), EG_ERR_USAGE);
+	cr_assert_eq(promote("v1", "v12", NULL, 0, NULL), EG_ERR_USAGE);
+	cr_assert_eq(promote("v1", "prod uction", NULL, 0, NULL), EG_ERR_USAGE);
 	cr_assert_null(registry_open("postgres://x"));
 	cr_assert_null(registry_open("sqlite:"));
 	cr_assert_null(registry_open("mlflow+http://"));
@@ -375,12 +375,12 @@ Test(registry, alias_resolves_to_the_latest_passing_run_of_its_version)
 	add_run("r3", 2, "bot", "v1", "fail", "golden,injection");
 	add_run("r4", 1, "bot", "v2", "pass", "golden,injection");
 	/* r3 failed later, so only a forced promotion moves the alias to v1 */
-	cr_assert_eq(promote("v1", "staging", "r2", 0, NULL), EG_EXIT_GATE);
-	cr_assert_eq(promote("v1", "staging", "r2", 1, "known flaky failure"), EG_EXIT_OK);
+	cr_assert_eq(promote("v1", "staging", "r2", 0, NULL), EG_ERR_REFUSED);
+	cr_assert_eq(promote("v1", "staging", "r2", 1, "known flaky failure"), EG_OK);
 	cr_assert_eq(registry_resolve_alias(reg_url, "bot", h, "staging", &run, &why), 0);
 	cr_assert_str_eq(run, "r2");
 	free(run);
-	cr_assert_eq(promote("v2", "staging", NULL, 0, NULL), EG_EXIT_OK);
+	cr_assert_eq(promote("v2", "staging", NULL, 0, NULL), EG_OK);
 	cr_assert_eq(registry_resolve_alias(reg_url, "bot", h, "staging", &run, &why), 0);
 	cr_assert_str_eq(run, "r4");
 	free(run);

@@ -620,17 +620,17 @@ Test(scorers, quote_cuts_at_utf8_boundary)
 
 	for (i = 0; i < 100; i++)
 		memcpy(in + 2 * i, "\xc3\xa9", 2);
-	scorer_quote(&sb, in, 200, 81);
+	esc_visible(&sb, in, 200, 81);
 	cr_expect_eq(sb.len, 80 + 3);
 	cr_expect_str_eq(sb.buf + 80, "...");
 	cr_expect_eq(strncmp(sb.buf, in, 80), 0);
 	strbuf_reset(&sb);
 
-	scorer_quote(&sb, "a\xe2\x80\xa8" "b\xc2\x85" "c\x7f", 9, 80);
+	esc_visible(&sb, "a\xe2\x80\xa8" "b\xc2\x85" "c\x7f", 9, 80);
 	cr_expect_str_eq(sb.buf, "a\\u2028b\\u0085c\\x7f");
 	strbuf_reset(&sb);
 
-	scorer_quote(&sb, "short", 5, 5);
+	esc_visible(&sb, "short", 5, 5);
 	cr_expect_str_eq(sb.buf, "short");
 	strbuf_release(&sb);
 }

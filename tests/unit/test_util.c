@@ -1,10 +1,11 @@
-/* the utility layer: strbuf, xgrow, sha256 (FIPS 180-4 vectors) and utf8 validation */
+/* the utility layer: strbuf, xgrow, sha256 (FIPS 180-4 vectors), utf8 validation, error codes */
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "sha256.h"
 #include "strbuf.h"
 #include "utf8.h"
@@ -161,33 +162,6 @@ Test(strbuf, max_refuses_growth_and_overflow_is_sticky)
 	strbuf_addstr(&sb, "123456789");
 	cr_assert_eq(sb.overflow, 1);
 	strbuf_release(&sb);
-}
-
-static void check_json_str(const char *in, size_t len, const char *want)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	strbuf_add_json_str(&sb, in, len);
-	cr_assert_str_eq(sb.buf, want);
-	cr_assert_eq(sb.len, strlen(want));
-	strbuf_release(&sb);
-}
-
-Test(strbuf, json_string_escapes)
-{
-	check_json_str("", 0, "\"\"");
-	check_json_str("plain", 5, "\"plain\"");
-	check_json_str("a\"b\\c", 5, "\"a\\\"b\\\\c\"");
-	check_json_str("\n\r\t", 3, "\"\\n\\r\\t\"");
-	check_json_str("\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\"");
-	check_json_str("a\0b", 3, "\"a\\u0000b\"");
-	/* valid UTF-8 passes through, invalid bytes become U+FFFD one by one */
-	check_json_str("caf\xc3\xa9 \xf0\x9f\x98\x80", 10, "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
-	check_json_str("x\xffy", 3, "\"x\xef\xbf\xbdy\"");
-	check_json_str("\xed\xa0\x80", 3, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
-	check_json_str("\xc3", 1, "\"\xef\xbf\xbd\"");
-	/* len is respected: bytes after it are not read */
-	check_json_str("abcdef", 3, "\"abc\"");
 }
 
 /* ------------------------------------------------------------------ xalloc */
@@ -453,4 +427,28 @@ Test(utf8, valid_reports_first_bad_offset)
 	cr_assert_eq(bad, 3);
 	/* an embedded NUL is valid UTF-8 */
 	cr_assert_eq(utf8_valid("a\0b", 3, &bad), 1);
+}
+
+/* ------------------------------------------------------------------ error codes */
+
+Test(error, codes_map_to_the_exit_codes_of_the_contract)
+{
+	cr_assert_eq(eg_exit_code(EG_OK), EG_EXIT_OK);
+	cr_assert_eq(eg_exit_code(EG_ERR_REFUSED), EG_EXIT_GATE);
+	cr_assert_eq(eg_exit_code(EG_ERR_USAGE), EG_EXIT_USAGE);
+	cr_assert_eq(eg_exit_code(EG_ERR_NOT_FOUND), EG_EXIT_USAGE);
+	cr_assert_eq(eg_exit_code(EG_ERR_INFRA), EG_EXIT_INFRA);
+	/* what error() returns is a usage error; an unknown code is one too */
+	cr_assert_eq(EG_ERR_USAGE, -1);
+	cr_assert_eq(eg_exit_code(-1000), EG_EXIT_USAGE);
+}
+
+Test(error, names_and_messages_come_from_one_list)
+{
+	cr_assert_str_eq(eg_err_name(EG_ERR_INFRA), "EG_ERR_INFRA");
+	cr_assert_str_eq(eg_err_name(EG_OK), "EG_OK");
+	cr_assert_str_eq(eg_err_name(-1000), "unknown error");
+	cr_assert_str_eq(eg_strerror(EG_ERR_REFUSED), "refused by a rule");
+	cr_assert_str_eq(eg_strerror(EG_OK), "success");
+	cr_assert_str_eq(eg_strerror(7), "unknown error");
 }
