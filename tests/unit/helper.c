@@ -135,6 +135,19 @@ void th_writef(const char *path, const char *fmt, ...)
 	strbuf_release(&sb);
 }
 
+void th_write_gates_config(const char *path, const char *gates, const char *prices)
+{
+	th_writef(path,
+		  "{\n"
+		  "  \"gateway\": {\"base_url\": \"http://h\"},\n"
+		  "  \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
+		  "  \"gates\": [\n"
+		  "%s"
+		  "  ]%s%s\n"
+		  "}\n",
+		  gates, *prices ? ",\n  " : "", prices);
+}
+
 size_t th_count(const char *hay, const char *needle)
 {
 	size_t n = 0, len = strlen(needle);

@@ -50,6 +50,14 @@ void th_write(const char *path, const char *text);
 void th_write_bytes(const char *path, const void *data, size_t len);
 void th_writef(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * An evalgate.json with a gateway, the target (name "bot", model "m"), the
+ * gates array and, unless prices is "", the prices member ("\"prices\": {...}").
+ * gates is the text inside the array, each line ending in a newline; its first
+ * line is line 5 of the file, which located errors are checked against.
+ */
+void th_write_gates_config(const char *path, const char *gates, const char *prices);
+
 /* how many times needle occurs in hay, without overlaps */
 size_t th_count(const char *hay, const char *needle);
 

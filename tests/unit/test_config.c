@@ -361,18 +361,10 @@ Test(config, missing_file)
 	cr_assert_null(cfg.path);
 }
 
-/* a config with the target and the given gates array (starting on line 4) */
+/* a config with the target and the given gates (from line 5) */
 static void write_gates(const char *gates)
 {
-	th_writef(cfg_path,
-		  "{\n"
-		  "  \"gateway\": {\"base_url\": \"http://h\"},\n"
-		  "  " TARGET ",\n"
-		  "  \"gates\": [\n"
-		  "%s"
-		  "  ]\n"
-		  "}\n",
-		  gates);
+	th_write_gates_config(cfg_path, gates, "");
 }
 
 /* the gates layer parses the entries (tests/unit/test_gate.c); the config keeps them, located */
@@ -416,15 +408,7 @@ Test(config, gates_array_errors)
 /* a config with the target, the given gates (from line 5) and the given prices member */
 static void write_gates_prices(const char *gates, const char *prices)
 {
-	th_writef(cfg_path,
-		  "{\n"
-		  "  \"gateway\": {\"base_url\": \"http://h\"},\n"
-		  "  " TARGET ",\n"
-		  "  \"gates\": [\n"
-		  "%s"
-		  "  ]%s%s\n"
-		  "}\n",
-		  gates, *prices ? ",\n  " : "", prices);
+	th_write_gates_config(cfg_path, gates, prices);
 }
 
 Test(config, prices_read)

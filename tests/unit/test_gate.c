@@ -765,15 +765,7 @@ static const char *gates_path;
 static void write_gates_prices(const char *gates, const char *prices)
 {
 	gates_path = th_path("evalgate.json");
-	th_writef(gates_path,
-		  "{\n"
-		  "  \"gateway\": {\"base_url\": \"http://h\"},\n"
-		  "  " TARGET ",\n"
-		  "  \"gates\": [\n"
-		  "%s"
-		  "  ]%s%s\n"
-		  "}\n",
-		  gates, *prices ? ",\n  " : "", prices);
+	th_write_gates_config(gates_path, gates, prices);
 }
 
 /* a config with the target and the given gates array (starting on line 4) */

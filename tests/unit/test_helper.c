@@ -120,3 +120,24 @@ Test(helper, count_without_overlaps)
 	cr_assert_eq(th_count("abc", "x"), 0);
 	cr_assert_eq(th_count("", "x"), 0);
 }
+
+Test(helper, gates_config_layout)
+{
+	const char *path = th_path("evalgate.json");
+	char *text;
+
+	th_write_gates_config(path, "    {\"metric\": \"pass_rate\"}\n", "");
+	text = th_slurp(path, NULL);
+	cr_assert_str_eq(text, "{\n"
+			 "  \"gateway\": {\"base_url\": \"http://h\"},\n"
+			 "  \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
+			 "  \"gates\": [\n"
+			 "    {\"metric\": \"pass_rate\"}\n"
+			 "  ]\n"
+			 "}\n");
+	free(text);
+	th_write_gates_config(path, "", "\"prices\": {}");
+	text = th_slurp(path, NULL);
+	cr_assert_not_null(strstr(text, "  \"gates\": [\n  ],\n  \"prices\": {}\n}\n"), "%s", text);
+	free(text);
+}
