@@ -35,7 +35,7 @@ const char *th_path(const char *name);
  * second call in the same test changes nothing (nothing written is lost).
  * th_stderr_take() returns what was written since the previous take (or the
  * start): "" when nothing was. The string lives until the next take. The pipe
- * holds 64 KiB at most: take at least that often.
+ * holds 64 KiB: what is written beyond that before a take is lost.
  */
 void th_stderr_start(void);
 const char *th_stderr_take(void);
