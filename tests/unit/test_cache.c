@@ -7,38 +7,17 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "helper.h"
 #include "banned.h"
 
-static char tmpdir[64];
-
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_cache_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(cache, .init = setup, .fini = teardown);
-
-static void path_in(char *buf, size_t size, const char *name)
-{
-	snprintf(buf, size, "%s/%s", tmpdir, name);
-}
+TestSuite(cache, .init = th_tmpdir_setup, .fini = th_tmpdir_teardown);
 
 Test(cache, cache_put_get_miss)
 {
-	char path[128];
+	const char *path = th_path("sub/cache.db");
 	struct cache *c;
 	struct cached_reply r, got;
 
-	path_in(path, sizeof(path), "sub/cache.db");
 	c = cache_open(path);
 	cr_assert_not_null(c);
 	cr_assert_eq(cache_get(c, "k1", &got), 1);
@@ -148,14 +127,13 @@ static void *cache_reader(void *arg)
 
 Test(cache, cache_reader_and_writer_at_once)
 {
-	char path[128];
+	const char *path = th_path("cache.db");
 	struct cache_thread w = { NULL, 0, 0 }, r = { NULL, 0, 0 };
 	pthread_t tw, tr;
 	struct cache *c;
 	struct cached_reply got;
 	int i;
 
-	path_in(path, sizeof(path), "cache.db");
 	w.path = r.path = path;
 	cr_assert_eq(pthread_create(&tr, NULL, cache_reader, &r), 0);
 	cr_assert_eq(pthread_create(&tw, NULL, cache_writer, &w), 0);

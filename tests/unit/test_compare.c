@@ -1,6 +1,5 @@
 /* compare: baseline references, pairing by (suite, case_id) and hash, the regression gate */
 #include <criterion/criterion.h>
-#include <criterion/redirect.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,36 +11,18 @@
 #include "compare.h"
 #include "config.h"
 #include "gate.h"
+#include "helper.h"
 #include "regression.h"
 #include "history.h"
 #include "stats.h"
 #include "banned.h"
 
-static char tmpdir[64];
-
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_compare_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(compare, .init = setup, .fini = teardown);
+TestSuite(compare, .init = th_tmpdir_setup, .fini = th_tmpdir_teardown);
 
 static struct history *open_history(void)
 {
-	char path[128];
-	struct history *h;
+	struct history *h = history_open(th_path("history.db"));
 
-	snprintf(path, sizeof(path), "%s/history.db", tmpdir);
-	h = history_open(path);
 	cr_assert_not_null(h);
 	return h;
 }
@@ -354,7 +335,7 @@ static int resolve(struct history *h, const char *ref, const char *target, const
 	struct run_info ri;
 	int rc;
 
-	snprintf(reg, sizeof(reg), "sqlite:%s/registry.db", tmpdir);
+	snprintf(reg, sizeof(reg), "sqlite:%s", th_path("registry.db"));
 	strbuf_reset(why);
 	rc = baseline_resolve(h, &q, &ri, why);
 	snprintf(id, idlen, "%s", rc == 0 ? ri.id : "");
@@ -435,13 +416,9 @@ Test(compare, ref_syntax)
 
 static void write_config(const char *path, const char *gates)
 {
-	FILE *fp = fopen(path, "w");
-
-	cr_assert_not_null(fp);
-	fprintf(fp, "{\"gateway\": {\"base_url\": \"http://127.0.0.1:1/v1\"},\n"
-		    " \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
-		    " \"gates\": [\n%s\n]}\n", gates);
-	cr_assert_eq(fclose(fp), 0);
+	th_writef(path, "{\"gateway\": {\"base_url\": \"http://127.0.0.1:1/v1\"},\n"
+		  " \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
+		  " \"gates\": [\n%s\n]}\n", gates);
 }
 
 struct details {
@@ -472,13 +449,11 @@ static int apply(struct history *h, const char *run, const char *gates, const ch
 {
 	struct eg_config cfg;
 	struct gates gs;
-	char cfg_path[128], out_path[128];
+	const char *cfg_path = th_path("evalgate.json"), *out_path = th_path("out.txt");
 	FILE *fp;
 	size_t n;
 	int failed;
 
-	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
-	snprintf(out_path, sizeof(out_path), "%s/out.txt", tmpdir);
 	write_config(cfg_path, gates);
 	cr_assert_eq(config_load(&cfg, cfg_path), 0);
 	cr_assert_eq(gates_load(&gs, &cfg), 0);
@@ -668,20 +643,17 @@ static void load_fails(const char *gate, const char *want)
 {
 	struct eg_config cfg;
 	struct gates gs;
-	char path[128], buf[2048] = "";
-	FILE *f;
+	const char *path = th_path("bad.json"), *err;
 
-	snprintf(path, sizeof(path), "%s/bad.json", tmpdir);
 	write_config(path, gate);
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(config_load(&cfg, path), 0, "%s", gate);
 	cr_assert_eq(gates_load(&gs, &cfg), -1, "%s", gate);
 	cr_assert_null(gs.v);
 	config_release(&cfg);
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	cr_assert_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
-	cr_assert(strstr(buf, want), "want '%s' in '%s'", want, buf);
+	err = th_stderr_take();
+	cr_assert_neq(*err, '\0');
+	cr_assert(strstr(err, want), "want '%s' in '%s'", want, err);
 }
 
 Test(compare, config_needs_a_bound)
@@ -718,9 +690,8 @@ Test(compare, config_fields)
 	struct eg_config cfg;
 	struct gates gs;
 	const struct regression_gate *r0, *r1;
-	char path[128];
+	const char *path = th_path("ok.json");
 
-	snprintf(path, sizeof(path), "%s/ok.json", tmpdir);
 	write_config(path, "{\"metric\": \"regression\", \"baseline\": \"latest:main\", "
 			   "\"max_new_failures\": 0, \"exclude_flaky\": true, \"tag\": \"billing\"},\n"
 			   "{\"metric\": \"regression\", \"alpha\": 0.05}");

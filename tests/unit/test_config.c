@@ -1,6 +1,5 @@
 /* config: defaults, located field errors, ${VAR} expansion, the raw gates array, prices, the config hash */
 #include <criterion/criterion.h>
-#include <criterion/redirect.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,51 +7,24 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "helper.h"
 #include "jsonutil.h"
 #include "banned.h"
 
-static char tmpdir[64];
-static char cfg_path[128];
-static char errbuf[16384];
+static const char *cfg_path;
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_config_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
-	cr_redirect_stderr();
+	th_tmpdir_setup();
+	cfg_path = th_path("evalgate.json");
+	th_stderr_start();
 }
 
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(config, .init = setup, .fini = teardown);
-
-static const char *take_stderr(void)
-{
-	FILE *f;
-	size_t n;
-
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	clearerr(f);
-	n = fread(errbuf, 1, sizeof(errbuf) - 1, f);
-	errbuf[n] = '\0';
-	return errbuf;
-}
+TestSuite(config, .init = setup, .fini = th_tmpdir_teardown);
 
 static void write_cfg(const char *text)
 {
-	FILE *fp = fopen(cfg_path, "wb");
-
-	cr_assert_not_null(fp);
-	cr_assert_eq(fwrite(text, 1, strlen(text), fp), strlen(text));
-	cr_assert_eq(fclose(fp), 0);
+	th_write(cfg_path, text);
 }
 
 #define TARGET "\"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"}"
@@ -60,18 +32,15 @@ static void write_cfg(const char *text)
 /* a config whose gateway object holds base_url (line 3) and then body (from line 4) */
 static void write_gateway(const char *base_url, const char *body)
 {
-	char text[4096];
-
-	snprintf(text, sizeof(text),
-		 "{\n"
-		 "  \"gateway\": {\n"
-		 "    \"base_url\": %s%s\n"
-		 "%s"
-		 "  },\n"
-		 "  " TARGET "\n"
-		 "}\n",
-		 base_url, *body ? "," : "", body);
-	write_cfg(text);
+	th_writef(cfg_path,
+		  "{\n"
+		  "  \"gateway\": {\n"
+		  "    \"base_url\": %s%s\n"
+		  "%s"
+		  "  },\n"
+		  "  " TARGET "\n"
+		  "}\n",
+		  base_url, *body ? "," : "", body);
 }
 
 /* config_load must fail with "<cfg_path>:<line>: <rest>" on stderr */
@@ -87,7 +56,7 @@ static void load_fails(int line, const char *rest)
 	cr_assert_null(cfg.gateway.base_url);
 	cr_assert_null(cfg.gates);
 	cr_assert_null(cfg.root);
-	err = take_stderr();
+	err = th_stderr_take();
 	if (line)
 		snprintf(want, sizeof(want), "evalgate: %s:%d: %s\n", cfg_path, line, rest);
 	else
@@ -97,7 +66,7 @@ static void load_fails(int line, const char *rest)
 
 static void load_ok(struct eg_config *cfg)
 {
-	cr_assert_eq(config_load(cfg, cfg_path), 0, "%s", take_stderr());
+	cr_assert_eq(config_load(cfg, cfg_path), 0, "%s", th_stderr_take());
 }
 
 Test(config, defaults)
@@ -129,7 +98,7 @@ Test(config, defaults)
 	cr_assert_not_null(cfg.root);
 	config_release(&cfg);
 	cr_assert_null(cfg.path);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 }
 
 Test(config, every_field_read)
@@ -277,7 +246,7 @@ Test(config, env_expansion_in_base_url)
 	load_ok(&cfg);
 	cr_assert_str_eq(cfg.gateway.base_url, "http://h/v1");
 	config_release(&cfg);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 }
 
 Test(config, env_expansion_in_headers)
@@ -325,7 +294,7 @@ Test(config, expanded_values_are_never_printed)
 	setenv("EG_UT_SECRET", "sk-very-secret-value", 1);
 	write_gateway("\"${EG_UT_SECRET}\"", "");
 	cr_assert_eq(config_load(&cfg, cfg_path), -1);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, "gateway.base_url: expected an http:// or https:// URL, not '${EG_UT_SECRET}'"),
 			   "%s", err);
 	cr_assert_null(strstr(err, "sk-very-secret"), "%s", err);
@@ -334,7 +303,7 @@ Test(config, expanded_values_are_never_printed)
 	setenv("EG_UT_SECRET", "sk-very\r\nx-injected: 1", 1);
 	write_gateway("\"http://h/v1\"", "    \"headers\": {\"x-k\": \"${EG_UT_SECRET}\"}\n");
 	cr_assert_eq(config_load(&cfg, cfg_path), -1);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, ":4: gateway.headers: 'x-k': the expanded value spans lines"),
 			   "%s", err);
 	cr_assert_null(strstr(err, "sk-very"), "%s", err);
@@ -387,26 +356,15 @@ Test(config, missing_file)
 	const char *err;
 
 	cr_assert_eq(config_load(&cfg, cfg_path), -1);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, "evalgate.json: cannot open"), "%s", err);
 	cr_assert_null(cfg.path);
 }
 
-/* a config with the target and the given gates array (starting on line 4) */
+/* a config with the target and the given gates (from line 5) */
 static void write_gates(const char *gates)
 {
-	char text[4096];
-
-	snprintf(text, sizeof(text),
-		 "{\n"
-		 "  \"gateway\": {\"base_url\": \"http://h\"},\n"
-		 "  " TARGET ",\n"
-		 "  \"gates\": [\n"
-		 "%s"
-		 "  ]\n"
-		 "}\n",
-		 gates);
-	write_cfg(text);
+	th_write_gates_config(cfg_path, gates, "");
 }
 
 /* the gates layer parses the entries (tests/unit/test_gate.c); the config keeps them, located */
@@ -433,7 +391,7 @@ Test(config, gates_kept_raw)
 	cr_assert_eq(jdoc_line(&d, cJSON_GetObjectItemCaseSensitive(g, "max")), 7);
 	cr_assert_eq(jdoc_error(&d, cJSON_GetObjectItemCaseSensitive(g, "max"), "gates[1].max",
 				"checked by the gates layer"), -1);
-	cr_assert_not_null(strstr(take_stderr(), ":7: gates[1].max: checked by the gates layer\n"));
+	cr_assert_not_null(strstr(th_stderr_take(), ":7: gates[1].max: checked by the gates layer\n"));
 	config_release(&cfg);
 	cr_assert_null(cfg.gates);
 	cr_assert_null(cfg.text);
@@ -450,18 +408,7 @@ Test(config, gates_array_errors)
 /* a config with the target, the given gates (from line 5) and the given prices member */
 static void write_gates_prices(const char *gates, const char *prices)
 {
-	char text[4096];
-
-	snprintf(text, sizeof(text),
-		 "{\n"
-		 "  \"gateway\": {\"base_url\": \"http://h\"},\n"
-		 "  " TARGET ",\n"
-		 "  \"gates\": [\n"
-		 "%s"
-		 "  ]%s%s\n"
-		 "}\n",
-		 gates, *prices ? ",\n  " : "", prices);
-	write_cfg(text);
+	th_write_gates_config(cfg_path, gates, prices);
 }
 
 Test(config, prices_read)
@@ -578,16 +525,13 @@ Test(config, hash_does_not_hold_expanded_secrets)
 /* a config with the target and the given repeat_policy value (on line 4) */
 static void write_policy(const char *policy)
 {
-	char text[1024];
-
-	snprintf(text, sizeof(text),
-		 "{\n"
-		 "  \"gateway\": {\"base_url\": \"http://h\"},\n"
-		 "  " TARGET ",\n"
-		 "  \"repeat_policy\": %s\n"
-		 "}\n",
-		 policy);
-	write_cfg(text);
+	th_writef(cfg_path,
+		  "{\n"
+		  "  \"gateway\": {\"base_url\": \"http://h\"},\n"
+		  "  " TARGET ",\n"
+		  "  \"repeat_policy\": %s\n"
+		  "}\n",
+		  policy);
 }
 
 static void policy_is(const char *policy, enum repeat_policy_kind kind, int k, const char *fmt)
@@ -652,13 +596,13 @@ Test(config, repeat_policy_checked_against_the_repeats)
 	load_ok(&cfg);
 	cr_assert_eq(repeat_policy_check(&cfg, 3), 0);
 	cr_assert_eq(repeat_policy_check(&cfg, 10), 0);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 	cr_assert_eq(repeat_policy_check(&cfg, 2), -1);
 	snprintf(want, sizeof(want), "evalgate: %s:4: repeat_policy.min_pass: 3 is more than the "
 		 "2 repeats of this run (run --repeat N)\n", cfg_path);
-	cr_assert_str_eq(take_stderr(), want);
+	cr_assert_str_eq(th_stderr_take(), want);
 	cr_assert_eq(repeat_policy_check(&cfg, 1), -1);
-	cr_assert_not_null(strstr(take_stderr(), "more than the 1 repeat of this run"));
+	cr_assert_not_null(strstr(th_stderr_take(), "more than the 1 repeat of this run"));
 	config_release(&cfg);
 
 	/* the other policies hold for any number of repeats */

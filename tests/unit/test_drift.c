@@ -1,6 +1,5 @@
 /* drift: control limits by hand, and the drift gate over hand-built histories */
 #include <criterion/criterion.h>
-#include <criterion/redirect.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,20 +9,16 @@
 #include "config.h"
 #include "drift.h"
 #include "gate.h"
+#include "helper.h"
 #include "history.h"
 #include "banned.h"
 
-static char tmpdir[64];
 static struct history *hist;
 
 static void setup(void)
 {
-	char path[128];
-
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_drift_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	snprintf(path, sizeof(path), "%s/history.db", tmpdir);
-	hist = history_open(path);
+	th_tmpdir_setup();
+	hist = history_open(th_path("history.db"));
 	cr_assert_not_null(hist);
 }
 
@@ -31,12 +26,9 @@ static void gate_set_release(void);
 
 static void teardown(void)
 {
-	char cmd[128];
-
 	gate_set_release();
 	history_close(hist);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
+	th_tmpdir_teardown();
 }
 
 TestSuite(drift, .init = setup, .fini = teardown);
@@ -156,14 +148,15 @@ static void gate_set_release(void)
 /* a drift gate named "drift" as a config gives it, parsed by the gates layer */
 static const struct eg_gate *gate_for(const char *suite, int window, const char *scorer)
 {
-	char gate[256], path[128];
+	const char *path;
+	char gate[256];
 
 	gate_set_release();
 	snprintf(gate, sizeof(gate), "{\"name\": \"drift\", \"suite\": \"%s\", \"metric\": "
 		 "\"drift\", \"window\": %d%s%s%s}", suite, window, scorer ? ", \"scorer\": \"" : "",
 		 scorer ? scorer : "", scorer ? "\"" : "");
 	write_config(gate);
-	snprintf(path, sizeof(path), "%s/cfg.json", tmpdir);
+	path = th_path("cfg.json");
 	cr_assert_eq(config_load(&gate_cfg, path), 0);
 	cr_assert_eq(gates_load(&gate_set, &gate_cfg), 0);
 	cr_assert_eq(gate_set.n, 1);
@@ -298,40 +291,28 @@ Test(drift, mean_score_chart)
 
 static void write_config(const char *gates)
 {
-	char path[128];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/cfg.json", tmpdir);
-	fp = fopen(path, "w");
-	cr_assert_not_null(fp);
-	fprintf(fp, "{\"gateway\": {\"base_url\": \"http://127.0.0.1:1/v1\"},\n"
-		    " \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
-		    " \"suites\": [],\n \"gates\": [\n%s\n]}\n", gates);
-	cr_assert_eq(fclose(fp), 0);
+	th_writef(th_path("cfg.json"),
+		  "{\"gateway\": {\"base_url\": \"http://127.0.0.1:1/v1\"},\n"
+		  " \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
+		  " \"suites\": [],\n \"gates\": [\n%s\n]}\n", gates);
 }
 
-/* stderr is redirected once per test; each call reads what came since the last */
+/* the config loads, its gates do not: exactly "<path>:5: <msg>" on stderr */
 static void config_fails(const char *gates, const char *msg)
 {
 	struct eg_config cfg;
 	struct gates gs;
-	char path[128], want[512], err[1024];
-	FILE *f;
-	size_t n;
+	const char *path;
+	char want[512];
 
 	write_config(gates);
-	snprintf(path, sizeof(path), "%s/cfg.json", tmpdir);
+	path = th_path("cfg.json");
 	snprintf(want, sizeof(want), "evalgate: %s:5: %s\n", path, msg);
 	cr_assert_eq(config_load(&cfg, path), 0);
 	cr_assert_eq(gates_load(&gs, &cfg), -1);
 	cr_assert_null(gs.v);
 	config_release(&cfg);
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	clearerr(f);
-	n = fread(err, 1, sizeof(err) - 1, f);
-	err[n] = '\0';
-	cr_assert_str_eq(err, want);
+	cr_assert_str_eq(th_stderr_take(), want);
 }
 
 Test(drift, config)
@@ -339,11 +320,11 @@ Test(drift, config)
 	struct eg_config cfg;
 	struct gates gs;
 	const struct drift_gate *d0, *d1;
-	char path[128];
+	const char *path;
 
 	write_config("{\"suite\": \"online\", \"metric\": \"drift\"},\n"
 		     "{\"suite\": \"online\", \"metric\": \"drift\", \"scorer\": \"judge\", \"window\": 14}");
-	snprintf(path, sizeof(path), "%s/cfg.json", tmpdir);
+	path = th_path("cfg.json");
 	cr_assert_eq(config_load(&cfg, path), 0);
 	cr_assert_eq(gates_load(&gs, &cfg), 0);
 	cr_assert_eq(gs.v[0].type, gate_type_find("drift"));
@@ -361,7 +342,7 @@ Test(drift, config)
 
 Test(drift, config_errors)
 {
-	cr_redirect_stderr();
+	th_stderr_start();
 	config_fails("{\"metric\": \"drift\"}",
 		     "gates[0]: a drift gate needs a suite (its history is per suite)");
 	config_fails("{\"suite\": \"s\", \"metric\": \"drift\", \"min\": 0.9}",
@@ -377,7 +358,7 @@ Test(drift, through_gates_apply)
 {
 	struct eg_config cfg;
 	struct gates gs;
-	char path[128];
+	const char *path;
 	FILE *out = tmpfile();
 	char buf[2048];
 	size_t n;
@@ -385,7 +366,7 @@ Test(drift, through_gates_apply)
 	steady_history();
 	add_run("bad", "online", 6, 70, 30, 0.9, RUN_RUNNING);
 	write_config("{\"suite\": \"online\", \"metric\": \"drift\", \"window\": 5}");
-	snprintf(path, sizeof(path), "%s/cfg.json", tmpdir);
+	path = th_path("cfg.json");
 	cr_assert_eq(config_load(&cfg, path), 0);
 	cr_assert_eq(gates_load(&gs, &cfg), 0);
 	cr_assert_eq(gates_apply(hist, "bad", &gs, out, 0), 1);

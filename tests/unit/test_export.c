@@ -1,6 +1,5 @@
 /* export: runs export/import round trips a hand-built history exactly; bad files change nothing */
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <float.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -10,54 +9,12 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "helper.h"
 #include "history.h"
 #include "strbuf.h"
 #include "banned.h"
 
-static char tmpdir[64];
-
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_export_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(export, .init = setup, .fini = teardown);
-
-static void path_in(char *buf, size_t size, const char *name)
-{
-	snprintf(buf, size, "%s/%s", tmpdir, name);
-}
-
-static void write_text(const char *path, const char *text, size_t len)
-{
-	FILE *f = fopen(path, "w");
-
-	cr_assert_not_null(f);
-	cr_assert_eq(fwrite(text, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
-}
-
-static void read_text(const char *path, struct strbuf *sb)
-{
-	char buf[4096];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	cr_assert_not_null(f);
-	strbuf_reset(sb);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(sb, buf, n);
-	fclose(f);
-}
+TestSuite(export, .init = th_tmpdir_setup, .fini = th_tmpdir_teardown);
 
 /*
  * Every row of every table (all runs, or those of run_id), each value with
@@ -264,29 +221,22 @@ static int do_export(const char *hpath, const char *ref, const char *out)
 	return rc;
 }
 
-/* import, with stderr captured into msg */
+/* import, with what it printed on stderr in msg */
 static int do_import(const char *hpath, const char *in, int replace, struct strbuf *msg)
 {
-	char errpath[128];
 	struct history *h = history_open(hpath);
 	char *id = NULL;
-	int saved, fd, rc;
+	int rc;
 
 	cr_assert_not_null(h);
-	path_in(errpath, sizeof(errpath), "stderr.txt");
-	fflush(stderr);
-	saved = dup(2);
-	fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	cr_assert_geq(fd, 0);
-	dup2(fd, 2);
-	close(fd);
+	th_stderr_start();
+	th_stderr_take(); /* what came before is not this import's */
 	rc = run_import(h, in, replace, &id);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
 	history_close(h);
-	if (msg)
-		read_text(errpath, msg);
+	if (msg) {
+		strbuf_reset(msg);
+		strbuf_addstr(msg, th_stderr_take());
+	}
 	if (!rc) {
 		cr_assert_not_null(id);
 		free(id);
@@ -298,13 +248,14 @@ static int do_import(const char *hpath, const char *in, int replace, struct strb
 
 Test(export, round_trip_is_exact)
 {
-	char src[128], dst[128], doc[128], again[128];
-	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT, t1 = STRBUF_INIT, t2 = STRBUF_INIT;
+	const char *src, *dst, *doc, *again;
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+	char *t1, *t2;
 
-	path_in(src, sizeof(src), "src.db");
-	path_in(dst, sizeof(dst), "dst.db");
-	path_in(doc, sizeof(doc), "run.json");
-	path_in(again, sizeof(again), "again.json");
+	src = th_path("src.db");
+	dst = th_path("dst.db");
+	doc = th_path("run.json");
+	again = th_path("again.json");
 	build_history(src);
 
 	cr_assert_eq(do_export(src, "20260101", doc), 0); /* a unique prefix */
@@ -322,23 +273,23 @@ Test(export, round_trip_is_exact)
 	cr_assert(strstr(a.buf, "reason=text:"));
 
 	/* the document itself: base64 only where the bytes are not UTF-8 */
-	read_text(doc, &t1);
-	cr_assert(strstr(t1.buf, "\"format\":\"evalgate-run\",\"schema_version\":2,"));
-	cr_assert(strstr(t1.buf, "\"output\":{\"base64\":\"YmVmb3JlAGFmdGVyIP/+IGludmFsaWQgww==\"}"));
-	cr_assert(strstr(t1.buf, "\"output\":\"valid UTF-8 \xf0\x9f\x98\x80\""));
-	cr_assert(strstr(t1.buf, "\"error\":\"HTTP 500:\\u0001\\u001f control\""));
-	cr_assert(strstr(t1.buf, "\"lo\":{\"real\":\"-inf\"},\"hi\":null"));
-	cr_assert(strstr(t1.buf, "\"score\":0.30000000000000004"));
-	cr_assert(strstr(t1.buf, "\"threshold\":0.5,"));
-	cr_assert(strstr(t1.buf, "\"n_cases\":3,"));
-	cr_assert_null(strstr(t1.buf, RUN2), "only the exported run");
-	cr_assert_null(strstr(t1.buf, "\"seq\""));
-	cr_assert_null(strstr(t1.buf, "\"run_id\""));
+	t1 = th_slurp(doc, NULL);
+	cr_assert(strstr(t1, "\"format\":\"evalgate-run\",\"schema_version\":2,"));
+	cr_assert(strstr(t1, "\"output\":{\"base64\":\"YmVmb3JlAGFmdGVyIP/+IGludmFsaWQgww==\"}"));
+	cr_assert(strstr(t1, "\"output\":\"valid UTF-8 \xf0\x9f\x98\x80\""));
+	cr_assert(strstr(t1, "\"error\":\"HTTP 500:\\u0001\\u001f control\""));
+	cr_assert(strstr(t1, "\"lo\":{\"real\":\"-inf\"},\"hi\":null"));
+	cr_assert(strstr(t1, "\"score\":0.30000000000000004"));
+	cr_assert(strstr(t1, "\"threshold\":0.5,"));
+	cr_assert(strstr(t1, "\"n_cases\":3,"));
+	cr_assert_null(strstr(t1, RUN2), "only the exported run");
+	cr_assert_null(strstr(t1, "\"seq\""));
+	cr_assert_null(strstr(t1, "\"run_id\""));
 
 	/* exporting the imported run gives the same bytes */
 	cr_assert_eq(do_export(dst, RUN1, again), 0);
-	read_text(again, &t2);
-	cr_assert_str_eq(t2.buf, t1.buf);
+	t2 = th_slurp(again, NULL);
+	cr_assert_str_eq(t2, t1);
 
 	/* the second run travels alone too, into the same history */
 	cr_assert_eq(do_export(src, "latest", doc), 0);
@@ -349,18 +300,18 @@ Test(export, round_trip_is_exact)
 
 	strbuf_release(&a);
 	strbuf_release(&b);
-	strbuf_release(&t1);
-	strbuf_release(&t2);
+	free(t1);
+	free(t2);
 }
 
 Test(export, duplicate_and_replace)
 {
-	char src[128], doc[128];
+	const char *src, *doc;
 	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT, msg = STRBUF_INIT;
 	sqlite3 *db;
 
-	path_in(src, sizeof(src), "src.db");
-	path_in(doc, sizeof(doc), "run.json");
+	src = th_path("src.db");
+	doc = th_path("run.json");
 	build_history(src);
 	cr_assert_eq(do_export(src, RUN1, doc), 0);
 	dump_db(src, NULL, &a);
@@ -456,21 +407,20 @@ static const struct bad_doc bad_docs[] = {
 
 Test(export, bad_documents_change_nothing)
 {
-	char hpath[128], doc[128];
+	const char *hpath, *doc;
 	struct strbuf before = STRBUF_INIT, after = STRBUF_INIT, msg = STRBUF_INIT;
 	size_t i;
 
-	path_in(hpath, sizeof(hpath), "h.db");
-	path_in(doc, sizeof(doc), "bad.json");
+	hpath = th_path("h.db");
+	doc = th_path("bad.json");
 	build_history(hpath);
 	dump_db(hpath, NULL, &before);
 
 	/* the base document is good (into a copy of the history) */
 	{
-		char other[128];
+		const char *other = th_path("good.db");
 
-		path_in(other, sizeof(other), "good.db");
-		write_text(doc, GOOD, strlen(GOOD));
+		th_write(doc, GOOD);
 		cr_assert_eq(do_import(other, doc, 0, &msg), 0, "%s", msg.buf);
 		dump_db(other, "r1", &after);
 		cr_assert(strstr(after.buf, "output=blob:00ff"), "%s", after.buf);
@@ -479,7 +429,7 @@ Test(export, bad_documents_change_nothing)
 	for (i = 0; i < sizeof(bad_docs) / sizeof(bad_docs[0]); i++) {
 		const struct bad_doc *b = &bad_docs[i];
 
-		write_text(doc, b->text, strlen(b->text));
+		th_write(doc, b->text);
 		cr_expect_eq(do_import(hpath, doc, 0, &msg), -1, "%s: accepted", b->what);
 		cr_expect(strstr(msg.buf, b->msg), "%s: message '%s' lacks '%s'", b->what, msg.buf,
 			  b->msg);
@@ -495,37 +445,38 @@ Test(export, bad_documents_change_nothing)
 
 Test(export, every_truncation_is_refused)
 {
-	char src[128], hpath[128], doc[128], cut[128];
-	struct strbuf text = STRBUF_INIT, before = STRBUF_INIT, after = STRBUF_INIT;
+	const char *src, *hpath, *doc, *cut;
+	struct strbuf before = STRBUF_INIT, after = STRBUF_INIT;
 	struct strbuf msg = STRBUF_INIT;
-	size_t len, n = 0;
+	size_t text_len, len, n = 0;
+	char *text;
 
-	path_in(src, sizeof(src), "src.db");
-	path_in(hpath, sizeof(hpath), "h.db");
-	path_in(doc, sizeof(doc), "run.json");
-	path_in(cut, sizeof(cut), "cut.json");
+	src = th_path("src.db");
+	hpath = th_path("h.db");
+	doc = th_path("run.json");
+	cut = th_path("cut.json");
 	build_history(src);
 	cr_assert_eq(do_export(src, RUN1, doc), 0);
-	read_text(doc, &text);
+	text = th_slurp(doc, &text_len);
 	/* the history receiving the cut documents holds the other run */
 	cr_assert_eq(do_export(src, RUN2, cut), 0);
 	cr_assert_eq(do_import(hpath, cut, 0, NULL), 0);
 	dump_db(hpath, NULL, &before);
 
 	/* every length short of the closing brace (the final newline is optional) */
-	for (len = 0; len + 2 < text.len; len += 1 + len / 40) {
-		write_text(cut, text.buf, len);
+	for (len = 0; len + 2 < text_len; len += 1 + len / 40) {
+		th_write_bytes(cut, text, len);
 		cr_assert_eq(do_import(hpath, cut, 0, &msg), -1, "accepted %zu of %zu bytes", len,
-			     text.len);
+			     text_len);
 		cr_assert(strstr(msg.buf, "cut.json:"), "%s", msg.buf);
 		n++;
 	}
 	cr_assert_gt(n, 50);
 	dump_db(hpath, NULL, &after);
 	cr_assert_str_eq(after.buf, before.buf);
-	write_text(cut, text.buf, text.len - 1);
+	th_write_bytes(cut, text, text_len - 1);
 	cr_assert_eq(do_import(hpath, cut, 0, &msg), 0, "%s", msg.buf);
-	strbuf_release(&text);
+	free(text);
 	strbuf_release(&before);
 	strbuf_release(&after);
 	strbuf_release(&msg);
@@ -533,13 +484,13 @@ Test(export, every_truncation_is_refused)
 
 Test(export, unknown_run_and_unwritable_path)
 {
-	char src[128], doc[128];
+	const char *src, *doc;
 
-	path_in(src, sizeof(src), "src.db");
-	path_in(doc, sizeof(doc), "no/such/dir/run.json");
+	src = th_path("src.db");
+	doc = th_path("no/such/dir/run.json");
 	build_history(src);
 	cr_assert_eq(do_export(src, RUN1, doc), -1);
-	path_in(doc, sizeof(doc), "run.json");
+	doc = th_path("run.json");
 	cr_assert_eq(do_export(src, "nosuchrun", doc), -1);
 	cr_assert_neq(access(doc, F_OK), 0);
 	cr_assert_eq(do_export(src, "2026", doc), -1); /* ambiguous prefix */
@@ -566,13 +517,13 @@ static int collect(struct history *h, const struct run_filter *f, struct strbuf 
 
 Test(export, runs_find_filters)
 {
-	char hpath[128];
+	const char *hpath;
 	struct strbuf sb = STRBUF_INIT;
 	struct run_filter f;
 	struct history *h;
 	sqlite3 *db;
 
-	path_in(hpath, sizeof(hpath), "h.db");
+	hpath = th_path("h.db");
 	build_history(hpath);
 	cr_assert_eq(sqlite3_open(hpath, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db, "UPDATE runs SET git_ref = 'dev', target = 'other' "

@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
+#include "helper.h"
 #include "judge.h"
 #include "scorer.h"
 #include "strbuf.h"
@@ -686,24 +687,15 @@ static int try_init(const char *json)
 	return rc;
 }
 
+/* try_init(arg) with what it printed on stderr in msg */
 static int capture(const char *arg, char *msg, size_t size)
 {
-	FILE *tmp = tmpfile();
-	int saved, rc;
-	size_t n;
+	int rc;
 
-	cr_assert_not_null(tmp);
-	fflush(stderr);
-	saved = dup(2);
-	dup2(fileno(tmp), 2);
+	th_stderr_start();
+	th_stderr_take();
 	rc = try_init(arg);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	rewind(tmp);
-	n = fread(msg, 1, size - 1, tmp);
-	msg[n] = '\0';
-	fclose(tmp);
+	snprintf(msg, size, "%s", th_stderr_take());
 	return rc;
 }
 

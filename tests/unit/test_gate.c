@@ -4,7 +4,6 @@
  * from the history, and the verdict
  */
 #include <criterion/criterion.h>
-#include <criterion/redirect.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,41 +12,11 @@
 
 #include "config.h"
 #include "gate.h"
+#include "helper.h"
 #include "history.h"
 #include "banned.h"
 
-static char tmpdir[64];
-
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_gate_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(gate, .init = setup, .fini = teardown);
-
-/* what came to stderr (redirected by the test) since the last call */
-static const char *take_stderr(void)
-{
-	static char buf[16384];
-	FILE *f;
-	size_t n;
-
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	clearerr(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	return buf;
-}
+TestSuite(gate, .init = th_tmpdir_setup, .fini = th_tmpdir_teardown);
 
 /* --- Wilson 95% --- */
 
@@ -106,13 +75,9 @@ Test(gate, wilson_is_symmetric_and_narrows_with_n)
 
 static void write_config(const char *path, const char *gates)
 {
-	FILE *fp = fopen(path, "w");
-
-	cr_assert_not_null(fp);
-	fprintf(fp, "{\"gateway\": {\"base_url\": \"http://127.0.0.1:1/v1\"},\n"
-		    " \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
-		    " \"gates\": [\n%s\n]}\n", gates);
-	cr_assert_eq(fclose(fp), 0);
+	th_writef(path, "{\"gateway\": {\"base_url\": \"http://127.0.0.1:1/v1\"},\n"
+		  " \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
+		  " \"gates\": [\n%s\n]}\n", gates);
 }
 
 /* the config at path and its gates; both must load */
@@ -163,10 +128,10 @@ static struct history *stored_run(const char *run)
 {
 	struct history *h;
 	struct run_info ri;
-	char path[128];
+	const char *path;
 	int i = 0, k;
 
-	snprintf(path, sizeof(path), "%s/history.db", tmpdir);
+	path = th_path("history.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	memset(&ri, 0, sizeof(ri));
@@ -241,18 +206,19 @@ Test(gate, gates_over_a_stored_run)
 	struct gates gs;
 	struct history *h;
 	struct rows rows = { 0 };
-	char cfg_path[128], out_path[128], out[8192];
+	const char *cfg_path, *out_path;
+	char out[8192];
 	FILE *out_fp;
 	size_t n;
 	double lo, hi;
 
-	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
+	cfg_path = th_path("evalgate.json");
 	write_config(cfg_path, gates_text);
 	load(&cfg, &gs, cfg_path);
 	cr_assert_eq(gs.n, 10);
 	h = stored_run("run-1");
 
-	snprintf(out_path, sizeof(out_path), "%s/out.txt", tmpdir);
+	out_path = th_path("out.txt");
 	out_fp = fopen(out_path, "w+");
 	cr_assert_not_null(out_fp);
 	cr_assert_eq(gates_apply(h, "run-1", &gs, out_fp, 0), 6);
@@ -352,9 +318,9 @@ Test(gate, gates_of_other_runs_are_apart)
 	struct history *h;
 	struct rows rows = { 0 };
 	struct run_info ri;
-	char cfg_path[128];
+	const char *cfg_path;
 
-	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
+	cfg_path = th_path("evalgate.json");
 	write_config(cfg_path, "{\"metric\": \"pass_rate\", \"min\": 0.5}");
 	load(&cfg, &gs, cfg_path);
 	h = stored_run("run-1");
@@ -387,15 +353,15 @@ Test(gate, no_gates_prints_nothing)
 	struct gates gs;
 	struct history *h;
 	struct rows rows = { 0 };
-	char cfg_path[128], out_path[128];
+	const char *cfg_path, *out_path;
 	FILE *out_fp;
 
-	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
+	cfg_path = th_path("evalgate.json");
 	write_config(cfg_path, "");
 	load(&cfg, &gs, cfg_path);
 	cr_assert_eq(gs.n, 0);
 	h = stored_run("run-1");
-	snprintf(out_path, sizeof(out_path), "%s/out.txt", tmpdir);
+	out_path = th_path("out.txt");
 	out_fp = fopen(out_path, "w+");
 	cr_assert_not_null(out_fp);
 	cr_assert_eq(gates_apply(h, "run-1", &gs, out_fp, 1), 0);
@@ -412,15 +378,16 @@ Test(gate, colour_when_asked)
 	struct eg_config cfg;
 	struct gates gs;
 	struct history *h;
-	char cfg_path[128], out_path[128], out[2048];
+	const char *cfg_path, *out_path;
+	char out[2048];
 	FILE *out_fp;
 	size_t n;
 
-	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
+	cfg_path = th_path("evalgate.json");
 	write_config(cfg_path, "{\"metric\": \"pass_rate\", \"min\": 0.5},\n{\"metric\": \"error_rate\", \"max\": 0}");
 	load(&cfg, &gs, cfg_path);
 	h = stored_run("run-1");
-	snprintf(out_path, sizeof(out_path), "%s/out.txt", tmpdir);
+	out_path = th_path("out.txt");
 	out_fp = fopen(out_path, "w+");
 	cr_assert_not_null(out_fp);
 	cr_assert_eq(gates_apply(h, "run-1", &gs, out_fp, 1), 1);
@@ -468,10 +435,10 @@ static struct history *values_run(const char *run, const struct eg_config *cfg)
 {
 	struct history *h;
 	struct run_info ri;
-	char path[128];
+	const char *path;
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s/history.db", tmpdir);
+	path = th_path("history.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	memset(&ri, 0, sizeof(ri));
@@ -531,14 +498,10 @@ static struct history *values_run(const char *run, const struct eg_config *cfg)
 
 static void write_config_prices(const char *path, const char *gates, const char *prices)
 {
-	FILE *fp = fopen(path, "w");
-
-	cr_assert_not_null(fp);
-	fprintf(fp, "{\"gateway\": {\"base_url\": \"http://127.0.0.1:1/v1\"},\n"
-		    " \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
-		    " \"prices\": %s,\n"
-		    " \"gates\": [\n%s\n]}\n", prices, gates);
-	cr_assert_eq(fclose(fp), 0);
+	th_writef(path, "{\"gateway\": {\"base_url\": \"http://127.0.0.1:1/v1\"},\n"
+		  " \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"},\n"
+		  " \"prices\": %s,\n"
+		  " \"gates\": [\n%s\n]}\n", prices, gates);
 }
 
 static const char value_gates[] =
@@ -567,18 +530,19 @@ Test(gate, distribution_and_cost_gates)
 	struct gates gs;
 	struct history *h;
 	struct rows rows = { 0 };
-	char cfg_path[128], out_path[128], out[8192];
+	const char *cfg_path, *out_path;
+	char out[8192];
 	FILE *out_fp;
 	size_t n;
 	int i;
 
-	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
+	cfg_path = th_path("evalgate.json");
 	write_config_prices(cfg_path, value_gates, value_prices);
 	load(&cfg, &gs, cfg_path);
 	cr_assert_eq(gs.n, 14);
 	h = values_run("run-v", &cfg);
 
-	snprintf(out_path, sizeof(out_path), "%s/out.txt", tmpdir);
+	out_path = th_path("out.txt");
 	out_fp = fopen(out_path, "w+");
 	cr_assert_not_null(out_fp);
 	cr_assert_eq(gates_apply(h, "run-v", &gs, out_fp, 0), 6);
@@ -688,13 +652,13 @@ Test(gate, gating_again_replaces_the_stored_rows)
 	struct gates strict, loose;
 	struct history *h;
 	struct rows rows = { 0 };
-	char cfg_path[128];
+	const char *cfg_path;
 
-	snprintf(cfg_path, sizeof(cfg_path), "%s/loose.json", tmpdir);
+	cfg_path = th_path("loose.json");
 	write_config_prices(cfg_path, "{\"metric\": \"latency_ms\", \"stat\": \"p95\", \"max\": 1000},\n"
 			    "{\"metric\": \"cost_usd\", \"max\": 1}", value_prices);
 	load(&loose_cfg, &loose, cfg_path);
-	snprintf(cfg_path, sizeof(cfg_path), "%s/strict.json", tmpdir);
+	cfg_path = th_path("strict.json");
 	write_config_prices(cfg_path, "{\"metric\": \"latency_ms\", \"stat\": \"p95\", \"max\": 100}",
 			    value_prices);
 	load(&strict_cfg, &strict, cfg_path);
@@ -730,9 +694,9 @@ Test(gate, values_of_the_history)
 	struct gates gs;
 	struct history *h;
 	struct value_set vs;
-	char cfg_path[128];
+	const char *cfg_path;
 
-	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
+	cfg_path = th_path("evalgate.json");
 	write_config_prices(cfg_path, "", value_prices);
 	load(&cfg, &gs, cfg_path);
 	h = values_run("run-v", &cfg);
@@ -765,16 +729,16 @@ Test(gate, gate_suites_must_be_run)
 	struct gates gs;
 	const char *names[] = { "s1", "adv" };
 	const char *kinds[] = { "golden", "adversarial" };
-	char cfg_path[128];
+	const char *cfg_path;
 
-	cr_redirect_stderr();
-	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
+	th_stderr_start();
+	cfg_path = th_path("evalgate.json");
 	write_config(cfg_path, "{\"metric\": \"pass_rate\", \"suite\": \"s1\", \"min\": 0.5},\n"
 		     "{\"metric\": \"attack_success_rate\", \"suite\": \"adv\", \"max\": 0.1},\n"
 		     "{\"metric\": \"latency_ms\", \"suite\": \"s2\", \"max\": 10}");
 	load(&cfg, &gs, cfg_path);
 	cr_assert_eq(gates_check_suites(&gs, names, kinds, 2, 1), -1);
-	cr_assert_not_null(strstr(take_stderr(), "evalgate.json:6: gates: gate 'mean latency_ms "
+	cr_assert_not_null(strstr(th_stderr_take(), "evalgate.json:6: gates: gate 'mean latency_ms "
 				  "[suite s2]' names suite 's2', which is not among the run's suites\n"));
 	cr_assert_eq(gates_check_suites(&gs, names, kinds, 2, 0), 0, "s2 not run: let be");
 	names[1] = "s2";
@@ -782,7 +746,7 @@ Test(gate, gate_suites_must_be_run)
 	names[0] = "adv";
 	kinds[0] = "golden";
 	cr_assert_eq(gates_check_suites(&gs, names, kinds, 2, 0), -1, "attack on a golden suite");
-	cr_assert_not_null(strstr(take_stderr(), "evalgate.json:5: gates: gate 'attack_success_rate "
+	cr_assert_not_null(strstr(th_stderr_take(), "evalgate.json:5: gates: gate 'attack_success_rate "
 				  "[suite adv]': attack_success_rate needs an adversarial suite, and "
 				  "adv is golden\n"));
 	kinds[0] = "adversarial";
@@ -795,26 +759,13 @@ Test(gate, gate_suites_must_be_run)
 
 #define TARGET "\"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"}"
 
-static char gates_path[128];
+static const char *gates_path;
 
 /* a config with the target, the given gates (from line 5) and the given prices member */
 static void write_gates_prices(const char *gates, const char *prices)
 {
-	FILE *fp;
-
-	snprintf(gates_path, sizeof(gates_path), "%s/evalgate.json", tmpdir);
-	fp = fopen(gates_path, "w");
-	cr_assert_not_null(fp);
-	fprintf(fp,
-		"{\n"
-		"  \"gateway\": {\"base_url\": \"http://h\"},\n"
-		"  " TARGET ",\n"
-		"  \"gates\": [\n"
-		"%s"
-		"  ]%s%s\n"
-		"}\n",
-		gates, *prices ? ",\n  " : "", prices);
-	cr_assert_eq(fclose(fp), 0);
+	gates_path = th_path("evalgate.json");
+	th_write_gates_config(gates_path, gates, prices);
 }
 
 /* a config with the target and the given gates array (starting on line 4) */
@@ -825,8 +776,8 @@ static void write_gates(const char *gates)
 
 static void gates_ok(struct eg_config *cfg, struct gates *gs)
 {
-	cr_assert_eq(config_load(cfg, gates_path), 0, "%s", take_stderr());
-	cr_assert_eq(gates_load(gs, cfg), 0, "%s", take_stderr());
+	cr_assert_eq(config_load(cfg, gates_path), 0, "%s", th_stderr_take());
+	cr_assert_eq(gates_load(gs, cfg), 0, "%s", th_stderr_take());
 }
 
 /* the config loads, its gates do not: "<path>:<line>: <rest>" on stderr */
@@ -837,12 +788,12 @@ static void gates_fail(int line, const char *rest)
 	char want[1024];
 	const char *err;
 
-	cr_assert_eq(config_load(&cfg, gates_path), 0, "%s", take_stderr());
+	cr_assert_eq(config_load(&cfg, gates_path), 0, "%s", th_stderr_take());
 	cr_assert_eq(gates_load(&gs, &cfg), -1, "accepted (want %s)", rest);
 	/* a failed load leaves nothing to release */
 	cr_assert_null(gs.v);
 	cr_assert_eq(gs.n, 0);
-	err = take_stderr();
+	err = th_stderr_take();
 	snprintf(want, sizeof(want), "evalgate: %s:%d: %s\n", gates_path, line, rest);
 	cr_assert_not_null(strstr(err, want), "want '%s' in: %s", want, err);
 	config_release(&cfg);
@@ -858,7 +809,7 @@ Test(gate, gates_read_and_named)
 	struct eg_config cfg;
 	struct gates gs;
 
-	cr_redirect_stderr();
+	th_stderr_start();
 	write_gates("    {\"name\": \"golden pass rate\", \"suite\": \"s1\", \"metric\": \"pass_rate\", \"min\": 0.95},\n"
 		    "    {\"metric\": \"error_rate\", \"max\": 0.01},\n"
 		    "    {\"metric\": \"pass_rate\", \"suite\": \"s2\", \"min\": 0, \"max\": 1},\n"
@@ -896,7 +847,7 @@ Test(gate, gates_read_and_named)
 
 Test(gate, gate_errors)
 {
-	cr_redirect_stderr();
+	th_stderr_start();
 	write_gates("    {\"metric\": \"pass_rate\", \"min\": 0.9},\n"
 		    "    {\"metric\":\n \"pass_ratio\", \"min\": 0.9}\n");
 	gates_fail(6, "gates[1].metric: unknown metric 'pass_ratio' (known: pass_rate, error_rate, "
@@ -927,7 +878,7 @@ Test(gate, stat_gates_read)
 	struct eg_config cfg;
 	struct gates gs;
 
-	cr_redirect_stderr();
+	th_stderr_start();
 	write_gates_prices(
 		"    {\"metric\": \"score.judge\", \"min\": 0.8},\n"
 		"    {\"metric\": \"latency_ms\", \"stat\": \"p95\", \"suite\": \"s1\", \"max\": 4000},\n"
@@ -1016,7 +967,7 @@ Test(gate, stat_gate_and_price_errors)
 	size_t i;
 	char gate[512];
 
-	cr_redirect_stderr();
+	th_stderr_start();
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		snprintf(gate, sizeof(gate), "    %s\n", t[i].gate);
 		write_gates_prices(gate, t[i].prices);
@@ -1028,13 +979,9 @@ Test(gate, a_config_without_gates_has_none)
 {
 	struct eg_config cfg;
 	struct gates gs;
-	FILE *fp;
 
-	snprintf(gates_path, sizeof(gates_path), "%s/evalgate.json", tmpdir);
-	fp = fopen(gates_path, "w");
-	cr_assert_not_null(fp);
-	fprintf(fp, "{\"gateway\": {\"base_url\": \"http://h\"}, " TARGET "}\n");
-	cr_assert_eq(fclose(fp), 0);
+	gates_path = th_path("evalgate.json");
+	th_write(gates_path, "{\"gateway\": {\"base_url\": \"http://h\"}, " TARGET "}\n");
 	load(&cfg, &gs, gates_path);
 	cr_assert_eq(gs.n, 0);
 	cr_assert_null(gs.v);

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "error.h"
 #include "gateway.h"
+#include "helper.h"
 #include "jsonw.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -236,23 +237,13 @@ Test(gateway_helpers, parse_content_parts)
 struct mock {
 	pid_t pid;
 	int port;
-	char dir[64];
-	char script[96];
-	char port_file[96];
-	char log[96];
-	char out[96];
+	const char *script;           /* the files, in the test's temporary directory */
+	const char *port_file;
+	const char *log;
+	const char *out;
 };
 
 static struct mock mock;
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "w");
-
-	cr_assert_not_null(fp, "cannot write %s", path);
-	fputs(text, fp);
-	cr_assert_eq(fclose(fp), 0);
-}
 
 /* start the mock with script (JSONL); key may be NULL */
 static void mock_start(const char *script, int latency_ms, const char *key)
@@ -264,13 +255,11 @@ static void mock_start(const char *script, int latency_ms, const char *key)
 	int i;
 
 	cr_assert(bin && *bin, "EG_MOCK must name the mock gateway binary");
-	snprintf(mock.dir, sizeof(mock.dir), "/tmp/eg-gwtest-XXXXXX");
-	cr_assert_not_null(mkdtemp(mock.dir));
-	snprintf(mock.script, sizeof(mock.script), "%s/script.jsonl", mock.dir);
-	snprintf(mock.port_file, sizeof(mock.port_file), "%s/port", mock.dir);
-	snprintf(mock.log, sizeof(mock.log), "%s/log.jsonl", mock.dir);
-	snprintf(mock.out, sizeof(mock.out), "%s/out", mock.dir);
-	write_file(mock.script, script);
+	mock.script = th_path("script.jsonl");
+	mock.port_file = th_path("port");
+	mock.log = th_path("log.jsonl");
+	mock.out = th_path("out");
+	th_write(mock.script, script);
 	snprintf(latency, sizeof(latency), "%d", latency_ms);
 
 	mock.pid = fork();
@@ -332,22 +321,15 @@ static void mock_stop(void)
 		waitpid(mock.pid, NULL, 0);
 		mock.pid = 0;
 	}
-	if (mock.dir[0]) {
-		unlink(mock.script);
-		unlink(mock.port_file);
-		unlink(mock.log);
-		unlink(mock.out);
-		rmdir(mock.dir);
-		mock.dir[0] = '\0';
-	}
 }
 
 static void live_fini(void)
 {
 	mock_stop();
+	th_tmpdir_teardown();
 }
 
-TestSuite(gateway_live, .fini = live_fini, .timeout = 60);
+TestSuite(gateway_live, .init = th_tmpdir_setup, .fini = live_fini, .timeout = 60);
 
 static char base_url[64];
 
@@ -600,55 +582,20 @@ Test(gateway_live, headers_sent)
 	free_reqs(&t);
 }
 
-/* send stderr to a temporary file until capture_stderr_end(), which returns what was written */
-static char *capture_stderr_begin(int *saved)
-{
-	char *path = xstrdup("/tmp/eg-gwtest-err-XXXXXX");
-	int fd = mkstemp(path);
-
-	cr_assert_geq(fd, 0);
-	fflush(stderr);
-	*saved = dup(2);
-	dup2(fd, 2);
-	close(fd);
-	return path;
-}
-
-static char *capture_stderr_end(int saved, char *path)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char buf[4096];
-	size_t n;
-	FILE *fp;
-
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	fp = fopen(path, "r");
-	cr_assert_not_null(fp);
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-		strbuf_add(&sb, buf, n);
-	fclose(fp);
-	unlink(path);
-	free(path);
-	return strbuf_detach(&sb, NULL);
-}
-
 Test(gateway_live, retry_after_429_recovers)
 {
 	struct eg_gateway_cfg cfg;
 	struct tracker t;
-	char *path, *err;
-	int saved;
+	const char *err;
 	double s;
 
 	mock_start("{\"case\":\"c1\",\"fault\":\"429\",\"times\":2,\"retry_after\":\"0.1\"}\n", 0,
 		   KEY);
 	cfg_init(&cfg, mock.port);
 	eg_verbosity = 1;
-	path = capture_stderr_begin(&saved);
+	th_stderr_start();
 	s = run_one(&cfg, KEY, "c1", &t);
-	err = capture_stderr_end(saved, path);
+	err = th_stderr_take();
 	eg_verbosity = 0;
 
 	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
@@ -660,7 +607,6 @@ Test(gateway_live, retry_after_429_recovers)
 	cr_expect_not_null(strstr(err, "retry 1/5 for case c1 in 0.100 s: HTTP 429"), "%s", err);
 	cr_expect_not_null(strstr(err, "retry 2/5 for case c1 in 0.100 s: HTTP 429"), "%s", err);
 	cr_expect_null(strstr(err, KEY));
-	free(err);
 	free_reqs(&t);
 }
 

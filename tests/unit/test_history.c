@@ -1,6 +1,5 @@
 /* history: schema, runs, results, counts, finding runs and gates */
 #include <criterion/criterion.h>
-#include <criterion/redirect.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -9,32 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "history.h"
 #include "strbuf.h"
 #include "banned.h"
 
-static char tmpdir[64];
-
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_history_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(history, .init = setup, .fini = teardown);
-
-static void path_in(char *buf, size_t size, const char *name)
-{
-	snprintf(buf, size, "%s/%s", tmpdir, name);
-}
+TestSuite(history, .init = th_tmpdir_setup, .fini = th_tmpdir_teardown);
 
 static int pragma_int(const char *path, const char *pragma, char *text, size_t size)
 {
@@ -96,10 +75,11 @@ static struct result_row mkrow(const char *suite, const char *case_id, int repea
 
 Test(history, open_creates_directory_and_schema)
 {
-	char path[128], mode[32];
+	const char *path;
+	char mode[32];
 	struct history *h;
 
-	path_in(path, sizeof(path), "a/b/c/history.db");
+	path = th_path("a/b/c/history.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	history_close(h);
@@ -119,13 +99,12 @@ Test(history, open_creates_directory_and_schema)
 
 Test(history, newer_schema_is_refused)
 {
-	char path[128], buf[512] = "";
+	const char *path, *err;
 	struct history *h;
 	sqlite3 *db;
-	FILE *f;
 	int known;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	history_close(h);
@@ -135,17 +114,16 @@ Test(history, newer_schema_is_refused)
 	cr_assert_eq(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_null(history_open(path));
 	cr_assert_null(history_open_ro(path));
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	cr_assert_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
-	cr_assert_not_null(strstr(buf, "schema version 999"), "%s", buf);
+	err = th_stderr_take();
+	cr_assert_neq(*err, '\0');
+	cr_assert_not_null(strstr(err, "schema version 999"), "%s", err);
 	{
 		char want[64];
 		snprintf(want, sizeof(want), "knows up to %d", known);
-		cr_assert_not_null(strstr(buf, want), "%s", buf);
+		cr_assert_not_null(strstr(err, want), "%s", err);
 	}
 	/* the file was not touched */
 	cr_assert_eq(pragma_int(path, "user_version", NULL, 0), 999);
@@ -153,16 +131,14 @@ Test(history, newer_schema_is_refused)
 
 Test(history, readonly_missing_file_is_an_error)
 {
-	char path[128], buf[512] = "";
-	FILE *f;
+	const char *path, *err;
 
-	path_in(path, sizeof(path), "missing.db");
-	cr_redirect_stderr();
+	path = th_path("missing.db");
+	th_stderr_start();
 	cr_assert_null(history_open_ro(path));
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	cr_assert_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
-	cr_assert_not_null(strstr(buf, "missing.db"), "%s", buf);
+	err = th_stderr_take();
+	cr_assert_neq(*err, '\0');
+	cr_assert_not_null(strstr(err, "missing.db"), "%s", err);
 	cr_assert_neq(access(path, F_OK), 0);
 }
 
@@ -209,14 +185,14 @@ static int collect_result(const struct stored_result *r, void *arg)
 Test(history, run_round_trip_with_exact_bytes)
 {
 	static const char weird[] = "a\0b\xff\xfe\xed\xa0\x80\xe2\x82"; /* NUL, invalid, surrogate, truncated */
-	char path[128];
+	const char *path;
 	struct history *h;
 	struct result_row r;
 	struct score_row sc[2];
 	struct run_info ri;
 	struct collect c;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	begin_run(h, "20261123T120803Z-3f9a1c", "2026-11-23T12:08:03Z", "support-bot");
@@ -319,14 +295,14 @@ static int count_suite(const struct run_suite *s, void *arg)
 
 Test(history, counts_per_suite_and_tag)
 {
-	char path[128];
+	const char *path;
 	struct history *h;
 	struct result_row r;
 	struct counts c;
 	struct strbuf sb = STRBUF_INIT;
 	const char *id = "r1";
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	begin_run(h, id, NULL, "t");
@@ -393,13 +369,14 @@ static void add_repeats(struct history *h, const char *id, const char *case_id,
 
 static void check_policy(const char *policy, long pass, long fail, long error)
 {
-	char path[128], name[64];
+	const char *path;
+	char name[64];
 	struct history *h;
 	struct run_info ri;
 	struct counts c, rc;
 
 	snprintf(name, sizeof(name), "policy-%s.db", policy);
-	path_in(path, sizeof(path), name);
+	path = th_path(name);
 	h = history_open(path);
 	cr_assert_not_null(h);
 	memset(&ri, 0, sizeof(ri));
@@ -441,13 +418,13 @@ Test(history, repeat_policies_decide_case_verdicts)
 
 Test(history, duplicate_result_undoes_only_that_row)
 {
-	char path[128];
+	const char *path;
 	struct history *h;
 	struct result_row r;
 	struct score_row sc;
 	struct counts c;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	begin_run(h, "r", NULL, "t");
@@ -459,7 +436,7 @@ Test(history, duplicate_result_undoes_only_that_row)
 	r.scores = &sc;
 	r.n_scores = 1;
 	cr_assert_eq(history_add_result(h, "r", &r), 0);
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(history_add_result(h, "r", &r), -1);
 	r = mkrow("s", "b", 0, RESULT_FAIL, NULL);
 	cr_assert_eq(history_add_result(h, "r", &r), 0);
@@ -486,15 +463,14 @@ static void make_runs(struct history *h)
 /* the resolver reports what it did not find when no why buffer is given */
 Test(history, run_resolution_reported)
 {
-	char path[128], buf[1024] = "";
+	const char *path, *err;
 	struct history *h;
 	struct run_info ri;
-	FILE *f;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(history_run_resolve(h, "latest", &ri, NULL), 1);
 	cr_assert_null(ri.id);
 	make_runs(h);
@@ -512,16 +488,15 @@ Test(history, run_resolution_reported)
 	cr_assert_null(ri.id);
 	cr_assert_eq(history_run_resolve(h, "2027", &ri, NULL), 1);
 	cr_assert_eq(history_run_resolve(h, "", &ri, NULL), 1);
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	cr_assert_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
-	cr_assert_not_null(strstr(buf, "run 'latest': the history has no runs"), "%s", buf);
-	cr_assert_not_null(strstr(buf, "run '20261123T120803Z-aa': the run id prefix is ambiguous: "
+	err = th_stderr_take();
+	cr_assert_neq(*err, '\0');
+	cr_assert_not_null(strstr(err, "run 'latest': the history has no runs"), "%s", err);
+	cr_assert_not_null(strstr(err, "run '20261123T120803Z-aa': the run id prefix is ambiguous: "
 				  "it matches 20261123T120803Z-aaa111, 20261123T120803Z-aab222"),
-			   "%s", buf);
-	cr_assert_not_null(strstr(buf, "run '2027': no such run in the history"), "%s", buf);
-	cr_assert_not_null(strstr(buf, "run '': an empty run id"), "%s", buf);
-	cr_assert_not_null(strstr(buf, path), "%s", buf);
+			   "%s", err);
+	cr_assert_not_null(strstr(err, "run '2027': no such run in the history"), "%s", err);
+	cr_assert_not_null(strstr(err, "run '': an empty run id"), "%s", err);
+	cr_assert_not_null(strstr(err, path), "%s", err);
 	history_close(h);
 }
 
@@ -548,15 +523,14 @@ static int resolve(struct history *h, const char *ref, struct strbuf *got)
 /* with a why buffer nothing is printed; exact ids, prefixes, latest and none */
 Test(history, run_resolution_with_why)
 {
-	char path[128], buf[256] = "";
+	const char *path, *err;
 	struct strbuf got = STRBUF_INIT;
 	struct history *h;
-	FILE *f;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(resolve(h, "latest", &got), 1);
 	cr_assert_str_eq(got.buf, "-the history has no runs");
 	cr_assert_eq(resolve(h, "abc", &got), 1);
@@ -588,9 +562,8 @@ Test(history, run_resolution_with_why)
 	begin_run(h, "latest-but-older", "2025-01-01T00:00:00Z", "bot");
 	cr_assert_eq(resolve(h, "latest", &got), 0);
 	cr_assert_str_eq(got.buf, "abce");
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	cr_assert_eq(fread(buf, 1, sizeof(buf) - 1, f), 0, "printed: %s", buf);
+	err = th_stderr_take();
+	cr_assert_str_eq(err, "", "printed: %s", err);
 	strbuf_release(&got);
 	history_close(h);
 }
@@ -598,11 +571,11 @@ Test(history, run_resolution_with_why)
 /* latest among runs started in the same millisecond: the greatest id, not the last stored */
 Test(history, latest_breaks_ties_by_id)
 {
-	char path[128];
+	const char *path;
 	struct strbuf got = STRBUF_INIT;
 	struct history *h;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	begin_run(h, "20260101T000000Z-bbb", "2026-01-01T00:00:00.000Z", "bot");
@@ -638,11 +611,11 @@ static const struct run_spec filter_runs[] = {
 
 static struct history *filter_history(const char *name)
 {
-	char path[128];
+	const char *path;
 	struct history *h;
 	size_t i, k;
 
-	path_in(path, sizeof(path), name);
+	path = th_path(name);
 	h = history_open(path);
 	cr_assert_not_null(h);
 	for (i = 0; i < sizeof(filter_runs) / sizeof(filter_runs[0]); i++) {
@@ -775,10 +748,10 @@ Test(history, run_filter_on_an_empty_history)
 	struct strbuf sb = STRBUF_INIT;
 	struct run_filter all = { .newest_first = 1 };
 	struct run_info out;
-	char path[128];
+	const char *path;
 	struct history *h;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	cr_assert_str_eq(list(h, &all, &sb), "");
@@ -802,12 +775,12 @@ static int collect_gate(const struct gate_row *g, void *arg)
 
 Test(history, gates_round_trip)
 {
-	char path[128];
+	const char *path;
 	struct history *h;
 	struct gate_row g;
 	struct strbuf sb = STRBUF_INIT;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	begin_run(h, "r", NULL, "t");
@@ -847,13 +820,13 @@ Test(history, gates_round_trip)
 
 Test(history, reader_while_writer_holds_a_batch)
 {
-	char path[128];
+	const char *path;
 	struct history *w, *ro;
 	struct result_row r;
 	struct counts c;
 	struct run_info ri;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	w = history_open(path);
 	cr_assert_not_null(w);
 	begin_run(w, "r", NULL, "t");
@@ -871,7 +844,7 @@ Test(history, reader_while_writer_holds_a_batch)
 	cr_assert_eq(history_counts(ro, "r", NULL, NULL, &c), 0);
 	cr_assert_eq(c.n, 1);
 	/* a read-only handle cannot write */
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(history_set_verdict(ro, "r", "pass"), -1);
 	history_close(ro);
 	history_close(w);
@@ -895,13 +868,13 @@ static int stop_at_first(const struct case_verdict *c, void *arg)
 
 Test(history, flaky_and_failed_cases)
 {
-	char path[128];
+	const char *path;
 	struct history *h;
 	struct run_info ri;
 	struct strbuf sb = STRBUF_INIT;
 	int calls = 0;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	memset(&ri, 0, sizeof(ri));
@@ -942,7 +915,7 @@ static int collect_gate_count(const struct gate_row *g, void *arg)
 
 Test(history, case_repeats_and_reopen)
 {
-	char path[128];
+	const char *path;
 	struct history *h;
 	struct run_info ri;
 	struct gate_row g;
@@ -950,7 +923,7 @@ Test(history, case_repeats_and_reopen)
 	unsigned char seen[4];
 	long n;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	begin_run(h, "rr", NULL, "t");
@@ -994,7 +967,7 @@ Test(history, case_repeats_and_reopen)
 	/* the results stay */
 	memset(seen, 0, sizeof(seen));
 	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", seen, 4), 2);
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(history_run_reopen(h, "nosuch"), -1);
 	history_close(h);
 }
@@ -1021,11 +994,11 @@ static void add_usage_row(struct history *h, const char *suite, const char *case
 /* one usage struct: tokens, cost, cache hits and the answered calls' latency */
 Test(history, usage_of_a_run_and_of_a_suite)
 {
-	char path[128];
+	const char *path;
 	struct history *h;
 	struct usage u;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	begin_run(h, "u", "2026-01-01T00:00:00Z", "bot");
@@ -1067,11 +1040,11 @@ Test(history, usage_of_a_run_and_of_a_suite)
 /* history_case_sample is a lookup: 0 found, 1 no such case */
 Test(history, case_sample_found_or_not)
 {
-	char path[128];
+	const char *path;
 	struct history *h;
 	struct case_sample s;
 
-	path_in(path, sizeof(path), "h.db");
+	path = th_path("h.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	begin_run(h, "u", "2026-01-01T00:00:00Z", "bot");

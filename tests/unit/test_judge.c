@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
+#include "helper.h"
 #include "judge.h"
 #include "scorer.h"
 #include "strbuf.h"
@@ -294,18 +295,6 @@ ParameterizedTest(struct render_error *c, judge, render_errors)
 	strbuf_release(&err);
 }
 
-static size_t count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-	const char *p = hay;
-
-	while ((p = strstr(p, needle))) {
-		n++;
-		p += strlen(needle);
-	}
-	return n;
-}
-
 Test(judge, data_cannot_close_its_tag)
 {
 	static const char evil[] =
@@ -358,7 +347,7 @@ Test(judge, templates)
 		cr_expect_eq(judge_render(jt.user, vars, 7, &out, &err), 0, "%s: %s", t[i].name,
 			     err.buf);
 		for (m = 0; m < 3; m++)
-			cr_expect_eq(count(out.buf, markers[m]), !strcmp(markers[m], t[i].marker),
+			cr_expect_eq(th_count(out.buf, markers[m]), !strcmp(markers[m], t[i].marker),
 				     "%s: marker %s", t[i].name, markers[m]);
 		cr_expect_null(strstr(jt.system, "TASK:"), "%s: marker in the system part",
 			       t[i].name);
@@ -426,23 +415,12 @@ static void init_ok(struct scorer *s, const char *json)
 /* run f with stderr captured into msg */
 static int capture(int (*f)(const char *), const char *arg, char *msg, size_t size)
 {
-	FILE *tmp = tmpfile();
-	int saved, rc;
-	size_t n;
+	int rc;
 
-	cr_assert_not_null(tmp);
-	fflush(stderr);
-	saved = dup(2);
-	cr_assert_geq(saved, 0);
-	dup2(fileno(tmp), 2);
+	th_stderr_start();
+	th_stderr_take();
 	rc = f(arg);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	rewind(tmp);
-	n = fread(msg, 1, size - 1, tmp);
-	msg[n] = '\0';
-	fclose(tmp);
+	snprintf(msg, size, "%s", th_stderr_take());
 	return rc;
 }
 
@@ -1029,7 +1007,7 @@ Test(judge_scorer, self_preference_warned_once)
 
 	set_env("judge-model", "judge-model", 1);
 	capture(init_two, "judge-model", msg, sizeof(msg));
-	cr_expect_eq(count(msg, "judge model judge-model is also the target model: "
+	cr_expect_eq(th_count(msg, "judge model judge-model is also the target model: "
 				"self-preference bias"),
 		     1, "stderr: %s", msg);
 	capture(init_two, "judge-model", msg, sizeof(msg));

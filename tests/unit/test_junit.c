@@ -1,6 +1,5 @@
 /* junit: well-formed XML for any bytes, counts, truncation, gates, atomic write */
 #include <criterion/criterion.h>
-#include <criterion/redirect.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,50 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "history.h"
 #include "junit.h"
 #include "strbuf.h"
 #include "xml.h"
 #include "banned.h"
 
-static char tmpdir[64];
-
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_junit_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(junit, .init = setup, .fini = teardown);
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	cr_assert_not_null(f, "%s", path);
-	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	cr_assert_geq(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
-	return buf;
-}
+TestSuite(junit, .init = th_tmpdir_setup, .fini = th_tmpdir_teardown);
 
 static void assert_xmllint_ok(const char *path)
 {
@@ -76,17 +39,6 @@ static long attr_long(const char *doc, const char *anchor, const char *attr)
 	a = strstr(p, key);
 	cr_assert(a && a < end, "no %s in %s", attr, anchor);
 	return strtol(a + strlen(key), NULL, 10);
-}
-
-static size_t count_str(const char *doc, const char *s)
-{
-	size_t n = 0;
-
-	while ((doc = strstr(doc, s))) {
-		n++;
-		doc += strlen(s);
-	}
-	return n;
 }
 
 static struct result_row mkrow(const char *suite, const char *case_id, enum result_status st,
@@ -114,7 +66,7 @@ static struct history *make_history(const char *run_id)
 {
 	static const char nasty[] = "ctl\x01\x1b\x0b end ]]> <script>&amp;\"' \xef\xbf\xbe\r\n";
 	static const char invalid[] = "bad \xff\xfe trunc \xe2\x82 sur \xed\xa0\x80 nul\0x ok \xc3\xa9";
-	char path[128];
+	const char *path;
 	struct history *h;
 	struct run_info ri;
 	struct result_row r;
@@ -122,7 +74,7 @@ static struct history *make_history(const char *run_id)
 	struct gate_row g;
 	char *big;
 
-	snprintf(path, sizeof(path), "%s/history.db", tmpdir);
+	path = th_path("history.db");
 	h = history_open(path);
 	cr_assert_not_null(h);
 	memset(&ri, 0, sizeof(ri));
@@ -218,19 +170,20 @@ static struct history *make_history(const char *run_id)
 Test(junit, well_formed_counts_and_truncation)
 {
 	const char *id = "20261123T120803Z-3f9a1c";
-	char path[128], tmp[160];
+	const char *path;
+	char tmp[160];
 	struct history *h = make_history(id);
 	size_t len, i;
 	char *doc;
 
-	snprintf(path, sizeof(path), "%s/junit.xml", tmpdir);
+	path = th_path("junit.xml");
 	cr_assert_eq(junit_write(h, id, path), 0);
 	history_close(h);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	cr_assert_neq(access(tmp, F_OK), 0, "temporary file left behind");
 	assert_xmllint_ok(path);
 
-	doc = slurp(path, &len);
+	doc = th_slurp(path, &len);
 	cr_assert_eq(strncmp(doc, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>", 38), 0);
 	/* 8 results + 3 gates; 3 failed results + 2 failed gates; 1 error */
 	cr_assert_eq(attr_long(doc, "<testsuites", "tests"), 11);
@@ -243,9 +196,9 @@ Test(junit, well_formed_counts_and_truncation)
 	cr_assert_eq(attr_long(doc, "<testsuite name=\"adv@1\"", "failures"), 1);
 	cr_assert_eq(attr_long(doc, "<testsuite name=\"gates\"", "tests"), 3);
 	cr_assert_eq(attr_long(doc, "<testsuite name=\"gates\"", "failures"), 2);
-	cr_assert_eq(count_str(doc, "<testcase "), 11);
-	cr_assert_eq(count_str(doc, "<failure "), 5);
-	cr_assert_eq(count_str(doc, "<error "), 1);
+	cr_assert_eq(th_count(doc, "<testcase "), 11);
+	cr_assert_eq(th_count(doc, "<failure "), 5);
+	cr_assert_eq(th_count(doc, "<error "), 1);
 
 	/* times: seconds with a dot; golden sums six latencies of 1234.5678 ms */
 	cr_assert_not_null(strstr(doc, "<testsuite name=\"golden@2\" tests=\"6\" failures=\"2\" "
@@ -302,17 +255,17 @@ Test(junit, well_formed_counts_and_truncation)
 Test(junit, run_reference_and_missing_run)
 {
 	const char *id = "20261123T120803Z-3f9a1c";
-	char path[128];
+	const char *path;
 	struct history *h = make_history(id);
 	char *doc;
 
-	snprintf(path, sizeof(path), "%s/latest.xml", tmpdir);
+	path = th_path("latest.xml");
 	cr_assert_eq(junit_write(h, "latest", path), 0);
-	doc = slurp(path, NULL);
+	doc = th_slurp(path, NULL);
 	cr_assert_not_null(strstr(doc, "value=\"20261123T120803Z-3f9a1c\""));
 	free(doc);
-	snprintf(path, sizeof(path), "%s/none.xml", tmpdir);
-	cr_redirect_stderr();
+	path = th_path("none.xml");
+	th_stderr_start();
 	cr_assert_eq(junit_write(h, "nope", path), -1);
 	cr_assert_neq(access(path, F_OK), 0);
 	history_close(h);
@@ -321,33 +274,29 @@ Test(junit, run_reference_and_missing_run)
 Test(junit, write_is_atomic)
 {
 	const char *id = "r1";
-	char path[160], tmp[180], buf[512] = "";
+	const char *path, *err;
+	char tmp[180];
 	struct history *h = make_history(id);
 	char *doc;
-	FILE *f;
 
-	cr_redirect_stderr();
+	th_stderr_start();
 	/* a directory that does not exist: -1, an error naming the path, no file */
-	snprintf(path, sizeof(path), "%s/no/such/dir/junit.xml", tmpdir);
+	path = th_path("no/such/dir/junit.xml");
 	cr_assert_eq(junit_write(h, id, path), -1);
 	cr_assert_neq(access(path, F_OK), 0);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	cr_assert_neq(access(tmp, F_OK), 0);
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	cr_assert_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
-	cr_assert_not_null(strstr(buf, path), "%s", buf);
+	err = th_stderr_take();
+	cr_assert_neq(*err, '\0');
+	cr_assert_not_null(strstr(err, path), "%s", err);
 
 	/* a failed write leaves the previous report as it was */
-	snprintf(path, sizeof(path), "%s/junit.xml", tmpdir);
-	f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fputs("old", f);
-	fclose(f);
+	path = th_path("junit.xml");
+	th_write(path, "old");
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	cr_assert_eq(mkdir(tmp, 0700), 0);
 	cr_assert_eq(junit_write(h, id, path), -1);
-	doc = slurp(path, NULL);
+	doc = th_slurp(path, NULL);
 	cr_assert_str_eq(doc, "old");
 	free(doc);
 
@@ -356,7 +305,7 @@ Test(junit, write_is_atomic)
 		cr_assert_eq(rmdir(tmp), 0);
 		cr_assert_eq(symlink("/dev/full", tmp), 0);
 		cr_assert_eq(junit_write(h, id, path), -1);
-		doc = slurp(path, NULL);
+		doc = th_slurp(path, NULL);
 		cr_assert_str_eq(doc, "old");
 		free(doc);
 	}
@@ -382,7 +331,7 @@ Test(junit, escaping_functions)
 	strbuf_reset(&sb);
 	/* a surrogate and a truncated sequence */
 	xml_escape_text(&sb, "\xed\xa0\x80!\xe2\x82", 6);
-	cr_assert_eq(count_str(sb.buf, "\xef\xbf\xbd"), 5);
+	cr_assert_eq(th_count(sb.buf, "\xef\xbf\xbd"), 5);
 	cr_assert_not_null(strstr(sb.buf, "!"));
 	strbuf_reset(&sb);
 	xml_add_attr(&sb, "n", NULL);
@@ -414,10 +363,10 @@ Test(junit, decimals_ignore_the_locale)
 Test(junit, any_bytes_stay_well_formed)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char path[128], bytes[4096];
+	const char *path;
+	char bytes[4096];
 	unsigned int seed = 12345;
 	size_t i;
-	FILE *f;
 
 	for (i = 0; i < sizeof(bytes); i++) {
 		seed = seed * 1103515245u + 12345u;
@@ -429,11 +378,8 @@ Test(junit, any_bytes_stay_well_formed)
 	strbuf_addstr(&sb, "\">");
 	xml_escape_text(&sb, bytes, sizeof(bytes));
 	strbuf_addstr(&sb, "</r>\n");
-	snprintf(path, sizeof(path), "%s/bytes.xml", tmpdir);
-	f = fopen(path, "wb");
-	cr_assert_not_null(f);
-	cr_assert_eq(fwrite(sb.buf, 1, sb.len, f), sb.len);
-	cr_assert_eq(fclose(f), 0);
+	path = th_path("bytes.xml");
+	th_write_bytes(path, sb.buf, sb.len);
 	assert_xmllint_ok(path);
 	strbuf_release(&sb);
 }

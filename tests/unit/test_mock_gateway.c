@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "jsonw.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -32,8 +33,7 @@ extern char **environ;
 struct server {
 	pid_t pid;                    /* 0 when not running */
 	unsigned port;
-	char dir[64];                 /* temp directory for script, log, port file */
-	char path[6][128];            /* script, port, log, out, err, spare */
+	const char *path[6];          /* script, port, log, out, err, spare: in the temp dir */
 };
 
 enum { P_SCRIPT, P_PORT, P_LOG, P_OUT, P_ERR, P_SPARE };
@@ -63,30 +63,6 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "w");
-
-	cr_assert_not_null(fp, "cannot write %s", path);
-	fputs(text, fp);
-	cr_assert_eq(fclose(fp), 0);
-}
-
-static char *read_file(const char *path)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char buf[4096];
-	size_t n;
-	FILE *fp = fopen(path, "r");
-
-	if (!fp)
-		return strbuf_detach(&sb, NULL);
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-		strbuf_add(&sb, buf, n);
-	fclose(fp);
-	return strbuf_detach(&sb, NULL);
-}
-
 static void setup(void)
 {
 	static const char *names[] = { "script.jsonl", "port", "log.jsonl", "out.txt",
@@ -94,10 +70,9 @@ static void setup(void)
 	size_t i;
 
 	memset(&srv, 0, sizeof(srv));
-	snprintf(srv.dir, sizeof(srv.dir), "/tmp/eg-mock-XXXXXX");
-	cr_assert_not_null(mkdtemp(srv.dir));
+	th_tmpdir_setup();
 	for (i = 0; i < 6; i++)
-		snprintf(srv.path[i], sizeof(srv.path[i]), "%s/%s", srv.dir, names[i]);
+		srv.path[i] = th_path(names[i]);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
@@ -129,15 +104,12 @@ static void teardown(void)
 {
 	int running = srv.pid > 0;
 	int status = stop_server(5);
-	size_t i;
 
 	/* a clean exit also means no sanitizer report from the mock */
 	if (running)
 		cr_expect(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 			  "the mock did not exit cleanly (wait status %d)", status);
-	for (i = 0; i < 6; i++)
-		unlink(srv.path[i]);
-	rmdir(srv.dir);
+	th_tmpdir_teardown();
 	curl_global_cleanup();
 }
 
@@ -181,7 +153,7 @@ static void start_server(const char *script, ...)
 	args[n++] = "--port-file";
 	args[n++] = srv.path[P_PORT];
 	if (script) {
-		write_file(srv.path[P_SCRIPT], script);
+		th_write(srv.path[P_SCRIPT], script);
 		args[n++] = "--script";
 		args[n++] = srv.path[P_SCRIPT];
 	}
@@ -192,17 +164,17 @@ static void start_server(const char *script, ...)
 	args[n] = NULL;
 	srv.pid = spawn_mock(args);
 	while (now_s() < end) {
-		char *text = read_file(srv.path[P_PORT]);
+		char *text = access(srv.path[P_PORT], F_OK) ? NULL : th_slurp(srv.path[P_PORT], NULL);
 		int status;
 
-		if (*text) {
+		if (text && *text) {
 			srv.port = (unsigned)strtoul(text, NULL, 10);
 			free(text);
 			break;
 		}
 		free(text);
 		if (waitpid(srv.pid, &status, WNOHANG) == srv.pid) {
-			char *err = read_file(srv.path[P_ERR]);
+			char *err = th_slurp(srv.path[P_ERR], NULL);
 
 			srv.pid = 0;
 			cr_assert_fail("the mock exited early: %s", err);
@@ -416,7 +388,7 @@ Test(mock, default_echo_reply_shape_and_usage)
 	cr_assert_eq(num_at(r.json, "usage", "total_tokens"), 7);
 	reply_release(&r);
 
-	out = read_file(srv.path[P_OUT]);
+	out = th_slurp(srv.path[P_OUT], NULL);
 	snprintf(expect, sizeof(expect), "listening on 127.0.0.1:%u\n", srv.port);
 	cr_assert_str_eq(out, expect);
 	free(out);
@@ -689,7 +661,7 @@ Test(mock, require_key_and_log_without_key)
 	}
 	free(body);
 
-	log = read_file(srv.path[P_LOG]);
+	log = th_slurp(srv.path[P_LOG], NULL);
 	cr_assert_eq(count_lines(log), 3, "log: %s", log);
 	cr_assert_null(strstr(log, "sk-mock-secret-42"));
 	cr_assert_null(strstr(log, "wrong-key"));
@@ -882,11 +854,11 @@ static void expect_bad_script(const char *script, const char *where_line)
 	int status;
 	pid_t pid;
 
-	write_file(srv.path[P_SCRIPT], script);
+	th_write(srv.path[P_SCRIPT], script);
 	pid = spawn_mock(args);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "wait status %d", status);
-	err = read_file(srv.path[P_ERR]);
+	err = th_slurp(srv.path[P_ERR], NULL);
 	snprintf(where, sizeof(where), "%s:%s", srv.path[P_SCRIPT], where_line);
 	cr_assert_not_null(strstr(err, where), "stderr: %s", err);
 	free(err);

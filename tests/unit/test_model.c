@@ -1,6 +1,5 @@
 /* model: the report model from a history, and the writers that read it */
 #include <criterion/criterion.h>
-#include <criterion/redirect.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,31 +8,22 @@
 
 #include <cjson/cJSON.h>
 
+#include "helper.h"
 #include "history.h"
 #include "model.h"
 #include "report.h"
 #include "strbuf.h"
 #include "banned.h"
 
-static char tmpdir[64];
-static char dbpath[128];
+static const char *dbpath;
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_model_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	snprintf(dbpath, sizeof(dbpath), "%s/h.db", tmpdir);
+	th_tmpdir_setup();
+	dbpath = th_path("h.db");
 }
 
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(model, .init = setup, .fini = teardown);
+TestSuite(model, .init = setup, .fini = th_tmpdir_teardown);
 
 static void add_run(struct history *h, const char *id, const char *target, const char *started)
 {
@@ -247,7 +237,7 @@ Test(model, bad_detail_is_left_out)
 	};
 	size_t i;
 
-	cr_redirect_stderr();
+	th_stderr_start();
 	for (i = 0; i < sizeof(details) / sizeof(details[0]); i++) {
 		struct history *h;
 		struct report_model m;
@@ -298,7 +288,7 @@ Test(model, unknown_run)
 	struct history *h = fixture(good_detail);
 	struct report_model m;
 
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(report_model_build(&m, h, "zz"), -1);
 	history_close(h);
 }
@@ -361,50 +351,19 @@ Test(model, markdown_is_cut_under_the_limit)
 	strbuf_release(&sb);
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	cr_assert_not_null(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	while ((hay = strstr(hay, needle))) {
-		n++;
-		hay++;
-	}
-	return n;
-}
-
 Test(model, json_and_html_files)
 {
 	struct history *h = fixture(good_detail);
 	struct report_model m;
-	char jp[160], hp[160], hp0[160];
+	const char *jp = th_path("r.json"), *hp = th_path("r.html"), *hp0 = th_path("r0.html");
 	char *json, *html;
 	cJSON *v;
 
-	snprintf(jp, sizeof(jp), "%s/r.json", tmpdir);
-	snprintf(hp, sizeof(hp), "%s/r.html", tmpdir);
-	snprintf(hp0, sizeof(hp0), "%s/r0.html", tmpdir);
 	cr_assert_eq(report_model_build(&m, h, "r3"), 0);
 	cr_assert_eq(report_json_write(&m, jp), 0);
 	cr_assert_eq(report_html_write(&m, hp, -1), 0);
 	cr_assert_eq(report_html_write(&m, hp0, 0), 0);
-	json = slurp(jp);
+	json = th_slurp(jp, NULL);
 	v = cJSON_Parse(json);
 	cr_assert_not_null(v);
 	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(v, "results")), 5);
@@ -413,17 +372,17 @@ Test(model, json_and_html_files)
 	cJSON_Delete(v);
 	free(json);
 
-	html = slurp(hp);
-	cr_assert_eq(count(html, "<tr class=\"case\""), 5);
+	html = th_slurp(hp, NULL);
+	cr_assert_eq(th_count(html, "<tr class=\"case\""), 5);
 	cr_assert_null(strstr(html, "<script>alert"));
 	cr_assert_null(strstr(html, "after a2 <script>"));
 	cr_assert_not_null(strstr(html, "after a2 &lt;script&gt;"));
 	cr_assert_null(strstr(html, "id=\"details-note\""));
 	free(html);
 	/* with no room for passing details: 3 passing rows without details, and a note */
-	html = slurp(hp0);
-	cr_assert_eq(count(html, "<tr class=\"case\" data-s="), 5);
-	cr_assert_eq(count(html, " data-d=\""), 2);
+	html = th_slurp(hp0, NULL);
+	cr_assert_eq(th_count(html, "<tr class=\"case\" data-s="), 5);
+	cr_assert_eq(th_count(html, " data-d=\""), 2);
 	cr_assert_not_null(strstr(html, "id=\"details-note\""));
 	free(html);
 	report_model_release(&m);

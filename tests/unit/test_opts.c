@@ -6,30 +6,11 @@
 #include <string.h>
 
 #include "error.h"
+#include "helper.h"
 #include "opts.h"
 #include "banned.h"
 
-static char errbuf[8192];
-
-static const char *take_stderr(void)
-{
-	FILE *f;
-	size_t n;
-
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	clearerr(f);
-	n = fread(errbuf, 1, sizeof(errbuf) - 1, f);
-	errbuf[n] = '\0';
-	return errbuf;
-}
-
-static void redirect(void)
-{
-	cr_redirect_stderr();
-}
-
-TestSuite(opts, .init = redirect);
+TestSuite(opts, .init = th_stderr_start);
 
 struct vals {
 	int flag, count;
@@ -89,7 +70,7 @@ Test(opts, flags_and_counts)
 	cr_assert_eq(v.flag, 1);
 	cr_assert_eq(v.count, 3);
 	vals_init(&v);
-	cr_assert_eq(parse(&v, argv2), 0, "%s", take_stderr());
+	cr_assert_eq(parse(&v, argv2), 0, "%s", th_stderr_take());
 	cr_assert_eq(v.flag, 1);
 }
 
@@ -148,7 +129,7 @@ static void int_fails(const char *opt, const char *val, const char *want)
 	vals_init(&v);
 	cr_assert_eq(parse(&v, argv), -1, "accepted %s %s", opt, val);
 	cr_assert_eq(v.num, -5, "not stored");
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_str_eq(err, want);
 }
 
@@ -222,7 +203,7 @@ static void parse_fails(char **argv, const char *want)
 
 	vals_init(&v);
 	cr_assert_eq(parse(&v, argv), -1);
-	cr_assert_str_eq(take_stderr(), want);
+	cr_assert_str_eq(th_stderr_take(), want);
 	opt_list_release(&v.list);
 }
 
@@ -282,7 +263,7 @@ Test(opts, help_returns_minus_two_and_prints_usage)
 	cr_assert_not_null(strstr(out, "        --dry-run "), "%s", out);
 	cr_assert_not_null(strstr(out, " a tag (repeatable)\n"), "%s", out);
 	cr_assert_not_null(strstr(out + 10, USAGE), "printed twice: %s", out);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 }
 
 Test(opts, common_options)
@@ -306,7 +287,7 @@ Test(opts, common_options)
 	common_opts_init(&c);
 	cr_assert_eq(parse_options(3, argv2, opts, "u"), 0);
 	cr_assert_eq(common_opts_apply(&c), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: --color: expected auto, always or never, not 'sometimes'\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: --color: expected auto, always or never, not 'sometimes'\n");
 	c.color = "always";
 	cr_assert_eq(common_opts_apply(&c), 0);
 	cr_assert_eq(eg_verbosity, -1, "-q");

@@ -4,7 +4,6 @@
  * once, repeats the run already holds are skipped, and the counts add up.
  */
 #include <criterion/criterion.h>
-#include <criterion/redirect.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "helper.h"
 #include "history.h"
 #include "run.h"
 #include "suite.h"
@@ -19,26 +19,9 @@
 
 #define N_CASES 7
 
-static char tmpdir[64];
-static char path_buf[256];
 static struct eg_config cfg;
 static struct eg_suite suite;
 static struct case_filter filter;
-
-static const char *path_in(const char *name)
-{
-	snprintf(path_buf, sizeof(path_buf), "%s/%s", tmpdir, name);
-	return path_buf;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "wb");
-
-	cr_assert_not_null(fp, "%s", path);
-	cr_assert_eq(fwrite(text, 1, strlen(text), fp), strlen(text));
-	cr_assert_eq(fclose(fp), 0);
-}
 
 /* an online suite of N_CASES cases: c1..c7, the even ones fail */
 static void setup(void)
@@ -47,18 +30,17 @@ static void setup(void)
 	FILE *fp;
 	int i;
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_run_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	cr_redirect_stderr();
-	write_file(path_in("evalgate.json"),
-		   "{\"gateway\": {\"base_url\": \"http://127.0.0.1:9/v1\"},\n"
-		   " \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"}}\n");
-	cr_assert_eq(config_load(&cfg, path_in("evalgate.json")), 0);
-	cr_assert_eq(mkdir(path_in("s"), 0700), 0);
-	write_file(path_in("s/suite.json"),
-		   "{\"name\": \"logs\", \"version\": \"1.0.0\", \"kind\": \"online\","
-		   " \"scorers\": [{\"type\": \"contains\", \"value\": \"good\"}]}\n");
-	fp = fopen(path_in("s/cases.jsonl"), "wb");
+	th_tmpdir_setup();
+	th_stderr_start();
+	th_write(th_path("evalgate.json"),
+		 "{\"gateway\": {\"base_url\": \"http://127.0.0.1:9/v1\"},\n"
+		 " \"target\": {\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\"}}\n");
+	cr_assert_eq(config_load(&cfg, th_path("evalgate.json")), 0);
+	cr_assert_eq(mkdir(th_path("s"), 0700), 0);
+	th_write(th_path("s/suite.json"),
+		 "{\"name\": \"logs\", \"version\": \"1.0.0\", \"kind\": \"online\","
+		 " \"scorers\": [{\"type\": \"contains\", \"value\": \"good\"}]}\n");
+	fp = fopen(th_path("s/cases.jsonl"), "wb");
 	cr_assert_not_null(fp);
 	for (i = 1; i <= N_CASES; i++) {
 		snprintf(line, sizeof(line), "{\"id\": \"c%d\", \"input\": \"q%d\", \"output\": \"%s\"}\n",
@@ -67,24 +49,21 @@ static void setup(void)
 	}
 	cr_assert_eq(fclose(fp), 0);
 	memset(&filter, 0, sizeof(filter));
-	cr_assert_eq(suite_load(&suite, path_in("s"), &filter), 0);
+	cr_assert_eq(suite_load(&suite, th_path("s"), &filter), 0);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
 	suite_release(&suite);
 	config_release(&cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
+	th_tmpdir_teardown();
 }
 
 TestSuite(run, .init = setup, .fini = teardown, .timeout = 60);
 
 static struct history *open_run(const char *id, int repeats)
 {
-	struct history *h = history_open(path_in("h.db"));
+	struct history *h = history_open(th_path("h.db"));
 	struct run_info ri;
 
 	cr_assert_not_null(h);
@@ -106,7 +85,7 @@ static void plan_init(struct run_plan *p, struct history *h, const char *id, int
 	p->filter = &filter;
 	p->run_id = id;
 	p->history = h;
-	p->cache_path = path_in("cache.db");
+	p->cache_path = th_path("cache.db");
 	p->concurrency = 2;
 	p->repeats = repeats;
 	p->progress = PROGRESS_NONE;
@@ -197,7 +176,7 @@ Test(run, stored_repeats_are_skipped)
 	store(h, "rs", "c1", 2);
 	store(h, "rs", "c4", 1);
 	store(h, "rs", "c7", 0);
-	ro = history_open_ro(path_in("h.db"));
+	ro = history_open_ro(th_path("h.db"));
 	cr_assert_not_null(ro);
 	plan_init(&plan, h, "rs", 3);
 	plan.stored = ro;
@@ -213,7 +192,7 @@ Test(run, stored_repeats_are_skipped)
 	history_close(ro);
 
 	/* resuming a complete run makes nothing */
-	ro = history_open_ro(path_in("h.db"));
+	ro = history_open_ro(th_path("h.db"));
 	cr_assert_not_null(ro);
 	plan.stored = ro;
 	cr_assert_eq(run_execute(&plan, &st), 0);

@@ -1,6 +1,5 @@
 /* sample: the traffic-log sampler: formats, reproducibility, shares, always rules, bad lines */
 #include <criterion/criterion.h>
-#include <criterion/redirect.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "helper.h"
 #include "sample.h"
 #include "sha256.h"
 #include "strbuf.h"
@@ -80,18 +80,6 @@ static void run_log(const struct sample_opts *o, int nlines, struct sample_count
 	strbuf_release(&sb);
 }
 
-static long count_of(const char *text, const char *needle)
-{
-	long n = 0;
-	const char *p = text;
-
-	while ((p = strstr(p, needle))) {
-		n++;
-		p += strlen(needle);
-	}
-	return n;
-}
-
 Test(sample, prng_is_splitmix64)
 {
 	uint64_t st = 0;
@@ -145,7 +133,7 @@ Test(sample, reservoir_is_uniform)
 		for (i = 1; i <= 12; i++) {
 			char needle[32];
 			snprintf(needle, sizeof(needle), i % 3 ? "\"q %d\"" : "question %d\"", i);
-			hits[i] += count_of(o.text.buf, needle);
+			hits[i] += th_count(o.text.buf, needle);
 		}
 	}
 	for (i = 1; i <= 12; i++)
@@ -237,7 +225,7 @@ Test(sample, stratified_shares_within_one_case)
 		for (i = 0; i < 3; i++) {
 			char tag[40];
 			snprintf(tag, sizeof(tag), "\"tags\":[\"route:%s\"]", routes[i]);
-			got[i] = count_of(o.text.buf, tag);
+			got[i] = th_count(o.text.buf, tag);
 			sum += got[i];
 		}
 		cr_assert_eq(sum, (long)n);
@@ -285,15 +273,15 @@ Test(sample, always_lines_are_kept_in_addition)
 	cr_assert_eq(c.population, 980);
 	cr_assert_eq(c.sampled, 10);
 	cr_assert_eq(o.n, 30);
-	cr_assert_eq(count_of(o.text.buf, "\"always\"]"), 20);
-	cr_assert_eq(count_of(o.text.buf, "\"feedback\":-1"), 20);
+	cr_assert_eq(th_count(o.text.buf, "\"always\"]"), 20);
+	cr_assert_eq(th_count(o.text.buf, "\"feedback\":-1"), 20);
 	for (i = 50; i <= 1000; i += 50) {
 		char needle[32];
 		snprintf(needle, sizeof(needle), i % 3 ? "\"q %d\"" : "question %d\"", i);
-		cr_assert_eq(count_of(o.text.buf, needle), 1, "line %d", i);
+		cr_assert_eq(th_count(o.text.buf, needle), 1, "line %d", i);
 	}
 	/* the always lines carry their stratum tag too */
-	cr_assert_eq(count_of(o.text.buf, "\"tags\":[\"route:billing\",\"always\"]"), 20);
+	cr_assert_eq(th_count(o.text.buf, "\"tags\":[\"route:billing\",\"always\"]"), 20);
 	strbuf_release(&o.text);
 }
 
@@ -306,10 +294,9 @@ Test(sample, bad_always_rule)
 	so.n = 1;
 	so.always = always;
 	so.n_always = 1;
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_null(sampler_new(&so));
-	fflush(stderr);
-	cr_assert_stderr_eq_str("evalgate: --always 'metadata.feedback': expected FIELD=VALUE\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: --always 'metadata.feedback': expected FIELD=VALUE\n");
 }
 
 Test(sample, bernoulli_rate)
@@ -415,9 +402,9 @@ Test(sample, repeated_lines_get_distinct_ids)
 	sampler_free(s);
 	sha256_hex(line, strlen(line), hex);
 	snprintf(want, sizeof(want), "\"id\":\"s-%.16s\",", hex);
-	cr_assert_eq(count_of(o.text.buf, want), 1);
+	cr_assert_eq(th_count(o.text.buf, want), 1);
 	snprintf(want, sizeof(want), "\"id\":\"s-%.16s-2\",", hex);
-	cr_assert_eq(count_of(o.text.buf, want), 1);
+	cr_assert_eq(th_count(o.text.buf, want), 1);
 	strbuf_release(&o.text);
 }
 
@@ -448,7 +435,7 @@ Test(sample, malformed_lines_are_skipped_and_counted)
 	opts_init(&so, &o);
 	so.n = 100;
 	s = sampler_new(&so);
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(sampler_line(s, good, strlen(good), 1), 0);
 	cr_assert_eq(sampler_line(s, "   ", 3, 2), 0);
 	for (i = 0; i < N_BAD; i++)
@@ -461,8 +448,7 @@ Test(sample, malformed_lines_are_skipped_and_counted)
 	cr_assert_eq(sampler_counts(s)->population, 1);
 	cr_assert_eq(o.n, 1);
 	sampler_free(s);
-	fflush(stderr);
-	cr_assert_stderr_eq_str(
+	cr_assert_str_eq(th_stderr_take(),
 		"evalgate: warning: log.jsonl:3: invalid JSON; line skipped\n"
 		"evalgate: warning: log.jsonl:4: not UTF-8 at byte 27; line skipped\n"
 		"evalgate: warning: log.jsonl:5: expected a JSON object; line skipped\n"
@@ -485,12 +471,11 @@ Test(sample, strict_fails_on_the_first_malformed_line)
 	so.n = 5;
 	so.strict = 1;
 	s = sampler_new(&so);
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(sampler_line(s, "{\"input\": \"x\", \"output\": \"y\"}", 30, 1), 0);
 	cr_assert_eq(sampler_line(s, "{oops", 5, 2), -1);
 	sampler_free(s);
-	fflush(stderr);
-	cr_assert_stderr_eq_str("evalgate: log.jsonl:2: invalid JSON (malformed line; --strict)\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: log.jsonl:2: invalid JSON (malformed line; --strict)\n");
 }
 
 Test(sample, too_many_strata)
@@ -504,7 +489,7 @@ Test(sample, too_many_strata)
 	so.n = 1;
 	so.stratify_by = "metadata.user";
 	s = sampler_new(&so);
-	cr_redirect_stderr();
+	th_stderr_start();
 	for (i = 0; i <= SAMPLE_MAX_STRATA && !rc; i++) {
 		snprintf(line, sizeof(line),
 			 "{\"input\": \"x\", \"output\": \"y\", \"metadata\": {\"user\": %d}}", i);
@@ -538,7 +523,7 @@ Test(sample, reads_files_with_crlf_no_final_newline_and_long_lines)
 	opts_init(&so, &o);
 	so.n = 10;
 	s = sampler_new(&so);
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(sampler_read_file(s, path), 0);
 	cr_assert_eq(sampler_finish(s), 0);
 	cr_assert_eq(sampler_counts(s)->lines, 4);
@@ -546,8 +531,8 @@ Test(sample, reads_files_with_crlf_no_final_newline_and_long_lines)
 	cr_assert_eq(sampler_counts(s)->first_malformed, 2);
 	cr_assert_eq(sampler_counts(s)->blank, 1);
 	cr_assert_eq(o.n, 2);
-	cr_assert_eq(count_of(o.text.buf, "\"input\":\"a\",\"output\":\"1\""), 1);
-	cr_assert_eq(count_of(o.text.buf, "\"input\":\"c\",\"output\":\"3\""), 1);
+	cr_assert_eq(th_count(o.text.buf, "\"input\":\"a\",\"output\":\"1\""), 1);
+	cr_assert_eq(th_count(o.text.buf, "\"input\":\"c\",\"output\":\"3\""), 1);
 	sampler_free(s);
 	unlink(path);
 	strbuf_release(&o.text);

@@ -13,6 +13,7 @@
 #include <criterion/parameterized.h>
 #include <omp.h>
 
+#include "helper.h"
 #include "scorer.h"
 #include "strbuf.h"
 #include "types.h"
@@ -38,25 +39,14 @@ static int init_spec(struct scorer *s, const char *json)
 static int init_capture(const char *json, char *msg, size_t size)
 {
 	struct scorer s;
-	FILE *tmp = tmpfile();
-	int saved, rc;
-	size_t n;
+	int rc;
 
-	cr_assert_not_null(tmp);
-	fflush(stderr);
-	saved = dup(2);
-	cr_assert_geq(saved, 0);
-	dup2(fileno(tmp), 2);
+	th_stderr_start();
+	th_stderr_take();
 	rc = init_spec(&s, json);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
 	if (!rc)
 		scorer_release(&s);
-	rewind(tmp);
-	n = fread(msg, 1, size - 1, tmp);
-	msg[n] = '\0';
-	fclose(tmp);
+	snprintf(msg, size, "%s", th_stderr_take());
 	return rc;
 }
 

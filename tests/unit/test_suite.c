@@ -1,6 +1,5 @@
 /* suite: loading, filters, hashes, the case reader, located errors, suites.lock, canonical JSON */
 #include <criterion/criterion.h>
-#include <criterion/redirect.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,65 +8,32 @@
 
 #include <pcre2.h>
 
+#include "helper.h"
 #include "strbuf.h"
 #include "jsonutil.h"
 #include "suite.h"
 #include "banned.h"
 
-static char tmpdir[64];
-static char errbuf[16384];
-
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_suite_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	cr_redirect_stderr();
+	th_tmpdir_setup();
+	th_stderr_start();
 }
 
-static void teardown(void)
-{
-	char cmd[128];
+TestSuite(suite, .init = setup, .fini = th_tmpdir_teardown);
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(suite, .init = setup, .fini = teardown);
-
-static const char *take_stderr(void)
-{
-	FILE *f;
-	size_t n;
-
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	clearerr(f);
-	n = fread(errbuf, 1, sizeof(errbuf) - 1, f);
-	errbuf[n] = '\0';
-	return errbuf;
-}
-
-static void write_file(const char *path, const char *text, size_t len)
-{
-	FILE *fp = fopen(path, "wb");
-
-	cr_assert_not_null(fp, "%s", path);
-	cr_assert_eq(fwrite(text, 1, len, fp), len);
-	cr_assert_eq(fclose(fp), 0);
-}
-
-/* (re)write tmpdir/name with a manifest and cases; dir receives the suite directory */
+/* (re)write <tmpdir>/name with a manifest and cases; dir receives the suite directory */
 static void make_suite(char *dir, size_t size, const char *name, const char *manifest,
 		       const char *cases)
 {
 	char path[256];
 
-	snprintf(dir, size, "%s/%s", tmpdir, name);
+	snprintf(dir, size, "%s/%s", th_tmpdir(), name);
 	mkdir(dir, 0755);
 	snprintf(path, sizeof(path), "%s/suite.json", dir);
-	write_file(path, manifest, strlen(manifest));
+	th_write(path, manifest);
 	snprintf(path, sizeof(path), "%s/cases.jsonl", dir);
-	write_file(path, cases, strlen(cases));
+	th_write(path, cases);
 }
 
 static const char manifest[] =
@@ -85,7 +51,7 @@ static const char cases[] =
 
 static void load_ok(struct eg_suite *s, const char *dir, const struct case_filter *f)
 {
-	cr_assert_eq(suite_load(s, dir, f), 0, "%s", take_stderr());
+	cr_assert_eq(suite_load(s, dir, f), 0, "%s", th_stderr_take());
 }
 
 static void *compile_re(const char *pattern)
@@ -122,7 +88,7 @@ Test(suite, loads_manifest_and_counts)
 	cr_assert_str_eq(s.dir, dir);
 	cr_assert_not_null(strstr(s.cases_path, "/a/cases.jsonl"));
 	suite_release(&s);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 }
 
 static size_t selected(const char *dir, const char *const *tags, size_t n_tags, const char *re,
@@ -435,7 +401,7 @@ static void case_fails_m(const char *m, const char *bad, int line, const char *m
 	strbuf_release(&c);
 	cr_assert_eq(suite_load(&s, dir, NULL), -1, "accepted: %s", bad);
 	suite_release(&s);
-	err = take_stderr();
+	err = th_stderr_take();
 	snprintf(want, sizeof(want), "evalgate: %s/cases.jsonl:%d: %s", dir, line, msg);
 	cr_assert_not_null(strstr(err, want), "want '%s' in: %s", want, err);
 	cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one message: %s", err);
@@ -511,10 +477,10 @@ Test(suite, case_with_a_nul_byte)
 
 	make_suite(dir, sizeof(dir), "nul", manifest, "");
 	snprintf(path, sizeof(path), "%s/cases.jsonl", dir);
-	write_file(path, c, sizeof(c) - 1);
+	th_write_bytes(path, c, sizeof(c) - 1);
 	cr_assert_eq(suite_load(&s, dir, NULL), -1);
 	suite_release(&s);
-	err = take_stderr();
+	err = th_stderr_take();
 	snprintf(want, sizeof(want), "%s:2: text contains a NUL byte (byte 24)", path);
 	cr_assert_not_null(strstr(err, want), "want '%s' in: %s", want, err);
 }
@@ -563,7 +529,7 @@ Test(suite, duplicate_ids)
 		   "{\"id\": \"a\", \"input\": \"other\"}\n");
 	cr_assert_eq(suite_load(&s, dir, NULL), -1);
 	suite_release(&s);
-	err = take_stderr();
+	err = th_stderr_take();
 	snprintf(want, sizeof(want), "evalgate: %s/cases.jsonl:4: id: duplicate case id 'a' (first on line 1)\n", dir);
 	cr_assert_str_eq(err, want);
 }
@@ -589,7 +555,7 @@ Test(suite, duplicate_ids_in_a_large_suite)
 	strbuf_release(&c);
 	cr_assert_eq(suite_load(&s, dir, NULL), -1);
 	suite_release(&s);
-	err = take_stderr();
+	err = th_stderr_take();
 	snprintf(want, sizeof(want), "%s/cases.jsonl:5001: id: duplicate case id 'case-1234' (first on line 1235)", dir);
 	cr_assert_not_null(strstr(err, want), "want '%s' in: %s", want, err);
 }
@@ -603,7 +569,7 @@ Test(suite, empty_and_missing_cases)
 	make_suite(dir, sizeof(dir), "empty", manifest, "\n  \n\t\n");
 	cr_assert_eq(suite_load(&s, dir, NULL), -1);
 	suite_release(&s);
-	err = take_stderr();
+	err = th_stderr_take();
 	snprintf(want, sizeof(want), "evalgate: %s/cases.jsonl: the suite has no cases\n", dir);
 	cr_assert_str_eq(err, want);
 
@@ -611,14 +577,14 @@ Test(suite, empty_and_missing_cases)
 	cr_assert_eq(unlink(path), 0);
 	cr_assert_eq(suite_load(&s, dir, NULL), -1);
 	suite_release(&s);
-	err = take_stderr();
+	err = th_stderr_take();
 	snprintf(want, sizeof(want), "%s: cannot open", path);
 	cr_assert_not_null(strstr(err, want), "%s", err);
 
-	snprintf(path, sizeof(path), "%s/nowhere", tmpdir);
+	snprintf(path, sizeof(path), "%s/nowhere", th_tmpdir());
 	cr_assert_eq(suite_load(&s, path, NULL), -1);
 	suite_release(&s);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, "nowhere/suite.json: cannot open"), "%s", err);
 }
 
@@ -643,7 +609,7 @@ static void manifest_fails(const char *m, int line, const char *msg)
 	make_suite(dir, sizeof(dir), "m", m, "{\"id\": \"a\", \"input\": \"x\"}\n");
 	cr_assert_eq(suite_load(&s, dir, NULL), -1, "accepted: %s", m);
 	suite_release(&s);
-	err = take_stderr();
+	err = th_stderr_take();
 	snprintf(want, sizeof(want), "evalgate: %s/suite.json:%d: %s", dir, line, msg);
 	cr_assert_not_null(strstr(err, want), "want '%s' in: %s", want, err);
 }
@@ -664,51 +630,42 @@ Test(suite, manifest_errors)
 
 /* --- suites.lock --- */
 
-static void read_text(const char *path, char *buf, size_t size)
-{
-	FILE *fp = fopen(path, "rb");
-	size_t n;
-
-	cr_assert_not_null(fp, "%s", path);
-	n = fread(buf, 1, size - 1, fp);
-	buf[n] = '\0';
-	fclose(fp);
-}
-
 Test(suite, lock_write_then_check)
 {
 	struct eg_suite s;
-	char dir[128], lock[128], text[4096], line[512];
+	const char *lock;
+	char dir[128], line[512], *text;
 	const char *err;
 
-	snprintf(lock, sizeof(lock), "%s/suites.lock", tmpdir);
+	lock = th_path("suites.lock");
 	make_suite(dir, sizeof(dir), "a", manifest, cases);
 	load_ok(&s, dir, NULL);
 
 	/* no lock yet: a warning, not an error */
 	cr_assert_eq(lock_check(lock, &s, 1), 0);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, "warning: "), "%s", err);
 	cr_assert_not_null(strstr(err, "suites.lock: no lock file"), "%s", err);
 
 	cr_assert_eq(lock_write(lock, &s, 1), 0);
-	read_text(lock, text, sizeof(text));
+	text = th_slurp(lock, NULL);
 	snprintf(line, sizeof(line), "\nsupport 1.0.0 %s %s\n", s.hash, dir);
 	cr_assert_not_null(strstr(text, line), "%s", text);
 	cr_assert_eq(text[0], '#');
+	free(text);
 	snprintf(line, sizeof(line), "%s.tmp", lock);
 	cr_assert_neq(access(line, F_OK), 0, "no temporary file is left");
 
 	/* unchanged: fine and silent */
 	cr_assert_eq(lock_check(lock, &s, 1), 0);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 	suite_release(&s);
 
 	/* content changed, version the same: refused */
 	make_suite(dir, sizeof(dir), "a", manifest, "{\"id\": \"only\", \"input\": \"changed\"}\n");
 	load_ok(&s, dir, NULL);
 	cr_assert_eq(lock_check(lock, &s, 1), -1);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, "suite support changed but its version is still 1.0.0"), "%s", err);
 	cr_assert_not_null(strstr(err, "suite.json"), "names the manifest to edit: %s", err);
 	suite_release(&s);
@@ -720,27 +677,29 @@ Test(suite, lock_write_then_check)
 		   "{\"id\": \"only\", \"input\": \"changed\"}\n");
 	load_ok(&s, dir, NULL);
 	cr_assert_eq(lock_check(lock, &s, 1), 0);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, "suite support is now 1.1.0 (lock has 1.0.0)"), "%s", err);
 
 	/* rewriting replaces the suite's line */
 	cr_assert_eq(lock_write(lock, &s, 1), 0);
-	read_text(lock, text, sizeof(text));
+	text = th_slurp(lock, NULL);
 	cr_assert_null(strstr(text, "1.0.0"), "%s", text);
 	snprintf(line, sizeof(line), "\nsupport 1.1.0 %s %s\n", s.hash, dir);
 	cr_assert_not_null(strstr(text, line), "%s", text);
+	free(text);
 	cr_assert_eq(lock_check(lock, &s, 1), 0);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 	suite_release(&s);
 }
 
 Test(suite, lock_write_keeps_suites_not_loaded)
 {
 	struct eg_suite a, b;
-	char da[128], db[128], lock[128], text[4096], la[512], lb[512];
+	const char *lock;
+	char da[128], db[128], la[512], lb[512], *text;
 	const char *pa, *pb;
 
-	snprintf(lock, sizeof(lock), "%s/suites.lock", tmpdir);
+	lock = th_path("suites.lock");
 	make_suite(da, sizeof(da), "zeta", "{\"name\": \"zeta\", \"version\": \"3\","
 		   " \"scorers\": [{\"type\": \"contains\", \"value\": \"x\"}]}", CASE_A);
 	make_suite(db, sizeof(db), "alpha", "{\"name\": \"alpha\", \"version\": \"7\","
@@ -749,7 +708,7 @@ Test(suite, lock_write_keeps_suites_not_loaded)
 	load_ok(&b, db, NULL);
 	cr_assert_eq(lock_write(lock, &a, 1), 0);
 	cr_assert_eq(lock_write(lock, &b, 1), 0);
-	read_text(lock, text, sizeof(text));
+	text = th_slurp(lock, NULL);
 	snprintf(la, sizeof(la), "zeta 3 %s %s\n", a.hash, da);
 	snprintf(lb, sizeof(lb), "alpha 7 %s %s\n", b.hash, db);
 	pa = strstr(text, la);
@@ -757,10 +716,11 @@ Test(suite, lock_write_keeps_suites_not_loaded)
 	cr_assert_not_null(pa, "the suite not loaded keeps its line: %s", text);
 	cr_assert_not_null(pb, "%s", text);
 	cr_assert_lt(pb, pa, "sorted by name: %s", text);
+	free(text);
 	/* both agree with the lock */
 	cr_assert_eq(lock_check(lock, &a, 1), 0);
 	cr_assert_eq(lock_check(lock, &b, 1), 0);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 	suite_release(&a);
 	suite_release(&b);
 }
@@ -768,27 +728,27 @@ Test(suite, lock_write_keeps_suites_not_loaded)
 Test(suite, lock_check_warns_about_unknown_suites_and_rejects_bad_lines)
 {
 	struct eg_suite s;
-	char dir[128], lock[128], bad[256];
+	const char *lock;
+	char dir[128], bad[256];
 	const char *err;
 
-	snprintf(lock, sizeof(lock), "%s/suites.lock", tmpdir);
+	lock = th_path("suites.lock");
 	make_suite(dir, sizeof(dir), "a", manifest, cases);
 	load_ok(&s, dir, NULL);
 
-	write_file(lock, "# comment\nother 1 0123456789012345678901234567890123456789012345678901234567890123 d\n",
-		   strlen("# comment\nother 1 0123456789012345678901234567890123456789012345678901234567890123 d\n"));
+	th_write(lock, "# comment\nother 1 0123456789012345678901234567890123456789012345678901234567890123 d\n");
 	cr_assert_eq(lock_check(lock, &s, 1), 0);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, "suite support@1.0.0 is not in the lock"), "%s", err);
 
 	snprintf(bad, sizeof(bad), "# comment\n\nsupport 1.0.0 abc %s\n", dir);
-	write_file(lock, bad, strlen(bad));
+	th_write(lock, bad);
 	cr_assert_eq(lock_check(lock, &s, 1), -1);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, "suites.lock:3: expected 'name version sha256 dir'"), "%s", err);
 	/* lock_write refuses to drop a lock it cannot read */
 	cr_assert_eq(lock_write(lock, &s, 1), -1);
-	take_stderr();
+	th_stderr_take();
 	suite_release(&s);
 }
 
