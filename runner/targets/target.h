@@ -129,9 +129,15 @@ struct target {
 	void *ctx;                   /* the type's private data */
 };
 
-/* the types (one file each) */
-extern const struct target_type target_chat;
-extern const struct target_type target_http;
+/*
+ * The registration table (targets.c): one row per type. A row X(foo) names
+ * `const struct target_type target_foo`, defined in runner/targets/foo.c.
+ */
+#define TARGET_TYPES(X) X(chat) X(http)
+
+#define TARGET_DECLARE(n) extern const struct target_type target_##n;
+TARGET_TYPES(TARGET_DECLARE)
+#undef TARGET_DECLARE
 
 /* the type named name, or NULL */
 const struct target_type *target_type_find(const char *name);

@@ -21,8 +21,9 @@
 #include "banned.h"
 
 static const struct target_type *const target_types[] = {
-	&target_chat,
-	&target_http,
+#define TARGET_ROW(n) &target_##n,
+	TARGET_TYPES(TARGET_ROW)
+#undef TARGET_ROW
 };
 
 #define N_TYPES (sizeof(target_types) / sizeof(target_types[0]))
