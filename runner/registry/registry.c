@@ -122,17 +122,15 @@ int regdb_put_version(struct registry *r, const char *name, const char *version,
 	sqldb_bind_text(st, 2, version);
 	sqldb_bind_text(st, 3, meta);
 	sqldb_bind_text(st, 4, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqldb_error(&r->store, "cannot record the version");
+	if (sqldb_step_done(&r->store, st, "cannot record the version"))
 		goto out_rollback;
-	}
 	*created = sqlite3_changes(r->store.db) > 0;
 	if (sqldb_exec(&r->store, "COMMIT"))
 		goto out_rollback;
 	ret = 0;
 	goto out;
 out_rollback:
-	sqlite3_exec(r->store.db, "ROLLBACK", NULL, NULL, NULL);
+	sqldb_rollback(&r->store);
 out:
 	sqlite3_finalize(st);
 	return ret;
@@ -186,16 +184,14 @@ int regdb_set_alias(struct registry *r, const char *name, const char *alias, con
 	sqldb_bind_text(st, 3, version);
 	sqldb_bind_text(st, 4, run_id);
 	sqldb_bind_text(st, 5, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqldb_error(&r->store, "cannot set the alias");
+	if (sqldb_step_done(&r->store, st, "cannot set the alias"))
 		goto out_rollback;
-	}
 	if (sqldb_exec(&r->store, "COMMIT"))
 		goto out_rollback;
 	ret = 0;
 	goto out;
 out_rollback:
-	sqlite3_exec(r->store.db, "ROLLBACK", NULL, NULL, NULL);
+	sqldb_rollback(&r->store);
 	free(*previous);
 	*previous = NULL;
 out:

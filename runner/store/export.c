@@ -1393,7 +1393,7 @@ int run_import(struct history *h, const char *path, int replace, char **imported
 	ret = 0;
 out:
 	if (in_tx)
-		sqlite3_exec(im.d->db, "ROLLBACK", NULL, NULL, NULL);
+		sqldb_rollback(im.d);
 	if (im.r.f && !from_stdin)
 		fclose(im.r.f);
 	jrow_clear(&im.row);

@@ -328,7 +328,7 @@ int history_batch_commit(struct history *h)
 		return error("history %s: no batch to commit", h->db.path);
 	h->in_batch = 0;
 	if (sqldb_exec(&h->db, "COMMIT")) {
-		sqlite3_exec(h->db.db, "ROLLBACK", NULL, NULL, NULL);
+		sqldb_rollback(&h->db);
 		return -1;
 	}
 	return 0;
@@ -1285,7 +1285,7 @@ int history_run_reopen(struct history *h, const char *run_id)
 	ret = 0;
 	goto out;
 out_rollback:
-	sqlite3_exec(h->db.db, "ROLLBACK", NULL, NULL, NULL);
+	sqldb_rollback(&h->db);
 out:
 	sqlite3_finalize(st);
 	return ret;

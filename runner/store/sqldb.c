@@ -79,6 +79,11 @@ int sqldb_exec(const struct sqldb *d, const char *sql)
 	return ret;
 }
 
+void sqldb_rollback(const struct sqldb *d)
+{
+	sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 int sqldb_prepare(const struct sqldb *d, const char *sql, sqlite3_stmt **st)
 {
 	if (sqlite3_prepare_v2(d->db, sql, -1, st, NULL) != SQLITE_OK) {
@@ -232,7 +237,7 @@ static int migrate(const struct sqldb *d, const char *const *list, int n)
 	ret = 0;
 	goto out;
 out_rollback:
-	sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+	sqldb_rollback(d);
 out:
 	strbuf_release(&sql);
 	return ret;

@@ -54,6 +54,8 @@ void sqldb_close(struct sqldb *d);
 int sqldb_error(const struct sqldb *d, const char *what);
 /* run one or more statements that return no rows */
 int sqldb_exec(const struct sqldb *d, const char *sql);
+/* end the open transaction without keeping anything (after an error: reports nothing) */
+void sqldb_rollback(const struct sqldb *d);
 int sqldb_prepare(const struct sqldb *d, const char *sql, sqlite3_stmt **st);
 /* prepare sql into *st once, for statements that live as long as the connection */
 int sqldb_prepare_cached(const struct sqldb *d, const char *sql, sqlite3_stmt **st);

@@ -13,6 +13,7 @@
 #include "case.h"
 #include "config.h"
 #include "gate.h"
+#include "helper.h"
 #include "jsonptr.h"
 #include "jsonutil.h"
 #include "response_map.h"
@@ -23,43 +24,19 @@
 #include "xalloc.h"
 #include "banned.h"
 
-static char tmpdir[64];
 static char cfg_path[128];
-static char errbuf[16384];
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_targets_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	snprintf(cfg_path, sizeof(cfg_path), "%s/evalgate.json", tmpdir);
-	cr_redirect_stderr();
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
+	th_tmpdir_setup();
+	snprintf(cfg_path, sizeof(cfg_path), "%s", th_path("evalgate.json"));
+	th_stderr_start();
 }
 
 TestSuite(jsonptr);
 TestSuite(response_map);
-TestSuite(template, .init = setup, .fini = teardown);
-TestSuite(target, .init = setup, .fini = teardown);
-
-static const char *take_stderr(void)
-{
-	FILE *f;
-	size_t n;
-
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	clearerr(f);
-	n = fread(errbuf, 1, sizeof(errbuf) - 1, f);
-	errbuf[n] = '\0';
-	return errbuf;
-}
+TestSuite(template, .init = setup, .fini = th_tmpdir_teardown);
+TestSuite(target, .init = setup, .fini = th_tmpdir_teardown);
 
 /* ------------------------------------------------------------ JSON Pointers */
 
@@ -405,7 +382,7 @@ Test(response_map, bad_maps)
 /* a jdoc over text, for compiling a template of it */
 static void parse_doc(struct jdoc *d, const char *text)
 {
-	cr_assert_eq(jdoc_parse(d, "t.json", 1, text, strlen(text)), 0, "%s", take_stderr());
+	cr_assert_eq(jdoc_parse(d, "t.json", 1, text, strlen(text)), 0, "%s", th_stderr_take());
 }
 
 static void make_case(struct eg_case *c, const char *line)
@@ -459,7 +436,7 @@ static char *render_body(const char *tmpl_text, const char *case_line)
 
 	parse_doc(&d, tmpl_text);
 	cr_assert_eq(tmpl_compile_json(&t, &d, d.root, "target.request.body"), 0, "%s",
-		     take_stderr());
+		     th_stderr_take());
 	make_case(&c, case_line);
 	if (tmpl_render(&t, &c, &out, &err)) {
 		strbuf_reset(&out);
@@ -541,7 +518,7 @@ static void compile_fails(const char *text, const char *want)
 
 	parse_doc(&d, text);
 	cr_expect_eq(tmpl_compile_json(&t, &d, d.root, "target.request.body"), -1, "%s", text);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_expect(strstr(err, want), "want '%s' in: %s", want, err);
 	jdoc_release(&d);
 }
@@ -614,7 +591,7 @@ static void target_fails(int line, const char *rest)
 		config_release(&cfg);
 	}
 	cr_expect_eq(rc, -1, "accepted (want %s)", rest);
-	err = take_stderr();
+	err = th_stderr_take();
 	snprintf(want, sizeof(want), "evalgate: %s:%d: %s\n", cfg_path, line, rest);
 	cr_expect(strstr(err, want), "want '%s' in: %s", want, err);
 }
@@ -693,8 +670,8 @@ Test(target, http_target_renders_requests_and_keeps_secrets)
 		     "   \"headers\": {\"Authorization\": \"Bearer ${EG_UT_APP_TOKEN}\", \"x-team\": \"support\"},\n"
 		     "   \"body\": {\"question\": \"{{input}}\", \"user\": \"{{vars.user}}\", \"k\": 3}},\n"
 		     "  \"response\": {\"output\": \"/answer\", \"context\": \"/sources/*/text\"}}");
-	cr_assert_eq(config_load(&cfg, cfg_path), 0, "%s", take_stderr());
-	cr_assert_eq(target_load(&t, &cfg), 0, "%s", take_stderr());
+	cr_assert_eq(config_load(&cfg, cfg_path), 0, "%s", th_stderr_take());
+	cr_assert_eq(target_load(&t, &cfg), 0, "%s", th_stderr_take());
 	cr_assert_str_eq(t.type->name, "http");
 	cr_expect_null(cfg.target.model);
 
@@ -775,8 +752,8 @@ Test(target, get_requests_fill_the_url)
 
 	write_target(HTTP_HEAD "  \"request\": {\"method\": \"get\", \"url\": \"http://h/ask?q={{input}}\"},\n"
 		     "  \"response\": {\"output\": \"/answer\"}}");
-	cr_assert_eq(config_load(&cfg, cfg_path), 0, "%s", take_stderr());
-	cr_assert_eq(target_load(&t, &cfg), 0, "%s", take_stderr());
+	cr_assert_eq(config_load(&cfg, cfg_path), 0, "%s", th_stderr_take());
+	cr_assert_eq(target_load(&t, &cfg), 0, "%s", th_stderr_take());
 	make_case(&c, "{\"id\": \"c\", \"input\": \"gift cards?\"}");
 	cr_assert_eq(t.type->build_request(&t, &in, &rq, &err), 0, "%s", err.buf);
 	cr_expect_eq(rq.method, TARGET_GET);
@@ -809,8 +786,8 @@ Test(target, chat_requests_are_as_they_were)
 
 	write_target("{\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\", \"system\": \"sys\",\n"
 		     "  \"params\": {\"temperature\": 0, \"max_tokens\": 5}}");
-	cr_assert_eq(config_load(&cfg, cfg_path), 0, "%s", take_stderr());
-	cr_assert_eq(target_load(&t, &cfg), 0, "%s", take_stderr());
+	cr_assert_eq(config_load(&cfg, cfg_path), 0, "%s", th_stderr_take());
+	cr_assert_eq(target_load(&t, &cfg), 0, "%s", th_stderr_take());
 	cr_assert_str_eq(t.type->name, "chat");
 	cr_expect_null(t.type->http_headers, "chat requests carry the gateway's headers and key");
 	make_case(&c, "{\"id\": \"c\", \"input\": \"hi\"}");
@@ -849,7 +826,7 @@ static void write_file_in(const char *name, const char *text)
 	char path[256];
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	snprintf(path, sizeof(path), "%s", th_path(name));
 	fp = fopen(path, "wb");
 	cr_assert_not_null(fp, "%s", path);
 	cr_assert_eq(fwrite(text, 1, strlen(text), fp), strlen(text));
@@ -864,14 +841,14 @@ Test(target, case_vars_are_kept_and_hashed)
 	char dir[128];
 	const char *err;
 
-	snprintf(dir, sizeof(dir), "%s", tmpdir);
+	snprintf(dir, sizeof(dir), "%s", th_tmpdir());
 	write_file_in("suite.json", "{\"name\": \"v\", \"version\": \"1\", \"kind\": \"golden\","
 		      " \"scorers\": [{\"type\": \"contains\", \"value\": \"x\"}]}\n");
 	write_file_in("cases.jsonl",
 		      "{\"id\": \"a\", \"input\": \"q\", \"vars\": {\"user\": \"ann\", \"k\": 2}}\n"
 		      "{\"id\": \"b\", \"input\": \"q\", \"vars\": {\"user\": \"bob\", \"k\": 2}}\n"
 		      "{\"id\": \"c\", \"input\": \"q\"}\n");
-	cr_assert_eq(suite_load(&s, dir, NULL), 0, "%s", take_stderr());
+	cr_assert_eq(suite_load(&s, dir, NULL), 0, "%s", th_stderr_take());
 	cr_assert_eq(case_reader_open(&rd, &s, NULL), 0);
 	cr_assert_eq(case_reader_next(&rd, &a), 1);
 	cr_assert_eq(case_reader_next(&rd, &b), 1);
@@ -891,7 +868,7 @@ Test(target, case_vars_are_kept_and_hashed)
 	write_file_in("cases.jsonl", "{\"id\": \"a\", \"input\": \"q\"}\n"
 		      "{\"id\": \"b\", \"input\": \"q\", \"vars\": [\"ann\"]}\n");
 	cr_assert_eq(suite_load(&s, dir, NULL), -1);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_expect(strstr(err, "cases.jsonl:2: vars: expected an object of variables"), "%s", err);
 }
 
@@ -905,9 +882,9 @@ Test(target, a_cost_gate_needs_the_model_an_http_target_may_leave_out)
 		  "  \"target\": " HTTP_HEAD "  \"request\": {\"url\": \"http://h\"},\n"
 		  "  \"response\": {\"output\": \"/a\"}},\n"
 		  "  \"gates\": [{\"metric\": \"cost_usd\", \"max\": 1}]\n}\n");
-	cr_assert_eq(config_load(&cfg, cfg_path), 0, "%s", take_stderr());
+	cr_assert_eq(config_load(&cfg, cfg_path), 0, "%s", th_stderr_take());
 	cr_expect_eq(gates_load(&gs, &cfg), -1);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_expect(strstr(err, "evalgate.json:6: target.model: gate 'cost_usd' prices the answers at "
 			 "the target's model: name it"), "%s", err);
 	gates_release(&gs);
