@@ -52,6 +52,8 @@
 #define GW_HDR_VALUE_MAX 64
 #define GW_LOCATION_MAX 256      /* bytes of a redirect's Location kept for its error */
 #define GW_SECRET_MIN 4          /* shortest route secret redacted from errors */
+#define GW_PIECE_MIN 8           /* shortest piece of a secret redacted from errors */
+#define GW_MAX_SECRETS 16        /* route secrets redacted from a reply's message */
 
 static const char auth_prefix[] = "Authorization: Bearer ";
 
@@ -158,22 +160,97 @@ static struct gw_request *list_pop(struct gw_list *l)
 	return req;
 }
 
+/* the first occurrence of key (klen > 0 bytes) in the n bytes at s, or NULL */
+static const char *find_bytes(const char *s, size_t n, const char *key, size_t klen)
+{
+	const char *p, *end = s + n;
+
+	while ((size_t)(end - s) >= klen && (p = memchr(s, key[0], (size_t)(end - s) - klen + 1))) {
+		if (!memcmp(p, key, klen))
+			return p;
+		s = p + 1;
+	}
+	return NULL;
+}
+
+/* len bytes of s into sb with every occurrence of key (klen bytes) replaced */
+static void redact_into(struct strbuf *sb, const char *s, size_t len, const char *key, size_t klen)
+{
+	const char *p, *end = s + len;
+
+	while (klen && (p = find_bytes(s, (size_t)(end - s), key, klen))) {
+		strbuf_add(sb, s, (size_t)(p - s));
+		strbuf_addstr(sb, "[redacted]");
+		s = p + klen;
+	}
+	strbuf_add(sb, s, (size_t)(end - s));
+}
+
 /* a malloc'd copy of s with every occurrence of key replaced */
 static char *redact(const char *key, const char *s)
 {
 	struct strbuf sb = STRBUF_INIT;
-	size_t klen = key ? strlen(key) : 0;
-	const char *p;
 
-	if (!klen)
-		return xstrdup(s);
-	while ((p = strstr(s, key))) {
-		strbuf_add(&sb, s, (size_t)(p - s));
-		strbuf_addstr(&sb, "[redacted]");
-		s = p + klen;
-	}
-	strbuf_addstr(&sb, s);
+	redact_into(&sb, s, strlen(s), key, key ? strlen(key) : 0);
 	return strbuf_detach(&sb, NULL);
+}
+
+/*
+ * Replace in sb every run of GW_PIECE_MIN or more bytes that is also a piece
+ * of key (a key cut by a truncation, or echoed in part), longest first.
+ */
+static void redact_pieces(struct strbuf *sb, const char *key)
+{
+	struct strbuf out = STRBUF_INIT;
+	size_t klen = key ? strlen(key) : 0, i = 0, j, n, best;
+
+	if (klen < GW_PIECE_MIN)
+		return;
+	while (i < sb->len) {
+		best = 0;
+		for (j = 0; j + GW_PIECE_MIN <= klen; j++) {
+			for (n = 0; i + n < sb->len && j + n < klen && sb->buf[i + n] == key[j + n]; n++)
+				;
+			if (n > best)
+				best = n;
+		}
+		if (best >= GW_PIECE_MIN) {
+			strbuf_addstr(&out, "[redacted]");
+			i += best;
+		} else {
+			strbuf_addch(&out, sb->buf[i++]);
+		}
+	}
+	strbuf_reset(sb);
+	strbuf_add(sb, out.buf, out.len);
+	strbuf_release(&out);
+}
+
+size_t gw_error_text(struct strbuf *sb, const char *text, size_t len, const char *const *secrets,
+		     size_t n_secrets, size_t max)
+{
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+	size_t i, start = sb->len;
+
+	/* whole secrets first, on the whole text: no cut can split one */
+	strbuf_add(&a, text, len);
+	for (i = 0; i < n_secrets; i++) {
+		size_t k = secrets[i] ? strlen(secrets[i]) : 0;
+
+		if (k < GW_SECRET_MIN)
+			continue;
+		strbuf_reset(&b);
+		redact_into(&b, a.buf, a.len, secrets[i], k);
+		strbuf_reset(&a);
+		strbuf_add(&a, b.buf, b.len);
+	}
+	target_add_untrusted(sb, a.buf, a.len, max);
+	/* then any piece of one that a cut or an echo left */
+	for (i = 0; i < n_secrets; i++)
+		redact_pieces(sb, secrets[i]);
+	strbuf_release(&a);
+	strbuf_release(&b);
+	return sb->len - start;
 }
 
 /* msg, with key and the request's route's secrets redacted, as req's error */
@@ -192,6 +269,16 @@ static void set_error(struct gw_request *req, const char *key, const char *msg)
 
 		free(e);
 		e = r;
+	}
+	{
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_addstr(&sb, e);
+		free(e);
+		redact_pieces(&sb, key);
+		for (i = 0; req->route && i < req->route->n_secrets; i++)
+			redact_pieces(&sb, req->route->secrets[i]);
+		e = strbuf_detach(&sb, NULL);
 	}
 	free(req->error);
 	req->error = e;
@@ -303,9 +390,15 @@ int gw_parse_reply(struct gw_request *req, const char *body, size_t len)
 	return -1;
 }
 
-/* the message of a gateway's error reply, sanitized; NULL for an empty body */
-static char *error_message(const char *body, size_t len)
+/*
+ * The message of a gateway's error reply, sanitized, with the gateway's key
+ * and the route's secrets redacted before it is cut; NULL for an empty body.
+ */
+static char *error_message(const struct gateway *gw, const struct gw_request *req,
+			   const char *body, size_t len)
 {
+	const char *secrets[GW_MAX_SECRETS + 1];
+	size_t n_secrets = 0, i;
 	struct strbuf sb = STRBUF_INIT;
 	const cJSON *m = NULL;
 	cJSON *root;
@@ -325,10 +418,15 @@ static char *error_message(const char *body, size_t len)
 		if (!cJSON_IsString(m) || !*m->valuestring)
 			m = NULL;
 	}
+	if (gw->key)
+		secrets[n_secrets++] = gw->key;
+	for (i = 0; req->route && i < req->route->n_secrets && n_secrets < GW_MAX_SECRETS + 1; i++)
+		secrets[n_secrets++] = req->route->secrets[i];
 	if (m)
-		target_add_untrusted(&sb, m->valuestring, strlen(m->valuestring), GW_MSG_MAX);
+		gw_error_text(&sb, m->valuestring, strlen(m->valuestring), secrets, n_secrets,
+			      GW_MSG_MAX);
 	else
-		target_add_untrusted(&sb, body, len, GW_MSG_MAX);
+		gw_error_text(&sb, body, len, secrets, n_secrets, GW_MSG_MAX);
 	cJSON_Delete(root);
 	if (!sb.len) {
 		strbuf_release(&sb);
@@ -911,11 +1009,11 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 	} else if (status == 401 || status == 403) {
 		strbuf_addf(&kind, "%s refused the credentials (HTTP %ld)",
 			    req->route ? "the target" : "gateway", status);
-		detail = error_message(slot->body.buf, slot->body.len);
+		detail = error_message(gw, req, slot->body.buf, slot->body.len);
 		fatal = 1;
 	} else {
 		strbuf_addf(&kind, "HTTP %ld", status);
-		detail = error_message(slot->body.buf, slot->body.len);
+		detail = error_message(gw, req, slot->body.buf, slot->body.len);
 		retry = slot->should_retry >= 0 ? slot->should_retry : gw_status_retryable(status);
 	}
 

@@ -38,6 +38,7 @@
 #include "target.h"
 
 struct gateway;
+struct strbuf;
 struct gw_route;
 
 struct gw_request {
@@ -109,6 +110,16 @@ void gateway_cancel_all(struct gateway *gw, void (*done)(struct gw_request *, vo
 void gw_request_release(struct gw_request *req);
 
 /* --- pure helpers, exposed for tests --- */
+
+/*
+ * len bytes of untrusted text (a gateway's or an application's error reply)
+ * appended to sb for an error message: every secret (of 4 bytes or more) is
+ * redacted from the whole text first, then the text is made visible and cut
+ * to max bytes, then any run of 8 or more bytes that is a piece of a secret
+ * is redacted too. Returns the bytes appended.
+ */
+size_t gw_error_text(struct strbuf *sb, const char *text, size_t len, const char *const *secrets,
+		     size_t n_secrets, size_t max);
 
 /* milliseconds to wait from a Retry-After value (delta-seconds, fractional, or HTTP-date), -1 if unparsable */
 long gw_parse_retry_after(const char *value, time_t now);

@@ -927,3 +927,67 @@ Test(gateway_live, wakeup_ends_poll)
 	pthread_join(th, NULL);
 	gateway_free(gw);
 }
+
+/* 1 when text holds a run of 8 or more bytes of key */
+static int holds_piece(const char *text, size_t len, const char *key)
+{
+	size_t klen = strlen(key), i, j, n;
+
+	for (i = 0; i < len; i++)
+		for (j = 0; j + 8 <= klen; j++) {
+			for (n = 0; i + n < len && j + n < klen && text[i + n] == key[j + n]; n++)
+				;
+			if (n >= 8)
+				return 1;
+		}
+	return 0;
+}
+
+/*
+ * An error reply that echoes the key, at every offset of a long message:
+ * no piece of 8 or more of its bytes survives, whether the cut at 300 bytes
+ * falls before, inside or after it; a second, shorter route secret likewise.
+ */
+Test(gateway_helpers, error_text_redacts_before_the_cut)
+{
+	const char *key = "sk-live-0123456789abcdefXYZW";
+	const char *token = "tok_9f8e7d6c5b";
+	const char *secrets[] = { key, token };
+	struct strbuf text = STRBUF_INIT, out = STRBUF_INIT;
+	size_t off, redacted = 0;
+
+	for (off = 0; off < 700; off++) {
+		strbuf_reset(&text);
+		strbuf_reset(&out);
+		while (text.len < off)
+			strbuf_addch(&text, 'a' + (char)(text.len % 26));
+		strbuf_addf(&text, "%s then %s", key, token);
+		strbuf_addstr(&text, " invalid api key");
+		gw_error_text(&out, text.buf, text.len, secrets, 2, 300);
+		cr_assert_leq(out.len, 300 + 16, "offset %zu: %zu bytes", off, out.len);
+		cr_assert(!holds_piece(out.buf, out.len, key), "offset %zu: %s", off, out.buf);
+		cr_assert(!holds_piece(out.buf, out.len, token), "offset %zu: %s", off, out.buf);
+		redacted += strstr(out.buf, "[redacted]") != NULL;
+	}
+	/* wherever the key starts before the cut, the message says it was redacted */
+	cr_assert_geq(redacted, 290);
+	/* a key behind a NUL byte is found too */
+	strbuf_reset(&text);
+	strbuf_reset(&out);
+	strbuf_add(&text, "x\0y ", 4);
+	strbuf_addstr(&text, key);
+	gw_error_text(&out, text.buf, text.len, secrets, 1, 300);
+	cr_assert(!holds_piece(out.buf, out.len, key), "%s", out.buf);
+	/* a gateway that echoes only part of the key ("sk-live-0123456789ab...") */
+	strbuf_reset(&out);
+	gw_error_text(&out, "Incorrect API key provided: sk-live-0123456789ab****", 52, secrets, 2,
+		      300);
+	cr_assert(!holds_piece(out.buf, out.len, key), "%s", out.buf);
+	cr_assert_not_null(strstr(out.buf, "Incorrect API key provided: [redacted]"), "%s", out.buf);
+	/* the text of a message that holds no secret is kept */
+	strbuf_reset(&out);
+	gw_error_text(&out, "model overloaded", 16, secrets, 2, 300);
+	cr_assert_str_eq(out.buf, "model overloaded");
+	strbuf_release(&text);
+	strbuf_release(&out);
+}
