@@ -11,6 +11,7 @@
 #include "error.h"
 #include "jsonutil.h"
 #include "sha256.h"
+#include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -111,7 +112,7 @@ static int load_gateway(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *g
 	char *url;
 	const cJSON *h, *c;
 	double v;
-	size_t len;
+	size_t len, at;
 
 	if (!cJSON_IsObject(g))
 		return jdoc_error(d, g ? g : d->root, "gateway", g ? "expected an object" : "missing");
@@ -130,6 +131,18 @@ static int load_gateway(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *g
 		return -1;
 	}
 	len = strlen(url);
+	for (at = 0; at < len; at++)
+		if ((unsigned char)url[at] <= ' ' || url[at] == 0x7f)
+			break;
+	if (at < len || !url[url[4] == 's' ? 8 : 7] || url[url[4] == 's' ? 8 : 7] == '/') {
+		jdoc_error(d, cJSON_GetObjectItem(g, "base_url"), "gateway.base_url",
+			   at < len ? "a URL has no spaces or control characters (byte %zu, after "
+				     "${VAR} expansion)"
+				   : "expected a host after the scheme (e.g. http://127.0.0.1:4000/v1)",
+			   at + 1);
+		free(url);
+		return -1;
+	}
 	while (len && url[len - 1] == '/')
 		len--;
 	url[len] = '\0';
@@ -528,6 +541,18 @@ int config_load(struct eg_config *cfg, const char *path)
 		size_t i, n;
 		if (jdoc_string_array(&d, d.root, "", "suites", &suites, &n))
 			goto out;
+		for (i = 0; i < n; i++)
+			if (!*suites[i]) {
+				struct strbuf field = STRBUF_INIT;
+
+				strbuf_addf(&field, "suites[%zu]", i);
+				jdoc_error(&d, cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+							   d.root, "suites"), (int)i),
+					   field.buf, "an empty path (give a suite directory)");
+				strbuf_release(&field);
+				free(suites);
+				goto out;
+			}
 		cfg->suites = xcalloc(n + 1, sizeof(char *));
 		for (i = 0; i < n; i++)
 			cfg->suites[i] = xstrdup(suites[i]);

@@ -67,6 +67,16 @@ expect_bad "misspelt field" 'typo.json:2: gateway.concurency: unknown field' run
 printf '{"gateway": {"base_url": "http://x"}, "target": {"name": "t", "version": "1", "model": "m"},,}\n' >badcfg.json
 expect_bad "config invalid JSON" 'badcfg.json:1: invalid JSON' run --config badcfg.json --suite s/good
 expect_bad "missing config" 'nope.json: cannot open' run --config nope.json --suite s/good
+# base_url must be a URL: no space or control character (a CRLF from a variable), a host
+printf '{"gateway": {"base_url": "http://127.0.0.1:1/v1 x"}, "target": {"name": "t", "version": "1", "model": "m"}}\n' >spaceurl.json
+expect_bad "a space in base_url" 'spaceurl.json:1: gateway.base_url: a URL has no spaces or control characters (byte 22' run --config spaceurl.json --suite s/good
+printf '{"gateway": {"base_url": "${EG_T_URL}"}, "target": {"name": "t", "version": "1", "model": "m"}}\n' >crlfurl.json
+EG_T_URL=$'http://127.0.0.1:1/v1\r\n' expect_bad "a CRLF in base_url from a variable" 'crlfurl.json:1: gateway.base_url: a URL has no spaces or control characters (byte 22' run --config crlfurl.json --suite s/good
+expect_rc "validate refuses it too" 2 env EG_T_URL=$'http://127.0.0.1:1/v1\r\n' "$EG_BIN" validate --config crlfurl.json --suite s/good
+printf '{"gateway": {"base_url": "http:///v1"}, "target": {"name": "t", "version": "1", "model": "m"}}\n' >nohost.json
+expect_bad "a base_url without a host" 'nohost.json:1: gateway.base_url: expected a host after the scheme' run --config nohost.json --suite s/good
+printf '{"gateway": {"base_url": "http://127.0.0.1:1/v1"}, "target": {"name": "t", "version": "1", "model": "m"}, "suites": ["s/good", ""]}\n' >emptysuite.json
+expect_bad "an empty suite path" 'emptysuite.json:1: suites\[1\]: an empty path' run --config emptysuite.json
 expect_bad "missing suite dir" 's/none/suite.json: cannot open' run --config cfg.json --suite s/none
 expect_bad "bad --filter-id" '--filter-id: missing closing parenthesis' run --config cfg.json --suite s/good --filter-id '(x'
 expect_bad "unknown option" "unknown option '--concurency'" run --config cfg.json --suite s/good --concurency 3
