@@ -443,10 +443,16 @@ static struct history *open_run(const struct run_cli *o, const struct setup *s, 
 				size_t size, int *repeats, const char *policy,
 				struct history **stored)
 {
-	struct history *h = history_open(o->common->history);
+	struct history *h;
 	size_t i;
 
 	*stored = NULL;
+	/* a run to resume is in a history that exists: never create an empty one for it */
+	if (o->resume && access(o->common->history, F_OK)) {
+		error("--resume %s: history %s: %s", o->resume, o->common->history, strerror(errno));
+		return NULL;
+	}
+	h = history_open(o->common->history);
 	if (!h)
 		return NULL;
 	if (o->resume ? resume_run(h, o, s, run_id, size, repeats, stored)

@@ -109,6 +109,8 @@ write_config cfg.json
 expect_rc "dry run" 0 "$EG_BIN" run --config cfg.json --suite s/good --dry-run --history "$T/h.db"
 expect_grep "dry run prints the plan" 'suite good@1.0.0 (golden): 3 of 3 cases' "$T/out"
 check "dry run writes no history" test ! -e "$T/h.db"
+# resuming a run of a history that does not exist creates nothing
+expect_bad "--resume without a history" "--resume nope: history $T/h.db: No such file or directory" run --config cfg.json --suite s/good --resume nope
 expect_eq "dry run calls nothing" '"requests":0' "$(curl -s "http://127.0.0.1:$MOCK_PORT/stats" | grep -o '"requests":[0-9]*')"
 
 finish
