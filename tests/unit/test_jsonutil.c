@@ -6,32 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "jsonutil.h"
 #include "strbuf.h"
 #include "banned.h"
 
-static char errbuf[16384];
-
-/* what was written to the redirected stderr since the last call */
-static const char *take_stderr(void)
-{
-	FILE *f;
-	size_t n;
-
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	clearerr(f);
-	n = fread(errbuf, 1, sizeof(errbuf) - 1, f);
-	errbuf[n] = '\0';
-	return errbuf;
-}
-
-static void redirect(void)
-{
-	cr_redirect_stderr();
-}
-
-TestSuite(jsonutil, .init = redirect);
+TestSuite(jsonutil, .init = th_stderr_start);
 
 /* parse text that must fail; the message must contain want */
 static void parse_fails(const char *file, int base, const char *text, size_t len, const char *want)
@@ -41,7 +21,7 @@ static void parse_fails(const char *file, int base, const char *text, size_t len
 
 	cr_assert_eq(jdoc_parse(&d, file, base, text, len), -1, "accepted: %s", text);
 	cr_assert_null(d.root);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, want), "want '%s' in: %s", want, err);
 	cr_assert_eq(strncmp(err, "evalgate: ", 10), 0, "%s", err);
 	cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line only: %s", err);
@@ -49,7 +29,7 @@ static void parse_fails(const char *file, int base, const char *text, size_t len
 
 static void parse_ok(struct jdoc *d, const char *text)
 {
-	cr_assert_eq(jdoc_parse(d, "t.json", 1, text, strlen(text)), 0, "%s", take_stderr());
+	cr_assert_eq(jdoc_parse(d, "t.json", 1, text, strlen(text)), 0, "%s", th_stderr_take());
 	cr_assert_not_null(d->root);
 }
 
@@ -66,7 +46,7 @@ Test(jsonutil, parses_and_keeps_the_text)
 	jdoc_release(&d);
 	cr_assert_null(d.root);
 	jdoc_release(&d); /* twice is harmless */
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 }
 
 Test(jsonutil, syntax_error_names_its_line)
@@ -167,7 +147,7 @@ Test(jsonutil, same_key_in_different_objects_is_fine)
 
 	parse_ok(&d, "{\"a\": {\"x\": 1}, \"b\": {\"x\": 2}, \"c\": [{\"x\": 3}, {\"x\": 4}]}");
 	jdoc_release(&d);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 }
 
 static const char nested_doc[] =
@@ -242,9 +222,9 @@ Test(jsonutil, jdoc_error_formats_file_line_field)
 	cr_assert_eq(jdoc_parse(&d, "e.json", 1, t, strlen(t)), 0);
 	cr_assert_eq(jdoc_error(&d, cJSON_GetObjectItem(cJSON_GetObjectItem(d.root, "a"), "b"),
 				"a.b", "bad value %d", 5), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: e.json:3: a.b: bad value 5\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: e.json:3: a.b: bad value 5\n");
 	cr_assert_eq(jdoc_error(&d, d.root, NULL, "whole"), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: e.json:1: whole\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: e.json:1: whole\n");
 	jdoc_release(&d);
 }
 
@@ -257,16 +237,16 @@ Test(jsonutil, check_keys)
 
 	cr_assert_eq(jdoc_parse(&d, "k.json", 1, t, strlen(t)), 0);
 	cr_assert_eq(jdoc_check_keys(&d, d.root, "target.", allowed), 0);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 	jdoc_release(&d);
 
 	t = "{\"name\": 1,\n\"version\": 2,\n\"Name\": 3,\n\"extra\": 4}";
 	cr_assert_eq(jdoc_parse(&d, "k.json", 1, t, strlen(t)), 0);
 	cr_assert_eq(jdoc_check_keys(&d, d.root, "target.", allowed), -1);
 	/* keys are case-sensitive; the first unknown one is reported */
-	cr_assert_str_eq(take_stderr(), "evalgate: k.json:3: target.Name: unknown field\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: k.json:3: target.Name: unknown field\n");
 	cr_assert_eq(jdoc_check_keys(&d, d.root, NULL, allowed), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: k.json:3: Name: unknown field\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: k.json:3: Name: unknown field\n");
 	jdoc_release(&d);
 }
 
@@ -299,13 +279,13 @@ Test(jsonutil, string_getter)
 	s = "untouched";
 	cr_assert_eq(jdoc_string(&d, d.root, "p.", "absent", 0, &s), 0);
 	cr_assert_str_eq(s, "untouched", "an absent optional leaves *out");
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 	cr_assert_eq(jdoc_string(&d, d.root, "p.", "absent", 1, &s), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: g.json:1: p.absent: missing (a string is required)\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: g.json:1: p.absent: missing (a string is required)\n");
 	cr_assert_eq(jdoc_string(&d, d.root, "p.", "n", 0, &s), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: g.json:3: p.n: expected a string\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: g.json:3: p.n: expected a string\n");
 	cr_assert_eq(jdoc_string(&d, d.root, "", "nul", 0, &s), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: g.json:10: nul: expected a string\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: g.json:10: nul: expected a string\n");
 	cr_assert_str_eq(s, "untouched");
 	jdoc_release(&d);
 }
@@ -323,16 +303,16 @@ Test(jsonutil, number_getter)
 	cr_assert_float_eq(v, -7, 1e-12);
 	/* the bounds are inclusive */
 	cr_assert_eq(jdoc_number(&d, d.root, "p.", "n", 1, 2.5, 2.5, &v), 0);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 	v = -7;
 	cr_assert_eq(jdoc_number(&d, d.root, "p.", "absent", 1, 0, 10, &v), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: g.json:1: p.absent: missing (a number is required)\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: g.json:1: p.absent: missing (a number is required)\n");
 	cr_assert_eq(jdoc_number(&d, d.root, "p.", "num_as_str", 1, 0, 10, &v), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: g.json:9: p.num_as_str: expected a number\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: g.json:9: p.num_as_str: expected a number\n");
 	cr_assert_eq(jdoc_number(&d, d.root, "p.", "n", 1, 3, 10, &v), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: g.json:3: p.n: 2.5 is out of range [3, 10]\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: g.json:3: p.n: 2.5 is out of range [3, 10]\n");
 	cr_assert_eq(jdoc_number(&d, d.root, "p.", "n", 1, 0, 1, &v), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: g.json:3: p.n: 2.5 is out of range [0, 1]\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: g.json:3: p.n: 2.5 is out of range [0, 1]\n");
 	cr_assert_float_eq(v, -7, 1e-12, "*out is left on error");
 	jdoc_release(&d);
 }
@@ -350,11 +330,11 @@ Test(jsonutil, bool_getter)
 	b = 7;
 	cr_assert_eq(jdoc_bool(&d, d.root, "p.", "absent", &b), 0);
 	cr_assert_eq(b, 7);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 	cr_assert_eq(jdoc_bool(&d, d.root, "p.", "s", &b), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: g.json:2: p.s: expected true or false\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: g.json:2: p.s: expected true or false\n");
 	cr_assert_eq(jdoc_bool(&d, d.root, "p.", "n", &b), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: g.json:3: p.n: expected true or false\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: g.json:3: p.n: expected true or false\n");
 	cr_assert_eq(b, 7);
 	jdoc_release(&d);
 }
@@ -375,42 +355,31 @@ Test(jsonutil, string_array_getter)
 	cr_assert_eq(jdoc_string_array(&d, d.root, "p.", "absent", &v, &n), 0);
 	cr_assert_null(v);
 	cr_assert_eq(n, 0);
-	cr_assert_str_eq(take_stderr(), "");
+	cr_assert_str_eq(th_stderr_take(), "");
 	cr_assert_eq(jdoc_string_array(&d, d.root, "p.", "s", &v, &n), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: g.json:2: p.s: expected an array of strings\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: g.json:2: p.s: expected an array of strings\n");
 	/* the bad element is named at its own line */
 	cr_assert_eq(jdoc_string_array(&d, d.root, "p.", "mixed", &v, &n), -1);
-	cr_assert_str_eq(take_stderr(), "evalgate: g.json:8: p.mixed: expected an array of strings\n");
+	cr_assert_str_eq(th_stderr_take(), "evalgate: g.json:8: p.mixed: expected an array of strings\n");
 	cr_assert_null(v);
 	cr_assert_eq(n, 0);
 	jdoc_release(&d);
 }
 
-static char tmpdir[64];
-
 static void file_setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_jsonutil_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	cr_redirect_stderr();
+	th_tmpdir_setup();
+	th_stderr_start();
 }
 
-static void file_teardown(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-Test(jsonutil_file, read_file_limits_and_errors, .init = file_setup, .fini = file_teardown)
+Test(jsonutil_file, read_file_limits_and_errors, .init = file_setup, .fini = th_tmpdir_teardown)
 {
 	struct strbuf sb = STRBUF_INIT;
 	char path[128];
 	FILE *fp;
 	const char *err;
 
-	snprintf(path, sizeof(path), "%s/f.json", tmpdir);
+	snprintf(path, sizeof(path), "%s", th_path("f.json"));
 	fp = fopen(path, "wb");
 	cr_assert_not_null(fp);
 	fwrite("0123456789", 1, 10, fp);
@@ -423,12 +392,12 @@ Test(jsonutil_file, read_file_limits_and_errors, .init = file_setup, .fini = fil
 	cr_assert_eq(read_file(path, &sb, 10), 0, "a file of exactly max bytes is read");
 	strbuf_reset(&sb);
 	cr_assert_eq(read_file(path, &sb, 9), -1);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, "f.json: larger than 9 bytes"), "%s", err);
 
-	snprintf(path, sizeof(path), "%s/missing.json", tmpdir);
+	snprintf(path, sizeof(path), "%s", th_path("missing.json"));
 	cr_assert_eq(read_file(path, &sb, 0), -1);
-	err = take_stderr();
+	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, "missing.json: cannot open: No such file"), "%s", err);
 	strbuf_release(&sb);
 }

@@ -10,11 +10,11 @@
 
 #include "config.h"
 #include "error.h"
+#include "helper.h"
 #include "history.h"
 #include "registry.h"
 #include "banned.h"
 
-static char tmpdir[64];
 static char hist_path[128], reg_url[160], reg_path[128];
 static struct history *h;
 static struct registry *reg;
@@ -22,10 +22,9 @@ static time_t now;
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eg_registry_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	snprintf(hist_path, sizeof(hist_path), "%s/h.db", tmpdir);
-	snprintf(reg_path, sizeof(reg_path), "%s/reg/registry.db", tmpdir);
+	th_tmpdir_setup();
+	snprintf(hist_path, sizeof(hist_path), "%s", th_path("h.db"));
+	snprintf(reg_path, sizeof(reg_path), "%s", th_path("reg/registry.db"));
 	snprintf(reg_url, sizeof(reg_url), "sqlite:%s", reg_path);
 	setenv("USER", "tester", 1);
 	unsetenv("GITHUB_ACTOR");
@@ -38,12 +37,9 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[128];
-
 	registry_close(reg);
 	history_close(h);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	cr_assert_eq(system(cmd), 0);
+	th_tmpdir_teardown();
 }
 
 TestSuite(registry, .init = setup, .fini = teardown);
@@ -334,7 +330,7 @@ Test(registry, the_audit_log_is_append_only)
 
 Test(registry, bad_input_is_a_usage_error)
 {
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(registry_register(reg, "bot", "v1", "[1,2]"), EG_ERR_USAGE);
 	cr_assert_eq(registry_register(reg, "bot", "v1", "{bad"), EG_ERR_USAGE);
 	cr_assert_eq(registry_register(reg, "", "v1", NULL), EG_ERR_USAGE);
@@ -406,7 +402,7 @@ static int load_cfg(const char *extra, struct eg_config *cfg)
 	char path[160];
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "%s/evalgate.json", tmpdir);
+	snprintf(path, sizeof(path), "%s", th_path("evalgate.json"));
 	fp = fopen(path, "w");
 	cr_assert_not_null(fp);
 	fprintf(fp, "{\"gateway\": {\"base_url\": \"http://127.0.0.1:9/v1\"},\n"
@@ -418,15 +414,9 @@ static int load_cfg(const char *extra, struct eg_config *cfg)
 
 static void stderr_has(const char *want)
 {
-	char buf[4096];
-	size_t n;
-	FILE *f;
+	const char *got = th_stderr_take();
 
-	fflush(stderr);
-	f = cr_get_redirected_stderr();
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	cr_assert(strstr(buf, want), "stderr: %s", buf);
+	cr_assert(strstr(got, want), "stderr: %s", got);
 }
 
 Test(registry, config_promotion_section)
@@ -456,7 +446,7 @@ Test(registry, config_promotion_errors_are_located)
 {
 	struct eg_config cfg;
 
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(load_cfg(",\n \"promotion\": {\"production\": {\"max_age_days\": -1}}", &cfg), -1);
 	stderr_has("evalgate.json:4: promotion.production.max_age_days");
 }
@@ -465,7 +455,7 @@ Test(registry, config_promotion_bad_alias)
 {
 	struct eg_config cfg;
 
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(load_cfg(",\n \"promotion\": {\n\"latest\": {}}", &cfg), -1);
 	stderr_has("evalgate.json:5: promotion: 'latest' is not an alias name");
 }
@@ -474,7 +464,7 @@ Test(registry, config_promotion_unknown_key)
 {
 	struct eg_config cfg;
 
-	cr_redirect_stderr();
+	th_stderr_start();
 	cr_assert_eq(load_cfg(",\n \"promotion\": {\"prod\": {\"require_suite\": [\"x\"]}}", &cfg), -1);
 	stderr_has("promotion.prod.");
 	cr_assert_eq(load_cfg(",\n \"promotion\": {\"prod\": {\"require_suites\": \"x\"}}", &cfg), -1);
