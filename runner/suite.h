@@ -58,7 +58,7 @@ struct case_filter {
 	struct shard shard;       /* only the cases of this shard (count 0: all) */
 };
 
-/* 0 ok; -1 after reporting "file:line: field: what" */
+/* 0 ok; -1 after reporting "file:line: field: what"; either way suite_release frees what s holds */
 int suite_load(struct eg_suite *s, const char *dir, const struct case_filter *f);
 void suite_release(struct eg_suite *s);
 int case_filter_match(const struct case_filter *f, const struct eg_case *c);

@@ -870,6 +870,7 @@ Test(target, case_vars_are_kept_and_hashed)
 	cr_assert_eq(suite_load(&s, dir, NULL), -1);
 	err = th_stderr_take();
 	cr_expect(strstr(err, "cases.jsonl:2: vars: expected an object of variables"), "%s", err);
+	suite_release(&s); /* what a failed load filled in is the caller's to release */
 }
 
 Test(target, a_cost_gate_needs_the_model_an_http_target_may_leave_out)
