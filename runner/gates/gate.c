@@ -210,6 +210,11 @@ static int parse_gate(const struct gate_parse *p, struct eg_gate *g)
 	if (suite && tag)
 		return jdoc_error(p->doc, p->spec, gate_field(p, NULL, field, sizeof(field)),
 				  "give either suite or tag, not both");
+	if (name && !*name)
+		return jdoc_error(p->doc, cJSON_GetObjectItemCaseSensitive(p->spec, "name"),
+				  gate_field(p, "name", field, sizeof(field)),
+				  "an empty name (leave it out to have one made from the metric "
+				  "and scope)");
 	g->type = t;
 	g->name = name ? xstrdup(name) : NULL;
 	g->metric = xstrdup(metric);

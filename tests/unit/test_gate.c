@@ -857,6 +857,9 @@ Test(gate, gate_errors)
 	gates_fail(5, "gates[0]: a gate needs min or max");
 	write_gates("    {\"metric\": \"pass_rate\", \"suite\": \"s\", \"tag\": \"t\", \"min\": 1}\n");
 	gates_fail(5, "gates[0]: give either suite or tag, not both");
+	write_gates("    {\"name\": \"\", \"metric\": \"pass_rate\", \"min\": 1}\n");
+	gates_fail(5, "gates[0].name: an empty name (leave it out to have one made from the metric "
+		   "and scope)");
 	write_gates("    {\"min\": 0.5}\n");
 	gates_fail(5, "gates[0].metric: missing (a string is required)");
 	write_gates("    {\"metric\": \"error_rate\",\n     \"max\": 2}\n");
