@@ -25,6 +25,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -156,6 +157,41 @@ def read_config(path):
 
 def split_list(s):
     return [x for x in re.split(r"[\s,]+", s) if x]
+
+
+def split_args(s):
+    """The args input: one or more lines, each split as a shell would (quotes keep
+    spaces, nothing is expanded), so `--filter-id "refund .*"` is two arguments."""
+    out = []
+    for line in s.splitlines():
+        out += shlex.split(line, comments=True)
+    return out
+
+
+def gate_detail_text(detail):
+    """A gate's detail for people: the regression gate's JSON object as a sentence,
+    any other detail as it is."""
+    if not detail:
+        return ""
+    try:
+        d = json.loads(detail)
+    except ValueError:
+        return detail
+    if not isinstance(d, dict):
+        return detail
+    if d.get("error"):
+        return d["error"]
+    if "pairs" in d:
+        text = "%s new failures, %s fixed in %s pairs against %s" % (
+            d.get("new_failures", 0), d.get("fixed", 0), d.get("pairs", 0),
+            d.get("baseline") or d.get("baseline_ref") or "the baseline")
+        if isinstance(d.get("p_value"), (int, float)):
+            text += " (McNemar p=%.3g)" % d["p_value"]
+        flips = [f.get("case_id") for f in d.get("flips") or [] if isinstance(f, dict) and f.get("to") == "fail" and f.get("case_id")]
+        if flips:
+            text += "; new failures: " + ", ".join(flips[:5])
+        return text
+    return "; ".join("%s=%s" % (k, v) for k, v in d.items() if not isinstance(v, (list, dict)))
 
 
 # ------------------------------------------------------------------ GitHub REST API
@@ -422,7 +458,13 @@ def cmd_run():
     report_flags = ["--junit", reports["junit"], "--markdown", reports["markdown"], "--html", reports["html"]]
     if "json" in reports:
         report_flags += ["--json", reports["json"]]
-    extra = split_list(env("EG_ARGS"))
+    try:
+        extra = split_args(env("EG_ARGS"))
+    except ValueError as e:
+        command("error", "the args input cannot be split: %s" % e, title="evalgate")
+        set_output("verdict", "error")
+        set_output("exit-code", "2")
+        return 0
     if merge:
         files = sorted(set(f for pat in split_list(merge) for f in glob.glob(pat)))
         if env("EG_PROMOTE"):
@@ -478,9 +520,10 @@ def cmd_run():
             if g.get("pass"):
                 continue
             val = "n/a" if value is None else "%.4g" % value
+            why = gate_detail_text(detail)
             notes.add("warning" if shard else "error",
                       "%s: %s = %s, needs %s %s%s" % (name or metric, metric, val, op or "", "" if threshold is None
-                                                      else "%.4g" % threshold, " (%s)" % detail if detail else ""),
+                                                      else "%.4g" % threshold, " (%s)" % why if why else ""),
                       title="evalgate gate failed" + (" (shard %s)" % shard if shard else ""))
     set_output("pass-rate", rate)
     if rc not in (0, 1):

@@ -1,0 +1,32 @@
+# Installation and the Debian package.
+#
+#   cmake --install build [--prefix DIR]      the binary, the manual and the changelog
+#   (cd build && cpack -G DEB)                evalgate_<version>_amd64.deb
+#
+# The binary is all evalgate needs at run time: the scorer prompts and the HTML
+# report's assets are compiled into it. The package's dependencies are the shared
+# libraries the binary links, found by dpkg-shlibdeps (so they name Debian's
+# runtime packages: libcurl4, libcjson1, libpcre2-8-0, libsqlite3-0, libgomp1, ...).
+include(GNUInstallDirs)
+
+install(TARGETS evalgate RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/CHANGELOG.md
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        FILES_MATCHING PATTERN "*.md")
+
+set(CPACK_PACKAGE_NAME evalgate)
+set(CPACK_PACKAGE_VENDOR evalgate)
+set(CPACK_PACKAGE_CONTACT "evalgate maintainers <evalgate@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "CI evaluation and release-gate runner for LLM applications")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_STRIP_FILES ON)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # evalgate_<version>_<arch>.deb
+set(CPACK_DEBIAN_PACKAGE_SECTION devel)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
+set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/evalgate/evalgate")
+set(CPACK_GENERATOR DEB)
+include(CPack)
