@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "jsonutil.h"
+#include "path.h"
 #include "sha256.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -452,6 +453,22 @@ const struct eg_promotion *config_promotion(const struct eg_config *cfg, const c
 }
 
 /* "promotion": {"ALIAS": {"require_suites": [...], "max_age_days": N}} and "registry" */
+/* url with a relative sqlite: path resolved against the config's directory, malloc'd */
+static char *registry_url(const char *cfg_path, const char *url)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *dir, *path;
+
+	if (strncmp(url, "sqlite:", 7) || url[7] == '/' || !url[7])
+		return xstrdup(url);
+	dir = path_dir(cfg_path);
+	path = path_resolve(dir, url + 7);
+	strbuf_addf(&sb, "sqlite:%s", path);
+	free(path);
+	free(dir);
+	return strbuf_detach(&sb, NULL);
+}
+
 static int load_registry(struct jdoc *d, struct eg_config *cfg)
 {
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(d->root, "promotion");
@@ -466,8 +483,7 @@ static int load_registry(struct jdoc *d, struct eg_config *cfg)
 	    strncmp(r->valuestring, "mlflow+https://", 15))
 		return jdoc_error(d, r, "registry", "'%s': expected sqlite:PATH, mlflow+http://HOST "
 				  "or mlflow+https://HOST", r->valuestring);
-	if (r)
-		cfg->registry = xstrdup(r->valuestring);
+	cfg->registry = registry_url(cfg->path, r ? r->valuestring : CONFIG_REGISTRY_DEFAULT);
 	if (!p)
 		return 0;
 	if (!cJSON_IsObject(p))

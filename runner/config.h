@@ -99,8 +99,14 @@ struct eg_config {
 	size_t text_len;
 	struct eg_promotion *promotions; /* the "promotion" section, in file order */
 	size_t n_promotions;
-	char *registry;           /* the "registry" URL, or NULL (default sqlite) */
+	char *registry;           /* the "registry" URL, default CONFIG_REGISTRY_DEFAULT; a
+				     relative sqlite: path is resolved against the config's
+				     directory (as suites are), so every command and the
+				     Action open the same file from any working directory */
 };
+
+/* the registry when neither the config nor --registry names one */
+#define CONFIG_REGISTRY_DEFAULT "sqlite:.evalgate/registry.db"
 
 /* 0 ok, -1 after reporting (cfg then holds nothing to release); a missing file is an error */
 int config_load(struct eg_config *cfg, const char *path);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "config.h"
@@ -47,7 +48,11 @@ static int promote(struct registry_cli *o, struct registry *r, const struct eg_c
 			     "audit log)");
 	if (o->reason && !o->force)
 		return error("registry promote: --reason goes with --force");
-	h = history_open_ro(history);
+	/* a repository with no history yet has no evidence: a refusal, not an error */
+	if (access(history, F_OK) && errno == ENOENT)
+		h = history_open(":memory:");
+	else
+		h = history_open_ro(history);
 	if (!h)
 		return EG_ERR_USAGE;
 	req.name = argv[1];
@@ -75,6 +80,14 @@ static int open_registry(const struct cmd_ctx *ctx, struct registry_cli *o)
 	return o->r ? 0 : -1;
 }
 
+/* the same for show, list and log: nothing is created */
+static int open_registry_ro(const struct cmd_ctx *ctx, struct registry_cli *o)
+{
+	o->r = registry_open_ro(o->registry ? o->registry
+					    : ctx->have_cfg ? ctx->cfg.registry : NULL);
+	return o->r ? 0 : -1;
+}
+
 static int sub_register(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
 	struct registry_cli *o = opts;
@@ -98,7 +111,7 @@ static int sub_show(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
 	struct registry_cli *o = opts;
 
-	return open_registry(ctx, o) ? EG_EXIT_USAGE
+	return open_registry_ro(ctx, o) ? EG_EXIT_USAGE
 				     : eg_exit_code(registry_show(o->r, argv[1], stdout));
 }
 
@@ -106,14 +119,14 @@ static int sub_list(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
 	struct registry_cli *o = opts;
 
-	return open_registry(ctx, o) ? EG_EXIT_USAGE : eg_exit_code(registry_list(o->r, stdout));
+	return open_registry_ro(ctx, o) ? EG_EXIT_USAGE : eg_exit_code(registry_list(o->r, stdout));
 }
 
 static int sub_log(struct cmd_ctx *ctx, char **argv, int nops, void *opts)
 {
 	struct registry_cli *o = opts;
 
-	return open_registry(ctx, o) ? EG_EXIT_USAGE
+	return open_registry_ro(ctx, o) ? EG_EXIT_USAGE
 				     : eg_exit_code(registry_log(o->r, nops > 1 ? argv[1] : NULL,
 								 o->limit, o->json, stdout));
 }

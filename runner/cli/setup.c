@@ -9,31 +9,10 @@
 #include <pcre2.h>
 
 #include "error.h"
+#include "path.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
-
-/* directory part of path, "." when none; malloc'd */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
-static char *resolve(const char *base, const char *p)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	if (p[0] == '/' || !strcmp(base, "."))
-		return xstrdup(p);
-	strbuf_addf(&sb, "%s/%s", base, p);
-	return strbuf_detach(&sb, NULL);
-}
 
 static int compile_filter(struct case_filter *f, const char *re)
 {
@@ -75,8 +54,8 @@ int setup_load(struct setup *s, const struct setup_args *a)
 					  s->cfg.judge.samples, s->cfg.target.model };
 		scorer_env_set(&env);
 	}
-	cfg_dir = dir_of(s->have_cfg ? cfg_path : "./x");
-	s->lock_path = resolve(cfg_dir, "suites/suites.lock");
+	cfg_dir = path_dir(s->have_cfg ? cfg_path : "./x");
+	s->lock_path = path_resolve(cfg_dir, "suites/suites.lock");
 	s->filter.tags = a->tags ? a->tags->v : NULL;
 	s->filter.n_tags = a->tags ? a->tags->n : 0;
 	s->filter.limit = a->limit > 0 ? (size_t)a->limit : 0;
@@ -92,7 +71,7 @@ int setup_load(struct setup *s, const struct setup_args *a)
 	s->suites = xcalloc(n, sizeof(*s->suites));
 	for (i = 0; i < n; i++) {
 		char *dir = a->suite_dirs->n ? xstrdup(a->suite_dirs->v[i])
-					     : resolve(cfg_dir, s->cfg.suites[i]);
+					     : path_resolve(cfg_dir, s->cfg.suites[i]);
 		int rc = suite_load(&s->suites[i], dir, &s->filter);
 		free(dir);
 		s->n_suites = i + 1;

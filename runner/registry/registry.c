@@ -6,11 +6,14 @@
  * aliases (one version per alias: the primary key is (name, alias)) and the
  * audit log, which triggers keep append-only.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
@@ -89,6 +92,22 @@ static int store_open(struct registry *r)
 		return -1;
 	/* the audit log is evidence: every promotion is on disk before it is reported */
 	return sqldb_exec(&r->store, "PRAGMA synchronous=FULL;");
+}
+
+/*
+ * For the commands that only read: an existing store is opened read-only; a
+ * missing one reads as an empty registry (an in-memory store), so that
+ * `registry show` on a new repository creates no file.
+ */
+static int store_open_ro(struct registry *r)
+{
+	struct stat st;
+
+	if (!stat(r->db_path, &st))
+		return sqldb_open_ro(&r->store, "registry", r->db_path, N_MIGRATIONS);
+	if (errno != ENOENT)
+		return error("cannot open registry %s: %s", r->db_path, strerror(errno));
+	return sqldb_open(&r->store, "registry", ":memory:", migrations, N_MIGRATIONS);
 }
 
 /* ---------- the local store ---------- */
@@ -289,7 +308,7 @@ const struct registry_backend registry_sqlite_backend = {
 
 /* ---------- opening ---------- */
 
-struct registry *registry_open(const char *url)
+static struct registry *open_url(const char *url, int readonly)
 {
 	struct registry *r;
 	const char *rest;
@@ -311,7 +330,9 @@ struct registry *registry_open(const char *url)
 	}
 	if (r->be->open(r, rest))
 		goto out_close;
-	if (store_open(r))
+	if (readonly && store_open_ro(r))
+		goto out_close;
+	if (!readonly && store_open(r))
 		goto out_close;
 	return r;
 out_close:
@@ -321,6 +342,16 @@ out_free:
 	free(r->url);
 	free(r);
 	return NULL;
+}
+
+struct registry *registry_open(const char *url)
+{
+	return open_url(url, 0);
+}
+
+struct registry *registry_open_ro(const char *url)
+{
+	return open_url(url, 1);
 }
 
 void registry_close(struct registry *r)
@@ -959,7 +990,7 @@ int registry_resolve_alias(const char *url, const char *target, struct history *
 	int rc, ret = -1;
 
 	*run_id = NULL;
-	r = registry_open(url);
+	r = registry_open_ro(url);
 	if (!r)
 		return -1;
 	rc = registry_alias_version(r, target, alias, &version);

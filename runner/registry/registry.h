@@ -34,7 +34,7 @@
 #include "history.h"
 #include "strbuf.h"
 
-#define REGISTRY_DEFAULT "sqlite:.evalgate/registry.db"
+#define REGISTRY_DEFAULT CONFIG_REGISTRY_DEFAULT
 
 struct registry;
 
@@ -64,6 +64,8 @@ int registry_check(struct history *h, const char *name, const char *version,
 
 /* open by URL (NULL: REGISTRY_DEFAULT); NULL after reporting a bad URL or store */
 struct registry *registry_open(const char *url);
+/* the same for reading only: never creates a file; a missing sqlite store is empty */
+struct registry *registry_open_ro(const char *url);
 void registry_close(struct registry *r);
 /* the backend's scheme name: "sqlite" or "mlflow" */
 const char *registry_kind(const struct registry *r);

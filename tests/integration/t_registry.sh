@@ -193,4 +193,22 @@ stop_fake
 expect_rc "mlflow: an unreachable server is exit 3" 3 "$EG_BIN" registry register ml-bot 1 --registry "mlflow+http://127.0.0.1:$FAKE_PORT?db=$T/mlreg.db"
 expect_grep "mlflow: the connection failure is named" "mlflow POST registered-models/create at http://127.0.0.1:$FAKE_PORT: .*[Cc]onnect" "$T/err"
 
+# --- a new repository: read-only commands create nothing; the first promote is a
+# refusal (exit 1, audited), not an error about a missing history; the registry
+# is found relative to the config from any working directory
+mkdir -p fresh/sub
+printf '{"gateway": {"base_url": "http://127.0.0.1:9/v1"}, "target": {"name": "bot", "version": "v1", "model": "m"}, "suites": [], "registry": "sqlite:state/registry.db"}\n' >fresh/evalgate.json
+(cd fresh && "$EG_BIN" registry show bot >../fresh.out 2>&1) || true
+(cd fresh && "$EG_BIN" registry list >>../fresh.out 2>&1)
+(cd fresh && "$EG_BIN" registry log >>../fresh.out 2>&1)
+expect_eq "registry show/list/log on a new repository create no file" "" "$(cd fresh && find . -newer evalgate.json ! -name . ! -name sub)"
+rc=0; (cd fresh && "$EG_BIN" registry promote bot v1 --alias production --history none/history.db >../fresh-promote.out 2>&1) || rc=$?
+expect_eq "the first promote with no history is a refusal" 1 "$rc"
+expect_grep "the refusal says there is no run" "no stored run of bot@v1" fresh-promote.out
+check "no history file was made by the refusal" test ! -e fresh/none/history.db
+check "the registry is beside the config" test -f fresh/state/registry.db
+(cd fresh/sub && "$EG_BIN" registry log --config ../evalgate.json >../../fresh-log.out 2>&1)
+expect_grep "the refusal is audited, and found from another directory" "refuse.*bot@v1" fresh-log.out
+check "no registry was made in the working directory" test ! -e fresh/sub/state
+
 finish
