@@ -38,6 +38,46 @@ static int env_name_ok(const char *s)
 	return 1;
 }
 
+/* a ":-" default within the n bytes of a ${...} */
+static int has_default(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i++)
+		if (s[i] == ':' && s[i + 1] == '-')
+			return 1;
+	return 0;
+}
+
+/* the first ${NAME} of s that has no default and whose variable is unset or empty */
+static int unset_var(const char *s, char *name, size_t size)
+{
+	const char *end, *val;
+	size_t n;
+
+	for (; (s = strstr(s, "${")); s = end + 1) {
+		end = strchr(s + 2, '}');
+		if (!end)
+			return 0; /* config_expand_env reports it */
+		n = (size_t)(end - (s + 2));
+		if (has_default(s + 2, n) || !n || n >= size)
+			continue;
+		memcpy(name, s + 2, n);
+		name[n] = '\0';
+		val = getenv(name);
+		if (env_name_ok(name) && (!val || !*val))
+			return 1;
+	}
+	return 0;
+}
+
+int config_gateway_ready(const struct eg_config *cfg)
+{
+	if (cfg->gateway.unresolved)
+		return error("%s", cfg->gateway.unresolved);
+	return 0;
+}
+
 char *config_expand_env(const struct jdoc *d, const cJSON *node, const char *field,
 			const char *s, char ***secrets, size_t *n_secrets)
 {
@@ -110,7 +150,7 @@ int config_header_ok(const char *name, const char *value)
 static int load_gateway(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *gw)
 {
 	const char *s = NULL;
-	char *url;
+	char *url, name[128];
 	const cJSON *h, *c;
 	double v;
 	size_t len, at;
@@ -121,6 +161,15 @@ static int load_gateway(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *g
 		return -1;
 	if (jdoc_string(d, g, "gateway.", "base_url", 1, &s))
 		return -1;
+	if (unset_var(s, name, sizeof(name))) {
+		/* only the commands that call the gateway need it (config_gateway_ready) */
+		struct strbuf why = STRBUF_INIT;
+
+		strbuf_addf(&why, "%s:%d: gateway.base_url: environment variable %s is not set",
+			    d->file, jdoc_line(d, cJSON_GetObjectItem(g, "base_url")), name);
+		gw->unresolved = strbuf_detach(&why, NULL);
+		goto options;
+	}
 	url = config_expand_env(d, cJSON_GetObjectItem(g, "base_url"), "gateway.base_url", s, NULL,
 				NULL);
 	if (!url)
@@ -148,6 +197,7 @@ static int load_gateway(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *g
 		len--;
 	url[len] = '\0';
 	gw->base_url = url;
+options:
 	s = NULL;
 	if (jdoc_string(d, g, "gateway.", "api_key_env", 0, &s))
 		return -1;
@@ -545,7 +595,7 @@ int config_load(struct eg_config *cfg, const char *path)
 		jdoc_error(&d, d.root, NULL, "expected a JSON object");
 		goto out;
 	}
-	if (jdoc_check_keys(&d, d.root, "", top_keys) ||
+	if (jdoc_check_controls(&d, d.root) || jdoc_check_keys(&d, d.root, "", top_keys) ||
 	    load_gateway(&d, cJSON_GetObjectItemCaseSensitive(d.root, "gateway"), &cfg->gateway) ||
 	    load_target(&d, cJSON_GetObjectItemCaseSensitive(d.root, "target"), &cfg->target) ||
 	    load_judge(&d, cJSON_GetObjectItemCaseSensitive(d.root, "judge"), &cfg->judge) ||
@@ -611,6 +661,7 @@ void config_release(struct eg_config *cfg)
 
 	free(cfg->path);
 	free(cfg->gateway.base_url);
+	free(cfg->gateway.unresolved);
 	free(cfg->gateway.api_key_env);
 	for (i = 0; i < cfg->gateway.n_headers; i++) {
 		free(cfg->gateway.headers[i].name);

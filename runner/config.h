@@ -24,7 +24,11 @@ struct eg_header {
 };
 
 struct eg_gateway_cfg {
-	char *base_url;           /* e.g. http://127.0.0.1:4000/v1, no trailing slash */
+	char *base_url;           /* e.g. http://127.0.0.1:4000/v1, no trailing slash; NULL
+				     when unresolved is set */
+	char *unresolved;         /* "file:line: gateway.base_url: environment variable X is
+				     not set", or NULL: reported by config_gateway_ready, so
+				     that commands which call nothing load such a config */
 	char *api_key_env;        /* name of the env var holding the key, or NULL */
 	struct eg_header *headers;
 	size_t n_headers;
@@ -107,6 +111,9 @@ struct eg_config {
 
 /* the registry when neither the config nor --registry names one */
 #define CONFIG_REGISTRY_DEFAULT "sqlite:.evalgate/registry.db"
+
+/* 0 when the gateway can be called; -1 after reporting why not (an unset variable) */
+int config_gateway_ready(const struct eg_config *cfg);
 
 /* 0 ok, -1 after reporting (cfg then holds nothing to release); a missing file is an error */
 int config_load(struct eg_config *cfg, const char *path);

@@ -6,14 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <unistd.h>
-#include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
 #include "error.h"
 #include "hashmap.h"
+#include "input.h"
 #include "jsonutil.h"
 #include "sha256.h"
 #include "strbuf.h"
@@ -340,7 +339,7 @@ static int id_first_line(struct hashmap *ids, const char *id, int line)
 /* the id on a given line, to rule out a hash collision; NULL when unreadable */
 static char *id_at_line(const char *path, int want)
 {
-	FILE *fp = fopen(path, "rb");
+	FILE *fp = input_open(path);
 	char *line = NULL, *id = NULL;
 	size_t alloc = 0;
 	ssize_t n;
@@ -348,7 +347,7 @@ static char *id_at_line(const char *path, int want)
 
 	if (!fp)
 		return NULL;
-	while ((n = getline(&line, &alloc, fp)) >= 0) {
+	while ((n = input_getline(&line, &alloc, fp, INPUT_LINE_MAX)) >= 0) {
 		if (++lineno == want) {
 			cJSON *j = cJSON_ParseWithLength(line, (size_t)n);
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "id");
@@ -361,6 +360,12 @@ static char *id_at_line(const char *path, int want)
 	free(line);
 	fclose(fp);
 	return id;
+}
+
+static int line_too_long(const char *path, int lineno)
+{
+	return error_at(path, lineno, NULL, "line longer than %zu bytes, the limit of a JSONL line",
+			INPUT_LINE_MAX);
 }
 
 static int blank(const char *s, size_t n)
@@ -387,7 +392,8 @@ static int load_manifest(struct eg_suite *s, struct sha256 *h)
 	int ret = -1;
 
 	if (read_file(s->manifest_path, &text, 4u << 20) ||
-	    jdoc_parse(&d, s->manifest_path, 1, text.buf, text.len))
+	    jdoc_parse(&d, s->manifest_path, 1, text.buf, text.len) ||
+	    jdoc_check_controls(&d, d.root))
 		goto out;
 	if (!cJSON_IsObject(d.root)) {
 		jdoc_error(&d, d.root, NULL, "expected a JSON object");
@@ -487,17 +493,21 @@ int suite_load(struct eg_suite *s, const char *dir, const struct case_filter *f)
 		return -1;
 	r.suite = s;
 	r.filter = NULL;
-	r.fp = fopen(s->cases_path, "rb");
+	r.fp = input_open(s->cases_path);
 	r.line = NULL;
 	r.line_alloc = 0;
 	r.lineno = 0;
 	if (!r.fp)
-		return error("%s: cannot open: %s", s->cases_path, strerror(errno));
+		return -1;
 	for (;;) {
-		ssize_t n = getline(&r.line, &r.line_alloc, r.fp);
+		ssize_t n = input_getline(&r.line, &r.line_alloc, r.fp, INPUT_LINE_MAX);
 		struct eg_case c;
 		int first;
 
+		if (n == -2) {
+			line_too_long(s->cases_path, r.lineno + 1);
+			goto out;
+		}
 		if (n < 0)
 			break;
 		r.lineno++;
@@ -567,10 +577,8 @@ int case_reader_open(struct case_reader *r, const struct eg_suite *s, const stru
 	memset(r, 0, sizeof(*r));
 	r->suite = s;
 	r->filter = f;
-	r->fp = fopen(s->cases_path, "rb");
-	if (!r->fp)
-		return error("%s: cannot open: %s", s->cases_path, strerror(errno));
-	return 0;
+	r->fp = input_open(s->cases_path);
+	return r->fp ? 0 : -1;
 }
 
 int case_reader_next(struct case_reader *r, struct eg_case *c)
@@ -580,7 +588,9 @@ int case_reader_next(struct case_reader *r, struct eg_case *c)
 
 		if (r->filter && r->filter->limit && r->taken >= r->filter->limit)
 			return 0;
-		n = getline(&r->line, &r->line_alloc, r->fp);
+		n = input_getline(&r->line, &r->line_alloc, r->fp, INPUT_LINE_MAX);
+		if (n == -2)
+			return line_too_long(r->suite->cases_path, r->lineno + 1);
 		if (n < 0)
 			return ferror(r->fp) ? error("%s: read error", r->suite->cases_path) : 0;
 		r->lineno++;
@@ -614,16 +624,24 @@ struct lock_entry {
 
 static int lock_read(const char *path, struct lock_entry **out, size_t *n)
 {
-	FILE *fp = fopen(path, "r");
+	FILE *fp;
 	char *line = NULL;
 	size_t alloc = 0, cap = 0;
+	ssize_t len;
 	int lineno = 0, ret = 0;
 
 	*out = NULL;
 	*n = 0;
+	if (access(path, F_OK) && errno == ENOENT)
+		return 1;
+	fp = input_open(path);
 	if (!fp)
-		return errno == ENOENT ? 1 : error("%s: cannot open: %s", path, strerror(errno));
-	while (getline(&line, &alloc, fp) >= 0) {
+		return -1;
+	while ((len = input_getline(&line, &alloc, fp, INPUT_LINE_MAX)) >= 0 || len == -2) {
+		if (len == -2) {
+			ret = line_too_long(path, lineno + 1);
+			break;
+		}
 		struct lock_entry e;
 		lineno++;
 		if (line[0] == '#' || blank(line, strlen(line)))

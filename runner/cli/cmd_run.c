@@ -592,12 +592,20 @@ static int execute(struct run_cli *o, struct setup *s)
 	repeat_policy_format(&s->cfg.repeat_policy, policy, sizeof(policy));
 	if (s->cfg.gateway.api_key_env && !o->cache_only) {
 		api_key = getenv(s->cfg.gateway.api_key_env);
-		if (!api_key || !*api_key) {
+		/* a dry run calls nothing: it says what a real run would need */
+		if ((!api_key || !*api_key) && o->dry_run)
+			warning("%s: gateway.api_key_env: environment variable %s is not set; a "
+				"run would stop here", s->cfg.path, s->cfg.gateway.api_key_env);
+		else if (!api_key || !*api_key) {
 			error("%s: gateway.api_key_env: environment variable %s is not set",
 			      s->cfg.path, s->cfg.gateway.api_key_env);
 			return EG_EXIT_USAGE;
 		}
 	}
+	if (s->cfg.gateway.unresolved && o->dry_run)
+		warning("%s; a run would stop here", s->cfg.gateway.unresolved);
+	else if (config_gateway_ready(&s->cfg))
+		return EG_EXIT_USAGE;
 	if (o->dry_run) {
 		print_plan(s, o, concurrency, repeats);
 		return EG_EXIT_OK;

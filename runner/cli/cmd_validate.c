@@ -49,6 +49,8 @@ int cmd_validate(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (lock)
 		info("wrote %s", s.lock_path);
+	if (s.have_cfg && s.cfg.gateway.unresolved)
+		warning("%s; run needs it", s.cfg.gateway.unresolved);
 	info("ok: %s%zu suite%s, %zu cases", s.have_cfg ? "config, " : "", s.n_suites, s.n_suites == 1 ? "" : "s", cases);
 	rc = 0;
 out_setup:

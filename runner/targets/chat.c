@@ -123,7 +123,8 @@ static void chat_request_key(const struct target *t, const struct target_request
 
 static void chat_describe(const struct target *t, struct strbuf *out)
 {
-	strbuf_addf(out, "(model %s) via %s", t->cfg->target.model, t->cfg->gateway.base_url);
+	strbuf_addf(out, "(model %s) via %s", t->cfg->target.model,
+		    t->cfg->gateway.base_url ? t->cfg->gateway.base_url : "an unset gateway.base_url");
 }
 
 /* ------------------------------------------------------------ reply */

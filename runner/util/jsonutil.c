@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "input.h"
 #include "jsonw.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -15,13 +16,13 @@
 
 int read_file(const char *path, struct strbuf *sb, size_t max)
 {
-	FILE *fp = fopen(path, "rb");
+	FILE *fp = input_open(path);
 	char buf[65536];
 	size_t n;
 	int ret = 0;
 
 	if (!fp)
-		return error("%s: cannot open: %s", path, strerror(errno));
+		return -1;
 	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
 		if (max && sb->len + n > max) {
 			ret = error("%s: larger than %zu bytes", path, max);
@@ -84,10 +85,107 @@ static int check_duplicates(const struct jdoc *d, const cJSON *v)
 	return ret;
 }
 
+static const char *control_char(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && !strchr("\t\n\r", *s)) || *s == 0x7f)
+			return s;
+	return NULL;
+}
+
+int jdoc_check_controls(const struct jdoc *d, const cJSON *v)
+{
+	const cJSON *c;
+	const char *bad;
+
+	if (v->string && (bad = control_char(v->string)))
+		return jdoc_error(d, v, NULL, "a key has the control character 0x%02x",
+				  (unsigned char)*bad);
+	if (cJSON_IsString(v) && (bad = control_char(v->valuestring)))
+		return jdoc_error(d, v, v->string,
+				  "the control character 0x%02x is not allowed here (a terminal "
+				  "would act on it)", (unsigned char)*bad);
+	for (c = v->child; c; c = c->next)
+		if (jdoc_check_controls(d, c))
+			return -1;
+	return 0;
+}
+
+/*
+ * The offset of the first \u0000 escape in a string of text, or -1. A
+ * backslash escapes it only when the run of backslashes before the 'u' is
+ * odd: "\\u0000" is a backslash and the text u0000.
+ */
+static long nul_escape(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	while ((p = memchr(p, 'u', (size_t)(end - p)))) {
+		const char *b = p;
+
+		if (end - p < 5 || memcmp(p, "u0000", 5)) {
+			p++;
+			continue;
+		}
+		while (b > text && b[-1] == '\\')
+			b--;
+		if ((p - b) % 2)
+			return (long)(p - 1 - text);
+		p++;
+	}
+	return -1;
+}
+
+/*
+ * The key of the member whose string holds offset off (the key itself when
+ * the string is one), copied into key; "" when it is an array element.
+ */
+static void key_at(const char *text, size_t off, char *key, size_t size)
+{
+	size_t i = off, start, kend;
+
+	key[0] = '\0';
+	/* back to the string's opening quote: a quote with an even run of backslashes */
+	while (i > 0) {
+		size_t b = --i;
+
+		if (text[i] != '"')
+			continue;
+		while (b > 0 && text[b - 1] == '\\')
+			b--;
+		if ((i - b) % 2 == 0)
+			break;
+	}
+	start = i;
+	while (i > 0 && strchr(" \t\r\n", text[i - 1]))
+		i--;
+	if (i == 0 || text[i - 1] != ':') {
+		/* not a value: the string is a key, or an array element */
+		for (kend = off; text[kend] && text[kend] != '"'; kend++)
+			;
+		i = kend + 1;
+		while (text[i] && strchr(" \t\r\n", text[i]))
+			i++;
+		if (text[i] == ':')
+			snprintf(key, size, "%.*s", (int)(kend - start - 1), text + start + 1);
+		return;
+	}
+	i--;
+	while (i > 0 && strchr(" \t\r\n", text[i - 1]))
+		i--;
+	if (i == 0 || text[i - 1] != '"')
+		return;
+	kend = --i;
+	while (i > 0 && text[i - 1] != '"')
+		i--;
+	snprintf(key, size, "%.*s", (int)(kend - i), text + i);
+}
+
 int jdoc_parse(struct jdoc *d, const char *file, int line_base, const char *text, size_t len)
 {
 	const char *end = NULL, *nul;
 	size_t bad;
+	long nul_at;
 
 	d->file = file;
 	d->line_base = line_base;
@@ -120,6 +218,17 @@ int jdoc_parse(struct jdoc *d, const char *file, int line_base, const char *text
 					"invalid JSON: unexpected end of input");
 		return error_at(file, line_at(text, off, line_base), NULL,
 				"invalid JSON near '%s'", near);
+	}
+	/* cJSON would cut such a string at the NUL: what follows it would be lost */
+	nul_at = nul_escape(text, len);
+	if (nul_at >= 0) {
+		char key[64];
+
+		key_at(text, (size_t)nul_at, key, sizeof(key));
+		cJSON_Delete(d->root);
+		d->root = NULL;
+		return error_at(file, line_at(text, (size_t)nul_at, line_base), key[0] ? key : NULL,
+				"a NUL character (\\u0000) is not allowed in text");
 	}
 	if (check_duplicates(d, d->root)) {
 		cJSON_Delete(d->root);

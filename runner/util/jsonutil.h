@@ -36,6 +36,12 @@ const char *json_kind(const cJSON *v);
  */
 int jdoc_parse(struct jdoc *d, const char *file, int line_base, const char *text, size_t len);
 void jdoc_release(struct jdoc *d);
+/*
+ * Refuse control characters other than tab, newline and CR in the strings and
+ * keys of v (configs and suite manifests: names and prompts that reach a
+ * terminal); -1 after reporting the first.
+ */
+int jdoc_check_controls(const struct jdoc *d, const cJSON *v);
 /* the line of node in the document (its key, for object members) */
 int jdoc_line(const struct jdoc *d, const cJSON *node);
 /* "file:line: field: message" for node; returns -1 */

@@ -113,4 +113,38 @@ check "dry run writes no history" test ! -e "$T/h.db"
 expect_bad "--resume without a history" "--resume nope: history $T/h.db: No such file or directory" run --config cfg.json --suite s/good --resume nope
 expect_eq "dry run calls nothing" '"requests":0' "$(curl -s "http://127.0.0.1:$MOCK_PORT/stats" | grep -o '"requests":[0-9]*')"
 
+# text with a NUL escape: cJSON would cut it there, so it is refused with its place
+bad_suite nulid "$(printf '%s\n%s\n' '{"id":"a","input":"x"}' '{"id":"b\u0000c","input":"y"}')"
+expect_bad "NUL in a case id" 's/nulid/cases.jsonl:2: id: a NUL character (\\u0000) is not allowed' run --config cfg.json --suite s/nulid
+bad_suite nulinput '{"id":"a","input":"x\u0000 the rest"}'
+expect_bad "NUL in an input" 's/nulinput/cases.jsonl:1: input: a NUL character' run --config cfg.json --suite s/nulinput
+bad_suite escnul '{"id":"a","input":"a backslash then u0000: \\u0000"}'
+expect_rc "an escaped backslash before u0000 is no NUL" 0 "$EG_BIN" validate --config cfg.json --suite s/escnul
+sed 's/"model": *"[^"]*"/"model": "m\\u0000x"/' cfg.json >nulcfg.json
+expect_bad "NUL in a config string" 'nulcfg.json:[0-9]*: model: a NUL character' run --config nulcfg.json --suite s/good
+# a control character in a name would reach the terminal
+sed 's/"model": *"[^"]*"/"model": "m\\u001b[2J"/' cfg.json >esccfg.json
+expect_bad "ESC in a config name" 'esccfg.json:[0-9]*: model: the control character 0x1b' run --config esccfg.json --suite s/good
+# inputs that are not regular files, and an endless line
+mkdir -p s/fifo s/dev s/long
+cp s/good/suite.json s/fifo/ && mkfifo s/fifo/cases.jsonl
+expect_bad "a FIFO as cases.jsonl" 's/fifo/cases.jsonl: is a FIFO' run --config cfg.json --suite s/fifo
+cp s/good/suite.json s/dev/ && ln -s /dev/zero s/dev/cases.jsonl
+expect_bad "a device as cases.jsonl" 's/dev/cases.jsonl: is a device' run --config cfg.json --suite s/dev
+cp s/good/suite.json s/long/
+python3 -c 'import sys; sys.stdout.write("{\"id\":\"a\",\"input\":\"ok\"}\n{\"id\":\"b\",\"input\":\"" + "x" * (17 << 20) + "\"}\n")' >s/long/cases.jsonl
+expect_bad "a line over the cap" 's/long/cases.jsonl:2: line longer than 16777216 bytes' run --config cfg.json --suite s/long
+mkdir -p lockdir/suites/a lockdir/suites/suites.lock
+make_suite lockdir/suites/a suite-a golden "$good_cases"
+printf '{"gateway": {"base_url": "http://127.0.0.1:1/v1"}, "target": {"name": "t", "version": "1", "model": "m"}, "suites": ["suites/a"]}\n' >lockdir/evalgate.json
+expect_bad "suites.lock as a directory" 'suites.lock: is a directory' run --config lockdir/evalgate.json
+# commands that call nothing do not need the gateway's variables
+printf '{"gateway": {"base_url": "${EG_NO_SUCH_URL}", "api_key_env": "EG_NO_SUCH_KEY"}, "target": {"name": "t", "version": "1", "model": "m"}, "suites": ["s/good"]}\n' >unset.json
+expect_rc "dry run without the key or the URL variable" 0 "$EG_BIN" run --config unset.json --dry-run --history "$T/h.db"
+expect_grep "dry run says the key is missing" 'EG_NO_SUCH_KEY is not set; a run would stop here' "$T/err"
+check "dry run: no history" test ! -e "$T/h.db"
+expect_rc "validate without the URL variable" 0 "$EG_BIN" validate --config unset.json
+expect_grep "validate warns about the URL variable" 'unset.json:1: gateway.base_url: environment variable EG_NO_SUCH_URL is not set' "$T/err"
+EG_NO_SUCH_KEY=k expect_bad "run without the URL variable" 'unset.json:1: gateway.base_url: environment variable EG_NO_SUCH_URL is not set' run --config unset.json
+
 finish
