@@ -519,6 +519,43 @@ static char *registry_url(const char *cfg_path, const char *url)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* the suite directories, each given once (setup checks they exist) */
+static int load_suites(struct jdoc *d, struct eg_config *cfg)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(d->root, "suites");
+	const char **suites;
+	char field[32];
+	size_t i, k, n;
+	int ret = -1;
+
+	if (jdoc_string_array(d, d->root, "", "suites", &suites, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		const cJSON *node = cJSON_GetArrayItem(arr, (int)i);
+
+		snprintf(field, sizeof(field), "suites[%zu]", i);
+		if (!*suites[i]) {
+			jdoc_error(d, node, field, "an empty path (give a suite directory)");
+			goto out;
+		}
+		for (k = 0; k < i && strcmp(suites[k], suites[i]); k++)
+			;
+		if (k < i) {
+			jdoc_error(d, node, field, "'%s' is listed twice (also suites[%zu])", suites[i],
+				   k);
+			goto out;
+		}
+	}
+	cfg->suites = xcalloc(n + 1, sizeof(char *));
+	for (i = 0; i < n; i++)
+		cfg->suites[i] = xstrdup(suites[i]);
+	cfg->n_suites = n;
+	ret = 0;
+out:
+	free(suites);
+	return ret;
+}
+
 static int load_registry(struct jdoc *d, struct eg_config *cfg)
 {
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(d->root, "promotion");
@@ -528,6 +565,9 @@ static int load_registry(struct jdoc *d, struct eg_config *cfg)
 
 	if (r && !cJSON_IsString(r))
 		return jdoc_error(d, r, "registry", "expected a string");
+	if (r && !strcmp(r->valuestring, "sqlite:"))
+		return jdoc_error(d, r, "registry", "sqlite: needs a path, e.g. "
+				  "sqlite:.evalgate/registry.db");
 	if (r && strncmp(r->valuestring, "sqlite:", 7) &&
 	    strncmp(r->valuestring, "mlflow+http://", 14) &&
 	    strncmp(r->valuestring, "mlflow+https://", 15))
@@ -602,29 +642,8 @@ int config_load(struct eg_config *cfg, const char *path)
 	    load_repeat_policy(&d, cJSON_GetObjectItemCaseSensitive(d.root, "repeat_policy"),
 			       &cfg->repeat_policy))
 		goto out;
-	{
-		const char **suites;
-		size_t i, n;
-		if (jdoc_string_array(&d, d.root, "", "suites", &suites, &n))
-			goto out;
-		for (i = 0; i < n; i++)
-			if (!*suites[i]) {
-				struct strbuf field = STRBUF_INIT;
-
-				strbuf_addf(&field, "suites[%zu]", i);
-				jdoc_error(&d, cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
-							   d.root, "suites"), (int)i),
-					   field.buf, "an empty path (give a suite directory)");
-				strbuf_release(&field);
-				free(suites);
-				goto out;
-			}
-		cfg->suites = xcalloc(n + 1, sizeof(char *));
-		for (i = 0; i < n; i++)
-			cfg->suites[i] = xstrdup(suites[i]);
-		cfg->n_suites = n;
-		free(suites);
-	}
+	if (load_suites(&d, cfg))
+		goto out;
 	if (load_gates(&d, cfg) ||
 	    load_prices(&d, cJSON_GetObjectItemCaseSensitive(d.root, "prices"), cfg) ||
 	    load_registry(&d, cfg))

@@ -273,6 +273,14 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 	c->messages = v ? cJSON_Duplicate(v, 1) : NULL;
 	c->expected = expected ? xstrdup(expected) : NULL;
 	c->output = output ? xstrdup(output) : NULL;
+	for (i = 0; i < n_tags; i++)
+		if (!*tags[i]) {
+			jdoc_error(&d, cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(d.root,
+											"tags"),
+							  (int)i),
+				   "tags", "an empty tag");
+			goto out;
+		}
 	c->tags = xcalloc(n_tags + s->n_tags + 1, sizeof(char *));
 	for (i = 0; i < s->n_tags; i++)
 		c->tags[c->n_tags++] = xstrdup(s->tags[i]);

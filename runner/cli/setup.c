@@ -9,10 +9,30 @@
 #include <pcre2.h>
 
 #include "error.h"
+#include "jsonutil.h"
 #include "path.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
+
+/* the config's suites[i] (at dir) is not a directory: 1 after reporting it there */
+static int config_suite_missing(const struct eg_config *cfg, size_t i, const char *dir)
+{
+	struct stat st;
+	struct jdoc d;
+	char field[32];
+	int exists = !stat(dir, &st);
+
+	if (exists && S_ISDIR(st.st_mode))
+		return 0;
+	config_jdoc(cfg, &d);
+	snprintf(field, sizeof(field), "suites[%zu]", i);
+	jdoc_error(&d, cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(d.root, "suites"),
+					  (int)i),
+		   field, "'%s': %s (paths are relative to the config's directory)",
+		   cfg->suites[i], exists ? "not a directory" : "no such directory");
+	return 1;
+}
 
 static int compile_filter(struct case_filter *f, const char *re)
 {
@@ -72,7 +92,8 @@ int setup_load(struct setup *s, const struct setup_args *a)
 	for (i = 0; i < n; i++) {
 		char *dir = a->suite_dirs->n ? xstrdup(a->suite_dirs->v[i])
 					     : path_resolve(cfg_dir, s->cfg.suites[i]);
-		int rc = suite_load(&s->suites[i], dir, &s->filter);
+		int rc = !a->suite_dirs->n && config_suite_missing(&s->cfg, i, dir)
+				 ? -1 : suite_load(&s->suites[i], dir, &s->filter);
 		free(dir);
 		s->n_suites = i + 1;
 		if (rc)

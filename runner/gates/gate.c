@@ -241,6 +241,26 @@ static void gate_release(struct eg_gate *g)
 	memset(g, 0, sizeof(*g));
 }
 
+/* gate results are stored and reported by name: two gates cannot share one */
+static int name_taken(const struct gates *gs, const struct gate_parse *p)
+{
+	const char *name = gs->v[gs->n - 1].name;
+	char prefix[64];
+	size_t i;
+
+	/* default names may repeat (two drift gates of one suite); given ones may not */
+	if (!cJSON_GetObjectItemCaseSensitive(p->spec, "name"))
+		return 0;
+	for (i = 0; i + 1 < gs->n; i++)
+		if (!strcmp(gs->v[i].name, name)) {
+			gate_field(p, "name", prefix, sizeof(prefix));
+			return jdoc_error(p->doc, p->spec, prefix,
+					  "'%s' is also the name of gates[%zu]; give each gate its "
+					  "own name", name, i);
+		}
+	return 0;
+}
+
 int gates_load(struct gates *gs, const struct eg_config *cfg)
 {
 	struct gate_parse p;
@@ -259,7 +279,7 @@ int gates_load(struct gates *gs, const struct eg_config *cfg)
 	cJSON_ArrayForEach(c, cfg->gates) {
 		p.spec = c;
 		gs->n++; /* a half-parsed gate is released too */
-		if (parse_gate(&p, &gs->v[gs->n - 1])) {
+		if (parse_gate(&p, &gs->v[gs->n - 1]) || name_taken(gs, &p)) {
 			gates_release(gs);
 			return -1;
 		}

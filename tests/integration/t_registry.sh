@@ -112,7 +112,8 @@ assert got == want, got
 assert all(e["who"] == "ci-bot" and e["backend"] == "sqlite" for e in log)
 assert log[7]["reason"] == "rollback drill"
 EOP
-expect_rc "a bad promotion section is a located config error" 2 "$EG_BIN" registry list --config <(sed 's/"max_age_days": 7/"max_age_days": "7"/' a.json)
+sed 's/"max_age_days": 7/"max_age_days": "7"/' a.json >bad-promo.json
+expect_rc "a bad promotion section is a located config error" 2 "$EG_BIN" registry list --config bad-promo.json
 expect_grep "it names the line and field" ":[0-9]*: promotion.production.max_age_days" "$T/err"
 
 # --- MLflow backend against the fake ---
