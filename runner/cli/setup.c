@@ -9,6 +9,7 @@
 #include <pcre2.h>
 
 #include "error.h"
+#include "jsonutil.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -51,6 +52,28 @@ static int compile_filter(struct case_filter *f, const char *re)
 	return 0;
 }
 
+int setup_target_prompt(const struct eg_config *cfg, struct prompt *p)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg->target.obj, "prompt");
+	struct jdoc d;
+	char *dir, *path;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	if (!v)
+		return 0;
+	config_jdoc(cfg, &d);
+	if (!cJSON_IsString(v) || !*v->valuestring)
+		return jdoc_error(&d, v, "target.prompt",
+				  "expected a file name (relative to the config)");
+	dir = dir_of(cfg->path);
+	path = resolve(dir, v->valuestring);
+	ret = prompt_load(p, path);
+	free(path);
+	free(dir);
+	return ret;
+}
+
 int setup_load(struct setup *s, const struct setup_args *a)
 {
 	const char *cfg_path = a->common->config;
@@ -67,7 +90,8 @@ int setup_load(struct setup *s, const struct setup_args *a)
 			return -1;
 		s->have_cfg = 1;
 		/* on failure the caller's setup_release frees what was loaded */
-		if (target_load(&s->target, &s->cfg) || gates_load(&s->gates, &s->cfg))
+		if (target_load(&s->target, &s->cfg) || gates_load(&s->gates, &s->cfg) ||
+		    setup_target_prompt(&s->cfg, &s->prompt))
 			return -1;
 	}
 	if (s->have_cfg) {
@@ -93,7 +117,8 @@ int setup_load(struct setup *s, const struct setup_args *a)
 	for (i = 0; i < n; i++) {
 		char *dir = a->suite_dirs->n ? xstrdup(a->suite_dirs->v[i])
 					     : resolve(cfg_dir, s->cfg.suites[i]);
-		int rc = suite_load(&s->suites[i], dir, &s->filter);
+		int rc = suite_load_prompted(&s->suites[i], dir, &s->filter,
+					     s->prompt.path ? &s->prompt : NULL);
 		free(dir);
 		s->n_suites = i + 1;
 		if (rc)
@@ -141,6 +166,7 @@ void setup_release(struct setup *s)
 		suite_release(&s->suites[i]);
 	free(s->suites);
 	gates_release(&s->gates);
+	prompt_release(&s->prompt);
 	if (s->have_cfg) {
 		target_release(&s->target);
 		config_release(&s->cfg);

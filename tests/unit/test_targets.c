@@ -527,7 +527,7 @@ Test(template, bad_tags_are_located)
 {
 	compile_fails("{\n \"a\": 1,\n \"q\": \"{{inptu}}\"\n}",
 		      "evalgate: t.json:3: target.request.body.q: unknown tag {{inptu}} (known: "
-		      "input, messages, expected, id, context, vars.NAME)");
+		      "input, messages, expected, id, context, vars.NAME, prompt)");
 	compile_fails("{\"q\": [\"ok\",\n \"x {{input\"]}",
 		      "evalgate: t.json:2: target.request.body.q[1]: unterminated {{ (a tag ends with }})");
 	compile_fails("{\"q\": \"{{vars.}}\"}", "unknown tag {{vars.}}");
@@ -643,7 +643,7 @@ Test(target, bad_configs_are_located)
 	write_target(HTTP_HEAD "  \"request\": {\"url\": \"http://h\",\n"
 		     "   \"body\": {\"q\": \"{{question}}\"}},\n  \"response\": {\"output\": \"/a\"}}");
 	target_fails(5, "target.request.body.q: unknown tag {{question}} (known: input, messages, "
-		     "expected, id, context, vars.NAME)");
+		     "expected, id, context, vars.NAME, prompt)");
 	write_target(HTTP_HEAD "  \"stream\": true,\n  \"request\": {\"url\": \"http://h\"},\n"
 		     "  \"response\": {\"output\": \"/a\"}}");
 	target_fails(4, "target.stream: streamed replies are not supported yet");
