@@ -515,14 +515,29 @@ static void config_defaults(struct eg_config *cfg)
 int config_load(struct eg_config *cfg, const char *path)
 {
 	struct strbuf text = STRBUF_INIT;
+	int ret;
+
+	if (read_file(path, &text, 16u << 20)) {
+		config_defaults(cfg);
+		config_release(cfg);
+		strbuf_release(&text);
+		return -1;
+	}
+	ret = config_load_text(cfg, path, text.buf, text.len);
+	strbuf_release(&text);
+	return ret;
+}
+
+int config_load_text(struct eg_config *cfg, const char *path, const char *src, size_t len)
+{
+	struct strbuf text = STRBUF_INIT;
 	struct jdoc d = { 0 };
 	int ret = -1;
 	char *canon;
 
 	config_defaults(cfg);
 	cfg->path = xstrdup(path);
-	if (read_file(path, &text, 16u << 20))
-		goto out;
+	strbuf_add(&text, src, len);
 	if (jdoc_parse(&d, path, 1, text.buf, text.len))
 		goto out;
 	if (!cJSON_IsObject(d.root)) {

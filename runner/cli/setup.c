@@ -74,26 +74,45 @@ int setup_target_prompt(const struct eg_config *cfg, struct prompt *p)
 	return ret;
 }
 
+/* the config's target, gates and prompt, once s->cfg is loaded */
+static int setup_config_parts(struct setup *s)
+{
+	s->have_cfg = 1;
+	/* on failure the caller's setup_release frees what was loaded */
+	return target_load(&s->target, &s->cfg) || gates_load(&s->gates, &s->cfg) ||
+	       setup_target_prompt(&s->cfg, &s->prompt) ? -1 : 0;
+}
+
+static int setup_suites(struct setup *s, const struct setup_args *a, const char *cfg_path);
+
 int setup_load(struct setup *s, const struct setup_args *a)
 {
 	const char *cfg_path = a->common->config;
 	struct stat st;
+
+	memset(s, 0, sizeof(*s));
+	if (!(a->config_optional && a->suite_dirs->n && stat(cfg_path, &st) && errno == ENOENT)) {
+		if (config_load(&s->cfg, cfg_path) || setup_config_parts(s))
+			return -1;
+	}
+	return setup_suites(s, a, cfg_path);
+}
+
+int setup_load_text(struct setup *s, const struct setup_args *a, const char *text, size_t len)
+{
+	memset(s, 0, sizeof(*s));
+	if (config_load_text(&s->cfg, a->common->config, text, len) || setup_config_parts(s))
+		return -1;
+	return setup_suites(s, a, a->common->config);
+}
+
+/* the scorers' environment, the filter, the suites and the gates' suites */
+static int setup_suites(struct setup *s, const struct setup_args *a, const char *cfg_path)
+{
 	char *cfg_dir;
 	size_t i, k, n;
 	int ret = -1;
 
-	memset(s, 0, sizeof(*s));
-	if (a->config_optional && a->suite_dirs->n && stat(cfg_path, &st) && errno == ENOENT) {
-		s->have_cfg = 0;
-	} else {
-		if (config_load(&s->cfg, cfg_path))
-			return -1;
-		s->have_cfg = 1;
-		/* on failure the caller's setup_release frees what was loaded */
-		if (target_load(&s->target, &s->cfg) || gates_load(&s->gates, &s->cfg) ||
-		    setup_target_prompt(&s->cfg, &s->prompt))
-			return -1;
-	}
 	if (s->have_cfg) {
 		struct scorer_env env = { s->cfg.judge.model, s->cfg.judge.params,
 					  s->cfg.judge.samples, s->cfg.target.model };

@@ -37,6 +37,8 @@ struct setup_args {
 };
 
 int setup_load(struct setup *s, const struct setup_args *a);
+/* the same with the config's text given (a variant's merged config, variants.h) */
+int setup_load_text(struct setup *s, const struct setup_args *a, const char *text, size_t len);
 /*
  * target.prompt of cfg (a file relative to the config's directory) into p;
  * 0 when there is none (p zeroed), -1 after a located error
