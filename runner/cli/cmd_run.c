@@ -683,13 +683,7 @@ static int run_variants(struct run_cli *o, const struct setup *base, const struc
 	int rc = EG_EXIT_USAGE, worst = EG_EXIT_OK;
 
 	for (i = 0; i < vs->n; i++, loaded++) {
-		char *text = variant_config_text(&base->cfg, &vs->v[i]);
-		int lrc = setup_load_text(&su[i], sa, text, strlen(text));
-
-		free(text);
-		if (lrc) {
-			error("variant '%s': its config (the target with the override merged over it) "
-			      "is not valid", vs->v[i].name);
+		if (variant_setup(&su[i], sa, &base->cfg, &vs->v[i])) {
 			loaded++;
 			goto out;
 		}

@@ -12,6 +12,7 @@
 #include "jsonutil.h"
 #include "jsonw.h"
 #include "output.h"
+#include "setup.h"
 #include "stats.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -177,6 +178,38 @@ char *variant_config_text(const struct eg_config *cfg, const struct variant *v)
 		die("out of memory writing a variant's config");
 	ret = xstrdup(text);
 	cJSON_free(text);
+	return ret;
+}
+
+int variant_setup(struct setup *s, const struct setup_args *a, const struct eg_config *cfg,
+		  const struct variant *v)
+{
+	char *text = variant_config_text(cfg, v);
+	int ret = setup_load_text(s, a, text, strlen(text));
+
+	free(text);
+	if (ret)
+		error("variant '%s': its config (the target with the override merged over it) is "
+		      "not valid", v->name);
+	return ret;
+}
+
+int variants_validate(const struct eg_config *cfg, const struct setup_args *a)
+{
+	static const struct opt_list none = { NULL, 0, 0 };
+	struct variants vs;
+	size_t i;
+	int ret = 0;
+
+	if (variants_load(&vs, cfg, &none))
+		return -1;
+	for (i = 0; i < vs.n && !ret; i++) {
+		struct setup s;
+
+		ret = variant_setup(&s, a, cfg, &vs.v[i]);
+		setup_release(&s);
+	}
+	variants_release(&vs);
 	return ret;
 }
 

@@ -40,6 +40,14 @@ void variants_release(struct variants *vs);
 /* cfg's document with v merged over its target and without "variants", as JSON text */
 char *variant_config_text(const struct eg_config *cfg, const struct variant *v);
 
+struct setup;
+struct setup_args;
+/* load variant v's setup (the merged config, its target, prompt and suites) into s; -1 after reporting */
+int variant_setup(struct setup *s, const struct setup_args *a, const struct eg_config *cfg,
+		  const struct variant *v);
+/* validate: every variant of cfg loads; -1 after reporting */
+int variants_validate(const struct eg_config *cfg, const struct setup_args *a);
+
 /* one variant's run, for the matrix */
 struct variant_run {
 	const char *name;

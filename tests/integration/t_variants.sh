@@ -68,6 +68,11 @@ printf '{{nope}}\n' >prompts/bad.txt
 expect_rc "a variant's prompt with an unknown tag: exit 2" 2 run --variant 'a={}' --variant 'x={"prompt": "prompts/bad.txt"}'
 expect_grep "located in the prompt" "prompts/bad.txt:1: prompt: unknown tag {{nope}}" "$T/err"
 expect_grep "names the variant" "variant 'x'" "$T/err"
+python3 -c '
+import json; c = json.load(open("cfg.json")); c["variants"].append({"name": "bad", "prompt": "prompts/bad.txt"})
+json.dump(c, open("bad.json", "w"))'
+expect_rc "validate checks the config's variants" 2 "$EG_BIN" validate --config bad.json --suite s/v
+expect_grep "validate: located in the prompt" "prompts/bad.txt:1: prompt: unknown tag {{nope}}" "$T/err"
 expect_rc "an unknown override field: exit 2" 2 run --variant 'x={"gateway": {}}'
 expect_grep "says which" "variant 'x': unknown field" "$T/err"
 expect_rc "a duplicate name: exit 2" 2 run --variant 'x={}' --variant 'x={}'
