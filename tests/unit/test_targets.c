@@ -426,27 +426,36 @@ static void free_case(struct eg_case *c)
 	free(c->context);
 }
 
+/* render t (released here) for the case line: the text, or "error: ..." */
+static char *render_case(struct tmpl *t, const char *case_line)
+{
+	struct eg_case c;
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+
+	make_case(&c, case_line);
+	if (tmpl_render(t, &c, &out, &err)) {
+		strbuf_reset(&out);
+		strbuf_addf(&out, "error: %s", err.buf);
+	}
+	tmpl_release(t);
+	free_case(&c);
+	strbuf_release(&err);
+	return strbuf_detach(&out, NULL);
+}
+
 /* render the body template text for the case line: the body, or "error: ..." */
 static char *render_body(const char *tmpl_text, const char *case_line)
 {
 	struct jdoc d;
 	struct tmpl t;
-	struct eg_case c;
-	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	char *ret;
 
 	parse_doc(&d, tmpl_text);
 	cr_assert_eq(tmpl_compile_json(&t, &d, d.root, "target.request.body"), 0, "%s",
 		     th_stderr_take());
-	make_case(&c, case_line);
-	if (tmpl_render(&t, &c, &out, &err)) {
-		strbuf_reset(&out);
-		strbuf_addf(&out, "error: %s", err.buf);
-	}
-	tmpl_release(&t);
+	ret = render_case(&t, case_line);
 	jdoc_release(&d);
-	free_case(&c);
-	strbuf_release(&err);
-	return strbuf_detach(&out, NULL);
+	return ret;
 }
 
 static void expect_body(const char *tmpl_text, const char *case_line, const char *want)
@@ -538,20 +547,10 @@ Test(template, bad_tags_are_located)
 static char *render_text(const char *text, const char *case_line)
 {
 	struct tmpl t;
-	struct eg_case c;
-	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
 
 	cr_assert_eq(tmpl_compile_text(&t, "p.txt", text, strlen(text)), 0, "%s",
 		     th_stderr_take());
-	make_case(&c, case_line);
-	if (tmpl_render(&t, &c, &out, &err)) {
-		strbuf_reset(&out);
-		strbuf_addf(&out, "error: %s", err.buf);
-	}
-	tmpl_release(&t);
-	free_case(&c);
-	strbuf_release(&err);
-	return strbuf_detach(&out, NULL);
+	return render_case(&t, case_line);
 }
 
 static void expect_text(const char *text, const char *case_line, const char *want)
