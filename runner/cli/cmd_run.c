@@ -766,7 +766,7 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_STRING_(0, "shard", &o.shard, "I/N", "only shard I of N of the cases (stable hash of suite and case id)"),
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
 		OPT_STRING_(0, "baseline", &o.baseline, "REF", "baseline of the regression gates: run id, latest, latest:GITREF, alias:NAME"),
-		OPT_LIST_(0, "variant", &o.variants, "NAME=JSON|FILE", "run the suites once more with this override of the target ({\"target\": {...}, \"prompt\": FILE}; repeatable; "
+		OPT_LIST_(0, "variant", &o.variants, "NAME=JSON|FILE", "run the suites once per variant, each an override of the target ({\"target\": {...}, \"prompt\": FILE}; repeatable; "
 			  "replaces the config's variants); --markdown, --html and --json then write the variants' matrix"),
 		OPT_STRING_(0, "run-id-file", &o.run_id_file, "FILE", "write the run id to FILE (one line, replaced atomically) once the run is stored; "
 			    "with $GITHUB_OUTPUT set, run-id=ID is also appended to it"),
