@@ -17,13 +17,13 @@
 #include "banned.h"
 
 static const char *const top_keys[] = { "gateway", "target", "judge", "suites", "gates",
-					"promotion", "registry", "prices", "repeat_policy", NULL };
+					"promotion", "registry", "prices", "repeat_policy", "variants", NULL };
 static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers", "timeout_s",
 					    "max_retries", "concurrency", "rps",
 					    "max_error_rate", "max_response_bytes", NULL };
 /* a chat target's fields; other types check their own (runner/targets/) */
 static const char *const target_keys[] = { "type", "name", "version", "model", "params", "system",
-					   NULL };
+					   "prompt", NULL };
 static const char *const judge_keys[] = { "model", "params", "samples", NULL };
 static const char *const price_keys[] = { "input_per_mtok", "output_per_mtok", NULL };
 static const char *const promotion_keys[] = { "require_suites", "max_age_days", NULL };
@@ -621,14 +621,29 @@ static void config_defaults(struct eg_config *cfg)
 int config_load(struct eg_config *cfg, const char *path)
 {
 	struct strbuf text = STRBUF_INIT;
+	int ret;
+
+	if (read_file(path, &text, 16u << 20)) {
+		config_defaults(cfg);
+		config_release(cfg);
+		strbuf_release(&text);
+		return -1;
+	}
+	ret = config_load_text(cfg, path, text.buf, text.len);
+	strbuf_release(&text);
+	return ret;
+}
+
+int config_load_text(struct eg_config *cfg, const char *path, const char *src, size_t len)
+{
+	struct strbuf text = STRBUF_INIT;
 	struct jdoc d = { 0 };
 	int ret = -1;
 	char *canon;
 
 	config_defaults(cfg);
 	cfg->path = xstrdup(path);
-	if (read_file(path, &text, 16u << 20))
-		goto out;
+	strbuf_add(&text, src, len);
 	if (jdoc_parse(&d, path, 1, text.buf, text.len))
 		goto out;
 	if (!cJSON_IsObject(d.root)) {

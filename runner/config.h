@@ -117,6 +117,8 @@ int config_gateway_ready(const struct eg_config *cfg);
 
 /* 0 ok, -1 after reporting (cfg then holds nothing to release); a missing file is an error */
 int config_load(struct eg_config *cfg, const char *path);
+/* the same from len bytes of text; path names it in messages and anchors its relative paths */
+int config_load_text(struct eg_config *cfg, const char *path, const char *text, size_t len);
 void config_release(struct eg_config *cfg);
 /*
  * For commands that use a config when there is one: 1 loaded, 0 path is

@@ -939,12 +939,14 @@ static void progress(struct run *r, int final)
 		snprintf(eta, sizeof(eta), "-");
 	}
 	if (p->progress == PROGRESS_TTY)
-		fprintf(stderr, "\r\033[K%ld/%ld %3.0f%%  %.0f/s  eta %s  pass %ld  fail %ld  error %ld%s",
+		fprintf(stderr, "\r\033[K%s%s%ld/%ld %3.0f%%  %.0f/s  eta %s  pass %ld  fail %ld  error %ld%s",
+			p->label ? p->label : "", p->label ? ": " : "",
 			done, total, total ? 100.0 * done / total : 100.0, rate, eta,
 			atomic_load(&r->n_pass), atomic_load(&r->n_fail),
 			atomic_load(&r->n_error), final ? "\n" : "");
 	else
-		fprintf(stderr, "evalgate: progress %ld/%ld (%.0f%%) %.0f results/s eta %s pass %ld fail %ld error %ld\n",
+		fprintf(stderr, "evalgate: %s%sprogress %ld/%ld (%.0f%%) %.0f results/s eta %s pass %ld fail %ld error %ld\n",
+			p->label ? p->label : "", p->label ? ": " : "",
 			done, total, total ? 100.0 * done / total : 100.0, rate, eta,
 			atomic_load(&r->n_pass), atomic_load(&r->n_fail),
 			atomic_load(&r->n_error));
@@ -999,7 +1001,7 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 		}
 		r->target = &r->own_target;
 	}
-	r->gw = gateway_new(&plan->cfg->gateway, plan->api_key);
+	r->gw = plan->gw ? plan->gw : gateway_new(&plan->cfg->gateway, plan->api_key);
 	if (r->gw && r->target->type->http_headers)
 		r->route = gateway_route_new(r->gw, r->target);
 	if (!plan->no_cache)
@@ -1045,7 +1047,8 @@ out:
 		case_reader_close(&r->reader);
 	if (r->cache_rd)
 		cache_close(r->cache_rd);
-	gateway_free(r->gw);
+	if (!plan->gw)
+		gateway_free(r->gw);
 	target_release(&r->own_target);
 	queue_destroy(&r->scoreq);
 	queue_destroy(&r->writeq);

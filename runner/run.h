@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "gateway.h"
 #include "history.h"
 #include "suite.h"
 #include "target.h"
@@ -44,6 +45,10 @@ struct run_plan {
 	struct history *stored;        /* --resume: a second connection to find the results the
 					  run already holds (skipped), or NULL */
 	enum progress_mode progress;
+	struct gateway *gw;            /* the client to call through, its connections kept (run
+					  --variant: one for every variant's run), or NULL: the
+					  run makes its own from cfg->gateway */
+	const char *label;             /* put before the progress line (a variant's name), or NULL */
 };
 
 struct run_stats {

@@ -20,7 +20,7 @@
 #include "banned.h"
 
 static const char *const manifest_keys[] = { "name", "version", "kind", "description", "system",
-					     "params", "scorers", "tags", NULL };
+					     "params", "scorers", "tags", "prompt", NULL };
 static const char *const case_keys[] = { "id", "input", "messages", "context", "expected", "tags",
 					 "scorers", "output", "metadata", "vars", NULL };
 
@@ -124,6 +124,8 @@ void case_release(struct eg_case *c)
 	free_strv(c->tags, c->n_tags);
 	free(c->output);
 	cJSON_Delete(c->vars);
+	free(c->prompt);
+	cJSON_Delete(c->prompt_messages);
 	free_scorers(c->scorers, c->n_scorers);
 	memset(c, 0, sizeof(*c));
 }
@@ -166,7 +168,9 @@ static int check_messages(struct jdoc *d, const cJSON *m)
 	return 0;
 }
 
-static void case_hash(const struct eg_suite *s, const cJSON *root, char out[65])
+/* a case's hash; its rendered prompt (prompt, len bytes) when it has one */
+static void case_hash(const struct eg_suite *s, const cJSON *root, const char *prompt, size_t len,
+		      char out[65])
 {
 	struct sha256 h;
 	unsigned char dig[32];
@@ -176,6 +180,10 @@ static void case_hash(const struct eg_suite *s, const cJSON *root, char out[65])
 	sha256_update(&h, c, strlen(c));
 	sha256_update(&h, "\n", 1);
 	sha256_update(&h, s->prompt_hash, 64);
+	if (len) {
+		sha256_update(&h, "\nprompt\n", 8);
+		sha256_update(&h, prompt, len);
+	}
 	sha256_final(&h, dig);
 	sha256_to_hex(dig, out);
 	free(c);
@@ -189,6 +197,7 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 		      struct eg_case *c, struct strbuf *canon_out)
 {
 	struct jdoc d;
+	struct strbuf why = STRBUF_INIT;
 	const char *id = NULL, *input = NULL, *expected = NULL, *output = NULL;
 	const char **tags = NULL, **ctx = NULL;
 	size_t n_tags = 0, n_ctx = 0, i;
@@ -291,14 +300,31 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 		if (k == c->n_tags)
 			c->tags[c->n_tags++] = xstrdup(tags[i]);
 	}
-	case_hash(s, d.root, c->hash);
+	/* the prompt rendered once per case: at load a case it cannot fill is an error */
+	if (s->prompt && s->kind != SUITE_ONLINE) {
+		if (prompt_render(s->prompt, c, &why)) {
+			error_at(s->cases_path, lineno, "prompt", "%s", why.buf);
+			goto out;
+		}
+		strbuf_reset(&why);
+		prompt_case_text(c, &why);
+		/* an empty rendering still differs from having no prompt */
+		if (!why.len)
+			strbuf_addch(&why, '\n');
+	}
+	case_hash(s, d.root, why.buf, why.len, c->hash);
 	if (canon_out) {
 		char *cn = json_canonical(d.root);
 		strbuf_addstr(canon_out, cn);
 		free(cn);
+		if (why.len) {
+			strbuf_addstr(canon_out, "\nprompt\n");
+			strbuf_add(canon_out, why.buf, why.len);
+		}
 	}
 	ret = 0;
 out:
+	strbuf_release(&why);
 	free(tags);
 	free(ctx);
 	if (ret)
@@ -393,6 +419,7 @@ static int load_manifest(struct eg_suite *s, struct sha256 *h)
 	struct strbuf text = STRBUF_INIT;
 	struct jdoc d = { 0 };
 	const char *name = NULL, *version = NULL, *kind = "golden", *desc = NULL, *system = NULL;
+	const char *prompt_file = NULL;
 	const char **tags = NULL;
 	size_t n_tags = 0, i;
 	const cJSON *p;
@@ -413,8 +440,14 @@ static int load_manifest(struct eg_suite *s, struct sha256 *h)
 	    jdoc_string(&d, d.root, "", "kind", 0, &kind) ||
 	    jdoc_string(&d, d.root, "", "description", 0, &desc) ||
 	    jdoc_string(&d, d.root, "", "system", 0, &system) ||
+	    jdoc_string(&d, d.root, "", "prompt", 0, &prompt_file) ||
 	    jdoc_string_array(&d, d.root, "", "tags", &tags, &n_tags))
 		goto out;
+	if (prompt_file && !*prompt_file) {
+		jdoc_error(&d, cJSON_GetObjectItem(d.root, "prompt"), "prompt",
+			   "must not be empty (a file relative to the suite)");
+		goto out;
+	}
 	if (!name_ok(name)) {
 		jdoc_error(&d, cJSON_GetObjectItem(d.root, "name"), "name",
 			   "'%s': use letters, digits and . _ - /", name);
@@ -451,6 +484,16 @@ static int load_manifest(struct eg_suite *s, struct sha256 *h)
 	s->n_tags = n_tags;
 	if (load_scorers(&d, d.root, s->manifest_path, 0, &s->scorers, &s->n_scorers))
 		goto out;
+	if (prompt_file) {
+		char *path = prompt_file[0] == '/' ? xstrdup(prompt_file)
+						   : path_join(s->dir, prompt_file);
+		int rc = prompt_load(&s->own_prompt, path);
+
+		free(path);
+		if (rc)
+			goto out;
+		s->prompt = &s->own_prompt;
+	}
 	/* what every case shares and its answer depends on */
 	strbuf_addstr(&prompt, s->system ? s->system : "");
 	strbuf_addch(&prompt, '\n');
@@ -484,6 +527,12 @@ out:
 
 int suite_load(struct eg_suite *s, const char *dir, const struct case_filter *f)
 {
+	return suite_load_prompted(s, dir, f, NULL);
+}
+
+int suite_load_prompted(struct eg_suite *s, const char *dir, const struct case_filter *f,
+			const struct prompt *target_prompt)
+{
 	struct case_reader r;
 	struct hashmap ids;
 	struct sha256 h;
@@ -497,6 +546,7 @@ int suite_load(struct eg_suite *s, const char *dir, const struct case_filter *f)
 	s->manifest_path = path_join(dir, "suite.json");
 	s->cases_path = path_join(dir, "cases.jsonl");
 	sha256_init(&h);
+	s->prompt = target_prompt;
 	if (load_manifest(s, &h))
 		return -1;
 	r.suite = s;
@@ -575,6 +625,7 @@ void suite_release(struct eg_suite *s)
 	cJSON_Delete(s->params);
 	free_scorers(s->scorers, s->n_scorers);
 	free_strv(s->tags, s->n_tags);
+	prompt_release(&s->own_prompt);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "case.h"
+#include "prompt.h"
 #include "scorer.h"
 #include "shard.h"
 
@@ -47,6 +48,9 @@ struct eg_suite {
 	size_t n_selected;        /* cases the filter keeps */
 	char hash[65];            /* SHA-256 of the canonical content (manifest + cases) */
 	char prompt_hash[65];     /* SHA-256 of what every case shares: system, params, scorers */
+	struct prompt own_prompt; /* the manifest's "prompt" file (own_prompt.path NULL: none) */
+	const struct prompt *prompt; /* the prompt its cases are rendered with: its own, else the
+					target's (borrowed: outlives the suite), else NULL */
 };
 
 /* which cases a run takes; a zeroed filter takes all */
@@ -60,6 +64,14 @@ struct case_filter {
 
 /* 0 ok; -1 after reporting "file:line: field: what"; either way suite_release frees what s holds */
 int suite_load(struct eg_suite *s, const char *dir, const struct case_filter *f);
+/*
+ * the same, the cases rendered with target_prompt (the target's prompt file,
+ * or NULL) unless the manifest names its own: a case lacking a value the
+ * prompt uses is a load error naming the case's line and the prompt's. The
+ * rendered prompt is part of each case's hash and of the suite's.
+ */
+int suite_load_prompted(struct eg_suite *s, const char *dir, const struct case_filter *f,
+			const struct prompt *target_prompt);
 void suite_release(struct eg_suite *s);
 int case_filter_match(const struct case_filter *f, const struct eg_case *c);
 

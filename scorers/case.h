@@ -24,9 +24,12 @@ struct eg_case {
 	size_t n_tags;
 	char *output;             /* recorded answer (online suites) or NULL */
 	cJSON *vars;              /* the case's "vars" object (request templates), or NULL */
+	char *prompt;             /* its rendered text prompt (the target's or suite's), or NULL */
+	cJSON *prompt_messages;   /* its rendered .json prompt (an array of messages), or NULL */
 	struct scorer *scorers;   /* the case's own scorers (the manifest's are in the suite) */
 	size_t n_scorers;
-	char hash[65];            /* SHA-256 of the case's canonical content and the suite's prompt */
+	char hash[65];            /* SHA-256 of the case's canonical content, the suite's
+				     system prompt, params and scorers, and its rendered prompt */
 };
 
 #endif

@@ -21,6 +21,7 @@
 #include "run.h"
 #include "setup.h"
 #include "strbuf.h"
+#include "variants.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -46,6 +47,10 @@ struct run_cli {
 	const char *resume;       /* --resume ID */
 	const char *run_id_file;  /* --run-id-file FILE */
 	int no_cache, cache_only, dry_run;
+	struct opt_list variants; /* --variant NAME=JSON-or-FILE */
+	const char *label;        /* a variant's name for the progress line, or NULL */
+	struct gateway *gw;       /* the gateway client variants share, or NULL */
+	char run_id[64];          /* the run's id once it is stored */
 };
 
 /* ISO 8601 UTC with milliseconds, so runs started in the same second still sort */
@@ -572,6 +577,29 @@ static void plan_init(struct run_plan *plan, const struct run_cli *o, const stru
 	plan->stored = stored;
 	plan->progress = o->common->quiet ? PROGRESS_NONE
 			 : isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_LINES;
+	plan->gw = o->gw;
+	plan->label = o->label;
+}
+
+/* the gateway's API key from the environment (NULL when none is needed); -1 after reporting */
+static int api_key_get(const struct run_cli *o, const struct setup *s, const char **key)
+{
+	*key = NULL;
+	if (s->cfg.gateway.api_key_env && !o->cache_only) {
+		*key = getenv(s->cfg.gateway.api_key_env);
+		/* a dry run calls nothing: it says what a real run would need */
+		if ((!*key || !**key) && o->dry_run)
+			warning("%s: gateway.api_key_env: environment variable %s is not set; a "
+				"run would stop here", s->cfg.path, s->cfg.gateway.api_key_env);
+		else if (!*key || !**key)
+			return error("%s: gateway.api_key_env: environment variable %s is not set",
+				     s->cfg.path, s->cfg.gateway.api_key_env);
+	}
+	if (s->cfg.gateway.unresolved && o->dry_run)
+		warning("%s; a run would stop here", s->cfg.gateway.unresolved);
+	else if (config_gateway_ready(&s->cfg))
+		return -1;
+	return 0;
 }
 
 static int execute(struct run_cli *o, struct setup *s)
@@ -590,21 +618,7 @@ static int execute(struct run_cli *o, struct setup *s)
 	if (!o->resume && repeat_policy_check(&s->cfg, repeats))
 		return EG_EXIT_USAGE;
 	repeat_policy_format(&s->cfg.repeat_policy, policy, sizeof(policy));
-	if (s->cfg.gateway.api_key_env && !o->cache_only) {
-		api_key = getenv(s->cfg.gateway.api_key_env);
-		/* a dry run calls nothing: it says what a real run would need */
-		if ((!api_key || !*api_key) && o->dry_run)
-			warning("%s: gateway.api_key_env: environment variable %s is not set; a "
-				"run would stop here", s->cfg.path, s->cfg.gateway.api_key_env);
-		else if (!api_key || !*api_key) {
-			error("%s: gateway.api_key_env: environment variable %s is not set",
-			      s->cfg.path, s->cfg.gateway.api_key_env);
-			return EG_EXIT_USAGE;
-		}
-	}
-	if (s->cfg.gateway.unresolved && o->dry_run)
-		warning("%s; a run would stop here", s->cfg.gateway.unresolved);
-	else if (config_gateway_ready(&s->cfg))
+	if (api_key_get(o, s, &api_key))
 		return EG_EXIT_USAGE;
 	if (o->dry_run) {
 		print_plan(s, o, concurrency, repeats);
@@ -613,6 +627,7 @@ static int execute(struct run_cli *o, struct setup *s)
 	h = open_run(o, s, run_id, sizeof(run_id), &repeats, policy, &stored);
 	if (!h)
 		return EG_EXIT_USAGE;
+	snprintf(o->run_id, sizeof(o->run_id), "%s", run_id);
 	info("run %s: %s%zu suite%s, target %s@%s", run_id, stored ? "resuming, " : "",
 	     s->n_suites, s->n_suites == 1 ? "" : "s", s->cfg.target.name, s->cfg.target.version);
 	if (repeats > 1)
@@ -647,10 +662,96 @@ static int baseline_option(struct setup *s, const char *ref)
 	return 0;
 }
 
+/* FILE.EXT as FILE.NAME.EXT (FILE.NAME without an extension): a variant's own report */
+static char *variant_path(const char *path, const char *name)
+{
+	const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!dot || (slash && dot < slash) || dot == (slash ? slash + 1 : path))
+		dot = path + strlen(path);
+	strbuf_add(&sb, path, (size_t)(dot - path));
+	strbuf_addf(&sb, ".%s%s", name, dot);
+	return strbuf_detach(&sb, NULL);
+}
+
+/*
+ * Every variant in turn through one gateway client, then the matrix. Every
+ * variant's config is loaded and checked before anything runs. The exit
+ * code is the worst of the runs'.
+ */
+static int run_variants(struct run_cli *o, const struct setup *base, const struct setup_args *sa,
+			const struct variants *vs)
+{
+	struct setup *su = xcalloc(vs->n, sizeof(*su));
+	struct variant_run *runs = xcalloc(vs->n, sizeof(*runs));
+	struct history *h;
+	const char *api_key;
+	size_t i, loaded = 0;
+	int rc = EG_EXIT_USAGE, worst = EG_EXIT_OK;
+
+	for (i = 0; i < vs->n; i++, loaded++) {
+		if (variant_setup(&su[i], sa, &base->cfg, &vs->v[i])) {
+			loaded++;
+			goto out;
+		}
+		if (o->baseline && baseline_option(&su[i], o->baseline)) {
+			loaded++;
+			goto out;
+		}
+	}
+	if (api_key_get(o, base, &api_key))
+		goto out;
+	if (!o->dry_run)
+		o->gw = gateway_new(&base->cfg.gateway, api_key);
+	for (i = 0; i < vs->n; i++) {
+		struct run_cli vo = *o;
+		char *junit = o->junit ? variant_path(o->junit, vs->v[i].name) : NULL;
+		int vrc;
+
+		vo.junit = junit;
+		vo.markdown = vo.html = vo.json = NULL;
+		vo.label = vs->v[i].name;
+		if (!o->common->quiet)
+			printf("%svariant %s\n", i ? "\n" : "", vs->v[i].name);
+		fflush(stdout);
+		vrc = execute(&vo, &su[i]);
+		free(junit);
+		runs[i].name = vs->v[i].name;
+		runs[i].exit_code = vrc;
+		snprintf(runs[i].run_id, sizeof(runs[i].run_id), "%s", vo.run_id);
+		if (vrc > worst)
+			worst = vrc;
+		if (vrc == EG_EXIT_INTERRUPTED)
+			break;
+	}
+	rc = worst;
+	if (o->dry_run || rc == EG_EXIT_INTERRUPTED)
+		goto out_loaded;
+	if (!o->common->quiet)
+		putchar('\n');
+	h = history_open(o->common->history);
+	if (!h || variants_matrix(h, runs, i, o->common->quiet, o->markdown, o->html, o->json))
+		rc = rc > EG_EXIT_INFRA ? rc : EG_EXIT_INFRA;
+	history_close(h);
+out_loaded:
+	loaded = vs->n;
+out:
+	for (i = 0; i < loaded; i++)
+		setup_release(&su[i]);
+	if (o->gw)
+		gateway_free(o->gw);
+	o->gw = NULL;
+	free(su);
+	free(runs);
+	return rc;
+}
+
 int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct run_cli o;
 	struct setup s;
+	struct variants vs;
 	struct setup_args sa = { 0 };
 	int nops, rc = EG_EXIT_USAGE;
 	const struct option opts[] = {
@@ -673,6 +774,8 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_STRING_(0, "shard", &o.shard, "I/N", "only shard I of N of the cases (stable hash of suite and case id)"),
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
 		OPT_STRING_(0, "baseline", &o.baseline, "REF", "baseline of the regression gates: run id, latest, latest:GITREF, alias:NAME"),
+		OPT_LIST_(0, "variant", &o.variants, "NAME=JSON|FILE", "run the suites once per variant, each an override of the target ({\"target\": {...}, \"prompt\": FILE}; repeatable; "
+			  "replaces the config's variants); --markdown, --html and --json then write the variants' matrix"),
 		OPT_STRING_(0, "run-id-file", &o.run_id_file, "FILE", "write the run id to FILE (one line, replaced atomically) once the run is stored; "
 			    "with $GITHUB_OUTPUT set, run-id=ID is also appended to it"),
 		OPT_END_(),
@@ -732,9 +835,19 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		setup_release(&s);
 		goto out;
 	}
-	rc = execute(&o, &s);
+	if (variants_load(&vs, &s.cfg, &o.variants)) {
+		setup_release(&s);
+		goto out;
+	}
+	if (vs.n && (o.resume || o.promote || o.run_id_file))
+		error("--variant and the config's variants cannot be used with %s",
+		      o.resume ? "--resume" : o.promote ? "--promote" : "--run-id-file");
+	else
+		rc = vs.n ? run_variants(&o, &s, &sa, &vs) : execute(&o, &s);
+	variants_release(&vs);
 	setup_release(&s);
 out:
+	opt_list_release(&o.variants);
 	opt_list_release(&o.suites);
 	opt_list_release(&o.tags);
 	return rc;

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "opts.h"
 #include "setup.h"
+#include "variants.h"
 #include "banned.h"
 
 static const char usage[] = "usage: evalgate validate [--config FILE] [--suite DIR]... [--lock]";
@@ -34,7 +35,7 @@ int cmd_validate(struct cmd_ctx *ctx, int argc, char **argv)
 	sa.common = &ctx->common;
 	sa.suite_dirs = &suites;
 	sa.config_optional = 1;
-	if (setup_load(&s, &sa))
+	if (setup_load(&s, &sa) || (s.have_cfg && variants_validate(&s.cfg, &sa)))
 		goto out_setup;
 	if (lock) {
 		if (lock_write(s.lock_path, s.suites, s.n_suites))

@@ -50,25 +50,67 @@ static int compile_filter(struct case_filter *f, const char *re)
 	return 0;
 }
 
+int setup_target_prompt(const struct eg_config *cfg, struct prompt *p)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg->target.obj, "prompt");
+	struct jdoc d;
+	char *dir, *path;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	if (!v)
+		return 0;
+	config_jdoc(cfg, &d);
+	if (!cJSON_IsString(v) || !*v->valuestring)
+		return jdoc_error(&d, v, "target.prompt",
+				  "expected a file name (relative to the config)");
+	dir = path_dir(cfg->path);
+	path = path_resolve(dir, v->valuestring);
+	ret = prompt_load(p, path);
+	free(path);
+	free(dir);
+	return ret;
+}
+
+/* the config's target, gates and prompt, once s->cfg is loaded */
+static int setup_config_parts(struct setup *s)
+{
+	s->have_cfg = 1;
+	/* on failure the caller's setup_release frees what was loaded */
+	return target_load(&s->target, &s->cfg) || gates_load(&s->gates, &s->cfg) ||
+	       setup_target_prompt(&s->cfg, &s->prompt) ? -1 : 0;
+}
+
+static int setup_suites(struct setup *s, const struct setup_args *a, const char *cfg_path);
+
 int setup_load(struct setup *s, const struct setup_args *a)
 {
 	const char *cfg_path = a->common->config;
 	struct stat st;
+
+	memset(s, 0, sizeof(*s));
+	if (!(a->config_optional && a->suite_dirs->n && stat(cfg_path, &st) && errno == ENOENT)) {
+		if (config_load(&s->cfg, cfg_path) || setup_config_parts(s))
+			return -1;
+	}
+	return setup_suites(s, a, cfg_path);
+}
+
+int setup_load_text(struct setup *s, const struct setup_args *a, const char *text, size_t len)
+{
+	memset(s, 0, sizeof(*s));
+	if (config_load_text(&s->cfg, a->common->config, text, len) || setup_config_parts(s))
+		return -1;
+	return setup_suites(s, a, a->common->config);
+}
+
+/* the scorers' environment, the filter, the suites and the gates' suites */
+static int setup_suites(struct setup *s, const struct setup_args *a, const char *cfg_path)
+{
 	char *cfg_dir;
 	size_t i, k, n;
 	int ret = -1;
 
-	memset(s, 0, sizeof(*s));
-	if (a->config_optional && a->suite_dirs->n && stat(cfg_path, &st) && errno == ENOENT) {
-		s->have_cfg = 0;
-	} else {
-		if (config_load(&s->cfg, cfg_path))
-			return -1;
-		s->have_cfg = 1;
-		/* on failure the caller's setup_release frees what was loaded */
-		if (target_load(&s->target, &s->cfg) || gates_load(&s->gates, &s->cfg))
-			return -1;
-	}
 	if (s->have_cfg) {
 		struct scorer_env env = { s->cfg.judge.model, s->cfg.judge.params,
 					  s->cfg.judge.samples, s->cfg.target.model };
@@ -93,7 +135,8 @@ int setup_load(struct setup *s, const struct setup_args *a)
 		char *dir = a->suite_dirs->n ? xstrdup(a->suite_dirs->v[i])
 					     : path_resolve(cfg_dir, s->cfg.suites[i]);
 		int rc = !a->suite_dirs->n && config_suite_missing(&s->cfg, i, dir)
-				 ? -1 : suite_load(&s->suites[i], dir, &s->filter);
+				 ? -1 : suite_load_prompted(&s->suites[i], dir, &s->filter,
+							    s->prompt.path ? &s->prompt : NULL);
 		free(dir);
 		s->n_suites = i + 1;
 		if (rc)
@@ -141,6 +184,7 @@ void setup_release(struct setup *s)
 		suite_release(&s->suites[i]);
 	free(s->suites);
 	gates_release(&s->gates);
+	prompt_release(&s->prompt);
 	if (s->have_cfg) {
 		target_release(&s->target);
 		config_release(&s->cfg);

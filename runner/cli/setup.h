@@ -10,6 +10,7 @@
 #include "config.h"
 #include "gate.h"
 #include "opts.h"
+#include "prompt.h"
 #include "suite.h"
 #include "target.h"
 
@@ -17,6 +18,7 @@ struct setup {
 	struct eg_config cfg;
 	int have_cfg;            /* 0 when validate ran without a config */
 	struct target target;    /* the config's target, checked by its type (when have_cfg) */
+	struct prompt prompt;    /* the target's prompt file (prompt.path NULL: none) */
 	struct gates gates;      /* the config's gates (none without a config) */
 	struct eg_suite *suites;
 	size_t n_suites;
@@ -35,6 +37,13 @@ struct setup_args {
 };
 
 int setup_load(struct setup *s, const struct setup_args *a);
+/* the same with the config's text given (a variant's merged config, variants.h) */
+int setup_load_text(struct setup *s, const struct setup_args *a, const char *text, size_t len);
+/*
+ * target.prompt of cfg (a file relative to the config's directory) into p;
+ * 0 when there is none (p zeroed), -1 after a located error
+ */
+int setup_target_prompt(const struct eg_config *cfg, struct prompt *p);
 void setup_release(struct setup *s);
 
 #endif

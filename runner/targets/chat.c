@@ -3,7 +3,10 @@
  * through the gateway with the gateway's headers and key. The body holds
  * the target's model, the system prompt (the suite's, else the target's),
  * the case's messages or input, and the target's then the suite's params.
- * The model, params and system prompt are read by the config itself.
+ * The model, params and system prompt are read by the config itself. A
+ * case rendered with a prompt file sends its rendered messages (a .json
+ * prompt) or its rendered text as the user message (the last user message
+ * of a case with messages).
  */
 #include "target.h"
 
@@ -23,7 +26,7 @@
 
 #define CHAT_MSG_MAX 300         /* bytes of a gateway's message kept in an error */
 
-static const char *const chat_fields[] = { "params", "system", NULL };
+static const char *const chat_fields[] = { "params", "system", "prompt", NULL };
 
 /* ------------------------------------------------------------ request */
 
@@ -50,16 +53,35 @@ static cJSON *system_message(const char *system)
 	return m;
 }
 
+/* a text prompt rendered for a case with messages takes its last user message's place */
+static void replace_last_user(cJSON *msgs, const char *text)
+{
+	cJSON *m, *last = NULL;
+
+	cJSON_ArrayForEach(m, msgs) {
+		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+
+		if (cJSON_IsString(role) && !strcmp(role->valuestring, "user"))
+			last = m;
+	}
+	if (last)
+		cJSON_ReplaceItemInObjectCaseSensitive(last, "content", cJSON_CreateString(text));
+}
+
 static int chat_build_request(const struct target *t, const struct target_input *in,
 			      struct target_request *out, struct strbuf *err)
 {
 	const struct eg_target *tg = &t->cfg->target;
+	const struct eg_case *c = in->kase;
 	const char *system = in->system ? in->system : tg->system;
+	const cJSON *given = c->prompt_messages ? c->prompt_messages : c->messages;
 	cJSON *body = cJSON_CreateObject(), *msgs;
 
 	cJSON_AddStringToObject(body, "model", tg->model);
-	if (in->kase->messages) {
-		msgs = cJSON_Duplicate(in->kase->messages, 1);
+	if (given) {
+		msgs = cJSON_Duplicate(given, 1);
+		if (c->prompt)
+			replace_last_user(msgs, c->prompt);
 		if (system) {
 			const cJSON *first = cJSON_GetArrayItem(msgs, 0);
 			const cJSON *role = cJSON_GetObjectItemCaseSensitive(first, "role");
@@ -75,7 +97,7 @@ static int chat_build_request(const struct target *t, const struct target_input 
 			cJSON_AddItemToArray(msgs, system_message(system));
 		m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "role", "user");
-		cJSON_AddStringToObject(m, "content", in->kase->input);
+		cJSON_AddStringToObject(m, "content", c->prompt ? c->prompt : c->input);
 		cJSON_AddItemToArray(msgs, m);
 	}
 	cJSON_AddItemToObject(body, "messages", msgs);

@@ -27,7 +27,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-static const char *const http_fields[] = { "request", "response", "stream", NULL };
+static const char *const http_fields[] = { "request", "response", "stream", "prompt", NULL };
 static const char *const request_keys[] = { "method", "url", "headers", "body", NULL };
 
 /* headers that carry credentials: their values must come from the environment */

@@ -9,7 +9,9 @@ them. Python 3 standard library only.
     RAG_GATEWAY_URL=http://127.0.0.1:4000/v1 python3 rag_app.py --port 8080
 
 Endpoints:
-  POST /ask  {"question": "...", "top_k": 3}
+  POST /ask  {"question": "...", "top_k": 3, "instructions": "..."}
+             (instructions, when given, replace the built-in system prompt:
+             the prompt a team edits and evaluates, e.g. a prompt file)
              -> {"answer": "...", "sources": [{"id", "title", "text", "score"}],
                  "usage": {"prompt_tokens", "completion_tokens"}, "model": "..."}
   GET  /ask?q=...&top_k=3   the same
@@ -140,11 +142,11 @@ class App:
         reply = json.loads(data)
         return reply["choices"][0]["message"]["content"], reply.get("usage") or {}
 
-    def ask(self, question, top_k, trace):
+    def ask(self, question, top_k, trace, instructions=None):
         hits = self.retrieve(question, top_k)
         excerpts = "\n".join("[%d] %s" % (i + 1, p["text"]) for i, (_, p) in enumerate(hits))
         user = "Policy excerpts:\n%s\n\nCustomer question: %s" % (excerpts or "(none)", question)
-        answer, usage = self.chat([{"role": "system", "content": SYSTEM},
+        answer, usage = self.chat([{"role": "system", "content": instructions or SYSTEM},
                                    {"role": "user", "content": user}], trace)
         return {"answer": answer,
                 "sources": [{"id": p["id"], "title": p["title"], "text": p["text"],
@@ -193,10 +195,13 @@ class Handler(BaseHTTPRequestHandler):
             return url.path, query, None, None
         if not isinstance(body, dict):
             return url.path, query, None, None
+        instructions = body.get("instructions")
+        self.instructions = instructions if isinstance(instructions, str) and instructions else None
         return url.path, query, body.get("question"), body.get("top_k", 3)
 
     def handle_any(self):
         app = self.server.app
+        self.instructions = None
         path, query, question, top_k = self.request_args()
         if path == "/health":
             return self.send(200, "ok\n", "text/plain")
@@ -219,7 +224,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(400, {"error": "top_k: expected a number"})
         trace = {h: v for h, v in self.headers.items() if h.lower().startswith("x-evalgate-")}
         try:
-            out = app.ask(question, k, trace)
+            out = app.ask(question, k, trace, self.instructions)
         except Exception as e:  # the gateway failed: tell the caller, stay up
             return self.send_json(502, {"error": "cannot answer: %s" % e})
         if path == "/test/nested":

@@ -426,27 +426,36 @@ static void free_case(struct eg_case *c)
 	free(c->context);
 }
 
+/* render t (released here) for the case line: the text, or "error: ..." */
+static char *render_case(struct tmpl *t, const char *case_line)
+{
+	struct eg_case c;
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+
+	make_case(&c, case_line);
+	if (tmpl_render(t, &c, &out, &err)) {
+		strbuf_reset(&out);
+		strbuf_addf(&out, "error: %s", err.buf);
+	}
+	tmpl_release(t);
+	free_case(&c);
+	strbuf_release(&err);
+	return strbuf_detach(&out, NULL);
+}
+
 /* render the body template text for the case line: the body, or "error: ..." */
 static char *render_body(const char *tmpl_text, const char *case_line)
 {
 	struct jdoc d;
 	struct tmpl t;
-	struct eg_case c;
-	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	char *ret;
 
 	parse_doc(&d, tmpl_text);
 	cr_assert_eq(tmpl_compile_json(&t, &d, d.root, "target.request.body"), 0, "%s",
 		     th_stderr_take());
-	make_case(&c, case_line);
-	if (tmpl_render(&t, &c, &out, &err)) {
-		strbuf_reset(&out);
-		strbuf_addf(&out, "error: %s", err.buf);
-	}
-	tmpl_release(&t);
+	ret = render_case(&t, case_line);
 	jdoc_release(&d);
-	free_case(&c);
-	strbuf_release(&err);
-	return strbuf_detach(&out, NULL);
+	return ret;
 }
 
 static void expect_body(const char *tmpl_text, const char *case_line, const char *want)
@@ -527,11 +536,131 @@ Test(template, bad_tags_are_located)
 {
 	compile_fails("{\n \"a\": 1,\n \"q\": \"{{inptu}}\"\n}",
 		      "evalgate: t.json:3: target.request.body.q: unknown tag {{inptu}} (known: "
-		      "input, messages, expected, id, context, vars.NAME)");
+		      "input, messages, expected, id, context, vars.NAME, prompt)");
 	compile_fails("{\"q\": [\"ok\",\n \"x {{input\"]}",
 		      "evalgate: t.json:2: target.request.body.q[1]: unterminated {{ (a tag ends with }})");
 	compile_fails("{\"q\": \"{{vars.}}\"}", "unknown tag {{vars.}}");
 	compile_fails("{\"q\": \"{{vars.a b}}\"}", "unknown tag {{vars.a b}}");
+}
+
+/* render a text template (a prompt file) for the case line: the text, or "error: ..." */
+static char *render_text(const char *text, const char *case_line)
+{
+	struct tmpl t;
+
+	cr_assert_eq(tmpl_compile_text(&t, "p.txt", text, strlen(text)), 0, "%s",
+		     th_stderr_take());
+	return render_case(&t, case_line);
+}
+
+static void expect_text(const char *text, const char *case_line, const char *want)
+{
+	char *got = render_text(text, case_line);
+
+	cr_expect_str_eq(got, want, "template %s", text);
+	free(got);
+}
+
+/* compiling a text template must fail with "p.txt:LINE: prompt: MSG" */
+static void text_fails(const char *text, size_t len, const char *want)
+{
+	struct tmpl t;
+	const char *err;
+
+	cr_expect_eq(tmpl_compile_text(&t, "p.txt", text, len), -1, "accepted: %s", text);
+	err = th_stderr_take();
+	cr_expect(strstr(err, want), "want '%s' in: %s", want, err);
+}
+
+/* a literal's bytes, its NULs too */
+#define TEXT_FAILS(lit, want) text_fails(lit, sizeof(lit) - 1, want)
+
+Test(template, text_prompts_fill_sections_and_never_escape_html)
+{
+	const char *kase = "{\"id\": \"c\", \"input\": \"<b>Q</b> & \\\"x\\\"\", \"expected\": \"E\","
+			   " \"context\": [\"p1\", \"p2\"], \"vars\": {\"name\": \"Ann\", \"n\": 2,"
+			   " \"docs\": [\"d1\", {\"k\": 1}], \"none\": [], \"off\": false, \"o\": {\"a\": 1}}}";
+
+	expect_text("Hi {{vars.name}}: {{input}} ({{{input}}}, {{&input}})", kase,
+		    "Hi Ann: <b>Q</b> & \"x\" (<b>Q</b> & \"x\", <b>Q</b> & \"x\")");
+	/* context outside a section: one passage a line; non-strings as JSON */
+	expect_text("{{context}}|{{vars.n}}|{{vars.o}}|{{id}}|{{expected}}", kase,
+		    "p1\np2|2|{\"a\":1}|c|E");
+	/* standalone section lines vanish */
+	expect_text("Passages:\n{{#context}}\n- {{.}}\n{{/context}}\nEnd\n", kase,
+		    "Passages:\n- p1\n- p2\nEnd\n");
+	/* inline sections, items that are not strings, nesting: the item is the innermost's */
+	expect_text("{{#vars.docs}}[{{.}}]{{/vars.docs}}", kase, "[d1][{\"k\":1}]");
+	expect_text("{{#context}}<{{.}}:{{#vars.docs}}{{.}},{{/vars.docs}}>{{/context}}", kase,
+		    "<p1:d1,{\"k\":1},><p2:d1,{\"k\":1},>");
+	/* falsy and missing sections render nothing; inverted ones render once */
+	expect_text("{{#vars.none}}x{{/vars.none}}{{#vars.off}}y{{/vars.off}}"
+		    "{{#vars.missing}}z{{/vars.missing}}{{^vars.none}}A{{/vars.none}}"
+		    "{{^vars.missing}}B{{/vars.missing}}{{^context}}C{{/context}}"
+		    "{{#vars.o}}{{.}}{{/vars.o}}{{#expected}}={{.}}{{/expected}}", kase,
+		    "AB{\"a\":1}=E");
+	expect_text("{{^context}}none{{/context}}", "{\"id\": \"c\", \"input\": \"q\"}", "none");
+	/* text without tags, braces that are not tags, an empty template */
+	expect_text("a { b } {x} }} c", kase, "a { b } {x} }} c");
+	expect_text("", kase, "");
+	/* a value the case lacks names the template's line */
+	expect_text("line 1\n\n{{vars.city}}", kase,
+		    "error: the case has no vars.city, which p.txt:3 uses");
+	/* a lacking value inside a section that renders nothing is no error */
+	expect_text("{{#vars.none}}{{vars.city}}{{/vars.none}}ok", kase, "ok");
+}
+
+Test(template, sections_in_json_bodies_are_escaped)
+{
+	const char *kase = "{\"id\": \"c\", \"input\": \"q\", \"context\": [\"a \\\"1\\\"\", \"b\\n2\"]}";
+
+	expect_body("{\"p\": \"{{#context}}<{{.}}>{{/context}}\", \"n\": \"{{^vars.x}}none{{/vars.x}}\"}",
+		    kase, "{\"p\":\"<a \\\"1\\\"><b\\n2>\",\"n\":\"none\"}");
+	compile_fails("{\"p\": \"{{#context}}x\"}",
+		      "t.json:1: target.request.body.p: unclosed section {{#context}}");
+}
+
+Test(template, bad_text_templates_are_located)
+{
+	static const char deep_head[] = "{{#context}}";
+	struct strbuf deep = STRBUF_INIT;
+	int i;
+
+	TEXT_FAILS("a\nb {{inptu}}", "p.txt:2: prompt: unknown tag {{inptu}} (known: input, "
+		   "expected, id, context, vars.NAME)");
+	TEXT_FAILS("{{messages}}", "p.txt:1: prompt: unknown tag {{messages}}");
+	TEXT_FAILS("{{prompt}}", "p.txt:1: prompt: unknown tag {{prompt}}");
+	TEXT_FAILS("x\n\n{{input", "p.txt:3: prompt: unterminated {{");
+	TEXT_FAILS("{{#context}}\n{{.}}\n", "p.txt:1: prompt: unclosed section {{#context}}");
+	TEXT_FAILS("{{#vars.a}}{{/vars.b}}",
+		   "p.txt:1: prompt: {{/vars.b}} closes the section opened at line 1");
+	TEXT_FAILS("\n{{/context}}", "p.txt:2: prompt: {{/context}} closes no section");
+	TEXT_FAILS("{{.}}", "p.txt:1: prompt: {{.}} outside a section");
+	TEXT_FAILS("{{#id}}x{{/id}}", "p.txt:1: prompt: {{#id}}: a section is over context");
+	TEXT_FAILS("a\0b", "p.txt:1: prompt: a NUL byte in the text");
+	/* hostile input: sections nested without end are refused, not recursed into */
+	for (i = 0; i < 10000; i++)
+		strbuf_addstr(&deep, deep_head);
+	text_fails(deep.buf, deep.len, "p.txt:1: prompt: sections nested more than 32 deep");
+	strbuf_release(&deep);
+	TEXT_FAILS("{{{input}}", "p.txt:1: prompt: unterminated {{");
+	TEXT_FAILS("{{}}", "p.txt:1: prompt: unknown tag {{}}");
+	TEXT_FAILS("{{#}}{{/}}", "unknown tag {{#}}");
+}
+
+Test(template, hostile_text_renders_in_linear_time)
+{
+	struct strbuf big = STRBUF_INIT;
+	char *got;
+	int i;
+
+	/* many tags and many braces: each compiled once, rendered in order */
+	for (i = 0; i < 20000; i++)
+		strbuf_addstr(&big, "{{input}}{ }");
+	got = render_text(big.buf, "{\"id\": \"c\", \"input\": \"x\"}");
+	cr_expect_eq(strlen(got), 20000u * 4, "rendered %zu bytes", strlen(got));
+	free(got);
+	strbuf_release(&big);
 }
 
 Test(template, urls_are_percent_encoded)
@@ -643,7 +772,7 @@ Test(target, bad_configs_are_located)
 	write_target(HTTP_HEAD "  \"request\": {\"url\": \"http://h\",\n"
 		     "   \"body\": {\"q\": \"{{question}}\"}},\n  \"response\": {\"output\": \"/a\"}}");
 	target_fails(5, "target.request.body.q: unknown tag {{question}} (known: input, messages, "
-		     "expected, id, context, vars.NAME)");
+		     "expected, id, context, vars.NAME, prompt)");
 	write_target(HTTP_HEAD "  \"stream\": true,\n  \"request\": {\"url\": \"http://h\"},\n"
 		     "  \"response\": {\"output\": \"/a\"}}");
 	target_fails(4, "target.stream: streamed replies are not supported yet");
