@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -1165,6 +1166,15 @@ static int hand_back(struct gateway *gw, void (*done)(struct gw_request *, void 
 int gateway_poll(struct gateway *gw, int timeout_ms,
 		 void (*done)(struct gw_request *req, void *arg), void *arg)
 {
+	return gateway_poll_fds(gw, timeout_ms, NULL, 0, done, arg);
+}
+
+int gateway_poll_fds(struct gateway *gw, int timeout_ms, struct pollfd *extra, size_t n_extra,
+		     void (*done)(struct gw_request *req, void *arg), void *arg)
+{
+	struct curl_waitfd *wfd = n_extra ? xcalloc(n_extra, sizeof(*wfd)) : NULL;
+	size_t i;
+
 	double deadline = timeout_ms < 0 ? -1 : now_s() + timeout_ms / 1000.0;
 
 	for (;;) {
@@ -1187,8 +1197,19 @@ int gateway_poll(struct gateway *gw, int timeout_ms,
 			if (w < wait)
 				wait = w;
 		}
-		curl_multi_poll(gw->multi, NULL, 0, wait, NULL);
+		for (i = 0; i < n_extra; i++) {
+			wfd[i].fd = extra[i].fd;
+			wfd[i].events = (short)(((extra[i].events & POLLIN) ? CURL_WAIT_POLLIN : 0) |
+						((extra[i].events & POLLOUT) ? CURL_WAIT_POLLOUT : 0));
+			wfd[i].revents = 0;
+		}
+		curl_multi_poll(gw->multi, wfd, (unsigned)n_extra, wait, NULL);
+		/* a descriptor of the caller's is ready (or hung up, which curl does not say): its turn */
+		if (n_extra && poll(extra, (nfds_t)n_extra, 0) > 0)
+			goto out;
 	}
+out:
+	free(wfd);
 	return hand_back(gw, done, arg);
 }
 

@@ -102,6 +102,14 @@ size_t gateway_connections(const struct gateway *gw);
  */
 int gateway_poll(struct gateway *gw, int timeout_ms,
 		 void (*done)(struct gw_request *req, void *arg), void *arg);
+/*
+ * gateway_poll() that also returns as soon as one of the caller's n_extra
+ * descriptors is ready for what its events ask (POLLIN, POLLOUT): the run
+ * waits on its exec workers' pipes and the transfers at once.
+ */
+struct pollfd;
+int gateway_poll_fds(struct gateway *gw, int timeout_ms, struct pollfd *extra, size_t n_extra,
+		     void (*done)(struct gw_request *req, void *arg), void *arg);
 /* thread-safe: make a gateway_poll() in progress return */
 void gateway_wakeup(struct gateway *gw);
 /* abandon everything outstanding: each is handed to done() with ok = 0 */
