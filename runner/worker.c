@@ -775,34 +775,34 @@ int worker_set_next_ms(const struct worker_set *set)
 	return next <= t ? 0 : (int)((next - t) * 1000.0) + 1;
 }
 
-/* fail p's calls past their deadline; then p is killed (it may be stuck) */
+/*
+ * Past its deadline, the call p received first fails and p is killed (it
+ * may be stuck); the calls written after it may only have waited behind
+ * it, so they are sent again (proc_lost) like those of a crashed worker.
+ */
 static void check_timeouts(struct worker_pool *pool, struct wk_proc *p, double t)
 {
 	struct strbuf msg = STRBUF_INIT;
-	size_t i = 0;
-	int late = 0;
+	struct wk_flight *first = NULL;
+	struct gw_request *req;
+	size_t i;
 
-	while (i < p->n_flight) {
-		struct wk_flight *f = &p->flight[i];
-		struct gw_request *req = f->req;
-
-		if (t - f->sent < time_limit(pool, p)) {
-			i++;
-			continue;
-		}
-		strbuf_reset(&msg);
-		strbuf_addf(&msg, "timed out after %g s (worker killed and restarted)",
-			    time_limit(pool, p));
-		req->latency_ms = (t - f->sent) * 1000.0;
-		flight_remove(p, f);
-		set_nonblock(p->err);
-		drain_stderr(p);
-		/* a timeout is not a crash: the call is not sent again */
-		finish(pool, p, req, msg.buf);
-		late = 1;
-	}
-	if (late && p->pid)
-		proc_lost(pool, p, "timed out", 1);
+	for (i = 0; i < p->n_flight; i++)
+		if (!first || p->flight[i].id < first->id)
+			first = &p->flight[i];
+	if (!first || t - first->sent < time_limit(pool, p))
+		goto out;
+	req = first->req;
+	strbuf_addf(&msg, "timed out after %g s (worker killed and restarted)",
+		    time_limit(pool, p));
+	req->latency_ms = (t - first->sent) * 1000.0;
+	flight_remove(p, first);
+	set_nonblock(p->err);
+	drain_stderr(p);
+	/* a timeout is not a crash: the call is not sent again */
+	finish(pool, p, req, msg.buf);
+	proc_lost(pool, p, "timed out", 1);
+out:
 	strbuf_release(&msg);
 }
 

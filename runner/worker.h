@@ -20,8 +20,9 @@
  *    on the next call; the calls it had in flight are sent again (each send
  *    counts as an attempt) up to max_retries, then fail.
  *  - A call not answered within timeout_s of its line being written fails
- *    ("timed out"); its worker is killed and restarted, its other calls in
- *    flight sent again. Until a process has answered once it gets twice
+ *    ("timed out") when it is the oldest its worker holds; the worker is
+ *    killed and restarted, its other calls in flight (which may only have
+ *    waited behind it) sent again. Until a process has answered once it gets twice
  *    timeout_s (its start-up: an interpreter, a model being loaded).
  *  - The last WK_STDERR_MAX bytes a worker wrote to stderr are kept and
  *    appended to the error of every call of that worker that fails,
