@@ -84,10 +84,6 @@ struct gw_slot {
 	struct gw_slot *next_free;       /* free-slot stack */
 };
 
-struct gw_list {
-	struct gw_request *head;
-	struct gw_request *tail;
-};
 
 struct gateway {
 	CURLM *multi;
@@ -138,7 +134,7 @@ static double rng_unit(struct gateway *gw)
 	return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
 }
 
-static void list_push(struct gw_list *l, struct gw_request *req)
+void gw_list_push(struct gw_list *l, struct gw_request *req)
 {
 	req->next = NULL;
 	if (l->tail)
@@ -148,7 +144,7 @@ static void list_push(struct gw_list *l, struct gw_request *req)
 	l->tail = req;
 }
 
-static struct gw_request *list_pop(struct gw_list *l)
+struct gw_request *gw_list_pop(struct gw_list *l)
 {
 	struct gw_request *req = l->head;
 
@@ -285,7 +281,7 @@ static void set_error(struct gw_request *req, const char *key, const char *msg)
 	req->error = e;
 }
 
-static void clear_result(struct gw_request *req)
+void gw_request_clear(struct gw_request *req)
 {
 	target_reply_release(&req->reply);
 	free(req->error);
@@ -751,7 +747,7 @@ void gw_request_release(struct gw_request *req)
 	req->body = NULL;
 	req->url = NULL;
 	req->body_len = 0;
-	clear_result(req);
+	gw_request_clear(req);
 }
 
 /* -------------------------------------------------------------- transfers */
@@ -814,7 +810,7 @@ static CURL *slot_easy(struct gateway *gw, struct gw_slot *slot)
 
 static void finish(struct gateway *gw, struct gw_request *req)
 {
-	list_push(&gw->done, req);
+	gw_list_push(&gw->done, req);
 }
 
 static void start_attempt(struct gateway *gw, struct gw_request *req)
@@ -1090,7 +1086,7 @@ static void start_due(struct gateway *gw)
 		struct gw_request *req = gw->waiting;
 
 		gw->waiting = req->next;
-		list_push(&due, req);
+		gw_list_push(&due, req);
 	}
 	if (due.head) {
 		due.tail->next = gw->queue.head;
@@ -1105,7 +1101,7 @@ static void start_due(struct gateway *gw)
 				break;
 			gw->tokens -= 1;
 		}
-		start_attempt(gw, list_pop(&gw->queue));
+		start_attempt(gw, gw_list_pop(&gw->queue));
 	}
 }
 
@@ -1127,11 +1123,11 @@ static double next_timer(struct gateway *gw)
 
 void gateway_submit(struct gateway *gw, struct gw_request *req)
 {
-	clear_result(req);
+	gw_request_clear(req);
 	req->attempts = 0;
 	req->not_before = 0;
 	req->priv = NULL;
-	list_push(&gw->queue, req);
+	gw_list_push(&gw->queue, req);
 	gw->outstanding++;
 }
 
@@ -1155,7 +1151,7 @@ static int hand_back(struct gateway *gw, void (*done)(struct gw_request *, void 
 	struct gw_request *req;
 	int n = 0;
 
-	while ((req = list_pop(&gw->done))) {
+	while ((req = gw_list_pop(&gw->done))) {
 		gw->outstanding--;
 		n++;
 		done(req, arg);
@@ -1224,7 +1220,7 @@ static void cancel_one(struct gateway *gw, struct gw_request *req)
 	req->ok = 0;
 	req->fatal = 0;
 	set_error(req, NULL, "cancelled");
-	list_push(&gw->done, req);
+	gw_list_push(&gw->done, req);
 }
 
 void gateway_cancel_all(struct gateway *gw, void (*done)(struct gw_request *, void *), void *arg)
@@ -1246,7 +1242,7 @@ void gateway_cancel_all(struct gateway *gw, void (*done)(struct gw_request *, vo
 		gw->waiting = req->next;
 		cancel_one(gw, req);
 	}
-	while ((req = list_pop(&gw->queue)))
+	while ((req = gw_list_pop(&gw->queue)))
 		cancel_one(gw, req);
 	hand_back(gw, done, arg);
 }

@@ -116,6 +116,17 @@ void gateway_wakeup(struct gateway *gw);
 void gateway_cancel_all(struct gateway *gw, void (*done)(struct gw_request *, void *), void *arg);
 
 void gw_request_release(struct gw_request *req);
+/* free and reset the result fields (what submit does first) */
+void gw_request_clear(struct gw_request *req);
+
+/* a FIFO of requests linked through req->next: the gateway's queues, and other transports' */
+struct gw_list {
+	struct gw_request *head;
+	struct gw_request *tail;
+};
+void gw_list_push(struct gw_list *l, struct gw_request *req);
+/* the oldest, or NULL */
+struct gw_request *gw_list_pop(struct gw_list *l);
 
 /* --- pure helpers, exposed for tests --- */
 

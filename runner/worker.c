@@ -171,7 +171,7 @@ struct worker_pool {
 	int n_procs;
 	int inflight;                    /* per process */
 	double timeout_s;
-	struct gw_request *qhead, *qtail; /* calls waiting for room */
+	struct gw_list queue;            /* calls waiting for room */
 	long next_id;
 	struct worker_pool *next;        /* the set's list */
 };
@@ -179,7 +179,7 @@ struct worker_pool {
 struct worker_set {
 	struct worker_opts opts;
 	struct worker_pool *pools;
-	struct gw_request *dhead, *dtail; /* finished, handed back at the end of a poll */
+	struct gw_list done;             /* finished, handed back at the end of a poll */
 	size_t outstanding;
 	size_t ignored;
 	struct pollfd *fds;
@@ -192,39 +192,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void push(struct gw_request **head, struct gw_request **tail, struct gw_request *req)
-{
-	req->next = NULL;
-	if (*tail)
-		(*tail)->next = req;
-	else
-		*head = req;
-	*tail = req;
-}
-
-static struct gw_request *pop(struct gw_request **head, struct gw_request **tail)
-{
-	struct gw_request *req = *head;
-
-	if (req) {
-		*head = req->next;
-		if (!*head)
-			*tail = NULL;
-		req->next = NULL;
-	}
-	return req;
-}
-
-static void clear_result(struct gw_request *req)
-{
-	target_reply_release(&req->reply);
-	free(req->error);
-	req->error = NULL;
-	req->ok = 0;
-	req->fatal = 0;
-	req->http_status = 0;
 }
 
 /* req finished: ok, or failed with msg and the worker's stderr */
@@ -253,7 +220,7 @@ static void finish(struct worker_pool *pool, struct wk_proc *p, struct gw_reques
 		req->error = strbuf_detach(&sb, NULL);
 		req->ok = 0;
 	}
-	push(&pool->set->dhead, &pool->set->dtail, req);
+	gw_list_push(&pool->set->done, req);
 }
 
 /* ------------------------------------------------------------ processes */
@@ -412,7 +379,7 @@ static void proc_reap(struct wk_proc *p, struct strbuf *why)
 static void proc_lost(struct worker_pool *pool, struct wk_proc *p, const char *what, int kill_it)
 {
 	struct strbuf why = STRBUF_INIT, msg = STRBUF_INIT;
-	struct gw_request *head = NULL, *tail = NULL;
+	struct gw_list resend = { NULL, NULL };
 	size_t i;
 
 	close_fd(&p->in);
@@ -434,18 +401,18 @@ static void proc_lost(struct worker_pool *pool, struct wk_proc *p, const char *w
 			verbose("retry %d/%d for case %s: %s", req->attempts,
 				pool->set->opts.max_retries, req->case_id ? req->case_id : "?",
 				msg.buf);
-			push(&head, &tail, req);
+			gw_list_push(&resend, req);
 		} else {
 			finish(pool, p, req, msg.buf);
 		}
 	}
 	p->n_flight = 0;
 	/* resent first, in their order */
-	if (head) {
-		tail->next = pool->qhead;
-		if (!pool->qhead)
-			pool->qtail = tail;
-		pool->qhead = head;
+	if (resend.head) {
+		resend.tail->next = pool->queue.head;
+		if (!pool->queue.head)
+			pool->queue.tail = resend.tail;
+		pool->queue.head = resend.head;
 	}
 	strbuf_reset(&p->wbuf);
 	p->wpos = 0;
@@ -562,7 +529,7 @@ static void dispatch(struct worker_pool *pool)
 {
 	int i, tries = 0;
 
-	while (pool->qhead && tries < pool->n_procs) {
+	while (pool->queue.head && tries < pool->n_procs) {
 		struct wk_proc *p = NULL;
 		struct gw_request *req;
 		struct wk_flight *f;
@@ -581,7 +548,7 @@ static void dispatch(struct worker_pool *pool)
 
 			if (proc_start(pool, p, &why)) {
 				/* nothing can run: every queued call fails */
-				while ((req = pop(&pool->qhead, &pool->qtail))) {
+				while ((req = gw_list_pop(&pool->queue))) {
 					req->attempts++;
 					finish(pool, NULL, req, why.buf);
 				}
@@ -590,7 +557,7 @@ static void dispatch(struct worker_pool *pool)
 			}
 			strbuf_release(&why);
 		}
-		req = pop(&pool->qhead, &pool->qtail);
+		req = gw_list_pop(&pool->queue);
 		req->attempts++;
 		f = &p->flight[p->n_flight++];
 		f->req = req;
@@ -698,11 +665,10 @@ struct worker_pool *worker_set_pool(struct worker_set *set, const struct eg_comm
 
 void worker_submit(struct worker_pool *pool, struct gw_request *req)
 {
-	clear_result(req);
+	gw_request_clear(req);
 	req->attempts = 0;
-	req->latency_ms = 0;
 	req->priv = NULL;
-	push(&pool->qhead, &pool->qtail, req);
+	gw_list_push(&pool->queue, req);
 	pool->set->outstanding++;
 	dispatch(pool);
 }
@@ -842,7 +808,7 @@ static int hand_back(struct worker_set *set, void (*done)(struct gw_request *, v
 	struct gw_request *req;
 	int n = 0;
 
-	while ((req = pop(&set->dhead, &set->dtail))) {
+	while ((req = gw_list_pop(&set->done))) {
 		set->outstanding--;
 		n++;
 		done(req, arg);
@@ -878,7 +844,7 @@ static void cancel_one(struct worker_pool *pool, struct gw_request *req)
 	free(req->error);
 	req->error = xstrdup("cancelled");
 	req->ok = 0;
-	push(&pool->set->dhead, &pool->set->dtail, req);
+	gw_list_push(&pool->set->done, req);
 }
 
 void worker_set_cancel_all(struct worker_set *set, void (*done)(struct gw_request *, void *),
@@ -900,7 +866,7 @@ void worker_set_cancel_all(struct worker_set *set, void (*done)(struct gw_reques
 			if (p->pid)
 				proc_lost(pool, p, "stopped", 1);
 		}
-		while ((req = pop(&pool->qhead, &pool->qtail)))
+		while ((req = gw_list_pop(&pool->queue)))
 			cancel_one(pool, req);
 	}
 	hand_back(set, done, arg);

@@ -29,4 +29,12 @@ struct eg_case {
 	char hash[65];            /* SHA-256 of the case's canonical content and the suite's prompt */
 };
 
+/*
+ * The members a worker process reads of case k (SPEC 11), written into the
+ * open object of w: "input" or "messages", then "vars" and "context" when
+ * the case has them.
+ */
+struct jsonw;
+void case_json_members(struct jsonw *w, const struct eg_case *k);
+
 #endif

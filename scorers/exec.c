@@ -5,8 +5,8 @@
  * {"type": "exec", "command": ["python3", "scorers/tone.py"], "workers": 2,
  *  "timeout_s": 30, "env": {"TONE": "formal"}, "threshold": 0.5}
  *
- * Request line: {"id", "input" | "messages", "output", "expected", "context",
- * "vars"}; reply line: {"id", "score", "pass", "reason"} (or {"id",
+ * Request line: {"id", "input" | "messages", "vars", "context", "output",
+ * "expected"} (vars, context and expected when the case has them); reply line: {"id", "score", "pass", "reason"} (or {"id",
  * "error"}). score is a number in [0, 1]; pass a boolean; with only one of
  * them the other follows (pass: score >= threshold; score: 1 or 0). An
  * "error", a reply without either, a score out of range and a failed call
@@ -124,32 +124,16 @@ static int exec_init(struct scorer *s, const cJSON *spec, const struct eg_loc *l
 
 static char *request_body(const struct score_job *job)
 {
-	const struct eg_case *k = job->kase;
 	struct strbuf sb = STRBUF_INIT;
 	struct jsonw w;
-	size_t i;
 
 	jsonw_init(&w, &sb, 0);
 	jsonw_object_begin(&w);
-	if (k->messages) {
-		jsonw_key(&w, "messages");
-		jsonw_cjson(&w, k->messages);
-	} else {
-		jsonw_member_str(&w, "input", k->input ? k->input : "");
-	}
+	case_json_members(&w, job->kase);
 	jsonw_key(&w, "output");
 	jsonw_strn(&w, job->output ? job->output : "", job->output ? job->output_len : 0);
-	jsonw_member_str(&w, "expected", k->expected);
-	jsonw_key(&w, "context");
-	jsonw_array_begin(&w);
-	for (i = 0; i < k->n_context; i++)
-		jsonw_str(&w, k->context[i]);
-	jsonw_array_end(&w);
-	jsonw_key(&w, "vars");
-	if (k->vars)
-		jsonw_cjson(&w, k->vars);
-	else
-		jsonw_null(&w);
+	if (job->kase->expected)
+		jsonw_member_str(&w, "expected", job->kase->expected);
 	jsonw_object_end(&w);
 	return strbuf_detach(&sb, NULL);
 }

@@ -188,31 +188,13 @@ out:
 static int exec_build_request(const struct target *t, const struct target_input *in,
 			      struct target_request *out, struct strbuf *err)
 {
-	const struct eg_case *k = in->kase;
 	struct strbuf sb = STRBUF_INIT;
 	struct jsonw w;
-	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	jsonw_init(&w, &sb, 0);
 	jsonw_object_begin(&w);
-	if (k->messages) {
-		jsonw_key(&w, "messages");
-		jsonw_cjson(&w, k->messages);
-	} else {
-		jsonw_member_str(&w, "input", k->input ? k->input : "");
-	}
-	if (k->vars) {
-		jsonw_key(&w, "vars");
-		jsonw_cjson(&w, k->vars);
-	}
-	if (k->n_context) {
-		jsonw_key(&w, "context");
-		jsonw_array_begin(&w);
-		for (i = 0; i < k->n_context; i++)
-			jsonw_str(&w, k->context[i]);
-		jsonw_array_end(&w);
-	}
+	case_json_members(&w, in->kase);
 	if (in->system)
 		jsonw_member_str(&w, "system", in->system);
 	jsonw_object_end(&w);
