@@ -21,7 +21,7 @@ py, worker = os.environ["PY"], os.environ["WORKER"]
 
 def config(name, extra=None, mode="echo", gateway=None, top=None):
     t = {"type": "exec", "name": "agent", "version": "v3",
-         "command": [py, worker, "--mode", mode], "workers": 2, "timeout_s": 3,
+         "command": [py, worker, "--mode", mode], "workers": 2, "timeout_s": 20,
          "env": {"EXEC_TOKEN": "${EXEC_SECRET}", "EXEC_CRASH_MARKER": "crash.marker"}}
     t.update(extra or {})
     gw = {"base_url": "http://127.0.0.1:9/v1", "timeout_s": 5, "max_retries": 3,
