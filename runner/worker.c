@@ -566,7 +566,7 @@ static void dispatch(struct worker_pool *pool)
 		wk_request_line(&p->wbuf, f->id, req->body ? req->body : "{}",
 				req->body ? req->body_len : 2);
 		if (proc_flush(p)) {
-			proc_lost(pool, p, "closed its stdin", 1);
+			proc_lost(pool, p, "closed its stdin", 0);
 			tries++;
 		}
 	}
@@ -795,7 +795,7 @@ static void poll_pool(struct worker_pool *pool, const struct pollfd *fds, size_t
 			continue;
 		}
 		if ((rin & (POLLERR | POLLHUP)) || (p->wpos < p->wbuf.len && proc_flush(p))) {
-			proc_lost(pool, p, "closed its stdin", 1);
+			proc_lost(pool, p, "closed its stdin", 0);
 			continue;
 		}
 		check_timeouts(pool, p, t);

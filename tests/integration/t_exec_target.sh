@@ -99,7 +99,7 @@ rm -f crash.marker
 expect_rc "a worker crashes mid-run" 0 "$EG_BIN" run --config crash.json --suite s/echo \
 	--history "$T/h.db" --no-cache -v
 check "it did crash" test -e crash.marker
-expect_grep "and was seen to" "worker exited with status 3" "$T/err"
+expect_grep "and was seen to" "exited with status 3" "$T/err"
 expect_eq "no case lost or duplicated" "30 30" "$(rows)"
 expect_eq "every answer its own case's" "0" "$(wrong)"
 expect_eq "all passed" "30" "$(sql "select count(*) from results where status='pass' and run_id=(select id from runs order by started_at desc, rowid desc limit 1)")"
