@@ -469,7 +469,8 @@ static void proc_line(struct worker_pool *pool, struct wk_proc *p, const char *l
 		struct strbuf sb = STRBUF_INIT;
 
 		pool->set->ignored++;
-		target_add_untrusted(&sb, line, len, 120);
+		gw_error_text(&sb, line, len, (const char *const *)pool->cmd->secrets,
+			      pool->cmd->n_secrets, 120);
 		verbose("%s: ignored a stdout line that is not a reply to a call in flight: %s",
 			pool->cmd->argv[0], sb.buf);
 		strbuf_release(&sb);
