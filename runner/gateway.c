@@ -1146,17 +1146,23 @@ size_t gateway_connections(const struct gateway *gw)
 	return gw->connections;
 }
 
-static int hand_back(struct gateway *gw, void (*done)(struct gw_request *, void *), void *arg)
+int gw_list_hand_back(struct gw_list *l, size_t *outstanding,
+		      void (*done)(struct gw_request *, void *), void *arg)
 {
 	struct gw_request *req;
 	int n = 0;
 
-	while ((req = gw_list_pop(&gw->done))) {
-		gw->outstanding--;
+	while ((req = gw_list_pop(l))) {
+		(*outstanding)--;
 		n++;
 		done(req, arg);
 	}
 	return n;
+}
+
+static int hand_back(struct gateway *gw, void (*done)(struct gw_request *, void *), void *arg)
+{
+	return gw_list_hand_back(&gw->done, &gw->outstanding, done, arg);
 }
 
 int gateway_poll(struct gateway *gw, int timeout_ms,

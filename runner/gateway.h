@@ -127,6 +127,9 @@ struct gw_list {
 void gw_list_push(struct gw_list *l, struct gw_request *req);
 /* the oldest, or NULL */
 struct gw_request *gw_list_pop(struct gw_list *l);
+/* pass each request of l to done(), oldest first, counting it off *outstanding; how many */
+int gw_list_hand_back(struct gw_list *l, size_t *outstanding,
+		      void (*done)(struct gw_request *, void *), void *arg);
 
 /* --- pure helpers, exposed for tests --- */
 

@@ -806,15 +806,7 @@ static void poll_pool(struct worker_pool *pool, const struct pollfd *fds, size_t
 
 static int hand_back(struct worker_set *set, void (*done)(struct gw_request *, void *), void *arg)
 {
-	struct gw_request *req;
-	int n = 0;
-
-	while ((req = gw_list_pop(&set->done))) {
-		set->outstanding--;
-		n++;
-		done(req, arg);
-	}
-	return n;
+	return gw_list_hand_back(&set->done, &set->outstanding, done, arg);
 }
 
 int worker_set_poll(struct worker_set *set, int timeout_ms,
