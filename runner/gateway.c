@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -83,10 +84,6 @@ struct gw_slot {
 	struct gw_slot *next_free;       /* free-slot stack */
 };
 
-struct gw_list {
-	struct gw_request *head;
-	struct gw_request *tail;
-};
 
 struct gateway {
 	CURLM *multi;
@@ -137,7 +134,7 @@ static double rng_unit(struct gateway *gw)
 	return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
 }
 
-static void list_push(struct gw_list *l, struct gw_request *req)
+void gw_list_push(struct gw_list *l, struct gw_request *req)
 {
 	req->next = NULL;
 	if (l->tail)
@@ -147,7 +144,7 @@ static void list_push(struct gw_list *l, struct gw_request *req)
 	l->tail = req;
 }
 
-static struct gw_request *list_pop(struct gw_list *l)
+struct gw_request *gw_list_pop(struct gw_list *l)
 {
 	struct gw_request *req = l->head;
 
@@ -284,7 +281,7 @@ static void set_error(struct gw_request *req, const char *key, const char *msg)
 	req->error = e;
 }
 
-static void clear_result(struct gw_request *req)
+void gw_request_clear(struct gw_request *req)
 {
 	target_reply_release(&req->reply);
 	free(req->error);
@@ -750,7 +747,7 @@ void gw_request_release(struct gw_request *req)
 	req->body = NULL;
 	req->url = NULL;
 	req->body_len = 0;
-	clear_result(req);
+	gw_request_clear(req);
 }
 
 /* -------------------------------------------------------------- transfers */
@@ -813,7 +810,7 @@ static CURL *slot_easy(struct gateway *gw, struct gw_slot *slot)
 
 static void finish(struct gateway *gw, struct gw_request *req)
 {
-	list_push(&gw->done, req);
+	gw_list_push(&gw->done, req);
 }
 
 static void start_attempt(struct gateway *gw, struct gw_request *req)
@@ -1089,7 +1086,7 @@ static void start_due(struct gateway *gw)
 		struct gw_request *req = gw->waiting;
 
 		gw->waiting = req->next;
-		list_push(&due, req);
+		gw_list_push(&due, req);
 	}
 	if (due.head) {
 		due.tail->next = gw->queue.head;
@@ -1104,7 +1101,7 @@ static void start_due(struct gateway *gw)
 				break;
 			gw->tokens -= 1;
 		}
-		start_attempt(gw, list_pop(&gw->queue));
+		start_attempt(gw, gw_list_pop(&gw->queue));
 	}
 }
 
@@ -1126,11 +1123,11 @@ static double next_timer(struct gateway *gw)
 
 void gateway_submit(struct gateway *gw, struct gw_request *req)
 {
-	clear_result(req);
+	gw_request_clear(req);
 	req->attempts = 0;
 	req->not_before = 0;
 	req->priv = NULL;
-	list_push(&gw->queue, req);
+	gw_list_push(&gw->queue, req);
 	gw->outstanding++;
 }
 
@@ -1149,22 +1146,37 @@ size_t gateway_connections(const struct gateway *gw)
 	return gw->connections;
 }
 
-static int hand_back(struct gateway *gw, void (*done)(struct gw_request *, void *), void *arg)
+int gw_list_hand_back(struct gw_list *l, size_t *outstanding,
+		      void (*done)(struct gw_request *, void *), void *arg)
 {
 	struct gw_request *req;
 	int n = 0;
 
-	while ((req = list_pop(&gw->done))) {
-		gw->outstanding--;
+	while ((req = gw_list_pop(l))) {
+		(*outstanding)--;
 		n++;
 		done(req, arg);
 	}
 	return n;
 }
 
+static int hand_back(struct gateway *gw, void (*done)(struct gw_request *, void *), void *arg)
+{
+	return gw_list_hand_back(&gw->done, &gw->outstanding, done, arg);
+}
+
 int gateway_poll(struct gateway *gw, int timeout_ms,
 		 void (*done)(struct gw_request *req, void *arg), void *arg)
 {
+	return gateway_poll_fds(gw, timeout_ms, NULL, 0, done, arg);
+}
+
+int gateway_poll_fds(struct gateway *gw, int timeout_ms, struct pollfd *extra, size_t n_extra,
+		     void (*done)(struct gw_request *req, void *arg), void *arg)
+{
+	struct curl_waitfd *wfd = n_extra ? xcalloc(n_extra, sizeof(*wfd)) : NULL;
+	size_t i;
+
 	double deadline = timeout_ms < 0 ? -1 : now_s() + timeout_ms / 1000.0;
 
 	for (;;) {
@@ -1187,8 +1199,19 @@ int gateway_poll(struct gateway *gw, int timeout_ms,
 			if (w < wait)
 				wait = w;
 		}
-		curl_multi_poll(gw->multi, NULL, 0, wait, NULL);
+		for (i = 0; i < n_extra; i++) {
+			wfd[i].fd = extra[i].fd;
+			wfd[i].events = (short)(((extra[i].events & POLLIN) ? CURL_WAIT_POLLIN : 0) |
+						((extra[i].events & POLLOUT) ? CURL_WAIT_POLLOUT : 0));
+			wfd[i].revents = 0;
+		}
+		curl_multi_poll(gw->multi, wfd, (unsigned)n_extra, wait, NULL);
+		/* a descriptor of the caller's is ready (or hung up, which curl does not say): its turn */
+		if (n_extra && poll(extra, (nfds_t)n_extra, 0) > 0)
+			goto out;
 	}
+out:
+	free(wfd);
 	return hand_back(gw, done, arg);
 }
 
@@ -1203,7 +1226,7 @@ static void cancel_one(struct gateway *gw, struct gw_request *req)
 	req->ok = 0;
 	req->fatal = 0;
 	set_error(req, NULL, "cancelled");
-	list_push(&gw->done, req);
+	gw_list_push(&gw->done, req);
 }
 
 void gateway_cancel_all(struct gateway *gw, void (*done)(struct gw_request *, void *), void *arg)
@@ -1225,7 +1248,7 @@ void gateway_cancel_all(struct gateway *gw, void (*done)(struct gw_request *, vo
 		gw->waiting = req->next;
 		cancel_one(gw, req);
 	}
-	while ((req = list_pop(&gw->queue)))
+	while ((req = gw_list_pop(&gw->queue)))
 		cancel_one(gw, req);
 	hand_back(gw, done, arg);
 }

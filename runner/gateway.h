@@ -102,12 +102,34 @@ size_t gateway_connections(const struct gateway *gw);
  */
 int gateway_poll(struct gateway *gw, int timeout_ms,
 		 void (*done)(struct gw_request *req, void *arg), void *arg);
+/*
+ * gateway_poll() that also returns as soon as one of the caller's n_extra
+ * descriptors is ready for what its events ask (POLLIN, POLLOUT): the run
+ * waits on its exec workers' pipes and the transfers at once.
+ */
+struct pollfd;
+int gateway_poll_fds(struct gateway *gw, int timeout_ms, struct pollfd *extra, size_t n_extra,
+		     void (*done)(struct gw_request *req, void *arg), void *arg);
 /* thread-safe: make a gateway_poll() in progress return */
 void gateway_wakeup(struct gateway *gw);
 /* abandon everything outstanding: each is handed to done() with ok = 0 */
 void gateway_cancel_all(struct gateway *gw, void (*done)(struct gw_request *, void *), void *arg);
 
 void gw_request_release(struct gw_request *req);
+/* free and reset the result fields (what submit does first) */
+void gw_request_clear(struct gw_request *req);
+
+/* a FIFO of requests linked through req->next: the gateway's queues, and other transports' */
+struct gw_list {
+	struct gw_request *head;
+	struct gw_request *tail;
+};
+void gw_list_push(struct gw_list *l, struct gw_request *req);
+/* the oldest, or NULL */
+struct gw_request *gw_list_pop(struct gw_list *l);
+/* pass each request of l to done(), oldest first, counting it off *outstanding; how many */
+int gw_list_hand_back(struct gw_list *l, size_t *outstanding,
+		      void (*done)(struct gw_request *, void *), void *arg);
 
 /* --- pure helpers, exposed for tests --- */
 

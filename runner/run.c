@@ -19,7 +19,9 @@
 #include "gateway.h"
 #include "jsonw.h"
 #include "strbuf.h"
+#include "sha256.h"
 #include "target.h"
+#include "worker.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -119,6 +121,8 @@ struct run {
 	struct target own_target;       /* the config's target when the plan gives none */
 	const struct gw_route *route;   /* the target's own headers and replies, or NULL (chat) */
 	struct gateway *gw;
+	struct worker_set *workers;     /* exec workers: the target's and the exec scorers' */
+	struct worker_pool *target_pool; /* the target's workers when it has a command, else NULL */
 	struct cache *cache_rd;         /* network thread's cache connection */
 	size_t next_suite;
 	struct case_reader reader;
@@ -748,7 +752,10 @@ static void start_job(struct run *r, struct job *j)
 	pd->req.route = r->route;
 	if (use_cache(r, j))
 		memcpy(pd->key, key, 65);
-	gateway_submit(r->gw, &pd->req);
+	if (r->target_pool)
+		worker_submit(r->target_pool, &pd->req);
+	else
+		gateway_submit(r->gw, &pd->req);
 out:
 	strbuf_release(&err);
 }
@@ -846,6 +853,30 @@ static void on_done(struct gw_request *req, void *arg)
 	pending_free(p);
 }
 
+/* the cache key of a scorer's call to its worker: the command's key and the request */
+static void command_call_key(const struct eg_command *cmd, const char *body, char out[65])
+{
+	struct sha256 h;
+	unsigned char dig[32];
+
+	sha256_init(&h);
+	sha256_update(&h, "exec-scorer\n", 12);
+	sha256_update(&h, cmd->key, 64);
+	sha256_update(&h, "\n", 1);
+	sha256_update(&h, body, strlen(body));
+	sha256_final(&h, dig);
+	sha256_to_hex(dig, out);
+}
+
+/* a scorer's worker reply: the line itself, for the scorer to read */
+static enum target_parse line_as_output(const void *arg, const char *line, size_t len,
+					struct target_reply *out, struct strbuf *why)
+{
+	out->output = xstrndup(line, len);
+	out->output_len = len;
+	return TARGET_REPLY_OK;
+}
+
 /* submit the calls scorers asked for (network thread) */
 static void drain_calls(struct run *r)
 {
@@ -875,7 +906,11 @@ static void drain_calls(struct run *r)
 				if (c->reply || c->error)
 					continue;
 				j->calls_made[i]++;
-				chat_cache_key(r->plan->cfg->gateway.base_url, c->body, c->sample, key);
+				if (c->command)
+					command_call_key(c->command, c->body, key);
+				else
+					chat_cache_key(r->plan->cfg->gateway.base_url, c->body,
+						       c->sample, key);
 				if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 0) {
 					c->reply = cr.content;
 					cr.content = NULL;
@@ -894,7 +929,12 @@ static void drain_calls(struct run *r)
 				if (use_cache(r, j))
 					memcpy(pd->key, key, 65);
 				j->calls_pending++;
-				gateway_submit(r->gw, &pd->req);
+				if (c->command)
+					worker_submit(worker_set_pool(r->workers, c->command,
+								      line_as_output, NULL),
+						      &pd->req);
+				else
+					gateway_submit(r->gw, &pd->req);
 			}
 		}
 		if (--j->calls_pending == 0)
@@ -953,6 +993,31 @@ static void progress(struct run *r, int final)
 	fflush(stderr);
 }
 
+/* an exec target's reply line, read by its type */
+static enum target_parse target_line(const void *arg, const char *line, size_t len,
+				     struct target_reply *out, struct strbuf *why)
+{
+	const struct target *t = arg;
+
+	return t->type->parse_reply(t, line, len, out, why);
+}
+
+/* wait for the gateway's transfers and the workers' pipes at once, then serve both */
+static void poll_transports(struct run *r)
+{
+	int busy = gateway_outstanding(r->gw) || worker_set_outstanding(r->workers);
+	int wait = busy ? 50 : 5, next = worker_set_next_ms(r->workers);
+	struct pollfd *fds;
+	size_t n;
+
+	if (next >= 0 && next < wait)
+		wait = next;
+	fds = worker_set_fds(r->workers, &n);
+	gateway_poll_fds(r->gw, wait, fds, n, on_done, r);
+	if (worker_set_outstanding(r->workers))
+		worker_set_poll(r->workers, 0, on_done, r);
+}
+
 static void network_loop(struct run *r)
 {
 	int cancelled = 0;
@@ -965,12 +1030,13 @@ static void network_loop(struct run *r)
 		}
 		if (r->stop && !cancelled) {
 			gateway_cancel_all(r->gw, on_done, r);
+			worker_set_cancel_all(r->workers, on_done, r);
 			cancelled = 1;
 		}
 		drain_calls(r);
 		if (atomic_load(&r->live) == 0 && (r->exhausted || r->stop))
 			break;
-		gateway_poll(r->gw, gateway_outstanding(r->gw) ? 50 : 5, on_done, r);
+		poll_transports(r);
 		fill(r);
 		progress(r, 0);
 	}
@@ -1004,6 +1070,18 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	r->gw = plan->gw ? plan->gw : gateway_new(&plan->cfg->gateway, plan->api_key);
 	if (r->gw && r->target->type->http_headers)
 		r->route = gateway_route_new(r->gw, r->target);
+	{
+		struct worker_opts wo = { 0 };
+
+		wo.inflight = plan->concurrency > 0 ? plan->concurrency : 32;
+		wo.timeout_s = plan->cfg->gateway.timeout_s > 0 ? plan->cfg->gateway.timeout_s : 60;
+		wo.max_retries = plan->cfg->gateway.max_retries;
+		wo.max_line = plan->cfg->gateway.max_response_bytes;
+		r->workers = worker_set_new(&wo);
+	}
+	if (r->target->type->command)
+		r->target_pool = worker_set_pool(r->workers, r->target->type->command(r->target),
+						 target_line, r->target);
 	if (!plan->no_cache)
 		r->cache_rd = cache_open(plan->cache_path);
 	r->t0 = now_s();
@@ -1047,6 +1125,7 @@ out:
 		case_reader_close(&r->reader);
 	if (r->cache_rd)
 		cache_close(r->cache_rd);
+	worker_set_free(r->workers);
 	if (!plan->gw)
 		gateway_free(r->gw);
 	target_release(&r->own_target);

@@ -32,4 +32,12 @@ struct eg_case {
 				     system prompt, params and scorers, and its rendered prompt */
 };
 
+/*
+ * The members a worker process reads of case k (SPEC 11), written into the
+ * open object of w: "input" or "messages", then "vars" and "context" when
+ * the case has them.
+ */
+struct jsonw;
+void case_json_members(struct jsonw *w, const struct eg_case *k);
+
 #endif

@@ -26,6 +26,7 @@
 #include <cjson/cJSON.h>
 
 struct eg_case;
+struct eg_command;
 
 /* where a scorer spec sits, for error messages: "file:line: scorer N: type: what" */
 struct eg_loc {
@@ -48,6 +49,9 @@ struct score_call {
 	int sample;      /* sample index: part of the cache key, so n identical asks are n answers */
 	char *reply;     /* answer content, malloc'd by the runner, NULL on error */
 	char *error;     /* why the call failed, malloc'd by the runner, or NULL */
+	const struct eg_command *command; /* NULL: a gateway call (body is a chat request); else
+					     body is one request line for this command's workers
+					     (runner/worker.h) and reply their reply line */
 };
 
 struct score_job {
@@ -121,6 +125,8 @@ enum score_status scorer_score(const struct scorer *s, struct score_job *job,
 void score_job_release(const struct scorer *s, struct score_job *job);
 /* ask the runner for a gateway call; takes ownership of body */
 void score_job_request(struct score_job *job, char *body);
+/* ask the runner to send body (a JSON object) to cmd's worker processes; takes body */
+void score_job_request_command(struct score_job *job, char *body, const struct eg_command *cmd);
 /* the same, for sample number `sample` of a repeated ask */
 void score_job_request_sample(struct score_job *job, char *body, int sample);
 

@@ -248,15 +248,25 @@ static int take(enum response_field f, const struct jptr *p, const struct jptr_h
 enum target_parse response_map_apply(const struct response_map *m, const char *body, size_t len,
 				     struct target_reply *out, struct strbuf *why)
 {
-	struct target_reply r;
-	struct jptr_hits h = { NULL, 0, 0 };
-	enum target_parse ret = TARGET_REPLY_FAIL;
+	enum target_parse ret;
 	cJSON *root;
-	size_t f;
 
 	root = target_reply_json(body, len, why);
 	if (!root)
 		return TARGET_REPLY_RETRY;
+	ret = response_map_apply_tree(m, root, out, why);
+	cJSON_Delete(root);
+	return ret;
+}
+
+enum target_parse response_map_apply_tree(const struct response_map *m, const cJSON *root,
+					  struct target_reply *out, struct strbuf *why)
+{
+	struct target_reply r;
+	struct jptr_hits h = { NULL, 0, 0 };
+	enum target_parse ret = TARGET_REPLY_FAIL;
+	size_t f;
+
 	target_reply_init(&r);
 	if (!m->set[RESP_OUTPUT]) {
 		strbuf_addstr(why, "response.output is not mapped");
@@ -279,6 +289,5 @@ enum target_parse response_map_apply(const struct response_map *m, const char *b
 out:
 	jptr_hits_release(&h);
 	target_reply_release(&r);
-	cJSON_Delete(root);
 	return ret;
 }

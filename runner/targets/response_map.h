@@ -55,6 +55,9 @@ int response_map_set(struct response_map *m, const char *field, const char *poin
 /* read a reply body (len bytes, not NUL-terminated) into out (filled only when OK) */
 enum target_parse response_map_apply(const struct response_map *m, const char *body, size_t len,
 				     struct target_reply *out, struct strbuf *why);
+/* the same on a reply already parsed (root is only read) */
+enum target_parse response_map_apply_tree(const struct response_map *m, const cJSON *root,
+					  struct target_reply *out, struct strbuf *why);
 void response_map_release(struct response_map *m);
 
 #endif

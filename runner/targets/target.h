@@ -45,6 +45,7 @@
 #include <cjson/cJSON.h>
 
 struct eg_case;
+struct eg_command;
 struct eg_config;
 struct eg_header;
 struct jdoc;
@@ -121,6 +122,13 @@ struct target_type {
 			     const char *const **secrets, size_t *n_secrets);
 	/* the plan's line after "target NAME@VERSION " (run --dry-run): where requests go; never a secret */
 	void (*describe)(const struct target *t, struct strbuf *out);
+	/*
+	 * Types that run the application as worker processes (exec): the
+	 * command the run's worker pool (runner/worker.h) spawns; each
+	 * request body is then one NDJSON line and each reply line goes to
+	 * parse_reply. NULL: the type speaks HTTP through the gateway.
+	 */
+	const struct eg_command *(*command)(const struct target *t);
 };
 
 struct target {
@@ -133,7 +141,7 @@ struct target {
  * The registration table (targets.c): one row per type. A row X(foo) names
  * `const struct target_type target_foo`, defined in runner/targets/foo.c.
  */
-#define TARGET_TYPES(X) X(chat) X(http)
+#define TARGET_TYPES(X) X(chat) X(http) X(exec)
 
 #define TARGET_DECLARE(n) extern const struct target_type target_##n;
 TARGET_TYPES(TARGET_DECLARE)

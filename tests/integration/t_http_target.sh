@@ -189,7 +189,7 @@ expect_rc "run refuses it too" 2 "$EG_BIN" run --config bad.json --suite s/rag -
 check "and writes nothing" test ! -e "$T/bad.db"
 python3 -c "import json; c = json.load(open('app.json')); c['target']['type'] = 'grpc'; json.dump(c, open('grpc.json', 'w'), indent=2)"
 expect_rc "an unknown target type" 2 "$EG_BIN" validate --config grpc.json --suite s/rag
-expect_grep "names the known ones" "grpc.json:$(grep -n '"type": "grpc"' grpc.json | cut -d: -f1): target.type: unknown target type 'grpc' (known: chat, http)" "$T/err"
+expect_grep "names the known ones" "grpc.json:$(grep -n '"type": "grpc"' grpc.json | cut -d: -f1): target.type: unknown target type 'grpc' (known: chat, http, exec)" "$T/err"
 unset APP_TOKEN
 expect_rc "a header from an unset variable" 2 "$EG_BIN" validate --config app.json --suite s/rag
 expect_grep "names the variable" 'target.request.headers: environment variable APP_TOKEN is not set' "$T/err"

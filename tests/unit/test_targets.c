@@ -730,7 +730,7 @@ static void target_fails(int line, const char *rest)
 Test(target, bad_configs_are_located)
 {
 	write_target("{\"type\": \"grpc\", \"name\": \"n\", \"version\": \"v\"}");
-	target_fails(3, "target.type: unknown target type 'grpc' (known: chat, http)");
+	target_fails(3, "target.type: unknown target type 'grpc' (known: chat, http, exec)");
 	write_target(HTTP_HEAD "  \"response\": {\"output\": \"/a\"}}");
 	target_fails(3, "target.request: missing (an http target needs request.url)");
 	write_target(HTTP_HEAD "  \"request\": {\"url\": \"http://h/ask\"},\n  \"response\": {}}");
