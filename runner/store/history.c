@@ -160,6 +160,15 @@ static const char *const migrations[] = {
 	 * calls, model and metadata; NULL for chat replies
 	 */
 	"ALTER TABLE results ADD COLUMN target_reply TEXT;",
+	/*
+	 * 6: a streamed reply's timing (SPEC 11): time to first token, the
+	 * mean, median and 95th percentile of the inter-chunk times, tokens/s
+	 */
+	"ALTER TABLE results ADD COLUMN ttft_ms REAL;"
+	"ALTER TABLE results ADD COLUMN itl_ms REAL;"
+	"ALTER TABLE results ADD COLUMN itl_p50_ms REAL;"
+	"ALTER TABLE results ADD COLUMN itl_p95_ms REAL;"
+	"ALTER TABLE results ADD COLUMN tokens_per_s REAL;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -373,6 +382,7 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 	sqldb_bind_real(st, 20, r->judge_prompt_tokens > 0 || r->judge_completion_tokens > 0
 			  ? r->judge_cost_usd : NAN);
 	sqldb_bind_text(st, 21, r->target_reply);
+	sqldb_bind_stream(st, 22, &r->stream);
 	if (sqldb_step_done(&h->db, st, "cannot store a result"))
 		return -1;
 
@@ -416,8 +426,9 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 				 "case_hash, repeat, status, output, latency_ms, prompt_tokens, "
 				 "completion_tokens, cost_usd, finish_reason, error, attempts, "
 				 "cached, tags, ordinal, judge_prompt_tokens, "
-				 "judge_completion_tokens, judge_cost_usd, target_reply) "
-				 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				 "judge_completion_tokens, judge_cost_usd, target_reply, "
+				 SQLDB_STREAM_COLS ") "
+				 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				 &h->ins_result) ||
 	    sqldb_prepare_cached(&h->db, "INSERT INTO scores (run_id, suite, case_id, repeat, "
 				 "idx, scorer, type, score, pass, error, reason, detail, calls) "
@@ -942,7 +953,9 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 			  "r.latency_ms, r.prompt_tokens, r.completion_tokens, r.finish_reason, "
 			  "r.error, r.attempts, r.cached, r.tags, r.cost_usd, r.ordinal, "
 			  "t.input, t.context, t.expected, r.judge_prompt_tokens, "
-			  "r.judge_completion_tokens, r.judge_cost_usd, r.target_reply FROM results r "
+			  "r.judge_completion_tokens, r.judge_cost_usd, r.target_reply, "
+			  "r.ttft_ms, r.itl_ms, r.itl_p50_ms, r.itl_p95_ms, r.tokens_per_s "
+			  "FROM results r "
 			  "LEFT JOIN case_texts t ON t.hash = r.case_hash "
 			  "WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "
 			  "AND (?4 = 0 OR r.status <> 'pass') "
@@ -993,6 +1006,7 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 		row->judge_completion_tokens = sqldb_col_count(st, 20);
 		row->judge_cost_usd = sqldb_col_real(st, 21);
 		row->target_reply = row_text(&mem, st, 22);
+		sqldb_col_stream(st, 23, &row->stream);
 
 		sqlite3_bind_text(sc, 3, row->case_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int(sc, 4, row->repeat);

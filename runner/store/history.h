@@ -52,6 +52,8 @@
 
 #include <stddef.h>
 
+#include "stats.h"
+
 struct history;
 struct strbuf;
 struct sqlite3_stmt;
@@ -134,6 +136,7 @@ struct result_row {
 	/* JSON object: what the target's reply held besides the answer (the context it
 	 * retrieved, the passages' ids, tool calls, model, metadata), or NULL */
 	const char *target_reply;
+	struct stream_stats stream; /* a streamed reply's timing (SPEC 11); zeroed: not streamed */
 };
 
 struct gate_row {
