@@ -1122,6 +1122,8 @@ int history_values(struct history *h, const char *run_id, const char *suite, con
 		[VALUES_COST_USD] = "CASE WHEN r.cost_usd IS NULL AND r.judge_cost_usd IS NULL "
 				    "THEN NULL ELSE coalesce(r.cost_usd, 0) + "
 				    "coalesce(r.judge_cost_usd, 0) END, 0",
+		[VALUES_TTFT_MS] = "CASE WHEN r.status <> 'error' THEN r.ttft_ms END, 0",
+		[VALUES_ITL_MS] = "CASE WHEN r.status <> 'error' THEN r.itl_ms END, 0",
 	};
 	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;

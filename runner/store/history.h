@@ -279,6 +279,9 @@ int history_gates(struct history *h, const char *run_id,
  *                     and recorded answers (no call) count as unknown
  *   VALUES_TOKENS     prompt + completion tokens of the target call
  *   VALUES_COST_USD   results.cost_usd
+ *   VALUES_TTFT_MS    time to first token of streamed answers (cache hits
+ *                     carry the original); errors count as unknown
+ *   VALUES_ITL_MS     mean inter-token time of streamed answers, likewise
  * Unknown values (NULL) are left out and counted in n_unknown. out->v is
  * malloc'd (value_set_release frees it).
  */
@@ -287,6 +290,8 @@ enum history_values {
 	VALUES_LATENCY_MS,
 	VALUES_TOKENS,
 	VALUES_COST_USD,
+	VALUES_TTFT_MS,
+	VALUES_ITL_MS,
 };
 struct value_set {
 	double *v;               /* the known values, in storage order */
