@@ -1010,6 +1010,11 @@ static enum target_parse read_stream(struct gw_request *req, struct gw_slot *slo
 	/* a stream cut short or failing mid-way may well go through next time */
 	if (sse_stream_reply(&slot->stream, &req->reply, why))
 		return TARGET_REPLY_RETRY;
+	if (!t) {
+		/* a chat reply keeps what a non-streamed one does: no model of its own */
+		free(req->reply.model);
+		req->reply.model = NULL;
+	}
 	rc = t && t->type->parse_stream ? t->type->parse_stream(t, &req->reply, why)
 					: TARGET_REPLY_OK;
 	if (rc == TARGET_REPLY_OK)

@@ -1487,19 +1487,23 @@ int history_failed_results(struct history *h, const char *run_id, const char *su
 	return results_query(h, run_id, suite, NULL, 1, fn, arg);
 }
 
-/* the 50th and 95th percentiles of the answered calls' latencies */
-static int latency_percentiles(struct history *h, const char *run_id, const char *suite,
-			       struct usage *out)
+/* the 50th and 95th percentiles of a column (latency_ms, ttft_ms...) of the answered calls */
+static int percentiles(struct history *h, const char *run_id, const char *suite,
+		       const char *col, double *p50, double *p95)
 {
+	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;
 	double *lat = NULL;
 	size_t n = 0, alloc = 0;
 	int rc, ret = -1;
 
 	/* errored calls would measure timeouts */
-	if (sqldb_prepare(&h->db, "SELECT latency_ms FROM results WHERE run_id = ?1 AND "
-			  "(?2 IS NULL OR suite = ?2) AND status <> 'error' AND "
-			  "latency_ms IS NOT NULL", &st))
+	strbuf_addf(&sql, "SELECT %s FROM results WHERE run_id = ?1 AND "
+		    "(?2 IS NULL OR suite = ?2) AND status <> 'error' AND "
+		    "%s IS NOT NULL", col, col);
+	rc = sqldb_prepare(&h->db, sql.buf, &st);
+	strbuf_release(&sql);
+	if (rc)
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
@@ -1511,8 +1515,8 @@ static int latency_percentiles(struct history *h, const char *run_id, const char
 		sqldb_error(&h->db, "cannot read latencies");
 		goto out;
 	}
-	out->latency_p95 = stats_percentile(lat, n, 95);
-	out->latency_p50 = stats_percentile(lat, n, 50);
+	*p95 = stats_percentile(lat, n, 95);
+	*p50 = stats_percentile(lat, n, 50);
 	ret = 0;
 out:
 	free(lat);
@@ -1527,6 +1531,7 @@ int history_usage(struct history *h, const char *run_id, const char *suite, stru
 
 	memset(out, 0, sizeof(*out));
 	out->latency_p50 = out->latency_p95 = NAN;
+	out->ttft_p50 = out->ttft_p95 = out->itl_p50 = out->itl_p95 = NAN;
 	if (sqldb_prepare(&h->db, "SELECT total(prompt_tokens), total(completion_tokens), "
 			  "total(cost_usd) + total(judge_cost_usd), "
 			  "count(coalesce(cost_usd, judge_cost_usd)), total(cached), count(*), "
@@ -1546,7 +1551,11 @@ int history_usage(struct history *h, const char *run_id, const char *suite, stru
 	out->cached = (long)sqlite3_column_double(st, 4);
 	out->results = (long)sqlite3_column_int64(st, 5);
 	out->n_tokens = (long)sqlite3_column_int64(st, 6);
-	ret = latency_percentiles(h, run_id, suite, out);
+	if (percentiles(h, run_id, suite, "latency_ms", &out->latency_p50, &out->latency_p95) ||
+	    percentiles(h, run_id, suite, "ttft_ms", &out->ttft_p50, &out->ttft_p95) ||
+	    percentiles(h, run_id, suite, "itl_ms", &out->itl_p50, &out->itl_p95))
+		goto out;
+	ret = 0;
 out:
 	sqlite3_finalize(st);
 	return ret;

@@ -414,6 +414,8 @@ struct usage {
 	long n_cost;             /* results with a known cost (0: cost_usd is 0, not known) */
 	long cached;             /* results answered from the cache */
 	double latency_p50, latency_p95; /* of the answered target calls, ms; NaN when none */
+	double ttft_p50, ttft_p95;       /* of the streamed answers (cache hits too), ms; NaN none */
+	double itl_p50, itl_p95;         /* of their mean inter-token times, ms; NaN none */
 };
 int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out);
 
