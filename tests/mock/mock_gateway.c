@@ -155,7 +155,8 @@ struct mock {
 /* the events of a streamed reply, sent one piece at a time by stream_reader */
 struct stream_plan {
 	struct strbuf *pieces;        /* each one or more whole events */
-	long *delay_ms;               /* before each piece */
+	double start_ms;              /* when the request arrived (now_ms clock) */
+	long *at_ms;                  /* when each piece is due, from start_ms */
 	size_t n, alloc;
 	size_t next;                  /* the piece being sent */
 	size_t off;                   /* bytes of it sent */
@@ -165,6 +166,7 @@ struct stream_plan {
 /* per connection request state */
 struct request {
 	struct strbuf body;           /* max MAX_BODY, overflow means 413 */
+	double arrived_ms;            /* when its headers arrived (now_ms clock) */
 };
 
 enum action {
@@ -855,6 +857,7 @@ struct chat_info {
 	char *user;                   /* last user message, "" when none */
 	int stream;                   /* the body asked for "stream": true */
 	int include_usage;            /* and stream_options.include_usage */
+	double arrived_ms;            /* when the request's headers arrived (now_ms clock) */
 	int authorized;
 	unsigned long attempt;
 };
@@ -944,17 +947,17 @@ out_free_json:
 
 /* ---------- streamed replies ---------- */
 
-static void plan_add(struct stream_plan *sp, long delay_ms, cJSON *event)
+static void plan_add(struct stream_plan *sp, long at_ms, cJSON *event)
 {
 	char *text;
 
 	if (sp->n == sp->alloc) {
 		sp->alloc = sp->alloc ? 2 * sp->alloc : 16;
 		sp->pieces = xrealloc(sp->pieces, sp->alloc * sizeof(*sp->pieces));
-		sp->delay_ms = xrealloc(sp->delay_ms, sp->alloc * sizeof(*sp->delay_ms));
+		sp->at_ms = xrealloc(sp->at_ms, sp->alloc * sizeof(*sp->at_ms));
 	}
 	strbuf_init(&sp->pieces[sp->n], 0);
-	sp->delay_ms[sp->n] = delay_ms;
+	sp->at_ms[sp->n] = at_ms;
 	if (event) {
 		text = cJSON_PrintUnformatted(event);
 		strbuf_addf(&sp->pieces[sp->n], "data: %s\n\n", text ? text : "{}");
@@ -973,7 +976,7 @@ static void plan_free(struct stream_plan *sp)
 	for (i = 0; i < sp->n; i++)
 		strbuf_release(&sp->pieces[i]);
 	free(sp->pieces);
-	free(sp->delay_ms);
+	free(sp->at_ms);
 	free(sp);
 }
 
@@ -1022,11 +1025,17 @@ static size_t piece_end(const char *text, size_t len, long chunks, long i)
 	return e;
 }
 
-/* the content chunks of text: chunks near-equal pieces, or one per word (with its spaces) */
-static void plan_content(struct stream_plan *sp, const struct rule *r, unsigned long seq,
+/*
+ * the content chunks of text: chunks near-equal pieces, or one per word (with
+ * its spaces), the first due at first_ms, each later one later_ms after the
+ * one before; returns when the last is due
+ */
+static long plan_content(struct stream_plan *sp, const struct rule *r, unsigned long seq,
 			 const char *model, const char *text, long first_ms, long later_ms,
 			 long stop_after)
 {
+	long at = first_ms;
+
 	size_t len = strlen(text), start = 0, end;
 	long chunks = r ? r->chunks : 0, i;
 
@@ -1042,17 +1051,18 @@ static void plan_content(struct stream_plan *sp, const struct rule *r, unsigned 
 		}
 		if (end <= start)
 			continue;
-		plan_add(sp, i ? later_ms : first_ms,
-			 chunk_json(seq, model, content_delta(text + start, end - start), NULL));
+		at = first_ms + i * later_ms;
+		plan_add(sp, at, chunk_json(seq, model, content_delta(text + start, end - start), NULL));
 		start = end;
 	}
+	return at;
 }
 
 /* the whole stream of a reply: role, content chunks, finish, usage, [DONE]; or its fault */
 static struct stream_plan *plan_stream(const struct rule *r, unsigned long seq,
 				       const struct chat_info *ci, const char *text,
 				       enum fault_kind kind, const char *finish, cJSON *usage,
-				       long delay_ms)
+				       long delay_ms, double start_ms)
 {
 	struct stream_plan *sp = xcalloc(1, sizeof(*sp));
 	long first = r && r->ttft_ms >= 0 ? r->ttft_ms : delay_ms;
@@ -1060,32 +1070,34 @@ static struct stream_plan *plan_stream(const struct rule *r, unsigned long seq,
 	int faulty = kind == FAULT_STREAM_ERROR || kind == FAULT_STREAM_DROP;
 	long stop = faulty ? (r ? r->fault_after : 1) : LONG_MAX;
 	cJSON *d = cJSON_CreateObject();
+	long last;
 
+	sp->start_ms = start_ms;
 	sp->drop_at = SIZE_MAX;
 	cJSON_AddStringToObject(d, "role", "assistant");
 	cJSON_AddStringToObject(d, "content", "");
 	plan_add(sp, 0, chunk_json(seq, ci->model, d, NULL));
-	plan_content(sp, r, seq, ci->model, text, first, later, stop);
+	last = plan_content(sp, r, seq, ci->model, text, first, later, stop);
 	if (kind == FAULT_STREAM_ERROR) {
 		cJSON *e = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(e, "error");
 
 		cJSON_AddStringToObject(err, "message", "mock stream error");
 		cJSON_AddStringToObject(err, "type", "server_error");
-		plan_add(sp, later, e);
+		plan_add(sp, last + later, e);
 	} else if (kind == FAULT_STREAM_DROP) {
 		sp->drop_at = sp->n;
-		plan_add(sp, later, NULL);
+		plan_add(sp, last + later, NULL);
 	} else {
-		plan_add(sp, 0, chunk_json(seq, ci->model, cJSON_CreateObject(), finish));
+		plan_add(sp, last, chunk_json(seq, ci->model, cJSON_CreateObject(), finish));
 		if (usage) {
 			cJSON *u = chunk_json(seq, ci->model, NULL, NULL);
 
 			cJSON_AddItemToObject(u, "usage", usage);
 			usage = NULL;
-			plan_add(sp, 0, u);
+			plan_add(sp, last, u);
 		}
 		if (kind != FAULT_STREAM_NO_DONE) {
-			plan_add(sp, 0, NULL);
+			plan_add(sp, last, NULL);
 			strbuf_addstr(&sp->pieces[sp->n - 1], "data: [DONE]\n\n");
 		}
 	}
@@ -1102,8 +1114,13 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (sp->next == sp->drop_at)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	if (!sp->off && sp->delay_ms[sp->next] > 0 && wait_ms(sp->delay_ms[sp->next]))
-		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (!sp->off) {
+		/* due times count from the request's arrival: processing it takes none of them */
+		double wait = sp->start_ms + (double)sp->at_ms[sp->next] - now_ms();
+
+		if (wait > 0 && wait_ms((long)wait + (wait > (double)(long)wait)))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
 	n = sp->pieces[sp->next].len - sp->off;
 	if (n > max)
 		n = max;
@@ -1167,7 +1184,7 @@ static void build_reply(const struct rule *r, unsigned long k, unsigned long seq
 			u = cJSON_DetachItemFromObjectCaseSensitive(tmp, "usage");
 			cJSON_Delete(tmp);
 		}
-		o->stream = plan_stream(r, seq, ci, text.buf, kind, fr, u, o->delay_ms);
+		o->stream = plan_stream(r, seq, ci, text.buf, kind, fr, u, o->delay_ms, ci->arrived_ms);
 		o->delay_ms = 0;
 		strbuf_release(&text);
 		return;
@@ -1260,6 +1277,7 @@ static void handle_chat(struct MHD_Connection *conn, const char *path,
 	ci.suite = header_or_empty(conn, "x-evalgate-suite");
 	ci.run = header_or_empty(conn, "x-evalgate-run");
 	ci.authorized = check_key(conn);
+	ci.arrived_ms = req->arrived_ms;
 	o->delay_ms = mock.latency_ms;
 
 	if (req->body.overflow) {
@@ -1430,6 +1448,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 
 	if (!req) {
 		req = xmalloc(sizeof(*req));
+		req->arrived_ms = now_ms();
 		strbuf_init(&req->body, 0);
 		req->body.max = MAX_BODY;
 		*con_cls = req;
