@@ -1051,24 +1051,10 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 		strbuf_addstr(&kind, curl_kind(res));
 		detail = xstrdup(slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(res));
 		retry = curl_retryable(res);
-	} else if (status >= 200 && status < 300 && slot->sse > 0) {
-		struct strbuf why = STRBUF_INIT;
-		enum target_parse rc = read_stream(req, slot, &why);
-
-		if (rc == TARGET_REPLY_OK) {
-			strbuf_release(&why);
-			free(req->error);
-			req->error = NULL;
-			req->ok = 1;
-			goto out_done;
-		}
-		strbuf_addstr(&kind, "stream failed");
-		detail = strbuf_detach(&why, NULL);
-		retry = rc == TARGET_REPLY_RETRY;
 	} else if (status >= 200 && status < 300) {
 		const struct target *t = req->route ? req->route->target : NULL;
 		struct strbuf why = STRBUF_INIT;
-		enum target_parse rc = t
+		enum target_parse rc = slot->sse > 0 ? read_stream(req, slot, &why) : t
 			? t->type->parse_reply(t, slot->body.buf, slot->body.len, &req->reply, &why)
 			: chat_parse_reply(slot->body.buf, slot->body.len, &req->reply, &why);
 
@@ -1079,7 +1065,7 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 			req->ok = 1;
 			goto out_done;
 		}
-		strbuf_addstr(&kind, "invalid reply");
+		strbuf_addstr(&kind, slot->sse > 0 ? "stream failed" : "invalid reply");
 		detail = strbuf_detach(&why, NULL);
 		/* an unreadable reply may be a cut transfer; an unusable one will not change */
 		retry = rc == TARGET_REPLY_RETRY;

@@ -149,15 +149,21 @@ const struct gate_type gate_latency_ms = {
 
 /* --- ttft_ms and itl_ms: streamed replies (SPEC 11, 13); a cache hit carries the original --- */
 
-static int ttft_ms_eval(const struct eg_gate *g, struct history *h, const char *run_id,
-			const struct gates *gs, struct gate_result *res)
+extern const struct gate_type gate_ttft_ms;
+
+static int stream_eval(const struct eg_gate *g, struct history *h, const char *run_id,
+		       const struct gates *gs, struct gate_result *res)
 {
-	static const struct values_kind k = {
+	static const struct values_kind ttft = {
 		VALUES_TTFT_MS, "streamed calls",
 		"without a first token (error, not streamed or no content)", 0
 	};
+	static const struct values_kind itl = {
+		VALUES_ITL_MS, "streamed calls",
+		"without two content chunks (error, not streamed or one chunk)", 0
+	};
 
-	return values_eval(g, h, run_id, &k, res);
+	return values_eval(g, h, run_id, g->type == &gate_ttft_ms ? &ttft : &itl, res);
 }
 
 const struct gate_type gate_ttft_ms = {
@@ -165,26 +171,15 @@ const struct gate_type gate_ttft_ms = {
 	.fields = gate_limit_fields,
 	.value_decimals = 1,
 	.parse = latency_ms_parse,
-	.eval = ttft_ms_eval,
+	.eval = stream_eval,
 };
-
-static int itl_ms_eval(const struct eg_gate *g, struct history *h, const char *run_id,
-		       const struct gates *gs, struct gate_result *res)
-{
-	static const struct values_kind k = {
-		VALUES_ITL_MS, "streamed calls",
-		"without two content chunks (error, not streamed or one chunk)", 0
-	};
-
-	return values_eval(g, h, run_id, &k, res);
-}
 
 const struct gate_type gate_itl_ms = {
 	.name = "itl_ms",
 	.fields = gate_limit_fields,
 	.value_decimals = 1,
 	.parse = latency_ms_parse,
-	.eval = itl_ms_eval,
+	.eval = stream_eval,
 };
 
 /* --- tokens --- */

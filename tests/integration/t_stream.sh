@@ -30,16 +30,20 @@ cases='{"id": "s1", "input": "slow one"}
 {"id": "nodone", "input": "q3"}
 {"id": "chunked", "input": "q4"}'
 make_suite suites/st st golden "$cases" '[{"type": "regex", "pattern": "."}]'
-write_config evalgate.json '[{"metric": "ttft_ms", "stat": "p95", "max": 5000},
-                            {"metric": "itl_ms", "stat": "max", "max": 1000}]' \
-	'"max_retries": 2, "concurrency": 1'
-python3 - <<'EOP'
-import json
-c = json.load(open("evalgate.json"))
+# stream_config FILE GATES GATEWAY: write_config with a streaming target and the suite
+stream_config() {
+	write_config "$1" "$2" "$3"
+	python3 - "$1" <<'EOP'
+import json, sys
+c = json.load(open(sys.argv[1]))
 c["target"]["stream"] = True
 c["suites"] = ["suites/st"]
-json.dump(c, open("evalgate.json", "w"), indent=2)
+json.dump(c, open(sys.argv[1], "w"), indent=2)
 EOP
+}
+stream_config evalgate.json '[{"metric": "ttft_ms", "stat": "p95", "max": 5000},
+                            {"metric": "itl_ms", "stat": "max", "max": 1000}]' \
+	'"max_retries": 2, "concurrency": 1'
 
 expect_rc "a streamed run" 0 "$EG_BIN" run --history h.db --json report.json --html report.html
 # TTFT and ITL of the slow cases: eight measurements, never below the configured
@@ -91,14 +95,7 @@ expect_grep "HTML report shows TTFT" "TTFT [0-9]* ms" report.html
 expect_grep "HTML report sums up the time to first token" "time to first token" report.html
 
 # a failing ttft gate: nothing streams in 5 ms
-write_config gate.json '[{"metric": "ttft_ms", "stat": "p50", "max": 5}]' '"max_retries": 2'
-python3 - <<'EOP'
-import json
-c = json.load(open("gate.json"))
-c["target"]["stream"] = True
-c["suites"] = ["suites/st"]
-json.dump(c, open("gate.json", "w"), indent=2)
-EOP
+stream_config gate.json '[{"metric": "ttft_ms", "stat": "p50", "max": 5}]' '"max_retries": 2'
 expect_rc "a ttft_ms gate fails the run" 1 "$EG_BIN" runs gate latest --config gate.json --history h.db
 expect_grep "the failing gate names the metric" "FAIL  p50 ttft_ms" out
 
