@@ -124,7 +124,8 @@ void sse_stream_init(struct sse_stream *s, size_t max)
 	memset(s, 0, sizeof(*s));
 	sse_parser_init(&s->parser);
 	strbuf_init(&s->text, 0);
-	s->text.max = max;
+	/* a line or an event without end is bounded like the answer */
+	s->text.max = s->parser.line.max = s->parser.data.max = max;
 	s->prompt_tokens = -1;
 	s->completion_tokens = -1;
 }
@@ -286,7 +287,9 @@ static int on_event(const char *type, const char *data, size_t len, void *arg)
 int sse_stream_feed(struct sse_stream *s, const char *buf, size_t len, double now)
 {
 	s->now = now;
-	return sse_parser_feed(&s->parser, buf, len, on_event, s) ? -1 : 0;
+	if (sse_parser_feed(&s->parser, buf, len, on_event, s))
+		return -1;
+	return s->parser.line.overflow || s->parser.data.overflow ? -1 : 0;
 }
 
 int sse_stream_reply(struct sse_stream *s, struct target_reply *out, struct strbuf *why)

@@ -70,10 +70,10 @@ struct sse_stream {
 	double now;              /* the arrival time of the piece being fed */
 };
 
-/* max: the most bytes of text kept (0: no limit); past it the stream fails */
+/* max: the most bytes of text, of a line and of an event's data (0: no limit); past it the stream fails */
 void sse_stream_init(struct sse_stream *s, size_t max);
 void sse_stream_release(struct sse_stream *s);
-/* len bytes that arrived at now (seconds); -1 when the answer grew past max */
+/* len bytes that arrived at now (seconds); -1 when the answer, a line or an event grew past max */
 int sse_stream_feed(struct sse_stream *s, const char *buf, size_t len, double now);
 /*
  * The stream's answer into out (released first): text as output, finish

@@ -225,9 +225,12 @@ Test(sse, the_answer_is_capped)
 {
 	struct sse_stream s;
 
-	sse_stream_init(&s, 4);
-	cr_assert_eq(sse_stream_feed(&s, CHUNK("abc"), strlen(CHUNK("abc")), 0), 0);
-	cr_assert_eq(sse_stream_feed(&s, CHUNK("de"), strlen(CHUNK("de")), 0), -1);
+#define X40 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	/* each event's line fits in 100 bytes, the third one's text does not */
+	sse_stream_init(&s, 100);
+	cr_assert_eq(sse_stream_feed(&s, CHUNK(X40), strlen(CHUNK(X40)), 0), 0);
+	cr_assert_eq(sse_stream_feed(&s, CHUNK(X40), strlen(CHUNK(X40)), 0), 0);
+	cr_assert_eq(sse_stream_feed(&s, CHUNK(X40), strlen(CHUNK(X40)), 0), -1);
 	sse_stream_release(&s);
 }
 
@@ -259,4 +262,17 @@ Test(sse, timing_from_the_chunk_times)
 	stream_stats_compute(&st, 1.0, NULL, 0, 5);
 	cr_assert_eq(st.streamed, 1);
 	cr_assert(isnan(st.ttft_ms) && isnan(st.itl_ms) && isnan(st.tokens_per_s));
+}
+
+Test(sse, a_line_without_end_is_capped)
+{
+	struct sse_stream s;
+	char buf[64];
+
+	memset(buf, 'x', sizeof(buf));
+	memcpy(buf, "data: ", 6);
+	sse_stream_init(&s, 16);
+	cr_assert_eq(sse_stream_feed(&s, buf, 10, 0), 0);
+	cr_assert_eq(sse_stream_feed(&s, buf + 10, sizeof(buf) - 10, 0), -1);
+	sse_stream_release(&s);
 }
