@@ -214,6 +214,12 @@ static void meta(struct strbuf *sb, const struct report_model *m)
 		   m->usage.cached);
 	meta_item(sb, "latency", t.buf);
 	strbuf_reset(&t);
+	if (!isnan(m->usage.ttft_p50)) {
+		xml_addf_c(&t, "p50 %.0f ms, p95 %.0f ms; inter-token p50 %.1f ms",
+			   m->usage.ttft_p50, m->usage.ttft_p95, m->usage.itl_p50);
+		meta_item(sb, "time to first token", t.buf);
+		strbuf_reset(&t);
+	}
 	if (ri->repeats > 1) {
 		strbuf_addf(&t, "%d (%s)", ri->repeats,
 			    ri->repeat_policy ? ri->repeat_policy : "all");
@@ -545,6 +551,8 @@ static int html_row(const struct stored_result *r, void *arg)
 	strbuf_addf(sb, "</td><td>%s</td><td>", status);
 	if (!isnan(row->latency_ms))
 		xml_addf_c(sb, "%.0f ms", row->latency_ms);
+	if (row->stream.streamed && !isnan(row->stream.ttft_ms))
+		xml_addf_c(sb, "<br>TTFT %.0f ms", row->stream.ttft_ms);
 	strbuf_addstr(sb, "</td><td>");
 	if (row->prompt_tokens >= 0 || row->completion_tokens >= 0)
 		strbuf_addf(sb, "%ld/%ld", row->prompt_tokens < 0 ? 0 : row->prompt_tokens,

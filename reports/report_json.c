@@ -61,6 +61,12 @@ static void usage_members(struct jsonw *w, const struct usage *u)
 	jsonw_member_int(w, "completion_tokens", u->completion_tokens);
 	jsonw_member_num(w, "cost_usd", u->n_cost ? u->cost_usd : NAN);
 	jsonw_member_int(w, "cached", u->cached);
+	if (!isnan(u->ttft_p50)) {
+		jsonw_member_num(w, "ttft_p50_ms", u->ttft_p50);
+		jsonw_member_num(w, "ttft_p95_ms", u->ttft_p95);
+		jsonw_member_num(w, "itl_p50_ms", u->itl_p50);
+		jsonw_member_num(w, "itl_p95_ms", u->itl_p95);
+	}
 }
 
 static void run_obj(struct jsonw *w, const struct run_info *ri)
@@ -316,6 +322,16 @@ void report_json_result(struct jsonw *w, const struct stored_result *r, size_t m
 	jsonw_member_str(w, "error", row->error);
 	jsonw_member_str(w, "finish_reason", row->finish_reason);
 	jsonw_member_num(w, "latency_ms", row->latency_ms);
+	if (row->stream.streamed) {
+		jsonw_key(w, "stream");
+		jsonw_object_begin(w);
+		jsonw_member_num(w, "ttft_ms", row->stream.ttft_ms);
+		jsonw_member_num(w, "itl_ms", row->stream.itl_ms);
+		jsonw_member_num(w, "itl_p50_ms", row->stream.itl_p50_ms);
+		jsonw_member_num(w, "itl_p95_ms", row->stream.itl_p95_ms);
+		jsonw_member_num(w, "tokens_per_s", row->stream.tokens_per_s);
+		jsonw_object_end(w);
+	}
 	member_count(w, "prompt_tokens", row->prompt_tokens);
 	member_count(w, "completion_tokens", row->completion_tokens);
 	jsonw_member_num(w, "cost_usd", row->cost_usd);

@@ -129,6 +129,9 @@ static void header(struct strbuf *sb, const struct report_model *m)
 		    m->results.n, m->usage.prompt_tokens, m->usage.completion_tokens);
 	if (m->usage.n_cost)
 		xml_addf_c(sb, "; cost $%.4f", m->usage.cost_usd);
+	if (!isnan(m->usage.ttft_p50))
+		xml_addf_c(sb, "; time to first token p50 %.0f ms, p95 %.0f ms", m->usage.ttft_p50,
+			   m->usage.ttft_p95);
 	if (ri->status != RUN_FINISHED)
 		strbuf_addf(sb, "; run %s", run_status_name(ri->status));
 	strbuf_addstr(sb, "\n");

@@ -35,6 +35,7 @@
 
 #include "error.h"
 #include "escape.h"
+#include "sse.h"
 #include "strbuf.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -81,6 +82,10 @@ struct gw_slot {
 	char retry_after[GW_HDR_VALUE_MAX];    /* Retry-After value, or "" */
 	char retry_after_ms[GW_HDR_VALUE_MAX]; /* retry-after-ms value, or "" */
 	char errbuf[CURL_ERROR_SIZE];    /* curl's description of a failure */
+	char content_type[GW_HDR_VALUE_MAX]; /* Content-Type of the reply, or "" */
+	int sse;                         /* 1: the reply is read as a stream, 0: not, -1: no body yet */
+	struct sse_stream stream;        /* a streamed reply read so far */
+	double sent_at;                  /* monotonic seconds: the request went out on its connection */
 	struct gw_slot *next_free;       /* free-slot stack */
 };
 
@@ -434,10 +439,32 @@ static char *error_message(const struct gateway *gw, const struct gw_request *re
 
 /* ------------------------------------------------------------- callbacks */
 
+/* a streamed request's 2xx text/event-stream reply is read as events as it arrives */
+static int stream_reply(struct gw_slot *slot)
+{
+	long status = 0;
+
+	if (!slot->req || !slot->req->stream)
+		return 0;
+	curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &status);
+	return status >= 200 && status < 300 &&
+	       !strncasecmp(slot->content_type, "text/event-stream", 17);
+}
+
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct gw_slot *slot = userdata;
 	size_t n = size * nmemb;
+
+	if (slot->sse < 0)
+		slot->sse = stream_reply(slot);
+	if (slot->sse) {
+		if (slot->too_big || sse_stream_feed(&slot->stream, ptr, n, now_s())) {
+			slot->too_big = 1;
+			return 0;
+		}
+		return n;
+	}
 
 	if (slot->too_big || n > slot->body.max - slot->body.len) {
 		slot->too_big = 1;
@@ -480,6 +507,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 		slot->retry_after[0] = '\0';
 		slot->retry_after_ms[0] = '\0';
 		slot->location[0] = '\0';
+		slot->content_type[0] = '\0';
 		slot->should_retry = -1;
 		return n;
 	}
@@ -501,8 +529,21 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 	} else if (header_is(line, (size_t)(colon - line), "location")) {
 		copy_header_value(slot->location, sizeof(slot->location), colon + 1,
 				  n - (size_t)(colon - line) - 1);
+	} else if (header_is(line, (size_t)(colon - line), "content-type")) {
+		copy_header_value(slot->content_type, sizeof(slot->content_type), colon + 1,
+				  n - (size_t)(colon - line) - 1);
 	}
 	return n;
+}
+
+/* the connection is ready and the request is about to go out: TTFT counts from here */
+static int on_prereq(void *userdata, char *primary_ip, char *local_ip, int primary_port,
+		     int local_port)
+{
+	struct gw_slot *slot = userdata;
+
+	slot->sent_at = now_s();
+	return CURL_PREREQFUNC_OK;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -697,6 +738,8 @@ static void slot_recycle(struct gateway *gw, struct gw_slot *slot)
 		strbuf_release(&slot->body);
 	else
 		strbuf_reset(&slot->body);
+	sse_stream_release(&slot->stream);
+	slot->sse = 0;
 	slot->req->priv = NULL;
 	slot->req = NULL;
 	slot->next_free = gw->free_slots;
@@ -722,6 +765,7 @@ void gateway_free(struct gateway *gw)
 		wipe_headers(slot->headers);
 		curl_slist_free_all(slot->headers);
 		strbuf_release(&slot->body);
+		sse_stream_release(&slot->stream);
 	}
 	curl_multi_cleanup(gw->multi);
 	wipe_headers(gw->fixed);
@@ -802,6 +846,8 @@ static CURL *slot_easy(struct gateway *gw, struct gw_slot *slot)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, slot);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, slot);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, slot);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, slot->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, slot);
 	slot->body.max = gw->max_body;
@@ -853,6 +899,11 @@ static void start_attempt(struct gateway *gw, struct gw_request *req)
 	slot->retry_after_ms[0] = '\0';
 	slot->location[0] = '\0';
 	slot->errbuf[0] = '\0';
+	slot->content_type[0] = '\0';
+	slot->sent_at = now_s();
+	sse_stream_release(&slot->stream);
+	sse_stream_init(&slot->stream, gw->max_body);
+	slot->sse = -1;
 	if (req->method == TARGET_GET) {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 		slot->get = 1;
@@ -946,6 +997,28 @@ static long retry_delay_ms(struct gateway *gw, const struct gw_slot *slot, int a
 	return gw_backoff_ms(attempt, rng_unit(gw));
 }
 
+/* a streamed reply's answer and timing into req->reply */
+static enum target_parse read_stream(struct gw_request *req, struct gw_slot *slot,
+				     struct strbuf *why)
+{
+	const struct target *t = req->route ? req->route->target : NULL;
+	enum target_parse rc;
+
+	/* a stream cut short or failing mid-way may well go through next time */
+	if (sse_stream_reply(&slot->stream, &req->reply, why))
+		return TARGET_REPLY_RETRY;
+	if (!t) {
+		/* a chat reply keeps what a non-streamed one does: no model of its own */
+		free(req->reply.model);
+		req->reply.model = NULL;
+	}
+	rc = t && t->type->parse_stream ? t->type->parse_stream(t, &req->reply, why)
+					: TARGET_REPLY_OK;
+	if (rc == TARGET_REPLY_OK)
+		sse_stream_stats(&slot->stream, slot->sent_at, &req->reply.stream);
+	return rc;
+}
+
 /*
  * Decide what a finished attempt means: done (ok or failed) or another try.
  * kind and detail make the error: "kind[ after N attempts][: detail]".
@@ -978,7 +1051,7 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 	} else if (status >= 200 && status < 300) {
 		const struct target *t = req->route ? req->route->target : NULL;
 		struct strbuf why = STRBUF_INIT;
-		enum target_parse rc = t
+		enum target_parse rc = slot->sse > 0 ? read_stream(req, slot, &why) : t
 			? t->type->parse_reply(t, slot->body.buf, slot->body.len, &req->reply, &why)
 			: chat_parse_reply(slot->body.buf, slot->body.len, &req->reply, &why);
 
@@ -989,7 +1062,7 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 			req->ok = 1;
 			goto out_done;
 		}
-		strbuf_addstr(&kind, "invalid reply");
+		strbuf_addstr(&kind, slot->sse > 0 ? "stream failed" : "invalid reply");
 		detail = strbuf_detach(&why, NULL);
 		/* an unreadable reply may be a cut transfer; an unusable one will not change */
 		retry = rc == TARGET_REPLY_RETRY;

@@ -47,6 +47,7 @@ struct gw_request {
 	size_t body_len;
 	char *url;               /* owned; NULL: {base_url}/chat/completions */
 	enum target_method method; /* POST sends body; GET sends none */
+	int stream;              /* 1: a 2xx text/event-stream reply is read as it arrives (sse.h) */
 	const struct gw_route *route; /* NULL: the gateway's headers and key, a chat reply */
 	const char *run_id;      /* x-evalgate-run header, borrowed */
 	const char *suite;       /* x-evalgate-suite header, borrowed */
@@ -59,7 +60,9 @@ struct gw_request {
 	int fatal;               /* 1: 401/403, the run must stop */
 	long http_status;        /* of the last attempt, 0 when no reply */
 	struct target_reply reply; /* ok: the parsed reply (chat: choices[0].message.content,
-				      finish_reason, usage) */
+				      finish_reason, usage); reply.stream: a streamed
+				      reply's timing, TTFT from the moment the request
+				      went out on its connection (not its queueing) */
 	int attempts;            /* 1 + retries */
 	double latency_ms;       /* of the last attempt */
 	char *error;             /* why it failed (includes the gateway's error JSON message) */

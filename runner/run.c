@@ -272,6 +272,7 @@ static void remember_for_cache(struct job *j, int scorer, const char *key,
 	e->reply.completion_tokens = r->completion_tokens;
 	e->reply.latency_ms = latency_ms;
 	e->reply.target_reply = target_reply_extra_json(r);
+	e->reply.stream = r->stream;
 	e->next = j->to_cache;
 	j->to_cache = e;
 }
@@ -333,6 +334,7 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	row.output = j->reply.output;
 	row.output_len = j->reply.output_len;
 	row.latency_ms = j->latency_ms;
+	row.stream = j->reply.stream;
 	row.prompt_tokens = j->reply.prompt_tokens;
 	row.completion_tokens = j->reply.completion_tokens;
 	row.finish_reason = j->reply.finish_reason;
@@ -699,6 +701,8 @@ static void job_from_cache(struct job *j, struct cached_reply *cr)
 	j->reply.finish_reason = cr->finish_reason;
 	j->reply.prompt_tokens = cr->prompt_tokens;
 	j->reply.completion_tokens = cr->completion_tokens;
+	/* TTFT and the inter-token times as measured when the answer was obtained */
+	j->reply.stream = cr->stream;
 	cr->content = NULL;
 	cr->finish_reason = NULL;
 	if (cr->target_reply && target_reply_extra_load(&j->reply, cr->target_reply))
@@ -749,6 +753,7 @@ static void start_job(struct run *r, struct job *j)
 	pd = pending_new(PENDING_TARGET, j, rq.body, rq.body_len);
 	pd->req.url = rq.url;
 	pd->req.method = rq.method;
+	pd->req.stream = rq.stream;
 	pd->req.route = r->route;
 	if (use_cache(r, j))
 		memcpy(pd->key, key, 65);

@@ -226,6 +226,23 @@ static void build_rows(const struct suite_data *sd, struct mrows *r)
 	fmt_num(m->a, sizeof(m->a), 0, sd->ua.latency_p95);
 	fmt_num(m->b, sizeof(m->b), 0, sd->ub.latency_p95);
 	delta_cell(m->d, sizeof(m->d), 0, "", sd->ua.latency_p95, sd->ub.latency_p95, NULL, 0);
+	/* streamed runs only: the time to first token and between tokens */
+	if (!isnan(sd->ua.ttft_p50) || !isnan(sd->ub.ttft_p50)) {
+		const struct { const char *label; double a, b; } rows[] = {
+			{ "ttft p50 ms", sd->ua.ttft_p50, sd->ub.ttft_p50 },
+			{ "ttft p95 ms", sd->ua.ttft_p95, sd->ub.ttft_p95 },
+			{ "itl p50 ms", sd->ua.itl_p50, sd->ub.itl_p50 },
+			{ "itl p95 ms", sd->ua.itl_p95, sd->ub.itl_p95 },
+		};
+		size_t k2;
+
+		for (k2 = 0; k2 < sizeof(rows) / sizeof(rows[0]); k2++) {
+			m = mrow_new(r, rows[k2].label);
+			fmt_num(m->a, sizeof(m->a), 1, rows[k2].a);
+			fmt_num(m->b, sizeof(m->b), 1, rows[k2].b);
+			delta_cell(m->d, sizeof(m->d), 1, "", rows[k2].a, rows[k2].b, NULL, 0);
+		}
+	}
 	m = mrow_new(r, "tokens");
 	{
 		double ta = sd->ua.n_tokens ? (double)(sd->ua.prompt_tokens + sd->ua.completion_tokens) : NAN;
@@ -686,6 +703,12 @@ static void j_side(struct jsonw *w, const char *key, const struct compare_side *
 	jsonw_member_num(w, "pass_rate_hi", hi);
 	jsonw_member_num(w, "latency_p50_ms", u->latency_p50);
 	jsonw_member_num(w, "latency_p95_ms", u->latency_p95);
+	if (!isnan(u->ttft_p50)) {
+		jsonw_member_num(w, "ttft_p50_ms", u->ttft_p50);
+		jsonw_member_num(w, "ttft_p95_ms", u->ttft_p95);
+		jsonw_member_num(w, "itl_p50_ms", u->itl_p50);
+		jsonw_member_num(w, "itl_p95_ms", u->itl_p95);
+	}
 	jsonw_member_num(w, "prompt_tokens", u->n_tokens ? (double)u->prompt_tokens : NAN);
 	jsonw_member_num(w, "completion_tokens",
 			 u->n_tokens ? (double)u->completion_tokens : NAN);

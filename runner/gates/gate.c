@@ -21,7 +21,8 @@
  */
 #define GATE_TYPES(X)                                                                     \
 	X(pass_rate) X(error_rate) X(attack_success_rate) X(judge_error_rate) X(score)    \
-	X(latency_ms) X(tokens) X(cost_usd) X(regression) X(drift)
+	X(latency_ms) X(tokens) X(cost_usd) X(regression) X(drift)                         \
+	X(ttft_ms) X(itl_ms)
 
 #define GATE_DECLARE(n) extern const struct gate_type gate_##n;
 GATE_TYPES(GATE_DECLARE)
@@ -138,7 +139,7 @@ int gate_parse_limits(struct eg_gate *g, const struct gate_parse *p, int has_sta
 	g->stat = has_stat ? STAT_MEAN : STAT_NONE;
 	if (node && !has_stat)
 		return jdoc_error(p->doc, node, field, "%s takes no stat (only score.<scorer>, "
-				  "latency_ms and tokens do)", type_shown(g->type));
+				  "latency_ms, tokens, ttft_ms and itl_ms do)", type_shown(g->type));
 	if (node && !cJSON_IsString(node))
 		return jdoc_error(p->doc, node, field, "expected a string");
 	if (node) {

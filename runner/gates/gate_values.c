@@ -7,6 +7,8 @@
  *   latency_ms      a stat of the target calls' latencies
  *   tokens          a stat of prompt + completion tokens per target call
  *   cost_usd        the total cost of the target calls, from the config's prices
+ *   ttft_ms         a stat of the streamed calls' times to first token
+ *   itl_ms          a stat of the streamed calls' mean inter-token times
  *
  * A stat is mean (the default), min, max, p50, p90, p95 or p99. Values that
  * are not known (an errored scorer, a cache hit's latency, missing usage)
@@ -143,6 +145,41 @@ const struct gate_type gate_latency_ms = {
 	.value_decimals = 1,
 	.parse = latency_ms_parse,
 	.eval = latency_ms_eval,
+};
+
+/* --- ttft_ms and itl_ms: streamed replies (SPEC 11, 13); a cache hit carries the original --- */
+
+extern const struct gate_type gate_ttft_ms;
+
+static int stream_eval(const struct eg_gate *g, struct history *h, const char *run_id,
+		       const struct gates *gs, struct gate_result *res)
+{
+	static const struct values_kind ttft = {
+		VALUES_TTFT_MS, "streamed calls",
+		"without a first token (error, not streamed or no content)", 0
+	};
+	static const struct values_kind itl = {
+		VALUES_ITL_MS, "streamed calls",
+		"without two content chunks (error, not streamed or one chunk)", 0
+	};
+
+	return values_eval(g, h, run_id, g->type == &gate_ttft_ms ? &ttft : &itl, res);
+}
+
+const struct gate_type gate_ttft_ms = {
+	.name = "ttft_ms",
+	.fields = gate_limit_fields,
+	.value_decimals = 1,
+	.parse = latency_ms_parse,
+	.eval = stream_eval,
+};
+
+const struct gate_type gate_itl_ms = {
+	.name = "itl_ms",
+	.fields = gate_limit_fields,
+	.value_decimals = 1,
+	.parse = latency_ms_parse,
+	.eval = stream_eval,
 };
 
 /* --- tokens --- */

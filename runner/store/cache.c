@@ -26,6 +26,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE cache ADD COLUMN latency_ms REAL;",
 	/* 3: the target reply's context and the like (results.target_reply) */
 	"ALTER TABLE cache ADD COLUMN target_reply TEXT;",
+	/* 4: a streamed reply's timing, carried by a hit like its latency */
+	"ALTER TABLE cache ADD COLUMN ttft_ms REAL;"
+	"ALTER TABLE cache ADD COLUMN itl_ms REAL;"
+	"ALTER TABLE cache ADD COLUMN itl_p50_ms REAL;"
+	"ALTER TABLE cache ADD COLUMN itl_p95_ms REAL;"
+	"ALTER TABLE cache ADD COLUMN tokens_per_s REAL;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -44,11 +50,12 @@ struct cache *cache_open(const char *path)
 		return NULL;
 	}
 	if (sqldb_prepare_cached(&c->db, "SELECT content, finish_reason, prompt_tokens, "
-				 "completion_tokens, latency_ms, target_reply FROM cache "
-				 "WHERE key = ?1", &c->get) ||
+				 "completion_tokens, latency_ms, target_reply, "
+				 SQLDB_STREAM_COLS " FROM cache WHERE key = ?1", &c->get) ||
 	    sqldb_prepare_cached(&c->db, "INSERT OR REPLACE INTO cache (key, content, "
 				 "finish_reason, prompt_tokens, completion_tokens, created_at, "
-				 "latency_ms, target_reply) VALUES (?,?,?,?,?,?,?,?)", &c->put)) {
+				 "latency_ms, target_reply, " SQLDB_STREAM_COLS ") "
+				 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &c->put)) {
 		cache_close(c);
 		return NULL;
 	}
@@ -87,6 +94,7 @@ int cache_get(struct cache *c, const char *key, struct cached_reply *out)
 	out->completion_tokens = sqldb_col_count(st, 3);
 	out->latency_ms = sqldb_col_real(st, 4);
 	out->target_reply = sqldb_col_dup(st, 5);
+	sqldb_col_stream(st, 6, &out->stream);
 	ret = 0;
 out:
 	sqlite3_reset(st);
@@ -109,6 +117,7 @@ int cache_put(struct cache *c, const char *key, const struct cached_reply *r)
 	sqldb_bind_text(st, 6, now);
 	sqldb_bind_real(st, 7, r->latency_ms > 0 ? r->latency_ms : NAN);
 	sqldb_bind_text(st, 8, r->target_reply);
+	sqldb_bind_stream(st, 9, &r->stream);
 	return sqldb_step_done(&c->db, st, "cannot write the cache");
 }
 

@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "stats.h"
+
 struct cache;
 
 struct cached_reply {
@@ -22,6 +24,7 @@ struct cached_reply {
 	long prompt_tokens, completion_tokens; /* -1 unknown */
 	double latency_ms;       /* when the answer was obtained; NaN (or 0) unknown */
 	char *target_reply;      /* JSON, as result_row.target_reply (history.h), or NULL */
+	struct stream_stats stream; /* a streamed reply's timing as obtained; zeroed: not streamed */
 };
 
 /* open (creating the file and its directory) and migrate; NULL after reporting */

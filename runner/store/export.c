@@ -669,6 +669,9 @@ static int rd_number(struct reader *r, const char *where, struct jfield *out)
 			return rd_error(r, where, "number too long");
 		strbuf_addch(&r->tok, rd_get(r));
 	}
+	/* a number cut by the end of the file is a truncated document, not a bad number */
+	if (c == EOF)
+		return rd_eof_error(r, where);
 	if (number_syntax(r->tok.buf, &integer))
 		return rd_error(r, where, "bad number '%s'", r->tok.buf);
 	errno = 0;

@@ -160,6 +160,15 @@ static const char *const migrations[] = {
 	 * calls, model and metadata; NULL for chat replies
 	 */
 	"ALTER TABLE results ADD COLUMN target_reply TEXT;",
+	/*
+	 * 6: a streamed reply's timing (SPEC 11): time to first token, the
+	 * mean, median and 95th percentile of the inter-chunk times, tokens/s
+	 */
+	"ALTER TABLE results ADD COLUMN ttft_ms REAL;"
+	"ALTER TABLE results ADD COLUMN itl_ms REAL;"
+	"ALTER TABLE results ADD COLUMN itl_p50_ms REAL;"
+	"ALTER TABLE results ADD COLUMN itl_p95_ms REAL;"
+	"ALTER TABLE results ADD COLUMN tokens_per_s REAL;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -373,6 +382,7 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 	sqldb_bind_real(st, 20, r->judge_prompt_tokens > 0 || r->judge_completion_tokens > 0
 			  ? r->judge_cost_usd : NAN);
 	sqldb_bind_text(st, 21, r->target_reply);
+	sqldb_bind_stream(st, 22, &r->stream);
 	if (sqldb_step_done(&h->db, st, "cannot store a result"))
 		return -1;
 
@@ -416,8 +426,9 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 				 "case_hash, repeat, status, output, latency_ms, prompt_tokens, "
 				 "completion_tokens, cost_usd, finish_reason, error, attempts, "
 				 "cached, tags, ordinal, judge_prompt_tokens, "
-				 "judge_completion_tokens, judge_cost_usd, target_reply) "
-				 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				 "judge_completion_tokens, judge_cost_usd, target_reply, "
+				 SQLDB_STREAM_COLS ") "
+				 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				 &h->ins_result) ||
 	    sqldb_prepare_cached(&h->db, "INSERT INTO scores (run_id, suite, case_id, repeat, "
 				 "idx, scorer, type, score, pass, error, reason, detail, calls) "
@@ -942,7 +953,9 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 			  "r.latency_ms, r.prompt_tokens, r.completion_tokens, r.finish_reason, "
 			  "r.error, r.attempts, r.cached, r.tags, r.cost_usd, r.ordinal, "
 			  "t.input, t.context, t.expected, r.judge_prompt_tokens, "
-			  "r.judge_completion_tokens, r.judge_cost_usd, r.target_reply FROM results r "
+			  "r.judge_completion_tokens, r.judge_cost_usd, r.target_reply, "
+			  "r.ttft_ms, r.itl_ms, r.itl_p50_ms, r.itl_p95_ms, r.tokens_per_s "
+			  "FROM results r "
 			  "LEFT JOIN case_texts t ON t.hash = r.case_hash "
 			  "WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "
 			  "AND (?4 = 0 OR r.status <> 'pass') "
@@ -993,6 +1006,7 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 		row->judge_completion_tokens = sqldb_col_count(st, 20);
 		row->judge_cost_usd = sqldb_col_real(st, 21);
 		row->target_reply = row_text(&mem, st, 22);
+		sqldb_col_stream(st, 23, &row->stream);
 
 		sqlite3_bind_text(sc, 3, row->case_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int(sc, 4, row->repeat);
@@ -1108,6 +1122,8 @@ int history_values(struct history *h, const char *run_id, const char *suite, con
 		[VALUES_COST_USD] = "CASE WHEN r.cost_usd IS NULL AND r.judge_cost_usd IS NULL "
 				    "THEN NULL ELSE coalesce(r.cost_usd, 0) + "
 				    "coalesce(r.judge_cost_usd, 0) END, 0",
+		[VALUES_TTFT_MS] = "CASE WHEN r.status <> 'error' THEN r.ttft_ms END, 0",
+		[VALUES_ITL_MS] = "CASE WHEN r.status <> 'error' THEN r.itl_ms END, 0",
 	};
 	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;
@@ -1471,19 +1487,23 @@ int history_failed_results(struct history *h, const char *run_id, const char *su
 	return results_query(h, run_id, suite, NULL, 1, fn, arg);
 }
 
-/* the 50th and 95th percentiles of the answered calls' latencies */
-static int latency_percentiles(struct history *h, const char *run_id, const char *suite,
-			       struct usage *out)
+/* the 50th and 95th percentiles of a column (latency_ms, ttft_ms...) of the answered calls */
+static int percentiles(struct history *h, const char *run_id, const char *suite,
+		       const char *col, double *p50, double *p95)
 {
+	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;
 	double *lat = NULL;
 	size_t n = 0, alloc = 0;
 	int rc, ret = -1;
 
 	/* errored calls would measure timeouts */
-	if (sqldb_prepare(&h->db, "SELECT latency_ms FROM results WHERE run_id = ?1 AND "
-			  "(?2 IS NULL OR suite = ?2) AND status <> 'error' AND "
-			  "latency_ms IS NOT NULL", &st))
+	strbuf_addf(&sql, "SELECT %s FROM results WHERE run_id = ?1 AND "
+		    "(?2 IS NULL OR suite = ?2) AND status <> 'error' AND "
+		    "%s IS NOT NULL", col, col);
+	rc = sqldb_prepare(&h->db, sql.buf, &st);
+	strbuf_release(&sql);
+	if (rc)
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
@@ -1495,8 +1515,8 @@ static int latency_percentiles(struct history *h, const char *run_id, const char
 		sqldb_error(&h->db, "cannot read latencies");
 		goto out;
 	}
-	out->latency_p95 = stats_percentile(lat, n, 95);
-	out->latency_p50 = stats_percentile(lat, n, 50);
+	*p95 = stats_percentile(lat, n, 95);
+	*p50 = stats_percentile(lat, n, 50);
 	ret = 0;
 out:
 	free(lat);
@@ -1511,6 +1531,7 @@ int history_usage(struct history *h, const char *run_id, const char *suite, stru
 
 	memset(out, 0, sizeof(*out));
 	out->latency_p50 = out->latency_p95 = NAN;
+	out->ttft_p50 = out->ttft_p95 = out->itl_p50 = out->itl_p95 = NAN;
 	if (sqldb_prepare(&h->db, "SELECT total(prompt_tokens), total(completion_tokens), "
 			  "total(cost_usd) + total(judge_cost_usd), "
 			  "count(coalesce(cost_usd, judge_cost_usd)), total(cached), count(*), "
@@ -1530,7 +1551,11 @@ int history_usage(struct history *h, const char *run_id, const char *suite, stru
 	out->cached = (long)sqlite3_column_double(st, 4);
 	out->results = (long)sqlite3_column_int64(st, 5);
 	out->n_tokens = (long)sqlite3_column_int64(st, 6);
-	ret = latency_percentiles(h, run_id, suite, out);
+	if (percentiles(h, run_id, suite, "latency_ms", &out->latency_p50, &out->latency_p95) ||
+	    percentiles(h, run_id, suite, "ttft_ms", &out->ttft_p50, &out->ttft_p95) ||
+	    percentiles(h, run_id, suite, "itl_ms", &out->itl_p50, &out->itl_p95))
+		goto out;
+	ret = 0;
 out:
 	sqlite3_finalize(st);
 	return ret;

@@ -52,6 +52,8 @@
 
 #include <stddef.h>
 
+#include "stats.h"
+
 struct history;
 struct strbuf;
 struct sqlite3_stmt;
@@ -134,6 +136,7 @@ struct result_row {
 	/* JSON object: what the target's reply held besides the answer (the context it
 	 * retrieved, the passages' ids, tool calls, model, metadata), or NULL */
 	const char *target_reply;
+	struct stream_stats stream; /* a streamed reply's timing (SPEC 11); zeroed: not streamed */
 };
 
 struct gate_row {
@@ -276,6 +279,9 @@ int history_gates(struct history *h, const char *run_id,
  *                     and recorded answers (no call) count as unknown
  *   VALUES_TOKENS     prompt + completion tokens of the target call
  *   VALUES_COST_USD   results.cost_usd
+ *   VALUES_TTFT_MS    time to first token of streamed answers (cache hits
+ *                     carry the original); errors count as unknown
+ *   VALUES_ITL_MS     mean inter-token time of streamed answers, likewise
  * Unknown values (NULL) are left out and counted in n_unknown. out->v is
  * malloc'd (value_set_release frees it).
  */
@@ -284,6 +290,8 @@ enum history_values {
 	VALUES_LATENCY_MS,
 	VALUES_TOKENS,
 	VALUES_COST_USD,
+	VALUES_TTFT_MS,
+	VALUES_ITL_MS,
 };
 struct value_set {
 	double *v;               /* the known values, in storage order */
@@ -406,6 +414,8 @@ struct usage {
 	long n_cost;             /* results with a known cost (0: cost_usd is 0, not known) */
 	long cached;             /* results answered from the cache */
 	double latency_p50, latency_p95; /* of the answered target calls, ms; NaN when none */
+	double ttft_p50, ttft_p95;       /* of the streamed answers (cache hits too), ms; NaN none */
+	double itl_p50, itl_p95;         /* of their mean inter-token times, ms; NaN none */
 };
 int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out);
 

@@ -163,6 +163,30 @@ double sqldb_col_real(sqlite3_stmt *st, int i)
 	return sqlite3_column_double(st, i);
 }
 
+void sqldb_bind_stream(sqlite3_stmt *st, int first, const struct stream_stats *s)
+{
+	const double v[SQLDB_STREAM_N] = { s->ttft_ms, s->itl_ms, s->itl_p50_ms, s->itl_p95_ms,
+					   s->tokens_per_s };
+	int i;
+
+	for (i = 0; i < SQLDB_STREAM_N; i++)
+		sqldb_bind_real(st, first + i, s->streamed ? v[i] : NAN);
+}
+
+void sqldb_col_stream(sqlite3_stmt *st, int first, struct stream_stats *s)
+{
+	double *v[SQLDB_STREAM_N] = { &s->ttft_ms, &s->itl_ms, &s->itl_p50_ms, &s->itl_p95_ms,
+				      &s->tokens_per_s };
+	int i;
+
+	s->streamed = 0;
+	for (i = 0; i < SQLDB_STREAM_N; i++) {
+		*v[i] = sqldb_col_real(st, first + i);
+		if (!isnan(*v[i]))
+			s->streamed = 1;
+	}
+}
+
 long sqldb_col_count(sqlite3_stmt *st, int i)
 {
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)

@@ -27,6 +27,8 @@
 
 #include <sqlite3.h>
 
+#include "stats.h"
+
 #define SQLDB_BUSY_TIMEOUT_MS 5000
 
 struct sqldb {
@@ -68,6 +70,15 @@ void sqldb_bind_count(sqlite3_stmt *st, int i, long v);
 const char *sqldb_col_text(sqlite3_stmt *st, int i);
 char *sqldb_col_dup(sqlite3_stmt *st, int i);
 double sqldb_col_real(sqlite3_stmt *st, int i);
+/*
+ * a streamed reply's timing as SQLITE_STREAM_COLS columns from index first:
+ * ttft_ms, itl_ms, itl_p50_ms, itl_p95_ms, tokens_per_s (NULL: unknown, or
+ * not streamed); read back streamed when one of them is known
+ */
+#define SQLDB_STREAM_COLS "ttft_ms, itl_ms, itl_p50_ms, itl_p95_ms, tokens_per_s"
+#define SQLDB_STREAM_N 5
+void sqldb_bind_stream(sqlite3_stmt *st, int first, const struct stream_stats *s);
+void sqldb_col_stream(sqlite3_stmt *st, int first, struct stream_stats *s);
 long sqldb_col_count(sqlite3_stmt *st, int i);
 /* a NUL-terminated copy of a column's bytes (any bytes), its length in *len */
 char *sqldb_col_bytes_dup(sqlite3_stmt *st, int i, size_t *len);

@@ -26,7 +26,26 @@
 
 #define CHAT_MSG_MAX 300         /* bytes of a gateway's message kept in an error */
 
-static const char *const chat_fields[] = { "params", "system", "prompt", NULL };
+static const char *const chat_fields[] = { "params", "system", "prompt", "stream", NULL };
+
+/* the type's own field; model, params and system are the config's */
+struct chat_ctx {
+	int stream;                  /* "stream": true: replies come as Server-Sent Events */
+};
+
+static int chat_parse(struct target *t, const struct jdoc *d, const cJSON *obj)
+{
+	struct chat_ctx *x = xcalloc(1, sizeof(*x));
+
+	t->ctx = x;
+	return jdoc_bool(d, obj, "target.", "stream", &x->stream);
+}
+
+static void chat_release(struct target *t)
+{
+	free(t->ctx);
+	t->ctx = NULL;
+}
 
 /* ------------------------------------------------------------ request */
 
@@ -75,6 +94,7 @@ static int chat_build_request(const struct target *t, const struct target_input 
 	const struct eg_case *c = in->kase;
 	const char *system = in->system ? in->system : tg->system;
 	const cJSON *given = c->prompt_messages ? c->prompt_messages : c->messages;
+	const struct chat_ctx *x = t->ctx;
 	cJSON *body = cJSON_CreateObject(), *msgs;
 
 	cJSON_AddStringToObject(body, "model", tg->model);
@@ -101,10 +121,17 @@ static int chat_build_request(const struct target *t, const struct target_input 
 		cJSON_AddItemToArray(msgs, m);
 	}
 	cJSON_AddItemToObject(body, "messages", msgs);
+	if (x && x->stream) {
+		/* the usage comes in a last chunk only when asked for */
+		cJSON_AddTrueToObject(body, "stream");
+		cJSON_AddTrueToObject(cJSON_AddObjectToObject(body, "stream_options"),
+				      "include_usage");
+	}
 	merge_params(body, tg->params);
 	merge_params(body, in->suite_params);
 	memset(out, 0, sizeof(*out));
 	out->method = TARGET_POST;
+	out->stream = x && x->stream;
 	out->body = jsonw_print(body, 0);
 	cJSON_Delete(body);
 	if (!out->body)
@@ -145,8 +172,11 @@ static void chat_request_key(const struct target *t, const struct target_request
 
 static void chat_describe(const struct target *t, struct strbuf *out)
 {
-	strbuf_addf(out, "(model %s) via %s", t->cfg->target.model,
-		    t->cfg->gateway.base_url ? t->cfg->gateway.base_url : "an unset gateway.base_url");
+	const struct chat_ctx *x = t->ctx;
+
+	strbuf_addf(out, "(model %s) via %s%s", t->cfg->target.model,
+		    t->cfg->gateway.base_url ? t->cfg->gateway.base_url : "an unset gateway.base_url",
+		    x && x->stream ? ", streamed" : "");
 }
 
 /* ------------------------------------------------------------ reply */
@@ -273,6 +303,8 @@ static enum target_parse chat_target_reply(const struct target *t, const char *b
 const struct target_type target_chat = {
 	.name = "chat",
 	.fields = chat_fields,
+	.parse = chat_parse,
+	.release = chat_release,
 	.build_request = chat_build_request,
 	.parse_reply = chat_target_reply,
 	.cache_key = chat_request_key,

@@ -49,6 +49,7 @@ struct http_ctx {
 	size_t n_secrets;
 	char *headers_key;           /* the headers as written, canonical JSON, for the cache key */
 	struct response_map map;
+	int stream;                  /* "stream": true: replies come as Server-Sent Events */
 };
 
 static int in_list(const char *const *list, const char *name)
@@ -213,14 +214,10 @@ static void http_release(struct target *t)
 static int http_parse(struct target *t, const struct jdoc *d, const cJSON *obj)
 {
 	struct http_ctx *x = xcalloc(1, sizeof(*x));
-	int stream = 0;
 
 	t->ctx = x;
-	if (jdoc_bool(d, obj, "target.", "stream", &stream))
+	if (jdoc_bool(d, obj, "target.", "stream", &x->stream))
 		return -1;
-	if (stream)
-		return jdoc_error(d, cJSON_GetObjectItem(obj, "stream"), "target.stream",
-				  "streamed replies are not supported yet");
 	if (parse_request(x, d, obj, cJSON_GetObjectItemCaseSensitive(obj, "request")) ||
 	    parse_response(x, d, obj, cJSON_GetObjectItemCaseSensitive(obj, "response")))
 		return -1;
@@ -241,6 +238,7 @@ static int http_build_request(const struct target *t, const struct target_input 
 		return -1;
 	}
 	out->method = x->method;
+	out->stream = x->stream;
 	out->url = strbuf_detach(&url, NULL);
 	if (x->method == TARGET_POST)
 		out->body = strbuf_detach(&body, &out->body_len);
@@ -254,6 +252,41 @@ static enum target_parse http_parse_reply(const struct target *t, const char *bo
 	const struct http_ctx *x = t->ctx;
 
 	return response_map_apply(&x->map, body, len, out, why);
+}
+
+/*
+ * A streamed reply (SPEC 11): the events' text (OpenAI chunks' content, or
+ * plain data lines concatenated) is the body the response map reads when it
+ * is JSON; otherwise it is the answer itself. Usage from OpenAI chunks stays
+ * unless the map gives its own.
+ */
+static enum target_parse http_parse_stream(const struct target *t, struct target_reply *r,
+					   struct strbuf *why)
+{
+	const struct http_ctx *x = t->ctx;
+	struct target_reply mapped;
+	enum target_parse rc;
+	cJSON *j = cJSON_ParseWithLength(r->output, r->output_len);
+	int is_json = j != NULL;
+
+	cJSON_Delete(j);
+	if (!is_json)
+		return TARGET_REPLY_OK;
+	target_reply_init(&mapped);
+	rc = response_map_apply(&x->map, r->output, r->output_len, &mapped, why);
+	if (rc == TARGET_REPLY_OK) {
+		if (mapped.prompt_tokens < 0)
+			mapped.prompt_tokens = r->prompt_tokens;
+		if (mapped.completion_tokens < 0)
+			mapped.completion_tokens = r->completion_tokens;
+		if (!mapped.finish_reason && r->finish_reason) {
+			mapped.finish_reason = r->finish_reason;
+			r->finish_reason = NULL;
+		}
+		target_reply_move(r, &mapped);
+	}
+	target_reply_release(&mapped);
+	return rc;
 }
 
 /* the type, the method, the rendered URL and body, and the headers as written */
@@ -303,6 +336,7 @@ const struct target_type target_http = {
 	.release = http_release,
 	.build_request = http_build_request,
 	.parse_reply = http_parse_reply,
+	.parse_stream = http_parse_stream,
 	.cache_key = http_cache_key,
 	.http_headers = http_headers,
 	.describe = http_describe,

@@ -44,6 +44,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "stats.h"
+
 struct eg_case;
 struct eg_command;
 struct eg_config;
@@ -70,6 +72,7 @@ struct target_request {
 	char *url;                   /* NULL: the gateway's {base_url}/chat/completions */
 	char *body;                  /* NULL for a GET */
 	size_t body_len;
+	int stream;                  /* 1: the reply is read as Server-Sent Events (sse.h) */
 };
 
 /* a reply as the run keeps it; counts of -1 are unknown */
@@ -86,6 +89,7 @@ struct target_reply {
 	size_t n_context_ids;
 	char *tool_calls;            /* JSON text, or NULL */
 	char *metadata;              /* JSON text, or NULL */
+	struct stream_stats stream;  /* a streamed reply's timing; zeroed: not streamed */
 };
 
 enum target_parse {
@@ -111,6 +115,13 @@ struct target_type {
 	/* read a 2xx reply body (len bytes, not NUL-terminated) into out; why says what is wrong */
 	enum target_parse (*parse_reply)(const struct target *t, const char *body, size_t len,
 					 struct target_reply *out, struct strbuf *why);
+	/*
+	 * may be NULL: a streamed reply's answer, read from its events into r
+	 * (output the accumulated text, usage from OpenAI chunks), read again
+	 * by the type (http: the response map over the text when it is JSON)
+	 */
+	enum target_parse (*parse_stream)(const struct target *t, struct target_reply *r,
+					  struct strbuf *why);
 	/* SHA-256 (hex) of what decides the answer: the type and the rendered request */
 	void (*cache_key)(const struct target *t, const struct target_request *rq, char out[65]);
 	/*

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "xalloc.h"
 #include "banned.h"
 
 void wilson95(long k, long n, double *lo, double *hi)
@@ -101,4 +102,35 @@ double stats_mean(const double *v, size_t n)
 	for (i = 0; i < n; i++)
 		sum += v[i];
 	return sum / (double)n;
+}
+
+void stream_stats_unknown(struct stream_stats *s)
+{
+	s->streamed = 1;
+	s->ttft_ms = s->itl_ms = s->itl_p50_ms = s->itl_p95_ms = s->tokens_per_s = NAN;
+}
+
+void stream_stats_compute(struct stream_stats *s, double send_s, const double *t, size_t n,
+			  long tokens)
+{
+	double *gaps;
+	size_t i;
+
+	stream_stats_unknown(s);
+	if (!n)
+		return;
+	s->ttft_ms = (t[0] - send_s) * 1000.0;
+	if (tokens < 0)
+		tokens = (long)n;
+	if (t[n - 1] > send_s)
+		s->tokens_per_s = (double)tokens / (t[n - 1] - send_s);
+	if (n < 2)
+		return;
+	gaps = xmalloc((n - 1) * sizeof(*gaps));
+	for (i = 1; i < n; i++)
+		gaps[i - 1] = (t[i] - t[i - 1]) * 1000.0;
+	s->itl_ms = stats_mean(gaps, n - 1);
+	s->itl_p50_ms = stats_percentile(gaps, n - 1, 50);
+	s->itl_p95_ms = stats_percentile(gaps, n - 1, 95);
+	free(gaps);
 }

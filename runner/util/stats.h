@@ -35,4 +35,24 @@ double stats_percentile(double *v, size_t n, double q);
 /* mean of v[0..n-1]; NaN when n == 0 */
 double stats_mean(const double *v, size_t n);
 
+/* the timing of a streamed reply (SPEC 11); a zeroed struct: not streamed */
+struct stream_stats {
+	int streamed;            /* 1: the reply was streamed; 0: every value below is unknown */
+	double ttft_ms;          /* the request's send to the first content or tool delta; NaN unknown */
+	double itl_ms;           /* mean time between content chunks; NaN with fewer than 2 */
+	double itl_p50_ms;       /* median of those times; NaN with fewer than 2 */
+	double itl_p95_ms;       /* their 95th percentile; NaN with fewer than 2 */
+	double tokens_per_s;     /* completion tokens over the seconds from the send to the
+				    last content chunk; NaN unknown */
+};
+
+/*
+ * s from the send time and the arrival times t[0..n-1] of the content
+ * chunks (seconds, one clock); tokens < 0: count the chunks as tokens
+ */
+void stream_stats_compute(struct stream_stats *s, double send_s, const double *t, size_t n,
+			  long tokens);
+/* s marked streamed, every value unknown */
+void stream_stats_unknown(struct stream_stats *s);
+
 #endif

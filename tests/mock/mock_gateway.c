@@ -57,6 +57,9 @@ enum fault_kind {
 	FAULT_BIG,            /* 200, content of BIG_CONTENT bytes */
 	FAULT_BAD_JSON,       /* 200, not JSON at all */
 	FAULT_NO_CONTENT,     /* 200, message without content */
+	FAULT_STREAM_ERROR,   /* streamed: an error event after fault_after chunks, no [DONE] */
+	FAULT_STREAM_DROP,    /* streamed: the connection dropped after fault_after chunks */
+	FAULT_STREAM_NO_DONE, /* streamed: every chunk but the final [DONE] */
 };
 
 struct fault_type {
@@ -81,6 +84,9 @@ static const struct fault_type fault_types[] = {
 	{ "big", FAULT_BIG, 200, NULL, NULL },
 	{ "bad_json", FAULT_BAD_JSON, 200, NULL, NULL },
 	{ "no_content", FAULT_NO_CONTENT, 200, NULL, NULL },
+	{ "stream_error", FAULT_STREAM_ERROR, 200, NULL, NULL },
+	{ "stream_drop", FAULT_STREAM_DROP, 200, NULL, NULL },
+	{ "stream_no_done", FAULT_STREAM_NO_DONE, 200, NULL, NULL },
 };
 
 struct header {
@@ -111,6 +117,11 @@ struct rule {
 	long retry_after_ms;          /* retry-after-ms on faults, -1 none */
 	struct header *headers;       /* extra response headers */
 	size_t nr_headers;
+	/* a streamed reply (the request asked for "stream": true) */
+	long ttft_ms;                 /* delay before the first content chunk; -1: latency_ms */
+	long itl_ms;                  /* delay before each later content chunk */
+	long chunks;                  /* content chunks; 0: one per word */
+	long fault_after;             /* content chunks sent before a stream fault */
 };
 
 struct case_entry {
@@ -141,9 +152,21 @@ struct mock {
 	atomic_int stopping;
 };
 
+/* the events of a streamed reply, sent one piece at a time by stream_reader */
+struct stream_plan {
+	struct strbuf *pieces;        /* each one or more whole events */
+	double start_ms;              /* when the request arrived (now_ms clock) */
+	long *at_ms;                  /* when each piece is due, from start_ms */
+	size_t n, alloc;
+	size_t next;                  /* the piece being sent */
+	size_t off;                   /* bytes of it sent */
+	size_t drop_at;               /* close the connection at this piece; SIZE_MAX never */
+};
+
 /* per connection request state */
 struct request {
 	struct strbuf body;           /* max MAX_BODY, overflow means 413 */
+	double arrived_ms;            /* when its headers arrived (now_ms clock) */
 };
 
 enum action {
@@ -162,6 +185,7 @@ struct outcome {
 	long delay_ms;
 	const struct rule *rule;      /* matched rule or NULL */
 	const struct fault_type *fault; /* applied fault or NULL */
+	struct stream_plan *stream;   /* a streamed reply, or NULL */
 };
 
 static struct mock mock;
@@ -452,6 +476,24 @@ static void outcome_error(struct outcome *o, unsigned status, const char *messag
 	error_json(&o->body, message, type, code);
 }
 
+/* the usage object of a reply with this content, added to root */
+static void usage_json(cJSON *root, const char *content, enum fault_kind kind,
+		       size_t prompt_words, long usage_prompt, long usage_completion)
+{
+	cJSON *u = cJSON_AddObjectToObject(root, "usage");
+	size_t c = kind == FAULT_EMPTY_CHOICES || kind == FAULT_NO_CONTENT ?
+		   0 : count_words(content);
+
+	if (usage_prompt >= 0)
+		prompt_words = (size_t)usage_prompt;
+	if (usage_completion >= 0)
+		c = (size_t)usage_completion;
+
+	cJSON_AddNumberToObject(u, "prompt_tokens", (double)prompt_words);
+	cJSON_AddNumberToObject(u, "completion_tokens", (double)c);
+	cJSON_AddNumberToObject(u, "total_tokens", (double)(prompt_words + c));
+}
+
 static void completion_json(struct strbuf *out, unsigned long seq, const char *model,
 			    const char *content, enum fault_kind kind,
 			    const char *finish_reason, int usage, size_t prompt_words,
@@ -481,20 +523,8 @@ static void completion_json(struct strbuf *out, unsigned long seq, const char *m
 		cJSON_AddStringToObject(choice, "finish_reason", finish_reason);
 		cJSON_AddItemToArray(choices, choice);
 	}
-	if (usage) {
-		cJSON *u = cJSON_AddObjectToObject(root, "usage");
-		size_t c = kind == FAULT_EMPTY_CHOICES || kind == FAULT_NO_CONTENT ?
-			   0 : count_words(content);
-
-		if (usage_prompt >= 0)
-			prompt_words = (size_t)usage_prompt;
-		if (usage_completion >= 0)
-			c = (size_t)usage_completion;
-
-		cJSON_AddNumberToObject(u, "prompt_tokens", (double)prompt_words);
-		cJSON_AddNumberToObject(u, "completion_tokens", (double)c);
-		cJSON_AddNumberToObject(u, "total_tokens", (double)(prompt_words + c));
-	}
+	if (usage)
+		usage_json(root, content, kind, prompt_words, usage_prompt, usage_completion);
 	add_json(out, root);
 	cJSON_Delete(root);
 }
@@ -716,6 +746,8 @@ static int parse_rule(const char *file, int line, const char *text, struct rule 
 	r->latency_ms = -1;
 	r->times = -1;
 	r->retry_after_ms = -1;
+	r->ttft_ms = -1;
+	r->fault_after = 1;
 	if (!cJSON_IsObject(root)) {
 		ret = error_at(file, line, NULL, "not a JSON object");
 		goto out_free_json;
@@ -753,6 +785,14 @@ static int parse_rule(const char *file, int line, const char *text, struct rule 
 			ret = get_count(file, line, v, 3600000, &r->retry_after_ms);
 		else if (!strcmp(k, "headers"))
 			ret = parse_headers(file, line, v, r);
+		else if (!strcmp(k, "ttft_ms"))
+			ret = get_count(file, line, v, 3600000, &r->ttft_ms);
+		else if (!strcmp(k, "itl_ms"))
+			ret = get_count(file, line, v, 3600000, &r->itl_ms);
+		else if (!strcmp(k, "chunks"))
+			ret = get_count(file, line, v, 1000000, &r->chunks);
+		else if (!strcmp(k, "fault_after"))
+			ret = get_count(file, line, v, 1000000, &r->fault_after);
 		else
 			ret = error_at(file, line, k, "unknown field");
 		if (ret)
@@ -815,6 +855,9 @@ struct chat_info {
 	const char *run;
 	char *model;                  /* "" when absent */
 	char *user;                   /* last user message, "" when none */
+	int stream;                   /* the body asked for "stream": true */
+	int include_usage;            /* and stream_options.include_usage */
+	double arrived_ms;            /* when the request's headers arrived (now_ms clock) */
 	int authorized;
 	unsigned long attempt;
 };
@@ -858,6 +901,9 @@ static int parse_chat(struct request *req, struct chat_info *ci, size_t *prompt_
 			      "invalid_request_error", NULL);
 		goto out_free_json;
 	}
+	ci->stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream"));
+	ci->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(root, "stream_options"), "include_usage"));
 	model = cJSON_GetObjectItemCaseSensitive(root, "model");
 	if (cJSON_IsString(model))
 		ci->model = xstrdup(model->valuestring);
@@ -899,6 +945,199 @@ out_free_json:
 	return ret;
 }
 
+/* ---------- streamed replies ---------- */
+
+static void plan_add(struct stream_plan *sp, long at_ms, cJSON *event)
+{
+	char *text;
+
+	if (sp->n == sp->alloc) {
+		sp->alloc = sp->alloc ? 2 * sp->alloc : 16;
+		sp->pieces = xrealloc(sp->pieces, sp->alloc * sizeof(*sp->pieces));
+		sp->at_ms = xrealloc(sp->at_ms, sp->alloc * sizeof(*sp->at_ms));
+	}
+	strbuf_init(&sp->pieces[sp->n], 0);
+	sp->at_ms[sp->n] = at_ms;
+	if (event) {
+		text = cJSON_PrintUnformatted(event);
+		strbuf_addf(&sp->pieces[sp->n], "data: %s\n\n", text ? text : "{}");
+		cJSON_free(text);
+		cJSON_Delete(event);
+	}
+	sp->n++;
+}
+
+static void plan_free(struct stream_plan *sp)
+{
+	size_t i;
+
+	if (!sp)
+		return;
+	for (i = 0; i < sp->n; i++)
+		strbuf_release(&sp->pieces[i]);
+	free(sp->pieces);
+	free(sp->at_ms);
+	free(sp);
+}
+
+/* a chat.completion.chunk with one choice holding delta (or none when delta is NULL) */
+static cJSON *chunk_json(unsigned long seq, const char *model, cJSON *delta, const char *finish)
+{
+	cJSON *root = cJSON_CreateObject(), *choices, *choice;
+	char id[64];
+
+	snprintf(id, sizeof(id), "chatcmpl-mock-%lu", seq);
+	cJSON_AddStringToObject(root, "id", id);
+	cJSON_AddStringToObject(root, "object", "chat.completion.chunk");
+	cJSON_AddNumberToObject(root, "created", CREATED);
+	cJSON_AddStringToObject(root, "model", model);
+	choices = cJSON_AddArrayToObject(root, "choices");
+	if (!delta)
+		return root;
+	choice = cJSON_CreateObject();
+	cJSON_AddNumberToObject(choice, "index", 0);
+	cJSON_AddItemToObject(choice, "delta", delta);
+	if (finish)
+		cJSON_AddStringToObject(choice, "finish_reason", finish);
+	else
+		cJSON_AddNullToObject(choice, "finish_reason");
+	cJSON_AddItemToArray(choices, choice);
+	return root;
+}
+
+static cJSON *content_delta(const char *text, size_t len)
+{
+	cJSON *d = cJSON_CreateObject();
+	char *t = xstrndup(text, len);
+
+	cJSON_AddStringToObject(d, "content", t);
+	free(t);
+	return d;
+}
+
+/* end of the n-th of chunks near-equal pieces of text (len bytes), on a UTF-8 boundary */
+static size_t piece_end(const char *text, size_t len, long chunks, long i)
+{
+	size_t e = (size_t)((double)len * (double)(i + 1) / (double)chunks);
+
+	while (e < len && ((unsigned char)text[e] & 0xC0) == 0x80)
+		e++;
+	return e;
+}
+
+/*
+ * the content chunks of text: chunks near-equal pieces, or one per word (with
+ * its spaces), the first due at first_ms, each later one later_ms after the
+ * one before; returns when the last is due
+ */
+static long plan_content(struct stream_plan *sp, const struct rule *r, unsigned long seq,
+			 const char *model, const char *text, long first_ms, long later_ms,
+			 long stop_after)
+{
+	long at = first_ms;
+
+	size_t len = strlen(text), start = 0, end;
+	long chunks = r ? r->chunks : 0, i;
+
+	for (i = 0; start < len && i < stop_after; i++) {
+		if (chunks > 0) {
+			end = piece_end(text, len, chunks, i);
+		} else {
+			end = start;
+			while (end < len && text[end] != ' ')
+				end++;
+			while (end < len && text[end] == ' ')
+				end++;
+		}
+		if (end <= start)
+			continue;
+		at = first_ms + i * later_ms;
+		plan_add(sp, at, chunk_json(seq, model, content_delta(text + start, end - start), NULL));
+		start = end;
+	}
+	return at;
+}
+
+/* the whole stream of a reply: role, content chunks, finish, usage, [DONE]; or its fault */
+static struct stream_plan *plan_stream(const struct rule *r, unsigned long seq,
+				       const struct chat_info *ci, const char *text,
+				       enum fault_kind kind, const char *finish, cJSON *usage,
+				       long delay_ms, double start_ms)
+{
+	struct stream_plan *sp = xcalloc(1, sizeof(*sp));
+	long first = r && r->ttft_ms >= 0 ? r->ttft_ms : delay_ms;
+	long later = r ? r->itl_ms : 0;
+	int faulty = kind == FAULT_STREAM_ERROR || kind == FAULT_STREAM_DROP;
+	long stop = faulty ? (r ? r->fault_after : 1) : LONG_MAX;
+	cJSON *d = cJSON_CreateObject();
+	long last;
+
+	sp->start_ms = start_ms;
+	sp->drop_at = SIZE_MAX;
+	cJSON_AddStringToObject(d, "role", "assistant");
+	cJSON_AddStringToObject(d, "content", "");
+	plan_add(sp, 0, chunk_json(seq, ci->model, d, NULL));
+	last = plan_content(sp, r, seq, ci->model, text, first, later, stop);
+	if (kind == FAULT_STREAM_ERROR) {
+		cJSON *e = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(e, "error");
+
+		cJSON_AddStringToObject(err, "message", "mock stream error");
+		cJSON_AddStringToObject(err, "type", "server_error");
+		plan_add(sp, last + later, e);
+	} else if (kind == FAULT_STREAM_DROP) {
+		sp->drop_at = sp->n;
+		plan_add(sp, last + later, NULL);
+	} else {
+		plan_add(sp, last, chunk_json(seq, ci->model, cJSON_CreateObject(), finish));
+		if (usage) {
+			cJSON *u = chunk_json(seq, ci->model, NULL, NULL);
+
+			cJSON_AddItemToObject(u, "usage", usage);
+			usage = NULL;
+			plan_add(sp, last, u);
+		}
+		if (kind != FAULT_STREAM_NO_DONE) {
+			plan_add(sp, last, NULL);
+			strbuf_addstr(&sp->pieces[sp->n - 1], "data: [DONE]\n\n");
+		}
+	}
+	cJSON_Delete(usage);
+	return sp;
+}
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream_plan *sp = cls;
+	size_t n;
+
+	if (sp->next == sp->n)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (sp->next == sp->drop_at)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (!sp->off) {
+		/* due times count from the request's arrival: processing it takes none of them */
+		double wait = sp->start_ms + (double)sp->at_ms[sp->next] - now_ms();
+
+		if (wait > 0 && wait_ms((long)wait + (wait > (double)(long)wait)))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	n = sp->pieces[sp->next].len - sp->off;
+	if (n > max)
+		n = max;
+	memcpy(buf, sp->pieces[sp->next].buf + sp->off, n);
+	sp->off += n;
+	if (sp->off == sp->pieces[sp->next].len) {
+		sp->next++;
+		sp->off = 0;
+	}
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	plan_free(cls);
+}
+
 static void build_reply(const struct rule *r, unsigned long k, unsigned long seq,
 			const struct chat_info *ci, size_t prompt_words, struct outcome *o)
 {
@@ -934,6 +1173,22 @@ static void build_reply(const struct rule *r, unsigned long k, unsigned long seq
 		replace_input(&text, r->reply, ci->user);
 	else
 		strbuf_addf(&text, "echo: %s", ci->user);
+	if (ci->stream && (kind == FAULT_NONE || kind >= FAULT_STREAM_ERROR)) {
+		cJSON *u = NULL;
+
+		if (usage && ci->include_usage) {
+			cJSON *tmp = cJSON_CreateObject();
+
+			usage_json(tmp, text.buf, kind, prompt_words, r ? r->usage_prompt : -1,
+				   r ? r->usage_completion : -1);
+			u = cJSON_DetachItemFromObjectCaseSensitive(tmp, "usage");
+			cJSON_Delete(tmp);
+		}
+		o->stream = plan_stream(r, seq, ci, text.buf, kind, fr, u, o->delay_ms, ci->arrived_ms);
+		o->delay_ms = 0;
+		strbuf_release(&text);
+		return;
+	}
 	completion_json(&o->body, seq, ci->model, big ? big : text.buf, kind, fr, usage,
 			prompt_words, r ? r->usage_prompt : -1, r ? r->usage_completion : -1);
 	if (kind == FAULT_TRUNCATED)
@@ -1022,6 +1277,7 @@ static void handle_chat(struct MHD_Connection *conn, const char *path,
 	ci.suite = header_or_empty(conn, "x-evalgate-suite");
 	ci.run = header_or_empty(conn, "x-evalgate-run");
 	ci.authorized = check_key(conn);
+	ci.arrived_ms = req->arrived_ms;
 	o->delay_ms = mock.latency_ms;
 
 	if (req->body.overflow) {
@@ -1090,6 +1346,29 @@ static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status,
 	return ret;
 }
 
+/* o->stream as a text/event-stream reply, each piece after its delay (the plan is the response's) */
+static enum MHD_Result send_stream(struct MHD_Connection *conn, struct outcome *o)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t i;
+
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_reader,
+						 o->stream, stream_free);
+	if (!resp)
+		return MHD_NO;
+	o->stream = NULL;
+	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	if (o->rule)
+		for (i = 0; i < o->rule->nr_headers; i++)
+			MHD_add_response_header(resp, o->rule->headers[i].name,
+						o->rule->headers[i].value);
+	ret = MHD_queue_response(conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status,
 				 const char *content_type, const char *text)
 {
@@ -1133,6 +1412,10 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const char *url,
 			goto out_release;
 		if (o.action == ACT_RESET)
 			goto out_release;
+		if (o.stream) {
+			ret = send_stream(conn, &o);
+			goto out_release;
+		}
 		ret = send_buf(conn, o.status, o.content_type, &o.body, o.send_len, &o);
 	} else if (!strcmp(url, "/health") && get) {
 		ret = send_text(conn, 200, "text/plain", "ok");
@@ -1151,6 +1434,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const char *url,
 		ret = send_error(conn, 404, "unknown path");
 	}
 out_release:
+	plan_free(o.stream);
 	strbuf_release(&o.body);
 	return ret;
 }
@@ -1164,6 +1448,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 
 	if (!req) {
 		req = xmalloc(sizeof(*req));
+		req->arrived_ms = now_ms();
 		strbuf_init(&req->body, 0);
 		req->body.max = MAX_BODY;
 		*con_cls = req;

@@ -153,3 +153,32 @@ Test(cache, cache_reader_and_writer_at_once)
 	}
 	cache_close(c);
 }
+
+/* a hit carries the timing of the streamed answer as it was measured */
+Test(cache, stream_timing_kept)
+{
+	struct cache *c = cache_open(th_path("cache.db"));
+	struct cached_reply r, got;
+
+	cr_assert_not_null(c);
+	memset(&r, 0, sizeof(r));
+	r.content = (char *)"streamed";
+	r.content_len = 8;
+	r.prompt_tokens = r.completion_tokens = -1;
+	r.stream = (struct stream_stats){ 1, 201.5, 19.5, 19, 25, 40 };
+	cr_assert_eq(cache_put(c, "s", &r), 0);
+	r.stream.streamed = 0;
+	cr_assert_eq(cache_put(c, "n", &r), 0);
+	cr_assert_eq(cache_get(c, "s", &got), 0);
+	cr_assert_eq(got.stream.streamed, 1);
+	cr_assert_float_eq(got.stream.ttft_ms, 201.5, 1e-9);
+	cr_assert_float_eq(got.stream.itl_ms, 19.5, 1e-9);
+	cr_assert_float_eq(got.stream.itl_p50_ms, 19, 1e-9);
+	cr_assert_float_eq(got.stream.itl_p95_ms, 25, 1e-9);
+	cr_assert_float_eq(got.stream.tokens_per_s, 40, 1e-9);
+	cached_reply_release(&got);
+	cr_assert_eq(cache_get(c, "n", &got), 0);
+	cr_assert_eq(got.stream.streamed, 0);
+	cached_reply_release(&got);
+	cache_close(c);
+}

@@ -852,7 +852,7 @@ Test(gate, gate_errors)
 		    "    {\"metric\":\n \"pass_ratio\", \"min\": 0.9}\n");
 	gates_fail(6, "gates[1].metric: unknown metric 'pass_ratio' (known: pass_rate, error_rate, "
 		   "attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, "
-		   "regression, drift)");
+		   "regression, drift, ttft_ms, itl_ms)");
 	write_gates("    {\"metric\": \"pass_rate\"}\n");
 	gates_fail(5, "gates[0]: a gate needs min or max");
 	write_gates("    {\"metric\": \"pass_rate\", \"suite\": \"s\", \"tag\": \"t\", \"min\": 1}\n");
@@ -926,7 +926,7 @@ Test(gate, stat_gates_read)
 	release(&cfg, &gs);
 }
 
-#define KNOWN_METRICS " (known: pass_rate, error_rate, attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, regression, drift)"
+#define KNOWN_METRICS " (known: pass_rate, error_rate, attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, regression, drift, ttft_ms, itl_ms)"
 
 Test(gate, stat_gate_and_price_errors)
 {
@@ -943,10 +943,10 @@ Test(gate, stat_gate_and_price_errors)
 		{ "{\"metric\": \"latency\", \"max\": 5}", "", 5,
 		  "gates[0].metric: unknown metric 'latency'" KNOWN_METRICS },
 		{ "{\"metric\": \"pass_rate\", \"stat\": \"mean\", \"min\": 0.5}", "", 5,
-		  "gates[0].stat: pass_rate takes no stat (only score.<scorer>, latency_ms and tokens do)" },
+		  "gates[0].stat: pass_rate takes no stat (only score.<scorer>, latency_ms, tokens, ttft_ms and itl_ms do)" },
 		{ "{\"metric\": \"cost_usd\", \"stat\": \"p95\", \"max\": 5}",
 		  "\"prices\": {\"m\": {\"input_per_mtok\": 1, \"output_per_mtok\": 1}}", 5,
-		  "gates[0].stat: cost_usd takes no stat (only score.<scorer>, latency_ms and tokens do)" },
+		  "gates[0].stat: cost_usd takes no stat (only score.<scorer>, latency_ms, tokens, ttft_ms and itl_ms do)" },
 		{ "{\"metric\": \"latency_ms\", \"stat\": \"p42\", \"max\": 5}", "", 5,
 		  "gates[0].stat: unknown stat 'p42' (known: mean, min, max, p50, p90, p95, p99)" },
 		{ "{\"metric\": \"latency_ms\", \"stat\": \"P95\", \"max\": 5}", "", 5,

@@ -1062,3 +1062,62 @@ Test(history, case_sample_found_or_not)
 	cr_assert_eq(history_case_sample(h, "other", "a", "c2", RESULT_FAIL, &s), 1);
 	history_close(h);
 }
+
+/* a streamed result's timing: stored, read back, gated on; a non-streamed one has none */
+static int stream_of(const struct stored_result *r, void *arg)
+{
+	struct stream_stats *out = arg;
+
+	out[r->row.case_id[1] - '1'] = r->row.stream;
+	return 0;
+}
+
+Test(history, stream_timing_round_trip_and_values)
+{
+	struct history *h = history_open(th_path("h.db"));
+	struct result_row r;
+	struct stream_stats got[3];
+	struct value_set vs;
+	struct usage u;
+
+	cr_assert_not_null(h);
+	begin_run(h, "s", "2026-01-01T00:00:00Z", "bot");
+	r = mkrow("a", "c1", 0, RESULT_PASS, NULL);
+	r.stream = (struct stream_stats){ 1, 210.5, 20.25, 20, 31, 14.5 };
+	cr_assert_eq(history_add_result(h, "s", &r), 0);
+	r = mkrow("a", "c2", 0, RESULT_PASS, NULL);
+	stream_stats_unknown(&r.stream);
+	r.stream.ttft_ms = 190;
+	cr_assert_eq(history_add_result(h, "s", &r), 0);
+	r = mkrow("a", "c3", 0, RESULT_PASS, NULL);
+	cr_assert_eq(history_add_result(h, "s", &r), 0);
+
+	memset(got, 0xff, sizeof(got));
+	cr_assert_eq(history_results(h, "s", "a", stream_of, got), 0);
+	cr_assert_eq(got[0].streamed, 1);
+	cr_assert_float_eq(got[0].ttft_ms, 210.5, 1e-9);
+	cr_assert_float_eq(got[0].itl_ms, 20.25, 1e-9);
+	cr_assert_float_eq(got[0].itl_p50_ms, 20, 1e-9);
+	cr_assert_float_eq(got[0].itl_p95_ms, 31, 1e-9);
+	cr_assert_float_eq(got[0].tokens_per_s, 14.5, 1e-9);
+	cr_assert_eq(got[1].streamed, 1);
+	cr_assert(isnan(got[1].itl_ms));
+	cr_assert_eq(got[2].streamed, 0);
+	cr_assert(isnan(got[2].ttft_ms));
+
+	cr_assert_eq(history_values(h, "s", NULL, NULL, VALUES_TTFT_MS, NULL, &vs), 0);
+	cr_assert_eq(vs.n, 2);
+	cr_assert_eq(vs.n_unknown, 1);
+	cr_assert_float_eq(vs.v[0], 210.5, 1e-9);
+	cr_assert_float_eq(vs.v[1], 190, 1e-9);
+	value_set_release(&vs);
+	cr_assert_eq(history_values(h, "s", NULL, NULL, VALUES_ITL_MS, NULL, &vs), 0);
+	cr_assert_eq(vs.n, 1);
+	cr_assert_eq(vs.n_unknown, 2);
+	value_set_release(&vs);
+
+	cr_assert_eq(history_usage(h, "s", NULL, &u), 0);
+	cr_assert_float_eq(u.ttft_p50, 200.25, 1e-9);
+	cr_assert_float_eq(u.itl_p95, 20.25, 1e-9);
+	history_close(h);
+}

@@ -773,9 +773,9 @@ Test(target, bad_configs_are_located)
 		     "   \"body\": {\"q\": \"{{question}}\"}},\n  \"response\": {\"output\": \"/a\"}}");
 	target_fails(5, "target.request.body.q: unknown tag {{question}} (known: input, messages, "
 		     "expected, id, context, vars.NAME, prompt)");
-	write_target(HTTP_HEAD "  \"stream\": true,\n  \"request\": {\"url\": \"http://h\"},\n"
+	write_target(HTTP_HEAD "  \"stream\": \"yes\",\n  \"request\": {\"url\": \"http://h\"},\n"
 		     "  \"response\": {\"output\": \"/a\"}}");
-	target_fails(4, "target.stream: streamed replies are not supported yet");
+	target_fails(4, "target.stream: expected true or false");
 	/* a chat target still needs its model, and an http target's model is optional */
 	write_target("{\"name\": \"n\",\n \"version\": \"v\"}");
 	target_fails(3, "target.model: missing (a string is required)");
