@@ -22,13 +22,18 @@ double report_pass_rate(const struct counts *c)
 	return (double)c->pass / (double)(c->pass + c->fail);
 }
 
+const char report_budget_note[] =
+	"The run stopped at its spend cap: its cases were taken in a seeded random order, "
+	"so they are an unbiased sample of the suites, not complete evidence.";
+
 const char *report_verdict(const struct report_model *m)
 {
 	const char *v = m->run.verdict;
 
 	if (v && (!strcmp(v, "pass") || !strcmp(v, "fail") || !strcmp(v, "error")))
 		return v;
-	if (m->run.status == RUN_INTERRUPTED || m->run.status == RUN_FAILED)
+	if (m->run.status == RUN_INTERRUPTED || m->run.status == RUN_FAILED ||
+	    m->run.status == RUN_BUDGET_EXHAUSTED)
 		return "error";
 	return "none";
 }

@@ -101,6 +101,8 @@ void report_model_release(struct report_model *m);
 
 /* "pass", "fail", "error" (an unfinished run), or "none" (not gated yet) */
 const char *report_verdict(const struct report_model *m);
+/* what a report says of a run stopped at its spend cap (status budget_exhausted) */
+extern const char report_budget_note[];
 /* passed / (passed + failed), NaN when both are 0 */
 double report_pass_rate(const struct counts *c);
 

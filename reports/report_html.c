@@ -197,6 +197,8 @@ static void meta(struct strbuf *sb, const struct report_model *m)
 	meta_item(sb, "started", ri->started_at);
 	meta_item(sb, "finished", ri->finished_at);
 	meta_item(sb, "status", run_status_name(ri->status));
+	if (ri->status == RUN_BUDGET_EXHAUSTED)
+		meta_item(sb, "sample", report_budget_note);
 	strbuf_addf(&t, "%ld (%ld results)", m->cases.n, m->results.n);
 	meta_item(sb, "cases", t.buf);
 	strbuf_reset(&t);

@@ -132,6 +132,8 @@ static void header(struct strbuf *sb, const struct report_model *m)
 	if (ri->status != RUN_FINISHED)
 		strbuf_addf(sb, "; run %s", run_status_name(ri->status));
 	strbuf_addstr(sb, "\n");
+	if (ri->status == RUN_BUDGET_EXHAUSTED)
+		strbuf_addf(sb, "\n%s\n", report_budget_note);
 	ci_link(sb);
 }
 

@@ -16,7 +16,7 @@
 #include "banned.h"
 
 static const char *const top_keys[] = { "gateway", "target", "judge", "suites", "gates",
-					"promotion", "registry", "prices", "repeat_policy", NULL };
+					"promotion", "registry", "prices", "repeat_policy", "budget", NULL };
 static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers", "timeout_s",
 					    "max_retries", "concurrency", "rps",
 					    "max_error_rate", "max_response_bytes", NULL };
@@ -25,6 +25,7 @@ static const char *const target_keys[] = { "type", "name", "version", "model", "
 					   NULL };
 static const char *const judge_keys[] = { "model", "params", "samples", NULL };
 static const char *const price_keys[] = { "input_per_mtok", "output_per_mtok", NULL };
+static const char *const budget_keys[] = { "max_cost_usd", "max_tokens", NULL };
 static const char *const promotion_keys[] = { "require_suites", "max_age_days", NULL };
 
 static int env_name_ok(const char *s)
@@ -282,6 +283,26 @@ static int load_judge(struct jdoc *d, const cJSON *j, struct eg_judge_cfg *jc)
 	return 0;
 }
 
+/* "budget": {"max_cost_usd": X, "max_tokens": N}, both optional */
+static int load_budget(struct jdoc *d, const cJSON *b, struct eg_budget *bu)
+{
+	double tokens = 0;
+
+	if (!b)
+		return 0;
+	if (!cJSON_IsObject(b))
+		return jdoc_error(d, b, "budget", "expected an object");
+	if (jdoc_check_keys(d, b, "budget.", budget_keys) ||
+	    jdoc_number(d, b, "budget.", "max_cost_usd", 0, 0, 1e9, &bu->max_cost_usd) ||
+	    jdoc_number(d, b, "budget.", "max_tokens", 0, 0, 1e15, &tokens))
+		return -1;
+	if (tokens != floor(tokens))
+		return jdoc_error(d, cJSON_GetObjectItem(b, "max_tokens"), "budget.max_tokens",
+				  "expected a whole number");
+	bu->max_tokens = (long)tokens;
+	return 0;
+}
+
 /*
  * "gates": an array of objects, kept raw; the gates layer parses each entry
  * (gates/gate.h), so the config links with nothing but util
@@ -534,7 +555,8 @@ int config_load(struct eg_config *cfg, const char *path)
 	    load_target(&d, cJSON_GetObjectItemCaseSensitive(d.root, "target"), &cfg->target) ||
 	    load_judge(&d, cJSON_GetObjectItemCaseSensitive(d.root, "judge"), &cfg->judge) ||
 	    load_repeat_policy(&d, cJSON_GetObjectItemCaseSensitive(d.root, "repeat_policy"),
-			       &cfg->repeat_policy))
+			       &cfg->repeat_policy) ||
+	    load_budget(&d, cJSON_GetObjectItemCaseSensitive(d.root, "budget"), &cfg->budget))
 		goto out;
 	{
 		const char **suites;

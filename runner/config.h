@@ -72,6 +72,12 @@ struct eg_repeat_policy {
 	int line;                 /* of repeat_policy in the config, 0 when absent */
 };
 
+/* "budget": the run's spend cap (SPEC 14); run --max-cost-usd / --max-tokens override it */
+struct eg_budget {
+	double max_cost_usd;      /* USD at the config's prices; 0: no cap */
+	long max_tokens;          /* prompt + completion tokens, the scorers' calls too; 0: no cap */
+};
+
 /* one alias of the config's "promotion" section (SPEC 9) */
 struct eg_promotion {
 	char *alias;              /* e.g. "production" */
@@ -100,6 +106,7 @@ struct eg_config {
 	struct eg_promotion *promotions; /* the "promotion" section, in file order */
 	size_t n_promotions;
 	char *registry;           /* the "registry" URL, or NULL (default sqlite) */
+	struct eg_budget budget;  /* the "budget" section; zeroed when absent */
 };
 
 /* 0 ok, -1 after reporting (cfg then holds nothing to release); a missing file is an error */

@@ -11,6 +11,7 @@
 #include "baseline.h"
 #include "commands.h"
 #include "error.h"
+#include "estimate.h"
 #include "gate.h"
 #include "history.h"
 #include "junit.h"
@@ -46,7 +47,39 @@ struct run_cli {
 	const char *resume;       /* --resume ID */
 	const char *run_id_file;  /* --run-id-file FILE */
 	int no_cache, cache_only, dry_run;
+	const char *max_cost;     /* --max-cost-usd X as given */
+	long max_tokens;          /* --max-tokens N, 0 when not given */
+	long seed;                /* --seed N, -1 when not given */
 };
+
+/* the seed of the case order when none is given: fixed, so runs of one commit take the same cases */
+#define RUN_DEFAULT_SEED 1
+
+/* the spend cap: the options, else the config's "budget" */
+static void run_cap(const struct run_cli *o, const struct setup *s, double *cost, long *tokens)
+{
+	*cost = o->max_cost ? strtod(o->max_cost, NULL) : s->cfg.budget.max_cost_usd;
+	*tokens = o->max_tokens ? o->max_tokens : s->cfg.budget.max_tokens;
+}
+
+/* the cost estimate of --dry-run, from the history when there is one */
+static int print_estimate(const struct run_cli *o, const struct setup *s, int repeats)
+{
+	struct cost_estimate e;
+	struct history *h = NULL;
+	int ret;
+
+	if (!access(o->common->history, F_OK)) {
+		h = history_open_ro(o->common->history);
+		if (!h)
+			return -1;
+	}
+	ret = cost_estimate(s, h, repeats, &e);
+	history_close(h);
+	if (!ret)
+		cost_estimate_print(stdout, &e);
+	return ret;
+}
 
 /* ISO 8601 UTC with milliseconds, so runs started in the same second still sort */
 static void iso_now(char *out, size_t n)
@@ -117,7 +150,16 @@ static void print_plan(const struct setup *s, const struct run_cli *o, int concu
 	}
 	for (i = 0; i < s->gates.n; i++)
 		printf("  gate: %s\n", s->gates.v[i].name);
-	printf("nothing was called (--dry-run)\n");
+	{
+		double cap_cost;
+		long cap_tokens;
+
+		run_cap(o, s, &cap_cost, &cap_tokens);
+		if (cap_cost > 0 || cap_tokens > 0)
+			printf("  spend cap:%s%.4g USD%s%ld tokens (cases in seeded order, seed %ld)\n",
+			       cap_cost > 0 ? " " : " no ", cap_cost, cap_tokens > 0 ? ", " : ", no ",
+			       cap_tokens, o->seed >= 0 ? o->seed : (long)RUN_DEFAULT_SEED);
+	}
 }
 
 struct failures {
@@ -495,7 +537,8 @@ static int conclude(struct history *h, const char *run_id, const struct run_cli 
 	if (history_result_counts(h, run_id, NULL, &out->all))
 		return -1;
 	out->status = st->interrupted ? RUN_INTERRUPTED
-		      : (st->fatal || run_rc) ? RUN_FAILED : RUN_FINISHED;
+		      : (st->fatal || run_rc) ? RUN_FAILED
+		      : st->budget_exhausted ? RUN_BUDGET_EXHAUSTED : RUN_FINISHED;
 	print_summary(h, run_id, s, st, repeats);
 	out->failed_gates = gates_apply(h, run_id, &s->gates, eg_verbosity >= 0 ? stdout : NULL,
 					color);
@@ -528,6 +571,14 @@ static int verdict_exit(const struct run_cli *o, const struct setup *s, const ch
 	}
 	if (run_rc)
 		return EG_EXIT_INFRA;
+	if (st->budget_exhausted) {
+		printf("verdict: BUDGET EXHAUSTED (%ld of %ld %s stored in run %s, spent $%.4f and "
+		       "%ld tokens; the cases were taken in a seeded random order, so those stored "
+		       "are an unbiased sample, not complete evidence; continue it with --resume %s "
+		       "and a higher cap)\n", st->done + st->skipped, st->total, what, run_id,
+		       st->cost_usd, st->tokens, run_id);
+		return EG_EXIT_BUDGET;
+	}
 	if (out->verdict == VERDICT_ERROR) {
 		/* the run finished: its errors are over gateway.max_error_rate */
 		error("%ld of %ld %s ended in error (%.1f%%), over gateway.max_error_rate %.1f%%",
@@ -572,6 +623,17 @@ static void plan_init(struct run_plan *plan, const struct run_cli *o, const stru
 	plan->stored = stored;
 	plan->progress = o->common->quiet ? PROGRESS_NONE
 			 : isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_LINES;
+	run_cap(o, s, &plan->max_cost_usd, &plan->max_tokens);
+	plan->seeded = plan->max_cost_usd > 0 || plan->max_tokens > 0 || o->seed >= 0;
+	plan->seed = (unsigned long long)(o->seed >= 0 ? o->seed : RUN_DEFAULT_SEED);
+}
+
+/* --resume under a cap: what the run already spent counts in it; -1 after reporting */
+static int resume_spent(struct history *h, const char *run_id, struct run_plan *plan)
+{
+	if (!plan->max_cost_usd && !plan->max_tokens)
+		return 0;
+	return history_run_spend(h, run_id, &plan->spent_cost_usd, &plan->spent_tokens);
 }
 
 static int execute(struct run_cli *o, struct setup *s)
@@ -600,6 +662,9 @@ static int execute(struct run_cli *o, struct setup *s)
 	}
 	if (o->dry_run) {
 		print_plan(s, o, concurrency, repeats);
+		if (print_estimate(o, s, repeats))
+			return EG_EXIT_USAGE;
+		printf("nothing was called (--dry-run)\n");
 		return EG_EXIT_OK;
 	}
 	h = open_run(o, s, run_id, sizeof(run_id), &repeats, policy, &stored);
@@ -611,6 +676,16 @@ static int execute(struct run_cli *o, struct setup *s)
 		info("each case runs %d times; a case passes by repeat_policy %s", repeats, policy);
 
 	plan_init(&plan, o, s, run_id, api_key, h, stored, concurrency, repeats);
+	if (stored && resume_spent(h, run_id, &plan)) {
+		free((char *)plan.cache_path);
+		history_close(stored);
+		history_close(h);
+		return EG_EXIT_USAGE;
+	}
+	if (plan.max_cost_usd > 0 && s->cfg.target.model &&
+	    !config_price(&s->cfg, s->cfg.target.model))
+		warning("--max-cost-usd: prices has no price for model %s: its calls count as "
+			"nothing against the cap", s->cfg.target.model);
 	run_signals_install();
 	run_rc = run_execute(&plan, &st);
 	free((char *)plan.cache_path);
@@ -663,7 +738,10 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_STRING_(0, "resume", &o.resume, "ID", "continue an interrupted or failed run: only what it lacks is run"),
 		OPT_STRING_(0, "promote", &o.promote, "ALIAS", "after a passing run, promote the target to ALIAS (registry)"),
 		OPT_STRING_(0, "shard", &o.shard, "I/N", "only shard I of N of the cases (stable hash of suite and case id)"),
-		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
+		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan and the cost estimate from the history, call nothing"),
+		OPT_STRING_(0, "max-cost-usd", &o.max_cost, "X", "spend cap in USD at prices: take no new case once reached (exit 4, run budget_exhausted)"),
+		OPT_INT_(0, "max-tokens", &o.max_tokens, "N", "spend cap in tokens (target and scorer calls)", 1, 1000000000000000L),
+		OPT_INT_(0, "seed", &o.seed, "N", "seed of the case order (taken shuffled with a cap; default 1)", 0, 2147483647L),
 		OPT_STRING_(0, "baseline", &o.baseline, "REF", "baseline of the regression gates: run id, latest, latest:GITREF, alias:NAME"),
 		OPT_STRING_(0, "run-id-file", &o.run_id_file, "FILE", "write the run id to FILE (one line, replaced atomically) once the run is stored; "
 			    "with $GITHUB_OUTPUT set, run-id=ID is also appended to it"),
@@ -672,6 +750,7 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.html_max_details = REPORT_HTML_MAX_DETAILS;
+	o.seed = -1;
 	nops = cmd_start(ctx, argc, argv, opts, usage);
 	if (nops < 0) {
 		rc = ctx->rc;
@@ -701,6 +780,16 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		error("--cache-only cannot be used with --repeat: repeats after the first are "
 		      "always asked of the gateway");
 		goto out;
+	}
+	if (o.max_cost) {
+		char *end;
+		double v = strtod(o.max_cost, &end);
+
+		if (end == o.max_cost || *end || !(v > 0) || v > 1e9) {
+			error("--max-cost-usd: '%s' is not an amount in USD (a number over 0)",
+			      o.max_cost);
+			goto out;
+		}
 	}
 	if (o.resume && o.dry_run) {
 		error("--resume and --dry-run cannot be used together");

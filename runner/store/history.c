@@ -188,6 +188,8 @@ const char *run_status_name(enum run_status s)
 		return "interrupted";
 	case RUN_FAILED:
 		return "failed";
+	case RUN_BUDGET_EXHAUSTED:
+		return "budget_exhausted";
 	}
 	return "unknown";
 }
@@ -209,6 +211,8 @@ static enum run_status run_status_parse(const char *s)
 		return RUN_INTERRUPTED;
 	if (s && !strcmp(s, "failed"))
 		return RUN_FAILED;
+	if (s && !strcmp(s, "budget_exhausted"))
+		return RUN_BUDGET_EXHAUSTED;
 	return RUN_RUNNING;
 }
 

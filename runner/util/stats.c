@@ -102,3 +102,34 @@ double stats_mean(const double *v, size_t n)
 		sum += v[i];
 	return sum / (double)n;
 }
+
+double stats_sd(const double *v, size_t n)
+{
+	double m, ss = 0;
+	size_t i;
+
+	if (n < 2)
+		return NAN;
+	m = stats_mean(v, n);
+	for (i = 0; i < n; i++)
+		ss += (v[i] - m) * (v[i] - m);
+	return sqrt(ss / (double)(n - 1));
+}
+
+double stats_t95(long df)
+{
+	static const struct { long df; double t; } tab[] = {
+		{ 1, 12.706 }, { 2, 4.303 }, { 3, 3.182 }, { 4, 2.776 }, { 5, 2.571 },
+		{ 6, 2.447 }, { 7, 2.365 }, { 8, 2.306 }, { 9, 2.262 }, { 10, 2.228 },
+		{ 12, 2.179 }, { 15, 2.131 }, { 20, 2.086 }, { 25, 2.060 }, { 30, 2.042 },
+		{ 40, 2.021 }, { 60, 2.000 }, { 120, 1.980 },
+	};
+	size_t i;
+
+	if (df < 1)
+		return NAN;
+	for (i = sizeof(tab) / sizeof(tab[0]); i-- > 0;)
+		if (tab[i].df <= df)
+			return tab[i].t;
+	return tab[0].t;
+}

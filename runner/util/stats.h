@@ -35,4 +35,11 @@ double stats_percentile(double *v, size_t n, double q);
 /* mean of v[0..n-1]; NaN when n == 0 */
 double stats_mean(const double *v, size_t n);
 
+/* sample standard deviation (n - 1 in the denominator) of v[0..n-1]; NaN when n < 2 */
+double stats_sd(const double *v, size_t n);
+
+/* the two-sided 95% quantile of Student's t with df degrees of freedom (df >= 1; a
+ * table rounded down to the nearest tabulated df, so the interval errs wide) */
+double stats_t95(long df);
+
 #endif

@@ -105,3 +105,25 @@ Test(stats, mean)
 	cr_assert_float_eq(stats_mean(v, 3), 0.5, 1e-12);
 	cr_assert(isnan(stats_mean(v, 0)));
 }
+
+/* --- standard deviation and Student's t (95%, two-sided; published table values) --- */
+
+Test(stats, sd_known_values)
+{
+	const double v[] = { 2, 4, 4, 4, 5, 5, 7, 9 };
+
+	cr_assert_float_eq(stats_sd(v, 8), 2.138089935, 1e-9);
+	cr_assert(isnan(stats_sd(v, 1)));
+	cr_assert(isnan(stats_sd(v, 0)));
+}
+
+Test(stats, t95_table)
+{
+	cr_assert_float_eq(stats_t95(1), 12.706, 1e-9);
+	cr_assert_float_eq(stats_t95(10), 2.228, 1e-9);
+	cr_assert_float_eq(stats_t95(30), 2.042, 1e-9);
+	/* between tabulated df: the smaller df's (wider) value */
+	cr_assert_float_eq(stats_t95(11), 2.228, 1e-9);
+	cr_assert_float_eq(stats_t95(1000), 1.980, 1e-9);
+	cr_assert(isnan(stats_t95(0)));
+}
