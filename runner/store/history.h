@@ -441,4 +441,14 @@ struct case_usage {
 int history_case_usage(struct history *h, size_t max_runs,
 		       int (*fn)(const struct case_usage *u, void *arg), void *arg);
 
+/* --- attacks (adversarial suites with mutations and OWASP tags): history_attacks.c --- */
+
+/*
+ * the distinct tags starting with prefix (e.g. "mutation:") of the results
+ * of a run's suites of one kind (NULL: any), in byte order; fn gets each
+ * (valid during the call) and returns nonzero to stop
+ */
+int history_run_tags(struct history *h, const char *run_id, const char *kind,
+		     const char *prefix, int (*fn)(const char *tag, void *arg), void *arg);
+
 #endif
