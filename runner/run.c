@@ -829,6 +829,64 @@ static void job_from_cache(struct job *j, struct cached_reply *cr)
 	cached_reply_release(cr);
 }
 
+struct stored_answer {
+	struct job *j;
+	int found;
+	char *error;                   /* the stored call error, or NULL */
+};
+
+static int take_stored(const struct stored_result *sr, void *arg)
+{
+	struct stored_answer *a = arg;
+	struct job *j = a->j;
+
+	if (sr->row.repeat != j->repeat)
+		return 0;
+	a->found = 1;
+	if (!sr->row.output) {
+		a->error = xstrdup(sr->row.error ? sr->row.error : "no answer stored");
+		return 1;
+	}
+	j->reply.output = xstrndup(sr->row.output, sr->row.output_len);
+	j->reply.output_len = sr->row.output_len;
+	j->reply.finish_reason = sr->row.finish_reason ? xstrdup(sr->row.finish_reason) : NULL;
+	j->reply.prompt_tokens = sr->row.prompt_tokens;
+	j->reply.completion_tokens = sr->row.completion_tokens;
+	if (sr->row.target_reply && target_reply_extra_load(&j->reply, sr->row.target_reply))
+		warning("%s/%s: the stored reply's context is unreadable; scored without it",
+			j->suite->name, j->kase->id);
+	j->latency_ms = sr->row.latency_ms;
+	return 1;
+}
+
+/*
+ * rescore: the answer the plan's answers run stored for the job; 1 when the
+ * job was answered (or failed as it did there), 0 when that run lacks it
+ * (the job is dropped), -1 on error
+ */
+static int start_stored(struct run *r, struct job *j)
+{
+	struct stored_answer a = { j, 0, NULL };
+
+	if (history_case_results(r->plan->answers, r->plan->answers_run, j->suite->name,
+				 j->kase->id, take_stored, &a))
+		return -1;
+	if (!a.found) {
+		job_free(j);
+		atomic_fetch_sub(&r->live, 1);
+		r->st->total--;
+		return 0;
+	}
+	j->attempts = 0;
+	if (a.error) {
+		job_error(r, j, a.error);
+		free(a.error);
+		return 1;
+	}
+	job_answered(j);
+	return 1;
+}
+
 static void start_job(struct run *r, struct job *j)
 {
 	const struct run_plan *p = r->plan;
@@ -839,6 +897,14 @@ static void start_job(struct run *r, struct job *j)
 	struct pending *pd;
 	char key[65];
 
+	if (p->answers) {
+		if (start_stored(r, j) < 0) {
+			r->read_error = 1;
+			r->stop = 1;
+			job_error(r, j, "the stored answer could not be read");
+		}
+		return;
+	}
 	if (j->suite->kind == SUITE_ONLINE) {
 		j->reply.output_len = strlen(j->kase->output);
 		j->reply.output = xstrndup(j->kase->output, j->reply.output_len);

@@ -17,6 +17,12 @@
  * a run cut short are a uniform random sample of its cases; that order
  * reads every selected case into memory first.
  *
+ * With plan->answers (evalgate rescore) the target is never called: each
+ * (case, repeat) takes the answer another run stored for it (its usage,
+ * latency and retrieved context too; a stored call error stays an error)
+ * and is scored by the current scorers, whose model calls go through the
+ * gateway and the cache as usual. Cases that run does not hold are skipped.
+ *
  * Ownership: everything in struct run_plan is borrowed for the duration of
  * run_execute(); struct run_stats is plain data.
  */
@@ -57,6 +63,9 @@ struct run_plan {
 	long max_tokens;               /* spend cap in tokens; 0: none */
 	double spent_cost_usd;         /* what the run already spent (--resume), counted in the cap */
 	long spent_tokens;
+	struct history *answers;       /* rescore: a connection to the run whose stored answers are
+					  scored instead of calling the target, or NULL */
+	const char *answers_run;       /* that run's id */
 	int seeded;                    /* take cases in the seeded order (always with a cap) */
 	unsigned long long seed;       /* of that order */
 };

@@ -50,6 +50,7 @@ struct run_cli {
 	const char *max_cost;     /* --max-cost-usd X as given */
 	long max_tokens;          /* --max-tokens N, 0 when not given */
 	long seed;                /* --seed N, -1 when not given */
+	const char *rescore;      /* --rescore RUN (evalgate rescore RUN): score its answers again */
 };
 
 /* the seed of the case order when none is given: fixed, so runs of one commit take the same cases */
@@ -628,6 +629,35 @@ static void plan_init(struct run_plan *plan, const struct run_cli *o, const stru
 	plan->seed = (unsigned long long)(o->seed >= 0 ? o->seed : RUN_DEFAULT_SEED);
 }
 
+/*
+ * --rescore RUN: the stored run whose answers are scored again (its id into
+ * from, its repeats) and a read connection to them; -1 after reporting
+ */
+static int rescore_source(const struct run_cli *o, char *from, size_t size, int *repeats,
+			  struct history **answers)
+{
+	struct run_info ri;
+	struct history *h;
+	int ret = -1;
+
+	if (access(o->common->history, F_OK))
+		return error("rescore %s: history %s: %s", o->rescore, o->common->history,
+			     strerror(errno));
+	h = history_open_ro(o->common->history);
+	if (!h)
+		return -1;
+	if (history_run_resolve(h, o->rescore, &ri, NULL))
+		goto out_close;
+	snprintf(from, size, "%s", ri.id);
+	*repeats = ri.repeats > 1 ? ri.repeats : 1;
+	run_info_release(&ri);
+	*answers = h;
+	return 0;
+out_close:
+	history_close(h);
+	return ret;
+}
+
 /* --resume under a cap: what the run already spent counts in it; -1 after reporting */
 static int resume_spent(struct history *h, const char *run_id, struct run_plan *plan)
 {
@@ -641,8 +671,8 @@ static int execute(struct run_cli *o, struct setup *s)
 	struct run_plan plan;
 	struct run_stats st;
 	struct run_outcome out;
-	struct history *h, *stored;
-	char run_id[64], policy[32];
+	struct history *h, *stored, *answers = NULL;
+	char run_id[64], policy[32], from[64];
 	const char *api_key = NULL;
 	int run_rc, concluded, concurrency, repeats;
 
@@ -667,15 +697,26 @@ static int execute(struct run_cli *o, struct setup *s)
 		printf("nothing was called (--dry-run)\n");
 		return EG_EXIT_OK;
 	}
-	h = open_run(o, s, run_id, sizeof(run_id), &repeats, policy, &stored);
-	if (!h)
+	if (o->rescore && rescore_source(o, from, sizeof(from), &repeats, &answers))
 		return EG_EXIT_USAGE;
+	h = open_run(o, s, run_id, sizeof(run_id), &repeats, policy, &stored);
+	if (!h || (answers && history_set_rescored_from(h, run_id, from))) {
+		history_close(answers);
+		history_close(stored);
+		history_close(h);
+		return EG_EXIT_USAGE;
+	}
+	if (answers)
+		info("run %s: scoring the stored answers of run %s again (the target is not called)",
+		     run_id, from);
 	info("run %s: %s%zu suite%s, target %s@%s", run_id, stored ? "resuming, " : "",
 	     s->n_suites, s->n_suites == 1 ? "" : "s", s->cfg.target.name, s->cfg.target.version);
 	if (repeats > 1)
 		info("each case runs %d times; a case passes by repeat_policy %s", repeats, policy);
 
 	plan_init(&plan, o, s, run_id, api_key, h, stored, concurrency, repeats);
+	plan.answers = answers;
+	plan.answers_run = from;
 	if (stored && resume_spent(h, run_id, &plan)) {
 		free((char *)plan.cache_path);
 		history_close(stored);
@@ -690,6 +731,7 @@ static int execute(struct run_cli *o, struct setup *s)
 	run_rc = run_execute(&plan, &st);
 	free((char *)plan.cache_path);
 	history_close(stored);
+	history_close(answers);
 	concluded = conclude(h, run_id, o, s, &st, run_rc, repeats, &out);
 	history_close(h);
 	if (concluded < 0)
@@ -741,6 +783,7 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan and the cost estimate from the history, call nothing"),
 		OPT_STRING_(0, "max-cost-usd", &o.max_cost, "X", "spend cap in USD at prices: take no new case once reached (exit 4, run budget_exhausted)"),
 		OPT_INT_(0, "max-tokens", &o.max_tokens, "N", "spend cap in tokens (target and scorer calls)", 1, 1000000000000000L),
+		OPT_STRING_(0, "rescore", &o.rescore, "RUN", "score the answers stored in RUN again with the current scorers; the target is not called (evalgate rescore)"),
 		OPT_INT_(0, "seed", &o.seed, "N", "seed of the case order (taken shuffled with a cap; default 1)", 0, 2147483647L),
 		OPT_STRING_(0, "baseline", &o.baseline, "REF", "baseline of the regression gates: run id, latest, latest:GITREF, alias:NAME"),
 		OPT_STRING_(0, "run-id-file", &o.run_id_file, "FILE", "write the run id to FILE (one line, replaced atomically) once the run is stored; "
@@ -790,6 +833,10 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 			      o.max_cost);
 			goto out;
 		}
+	}
+	if (o.rescore && (o.resume || o.repeat || o.cache_only || o.dry_run)) {
+		error("--rescore cannot be used with --resume, --repeat, --cache-only or --dry-run");
+		goto out;
 	}
 	if (o.resume && o.dry_run) {
 		error("--resume and --dry-run cannot be used together");

@@ -160,6 +160,14 @@ static const char *const migrations[] = {
 	 * calls, model and metadata; NULL for chat replies
 	 */
 	"ALTER TABLE results ADD COLUMN target_reply TEXT;",
+	/*
+	 * 6 (rescore): a run made by `evalgate rescore` from another run's
+	 * stored answers: which run (history_rescore.c)
+	 */
+	"CREATE TABLE rescores ("
+	"  run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  rescored_from TEXT NOT NULL"
+	") WITHOUT ROWID;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -451,4 +451,11 @@ int history_case_usage(struct history *h, size_t max_runs,
 int history_run_tags(struct history *h, const char *run_id, const char *kind,
 		     const char *prefix, int (*fn)(const char *tag, void *arg), void *arg);
 
+/* --- re-scoring (evalgate rescore): history_rescore.c --- */
+
+/* record that run_id scored the stored answers of run from again */
+int history_set_rescored_from(struct history *h, const char *run_id, const char *from);
+/* a lookup: the run whose answers run_id scored again, into out (reset first) */
+int history_rescored_from(struct history *h, const char *run_id, struct strbuf *out);
+
 #endif
