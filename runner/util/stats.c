@@ -1,8 +1,11 @@
 #include "stats.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "xalloc.h"
 #include "banned.h"
 
 void wilson95(long k, long n, double *lo, double *hi)
@@ -132,4 +135,81 @@ double stats_t95(long df)
 		if (tab[i].df <= df)
 			return tab[i].t;
 	return tab[0].t;
+}
+
+double stats_kappa(const long *m, size_t k, int quadratic)
+{
+	double n = 0, obs = 0, exp = 0;
+	double *ra, *cb;
+	size_t i, j;
+
+	if (k == 0)
+		return NAN;
+	ra = xcalloc(k, sizeof(*ra));
+	cb = xcalloc(k, sizeof(*cb));
+	for (i = 0; i < k; i++)
+		for (j = 0; j < k; j++) {
+			n += (double)m[i * k + j];
+			ra[i] += (double)m[i * k + j];
+			cb[j] += (double)m[i * k + j];
+		}
+	for (i = 0; n > 0 && i < k; i++)
+		for (j = 0; j < k; j++) {
+			double w;
+
+			if (quadratic && k > 1)
+				w = ((double)i - (double)j) * ((double)i - (double)j) /
+				    (((double)k - 1) * ((double)k - 1));
+			else
+				w = i != j;
+			obs += w * (double)m[i * k + j] / n;
+			exp += w * (ra[i] / n) * (cb[j] / n);
+		}
+	free(ra);
+	free(cb);
+	if (n <= 0 || exp <= 0)
+		return NAN;
+	return 1.0 - obs / exp;
+}
+
+/* splitmix64: the bootstrap's PRNG */
+static uint64_t boot_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void stats_kappa_boot95(const int *a, const int *b, size_t n, size_t k, int quadratic,
+			unsigned long long seed, size_t reps, double *lo, double *hi)
+{
+	long *m = xcalloc(k ? k * k : 1, sizeof(*m));
+	double *ks = xcalloc(reps ? reps : 1, sizeof(*ks));
+	uint64_t s = seed;
+	size_t r, i, got = 0;
+
+	*lo = *hi = NAN;
+	if (!n || !k)
+		goto out;
+	for (r = 0; r < reps; r++) {
+		double kv;
+
+		memset(m, 0, k * k * sizeof(*m));
+		for (i = 0; i < n; i++) {
+			size_t p = (size_t)(boot_next(&s) % n);
+			m[(size_t)a[p] * k + (size_t)b[p]]++;
+		}
+		kv = stats_kappa(m, k, quadratic);
+		if (!isnan(kv))
+			ks[got++] = kv;
+	}
+	if (got) {
+		*lo = stats_percentile(ks, got, 2.5);
+		*hi = stats_percentile(ks, got, 97.5);
+	}
+out:
+	free(m);
+	free(ks);
 }
