@@ -19,7 +19,7 @@
 #include "error.h"
 #include "gateway.h"
 #include "jsonw.h"
-#include "sha256.h"
+#include "rng.h"
 #include "strbuf.h"
 #include "target.h"
 #include "xalloc.h"
@@ -615,23 +615,13 @@ static int take_case(struct run *r, const struct eg_suite *s, struct shared_case
 	return 1;
 }
 
+/* the case's place in the seeded order: the first draw of its own stream */
 static uint64_t order_key(unsigned long long seed, const char *suite, const char *id)
 {
-	struct sha256 c;
-	unsigned char dig[32];
-	char num[24];
-	uint64_t k = 0;
-	int i;
+	struct eg_rng rng;
 
-	snprintf(num, sizeof(num), "%llu", seed);
-	sha256_init(&c);
-	sha256_update(&c, num, strlen(num) + 1);
-	sha256_update(&c, suite, strlen(suite) + 1);
-	sha256_update(&c, id, strlen(id) + 1);
-	sha256_final(&c, dig);
-	for (i = 0; i < 8; i++)
-		k = k << 8 | dig[i];
-	return k;
+	eg_rng_seed(&rng, seed, suite, id);
+	return rng.s;
 }
 
 static int ordered_cmp(const void *a, const void *b)

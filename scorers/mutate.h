@@ -19,17 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rng.h"
 #include "strbuf.h"
-
-/* splitmix64: the seeded PRNG of the mutations (never rand()) */
-struct eg_rng {
-	uint64_t s;              /* the state */
-};
-/* seeded by SHA-256 of (seed, a, b) */
-void eg_rng_seed(struct eg_rng *r, unsigned long long seed, const char *a, const char *b);
-uint64_t eg_rng_next(struct eg_rng *r);
-/* uniform in [0, n), n >= 1 */
-uint64_t eg_rng_below(struct eg_rng *r, uint64_t n);
 
 struct mutation {
 	const char *name;        /* as a suite names it, e.g. "rot13" */

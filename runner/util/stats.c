@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rng.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -172,24 +173,15 @@ double stats_kappa(const long *m, size_t k, int quadratic)
 	return 1.0 - obs / exp;
 }
 
-/* splitmix64: the bootstrap's PRNG */
-static uint64_t boot_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 void stats_kappa_boot95(const int *a, const int *b, size_t n, size_t k, int quadratic,
 			unsigned long long seed, size_t reps, double *lo, double *hi)
 {
 	long *m = xcalloc(k ? k * k : 1, sizeof(*m));
 	double *ks = xcalloc(reps ? reps : 1, sizeof(*ks));
-	uint64_t s = seed;
+	struct eg_rng rng;
 	size_t r, i, got = 0;
 
+	eg_rng_init(&rng, seed);
 	*lo = *hi = NAN;
 	if (!n || !k)
 		goto out;
@@ -198,7 +190,7 @@ void stats_kappa_boot95(const int *a, const int *b, size_t n, size_t k, int quad
 
 		memset(m, 0, k * k * sizeof(*m));
 		for (i = 0; i < n; i++) {
-			size_t p = (size_t)(boot_next(&s) % n);
+			size_t p = (size_t)eg_rng_below(&rng, n);
 			m[(size_t)a[p] * k + (size_t)b[p]]++;
 		}
 		kv = stats_kappa(m, k, quadratic);
