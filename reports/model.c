@@ -22,13 +22,65 @@ double report_pass_rate(const struct counts *c)
 	return (double)c->pass / (double)(c->pass + c->fail);
 }
 
+const char report_budget_note[] =
+	"The run stopped at its spend cap: its cases were taken in a seeded random order, "
+	"so they are an unbiased sample of the suites, not complete evidence.";
+
+double report_attack_rate(const struct counts *c)
+{
+	if (c->pass + c->fail <= 0)
+		return NAN;
+	return (double)c->fail / (double)(c->pass + c->fail);
+}
+
+struct attack_ctx {
+	struct report_model *m;
+	int failed;                  /* a count could not be read (reported) */
+};
+
+static int add_attack(const char *tag, void *arg)
+{
+	struct attack_ctx *x = arg;
+	struct report_model *m = x->m;
+	struct report_attack *a;
+
+	m->attacks = xrealloc(m->attacks, (m->n_attacks + 1) * sizeof(*m->attacks));
+	a = &m->attacks[m->n_attacks++];
+	a->tag = xstrdup(tag);
+	if (history_counts_kind(m->h, m->run.id, NULL, strcmp(tag, "all") ? tag : NULL,
+				"adversarial", &a->c))
+		x->failed = 1;
+	return x->failed;
+}
+
+/* attack success overall, per mutation and per OWASP tag, when the run has adversarial suites */
+static int load_attacks(struct report_model *m)
+{
+	struct attack_ctx x = { m, 0 };
+	size_t i;
+
+	for (i = 0; i < m->n_suites; i++)
+		if (m->suites[i].kind && !strcmp(m->suites[i].kind, "adversarial"))
+			break;
+	if (i == m->n_suites)
+		return 0;
+	if (add_attack("all", &x) ||
+	    history_run_tags(m->h, m->run.id, "adversarial", "mutation:", add_attack, &x) ||
+	    x.failed ||
+	    history_run_tags(m->h, m->run.id, "adversarial", "owasp:", add_attack, &x) ||
+	    x.failed)
+		return -1;
+	return 0;
+}
+
 const char *report_verdict(const struct report_model *m)
 {
 	const char *v = m->run.verdict;
 
 	if (v && (!strcmp(v, "pass") || !strcmp(v, "fail") || !strcmp(v, "error")))
 		return v;
-	if (m->run.status == RUN_INTERRUPTED || m->run.status == RUN_FAILED)
+	if (m->run.status == RUN_INTERRUPTED || m->run.status == RUN_FAILED ||
+	    m->run.status == RUN_BUDGET_EXHAUSTED)
 		return "error";
 	return "none";
 }
@@ -381,7 +433,7 @@ int report_model_build(struct report_model *m, struct history *h, const char *re
 	for (i = 0; i < m->n_gates; i++)
 		if (m->gates[i].metric && !strcmp(m->gates[i].metric, "regression"))
 			parse_regression(m, &m->gates[i]);
-	if (load_baseline(m) || load_trend(m))
+	if (load_baseline(m) || load_trend(m) || load_attacks(m))
 		goto out_err;
 	return 0;
 out_err:
@@ -408,6 +460,9 @@ void report_model_release(struct report_model *m)
 		free(s->trend);
 	}
 	free(m->suites);
+	for (i = 0; i < m->n_attacks; i++)
+		free(m->attacks[i].tag);
+	free(m->attacks);
 	for (i = 0; i < m->n_gates; i++) {
 		free(m->gates[i].name);
 		free(m->gates[i].metric);

@@ -81,6 +81,12 @@ struct report_regression {
 	int unpaired_truncated;
 };
 
+/* attack success of the adversarial suites over the cases of one tag */
+struct report_attack {
+	char *tag;                   /* "mutation:rot13", "owasp:LLM01"; "all" for every case */
+	struct counts c;             /* adversarial case verdicts: a fail is an attack that worked */
+};
+
 struct report_model {
 	struct history *h;           /* borrowed */
 	struct run_info run;
@@ -93,6 +99,9 @@ struct report_model {
 	size_t n_gates;
 	long gates_failed;
 	struct report_regression reg;
+	/* adversarial suites: "all", then per mutation, then per OWASP tag; none without them */
+	struct report_attack *attacks;
+	size_t n_attacks;
 };
 
 /* ref: a run id, a unique prefix or "latest"; 0, or -1 after an error */
@@ -101,6 +110,13 @@ void report_model_release(struct report_model *m);
 
 /* "pass", "fail", "error" (an unfinished run), or "none" (not gated yet) */
 const char *report_verdict(const struct report_model *m);
+/* what a report says of a run stopped at its spend cap (status budget_exhausted) */
+extern const char report_budget_note[];
+/*
+ * attack success: failed / (passed + failed) of adversarial cases, NaN when
+ * both are 0; errors are neither breaches nor defences and are shown apart
+ */
+double report_attack_rate(const struct counts *c);
 /* passed / (passed + failed), NaN when both are 0 */
 double report_pass_rate(const struct counts *c);
 

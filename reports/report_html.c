@@ -197,6 +197,8 @@ static void meta(struct strbuf *sb, const struct report_model *m)
 	meta_item(sb, "started", ri->started_at);
 	meta_item(sb, "finished", ri->finished_at);
 	meta_item(sb, "status", run_status_name(ri->status));
+	if (ri->status == RUN_BUDGET_EXHAUSTED)
+		meta_item(sb, "sample", report_budget_note);
 	strbuf_addf(&t, "%ld (%ld results)", m->cases.n, m->results.n);
 	meta_item(sb, "cases", t.buf);
 	strbuf_reset(&t);
@@ -270,6 +272,39 @@ static void gates(struct strbuf *sb, const struct report_model *m)
 			strbuf_addstr(sb, " \xe2\x80\x93 ");
 			xml_add_g4(sb, g->hi);
 		}
+		strbuf_addstr(sb, "</td></tr>\n");
+	}
+	strbuf_addstr(sb, "</tbody></table></section>\n");
+}
+
+/* attack success of the adversarial suites: overall, per mutation, per OWASP tag */
+static void attacks(struct strbuf *sb, const struct report_model *m)
+{
+	size_t i;
+
+	if (!m->n_attacks)
+		return;
+	strbuf_addstr(sb, "<section id=\"attacks\"><h2>Attack success</h2>\n<p>A failed "
+			  "adversarial case is an attack that worked; errors are neither.</p>\n"
+			  "<table class=\"attacks\"><thead><tr><th>cases</th><th class=\"n\">n</th>"
+			  "<th class=\"n\">attacks that worked</th><th class=\"n\">defended</th>"
+			  "<th class=\"n\">error</th><th class=\"n\">attack success</th></tr>"
+			  "</thead><tbody>\n");
+	for (i = 0; i < m->n_attacks; i++) {
+		const struct report_attack *a = &m->attacks[i];
+		double r = report_attack_rate(&a->c);
+
+		strbuf_addstr(sb, "<tr");
+		attr(sb, "data-tag", a->tag);
+		strbuf_addstr(sb, "><td>");
+		txt(sb, a->tag);
+		strbuf_addf(sb, "</td><td class=\"n\">%ld</td><td class=\"n\">%ld</td>"
+			    "<td class=\"n\">%ld</td><td class=\"n\">%ld</td><td class=\"n\">",
+			    a->c.n, a->c.fail, a->c.pass, a->c.error);
+		if (isnan(r))
+			strbuf_addstr(sb, "n/a");
+		else
+			xml_addf_c(sb, "%.1f%%", 100.0 * r);
 		strbuf_addstr(sb, "</td></tr>\n");
 	}
 	strbuf_addstr(sb, "</tbody></table></section>\n");
@@ -716,6 +751,7 @@ int report_html_write(const struct report_model *m, const char *path, long max_d
 	banner(&o.sb, m);
 	meta(&o.sb, m);
 	gates(&o.sb, m);
+	attacks(&o.sb, m);
 	regression(&o, m);
 	trend(&o, m);
 	controls(&o.sb, &c, max_details);

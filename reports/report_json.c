@@ -272,6 +272,23 @@ void report_json_summary(struct jsonw *w, const struct report_model *m)
 		gate_obj(w, &m->gates[i]);
 	jsonw_array_end(w);
 	regression_obj(w, m);
+	if (m->n_attacks) {
+		jsonw_key(w, "attacks");
+		jsonw_array_begin(w);
+		for (i = 0; i < m->n_attacks; i++) {
+			const struct report_attack *a = &m->attacks[i];
+
+			jsonw_object_begin(w);
+			jsonw_member_str(w, "tag", a->tag);
+			jsonw_member_int(w, "n", a->c.n);
+			jsonw_member_int(w, "succeeded", a->c.fail);
+			jsonw_member_int(w, "defended", a->c.pass);
+			jsonw_member_int(w, "error", a->c.error);
+			jsonw_member_num(w, "attack_success", report_attack_rate(&a->c));
+			jsonw_object_end(w);
+		}
+		jsonw_array_end(w);
+	}
 }
 
 /* the comma-separated tags as an array of the non-empty ones */

@@ -135,6 +135,8 @@ static void header(struct strbuf *sb, const struct report_model *m)
 	if (ri->status != RUN_FINISHED)
 		strbuf_addf(sb, "; run %s", run_status_name(ri->status));
 	strbuf_addstr(sb, "\n");
+	if (ri->status == RUN_BUDGET_EXHAUSTED)
+		strbuf_addf(sb, "\n%s\n", report_budget_note);
 	ci_link(sb);
 }
 
@@ -338,6 +340,28 @@ static void failed(struct strbuf *sb, const struct report_model *m)
 			    "reports.\n", c.more);
 }
 
+/* attack success of the adversarial suites: overall, per mutation, per OWASP tag */
+static void attacks(struct strbuf *sb, const struct report_model *m)
+{
+	size_t i;
+
+	if (!m->n_attacks)
+		return;
+	strbuf_addstr(sb, "\n### Attack success\n\nA failed adversarial case is an attack that "
+			  "worked; errors are neither.\n\n| cases | n | attacks that worked | "
+			  "defended | error | attack success |\n| --- | --- | --- | --- | --- | --- |\n");
+	for (i = 0; i < m->n_attacks; i++) {
+		const struct report_attack *a = &m->attacks[i];
+
+		strbuf_addstr(sb, "| ");
+		cell(sb, a->tag);
+		strbuf_addf(sb, " | %ld | %ld | %ld | %ld | ", a->c.n, a->c.fail, a->c.pass,
+			    a->c.error);
+		rate(sb, report_attack_rate(&a->c));
+		strbuf_addstr(sb, " |\n");
+	}
+}
+
 void report_md_render(struct strbuf *sb, const struct report_model *m, size_t max)
 {
 	size_t start = sb->len, note = strlen(MD_NOTE);
@@ -346,6 +370,8 @@ void report_md_render(struct strbuf *sb, const struct report_model *m, size_t ma
 	gates(sb, m);
 	if (sb->len - start <= max)
 		suites(sb, m);
+	if (sb->len - start <= max)
+		attacks(sb, m);
 	if (sb->len - start <= max)
 		regression(sb, m);
 	if (sb->len - start <= max)

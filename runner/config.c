@@ -17,7 +17,8 @@
 #include "banned.h"
 
 static const char *const top_keys[] = { "gateway", "target", "judge", "suites", "gates",
-					"promotion", "registry", "prices", "repeat_policy", "variants", NULL };
+					"promotion", "registry", "prices", "repeat_policy", "variants", "budget",
+					NULL };
 static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers", "timeout_s",
 					    "max_retries", "concurrency", "rps",
 					    "max_error_rate", "max_response_bytes", NULL };
@@ -26,6 +27,7 @@ static const char *const target_keys[] = { "type", "name", "version", "model", "
 					   "prompt", "stream", NULL };
 static const char *const judge_keys[] = { "model", "params", "samples", NULL };
 static const char *const price_keys[] = { "input_per_mtok", "output_per_mtok", NULL };
+static const char *const budget_keys[] = { "max_cost_usd", "max_tokens", NULL };
 static const char *const promotion_keys[] = { "require_suites", "max_age_days", NULL };
 
 static int env_name_ok(const char *s)
@@ -330,6 +332,26 @@ static int load_judge(struct jdoc *d, const cJSON *j, struct eg_judge_cfg *jc)
 			return jdoc_error(d, p, "judge.params", "expected an object");
 		jc->params = cJSON_Duplicate(p, 1);
 	}
+	return 0;
+}
+
+/* "budget": {"max_cost_usd": X, "max_tokens": N}, both optional */
+static int load_budget(struct jdoc *d, const cJSON *b, struct eg_budget *bu)
+{
+	double tokens = 0;
+
+	if (!b)
+		return 0;
+	if (!cJSON_IsObject(b))
+		return jdoc_error(d, b, "budget", "expected an object");
+	if (jdoc_check_keys(d, b, "budget.", budget_keys) ||
+	    jdoc_number(d, b, "budget.", "max_cost_usd", 0, 0, 1e9, &bu->max_cost_usd) ||
+	    jdoc_number(d, b, "budget.", "max_tokens", 0, 0, 1e15, &tokens))
+		return -1;
+	if (tokens != floor(tokens))
+		return jdoc_error(d, cJSON_GetObjectItem(b, "max_tokens"), "budget.max_tokens",
+				  "expected a whole number");
+	bu->max_tokens = (long)tokens;
 	return 0;
 }
 
@@ -655,7 +677,8 @@ int config_load_text(struct eg_config *cfg, const char *path, const char *src, s
 	    load_target(&d, cJSON_GetObjectItemCaseSensitive(d.root, "target"), &cfg->target) ||
 	    load_judge(&d, cJSON_GetObjectItemCaseSensitive(d.root, "judge"), &cfg->judge) ||
 	    load_repeat_policy(&d, cJSON_GetObjectItemCaseSensitive(d.root, "repeat_policy"),
-			       &cfg->repeat_policy))
+			       &cfg->repeat_policy) ||
+	    load_budget(&d, cJSON_GetObjectItemCaseSensitive(d.root, "budget"), &cfg->budget))
 		goto out;
 	if (load_suites(&d, cfg))
 		goto out;

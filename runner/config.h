@@ -76,6 +76,12 @@ struct eg_repeat_policy {
 	int line;                 /* of repeat_policy in the config, 0 when absent */
 };
 
+/* "budget": the run's spend cap (SPEC 14); run --max-cost-usd / --max-tokens override it */
+struct eg_budget {
+	double max_cost_usd;      /* USD at the config's prices; 0: no cap */
+	long max_tokens;          /* prompt + completion tokens, the scorers' calls too; 0: no cap */
+};
+
 /* one alias of the config's "promotion" section (SPEC 9) */
 struct eg_promotion {
 	char *alias;              /* e.g. "production" */
@@ -107,6 +113,7 @@ struct eg_config {
 				     relative sqlite: path is resolved against the config's
 				     directory (as suites are), so every command and the
 				     Action open the same file from any working directory */
+	struct eg_budget budget;  /* the "budget" section; zeroed when absent */
 };
 
 /* the registry when neither the config nor --registry names one */

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "error.h"
 #include "gateway.h"
 #include "jsonw.h"
+#include "rng.h"
 #include "strbuf.h"
 #include "sha256.h"
 #include "target.h"
@@ -106,6 +108,13 @@ struct pending {
 	struct gw_request req;
 };
 
+/* a case in the seeded order: the shuffle key, its suite and the case read */
+struct ordered_case {
+	uint64_t key;                  /* from sha256(seed, suite, case id) */
+	size_t suite;                  /* index in the plan's suites */
+	struct shared_case *sc;        /* a reference until it is taken */
+};
+
 struct queue {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -134,6 +143,12 @@ struct run {
 	unsigned char *stored;          /* --resume: per repeat of cur, 1 when the run has it */
 	int exhausted;                  /* no more cases to read */
 	int stop;                       /* stop taking new cases */
+	struct ordered_case *order;     /* plan->seeded: every selected case, in the seeded order */
+	size_t n_order, next_order, order_alloc;
+	int order_loaded;
+	int over_budget;                /* the spend cap is reached: take no new case */
+	double spent_cost;              /* USD counted against the cap (network thread only) */
+	long spent_tokens;
 	int read_error;
 	atomic_long live;               /* jobs between creation and the writer */
 	long max_live;
@@ -589,11 +604,96 @@ static void job_setup_scorers(struct job *j)
 		j->sjobs[i].kase = j->kase;
 }
 
+/* make sc (a reference) the case whose repeats are started next; 1, or -1 on error */
+static int take_case(struct run *r, const struct eg_suite *s, struct shared_case *sc)
+{
+	const struct run_plan *p = r->plan;
+
+	r->cur = sc;
+	r->cur_suite = s;
+	r->cur_repeat = 0;
+	if (!p->stored)
+		return 1;
+	memset(r->stored, 0, (size_t)r->repeats);
+	if (history_case_repeats(p->stored, p->run_id, s->name, sc->c.id, r->stored,
+				 r->repeats) < 0)
+		return -1;
+	return 1;
+}
+
+/* the case's place in the seeded order: the first draw of its own stream */
+static uint64_t order_key(unsigned long long seed, const char *suite, const char *id)
+{
+	struct eg_rng rng;
+
+	eg_rng_seed(&rng, seed, suite, id);
+	return rng.s;
+}
+
+static int ordered_cmp(const void *a, const void *b)
+{
+	const struct ordered_case *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->suite != y->suite)
+		return x->suite < y->suite ? -1 : 1;
+	return x->sc->c.line < y->sc->c.line ? -1 : x->sc->c.line > y->sc->c.line;
+}
+
+/* read every selected case of every suite and put them in the seeded order; -1 on error */
+static int load_order(struct run *r)
+{
+	const struct run_plan *p = r->plan;
+	size_t i;
+
+	r->order_loaded = 1;
+	for (i = 0; i < p->n_suites; i++) {
+		struct case_reader rd;
+		int rc;
+
+		if (case_reader_open(&rd, &p->suites[i], p->filter))
+			return -1;
+		for (;;) {
+			struct shared_case *sc = xcalloc(1, sizeof(*sc));
+			struct ordered_case *oc;
+
+			rc = case_reader_next(&rd, &sc->c);
+			if (rc <= 0) {
+				free(sc);
+				break;
+			}
+			atomic_init(&sc->refs, 1);
+			XGROW(r->order, r->n_order + 1, r->order_alloc);
+			oc = &r->order[r->n_order++];
+			oc->key = order_key(p->seed, p->suites[i].name, sc->c.id);
+			oc->suite = i;
+			oc->sc = sc;
+		}
+		case_reader_close(&rd);
+		if (rc < 0)
+			return -1;
+	}
+	if (r->n_order)
+		qsort(r->order, r->n_order, sizeof(*r->order), ordered_cmp);
+	return 0;
+}
+
 /* the next selected case of any suite into r->cur; 0 at the end, -1 on error */
 static int next_case(struct run *r)
 {
 	const struct run_plan *p = r->plan;
 
+	if (p->seeded) {
+		struct ordered_case *oc;
+
+		if (!r->order_loaded && load_order(r))
+			return -1;
+		if (r->next_order == r->n_order)
+			return 0;
+		oc = &r->order[r->next_order++];
+		return take_case(r, &p->suites[oc->suite], oc->sc);
+	}
 	while (r->next_suite < p->n_suites) {
 		const struct eg_suite *s = &p->suites[r->next_suite];
 		struct shared_case *sc;
@@ -608,16 +708,7 @@ static int next_case(struct run *r)
 		rc = case_reader_next(&r->reader, &sc->c);
 		if (rc > 0) {
 			atomic_init(&sc->refs, 1);
-			r->cur = sc;
-			r->cur_suite = s;
-			r->cur_repeat = 0;
-			if (!p->stored)
-				return 1;
-			memset(r->stored, 0, (size_t)r->repeats);
-			if (history_case_repeats(p->stored, p->run_id, s->name, sc->c.id, r->stored,
-						 r->repeats) < 0)
-				return -1;
-			return 1;
+			return take_case(r, s, sc);
 		}
 		free(sc);
 		case_reader_close(&r->reader);
@@ -693,6 +784,27 @@ static void job_answered(struct job *j)
 	schedule_score(j);
 }
 
+/* count one call's usage against the spend cap (network thread) */
+static void spend(struct run *r, const char *model, long pt, long ct)
+{
+	const struct run_plan *p = r->plan;
+	double cost = config_cost(p->cfg, model, pt, ct);
+
+	r->spent_tokens += (pt > 0 ? pt : 0) + (ct > 0 ? ct : 0);
+	if (!isnan(cost))
+		r->spent_cost += cost;
+	if ((p->max_cost_usd > 0 && r->spent_cost >= p->max_cost_usd) ||
+	    (p->max_tokens > 0 && r->spent_tokens >= p->max_tokens))
+		r->over_budget = 1;
+}
+
+/* the target's answer in j->reply: its usage against the cap, at the model it names */
+static void spend_answer(struct run *r, const struct job *j)
+{
+	spend(r, j->reply.model ? j->reply.model : r->plan->cfg->target.model,
+	      j->reply.prompt_tokens, j->reply.completion_tokens);
+}
+
 /* a cached answer into the job; its context and the like too */
 static void job_from_cache(struct job *j, struct cached_reply *cr)
 {
@@ -715,6 +827,64 @@ static void job_from_cache(struct job *j, struct cached_reply *cr)
 	cached_reply_release(cr);
 }
 
+struct stored_answer {
+	struct job *j;
+	int found;
+	char *error;                   /* the stored call error, or NULL */
+};
+
+static int take_stored(const struct stored_result *sr, void *arg)
+{
+	struct stored_answer *a = arg;
+	struct job *j = a->j;
+
+	if (sr->row.repeat != j->repeat)
+		return 0;
+	a->found = 1;
+	if (!sr->row.output) {
+		a->error = xstrdup(sr->row.error ? sr->row.error : "no answer stored");
+		return 1;
+	}
+	j->reply.output = xstrndup(sr->row.output, sr->row.output_len);
+	j->reply.output_len = sr->row.output_len;
+	j->reply.finish_reason = sr->row.finish_reason ? xstrdup(sr->row.finish_reason) : NULL;
+	j->reply.prompt_tokens = sr->row.prompt_tokens;
+	j->reply.completion_tokens = sr->row.completion_tokens;
+	if (sr->row.target_reply && target_reply_extra_load(&j->reply, sr->row.target_reply))
+		warning("%s/%s: the stored reply's context is unreadable; scored without it",
+			j->suite->name, j->kase->id);
+	j->latency_ms = sr->row.latency_ms;
+	return 1;
+}
+
+/*
+ * rescore: the answer the plan's answers run stored for the job; 1 when the
+ * job was answered (or failed as it did there), 0 when that run lacks it
+ * (the job is dropped), -1 on error
+ */
+static int start_stored(struct run *r, struct job *j)
+{
+	struct stored_answer a = { j, 0, NULL };
+
+	if (history_case_results(r->plan->answers, r->plan->answers_run, j->suite->name,
+				 j->kase->id, take_stored, &a))
+		return -1;
+	if (!a.found) {
+		job_free(j);
+		atomic_fetch_sub(&r->live, 1);
+		r->st->total--;
+		return 0;
+	}
+	j->attempts = 0;
+	if (a.error) {
+		job_error(r, j, a.error);
+		free(a.error);
+		return 1;
+	}
+	job_answered(j);
+	return 1;
+}
+
 static void start_job(struct run *r, struct job *j)
 {
 	const struct run_plan *p = r->plan;
@@ -725,6 +895,14 @@ static void start_job(struct run *r, struct job *j)
 	struct pending *pd;
 	char key[65];
 
+	if (p->answers) {
+		if (start_stored(r, j) < 0) {
+			r->read_error = 1;
+			r->stop = 1;
+			job_error(r, j, "the stored answer could not be read");
+		}
+		return;
+	}
 	if (j->suite->kind == SUITE_ONLINE) {
 		j->reply.output_len = strlen(j->kase->output);
 		j->reply.output = xstrndup(j->kase->output, j->reply.output_len);
@@ -739,6 +917,7 @@ static void start_job(struct run *r, struct job *j)
 	r->target->type->cache_key(r->target, &rq, key);
 	if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 0) {
 		job_from_cache(j, &cr);
+		spend_answer(r, j);
 		r->st->cache_hits++;
 		verbose("cache hit: %s/%s", j->suite->name, j->kase->id);
 		target_request_release(&rq);
@@ -803,6 +982,7 @@ static void judge_usage(struct run *r, struct job *j, const char *body, long pt,
 		j->judge_completion_tokens =
 			(j->judge_completion_tokens < 0 ? 0 : j->judge_completion_tokens) + ct;
 	cost = config_cost(r->plan->cfg, cJSON_IsString(model) ? model->valuestring : NULL, pt, ct);
+	spend(r, cJSON_IsString(model) ? model->valuestring : NULL, pt, ct);
 	if (!isnan(cost))
 		j->judge_cost_usd = (isnan(j->judge_cost_usd) ? 0 : j->judge_cost_usd) + cost;
 	cJSON_Delete(req);
@@ -832,6 +1012,7 @@ static void on_done(struct gw_request *req, void *arg)
 		j->latency_ms = req->latency_ms;
 		if (req->ok) {
 			target_reply_move(&j->reply, &req->reply);
+			spend_answer(r, j);
 			if (p->key[0])
 				remember_for_cache(j, -1, p->key, &j->reply, NULL, j->latency_ms);
 			job_answered(j);
@@ -949,7 +1130,8 @@ static void drain_calls(struct run *r)
 
 static void fill(struct run *r)
 {
-	while (!r->stop && !r->exhausted && atomic_load(&r->live) < r->max_live) {
+	while (!r->stop && !r->over_budget && !r->exhausted &&
+	       atomic_load(&r->live) < r->max_live) {
 		struct job *j = next_job(r);
 		if (!j) {
 			r->exhausted = 1;
@@ -1039,11 +1221,22 @@ static void network_loop(struct run *r)
 			cancelled = 1;
 		}
 		drain_calls(r);
-		if (atomic_load(&r->live) == 0 && (r->exhausted || r->stop))
+		if (atomic_load(&r->live) == 0 && (r->exhausted || r->stop || r->over_budget))
 			break;
 		poll_transports(r);
 		fill(r);
 		progress(r, 0);
+	}
+	/* stopped at the cap: cut short only when a case was left untaken */
+	if (r->over_budget && !r->exhausted && !r->stop) {
+		struct job *j = next_job(r);
+
+		if (j) {
+			r->st->budget_exhausted = 1;
+			job_free(j);
+		} else {
+			r->exhausted = 1;
+		}
 	}
 }
 
@@ -1061,6 +1254,12 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	for (i = 0; i < plan->n_suites; i++)
 		st->total += (long)plan->suites[i].n_selected * r->repeats;
 	r->max_live = 2L * plan->concurrency + 16;
+	r->spent_cost = plan->spent_cost_usd;
+	r->spent_tokens = plan->spent_tokens;
+	/* a run resumed over its cap takes nothing new */
+	if ((plan->max_cost_usd > 0 && r->spent_cost >= plan->max_cost_usd) ||
+	    (plan->max_tokens > 0 && r->spent_tokens >= plan->max_tokens))
+		r->over_budget = 1;
 	queue_init(&r->scoreq);
 	queue_init(&r->writeq);
 	queue_init(&r->callq);
@@ -1119,12 +1318,17 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	st->error = atomic_load(&r->n_error);
 	st->done = atomic_load(&r->n_done);
 	st->elapsed_s = now_s() - r->t0;
+	st->cost_usd = r->spent_cost;
+	st->tokens = r->spent_tokens;
 	if (atomic_load(&r->write_failed))
 		ret = error("results could not be written to the history; the run is incomplete");
 	if (r->read_error)
 		ret = -1;
 out:
 	case_unref(r->cur);
+	for (i = r->next_order; i < r->n_order; i++)
+		case_unref(r->order[i].sc);
+	free(r->order);
 	free(r->stored);
 	if (r->reader_open)
 		case_reader_close(&r->reader);

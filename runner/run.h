@@ -8,6 +8,21 @@
  * read once; a repeat >= 1 neither reads nor writes the response cache, so
  * each repeat is a real call and the cache keeps the first answer.
  *
+ * With a spend cap (max_cost_usd, max_tokens) the run counts what its
+ * results cost as they come in (target and scorer calls, cache hits at
+ * their price, as the history stores them); once the cap is reached it
+ * takes no new case, lets the jobs in flight finish and says so in
+ * run_stats.budget_exhausted. Cases are then taken in a seeded order over
+ * all suites (a shuffle keyed by (seed, suite, case id)), so the results of
+ * a run cut short are a uniform random sample of its cases; that order
+ * reads every selected case into memory first.
+ *
+ * With plan->answers (evalgate rescore) the target is never called: each
+ * (case, repeat) takes the answer another run stored for it (its usage,
+ * latency and retrieved context too; a stored call error stays an error)
+ * and is scored by the current scorers, whose model calls go through the
+ * gateway and the cache as usual. Cases that run does not hold are skipped.
+ *
  * Ownership: everything in struct run_plan is borrowed for the duration of
  * run_execute(); struct run_stats is plain data.
  */
@@ -49,6 +64,15 @@ struct run_plan {
 					  --variant: one for every variant's run), or NULL: the
 					  run makes its own from cfg->gateway */
 	const char *label;             /* put before the progress line (a variant's name), or NULL */
+	double max_cost_usd;           /* spend cap in USD; 0: none */
+	long max_tokens;               /* spend cap in tokens; 0: none */
+	double spent_cost_usd;         /* what the run already spent (--resume), counted in the cap */
+	long spent_tokens;
+	struct history *answers;       /* rescore: a connection to the run whose stored answers are
+					  scored instead of calling the target, or NULL */
+	const char *answers_run;       /* that run's id */
+	int seeded;                    /* take cases in the seeded order (always with a cap) */
+	unsigned long long seed;       /* of that order */
 };
 
 struct run_stats {
@@ -61,6 +85,9 @@ struct run_stats {
 	int interrupted;               /* SIGINT/SIGTERM */
 	int fatal;                     /* the gateway refused the credentials or is unreachable */
 	char fatal_msg[512];
+	int budget_exhausted;          /* the cap was reached with cases left untaken */
+	double cost_usd;               /* spent, as counted against the cap (the plan's spent_* included) */
+	long tokens;
 	double elapsed_s;
 };
 

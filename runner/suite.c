@@ -20,7 +20,8 @@
 #include "banned.h"
 
 static const char *const manifest_keys[] = { "name", "version", "kind", "description", "system",
-					     "params", "scorers", "tags", "prompt", NULL };
+					     "params", "scorers", "tags", "prompt", "mutations",
+					     "seed", NULL };
 static const char *const case_keys[] = { "id", "input", "messages", "context", "expected", "tags",
 					 "scorers", "output", "metadata", "vars", NULL };
 
@@ -413,6 +414,114 @@ static int blank(const char *s, size_t n)
 
 /* --- the manifest --- */
 
+/* "mutations": [NAME, ...] and "seed": N of an adversarial suite */
+static int load_mutations(struct jdoc *d, struct eg_suite *s)
+{
+	const char **names = NULL;
+	size_t n = 0, i, k;
+	double seed = 0;
+	int ret = -1;
+
+	if (jdoc_string_array(d, d->root, "", "mutations", &names, &n) ||
+	    jdoc_number(d, d->root, "", "seed", 0, 0, 9007199254740991.0, &seed))
+		goto out;
+	if (seed != (double)(unsigned long long)seed) {
+		jdoc_error(d, cJSON_GetObjectItem(d->root, "seed"), "seed", "expected a whole number");
+		goto out;
+	}
+	if (n && s->kind != SUITE_ADVERSARIAL) {
+		jdoc_error(d, cJSON_GetObjectItem(d->root, "mutations"), "mutations",
+			   "only adversarial suites have mutations (this suite is %s)",
+			   suite_kind_name(s->kind));
+		goto out;
+	}
+	s->seed = (unsigned long long)seed;
+	s->mutations = xcalloc(n + 1, sizeof(*s->mutations));
+	for (i = 0; i < n; i++) {
+		const struct mutation *m = mutation_find(names[i]);
+
+		if (!m) {
+			struct strbuf all = STRBUF_INIT;
+
+			mutation_names(&all);
+			jdoc_error(d, cJSON_GetArrayItem(cJSON_GetObjectItem(d->root, "mutations"),
+							 (int)i),
+				   "mutations", "unknown mutation '%s' (%s)", names[i], all.buf);
+			strbuf_release(&all);
+			goto out;
+		}
+		for (k = 0; k < i; k++)
+			if (s->mutations[k] == m) {
+				jdoc_error(d, cJSON_GetObjectItem(d->root, "mutations"), "mutations",
+					   "'%s' is listed twice", names[i]);
+				goto out;
+			}
+		s->mutations[s->n_mutations++] = m;
+	}
+	ret = 0;
+out:
+	free(names);
+	return ret;
+}
+
+/*
+ * turn c (the case of its line, just parsed) into its variant by mutation k:
+ * the attack text (the input, or the last user message) mutated, the id
+ * CASEID~NAME, the tag mutation:NAME, a hash of its own
+ */
+static void mutate_case(const struct eg_suite *s, size_t k, struct eg_case *c)
+{
+	const struct mutation *m = s->mutations[k];
+	struct strbuf in = STRBUF_INIT, passage = STRBUF_INIT, sb = STRBUF_INIT;
+	cJSON *msg = NULL, *content = NULL;
+	struct sha256 h;
+	unsigned char dig[32];
+	const char *payload = c->input;
+	int i;
+
+	if (!payload && c->messages) {
+		for (i = cJSON_GetArraySize(c->messages) - 1; i >= 0 && !content; i--) {
+			const cJSON *role;
+
+			msg = cJSON_GetArrayItem(c->messages, i);
+			role = cJSON_GetObjectItemCaseSensitive(msg, "role");
+			if (cJSON_IsString(role) && !strcmp(role->valuestring, "user") &&
+			    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "content")))
+				content = cJSON_GetObjectItemCaseSensitive(msg, "content");
+		}
+		payload = content ? content->valuestring : "";
+	}
+	mutation_apply(m, payload ? payload : "", s->seed, c->id, &in, &passage);
+	if (c->input) {
+		free(c->input);
+		c->input = strbuf_detach(&in, NULL);
+	} else if (content) {
+		cJSON_ReplaceItemInObjectCaseSensitive(msg, "content", cJSON_CreateString(in.buf));
+	}
+	if (m->to_context) {
+		c->context = xrealloc(c->context, (c->n_context + 2) * sizeof(char *));
+		c->context[c->n_context++] = xstrdup(passage.buf);
+		c->context[c->n_context] = NULL;
+	}
+	strbuf_addf(&sb, "%s~%s", c->id, m->name);
+	free(c->id);
+	c->id = strbuf_detach(&sb, NULL);
+	strbuf_addf(&sb, "mutation:%s", m->name);
+	c->tags = xrealloc(c->tags, (c->n_tags + 2) * sizeof(char *));
+	c->tags[c->n_tags++] = strbuf_detach(&sb, NULL);
+	c->tags[c->n_tags] = NULL;
+	strbuf_addf(&sb, "%s\n%s\n%llu\n", c->hash, m->name, s->seed);
+	sha256_init(&h);
+	sha256_update(&h, sb.buf, sb.len);
+	sha256_update(&h, c->input ? c->input : in.buf, strlen(c->input ? c->input : in.buf) + 1);
+	sha256_update(&h, passage.buf, passage.len);
+	sha256_final(&h, dig);
+	sha256_to_hex(dig, c->hash);
+	strbuf_release(&in);
+	strbuf_release(&passage);
+	strbuf_release(&sb);
+}
+
 /* parse suite.json into s and start the suite hash h with its canonical form */
 static int load_manifest(struct eg_suite *s, struct sha256 *h)
 {
@@ -482,7 +591,8 @@ static int load_manifest(struct eg_suite *s, struct sha256 *h)
 	for (i = 0; i < n_tags; i++)
 		s->tags[i] = xstrdup(tags[i]);
 	s->n_tags = n_tags;
-	if (load_scorers(&d, d.root, s->manifest_path, 0, &s->scorers, &s->n_scorers))
+	if (load_scorers(&d, d.root, s->manifest_path, 0, &s->scorers, &s->n_scorers) ||
+	    load_mutations(&d, s))
 		goto out;
 	if (prompt_file) {
 		char *path = prompt_file[0] == '/' ? xstrdup(prompt_file)
@@ -538,6 +648,7 @@ int suite_load_prompted(struct eg_suite *s, const char *dir, const struct case_f
 	struct sha256 h;
 	unsigned char dig[32];
 	struct strbuf canon_line = STRBUF_INIT;
+	size_t k;
 	int ret = -1;
 
 	memset(s, 0, sizeof(*s));
@@ -588,11 +699,28 @@ int suite_load_prompted(struct eg_suite *s, const char *dir, const struct case_f
 		}
 		sha256_update(&h, canon_line.buf, canon_line.len);
 		sha256_update(&h, "\n", 1);
-		s->n_cases++;
-		if (case_filter_match(f, &c) && (!f || shard_contains(&f->shard, s->name, c.id)) &&
-		    (!f || !f->limit || s->n_selected < f->limit))
-			s->n_selected++;
-		case_release(&c);
+		if (s->n_mutations && strchr(c.id, '~')) {
+			error_at(s->cases_path, r.lineno, "id", "'%s': '~' is kept for the ids of "
+				 "mutated cases in a suite with mutations", c.id);
+			case_release(&c);
+			goto out;
+		}
+		for (k = 0;; k++) {
+			s->n_cases++;
+			if (case_filter_match(f, &c) &&
+			    (!f || shard_contains(&f->shard, s->name, c.id)) &&
+			    (!f || !f->limit || s->n_selected < f->limit))
+				s->n_selected++;
+			case_release(&c);
+			if (k == s->n_mutations)
+				break;
+			if (parse_case(s, r.line, (size_t)n, r.lineno, &c, NULL))
+				goto out;
+			mutate_case(s, k, &c);
+			/* the variants are content too: a changed mutation changes the hash */
+			sha256_update(&h, c.hash, 64);
+			sha256_update(&h, "\n", 1);
+		}
 	}
 	if (ferror(r.fp)) {
 		error("%s: read error: %s", s->cases_path, strerror(errno));
@@ -626,6 +754,7 @@ void suite_release(struct eg_suite *s)
 	free_scorers(s->scorers, s->n_scorers);
 	free_strv(s->tags, s->n_tags);
 	prompt_release(&s->own_prompt);
+	free(s->mutations);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -636,6 +765,7 @@ int case_reader_open(struct case_reader *r, const struct eg_suite *s, const stru
 	memset(r, 0, sizeof(*r));
 	r->suite = s;
 	r->filter = f;
+	r->mut_next = s->n_mutations;
 	r->fp = input_open(s->cases_path);
 	return r->fp ? 0 : -1;
 }
@@ -647,16 +777,26 @@ int case_reader_next(struct case_reader *r, struct eg_case *c)
 
 		if (r->filter && r->filter->limit && r->taken >= r->filter->limit)
 			return 0;
-		n = input_getline(&r->line, &r->line_alloc, r->fp, INPUT_LINE_MAX);
-		if (n == -2)
-			return line_too_long(r->suite->cases_path, r->lineno + 1);
-		if (n < 0)
-			return ferror(r->fp) ? error("%s: read error", r->suite->cases_path) : 0;
-		r->lineno++;
-		if (blank(r->line, (size_t)n))
-			continue;
-		if (parse_case(r->suite, r->line, (size_t)n, r->lineno, c, NULL))
-			return -1;
+		if (r->mut_next < r->suite->n_mutations) {
+			/* the next variant of the line read last */
+			if (parse_case(r->suite, r->line, r->line_len, r->lineno, c, NULL))
+				return -1;
+			mutate_case(r->suite, r->mut_next++, c);
+		} else {
+			n = input_getline(&r->line, &r->line_alloc, r->fp, INPUT_LINE_MAX);
+			if (n == -2)
+				return line_too_long(r->suite->cases_path, r->lineno + 1);
+			if (n < 0)
+				return ferror(r->fp) ? error("%s: read error", r->suite->cases_path)
+						     : 0;
+			r->lineno++;
+			if (blank(r->line, (size_t)n))
+				continue;
+			if (parse_case(r->suite, r->line, (size_t)n, r->lineno, c, NULL))
+				return -1;
+			r->line_len = (size_t)n;
+			r->mut_next = 0;
+		}
 		if (!case_filter_match(r->filter, c) ||
 		    (r->filter && !shard_contains(&r->filter->shard, r->suite->name, c->id))) {
 			case_release(c);

@@ -8,6 +8,11 @@
  * grow with the suite. Ownership: suite_load fills a struct eg_suite that
  * suite_release frees; case_reader_next fills a struct eg_case that
  * case_release frees (the reader does not keep it).
+ *
+ * A suite with "mutations" (adversarial only) holds, after each case of its
+ * file, one variant per mutation (mutate.h): id "CASEID~NAME", the tag
+ * "mutation:NAME" added, the same line; filters, limits and shards see the
+ * variants as cases of their own. Case ids of such a suite may not hold '~'.
  */
 #ifndef EG_SUITE_H
 #define EG_SUITE_H
@@ -19,6 +24,7 @@
 
 #include "case.h"
 #include "prompt.h"
+#include "mutate.h"
 #include "scorer.h"
 #include "shard.h"
 
@@ -51,6 +57,9 @@ struct eg_suite {
 	struct prompt own_prompt; /* the manifest's "prompt" file (own_prompt.path NULL: none) */
 	const struct prompt *prompt; /* the prompt its cases are rendered with: its own, else the
 					target's (borrowed: outlives the suite), else NULL */
+	const struct mutation **mutations; /* adversarial suites: "mutations", in manifest order */
+	size_t n_mutations;
+	unsigned long long seed;  /* "seed" of the mutations (0 when not given) */
 };
 
 /* which cases a run takes; a zeroed filter takes all */
@@ -83,6 +92,8 @@ struct case_reader {
 	size_t line_alloc;
 	int lineno;
 	size_t taken;            /* cases returned so far */
+	size_t line_len;         /* of the line read last */
+	size_t mut_next;         /* the next mutation of that line's case; n_mutations: none left */
 };
 
 int case_reader_open(struct case_reader *r, const struct eg_suite *s, const struct case_filter *f);

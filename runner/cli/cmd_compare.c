@@ -844,6 +844,37 @@ static int resolve(struct history *h, const char *ref, const struct run_info *ca
 	return rc ? -1 : 0;
 }
 
+/*
+ * when one run re-scored the other's stored answers (evalgate rescore), the
+ * answers are the same: every flip comes from scoring alone. Says so in
+ * the text and Markdown reports; -1 on error
+ */
+static int rescore_note(struct history *h, const struct cmp_cli *o, const struct run_info *a,
+			const struct run_info *b)
+{
+	struct strbuf from = STRBUF_INIT;
+	const struct run_info *x = NULL, *y = NULL;
+	int rc;
+
+	if (o->json)
+		return 0;
+	rc = history_rescored_from(h, b->id, &from);
+	if (rc == 0 && !strcmp(from.buf, a->id)) {
+		x = b;
+		y = a;
+	} else if (rc == 1 && !(rc = history_rescored_from(h, a->id, &from)) &&
+		   !strcmp(from.buf, b->id)) {
+		x = a;
+		y = b;
+	}
+	if (x)
+		printf("%sscoring alone: run %s scored the stored answers of run %s again, so "
+		       "every flip below comes from the scorers, not the target\n\n",
+		       o->markdown ? "> " : "", x->id, y->id);
+	strbuf_release(&from);
+	return rc < 0 ? -1 : 0;
+}
+
 static int compare_report(struct history *h, struct cmp_cli *o, const struct run_info *a,
 			  const struct run_info *b)
 {
@@ -888,7 +919,8 @@ static int compare_report(struct history *h, struct cmp_cli *o, const struct run
 				    name ? &res.suites[i].c : &res.all, &r.sd[i]))
 			goto out;
 	}
-	if (flips_load(h, a->id, b->id, &list, &r.flips, &r.n_flips))
+	if (flips_load(h, a->id, b->id, &list, &r.flips, &r.n_flips) ||
+	    rescore_note(h, o, a, b))
 		goto out;
 	if (o->json)
 		print_json(&r);

@@ -101,7 +101,8 @@ int cmd_gate_run(struct cmd_ctx *ctx, const char *ref)
 	if (verdict == VERDICT_ERROR) {
 		strbuf_addf(&reason, "run %s: %s", ri.id, why);
 		gates_print_verdict(stdout, verdict, reason.buf, failed, gates->n, color);
-		rc = ri.status == RUN_INTERRUPTED ? EG_EXIT_GATE : EG_EXIT_INFRA;
+		rc = ri.status == RUN_INTERRUPTED ? EG_EXIT_GATE
+		     : ri.status == RUN_BUDGET_EXHAUSTED ? EG_EXIT_BUDGET : EG_EXIT_INFRA;
 		goto out_run;
 	}
 	gates_print_verdict(stdout, verdict, NULL, failed, gates->n, color);

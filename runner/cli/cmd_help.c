@@ -25,6 +25,7 @@ int cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
 	for (i = 0; i < eg_n_commands; i++)
 		printf("    %-10s %s\n", eg_commands[i].name, eg_commands[i].summary);
 	puts("\nexit codes: 0 every gate passed, 1 a gate failed, 2 usage/config/suite error,\n"
-	     "            3 gateway unusable, 130 interrupted (results so far are stored)");
+	     "            3 gateway unusable, 4 stopped at the spend cap (--max-cost-usd, --max-tokens),\n"
+	     "            130 interrupted (results so far are stored)");
 	return 0;
 }

@@ -278,7 +278,10 @@ static enum run_status merged_status(const struct merge_src *src, size_t n)
 	for (i = 0; i < n; i++) {
 		if (src[i].ri.status == RUN_FAILED)
 			return RUN_FAILED;
-		if (src[i].ri.status != RUN_FINISHED)
+		/* a shard stopped at its spend cap makes the merged run one too */
+		if (src[i].ri.status == RUN_BUDGET_EXHAUSTED)
+			st = RUN_BUDGET_EXHAUSTED;
+		else if (src[i].ri.status != RUN_FINISHED && st == RUN_FINISHED)
 			st = RUN_INTERRUPTED;
 	}
 	return st;

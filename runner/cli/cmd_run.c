@@ -11,6 +11,7 @@
 #include "baseline.h"
 #include "commands.h"
 #include "error.h"
+#include "estimate.h"
 #include "gate.h"
 #include "history.h"
 #include "junit.h"
@@ -51,7 +52,40 @@ struct run_cli {
 	const char *label;        /* a variant's name for the progress line, or NULL */
 	struct gateway *gw;       /* the gateway client variants share, or NULL */
 	char run_id[64];          /* the run's id once it is stored */
+	const char *max_cost;     /* --max-cost-usd X as given */
+	long max_tokens;          /* --max-tokens N, 0 when not given */
+	long seed;                /* --seed N, -1 when not given */
+	const char *rescore;      /* --rescore RUN (evalgate rescore RUN): score its answers again */
 };
+
+/* the seed of the case order when none is given: fixed, so runs of one commit take the same cases */
+#define RUN_DEFAULT_SEED 1
+
+/* the spend cap: the options, else the config's "budget" */
+static void run_cap(const struct run_cli *o, const struct setup *s, double *cost, long *tokens)
+{
+	*cost = o->max_cost ? strtod(o->max_cost, NULL) : s->cfg.budget.max_cost_usd;
+	*tokens = o->max_tokens ? o->max_tokens : s->cfg.budget.max_tokens;
+}
+
+/* the cost estimate of --dry-run, from the history when there is one */
+static int print_estimate(const struct run_cli *o, const struct setup *s, int repeats)
+{
+	struct cost_estimate e;
+	struct history *h = NULL;
+	int ret;
+
+	if (!access(o->common->history, F_OK)) {
+		h = history_open_ro(o->common->history);
+		if (!h)
+			return -1;
+	}
+	ret = cost_estimate(s, h, repeats, &e);
+	history_close(h);
+	if (!ret)
+		cost_estimate_print(stdout, &e);
+	return ret;
+}
 
 /* ISO 8601 UTC with milliseconds, so runs started in the same second still sort */
 static void iso_now(char *out, size_t n)
@@ -122,7 +156,16 @@ static void print_plan(const struct setup *s, const struct run_cli *o, int concu
 	}
 	for (i = 0; i < s->gates.n; i++)
 		printf("  gate: %s\n", s->gates.v[i].name);
-	printf("nothing was called (--dry-run)\n");
+	{
+		double cap_cost;
+		long cap_tokens;
+
+		run_cap(o, s, &cap_cost, &cap_tokens);
+		if (cap_cost > 0 || cap_tokens > 0)
+			printf("  spend cap:%s%.4g USD%s%ld tokens (cases in seeded order, seed %ld)\n",
+			       cap_cost > 0 ? " " : " no ", cap_cost, cap_tokens > 0 ? ", " : ", no ",
+			       cap_tokens, o->seed >= 0 ? o->seed : (long)RUN_DEFAULT_SEED);
+	}
 }
 
 struct failures {
@@ -500,7 +543,8 @@ static int conclude(struct history *h, const char *run_id, const struct run_cli 
 	if (history_result_counts(h, run_id, NULL, &out->all))
 		return -1;
 	out->status = st->interrupted ? RUN_INTERRUPTED
-		      : (st->fatal || run_rc) ? RUN_FAILED : RUN_FINISHED;
+		      : (st->fatal || run_rc) ? RUN_FAILED
+		      : st->budget_exhausted ? RUN_BUDGET_EXHAUSTED : RUN_FINISHED;
 	print_summary(h, run_id, s, st, repeats);
 	out->failed_gates = gates_apply(h, run_id, &s->gates, eg_verbosity >= 0 ? stdout : NULL,
 					color);
@@ -533,6 +577,14 @@ static int verdict_exit(const struct run_cli *o, const struct setup *s, const ch
 	}
 	if (run_rc)
 		return EG_EXIT_INFRA;
+	if (st->budget_exhausted) {
+		printf("verdict: BUDGET EXHAUSTED (%ld of %ld %s stored in run %s, spent $%.4f and "
+		       "%ld tokens; the cases were taken in a seeded random order, so those stored "
+		       "are an unbiased sample, not complete evidence; continue it with --resume %s "
+		       "and a higher cap)\n", st->done + st->skipped, st->total, what, run_id,
+		       st->cost_usd, st->tokens, run_id);
+		return EG_EXIT_BUDGET;
+	}
 	if (out->verdict == VERDICT_ERROR) {
 		/* the run finished: its errors are over gateway.max_error_rate */
 		error("%ld of %ld %s ended in error (%.1f%%), over gateway.max_error_rate %.1f%%",
@@ -579,6 +631,9 @@ static void plan_init(struct run_plan *plan, const struct run_cli *o, const stru
 			 : isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_LINES;
 	plan->gw = o->gw;
 	plan->label = o->label;
+	run_cap(o, s, &plan->max_cost_usd, &plan->max_tokens);
+	plan->seeded = plan->max_cost_usd > 0 || plan->max_tokens > 0 || o->seed >= 0;
+	plan->seed = (unsigned long long)(o->seed >= 0 ? o->seed : RUN_DEFAULT_SEED);
 }
 
 /* the gateway's API key from the environment (NULL when none is needed); -1 after reporting */
@@ -602,13 +657,50 @@ static int api_key_get(const struct run_cli *o, const struct setup *s, const cha
 	return 0;
 }
 
+/*
+ * --rescore RUN: the stored run whose answers are scored again (its id into
+ * from, its repeats) and a read connection to them; -1 after reporting
+ */
+static int rescore_source(const struct run_cli *o, char *from, size_t size, int *repeats,
+			  struct history **answers)
+{
+	struct run_info ri;
+	struct history *h;
+	int ret = -1;
+
+	if (access(o->common->history, F_OK))
+		return error("rescore %s: history %s: %s", o->rescore, o->common->history,
+			     strerror(errno));
+	h = history_open_ro(o->common->history);
+	if (!h)
+		return -1;
+	if (history_run_resolve(h, o->rescore, &ri, NULL))
+		goto out_close;
+	snprintf(from, size, "%s", ri.id);
+	*repeats = ri.repeats > 1 ? ri.repeats : 1;
+	run_info_release(&ri);
+	*answers = h;
+	return 0;
+out_close:
+	history_close(h);
+	return ret;
+}
+
+/* --resume under a cap: what the run already spent counts in it; -1 after reporting */
+static int resume_spent(struct history *h, const char *run_id, struct run_plan *plan)
+{
+	if (!plan->max_cost_usd && !plan->max_tokens)
+		return 0;
+	return history_run_spend(h, run_id, &plan->spent_cost_usd, &plan->spent_tokens);
+}
+
 static int execute(struct run_cli *o, struct setup *s)
 {
 	struct run_plan plan;
 	struct run_stats st;
 	struct run_outcome out;
-	struct history *h, *stored;
-	char run_id[64], policy[32];
+	struct history *h, *stored, *answers = NULL;
+	char run_id[64], policy[32], from[64];
 	const char *api_key = NULL;
 	int run_rc, concluded, concurrency, repeats;
 
@@ -622,11 +714,23 @@ static int execute(struct run_cli *o, struct setup *s)
 		return EG_EXIT_USAGE;
 	if (o->dry_run) {
 		print_plan(s, o, concurrency, repeats);
+		if (print_estimate(o, s, repeats))
+			return EG_EXIT_USAGE;
+		printf("nothing was called (--dry-run)\n");
 		return EG_EXIT_OK;
 	}
-	h = open_run(o, s, run_id, sizeof(run_id), &repeats, policy, &stored);
-	if (!h)
+	if (o->rescore && rescore_source(o, from, sizeof(from), &repeats, &answers))
 		return EG_EXIT_USAGE;
+	h = open_run(o, s, run_id, sizeof(run_id), &repeats, policy, &stored);
+	if (!h || (answers && history_set_rescored_from(h, run_id, from))) {
+		history_close(answers);
+		history_close(stored);
+		history_close(h);
+		return EG_EXIT_USAGE;
+	}
+	if (answers)
+		info("run %s: scoring the stored answers of run %s again (the target is not called)",
+		     run_id, from);
 	snprintf(o->run_id, sizeof(o->run_id), "%s", run_id);
 	info("run %s: %s%zu suite%s, target %s@%s", run_id, stored ? "resuming, " : "",
 	     s->n_suites, s->n_suites == 1 ? "" : "s", s->cfg.target.name, s->cfg.target.version);
@@ -634,10 +738,23 @@ static int execute(struct run_cli *o, struct setup *s)
 		info("each case runs %d times; a case passes by repeat_policy %s", repeats, policy);
 
 	plan_init(&plan, o, s, run_id, api_key, h, stored, concurrency, repeats);
+	plan.answers = answers;
+	plan.answers_run = from;
+	if (stored && resume_spent(h, run_id, &plan)) {
+		free((char *)plan.cache_path);
+		history_close(stored);
+		history_close(h);
+		return EG_EXIT_USAGE;
+	}
+	if (plan.max_cost_usd > 0 && s->cfg.target.model &&
+	    !config_price(&s->cfg, s->cfg.target.model))
+		warning("--max-cost-usd: prices has no price for model %s: its calls count as "
+			"nothing against the cap", s->cfg.target.model);
 	run_signals_install();
 	run_rc = run_execute(&plan, &st);
 	free((char *)plan.cache_path);
 	history_close(stored);
+	history_close(answers);
 	concluded = conclude(h, run_id, o, s, &st, run_rc, repeats, &out);
 	history_close(h);
 	if (concluded < 0)
@@ -772,7 +889,11 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_STRING_(0, "resume", &o.resume, "ID", "continue an interrupted or failed run: only what it lacks is run"),
 		OPT_STRING_(0, "promote", &o.promote, "ALIAS", "after a passing run, promote the target to ALIAS (registry)"),
 		OPT_STRING_(0, "shard", &o.shard, "I/N", "only shard I of N of the cases (stable hash of suite and case id)"),
-		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan, call nothing"),
+		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan and the cost estimate from the history, call nothing"),
+		OPT_STRING_(0, "max-cost-usd", &o.max_cost, "X", "spend cap in USD at prices: take no new case once reached (exit 4, run budget_exhausted)"),
+		OPT_INT_(0, "max-tokens", &o.max_tokens, "N", "spend cap in tokens (target and scorer calls)", 1, 1000000000000000L),
+		OPT_STRING_(0, "rescore", &o.rescore, "RUN", "score the answers stored in RUN again with the current scorers; the target is not called (evalgate rescore)"),
+		OPT_INT_(0, "seed", &o.seed, "N", "seed of the case order (taken shuffled with a cap; default 1)", 0, 2147483647L),
 		OPT_STRING_(0, "baseline", &o.baseline, "REF", "baseline of the regression gates: run id, latest, latest:GITREF, alias:NAME"),
 		OPT_LIST_(0, "variant", &o.variants, "NAME=JSON|FILE", "run the suites once per variant, each an override of the target ({\"target\": {...}, \"prompt\": FILE}; repeatable; "
 			  "replaces the config's variants); --markdown, --html and --json then write the variants' matrix"),
@@ -783,6 +904,7 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.html_max_details = REPORT_HTML_MAX_DETAILS;
+	o.seed = -1;
 	nops = cmd_start(ctx, argc, argv, opts, usage);
 	if (nops < 0) {
 		rc = ctx->rc;
@@ -811,6 +933,20 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 	if (o.cache_only && o.repeat > 1) {
 		error("--cache-only cannot be used with --repeat: repeats after the first are "
 		      "always asked of the gateway");
+		goto out;
+	}
+	if (o.max_cost) {
+		char *end;
+		double v = strtod(o.max_cost, &end);
+
+		if (end == o.max_cost || *end || !(v > 0) || v > 1e9) {
+			error("--max-cost-usd: '%s' is not an amount in USD (a number over 0)",
+			      o.max_cost);
+			goto out;
+		}
+	}
+	if (o.rescore && (o.resume || o.repeat || o.cache_only || o.dry_run)) {
+		error("--rescore cannot be used with --resume, --repeat, --cache-only or --dry-run");
 		goto out;
 	}
 	if (o.resume && o.dry_run) {

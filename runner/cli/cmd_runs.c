@@ -263,11 +263,11 @@ static int check_status(const char *s)
 
 	if (!s)
 		return 0;
-	for (st = RUN_RUNNING; st <= RUN_FAILED; st++)
+	for (st = RUN_RUNNING; st <= RUN_STATUS_LAST; st++)
 		if (!strcmp(s, run_status_name((enum run_status)st)))
 			return 0;
 	return error("--status: '%s' is not a run status (running, finished, interrupted, "
-		     "failed)", s);
+		     "failed, budget_exhausted)", s);
 }
 
 int cmd_runs(struct cmd_ctx *ctx, int argc, char **argv)
@@ -281,7 +281,7 @@ int cmd_runs(struct cmd_ctx *ctx, int argc, char **argv)
 			    "list only runs that include this suite"),
 		OPT_STRING_(0, "ref", &a.filter.git_ref, "REF", "list only runs of this git ref"),
 		OPT_STRING_(0, "status", &a.filter.status, "S",
-			    "list only runs with this status (running, finished, interrupted, failed)"),
+			    "list only runs with this status (running, finished, interrupted, failed, budget_exhausted)"),
 		OPT_INT_(0, "limit", &limit, "N", "list at most N runs", 1, 1000000000L),
 		OPT_FLAG_(0, "json", &a.json, "machine-readable output (show: the run with its "
 			  "suites and gate results)"),

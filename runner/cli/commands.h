@@ -89,6 +89,7 @@ int cmd_dispatch(struct cmd_ctx *ctx, const struct subcommand *subs, size_t n, c
 	X(registry, CMD_CONFIG_OPTIONAL,                                                        \
 	  "register versions, promote them to aliases on evidence, audit log")                  \
 	X(report, CMD_HISTORY, "write any report of a stored run again")                        \
+	X(rescore, 0, "score a stored run's answers again with the current scorers (no target calls)") \
 	X(run, 0, "run suites through the gateway, score, store, report, gate")                 \
 	X(runs, 0, "list, show, export and import stored runs")                                 \
 	X(sample, CMD_CONFIG_OPTIONAL, "draw an online-sample suite from a traffic log")                          \

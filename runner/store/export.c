@@ -56,7 +56,8 @@ struct enum_check {
 	const char *table, *column;
 	const char *const *allowed; /* NULL-terminated */
 };
-static const char *const run_statuses[] = { "running", "finished", "interrupted", "failed", NULL };
+static const char *const run_statuses[] = { "running", "finished", "interrupted", "failed",
+						     "budget_exhausted", NULL };
 static const char *const result_statuses[] = { "pass", "fail", "error", NULL };
 static const struct enum_check enum_checks[] = {
 	{ "runs", "status", run_statuses },

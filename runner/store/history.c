@@ -169,6 +169,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE results ADD COLUMN itl_p50_ms REAL;"
 	"ALTER TABLE results ADD COLUMN itl_p95_ms REAL;"
 	"ALTER TABLE results ADD COLUMN tokens_per_s REAL;",
+	/*
+	 * 7 (rescore): a run made by `evalgate rescore` from another run's
+	 * stored answers: which run (history_rescore.c)
+	 */
+	"CREATE TABLE rescores ("
+	"  run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  rescored_from TEXT NOT NULL"
+	") WITHOUT ROWID;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -197,6 +205,8 @@ const char *run_status_name(enum run_status s)
 		return "interrupted";
 	case RUN_FAILED:
 		return "failed";
+	case RUN_BUDGET_EXHAUSTED:
+		return "budget_exhausted";
 	}
 	return "unknown";
 }
@@ -218,6 +228,8 @@ static enum run_status run_status_parse(const char *s)
 		return RUN_INTERRUPTED;
 	if (s && !strcmp(s, "failed"))
 		return RUN_FAILED;
+	if (s && !strcmp(s, "budget_exhausted"))
+		return RUN_BUDGET_EXHAUSTED;
 	return RUN_RUNNING;
 }
 

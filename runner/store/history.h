@@ -70,7 +70,10 @@ enum run_status {
 	RUN_FINISHED,
 	RUN_INTERRUPTED,
 	RUN_FAILED,    /* infrastructure failure (exit 3) */
+	RUN_BUDGET_EXHAUSTED, /* stopped taking cases at its spend cap (exit 4): never complete
+				 evidence; --resume continues it */
 };
+#define RUN_STATUS_LAST RUN_BUDGET_EXHAUSTED
 const char *run_status_name(enum run_status s);
 
 struct run_info {
@@ -423,5 +426,46 @@ int history_usage(struct history *h, const char *run_id, const char *suite, stru
 int history_suite_counts(struct history *h, const char *run_id,
 			 int (*fn)(const char *suite, const struct counts *c, void *arg),
 			 void *arg);
+
+/* --- spend caps (run --max-cost-usd/--max-tokens, run --dry-run): history_spend.c --- */
+
+/*
+ * what a run's stored results spent: cost_usd and judge_cost_usd summed
+ * (unknown ones left out), and every token of the target's and the
+ * scorers' calls
+ */
+int history_run_spend(struct history *h, const char *run_id, double *cost_usd, long *tokens);
+
+/* the tokens one stored result used, for estimating a run's cost before it runs */
+struct case_usage {
+	const char *suite, *case_id, *case_hash; /* the case_hash may be NULL */
+	const char *model;        /* the model of the run that stored it, or NULL */
+	long prompt_tokens, completion_tokens;             /* the target's call */
+	long judge_prompt_tokens, judge_completion_tokens; /* the scorers' calls; -1 none */
+};
+/*
+ * results with known target tokens of the newest max_runs runs, newest run
+ * first; *u and its strings are valid only during the call; fn returns
+ * nonzero to stop
+ */
+int history_case_usage(struct history *h, size_t max_runs,
+		       int (*fn)(const struct case_usage *u, void *arg), void *arg);
+
+/* --- attacks (adversarial suites with mutations and OWASP tags): history_attacks.c --- */
+
+/*
+ * the distinct tags starting with prefix (e.g. "mutation:") of the results
+ * of a run's suites of one kind (NULL: any), in byte order; fn gets each
+ * (valid during the call) and returns nonzero to stop
+ */
+int history_run_tags(struct history *h, const char *run_id, const char *kind,
+		     const char *prefix, int (*fn)(const char *tag, void *arg), void *arg);
+
+/* --- re-scoring (evalgate rescore): history_rescore.c --- */
+
+/* record that run_id scored the stored answers of run from again */
+int history_set_rescored_from(struct history *h, const char *run_id, const char *from);
+/* a lookup: the run whose answers run_id scored again, into out (reset first) */
+int history_rescored_from(struct history *h, const char *run_id, struct strbuf *out);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * history_impl: struct history, shared by the files that implement the
- * history (history.c, export.c). No other file includes it: to the layers
+ * history (history.c, export.c, history_spend.c, history_attacks.c,
+ * history_rescore.c). No other file includes it: to the layers
  * above, struct history is opaque and its tables are unseen.
  */
 #ifndef EG_HISTORY_IMPL_H

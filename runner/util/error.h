@@ -29,6 +29,7 @@ enum eg_exit {
 	EG_EXIT_GATE = 1,
 	EG_EXIT_USAGE = 2,
 	EG_EXIT_INFRA = 3,
+	EG_EXIT_BUDGET = 4,      /* the run stopped at its spend cap (run --max-cost-usd/--max-tokens) */
 	EG_EXIT_INTERRUPTED = 130,
 };
 
@@ -46,7 +47,8 @@ enum eg_exit {
 	XX(USAGE, -1, EG_EXIT_USAGE, "usage, config or local store error")              \
 	XX(INFRA, -2, EG_EXIT_INFRA, "a remote service could not be used")              \
 	XX(REFUSED, -3, EG_EXIT_GATE, "refused by a rule")                              \
-	XX(NOT_FOUND, -4, EG_EXIT_USAGE, "not found")
+	XX(NOT_FOUND, -4, EG_EXIT_USAGE, "not found")                                   \
+	XX(BUDGET, -5, EG_EXIT_BUDGET, "stopped at its spend cap")
 
 enum eg_err {
 	EG_OK = 0,

@@ -1,8 +1,11 @@
 #include "stats.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "rng.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -133,4 +136,103 @@ void stream_stats_compute(struct stream_stats *s, double send_s, const double *t
 	s->itl_p50_ms = stats_percentile(gaps, n - 1, 50);
 	s->itl_p95_ms = stats_percentile(gaps, n - 1, 95);
 	free(gaps);
+}
+
+double stats_sd(const double *v, size_t n)
+{
+	double m, ss = 0;
+	size_t i;
+
+	if (n < 2)
+		return NAN;
+	m = stats_mean(v, n);
+	for (i = 0; i < n; i++)
+		ss += (v[i] - m) * (v[i] - m);
+	return sqrt(ss / (double)(n - 1));
+}
+
+double stats_t95(long df)
+{
+	static const struct { long df; double t; } tab[] = {
+		{ 1, 12.706 }, { 2, 4.303 }, { 3, 3.182 }, { 4, 2.776 }, { 5, 2.571 },
+		{ 6, 2.447 }, { 7, 2.365 }, { 8, 2.306 }, { 9, 2.262 }, { 10, 2.228 },
+		{ 12, 2.179 }, { 15, 2.131 }, { 20, 2.086 }, { 25, 2.060 }, { 30, 2.042 },
+		{ 40, 2.021 }, { 60, 2.000 }, { 120, 1.980 },
+	};
+	size_t i;
+
+	if (df < 1)
+		return NAN;
+	for (i = sizeof(tab) / sizeof(tab[0]); i-- > 0;)
+		if (tab[i].df <= df)
+			return tab[i].t;
+	return tab[0].t;
+}
+
+double stats_kappa(const long *m, size_t k, int quadratic)
+{
+	double n = 0, obs = 0, exp = 0;
+	double *ra, *cb;
+	size_t i, j;
+
+	if (k == 0)
+		return NAN;
+	ra = xcalloc(k, sizeof(*ra));
+	cb = xcalloc(k, sizeof(*cb));
+	for (i = 0; i < k; i++)
+		for (j = 0; j < k; j++) {
+			n += (double)m[i * k + j];
+			ra[i] += (double)m[i * k + j];
+			cb[j] += (double)m[i * k + j];
+		}
+	for (i = 0; n > 0 && i < k; i++)
+		for (j = 0; j < k; j++) {
+			double w;
+
+			if (quadratic && k > 1)
+				w = ((double)i - (double)j) * ((double)i - (double)j) /
+				    (((double)k - 1) * ((double)k - 1));
+			else
+				w = i != j;
+			obs += w * (double)m[i * k + j] / n;
+			exp += w * (ra[i] / n) * (cb[j] / n);
+		}
+	free(ra);
+	free(cb);
+	if (n <= 0 || exp <= 0)
+		return NAN;
+	return 1.0 - obs / exp;
+}
+
+void stats_kappa_boot95(const int *a, const int *b, size_t n, size_t k, int quadratic,
+			unsigned long long seed, size_t reps, double *lo, double *hi)
+{
+	long *m = xcalloc(k ? k * k : 1, sizeof(*m));
+	double *ks = xcalloc(reps ? reps : 1, sizeof(*ks));
+	struct eg_rng rng;
+	size_t r, i, got = 0;
+
+	eg_rng_init(&rng, seed);
+	*lo = *hi = NAN;
+	if (!n || !k)
+		goto out;
+	for (r = 0; r < reps; r++) {
+		double kv;
+
+		memset(m, 0, k * k * sizeof(*m));
+		for (i = 0; i < n; i++) {
+			size_t p = (size_t)eg_rng_below(&rng, n);
+			m[(size_t)a[p] * k + (size_t)b[p]]++;
+		}
+		kv = stats_kappa(m, k, quadratic);
+		if (!isnan(kv))
+			ks[got++] = kv;
+	}
+	if (got) {
+		*lo = stats_percentile(ks, got, 2.5);
+		*hi = stats_percentile(ks, got, 97.5);
+	}
+out:
+	free(m);
+	free(ks);
 }

@@ -1,7 +1,7 @@
 /*
  * stats: the statistics behind the gates (PROTOCOLS "Statistics for the gates").
- * Pure functions on numbers; nothing here allocates except stats_percentile's
- * caller-owned sample array, which it sorts in place.
+ * Pure functions on numbers: stats_percentile sorts the caller's array in place;
+ * the kappa functions allocate only temporaries (freed before they return).
  */
 #ifndef EG_STATS_H
 #define EG_STATS_H
@@ -54,5 +54,32 @@ void stream_stats_compute(struct stream_stats *s, double send_s, const double *t
 			  long tokens);
 /* s marked streamed, every value unknown */
 void stream_stats_unknown(struct stream_stats *s);
+/* sample standard deviation (n - 1 in the denominator) of v[0..n-1]; NaN when n < 2 */
+double stats_sd(const double *v, size_t n);
+
+/* the two-sided 95% quantile of Student's t with df degrees of freedom (df >= 1; a
+ * table rounded down to the nearest tabulated df, so the interval errs wide) */
+double stats_t95(long df);
+
+/*
+ * Cohen's kappa of two raters over k ordered categories, from the k x k
+ * confusion matrix m (m[i * k + j]: items rater A put in category i and
+ * rater B in j): 1 - sum(w o) / sum(w e), with o the observed and e the
+ * chance proportions (the product of the margins) and weights w_ij = 1 for
+ * i != j (quadratic 0) or ((i - j) / (k - 1))^2 (quadratic 1, for scores
+ * binned into k ordered bins). 1 is perfect agreement, 0 chance, < 0 worse.
+ * NaN when there are no items or when chance disagreement is 0 (both
+ * raters put every item in one and the same category: kappa is undefined).
+ */
+double stats_kappa(const long *m, size_t k, int quadratic);
+
+/*
+ * A 95% percentile-bootstrap interval of stats_kappa over n paired ratings
+ * a[i], b[i] in [0, k): reps resamples drawn with a PRNG seeded by seed (the
+ * same inputs give the same interval). Resamples where kappa is undefined
+ * are left out; NaN bounds when n == 0 or every resample is undefined.
+ */
+void stats_kappa_boot95(const int *a, const int *b, size_t n, size_t k, int quadratic,
+			unsigned long long seed, size_t reps, double *lo, double *hi);
 
 #endif

@@ -627,3 +627,45 @@ Test(config, repeat_policy_checked_against_the_repeats)
 	cr_assert_eq(repeat_policy_check(&cfg, 1), 0);
 	config_release(&cfg);
 }
+
+/* a config with the target and the given budget value (on line 4) */
+static void write_budget(const char *budget)
+{
+	th_writef(cfg_path,
+		  "{\n"
+		  "  \"gateway\": {\"base_url\": \"http://h\"},\n"
+		  "  " TARGET ",\n"
+		  "  \"budget\": %s\n"
+		  "}\n",
+		  budget);
+}
+
+Test(config, budget)
+{
+	struct eg_config cfg;
+
+	write_gateway("\"http://h\"", "");
+	load_ok(&cfg);
+	cr_assert_eq(cfg.budget.max_cost_usd, 0);
+	cr_assert_eq(cfg.budget.max_tokens, 0);
+	config_release(&cfg);
+	write_budget("{\"max_cost_usd\": 2.5, \"max_tokens\": 100000}");
+	load_ok(&cfg);
+	cr_assert_float_eq(cfg.budget.max_cost_usd, 2.5, 1e-12);
+	cr_assert_eq(cfg.budget.max_tokens, 100000);
+	config_release(&cfg);
+	write_budget("{\"max_tokens\": 7}");
+	load_ok(&cfg);
+	cr_assert_eq(cfg.budget.max_cost_usd, 0);
+	cr_assert_eq(cfg.budget.max_tokens, 7);
+	config_release(&cfg);
+
+	write_budget("5");
+	load_fails(4, "budget: expected an object");
+	write_budget("{\"max_tokens\": 1.5}");
+	load_fails(4, "budget.max_tokens: expected a whole number");
+	write_budget("{\"max_cost_usd\": -1}");
+	load_fails(4, "budget.max_cost_usd: -1 is out of range [0, 1e+09]");
+	write_budget("{\"max_usd\": 1}");
+	load_fails(4, "budget.max_usd: unknown field");
+}

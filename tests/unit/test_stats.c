@@ -105,3 +105,93 @@ Test(stats, mean)
 	cr_assert_float_eq(stats_mean(v, 3), 0.5, 1e-12);
 	cr_assert(isnan(stats_mean(v, 0)));
 }
+
+/* --- standard deviation and Student's t (95%, two-sided; published table values) --- */
+
+Test(stats, sd_known_values)
+{
+	const double v[] = { 2, 4, 4, 4, 5, 5, 7, 9 };
+
+	cr_assert_float_eq(stats_sd(v, 8), 2.138089935, 1e-9);
+	cr_assert(isnan(stats_sd(v, 1)));
+	cr_assert(isnan(stats_sd(v, 0)));
+}
+
+Test(stats, t95_table)
+{
+	cr_assert_float_eq(stats_t95(1), 12.706, 1e-9);
+	cr_assert_float_eq(stats_t95(10), 2.228, 1e-9);
+	cr_assert_float_eq(stats_t95(30), 2.042, 1e-9);
+	/* between tabulated df: the smaller df's (wider) value */
+	cr_assert_float_eq(stats_t95(11), 2.228, 1e-9);
+	cr_assert_float_eq(stats_t95(1000), 1.980, 1e-9);
+	cr_assert(isnan(stats_t95(0)));
+}
+
+/* --- Cohen's kappa --- */
+
+Test(stats, kappa_published_values)
+{
+	/* Wikipedia "Cohen's kappa": 20/5/10/15 gives p_o 0.7, p_e 0.5, kappa 0.4 */
+	const long a[] = { 20, 5, 10, 15 };
+	/* the same article's two tables with equal agreement and different margins */
+	const long b[] = { 45, 15, 25, 15 };
+	const long c[] = { 25, 35, 5, 35 };
+
+	cr_assert_float_eq(stats_kappa(a, 2, 0), 0.4, 1e-12);
+	cr_assert_float_eq(stats_kappa(b, 2, 0), 0.1304, 1e-4);
+	cr_assert_float_eq(stats_kappa(c, 2, 0), 0.2593, 1e-4);
+	/* two categories: the quadratic weights are the unweighted ones */
+	cr_assert_float_eq(stats_kappa(a, 2, 1), 0.4, 1e-12);
+}
+
+Test(stats, kappa_weighted)
+{
+	/* 3 ordered bins: p_o 0.7, p_e 0.336 unweighted; the quadratic weights forgive
+	 * the near misses (1 - 0.09 / 0.31 by hand) */
+	const long m[] = { 10, 4, 1, 3, 12, 5, 0, 2, 13 };
+
+	cr_assert_float_eq(stats_kappa(m, 3, 0), 0.364 / 0.664, 1e-12);
+	cr_assert_float_eq(stats_kappa(m, 3, 1), 0.7096774193548387, 1e-12);
+	cr_assert_gt(stats_kappa(m, 3, 1), stats_kappa(m, 3, 0));
+}
+
+Test(stats, kappa_degenerate)
+{
+	const long perfect[] = { 7, 0, 0, 3 };
+	const long chance[] = { 25, 25, 25, 25 };
+	const long one_class[] = { 10, 0, 0, 0 };
+	const long split[] = { 0, 10, 0, 0 };   /* A says 0, B says 1, always */
+	const long none[] = { 0, 0, 0, 0 };
+	const long opposite[] = { 0, 5, 5, 0 };
+
+	cr_assert_float_eq(stats_kappa(perfect, 2, 0), 1.0, 1e-12);
+	cr_assert_float_eq(stats_kappa(perfect, 2, 1), 1.0, 1e-12);
+	cr_assert_float_eq(stats_kappa(chance, 2, 0), 0.0, 1e-12);
+	cr_assert(isnan(stats_kappa(one_class, 2, 0)), "all one class: undefined");
+	cr_assert_float_eq(stats_kappa(split, 2, 0), 0.0, 1e-12);
+	cr_assert(isnan(stats_kappa(none, 2, 0)));
+	cr_assert_float_eq(stats_kappa(opposite, 2, 0), -1.0, 1e-12);
+}
+
+Test(stats, kappa_bootstrap_interval)
+{
+	int a[50], b[50];
+	double lo, hi, lo2, hi2;
+	size_t i;
+
+	/* the 20/5/10/15 table as 50 pairs */
+	for (i = 0; i < 50; i++) {
+		a[i] = i < 25 ? 0 : 1;
+		b[i] = i < 20 ? 0 : i < 25 ? 1 : i < 35 ? 0 : 1;
+	}
+	stats_kappa_boot95(a, b, 50, 2, 0, 7, 2000, &lo, &hi);
+	cr_assert(lo < 0.4 && 0.4 < hi, "[%g, %g]", lo, hi);
+	cr_assert(lo > 0.0 && hi < 0.75, "[%g, %g]", lo, hi);
+	/* seeded: the same interval again */
+	stats_kappa_boot95(a, b, 50, 2, 0, 7, 2000, &lo2, &hi2);
+	cr_assert_eq(lo, lo2);
+	cr_assert_eq(hi, hi2);
+	stats_kappa_boot95(a, b, 0, 2, 0, 7, 2000, &lo, &hi);
+	cr_assert(isnan(lo) && isnan(hi));
+}
