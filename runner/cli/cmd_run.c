@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -244,21 +245,52 @@ static void print_summary(struct history *h, const char *run_id, const struct se
 		       st->skipped);
 }
 
-/* a report that cannot be written is found out before the run, not after */
+/*
+ * a report that cannot be written is found out before the run, not after:
+ * the path must not be a directory, a file there must be writable, and a
+ * new one must be creatable in its directory
+ */
 static int report_dir_check(const char *opt, const char *path)
 {
 	struct strbuf dir = STRBUF_INIT;
 	const char *slash = strrchr(path, '/');
+	struct stat sb;
 	int ret = 0;
 
+	if (!*path)
+		return error("%s: an empty path", opt);
+	if (!stat(path, &sb)) {
+		if (S_ISDIR(sb.st_mode))
+			return error("%s %s: is a directory; name the file to write", opt, path);
+		if (access(path, W_OK))
+			return error("%s %s: cannot write it: %s", opt, path, strerror(errno));
+		return 0;
+	}
 	if (slash)
 		strbuf_add(&dir, path, slash == path ? 1 : (size_t)(slash - path));
 	else
 		strbuf_addch(&dir, '.');
 	if (access(dir.buf, W_OK))
-		ret = error("--%s %s: cannot write in %s: %s", opt, path, dir.buf, strerror(errno));
+		ret = error("%s %s: cannot write in %s: %s", opt, path, dir.buf, strerror(errno));
 	strbuf_release(&dir);
 	return ret;
+}
+
+/* every output of the run, $GITHUB_STEP_SUMMARY too, checked before anything is called */
+static int outputs_check(const struct run_cli *o)
+{
+	const char *summary = getenv("GITHUB_STEP_SUMMARY");
+
+	if ((o->junit && report_dir_check("--junit", o->junit)) ||
+	    (o->html && report_dir_check("--html", o->html)) ||
+	    (o->markdown && report_dir_check("--markdown", o->markdown)) ||
+	    (o->json && report_dir_check("--json", o->json)) ||
+	    (o->run_id_file && report_dir_check("--run-id-file", o->run_id_file)))
+		return -1;
+	if (!o->no_step_summary && summary && *summary &&
+	    report_dir_check("GITHUB_STEP_SUMMARY", summary))
+		return -1;
+	return 0;
 }
 
 /*
@@ -475,7 +507,8 @@ out_fail:
 
 /* how a run that ran ended, once gated */
 struct run_outcome {
-	struct counts all;        /* every result of the run, an earlier attempt's (--resume) too */
+	struct counts all;        /* every result of the run, an earlier attempt's (--resume) too;
+				     its errors are the call errors (gates_gateway_counts) */
 	enum run_status status;
 	enum gate_verdict verdict;
 	const char *why;          /* why the verdict is "error", or NULL */
@@ -492,7 +525,7 @@ static int conclude(struct history *h, const char *run_id, const struct run_cli 
 {
 	int color = common_opts_color(o->common, stdout);
 
-	if (history_result_counts(h, run_id, NULL, &out->all))
+	if (gates_gateway_counts(h, run_id, &out->all))
 		return -1;
 	out->status = st->interrupted ? RUN_INTERRUPTED
 		      : (st->fatal || run_rc) ? RUN_FAILED : RUN_FINISHED;
@@ -530,7 +563,7 @@ static int verdict_exit(const struct run_cli *o, const struct setup *s, const ch
 		return EG_EXIT_INFRA;
 	if (out->verdict == VERDICT_ERROR) {
 		/* the run finished: its errors are over gateway.max_error_rate */
-		error("%ld of %ld %s ended in error (%.1f%%), over gateway.max_error_rate %.1f%%",
+		error("%ld of %ld %s ended in a call error (%.1f%%), over gateway.max_error_rate %.1f%%",
 		      out->all.error, out->all.n, what,
 		      out->all.n ? 100.0 * (double)out->all.error / (double)out->all.n : 0.0,
 		      100 * s->cfg.gateway.max_error_rate);
@@ -682,11 +715,7 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		error("run takes no operands ('%s'); use --suite DIR", argv[0]);
 		goto out;
 	}
-	if ((o.junit && report_dir_check("junit", o.junit)) ||
-	    (o.html && report_dir_check("html", o.html)) ||
-	    (o.markdown && report_dir_check("markdown", o.markdown)) ||
-	    (o.json && report_dir_check("json", o.json)) ||
-	    (o.run_id_file && report_dir_check("run-id-file", o.run_id_file)))
+	if (outputs_check(&o))
 		goto out;
 	if (o.promote && !promotion_alias_ok(o.promote)) {
 		error("--promote: '%s' is not an alias name (letters, digits, _ and -; "

@@ -271,19 +271,25 @@ static void regression_print(FILE *out, const struct eg_gate *g, const struct ga
 		fprintf(out, "no comparison: %s\n", ro->why.buf);
 		return;
 	}
-	fprintf(out, "%8ld %s ", c->new_failures, res->row.op);
+	/* the rule and the outcome: "4 new failures > 0 allowed (p=0.003 < alpha 0.05: ...)" */
+	fprintf(out, "%ld new failure%s", c->new_failures, c->new_failures == 1 ? "" : "s");
 	if (rg->has_max_new_failures)
-		fprintf(out, "%-8ld", rg->max_new_failures);
+		fprintf(out, " %s %ld allowed", c->new_failures > rg->max_new_failures ? ">" : "<=",
+			rg->max_new_failures);
 	else
-		fprintf(out, "%-8s", "-");
-	fprintf(out, "  (new failures vs %s)\n", ro->baseline_id);
+		fprintf(out, ", %ld fixed", c->fixed);
+	if (rg->has_alpha)
+		fprintf(out, " (p=%.2g %s alpha %g%s)", c->p_value,
+			c->p_value < rg->alpha ? "<" : ">=", rg->alpha,
+			c->p_value < rg->alpha && c->new_failures > c->fixed ? ": significant drop"
+			: c->p_value < rg->alpha ? ": an improvement" : "");
+	else
+		fprintf(out, " (p=%.2g)", c->p_value);
+	fprintf(out, " vs %s\n", ro->baseline_id);
 	fprintf(out, "        %ld pairs: %s%ld new failure%s%s, %s%ld fixed%s, McNemar p = %.4g",
 		c->pairs, c->new_failures ? red : "", c->new_failures,
 		c->new_failures == 1 ? "" : "s", reset, c->fixed ? green : "", c->fixed, reset,
 		c->p_value);
-	if (rg->has_alpha)
-		fprintf(out, " (alpha %g%s)", rg->alpha,
-			c->p_value < rg->alpha && c->new_failures > c->fixed ? ": significant drop" : "");
 	if (!isnan(c->diff))
 		fprintf(out, ", pass rate %+.1f pp (95%% CI %+.1f to %+.1f)", 100 * c->diff,
 			100 * c->diff_lo, 100 * c->diff_hi);

@@ -1096,6 +1096,32 @@ out:
 	return ret;
 }
 
+int history_scorer_error_counts(struct history *h, const char *run_id, const char *suite,
+				const char *tag, long *n, long *errors)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	*n = *errors = 0;
+	if (sqldb_prepare(&h->db, "SELECT count(*), total(status = 'error' AND error IS NULL) "
+			  "FROM results WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND "
+			  "(?3 IS NULL OR instr(',' || tags || ',', ',' || ?3 || ',') > 0)", &st))
+		return -1;
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
+	sqldb_bind_text(st, 3, tag);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqldb_error(&h->db, "cannot count scorer errors");
+		goto out;
+	}
+	*n = (long)sqlite3_column_int64(st, 0);
+	*errors = (long)sqlite3_column_double(st, 1);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int history_values(struct history *h, const char *run_id, const char *suite, const char *tag,
 		   enum history_values what, const char *scorer, struct value_set *out)
 {
@@ -1108,6 +1134,9 @@ int history_values(struct history *h, const char *run_id, const char *suite, con
 		[VALUES_COST_USD] = "CASE WHEN r.cost_usd IS NULL AND r.judge_cost_usd IS NULL "
 				    "THEN NULL ELSE coalesce(r.cost_usd, 0) + "
 				    "coalesce(r.judge_cost_usd, 0) END, 0",
+		[VALUES_LATENCY_MS_STORED] = "CASE WHEN r.status <> 'error' AND ((r.cached = 0 AND "
+					     "r.attempts > 0) OR (r.cached = 1 AND "
+					     "r.latency_ms > 0)) THEN r.latency_ms END, 0",
 	};
 	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;

@@ -248,6 +248,13 @@ int history_result_counts(struct history *h, const char *run_id, const char *sui
 /* scorer results that called a model (judge, claims), and how many of them errored */
 int history_model_score_counts(struct history *h, const char *run_id, const char *suite,
 			       const char *tag, long *n, long *errors);
+/*
+ * stored results (every repeat) in scope, and how many of them errored in a
+ * scorer rather than in the call (status error with no call error): an
+ * unusable judge reply, a scorer that needs context the case has none of
+ */
+int history_scorer_error_counts(struct history *h, const char *run_id, const char *suite,
+				const char *tag, long *n, long *errors);
 
 /* a stored result with its scores, as the reports read it */
 struct stored_result {
@@ -274,6 +281,8 @@ int history_gates(struct history *h, const char *run_id,
  *                     are left out and counted in n_error
  *   VALUES_LATENCY_MS latency of answered target calls; errors, cache hits
  *                     and recorded answers (no call) count as unknown
+ *   VALUES_LATENCY_MS_STORED  the same, and cache hits at the latency stored
+ *                     when their answer was obtained (unknown when none was)
  *   VALUES_TOKENS     prompt + completion tokens of the target call
  *   VALUES_COST_USD   results.cost_usd
  * Unknown values (NULL) are left out and counted in n_unknown. out->v is
@@ -284,6 +293,7 @@ enum history_values {
 	VALUES_LATENCY_MS,
 	VALUES_TOKENS,
 	VALUES_COST_USD,
+	VALUES_LATENCY_MS_STORED,
 };
 struct value_set {
 	double *v;               /* the known values, in storage order */
