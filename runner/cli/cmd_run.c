@@ -14,6 +14,7 @@
 #include "error.h"
 #include "gate.h"
 #include "history.h"
+#include "jsonw.h"
 #include "junit.h"
 #include "output.h"
 #include "report.h"
@@ -415,12 +416,48 @@ out_release:
 	return -1;
 }
 
-/* store a new run; its id goes to run_id */
-static int begin_run(struct history *h, const struct setup *s, char *run_id, size_t size,
-		     int repeats, const char *policy, const char *shard)
+/* did the run take less than the config's suites and cases? */
+static int run_partial(const struct run_cli *o)
 {
+	return o->suites.n || o->tags.n || o->filter_id || o->limit || o->shard;
+}
+
+/* the run's scope as stored (runs.scope): the suites run and what narrowed them */
+static void scope_json(struct strbuf *sb, const struct run_cli *o, const struct setup *s)
+{
+	struct jsonw w;
+	size_t i;
+
+	jsonw_init(&w, sb, 0);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "suites");
+	jsonw_array_begin(&w);
+	for (i = 0; i < s->n_suites; i++)
+		jsonw_str(&w, s->suites[i].name);
+	jsonw_array_end(&w);
+	jsonw_member_bool(&w, "suites_given", o->suites.n > 0);
+	jsonw_key(&w, "filter_tags");
+	jsonw_array_begin(&w);
+	for (i = 0; i < o->tags.n; i++)
+		jsonw_str(&w, o->tags.v[i]);
+	jsonw_array_end(&w);
+	jsonw_member_str(&w, "filter_id", o->filter_id);
+	jsonw_member_int(&w, "limit", o->limit);
+	jsonw_member_str(&w, "shard", o->shard ? o->shard_id : NULL);
+	jsonw_member_bool(&w, "resumed", o->resume != NULL);
+	jsonw_member_bool(&w, "partial", run_partial(o));
+	jsonw_object_end(&w);
+}
+
+/* store a new run; its id goes to run_id */
+static int begin_run(struct history *h, const struct run_cli *o, const struct setup *s,
+		     char *run_id, size_t size, int repeats, const char *policy,
+		     const char *shard)
+{
+	struct strbuf scope = STRBUF_INIT;
 	struct run_info ri;
 	char started[32];
+	int ret;
 
 	run_id_new(run_id, size);
 	iso_now(started, sizeof(started));
@@ -440,7 +477,12 @@ static int begin_run(struct history *h, const struct setup *s, char *run_id, siz
 	ri.evalgate_version = (char *)EG_VERSION;
 	ri.repeats = repeats;
 	ri.repeat_policy = (char *)policy;
-	return history_run_begin(h, &ri);
+	scope_json(&scope, o, s);
+	ri.scope = scope.buf;
+	ri.partial = run_partial(o);
+	ret = history_run_begin(h, &ri);
+	strbuf_release(&scope);
+	return ret;
 }
 
 /*
@@ -488,7 +530,7 @@ static struct history *open_run(const struct run_cli *o, const struct setup *s, 
 	if (!h)
 		return NULL;
 	if (o->resume ? resume_run(h, o, s, run_id, size, repeats, stored)
-		      : begin_run(h, s, run_id, size, *repeats, policy,
+		      : begin_run(h, o, s, run_id, size, *repeats, policy,
 				  o->shard ? o->shard_id : NULL))
 		goto out_fail;
 	for (i = 0; i < s->n_suites; i++)

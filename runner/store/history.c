@@ -160,6 +160,33 @@ static const char *const migrations[] = {
 	 * calls, model and metadata; NULL for chat replies
 	 */
 	"ALTER TABLE results ADD COLUMN target_reply TEXT;",
+	/*
+	 * 6 (gates): a run's scope and what a case's verdict makes of errored
+	 * repeats. scope is JSON (suites, filters, limit, shard, resumed) or
+	 * NULL; partial is 1 when the run took less than the config's suites
+	 * and cases (--suite, --filter-*, --limit, --shard), so it is never
+	 * taken as a baseline or as evidence. A repeat that errored is not a
+	 * pass: a case passes only when its passed repeats alone satisfy the
+	 * policy over all its repeats; a case that does not and saw no failure
+	 * is "error".
+	 */
+	"ALTER TABLE runs ADD COLUMN scope TEXT;"
+	"ALTER TABLE runs ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;"
+	"DROP VIEW cases;"
+	"CREATE VIEW cases AS SELECT r.run_id AS run_id, r.suite AS suite,"
+	"  r.case_id AS case_id, max(r.case_hash) AS case_hash,"
+	"  min(r.ordinal) AS ordinal, max(r.tags) AS tags, count(*) AS n,"
+	"  sum(r.status = 'pass') AS n_pass, sum(r.status = 'fail') AS n_fail,"
+	"  sum(r.status = 'error') AS n_error, total(r.latency_ms) AS latency_ms,"
+	"  CASE WHEN CASE WHEN u.repeat_policy = 'majority'"
+	"           THEN 2 * sum(r.status = 'pass') > count(*)"
+	"         WHEN u.repeat_policy LIKE 'min_pass:%'"
+	"           THEN sum(r.status = 'pass') >= CAST(substr(u.repeat_policy, 10) AS INTEGER)"
+	"         ELSE sum(r.status = 'pass') = count(*) END"
+	"    THEN 'pass' WHEN sum(r.status = 'fail') > 0 THEN 'fail' ELSE 'error' END AS status,"
+	"  (sum(r.status = 'pass') > 0 AND sum(r.status = 'fail') > 0) AS flaky"
+	"  FROM results r JOIN runs u ON u.id = r.run_id"
+	"  GROUP BY r.run_id, r.suite, r.case_id;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -264,8 +291,8 @@ int history_run_begin(struct history *h, const struct run_info *ri)
 	sqldb_now(now, sizeof(now));
 	if (sqldb_prepare(&h->db, "INSERT INTO runs (id, started_at, finished_at, status, verdict, "
 			  "git_sha, git_ref, config_hash, target, version, model, shard, "
-			  "evalgate_version, repeats, repeat_policy) "
-			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+			  "evalgate_version, repeats, repeat_policy, scope, partial) "
+			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
 		return -1;
 	sqldb_bind_text(st, 1, ri->id);
 	sqldb_bind_text(st, 2, ri->started_at ? ri->started_at : now);
@@ -282,6 +309,8 @@ int history_run_begin(struct history *h, const struct run_info *ri)
 	sqldb_bind_text(st, 13, ri->evalgate_version);
 	sqlite3_bind_int(st, 14, ri->repeats > 0 ? ri->repeats : 1);
 	sqldb_bind_text(st, 15, ri->repeat_policy ? ri->repeat_policy : "all");
+	sqldb_bind_text(st, 16, ri->scope);
+	sqlite3_bind_int(st, 17, ri->partial != 0);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqldb_error(&h->db, "cannot store the run");
 		goto out;
@@ -528,7 +557,7 @@ int history_set_verdict(struct history *h, const char *run_id, const char *verdi
 
 #define RUN_COLS "id, started_at, finished_at, status, verdict, git_sha, git_ref, " \
 	"config_hash, target, version, model, shard, evalgate_version, " \
-	"n_cases, n_pass, n_fail, n_error, repeats, repeat_policy"
+	"n_cases, n_pass, n_fail, n_error, repeats, repeat_policy, scope, partial"
 
 static void run_info_from_row(sqlite3_stmt *st, struct run_info *ri)
 {
@@ -551,6 +580,8 @@ static void run_info_from_row(sqlite3_stmt *st, struct run_info *ri)
 	ri->n_error = (long)sqlite3_column_int64(st, 16);
 	ri->repeats = sqlite3_column_int(st, 17);
 	ri->repeat_policy = sqldb_col_dup(st, 18);
+	ri->scope = sqldb_col_dup(st, 19);
+	ri->partial = sqlite3_column_int(st, 20);
 }
 
 void run_info_release(struct run_info *ri)
@@ -568,6 +599,7 @@ void run_info_release(struct run_info *ri)
 	free(ri->shard);
 	free(ri->evalgate_version);
 	free(ri->repeat_policy);
+	free(ri->scope);
 	memset(ri, 0, sizeof(*ri));
 }
 
@@ -592,6 +624,7 @@ void run_info_copy(struct run_info *dst, const struct run_info *src)
 	dst->shard = dup_or_null(src->shard);
 	dst->evalgate_version = dup_or_null(src->evalgate_version);
 	dst->repeat_policy = dup_or_null(src->repeat_policy);
+	dst->scope = dup_or_null(src->scope);
 }
 
 /* --- finding runs --- */
@@ -614,6 +647,8 @@ int history_runs_begin(struct history *h, const struct run_filter *f, struct run
 		    "AND (?8 IS NULL OR (started_at, id) <= "
 		    "(SELECT started_at, id FROM runs WHERE id = ?8)) "
 		    "AND (?9 IS NULL OR id <> ?9) "
+		    "AND (?11 = 0 OR (status = 'finished' AND partial = 0 AND "
+		    "(verdict IS NULL OR verdict <> 'error'))) "
 		    "ORDER BY started_at %s, id %s LIMIT ?10", dir, dir);
 	rc = sqldb_prepare(&h->db, sql.buf, &st);
 	strbuf_release(&sql);
@@ -629,6 +664,7 @@ int history_runs_begin(struct history *h, const struct run_filter *f, struct run
 	sqldb_bind_text(st, 8, f->until_id);
 	sqldb_bind_text(st, 9, f->exclude_id);
 	sqlite3_bind_int64(st, 10, f->limit ? (sqlite3_int64)f->limit : -1);
+	sqlite3_bind_int(st, 11, f->complete != 0);
 	it->st = st;
 	return 0;
 }

@@ -85,6 +85,9 @@ struct run_info {
 	long n_cases, n_pass, n_fail, n_error; /* filled by history_run_finish / getters */
 	int repeats;             /* times each case was run (0 or 1: once) */
 	char *repeat_policy;     /* "all", "majority", "min_pass:K"; NULL: "all" */
+	char *scope;             /* JSON: suites, filters, limit, shard, resumed; NULL: not stored */
+	int partial;             /* took less than the config's suites and cases (--suite,
+				    --filter-*, --limit, --shard): never a baseline nor evidence */
 };
 void run_info_release(struct run_info *ri);
 /* a deep copy of src into dst (released with run_info_release) */
@@ -205,6 +208,8 @@ struct run_filter {
 	const char *exclude_id;   /* leave this run out; NULL: none */
 	size_t limit;             /* at most this many runs; 0: no limit */
 	int newest_first;         /* nonzero: newest first; zero: oldest first */
+	int complete;             /* nonzero: only complete runs: finished, not partial, and
+				     not of verdict "error" (baselines, evidence) */
 };
 
 /* the state of one listing: on the caller's stack, its fields are the iterator's own */

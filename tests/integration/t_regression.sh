@@ -164,8 +164,10 @@ expect_rc "an alias that is not set: exit 2" 2 "$EG_BIN" compare alias:productio
 expect_grep "says the alias is not set" "alias .production. of it-bot is not set in the sqlite registry" "$T/err"
 expect_rc "latest:REF without a match: exit 2" 2 "$EG_BIN" compare latest:nope latest --history "$T/h.db"
 expect_rc "--baseline with a malformed ref: exit 2" 2 run --baseline "latest:"
-expect_rc "a regression gate without max_new_failures or alpha: exit 2" 2 \
-	"$EG_BIN" run --config "$(write_config bad.json '[{"metric":"regression"}]'; echo bad.json)" --suite s/reg --history "$T/h.db"
-expect_grep "located config error" "bad.json:[0-9]*: gates\[0\]: a regression gate needs max_new_failures or alpha" "$T/err"
+expect_rc "a bare regression gate is valid (the recommended defaults)" 0 \
+	"$EG_BIN" validate --config "$(write_config bare.json '[{"metric":"regression"}]'; echo bare.json)" --suite s/reg
+expect_rc "an unknown errors policy: exit 2" 2 \
+	"$EG_BIN" run --config "$(write_config bad.json '[{"metric":"regression", "errors": "hide"}]'; echo bad.json)" --suite s/reg --history "$T/h.db"
+expect_grep "located config error" "bad.json:[0-9]*: gates\[0\].errors: 'hide': expected count" "$T/err"
 
 finish
