@@ -416,10 +416,41 @@ out_release:
 	return -1;
 }
 
-/* did the run take less than the config's suites and cases? */
-static int run_partial(const struct run_cli *o)
+/* is the suite directory dir (relative to the config's directory) among the suites run? */
+static int suite_dir_run(const struct setup *s, const char *dir)
 {
-	return o->suites.n || o->tags.n || o->filter_id || o->limit || o->shard;
+	struct strbuf path = STRBUF_INIT;
+	const char *slash = strrchr(s->cfg.path, '/');
+	char *want, *got;
+	size_t k;
+	int found = 0;
+
+	if (dir[0] != '/' && slash)
+		strbuf_add(&path, s->cfg.path, (size_t)(slash - s->cfg.path + 1));
+	strbuf_addstr(&path, dir);
+	want = realpath(path.buf, NULL);
+	for (k = 0; want && !found && k < s->n_suites; k++) {
+		got = realpath(s->suites[k].dir, NULL);
+		found = got && !strcmp(got, want);
+		free(got);
+	}
+	free(want);
+	strbuf_release(&path);
+	return found;
+}
+
+/* did the run take less than the config's suites and cases? */
+static int run_partial(const struct run_cli *o, const struct setup *s)
+{
+	size_t i;
+
+	if (o->tags.n || o->filter_id || o->limit || o->shard)
+		return 1;
+	/* --suite naming every suite of the config (or a config without a list) is whole */
+	for (i = 0; o->suites.n && i < s->cfg.n_suites; i++)
+		if (!suite_dir_run(s, s->cfg.suites[i]))
+			return 1;
+	return 0;
 }
 
 /* the run's scope as stored (runs.scope): the suites run and what narrowed them */
@@ -445,7 +476,7 @@ static void scope_json(struct strbuf *sb, const struct run_cli *o, const struct 
 	jsonw_member_int(&w, "limit", o->limit);
 	jsonw_member_str(&w, "shard", o->shard ? o->shard_id : NULL);
 	jsonw_member_bool(&w, "resumed", o->resume != NULL);
-	jsonw_member_bool(&w, "partial", run_partial(o));
+	jsonw_member_bool(&w, "partial", run_partial(o, s));
 	jsonw_object_end(&w);
 }
 
@@ -479,7 +510,7 @@ static int begin_run(struct history *h, const struct run_cli *o, const struct se
 	ri.repeat_policy = (char *)policy;
 	scope_json(&scope, o, s);
 	ri.scope = scope.buf;
-	ri.partial = run_partial(o);
+	ri.partial = run_partial(o, s);
 	ret = history_run_begin(h, &ri);
 	strbuf_release(&scope);
 	return ret;

@@ -185,11 +185,14 @@ static void regression_detail(struct strbuf *sb, const struct regression_gate *r
 	jsonw_object_end(&w);
 }
 
-/* every case of the scope in either run */
+/*
+ * the candidate's cases in scope: the pairs and what could not be paired
+ * (changed, new, errored, flaky); the baseline's cases the candidate did not
+ * run are not among them (a partial candidate is never evidence either)
+ */
 static long cases_in_scope(const struct compare_counts *c)
 {
-	return c->pairs + c->changed + c->only_in_baseline + c->only_in_candidate + c->errors +
-	       c->flaky_excluded;
+	return c->pairs + c->changed + c->only_in_candidate + c->errors + c->flaky_excluded;
 }
 
 static double paired_fraction(const struct compare_counts *c)
@@ -272,13 +275,12 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 			    ro->c.errors, ro->c.flaky_excluded);
 	} else if (paired_fraction(&ro->c) < rg->min_paired) {
 		/* too few pairs to judge: what was left out could hide a regression */
-		strbuf_addf(&ro->why, "only %ld of %ld cases of scope %s could be paired with "
-			    "baseline %s (%.1f%%, min_paired %g): %ld changed, %ld only in the "
-			    "baseline, %ld only in this run, %ld errored, %ld flaky left out",
-			    ro->c.pairs, cases_in_scope(&ro->c), res->scope.buf, base.id,
+		strbuf_addf(&ro->why, "only %ld of this run's %ld cases of scope %s could be "
+			    "paired with baseline %s (%.1f%%, min_paired %g): %ld changed, %ld only "
+			    "in this run, %ld errored, %ld flaky left out", ro->c.pairs,
+			    cases_in_scope(&ro->c), res->scope.buf, base.id,
 			    100 * paired_fraction(&ro->c), rg->min_paired, ro->c.changed,
-			    ro->c.only_in_baseline, ro->c.only_in_candidate, ro->c.errors,
-			    ro->c.flaky_excluded);
+			    ro->c.only_in_candidate, ro->c.errors, ro->c.flaky_excluded);
 	} else {
 		row->pass = 1;
 		if (rg->has_max_new_failures && ro->c.new_failures > rg->max_new_failures)

@@ -147,7 +147,9 @@ json.dump(m, open("s/reg/suite.json", "w"))
 EOP
 check "relock after the version bump" "$EG_BIN" validate --config cfg.json --suite s/reg --lock
 mock_fail c10 c11 c12
-expect_rc "candidate with a changed case and a new one" 0 run --no-cache --baseline "$base"
+# 11 of its 13 cases pair: under min_paired (default 0.9), so the gate cannot judge it
+expect_rc "candidate with a changed case and a new one: too few pairs, exit 1" 1 run --no-cache --baseline "$base"
+expect_grep "says how few were paired" "only 11 of this run's 13 cases of scope all could be paired" "$T/out"
 chg=$(sql "select id from runs order by started_at desc limit 1")
 expect_eq "changed case is paired out: 11 pairs, 1 changed, 1 only in candidate" "11 0 0 1 1 0" \
 	"$(detail "$chg" | jq_py '" ".join(str(x) for x in [d["pairs"], d["new_failures"], d["fixed"], d["changed"], d["only_in_candidate"], d["only_in_baseline"]])')"
