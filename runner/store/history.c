@@ -1104,58 +1104,51 @@ out:
 	return ret;
 }
 
-int history_model_score_counts(struct history *h, const char *run_id, const char *suite,
-			       const char *tag, long *n, long *errors)
+/* a count and a total over a run in a scope (sql binds run_id, suite, tag as ?1 ?2 ?3);
+ * what is the error message */
+static int count_in_scope(struct history *h, const char *sql, const char *what,
+			  const char *run_id, const char *suite, const char *tag, long *n,
+			  long *k)
 {
 	sqlite3_stmt *st = NULL;
 	int ret = -1;
 
-	*n = *errors = 0;
-	if (sqldb_prepare(&h->db, "SELECT count(*), total(s.error) FROM scores s JOIN results r "
-			  "ON r.run_id = s.run_id AND r.suite = s.suite AND r.case_id = s.case_id "
-			  "AND r.repeat = s.repeat WHERE s.run_id = ?1 AND s.calls > 0 AND "
-			  "(?2 IS NULL OR s.suite = ?2) AND (?3 IS NULL OR "
-			  "instr(',' || r.tags || ',', ',' || ?3 || ',') > 0)", &st))
+	*n = *k = 0;
+	if (sqldb_prepare(&h->db, sql, &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
 	sqldb_bind_text(st, 3, tag);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqldb_error(&h->db, "cannot count model-graded scores");
+		sqldb_error(&h->db, what);
 		goto out;
 	}
 	*n = (long)sqlite3_column_int64(st, 0);
-	*errors = (long)sqlite3_column_double(st, 1);
+	*k = (long)sqlite3_column_double(st, 1);
 	ret = 0;
 out:
 	sqlite3_finalize(st);
 	return ret;
 }
 
+int history_model_score_counts(struct history *h, const char *run_id, const char *suite,
+			       const char *tag, long *n, long *errors)
+{
+	return count_in_scope(h, "SELECT count(*), total(s.error) FROM scores s JOIN results r "
+			      "ON r.run_id = s.run_id AND r.suite = s.suite AND "
+			      "r.case_id = s.case_id AND r.repeat = s.repeat WHERE "
+			      "s.run_id = ?1 AND s.calls > 0 AND (?2 IS NULL OR s.suite = ?2) "
+			      "AND (?3 IS NULL OR instr(',' || r.tags || ',', ',' || ?3 || ',') > 0)",
+			      "cannot count model-graded scores", run_id, suite, tag, n, errors);
+}
+
 int history_scorer_error_counts(struct history *h, const char *run_id, const char *suite,
 				const char *tag, long *n, long *errors)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
-
-	*n = *errors = 0;
-	if (sqldb_prepare(&h->db, "SELECT count(*), total(status = 'error' AND error IS NULL) "
-			  "FROM results WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND "
-			  "(?3 IS NULL OR instr(',' || tags || ',', ',' || ?3 || ',') > 0)", &st))
-		return -1;
-	sqldb_bind_text(st, 1, run_id);
-	sqldb_bind_text(st, 2, suite);
-	sqldb_bind_text(st, 3, tag);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqldb_error(&h->db, "cannot count scorer errors");
-		goto out;
-	}
-	*n = (long)sqlite3_column_int64(st, 0);
-	*errors = (long)sqlite3_column_double(st, 1);
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	return count_in_scope(h, "SELECT count(*), total(status = 'error' AND error IS NULL) "
+			      "FROM results WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND "
+			      "(?3 IS NULL OR instr(',' || tags || ',', ',' || ?3 || ',') > 0)",
+			      "cannot count scorer errors", run_id, suite, tag, n, errors);
 }
 
 int history_values(struct history *h, const char *run_id, const char *suite, const char *tag,
