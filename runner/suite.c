@@ -915,6 +915,13 @@ int lock_write(const char *lock_path, struct eg_suite *suites, size_t n)
 		if (k == n) {
 			XGROW(all, n_all + 1, alloc);
 			all[n_all++] = old[i];
+		} else if (!strcmp(old[i].version, suites[k].version) &&
+			   strcmp(old[i].hash, suites[k].hash)) {
+			/* the lock never re-blesses changed content under the version it had */
+			error("%s: suite %s changed but its version is still %s: bump the version "
+			      "in %s before locking it", lock_path, suites[k].name,
+			      suites[k].version, suites[k].manifest_path);
+			goto out;
 		}
 	}
 	for (i = 0; i < n; i++) {

@@ -109,6 +109,11 @@ void case_release(struct eg_case *c);
  * content changed while its version did not.
  */
 int lock_check(const char *lock_path, struct eg_suite *suites, size_t n);
+/*
+ * Rewrite the lock with the suites' lines (others keep theirs); -1 after
+ * reporting, the lock unchanged, when it cannot be read or written or when a
+ * suite's content changed while its version did not.
+ */
 int lock_write(const char *lock_path, struct eg_suite *suites, size_t n);
 
 #endif

@@ -875,6 +875,27 @@ static int rescore_note(struct history *h, const struct cmp_cli *o, const struct
 	return rc < 0 ? -1 : 0;
 }
 
+static const char *str_or(const char *s, const char *dflt)
+{
+	return s ? s : dflt;
+}
+
+/* runs of different scopes or repeat policies compare less than they seem to: say so */
+static void warn_mismatch(const struct run_info *a, const struct run_info *b)
+{
+	const char *pa = str_or(a->repeat_policy, "all"), *pb = str_or(b->repeat_policy, "all");
+	int ra = a->repeats > 1 ? a->repeats : 1, rb = b->repeats > 1 ? b->repeats : 1;
+
+	if ((a->partial || b->partial) && strcmp(str_or(a->scope, ""), str_or(b->scope, "")))
+		warning("runs %s and %s have different scopes (A: %s; B: %s): only the cases "
+			"both ran are compared", a->id, b->id, str_or(a->scope, "not stored"),
+			str_or(b->scope, "not stored"));
+	if (ra != rb || strcmp(pa, pb))
+		warning("runs %s and %s repeat differently (A: %d x, repeat_policy %s; B: %d x, "
+			"repeat_policy %s): a case's verdict does not mean the same in both",
+			a->id, b->id, ra, pa, rb, pb);
+}
+
 static int compare_report(struct history *h, struct cmp_cli *o, const struct run_info *a,
 			  const struct run_info *b)
 {
@@ -981,6 +1002,7 @@ int cmd_compare(struct cmd_ctx *ctx, int argc, char **argv)
 	if (resolve(ctx->h, argv[1], NULL, o.registry, &b) ||
 	    resolve(ctx->h, argv[0], &b, o.registry, &a))
 		goto out;
+	warn_mismatch(&a, &b);
 	rc = compare_report(ctx->h, &o, &a, &b) ? EG_EXIT_USAGE : EG_EXIT_OK;
 out:
 	run_info_release(&a);

@@ -66,8 +66,10 @@ int cmd_gate_run(struct cmd_ctx *ctx, const char *ref)
 		goto out_run;
 	}
 	if (history_run_suites(h, ri.id, add_suite, &suites) ||
-	    gates_check_suites(gates, suites.names, suites.kinds, suites.n, 1))
+	    gates_check_suites(gates, suites.names, suites.kinds, suites.n, 0))
 		goto out_run;
+	/* a gate on a suite the run does not hold is skipped, as `run --suite` skipped it */
+	gates->suites_narrowed = 1;
 	if (ri.target && strcmp(ri.target, cfg->target.name))
 		warning("run %s is of target %s, the config's target is %s", ri.id, ri.target,
 			cfg->target.name);
@@ -86,7 +88,7 @@ int cmd_gate_run(struct cmd_ctx *ctx, const char *ref)
 	if (failed >= 0) {
 		/* as `run` decides it: a run that did not finish, or too many errors, is an error */
 		struct counts c;
-		int have_counts = !history_result_counts(h, ri.id, NULL, &c);
+		int have_counts = !gates_gateway_counts(h, ri.id, &c);
 
 		verdict = gates_verdict(ri.status, have_counts ? &c : NULL,
 					cfg->gateway.max_error_rate, failed, &why);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "estimate.h"
 #include "gate.h"
 #include "history.h"
+#include "jsonw.h"
 #include "junit.h"
 #include "output.h"
 #include "report.h"
@@ -292,21 +294,52 @@ static void print_summary(struct history *h, const char *run_id, const struct se
 		       st->skipped);
 }
 
-/* a report that cannot be written is found out before the run, not after */
+/*
+ * a report that cannot be written is found out before the run, not after:
+ * the path must not be a directory, a file there must be writable, and a
+ * new one must be creatable in its directory
+ */
 static int report_dir_check(const char *opt, const char *path)
 {
 	struct strbuf dir = STRBUF_INIT;
 	const char *slash = strrchr(path, '/');
+	struct stat sb;
 	int ret = 0;
 
+	if (!*path)
+		return error("%s: an empty path", opt);
+	if (!stat(path, &sb)) {
+		if (S_ISDIR(sb.st_mode))
+			return error("%s %s: is a directory; name the file to write", opt, path);
+		if (access(path, W_OK))
+			return error("%s %s: cannot write it: %s", opt, path, strerror(errno));
+		return 0;
+	}
 	if (slash)
 		strbuf_add(&dir, path, slash == path ? 1 : (size_t)(slash - path));
 	else
 		strbuf_addch(&dir, '.');
 	if (access(dir.buf, W_OK))
-		ret = error("--%s %s: cannot write in %s: %s", opt, path, dir.buf, strerror(errno));
+		ret = error("%s %s: cannot write in %s: %s", opt, path, dir.buf, strerror(errno));
 	strbuf_release(&dir);
 	return ret;
+}
+
+/* every output of the run, $GITHUB_STEP_SUMMARY too, checked before anything is called */
+static int outputs_check(const struct run_cli *o)
+{
+	const char *summary = getenv("GITHUB_STEP_SUMMARY");
+
+	if ((o->junit && report_dir_check("--junit", o->junit)) ||
+	    (o->html && report_dir_check("--html", o->html)) ||
+	    (o->markdown && report_dir_check("--markdown", o->markdown)) ||
+	    (o->json && report_dir_check("--json", o->json)) ||
+	    (o->run_id_file && report_dir_check("--run-id-file", o->run_id_file)))
+		return -1;
+	if (!o->no_step_summary && summary && *summary &&
+	    report_dir_check("GITHUB_STEP_SUMMARY", summary))
+		return -1;
+	return 0;
 }
 
 /*
@@ -431,12 +464,79 @@ out_release:
 	return -1;
 }
 
-/* store a new run; its id goes to run_id */
-static int begin_run(struct history *h, const struct setup *s, char *run_id, size_t size,
-		     int repeats, const char *policy, const char *shard)
+/* is the suite directory dir (relative to the config's directory) among the suites run? */
+static int suite_dir_run(const struct setup *s, const char *dir)
 {
+	struct strbuf path = STRBUF_INIT;
+	const char *slash = strrchr(s->cfg.path, '/');
+	char *want, *got;
+	size_t k;
+	int found = 0;
+
+	if (dir[0] != '/' && slash)
+		strbuf_add(&path, s->cfg.path, (size_t)(slash - s->cfg.path + 1));
+	strbuf_addstr(&path, dir);
+	want = realpath(path.buf, NULL);
+	for (k = 0; want && !found && k < s->n_suites; k++) {
+		got = realpath(s->suites[k].dir, NULL);
+		found = got && !strcmp(got, want);
+		free(got);
+	}
+	free(want);
+	strbuf_release(&path);
+	return found;
+}
+
+/* did the run take less than the config's suites and cases? */
+static int run_partial(const struct run_cli *o, const struct setup *s)
+{
+	size_t i;
+
+	if (o->tags.n || o->filter_id || o->limit || o->shard)
+		return 1;
+	/* --suite naming every suite of the config (or a config without a list) is whole */
+	for (i = 0; o->suites.n && i < s->cfg.n_suites; i++)
+		if (!suite_dir_run(s, s->cfg.suites[i]))
+			return 1;
+	return 0;
+}
+
+/* the run's scope as stored (runs.scope): the suites run and what narrowed them */
+static void scope_json(struct strbuf *sb, const struct run_cli *o, const struct setup *s)
+{
+	struct jsonw w;
+	size_t i;
+
+	jsonw_init(&w, sb, 0);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "suites");
+	jsonw_array_begin(&w);
+	for (i = 0; i < s->n_suites; i++)
+		jsonw_str(&w, s->suites[i].name);
+	jsonw_array_end(&w);
+	jsonw_member_bool(&w, "suites_given", o->suites.n > 0);
+	jsonw_key(&w, "filter_tags");
+	jsonw_array_begin(&w);
+	for (i = 0; i < o->tags.n; i++)
+		jsonw_str(&w, o->tags.v[i]);
+	jsonw_array_end(&w);
+	jsonw_member_str(&w, "filter_id", o->filter_id);
+	jsonw_member_int(&w, "limit", o->limit);
+	jsonw_member_str(&w, "shard", o->shard ? o->shard_id : NULL);
+	jsonw_member_bool(&w, "resumed", o->resume != NULL);
+	jsonw_member_bool(&w, "partial", run_partial(o, s));
+	jsonw_object_end(&w);
+}
+
+/* store a new run; its id goes to run_id */
+static int begin_run(struct history *h, const struct run_cli *o, const struct setup *s,
+		     char *run_id, size_t size, int repeats, const char *policy,
+		     const char *shard)
+{
+	struct strbuf scope = STRBUF_INIT;
 	struct run_info ri;
 	char started[32];
+	int ret;
 
 	run_id_new(run_id, size);
 	iso_now(started, sizeof(started));
@@ -456,7 +556,12 @@ static int begin_run(struct history *h, const struct setup *s, char *run_id, siz
 	ri.evalgate_version = (char *)EG_VERSION;
 	ri.repeats = repeats;
 	ri.repeat_policy = (char *)policy;
-	return history_run_begin(h, &ri);
+	scope_json(&scope, o, s);
+	ri.scope = scope.buf;
+	ri.partial = run_partial(o, s);
+	ret = history_run_begin(h, &ri);
+	strbuf_release(&scope);
+	return ret;
 }
 
 /*
@@ -504,7 +609,7 @@ static struct history *open_run(const struct run_cli *o, const struct setup *s, 
 	if (!h)
 		return NULL;
 	if (o->resume ? resume_run(h, o, s, run_id, size, repeats, stored)
-		      : begin_run(h, s, run_id, size, *repeats, policy,
+		      : begin_run(h, o, s, run_id, size, *repeats, policy,
 				  o->shard ? o->shard_id : NULL))
 		goto out_fail;
 	for (i = 0; i < s->n_suites; i++)
@@ -523,7 +628,8 @@ out_fail:
 
 /* how a run that ran ended, once gated */
 struct run_outcome {
-	struct counts all;        /* every result of the run, an earlier attempt's (--resume) too */
+	struct counts all;        /* every result of the run, an earlier attempt's (--resume) too;
+				     its errors are the call errors (gates_gateway_counts) */
 	enum run_status status;
 	enum gate_verdict verdict;
 	const char *why;          /* why the verdict is "error", or NULL */
@@ -540,7 +646,7 @@ static int conclude(struct history *h, const char *run_id, const struct run_cli 
 {
 	int color = common_opts_color(o->common, stdout);
 
-	if (history_result_counts(h, run_id, NULL, &out->all))
+	if (gates_gateway_counts(h, run_id, &out->all))
 		return -1;
 	out->status = st->interrupted ? RUN_INTERRUPTED
 		      : (st->fatal || run_rc) ? RUN_FAILED
@@ -587,7 +693,7 @@ static int verdict_exit(const struct run_cli *o, const struct setup *s, const ch
 	}
 	if (out->verdict == VERDICT_ERROR) {
 		/* the run finished: its errors are over gateway.max_error_rate */
-		error("%ld of %ld %s ended in error (%.1f%%), over gateway.max_error_rate %.1f%%",
+		error("%ld of %ld %s ended in a call error (%.1f%%), over gateway.max_error_rate %.1f%%",
 		      out->all.error, out->all.n, what,
 		      out->all.n ? 100.0 * (double)out->all.error / (double)out->all.n : 0.0,
 		      100 * s->cfg.gateway.max_error_rate);
@@ -915,11 +1021,7 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		error("run takes no operands ('%s'); use --suite DIR", argv[0]);
 		goto out;
 	}
-	if ((o.junit && report_dir_check("junit", o.junit)) ||
-	    (o.html && report_dir_check("html", o.html)) ||
-	    (o.markdown && report_dir_check("markdown", o.markdown)) ||
-	    (o.json && report_dir_check("json", o.json)) ||
-	    (o.run_id_file && report_dir_check("run-id-file", o.run_id_file)))
+	if (outputs_check(&o))
 		goto out;
 	if (o.promote && !promotion_alias_ok(o.promote)) {
 		error("--promote: '%s' is not an alias name (letters, digits, _ and -; "

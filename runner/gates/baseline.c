@@ -75,7 +75,7 @@ int baseline_resolve(struct history *h, const struct baseline_query *q, struct r
 		const char *git_ref = q->ref[6] == ':' ? q->ref + 7 : NULL;
 		struct run_filter f = { .target = q->target, .git_ref = git_ref,
 					.status = "finished", .exclude_id = q->exclude_id,
-					.newest_first = 1 };
+					.newest_first = 1, .complete = 1 };
 
 		rc = history_run_first(h, &f, out);
 		if (rc <= 0)

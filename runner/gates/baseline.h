@@ -4,8 +4,9 @@
  * stored run (SPEC 2 `compare`, SPEC 7 `regression`).
  *
  * A baseline reference is a run id (or a unique prefix of one), "latest"
- * (the newest finished run of the candidate's target, other than the
- * candidate), "latest:GITREF" (the same, among runs whose stored git ref is
+ * (the newest complete run of the candidate's target, other than the
+ * candidate: finished, not partial, verdict not "error"), "latest:GITREF"
+ * (the same, among runs whose stored git ref is
  * GITREF) or "alias:NAME" (a registry alias; resolved by the registry).
  *
  * Ownership: strings passed in are borrowed; a resolved struct run_info

@@ -37,6 +37,8 @@ enum outcome {
 	OUT_PASS_FAIL,
 	OUT_FAIL_PASS,
 	OUT_FAIL_FAIL,
+	OUT_PASS_FAIL_ERROR,      /* counted errors: pass in the baseline, error in the candidate */
+	OUT_FAIL_ERROR,           /* counted errors: fail in the baseline, error in the candidate */
 };
 
 static void side_add(struct compare_side *s, const struct case_row *r)
@@ -76,6 +78,16 @@ static void counts_add(struct compare_counts *c, enum outcome oc, const struct c
 	case OUT_ERROR:
 		c->errors++;
 		break;
+	case OUT_PASS_FAIL_ERROR:
+		c->pairs++;
+		c->new_failures++;
+		c->cand_errors++;
+		break;
+	case OUT_FAIL_ERROR:
+		c->pairs++;
+		c->both_fail++;
+		c->cand_errors++;
+		break;
 	case OUT_FLAKY:
 		c->flaky_excluded++;
 		break;
@@ -104,14 +116,20 @@ static void counts_finish(struct compare_counts *c)
 	paired_diff95(c->new_failures, c->fixed, c->pairs, &c->diff, &c->diff_lo, &c->diff_hi);
 }
 
-static enum outcome classify(const struct case_row *a, const struct case_row *b, int exclude_flaky)
+static enum outcome classify(const struct case_row *a, const struct case_row *b,
+			    const struct compare_opts *o)
 {
+	int exclude_flaky = o->exclude_flaky;
+
 	if (!b)
 		return OUT_ONLY_BASE;
 	if (!a)
 		return OUT_ONLY_CAND;
 	if (!a->case_hash || !b->case_hash || strcmp(a->case_hash, b->case_hash))
 		return OUT_CHANGED;
+	/* counted errors: an error in the candidate is a failure there; the baseline's stay out */
+	if (o->count_errors && a->status != RESULT_ERROR && b->status == RESULT_ERROR)
+		return a->status == RESULT_PASS ? OUT_PASS_FAIL_ERROR : OUT_FAIL_ERROR;
 	if (a->status == RESULT_ERROR || b->status == RESULT_ERROR)
 		return OUT_ERROR;
 	if (exclude_flaky && (a->flaky || b->flaky))
@@ -163,6 +181,7 @@ static int report_case(const struct compare_opts *o, enum outcome oc, const stru
 		cc.kind = CMP_CHANGED;
 		break;
 	case OUT_PASS_FAIL:
+	case OUT_PASS_FAIL_ERROR:
 		cc.kind = CMP_NEW_FAILURE;
 		break;
 	case OUT_FAIL_PASS:
@@ -211,7 +230,7 @@ int compare_runs(struct history *h, const char *base_id, const char *cand_id,
 			a = &ra;
 		if (cmp >= 0)
 			b = &rb;
-		oc = classify(a, b, o->exclude_flaky);
+		oc = classify(a, b, o);
 		s = suite_entry(out, a ? a->suite : b->suite);
 		counts_add(&s->c, oc, a, b);
 		counts_add(&out->all, oc, a, b);

@@ -8,7 +8,8 @@
  * grow with the runs. A case is paired only when its content hash is the same
  * in both runs; changed cases and cases present in one run only are counted
  * and reported, never dropped silently. Cases that errored on either side are
- * left out of the flips and counted.
+ * left out of the flips and counted, unless count_errors makes a candidate's
+ * error a failure (errors never hide a regression).
  *
  * Ownership: structs filled here are released with their *_release
  * function; strings passed in are borrowed; a struct compare_case handed to
@@ -52,7 +53,9 @@ struct compare_counts {
 	long new_failures;        /* b: pass -> fail */
 	long fixed;               /* c: fail -> pass */
 	long both_pass, both_fail;
-	long errors;              /* same content, error in either run: left out */
+	long errors;              /* same content, error in either run: left out (with
+				     count_errors: error in the baseline only) */
+	long cand_errors;         /* count_errors: errors in the candidate counted as failures */
 	long flaky_excluded;      /* same content, flaky in either run, when excluded */
 	long changed;             /* in both runs, content hash differs */
 	long only_in_baseline, only_in_candidate;
@@ -76,6 +79,8 @@ struct compare_opts {
 	const char *suite;        /* only this suite, or NULL */
 	const char *tag;          /* only cases with this tag, or NULL */
 	int exclude_flaky;        /* leave out cases flaky in either run */
+	int count_errors;         /* a case that errored in the candidate (and not in the
+				     baseline) is a failure there: pass -> error is a new failure */
 	/* each flip and unpaired case in (suite, case_id) order; nonzero stops the walk; may be NULL */
 	int (*on_case)(const struct compare_case *c, void *arg);
 	void *arg;

@@ -22,7 +22,7 @@
 #define GATE_TYPES(X)                                                                     \
 	X(pass_rate) X(error_rate) X(attack_success_rate) X(judge_error_rate) X(score)    \
 	X(latency_ms) X(tokens) X(cost_usd) X(regression) X(drift)                         \
-	X(ttft_ms) X(itl_ms)
+	X(ttft_ms) X(itl_ms) X(scorer_error_rate)
 
 #define GATE_DECLARE(n) extern const struct gate_type gate_##n;
 GATE_TYPES(GATE_DECLARE)
@@ -396,7 +396,18 @@ void gate_print_row(FILE *out, const struct eg_gate *g, const struct gate_result
 
 	gate_format_value(row->metric, row->value, value, sizeof(value));
 	gate_print_head(out, g, row->pass, color);
-	fprintf(out, "%10s %s %-8.10g  (%s", value, row->op, row->threshold, row->detail);
+	/* a failed gate shows the rule it broke, never a condition that reads as held */
+	if (row->pass)
+		fprintf(out, "%10s %s %-8.10g  (%s", value, row->op, row->threshold, row->detail);
+	else if (isnan(row->value))
+		fprintf(out, "%10s, no value to hold to %s %.10g  (%s", value, row->op,
+			row->threshold, row->detail);
+	else if (g->has_min && g->has_max && row->value >= g->min)
+		fprintf(out, "%10s > %.10g allowed  (%s", value, g->max, row->detail);
+	else if (row->op && !strcmp(row->op, ">="))
+		fprintf(out, "%10s < %.10g required  (%s", value, row->threshold, row->detail);
+	else
+		fprintf(out, "%10s > %.10g allowed  (%s", value, row->threshold, row->detail);
 	if (!isnan(row->lo))
 		fprintf(out, ", 95%% CI %.3f-%.3f", row->lo, row->hi);
 	fputs(")\n", out);
@@ -417,12 +428,61 @@ static int find_suite(const struct run_suite *s, void *arg)
 	return l->found;
 }
 
+/* is there a gate of this type among gs? */
+static int has_type(const struct gates *gs, const struct gate_type *t)
+{
+	size_t i;
+
+	for (i = 0; i < gs->n && gs->v[i].type != t; i++)
+		;
+	return i < gs->n;
+}
+
+/*
+ * Scorer errors are not the gateway's (gateway.max_error_rate), yet they
+ * never pass unseen: without a scorer_error_rate gate of its own, a run
+ * whose results errored in a scorer more often than max_error_rate fails a
+ * gate made for it, stored and printed like the configured ones. 1 when it
+ * failed, 0 when it held (nothing stored), -1 on error.
+ */
+static int implicit_scorer_errors(struct history *h, const char *run_id,
+				  const struct gates *gs, FILE *out, int color)
+{
+	char name[] = "scorer_error_rate (implicit)", metric[] = "scorer_error_rate";
+	struct eg_gate g;
+	struct gate_result res;
+	int ret = -1;
+
+	if (!gs->cfg || has_type(gs, &gate_scorer_error_rate))
+		return 0;
+	memset(&g, 0, sizeof(g));
+	g.type = &gate_scorer_error_rate;
+	g.name = name;
+	g.metric = metric;
+	g.has_max = 1;
+	g.max = gs->cfg->gateway.max_error_rate;
+	if (gate_eval(&g, h, run_id, gs, &res))
+		goto out;
+	ret = 0;
+	if (!res.row.pass && res.row.n > 0) {
+		strbuf_addf(&res.detail, "; over gateway.max_error_rate, and no scorer_error_rate "
+			    "gate is configured");
+		res.row.detail = res.detail.buf;
+		ret = history_add_gate(h, run_id, &res.row) ? -1 : 1;
+		if (ret > 0 && out)
+			gate_print_row(out, &g, &res, color);
+	}
+out:
+	gate_result_release(&g, &res);
+	return ret;
+}
+
 int gates_apply(struct history *h, const char *run_id, const struct gates *gs, FILE *out,
 		int color)
 {
 	const char *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
-	size_t i;
-	int failed = 0;
+	size_t i, skipped = 0;
+	int failed = 0, implicit;
 
 	if (gs->n && out)
 		fprintf(out, "%sgates%s\n", bold, reset);
@@ -443,6 +503,7 @@ int gates_apply(struct history *h, const char *run_id, const struct gates *gs, F
 				if (out)
 					fprintf(out, "  SKIP  %-36s (suite %s is not in this run)\n",
 						g->name, g->suite);
+				skipped++;
 				continue;
 			}
 		}
@@ -460,7 +521,18 @@ int gates_apply(struct history *h, const char *run_id, const struct gates *gs, F
 			break;
 		}
 	}
-	return failed;
+	if (failed < 0)
+		return failed;
+	if (gs->n && skipped == gs->n) {
+		/* nothing was gated: that is not a pass */
+		if (out)
+			fprintf(out, "  %sFAIL%s  no gate applied: all %zu gates were skipped (their "
+				"suites are not in this run)\n", color ? "\033[31m" : "", reset,
+				gs->n);
+		failed++;
+	}
+	implicit = implicit_scorer_errors(h, run_id, gs, out, color);
+	return implicit < 0 ? -1 : failed + implicit;
 }
 
 int gates_check_suites(const struct gates *gs, const char *const *names,
@@ -492,6 +564,17 @@ int gates_check_suites(const struct gates *gs, const char *const *names,
 }
 
 /* --- the verdict --- */
+
+int gates_gateway_counts(struct history *h, const char *run_id, struct counts *c)
+{
+	long n, scorer_errors;
+
+	if (history_result_counts(h, run_id, NULL, c) ||
+	    history_scorer_error_counts(h, run_id, NULL, NULL, &n, &scorer_errors))
+		return -1;
+	c->error -= scorer_errors;
+	return 0;
+}
 
 enum gate_verdict gates_verdict(enum run_status status, const struct counts *c,
 				double max_error_rate, int failed, const char **why)

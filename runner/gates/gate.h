@@ -151,6 +151,12 @@ enum gate_verdict {
 };
 
 /*
+ * The stored results of a run by status, for gates_verdict: error counts the
+ * call errors only (the gateway's), not the results that errored in a scorer
+ * (gated by scorer_error_rate). -1 after reporting.
+ */
+int gates_gateway_counts(struct history *h, const char *run_id, struct counts *c);
+/*
  * The verdict of a run with `failed` failed gates: an error when the run did
  * not finish (status) or when the share of errored results in c (NULL: not
  * known) is over max_error_rate, whatever its gates say; *why then says

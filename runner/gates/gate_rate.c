@@ -6,6 +6,9 @@
  *   error_rate           errored / all cases
  *   attack_success_rate  adversarial suites: failed / (passed + failed)
  *   judge_error_rate     model-graded scorer results that errored / all of them
+ *   scorer_error_rate    results (each repeat) that errored in a scorer rather than
+ *                        in the call / all results; gateway.max_error_rate is the
+ *                        call errors' alone
  */
 #include "gate_types.h"
 
@@ -82,6 +85,18 @@ static int judge_error_rate_eval(const struct eg_gate *g, struct history *h, con
 	return 0;
 }
 
+static int scorer_error_rate_eval(const struct eg_gate *g, struct history *h,
+				  const char *run_id, const struct gates *gs,
+				  struct gate_result *res)
+{
+	long k = 0, n = 0;
+
+	if (history_scorer_error_counts(h, run_id, g->suite, g->tag, &n, &k))
+		return -1;
+	rate_finish(g, k, n, NAN, "results", res);
+	return 0;
+}
+
 const struct gate_type gate_pass_rate = {
 	.name = "pass_rate",
 	.fields = gate_limit_fields,
@@ -109,4 +124,11 @@ const struct gate_type gate_judge_error_rate = {
 	.fields = gate_limit_fields,
 	.parse = rate_parse,
 	.eval = judge_error_rate_eval,
+};
+
+const struct gate_type gate_scorer_error_rate = {
+	.name = "scorer_error_rate",
+	.fields = gate_limit_fields,
+	.parse = rate_parse,
+	.eval = scorer_error_rate_eval,
 };

@@ -25,12 +25,12 @@
 #include "banned.h"
 
 static const char *const regression_fields[] = { "baseline", "max_new_failures", "alpha",
-						 "exclude_flaky", NULL };
+						 "exclude_flaky", "errors", "min_paired", NULL };
 
 static int regression_parse(struct eg_gate *g, const struct gate_parse *p)
 {
 	struct regression_gate *rg = xcalloc(1, sizeof(*rg));
-	const char *baseline = "latest", *why;
+	const char *baseline = "latest", *why, *errors;
 	char prefix[64], field[64];
 	double v;
 
@@ -60,9 +60,23 @@ static int regression_parse(struct eg_gate *g, const struct gate_parse *p)
 		return jdoc_error(p->doc, cJSON_GetObjectItem(p->spec, "alpha"),
 				  gate_field(p, "alpha", field, sizeof(field)),
 				  "expected a significance level between 0 and 1, such as 0.05");
-	if (!rg->has_max_new_failures && !rg->has_alpha)
-		return jdoc_error(p->doc, p->spec, gate_field(p, NULL, field, sizeof(field)),
-				  "a regression gate needs max_new_failures or alpha");
+	if (!rg->has_max_new_failures && !rg->has_alpha) {
+		/* a bare regression gate: the recommended test (docs/gates.md) */
+		rg->has_alpha = 1;
+		rg->alpha = REGRESSION_DEFAULT_ALPHA;
+	}
+	errors = "count";
+	if (jdoc_string(p->doc, p->spec, prefix, "errors", 0, &errors))
+		return -1;
+	if (strcmp(errors, "count") && strcmp(errors, "exclude"))
+		return jdoc_error(p->doc, cJSON_GetObjectItem(p->spec, "errors"),
+				  gate_field(p, "errors", field, sizeof(field)),
+				  "'%s': expected count (a case that errors in this run is a "
+				  "failure) or exclude", errors);
+	rg->exclude_errors = !strcmp(errors, "exclude");
+	rg->min_paired = REGRESSION_DEFAULT_MIN_PAIRED;
+	if (jdoc_number(p->doc, p->spec, prefix, "min_paired", 0, 0, 1, &rg->min_paired))
+		return -1;
 	return 0;
 }
 
@@ -146,6 +160,8 @@ static void regression_detail(struct strbuf *sb, const struct regression_gate *r
 	jsonw_member_int(&w, "changed", c->changed);
 	jsonw_member_int(&w, "flaky_excluded", c->flaky_excluded);
 	jsonw_member_int(&w, "errors_excluded", c->errors);
+	jsonw_member_int(&w, "errors_counted", c->cand_errors);
+	jsonw_member_num(&w, "min_paired", rg->min_paired);
 	if (ro->why.len)
 		jsonw_member_str(&w, "error", ro->why.buf);
 	jsonw_key(&w, "flips");
@@ -167,6 +183,23 @@ static void regression_detail(struct strbuf *sb, const struct regression_gate *r
 	if (l && l->seen_unpaired > REGRESSION_LIST_MAX)
 		jsonw_member_bool(&w, "unpaired_truncated", 1);
 	jsonw_object_end(&w);
+}
+
+/*
+ * the candidate's cases in scope: the pairs and what could not be paired
+ * (changed, new, errored, flaky); the baseline's cases the candidate did not
+ * run are not among them (a partial candidate is never evidence either)
+ */
+static long cases_in_scope(const struct compare_counts *c)
+{
+	return c->pairs + c->changed + c->only_in_candidate + c->errors + c->flaky_excluded;
+}
+
+static double paired_fraction(const struct compare_counts *c)
+{
+	long n = cases_in_scope(c);
+
+	return n ? (double)c->pairs / (double)n : 0;
 }
 
 static void no_counts(struct compare_counts *c)
@@ -224,6 +257,7 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 	o.suite = g->suite;
 	o.tag = g->tag;
 	o.exclude_flaky = rg->exclude_flaky;
+	o.count_errors = !rg->exclude_errors;
 	o.on_case = compare_list_add;
 	o.arg = &list;
 	if (compare_runs(h, base.id, cand.id, &o, &cmp))
@@ -239,6 +273,14 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 			    "%ld errored, %ld flaky left out)", res->scope.buf, base.id,
 			    ro->c.changed, ro->c.only_in_baseline, ro->c.only_in_candidate,
 			    ro->c.errors, ro->c.flaky_excluded);
+	} else if (paired_fraction(&ro->c) < rg->min_paired) {
+		/* too few pairs to judge: what was left out could hide a regression */
+		strbuf_addf(&ro->why, "only %ld of this run's %ld cases of scope %s could be "
+			    "paired with baseline %s (%.1f%%, min_paired %g): %ld changed, %ld only "
+			    "in this run, %ld errored, %ld flaky left out", ro->c.pairs,
+			    cases_in_scope(&ro->c), res->scope.buf, base.id,
+			    100 * paired_fraction(&ro->c), rg->min_paired, ro->c.changed,
+			    ro->c.only_in_candidate, ro->c.errors, ro->c.flaky_excluded);
 	} else {
 		row->pass = 1;
 		if (rg->has_max_new_failures && ro->c.new_failures > rg->max_new_failures)
@@ -271,22 +313,31 @@ static void regression_print(FILE *out, const struct eg_gate *g, const struct ga
 		fprintf(out, "no comparison: %s\n", ro->why.buf);
 		return;
 	}
-	fprintf(out, "%8ld %s ", c->new_failures, res->row.op);
+	/* the rule and the outcome: "4 new failures > 0 allowed (p=0.003 < alpha 0.05: ...)" */
+	fprintf(out, "%ld new failure%s", c->new_failures, c->new_failures == 1 ? "" : "s");
 	if (rg->has_max_new_failures)
-		fprintf(out, "%-8ld", rg->max_new_failures);
+		fprintf(out, " %s %ld allowed", c->new_failures > rg->max_new_failures ? ">" : "<=",
+			rg->max_new_failures);
 	else
-		fprintf(out, "%-8s", "-");
-	fprintf(out, "  (new failures vs %s)\n", ro->baseline_id);
+		fprintf(out, ", %ld fixed", c->fixed);
+	if (rg->has_alpha)
+		fprintf(out, " (p=%.2g %s alpha %g%s)", c->p_value,
+			c->p_value < rg->alpha ? "<" : ">=", rg->alpha,
+			c->p_value < rg->alpha && c->new_failures > c->fixed ? ": significant drop"
+			: c->p_value < rg->alpha ? ": an improvement" : "");
+	else
+		fprintf(out, " (p=%.2g)", c->p_value);
+	fprintf(out, " vs %s\n", ro->baseline_id);
 	fprintf(out, "        %ld pairs: %s%ld new failure%s%s, %s%ld fixed%s, McNemar p = %.4g",
 		c->pairs, c->new_failures ? red : "", c->new_failures,
 		c->new_failures == 1 ? "" : "s", reset, c->fixed ? green : "", c->fixed, reset,
 		c->p_value);
-	if (rg->has_alpha)
-		fprintf(out, " (alpha %g%s)", rg->alpha,
-			c->p_value < rg->alpha && c->new_failures > c->fixed ? ": significant drop" : "");
 	if (!isnan(c->diff))
 		fprintf(out, ", pass rate %+.1f pp (95%% CI %+.1f to %+.1f)", 100 * c->diff,
 			100 * c->diff_lo, 100 * c->diff_hi);
+	if (c->cand_errors)
+		fprintf(out, "; %ld error%s in this run counted as failure%s", c->cand_errors,
+			c->cand_errors == 1 ? "" : "s", c->cand_errors == 1 ? "" : "s");
 	if (c->changed || c->only_in_baseline || c->only_in_candidate || c->errors ||
 	    c->flaky_excluded)
 		fprintf(out, "; not paired: %ld changed, %ld only in baseline, %ld only in this run, "

@@ -123,25 +123,57 @@ const struct gate_type gate_score = {
 
 /* --- latency_ms --- */
 
+/*
+ * "cached": how a cache hit's latency counts. "stored" (the default): the
+ * latency stored with the answer when it was obtained, so a re-run from the
+ * cache is gated as the run that filled it; "exclude": cache hits are left
+ * out, and a run answered wholly from the cache has no latency to gate.
+ */
+static const char *const latency_fields[] = { "stat", "min", "max", "window", "scorer",
+					      "cached", NULL };
+
+struct latency_gate {
+	int exclude_cached;       /* "cached": "exclude" */
+};
+
 static int latency_ms_parse(struct eg_gate *g, const struct gate_parse *p)
 {
+	struct latency_gate *lg = xcalloc(1, sizeof(*lg));
+	const char *cached = "stored";
+	char prefix[64], field[64];
+
+	g->ctx = lg;
+	if (jdoc_string(p->doc, p->spec, gate_field(p, "", prefix, sizeof(prefix)), "cached", 0,
+			&cached))
+		return -1;
+	if (strcmp(cached, "stored") && strcmp(cached, "exclude"))
+		return jdoc_error(p->doc, cJSON_GetObjectItem(p->spec, "cached"),
+				  gate_field(p, "cached", field, sizeof(field)),
+				  "'%s': expected stored (a cache hit counts at the latency stored "
+				  "with its answer) or exclude", cached);
+	lg->exclude_cached = !strcmp(cached, "exclude");
 	return gate_parse_bounded(g, p, 1, 1e9);
 }
 
 static int latency_ms_eval(const struct eg_gate *g, struct history *h, const char *run_id,
 			   const struct gates *gs, struct gate_result *res)
 {
-	static const struct values_kind k = {
+	static const struct values_kind fresh = {
 		VALUES_LATENCY_MS, "calls",
 		"without a measured latency (error, cache hit or no call)", 0
 	};
+	static const struct values_kind stored = {
+		VALUES_LATENCY_MS_STORED, "calls",
+		"without a measured latency (error, no call, or a cache hit stored without one)", 0
+	};
+	const struct latency_gate *lg = g->ctx;
 
-	return values_eval(g, h, run_id, &k, res);
+	return values_eval(g, h, run_id, lg->exclude_cached ? &fresh : &stored, res);
 }
 
 const struct gate_type gate_latency_ms = {
 	.name = "latency_ms",
-	.fields = gate_limit_fields,
+	.fields = latency_fields,
 	.value_decimals = 1,
 	.parse = latency_ms_parse,
 	.eval = latency_ms_eval,

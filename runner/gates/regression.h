@@ -18,6 +18,13 @@ struct regression_gate {
 	long max_new_failures;    /* most pass->fail flips allowed */
 	double alpha;             /* fail on a significant drop: McNemar p < alpha and b > c */
 	int exclude_flaky;        /* leave out cases flaky in either run */
+	int exclude_errors;       /* "errors": "exclude": errored cases left out of the pairs
+				     (0.3.0); default "count": a candidate's error is a failure */
+	double min_paired;        /* least share of the cases in scope that must be paired */
 };
+
+/* the recommended configuration a bare {"metric": "regression"} gets (docs/gates.md) */
+#define REGRESSION_DEFAULT_ALPHA 0.1
+#define REGRESSION_DEFAULT_MIN_PAIRED 0.9
 
 #endif

@@ -430,6 +430,7 @@ out:
 struct brief {
 	char *id, *started_at, *verdict;
 	enum run_status status;
+	int partial;             /* took part of the config's suites or cases: never evidence */
 };
 
 struct brief_list {
@@ -456,6 +457,7 @@ static int collect_runs(struct history *h, const char *name, struct brief_list *
 			b->started_at = xstrdup(ri->started_at ? ri->started_at : "");
 			b->verdict = ri->verdict ? xstrdup(ri->verdict) : NULL;
 			b->status = ri->status;
+			b->partial = ri->partial;
 		}
 	history_runs_end(&it);
 	return rc < 0 ? -1 : 0;
@@ -477,7 +479,8 @@ static void brief_list_release(struct brief_list *l)
 
 static int brief_passed(const struct brief *b)
 {
-	return b->verdict && !strcmp(b->verdict, "pass") && b->status == RUN_FINISHED;
+	return b->verdict && !strcmp(b->verdict, "pass") && b->status == RUN_FINISHED &&
+	       !b->partial;
 }
 
 static int brief_failed(const struct brief *b)
@@ -636,6 +639,12 @@ static int check_named_run(struct history *h, const char *name, const char *vers
 		out->rule = "evidence";
 		strbuf_addf(&out->reason, "run %s is not among the runs of %s@%s", out->run_id,
 			    name, version);
+		return 0;
+	}
+	if (l->v[i].partial) {
+		out->rule = "evidence";
+		strbuf_addf(&out->reason, "run %s is partial (--suite, --filter-*, --limit or "
+			    "--shard): only a run over the whole config is evidence", l->v[i].id);
 		return 0;
 	}
 	if (!brief_passed(&l->v[i])) {
@@ -984,7 +993,7 @@ int registry_resolve_alias(const char *url, const char *target, struct history *
 {
 	struct registry *r;
 	struct run_filter f = { .target = target, .status = "finished", .verdict = "pass",
-				.newest_first = 1 };
+				.newest_first = 1, .complete = 1 };
 	struct run_info ri;
 	char *version = NULL;
 	int rc, ret = -1;

@@ -177,6 +177,33 @@ static const char *const migrations[] = {
 	"  run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
 	"  rescored_from TEXT NOT NULL"
 	") WITHOUT ROWID;",
+	/*
+	 * 8 (gates): a run's scope and what a case's verdict makes of errored
+	 * repeats. scope is JSON (suites, filters, limit, shard, resumed) or
+	 * NULL; partial is 1 when the run took less than the config's suites
+	 * and cases (--suite, --filter-*, --limit, --shard), so it is never
+	 * taken as a baseline or as evidence. A repeat that errored is not a
+	 * pass: a case passes only when its passed repeats alone satisfy the
+	 * policy over all its repeats; a case that does not and saw no failure
+	 * is "error".
+	 */
+	"ALTER TABLE runs ADD COLUMN scope TEXT;"
+	"ALTER TABLE runs ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;"
+	"DROP VIEW cases;"
+	"CREATE VIEW cases AS SELECT r.run_id AS run_id, r.suite AS suite,"
+	"  r.case_id AS case_id, max(r.case_hash) AS case_hash,"
+	"  min(r.ordinal) AS ordinal, max(r.tags) AS tags, count(*) AS n,"
+	"  sum(r.status = 'pass') AS n_pass, sum(r.status = 'fail') AS n_fail,"
+	"  sum(r.status = 'error') AS n_error, total(r.latency_ms) AS latency_ms,"
+	"  CASE WHEN CASE WHEN u.repeat_policy = 'majority'"
+	"           THEN 2 * sum(r.status = 'pass') > count(*)"
+	"         WHEN u.repeat_policy LIKE 'min_pass:%'"
+	"           THEN sum(r.status = 'pass') >= CAST(substr(u.repeat_policy, 10) AS INTEGER)"
+	"         ELSE sum(r.status = 'pass') = count(*) END"
+	"    THEN 'pass' WHEN sum(r.status = 'fail') > 0 THEN 'fail' ELSE 'error' END AS status,"
+	"  (sum(r.status = 'pass') > 0 AND sum(r.status = 'fail') > 0) AS flaky"
+	"  FROM results r JOIN runs u ON u.id = r.run_id"
+	"  GROUP BY r.run_id, r.suite, r.case_id;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -285,8 +312,8 @@ int history_run_begin(struct history *h, const struct run_info *ri)
 	sqldb_now(now, sizeof(now));
 	if (sqldb_prepare(&h->db, "INSERT INTO runs (id, started_at, finished_at, status, verdict, "
 			  "git_sha, git_ref, config_hash, target, version, model, shard, "
-			  "evalgate_version, repeats, repeat_policy) "
-			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+			  "evalgate_version, repeats, repeat_policy, scope, partial) "
+			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
 		return -1;
 	sqldb_bind_text(st, 1, ri->id);
 	sqldb_bind_text(st, 2, ri->started_at ? ri->started_at : now);
@@ -303,6 +330,8 @@ int history_run_begin(struct history *h, const struct run_info *ri)
 	sqldb_bind_text(st, 13, ri->evalgate_version);
 	sqlite3_bind_int(st, 14, ri->repeats > 0 ? ri->repeats : 1);
 	sqldb_bind_text(st, 15, ri->repeat_policy ? ri->repeat_policy : "all");
+	sqldb_bind_text(st, 16, ri->scope);
+	sqlite3_bind_int(st, 17, ri->partial != 0);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqldb_error(&h->db, "cannot store the run");
 		goto out;
@@ -551,7 +580,7 @@ int history_set_verdict(struct history *h, const char *run_id, const char *verdi
 
 #define RUN_COLS "id, started_at, finished_at, status, verdict, git_sha, git_ref, " \
 	"config_hash, target, version, model, shard, evalgate_version, " \
-	"n_cases, n_pass, n_fail, n_error, repeats, repeat_policy"
+	"n_cases, n_pass, n_fail, n_error, repeats, repeat_policy, scope, partial"
 
 static void run_info_from_row(sqlite3_stmt *st, struct run_info *ri)
 {
@@ -574,6 +603,8 @@ static void run_info_from_row(sqlite3_stmt *st, struct run_info *ri)
 	ri->n_error = (long)sqlite3_column_int64(st, 16);
 	ri->repeats = sqlite3_column_int(st, 17);
 	ri->repeat_policy = sqldb_col_dup(st, 18);
+	ri->scope = sqldb_col_dup(st, 19);
+	ri->partial = sqlite3_column_int(st, 20);
 }
 
 void run_info_release(struct run_info *ri)
@@ -591,6 +622,7 @@ void run_info_release(struct run_info *ri)
 	free(ri->shard);
 	free(ri->evalgate_version);
 	free(ri->repeat_policy);
+	free(ri->scope);
 	memset(ri, 0, sizeof(*ri));
 }
 
@@ -615,6 +647,7 @@ void run_info_copy(struct run_info *dst, const struct run_info *src)
 	dst->shard = dup_or_null(src->shard);
 	dst->evalgate_version = dup_or_null(src->evalgate_version);
 	dst->repeat_policy = dup_or_null(src->repeat_policy);
+	dst->scope = dup_or_null(src->scope);
 }
 
 /* --- finding runs --- */
@@ -637,6 +670,8 @@ int history_runs_begin(struct history *h, const struct run_filter *f, struct run
 		    "AND (?8 IS NULL OR (started_at, id) <= "
 		    "(SELECT started_at, id FROM runs WHERE id = ?8)) "
 		    "AND (?9 IS NULL OR id <> ?9) "
+		    "AND (?11 = 0 OR (status = 'finished' AND partial = 0 AND "
+		    "(verdict IS NULL OR verdict <> 'error'))) "
 		    "ORDER BY started_at %s, id %s LIMIT ?10", dir, dir);
 	rc = sqldb_prepare(&h->db, sql.buf, &st);
 	strbuf_release(&sql);
@@ -652,6 +687,7 @@ int history_runs_begin(struct history *h, const struct run_filter *f, struct run
 	sqldb_bind_text(st, 8, f->until_id);
 	sqldb_bind_text(st, 9, f->exclude_id);
 	sqlite3_bind_int64(st, 10, f->limit ? (sqlite3_int64)f->limit : -1);
+	sqlite3_bind_int(st, 11, f->complete != 0);
 	it->st = st;
 	return 0;
 }
@@ -1094,32 +1130,51 @@ out:
 	return ret;
 }
 
-int history_model_score_counts(struct history *h, const char *run_id, const char *suite,
-			       const char *tag, long *n, long *errors)
+/* a count and a total over a run in a scope (sql binds run_id, suite, tag as ?1 ?2 ?3);
+ * what is the error message */
+static int count_in_scope(struct history *h, const char *sql, const char *what,
+			  const char *run_id, const char *suite, const char *tag, long *n,
+			  long *k)
 {
 	sqlite3_stmt *st = NULL;
 	int ret = -1;
 
-	*n = *errors = 0;
-	if (sqldb_prepare(&h->db, "SELECT count(*), total(s.error) FROM scores s JOIN results r "
-			  "ON r.run_id = s.run_id AND r.suite = s.suite AND r.case_id = s.case_id "
-			  "AND r.repeat = s.repeat WHERE s.run_id = ?1 AND s.calls > 0 AND "
-			  "(?2 IS NULL OR s.suite = ?2) AND (?3 IS NULL OR "
-			  "instr(',' || r.tags || ',', ',' || ?3 || ',') > 0)", &st))
+	*n = *k = 0;
+	if (sqldb_prepare(&h->db, sql, &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
 	sqldb_bind_text(st, 3, tag);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqldb_error(&h->db, "cannot count model-graded scores");
+		sqldb_error(&h->db, what);
 		goto out;
 	}
 	*n = (long)sqlite3_column_int64(st, 0);
-	*errors = (long)sqlite3_column_double(st, 1);
+	*k = (long)sqlite3_column_double(st, 1);
 	ret = 0;
 out:
 	sqlite3_finalize(st);
 	return ret;
+}
+
+int history_model_score_counts(struct history *h, const char *run_id, const char *suite,
+			       const char *tag, long *n, long *errors)
+{
+	return count_in_scope(h, "SELECT count(*), total(s.error) FROM scores s JOIN results r "
+			      "ON r.run_id = s.run_id AND r.suite = s.suite AND "
+			      "r.case_id = s.case_id AND r.repeat = s.repeat WHERE "
+			      "s.run_id = ?1 AND s.calls > 0 AND (?2 IS NULL OR s.suite = ?2) "
+			      "AND (?3 IS NULL OR instr(',' || r.tags || ',', ',' || ?3 || ',') > 0)",
+			      "cannot count model-graded scores", run_id, suite, tag, n, errors);
+}
+
+int history_scorer_error_counts(struct history *h, const char *run_id, const char *suite,
+				const char *tag, long *n, long *errors)
+{
+	return count_in_scope(h, "SELECT count(*), total(status = 'error' AND error IS NULL) "
+			      "FROM results WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND "
+			      "(?3 IS NULL OR instr(',' || tags || ',', ',' || ?3 || ',') > 0)",
+			      "cannot count scorer errors", run_id, suite, tag, n, errors);
 }
 
 int history_values(struct history *h, const char *run_id, const char *suite, const char *tag,
@@ -1136,6 +1191,9 @@ int history_values(struct history *h, const char *run_id, const char *suite, con
 				    "coalesce(r.judge_cost_usd, 0) END, 0",
 		[VALUES_TTFT_MS] = "CASE WHEN r.status <> 'error' THEN r.ttft_ms END, 0",
 		[VALUES_ITL_MS] = "CASE WHEN r.status <> 'error' THEN r.itl_ms END, 0",
+		[VALUES_LATENCY_MS_STORED] = "CASE WHEN r.status <> 'error' AND ((r.cached = 0 AND "
+					     "r.attempts > 0) OR (r.cached = 1 AND "
+					     "r.latency_ms > 0)) THEN r.latency_ms END, 0",
 	};
 	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;

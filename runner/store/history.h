@@ -90,6 +90,9 @@ struct run_info {
 	long n_cases, n_pass, n_fail, n_error; /* filled by history_run_finish / getters */
 	int repeats;             /* times each case was run (0 or 1: once) */
 	char *repeat_policy;     /* "all", "majority", "min_pass:K"; NULL: "all" */
+	char *scope;             /* JSON: suites, filters, limit, shard, resumed; NULL: not stored */
+	int partial;             /* took less than the config's suites and cases (--suite,
+				    --filter-*, --limit, --shard): never a baseline nor evidence */
 };
 void run_info_release(struct run_info *ri);
 /* a deep copy of src into dst (released with run_info_release) */
@@ -211,6 +214,8 @@ struct run_filter {
 	const char *exclude_id;   /* leave this run out; NULL: none */
 	size_t limit;             /* at most this many runs; 0: no limit */
 	int newest_first;         /* nonzero: newest first; zero: oldest first */
+	int complete;             /* nonzero: only complete runs: finished, not partial, and
+				     not of verdict "error" (baselines, evidence) */
 };
 
 /* the state of one listing: on the caller's stack, its fields are the iterator's own */
@@ -254,6 +259,13 @@ int history_result_counts(struct history *h, const char *run_id, const char *sui
 /* scorer results that called a model (judge, claims), and how many of them errored */
 int history_model_score_counts(struct history *h, const char *run_id, const char *suite,
 			       const char *tag, long *n, long *errors);
+/*
+ * stored results (every repeat) in scope, and how many of them errored in a
+ * scorer rather than in the call (status error with no call error): an
+ * unusable judge reply, a scorer that needs context the case has none of
+ */
+int history_scorer_error_counts(struct history *h, const char *run_id, const char *suite,
+				const char *tag, long *n, long *errors);
 
 /* a stored result with its scores, as the reports read it */
 struct stored_result {
@@ -280,6 +292,8 @@ int history_gates(struct history *h, const char *run_id,
  *                     are left out and counted in n_error
  *   VALUES_LATENCY_MS latency of answered target calls; errors, cache hits
  *                     and recorded answers (no call) count as unknown
+ *   VALUES_LATENCY_MS_STORED  the same, and cache hits at the latency stored
+ *                     when their answer was obtained (unknown when none was)
  *   VALUES_TOKENS     prompt + completion tokens of the target call
  *   VALUES_COST_USD   results.cost_usd
  *   VALUES_TTFT_MS    time to first token of streamed answers (cache hits
@@ -295,6 +309,7 @@ enum history_values {
 	VALUES_COST_USD,
 	VALUES_TTFT_MS,
 	VALUES_ITL_MS,
+	VALUES_LATENCY_MS_STORED,
 };
 struct value_set {
 	double *v;               /* the known values, in storage order */

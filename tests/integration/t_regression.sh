@@ -147,7 +147,9 @@ json.dump(m, open("s/reg/suite.json", "w"))
 EOP
 check "relock after the version bump" "$EG_BIN" validate --config cfg.json --suite s/reg --lock
 mock_fail c10 c11 c12
-expect_rc "candidate with a changed case and a new one" 0 run --no-cache --baseline "$base"
+# 11 of its 13 cases pair: under min_paired (default 0.9), so the gate cannot judge it
+expect_rc "candidate with a changed case and a new one: too few pairs, exit 1" 1 run --no-cache --baseline "$base"
+expect_grep "says how few were paired" "only 11 of this run's 13 cases of scope all could be paired" "$T/out"
 chg=$(sql "select id from runs order by started_at desc limit 1")
 expect_eq "changed case is paired out: 11 pairs, 1 changed, 1 only in candidate" "11 0 0 1 1 0" \
 	"$(detail "$chg" | jq_py '" ".join(str(x) for x in [d["pairs"], d["new_failures"], d["fixed"], d["changed"], d["only_in_candidate"], d["only_in_baseline"]])')"
@@ -164,8 +166,10 @@ expect_rc "an alias that is not set: exit 2" 2 "$EG_BIN" compare alias:productio
 expect_grep "says the alias is not set" "alias .production. of it-bot is not set in the sqlite registry" "$T/err"
 expect_rc "latest:REF without a match: exit 2" 2 "$EG_BIN" compare latest:nope latest --history "$T/h.db"
 expect_rc "--baseline with a malformed ref: exit 2" 2 run --baseline "latest:"
-expect_rc "a regression gate without max_new_failures or alpha: exit 2" 2 \
-	"$EG_BIN" run --config "$(write_config bad.json '[{"metric":"regression"}]'; echo bad.json)" --suite s/reg --history "$T/h.db"
-expect_grep "located config error" "bad.json:[0-9]*: gates\[0\]: a regression gate needs max_new_failures or alpha" "$T/err"
+expect_rc "a bare regression gate is valid (the recommended defaults)" 0 \
+	"$EG_BIN" validate --config "$(write_config bare.json '[{"metric":"regression"}]'; echo bare.json)" --suite s/reg
+expect_rc "an unknown errors policy: exit 2" 2 \
+	"$EG_BIN" run --config "$(write_config bad.json '[{"metric":"regression", "errors": "hide"}]'; echo bad.json)" --suite s/reg --history "$T/h.db"
+expect_grep "located config error" "bad.json:[0-9]*: gates\[0\].errors: 'hide': expected count" "$T/err"
 
 finish

@@ -500,9 +500,9 @@ Test(compare, regression_gate_detail_and_verdicts)
 	two_runs(h);
 	/* the candidate is still running while it is gated, as in `run` */
 	failed = apply(h, "cand",
-		       "{\"metric\": \"regression\", \"max_new_failures\": 1},\n"
-		       "{\"metric\": \"regression\", \"baseline\": \"base\", \"max_new_failures\": 2},\n"
-		       "{\"metric\": \"regression\", \"alpha\": 0.05},\n"
+		       "{\"metric\": \"regression\", \"max_new_failures\": 1, \"min_paired\": 0, \"errors\": \"exclude\"},\n"
+		       "{\"metric\": \"regression\", \"baseline\": \"base\", \"max_new_failures\": 2, \"min_paired\": 0, \"errors\": \"exclude\"},\n"
+		       "{\"metric\": \"regression\", \"alpha\": 0.05, \"min_paired\": 0, \"errors\": \"exclude\"},\n"
 		       "{\"metric\": \"regression\", \"suite\": \"s2\", \"max_new_failures\": 0}",
 		       NULL, &d, out, sizeof(out));
 	cr_assert_eq(failed, 2, "%s", out);
@@ -621,7 +621,7 @@ Test(compare, regression_gate_detail_is_bounded)
 	}
 	cr_assert_eq(history_batch_commit(h), 0);
 	cr_assert_eq(history_run_finish(h, "b", RUN_FINISHED, NULL), 0);
-	cr_assert_eq(apply(h, "c", "{\"metric\": \"regression\", \"alpha\": 0.01}", NULL, &d, out,
+	cr_assert_eq(apply(h, "c", "{\"metric\": \"regression\", \"alpha\": 0.01, \"min_paired\": 0}", NULL, &d, out,
 			   sizeof(out)), 1);
 	cr_assert(strstr(out, "significant drop"), "%s", out);
 	j = cJSON_Parse(d.detail[0]);
@@ -633,6 +633,43 @@ Test(compare, regression_gate_detail_is_bounded)
 	cr_assert(cJSON_IsTrue(item(j, "unpaired_truncated")));
 	cr_assert_eq(item(j, "only_in_candidate")->valueint, 300);
 	cJSON_Delete(j);
+	details_free(&d);
+	history_close(h);
+}
+
+/* too few pairs: the gate fails and says why, whatever the flips */
+Test(compare, regression_gate_needs_min_paired)
+{
+	struct history *h = history_open(th_path("h.db"));
+	struct details d = { 0 };
+	char out[8192];
+	cJSON *j;
+
+	two_runs(h);
+	cr_assert_eq(apply(h, "cand", "{\"metric\": \"regression\"},\n"
+			   "{\"metric\": \"regression\", \"min_paired\": 0.6, \"max_new_failures\": 2},\n"
+			   "{\"metric\": \"regression\", \"min_paired\": 0.5, \"max_new_failures\": 2, "
+			   "\"errors\": \"exclude\"}",
+			   NULL, &d, out, sizeof(out)), 2, "%s", out);
+	cr_assert_eq(d.pass[0], 0);
+	/* of the candidate's 8 cases, a b c d h x pair (h's error counted); e g do not */
+	cr_assert(strstr(out, "only 6 of this run's 8 cases of scope all could be paired"), "%s", out);
+	cr_assert(strstr(out, "min_paired 0.9"), "%s", out);
+	j = cJSON_Parse(d.detail[0]);
+	cr_assert_not_null(j);
+	cr_assert(strstr(item(j, "error")->valuestring, "could be paired"));
+	cJSON_Delete(j);
+	/* h passed in the baseline and errored here: a new failure, 3 > 2 */
+	cr_assert_eq(d.pass[1], 0, "6 of 8 is over 0.6, and the error counts: %s", out);
+	cr_assert_float_eq(d.value[1], 3, 1e-12);
+	cr_assert(strstr(out, "3 new failures > 2 allowed"), "%s", out);
+	cr_assert(strstr(out, "1 error in this run counted as failure"), "%s", out);
+	j = cJSON_Parse(d.detail[1]);
+	cr_assert_eq(item(j, "errors_counted")->valueint, 1);
+	cJSON_Delete(j);
+	/* the 0.3.0 policy left it out: 2 new failures, the regression hidden */
+	cr_assert_eq(d.pass[2], 1, "%s", out);
+	cr_assert_float_eq(d.value[2], 2, 1e-12);
 	details_free(&d);
 	history_close(h);
 }
@@ -656,10 +693,33 @@ static void load_fails(const char *gate, const char *want)
 	cr_assert(strstr(err, want), "want '%s' in '%s'", want, err);
 }
 
-Test(compare, config_needs_a_bound)
+/* a bare regression gate gets the recommended configuration (docs/gates.md) */
+Test(compare, config_bare_gets_the_recommended_defaults)
 {
-	load_fails("{\"metric\": \"regression\"}",
-		   "bad.json:4: gates[0]: a regression gate needs max_new_failures or alpha");
+	struct eg_config cfg;
+	struct gates gs;
+	const struct regression_gate *rg;
+	const char *path = th_path("bare.json");
+
+	write_config(path, "{\"metric\": \"regression\"}");
+	cr_assert_eq(config_load(&cfg, path), 0);
+	cr_assert_eq(gates_load(&gs, &cfg), 0);
+	rg = gs.v[0].ctx;
+	cr_assert(rg->has_alpha);
+	cr_assert_float_eq(rg->alpha, REGRESSION_DEFAULT_ALPHA, 1e-12);
+	cr_assert_not(rg->has_max_new_failures);
+	cr_assert_not(rg->exclude_errors, "errors are counted");
+	cr_assert_float_eq(rg->min_paired, REGRESSION_DEFAULT_MIN_PAIRED, 1e-12);
+	cr_assert_str_eq(rg->baseline, "latest");
+	gates_release(&gs);
+	config_release(&cfg);
+}
+
+Test(compare, config_errors_policy)
+{
+	load_fails("{\"metric\": \"regression\", \"errors\": \"ignore\"}",
+		   "bad.json:4: gates[0].errors: 'ignore': expected count");
+	load_fails("{\"metric\": \"regression\", \"min_paired\": 1.5}", "gates[0].min_paired");
 }
 
 Test(compare, config_alpha_range)

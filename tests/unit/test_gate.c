@@ -589,13 +589,14 @@ Test(gate, distribution_and_cost_gates)
 	cr_assert_eq(rows.r[4].pass, 0);
 	cr_assert_str_eq(rows.r[4].detail, "no scores of scorer 'exact' in scope suite:b");
 
-	/* latency of answered calls: 100 300 200 400; error, cache hit and NULL left out */
+	/* latency of answered calls: 100 300 200 400; error, a cache hit stored without a
+	 * latency, and NULL left out */
 	cr_assert_str_eq(rows.r[5].name, "p95 latency_ms");
 	cr_assert_float_eq(rows.r[5].value, 385, 1e-9);
 	cr_assert_eq(rows.r[5].n, 4);
 	cr_assert_eq(rows.r[5].pass, 1);
 	cr_assert_str_eq(rows.r[5].detail, "p95 of 4 calls; 3 without a measured latency "
-			 "(error, cache hit or no call) left out");
+			 "(error, no call, or a cache hit stored without one) left out");
 	cr_assert_float_eq(rows.r[6].value, 400, 1e-9);
 	cr_assert_eq(rows.r[6].pass, 0);
 
@@ -634,13 +635,15 @@ Test(gate, distribution_and_cost_gates)
 	/* the verdict block prints each metric in its unit */
 	cr_assert_not_null(strstr(out, "  PASS  p95 latency_ms "), "%s", out);
 	cr_assert_not_null(strstr(out, " 385.0 <= 400 "), "%s", out);
-	cr_assert_not_null(strstr(out, " 400.0 <= 399 "), "%s", out);
+	/* a failed gate reads as the rule it broke */
+	cr_assert_not_null(strstr(out, " 400.0 > 399 allowed "), "%s", out);
+	cr_assert_null(strstr(out, " 400.0 <= 399 "), "%s", out);
 	cr_assert_not_null(strstr(out, " 0.7800 >= 0.75 "), "%s", out);
 	cr_assert_not_null(strstr(out, "  PASS  budget "), "%s", out);
 	cr_assert_not_null(strstr(out, " 0.111000 <= 0.12 "), "%s", out);
-	cr_assert_not_null(strstr(out, " 16.4 <= 16 "), "%s", out);
+	cr_assert_not_null(strstr(out, " 16.4 > 16 allowed "), "%s", out);
 	cr_assert_not_null(strstr(out, "  FAIL  mean latency_ms [suite nosuch] "), "%s", out);
-	cr_assert_not_null(strstr(out, " n/a <= 1 "), "%s", out);
+	cr_assert_not_null(strstr(out, " n/a, no value to hold to <= 1 "), "%s", out);
 	cr_assert_null(strstr(out, "95% CI"), "no interval for distributions: %s", out);
 	history_close(h);
 	release(&cfg, &gs);
@@ -852,7 +855,7 @@ Test(gate, gate_errors)
 		    "    {\"metric\":\n \"pass_ratio\", \"min\": 0.9}\n");
 	gates_fail(6, "gates[1].metric: unknown metric 'pass_ratio' (known: pass_rate, error_rate, "
 		   "attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, "
-		   "regression, drift, ttft_ms, itl_ms)");
+		   "regression, drift, ttft_ms, itl_ms, scorer_error_rate)");
 	write_gates("    {\"metric\": \"pass_rate\"}\n");
 	gates_fail(5, "gates[0]: a gate needs min or max");
 	write_gates("    {\"metric\": \"pass_rate\", \"suite\": \"s\", \"tag\": \"t\", \"min\": 1}\n");
@@ -926,7 +929,7 @@ Test(gate, stat_gates_read)
 	release(&cfg, &gs);
 }
 
-#define KNOWN_METRICS " (known: pass_rate, error_rate, attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, regression, drift, ttft_ms, itl_ms)"
+#define KNOWN_METRICS " (known: pass_rate, error_rate, attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, regression, drift, ttft_ms, itl_ms, scorer_error_rate)"
 
 Test(gate, stat_gate_and_price_errors)
 {

@@ -238,11 +238,12 @@ Test(history, run_round_trip_with_exact_bytes)
 	cr_assert_str_eq(ri.target, "support-bot");
 	cr_assert_str_eq(ri.git_sha, "abc123");
 	cr_assert_null(ri.git_ref);
-	/* counts are per case: case-a errored once and passed once, so it passes ("all") */
+	/* counts are per case: case-a errored once and passed once; an errored repeat never
+	 * lets a case pass ("all"), and it saw no failure, so it is an error */
 	cr_assert_eq(ri.n_cases, 2);
-	cr_assert_eq(ri.n_pass, 1);
+	cr_assert_eq(ri.n_pass, 0);
 	cr_assert_eq(ri.n_fail, 1);
-	cr_assert_eq(ri.n_error, 0);
+	cr_assert_eq(ri.n_error, 1);
 	cr_assert_eq(ri.repeats, 1);
 	cr_assert_str_eq(ri.repeat_policy, "all");
 	cr_assert_not_null(ri.finished_at);
@@ -409,11 +410,15 @@ static void check_policy(const char *policy, long pass, long fail, long error)
 
 Test(history, repeat_policies_decide_case_verdicts)
 {
-	/* errors are left out of the vote; a case with no scored repeat is an error */
-	check_policy("all", 2, 4, 1);           /* all-pass, pass-and-errors */
-	check_policy("majority", 4, 2, 1);      /* + four-of-five, three-of-five */
-	check_policy("min_pass:2", 4, 2, 1);    /* 2 or more passes; one pass fails */
-	check_policy("min_pass:1", 5, 1, 1);    /* pass-and-errors passes too */
+	/*
+	 * an errored repeat is a vote against, never for: a case passes when its passes
+	 * alone satisfy the policy over all its repeats; one that does not and saw no
+	 * failure (pass-and-errors, all-errors) is an error
+	 */
+	check_policy("all", 1, 4, 2);           /* all-pass */
+	check_policy("majority", 3, 2, 2);      /* + four-of-five, three-of-five */
+	check_policy("min_pass:2", 4, 1, 2);    /* 2 or more passes; one pass is not enough */
+	check_policy("min_pass:1", 5, 1, 1);    /* pass-and-errors has its one pass */
 }
 
 Test(history, duplicate_result_undoes_only_that_row)
@@ -894,9 +899,11 @@ Test(history, flaky_and_failed_cases)
 	cr_assert_eq(history_flaky_cases(h, "rf", collect_case, &sb), 2);
 	cr_assert_str_eq(sb.buf, "s/three-of-five:5/3/2/0:pass:1;s/two-of-five:5/2/3/0:fail:1;");
 	strbuf_reset(&sb);
-	cr_assert_eq(history_failed_cases(h, "rf", collect_case, &sb), 2);
-	/* same place in the suite (ordinal 0): by case id */
-	cr_assert_str_eq(sb.buf, "s/all-fail:5/0/5/0:fail:0;s/two-of-five:5/2/3/0:fail:1;");
+	cr_assert_eq(history_failed_cases(h, "rf", collect_case, &sb), 3);
+	/* same place in the suite (ordinal 0): by case id; one pass of five, the rest
+	 * errors, is no majority: an error, not a pass */
+	cr_assert_str_eq(sb.buf, "s/all-fail:5/0/5/0:fail:0;s/errors-only-disagree:5/1/0/4:error:0;"
+			 "s/two-of-five:5/2/3/0:fail:1;");
 	/* counting alone, and stopping early */
 	cr_assert_eq(history_flaky_cases(h, "rf", NULL, NULL), 2);
 	cr_assert_eq(history_flaky_cases(h, "rf", stop_at_first, &calls), 1);

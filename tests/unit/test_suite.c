@@ -668,6 +668,20 @@ Test(suite, lock_write_then_check)
 	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, "suite support changed but its version is still 1.0.0"), "%s", err);
 	cr_assert_not_null(strstr(err, "suite.json"), "names the manifest to edit: %s", err);
+	/* and locking it is refused too: the lock keeps the old content's hash */
+	text = th_slurp(lock, NULL);
+	cr_assert_eq(lock_write(lock, &s, 1), -1);
+	err = th_stderr_take();
+	cr_assert_not_null(strstr(err, "suite support changed but its version is still 1.0.0"), "%s", err);
+	{
+		char *after = th_slurp(lock, NULL);
+
+		cr_assert_str_eq(after, text, "the lock is unchanged");
+		free(after);
+	}
+	free(text);
+	cr_assert_eq(lock_check(lock, &s, 1), -1, "still refused after --lock");
+	th_stderr_take();
 	suite_release(&s);
 
 	/* version bumped: accepted, with a reminder to rewrite the lock */
