@@ -22,7 +22,7 @@ static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers"
 					    "max_error_rate", "max_response_bytes", NULL };
 /* a chat target's fields; other types check their own (runner/targets/) */
 static const char *const target_keys[] = { "type", "name", "version", "model", "params", "system",
-					   NULL };
+					   "tools", "tool_choice", "max_steps", NULL };
 static const char *const judge_keys[] = { "model", "params", "samples", NULL };
 static const char *const price_keys[] = { "input_per_mtok", "output_per_mtok", NULL };
 static const char *const promotion_keys[] = { "require_suites", "max_age_days", NULL };
