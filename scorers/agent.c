@@ -113,8 +113,21 @@ int agent_tool_choice_check(const struct jdoc *d, const cJSON *v, const char *fi
 	return 0;
 }
 
+const char *agent_cmp_op(const char *op)
+{
+	if (!strcmp(op, "$lt"))
+		return "<";
+	if (!strcmp(op, "$lte"))
+		return "<=";
+	if (!strcmp(op, "$gt"))
+		return ">";
+	if (!strcmp(op, "$gte"))
+		return ">=";
+	return NULL;
+}
+
 /* a matcher's operator, or NULL when it is a plain value */
-static const cJSON *matcher_op(const cJSON *m, const char **op)
+const cJSON *agent_matcher_op(const cJSON *m, const char **op)
 {
 	if (!cJSON_IsObject(m) || !m->child || m->child->next || !m->child->string ||
 	    m->child->string[0] != '$')
@@ -126,7 +139,7 @@ static const cJSON *matcher_op(const cJSON *m, const char **op)
 static int matcher_check(const struct jdoc *d, const cJSON *m, const char *field)
 {
 	const char *op = NULL;
-	const cJSON *arg = matcher_op(m, &op), *c;
+	const cJSON *arg = agent_matcher_op(m, &op), *c;
 
 	if (!arg) {
 		if (cJSON_IsObject(m))
@@ -137,6 +150,11 @@ static int matcher_check(const struct jdoc *d, const cJSON *m, const char *field
 	}
 	if (!strcmp(op, "$exact"))
 		return 0;
+	if (agent_cmp_op(op)) {
+		if (!cJSON_IsNumber(arg))
+			return jdoc_error(d, arg, field, "%s takes a number", op);
+		return 0;
+	}
 	if (!strcmp(op, "$subset")) {
 		if (!cJSON_IsObject(arg) && !cJSON_IsArray(arg))
 			return jdoc_error(d, arg, field, "$subset takes an object or an array");
@@ -161,7 +179,8 @@ static int matcher_check(const struct jdoc *d, const cJSON *m, const char *field
 		pcre2_code_free(re);
 		return 0;
 	}
-	return jdoc_error(d, m, field, "unknown matcher '%s' ($exact, $subset or $regex)", op);
+	return jdoc_error(d, m, field, "unknown matcher '%s' ($exact, $subset, $regex, $lt, $lte, "
+			  "$gt or $gte)", op);
 }
 
 int agent_fixtures_check(const struct jdoc *d, const cJSON *v, const char *field)
@@ -311,7 +330,7 @@ static int subset(const cJSON *want, const cJSON *have)
 int agent_match(const cJSON *matcher, const cJSON *value)
 {
 	const char *op = NULL;
-	const cJSON *arg = matcher_op(matcher, &op);
+	const cJSON *arg = agent_matcher_op(matcher, &op);
 
 	if (!value)
 		return 0;
@@ -320,6 +339,14 @@ int agent_match(const cJSON *matcher, const cJSON *value)
 			return cJSON_Compare(arg, value, 1);
 		if (!strcmp(op, "$subset"))
 			return subset(arg, value);
+		if (agent_cmp_op(op)) {
+			double a = arg->valuedouble, v = value->valuedouble;
+
+			if (!cJSON_IsNumber(value))
+				return 0;
+			return strlen(op) == 3 ? (op[1] == 'l' ? v < a : v > a)
+					       : (op[1] == 'l' ? v <= a : v >= a);
+		}
 		if (!strcmp(op, "$regex")) {
 			char *text;
 			int ok;

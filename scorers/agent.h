@@ -12,8 +12,8 @@
  * A fixture: {"name": "lookup_order", "match": {field: matcher},
  *             "result": "text" or any JSON}.
  * A matcher is a JSON value compared exactly (objects: every member given
- * must match, others are ignored), or {"$regex": "pattern"}, {"$exact": v}
- * or {"$subset": {...}}.
+ * must match, others are ignored), or {"$regex": "pattern"}, {"$exact": v},
+ * {"$subset": {...}}, or a bound {"$lt"|"$lte"|"$gt"|"$gte": number}.
  *
  * Ownership: a function returning cJSON * or char * gives it to the caller;
  * const cJSON * results are borrowed from the arguments.
@@ -50,6 +50,10 @@ const cJSON *agent_fixture_find(const cJSON *fixtures, const char *name, const c
 char *agent_result_text(const cJSON *result);
 /* whether value matches matcher (see above) */
 int agent_match(const cJSON *matcher, const cJSON *value);
+/* the operator member of a matcher ({"$op": arg}) with *op set, or NULL for a plain value */
+const cJSON *agent_matcher_op(const cJSON *m, const char **op);
+/* "<", "<=", ">", ">=" for $lt, $lte, $gt, $gte; NULL for other operators */
+const char *agent_cmp_op(const char *op);
 /* whether a stored call is an error: arguments not JSON, an undeclared tool, or no result */
 int agent_call_failed(const cJSON *call);
 
