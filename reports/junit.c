@@ -194,7 +194,7 @@ static int write_case(const struct stored_result *r, void *arg)
 
 		strbuf_addstr(sb, "      <system-out>");
 		add_text_truncated(sb, row->output, row->output_len);
-		if (trajectory_text(&traj, row->target_reply)) {
+		if (trajectory_text_stored(&traj, row->target_reply)) {
 			strbuf_addstr(sb, "\n--- trajectory ---\n");
 			add_text_truncated(sb, traj.buf, traj.len);
 		}

@@ -475,3 +475,37 @@ Test(tool_scorers, tool_f1_max_steps_finish_reason)
 	r = score("{\"type\": \"finish-reason\", \"expected\": \"length\"}");
 	cr_expect_str_eq(r.reason, "finish_reason \"stop\", expected \"length\"");
 }
+
+Test(tool_scorers, the_judge_sees_the_trajectory)
+{
+	struct eg_loc loc = { "suite.json", 1, 1 };
+	cJSON *spec = cJSON_Parse("{\"type\": \"judge\", \"rubric\": \"no refunds\", \"model\": \"j\"}");
+	cJSON *traj = cJSON_Parse(trajectory);
+	struct eg_case c = { 0 };
+	struct scorer s;
+	struct score_job job;
+	struct score_result res = { 0 };
+
+	c.id = "c";
+	c.input = "refund A17";
+	cr_assert_eq(scorer_init(&s, spec, &loc), 0);
+	memset(&job, 0, sizeof(job));
+	job.kase = &c;
+	job.output = "done";
+	job.output_len = 4;
+	job.trajectory = traj;
+	cr_assert_eq(scorer_score(&s, &job, &res), SCORE_WAIT);
+	cr_assert_geq(job.n_calls, 1);
+	cr_expect_not_null(strstr(job.calls[0].body, "<trajectory>\\nstep 1\\n  call lookup({})\\n"
+				  "step 2\\n  call refund({})\\n  call lookup({})\\n"
+				  "step 3 (stop): done\\n</trajectory>"),
+			   "%s", job.calls[0].body);
+	score_job_release(&s, &job);
+	job.trajectory = NULL;
+	cr_assert_eq(scorer_score(&s, &job, &res), SCORE_WAIT);
+	cr_expect_null(strstr(job.calls[0].body, "<trajectory>"), "no trajectory, no section");
+	score_job_release(&s, &job);
+	scorer_release(&s);
+	cJSON_Delete(spec);
+	cJSON_Delete(traj);
+}

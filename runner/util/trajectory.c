@@ -18,19 +18,30 @@ static void add_member(struct strbuf *sb, const cJSON *obj, const char *key)
 		esc_visible(sb, v->valuestring, strlen(v->valuestring), TRAJ_QUOTE_MAX);
 }
 
-int trajectory_text(struct strbuf *sb, const char *target_reply)
+int trajectory_text_stored(struct strbuf *sb, const char *target_reply)
 {
 	cJSON *root = target_reply ? cJSON_Parse(target_reply) : NULL;
-	const cJSON *traj = cJSON_GetObjectItemCaseSensitive(root, "trajectory"), *st, *c;
+	int n = trajectory_text(sb, cJSON_GetObjectItemCaseSensitive(root, "trajectory"));
+
+	cJSON_Delete(root);
+	return n;
+}
+
+int trajectory_text(struct strbuf *sb, const cJSON *traj)
+{
+	const cJSON *st, *c;
 	int n = 0;
 
 	cJSON_ArrayForEach(st, traj) {
 		const cJSON *num = cJSON_GetObjectItemCaseSensitive(st, "step");
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(st, "content");
 
-		strbuf_addf(sb, "step %d (", cJSON_IsNumber(num) ? num->valueint : n + 1);
-		add_member(sb, st, "finish_reason");
-		strbuf_addch(sb, ')');
+		strbuf_addf(sb, "step %d", cJSON_IsNumber(num) ? num->valueint : n + 1);
+		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(st, "finish_reason"))) {
+			strbuf_addstr(sb, " (");
+			add_member(sb, st, "finish_reason");
+			strbuf_addch(sb, ')');
+		}
 		if (cJSON_GetObjectItemCaseSensitive(st, "stopped"))
 			strbuf_addstr(sb, " stopped at max_steps");
 		if (cJSON_IsString(content) && *content->valuestring) {
@@ -59,6 +70,5 @@ int trajectory_text(struct strbuf *sb, const char *target_reply)
 		}
 		n++;
 	}
-	cJSON_Delete(root);
 	return n;
 }
