@@ -807,12 +807,11 @@ static void add_count(long *sum, long n)
 static cJSON *trajectory_add(struct job *j)
 {
 	cJSON *step = cJSON_CreateObject();
-	cJSON *calls = j->reply.tool_calls ? cJSON_Parse(j->reply.tool_calls) : NULL;
+	cJSON *given = j->reply.tool_calls ? cJSON_Parse(j->reply.tool_calls) : NULL;
+	/* chat's calls are normalised already; an http target's mapped ones are made so */
+	cJSON *calls = agent_calls_normalize(given);
 
-	if (calls && (!cJSON_IsArray(calls) || !cJSON_GetArraySize(calls))) {
-		cJSON_Delete(calls);
-		calls = NULL;
-	}
+	cJSON_Delete(given);
 	if (!j->trajectory)
 		j->trajectory = cJSON_CreateArray();
 	cJSON_AddNumberToObject(step, "step", j->steps);

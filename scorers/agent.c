@@ -240,11 +240,14 @@ cJSON *agent_calls_normalize(const cJSON *tool_calls)
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(src, "name");
 		const cJSON *args = cJSON_GetObjectItemCaseSensitive(src, "arguments");
-		cJSON *call = cJSON_CreateObject(), *parsed = NULL;
+		cJSON *call, *parsed = NULL;
 		char *text = NULL;
 
+		if (!cJSON_IsString(name))
+			continue; /* not a call */
+		call = cJSON_CreateObject();
 		cJSON_AddStringToObject(call, "id", cJSON_IsString(id) ? id->valuestring : "");
-		cJSON_AddStringToObject(call, "name", cJSON_IsString(name) ? name->valuestring : "");
+		cJSON_AddStringToObject(call, "name", name->valuestring);
 		if (cJSON_IsString(args)) {
 			text = xstrdup(args->valuestring);
 			parsed = cJSON_Parse(text);
@@ -262,6 +265,10 @@ cJSON *agent_calls_normalize(const cJSON *tool_calls)
 			cJSON_AddStringToObject(call, "error", "arguments are not JSON");
 		free(text);
 		cJSON_AddItemToArray(out, call);
+	}
+	if (!out->child) {
+		cJSON_Delete(out);
+		out = NULL;
 	}
 	return out;
 }

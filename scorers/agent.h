@@ -40,7 +40,10 @@ int agent_tool_choice_check(const struct jdoc *d, const cJSON *v, const char *fi
 int agent_fixtures_check(const struct jdoc *d, const cJSON *v, const char *field);
 int agent_max_steps_check(const struct jdoc *d, const cJSON *v, const char *field);
 
-/* the normalised calls of a reply's tool_calls array (either form); NULL when it holds none */
+/*
+ * the normalised calls of a reply's tool_calls array (either form; entries
+ * without a name are not calls); NULL when it holds none
+ */
 cJSON *agent_calls_normalize(const cJSON *tool_calls);
 /* the declared tool (its "function" object) named name, or NULL */
 const cJSON *agent_tool_find(const cJSON *tools, const char *name);

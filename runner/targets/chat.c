@@ -102,6 +102,18 @@ static void add_tools(const struct target *t, const struct target_input *in, cJS
 	}
 }
 
+/* out: a POST of body (which it takes) to the gateway's chat/completions */
+static void post_request(struct target_request *out, cJSON *body)
+{
+	memset(out, 0, sizeof(*out));
+	out->method = TARGET_POST;
+	out->body = jsonw_print(body, 0);
+	cJSON_Delete(body);
+	if (!out->body)
+		die("out of memory building a request");
+	out->body_len = strlen(out->body);
+}
+
 static int chat_build_request(const struct target *t, const struct target_input *in,
 			      struct target_request *out, struct strbuf *err)
 {
@@ -134,13 +146,7 @@ static int chat_build_request(const struct target *t, const struct target_input 
 	merge_params(body, tg->params);
 	merge_params(body, in->suite_params);
 	add_tools(t, in, body);
-	memset(out, 0, sizeof(*out));
-	out->method = TARGET_POST;
-	out->body = jsonw_print(body, 0);
-	cJSON_Delete(body);
-	if (!out->body)
-		die("out of memory building a request");
-	out->body_len = strlen(out->body);
+	post_request(out, body);
 	return 0;
 }
 
@@ -363,14 +369,8 @@ static int chat_continue_request(const struct target *t, const struct target_req
 				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(r, "content"), 1));
 		cJSON_AddItemToArray(msgs, m);
 	}
-	memset(out, 0, sizeof(*out));
-	out->method = TARGET_POST;
+	post_request(out, body);
 	out->url = prev->url ? xstrdup(prev->url) : NULL;
-	out->body = jsonw_print(body, 0);
-	cJSON_Delete(body);
-	if (!out->body)
-		die("out of memory building a request");
-	out->body_len = strlen(out->body);
 	return 0;
 }
 

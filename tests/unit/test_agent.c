@@ -116,6 +116,9 @@ Test(agent_calls, normalised_from_both_forms)
 	in = cJSON_Parse("[]");
 	cr_expect_null(agent_calls_normalize(in), "no calls: NULL");
 	cJSON_Delete(in);
+	in = cJSON_Parse("[{\"tool\": \"search\"}]");
+	cr_expect_null(agent_calls_normalize(in), "entries without a name are not calls");
+	cJSON_Delete(in);
 }
 
 Test(agent_calls, chat_replies_keep_their_calls)
