@@ -9,6 +9,7 @@
 #include "history.h"
 #include "output.h"
 #include "strbuf.h"
+#include "trajectory.h"
 #include "xalloc.h"
 #include "xml.h"
 #include "banned.h"
@@ -189,8 +190,15 @@ static int write_case(const struct stored_result *r, void *arg)
 	else if (row->status == RESULT_ERROR)
 		add_error(sb, r);
 	if (row->output) {
+		struct strbuf traj = STRBUF_INIT;
+
 		strbuf_addstr(sb, "      <system-out>");
 		add_text_truncated(sb, row->output, row->output_len);
+		if (trajectory_text_stored(&traj, row->target_reply)) {
+			strbuf_addstr(sb, "\n--- trajectory ---\n");
+			add_text_truncated(sb, traj.buf, traj.len);
+		}
+		strbuf_release(&traj);
 		strbuf_addstr(sb, "</system-out>\n");
 	}
 	strbuf_addstr(sb, "    </testcase>\n");

@@ -24,7 +24,7 @@ static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers"
 					    "max_error_rate", "max_response_bytes", NULL };
 /* a chat target's fields; other types check their own (runner/targets/) */
 static const char *const target_keys[] = { "type", "name", "version", "model", "params", "system",
-					   "prompt", "stream", NULL };
+					   "prompt", "stream", "tools", "tool_choice", "max_steps", NULL };
 static const char *const judge_keys[] = { "model", "params", "samples", NULL };
 static const char *const price_keys[] = { "input_per_mtok", "output_per_mtok", NULL };
 static const char *const budget_keys[] = { "max_cost_usd", "max_tokens", NULL };

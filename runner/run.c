@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include <omp.h>
 
+#include "agent.h"
 #include "cache.h"
 #include "error.h"
 #include "gateway.h"
@@ -95,6 +96,16 @@ struct job {
 	int cached;
 	enum result_status status;
 	struct cache_entry *to_cache;  /* replies the writer puts into the cache */
+	/* the agent loop (SPEC 12) */
+	const cJSON *tools;            /* the case's tools: the case's, the suite's or the target's */
+	const cJSON *fixtures;         /* the case's tool_results, or NULL */
+	const cJSON *default_result;   /* the case's, else the suite's default_tool_result, or NULL */
+	int max_steps;                 /* replies asked for at most */
+	int loop;                      /* tool calls are answered and the model asked again */
+	struct target_request rq;      /* loop: the last request sent (kept for the next step) */
+	cJSON *trajectory;             /* the steps so far, or NULL without tool calls */
+	int steps, steps_cached;       /* replies received, of which from the cache */
+	long sum_prompt, sum_completion; /* token counts over the steps; -1 none known */
 };
 
 enum pending_kind { PENDING_TARGET, PENDING_SCORER };
@@ -267,6 +278,8 @@ static void job_free(struct job *j)
 	free(j->scored);
 	free(j->calls_made);
 	target_reply_release(&j->reply);
+	target_request_release(&j->rq);
+	cJSON_Delete(j->trajectory);
 	free(j->error);
 	case_unref(j->sc);
 	free(j);
@@ -503,6 +516,10 @@ static void schedule_score(struct job *j)
 		j->sjobs[i].output = j->reply.output;
 		j->sjobs[i].output_len = j->reply.output_len;
 		j->sjobs[i].latency_ms = j->latency_ms;
+		j->sjobs[i].finish_reason = j->reply.finish_reason;
+		j->sjobs[i].trajectory = j->trajectory;
+		j->sjobs[i].tools = j->tools;
+		j->sjobs[i].max_steps = j->max_steps;
 	}
 	if (j->run->n_workers)
 		queue_push(&j->run->scoreq, j);
@@ -583,6 +600,15 @@ static struct job *job_new(struct run *r, const struct eg_suite *s, struct share
 	target_reply_init(&j->reply);
 	j->judge_prompt_tokens = j->judge_completion_tokens = -1;
 	j->judge_cost_usd = NAN;
+	j->sum_prompt = j->sum_completion = -1;
+	j->tools = sc->c.tools ? sc->c.tools : s->tools ? s->tools : r->target->tools;
+	j->fixtures = sc->c.tool_results;
+	j->default_result = sc->c.default_tool_result ? sc->c.default_tool_result
+						      : s->default_tool_result;
+	j->max_steps = sc->c.max_steps ? sc->c.max_steps
+		       : s->max_steps ? s->max_steps
+		       : r->target->max_steps ? r->target->max_steps : AGENT_MAX_STEPS_DEFAULT;
+	j->loop = (j->fixtures || j->default_result) && r->target->type->continue_request;
 	return j;
 }
 
@@ -808,6 +834,7 @@ static void spend_answer(struct run *r, const struct job *j)
 /* a cached answer into the job; its context and the like too */
 static void job_from_cache(struct job *j, struct cached_reply *cr)
 {
+	target_reply_release(&j->reply); /* the agent loop's previous step */
 	j->reply.output = cr->content;
 	j->reply.output_len = cr->content_len;
 	j->reply.finish_reason = cr->finish_reason;
@@ -822,8 +849,8 @@ static void job_from_cache(struct job *j, struct cached_reply *cr)
 			j->suite->name, j->kase->id);
 	/* the latency scorer judges the time the answer took when it was obtained */
 	if (cr->latency_ms > 0)
-		j->latency_ms = cr->latency_ms;
-	j->cached = 1;
+		j->latency_ms += cr->latency_ms;
+	j->steps_cached++;
 	cached_reply_release(cr);
 }
 
@@ -885,17 +912,59 @@ static int start_stored(struct run *r, struct job *j)
 	return 1;
 }
 
-static void start_job(struct run *r, struct job *j)
+static void job_replied(struct run *r, struct job *j);
+
+/* send one request of job j (its first, or the next step of its agent loop); takes rq */
+static void send_request(struct run *r, struct job *j, struct target_request *rq)
 {
-	const struct run_plan *p = r->plan;
-	struct target_input in = { j->kase, j->suite->system, j->suite->params };
-	struct target_request rq;
-	struct strbuf err = STRBUF_INIT;
 	struct cached_reply cr;
 	struct pending *pd;
 	char key[65];
 
-	if (p->answers) {
+	r->target->type->cache_key(r->target, rq, key);
+	if (j->loop) {
+		/* the next step's request extends this one */
+		target_request_release(&j->rq);
+		j->rq.method = rq->method;
+		j->rq.url = rq->url ? xstrdup(rq->url) : NULL;
+		j->rq.body = rq->body ? xstrndup(rq->body, rq->body_len) : NULL;
+		j->rq.body_len = rq->body_len;
+	}
+	if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 0) {
+		job_from_cache(j, &cr);
+		spend_answer(r, j);
+		r->st->cache_hits++;
+		verbose("cache hit: %s/%s", j->suite->name, j->kase->id);
+		target_request_release(rq);
+		job_replied(r, j);
+		return;
+	}
+	if (r->plan->cache_only) {
+		target_request_release(rq);
+		job_error(r, j, "not in the response cache (--cache-only)");
+		return;
+	}
+	pd = pending_new(PENDING_TARGET, j, rq->body, rq->body_len);
+	pd->req.url = rq->url;
+	pd->req.method = rq->method;
+	pd->req.stream = rq->stream;
+	pd->req.route = r->route;
+	if (use_cache(r, j))
+		memcpy(pd->key, key, 65);
+	if (r->target_pool)
+		worker_submit(r->target_pool, &pd->req);
+	else
+		gateway_submit(r->gw, &pd->req);
+}
+
+static void start_job(struct run *r, struct job *j)
+{
+	struct target_input in = { j->kase, j->suite->system, j->suite->params, j->suite->tools,
+				   j->suite->tool_choice };
+	struct target_request rq;
+	struct strbuf err = STRBUF_INIT;
+
+	if (r->plan->answers) {
 		if (start_stored(r, j) < 0) {
 			r->read_error = 1;
 			r->stop = 1;
@@ -910,38 +979,147 @@ static void start_job(struct run *r, struct job *j)
 		job_answered(j);
 		return;
 	}
-	if (r->target->type->build_request(r->target, &in, &rq, &err)) {
+	if (r->target->type->build_request(r->target, &in, &rq, &err))
 		job_error(r, j, err.buf);
-		goto out;
+	else
+		send_request(r, j, &rq);
+	strbuf_release(&err);
+}
+
+/* ---------------------------------------------------------------- the agent loop */
+
+static void add_count(long *sum, long n)
+{
+	if (n >= 0)
+		*sum = (*sum < 0 ? 0 : *sum) + n;
+}
+
+/* the reply in j->reply as the next step of the trajectory; its calls, or NULL */
+static cJSON *trajectory_add(struct job *j)
+{
+	cJSON *step = cJSON_CreateObject();
+	cJSON *given = j->reply.tool_calls ? cJSON_Parse(j->reply.tool_calls) : NULL;
+	/* chat's calls are normalised already; an http target's mapped ones are made so */
+	cJSON *calls = agent_calls_normalize(given);
+
+	cJSON_Delete(given);
+	if (!j->trajectory)
+		j->trajectory = cJSON_CreateArray();
+	cJSON_AddNumberToObject(step, "step", j->steps);
+	cJSON_AddStringToObject(step, "content", j->reply.output ? j->reply.output : "");
+	if (j->reply.finish_reason)
+		cJSON_AddStringToObject(step, "finish_reason", j->reply.finish_reason);
+	if (calls)
+		cJSON_AddItemToObject(step, "tool_calls", calls);
+	cJSON_AddItemToArray(j->trajectory, step);
+	return calls;
+}
+
+/* the loop is over: the trajectory and the summed usage into the reply, then scoring */
+static void agent_done(struct job *j, const char *error)
+{
+	if (j->trajectory) {
+		free(j->reply.trajectory);
+		j->reply.trajectory = jsonw_print(j->trajectory, 0);
 	}
-	r->target->type->cache_key(r->target, &rq, key);
-	if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 0) {
-		job_from_cache(j, &cr);
-		spend_answer(r, j);
-		r->st->cache_hits++;
-		verbose("cache hit: %s/%s", j->suite->name, j->kase->id);
-		target_request_release(&rq);
+	if (j->steps > 1) {
+		j->reply.prompt_tokens = j->sum_prompt;
+		j->reply.completion_tokens = j->sum_completion;
+	}
+	if (error)
+		job_error(j->run, j, error);
+	else
+		job_answered(j);
+}
+
+/* answer each call with its fixture; the tool messages, or NULL with *why set */
+static cJSON *answer_calls(struct job *j, cJSON *calls, struct strbuf *why)
+{
+	cJSON *results = cJSON_CreateArray(), *c;
+
+	cJSON_ArrayForEach(c, calls) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+		const cJSON *args = cJSON_GetObjectItemCaseSensitive(c, "args");
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
+		const char *n = cJSON_IsString(name) ? name->valuestring : "";
+		const cJSON *fx = agent_fixture_find(j->fixtures, n, args);
+		const cJSON *res = fx ? cJSON_GetObjectItemCaseSensitive(fx, "result")
+				      : j->default_result;
+		cJSON *msg;
+		char *text;
+
+		if (j->tools && !agent_tool_find(j->tools, n))
+			cJSON_AddTrueToObject(c, "undeclared");
+		if (!res) {
+			cJSON_AddStringToObject(c, "result_error", "no fixture matches");
+			if (!why->len) {
+				const cJSON *a = cJSON_GetObjectItemCaseSensitive(c, "arguments");
+
+				strbuf_addf(why, "step %d: no tool_results fixture matches %s(", j->steps, n);
+				target_add_untrusted(why, a->valuestring, strlen(a->valuestring), 200);
+				strbuf_addstr(why, ")");
+			}
+			continue;
+		}
+		text = agent_result_text(res);
+		cJSON_AddStringToObject(c, "result", text);
+		msg = cJSON_CreateObject();
+		cJSON_AddStringToObject(msg, "tool_call_id", cJSON_IsString(id) ? id->valuestring : "");
+		cJSON_AddStringToObject(msg, "content", text);
+		cJSON_AddItemToArray(results, msg);
+		free(text);
+	}
+	if (why->len) {
+		cJSON_Delete(results);
+		return NULL;
+	}
+	return results;
+}
+
+/*
+ * A reply for job j is in j->reply (from the gateway or the cache). Without
+ * tool calls it is the answer; with them, and fixtures to answer them, the
+ * loop asks again, until a reply without calls or max_steps replies.
+ */
+static void job_replied(struct run *r, struct job *j)
+{
+	struct strbuf why = STRBUF_INIT;
+	struct target_request next;
+	cJSON *calls, *results;
+
+	j->steps++;
+	j->cached = j->steps_cached == j->steps;
+	add_count(&j->sum_prompt, j->reply.prompt_tokens);
+	add_count(&j->sum_completion, j->reply.completion_tokens);
+	if (!j->reply.tool_calls && !j->trajectory) {
 		job_answered(j);
 		goto out;
 	}
-	if (p->cache_only) {
-		target_request_release(&rq);
-		job_error(r, j, "not in the response cache (--cache-only)");
+	calls = trajectory_add(j);
+	if (!calls || !j->loop) {
+		agent_done(j, NULL);
 		goto out;
 	}
-	pd = pending_new(PENDING_TARGET, j, rq.body, rq.body_len);
-	pd->req.url = rq.url;
-	pd->req.method = rq.method;
-	pd->req.stream = rq.stream;
-	pd->req.route = r->route;
-	if (use_cache(r, j))
-		memcpy(pd->key, key, 65);
-	if (r->target_pool)
-		worker_submit(r->target_pool, &pd->req);
-	else
-		gateway_submit(r->gw, &pd->req);
+	if (j->steps >= j->max_steps) {
+		cJSON_AddStringToObject(cJSON_GetArrayItem(j->trajectory, j->steps - 1), "stopped",
+					"max_steps");
+		agent_done(j, NULL);
+		goto out;
+	}
+	results = answer_calls(j, calls, &why);
+	if (!results) {
+		agent_done(j, why.buf);
+		goto out;
+	}
+	if (r->target->type->continue_request(r->target, &j->rq, &j->reply, results, &next, &why)) {
+		cJSON_Delete(results);
+		agent_done(j, why.buf);
+		goto out;
+	}
+	cJSON_Delete(results);
+	send_request(r, j, &next);
 out:
-	strbuf_release(&err);
+	strbuf_release(&why);
 }
 
 static void note_call(struct run *r, const struct gw_request *req)
@@ -1008,17 +1186,17 @@ static void on_done(struct gw_request *req, void *arg)
 	}
 	note_call(r, req);
 	if (p->kind == PENDING_TARGET) {
-		j->attempts = req->attempts;
-		j->latency_ms = req->latency_ms;
+		j->attempts += req->attempts;
+		j->latency_ms += req->latency_ms;
 		if (req->ok) {
 			target_reply_move(&j->reply, &req->reply);
 			spend_answer(r, j);
 			if (p->key[0])
-				remember_for_cache(j, -1, p->key, &j->reply, NULL, j->latency_ms);
-			job_answered(j);
+				remember_for_cache(j, -1, p->key, &j->reply, NULL, req->latency_ms);
+			job_replied(r, j);
 		} else {
 			verbose("%s/%s: %s", j->suite->name, j->kase->id, req->error);
-			job_error(r, j, req->error);
+			agent_done(j, req->error ? req->error : "unknown error");
 		}
 	} else {
 		struct score_call *c = &j->sjobs[p->scorer].calls[p->call];

@@ -10,6 +10,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "agent.h"
 #include "error.h"
 #include "hashmap.h"
 #include "input.h"
@@ -21,9 +22,12 @@
 
 static const char *const manifest_keys[] = { "name", "version", "kind", "description", "system",
 					     "params", "scorers", "tags", "prompt", "mutations",
-					     "seed", NULL };
+					     "seed", "tools", "tool_choice", "default_tool_result",
+					     "max_steps", NULL };
 static const char *const case_keys[] = { "id", "input", "messages", "context", "expected", "tags",
-					 "scorers", "output", "metadata", "vars", NULL };
+					 "scorers", "output", "metadata", "vars", "tools",
+					 "tool_choice", "tool_results", "default_tool_result",
+					 "max_steps", NULL };
 
 const char *suite_kind_name(enum suite_kind k)
 {
@@ -113,6 +117,26 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
+/* the agent fields a manifest and a case share (SPEC 12), checked and copied */
+static int load_agent(const struct jdoc *d, const cJSON *obj, cJSON **tools, cJSON **choice,
+		      cJSON **dflt, int *max_steps)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "tools");
+	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(obj, "tool_choice");
+	const cJSON *df = cJSON_GetObjectItemCaseSensitive(obj, "default_tool_result");
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(obj, "max_steps");
+
+	if ((t && agent_tools_check(d, t, "tools")) ||
+	    (ch && agent_tool_choice_check(d, ch, "tool_choice")) ||
+	    (ms && agent_max_steps_check(d, ms, "max_steps")))
+		return -1;
+	*tools = t ? cJSON_Duplicate(t, 1) : NULL;
+	*choice = ch ? cJSON_Duplicate(ch, 1) : NULL;
+	*dflt = df ? cJSON_Duplicate(df, 1) : NULL;
+	*max_steps = ms ? ms->valueint : 0;
+	return 0;
+}
+
 /* --- cases --- */
 
 void case_release(struct eg_case *c)
@@ -127,6 +151,10 @@ void case_release(struct eg_case *c)
 	cJSON_Delete(c->vars);
 	free(c->prompt);
 	cJSON_Delete(c->prompt_messages);
+	cJSON_Delete(c->tools);
+	cJSON_Delete(c->tool_choice);
+	cJSON_Delete(c->tool_results);
+	cJSON_Delete(c->default_tool_result);
 	free_scorers(c->scorers, c->n_scorers);
 	memset(c, 0, sizeof(*c));
 }
@@ -271,6 +299,13 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 		goto out;
 	}
 	c->vars = v ? cJSON_Duplicate(v, 1) : NULL;
+	if (load_agent(&d, d.root, &c->tools, &c->tool_choice, &c->default_tool_result,
+		       &c->max_steps))
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(d.root, "tool_results");
+	if (v && agent_fixtures_check(&d, v, "tool_results"))
+		goto out;
+	c->tool_results = v ? cJSON_Duplicate(v, 1) : NULL;
 	if (load_scorers(&d, d.root, s->cases_path, lineno, &c->scorers, &c->n_scorers))
 		goto out;
 	if (!s->n_scorers && !c->n_scorers) {
@@ -521,6 +556,8 @@ static void mutate_case(const struct eg_suite *s, size_t k, struct eg_case *c)
 	strbuf_release(&passage);
 	strbuf_release(&sb);
 }
+static const char *const agent_keys[] = { "tools", "tool_choice", "default_tool_result",
+					  "max_steps", NULL };
 
 /* parse suite.json into s and start the suite hash h with its canonical form */
 static int load_manifest(struct eg_suite *s, struct sha256 *h)
@@ -587,6 +624,9 @@ static int load_manifest(struct eg_suite *s, struct sha256 *h)
 	s->description = desc ? xstrdup(desc) : NULL;
 	s->system = system ? xstrdup(system) : NULL;
 	s->params = p ? cJSON_Duplicate(p, 1) : NULL;
+	if (load_agent(&d, d.root, &s->tools, &s->tool_choice, &s->default_tool_result,
+		       &s->max_steps))
+		goto out;
 	s->tags = xcalloc(n_tags + 1, sizeof(char *));
 	for (i = 0; i < n_tags; i++)
 		s->tags[i] = xstrdup(tags[i]);
@@ -618,6 +658,15 @@ static int load_manifest(struct eg_suite *s, struct sha256 *h)
 		char *c = json_canonical(p);
 		strbuf_addstr(&prompt, c);
 		free(c);
+	}
+	/* the agent fields only when given, so that other suites keep their hashes */
+	for (i = 0; agent_keys[i]; i++) {
+		p = cJSON_GetObjectItemCaseSensitive(d.root, agent_keys[i]);
+		if (p) {
+			char *c = json_canonical(p);
+			strbuf_addf(&prompt, "\n%s=%s", agent_keys[i], c);
+			free(c);
+		}
 	}
 	sha256_hex(prompt.buf, prompt.len, s->prompt_hash);
 	{
@@ -751,6 +800,9 @@ void suite_release(struct eg_suite *s)
 	free(s->description);
 	free(s->system);
 	cJSON_Delete(s->params);
+	cJSON_Delete(s->tools);
+	cJSON_Delete(s->tool_choice);
+	cJSON_Delete(s->default_tool_result);
 	free_scorers(s->scorers, s->n_scorers);
 	free_strv(s->tags, s->n_tags);
 	prompt_release(&s->own_prompt);

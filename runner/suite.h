@@ -46,6 +46,10 @@ struct eg_suite {
 	char *description;        /* or NULL */
 	char *system;             /* suite system prompt or NULL */
 	cJSON *params;            /* suite model params (object) or NULL */
+	cJSON *tools;             /* tools for every case (SPEC 12), or NULL: the target's */
+	cJSON *tool_choice;       /* or NULL */
+	cJSON *default_tool_result; /* the result of a call no fixture matches, or NULL */
+	int max_steps;            /* agent loop steps, 0: the target's */
 	struct scorer *scorers;   /* the manifest's scorers, applied to every case */
 	size_t n_scorers;
 	char **tags;              /* manifest tags, given to every case */

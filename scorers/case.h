@@ -26,6 +26,11 @@ struct eg_case {
 	cJSON *vars;              /* the case's "vars" object (request templates), or NULL */
 	char *prompt;             /* its rendered text prompt (the target's or suite's), or NULL */
 	cJSON *prompt_messages;   /* its rendered .json prompt (an array of messages), or NULL */
+	cJSON *tools;             /* "tools" (OpenAI function tools), or NULL: the suite's */
+	cJSON *tool_choice;       /* or NULL: the suite's */
+	cJSON *tool_results;      /* fixtures answering tool calls (agent.h), or NULL */
+	cJSON *default_tool_result; /* the result of a call no fixture matches, or NULL: an error */
+	int max_steps;            /* replies the agent loop asks for at most; 0: the suite's */
 	struct scorer *scorers;   /* the case's own scorers (the manifest's are in the suite) */
 	size_t n_scorers;
 	char hash[65];            /* SHA-256 of the case's canonical content, the suite's

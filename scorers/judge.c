@@ -34,6 +34,7 @@
  * "threshold", "spread": {"min", "max", "stddev"}}.
  */
 #include "judge.h"
+#include "trajectory.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -483,6 +484,7 @@ out:
 
 static const char *const delim_tags[] = {
 	"rubric", "question", "reference", "context", "passage", "answer", "claims", "claim",
+	"trajectory",
 };
 
 static int tag_char(int c)
@@ -853,7 +855,8 @@ struct judge_state {
 };
 
 /* the placeholders the judge templates may use */
-static const char *const judge_vars[] = { "rubric", "question", "answer", "reference", "context" };
+static const char *const judge_vars[] = { "rubric", "question", "answer", "reference", "context",
+					  "trajectory" };
 #define N_JUDGE_VARS (sizeof(judge_vars) / sizeof(judge_vars[0]))
 
 static const char *const judge_fields[] = { "rubric", "threshold", "samples", "model", "params",
@@ -930,9 +933,9 @@ static char *judge_render_prompt(const struct judge_ctx *ctx, const struct judge
 				 const struct score_job *job)
 {
 	struct strbuf q = STRBUF_INIT, a = STRBUF_INIT, ref = STRBUF_INIT, c = STRBUF_INIT;
-	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT, tr = STRBUF_INIT, trd = STRBUF_INIT;
 	const struct eg_case *k = job->kase;
-	struct judge_var vars[5];
+	struct judge_var vars[6];
 
 	judge_add_question(&q, k);
 	if (job->output)
@@ -945,8 +948,14 @@ static char *judge_render_prompt(const struct judge_ctx *ctx, const struct judge
 	vars[2] = (struct judge_var){ "answer", a.buf };
 	vars[3] = (struct judge_var){ "reference", k->expected ? ref.buf : NULL };
 	vars[4] = (struct judge_var){ "context", k->n_context ? c.buf : NULL };
-	if (judge_render(t->user, vars, 5, &out, &err))
+	/* an agent's steps, so the judge can grade how the answer was reached */
+	if (trajectory_text(&tr, job->trajectory))
+		judge_add_data(&trd, tr.buf, tr.len - 1); /* without the last line's newline */
+	vars[5] = (struct judge_var){ "trajectory", tr.len ? trd.buf : NULL };
+	if (judge_render(t->user, vars, 6, &out, &err))
 		die("prompt template of the judge scorer: %s", err.buf);
+	strbuf_release(&tr);
+	strbuf_release(&trd);
 	strbuf_release(&q);
 	strbuf_release(&a);
 	strbuf_release(&ref);

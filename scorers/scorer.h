@@ -58,7 +58,11 @@ struct score_job {
 	const struct eg_case *kase; /* the case: input, expected, context, tags */
 	const char *output;         /* the model's answer; any bytes, NUL-terminated */
 	size_t output_len;
-	double latency_ms;          /* of the target call */
+	double latency_ms;          /* of the target call (every step of an agent loop) */
+	const char *finish_reason;  /* of the final reply, or NULL */
+	const cJSON *trajectory;    /* the steps and their tool calls (agent.h), or NULL */
+	const cJSON *tools;         /* the tools the case declared (case, suite or target), or NULL */
+	int max_steps;              /* the agent loop's limit for this case */
 	void *state;                /* the scorer's own per-case state */
 	struct score_call *calls;   /* calls asked for in the last step */
 	size_t n_calls, alloc_calls;

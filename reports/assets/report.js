@@ -115,6 +115,30 @@
 		box.appendChild(typeof v === 'string' ? el('pre', null, v) : value(v));
 	}
 
+	/* an agent's steps: text, each call with its arguments and the result it got */
+	function trajectory(box, t) {
+		if (!Array.isArray(t) || !t.length) return;
+		box.appendChild(el('h4', null, 'Trajectory'));
+		var ol = el('ol', 'steps');
+		t.forEach(function (s) {
+			var li = el('li');
+			li.appendChild(el('div', null, 'step ' + s.step +
+				(s.finish_reason ? ' (' + s.finish_reason + ')' : '') +
+				(s.stopped ? ', stopped at max_steps' : '')));
+			if (s.content) li.appendChild(el('pre', null, s.content));
+			(s.tool_calls || []).forEach(function (c) {
+				var line = 'call ' + c.name + '(' + c.arguments + ')';
+				if (c.error) line += ' [' + c.error + ']';
+				if (c.undeclared) line += ' [undeclared tool]';
+				if (c.result !== undefined) line += '\n\u2192 ' + c.result;
+				if (c.result_error) line += '\n\u2192 no result: ' + c.result_error;
+				li.appendChild(el('pre', 'call', line));
+			});
+			ol.appendChild(li);
+		});
+		box.appendChild(ol);
+	}
+
 	function render(d) {
 		var box = el('div', 'detail');
 		section(box, 'Input', d.input);
@@ -123,8 +147,10 @@
 		if (d.retrieved) {
 			section(box, 'Retrieved context', d.retrieved.context);
 			section(box, 'Retrieved ids', d.retrieved.context_ids);
-			section(box, 'Tool calls', d.retrieved.tool_calls);
+			if (!d.retrieved.trajectory)
+				section(box, 'Tool calls', d.retrieved.tool_calls);
 			section(box, 'Reply metadata', d.retrieved.metadata);
+			trajectory(box, d.retrieved.trajectory);
 		}
 		section(box, 'Answer', d.output);
 		if (d.output_truncated)

@@ -9,6 +9,8 @@
  *   scorer_error_rate    results (each repeat) that errored in a scorer rather than
  *                        in the call / all results; gateway.max_error_rate is the
  *                        call errors' alone
+ *   tool_error_rate      tool calls that failed (arguments not JSON, a tool not declared,
+ *                        no fixture) / all tool calls of the trajectories
  */
 #include "gate_types.h"
 
@@ -131,4 +133,23 @@ const struct gate_type gate_scorer_error_rate = {
 	.fields = gate_limit_fields,
 	.parse = rate_parse,
 	.eval = scorer_error_rate_eval,
+};
+
+static int tool_error_rate_eval(const struct eg_gate *g, struct history *h, const char *run_id,
+				const struct gates *gs, struct gate_result *res)
+{
+	long k = 0, n = 0;
+
+	if (history_tool_call_counts(h, run_id, g->suite, g->tag, &n, &k))
+		return -1;
+	/* no tool call at all: none failed */
+	rate_finish(g, k, n, 0, "tool calls", res);
+	return 0;
+}
+
+const struct gate_type gate_tool_error_rate = {
+	.name = "tool_error_rate",
+	.fields = gate_limit_fields,
+	.parse = rate_parse,
+	.eval = tool_error_rate_eval,
 };

@@ -9,6 +9,7 @@
  *   cost_usd        the total cost of the target calls, from the config's prices
  *   ttft_ms         a stat of the streamed calls' times to first token
  *   itl_ms          a stat of the streamed calls' mean inter-token times
+ *   steps           a stat of the replies per answered result (agent loop steps; 1 without)
  *
  * A stat is mean (the default), min, max, p50, p90, p95 or p99. Values that
  * are not known (an errored scorer, a cache hit's latency, missing usage)
@@ -272,4 +273,28 @@ const struct gate_type gate_cost_usd = {
 	.value_decimals = 6,
 	.parse = cost_usd_parse,
 	.eval = cost_usd_eval,
+};
+
+/* --- steps --- */
+
+static int steps_parse(struct eg_gate *g, const struct gate_parse *p)
+{
+	return gate_parse_bounded(g, p, 1, 1e6);
+}
+
+static int steps_eval(const struct eg_gate *g, struct history *h, const char *run_id,
+		      const struct gates *gs, struct gate_result *res)
+{
+	static const struct values_kind k = { VALUES_STEPS, "answered results", "without an answer",
+					      0 };
+
+	return values_eval(g, h, run_id, &k, res);
+}
+
+const struct gate_type gate_steps = {
+	.name = "steps",
+	.fields = gate_limit_fields,
+	.value_decimals = 2,
+	.parse = steps_parse,
+	.eval = steps_eval,
 };

@@ -1177,6 +1177,36 @@ int history_scorer_error_counts(struct history *h, const char *run_id, const cha
 			      "cannot count scorer errors", run_id, suite, tag, n, errors);
 }
 
+int history_tool_call_counts(struct history *h, const char *run_id, const char *suite,
+			     const char *tag, long *n, long *errors)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	*n = *errors = 0;
+	if (sqldb_prepare(&h->db, "SELECT count(*), total(json_extract(c.value, '$.error') IS NOT "
+			  "NULL OR coalesce(json_extract(c.value, '$.undeclared'), 0) OR "
+			  "json_extract(c.value, '$.result_error') IS NOT NULL) FROM results r, "
+			  "json_each(r.target_reply, '$.trajectory') s, "
+			  "json_each(s.value, '$.tool_calls') c WHERE r.run_id = ?1 AND "
+			  "json_valid(r.target_reply) AND (?2 IS NULL OR r.suite = ?2) AND "
+			  "(?3 IS NULL OR instr(',' || r.tags || ',', ',' || ?3 || ',') > 0)", &st))
+		return -1;
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
+	sqldb_bind_text(st, 3, tag);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqldb_error(&h->db, "cannot count tool calls");
+		goto out;
+	}
+	*n = (long)sqlite3_column_int64(st, 0);
+	*errors = (long)sqlite3_column_double(st, 1);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int history_values(struct history *h, const char *run_id, const char *suite, const char *tag,
 		   enum history_values what, const char *scorer, struct value_set *out)
 {
@@ -1194,6 +1224,9 @@ int history_values(struct history *h, const char *run_id, const char *suite, con
 		[VALUES_LATENCY_MS_STORED] = "CASE WHEN r.status <> 'error' AND ((r.cached = 0 AND "
 					     "r.attempts > 0) OR (r.cached = 1 AND "
 					     "r.latency_ms > 0)) THEN r.latency_ms END, 0",
+		[VALUES_STEPS] = "CASE WHEN r.output IS NULL THEN NULL WHEN json_valid(r.target_reply) "
+				 "THEN coalesce(json_array_length(r.target_reply, '$.trajectory'), 1) "
+				 "ELSE 1 END, 0",
 	};
 	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;

@@ -266,6 +266,12 @@ int history_model_score_counts(struct history *h, const char *run_id, const char
  */
 int history_scorer_error_counts(struct history *h, const char *run_id, const char *suite,
 				const char *tag, long *n, long *errors);
+/*
+ * tool calls of the results' trajectories (SPEC 12), and how many of them
+ * failed: arguments not JSON, a tool not declared, or no fixture answered
+ */
+int history_tool_call_counts(struct history *h, const char *run_id, const char *suite,
+			     const char *tag, long *n, long *errors);
 
 /* a stored result with its scores, as the reports read it */
 struct stored_result {
@@ -310,6 +316,7 @@ enum history_values {
 	VALUES_TTFT_MS,
 	VALUES_ITL_MS,
 	VALUES_LATENCY_MS_STORED,
+	VALUES_STEPS,            /* replies per answered result: the trajectory's steps, else 1 */
 };
 struct value_set {
 	double *v;               /* the known values, in storage order */

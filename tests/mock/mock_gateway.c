@@ -102,6 +102,7 @@ struct rule {
 	char *model;                  /* body model, exact */
 	char *match;                  /* substring of the last user message */
 	pcre2_code *re;               /* match_re on the last user message */
+	long step;                    /* the request's agent step (1 + tool-call rounds before it), 0 any */
 	/* action */
 	char *reply;                  /* may hold {{input}} */
 	char **replies;               /* cycled per case id */
@@ -122,6 +123,7 @@ struct rule {
 	long itl_ms;                  /* delay before each later content chunk */
 	long chunks;                  /* content chunks; 0: one per word */
 	long fault_after;             /* content chunks sent before a stream fault */
+	cJSON *tool_calls;            /* [{name, arguments, id?}]: reply with these calls, or NULL */
 };
 
 struct case_entry {
@@ -230,17 +232,61 @@ static void content_text(const cJSON *content, struct strbuf *out)
 	}
 }
 
-static void replace_input(struct strbuf *out, const char *tmpl, const char *input)
+/* tmpl with {{input}} as the last user message and {{tool_result}} as the last tool message */
+static void replace_input(struct strbuf *out, const char *tmpl, const char *input,
+			  const char *tool_result)
 {
-	static const char tag[] = "{{input}}";
-	const char *p;
+	static const char tag[] = "{{input}}", ttag[] = "{{tool_result}}";
+	const char *p, *q;
 
-	while ((p = strstr(tmpl, tag))) {
-		strbuf_add(out, tmpl, (size_t)(p - tmpl));
-		strbuf_addstr(out, input);
-		tmpl = p + sizeof(tag) - 1;
+	for (;;) {
+		p = strstr(tmpl, tag);
+		q = strstr(tmpl, ttag);
+		if (!p && !q)
+			break;
+		if (p && (!q || p < q)) {
+			strbuf_add(out, tmpl, (size_t)(p - tmpl));
+			strbuf_addstr(out, input);
+			tmpl = p + sizeof(tag) - 1;
+		} else {
+			strbuf_add(out, tmpl, (size_t)(q - tmpl));
+			strbuf_addstr(out, tool_result ? tool_result : "");
+			tmpl = q + sizeof(ttag) - 1;
+		}
 	}
 	strbuf_addstr(out, tmpl);
+}
+
+/* a rule's tool_calls as OpenAI sends them: ids call_SEQ_N, arguments as text */
+static cJSON *tool_calls_json(const cJSON *calls, unsigned long seq)
+{
+	cJSON *arr = cJSON_CreateArray();
+	const cJSON *c;
+	int i = 0;
+
+	cJSON_ArrayForEach(c, calls) {
+		cJSON *tc = cJSON_CreateObject(), *fn = cJSON_CreateObject();
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+		const cJSON *args = cJSON_GetObjectItemCaseSensitive(c, "arguments");
+		char buf[64];
+
+		snprintf(buf, sizeof(buf), "call_%lu_%d", seq, i++);
+		cJSON_AddStringToObject(tc, "id", cJSON_IsString(id) ? id->valuestring : buf);
+		cJSON_AddStringToObject(tc, "type", "function");
+		cJSON_AddStringToObject(fn, "name", cJSON_IsString(name) ? name->valuestring : "");
+		if (cJSON_IsString(args)) {
+			cJSON_AddStringToObject(fn, "arguments", args->valuestring);
+		} else {
+			char *t = args ? cJSON_PrintUnformatted(args) : NULL;
+
+			cJSON_AddStringToObject(fn, "arguments", t ? t : "{}");
+			cJSON_free(t);
+		}
+		cJSON_AddItemToObject(tc, "function", fn);
+		cJSON_AddItemToArray(arr, tc);
+	}
+	return arr;
 }
 
 static double now_ms(void)
@@ -495,7 +541,7 @@ static void usage_json(cJSON *root, const char *content, enum fault_kind kind,
 }
 
 static void completion_json(struct strbuf *out, unsigned long seq, const char *model,
-			    const char *content, enum fault_kind kind,
+			    const char *content, const cJSON *tool_calls, enum fault_kind kind,
 			    const char *finish_reason, int usage, size_t prompt_words,
 			    long usage_prompt, long usage_completion)
 {
@@ -517,8 +563,12 @@ static void completion_json(struct strbuf *out, unsigned long seq, const char *m
 
 		cJSON_AddNumberToObject(choice, "index", 0);
 		cJSON_AddStringToObject(msg, "role", "assistant");
-		if (kind != FAULT_NO_CONTENT)
+		if (tool_calls && !*content)
+			cJSON_AddNullToObject(msg, "content");
+		else if (kind != FAULT_NO_CONTENT)
 			cJSON_AddStringToObject(msg, "content", content);
+		if (tool_calls)
+			cJSON_AddItemToObject(msg, "tool_calls", tool_calls_json(tool_calls, seq));
 		cJSON_AddItemToObject(choice, "message", msg);
 		cJSON_AddStringToObject(choice, "finish_reason", finish_reason);
 		cJSON_AddItemToArray(choices, choice);
@@ -545,10 +595,12 @@ static char *big_content(void)
 /* ---------- rules ---------- */
 
 static int rule_matches(const struct rule *r, const char *case_id, const char *suite,
-			const char *model, const char *user)
+			const char *model, const char *user, long step)
 {
 	int ok = 1;
 
+	if (r->step && r->step != step)
+		return 0;
 	if (r->case_id && strcmp(r->case_id, case_id))
 		return 0;
 	if (r->suite && strcmp(r->suite, suite))
@@ -569,12 +621,12 @@ static int rule_matches(const struct rule *r, const char *case_id, const char *s
 }
 
 static long find_rule(const char *case_id, const char *suite, const char *model,
-		      const char *user)
+		      const char *user, long step)
 {
 	size_t i;
 
 	for (i = 0; i < mock.nr_rules; i++)
-		if (rule_matches(&mock.rules[i], case_id, suite, model, user))
+		if (rule_matches(&mock.rules[i], case_id, suite, model, user, step))
 			return (long)i;
 	return -1;
 }
@@ -599,6 +651,7 @@ static void rule_release(struct rule *r)
 		free(r->headers[i].value);
 	}
 	free(r->headers);
+	cJSON_Delete(r->tool_calls);
 }
 
 static int get_string(const char *file, int line, const cJSON *v, char **dst)
@@ -793,6 +846,14 @@ static int parse_rule(const char *file, int line, const char *text, struct rule 
 			ret = get_count(file, line, v, 1000000, &r->chunks);
 		else if (!strcmp(k, "fault_after"))
 			ret = get_count(file, line, v, 1000000, &r->fault_after);
+		else if (!strcmp(k, "step"))
+			ret = get_count(file, line, v, 100000, &r->step);
+		else if (!strcmp(k, "tool_calls")) {
+			if (!cJSON_IsArray(v))
+				ret = error_at(file, line, k, "expected an array of {name, arguments}");
+			else
+				r->tool_calls = cJSON_Duplicate(v, 1);
+		}
 		else
 			ret = error_at(file, line, k, "unknown field");
 		if (ret)
@@ -858,6 +919,8 @@ struct chat_info {
 	int stream;                   /* the body asked for "stream": true */
 	int include_usage;            /* and stream_options.include_usage */
 	double arrived_ms;            /* when the request's headers arrived (now_ms clock) */
+	char *tool_result;            /* last tool message, or NULL */
+	long step;                    /* 1 + assistant messages with tool_calls */
 	int authorized;
 	unsigned long attempt;
 };
@@ -929,9 +992,15 @@ static int parse_chat(struct request *req, struct chat_info *ci, size_t *prompt_
 		}
 		content_text(cJSON_GetObjectItemCaseSensitive(m, "content"), &text);
 		words += count_words(text.buf);
+		if (!strcmp(role->valuestring, "assistant") &&
+		    cJSON_GetObjectItemCaseSensitive(m, "tool_calls"))
+			ci->step++;
 		if (!strcmp(role->valuestring, "user")) {
 			strbuf_release(&user);
 			user = text;
+		} else if (!strcmp(role->valuestring, "tool")) {
+			free(ci->tool_result);
+			ci->tool_result = strbuf_detach(&text, NULL);
 		} else {
 			strbuf_release(&text);
 		}
@@ -1168,11 +1237,13 @@ static void build_reply(const struct rule *r, unsigned long k, unsigned long seq
 	if (kind == FAULT_BIG)
 		big = big_content();
 	else if (r && r->replies)
-		replace_input(&text, r->replies[k % r->nr_replies], ci->user);
+		replace_input(&text, r->replies[k % r->nr_replies], ci->user, ci->tool_result);
 	else if (r && r->reply)
-		replace_input(&text, r->reply, ci->user);
-	else
+		replace_input(&text, r->reply, ci->user, ci->tool_result);
+	else if (!r || !r->tool_calls)
 		strbuf_addf(&text, "echo: %s", ci->user);
+	if (r && r->tool_calls && !r->finish_reason)
+		fr = "tool_calls";
 	if (ci->stream && (kind == FAULT_NONE || kind >= FAULT_STREAM_ERROR)) {
 		cJSON *u = NULL;
 
@@ -1189,7 +1260,8 @@ static void build_reply(const struct rule *r, unsigned long k, unsigned long seq
 		strbuf_release(&text);
 		return;
 	}
-	completion_json(&o->body, seq, ci->model, big ? big : text.buf, kind, fr, usage,
+	completion_json(&o->body, seq, ci->model, big ? big : text.buf, r ? r->tool_calls : NULL,
+			kind, fr, usage,
 			prompt_words, r ? r->usage_prompt : -1, r ? r->usage_completion : -1);
 	if (kind == FAULT_TRUNCATED)
 		o->send_len = o->body.len / 2;
@@ -1286,7 +1358,7 @@ static void handle_chat(struct MHD_Connection *conn, const char *path,
 		outcome_error(o, 401, "Incorrect API key provided", "invalid_request_error",
 			      "invalid_api_key");
 	} else if (!parse_chat(req, &ci, &prompt_words, o)) {
-		rule = find_rule(ci.case_id, ci.suite, ci.model, ci.user);
+		rule = find_rule(ci.case_id, ci.suite, ci.model, ci.user, ci.step + 1);
 	}
 	count_request(ci.case_id, rule, &seq, &ci.attempt, &hits);
 	if (o->status == 0) {
@@ -1303,6 +1375,7 @@ static void handle_chat(struct MHD_Connection *conn, const char *path,
 	log_request(conn, path, &ci, o);
 	free(ci.model);
 	free(ci.user);
+	free(ci.tool_result);
 }
 
 /* ---------- HTTP plumbing ---------- */

@@ -333,7 +333,7 @@ Test(judge, templates)
 					       "TASK: verify-claims" };
 	struct judge_var vars[] = {
 		{ "rubric", "R" }, { "question", "Q" }, { "answer", "A" }, { "reference", "F" },
-		{ "context", "C" }, { "claims", "L" }, { "n_claims", "2" },
+		{ "context", "C" }, { "claims", "L" }, { "n_claims", "2" }, { "trajectory", "T" },
 	};
 	size_t i, m;
 
@@ -344,7 +344,7 @@ Test(judge, templates)
 
 		cr_assert_eq(judge_template_load(&jt, t[i].name), 0, "%s does not load", t[i].name);
 		cr_expect(*jt.system && *jt.user, "%s: empty part", t[i].name);
-		cr_expect_eq(judge_render(jt.user, vars, 7, &out, &err), 0, "%s: %s", t[i].name,
+		cr_expect_eq(judge_render(jt.user, vars, 8, &out, &err), 0, "%s: %s", t[i].name,
 			     err.buf);
 		for (m = 0; m < 3; m++)
 			cr_expect_eq(th_count(out.buf, markers[m]), !strcmp(markers[m], t[i].marker),

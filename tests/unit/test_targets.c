@@ -806,7 +806,7 @@ Test(target, http_target_renders_requests_and_keeps_secrets)
 
 	make_case(&c, "{\"id\": \"c1\", \"input\": \"refund?\", \"vars\": {\"user\": \"ann\"}}");
 	{
-		struct target_input in = { &c, NULL, NULL };
+		struct target_input in = { &c, NULL, NULL, NULL, NULL };
 
 		cr_assert_eq(t.type->build_request(&t, &in, &rq, &err), 0, "%s", err.buf);
 	}
@@ -845,7 +845,7 @@ Test(target, http_target_renders_requests_and_keeps_secrets)
 	cr_assert_eq(target_load(&t, &cfg), 0);
 	make_case(&c, "{\"id\": \"c1\", \"input\": \"refund?\", \"vars\": {\"user\": \"ann\"}}");
 	{
-		struct target_input in = { &c, NULL, NULL };
+		struct target_input in = { &c, NULL, NULL, NULL, NULL };
 
 		cr_assert_eq(t.type->build_request(&t, &in, &rq, &err), 0, "%s", err.buf);
 	}
@@ -857,7 +857,7 @@ Test(target, http_target_renders_requests_and_keeps_secrets)
 	/* a case without the variable: that case cannot be asked */
 	make_case(&c, "{\"id\": \"c2\", \"input\": \"x\"}");
 	{
-		struct target_input in = { &c, NULL, NULL };
+		struct target_input in = { &c, NULL, NULL, NULL, NULL };
 
 		cr_expect_eq(t.type->build_request(&t, &in, &rq, &err), -1);
 		cr_expect_str_eq(err.buf, "the case has no vars.user, which the request template uses");
@@ -876,7 +876,7 @@ Test(target, get_requests_fill_the_url)
 	struct target_request rq;
 	struct eg_case c;
 	struct strbuf err = STRBUF_INIT;
-	struct target_input in = { &c, NULL, NULL };
+	struct target_input in = { &c, NULL, NULL, NULL, NULL };
 	char k1[65], k2[65];
 
 	write_target(HTTP_HEAD "  \"request\": {\"method\": \"get\", \"url\": \"http://h/ask?q={{input}}\"},\n"
@@ -910,7 +910,7 @@ Test(target, chat_requests_are_as_they_were)
 	struct eg_case c;
 	struct strbuf err = STRBUF_INIT;
 	cJSON *suite_params = cJSON_Parse("{\"max_tokens\": 10, \"model\": \"ignored\"}");
-	struct target_input in = { &c, "suite system", suite_params };
+	struct target_input in = { &c, "suite system", suite_params, NULL, NULL };
 	char key[65], want[65];
 
 	write_target("{\"name\": \"bot\", \"version\": \"v1\", \"model\": \"m\", \"system\": \"sys\",\n"

@@ -1,0 +1,74 @@
+#include "trajectory.h"
+
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "escape.h"
+#include "strbuf.h"
+#include "banned.h"
+
+#define TRAJ_QUOTE_MAX 200 /* bytes of one content, argument or result shown */
+
+static void add_member(struct strbuf *sb, const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (cJSON_IsString(v))
+		esc_visible(sb, v->valuestring, strlen(v->valuestring), TRAJ_QUOTE_MAX);
+}
+
+int trajectory_text_stored(struct strbuf *sb, const char *target_reply)
+{
+	cJSON *root = target_reply ? cJSON_Parse(target_reply) : NULL;
+	int n = trajectory_text(sb, cJSON_GetObjectItemCaseSensitive(root, "trajectory"));
+
+	cJSON_Delete(root);
+	return n;
+}
+
+int trajectory_text(struct strbuf *sb, const cJSON *traj)
+{
+	const cJSON *st, *c;
+	int n = 0;
+
+	cJSON_ArrayForEach(st, traj) {
+		const cJSON *num = cJSON_GetObjectItemCaseSensitive(st, "step");
+		const cJSON *content = cJSON_GetObjectItemCaseSensitive(st, "content");
+
+		strbuf_addf(sb, "step %d", cJSON_IsNumber(num) ? num->valueint : n + 1);
+		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(st, "finish_reason"))) {
+			strbuf_addstr(sb, " (");
+			add_member(sb, st, "finish_reason");
+			strbuf_addch(sb, ')');
+		}
+		if (cJSON_GetObjectItemCaseSensitive(st, "stopped"))
+			strbuf_addstr(sb, " stopped at max_steps");
+		if (cJSON_IsString(content) && *content->valuestring) {
+			strbuf_addstr(sb, ": ");
+			add_member(sb, st, "content");
+		}
+		strbuf_addch(sb, '\n');
+		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(st, "tool_calls")) {
+			strbuf_addstr(sb, "  call ");
+			add_member(sb, c, "name");
+			strbuf_addch(sb, '(');
+			add_member(sb, c, "arguments");
+			strbuf_addch(sb, ')');
+			if (cJSON_GetObjectItemCaseSensitive(c, "error"))
+				strbuf_addstr(sb, " [arguments are not JSON]");
+			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "undeclared")))
+				strbuf_addstr(sb, " [undeclared tool]");
+			if (cJSON_GetObjectItemCaseSensitive(c, "result")) {
+				strbuf_addstr(sb, " -> ");
+				add_member(sb, c, "result");
+			} else if (cJSON_GetObjectItemCaseSensitive(c, "result_error")) {
+				strbuf_addstr(sb, " -> no result: ");
+				add_member(sb, c, "result_error");
+			}
+			strbuf_addch(sb, '\n');
+		}
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): evalgate's own CPU time (user + system) for an agent
+# case of 3 steps (two tool-call rounds answered from fixtures, then the
+# answer) against an ordinary 1-step case, on the mock gateway (latency 0 ms,
+# loopback, no cache). CASES cases of each kind (default 5,000), REPS runs of
+# each (default 3, interleaved), medians. The agent case makes 3 requests, so
+# 3x is the bound: the loop itself (fixture matching, the growing
+# conversation, the trajectory) must not cost more than its requests. Peak
+# memory (max RSS) of both is printed too: it stays bounded by the
+# concurrency, not by the number of cases.
+#
+#   tests/bench/bench_agents.sh [BUILD_DIR]
+#   CASES=10000 REPS=5 tests/bench/bench_agents.sh build
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd)
+exec python3 - "$build" <<'EOP'
+import json, os, shutil, statistics, subprocess, sys, tempfile, time
+
+build = sys.argv[1]
+EVALGATE = os.path.join(build, "evalgate")
+MOCK = os.path.join(build, "tests", "mock_gateway")
+CASES = int(os.environ.get("CASES", "5000"))
+REPS = int(os.environ.get("REPS", "3"))
+CONCURRENCY = int(os.environ.get("CONCURRENCY", "64"))
+
+tmp = tempfile.mkdtemp(prefix="evalgate-bench-agents.")
+mock = None
+try:
+    script = os.path.join(tmp, "script.jsonl")
+    with open(script, "w") as f:
+        for r in ({"suite": "agent", "step": 1,
+                   "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A17"}}]},
+                  {"suite": "agent", "step": 2,
+                   "tool_calls": [{"name": "refund_order", "arguments": {"order_id": "A17", "amount": 20}}]},
+                  {"suite": "agent", "step": 3, "reply": "Refunded: {{tool_result}}"},
+                  {"suite": "plain", "reply": "Refunded: REFUND-OK"}):
+            f.write(json.dumps(r) + "\n")
+    port_file = os.path.join(tmp, "port")
+    mock = subprocess.Popen([MOCK, "--port", "0", "--port-file", port_file, "--latency-ms", "0",
+                             "--script", script],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        if os.path.exists(port_file) and open(port_file).read().strip():
+            break
+        time.sleep(0.025)
+    base = f"http://127.0.0.1:{int(open(port_file).read())}/v1"
+
+    tools = [{"type": "function", "function": {"name": n, "parameters": {
+        "type": "object", "properties": {"order_id": {"type": "string"}, "amount": {"type": "number"}}}}}
+        for n in ("lookup_order", "refund_order")]
+    fixtures = [{"name": "lookup_order", "match": {"order_id": "A17"}, "result": {"total": 20}},
+                {"name": "refund_order", "match": {"amount": {"$lte": 100}}, "result": "REFUND-OK"}]
+    for kind in ("plain", "agent"):
+        d = os.path.join(tmp, kind)
+        os.makedirs(d)
+        with open(os.path.join(d, "suite.json"), "w") as f:
+            json.dump({"name": kind, "version": "1", "kind": "golden", "tools": tools,
+                       "scorers": [{"type": "contains", "value": "REFUND-OK"}]}, f)
+        with open(os.path.join(d, "cases.jsonl"), "w") as f:
+            for i in range(CASES):
+                c = {"id": f"case-{i:07d}", "input": f"Please refund order A17 ({i})."}
+                if kind == "agent":
+                    c["tool_results"] = fixtures
+                f.write(json.dumps(c) + "\n")
+        with open(os.path.join(tmp, kind + ".json"), "w") as f:
+            json.dump({"gateway": {"base_url": base, "timeout_s": 30, "max_retries": 2,
+                                   "concurrency": CONCURRENCY},
+                       "target": {"name": "bench", "version": "1", "model": "m"},
+                       "suites": [d]}, f)
+
+    def run(kind):
+        hist = os.path.join(tmp, f"h-{kind}-{time.monotonic_ns()}", "history.db")
+        err = os.path.join(tmp, "stderr")
+        t0 = time.monotonic()
+        with open(err, "w") as ef:
+            p = subprocess.Popen([EVALGATE, "run", "--config", os.path.join(tmp, kind + ".json"),
+                                  "--history", hist, "--no-cache", "-q"],
+                                 stdout=subprocess.DEVNULL, stderr=ef)
+            _, status, ru = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t0
+        rc = os.waitstatus_to_exitcode(status)
+        if rc != 0:
+            sys.exit(f"{kind}: evalgate failed ({rc}): {open(err).read()[-2000:]}")
+        rows = subprocess.run(["sqlite3", hist, "select count(*), sum(json_array_length("
+                               "target_reply, '$.trajectory')) from results where status = 'pass'"],
+                              capture_output=True, text=True).stdout.strip().split("|")
+        if int(rows[0]) != CASES:
+            sys.exit(f"{kind}: expected {CASES} passing results, found {rows[0]}")
+        if kind == "agent" and int(rows[1]) != 3 * CASES:
+            sys.exit(f"agent: expected {3 * CASES} steps, found {rows[1]}")
+        shutil.rmtree(os.path.dirname(hist))
+        return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
+
+    res = {"plain": [], "agent": []}
+    for _ in range(REPS):
+        for kind in ("plain", "agent"):
+            res[kind].append(run(kind))
+    med = {k: [statistics.median(x[i] for x in v) for i in range(3)] for k, v in res.items()}
+    print(f"agent loop benchmark: {CASES} cases, concurrency {CONCURRENCY}, medians of {REPS}")
+    for kind, (wall, cpu, rss) in med.items():
+        print(f"  {kind:5}  {CASES / wall:8.0f} cases/s  cpu {cpu * 1e6 / CASES:7.1f} us/case  "
+              f"max rss {rss:6.1f} MiB")
+    ratio = med["agent"][1] / med["plain"][1]
+    print(f"  a 3-step agent case costs {ratio:.2f}x the CPU of a 1-step case (bound: 3x): "
+          f"{'ok' if ratio <= 3 else 'OVER'}")
+    sys.exit(0 if ratio <= 3 else 1)
+finally:
+    if mock:
+        mock.terminate()
+        mock.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
+EOP
