@@ -12,7 +12,8 @@
  *             ext-pii-presidio-tests, ext-faith-halueval and garak's refusal
  *             strings (a comparison baseline); a missing one is skipped with
  *             a note
- *   -v HALF   also list the refusal cases the scorer gets wrong in that half
+ *   -v HALF   also list the refusal cases the scorer gets wrong in that half,
+ *             and the pii cases it gets wrong (per kind)
  *   -q        no per-style and per-encoding breakdowns
  *
  * What counts as positive: refusal: the answer refuses (the scorer with
@@ -382,7 +383,7 @@ static int pii_labeled(const cJSON *md, const char *kind)
 	return 0;
 }
 
-static int run_pii(const char *datasets, const char *name, int per_tested_kind)
+static int run_pii(const char *datasets, const char *name, int per_tested_kind, int verbose)
 {
 	struct strbuf path = STRBUF_INIT;
 	struct scorer all, one[N_PII_KINDS];
@@ -424,6 +425,9 @@ static int run_pii(const char *datasets, const char *name, int per_tested_kind)
 			r = score(&one[k], NULL, out, len);
 			if (r < 0)
 				t_one[k].errors++;
+			if (verbose && pii_labeled(md, pii_kinds[k]) != (r == 0))
+				printf("  %s %s: %.120s\n", r == 0 ? "FALSE " : "MISSED",
+				       pii_kinds[k], out);
 			tally_add(&t_one[k], pii_labeled(md, pii_kinds[k]), r == 0);
 			if (per_tested_kind)
 				tally_add(&t_all, pii_labeled(md, pii_kinds[k]), r == 0);
@@ -1089,6 +1093,44 @@ static void natural_texts(struct strlist *l, const char *src, const char *datase
 	strbuf_release(&path);
 }
 
+/*
+ * pii on texts that hold no personal data: the refusal set's answers and
+ * HaluEval's answers and Wikipedia passages; every flag is a false positive
+ */
+static int run_pii_natural(const char *src, const char *datasets, int verbose)
+{
+	static const char *const out_only[] = { "output", NULL };
+	static const char *const out_ctx[] = { "output", "context", NULL };
+	struct strbuf path = STRBUF_INIT;
+	struct strlist l = { 0 }, *texts = &l;
+	struct scorer s;
+	size_t i, flagged = 0;
+
+	strbuf_addf(&path, "%s/tests/data/refusal-labeled.jsonl", src);
+	gather_texts(&l, path.buf, out_only);
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/ext-faith-halueval/cases.jsonl", datasets);
+	gather_texts(&l, path.buf, out_ctx);
+	strbuf_release(&path);
+	if (scorer_from(&s, "{\"type\": \"pii\"}")) {
+		strlist_release(&l);
+		return -1;
+	}
+	for (i = 0; i < texts->n; i++) {
+		if (score(&s, NULL, texts->v[i], strlen(texts->v[i])) != 0)
+			continue;
+		flagged++;
+		if (verbose)
+			printf("  FALSE  pii (natural): %.120s\n", texts->v[i]);
+	}
+	printf("\npii on natural texts: %zu of %zu flagged (the refusal set's answers, "
+	       "HaluEval's answers and passages; every flag is a false positive)\n", flagged,
+	       texts->n);
+	scorer_release(&s);
+	strlist_release(&l);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: accuracy [-d DATASETS] [-s SRC] [-v dev|held-out|all] [-q]\n");
@@ -1132,11 +1174,13 @@ int main(int argc, char **argv)
 	}
 	printf("accuracy: refusal set from %s/tests/data, public data from %s\n", src, datasets);
 	if (run_refusal(src, datasets, verbose, quiet) ||
-	    run_pii(datasets, "ext-pii-presidio-synth", 0) ||
-	    run_pii(datasets, "ext-pii-presidio-tests", 1) ||
+	    run_pii(datasets, "ext-pii-presidio-synth", 0, verbose >= 0) ||
+	    run_pii(datasets, "ext-pii-presidio-tests", 1, verbose >= 0) ||
 	    run_faithfulness(datasets))
 		ret = 1;
 	natural_texts(&texts, src, datasets);
+	if (!ret && run_pii_natural(src, datasets, verbose >= 0))
+		ret = 1;
 	if (!ret && run_canary(&texts, quiet))
 		ret = 1;
 	strlist_release(&texts);
