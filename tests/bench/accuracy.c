@@ -13,7 +13,7 @@
  *             strings (a comparison baseline); a missing one is skipped with
  *             a note
  *   -v HALF   also list the refusal cases the scorer gets wrong in that half,
- *             and the pii cases it gets wrong (per kind)
+ *             and the pii and faithfulness (defaults) cases it gets wrong
  *   -q        no per-style and per-encoding breakdowns
  *
  * What counts as positive: refusal: the answer refuses (the scorer with
@@ -460,16 +460,24 @@ out_set:
 
 /* ---- faithfulness ---- */
 
-static int run_faithfulness(const char *datasets)
+static int run_faithfulness(const char *datasets, int verbose)
 {
 	static const char *const specs[] = {
 		"{\"type\": \"faithfulness\", \"method\": \"lexical\"}",
 		"{\"type\": \"faithfulness\", \"method\": \"lexical\", \"min_overlap\": 1.0}",
+		"{\"type\": \"faithfulness\", \"method\": \"lexical\", \"entities\": false}",
+		"{\"type\": \"faithfulness\", \"method\": \"lexical\", \"entities\": false, "
+		"\"min_overlap\": 1.0}",
+		"{\"type\": \"faithfulness\", \"method\": \"lexical\", \"min_overlap\": 0.8}",
+		"{\"type\": \"faithfulness\", \"method\": \"lexical\", \"min_overlap\": 0.9}",
 	};
-	static const char *const names[] = { "lexical (defaults)", "lexical min_overlap 1" };
+	static const char *const names[] = { "lexical (defaults)", "lexical min_overlap 1",
+					     "lexical, no entities", "no entities, overlap 1",
+					     "lexical min_overlap 0.8", "lexical min_overlap 0.9" };
+#define N_FAITH (sizeof(specs) / sizeof(specs[0]))
 	struct strbuf path = STRBUF_INIT;
-	struct tally t[2];
-	struct scorer s[2];
+	struct tally t[N_FAITH];
+	struct scorer s[N_FAITH];
 	struct jsonl set;
 	size_t i;
 	int k, ret = -1;
@@ -481,7 +489,7 @@ static int run_faithfulness(const char *datasets)
 		strbuf_release(&path);
 		return 0;
 	}
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < (int)N_FAITH; k++)
 		if (scorer_from(&s[k], specs[k]))
 			goto out_set;
 	for (i = 0; i < set.n; i++) {
@@ -497,16 +505,18 @@ static int run_faithfulness(const char *datasets)
 		cJSON_ArrayForEach(v, ctx)
 			if (cJSON_IsString(v))
 				kase.context[kase.n_context++] = v->valuestring;
-		for (k = 0; k < 2; k++) {
+		for (k = 0; k < (int)N_FAITH; k++) {
 			int r = score(&s[k], &kase, out, strlen(out));
 			if (r < 0)
 				t[k].errors++;
 			tally_add(&t[k], !strcmp(label, "hallucinated"), r == 0);
+			if (verbose && !k && !strcmp(label, "hallucinated") != (r == 0))
+				printf("  %s faithfulness: %.150s\n", r == 0 ? "FALSE " : "MISSED", out);
 		}
 		free(kase.context);
 	}
 	table_header("faithfulness on ext-faith-halueval (positive: hallucinated)");
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < (int)N_FAITH; k++) {
 		tally_print(names[k], "halueval", &t[k]);
 		scorer_release(&s[k]);
 	}
@@ -1176,7 +1186,7 @@ int main(int argc, char **argv)
 	if (run_refusal(src, datasets, verbose, quiet) ||
 	    run_pii(datasets, "ext-pii-presidio-synth", 0, verbose >= 0) ||
 	    run_pii(datasets, "ext-pii-presidio-tests", 1, verbose >= 0) ||
-	    run_faithfulness(datasets))
+	    run_faithfulness(datasets, verbose >= 0))
 		ret = 1;
 	natural_texts(&texts, src, datasets);
 	if (!ret && run_pii_natural(src, datasets, verbose >= 0))
