@@ -473,7 +473,7 @@ static int run_faithfulness(const char *datasets, int verbose)
 	};
 	static const char *const names[] = { "lexical (defaults)", "lexical min_overlap 1",
 					     "lexical, no entities", "no entities, overlap 1",
-					     "lexical min_overlap 0.8", "lexical min_overlap 0.9" };
+					     "lexical overlap 0.8", "lexical overlap 0.9" };
 #define N_FAITH (sizeof(specs) / sizeof(specs[0]))
 	struct strbuf path = STRBUF_INIT;
 	struct tally t[N_FAITH];
