@@ -323,8 +323,10 @@ Test(lexical, entities_hostile)
 	const char *ctx[] = { passage, NULL };
 
 	/* capitalised words, digits, NUL, invalid UTF-8; the passage the same but NUL */
+	static const char unit[] = "Ab 12 Not. \0\xff\xc3 Cd 0\n";
+
 	for (i = 0; i < n; i++) {
-		big[i] = "Ab 12 Not. \0\xff\xc3 Cd 0\n"[i % 22];
+		big[i] = unit[i % (sizeof(unit) - 1)];
 		passage[i] = big[i] ? big[i] : ' ';
 	}
 	big[n] = passage[n] = '\0';
