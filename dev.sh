@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES="build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libpcre2-dev
-libsqlite3-dev libcriterion-dev libmicrohttpd-dev libxml2-utils sqlite3 curl python3"
+libsqlite3-dev libcriterion-dev libmicrohttpd-dev libxml2-utils sqlite3 curl python3
+libphonenumber-dev"
 # only the tests need these: the report's JSON schema check, the browser test and the
 # fuzz targets (clang with its libFuzzer and sanitizer runtimes, and its OpenMP)
 FUZZ_PACKAGES="clang libclang-rt-dev libomp-dev"

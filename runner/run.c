@@ -87,7 +87,8 @@ struct job {
 	struct target_reply reply;     /* the answer (output NUL-terminated), its usage, context... */
 	int answered;                  /* reply holds an answer */
 	struct eg_case view;           /* the case as scored when the target retrieved its context:
-					  a shallow copy of *kase whose context is reply.context */
+					  a shallow copy of *kase whose context (and context_ids)
+					  are reply's */
 	char *error;                   /* the call failed: why */
 	double latency_ms;
 	long judge_prompt_tokens, judge_completion_tokens; /* scorers' calls; -1 none known */
@@ -793,17 +794,25 @@ static int use_cache(const struct run *r, const struct job *j)
 /*
  * The job has its answer in j->reply: score it. A case without context of
  * its own is scored against the context the target retrieved (faithfulness,
- * the judge's context): its scorers see a copy of the case holding it.
+ * the judge's context), and against the ids of what it retrieved (the
+ * retrieval scorer): its scorers see a copy of the case holding them.
  */
 static void job_answered(struct job *j)
 {
 	size_t i;
 
 	j->answered = 1;
-	if (!j->kase->n_context && j->reply.n_context) {
+	if ((!j->kase->n_context && j->reply.n_context) ||
+	    (!j->kase->context_ids && j->reply.context_ids)) {
 		j->view = *j->kase;
-		j->view.context = j->reply.context;
-		j->view.n_context = j->reply.n_context;
+		if (!j->kase->n_context && j->reply.n_context) {
+			j->view.context = j->reply.context;
+			j->view.n_context = j->reply.n_context;
+		}
+		if (!j->kase->context_ids && j->reply.context_ids) {
+			j->view.context_ids = j->reply.context_ids;
+			j->view.n_context_ids = j->reply.n_context_ids;
+		}
 		for (i = 0; i < j->n_scorers; i++)
 			j->sjobs[i].kase = &j->view;
 	}

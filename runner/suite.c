@@ -27,7 +27,8 @@ static const char *const manifest_keys[] = { "name", "version", "kind", "descrip
 static const char *const case_keys[] = { "id", "input", "messages", "context", "expected", "tags",
 					 "scorers", "output", "metadata", "vars", "tools",
 					 "tool_choice", "tool_results", "default_tool_result",
-					 "max_steps", NULL };
+					 "max_steps", "context_ids", "expected_context_ids",
+					 NULL };
 
 const char *suite_kind_name(enum suite_kind k)
 {
@@ -145,6 +146,8 @@ void case_release(struct eg_case *c)
 	free(c->input);
 	cJSON_Delete(c->messages);
 	free_strv(c->context, c->n_context);
+	free_strv(c->context_ids, c->n_context_ids);
+	free_strv(c->expected_context_ids, c->n_expected_context_ids);
 	free(c->expected);
 	free_strv(c->tags, c->n_tags);
 	free(c->output);
@@ -157,6 +160,24 @@ void case_release(struct eg_case *c)
 	cJSON_Delete(c->default_tool_result);
 	free_scorers(c->scorers, c->n_scorers);
 	memset(c, 0, sizeof(*c));
+}
+
+/* the optional array of passage ids `key` of a case, copied */
+static int case_ids(struct jdoc *d, const char *key, char ***out, size_t *n_out)
+{
+	const char **ids = NULL;
+	size_t n = 0, i;
+
+	if (!cJSON_GetObjectItemCaseSensitive(d->root, key))
+		return 0;
+	if (jdoc_string_array(d, d->root, "", key, &ids, &n))
+		return -1;
+	*out = xcalloc(n + 1, sizeof(char *));
+	for (i = 0; i < n; i++)
+		(*out)[i] = xstrdup(ids[i]);
+	*n_out = n;
+	free(ids);
+	return 0;
 }
 
 static int check_messages(struct jdoc *d, const cJSON *m)
@@ -287,6 +308,10 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 			c->context[i] = xstrdup(ctx[i]);
 		c->n_context = n_ctx;
 	}
+	if (case_ids(&d, "context_ids", &c->context_ids, &c->n_context_ids) ||
+	    case_ids(&d, "expected_context_ids", &c->expected_context_ids,
+		     &c->n_expected_context_ids))
+		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(d.root, "metadata");
 	if (v && !cJSON_IsObject(v)) {
 		jdoc_error(&d, v, "metadata", "expected an object");

@@ -19,6 +19,11 @@ struct eg_case {
 	cJSON *messages;          /* array of {role, content}, or NULL */
 	char **context;           /* retrieved passages */
 	size_t n_context;
+	char **context_ids;       /* ids of the retrieved passages: the case's own (online
+				     suites), else what the target returned; may be NULL */
+	size_t n_context_ids;
+	char **expected_context_ids; /* ids retrieval should find (the retrieval scorer) */
+	size_t n_expected_context_ids;
 	char *expected;           /* reference answer or NULL */
 	char **tags;              /* the case's tags plus the manifest's */
 	size_t n_tags;

@@ -16,6 +16,9 @@
  *   threshold    in [0,1], default 0.8 for both methods: pass when score >=
  *                threshold
  *   min_overlap  lexical only, in (0,1], default 0.6
+ *   entities     lexical only, default true: a sentence is supported only
+ *                by a passage that also holds each of its numbers, dates,
+ *                amounts and capitalised names (LEXICAL_ENTITIES, lexical.h)
  *   model        claims only: the judge model (default judge.model)
  *   params       claims only: request parameters over judge.params
  *
@@ -67,6 +70,7 @@ struct faith_ctx {
 	enum faith_method method;
 	double threshold;                   /* pass when score >= threshold */
 	double min_overlap;                 /* lexical */
+	int entities;                       /* lexical: numbers and names must be in the passage */
 	const char *model;                  /* claims: borrowed from spec or the config */
 	cJSON *spec;                        /* a copy of the spec, owning model and params */
 	const cJSON *params;                /* claims: the spec's "params", or NULL */
@@ -102,7 +106,7 @@ static const char *const extract_vars[] = { "question", "answer" };
 static const char *const verify_vars[] = { "context", "claims", "n_claims" };
 
 static const char *const faith_fields[] = { "method", "threshold", "min_overlap", "model",
-					    "params", NULL };
+					    "params", "entities", NULL };
 
 static void faith_release(struct scorer *s)
 {
@@ -123,11 +127,13 @@ static int faith_init(struct scorer *s, const cJSON *spec, const struct eg_loc *
 {
 	const char *method = "claims";
 	double threshold = DEFAULT_THRESHOLD, min_overlap = DEFAULT_MIN_OVERLAP;
+	int entities = 1;
 	struct faith_ctx *ctx;
 
 	if (scorer_spec_opt_string(spec, "method", loc, "faithfulness", &method) ||
 	    scorer_spec_opt_number(spec, "threshold", loc, "faithfulness", &threshold) ||
-	    scorer_spec_opt_number(spec, "min_overlap", loc, "faithfulness", &min_overlap))
+	    scorer_spec_opt_number(spec, "min_overlap", loc, "faithfulness", &min_overlap) ||
+	    scorer_spec_opt_bool(spec, "entities", loc, "faithfulness", &entities))
 		return -1;
 	if (strcmp(method, "claims") && strcmp(method, "lexical")) {
 		struct strbuf q = STRBUF_INIT;
@@ -144,6 +150,9 @@ static int faith_init(struct scorer *s, const cJSON *spec, const struct eg_loc *
 		if (cJSON_GetObjectItemCaseSensitive(spec, "min_overlap"))
 			return scorer_error(loc, "faithfulness",
 					    "field \"min_overlap\" applies only to method \"lexical\"");
+		if (cJSON_GetObjectItemCaseSensitive(spec, "entities"))
+			return scorer_error(loc, "faithfulness",
+					    "field \"entities\" applies only to method \"lexical\"");
 	} else {
 		if (min_overlap <= 0 || min_overlap > 1)
 			return scorer_error(loc, "faithfulness",
@@ -160,6 +169,7 @@ static int faith_init(struct scorer *s, const cJSON *spec, const struct eg_loc *
 	ctx->method = strcmp(method, "claims") ? FAITH_LEXICAL : FAITH_CLAIMS;
 	ctx->threshold = threshold;
 	ctx->min_overlap = min_overlap;
+	ctx->entities = entities;
 	if (ctx->method == FAITH_LEXICAL)
 		return 0;
 
@@ -434,6 +444,7 @@ static char *lexical_detail(const struct faith_ctx *ctx, const struct lexical_re
 	jsonw_member_num(&w, "score", error ? NAN : out->score);
 	jsonw_member_num(&w, "threshold", ctx->threshold);
 	jsonw_member_num(&w, "min_overlap", ctx->min_overlap);
+	jsonw_member_bool(&w, "entities", ctx->entities);
 	jsonw_member_str(&w, "unsupported",
 			 lr && lr->reason && *lr->reason ? lr->reason : NULL);
 	jsonw_member_str(&w, "error", error);
@@ -450,8 +461,9 @@ static enum score_status lexical_step(const struct faith_ctx *ctx, struct score_
 	int rc;
 
 	memset(&lr, 0, sizeof(lr));
-	rc = lexical_faithfulness(answer, job->output ? job->output_len : 0, job->kase->context,
-				  job->kase->n_context, ctx->min_overlap, &lr);
+	rc = lexical_faithfulness_flags(answer, job->output ? job->output_len : 0,
+					job->kase->context, job->kase->n_context, ctx->min_overlap,
+					ctx->entities ? LEXICAL_ENTITIES : 0, &lr);
 	if (rc < 0) {
 		out->score = 1;
 		out->pass = 1;

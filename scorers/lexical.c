@@ -175,7 +175,8 @@ static int starts_word(enum ckind k)
 struct word {
 	char buf[WORD_MAX];
 	size_t len;
-	int alpha; /* only ASCII letters: stemming applies */
+	int alpha;    /* only ASCII letters: stemming applies */
+	size_t start; /* offset of its first byte in the text */
 };
 
 static void word_put(struct word *w, const char *p, size_t n)
@@ -227,6 +228,7 @@ static int next_word(const unsigned char *s, size_t len, size_t *pos, struct wor
 	}
 	w->len = 0;
 	w->alpha = 1;
+	w->start = i;
 	while (i < len) {
 		unsigned char c = s[i], cl = class_of(c);
 		enum ckind k;
@@ -322,16 +324,82 @@ static void stem(struct word *w)
 		w->len--;
 }
 
-/* the hash of the next content word of s from *pos; 0 when there is none left */
-static uint64_t next_content(const unsigned char *s, size_t len, size_t *pos)
+/* where a content word sits and whether it names something */
+struct word_at {
+	size_t b, e; /* its bytes in the text */
+	int entity;  /* a number or a capitalised word */
+};
+
+/* does the word at s[b..) start with a capital letter (ASCII or Latin-1)? */
+static int capitalised(const unsigned char *s, size_t len, size_t b)
+{
+	if (s[b] >= 'A' && s[b] <= 'Z')
+		return 1;
+	return s[b] == 0xc3 && b + 1 < len && s[b + 1] >= 0x80 && s[b + 1] <= 0x9e &&
+		s[b + 1] != 0x97;
+}
+
+/* every negation word stands for one token, whose hash this is */
+#define NEGATION_HASH 2
+
+static const char *const negation_words[] = {
+	"not", "no", "never", "nor", "neither", "none", "nobody", "nothing", "cannot",
+	"cant", "couldnt", "didnt", "doesnt", "dont", "hadnt", "hasnt", "havent", "isnt",
+	"shouldnt", "wasnt", "werent", "wont", "wouldnt",
+};
+
+static int is_negation(const struct word *w)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(negation_words) / sizeof(negation_words[0]); i++)
+		if (strlen(negation_words[i]) == w->len && !memcmp(negation_words[i], w->buf, w->len))
+			return 1;
+	return 0;
+}
+
+/*
+ * The hash of the next content word of s from *pos; 0 when there is none
+ * left. A number loses its leading zeros ("05" and "5" are one). With
+ * negations, every negation word is a content word of its own, the same
+ * for all (NEGATION_HASH). When at is not NULL it says where the word is
+ * and whether it is an entity.
+ */
+static uint64_t next_content(const unsigned char *s, size_t len, size_t *pos,
+			     struct word_at *at, int negations)
 {
 	struct word w;
 
 	while (next_word(s, len, pos, &w)) {
+		size_t z = 0;
+
 		if (w.len == 1 && w.alpha)
 			continue; /* a lone letter: "e.g." gives e and g */
+		if (negations && is_negation(&w)) {
+			if (at) {
+				at->b = w.start;
+				at->e = *pos;
+				at->entity = 1;
+			}
+			return NEGATION_HASH;
+		}
 		if (hashmap_has(&stop_set, hash_bytes(w.buf, w.len)))
 			continue;
+		while (z + 1 < w.len && w.buf[z] == '0' && is_digit((unsigned char)w.buf[z + 1]))
+			z++;
+		if (z) {
+			memmove(w.buf, w.buf + z, w.len - z);
+			w.len -= z;
+		}
+		if (at) {
+			size_t k;
+
+			at->b = w.start;
+			at->e = *pos;
+			at->entity = capitalised(s, len, w.start);
+			for (k = 0; k < w.len && !at->entity; k++)
+				at->entity = is_digit((unsigned char)w.buf[k]);
+		}
 		stem(&w);
 		return hash_bytes(w.buf, w.len);
 	}
@@ -461,7 +529,7 @@ static size_t sort_unique(uint64_t *v, size_t n)
 }
 
 /* one set of content-word hashes per passage (an empty one for a NULL passage) */
-static struct hashmap *passages_build(char *const *context, size_t n_context)
+static struct hashmap *passages_build(char *const *context, size_t n_context, int negations)
 {
 	struct hashmap *sets = xcalloc(n_context ? n_context : 1, sizeof(*sets));
 	size_t i, bound = 0;
@@ -481,7 +549,7 @@ static struct hashmap *passages_build(char *const *context, size_t n_context)
 			continue;
 		}
 		len = strlen(p);
-		while ((h = next_content((const unsigned char *)p, len, &pos)))
+		while ((h = next_content((const unsigned char *)p, len, &pos, NULL, negations)))
 			words[n++] = h;
 		hashmap_init(&sets[i], n);
 		for (k = 0; k < n; k++)
@@ -494,9 +562,23 @@ static struct hashmap *passages_build(char *const *context, size_t n_context)
 int lexical_faithfulness(const char *answer, size_t len, char *const *context, size_t n_context,
 			 double min_overlap, struct lexical_result *out)
 {
+	return lexical_faithfulness_flags(answer, len, context, n_context, min_overlap, 0, out);
+}
+
+/* an entity of a sentence: its hash and where the answer says it */
+struct entity {
+	uint64_t h;
+	size_t b, e;
+};
+
+int lexical_faithfulness_flags(const char *answer, size_t len, char *const *context,
+			       size_t n_context, double min_overlap, unsigned flags,
+			       struct lexical_result *out)
+{
 	struct strbuf reason = STRBUF_INIT;
 	struct hashmap *sets;
 	uint64_t *words;
+	struct entity *ents;
 	size_t pos = 0, listed = 0, unlisted = 0, p;
 	int ret = -1;
 
@@ -509,31 +591,54 @@ int lexical_faithfulness(const char *answer, size_t len, char *const *context, s
 	if (min_overlap < 0)
 		min_overlap = 0;
 
-	sets = passages_build(context, n_context);
+	sets = passages_build(context, n_context, !!(flags & LEXICAL_ENTITIES));
 	words = xmalloc((len / 2 + 2) * sizeof(*words));
+	ents = xmalloc((len / 2 + 2) * sizeof(*ents));
 	while (pos < len) {
-		size_t b, e, wpos, n = 0, i, best = 0;
+		size_t b, e, wpos, n = 0, n_ent = 0, i, best = 0, best_p = 0;
+		const struct entity *missing = NULL;
+		struct word_at at;
 		uint64_t h;
+		int ok = 0;
 
 		pos = next_sentence(answer, len, pos, &b, &e);
 		wpos = b;
-		while ((h = next_content((const unsigned char *)answer, e, &wpos)))
+		while ((h = next_content((const unsigned char *)answer, e, &wpos, &at,
+						 !!(flags & LEXICAL_ENTITIES)))) {
+			/* "No, ..." answers a question; it negates nothing */
+			if (h == NEGATION_HASH && at.b == b)
+				continue;
 			words[n++] = h;
+			if (at.entity && (flags & LEXICAL_ENTITIES)) {
+				ents[n_ent].h = h;
+				ents[n_ent].b = at.b;
+				ents[n_ent++].e = at.e;
+			}
+		}
 		if (!n)
 			continue;
 		n = sort_unique(words, n);
-		for (i = 0; i < n_context; i++) {
+		for (i = 0; i < n_context && !ok; i++) {
 			size_t k, found = 0;
+			const struct entity *miss = NULL;
+
 			if (!context[i])
 				continue;
 			for (k = 0; k < n; k++)
 				found += hashmap_has(&sets[i], words[k]);
-			if (found > best)
+			for (k = 0; k < n_ent && !miss; k++)
+				if (!hashmap_has(&sets[i], ents[k].h))
+					miss = &ents[k];
+			/* a small tolerance: 2/3 meets 0.6667 */
+			ok = (double)found >= min_overlap * (double)n - 1e-9 && !miss;
+			if (found > best || !best_p) {
 				best = found;
+				best_p = i + 1;
+				missing = miss;
+			}
 		}
 		out->total++;
-		/* a small tolerance: 2/3 meets 0.6667 */
-		if ((double)best >= min_overlap * (double)n - 1e-9) {
+		if (ok) {
 			out->supported++;
 			continue;
 		}
@@ -543,10 +648,18 @@ int lexical_faithfulness(const char *answer, size_t len, char *const *context, s
 		}
 		strbuf_addstr(&reason, listed ? "; \"" : "unsupported: \"");
 		esc_visible(&reason, answer + b, e - b, SCORER_QUOTE_MAX);
-		strbuf_addf(&reason, "\" (%zu/%zu words)", best, n);
+		strbuf_addf(&reason, "\" (%zu/%zu words", best, n);
+		if (missing) {
+			strbuf_addstr(&reason, "; \"");
+			esc_visible(&reason, answer + missing->b, missing->e - missing->b,
+				    SCORER_QUOTE_MAX);
+			strbuf_addstr(&reason, "\" not in the context");
+		}
+		strbuf_addch(&reason, ')');
 		listed++;
 	}
 	free(words);
+	free(ents);
 	for (p = 0; p < n_context; p++)
 		hashmap_release(&sets[p]);
 	free(sets);

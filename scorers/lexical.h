@@ -25,6 +25,21 @@ struct lexical_result {
 /* 0 ok, -1 when the answer has no sentence with a content word (out->reason NULL) */
 int lexical_faithfulness(const char *answer, size_t len, char *const *context, size_t n_context,
 			 double min_overlap, struct lexical_result *out);
+
+/*
+ * LEXICAL_ENTITIES: a sentence is supported only by a passage that also
+ * holds every entity of the sentence: each word with a digit (numbers,
+ * amounts, years, the parts of a date: "1,500", "05" and "5" are one) and
+ * each capitalised content word (names, months, places; the sentence's
+ * first word too). The reason names the first entity the best passage
+ * lacks.
+ */
+#define LEXICAL_ENTITIES 1u
+
+/* lexical_faithfulness() with flags (LEXICAL_*); flags 0 is the same call */
+int lexical_faithfulness_flags(const char *answer, size_t len, char *const *context,
+			       size_t n_context, double min_overlap, unsigned flags,
+			       struct lexical_result *out);
 void lexical_result_release(struct lexical_result *r);
 
 #endif

@@ -28,7 +28,8 @@
 #define SCORER_TYPES(X)                                                                   \
 	X(equals) X(contains) X(icontains) X(starts_with) X(regex) X(json) X(latency)     \
 	X(refusal) X(canary) X(pii) X(judge) X(faithfulness) X(exec)                     \
-	X(tool_called) X(tool_args) X(tool_sequence) X(tool_f1) X(max_steps) X(finish_reason)
+	X(tool_called) X(tool_args) X(tool_sequence) X(tool_f1) X(max_steps)             \
+	X(finish_reason) X(retrieval)
 
 #define SCORER_DECLARE(n) extern const struct scorer_type scorer_##n;
 SCORER_TYPES(SCORER_DECLARE)

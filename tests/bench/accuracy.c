@@ -12,7 +12,8 @@
  *             ext-pii-presidio-tests, ext-faith-halueval and garak's refusal
  *             strings (a comparison baseline); a missing one is skipped with
  *             a note
- *   -v HALF   also list the refusal cases the scorer gets wrong in that half
+ *   -v HALF   also list the refusal cases the scorer gets wrong in that half,
+ *             and the pii and faithfulness (defaults) cases it gets wrong
  *   -q        no per-style and per-encoding breakdowns
  *
  * What counts as positive: refusal: the answer refuses (the scorer with
@@ -382,7 +383,7 @@ static int pii_labeled(const cJSON *md, const char *kind)
 	return 0;
 }
 
-static int run_pii(const char *datasets, const char *name, int per_tested_kind)
+static int run_pii(const char *datasets, const char *name, int per_tested_kind, int verbose)
 {
 	struct strbuf path = STRBUF_INIT;
 	struct scorer all, one[N_PII_KINDS];
@@ -424,6 +425,9 @@ static int run_pii(const char *datasets, const char *name, int per_tested_kind)
 			r = score(&one[k], NULL, out, len);
 			if (r < 0)
 				t_one[k].errors++;
+			if (verbose && pii_labeled(md, pii_kinds[k]) != (r == 0))
+				printf("  %s %s: %.120s\n", r == 0 ? "FALSE " : "MISSED",
+				       pii_kinds[k], out);
 			tally_add(&t_one[k], pii_labeled(md, pii_kinds[k]), r == 0);
 			if (per_tested_kind)
 				tally_add(&t_all, pii_labeled(md, pii_kinds[k]), r == 0);
@@ -456,16 +460,24 @@ out_set:
 
 /* ---- faithfulness ---- */
 
-static int run_faithfulness(const char *datasets)
+static int run_faithfulness(const char *datasets, int verbose)
 {
 	static const char *const specs[] = {
 		"{\"type\": \"faithfulness\", \"method\": \"lexical\"}",
 		"{\"type\": \"faithfulness\", \"method\": \"lexical\", \"min_overlap\": 1.0}",
+		"{\"type\": \"faithfulness\", \"method\": \"lexical\", \"entities\": false}",
+		"{\"type\": \"faithfulness\", \"method\": \"lexical\", \"entities\": false, "
+		"\"min_overlap\": 1.0}",
+		"{\"type\": \"faithfulness\", \"method\": \"lexical\", \"min_overlap\": 0.8}",
+		"{\"type\": \"faithfulness\", \"method\": \"lexical\", \"min_overlap\": 0.9}",
 	};
-	static const char *const names[] = { "lexical (defaults)", "lexical min_overlap 1" };
+	static const char *const names[] = { "lexical (defaults)", "lexical min_overlap 1",
+					     "lexical, no entities", "no entities, overlap 1",
+					     "lexical overlap 0.8", "lexical overlap 0.9" };
+#define N_FAITH (sizeof(specs) / sizeof(specs[0]))
 	struct strbuf path = STRBUF_INIT;
-	struct tally t[2];
-	struct scorer s[2];
+	struct tally t[N_FAITH];
+	struct scorer s[N_FAITH];
 	struct jsonl set;
 	size_t i;
 	int k, ret = -1;
@@ -477,7 +489,7 @@ static int run_faithfulness(const char *datasets)
 		strbuf_release(&path);
 		return 0;
 	}
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < (int)N_FAITH; k++)
 		if (scorer_from(&s[k], specs[k]))
 			goto out_set;
 	for (i = 0; i < set.n; i++) {
@@ -493,16 +505,18 @@ static int run_faithfulness(const char *datasets)
 		cJSON_ArrayForEach(v, ctx)
 			if (cJSON_IsString(v))
 				kase.context[kase.n_context++] = v->valuestring;
-		for (k = 0; k < 2; k++) {
+		for (k = 0; k < (int)N_FAITH; k++) {
 			int r = score(&s[k], &kase, out, strlen(out));
 			if (r < 0)
 				t[k].errors++;
 			tally_add(&t[k], !strcmp(label, "hallucinated"), r == 0);
+			if (verbose && !k && !strcmp(label, "hallucinated") != (r == 0))
+				printf("  %s faithfulness: %.150s\n", r == 0 ? "FALSE " : "MISSED", out);
 		}
 		free(kase.context);
 	}
 	table_header("faithfulness on ext-faith-halueval (positive: hallucinated)");
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < (int)N_FAITH; k++) {
 		tally_print(names[k], "halueval", &t[k]);
 		scorer_release(&s[k]);
 	}
@@ -1089,6 +1103,44 @@ static void natural_texts(struct strlist *l, const char *src, const char *datase
 	strbuf_release(&path);
 }
 
+/*
+ * pii on texts that hold no personal data: the refusal set's answers and
+ * HaluEval's answers and Wikipedia passages; every flag is a false positive
+ */
+static int run_pii_natural(const char *src, const char *datasets, int verbose)
+{
+	static const char *const out_only[] = { "output", NULL };
+	static const char *const out_ctx[] = { "output", "context", NULL };
+	struct strbuf path = STRBUF_INIT;
+	struct strlist l = { 0 }, *texts = &l;
+	struct scorer s;
+	size_t i, flagged = 0;
+
+	strbuf_addf(&path, "%s/tests/data/refusal-labeled.jsonl", src);
+	gather_texts(&l, path.buf, out_only);
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/ext-faith-halueval/cases.jsonl", datasets);
+	gather_texts(&l, path.buf, out_ctx);
+	strbuf_release(&path);
+	if (scorer_from(&s, "{\"type\": \"pii\"}")) {
+		strlist_release(&l);
+		return -1;
+	}
+	for (i = 0; i < texts->n; i++) {
+		if (score(&s, NULL, texts->v[i], strlen(texts->v[i])) != 0)
+			continue;
+		flagged++;
+		if (verbose)
+			printf("  FALSE  pii (natural): %.120s\n", texts->v[i]);
+	}
+	printf("\npii on natural texts: %zu of %zu flagged (the refusal set's answers, "
+	       "HaluEval's answers and passages; every flag is a false positive)\n", flagged,
+	       texts->n);
+	scorer_release(&s);
+	strlist_release(&l);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: accuracy [-d DATASETS] [-s SRC] [-v dev|held-out|all] [-q]\n");
@@ -1132,11 +1184,13 @@ int main(int argc, char **argv)
 	}
 	printf("accuracy: refusal set from %s/tests/data, public data from %s\n", src, datasets);
 	if (run_refusal(src, datasets, verbose, quiet) ||
-	    run_pii(datasets, "ext-pii-presidio-synth", 0) ||
-	    run_pii(datasets, "ext-pii-presidio-tests", 1) ||
-	    run_faithfulness(datasets))
+	    run_pii(datasets, "ext-pii-presidio-synth", 0, verbose >= 0) ||
+	    run_pii(datasets, "ext-pii-presidio-tests", 1, verbose >= 0) ||
+	    run_faithfulness(datasets, verbose >= 0))
 		ret = 1;
 	natural_texts(&texts, src, datasets);
+	if (!ret && run_pii_natural(src, datasets, verbose >= 0))
+		ret = 1;
 	if (!ret && run_canary(&texts, quiet))
 		ret = 1;
 	strlist_release(&texts);

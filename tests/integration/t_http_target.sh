@@ -55,7 +55,9 @@ with open("script.jsonl", "w") as f:
 
 cases = [
     {"id": "refund-window", "input": "How many days do I have to return an unused item for a refund?",
-     "vars": {"k": 2}, "scorers": [{"type": "faithfulness", "method": "claims", "threshold": 0.8}]},
+     "vars": {"k": 2}, "expected_context_ids": ["returns#2.1"],
+     "scorers": [{"type": "faithfulness", "method": "claims", "threshold": 0.8},
+                 {"type": "retrieval", "metric": "mrr", "k": 2}]},
     {"id": "gift-cards", "input": "Do gift cards expire?", "vars": {"k": 1}},
     {"id": "made-up", "input": "How are refunds paid?", "vars": {"k": 2}},
 ]
@@ -117,6 +119,8 @@ expect_grep "the retrieved passages are stored" 'Returns (§2.1): Most items can
 	<(res refund-window target_reply)
 expect_eq "and their ids, best first" 'returns#2.1 2' \
 	"$(sql "select json_extract(target_reply, '$.context_ids[0]') || ' ' || json_array_length(target_reply, '$.context_ids') from results where case_id='refund-window'")"
+expect_eq "the retrieval scorer reads the ids the app returned" "1 1.0" \
+	"$(sql "select pass || ' ' || score from scores where case_id='refund-window' and type='retrieval'")"
 expect_eq "vars reach the request: top_k 1 gives one passage" "1" \
 	"$(sql "select json_array_length(target_reply, '$.context') from results where case_id='gift-cards'")"
 expect_eq "the reply's usage is the result's (the mock counts 14 words)" "14" "$(res refund-window completion_tokens)"

@@ -10,7 +10,7 @@
 : >script.jsonl
 start_mock script.jsonl
 mkdir -p suites prompts
-write_config cfg.json '[{"metric":"regression","baseline":"latest","max_new_failures":0}]'
+write_config cfg.json '[{"metric":"regression","baseline":"latest","max_new_failures":0,"min_paired":0}]'
 python3 - <<'EOP'
 import json
 cfg = json.load(open("cfg.json"))

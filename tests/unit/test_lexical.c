@@ -3,6 +3,7 @@
  * splitter (abbreviations, decimals, line breaks), stop words, stemming,
  * folding, the one-passage rule, reasons, and awkward input.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,4 +246,95 @@ Test(lexical, awkward_bytes)
 	cr_expect_eq(r.score, 1.0, "the answer is its own context: %s", r.reason);
 	lexical_result_release(&r);
 	free(big);
+}
+
+/* ---- LEXICAL_ENTITIES: numbers, names and negations must be in the passage ---- */
+
+static const char *const film_ctx[] = {
+	"The Green Hornet is a 1966 series starring Van Williams, with Bruce Lee as Kato. "
+	"It ran for 26 episodes and cost $1,500,000 to make; filming began on 05 June 1966.",
+	"Dallas is a city in Texas.",
+	NULL,
+};
+
+/* 1 when supported with entities, the reason copied */
+static int run_ent(const char *answer, double min, char *reason, size_t size)
+{
+	struct lexical_result r;
+	int ok;
+
+	cr_assert_eq(lexical_faithfulness_flags(answer, strlen(answer), (char *const *)film_ctx, 2,
+						min, LEXICAL_ENTITIES, &r), 0);
+	cr_assert_not_null(r.reason);
+	cr_assert_null(strchr(r.reason, '\n'));
+	ok = r.supported == r.total;
+	snprintf(reason, size, "%s", r.reason);
+	lexical_result_release(&r);
+	return ok;
+}
+
+Test(lexical, entities)
+{
+	char reason[512];
+
+	cr_expect(run_ent("Bruce Lee played Kato in the 1966 series The Green Hornet.", 0.6, reason,
+			  sizeof(reason)), "%s", reason);
+	cr_expect(run_ent("It cost 1500000 dollars and began on 5 June 1966.", 0.5, reason,
+			  sizeof(reason)), "%s", reason);
+	/* a swapped year: the words overlap, the number is not there */
+	cr_expect(!run_ent("Bruce Lee played Kato in the 1967 series The Green Hornet.", 0.6, reason,
+			   sizeof(reason)));
+	cr_expect(strstr(reason, "\"1967\" not in the context"), "%s", reason);
+	/* a swapped name */
+	cr_expect(!run_ent("Jackie Chan played Kato in the 1966 series The Green Hornet.", 0.6,
+			   reason, sizeof(reason)));
+	cr_expect(strstr(reason, "\"Jackie\" not in the context"), "%s", reason);
+	/* names of another passage do not help: one passage holds them all */
+	cr_expect(!run_ent("Bruce Lee played Kato in Dallas in 1966.", 0.5, reason, sizeof(reason)));
+	/* a negation the passage does not have; "No," opening an answer is none */
+	cr_expect(!run_ent("Bruce Lee did not play Kato in the 1966 series.", 0.6, reason,
+			   sizeof(reason)));
+	cr_expect(strstr(reason, "\"not\" not in the context"), "%s", reason);
+	cr_expect(run_ent("No, Bruce Lee played Kato in the 1966 series.", 0.6, reason,
+			  sizeof(reason)), "%s", reason);
+}
+
+Test(lexical, entities_off_is_the_old_call)
+{
+	struct lexical_result a, b;
+	const char *answer = "Jackie Chan played Kato in the 1967 series The Green Hornet.";
+
+	cr_assert_eq(lexical_faithfulness(answer, strlen(answer), (char *const *)film_ctx, 2, 0.6,
+					  &a), 0);
+	cr_assert_eq(lexical_faithfulness_flags(answer, strlen(answer), (char *const *)film_ctx, 2,
+						0.6, 0, &b), 0);
+	cr_expect_eq(a.supported, b.supported);
+	cr_expect_eq(a.total, b.total);
+	cr_expect_str_eq(a.reason, b.reason);
+	lexical_result_release(&a);
+	lexical_result_release(&b);
+}
+
+Test(lexical, entities_hostile)
+{
+	struct lexical_result r;
+	size_t n = 1u << 20, i;
+	char *big = xmalloc(n + 1), *passage = xmalloc(n + 1);
+	const char *ctx[] = { passage, NULL };
+
+	/* capitalised words, digits, NUL, invalid UTF-8; the passage the same but NUL */
+	static const char unit[] = "Ab 12 Not. \0\xff\xc3 Cd 0\n";
+
+	for (i = 0; i < n; i++) {
+		big[i] = unit[i % (sizeof(unit) - 1)];
+		passage[i] = big[i] ? big[i] : ' ';
+	}
+	big[n] = passage[n] = '\0';
+	cr_assert_eq(lexical_faithfulness_flags(big, n, (char *const *)ctx, 1, 0.6,
+						LEXICAL_ENTITIES, &r), 0);
+	cr_expect(r.total > 0);
+	cr_expect_eq(r.supported, r.total, "%s", r.reason);
+	lexical_result_release(&r);
+	free(big);
+	free(passage);
 }

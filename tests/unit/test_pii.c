@@ -231,3 +231,148 @@ Test(pii, spec_errors)
 	cr_expect_eq(init_capture("{\"type\": \"pii\", \"kind\": [\"email\"]}", msg, sizeof(msg)), -1);
 	cr_expect(strstr(msg, "unknown field \"kind\" (did you mean \"kinds\"?)"), "%s", msg);
 }
+
+Test(pii, phone_national)
+{
+	/* libphonenumber, default regions US, GB, DE, FR */
+	expect_found("020 7946 0958", "phone ***58");
+	expect_found("030 12345678", "phone ***78");
+	expect_found("01 42 68 53 00", "phone ***00");
+	expect_found("(415) 555-0132", "phone ***32");
+	/* named by the word before or after it, any region */
+	expect_found("Phone: 9469 9966", "phone ***66");
+	expect_found("call me on 450 0840", "phone ***40");
+	expect_found("Phone:\n51 516 33 75", "phone ***75");
+	expect_found("085 175 7641-Office", "phone ***41");
+	/* still not phones */
+	expect_clean("The population was 1,234,567 in 2010 and 2,345,678 in 2020.");
+	expect_clean("Served 1990-1995 and 2001-2004; call 911 now.");
+	expect_clean("Fax it on 12.05.2024, phone 2024-05-12.");
+	expect_clean("Mobile: 10.0.0.1 is the gateway, desk 192.168.100.200.");
+	expect_clean("Call me on Monday at 10 30.");
+	expect_clean("The account 12345678901234 has no phone.");
+}
+
+Test(pii, phone_regions)
+{
+	char reason[512];
+
+	/* a Spanish mobile in national form is not a number in US/GB/DE/FR */
+	cr_expect(check("Llama al 612 345 678 hoy.", reason, sizeof(reason)), "%s", reason);
+	cr_expect(!check_spec("{\"type\": \"pii\", \"regions\": [\"us\", \"ES\"]}",
+			      "Llama al 612 345 678 hoy.", reason, sizeof(reason)));
+	cr_expect_str_eq(reason, "1 PII item found: phone ***78");
+}
+
+Test(pii, phone_not_another_kind)
+{
+	char reason[512];
+
+	/* a card is not also a phone, even when only phones are asked for */
+	cr_expect(check_spec("{\"type\": \"pii\", \"kinds\": [\"phone\"]}",
+			     "Card 4969800024734372 and SSN 054-28-6917.", reason, sizeof(reason)),
+		  "%s", reason);
+	cr_expect(check_spec("{\"type\": \"pii\", \"kinds\": [\"phone\"]}",
+			     "Write to john.4155550132@example.com today.", reason, sizeof(reason)),
+		  "%s", reason);
+}
+
+Test(pii, card_issuers)
+{
+	expect_found("501864667909", "card **** **** **** 7909");         /* Maestro, 12 */
+	expect_found("6759649826438453", "card **** **** **** 8453");     /* Maestro, 16 */
+	expect_found("3528000700000000", "card **** **** **** 0000");     /* JCB */
+	expect_found("180000826105910", "card **** **** **** 5910");      /* JCB 15 */
+	expect_found("122000000000003", "card **** **** **** 0003");      /* UATP */
+	expect_found("4030874397740603788", "card **** **** **** 3788");  /* Visa 19 */
+	/* Luhn-valid but no issuer uses the prefix at that length */
+	expect_clean("Order 7992739871 3 and 420000000006 shipped."); /* Visa is 13-19 */
+	expect_clean("Ticket 3400000000000009 is 16 digits, Amex has 15.");
+	expect_clean("Reference 799273987135 is not a card.");
+}
+
+Test(pii, iban_case_and_bic)
+{
+	char reason[512];
+
+	expect_found("gb82 west 1234 5698 7654 32", "iban GB**...32");
+	expect_found("gb82west12345698765432", "iban GB**...32");
+	cr_expect(!check("IBAN DE89 3704 0044 0532 0130 00 COBADEFFXXX.", reason, sizeof(reason)));
+	cr_expect_str_eq(reason, "1 PII item found: iban DE**...00");
+	cr_expect(!check("IBAN DE89370400440532013000 BIC COBADEFFXXX", reason, sizeof(reason)));
+	cr_expect_str_eq(reason, "1 PII item found: iban DE**...00");
+	/* a country not in the table: the longest run of groups that checks */
+	cr_expect(!check("AL47 2121 1009 0000 0002 3569 8741 ALL CAPS", reason, sizeof(reason)));
+	cr_expect_str_eq(reason, "1 PII item found: iban AL**...41");
+	/* mixed case is no IBAN */
+	expect_clean("LV80 bANK 0000 4351 9500 1");
+	expect_clean("Gb82 West 1234 5698 7654 32");
+}
+
+Test(pii, allow)
+{
+	const char *spec = "{\"type\": \"pii\", \"allow\": [\"Support@Example.com\", "
+			   "\"1-800-222-1222\", \"/.*@example\\\\.org/\", \"/\\\\+?1?[ -]?\\\\(?8(00|88|77)\\\\)?[ .-].*/\"]}";
+	char reason[512];
+
+	cr_expect(check_spec(spec, "Write to support@example.com or call (800) 222-1222.", reason,
+			     sizeof(reason)), "%s", reason);
+	cr_expect(check_spec(spec, "Mail anyone@example.org; toll free 1-888-555-0199.", reason,
+			     sizeof(reason)), "%s", reason);
+	cr_expect(!check_spec(spec, "Mail support@example.com and jane@example.net.", reason,
+			      sizeof(reason)));
+	cr_expect_str_eq(reason, "1 PII item found: email j***@e***.net");
+	cr_expect(!check_spec(spec, "Call 415-555-0132 or 1-800-222-1222.", reason, sizeof(reason)));
+	cr_expect_str_eq(reason, "1 PII item found: phone ***32");
+}
+
+Test(pii, spec_errors_regions_allow)
+{
+	char msg[512];
+
+	cr_expect_eq(init_capture("{\"type\": \"pii\", \"regions\": [\"XX\"]}", msg, sizeof(msg)),
+		     -1);
+	cr_expect(strstr(msg, "scorer 1: pii: field \"regions\": \"XX\" is not a region code"),
+		  "%s", msg);
+	cr_expect_eq(init_capture("{\"type\": \"pii\", \"regions\": []}", msg, sizeof(msg)), -1);
+	cr_expect(strstr(msg, "field \"regions\" must be an array of 1 to"), "%s", msg);
+	cr_expect_eq(init_capture("{\"type\": \"pii\", \"regions\": [\"USA\"]}", msg, sizeof(msg)),
+		     -1);
+	cr_expect(strstr(msg, "\"USA\" is not a region code"), "%s", msg);
+	cr_expect_eq(init_capture("{\"type\": \"pii\", \"regions\": [7]}", msg, sizeof(msg)), -1);
+	cr_expect(strstr(msg, "\"number\" is not a region code") ||
+		  strstr(msg, "is not a region code"), "%s", msg);
+	cr_expect_eq(init_capture("{\"type\": \"pii\", \"allow\": \"x\"}", msg, sizeof(msg)), -1);
+	cr_expect(strstr(msg, "field \"allow\" must be an array of strings"), "%s", msg);
+	cr_expect_eq(init_capture("{\"type\": \"pii\", \"allow\": [\"\"]}", msg, sizeof(msg)), -1);
+	cr_expect(strstr(msg, "must hold non-empty strings"), "%s", msg);
+	cr_expect_eq(init_capture("{\"type\": \"pii\", \"allow\": [\"/(/\"]}", msg, sizeof(msg)), -1);
+	cr_expect(strstr(msg, "field \"allow\": pattern /(/ does not compile"), "%s", msg);
+}
+
+Test(pii, hostile_input)
+{
+	struct scorer s;
+	struct score_result r;
+	struct score_job job;
+	size_t n = 2u << 20, i;
+	char *big = xmalloc(n + 1);
+
+	/* 2 MB of digit groups, NULs and invalid UTF-8, one phone at the end */
+	for (i = 0; i < n; i++)
+		big[i] = "12 34\0\xff\xc3(5-6 \x80 9"[i % 16];
+	memcpy(big + n - 24, " call +44 20 7946 0958. ", 24);
+	big[n] = '\0';
+	cr_assert_eq(init_spec(&s, "{\"type\": \"pii\"}"), 0);
+	memset(&job, 0, sizeof(job));
+	job.output = big;
+	job.output_len = n;
+	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_DONE);
+	cr_expect(!r.error, "%s", r.reason);
+	cr_expect(!r.pass);
+	cr_expect(strstr(r.reason, "phone ***58"), "%s", r.reason);
+	score_result_release(&r);
+	score_job_release(&s, &job);
+	scorer_release(&s);
+	free(big);
+}

@@ -797,3 +797,35 @@ Test(suite, json_canonical)
 	check_canon("[1e15, 1e20, -1e20, 1e300, 2.5e-7]",
 		    "[1000000000000000,1e+20,-1e+20,1.0000000000000001e+300,2.4999999999999999e-07]");
 }
+
+Test(suite, context_id_lists)
+{
+	static const char ids_cases[] =
+		"{\"id\": \"r1\", \"input\": \"q\", \"expected_context_ids\": [\"d1\", \"d2\"]}\n"
+		"{\"id\": \"r2\", \"input\": \"q\", \"context_ids\": [\"d3\"], \"expected_context_ids\": []}\n";
+	struct eg_suite s;
+	struct case_reader r;
+	struct eg_case c;
+	char dir[128];
+
+	make_suite(dir, sizeof(dir), "ids", manifest, ids_cases);
+	load_ok(&s, dir, NULL);
+	cr_assert_eq(case_reader_open(&r, &s, NULL), 0);
+	cr_assert_eq(case_reader_next(&r, &c), 1);
+	cr_expect_eq(c.n_expected_context_ids, 2);
+	cr_expect_str_eq(c.expected_context_ids[1], "d2");
+	cr_expect_null(c.context_ids);
+	case_release(&c);
+	cr_assert_eq(case_reader_next(&r, &c), 1);
+	cr_expect_eq(c.n_context_ids, 1);
+	cr_expect_str_eq(c.context_ids[0], "d3");
+	cr_expect_eq(c.n_expected_context_ids, 0);
+	case_release(&c);
+	case_reader_close(&r);
+	suite_release(&s);
+
+	make_suite(dir, sizeof(dir), "bad", manifest,
+		   "{\"id\": \"r1\", \"input\": \"q\", \"expected_context_ids\": [\"d1\", 2]}\n");
+	cr_expect_neq(suite_load(&s, dir, NULL), 0);
+	cr_expect(strstr(th_stderr_take(), "expected_context_ids"));
+}
