@@ -27,7 +27,8 @@
  */
 #define SCORER_TYPES(X)                                                                   \
 	X(equals) X(contains) X(icontains) X(starts_with) X(regex) X(json) X(latency)     \
-	X(refusal) X(canary) X(pii) X(judge) X(faithfulness)
+	X(refusal) X(canary) X(pii) X(judge) X(faithfulness)                              \
+	X(json_schema)
 
 #define SCORER_DECLARE(n) extern const struct scorer_type scorer_##n;
 SCORER_TYPES(SCORER_DECLARE)
