@@ -70,6 +70,12 @@ bool parse(const char *text, size_t len, nlohmann::json &out, std::string &why)
 		why = "nested deeper than " + std::to_string(EG_SCHEMA_MAX_DEPTH) + " levels";
 		return false;
 	}
+	if (const void *nul = std::memchr(text, '\0', len)) {
+		/* nlohmann's lexer would take it for the end of the input */
+		why = "not valid JSON at byte " +
+		      std::to_string(static_cast<const char *>(nul) - text) + ": a NUL byte";
+		return false;
+	}
 	try {
 		out = nlohmann::json::parse(text, text + len);
 	} catch (const nlohmann::json::parse_error &e) {

@@ -28,7 +28,8 @@
 #define SCORER_TYPES(X)                                                                   \
 	X(equals) X(contains) X(icontains) X(starts_with) X(regex) X(json) X(latency)     \
 	X(refusal) X(canary) X(pii) X(judge) X(faithfulness)                              \
-	X(json_schema)
+	X(json_schema) X(levenshtein) X(rouge_l) X(contains_any) X(contains_all)          \
+	X(word_count)
 
 #define SCORER_DECLARE(n) extern const struct scorer_type scorer_##n;
 SCORER_TYPES(SCORER_DECLARE)
