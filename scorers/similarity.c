@@ -16,9 +16,10 @@
  *   rouge-l      the F1 of the longest common subsequence of words (words.h,
  *                ASCII-case-insensitive): P = lcs/n_output, R = lcs/n_ref.
  *
- * Both dynamic programs keep two rows, so memory is linear in the shorter
- * text. Their time is n * m: beyond SIMILARITY_MAX_CELLS cells the scorer
- * does not compute them. When the difference in length alone proves the
+ * Both are computed bit-parallel, 64 cells of the n x m table at a time,
+ * with memory linear in n + m (at most distinct symbols x m / 64 words for
+ * the pattern bits). Their time is still n * m / 64: beyond
+ * SIMILARITY_MAX_CELLS cells the scorer does not compute them. When the difference in length alone proves the
  * threshold missed, that is a fail (the score an upper bound, said so in
  * the reason); otherwise an error.
  */
@@ -34,7 +35,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-/* most cells (n * m) a distance or LCS is computed over: 2^26, ~0.1 s */
+/* most cells (n * m) a distance or LCS is computed over: 2^26, a few ms */
 #define SIMILARITY_MAX_CELLS ((uint64_t)1 << 26)
 
 struct sim_ctx {
@@ -106,58 +107,158 @@ static void trim(const char **b, const char **e)
 		(*e)--;
 }
 
-/* edit distance of a (n) and b (m), m <= n, in two rows of m + 1 */
-static size_t edit_distance(const uint32_t *a, size_t n, const uint32_t *b, size_t m)
-{
-	size_t *prev = xmalloc((m + 1) * sizeof(*prev));
-	size_t *cur = xmalloc((m + 1) * sizeof(*cur));
-	size_t i, j, d;
+/*
+ * Both distances are bit-parallel over the shorter text b (m symbols, in
+ * ceil(m / 64) words): Myers' edit distance (J. ACM 46(3), 1999, the
+ * multi-word form) and the LCS bit-vector of Crochemore et al. (IPL 80,
+ * 2001). For each symbol of b, peq holds the bit vector of its positions;
+ * a hash table finds it for a symbol of a, absent meaning all zeros.
+ */
+struct peq {
+	uint64_t *keys;   /* table of distinct symbols of b, open addressing */
+	uint32_t *slot;   /* their row in bits + 1; 0: empty */
+	size_t mask;      /* table size - 1 */
+	uint64_t *bits;   /* n_sym rows of words each */
+	const uint64_t *ascii[128]; /* the rows of symbols below 128, or NULL */
+	size_t words;     /* ceil(m / 64) */
+};
 
-	for (j = 0; j <= m; j++)
-		prev[j] = j;
-	for (i = 1; i <= n; i++) {
-		size_t *t;
-		cur[0] = i;
-		for (j = 1; j <= m; j++) {
-			size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			if (prev[j] + 1 < best)
-				best = prev[j] + 1;
-			if (cur[j - 1] + 1 < best)
-				best = cur[j - 1] + 1;
-			cur[j] = best;
+static size_t peq_hash(uint64_t k, size_t mask)
+{
+	return (size_t)((k * 0x9e3779b97f4a7c15ULL) >> 17) & mask;
+}
+
+static void peq_build(struct peq *p, const uint64_t *b, size_t m)
+{
+	size_t size = 16, i, n_sym = 0;
+
+	memset(p->ascii, 0, sizeof(p->ascii));
+	while (size < 2 * m)
+		size *= 2;
+	p->mask = size - 1;
+	p->words = (m + 63) / 64;
+	p->keys = xcalloc(size, sizeof(*p->keys));
+	p->slot = xcalloc(size, sizeof(*p->slot));
+	/* first the distinct symbols, then their rows: memory n_sym * words */
+	for (i = 0; i < m; i++) {
+		size_t h = peq_hash(b[i], p->mask);
+		while (p->slot[h] && p->keys[h] != b[i])
+			h = (h + 1) & p->mask;
+		if (!p->slot[h]) {
+			p->keys[h] = b[i];
+			p->slot[h] = (uint32_t)++n_sym;
 		}
-		t = prev;
-		prev = cur;
-		cur = t;
 	}
-	d = prev[m];
-	free(prev);
-	free(cur);
+	p->bits = xcalloc(n_sym * p->words, sizeof(*p->bits));
+	for (i = 0; i < m; i++) {
+		size_t h = peq_hash(b[i], p->mask);
+		while (p->keys[h] != b[i])
+			h = (h + 1) & p->mask;
+		p->bits[(p->slot[h] - 1) * p->words + i / 64] |= (uint64_t)1 << (i % 64);
+		if (b[i] < 128)
+			p->ascii[b[i]] = p->bits + (p->slot[h] - 1) * p->words;
+	}
+}
+
+/* the bit vector of symbol k, or NULL when b does not hold it */
+static const uint64_t *peq_find(const struct peq *p, uint64_t k)
+{
+	size_t h;
+
+	if (k < 128)
+		return p->ascii[k];
+	h = peq_hash(k, p->mask);
+	while (p->slot[h]) {
+		if (p->keys[h] == k)
+			return p->bits + (p->slot[h] - 1) * p->words;
+		h = (h + 1) & p->mask;
+	}
+	return NULL;
+}
+
+static void peq_release(struct peq *p)
+{
+	free(p->keys);
+	free(p->slot);
+	free(p->bits);
+}
+
+/* edit distance of a (n) and b (m), 0 < m <= n */
+static size_t edit_distance(const uint64_t *a, size_t n, const uint64_t *b, size_t m)
+{
+	struct peq p;
+	uint64_t *pv, *mv;
+	uint64_t last = (uint64_t)1 << ((m - 1) % 64);
+	size_t i, w, d = m;
+
+	peq_build(&p, b, m);
+	pv = xmalloc(p.words * sizeof(*pv));
+	mv = xcalloc(p.words, sizeof(*mv));
+	for (w = 0; w < p.words; w++)
+		pv[w] = ~(uint64_t)0;
+	for (i = 0; i < n; i++) {
+		const uint64_t *eq = peq_find(&p, a[i]);
+		int hin = 1; /* the top row grows by one per symbol of a */
+
+		for (w = 0; w < p.words; w++) {
+			uint64_t e = eq ? eq[w] : 0, high = w + 1 == p.words ? last : (uint64_t)1 << 63;
+			uint64_t xv = e | mv[w], xh, ph, mh;
+			int hout = 0;
+
+			if (hin < 0)
+				e |= 1;
+			xh = (((e & pv[w]) + pv[w]) ^ pv[w]) | e;
+			ph = mv[w] | ~(xh | pv[w]);
+			mh = pv[w] & xh;
+			if (ph & high)
+				hout = 1;
+			else if (mh & high)
+				hout = -1;
+			ph <<= 1;
+			mh <<= 1;
+			if (hin < 0)
+				mh |= 1;
+			else if (hin > 0)
+				ph |= 1;
+			pv[w] = mh | ~(xv | ph);
+			mv[w] = ph & xv;
+			hin = hout;
+		}
+		d = (size_t)((long long)d + hin);
+	}
+	free(pv);
+	free(mv);
+	peq_release(&p);
 	return d;
 }
 
-/* longest common subsequence of a (n) and b (m), m <= n, in two rows of m + 1 */
+/* longest common subsequence of a (n) and b (m), 0 < m <= n */
 static size_t lcs_length(const uint64_t *a, size_t n, const uint64_t *b, size_t m)
 {
-	size_t *prev = xcalloc(m + 1, sizeof(*prev));
-	size_t *cur = xcalloc(m + 1, sizeof(*cur));
-	size_t i, j, l;
+	struct peq p;
+	uint64_t *v;
+	size_t i, w, l = 0;
 
-	for (i = 1; i <= n; i++) {
-		size_t *t;
-		for (j = 1; j <= m; j++) {
-			if (a[i - 1] == b[j - 1])
-				cur[j] = prev[j - 1] + 1;
-			else
-				cur[j] = prev[j] > cur[j - 1] ? prev[j] : cur[j - 1];
+	peq_build(&p, b, m);
+	v = xmalloc(p.words * sizeof(*v));
+	for (w = 0; w < p.words; w++)
+		v[w] = ~(uint64_t)0;
+	for (i = 0; i < n; i++) {
+		const uint64_t *eq = peq_find(&p, a[i]);
+		uint64_t carry = 0;
+
+		if (!eq)
+			continue; /* V & M is zero: V stays */
+		for (w = 0; w < p.words; w++) {
+			uint64_t u = v[w] & eq[w], t = v[w] + u, sum = t + carry;
+			carry = (t < v[w]) | (sum < t);
+			v[w] = sum | (v[w] & ~eq[w]);
 		}
-		t = prev;
-		prev = cur;
-		cur = t;
 	}
-	l = prev[m];
-	free(prev);
-	free(cur);
+	for (i = 0; i < m; i++)
+		l += !(v[i / 64] >> (i % 64) & 1);
+	free(v);
+	peq_release(&p);
 	return l;
 }
 
@@ -198,7 +299,7 @@ static enum score_status levenshtein_score(const struct scorer *s, struct score_
 	const char *ref = reference(ctx, job, out);
 	const char *ob = job->output ? job->output : "", *rb;
 	const char *oe = ob + (job->output ? job->output_len : 0), *re;
-	uint32_t *a, *b;
+	uint64_t *a, *b;
 	size_t n, m, longer, shorter;
 
 	if (!ref)
@@ -213,6 +314,8 @@ static enum score_status levenshtein_score(const struct scorer *s, struct score_
 	shorter = n > m ? m : n;
 	if (!longer) {
 		verdict(ctx, out, "levenshtein", 1, 0, n, m, "code points");
+	} else if (!shorter) {
+		verdict(ctx, out, "levenshtein", 0, 0, n, m, "code points");
 	} else if ((uint64_t)n * m <= SIMILARITY_MAX_CELLS) {
 		size_t d = n >= m ? edit_distance(a, n, b, m) : edit_distance(b, m, a, n);
 		verdict(ctx, out, "levenshtein", 1 - (double)d / (double)longer, 0, n, m,

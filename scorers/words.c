@@ -9,10 +9,16 @@
 #include "xalloc.h"
 #include "banned.h"
 
-/* the code point at s (len > 0) and its length in bytes */
+/* the code point at s (len > 0) and its length in bytes; U+FFFD when invalid */
 static uint32_t decode(const unsigned char *s, size_t len, size_t *used)
 {
-	size_t n = utf8_valid_prefix((const char *)s, len);
+	size_t n;
+
+	if (s[0] < 0x80) {
+		*used = 1;
+		return s[0];
+	}
+	n = utf8_valid_prefix((const char *)s, len);
 
 	*used = n ? n : 1;
 	switch (n) {
@@ -26,20 +32,19 @@ static uint32_t decode(const unsigned char *s, size_t len, size_t *used)
 	}
 }
 
-static int is_word(uint32_t c, int valid)
+/* c decoded from used bytes; an invalid byte (U+FFFD from one byte) is no letter */
+static int is_word(uint32_t c)
 {
-	if (!valid)
-		return 0;
 	if (c < 0x80)
 		return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 	return !(c <= 0xbf || (c >= 0x2000 && c <= 0x206f) || (c >= 0x3000 && c <= 0x303f) ||
 		 (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff0f) || c == 0xfffd);
 }
 
-uint32_t *words_codepoints(const char *s, size_t len, size_t *n)
+uint64_t *words_codepoints(const char *s, size_t len, size_t *n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	uint32_t *cp = xmalloc((len + 1) * sizeof(*cp));
+	uint64_t *cp = xmalloc((len + 1) * sizeof(*cp));
 	size_t i = 0, k = 0, used;
 
 	while (i < len) {
@@ -62,10 +67,9 @@ static size_t walk(const char *s, size_t len, uint64_t *out)
 	int in_word = 0;
 
 	while (i < len) {
-		int valid = utf8_valid_prefix(s + i, len - i) != 0;
 		uint32_t c = decode(p + i, len - i, &used);
 
-		if (is_word(c, valid)) {
+		if (is_word(c)) {
 			size_t j;
 			if (!in_word) {
 				in_word = 1;

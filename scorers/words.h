@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* the code points of len bytes; *n receives their count */
-uint32_t *words_codepoints(const char *s, size_t len, size_t *n);
+uint64_t *words_codepoints(const char *s, size_t len, size_t *n);
 
 /* the words of len bytes, each as a 64-bit hash of its ASCII-lowercased bytes */
 uint64_t *words_hashes(const char *s, size_t len, size_t *n);

@@ -462,3 +462,102 @@ Test(word_count, counts_words_not_bytes)
 	cr_expect_str_eq(init_fails("{\"type\": \"word-count\", \"min\": 1.5}"),
 			 LOC_PREFIX "word-count: field \"min\" must be a whole number >= 0, not 1.5\n");
 }
+
+/* ---- the bit-parallel programs against the plain dynamic programs ---- */
+
+static size_t naive_distance(const char *a, size_t n, const char *b, size_t m)
+{
+	size_t *d = xmalloc((n + 1) * (m + 1) * sizeof(*d)), i, j, r;
+
+	for (i = 0; i <= n; i++)
+		for (j = 0; j <= m; j++) {
+			size_t best;
+			if (!i || !j) {
+				d[i * (m + 1) + j] = i + j;
+				continue;
+			}
+			best = d[(i - 1) * (m + 1) + j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[(i - 1) * (m + 1) + j] + 1 < best)
+				best = d[(i - 1) * (m + 1) + j] + 1;
+			if (d[i * (m + 1) + j - 1] + 1 < best)
+				best = d[i * (m + 1) + j - 1] + 1;
+			d[i * (m + 1) + j] = best;
+		}
+	r = d[n * (m + 1) + m];
+	free(d);
+	return r;
+}
+
+static size_t naive_lcs(const char *a, size_t n, const char *b, size_t m)
+{
+	size_t *d = xcalloc((n + 1) * (m + 1), sizeof(*d)), i, j, r;
+
+	for (i = 1; i <= n; i++)
+		for (j = 1; j <= m; j++) {
+			size_t up = d[(i - 1) * (m + 1) + j], left = d[i * (m + 1) + j - 1];
+			d[i * (m + 1) + j] = a[i - 1] == b[j - 1] ? d[(i - 1) * (m + 1) + j - 1] + 1
+								 : up > left ? up : left;
+		}
+	r = d[n * (m + 1) + m];
+	free(d);
+	return r;
+}
+
+static unsigned long test_rng = 12345;
+
+static unsigned rnd(unsigned n)
+{
+	test_rng = test_rng * 6364136223846793005UL + 1442695040888963407UL;
+	return (unsigned)((test_rng >> 33) % n);
+}
+
+/* random texts over a 4-letter alphabet, lengths across the 64-bit word edges */
+Test(similarity, bit_parallel_equals_the_plain_program)
+{
+	int round;
+
+	for (round = 0; round < 300; round++) {
+		size_t n = 1 + rnd(200), m = 1 + rnd(200), i, longer = n > m ? n : m;
+		char a[201], b[201], words_a[401], words_b[401];
+		struct strbuf spec = STRBUF_INIT;
+		struct scorer s;
+		struct score_result r;
+		double want, p, rc;
+		size_t l;
+
+		for (i = 0; i < n; i++) {
+			a[i] = (char)('a' + rnd(4));
+			words_a[2 * i] = a[i];
+			words_a[2 * i + 1] = ' ';
+		}
+		for (i = 0; i < m; i++) {
+			b[i] = (char)('a' + rnd(4));
+			words_b[2 * i] = b[i];
+			words_b[2 * i + 1] = ' ';
+		}
+		a[n] = b[m] = words_a[2 * n] = words_b[2 * m] = '\0';
+
+		strbuf_addf(&spec, "{\"type\": \"levenshtein\", \"value\": \"%s\"}", b);
+		init_ok(&s, spec.buf);
+		score_case(&s, NULL, a, n, &r);
+		want = 1 - (double)naive_distance(a, n, b, m) / (double)longer;
+		cr_assert_float_eq(r.score, want, 1e-9, "levenshtein %s / %s: %f, want %f", a, b,
+				   r.score, want);
+		score_result_release(&r);
+		scorer_release(&s);
+
+		strbuf_reset(&spec);
+		strbuf_addf(&spec, "{\"type\": \"rouge-l\", \"value\": \"%s\"}", words_b);
+		init_ok(&s, spec.buf);
+		score_case(&s, NULL, words_a, 2 * n, &r);
+		l = naive_lcs(a, n, b, m);
+		p = (double)l / (double)n;
+		rc = (double)l / (double)m;
+		want = l ? 2 * p * rc / (p + rc) : 0;
+		cr_assert_float_eq(r.score, want, 1e-9, "rouge-l %s / %s: %f, want %f", words_a,
+				   words_b, r.score, want);
+		score_result_release(&r);
+		scorer_release(&s);
+		strbuf_release(&spec);
+	}
+}
