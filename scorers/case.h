@@ -27,6 +27,8 @@ struct eg_case {
 	struct scorer *scorers;   /* the case's own scorers (the manifest's are in the suite) */
 	size_t n_scorers;
 	char hash[65];            /* SHA-256 of the case's canonical content and the suite's prompt */
+	int has_threshold;        /* 1: the case passes when its weighted score >= threshold */
+	double threshold;         /* in [0,1]: the case's "threshold", else the suite's */
 };
 
 #endif

@@ -104,6 +104,7 @@ struct score_row {
 	const char *reason;
 	const char *detail;      /* JSON or NULL */
 	int calls;               /* model calls this scorer made (0 for deterministic scorers) */
+	double weight;           /* the scorer's weight; 0 (a zeroed row) stands for the default, 1 */
 };
 
 struct result_row {
@@ -134,7 +135,12 @@ struct result_row {
 	/* JSON object: what the target's reply held besides the answer (the context it
 	 * retrieved, the passages' ids, tool calls, model, metadata), or NULL */
 	const char *target_reply;
+	int has_threshold;       /* 1: the weighted score decided pass (score >= threshold) */
+	double threshold;        /* the case's threshold when has_threshold */
 };
+
+/* the weighted mean of a result's scores (weights as score_row.weight says); 0 without scores */
+double result_weighted_score(const struct result_row *r);
 
 struct gate_row {
 	const char *name;
