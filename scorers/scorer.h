@@ -89,8 +89,8 @@ struct scorer {
 	const struct scorer_type *type;
 	char *label; /* shown in reports: the type name, or the spec's "name" */
 	int negate;  /* the spec's "negate": invert pass (and score) */
-	double weight; /* the spec's "weight" (> 0, default 1): share in the case's weighted score */
 	void *ctx;   /* type's private data */
+	double weight; /* the spec's "weight" (> 0, default 1): share in the case's weighted score */
 };
 
 /*
