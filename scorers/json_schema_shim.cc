@@ -14,6 +14,7 @@
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -131,6 +132,14 @@ bool check_schema(const nlohmann::json &j)
 	return found;
 }
 
+/* keywords whose values are schemas: maps of them, lists of them, single ones */
+const char *const schema_maps[] = { "properties", "patternProperties", "$defs", "definitions",
+				    "dependencies" };
+const char *const schema_lists[] = { "allOf", "anyOf", "oneOf", "items" };
+const char *const schema_singles[] = { "not", "if", "then", "else", "items", "additionalItems",
+				       "contains", "additionalProperties", "propertyNames",
+				       "unevaluatedItems", "unevaluatedProperties" };
+
 /*
  * Rewrite the draft 2020-12 keywords valijson (draft 7) lacks into their
  * draft 7 equivalents, in every schema position: prefixItems and items
@@ -141,14 +150,6 @@ bool check_schema(const nlohmann::json &j)
  */
 void translate(nlohmann::json &j)
 {
-	static const char *const maps[] = { "properties", "patternProperties", "$defs",
-					    "definitions", "dependencies" };
-	static const char *const lists[] = { "allOf", "anyOf", "oneOf", "items" };
-	static const char *const singles[] = { "not", "if", "then", "else", "items",
-					       "additionalItems", "contains",
-					       "additionalProperties", "propertyNames",
-					       "unevaluatedItems", "unevaluatedProperties" };
-
 	if (!j.is_object())
 		return;
 	j.erase("format");
@@ -176,17 +177,88 @@ void translate(nlohmann::json &j)
 			j["dependencies"][it.key()] = it.value();
 		j.erase(k);
 	}
-	for (const char *k : maps)
+	for (const char *k : schema_maps)
 		if (j.contains(k) && j[k].is_object())
 			for (auto &v : j[k])
 				translate(v);
-	for (const char *k : lists)
+	for (const char *k : schema_lists)
 		if (j.contains(k) && j[k].is_array())
 			for (auto &v : j[k])
 				translate(v);
-	for (const char *k : singles)
+	for (const char *k : schema_singles)
 		if (j.contains(k) && j[k].is_object())
 			translate(j[k]);
+}
+
+/* longest chain of schemas applied to one value that is followed */
+const size_t max_chain = 1000;
+
+typedef std::unordered_map<const nlohmann::json *, int> visit_map;
+
+/*
+ * Refuse a cycle of schemas applied to the same value ($ref, allOf, anyOf,
+ * oneOf, not, if/then/else, dependencies): valijson would recurse until the
+ * stack overflows. state: 1 on the current path, 2 done.
+ */
+void same_value_cycle(const nlohmann::json &doc, const nlohmann::json &node, visit_map &state,
+		      size_t depth)
+{
+	if (!node.is_object())
+		return;
+	auto it = state.find(&node);
+	if (it != state.end() && it->second == 2)
+		return;
+	if (it != state.end())
+		throw std::runtime_error("a cycle of references applies a schema to the same value "
+					 "forever");
+	if (depth > max_chain)
+		throw std::runtime_error("references chained deeper than " +
+					 std::to_string(max_chain));
+	state[&node] = 1;
+	for (const char *k : { "allOf", "anyOf", "oneOf" })
+		if (node.contains(k) && node[k].is_array())
+			for (const auto &v : node[k])
+				same_value_cycle(doc, v, state, depth + 1);
+	for (const char *k : { "not", "if", "then", "else" })
+		if (node.contains(k))
+			same_value_cycle(doc, node[k], state, depth + 1);
+	if (node.contains("dependencies") && node["dependencies"].is_object())
+		for (const auto &v : node["dependencies"])
+			same_value_cycle(doc, v, state, depth + 1);
+	if (node.contains("$ref") && node["$ref"].is_string()) {
+		const std::string &ref = node["$ref"].get_ref<const std::string &>();
+		if (ref.size() > 1 && ref[0] == '#' && ref[1] == '/') {
+			try {
+				nlohmann::json::json_pointer ptr(ref.substr(1));
+				if (doc.contains(ptr))
+					same_value_cycle(doc, doc.at(ptr), state, depth + 1);
+			} catch (const nlohmann::json::exception &) {
+				/* not a pointer nlohmann reads: valijson reports it */
+			}
+		} else if (ref == "#") {
+			same_value_cycle(doc, doc, state, depth + 1);
+		}
+	}
+	state[&node] = 2;
+}
+
+/* same_value_cycle from every schema of the document */
+void check_cycles(const nlohmann::json &doc, const nlohmann::json &node, visit_map &state)
+{
+	if (!node.is_object())
+		return;
+	same_value_cycle(doc, node, state, 0);
+	for (const char *k : schema_maps)
+		if (node.contains(k) && node[k].is_object())
+			for (const auto &v : node[k])
+				check_cycles(doc, v, state);
+	for (const char *k : schema_lists)
+		if (node.contains(k) && node[k].is_array())
+			for (const auto &v : node[k])
+				check_cycles(doc, v, state);
+	for (const char *k : schema_singles)
+		if (node.contains(k))
+			check_cycles(doc, node[k], state);
 }
 
 /* one JSON Pointer reference token: ~ and / escaped */
@@ -334,6 +406,8 @@ extern "C" struct eg_schema *eg_schema_compile(const char *text, size_t len, cha
 			valijson::adapters::NlohmannJsonAdapter adapter(doc);
 			translate(doc);
 			s->uses_regex = check_schema(doc);
+			visit_map state;
+			check_cycles(doc, doc, state);
 			parser.populateSchema(adapter, s->schema);
 		} catch (...) {
 			delete s;

@@ -133,6 +133,9 @@ Test(json_schema, draft_2020_12_keywords)
 	       1, "matches");
 	expect("{\"type\": \"json-schema\", \"schema\": {\"$defs\": {\"n\": {\"type\": \"number\"}},"
 	       " \"$ref\": \"#/$defs/n\"}}", "\"x\"", 0, "type");
+	/* recursion through a property is no cycle: each step is a deeper value */
+	expect("{\"type\": \"json-schema\", \"schema\": {\"type\": \"object\", \"properties\":"
+	       " {\"c\": {\"$ref\": \"#\"}}}}", "{\"c\": {\"c\": 1}}", 0, "/c/c: type:");
 	expect("{\"type\": \"json-schema\", \"schema\": false}", "1", 0, "does not match");
 	expect("{\"type\": \"json-schema\", \"schema\": true}", "1", 1, "matches");
 }
@@ -175,6 +178,14 @@ Test(json_schema, schemas_that_do_not_compile_are_located_errors)
 	cr_expect_not_null(strstr(msg, LOC_PREFIX "json-schema: "), "%s", msg);
 	msg = init_fails("{\"type\": \"json-schema\", \"schema\": {\"$ref\": \"other.json\"}}");
 	cr_expect_not_null(strstr(msg, "only references within the schema"), "%s", msg);
+	/* valijson would recurse until the stack overflows */
+	msg = init_fails("{\"type\": \"json-schema\", \"schema\": {\"$ref\": \"#\"}}");
+	cr_expect_not_null(strstr(msg, "a cycle of references"), "%s", msg);
+	msg = init_fails("{\"type\": \"json-schema\", \"schema\": {\"$defs\": {\"a\":"
+			 " {\"allOf\": [{\"$ref\": \"#/$defs/b\"}]}, \"b\": {\"not\":"
+			 " {\"$ref\": \"#/$defs/a\"}}}, \"properties\": {\"x\":"
+			 " {\"$ref\": \"#/$defs/a\"}}}}");
+	cr_expect_not_null(strstr(msg, "a cycle of references"), "%s", msg);
 	msg = init_fails("{\"type\": \"json-schema\", \"schema\": 3}");
 	cr_expect_not_null(strstr(msg, "must be an object, a boolean or a file path, not a number"),
 			   "%s", msg);
