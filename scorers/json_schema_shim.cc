@@ -85,6 +85,11 @@ bool parse(const char *text, size_t len, nlohmann::json &out, std::string &why)
 		why = "not valid JSON at byte " + std::to_string(e.byte) + ": " +
 		      (m ? m + 2 : e.what());
 		return false;
+	} catch (const nlohmann::json::exception &e) {
+		/* out_of_range: a number too large for a double, as 2e308 */
+		const char *m = std::strstr(e.what(), "] ");
+		why = std::string("not valid JSON: ") + (m ? m + 2 : e.what());
+		return false;
 	}
 	return true;
 }

@@ -228,6 +228,11 @@ Test(json_schema, hostile_output)
 	score_case(&s, NULL, "[\"a\0b\"]", 7, &r);
 	cr_expect_eq(r.pass, 0, "%s", r.reason);
 	score_result_release(&r);
+	/* a number no double holds */
+	score_str(&s, "[1e999]", &r);
+	cr_expect_eq(r.pass, 0);
+	cr_expect_not_null(strstr(r.reason, "not valid JSON"), "%s", r.reason);
+	score_result_release(&r);
 	/* invalid UTF-8 is not JSON */
 	score_str(&s, "[\"\xff\xfe\"]", &r);
 	cr_expect_eq(r.pass, 0);
