@@ -18,6 +18,10 @@ libphonenumber-dev"
 # fuzz targets (clang with its libFuzzer and sanitizer runtimes, and its OpenMP)
 FUZZ_PACKAGES="clang libclang-rt-dev libomp-dev"
 TEST_PACKAGES="python3-jsonschema chromium $FUZZ_PACKAGES"
+# json-schema's validator (header-only C++: valijson over nlohmann::json) and the
+# official JSON-Schema-Test-Suite it is checked against (docs/HACKING.md, dependencies)
+PACKAGES="$PACKAGES g++ libvalijson-dev nlohmann-json3-dev"
+TEST_PACKAGES="$TEST_PACKAGES libtest-json-schema-acceptance-perl"
 
 deps() { # deps PACKAGE...: apt-get install those not installed
 	local missing="" p

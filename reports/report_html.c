@@ -593,6 +593,10 @@ static int html_row(const struct stored_result *r, void *arg)
 		strbuf_addf(sb, "%ld/%ld", row->prompt_tokens < 0 ? 0 : row->prompt_tokens,
 			    row->completion_tokens < 0 ? 0 : row->completion_tokens);
 	strbuf_addstr(sb, "</td><td>");
+	if (row->has_threshold && row->status != RESULT_ERROR)
+		/* the weighted score decided, not every scorer passing */
+		strbuf_addf(sb, "weighted score %.3f %s threshold %.3f; ", result_weighted_score(row),
+			    row->status == RESULT_PASS ? "&ge;" : "&lt;", row->threshold);
 	why = first_reason(r, &label);
 	if (why) {
 		if (label) {

@@ -354,6 +354,9 @@ void report_json_result(struct jsonw *w, const struct stored_result *r, size_t m
 	jsonw_member_num(w, "cost_usd", row->cost_usd);
 	jsonw_member_int(w, "attempts", row->attempts);
 	jsonw_member_bool(w, "cached", row->cached);
+	/* the weighted mean of the scores; it decided pass when threshold is not null */
+	jsonw_member_num(w, "score", result_weighted_score(row));
+	jsonw_member_num(w, "threshold", row->has_threshold ? row->threshold : NAN);
 	jsonw_key(w, "scores");
 	jsonw_array_begin(w);
 	for (i = 0; i < r->n_scores; i++) {
@@ -368,6 +371,7 @@ void report_json_result(struct jsonw *w, const struct stored_result *r, size_t m
 		jsonw_member_str(w, "reason", sc->reason);
 		member_json_text(w, "detail", sc->detail);
 		jsonw_member_int(w, "calls", sc->calls);
+		jsonw_member_num(w, "weight", sc->weight > 0 ? sc->weight : 1);
 		jsonw_object_end(w);
 	}
 	jsonw_array_end(w);

@@ -305,6 +305,10 @@ static int failed_row(const struct stored_result *r, void *arg)
 	if (r->row.repeat)
 		strbuf_addf(sb, " (repeat %d)", r->row.repeat);
 	strbuf_addf(sb, " | %s | ", result_status_name(r->row.status));
+	if (r->row.has_threshold && r->row.status == RESULT_FAIL)
+		/* the weighted score decided, not every scorer passing */
+		strbuf_addf(sb, "weighted score %.3f < threshold %.3f; ",
+			    result_weighted_score(&r->row), r->row.threshold);
 	if (r->row.status == RESULT_ERROR && r->row.error) {
 		cell(sb, r->row.error);
 	} else {

@@ -382,6 +382,8 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	row.input = input.len ? input.buf : NULL;
 	row.context = context.len ? context.buf : NULL;
 	row.expected = j->kase->expected;
+	row.has_threshold = j->kase->has_threshold;
+	row.threshold = j->kase->threshold;
 	row.target_reply = extra;
 	row.scores = rows;
 	/* scorers that ran are stored even when one of them errored */
@@ -396,6 +398,7 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 			rows[i].reason = j->results[i].reason;
 			rows[i].detail = j->results[i].detail;
 			rows[i].calls = j->calls_made[i];
+			rows[i].weight = j->scorers[i]->weight;
 		}
 	if (history_add_result(h, r->plan->run_id, &row))
 		goto out;
@@ -499,7 +502,15 @@ static void score_job_run(struct job *j)
 		else if (!j->results[i].pass)
 			failed = 1;
 	}
-	j->status = failed ? RESULT_FAIL : errored ? RESULT_ERROR : RESULT_PASS;
+	/*
+	 * With a threshold the weighted mean of the scores decides instead of
+	 * every scorer passing; an errored scorer still makes the case an error.
+	 */
+	if (j->kase->has_threshold && !errored)
+		failed = scorer_weighted_score(j->scorers, j->results, j->n_scorers) <
+			 j->kase->threshold;
+	j->status = failed && !(j->kase->has_threshold && errored) ? RESULT_FAIL
+		    : errored ? RESULT_ERROR : RESULT_PASS;
 	finish_job(r, j);
 }
 

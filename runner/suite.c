@@ -23,12 +23,12 @@
 static const char *const manifest_keys[] = { "name", "version", "kind", "description", "system",
 					     "params", "scorers", "tags", "prompt", "mutations",
 					     "seed", "tools", "tool_choice", "default_tool_result",
-					     "max_steps", NULL };
+					     "max_steps", "threshold", NULL };
 static const char *const case_keys[] = { "id", "input", "messages", "context", "expected", "tags",
 					 "scorers", "output", "metadata", "vars", "tools",
 					 "tool_choice", "tool_results", "default_tool_result",
 					 "max_steps", "context_ids", "expected_context_ids",
-					 NULL };
+					 "threshold", NULL };
 
 const char *suite_kind_name(enum suite_kind k)
 {
@@ -269,6 +269,14 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 	    jdoc_string(&d, d.root, "", "output", 0, &output) ||
 	    jdoc_string_array(&d, d.root, "", "tags", &tags, &n_tags))
 		goto out;
+	/* the case's own threshold, else the suite's: set before a failure releases c */
+	c->has_threshold = s->has_threshold;
+	c->threshold = s->threshold;
+	if (cJSON_GetObjectItemCaseSensitive(d.root, "threshold")) {
+		if (jdoc_number(&d, d.root, "", "threshold", 0, 0, 1, &c->threshold))
+			goto out;
+		c->has_threshold = 1;
+	}
 	if (!*id || has_control(id) || strlen(id) > 256) {
 		jdoc_error(&d, cJSON_GetObjectItem(d.root, "id"), "id",
 			   "must be 1 to 256 characters without control characters");
@@ -612,8 +620,10 @@ static int load_manifest(struct eg_suite *s, struct sha256 *h)
 	    jdoc_string(&d, d.root, "", "description", 0, &desc) ||
 	    jdoc_string(&d, d.root, "", "system", 0, &system) ||
 	    jdoc_string(&d, d.root, "", "prompt", 0, &prompt_file) ||
-	    jdoc_string_array(&d, d.root, "", "tags", &tags, &n_tags))
+	    jdoc_string_array(&d, d.root, "", "tags", &tags, &n_tags) ||
+	    jdoc_number(&d, d.root, "", "threshold", 0, 0, 1, &s->threshold))
 		goto out;
+	s->has_threshold = cJSON_GetObjectItemCaseSensitive(d.root, "threshold") != NULL;
 	if (prompt_file && !*prompt_file) {
 		jdoc_error(&d, cJSON_GetObjectItem(d.root, "prompt"), "prompt",
 			   "must not be empty (a file relative to the suite)");

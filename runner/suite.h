@@ -54,6 +54,8 @@ struct eg_suite {
 	size_t n_scorers;
 	char **tags;              /* manifest tags, given to every case */
 	size_t n_tags;
+	int has_threshold;        /* 1: the manifest's "threshold" holds for cases without their own */
+	double threshold;         /* in [0,1]: a case passes when its weighted score >= threshold */
 	size_t n_cases;           /* every case in the file */
 	size_t n_selected;        /* cases the filter keeps */
 	char hash[65];            /* SHA-256 of the canonical content (manifest + cases) */

@@ -40,6 +40,8 @@ struct eg_case {
 	size_t n_scorers;
 	char hash[65];            /* SHA-256 of the case's canonical content, the suite's
 				     system prompt, params and scorers, and its rendered prompt */
+	int has_threshold;        /* 1: the case passes when its weighted score >= threshold */
+	double threshold;         /* in [0,1]: the case's "threshold", else the suite's */
 };
 
 /*

@@ -184,8 +184,7 @@ static const char *rskip_ws(const char *b, const char *e)
 	return e;
 }
 
-/* narrow [*b, *e) to the JSON text: without whitespace and a code fence */
-static void unfence(const char **b, const char **e)
+void scorer_json_unfence(const char **b, const char **e)
 {
 	const char *p, *q;
 
@@ -298,7 +297,7 @@ static enum score_status json_score(const struct scorer *s, struct score_job *jo
 	struct strbuf r = STRBUF_INIT;
 	cJSON *root;
 
-	unfence(&b, &e);
+	scorer_json_unfence(&b, &e);
 	if (b == e) {
 		out->reason = xstrdup("output is empty, expected JSON");
 		return SCORE_DONE;

@@ -29,7 +29,9 @@
 	X(equals) X(contains) X(icontains) X(starts_with) X(regex) X(json) X(latency)     \
 	X(refusal) X(canary) X(pii) X(judge) X(faithfulness) X(exec)                     \
 	X(tool_called) X(tool_args) X(tool_sequence) X(tool_f1) X(max_steps)             \
-	X(finish_reason) X(retrieval)
+	X(finish_reason) X(retrieval)                                                    \
+	X(json_schema) X(levenshtein) X(rouge_l) X(contains_any) X(contains_all)          \
+	X(word_count)
 
 #define SCORER_DECLARE(n) extern const struct scorer_type scorer_##n;
 SCORER_TYPES(SCORER_DECLARE)
@@ -44,7 +46,7 @@ static const struct scorer_type *const scorer_types[] = {
 #define N_TYPES (sizeof(scorer_types) / sizeof(scorer_types[0]))
 
 /* fields every spec may carry, handled here rather than by the type */
-static const char *const common_fields[] = { "type", "name", "negate", NULL };
+static const char *const common_fields[] = { "type", "name", "negate", "weight", NULL };
 
 const struct scorer_type *scorer_type_find(const char *name)
 {
@@ -237,6 +239,7 @@ int scorer_init(struct scorer *s, const cJSON *spec, const struct eg_loc *loc)
 	const cJSON *tv;
 	const char *name = NULL;
 	int negate = 0;
+	double weight = 1;
 
 	memset(s, 0, sizeof(*s));
 	if (!cJSON_IsObject(spec))
@@ -260,13 +263,18 @@ int scorer_init(struct scorer *s, const cJSON *spec, const struct eg_loc *loc)
 	}
 	if (check_fields(spec, t, loc) ||
 	    scorer_spec_opt_string(spec, "name", loc, t->name, &name) ||
-	    scorer_spec_opt_bool(spec, "negate", loc, t->name, &negate))
+	    scorer_spec_opt_bool(spec, "negate", loc, t->name, &negate) ||
+	    scorer_spec_opt_number(spec, "weight", loc, t->name, &weight))
 		return -1;
 	if (name && !*name)
 		return scorer_error(loc, t->name, "field \"name\" must not be empty");
+	if (!(weight > 0))
+		return scorer_error(loc, t->name, "field \"weight\" must be more than 0, not %g",
+				    weight);
 
 	s->type = t;
 	s->negate = negate;
+	s->weight = weight;
 	s->label = xstrdup(name ? name : t->name);
 	if (t->init(s, spec, loc))
 		goto out_free_label;
@@ -405,6 +413,19 @@ void score_result_release(struct score_result *r)
 	free(r->detail);
 	r->reason = NULL;
 	r->detail = NULL;
+}
+
+double scorer_weighted_score(const struct scorer *const *s, const struct score_result *r,
+			     size_t n)
+{
+	double sum = 0, total = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sum += s[i]->weight * r[i].score;
+		total += s[i]->weight;
+	}
+	return total > 0 ? sum / total : 0;
 }
 
 int scorer_isspace(int c)

@@ -87,7 +87,7 @@ struct scorer_type {
 	void (*release)(struct scorer *s);                                   /* may be NULL */
 	/*
 	 * NULL-terminated list of the spec fields the type accepts besides the
-	 * common "type", "name" and "negate"; scorer_init rejects any other
+	 * common "type", "name", "negate" and "weight"; scorer_init rejects any other
 	 * field so that a typo is an error. NULL: the type checks its own.
 	 */
 	const char *const *fields;
@@ -98,6 +98,7 @@ struct scorer {
 	char *label; /* shown in reports: the type name, or the spec's "name" */
 	int negate;  /* the spec's "negate": invert pass (and score) */
 	void *ctx;   /* type's private data */
+	double weight; /* the spec's "weight" (> 0, default 1): share in the case's weighted score */
 };
 
 /*
@@ -140,6 +141,9 @@ void score_job_request_sample(struct score_job *job, char *body, int sample);
  */
 const char *scorer_prompt(const char *name);
 void score_result_release(struct score_result *r);
+/* sum of weight x score over sum of weight, of n scorers and their results; 0 when n is 0 */
+double scorer_weighted_score(const struct scorer *const *s, const struct score_result *r,
+			     size_t n);
 
 /*
  * Helpers for type->init: fetch a field of the spec with a clear error.

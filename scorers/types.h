@@ -38,4 +38,10 @@ int scorer_isspace(int c);
 int scorer_pcre2_match(const pcre2_code *code, const char *subject, size_t len,
 		       size_t *start, size_t *end);
 
+/*
+ * Narrow [*b, *e) to the JSON text of a model's answer: without surrounding
+ * whitespace and a Markdown code fence (```json ... ```). json.c.
+ */
+void scorer_json_unfence(const char **b, const char **e);
+
 #endif

@@ -204,6 +204,12 @@ static const char *const migrations[] = {
 	"  (sum(r.status = 'pass') > 0 AND sum(r.status = 'fail') > 0) AS flaky"
 	"  FROM results r JOIN runs u ON u.id = r.run_id"
 	"  GROUP BY r.run_id, r.suite, r.case_id;",
+	/*
+	 * 9: per-scorer weights (NULL: the default, 1) and the case threshold
+	 * that decided pass from the weighted score (NULL: every scorer had to pass)
+	 */
+	"ALTER TABLE scores ADD COLUMN weight REAL;"
+	"ALTER TABLE results ADD COLUMN threshold REAL;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -424,6 +430,7 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 			  ? r->judge_cost_usd : NAN);
 	sqldb_bind_text(st, 21, r->target_reply);
 	sqldb_bind_stream(st, 22, &r->stream);
+	sqldb_bind_real(st, 27, r->has_threshold ? r->threshold : NAN);
 	if (sqldb_step_done(&h->db, st, "cannot store a result"))
 		return -1;
 
@@ -444,6 +451,7 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 		sqldb_bind_text(st, 11, sc->reason);
 		sqldb_bind_text(st, 12, sc->detail);
 		sqlite3_bind_int(st, 13, sc->calls);
+		sqldb_bind_real(st, 14, sc->weight > 0 && sc->weight != 1 ? sc->weight : NAN);
 		if (sqldb_step_done(&h->db, st, "cannot store a score"))
 			return -1;
 	}
@@ -459,6 +467,19 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 	return 0;
 }
 
+double result_weighted_score(const struct result_row *r)
+{
+	double sum = 0, total = 0;
+	size_t i;
+
+	for (i = 0; i < r->n_scores; i++) {
+		double w = r->scores[i].weight > 0 ? r->scores[i].weight : 1;
+		sum += w * (isnan(r->scores[i].score) ? 0 : r->scores[i].score);
+		total += w;
+	}
+	return total > 0 ? sum / total : 0;
+}
+
 int history_add_result(struct history *h, const char *run_id, const struct result_row *r)
 {
 	if (!r->suite || !r->case_id)
@@ -468,12 +489,12 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 				 "completion_tokens, cost_usd, finish_reason, error, attempts, "
 				 "cached, tags, ordinal, judge_prompt_tokens, "
 				 "judge_completion_tokens, judge_cost_usd, target_reply, "
-				 SQLDB_STREAM_COLS ") "
-				 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				 SQLDB_STREAM_COLS ", threshold) "
+				 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				 &h->ins_result) ||
 	    sqldb_prepare_cached(&h->db, "INSERT INTO scores (run_id, suite, case_id, repeat, "
-				 "idx, scorer, type, score, pass, error, reason, detail, calls) "
-				 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &h->ins_score) ||
+				 "idx, scorer, type, score, pass, error, reason, detail, calls, weight) "
+				 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &h->ins_score) ||
 	    sqldb_prepare_cached(&h->db, "SAVEPOINT eg_result", &h->sp_begin) ||
 	    sqldb_prepare_cached(&h->db, "RELEASE eg_result", &h->sp_release) ||
 	    sqldb_prepare_cached(&h->db, "ROLLBACK TO eg_result", &h->sp_undo) ||
@@ -978,6 +999,7 @@ static int read_scores(struct history *h, sqlite3_stmt *st, struct row_mem *m,
 		sc->reason = row_text(m, st, 5);
 		sc->detail = row_text(m, st, 6);
 		sc->calls = sqlite3_column_int(st, 7);
+		sc->weight = sqlite3_column_type(st, 8) == SQLITE_NULL ? 1 : sqldb_col_real(st, 8);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -1002,7 +1024,7 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 			  "r.error, r.attempts, r.cached, r.tags, r.cost_usd, r.ordinal, "
 			  "t.input, t.context, t.expected, r.judge_prompt_tokens, "
 			  "r.judge_completion_tokens, r.judge_cost_usd, r.target_reply, "
-			  "r.ttft_ms, r.itl_ms, r.itl_p50_ms, r.itl_p95_ms, r.tokens_per_s "
+			  "r.ttft_ms, r.itl_ms, r.itl_p50_ms, r.itl_p95_ms, r.tokens_per_s, r.threshold "
 			  "FROM results r "
 			  "LEFT JOIN case_texts t ON t.hash = r.case_hash "
 			  "WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "
@@ -1010,7 +1032,7 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 			  "ORDER BY r.ordinal, r.repeat, r.seq", &st))
 		goto out;
 	if (sqldb_prepare(&h->db,
-			  "SELECT scorer, type, score, pass, error, reason, detail, calls "
+			  "SELECT scorer, type, score, pass, error, reason, detail, calls, weight "
 			  "FROM scores "
 			  "WHERE run_id = ?1 AND suite = ?2 AND case_id = ?3 AND repeat = ?4 "
 			  "ORDER BY idx", &sc))
@@ -1055,6 +1077,8 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 		row->judge_cost_usd = sqldb_col_real(st, 21);
 		row->target_reply = row_text(&mem, st, 22);
 		sqldb_col_stream(st, 23, &row->stream);
+		row->has_threshold = sqlite3_column_type(st, 28) != SQLITE_NULL;
+		row->threshold = row->has_threshold ? sqldb_col_real(st, 28) : 0;
 
 		sqlite3_bind_text(sc, 3, row->case_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int(sc, 4, row->repeat);

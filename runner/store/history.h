@@ -112,6 +112,7 @@ struct score_row {
 	const char *reason;
 	const char *detail;      /* JSON or NULL */
 	int calls;               /* model calls this scorer made (0 for deterministic scorers) */
+	double weight;           /* the scorer's weight; 0 (a zeroed row) stands for the default, 1 */
 };
 
 struct result_row {
@@ -143,7 +144,12 @@ struct result_row {
 	 * retrieved, the passages' ids, tool calls, model, metadata), or NULL */
 	const char *target_reply;
 	struct stream_stats stream; /* a streamed reply's timing (SPEC 11); zeroed: not streamed */
+	int has_threshold;       /* 1: the weighted score decided pass (score >= threshold) */
+	double threshold;        /* the case's threshold when has_threshold */
 };
+
+/* the weighted mean of a result's scores (weights as score_row.weight says); 0 without scores */
+double result_weighted_score(const struct result_row *r);
 
 struct gate_row {
 	const char *name;

@@ -5,6 +5,12 @@
  * with dates, prices, order and version numbers mixed in). Reports the
  * median over ROUNDS rounds of the mean microseconds per case.
  *
+ * A second table times the scorers json-schema, levenshtein, rouge-l,
+ * contains-any, contains-all and word-count on a 1 KB answer: the first
+ * 1 KB of that answer (for json-schema a 1 KB JSON order with a schema of
+ * types, required keys, bounds and a pattern), the similarity scorers
+ * against a 1 KB reference made of reworded passage sentences.
+ *
  *   bench_scorers [ITERATIONS [ROUNDS]]      defaults 20000 and 5
  */
 #include <stdio.h>
@@ -22,6 +28,7 @@
 #define PASSAGE_BYTES 1024
 #define ANSWER_BYTES 2048
 #define MAX_ROUNDS 15
+#define SHORT_BYTES 1024
 
 static const char *const vocab[] = {
 	"order", "refund", "return", "shipping", "delivery", "warranty", "account", "password",
@@ -204,6 +211,92 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* a 1 KB JSON order, valid against ORDER_SCHEMA */
+static char *json_order(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	unsigned i;
+
+	strbuf_addstr(&sb, "{\"id\": 4711, \"customer\": \"c-1234\", \"items\": [");
+	for (i = 0; sb.len < SHORT_BYTES - 80; i++)
+		strbuf_addf(&sb, "%s{\"sku\": \"A-%u\", \"qty\": %u, \"price\": %u.%02u}",
+			    i ? ", " : "", 100 + rnd(900), 1 + rnd(9), rnd(500), rnd(100));
+	strbuf_addstr(&sb, "], \"note\": \"leave at the door\"}");
+	return strbuf_detach(&sb, NULL);
+}
+
+#define ORDER_SCHEMA                                                                        \
+	"{\"type\": \"object\", \"required\": [\"id\", \"customer\", \"items\"],"           \
+	" \"properties\": {\"id\": {\"type\": \"integer\", \"minimum\": 1},"                 \
+	" \"customer\": {\"type\": \"string\", \"pattern\": \"^c-[0-9]+$\"},"                \
+	" \"items\": {\"type\": \"array\", \"minItems\": 1, \"items\": {\"type\": \"object\","  \
+	" \"required\": [\"sku\", \"qty\"], \"properties\": {\"sku\": {\"type\": \"string\"},"  \
+	" \"qty\": {\"type\": \"integer\", \"minimum\": 1}, \"price\": {\"type\": \"number\"}}," \
+	" \"additionalProperties\": false}}, \"note\": {\"type\": \"string\", \"maxLength\": 200}}}"
+
+/* the first n bytes of s or less, cut after a word */
+static char *prefix(const char *s, size_t n)
+{
+	size_t len = strlen(s);
+
+	if (len > n) {
+		len = n;
+		while (len && s[len - 1] != ' ')
+			len--;
+	}
+	return xstrndup(s, len);
+}
+
+/* the second table: the scorers on a 1 KB answer */
+static int bench_short(const struct bench_case *c, long iters, int rounds)
+{
+	static const char *const names[] = { "json-schema", "levenshtein", "rouge-l",
+					     "contains-any", "contains-all", "word-count" };
+	enum { N_SHORT = sizeof(names) / sizeof(names[0]) };
+	struct strbuf ref = STRBUF_INIT, spec = STRBUF_INIT;
+	struct bench_case one = *c;
+	char *answer = prefix(c->answer, SHORT_BYTES), *order = json_order(), *refp;
+	int k, i, ret = 0;
+
+	while (ref.len < SHORT_BYTES + 200)
+		sentence(&ref, 0);
+	refp = prefix(ref.buf, SHORT_BYTES);
+	printf("\n1 KB answer (%zu bytes; JSON %zu bytes; reference %zu bytes)\n", strlen(answer),
+	       strlen(order), strlen(refp));
+	printf("%-12s %12s %12s %12s\n", "scorer", "median us", "min us", "max us");
+	for (k = 0; k < N_SHORT && !ret; k++) {
+		double t[MAX_ROUNDS];
+		struct scorer s;
+
+		strbuf_reset(&spec);
+		switch (k) {
+		case 0: strbuf_addstr(&spec, "{\"type\": \"json-schema\", \"schema\": " ORDER_SCHEMA "}"); break;
+		case 1: case 2: strbuf_addf(&spec, "{\"type\": \"%s\", \"value\": \"%s\"}", names[k], refp); break;
+		case 3: strbuf_addstr(&spec, "{\"type\": \"contains-any\", \"values\": [\"lifetime\", \"robot\", \"butler\", \"Refund\"], \"ignore_case\": true}"); break;
+		case 4: strbuf_addstr(&spec, "{\"type\": \"contains-all\", \"values\": [\"order\", \"refund\", \"days\", \"support\"], \"ignore_case\": true}"); break;
+		default: strbuf_addstr(&spec, "{\"type\": \"word-count\", \"min\": 50, \"max\": 300}"); break;
+		}
+		if (scorer_from(&s, spec.buf)) {
+			ret = 1;
+			break;
+		}
+		one.answer = k ? answer : order;
+		one.answer_len = strlen(one.answer);
+		for (i = 0; i < rounds; i++)
+			t[i] = time_scorer(&s, &one, iters);
+		qsort(t, (size_t)rounds, sizeof(*t), cmp_double);
+		printf("%-12s %12.2f %12.2f %12.2f\n", names[k], median(t, rounds), t[0],
+		       t[rounds - 1]);
+		scorer_release(&s);
+	}
+	free(answer);
+	free(order);
+	free(refp);
+	strbuf_release(&ref);
+	strbuf_release(&spec);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const names[] = { "lexical", "pii", "refusal", "canary" };
@@ -244,6 +337,7 @@ int main(int argc, char **argv)
 	}
 	for (k = 1; k < 4; k++)
 		scorer_release(&s[k]);
+	k = bench_short(&c, iters, rounds);
 	case_release(&c);
-	return 0;
+	return k;
 }

@@ -984,7 +984,7 @@ static void add_usage_row(struct history *h, const char *suite, const char *case
 			  double cost, int cached)
 {
 	struct result_row r = mkrow(suite, case_id, 0, st, NULL);
-	struct score_row sc = { "judge", "judge", 0, 0, 0, "wrong answer", NULL, 1 };
+	struct score_row sc = { "judge", "judge", 0, 0, 0, "wrong answer", NULL, 1, 1 };
 
 	r.latency_ms = latency;
 	r.prompt_tokens = prompt;

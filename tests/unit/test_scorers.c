@@ -687,7 +687,7 @@ static enum score_status drive(struct scorer *s, struct score_job *job, struct s
 Test(scorers, step_driver)
 {
 	struct script sc = { 3, 0.75, 1, 0 };
-	struct scorer s = { &script_type, NULL, 0, &sc };
+	struct scorer s = { &script_type, NULL, 0, &sc, 1 };
 	struct score_job job;
 	struct score_result r;
 
@@ -714,7 +714,7 @@ Test(scorers, step_driver)
 Test(scorers, step_driver_clamps)
 {
 	struct script sc = { 0, 7, 1, 0 };
-	struct scorer s = { &script_type, NULL, 0, &sc };
+	struct scorer s = { &script_type, NULL, 0, &sc, 1 };
 	struct score_job job;
 	struct score_result r;
 
@@ -743,7 +743,7 @@ Test(scorers, step_driver_clamps)
 Test(scorers, waiting_without_a_call_is_an_error)
 {
 	struct script sc = { 1, 1, 1, 1 };
-	struct scorer s = { &script_type, NULL, 0, &sc };
+	struct scorer s = { &script_type, NULL, 0, &sc, 1 };
 	struct score_job job;
 	struct score_result r;
 
@@ -760,7 +760,7 @@ Test(scorers, waiting_without_a_call_is_an_error)
 Test(scorers, release_frees_pending_calls)
 {
 	struct script sc = { 2, 1, 1, 0 };
-	struct scorer s = { &script_type, NULL, 0, &sc };
+	struct scorer s = { &script_type, NULL, 0, &sc, 1 };
 	struct score_job job;
 	struct score_result r;
 
