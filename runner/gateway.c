@@ -1044,6 +1044,10 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 
 	if (slot->too_big || res == CURLE_FILESIZE_EXCEEDED) {
 		strbuf_addf(&kind, "response larger than max_response_bytes (%zu)", gw->max_body);
+	} else if (res == CURLE_OUT_OF_MEMORY && status > 0) {
+		/* libcurl's answer to a header line over its 100 KB limit, not our memory */
+		strbuf_addstr(&kind, "the response's headers are larger than libcurl accepts "
+			      "(100 KB a header)");
 	} else if (res != CURLE_OK) {
 		strbuf_addstr(&kind, curl_kind(res));
 		detail = xstrdup(slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(res));

@@ -18,6 +18,7 @@
 #include "case.h"
 #include "config.h"
 #include "error.h"
+#include "hashmap.h"
 #include "jsonutil.h"
 #include "jsonw.h"
 #include "sha256.h"
@@ -65,16 +66,30 @@ static void chat_release(struct target *t)
 
 static void merge_params(cJSON *body, const cJSON *params)
 {
+	struct hashmap keys;
 	const cJSON *p;
+	cJSON *b;
 
 	if (!params)
 		return;
+	/* the body's members by name: a later one replaces an earlier in linear time */
+	hashmap_init_str(&keys, 16);
+	cJSON_ArrayForEach(b, body)
+		*hashmap_put_str(&keys, b->string, strlen(b->string), NULL) = (uint64_t)(uintptr_t)b;
 	cJSON_ArrayForEach(p, params) {
+		uint64_t *old;
+		cJSON *dup;
+
 		if (!strcmp(p->string, "model") || !strcmp(p->string, "messages"))
 			continue;
-		cJSON_DeleteItemFromObjectCaseSensitive(body, p->string);
-		cJSON_AddItemToObject(body, p->string, cJSON_Duplicate(p, 1));
+		old = hashmap_get_str(&keys, p->string, strlen(p->string));
+		if (old)
+			cJSON_Delete(cJSON_DetachItemViaPointer(body, (cJSON *)(uintptr_t)*old));
+		dup = cJSON_Duplicate(p, 1);
+		cJSON_AddItemToObject(body, p->string, dup);
+		*hashmap_put_str(&keys, p->string, strlen(p->string), NULL) = (uint64_t)(uintptr_t)dup;
 	}
+	hashmap_release(&keys);
 }
 
 static cJSON *system_message(const char *system)
