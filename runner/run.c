@@ -615,8 +615,8 @@ static int take_case(struct run *r, const struct eg_suite *s, struct shared_case
 	if (!p->stored)
 		return 1;
 	memset(r->stored, 0, (size_t)r->repeats);
-	if (history_case_repeats(p->stored, p->run_id, s->name, sc->c.id, r->stored,
-				 r->repeats) < 0)
+	if (history_case_repeats(p->stored, p->run_id, s->name, sc->c.id, p->retry_errors,
+				 r->stored, r->repeats) < 0)
 		return -1;
 	return 1;
 }

@@ -944,12 +944,12 @@ Test(history, case_repeats_and_reopen)
 	cr_assert_eq(history_add_result(h, "rr", &r), 0);
 
 	memset(seen, 0, sizeof(seen));
-	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", seen, 4), 2);
+	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", 0, seen, 4), 2);
 	cr_assert(seen[0] == 1 && seen[1] == 0 && seen[2] == 1 && seen[3] == 0);
 	memset(seen, 0, sizeof(seen));
-	cr_assert_eq(history_case_repeats(h, "rr", "s", "nosuch", seen, 4), 0);
-	cr_assert_eq(history_case_repeats(h, "rr", "t", "c", seen, 4), 0);
-	cr_assert_eq(history_case_repeats(h, "nosuch", "s", "c", seen, 4), 0);
+	cr_assert_eq(history_case_repeats(h, "rr", "s", "nosuch", 0, seen, 4), 0);
+	cr_assert_eq(history_case_repeats(h, "rr", "t", "c", 0, seen, 4), 0);
+	cr_assert_eq(history_case_repeats(h, "nosuch", "s", "c", 0, seen, 4), 0);
 	cr_assert(!seen[0] && !seen[1] && !seen[2] && !seen[3]);
 
 	/* an interrupted run with a gate result is taken up again */
@@ -973,7 +973,7 @@ Test(history, case_repeats_and_reopen)
 	cr_assert_eq(n, 0, "the old gate results are gone");
 	/* the results stay */
 	memset(seen, 0, sizeof(seen));
-	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", seen, 4), 2);
+	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", 0, seen, 4), 2);
 	th_stderr_start();
 	cr_assert_eq(history_run_reopen(h, "nosuch"), -1);
 	history_close(h);
