@@ -45,7 +45,9 @@ expect_eq "the run is whole" "6 6 0 finished" "$(sql -separator ' ' "select n_ca
 rm -f "$T/h.db"* id
 make_suite s/slow slow golden "$(n_cases 40)"
 write_config cfg2.json '[]'
-start_mock /dev/null --latency-ms 200
+# the last case is slow: the resume is still running when the second one starts
+echo '{"case": "c40", "latency_ms": 4000}' >script2.jsonl
+start_mock script2.jsonl --latency-ms 200
 "$EG_BIN" run --config cfg2.json --suite s/slow --history "$T/h.db" --concurrency 2 --run-id-file id >"$T/a.out" 2>"$T/a.err" &
 pid=$!
 for _ in $(seq 1 300); do
@@ -94,8 +96,29 @@ J
 start_mock script3.jsonl
 expect_rc "a 401 ends the run (exit 3)" 3 \
 	"$EG_BIN" run --config cfg3.json --suite s/auth --history "$T/h.db" --concurrency 1
-expect_eq "the five answers received before the 401 are stored" "c1 c2 c3 c4 c5" \
-	"$(sql "select group_concat(case_id, ' ') from (select case_id from results where status = 'pass' order by case_id)")"
+for c in c1 c2 c3 c4 c5; do
+	expect_eq "$c, answered before the 401, is stored" "pass" "$(sql "select status from results where case_id = '$c'")"
+done
+expect_eq "no case twice" "0" "$(sql 'select count(*) - count(distinct case_id) from results')"
 expect_eq "the run is failed" "failed" "$(sql 'select status from runs')"
+
+# an answer whose judge call is in flight at the 401 is stored, not dropped
+rm -f "$T/h.db"*
+make_suite s/judged judged golden "$(n_cases 6)" \
+	'[{"type": "judge", "rubric": "Any answer passes.", "threshold": 0.5}]'
+write_config cfg4.json '[]' '"max_retries": 0' '"judge": {"model": "judge-model"}'
+cat >script4.jsonl <<'J'
+{"case": "c1", "model": "judge-model", "latency_ms": 3000, "reply": "{\"reason\": \"ok\", \"score\": 1, \"pass\": true}"}
+{"case": "c4", "model": "mock-model", "fault": "401", "latency_ms": 500}
+{"model": "judge-model", "reply": "{\"reason\": \"ok\", \"score\": 1, \"pass\": true}"}
+J
+start_mock script4.jsonl
+expect_rc "a 401 while a judge call is in flight ends the run (exit 3)" 3 \
+	"$EG_BIN" run --config cfg4.json --suite s/judged --history "$T/h.db" --concurrency 4 --no-cache
+expect_eq "c1's answer is stored though its judge call was cut" "echo: question 1" \
+	"$(sql "select cast(output as text) from results where case_id = 'c1'")"
+expect_eq "c1 is an error (not scored), so --retry-errors asks it again" "error" \
+	"$(sql "select status from results where case_id = 'c1'")"
+expect_grep "the score says why" "not scored: the run stopped" <(sql "select reason from scores where case_id = 'c1'")
 
 finish
