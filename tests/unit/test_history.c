@@ -1005,6 +1005,18 @@ static int raw_int(const char *path, const char *sql)
 	return v;
 }
 
+/* a new history file (its path into *path) holding the running run "rr" */
+static struct history *open_with_run(const char **path)
+{
+	struct history *h;
+
+	*path = th_path("h.db");
+	h = history_open(*path);
+	cr_assert_not_null(h);
+	begin_run(h, "rr", NULL, "t");
+	return h;
+}
+
 Test(history, retry_errors_replace_the_error)
 {
 	const char *path;
@@ -1013,10 +1025,7 @@ Test(history, retry_errors_replace_the_error)
 	struct score_row sc;
 	unsigned char seen[2];
 
-	path = th_path("h.db");
-	h = history_open(path);
-	cr_assert_not_null(h);
-	begin_run(h, "rr", NULL, "t");
+	h = open_with_run(&path);
 	r = mkrow("s", "c", 0, RESULT_PASS, NULL);
 	cr_assert_eq(history_add_result(h, "rr", &r), 0);
 	r = mkrow("s", "c", 1, RESULT_ERROR, NULL);
@@ -1065,10 +1074,7 @@ Test(history, run_owner_and_lock)
 
 	cr_assert_eq(gethostname(host, sizeof(host)), 0);
 	host[sizeof(host) - 1] = '\0';
-	path = th_path("h.db");
-	h = history_open(path);
-	cr_assert_not_null(h);
-	begin_run(h, "rr", NULL, "t");
+	h = open_with_run(&path);
 	cr_assert_eq(history_run_resolve(h, "rr", &ri, NULL), 0);
 	cr_expect_eq(ri.owner_pid, (long)getpid());
 	cr_expect_str_eq(ri.owner_host, host);
