@@ -653,8 +653,8 @@ static int take_case(struct run *r, const struct eg_suite *s, struct shared_case
 	if (!p->stored)
 		return 1;
 	memset(r->stored, 0, (size_t)r->repeats);
-	if (history_case_repeats(p->stored, p->run_id, s->name, sc->c.id, r->stored,
-				 r->repeats) < 0)
+	if (history_case_repeats(p->stored, p->run_id, s->name, sc->c.id, p->retry_errors,
+				 r->stored, r->repeats) < 0)
 		return -1;
 	return 1;
 }
@@ -1186,6 +1186,9 @@ static void judge_usage(struct run *r, struct job *j, const char *body, long pt,
 	cJSON_Delete(req);
 }
 
+/* the error of a scorer's call not made or cancelled because the run ended on a fatal error */
+#define NOT_SCORED "not scored: the run stopped on a fatal gateway error"
+
 static void on_done(struct gw_request *req, void *arg)
 {
 	struct run *r = arg;
@@ -1193,8 +1196,16 @@ static void on_done(struct gw_request *req, void *arg)
 	struct job *j = p->job;
 
 	if (req->error && !strcmp(req->error, "cancelled")) {
-		/* interrupted before an answer: not a result */
-		if (p->kind == PENDING_TARGET) {
+		/*
+		 * interrupted before an answer: not a result. After a fatal error
+		 * the answer a scorer's call was about is kept: the call errors
+		 * and the job goes on to the writer.
+		 */
+		if (p->kind == PENDING_SCORER && r->st->fatal) {
+			j->sjobs[p->scorer].calls[p->call].error = xstrdup(NOT_SCORED);
+			if (--j->calls_pending == 0)
+				schedule_score(j);
+		} else if (p->kind == PENDING_TARGET) {
 			job_free(j);
 			atomic_fetch_sub(&r->live, 1);
 		} else if (--j->calls_pending == 0) {
@@ -1261,6 +1272,23 @@ static enum target_parse line_as_output(const void *arg, const char *line, size_
 	return TARGET_REPLY_OK;
 }
 
+/* every call the job's unscored scorers still wait for errors (the run stopped) */
+static void fail_calls(struct job *j)
+{
+	size_t i, k;
+
+	for (i = 0; i < j->n_scorers; i++) {
+		if (j->scored[i])
+			continue;
+		for (k = 0; k < j->sjobs[i].n_calls; k++) {
+			struct score_call *c = &j->sjobs[i].calls[k];
+
+			if (!c->reply && !c->error)
+				c->error = xstrdup(NOT_SCORED);
+		}
+	}
+}
+
 /* submit the calls scorers asked for (network thread) */
 static void drain_calls(struct run *r)
 {
@@ -1271,6 +1299,12 @@ static void drain_calls(struct run *r)
 		size_t i, k;
 
 		list = j->next;
+		if (r->stop && r->st->fatal) {
+			/* the answer is kept: its scorers' calls are not made */
+			fail_calls(j);
+			schedule_score(j);
+			continue;
+		}
 		if (r->stop) {
 			job_free(j);
 			atomic_fetch_sub(&r->live, 1);

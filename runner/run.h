@@ -59,6 +59,9 @@ struct run_plan {
 	int repeats;                   /* times each case is run (0 or 1: once) */
 	struct history *stored;        /* --resume: a second connection to find the results the
 					  run already holds (skipped), or NULL */
+	int retry_errors;              /* --resume --retry-errors: a stored error result is not
+					  held: the case is asked again and its new result
+					  replaces the error (history_replace_errors on history) */
 	enum progress_mode progress;
 	struct gateway *gw;            /* the client to call through, its connections kept (run
 					  --variant: one for every variant's run), or NULL: the

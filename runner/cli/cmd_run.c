@@ -48,6 +48,7 @@ struct run_cli {
 	long limit;
 	long repeat;              /* --repeat N, 0 when not given */
 	const char *resume;       /* --resume ID */
+	int retry_errors;         /* --retry-errors: the resumed run asks its errored cases again */
 	const char *run_id_file;  /* --run-id-file FILE */
 	int no_cache, cache_only, dry_run;
 	struct opt_list variants; /* --variant NAME=JSON-or-FILE */
@@ -432,9 +433,10 @@ static int resume_check(struct history *h, const struct run_cli *o, const struct
 	if (history_run_resolve(h, o->resume, prev, NULL))
 		return -1;
 	ss.run_id = prev->id;
-	if (prev->status == RUN_FINISHED) {
+	/* a finished run has nothing missing; only its errors can be asked again */
+	if (prev->status == RUN_FINISHED && !o->retry_errors) {
 		error("--resume %s: the run is finished; --resume continues an interrupted or "
-		      "failed run", prev->id);
+		      "failed run (--retry-errors asks its errored cases again)", prev->id);
 		goto out_release;
 	}
 	if (!prev->config_hash || strcmp(prev->config_hash, s->cfg.hash)) {
@@ -456,7 +458,10 @@ static int resume_check(struct history *h, const struct run_cli *o, const struct
 	}
 	if (history_run_suites(h, prev->id, check_stored_suite, &ss) || ss.bad)
 		goto out_release;
-	if (prev->status == RUN_RUNNING)
+	if (prev->status == RUN_RUNNING && run_owner_state(prev) == OWNER_DEAD)
+		warning("run %s crashed (its process %ld on %s is gone); resuming it", prev->id,
+			prev->owner_pid, prev->owner_host);
+	else if (prev->status == RUN_RUNNING && run_owner_state(prev) != OWNER_ALIVE)
 		warning("run %s is still marked running (did it crash?); resuming it", prev->id);
 	return 0;
 out_release:
@@ -588,6 +593,8 @@ static int resume_run(struct history *h, const struct run_cli *o, const struct s
 		*stored = NULL;
 		return -1;
 	}
+	if (o->retry_errors)
+		history_replace_errors(h);
 	return 0;
 }
 
@@ -733,6 +740,7 @@ static void plan_init(struct run_plan *plan, const struct run_cli *o, const stru
 	plan->cache_only = o->cache_only;
 	plan->repeats = repeats;
 	plan->stored = stored;
+	plan->retry_errors = o->retry_errors;
 	plan->progress = o->common->quiet ? PROGRESS_NONE
 			 : isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_LINES;
 	plan->gw = o->gw;
@@ -993,6 +1001,7 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_INT_(0, "limit", &o.limit, "N", "at most N cases per suite", 1, 1000000000L),
 		OPT_INT_(0, "repeat", &o.repeat, "N", "run each case N times (repeat_policy decides a case's verdict)", 1, 1000),
 		OPT_STRING_(0, "resume", &o.resume, "ID", "continue an interrupted or failed run: only what it lacks is run"),
+		OPT_FLAG_(0, "retry-errors", &o.retry_errors, "with --resume: also ask again the cases whose stored result is an error; the new result replaces it"),
 		OPT_STRING_(0, "promote", &o.promote, "ALIAS", "after a passing run, promote the target to ALIAS (registry)"),
 		OPT_STRING_(0, "shard", &o.shard, "I/N", "only shard I of N of the cases (stable hash of suite and case id)"),
 		OPT_FLAG_(0, "dry-run", &o.dry_run, "load and validate, print the plan and the cost estimate from the history, call nothing"),
@@ -1049,6 +1058,10 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (o.rescore && (o.resume || o.repeat || o.cache_only || o.dry_run)) {
 		error("--rescore cannot be used with --resume, --repeat, --cache-only or --dry-run");
+		goto out;
+	}
+	if (o.retry_errors && !o.resume) {
+		error("--retry-errors needs --resume ID");
 		goto out;
 	}
 	if (o.resume && o.dry_run) {

@@ -46,7 +46,7 @@ static void list_one(const struct run_info *ri, struct jsonw *w, struct strbuf *
 		snprintf(tv, sizeof(tv), "%s@%s", ri->target ? ri->target : "?",
 			 ri->version ? ri->version : "?");
 		printf("%-24s %-20s %-11s %-7s %-28s %6ld %6ld %6ld %6ld\n", ri->id,
-		       ri->started_at ? ri->started_at : "", run_status_name(ri->status),
+		       ri->started_at ? ri->started_at : "", run_state_name(ri),
 		       ri->verdict ? ri->verdict : "-", tv, ri->n_cases, ri->n_pass, ri->n_fail,
 		       ri->n_error);
 	}
@@ -172,6 +172,25 @@ out:
 	return ret;
 }
 
+/* who writes a running run, and how to take it up when it crashed */
+static void show_owner(const struct run_info *ri)
+{
+	static const char *const state[] = {
+		[OWNER_NONE] = "not recorded",
+		[OWNER_ALIVE] = "alive",
+		[OWNER_DEAD] = "gone",
+		[OWNER_UNKNOWN] = "unknown (another host)",
+	};
+	enum run_owner o = run_owner_state(ri);
+
+	if (o == OWNER_NONE)
+		return;
+	printf("  owner pid %ld on %s since %s: %s\n", ri->owner_pid, ri->owner_host,
+	       ri->owner_since ? ri->owner_since : "?", state[o]);
+	if (o == OWNER_DEAD)
+		printf("  the run crashed; resume it with `evalgate run --resume %s`\n", ri->id);
+}
+
 static int runs_show(struct history *h, const char *ref, int json)
 {
 	struct run_info ri;
@@ -187,8 +206,10 @@ static int runs_show(struct history *h, const char *ref, int json)
 	printf("run %s\n", ri.id);
 	printf("  target %s@%s, model %s\n", ri.target, ri.version, ri.model);
 	printf("  started %s, finished %s, status %s, verdict %s\n", ri.started_at,
-	       ri.finished_at ? ri.finished_at : "-", run_status_name(ri.status),
+	       ri.finished_at ? ri.finished_at : "-", run_state_name(&ri),
 	       ri.verdict ? ri.verdict : "-");
+	if (ri.status == RUN_RUNNING)
+		show_owner(&ri);
 	if (ri.git_sha || ri.git_ref)
 		printf("  git %s %s\n", ri.git_ref ? ri.git_ref : "", ri.git_sha ? ri.git_sha : "");
 	printf("  %ld cases: %ld pass, %ld fail, %ld error\n", ri.n_cases, ri.n_pass, ri.n_fail,

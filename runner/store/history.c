@@ -9,11 +9,14 @@
  * Doubles that are NaN are stored as NULL and read back as NaN; token counts
  * of -1 (unknown) are stored as NULL and read back as -1.
  */
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "history_impl.h"
@@ -210,6 +213,15 @@ static const char *const migrations[] = {
 	 */
 	"ALTER TABLE scores ADD COLUMN weight REAL;"
 	"ALTER TABLE results ADD COLUMN threshold REAL;",
+	/*
+	 * 10 (recover): the process writing a run (history_run_begin and
+	 * history_run_reopen set it): its pid, host name and since when. A
+	 * running run whose owner on this host is gone crashed; a second
+	 * writer of a run whose owner lives is refused.
+	 */
+	"ALTER TABLE runs ADD COLUMN owner_pid INTEGER;"
+	"ALTER TABLE runs ADD COLUMN owner_host TEXT;"
+	"ALTER TABLE runs ADD COLUMN owner_since TEXT;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -242,6 +254,35 @@ const char *run_status_name(enum run_status s)
 		return "budget_exhausted";
 	}
 	return "unknown";
+}
+
+/* this host's name, "" when unknown */
+static void this_host(char *buf, size_t size)
+{
+	if (gethostname(buf, size))
+		buf[0] = '\0';
+	buf[size - 1] = '\0';
+}
+
+enum run_owner run_owner_state(const struct run_info *ri)
+{
+	char host[256];
+
+	if (ri->owner_pid <= 0 || !ri->owner_host)
+		return OWNER_NONE;
+	this_host(host, sizeof(host));
+	if (!*host || strcmp(host, ri->owner_host))
+		return OWNER_UNKNOWN;
+	if (kill((pid_t)ri->owner_pid, 0) == 0 || errno == EPERM)
+		return OWNER_ALIVE;
+	return OWNER_DEAD;
+}
+
+const char *run_state_name(const struct run_info *ri)
+{
+	if (ri->status == RUN_RUNNING && run_owner_state(ri) == OWNER_DEAD)
+		return "crashed";
+	return run_status_name(ri->status);
 }
 
 static enum result_status result_status_parse(const char *s)
@@ -303,6 +344,7 @@ void history_close(struct history *h)
 	sqlite3_finalize(h->sp_release);
 	sqlite3_finalize(h->sp_undo);
 	sqlite3_finalize(h->ins_text);
+	sqlite3_finalize(h->del_error);
 	sqldb_close(&h->db);
 	free(h);
 }
@@ -310,7 +352,7 @@ void history_close(struct history *h)
 int history_run_begin(struct history *h, const struct run_info *ri)
 {
 	sqlite3_stmt *st = NULL;
-	char now[32];
+	char now[32], host[256];
 	int ret = -1;
 
 	if (!ri->id || !*ri->id)
@@ -318,9 +360,11 @@ int history_run_begin(struct history *h, const struct run_info *ri)
 	sqldb_now(now, sizeof(now));
 	if (sqldb_prepare(&h->db, "INSERT INTO runs (id, started_at, finished_at, status, verdict, "
 			  "git_sha, git_ref, config_hash, target, version, model, shard, "
-			  "evalgate_version, repeats, repeat_policy, scope, partial) "
-			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
+			  "evalgate_version, repeats, repeat_policy, scope, partial, "
+			  "owner_pid, owner_host, owner_since) "
+			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st))
 		return -1;
+	this_host(host, sizeof(host));
 	sqldb_bind_text(st, 1, ri->id);
 	sqldb_bind_text(st, 2, ri->started_at ? ri->started_at : now);
 	sqldb_bind_text(st, 3, ri->finished_at);
@@ -338,6 +382,12 @@ int history_run_begin(struct history *h, const struct run_info *ri)
 	sqldb_bind_text(st, 15, ri->repeat_policy ? ri->repeat_policy : "all");
 	sqldb_bind_text(st, 16, ri->scope);
 	sqlite3_bind_int(st, 17, ri->partial != 0);
+	/* a run stored as running is written by this process */
+	if (ri->status == RUN_RUNNING) {
+		sqlite3_bind_int64(st, 18, (sqlite3_int64)getpid());
+		sqldb_bind_text(st, 19, host);
+		sqldb_bind_text(st, 20, now);
+	}
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqldb_error(&h->db, "cannot store the run");
 		goto out;
@@ -398,10 +448,27 @@ int history_batch_rollback(struct history *h)
 	return sqldb_exec(&h->db, "ROLLBACK");
 }
 
+void history_replace_errors(struct history *h)
+{
+	h->replace_errors = 1;
+}
+
 static int insert_result(struct history *h, const char *run_id, const struct result_row *r)
 {
 	sqlite3_stmt *st = h->ins_result;
 	size_t i;
+
+	if (h->replace_errors) {
+		/* its scores go with it (ON DELETE CASCADE) */
+		st = h->del_error;
+		sqldb_bind_text(st, 1, run_id);
+		sqldb_bind_text(st, 2, r->suite);
+		sqldb_bind_text(st, 3, r->case_id);
+		sqlite3_bind_int(st, 4, r->repeat);
+		if (sqldb_step_done(&h->db, st, "cannot remove the error result a retry replaces"))
+			return -1;
+		st = h->ins_result;
+	}
 
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, r->suite);
@@ -499,7 +566,11 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 	    sqldb_prepare_cached(&h->db, "RELEASE eg_result", &h->sp_release) ||
 	    sqldb_prepare_cached(&h->db, "ROLLBACK TO eg_result", &h->sp_undo) ||
 	    sqldb_prepare_cached(&h->db, "INSERT OR IGNORE INTO case_texts "
-				 "(hash, input, context, expected) VALUES (?,?,?,?)", &h->ins_text))
+				 "(hash, input, context, expected) VALUES (?,?,?,?)", &h->ins_text) ||
+	    (h->replace_errors &&
+	     sqldb_prepare_cached(&h->db, "DELETE FROM results WHERE run_id = ?1 AND suite = ?2 "
+				  "AND case_id = ?3 AND repeat = ?4 AND status = 'error'",
+				  &h->del_error)))
 		return -1;
 
 	/*
@@ -601,7 +672,8 @@ int history_set_verdict(struct history *h, const char *run_id, const char *verdi
 
 #define RUN_COLS "id, started_at, finished_at, status, verdict, git_sha, git_ref, " \
 	"config_hash, target, version, model, shard, evalgate_version, " \
-	"n_cases, n_pass, n_fail, n_error, repeats, repeat_policy, scope, partial"
+	"n_cases, n_pass, n_fail, n_error, repeats, repeat_policy, scope, partial, " \
+	"owner_pid, owner_host, owner_since"
 
 static void run_info_from_row(sqlite3_stmt *st, struct run_info *ri)
 {
@@ -626,6 +698,9 @@ static void run_info_from_row(sqlite3_stmt *st, struct run_info *ri)
 	ri->repeat_policy = sqldb_col_dup(st, 18);
 	ri->scope = sqldb_col_dup(st, 19);
 	ri->partial = sqlite3_column_int(st, 20);
+	ri->owner_pid = (long)sqlite3_column_int64(st, 21);
+	ri->owner_host = sqldb_col_dup(st, 22);
+	ri->owner_since = sqldb_col_dup(st, 23);
 }
 
 void run_info_release(struct run_info *ri)
@@ -644,6 +719,8 @@ void run_info_release(struct run_info *ri)
 	free(ri->evalgate_version);
 	free(ri->repeat_policy);
 	free(ri->scope);
+	free(ri->owner_host);
+	free(ri->owner_since);
 	memset(ri, 0, sizeof(*ri));
 }
 
@@ -669,6 +746,8 @@ void run_info_copy(struct run_info *dst, const struct run_info *src)
 	dst->evalgate_version = dup_or_null(src->evalgate_version);
 	dst->repeat_policy = dup_or_null(src->repeat_policy);
 	dst->scope = dup_or_null(src->scope);
+	dst->owner_host = dup_or_null(src->owner_host);
+	dst->owner_since = dup_or_null(src->owner_since);
 }
 
 /* --- finding runs --- */
@@ -1375,17 +1454,18 @@ long history_failed_cases(struct history *h, const char *run_id,
 }
 
 int history_case_repeats(struct history *h, const char *run_id, const char *suite,
-			 const char *case_id, unsigned char *seen, int n)
+			 const char *case_id, int skip_errors, unsigned char *seen, int n)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, count = 0;
 
 	if (sqldb_prepare(&h->db, "SELECT repeat FROM results WHERE run_id = ?1 AND suite = ?2 "
-			  "AND case_id = ?3", &st))
+			  "AND case_id = ?3 AND (?4 = 0 OR status <> 'error')", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
 	sqldb_bind_text(st, 3, case_id);
+	sqlite3_bind_int(st, 4, skip_errors != 0);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		sqlite3_int64 r = sqlite3_column_int64(st, 0);
 
@@ -1402,18 +1482,63 @@ int history_case_repeats(struct history *h, const char *run_id, const char *suit
 	return count;
 }
 
+/* refuse to take up a run another live process is writing; -1 after reporting */
+static int check_owner(struct history *h, const char *run_id)
+{
+	struct run_info ri;
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	memset(&ri, 0, sizeof(ri));
+	if (sqldb_prepare(&h->db, "SELECT " RUN_COLS " FROM runs WHERE id = ?1", &st))
+		return -1;
+	sqldb_bind_text(st, 1, run_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		error("history %s: no run %s", h->db.path, run_id);
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		sqldb_error(&h->db, "cannot read the run");
+		goto out;
+	}
+	run_info_from_row(st, &ri);
+	if (ri.status == RUN_RUNNING && ri.owner_pid != (long)getpid() &&
+	    run_owner_state(&ri) == OWNER_ALIVE) {
+		error("run %s is being written by pid %ld on %s (since %s): wait for it to end or "
+		      "stop it before resuming", run_id, ri.owner_pid, ri.owner_host,
+		      ri.owner_since ? ri.owner_since : "?");
+		goto out;
+	}
+	ret = 0;
+out:
+	run_info_release(&ri);
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int history_run_reopen(struct history *h, const char *run_id)
 {
 	sqlite3_stmt *st = NULL;
+	char now[32], host[256];
 	int ret = -1;
 
+	/* the owner is read and replaced in one write transaction: one writer wins */
 	if (sqldb_exec(&h->db, "BEGIN IMMEDIATE"))
 		return -1;
+	if (check_owner(h, run_id))
+		goto out_rollback;
+	sqldb_now(now, sizeof(now));
+	this_host(host, sizeof(host));
 	if (sqldb_prepare(&h->db,
-			  "UPDATE runs SET status = 'running', finished_at = NULL, verdict = NULL "
+			  "UPDATE runs SET status = 'running', finished_at = NULL, verdict = NULL, "
+			  "owner_pid = ?2, owner_host = ?3, owner_since = ?4 "
 			  "WHERE id = ?1", &st))
 		goto out_rollback;
 	sqldb_bind_text(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)getpid());
+	sqldb_bind_text(st, 3, host);
+	sqldb_bind_text(st, 4, now);
 	if (update_run(h, st, run_id, "cannot reopen the run"))
 		goto out_rollback;
 	sqlite3_finalize(st);

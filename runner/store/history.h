@@ -93,8 +93,22 @@ struct run_info {
 	char *scope;             /* JSON: suites, filters, limit, shard, resumed; NULL: not stored */
 	int partial;             /* took less than the config's suites and cases (--suite,
 				    --filter-*, --limit, --shard): never a baseline nor evidence */
+	long owner_pid;          /* the process that writes (or wrote) the run, 0: unknown */
+	char *owner_host;        /* its host name, or NULL */
+	char *owner_since;       /* when it took the run up (ISO 8601 UTC), or NULL */
 };
 void run_info_release(struct run_info *ri);
+
+/* whether the owner of a run is alive: checked with kill(pid, 0) on this host only */
+enum run_owner {
+	OWNER_NONE,    /* no owner recorded (a run stored before owners were) */
+	OWNER_ALIVE,   /* its process runs on this host */
+	OWNER_DEAD,    /* recorded on this host, and no such process */
+	OWNER_UNKNOWN, /* recorded on another host: cannot tell */
+};
+enum run_owner run_owner_state(const struct run_info *ri);
+/* the run's status name, "crashed" for a running run whose owner is dead */
+const char *run_state_name(const struct run_info *ri);
 /* a deep copy of src into dst (released with run_info_release) */
 void run_info_copy(struct run_info *dst, const struct run_info *src);
 
@@ -357,12 +371,24 @@ long history_failed_cases(struct history *h, const char *run_id,
 			  int (*fn)(const struct case_verdict *c, void *arg), void *arg);
 /*
  * which repeats of one case a run already holds: seen[r] = 1 for each
- * stored repeat r < n (the others are left alone); returns how many, -1 on error
+ * stored repeat r < n (the others are left alone); with skip_errors, a
+ * repeat whose result is an error counts as not held; returns how many,
+ * -1 on error
  */
 int history_case_repeats(struct history *h, const char *run_id, const char *suite,
-			 const char *case_id, unsigned char *seen, int n);
-/* take up a stored run again: status running, no finish time, verdict or gate results */
+			 const char *case_id, int skip_errors, unsigned char *seen, int n);
+/*
+ * take up a stored run again: status running, no finish time, verdict or
+ * gate results, this process its owner. Refused (-1, reported) while the
+ * run is running and its owner is alive on this host.
+ */
 int history_run_reopen(struct history *h, const char *run_id);
+/*
+ * from now on, a result stored by history_add_result replaces an error
+ * result of the same (suite, case, repeat), in the same transaction
+ * (run --resume --retry-errors)
+ */
+void history_replace_errors(struct history *h);
 
 
 /*

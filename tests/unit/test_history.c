@@ -944,12 +944,12 @@ Test(history, case_repeats_and_reopen)
 	cr_assert_eq(history_add_result(h, "rr", &r), 0);
 
 	memset(seen, 0, sizeof(seen));
-	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", seen, 4), 2);
+	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", 0, seen, 4), 2);
 	cr_assert(seen[0] == 1 && seen[1] == 0 && seen[2] == 1 && seen[3] == 0);
 	memset(seen, 0, sizeof(seen));
-	cr_assert_eq(history_case_repeats(h, "rr", "s", "nosuch", seen, 4), 0);
-	cr_assert_eq(history_case_repeats(h, "rr", "t", "c", seen, 4), 0);
-	cr_assert_eq(history_case_repeats(h, "nosuch", "s", "c", seen, 4), 0);
+	cr_assert_eq(history_case_repeats(h, "rr", "s", "nosuch", 0, seen, 4), 0);
+	cr_assert_eq(history_case_repeats(h, "rr", "t", "c", 0, seen, 4), 0);
+	cr_assert_eq(history_case_repeats(h, "nosuch", "s", "c", 0, seen, 4), 0);
 	cr_assert(!seen[0] && !seen[1] && !seen[2] && !seen[3]);
 
 	/* an interrupted run with a gate result is taken up again */
@@ -973,9 +973,153 @@ Test(history, case_repeats_and_reopen)
 	cr_assert_eq(n, 0, "the old gate results are gone");
 	/* the results stay */
 	memset(seen, 0, sizeof(seen));
-	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", seen, 4), 2);
+	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", 0, seen, 4), 2);
 	th_stderr_start();
 	cr_assert_eq(history_run_reopen(h, "nosuch"), -1);
+	history_close(h);
+}
+
+/* run sql on the history file through a connection of its own */
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sql);
+	sqlite3_close(db);
+}
+
+/* the integer a query on the history file gives */
+static int raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int v;
+
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* a new history file (its path into *path) holding the running run "rr" */
+static struct history *open_with_run(const char **path)
+{
+	struct history *h;
+
+	*path = th_path("h.db");
+	h = history_open(*path);
+	cr_assert_not_null(h);
+	begin_run(h, "rr", NULL, "t");
+	return h;
+}
+
+Test(history, retry_errors_replace_the_error)
+{
+	const char *path;
+	struct history *h;
+	struct result_row r;
+	struct score_row sc;
+	unsigned char seen[2];
+
+	h = open_with_run(&path);
+	r = mkrow("s", "c", 0, RESULT_PASS, NULL);
+	cr_assert_eq(history_add_result(h, "rr", &r), 0);
+	r = mkrow("s", "c", 1, RESULT_ERROR, NULL);
+	r.error = "HTTP 503";
+	memset(&sc, 0, sizeof(sc));
+	sc.scorer = "judge";
+	sc.type = "judge";
+	sc.score = NAN;
+	sc.error = 1;
+	r.scores = &sc;
+	r.n_scores = 1;
+	cr_assert_eq(history_add_result(h, "rr", &r), 0);
+
+	memset(seen, 0, sizeof(seen));
+	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", 0, seen, 2), 2);
+	memset(seen, 0, sizeof(seen));
+	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", 1, seen, 2), 1,
+		     "an error is not held when errors are retried");
+	cr_assert(seen[0] == 1 && seen[1] == 0);
+
+	/* without replace mode a second row of the same repeat is refused */
+	r = mkrow("s", "c", 1, RESULT_PASS, NULL);
+	th_stderr_start();
+	cr_assert_eq(history_add_result(h, "rr", &r), -1);
+	history_replace_errors(h);
+	cr_assert_eq(history_add_result(h, "rr", &r), 0);
+	memset(seen, 0, sizeof(seen));
+	cr_assert_eq(history_case_repeats(h, "rr", "s", "c", 1, seen, 2), 2);
+	/* a pass is never replaced, even in replace mode */
+	th_stderr_start();
+	cr_assert_eq(history_add_result(h, "rr", &r), -1);
+	history_close(h);
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM results"), 2, "one row per repeat");
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM scores"), 0,
+		     "the error's scores went with it");
+	cr_expect_eq(raw_int(path, "SELECT count(*) FROM results WHERE status = 'error'"), 0,
+		     "the error is gone");
+}
+
+Test(history, run_owner_and_lock)
+{
+	const char *path;
+	struct history *h;
+	struct run_info ri;
+	char host[256], sql[512];
+
+	cr_assert_eq(gethostname(host, sizeof(host)), 0);
+	host[sizeof(host) - 1] = '\0';
+	h = open_with_run(&path);
+	cr_assert_eq(history_run_resolve(h, "rr", &ri, NULL), 0);
+	cr_expect_eq(ri.owner_pid, (long)getpid());
+	cr_expect_str_eq(ri.owner_host, host);
+	cr_expect_not_null(ri.owner_since);
+	cr_expect_eq(run_owner_state(&ri), OWNER_ALIVE);
+	cr_expect_str_eq(run_state_name(&ri), "running");
+	run_info_release(&ri);
+	history_close(h);
+
+	/* another live process owns it: a second writer is refused */
+	snprintf(sql, sizeof(sql), "UPDATE runs SET owner_pid = %ld", (long)getppid());
+	raw_exec(path, sql);
+	h = history_open(path);
+	cr_assert_not_null(h);
+	th_stderr_start();
+	cr_assert_eq(history_run_reopen(h, "rr"), -1);
+	cr_expect(strstr(th_stderr_take(), "being written by pid") != NULL);
+
+	/* the owner is gone (no pid is this large): crashed, and taken up */
+	raw_exec(path, "UPDATE runs SET owner_pid = 2147483646");
+	cr_assert_eq(history_run_resolve(h, "rr", &ri, NULL), 0);
+	cr_expect_eq(run_owner_state(&ri), OWNER_DEAD);
+	cr_expect_str_eq(run_state_name(&ri), "crashed");
+	run_info_release(&ri);
+	cr_assert_eq(history_run_reopen(h, "rr"), 0);
+	cr_assert_eq(history_run_resolve(h, "rr", &ri, NULL), 0);
+	cr_expect_eq(ri.owner_pid, (long)getpid(), "the resume owns it now");
+	run_info_release(&ri);
+
+	/* on another host: cannot tell, not refused */
+	snprintf(sql, sizeof(sql), "UPDATE runs SET owner_pid = %ld, owner_host = 'elsewhere-%s'",
+		 (long)getppid(), host);
+	raw_exec(path, sql);
+	cr_assert_eq(history_run_resolve(h, "rr", &ri, NULL), 0);
+	cr_expect_eq(run_owner_state(&ri), OWNER_UNKNOWN);
+	cr_expect_str_eq(run_state_name(&ri), "running");
+	run_info_release(&ri);
+	cr_assert_eq(history_run_reopen(h, "rr"), 0);
+
+	/* a finished run is never crashed */
+	cr_assert_eq(history_run_finish(h, "rr", RUN_FINISHED, "pass"), 0);
+	raw_exec(path, "UPDATE runs SET owner_pid = 2147483646");
+	cr_assert_eq(history_run_resolve(h, "rr", &ri, NULL), 0);
+	cr_expect_str_eq(run_state_name(&ri), "finished");
+	run_info_release(&ri);
 	history_close(h);
 }
 

@@ -102,7 +102,7 @@ static void expect_every_repeat_once(struct history *h, const char *id, int n)
 	for (i = 1; i <= N_CASES; i++) {
 		snprintf(case_id, sizeof(case_id), "c%d", i);
 		memset(seen, 0, sizeof(seen));
-		cr_expect_eq(history_case_repeats(h, id, "logs", case_id, seen, 16), n,
+		cr_expect_eq(history_case_repeats(h, id, "logs", case_id, 0, seen, 16), n,
 			     "%s: repeats stored", case_id);
 	}
 	cr_assert_eq(history_result_counts(h, id, NULL, &rc), 0);
