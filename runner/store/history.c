@@ -204,6 +204,17 @@ static const char *const migrations[] = {
 	"  (sum(r.status = 'pass') > 0 AND sum(r.status = 'fail') > 0) AS flaky"
 	"  FROM results r JOIN runs u ON u.id = r.run_id"
 	"  GROUP BY r.run_id, r.suite, r.case_id;",
+	/*
+	 * 9 (calibrate): what `evalgate calibrate` measured of a judge against
+	 * human labels, keyed by the judge key (SHA-256 of the judge model, its
+	 * prompt templates' hash, the rubric and the params: the judge
+	 * scorer's detail "judge_key"); run_id is the run that scored the
+	 * labeled cases. The judge_kappa gate takes a key's newest row.
+	 */
+	"CREATE TABLE calibrations (judge_key TEXT NOT NULL, scorer TEXT NOT NULL,"
+	"  kappa REAL, lo REAL, hi REAL, n INTEGER NOT NULL, created_at TEXT NOT NULL,"
+	"  run_id TEXT NOT NULL);"
+	"CREATE INDEX calibrations_key ON calibrations (judge_key, created_at);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
