@@ -356,6 +356,7 @@ static int run_labeled(struct cmd_ctx *ctx, const struct setup *s, const int *us
 	args[n++] = "-q";
 	memset(&rc_ctx, 0, sizeof(rc_ctx));
 	rc_ctx.name = "run";
+	rc_ctx.common = ctx->common;
 	fflush(stdout);
 	saved = dup(1);
 	if (saved < 0 || dup2(2, 1) < 0) {
@@ -397,7 +398,7 @@ static int report(struct calib *c, const char *history, const char *run_id, int 
 
 	if (!h)
 		return EG_EXIT_USAGE;
-	if (history_results(h, run_id, NULL, take_result, c))
+	if (history_results_all(h, run_id, NULL, take_result, c))
 		goto out;
 	if (!c->n_j) {
 		error("calibrate: no judge scorer scored the labeled cases (run %s)", run_id);

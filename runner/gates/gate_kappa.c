@@ -72,7 +72,7 @@ static int kappa_eval(const struct eg_gate *g, struct history *h, const char *ru
 	int ret = -1, missing = 0;
 	size_t i;
 
-	if (history_results(h, run_id, g->suite, collect_key, &k))
+	if (history_results_all(h, run_id, g->suite, collect_key, &k))
 		goto out;
 	for (i = 0; i < k.n; i++) {
 		struct calibration c;

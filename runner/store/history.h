@@ -498,5 +498,8 @@ struct calibration {
 int history_add_calibration(struct history *h, struct calibration *c);
 /* the newest calibration of judge_key into out (scorer NULL): 0, 1 when there is none, -1 */
 int history_calibration_newest(struct history *h, const char *judge_key, struct calibration *out);
+/* history_results over one suite, or over every suite of the run when suite is NULL */
+int history_results_all(struct history *h, const char *run_id, const char *suite,
+			int (*fn)(const struct stored_result *r, void *arg), void *arg);
 
 #endif

@@ -61,3 +61,28 @@ int history_calibration_newest(struct history *h, const char *judge_key, struct 
 	sqlite3_finalize(st);
 	return ret;
 }
+
+/* history_results_all: one suite's results, for history_run_suites */
+struct all_results {
+	struct history *h;
+	const char *run_id;
+	int (*fn)(const struct stored_result *r, void *arg);
+	void *arg;
+};
+
+static int suite_results(const struct run_suite *s, void *arg)
+{
+	struct all_results *a = arg;
+
+	return history_results(a->h, a->run_id, s->name, a->fn, a->arg) ? -1 : 0;
+}
+
+int history_results_all(struct history *h, const char *run_id, const char *suite,
+			int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	struct all_results a = { h, run_id, fn, arg };
+
+	if (suite)
+		return history_results(h, run_id, suite, fn, arg);
+	return history_run_suites(h, run_id, suite_results, &a) ? -1 : 0;
+}
