@@ -28,7 +28,7 @@ static const char *const case_keys[] = { "id", "input", "messages", "context", "
 					 "scorers", "output", "metadata", "vars", "tools",
 					 "tool_choice", "tool_results", "default_tool_result",
 					 "max_steps", "context_ids", "expected_context_ids",
-					 "threshold", NULL };
+					 "threshold", "label", NULL };
 
 const char *suite_kind_name(enum suite_kind k)
 {
@@ -151,6 +151,7 @@ void case_release(struct eg_case *c)
 	free(c->expected);
 	free_strv(c->tags, c->n_tags);
 	free(c->output);
+	cJSON_Delete(c->label);
 	cJSON_Delete(c->vars);
 	free(c->prompt);
 	cJSON_Delete(c->prompt_messages);
@@ -303,6 +304,19 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 		jdoc_error(&d, d.root, "output", "missing (online suites score recorded answers)");
 		goto out;
 	}
+	/* a human's verdict on the recorded output, for evalgate calibrate (SPEC 14) */
+	v = cJSON_GetObjectItemCaseSensitive(d.root, "label");
+	if (v && !(cJSON_IsString(v) && (!strcmp(v->valuestring, "pass") ||
+					  !strcmp(v->valuestring, "fail"))) &&
+	    !(cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1)) {
+		jdoc_error(&d, v, "label", "expected \"pass\", \"fail\" or a score from 0 to 1");
+		goto out;
+	}
+	if (v && !output) {
+		jdoc_error(&d, v, "label", "labels a recorded output: give \"output\" too");
+		goto out;
+	}
+	c->label = v ? cJSON_Duplicate(v, 1) : NULL;
 	v = cJSON_GetObjectItemCaseSensitive(d.root, "context");
 	if (cJSON_IsString(v)) {
 		c->context = xcalloc(1, sizeof(char *));

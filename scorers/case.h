@@ -28,6 +28,8 @@ struct eg_case {
 	char **tags;              /* the case's tags plus the manifest's */
 	size_t n_tags;
 	char *output;             /* recorded answer (online suites) or NULL */
+	cJSON *label;             /* a human's verdict on output: "pass", "fail" or a number in
+				     [0, 1] (evalgate calibrate), or NULL */
 	cJSON *vars;              /* the case's "vars" object (request templates), or NULL */
 	char *prompt;             /* its rendered text prompt (the target's or suite's), or NULL */
 	cJSON *prompt_messages;   /* its rendered .json prompt (an array of messages), or NULL */

@@ -28,7 +28,8 @@
  * threshold; the score is the mean. When any sample has no verdict the result
  * is an error: a partial vote is not a verdict.
  *
- * The result's detail is JSON: {"judge_model", "prompt" (the rendered user
+ * The result's detail is JSON: {"judge_model", "judge_key" (what judge
+ * calibrations are stored under), "prompt" (the rendered user
  * message), "strict_prompt" (when a retry was asked), "samples": [{"raw",
  * "pass", "score", "reason", "error", "attempts"}], "votes", "mean",
  * "threshold", "spread": {"min", "max", "stddev"}}.
@@ -46,6 +47,7 @@
 #include "jsonutil.h"
 #include "jsonw.h"
 #include "scorer.h"
+#include "sha256.h"
 #include "strbuf.h"
 #include "case.h"
 #include "types.h"
@@ -836,6 +838,7 @@ struct judge_ctx {
 	int samples;                   /* asks per case, >= 1 */
 	struct judge_template tmpl;    /* judge.txt */
 	struct judge_template strict;  /* judge_strict.txt */
+	char key[65];                  /* the judge key (judge_key_of), for calibrations */
 };
 
 struct judge_sample {
@@ -874,6 +877,37 @@ static void judge_release(struct scorer *s)
 	judge_template_release(&ctx->strict);
 	free(ctx);
 	s->ctx = NULL;
+}
+
+/*
+ * The judge key that calibrations are stored under (SPEC 14): SHA-256 of
+ * the judge model, the hash of its prompt templates, the rubric as written
+ * and the params (the spec's, else the config's judge.params), each ended
+ * by a NUL. Any of them changed is a judge that was never calibrated.
+ */
+static void judge_key_of(struct judge_ctx *ctx, const char *rubric)
+{
+	const cJSON *params = ctx->params ? ctx->params : scorer_env()->judge_params;
+	char *pj = params ? cJSON_PrintUnformatted(params) : NULL;
+	struct sha256 c;
+	unsigned char dig[32];
+	char th[65];
+
+	sha256_init(&c);
+	sha256_update(&c, ctx->tmpl.system, strlen(ctx->tmpl.system) + 1);
+	sha256_update(&c, ctx->tmpl.user, strlen(ctx->tmpl.user) + 1);
+	sha256_update(&c, ctx->strict.system, strlen(ctx->strict.system) + 1);
+	sha256_update(&c, ctx->strict.user, strlen(ctx->strict.user) + 1);
+	sha256_final(&c, dig);
+	sha256_to_hex(dig, th);
+	sha256_init(&c);
+	sha256_update(&c, ctx->model ? ctx->model : "", ctx->model ? strlen(ctx->model) + 1 : 1);
+	sha256_update(&c, th, sizeof(th));
+	sha256_update(&c, rubric, strlen(rubric) + 1);
+	sha256_update(&c, pj ? pj : "", pj ? strlen(pj) + 1 : 1);
+	sha256_final(&c, dig);
+	sha256_to_hex(dig, ctx->key);
+	cJSON_free(pj);
 }
 
 static int judge_init(struct scorer *s, const cJSON *spec, const struct eg_loc *loc)
@@ -922,6 +956,7 @@ static int judge_init(struct scorer *s, const cJSON *spec, const struct eg_loc *
 	ctx->threshold = threshold;
 	ctx->has_threshold = has_threshold;
 	ctx->samples = (int)samples;
+	judge_key_of(ctx, rubric);
 	return 0;
 
 out_release:
@@ -994,6 +1029,7 @@ static char *judge_detail(const struct judge_ctx *ctx, const struct judge_state 
 	jsonw_init(&w, &d, 0);
 	jsonw_object_begin(&w);
 	jsonw_member_str(&w, "judge_model", ctx->model);
+	jsonw_member_str(&w, "judge_key", ctx->key);
 	jsonw_member_str(&w, "prompt", st->prompt);
 	if (st->strict_prompt)
 		jsonw_member_str(&w, "strict_prompt", st->strict_prompt);

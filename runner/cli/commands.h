@@ -80,6 +80,7 @@ int cmd_dispatch(struct cmd_ctx *ctx, const struct subcommand *subs, size_t n, c
 
 /* the command table: X(name, setup flags, summary) */
 #define EG_COMMANDS(X)                                                                          \
+	X(calibrate, 0, "measure the judge scorers against human labels (Cohen's kappa)") \
 	X(compare, CMD_CONFIG_OPTIONAL | CMD_HISTORY,                                           \
 	  "compare two stored runs: pass rates, flips, McNemar p, scores")                      \
 	X(gate, CMD_CONFIG | CMD_GATES | CMD_HISTORY_WRITE,                                     \

@@ -222,6 +222,17 @@ static const char *const migrations[] = {
 	"ALTER TABLE runs ADD COLUMN owner_pid INTEGER;"
 	"ALTER TABLE runs ADD COLUMN owner_host TEXT;"
 	"ALTER TABLE runs ADD COLUMN owner_since TEXT;",
+	/*
+	 * 11 (calibrate): what `evalgate calibrate` measured of a judge against
+	 * human labels, keyed by the judge key (SHA-256 of the judge model, its
+	 * prompt templates' hash, the rubric and the params: the judge
+	 * scorer's detail "judge_key"); run_id is the run that scored the
+	 * labeled cases. The judge_kappa gate takes a key's newest row.
+	 */
+	"CREATE TABLE calibrations (judge_key TEXT NOT NULL, scorer TEXT NOT NULL,"
+	"  kappa REAL, lo REAL, hi REAL, n INTEGER NOT NULL, created_at TEXT NOT NULL,"
+	"  run_id TEXT NOT NULL);"
+	"CREATE INDEX calibrations_key ON calibrations (judge_key, created_at);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

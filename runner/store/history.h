@@ -522,4 +522,23 @@ int history_set_rescored_from(struct history *h, const char *run_id, const char 
 /* a lookup: the run whose answers run_id scored again, into out (reset first) */
 int history_rescored_from(struct history *h, const char *run_id, struct strbuf *out);
 
+/* --- judge calibrations (evalgate calibrate): history_calibrate.c --- */
+
+/* one calibration of a judge (strings borrowed when adding, owned when read) */
+struct calibration {
+	char judge_key[65];       /* SHA-256 hex of (judge model, templates, rubric, params) */
+	const char *scorer;       /* the judge scorer's label when calibrated */
+	double kappa, lo, hi;     /* Cohen's kappa and its bootstrap 95% interval; NaN: undefined */
+	long n;                   /* labeled cases behind it */
+	char created_at[32];      /* ISO 8601 UTC */
+	char run_id[64];          /* the run that scored the labeled cases */
+};
+/* store c (created_at is set to now) */
+int history_add_calibration(struct history *h, struct calibration *c);
+/* the newest calibration of judge_key into out (scorer NULL): 0, 1 when there is none, -1 */
+int history_calibration_newest(struct history *h, const char *judge_key, struct calibration *out);
+/* history_results over one suite, or over every suite of the run when suite is NULL */
+int history_results_all(struct history *h, const char *run_id, const char *suite,
+			int (*fn)(const struct stored_result *r, void *arg), void *arg);
+
 #endif

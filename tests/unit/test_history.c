@@ -1272,3 +1272,43 @@ Test(history, stream_timing_round_trip_and_values)
 	cr_assert_float_eq(u.itl_p95, 20.25, 1e-9);
 	history_close(h);
 }
+
+Test(history, calibrations_newest_per_judge_key)
+{
+	struct history *h = history_open(th_path("cal.db"));
+	struct calibration c, got;
+	char k1[65], k2[65];
+
+	cr_assert_not_null(h);
+	memset(k1, 'a', 64);
+	k1[64] = 0;
+	memset(k2, 'b', 64);
+	k2[64] = 0;
+	cr_assert_eq(history_calibration_newest(h, k1, &got), 1, "none stored yet");
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.judge_key, k1, 65);
+	c.scorer = "judge";
+	c.kappa = 0.4;
+	c.lo = 0.1;
+	c.hi = 0.7;
+	c.n = 20;
+	snprintf(c.run_id, sizeof(c.run_id), "r1");
+	cr_assert_eq(history_add_calibration(h, &c), 0);
+	c.kappa = 0.75;
+	c.lo = NAN;
+	c.n = 30;
+	snprintf(c.run_id, sizeof(c.run_id), "r2");
+	cr_assert_eq(history_add_calibration(h, &c), 0);
+
+	cr_assert_eq(history_calibration_newest(h, k1, &got), 0);
+	cr_assert_float_eq(got.kappa, 0.75, 1e-12, "the newest row wins");
+	cr_assert(isnan(got.lo), "an undefined bound stays undefined");
+	cr_assert_float_eq(got.hi, 0.7, 1e-12);
+	cr_assert_eq(got.n, 30);
+	cr_assert_str_eq(got.run_id, "r2");
+	cr_assert_str_eq(got.judge_key, k1);
+	cr_assert_gt(strlen(got.created_at), 0);
+	cr_assert_eq(history_calibration_newest(h, k2, &got), 1, "another key was never calibrated");
+	history_close(h);
+}

@@ -829,3 +829,38 @@ Test(suite, context_id_lists)
 	cr_expect_neq(suite_load(&s, dir, NULL), 0);
 	cr_expect(strstr(th_stderr_take(), "expected_context_ids"));
 }
+
+Test(suite, labels_of_recorded_outputs)
+{
+	static const char online[] = "{\"name\": \"o\", \"version\": \"1\", \"kind\": \"online\","
+				     " \"scorers\": [{\"type\": \"contains\", \"value\": \"x\"}]}";
+	struct case_reader r;
+	struct eg_suite s;
+	struct eg_case c;
+	char dir[128];
+
+	case_fails("{\"id\": \"x\", \"input\": \"y\", \"label\": \"maybe\"}",
+		   "label: expected \"pass\", \"fail\" or a score from 0 to 1");
+	case_fails("{\"id\": \"x\", \"input\": \"y\", \"label\": 1.5}",
+		   "label: expected \"pass\", \"fail\" or a score from 0 to 1");
+	case_fails("{\"id\": \"x\", \"input\": \"y\", \"label\": \"pass\"}",
+		   "label: labels a recorded output: give \"output\" too");
+
+	make_suite(dir, sizeof(dir), "lab", online,
+		   "{\"id\": \"a\", \"output\": \"o\", \"label\": \"fail\"}\n"
+		   "{\"id\": \"b\", \"output\": \"o\", \"label\": 0.25}\n"
+		   "{\"id\": \"c\", \"output\": \"o\"}\n");
+	load_ok(&s, dir, NULL);
+	cr_assert_eq(case_reader_open(&r, &s, NULL), 0);
+	cr_assert_eq(case_reader_next(&r, &c), 1);
+	cr_assert_str_eq(c.label->valuestring, "fail");
+	case_release(&c);
+	cr_assert_eq(case_reader_next(&r, &c), 1);
+	cr_assert_float_eq(c.label->valuedouble, 0.25, 1e-12);
+	case_release(&c);
+	cr_assert_eq(case_reader_next(&r, &c), 1);
+	cr_assert_null(c.label);
+	case_release(&c);
+	case_reader_close(&r);
+	suite_release(&s);
+}

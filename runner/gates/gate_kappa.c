@@ -1,0 +1,118 @@
+/*
+ * gate_kappa: judge_kappa, whether the judges that scored the run were
+ * calibrated against human labels (SPEC 14). Each judge scorer result names
+ * its judge key (the detail's "judge_key"); the gate takes, for every key in
+ * scope, the newest calibration `evalgate calibrate` stored for it. The value
+ * is the lowest kappa among them; it fails when a key was never calibrated
+ * (undefined value), when a kappa is undefined, or when it is under min.
+ */
+#include "gate_types.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+#include "banned.h"
+
+/* the judge keys (and a scorer label of each) seen in the run */
+struct judge_keys {
+	char (*key)[65];
+	char **scorer;
+	size_t n, alloc_key, alloc_scorer;
+};
+
+static int collect_key(const struct stored_result *r, void *arg)
+{
+	struct judge_keys *k = arg;
+	size_t i, j;
+
+	for (i = 0; i < r->n_scores; i++) {
+		const struct score_row *sr = &r->scores[i];
+		cJSON *d;
+		const cJSON *key;
+
+		if (strcmp(sr->type, "judge") || !sr->detail)
+			continue;
+		d = cJSON_Parse(sr->detail);
+		key = cJSON_GetObjectItemCaseSensitive(d, "judge_key");
+		if (cJSON_IsString(key) && strlen(key->valuestring) == 64) {
+			for (j = 0; j < k->n && strcmp(k->key[j], key->valuestring); j++)
+				;
+			if (j == k->n) {
+				XGROW(k->key, k->n + 1, k->alloc_key);
+				XGROW(k->scorer, k->n + 1, k->alloc_scorer);
+				memcpy(k->key[k->n], key->valuestring, 65);
+				k->scorer[k->n++] = xstrdup(sr->scorer);
+			}
+		}
+		cJSON_Delete(d);
+	}
+	return 0;
+}
+
+static int kappa_parse(struct eg_gate *g, const struct gate_parse *p)
+{
+	char buf[64];
+
+	if (gate_parse_bounded(g, p, 0, 1))
+		return -1;
+	if (!g->has_min || g->has_max)
+		return jdoc_error(p->doc, p->spec, gate_field(p, NULL, buf, sizeof(buf)),
+				  "judge_kappa takes \"min\" (the lowest kappa accepted) and no \"max\"");
+	return 0;
+}
+
+static int kappa_eval(const struct eg_gate *g, struct history *h, const char *run_id,
+		      const struct gates *gs, struct gate_result *res)
+{
+	struct judge_keys k = { 0 };
+	struct gate_row *row = &res->row;
+	double lowest = INFINITY;
+	int ret = -1, missing = 0;
+	size_t i;
+
+	if (history_results_all(h, run_id, g->suite, collect_key, &k))
+		goto out;
+	for (i = 0; i < k.n; i++) {
+		struct calibration c;
+		int rc = history_calibration_newest(h, k.key[i], &c);
+
+		if (rc < 0)
+			goto out;
+		if (i)
+			strbuf_addstr(&res->detail, "; ");
+		if (rc) {
+			missing = 1;
+			strbuf_addf(&res->detail, "judge %s (key %.12s) was never calibrated "
+				    "(evalgate calibrate)", k.scorer[i], k.key[i]);
+			continue;
+		}
+		strbuf_addf(&res->detail, "judge %s: kappa %.3f (95%% %.3f to %.3f, n %ld, %s)",
+			    k.scorer[i], c.kappa, c.lo, c.hi, c.n, c.created_at);
+		if (isnan(c.kappa))
+			missing = 1;
+		else if (c.kappa < lowest)
+			lowest = c.kappa;
+	}
+	if (!k.n)
+		strbuf_addf(&res->detail, "no judge scorer result in scope %s", res->scope.buf);
+	row->n = (long)k.n;
+	row->value = !k.n || missing ? NAN : lowest;
+	gate_detail_cut(&res->detail);
+	gate_check_limits(g, row);
+	ret = 0;
+out:
+	for (i = 0; i < k.n; i++)
+		free(k.scorer[i]);
+	free(k.scorer);
+	free(k.key);
+	return ret;
+}
+
+const struct gate_type gate_judge_kappa = {
+	.name = "judge_kappa",
+	.fields = gate_limit_fields,
+	.parse = kappa_parse,
+	.eval = kappa_eval,
+};

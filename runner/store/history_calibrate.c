@@ -1,0 +1,88 @@
+/*
+ * history_calibrate: what `evalgate calibrate` measured of a judge against
+ * human labels (table calibrations, SPEC 14), and its newest row per judge
+ * key for the judge_kappa gate.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "history_impl.h"
+#include "banned.h"
+
+int history_add_calibration(struct history *h, struct calibration *c)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	sqldb_now(c->created_at, sizeof(c->created_at));
+	if (sqldb_prepare(&h->db, "INSERT INTO calibrations (judge_key, scorer, kappa, lo, hi, n, "
+			  "created_at, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st))
+		return -1;
+	sqldb_bind_text(st, 1, c->judge_key);
+	sqldb_bind_text(st, 2, c->scorer);
+	sqldb_bind_real(st, 3, c->kappa);
+	sqldb_bind_real(st, 4, c->lo);
+	sqldb_bind_real(st, 5, c->hi);
+	sqlite3_bind_int64(st, 6, c->n);
+	sqldb_bind_text(st, 7, c->created_at);
+	sqldb_bind_text(st, 8, c->run_id);
+	ret = sqldb_step_done(&h->db, st, "cannot store the calibration");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_calibration_newest(struct history *h, const char *judge_key, struct calibration *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (sqldb_prepare(&h->db, "SELECT kappa, lo, hi, n, created_at, run_id FROM calibrations "
+			  "WHERE judge_key = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 1", &st))
+		return -1;
+	sqldb_bind_text(st, 1, judge_key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(out->judge_key, sizeof(out->judge_key), "%s", judge_key);
+		out->kappa = sqldb_col_real(st, 0);
+		out->lo = sqldb_col_real(st, 1);
+		out->hi = sqldb_col_real(st, 2);
+		out->n = (long)sqlite3_column_int64(st, 3);
+		snprintf(out->created_at, sizeof(out->created_at), "%s", sqldb_col_text(st, 4));
+		snprintf(out->run_id, sizeof(out->run_id), "%s", sqldb_col_text(st, 5));
+		ret = 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = 1;
+	} else {
+		sqldb_error(&h->db, "cannot read the calibrations");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* history_results_all: one suite's results, for history_run_suites */
+struct all_results {
+	struct history *h;
+	const char *run_id;
+	int (*fn)(const struct stored_result *r, void *arg);
+	void *arg;
+};
+
+static int suite_results(const struct run_suite *s, void *arg)
+{
+	struct all_results *a = arg;
+
+	return history_results(a->h, a->run_id, s->name, a->fn, a->arg) ? -1 : 0;
+}
+
+int history_results_all(struct history *h, const char *run_id, const char *suite,
+			int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	struct all_results a = { h, run_id, fn, arg };
+
+	if (suite)
+		return history_results(h, run_id, suite, fn, arg);
+	return history_run_suites(h, run_id, suite_results, &a) ? -1 : 0;
+}
