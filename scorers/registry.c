@@ -27,7 +27,8 @@
  */
 #define SCORER_TYPES(X)                                                                   \
 	X(equals) X(contains) X(icontains) X(starts_with) X(regex) X(json) X(latency)     \
-	X(refusal) X(canary) X(pii) X(judge) X(faithfulness) X(exec)
+	X(refusal) X(canary) X(pii) X(judge) X(faithfulness) X(exec)     \
+	X(similar)
 
 #define SCORER_DECLARE(n) extern const struct scorer_type scorer_##n;
 SCORER_TYPES(SCORER_DECLARE)
@@ -383,6 +384,7 @@ void score_job_request_sample(struct score_job *job, char *body, int sample)
 	job->calls[job->n_calls].reply = NULL;
 	job->calls[job->n_calls].error = NULL;
 	job->calls[job->n_calls].command = NULL;
+	job->calls[job->n_calls].path = NULL;
 	job->n_calls++;
 }
 
@@ -390,6 +392,12 @@ void score_job_request_command(struct score_job *job, char *body, const struct e
 {
 	score_job_request_sample(job, body, 0);
 	job->calls[job->n_calls - 1].command = cmd;
+}
+
+void score_job_request_path(struct score_job *job, char *body, const char *path)
+{
+	score_job_request_sample(job, body, 0);
+	job->calls[job->n_calls - 1].path = path;
 }
 
 void score_job_request(struct score_job *job, char *body)
