@@ -217,7 +217,7 @@ static enum score_status similar_score(const struct scorer *s, struct score_job 
 		goto out_error;
 	cos = similar_cosine(a, b, dim);
 	if (isnan(cos)) {
-		strbuf_addstr(&sb, "an embedding has zero length");
+		strbuf_addstr(&sb, "an embedding has zero or overflowing length");
 		goto out_error;
 	}
 	strbuf_reset(&sb);
