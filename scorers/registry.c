@@ -28,7 +28,7 @@
 #define SCORER_TYPES(X)                                                                   \
 	X(equals) X(contains) X(icontains) X(starts_with) X(regex) X(json) X(latency)     \
 	X(refusal) X(canary) X(pii) X(judge) X(faithfulness) X(exec)     \
-	X(similar) X(context_recall)
+	X(similar) X(context_recall) X(context_precision)
 
 #define SCORER_DECLARE(n) extern const struct scorer_type scorer_##n;
 SCORER_TYPES(SCORER_DECLARE)

@@ -160,14 +160,22 @@ static int similar_init(struct scorer *s, const cJSON *spec, const struct eg_loc
 	if (scorer_spec_opt_string(spec, "model", loc, "similar", &model) ||
 	    scorer_spec_opt_string(spec, "value", loc, "similar", &value) ||
 	    scorer_spec_opt_number(spec, "threshold", loc, "similar", &x->threshold))
-		return -1;
-	if (!*model)
-		return scorer_error(loc, "similar", "field \"model\" must not be empty");
-	if (!(x->threshold >= -1 && x->threshold <= 1))
-		return scorer_error(loc, "similar", "field \"threshold\" must be from -1 to 1");
+		goto out_release;
+	if (!*model) {
+		scorer_error(loc, "similar", "field \"model\" must not be empty");
+		goto out_release;
+	}
+	if (!(x->threshold >= -1 && x->threshold <= 1)) {
+		scorer_error(loc, "similar", "field \"threshold\" must be from -1 to 1");
+		goto out_release;
+	}
 	x->model = xstrdup(model);
 	x->value = value ? xstrdup(value) : NULL;
 	return 0;
+
+out_release:
+	similar_release(s);
+	return -1;
 }
 
 static char *request_body(const struct similar_scorer *x, const struct score_job *job,
