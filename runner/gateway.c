@@ -393,6 +393,32 @@ int gw_parse_reply(struct gw_request *req, const char *body, size_t len)
 }
 
 /*
+ * A reply read whole (req->raw): any JSON object, its usage.prompt_tokens
+ * counted. Anything else may be a cut transfer and is retried.
+ */
+static enum target_parse raw_parse_reply(const char *body, size_t len, struct target_reply *out,
+					 struct strbuf *why)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
+	const cJSON *pt = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens");
+	enum target_parse rc = TARGET_REPLY_RETRY;
+
+	if (!cJSON_IsObject(root)) {
+		strbuf_addstr(why, "the reply is not a JSON object");
+		goto out;
+	}
+	out->output = xstrndup(body, len);
+	out->output_len = len;
+	if (cJSON_IsNumber(pt) && pt->valuedouble >= 0)
+		out->prompt_tokens = (long)pt->valuedouble;
+	rc = TARGET_REPLY_OK;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/*
  * The message of a gateway's error reply, sanitized, with the gateway's key
  * and the route's secrets redacted before it is cut; NULL for an empty body.
  */
@@ -1057,6 +1083,7 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 		struct strbuf why = STRBUF_INIT;
 		enum target_parse rc = slot->sse > 0 ? read_stream(req, slot, &why) : t
 			? t->type->parse_reply(t, slot->body.buf, slot->body.len, &req->reply, &why)
+			: req->raw ? raw_parse_reply(slot->body.buf, slot->body.len, &req->reply, &why)
 			: chat_parse_reply(slot->body.buf, slot->body.len, &req->reply, &why);
 
 		if (rc == TARGET_REPLY_OK) {

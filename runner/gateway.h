@@ -48,6 +48,9 @@ struct gw_request {
 	char *url;               /* owned; NULL: {base_url}/chat/completions */
 	enum target_method method; /* POST sends body; GET sends none */
 	int stream;              /* 1: a 2xx text/event-stream reply is read as it arrives (sse.h) */
+	int raw;                 /* 1 (no route): a 2xx reply must be a JSON object, kept whole
+				    in reply.output with usage.prompt_tokens read (the
+				    /embeddings endpoint); 0: a chat reply */
 	const struct gw_route *route; /* NULL: the gateway's headers and key, a chat reply */
 	const char *run_id;      /* x-evalgate-run header, borrowed */
 	const char *suite;       /* x-evalgate-suite header, borrowed */

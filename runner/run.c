@@ -1263,6 +1263,29 @@ static void command_call_key(const struct eg_command *cmd, const char *body, cha
 	sha256_to_hex(dig, out);
 }
 
+/* {base_url}{path}: where a scorer's call with a path goes (malloc'd) */
+static char *path_url(const struct run *r, const char *path)
+{
+	const char *base = r->plan->cfg->gateway.base_url;
+	size_t len = strlen(base);
+	struct strbuf sb = STRBUF_INIT;
+
+	while (len && base[len - 1] == '/')
+		len--;
+	strbuf_add(&sb, base, len);
+	strbuf_addstr(&sb, path);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* the cache key of a scorer's call with a path: the chat key with the URL for the base */
+static void path_call_key(const struct run *r, const struct score_call *c, char out[65])
+{
+	char *url = path_url(r, c->path);
+
+	chat_cache_key(url, c->body, c->sample, out);
+	free(url);
+}
+
 /* a scorer's worker reply: the line itself, for the scorer to read */
 static enum target_parse line_as_output(const void *arg, const char *line, size_t len,
 					struct target_reply *out, struct strbuf *why)
@@ -1326,6 +1349,8 @@ static void drain_calls(struct run *r)
 				j->calls_made[i]++;
 				if (c->command)
 					command_call_key(c->command, c->body, key);
+				else if (c->path)
+					path_call_key(r, c, key);
 				else
 					chat_cache_key(r->plan->cfg->gateway.base_url, c->body,
 						       c->sample, key);
@@ -1347,6 +1372,10 @@ static void drain_calls(struct run *r)
 				if (use_cache(r, j))
 					memcpy(pd->key, key, 65);
 				j->calls_pending++;
+				if (c->path) {
+					pd->req.url = path_url(r, c->path);
+					pd->req.raw = 1;
+				}
 				if (c->command)
 					worker_submit(worker_set_pool(r->workers, c->command,
 								      line_as_output, NULL),

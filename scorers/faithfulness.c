@@ -78,6 +78,8 @@ struct faith_ctx {
 	struct judge_template extract_strict;
 	struct judge_template verify;       /* claims_verify.txt */
 	struct judge_template verify_strict;
+	int recall;                         /* context-recall: the claims are the case's
+					       expected answer's, not the output's */
 };
 
 enum faith_phase {
@@ -125,42 +127,42 @@ static void faith_release(struct scorer *s)
 
 static int faith_init(struct scorer *s, const cJSON *spec, const struct eg_loc *loc)
 {
-	const char *method = "claims";
+	const char *type = s->type ? s->type->name : "faithfulness", *method = "claims";
 	double threshold = DEFAULT_THRESHOLD, min_overlap = DEFAULT_MIN_OVERLAP;
 	int entities = 1;
 	struct faith_ctx *ctx;
 
-	if (scorer_spec_opt_string(spec, "method", loc, "faithfulness", &method) ||
-	    scorer_spec_opt_number(spec, "threshold", loc, "faithfulness", &threshold) ||
-	    scorer_spec_opt_number(spec, "min_overlap", loc, "faithfulness", &min_overlap) ||
-	    scorer_spec_opt_bool(spec, "entities", loc, "faithfulness", &entities))
+	if (scorer_spec_opt_string(spec, "method", loc, type, &method) ||
+	    scorer_spec_opt_number(spec, "threshold", loc, type, &threshold) ||
+	    scorer_spec_opt_number(spec, "min_overlap", loc, type, &min_overlap) ||
+	    scorer_spec_opt_bool(spec, "entities", loc, type, &entities))
 		return -1;
 	if (strcmp(method, "claims") && strcmp(method, "lexical")) {
 		struct strbuf q = STRBUF_INIT;
 		esc_visible(&q, method, strlen(method), SCORER_QUOTE_MAX);
-		scorer_error(loc, "faithfulness",
+		scorer_error(loc, type,
 			     "field \"method\" must be \"claims\" or \"lexical\", not \"%s\"", q.buf);
 		strbuf_release(&q);
 		return -1;
 	}
 	if (threshold < 0 || threshold > 1)
-		return scorer_error(loc, "faithfulness",
+		return scorer_error(loc, type,
 				    "field \"threshold\" must be between 0 and 1, not %g", threshold);
 	if (!strcmp(method, "claims")) {
 		if (cJSON_GetObjectItemCaseSensitive(spec, "min_overlap"))
-			return scorer_error(loc, "faithfulness",
+			return scorer_error(loc, type,
 					    "field \"min_overlap\" applies only to method \"lexical\"");
 		if (cJSON_GetObjectItemCaseSensitive(spec, "entities"))
 			return scorer_error(loc, "faithfulness",
 					    "field \"entities\" applies only to method \"lexical\"");
 	} else {
 		if (min_overlap <= 0 || min_overlap > 1)
-			return scorer_error(loc, "faithfulness",
+			return scorer_error(loc, type,
 					    "field \"min_overlap\" must be more than 0 and at most 1, not %g",
 					    min_overlap);
 		if (cJSON_GetObjectItemCaseSensitive(spec, "model") ||
 		    cJSON_GetObjectItemCaseSensitive(spec, "params"))
-			return scorer_error(loc, "faithfulness",
+			return scorer_error(loc, type,
 					    "fields \"model\" and \"params\" apply only to method \"claims\"");
 	}
 
@@ -181,15 +183,15 @@ static int faith_init(struct scorer *s, const cJSON *spec, const struct eg_loc *
 	    judge_template_check(&ctx->extract_strict, extract_vars, 2) ||
 	    judge_template_check(&ctx->verify, verify_vars, 3) ||
 	    judge_template_check(&ctx->verify_strict, verify_vars, 3)) {
-		scorer_error(loc, "faithfulness",
+		scorer_error(loc, type,
 			     "prompt templates claims_extract.txt and claims_verify.txt (and their _strict variants) are missing or malformed");
 		goto out_release;
 	}
 	ctx->spec = cJSON_Duplicate(spec, 1);
 	if (!ctx->spec)
 		die("out of memory copying a scorer spec");
-	if (judge_spec_model(ctx->spec, loc, "faithfulness", &ctx->model) ||
-	    judge_spec_params(ctx->spec, loc, "faithfulness", &ctx->params))
+	if (judge_spec_model(ctx->spec, loc, type, &ctx->model) ||
+	    judge_spec_params(ctx->spec, loc, type, &ctx->params))
 		goto out_release;
 	return 0;
 
@@ -300,7 +302,9 @@ static void ask(const struct faith_ctx *ctx, struct faith_state *st, struct scor
 	if (which == P_EXTRACT || which == P_EXTRACT_STRICT) {
 		struct judge_var vars[2];
 		judge_add_question(&q, job->kase);
-		if (job->output)
+		if (ctx->recall)
+			judge_add_data(&a, job->kase->expected, strlen(job->kase->expected));
+		else if (job->output)
 			judge_add_data(&a, job->output, job->output_len);
 		vars[0] = (struct judge_var){ "question", q.buf };
 		vars[1] = (struct judge_var){ "answer", a.buf };
@@ -344,8 +348,9 @@ static enum score_status claims_done(const struct faith_ctx *ctx, const struct f
 	}
 	out->score = (double)supported / (double)st->n_claims;
 	out->pass = out->score >= ctx->threshold;
-	strbuf_addf(&r, "%zu of %zu claims supported by the context (score %.2f, threshold %.2f)",
-		    supported, st->n_claims, out->score, ctx->threshold);
+	strbuf_addf(&r, "%zu of %zu %sclaims supported by the context (score %.2f, threshold %.2f)",
+		    supported, st->n_claims, ctx->recall ? "expected answer's " : "", out->score,
+		    ctx->threshold);
 	if (unsupported) {
 		strbuf_addstr(&r, "; not supported: \"");
 		esc_visible(&r, unsupported, strlen(unsupported), REASON_QUOTE_MAX);
@@ -497,8 +502,9 @@ static enum score_status faith_score(const struct scorer *s, struct score_job *j
 {
 	const struct faith_ctx *ctx = s->ctx;
 
-	if (!job->kase || !job->kase->n_context) {
-		static const char msg[] = "case has no context";
+	if (!job->kase || !job->kase->n_context || (ctx->recall && !job->kase->expected)) {
+		const char *msg = job->kase && job->kase->n_context ? "case has no expected answer"
+								    : "case has no context";
 		out->error = 1;
 		out->reason = xstrdup(msg);
 		out->detail = ctx->method == FAITH_LEXICAL ? lexical_detail(ctx, NULL, out, msg)
@@ -509,6 +515,30 @@ static enum score_status faith_score(const struct scorer *s, struct score_job *j
 		return lexical_step(ctx, job, out);
 	return claims_step(ctx, job, out);
 }
+
+static const char *const recall_fields[] = { "threshold", "model", "params", NULL };
+
+static int recall_init(struct scorer *s, const cJSON *spec, const struct eg_loc *loc)
+{
+	if (faith_init(s, spec, loc))
+		return -1;
+	((struct faith_ctx *)s->ctx)->recall = 1;
+	return 0;
+}
+
+/*
+ * context-recall: the share of the case's expected answer's claims that the
+ * retrieved context supports (Ragas' context recall), through the claims
+ * machinery above with the expected answer in the answer's place.
+ */
+const struct scorer_type scorer_context_recall = {
+	.name = "context-recall",
+	.init = recall_init,
+	.score = faith_score,
+	.job_release = faith_job_release,
+	.release = faith_release,
+	.fields = recall_fields,
+};
 
 const struct scorer_type scorer_faithfulness = {
 	.name = "faithfulness",

@@ -31,7 +31,8 @@
 	X(tool_called) X(tool_args) X(tool_sequence) X(tool_f1) X(max_steps)             \
 	X(finish_reason) X(retrieval)                                                    \
 	X(json_schema) X(levenshtein) X(rouge_l) X(contains_any) X(contains_all)          \
-	X(word_count)
+	X(word_count)                                                                    \
+	X(similar) X(context_recall) X(context_precision)
 
 #define SCORER_DECLARE(n) extern const struct scorer_type scorer_##n;
 SCORER_TYPES(SCORER_DECLARE)
@@ -393,6 +394,7 @@ void score_job_request_sample(struct score_job *job, char *body, int sample)
 	job->calls[job->n_calls].reply = NULL;
 	job->calls[job->n_calls].error = NULL;
 	job->calls[job->n_calls].command = NULL;
+	job->calls[job->n_calls].path = NULL;
 	job->n_calls++;
 }
 
@@ -400,6 +402,12 @@ void score_job_request_command(struct score_job *job, char *body, const struct e
 {
 	score_job_request_sample(job, body, 0);
 	job->calls[job->n_calls - 1].command = cmd;
+}
+
+void score_job_request_path(struct score_job *job, char *body, const char *path)
+{
+	score_job_request_sample(job, body, 0);
+	job->calls[job->n_calls - 1].path = path;
 }
 
 void score_job_request(struct score_job *job, char *body)

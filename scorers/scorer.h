@@ -52,6 +52,10 @@ struct score_call {
 	const struct eg_command *command; /* NULL: a gateway call (body is a chat request); else
 					     body is one request line for this command's workers
 					     (runner/worker.h) and reply their reply line */
+	const char *path; /* NULL: chat/completions, reply the answer's content; else a
+			     static path under the gateway's base_url ("/embeddings"), body
+			     sent there as is and reply the whole JSON reply body; the path
+			     is part of the cache key */
 };
 
 struct score_job {
@@ -132,6 +136,8 @@ void score_job_release(const struct scorer *s, struct score_job *job);
 void score_job_request(struct score_job *job, char *body);
 /* ask the runner to send body (a JSON object) to cmd's worker processes; takes body */
 void score_job_request_command(struct score_job *job, char *body, const struct eg_command *cmd);
+/* ask the runner to POST body to {base_url}{path} (path static, e.g. "/embeddings"); takes body */
+void score_job_request_path(struct score_job *job, char *body, const char *path);
 /* the same, for sample number `sample` of a repeated ask */
 void score_job_request_sample(struct score_job *job, char *body, int sample);
 

@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1378,6 +1379,124 @@ static void handle_chat(struct MHD_Connection *conn, const char *path,
 	free(ci.tool_result);
 }
 
+/* ---------- embeddings ---------- */
+
+#define EMBED_DIM 64
+
+/*
+ * A deterministic embedding of text: a bag of its lower-cased ASCII words,
+ * each hashed (FNV-1a) to a dimension and a sign, normalised to length 1;
+ * text without words is the first unit vector. Texts sharing most words
+ * have a cosine near 1.
+ */
+static void embed_text(const char *text, double v[EMBED_DIM])
+{
+	const unsigned char *p = (const unsigned char *)text;
+	double norm = 0;
+	size_t i;
+
+	memset(v, 0, EMBED_DIM * sizeof(*v));
+	while (*p) {
+		uint32_t h = 2166136261u;
+
+		if (!isalnum(*p)) {
+			p++;
+			continue;
+		}
+		for (; *p && isalnum(*p); p++)
+			h = (h ^ (uint32_t)tolower(*p)) * 16777619u;
+		v[h % EMBED_DIM] += (h >> 16) & 1 ? 1 : -1;
+	}
+	for (i = 0; i < EMBED_DIM; i++)
+		norm += v[i] * v[i];
+	if (norm == 0) {
+		v[0] = 1;
+		return;
+	}
+	norm = sqrt(norm);
+	for (i = 0; i < EMBED_DIM; i++)
+		v[i] /= norm;
+}
+
+/* the embedding of text as item index of data, cut to its first dim dimensions */
+static void add_embedding(cJSON *data, const char *text, int index, int dim)
+{
+	double v[EMBED_DIM];
+	cJSON *item = cJSON_CreateObject();
+
+	embed_text(text, v);
+	cJSON_AddStringToObject(item, "object", "embedding");
+	cJSON_AddNumberToObject(item, "index", index);
+	cJSON_AddItemToObject(item, "embedding", cJSON_CreateDoubleArray(v, dim));
+	cJSON_AddItemToArray(data, item);
+}
+
+/*
+ * POST /embeddings: {"model", "input": string or array of strings}. The
+ * model "mock-embedding-bad" answers with embeddings of differing
+ * dimensions, for tests of hostile replies.
+ */
+static void handle_embeddings(struct MHD_Connection *conn, const char *path,
+			      struct request *req, struct outcome *o)
+{
+	struct chat_info ci = { 0 };
+	cJSON *root = NULL, *reply, *data;
+	const cJSON *input, *model, *s, *list;
+	char *text;
+	int n = 0;
+
+	ci.case_id = header_or_empty(conn, "x-evalgate-case");
+	ci.suite = header_or_empty(conn, "x-evalgate-suite");
+	ci.run = header_or_empty(conn, "x-evalgate-run");
+	ci.authorized = check_key(conn);
+	ci.attempt = 1;
+	o->status = 200;
+	if (req->body.overflow) {
+		outcome_error(o, 413, "request body too large", "invalid_request_error", NULL);
+		goto out;
+	}
+	if (!ci.authorized) {
+		outcome_error(o, 401, "Incorrect API key provided", "invalid_request_error",
+			      "invalid_api_key");
+		goto out;
+	}
+	root = cJSON_ParseWithLength(req->body.buf, req->body.len);
+	model = cJSON_GetObjectItemCaseSensitive(root, "model");
+	input = cJSON_GetObjectItemCaseSensitive(root, "input");
+	if (!cJSON_IsString(model) || !(cJSON_IsString(input) || cJSON_IsArray(input))) {
+		outcome_error(o, 400, "an embeddings request needs a string 'model' and an 'input'",
+			      "invalid_request_error", NULL);
+		goto out;
+	}
+	ci.model = xstrdup(model->valuestring);
+	reply = cJSON_CreateObject();
+	cJSON_AddStringToObject(reply, "object", "list");
+	data = cJSON_AddArrayToObject(reply, "data");
+	if (cJSON_IsString(input))
+		add_embedding(data, input->valuestring, n++, EMBED_DIM);
+	list = cJSON_IsArray(input) ? input : NULL;
+	cJSON_ArrayForEach(s, list) {
+		int dim = n && !strcmp(ci.model, "mock-embedding-bad") ? EMBED_DIM / 2 : EMBED_DIM;
+
+		add_embedding(data, cJSON_IsString(s) ? s->valuestring : "", n++, dim);
+	}
+	cJSON_AddStringToObject(reply, "model", ci.model);
+	{
+		cJSON *usage = cJSON_AddObjectToObject(reply, "usage");
+
+		cJSON_AddNumberToObject(usage, "prompt_tokens", 2 * n);
+		cJSON_AddNumberToObject(usage, "total_tokens", 2 * n);
+	}
+	text = cJSON_PrintUnformatted(reply);
+	cJSON_Delete(reply);
+	strbuf_addstr(&o->body, text);
+	cJSON_free(text);
+out:
+	log_request(conn, path, &ci, o);
+	cJSON_Delete(root);
+	free(ci.model);
+}
+
 /* ---------- HTTP plumbing ---------- */
 
 static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status,
@@ -1465,6 +1584,11 @@ static int is_chat_path(const char *url)
 	return !strcmp(url, "/v1/chat/completions") || !strcmp(url, "/chat/completions");
 }
 
+static int is_embeddings_path(const char *url)
+{
+	return !strcmp(url, "/v1/embeddings") || !strcmp(url, "/embeddings");
+}
+
 static enum MHD_Result answer(struct MHD_Connection *conn, const char *url,
 			      const char *method, struct request *req)
 {
@@ -1490,6 +1614,10 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const char *url,
 			goto out_release;
 		}
 		ret = send_buf(conn, o.status, o.content_type, &o.body, o.send_len, &o);
+	} else if (is_embeddings_path(url) && post) {
+		o.content_type = "application/json";
+		handle_embeddings(conn, url, req, &o);
+		ret = send_buf(conn, o.status, o.content_type, &o.body, o.body.len, &o);
 	} else if (!strcmp(url, "/health") && get) {
 		ret = send_text(conn, 200, "text/plain", "ok");
 	} else if (!strcmp(url, "/stats") && get) {
@@ -1500,7 +1628,7 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const char *url,
 	} else if (!strcmp(url, "/reset") && post) {
 		stats_reset();
 		ret = send_text(conn, 200, "application/json", "{\"reset\":true}");
-	} else if (is_chat_path(url) || !strcmp(url, "/health") || !strcmp(url, "/stats") ||
+	} else if (is_chat_path(url) || is_embeddings_path(url) || !strcmp(url, "/health") || !strcmp(url, "/stats") ||
 		   !strcmp(url, "/reset")) {
 		ret = send_error(conn, 405, "method not allowed");
 	} else {

@@ -810,3 +810,81 @@ Test(faith, lexical_dispatch)
 	cr_expect_str_eq(r.reason, "no sentences");
 	score_result_release(&r);
 }
+
+/* ---- context-recall: the same machinery on the expected answer ---- */
+
+Test(faith, context_recall_claims_of_expected)
+{
+	struct strbuf c = STRBUF_INIT, v = STRBUF_INIT;
+	struct scorer s;
+	struct score_job job;
+	struct score_result r;
+	cJSON *body;
+	const char *user;
+
+	case_ctx();
+	kase.expected = "The warranty lasts one year and excludes accidental damage.";
+	claims_json(&c, &v, 2, 1);
+	init_ok(&s, "{\"type\":\"context-recall\",\"threshold\":0.5}");
+	job_start(&job, "An output the recall never reads.");
+	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
+	user = user_of(&job, &body);
+	cr_expect_not_null(strstr(user, "excludes accidental damage"), "%s", user);
+	cr_expect_null(strstr(user, "never reads"), "the output is not the claims' source");
+	cJSON_Delete(body);
+	reply(&job, c.buf);
+	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
+	user = user_of(&job, &body);
+	cr_expect_not_null(strstr(user, "one-year limited warranty"), "the context is the evidence");
+	cJSON_Delete(body);
+	reply(&job, v.buf);
+	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_DONE);
+	cr_expect_eq(r.error, 0);
+	cr_expect(r.score == 0.5, "score %.17g", r.score);
+	cr_expect_eq(r.pass, 1);
+	cr_expect_str_eq(r.reason, "1 of 2 expected answer's claims supported by the context "
+				   "(score 0.50, threshold 0.50); not supported: \"Claim number 2.\"");
+	score_result_release(&r);
+	score_job_release(&s, &job);
+	scorer_release(&s);
+	strbuf_release(&c);
+	strbuf_release(&v);
+}
+
+Test(faith, context_recall_needs_expected_and_context)
+{
+	struct scorer s;
+	struct score_job job;
+	struct score_result r;
+
+	case_ctx();
+	init_ok(&s, "{\"type\":\"context-recall\"}");
+	job_start(&job, "x");
+	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_DONE);
+	cr_expect_eq(job.n_calls, 0);
+	cr_expect_eq(r.error, 1);
+	cr_expect_str_eq(r.reason, "case has no expected answer");
+	score_result_release(&r);
+	score_job_release(&s, &job);
+	kase.expected = "One year.";
+	kase.n_context = 0;
+	job_start(&job, "x");
+	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_DONE);
+	cr_expect_eq(r.error, 1);
+	cr_expect_str_eq(r.reason, "case has no context");
+	score_result_release(&r);
+	score_job_release(&s, &job);
+	scorer_release(&s);
+}
+
+Test(faith, context_recall_spec_errors)
+{
+	char msg[512];
+
+	cr_expect_eq(capture("{\"type\":\"context-recall\",\"method\":\"lexical\"}", msg,
+			     sizeof(msg)), -1);
+	cr_expect_not_null(strstr(msg, "method"), "%s", msg);
+	cr_expect_eq(capture("{\"type\":\"context-recall\",\"threshold\":2}", msg, sizeof(msg)),
+		     -1);
+	cr_expect_not_null(strstr(msg, "scorer 2: context-recall: field \"threshold\""), "%s", msg);
+}
