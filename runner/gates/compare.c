@@ -236,6 +236,8 @@ int compare_runs(struct history *h, const char *base_id, const char *cand_id,
 		counts_add(&out->all, oc, a, b);
 		if (report_case(o, oc, a, b))
 			break;
+		if (o->on_pair && a && b && oc != OUT_CHANGED && o->on_pair(a, b, o->arg))
+			break;
 		if (a)
 			ha = history_cases_next(ia, &ra);
 		if (b)

@@ -84,6 +84,12 @@ struct compare_opts {
 	/* each flip and unpaired case in (suite, case_id) order; nonzero stops the walk; may be NULL */
 	int (*on_case)(const struct compare_case *c, void *arg);
 	void *arg;
+	/*
+	 * each case with the same content in both runs (errored and flaky ones
+	 * too, whatever else the options leave out), in (suite, case_id) order;
+	 * nonzero stops the walk; may be NULL. Gets arg too.
+	 */
+	int (*on_pair)(const struct case_row *base, const struct case_row *cand, void *arg);
 };
 
 /* 0 ok (out filled, release with compare_result_release), -1 error (reported) */

@@ -22,7 +22,8 @@
 #define GATE_TYPES(X)                                                                     \
 	X(pass_rate) X(error_rate) X(attack_success_rate) X(judge_error_rate) X(score)    \
 	X(latency_ms) X(tokens) X(cost_usd) X(regression) X(drift)                         \
-	X(ttft_ms) X(itl_ms) X(scorer_error_rate)
+	X(ttft_ms) X(itl_ms) X(scorer_error_rate)                                          \
+	X(delta)
 
 #define GATE_DECLARE(n) extern const struct gate_type gate_##n;
 GATE_TYPES(GATE_DECLARE)
