@@ -267,6 +267,11 @@ void compare_result_release(struct compare_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+long compare_cases_in_scope(const struct compare_counts *c)
+{
+	return c->pairs + c->changed + c->only_in_candidate + c->errors + c->flaky_excluded;
+}
+
 void compare_list_init(struct compare_list *l, size_t max)
 {
 	memset(l, 0, sizeof(*l));

@@ -96,6 +96,12 @@ struct compare_opts {
 int compare_runs(struct history *h, const char *base_id, const char *cand_id,
 		 const struct compare_opts *o, struct compare_result *out);
 void compare_result_release(struct compare_result *r);
+/*
+ * the candidate's cases in scope: the pairs and what could not be paired
+ * (changed, new, errored, flaky); the baseline's cases the candidate did not
+ * run are not among them (a partial candidate is never evidence either)
+ */
+long compare_cases_in_scope(const struct compare_counts *c);
 
 /* the first max flips and unpaired cases, kept by compare_list_add (an on_case callback) */
 struct compare_item {

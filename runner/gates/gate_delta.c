@@ -291,28 +291,6 @@ static int add_pair(const struct case_row *a, const struct case_row *b, void *ar
 
 /* --- the statistic --- */
 
-static double stat_of(enum gate_stat s, double *v, size_t n)
-{
-	switch (s) {
-	case STAT_MIN:
-		return stats_percentile(v, n, 0);
-	case STAT_MAX:
-		return stats_percentile(v, n, 100);
-	case STAT_P50:
-		return stats_percentile(v, n, 50);
-	case STAT_P90:
-		return stats_percentile(v, n, 90);
-	case STAT_P95:
-		return stats_percentile(v, n, 95);
-	case STAT_P99:
-		return stats_percentile(v, n, 99);
-	case STAT_MEAN:
-	case STAT_NONE:
-		break;
-	}
-	return stats_mean(v, n);
-}
-
 struct delta_stat {
 	enum delta_kind kind;
 	enum gate_stat stat;
@@ -326,8 +304,8 @@ static double delta_of(double *b, double *c, size_t n, void *arg)
 
 	if (ds->kind == DELTA_SCORE)
 		return stats_mean(c, n) - stats_mean(b, n);
-	sb = stat_of(ds->stat, b, n);
-	sc = stat_of(ds->stat, c, n);
+	sb = gate_stat_of(ds->stat, b, n);
+	sc = gate_stat_of(ds->stat, c, n);
 	if (!(sb > 0))
 		return NAN;
 	return 100 * (sc - sb) / sb;
@@ -350,12 +328,6 @@ static void delta_result_release(struct gate_result *res)
 	free(dout);
 }
 
-/* the candidate's cases in scope, as the regression gate counts them */
-static long cases_in_scope(const struct compare_counts *c)
-{
-	return c->pairs + c->changed + c->only_in_candidate + c->errors + c->flaky_excluded;
-}
-
 static int delta_eval(const struct eg_gate *g, struct history *h, const char *run_id,
 		      const struct gates *gs, struct gate_result *res)
 {
@@ -366,7 +338,6 @@ static int delta_eval(const struct eg_gate *g, struct history *h, const char *ru
 	struct gate_row *row = &res->row;
 	struct run_values vb, vc;
 	struct pairs pairs;
-	struct baseline_query q;
 	struct run_info cand, base;
 	struct compare_result cmp;
 	struct compare_opts o;
@@ -388,14 +359,8 @@ static int delta_eval(const struct eg_gate *g, struct history *h, const char *ru
 	row->op = dg->kind == DELTA_SCORE ? ">=" : "<=";
 	row->threshold = dg->kind == DELTA_SCORE ? -dg->limit : dg->limit;
 
-	if (history_run_resolve(h, run_id, &cand, NULL))
-		return -1;
-	memset(&q, 0, sizeof(q));
-	q.ref = ref;
-	q.target = cand.target;
-	q.exclude_id = cand.id;
-	q.registry = gs->cfg ? gs->cfg->registry : NULL;
-	rc = baseline_resolve(h, &q, &base, &dout->why);
+	rc = baseline_for_run(h, ref, run_id, gs->cfg ? gs->cfg->registry : NULL, &cand, &base,
+			      &dout->why);
 	if (rc < 0)
 		goto out;
 	if (rc == 1) {
@@ -418,7 +383,7 @@ static int delta_eval(const struct eg_gate *g, struct history *h, const char *ru
 	if (compare_runs(h, base.id, cand.id, &o, &cmp))
 		goto out;
 	row->n = (long)pairs.n;
-	in_scope = cases_in_scope(&cmp.all);
+	in_scope = compare_cases_in_scope(&cmp.all);
 	if (!pairs.n || (double)pairs.n < dg->min_paired * (double)in_scope) {
 		strbuf_addf(&dout->why, "only %zu of this run's %ld cases of scope %s could be "
 			    "paired with baseline %s with a value on both sides (min_paired %g): "
@@ -434,8 +399,8 @@ static int delta_eval(const struct eg_gate *g, struct history *h, const char *ru
 	tc = xcalloc(pairs.n, sizeof(*tc));
 	memcpy(tb, pairs.b, pairs.n * sizeof(*tb));
 	memcpy(tc, pairs.c, pairs.n * sizeof(*tc));
-	sb = ds.kind == DELTA_SCORE ? stats_mean(tb, pairs.n) : stat_of(ds.stat, tb, pairs.n);
-	sc = ds.kind == DELTA_SCORE ? stats_mean(tc, pairs.n) : stat_of(ds.stat, tc, pairs.n);
+	sb = gate_stat_of(ds.stat, tb, pairs.n); /* a score's stat is STAT_NONE: the mean */
+	sc = gate_stat_of(ds.stat, tc, pairs.n);
 	memcpy(tb, pairs.b, pairs.n * sizeof(*tb));
 	memcpy(tc, pairs.c, pairs.n * sizeof(*tc));
 	row->value = delta_of(tb, tc, pairs.n, &ds);
