@@ -94,7 +94,9 @@ int cmd_dispatch(struct cmd_ctx *ctx, const struct subcommand *subs, size_t n, c
 	X(run, 0, "run suites through the gateway, score, store, report, gate")                 \
 	X(runs, 0, "list, show, export and import stored runs")                                 \
 	X(sample, CMD_CONFIG_OPTIONAL, "draw an online-sample suite from a traffic log")                          \
-	X(validate, 0, "check the config and suites without calling a model")
+	X(validate, 0, "check the config and suites without calling a model")                   \
+	X(power, CMD_CONFIG_OPTIONAL | CMD_HISTORY,                                             \
+	  "estimate the regression gate's false-block rate and power from the history")
 
 #define EG_COMMAND_DECLARE(name, setup, summary) \
 	int cmd_##name(struct cmd_ctx *ctx, int argc, char **argv);

@@ -94,3 +94,21 @@ int baseline_resolve(struct history *h, const struct baseline_query *q, struct r
 	strbuf_release(&not_found);
 	return rc;
 }
+
+int baseline_for_run(struct history *h, const char *ref, const char *run_id,
+		     const char *registry, struct run_info *cand, struct run_info *base,
+		     struct strbuf *why)
+{
+	struct baseline_query q;
+
+	memset(base, 0, sizeof(*base));
+	memset(cand, 0, sizeof(*cand));
+	if (history_run_resolve(h, run_id, cand, NULL))
+		return -1; /* the candidate is the run being gated: not finding it is an error */
+	memset(&q, 0, sizeof(q));
+	q.ref = ref;
+	q.target = cand->target;
+	q.exclude_id = cand->id;
+	q.registry = registry;
+	return baseline_resolve(h, &q, base, why);
+}

@@ -43,4 +43,14 @@ int baseline_resolve(struct history *h, const struct baseline_query *q, struct r
 int baseline_resolve_alias(struct history *h, const struct baseline_query *q, const char *name,
 			   struct run_info *out, struct strbuf *why);
 
+/*
+ * The candidate run_id (into cand, which must exist) and the baseline ref
+ * names for it (into base): a newest run of the candidate's target other
+ * than the candidate; registry as in baseline_query. As baseline_resolve;
+ * -1 also when the candidate is not found. Release both either way.
+ */
+int baseline_for_run(struct history *h, const char *ref, const char *run_id,
+		     const char *registry, struct run_info *cand, struct run_info *base,
+		     struct strbuf *why);
+
 #endif

@@ -236,6 +236,8 @@ int compare_runs(struct history *h, const char *base_id, const char *cand_id,
 		counts_add(&out->all, oc, a, b);
 		if (report_case(o, oc, a, b))
 			break;
+		if (o->on_pair && a && b && oc != OUT_CHANGED && o->on_pair(a, b, o->arg))
+			break;
 		if (a)
 			ha = history_cases_next(ia, &ra);
 		if (b)
@@ -263,6 +265,11 @@ void compare_result_release(struct compare_result *r)
 		free(r->suites[i].name);
 	free(r->suites);
 	memset(r, 0, sizeof(*r));
+}
+
+long compare_cases_in_scope(const struct compare_counts *c)
+{
+	return c->pairs + c->changed + c->only_in_candidate + c->errors + c->flaky_excluded;
 }
 
 void compare_list_init(struct compare_list *l, size_t max)

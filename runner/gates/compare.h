@@ -84,12 +84,24 @@ struct compare_opts {
 	/* each flip and unpaired case in (suite, case_id) order; nonzero stops the walk; may be NULL */
 	int (*on_case)(const struct compare_case *c, void *arg);
 	void *arg;
+	/*
+	 * each case with the same content in both runs (errored and flaky ones
+	 * too, whatever else the options leave out), in (suite, case_id) order;
+	 * nonzero stops the walk; may be NULL. Gets arg too.
+	 */
+	int (*on_pair)(const struct case_row *base, const struct case_row *cand, void *arg);
 };
 
 /* 0 ok (out filled, release with compare_result_release), -1 error (reported) */
 int compare_runs(struct history *h, const char *base_id, const char *cand_id,
 		 const struct compare_opts *o, struct compare_result *out);
 void compare_result_release(struct compare_result *r);
+/*
+ * the candidate's cases in scope: the pairs and what could not be paired
+ * (changed, new, errored, flaky); the baseline's cases the candidate did not
+ * run are not among them (a partial candidate is never evidence either)
+ */
+long compare_cases_in_scope(const struct compare_counts *c);
 
 /* the first max flips and unpaired cases, kept by compare_list_add (an on_case callback) */
 struct compare_item {

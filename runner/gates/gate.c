@@ -23,7 +23,7 @@
 	X(pass_rate) X(error_rate) X(attack_success_rate) X(judge_error_rate) X(score)    \
 	X(latency_ms) X(tokens) X(cost_usd) X(regression) X(drift)                         \
 	X(ttft_ms) X(itl_ms) X(scorer_error_rate) X(tool_error_rate) X(steps)               \
-	X(judge_kappa)
+	X(judge_kappa) X(delta)
 
 #define GATE_DECLARE(n) extern const struct gate_type gate_##n;
 GATE_TYPES(GATE_DECLARE)

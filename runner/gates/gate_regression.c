@@ -80,6 +80,21 @@ static int regression_parse(struct eg_gate *g, const struct gate_parse *p)
 	return 0;
 }
 
+void regression_defaults(struct regression_gate *rg)
+{
+	memset(rg, 0, sizeof(*rg));
+	rg->has_alpha = 1;
+	rg->alpha = REGRESSION_DEFAULT_ALPHA;
+	rg->min_paired = REGRESSION_DEFAULT_MIN_PAIRED;
+}
+
+int regression_blocks(const struct regression_gate *rg, const struct compare_counts *c)
+{
+	if (rg->has_max_new_failures && c->new_failures > rg->max_new_failures)
+		return 1;
+	return rg->has_alpha && c->p_value < rg->alpha && c->new_failures > c->fixed;
+}
+
 static void regression_release(struct eg_gate *g)
 {
 	struct regression_gate *rg = g->ctx;
@@ -185,19 +200,9 @@ static void regression_detail(struct strbuf *sb, const struct regression_gate *r
 	jsonw_object_end(&w);
 }
 
-/*
- * the candidate's cases in scope: the pairs and what could not be paired
- * (changed, new, errored, flaky); the baseline's cases the candidate did not
- * run are not among them (a partial candidate is never evidence either)
- */
-static long cases_in_scope(const struct compare_counts *c)
-{
-	return c->pairs + c->changed + c->only_in_candidate + c->errors + c->flaky_excluded;
-}
-
 static double paired_fraction(const struct compare_counts *c)
 {
-	long n = cases_in_scope(c);
+	long n = compare_cases_in_scope(c);
 
 	return n ? (double)c->pairs / (double)n : 0;
 }
@@ -219,7 +224,6 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 	const char *ref = gs->baseline_override ? gs->baseline_override : rg->baseline;
 	struct regression_outcome *ro = xcalloc(1, sizeof(*ro));
 	struct gate_row *row = &res->row;
-	struct baseline_query q;
 	struct run_info cand, base;
 	struct compare_result cmp;
 	struct compare_list list;
@@ -236,14 +240,8 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 	row->threshold = rg->has_max_new_failures ? (double)rg->max_new_failures : NAN;
 	row->value = NAN;
 
-	if (history_run_resolve(h, run_id, &cand, NULL))
-		return -1;
-	memset(&q, 0, sizeof(q));
-	q.ref = ref;
-	q.target = cand.target;
-	q.exclude_id = cand.id;
-	q.registry = gs->cfg ? gs->cfg->registry : NULL;
-	rc = baseline_resolve(h, &q, &base, &ro->why);
+	rc = baseline_for_run(h, ref, run_id, gs->cfg ? gs->cfg->registry : NULL, &cand, &base,
+			      &ro->why);
 	if (rc < 0)
 		goto out;
 	if (rc == 1) {
@@ -278,15 +276,11 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 		strbuf_addf(&ro->why, "only %ld of this run's %ld cases of scope %s could be "
 			    "paired with baseline %s (%.1f%%, min_paired %g): %ld changed, %ld only "
 			    "in this run, %ld errored, %ld flaky left out", ro->c.pairs,
-			    cases_in_scope(&ro->c), res->scope.buf, base.id,
+			    compare_cases_in_scope(&ro->c), res->scope.buf, base.id,
 			    100 * paired_fraction(&ro->c), rg->min_paired, ro->c.changed,
 			    ro->c.only_in_candidate, ro->c.errors, ro->c.flaky_excluded);
 	} else {
-		row->pass = 1;
-		if (rg->has_max_new_failures && ro->c.new_failures > rg->max_new_failures)
-			row->pass = 0;
-		if (rg->has_alpha && ro->c.p_value < rg->alpha && ro->c.new_failures > ro->c.fixed)
-			row->pass = 0;
+		row->pass = !regression_blocks(rg, &ro->c);
 	}
 	regression_detail(&res->detail, rg, ref, ro, &list);
 	ret = 0;

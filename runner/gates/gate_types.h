@@ -43,6 +43,9 @@ int gate_parse_bounded(struct eg_gate *g, const struct gate_parse *p, int has_st
 /* the name of a gate the config does not name: "[STAT ]METRIC[ [suite S]][ [tag T]]" */
 void gate_name_default(struct eg_gate *g);
 
+/* the stat s of v[0..n-1] (mean for STAT_NONE); sorts v; NaN when n == 0 (gate_values.c) */
+double gate_stat_of(enum gate_stat s, double *v, size_t n);
+
 /* op, threshold and pass of row from the gate's min and max; an undefined value fails */
 void gate_check_limits(const struct eg_gate *g, struct gate_row *row);
 /* details of the gates with limits are cut to GATE_DETAIL_MAX - 1 bytes, as they always were */

@@ -31,7 +31,7 @@ struct values_kind {
 	int total;                /* the sum of the values rather than a stat */
 };
 
-static double stat_of(enum gate_stat s, double *v, size_t n)
+double gate_stat_of(enum gate_stat s, double *v, size_t n)
 {
 	switch (s) {
 	case STAT_MIN:
@@ -78,7 +78,7 @@ static int values_eval(const struct eg_gate *g, struct history *h, const char *r
 			row->value += vs.v[i];
 		strbuf_addf(detail, "total of %zu %s", vs.n, k->noun);
 	} else {
-		row->value = stat_of(g->stat, vs.v, vs.n);
+		row->value = gate_stat_of(g->stat, vs.v, vs.n);
 		strbuf_addf(detail, "%s of %zu %s", gate_stat_name(g->stat), vs.n, k->noun);
 	}
 	if (vs.n_error)

@@ -27,4 +27,14 @@ struct regression_gate {
 #define REGRESSION_DEFAULT_ALPHA 0.1
 #define REGRESSION_DEFAULT_MIN_PAIRED 0.9
 
+struct compare_counts;
+/* the settings of a bare {"metric": "regression"} into rg (its baseline NULL: "latest") */
+void regression_defaults(struct regression_gate *rg);
+/*
+ * The decision of a regression gate over enough pairs: 1 when c blocks
+ * (more new failures than max_new_failures, or a significant drop: McNemar
+ * p < alpha with b > c). The gate and `evalgate power` both decide here.
+ */
+int regression_blocks(const struct regression_gate *rg, const struct compare_counts *c);
+
 #endif

@@ -236,3 +236,39 @@ out:
 	free(m);
 	free(ks);
 }
+
+void stats_paired_boot95(const double *base, const double *cand, size_t n,
+			 double (*stat)(double *rb, double *rc, size_t n, void *arg), void *arg,
+			 unsigned long long seed, size_t reps, double *lo, double *hi)
+{
+	double *rb = xcalloc(n ? n : 1, sizeof(*rb)), *rc = xcalloc(n ? n : 1, sizeof(*rc));
+	double *vs = xcalloc(reps ? reps : 1, sizeof(*vs));
+	struct eg_rng rng;
+	size_t r, i, got = 0;
+
+	eg_rng_init(&rng, seed);
+	*lo = *hi = NAN;
+	if (!n)
+		goto out;
+	for (r = 0; r < reps; r++) {
+		double v;
+
+		for (i = 0; i < n; i++) {
+			size_t p = (size_t)eg_rng_below(&rng, n);
+
+			rb[i] = base[p];
+			rc[i] = cand[p];
+		}
+		v = stat(rb, rc, n, arg);
+		if (!isnan(v))
+			vs[got++] = v;
+	}
+	if (got) {
+		*lo = stats_percentile(vs, got, 2.5);
+		*hi = stats_percentile(vs, got, 97.5);
+	}
+out:
+	free(rb);
+	free(rc);
+	free(vs);
+}

@@ -82,4 +82,16 @@ double stats_kappa(const long *m, size_t k, int quadratic);
 void stats_kappa_boot95(const int *a, const int *b, size_t n, size_t k, int quadratic,
 			unsigned long long seed, size_t reps, double *lo, double *hi);
 
+/*
+ * A paired 95% percentile-bootstrap interval of a statistic of n pairs
+ * (base[i], cand[i]): reps resamples of the pairs drawn with a PRNG seeded
+ * by seed (the same inputs give the same interval); stat computes the
+ * statistic of a resample (it may sort rb and rc, which are scratch
+ * copies). Resamples where stat is NaN are left out; NaN bounds when n == 0
+ * or every resample is NaN.
+ */
+void stats_paired_boot95(const double *base, const double *cand, size_t n,
+			 double (*stat)(double *rb, double *rc, size_t n, void *arg), void *arg,
+			 unsigned long long seed, size_t reps, double *lo, double *hi);
+
 #endif

@@ -855,7 +855,7 @@ Test(gate, gate_errors)
 		    "    {\"metric\":\n \"pass_ratio\", \"min\": 0.9}\n");
 	gates_fail(6, "gates[1].metric: unknown metric 'pass_ratio' (known: pass_rate, error_rate, "
 		   "attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, "
-		   "regression, drift, ttft_ms, itl_ms, scorer_error_rate, tool_error_rate, steps, judge_kappa)");
+		   "regression, drift, ttft_ms, itl_ms, scorer_error_rate, tool_error_rate, steps, judge_kappa, delta.<metric>)");
 	write_gates("    {\"metric\": \"pass_rate\"}\n");
 	gates_fail(5, "gates[0]: a gate needs min or max");
 	write_gates("    {\"metric\": \"judge_kappa\", \"max\": 0.5}\n");
@@ -931,7 +931,7 @@ Test(gate, stat_gates_read)
 	release(&cfg, &gs);
 }
 
-#define KNOWN_METRICS " (known: pass_rate, error_rate, attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, regression, drift, ttft_ms, itl_ms, scorer_error_rate, tool_error_rate, steps, judge_kappa)"
+#define KNOWN_METRICS " (known: pass_rate, error_rate, attack_success_rate, judge_error_rate, score.<scorer>, latency_ms, tokens, cost_usd, regression, drift, ttft_ms, itl_ms, scorer_error_rate, tool_error_rate, steps, judge_kappa, delta.<metric>)"
 
 Test(gate, stat_gate_and_price_errors)
 {

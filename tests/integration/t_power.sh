@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# evalgate power: per-case pass rates from the target's complete runs, PRs
+# simulated through the regression gate's own decision; seeded, so the same
+# history and seed print the same estimates.
+. "$(dirname "$0")/lib.sh"
+
+cases=$(n_cases 40 c)
+make_suite s/pw pw golden "$cases"
+write_config cfg.json '[{"metric":"regression"}]'
+run() { "$EG_BIN" run --config cfg.json --suite s/pw --history "$T/h.db" --no-cache "$@"; }
+power() { "$EG_BIN" power --config cfg.json --history "$T/h.db" "$@"; }
+mkdir -p suites
+check "lock the suite" "$EG_BIN" validate --config cfg.json --suite s/pw --lock
+
+expect_rc "no history yet: exit 2" 2 power
+# three runs: c1..c4 fail in one run each (rate 2/3), the rest always pass
+for fails in "c1 c2" "c3" "c4"; do
+	: >script.jsonl
+	for c in $fails; do printf '{"case": "%s", "reply": "nope"}\n' "$c" >>script.jsonl; done
+	start_mock script.jsonl
+	run >/dev/null 2>&1 || true
+done
+expect_eq "three finished runs" "3" "$(sql "select count(*) from runs where status = 'finished'")"
+
+expect_rc "no complete run of another target: exit 2" 2 power --target other
+expect_grep "says which target" "no complete run of target 'other'" "$T/err"
+expect_rc "a drop of 0 is refused: exit 2" 2 power --drop 0
+expect_grep "names --drop" "\-\-drop: '0'" "$T/err"
+
+expect_rc "power --drop 5,50 --prs 300 --seed 7" 0 power --drop 5,50 --prs 300 --seed 7
+cp "$T/out" first.txt
+expect_grep "the gate it simulates: the config's, alpha 0.1" "^regression gate: alpha 0.1$" first.txt
+expect_grep "the rates: 40 cases from 3 runs" "case pass rates: 40 cases from 3 complete runs of target it-bot, mean 96.7%" first.txt
+expect_grep "the false-block rate with its interval" "^no change:     false-block rate [0-9.]*% (95% CI [0-9.]*%..[0-9.]*%, [0-9]* of 300 PRs)$" first.txt
+fb=$(sed -n 's/^no change: *false-block rate \([0-9]*\).*/\1/p' first.txt)
+expect_eq "an unchanged PR is blocked under 10% of the time" "1" "$([ "$fb" -lt 10 ] && echo 1)"
+p50=$(sed -n 's/^drop   50 pts: power \([0-9]*\).*/\1/p' first.txt)
+expect_eq "a 50-point drop is caught almost always" "1" "$([ "${p50:-0}" -ge 95 ] && echo 1)"
+expect_grep "the n for 80% power of a 5-point drop" "^drop    5 pts: power .*; 80% power by n = [0-9]*$" first.txt
+expect_rc "the same seed again" 0 power --drop 5,50 --prs 300 --seed 7
+expect_eq "seeded: the same estimates" "$(cat first.txt)" "$(cat "$T/out")"
+expect_rc "another seed" 0 power --drop 5,50 --prs 300 --seed 8
+expect_eq "another seed, other draws" "1" "$(cmp -s first.txt "$T/out" || echo 1)"
+
+write_config strict.json '[{"metric":"regression","max_new_failures":0}]'
+expect_rc "a max_new_failures gate" 0 "$EG_BIN" power --config strict.json --history "$T/h.db" --drop 5 --prs 300
+expect_grep "its settings" "^regression gate: max_new_failures 0$" "$T/out"
+fb=$(sed -n 's/^no change: *false-block rate \([0-9]*\).*/\1/p' "$T/out")
+expect_eq "max_new_failures 0 blocks most unchanged PRs on a flaky suite" "1" "$([ "$fb" -ge 50 ] && echo 1)"
+
+finish
