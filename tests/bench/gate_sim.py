@@ -24,6 +24,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -170,6 +171,8 @@ def main():
     ap.add_argument("--drops", default="5,2", help="points of expected pass rate (power)")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
+    # SIGTERM unwinds like Ctrl-C: the mocks are stopped, the directory removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     build = os.path.abspath(a.build)
     evalgate = os.path.join(build, "evalgate")
     mock = os.path.join(build, "tests", "mock_gateway")
