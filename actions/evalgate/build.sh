@@ -21,8 +21,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=${EVALGATE_SRC:-$(cd "$here/../.." && pwd)}
 
 # what evalgate needs to build (not the test-only Criterion and libmicrohttpd)
-BUILD_PACKAGES="build-essential cmake pkg-config dpkg-dev libcurl4-openssl-dev libcjson-dev
-libpcre2-dev libsqlite3-dev"
+BUILD_PACKAGES="build-essential g++ cmake pkg-config dpkg-dev libcurl4-openssl-dev libcjson-dev
+libpcre2-dev libsqlite3-dev libphonenumber-dev libvalijson-dev nlohmann-json3-dev"
 
 sudo_cmd() { # run as root: directly when we are, else through sudo
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -101,10 +101,14 @@ install() {
 		build_package "$out"
 	fi
 	deb=$(echo "$out"/evalgate_*.deb)
-	# the runtime libraries: from the cached packages, apt-get only as a last resort
-	# shellcheck disable=SC2046
-	missing=$(missing_packages $(depends "$deb"))
-	if [ -n "$missing" ]; then
+	rm -rf "$out/root"
+	dpkg-deb -x "$deb" "$out/root"
+	# the runtime libraries: when the binary finds them all (the Depends may name
+	# virtual packages), nothing is installed; else from the cached packages,
+	# apt-get only as a last resort
+	if ldd "$out/root/usr/bin/evalgate" | grep -q 'not found'; then
+		# shellcheck disable=SC2046
+		missing=$(missing_packages $(depends "$deb"))
 		local files=()
 		for p in $missing; do
 			for f in "$out/runtime/${p}_"*.deb; do [ -e "$f" ] && files+=("$f"); done
@@ -113,13 +117,13 @@ install() {
 			echo "installing cached runtime packages: $missing"
 			sudo_cmd dpkg -i "${files[@]}" >/dev/null || true
 		fi
-		# shellcheck disable=SC2046
-		missing=$(missing_packages $(depends "$deb"))
-		# shellcheck disable=SC2086
-		[ -z "$missing" ] || apt_install $missing
+		if ldd "$out/root/usr/bin/evalgate" | grep -q 'not found'; then
+			# shellcheck disable=SC2046
+			missing=$(missing_packages $(depends "$deb"))
+			# shellcheck disable=SC2086
+			[ -z "$missing" ] || apt_install $missing
+		fi
 	fi
-	rm -rf "$out/root"
-	dpkg-deb -x "$deb" "$out/root"
 	echo "evalgate: $("$out/root/usr/bin/evalgate" --version)"
 	if [ -n "${GITHUB_PATH:-}" ]; then
 		echo "$out/root/usr/bin" >>"$GITHUB_PATH"

@@ -108,6 +108,8 @@ struct rule {
 	char *reply;                  /* may hold {{input}} */
 	char **replies;               /* cycled per case id */
 	size_t nr_replies;
+	double pass_p;                /* chance of reply, else fail_reply; < 0: always reply */
+	char *fail_reply;             /* the other answer when pass_p is given */
 	char *finish_reason;          /* "stop" unless given */
 	int usage;                    /* 0: omit the usage object */
 	long usage_prompt;            /* prompt_tokens to report; -1: the word count */
@@ -144,6 +146,7 @@ struct mock {
 	struct rule *rules;
 	size_t nr_rules;
 	long latency_ms;              /* default reply delay */
+	unsigned long seed;           /* --seed: mixed into every pass_p draw */
 	char *key;                    /* --require-key, never printed */
 	FILE *log;                    /* or NULL */
 	pthread_mutex_t log_lock;
@@ -642,6 +645,7 @@ static void rule_release(struct rule *r)
 	free(r->match);
 	pcre2_code_free(r->re);
 	free(r->reply);
+	free(r->fail_reply);
 	for (i = 0; i < r->nr_replies; i++)
 		free(r->replies[i]);
 	free(r->replies);
@@ -736,6 +740,14 @@ static int parse_regex(const char *file, int line, const cJSON *v, struct rule *
 	return 0;
 }
 
+static int parse_pass_p(const char *file, int line, const cJSON *v, struct rule *r)
+{
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 1))
+		return error_at(file, line, "pass_p", "must be a probability from 0 to 1");
+	r->pass_p = v->valuedouble;
+	return 0;
+}
+
 static int parse_replies(const char *file, int line, const cJSON *v, struct rule *r)
 {
 	const cJSON *item;
@@ -802,6 +814,7 @@ static int parse_rule(const char *file, int line, const char *text, struct rule 
 	r->retry_after_ms = -1;
 	r->ttft_ms = -1;
 	r->fault_after = 1;
+	r->pass_p = -1;
 	if (!cJSON_IsObject(root)) {
 		ret = error_at(file, line, NULL, "not a JSON object");
 		goto out_free_json;
@@ -823,6 +836,10 @@ static int parse_rule(const char *file, int line, const char *text, struct rule 
 			ret = get_string(file, line, v, &r->reply);
 		else if (!strcmp(k, "replies"))
 			ret = parse_replies(file, line, v, r);
+		else if (!strcmp(k, "pass_p"))
+			ret = parse_pass_p(file, line, v, r);
+		else if (!strcmp(k, "fail_reply"))
+			ret = get_string(file, line, v, &r->fail_reply);
 		else if (!strcmp(k, "finish_reason"))
 			ret = get_string(file, line, v, &r->finish_reason);
 		else if (!strcmp(k, "usage"))
@@ -864,6 +881,10 @@ static int parse_rule(const char *file, int line, const char *text, struct rule 
 		ret = error_at(file, line, "replies", "give either reply or replies, not both");
 	else if (r->times >= 0 && !r->fault)
 		ret = error_at(file, line, "times", "needs a fault");
+	else if (r->pass_p >= 0 && !r->reply)
+		ret = error_at(file, line, "pass_p", "needs a reply");
+	else if (r->fail_reply && r->pass_p < 0)
+		ret = error_at(file, line, "fail_reply", "needs pass_p");
 	if (r->finish_reason && strpbrk(r->finish_reason, "\r\n"))
 		ret = error_at(file, line, "finish_reason", "must be one line");
 out_free_json:
@@ -1208,6 +1229,39 @@ static void stream_free(void *cls)
 	plan_free(cls);
 }
 
+/*
+ * whether a pass_p rule sends its reply to this request: a uniform draw from
+ * a hash of --seed, the run id, the case id and the case's attempt, so each
+ * run (and each repeat) draws afresh and the same inputs draw the same
+ */
+static int draw_pass(const struct rule *r, const struct chat_info *ci)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char num[64];
+	const char *parts[4];
+	size_t i;
+
+	snprintf(num, sizeof(num), "%lu/%lu", mock.seed, ci->attempt);
+	parts[0] = num;
+	parts[1] = ci->run;
+	parts[2] = ci->case_id;
+	parts[3] = NULL;
+	for (i = 0; parts[i]; i++) {
+		const unsigned char *p = (const unsigned char *)parts[i];
+
+		for (; *p; p++)
+			h = (h ^ *p) * 0x100000001b3ULL;
+		h = (h ^ 0xff) * 0x100000001b3ULL; /* a separator no header holds */
+	}
+	/* splitmix64's finalizer spreads FNV's weak low bits */
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return (double)(h >> 11) * 0x1.0p-53 < r->pass_p;
+}
+
 static void build_reply(const struct rule *r, unsigned long k, unsigned long seq,
 			const struct chat_info *ci, size_t prompt_words, struct outcome *o)
 {
@@ -1239,6 +1293,8 @@ static void build_reply(const struct rule *r, unsigned long k, unsigned long seq
 		big = big_content();
 	else if (r && r->replies)
 		replace_input(&text, r->replies[k % r->nr_replies], ci->user, ci->tool_result);
+	else if (r && r->reply && r->pass_p >= 0 && !draw_pass(r, ci))
+		replace_input(&text, r->fail_reply ? r->fail_reply : "wrong", ci->user, ci->tool_result);
 	else if (r && r->reply)
 		replace_input(&text, r->reply, ci->user, ci->tool_result);
 	else if (!r || !r->tool_calls)
@@ -1688,6 +1744,7 @@ struct options {
 	const char *key;
 	const char *log;
 	long max_conn;
+	long seed;
 };
 
 enum opt_kind { OPT_STRING, OPT_NUMBER };
@@ -1710,6 +1767,7 @@ static const struct option_spec option_specs[] = {
 	{ "--require-key", OPT_STRING, OPT_AT(key), 0, 0, "expect Authorization: Bearer KEY" },
 	{ "--log", OPT_STRING, OPT_AT(log), 0, 0, "append one JSON line per chat request" },
 	{ "--max-conn", OPT_NUMBER, OPT_AT(max_conn), 1, 1000000, "connection limit" },
+	{ "--seed", OPT_NUMBER, OPT_AT(seed), 0, LONG_MAX, "seed of the pass_p draws" },
 };
 
 #define NR_OPTIONS (sizeof(option_specs) / sizeof(option_specs[0]))
@@ -1857,6 +1915,7 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &opts))
 		goto out;
 	mock.latency_ms = opts.latency_ms;
+	mock.seed = (unsigned long)opts.seed;
 	if (opts.key)
 		mock.key = xstrdup(opts.key);
 	pthread_mutex_init(&mock.log_lock, NULL);

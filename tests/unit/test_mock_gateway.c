@@ -209,6 +209,7 @@ struct req_opts {
 	const char *body;
 	const char *case_id;
 	const char *suite;
+	const char *run;              /* x-evalgate-run */
 	const char *key;              /* Authorization: Bearer key */
 	long timeout_ms;              /* default 10 s */
 };
@@ -233,6 +234,11 @@ static void request_on(CURL *h, const struct req_opts *o, struct reply *r)
 	}
 	if (o->suite) {
 		strbuf_addf(&line, "x-evalgate-suite: %s", o->suite);
+		hdrs = curl_slist_append(hdrs, line.buf);
+		strbuf_reset(&line);
+	}
+	if (o->run) {
+		strbuf_addf(&line, "x-evalgate-run: %s", o->run);
 		hdrs = curl_slist_append(hdrs, line.buf);
 		strbuf_reset(&line);
 	}
@@ -478,6 +484,87 @@ Test(mock, replies_cycle_per_case)
 	chat("two", "q", &r);
 	cr_assert_str_eq(content_of(&r), "a");
 	reply_release(&r);
+}
+
+/*
+ * the pass_p draws of case c over runs r0..r{n-1} (one request each, or
+ * two per run when twice), as a string of '1' (reply) and '0' (fail_reply)
+ */
+static void pass_draws(const char *case_id, size_t n, int twice, char *out)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		char run[32], *body = chat_body("gpt-test", "q");
+		struct req_opts o = { .body = body, .case_id = case_id, .run = run };
+		int j;
+
+		snprintf(run, sizeof(run), "r%zu", i);
+		for (j = 0; j <= twice; j++) {
+			struct reply r;
+			const char *c;
+
+			request(&o, &r);
+			c = content_of(&r);
+			cr_assert_not_null(c);
+			cr_assert(!strcmp(c, "right") || !strcmp(c, "no: q"), "content %s", c);
+			out[k++] = !strcmp(c, "right") ? '1' : '0';
+			reply_release(&r);
+		}
+		free(body);
+	}
+	out[k] = 0;
+}
+
+/* a new mock process with the script and --seed seed */
+static void restart_server(const char *script, const char *seed)
+{
+	cr_assert_neq(stop_server(5), -1);
+	unlink(srv.path[P_PORT]);
+	srv.port = 0;
+	start_server(script, "--seed", seed, NULL);
+}
+
+static size_t ones(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '1';
+	return n;
+}
+
+Test(mock, pass_p_draws_per_run_case_and_attempt)
+{
+	static const char script[] =
+		"{\"case\":\"half\",\"reply\":\"right\",\"pass_p\":0.5,\"fail_reply\":\"no: {{input}}\"}\n"
+		"{\"case\":\"p8\",\"reply\":\"right\",\"pass_p\":0.8,\"fail_reply\":\"no: {{input}}\"}\n"
+		"{\"case\":\"never\",\"reply\":\"right\",\"pass_p\":0,\"fail_reply\":\"no: {{input}}\"}\n"
+		"{\"case\":\"always\",\"reply\":\"right\",\"pass_p\":1,\"fail_reply\":\"no: {{input}}\"}\n";
+	char a[401], b[401], c[401], d[801];
+	size_t i, same = 0;
+
+	start_server(script, "--seed", "7", NULL);
+	pass_draws("p8", 400, 0, a);
+	/* 320 expected, sd 8 */
+	cr_assert(ones(a) >= 280 && ones(a) <= 360, "p=0.8: %zu of 400", ones(a));
+	pass_draws("never", 50, 0, b);
+	cr_assert_eq(ones(b), 0);
+	pass_draws("always", 50, 0, b);
+	cr_assert_eq(ones(b), 50);
+	pass_draws("half", 64, 0, b);
+	/* a second request of a case in the same run is a fresh draw */
+	pass_draws("half", 200, 1, d);
+	for (i = 0; i < 200; i++)
+		same += d[2 * i] == d[2 * i + 1];
+	cr_assert(same > 60 && same < 140, "repeats agree %zu of 200 times", same);
+	restart_server(script, "7");
+	/* the same seed, runs, case and attempts draw the same; another seed does not */
+	pass_draws("half", 64, 0, c);
+	cr_assert_str_eq(c, b);
+	restart_server(script, "8");
+	pass_draws("half", 64, 0, c);
+	cr_assert_str_neq(c, b);
 }
 
 Test(mock, rate_limit_with_retry_after_then_success)
@@ -875,6 +962,9 @@ Test(mock, bad_script_lines_are_startup_errors)
 	expect_bad_script("{\"usage\":{\"prompt\":1}}\n", "1: usage: unknown field 'prompt'");
 	expect_bad_script("{\"usage\":{\"prompt_tokens\":-1}}\n", "1: prompt_tokens: ");
 	expect_bad_script("{\"usage\":1}\n", "1: usage: must be true or false");
+	expect_bad_script("{\"pass_p\":0.5}\n", "1: pass_p: needs a reply");
+	expect_bad_script("{\"reply\":\"x\",\"pass_p\":1.5}\n", "1: pass_p: must be a probability");
+	expect_bad_script("{\"reply\":\"x\",\"fail_reply\":\"y\"}\n", "1: fail_reply: needs pass_p");
 }
 
 Test(mock, many_concurrent_delayed_connections)

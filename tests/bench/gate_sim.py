@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Gate simulation benchmark (not a test): the false-block rate and the power
+of regression gate configurations, measured end to end through the real
+binary.
+
+Each simulated pull request is a baseline run and a candidate run of
+`evalgate run --no-cache` against tests/mock/mock_gateway, whose answer to
+each case is right with that case's probability (`pass_p` rules; every run
+draws afresh). The candidate runs with `--baseline <the baseline run>` and
+three regression gates side by side, so one pair of runs judges all three
+configurations. The same baseline run serves one no-change candidate and one
+candidate per drop; a drop of D points lowers the pass probability of the
+most reliable cases (each to 0, the last one partly) until the expected pass
+rate is D points lower.
+
+Suites: het (70% of cases p=.98, 20% p=.8, 10% p=.5) and neardet (95% p=1,
+5% p=.8). Rates are printed with Wilson 95% intervals.
+
+    tests/bench/gate_sim.py [--build DIR] [--prs N] [--n 100,500]
+                            [--suites het,neardet] [--drops 5,2] [--seed S]
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+GATES = [
+    ("default", {"metric": "regression"}),
+    ("alpha.05", {"metric": "regression", "alpha": 0.05}),
+    ("readme-0.3", {"metric": "regression", "max_new_failures": 0, "alpha": 0.05,
+                    "exclude_flaky": True}),
+]
+
+SUITES = {
+    "het": [(0.7, 0.98), (0.2, 0.8), (0.1, 0.5)],
+    "neardet": [(0.95, 1.0), (0.05, 0.8)],
+}
+
+
+def probabilities(kind, n):
+    ps = []
+    for frac, p in SUITES[kind]:
+        ps += [p] * int(round(frac * n))
+    return (ps + [SUITES[kind][-1][1]] * n)[:n]
+
+
+def dropped(ps, points):
+    """ps with the most reliable cases lowered until the mean is `points` lower"""
+    left = points / 100.0 * len(ps)
+    out = list(ps)
+    for i in sorted(range(len(ps)), key=lambda i: -ps[i]):
+        if left <= 1e-12:
+            break
+        d = min(out[i], left)
+        out[i] -= d
+        left -= d
+    return out
+
+
+def wilson(k, n, z=1.96):
+    if n == 0:
+        return (float("nan"),) * 3
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return p, max(0.0, mid - half), min(1.0, mid + half)
+
+
+class Mock:
+    def __init__(self, binary, tmp, name, ps, seed):
+        self.script = os.path.join(tmp, name + ".jsonl")
+        with open(self.script, "w") as f:
+            for i, p in enumerate(ps):
+                f.write(json.dumps({"case": "c%d" % i, "reply": "right", "pass_p": round(p, 12)})
+                        + "\n")
+        port_file = os.path.join(tmp, name + ".port")
+        self.proc = subprocess.Popen([binary, "--port-file", port_file, "--script", self.script,
+                                      "--seed", str(seed)], stdout=subprocess.DEVNULL)
+        for _ in range(200):
+            if os.path.exists(port_file) and os.path.getsize(port_file):
+                break
+            time.sleep(0.05)
+        else:
+            self.stop()
+            sys.exit("mock gateway did not start")
+        with open(port_file) as f:
+            self.url = "http://127.0.0.1:%s/v1" % f.read().strip()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def write_suite(tmp, n):
+    d = os.path.join(tmp, "suite")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "suite.json"), "w") as f:
+        json.dump({"name": "sim", "version": "1.0.0", "kind": "golden",
+                   "scorers": [{"type": "contains", "value": "right"}]}, f)
+    with open(os.path.join(d, "cases.jsonl"), "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"id": "c%d" % i, "input": "question %d" % i}) + "\n")
+    return d
+
+
+def write_config(path, gates):
+    cfg = {"gateway": {"base_url": "${EVALGATE_BASE_URL}", "api_key_env": "EVALGATE_API_KEY",
+                       "timeout_s": 10, "max_retries": 2, "concurrency": 32,
+                       "max_error_rate": 1},
+           "target": {"name": "sim-bot", "version": "v1", "model": "mock-model"},
+           "suites": [], "gates": gates}
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+
+
+class Runner:
+    def __init__(self, evalgate, tmp, suite):
+        self.evalgate, self.tmp, self.suite = evalgate, tmp, suite
+        self.db = os.path.join(tmp, "h.db")
+        self.base_cfg = os.path.join(tmp, "base.json")
+        self.cand_cfg = os.path.join(tmp, "cand.json")
+        write_config(self.base_cfg, [])
+        write_config(self.cand_cfg, [dict(g, name=name) for name, g in GATES])
+
+    def run(self, cfg, url, extra):
+        id_file = os.path.join(self.tmp, "run.id")
+        env = dict(os.environ, EVALGATE_BASE_URL=url, EVALGATE_API_KEY="sk-sim")
+        env.pop("GITHUB_STEP_SUMMARY", None)
+        r = subprocess.run([self.evalgate, "run", "--config", cfg, "--suite", self.suite,
+                            "--history", self.db, "--no-cache", "-q", "--color", "never",
+                            "--run-id-file", id_file] + extra,
+                           env=env, cwd=self.tmp, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+        if r.returncode not in (0, 1):
+            sys.exit("evalgate run exited %d: %s" % (r.returncode, r.stderr))
+        with open(id_file) as f:
+            return f.read().strip()
+
+    def blocks(self, run_id, base_id):
+        """{gate name: blocked} of a candidate run, checked against its baseline"""
+        con = sqlite3.connect(self.db)
+        rows = con.execute("select name, pass, detail from gates where run_id = ?",
+                           (run_id,)).fetchall()
+        con.close()
+        out = {}
+        for name, ok, detail in rows:
+            d = json.loads(detail)
+            if d.get("baseline") != base_id or d.get("error"):
+                sys.exit("gate %s compared against %s, not %s: %s"
+                         % (name, d.get("baseline"), base_id, d.get("error")))
+            out[name] = not ok
+        if sorted(out) != sorted(name for name, _ in GATES):
+            sys.exit("missing gates in run %s: %s" % (run_id, sorted(out)))
+        return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--prs", type=int, default=200)
+    ap.add_argument("--n", default="100,500")
+    ap.add_argument("--suites", default="het,neardet")
+    ap.add_argument("--drops", default="5,2", help="points of expected pass rate (power)")
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    # SIGTERM unwinds like Ctrl-C: the mocks are stopped, the directory removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    build = os.path.abspath(a.build)
+    evalgate = os.path.join(build, "evalgate")
+    mock = os.path.join(build, "tests", "mock_gateway")
+    drops = [0.0] + [float(x) for x in a.drops.split(",") if x]
+    print("command: %s" % " ".join([sys.argv[0]] + sys.argv[1:]), flush=True)
+    print("%-8s %5s %5s %-11s %7s  %-18s %s" % ("suite", "n", "drop", "gate", "PRs", "blocked",
+                                                "95% interval"), flush=True)
+    for kind in a.suites.split(","):
+        for n in [int(x) for x in a.n.split(",")]:
+            tmp = tempfile.mkdtemp(prefix="evalgate-gate-sim.")
+            mocks = []
+            try:
+                ps = probabilities(kind, n)
+                suite = write_suite(tmp, n)
+                runner = Runner(evalgate, tmp, suite)
+                for k, d in enumerate(drops):
+                    mocks.append(Mock(mock, tmp, "m%d" % k, dropped(ps, d) if d else ps,
+                                      a.seed * 1000 + k))
+                counts = {(d, name): 0 for d in drops for name, _ in GATES}
+                t0 = time.time()
+                for _ in range(a.prs):
+                    if os.path.exists(runner.db):
+                        os.unlink(runner.db)
+                    base = runner.run(runner.base_cfg, mocks[0].url, [])
+                    for k, d in enumerate(drops):
+                        cand = runner.run(runner.cand_cfg, mocks[k].url, ["--baseline", base])
+                        for name, blocked in runner.blocks(cand, base).items():
+                            counts[(d, name)] += blocked
+                secs = time.time() - t0
+                for d in drops:
+                    for name, _ in GATES:
+                        k = counts[(d, name)]
+                        p, lo, hi = wilson(k, a.prs)
+                        print("%-8s %5d %5g %-11s %7d  %4d = %5.1f%%      [%.1f, %.1f]"
+                              % (kind, n, d, name, a.prs, k, 100 * p, 100 * lo, 100 * hi),
+                              flush=True)
+                print("# %s n=%d: %d PRs, %d runs in %.0f s" % (kind, n, a.prs,
+                                                             a.prs * len(mocks) + a.prs, secs),
+                      flush=True)
+            finally:
+                for m in mocks:
+                    m.stop()
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
