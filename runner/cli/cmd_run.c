@@ -819,6 +819,8 @@ static int execute(struct run_cli *o, struct setup *s)
 	int run_rc, concluded, concurrency, repeats;
 
 	concurrency = o->concurrency ? (int)o->concurrency : s->cfg.gateway.concurrency;
+	/* the gateway client's requests in flight too, not only the jobs started */
+	s->cfg.gateway.concurrency = concurrency;
 	repeats = o->repeat ? (int)o->repeat : 1;
 	/* a resumed run keeps its repeats, checked when it began */
 	if (!o->resume && repeat_policy_check(&s->cfg, repeats))
@@ -933,8 +935,14 @@ static int run_variants(struct run_cli *o, const struct setup *base, const struc
 	}
 	if (api_key_get(o, base, &api_key))
 		goto out;
-	if (!o->dry_run)
-		o->gw = gateway_new(&base->cfg.gateway, api_key);
+	if (!o->dry_run) {
+		/* one client for every variant: --concurrency bounds its requests in flight */
+		struct eg_gateway_cfg gw = base->cfg.gateway;
+
+		if (o->concurrency)
+			gw.concurrency = (int)o->concurrency;
+		o->gw = gateway_new(&gw, api_key);
+	}
 	for (i = 0; i < vs->n; i++) {
 		struct run_cli vo = *o;
 		char *junit = o->junit ? variant_path(o->junit, vs->v[i].name) : NULL;
