@@ -18,7 +18,11 @@ for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 export EVALGATE_BASE_URL="http://127.0.0.1:$(cat "$work/port")/v1"
 export EVALGATE_API_KEY=demo-key
 echo "mock gateway on $EVALGATE_BASE_URL"
-echo "\$ evalgate run --junit junit.xml   (config: evalgate.json, suites: golden, rag, adversarial)"
+# the main branch's run first: the regression gate's baseline (`latest`); its own
+# regression gate has nothing to compare with, so its exit code is not the demo's
+echo "\$ evalgate run -q   (the main branch's run: the regression gate's baseline)"
+"$build/evalgate" run -q --history "$work/history.db" --no-step-summary >/dev/null 2>&1 || true
+echo "\$ evalgate run --junit junit.xml   (config: evalgate.json, suites: golden, rag, agents, adversarial)"
 rc=0
 "$build/evalgate" run --history "$work/history.db" --junit "$work/junit.xml" \
 	--html "$work/report.html" --no-step-summary || rc=$?
