@@ -828,6 +828,7 @@ Test(suite, context_id_lists)
 		   "{\"id\": \"r1\", \"input\": \"q\", \"expected_context_ids\": [\"d1\", 2]}\n");
 	cr_expect_neq(suite_load(&s, dir, NULL), 0);
 	cr_expect(strstr(th_stderr_take(), "expected_context_ids"));
+	suite_release(&s); /* a failed load is released too (suite.h) */
 }
 
 Test(suite, labels_of_recorded_outputs)
