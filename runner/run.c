@@ -1571,6 +1571,12 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 			score_worker(r);
 		}
 	}
+	/*
+	 * the team's threads end with the run: a process that runs several
+	 * (variants) starts each with new threads, whose creation orders them
+	 * after the previous run's for every checker, ThreadSanitizer included
+	 */
+	omp_pause_resource_all(omp_pause_soft);
 	queue_close(&r->writeq);
 	pthread_join(r->writer, NULL);
 	progress(r, 1);
