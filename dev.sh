@@ -127,7 +127,7 @@ fuzz() { # fuzz [SECONDS]
 	case "$secs" in '' | *[!0-9]* | 0) echo "usage: ./dev.sh fuzz [SECONDS]" >&2; exit 2 ;; esac
 	deps $PACKAGES $FUZZ_PACKAGES
 	# no EG_WERROR: clang warns where gcc, which CI's -Werror builds use, does not
-	CC=clang cmake -S . -B build-fuzz -DEG_FUZZ=ON >/dev/null
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DEG_FUZZ=ON >/dev/null
 	cmake --build build-fuzz -j"$(nproc)" --target fuzz
 	rm -rf build-fuzz/artifacts
 	# on tmpfs when there is one: the targets write files for every input
