@@ -140,7 +140,7 @@ static long nul_escape(const char *text, size_t len)
  * The key of the member whose string holds offset off (the key itself when
  * the string is one), copied into key; "" when it is an array element.
  */
-static void key_at(const char *text, size_t off, char *key, size_t size)
+static void key_at(const char *text, size_t len, size_t off, char *key, size_t size)
 {
 	size_t i = off, start, kend;
 
@@ -161,12 +161,12 @@ static void key_at(const char *text, size_t off, char *key, size_t size)
 		i--;
 	if (i == 0 || text[i - 1] != ':') {
 		/* not a value: the string is a key, or an array element */
-		for (kend = off; text[kend] && text[kend] != '"'; kend++)
+		for (kend = off; kend < len && text[kend] != '"'; kend++)
 			;
 		i = kend + 1;
-		while (text[i] && strchr(" \t\r\n", text[i]))
+		while (i < len && strchr(" \t\r\n", text[i]))
 			i++;
-		if (text[i] == ':')
+		if (i < len && text[i] == ':' && text[start] == '"')
 			snprintf(key, size, "%.*s", (int)(kend - start - 1), text + start + 1);
 		return;
 	}
@@ -219,12 +219,13 @@ int jdoc_parse(struct jdoc *d, const char *file, int line_base, const char *text
 		return error_at(file, line_at(text, off, line_base), NULL,
 				"invalid JSON near '%s'", near);
 	}
-	/* cJSON would cut such a string at the NUL: what follows it would be lost */
-	nul_at = nul_escape(text, len);
+	/* cJSON would cut such a string at the NUL: what follows it would be lost
+	 * (only the parsed value: text after it is reported as such below) */
+	nul_at = nul_escape(text, end && (size_t)(end - text) < len ? (size_t)(end - text) : len);
 	if (nul_at >= 0) {
 		char key[64];
 
-		key_at(text, (size_t)nul_at, key, sizeof(key));
+		key_at(text, len, (size_t)nul_at, key, sizeof(key));
 		cJSON_Delete(d->root);
 		d->root = NULL;
 		return error_at(file, line_at(text, (size_t)nul_at, line_base), key[0] ? key : NULL,

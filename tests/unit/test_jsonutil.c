@@ -117,6 +117,29 @@ Test(jsonutil, trailing_text_is_rejected)
 	parse_fails("f.json", 5, "\"s\"\n\n,", 6, "f.json:7: invalid JSON: unexpected text after the value");
 }
 
+Test(jsonutil, nul_escape_after_the_value_is_trailing_text)
+{
+	/* not NUL-terminated: the bytes after len must never be read */
+	static const char t[] = "{}\n{}\\u0000kn{x";
+	char *heap = malloc(sizeof(t) - 1);
+
+	cr_assert_not_null(heap);
+	memcpy(heap, t, sizeof(t) - 1);
+	parse_fails("f.json", 1, heap, sizeof(t) - 1, "f.json:2: invalid JSON: unexpected text after the value");
+	free(heap);
+}
+
+Test(jsonutil, nul_escape_in_an_unterminated_buffer_names_its_key)
+{
+	static const char t[] = "{\"a\": \"x\\u0000\"}";
+	char *heap = malloc(sizeof(t) - 1);
+
+	cr_assert_not_null(heap);
+	memcpy(heap, t, sizeof(t) - 1);
+	parse_fails("f.json", 1, heap, sizeof(t) - 1, "f.json:1: a: a NUL character");
+	free(heap);
+}
+
 Test(jsonutil, trailing_whitespace_is_fine)
 {
 	struct jdoc d;
