@@ -395,8 +395,9 @@ def run_logged(argv, log, extra_env=None):
     e.pop("GITHUB_OUTPUT", None)         # the step's outputs are this script's to write
     e.update(extra_env or {})
     token = secrets.token_hex(16)
-    print("$ " + " ".join(argv), flush=True)
+    # the command line too is fenced: its arguments come from inputs and configs
     print("::stop-commands::%s" % token, flush=True)
+    print("$ " + " ".join(argv), flush=True)
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e)
     except OSError as err:
