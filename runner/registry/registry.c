@@ -155,10 +155,30 @@ out:
 	return ret;
 }
 
+/*
+ * Step a bound one-row query and finalize it: 0 with *text (a copy of its
+ * first column, NULL when that is NULL), 1 no row, -1 after reporting what.
+ */
+static int one_text(struct registry *r, sqlite3_stmt *st, char **text, const char *what)
+{
+	int rc = sqlite3_step(st), ret = -1;
+
+	if (rc == SQLITE_ROW) {
+		if (sqldb_col_text(st, 0))
+			*text = xstrdup(sqldb_col_text(st, 0));
+		ret = 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = 1;
+	} else {
+		sqldb_error(&r->store, what);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int regdb_get_alias(struct registry *r, const char *name, const char *alias, char **version)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
 
 	*version = NULL;
 	if (sqldb_prepare(&r->store,
@@ -166,17 +186,7 @@ int regdb_get_alias(struct registry *r, const char *name, const char *alias, cha
 		return -1;
 	sqldb_bind_text(st, 1, name);
 	sqldb_bind_text(st, 2, alias);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*version = xstrdup(sqldb_col_text(st, 0));
-		ret = 0;
-	} else if (rc == SQLITE_DONE) {
-		ret = 1;
-	} else {
-		sqldb_error(&r->store, "cannot read aliases");
-	}
-	sqlite3_finalize(st);
-	return ret;
+	return one_text(r, st, version, "cannot read aliases");
 }
 
 int regdb_set_alias(struct registry *r, const char *name, const char *alias, const char *version,
@@ -501,24 +511,23 @@ static int tally_gate(const struct gate_row *g, void *arg)
 static int waive_unbaselined(struct history *h, struct brief_list *l)
 {
 	size_t i;
+	int ret = 0;
 
-	for (i = 0; i < l->n; i++) {
+	for (i = 0; i < l->n && !ret; i++) {
 		struct brief *b = &l->v[i];
 		struct gate_tally t = { STRBUF_INIT, 0 };
 
 		if (!b->verdict || strcmp(b->verdict, "fail") || b->status != RUN_FINISHED)
 			continue;
-		if (history_gates(h, b->id, tally_gate, &t)) {
-			strbuf_release(&t.skipped);
-			return -1;
-		}
-		if (!t.blocked && t.skipped.len) {
+		if (history_gates(h, b->id, tally_gate, &t))
+			ret = -1;
+		else if (!t.blocked && t.skipped.len) {
 			b->waived = 1;
 			b->skipped = strbuf_detach(&t.skipped, NULL);
 		}
 		strbuf_release(&t.skipped);
 	}
-	return 0;
+	return ret;
 }
 
 static void brief_list_release(struct brief_list *l)
@@ -835,7 +844,6 @@ static int audit_find(struct registry *r, const char *action, const char *name,
 		      const char *alias, const char *version, char **run_id)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
 
 	*run_id = NULL;
 	if (sqldb_prepare(&r->store,
@@ -846,18 +854,7 @@ static int audit_find(struct registry *r, const char *action, const char *name,
 	sqldb_bind_text(st, 2, name);
 	sqldb_bind_text(st, 3, alias);
 	sqldb_bind_text(st, 4, version);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (sqldb_col_text(st, 0))
-			*run_id = xstrdup(sqldb_col_text(st, 0));
-		ret = 0;
-	} else if (rc == SQLITE_DONE) {
-		ret = 1;
-	} else {
-		sqldb_error(&r->store, "cannot read the audit log");
-	}
-	sqlite3_finalize(st);
-	return ret;
+	return one_text(r, st, run_id, "cannot read the audit log");
 }
 
 /*
@@ -871,28 +868,28 @@ static int alias_history(struct registry *r, const char *name, const char *alias
 	static const char *const moves[] = { "promote", "bootstrap" };
 	char *holder = NULL, *run = NULL;
 	size_t i;
-	int rc;
+	int rc, ret;
 
-	rc = r->be->get_alias(r, name, alias, &holder);
-	if (rc == EG_OK) {
+	ret = r->be->get_alias(r, name, alias, &holder);
+	if (ret == EG_OK)
 		strbuf_addf(said, "alias '%s' of %s already points at %s", alias, name, holder);
-		free(holder);
-		return EG_OK;
-	}
-	if (rc != EG_ERR_NOT_FOUND)
-		return rc;
-	for (i = 0; i < sizeof(moves) / sizeof(moves[0]); i++) {
+	if (ret != EG_ERR_NOT_FOUND)
+		goto out;
+	ret = EG_OK;
+	for (i = 0; i < sizeof(moves) / sizeof(moves[0]) && !said->len; i++) {
 		rc = audit_find(r, moves[i], name, alias, NULL, &run);
 		free(run);
-		if (rc < 0)
-			return EG_ERR_USAGE;
-		if (!rc) {
-			strbuf_addf(said, "alias '%s' of %s was set before (the audit log has a "
-				    "%s to it)", alias, name, moves[i]);
+		if (rc < 0) {
+			ret = EG_ERR_USAGE;
 			break;
 		}
+		if (!rc)
+			strbuf_addf(said, "alias '%s' of %s was set before (the audit log has a "
+				    "%s to it)", alias, name, moves[i]);
 	}
-	return EG_OK;
+out:
+	free(holder);
+	return ret;
 }
 
 int registry_promote(struct registry *r, struct history *h, const struct promote_req *req)
