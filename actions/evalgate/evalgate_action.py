@@ -345,6 +345,21 @@ def registry_path(config_path):
     return path
 
 
+def alias_was_set(evalgate, config, name, alias):
+    """Whether the registry's audit log has a promotion or bootstrap of name to alias
+    (`evalgate registry log NAME --json`); None when the log cannot be read."""
+    try:
+        proc = subprocess.run([evalgate, "registry", "log", name, "--json", "--config", config],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        entries = json.loads(proc.stdout) if proc.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        entries = None
+    if not isinstance(entries, list):
+        return None
+    return any(isinstance(e, dict) and e.get("alias") == alias and e.get("action") in ("promote", "bootstrap")
+               for e in entries)
+
+
 def cmd_import_baseline():
     d = env("EG_BASELINE_DIR")
     evalgate = env("EG_EVALGATE", "evalgate")
@@ -380,8 +395,9 @@ def run_logged(argv, log, extra_env=None):
     e.pop("GITHUB_OUTPUT", None)         # the step's outputs are this script's to write
     e.update(extra_env or {})
     token = secrets.token_hex(16)
-    print("$ " + " ".join(argv), flush=True)
+    # the command line too is fenced: its arguments come from inputs and configs
     print("::stop-commands::%s" % token, flush=True)
+    print("$ " + " ".join(argv), flush=True)
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e)
     except OSError as err:
@@ -433,6 +449,7 @@ def cmd_run():
     set_output("artifact-name", artifact)
     set_output("out-dir", out_dir)
     set_output("history", history)
+    set_output("registry", registry_path(config) or "")
     notes = Annotations()
 
     # fork pull requests get no secrets: say so and skip the model calls, never pass silently
@@ -455,6 +472,7 @@ def cmd_run():
 
     log = []
     run_id = ""
+    promoted = bootstrapped = False
     report_flags = ["--junit", reports["junit"], "--markdown", reports["markdown"], "--html", reports["html"]]
     if "json" in reports:
         report_flags += ["--json", reports["json"]]
@@ -484,13 +502,20 @@ def cmd_run():
             if rrc and rc in (0, 1):
                 rc = rrc
     else:
+        alias = env("EG_PROMOTE")
+        target = read_config(config).get("target") or {}
+        # the first promotion: an alias never set has no baseline for the regression
+        # gates, so the run is promoted with registry promote --bootstrap instead
+        bootstrap = bool(alias and not shard and env_bool("EG_BOOTSTRAP") and target.get("name")
+                         and target.get("version")
+                         and alias_was_set(evalgate, config, target["name"], alias) is False)
         argv = [evalgate, "run", "--config", config, "--history", history] + report_flags
         for s in split_list(env("EG_SUITES")):
             argv += ["--suite", s]
         if env("EG_BASELINE"):
             argv += ["--baseline", env("EG_BASELINE")]
-        if env("EG_PROMOTE"):
-            argv += ["--promote", env("EG_PROMOTE")]
+        if alias and not bootstrap:
+            argv += ["--promote", alias]
         if shard:
             argv += ["--shard", shard]
         fd, id_file = tempfile.mkstemp(prefix="evalgate-run-id-")
@@ -503,11 +528,28 @@ def cmd_run():
                 run_id = f.read().strip()
         finally:
             os.unlink(id_file)
+        if alias and not bootstrap:
+            promoted = rc == 0
+        if bootstrap and rc in (0, 1) and run_id:
+            group("evalgate registry promote --bootstrap (the first promotion to %s)" % alias)
+            prc, _ = run_logged([evalgate, "registry", "promote", target["name"], target["version"],
+                                 "--alias", alias, "--bootstrap", "--run", run_id, "--config", config,
+                                 "--history", history], log)
+            endgroup()
+            promoted = bootstrapped = prc == 0
+            if bootstrapped:
+                notes.add("notice", "the first promotion: %s@%s now holds '%s' on evidence of run %s "
+                          "(bootstrap: regression gates without a baseline left out; audited)"
+                          % (target["name"], target["version"], alias, run_id), title="evalgate bootstrap")
+            elif prc not in (0, 1):
+                rc = prc
 
     verdict = EXIT_VERDICT.get(rc, "error")
     set_output("exit-code", str(rc))
     set_output("verdict", verdict)
     set_output("run-id", run_id)
+    set_output("promoted", "true" if promoted else "false")
+    set_output("bootstrapped", "true" if bootstrapped else "false")
     rate = ""
     run = show_run(evalgate, history, run_id)
     if run:
@@ -584,7 +626,11 @@ def report_text(skip_note=True):
     path = env("EG_MARKDOWN_PATH")
     if path and os.path.exists(path):
         with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
+            text = f.read()
+        if env_bool("EG_BOOTSTRAPPED"):
+            text = ("> **First promotion (bootstrap):** no baseline existed yet, so the regression "
+                    "gates were left out and this run was promoted; the audit log records it.\n\n" + text)
+        return text
     return ("## evalgate: %s\n\nNo report was written (exit status %s); see the job log.\n"
             % (verdict or "error", env("EG_EXIT_CODE") or "?"))
 
@@ -692,6 +738,10 @@ def cmd_finish():
     if rc == 0:
         return 0
     if rc == 1:
+        if env_bool("EG_BOOTSTRAPPED"):
+            command("notice", "the run failed only regression gates without a baseline and was "
+                    "promoted as the first (bootstrap) promotion", title="evalgate")
+            return 0
         if env("EG_SHARD"):
             command("notice", "shard %s failed a gate on its own cases; the merged run is gated "
                     "by the merge job" % env("EG_SHARD"), title="evalgate")

@@ -16,7 +16,7 @@
 static const char usage[] =
 	"usage: evalgate registry register NAME VERSION [--meta JSON]\n"
 	"       evalgate registry promote NAME VERSION --alias ALIAS [--run ID]"
-	" [--force --reason TEXT]\n"
+	" [--force --reason TEXT | --bootstrap]\n"
 	"       evalgate registry show NAME\n"
 	"       evalgate registry list\n"
 	"       evalgate registry log [NAME] [--limit N] [--json]";
@@ -28,6 +28,7 @@ struct registry_cli {
 	const char *run;         /* --run ID */
 	const char *reason;      /* --reason TEXT */
 	int force;
+	int bootstrap;           /* --bootstrap: the first promotion to a new alias */
 	int json;
 	long limit;
 	struct registry *r;      /* opened by the subcommand, closed by cmd_registry */
@@ -48,6 +49,8 @@ static int promote(struct registry_cli *o, struct registry *r, const struct eg_c
 			     "audit log)");
 	if (o->reason && !o->force)
 		return error("registry promote: --reason goes with --force");
+	if (o->bootstrap && o->force)
+		return error("registry promote: --bootstrap and --force do not go together");
 	/* a repository with no history yet has no evidence: a refusal, not an error */
 	if (access(history, F_OK) && errno == ENOENT)
 		h = history_open(":memory:");
@@ -61,6 +64,7 @@ static int promote(struct registry_cli *o, struct registry *r, const struct eg_c
 	req.run_id = o->run;
 	req.rule = cfg ? config_promotion(cfg, o->alias) : NULL;
 	req.force = o->force;
+	req.bootstrap = o->bootstrap;
 	req.reason = o->reason;
 	if (!req.rule)
 		verbose("no promotion rule for '%s' in the config: no suite or age requirement",
@@ -153,6 +157,9 @@ int cmd_registry(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_STRING_(0, "run", &o.run, "ID", "promote: the evidence run (default: the best stored one)"),
 		OPT_FLAG_(0, "force", &o.force, "promote: even when a rule refuses (needs --reason)"),
 		OPT_STRING_(0, "reason", &o.reason, "TEXT", "promote --force: why, for the audit log"),
+		OPT_FLAG_(0, "bootstrap", &o.bootstrap,
+			  "promote: the first promotion to an alias that never pointed anywhere; "
+			  "regression gates without a baseline are left out (audited)"),
 		OPT_INT_(0, "limit", &o.limit, "N", "log: the last N entries", 1, 1000000000L),
 		OPT_FLAG_(0, "json", &o.json, "log: a JSON array"),
 		OPT_END_(),

@@ -155,10 +155,30 @@ out:
 	return ret;
 }
 
+/*
+ * Step a bound one-row query and finalize it: 0 with *text (a copy of its
+ * first column, NULL when that is NULL), 1 no row, -1 after reporting what.
+ */
+static int one_text(struct registry *r, sqlite3_stmt *st, char **text, const char *what)
+{
+	int rc = sqlite3_step(st), ret = -1;
+
+	if (rc == SQLITE_ROW) {
+		if (sqldb_col_text(st, 0))
+			*text = xstrdup(sqldb_col_text(st, 0));
+		ret = 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = 1;
+	} else {
+		sqldb_error(&r->store, what);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int regdb_get_alias(struct registry *r, const char *name, const char *alias, char **version)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
 
 	*version = NULL;
 	if (sqldb_prepare(&r->store,
@@ -166,17 +186,7 @@ int regdb_get_alias(struct registry *r, const char *name, const char *alias, cha
 		return -1;
 	sqldb_bind_text(st, 1, name);
 	sqldb_bind_text(st, 2, alias);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*version = xstrdup(sqldb_col_text(st, 0));
-		ret = 0;
-	} else if (rc == SQLITE_DONE) {
-		ret = 1;
-	} else {
-		sqldb_error(&r->store, "cannot read aliases");
-	}
-	sqlite3_finalize(st);
-	return ret;
+	return one_text(r, st, version, "cannot read aliases");
 }
 
 int regdb_set_alias(struct registry *r, const char *name, const char *alias, const char *version,
@@ -431,6 +441,8 @@ struct brief {
 	char *id, *started_at, *verdict;
 	enum run_status status;
 	int partial;             /* took part of the config's suites or cases: never evidence */
+	int waived;              /* bootstrap: failed only regression gates without a baseline */
+	char *skipped;           /* those gates' names, comma-separated (when waived) */
 };
 
 struct brief_list {
@@ -458,9 +470,64 @@ static int collect_runs(struct history *h, const char *name, struct brief_list *
 			b->verdict = ri->verdict ? xstrdup(ri->verdict) : NULL;
 			b->status = ri->status;
 			b->partial = ri->partial;
+			b->waived = 0;
+			b->skipped = NULL;
 		}
 	history_runs_end(&it);
 	return rc < 0 ? -1 : 0;
+}
+
+/* what a failed run's gates say to a bootstrap */
+struct gate_tally {
+	struct strbuf skipped;   /* regression gates that found no baseline */
+	int blocked;             /* any other failed gate */
+};
+
+static int tally_gate(const struct gate_row *g, void *arg)
+{
+	struct gate_tally *t = arg;
+	cJSON *d, *base;
+
+	if (g->pass)
+		return 0;
+	d = g->detail ? cJSON_Parse(g->detail) : NULL;
+	base = d ? cJSON_GetObjectItemCaseSensitive(d, "baseline") : NULL;
+	if (g->metric && !strcmp(g->metric, "regression") && base && cJSON_IsNull(base)) {
+		if (t->skipped.len)
+			strbuf_addch(&t->skipped, ',');
+		strbuf_addstr(&t->skipped, g->name && *g->name ? g->name : "regression");
+	} else {
+		t->blocked = 1;
+	}
+	cJSON_Delete(d);
+	return 0;
+}
+
+/*
+ * For a bootstrap: mark the finished runs that failed only regression gates
+ * without a baseline as waived (a waived partial run is still no evidence,
+ * but no later failure either); -1 when the gates could not be read.
+ */
+static int waive_unbaselined(struct history *h, struct brief_list *l)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < l->n && !ret; i++) {
+		struct brief *b = &l->v[i];
+		struct gate_tally t = { STRBUF_INIT, 0 };
+
+		if (!b->verdict || strcmp(b->verdict, "fail") || b->status != RUN_FINISHED)
+			continue;
+		if (history_gates(h, b->id, tally_gate, &t))
+			ret = -1;
+		else if (!t.blocked && t.skipped.len) {
+			b->waived = 1;
+			b->skipped = strbuf_detach(&t.skipped, NULL);
+		}
+		strbuf_release(&t.skipped);
+	}
+	return ret;
 }
 
 static void brief_list_release(struct brief_list *l)
@@ -468,6 +535,7 @@ static void brief_list_release(struct brief_list *l)
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
+		free(l->v[i].skipped);
 		free(l->v[i].id);
 		free(l->v[i].started_at);
 		free(l->v[i].verdict);
@@ -479,13 +547,13 @@ static void brief_list_release(struct brief_list *l)
 
 static int brief_passed(const struct brief *b)
 {
-	return b->verdict && !strcmp(b->verdict, "pass") && b->status == RUN_FINISHED &&
-	       !b->partial;
+	return b->verdict && (!strcmp(b->verdict, "pass") || b->waived) &&
+	       b->status == RUN_FINISHED && !b->partial;
 }
 
 static int brief_failed(const struct brief *b)
 {
-	return b->verdict && !strcmp(b->verdict, "fail");
+	return b->verdict && !strcmp(b->verdict, "fail") && !b->waived;
 }
 
 struct suite_names {
@@ -558,6 +626,7 @@ static int check_candidate(struct history *h, const char *name, const char *vers
 
 	out->run_id = xstrdup(b->id);
 	out->verdict = b->verdict ? xstrdup(b->verdict) : NULL;
+	out->skipped = b->skipped ? xstrdup(b->skipped) : NULL;
 	if (history_run_suites(h, b->id, collect_suite, &sn)) {
 		ok = -1;
 		goto out;
@@ -596,7 +665,13 @@ static int check_candidate(struct history *h, const char *name, const char *vers
 			goto out;
 		}
 	out->rule = NULL;
-	strbuf_addf(&out->reason, "run %s of %s@%s passed every gate", b->id, name, version);
+	if (b->waived)
+		strbuf_addf(&out->reason, "run %s of %s@%s passed every gate but the regression "
+			    "gate%s %s, left out: no baseline before the first promotion", b->id,
+			    name, version, strchr(b->skipped, ',') ? "s" : "", b->skipped);
+	else
+		strbuf_addf(&out->reason, "run %s of %s@%s passed every gate", b->id, name,
+			    version);
 	if (rule && rule->n_require_suites)
 		strbuf_addf(&out->reason, ", covered %s", sn.list.buf);
 	ok = 1;
@@ -670,9 +745,10 @@ static void promo_check_init(struct promo_check *c)
 	strbuf_init(&c->reason, 0);
 }
 
-int registry_check(struct history *h, const char *name, const char *version,
-		   const struct eg_promotion *rule, const char *run_id, time_t now,
-		   struct promo_check *out)
+/* registry_check; with bootstrap, runs failed only by baseline-less regression gates count */
+static int check_runs(struct history *h, const char *name, const char *version,
+		      const struct eg_promotion *rule, const char *run_id, time_t now,
+		      int bootstrap, struct promo_check *out)
 {
 	struct brief_list l = { version, NULL, 0, 0 };
 	int have = 0, ret = -1;
@@ -682,6 +758,8 @@ int registry_check(struct history *h, const char *name, const char *version,
 	if (!now)
 		now = time(NULL);
 	if (collect_runs(h, name, &l))
+		goto out;
+	if (bootstrap && waive_unbaselined(h, &l))
 		goto out;
 	if (run_id) {
 		ret = check_named_run(h, name, version, &l, rule, run_id, now, out);
@@ -725,8 +803,9 @@ int registry_check(struct history *h, const char *name, const char *version,
 		out->rule = "gates";
 		out->run_id = xstrdup(l.v[0].id);
 		out->verdict = l.v[0].verdict ? xstrdup(l.v[0].verdict) : NULL;
-		strbuf_addf(&out->reason, "no run of %s@%s passed every gate (newest: run %s, "
-			    "verdict %s)", name, version, l.v[0].id,
+		strbuf_addf(&out->reason, "no run of %s@%s passed every gate%s (newest: "
+			    "run %s, verdict %s)", name, version,
+			    bootstrap ? " but regression gates without a baseline" : "", l.v[0].id,
 			    l.v[0].verdict ? l.v[0].verdict : "none");
 	}
 	ret = 0;
@@ -735,23 +814,89 @@ out:
 	return ret;
 }
 
+int registry_check(struct history *h, const char *name, const char *version,
+		   const struct eg_promotion *rule, const char *run_id, time_t now,
+		   struct promo_check *out)
+{
+	return check_runs(h, name, version, rule, run_id, now, 0, out);
+}
+
 void promo_check_release(struct promo_check *c)
 {
 	free(c->run_id);
 	free(c->verdict);
 	free(c->suites);
+	free(c->skipped);
 	strbuf_release(&c->reason);
-	c->run_id = c->verdict = c->suites = NULL;
+	c->run_id = c->verdict = c->suites = c->skipped = NULL;
 	c->rule = NULL;
 	c->allowed = 0;
 }
 
 /* ---------- promotion ---------- */
 
+/*
+ * The audit's run_id of the newest entry of action for name's alias (at
+ * version, when not NULL): 0 with *run_id (may stay NULL: no run recorded),
+ * 1 none, -1 after reporting.
+ */
+static int audit_find(struct registry *r, const char *action, const char *name,
+		      const char *alias, const char *version, char **run_id)
+{
+	sqlite3_stmt *st = NULL;
+
+	*run_id = NULL;
+	if (sqldb_prepare(&r->store,
+			  "SELECT run_id FROM audit WHERE action = ?1 AND name = ?2 AND alias = ?3 "
+			  "AND (?4 IS NULL OR version = ?4) ORDER BY seq DESC LIMIT 1", &st))
+		return -1;
+	sqldb_bind_text(st, 1, action);
+	sqldb_bind_text(st, 2, name);
+	sqldb_bind_text(st, 3, alias);
+	sqldb_bind_text(st, 4, version);
+	return one_text(r, st, run_id, "cannot read the audit log");
+}
+
+/*
+ * Whether the alias has ever pointed anywhere (it does now, or the audit log
+ * has a promotion or bootstrap to it): EG_OK with *said set to a sentence
+ * when it has (empty when not), or an error code.
+ */
+static int alias_history(struct registry *r, const char *name, const char *alias,
+			 struct strbuf *said)
+{
+	static const char *const moves[] = { "promote", "bootstrap" };
+	char *holder = NULL, *run = NULL;
+	size_t i;
+	int rc, ret;
+
+	ret = r->be->get_alias(r, name, alias, &holder);
+	if (ret == EG_OK)
+		strbuf_addf(said, "alias '%s' of %s already points at %s", alias, name, holder);
+	if (ret != EG_ERR_NOT_FOUND)
+		goto out;
+	ret = EG_OK;
+	for (i = 0; i < sizeof(moves) / sizeof(moves[0]) && !said->len; i++) {
+		rc = audit_find(r, moves[i], name, alias, NULL, &run);
+		free(run);
+		if (rc < 0) {
+			ret = EG_ERR_USAGE;
+			break;
+		}
+		if (!rc)
+			strbuf_addf(said, "alias '%s' of %s was set before (the audit log has a "
+				    "%s to it)", alias, name, moves[i]);
+	}
+out:
+	free(holder);
+	return ret;
+}
+
 int registry_promote(struct registry *r, struct history *h, const struct promote_req *req)
 {
 	struct promo_check ev;
 	struct audit_entry e = { 0 };
+	struct strbuf was = STRBUF_INIT;
 	char *previous = NULL;
 	int rc;
 
@@ -766,8 +911,23 @@ int registry_promote(struct registry *r, struct history *h, const struct promote
 		error("registry: --force needs --reason TEXT (it is written to the audit log)");
 		return EG_ERR_USAGE;
 	}
-	if (registry_check(h, req->name, req->version, req->rule, req->run_id, req->now, &ev))
+	if (req->force && req->bootstrap) {
+		error("registry: --bootstrap and --force do not go together");
 		return EG_ERR_USAGE;
+	}
+	if (req->bootstrap && (rc = alias_history(r, req->name, req->alias, &was)))
+		goto out_was;
+	if (was.len) {
+		/* a bootstrap is for an alias that never pointed anywhere */
+		promo_check_init(&ev);
+		ev.rule = "bootstrap";
+		strbuf_addf(&ev.reason, "%s: --bootstrap is only for the first promotion; promote "
+			    "on evidence against its baseline, or --force --reason", was.buf);
+	} else if (check_runs(h, req->name, req->version, req->rule, req->run_id, req->now,
+			      req->bootstrap, &ev)) {
+		rc = EG_ERR_USAGE;
+		goto out_was;
+	}
 	e.name = req->name;
 	e.version = req->version;
 	e.alias = req->alias;
@@ -793,7 +953,7 @@ int registry_promote(struct registry *r, struct history *h, const struct promote
 		audit(r, &e);
 		goto out;
 	}
-	e.action = "promote";
+	e.action = req->bootstrap ? "bootstrap" : "promote";
 	e.previous = previous;
 	e.forced = req->force && !ev.allowed;
 	e.reason = e.forced ? req->reason : (req->reason ? req->reason : ev.reason.buf);
@@ -802,11 +962,14 @@ int registry_promote(struct registry *r, struct history *h, const struct promote
 		goto out;
 	}
 	if (eg_verbosity >= 0) {
-		printf("promoted %s@%s to '%s'", req->name, req->version, req->alias);
+		printf("%s %s@%s to '%s'", req->bootstrap ? "bootstrapped" : "promoted", req->name,
+		       req->version, req->alias);
 		if (previous && strcmp(previous, req->version))
 			printf(" (moved from %s)", previous);
 		if (ev.run_id)
 			printf(" on evidence of run %s", ev.run_id);
+		if (ev.skipped)
+			printf(" (left out, no baseline yet: %s)", ev.skipped);
 		if (e.forced)
 			printf(" (forced)");
 		putchar('\n');
@@ -814,6 +977,8 @@ int registry_promote(struct registry *r, struct history *h, const struct promote
 out:
 	free(previous);
 	promo_check_release(&ev);
+out_was:
+	strbuf_release(&was);
 	return rc;
 }
 
@@ -988,6 +1153,40 @@ out:
 
 /* ---------- for run and the baseline resolver ---------- */
 
+/*
+ * An alias bootstrapped to version, whose version has no passing run yet: its
+ * baseline is the bootstrap's evidence run, when h holds it as a finished,
+ * complete run of target@version. 0 with *run_id, 1 none, -1 after reporting.
+ */
+static int bootstrap_evidence(struct registry *r, struct history *h, const char *target,
+			      const char *alias, const char *version, char **run_id)
+{
+	struct run_info ri;
+	char *id = NULL;
+	int rc, ret = 1;
+
+	rc = audit_find(r, "bootstrap", target, alias, version, &id);
+	if (rc || !id)
+		goto out;
+	rc = history_run_resolve(h, id, &ri, NULL);
+	if (rc < 0) {
+		ret = -1;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (!strcmp(ri.id, id) && ri.status == RUN_FINISHED && !ri.partial && ri.target &&
+	    !strcmp(ri.target, target) && ri.version && !strcmp(ri.version, version)) {
+		*run_id = ri.id;
+		ri.id = NULL;
+		ret = 0;
+	}
+	run_info_release(&ri);
+out:
+	free(id);
+	return rc < 0 ? -1 : ret;
+}
+
 int registry_resolve_alias(const char *url, const char *target, struct history *h,
 			   const char *alias, char **run_id, struct strbuf *why)
 {
@@ -1015,6 +1214,11 @@ int registry_resolve_alias(const char *url, const char *target, struct history *
 	if (rc < 0)
 		goto out;
 	if (rc) {
+		rc = bootstrap_evidence(r, h, target, alias, version, run_id);
+		if (rc <= 0) {
+			ret = rc;
+			goto out;
+		}
 		strbuf_addf(why, "baseline 'alias:%s': %s@%s holds the alias but has no passing "
 			    "run in the history", alias, target, version);
 		ret = 1;

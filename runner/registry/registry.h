@@ -45,6 +45,8 @@ struct promo_check {
 	char *run_id;            /* the evidence run (or the run that refused), or NULL */
 	char *verdict;           /* that run's verdict, or NULL */
 	char *suites;            /* that run's suites, comma-separated, or NULL */
+	char *skipped;           /* bootstrap: the regression gates of that run left out for
+				    want of a baseline, comma-separated, or NULL */
 	struct strbuf reason;    /* one line for people: why it was refused or allowed */
 };
 void promo_check_release(struct promo_check *c);
@@ -79,6 +81,9 @@ struct promote_req {
 	const char *run_id;      /* evidence run, or NULL: the best stored one */
 	const struct eg_promotion *rule; /* or NULL */
 	int force;               /* promote even when a rule refuses */
+	int bootstrap;           /* the first promotion to an alias that never pointed
+				    anywhere: a regression gate that failed only because it
+				    had no baseline does not count against the evidence run */
 	const char *reason;      /* required with force */
 	time_t now;              /* 0: the current time */
 };
@@ -86,6 +91,10 @@ struct promote_req {
  * Check the rules, then point alias at version (moving it from any other
  * version). Refusals, forced and plain promotions are all audited. Returns
  * an error code; EG_ERR_REFUSED when refused (the refusing rule is printed).
+ * With req->bootstrap the alias must never have pointed anywhere (else rule
+ * "bootstrap" refuses) and the evidence run may have failed only regression
+ * gates that found no baseline; the audit action is "bootstrap" and its
+ * reason names the gates left out.
  */
 int registry_promote(struct registry *r, struct history *h, const struct promote_req *req);
 
@@ -106,7 +115,8 @@ int registry_log(struct registry *r, const char *name, long limit, int json, FIL
 /*
  * Baseline resolver for `alias:NAME` references: the latest passing run (in
  * h) of target at the version that holds alias in the registry at url (NULL:
- * REGISTRY_DEFAULT). 0 with *run_id malloc'd; 1 when there is none (alias
+ * REGISTRY_DEFAULT); when that version has none and the alias was
+ * bootstrapped to it, the bootstrap's evidence run (when it is in h). 0 with *run_id malloc'd; 1 when there is none (alias
  * unset, no passing run: why says which); -1 after reporting a store error.
  */
 int registry_resolve_alias(const char *url, const char *target, struct history *h,

@@ -409,7 +409,8 @@ static int mlflow_set_alias(struct registry *r, const struct promote_req *req,
 		goto out;
 	if ((rc = set_tag(r, req, "evalgate.run_id", ev->run_id ? ev->run_id : "none", &rp)) ||
 	    (rc = set_tag(r, req, "evalgate.verdict",
-			  ev->allowed ? (ev->verdict ? ev->verdict : "none") : "forced", &rp)) ||
+			  ev->allowed ? (req->bootstrap ? "bootstrap" : ev->verdict ? ev->verdict : "none")
+				  : "forced", &rp)) ||
 	    (rc = set_tag(r, req, "evalgate.suites", ev->suites ? ev->suites : "", &rp)))
 		goto out;
 	body = cJSON_CreateObject();

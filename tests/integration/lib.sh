@@ -96,3 +96,47 @@ finish() {
 
 export EVALGATE_API_KEY="sk-test-SECRET-7f3a9c"
 cd "$T"
+
+# --- the Action's install step (build.sh install), shared by t_package and t_action
+
+# pkg_shims DIR LOG: apt-get and sudo that log their call and fail (no network in a
+# test), and a cmake that logs its call and runs the real one
+pkg_shims() {
+	local dir=$1 log=$2 c real
+	mkdir -p "$dir"
+	for c in apt-get sudo; do
+		printf '#!/bin/sh\necho "%s $*" >>"%s"\nexit 1\n' "$c" "$log" >"$dir/$c"
+		chmod +x "$dir/$c"
+	done
+	real=$(command -v cmake)
+	printf '#!/bin/sh\necho "cmake $*" >>"%s"\nexec "%s" "$@"\n' "$log" "$real" >"$dir/cmake"
+	chmod +x "$dir/cmake"
+}
+
+# action_install USER_REPO ACTION_CHECKOUT PKG_DIR SHIMS OUTPUT PATH_FILE: build.sh
+# install as action.yml runs it, from the user's repository; GITHUB_OUTPUT and
+# GITHUB_PATH are OUTPUT and PATH_FILE (emptied first); the step's log on stdout
+action_install() {
+	: >"$5"
+	: >"$6"
+	(cd "$1" && PATH="$4:$PATH" GITHUB_OUTPUT="$5" GITHUB_PATH="$6" \
+		bash "$2/actions/evalgate/build.sh" install "$3") 2>&1
+}
+
+# project_version: the version in CMakeLists.txt
+project_version() {
+	sed -n 's/^project(evalgate VERSION \([0-9.]*\).*/\1/p' "$EG_SRC/CMakeLists.txt"
+}
+
+# make_deb FILE BIN: a Debian package holding BIN as /usr/bin/evalgate (what cpack
+# makes, without building), for tests that install through the Action
+make_deb() {
+	local root
+	root=$(mktemp -d "$T/deb.XXXXXX")
+	mkdir -p "$root/DEBIAN" "$root/usr/bin"
+	cp "$2" "$root/usr/bin/evalgate"
+	printf 'Package: evalgate\nVersion: %s\nArchitecture: amd64\nMaintainer: evalgate tests\nDescription: evalgate (test package)\n' \
+		"$(project_version)" >"$root/DEBIAN/control"
+	dpkg-deb --root-owner-group --build "$root" "$1" >/dev/null
+	rm -rf "$root"
+}

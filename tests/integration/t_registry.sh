@@ -212,4 +212,55 @@ check "the registry is beside the config" test -f fresh/state/registry.db
 expect_grep "the refusal is audited, and found from another directory" "refuse.*bot@v1" fresh-log.out
 check "no registry was made in the working directory" test ! -e fresh/sub/state
 
+
+# --- the first promotion: an alias nobody ever held has no baseline, so a regression
+# gate against it fails; --bootstrap promotes on a complete run that passed every
+# other gate, once, audited as a bootstrap
+BOOT_GATES='[{"metric": "pass_rate", "min": 1}, {"name": "no regression", "metric": "regression", "baseline": "alias:production", "max_new_failures": 0}]'
+write_config boot.json "$BOOT_GATES" "" "\"suites\": [\"sa\"], $PROMO, \"registry\": \"sqlite:$T/boot-reg.db\""
+write_config bootf.json "$BOOT_GATES" "" "\"suites\": [\"sa\", \"sf\"], \"registry\": \"sqlite:$T/boot-reg.db\""
+HB=(--history "$T/hb.db")
+expect_rc "bootstrap: the first run's regression gate has no baseline" 1 "$EG_BIN" run --config boot.json "${HB[@]}" --promote production
+B1=$(sqlite3 "$T/hb.db" "select id from runs order by started_at desc limit 1")
+expect_grep "bootstrap: so run --promote is refused" "refused by rule 'gates'" "$T/err"
+expect_rc "bootstrap: --bootstrap with --force is a usage error" 2 "$EG_BIN" registry promote it-bot v1 --alias production --bootstrap --force --reason x --config boot.json "${HB[@]}"
+expect_rc "bootstrap: a partial run is no evidence" 1 "$EG_BIN" run --config boot.json "${HB[@]}" --limit 1
+BP=$(sqlite3 "$T/hb.db" "select id from runs order by started_at desc limit 1")
+expect_rc "bootstrap: --run naming the partial run is refused" 1 "$EG_BIN" registry promote it-bot v1 --alias production --bootstrap --run "$BP" --config boot.json "${HB[@]}"
+expect_grep "bootstrap: by the evidence rule" "refused by rule 'evidence': run $BP is partial" "$T/err"
+expect_rc "bootstrap: the first promotion" 0 "$EG_BIN" registry promote it-bot v1 --alias production --bootstrap --config boot.json "${HB[@]}"
+expect_grep "bootstrap: says so, with the evidence and the gates left out" \
+	"bootstrapped it-bot@v1 to 'production' on evidence of run $B1 (left out, no baseline yet: no regression)" "$T/out"
+expect_rc "bootstrap: a second --bootstrap is refused" 1 "$EG_BIN" registry promote it-bot v1 --alias production --bootstrap --config boot.json "${HB[@]}"
+expect_grep "bootstrap: by rule bootstrap, naming the holder" "refused by rule 'bootstrap': alias 'production' of it-bot already points at v1" "$T/err"
+expect_rc "bootstrap: a run against the bootstrapped alias" 0 "$EG_BIN" run --config boot.json "${HB[@]}"
+B2=$(sqlite3 "$T/hb.db" "select id from runs order by started_at desc limit 1")
+expect_eq "bootstrap: its baseline is the bootstrap's evidence run" "$B1" \
+	"$(sqlite3 "$T/hb.db" "select detail from gates where run_id = '$B2' and metric = 'regression'" | python3 -c 'import json,sys; print(json.load(sys.stdin)["baseline"])')"
+expect_rc "bootstrap: once a version passes, alias:production is its newest passing run" 0 "$EG_BIN" run --config boot.json "${HB[@]}"
+B3=$(sqlite3 "$T/hb.db" "select id from runs order by started_at desc limit 1")
+expect_eq "bootstrap: ... which is run 2" "$B2" \
+	"$(sqlite3 "$T/hb.db" "select detail from gates where run_id = '$B3' and metric = 'regression'" | python3 -c 'import json,sys; print(json.load(sys.stdin)["baseline"])')"
+expect_rc "bootstrap: another gate failing is never left out" 1 "$EG_BIN" run --config bootf.json "${HB[@]}"
+expect_rc "bootstrap: ... refused" 1 "$EG_BIN" registry promote it-bot v1 --alias canary --bootstrap --config bootf.json "${HB[@]}" --run latest
+expect_grep "bootstrap: ... by the gates rule" "refused by rule 'gates'" "$T/err"
+expect_rc "bootstrap: the log" 0 "$EG_BIN" registry log it-bot --config boot.json --json
+check "bootstrap: audited: refusals, the bootstrap (with the gate left out), the second refused" python3 - "$T/out" "$B1" "$BP" <<'EOP2'
+import json, sys
+log = json.load(open(sys.argv[1]))
+b1, bp = sys.argv[2:4]
+got = [(e["action"], e["alias"], e["run_id"], e["rule"], e["forced"]) for e in log]
+want = [("refuse", "production", b1, "gates", 0),
+        ("refuse", "production", bp, "evidence", 0),
+        ("bootstrap", "production", b1, None, 0),
+        ("refuse", "production", None, "bootstrap", 0),
+        ("refuse", "canary", got[4][2], "gates", 0)]
+assert got == want, got
+assert "regression gate no regression, left out: no baseline" in log[2]["reason"], log[2]
+assert "--bootstrap is only for the first promotion" in log[3]["reason"], log[3]
+EOP2
+expect_rc "bootstrap: registry show" 0 "$EG_BIN" registry show it-bot --config boot.json
+expect_grep "bootstrap: production points at v1 on the bootstrap run" "alias production *-> v1 .*evidence run $B1" "$T/out"
+check "bootstrap: canary was never set" bash -c "! grep -q 'alias canary' '$T/out'"
+
 finish

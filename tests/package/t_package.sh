@@ -28,20 +28,10 @@ cp -r "$EG_SRC/suites" "$user/"
 
 # apt-get, sudo and cmake leave a trace; apt-get refuses (no network in a test)
 shim=$T/shim
-mkdir -p "$shim"
-for c in apt-get sudo; do
-	printf '#!/bin/sh\necho "%s $*" >>"%s/calls.log"\nexit 1\n' "$c" "$T" >"$shim/$c"
-	chmod +x "$shim/$c"
-done
-real_cmake=$(command -v cmake)
-printf '#!/bin/sh\necho "cmake $*" >>"%s/calls.log"\nexec "%s" "$@"\n' "$T" "$real_cmake" >"$shim/cmake"
-chmod +x "$shim/cmake"
+pkg_shims "$shim" "$T/calls.log"
 
 install_step() { # install_step LOG: build.sh install as action.yml runs it, from the user's repository
-	: >"$T/out"
-	: >"$T/path"
-	(cd "$user" && PATH="$shim:$PATH" GITHUB_OUTPUT="$T/out" GITHUB_PATH="$T/path" \
-		bash "$act_repo/actions/evalgate/build.sh" install "$T/pkg") >"$1" 2>&1
+	action_install "$user" "$act_repo" "$T/pkg" "$shim" "$T/out" "$T/path" >"$1"
 }
 
 # --- a miss: the package is built
@@ -49,7 +39,7 @@ install_step() { # install_step LOG: build.sh install as action.yml runs it, fro
 expect_rc "install on an empty cache" 0 install_step "$T/miss.log"
 deb=$(ls "$T"/pkg/evalgate_*_amd64.deb 2>/dev/null | head -1)
 check "the package is named evalgate_<version>_amd64.deb" test -n "$deb"
-version=$(sed -n 's/^project(evalgate VERSION \([0-9.]*\).*/\1/p' "$EG_SRC/CMakeLists.txt")
+version=$(project_version)
 expect_eq "the package carries the project's version" "evalgate_${version}_amd64.deb" "$(basename "$deb")"
 expect_grep "the miss built with cmake" "cmake --build" "$T/calls.log"
 check "the miss ran no apt-get install (the build dependencies are there)" \
