@@ -3,6 +3,9 @@
 # with the human labels on 8 of 10 cases gives the kappa computed by hand;
 # the result is stored under the judge key, and the judge_kappa gate fails
 # without a calibration, passes at min 0.5 and fails at min 0.7.
+# require_calibration: a judge-based gate warns about an uncalibrated judge,
+# fails with the reason when required, passes once the judge is calibrated
+# with good agreement and fails after a calibration with bad agreement.
 . "$(dirname "$0")/lib.sh"
 
 python3 - <<'EOP'
@@ -24,10 +27,31 @@ make_suite s/l labeled online "$(cat cases.jsonl)" \
 	'[{"type": "judge", "rubric": "The answer states the window."}]'
 write_config cfg.json '[{"metric": "judge_kappa", "min": 0.5}]' '' '"suites": ["s/l"], "judge": {"model": "judge-model"}'
 write_config cfg7.json '[{"metric": "judge_kappa", "min": 0.7}]' '' '"suites": ["s/l"], "judge": {"model": "judge-model"}'
+write_config warn.json '[{"metric": "pass_rate", "min": 0.5}]' '' '"suites": ["s/l"], "judge": {"model": "judge-model"}'
+write_config req.json '[{"metric": "pass_rate", "min": 0.5, "require_calibration": true, "min_kappa": 0.5}]' '' \
+	'"suites": ["s/l"], "judge": {"model": "judge-model"}'
+write_config reqcfg.json '[{"metric": "pass_rate", "min": 0.5}, {"metric": "error_rate", "max": 0}]' '' \
+	'"suites": ["s/l"], "judge": {"model": "judge-model", "require_calibration": true, "min_kappa": 0.5}'
+write_config badreq.json '[{"metric": "latency_ms", "max": 100, "require_calibration": true}]' '' \
+	'"suites": ["s/l"], "judge": {"model": "judge-model"}'
 start_mock script.jsonl
 
+expect_rc "require_calibration on a gate that is not judge-based: a config error" 2 \
+	"$EG_BIN" run --config badreq.json --history "$T/h.db"
+expect_grep "the error names the field" "badreq.json:.*gates\[0\].*require_calibration and min_kappa belong to judge-based gates" "$T/err"
+expect_rc "uncalibrated judge, not required: the gate passes" 0 "$EG_BIN" run --config warn.json --history "$T/h.db"
+expect_grep "with a warning" "PASS  pass_rate .*calibration warning: judge judge (key [0-9a-f]\{12\}) was never calibrated" "$T/out"
+expect_rc "uncalibrated judge, require_calibration: the gate fails" 1 "$EG_BIN" run --config req.json --history "$T/h.db"
+expect_grep "with the reason" "FAIL  pass_rate .*require_calibration: judge judge (key [0-9a-f]\{12\}) was never calibrated" "$T/out"
+rq=$(sql "select id from runs order by started_at desc, rowid desc limit 1")
+expect_eq "stored: the gate failed with the reason" "0|1" \
+	"$(sql "select pass, detail like '%require_calibration: judge judge (key %' from gates where run_id = '$rq'")"
+expect_rc "config-wide judge.require_calibration fails the judge-based gate" 1 "$EG_BIN" gate "$rq" --config reqcfg.json --history "$T/h.db"
+expect_grep "only the judge-based gate" "FAIL  pass_rate .*require_calibration" "$T/out"
+expect_grep "the error_rate gate is not judge-based" "PASS  error_rate  " "$T/out"
+
 expect_rc "a run before any calibration: judge_kappa fails" 1 "$EG_BIN" run --config cfg.json --history "$T/h.db"
-r1=$(sql "select id from runs")
+r1=$(sql "select id from runs order by started_at desc, rowid desc limit 1")
 expect_grep "says the judge was never calibrated" "was never calibrated" "$T/out"
 
 expect_rc "calibrate" 0 "$EG_BIN" calibrate --config cfg.json --history "$T/h.db"
@@ -49,8 +73,35 @@ expect_eq "json: kappa and counts" "0.583|10|5|1" \
 	"$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["judges"][0]; print("%.3f|%d|%d|%d" % (j["kappa"], j["n"], j["confusion"]["pass_pass"], len(j["disagreements"]) - 1))' "$T/out")"
 
 expect_rc "the gate at min 0.5 passes once calibrated" 0 "$EG_BIN" gate "$r1" --config cfg.json --history "$T/h.db"
+expect_rc "require_calibration with min_kappa 0.5 passes once calibrated (kappa 0.583)" 0 \
+	"$EG_BIN" gate "$rq" --config req.json --history "$T/h.db"
+expect_rc "config-wide as well" 0 "$EG_BIN" gate "$rq" --config reqcfg.json --history "$T/h.db"
+expect_rc "the default min_kappa is 0.6: 0.583 is under it, a warning only" 0 \
+	"$EG_BIN" gate "$rq" --config warn.json --history "$T/h.db"
+expect_grep "warning with the kappa" "calibration warning: judge judge (key [0-9a-f]\{12\}): kappa 0.583 under 0.6 (n 10, " "$T/out"
 expect_rc "the gate at min 0.7 fails" 1 "$EG_BIN" gate "$r1" --config cfg7.json --history "$T/h.db"
 expect_grep "with the kappa" "kappa 0.583" "$T/out"
+
+# bad agreement: the same judge key calibrated from another history (its own
+# cache) against a judge that contradicts every label
+python3 - <<'EOP'
+import json
+V = lambda p, r: json.dumps({"reason": r, "score": 1.0 if p else 0.0, "pass": p})
+with open("script_bad.jsonl", "w") as f:
+    for i in range(1, 11):
+        f.write(json.dumps({"case": "c%d" % i, "model": "judge-model",
+                            "reply": V(i > 6, "contrary verdict on c%d" % i)}) + "\n")
+EOP
+start_mock script_bad.jsonl
+mkdir -p bad
+expect_rc "calibrate against a contrary judge" 0 "$EG_BIN" calibrate --config cfg.json --history "$T/bad/h.db"
+# po = 0, pe = 0.6*0.4 + 0.4*0.6 = 0.48, kappa = -0.48 / 0.52 = -0.923
+expect_grep "kappa of the contrary judge" "kappa: -0.923 " "$T/out"
+rb=$(sqlite3 "$T/bad/h.db" "select id from runs order by started_at desc, rowid desc limit 1")
+expect_eq "the same judge key" "$key" "$(sqlite3 "$T/bad/h.db" "select judge_key from calibrations")"
+expect_rc "require_calibration fails after bad agreement" 1 "$EG_BIN" gate "$rb" --config req.json --history "$T/bad/h.db"
+expect_grep "with the kappa under the minimum" "FAIL  pass_rate .*require_calibration: judge judge (key [0-9a-f]\{12\}): kappa -0.923 under 0.5" "$T/out"
+start_mock script.jsonl
 
 # a changed rubric is another judge key: never calibrated
 make_suite s/l labeled online "$(cat cases.jsonl)" \
