@@ -532,6 +532,11 @@ struct calibration {
 	long n;                   /* labeled cases behind it */
 	char created_at[32];      /* ISO 8601 UTC */
 	char run_id[64];          /* the run that scored the labeled cases */
+	double agreement;         /* share of the n cases where judge and human agree; NaN: unknown */
+	int samples;              /* the judge's asks per case (1 when not known) */
+	double self_all_agree;    /* samples > 1: share of cases whose samples all agree, else NaN */
+	double self_pairwise;     /* samples > 1: mean pairwise agreement of the samples, else NaN */
+	double self_fleiss;       /* samples > 1: Fleiss' kappa of the samples; NaN: undefined */
 };
 /* store c (created_at is set to now) */
 int history_add_calibration(struct history *h, struct calibration *c);

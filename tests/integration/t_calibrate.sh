@@ -6,6 +6,8 @@
 # require_calibration: a judge-based gate warns about an uncalibrated judge,
 # fails with the reason when required, passes once the judge is calibrated
 # with good agreement and fails after a calibration with bad agreement.
+# calibrate --samples 3 against a judge that answers some cases
+# inconsistently gives the self-consistency computed by hand.
 . "$(dirname "$0")/lib.sh"
 
 python3 - <<'EOP'
@@ -101,6 +103,38 @@ rb=$(sqlite3 "$T/bad/h.db" "select id from runs order by started_at desc, rowid 
 expect_eq "the same judge key" "$key" "$(sqlite3 "$T/bad/h.db" "select judge_key from calibrations")"
 expect_rc "require_calibration fails after bad agreement" 1 "$EG_BIN" gate "$rb" --config req.json --history "$T/bad/h.db"
 expect_grep "with the kappa under the minimum" "FAIL  pass_rate .*require_calibration: judge judge (key [0-9a-f]\{12\}): kappa -0.923 under 0.5" "$T/out"
+start_mock script.jsonl
+
+# self-consistency: --samples 3 against a judge that is unanimous on 7
+# cases and splits 2-1 on c5, c6 (2 pass) and c10 (2 fail); majority
+# verdicts agree with every label
+python3 - <<'EOP'
+import json
+V = lambda p: json.dumps({"reason": "sampled", "score": 1.0 if p else 0.0, "pass": p})
+split = {5: [1, 1, 0], 6: [1, 0, 1], 10: [0, 1, 0]}
+with open("script_samples.jsonl", "w") as f:
+    for i in range(1, 11):
+        votes = split.get(i, [i <= 6] * 3)
+        f.write(json.dumps({"case": "c%d" % i, "model": "judge-model",
+                            "replies": [V(bool(v)) for v in votes]}) + "\n")
+EOP
+rm -f "$T/mock.log"
+start_mock script_samples.jsonl
+mkdir -p sampled
+expect_rc "calibrate --samples 3" 0 "$EG_BIN" calibrate --config cfg.json --history "$T/sampled/h.db" --samples 3
+expect_grep "the majority verdicts agree with the labels" "kappa: 1.000 " "$T/out"
+# all agree 7/10; pairwise (7 + 3 x 1/3) / 10 = 0.8; 17 of 30 votes pass:
+# Pe = (17/30)^2 + (13/30)^2, Fleiss' kappa (0.8 - Pe) / (1 - Pe) = 0.593
+expect_grep "self-consistency by hand" "self-consistency (3 samples, 10 cases): all agree 0.700, pairwise agreement 0.800, Fleiss' kappa 0.593" "$T/out"
+expect_eq "judge asked 3 times per case" "30" "$(grep -c '"model":"judge-model"' "$T/mock.log")"
+expect_eq "stored with the calibration" "3|0.700|0.800|0.593|1.000" \
+	"$(sqlite3 "$T/sampled/h.db" "select samples, printf('%.3f', self_all_agree), printf('%.3f', self_pairwise), printf('%.3f', self_fleiss), printf('%.3f', agreement) from calibrations")"
+expect_eq "the same judge key (samples are not part of it)" "$key" "$(sqlite3 "$T/sampled/h.db" "select judge_key from calibrations")"
+expect_rc "calibrate --samples 3 --json" 0 "$EG_BIN" calibrate --config cfg.json --history "$T/sampled/h.db" --samples 3 --json
+expect_eq "json: samples and self-consistency" "3|10|0.700|0.593" \
+	"$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["judges"][0]; s=j["self_consistency"]; print("%d|%d|%.3f|%.3f" % (j["samples"], s["cases"], s["all_agree"], s["fleiss_kappa"]))' "$T/out")"
+expect_eq "json: no self-consistency with one sample" "1|None" \
+	"$("$EG_BIN" calibrate --config cfg.json --history "$T/h.db" --json | python3 -c 'import json,sys; j=json.load(sys.stdin)["judges"][0]; print("%d|%s" % (j["samples"], j["self_consistency"]))')"
 start_mock script.jsonl
 
 # a changed rubric is another judge key: never calibrated
