@@ -75,6 +75,30 @@ int history_calibration_newest(struct history *h, const char *judge_key, struct 
 	return ret;
 }
 
+int history_run_judge_keys(struct history *h, const char *run_id,
+			   int (*fn)(const char *scorer, const char *key, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1, stop = 0;
+
+	if (sqldb_prepare(&h->db, "SELECT MIN(scorer), k FROM (SELECT scorer, CASE WHEN "
+			  "json_valid(detail) THEN json_extract(detail, '$.judge_key') END AS k "
+			  "FROM scores WHERE run_id = ?1 AND type = 'judge') WHERE typeof(k) = 'text' "
+			  "GROUP BY k ORDER BY 1, 2", &st))
+		return -1;
+	sqldb_bind_text(st, 1, run_id);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = fn(sqldb_col_text(st, 0), sqldb_col_text(st, 1), arg);
+	if (stop)
+		ret = stop < 0 ? -1 : 0;
+	else if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		sqldb_error(&h->db, "cannot read the run's judge keys");
+	sqlite3_finalize(st);
+	return ret;
+}
+
 /* history_results_all: one suite's results, for history_run_suites */
 struct all_results {
 	struct history *h;

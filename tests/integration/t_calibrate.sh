@@ -43,9 +43,31 @@ expect_rc "require_calibration on a gate that is not judge-based: a config error
 expect_grep "the error names the field" "badreq.json:.*gates\[0\].*require_calibration and min_kappa belong to judge-based gates" "$T/err"
 expect_rc "uncalibrated judge, not required: the gate passes" 0 "$EG_BIN" run --config warn.json --history "$T/h.db"
 expect_grep "with a warning" "PASS  pass_rate .*calibration warning: judge judge (key [0-9a-f]\{12\}) was never calibrated" "$T/out"
-expect_rc "uncalibrated judge, require_calibration: the gate fails" 1 "$EG_BIN" run --config req.json --history "$T/h.db"
+expect_rc "uncalibrated judge, require_calibration: the gate fails" 1 env GITHUB_STEP_SUMMARY="$T/summary.md" \
+	"$EG_BIN" run --config req.json --history "$T/h.db" --html "$T/uncal.html"
 expect_grep "with the reason" "FAIL  pass_rate .*require_calibration: judge judge (key [0-9a-f]\{12\}) was never calibrated" "$T/out"
 rq=$(sql "select id from runs order by started_at desc, rowid desc limit 1")
+expect_grep "step summary: the judge's calibration section" "^### Judge calibration" "$T/summary.md"
+expect_grep "step summary: never calibrated" "judge | \`[0-9a-f]\{12\}\` | never calibrated (evalgate calibrate) |" "$T/summary.md"
+expect_grep "step summary: the gate's reason (escaped)" 'gate pass\\_rate: require\\_calibration: judge judge (key [0-9a-f]\{12\}) was never calibrated' "$T/summary.md"
+expect_grep "HTML: the section" '<section id="calibration"><h2>Judge calibration</h2>' "$T/uncal.html"
+expect_grep "HTML: never calibrated" '<tr data-calibrated="0"><td>judge</td>.*never calibrated (evalgate calibrate)' "$T/uncal.html"
+expect_grep "HTML: the gate's reason" '<p class="bad">gate pass_rate: require_calibration: judge judge (key' "$T/uncal.html"
+check "HTML: the section's tags balance" python3 - "$T/uncal.html" <<'EOP'
+import re, sys
+from html.parser import HTMLParser
+html = open(sys.argv[1], encoding="utf-8").read()
+sec = re.search(r'<section id="calibration">.*?</section>', html, re.S).group(0)
+class P(HTMLParser):
+    stack, bad = [], False
+    def handle_starttag(self, tag, attrs): self.stack.append(tag)
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag:
+            self.bad = True
+p = P()
+p.feed(sec)
+sys.exit(1 if p.bad or p.stack else 0)
+EOP
 expect_eq "stored: the gate failed with the reason" "0|1" \
 	"$(sql "select pass, detail like '%require_calibration: judge judge (key %' from gates where run_id = '$rq'")"
 expect_rc "config-wide judge.require_calibration fails the judge-based gate" 1 "$EG_BIN" gate "$rq" --config reqcfg.json --history "$T/h.db"
@@ -129,6 +151,13 @@ expect_grep "self-consistency by hand" "self-consistency (3 samples, 10 cases): 
 expect_eq "judge asked 3 times per case" "30" "$(grep -c '"model":"judge-model"' "$T/mock.log")"
 expect_eq "stored with the calibration" "3|0.700|0.800|0.593|1.000" \
 	"$(sqlite3 "$T/sampled/h.db" "select samples, printf('%.3f', self_all_agree), printf('%.3f', self_pairwise), printf('%.3f', self_fleiss), printf('%.3f', agreement) from calibrations")"
+rs=$(sqlite3 "$T/sampled/h.db" "select id from runs order by started_at desc, rowid desc limit 1")
+expect_rc "report of the calibrated run" 0 "$EG_BIN" report "$rs" --config cfg.json --history "$T/sampled/h.db" \
+	--markdown "$T/cal.md" --html "$T/cal.html" --no-step-summary
+expect_grep "Markdown: the calibration with its self-consistency" \
+	"| judge | \`[0-9a-f]\{12\}\` | kappa 1.000 (95% interval 1.000 to 1.000), n 10, agreement 1.000, self-consistency over 3 samples: all agree 0.700, pairwise 0.800, Fleiss' kappa 0.593; 20" "$T/cal.md"
+expect_grep "HTML: the calibration, escaped" \
+	"<tr data-calibrated=\"1\"><td>judge</td><td><code>[0-9a-f]\{12\}</code></td><td class=\"ok\">kappa 1.000 .*Fleiss&#39; kappa 0.593" "$T/cal.html"
 expect_eq "the same judge key (samples are not part of it)" "$key" "$(sqlite3 "$T/sampled/h.db" "select judge_key from calibrations")"
 expect_rc "calibrate --samples 3 --json" 0 "$EG_BIN" calibrate --config cfg.json --history "$T/sampled/h.db" --samples 3 --json
 expect_eq "json: samples and self-consistency" "3|10|0.700|0.593" \
