@@ -1,6 +1,7 @@
 #include "model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +112,34 @@ static int collect_suite(const struct run_suite *s, void *arg)
 	return 0;
 }
 
+
+/*
+ * The calibration note gate.c adds to a judge-based gate's detail: the
+ * member "calibration" of a JSON detail, else the text detail's tail from
+ * "calibration warning: " or "require_calibration: "; NULL without one.
+ */
+static char *calibration_note(const char *detail)
+{
+	static const char *const heads[] = { "calibration warning: ", "require_calibration: " };
+	const char *p = NULL;
+	char *note = NULL;
+	size_t i;
+
+	if (!detail)
+		return NULL;
+	if (detail[0] == '{') {
+		cJSON *d = cJSON_Parse(detail);
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(d, "calibration");
+
+		if (cJSON_IsString(c))
+			note = xstrdup(c->valuestring);
+		cJSON_Delete(d);
+		return note;
+	}
+	for (i = 0; i < sizeof(heads) / sizeof(heads[0]) && !p; i++)
+		p = strstr(detail, heads[i]);
+	return p ? xstrdup(p) : NULL;
+}
 static int collect_gate(const struct gate_row *g, void *arg)
 {
 	struct report_model *m = arg;
@@ -129,6 +158,7 @@ static int collect_gate(const struct gate_row *g, void *arg)
 	rg->pass = g->pass;
 	rg->n = g->n;
 	rg->detail = dup_or_null(g->detail);
+	rg->calibration = calibration_note(g->detail);
 	if (!g->pass)
 		m->gates_failed++;
 	return 0;
@@ -405,6 +435,45 @@ static void add_counts(struct counts *to, const struct counts *c)
 	to->latency_ms += c->latency_ms;
 }
 
+/* a judge key of the run, with its newest calibration */
+static int collect_judge(const char *scorer, const char *key, void *arg)
+{
+	struct report_model *m = arg;
+	struct report_judge *j;
+	int rc;
+
+	m->judges = xrealloc(m->judges, (m->n_judges + 1) * sizeof(*m->judges));
+	j = &m->judges[m->n_judges++];
+	memset(j, 0, sizeof(*j));
+	j->scorer = xstrdup(scorer ? scorer : "judge");
+	snprintf(j->key, sizeof(j->key), "%s", key);
+	rc = history_calibration_newest(m->h, key, &j->cal);
+	j->calibrated = rc == 0;
+	return rc < 0 ? -1 : 0;
+}
+
+void report_judge_text(struct strbuf *sb, const struct report_judge *j)
+{
+	const struct calibration *c = &j->cal;
+
+	if (!j->calibrated) {
+		strbuf_addstr(sb, "never calibrated (evalgate calibrate)");
+		return;
+	}
+	if (isnan(c->kappa))
+		strbuf_addstr(sb, "kappa undefined");
+	else
+		strbuf_addf(sb, "kappa %.3f (95%% interval %.3f to %.3f)", c->kappa, c->lo, c->hi);
+	strbuf_addf(sb, ", n %ld", c->n);
+	if (!isnan(c->agreement))
+		strbuf_addf(sb, ", agreement %.3f", c->agreement);
+	if (c->samples > 1)
+		strbuf_addf(sb, ", self-consistency over %d samples: all agree %.3f, pairwise "
+			    "%.3f, Fleiss' kappa %.3f", c->samples, c->self_all_agree,
+			    c->self_pairwise, c->self_fleiss);
+	strbuf_addf(sb, "; %s", c->created_at);
+}
+
 int report_model_build(struct report_model *m, struct history *h, const char *ref)
 {
 	size_t i;
@@ -433,7 +502,8 @@ int report_model_build(struct report_model *m, struct history *h, const char *re
 	for (i = 0; i < m->n_gates; i++)
 		if (m->gates[i].metric && !strcmp(m->gates[i].metric, "regression"))
 			parse_regression(m, &m->gates[i]);
-	if (load_baseline(m) || load_trend(m) || load_attacks(m))
+	if (load_baseline(m) || load_trend(m) || load_attacks(m) ||
+	    history_run_judge_keys(h, m->run.id, collect_judge, m))
 		goto out_err;
 	return 0;
 out_err:
@@ -469,8 +539,12 @@ void report_model_release(struct report_model *m)
 		free(m->gates[i].scope);
 		free(m->gates[i].op);
 		free(m->gates[i].detail);
+		free(m->gates[i].calibration);
 	}
 	free(m->gates);
+	for (i = 0; i < m->n_judges; i++)
+		free(m->judges[i].scorer);
+	free(m->judges);
 	for (i = 0; i < r->n_flips; i++) {
 		free(r->flips[i].suite);
 		free(r->flips[i].case_id);

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "history.h"
+#include "strbuf.h"
 
 #define REPORT_TREND_RUNS 30     /* runs of the same target in a trend */
 #define REPORT_MAX_FLIPS 200     /* flips and unpaired cases kept from the detail */
@@ -50,6 +51,7 @@ struct report_gate {
 	int pass;
 	long n;
 	char *detail;                /* as stored (JSON or text), or NULL */
+	char *calibration;           /* a judge-based gate's calibration warning or failure, or NULL */
 };
 
 struct report_flip {
@@ -87,6 +89,14 @@ struct report_attack {
 	struct counts c;             /* adversarial case verdicts: a fail is an attack that worked */
 };
 
+/* a judge that scored the run (one judge key) and its newest calibration */
+struct report_judge {
+	char *scorer;                /* the judge scorer's label (the first, by label, with the key) */
+	char key[65];                /* the judge key */
+	int calibrated;              /* cal holds the key's newest calibration */
+	struct calibration cal;      /* its scorer is NULL */
+};
+
 struct report_model {
 	struct history *h;           /* borrowed */
 	struct run_info run;
@@ -102,6 +112,8 @@ struct report_model {
 	/* adversarial suites: "all", then per mutation, then per OWASP tag; none without them */
 	struct report_attack *attacks;
 	size_t n_attacks;
+	struct report_judge *judges; /* the run's judge keys, by scorer label; none without judges */
+	size_t n_judges;
 };
 
 /* ref: a run id, a unique prefix or "latest"; 0, or -1 after an error */
@@ -117,6 +129,13 @@ extern const char report_budget_note[];
  * both are 0; errors are neither breaches nor defences and are shown apart
  */
 double report_attack_rate(const struct counts *c);
+/*
+ * A judge's calibration in one line of plain text (writers escape it):
+ * "kappa 0.583 (95% interval -0.087 to 1.000), n 10, agreement 0.800,
+ * self-consistency over 3 samples: all agree 0.700, pairwise 0.800, Fleiss'
+ * kappa 0.593; 2026-12-06T18:30:01Z", or "never calibrated (evalgate calibrate)"
+ */
+void report_judge_text(struct strbuf *sb, const struct report_judge *j);
 /* passed / (passed + failed), NaN when both are 0 */
 double report_pass_rate(const struct counts *c);
 

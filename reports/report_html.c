@@ -277,6 +277,45 @@ static void gates(struct strbuf *sb, const struct report_model *m)
 	strbuf_addstr(sb, "</tbody></table></section>\n");
 }
 
+/* the judges that scored the run with their calibration, and the gates' warnings about them */
+static void calibration(struct strbuf *sb, const struct report_model *m)
+{
+	struct strbuf t = STRBUF_INIT;
+	size_t i;
+
+	if (!m->n_judges)
+		return;
+	strbuf_addstr(sb, "<section id=\"calibration\"><h2>Judge calibration</h2>\n"
+			  "<table class=\"calibration\"><thead><tr><th>judge</th><th>key</th>"
+			  "<th>calibration</th></tr></thead><tbody>\n");
+	for (i = 0; i < m->n_judges; i++) {
+		const struct report_judge *j = &m->judges[i];
+
+		strbuf_reset(&t);
+		report_judge_text(&t, j);
+		strbuf_addf(sb, "<tr data-calibrated=\"%d\"><td>", j->calibrated);
+		txt(sb, j->scorer);
+		strbuf_addf(sb, "</td><td><code>%.12s</code></td><td class=\"%s\">", j->key,
+			    j->calibrated ? "ok" : "bad");
+		txt(sb, t.buf);
+		strbuf_addstr(sb, "</td></tr>\n");
+	}
+	strbuf_addstr(sb, "</tbody></table>\n");
+	for (i = 0; i < m->n_gates; i++) {
+		const struct report_gate *g = &m->gates[i];
+
+		if (!g->calibration)
+			continue;
+		strbuf_addstr(sb, "<p class=\"bad\">gate ");
+		txt(sb, g->name);
+		strbuf_addstr(sb, ": ");
+		txt(sb, g->calibration);
+		strbuf_addstr(sb, "</p>\n");
+	}
+	strbuf_addstr(sb, "</section>\n");
+	strbuf_release(&t);
+}
+
 /* attack success of the adversarial suites: overall, per mutation, per OWASP tag */
 static void attacks(struct strbuf *sb, const struct report_model *m)
 {
@@ -755,6 +794,7 @@ int report_html_write(const struct report_model *m, const char *path, long max_d
 	banner(&o.sb, m);
 	meta(&o.sb, m);
 	gates(&o.sb, m);
+	calibration(&o.sb, m);
 	attacks(&o.sb, m);
 	regression(&o, m);
 	trend(&o, m);

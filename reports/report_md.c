@@ -366,12 +366,49 @@ static void attacks(struct strbuf *sb, const struct report_model *m)
 	}
 }
 
+/* the judges that scored the run with their calibration, and the gates' warnings about them */
+static void calibration(struct strbuf *sb, const struct report_model *m)
+{
+	struct strbuf t = STRBUF_INIT;
+	size_t i;
+
+	if (!m->n_judges)
+		return;
+	strbuf_addstr(sb, "\n### Judge calibration\n\n| judge | key | calibration |\n"
+			  "| --- | --- | --- |\n");
+	for (i = 0; i < m->n_judges; i++) {
+		const struct report_judge *j = &m->judges[i];
+
+		strbuf_reset(&t);
+		report_judge_text(&t, j);
+		strbuf_addf(sb, "| %s", j->calibrated ? "" : "\xe2\x9a\xa0\xef\xb8\x8f ");
+		cell(sb, j->scorer);
+		strbuf_addf(sb, " | `%.12s` | ", j->key);
+		cell(sb, t.buf);
+		strbuf_addstr(sb, " |\n");
+	}
+	for (i = 0; i < m->n_gates; i++) {
+		const struct report_gate *g = &m->gates[i];
+
+		if (!g->calibration)
+			continue;
+		strbuf_addstr(sb, "\n- \xe2\x9a\xa0\xef\xb8\x8f gate ");
+		cell(sb, g->name);
+		strbuf_addstr(sb, ": ");
+		cell(sb, g->calibration);
+	}
+	strbuf_addch(sb, '\n');
+	strbuf_release(&t);
+}
+
 void report_md_render(struct strbuf *sb, const struct report_model *m, size_t max)
 {
 	size_t start = sb->len, note = strlen(MD_NOTE);
 
 	header(sb, m);
 	gates(sb, m);
+	if (sb->len - start <= max)
+		calibration(sb, m);
 	if (sb->len - start <= max)
 		suites(sb, m);
 	if (sb->len - start <= max)

@@ -25,7 +25,8 @@ static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers"
 /* a chat target's fields; other types check their own (runner/targets/) */
 static const char *const target_keys[] = { "type", "name", "version", "model", "params", "system",
 					   "prompt", "stream", "tools", "tool_choice", "max_steps", NULL };
-static const char *const judge_keys[] = { "model", "params", "samples", NULL };
+static const char *const judge_keys[] = { "model", "params", "samples", "require_calibration",
+					   "min_kappa", NULL };
 static const char *const price_keys[] = { "input_per_mtok", "output_per_mtok", NULL };
 static const char *const budget_keys[] = { "max_cost_usd", "max_tokens", NULL };
 static const char *const promotion_keys[] = { "require_suites", "max_age_days", NULL };
@@ -319,8 +320,11 @@ static int load_judge(struct jdoc *d, const cJSON *j, struct eg_judge_cfg *jc)
 		return jdoc_error(d, j, "judge", "expected an object");
 	if (jdoc_check_keys(d, j, "judge.", judge_keys) ||
 	    jdoc_string(d, j, "judge.", "model", 0, &model) ||
-	    jdoc_number(d, j, "judge.", "samples", 0, 1, 25, &samples))
+	    jdoc_number(d, j, "judge.", "samples", 0, 1, 25, &samples) ||
+	    jdoc_bool(d, j, "judge.", "require_calibration", &jc->require_calibration) ||
+	    jdoc_number(d, j, "judge.", "min_kappa", 0, -1, 1, &jc->min_kappa))
 		return -1;
+	jc->has_min_kappa = cJSON_GetObjectItemCaseSensitive(j, "min_kappa") != NULL;
 	if (samples != floor(samples))
 		return jdoc_error(d, cJSON_GetObjectItem(j, "samples"), "judge.samples",
 				  "expected a whole number");

@@ -54,6 +54,9 @@ struct eg_judge_cfg {
 	char *model;              /* or NULL */
 	cJSON *params;            /* or NULL */
 	int samples;              /* default 1 */
+	int require_calibration;  /* judge-based gates fail when the judge key is not calibrated */
+	int has_min_kappa;        /* min_kappa was given */
+	double min_kappa;         /* the kappa a judge's newest calibration must reach */
 };
 
 /* prices: {"MODEL": {"input_per_mtok": X, "output_per_mtok": Y}}, USD per million tokens */

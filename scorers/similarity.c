@@ -183,53 +183,77 @@ static void peq_release(struct peq *p)
 	free(p->bits);
 }
 
-/* edit distance of a (n) and b (m), 0 < m <= n */
-static size_t edit_distance(const uint64_t *a, size_t n, const uint64_t *b, size_t m)
+/*
+ * edit distance of a (n) and b (m), 0 < m <= n: Myers' blocks without
+ * branches (the horizontal deltas carried from word to word as two bits,
+ * Hyyro's form); a symbol b does not hold reads a row of zeros
+ */
+static size_t myers_distance(const uint64_t *a, size_t n, const uint64_t *b, size_t m)
 {
 	struct peq p;
-	uint64_t *pv, *mv;
+	uint64_t *pv, *mv, *zero;
 	uint64_t last = (uint64_t)1 << ((m - 1) % 64);
-	size_t i, w, d = m;
+	size_t i, w, d = m, words;
 
 	peq_build(&p, b, m);
-	pv = xmalloc(p.words * sizeof(*pv));
-	mv = xcalloc(p.words, sizeof(*mv));
-	for (w = 0; w < p.words; w++)
+	words = p.words;
+	pv = xmalloc(words * sizeof(*pv));
+	mv = xcalloc(2 * words, sizeof(*mv));
+	zero = mv + words;
+	for (w = 0; w < words; w++)
 		pv[w] = ~(uint64_t)0;
 	for (i = 0; i < n; i++) {
 		const uint64_t *eq = peq_find(&p, a[i]);
-		int hin = 1; /* the top row grows by one per symbol of a */
+		uint64_t hp_in = 1, hn_in = 0; /* the top row grows by one per symbol of a */
 
-		for (w = 0; w < p.words; w++) {
-			uint64_t e = eq ? eq[w] : 0, high = w + 1 == p.words ? last : (uint64_t)1 << 63;
-			uint64_t xv = e | mv[w], xh, ph, mh;
-			int hout = 0;
+		if (!eq)
+			eq = zero;
+		for (w = 0; w < words; w++) {
+			uint64_t e = eq[w], vp = pv[w], vn = mv[w];
+			uint64_t x = e | hn_in;
+			uint64_t d0 = (((x & vp) + vp) ^ vp) | x | vn;
+			uint64_t hp = vn | ~(d0 | vp), hn = d0 & vp;
+			uint64_t hp_out, hn_out;
 
-			if (hin < 0)
-				e |= 1;
-			xh = (((e & pv[w]) + pv[w]) ^ pv[w]) | e;
-			ph = mv[w] | ~(xh | pv[w]);
-			mh = pv[w] & xh;
-			if (ph & high)
-				hout = 1;
-			else if (mh & high)
-				hout = -1;
-			ph <<= 1;
-			mh <<= 1;
-			if (hin < 0)
-				mh |= 1;
-			else if (hin > 0)
-				ph |= 1;
-			pv[w] = mh | ~(xv | ph);
-			mv[w] = ph & xv;
-			hin = hout;
+			if (w + 1 < words) {
+				hp_out = hp >> 63;
+				hn_out = hn >> 63;
+			} else {
+				hp_out = (hp & last) != 0;
+				hn_out = (hn & last) != 0;
+			}
+			hp = (hp << 1) | hp_in;
+			hn = (hn << 1) | hn_in;
+			pv[w] = hn | ~(d0 | hp);
+			mv[w] = hp & d0;
+			hp_in = hp_out;
+			hn_in = hn_out;
 		}
-		d = (size_t)((long long)d + hin);
+		d = d + (size_t)hp_in - (size_t)hn_in;
 	}
 	free(pv);
 	free(mv);
 	peq_release(&p);
 	return d;
+}
+
+/*
+ * edit distance of a (n) and b (m), 0 < m <= n: what both share at the
+ * start and the end costs nothing and is left out first
+ */
+static size_t edit_distance(const uint64_t *a, size_t n, const uint64_t *b, size_t m)
+{
+	while (m && a[0] == b[0]) {
+		a++;
+		b++;
+		n--;
+		m--;
+	}
+	while (m && a[n - 1] == b[m - 1]) {
+		n--;
+		m--;
+	}
+	return m ? myers_distance(a, n, b, m) : n;
 }
 
 /* longest common subsequence of a (n) and b (m), 0 < m <= n */

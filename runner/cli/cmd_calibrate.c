@@ -35,13 +35,15 @@
 #define BOOT_SEED 1
 
 static const char usage[] =
-	"usage: evalgate calibrate [--config FILE] [--suite DIR]... [--json]\n\n"
+	"usage: evalgate calibrate [--config FILE] [--suite DIR]... [--samples K] [--json]\n\n"
 	"Runs the judge scorers of the suites over their labeled cases (a recorded\n"
 	"\"output\" and a human \"label\": \"pass\", \"fail\" or a score in [0, 1]) and prints,\n"
 	"per judge scorer: n, agreement, Cohen's kappa (quadratic-weighted over 5 bins\n"
 	"when labels are scores) with its bootstrap 95% interval, base rates, the\n"
-	"confusion matrix and the first disagreements. The result is stored in the\n"
-	"history under the judge key, for the judge_kappa gate.";
+	"confusion matrix and the first disagreements; a judge asked several times per\n"
+	"case (--samples K, or its samples) also shows how far it agrees with itself.\n"
+	"The result is stored in the history under the judge key, for the judge_kappa\n"
+	"gate and the judge-based gates' require_calibration.";
 
 /* a labeled case, found again by suite and id in the run's results */
 struct labeled {
@@ -66,6 +68,9 @@ struct judge_tally {
 	size_t n, alloc;
 	long errors;              /* labeled cases whose judge result is an error */
 	int scores;               /* some label is a score: weighted kappa */
+	int k;                    /* samples per case (the first result's count); 0 none yet */
+	int *sv;                  /* k verdicts (1 pass, 0 fail) per case whose samples all have one */
+	size_t sv_cases, sv_alloc;
 };
 
 struct calib {
@@ -88,6 +93,7 @@ static void calib_release(struct calib *c)
 		for (k = 0; k < c->j[i].n; k++)
 			free(c->j[i].v[k].reason);
 		free(c->j[i].v);
+		free(c->j[i].sv);
 		free(c->j[i].scorer);
 	}
 	free(c->j);
@@ -153,6 +159,28 @@ static struct judge_tally *tally_for(struct calib *c, const char *scorer, const 
 	return t;
 }
 
+/*
+ * The verdicts of the samples of one judge result (the detail's "samples")
+ * into t->sv, when there are the judge's k of them, each with a verdict
+ */
+static void take_samples(struct judge_tally *t, const cJSON *detail)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(detail, "samples"), *e;
+	int n = cJSON_GetArraySize(arr), i = 0;
+
+	if (!cJSON_IsArray(arr) || n < 2 || (t->k && n != t->k))
+		return;
+	cJSON_ArrayForEach(e, arr)
+		if (!cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(e, "pass")))
+			return;
+	t->k = n;
+	XGROW(t->sv, (t->sv_cases + 1) * (size_t)n, t->sv_alloc);
+	cJSON_ArrayForEach(e, arr)
+		t->sv[t->sv_cases * (size_t)n + (size_t)i++] =
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "pass"));
+	t->sv_cases++;
+}
+
 static int take_result(const struct stored_result *r, void *arg)
 {
 	struct calib *c = arg;
@@ -183,6 +211,7 @@ static int take_result(const struct stored_result *r, void *arg)
 				t->v[t->n].judge_score = sr->score;
 				t->v[t->n].reason = sr->reason ? xstrdup(sr->reason) : NULL;
 				t->n++;
+				take_samples(t, d);
 			}
 		}
 		cJSON_Delete(d);
@@ -207,6 +236,7 @@ struct measure {
 	long cm[2][2];            /* [human pass][judge pass] */
 	long agree;
 	double kappa, lo, hi;
+	struct stats_consistency self; /* over t->sv; NaN fields when k < 2 */
 };
 
 static void measure(const struct judge_tally *t, struct measure *m)
@@ -233,6 +263,7 @@ static void measure(const struct judge_tally *t, struct measure *m)
 	}
 	m->kappa = stats_kappa(cm, k, t->scores);
 	stats_kappa_boot95(a, b, t->n, k, t->scores, BOOT_SEED, BOOT_REPS, &m->lo, &m->hi);
+	stats_self_consistency(t->sv, t->sv_cases, (size_t)t->k, 2, &m->self);
 	free(cm);
 	free(a);
 	free(b);
@@ -263,6 +294,10 @@ static void print_text(const struct judge_tally *t, const struct measure *m)
 	       t->n ? (double)(m->cm[0][1] + m->cm[1][1]) / n : NAN);
 	printf("  confusion (human x judge): pass/pass %ld, pass/fail %ld, fail/pass %ld, "
 	       "fail/fail %ld\n", m->cm[1][1], m->cm[1][0], m->cm[0][1], m->cm[0][0]);
+	if (t->k >= 2)
+		printf("  self-consistency (%d samples, %zu cases): all agree %.3f, pairwise "
+		       "agreement %.3f, Fleiss' kappa %.3f\n", t->k, t->sv_cases,
+		       m->self.all_agree, m->self.pairwise, m->self.fleiss);
 	for (i = 0; i < t->n && shown < SHOWN_DISAGREEMENTS; i++) {
 		const struct pairing *p = &t->v[i];
 		char lab[32];
@@ -303,6 +338,18 @@ static void json_judge(struct jsonw *w, const struct judge_tally *t, const struc
 	jsonw_member_int(w, "fail_pass", m->cm[0][1]);
 	jsonw_member_int(w, "fail_fail", m->cm[0][0]);
 	jsonw_object_end(w);
+	jsonw_member_int(w, "samples", t->k >= 2 ? t->k : 1);
+	jsonw_key(w, "self_consistency");
+	if (t->k >= 2) {
+		jsonw_object_begin(w);
+		jsonw_member_int(w, "cases", (long long)t->sv_cases);
+		jsonw_member_num(w, "all_agree", m->self.all_agree);
+		jsonw_member_num(w, "pairwise", m->self.pairwise);
+		jsonw_member_num(w, "fleiss_kappa", m->self.fleiss);
+		jsonw_object_end(w);
+	} else {
+		jsonw_null(w);
+	}
 	jsonw_key(w, "disagreements");
 	jsonw_array_begin(w);
 	for (i = 0; i < t->n && shown < SHOWN_DISAGREEMENTS; i++) {
@@ -422,6 +469,11 @@ static int report(struct calib *c, const char *history, const char *run_id, int 
 		cal.lo = m.lo;
 		cal.hi = m.hi;
 		cal.n = (long)c->j[i].n;
+		cal.agreement = c->j[i].n ? (double)m.agree / (double)c->j[i].n : NAN;
+		cal.samples = c->j[i].k >= 2 ? c->j[i].k : 1;
+		cal.self_all_agree = m.self.all_agree;
+		cal.self_pairwise = m.self.pairwise;
+		cal.self_fleiss = m.self.fleiss;
 		if (history_add_calibration(h, &cal))
 			goto out;
 		if (json)
@@ -449,9 +501,12 @@ int cmd_calibrate(struct cmd_ctx *ctx, int argc, char **argv)
 	struct setup s;
 	struct calib c;
 	int json = 0, nops, rc = EG_EXIT_USAGE, *used = NULL;
+	long samples = 0;
 	char run_id[64];
 	struct option opts[] = {
 		OPT_LIST_(0, "suite", &suites, "DIR", "only this suite (repeatable); default: the config's suites"),
+		OPT_INT_(0, "samples", &samples, "K", "ask each judge K times per case (where its spec sets no samples; "
+			 "the verdict is the majority) and measure its self-consistency", 1, 25),
 		OPT_FLAG_(0, "json", &json, "print the result as JSON"),
 		OPT_END_(),
 	};
@@ -478,7 +533,9 @@ int cmd_calibrate(struct cmd_ctx *ctx, int argc, char **argv)
 		error("calibrate: no labeled case (a case with \"output\" and \"label\") in the suites");
 		goto out_setup;
 	}
+	setup_judge_samples((int)samples);
 	rc = run_labeled(ctx, &s, used, run_id, sizeof(run_id));
+	setup_judge_samples(0);
 	if (rc == EG_EXIT_OK)
 		rc = report(&c, ctx->common.history, run_id, json);
 out_setup:

@@ -104,6 +104,14 @@ int setup_load_text(struct setup *s, const struct setup_args *a, const char *tex
 	return setup_suites(s, a, a->common->config);
 }
 
+/* setup_judge_samples: 0, or the judges' samples in place of the config's */
+static int judge_samples_override;
+
+void setup_judge_samples(int k)
+{
+	judge_samples_override = k;
+}
+
 /* the scorers' environment, the filter, the suites and the gates' suites */
 static int setup_suites(struct setup *s, const struct setup_args *a, const char *cfg_path)
 {
@@ -114,6 +122,8 @@ static int setup_suites(struct setup *s, const struct setup_args *a, const char 
 	if (s->have_cfg) {
 		struct scorer_env env = { s->cfg.judge.model, s->cfg.judge.params,
 					  s->cfg.judge.samples, s->cfg.target.model };
+		if (judge_samples_override)
+			env.judge_samples = judge_samples_override;
 		scorer_env_set(&env);
 	}
 	cfg_dir = path_dir(s->have_cfg ? cfg_path : "./x");

@@ -45,5 +45,11 @@ int setup_load_text(struct setup *s, const struct setup_args *a, const char *tex
  */
 int setup_target_prompt(const struct eg_config *cfg, struct prompt *p);
 void setup_release(struct setup *s);
+/*
+ * calibrate --samples K: the setups loaded after this call in the process
+ * have their judges ask K times per case where a judge's spec sets no
+ * samples, in place of the config's judge.samples; 0 undoes it.
+ */
+void setup_judge_samples(int k);
 
 #endif

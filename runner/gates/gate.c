@@ -37,8 +37,12 @@ static const struct gate_type *const gate_types[] = {
 
 #define N_TYPES (sizeof(gate_types) / sizeof(gate_types[0]))
 
+/* the kappa a judge-based gate's judges need when nothing else says (docs/calibration.md) */
+#define DEFAULT_MIN_KAPPA 0.6
+
 /* fields every gate may carry, read here rather than by the type */
-static const char *const common_fields[] = { "name", "suite", "tag", "metric", NULL };
+static const char *const common_fields[] = { "name", "suite", "tag", "metric",
+					     "require_calibration", "min_kappa", NULL };
 
 const char *const gate_limit_fields[] = { "stat", "min", "max", "window", "scorer", NULL };
 
@@ -71,6 +75,17 @@ const struct gate_type *gate_type_find(const char *metric)
 static const char *type_shown(const struct gate_type *t)
 {
 	return t->shown ? t->shown : t->name;
+}
+
+/*
+ * Judge-based gates: the types whose value follows the scorers' verdicts,
+ * so that a judge among the scorers in scope decides it (SPEC 14). The
+ * judge_kappa gate is the calibration itself and is not among them.
+ */
+static int judge_based(const struct gate_type *t)
+{
+	return t == &gate_pass_rate || t == &gate_attack_success_rate || t == &gate_score ||
+	       t == &gate_regression || t == &gate_drift || t == &gate_delta;
 }
 
 /* --- parsing --- */
@@ -223,6 +238,16 @@ static int parse_gate(const struct gate_parse *p, struct eg_gate *g)
 	g->suite = suite ? xstrdup(suite) : NULL;
 	g->tag = tag ? xstrdup(tag) : NULL;
 	g->line = jdoc_line(p->doc, p->spec);
+	g->require_calibration = -1;
+	if (jdoc_bool(p->doc, p->spec, prefix, "require_calibration", &g->require_calibration) ||
+	    jdoc_number(p->doc, p->spec, prefix, "min_kappa", 0, -1, 1, &g->min_kappa))
+		return -1;
+	g->has_min_kappa = cJSON_GetObjectItemCaseSensitive(p->spec, "min_kappa") != NULL;
+	if ((g->require_calibration >= 0 || g->has_min_kappa) && !judge_based(t))
+		return jdoc_error(p->doc, p->spec, gate_field(p, NULL, field, sizeof(field)),
+				  "require_calibration and min_kappa belong to judge-based gates "
+				  "(pass_rate, attack_success_rate, score.<scorer>, regression, "
+				  "drift, delta), not to %s", type_shown(t));
 	if (t->parse(g, p))
 		return -1;
 	gate_name_default(g);
@@ -341,18 +366,90 @@ void gate_detail_cut(struct strbuf *detail)
 	detail->buf[detail->len] = '\0';
 }
 
+/*
+ * The kappa a judge-based gate asks of its judges: the gate's min_kappa,
+ * else the config's judge.min_kappa, else the min of the first judge_kappa
+ * gate over every suite or over the gate's suite, else DEFAULT_MIN_KAPPA.
+ */
+static double min_kappa_of(const struct eg_gate *g, const struct gates *gs)
+{
+	size_t i;
+
+	if (g->has_min_kappa)
+		return g->min_kappa;
+	if (gs->cfg && gs->cfg->judge.has_min_kappa)
+		return gs->cfg->judge.min_kappa;
+	for (i = 0; i < gs->n; i++) {
+		const struct eg_gate *k = &gs->v[i];
+
+		if (k->type == &gate_judge_kappa && !k->tag &&
+		    (!k->suite || (g->suite && !strcmp(k->suite, g->suite))))
+			return k->min;
+	}
+	return DEFAULT_MIN_KAPPA;
+}
+
+/*
+ * A judge-based gate whose judges are not calibrated well enough: the
+ * reason joins the detail (a member "calibration" of a JSON detail), as a
+ * warning, or failing the gate under require_calibration (the gate's, else
+ * the config's judge.require_calibration).
+ */
+static int check_calibration(const struct eg_gate *g, struct history *h, const char *run_id,
+			     const struct gates *gs, struct gate_result *res)
+{
+	int require = g->require_calibration >= 0 ? g->require_calibration
+						  : gs->cfg && gs->cfg->judge.require_calibration;
+	struct strbuf why = STRBUF_INIT;
+	cJSON *d;
+	int ret = -1;
+
+	if (!judge_based(g->type))
+		return 0;
+	if (gate_calibration_note(g, h, run_id, min_kappa_of(g, gs), &why))
+		goto out;
+	ret = 0;
+	if (!why.len)
+		goto out;
+	strbuf_addf(&res->calibration, "%s: %s",
+		    require ? "require_calibration" : "calibration warning", why.buf);
+	if (require && res->row.pass) {
+		res->row.pass = 0;
+		res->uncalibrated = 1;
+	}
+	d = res->detail.len && res->detail.buf[0] == '{' ? cJSON_Parse(res->detail.buf) : NULL;
+	if (cJSON_IsObject(d)) {
+		char *text;
+
+		cJSON_AddStringToObject(d, "calibration", res->calibration.buf);
+		text = cJSON_PrintUnformatted(d);
+		if (!text)
+			die("out of memory");
+		strbuf_reset(&res->detail);
+		strbuf_addstr(&res->detail, text);
+		cJSON_free(text);
+	} else {
+		strbuf_addf(&res->detail, "%s%s", res->detail.len ? "; " : "", res->calibration.buf);
+	}
+	cJSON_Delete(d);
+out:
+	strbuf_release(&why);
+	return ret;
+}
+
 int gate_eval(const struct eg_gate *g, struct history *h, const char *run_id,
 	      const struct gates *gs, struct gate_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	strbuf_init(&res->scope, 0);
 	strbuf_init(&res->detail, 0);
+	strbuf_init(&res->calibration, 0);
 	scope_of(g, &res->scope);
 	res->row.name = g->name;
 	res->row.metric = g->metric;
 	res->row.scope = res->scope.buf;
 	res->row.lo = res->row.hi = NAN;
-	if (g->type->eval(g, h, run_id, gs, res))
+	if (g->type->eval(g, h, run_id, gs, res) || check_calibration(g, h, run_id, gs, res))
 		return -1;
 	res->row.detail = res->detail.buf;
 	return 0;
@@ -366,6 +463,7 @@ void gate_result_release(const struct eg_gate *g, struct gate_result *res)
 		free(res->state);
 	strbuf_release(&res->scope);
 	strbuf_release(&res->detail);
+	strbuf_release(&res->calibration);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -398,7 +496,7 @@ void gate_print_row(FILE *out, const struct eg_gate *g, const struct gate_result
 	gate_format_value(row->metric, row->value, value, sizeof(value));
 	gate_print_head(out, g, row->pass, color);
 	/* a failed gate shows the rule it broke, never a condition that reads as held */
-	if (row->pass)
+	if (row->pass || res->uncalibrated)
 		fprintf(out, "%10s %s %-8.10g  (%s", value, row->op, row->threshold, row->detail);
 	else if (isnan(row->value))
 		fprintf(out, "%10s, no value to hold to %s %.10g  (%s", value, row->op,
@@ -515,6 +613,9 @@ int gates_apply(struct history *h, const char *run_id, const struct gates *gs, F
 			failed += !res.row.pass;
 			if (out)
 				(g->type->print ? g->type->print : gate_print_row)(out, g, &res, color);
+			/* the default print shows it in the detail; the types' own may not */
+			if (out && g->type->print && res.calibration.len)
+				fprintf(out, "        %s\n", res.calibration.buf);
 		}
 		gate_result_release(g, &res);
 		if (rc) {

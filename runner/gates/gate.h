@@ -62,6 +62,9 @@ struct eg_gate {
 	int has_min, has_max;     /* the limits, for the types that take them */
 	double min, max;
 	void *ctx;                /* the type's own settings (regression.h, drift.h), or NULL */
+	int require_calibration;  /* -1: as the config's judge.require_calibration; 0; 1 */
+	int has_min_kappa;        /* min_kappa was given on the gate */
+	double min_kappa;         /* the kappa a judge's calibration must reach for this gate */
 };
 
 /* one evaluation of a gate over a run */
@@ -70,6 +73,8 @@ struct gate_result {
 	struct strbuf scope;      /* "all", "suite:NAME" or "tag:NAME" */
 	struct strbuf detail;     /* the row's detail */
 	void *state;              /* what the type's print needs beyond the row, or NULL */
+	struct strbuf calibration; /* a judge-based gate's judges not calibrated well enough, or empty */
+	int uncalibrated;         /* the gate failed for that alone (require_calibration) */
 };
 
 struct gate_type {

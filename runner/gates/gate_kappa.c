@@ -20,19 +20,40 @@ struct judge_keys {
 	char (*key)[65];
 	char **scorer;
 	size_t n, alloc_key, alloc_scorer;
+	const char *tag;          /* only results with this tag, or NULL */
+	const char *only_scorer;  /* only the results of the scorer labelled so, or NULL */
 };
+
+/* is tag one of the comma-separated tags? */
+static int has_tag(const char *tags, const char *tag)
+{
+	size_t len = strlen(tag);
+	const char *p = tags;
+
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && !strncmp(p, tag, len))
+			return 1;
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
 
 static int collect_key(const struct stored_result *r, void *arg)
 {
 	struct judge_keys *k = arg;
 	size_t i, j;
 
+	if (k->tag && !has_tag(r->row.tags, k->tag))
+		return 0;
 	for (i = 0; i < r->n_scores; i++) {
 		const struct score_row *sr = &r->scores[i];
 		cJSON *d;
 		const cJSON *key;
 
-		if (strcmp(sr->type, "judge") || !sr->detail)
+		if (strcmp(sr->type, "judge") || !sr->detail ||
+		    (k->only_scorer && strcmp(sr->scorer, k->only_scorer)))
 			continue;
 		d = cJSON_Parse(sr->detail);
 		key = cJSON_GetObjectItemCaseSensitive(d, "judge_key");
@@ -49,6 +70,53 @@ static int collect_key(const struct stored_result *r, void *arg)
 		cJSON_Delete(d);
 	}
 	return 0;
+}
+
+static void judge_keys_release(struct judge_keys *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		free(k->scorer[i]);
+	free(k->scorer);
+	free(k->key);
+}
+
+int gate_calibration_note(const struct eg_gate *g, struct history *h, const char *run_id,
+			  double min_kappa, struct strbuf *note)
+{
+	struct judge_keys k = { 0 };
+	int ret = -1;
+	size_t i;
+
+	k.tag = g->tag;
+	k.only_scorer = g->scorer;
+	if (history_results_all(h, run_id, g->suite, collect_key, &k))
+		goto out;
+	for (i = 0; i < k.n; i++) {
+		struct calibration c;
+		int rc = history_calibration_newest(h, k.key[i], &c);
+
+		if (rc < 0)
+			goto out;
+		if (!rc && c.kappa >= min_kappa)
+			continue;
+		if (note->len)
+			strbuf_addstr(note, "; ");
+		if (rc)
+			strbuf_addf(note, "judge %s (key %.12s) was never calibrated (evalgate "
+				    "calibrate)", k.scorer[i], k.key[i]);
+		else if (isnan(c.kappa))
+			strbuf_addf(note, "judge %s (key %.12s): its kappa is undefined (n %ld, %s)",
+				    k.scorer[i], k.key[i], c.n, c.created_at);
+		else
+			strbuf_addf(note, "judge %s (key %.12s): kappa %.3f under %g (n %ld, %s)",
+				    k.scorer[i], k.key[i], c.kappa, min_kappa, c.n, c.created_at);
+	}
+	ret = 0;
+out:
+	judge_keys_release(&k);
+	return ret;
 }
 
 static int kappa_parse(struct eg_gate *g, const struct gate_parse *p)
@@ -72,6 +140,7 @@ static int kappa_eval(const struct eg_gate *g, struct history *h, const char *ru
 	int ret = -1, missing = 0;
 	size_t i;
 
+	k.tag = g->tag;
 	if (history_results_all(h, run_id, g->suite, collect_key, &k))
 		goto out;
 	for (i = 0; i < k.n; i++) {
@@ -103,10 +172,7 @@ static int kappa_eval(const struct eg_gate *g, struct history *h, const char *ru
 	gate_check_limits(g, row);
 	ret = 0;
 out:
-	for (i = 0; i < k.n; i++)
-		free(k.scorer[i]);
-	free(k.scorer);
-	free(k.key);
+	judge_keys_release(&k);
 	return ret;
 }
 

@@ -52,6 +52,17 @@ void gate_check_limits(const struct eg_gate *g, struct gate_row *row);
 #define GATE_DETAIL_MAX 1024
 void gate_detail_cut(struct strbuf *detail);
 
+ /*
+ * The judges behind a judge-based gate (SPEC 14; gate_kappa.c): for every
+ * judge key among the judge results in g's scope (only g->scorer's when it
+ * names one), the newest calibration; those never calibrated, with an
+ * undefined kappa or a kappa under min_kappa are described in note
+ * ("judge J (key K) was never calibrated ...", "; " between them), the
+ * others not at all. 0, or -1 after reporting a history error.
+ */
+int gate_calibration_note(const struct eg_gate *g, struct history *h, const char *run_id,
+			  double min_kappa, struct strbuf *note);
+
 /* "  PASS  NAME..." (green or red when color): how every gate line starts */
 void gate_print_head(FILE *out, const struct eg_gate *g, int pass, int color);
 /* the default print: the value, the limit, the detail and any interval; a second limit below */

@@ -233,6 +233,18 @@ static const char *const migrations[] = {
 	"  kappa REAL, lo REAL, hi REAL, n INTEGER NOT NULL, created_at TEXT NOT NULL,"
 	"  run_id TEXT NOT NULL);"
 	"CREATE INDEX calibrations_key ON calibrations (judge_key, created_at);",
+	/*
+	 * 12 (calibrate: agreement and self-consistency): the share of labeled
+	 * cases where the judge agreed with the human; with samples > 1 asks per
+	 * case, how far the judge agreed with itself: the share of cases whose
+	 * samples all agree, the mean pairwise agreement and Fleiss' kappa
+	 * (NULL when samples is 1 or the value is undefined).
+	 */
+	"ALTER TABLE calibrations ADD COLUMN agreement REAL;"
+	"ALTER TABLE calibrations ADD COLUMN samples INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE calibrations ADD COLUMN self_all_agree REAL;"
+	"ALTER TABLE calibrations ADD COLUMN self_pairwise REAL;"
+	"ALTER TABLE calibrations ADD COLUMN self_fleiss REAL;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

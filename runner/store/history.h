@@ -532,11 +532,23 @@ struct calibration {
 	long n;                   /* labeled cases behind it */
 	char created_at[32];      /* ISO 8601 UTC */
 	char run_id[64];          /* the run that scored the labeled cases */
+	double agreement;         /* share of the n cases where judge and human agree; NaN: unknown */
+	int samples;              /* the judge's asks per case (1 when not known) */
+	double self_all_agree;    /* samples > 1: share of cases whose samples all agree, else NaN */
+	double self_pairwise;     /* samples > 1: mean pairwise agreement of the samples, else NaN */
+	double self_fleiss;       /* samples > 1: Fleiss' kappa of the samples; NaN: undefined */
 };
 /* store c (created_at is set to now) */
 int history_add_calibration(struct history *h, struct calibration *c);
 /* the newest calibration of judge_key into out (scorer NULL): 0, 1 when there is none, -1 */
 int history_calibration_newest(struct history *h, const char *judge_key, struct calibration *out);
+/*
+ * the judge keys of run_id's judge scorer results (the detail's "judge_key"),
+ * each once with the first scorer label (by label) that used it; fn returns
+ * nonzero to stop (a negative value is returned as -1)
+ */
+int history_run_judge_keys(struct history *h, const char *run_id,
+			   int (*fn)(const char *scorer, const char *key, void *arg), void *arg);
 /* history_results over one suite, or over every suite of the run when suite is NULL */
 int history_results_all(struct history *h, const char *run_id, const char *suite,
 			int (*fn)(const struct stored_result *r, void *arg), void *arg);

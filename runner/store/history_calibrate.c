@@ -18,7 +18,9 @@ int history_add_calibration(struct history *h, struct calibration *c)
 
 	sqldb_now(c->created_at, sizeof(c->created_at));
 	if (sqldb_prepare(&h->db, "INSERT INTO calibrations (judge_key, scorer, kappa, lo, hi, n, "
-			  "created_at, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st))
+			  "created_at, run_id, agreement, samples, self_all_agree, self_pairwise, "
+			  "self_fleiss) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+			  &st))
 		return -1;
 	sqldb_bind_text(st, 1, c->judge_key);
 	sqldb_bind_text(st, 2, c->scorer);
@@ -28,6 +30,11 @@ int history_add_calibration(struct history *h, struct calibration *c)
 	sqlite3_bind_int64(st, 6, c->n);
 	sqldb_bind_text(st, 7, c->created_at);
 	sqldb_bind_text(st, 8, c->run_id);
+	sqldb_bind_real(st, 9, c->agreement);
+	sqlite3_bind_int(st, 10, c->samples > 1 ? c->samples : 1);
+	sqldb_bind_real(st, 11, c->self_all_agree);
+	sqldb_bind_real(st, 12, c->self_pairwise);
+	sqldb_bind_real(st, 13, c->self_fleiss);
 	ret = sqldb_step_done(&h->db, st, "cannot store the calibration");
 	sqlite3_finalize(st);
 	return ret;
@@ -39,8 +46,9 @@ int history_calibration_newest(struct history *h, const char *judge_key, struct 
 	int rc, ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (sqldb_prepare(&h->db, "SELECT kappa, lo, hi, n, created_at, run_id FROM calibrations "
-			  "WHERE judge_key = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 1", &st))
+	if (sqldb_prepare(&h->db, "SELECT kappa, lo, hi, n, created_at, run_id, agreement, samples, "
+			  "self_all_agree, self_pairwise, self_fleiss FROM calibrations WHERE judge_key = ?1 "
+			  "ORDER BY created_at DESC, rowid DESC LIMIT 1", &st))
 		return -1;
 	sqldb_bind_text(st, 1, judge_key);
 	rc = sqlite3_step(st);
@@ -52,12 +60,41 @@ int history_calibration_newest(struct history *h, const char *judge_key, struct 
 		out->n = (long)sqlite3_column_int64(st, 3);
 		snprintf(out->created_at, sizeof(out->created_at), "%s", sqldb_col_text(st, 4));
 		snprintf(out->run_id, sizeof(out->run_id), "%s", sqldb_col_text(st, 5));
+		out->agreement = sqldb_col_real(st, 6);
+		out->samples = sqlite3_column_int(st, 7);
+		out->self_all_agree = sqldb_col_real(st, 8);
+		out->self_pairwise = sqldb_col_real(st, 9);
+		out->self_fleiss = sqldb_col_real(st, 10);
 		ret = 0;
 	} else if (rc == SQLITE_DONE) {
 		ret = 1;
 	} else {
 		sqldb_error(&h->db, "cannot read the calibrations");
 	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_run_judge_keys(struct history *h, const char *run_id,
+			   int (*fn)(const char *scorer, const char *key, void *arg), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1, stop = 0;
+
+	if (sqldb_prepare(&h->db, "SELECT MIN(scorer), k FROM (SELECT scorer, CASE WHEN "
+			  "json_valid(detail) THEN json_extract(detail, '$.judge_key') END AS k "
+			  "FROM scores WHERE run_id = ?1 AND type = 'judge') WHERE typeof(k) = 'text' "
+			  "GROUP BY k ORDER BY 1, 2", &st))
+		return -1;
+	sqldb_bind_text(st, 1, run_id);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = fn(sqldb_col_text(st, 0), sqldb_col_text(st, 1), arg);
+	if (stop)
+		ret = stop < 0 ? -1 : 0;
+	else if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		sqldb_error(&h->db, "cannot read the run's judge keys");
 	sqlite3_finalize(st);
 	return ret;
 }

@@ -272,3 +272,39 @@ out:
 	free(rc);
 	free(vs);
 }
+
+void stats_self_consistency(const int *v, size_t n, size_t r, size_t q,
+			    struct stats_consistency *out)
+{
+	double *share, *cnt, p_sum = 0, pe = 0;
+	size_t i, s, c, all = 0;
+
+	out->all_agree = out->pairwise = out->fleiss = NAN;
+	if (!n || r < 2 || !q)
+		return;
+	share = xcalloc(q, sizeof(*share));
+	cnt = xcalloc(q, sizeof(*cnt));
+	for (i = 0; i < n; i++) {
+		double sq = 0;
+
+		memset(cnt, 0, q * sizeof(*cnt));
+		for (s = 0; s < r; s++) {
+			cnt[v[i * r + s]]++;
+			share[v[i * r + s]]++;
+		}
+		for (c = 0; c < q; c++)
+			sq += cnt[c] * cnt[c];
+		all += sq == (double)(r * r);
+		p_sum += (sq - (double)r) / ((double)r * (double)(r - 1));
+	}
+	for (c = 0; c < q; c++) {
+		double p = share[c] / ((double)n * (double)r);
+
+		pe += p * p;
+	}
+	out->all_agree = (double)all / (double)n;
+	out->pairwise = p_sum / (double)n;
+	out->fleiss = pe < 1 ? (out->pairwise - pe) / (1 - pe) : NAN;
+	free(share);
+	free(cnt);
+}

@@ -82,6 +82,23 @@ double stats_kappa(const long *m, size_t k, int quadratic);
 void stats_kappa_boot95(const int *a, const int *b, size_t n, size_t k, int quadratic,
 			unsigned long long seed, size_t reps, double *lo, double *hi);
 
+/* how far a rater asked several times per item agrees with itself */
+struct stats_consistency {
+	double all_agree;         /* share of items whose ratings are all one category */
+	double pairwise;          /* mean over items of the share of agreeing rating pairs */
+	double fleiss;            /* Fleiss' kappa of the ratings; NaN when undefined */
+};
+
+/*
+ * Self-consistency of n items rated r >= 2 times each into q categories:
+ * v[i * r + s] in [0, q) is rating s of item i. Fleiss' kappa is (P - Pe) /
+ * (1 - Pe), P the mean pairwise agreement and Pe the sum of the squared
+ * shares of the categories over all ratings; it is NaN when every rating
+ * falls in one category (Pe 1). Every field is NaN when n == 0 or r < 2.
+ */
+void stats_self_consistency(const int *v, size_t n, size_t r, size_t q,
+			    struct stats_consistency *out);
+
 /*
  * A paired 95% percentile-bootstrap interval of a statistic of n pairs
  * (base[i], cand[i]): reps resamples of the pairs drawn with a PRNG seeded

@@ -174,6 +174,73 @@ Test(stats, kappa_degenerate)
 	cr_assert_float_eq(stats_kappa(opposite, 2, 0), -1.0, 1e-12);
 }
 
+/* --- self-consistency of a rater asked several times --- */
+
+Test(stats, self_consistency_fleiss_published)
+{
+	/* Wikipedia "Fleiss' kappa": 10 items, 14 ratings each, 5 categories;
+	 * P 0.378, Pe 0.213, kappa 0.210 */
+	static const int counts[10][5] = {
+		{ 0, 0, 0, 0, 14 }, { 0, 2, 6, 4, 2 }, { 0, 0, 3, 5, 6 }, { 0, 3, 9, 2, 0 },
+		{ 2, 2, 8, 1, 1 },  { 7, 7, 0, 0, 0 }, { 3, 2, 6, 3, 0 }, { 2, 5, 3, 2, 2 },
+		{ 6, 5, 2, 1, 0 },  { 0, 2, 2, 3, 7 },
+	};
+	int v[10 * 14];
+	size_t i, c, k = 0;
+	struct stats_consistency sc;
+
+	for (i = 0; i < 10; i++)
+		for (c = 0; c < 5; c++) {
+			int m;
+
+			for (m = 0; m < counts[i][c]; m++)
+				v[k++] = (int)c;
+		}
+	cr_assert_eq(k, 140);
+	stats_self_consistency(v, 10, 14, 5, &sc);
+	cr_assert_float_eq(sc.pairwise, 0.378021978021978, 1e-12);
+	cr_assert_float_eq(sc.fleiss, 0.20993070442195522, 1e-12);
+	cr_assert_float_eq(sc.all_agree, 0.1, 1e-12); /* only the first item is unanimous */
+}
+
+Test(stats, self_consistency_by_hand)
+{
+	/* 4 items x 3 pass/fail samples: unanimous, 2-1, unanimous, 1-2 */
+	const int v[] = { 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0 };
+	struct stats_consistency sc;
+
+	stats_self_consistency(v, 4, 3, 2, &sc);
+	cr_assert_float_eq(sc.all_agree, 0.5, 1e-12);
+	/* a 2-1 item agrees on 1 pair of 3 */
+	cr_assert_float_eq(sc.pairwise, (1 + 1.0 / 3 + 1 + 1.0 / 3) / 4, 1e-12);
+	/* 6 of 12 ratings pass: Pe 0.5 */
+	cr_assert_float_eq(sc.fleiss, ((1 + 1.0 / 3 + 1 + 1.0 / 3) / 4 - 0.5) / 0.5, 1e-12);
+}
+
+Test(stats, self_consistency_degenerate)
+{
+	const int same[] = { 1, 1, 1, 1, 1, 1 };
+	const int alternating[] = { 1, 0, 1, 0, 1, 0 };
+	const int v[] = { 0 };
+	struct stats_consistency sc;
+
+	/* always the same verdict: fully consistent, Fleiss undefined (Pe 1) */
+	stats_self_consistency(same, 3, 2, 2, &sc);
+	cr_assert_float_eq(sc.all_agree, 1.0, 1e-12);
+	cr_assert_float_eq(sc.pairwise, 1.0, 1e-12);
+	cr_assert(isnan(sc.fleiss));
+	/* two samples that always differ: no agreement, kappa -1 */
+	stats_self_consistency(alternating, 3, 2, 2, &sc);
+	cr_assert_float_eq(sc.all_agree, 0.0, 1e-12);
+	cr_assert_float_eq(sc.pairwise, 0.0, 1e-12);
+	cr_assert_float_eq(sc.fleiss, -1.0, 1e-12);
+	/* no items, or one rating per item: nothing to measure */
+	stats_self_consistency(v, 0, 3, 2, &sc);
+	cr_assert(isnan(sc.all_agree) && isnan(sc.pairwise) && isnan(sc.fleiss));
+	stats_self_consistency(v, 1, 1, 2, &sc);
+	cr_assert(isnan(sc.all_agree) && isnan(sc.pairwise) && isnan(sc.fleiss));
+}
+
 Test(stats, kappa_bootstrap_interval)
 {
 	int a[50], b[50];
