@@ -108,7 +108,7 @@ static long simulate(const struct regression_gate *rg, const double *p, size_t m
 		}
 		c.pairs = (long)n;
 		c.p_value = mcnemar_exact_p(c.new_failures, c.fixed);
-		blocked += regression_blocks(rg, &c);
+		blocked += regression_blocks(rg, &c, NULL);
 	}
 	return blocked;
 }

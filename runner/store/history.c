@@ -233,6 +233,16 @@ static const char *const migrations[] = {
 	"  kappa REAL, lo REAL, hi REAL, n INTEGER NOT NULL, created_at TEXT NOT NULL,"
 	"  run_id TEXT NOT NULL);"
 	"CREATE INDEX calibrations_key ON calibrations (judge_key, created_at);",
+	/*
+	 * 12 (confirm): flip confirmation. A re-ask of a flipped case is a
+	 * fresh sample (sample: its repeat index, at or past the run's repeats)
+	 * kept apart from the results, so counts and reports stay those of
+	 * the run; confirm_calls: the re-asks made (NULL: none was asked for).
+	 */
+	"CREATE TABLE confirmations (run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  suite TEXT NOT NULL, case_id TEXT NOT NULL, sample INTEGER NOT NULL,"
+	"  status TEXT NOT NULL, PRIMARY KEY (run_id, suite, case_id, sample)) WITHOUT ROWID;"
+	"ALTER TABLE runs ADD COLUMN confirm_calls INTEGER;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -522,6 +522,25 @@ int history_set_rescored_from(struct history *h, const char *run_id, const char 
 /* a lookup: the run whose answers run_id scored again, into out (reset first) */
 int history_rescored_from(struct history *h, const char *run_id, struct strbuf *out);
 
+/* --- flip confirmation (regression gates' "confirm"): history_confirm.c --- */
+
+/* one re-ask of a flipped case (strings borrowed) */
+struct confirm_row {
+	const char *suite;
+	const char *case_id;
+	int sample;               /* its repeat index: the run's repeats + the round */
+	enum result_status status;
+};
+/* store one re-ask of run_id (inside a batch or on its own) */
+int history_add_confirmation(struct history *h, const char *run_id, const struct confirm_row *c);
+/* each re-ask of run_id in (suite, case_id, sample) order; nonzero from fn stops the walk */
+int history_confirmations(struct history *h, const char *run_id,
+			  int (*fn)(const struct confirm_row *c, void *arg), void *arg);
+/* the re-asks run_id made (runs.confirm_calls) */
+int history_set_confirm_calls(struct history *h, const char *run_id, long calls);
+/* into *calls; -1 when none was recorded (no confirmation asked for) */
+int history_confirm_calls(struct history *h, const char *run_id, long *calls);
+
 /* --- judge calibrations (evalgate calibrate): history_calibrate.c --- */
 
 /* one calibration of a judge (strings borrowed when adding, owned when read) */
