@@ -66,6 +66,7 @@ static int regression_parse(struct eg_gate *g, const struct gate_parse *p)
 	const char *baseline = "latest", *why, *errors;
 	char prefix[64], field[64];
 	double v;
+	int bare;
 
 	g->ctx = rg;
 	gate_field(p, "", prefix, sizeof(prefix));
@@ -93,7 +94,8 @@ static int regression_parse(struct eg_gate *g, const struct gate_parse *p)
 		return jdoc_error(p->doc, cJSON_GetObjectItem(p->spec, "alpha"),
 				  gate_field(p, "alpha", field, sizeof(field)),
 				  "expected a significance level between 0 and 1, such as 0.05");
-	if (!rg->has_max_new_failures && !rg->has_alpha) {
+	bare = !rg->has_max_new_failures && !rg->has_alpha;
+	if (bare) {
 		/* a bare regression gate: the recommended test (docs/gates.md) */
 		rg->has_alpha = 1;
 		rg->alpha = REGRESSION_DEFAULT_ALPHA;
@@ -110,7 +112,11 @@ static int regression_parse(struct eg_gate *g, const struct gate_parse *p)
 	rg->min_paired = REGRESSION_DEFAULT_MIN_PAIRED;
 	if (jdoc_number(p->doc, p->spec, prefix, "min_paired", 0, 0, 1, &rg->min_paired))
 		return -1;
-	return confirm_parse(p, &rg->confirm);
+	if (confirm_parse(p, &rg->confirm))
+		return -1;
+	if (bare && !cJSON_GetObjectItemCaseSensitive(p->spec, "confirm"))
+		rg->confirm.max_asks = CONFIRM_DEFAULT_MAX_ASKS; /* on in the recommended gate */
+	return 0;
 }
 
 void regression_defaults(struct regression_gate *rg)
@@ -119,6 +125,8 @@ void regression_defaults(struct regression_gate *rg)
 	rg->has_alpha = 1;
 	rg->alpha = REGRESSION_DEFAULT_ALPHA;
 	rg->min_paired = REGRESSION_DEFAULT_MIN_PAIRED;
+	rg->confirm.max_extra_calls = CONFIRM_DEFAULT_MAX_EXTRA_CALLS;
+	rg->confirm.max_asks = CONFIRM_DEFAULT_MAX_ASKS;
 }
 
 int regression_blocks(const struct regression_gate *rg, const struct compare_counts *c,
