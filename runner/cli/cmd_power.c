@@ -138,7 +138,7 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 	rg = gate_settings(ctx, &gs, &dflt);
 
 	rc = EG_EXIT_INFRA;
-	if (power_rates_add_target(&cr, ctx->h, o.target, (size_t)o.runs))
+	if (power_rates_add_target(&cr, ctx->h, o.target, NULL, (size_t)o.runs))
 		goto out;
 	rc = EG_EXIT_USAGE;
 	if (!cr.n) {

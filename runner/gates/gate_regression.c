@@ -20,6 +20,7 @@
 #include "baseline.h"
 #include "compare.h"
 #include "jsonw.h"
+#include "power.h"
 #include "regression.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -158,6 +159,8 @@ struct regression_outcome {
 	struct strbuf why;        /* why there was no comparison, empty when there was one */
 	struct compare_counts c;  /* the counts over the gate's scope */
 	int confirmed;            /* the gate confirms flips: t holds the tally */
+	int has_power;            /* est holds the gate's estimated false-block rate and power */
+	struct power_estimate est;
 	struct confirm_tally t;   /* what the run's re-asks say about the flips */
 };
 
@@ -227,6 +230,20 @@ static void regression_detail(struct strbuf *sb, const struct regression_gate *r
 	jsonw_member_int(&w, "errors_excluded", c->errors);
 	jsonw_member_int(&w, "errors_counted", c->cand_errors);
 	jsonw_member_num(&w, "min_paired", rg->min_paired);
+	if (ro->has_power) {
+		/* what this gate does to the suite, by simulation (power.h) */
+		jsonw_key(&w, "power");
+		jsonw_object_begin(&w);
+		jsonw_member_int(&w, "runs", (long)ro->est.runs);
+		jsonw_member_int(&w, "cases", (long)ro->est.cases);
+		jsonw_member_int(&w, "n", (long)ro->est.n);
+		jsonw_member_int(&w, "prs", ro->est.prs);
+		jsonw_member_int(&w, "seed", POWER_REPORT_SEED);
+		jsonw_member_num(&w, "false_block", (double)ro->est.false_blocks / (double)ro->est.prs);
+		jsonw_member_num(&w, "drop", POWER_REPORT_DROP);
+		jsonw_member_num(&w, "power", (double)ro->est.caught / (double)ro->est.prs);
+		jsonw_object_end(&w);
+	}
 	if (rg->confirm.max_asks) {
 		jsonw_key(&w, "confirm");
 		jsonw_object_begin(&w);
@@ -363,6 +380,11 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 	} else {
 		row->pass = !regression_blocks(rg, &ro->c, ro->confirmed ? &ro->t : NULL);
 	}
+	rc = power_estimate(rg, h, cand.target, base.id, (size_t)compare_cases_in_scope(&ro->c),
+			    &ro->est);
+	if (rc < 0)
+		goto out;
+	ro->has_power = rc == 0;
 	regression_detail(&res->detail, rg, ref, ro, &list);
 	ret = 0;
 out:

@@ -58,7 +58,7 @@ int power_rates_add_run(struct power_rates *pr, struct history *h, const char *r
 }
 
 int power_rates_add_target(struct power_rates *pr, struct history *h, const char *target,
-			   size_t max_runs)
+			   const char *until_id, size_t max_runs)
 {
 	const struct run_info *ri;
 	struct run_filter f;
@@ -70,6 +70,7 @@ int power_rates_add_target(struct power_rates *pr, struct history *h, const char
 	f.complete = 1;
 	f.newest_first = 1;
 	f.limit = max_runs;
+	f.until_id = until_id;
 	if (history_runs_begin(h, &f, &it))
 		return -1;
 	while ((got = history_runs_next(&it, &ri)) > 0)
@@ -181,4 +182,36 @@ long power_simulate(const struct regression_gate *rg, const double *p, size_t m,
 	}
 	free(fl);
 	return blocked;
+}
+
+int power_estimate(const struct regression_gate *rg, struct history *h, const char *target,
+		   const char *until_id, size_t n, struct power_estimate *out)
+{
+	struct power_rates pr;
+	struct eg_rng rng;
+	double *p = NULL, mean;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	power_rates_init(&pr);
+	if (power_rates_add_target(&pr, h, target, until_id, POWER_REPORT_RUNS))
+		goto out;
+	ret = 1;
+	if (!pr.n || !n)
+		goto out;
+	p = power_rates_values(&pr, &mean);
+	out->runs = pr.runs;
+	out->cases = pr.n;
+	out->n = n;
+	out->prs = POWER_REPORT_PRS;
+	/* the order of `evalgate power`: no change first, then the drop, one stream */
+	eg_rng_init(&rng, POWER_REPORT_SEED);
+	out->false_blocks = power_simulate(rg, p, pr.n, 0, mean, n, out->prs, &rng);
+	out->caught = POWER_REPORT_DROP > mean ? 0
+		      : power_simulate(rg, p, pr.n, POWER_REPORT_DROP, mean, n, out->prs, &rng);
+	ret = 0;
+out:
+	free(p);
+	power_rates_release(&pr);
+	return ret;
 }
