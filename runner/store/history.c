@@ -1553,7 +1553,10 @@ int history_run_reopen(struct history *h, const char *run_id)
 	this_host(host, sizeof(host));
 	if (sqldb_prepare(&h->db,
 			  "UPDATE runs SET status = 'running', finished_at = NULL, verdict = NULL, "
-			  "owner_pid = ?2, owner_host = ?3, owner_since = ?4 "
+			  "owner_pid = ?2, owner_host = ?3, owner_since = ?4, "
+			  /* the scope says the run was resumed; its cases, hence partial, stay */
+			  "scope = CASE WHEN json_valid(scope) "
+			  "  THEN json_set(scope, '$.resumed', json('true')) ELSE scope END "
 			  "WHERE id = ?1", &st))
 		goto out_rollback;
 	sqldb_bind_text(st, 1, run_id);

@@ -379,7 +379,7 @@ int history_case_repeats(struct history *h, const char *run_id, const char *suit
 			 const char *case_id, int skip_errors, unsigned char *seen, int n);
 /*
  * take up a stored run again: status running, no finish time, verdict or
- * gate results, this process its owner. Refused (-1, reported) while the
+ * gate results, this process its owner, "resumed": true in its scope. Refused (-1, reported) while the
  * run is running and its owner is alive on this host.
  */
 int history_run_reopen(struct history *h, const char *run_id);
