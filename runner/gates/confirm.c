@@ -99,11 +99,7 @@ static int gate_flips(struct history *h, const char *run_id, const struct gates 
 		ret = rc < 0 ? -1 : 0;
 		goto out;
 	}
-	memset(&o, 0, sizeof(o));
-	o.suite = g->suite;
-	o.tag = g->tag;
-	o.exclude_flaky = rg->exclude_flaky;
-	o.count_errors = !rg->exclude_errors;
+	regression_compare_opts(g, &o);
 	o.on_case = collect_flip;
 	o.arg = fs;
 	ret = compare_runs(h, base.id, cand.id, &o, &cmp);

@@ -144,6 +144,17 @@ int regression_blocks(const struct regression_gate *rg, const struct compare_cou
 	return t && rg->confirm.max_asks && t->p_value < a && t->new_failures > t->fixed;
 }
 
+void regression_compare_opts(const struct eg_gate *g, struct compare_opts *o)
+{
+	const struct regression_gate *rg = g->ctx;
+
+	memset(o, 0, sizeof(*o));
+	o->suite = g->suite;
+	o->tag = g->tag;
+	o->exclude_flaky = rg->exclude_flaky;
+	o->count_errors = !rg->exclude_errors;
+}
+
 static void regression_release(struct eg_gate *g)
 {
 	struct regression_gate *rg = g->ctx;
@@ -334,11 +345,7 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 		goto out;
 	}
 	ro->baseline_id = xstrdup(base.id);
-	memset(&o, 0, sizeof(o));
-	o.suite = g->suite;
-	o.tag = g->tag;
-	o.exclude_flaky = rg->exclude_flaky;
-	o.count_errors = !rg->exclude_errors;
+	regression_compare_opts(g, &o);
 	o.on_case = compare_list_add;
 	o.arg = &list;
 	if (rg->confirm.max_asks) {

@@ -31,6 +31,10 @@ struct regression_gate {
 #define REGRESSION_DEFAULT_MIN_PAIRED 0.9
 
 struct compare_counts;
+struct compare_opts;
+struct eg_gate;
+/* the pairing options of regression gate g (its scope, flaky and error policies) into o */
+void regression_compare_opts(const struct eg_gate *g, struct compare_opts *o);
 /* the settings of a bare {"metric": "regression"} into rg (its baseline NULL: "latest") */
 void regression_defaults(struct regression_gate *rg);
 /*
