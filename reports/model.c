@@ -1,4 +1,5 @@
 #include "model.h"
+#include "strbuf.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -248,6 +249,31 @@ static void parse_unpaired(struct report_regression *r, const cJSON *arr)
 }
 
 /* 0 when the detail was read (or is absent); a detail that is not JSON is only warned about */
+static void parse_power(struct report_regression *r, const cJSON *p)
+{
+	if (!cJSON_IsObject(p))
+		return;
+	r->power_runs = j_long(p, "runs");
+	r->power_n = j_long(p, "n");
+	r->power_prs = j_long(p, "prs");
+	r->false_block = j_num(p, "false_block");
+	r->power = j_num(p, "power");
+	r->power_drop = j_num(p, "drop");
+	r->has_power = r->power_prs > 0 && !isnan(r->false_block) && !isnan(r->power) &&
+		       !isnan(r->power_drop);
+}
+
+void report_power_sentence(struct strbuf *sb, const struct report_regression *r)
+{
+	if (!r->has_power)
+		return;
+	strbuf_addf(sb, "This gate blocks about %.0f%% of unchanged PRs; it catches a %g-point "
+		    "drop %.0f%% of the time (simulated: %ld PRs of %ld cases from the case pass "
+		    "rates of %ld run%s up to the baseline, as evalgate power does).",
+		    100 * r->false_block, 100 * r->power_drop, 100 * r->power, r->power_prs,
+		    r->power_n, r->power_runs, r->power_runs == 1 ? "" : "s");
+}
+
 static int parse_regression(struct report_model *m, const struct report_gate *g)
 {
 	struct report_regression *r = &m->reg;
@@ -284,6 +310,7 @@ static int parse_regression(struct report_model *m, const struct report_gate *g)
 	r->flips_truncated |= j_true(d, "flips_truncated");
 	parse_unpaired(r, cJSON_GetObjectItemCaseSensitive(d, "unpaired"));
 	r->unpaired_truncated |= j_true(d, "unpaired_truncated");
+	parse_power(r, cJSON_GetObjectItemCaseSensitive(d, "power"));
 	cJSON_Delete(d);
 
 	for (i = 0; i < r->n_flips; i++) {

@@ -81,6 +81,10 @@ struct report_regression {
 	struct report_unpaired *unpaired;
 	size_t n_unpaired;
 	int unpaired_truncated;
+	/* the gate's estimate by simulation (detail "power"); has_power 0 without one */
+	int has_power;
+	long power_runs, power_n, power_prs;
+	double false_block, power, power_drop; /* shares of the simulated PRs; the drop */
 };
 
 /* attack success of the adversarial suites over the cases of one tag */
@@ -136,6 +140,11 @@ double report_attack_rate(const struct counts *c);
  * kappa 0.593; 2026-12-06T18:30:01Z", or "never calibrated (evalgate calibrate)"
  */
 void report_judge_text(struct strbuf *sb, const struct report_judge *j);
+/*
+ * "This gate blocks about 3% of unchanged PRs; it catches a 5-point drop 85%
+ * of the time (...)." into sb: plain text, no markup; nothing without an estimate
+ */
+void report_power_sentence(struct strbuf *sb, const struct report_regression *r);
 /* passed / (passed + failed), NaN when both are 0 */
 double report_pass_rate(const struct counts *c);
 

@@ -408,6 +408,15 @@ static void regression(struct report_out *o, const struct report_model *m)
 	strbuf_addf(sb, ". Not paired: %ld changed, %ld only in this run, %ld only in the "
 		    "baseline, %ld flaky.</p>\n", r->changed, r->only_in_candidate,
 		    r->only_in_baseline, r->flaky_excluded);
+	if (r->has_power) {
+		struct strbuf pw = STRBUF_INIT;
+
+		report_power_sentence(&pw, r);
+		strbuf_addstr(sb, "<p class=\"power\">");
+		txt(sb, pw.buf);
+		strbuf_addstr(sb, "</p>\n");
+		strbuf_release(&pw);
+	}
 	if (r->n_flips) {
 		strbuf_addstr(sb, "<table class=\"flips\"><thead><tr><th>change</th><th>suite</th>"
 				  "<th>case</th><th>before (baseline)</th><th>after (this run)</th>"

@@ -256,6 +256,11 @@ static void regression(struct strbuf *sb, const struct report_model *m)
 	strbuf_addf(sb, ". Not paired: %ld changed, %ld only in this run, %ld only in the "
 		    "baseline, %ld flaky.\n", r->changed, r->only_in_candidate, r->only_in_baseline,
 		    r->flaky_excluded);
+	if (r->has_power) {
+		strbuf_addch(sb, '\n');
+		report_power_sentence(sb, r);
+		strbuf_addch(sb, '\n');
+	}
 	if (!r->n_flips)
 		return;
 	strbuf_addstr(sb, "\n| change | suite | case | before | after |\n"

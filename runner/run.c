@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <pcre2.h>
 #include <omp.h>
 
 #include "agent.h"
@@ -400,7 +401,10 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 			rows[i].calls = j->calls_made[i];
 			rows[i].weight = j->scorers[i]->weight;
 		}
-	if (history_add_result(h, r->plan->run_id, &row))
+	if (r->plan->reask ? history_add_confirmation(h, r->plan->run_id,
+						      &(struct confirm_row){ row.suite, row.case_id,
+									     row.repeat, row.status })
+			   : history_add_result(h, r->plan->run_id, &row))
 		goto out;
 	if (cw) {
 		struct cache_entry *e;
@@ -776,7 +780,8 @@ static struct job *next_job(struct run *r)
 				r->st->skipped++;
 			}
 			if (r->cur_repeat < r->repeats) {
-				j = job_new(r, r->cur_suite, r->cur, r->cur_repeat++);
+				j = job_new(r, r->cur_suite, r->cur,
+					    r->plan->first_repeat + r->cur_repeat++);
 				job_setup_scorers(j);
 				return j;
 			}
@@ -1613,6 +1618,90 @@ out:
 }
 
 /* ---------------------------------------------------------------- run ids */
+
+/* a regular expression matching exactly the ids of cases in suite (each quoted) */
+static void reask_pattern(struct strbuf *re, const char *suite, const struct reask_case *cases,
+			  size_t n)
+{
+	size_t i;
+	const char *p;
+
+	strbuf_addstr(re, "^(?:");
+	for (i = 0; i < n; i++) {
+		if (strcmp(cases[i].suite, suite))
+			continue;
+		if (re->len > 4)
+			strbuf_addch(re, '|');
+		for (p = cases[i].case_id; *p; p++) {
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= '0' && *p <= '9') || (unsigned char)*p >= 0x80))
+				strbuf_addch(re, '\\');
+			strbuf_addch(re, *p);
+		}
+	}
+	strbuf_addstr(re, ")$");
+}
+
+int run_reask(const struct run_plan *plan, const struct reask_case *cases, size_t n, int sample,
+	      struct run_stats *st)
+{
+	struct strbuf re = STRBUF_INIT;
+	size_t i, k;
+	int ret = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < plan->n_suites && !ret; i++) {
+		struct run_plan p = *plan;
+		struct case_filter f;
+		struct run_stats one;
+		PCRE2_SIZE off;
+		int err;
+
+		for (k = 0; k < n && strcmp(cases[k].suite, plan->suites[i].name); k++)
+			;
+		if (k == n)
+			continue;
+		strbuf_reset(&re);
+		reask_pattern(&re, plan->suites[i].name, cases, n);
+		memset(&f, 0, sizeof(f));
+		f.id_re = pcre2_compile((PCRE2_SPTR)re.buf, re.len, PCRE2_UTF, &err, &off, NULL);
+		if (!f.id_re) {
+			ret = error("cannot select the cases to confirm in suite %s",
+				    plan->suites[i].name);
+			break;
+		}
+		p.suites = &plan->suites[i];
+		p.n_suites = 1;
+		p.filter = &f;
+		p.repeats = 1;
+		p.first_repeat = sample;
+		p.reask = 1;
+		p.no_cache = 1;
+		p.cache_only = 0;
+		p.stored = NULL;
+		p.retry_errors = 0;
+		p.seeded = 0;
+		p.progress = PROGRESS_NONE;
+		p.answers = NULL;
+		ret = run_execute(&p, &one);
+		pcre2_code_free(f.id_re);
+		st->total += one.total;
+		st->done += one.done;
+		st->pass += one.pass;
+		st->fail += one.fail;
+		st->error += one.error;
+		st->calls += one.calls;
+		st->interrupted |= one.interrupted;
+		st->fatal |= one.fatal;
+		st->cost_usd += one.cost_usd;
+		st->tokens += one.tokens;
+		st->elapsed_s += one.elapsed_s;
+		if (one.interrupted || one.fatal)
+			break;
+	}
+	strbuf_release(&re);
+	return ret;
+}
 
 void run_id_new(char *out, size_t n)
 {

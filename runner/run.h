@@ -76,6 +76,9 @@ struct run_plan {
 	const char *answers_run;       /* that run's id */
 	int seeded;                    /* take cases in the seeded order (always with a cap) */
 	unsigned long long seed;       /* of that order */
+	int first_repeat;              /* the repeat index of each case's first job (run_reask) */
+	int reask;                     /* store each answer as a confirmation re-ask
+					  (history_add_confirmation), not as a result */
 };
 
 struct run_stats {
@@ -96,6 +99,21 @@ struct run_stats {
 
 /* 0 when the run went through (possibly interrupted or fatal: see stats); -1 on an internal error */
 int run_execute(const struct run_plan *plan, struct run_stats *st);
+
+/* one case to ask again (strings borrowed) */
+struct reask_case {
+	const char *suite;             /* a suite of the plan */
+	const char *case_id;
+};
+/*
+ * Flip confirmation: ask each of cases once more as a fresh sample, repeat
+ * index `sample` (>= the run's repeats, so never through the response
+ * cache), and store the answers with history_add_confirmation, apart from
+ * the run's results. The plan is the run's (its suites, gateway, caps);
+ * st counts the re-asks. 0, or -1 on an internal error.
+ */
+int run_reask(const struct run_plan *plan, const struct reask_case *cases, size_t n, int sample,
+	      struct run_stats *st);
 
 /* install SIGINT/SIGTERM handlers that ask a run to stop */
 void run_signals_install(void);

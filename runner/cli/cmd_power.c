@@ -7,7 +7,8 @@
  * over its repeats follows the run's repeat policy). A simulated PR draws a
  * baseline and a candidate outcome for --n cases (each case once when --n
  * is the number of cases with a rate, else drawn with replacement) and is
- * decided by regression_blocks(), the decision the gate itself makes. A
+ * decided by regression_blocks(), the decision the gate itself makes
+ * (runner/gates/power.c, flip confirmation included). A
  * drop of D points lowers each case's rate in proportion to it, so the mean
  * pass rate falls by D points.
  */
@@ -17,11 +18,10 @@
 #include <string.h>
 
 #include "commands.h"
-#include "compare.h"
 #include "error.h"
 #include "gate.h"
-#include "hashmap.h"
 #include "history.h"
+#include "power.h"
 #include "regression.h"
 #include "rng.h"
 #include "stats.h"
@@ -44,74 +44,6 @@ struct power_opts {
 	long runs;                /* --runs: the last K complete runs */
 	const char *target;       /* --target; NULL: the config's */
 };
-
-/* per-case passes and verdicts over the runs, keyed "suite\0case_id" */
-struct case_rates {
-	struct hashmap index;     /* key -> 1 + index into pass and seen */
-	long *pass, *seen;
-	size_t n, alloc_p, alloc_s;
-};
-
-static int rates_add_run(struct history *h, const char *run_id, struct case_rates *cr)
-{
-	struct strbuf key = STRBUF_INIT;
-	struct case_iter *it = history_cases_open(h, run_id, NULL, NULL);
-	struct case_row row;
-	int rc;
-
-	if (!it)
-		return -1;
-	while ((rc = history_cases_next(it, &row)) > 0) {
-		uint64_t *slot;
-		int added;
-
-		if (row.status == RESULT_ERROR)
-			continue;
-		strbuf_reset(&key);
-		strbuf_addstr(&key, row.suite);
-		strbuf_addch(&key, '\0');
-		strbuf_addstr(&key, row.case_id);
-		slot = hashmap_put_str(&cr->index, key.buf, key.len, &added);
-		if (added) {
-			XGROW(cr->pass, cr->n + 1, cr->alloc_p);
-			XGROW(cr->seen, cr->n + 1, cr->alloc_s);
-			cr->pass[cr->n] = cr->seen[cr->n] = 0;
-			*slot = ++cr->n;
-		}
-		cr->pass[*slot - 1] += row.status == RESULT_PASS;
-		cr->seen[*slot - 1]++;
-	}
-	history_cases_close(it);
-	strbuf_release(&key);
-	return rc < 0 ? -1 : 0;
-}
-
-/* one estimate: the share of prs simulated PRs the gate blocks */
-static long simulate(const struct regression_gate *rg, const double *p, size_t m, double drop,
-		     double mean_p, size_t n, long prs, struct eg_rng *rng)
-{
-	struct compare_counts c;
-	long blocked = 0, k;
-	size_t i;
-
-	for (k = 0; k < prs; k++) {
-		memset(&c, 0, sizeof(c));
-		for (i = 0; i < n; i++) {
-			double pb = p[n == m ? i : (size_t)eg_rng_below(rng, m)];
-			double pc = mean_p > 0 ? pb - drop * pb / mean_p : pb;
-			/* uniform in [0, 1) from the top 53 bits */
-			int b = (double)(eg_rng_next(rng) >> 11) * 0x1.0p-53 < pb;
-			int a = (double)(eg_rng_next(rng) >> 11) * 0x1.0p-53 < pc;
-
-			c.new_failures += b && !a;
-			c.fixed += !b && a;
-		}
-		c.pairs = (long)n;
-		c.p_value = mcnemar_exact_p(c.new_failures, c.fixed);
-		blocked += regression_blocks(rg, &c);
-	}
-	return blocked;
-}
 
 static void print_rate(const char *what, long k, long prs)
 {
@@ -168,22 +100,18 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_STRING_(0, "target", &o.target, "NAME", "the target (default: the config's)"),
 		OPT_END_(),
 	};
-	struct case_rates cr;
+	struct power_rates cr;
 	struct regression_gate dflt;
 	const struct regression_gate *rg;
 	struct gates gs;
-	struct run_filter f;
-	struct run_iter it;
-	const struct run_info *ri;
 	struct eg_rng rng;
 	double drops[16], *p = NULL, mean_p = 0;
-	size_t n_drops, i, m, n, runs = 0;
-	int nops, rc = EG_EXIT_USAGE, got;
+	size_t n_drops, i, m, n;
+	int nops, rc = EG_EXIT_USAGE;
 	long blocked;
 
 	memset(&gs, 0, sizeof(gs));
-	memset(&cr, 0, sizeof(cr));
-	hashmap_init_str(&cr.index, 64);
+	power_rates_init(&cr);
 	nops = cmd_start(ctx, argc, argv, opts, usage);
 	if (nops < 0) {
 		rc = ctx->rc;
@@ -210,20 +138,7 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 	rg = gate_settings(ctx, &gs, &dflt);
 
 	rc = EG_EXIT_INFRA;
-	memset(&f, 0, sizeof(f));
-	f.target = o.target;
-	f.complete = 1;
-	f.newest_first = 1;
-	f.limit = (size_t)o.runs;
-	if (history_runs_begin(ctx->h, &f, &it))
-		goto out;
-	while ((got = history_runs_next(&it, &ri)) > 0) {
-		if (rates_add_run(ctx->h, ri->id, &cr))
-			break;
-		runs++;
-	}
-	history_runs_end(&it);
-	if (got != 0)
+	if (power_rates_add_target(&cr, ctx->h, o.target, NULL, (size_t)o.runs))
 		goto out;
 	rc = EG_EXIT_USAGE;
 	if (!cr.n) {
@@ -231,11 +146,7 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	m = cr.n;
-	p = xcalloc(m, sizeof(*p));
-	for (i = 0; i < m; i++) {
-		p[i] = (double)cr.pass[i] / (double)cr.seen[i];
-		mean_p += p[i] / (double)m;
-	}
+	p = power_rates_values(&cr, &mean_p);
 	n = o.n ? (size_t)o.n : m;
 
 	printf("regression gate: ");
@@ -243,11 +154,14 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		printf("alpha %g", rg->alpha);
 	if (rg->has_max_new_failures)
 		printf("%smax_new_failures %ld", rg->has_alpha ? ", " : "", rg->max_new_failures);
+	if (rg->confirm.max_asks)
+		printf(", flip confirmation (max_asks %d, max_extra_calls %g)", rg->confirm.max_asks,
+		       rg->confirm.max_extra_calls);
 	printf("\ncase pass rates: %zu cases from %zu complete run%s of target %s, mean %.1f%%\n",
-	       m, runs, runs == 1 ? "" : "s", o.target, 100 * mean_p);
+	       m, cr.runs, cr.runs == 1 ? "" : "s", o.target, 100 * mean_p);
 	printf("simulated: %ld PRs of %zu cases each, seed %ld\n", o.prs, n, o.seed);
 	eg_rng_init(&rng, (unsigned long long)o.seed);
-	blocked = simulate(rg, p, m, 0, mean_p, n, o.prs, &rng);
+	blocked = power_simulate(rg, p, m, 0, mean_p, n, o.prs, &rng);
 	print_rate("no change:     false-block rate", blocked, o.prs);
 	putchar('\n');
 	for (i = 0; i < n_drops; i++) {
@@ -256,7 +170,7 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		size_t nn;
 
 		snprintf(what, sizeof(what), "drop %4g pts: power", drops[i]);
-		blocked = simulate(rg, p, m, d, mean_p, n, o.prs, &rng);
+		blocked = power_simulate(rg, p, m, d, mean_p, n, o.prs, &rng);
 		print_rate(what, blocked, o.prs);
 		if (d > mean_p) {
 			printf("; the mean pass rate is under %g points\n", drops[i]);
@@ -265,7 +179,7 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		/* the n that reaches POWER_TARGET: double n until the power does */
 		for (nn = n; (double)blocked < POWER_TARGET * (double)o.prs && nn < POWER_MAX_N;) {
 			nn = nn * 2 > POWER_MAX_N ? POWER_MAX_N : nn * 2;
-			blocked = simulate(rg, p, m, d, mean_p, nn, o.prs, &rng);
+			blocked = power_simulate(rg, p, m, d, mean_p, nn, o.prs, &rng);
 		}
 		if ((double)blocked >= POWER_TARGET * (double)o.prs)
 			printf("; 80%% power by n = %zu\n", nn);
@@ -275,9 +189,7 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 	rc = EG_EXIT_OK;
 out:
 	free(p);
-	free(cr.pass);
-	free(cr.seen);
-	hashmap_release(&cr.index);
+	power_rates_release(&cr);
 	gates_release(&gs);
 	return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "baseline.h"
 #include "commands.h"
+#include "confirm.h"
 #include "error.h"
 #include "estimate.h"
 #include "gate.h"
@@ -808,6 +809,28 @@ static int resume_spent(struct history *h, const char *run_id, struct run_plan *
 	return history_run_spend(h, run_id, &plan->spent_cost_usd, &plan->spent_tokens);
 }
 
+/* the re-asks of flip confirmation (confirm.h), made through the run's plan */
+static int reask_cases(void *arg, const struct confirm_case *cases, size_t n, int sample,
+		       long *asked)
+{
+	const struct run_plan *plan = arg;
+	struct reask_case *rc = xcalloc(n + 1, sizeof(*rc));
+	struct run_stats st;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		rc[i].suite = cases[i].suite;
+		rc[i].case_id = cases[i].case_id;
+	}
+	ret = run_reask(plan, rc, n, sample, &st);
+	*asked = st.done;
+	free(rc);
+	if (ret)
+		return -1;
+	return st.interrupted || st.fatal;
+}
+
 static int execute(struct run_cli *o, struct setup *s)
 {
 	struct run_plan plan;
@@ -868,6 +891,9 @@ static int execute(struct run_cli *o, struct setup *s)
 			"nothing against the cap", s->cfg.target.model);
 	run_signals_install();
 	run_rc = run_execute(&plan, &st);
+	if (!run_rc && !st.interrupted && !st.fatal && !st.budget_exhausted && !answers &&
+	    confirm_run(h, run_id, &s->gates, repeats, st.total, reask_cases, &plan))
+		run_rc = -1;
 	free((char *)plan.cache_path);
 	history_close(stored);
 	history_close(answers);

@@ -20,12 +20,46 @@
 #include "baseline.h"
 #include "compare.h"
 #include "jsonw.h"
+#include "power.h"
 #include "regression.h"
 #include "xalloc.h"
 #include "banned.h"
 
 static const char *const regression_fields[] = { "baseline", "max_new_failures", "alpha",
-						 "exclude_flaky", "errors", "min_paired", NULL };
+						 "exclude_flaky", "errors", "min_paired", "confirm", NULL };
+static const char *const confirm_fields[] = { "max_extra_calls", "max_asks", NULL };
+
+/* "confirm": true (the defaults), false, or {"max_extra_calls", "max_asks"} */
+static int confirm_parse(const struct gate_parse *p, struct confirm_opts *co)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p->spec, "confirm");
+	char prefix[80], field[64];
+	double asks = CONFIRM_DEFAULT_MAX_ASKS;
+
+	co->max_extra_calls = CONFIRM_DEFAULT_MAX_EXTRA_CALLS;
+	co->max_asks = 0;
+	if (!v || cJSON_IsFalse(v))
+		return 0;
+	if (cJSON_IsTrue(v)) {
+		co->max_asks = CONFIRM_DEFAULT_MAX_ASKS;
+		return 0;
+	}
+	gate_field(p, "confirm", field, sizeof(field));
+	if (!cJSON_IsObject(v))
+		return jdoc_error(p->doc, v, field, "expected true, false or an object such as "
+				  "{\"max_extra_calls\": 0.25}");
+	snprintf(prefix, sizeof(prefix), "%s.", field);
+	if (jdoc_check_keys(p->doc, v, prefix, confirm_fields) ||
+	    jdoc_number(p->doc, v, prefix, "max_extra_calls", 0, 0, 10, &co->max_extra_calls) ||
+	    jdoc_number(p->doc, v, prefix, "max_asks", 0, 1, CONFIRM_MAX_ASKS_LIMIT, &asks))
+		return -1;
+	if (asks != (int)asks)
+		return jdoc_error(p->doc, cJSON_GetObjectItem(v, "max_asks"),
+				  gate_field(p, "confirm.max_asks", field, sizeof(field)),
+				  "expected a whole number");
+	co->max_asks = (int)asks;
+	return 0;
+}
 
 static int regression_parse(struct eg_gate *g, const struct gate_parse *p)
 {
@@ -33,6 +67,7 @@ static int regression_parse(struct eg_gate *g, const struct gate_parse *p)
 	const char *baseline = "latest", *why, *errors;
 	char prefix[64], field[64];
 	double v;
+	int bare;
 
 	g->ctx = rg;
 	gate_field(p, "", prefix, sizeof(prefix));
@@ -60,7 +95,8 @@ static int regression_parse(struct eg_gate *g, const struct gate_parse *p)
 		return jdoc_error(p->doc, cJSON_GetObjectItem(p->spec, "alpha"),
 				  gate_field(p, "alpha", field, sizeof(field)),
 				  "expected a significance level between 0 and 1, such as 0.05");
-	if (!rg->has_max_new_failures && !rg->has_alpha) {
+	bare = !rg->has_max_new_failures && !rg->has_alpha;
+	if (bare) {
 		/* a bare regression gate: the recommended test (docs/gates.md) */
 		rg->has_alpha = 1;
 		rg->alpha = REGRESSION_DEFAULT_ALPHA;
@@ -77,6 +113,10 @@ static int regression_parse(struct eg_gate *g, const struct gate_parse *p)
 	rg->min_paired = REGRESSION_DEFAULT_MIN_PAIRED;
 	if (jdoc_number(p->doc, p->spec, prefix, "min_paired", 0, 0, 1, &rg->min_paired))
 		return -1;
+	if (confirm_parse(p, &rg->confirm))
+		return -1;
+	if (bare && !cJSON_GetObjectItemCaseSensitive(p->spec, "confirm"))
+		rg->confirm.max_asks = CONFIRM_DEFAULT_MAX_ASKS; /* on in the recommended gate */
 	return 0;
 }
 
@@ -86,13 +126,33 @@ void regression_defaults(struct regression_gate *rg)
 	rg->has_alpha = 1;
 	rg->alpha = REGRESSION_DEFAULT_ALPHA;
 	rg->min_paired = REGRESSION_DEFAULT_MIN_PAIRED;
+	rg->confirm.max_extra_calls = CONFIRM_DEFAULT_MAX_EXTRA_CALLS;
+	rg->confirm.max_asks = CONFIRM_DEFAULT_MAX_ASKS;
 }
 
-int regression_blocks(const struct regression_gate *rg, const struct compare_counts *c)
+int regression_blocks(const struct regression_gate *rg, const struct compare_counts *c,
+		      const struct confirm_tally *t)
 {
+	double a = rg->confirm.max_asks ? rg->alpha / 2 : rg->alpha;
+
 	if (rg->has_max_new_failures && c->new_failures > rg->max_new_failures)
 		return 1;
-	return rg->has_alpha && c->p_value < rg->alpha && c->new_failures > c->fixed;
+	if (!rg->has_alpha)
+		return 0;
+	if (c->p_value < a && c->new_failures > c->fixed)
+		return 1;
+	return t && rg->confirm.max_asks && t->p_value < a && t->new_failures > t->fixed;
+}
+
+void regression_compare_opts(const struct eg_gate *g, struct compare_opts *o)
+{
+	const struct regression_gate *rg = g->ctx;
+
+	memset(o, 0, sizeof(*o));
+	o->suite = g->suite;
+	o->tag = g->tag;
+	o->exclude_flaky = rg->exclude_flaky;
+	o->count_errors = !rg->exclude_errors;
 }
 
 static void regression_release(struct eg_gate *g)
@@ -109,6 +169,10 @@ struct regression_outcome {
 	char *baseline_id;        /* the resolved baseline, or NULL */
 	struct strbuf why;        /* why there was no comparison, empty when there was one */
 	struct compare_counts c;  /* the counts over the gate's scope */
+	int confirmed;            /* the gate confirms flips: t holds the tally */
+	int has_power;            /* est holds the gate's estimated false-block rate and power */
+	struct power_estimate est;
+	struct confirm_tally t;   /* what the run's re-asks say about the flips */
 };
 
 static void regression_result_release(struct gate_result *res)
@@ -177,6 +241,34 @@ static void regression_detail(struct strbuf *sb, const struct regression_gate *r
 	jsonw_member_int(&w, "errors_excluded", c->errors);
 	jsonw_member_int(&w, "errors_counted", c->cand_errors);
 	jsonw_member_num(&w, "min_paired", rg->min_paired);
+	if (ro->has_power) {
+		/* what this gate does to the suite, by simulation (power.h) */
+		jsonw_key(&w, "power");
+		jsonw_object_begin(&w);
+		jsonw_member_int(&w, "runs", (long)ro->est.runs);
+		jsonw_member_int(&w, "cases", (long)ro->est.cases);
+		jsonw_member_int(&w, "n", (long)ro->est.n);
+		jsonw_member_int(&w, "prs", ro->est.prs);
+		jsonw_member_int(&w, "seed", POWER_REPORT_SEED);
+		jsonw_member_num(&w, "false_block", (double)ro->est.false_blocks / (double)ro->est.prs);
+		jsonw_member_num(&w, "drop", POWER_REPORT_DROP);
+		jsonw_member_num(&w, "power", (double)ro->est.caught / (double)ro->est.prs);
+		jsonw_object_end(&w);
+	}
+	if (rg->confirm.max_asks) {
+		jsonw_key(&w, "confirm");
+		jsonw_object_begin(&w);
+		jsonw_member_num(&w, "max_extra_calls", rg->confirm.max_extra_calls);
+		jsonw_member_int(&w, "max_asks", rg->confirm.max_asks);
+		jsonw_member_int(&w, "calls", ro->t.calls);
+		jsonw_member_int(&w, "asked", ro->t.asked);
+		jsonw_member_int(&w, "new_failures", ro->t.new_failures);
+		jsonw_member_int(&w, "fixed", ro->t.fixed);
+		jsonw_member_int(&w, "passing", ro->t.passing);
+		jsonw_member_int(&w, "undecided", ro->t.undecided);
+		jsonw_member_num(&w, "p_value", l ? ro->t.p_value : NAN);
+		jsonw_object_end(&w);
+	}
 	if (ro->why.len)
 		jsonw_member_str(&w, "error", ro->why.buf);
 	jsonw_key(&w, "flips");
@@ -228,8 +320,10 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 	struct compare_result cmp;
 	struct compare_list list;
 	struct compare_opts o;
-	int rc, ret = -1;
+	struct confirm_state cs;
+	int rc, cs_loaded = 0, ret = -1;
 
+	memset(&cs, 0, sizeof(cs));
 	res->state = ro;
 	strbuf_init(&ro->why, 0);
 	no_counts(&ro->c);
@@ -251,16 +345,27 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 		goto out;
 	}
 	ro->baseline_id = xstrdup(base.id);
-	memset(&o, 0, sizeof(o));
-	o.suite = g->suite;
-	o.tag = g->tag;
-	o.exclude_flaky = rg->exclude_flaky;
-	o.count_errors = !rg->exclude_errors;
+	regression_compare_opts(g, &o);
 	o.on_case = compare_list_add;
 	o.arg = &list;
+	if (rg->confirm.max_asks) {
+		/* the re-asks of the run decide the confirmed flips */
+		cs_loaded = 1;
+		if (confirm_state_load(&cs, h, cand.id, rg->confirm.max_asks))
+			goto out;
+		cs.next = compare_list_add;
+		cs.next_arg = &list;
+		o.on_case = confirm_on_case;
+		o.arg = &cs;
+	}
 	if (compare_runs(h, base.id, cand.id, &o, &cmp))
 		goto out;
 	ro->c = cmp.all;
+	if (rg->confirm.max_asks) {
+		confirm_state_finish(&cs);
+		ro->confirmed = 1;
+		ro->t = cs.t;
+	}
 	row->value = (double)ro->c.new_failures;
 	row->n = ro->c.pairs;
 	row->lo = ro->c.diff_lo;
@@ -280,16 +385,45 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 			    100 * paired_fraction(&ro->c), rg->min_paired, ro->c.changed,
 			    ro->c.only_in_candidate, ro->c.errors, ro->c.flaky_excluded);
 	} else {
-		row->pass = !regression_blocks(rg, &ro->c);
+		row->pass = !regression_blocks(rg, &ro->c, ro->confirmed ? &ro->t : NULL);
 	}
+	rc = power_estimate(rg, h, cand.target, base.id, (size_t)compare_cases_in_scope(&ro->c),
+			    &ro->est);
+	if (rc < 0)
+		goto out;
+	ro->has_power = rc == 0;
 	regression_detail(&res->detail, rg, ref, ro, &list);
 	ret = 0;
 out:
+	if (cs_loaded)
+		confirm_state_release(&cs);
 	compare_list_release(&list);
 	compare_result_release(&cmp);
 	run_info_release(&base);
 	run_info_release(&cand);
 	return ret;
+}
+
+/* the line of flip confirmation: what the re-asks said, and its test */
+static void regression_print_confirm(FILE *out, const struct regression_gate *rg,
+				     const struct confirm_tally *t)
+{
+	double a = rg->alpha / 2;
+
+	if (t->calls < 0) {
+		fprintf(out, "        confirmed: no re-asks recorded with this run\n");
+		return;
+	}
+	fprintf(out, "        confirmed by %ld re-ask%s: %ld new failure%s and %ld fixed case%s "
+		"failed %d re-ask%s in a row, %ld flip%s passed one, %ld undecided; McNemar p = %.4g",
+		t->calls, t->calls == 1 ? "" : "s", t->new_failures,
+		t->new_failures == 1 ? "" : "s", t->fixed, t->fixed == 1 ? "" : "s",
+		rg->confirm.max_asks, rg->confirm.max_asks == 1 ? "" : "s", t->passing,
+		t->passing == 1 ? "" : "s", t->undecided, t->p_value);
+	if (rg->has_alpha)
+		fprintf(out, " %s %g%s", t->p_value < a ? "<" : ">=", a,
+			t->p_value < a && t->new_failures > t->fixed ? ": a confirmed drop" : "");
+	fputc('\n', out);
 }
 
 /* the gate line and a short summary (pairs, new failures, fixed, p) */
@@ -314,7 +448,12 @@ static void regression_print(FILE *out, const struct eg_gate *g, const struct ga
 			rg->max_new_failures);
 	else
 		fprintf(out, ", %ld fixed", c->fixed);
-	if (rg->has_alpha)
+	if (rg->has_alpha && ro->confirmed)
+		fprintf(out, " (p=%.2g %s %g, half of alpha %g%s)", c->p_value,
+			c->p_value < rg->alpha / 2 ? "<" : ">=", rg->alpha / 2, rg->alpha,
+			c->p_value < rg->alpha / 2 && c->new_failures > c->fixed
+			? ": significant drop" : "");
+	else if (rg->has_alpha)
 		fprintf(out, " (p=%.2g %s alpha %g%s)", c->p_value,
 			c->p_value < rg->alpha ? "<" : ">=", rg->alpha,
 			c->p_value < rg->alpha && c->new_failures > c->fixed ? ": significant drop"
@@ -338,6 +477,8 @@ static void regression_print(FILE *out, const struct eg_gate *g, const struct ga
 			"%ld errored, %ld flaky", c->changed, c->only_in_baseline,
 			c->only_in_candidate, c->errors, c->flaky_excluded);
 	fputc('\n', out);
+	if (ro->confirmed)
+		regression_print_confirm(out, rg, &ro->t);
 }
 
 const struct gate_type gate_regression = {

@@ -10,6 +10,8 @@
 #ifndef EG_REGRESSION_H
 #define EG_REGRESSION_H
 
+#include "confirm.h"
+
 #define REGRESSION_LIST_MAX 200   /* flips and unpaired cases stored in the gate's detail */
 
 struct regression_gate {
@@ -21,6 +23,7 @@ struct regression_gate {
 	int exclude_errors;       /* "errors": "exclude": errored cases left out of the pairs
 				     (0.3.0); default "count": a candidate's error is a failure */
 	double min_paired;        /* least share of the cases in scope that must be paired */
+	struct confirm_opts confirm; /* "confirm": flip confirmation (max_asks 0: off) */
 };
 
 /* the recommended configuration a bare {"metric": "regression"} gets (docs/gates.md) */
@@ -28,13 +31,20 @@ struct regression_gate {
 #define REGRESSION_DEFAULT_MIN_PAIRED 0.9
 
 struct compare_counts;
+struct compare_opts;
+struct eg_gate;
+/* the pairing options of regression gate g (its scope, flaky and error policies) into o */
+void regression_compare_opts(const struct eg_gate *g, struct compare_opts *o);
 /* the settings of a bare {"metric": "regression"} into rg (its baseline NULL: "latest") */
 void regression_defaults(struct regression_gate *rg);
 /*
  * The decision of a regression gate over enough pairs: 1 when c blocks
  * (more new failures than max_new_failures, or a significant drop: McNemar
- * p < alpha with b > c). The gate and `evalgate power` both decide here.
+ * p < alpha with b > c). With confirmation the first-pass test and the test
+ * of the confirmed flips t (NULL: none) each take half of alpha, and either
+ * blocks. The gate and `evalgate power` both decide here.
  */
-int regression_blocks(const struct regression_gate *rg, const struct compare_counts *c);
+int regression_blocks(const struct regression_gate *rg, const struct compare_counts *c,
+		      const struct confirm_tally *t);
 
 #endif

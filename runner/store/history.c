@@ -245,6 +245,16 @@ static const char *const migrations[] = {
 	"ALTER TABLE calibrations ADD COLUMN self_all_agree REAL;"
 	"ALTER TABLE calibrations ADD COLUMN self_pairwise REAL;"
 	"ALTER TABLE calibrations ADD COLUMN self_fleiss REAL;",
+	/*
+	 * 13 (confirm): flip confirmation. A re-ask of a flipped case is a
+	 * fresh sample (sample: its repeat index, at or past the run's repeats)
+	 * kept apart from the results, so counts and reports stay those of
+	 * the run; confirm_calls: the re-asks made (NULL: none was asked for).
+	 */
+	"CREATE TABLE confirmations (run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  suite TEXT NOT NULL, case_id TEXT NOT NULL, sample INTEGER NOT NULL,"
+	"  status TEXT NOT NULL, PRIMARY KEY (run_id, suite, case_id, sample)) WITHOUT ROWID;"
+	"ALTER TABLE runs ADD COLUMN confirm_calls INTEGER;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -1555,7 +1565,10 @@ int history_run_reopen(struct history *h, const char *run_id)
 	this_host(host, sizeof(host));
 	if (sqldb_prepare(&h->db,
 			  "UPDATE runs SET status = 'running', finished_at = NULL, verdict = NULL, "
-			  "owner_pid = ?2, owner_host = ?3, owner_since = ?4 "
+			  "owner_pid = ?2, owner_host = ?3, owner_since = ?4, "
+			  /* the scope says the run was resumed; its cases, hence partial, stay */
+			  "scope = CASE WHEN json_valid(scope) "
+			  "  THEN json_set(scope, '$.resumed', json('true')) ELSE scope END "
 			  "WHERE id = ?1", &st))
 		goto out_rollback;
 	sqldb_bind_text(st, 1, run_id);

@@ -379,7 +379,7 @@ int history_case_repeats(struct history *h, const char *run_id, const char *suit
 			 const char *case_id, int skip_errors, unsigned char *seen, int n);
 /*
  * take up a stored run again: status running, no finish time, verdict or
- * gate results, this process its owner. Refused (-1, reported) while the
+ * gate results, this process its owner, "resumed": true in its scope. Refused (-1, reported) while the
  * run is running and its owner is alive on this host.
  */
 int history_run_reopen(struct history *h, const char *run_id);
@@ -521,6 +521,25 @@ int history_run_tags(struct history *h, const char *run_id, const char *kind,
 int history_set_rescored_from(struct history *h, const char *run_id, const char *from);
 /* a lookup: the run whose answers run_id scored again, into out (reset first) */
 int history_rescored_from(struct history *h, const char *run_id, struct strbuf *out);
+
+/* --- flip confirmation (regression gates' "confirm"): history_confirm.c --- */
+
+/* one re-ask of a flipped case (strings borrowed) */
+struct confirm_row {
+	const char *suite;
+	const char *case_id;
+	int sample;               /* its repeat index: the run's repeats + the round */
+	enum result_status status;
+};
+/* store one re-ask of run_id (inside a batch or on its own) */
+int history_add_confirmation(struct history *h, const char *run_id, const struct confirm_row *c);
+/* each re-ask of run_id in (suite, case_id, sample) order; nonzero from fn stops the walk */
+int history_confirmations(struct history *h, const char *run_id,
+			  int (*fn)(const struct confirm_row *c, void *arg), void *arg);
+/* the re-asks run_id made (runs.confirm_calls) */
+int history_set_confirm_calls(struct history *h, const char *run_id, long calls);
+/* into *calls; -1 when none was recorded (no confirmation asked for) */
+int history_confirm_calls(struct history *h, const char *run_id, long *calls);
 
 /* --- judge calibrations (evalgate calibrate): history_calibrate.c --- */
 

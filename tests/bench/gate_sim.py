@@ -8,7 +8,9 @@ Each simulated pull request is a baseline run and a candidate run of
 each case is right with that case's probability (`pass_p` rules; every run
 draws afresh). The candidate runs with `--baseline <the baseline run>` and
 three regression gates side by side, so one pair of runs judges all three
-configurations. The same baseline run serves one no-change candidate and one
+configurations (the default gate's confirmation re-asks are made in the
+candidate run and counted: the calls column is the candidate's calls over one
+run's, averaged over the PRs). The same baseline run serves one no-change candidate and one
 candidate per drop; a drop of D points lowers the pass probability of the
 most reliable cases (each to 0, the last one partly) until the expected pass
 rate is D points lower.
@@ -32,7 +34,10 @@ import tempfile
 import time
 
 GATES = [
+    # the recommended default: alpha 0.1 and flip confirmation (max_extra_calls 0.25,
+    # max_asks 2); its re-asks are the only extra calls of the candidate run
     ("default", {"metric": "regression"}),
+    ("no-confirm", {"metric": "regression", "confirm": False}),
     ("alpha.05", {"metric": "regression", "alpha": 0.05}),
     ("readme-0.3", {"metric": "regression", "max_new_failures": 0, "alpha": 0.05,
                     "exclude_flaky": True}),
@@ -161,6 +166,13 @@ class Runner:
             sys.exit("missing gates in run %s: %s" % (run_id, sorted(out)))
         return out
 
+    def confirm_calls(self, run_id):
+        con = sqlite3.connect(self.db)
+        row = con.execute("select coalesce(confirm_calls, 0) from runs where id = ?",
+                          (run_id,)).fetchone()
+        con.close()
+        return row[0]
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -178,8 +190,9 @@ def main():
     mock = os.path.join(build, "tests", "mock_gateway")
     drops = [0.0] + [float(x) for x in a.drops.split(",") if x]
     print("command: %s" % " ".join([sys.argv[0]] + sys.argv[1:]), flush=True)
-    print("%-8s %5s %5s %-11s %7s  %-18s %s" % ("suite", "n", "drop", "gate", "PRs", "blocked",
-                                                "95% interval"), flush=True)
+    print("%-8s %5s %5s %-11s %7s  %-18s %-14s %s" % ("suite", "n", "drop", "gate", "PRs",
+                                                      "blocked", "95% interval", "calls"),
+          flush=True)
     for kind in a.suites.split(","):
         for n in [int(x) for x in a.n.split(",")]:
             tmp = tempfile.mkdtemp(prefix="evalgate-gate-sim.")
@@ -192,6 +205,7 @@ def main():
                     mocks.append(Mock(mock, tmp, "m%d" % k, dropped(ps, d) if d else ps,
                                       a.seed * 1000 + k))
                 counts = {(d, name): 0 for d in drops for name, _ in GATES}
+                extra = {d: 0 for d in drops}
                 t0 = time.time()
                 for _ in range(a.prs):
                     if os.path.exists(runner.db):
@@ -201,14 +215,16 @@ def main():
                         cand = runner.run(runner.cand_cfg, mocks[k].url, ["--baseline", base])
                         for name, blocked in runner.blocks(cand, base).items():
                             counts[(d, name)] += blocked
+                        extra[d] += runner.confirm_calls(cand)
                 secs = time.time() - t0
                 for d in drops:
                     for name, _ in GATES:
                         k = counts[(d, name)]
                         p, lo, hi = wilson(k, a.prs)
-                        print("%-8s %5d %5g %-11s %7d  %4d = %5.1f%%      [%.1f, %.1f]"
-                              % (kind, n, d, name, a.prs, k, 100 * p, 100 * lo, 100 * hi),
-                              flush=True)
+                        calls = 1 + extra[d] / float(a.prs * n) if name == "default" else 1
+                        print("%-8s %5d %5g %-11s %7d  %4d = %5.1f%%      %-14s %.3fx"
+                              % (kind, n, d, name, a.prs, k, 100 * p,
+                                 "[%.1f, %.1f]" % (100 * lo, 100 * hi), calls), flush=True)
                 print("# %s n=%d: %d PRs, %d runs in %.0f s" % (kind, n, a.prs,
                                                              a.prs * len(mocks) + a.prs, secs),
                       flush=True)

@@ -29,7 +29,8 @@ expect_grep "names --drop" "\-\-drop: '0'" "$T/err"
 
 expect_rc "power --drop 5,50 --prs 300 --seed 7" 0 power --drop 5,50 --prs 300 --seed 7
 cp "$T/out" first.txt
-expect_grep "the gate it simulates: the config's, alpha 0.1" "^regression gate: alpha 0.1$" first.txt
+expect_grep "the gate it simulates: the config's, alpha 0.1 with flip confirmation" \
+	"^regression gate: alpha 0.1, flip confirmation (max_asks 2, max_extra_calls 0.25)$" first.txt
 expect_grep "the rates: 40 cases from 3 runs" "case pass rates: 40 cases from 3 complete runs of target it-bot, mean 96.7%" first.txt
 expect_grep "the false-block rate with its interval" "^no change:     false-block rate [0-9.]*% (95% CI [0-9.]*%..[0-9.]*%, [0-9]* of 300 PRs)$" first.txt
 fb=$(sed -n 's/^no change: *false-block rate \([0-9]*\).*/\1/p' first.txt)
@@ -47,5 +48,23 @@ expect_rc "a max_new_failures gate" 0 "$EG_BIN" power --config strict.json --his
 expect_grep "its settings" "^regression gate: max_new_failures 0$" "$T/out"
 fb=$(sed -n 's/^no change: *false-block rate \([0-9]*\).*/\1/p' "$T/out")
 expect_eq "max_new_failures 0 blocks most unchanged PRs on a flaky suite" "1" "$([ "$fb" -ge 50 ] && echo 1)"
+
+# the reports show the gate's estimate next to its verdict, computed as `evalgate power`
+# computes it over the same runs (the last 5 complete runs up to the baseline), seeded
+expect_rc "power as the gate estimates it" 0 power --drop 5 --prs 400 --seed 1 --runs 5
+fb=$(sed -n 's/^no change: *false-block rate \([0-9.]*\)%.*/\1/p' "$T/out")
+pw=$(sed -n 's/^drop    5 pts: power \([0-9.]*\)%.*/\1/p' "$T/out")
+want=$(printf 'This gate blocks about %.0f%% of unchanged PRs; it catches a 5-point drop %.0f%% of the time (simulated: 400 PRs of 40 cases from the case pass rates of 3 runs up to the baseline' "$fb" "$pw")
+: >script.jsonl
+start_mock script.jsonl
+expect_rc "a candidate with reports" 0 run --markdown pr.md --html pr.html
+cand=$(sql "select id from runs order by started_at desc limit 1")
+expect_grep "Markdown: the estimate beside the regression verdict" "$want" pr.md
+expect_grep "HTML: the same sentence" "$want" pr.html
+expect_eq "stored in the gate's detail" "400|40|3|1|0.05" \
+	"$(sql "select json_extract(detail, '\$.power.prs') || '|' || json_extract(detail, '\$.power.n') || '|' || json_extract(detail, '\$.power.runs') || '|' || json_extract(detail, '\$.power.seed') || '|' || json_extract(detail, '\$.power.drop') from gates where run_id = '$cand'")"
+expect_rc "gate ID again: the same estimate" 0 "$EG_BIN" gate "$cand" --config cfg.json --history "$T/h.db"
+expect_rc "report again" 0 "$EG_BIN" report "$cand" --history "$T/h.db" --markdown pr2.md
+expect_grep "reproducible" "$want" pr2.md
 
 finish
