@@ -10,8 +10,10 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "case.h"
 #include "jsonutil.h"
 #include "jsonw.h"
+#include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -407,4 +409,79 @@ int agent_call_failed(const cJSON *call)
 	return cJSON_GetObjectItemCaseSensitive(call, "error") != NULL ||
 	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(call, "undeclared")) ||
 	       cJSON_GetObjectItemCaseSensitive(call, "result_error") != NULL;
+}
+
+/* ------------------------------------------------------------ conversations */
+
+cJSON *agent_turn_steps(const cJSON *trajectory, int turn)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *st;
+
+	cJSON_ArrayForEach(st, trajectory) {
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(st, "turn");
+
+		if (cJSON_IsNumber(t) && t->valueint == turn)
+			cJSON_AddItemToArray(out, cJSON_Duplicate(st, 1));
+	}
+	return out;
+}
+
+void agent_transcript(struct strbuf *sb, const cJSON *trajectory)
+{
+	const cJSON *st;
+
+	cJSON_ArrayForEach(st, trajectory) {
+		const cJSON *user = cJSON_GetObjectItemCaseSensitive(st, "user");
+		const cJSON *content = cJSON_GetObjectItemCaseSensitive(st, "content");
+
+		if (cJSON_IsString(user))
+			strbuf_addf(sb, "User: %s\n", user->valuestring);
+		/* the turn's answer: a reply without calls (the steps with calls are the agent's work) */
+		if (cJSON_IsString(content) && *content->valuestring &&
+		    !cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "tool_calls")))
+			strbuf_addf(sb, "Assistant: %s\n", content->valuestring);
+	}
+}
+
+char *agent_user_request(const struct eg_simulate *sim, const char *model, const cJSON *params,
+			 const cJSON *trajectory)
+{
+	struct strbuf sys = STRBUF_INIT, user = STRBUF_INIT;
+	cJSON *body = cJSON_CreateObject(), *msgs, *m, *p;
+	char *text;
+
+	strbuf_addf(&sys, "You play a user talking to an assistant, to test it.\n"
+		    "Persona: %s\nGoal: %s\n"
+		    "Write only the user's next message, in the persona's voice, as the user would "
+		    "type it. When the goal is reached, or cannot be reached, answer exactly "
+		    AGENT_USER_STOP " and nothing else.", sim->persona, sim->goal);
+	strbuf_addstr(&user, "The conversation so far:\n\n");
+	agent_transcript(&user, trajectory);
+	strbuf_addstr(&user, "\nWrite the user's next message.");
+	cJSON_AddStringToObject(body, "model", model);
+	msgs = cJSON_AddArrayToObject(body, "messages");
+	m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "role", "system");
+	cJSON_AddStringToObject(m, "content", sys.buf);
+	cJSON_AddItemToArray(msgs, m);
+	m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "role", "user");
+	cJSON_AddStringToObject(m, "content", user.buf);
+	cJSON_AddItemToArray(msgs, m);
+	cJSON_ArrayForEach(p, params)
+		if (strcmp(p->string, "temperature") && strcmp(p->string, "model") &&
+		    strcmp(p->string, "messages"))
+			cJSON_AddItemToObject(body, p->string, cJSON_Duplicate(p, 1));
+	cJSON_AddNumberToObject(body, "temperature", 0);
+	text = jsonw_print(body, 0);
+	cJSON_Delete(body);
+	strbuf_release(&sys);
+	strbuf_release(&user);
+	return text;
+}
+
+int agent_user_stops(const char *reply)
+{
+	return !reply || !*reply || strstr(reply, AGENT_USER_STOP) != NULL;
 }

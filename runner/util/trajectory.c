@@ -36,6 +36,14 @@ int trajectory_text(struct strbuf *sb, const cJSON *traj)
 		const cJSON *num = cJSON_GetObjectItemCaseSensitive(st, "step");
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(st, "content");
 
+		const cJSON *turn = cJSON_GetObjectItemCaseSensitive(st, "turn");
+
+		/* a conversation's turn opens with the user's message */
+		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(st, "user"))) {
+			strbuf_addf(sb, "turn %d user: ", cJSON_IsNumber(turn) ? turn->valueint : 0);
+			add_member(sb, st, "user");
+			strbuf_addch(sb, '\n');
+		}
 		strbuf_addf(sb, "step %d", cJSON_IsNumber(num) ? num->valueint : n + 1);
 		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(st, "finish_reason"))) {
 			strbuf_addstr(sb, " (");

@@ -4,6 +4,7 @@
  *   step 1 (tool_calls)
  *     call lookup_order({"order_id":"A17"}) -> SHIPPED
  *   step 2 (stop): the order has shipped
+ * A conversation's turn opens with a line "turn 2 user: <the user's message>".
  * Untrusted text is made visible (esc_visible) and cut; the caller escapes
  * for its format. Ownership: appends to the caller's strbuf.
  */
