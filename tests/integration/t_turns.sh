@@ -64,6 +64,52 @@ expect_rc "import" 0 "$EG_BIN" runs import "$T/run.jsonl" --history "$T/h2.db"
 expect_eq "the imported trajectory keeps the turns" "thanks!" \
 	"$(sqlite3 "$T/h2.db" "select json_extract(target_reply, '\$.trajectory[3].user') from results where case_id = 'support'")"
 
+# a simulated user, played by the mock (its model), ends the conversation with the stop token
+cat >sim.jsonl <<'EOF'
+{"case": "sim", "model": "sim-user", "match": "Assistant: A17 ships tomorrow.", "reply": "###STOP###"}
+{"case": "sim", "model": "sim-user", "match": "Assistant: Sorry! Which order?", "reply": "It is A17, hurry."}
+{"case": "sim", "model": "sim-user", "reply": "???"}
+{"case": "sim", "turn": 1, "reply": "Sorry! Which order?"}
+{"case": "sim", "turn": 2, "match": "A17, hurry", "reply": "A17 ships tomorrow."}
+{"case": "capped", "model": "sim-user", "reply": "more please"}
+{"case": "capped", "reply": "answer {{input}}"}
+EOF
+mkdir -p s/sim
+cat >s/sim/suite.json <<'EOF'
+{"name": "sim", "version": "1", "kind": "golden", "scorers": [{"type": "contains", "value": "A17"}]}
+EOF
+cat >s/sim/cases.jsonl <<'EOF'
+{"id": "sim", "input": "my order is late", "simulate": {"persona": "an impatient customer", "goal": "learn when order A17 ships", "max_turns": 4, "model": "sim-user"}}
+{"id": "capped", "input": "A17?", "simulate": {"persona": "a curious customer", "goal": "never satisfied", "max_turns": 3, "model": "sim-user"}}
+EOF
+write_config sim.json '[]' "" '"suites": ["s/sim"]'
+start_mock sim.jsonl
+rm -f "$T/h.db"
+expect_rc "the simulated run" 0 "$EG_BIN" run --config sim.json --history "$T/h.db" --no-step-summary --junit "$T/sj.xml"
+SIM1=$(sql "select id from runs")
+expect_eq "requests: 2 target + 2 simulated user (sim), 3 + 2 (capped at max_turns 3)" "9" "$(stats)"
+expect_eq "the simulated user's turn opened turn 2" "my order is late|It is A17, hurry.|2" \
+	"$(sql "select json_extract(target_reply, '\$.trajectory[0].user') || '|' || json_extract(target_reply, '\$.trajectory[1].user') || '|' || json_array_length(target_reply, '\$.trajectory') from results where case_id = 'sim'")"
+expect_eq "the answer is the last turn's" "A17 ships tomorrow.|pass" "$(sql "select output || '|' || status from results where case_id = 'sim'")"
+expect_eq "max_turns caps the user turns" "3|more please" \
+	"$(sql "select json_array_length(target_reply, '\$.trajectory') || '|' || json_extract(target_reply, '\$.trajectory[2].user') from results where case_id = 'capped'")"
+expect_eq "the simulated user's calls count as judge usage" "1" "$(sql "select judge_prompt_tokens > 0 from results where case_id = 'sim'")"
+expect_eq "the simulated user was asked twice for sim" "2" \
+	"$(grep '"case":"sim"' "$T/mock.log" | grep -c '"model":"sim-user"')"
+expect_rc "the simulated re-run" 0 "$EG_BIN" run --config sim.json --history "$T/h.db" --no-step-summary
+SIM2=$(sql "select id from runs where id != '$SIM1'")
+expect_eq "the re-run made no gateway call" "9" "$(stats)"
+expect_eq "the same user turns, the same case ids and hashes" "2" \
+	"$(sql "select count(*) from results a join results b on a.case_id = b.case_id and a.case_hash = b.case_hash and a.target_reply = b.target_reply where a.run_id = '$SIM1' and b.run_id = '$SIM2'")"
+# a changed target (its system prompt): the target is asked again; while its answers stay the
+# same, the simulated user's turns are replayed from the cache
+python3 - <<'EOP'
+import json
+c = json.load(open("sim.json")); c["target"]["system"] = "Be brief."; json.dump(c, open("sim2.json", "w"))
+EOP
+expect_rc "the run of the changed target" 0 "$EG_BIN" run --config sim2.json --history "$T/h.db" --no-step-summary
+expect_eq "only the target's 5 requests were made" "14" "$(stats)"
+
 # load-time errors are located
 bad() {
 	mkdir -p "s/bad$1"
