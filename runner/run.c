@@ -1285,6 +1285,12 @@ static void job_replied(struct run *r, struct job *j)
 	j->cached = j->steps_cached == j->steps;
 	add_count(&j->sum_prompt, j->reply.prompt_tokens);
 	add_count(&j->sum_completion, j->reply.completion_tokens);
+	if (j->reply.trajectory && !j->trajectory && !j->conv) {
+		/* an application's own trajectory (http, exec): scored like the loop's */
+		j->trajectory = cJSON_Parse(j->reply.trajectory);
+		agent_done(j, NULL);
+		goto out;
+	}
 	if (!j->reply.tool_calls && !j->trajectory && !j->conv) {
 		job_answered(j);
 		goto out;

@@ -485,3 +485,87 @@ int agent_user_stops(const char *reply)
 {
 	return !reply || !*reply || strstr(reply, AGENT_USER_STOP) != NULL;
 }
+
+/* ------------------------------------------------------------ trajectories from applications */
+
+/* a call's or result's value as text: a string as is, other JSON as its text (malloc'd) */
+static char *value_text(const cJSON *v)
+{
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : jsonw_print(v, 0);
+}
+
+/* the results an application gave with its calls (call "result", else the step's tool_results[i]) */
+static void take_results(cJSON *calls, const cJSON *given, const cJSON *step_results)
+{
+	const cJSON *g;
+	cJSON *c = calls ? calls->child : NULL;
+	int i = 0;
+
+	cJSON_ArrayForEach(g, given) {
+		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(g, "function");
+		const cJSON *res = cJSON_GetObjectItemCaseSensitive(g, "result");
+		const cJSON *sr = cJSON_GetArrayItem(step_results, i);
+		char *text;
+
+		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cJSON_IsObject(fn) ? fn : g,
+								     "name")))
+			continue; /* agent_calls_normalize left it out */
+		if (!res && sr)
+			res = cJSON_IsObject(sr) && cJSON_GetObjectItemCaseSensitive(sr, "content")
+			      ? cJSON_GetObjectItemCaseSensitive(sr, "content") : sr;
+		if (res && !cJSON_IsNull(res) && c) {
+			text = value_text(res);
+			cJSON_AddStringToObject(c, "result", text);
+			free(text);
+		}
+		c = c ? c->next : NULL;
+		i++;
+	}
+}
+
+cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why)
+{
+	static const char *const text_keys[] = { "content", "assistant", "text", NULL };
+	cJSON *out;
+	const cJSON *st;
+	int n = 0;
+
+	if (!cJSON_IsArray(steps)) {
+		strbuf_addf(why, "the value is %s, expected an array of steps", json_kind(steps));
+		return NULL;
+	}
+	out = cJSON_CreateArray();
+	cJSON_ArrayForEach(st, steps) {
+		const cJSON *given = cJSON_GetObjectItemCaseSensitive(st, "tool_calls");
+		const cJSON *fr = cJSON_GetObjectItemCaseSensitive(st, "finish_reason");
+		const cJSON *text = NULL;
+		cJSON *step, *calls;
+		size_t k;
+
+		n++;
+		if (!cJSON_IsObject(st)) {
+			strbuf_addf(why, "step %d is %s, expected an object", n, json_kind(st));
+			cJSON_Delete(out);
+			return NULL;
+		}
+		for (k = 0; text_keys[k] && !cJSON_IsString(text); k++)
+			text = cJSON_GetObjectItemCaseSensitive(st, text_keys[k]);
+		if (given && !cJSON_IsArray(given) && !cJSON_IsNull(given)) {
+			strbuf_addf(why, "step %d: tool_calls is %s, expected an array", n,
+				    json_kind(given));
+			cJSON_Delete(out);
+			return NULL;
+		}
+		calls = agent_calls_normalize(given);
+		take_results(calls, given, cJSON_GetObjectItemCaseSensitive(st, "tool_results"));
+		step = cJSON_CreateObject();
+		cJSON_AddNumberToObject(step, "step", n);
+		cJSON_AddStringToObject(step, "content", cJSON_IsString(text) ? text->valuestring : "");
+		cJSON_AddStringToObject(step, "finish_reason", cJSON_IsString(fr) ? fr->valuestring
+							       : calls ? "tool_calls" : "stop");
+		if (calls)
+			cJSON_AddItemToObject(step, "tool_calls", calls);
+		cJSON_AddItemToArray(out, step);
+	}
+	return out;
+}

@@ -63,6 +63,18 @@ const char *agent_cmp_op(const char *op);
 int agent_call_failed(const cJSON *call);
 
 /*
+ * An application's own trajectory (http and exec targets: the response
+ * map's "trajectory") in the stored form: an array of steps, each an object
+ * with the assistant's text ("content", or "assistant" or "text"), its
+ * "tool_calls" (either form, agent_calls_normalize) each with the "result"
+ * the application got, or the step's "tool_results" (strings, JSON, or
+ * {"content"}) in the order of its calls, and an optional "finish_reason"
+ * (default "tool_calls" for a step with calls, else "stop"). NULL with why
+ * when it is not such an array.
+ */
+cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why);
+
+/*
  * Conversations (SPEC 12, "turns" and "simulate"). A conversation's steps
  * carry "turn" (1-based), and the first step of a turn "user" (the user's
  * message that opened it).
