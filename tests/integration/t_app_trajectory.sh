@@ -48,6 +48,8 @@ def http(name, response):
          "response": response}
     json.dump({"gateway": gw, "target": t, "suites": ["s/rag"]}, open(name, "w"), indent=2)
 http("http.json", {"output": "/answer", "trajectory": "/trajectory"})
+http("k1.json", {"output": "/answer", "trajectory": "/trajectory"})
+c = json.load(open("k1.json")); c["target"]["request"]["body"]["top_k"] = 1; json.dump(c, open("k1.json", "w"))
 http("bad.json", {"output": "/answer", "trajectory": "/usage"})
 t = {"type": "exec", "name": "worker-agent", "version": "v1",
      "command": [os.environ["PY"], os.environ["WORKER"]], "workers": 1, "timeout_s": 20}
@@ -77,6 +79,24 @@ expect_eq "the re-run's tool scorers pass again" "0" "$(sql "select count(*) fro
 expect_rc "a trajectory that is not one: per-case error" 0 "$EG_BIN" run --config bad.json --history "$T/bad.db" --no-step-summary --no-cache
 expect_eq "the error names the field and what is wrong" "error|invalid reply: response.trajectory (/usage): the value is an object, expected an array of steps" \
 	"$(sqlite3 "$T/bad.db" "select status || '|' || error from results")"
+
+# --- compare lists a trajectory flip even when pass/fail did not change
+RUN_A=$(sql "select id from runs order by started_at limit 1")
+expect_rc "a run with other tool arguments" 0 "$EG_BIN" run --config k1.json --history "$T/h.db" --no-step-summary
+RUN_B=$(sql "select id from runs where id not in (select id from runs order by started_at limit 2)")
+expect_eq "still passing" "pass" "$(sql "select status from results where run_id = '$RUN_B'")"
+expect_rc "compare" 0 "$EG_BIN" compare "$RUN_A" "$RUN_B" --history "$T/h.db"
+expect_grep "the text names the trajectory flip" "trajectory flips (1 cases whose tool calls changed)" "$T/out"
+expect_grep "with A's calls" 'A: search_policy({"query":"Do gift cards expire?","top_k":2})' "$T/out"
+expect_grep "and B's calls" 'B: search_policy({"query":"Do gift cards expire?","top_k":1})' "$T/out"
+expect_rc "compare --markdown" 0 "$EG_BIN" compare "$RUN_A" "$RUN_B" --history "$T/h.db" --markdown
+expect_grep "Markdown: a table row" "| rag/gift | search" "$T/out"
+expect_grep "Markdown: the section" "### Trajectory flips" "$T/out"
+expect_rc "compare --json" 0 "$EG_BIN" compare "$RUN_A" "$RUN_B" --history "$T/h.db" --json
+expect_eq "JSON: trajectory_flips" "gift|0" \
+	"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); f=d["trajectory_flips"]; print(f[0]["case_id"] + "|" + str(len(d["flips"])))' "$T/out")"
+expect_rc "compare of a run with itself" 0 "$EG_BIN" compare "$RUN_A" "$RUN_A" --history "$T/h.db"
+check "no trajectory flip without a change" bash -c "! grep -q 'trajectory flips' '$T/out'"
 
 # --- exec: the worker's reply member
 expect_rc "the exec agent run" 0 "$EG_BIN" run --config exec.json --history "$T/e.db" --no-step-summary
