@@ -321,8 +321,15 @@ static void remember_for_cache(struct job *j, int scorer, const char *key,
 
 /* ---------------------------------------------------------------- writer thread */
 
-static void tags_join(struct strbuf *sb, const struct eg_case *c)
+/*
+ * the result's tags: the case's, then "tool:NAME" for each tool its
+ * trajectory called (once each, in the order of first call), so that a
+ * gate's tag (or tool) scopes any metric to the cases that called a tool
+ */
+static void tags_join(struct strbuf *sb, const struct eg_case *c, const cJSON *trajectory)
 {
+	struct strbuf seen = STRBUF_INIT, tag = STRBUF_INIT;
+	const cJSON *st, *call;
 	size_t i;
 
 	strbuf_reset(sb);
@@ -331,6 +338,26 @@ static void tags_join(struct strbuf *sb, const struct eg_case *c)
 			strbuf_addch(sb, ',');
 		strbuf_addstr(sb, c->tags[i]);
 	}
+	strbuf_addch(&seen, ',');
+	cJSON_ArrayForEach(st, trajectory)
+		cJSON_ArrayForEach(call, cJSON_GetObjectItemCaseSensitive(st, "tool_calls")) {
+			const char *name =
+				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(call, "name"));
+
+			/* a name with a comma would split the list: such a call gets no tag */
+			if (!name || !*name || strchr(name, ','))
+				continue;
+			strbuf_reset(&tag);
+			strbuf_addf(&tag, ",tool:%s,", name);
+			if (strstr(seen.buf, tag.buf))
+				continue;
+			strbuf_addstr(&seen, tag.buf + 1);
+			if (sb->len)
+				strbuf_addch(sb, ',');
+			strbuf_add(sb, tag.buf + 1, tag.len - 2);
+		}
+	strbuf_release(&seen);
+	strbuf_release(&tag);
 }
 
 /* the case's input (a JSON string or the messages array) and context (a JSON array) */
@@ -365,7 +392,7 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	size_t i;
 	int ret = -1;
 
-	tags_join(tags, j->kase);
+	tags_join(tags, j->kase, j->trajectory);
 	case_texts(j->kase, &input, &context);
 	memset(&row, 0, sizeof(row));
 	row.suite = j->suite->name;
@@ -997,6 +1024,9 @@ static int start_stored(struct run *r, struct job *j)
 		free(a.error);
 		return 1;
 	}
+	/* the stored trajectory, for the tool scorers and the tool tags */
+	if (j->reply.trajectory)
+		j->trajectory = cJSON_Parse(j->reply.trajectory);
 	job_answered(j);
 	return 1;
 }

@@ -54,6 +54,11 @@ http("bad.json", {"output": "/answer", "trajectory": "/usage"})
 t = {"type": "exec", "name": "worker-agent", "version": "v1",
      "command": [os.environ["PY"], os.environ["WORKER"]], "workers": 1, "timeout_s": 20}
 json.dump({"gateway": gw, "target": t, "suites": ["s/ex"]}, open("exec.json", "w"), indent=2)
+gates = [{"metric": "pass_rate", "tool": "lookup_order", "min": 0.9},
+         {"name": "lookups", "metric": "tool_error_rate", "tag": "tool:lookup_order", "max": 0}]
+json.dump({"gateway": gw, "target": t, "suites": ["s/ex"], "gates": gates}, open("gated.json", "w"), indent=2)
+json.dump({"gateway": gw, "target": t, "suites": ["s/ex"],
+           "gates": [{"metric": "pass_rate", "tool": "x", "tag": "y", "min": 1}]}, open("badgate.json", "w"), indent=2)
 EOP
 stats() { curl -s "http://127.0.0.1:$MOCK_PORT/stats" | grep -o '"requests":[0-9]*' | tr -dc 0-9; }
 
@@ -106,4 +111,13 @@ expect_eq "the worker's tool result is kept" "SHIPPED" \
 	"$(sqlite3 "$T/e.db" "select json_extract(target_reply, '\$.trajectory[0].tool_calls[0].result') from results where case_id = 'ship'")"
 expect_eq "tool-args names the step of the worker's call" 'step 1: lookup_order called with order_id="B9", expected "A17"' \
 	"$(sqlite3 "$T/e.db" "select reason from scores where case_id = 'wrong'")"
+
+# --- gates scoped by tool: the results of cases whose trajectory called it carry tool:NAME
+expect_eq "the results carry their tool tags" "tool:lookup_order|tool:lookup_order" \
+	"$(sqlite3 "$T/e.db" "select group_concat(tags, '|') from (select tags from results order by case_id)")"
+expect_rc "a pass_rate gate over the lookup_order cases fails" 1 "$EG_BIN" run --config gated.json --history "$T/e.db" --no-step-summary
+expect_eq "the gates' scope and values" "pass_rate [tag tool:lookup_order]|tag:tool:lookup_order|0.5|0;lookups|tag:tool:lookup_order|0.0|1" \
+	"$(sqlite3 "$T/e.db" "select group_concat(name || '|' || scope || '|' || printf('%.1f', value) || '|' || pass, ';') from (select * from gates order by idx)")"
+expect_rc "tool and tag together: a located error" 2 "$EG_BIN" validate --config badgate.json
+expect_grep "named" "badgate.json:.*gates\[0\].tool: give either tool or tag" "$T/err"
 finish
