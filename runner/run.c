@@ -102,6 +102,7 @@ struct job {
 	const cJSON *fixtures;         /* the case's tool_results, or NULL */
 	const cJSON *default_result;   /* the case's, else the suite's default_tool_result, or NULL */
 	int max_steps;                 /* replies asked for at most */
+	long max_tokens;               /* tokens (prompt + completion, all steps) at most; 0: none */
 	int loop;                      /* tool calls are answered and the model asked again */
 	struct target_request rq;      /* loop: the last request sent (kept for the next step) */
 	cJSON *trajectory;             /* the steps so far, or NULL without tool calls */
@@ -698,6 +699,7 @@ static struct job *job_new(struct run *r, const struct eg_suite *s, struct share
 	j->max_steps = sc->c.max_steps ? sc->c.max_steps
 		       : s->max_steps ? s->max_steps
 		       : r->target->max_steps ? r->target->max_steps : AGENT_MAX_STEPS_DEFAULT;
+	j->max_tokens = sc->c.max_tokens_total ? sc->c.max_tokens_total : s->max_tokens_total;
 	j->loop = (j->fixtures || j->default_result) && r->target->type->continue_request;
 	j->conv = sc->c.turns || sc->c.simulate;
 	j->turn = j->turn_first = 1;
@@ -1213,6 +1215,19 @@ static cJSON *answer_calls(struct job *j, cJSON *calls, struct strbuf *why)
 	return results;
 }
 
+/* whether the loop has used its max_tokens_total; why says so */
+static int over_tokens(const struct job *j, struct strbuf *why)
+{
+	long used = (j->sum_prompt > 0 ? j->sum_prompt : 0) +
+		    (j->sum_completion > 0 ? j->sum_completion : 0);
+
+	if (!j->max_tokens || used < j->max_tokens)
+		return 0;
+	strbuf_addf(why, "step %d: stopped at max_tokens_total %ld (%ld tokens used)", j->steps,
+		    j->max_tokens, used);
+	return 1;
+}
+
 /* the conversation goes on with the user's message text: the next turn's first request */
 static void continue_turn(struct run *r, struct job *j, const char *text)
 {
@@ -1291,13 +1306,18 @@ static void ask_user(struct run *r, struct job *j)
 static void next_turn(struct run *r, struct job *j)
 {
 	const struct eg_case *c = j->kase;
+	struct strbuf why = STRBUF_INIT;
 
-	if (c->turns && (size_t)j->turn < c->n_turns)
+	if (over_tokens(j, &why) && ((c->turns && (size_t)j->turn < c->n_turns) ||
+				      (c->simulate && j->turn < c->simulate->max_turns)))
+		agent_done(j, why.buf);
+	else if (c->turns && (size_t)j->turn < c->n_turns)
 		continue_turn(r, j, c->turns[j->turn].user);
 	else if (c->simulate && j->turn < c->simulate->max_turns)
 		ask_user(r, j);
 	else
 		agent_done(j, NULL);
+	strbuf_release(&why);
 }
 
 /*
@@ -1338,6 +1358,10 @@ static void job_replied(struct run *r, struct job *j)
 		cJSON_AddStringToObject(cJSON_GetArrayItem(j->trajectory, j->steps - 1), "stopped",
 					"max_steps");
 		agent_done(j, NULL);
+		goto out;
+	}
+	if (over_tokens(j, &why)) {
+		agent_done(j, why.buf);
 		goto out;
 	}
 	results = answer_calls(j, calls, &why);

@@ -23,12 +23,13 @@
 static const char *const manifest_keys[] = { "name", "version", "kind", "description", "system",
 					     "params", "scorers", "tags", "prompt", "mutations",
 					     "seed", "tools", "tool_choice", "default_tool_result",
-					     "max_steps", "threshold", NULL };
+					     "max_steps", "threshold", "max_tokens_total", NULL };
 static const char *const case_keys[] = { "id", "input", "messages", "context", "expected", "tags",
 					 "scorers", "output", "metadata", "vars", "tools",
 					 "tool_choice", "tool_results", "default_tool_result",
 					 "max_steps", "context_ids", "expected_context_ids",
-					 "threshold", "label", "turns", "simulate", NULL };
+					 "threshold", "label", "turns", "simulate", "max_tokens_total",
+					 NULL };
 
 const char *suite_kind_name(enum suite_kind k)
 {
@@ -135,6 +136,20 @@ static int load_agent(const struct jdoc *d, const cJSON *obj, cJSON **tools, cJS
 	*choice = ch ? cJSON_Duplicate(ch, 1) : NULL;
 	*dflt = df ? cJSON_Duplicate(df, 1) : NULL;
 	*max_steps = ms ? ms->valueint : 0;
+	return 0;
+}
+
+/* "max_tokens_total": the agent loop's token limit (SPEC 12), a whole number >= 1; 0 when absent */
+static int load_token_limit(const struct jdoc *d, const cJSON *obj, long *out)
+{
+	double v = 0;
+
+	if (jdoc_number(d, obj, "", "max_tokens_total", 0, 1, 1e12, &v))
+		return -1;
+	if (v != (long)v)
+		return jdoc_error(d, cJSON_GetObjectItemCaseSensitive(obj, "max_tokens_total"),
+				  "max_tokens_total", "expected a whole number of tokens");
+	*out = (long)v;
 	return 0;
 }
 
@@ -488,7 +503,8 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 	}
 	c->vars = v ? cJSON_Duplicate(v, 1) : NULL;
 	if (load_agent(&d, d.root, &c->tools, &c->tool_choice, &c->default_tool_result,
-		       &c->max_steps))
+		       &c->max_steps) ||
+	    load_token_limit(&d, d.root, &c->max_tokens_total))
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(d.root, "tool_results");
 	if (v && agent_fixtures_check(&d, v, "tool_results"))
@@ -745,7 +761,7 @@ static void mutate_case(const struct eg_suite *s, size_t k, struct eg_case *c)
 	strbuf_release(&sb);
 }
 static const char *const agent_keys[] = { "tools", "tool_choice", "default_tool_result",
-					  "max_steps", NULL };
+					  "max_steps", "max_tokens_total", NULL };
 
 /* parse suite.json into s and start the suite hash h with its canonical form */
 static int load_manifest(struct eg_suite *s, struct sha256 *h)
@@ -815,7 +831,8 @@ static int load_manifest(struct eg_suite *s, struct sha256 *h)
 	s->system = system ? xstrdup(system) : NULL;
 	s->params = p ? cJSON_Duplicate(p, 1) : NULL;
 	if (load_agent(&d, d.root, &s->tools, &s->tool_choice, &s->default_tool_result,
-		       &s->max_steps))
+		       &s->max_steps) ||
+	    load_token_limit(&d, d.root, &s->max_tokens_total))
 		goto out;
 	s->tags = xcalloc(n_tags + 1, sizeof(char *));
 	for (i = 0; i < n_tags; i++)

@@ -53,6 +53,7 @@ struct eg_case {
 	cJSON *tool_results;      /* fixtures answering tool calls (agent.h), or NULL */
 	cJSON *default_tool_result; /* the result of a call no fixture matches, or NULL: an error */
 	int max_steps;            /* replies the agent loop asks for at most; 0: the suite's */
+	long max_tokens_total;    /* tokens the agent loop may use (all steps); 0: the suite's */
 	struct eg_turn *turns;    /* scripted user turns, or NULL; input is turns[0].user */
 	size_t n_turns;
 	struct eg_simulate *simulate; /* a simulated user, or NULL; input is its opening turn */
