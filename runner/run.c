@@ -103,14 +103,22 @@ struct job {
 	const cJSON *fixtures;         /* the case's tool_results, or NULL */
 	const cJSON *default_result;   /* the case's, else the suite's default_tool_result, or NULL */
 	int max_steps;                 /* replies asked for at most */
+	long max_tokens;               /* tokens (prompt + completion, all steps) at most; 0: none */
 	int loop;                      /* tool calls are answered and the model asked again */
 	struct target_request rq;      /* loop: the last request sent (kept for the next step) */
 	cJSON *trajectory;             /* the steps so far, or NULL without tool calls */
 	int steps, steps_cached;       /* replies received, of which from the cache */
 	long sum_prompt, sum_completion; /* token counts over the steps; -1 none known */
+	/* a conversation (SPEC 12: turns, simulate) */
+	int conv;                      /* the case has turns or a simulated user */
+	int turn;                      /* the turn being answered, 1-based */
+	int turn_first;                /* its first step */
+	char *user;                    /* simulate: the user's message opening the turn */
+	int *scorer_turn;              /* per scorer: its turn, 0 for the whole conversation */
+	cJSON **turn_steps;            /* per turn: its steps (for its scorers), or NULL */
 };
 
-enum pending_kind { PENDING_TARGET, PENDING_SCORER };
+enum pending_kind { PENDING_TARGET, PENDING_SCORER, PENDING_USER };
 
 /* what a gateway request belongs to */
 struct pending {
@@ -282,6 +290,12 @@ static void job_free(struct job *j)
 	target_reply_release(&j->reply);
 	target_request_release(&j->rq);
 	cJSON_Delete(j->trajectory);
+	if (j->turn_steps)
+		for (i = 0; i < j->kase->n_turns; i++)
+			cJSON_Delete(j->turn_steps[i]);
+	free(j->turn_steps);
+	free(j->scorer_turn);
+	free(j->user);
 	free(j->error);
 	case_unref(j->sc);
 	free(j);
@@ -309,8 +323,15 @@ static void remember_for_cache(struct job *j, int scorer, const char *key,
 
 /* ---------------------------------------------------------------- writer thread */
 
-static void tags_join(struct strbuf *sb, const struct eg_case *c)
+/*
+ * the result's tags: the case's, then "tool:NAME" for each tool its
+ * trajectory called (once each, in the order of first call), so that a
+ * gate's tag (or tool) scopes any metric to the cases that called a tool
+ */
+static void tags_join(struct strbuf *sb, const struct eg_case *c, const cJSON *trajectory)
 {
+	struct strbuf seen = STRBUF_INIT, tag = STRBUF_INIT;
+	const cJSON *st, *call;
 	size_t i;
 
 	strbuf_reset(sb);
@@ -319,6 +340,26 @@ static void tags_join(struct strbuf *sb, const struct eg_case *c)
 			strbuf_addch(sb, ',');
 		strbuf_addstr(sb, c->tags[i]);
 	}
+	strbuf_addch(&seen, ',');
+	cJSON_ArrayForEach(st, trajectory)
+		cJSON_ArrayForEach(call, cJSON_GetObjectItemCaseSensitive(st, "tool_calls")) {
+			const char *name =
+				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(call, "name"));
+
+			/* a name with a comma would split the list: such a call gets no tag */
+			if (!name || !*name || strchr(name, ','))
+				continue;
+			strbuf_reset(&tag);
+			strbuf_addf(&tag, ",tool:%s,", name);
+			if (strstr(seen.buf, tag.buf))
+				continue;
+			strbuf_addstr(&seen, tag.buf + 1);
+			if (sb->len)
+				strbuf_addch(sb, ',');
+			strbuf_add(sb, tag.buf + 1, tag.len - 2);
+		}
+	strbuf_release(&seen);
+	strbuf_release(&tag);
 }
 
 /* the case's input (a JSON string or the messages array) and context (a JSON array) */
@@ -353,7 +394,7 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	size_t i;
 	int ret = -1;
 
-	tags_join(tags, j->kase);
+	tags_join(tags, j->kase, j->trajectory);
 	case_texts(j->kase, &input, &context);
 	memset(&row, 0, sizeof(row));
 	row.suite = j->suite->name;
@@ -519,6 +560,42 @@ static void score_job_run(struct job *j)
 }
 
 /*
+ * A conversation's turn scorers see that turn's steps and its final
+ * answer; those of a turn never reached error.
+ */
+static void turn_scoring(struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_scorers; i++) {
+		int t = j->scorer_turn[i];
+		cJSON *steps;
+		const cJSON *last;
+
+		if (!t)
+			continue;
+		if (!j->turn_steps[t - 1])
+			j->turn_steps[t - 1] = agent_turn_steps(j->trajectory, t);
+		steps = j->turn_steps[t - 1];
+		last = cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
+		if (!last) {
+			struct strbuf sb = STRBUF_INIT;
+
+			strbuf_addf(&sb, "turn %d was not reached", t);
+			j->results[i].error = 1;
+			j->results[i].reason = strbuf_detach(&sb, NULL);
+			j->scored[i] = 1;
+			continue;
+		}
+		j->sjobs[i].output = cJSON_GetObjectItemCaseSensitive(last, "content")->valuestring;
+		j->sjobs[i].output_len = strlen(j->sjobs[i].output);
+		j->sjobs[i].finish_reason =
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(last, "finish_reason"));
+		j->sjobs[i].trajectory = steps;
+	}
+}
+
+/*
  * Hand an answered job to the scoring threads. The hand-off is a plain
  * mutex-protected queue rather than OpenMP tasks: it never runs a task on
  * the network thread when the scorers fall behind, and thread sanitizers
@@ -537,6 +614,8 @@ static void schedule_score(struct job *j)
 		j->sjobs[i].tools = j->tools;
 		j->sjobs[i].max_steps = j->max_steps;
 	}
+	if (j->turn_steps)
+		turn_scoring(j);
 	if (j->run->n_workers)
 		queue_push(&j->run->scoreq, j);
 	else
@@ -624,13 +703,19 @@ static struct job *job_new(struct run *r, const struct eg_suite *s, struct share
 	j->max_steps = sc->c.max_steps ? sc->c.max_steps
 		       : s->max_steps ? s->max_steps
 		       : r->target->max_steps ? r->target->max_steps : AGENT_MAX_STEPS_DEFAULT;
+	j->max_tokens = sc->c.max_tokens_total ? sc->c.max_tokens_total : s->max_tokens_total;
 	j->loop = (j->fixtures || j->default_result) && r->target->type->continue_request;
+	j->conv = sc->c.turns || sc->c.simulate;
+	j->turn = j->turn_first = 1;
 	return j;
 }
 
 static void job_setup_scorers(struct job *j)
 {
-	size_t i, n = j->suite->n_scorers + j->kase->n_scorers;
+	size_t i, t, n = j->suite->n_scorers + j->kase->n_scorers, n_own = n;
+
+	for (t = 0; t < j->kase->n_turns; t++)
+		n += j->kase->turns[t].n_scorers;
 
 	j->n_scorers = n;
 	j->scorers = xcalloc(n + 1, sizeof(*j->scorers));
@@ -644,6 +729,19 @@ static void job_setup_scorers(struct job *j)
 		j->scorers[j->suite->n_scorers + i] = &j->kase->scorers[i];
 	for (i = 0; i < n; i++)
 		j->sjobs[i].kase = j->kase;
+	if (!j->kase->n_turns)
+		return;
+	/* a conversation's turn scorers follow, each knowing its turn */
+	j->scorer_turn = xcalloc(n + 1, sizeof(int));
+	j->turn_steps = xcalloc(j->kase->n_turns, sizeof(cJSON *));
+	for (t = 0, i = n_own; t < j->kase->n_turns; t++) {
+		size_t k;
+
+		for (k = 0; k < j->kase->turns[t].n_scorers; k++, i++) {
+			j->scorers[i] = &j->kase->turns[t].scorers[k];
+			j->scorer_turn[i] = (int)t + 1;
+		}
+	}
 }
 
 /* make sc (a reference) the case whose repeats are started next; 1, or -1 on error */
@@ -933,11 +1031,15 @@ static int start_stored(struct run *r, struct job *j)
 		free(a.error);
 		return 1;
 	}
+	/* the stored trajectory, for the tool scorers and the tool tags */
+	if (j->reply.trajectory)
+		j->trajectory = cJSON_Parse(j->reply.trajectory);
 	job_answered(j);
 	return 1;
 }
 
 static void job_replied(struct run *r, struct job *j);
+static void judge_usage(struct run *r, struct job *j, const char *body, long pt, long ct);
 
 /* send one request of job j (its first, or the next step of its agent loop); takes rq */
 static void send_request(struct run *r, struct job *j, struct target_request *rq)
@@ -947,7 +1049,7 @@ static void send_request(struct run *r, struct job *j, struct target_request *rq
 	char key[65];
 
 	r->target->type->cache_key(r->target, rq, key);
-	if (j->loop) {
+	if (j->loop || j->conv) {
 		/* the next step's request extends this one */
 		target_request_release(&j->rq);
 		j->rq.method = rq->method;
@@ -1004,7 +1106,9 @@ static void start_job(struct run *r, struct job *j)
 		job_answered(j);
 		return;
 	}
-	if (r->target->type->build_request(r->target, &in, &rq, &err))
+	if (j->conv && !r->target->type->continue_request)
+		job_error(r, j, "a conversation (turns, simulate) needs a target that continues one (chat)");
+	else if (r->target->type->build_request(r->target, &in, &rq, &err))
 		job_error(r, j, err.buf);
 	else
 		send_request(r, j, &rq);
@@ -1019,6 +1123,16 @@ static void add_count(long *sum, long n)
 		*sum = (*sum < 0 ? 0 : *sum) + n;
 }
 
+/* the user's message that opened the current turn of a conversation */
+static const char *turn_user(const struct job *j)
+{
+	if (j->turn == 1)
+		return j->kase->input;
+	if (j->kase->turns)
+		return j->kase->turns[j->turn - 1].user;
+	return j->user ? j->user : "";
+}
+
 /* the reply in j->reply as the next step of the trajectory; its calls, or NULL */
 static cJSON *trajectory_add(struct job *j)
 {
@@ -1031,6 +1145,11 @@ static cJSON *trajectory_add(struct job *j)
 	if (!j->trajectory)
 		j->trajectory = cJSON_CreateArray();
 	cJSON_AddNumberToObject(step, "step", j->steps);
+	if (j->conv) {
+		cJSON_AddNumberToObject(step, "turn", j->turn);
+		if (j->steps == j->turn_first)
+			cJSON_AddStringToObject(step, "user", turn_user(j));
+	}
 	cJSON_AddStringToObject(step, "content", j->reply.output ? j->reply.output : "");
 	if (j->reply.finish_reason)
 		cJSON_AddStringToObject(step, "finish_reason", j->reply.finish_reason);
@@ -1101,6 +1220,111 @@ static cJSON *answer_calls(struct job *j, cJSON *calls, struct strbuf *why)
 	return results;
 }
 
+/* whether the loop has used its max_tokens_total; why says so */
+static int over_tokens(const struct job *j, struct strbuf *why)
+{
+	long used = (j->sum_prompt > 0 ? j->sum_prompt : 0) +
+		    (j->sum_completion > 0 ? j->sum_completion : 0);
+
+	if (!j->max_tokens || used < j->max_tokens)
+		return 0;
+	strbuf_addf(why, "step %d: stopped at max_tokens_total %ld (%ld tokens used)", j->steps,
+		    j->max_tokens, used);
+	return 1;
+}
+
+/* the conversation goes on with the user's message text: the next turn's first request */
+static void continue_turn(struct run *r, struct job *j, const char *text)
+{
+	struct strbuf why = STRBUF_INIT;
+	struct target_request next;
+	cJSON *msgs = cJSON_CreateArray(), *m = cJSON_CreateObject();
+
+	j->turn++;
+	j->turn_first = j->steps + 1;
+	cJSON_AddStringToObject(m, "role", "user");
+	cJSON_AddStringToObject(m, "content", text);
+	cJSON_AddItemToArray(msgs, m);
+	if (r->target->type->continue_request(r->target, &j->rq, &j->reply, msgs, &next, &why))
+		agent_done(j, why.buf);
+	else
+		send_request(r, j, &next);
+	cJSON_Delete(msgs);
+	strbuf_release(&why);
+}
+
+/* the simulated user's reply (text, or NULL when it failed with error) */
+static void user_replied(struct run *r, struct job *j, const char *text, const char *error)
+{
+	if (error) {
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_addf(&sb, "turn %d: the simulated user's call failed: %s", j->turn + 1, error);
+		agent_done(j, sb.buf);
+		strbuf_release(&sb);
+		return;
+	}
+	if (agent_user_stops(text)) {
+		agent_done(j, NULL);
+		return;
+	}
+	free(j->user);
+	j->user = xstrdup(text);
+	continue_turn(r, j, j->user);
+}
+
+/* ask the simulated user for its next message, from the cache or the gateway */
+static void ask_user(struct run *r, struct job *j)
+{
+	const struct eg_simulate *sim = j->kase->simulate;
+	const struct scorer_env *env = scorer_env();
+	const char *model = sim->model ? sim->model
+			    : env->judge_model ? env->judge_model : r->plan->cfg->target.model;
+	char *body = agent_user_request(sim, model, env->judge_params, j->trajectory);
+	struct cached_reply cr;
+	struct pending *pd;
+	char key[65];
+
+	chat_cache_key(r->plan->cfg->gateway.base_url, body, 0, key);
+	if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 0) {
+		judge_usage(r, j, body, cr.prompt_tokens, cr.completion_tokens);
+		free(body);
+		user_replied(r, j, cr.content, NULL);
+		cached_reply_release(&cr);
+		return;
+	}
+	if (r->plan->cache_only) {
+		free(body);
+		user_replied(r, j, NULL, "not in the response cache (--cache-only)");
+		return;
+	}
+	pd = pending_new(PENDING_USER, j, body, strlen(body));
+	if (use_cache(r, j))
+		memcpy(pd->key, key, 65);
+	gateway_submit(r->gw, &pd->req);
+}
+
+/*
+ * A turn of a conversation has its answer: the next scripted turn, or the
+ * simulated user's next message, or the end of the conversation.
+ */
+static void next_turn(struct run *r, struct job *j)
+{
+	const struct eg_case *c = j->kase;
+	struct strbuf why = STRBUF_INIT;
+
+	if (over_tokens(j, &why) && ((c->turns && (size_t)j->turn < c->n_turns) ||
+				      (c->simulate && j->turn < c->simulate->max_turns)))
+		agent_done(j, why.buf);
+	else if (c->turns && (size_t)j->turn < c->n_turns)
+		continue_turn(r, j, c->turns[j->turn].user);
+	else if (c->simulate && j->turn < c->simulate->max_turns)
+		ask_user(r, j);
+	else
+		agent_done(j, NULL);
+	strbuf_release(&why);
+}
+
 /*
  * A reply for job j is in j->reply (from the gateway or the cache). Without
  * tool calls it is the answer; with them, and fixtures to answer them, the
@@ -1116,19 +1340,33 @@ static void job_replied(struct run *r, struct job *j)
 	j->cached = j->steps_cached == j->steps;
 	add_count(&j->sum_prompt, j->reply.prompt_tokens);
 	add_count(&j->sum_completion, j->reply.completion_tokens);
-	if (!j->reply.tool_calls && !j->trajectory) {
+	if (j->reply.trajectory && !j->trajectory && !j->conv) {
+		/* an application's own trajectory (http, exec): scored like the loop's */
+		j->trajectory = cJSON_Parse(j->reply.trajectory);
+		agent_done(j, NULL);
+		goto out;
+	}
+	if (!j->reply.tool_calls && !j->trajectory && !j->conv) {
 		job_answered(j);
 		goto out;
 	}
 	calls = trajectory_add(j);
+	if (!calls && j->conv) {
+		next_turn(r, j);
+		goto out;
+	}
 	if (!calls || !j->loop) {
 		agent_done(j, NULL);
 		goto out;
 	}
-	if (j->steps >= j->max_steps) {
+	if (j->steps - j->turn_first + 1 >= j->max_steps) {
 		cJSON_AddStringToObject(cJSON_GetArrayItem(j->trajectory, j->steps - 1), "stopped",
 					"max_steps");
 		agent_done(j, NULL);
+		goto out;
+	}
+	if (over_tokens(j, &why)) {
+		agent_done(j, why.buf);
 		goto out;
 	}
 	results = answer_calls(j, calls, &why);
@@ -1210,7 +1448,7 @@ static void on_done(struct gw_request *req, void *arg)
 			j->sjobs[p->scorer].calls[p->call].error = xstrdup(NOT_SCORED);
 			if (--j->calls_pending == 0)
 				schedule_score(j);
-		} else if (p->kind == PENDING_TARGET) {
+		} else if (p->kind == PENDING_TARGET || p->kind == PENDING_USER) {
 			job_free(j);
 			atomic_fetch_sub(&r->live, 1);
 		} else if (--j->calls_pending == 0) {
@@ -1221,7 +1459,16 @@ static void on_done(struct gw_request *req, void *arg)
 		return;
 	}
 	note_call(r, req);
-	if (p->kind == PENDING_TARGET) {
+	if (p->kind == PENDING_USER) {
+		if (req->ok) {
+			judge_usage(r, j, req->body, req->reply.prompt_tokens,
+				    req->reply.completion_tokens);
+			if (p->key[0])
+				remember_for_cache(j, -1, p->key, &req->reply, NULL, req->latency_ms);
+		}
+		user_replied(r, j, req->reply.output,
+			     req->ok ? NULL : req->error ? req->error : "unknown error");
+	} else if (p->kind == PENDING_TARGET) {
 		j->attempts += req->attempts;
 		j->latency_ms += req->latency_ms;
 		if (req->ok) {

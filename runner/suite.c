@@ -23,12 +23,13 @@
 static const char *const manifest_keys[] = { "name", "version", "kind", "description", "system",
 					     "params", "scorers", "tags", "prompt", "mutations",
 					     "seed", "tools", "tool_choice", "default_tool_result",
-					     "max_steps", "threshold", NULL };
+					     "max_steps", "threshold", "max_tokens_total", NULL };
 static const char *const case_keys[] = { "id", "input", "messages", "context", "expected", "tags",
 					 "scorers", "output", "metadata", "vars", "tools",
 					 "tool_choice", "tool_results", "default_tool_result",
 					 "max_steps", "context_ids", "expected_context_ids",
-					 "threshold", "label", NULL };
+					 "threshold", "label", "turns", "simulate", "max_tokens_total",
+					 NULL };
 
 const char *suite_kind_name(enum suite_kind k)
 {
@@ -138,6 +139,155 @@ static int load_agent(const struct jdoc *d, const cJSON *obj, cJSON **tools, cJS
 	return 0;
 }
 
+/* "max_tokens_total": the agent loop's token limit (SPEC 12), a whole number >= 1; 0 when absent */
+static int load_token_limit(const struct jdoc *d, const cJSON *obj, long *out)
+{
+	double v = 0;
+
+	if (jdoc_number(d, obj, "", "max_tokens_total", 0, 1, 1e12, &v))
+		return -1;
+	if (v != (long)v)
+		return jdoc_error(d, cJSON_GetObjectItemCaseSensitive(obj, "max_tokens_total"),
+				  "max_tokens_total", "expected a whole number of tokens");
+	*out = (long)v;
+	return 0;
+}
+
+/* --- conversations (SPEC 12) --- */
+
+#define TURNS_MAX 100 /* user turns of a conversation at most */
+
+static void free_turns(struct eg_turn *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(t[i].user);
+		free_scorers(t[i].scorers, t[i].n_scorers);
+	}
+	free(t);
+}
+
+static void free_simulate(struct eg_simulate *sim)
+{
+	if (!sim)
+		return;
+	free(sim->persona);
+	free(sim->goal);
+	free(sim->model);
+	free(sim);
+}
+
+/* "turns": [{"user": text, "scorers": [...]}, ...]; the turns' scorers are labelled turnN.x */
+static int load_turns(struct jdoc *d, const cJSON *v, const char *file, int line,
+		      struct eg_case *c)
+{
+	static const char *const turn_keys[] = { "user", "scorers", NULL };
+	const cJSON *t;
+	int n = cJSON_GetArraySize(v);
+
+	if (!cJSON_IsArray(v) || !n)
+		return jdoc_error(d, v, "turns", "expected a non-empty array of {user, scorers}");
+	if (n > TURNS_MAX)
+		return jdoc_error(d, v, "turns", "%d turns, at most %d", n, TURNS_MAX);
+	c->turns = xcalloc((size_t)n, sizeof(*c->turns));
+	cJSON_ArrayForEach(t, v) {
+		struct eg_turn *tu = &c->turns[c->n_turns];
+		const char *user = NULL;
+		char f[32];
+		size_t i;
+
+		snprintf(f, sizeof(f), "turns[%zu].", c->n_turns);
+		if (!cJSON_IsObject(t))
+			return jdoc_error(d, t, "turns", "turn %zu: expected an object", c->n_turns);
+		if (jdoc_check_keys(d, t, f, turn_keys) || jdoc_string(d, t, f, "user", 1, &user))
+			return -1;
+		if (!*user) {
+			snprintf(f, sizeof(f), "turns[%zu].user", c->n_turns);
+			return jdoc_error(d, cJSON_GetObjectItemCaseSensitive(t, "user"), f, "empty");
+		}
+		tu->user = xstrdup(user);
+		c->n_turns++;
+		if (load_scorers(d, t, file, line, &tu->scorers, &tu->n_scorers))
+			return -1;
+		for (i = 0; i < tu->n_scorers; i++) {
+			struct strbuf sb = STRBUF_INIT;
+
+			strbuf_addf(&sb, "turn%zu.%s", c->n_turns, tu->scorers[i].label);
+			free(tu->scorers[i].label);
+			tu->scorers[i].label = strbuf_detach(&sb, NULL);
+		}
+	}
+	return 0;
+}
+
+/* the scorers of a case's turns */
+static size_t case_turn_scorers(const struct eg_case *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->n_turns; i++)
+		n += c->turns[i].n_scorers;
+	return n;
+}
+
+/* "simulate": {"persona", "goal", "max_turns", "model"} */
+static int load_simulate(struct jdoc *d, const cJSON *v, struct eg_case *c)
+{
+	static const char *const sim_keys[] = { "persona", "goal", "max_turns", "model", NULL };
+	const char *persona = NULL, *goal = NULL, *model = NULL;
+	double max_turns = 5;
+	struct eg_simulate *sim;
+
+	if (!cJSON_IsObject(v))
+		return jdoc_error(d, v, "simulate", "expected an object {persona, goal, max_turns, model}");
+	if (jdoc_check_keys(d, v, "simulate.", sim_keys) ||
+	    jdoc_string(d, v, "simulate.", "persona", 1, &persona) ||
+	    jdoc_string(d, v, "simulate.", "goal", 1, &goal) ||
+	    jdoc_string(d, v, "simulate.", "model", 0, &model) ||
+	    jdoc_number(d, v, "simulate.", "max_turns", 0, 1, TURNS_MAX, &max_turns))
+		return -1;
+	if (max_turns != (int)max_turns)
+		return jdoc_error(d, cJSON_GetObjectItemCaseSensitive(v, "max_turns"),
+				  "simulate.max_turns", "expected a whole number");
+	if (!*goal)
+		return jdoc_error(d, cJSON_GetObjectItemCaseSensitive(v, "goal"), "simulate.goal",
+				  "empty");
+	sim = xcalloc(1, sizeof(*sim));
+	sim->persona = xstrdup(persona);
+	sim->goal = xstrdup(goal);
+	sim->model = model && *model ? xstrdup(model) : NULL;
+	sim->max_turns = (int)max_turns;
+	c->simulate = sim;
+	return 0;
+}
+
+/* a conversation's fields: turns (instead of input and messages) or simulate (after input) */
+static int load_conversation(struct jdoc *d, const struct eg_suite *s, int line,
+			     struct eg_case *c)
+{
+	const cJSON *turns = cJSON_GetObjectItemCaseSensitive(d->root, "turns");
+	const cJSON *sim = cJSON_GetObjectItemCaseSensitive(d->root, "simulate");
+	const cJSON *input = cJSON_GetObjectItemCaseSensitive(d->root, "input");
+	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(d->root, "messages");
+
+	if (!turns && !sim)
+		return 0;
+	if (s->kind == SUITE_ONLINE)
+		return jdoc_error(d, turns ? turns : sim, turns ? "turns" : "simulate",
+				  "conversations are run against the target; an online suite records answers");
+	if (turns && sim)
+		return jdoc_error(d, sim, "simulate", "give turns or simulate, not both");
+	if (turns && (input || msgs))
+		return jdoc_error(d, input ? input : msgs, input ? "input" : "messages",
+				  "a case with turns takes its first user message from turns[0]");
+	if (sim && !input)
+		return jdoc_error(d, sim, "input", "missing (the user's opening message of a simulated conversation)");
+	if (turns)
+		return load_turns(d, turns, s->cases_path, line, c);
+	return load_simulate(d, sim, c);
+}
+
 /* --- cases --- */
 
 void case_release(struct eg_case *c)
@@ -160,6 +310,8 @@ void case_release(struct eg_case *c)
 	cJSON_Delete(c->tool_results);
 	cJSON_Delete(c->default_tool_result);
 	free_scorers(c->scorers, c->n_scorers);
+	free_turns(c->turns, c->n_turns);
+	free_simulate(c->simulate);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -283,6 +435,10 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 			   "must be 1 to 256 characters without control characters");
 		goto out;
 	}
+	if (load_conversation(&d, s, lineno, c))
+		goto out;
+	if (c->turns)
+		input = c->turns[0].user;
 	v = cJSON_GetObjectItemCaseSensitive(d.root, "messages");
 	if (input && v) {
 		jdoc_error(&d, v, "messages", "give input or messages, not both");
@@ -347,7 +503,8 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 	}
 	c->vars = v ? cJSON_Duplicate(v, 1) : NULL;
 	if (load_agent(&d, d.root, &c->tools, &c->tool_choice, &c->default_tool_result,
-		       &c->max_steps))
+		       &c->max_steps) ||
+	    load_token_limit(&d, d.root, &c->max_tokens_total))
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(d.root, "tool_results");
 	if (v && agent_fixtures_check(&d, v, "tool_results"))
@@ -355,7 +512,7 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 	c->tool_results = v ? cJSON_Duplicate(v, 1) : NULL;
 	if (load_scorers(&d, d.root, s->cases_path, lineno, &c->scorers, &c->n_scorers))
 		goto out;
-	if (!s->n_scorers && !c->n_scorers) {
+	if (!s->n_scorers && !c->n_scorers && !case_turn_scorers(c)) {
 		jdoc_error(&d, d.root, "scorers", "no scorer for this case (none in the manifest either)");
 		goto out;
 	}
@@ -604,7 +761,7 @@ static void mutate_case(const struct eg_suite *s, size_t k, struct eg_case *c)
 	strbuf_release(&sb);
 }
 static const char *const agent_keys[] = { "tools", "tool_choice", "default_tool_result",
-					  "max_steps", NULL };
+					  "max_steps", "max_tokens_total", NULL };
 
 /* parse suite.json into s and start the suite hash h with its canonical form */
 static int load_manifest(struct eg_suite *s, struct sha256 *h)
@@ -674,7 +831,8 @@ static int load_manifest(struct eg_suite *s, struct sha256 *h)
 	s->system = system ? xstrdup(system) : NULL;
 	s->params = p ? cJSON_Duplicate(p, 1) : NULL;
 	if (load_agent(&d, d.root, &s->tools, &s->tool_choice, &s->default_tool_result,
-		       &s->max_steps))
+		       &s->max_steps) ||
+	    load_token_limit(&d, d.root, &s->max_tokens_total))
 		goto out;
 	s->tags = xcalloc(n_tags + 1, sizeof(char *));
 	for (i = 0; i < n_tags; i++)

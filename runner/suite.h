@@ -50,6 +50,7 @@ struct eg_suite {
 	cJSON *tool_choice;       /* or NULL */
 	cJSON *default_tool_result; /* the result of a call no fixture matches, or NULL */
 	int max_steps;            /* agent loop steps, 0: the target's */
+	long max_tokens_total;    /* agent loop tokens (prompt + completion, all steps), 0: none */
 	struct scorer *scorers;   /* the manifest's scorers, applied to every case */
 	size_t n_scorers;
 	char **tags;              /* manifest tags, given to every case */

@@ -10,8 +10,10 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "case.h"
 #include "jsonutil.h"
 #include "jsonw.h"
+#include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -407,4 +409,163 @@ int agent_call_failed(const cJSON *call)
 	return cJSON_GetObjectItemCaseSensitive(call, "error") != NULL ||
 	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(call, "undeclared")) ||
 	       cJSON_GetObjectItemCaseSensitive(call, "result_error") != NULL;
+}
+
+/* ------------------------------------------------------------ conversations */
+
+cJSON *agent_turn_steps(const cJSON *trajectory, int turn)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *st;
+
+	cJSON_ArrayForEach(st, trajectory) {
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(st, "turn");
+
+		if (cJSON_IsNumber(t) && t->valueint == turn)
+			cJSON_AddItemToArray(out, cJSON_Duplicate(st, 1));
+	}
+	return out;
+}
+
+void agent_transcript(struct strbuf *sb, const cJSON *trajectory)
+{
+	const cJSON *st;
+
+	cJSON_ArrayForEach(st, trajectory) {
+		const cJSON *user = cJSON_GetObjectItemCaseSensitive(st, "user");
+		const cJSON *content = cJSON_GetObjectItemCaseSensitive(st, "content");
+
+		if (cJSON_IsString(user))
+			strbuf_addf(sb, "User: %s\n", user->valuestring);
+		/* the turn's answer: a reply without calls (the steps with calls are the agent's work) */
+		if (cJSON_IsString(content) && *content->valuestring &&
+		    !cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "tool_calls")))
+			strbuf_addf(sb, "Assistant: %s\n", content->valuestring);
+	}
+}
+
+char *agent_user_request(const struct eg_simulate *sim, const char *model, const cJSON *params,
+			 const cJSON *trajectory)
+{
+	struct strbuf sys = STRBUF_INIT, user = STRBUF_INIT;
+	cJSON *body = cJSON_CreateObject(), *msgs, *m, *p;
+	char *text;
+
+	strbuf_addf(&sys, "You play a user talking to an assistant, to test it.\n"
+		    "Persona: %s\nGoal: %s\n"
+		    "Write only the user's next message, in the persona's voice, as the user would "
+		    "type it. When the goal is reached, or cannot be reached, answer exactly "
+		    AGENT_USER_STOP " and nothing else.", sim->persona, sim->goal);
+	strbuf_addstr(&user, "The conversation so far:\n\n");
+	agent_transcript(&user, trajectory);
+	strbuf_addstr(&user, "\nWrite the user's next message.");
+	cJSON_AddStringToObject(body, "model", model);
+	msgs = cJSON_AddArrayToObject(body, "messages");
+	m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "role", "system");
+	cJSON_AddStringToObject(m, "content", sys.buf);
+	cJSON_AddItemToArray(msgs, m);
+	m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "role", "user");
+	cJSON_AddStringToObject(m, "content", user.buf);
+	cJSON_AddItemToArray(msgs, m);
+	cJSON_ArrayForEach(p, params)
+		if (strcmp(p->string, "temperature") && strcmp(p->string, "model") &&
+		    strcmp(p->string, "messages"))
+			cJSON_AddItemToObject(body, p->string, cJSON_Duplicate(p, 1));
+	cJSON_AddNumberToObject(body, "temperature", 0);
+	text = jsonw_print(body, 0);
+	cJSON_Delete(body);
+	strbuf_release(&sys);
+	strbuf_release(&user);
+	return text;
+}
+
+int agent_user_stops(const char *reply)
+{
+	return !reply || !*reply || strstr(reply, AGENT_USER_STOP) != NULL;
+}
+
+/* ------------------------------------------------------------ trajectories from applications */
+
+/* a call's or result's value as text: a string as is, other JSON as its text (malloc'd) */
+static char *value_text(const cJSON *v)
+{
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : jsonw_print(v, 0);
+}
+
+/* the results an application gave with its calls (call "result", else the step's tool_results[i]) */
+static void take_results(cJSON *calls, const cJSON *given, const cJSON *step_results)
+{
+	const cJSON *g;
+	cJSON *c = calls ? calls->child : NULL;
+	int i = 0;
+
+	cJSON_ArrayForEach(g, given) {
+		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(g, "function");
+		const cJSON *res = cJSON_GetObjectItemCaseSensitive(g, "result");
+		const cJSON *sr = cJSON_GetArrayItem(step_results, i);
+		char *text;
+
+		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cJSON_IsObject(fn) ? fn : g,
+								     "name")))
+			continue; /* agent_calls_normalize left it out */
+		if (!res && sr)
+			res = cJSON_IsObject(sr) && cJSON_GetObjectItemCaseSensitive(sr, "content")
+			      ? cJSON_GetObjectItemCaseSensitive(sr, "content") : sr;
+		if (res && !cJSON_IsNull(res) && c) {
+			text = value_text(res);
+			cJSON_AddStringToObject(c, "result", text);
+			free(text);
+		}
+		c = c ? c->next : NULL;
+		i++;
+	}
+}
+
+cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why)
+{
+	static const char *const text_keys[] = { "content", "assistant", "text", NULL };
+	cJSON *out;
+	const cJSON *st;
+	int n = 0;
+
+	if (!cJSON_IsArray(steps)) {
+		strbuf_addf(why, "the value is %s, expected an array of steps", json_kind(steps));
+		return NULL;
+	}
+	out = cJSON_CreateArray();
+	cJSON_ArrayForEach(st, steps) {
+		const cJSON *given = cJSON_GetObjectItemCaseSensitive(st, "tool_calls");
+		const cJSON *fr = cJSON_GetObjectItemCaseSensitive(st, "finish_reason");
+		const cJSON *text = NULL;
+		cJSON *step, *calls;
+		size_t k;
+
+		n++;
+		if (!cJSON_IsObject(st)) {
+			strbuf_addf(why, "step %d is %s, expected an object", n, json_kind(st));
+			cJSON_Delete(out);
+			return NULL;
+		}
+		for (k = 0; text_keys[k] && !cJSON_IsString(text); k++)
+			text = cJSON_GetObjectItemCaseSensitive(st, text_keys[k]);
+		if (given && !cJSON_IsArray(given) && !cJSON_IsNull(given)) {
+			strbuf_addf(why, "step %d: tool_calls is %s, expected an array", n,
+				    json_kind(given));
+			cJSON_Delete(out);
+			return NULL;
+		}
+		calls = agent_calls_normalize(given);
+		take_results(calls, given, cJSON_GetObjectItemCaseSensitive(st, "tool_results"));
+		step = cJSON_CreateObject();
+		cJSON_AddNumberToObject(step, "step", n);
+		cJSON_AddStringToObject(step, "content", cJSON_IsString(text) ? text->valuestring : "");
+		cJSON_AddStringToObject(step, "finish_reason", cJSON_IsString(fr) ? fr->valuestring
+							       : calls ? "tool_calls" : "stop");
+		if (calls)
+			cJSON_AddItemToObject(step, "tool_calls", calls);
+		cJSON_AddItemToArray(out, step);
+	}
+	return out;
 }

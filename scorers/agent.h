@@ -23,7 +23,9 @@
 
 #include <cjson/cJSON.h>
 
+struct eg_simulate;
 struct jdoc;
+struct strbuf;
 
 #define AGENT_MAX_STEPS_DEFAULT 8
 #define AGENT_MAX_STEPS_LIMIT 1000
@@ -59,5 +61,38 @@ const cJSON *agent_matcher_op(const cJSON *m, const char **op);
 const char *agent_cmp_op(const char *op);
 /* whether a stored call is an error: arguments not JSON, an undeclared tool, or no result */
 int agent_call_failed(const cJSON *call);
+
+/*
+ * An application's own trajectory (http and exec targets: the response
+ * map's "trajectory") in the stored form: an array of steps, each an object
+ * with the assistant's text ("content", or "assistant" or "text"), its
+ * "tool_calls" (either form, agent_calls_normalize) each with the "result"
+ * the application got, or the step's "tool_results" (strings, JSON, or
+ * {"content"}) in the order of its calls, and an optional "finish_reason"
+ * (default "tool_calls" for a step with calls, else "stop"). NULL with why
+ * when it is not such an array.
+ */
+cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why);
+
+/*
+ * Conversations (SPEC 12, "turns" and "simulate"). A conversation's steps
+ * carry "turn" (1-based), and the first step of a turn "user" (the user's
+ * message that opened it).
+ */
+/* the user's answer that ends a simulated conversation (a reply containing it) */
+#define AGENT_USER_STOP "###STOP###"
+/* copies of the steps of turn (1-based) */
+cJSON *agent_turn_steps(const cJSON *trajectory, int turn);
+/* "User: ...\nAssistant: ...\n" lines of a conversation: the users' messages and the answers */
+void agent_transcript(struct strbuf *sb, const cJSON *trajectory);
+/*
+ * the chat request (malloc'd JSON text) asking model, as the simulated user
+ * sim, for the user's next message after the conversation in trajectory; at
+ * temperature 0, other params from params (the judge's), if any
+ */
+char *agent_user_request(const struct eg_simulate *sim, const char *model, const cJSON *params,
+			 const cJSON *trajectory);
+/* whether a simulated user's reply ends the conversation (empty, or AGENT_USER_STOP) */
+int agent_user_stops(const char *reply);
 
 #endif

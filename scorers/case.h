@@ -12,6 +12,21 @@
 
 struct scorer;
 
+/* one scripted user turn of a conversation (SPEC 12, "turns") */
+struct eg_turn {
+	char *user;               /* the user's message */
+	struct scorer *scorers;   /* scored against this turn's final answer; labels "turnN.x" */
+	size_t n_scorers;
+};
+
+/* a simulated user (SPEC 12, "simulate"): its turns come from a model */
+struct eg_simulate {
+	char *persona;            /* who the user is */
+	char *goal;               /* what the user wants done */
+	char *model;              /* or NULL: the config's judge model */
+	int max_turns;            /* user turns at most, the opening one included */
+};
+
 struct eg_case {
 	char *id;                 /* unique within the suite */
 	int line;                 /* 1-based line in cases.jsonl */
@@ -38,6 +53,10 @@ struct eg_case {
 	cJSON *tool_results;      /* fixtures answering tool calls (agent.h), or NULL */
 	cJSON *default_tool_result; /* the result of a call no fixture matches, or NULL: an error */
 	int max_steps;            /* replies the agent loop asks for at most; 0: the suite's */
+	long max_tokens_total;    /* tokens the agent loop may use (all steps); 0: the suite's */
+	struct eg_turn *turns;    /* scripted user turns, or NULL; input is turns[0].user */
+	size_t n_turns;
+	struct eg_simulate *simulate; /* a simulated user, or NULL; input is its opening turn */
 	struct scorer *scorers;   /* the case's own scorers (the manifest's are in the suite) */
 	size_t n_scorers;
 	char hash[65];            /* SHA-256 of the case's canonical content, the suite's

@@ -122,6 +122,8 @@
 		var ol = el('ol', 'steps');
 		t.forEach(function (s) {
 			var li = el('li');
+			if (typeof s.user === 'string')
+				li.appendChild(el('pre', 'user', 'turn ' + s.turn + ' user: ' + s.user));
 			li.appendChild(el('div', null, 'step ' + s.step +
 				(s.finish_reason ? ' (' + s.finish_reason + ')' : '') +
 				(s.stopped ? ', stopped at max_steps' : '')));

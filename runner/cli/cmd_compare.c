@@ -10,12 +10,14 @@
 #include "config.h"
 #include "error.h"
 #include "escape.h"
+#include "hashmap.h"
 #include "history.h"
 #include "jsonw.h"
 #include "opts.h"
 #include "registry.h"
 #include "stats.h"
 #include "strbuf.h"
+#include "trajectory.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -380,6 +382,106 @@ static void reasons_text(struct strbuf *sb, const struct case_sample *s, int md,
 
 /* --- output: text --- */
 
+/* --- trajectory flips: the tool calls of a case changed between the runs --- */
+
+#define NO_CALLS "(no tool calls)"
+
+struct traj_flip {
+	char *suite, *case_id;
+	char *a, *b;              /* the calls in A and in B (trajectory_calls_stored) */
+};
+
+struct traj_flips {
+	struct hashmap idx;       /* "suite\ncase id" of A's results -> 1 + index in sigs */
+	char **sigs;              /* A's calls per case; NULL: no trajectory */
+	size_t n_sigs, alloc_sigs;
+	struct traj_flip *v;      /* listed flips */
+	size_t n, alloc;
+	long seen, limit;         /* flips found; listed at most */
+	int pass_b;               /* reading B's results */
+};
+
+/* a result's calls (malloc'd), or NULL without a trajectory */
+static char *calls_sig(const char *target_reply)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (trajectory_calls_stored(&sb, target_reply) < 0) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+static int traj_take(const struct stored_result *sr, void *arg)
+{
+	struct traj_flips *t = arg;
+	struct strbuf key = STRBUF_INIT;
+	uint64_t *slot;
+	char *sig;
+
+	if (sr->row.repeat)
+		return 0;
+	strbuf_addf(&key, "%s\n%s", sr->row.suite, sr->row.case_id);
+	sig = calls_sig(sr->row.target_reply);
+	if (!t->pass_b) {
+		slot = hashmap_put_str(&t->idx, key.buf, key.len, NULL);
+		XGROW(t->sigs, t->n_sigs + 1, t->alloc_sigs);
+		t->sigs[t->n_sigs++] = sig;
+		*slot = t->n_sigs;
+		sig = NULL; /* kept */
+	} else if ((slot = hashmap_get_str(&t->idx, key.buf, key.len)) &&
+		   (t->sigs[*slot - 1] || sig) &&
+		   strcmp(t->sigs[*slot - 1] ? t->sigs[*slot - 1] : "", sig ? sig : "")) {
+		const char *a = t->sigs[*slot - 1];
+
+		if (t->n < (size_t)t->limit) {
+			struct traj_flip *f;
+
+			XGROW(t->v, t->n + 1, t->alloc);
+			f = &t->v[t->n++];
+			f->suite = xstrdup(sr->row.suite);
+			f->case_id = xstrdup(sr->row.case_id);
+			f->a = xstrdup(a && *a ? a : NO_CALLS);
+			f->b = xstrdup(sig && *sig ? sig : NO_CALLS);
+		}
+		t->seen++;
+	}
+	free(sig);
+	strbuf_release(&key);
+	return 0;
+}
+
+/* the paired cases (first repeats) whose tool calls differ between runs a and b */
+static int traj_flips_load(struct history *h, const char *a, const char *b, const char *suite,
+			   long limit, struct traj_flips *t)
+{
+	memset(t, 0, sizeof(*t));
+	hashmap_init_str(&t->idx, 64);
+	t->limit = limit;
+	if (history_results_all(h, a, suite, traj_take, t))
+		return -1;
+	t->pass_b = 1;
+	return history_results_all(h, b, suite, traj_take, t);
+}
+
+static void traj_flips_release(struct traj_flips *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_sigs; i++)
+		free(t->sigs[i]);
+	free(t->sigs);
+	for (i = 0; i < t->n; i++) {
+		free(t->v[i].suite);
+		free(t->v[i].case_id);
+		free(t->v[i].a);
+		free(t->v[i].b);
+	}
+	free(t->v);
+	hashmap_release(&t->idx);
+}
+
 struct report {
 	struct history *h;
 	const struct run_info *a, *b;
@@ -389,6 +491,7 @@ struct report {
 	size_t n_sd;
 	struct flip_view *flips;
 	size_t n_flips;
+	struct traj_flips traj;   /* cases whose tool calls changed */
 	const struct cmp_cli *o;
 	struct colors col;
 };
@@ -505,6 +608,33 @@ static void text_unpaired(const struct report *r)
 	strbuf_release(&sb);
 }
 
+static void text_traj_flips(const struct report *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (!r->traj.seen)
+		return;
+	printf("\n%strajectory flips%s (%ld cases whose tool calls changed)\n", r->col.bold,
+	       r->col.reset, r->traj.seen);
+	for (i = 0; i < r->traj.n; i++) {
+		const struct traj_flip *f = &r->traj.v[i];
+
+		strbuf_reset(&sb);
+		visible_str(&sb, f->suite, 120);
+		strbuf_addch(&sb, '/');
+		visible_str(&sb, f->case_id, 200);
+		strbuf_addstr(&sb, "\n    A: ");
+		visible_str(&sb, f->a, ANSWER_MAX);
+		strbuf_addstr(&sb, "\n    B: ");
+		visible_str(&sb, f->b, ANSWER_MAX);
+		printf("  %s\n", sb.buf);
+	}
+	if (r->traj.seen > (long)r->traj.n)
+		printf("  ... %ld more\n", r->traj.seen - (long)r->traj.n);
+	strbuf_release(&sb);
+}
+
 static void print_text(const struct report *r)
 {
 	size_t i;
@@ -519,6 +649,7 @@ static void print_text(const struct report *r)
 	if (!r->res->n_suites)
 		printf("\nno cases in either run\n");
 	text_flips(r);
+	text_traj_flips(r);
 	text_unpaired(r);
 }
 
@@ -627,6 +758,26 @@ static void print_markdown(const struct report *r)
 		if (r->list->seen_flips > (long)r->n_flips)
 			strbuf_addf(&sb, "\n%ld more flipped cases are not listed.\n",
 				    r->list->seen_flips - (long)r->n_flips);
+	}
+	if (r->traj.seen) {
+		strbuf_addf(&sb, "\n### Trajectory flips\n\n%ld cases whose tool calls changed.\n\n"
+			    "| case | A | B |\n| --- | --- | --- |\n", r->traj.seen);
+		for (i = 0; i < r->traj.n; i++) {
+			const struct traj_flip *f = &r->traj.v[i];
+
+			strbuf_addstr(&sb, "| ");
+			md_str(&sb, f->suite, 120);
+			strbuf_addch(&sb, '/');
+			md_str(&sb, f->case_id, 200);
+			strbuf_addstr(&sb, " | ");
+			md_str(&sb, f->a, ANSWER_MAX);
+			strbuf_addstr(&sb, " | ");
+			md_str(&sb, f->b, ANSWER_MAX);
+			strbuf_addstr(&sb, " |\n");
+		}
+		if (r->traj.seen > (long)r->traj.n)
+			strbuf_addf(&sb, "\n%ld more trajectory flips are not listed.\n",
+				    r->traj.seen - (long)r->traj.n);
 	}
 	if (r->list->n_unpaired) {
 		strbuf_addf(&sb, "\n### Unpaired cases\n\n%ld changed, %ld only in A, %ld only in B.\n\n"
@@ -801,6 +952,18 @@ static void print_json(const struct report *r)
 	}
 	jsonw_array_end(&w);
 	jsonw_member_bool(&w, "flips_truncated", r->list->seen_flips > (long)r->n_flips);
+	jsonw_key(&w, "trajectory_flips");
+	jsonw_array_begin(&w);
+	for (i = 0; i < r->traj.n; i++) {
+		jsonw_object_begin(&w);
+		jsonw_member_str(&w, "suite", r->traj.v[i].suite);
+		jsonw_member_str(&w, "case_id", r->traj.v[i].case_id);
+		jsonw_member_str(&w, "baseline", r->traj.v[i].a);
+		jsonw_member_str(&w, "candidate", r->traj.v[i].b);
+		jsonw_object_end(&w);
+	}
+	jsonw_array_end(&w);
+	jsonw_member_bool(&w, "trajectory_flips_truncated", r->traj.seen > (long)r->traj.n);
 	jsonw_key(&w, "unpaired");
 	jsonw_array_begin(&w);
 	for (i = 0; i < r->list->n_unpaired; i++) {
@@ -941,6 +1104,7 @@ static int compare_report(struct history *h, struct cmp_cli *o, const struct run
 			goto out;
 	}
 	if (flips_load(h, a->id, b->id, &list, &r.flips, &r.n_flips) ||
+	    traj_flips_load(h, a->id, b->id, o->suite, o->limit, &r.traj) ||
 	    rescore_note(h, o, a, b))
 		goto out;
 	if (o->json)
@@ -952,6 +1116,7 @@ static int compare_report(struct history *h, struct cmp_cli *o, const struct run
 	ret = 0;
 out:
 	flips_free(r.flips, r.n_flips);
+	traj_flips_release(&r.traj);
 	for (i = 0; i < r.n_sd; i++)
 		suite_data_release(&r.sd[i]);
 	free(r.sd);

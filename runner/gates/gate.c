@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "gate_types.h"
+#include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -41,7 +42,7 @@ static const struct gate_type *const gate_types[] = {
 #define DEFAULT_MIN_KAPPA 0.6
 
 /* fields every gate may carry, read here rather than by the type */
-static const char *const common_fields[] = { "name", "suite", "tag", "metric",
+static const char *const common_fields[] = { "name", "suite", "tag", "metric", "tool",
 					     "require_calibration", "min_kappa", NULL };
 
 const char *const gate_limit_fields[] = { "stat", "min", "max", "window", "scorer", NULL };
@@ -212,26 +213,42 @@ static int parse_gate(const struct gate_parse *p, struct eg_gate *g)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(p->spec, "metric");
 	const struct gate_type *t = cJSON_IsString(m) ? gate_type_find(m->valuestring) : NULL;
-	const char *name = NULL, *suite = NULL, *tag = NULL, *metric = NULL;
+	const char *name = NULL, *suite = NULL, *tag = NULL, *metric = NULL, *tool = NULL;
 	char prefix[64], field[64];
+	struct strbuf tool_tag = STRBUF_INIT;
+	int ret = -1;
 
 	gate_field(p, "", prefix, sizeof(prefix));
 	if (check_fields(p, t) ||
 	    jdoc_string(p->doc, p->spec, prefix, "name", 0, &name) ||
 	    jdoc_string(p->doc, p->spec, prefix, "suite", 0, &suite) ||
 	    jdoc_string(p->doc, p->spec, prefix, "tag", 0, &tag) ||
+	    jdoc_string(p->doc, p->spec, prefix, "tool", 0, &tool) ||
 	    jdoc_string(p->doc, p->spec, prefix, "metric", 1, &metric))
 		return -1;
 	if (!t)
 		return unknown_metric(p, metric);
-	if (suite && tag)
-		return jdoc_error(p->doc, p->spec, gate_field(p, NULL, field, sizeof(field)),
-				  "give either suite or tag, not both");
-	if (name && !*name)
-		return jdoc_error(p->doc, cJSON_GetObjectItemCaseSensitive(p->spec, "name"),
-				  gate_field(p, "name", field, sizeof(field)),
-				  "an empty name (leave it out to have one made from the metric "
-				  "and scope)");
+	if (tool && (tag || !*tool || strchr(tool, ',')))
+		return jdoc_error(p->doc, cJSON_GetObjectItemCaseSensitive(p->spec, "tool"),
+				  gate_field(p, "tool", field, sizeof(field)),
+				  tag ? "give either tool or tag, not both (tool is the tag tool:NAME)"
+				      : "expected a tool name");
+	if (tool) {
+		/* the cases whose trajectory called the tool: their results carry the tag */
+		strbuf_addf(&tool_tag, "tool:%s", tool);
+		tag = tool_tag.buf;
+	}
+	if (suite && tag) {
+		jdoc_error(p->doc, p->spec, gate_field(p, NULL, field, sizeof(field)),
+			   "give either suite or %s, not both", tool ? "tool" : "tag");
+		goto out;
+	}
+	if (name && !*name) {
+		jdoc_error(p->doc, cJSON_GetObjectItemCaseSensitive(p->spec, "name"),
+			   gate_field(p, "name", field, sizeof(field)),
+			   "an empty name (leave it out to have one made from the metric and scope)");
+		goto out;
+	}
 	g->type = t;
 	g->name = name ? xstrdup(name) : NULL;
 	g->metric = xstrdup(metric);
@@ -241,17 +258,22 @@ static int parse_gate(const struct gate_parse *p, struct eg_gate *g)
 	g->require_calibration = -1;
 	if (jdoc_bool(p->doc, p->spec, prefix, "require_calibration", &g->require_calibration) ||
 	    jdoc_number(p->doc, p->spec, prefix, "min_kappa", 0, -1, 1, &g->min_kappa))
-		return -1;
+		goto out;
 	g->has_min_kappa = cJSON_GetObjectItemCaseSensitive(p->spec, "min_kappa") != NULL;
-	if ((g->require_calibration >= 0 || g->has_min_kappa) && !judge_based(t))
-		return jdoc_error(p->doc, p->spec, gate_field(p, NULL, field, sizeof(field)),
-				  "require_calibration and min_kappa belong to judge-based gates "
-				  "(pass_rate, attack_success_rate, score.<scorer>, regression, "
-				  "drift, delta), not to %s", type_shown(t));
+	if ((g->require_calibration >= 0 || g->has_min_kappa) && !judge_based(t)) {
+		jdoc_error(p->doc, p->spec, gate_field(p, NULL, field, sizeof(field)),
+			   "require_calibration and min_kappa belong to judge-based gates "
+			   "(pass_rate, attack_success_rate, score.<scorer>, regression, "
+			   "drift, delta), not to %s", type_shown(t));
+		goto out;
+	}
 	if (t->parse(g, p))
-		return -1;
+		goto out;
 	gate_name_default(g);
-	return 0;
+	ret = 0;
+out:
+	strbuf_release(&tool_tag);
+	return ret;
 }
 
 static void gate_release(struct eg_gate *g)

@@ -391,7 +391,11 @@ static cJSON *assistant_message(const struct target_reply *reply)
 		cJSON_AddItemToObject(tc, "function", fn);
 		cJSON_AddItemToArray(arr, tc);
 	}
-	cJSON_AddItemToObject(m, "tool_calls", arr);
+	/* a conversation's answer that asked for nothing */
+	if (cJSON_GetArraySize(arr))
+		cJSON_AddItemToObject(m, "tool_calls", arr);
+	else
+		cJSON_Delete(arr);
 	cJSON_Delete(calls);
 	return m;
 }
@@ -414,6 +418,14 @@ static int chat_continue_request(const struct target *t, const struct target_req
 	cJSON_ArrayForEach(r, results) {
 		cJSON *m = cJSON_CreateObject();
 
+		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(r, "role"))) {
+			/* a conversation's next user turn */
+			cJSON_AddItemToObject(m, "role", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(r, "role"), 1));
+			cJSON_AddItemToObject(m, "content",
+					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(r, "content"), 1));
+			cJSON_AddItemToArray(msgs, m);
+			continue;
+		}
 		cJSON_AddStringToObject(m, "role", "tool");
 		cJSON_AddItemToObject(m, "tool_call_id",
 				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(r, "tool_call_id"), 1));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "jsonutil.h"
 #include "jsonw.h"
 #include "strbuf.h"
@@ -14,7 +15,7 @@
 static const char *const field_names[N_RESP_FIELDS] = {
 	[RESP_OUTPUT] = "output", [RESP_CONTEXT] = "context", [RESP_CONTEXT_IDS] = "context_ids",
 	[RESP_TOOL_CALLS] = "tool_calls", [RESP_USAGE] = "usage", [RESP_MODEL] = "model",
-	[RESP_METADATA] = "metadata",
+	[RESP_METADATA] = "metadata", [RESP_TRAJECTORY] = "trajectory",
 };
 
 const char *response_field_name(enum response_field f)
@@ -32,7 +33,7 @@ int response_map_set(struct response_map *m, const char *field, const char *poin
 			break;
 	if (i == N_RESP_FIELDS) {
 		strbuf_addf(err, "unknown field (known: output, context, context_ids, tool_calls, "
-			    "usage, model, metadata)");
+			    "usage, model, metadata, trajectory)");
 		return -1;
 	}
 	if (m->set[i])
@@ -226,6 +227,22 @@ static int take(enum response_field f, const struct jptr *p, const struct jptr_h
 		r->prompt_tokens = count_of(v, "prompt_tokens", "input_tokens");
 		r->completion_tokens = count_of(v, "completion_tokens", "output_tokens");
 		return 0;
+	case RESP_TRAJECTORY: {
+		cJSON *steps;
+
+		if (p->n_wild) {
+			strbuf_addstr(why, "trajectory takes one array of steps, not a * over an array");
+			return -1;
+		}
+		if (cJSON_IsNull(v))
+			return 0;
+		steps = agent_trajectory_normalize(v, why);
+		if (!steps)
+			return -1;
+		r->trajectory = jsonw_print(steps, 0);
+		cJSON_Delete(steps);
+		return 0;
+	}
 	case RESP_MODEL:
 		if (p->n_wild) {
 			strbuf_addstr(why, "model takes one string, not a * over an array");

@@ -13,6 +13,8 @@
  *                input_tokens/output_tokens (a count it lacks is unknown)
  *   model        a string
  *   metadata     any JSON, kept as JSON text ("*": an array of the values)
+ *   trajectory   the application's own agent steps (agent.h,
+ *                agent_trajectory_normalize), scored like the agent loop's
  *
  * A pointer that does not resolve, and a value of the wrong type, make the
  * reply unusable (TARGET_REPLY_FAIL) with a message naming the field and
@@ -39,6 +41,7 @@ enum response_field {
 	RESP_USAGE,
 	RESP_MODEL,
 	RESP_METADATA,
+	RESP_TRAJECTORY,
 	N_RESP_FIELDS,
 };
 

@@ -146,7 +146,8 @@ struct target_type {
 	/*
 	 * The agent loop (SPEC 12): the request of the next step, from the
 	 * previous request, its reply (whose tool_calls are normalised) and the
-	 * tool messages answering them (an array of {tool_call_id, content});
+	 * tool messages answering them (an array of {tool_call_id, content}),
+	 * or, in a conversation, the next user message ({role, content});
 	 * -1 with err set. NULL: the type has no agent loop.
 	 */
 	int (*continue_request)(const struct target *t, const struct target_request *prev,

@@ -1,10 +1,12 @@
 #include "trajectory.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "escape.h"
+#include "jsonutil.h"
 #include "strbuf.h"
 #include "banned.h"
 
@@ -36,6 +38,14 @@ int trajectory_text(struct strbuf *sb, const cJSON *traj)
 		const cJSON *num = cJSON_GetObjectItemCaseSensitive(st, "step");
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(st, "content");
 
+		const cJSON *turn = cJSON_GetObjectItemCaseSensitive(st, "turn");
+
+		/* a conversation's turn opens with the user's message */
+		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(st, "user"))) {
+			strbuf_addf(sb, "turn %d user: ", cJSON_IsNumber(turn) ? turn->valueint : 0);
+			add_member(sb, st, "user");
+			strbuf_addch(sb, '\n');
+		}
 		strbuf_addf(sb, "step %d", cJSON_IsNumber(num) ? num->valueint : n + 1);
 		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(st, "finish_reason"))) {
 			strbuf_addstr(sb, " (");
@@ -70,5 +80,40 @@ int trajectory_text(struct strbuf *sb, const cJSON *traj)
 		}
 		n++;
 	}
+	return n;
+}
+
+int trajectory_calls_stored(struct strbuf *sb, const char *target_reply)
+{
+	cJSON *root = target_reply ? cJSON_Parse(target_reply) : NULL;
+	const cJSON *traj = cJSON_GetObjectItemCaseSensitive(root, "trajectory"), *st, *c;
+	int n = 0;
+
+	if (!cJSON_IsArray(traj)) {
+		cJSON_Delete(root);
+		return -1;
+	}
+	cJSON_ArrayForEach(st, traj) {
+		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(st, "tool_calls")) {
+			const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+			const cJSON *args = cJSON_GetObjectItemCaseSensitive(c, "args");
+			const cJSON *text = cJSON_GetObjectItemCaseSensitive(c, "arguments");
+
+			if (n++)
+				strbuf_addstr(sb, ", ");
+			strbuf_addstr(sb, cJSON_IsString(name) ? name->valuestring : "?");
+			strbuf_addch(sb, '(');
+			if (args) {
+				char *canon = json_canonical(args);
+
+				strbuf_addstr(sb, canon);
+				free(canon);
+			} else if (cJSON_IsString(text)) {
+				strbuf_addstr(sb, text->valuestring);
+			}
+			strbuf_addch(sb, ')');
+		}
+	}
+	cJSON_Delete(root);
 	return n;
 }

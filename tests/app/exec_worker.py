@@ -14,6 +14,8 @@ and misbehaves on purpose by --mode or by input:
   input "slow"      sleep 30 s before answering (the call times out)
   input "fail"      write a line to stderr and reply {"id", "error"}
   input "nooutput"  reply without "output"
+  input "agent: X"  an agent's reply: a "trajectory" calling lookup_order
+                    {"order_id": X} (result "SHIPPED"), then the answer
 """
 import json
 import os
@@ -33,6 +35,17 @@ def answer(req):
         return {"id": req["id"], "error": {"message": "bad input: fail"}}
     if text == "nooutput":
         return {"id": req["id"], "context": []}
+    if text.startswith("agent: "):
+        order = text[len("agent: "):]
+        answer_text = "Order %s has shipped." % order
+        return {"id": req["id"], "output": answer_text,
+                "trajectory": [
+                    {"content": "", "tool_calls": [
+                        {"id": "call_1", "type": "function",
+                         "function": {"name": "lookup_order",
+                                      "arguments": json.dumps({"order_id": order})}}],
+                     "tool_results": [{"content": "SHIPPED"}]},
+                    {"content": answer_text}]}
     return {"id": req["id"], "output": "echo: " + text,
             "context": ["passage about " + text], "context_ids": ["doc-" + text],
             "usage": {"prompt_tokens": len(text), "completion_tokens": 2},

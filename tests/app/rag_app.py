@@ -15,6 +15,12 @@ Endpoints:
              -> {"answer": "...", "sources": [{"id", "title", "text", "score"}],
                  "usage": {"prompt_tokens", "completion_tokens"}, "model": "..."}
   GET  /ask?q=...&top_k=3   the same
+  POST /agent {"question": "...", "top_k": 3}
+             the same answer, as an agent's trajectory: a first step calling
+             its search_policy tool (arguments {"query", "top_k"}, result
+             the ids found), then the answer
+             -> {"answer": "...", "trajectory": [{"content": "", "tool_calls":
+                 [{"name", "arguments", "result"}]}, {"content": "..."}], ...}
   GET  /health              ok
 
 Environment: RAG_GATEWAY_URL (the chat/completions base URL, required),
@@ -214,7 +220,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, "the answer is 42, as plain text\n", "text/plain")
         if path == "/test/flaky" and app.flaky_count(case) <= int(query.get("fail", 2)):
             return self.send_json(503, {"error": "warming up"})
-        if path not in ("/ask", "/test/flaky", "/test/nested", "/test/partial"):
+        if path not in ("/ask", "/agent", "/test/flaky", "/test/nested", "/test/partial"):
             return self.send_json(404, {"error": "no such endpoint"})
         if not isinstance(question, str) or not question.strip():
             return self.send_json(400, {"error": "question: expected a non-empty string"})
@@ -234,6 +240,13 @@ class Handler(BaseHTTPRequestHandler):
                    "meta": {"usage": out["usage"]}}
         elif path == "/test/partial":
             del out["sources"]
+        elif path == "/agent":
+            out["trajectory"] = [
+                {"content": "", "tool_calls": [
+                    {"id": "call_search", "name": "search_policy",
+                     "arguments": {"query": question, "top_k": k},
+                     "result": [s["id"] for s in out["sources"]]}]},
+                {"content": out["answer"]}]
         return self.send_json(200, out)
 
     do_GET = handle_any

@@ -2,12 +2,14 @@
 # Benchmark (not a test): evalgate's own CPU time (user + system) for an agent
 # case of 3 steps (two tool-call rounds answered from fixtures, then the
 # answer) against an ordinary 1-step case, on the mock gateway (latency 0 ms,
-# loopback, no cache). CASES cases of each kind (default 5,000), REPS runs of
+# loopback, no cache). CASES cases of each kind (default 10,000), REPS runs of
 # each (default 3, interleaved), medians. The agent case makes 3 requests, so
 # 3x is the bound: the loop itself (fixture matching, the growing
 # conversation, the trajectory) must not cost more than its requests. Peak
-# memory (max RSS) of both is printed too: it stays bounded by the
-# concurrency, not by the number of cases.
+# memory (max RSS) of both is measured in the same runs: the agent runs'
+# must stay within RSS_MAX_MIB (default 30) and within 1.25x the ordinary
+# runs' (it is bounded by the concurrency, not by the number of cases).
+# Exit 1 when a bound is not met.
 #
 #   tests/bench/bench_agents.sh [BUILD_DIR]
 #   CASES=10000 REPS=5 tests/bench/bench_agents.sh build
@@ -19,7 +21,8 @@ import json, os, shutil, statistics, subprocess, sys, tempfile, time
 build = sys.argv[1]
 EVALGATE = os.path.join(build, "evalgate")
 MOCK = os.path.join(build, "tests", "mock_gateway")
-CASES = int(os.environ.get("CASES", "5000"))
+CASES = int(os.environ.get("CASES", "10000"))
+RSS_MAX = float(os.environ.get("RSS_MAX_MIB", "30"))
 REPS = int(os.environ.get("REPS", "3"))
 CONCURRENCY = int(os.environ.get("CONCURRENCY", "64"))
 
@@ -103,7 +106,12 @@ try:
     ratio = med["agent"][1] / med["plain"][1]
     print(f"  a 3-step agent case costs {ratio:.2f}x the CPU of a 1-step case (bound: 3x): "
           f"{'ok' if ratio <= 3 else 'OVER'}")
-    sys.exit(0 if ratio <= 3 else 1)
+    rss_a, rss_p = max(x[2] for x in res["agent"]), max(x[2] for x in res["plain"])
+    rss_ok = rss_a <= RSS_MAX and rss_a <= 1.25 * rss_p
+    print(f"  peak rss of {CASES} agent cases {rss_a:.1f} MiB, of {CASES} ordinary cases "
+          f"{rss_p:.1f} MiB (bounds: {RSS_MAX:g} MiB and 1.25x ordinary): "
+          f"{'ok' if rss_ok else 'OVER'}")
+    sys.exit(0 if ratio <= 3 and rss_ok else 1)
 finally:
     if mock:
         mock.terminate()

@@ -146,4 +146,33 @@ printf '%s\n' '{"id": "a", "input": "x", "tool_results": [{"name": "t", "match":
 expect_rc "a bad fixture regex is refused" 2 "$EG_BIN" validate --config c.json --suite s/bad
 expect_grep "regex located" 'tool_results\[0\].match: bad \$regex' "$T/err"
 
+printf '%s\n' '{"id": "a", "input": "x", "max_tokens_total": 2.5}' >s/bad/cases.jsonl
+expect_rc "a fractional max_tokens_total is refused" 2 "$EG_BIN" validate --config c.json --suite s/bad
+expect_grep "max_tokens_total located" 's/bad/cases.jsonl:1: max_tokens_total: expected a whole number' "$T/err"
+
+# the token limit of the loop: cumulative usage over the steps (the mock counts words)
+cat >tok.jsonl <<'EOF'
+{"case": "spend", "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1"}}], "usage": {"prompt_tokens": 40, "completion_tokens": 10}}
+{"case": "capped", "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1"}}], "usage": {"prompt_tokens": 40, "completion_tokens": 10}}
+{"case": "cheap", "step": 1, "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1"}}], "usage": {"prompt_tokens": 40, "completion_tokens": 10}}
+{"case": "cheap", "step": 2, "reply": "done", "usage": {"prompt_tokens": 40, "completion_tokens": 10}}
+EOF
+mkdir -p s/tok
+printf '{"name": "tok", "version": "1", "max_tokens_total": 120, "scorers": [{"type": "max-steps"}]}\n' >s/tok/suite.json
+cat >s/tok/cases.jsonl <<'EOF'
+{"id": "spend", "input": "spend", "max_steps": 8, "tool_results": [{"name": "lookup_order", "result": "again"}]}
+{"id": "cheap", "input": "cheap", "tool_results": [{"name": "lookup_order", "result": "A1 ok"}]}
+{"id": "capped", "input": "spend", "max_tokens_total": 50, "max_steps": 8, "tool_results": [{"name": "lookup_order", "result": "again"}]}
+EOF
+write_config tok.json '[]' "" '"suites": ["s/tok"]'
+start_mock tok.jsonl
+expect_rc "the token-limited run" 0 "$EG_BIN" run --config tok.json --history "$T/tok.db" --no-step-summary --no-cache
+expect_eq "the loop stops once its usage reaches the suite's max_tokens_total" \
+	"error|step 3: stopped at max_tokens_total 120 (150 tokens used)|3" \
+	"$(sqlite3 "$T/tok.db" "select status || '|' || error || '|' || json_array_length(target_reply, '\$.trajectory') from results where case_id = 'spend'")"
+expect_eq "the case's own limit wins" "step 1: stopped at max_tokens_total 50 (50 tokens used)" \
+	"$(sqlite3 "$T/tok.db" "select error from results where case_id = 'capped'")"
+expect_eq "a loop within the limit answers" "pass|done" \
+	"$(sqlite3 "$T/tok.db" "select status || '|' || output from results where case_id = 'cheap'")"
+
 finish

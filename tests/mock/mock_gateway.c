@@ -104,6 +104,7 @@ struct rule {
 	char *match;                  /* substring of the last user message */
 	pcre2_code *re;               /* match_re on the last user message */
 	long step;                    /* the request's agent step (1 + tool-call rounds before it), 0 any */
+	long turn;                    /* the request's conversation turn (its user messages), 0 any */
 	/* action */
 	char *reply;                  /* may hold {{input}} */
 	char **replies;               /* cycled per case id */
@@ -599,11 +600,13 @@ static char *big_content(void)
 /* ---------- rules ---------- */
 
 static int rule_matches(const struct rule *r, const char *case_id, const char *suite,
-			const char *model, const char *user, long step)
+			const char *model, const char *user, long step, long turn)
 {
 	int ok = 1;
 
 	if (r->step && r->step != step)
+		return 0;
+	if (r->turn && r->turn != turn)
 		return 0;
 	if (r->case_id && strcmp(r->case_id, case_id))
 		return 0;
@@ -625,12 +628,12 @@ static int rule_matches(const struct rule *r, const char *case_id, const char *s
 }
 
 static long find_rule(const char *case_id, const char *suite, const char *model,
-		      const char *user, long step)
+		      const char *user, long step, long turn)
 {
 	size_t i;
 
 	for (i = 0; i < mock.nr_rules; i++)
-		if (rule_matches(&mock.rules[i], case_id, suite, model, user, step))
+		if (rule_matches(&mock.rules[i], case_id, suite, model, user, step, turn))
 			return (long)i;
 	return -1;
 }
@@ -866,6 +869,8 @@ static int parse_rule(const char *file, int line, const char *text, struct rule 
 			ret = get_count(file, line, v, 1000000, &r->fault_after);
 		else if (!strcmp(k, "step"))
 			ret = get_count(file, line, v, 100000, &r->step);
+		else if (!strcmp(k, "turn"))
+			ret = get_count(file, line, v, 100000, &r->turn);
 		else if (!strcmp(k, "tool_calls")) {
 			if (!cJSON_IsArray(v))
 				ret = error_at(file, line, k, "expected an array of {name, arguments}");
@@ -943,6 +948,8 @@ struct chat_info {
 	double arrived_ms;            /* when the request's headers arrived (now_ms clock) */
 	char *tool_result;            /* last tool message, or NULL */
 	long step;                    /* 1 + assistant messages with tool_calls */
+	long turn;                    /* user messages */
+	char *roles;                  /* the messages' roles, comma-separated */
 	int authorized;
 	unsigned long attempt;
 };
@@ -976,7 +983,7 @@ static int parse_chat(struct request *req, struct chat_info *ci, size_t *prompt_
 		      struct outcome *o)
 {
 	cJSON *root, *msgs, *model, *m;
-	struct strbuf user = STRBUF_INIT;
+	struct strbuf user = STRBUF_INIT, roles = STRBUF_INIT;
 	size_t words = 0;
 	int ret = -1;
 
@@ -1017,7 +1024,9 @@ static int parse_chat(struct request *req, struct chat_info *ci, size_t *prompt_
 		if (!strcmp(role->valuestring, "assistant") &&
 		    cJSON_GetObjectItemCaseSensitive(m, "tool_calls"))
 			ci->step++;
+		strbuf_addf(&roles, "%s%s", roles.len ? "," : "", role->valuestring);
 		if (!strcmp(role->valuestring, "user")) {
+			ci->turn++;
 			strbuf_release(&user);
 			user = text;
 		} else if (!strcmp(role->valuestring, "tool")) {
@@ -1028,10 +1037,12 @@ static int parse_chat(struct request *req, struct chat_info *ci, size_t *prompt_
 		}
 	}
 	ci->user = strbuf_detach(&user, NULL);
+	ci->roles = strbuf_detach(&roles, NULL);
 	*prompt_words = words;
 	ret = 0;
 out_free_json:
 	strbuf_release(&user);
+	strbuf_release(&roles);
 	cJSON_Delete(root);
 	return ret;
 }
@@ -1372,6 +1383,7 @@ static void log_request(struct MHD_Connection *conn, const char *path,
 	cJSON_AddStringToObject(root, "run", ci->run);
 	cJSON_AddStringToObject(root, "model", ci->model ? ci->model : "");
 	cJSON_AddStringToObject(root, "user", ci->user ? ci->user : "");
+	cJSON_AddStringToObject(root, "roles", ci->roles ? ci->roles : "");
 	cJSON_AddBoolToObject(root, "authorized", ci->authorized);
 	headers = cJSON_AddObjectToObject(root, "headers");
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_cb, headers);
@@ -1415,7 +1427,7 @@ static void handle_chat(struct MHD_Connection *conn, const char *path,
 		outcome_error(o, 401, "Incorrect API key provided", "invalid_request_error",
 			      "invalid_api_key");
 	} else if (!parse_chat(req, &ci, &prompt_words, o)) {
-		rule = find_rule(ci.case_id, ci.suite, ci.model, ci.user, ci.step + 1);
+		rule = find_rule(ci.case_id, ci.suite, ci.model, ci.user, ci.step + 1, ci.turn);
 	}
 	count_request(ci.case_id, rule, &seq, &ci.attempt, &hits);
 	if (o->status == 0) {
@@ -1432,6 +1444,7 @@ static void handle_chat(struct MHD_Connection *conn, const char *path,
 	log_request(conn, path, &ci, o);
 	free(ci.model);
 	free(ci.user);
+	free(ci.roles);
 	free(ci.tool_result);
 }
 

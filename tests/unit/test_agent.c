@@ -512,3 +512,84 @@ Test(tool_scorers, the_judge_sees_the_trajectory)
 	cJSON_Delete(spec);
 	cJSON_Delete(traj);
 }
+
+TestSuite(agent_conversation);
+
+/* an application's steps in the stored form: texts, calls in either form, their results */
+Test(agent_conversation, trajectory_normalize)
+{
+	cJSON *in = cJSON_Parse(
+		"[{\"assistant\": \"looking\", \"tool_calls\": [{\"name\": \"lookup\", \"arguments\": {\"id\": 1},"
+		"   \"result\": {\"status\": \"ok\"}},"
+		"  {\"function\": {\"name\": \"refund\", \"arguments\": \"{bad\"}}],"
+		"  \"tool_results\": [\"unused\", \"REFUNDED\"]},"
+		" {\"content\": \"done\"}]");
+	struct strbuf why = STRBUF_INIT;
+	cJSON *out = agent_trajectory_normalize(in, &why);
+	char *text;
+
+	cr_assert_not_null(out, "%s", why.buf);
+	text = jsonw_print(out, 0);
+	cr_assert_str_eq(text,
+		"[{\"step\":1,\"content\":\"looking\",\"finish_reason\":\"tool_calls\",\"tool_calls\":["
+		"{\"id\":\"\",\"name\":\"lookup\",\"arguments\":\"{\\\"id\\\":1}\",\"args\":{\"id\":1},"
+		"\"result\":\"{\\\"status\\\":\\\"ok\\\"}\"},"
+		"{\"id\":\"\",\"name\":\"refund\",\"arguments\":\"{bad\",\"error\":\"arguments are not JSON\","
+		"\"result\":\"REFUNDED\"}]},"
+		"{\"step\":2,\"content\":\"done\",\"finish_reason\":\"stop\"}]");
+	free(text);
+	cJSON_Delete(out);
+	cJSON_Delete(in);
+	in = cJSON_Parse("[{\"content\": \"a\"}, 3]");
+	cr_assert_null(agent_trajectory_normalize(in, &why));
+	cr_assert_str_eq(why.buf, "step 2 is a number, expected an object");
+	cJSON_Delete(in);
+	strbuf_reset(&why);
+	in = cJSON_Parse("{\"steps\": []}");
+	cr_assert_null(agent_trajectory_normalize(in, &why));
+	cr_assert_str_eq(why.buf, "the value is an object, expected an array of steps");
+	cJSON_Delete(in);
+	strbuf_release(&why);
+}
+
+/* a turn's steps, the transcript the simulated user sees, its request and its stop token */
+Test(agent_conversation, turns_and_the_simulated_user)
+{
+	cJSON *traj = cJSON_Parse(
+		"[{\"step\": 1, \"turn\": 1, \"user\": \"hi\", \"content\": \"Hello\"},"
+		" {\"step\": 2, \"turn\": 2, \"user\": \"order A1\", \"content\": \"\","
+		"  \"tool_calls\": [{\"name\": \"lookup\"}]},"
+		" {\"step\": 3, \"turn\": 2, \"content\": \"shipped\"}]");
+	struct eg_simulate sim = { (char *)"a shopper", (char *)"find A1", NULL, 3 };
+	cJSON *params = cJSON_Parse("{\"temperature\": 0.7, \"max_tokens\": 50}");
+	struct strbuf sb = STRBUF_INIT;
+	cJSON *steps = agent_turn_steps(traj, 2), *body;
+	char *req;
+
+	cr_assert_eq(cJSON_GetArraySize(steps), 2);
+	cr_assert_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(steps, 0), "step")->valueint, 2);
+	cJSON_Delete(steps);
+	steps = agent_turn_steps(traj, 3);
+	cr_assert_eq(cJSON_GetArraySize(steps), 0);
+	cJSON_Delete(steps);
+	agent_transcript(&sb, traj);
+	cr_assert_str_eq(sb.buf, "User: hi\nAssistant: Hello\nUser: order A1\nAssistant: shipped\n");
+	req = agent_user_request(&sim, "sim-model", params, traj);
+	body = cJSON_Parse(req);
+	cr_assert_str_eq(cJSON_GetObjectItem(body, "model")->valuestring, "sim-model");
+	cr_assert_eq(cJSON_GetObjectItem(body, "temperature")->valuedouble, 0);
+	cr_assert_eq(cJSON_GetObjectItem(body, "max_tokens")->valueint, 50);
+	cr_assert_not_null(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(body, "messages"), 0)
+				  ->child->next->valuestring, "Persona: a shopper\nGoal: find A1\n"));
+	cr_assert_not_null(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(body, "messages"), 1)
+				  ->child->next->valuestring, "Assistant: shipped\n"));
+	cr_assert(agent_user_stops("###STOP###"));
+	cr_assert(agent_user_stops("ok, thanks. ###STOP###"));
+	cr_assert(agent_user_stops(""));
+	cr_assert_not(agent_user_stops("where is it?"));
+	free(req);
+	cJSON_Delete(body);
+	cJSON_Delete(params);
+	cJSON_Delete(traj);
+	strbuf_release(&sb);
+}

@@ -741,7 +741,7 @@ Test(target, bad_configs_are_located)
 	write_target(HTTP_HEAD "  \"request\": {\"url\": \"http://h/ask\"},\n"
 		     "  \"response\": {\"output\": \"/a\", \"answer\": \"/b\"}}");
 	target_fails(5, "target.response.answer: unknown field (known: output, context, "
-		     "context_ids, tool_calls, usage, model, metadata)");
+		     "context_ids, tool_calls, usage, model, metadata, trajectory)");
 	write_target(HTTP_HEAD "  \"request\": {\"method\": \"GET\", \"url\": \"http://h/ask\",\n"
 		     "   \"body\": {\"q\": \"{{input}}\"}},\n  \"response\": {\"output\": \"/a\"}}");
 	target_fails(5, "target.request.body: a GET request has no body (put the case's values in "
