@@ -306,7 +306,8 @@ enum target_parse chat_parse_reply(const char *body, size_t len, struct target_r
 	if (!cJSON_IsString(finish))
 		finish = NULL;
 	/* the calls are kept, never dropped (SPEC 12) */
-	calls = agent_calls_normalize(cJSON_GetObjectItemCaseSensitive(message, "tool_calls"));
+	calls = agent_calls_normalize_text(cJSON_GetObjectItemCaseSensitive(message, "tool_calls"),
+					   body, len, root);
 	content = cJSON_GetObjectItemCaseSensitive(message, "content");
 	/* the answer is bytes: a \u0000 in it is kept with what follows (json_string_bytes) */
 	if (cJSON_IsString(content)) {
