@@ -226,6 +226,9 @@ int agent_max_steps_check(const struct jdoc *d, const cJSON *v, const char *fiel
 
 /* ------------------------------------------------------------ calls */
 
+/* the error of a call whose arguments hold a NUL */
+static const char args_nul_error[] = "arguments are not JSON (a NUL in them)";
+
 /* a call's arguments as bytes into sb: -1 when they hold a NUL (then written \u0000) */
 static int args_bytes(struct strbuf *sb, const cJSON *args, const char *text, size_t len,
 		      const cJSON *root)
@@ -284,8 +287,15 @@ cJSON *agent_calls_normalize_text(const cJSON *tool_calls, const char *body, siz
 			if (!nul)
 				parsed = cJSON_Parse(text);
 		} else if (cJSON_IsString(args)) {
+			const cJSON *err = cJSON_GetObjectItemCaseSensitive(c, "error");
+
 			text = xstrdup(args->valuestring);
-			parsed = cJSON_Parse(text);
+			/* a call normalised before keeps its verdict (a NUL written \u0000 is no JSON) */
+			if (cJSON_IsString(err) && !cJSON_GetObjectItemCaseSensitive(c, "args") &&
+			    !strcmp(err->valuestring, args_nul_error))
+				nul = 1;
+			else
+				parsed = cJSON_Parse(text);
 		} else if (args) {
 			/* a target that gave the arguments as JSON rather than as text */
 			text = jsonw_print(args, 0);
@@ -297,8 +307,8 @@ cJSON *agent_calls_normalize_text(const cJSON *tool_calls, const char *body, siz
 		if (parsed)
 			cJSON_AddItemToObject(call, "args", parsed);
 		else
-			cJSON_AddStringToObject(call, "error", nul ? "arguments are not JSON (a NUL in them)"
-							 : "arguments are not JSON");
+			cJSON_AddStringToObject(call, "error",
+						nul ? args_nul_error : "arguments are not JSON");
 		free(text);
 		cJSON_AddItemToArray(out, call);
 	}

@@ -527,6 +527,17 @@ Test(agent, arguments_with_a_nul_are_an_error_and_kept_whole)
 	cr_assert_eq(chat_parse_reply(body, strlen(body), &r, &why), TARGET_REPLY_OK, "%s", why.buf);
 	cr_expect_str_eq(r.tool_calls, "[{\"id\":\"c1\",\"name\":\"lookup\",\"arguments\":"
 			 "\"{\\\"q\\\":1}\\\\u0000rm -rf\",\"error\":\"arguments are not JSON (a NUL in them)\"}]");
+	/* normalised again (the agent loop's trajectory): still an error */
+	{
+		cJSON *given = cJSON_Parse(r.tool_calls), *again = agent_calls_normalize(given);
+		const cJSON *call = cJSON_GetArrayItem(again, 0);
+
+		cr_expect_null(cJSON_GetObjectItemCaseSensitive(call, "args"));
+		cr_expect_str_eq(cJSON_GetObjectItemCaseSensitive(call, "error")->valuestring,
+				 "arguments are not JSON (a NUL in them)");
+		cJSON_Delete(again);
+		cJSON_Delete(given);
+	}
 	target_reply_release(&r);
 	strbuf_release(&why);
 }
