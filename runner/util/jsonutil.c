@@ -1,5 +1,6 @@
 #include "jsonutil.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -112,8 +113,10 @@ int jdoc_check_controls(const struct jdoc *d, const cJSON *v)
 }
 
 /*
- * The offset of the first \u0000 escape in a string of text, or -1. A
- * backslash escapes it only when the run of backslashes before the 'u' is
+ * The offset of the first escape cJSON reads as U+0000 in a string of
+ * text, or -1: \u0000, and a \u whose four characters are not all hex
+ * digits (cJSON takes them for 0 and ends the string there too). A
+ * backslash escapes the u only when the run of backslashes before it is
  * odd: "\\u0000" is a backslash and the text u0000.
  */
 static long nul_escape(const char *text, size_t len)
@@ -122,14 +125,17 @@ static long nul_escape(const char *text, size_t len)
 
 	while ((p = memchr(p, 'u', (size_t)(end - p)))) {
 		const char *b = p;
+		int i;
 
-		if (end - p < 5 || memcmp(p, "u0000", 5)) {
+		while (b > text && b[-1] == '\\')
+			b--;
+		if ((p - b) % 2 == 0) {
 			p++;
 			continue;
 		}
-		while (b > text && b[-1] == '\\')
-			b--;
-		if ((p - b) % 2)
+		for (i = 1; i <= 4 && p + i < end && isxdigit((unsigned char)p[i]); i++)
+			;
+		if (i <= 4 || !memcmp(p, "u0000", 5))
 			return (long)(p - 1 - text);
 		p++;
 	}
@@ -429,8 +435,9 @@ static long hex4(const char *p, const char *e)
 
 /*
  * The string token at p (its opening quote; e the text's end) decoded as
- * cJSON decodes it, \u0000 included; a malformed escape (which cJSON
- * refuses before this is reached) becomes U+FFFD.
+ * cJSON decodes it, \u0000 included: a \u with a bad hex digit is U+0000
+ * to cJSON too; escapes cJSON refuses (a lone surrogate, an unknown letter)
+ * never reach here and are decoded as U+FFFD and the letter.
  */
 static void decode_string(struct strbuf *out, const char *p, const char *e)
 {
@@ -451,11 +458,13 @@ static void decode_string(struct strbuf *out, const char *p, const char *e)
 		case 'r': strbuf_addch(out, '\r'); break;
 		case 't': strbuf_addch(out, '\t'); break;
 		case 'u':
-			cp = hex4(p, e);
-			if (cp < 0) {
-				strbuf_addstr(out, "\xef\xbf\xbd");
+			if (e - p < 4) {
+				p = e;
 				break;
 			}
+			cp = hex4(p, e);
+			if (cp < 0)
+				cp = 0; /* as cJSON's parse_hex4 reads it */
 			p += 4;
 			if (cp >= 0xd800 && cp <= 0xdbff && e - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
 			    (lo = hex4(p + 2, e)) >= 0xdc00 && lo <= 0xdfff) {

@@ -140,6 +140,13 @@ Test(jsonutil, nul_escape_in_an_unterminated_buffer_names_its_key)
 	free(heap);
 }
 
+/* cJSON reads a \u with a bad hex digit as U+0000 and cuts the string there */
+Test(jsonutil, a_bad_unicode_escape_is_a_nul_too)
+{
+	parse_fails("f.json", 1, "{\"a\": \"x\\u00zz hidden\"}", 23, "f.json:1: a: a NUL character");
+	parse_fails("f.json", 1, "{\"a\": \"x\\useful\"}", 17, "f.json:1: a: a NUL character");
+}
+
 Test(jsonutil, trailing_whitespace_is_fine)
 {
 	struct jdoc d;
@@ -460,6 +467,10 @@ Test(jsonutil, string_bytes_keep_a_nul_and_what_follows)
 	cr_expect_str_eq(sb.buf, "plain \xc3\xa9");
 	cr_assert_eq(bytes_of("\xef\xbb\xbf{\"y\": \"\\u0000\", \"x\": \"p\\u0000q\"}", "x", &sb), 3);
 	cr_expect_eq(memcmp(sb.buf, "p\0q", 3), 0);
+	/* a \u with a bad hex digit is a NUL to cJSON too: what follows it is kept */
+	cr_expect(json_text_has_nul("\"a\\u00zzb\"", 10));
+	cr_assert_eq(bytes_of("{\"x\": \"a\\u00zzb\"}", "x", &sb), 3);
+	cr_expect_eq(memcmp(sb.buf, "a\0b", 3), 0);
 	/* not a string: nothing */
 	cr_expect_eq(bytes_of("{\"x\": 1, \"y\": \"\\u0000\"}", "x", &sb), 0);
 	strbuf_release(&sb);
