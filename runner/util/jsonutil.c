@@ -452,11 +452,21 @@ static void decode_string(struct strbuf *out, const char *p, const char *e)
 		if (p >= e || *p == '"' || ++p >= e)
 			break;
 		switch (*p++) {
-		case 'b': strbuf_addch(out, '\b'); break;
-		case 'f': strbuf_addch(out, '\f'); break;
-		case 'n': strbuf_addch(out, '\n'); break;
-		case 'r': strbuf_addch(out, '\r'); break;
-		case 't': strbuf_addch(out, '\t'); break;
+		case 'b':
+			strbuf_addch(out, '\b');
+			break;
+		case 'f':
+			strbuf_addch(out, '\f');
+			break;
+		case 'n':
+			strbuf_addch(out, '\n');
+			break;
+		case 'r':
+			strbuf_addch(out, '\r');
+			break;
+		case 't':
+			strbuf_addch(out, '\t');
+			break;
 		case 'u':
 			if (e - p < 4) {
 				p = e;
