@@ -262,9 +262,10 @@ void jdoc_release(struct jdoc *d)
 
 /* --- locating a node in the text: a minimal scanner that follows cJSON's order --- */
 
+/* what cJSON skips between tokens: every byte up to the space, control bytes included */
 static const char *skip_ws(const char *p, const char *e)
 {
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+	while (p < e && (unsigned char)*p <= ' ')
 		p++;
 	return p;
 }
