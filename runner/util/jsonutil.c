@@ -494,7 +494,8 @@ static void decode_string(struct strbuf *out, const char *p, const char *e)
 
 int json_text_has_nul(const char *text, size_t len)
 {
-	return text && nul_escape(text, len) >= 0;
+	/* a raw NUL inside a string is not JSON, but cJSON takes it and ends the string there */
+	return text && (memchr(text, '\0', len) || nul_escape(text, len) >= 0);
 }
 
 void json_string_bytes(struct strbuf *out, const char *text, size_t len, const cJSON *root,

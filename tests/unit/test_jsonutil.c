@@ -471,6 +471,20 @@ Test(jsonutil, string_bytes_keep_a_nul_and_what_follows)
 	cr_expect(json_text_has_nul("\"a\\u00zzb\"", 10));
 	cr_assert_eq(bytes_of("{\"x\": \"a\\u00zzb\"}", "x", &sb), 3);
 	cr_expect_eq(memcmp(sb.buf, "a\0b", 3), 0);
+	/* a raw NUL byte in a string (not JSON, but cJSON takes it): kept with what follows */
+	{
+		static const char raw[] = "{\"x\": \"a\0b\"}";
+		cJSON *root = cJSON_ParseWithLength(raw, sizeof(raw) - 1);
+
+		cr_assert_not_null(root);
+		cr_expect(json_text_has_nul(raw, sizeof(raw) - 1));
+		strbuf_reset(&sb);
+		json_string_bytes(&sb, raw, sizeof(raw) - 1, root,
+				  cJSON_GetObjectItemCaseSensitive(root, "x"));
+		cr_expect_eq(sb.len, 3);
+		cr_expect_eq(memcmp(sb.buf, "a\0b", 3), 0);
+		cJSON_Delete(root);
+	}
 	/* not a string: nothing */
 	cr_expect_eq(bytes_of("{\"x\": 1, \"y\": \"\\u0000\"}", "x", &sb), 0);
 	strbuf_release(&sb);
