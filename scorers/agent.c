@@ -228,7 +228,37 @@ int agent_max_steps_check(const struct jdoc *d, const cJSON *v, const char *fiel
 
 /* ------------------------------------------------------------ calls */
 
+/* the error of a call whose arguments hold a NUL */
+static const char args_nul_error[] = "arguments are not JSON (a NUL in them)";
+
+/* a call's arguments as bytes into sb: -1 when they hold a NUL (then written \u0000) */
+static int args_bytes(struct strbuf *sb, const cJSON *args, const char *text, size_t len,
+		      const cJSON *root)
+{
+	struct strbuf raw = STRBUF_INIT;
+	size_t i;
+	int ret = 0;
+
+	json_string_bytes(&raw, text, len, root, args);
+	for (i = 0; i < raw.len; i++) {
+		if (raw.buf[i]) {
+			strbuf_addch(sb, raw.buf[i]);
+		} else {
+			strbuf_addstr(sb, "\\u0000");
+			ret = -1;
+		}
+	}
+	strbuf_release(&raw);
+	return ret;
+}
+
 cJSON *agent_calls_normalize(const cJSON *tool_calls)
+{
+	return agent_calls_normalize_text(tool_calls, NULL, 0, NULL);
+}
+
+cJSON *agent_calls_normalize_text(const cJSON *tool_calls, const char *body, size_t len,
+				  const cJSON *root)
 {
 	cJSON *out;
 	const cJSON *c;
@@ -244,15 +274,30 @@ cJSON *agent_calls_normalize(const cJSON *tool_calls)
 		const cJSON *args = cJSON_GetObjectItemCaseSensitive(src, "arguments");
 		cJSON *call, *parsed = NULL;
 		char *text = NULL;
+		int nul = 0;
 
 		if (!cJSON_IsString(name))
 			continue; /* not a call */
 		call = cJSON_CreateObject();
 		cJSON_AddStringToObject(call, "id", cJSON_IsString(id) ? id->valuestring : "");
 		cJSON_AddStringToObject(call, "name", name->valuestring);
-		if (cJSON_IsString(args)) {
+		if (cJSON_IsString(args) && body) {
+			struct strbuf sb = STRBUF_INIT;
+
+			nul = args_bytes(&sb, args, body, len, root);
+			text = strbuf_detach(&sb, NULL);
+			if (!nul)
+				parsed = cJSON_Parse(text);
+		} else if (cJSON_IsString(args)) {
+			const cJSON *err = cJSON_GetObjectItemCaseSensitive(c, "error");
+
 			text = xstrdup(args->valuestring);
-			parsed = cJSON_Parse(text);
+			/* a call normalised before keeps its verdict (a NUL written \u0000 is no JSON) */
+			if (cJSON_IsString(err) && !cJSON_GetObjectItemCaseSensitive(c, "args") &&
+			    !strcmp(err->valuestring, args_nul_error))
+				nul = 1;
+			else
+				parsed = cJSON_Parse(text);
 		} else if (args) {
 			/* a target that gave the arguments as JSON rather than as text */
 			text = jsonw_print(args, 0);
@@ -264,7 +309,8 @@ cJSON *agent_calls_normalize(const cJSON *tool_calls)
 		if (parsed)
 			cJSON_AddItemToObject(call, "args", parsed);
 		else
-			cJSON_AddStringToObject(call, "error", "arguments are not JSON");
+			cJSON_AddStringToObject(call, "error",
+						nul ? args_nul_error : "arguments are not JSON");
 		free(text);
 		cJSON_AddItemToArray(out, call);
 	}

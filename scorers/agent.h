@@ -47,6 +47,14 @@ int agent_max_steps_check(const struct jdoc *d, const cJSON *v, const char *fiel
  * without a name are not calls); NULL when it holds none
  */
 cJSON *agent_calls_normalize(const cJSON *tool_calls);
+/*
+ * the same for tool_calls in the tree root parsed from text (len bytes):
+ * arguments are read as bytes (json_string_bytes), and arguments holding a
+ * NUL, which JSON text cannot, are an error with each NUL written \u0000
+ * in "arguments", so that nothing after it is hidden
+ */
+cJSON *agent_calls_normalize_text(const cJSON *tool_calls, const char *text, size_t len,
+				  const cJSON *root);
 /* the declared tool (its "function" object) named name, or NULL */
 const cJSON *agent_tool_find(const cJSON *tools, const char *name);
 /* the first fixture answering a call of name with args (NULL: not JSON), or NULL */

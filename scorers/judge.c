@@ -545,7 +545,7 @@ void judge_add_data(struct strbuf *sb, const char *s, size_t len)
 			strbuf_addstr(sb, "&lt;");
 			i++;
 		} else if (c == 0) {
-			strbuf_addstr(sb, "\xef\xbf\xbd");
+			strbuf_addstr(sb, "\\x00"); /* shown, never cut (escape.h) */
 			i++;
 		} else if (c < 0x80) {
 			strbuf_addch(sb, c);

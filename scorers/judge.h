@@ -104,7 +104,8 @@ void claim_verdicts_release(struct claim_verdict *v, size_t n);
 /*
  * Append len bytes of s as data for a prompt: a '<' that starts one of the
  * delimiter tags (opening or closing, any case, spaces allowed, e.g.
- * "</Answer >") becomes "&lt;"; NUL bytes and invalid UTF-8 become U+FFFD,
+ * "</Answer >") becomes "&lt;"; a NUL byte becomes the text \x00 (shown,
+ * never cut: what follows it reaches the judge) and invalid UTF-8 U+FFFD,
  * so the rendered prompt is valid UTF-8 text.
  */
 void judge_add_data(struct strbuf *sb, const char *s, size_t len);

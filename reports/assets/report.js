@@ -109,10 +109,17 @@
 		return dl;
 	}
 
+	/* control characters shown as the other reports show them: a NUL is \x00 */
+	function visible(s) {
+		return s.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, function (c) {
+			return '\\x' + ('0' + c.charCodeAt(0).toString(16)).slice(-2);
+		});
+	}
+
 	function section(box, title, v) {
 		if (v === null || v === undefined || v === '') return;
 		box.appendChild(el('h4', null, title));
-		box.appendChild(typeof v === 'string' ? el('pre', null, v) : value(v));
+		box.appendChild(typeof v === 'string' ? el('pre', null, visible(v)) : value(v));
 	}
 
 	/* an agent's steps: text, each call with its arguments and the result it got */

@@ -239,22 +239,20 @@ static void chat_describe(const struct target *t, struct strbuf *out)
 
 /* ------------------------------------------------------------ reply */
 
-/* concatenated "text" of an array of content parts, or NULL */
-static char *content_parts(const cJSON *arr)
+/* concatenated "text" of an array of content parts into sb (NULs kept); -1 when a part has none */
+static int content_parts(struct strbuf *sb, const char *body, size_t len, const cJSON *root,
+			 const cJSON *arr)
 {
-	struct strbuf sb = STRBUF_INIT;
 	const cJSON *part;
 
 	cJSON_ArrayForEach(part, arr) {
 		const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
 
-		if (!cJSON_IsString(text)) {
-			strbuf_release(&sb);
-			return NULL;
-		}
-		strbuf_addstr(&sb, text->valuestring);
+		if (!cJSON_IsString(text))
+			return -1;
+		json_string_bytes(sb, body, len, root, text);
 	}
-	return strbuf_detach(&sb, NULL);
+	return 0;
 }
 
 /* an "error" member's message, sanitized, after why */
@@ -273,7 +271,7 @@ enum target_parse chat_parse_reply(const char *body, size_t len, struct target_r
 {
 	const cJSON *choices, *choice, *message, *content, *finish, *usage, *err;
 	const char *bad = NULL;
-	char *text = NULL;
+	struct strbuf text = STRBUF_INIT;
 	cJSON *root, *calls = NULL;
 
 	root = target_reply_json(body, len, why);
@@ -308,13 +306,14 @@ enum target_parse chat_parse_reply(const char *body, size_t len, struct target_r
 	if (!cJSON_IsString(finish))
 		finish = NULL;
 	/* the calls are kept, never dropped (SPEC 12) */
-	calls = agent_calls_normalize(cJSON_GetObjectItemCaseSensitive(message, "tool_calls"));
+	calls = agent_calls_normalize_text(cJSON_GetObjectItemCaseSensitive(message, "tool_calls"),
+					   body, len, root);
 	content = cJSON_GetObjectItemCaseSensitive(message, "content");
+	/* the answer is bytes: a \u0000 in it is kept with what follows (json_string_bytes) */
 	if (cJSON_IsString(content)) {
-		text = xstrdup(content->valuestring);
+		json_string_bytes(&text, body, len, root, content);
 	} else if (cJSON_IsArray(content)) {
-		text = content_parts(content);
-		if (!text) {
+		if (content_parts(&text, body, len, root, content)) {
 			bad = "content parts without text";
 			goto out_free_root;
 		}
@@ -325,20 +324,18 @@ enum target_parse chat_parse_reply(const char *body, size_t len, struct target_r
 		const cJSON *refusal = cJSON_GetObjectItemCaseSensitive(message, "refusal");
 
 		if (cJSON_IsString(refusal))
-			text = xstrdup(refusal->valuestring);
-		else if (calls || (finish && (!strcmp(finish->valuestring, "tool_calls") ||
-					      !strcmp(finish->valuestring, "function_call") ||
-					      !strcmp(finish->valuestring, "content_filter"))))
-			text = xstrdup("");
-		else {
+			json_string_bytes(&text, body, len, root, refusal);
+		else if (!calls && !(finish && (!strcmp(finish->valuestring, "tool_calls") ||
+						!strcmp(finish->valuestring, "function_call") ||
+						!strcmp(finish->valuestring, "content_filter")))) {
 			bad = "no content in the first choice";
 			goto out_free_root;
 		}
+		/* else no text: an empty answer */
 	}
 
 	target_reply_release(out);
-	out->output = text;
-	out->output_len = strlen(text);
+	out->output = strbuf_detach(&text, &out->output_len);
 	out->finish_reason = finish ? xstrdup(finish->valuestring) : NULL;
 	usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
 	out->prompt_tokens = target_token_count(usage, "prompt_tokens");
@@ -352,6 +349,7 @@ enum target_parse chat_parse_reply(const char *body, size_t len, struct target_r
 out_free_root:
 	if (bad)
 		strbuf_addstr(why, bad);
+	strbuf_release(&text);
 	cJSON_Delete(calls);
 	cJSON_Delete(root);
 	/* every unusable chat reply is retried, as it always was */

@@ -252,7 +252,7 @@ static enum target_parse exec_parse_reply(const struct target *t, const char *bo
 		if (!cJSON_GetObjectItemCaseSensitive(root, name))
 			cJSON_AddNullToObject(root, name);
 	}
-	ret = response_map_apply_tree(&x->map, root, out, why);
+	ret = response_map_apply_tree(&x->map, root, body, len, out, why);
 out:
 	cJSON_Delete(root);
 	return ret;

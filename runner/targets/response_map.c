@@ -57,6 +57,21 @@ void response_map_release(struct response_map *m)
 
 /* ------------------------------------------------------------ values */
 
+/* the reply a tree was parsed from: its strings are read as bytes from the text (NULs kept) */
+struct reply_src {
+	const char *text;            /* or NULL: the tree's own strings */
+	size_t len;
+	const cJSON *root;
+};
+
+static void add_bytes(struct strbuf *sb, const struct reply_src *src, const cJSON *v)
+{
+	if (src->text)
+		json_string_bytes(sb, src->text, src->len, src->root, v);
+	else
+		strbuf_addstr(sb, v->valuestring);
+}
+
 static void add_json(struct strbuf *sb, const cJSON *v)
 {
 	char *text = jsonw_print(v, 0);
@@ -107,12 +122,13 @@ static int id_text(const cJSON *v, struct strbuf *sb)
 }
 
 /* a passage (a string) or an id (a string or a number) appended to *out; -1 for another value */
-static int add_string(const cJSON *v, int ids, char ***out, size_t *n, size_t *alloc)
+static int add_string(const struct reply_src *src, const cJSON *v, int ids, char ***out,
+		      size_t *n, size_t *alloc)
 {
 	struct strbuf sb = STRBUF_INIT;
 
 	if (cJSON_IsString(v)) {
-		strbuf_addstr(&sb, v->valuestring);
+		add_bytes(&sb, src, v);
 	} else if (!ids || id_text(v, &sb)) {
 		strbuf_release(&sb);
 		return -1;
@@ -127,8 +143,8 @@ static int add_string(const cJSON *v, int ids, char ***out, size_t *n, size_t *a
  * the strings (ids: or numbers) the pointer reached into *out; an array
  * counts as its elements; a lone null is no value at all
  */
-static int take_strings(const struct jptr *p, const struct jptr_hits *h, int ids, char ***out,
-			size_t *n, struct strbuf *why)
+static int take_strings(const struct reply_src *src, const struct jptr *p,
+			const struct jptr_hits *h, int ids, char ***out, size_t *n, struct strbuf *why)
 {
 	const char *want = ids ? "a string or a number" : "a string";
 	size_t i, alloc = 1;
@@ -141,7 +157,7 @@ static int take_strings(const struct jptr *p, const struct jptr_hits *h, int ids
 		size_t e = 0;
 
 		if (!cJSON_IsArray(v)) {
-			if (!add_string(v, ids, out, n, &alloc))
+			if (!add_string(src, v, ids, out, n, &alloc))
 				continue;
 			if (p->n_wild)
 				strbuf_addf(why, "value %zu is %s, expected %s", i + 1, json_kind(v), want);
@@ -151,7 +167,7 @@ static int take_strings(const struct jptr *p, const struct jptr_hits *h, int ids
 			return -1;
 		}
 		cJSON_ArrayForEach(c, v) {
-			if (add_string(c, ids, out, n, &alloc)) {
+			if (add_string(src, c, ids, out, n, &alloc)) {
 				if (p->n_wild)
 					strbuf_addf(why, "value %zu: ", i + 1);
 				strbuf_addf(why, "element %zu is %s, expected %s", e, json_kind(c), want);
@@ -170,8 +186,8 @@ static long count_of(const cJSON *usage, const char *a, const char *b)
 }
 
 /* one field's hits into r; -1 with why */
-static int take(enum response_field f, const struct jptr *p, const struct jptr_hits *h,
-		struct target_reply *r, struct strbuf *why)
+static int take(const struct reply_src *src, enum response_field f, const struct jptr *p,
+		const struct jptr_hits *h, struct target_reply *r, struct strbuf *why)
 {
 	const cJSON *v = h->n ? h->v[0] : NULL;
 	size_t i;
@@ -187,7 +203,7 @@ static int take(enum response_field f, const struct jptr *p, const struct jptr_h
 				return -1;
 			}
 			if (cJSON_IsString(h->v[i]))
-				strbuf_addstr(&sb, h->v[i]->valuestring);
+				add_bytes(&sb, src, h->v[i]);
 			else
 				add_json(&sb, h->v[i]);
 		}
@@ -195,9 +211,9 @@ static int take(enum response_field f, const struct jptr *p, const struct jptr_h
 		return 0;
 	}
 	case RESP_CONTEXT:
-		return take_strings(p, h, 0, &r->context, &r->n_context, why);
+		return take_strings(src, p, h, 0, &r->context, &r->n_context, why);
 	case RESP_CONTEXT_IDS:
-		return take_strings(p, h, 1, &r->context_ids, &r->n_context_ids, why);
+		return take_strings(src, p, h, 1, &r->context_ids, &r->n_context_ids, why);
 	case RESP_TOOL_CALLS:
 	case RESP_METADATA: {
 		char *text;
@@ -271,14 +287,16 @@ enum target_parse response_map_apply(const struct response_map *m, const char *b
 	root = target_reply_json(body, len, why);
 	if (!root)
 		return TARGET_REPLY_RETRY;
-	ret = response_map_apply_tree(m, root, out, why);
+	ret = response_map_apply_tree(m, root, body, len, out, why);
 	cJSON_Delete(root);
 	return ret;
 }
 
 enum target_parse response_map_apply_tree(const struct response_map *m, const cJSON *root,
-					  struct target_reply *out, struct strbuf *why)
+					  const char *text, size_t len, struct target_reply *out,
+					  struct strbuf *why)
 {
+	const struct reply_src src = { text, len, root };
 	struct target_reply r;
 	struct jptr_hits h = { NULL, 0, 0 };
 	enum target_parse ret = TARGET_REPLY_FAIL;
@@ -296,7 +314,7 @@ enum target_parse response_map_apply_tree(const struct response_map *m, const cJ
 			continue;
 		h.n = 0;
 		strbuf_addf(why, "response.%s (%s): ", field_names[f], m->ptr[f].text);
-		if (jptr_eval(&m->ptr[f], root, &h, why) || take(f, &m->ptr[f], &h, &r, why))
+		if (jptr_eval(&m->ptr[f], root, &h, why) || take(&src, (enum response_field)f, &m->ptr[f], &h, &r, why))
 			goto out;
 		why->len = at;
 		why->buf[at] = '\0';

@@ -58,9 +58,15 @@ int response_map_set(struct response_map *m, const char *field, const char *poin
 /* read a reply body (len bytes, not NUL-terminated) into out (filled only when OK) */
 enum target_parse response_map_apply(const struct response_map *m, const char *body, size_t len,
 				     struct target_reply *out, struct strbuf *why);
-/* the same on a reply already parsed (root is only read) */
+/*
+ * the same on a reply already parsed from text (len bytes; root is only
+ * read, and members may have been added after the parsed ones): strings
+ * are read from text with their NULs (json_string_bytes); a NULL text reads
+ * the tree's own strings
+ */
 enum target_parse response_map_apply_tree(const struct response_map *m, const cJSON *root,
-					  struct target_reply *out, struct strbuf *why);
+					  const char *text, size_t len, struct target_reply *out,
+					  struct strbuf *why);
 void response_map_release(struct response_map *m);
 
 #endif

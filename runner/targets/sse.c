@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "jsonutil.h"
 #include "jsonw.h"
 #include "target.h"
 #include "xalloc.h"
@@ -204,8 +205,18 @@ static void merge_tool_call(struct sse_stream *s, const cJSON *d)
 	}
 }
 
-/* an OpenAI chunk: 1 when it carried content or a tool call */
-static int take_chunk(struct sse_stream *s, const cJSON *root)
+/* the string v of the event (data, len) appended to s->text, NULs kept: 1 when it was not empty */
+static int add_text(struct sse_stream *s, const char *data, size_t len, const cJSON *root,
+		    const cJSON *v)
+{
+	size_t was = s->text.len;
+
+	json_string_bytes(&s->text, data, len, root, v);
+	return s->text.len > was;
+}
+
+/* an OpenAI chunk (the event data, len bytes): 1 when it carried content or a tool call */
+static int take_chunk(struct sse_stream *s, const cJSON *root, const char *data, size_t len)
 {
 	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
 	const cJSON *choice = cJSON_GetArrayItem(choices, 0);
@@ -221,16 +232,10 @@ static int take_chunk(struct sse_stream *s, const cJSON *root)
 		s->prompt_tokens = target_token_count(usage, "prompt_tokens");
 		s->completion_tokens = target_token_count(usage, "completion_tokens");
 	}
-	if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(delta, "content")) &&
-	    *v->valuestring) {
-		strbuf_addstr(&s->text, v->valuestring);
+	if (add_text(s, data, len, root, cJSON_GetObjectItemCaseSensitive(delta, "content")))
 		content = 1;
-	}
-	if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(delta, "refusal")) &&
-	    *v->valuestring) {
-		strbuf_addstr(&s->text, v->valuestring);
+	if (add_text(s, data, len, root, cJSON_GetObjectItemCaseSensitive(delta, "refusal")))
 		content = 1;
-	}
 	tc = cJSON_GetObjectItemCaseSensitive(delta, "tool_calls");
 	if (cJSON_IsArray(tc) && cJSON_GetArraySize(tc)) {
 		cJSON_ArrayForEach(v, tc)
@@ -270,7 +275,7 @@ static int on_event(const char *type, const char *data, size_t len, void *arg)
 	if (!strcmp(type, "error") || (cJSON_IsObject(root) && err && !cJSON_IsNull(err))) {
 		stream_error(s, err, data, len);
 	} else if (cJSON_IsObject(root) && is_chunk(root)) {
-		content = take_chunk(s, root);
+		content = take_chunk(s, root, data, len);
 	} else if (len) {
 		strbuf_add(&s->text, data, len);
 		s->plain++;

@@ -2,12 +2,14 @@
  * escape: text from a model or a suite made safe for each place a report
  * puts it. Every function reads any bytes and writes valid UTF-8: the HTML
  * escapers replace a byte that is not part of valid UTF-8 (including
- * encoded surrogates), and the control characters HTML cannot carry, with
- * U+FFFD; esc_visible and esc_md_cell show them as escapes. No report ever
- * holds raw invalid UTF-8.
+ * encoded surrogates) with U+FFFD; esc_visible and esc_md_cell show it as
+ * an escape. No report ever holds raw invalid UTF-8. A control character
+ * (a NUL in an answer above all) is shown the same way everywhere, as
+ * \xHH: \x00 for a NUL (JSON has its own \u0000).
  *
  *   esc_html_text  element content: & < > " ' as entities; tab, LF and CR
- *                  kept; other C0 controls, DEL, U+FFFE and U+FFFF replaced
+ *                  kept; other C0 controls and DEL as \xHH; U+FFFE and
+ *                  U+FFFF replaced
  *   esc_html_attr  a double-quoted attribute value: as text, and tab, LF
  *                  and CR as character references
  *   esc_visible    one line of plain text that shows what the bytes are:

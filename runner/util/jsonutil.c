@@ -1,5 +1,6 @@
 #include "jsonutil.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -112,8 +113,10 @@ int jdoc_check_controls(const struct jdoc *d, const cJSON *v)
 }
 
 /*
- * The offset of the first \u0000 escape in a string of text, or -1. A
- * backslash escapes it only when the run of backslashes before the 'u' is
+ * The offset of the first escape cJSON reads as U+0000 in a string of
+ * text, or -1: \u0000, and a \u whose four characters are not all hex
+ * digits (cJSON takes them for 0 and ends the string there too). A
+ * backslash escapes the u only when the run of backslashes before it is
  * odd: "\\u0000" is a backslash and the text u0000.
  */
 static long nul_escape(const char *text, size_t len)
@@ -122,14 +125,17 @@ static long nul_escape(const char *text, size_t len)
 
 	while ((p = memchr(p, 'u', (size_t)(end - p)))) {
 		const char *b = p;
+		int i;
 
-		if (end - p < 5 || memcmp(p, "u0000", 5)) {
+		while (b > text && b[-1] == '\\')
+			b--;
+		if ((p - b) % 2 == 0) {
 			p++;
 			continue;
 		}
-		while (b > text && b[-1] == '\\')
-			b--;
-		if ((p - b) % 2)
+		for (i = 1; i <= 4 && p + i < end && isxdigit((unsigned char)p[i]); i++)
+			;
+		if (i <= 4 || !memcmp(p, "u0000", 5))
 			return (long)(p - 1 - text);
 		p++;
 	}
@@ -256,9 +262,10 @@ void jdoc_release(struct jdoc *d)
 
 /* --- locating a node in the text: a minimal scanner that follows cJSON's order --- */
 
+/* what cJSON skips between tokens: every byte up to the space, control bytes included */
 static const char *skip_ws(const char *p, const char *e)
 {
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+	while (p < e && (unsigned char)*p <= ' ')
 		p++;
 	return p;
 }
@@ -319,30 +326,38 @@ static int find_path(const cJSON *cur, const cJSON *node, const cJSON **path, in
 	return -1;
 }
 
-int jdoc_line(const struct jdoc *d, const cJSON *node)
+/*
+ * Walk text along the path of node in the tree root parsed from it: *at is
+ * where node starts (its key for an object member), *val where its value
+ * starts; 0 when the walk reached node, -1 when it stopped short (*at is
+ * then the last place reached).
+ */
+static int walk_to(const char *text, size_t len, const cJSON *root, const cJSON *node,
+		   const char **at, const char **val)
 {
 	const cJSON *path[64];
-	const char *p = d->text, *e = d->text + d->len, *at = d->text;
-	const cJSON *parent = d->root;
+	const char *p = text, *e = text + len;
+	const cJSON *parent = root;
 	int depth, i;
 
-	if (!d->root || !node)
-		return d->line_base;
-	depth = find_path(d->root, node, path, 0, 64);
+	*at = *val = text;
+	depth = find_path(root, node, path, 0, 64);
 	if (depth < 0)
-		return d->line_base;
+		return -1;
+	if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
+		p += 3; /* cJSON skips a byte order mark */
 	p = skip_ws(p, e);
-	at = p;
+	*at = *val = p;
 	for (i = 0; i < depth; i++) {
 		const cJSON *c;
 		int is_obj = cJSON_IsObject(parent);
 
 		if (p >= e || (*p != '{' && *p != '['))
-			break;
+			return -1;
 		p++;
 		for (c = parent->child; c; c = c->next) {
 			p = skip_ws(p, e);
-			at = p;
+			*at = p;
 			if (is_obj) {
 				p = skip_string(p, e);
 				p = skip_ws(p, e);
@@ -358,10 +373,144 @@ int jdoc_line(const struct jdoc *d, const cJSON *node)
 				p++;
 		}
 		if (!c)
-			break;
+			return -1;
+		*val = p;
 		parent = path[i];
 	}
+	return 0;
+}
+
+int jdoc_line(const struct jdoc *d, const cJSON *node)
+{
+	const char *at, *val;
+
+	if (!d->root || !node)
+		return d->line_base;
+	walk_to(d->text, d->len, d->root, node, &at, &val);
 	return line_at(d->text, (size_t)(at - d->text), d->line_base);
+}
+
+/* the UTF-8 of code point cp */
+static void add_utf8(struct strbuf *out, unsigned long cp)
+{
+	if (cp < 0x80) {
+		strbuf_addch(out, (char)cp);
+	} else if (cp < 0x800) {
+		strbuf_addch(out, (char)(0xc0 | (cp >> 6)));
+		strbuf_addch(out, (char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		strbuf_addch(out, (char)(0xe0 | (cp >> 12)));
+		strbuf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		strbuf_addch(out, (char)(0x80 | (cp & 0x3f)));
+	} else {
+		strbuf_addch(out, (char)(0xf0 | (cp >> 18)));
+		strbuf_addch(out, (char)(0x80 | ((cp >> 12) & 0x3f)));
+		strbuf_addch(out, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		strbuf_addch(out, (char)(0x80 | (cp & 0x3f)));
+	}
+}
+
+/* the 4 hex digits at p (e its end) as a number, -1 when they are not */
+static long hex4(const char *p, const char *e)
+{
+	long v = 0;
+	int i;
+
+	if (e - p < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/*
+ * The string token at p (its opening quote; e the text's end) decoded as
+ * cJSON decodes it, \u0000 included: a \u with a bad hex digit is U+0000
+ * to cJSON too; escapes cJSON refuses (a lone surrogate, an unknown letter)
+ * never reach here and are decoded as U+FFFD and the letter.
+ */
+static void decode_string(struct strbuf *out, const char *p, const char *e)
+{
+	p++;
+	while (p < e && *p != '"') {
+		const char *s = p;
+		long cp, lo;
+
+		while (p < e && *p != '"' && *p != '\\')
+			p++;
+		strbuf_add(out, s, (size_t)(p - s));
+		if (p >= e || *p == '"' || ++p >= e)
+			break;
+		switch (*p++) {
+		case 'b':
+			strbuf_addch(out, '\b');
+			break;
+		case 'f':
+			strbuf_addch(out, '\f');
+			break;
+		case 'n':
+			strbuf_addch(out, '\n');
+			break;
+		case 'r':
+			strbuf_addch(out, '\r');
+			break;
+		case 't':
+			strbuf_addch(out, '\t');
+			break;
+		case 'u':
+			if (e - p < 4) {
+				p = e;
+				break;
+			}
+			cp = hex4(p, e);
+			if (cp < 0)
+				cp = 0; /* as cJSON's parse_hex4 reads it */
+			p += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff && e - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
+			    (lo = hex4(p + 2, e)) >= 0xdc00 && lo <= 0xdfff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			} else if (cp >= 0xd800 && cp <= 0xdfff) {
+				cp = 0xfffd;
+			}
+			add_utf8(out, (unsigned long)cp);
+			break;
+		default:
+			strbuf_addch(out, p[-1]); /* " \\ / */
+		}
+	}
+}
+
+int json_text_has_nul(const char *text, size_t len)
+{
+	/* a raw NUL inside a string is not JSON, but cJSON takes it and ends the string there */
+	return text && (memchr(text, '\0', len) || nul_escape(text, len) >= 0);
+}
+
+void json_string_bytes(struct strbuf *out, const char *text, size_t len, const cJSON *root,
+		       const cJSON *v)
+{
+	const char *at, *val;
+
+	if (!cJSON_IsString(v) || !v->valuestring)
+		return;
+	if (!json_text_has_nul(text, len) ||
+	    walk_to(text, len, root, v, &at, &val) || val >= text + len || *val != '"') {
+		strbuf_addstr(out, v->valuestring);
+		return;
+	}
+	decode_string(out, val, text + len);
 }
 
 int jdoc_error(const struct jdoc *d, const cJSON *node, const char *field, const char *fmt, ...)

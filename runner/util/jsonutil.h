@@ -68,6 +68,20 @@ int jdoc_string_array(const struct jdoc *d, const cJSON *obj, const char *prefix
 		      const char ***out, size_t *n);
 
 /*
+ * Strings as bytes. cJSON ends a string at a \u0000 escape (it keeps C
+ * strings), so what follows the NUL would be lost. json_string_bytes
+ * appends to out the whole value of the string node v of root, the tree
+ * cJSON parsed from text (len bytes): when text holds a \u0000 (or a
+ * NUL byte, which cJSON takes inside a string) the string is decoded again
+ * from its token in the text, NULs kept; otherwise it is v->valuestring.
+ * Anything but a string appends nothing.
+ */
+void json_string_bytes(struct strbuf *out, const char *text, size_t len, const cJSON *root,
+		       const cJSON *v);
+/* whether text (len bytes) holds a \u0000 escape or a NUL byte, so that some string may hold a NUL */
+int json_text_has_nul(const char *text, size_t len);
+
+/*
  * canonical JSON for hashing, malloc'd: object keys sorted, no whitespace,
  * strings as jsonw writes them, whole numbers under 1e15 as integers and
  * other numbers as %.17g (a rule of its own: the hashes are stored)

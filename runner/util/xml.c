@@ -58,8 +58,9 @@ void markup_escape(struct strbuf *sb, const char *str, size_t len, int attr, con
 				strbuf_addstr(sb, "&#13;"); /* a raw CR would be read as LF */
 				break;
 			default:
+				/* shown as escape.h's esc_visible shows them: a NUL is \x00 */
 				if (c < 0x20 || c == 0x7f)
-					strbuf_addstr(sb, REPLACEMENT);
+					strbuf_addf(sb, "\\x%02x", c);
 				else
 					strbuf_addch(sb, c);
 			}

@@ -1,9 +1,10 @@
 /*
  * xml: escaping that keeps an XML 1.0 document well-formed for any bytes.
  *
- * Characters XML 1.0 forbids (C0 controls other than tab, LF and CR, DEL,
- * U+FFFE, U+FFFF) and every byte that is not part of valid UTF-8 (including
- * encoded surrogates) become U+FFFD. Text escaping turns & < > " ' into
+ * The C0 controls XML 1.0 forbids (all but tab, LF and CR) and DEL are
+ * shown as the text \xHH (a NUL is \x00), as esc_visible (escape.h) shows
+ * them; U+FFFE, U+FFFF and every byte that is not part of valid UTF-8
+ * (including encoded surrogates) become U+FFFD. Text escaping turns & < > " ' into
  * entities; attribute escaping also turns tab, LF and CR into character
  * references so that attribute-value normalisation keeps them.
  *
@@ -21,8 +22,8 @@
 /*
  * The escaping shared by XML and HTML: & < > " as entities, ' as apos ("&apos;"
  * in XML, "&#39;" in HTML), CR as &#13;, TAB and LF as character references
- * in attributes, other control characters, invalid UTF-8 and U+FFFE/U+FFFF
- * as U+FFFD.
+ * in attributes, other control characters as \xHH, invalid UTF-8 and
+ * U+FFFE/U+FFFF as U+FFFD.
  */
 void markup_escape(struct strbuf *sb, const char *s, size_t len, int attr, const char *apos);
 /* the entity of & < > and ", NULL for any other character */

@@ -38,6 +38,8 @@
 #include <pcre2.h>
 
 #include "error.h"
+#include "jsonutil.h"
+#include "jsonw.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -106,7 +108,8 @@ struct rule {
 	long step;                    /* the request's agent step (1 + tool-call rounds before it), 0 any */
 	long turn;                    /* the request's conversation turn (its user messages), 0 any */
 	/* action */
-	char *reply;                  /* may hold {{input}} */
+	char *reply;                  /* may hold {{input}}, and NULs (\u0000 in the script) */
+	size_t reply_len;
 	char **replies;               /* cycled per case id */
 	size_t nr_replies;
 	double pass_p;                /* chance of reply, else fail_reply; < 0: always reply */
@@ -238,15 +241,15 @@ static void content_text(const cJSON *content, struct strbuf *out)
 }
 
 /* tmpl with {{input}} as the last user message and {{tool_result}} as the last tool message */
-static void replace_input(struct strbuf *out, const char *tmpl, const char *input,
-			  const char *tool_result)
+static void replace_input_n(struct strbuf *out, const char *tmpl, size_t len, const char *input,
+			    const char *tool_result)
 {
 	static const char tag[] = "{{input}}", ttag[] = "{{tool_result}}";
-	const char *p, *q;
+	const char *p, *q, *e = tmpl + len;
 
 	for (;;) {
-		p = strstr(tmpl, tag);
-		q = strstr(tmpl, ttag);
+		p = memmem(tmpl, (size_t)(e - tmpl), tag, sizeof(tag) - 1);
+		q = memmem(tmpl, (size_t)(e - tmpl), ttag, sizeof(ttag) - 1);
 		if (!p && !q)
 			break;
 		if (p && (!q || p < q)) {
@@ -259,7 +262,27 @@ static void replace_input(struct strbuf *out, const char *tmpl, const char *inpu
 			tmpl = q + sizeof(ttag) - 1;
 		}
 	}
-	strbuf_addstr(out, tmpl);
+	strbuf_add(out, tmpl, (size_t)(e - tmpl));
+}
+
+static void replace_input(struct strbuf *out, const char *tmpl, const char *input,
+			  const char *tool_result)
+{
+	replace_input_n(out, tmpl, strlen(tmpl), input, tool_result);
+}
+
+/* a JSON string of len bytes of s: a raw value when it holds a NUL, which cJSON would cut */
+static cJSON *string_node(const char *s, size_t len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	cJSON *v;
+
+	if (!memchr(s, '\0', len))
+		return cJSON_CreateString(s);
+	jsonw_add_str(&sb, s, len, 0);
+	v = cJSON_CreateRaw(sb.buf);
+	strbuf_release(&sb);
+	return v;
 }
 
 /* a rule's tool_calls as OpenAI sends them: ids call_SEQ_N, arguments as text */
@@ -546,7 +569,7 @@ static void usage_json(cJSON *root, const char *content, enum fault_kind kind,
 }
 
 static void completion_json(struct strbuf *out, unsigned long seq, const char *model,
-			    const char *content, const cJSON *tool_calls, enum fault_kind kind,
+			    const char *content, size_t content_len, const cJSON *tool_calls, enum fault_kind kind,
 			    const char *finish_reason, int usage, size_t prompt_words,
 			    long usage_prompt, long usage_completion)
 {
@@ -571,7 +594,7 @@ static void completion_json(struct strbuf *out, unsigned long seq, const char *m
 		if (tool_calls && !*content)
 			cJSON_AddNullToObject(msg, "content");
 		else if (kind != FAULT_NO_CONTENT)
-			cJSON_AddStringToObject(msg, "content", content);
+			cJSON_AddItemToObject(msg, "content", string_node(content, content_len));
 		if (tool_calls)
 			cJSON_AddItemToObject(msg, "tool_calls", tool_calls_json(tool_calls, seq));
 		cJSON_AddItemToObject(choice, "message", msg);
@@ -667,6 +690,19 @@ static int get_string(const char *file, int line, const cJSON *v, char **dst)
 	if (!cJSON_IsString(v))
 		return error_at(file, line, v->string, "must be a string");
 	*dst = xstrdup(v->valuestring);
+	return 0;
+}
+
+/* a string with its NULs (\u0000) from the rule's text */
+static int get_bytes(const char *file, int line, const char *text, const cJSON *root,
+		     const cJSON *v, char **dst, size_t *len)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!cJSON_IsString(v))
+		return error_at(file, line, v->string, "must be a string");
+	json_string_bytes(&sb, text, strlen(text), root, v);
+	*dst = strbuf_detach(&sb, len);
 	return 0;
 }
 
@@ -836,7 +872,7 @@ static int parse_rule(const char *file, int line, const char *text, struct rule 
 		else if (!strcmp(k, "match_re"))
 			ret = parse_regex(file, line, v, r);
 		else if (!strcmp(k, "reply"))
-			ret = get_string(file, line, v, &r->reply);
+			ret = get_bytes(file, line, text, root, v, &r->reply, &r->reply_len);
 		else if (!strcmp(k, "replies"))
 			ret = parse_replies(file, line, v, r);
 		else if (!strcmp(k, "pass_p"))
@@ -1112,7 +1148,7 @@ static cJSON *content_delta(const char *text, size_t len)
 	cJSON *d = cJSON_CreateObject();
 	char *t = xstrndup(text, len);
 
-	cJSON_AddStringToObject(d, "content", t);
+	cJSON_AddItemToObject(d, "content", string_node(t, len));
 	free(t);
 	return d;
 }
@@ -1133,12 +1169,11 @@ static size_t piece_end(const char *text, size_t len, long chunks, long i)
  * one before; returns when the last is due
  */
 static long plan_content(struct stream_plan *sp, const struct rule *r, unsigned long seq,
-			 const char *model, const char *text, long first_ms, long later_ms,
-			 long stop_after)
+			 const char *model, const char *text, size_t len, long first_ms,
+			 long later_ms, long stop_after)
 {
 	long at = first_ms;
-
-	size_t len = strlen(text), start = 0, end;
+	size_t start = 0, end;
 	long chunks = r ? r->chunks : 0, i;
 
 	for (i = 0; start < len && i < stop_after; i++) {
@@ -1162,7 +1197,7 @@ static long plan_content(struct stream_plan *sp, const struct rule *r, unsigned 
 
 /* the whole stream of a reply: role, content chunks, finish, usage, [DONE]; or its fault */
 static struct stream_plan *plan_stream(const struct rule *r, unsigned long seq,
-				       const struct chat_info *ci, const char *text,
+				       const struct chat_info *ci, const char *text, size_t len,
 				       enum fault_kind kind, const char *finish, cJSON *usage,
 				       long delay_ms, double start_ms)
 {
@@ -1179,7 +1214,7 @@ static struct stream_plan *plan_stream(const struct rule *r, unsigned long seq,
 	cJSON_AddStringToObject(d, "role", "assistant");
 	cJSON_AddStringToObject(d, "content", "");
 	plan_add(sp, 0, chunk_json(seq, ci->model, d, NULL));
-	last = plan_content(sp, r, seq, ci->model, text, first, later, stop);
+	last = plan_content(sp, r, seq, ci->model, text, len, first, later, stop);
 	if (kind == FAULT_STREAM_ERROR) {
 		cJSON *e = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(e, "error");
 
@@ -1307,7 +1342,7 @@ static void build_reply(const struct rule *r, unsigned long k, unsigned long seq
 	else if (r && r->reply && r->pass_p >= 0 && !draw_pass(r, ci))
 		replace_input(&text, r->fail_reply ? r->fail_reply : "wrong", ci->user, ci->tool_result);
 	else if (r && r->reply)
-		replace_input(&text, r->reply, ci->user, ci->tool_result);
+		replace_input_n(&text, r->reply, r->reply_len, ci->user, ci->tool_result);
 	else if (!r || !r->tool_calls)
 		strbuf_addf(&text, "echo: %s", ci->user);
 	if (r && r->tool_calls && !r->finish_reason)
@@ -1323,12 +1358,14 @@ static void build_reply(const struct rule *r, unsigned long k, unsigned long seq
 			u = cJSON_DetachItemFromObjectCaseSensitive(tmp, "usage");
 			cJSON_Delete(tmp);
 		}
-		o->stream = plan_stream(r, seq, ci, text.buf, kind, fr, u, o->delay_ms, ci->arrived_ms);
+		o->stream = plan_stream(r, seq, ci, text.buf, text.len, kind, fr, u, o->delay_ms,
+					ci->arrived_ms);
 		o->delay_ms = 0;
 		strbuf_release(&text);
 		return;
 	}
-	completion_json(&o->body, seq, ci->model, big ? big : text.buf, r ? r->tool_calls : NULL,
+	completion_json(&o->body, seq, ci->model, big ? big : text.buf, big ? strlen(big) : text.len,
+			r ? r->tool_calls : NULL,
 			kind, fr, usage,
 			prompt_words, r ? r->usage_prompt : -1, r ? r->usage_completion : -1);
 	if (kind == FAULT_TRUNCATED)

@@ -593,3 +593,32 @@ Test(agent_conversation, turns_and_the_simulated_user)
 	cJSON_Delete(traj);
 	strbuf_release(&sb);
 }
+
+/* arguments with a NUL are not JSON: the call is an error and nothing after the NUL is lost */
+Test(agent, arguments_with_a_nul_are_an_error_and_kept_whole)
+{
+	static const char body[] = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,"
+				   "\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":"
+				   "{\"name\":\"lookup\",\"arguments\":\"{\\\"q\\\":1}\\u0000rm -rf\"}}]},"
+				   "\"finish_reason\":\"tool_calls\"}]}";
+	struct target_reply r;
+	struct strbuf why = STRBUF_INIT;
+
+	target_reply_init(&r);
+	cr_assert_eq(chat_parse_reply(body, strlen(body), &r, &why), TARGET_REPLY_OK, "%s", why.buf);
+	cr_expect_str_eq(r.tool_calls, "[{\"id\":\"c1\",\"name\":\"lookup\",\"arguments\":"
+			 "\"{\\\"q\\\":1}\\\\u0000rm -rf\",\"error\":\"arguments are not JSON (a NUL in them)\"}]");
+	/* normalised again (the agent loop's trajectory): still an error */
+	{
+		cJSON *given = cJSON_Parse(r.tool_calls), *again = agent_calls_normalize(given);
+		const cJSON *call = cJSON_GetArrayItem(again, 0);
+
+		cr_expect_null(cJSON_GetObjectItemCaseSensitive(call, "args"));
+		cr_expect_str_eq(cJSON_GetObjectItemCaseSensitive(call, "error")->valuestring,
+				 "arguments are not JSON (a NUL in them)");
+		cJSON_Delete(again);
+		cJSON_Delete(given);
+	}
+	target_reply_release(&r);
+	strbuf_release(&why);
+}

@@ -52,23 +52,28 @@ Test(escape, html_attr_breaks_out_of_nothing)
 	free(o);
 }
 
-Test(escape, html_controls_and_bad_utf8_replaced)
+Test(escape, html_controls_shown_and_bad_utf8_replaced)
 {
 	static const char in[] = "a\x01" "b\x7f" "c\x80" "d\xed\xa0\x80" "e\xef\xbf\xbe" "f\xe2\x82";
 	char *o = run(esc_html_text, in, sizeof(in) - 1);
 
 	cr_assert(utf8_valid(o, strlen(o), NULL), "output is UTF-8: %s", o);
-	cr_assert_str_eq(o, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd" "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+	cr_assert_str_eq(o, "a\\x01" "b\\x7f" "c\xef\xbf\xbd" "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
 			 "e\xef\xbf\xbd" "f\xef\xbf\xbd\xef\xbf\xbd");
 	free(o);
 }
 
-Test(escape, html_keeps_valid_utf8_and_nul_is_replaced)
+Test(escape, html_keeps_valid_utf8_and_shows_a_nul_as_esc_visible_does)
 {
 	static const char in[] = "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\0z";
 	char *o = run(esc_html_text, in, sizeof(in) - 1);
+	struct strbuf v = STRBUF_INIT;
 
-	cr_assert_str_eq(o, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbdz");
+	cr_assert_str_eq(o, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\\x00z");
+	/* one convention: the terminal and Markdown show it the same way */
+	esc_visible(&v, "\0z", 2, 100);
+	cr_assert_str_eq(v.buf, "\\x00z");
+	strbuf_release(&v);
 	free(o);
 }
 

@@ -169,6 +169,11 @@ static void build_history(const char *path)
 	r.output_len = strlen(r.output);
 	r.latency_ms = 12345.678901234567;
 	cr_assert_eq(history_add_result(h, ri.id, &r), 0);
+	/* valid UTF-8 with a NUL inside: JSON's \u0000, and every byte after it */
+	r.case_id = "nul";
+	r.output = "I cannot.\0 CANARY";
+	r.output_len = 17;
+	cr_assert_eq(history_add_result(h, ri.id, &r), 0);
 
 	memset(&g, 0, sizeof(g));
 	g.name = "pass rate";
@@ -265,6 +270,8 @@ Test(export, round_trip_is_exact)
 	cr_assert_str_eq(b.buf, a.buf);
 	/* the dump really holds the odd values */
 	cr_assert(strstr(a.buf, "output=blob:6265666f726500"), "NUL inside the output");
+	cr_assert(strstr(a.buf, "output=blob:492063616e6e6f742e002043414e415259"),
+		  "a NUL in a valid UTF-8 output and what follows it");
 	cr_assert(strstr(a.buf, "output=blob: "), "empty output is an empty blob");
 	cr_assert(strstr(a.buf, "output=null"));
 	cr_assert(strstr(a.buf, "n=int:4611686018427387905"));
@@ -277,11 +284,12 @@ Test(export, round_trip_is_exact)
 	cr_assert(strstr(t1, "\"format\":\"evalgate-run\",\"schema_version\":2,"));
 	cr_assert(strstr(t1, "\"output\":{\"base64\":\"YmVmb3JlAGFmdGVyIP/+IGludmFsaWQgww==\"}"));
 	cr_assert(strstr(t1, "\"output\":\"valid UTF-8 \xf0\x9f\x98\x80\""));
+	cr_assert(strstr(t1, "\"output\":\"I cannot.\\u0000 CANARY\""), "a NUL as \\u0000");
 	cr_assert(strstr(t1, "\"error\":\"HTTP 500:\\u0001\\u001f control\""));
 	cr_assert(strstr(t1, "\"lo\":{\"real\":\"-inf\"},\"hi\":null"));
 	cr_assert(strstr(t1, "\"score\":0.30000000000000004"));
 	cr_assert(strstr(t1, "\"threshold\":0.5,"));
-	cr_assert(strstr(t1, "\"n_cases\":3,"));
+	cr_assert(strstr(t1, "\"n_cases\":4,"));
 	cr_assert_null(strstr(t1, RUN2), "only the exported run");
 	cr_assert_null(strstr(t1, "\"seq\""));
 	cr_assert_null(strstr(t1, "\"run_id\""));

@@ -140,6 +140,13 @@ Test(jsonutil, nul_escape_in_an_unterminated_buffer_names_its_key)
 	free(heap);
 }
 
+/* cJSON reads a \u with a bad hex digit as U+0000 and cuts the string there */
+Test(jsonutil, a_bad_unicode_escape_is_a_nul_too)
+{
+	parse_fails("f.json", 1, "{\"a\": \"x\\u00zz hidden\"}", 23, "f.json:1: a: a NUL character");
+	parse_fails("f.json", 1, "{\"a\": \"x\\useful\"}", 17, "f.json:1: a: a NUL character");
+}
+
 Test(jsonutil, trailing_whitespace_is_fine)
 {
 	struct jdoc d;
@@ -422,5 +429,63 @@ Test(jsonutil_file, read_file_limits_and_errors, .init = file_setup, .fini = th_
 	cr_assert_eq(read_file(path, &sb, 0), -1);
 	err = th_stderr_take();
 	cr_assert_not_null(strstr(err, "missing.json: cannot open: No such file"), "%s", err);
+	strbuf_release(&sb);
+}
+
+/* the bytes of the string at member key of text's top object */
+static size_t bytes_of(const char *text, const char *key, struct strbuf *out)
+{
+	cJSON *root = cJSON_ParseWithLength(text, strlen(text));
+
+	cr_assert_not_null(root, "%s", text);
+	strbuf_reset(out);
+	json_string_bytes(out, text, strlen(text), root, cJSON_GetObjectItemCaseSensitive(root, key));
+	cJSON_Delete(root);
+	return out->len;
+}
+
+Test(jsonutil, string_bytes_keep_a_nul_and_what_follows)
+{
+	struct strbuf sb = STRBUF_INIT;
+	static const char want[] = "I cannot.\0 The secret \"q\" \\ /\n\t\b\f\r \xc3\xa9\xf0\x9f\x98\x80\0";
+
+	cr_expect(json_text_has_nul("\"a\\u0000\"", 9));
+	cr_expect(!json_text_has_nul("\"a\\\\u0000\"", 10), "an escaped backslash, then u0000");
+	cr_assert_eq(bytes_of("{\"a\": 1, \"x\": \"I cannot.\\u0000 The secret \\\"q\\\" \\\\ \\/"
+			      "\\n\\t\\b\\f\\r \\u00e9\\ud83d\\ude00\\u0000\"}", "x", &sb),
+		     sizeof(want) - 1);
+	cr_expect_eq(memcmp(sb.buf, want, sizeof(want) - 1), 0);
+	/* nested, after other members holding NULs and brackets in strings */
+	cr_assert_eq(bytes_of("{\"k\\u0000\": \"[{\", \"v\": [\"\\u0000\", {\"y\": \"}]\"}],"
+			      " \"x\": \"a\\u0000b\"}", "x", &sb), 3);
+	cr_expect_eq(memcmp(sb.buf, "a\0b", 3), 0);
+	/* the first of two equal keys, as cJSON reads it */
+	cr_assert_eq(bytes_of("{\"x\": \"1\\u00002\", \"x\": \"3\\u00004\"}", "x", &sb), 3);
+	cr_expect_eq(memcmp(sb.buf, "1\0" "2", 3), 0);
+	/* no \u0000 in the text: the tree's string; a byte order mark before the value */
+	cr_assert_eq(bytes_of("{\"x\": \"plain \\u00e9\"}", "x", &sb), 8);
+	cr_expect_str_eq(sb.buf, "plain \xc3\xa9");
+	cr_assert_eq(bytes_of("\xef\xbb\xbf{\"y\": \"\\u0000\", \"x\": \"p\\u0000q\"}", "x", &sb), 3);
+	cr_expect_eq(memcmp(sb.buf, "p\0q", 3), 0);
+	/* a \u with a bad hex digit is a NUL to cJSON too: what follows it is kept */
+	cr_expect(json_text_has_nul("\"a\\u00zzb\"", 10));
+	cr_assert_eq(bytes_of("{\"x\": \"a\\u00zzb\"}", "x", &sb), 3);
+	cr_expect_eq(memcmp(sb.buf, "a\0b", 3), 0);
+	/* a raw NUL byte in a string (not JSON, but cJSON takes it): kept with what follows */
+	{
+		static const char raw[] = "{\"x\": \"a\0b\"}";
+		cJSON *root = cJSON_ParseWithLength(raw, sizeof(raw) - 1);
+
+		cr_assert_not_null(root);
+		cr_expect(json_text_has_nul(raw, sizeof(raw) - 1));
+		strbuf_reset(&sb);
+		json_string_bytes(&sb, raw, sizeof(raw) - 1, root,
+				  cJSON_GetObjectItemCaseSensitive(root, "x"));
+		cr_expect_eq(sb.len, 3);
+		cr_expect_eq(memcmp(sb.buf, "a\0b", 3), 0);
+		cJSON_Delete(root);
+	}
+	/* not a string: nothing */
+	cr_expect_eq(bytes_of("{\"x\": 1, \"y\": \"\\u0000\"}", "x", &sb), 0);
 	strbuf_release(&sb);
 }

@@ -276,3 +276,26 @@ Test(sse, a_line_without_end_is_capped)
 	cr_assert_eq(sse_stream_feed(&s, buf + 10, sizeof(buf) - 10, 0), -1);
 	sse_stream_release(&s);
 }
+
+/* a \u0000 in a delta is a NUL in the answer; a delta that is only a NUL counts */
+Test(sse, deltas_keep_their_nuls)
+{
+	static const char in[] =
+		"data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{\"content\":\"that.\\u0000 \"}}]}\n\n"
+		"data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{\"content\":\"\\u0000\"}}]}\n\n"
+		"data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{\"content\":\"secret\"}}]}\n\n"
+		"data: [DONE]\n\n";
+	struct sse_stream s;
+	struct target_reply r;
+	struct strbuf why = STRBUF_INIT;
+
+	sse_stream_init(&s, 0);
+	target_reply_init(&r);
+	cr_assert_eq(sse_stream_feed(&s, in, sizeof(in) - 1, 1.0), 0);
+	cr_assert_eq(sse_stream_reply(&s, &r, &why), 0, "%s", why.buf);
+	cr_assert_eq(r.output_len, 14);
+	cr_expect_eq(memcmp(r.output, "that.\0 \0secret", 15), 0);
+	target_reply_release(&r);
+	strbuf_release(&why);
+	sse_stream_release(&s);
+}

@@ -1020,3 +1020,50 @@ Test(target, a_cost_gate_needs_the_model_an_http_target_may_leave_out)
 	gates_release(&gs);
 	config_release(&cfg);
 }
+
+/* a \u0000 in the reply is a NUL in the answer, with what follows it */
+Test(response_map, strings_keep_their_nuls)
+{
+	static const char body[] =
+		"{\"answer\": \"ok.\\u0000 hidden\", \"sources\": [{\"id\": \"a\\u0000b\", \"text\": \"\\u0000p\"}]}";
+	struct response_map m = { 0 };
+	struct target_reply r;
+	struct strbuf why = STRBUF_INIT;
+
+	map_set(&m, "output", "/answer");
+	map_set(&m, "context", "/sources/*/text");
+	map_set(&m, "context_ids", "/sources/*/id");
+	cr_assert_eq(apply(&m, body, &r, &why), TARGET_REPLY_OK, "%s", why.buf);
+	cr_assert_eq(r.output_len, 11);
+	cr_expect_eq(memcmp(r.output, "ok.\0 hidden", 12), 0);
+	cr_assert_eq(r.n_context, 1);
+	cr_expect_eq(memcmp(r.context[0], "\0p", 3), 0);
+	cr_assert_eq(r.n_context_ids, 1);
+	cr_expect_eq(memcmp(r.context_ids[0], "a\0b", 4), 0);
+	target_reply_release(&r);
+	response_map_release(&m);
+	strbuf_release(&why);
+}
+
+Test(chat_reply, content_parts_and_refusal_keep_their_nuls)
+{
+	static const char *const bodies[] = {
+		"{\"choices\": [{\"message\": {\"content\": \"I cannot.\\u0000 CANARY\"}}]}",
+		"{\"choices\": [{\"message\": {\"content\": [{\"text\": \"I cannot.\"}, {\"text\": \"\\u0000 CANARY\"}]}}]}",
+		"{\"choices\": [{\"message\": {\"content\": null, \"refusal\": \"I cannot.\\u0000 CANARY\"}}]}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		struct target_reply r;
+		struct strbuf why = STRBUF_INIT;
+
+		target_reply_init(&r);
+		cr_assert_eq(chat_parse_reply(bodies[i], strlen(bodies[i]), &r, &why), TARGET_REPLY_OK,
+			     "%s", why.buf);
+		cr_expect_eq(r.output_len, 17, "%s", bodies[i]);
+		cr_expect_eq(memcmp(r.output, "I cannot.\0 CANARY", 18), 0, "%s", bodies[i]);
+		target_reply_release(&r);
+		strbuf_release(&why);
+	}
+}
