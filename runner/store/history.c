@@ -233,6 +233,15 @@ static const char *const migrations[] = {
 	"  kappa REAL, lo REAL, hi REAL, n INTEGER NOT NULL, created_at TEXT NOT NULL,"
 	"  run_id TEXT NOT NULL);"
 	"CREATE INDEX calibrations_key ON calibrations (judge_key, created_at);",
+	/*
+	 * 12 (rate): the run's concurrency timeline (runner/ratelimit.h), one
+	 * compact JSON object per run: per pool its limits, 429s, back-offs
+	 * and samples [t, limit, in_flight, n429, requests]
+	 */
+	"CREATE TABLE run_timelines ("
+	"  run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  timeline TEXT NOT NULL"
+	") WITHOUT ROWID;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

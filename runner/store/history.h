@@ -515,6 +515,13 @@ int history_case_usage(struct history *h, size_t max_runs,
 int history_run_tags(struct history *h, const char *run_id, const char *kind,
 		     const char *prefix, int (*fn)(const char *tag, void *arg), void *arg);
 
+/* --- the concurrency timeline (ratelimit.h): history_timeline.c --- */
+
+/* store the run's timeline (JSON text), replacing one stored before; 0 or -1 after reporting */
+int history_set_timeline(struct history *h, const char *run_id, const char *json);
+/* the run's timeline into out: 0, 1 when the run has none, -1 after reporting */
+int history_timeline(struct history *h, const char *run_id, struct strbuf *out);
+
 /* --- re-scoring (evalgate rescore): history_rescore.c --- */
 
 /* record that run_id scored the stored answers of run from again */
