@@ -44,7 +44,8 @@ double rl_bucket_wait(struct rl_bucket *b, double now, double need)
 	bucket_refill(b, now);
 	if (need > b->cap)
 		need = b->cap;
-	if (b->level >= need)
+	/* a refill's rounding must not leave a wait too short to advance a clock */
+	if (b->level >= need - 1e-9)
 		return 0;
 	return (need - b->level) / b->rate;
 }
