@@ -102,6 +102,7 @@ struct report_model {
 	/* adversarial suites: "all", then per mutation, then per OWASP tag; none without them */
 	struct report_attack *attacks;
 	size_t n_attacks;
+	struct run_timeline timeline; /* the gateway's concurrency timeline; no pools when not stored */
 };
 
 /* ref: a run id, a unique prefix or "latest"; 0, or -1 after an error */

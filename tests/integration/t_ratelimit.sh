@@ -56,7 +56,7 @@ check "the back-off came during the storm (at $at s)" python3 -c "import sys; sy
 expect_grep "the samples are in time order" "^monotonic_t True" "$T/tl.out"
 expect_grep "never more in flight than the maximum" "^in_flight_ok True" "$T/tl.out"
 expect_rc "runs show summarises the timeline" 0 "$EG_BIN" runs show "$id" --history "$T/h.db"
-expect_grep "runs show: concurrency line" "^concurrency: target 16 max, $lo-16, $sent 429s, $bo back-offs" "$T/out"
+expect_grep "runs show: concurrency line" "^  concurrency: target 16 max, $lo-16, $sent 429s, $bo back-offs" "$T/out"
 expect_grep "the HTML report has the timeline chart" '<svg[^>]*class="timeline"' "$T/r.html"
 expect_grep "the chart names the 429s" "$sent 429s" "$T/r.html"
 
