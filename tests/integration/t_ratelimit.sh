@@ -14,12 +14,17 @@ make_suite s/big big golden "$(n_cases $N c)"
 gates='[{"metric": "pass_rate", "min": 1.0}]'
 write_config c.json "$gates" '"concurrency": 16, "max_retries": 6' '"suites": ["s/big"]'
 start_mock script.jsonl --latency-ms 10 --storm-every 3 --storm-seconds 10
+# timed CMD...: runs CMD, its wall time in seconds into $el
+timed() {
+	local start
+	start=$(date +%s.%N)
+	"$@"
+	el=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")
+}
 stat() { curl -s "http://127.0.0.1:$MOCK_PORT/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
-start=$(date +%s.%N)
-expect_rc "a run through a 429 storm exits 0" 0 "$EG_BIN" run --config c.json --history "$T/h.db" \
+timed expect_rc "a run through a 429 storm exits 0" 0 "$EG_BIN" run --config c.json --history "$T/h.db" \
 	--quiet --html "$T/r.html"
-el=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")
 echo "# storm run: ${el} s"
 expect_eq "every case stored once" "$N|$N|0" "$(sql "select count(*), count(distinct case_id), sum(status <> 'pass') from results")"
 expect_eq "the run finished" "finished" "$(sql "select status from runs")"
@@ -65,9 +70,7 @@ make_suite s/small small golden "$(n_cases 60 r)"
 write_config rpm.json "$gates" '"concurrency": 16, "rpm": 1200' '"suites": ["s/small"]'
 start_mock script.jsonl
 rm -f "$T/h.db"
-start=$(date +%s.%N)
-expect_rc "an rpm-limited run exits 0" 0 "$EG_BIN" run --config rpm.json --history "$T/h.db" --quiet --no-cache
-el=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")
+timed expect_rc "an rpm-limited run exits 0" 0 "$EG_BIN" run --config rpm.json --history "$T/h.db" --quiet --no-cache
 check "rpm 1200 paced 60 cases over >= 1.8 s (${el} s)" python3 -c "import sys; sys.exit(not $el >= 1.8)"
 expect_eq "every case stored" "60" "$(sql "select count(*) from results")"
 
@@ -75,9 +78,7 @@ expect_eq "every case stored" "60" "$(sql "select count(*) from results")"
 # 500 a second: 60 cases use 3000 tokens, >= ~5 s after the first second's worth
 write_config tpm.json "$gates" '"concurrency": 16, "tpm": 30000' '"suites": ["s/small"]'
 rm -f "$T/h.db"
-start=$(date +%s.%N)
-expect_rc "a tpm-limited run exits 0" 0 "$EG_BIN" run --config tpm.json --history "$T/h.db" --quiet --no-cache
-el=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")
+timed expect_rc "a tpm-limited run exits 0" 0 "$EG_BIN" run --config tpm.json --history "$T/h.db" --quiet --no-cache
 check "tpm 30000 paced 60 cases of 50 tokens over >= 3 s (${el} s)" python3 -c "import sys; sys.exit(not $el >= 3)"
 expect_eq "every case stored" "60" "$(sql "select count(*) from results")"
 
