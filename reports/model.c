@@ -530,7 +530,8 @@ int report_model_build(struct report_model *m, struct history *h, const char *re
 		if (m->gates[i].metric && !strcmp(m->gates[i].metric, "regression"))
 			parse_regression(m, &m->gates[i]);
 	if (load_baseline(m) || load_trend(m) || load_attacks(m) ||
-	    history_run_judge_keys(h, m->run.id, collect_judge, m))
+	    history_run_judge_keys(h, m->run.id, collect_judge, m) ||
+	    history_timeline_load(h, m->run.id, &m->timeline) < 0)
 		goto out_err;
 	return 0;
 out_err:
@@ -572,6 +573,7 @@ void report_model_release(struct report_model *m)
 	for (i = 0; i < m->n_judges; i++)
 		free(m->judges[i].scorer);
 	free(m->judges);
+	run_timeline_release(&m->timeline);
 	for (i = 0; i < r->n_flips; i++) {
 		free(r->flips[i].suite);
 		free(r->flips[i].case_id);

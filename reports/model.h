@@ -118,6 +118,7 @@ struct report_model {
 	size_t n_attacks;
 	struct report_judge *judges; /* the run's judge keys, by scorer label; none without judges */
 	size_t n_judges;
+	struct run_timeline timeline; /* the gateway's concurrency timeline; no pools when not stored */
 };
 
 /* ref: a run id, a unique prefix or "latest"; 0, or -1 after an error */

@@ -553,6 +553,71 @@ static void trend(struct report_out *o, const struct report_model *m)
 	strbuf_addstr(&o->sb, "</div></section>\n");
 }
 
+/* a y coordinate for v of top in a trend-sized chart */
+static double cy(double v, double top)
+{
+	return TH - 20.0 - (top > 0 ? v / top : 0) * (TH - 20.0 - TT);
+}
+
+/* one pool's timeline: its allowed concurrency (a step line) and what was in flight */
+static void timeline_one(struct strbuf *sb, const struct timeline_pool *p)
+{
+	double end = p->n_samples ? p->samples[p->n_samples - 1].t : 0;
+	double sx = end > 0 ? (TW - TL - TR) / end : 0, top = p->max > 0 ? p->max : 1;
+	struct strbuf cap = STRBUF_INIT;
+	size_t i;
+
+	/* the summary names the pool as the history has it: escaped */
+	timeline_pool_summary(&cap, p);
+	strbuf_addstr(sb, "<figure><figcaption>");
+	txt(sb, cap.buf);
+	strbuf_release(&cap);
+	strbuf_addf(sb, "</figcaption><svg class=\"timeline\" viewBox=\"0 0 %d %d\" width=\"%d\" "
+		    "height=\"%d\" role=\"img\" aria-label=\"allowed concurrency and requests in "
+		    "flight over the run\">", (int)TW, (int)TH, (int)TW, (int)TH);
+	xml_addf_c(sb, "<line class=\"grid\" x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>"
+		   "<text x=\"2\" y=\"%.1f\">%d</text>", TL, cy(top, top), TW - TR, cy(top, top),
+		   cy(top, top) + 3, p->max);
+	xml_addf_c(sb, "<line class=\"grid\" x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\"/>"
+		   "<text x=\"2\" y=\"%.1f\">0</text>", TL, cy(0, top), TW - TR, cy(0, top),
+		   cy(0, top) + 3);
+	strbuf_addstr(sb, "<polyline class=\"inflight\" points=\"");
+	for (i = 0; i < p->n_samples; i++)
+		xml_addf_c(sb, "%.1f,%.1f ", TL + sx * p->samples[i].t,
+			   cy(p->samples[i].in_flight, top));
+	strbuf_addstr(sb, "\"><title>in flight</title></polyline><polyline class=\"line\" points=\"");
+	for (i = 0; i < p->n_samples; i++) {
+		if (i)
+			xml_addf_c(sb, "%.1f,%.1f ", TL + sx * p->samples[i].t,
+				   cy(p->samples[i - 1].limit, top));
+		xml_addf_c(sb, "%.1f,%.1f ", TL + sx * p->samples[i].t, cy(p->samples[i].limit, top));
+	}
+	strbuf_addstr(sb, "\"><title>allowed concurrency</title></polyline>");
+	/* a mark where 429s came */
+	for (i = 1; i < p->n_samples; i++)
+		if (p->samples[i].n429 > p->samples[i - 1].n429)
+			xml_addf_c(sb, "<circle class=\"r429\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\">"
+				   "<title>%ld 429s at %.1f s</title></circle>",
+				   TL + sx * p->samples[i].t, cy(0, top),
+				   p->samples[i].n429 - p->samples[i - 1].n429, p->samples[i].t);
+	xml_addf_c(sb, "<text x=\"38\" y=\"125\">0 s</text><text x=\"%d\" y=\"125\" "
+		   "text-anchor=\"end\">%.1f s</text></svg></figure>\n", (int)(TW - TR), end);
+}
+
+/* the gateway's pools over the run (ratelimit.h), when the run stored them */
+static void timeline(struct strbuf *sb, const struct report_model *m)
+{
+	size_t i;
+
+	if (!m->timeline.n_pools)
+		return;
+	strbuf_addstr(sb, "<section id=\"concurrency\"><h2>Concurrency: allowed and in flight"
+		      "</h2><div class=\"trend\">\n");
+	for (i = 0; i < m->timeline.n_pools; i++)
+		timeline_one(sb, &m->timeline.pools[i]);
+	strbuf_addstr(sb, "</div></section>\n");
+}
+
 static const char *first_reason(const struct stored_result *r, const char **label)
 {
 	size_t i;
@@ -805,6 +870,7 @@ int report_html_write(const struct report_model *m, const char *path, long max_d
 	gates(&o.sb, m);
 	calibration(&o.sb, m);
 	attacks(&o.sb, m);
+	timeline(&o.sb, m);
 	regression(&o, m);
 	trend(&o, m);
 	controls(&o.sb, &c, max_details);

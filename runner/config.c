@@ -21,6 +21,7 @@ static const char *const top_keys[] = { "gateway", "target", "judge", "suites", 
 					NULL };
 static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers", "timeout_s",
 					    "max_retries", "concurrency", "rps",
+					    "scorer_concurrency", "rpm", "tpm",
 					    "max_error_rate", "max_response_bytes", NULL };
 /* a chat target's fields; other types check their own (runner/targets/) */
 static const char *const target_keys[] = { "type", "name", "version", "model", "params", "system",
@@ -150,6 +151,22 @@ int config_header_ok(const char *name, const char *value)
 	return 1;
 }
 
+/* scorer_concurrency, rpm and tpm (the adaptive rate limits, SPEC 4) */
+static int load_rate_limits(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *gw)
+{
+	double v = gw->scorer_concurrency;
+
+	if (jdoc_number(d, g, "gateway.", "scorer_concurrency", 0, 1, 4096, &v))
+		return -1;
+	if (v != floor(v))
+		return jdoc_error(d, cJSON_GetObjectItem(g, "scorer_concurrency"),
+				  "gateway.scorer_concurrency", "expected a whole number");
+	gw->scorer_concurrency = (int)v;
+	if (jdoc_number(d, g, "gateway.", "rpm", 0, 0, 1e8, &gw->rpm))
+		return -1;
+	return jdoc_number(d, g, "gateway.", "tpm", 0, 0, 1e12, &gw->tpm);
+}
+
 static int load_gateway(struct jdoc *d, const cJSON *g, struct eg_gateway_cfg *gw)
 {
 	const char *s = NULL;
@@ -254,6 +271,8 @@ options:
 		return jdoc_error(d, cJSON_GetObjectItem(g, "concurrency"), "gateway.concurrency",
 				  "expected a whole number");
 	gw->concurrency = (int)v;
+	if (load_rate_limits(d, g, gw))
+		return -1;
 	if (jdoc_number(d, g, "gateway.", "rps", 0, 0, 1e6, &gw->rps))
 		return -1;
 	if (jdoc_number(d, g, "gateway.", "max_error_rate", 0, 0, 1, &gw->max_error_rate))

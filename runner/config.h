@@ -34,8 +34,13 @@ struct eg_gateway_cfg {
 	size_t n_headers;
 	double timeout_s;         /* per request; default 60 */
 	int max_retries;          /* default 5 */
-	int concurrency;          /* requests in flight; default 32 */
+	int concurrency;          /* the target's requests in flight at most; default 32 */
+	int scorer_concurrency;   /* the scorers' model calls in flight at most; 0 (the
+				     default): as concurrency */
 	double rps;               /* request rate limit, 0 = none */
+	double rpm;               /* requests a minute over both pools, 0 = none */
+	double tpm;               /* tokens a minute over both pools (estimated from the
+				     request, corrected by the reply's usage), 0 = none */
 	double max_error_rate;    /* over this share of errored cases: exit 3; default 0.05 */
 	size_t max_response_bytes; /* default 16 MiB */
 };

@@ -35,6 +35,7 @@
 
 #include "error.h"
 #include "escape.h"
+#include "ratelimit.h"
 #include "sse.h"
 #include "strbuf.h"
 #include "utf8.h"
@@ -56,6 +57,7 @@
 #define GW_SECRET_MIN 4          /* shortest route secret redacted from errors */
 #define GW_PIECE_MIN 8           /* shortest piece of a secret redacted from errors */
 #define GW_MAX_SECRETS 16        /* route secrets redacted from a reply's message */
+#define GW_BYTES_PER_TOKEN 4     /* a request's tokens, estimated from its body for tpm */
 
 static const char auth_prefix[] = "Authorization: Bearer ";
 
@@ -86,9 +88,17 @@ struct gw_slot {
 	int sse;                         /* 1: the reply is read as a stream, 0: not, -1: no body yet */
 	struct sse_stream stream;        /* a streamed reply read so far */
 	double sent_at;                  /* monotonic seconds: the request went out on its connection */
+	struct rl_hint hint;             /* the reply's x-ratelimit-* headers */
 	struct gw_slot *next_free;       /* free-slot stack */
 };
 
+
+/* one pool of requests: its queue, what runs and its adaptive limit */
+struct gw_pool_state {
+	struct gw_list queue;            /* ready to start, FIFO */
+	size_t running;                  /* in slots now */
+	struct rl_pool rl;               /* the allowed concurrency and the timeline */
+};
 
 struct gateway {
 	CURLM *multi;
@@ -110,7 +120,10 @@ struct gateway {
 	struct gw_slot *free_slots;
 	size_t running;
 
-	struct gw_list queue;            /* ready to start, FIFO */
+	struct gw_pool_state pools[GW_N_POOLS];
+	struct rl_bucket rpm;            /* requests a minute, both pools */
+	struct rl_bucket tpm;            /* tokens a minute, both pools */
+	double rl_next;                  /* when a pool held by a limit may start again, or -1 */
 	struct gw_request *waiting;      /* retry timers, sorted by not_before */
 	struct gw_list done;             /* finished, handed back by gateway_poll */
 	size_t outstanding;
@@ -535,6 +548,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 		slot->location[0] = '\0';
 		slot->content_type[0] = '\0';
 		slot->should_retry = -1;
+		rl_hint_init(&slot->hint);
 		return n;
 	}
 	colon = memchr(line, ':', n);
@@ -558,6 +572,9 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 	} else if (header_is(line, (size_t)(colon - line), "content-type")) {
 		copy_header_value(slot->content_type, sizeof(slot->content_type), colon + 1,
 				  n - (size_t)(colon - line) - 1);
+	} else {
+		rl_hint_header(&slot->hint, line, (size_t)(colon - line), colon + 1,
+			       n - (size_t)(colon - line) - 1);
 	}
 	return n;
 }
@@ -570,6 +587,78 @@ static int on_prereq(void *userdata, char *primary_ip, char *local_ip, int prima
 
 	slot->sent_at = now_s();
 	return CURL_PREREQFUNC_OK;
+}
+
+/* ------------------------------------------------------------ rate limits */
+
+/* the pools' limits and the rate buckets from cfg; the slots they need together */
+static size_t pools_init(struct gateway *gw, const struct eg_gateway_cfg *cfg)
+{
+	size_t conc = cfg->concurrency > 0 ? (size_t)cfg->concurrency : GW_DEFAULT_CONCURRENCY;
+	size_t sconc = cfg->scorer_concurrency > 0 ? (size_t)cfg->scorer_concurrency : conc;
+	double t = now_s();
+
+	if (conc > GW_MAX_CONCURRENCY)
+		conc = GW_MAX_CONCURRENCY;
+	if (sconc > GW_MAX_CONCURRENCY)
+		sconc = GW_MAX_CONCURRENCY;
+	rl_pool_init(&gw->pools[GW_POOL_TARGET].rl, "target", (int)conc, t);
+	rl_pool_init(&gw->pools[GW_POOL_SCORER].rl, "scorer", (int)sconc, t);
+	rl_bucket_init(&gw->rpm, cfg->rpm, t);
+	rl_bucket_init(&gw->tpm, cfg->tpm, t);
+	gw->rl_next = -1;
+	return conc + sconc;
+}
+
+/* a finished attempt's reply (status 0: none) tells its pool's limit about the gateway's */
+static void note_reply(struct gateway *gw, struct gw_slot *slot, long status)
+{
+	rl_pool_reply(&gw->pools[slot->req->pool].rl, now_s(), slot->sent_at, status, &slot->hint);
+}
+
+/* the tokens a request used, as its reply counts them, correct the estimate the tpm bucket took */
+static void note_usage(struct gateway *gw, const struct gw_request *req)
+{
+	long used = 0;
+
+	if (!req->ok || (req->reply.prompt_tokens < 0 && req->reply.completion_tokens < 0))
+		return;
+	used += req->reply.prompt_tokens > 0 ? req->reply.prompt_tokens : 0;
+	used += req->reply.completion_tokens > 0 ? req->reply.completion_tokens : 0;
+	rl_bucket_take(&gw->tpm, (double)used - req->est_tokens);
+}
+
+void gateway_timeline_begin(struct gateway *gw)
+{
+	double t = now_s();
+	size_t i;
+
+	for (i = 0; i < GW_N_POOLS; i++) {
+		rl_pool_begin(&gw->pools[i].rl, t);
+		rl_pool_sample(&gw->pools[i].rl, t, (int)gw->pools[i].running, 1);
+	}
+}
+
+void gateway_timeline_json(struct gateway *gw, struct strbuf *sb)
+{
+	const struct rl_pool *used[GW_N_POOLS];
+	double t = now_s();
+	size_t i, n = 0;
+
+	/* the target's pool always; the scorers' when they called */
+	for (i = 0; i < GW_N_POOLS; i++) {
+		struct rl_pool *p = &gw->pools[i].rl;
+
+		rl_pool_sample(p, t, (int)gw->pools[i].running, 1);
+		if (i == GW_POOL_TARGET || p->requests)
+			used[n++] = p;
+	}
+	rl_timeline_json(sb, used, n);
+}
+
+int gateway_pool_limit(const struct gateway *gw, enum gw_pool pool)
+{
+	return gw->pools[pool].rl.limit;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -685,9 +774,7 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 		gw->url = strbuf_detach(&url, NULL);
 	}
 
-	conc = cfg->concurrency > 0 ? (size_t)cfg->concurrency : GW_DEFAULT_CONCURRENCY;
-	if (conc > GW_MAX_CONCURRENCY)
-		conc = GW_MAX_CONCURRENCY;
+	conc = pools_init(gw, cfg);
 	gw->n_slots = conc;
 	gw->slots = xcalloc(conc, sizeof(*gw->slots));
 	for (i = conc; i-- > 0;) {
@@ -766,6 +853,7 @@ static void slot_recycle(struct gateway *gw, struct gw_slot *slot)
 		strbuf_reset(&slot->body);
 	sse_stream_release(&slot->stream);
 	slot->sse = 0;
+	gw->pools[slot->req->pool].running--;
 	slot->req->priv = NULL;
 	slot->req = NULL;
 	slot->next_free = gw->free_slots;
@@ -804,6 +892,8 @@ void gateway_free(struct gateway *gw)
 		curl_slist_free_all(r->fixed);
 		free(r);
 	}
+	for (i = 0; i < GW_N_POOLS; i++)
+		rl_pool_release(&gw->pools[i].rl);
 	free(gw->slots);
 	free(gw->url);
 	free(gw);
@@ -926,6 +1016,7 @@ static void start_attempt(struct gateway *gw, struct gw_request *req)
 	slot->location[0] = '\0';
 	slot->errbuf[0] = '\0';
 	slot->content_type[0] = '\0';
+	rl_hint_init(&slot->hint);
 	slot->sent_at = now_s();
 	sse_stream_release(&slot->stream);
 	sse_stream_init(&slot->stream, gw->max_body);
@@ -1067,6 +1158,7 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 	curl_multi_remove_handle(gw->multi, slot->easy);
 	req->http_status = status;
 	req->latency_ms = (double)total_us / 1000.0;
+	note_reply(gw, slot, res == CURLE_OK ? status : 0);
 
 	if (slot->too_big || res == CURLE_FILESIZE_EXCEEDED) {
 		strbuf_addf(&kind, "response larger than max_response_bytes (%zu)", gw->max_body);
@@ -1144,6 +1236,7 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 	req->fatal = fatal;
 
 out_done:
+	note_usage(gw, req);
 	slot_recycle(gw, slot);
 	finish(gw, req);
 out_free:
@@ -1180,48 +1273,117 @@ static void refill(struct gateway *gw, double t)
 	gw->tokens_at = t;
 }
 
-/* move due retries to the front of the queue, then start what the limits allow */
-static void start_due(struct gateway *gw)
+/* t + wait as the time a held pool may start again, when it is the soonest */
+static void note_next(struct gateway *gw, double at)
 {
-	double t = now_s();
-	struct gw_list due = { NULL, NULL };
+	if (gw->rl_next < 0 || at < gw->rl_next)
+		gw->rl_next = at;
+}
 
+/* seconds until req may start by the rates (rps, rpm, tpm); 0: now */
+static double rate_wait(struct gateway *gw, double t, const struct gw_request *req)
+{
+	double wait = 0, w;
+
+	if (gw->rps) {
+		refill(gw, t);
+		if (gw->tokens < 1)
+			wait = (1 - gw->tokens) / gw->rps;
+	}
+	w = rl_bucket_wait(&gw->rpm, t, 1);
+	if (w > wait)
+		wait = w;
+	w = rl_bucket_wait(&gw->tpm, t, (double)(req->body_len / GW_BYTES_PER_TOKEN));
+	return w > wait ? w : wait;
+}
+
+/*
+ * Start what the limits allow: a pool's adaptive limit, then the rates.
+ * The pools take turns, one request each, so neither waits behind the other.
+ */
+static void admit(struct gateway *gw, double t)
+{
+	int started = 1;
+	size_t i;
+
+	gw->rl_next = -1;
+	while (started && gw->free_slots) {
+		started = 0;
+		for (i = 0; i < GW_N_POOLS && gw->free_slots; i++) {
+			struct gw_pool_state *p = &gw->pools[i];
+			struct gw_request *req = p->queue.head;
+			double wait;
+
+			if (!req)
+				continue;
+			if (!rl_pool_admits(&p->rl, t, (int)p->running)) {
+				if (p->rl.hold_until > t)
+					note_next(gw, p->rl.hold_until);
+				continue;
+			}
+			wait = rate_wait(gw, t, req);
+			if (wait > 0) {
+				note_next(gw, t + wait);
+				continue;
+			}
+			if (gw->rps)
+				gw->tokens -= 1;
+			rl_bucket_take(&gw->rpm, 1);
+			req->est_tokens = (double)(req->body_len / GW_BYTES_PER_TOKEN);
+			rl_bucket_take(&gw->tpm, req->est_tokens);
+			gw_list_pop(&p->queue);
+			p->running++;
+			start_attempt(gw, req);
+			started = 1;
+		}
+	}
+	for (i = 0; i < GW_N_POOLS; i++)
+		rl_pool_sample(&gw->pools[i].rl, t, (int)gw->pools[i].running, 0);
+}
+
+/* move due retries to the front of their pools' queues */
+static void requeue_due(struct gateway *gw, double t)
+{
+	struct gw_list due[GW_N_POOLS];
+	size_t i;
+
+	memset(due, 0, sizeof(due));
 	while (gw->waiting && gw->waiting->not_before <= t) {
 		struct gw_request *req = gw->waiting;
 
 		gw->waiting = req->next;
-		gw_list_push(&due, req);
+		gw_list_push(&due[req->pool], req);
 	}
-	if (due.head) {
-		due.tail->next = gw->queue.head;
-		if (!gw->queue.head)
-			gw->queue.tail = due.tail;
-		gw->queue.head = due.head;
-	}
-	while (gw->queue.head && gw->free_slots) {
-		if (gw->rps) {
-			refill(gw, t);
-			if (gw->tokens < 1)
-				break;
-			gw->tokens -= 1;
-		}
-		start_attempt(gw, gw_list_pop(&gw->queue));
+	for (i = 0; i < GW_N_POOLS; i++) {
+		struct gw_list *q = &gw->pools[i].queue;
+
+		if (!due[i].head)
+			continue;
+		due[i].tail->next = q->head;
+		if (!q->head)
+			q->tail = due[i].tail;
+		q->head = due[i].head;
 	}
 }
 
-/* monotonic time of the next timer (retry due or rate token), or -1 */
+/* move due retries to the front of the queues, then start what the limits allow */
+static void start_due(struct gateway *gw)
+{
+	double t = now_s();
+
+	requeue_due(gw, t);
+	admit(gw, t);
+}
+
+/* monotonic time of the next timer (retry due, rate token or a held pool's end), or -1 */
 static double next_timer(struct gateway *gw)
 {
 	double next = -1;
 
 	if (gw->waiting)
 		next = gw->waiting->not_before;
-	if (gw->rps && gw->queue.head && gw->free_slots && gw->tokens < 1) {
-		double t = gw->tokens_at + (1 - gw->tokens) / gw->rps;
-
-		if (next < 0 || t < next)
-			next = t;
-	}
+	if (gw->rl_next >= 0 && (next < 0 || gw->rl_next < next))
+		next = gw->rl_next;
 	return next;
 }
 
@@ -1231,7 +1393,9 @@ void gateway_submit(struct gateway *gw, struct gw_request *req)
 	req->attempts = 0;
 	req->not_before = 0;
 	req->priv = NULL;
-	gw_list_push(&gw->queue, req);
+	if ((unsigned)req->pool >= GW_N_POOLS)
+		req->pool = GW_POOL_TARGET;
+	gw_list_push(&gw->pools[req->pool].queue, req);
 	gw->outstanding++;
 }
 
@@ -1352,7 +1516,8 @@ void gateway_cancel_all(struct gateway *gw, void (*done)(struct gw_request *, vo
 		gw->waiting = req->next;
 		cancel_one(gw, req);
 	}
-	while ((req = gw_list_pop(&gw->queue)))
-		cancel_one(gw, req);
+	for (i = 0; i < GW_N_POOLS; i++)
+		while ((req = gw_list_pop(&gw->pools[i].queue)))
+			cancel_one(gw, req);
 	hand_back(gw, done, arg);
 }

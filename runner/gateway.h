@@ -15,6 +15,14 @@
  * max_response_bytes limit (the transfer is cut and the request fails).
  * 401 and 403 are never retried and mark the request fatal.
  *
+ * Requests count against one of two pools (enum gw_pool): the target's
+ * calls against gateway.concurrency, the scorers' (judge, embeddings,
+ * simulated users) against gateway.scorer_concurrency, so neither starves
+ * the other. Each pool's allowed concurrency adapts (ratelimit.h: halved on
+ * a 429 or a nearly spent quota, grown back by one a window of successes);
+ * gateway.rpm and gateway.tpm pace both pools together; the pools'
+ * concurrency timeline is kept for the run (gateway_timeline_json).
+ *
  * Ownership: a struct gw_request is the caller's; the gateway borrows it
  * from gateway_submit() until it is handed back through the done callback.
  * The fields under "result" are malloc'd by the gateway and freed by
@@ -41,8 +49,16 @@ struct gateway;
 struct strbuf;
 struct gw_route;
 
+/* whose concurrency a request counts against */
+enum gw_pool {
+	GW_POOL_TARGET,          /* the target's calls (the default) */
+	GW_POOL_SCORER,          /* the scorers' model calls */
+	GW_N_POOLS
+};
+
 struct gw_request {
 	/* set by the caller */
+	enum gw_pool pool;       /* GW_POOL_TARGET unless set */
 	char *body;              /* request body, owned (freed by gw_request_release); NULL: none */
 	size_t body_len;
 	char *url;               /* owned; NULL: {base_url}/chat/completions */
@@ -74,6 +90,7 @@ struct gw_request {
 	struct gw_request *next;
 	void *priv;
 	double not_before;       /* monotonic seconds: earliest start of the next attempt */
+	double est_tokens;       /* tokens taken from the tpm bucket for the running attempt */
 };
 
 /*
@@ -98,6 +115,15 @@ void gateway_submit(struct gateway *gw, struct gw_request *req);
 size_t gateway_outstanding(const struct gateway *gw);
 /* transfers in flight right now (never more than the configured concurrency) */
 size_t gateway_running(const struct gateway *gw);
+/*
+ * The concurrency timeline starts over (a run begins; a gateway shared by
+ * variants keeps each pool's current limit).
+ */
+void gateway_timeline_begin(struct gateway *gw);
+/* the pools' timelines since gateway_timeline_begin, as JSON (rl_timeline_json) appended to sb */
+void gateway_timeline_json(struct gateway *gw, struct strbuf *sb);
+/* the pool's allowed concurrency now */
+int gateway_pool_limit(const struct gateway *gw, enum gw_pool pool);
 /* connections opened so far; far below the attempts made when keep-alive works */
 size_t gateway_connections(const struct gateway *gw);
 /*

@@ -1564,6 +1564,14 @@ static void fail_calls(struct job *j)
 	}
 }
 
+/* the scorers' calls in flight at most: gateway.scorer_concurrency, else the run's concurrency */
+static int scorer_inflight(const struct run *r)
+{
+	int n = r->plan->cfg->gateway.scorer_concurrency;
+
+	return n > 0 ? n : r->plan->concurrency > 0 ? r->plan->concurrency : 32;
+}
+
 /* submit the calls scorers asked for (network thread) */
 static void drain_calls(struct run *r)
 {
@@ -1628,9 +1636,11 @@ static void drain_calls(struct run *r)
 					pd->req.url = path_url(r, c->path);
 					pd->req.raw = 1;
 				}
+				pd->req.pool = GW_POOL_SCORER;
 				if (c->command)
-					worker_submit(worker_set_pool(r->workers, c->command,
-								      line_as_output, NULL),
+					worker_submit(worker_set_pool_sized(r->workers, c->command,
+									    line_as_output, NULL,
+									    scorer_inflight(r)),
 						      &pd->req);
 				else
 					gateway_submit(r->gw, &pd->req);
@@ -1753,6 +1763,20 @@ static void network_loop(struct run *r)
 	}
 }
 
+/* the gateway's concurrency timeline with the run (after the writer is done with the history) */
+static void store_timeline(struct run *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!r->gw || atomic_load(&r->write_failed))
+		goto out;
+	gateway_timeline_json(r->gw, &sb);
+	if (history_set_timeline(r->plan->history, r->plan->run_id, sb.buf))
+		warning("the run's concurrency timeline could not be stored");
+out:
+	strbuf_release(&sb);
+}
+
 int run_execute(const struct run_plan *plan, struct run_stats *st)
 {
 	struct run *r = xcalloc(1, sizeof(*r));
@@ -1787,6 +1811,8 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	r->gw = plan->gw ? plan->gw : gateway_new(&plan->cfg->gateway, plan->api_key);
 	if (r->gw && r->target->type->http_headers)
 		r->route = gateway_route_new(r->gw, r->target);
+	if (r->gw)
+		gateway_timeline_begin(r->gw);
 	{
 		struct worker_opts wo = { 0 };
 
@@ -1831,6 +1857,7 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	omp_pause_resource_all(omp_pause_soft);
 	queue_close(&r->writeq);
 	pthread_join(r->writer, NULL);
+	store_timeline(r);
 	progress(r, 1);
 	st->pass = atomic_load(&r->n_pass);
 	st->fail = atomic_load(&r->n_fail);

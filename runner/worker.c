@@ -630,6 +630,12 @@ static char **make_envp(const struct eg_command *cmd)
 struct worker_pool *worker_set_pool(struct worker_set *set, const struct eg_command *cmd,
 				    worker_parse_fn parse, const void *arg)
 {
+	return worker_set_pool_sized(set, cmd, parse, arg, set->opts.inflight);
+}
+
+struct worker_pool *worker_set_pool_sized(struct worker_set *set, const struct eg_command *cmd,
+					  worker_parse_fn parse, const void *arg, int inflight)
+{
 	struct worker_pool *pool;
 	int i;
 
@@ -646,7 +652,9 @@ struct worker_pool *worker_set_pool(struct worker_set *set, const struct eg_comm
 	pool->n_procs = cmd->workers > 0 ? cmd->workers : 1;
 	if (pool->n_procs > WK_MAX_PROCS)
 		pool->n_procs = WK_MAX_PROCS;
-	pool->inflight = (set->opts.inflight + pool->n_procs - 1) / pool->n_procs;
+	if (inflight < 1)
+		inflight = 1;
+	pool->inflight = (inflight + pool->n_procs - 1) / pool->n_procs;
 	pool->timeout_s = cmd->timeout_s > 0 ? cmd->timeout_s : set->opts.timeout_s;
 	pool->procs = xcalloc((size_t)pool->n_procs, sizeof(*pool->procs));
 	for (i = 0; i < pool->n_procs; i++) {

@@ -69,6 +69,9 @@ void worker_set_free(struct worker_set *set);
  */
 struct worker_pool *worker_set_pool(struct worker_set *set, const struct eg_command *cmd,
 				    worker_parse_fn parse, const void *arg);
+/* the same with inflight calls at most (not the set's), when the pool is made */
+struct worker_pool *worker_set_pool_sized(struct worker_set *set, const struct eg_command *cmd,
+					  worker_parse_fn parse, const void *arg, int inflight);
 
 /*
  * Queue req (its body is a JSON object, "{...}") and write it to a worker

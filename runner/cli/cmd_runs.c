@@ -191,6 +191,25 @@ static void show_owner(const struct run_info *ri)
 		printf("  the run crashed; resume it with `evalgate run --resume %s`\n", ri->id);
 }
 
+/* the concurrency timeline's summary: each pool's limits, 429s and back-offs, on one line */
+static void show_timeline(struct history *h, const struct run_info *ri)
+{
+	struct run_timeline tl;
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (history_timeline_load(h, ri->id, &tl))
+		return;
+	for (i = 0; i < tl.n_pools; i++) {
+		strbuf_addstr(&sb, i ? "; " : "  concurrency: ");
+		timeline_pool_summary(&sb, &tl.pools[i]);
+	}
+	if (sb.len)
+		puts(sb.buf);
+	strbuf_release(&sb);
+	run_timeline_release(&tl);
+}
+
 static int runs_show(struct history *h, const char *ref, int json)
 {
 	struct run_info ri;
@@ -218,6 +237,7 @@ static int runs_show(struct history *h, const char *ref, int json)
 		printf("  repeats %d, repeat_policy %s, %ld flaky cases\n", ri.repeats,
 		       ri.repeat_policy ? ri.repeat_policy : "all",
 		       history_flaky_cases(h, ri.id, NULL, NULL));
+	show_timeline(h, &ri);
 	history_run_suites(h, ri.id, show_suite, NULL);
 	history_gates(h, ri.id, show_gate, NULL);
 	run_info_release(&ri);

@@ -255,6 +255,15 @@ static const char *const migrations[] = {
 	"  suite TEXT NOT NULL, case_id TEXT NOT NULL, sample INTEGER NOT NULL,"
 	"  status TEXT NOT NULL, PRIMARY KEY (run_id, suite, case_id, sample)) WITHOUT ROWID;"
 	"ALTER TABLE runs ADD COLUMN confirm_calls INTEGER;",
+	/*
+	 * 14 (rate): the run's concurrency timeline (runner/ratelimit.h), one
+	 * compact JSON object per run: per pool its limits, 429s, back-offs
+	 * and samples [t, limit, in_flight, n429, requests]
+	 */
+	"CREATE TABLE run_timelines ("
+	"  run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  timeline TEXT NOT NULL"
+	") WITHOUT ROWID;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

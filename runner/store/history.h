@@ -515,6 +515,43 @@ int history_case_usage(struct history *h, size_t max_runs,
 int history_run_tags(struct history *h, const char *run_id, const char *kind,
 		     const char *prefix, int (*fn)(const char *tag, void *arg), void *arg);
 
+/* --- the concurrency timeline (ratelimit.h): history_timeline.c --- */
+
+/* one sample of a pool's timeline */
+struct timeline_sample {
+	double t;                 /* seconds since the run began */
+	int limit;                /* the allowed concurrency */
+	int in_flight;            /* requests running */
+	long n429;                /* 429 replies so far */
+	long requests;            /* replies so far */
+};
+
+/* a pool's timeline as stored */
+struct timeline_pool {
+	char *name;               /* "target" or "scorer" */
+	int max;                  /* the configured concurrency */
+	int min_limit;            /* the lowest allowed concurrency */
+	int top_limit;            /* the highest in the samples */
+	long n429, backoffs, requests;
+	struct timeline_sample *samples;
+	size_t n_samples;
+};
+
+struct run_timeline {
+	struct timeline_pool *pools;
+	size_t n_pools;
+};
+
+/* store the run's timeline (JSON text), replacing one stored before; 0 or -1 after reporting */
+int history_set_timeline(struct history *h, const char *run_id, const char *json);
+/* the run's timeline into out: 0, 1 when the run has none, -1 after reporting */
+int history_timeline(struct history *h, const char *run_id, struct strbuf *out);
+/* the run's timeline read into tl: 0, 1 when it has none (or an unreadable one), -1 after reporting */
+int history_timeline_load(struct history *h, const char *run_id, struct run_timeline *tl);
+void run_timeline_release(struct run_timeline *tl);
+/* "target 16 max, 1-16, 17 429s, 10 back-offs", one pool's summary, appended to sb */
+void timeline_pool_summary(struct strbuf *sb, const struct timeline_pool *p);
+
 /* --- re-scoring (evalgate rescore): history_rescore.c --- */
 
 /* record that run_id scored the stored answers of run from again */

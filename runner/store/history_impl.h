@@ -1,7 +1,7 @@
 /*
  * history_impl: struct history, shared by the files that implement the
  * history (history.c, export.c, history_spend.c, history_attacks.c,
- * history_rescore.c). No other file includes it: to the layers
+ * history_rescore.c, history_timeline.c). No other file includes it: to the layers
  * above, struct history is opaque and its tables are unseen.
  */
 #ifndef EG_HISTORY_IMPL_H
@@ -23,5 +23,16 @@ struct history {
 	int replace_errors;       /* history_replace_errors was called */
 	sqlite3_stmt *del_error;  /* cached: DELETE the error result a new one replaces */
 };
+
+/*
+ * One text stored per run (rescores, run_timelines): sql binds the run id as
+ * ?1 and the text as ?2 (set), or selects the text of run id ?1 (get: 0, 1
+ * when there is none or the table is not in this file, -1 after reporting
+ * what failed).
+ */
+int history_run_text_set(struct history *h, const char *sql, const char *run_id,
+			 const char *text, const char *what);
+int history_run_text_get(struct history *h, const char *sql, const char *run_id,
+			 struct strbuf *out, const char *what);
 
 #endif

@@ -160,6 +160,11 @@ struct mock {
 	struct case_table cases;
 	int stop_pipe[2];             /* readable once shutdown has begun */
 	atomic_int stopping;
+	long storm_every;             /* --storm-every N: every Nth chat request is a 429; 0: none */
+	long storm_ms;                /* --storm-seconds, as ms from the first chat request */
+	atomic_long storm_seen;       /* chat requests counted by the storm */
+	atomic_long storm_429;        /* the 429s it sent */
+	double storm_start_ms;        /* the first chat request's arrival; 0: none yet (stats_lock) */
 };
 
 /* the events of a streamed reply, sent one piece at a time by stream_reader */
@@ -492,6 +497,7 @@ static char *stats_json(void)
 	}
 	qsort(all, n, sizeof(*all), cmp_entries);
 	cJSON_AddNumberToObject(root, "requests", (double)mock.total);
+	cJSON_AddNumberToObject(root, "storm_429", (double)atomic_load(&mock.storm_429));
 	for (i = 0; i < n; i++)
 		cJSON_AddNumberToObject(by, all[i]->key, (double)all[i]->count);
 	pthread_mutex_unlock(&mock.stats_lock);
@@ -1695,6 +1701,56 @@ static int is_embeddings_path(const char *url)
 	return !strcmp(url, "/v1/embeddings") || !strcmp(url, "/embeddings");
 }
 
+/*
+ * The 429 storm (--storm-every N --storm-seconds S): for S seconds from the
+ * first chat request, every Nth one is refused with 429, Retry-After: 1 and
+ * x-ratelimit headers saying the request quota is spent for a second.
+ */
+static int storm_hits(const struct request *req)
+{
+	double start;
+	long n;
+
+	if (mock.storm_every <= 0)
+		return 0;
+	pthread_mutex_lock(&mock.stats_lock);
+	if (!mock.storm_start_ms)
+		mock.storm_start_ms = req->arrived_ms;
+	start = mock.storm_start_ms;
+	pthread_mutex_unlock(&mock.stats_lock);
+	if (req->arrived_ms - start >= (double)mock.storm_ms)
+		return 0;
+	n = atomic_fetch_add(&mock.storm_seen, 1) + 1;
+	return n % mock.storm_every == 0;
+}
+
+static enum MHD_Result send_storm_429(struct MHD_Connection *conn)
+{
+	struct MHD_Response *resp;
+	struct strbuf sb = STRBUF_INIT;
+	enum MHD_Result ret;
+	char *buf;
+	size_t len;
+
+	atomic_fetch_add(&mock.storm_429, 1);
+	error_json(&sb, "Rate limit reached for requests", "requests", "rate_limit_exceeded");
+	len = sb.len;
+	buf = strbuf_detach(&sb, NULL);
+	resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Retry-After", "1");
+	MHD_add_response_header(resp, "x-ratelimit-limit-requests", "60");
+	MHD_add_response_header(resp, "x-ratelimit-remaining-requests", "0");
+	MHD_add_response_header(resp, "x-ratelimit-reset-requests", "1s");
+	ret = MHD_queue_response(conn, 429, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result answer(struct MHD_Connection *conn, const char *url,
 			      const char *method, struct request *req)
 {
@@ -1702,7 +1758,9 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const char *url,
 	enum MHD_Result ret = MHD_NO;
 	int post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
 
-	if (is_chat_path(url) && post) {
+	if (is_chat_path(url) && post && storm_hits(req)) {
+		ret = send_storm_429(conn);
+	} else if (is_chat_path(url) && post) {
 		o.action = ACT_SEND;
 		o.send_len = SIZE_MAX;
 		o.content_type = "application/json";
@@ -1795,6 +1853,8 @@ struct options {
 	const char *log;
 	long max_conn;
 	long seed;
+	long storm_every;
+	long storm_seconds;
 };
 
 enum opt_kind { OPT_STRING, OPT_NUMBER };
@@ -1818,6 +1878,8 @@ static const struct option_spec option_specs[] = {
 	{ "--log", OPT_STRING, OPT_AT(log), 0, 0, "append one JSON line per chat request" },
 	{ "--max-conn", OPT_NUMBER, OPT_AT(max_conn), 1, 1000000, "connection limit" },
 	{ "--seed", OPT_NUMBER, OPT_AT(seed), 0, LONG_MAX, "seed of the pass_p draws" },
+	{ "--storm-every", OPT_NUMBER, OPT_AT(storm_every), 1, 1000000, "every Nth chat request is a 429 (storm)" },
+	{ "--storm-seconds", OPT_NUMBER, OPT_AT(storm_seconds), 0, 3600, "the storm's length from the first chat request" },
 };
 
 #define NR_OPTIONS (sizeof(option_specs) / sizeof(option_specs[0]))
@@ -1966,6 +2028,8 @@ int main(int argc, char **argv)
 		goto out;
 	mock.latency_ms = opts.latency_ms;
 	mock.seed = (unsigned long)opts.seed;
+	mock.storm_every = opts.storm_every;
+	mock.storm_ms = (opts.storm_seconds ? opts.storm_seconds : 10) * 1000;
 	if (opts.key)
 		mock.key = xstrdup(opts.key);
 	pthread_mutex_init(&mock.log_lock, NULL);
