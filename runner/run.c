@@ -1,6 +1,8 @@
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "run.h"
 
 #include <math.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -13,7 +15,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <omp.h>
 
 #include "agent.h"
 #include "cache.h"
@@ -135,7 +136,6 @@ struct queue {
 	size_t wake_at;                 /* a push wakes a napping consumer once n reaches this */
 	int waiting;                    /* consumers asleep until the next push */
 	int closed;
-	int leavers;                    /* threads that stopped taking from it (scoreq) */
 };
 
 struct run {
@@ -172,7 +172,7 @@ struct run {
 	struct queue scoreq;            /* answered jobs for the scoring threads */
 	struct job *staged, *staged_tail; /* answered jobs not yet handed to scoreq (network thread) */
 	size_t n_staged;
-	int n_workers;                  /* OpenMP threads scoring (0: the network thread scores); set and read by thread 0 only */
+	int n_workers;                  /* threads scoring (0: the network thread scores); set before they start */
 	struct queue writeq;            /* scored jobs for the writer */
 	struct queue callq;             /* jobs whose scorers asked for calls */
 	atomic_int write_failed;
@@ -198,7 +198,6 @@ static void queue_init(struct queue *q, size_t wake_at)
 	q->wake_at = wake_at ? wake_at : 1;
 	q->waiting = 0;
 	q->closed = 0;
-	q->leavers = 0;
 }
 
 static void queue_destroy(struct queue *q)
@@ -637,9 +636,9 @@ static void score_job_run(struct job *j)
 
 /*
  * Hand an answered job to the scoring threads. The hand-off is a plain
- * mutex-protected queue rather than OpenMP tasks: it never runs a task on
- * the network thread when the scorers fall behind, and thread sanitizers
- * can see the synchronisation.
+ * mutex-protected queue: it never runs a job on the network thread when
+ * the scorers fall behind, and thread sanitizers can see the
+ * synchronisation.
  */
 static void schedule_score(struct job *j)
 {
@@ -678,26 +677,26 @@ static void flush_scoring(struct run *r)
 	r->n_staged = 0;
 }
 
-static void score_worker(struct run *r)
+static void *score_main(void *arg)
 {
+	struct run *r = arg;
 	struct job *j;
 
 	while ((j = queue_pop(&r->scoreq)))
 		score_job_run(j);
-	/* say so through the queue's mutex: the end of the OpenMP region is a
-	 * barrier too, but one that thread sanitizers cannot see */
-	pthread_mutex_lock(&r->scoreq.mu);
-	r->scoreq.leavers++;
-	pthread_cond_broadcast(&r->scoreq.cv);
-	pthread_mutex_unlock(&r->scoreq.mu);
+	return NULL;
 }
 
-static void wait_workers(struct run *r)
+/* processors this process may run on (its affinity mask), at least 1 */
+static int usable_cpus(void)
 {
-	pthread_mutex_lock(&r->scoreq.mu);
-	while (r->scoreq.leavers < r->n_workers)
-		pthread_cond_wait(&r->scoreq.cv, &r->scoreq.mu);
-	pthread_mutex_unlock(&r->scoreq.mu);
+	cpu_set_t set;
+	long n;
+
+	if (!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -1648,6 +1647,7 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 {
 	struct run *r = xcalloc(1, sizeof(*r));
 	size_t i;
+	pthread_t *scorers;
 	int nthreads, ret = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -1699,28 +1699,26 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 		ret = error("cannot start the writer thread");
 		goto out;
 	}
-	/* thread 0 drives the network; the others score */
-	nthreads = omp_get_num_procs();
+	/*
+	 * this thread drives the network; one thread per other processor
+	 * scores. Plain threads rather than an OpenMP team: libgomp's idle
+	 * threads and its pause spin-wait (GOMP_SPINCOUNT), which cost a
+	 * quarter of the CPU of a short run.
+	 */
+	nthreads = usable_cpus();
 	if (nthreads < 2)
 		nthreads = 2;
-#pragma omp parallel num_threads(nthreads) default(none) shared(r)
-	{
-		if (omp_get_thread_num() == 0) {
-			/* only this thread reads n_workers (in schedule_score) */
-			r->n_workers = omp_get_num_threads() - 1;
-			network_loop(r);
-			queue_close(&r->scoreq);
-			wait_workers(r);
-		} else {
-			score_worker(r);
-		}
+	scorers = xcalloc((size_t)nthreads - 1, sizeof(*scorers));
+	for (i = 0; i < (size_t)nthreads - 1; i++) {
+		if (pthread_create(&scorers[i], NULL, score_main, r))
+			break; /* fewer scorers; none: this thread scores */
 	}
-	/*
-	 * the team's threads end with the run: a process that runs several
-	 * (variants) starts each with new threads, whose creation orders them
-	 * after the previous run's for every checker, ThreadSanitizer included
-	 */
-	omp_pause_resource_all(omp_pause_soft);
+	r->n_workers = (int)i;
+	network_loop(r);
+	queue_close(&r->scoreq);
+	for (i = 0; i < (size_t)r->n_workers; i++)
+		pthread_join(scorers[i], NULL);
+	free(scorers);
 	queue_close(&r->writeq);
 	pthread_join(r->writer, NULL);
 	progress(r, 1);
