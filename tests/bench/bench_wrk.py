@@ -13,9 +13,8 @@ times; medians. evalgate's CPU per case is the user + system time of its
 process (wait4 of the child) over the cases; peak RSS is the child's.
 
 Latency-bound: the mock at LAT_MS, concurrency LAT_CONC, CASES cases:
-evalgate's wall time against the ideal (CASES / LAT_CONC x LAT_MS), the time
-from its last reply to its exit, and wrk's rate against the ideal rate
-(LAT_CONC / LAT_MS) over the same ideal duration.
+evalgate's wall time against the ideal (CASES / LAT_CONC x LAT_MS), and wrk's
+rate against the ideal rate (LAT_CONC / LAT_MS) over the same ideal duration.
 
 Start-up: `evalgate run` of a 1-case suite at 0 ms, STARTUP_RUNS runs, median
 wall; `evalgate validate` of a VALIDATE_CASES-case suite, median of REPS.
@@ -30,6 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
 
 build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
 EVALGATE = os.path.join(build, "evalgate")
@@ -59,17 +61,7 @@ def lua_string(s):
 
 
 def start_mock(tmp, latency_ms):
-    port_file = os.path.join(tmp, "port")
-    if os.path.exists(port_file):
-        os.unlink(port_file)
-    p = subprocess.Popen([MOCK, "--port", "0", "--port-file", port_file,
-                          "--latency-ms", str(latency_ms)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(400):
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            break
-        time.sleep(0.025)
-    return p, int(open(port_file).read())
+    return benchlib.start_mock(MOCK, tmp, latency_ms)
 
 
 def stop(p):
@@ -78,17 +70,7 @@ def stop(p):
 
 
 def make_suite(tmp, name, n):
-    d = os.path.join(tmp, name)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "suite.json"), "w") as f:
-        json.dump({"name": "bench", "version": "1", "kind": "golden",
-                   "scorers": [{"type": "regex", "pattern": "\\bquestion \\d+\\b", "flags": "i"},
-                               {"type": "icontains", "value": "ECHO"}]}, f)
-    with open(os.path.join(d, "cases.jsonl"), "w") as f:
-        for i in range(n):
-            f.write(json.dumps({"id": f"case-{i:07d}",
-                                "input": f"Please answer question {i} about the refund policy."}) + "\n")
-    return d
+    return benchlib.make_suite(tmp, n, name)
 
 
 def write_config(tmp, suite, port, concurrency):
@@ -121,7 +103,7 @@ def evalgate_run(tmp, cfg, n):
     wall, cpu, rss = run_child([EVALGATE, "run", "--config", cfg, "--history", hist,
                                 "--no-cache", "-q"])
     db = sqlite3.connect(hist)
-    rows, span = db.execute("select count(*), max(latency_ms) from results").fetchone()
+    rows, = db.execute("select count(*) from results").fetchone()
     db.close()
     if rows != n:
         sys.exit(f"expected {n} results, found {rows}")
@@ -151,19 +133,25 @@ def runs_text(xs, fmt):
     return ", ".join(fmt.format(x) for x in xs)
 
 
-def throughput(tmp, suite):
-    mock, port = start_mock(tmp, 0)
-    cfg = write_config(tmp, suite, port, CONC)
+def interleaved(tmp, suite, latency_ms, concurrency, wrk_seconds):
+    """REPS pairs of (wrk, evalgate) runs against one mock: wrk rates, walls, CPUs, RSS"""
+    mock, port = start_mock(tmp, latency_ms)
+    cfg = write_config(tmp, suite, port, concurrency)
     wrk_rates, walls, cpus, rss = [], [], [], []
     try:
         for _ in range(REPS):
-            wrk_rates.append(wrk(tmp, port, CONC, 3))
+            wrk_rates.append(wrk(tmp, port, concurrency, wrk_seconds))
             w, c, r = evalgate_run(tmp, cfg, CASES)
             walls.append(w)
             cpus.append(c)
             rss.append(r)
     finally:
         stop(mock)
+    return wrk_rates, walls, cpus, rss
+
+
+def throughput(tmp, suite):
+    wrk_rates, walls, cpus, rss = interleaved(tmp, suite, 0, CONC, 3)
     rates = [CASES / w for w in walls]
     wr, er = statistics.median(wrk_rates), statistics.median(rates)
     ratios = [e / w for e, w in zip(rates, wrk_rates)]
@@ -179,18 +167,7 @@ def throughput(tmp, suite):
 
 def latency_bound(tmp, suite):
     ideal = CASES / LAT_CONC * LAT_MS / 1000.0
-    mock, port = start_mock(tmp, LAT_MS)
-    cfg = write_config(tmp, suite, port, LAT_CONC)
-    wrk_rates, walls, cpus, rss = [], [], [], []
-    try:
-        for _ in range(REPS):
-            wrk_rates.append(wrk(tmp, port, LAT_CONC, max(1, round(ideal))))
-            w, c, r = evalgate_run(tmp, cfg, CASES)
-            walls.append(w)
-            cpus.append(c)
-            rss.append(r)
-    finally:
-        stop(mock)
+    wrk_rates, walls, cpus, rss = interleaved(tmp, suite, LAT_MS, LAT_CONC, max(1, round(ideal)))
     wall, wr = statistics.median(walls), statistics.median(wrk_rates)
     ideal_rate = LAT_CONC / (LAT_MS / 1000.0)
     print(f"latency-bound: mock {LAT_MS} ms, concurrency {LAT_CONC}, {CASES} cases, "
