@@ -1,6 +1,8 @@
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "run.h"
 
 #include <math.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -13,8 +15,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <pcre2.h>
-#include <omp.h>
 
 #include "agent.h"
 #include "cache.h"
@@ -140,8 +140,10 @@ struct queue {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct job *head, *tail;
+	size_t n;                       /* jobs queued */
+	size_t wake_at;                 /* a push wakes a napping consumer once n reaches this */
+	int waiting;                    /* consumers asleep until the next push */
 	int closed;
-	int leavers;                    /* threads that stopped taking from it (scoreq) */
 };
 
 struct run {
@@ -176,7 +178,9 @@ struct run {
 	atomic_long n_pass, n_fail, n_error, n_done;
 	long consecutive_call_errors, call_ok;
 	struct queue scoreq;            /* answered jobs for the scoring threads */
-	int n_workers;                  /* OpenMP threads scoring (0: the network thread scores); set and read by thread 0 only */
+	struct job *staged, *staged_tail; /* answered jobs not yet handed to scoreq (network thread) */
+	size_t n_staged;
+	int n_workers;                  /* threads scoring (0: the network thread scores); set before they start */
 	struct queue writeq;            /* scored jobs for the writer */
 	struct queue callq;             /* jobs whose scorers asked for calls */
 	atomic_int write_failed;
@@ -192,13 +196,16 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void queue_init(struct queue *q)
+/* a consumer that naps (queue_take with a timeout) is woken early only by wake_at jobs */
+static void queue_init(struct queue *q, size_t wake_at)
 {
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 	q->head = q->tail = NULL;
+	q->n = 0;
+	q->wake_at = wake_at ? wake_at : 1;
+	q->waiting = 0;
 	q->closed = 0;
-	q->leavers = 0;
 }
 
 static void queue_destroy(struct queue *q)
@@ -207,29 +214,76 @@ static void queue_destroy(struct queue *q)
 	pthread_cond_destroy(&q->cv);
 }
 
-static void queue_push(struct queue *q, struct job *j)
+/*
+ * Append the list head..tail of n jobs. A consumer asleep on an empty
+ * queue is woken; one napping is left to its nap unless wake_at jobs wait:
+ * the hand-off costs a wake-up per batch, not per job.
+ */
+static void queue_push_list(struct queue *q, struct job *head, struct job *tail, size_t n)
 {
 	pthread_mutex_lock(&q->mu);
-	j->next = NULL;
+	tail->next = NULL;
 	if (q->tail)
-		q->tail->next = j;
+		q->tail->next = head;
 	else
-		q->head = j;
-	q->tail = j;
-	pthread_cond_signal(&q->cv);
+		q->head = head;
+	q->tail = tail;
+	q->n += n;
+	if (q->waiting || q->n >= q->wake_at) {
+		if (n > 1)
+			pthread_cond_broadcast(&q->cv);
+		else
+			pthread_cond_signal(&q->cv);
+	}
 	pthread_mutex_unlock(&q->mu);
 }
 
-/* take everything queued; waits when wait is set and the queue is open and empty */
-static struct job *queue_take(struct queue *q, int wait)
+static void queue_push(struct queue *q, struct job *j)
+{
+	queue_push_list(q, j, j, 1);
+}
+
+static void deadline_after(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * Take everything queued. nap_ms < 0: wait while the queue is open and
+ * empty; 0: do not wait; > 0: wait that long unless wake_at jobs come
+ * first or the queue closes, then take what there is (maybe nothing).
+ * *closed (when not NULL) says whether the queue was closed: then nothing
+ * more will come.
+ */
+static struct job *queue_take(struct queue *q, long nap_ms, int *closed)
 {
 	struct job *j;
 
 	pthread_mutex_lock(&q->mu);
-	while (wait && !q->head && !q->closed)
-		pthread_cond_wait(&q->cv, &q->mu);
+	if (nap_ms < 0) {
+		q->waiting++;
+		while (!q->head && !q->closed)
+			pthread_cond_wait(&q->cv, &q->mu);
+		q->waiting--;
+	} else if (nap_ms > 0 && q->n < q->wake_at && !q->closed) {
+		struct timespec ts;
+
+		deadline_after(&ts, nap_ms);
+		while (q->n < q->wake_at && !q->closed &&
+		       pthread_cond_timedwait(&q->cv, &q->mu, &ts) == 0)
+			;
+	}
 	j = q->head;
 	q->head = q->tail = NULL;
+	q->n = 0;
+	if (closed)
+		*closed = q->closed;
 	pthread_mutex_unlock(&q->mu);
 	return j;
 }
@@ -240,11 +294,14 @@ static struct job *queue_pop(struct queue *q)
 	struct job *j;
 
 	pthread_mutex_lock(&q->mu);
+	q->waiting++;
 	while (!q->head && !q->closed)
 		pthread_cond_wait(&q->cv, &q->mu);
+	q->waiting--;
 	j = q->head;
 	if (j) {
 		q->head = j->next;
+		q->n--;
 		if (!q->head)
 			q->tail = NULL;
 	}
@@ -384,18 +441,46 @@ static void case_texts(const struct eg_case *c, struct strbuf *input, struct str
 	jsonw_array_end(&w);
 }
 
-static int write_job(struct run *r, struct history *h, struct cache *cw, struct job *j,
-		     struct strbuf *tags, struct score_row *rows)
+/*
+ * The writer keeps a transaction open across the batches it takes and
+ * commits it after WRITER_TX_ROWS results or WRITER_TX_MS, whichever comes
+ * first, and at the end: a commit writes every page it touched to the WAL,
+ * so one per few results was most of the writer's cost. A crash loses at
+ * most the open transaction's results; an interrupted run loses none.
+ * While a transaction is open the writer naps WRITER_NAP_MS between
+ * batches, so scorers hand results over without waking it for each.
+ */
+#define WRITER_TX_ROWS 1024     /* about 1 MB of pages: within SQLite's default page cache */
+#define WRITER_TX_MS 250
+#define WRITER_NAP_MS 4
+
+/* the writer thread's state and its buffers, reused from result to result */
+struct writer {
+	struct run *r;
+	struct history *h;
+	struct cache *cw;               /* the cache written, or NULL */
+	struct strbuf tags, input, context;
+	struct score_row *rows;         /* one per scorer of the job being written */
+	size_t rows_alloc;
+	int in_tx;                      /* a transaction is open */
+	long tx_rows;                   /* results written in it */
+	double tx_started;              /* monotonic seconds */
+};
+
+static int write_job(struct writer *w, struct job *j)
 {
-	struct strbuf input = STRBUF_INIT, context = STRBUF_INIT;
+	struct run *r = w->r;
 	const char *model = j->reply.model ? j->reply.model : r->plan->cfg->target.model;
 	char *extra = target_reply_extra_json(&j->reply);
+	struct score_row *rows;
 	struct result_row row;
 	size_t i;
 	int ret = -1;
 
-	tags_join(tags, j->kase, j->trajectory);
-	case_texts(j->kase, &input, &context);
+	XGROW(w->rows, j->n_scorers + 1, w->rows_alloc);
+	rows = w->rows;
+	tags_join(&w->tags, j->kase, j->trajectory);
+	case_texts(j->kase, &w->input, &w->context);
 	memset(&row, 0, sizeof(row));
 	row.suite = j->suite->name;
 	row.case_id = j->kase->id;
@@ -412,7 +497,7 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	row.error = j->error;
 	row.attempts = j->attempts;
 	row.cached = j->cached;
-	row.tags = tags->len ? tags->buf : NULL;
+	row.tags = w->tags.len ? w->tags.buf : NULL;
 	row.ordinal = j->kase->line;
 	/* the answer's price (at the model the reply names, else the target's), cache hits
 	 * included; NaN without usage (errors, recorded answers) */
@@ -421,8 +506,8 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 	row.judge_prompt_tokens = j->judge_prompt_tokens;
 	row.judge_completion_tokens = j->judge_completion_tokens;
 	row.judge_cost_usd = j->judge_cost_usd;
-	row.input = input.len ? input.buf : NULL;
-	row.context = context.len ? context.buf : NULL;
+	row.input = w->input.len ? w->input.buf : NULL;
+	row.context = w->context.len ? w->context.buf : NULL;
 	row.expected = j->kase->expected;
 	row.has_threshold = j->kase->has_threshold;
 	row.threshold = j->kase->threshold;
@@ -442,67 +527,101 @@ static int write_job(struct run *r, struct history *h, struct cache *cw, struct 
 			rows[i].calls = j->calls_made[i];
 			rows[i].weight = j->scorers[i]->weight;
 		}
-	if (r->plan->reask ? history_add_confirmation(h, r->plan->run_id,
+	if (r->plan->reask ? history_add_confirmation(w->h, r->plan->run_id,
 						      &(struct confirm_row){ row.suite, row.case_id,
 									     row.repeat, row.status })
-			   : history_add_result(h, r->plan->run_id, &row))
+			   : history_add_result(w->h, r->plan->run_id, &row))
 		goto out;
-	if (cw) {
+	if (w->cw) {
 		struct cache_entry *e;
 		/* a reply its scorer could not use (an unparsable verdict) is not
 		 * kept: the next run asks again */
 		for (e = j->to_cache; e; e = e->next)
 			if (e->scorer < 0 || !j->results[e->scorer].error)
-				cache_put(cw, e->key, &e->reply);
+				cache_put(w->cw, e->key, &e->reply);
 	}
 	ret = 0;
 out:
 	free(extra);
-	strbuf_release(&input);
-	strbuf_release(&context);
 	return ret;
+}
+
+static void writer_begin(struct writer *w)
+{
+	if (atomic_load(&w->r->write_failed))
+		return;
+	if (history_batch_begin(w->h)) {
+		atomic_store(&w->r->write_failed, 1);
+		return;
+	}
+	/* the cache is best effort: without its transaction each put is its own */
+	if (w->cw && cache_batch_begin(w->cw)) {
+		cache_close(w->cw);
+		w->cw = NULL;
+	}
+	w->in_tx = 1;
+	w->tx_rows = 0;
+	w->tx_started = now_s();
+}
+
+/* after a write error the history's transaction is left to history_close, as before */
+static void writer_commit(struct writer *w)
+{
+	if (!w->in_tx)
+		return;
+	w->in_tx = 0;
+	if (w->cw && cache_batch_commit(w->cw)) {
+		cache_close(w->cw);
+		w->cw = NULL;
+	}
+	if (atomic_load(&w->r->write_failed))
+		return;
+	if (history_batch_commit(w->h)) {
+		atomic_store(&w->r->write_failed, 1);
+		return;
+	}
+	atomic_fetch_add(&w->r->n_done, w->tx_rows);
 }
 
 static void *writer_main(void *arg)
 {
-	struct run *r = arg;
-	struct history *h = r->plan->history;
-	struct cache *cw = NULL;
-	struct strbuf tags = STRBUF_INIT;
-	struct score_row *rows = NULL;
-	size_t rows_alloc = 0;
+	struct writer w = { .r = arg, .tags = STRBUF_INIT, .input = STRBUF_INIT,
+			    .context = STRBUF_INIT };
+	struct run *r = w.r;
 
+	w.h = r->plan->history;
 	if (!r->plan->no_cache && !r->plan->cache_only)
-		cw = cache_open(r->plan->cache_path);
+		w.cw = cache_open(r->plan->cache_path);
 	for (;;) {
-		struct job *list = queue_take(&r->writeq, 1), *j;
+		int closed;
+		struct job *list = queue_take(&r->writeq, w.in_tx ? WRITER_NAP_MS : -1, &closed);
 		long n = 0;
 
-		if (!list)
-			break; /* closed and drained */
-		if (!atomic_load(&r->write_failed) && history_batch_begin(h))
-			atomic_store(&r->write_failed, 1);
-		for (j = list; j; j = j->next) {
-			XGROW(rows, j->n_scorers + 1, rows_alloc);
-			if (!atomic_load(&r->write_failed) && write_job(r, h, cw, j, &tags, rows))
+		if (list && !w.in_tx)
+			writer_begin(&w);
+		while (list) {
+			struct job *j = list;
+
+			list = j->next;
+			if (!atomic_load(&r->write_failed) && write_job(&w, j))
 				atomic_store(&r->write_failed, 1);
+			job_free(j);
 			n++;
 		}
-		if (!atomic_load(&r->write_failed) && history_batch_commit(h))
-			atomic_store(&r->write_failed, 1);
-		while (list) {
-			j = list;
-			list = j->next;
-			job_free(j);
-		}
-		if (!atomic_load(&r->write_failed))
-			atomic_fetch_add(&r->n_done, n);
+		w.tx_rows += n;
 		atomic_fetch_sub(&r->live, n);
+		if (w.in_tx && (closed || w.tx_rows >= WRITER_TX_ROWS ||
+				now_s() - w.tx_started >= WRITER_TX_MS / 1000.0))
+			writer_commit(&w);
+		if (closed && !n)
+			break; /* closed and drained */
 	}
-	free(rows);
-	strbuf_release(&tags);
-	if (cw)
-		cache_close(cw);
+	free(w.rows);
+	strbuf_release(&w.tags);
+	strbuf_release(&w.input);
+	strbuf_release(&w.context);
+	if (w.cw)
+		cache_close(w.cw);
 	return NULL;
 }
 
@@ -597,9 +716,9 @@ static void turn_scoring(struct job *j)
 
 /*
  * Hand an answered job to the scoring threads. The hand-off is a plain
- * mutex-protected queue rather than OpenMP tasks: it never runs a task on
- * the network thread when the scorers fall behind, and thread sanitizers
- * can see the synchronisation.
+ * mutex-protected queue: it never runs a job on the network thread when
+ * the scorers fall behind, and thread sanitizers can see the
+ * synchronisation.
  */
 static void schedule_score(struct job *j)
 {
@@ -616,32 +735,50 @@ static void schedule_score(struct job *j)
 	}
 	if (j->turn_steps)
 		turn_scoring(j);
-	if (j->run->n_workers)
-		queue_push(&j->run->scoreq, j);
-	else
+	if (!j->run->n_workers) {
 		score_job_run(j);
+		return;
+	}
+	/* handed over in one batch per turn of the network loop (flush_scoring) */
+	j->next = NULL;
+	if (j->run->staged_tail)
+		j->run->staged_tail->next = j;
+	else
+		j->run->staged = j;
+	j->run->staged_tail = j;
+	j->run->n_staged++;
 }
 
-static void score_worker(struct run *r)
+/* the answered jobs of this turn of the network loop to the scoring threads */
+static void flush_scoring(struct run *r)
 {
+	if (!r->staged)
+		return;
+	queue_push_list(&r->scoreq, r->staged, r->staged_tail, r->n_staged);
+	r->staged = r->staged_tail = NULL;
+	r->n_staged = 0;
+}
+
+static void *score_main(void *arg)
+{
+	struct run *r = arg;
 	struct job *j;
 
 	while ((j = queue_pop(&r->scoreq)))
 		score_job_run(j);
-	/* say so through the queue's mutex: the end of the OpenMP region is a
-	 * barrier too, but one that thread sanitizers cannot see */
-	pthread_mutex_lock(&r->scoreq.mu);
-	r->scoreq.leavers++;
-	pthread_cond_broadcast(&r->scoreq.cv);
-	pthread_mutex_unlock(&r->scoreq.mu);
+	return NULL;
 }
 
-static void wait_workers(struct run *r)
+/* processors this process may run on (its affinity mask), at least 1 */
+static int usable_cpus(void)
 {
-	pthread_mutex_lock(&r->scoreq.mu);
-	while (r->scoreq.leavers < r->n_workers)
-		pthread_cond_wait(&r->scoreq.cv, &r->scoreq.mu);
-	pthread_mutex_unlock(&r->scoreq.mu);
+	cpu_set_t set;
+	long n;
+
+	if (!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -1046,9 +1183,12 @@ static void send_request(struct run *r, struct job *j, struct target_request *rq
 {
 	struct cached_reply cr;
 	struct pending *pd;
-	char key[65];
+	char key[65] = "";
+	int cached = use_cache(r, j);
 
-	r->target->type->cache_key(r->target, rq, key);
+	/* the key costs a parse and a hash of the body: only when the cache is read */
+	if (cached)
+		r->target->type->cache_key(r->target, rq, key);
 	if (j->loop || j->conv) {
 		/* the next step's request extends this one */
 		target_request_release(&j->rq);
@@ -1057,7 +1197,7 @@ static void send_request(struct run *r, struct job *j, struct target_request *rq
 		j->rq.body = rq->body ? xstrndup(rq->body, rq->body_len) : NULL;
 		j->rq.body_len = rq->body_len;
 	}
-	if (use_cache(r, j) && cache_get(r->cache_rd, key, &cr) == 0) {
+	if (cached && cache_get(r->cache_rd, key, &cr) == 0) {
 		job_from_cache(j, &cr);
 		spend_answer(r, j);
 		r->st->cache_hits++;
@@ -1076,7 +1216,7 @@ static void send_request(struct run *r, struct job *j, struct target_request *rq
 	pd->req.method = rq->method;
 	pd->req.stream = rq->stream;
 	pd->req.route = r->route;
-	if (use_cache(r, j))
+	if (cached)
 		memcpy(pd->key, key, 65);
 	if (r->target_pool)
 		worker_submit(r->target_pool, &pd->req);
@@ -1575,7 +1715,7 @@ static int scorer_inflight(const struct run *r)
 /* submit the calls scorers asked for (network thread) */
 static void drain_calls(struct run *r)
 {
-	struct job *list = queue_take(&r->callq, 0);
+	struct job *list = queue_take(&r->callq, 0, NULL);
 
 	while (list) {
 		struct job *j = list;
@@ -1744,6 +1884,7 @@ static void network_loop(struct run *r)
 			cancelled = 1;
 		}
 		drain_calls(r);
+		flush_scoring(r);
 		if (atomic_load(&r->live) == 0 && (r->exhausted || r->stop || r->over_budget))
 			break;
 		poll_transports(r);
@@ -1781,6 +1922,7 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 {
 	struct run *r = xcalloc(1, sizeof(*r));
 	size_t i;
+	pthread_t *scorers;
 	int nthreads, ret = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -1797,9 +1939,10 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	if ((plan->max_cost_usd > 0 && r->spent_cost >= plan->max_cost_usd) ||
 	    (plan->max_tokens > 0 && r->spent_tokens >= plan->max_tokens))
 		r->over_budget = 1;
-	queue_init(&r->scoreq);
-	queue_init(&r->writeq);
-	queue_init(&r->callq);
+	queue_init(&r->scoreq, 1);
+	/* the writer naps between batches: woken early when a quarter of the jobs wait */
+	queue_init(&r->writeq, (size_t)r->max_live / 4);
+	queue_init(&r->callq, 1);
 	r->target = plan->target;
 	if (!r->target) {
 		if (target_load(&r->own_target, plan->cfg)) {
@@ -1833,28 +1976,26 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 		ret = error("cannot start the writer thread");
 		goto out;
 	}
-	/* thread 0 drives the network; the others score */
-	nthreads = omp_get_num_procs();
+	/*
+	 * this thread drives the network; one thread per other processor
+	 * scores. Plain threads rather than an OpenMP team: libgomp's idle
+	 * threads and its pause spin-wait (GOMP_SPINCOUNT), which cost a
+	 * quarter of the CPU of a short run.
+	 */
+	nthreads = usable_cpus();
 	if (nthreads < 2)
 		nthreads = 2;
-#pragma omp parallel num_threads(nthreads) default(none) shared(r)
-	{
-		if (omp_get_thread_num() == 0) {
-			/* only this thread reads n_workers (in schedule_score) */
-			r->n_workers = omp_get_num_threads() - 1;
-			network_loop(r);
-			queue_close(&r->scoreq);
-			wait_workers(r);
-		} else {
-			score_worker(r);
-		}
+	scorers = xcalloc((size_t)nthreads - 1, sizeof(*scorers));
+	for (i = 0; i < (size_t)nthreads - 1; i++) {
+		if (pthread_create(&scorers[i], NULL, score_main, r))
+			break; /* fewer scorers; none: this thread scores */
 	}
-	/*
-	 * the team's threads end with the run: a process that runs several
-	 * (variants) starts each with new threads, whose creation orders them
-	 * after the previous run's for every checker, ThreadSanitizer included
-	 */
-	omp_pause_resource_all(omp_pause_soft);
+	r->n_workers = (int)i;
+	network_loop(r);
+	queue_close(&r->scoreq);
+	for (i = 0; i < (size_t)r->n_workers; i++)
+		pthread_join(scorers[i], NULL);
+	free(scorers);
 	queue_close(&r->writeq);
 	pthread_join(r->writer, NULL);
 	store_timeline(r);

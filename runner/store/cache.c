@@ -121,6 +121,20 @@ int cache_put(struct cache *c, const char *key, const struct cached_reply *r)
 	return sqldb_step_done(&c->db, st, "cannot write the cache");
 }
 
+int cache_batch_begin(struct cache *c)
+{
+	return sqldb_exec(&c->db, "BEGIN IMMEDIATE");
+}
+
+int cache_batch_commit(struct cache *c)
+{
+	if (sqldb_exec(&c->db, "COMMIT")) {
+		sqldb_rollback(&c->db);
+		return -1;
+	}
+	return 0;
+}
+
 void cached_reply_release(struct cached_reply *r)
 {
 	free(r->content);

@@ -33,6 +33,9 @@ void cache_close(struct cache *c);
 /* a lookup (see history.h): 0 hit (out filled), 1 miss, -1 error (reported) */
 int cache_get(struct cache *c, const char *key, struct cached_reply *out);
 int cache_put(struct cache *c, const char *key, const struct cached_reply *r);
+/* many puts in one transaction (the run's writer): -1 (reported) on error */
+int cache_batch_begin(struct cache *c);
+int cache_batch_commit(struct cache *c);
 void cached_reply_release(struct cached_reply *r);
 
 #endif

@@ -495,7 +495,9 @@ void history_replace_errors(struct history *h)
 	h->replace_errors = 1;
 }
 
-static int insert_result(struct history *h, const char *run_id, const struct result_row *r)
+/* *stored is set once the results row is in (its scores and texts may not be) */
+static int insert_result(struct history *h, const char *run_id, const struct result_row *r,
+			 int *stored)
 {
 	sqlite3_stmt *st = h->ins_result;
 	size_t i;
@@ -542,6 +544,7 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 	sqldb_bind_real(st, 27, r->has_threshold ? r->threshold : NAN);
 	if (sqldb_step_done(&h->db, st, "cannot store a result"))
 		return -1;
+	*stored = 1;
 
 	st = h->ins_score;
 	for (i = 0; i < r->n_scores; i++) {
@@ -574,6 +577,22 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 			return -1;
 	}
 	return 0;
+}
+
+/* remove a result stored in part (its scores go with it: ON DELETE CASCADE) */
+static void undo_result(struct history *h, const char *run_id, const struct result_row *r)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqldb_prepare(&h->db, "DELETE FROM results WHERE run_id = ? AND suite = ? "
+			  "AND case_id = ? AND repeat = ?", &st))
+		return;
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, r->suite);
+	sqldb_bind_text(st, 3, r->case_id);
+	sqlite3_bind_int(st, 4, r->repeat);
+	sqldb_step_done(&h->db, st, "cannot remove a result stored in part");
+	sqlite3_finalize(st);
 }
 
 double result_weighted_score(const struct result_row *r)
@@ -616,17 +635,35 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 		return -1;
 
 	/*
-	 * A savepoint keeps a result and its scores together: outside a batch
-	 * it is the transaction; inside one, a failure undoes only this row.
+	 * A result and its scores go in together or not at all. Inside a
+	 * batch, a result that failed half-way is deleted (its scores with it):
+	 * a savepoint would do the same, but its statement journal copies every
+	 * page the result touches, and past 64 KiB writes them to a temporary
+	 * file, which was most of the cost of a run's writer. Outside a batch,
+	 * and when the result replaces an errored one, a savepoint does it (it
+	 * is the transaction, or it brings the replaced row back).
 	 */
+	if (h->in_batch && !h->replace_errors) {
+		int stored = 0;
+
+		if (!insert_result(h, run_id, r, &stored))
+			return 0;
+		if (stored)
+			undo_result(h, run_id, r);
+		return -1;
+	}
 	if (sqldb_step_done(&h->db, h->sp_begin, "cannot start a savepoint"))
 		return -1;
-	if (insert_result(h, run_id, r)) {
-		sqlite3_step(h->sp_undo);
-		sqlite3_reset(h->sp_undo);
-		sqlite3_step(h->sp_release);
-		sqlite3_reset(h->sp_release);
-		return -1;
+	{
+		int stored = 0;
+
+		if (insert_result(h, run_id, r, &stored)) {
+			sqlite3_step(h->sp_undo);
+			sqlite3_reset(h->sp_undo);
+			sqlite3_step(h->sp_release);
+			sqlite3_reset(h->sp_release);
+			return -1;
+		}
 	}
 	return sqldb_step_done(&h->db, h->sp_release, "cannot commit a result");
 }
@@ -678,13 +715,10 @@ int history_run_finish(struct history *h, const char *run_id, enum run_status st
 	sqldb_now(now, sizeof(now));
 	if (sqldb_prepare(&h->db, "UPDATE runs SET finished_at = ?2, status = ?3, "
 			  "verdict = coalesce(?4, verdict), "
-			  "n_cases = (SELECT count(*) FROM cases WHERE run_id = ?1), "
-			  "n_pass = (SELECT count(*) FROM cases WHERE run_id = ?1 "
-			  "AND status = 'pass'), "
-			  "n_fail = (SELECT count(*) FROM cases WHERE run_id = ?1 "
-			  "AND status = 'fail'), "
-			  "n_error = (SELECT count(*) FROM cases WHERE run_id = ?1 "
-			  "AND status = 'error') "
+			  /* one pass over the run's cases, not one per count */
+			  "(n_cases, n_pass, n_fail, n_error) = (SELECT count(*), "
+			  "coalesce(sum(status = 'pass'), 0), coalesce(sum(status = 'fail'), 0), "
+			  "coalesce(sum(status = 'error'), 0) FROM cases WHERE run_id = ?1) "
 			  "WHERE id = ?1", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);

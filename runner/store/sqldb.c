@@ -291,14 +291,25 @@ static int open_file(struct sqldb *d, const char *kind, const char *path, int fl
 int sqldb_open(struct sqldb *d, const char *kind, const char *path, const char *const *list,
 	       int n)
 {
+	struct stat sb;
+	int fresh;
+
 	memset(d, 0, sizeof(*d));
-	if (sqldb_make_parent_dirs(path) ||
-	    open_file(d, kind, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
+	if (sqldb_make_parent_dirs(path))
 		return -1;
-	if (sqldb_exec(d, "PRAGMA journal_mode=WAL;"
-			  "PRAGMA synchronous=NORMAL;"
+	fresh = stat(path, &sb) != 0;
+	if (open_file(d, kind, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
+		return -1;
+	/*
+	 * A new file is made (in rollback mode, then switched to WAL) and
+	 * given its schema without syncing: nothing in it can be lost, and
+	 * the half dozen fsyncs were most of a short run's start-up.
+	 */
+	if ((fresh && sqldb_exec(d, "PRAGMA synchronous=OFF")) ||
+	    sqldb_exec(d, "PRAGMA journal_mode=WAL;"
 			  "PRAGMA foreign_keys=ON;") ||
-	    migrate(d, list, n))
+	    migrate(d, list, n) ||
+	    sqldb_exec(d, "PRAGMA synchronous=NORMAL"))
 		goto out_close;
 	return 0;
 out_close:

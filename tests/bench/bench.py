@@ -9,6 +9,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+
 build, src = sys.argv[1], sys.argv[2]
 EVALGATE = os.path.join(build, "evalgate")
 MOCK = os.path.join(build, "tests", "mock_gateway")
@@ -17,31 +20,11 @@ REPS = int(os.environ.get("REPS", "5"))
 
 
 def start_mock(tmp, latency_ms):
-    port_file = os.path.join(tmp, "port")
-    if os.path.exists(port_file):
-        os.unlink(port_file)
-    p = subprocess.Popen([MOCK, "--port", "0", "--port-file", port_file,
-                          "--latency-ms", str(latency_ms)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            break
-        time.sleep(0.025)
-    return p, int(open(port_file).read())
+    return benchlib.start_mock(MOCK, tmp, latency_ms)
 
 
 def make_suite(tmp, n):
-    d = os.path.join(tmp, "suite")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "suite.json"), "w") as f:
-        json.dump({"name": "bench", "version": "1", "kind": "golden",
-                   "scorers": [{"type": "regex", "pattern": "\\bquestion \\d+\\b", "flags": "i"},
-                               {"type": "icontains", "value": "ECHO"}]}, f)
-    with open(os.path.join(d, "cases.jsonl"), "w") as f:
-        for i in range(n):
-            f.write(json.dumps({"id": f"case-{i:07d}",
-                                "input": f"Please answer question {i} about the refund policy."}) + "\n")
-    return d
+    return benchlib.make_suite(tmp, n)
 
 
 def run_once(tmp, suite, port, concurrency):

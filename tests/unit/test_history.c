@@ -1065,6 +1065,48 @@ Test(history, retry_errors_replace_the_error)
 		     "the error is gone");
 }
 
+/* a result whose score cannot be stored leaves nothing behind, in a batch or not */
+Test(history, result_failing_half_way_is_undone)
+{
+	const char *path;
+	struct history *h;
+	struct result_row r;
+	struct score_row sc[2];
+
+	h = open_with_run(&path);
+	raw_exec(path, "CREATE TRIGGER boom BEFORE INSERT ON scores WHEN NEW.scorer = 'boom' "
+		 "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	memset(sc, 0, sizeof(sc));
+	sc[0].scorer = "fine";
+	sc[0].pass = 1;
+	sc[1].scorer = "boom";
+	cr_assert_eq(history_batch_begin(h), 0);
+	r = mkrow("s", "a", 0, RESULT_PASS, NULL);
+	r.scores = sc;
+	r.n_scores = 1;
+	cr_assert_eq(history_add_result(h, "rr", &r), 0);
+	r = mkrow("s", "b", 0, RESULT_PASS, NULL);
+	r.scores = sc;
+	r.n_scores = 2;
+	th_stderr_start();
+	cr_assert_eq(history_add_result(h, "rr", &r), -1);
+	r = mkrow("s", "c", 0, RESULT_PASS, NULL);
+	r.scores = sc;
+	r.n_scores = 1;
+	cr_assert_eq(history_add_result(h, "rr", &r), 0);
+	cr_assert_eq(history_batch_commit(h), 0);
+	/* outside a batch */
+	r = mkrow("s", "d", 0, RESULT_PASS, NULL);
+	r.scores = sc;
+	r.n_scores = 2;
+	cr_assert_eq(history_add_result(h, "rr", &r), -1);
+	history_close(h);
+	cr_assert_eq(raw_int(path, "SELECT count(*) FROM results WHERE case_id IN ('b', 'd')"), 0);
+	cr_assert_eq(raw_int(path, "SELECT count(*) FROM scores WHERE case_id IN ('b', 'd')"), 0);
+	cr_assert_eq(raw_int(path, "SELECT count(*) FROM results"), 2);
+	cr_assert_eq(raw_int(path, "SELECT count(*) FROM scores"), 2);
+}
+
 Test(history, run_owner_and_lock)
 {
 	const char *path;
