@@ -1869,75 +1869,89 @@ int history_failed_results(struct history *h, const char *run_id, const char *su
 }
 
 /* the 50th and 95th percentiles of a column (latency_ms, ttft_ms...) of the answered calls */
-static int percentiles(struct history *h, const char *run_id, const char *suite,
-		       const char *col, double *p50, double *p95)
-{
-	struct strbuf sql = STRBUF_INIT;
-	sqlite3_stmt *st = NULL;
-	double *lat = NULL;
-	size_t n = 0, alloc = 0;
-	int rc, ret = -1;
+/* the values of one column for its percentiles, grown as read */
+struct value_list {
+	double *v;
+	size_t n, alloc;
+};
 
-	/* errored calls would measure timeouts */
-	strbuf_addf(&sql, "SELECT %s FROM results WHERE run_id = ?1 AND "
-		    "(?2 IS NULL OR suite = ?2) AND status <> 'error' AND "
-		    "%s IS NOT NULL", col, col);
-	rc = sqldb_prepare(&h->db, sql.buf, &st);
-	strbuf_release(&sql);
-	if (rc)
-		return -1;
-	sqldb_bind_text(st, 1, run_id);
-	sqldb_bind_text(st, 2, suite);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		XGROW(lat, n + 1, alloc);
-		lat[n++] = sqlite3_column_double(st, 0);
-	}
-	if (rc != SQLITE_DONE) {
-		sqldb_error(&h->db, "cannot read latencies");
-		goto out;
-	}
-	*p95 = stats_percentile(lat, n, 95);
-	*p50 = stats_percentile(lat, n, 50);
-	ret = 0;
-out:
-	free(lat);
-	sqlite3_finalize(st);
-	return ret;
+static void value_list_add(struct value_list *l, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return;
+	XGROW(l->v, l->n + 1, l->alloc);
+	l->v[l->n++] = sqlite3_column_double(st, col);
 }
 
+static void value_list_percentiles(struct value_list *l, double *p50, double *p95)
+{
+	*p95 = stats_percentile(l->v, l->n, 95);
+	*p50 = stats_percentile(l->v, l->n, 50);
+}
+
+/* one pass over the run's results: the sums and the three columns' percentiles */
 int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out)
 {
+	struct value_list lat = { 0 }, ttft = { 0 }, itl = { 0 };
+	double prompt = 0, completion = 0, cost = 0, judge_cost = 0, cached = 0;
 	sqlite3_stmt *st = NULL;
-	int ret = -1;
+	int rc, ret = -1;
 
 	memset(out, 0, sizeof(*out));
 	out->latency_p50 = out->latency_p95 = NAN;
 	out->ttft_p50 = out->ttft_p95 = out->itl_p50 = out->itl_p95 = NAN;
-	if (sqldb_prepare(&h->db, "SELECT total(prompt_tokens), total(completion_tokens), "
-			  "total(cost_usd) + total(judge_cost_usd), "
-			  "count(coalesce(cost_usd, judge_cost_usd)), total(cached), count(*), "
-			  "count(prompt_tokens) + count(completion_tokens) FROM results "
-			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)", &st))
+	if (sqldb_prepare(&h->db, "SELECT prompt_tokens, completion_tokens, cost_usd, "
+			  "judge_cost_usd, cached, status = 'error', latency_ms, ttft_ms, itl_ms "
+			  "FROM results WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int known_cost = 0;
+
+		/* sums as total() makes them: the known values, in row order */
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+			prompt += sqlite3_column_double(st, 0);
+			out->n_tokens++;
+		}
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+			completion += sqlite3_column_double(st, 1);
+			out->n_tokens++;
+		}
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+			cost += sqlite3_column_double(st, 2);
+			known_cost = 1;
+		}
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+			judge_cost += sqlite3_column_double(st, 3);
+			known_cost = 1;
+		}
+		out->n_cost += known_cost;
+		cached += sqlite3_column_double(st, 4);
+		out->results++;
+		/* errored calls would measure timeouts */
+		if (!sqlite3_column_int(st, 5)) {
+			value_list_add(&lat, st, 6);
+			value_list_add(&ttft, st, 7);
+			value_list_add(&itl, st, 8);
+		}
+	}
+	if (rc != SQLITE_DONE) {
 		sqldb_error(&h->db, "cannot sum the usage");
 		goto out;
 	}
-	out->prompt_tokens = (long)sqlite3_column_double(st, 0);
-	out->completion_tokens = (long)sqlite3_column_double(st, 1);
-	out->cost_usd = sqlite3_column_double(st, 2);
-	out->n_cost = (long)sqlite3_column_int64(st, 3);
-	out->cached = (long)sqlite3_column_double(st, 4);
-	out->results = (long)sqlite3_column_int64(st, 5);
-	out->n_tokens = (long)sqlite3_column_int64(st, 6);
-	if (percentiles(h, run_id, suite, "latency_ms", &out->latency_p50, &out->latency_p95) ||
-	    percentiles(h, run_id, suite, "ttft_ms", &out->ttft_p50, &out->ttft_p95) ||
-	    percentiles(h, run_id, suite, "itl_ms", &out->itl_p50, &out->itl_p95))
-		goto out;
+	out->prompt_tokens = (long)prompt;
+	out->completion_tokens = (long)completion;
+	out->cost_usd = cost + judge_cost;
+	out->cached = (long)cached;
+	value_list_percentiles(&lat, &out->latency_p50, &out->latency_p95);
+	value_list_percentiles(&ttft, &out->ttft_p50, &out->ttft_p95);
+	value_list_percentiles(&itl, &out->itl_p50, &out->itl_p95);
 	ret = 0;
 out:
+	free(lat.v);
+	free(ttft.v);
+	free(itl.v);
 	sqlite3_finalize(st);
 	return ret;
 }
