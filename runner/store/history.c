@@ -1020,10 +1020,75 @@ int history_counts(struct history *h, const char *run_id, const char *suite, con
 	return history_counts_kind(h, run_id, suite, tag, NULL, out);
 }
 
+/* whether suite is one of the n names */
+static int name_in(char **names, size_t n, const char *suite)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(names[i], suite))
+			return 1;
+	return 0;
+}
+
+/* the cases' verdicts from the case iterator: one pass, without the view's cost */
 int history_counts_kind(struct history *h, const char *run_id, const char *suite,
 			const char *tag, const char *kind, struct counts *out)
 {
-	return count_rows(h, "cases", run_id, suite, tag, kind, out);
+	sqlite3_stmt *st = NULL;
+	struct case_iter *it = NULL;
+	struct case_row row;
+	char **names = NULL;
+	size_t n_names = 0, alloc = 0, i;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (kind) {
+		/* the run's suites of that kind */
+		if (sqldb_prepare(&h->db, "SELECT name FROM run_suites WHERE run_id = ?1 AND kind = ?2",
+				  &st))
+			return -1;
+		sqldb_bind_text(st, 1, run_id);
+		sqldb_bind_text(st, 2, kind);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			XGROW(names, n_names + 1, alloc);
+			names[n_names++] = xstrdup(sqldb_col_text(st, 0) ? sqldb_col_text(st, 0) : "");
+		}
+		if (rc != SQLITE_DONE) {
+			sqldb_error(&h->db, "cannot count results");
+			goto out;
+		}
+	}
+	it = history_cases_open(h, run_id, suite, tag);
+	if (!it)
+		goto out;
+	while ((rc = history_cases_next(it, &row)) > 0) {
+		if (kind && !name_in(names, n_names, row.suite))
+			continue;
+		switch (row.status) {
+		case RESULT_PASS:
+			out->pass++;
+			break;
+		case RESULT_FAIL:
+			out->fail++;
+			break;
+		case RESULT_ERROR:
+			out->error++;
+			break;
+		}
+		out->n++;
+		out->latency_ms += row.latency_ms;
+	}
+	if (rc < 0)
+		goto out;
+	ret = 0;
+out:
+	history_cases_close(it);
+	sqlite3_finalize(st);
+	for (i = 0; i < n_names; i++)
+		free(names[i]);
+	free(names);
+	return ret;
 }
 
 int history_result_counts(struct history *h, const char *run_id, const char *suite,
@@ -1660,7 +1725,7 @@ struct case_iter *history_cases_open(struct history *h, const char *run_id, cons
 		return NULL;
 	}
 	if (sqldb_prepare(&h->db,
-			  "SELECT suite, case_id, case_hash, status, tags FROM results "
+			  "SELECT suite, case_id, case_hash, status, tags, latency_ms FROM results "
 			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) "
 			  "ORDER BY suite, case_id, repeat", &it->st)) {
 		history_cases_close(it);
@@ -1693,6 +1758,7 @@ int history_cases_next(struct case_iter *it, struct case_row *out)
 {
 	for (;;) {
 		long n = 0, n_pass = 0, n_fail = 0;
+		double latency = 0;
 		int rc;
 
 		if ((rc = cases_step(it)) <= 0)
@@ -1711,6 +1777,8 @@ int history_cases_next(struct case_iter *it, struct case_row *out)
 			n++;
 			n_pass += status && !strcmp(status, "pass");
 			n_fail += status && !strcmp(status, "fail");
+			if (sqlite3_column_type(it->st, 5) != SQLITE_NULL)
+				latency += sqlite3_column_double(it->st, 5);
 			it->have_row = 0;
 			if ((rc = cases_step(it)) < 0)
 				return -1;
@@ -1727,6 +1795,7 @@ int history_cases_next(struct case_iter *it, struct case_row *out)
 		out->status = case_verdict_of(it->policy, n, n_pass, n_fail);
 		out->flaky = n_pass > 0 && n_fail > 0;
 		out->n = n;
+		out->latency_ms = latency;
 		return 1;
 	}
 }
