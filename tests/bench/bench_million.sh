@@ -3,8 +3,8 @@
 # every report on it. Two runs A and B of the same generated suite (a regex and
 # an icontains scorer per case) go against the mock gateway at 0 ms latency; the
 # mock answers right with a chance of 0.97 per request, so the runs differ by a
-# few thousand flips. Prints, for each step, the wall time and the peak RSS
-# (GNU time), and the size of each report.
+# few thousand flips. Prints, for each step, the wall time, the CPU time and
+# the peak RSS (GNU time), and the size of each report.
 #
 #   tests/bench/bench_million.sh [BUILD_DIR]
 #   CASES=1000000 CONCURRENCY=64 KEEP=/tmp/m tests/bench/bench_million.sh build
@@ -68,14 +68,16 @@ step() {
 	local name=$1 rc
 	shift
 	rc=0
-	/usr/bin/time -f "%e %M" -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-	read -r wall rss < <(tail -1 "$tmp/time") || true
+	/usr/bin/time -f "%e %M %U %S" -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	read -r wall rss user sys < <(tail -1 "$tmp/time") || true
 	if [ "$rc" -gt 1 ]; then # 1 is a failed gate: expected with the flips
 		echo "$name failed ($rc):" >&2
 		tail -5 "$tmp/err" >&2
 		exit 1
 	fi
-	printf '%-34s %8.2f s  peak RSS %7.1f MB\n' "$name" "$wall" "$(echo "$rss / 1024" | bc -l)"
+	# CPU time (user + system) too: on a shared machine the wall time depends on the load
+	printf '%-34s %8.2f s  CPU %8.2f s  peak RSS %7.1f MB\n' "$name" "$wall" \
+		"$(echo "$user + $sys" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 }
 
 echo "$cases cases, regex + icontains, mock latency 0 ms, concurrency $conc (load $(cut -d' ' -f1 /proc/loadavg))"
