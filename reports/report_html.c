@@ -14,6 +14,10 @@
  * as the suite's embedded JSON. Failed and errored results always keep their
  * details; passing ones only up to the limit (--html-max-details), and all
  * details stop at HTML_DETAILS_BUDGET bytes, so a 100,000-case run stays small.
+ * Past HTML_MAX_ROWS results the table is a summary: every failed and errored
+ * result (up to HTML_MAX_ROWS) and the first passing ones up to HTML_MAX_ROWS
+ * rows in all, the suites' counts covering the rest, so a run of a million
+ * cases still opens in a browser; a note names where every result is.
  */
 #include <errno.h>
 #include <math.h>
@@ -36,6 +40,7 @@
 #define HTML_PREVIEW_PASS 64                 /* bytes of a passing answer in its row */
 #define HTML_ID_MAX 200                      /* bytes of a case id in a row */
 #define HTML_PAGE 1000                       /* rows of a suite shown at first (report.js: PAGE) */
+#define HTML_MAX_ROWS 50000                  /* rows in one file; past it passing results are left out */
 
 struct html_ctx {
 	struct report_out *o;
@@ -47,6 +52,10 @@ struct html_ctx {
 	long pass_budget;        /* passing results that may still get details */
 	long pass_left_out;      /* passing results over the limit */
 	long budget_left_out;    /* results left out because the details were too big */
+	long row_pass_budget;    /* passing results that may still get a row */
+	long rows_kept;          /* rows written in the whole file */
+	long rows_left_out;      /* results without a row (HTML_MAX_ROWS), counted as written */
+	long rows_planned_out;   /* the same, known before the table for its note */
 	struct strbuf tmp;       /* one result's details */
 	struct jsonw det_w;      /* the elements of the suite's details array, into tmp */
 	int det_failed;          /* writing the temporary file failed */
@@ -676,7 +685,16 @@ static int html_row(const struct stored_result *r, void *arg)
 	const struct result_row *row = &r->row;
 	const char *status = result_status_name(row->status), *label, *why;
 	size_t idlen = strlen(row->case_id), cut = esc_utf8_cut(row->case_id, idlen, HTML_ID_MAX);
-	int detailed = add_details(c, r);
+	int detailed;
+
+	if (row->status == RESULT_PASS ? c->row_pass_budget <= 0 : c->rows_kept >= HTML_MAX_ROWS) {
+		c->rows_left_out++;
+		return 0;
+	}
+	if (row->status == RESULT_PASS)
+		c->row_pass_budget--;
+	c->rows_kept++;
+	detailed = add_details(c, r);
 
 	strbuf_addstr(sb, "<tr class=\"case\"");
 	strbuf_addf(sb, " data-s=\"%s\"", status);
@@ -799,6 +817,17 @@ out:
 	return ret;
 }
 
+/* how many rows the table gets: the note before it says how many are left out */
+static void rows_plan(struct html_ctx *c)
+{
+	const struct counts *r = &c->m->results;
+	long others = r->fail + r->error, pass = r->pass;
+
+	c->row_pass_budget = others < HTML_MAX_ROWS ? HTML_MAX_ROWS - others : 0;
+	c->rows_planned_out = (pass > c->row_pass_budget ? pass - c->row_pass_budget : 0) +
+			   (others > HTML_MAX_ROWS ? others - HTML_MAX_ROWS : 0);
+}
+
 static void controls(struct strbuf *sb, const struct html_ctx *c, long max_details)
 {
 	const struct report_model *m = c->m;
@@ -810,6 +839,17 @@ static void controls(struct strbuf *sb, const struct html_ctx *c, long max_detai
 			    "%ld passing ones (--html-max-details %ld); the other passing results "
 			    "have a summary row only. The JSON report has every result.</p>\n",
 			    m->results.n, c->pass_budget, max_details);
+	if (c->rows_planned_out) {
+		strbuf_addf(sb, "<p class=\"note\" id=\"rows-note\">This run has %ld results: to keep "
+			    "this file usable, the table lists at most %d of them, failed and errored "
+			    "ones first, and leaves out %ld (the suites' counts above include them). "
+			    "Every result is in the JSON report (<code>evalgate report ",
+			    m->results.n, HTML_MAX_ROWS, c->rows_planned_out);
+		txt(sb, m->run.id);
+		strbuf_addstr(sb, " --json FILE</code>) and in <code>evalgate runs export ");
+		txt(sb, m->run.id);
+		strbuf_addstr(sb, " FILE</code>.</p>\n");
+	}
 	strbuf_addstr(sb, "<div class=\"controls\"><label>status <select id=\"f-status\">"
 			  "<option value=\"\">all</option><option value=\"pass\">pass</option>"
 			  "<option value=\"fail\">fail</option><option value=\"error\">error</option>"
@@ -839,6 +879,7 @@ static void footer(struct strbuf *sb, const struct html_ctx *c, long max_details
 	jsonw_member_int(&w, "max_details", max_details);
 	jsonw_member_int(&w, "passing_without_details", c->pass_left_out);
 	jsonw_member_int(&w, "left_out_for_size", c->budget_left_out);
+	jsonw_member_int(&w, "rows_left_out", c->rows_left_out);
 	jsonw_object_end(&w);
 	jsonw_object_end(&w);
 	strbuf_addstr(sb, "</script>\n");
@@ -864,6 +905,7 @@ int report_html_write(const struct report_model *m, const char *path, long max_d
 	c.pass_budget = max_details - (m->results.fail + m->results.error);
 	if (c.pass_budget < 0)
 		c.pass_budget = 0;
+	rows_plan(&c);
 	head(&o.sb, m, css, js);
 	banner(&o.sb, m);
 	meta(&o.sb, m);

@@ -129,11 +129,16 @@ struct pending {
 	struct gw_request req;
 };
 
-/* a case in the seeded order: the shuffle key, its suite and the case read */
+/*
+ * a case in the seeded order: the shuffle key, its suite and where it is in
+ * the suite's file (read again when it is taken: 24 bytes a case)
+ */
 struct ordered_case {
 	uint64_t key;                  /* from sha256(seed, suite, case id) */
-	size_t suite;                  /* index in the plan's suites */
-	struct shared_case *sc;        /* a reference until it is taken */
+	off_t off;                     /* case_pos.off */
+	int line;                      /* case_pos.line */
+	uint16_t mut;                  /* case_pos.mut */
+	uint16_t suite;                /* index in the plan's suites */
 };
 
 struct queue {
@@ -169,6 +174,7 @@ struct run {
 	struct ordered_case *order;     /* plan->seeded: every selected case, in the seeded order */
 	size_t n_order, next_order, order_alloc;
 	int order_loaded;
+	struct case_reader *order_readers; /* plan->seeded: one per suite, the cases read back */
 	int over_budget;                /* the spend cap is reached: take no new case */
 	double spent_cost;              /* USD counted against the cap (network thread only) */
 	long spent_tokens;
@@ -915,45 +921,65 @@ static int ordered_cmp(const void *a, const void *b)
 		return x->key < y->key ? -1 : 1;
 	if (x->suite != y->suite)
 		return x->suite < y->suite ? -1 : 1;
-	return x->sc->c.line < y->sc->c.line ? -1 : x->sc->c.line > y->sc->c.line;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->mut < y->mut ? -1 : x->mut > y->mut;
 }
 
-/* read every selected case of every suite and put them in the seeded order; -1 on error */
+/*
+ * read every selected case of every suite and put their places in the seeded
+ * order; the readers stay open to read each case again when it is taken; -1
+ * on error
+ */
 static int load_order(struct run *r)
 {
 	const struct run_plan *p = r->plan;
 	size_t i;
 
 	r->order_loaded = 1;
+	if (p->n_suites > UINT16_MAX)
+		return error("a seeded order takes at most %u suites", (unsigned)UINT16_MAX);
+	r->order_readers = xcalloc(p->n_suites, sizeof(*r->order_readers));
 	for (i = 0; i < p->n_suites; i++) {
-		struct case_reader rd;
+		struct case_reader *rd = &r->order_readers[i];
+		struct eg_case c;
+		struct case_pos pos;
+		struct ordered_case *oc;
 		int rc;
 
-		if (case_reader_open(&rd, &p->suites[i], p->filter))
+		if (case_reader_open(rd, &p->suites[i], p->filter))
 			return -1;
-		for (;;) {
-			struct shared_case *sc = xcalloc(1, sizeof(*sc));
-			struct ordered_case *oc;
-
-			rc = case_reader_next(&rd, &sc->c);
-			if (rc <= 0) {
-				free(sc);
-				break;
-			}
-			atomic_init(&sc->refs, 1);
+		while ((rc = case_reader_next(rd, &c)) > 0) {
+			case_reader_pos(rd, &pos);
 			XGROW(r->order, r->n_order + 1, r->order_alloc);
 			oc = &r->order[r->n_order++];
-			oc->key = order_key(p->seed, p->suites[i].name, sc->c.id);
-			oc->suite = i;
-			oc->sc = sc;
+			oc->key = order_key(p->seed, p->suites[i].name, c.id);
+			oc->off = pos.off;
+			oc->line = pos.line;
+			oc->mut = (uint16_t)pos.mut;
+			oc->suite = (uint16_t)i;
+			case_release(&c);
 		}
-		case_reader_close(&rd);
 		if (rc < 0)
 			return -1;
 	}
 	if (r->n_order)
 		qsort(r->order, r->n_order, sizeof(*r->order), ordered_cmp);
 	return 0;
+}
+
+/* the case of oc, read again, into r->cur; 1, or -1 on error */
+static int take_ordered(struct run *r, const struct ordered_case *oc)
+{
+	struct case_pos pos = { .off = oc->off, .line = oc->line, .mut = oc->mut };
+	struct shared_case *sc = xcalloc(1, sizeof(*sc));
+
+	if (case_reader_at(&r->order_readers[oc->suite], &pos, &sc->c) < 0) {
+		free(sc);
+		return -1;
+	}
+	atomic_init(&sc->refs, 1);
+	return take_case(r, &r->plan->suites[oc->suite], sc);
 }
 
 /* the next selected case of any suite into r->cur; 0 at the end, -1 on error */
@@ -969,7 +995,7 @@ static int next_case(struct run *r)
 		if (r->next_order == r->n_order)
 			return 0;
 		oc = &r->order[r->next_order++];
-		return take_case(r, &p->suites[oc->suite], oc->sc);
+		return take_ordered(r, oc);
 	}
 	while (r->next_suite < p->n_suites) {
 		const struct eg_suite *s = &p->suites[r->next_suite];
@@ -2013,9 +2039,11 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 		ret = -1;
 out:
 	case_unref(r->cur);
-	for (i = r->next_order; i < r->n_order; i++)
-		case_unref(r->order[i].sc);
 	free(r->order);
+	if (r->order_readers)
+		for (i = 0; i < plan->n_suites; i++)
+			case_reader_close(&r->order_readers[i]);
+	free(r->order_readers);
 	free(r->stored);
 	if (r->reader_open)
 		case_reader_close(&r->reader);

@@ -597,43 +597,110 @@ int case_filter_match(const struct case_filter *f, const struct eg_case *c)
 	return 1;
 }
 
-/* --- duplicate ids: a map from the id's 64-bit hash to the line of its first use --- */
+/*
+ * --- duplicate ids ---
+ * The 64-bit hashes of the ids read so far: the older ones in a sorted array,
+ * the last ID_RECENT_MAX in a hash map too, merged into the array when it is
+ * full. A million ids take 8 MB (a map of them all took 32 MB, 48 MB while
+ * it grew). A hash seen before is checked against the file: a hash collision
+ * is not a duplicate.
+ */
+#define ID_RECENT_MAX 16384
 
-/* the line of the first id with id's hash, or 0 after recording line for it */
-static int id_first_line(struct hashmap *ids, const char *id, int line)
+struct id_set {
+	uint64_t *sorted;         /* hashes of the older ids, ascending */
+	size_t n_sorted, alloc;
+	uint64_t recent[ID_RECENT_MAX]; /* hashes of the newer ids, in the order read */
+	size_t n_recent;
+	struct hashmap recent_map; /* the same hashes, for lookups */
+};
+
+static void id_set_init(struct id_set *set)
 {
-	int added;
-	uint64_t *first = hashmap_put(ids, fnv1a(id, strlen(id)), &added);
-
-	if (added)
-		*first = (uint64_t)line;
-	return added ? 0 : (int)*first;
+	set->sorted = NULL;
+	set->n_sorted = set->alloc = set->n_recent = 0;
+	hashmap_init(&set->recent_map, 0);
 }
 
-/* the id on a given line, to rule out a hash collision; NULL when unreadable */
-static char *id_at_line(const char *path, int want)
+static void id_set_release(struct id_set *set)
+{
+	free(set->sorted);
+	hashmap_release(&set->recent_map);
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* the recent hashes into the sorted array, merged from the back in place */
+static void id_set_merge(struct id_set *set)
+{
+	size_t i = set->n_sorted, j = set->n_recent, k = set->n_sorted + set->n_recent;
+
+	qsort(set->recent, set->n_recent, sizeof(*set->recent), u64_cmp);
+	XGROW(set->sorted, k, set->alloc);
+	while (j) {
+		if (i && set->sorted[i - 1] > set->recent[j - 1])
+			set->sorted[--k] = set->sorted[--i];
+		else
+			set->sorted[--k] = set->recent[--j];
+	}
+	set->n_sorted += set->n_recent;
+	set->n_recent = 0;
+	hashmap_release(&set->recent_map);
+}
+
+/* 1 when h was added before, else 0 after adding it */
+static int id_set_seen(struct id_set *set, uint64_t h)
+{
+	size_t lo = 0, hi = set->n_sorted;
+	int added;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (set->sorted[mid] == h)
+			return 1;
+		if (set->sorted[mid] < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	hashmap_put(&set->recent_map, h, &added);
+	if (!added)
+		return 1;
+	set->recent[set->n_recent++] = h;
+	if (set->n_recent == ID_RECENT_MAX)
+		id_set_merge(set);
+	return 0;
+}
+
+/* the first line before line `before` whose case has this id, 0 when none (or unreadable) */
+static int id_first_line(const char *path, const char *id, int before)
 {
 	FILE *fp = input_open(path);
-	char *line = NULL, *id = NULL;
+	char *line = NULL;
 	size_t alloc = 0;
 	ssize_t n;
-	int lineno = 0;
+	int lineno = 0, found = 0;
 
 	if (!fp)
-		return NULL;
-	while ((n = input_getline(&line, &alloc, fp, INPUT_LINE_MAX)) >= 0) {
-		if (++lineno == want) {
-			cJSON *j = cJSON_ParseWithLength(line, (size_t)n);
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "id");
-			if (cJSON_IsString(v))
-				id = xstrdup(v->valuestring);
-			cJSON_Delete(j);
-			break;
-		}
+		return 0;
+	while (!found && ++lineno < before &&
+	       (n = input_getline(&line, &alloc, fp, INPUT_LINE_MAX)) >= 0) {
+		cJSON *j = cJSON_ParseWithLength(line, (size_t)n);
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "id");
+
+		if (cJSON_IsString(v) && !strcmp(v->valuestring, id))
+			found = lineno;
+		cJSON_Delete(j);
 	}
 	free(line);
 	fclose(fp);
-	return id;
+	return found;
 }
 
 static int line_too_long(const char *path, int lineno)
@@ -900,7 +967,7 @@ int suite_load_prompted(struct eg_suite *s, const char *dir, const struct case_f
 			const struct prompt *target_prompt)
 {
 	struct case_reader r;
-	struct hashmap ids;
+	struct id_set *ids = xmalloc(sizeof(*ids));
 	struct sha256 h;
 	unsigned char dig[32];
 	struct strbuf canon_line = STRBUF_INIT;
@@ -908,14 +975,14 @@ int suite_load_prompted(struct eg_suite *s, const char *dir, const struct case_f
 	int ret = -1;
 
 	memset(s, 0, sizeof(*s));
-	hashmap_init(&ids, 0);
+	id_set_init(ids);
 	s->dir = xstrdup(dir);
 	s->manifest_path = path_join(dir, "suite.json");
 	s->cases_path = path_join(dir, "cases.jsonl");
 	sha256_init(&h);
 	s->prompt = target_prompt;
 	if (load_manifest(s, &h))
-		return -1;
+		goto out_free_ids;
 	r.suite = s;
 	r.filter = NULL;
 	r.fp = input_open(s->cases_path);
@@ -923,7 +990,7 @@ int suite_load_prompted(struct eg_suite *s, const char *dir, const struct case_f
 	r.line_alloc = 0;
 	r.lineno = 0;
 	if (!r.fp)
-		return -1;
+		goto out_free_ids;
 	for (;;) {
 		ssize_t n = input_getline(&r.line, &r.line_alloc, r.fp, INPUT_LINE_MAX);
 		struct eg_case c;
@@ -941,17 +1008,12 @@ int suite_load_prompted(struct eg_suite *s, const char *dir, const struct case_f
 		strbuf_reset(&canon_line);
 		if (parse_case(s, r.line, (size_t)n, r.lineno, &c, &canon_line))
 			goto out;
-		first = id_first_line(&ids, c.id, r.lineno);
-		if (first) {
-			char *prev = id_at_line(s->cases_path, first);
-			int dup = prev && !strcmp(prev, c.id);
-			free(prev);
-			if (dup) {
-				error_at(s->cases_path, r.lineno, "id",
-					 "duplicate case id '%s' (first on line %d)", c.id, first);
-				case_release(&c);
-				goto out;
-			}
+		if (id_set_seen(ids, fnv1a(c.id, strlen(c.id))) &&
+		    (first = id_first_line(s->cases_path, c.id, r.lineno))) {
+			error_at(s->cases_path, r.lineno, "id",
+				 "duplicate case id '%s' (first on line %d)", c.id, first);
+			case_release(&c);
+			goto out;
 		}
 		sha256_update(&h, canon_line.buf, canon_line.len);
 		sha256_update(&h, "\n", 1);
@@ -990,9 +1052,11 @@ int suite_load_prompted(struct eg_suite *s, const char *dir, const struct case_f
 	sha256_to_hex(dig, s->hash);
 	ret = 0;
 out:
-	hashmap_release(&ids);
 	free(r.line);
 	fclose(r.fp);
+out_free_ids:
+	id_set_release(ids);
+	free(ids);
 	strbuf_release(&canon_line);
 	return ret;
 }
@@ -1048,6 +1112,8 @@ int case_reader_next(struct case_reader *r, struct eg_case *c)
 			if (n < 0)
 				return ferror(r->fp) ? error("%s: read error", r->suite->cases_path)
 						     : 0;
+			r->line_off = r->off;
+			r->off += n;
 			r->lineno++;
 			if (blank(r->line, (size_t)n))
 				continue;
@@ -1064,6 +1130,37 @@ int case_reader_next(struct case_reader *r, struct eg_case *c)
 		r->taken++;
 		return 1;
 	}
+}
+
+void case_reader_pos(const struct case_reader *r, struct case_pos *pos)
+{
+	pos->off = r->line_off;
+	pos->line = r->lineno;
+	pos->mut = r->mut_next; /* 0 after the line's case, k + 1 after its variant k */
+}
+
+int case_reader_at(struct case_reader *r, const struct case_pos *pos, struct eg_case *c)
+{
+	ssize_t n;
+
+	if (fseeko(r->fp, pos->off, SEEK_SET))
+		return error("%s: cannot seek: %s", r->suite->cases_path, strerror(errno));
+	n = input_getline(&r->line, &r->line_alloc, r->fp, INPUT_LINE_MAX);
+	if (n == -2)
+		return line_too_long(r->suite->cases_path, pos->line);
+	if (n < 0 || blank(r->line, (size_t)n) || pos->mut > r->suite->n_mutations)
+		return error_at(r->suite->cases_path, pos->line, NULL,
+				"the case read before is not there: the file changed during the run");
+	r->lineno = pos->line;
+	r->line_off = pos->off;
+	r->off = pos->off + n;
+	r->line_len = (size_t)n;
+	r->mut_next = r->suite->n_mutations; /* the next case_reader_next reads the next line */
+	if (parse_case(r->suite, r->line, (size_t)n, pos->line, c, NULL))
+		return -1;
+	if (pos->mut)
+		mutate_case(r->suite, pos->mut - 1, c);
+	return 1;
 }
 
 void case_reader_close(struct case_reader *r)

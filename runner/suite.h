@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
 
@@ -101,12 +102,29 @@ struct case_reader {
 	size_t taken;            /* cases returned so far */
 	size_t line_len;         /* of the line read last */
 	size_t mut_next;         /* the next mutation of that line's case; n_mutations: none left */
+	off_t off;               /* bytes of the file read so far */
+	off_t line_off;          /* where the line read last starts */
+};
+
+/* where a case is in its suite's file: case_reader_at reads it again from there */
+struct case_pos {
+	off_t off;               /* the line's offset in cases.jsonl */
+	int line;                /* its number, from 1 */
+	size_t mut;              /* 0: the line's case; k + 1: its variant by mutation k */
 };
 
 int case_reader_open(struct case_reader *r, const struct eg_suite *s, const struct case_filter *f);
 /* 1 and *c filled, 0 at the end, -1 on error (reported) */
 int case_reader_next(struct case_reader *r, struct eg_case *c);
 void case_reader_close(struct case_reader *r);
+/* where the case case_reader_next returned last is */
+void case_reader_pos(const struct case_reader *r, struct case_pos *pos);
+/*
+ * the case at pos (from case_reader_pos on a reader of the same suite), read
+ * again without the filter: 1 and *c filled, -1 on error (reported, also when
+ * the file changed and the line is no longer there)
+ */
+int case_reader_at(struct case_reader *r, const struct case_pos *pos, struct eg_case *c);
 void case_release(struct eg_case *c);
 
 /*

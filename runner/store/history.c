@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -1084,10 +1085,75 @@ int history_counts(struct history *h, const char *run_id, const char *suite, con
 	return history_counts_kind(h, run_id, suite, tag, NULL, out);
 }
 
+/* whether suite is one of the n names */
+static int name_in(char **names, size_t n, const char *suite)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(names[i], suite))
+			return 1;
+	return 0;
+}
+
+/* the cases' verdicts from the case iterator: one pass, without the view's cost */
 int history_counts_kind(struct history *h, const char *run_id, const char *suite,
 			const char *tag, const char *kind, struct counts *out)
 {
-	return count_rows(h, "cases", run_id, suite, tag, kind, out);
+	sqlite3_stmt *st = NULL;
+	struct case_iter *it = NULL;
+	struct case_row row;
+	char **names = NULL;
+	size_t n_names = 0, alloc = 0, i;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (kind) {
+		/* the run's suites of that kind */
+		if (sqldb_prepare(&h->db, "SELECT name FROM run_suites WHERE run_id = ?1 AND kind = ?2",
+				  &st))
+			return -1;
+		sqldb_bind_text(st, 1, run_id);
+		sqldb_bind_text(st, 2, kind);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			XGROW(names, n_names + 1, alloc);
+			names[n_names++] = xstrdup(sqldb_col_text(st, 0) ? sqldb_col_text(st, 0) : "");
+		}
+		if (rc != SQLITE_DONE) {
+			sqldb_error(&h->db, "cannot count results");
+			goto out;
+		}
+	}
+	it = history_cases_open(h, run_id, suite, tag);
+	if (!it)
+		goto out;
+	while ((rc = history_cases_next(it, &row)) > 0) {
+		if (kind && !name_in(names, n_names, row.suite))
+			continue;
+		switch (row.status) {
+		case RESULT_PASS:
+			out->pass++;
+			break;
+		case RESULT_FAIL:
+			out->fail++;
+			break;
+		case RESULT_ERROR:
+			out->error++;
+			break;
+		}
+		out->n++;
+		out->latency_ms += row.latency_ms;
+	}
+	if (rc < 0)
+		goto out;
+	ret = 0;
+out:
+	history_cases_close(it);
+	sqlite3_finalize(st);
+	for (i = 0; i < n_names; i++)
+		free(names[i]);
+	free(names);
+	return ret;
 }
 
 int history_result_counts(struct history *h, const char *run_id, const char *suite,
@@ -1640,52 +1706,166 @@ out:
 
 /* --- comparisons: cases in key order, samples, score means --- */
 
+/*
+ * The iterator reads the run's results in the order of the unique index
+ * (run_id, suite, case_id, repeat) and makes each case's verdict over its
+ * repeats itself, one case at a time: the same verdict as the view "cases"
+ * (keep the two in step), at a fraction of the view's cost on a large run
+ * (the view evaluates a dozen aggregates per case and sorts its output).
+ */
 struct case_iter {
 	struct history *h;        /* borrowed */
-	sqlite3_stmt *st;         /* the running query */
+	sqlite3_stmt *st;         /* the running query over the run's results */
+	int have_row;             /* st holds a row not yet taken into a case */
+	int done;                 /* st is finished */
+	char *tag;                /* only cases with this tag, or NULL */
+	char policy[32];          /* the run's repeat_policy, "" when the run is not stored */
+	struct strbuf suite, case_id, hash, tags; /* the case returned last */
+	struct strbuf hay, needle; /* for the tag filter */
+	int has_hash, has_tags;   /* hash and tags are not NULL */
 };
+
+/* a's text when it sorts after max (or max is NULL): SQLite's max() over BINARY text */
+static void keep_max(struct strbuf *max, int *has, const char *a)
+{
+	if (a && (!*has || strcmp(a, max->buf) > 0)) {
+		strbuf_reset(max);
+		strbuf_addstr(max, a);
+		*has = 1;
+	}
+}
+
+/* the verdict of the view "cases" from a case's counts under the run's policy */
+static enum result_status case_verdict_of(const char *policy, long n, long n_pass, long n_fail)
+{
+	int pass;
+
+	if (!strcmp(policy, "majority"))
+		pass = 2 * n_pass > n;
+	else if (!strncasecmp(policy, "min_pass:", 9))
+		pass = n_pass >= strtol(policy + 9, NULL, 10);
+	else
+		pass = n_pass == n;
+	return pass ? RESULT_PASS : n_fail > 0 ? RESULT_FAIL : RESULT_ERROR;
+}
+
+/* the view's tag filter: instr(',' || tags || ',', ',' || tag || ',') > 0 */
+static int tags_hold(struct strbuf *hay, struct strbuf *needle, const char *tags, const char *tag)
+{
+	if (!tags)
+		return 0;
+	strbuf_reset(hay);
+	strbuf_addf(hay, ",%s,", tags);
+	strbuf_reset(needle);
+	strbuf_addf(needle, ",%s,", tag);
+	return strstr(hay->buf, needle->buf) != NULL;
+}
 
 struct case_iter *history_cases_open(struct history *h, const char *run_id, const char *suite,
 				     const char *tag)
 {
 	struct case_iter *it;
 	sqlite3_stmt *st = NULL;
+	int rc;
 
-	if (sqldb_prepare(&h->db,
-			  "SELECT suite, case_id, case_hash, status, flaky, tags, n FROM cases "
-			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND (?3 IS NULL OR "
-			  "instr(',' || tags || ',', ',' || ?3 || ',') > 0) "
-			  "ORDER BY suite, case_id", &st))
+	if (sqldb_prepare(&h->db, "SELECT repeat_policy FROM runs WHERE id = ?1", &st))
 		return NULL;
 	sqldb_bind_text(st, 1, run_id);
-	sqldb_bind_text(st, 2, suite);
-	sqldb_bind_text(st, 3, tag);
 	it = xcalloc(1, sizeof(*it));
 	it->h = h;
-	it->st = st;
+	strbuf_init(&it->suite, 0);
+	strbuf_init(&it->case_id, 0);
+	strbuf_init(&it->hash, 0);
+	strbuf_init(&it->tags, 0);
+	strbuf_init(&it->hay, 0);
+	strbuf_init(&it->needle, 0);
+	it->tag = tag ? xstrdup(tag) : NULL;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(it->policy, sizeof(it->policy), "%s",
+			 sqldb_col_text(st, 0) ? sqldb_col_text(st, 0) : "");
+	else
+		it->done = 1; /* no such run: no cases (the view joins runs) */
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sqldb_error(&h->db, "cannot read the run's repeat policy");
+		history_cases_close(it);
+		return NULL;
+	}
+	if (sqldb_prepare(&h->db,
+			  "SELECT suite, case_id, case_hash, status, tags, latency_ms FROM results "
+			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) "
+			  "ORDER BY suite, case_id, repeat", &it->st)) {
+		history_cases_close(it);
+		return NULL;
+	}
+	sqldb_bind_text(it->st, 1, run_id);
+	sqldb_bind_text(it->st, 2, suite);
 	return it;
+}
+
+/* the next row of the query into it->st: 1, 0 at the end, -1 on error */
+static int cases_step(struct case_iter *it)
+{
+	int rc;
+
+	if (it->have_row)
+		return 1;
+	if (it->done)
+		return 0;
+	rc = sqlite3_step(it->st);
+	if (rc == SQLITE_ROW)
+		return it->have_row = 1;
+	it->done = 1;
+	if (rc != SQLITE_DONE)
+		return sqldb_error(&it->h->db, "cannot read cases");
+	return 0;
 }
 
 int history_cases_next(struct case_iter *it, struct case_row *out)
 {
-	int rc = sqlite3_step(it->st);
+	for (;;) {
+		long n = 0, n_pass = 0, n_fail = 0;
+		double latency = 0;
+		int rc;
 
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc != SQLITE_ROW)
-		return sqldb_error(&it->h->db, "cannot read cases");
-	out->suite = sqldb_col_text(it->st, 0);
-	out->case_id = sqldb_col_text(it->st, 1);
-	out->case_hash = sqldb_col_text(it->st, 2);
-	out->status = result_status_parse(sqldb_col_text(it->st, 3));
-	out->flaky = sqlite3_column_int(it->st, 4) != 0;
-	out->tags = sqldb_col_text(it->st, 5);
-	out->n = (long)sqlite3_column_int64(it->st, 6);
-	if (!out->suite)
-		out->suite = "";
-	if (!out->case_id)
-		out->case_id = "";
-	return 1;
+		if ((rc = cases_step(it)) <= 0)
+			return rc;
+		strbuf_reset(&it->suite);
+		strbuf_addstr(&it->suite, sqldb_col_text(it->st, 0) ? sqldb_col_text(it->st, 0) : "");
+		strbuf_reset(&it->case_id);
+		strbuf_addstr(&it->case_id, sqldb_col_text(it->st, 1) ? sqldb_col_text(it->st, 1) : "");
+		it->has_hash = it->has_tags = 0;
+		/* the repeats of this case: the rows with its (suite, case_id) */
+		do {
+			const char *status = sqldb_col_text(it->st, 3);
+
+			keep_max(&it->hash, &it->has_hash, sqldb_col_text(it->st, 2));
+			keep_max(&it->tags, &it->has_tags, sqldb_col_text(it->st, 4));
+			n++;
+			n_pass += status && !strcmp(status, "pass");
+			n_fail += status && !strcmp(status, "fail");
+			if (sqlite3_column_type(it->st, 5) != SQLITE_NULL)
+				latency += sqlite3_column_double(it->st, 5);
+			it->have_row = 0;
+			if ((rc = cases_step(it)) < 0)
+				return -1;
+		} while (rc && !strcmp(sqldb_col_text(it->st, 0) ? sqldb_col_text(it->st, 0) : "",
+				       it->suite.buf) &&
+			 !strcmp(sqldb_col_text(it->st, 1) ? sqldb_col_text(it->st, 1) : "",
+				 it->case_id.buf));
+		if (it->tag && !tags_hold(&it->hay, &it->needle, it->has_tags ? it->tags.buf : NULL, it->tag))
+			continue;
+		out->suite = it->suite.buf;
+		out->case_id = it->case_id.buf;
+		out->case_hash = it->has_hash ? it->hash.buf : NULL;
+		out->tags = it->has_tags ? it->tags.buf : NULL;
+		out->status = case_verdict_of(it->policy, n, n_pass, n_fail);
+		out->flaky = n_pass > 0 && n_fail > 0;
+		out->n = n;
+		out->latency_ms = latency;
+		return 1;
+	}
 }
 
 void history_cases_close(struct case_iter *it)
@@ -1693,6 +1873,13 @@ void history_cases_close(struct case_iter *it)
 	if (!it)
 		return;
 	sqlite3_finalize(it->st);
+	strbuf_release(&it->suite);
+	strbuf_release(&it->case_id);
+	strbuf_release(&it->hash);
+	strbuf_release(&it->tags);
+	strbuf_release(&it->hay);
+	strbuf_release(&it->needle);
+	free(it->tag);
 	free(it);
 }
 
@@ -1819,75 +2006,89 @@ int history_failed_results(struct history *h, const char *run_id, const char *su
 }
 
 /* the 50th and 95th percentiles of a column (latency_ms, ttft_ms...) of the answered calls */
-static int percentiles(struct history *h, const char *run_id, const char *suite,
-		       const char *col, double *p50, double *p95)
-{
-	struct strbuf sql = STRBUF_INIT;
-	sqlite3_stmt *st = NULL;
-	double *lat = NULL;
-	size_t n = 0, alloc = 0;
-	int rc, ret = -1;
+/* the values of one column for its percentiles, grown as read */
+struct value_list {
+	double *v;
+	size_t n, alloc;
+};
 
-	/* errored calls would measure timeouts */
-	strbuf_addf(&sql, "SELECT %s FROM results WHERE run_id = ?1 AND "
-		    "(?2 IS NULL OR suite = ?2) AND status <> 'error' AND "
-		    "%s IS NOT NULL", col, col);
-	rc = sqldb_prepare(&h->db, sql.buf, &st);
-	strbuf_release(&sql);
-	if (rc)
-		return -1;
-	sqldb_bind_text(st, 1, run_id);
-	sqldb_bind_text(st, 2, suite);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		XGROW(lat, n + 1, alloc);
-		lat[n++] = sqlite3_column_double(st, 0);
-	}
-	if (rc != SQLITE_DONE) {
-		sqldb_error(&h->db, "cannot read latencies");
-		goto out;
-	}
-	*p95 = stats_percentile(lat, n, 95);
-	*p50 = stats_percentile(lat, n, 50);
-	ret = 0;
-out:
-	free(lat);
-	sqlite3_finalize(st);
-	return ret;
+static void value_list_add(struct value_list *l, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return;
+	XGROW(l->v, l->n + 1, l->alloc);
+	l->v[l->n++] = sqlite3_column_double(st, col);
 }
 
+static void value_list_percentiles(struct value_list *l, double *p50, double *p95)
+{
+	*p95 = stats_percentile(l->v, l->n, 95);
+	*p50 = stats_percentile(l->v, l->n, 50);
+}
+
+/* one pass over the run's results: the sums and the three columns' percentiles */
 int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out)
 {
+	struct value_list lat = { 0 }, ttft = { 0 }, itl = { 0 };
+	double prompt = 0, completion = 0, cost = 0, judge_cost = 0, cached = 0;
 	sqlite3_stmt *st = NULL;
-	int ret = -1;
+	int rc, ret = -1;
 
 	memset(out, 0, sizeof(*out));
 	out->latency_p50 = out->latency_p95 = NAN;
 	out->ttft_p50 = out->ttft_p95 = out->itl_p50 = out->itl_p95 = NAN;
-	if (sqldb_prepare(&h->db, "SELECT total(prompt_tokens), total(completion_tokens), "
-			  "total(cost_usd) + total(judge_cost_usd), "
-			  "count(coalesce(cost_usd, judge_cost_usd)), total(cached), count(*), "
-			  "count(prompt_tokens) + count(completion_tokens) FROM results "
-			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)", &st))
+	if (sqldb_prepare(&h->db, "SELECT prompt_tokens, completion_tokens, cost_usd, "
+			  "judge_cost_usd, cached, status = 'error', latency_ms, ttft_ms, itl_ms "
+			  "FROM results WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int known_cost = 0;
+
+		/* sums as total() makes them: the known values, in row order */
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+			prompt += sqlite3_column_double(st, 0);
+			out->n_tokens++;
+		}
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+			completion += sqlite3_column_double(st, 1);
+			out->n_tokens++;
+		}
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+			cost += sqlite3_column_double(st, 2);
+			known_cost = 1;
+		}
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+			judge_cost += sqlite3_column_double(st, 3);
+			known_cost = 1;
+		}
+		out->n_cost += known_cost;
+		cached += sqlite3_column_double(st, 4);
+		out->results++;
+		/* errored calls would measure timeouts */
+		if (!sqlite3_column_int(st, 5)) {
+			value_list_add(&lat, st, 6);
+			value_list_add(&ttft, st, 7);
+			value_list_add(&itl, st, 8);
+		}
+	}
+	if (rc != SQLITE_DONE) {
 		sqldb_error(&h->db, "cannot sum the usage");
 		goto out;
 	}
-	out->prompt_tokens = (long)sqlite3_column_double(st, 0);
-	out->completion_tokens = (long)sqlite3_column_double(st, 1);
-	out->cost_usd = sqlite3_column_double(st, 2);
-	out->n_cost = (long)sqlite3_column_int64(st, 3);
-	out->cached = (long)sqlite3_column_double(st, 4);
-	out->results = (long)sqlite3_column_int64(st, 5);
-	out->n_tokens = (long)sqlite3_column_int64(st, 6);
-	if (percentiles(h, run_id, suite, "latency_ms", &out->latency_p50, &out->latency_p95) ||
-	    percentiles(h, run_id, suite, "ttft_ms", &out->ttft_p50, &out->ttft_p95) ||
-	    percentiles(h, run_id, suite, "itl_ms", &out->itl_p50, &out->itl_p95))
-		goto out;
+	out->prompt_tokens = (long)prompt;
+	out->completion_tokens = (long)completion;
+	out->cost_usd = cost + judge_cost;
+	out->cached = (long)cached;
+	value_list_percentiles(&lat, &out->latency_p50, &out->latency_p95);
+	value_list_percentiles(&ttft, &out->ttft_p50, &out->ttft_p95);
+	value_list_percentiles(&itl, &out->itl_p50, &out->itl_p95);
 	ret = 0;
 out:
+	free(lat.v);
+	free(ttft.v);
+	free(itl.v);
 	sqlite3_finalize(st);
 	return ret;
 }

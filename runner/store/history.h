@@ -409,6 +409,7 @@ struct case_row {
 	enum result_status status;
 	int flaky;                /* scored repeats disagreed */
 	long n;                   /* stored repeats */
+	double latency_ms;        /* summed over the repeats (the known ones) */
 };
 /*
  * The cases of a run (one suite and/or one tag when not NULL) ordered by

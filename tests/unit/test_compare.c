@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "baseline.h"
@@ -132,6 +133,116 @@ static void two_runs(struct history *h)
 	add(h, "cand", "s1", "c", "h", RESULT_PASS);
 	add(h, "cand", "s1", "b", "h", RESULT_FAIL);
 	add(h, "cand", "s1", "a", "h", RESULT_PASS);
+}
+
+/* the cases of run (tag may be NULL) as the iterator gives them, one line each */
+static void iter_lines(struct history *h, const char *run, const char *tag, struct strbuf *out)
+{
+	struct case_iter *it = history_cases_open(h, run, NULL, tag);
+	struct case_row r;
+
+	cr_assert_not_null(it);
+	while (history_cases_next(it, &r) > 0)
+		strbuf_addf(out, "%s|%s|%s|%s|%s|%d|%ld|%.3f\n", r.suite, r.case_id,
+			    r.case_hash ? r.case_hash : "NULL", r.tags ? r.tags : "NULL",
+			    result_status_name(r.status), r.flaky, r.n, r.latency_ms);
+	history_cases_close(it);
+	/* and the counts made from them */
+	{
+		struct counts c;
+
+		cr_assert_eq(history_counts(h, run, NULL, tag, &c), 0);
+		strbuf_addf(out, "%ld %ld %ld %ld %.3f\n", c.n, c.pass, c.fail, c.error, c.latency_ms);
+	}
+}
+
+/* the same lines from the view "cases" */
+static void view_lines(const char *run, const char *tag, struct strbuf *out)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	cr_assert_eq(sqlite3_open(th_path("history.db"), &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT suite, case_id, coalesce(case_hash, 'NULL'), "
+					"coalesce(tags, 'NULL'), status, flaky, n, latency_ms FROM cases "
+					"WHERE run_id = ?1 AND (?2 IS NULL OR instr(',' || tags "
+					"|| ',', ',' || ?2 || ',') > 0) ORDER BY suite, case_id",
+					-1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+	if (tag)
+		sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		strbuf_addf(out, "%s|%s|%s|%s|%s|%d|%lld|%.3f\n", sqlite3_column_text(st, 0),
+			    sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+			    sqlite3_column_text(st, 3), sqlite3_column_text(st, 4),
+			    sqlite3_column_int(st, 5), sqlite3_column_int64(st, 6),
+			    sqlite3_column_double(st, 7));
+	sqlite3_finalize(st);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*), total(status = 'pass'), "
+					"total(status = 'fail'), total(status = 'error'), "
+					"total(latency_ms) FROM cases WHERE run_id = ?1 AND (?2 IS NULL "
+					"OR instr(',' || tags || ',', ',' || ?2 || ',') > 0)",
+					-1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+	if (tag)
+		sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	strbuf_addf(out, "%lld %.0f %.0f %.0f %.3f\n", sqlite3_column_int64(st, 0),
+		    sqlite3_column_double(st, 1), sqlite3_column_double(st, 2),
+		    sqlite3_column_double(st, 3), sqlite3_column_double(st, 4));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* the iterator makes each case's verdict itself: the same as the view's, policy by policy */
+Test(compare, case_iterator_agrees_with_the_view)
+{
+	static const char *const policies[] = { NULL, "majority", "min_pass:2" };
+	static const char *const tags[] = { NULL, "billing", "x", "" };
+	static const enum result_status pattern[][3] = {
+		{ RESULT_PASS, RESULT_PASS, RESULT_PASS }, { RESULT_PASS, RESULT_FAIL, RESULT_PASS },
+		{ RESULT_FAIL, RESULT_FAIL, RESULT_PASS }, { RESULT_ERROR, RESULT_ERROR, RESULT_ERROR },
+		{ RESULT_PASS, RESULT_ERROR, RESULT_ERROR }, { RESULT_FAIL, RESULT_ERROR, RESULT_PASS },
+	};
+	struct history *h = open_history();
+	size_t p, c, k, t;
+
+	for (p = 0; p < 3; p++) {
+		char run[16];
+
+		snprintf(run, sizeof(run), "r%zu", p);
+		begin(h, run, "2026-01-01T00:00:00Z", "bot", NULL, RUN_RUNNING, policies[p]);
+		for (c = 0; c < 6; c++) {
+			char id[16];
+
+			snprintf(id, sizeof(id), "c%zu", 5 - c);
+			for (k = 0; k <= c % 3; k++)
+				add_rep(h, run, c % 2 ? "s2" : "s1", id, c == 4 && k == 0 ? NULL : "h",
+					pattern[c][k], (int)k,
+					k == 1 ? "billing,x" : c == 2 ? "z" : "billing");
+		}
+		cr_assert_eq(history_run_finish(h, run, RUN_FINISHED, "pass"), 0);
+		for (t = 0; t < 4; t++) {
+			struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+
+			iter_lines(h, run, tags[t], &a);
+			view_lines(run, tags[t], &b);
+			cr_assert_str_eq(a.buf, b.buf, "policy %s, tag %s", policies[p] ? policies[p] : "all",
+					 tags[t] ? tags[t] : "none");
+			cr_assert(t == 3 || strchr(a.buf, '|'), "no cases");
+			strbuf_release(&a);
+			strbuf_release(&b);
+		}
+	}
+	/* no such run: no cases */
+	{
+		struct strbuf a = STRBUF_INIT;
+
+		iter_lines(h, "nope", NULL, &a);
+		cr_assert_str_eq(a.buf, "0 0 0 0 0.000\n");
+		strbuf_release(&a);
+	}
+	history_close(h);
 }
 
 Test(compare, pairs_flips_and_unpaired)

@@ -351,6 +351,42 @@ Test(model, markdown_is_cut_under_the_limit)
 	strbuf_release(&sb);
 }
 
+/* past HTML_MAX_ROWS (50,000) results the table is a summary: failures first, then a note */
+Test(model, html_rows_past_the_limit_are_summarised, .timeout = 120)
+{
+	struct history *h = history_open(dbpath);
+	struct report_model m;
+	const char *hp = th_path("big.html");
+	char id[32], *html, *p;
+	int i;
+
+	cr_assert_not_null(h);
+	add_run(h, "big", "bot", "2026-01-01T00:00:00Z");
+	cr_assert_eq(history_batch_begin(h), 0);
+	for (i = 0; i < 50003; i++) {
+		snprintf(id, sizeof(id), "c%05d", i);
+		/* the failures come last in the file: they still get their rows */
+		add_result(h, "big", "alpha", id, i >= 50000 ? RESULT_FAIL : RESULT_PASS, "yes");
+	}
+	cr_assert_eq(history_batch_commit(h), 0);
+	cr_assert_eq(history_run_finish(h, "big", RUN_FINISHED, "fail"), 0);
+	cr_assert_eq(report_model_build(&m, h, "big"), 0);
+	cr_assert_eq(report_html_write(&m, hp, -1), 0);
+	html = th_slurp(hp, NULL);
+	cr_assert_eq(th_count(html, "<tr class=\"case\""), 50000);
+	cr_assert_eq(th_count(html, "<tr class=\"case\" data-s=\"fail\""), 3);
+	cr_assert_not_null(strstr(html, ">c50002</td>"));
+	cr_assert_null(strstr(html, ">c49997</td>"), "the last passing rows are left out");
+	p = strstr(html, "id=\"rows-note\">This run has 50003 results");
+	cr_assert_not_null(p);
+	cr_assert_not_null(strstr(p, "leaves out 3 (the suites' counts"));
+	cr_assert_not_null(strstr(p, "evalgate runs export big FILE"));
+	cr_assert_not_null(strstr(html, "\"rows_left_out\":3"));
+	free(html);
+	report_model_release(&m);
+	history_close(h);
+}
+
 Test(model, json_and_html_files)
 {
 	struct history *h = fixture(good_detail);
@@ -378,6 +414,7 @@ Test(model, json_and_html_files)
 	cr_assert_null(strstr(html, "after a2 <script>"));
 	cr_assert_not_null(strstr(html, "after a2 &lt;script&gt;"));
 	cr_assert_null(strstr(html, "id=\"details-note\""));
+	cr_assert_null(strstr(html, "id=\"rows-note\""));
 	free(html);
 	/* with no room for passing details: 3 passing rows without details, and a note */
 	html = th_slurp(hp0, NULL);

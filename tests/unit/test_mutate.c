@@ -292,6 +292,53 @@ Test(mutate, suite_variants)
 	strbuf_release(&c);
 }
 
+/* every case (variants too) read again from its place, in reverse order, is the same case */
+Test(mutate, cases_read_again_from_their_place)
+{
+	char dir[512], m[512], ids[8][64], hashes[8][65];
+	struct case_pos pos[8];
+	struct case_reader r;
+	struct eg_suite s;
+	struct eg_case c;
+	size_t n = 0, i;
+
+	adv_manifest(m, sizeof(m), 42);
+	{
+		struct strbuf cases = STRBUF_INIT;
+
+		strbuf_addf(&cases, "\n%s", adv_cases); /* a blank first line: offsets and lines differ */
+		make_suite("adv", m, cases.buf, dir, sizeof(dir));
+		strbuf_release(&cases);
+	}
+	cr_assert_eq(suite_load(&s, dir, NULL), 0, "%s", th_stderr_take());
+	cr_assert_eq(case_reader_open(&r, &s, NULL), 0);
+	while (n < 8 && case_reader_next(&r, &c) > 0) {
+		case_reader_pos(&r, &pos[n]);
+		snprintf(ids[n], sizeof(ids[n]), "%s", c.id);
+		memcpy(hashes[n], c.hash, sizeof(hashes[n]));
+		case_release(&c);
+		n++;
+	}
+	cr_assert_eq(n, 8);
+	cr_assert_eq(pos[0].line, 2);
+	cr_assert_eq(pos[0].off, 1);
+	cr_assert_eq(pos[1].mut, 1);
+	cr_assert_eq(pos[4].line, 3);
+	for (i = n; i-- > 0;) {
+		cr_assert_eq(case_reader_at(&r, &pos[i], &c), 1);
+		cr_assert_str_eq(c.id, ids[i]);
+		cr_assert_str_eq(c.hash, hashes[i]);
+		cr_assert_eq(c.line, pos[i].line);
+		case_release(&c);
+	}
+	/* a place past the end of the file: the file changed */
+	pos[0].off = 1 << 20;
+	cr_assert_eq(case_reader_at(&r, &pos[0], &c), -1);
+	cr_assert(strstr(th_stderr_take(), "cases.jsonl:2: the case read before is not there"));
+	case_reader_close(&r);
+	suite_release(&s);
+}
+
 Test(mutate, suite_errors)
 {
 	char dir[512], want[1024];
