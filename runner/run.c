@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <pcre2.h>
 
 #include "agent.h"
 #include "cache.h"
