@@ -1044,6 +1044,15 @@ int registry_show(struct registry *r, const char *name, FILE *out)
 		sqldb_error(&r->store, "cannot read aliases");
 		goto out;
 	}
+	if (!n && strcmp(r->be->name, "sqlite")) {
+		char *version = NULL;
+
+		/* nothing kept here: a remote registry that cannot be asked is no answer */
+		ret = r->be->get_alias(r, name, "production", &version);
+		free(version);
+		if (ret && ret != EG_ERR_NOT_FOUND)
+			goto out;
+	}
 	if (!n) {
 		error("registry %s: no model '%s'", r->db_path, name);
 		ret = EG_ERR_NOT_FOUND;

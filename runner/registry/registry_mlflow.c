@@ -50,6 +50,7 @@ struct mlflow_reply {
 	cJSON *json;              /* the parsed body, or NULL */
 	char code[64];            /* MLflow's error_code, "" when none */
 	struct strbuf msg;        /* what went wrong, for people */
+	int unreachable;          /* no connection could be made: the server is down or unknown */
 };
 
 static void reply_init(struct mlflow_reply *rp)
@@ -133,6 +134,8 @@ static int mlflow_call(struct mlflow *m, const char *method, const char *endpoin
 			strbuf_addf(&rp->msg, "the reply is over %u bytes", MAX_REPLY_BYTES);
 		else
 			strbuf_addf(&rp->msg, "%s", *errbuf ? errbuf : curl_easy_strerror(cc));
+		rp->unreachable = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+				  cc == CURLE_COULDNT_RESOLVE_PROXY;
 		goto out;
 	}
 	curl_easy_getinfo(m->curl, CURLINFO_RESPONSE_CODE, &rp->status);
@@ -188,7 +191,11 @@ static int call_failed(struct registry *r, const char *method, const char *endpo
 {
 	const struct mlflow *m = r->ctx;
 
-	error("mlflow %s %s at %s: %s", method, endpoint, m->base, rp->msg.buf);
+	if (rp->unreachable)
+		error("mlflow %s %s: the MLflow server at %s could not be reached: %s", method,
+		      endpoint, m->base, rp->msg.buf);
+	else
+		error("mlflow %s %s at %s: %s", method, endpoint, m->base, rp->msg.buf);
 	return EG_ERR_INFRA;
 }
 

@@ -165,6 +165,9 @@ expect_grep "mlflow: show" "alias production *-> 1 " "$T/out"
 expect_eq "mlflow: show made one GET registered-models/alias" \
 	'GET /api/2.0/mlflow/registered-models/alias {"name": "ml-bot", "alias": "production"}' \
 	"$(tail -n +$((N + 1)) "$T/fake.log" | python3 -c 'import json,sys; [print(r["method"], r["path"], json.dumps(r["query"])) for r in map(json.loads, sys.stdin)]')"
+expect_rc "mlflow: show of a model MLflow does not know is 'no model' (exit 2)" 2 \
+	"$EG_BIN" registry show ml-bot-unknown --config ml.json
+expect_grep "mlflow: ... named" "no model 'ml-bot-unknown'" "$T/err"
 N=$(wc -l <"$T/fake.log")
 expect_rc "mlflow: a refusal is exit 1" 1 "$EG_BIN" registry promote ml-bot 1 --alias staging --config ml.json "${H[@]}"
 expect_grep "mlflow: the rule is named" "refused by rule 'suites'" "$T/err"
@@ -192,7 +195,10 @@ expect_rc "mlflow: a non-JSON error page is exit 3" 3 "$EG_BIN" registry promote
 expect_grep "mlflow: the page and status are shown" "error: <html><body><h1>Bad Gateway</h1></body></html> (HTTP 502)" "$T/err"
 stop_fake
 expect_rc "mlflow: an unreachable server is exit 3" 3 "$EG_BIN" registry register ml-bot 1 --registry "mlflow+http://127.0.0.1:$FAKE_PORT?db=$T/mlreg.db"
-expect_grep "mlflow: the connection failure is named" "mlflow POST registered-models/create at http://127.0.0.1:$FAKE_PORT: .*[Cc]onnect" "$T/err"
+expect_grep "mlflow: the connection failure is named" "mlflow POST registered-models/create: the MLflow server at http://127.0.0.1:$FAKE_PORT could not be reached: .*[Cc]onnect" "$T/err"
+expect_rc "mlflow: show of a model kept nowhere here, the server unreachable, is exit 3" 3 \
+	"$EG_BIN" registry show ml-bot-other --registry "mlflow+http://127.0.0.1:$FAKE_PORT?db=$T/mlreg.db"
+expect_grep "mlflow: ... not 'no model'" "the MLflow server at http://127.0.0.1:$FAKE_PORT could not be reached" "$T/err"
 
 # --- a new repository: read-only commands create nothing; the first promote is a
 # refusal (exit 1, audited), not an error about a missing history; the registry
