@@ -48,6 +48,8 @@ static const struct child_table child_tables[] = {
 	{ "gates", "gates", "idx", NULL, 0 },
 	/* what the cases asked (input, context, expected), for the reports; since schema 2 */
 	{ "case_texts", "case_texts", "hash", NULL, 1 },
+	/* the gateway's concurrency timeline (history 12); absent from older documents */
+	{ "run_timelines", "timelines", "run_id", NULL, 0 },
 };
 #define N_CHILD ((int)(sizeof(child_tables) / sizeof(child_tables[0])))
 

@@ -991,3 +991,78 @@ Test(gateway_helpers, error_text_redacts_before_the_cut)
 	strbuf_release(&text);
 	strbuf_release(&out);
 }
+
+/* the scorers' pool full of slow calls leaves the target's pool its own slots */
+Test(gateway_live, pools_do_not_starve_each_other)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+	struct gateway *gw;
+	double start;
+	size_t i, fast_done = 0;
+
+	mock_start("{\"case\":\"slow\",\"latency_ms\":1500}\n", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	cfg.concurrency = 2;
+	cfg.scorer_concurrency = 2;
+	gw = gateway_new(&cfg, KEY);
+	cr_assert_not_null(gw);
+	make_reqs(8, "slow", 0, &t);
+	for (i = 4; i < 8; i++)
+		snprintf((char *)t.reqs[i].case_id, 64, "fast%zu", i);
+	start = mono();
+	/* the slow scorer calls are queued first */
+	for (i = 0; i < 8; i++) {
+		t.reqs[i].pool = i < 4 ? GW_POOL_SCORER : GW_POOL_TARGET;
+		gateway_submit(gw, &t.reqs[i]);
+	}
+	while (fast_done < 4) {
+		gateway_poll(gw, 100, on_done, &t);
+		cr_assert_leq(gateway_running(gw), 4);
+		for (fast_done = 0, i = 4; i < 8; i++)
+			fast_done += (size_t)t.handed[i];
+		cr_assert_lt(mono() - start, 5.0);
+	}
+	cr_expect_lt(mono() - start, 1.2, "the target's calls waited %.3f s behind the scorers'",
+		     mono() - start);
+	for (i = 0; i < 4; i++)
+		cr_expect_eq(t.handed[i], 0, "slow call %zu is not back yet", i);
+	while (gateway_outstanding(gw))
+		gateway_poll(gw, 200, on_done, &t);
+	for (i = 0; i < 8; i++)
+		cr_expect(t.reqs[i].ok, "request %zu: %s", i, t.reqs[i].error);
+	cr_expect_geq(mono() - start, 2.9, "the scorers' 4 slow calls ran 2 at a time");
+	gateway_free(gw);
+	free_reqs(&t);
+}
+
+/* a 429 halves the pool's allowed concurrency; the other pool keeps its own */
+Test(gateway_live, a_429_halves_the_pool_limit)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+	struct gateway *gw;
+	struct strbuf sb = STRBUF_INIT;
+
+	mock_start("{\"case\":\"c1\",\"fault\":\"429\",\"times\":1,\"retry_after\":\"0.05\"}\n", 0,
+		   KEY);
+	cfg_init(&cfg, mock.port);
+	cfg.concurrency = 8;
+	cfg.scorer_concurrency = 6;
+	gw = gateway_new(&cfg, KEY);
+	cr_assert_not_null(gw);
+	gateway_timeline_begin(gw);
+	make_reqs(1, "c1", 0, &t);
+	run_all(gw, &t, 14);
+	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
+	cr_expect_eq(t.reqs[0].attempts, 2, "the 429 was retried");
+	cr_expect_eq(gateway_pool_limit(gw, GW_POOL_TARGET), 4);
+	cr_expect_eq(gateway_pool_limit(gw, GW_POOL_SCORER), 6);
+	gateway_timeline_json(gw, &sb);
+	cr_expect_not_null(strstr(sb.buf, "\"name\":\"target\",\"max\":8,\"min_limit\":4,\"n429\":1,"
+				  "\"backoffs\":1,\"requests\":2"), "%s", sb.buf);
+	cr_expect_null(strstr(sb.buf, "scorer"), "an unused pool is left out: %s", sb.buf);
+	strbuf_release(&sb);
+	gateway_free(gw);
+	free_reqs(&t);
+}
