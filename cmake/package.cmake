@@ -6,7 +6,7 @@
 # The binary is all evalgate needs at run time: the scorer prompts and the HTML
 # report's assets are compiled into it. The package's dependencies are the shared
 # libraries the binary links, found by dpkg-shlibdeps (so they name Debian's
-# runtime packages: libcurl4, libcjson1, libpcre2-8-0, libsqlite3-0, libgomp1, ...).
+# runtime packages: libcurl4, libcjson1, libpcre2-8-0, libsqlite3-0, ...).
 include(GNUInstallDirs)
 
 install(TARGETS evalgate RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -1,7 +1,7 @@
 /*
- * run: executes one run. One network thread (thread 0 of an OpenMP team)
- * drives the gateway client (curl multi); the team's other threads score the
- * answers, so scoring never stalls the network loop; one writer thread streams results into the
+ * run: executes one run. One network thread (the caller's) drives the
+ * gateway client (curl multi); one scoring thread per other usable CPU
+ * scores the answers, so scoring never stalls the network loop; one writer thread streams results into the
  * history in batched transactions. Cases are read from the suite files as
  * slots free up, so memory is bounded by the concurrency, not the suite size.
  * With repeats, the jobs of one case (case, repeat 0..N-1) share the case
