@@ -455,6 +455,10 @@ extern "C" enum eg_schema_verdict eg_schema_validate(const struct eg_schema *sch
 	try {
 		valijson::ValidationResults results;
 		valijson::adapters::NlohmannJsonAdapter target(doc);
+		/* without results valijson stops at the first error and keeps no
+		 * context; only an invalid output is walked again for its reasons */
+		if (validator.validate(schema->schema, target, nullptr))
+			return EG_SCHEMA_VALID;
 		if (validator.validate(schema->schema, target, &results))
 			return EG_SCHEMA_VALID;
 		*why = dup(describe(results));
