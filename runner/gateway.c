@@ -88,6 +88,7 @@ struct gw_slot {
 	int sse;                         /* 1: the reply is read as a stream, 0: not, -1: no body yet */
 	struct sse_stream stream;        /* a streamed reply read so far */
 	double sent_at;                  /* monotonic seconds: the request went out on its connection */
+	int sends;                       /* times curl put this attempt's request on the wire */
 	struct rl_hint hint;             /* the reply's x-ratelimit-* headers */
 	struct gw_slot *next_free;       /* free-slot stack */
 };
@@ -579,12 +580,18 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
-/* the connection is ready and the request is about to go out: TTFT counts from here */
+/*
+ * The connection is ready and the request is about to go out: TTFT counts
+ * from here. curl calls this again when it re-sends the request on a fresh
+ * connection because a reused one died; each re-send is one more attempt.
+ */
 static int on_prereq(void *userdata, char *primary_ip, char *local_ip, int primary_port,
 		     int local_port)
 {
 	struct gw_slot *slot = userdata;
 
+	if (slot->sends++ && slot->req)
+		slot->req->attempts++;
 	slot->sent_at = now_s();
 	return CURL_PREREQFUNC_OK;
 }
@@ -1018,6 +1025,7 @@ static void start_attempt(struct gateway *gw, struct gw_request *req)
 	slot->content_type[0] = '\0';
 	rl_hint_init(&slot->hint);
 	slot->sent_at = now_s();
+	slot->sends = 0;
 	sse_stream_release(&slot->stream);
 	sse_stream_init(&slot->stream, gw->max_body);
 	slot->sse = -1;

@@ -165,6 +165,9 @@ struct mock {
 	atomic_long storm_seen;       /* chat requests counted by the storm */
 	atomic_long storm_429;        /* the 429s it sent */
 	double storm_start_ms;        /* the first chat request's arrival; 0: none yet (stats_lock) */
+	long drop_reused;             /* --drop-reused N: every Nth chat request on a used connection is dropped; 0: none */
+	atomic_long reused_seen;      /* chat requests that arrived on a used connection */
+	atomic_long dropped;          /* the requests it dropped */
 };
 
 /* the events of a streamed reply, sent one piece at a time by stream_reader */
@@ -498,6 +501,7 @@ static char *stats_json(void)
 	qsort(all, n, sizeof(*all), cmp_entries);
 	cJSON_AddNumberToObject(root, "requests", (double)mock.total);
 	cJSON_AddNumberToObject(root, "storm_429", (double)atomic_load(&mock.storm_429));
+	cJSON_AddNumberToObject(root, "dropped", (double)atomic_load(&mock.dropped));
 	for (i = 0; i < n; i++)
 		cJSON_AddNumberToObject(by, all[i]->key, (double)all[i]->count);
 	pthread_mutex_unlock(&mock.stats_lock);
@@ -1751,6 +1755,46 @@ static enum MHD_Result send_storm_429(struct MHD_Connection *conn)
 	return ret;
 }
 
+/*
+ * --drop-reused N: every Nth chat request that arrives on a connection which
+ * has already carried a request is dropped (the connection is closed without
+ * a reply), as a server closing an idle keep-alive connection does. The
+ * dropped request counts in "requests" and "dropped" of /stats.
+ */
+static int drop_hits(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	unsigned long *served;
+	long n;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (!ci || !ci->socket_context)
+		return 0;
+	served = ci->socket_context;
+	if ((*served)++ == 0 || mock.drop_reused <= 0)
+		return 0;
+	n = atomic_fetch_add(&mock.reused_seen, 1) + 1;
+	if (n % mock.drop_reused)
+		return 0;
+	atomic_fetch_add(&mock.dropped, 1);
+	pthread_mutex_lock(&mock.stats_lock);
+	mock.total++;
+	pthread_mutex_unlock(&mock.stats_lock);
+	return 1;
+}
+
+/* a connection's requests so far, kept in its socket context */
+static void connection_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = xcalloc(1, sizeof(unsigned long));
+	} else {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static enum MHD_Result answer(struct MHD_Connection *conn, const char *url,
 			      const char *method, struct request *req)
 {
@@ -1758,7 +1802,9 @@ static enum MHD_Result answer(struct MHD_Connection *conn, const char *url,
 	enum MHD_Result ret = MHD_NO;
 	int post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
 
-	if (is_chat_path(url) && post && storm_hits(req)) {
+	if (is_chat_path(url) && post && drop_hits(conn)) {
+		ret = MHD_NO;
+	} else if (is_chat_path(url) && post && storm_hits(req)) {
 		ret = send_storm_429(conn);
 	} else if (is_chat_path(url) && post) {
 		o.action = ACT_SEND;
@@ -1855,6 +1901,7 @@ struct options {
 	long seed;
 	long storm_every;
 	long storm_seconds;
+	long drop_reused;
 };
 
 enum opt_kind { OPT_STRING, OPT_NUMBER };
@@ -1880,6 +1927,7 @@ static const struct option_spec option_specs[] = {
 	{ "--seed", OPT_NUMBER, OPT_AT(seed), 0, LONG_MAX, "seed of the pass_p draws" },
 	{ "--storm-every", OPT_NUMBER, OPT_AT(storm_every), 1, 1000000, "every Nth chat request is a 429 (storm)" },
 	{ "--storm-seconds", OPT_NUMBER, OPT_AT(storm_seconds), 0, 3600, "the storm's length from the first chat request" },
+	{ "--drop-reused", OPT_NUMBER, OPT_AT(drop_reused), 1, 1000000, "drop every Nth chat request on a used connection" },
 };
 
 #define NR_OPTIONS (sizeof(option_specs) / sizeof(option_specs[0]))
@@ -2029,6 +2077,7 @@ int main(int argc, char **argv)
 	mock.latency_ms = opts.latency_ms;
 	mock.seed = (unsigned long)opts.seed;
 	mock.storm_every = opts.storm_every;
+	mock.drop_reused = opts.drop_reused;
 	mock.storm_ms = (opts.storm_seconds ? opts.storm_seconds : 10) * 1000;
 	if (opts.key)
 		mock.key = xstrdup(opts.key);
@@ -2074,6 +2123,7 @@ int main(int argc, char **argv)
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
 			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+			     MHD_OPTION_NOTIFY_CONNECTION, connection_cb, NULL,
 			     MHD_OPTION_END);
 	if (!d) {
 		error("cannot listen on 127.0.0.1:%ld", opts.port);
