@@ -519,6 +519,7 @@ static void stats_reset(void)
 	mock.total = 0;
 	mock.seq = 0;
 	pthread_mutex_unlock(&mock.stats_lock);
+	atomic_store(&mock.dropped, 0);
 }
 
 /* ---------- replies ---------- */
