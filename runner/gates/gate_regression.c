@@ -9,7 +9,10 @@
  * baseline, baseline_ref, pairs, new_failures, fixed, p_value, diff,
  * diff_lo, diff_hi, alpha, max_new_failures, the unpaired counts, error
  * (why there was no comparison), and the first REGRESSION_LIST_MAX flips
- * and unpaired cases.
+ * and unpaired cases. A case that errored in the baseline only is paired
+ * with the newest older complete run that judged it (paired_with_older),
+ * else it is unjudged (unjudged, unjudged_could_block and the first
+ * UNJUDGED_LIST_MAX in unjudged_cases).
  */
 #include "gate_types.h"
 
@@ -437,6 +440,14 @@ static void pair_older(struct errored_case *e, const struct case_row *old,
 	w->on_case(&cc, w->arg);
 }
 
+/* the order of the case iterator: (suite, case_id) in byte order */
+static int errored_cmp(const struct errored_case *e, const struct case_row *r)
+{
+	int c = strcmp(e->suite, r->suite);
+
+	return c ? c : strcmp(e->case_id, r->case_id);
+}
+
 /* the errored cases run_id judged (same content, not an error), merged in key order */
 static int pair_in_run(struct history *h, const char *run_id, const struct compare_opts *o,
 		       struct regression_walk *w, struct compare_counts *c, long *older_pairs,
@@ -453,9 +464,7 @@ static int pair_in_run(struct history *h, const char *run_id, const struct compa
 	while (i < el->n && (rc = history_cases_next(it, &row)) > 0) {
 		int cmp = 0;
 
-		while (i < el->n && (cmp = strcmp(el->v[i].suite, row.suite) ?
-				     strcmp(el->v[i].suite, row.suite) :
-				     strcmp(el->v[i].case_id, row.case_id)) < 0)
+		while (i < el->n && (cmp = errored_cmp(&el->v[i], &row)) < 0)
 			i++;
 		if (i == el->n || cmp > 0)
 			continue;
@@ -466,7 +475,7 @@ static int pair_in_run(struct history *h, const char *run_id, const struct compa
 		}
 	}
 	history_cases_close(it);
-	return i < el->n && rc < 0 ? -1 : 0;
+	return rc < 0 ? -1 : 0;
 }
 
 /*
