@@ -9,7 +9,10 @@
  * baseline, baseline_ref, pairs, new_failures, fixed, p_value, diff,
  * diff_lo, diff_hi, alpha, max_new_failures, the unpaired counts, error
  * (why there was no comparison), and the first REGRESSION_LIST_MAX flips
- * and unpaired cases.
+ * and unpaired cases. A case that errored in the baseline only is paired
+ * with the newest older complete run that judged it (paired_with_older),
+ * else it is unjudged (unjudged, unjudged_could_block and the first
+ * UNJUDGED_LIST_MAX in unjudged_cases).
  */
 #include "gate_types.h"
 
@@ -22,6 +25,7 @@
 #include "jsonw.h"
 #include "power.h"
 #include "regression.h"
+#include "stats.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -164,6 +168,34 @@ static void regression_release(struct eg_gate *g)
 	free(rg);
 }
 
+/* a case that errored in the baseline and not in the candidate */
+struct errored_case {
+	char *suite, *case_id;
+	char *hash;               /* its content hash in the candidate, or NULL */
+	enum result_status to;    /* the candidate's verdict */
+	int flaky;                /* flaky in the candidate */
+	int judged;               /* an older complete run paired it (or left it out as flaky) */
+};
+
+/* the errored cases of the baseline, in (suite, case_id) order */
+struct errored_list {
+	struct errored_case *v;
+	size_t n, alloc;
+};
+
+static void errored_list_release(struct errored_list *el)
+{
+	size_t i;
+
+	for (i = 0; i < el->n; i++) {
+		free(el->v[i].suite);
+		free(el->v[i].case_id);
+		free(el->v[i].hash);
+	}
+	free(el->v);
+	memset(el, 0, sizeof(*el));
+}
+
 /* what print shows beyond the row: the res->state of a regression gate */
 struct regression_outcome {
 	char *baseline_id;        /* the resolved baseline, or NULL */
@@ -173,6 +205,11 @@ struct regression_outcome {
 	int has_power;            /* est holds the gate's estimated false-block rate and power */
 	struct power_estimate est;
 	struct confirm_tally t;   /* what the run's re-asks say about the flips */
+	struct errored_list errored; /* the cases that errored in the baseline only */
+	long older_pairs;         /* of them, paired with an older complete run */
+	long unjudged;            /* of them, errored in every older complete run too */
+	long unjudged_fail;       /* of the unjudged, those this run fails */
+	int unjudged_could_block; /* counting those as new failures would block the gate */
 };
 
 static void regression_result_release(struct gate_result *res)
@@ -182,6 +219,7 @@ static void regression_result_release(struct gate_result *res)
 	if (ro) {
 		free(ro->baseline_id);
 		strbuf_release(&ro->why);
+		errored_list_release(&ro->errored);
 	}
 	free(ro);
 }
@@ -206,6 +244,25 @@ static void json_items(struct jsonw *w, const struct compare_item *arr, size_t n
 		}
 		jsonw_object_end(w);
 	}
+}
+
+/* the first UNJUDGED_LIST_MAX unjudged cases: "unjudged_cases": [{suite, case_id}] */
+static void unjudged_json(struct jsonw *w, const struct errored_list *el)
+{
+	size_t i, room = UNJUDGED_LIST_MAX;
+
+	jsonw_key(w, "unjudged_cases");
+	jsonw_array_begin(w);
+	for (i = 0; i < el->n && room; i++) {
+		if (el->v[i].judged)
+			continue;
+		room--;
+		jsonw_object_begin(w);
+		jsonw_member_str(w, "suite", el->v[i].suite);
+		jsonw_member_str(w, "case_id", el->v[i].case_id);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
 }
 
 /* the detail contract of the regression gate; l may be NULL (no comparison) */
@@ -240,6 +297,10 @@ static void regression_detail(struct strbuf *sb, const struct regression_gate *r
 	jsonw_member_int(&w, "flaky_excluded", c->flaky_excluded);
 	jsonw_member_int(&w, "errors_excluded", c->errors);
 	jsonw_member_int(&w, "errors_counted", c->cand_errors);
+	jsonw_member_int(&w, "paired_with_older", ro->older_pairs);
+	jsonw_member_int(&w, "unjudged", ro->unjudged);
+	jsonw_member_bool(&w, "unjudged_could_block", ro->unjudged_could_block);
+	unjudged_json(&w, &ro->errored);
 	jsonw_member_num(&w, "min_paired", rg->min_paired);
 	if (ro->has_power) {
 		/* what this gate does to the suite, by simulation (power.h) */
@@ -306,6 +367,179 @@ static void no_counts(struct compare_counts *c)
 }
 
 /*
+ * The walk of the pairing: flips and unpaired cases go on to on_case; the
+ * cases that errored in the baseline and not in this run are kept in errored.
+ */
+struct regression_walk {
+	int (*on_case)(const struct compare_case *c, void *arg);
+	void *arg;
+	struct errored_list *errored;
+};
+
+static int walk_case(const struct compare_case *c, void *arg)
+{
+	struct regression_walk *w = arg;
+
+	return w->on_case(c, w->arg);
+}
+
+static int walk_pair(const struct case_row *base, const struct case_row *cand, void *arg)
+{
+	struct regression_walk *w = arg;
+	struct errored_list *el = w->errored;
+	struct errored_case *e;
+
+	if (base->status != RESULT_ERROR || cand->status == RESULT_ERROR)
+		return 0;
+	XGROW(el->v, el->n + 1, el->alloc);
+	e = &el->v[el->n++];
+	memset(e, 0, sizeof(*e));
+	e->suite = xstrdup(cand->suite);
+	e->case_id = xstrdup(cand->case_id);
+	e->hash = cand->case_hash ? xstrdup(cand->case_hash) : NULL;
+	e->to = cand->status;
+	e->flaky = cand->flaky;
+	return 0;
+}
+
+/* pair errored case e with old, its verdict in an older complete run, into c */
+static void pair_older(struct errored_case *e, const struct case_row *old,
+		       const struct compare_opts *o, struct compare_counts *c,
+		       struct regression_walk *w, long *older_pairs)
+{
+	struct compare_case cc;
+
+	e->judged = 1;
+	c->errors--;
+	if (o->exclude_flaky && (old->flaky || e->flaky)) {
+		c->flaky_excluded++;
+		return;
+	}
+	c->pairs++;
+	(*older_pairs)++;
+	memset(&cc, 0, sizeof(cc));
+	cc.suite = e->suite;
+	cc.case_id = e->case_id;
+	cc.from = old->status;
+	cc.to = e->to;
+	if (old->status == RESULT_PASS && e->to == RESULT_PASS) {
+		c->both_pass++;
+		return;
+	}
+	if (old->status != RESULT_PASS && e->to != RESULT_PASS) {
+		c->both_fail++;
+		return;
+	}
+	if (old->status == RESULT_PASS) {
+		c->new_failures++;
+		cc.kind = CMP_NEW_FAILURE;
+	} else {
+		c->fixed++;
+		cc.kind = CMP_FIXED;
+	}
+	w->on_case(&cc, w->arg);
+}
+
+/* the order of the case iterator: (suite, case_id) in byte order */
+static int errored_cmp(const struct errored_case *e, const struct case_row *r)
+{
+	int c = strcmp(e->suite, r->suite);
+
+	return c ? c : strcmp(e->case_id, r->case_id);
+}
+
+/* the errored cases run_id judged (same content, not an error), merged in key order */
+static int pair_in_run(struct history *h, const char *run_id, const struct compare_opts *o,
+		       struct regression_walk *w, struct compare_counts *c, long *older_pairs,
+		       size_t *left)
+{
+	struct errored_list *el = w->errored;
+	struct case_iter *it = history_cases_open(h, run_id, o->suite, o->tag);
+	struct case_row row;
+	size_t i = 0;
+	int rc = 0;
+
+	if (!it)
+		return -1;
+	while (i < el->n && (rc = history_cases_next(it, &row)) > 0) {
+		int cmp = 0;
+
+		while (i < el->n && (cmp = errored_cmp(&el->v[i], &row)) < 0)
+			i++;
+		if (i == el->n || cmp > 0)
+			continue;
+		if (!el->v[i].judged && row.status != RESULT_ERROR && el->v[i].hash &&
+		    row.case_hash && !strcmp(el->v[i].hash, row.case_hash)) {
+			pair_older(&el->v[i], &row, o, c, w, older_pairs);
+			(*left)--;
+		}
+	}
+	history_cases_close(it);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * Pair the cases that errored in baseline base_id with the newest complete
+ * run that judged them (the rules of "latest": same target, and git ref
+ * when ref is latest:GITREF; older than the candidate), one walk of each run
+ * until every case is judged; the rest stay unjudged. Updates c.
+ */
+static int pair_errored(struct history *h, const struct run_info *cand, const char *base_id,
+			const char *ref, const struct compare_opts *o, struct regression_walk *w,
+			struct regression_outcome *ro)
+{
+	struct run_filter f = { .target = cand->target, .status = "finished",
+				.until_id = cand->id, .exclude_id = cand->id,
+				.newest_first = 1, .complete = 1 };
+	struct compare_counts *c = &ro->c;
+	const struct run_info *r;
+	struct run_iter it;
+	size_t i, left = w->errored->n;
+	int rc = 0, ret = -1;
+
+	if (!left)
+		return 0;
+	if (!strncmp(ref, "latest:", 7))
+		f.git_ref = ref + 7;
+	if (history_runs_begin(h, &f, &it))
+		goto out;
+	while (left && (rc = history_runs_next(&it, &r)) > 0)
+		if (strcmp(r->id, base_id) &&
+		    pair_in_run(h, r->id, o, w, c, &ro->older_pairs, &left))
+			goto out;
+	if (rc < 0)
+		goto out;
+	c->p_value = mcnemar_exact_p(c->new_failures, c->fixed);
+	paired_diff95(c->new_failures, c->fixed, c->pairs, &c->diff, &c->diff_lo, &c->diff_hi);
+	for (i = 0; i < w->errored->n; i++) {
+		if (w->errored->v[i].judged)
+			continue;
+		ro->unjudged++;
+		if (w->errored->v[i].to != RESULT_PASS)
+			ro->unjudged_fail++;
+	}
+	ret = 0;
+out:
+	history_runs_end(&it);
+	return ret;
+}
+
+/* would counting the unjudged cases this run fails as new failures block the gate? */
+static int unjudged_could_block(const struct regression_gate *rg,
+				const struct regression_outcome *ro)
+{
+	struct compare_counts c = ro->c;
+
+	if (!ro->unjudged_fail)
+		return 0;
+	c.new_failures += ro->unjudged_fail;
+	c.both_pass += ro->unjudged - ro->unjudged_fail;
+	c.pairs += ro->unjudged;
+	c.p_value = mcnemar_exact_p(c.new_failures, c.fixed);
+	return regression_blocks(rg, &c, ro->confirmed ? &ro->t : NULL);
+}
+
+/*
  * Resolve the baseline (the run's --baseline first), pair, fill the row and
  * the detail; -1 only on a history error.
  */
@@ -320,6 +554,7 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 	struct compare_result cmp;
 	struct compare_list list;
 	struct compare_opts o;
+	struct regression_walk walk;
 	struct confirm_state cs;
 	int rc, cs_loaded = 0, ret = -1;
 
@@ -358,9 +593,18 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 		o.on_case = confirm_on_case;
 		o.arg = &cs;
 	}
+	/* the walk keeps the cases that errored in the baseline for an older run to judge */
+	walk.on_case = o.on_case;
+	walk.arg = o.arg;
+	walk.errored = &ro->errored;
+	o.on_case = walk_case;
+	o.on_pair = walk_pair;
+	o.arg = &walk;
 	if (compare_runs(h, base.id, cand.id, &o, &cmp))
 		goto out;
 	ro->c = cmp.all;
+	if (pair_errored(h, &cand, base.id, ref, &o, &walk, ro))
+		goto out;
 	if (rg->confirm.max_asks) {
 		confirm_state_finish(&cs);
 		ro->confirmed = 1;
@@ -386,6 +630,7 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 			    ro->c.only_in_candidate, ro->c.errors, ro->c.flaky_excluded);
 	} else {
 		row->pass = !regression_blocks(rg, &ro->c, ro->confirmed ? &ro->t : NULL);
+		ro->unjudged_could_block = row->pass && unjudged_could_block(rg, ro);
 	}
 	rc = power_estimate(rg, h, cand.target, base.id, (size_t)compare_cases_in_scope(&ro->c),
 			    &ro->est);
@@ -477,6 +722,18 @@ static void regression_print(FILE *out, const struct eg_gate *g, const struct ga
 			"%ld errored, %ld flaky", c->changed, c->only_in_baseline,
 			c->only_in_candidate, c->errors, c->flaky_excluded);
 	fputc('\n', out);
+	if (ro->older_pairs)
+		fprintf(out, "        %ld case%s that errored in the baseline paired with an older "
+			"complete run\n", ro->older_pairs, ro->older_pairs == 1 ? "" : "s");
+	if (ro->unjudged) {
+		fprintf(out, "        %ld case%s unjudged: %s in the baseline and in every older "
+			"complete run", ro->unjudged, ro->unjudged == 1 ? "" : "s",
+			ro->unjudged == 1 ? "it errored" : "they errored");
+		if (ro->unjudged_could_block)
+			fprintf(out, "; this run fails %ld of them, and counted as new failures "
+				"they would block the gate", ro->unjudged_fail);
+		fputc('\n', out);
+	}
 	if (ro->confirmed)
 		regression_print_confirm(out, rg, &ro->t);
 }

@@ -13,6 +13,7 @@
 #include "confirm.h"
 
 #define REGRESSION_LIST_MAX 200   /* flips and unpaired cases stored in the gate's detail */
+#define UNJUDGED_LIST_MAX 10      /* unjudged cases named in the gate's detail */
 
 struct regression_gate {
 	char *baseline;           /* baseline reference (baseline.h); default "latest" */
