@@ -33,8 +33,9 @@ static long check_config(const struct eg_config *cfg)
 	long n;
 	size_t i;
 
+	/* base_url is NULL only while its environment variable is unset (said in unresolved) */
 	if (strlen(cfg->hash) != 64 || !cJSON_IsObject(cfg->root) || !cfg->target.name ||
-	    !cfg->target.model || !cfg->gateway.base_url)
+	    !cfg->target.model || !cfg->gateway.base_url != !!cfg->gateway.unresolved)
 		abort();
 	for (i = 0; i < cfg->n_suites; i++)
 		if (!cfg->suites[i])
