@@ -487,7 +487,8 @@ static enum score_status lexical_step(const struct faith_ctx *ctx, struct score_
 	strbuf_addf(&r, "%zu of %zu sentences supported by the context (score %.2f, threshold %.2f)",
 		    lr.supported, lr.total, lr.score, ctx->threshold);
 	if (lr.reason && *lr.reason) {
-		strbuf_addstr(&r, "; not supported: ");
+		/* lexical's reason names its sentences ("unsupported: \"...\" (3/8 words)") */
+		strbuf_addstr(&r, "; ");
 		esc_visible(&r, lr.reason, strlen(lr.reason), REASON_QUOTE_MAX);
 	}
 	out->reason = strbuf_detach(&r, NULL);
