@@ -64,60 +64,70 @@ static void chat_release(struct target *t)
 
 /* ------------------------------------------------------------ request */
 
-static void merge_params(cJSON *body, const cJSON *params)
+/*
+ * The body is written once, straight into the request's buffer: no tree is
+ * built. It is {"model", "messages", then the members below in their order},
+ * and that order is the one the body always had: "stream" and
+ * "stream_options" when streamed, then the target's params, then the suite's
+ * (a key given again leaves its place and goes last, "model" and "messages"
+ * are never replaced), then tools and tool_choice (SPEC 12), which also go
+ * last when given.
+ */
+struct member {
+	const char *key;             /* borrowed */
+	const cJSON *value;          /* borrowed; NULL: raw holds the value */
+	const char *raw;             /* the value as JSON text when value is NULL */
+	int gone;                    /* replaced by a later member of the same key */
+};
+
+struct members {
+	struct member *v;
+	size_t n, alloc;
+	struct hashmap keys;         /* key -> its live member's index: linear in the params */
+	int hashed;                  /* keys was initialised */
+};
+
+static void members_put(struct members *ms, const char *key, const cJSON *value, const char *raw)
 {
-	struct hashmap keys;
+	uint64_t *slot;
+	int added;
+
+	if (!ms->hashed) {
+		hashmap_init_str(&ms->keys, 16);
+		ms->hashed = 1;
+	}
+	slot = hashmap_put_str(&ms->keys, key, strlen(key), &added);
+	if (!added)
+		ms->v[*slot].gone = 1;
+	*slot = ms->n;
+	XGROW(ms->v, ms->n + 1, ms->alloc);
+	ms->v[ms->n].key = key;
+	ms->v[ms->n].value = value;
+	ms->v[ms->n].raw = raw;
+	ms->v[ms->n].gone = 0;
+	ms->n++;
+}
+
+static void members_release(struct members *ms)
+{
+	free(ms->v);
+	if (ms->hashed)
+		hashmap_release(&ms->keys);
+}
+
+static void merge_params(struct members *ms, const cJSON *params)
+{
 	const cJSON *p;
-	cJSON *b;
 
-	if (!params)
-		return;
-	/* the body's members by name: a later one replaces an earlier in linear time */
-	hashmap_init_str(&keys, 16);
-	cJSON_ArrayForEach(b, body)
-		*hashmap_put_str(&keys, b->string, strlen(b->string), NULL) = (uint64_t)(uintptr_t)b;
 	cJSON_ArrayForEach(p, params) {
-		uint64_t *old;
-		cJSON *dup;
-
 		if (!strcmp(p->string, "model") || !strcmp(p->string, "messages"))
 			continue;
-		old = hashmap_get_str(&keys, p->string, strlen(p->string));
-		if (old)
-			cJSON_Delete(cJSON_DetachItemViaPointer(body, (cJSON *)(uintptr_t)*old));
-		dup = cJSON_Duplicate(p, 1);
-		cJSON_AddItemToObject(body, p->string, dup);
-		*hashmap_put_str(&keys, p->string, strlen(p->string), NULL) = (uint64_t)(uintptr_t)dup;
+		members_put(ms, p->string, p, NULL);
 	}
-	hashmap_release(&keys);
-}
-
-static cJSON *system_message(const char *system)
-{
-	cJSON *m = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(m, "role", "system");
-	cJSON_AddStringToObject(m, "content", system);
-	return m;
-}
-
-/* a text prompt rendered for a case with messages takes its last user message's place */
-static void replace_last_user(cJSON *msgs, const char *text)
-{
-	cJSON *m, *last = NULL;
-
-	cJSON_ArrayForEach(m, msgs) {
-		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-
-		if (cJSON_IsString(role) && !strcmp(role->valuestring, "user"))
-			last = m;
-	}
-	if (last)
-		cJSON_ReplaceItemInObjectCaseSensitive(last, "content", cJSON_CreateString(text));
 }
 
 /* tools and tool_choice: the case's, else the suite's, else the target's (SPEC 12) */
-static void add_tools(const struct target *t, const struct target_input *in, cJSON *body)
+static void add_tools(const struct target *t, const struct target_input *in, struct members *ms)
 {
 	const struct chat_ctx *x = t->ctx;
 	const cJSON *tools = in->kase->tools ? in->kase->tools
@@ -126,29 +136,66 @@ static void add_tools(const struct target *t, const struct target_input *in, cJS
 			      : in->suite_tool_choice ? in->suite_tool_choice
 			      : x ? x->tool_choice : NULL;
 
-	if (tools) {
-		cJSON_DeleteItemFromObjectCaseSensitive(body, "tools");
-		cJSON_AddItemToObject(body, "tools", cJSON_Duplicate(tools, 1));
-	}
-	if (choice) {
-		cJSON_DeleteItemFromObjectCaseSensitive(body, "tool_choice");
-		cJSON_AddItemToObject(body, "tool_choice", cJSON_Duplicate(choice, 1));
-	}
+	if (tools)
+		members_put(ms, "tools", tools, NULL);
+	if (choice)
+		members_put(ms, "tool_choice", choice, NULL);
 }
 
-/* out: a POST of body (which it takes) to the gateway's chat/completions */
-static void post_request(const struct target *t, struct target_request *out, cJSON *body)
+static void write_text_message(struct jsonw *w, const char *role, const char *content)
 {
-	const struct chat_ctx *x = t->ctx;
+	jsonw_object_begin(w);
+	jsonw_member_str(w, "role", role);
+	/* a message without text has no content (as a tree without the member) */
+	if (content)
+		jsonw_member_str(w, "content", content);
+	jsonw_object_end(w);
+}
 
-	memset(out, 0, sizeof(*out));
-	out->method = TARGET_POST;
-	out->stream = x && x->stream;
-	out->body = jsonw_print(body, 0);
-	cJSON_Delete(body);
-	if (!out->body)
-		die("out of memory building a request");
-	out->body_len = strlen(out->body);
+/* whether message m's (first) role is the string role */
+static int has_role(const cJSON *m, const char *role)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "role");
+
+	return cJSON_IsString(r) && !strcmp(r->valuestring, role);
+}
+
+/*
+ * The case's messages (or its rendered ones); a text prompt rendered for a
+ * case with messages takes its last user message's content (the first
+ * "content" member; a message without one is left as it is).
+ */
+static void write_messages(struct jsonw *w, const cJSON *given, const char *prompt,
+			   const char *system)
+{
+	const cJSON *m, *last = NULL, *c;
+
+	if (prompt)
+		cJSON_ArrayForEach(m, given)
+			if (has_role(m, "user"))
+				last = m;
+	jsonw_array_begin(w);
+	if (system && !has_role(cJSON_GetArrayItem(given, 0), "system"))
+		write_text_message(w, "system", system);
+	cJSON_ArrayForEach(m, given) {
+		const cJSON *content = NULL;
+
+		if (m != last) {
+			jsonw_cjson(w, m);
+			continue;
+		}
+		content = cJSON_GetObjectItemCaseSensitive(m, "content");
+		jsonw_object_begin(w);
+		cJSON_ArrayForEach(c, m) {
+			jsonw_key(w, c->string ? c->string : "");
+			if (c == content)
+				jsonw_str(w, prompt);
+			else
+				jsonw_cjson(w, c);
+		}
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
 }
 
 static int chat_build_request(const struct target *t, const struct target_input *in,
@@ -159,42 +206,51 @@ static int chat_build_request(const struct target *t, const struct target_input 
 	const char *system = in->system ? in->system : tg->system;
 	const cJSON *given = c->prompt_messages ? c->prompt_messages : c->messages;
 	const struct chat_ctx *x = t->ctx;
-	cJSON *body = cJSON_CreateObject(), *msgs;
+	struct members ms = { 0 };
+	struct strbuf sb = STRBUF_INIT;
+	struct jsonw w;
+	size_t i;
 
-	cJSON_AddStringToObject(body, "model", tg->model);
-	if (given) {
-		msgs = cJSON_Duplicate(given, 1);
-		if (c->prompt)
-			replace_last_user(msgs, c->prompt);
-		if (system) {
-			const cJSON *first = cJSON_GetArrayItem(msgs, 0);
-			const cJSON *role = cJSON_GetObjectItemCaseSensitive(first, "role");
-
-			if (!cJSON_IsString(role) || strcmp(role->valuestring, "system"))
-				cJSON_InsertItemInArray(msgs, 0, system_message(system));
-		}
-	} else {
-		cJSON *m;
-
-		msgs = cJSON_CreateArray();
-		if (system)
-			cJSON_AddItemToArray(msgs, system_message(system));
-		m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "role", "user");
-		cJSON_AddStringToObject(m, "content", c->prompt ? c->prompt : c->input);
-		cJSON_AddItemToArray(msgs, m);
-	}
-	cJSON_AddItemToObject(body, "messages", msgs);
+	(void)err;
 	if (x && x->stream) {
 		/* the usage comes in a last chunk only when asked for */
-		cJSON_AddTrueToObject(body, "stream");
-		cJSON_AddTrueToObject(cJSON_AddObjectToObject(body, "stream_options"),
-				      "include_usage");
+		members_put(&ms, "stream", NULL, "true");
+		members_put(&ms, "stream_options", NULL, "{\"include_usage\":true}");
 	}
-	merge_params(body, tg->params);
-	merge_params(body, in->suite_params);
-	add_tools(t, in, body);
-	post_request(t, out, body);
+	merge_params(&ms, tg->params);
+	merge_params(&ms, in->suite_params);
+	add_tools(t, in, &ms);
+
+	jsonw_init(&w, &sb, 0);
+	jsonw_object_begin(&w);
+	if (tg->model)
+		jsonw_member_str(&w, "model", tg->model);
+	jsonw_key(&w, "messages");
+	if (given) {
+		write_messages(&w, given, c->prompt, system);
+	} else {
+		jsonw_array_begin(&w);
+		if (system)
+			write_text_message(&w, "system", system);
+		write_text_message(&w, "user", c->prompt ? c->prompt : c->input);
+		jsonw_array_end(&w);
+	}
+	for (i = 0; i < ms.n; i++) {
+		if (ms.v[i].gone)
+			continue;
+		jsonw_key(&w, ms.v[i].key);
+		if (ms.v[i].value)
+			jsonw_cjson(&w, ms.v[i].value);
+		else
+			jsonw_raw(&w, ms.v[i].raw, strlen(ms.v[i].raw));
+	}
+	jsonw_object_end(&w);
+	members_release(&ms);
+
+	memset(out, 0, sizeof(*out));
+	out->method = TARGET_POST;
+	out->stream = x && x->stream;
+	out->body = strbuf_detach(&sb, &out->body_len);
 	return 0;
 }
 
@@ -363,6 +419,21 @@ static enum target_parse chat_target_reply(const struct target *t, const char *b
 }
 
 /* ------------------------------------------------------------ the agent loop */
+
+/* out: a POST of body (which it takes) to the gateway's chat/completions */
+static void post_request(const struct target *t, struct target_request *out, cJSON *body)
+{
+	const struct chat_ctx *x = t->ctx;
+
+	memset(out, 0, sizeof(*out));
+	out->method = TARGET_POST;
+	out->stream = x && x->stream;
+	out->body = jsonw_print(body, 0);
+	cJSON_Delete(body);
+	if (!out->body)
+		die("out of memory building a request");
+	out->body_len = strlen(out->body);
+}
 
 /* the assistant message that asked for the calls, as the model sent it */
 static cJSON *assistant_message(const struct target_reply *reply)

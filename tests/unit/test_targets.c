@@ -16,6 +16,7 @@
 #include "helper.h"
 #include "jsonptr.h"
 #include "jsonutil.h"
+#include "jsonw.h"
 #include "response_map.h"
 #include "suite.h"
 #include "strbuf.h"
@@ -1066,4 +1067,223 @@ Test(chat_reply, content_parts_and_refusal_keep_their_nuls)
 		target_reply_release(&r);
 		strbuf_release(&why);
 	}
+}
+
+/* ------------------------------------------------------------ chat request bodies */
+
+/*
+ * The body as it was built before it was written straight into its buffer:
+ * a cJSON tree (model, messages, stream, the target's then the suite's
+ * params merged by replacing, tools), printed by jsonw. Kept here as the
+ * reference the written body must equal byte for byte.
+ */
+struct tree_target {
+	const char *model, *system;
+	const cJSON *params, *tools, *tool_choice;
+	int stream;
+};
+
+static void tree_merge(cJSON *body, const cJSON *params)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, params) {
+		if (!strcmp(p->string, "model") || !strcmp(p->string, "messages"))
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(body, p->string);
+		cJSON_AddItemToObject(body, p->string, cJSON_Duplicate(p, 1));
+	}
+}
+
+static cJSON *tree_system(const char *system)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "role", "system");
+	cJSON_AddStringToObject(m, "content", system);
+	return m;
+}
+
+static char *tree_body(const struct tree_target *tg, const struct target_input *in)
+{
+	const struct eg_case *c = in->kase;
+	const char *system = in->system ? in->system : tg->system;
+	const cJSON *given = c->prompt_messages ? c->prompt_messages : c->messages;
+	const cJSON *tools = c->tools ? c->tools : in->suite_tools ? in->suite_tools : tg->tools;
+	const cJSON *choice = c->tool_choice ? c->tool_choice
+			      : in->suite_tool_choice ? in->suite_tool_choice : tg->tool_choice;
+	cJSON *body = cJSON_CreateObject(), *msgs, *m;
+	char *text;
+
+	cJSON_AddStringToObject(body, "model", tg->model);
+	if (given) {
+		cJSON *last = NULL;
+
+		msgs = cJSON_Duplicate(given, 1);
+		cJSON_ArrayForEach(m, msgs) {
+			const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+
+			if (cJSON_IsString(role) && !strcmp(role->valuestring, "user"))
+				last = m;
+		}
+		if (c->prompt && last) {
+			cJSON *s = cJSON_CreateString(c->prompt);
+
+			if (!cJSON_ReplaceItemInObjectCaseSensitive(last, "content", s))
+				cJSON_Delete(s);
+		}
+		if (system) {
+			const cJSON *role = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(msgs, 0),
+									     "role");
+
+			if (!cJSON_IsString(role) || strcmp(role->valuestring, "system"))
+				cJSON_InsertItemInArray(msgs, 0, tree_system(system));
+		}
+	} else {
+		msgs = cJSON_CreateArray();
+		if (system)
+			cJSON_AddItemToArray(msgs, tree_system(system));
+		m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "role", "user");
+		cJSON_AddStringToObject(m, "content", c->prompt ? c->prompt : c->input);
+		cJSON_AddItemToArray(msgs, m);
+	}
+	cJSON_AddItemToObject(body, "messages", msgs);
+	if (tg->stream) {
+		cJSON_AddTrueToObject(body, "stream");
+		cJSON_AddTrueToObject(cJSON_AddObjectToObject(body, "stream_options"), "include_usage");
+	}
+	tree_merge(body, tg->params);
+	tree_merge(body, in->suite_params);
+	if (tools) {
+		cJSON_DeleteItemFromObjectCaseSensitive(body, "tools");
+		cJSON_AddItemToObject(body, "tools", cJSON_Duplicate(tools, 1));
+	}
+	if (choice) {
+		cJSON_DeleteItemFromObjectCaseSensitive(body, "tool_choice");
+		cJSON_AddItemToObject(body, "tool_choice", cJSON_Duplicate(choice, 1));
+	}
+	text = jsonw_print(body, 0);
+	cJSON_Delete(body);
+	return text;
+}
+
+static cJSON *parse_or_null(const char *text)
+{
+	return text ? cJSON_Parse(text) : NULL;
+}
+
+Test(target, chat_bodies_are_written_as_the_tree_printed_them)
+{
+	/* target objects: params that override each other, stream, tools */
+	static const char *const targets[] = {
+		"{\"name\": \"b\", \"version\": \"1\", \"model\": \"m\"}",
+		"{\"name\": \"b\", \"version\": \"1\", \"model\": \"m\", \"system\": \"sys \\\"q\\\" \\u00e9\\n\","
+		" \"params\": {\"temperature\": 0.1, \"max_tokens\": 5, \"top_p\": 1e-3,"
+		" \"stop\": [\"\\n\", \"x\"], \"model\": \"no\", \"messages\": []}}",
+		"{\"name\": \"b\", \"version\": \"1\", \"model\": \"m\", \"stream\": true,"
+		" \"params\": {\"stream_options\": {\"include_usage\": false}, \"seed\": 7,"
+		" \"tools\": \"from params\"}}",
+		"{\"name\": \"b\", \"version\": \"1\", \"model\": \"m\", \"stream\": true,"
+		" \"params\": {\"stream\": false, \"n\": 1},"
+		" \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"t\", \"parameters\":"
+		" {\"type\": \"object\", \"properties\": {\"q\": {\"type\": \"string\"}}}}}],"
+		" \"tool_choice\": \"auto\"}",
+	};
+	static const char *const suite_params[] = {
+		NULL,
+		"{\"max_tokens\": 10, \"model\": \"ignored\", \"temperature\": 0.30000000000000004}",
+		"{\"stream\": true, \"tools\": [], \"a\": {\"b\": [1, 2.5, null, true]}, \"a\": 3}",
+	};
+	static const char *const suite_tools[] = {
+		NULL,
+		"[{\"type\": \"function\", \"function\": {\"name\": \"suite\"}}]",
+	};
+	/* cases: input, messages, a rendered prompt, a rendered .json prompt, tools of their own */
+	static const struct {
+		const char *line, *prompt, *prompt_messages, *tools, *tool_choice;
+	} cases[] = {
+		{ "{\"id\": \"c\", \"input\": \"hi \\u2028 \\u0001 </script>\"}", NULL, NULL, NULL, NULL },
+		{ "{\"id\": \"c\", \"input\": \"hi\"}", "rendered {{x}}", NULL, NULL, NULL },
+		{ "{\"id\": \"c\", \"messages\": [{\"role\": \"system\", \"content\": \"own\"},"
+		  " {\"role\": \"user\", \"content\": \"q\"}]}", NULL, NULL, NULL, NULL },
+		{ "{\"id\": \"c\", \"messages\": [{\"role\": \"user\", \"content\": \"q1\"},"
+		  " {\"role\": \"assistant\", \"content\": \"a1\"}, {\"content\": \"q2\", \"role\": \"user\","
+		  " \"name\": \"ann\"}, {\"role\": \"assistant\", \"content\": null}]}",
+		  "the prompt", NULL, NULL, NULL },
+		{ "{\"id\": \"c\", \"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\","
+		  " \"text\": \"parts\"}], \"content\": \"second\"}]}", "replaces the first", NULL, NULL, NULL },
+		{ "{\"id\": \"c\", \"messages\": [{\"role\": \"user\", \"name\": \"no content\"}]}",
+		  "nowhere to go", NULL, NULL, NULL },
+		{ "{\"id\": \"c\", \"messages\": [{\"role\": \"assistant\", \"content\": \"only\"}]}",
+		  "no user message", NULL, NULL, NULL },
+		{ "{\"id\": \"c\", \"input\": \"hi\"}", NULL,
+		  "[{\"role\": \"system\", \"content\": \"rendered sys\"}, {\"role\": \"user\","
+		  " \"content\": \"rendered q \\u00e9\"}]", NULL, NULL },
+		{ "{\"id\": \"c\", \"input\": \"hi\"}", NULL,
+		  "[{\"role\": \"user\", \"content\": \"rendered q\"}]",
+		  "[{\"type\": \"function\", \"function\": {\"name\": \"case\"}}]",
+		  "{\"type\": \"function\", \"function\": {\"name\": \"case\"}}" },
+		{ "{\"id\": \"c\", \"input\": \"hi\"}", NULL, NULL, NULL, "\"none\"" },
+	};
+	size_t ti, pi, si, ci, n = 0;
+
+	for (ti = 0; ti < sizeof(targets) / sizeof(targets[0]); ti++) {
+		struct eg_config cfg;
+		struct target t;
+		cJSON *tobj = cJSON_Parse(targets[ti]);
+		struct tree_target tg;
+
+		write_target(targets[ti]);
+		cr_assert_eq(config_load(&cfg, cfg_path), 0, "%s", th_stderr_take());
+		cr_assert_eq(target_load(&t, &cfg), 0, "%s", th_stderr_take());
+		tg.model = cfg.target.model;
+		tg.system = cfg.target.system;
+		tg.params = cfg.target.params;
+		tg.tools = t.tools;
+		tg.tool_choice = cJSON_GetObjectItem(tobj, "tool_choice");
+		tg.stream = cJSON_IsTrue(cJSON_GetObjectItem(tobj, "stream"));
+		for (pi = 0; pi < sizeof(suite_params) / sizeof(suite_params[0]); pi++)
+		for (si = 0; si < sizeof(suite_tools) / sizeof(suite_tools[0]); si++)
+		for (ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
+			cJSON *sp = parse_or_null(suite_params[pi]), *st = parse_or_null(suite_tools[si]);
+			struct eg_case c;
+			struct target_input in = { &c, pi ? "suite system" : NULL, sp, st, NULL };
+			struct target_request rq;
+			struct strbuf err = STRBUF_INIT;
+			char *want;
+			char key[65], want_key[65];
+
+			make_case(&c, cases[ci].line);
+			c.prompt = cases[ci].prompt ? xstrdup(cases[ci].prompt) : NULL;
+			c.prompt_messages = parse_or_null(cases[ci].prompt_messages);
+			c.tools = parse_or_null(cases[ci].tools);
+			c.tool_choice = parse_or_null(cases[ci].tool_choice);
+			want = tree_body(&tg, &in);
+			cr_assert_eq(t.type->build_request(&t, &in, &rq, &err), 0);
+			cr_assert_eq(rq.body_len, strlen(rq.body));
+			cr_expect_str_eq(rq.body, want, "target %zu, suite params %zu, suite tools %zu, "
+					 "case %zu", ti, pi, si, ci);
+			cr_expect_eq(rq.stream, tg.stream);
+			/* the same request, the same key: the cache of existing users stays valid */
+			t.type->cache_key(&t, &rq, key);
+			chat_cache_key(cfg.gateway.base_url, want, 0, want_key);
+			cr_expect_str_eq(key, want_key);
+			n++;
+			free(want);
+			target_request_release(&rq);
+			free(c.prompt);
+			cJSON_Delete(c.prompt_messages);
+			cJSON_Delete(c.tools);
+			cJSON_Delete(c.tool_choice);
+			free_case(&c);
+			cJSON_Delete(sp);
+			cJSON_Delete(st);
+			strbuf_release(&err);
+		}
+		target_release(&t);
+		config_release(&cfg);
+		cJSON_Delete(tobj);
+	}
+	cr_expect_eq(n, 4 * 3 * 2 * 10);
 }
