@@ -295,6 +295,493 @@ static void chat_describe(const struct target *t, struct strbuf *out)
 
 /* ------------------------------------------------------------ reply */
 
+/*
+ * The single pass. A reply of the common shape is read without a tree: an
+ * object whose "error" (if any) is null, whose first choice is an object
+ * with a "message" object holding a string "content" and no "tool_calls",
+ * and whose "finish_reason" and "usage" counts (whole numbers) are read on
+ * the way. The text must be strict JSON all through (what cJSON reads the
+ * same way): whitespace of space, tab, CR and LF, strings without raw
+ * control bytes, keys without escapes, strict numbers of at most 63 bytes,
+ * nesting under FAST_DEPTH. Anything else, and any key of interest given
+ * in a form it does not take, sends the reply to the tree, so both readings
+ * agree on every input (tests/fuzz/fuzz_reply.c runs both). As cJSON does,
+ * the first of duplicate keys counts.
+ */
+#define FAST_DEPTH 128
+
+struct scan {
+	const char *p, *e;           /* the next byte, the end of the body */
+	int depth;                   /* containers open */
+};
+
+static void scan_ws(struct scan *s)
+{
+	while (s->p < s->e && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+		s->p++;
+}
+
+/* the next byte (after whitespace) is c: taken; else -1 */
+static int scan_byte(struct scan *s, int c)
+{
+	scan_ws(s);
+	if (s->p >= s->e || *s->p != c)
+		return -1;
+	s->p++;
+	return 0;
+}
+
+static int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* the 4 hex digits at p (before e), -1 when they are not */
+static long scan_hex4(const char *p, const char *e)
+{
+	long v = 0;
+	int i;
+
+	if (e - p < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		int d = hex_digit((unsigned char)p[i]);
+
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+static void add_code_point(struct strbuf *out, unsigned long cp)
+{
+	char b[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		b[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		b[0] = (char)(0xc0 | cp >> 6);
+		b[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		b[0] = (char)(0xe0 | cp >> 12);
+		b[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		b[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		b[0] = (char)(0xf0 | cp >> 18);
+		b[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+		b[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+		b[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	strbuf_add(out, b, n);
+}
+
+/*
+ * A string token (after whitespace): decoded into out (NULs kept) when out
+ * is not NULL; *raw and *raw_len its bytes between the quotes when it has no
+ * escape (else *raw is NULL); -1 when it is not a string this reader takes.
+ */
+static int scan_string(struct scan *s, struct strbuf *out, const char **raw, size_t *raw_len)
+{
+	const char *start;
+	int escaped = 0;
+
+	if (scan_byte(s, '"'))
+		return -1;
+	start = s->p;
+	for (;;) {
+		const char *run = s->p;
+		long cp, lo;
+
+		while (s->p < s->e && (unsigned char)*s->p >= 0x20 && *s->p != '"' && *s->p != '\\')
+			s->p++;
+		if (out)
+			strbuf_add(out, run, (size_t)(s->p - run));
+		if (s->p >= s->e || (unsigned char)*s->p < 0x20)
+			return -1;
+		if (*s->p == '"')
+			break;
+		escaped = 1;
+		if (s->e - s->p < 2)
+			return -1;
+		s->p += 2;
+		switch (s->p[-1]) {
+		case '"': case '\\': case '/':
+			if (out)
+				strbuf_addch(out, s->p[-1]);
+			continue;
+		case 'b': cp = '\b'; break;
+		case 'f': cp = '\f'; break;
+		case 'n': cp = '\n'; break;
+		case 'r': cp = '\r'; break;
+		case 't': cp = '\t'; break;
+		case 'u':
+			cp = scan_hex4(s->p, s->e);
+			if (cp < 0 || (cp >= 0xdc00 && cp <= 0xdfff))
+				return -1;
+			s->p += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				/* a high surrogate: its low one must follow */
+				if (s->e - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u')
+					return -1;
+				lo = scan_hex4(s->p + 2, s->e);
+				if (lo < 0xdc00 || lo > 0xdfff)
+					return -1;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				s->p += 6;
+			}
+			break;
+		default:
+			return -1;
+		}
+		if (out)
+			add_code_point(out, (unsigned long)cp);
+	}
+	if (raw) {
+		*raw = escaped ? NULL : start;
+		*raw_len = (size_t)(s->p - start);
+	}
+	s->p++;
+	return 0;
+}
+
+/*
+ * A strict number (after whitespace); *whole its value when it is a whole
+ * number of at most 15 digits (exact as a double), else -1
+ */
+static int scan_number(struct scan *s, long *whole)
+{
+	const char *start, *p;
+	int digits_only = 1;
+
+	scan_ws(s);
+	start = p = s->p;
+	if (p < s->e && *p == '-') {
+		p++;
+		digits_only = 0;
+	}
+	if (p >= s->e || *p < '0' || *p > '9')
+		return -1;
+	if (*p == '0')
+		p++;
+	else
+		while (p < s->e && *p >= '0' && *p <= '9')
+			p++;
+	if (p < s->e && *p == '.') {
+		digits_only = 0;
+		if (++p >= s->e || *p < '0' || *p > '9')
+			return -1;
+		while (p < s->e && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < s->e && (*p == 'e' || *p == 'E')) {
+		digits_only = 0;
+		if (++p < s->e && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= s->e || *p < '0' || *p > '9')
+			return -1;
+		while (p < s->e && *p >= '0' && *p <= '9')
+			p++;
+	}
+	/* cJSON reads at most 63 bytes of a number */
+	if (p - start > 63)
+		return -1;
+	*whole = -1;
+	if (digits_only && p - start <= 15) {
+		const char *d;
+
+		*whole = 0;
+		for (d = start; d < p; d++)
+			*whole = *whole * 10 + (*d - '0');
+	}
+	s->p = p;
+	return 0;
+}
+
+static int scan_literal(struct scan *s, const char *lit, size_t n)
+{
+	scan_ws(s);
+	if ((size_t)(s->e - s->p) < n || memcmp(s->p, lit, n))
+		return -1;
+	s->p += n;
+	return 0;
+}
+
+static int scan_value(struct scan *s);
+
+/* the members (or elements) of the container just opened, to its close */
+static int scan_rest(struct scan *s, int close)
+{
+	scan_ws(s);
+	if (s->p < s->e && *s->p == close) {
+		s->p++;
+		return 0;
+	}
+	for (;;) {
+		if (close == '}' && (scan_string(s, NULL, NULL, NULL) || scan_byte(s, ':')))
+			return -1;
+		if (scan_value(s))
+			return -1;
+		scan_ws(s);
+		if (s->p >= s->e)
+			return -1;
+		if (*s->p++ == close)
+			return 0;
+		if (s->p[-1] != ',')
+			return -1;
+	}
+}
+
+/* any value, checked and skipped */
+static int scan_value(struct scan *s)
+{
+	long whole;
+	int ret;
+
+	scan_ws(s);
+	if (s->p >= s->e)
+		return -1;
+	switch (*s->p) {
+	case '"':
+		return scan_string(s, NULL, NULL, NULL);
+	case '{':
+	case '[':
+		if (++s->depth >= FAST_DEPTH)
+			return -1;
+		ret = scan_rest(s, *s->p++ == '{' ? '}' : ']');
+		s->depth--;
+		return ret;
+	case 't':
+		return scan_literal(s, "true", 4);
+	case 'f':
+		return scan_literal(s, "false", 5);
+	case 'n':
+		return scan_literal(s, "null", 4);
+	default:
+		return scan_number(s, &whole);
+	}
+}
+
+/* the key of the next member (after whitespace), and its colon; -1 when escaped */
+static int scan_key(struct scan *s, const char **key, size_t *len)
+{
+	if (scan_string(s, NULL, key, len) || !*key)
+		return -1;
+	return scan_byte(s, ':');
+}
+
+/* after a member: 1 at the object's close, 0 before the next member, -1 otherwise */
+static int scan_next(struct scan *s)
+{
+	scan_ws(s);
+	if (s->p >= s->e)
+		return -1;
+	s->p++;
+	return s->p[-1] == '}' ? 1 : s->p[-1] == ',' ? 0 : -1;
+}
+
+/* an object opened (after whitespace): 1 when it is empty (and closed), 0, or -1 */
+static int scan_object_begin(struct scan *s)
+{
+	if (scan_byte(s, '{'))
+		return -1;
+	scan_ws(s);
+	if (s->p < s->e && *s->p == '}') {
+		s->p++;
+		return 1;
+	}
+	return 0;
+}
+
+#define KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && !memcmp((k), (lit), sizeof(lit) - 1))
+
+/* what the single pass found */
+struct fast_reply {
+	struct strbuf text;          /* the content, decoded */
+	int has_content;             /* the message's first "content" was a string */
+	struct strbuf finish;        /* the first choice's finish_reason */
+	int has_finish;
+	long prompt_tokens, completion_tokens;
+};
+
+/* the value of a token count: a whole number, or anything else (-1) */
+static int scan_count(struct scan *s, long *out)
+{
+	scan_ws(s);
+	*out = -1;
+	if (s->p < s->e && (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))) {
+		/* a number the tree reads otherwise (a fraction, a sign) goes to the tree */
+		if (scan_number(s, out) || *out < 0)
+			return -1;
+		return 0;
+	}
+	return scan_value(s);
+}
+
+static int scan_usage(struct scan *s, struct fast_reply *f)
+{
+	int seen_prompt = 0, seen_completion = 0, r;
+
+	scan_ws(s);
+	if (s->p >= s->e || *s->p != '{')
+		return scan_value(s); /* not an object: no counts */
+	if ((r = scan_object_begin(s)))
+		return r < 0 ? -1 : 0;
+	do {
+		const char *k;
+		size_t n;
+
+		if (scan_key(s, &k, &n))
+			return -1;
+		if (!seen_prompt && KEY_IS(k, n, "prompt_tokens")) {
+			seen_prompt = 1;
+			r = scan_count(s, &f->prompt_tokens);
+		} else if (!seen_completion && KEY_IS(k, n, "completion_tokens")) {
+			seen_completion = 1;
+			r = scan_count(s, &f->completion_tokens);
+		} else {
+			r = scan_value(s);
+		}
+		if (r)
+			return -1;
+	} while (!(r = scan_next(s)));
+	return r < 0 ? -1 : 0;
+}
+
+static int scan_message(struct scan *s, struct fast_reply *f)
+{
+	int seen_content = 0, r;
+
+	if ((r = scan_object_begin(s)))
+		return -1; /* not an object, or no content */
+	do {
+		const char *k;
+		size_t n;
+
+		if (scan_key(s, &k, &n) || KEY_IS(k, n, "tool_calls"))
+			return -1;
+		if (!seen_content && KEY_IS(k, n, "content")) {
+			seen_content = 1;
+			/* content parts, a refusal, null: the tree */
+			if (scan_string(s, &f->text, NULL, NULL))
+				return -1;
+			f->has_content = 1;
+		} else if (scan_value(s)) {
+			return -1;
+		}
+	} while (!(r = scan_next(s)));
+	return r < 0 || !f->has_content ? -1 : 0;
+}
+
+static int scan_choice(struct scan *s, struct fast_reply *f)
+{
+	int seen_message = 0, seen_finish = 0, r;
+
+	if ((r = scan_object_begin(s)))
+		return -1;
+	do {
+		const char *k;
+		size_t n;
+
+		if (scan_key(s, &k, &n))
+			return -1;
+		if (!seen_message && KEY_IS(k, n, "message")) {
+			seen_message = 1;
+			r = scan_message(s, f);
+		} else if (!seen_finish && KEY_IS(k, n, "finish_reason")) {
+			seen_finish = 1;
+			scan_ws(s);
+			if (s->p < s->e && *s->p == '"') {
+				r = scan_string(s, &f->finish, NULL, NULL);
+				/* a NUL ends the tree's C string: the tree says what it keeps */
+				if (!r && memchr(f->finish.buf, '\0', f->finish.len))
+					r = -1;
+				f->has_finish = 1;
+			} else {
+				r = scan_value(s);
+			}
+		} else {
+			r = scan_value(s);
+		}
+		if (r)
+			return -1;
+	} while (!(r = scan_next(s)));
+	return r < 0 || !seen_message ? -1 : 0;
+}
+
+static int scan_choices(struct scan *s, struct fast_reply *f)
+{
+	if (scan_byte(s, '[') || scan_choice(s, f))
+		return -1;
+	/* the other choices are checked and skipped */
+	for (;;) {
+		scan_ws(s);
+		if (s->p >= s->e)
+			return -1;
+		if (*s->p++ == ']')
+			return 0;
+		if (s->p[-1] != ',' || scan_value(s))
+			return -1;
+	}
+}
+
+int chat_parse_reply_fast(const char *body, size_t len, struct target_reply *out)
+{
+	struct scan s = { body, body + len, 0 };
+	struct fast_reply f = { STRBUF_INIT, 0, STRBUF_INIT, 0, -1, -1 };
+	int seen_error = 0, seen_choices = 0, seen_usage = 0, r, ret = 1;
+
+	if (!body || !len || scan_object_begin(&s))
+		goto out;
+	do {
+		const char *k;
+		size_t n;
+
+		if (scan_key(&s, &k, &n))
+			goto out;
+		if (!seen_error && KEY_IS(k, n, "error")) {
+			/* an error object: the tree says what it holds */
+			seen_error = 1;
+			r = scan_literal(&s, "null", 4);
+		} else if (!seen_choices && KEY_IS(k, n, "choices")) {
+			seen_choices = 1;
+			r = scan_choices(&s, &f);
+		} else if (!seen_usage && KEY_IS(k, n, "usage")) {
+			seen_usage = 1;
+			r = scan_usage(&s, &f);
+		} else {
+			r = scan_value(&s);
+		}
+		if (r)
+			goto out;
+	} while (!(r = scan_next(&s)));
+	scan_ws(&s);
+	if (r < 0 || !seen_choices || s.p != s.e)
+		goto out;
+
+	target_reply_release(out);
+	out->output = strbuf_detach(&f.text, &out->output_len);
+	out->finish_reason = f.has_finish ? strbuf_detach(&f.finish, NULL) : NULL;
+	out->prompt_tokens = f.prompt_tokens;
+	out->completion_tokens = f.completion_tokens;
+	ret = 0;
+out:
+	strbuf_release(&f.text);
+	strbuf_release(&f.finish);
+	return ret;
+}
+
 /* concatenated "text" of an array of content parts into sb (NULs kept); -1 when a part has none */
 static int content_parts(struct strbuf *sb, const char *body, size_t len, const cJSON *root,
 			 const cJSON *arr)
@@ -322,8 +809,8 @@ static void add_error_message(struct strbuf *why, const cJSON *err)
 	target_add_untrusted(why, m->valuestring, strlen(m->valuestring), CHAT_MSG_MAX);
 }
 
-enum target_parse chat_parse_reply(const char *body, size_t len, struct target_reply *out,
-				   struct strbuf *why)
+enum target_parse chat_parse_reply_tree(const char *body, size_t len, struct target_reply *out,
+					struct strbuf *why)
 {
 	const cJSON *choices, *choice, *message, *content, *finish, *usage, *err;
 	const char *bad = NULL;
@@ -410,6 +897,14 @@ out_free_root:
 	cJSON_Delete(root);
 	/* every unusable chat reply is retried, as it always was */
 	return TARGET_REPLY_RETRY;
+}
+
+enum target_parse chat_parse_reply(const char *body, size_t len, struct target_reply *out,
+				   struct strbuf *why)
+{
+	if (!chat_parse_reply_fast(body, len, out))
+		return TARGET_REPLY_OK;
+	return chat_parse_reply_tree(body, len, out, why);
 }
 
 static enum target_parse chat_target_reply(const struct target *t, const char *body, size_t len,

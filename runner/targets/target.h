@@ -222,5 +222,13 @@ long target_token_count(const cJSON *obj, const char *name);
 enum target_parse chat_parse_reply(const char *body, size_t len, struct target_reply *out,
 				   struct strbuf *why);
 void chat_cache_key(const char *base_url, const char *body, int sample, char out[65]);
+/*
+ * chat_parse_reply's two readings, for the tests and the fuzzer: the single
+ * pass over the common shape (0 with out filled; 1 when the reply is not of
+ * that shape, out untouched) and the tree, which reads every reply
+ */
+int chat_parse_reply_fast(const char *body, size_t len, struct target_reply *out);
+enum target_parse chat_parse_reply_tree(const char *body, size_t len, struct target_reply *out,
+					struct strbuf *why);
 
 #endif

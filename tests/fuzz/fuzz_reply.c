@@ -8,6 +8,10 @@
  * body as cJSON does up to cJSON's end, and, when the string holds no NUL,
  * exactly as cJSON does; when the body holds no \u0000 the answer has no NUL.
  *
+ * The single pass of chat_parse_reply and the tree read every body alike:
+ * when the single pass takes a body, the tree gives the same answer (bytes
+ * and length), finish reason and token counts, and no tool calls.
+ *
  * Built by -DEG_FUZZ=ON (see README.md here); ./dev.sh fuzz runs it on its
  * seeds in corpus/reply/.
  */
@@ -21,6 +25,7 @@
 #include "gateway.h"
 #include "jsonutil.h"
 #include "strbuf.h"
+#include "target.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -46,6 +51,36 @@ static void check_strings(const char *text, size_t len, const cJSON *root, const
 		check_strings(text, len, root, c);
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* what the single pass reads, the tree reads the same */
+static void check_readings(const char *body, size_t size)
+{
+	struct target_reply fast, tree;
+	struct strbuf why = STRBUF_INIT;
+
+	target_reply_init(&fast);
+	target_reply_init(&tree);
+	if (!chat_parse_reply_fast(body, size, &fast)) {
+		if (chat_parse_reply_tree(body, size, &tree, &why) != TARGET_REPLY_OK)
+			abort();
+		if (fast.output_len != tree.output_len ||
+		    memcmp(fast.output, tree.output, fast.output_len + 1) ||
+		    !same_str(fast.finish_reason, tree.finish_reason) ||
+		    fast.prompt_tokens != tree.prompt_tokens ||
+		    fast.completion_tokens != tree.completion_tokens ||
+		    fast.tool_calls || tree.tool_calls || !same_str(fast.model, tree.model) ||
+		    fast.n_context || tree.n_context || fast.metadata || tree.metadata)
+			abort();
+	}
+	target_reply_release(&fast);
+	target_reply_release(&tree);
+	strbuf_release(&why);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct gw_request req;
@@ -59,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (root)
 		check_strings(body, size, root, root);
 	cJSON_Delete(root);
+	check_readings(body, size);
 	memset(&req, 0, sizeof(req));
 	rc = gw_parse_reply(&req, body, size);
 	if (rc == 0) {

@@ -1287,3 +1287,147 @@ Test(target, chat_bodies_are_written_as_the_tree_printed_them)
 	}
 	cr_expect_eq(n, 4 * 3 * 2 * 10);
 }
+
+/* ------------------------------------------------------------ chat replies in one pass */
+
+/* a body read by both readings: 1 when the single pass took it, after checking they agree */
+static int read_both(const char *body, size_t len)
+{
+	struct target_reply fast, tree;
+	struct strbuf why = STRBUF_INIT;
+	int taken;
+
+	target_reply_init(&fast);
+	target_reply_init(&tree);
+	taken = !chat_parse_reply_fast(body, len, &fast);
+	if (taken) {
+		cr_assert_eq(chat_parse_reply_tree(body, len, &tree, &why), TARGET_REPLY_OK,
+			     "%s: %s", body, why.buf);
+		cr_expect_eq(fast.output_len, tree.output_len, "%s", body);
+		cr_expect_eq(memcmp(fast.output, tree.output, tree.output_len + 1), 0, "%s", body);
+		if (tree.finish_reason)
+			cr_expect_str_eq(fast.finish_reason ? fast.finish_reason : "(null)",
+					 tree.finish_reason, "%s", body);
+		else
+			cr_expect_null(fast.finish_reason, "%s", body);
+		cr_expect_eq(fast.prompt_tokens, tree.prompt_tokens, "%s", body);
+		cr_expect_eq(fast.completion_tokens, tree.completion_tokens, "%s", body);
+		cr_expect_null(tree.tool_calls, "%s", body);
+	} else {
+		cr_expect_null(fast.output, "a body the single pass leaves is untouched: %s", body);
+	}
+	target_reply_release(&fast);
+	target_reply_release(&tree);
+	strbuf_release(&why);
+	return taken;
+}
+
+Test(chat_reply, the_single_pass_reads_as_the_tree_does)
+{
+	static const struct {
+		const char *body;
+		int taken;       /* the single pass reads it (else the tree) */
+		const char *text; /* the answer (NULs as \0; NULL: the tree's reading only) */
+		size_t len;
+		const char *finish;
+		long prompt, completion;
+	} bodies[] = {
+#define R(b, t, x, f, p, c) { b, t, x, sizeof(x) - 1, f, p, c }
+		R("{\"id\":\"x\",\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,"
+		  "\"message\":{\"role\":\"assistant\",\"content\":\"hello\",\"refusal\":null},"
+		  "\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,"
+		  "\"completion_tokens\":3,\"total_tokens\":15,\"prompt_tokens_details\":{\"cached_tokens\":0}},"
+		  "\"system_fingerprint\":null}", 1, "hello", "stop", 12, 3),
+		/* escapes, \u0000 with what follows, a surrogate pair, \u escapes upper and lower case */
+		R("{\"choices\":[{\"message\":{\"content\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\u00E9"
+		  "\\u0000e\\ud83d\\ude00\\u2028\"}}]}", 1,
+		  "a\"b\\c/d\b\f\n\r\t\xc3\xa9\xc3\xa9\0e\xf0\x9f\x98\x80\xe2\x80\xa8", NULL, -1, -1),
+		/* raw UTF-8 and bytes that are not UTF-8 are kept as they are */
+		R("{\"choices\":[{\"message\":{\"content\":\"\xe6\x97\xa5 \xff\xfe\"}}]}", 1,
+		  "\xe6\x97\xa5 \xff\xfe", NULL, -1, -1),
+		/* whitespace everywhere, keys in any order */
+		R(" \r\n\t{ \"usage\" : { \"completion_tokens\" : 7 , \"prompt_tokens\" : 0 } ,\n"
+		  "  \"choices\" : [ { \"finish_reason\" : \"length\" , \"message\" : { \"content\" : "
+		  "\"x\" , \"role\" : \"assistant\" } } , { \"message\" : { \"content\" : \"second\" } } ] ,"
+		  " \"error\" : null } \n", 1, "x", "length", 0, 7),
+		/* duplicate keys: the first counts, as in cJSON */
+		R("{\"choices\":[{\"message\":{\"content\":\"first\",\"content\":\"second\"},"
+		  "\"finish_reason\":\"stop\",\"finish_reason\":\"length\"}],\"choices\":[],"
+		  "\"usage\":{\"prompt_tokens\":1,\"prompt_tokens\":2},\"usage\":{\"completion_tokens\":9}}",
+		  1, "first", "stop", 1, -1),
+		R("{\"error\":null,\"error\":{\"message\":\"later\"},\"choices\":[{\"message\":"
+		  "{\"content\":\"ok\"},\"finish_reason\":null}],\"usage\":[1]}", 1, "ok", NULL, -1, -1),
+		/* counts that are not whole numbers: the tree reads them */
+		R("{\"choices\":[{\"message\":{\"content\":\"f\"}}],\"usage\":{\"prompt_tokens\":1.5e1,"
+		  "\"completion_tokens\":2}}", 0, "f", NULL, 15, 2),
+		R("{\"choices\":[{\"message\":{\"content\":\"f\"}}],\"usage\":{\"prompt_tokens\":3E0,"
+		  "\"completion_tokens\":-1}}", 0, "f", NULL, 3, -1),
+		R("{\"choices\":[{\"message\":{\"content\":\"f\"}}],\"usage\":{\"prompt_tokens\":\"3\","
+		  "\"completion_tokens\":null}}", 1, "f", NULL, -1, -1),
+		R("{\"choices\":[{\"message\":{\"content\":\"f\"}}],\"usage\":{\"prompt_tokens\":"
+		  "123456789012345,\"completion_tokens\":1234567890123456}}", 0, "f", NULL,
+		  123456789012345L, 1234567890123456L),
+		/* the shapes the tree reads: parts, refusal, tool calls, escaped keys, a lone surrogate */
+		R("{\"choices\":[{\"message\":{\"content\":[{\"text\":\"a\"},{\"text\":\"b\"}]}}]}",
+		  0, "ab", NULL, -1, -1),
+		R("{\"choices\":[{\"message\":{\"content\":null,\"refusal\":\"no\"}}]}", 0, "no", NULL,
+		  -1, -1),
+		R("{\"choices\":[{\"message\":{\"content\":\"\",\"tool_calls\":[{\"id\":\"c\",\"type\":"
+		  "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+		  "\"finish_reason\":\"tool_calls\"}]}", 0, "", "tool_calls", -1, -1),
+		R("{\"choices\":[{\"message\":{\"\\u0063ontent\":\"escaped key\"}}]}", 0,
+		  "escaped key", NULL, -1, -1),
+		R("{\"choices\":[{\"message\":{\"content\":\"ok\"}}]} trailing", 0, "ok", NULL, -1, -1),
+		/* not strict JSON, taken by cJSON: a leading zero */
+		R("{\"choices\":[{\"message\":{\"content\":\"ok\"}}],\"n\":01}", 0, "ok", NULL, -1, -1),
+		R("\xef\xbb\xbf{\"choices\":[{\"message\":{\"content\":\"bom\"}}]}", 0, "bom", NULL, -1, -1),
+		R("{\"choices\":[{\"message\":{\"content\":\"raw\ttab\"}}]}", 0, "raw\ttab", NULL, -1, -1),
+#undef R
+	};
+	/* what neither reads: the tree says why */
+	static const char *const bad[] = {
+		"{\"choices\":[{\"message\":{\"content\":\"\\ud800\"}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"\\udc00\"}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"a\\x\"}}]}",
+		"{\"choices\":[{\"message\":{\"content\":\"ok\"}}],}",
+		"{\"choices\":[{\"message\":{\"content\":\"ok\"}}]",
+		"{\"choices\":[{\"message\":{\"content\":\"ok}}]}",
+		"{\"choices\":[],\"usage\":{}}",
+		"{\"error\":{\"message\":\"quota\"},\"choices\":[{\"message\":{\"content\":\"ok\"}}]}",
+		"[{\"choices\":[{\"message\":{\"content\":\"ok\"}}]}]",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		struct target_reply r;
+		struct strbuf why = STRBUF_INIT;
+		size_t len = strlen(bodies[i].body);
+
+		cr_expect_eq(read_both(bodies[i].body, len), bodies[i].taken, "%s", bodies[i].body);
+		target_reply_init(&r);
+		cr_assert_eq(chat_parse_reply(bodies[i].body, len, &r, &why), TARGET_REPLY_OK,
+			     "%s: %s", bodies[i].body, why.buf);
+		cr_expect_eq(r.output_len, bodies[i].len, "%s", bodies[i].body);
+		cr_expect_eq(memcmp(r.output, bodies[i].text, bodies[i].len + 1), 0, "%s", bodies[i].body);
+		if (bodies[i].finish)
+			cr_expect_str_eq(r.finish_reason ? r.finish_reason : "(null)", bodies[i].finish);
+		else
+			cr_expect_null(r.finish_reason, "%s", bodies[i].body);
+		cr_expect_eq(r.prompt_tokens, bodies[i].prompt, "%s", bodies[i].body);
+		cr_expect_eq(r.completion_tokens, bodies[i].completion, "%s", bodies[i].body);
+		target_reply_release(&r);
+		strbuf_release(&why);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct target_reply r;
+		struct strbuf why = STRBUF_INIT;
+
+		cr_expect_eq(read_both(bad[i], strlen(bad[i])), 0, "%s", bad[i]);
+		target_reply_init(&r);
+		cr_expect_eq(chat_parse_reply(bad[i], strlen(bad[i]), &r, &why), TARGET_REPLY_RETRY,
+			     "%s", bad[i]);
+		cr_expect_gt(why.len, 0, "%s", bad[i]);
+		target_reply_release(&r);
+		strbuf_release(&why);
+	}
+}
