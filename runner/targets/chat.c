@@ -331,62 +331,6 @@ static int scan_byte(struct scan *s, int c)
 	return 0;
 }
 
-static int hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* the 4 hex digits at p (before e), -1 when they are not */
-static long scan_hex4(const char *p, const char *e)
-{
-	long v = 0;
-	int i;
-
-	if (e - p < 4)
-		return -1;
-	for (i = 0; i < 4; i++) {
-		int d = hex_digit((unsigned char)p[i]);
-
-		if (d < 0)
-			return -1;
-		v = v << 4 | d;
-	}
-	return v;
-}
-
-static void add_code_point(struct strbuf *out, unsigned long cp)
-{
-	char b[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		b[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (char)(0xc0 | cp >> 6);
-		b[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (char)(0xe0 | cp >> 12);
-		b[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		b[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		b[0] = (char)(0xf0 | cp >> 18);
-		b[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-		b[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-		b[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	strbuf_add(out, b, n);
-}
-
 /*
  * A string token (after whitespace): decoded into out (NULs kept) when out
  * is not NULL; *raw and *raw_len its bytes between the quotes when it has no
@@ -427,7 +371,7 @@ static int scan_string(struct scan *s, struct strbuf *out, const char **raw, siz
 		case 'r': cp = '\r'; break;
 		case 't': cp = '\t'; break;
 		case 'u':
-			cp = scan_hex4(s->p, s->e);
+			cp = json_hex4(s->p, s->e);
 			if (cp < 0 || (cp >= 0xdc00 && cp <= 0xdfff))
 				return -1;
 			s->p += 4;
@@ -435,7 +379,7 @@ static int scan_string(struct scan *s, struct strbuf *out, const char **raw, siz
 				/* a high surrogate: its low one must follow */
 				if (s->e - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u')
 					return -1;
-				lo = scan_hex4(s->p + 2, s->e);
+				lo = json_hex4(s->p + 2, s->e);
 				if (lo < 0xdc00 || lo > 0xdfff)
 					return -1;
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
@@ -446,7 +390,7 @@ static int scan_string(struct scan *s, struct strbuf *out, const char **raw, siz
 			return -1;
 		}
 		if (out)
-			add_code_point(out, (unsigned long)cp);
+			json_add_code_point(out, (unsigned long)cp);
 	}
 	if (raw) {
 		*raw = escaped ? NULL : start;

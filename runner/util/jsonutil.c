@@ -390,8 +390,7 @@ int jdoc_line(const struct jdoc *d, const cJSON *node)
 	return line_at(d->text, (size_t)(at - d->text), d->line_base);
 }
 
-/* the UTF-8 of code point cp */
-static void add_utf8(struct strbuf *out, unsigned long cp)
+void json_add_code_point(struct strbuf *out, unsigned long cp)
 {
 	if (cp < 0x80) {
 		strbuf_addch(out, (char)cp);
@@ -410,8 +409,7 @@ static void add_utf8(struct strbuf *out, unsigned long cp)
 	}
 }
 
-/* the 4 hex digits at p (e its end) as a number, -1 when they are not */
-static long hex4(const char *p, const char *e)
+long json_hex4(const char *p, const char *e)
 {
 	long v = 0;
 	int i;
@@ -473,18 +471,18 @@ static void decode_string(struct strbuf *out, const char *p, const char *e)
 				p = e;
 				break;
 			}
-			cp = hex4(p, e);
+			cp = json_hex4(p, e);
 			if (cp < 0)
 				cp = 0; /* as cJSON's parse_hex4 reads it */
 			p += 4;
 			if (cp >= 0xd800 && cp <= 0xdbff && e - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
-			    (lo = hex4(p + 2, e)) >= 0xdc00 && lo <= 0xdfff) {
+			    (lo = json_hex4(p + 2, e)) >= 0xdc00 && lo <= 0xdfff) {
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 				p += 6;
 			} else if (cp >= 0xd800 && cp <= 0xdfff) {
 				cp = 0xfffd;
 			}
-			add_utf8(out, (unsigned long)cp);
+			json_add_code_point(out, (unsigned long)cp);
 			break;
 		default:
 			strbuf_addch(out, p[-1]); /* " \\ / */

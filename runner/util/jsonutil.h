@@ -78,6 +78,10 @@ int jdoc_string_array(const struct jdoc *d, const cJSON *obj, const char *prefix
  */
 void json_string_bytes(struct strbuf *out, const char *text, size_t len, const cJSON *root,
 		       const cJSON *v);
+/* the UTF-8 of code point cp appended to out (a \uXXXX escape decoded) */
+void json_add_code_point(struct strbuf *out, unsigned long cp);
+/* the 4 hex digits at p (e the text's end) as a number, -1 when they are not */
+long json_hex4(const char *p, const char *e);
 /* whether text (len bytes) holds a \u0000 escape or a NUL byte, so that some string may hold a NUL */
 int json_text_has_nul(const char *text, size_t len);
 
