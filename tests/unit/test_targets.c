@@ -1,7 +1,9 @@
 /*
  * targets: the JSON Pointer resolver with its wildcard, the http target's
  * response map and request templates, loading targets from the config
- * (located errors, secrets), and the chat target's request as it always was.
+ * (located errors, secrets), the chat target's request as it always was (written
+ * without a tree, byte for byte what the tree printed) and its replies read in
+ * one pass as the tree reads them.
  */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
