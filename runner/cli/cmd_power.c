@@ -10,7 +10,8 @@
  * decided by regression_blocks(), the decision the gate itself makes
  * (runner/gates/power.c, flip confirmation included). A
  * drop of D points lowers each case's rate in proportion to it, so the mean
- * pass rate falls by D points.
+ * pass rate falls by D points. --json prints the same figures as one JSON
+ * object (docs/commands.md).
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "error.h"
 #include "gate.h"
 #include "history.h"
+#include "jsonw.h"
 #include "power.h"
 #include "regression.h"
 #include "rng.h"
@@ -31,10 +33,11 @@
 
 static const char usage[] =
 	"usage: evalgate power [--drop 2,5,10] [--n N] [--prs 1000] [--seed S] [--runs K] "
-	"[--target NAME] [--config FILE] [--history FILE]";
+	"[--target NAME] [--json] [--config FILE] [--history FILE]";
 
 #define POWER_TARGET 0.8
 #define POWER_MAX_N 100000
+#define POWER_MAX_DROPS 16
 
 struct power_opts {
 	const char *drop;         /* --drop: points, comma-separated */
@@ -43,6 +46,22 @@ struct power_opts {
 	long seed;                /* --seed */
 	long runs;                /* --runs: the last K complete runs */
 	const char *target;       /* --target; NULL: the config's */
+	int json;                 /* --json: one JSON object */
+};
+
+/* the simulated figures, printed as text or JSON */
+struct power_result {
+	size_t m, n;              /* cases with a rate; cases per simulated PR */
+	size_t runs;              /* complete runs the rates come from */
+	double mean_p;            /* the mean case pass rate */
+	long no_change;           /* unchanged PRs blocked */
+	size_t n_drops;
+	struct power_drop {
+		double points;        /* the drop, in points */
+		long blocked;         /* PRs with that drop blocked */
+		size_t n80;           /* the n that reaches 80% power; 0: the mean is under
+					 the drop, or not even at POWER_MAX_N */
+	} drops[POWER_MAX_DROPS];
 };
 
 static void print_rate(const char *what, long k, long prs)
@@ -68,6 +87,138 @@ static const struct regression_gate *gate_settings(const struct cmd_ctx *ctx,
 	return dflt;
 }
 
+/* the power against a drop of points, and the n that reaches POWER_TARGET (doubling n) */
+static void simulate_drop(const struct regression_gate *rg, const double *p, size_t m,
+			  double mean_p, size_t n, long prs, struct eg_rng *rng, double points,
+			  struct power_drop *out)
+{
+	double d = points / 100;
+	long blocked;
+	size_t nn;
+
+	out->points = points;
+	out->n80 = 0;
+	out->blocked = blocked = power_simulate(rg, p, m, d, mean_p, n, prs, rng);
+	if (d > mean_p)
+		return;
+	for (nn = n; (double)blocked < POWER_TARGET * (double)prs && nn < POWER_MAX_N;) {
+		nn = nn * 2 > POWER_MAX_N ? POWER_MAX_N : nn * 2;
+		blocked = power_simulate(rg, p, m, d, mean_p, nn, prs, rng);
+	}
+	if ((double)blocked >= POWER_TARGET * (double)prs)
+		out->n80 = nn;
+}
+
+static void print_text(const struct regression_gate *rg, const struct power_opts *o,
+		       const struct power_result *r)
+{
+	size_t i;
+
+	printf("regression gate: ");
+	if (rg->has_alpha)
+		printf("alpha %g", rg->alpha);
+	if (rg->has_max_new_failures)
+		printf("%smax_new_failures %ld", rg->has_alpha ? ", " : "", rg->max_new_failures);
+	if (rg->confirm.max_asks)
+		printf(", flip confirmation (max_asks %d, max_extra_calls %g)", rg->confirm.max_asks,
+		       rg->confirm.max_extra_calls);
+	printf("\ncase pass rates: %zu cases from %zu complete run%s of target %s, mean %.1f%%\n",
+	       r->m, r->runs, r->runs == 1 ? "" : "s", o->target, 100 * r->mean_p);
+	printf("simulated: %ld PRs of %zu cases each, seed %ld\n", o->prs, r->n, o->seed);
+	print_rate("no change:     false-block rate", r->no_change, o->prs);
+	putchar('\n');
+	for (i = 0; i < r->n_drops; i++) {
+		const struct power_drop *dr = &r->drops[i];
+		char what[64];
+
+		snprintf(what, sizeof(what), "drop %4g pts: power", dr->points);
+		print_rate(what, dr->blocked, o->prs);
+		if (dr->points / 100 > r->mean_p)
+			printf("; the mean pass rate is under %g points\n", dr->points);
+		else if (dr->n80)
+			printf("; 80%% power by n = %zu\n", dr->n80);
+		else
+			printf("; under 80%% power even at n = %d\n", POWER_MAX_N);
+	}
+}
+
+/* "key": {"blocked", "prs", "rate", "lo", "hi"} */
+static void json_rate(struct jsonw *w, long k, long prs)
+{
+	double lo, hi;
+
+	wilson95(k, prs, &lo, &hi);
+	jsonw_member_int(w, "blocked", k);
+	jsonw_member_int(w, "prs", prs);
+	jsonw_member_num(w, "rate", (double)k / (double)prs);
+	jsonw_member_num(w, "lo", lo);
+	jsonw_member_num(w, "hi", hi);
+}
+
+static void print_json(const struct regression_gate *rg, const struct power_opts *o,
+		       const struct power_result *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct jsonw w;
+	size_t i;
+
+	jsonw_init(&w, &sb, 0);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "gate");
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "alpha");
+	if (rg->has_alpha)
+		jsonw_num(&w, rg->alpha);
+	else
+		jsonw_null(&w);
+	jsonw_key(&w, "max_new_failures");
+	if (rg->has_max_new_failures)
+		jsonw_int(&w, rg->max_new_failures);
+	else
+		jsonw_null(&w);
+	jsonw_key(&w, "confirm");
+	if (rg->confirm.max_asks) {
+		jsonw_object_begin(&w);
+		jsonw_member_int(&w, "max_asks", rg->confirm.max_asks);
+		jsonw_member_num(&w, "max_extra_calls", rg->confirm.max_extra_calls);
+		jsonw_object_end(&w);
+	} else {
+		jsonw_bool(&w, 0);
+	}
+	jsonw_object_end(&w);
+	jsonw_member_str(&w, "target", o->target);
+	jsonw_member_int(&w, "runs", (long long)r->runs);
+	jsonw_member_int(&w, "cases", (long long)r->m);
+	jsonw_member_num(&w, "mean_pass_rate", r->mean_p);
+	jsonw_member_int(&w, "n", (long long)r->n);
+	jsonw_member_int(&w, "prs", o->prs);
+	jsonw_member_int(&w, "seed", o->seed);
+	jsonw_key(&w, "no_change");
+	jsonw_object_begin(&w);
+	json_rate(&w, r->no_change, o->prs);
+	jsonw_object_end(&w);
+	jsonw_key(&w, "drops");
+	jsonw_array_begin(&w);
+	for (i = 0; i < r->n_drops; i++) {
+		const struct power_drop *dr = &r->drops[i];
+
+		jsonw_object_begin(&w);
+		jsonw_member_num(&w, "drop", dr->points);
+		json_rate(&w, dr->blocked, o->prs);
+		jsonw_key(&w, "n_for_80");
+		if (dr->n80)
+			jsonw_int(&w, (long long)dr->n80);
+		else
+			jsonw_null(&w);
+		jsonw_object_end(&w);
+	}
+	jsonw_array_end(&w);
+	jsonw_object_end(&w);
+	strbuf_addch(&sb, '\n');
+	fputs(sb.buf, stdout);
+	strbuf_release(&sb);
+}
+
 static int parse_drops(const char *s, double *drops, size_t max, size_t *n)
 {
 	char *copy = xstrdup(s), *tok, *save = NULL, *end;
@@ -90,7 +241,7 @@ static int parse_drops(const char *s, double *drops, size_t max, size_t *n)
 
 int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct power_opts o = { "2,5,10", 0, 1000, 1, 5, NULL };
+	struct power_opts o = { "2,5,10", 0, 1000, 1, 5, NULL, 0 };
 	const struct option opts[] = {
 		OPT_STRING_(0, "drop", &o.drop, "D,...", "drops in points to estimate power for (default 2,5,10)"),
 		OPT_INT_(0, "n", &o.n, "N", "cases per simulated PR (default: the cases with a rate)", 1, POWER_MAX_N),
@@ -98,6 +249,7 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_INT_(0, "seed", &o.seed, "S", "seed of the simulation (default 1)", 0, 2147483647),
 		OPT_INT_(0, "runs", &o.runs, "K", "pool the target's last K complete runs (default 5)", 1, 1000),
 		OPT_STRING_(0, "target", &o.target, "NAME", "the target (default: the config's)"),
+		OPT_FLAG_(0, "json", &o.json, "print one JSON object with the same figures"),
 		OPT_END_(),
 	};
 	struct power_rates cr;
@@ -105,12 +257,13 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 	const struct regression_gate *rg;
 	struct gates gs;
 	struct eg_rng rng;
-	double drops[16], *p = NULL, mean_p = 0;
+	struct power_result res;
+	double drops[POWER_MAX_DROPS], *p = NULL, mean_p = 0;
 	size_t n_drops, i, m, n;
 	int nops, rc = EG_EXIT_USAGE;
-	long blocked;
 
 	memset(&gs, 0, sizeof(gs));
+	memset(&res, 0, sizeof(res));
 	power_rates_init(&cr);
 	nops = cmd_start(ctx, argc, argv, opts, usage);
 	if (nops < 0) {
@@ -149,43 +302,19 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 	p = power_rates_values(&cr, &mean_p);
 	n = o.n ? (size_t)o.n : m;
 
-	printf("regression gate: ");
-	if (rg->has_alpha)
-		printf("alpha %g", rg->alpha);
-	if (rg->has_max_new_failures)
-		printf("%smax_new_failures %ld", rg->has_alpha ? ", " : "", rg->max_new_failures);
-	if (rg->confirm.max_asks)
-		printf(", flip confirmation (max_asks %d, max_extra_calls %g)", rg->confirm.max_asks,
-		       rg->confirm.max_extra_calls);
-	printf("\ncase pass rates: %zu cases from %zu complete run%s of target %s, mean %.1f%%\n",
-	       m, cr.runs, cr.runs == 1 ? "" : "s", o.target, 100 * mean_p);
-	printf("simulated: %ld PRs of %zu cases each, seed %ld\n", o.prs, n, o.seed);
+	res.m = m;
+	res.n = n;
+	res.runs = cr.runs;
+	res.mean_p = mean_p;
 	eg_rng_init(&rng, (unsigned long long)o.seed);
-	blocked = power_simulate(rg, p, m, 0, mean_p, n, o.prs, &rng);
-	print_rate("no change:     false-block rate", blocked, o.prs);
-	putchar('\n');
-	for (i = 0; i < n_drops; i++) {
-		double d = drops[i] / 100;
-		char what[64];
-		size_t nn;
-
-		snprintf(what, sizeof(what), "drop %4g pts: power", drops[i]);
-		blocked = power_simulate(rg, p, m, d, mean_p, n, o.prs, &rng);
-		print_rate(what, blocked, o.prs);
-		if (d > mean_p) {
-			printf("; the mean pass rate is under %g points\n", drops[i]);
-			continue;
-		}
-		/* the n that reaches POWER_TARGET: double n until the power does */
-		for (nn = n; (double)blocked < POWER_TARGET * (double)o.prs && nn < POWER_MAX_N;) {
-			nn = nn * 2 > POWER_MAX_N ? POWER_MAX_N : nn * 2;
-			blocked = power_simulate(rg, p, m, d, mean_p, nn, o.prs, &rng);
-		}
-		if ((double)blocked >= POWER_TARGET * (double)o.prs)
-			printf("; 80%% power by n = %zu\n", nn);
-		else
-			printf("; under 80%% power even at n = %d\n", POWER_MAX_N);
-	}
+	res.no_change = power_simulate(rg, p, m, 0, mean_p, n, o.prs, &rng);
+	res.n_drops = n_drops;
+	for (i = 0; i < n_drops; i++)
+		simulate_drop(rg, p, m, mean_p, n, o.prs, &rng, drops[i], &res.drops[i]);
+	if (o.json)
+		print_json(rg, &o, &res);
+	else
+		print_text(rg, &o, &res);
 	rc = EG_EXIT_OK;
 out:
 	free(p);

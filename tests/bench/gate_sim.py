@@ -11,15 +11,46 @@ three regression gates side by side, so one pair of runs judges all three
 configurations (the default gate's confirmation re-asks are made in the
 candidate run and counted: the calls column is the candidate's calls over one
 run's, averaged over the PRs). The same baseline run serves one no-change candidate and one
-candidate per drop; a drop of D points lowers the pass probability of the
-most reliable cases (each to 0, the last one partly) until the expected pass
-rate is D points lower.
+candidate per drop. A drop of D points lowers the expected pass rate by D
+points, in one of two ways (--drop-model): "top" (the default) lowers the
+pass probability of the most reliable cases (each to 0, the last one partly),
+cases that broke; "spread" lowers every case's in proportion to it
+(p' = p - D p / mean p), the model `evalgate power` simulates.
 
 Suites: het (70% of cases p=.98, 20% p=.8, 10% p=.5) and neardet (95% p=1,
 5% p=.8). Rates are printed with Wilson 95% intervals.
 
+--check-power checks `evalgate power` against the measured rates. For each
+(suite, n) cell it first makes a history of R complete runs (--power-runs,
+default 20) of the same target against the no-change mock, each at
+`--repeat 1` as the baseline runs are made, then runs `evalgate power --json
+--runs R --n N --prs P --seed S --drop D,...` on it (P: --power-prs, default
+2000) once per gate configuration it models, with a config whose first
+regression gate is that configuration: the default gate (with flip
+confirmation) and `"confirm": false`. After the PRs it prints, per drop and
+configuration, the measured rate and power's estimate, each with its Wilson
+95% interval, and `agrees` when the two intervals overlap; it exits 1 when
+any does not. The drops are compared only under --drop-model spread (power
+models no other); the no-change false-block rate is compared under either.
+
+Why overlap: both figures are estimates, the measured one from --prs PRs
+and power's from P simulated PRs on rates that are themselves estimated
+from R runs (an error its interval does not show), so equality is not to be
+expected; what the check looks for is a model that is wrong (a different
+drop, confirmation re-asked another way, errors or min_paired the model
+leaves out), which moves the estimate beyond both intervals. Overlap of
+two 95% intervals is a lenient test (a difference is flagged at about the
+0.6% level when the intervals are of equal width), so a flag means a real
+difference, not chance. The bias R runs bring: a case's rate estimated from
+R Bernoulli draws under-estimates its flakiness by a factor (1 - 1/R) on
+average (E[p^(1 - p^)] = p(1 - p)(1 - 1/R)), and a case with p = .98 passes
+all of R = 20 runs two times in three, so power sees it as never flipping:
+power's false-block rate leans low, by more the fewer the runs.
+
     tests/bench/gate_sim.py [--build DIR] [--prs N] [--n 100,500]
                             [--suites het,neardet] [--drops 5,2] [--seed S]
+                            [--drop-model top|spread] [--check-power]
+                            [--power-runs R] [--power-prs P]
 """
 import argparse
 import json
@@ -67,6 +98,20 @@ def dropped(ps, points):
         out[i] -= d
         left -= d
     return out
+
+
+def spread(ps, points):
+    """ps each lowered in proportion to it, so the mean is `points` lower (as evalgate power)"""
+    mean = sum(ps) / len(ps)
+    d = points / 100.0
+    return [p - d * p / mean for p in ps] if mean > 0 else list(ps)
+
+
+DROP_MODELS = {"top": dropped, "spread": spread}
+
+# the configurations `evalgate power` is checked for, each the first regression gate of its
+# config (power reads that one)
+POWER_GATES = ["default", "no-confirm"]
 
 
 def wilson(k, n, z=1.96):
@@ -126,6 +171,12 @@ def write_config(path, gates):
         json.dump(cfg, f)
 
 
+def env_for(url):
+    env = dict(os.environ, EVALGATE_BASE_URL=url, EVALGATE_API_KEY="sk-sim")
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    return env
+
+
 class Runner:
     def __init__(self, evalgate, tmp, suite):
         self.evalgate, self.tmp, self.suite = evalgate, tmp, suite
@@ -135,12 +186,11 @@ class Runner:
         write_config(self.base_cfg, [])
         write_config(self.cand_cfg, [dict(g, name=name) for name, g in GATES])
 
-    def run(self, cfg, url, extra):
+    def run(self, cfg, url, extra, db=None):
         id_file = os.path.join(self.tmp, "run.id")
-        env = dict(os.environ, EVALGATE_BASE_URL=url, EVALGATE_API_KEY="sk-sim")
-        env.pop("GITHUB_STEP_SUMMARY", None)
+        env = env_for(url)
         r = subprocess.run([self.evalgate, "run", "--config", cfg, "--suite", self.suite,
-                            "--history", self.db, "--no-cache", "-q", "--color", "never",
+                            "--history", db or self.db, "--no-cache", "-q", "--color", "never",
                             "--run-id-file", id_file] + extra,
                            env=env, cwd=self.tmp, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, text=True)
@@ -166,12 +216,56 @@ class Runner:
             sys.exit("missing gates in run %s: %s" % (run_id, sorted(out)))
         return out
 
+    def power(self, url, runs, n, prs, seed, drops):
+        """{gate name: evalgate power's JSON} from a history of `runs` no-change runs"""
+        db = os.path.join(self.tmp, "power.db")
+        for _ in range(runs):
+            self.run(self.base_cfg, url, ["--repeat", "1"], db)
+        out = {}
+        for name in POWER_GATES:
+            cfg = os.path.join(self.tmp, "power-%s.json" % name)
+            write_config(cfg, [dict(dict(GATES)[name], name=name)])
+            r = subprocess.run([self.evalgate, "power", "--config", cfg, "--history", db,
+                                "--runs", str(runs), "--n", str(n), "--prs", str(prs),
+                                "--seed", str(seed), "--drop", ",".join("%g" % d for d in drops),
+                                "--json"],
+                               env=env_for(url), cwd=self.tmp, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+            if r.returncode != 0:
+                sys.exit("evalgate power exited %d: %s" % (r.returncode, r.stderr))
+            out[name] = json.loads(r.stdout)
+            if out[name]["runs"] != runs or out[name]["cases"] != n:
+                sys.exit("evalgate power read %d runs of %d cases, not %d of %d"
+                         % (out[name]["runs"], out[name]["cases"], runs, n))
+        return out
+
     def confirm_calls(self, run_id):
         con = sqlite3.connect(self.db)
         row = con.execute("select coalesce(confirm_calls, 0) from runs where id = ?",
                           (run_id,)).fetchone()
         con.close()
         return row[0]
+
+
+def check_power(kind, n, a, drops, counts, est):
+    """print the measured rates beside evalgate power's; the number that disagree"""
+    bad = 0
+    print("%-8s %5s %5s %-11s %-22s %-22s %s" % ("power", "n", "drop", "gate", "measured",
+                                                 "evalgate power", "verdict"), flush=True)
+    for k, d in enumerate(drops):
+        for name in POWER_GATES:
+            if d and a.drop_model != "spread":
+                continue
+            p, lo, hi = wilson(counts[(d, name)], a.prs)
+            e = est[name]["drops"][k - 1] if d else est[name]["no_change"]
+            ok = lo <= e["hi"] and e["lo"] <= hi
+            bad += not ok
+            print("%-8s %5d %5g %-11s %5.1f%% [%4.1f, %4.1f]  %5.1f%% [%4.1f, %4.1f]  %s"
+                  % (kind, n, d, name, 100 * p, 100 * lo, 100 * hi, 100 * e["rate"],
+                     100 * e["lo"], 100 * e["hi"], "agrees" if ok else "DISAGREES"), flush=True)
+    print("# %s n=%d: evalgate power from %d no-change runs, %d simulated PRs, seed %d"
+          % (kind, n, a.power_runs, a.power_prs, a.seed), flush=True)
+    return bad
 
 
 def main():
@@ -182,7 +276,19 @@ def main():
     ap.add_argument("--suites", default="het,neardet")
     ap.add_argument("--drops", default="5,2", help="points of expected pass rate (power)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--drop-model", choices=sorted(DROP_MODELS), default="top",
+                    help="top: the most reliable cases break; spread: every case in proportion")
+    ap.add_argument("--check-power", action="store_true",
+                    help="check evalgate power's estimates against the measured rates")
+    ap.add_argument("--power-runs", type=int, default=20,
+                    help="no-change runs in the history evalgate power reads (default 20)")
+    ap.add_argument("--power-prs", type=int, default=2000,
+                    help="evalgate power --prs (default 2000)")
     a = ap.parse_args()
+    if a.power_runs < 1 or a.power_prs < 10:
+        ap.error("--power-runs must be at least 1 and --power-prs at least 10")
+    drop = DROP_MODELS[a.drop_model]
+    disagree = 0
     # SIGTERM unwinds like Ctrl-C: the mocks are stopped, the directory removed
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     build = os.path.abspath(a.build)
@@ -202,11 +308,15 @@ def main():
                 suite = write_suite(tmp, n)
                 runner = Runner(evalgate, tmp, suite)
                 for k, d in enumerate(drops):
-                    mocks.append(Mock(mock, tmp, "m%d" % k, dropped(ps, d) if d else ps,
+                    mocks.append(Mock(mock, tmp, "m%d" % k, drop(ps, d) if d else ps,
                                       a.seed * 1000 + k))
                 counts = {(d, name): 0 for d in drops for name, _ in GATES}
                 extra = {d: 0 for d in drops}
                 t0 = time.time()
+                est = None
+                if a.check_power:
+                    est = runner.power(mocks[0].url, a.power_runs, n, a.power_prs, a.seed,
+                                       drops[1:])
                 for _ in range(a.prs):
                     if os.path.exists(runner.db):
                         os.unlink(runner.db)
@@ -228,10 +338,16 @@ def main():
                 print("# %s n=%d: %d PRs, %d runs in %.0f s" % (kind, n, a.prs,
                                                              a.prs * len(mocks) + a.prs, secs),
                       flush=True)
+                if est:
+                    disagree += check_power(kind, n, a, drops, counts, est)
             finally:
                 for m in mocks:
                     m.stop()
                 shutil.rmtree(tmp, ignore_errors=True)
+    if disagree:
+        print("# evalgate power disagrees with the measured rates in %d row%s"
+              % (disagree, "" if disagree == 1 else "s"), flush=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

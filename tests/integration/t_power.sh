@@ -43,9 +43,34 @@ expect_eq "seeded: the same estimates" "$(cat first.txt)" "$(cat "$T/out")"
 expect_rc "another seed" 0 power --drop 5,50 --prs 300 --seed 8
 expect_eq "another seed, other draws" "1" "$(cmp -s first.txt "$T/out" || echo 1)"
 
+# --json: the same figures as the text of the same seed, as one JSON object
+expect_rc "power --json, the same seed" 0 power --drop 5,50 --prs 300 --seed 7 --json
+expect_eq "--json: the text's figures" \
+	"$(sed -n -e 's/^case pass rates: \([0-9]*\) cases from \([0-9]*\) complete runs of target \([^ ]*\), mean \([0-9.]*\)%$/\1|\2|\3|\4/p' \
+		-e 's/^simulated: \([0-9]*\) PRs of \([0-9]*\) cases each, seed \([0-9]*\)$/\1|\2|\3/p' \
+		-e 's/^no change: *false-block rate \([0-9.]*\)% (95% CI \([0-9.]*\)%..\([0-9.]*\)%, \([0-9]*\) of.*/\1|\2|\3|\4/p' \
+		-e 's/^drop *\([0-9]*\) pts: power \([0-9.]*\)% (95% CI \([0-9.]*\)%..\([0-9.]*\)%, \([0-9]*\) of [0-9]* PRs); 80% power by n = \([0-9]*\)$/\1|\2|\3|\4|\5|\6/p' first.txt)" \
+	"$(python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+pc = lambda x: "%.1f" % (100 * x)
+r = lambda o: [pc(o["rate"]), pc(o["lo"]), pc(o["hi"]), str(o["blocked"])]
+print("|".join([str(j["cases"]), str(j["runs"]), j["target"], pc(j["mean_pass_rate"])]))
+print("|".join([str(j["prs"]), str(j["n"]), str(j["seed"])]))
+print("|".join(r(j["no_change"])))
+for d in j["drops"]:
+    print("|".join(["%g" % d["drop"]] + r(d) + [str(d["n_for_80"])]))
+' "$T/out")"
+expect_eq "--json: the gate's settings" '{"alpha": 0.1, "max_new_failures": null, "confirm": {"max_asks": 2, "max_extra_calls": 0.25}}|300' \
+	"$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(json.dumps(j["gate"]) + "|" + str(j["no_change"]["prs"]))' "$T/out")"
+
 write_config strict.json '[{"metric":"regression","max_new_failures":0}]'
 expect_rc "a max_new_failures gate" 0 "$EG_BIN" power --config strict.json --history "$T/h.db" --drop 5 --prs 300
 expect_grep "its settings" "^regression gate: max_new_failures 0$" "$T/out"
+expect_rc "the max_new_failures gate as JSON" 0 "$EG_BIN" power --config strict.json --history "$T/h.db" --drop 5 --prs 300 --json
+expect_eq "--json: no alpha, no confirmation" '{"alpha": null, "max_new_failures": 0, "confirm": false}' \
+	"$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["gate"]))' "$T/out")"
+expect_rc "max_new_failures gate, text again" 0 "$EG_BIN" power --config strict.json --history "$T/h.db" --drop 5 --prs 300
 fb=$(sed -n 's/^no change: *false-block rate \([0-9]*\).*/\1/p' "$T/out")
 expect_eq "max_new_failures 0 blocks most unchanged PRs on a flaky suite" "1" "$([ "$fb" -ge 50 ] && echo 1)"
 
