@@ -1673,7 +1673,7 @@ int gateway_poll_fds(struct gateway *gw, int timeout_ms, struct pollfd *extra, s
 		     void (*done)(struct gw_request *req, void *arg), void *arg)
 {
 	double deadline = timeout_ms < 0 ? -1 : now_s() + timeout_ms / 1000.0;
-	int extra_ready = 0;
+	int extra_ready = 0, waited = 0;
 
 	if (n_extra) {
 		XGROW(gw->pfds, n_extra + 1, gw->alloc_pfds);
@@ -1693,9 +1693,11 @@ int gateway_poll_fds(struct gateway *gw, int timeout_ms, struct pollfd *extra, s
 		if (gw->done.head || extra_ready || atomic_exchange(&gw->woken, 0))
 			break;
 		t = now_s();
-		if (deadline >= 0 && t >= deadline)
+		/* past the deadline, one look at the sockets all the same: a zero timeout still serves them */
+		if (deadline >= 0 && t >= deadline && waited)
 			break;
-		wait = deadline < 0 ? GW_IDLE_WAIT_MS : (int)ceil((deadline - t) * 1000);
+		wait = deadline < 0 ? GW_IDLE_WAIT_MS : t >= deadline ? 0
+			: (int)ceil((deadline - t) * 1000);
 		next = next_timer(gw);
 		if (next >= 0) {
 			int w = next <= t ? 0 : (int)ceil((next - t) * 1000);
@@ -1704,6 +1706,7 @@ int gateway_poll_fds(struct gateway *gw, int timeout_ms, struct pollfd *extra, s
 				wait = w;
 		}
 		extra_ready = wait_events(gw, wait, n_extra);
+		waited = 1;
 	}
 	return hand_back(gw, done, arg);
 }
