@@ -4,7 +4,8 @@
  * A request is always in exactly one place: the ready queue (FIFO), a slot
  * (running), the retry timer list (sorted by not_before) or the done list
  * (finished, handed back at the end of gateway_poll()). The lists are linked
- * through req->next. Slots own the easy handles; connections live in the
+ * through req->next. Transfers are driven by curl_multi_socket_action on
+ * the sockets an epoll set finds ready and on curl's timer ("event loop"). Slots own the easy handles; connections live in the
  * multi handle's cache, so a slot's next transfer reuses a warm connection.
  *
  * A slot's header list is a copy of one route's fixed headers (the
@@ -20,6 +21,7 @@
 
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -30,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +62,8 @@
 #define GW_PIECE_MIN 8           /* shortest piece of a secret redacted from errors */
 #define GW_MAX_SECRETS 16        /* route secrets redacted from a reply's message */
 #define GW_BYTES_PER_TOKEN 4     /* a request's tokens, estimated from its body for tpm */
+#define GW_MAX_EVENTS 128        /* descriptors served per epoll_wait */
+#define GW_IDLE_WAIT_MS 1000     /* longest sleep of gateway_poll(-1) between checks */
 
 static const char auth_prefix[] = "Authorization: Bearer ";
 
@@ -93,6 +99,13 @@ struct gw_slot {
 	struct gw_slot *next_free;       /* free-slot stack */
 };
 
+
+/* a socket of curl's in the epoll set, indexed by its descriptor */
+struct gw_fd {
+	uint32_t curl;                   /* EPOLLIN/EPOLLOUT curl asked for, 0: none */
+	uint32_t in_set;                 /* events registered in the epoll set, 0: not in it */
+	uint32_t gen;                    /* bumped at each registration: tells stale events apart */
+};
 
 /* one pool of requests: its queue, what runs and its adaptive limit */
 struct gw_pool_state {
@@ -130,6 +143,14 @@ struct gateway {
 	size_t outstanding;
 	size_t connections;              /* opened so far (CURLINFO_NUM_CONNECTS summed) */
 	atomic_int woken;                /* set by gateway_wakeup() */
+
+	int epfd;                        /* the epoll set: curl's sockets and wakefd */
+	int wakefd;                      /* eventfd written by gateway_wakeup() */
+	double curl_due;                 /* monotonic time curl's timer fires (0: at once), -1: none */
+	struct gw_fd *fds;               /* indexed by descriptor */
+	size_t alloc_fds;
+	struct pollfd *pfds;             /* the epoll descriptor, then the caller's (gateway_poll_fds) */
+	size_t alloc_pfds;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -668,6 +689,140 @@ int gateway_pool_limit(const struct gateway *gw, enum gw_pool pool)
 	return gw->pools[pool].rl.limit;
 }
 
+/* ------------------------------------------------------------ event loop */
+
+/*
+ * One epoll set holds curl's sockets (CURLMOPT_SOCKETFUNCTION says which and
+ * for what) and the wake-up eventfd; curl's timer (CURLMOPT_TIMERFUNCTION)
+ * bounds the wait, and only the sockets that are ready are handed to
+ * curl_multi_socket_action. Level-triggered: a socket curl did not drain is
+ * reported again. An event carries its descriptor and the registration's
+ * generation, so one left over from a descriptor closed and reused since is
+ * told apart and dropped.
+ *
+ * The caller's descriptors (gateway_poll_fds: exec workers' pipes) are not
+ * registered: their owner closes and reopens them between calls, and a
+ * descriptor closed and reused under the same number would silently leave
+ * the set. They are polled together with the epoll descriptor instead, one
+ * poll() a turn over a handful of pipes.
+ */
+
+static struct gw_fd *fd_state(struct gateway *gw, int fd)
+{
+	size_t old = gw->alloc_fds;
+
+	if ((size_t)fd >= old) {
+		XGROW(gw->fds, (size_t)fd + 1, gw->alloc_fds);
+		memset(gw->fds + old, 0, (gw->alloc_fds - old) * sizeof(*gw->fds));
+	}
+	return &gw->fds[fd];
+}
+
+/* bring fd's registration in the epoll set in line with what curl and the caller want */
+static void fd_sync(struct gateway *gw, int fd)
+{
+	struct gw_fd *f = fd_state(gw, fd);
+	uint32_t want = f->curl;
+	struct epoll_event ev;
+	int op;
+
+	if (want == f->in_set)
+		return;
+	if (!want) {
+		/* fails harmlessly when the descriptor was closed already */
+		epoll_ctl(gw->epfd, EPOLL_CTL_DEL, fd, NULL);
+		f->in_set = 0;
+		return;
+	}
+	op = f->in_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (op == EPOLL_CTL_ADD)
+		f->gen++;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.u64 = (uint64_t)f->gen << 32 | (uint32_t)fd;
+	/* curl closes through its socket callback, but should one slip by: add or modify anyway */
+	if (epoll_ctl(gw->epfd, op, fd, &ev) && op == EPOLL_CTL_MOD && errno == ENOENT) {
+		f->gen++;
+		ev.data.u64 = (uint64_t)f->gen << 32 | (uint32_t)fd;
+		epoll_ctl(gw->epfd, EPOLL_CTL_ADD, fd, &ev);
+	} else if (op == EPOLL_CTL_ADD && errno == EEXIST) {
+		epoll_ctl(gw->epfd, EPOLL_CTL_MOD, fd, &ev);
+	}
+	f->in_set = want;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: what curl waits for on s */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct gateway *gw = userp;
+	uint32_t ev = 0;
+
+	(void)easy;
+	(void)socketp;
+	if (s < 0)
+		return 0;
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		ev |= EPOLLIN;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		ev |= EPOLLOUT;
+	fd_state(gw, s)->curl = ev;
+	fd_sync(gw, s);
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: when curl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT) */
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct gateway *gw = userp;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		gw->curl_due = -1;
+	else if (timeout_ms == 0)
+		gw->curl_due = 0;
+	else
+		gw->curl_due = now_s() + (double)timeout_ms / 1000.0;
+	return 0;
+}
+
+/* curl's timer, when due: starts the transfers just added, times out the slow */
+static void run_timers(struct gateway *gw)
+{
+	int still;
+
+	if (gw->curl_due < 0 || (gw->curl_due > 0 && gw->curl_due > now_s()))
+		return;
+	gw->curl_due = -1;
+	curl_multi_socket_action(gw->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+}
+
+/* one event of the set: curl's socket, the wake-up or the caller's descriptor */
+static void dispatch(struct gateway *gw, const struct epoll_event *ev)
+{
+	int fd = (int)(uint32_t)ev->data.u64;
+	uint32_t gen = (uint32_t)(ev->data.u64 >> 32);
+	struct gw_fd *f;
+	int still, action = 0;
+
+	if (fd == gw->wakefd) {
+		uint64_t v;
+
+		/* gateway_wakeup() set woken before writing: the count only needs emptying */
+		if (read(gw->wakefd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+			v = 0;
+		return;
+	}
+	if ((size_t)fd >= gw->alloc_fds || gw->fds[fd].gen != gen || !gw->fds[fd].curl)
+		return;
+	f = &gw->fds[fd];
+	/* a hang-up or an error is for curl to find by reading or writing */
+	if ((f->curl & EPOLLIN) && (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		action |= CURL_CSELECT_IN;
+	if ((f->curl & EPOLLOUT) && (ev->events & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
+		action |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(gw->multi, fd, action ? action : CURL_CSELECT_ERR, &still);
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 /* "name: value" with CR, LF and other controls made harmless; curl needs "name;" for an empty value */
@@ -769,6 +924,32 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 		error("gateway: cannot create a curl multi handle");
 		goto out_free_gw;
 	}
+	gw->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (gw->epfd < 0) {
+		error("gateway: cannot create an epoll set: %s", strerror(errno));
+		goto out_free_multi;
+	}
+	gw->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (gw->wakefd < 0) {
+		error("gateway: cannot create an eventfd: %s", strerror(errno));
+		goto out_close_epoll;
+	}
+	{
+		struct epoll_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.u64 = (uint32_t)gw->wakefd;
+		if (epoll_ctl(gw->epfd, EPOLL_CTL_ADD, gw->wakefd, &ev)) {
+			error("gateway: cannot watch the eventfd: %s", strerror(errno));
+			goto out_close_wakefd;
+		}
+	}
+	gw->curl_due = -1;
+	curl_multi_setopt(gw->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(gw->multi, CURLMOPT_SOCKETDATA, gw);
+	curl_multi_setopt(gw->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(gw->multi, CURLMOPT_TIMERDATA, gw);
 
 	base_len = strlen(cfg->base_url);
 	while (base_len && cfg->base_url[base_len - 1] == '/')
@@ -832,6 +1013,12 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 	curl_multi_setopt(gw->multi, CURLMOPT_MAXCONNECTS, (long)conc);
 	return gw;
 
+out_close_wakefd:
+	close(gw->wakefd);
+out_close_epoll:
+	close(gw->epfd);
+out_free_multi:
+	curl_multi_cleanup(gw->multi);
 out_free_gw:
 	free(gw);
 	gw = NULL;
@@ -888,7 +1075,12 @@ void gateway_free(struct gateway *gw)
 		strbuf_release(&slot->body);
 		sse_stream_release(&slot->stream);
 	}
+	/* the sockets leave the set through on_socket: the set goes last */
 	curl_multi_cleanup(gw->multi);
+	close(gw->wakefd);
+	close(gw->epfd);
+	free(gw->fds);
+	free(gw->pfds);
 	wipe_headers(gw->fixed);
 	curl_slist_free_all(gw->fixed);
 	while (gw->routes) {
@@ -1383,7 +1575,7 @@ static void start_due(struct gateway *gw)
 	admit(gw, t);
 }
 
-/* monotonic time of the next timer (retry due, rate token or a held pool's end), or -1 */
+/* monotonic time of the next timer (retry due, rate token, a held pool's end, curl's), or -1 */
 static double next_timer(struct gateway *gw)
 {
 	double next = -1;
@@ -1392,6 +1584,8 @@ static double next_timer(struct gateway *gw)
 		next = gw->waiting->not_before;
 	if (gw->rl_next >= 0 && (next < 0 || gw->rl_next < next))
 		next = gw->rl_next;
+	if (gw->curl_due >= 0 && (next < 0 || gw->curl_due < next))
+		next = gw->curl_due;
 	return next;
 }
 
@@ -1447,27 +1641,63 @@ int gateway_poll(struct gateway *gw, int timeout_ms,
 	return gateway_poll_fds(gw, timeout_ms, NULL, 0, done, arg);
 }
 
+/*
+ * Wait at most wait_ms for the epoll set, and for the caller's descriptors
+ * when there are any, then serve what is ready. 1 when one of the caller's is.
+ */
+static int wait_events(struct gateway *gw, int wait_ms, size_t n_extra)
+{
+	struct epoll_event ev[GW_MAX_EVENTS];
+	int n, i, extra_ready = 0;
+
+	if (n_extra) {
+		for (i = 0; (size_t)i <= n_extra; i++)
+			gw->pfds[i].revents = 0;
+		if (poll(gw->pfds, (nfds_t)n_extra + 1, wait_ms) <= 0)
+			return 0;
+		/* a descriptor of the caller's is ready (or hung up): its turn */
+		for (i = 1; (size_t)i <= n_extra; i++)
+			if (gw->pfds[i].revents)
+				extra_ready = 1;
+		if (!gw->pfds[0].revents)
+			return extra_ready;
+		wait_ms = 0;
+	}
+	n = epoll_wait(gw->epfd, ev, GW_MAX_EVENTS, wait_ms);
+	for (i = 0; i < n; i++)
+		dispatch(gw, &ev[i]);
+	return extra_ready;
+}
+
 int gateway_poll_fds(struct gateway *gw, int timeout_ms, struct pollfd *extra, size_t n_extra,
 		     void (*done)(struct gw_request *req, void *arg), void *arg)
 {
-	struct curl_waitfd *wfd = n_extra ? xcalloc(n_extra, sizeof(*wfd)) : NULL;
-	size_t i;
-
 	double deadline = timeout_ms < 0 ? -1 : now_s() + timeout_ms / 1000.0;
+	int extra_ready = 0, waited = 0;
 
+	if (n_extra) {
+		XGROW(gw->pfds, n_extra + 1, gw->alloc_pfds);
+		gw->pfds[0].fd = gw->epfd;
+		gw->pfds[0].events = POLLIN;
+		memcpy(gw->pfds + 1, extra, n_extra * sizeof(*extra));
+	}
 	for (;;) {
 		double t, next;
-		int still, wait;
+		int wait;
 
-		curl_multi_perform(gw->multi, &still);
+		/* freed slots and due retries start in this turn, curl's timer starts them at once */
 		collect_finished(gw);
 		start_due(gw);
-		if (gw->done.head || atomic_exchange(&gw->woken, 0))
+		run_timers(gw);
+		collect_finished(gw);
+		if (gw->done.head || extra_ready || atomic_exchange(&gw->woken, 0))
 			break;
 		t = now_s();
-		if (deadline >= 0 && t >= deadline)
+		/* past the deadline, one look at the sockets all the same: a zero timeout still serves them */
+		if (deadline >= 0 && t >= deadline && waited)
 			break;
-		wait = deadline < 0 ? 1000 : (int)ceil((deadline - t) * 1000);
+		wait = deadline < 0 ? GW_IDLE_WAIT_MS : t >= deadline ? 0
+			: (int)ceil((deadline - t) * 1000);
 		next = next_timer(gw);
 		if (next >= 0) {
 			int w = next <= t ? 0 : (int)ceil((next - t) * 1000);
@@ -1475,26 +1705,21 @@ int gateway_poll_fds(struct gateway *gw, int timeout_ms, struct pollfd *extra, s
 			if (w < wait)
 				wait = w;
 		}
-		for (i = 0; i < n_extra; i++) {
-			wfd[i].fd = extra[i].fd;
-			wfd[i].events = (short)(((extra[i].events & POLLIN) ? CURL_WAIT_POLLIN : 0) |
-						((extra[i].events & POLLOUT) ? CURL_WAIT_POLLOUT : 0));
-			wfd[i].revents = 0;
-		}
-		curl_multi_poll(gw->multi, wfd, (unsigned)n_extra, wait, NULL);
-		/* a descriptor of the caller's is ready (or hung up, which curl does not say): its turn */
-		if (n_extra && poll(extra, (nfds_t)n_extra, 0) > 0)
-			goto out;
+		extra_ready = wait_events(gw, wait, n_extra);
+		waited = 1;
 	}
-out:
-	free(wfd);
 	return hand_back(gw, done, arg);
 }
 
 void gateway_wakeup(struct gateway *gw)
 {
-	atomic_store(&gw->woken, 1);
-	curl_multi_wakeup(gw->multi);
+	uint64_t one = 1;
+
+	/* one write per wake-up: a wake-up still pending covers this one */
+	if (atomic_exchange(&gw->woken, 1))
+		return;
+	if (write(gw->wakefd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		one = 0;        /* the count is full: a wake-up is pending anyway */
 }
 
 static void cancel_one(struct gateway *gw, struct gw_request *req)

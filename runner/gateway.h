@@ -1,7 +1,8 @@
 /*
  * gateway: the OpenAI-compatible client. Event-driven on one curl multi
- * handle: the caller submits requests and drives transfers with
- * gateway_poll(); no thread per request.
+ * handle driven by curl_multi_socket_action over an epoll set: the caller
+ * submits requests and drives transfers with gateway_poll(); no thread per
+ * request, and a turn costs the sockets that are ready, not all of them.
  *
  * Requests go to the gateway's {base_url}/chat/completions with the
  * gateway's headers and key, or along a route (gateway_route_new): a
