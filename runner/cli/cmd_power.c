@@ -10,7 +10,9 @@
  * decided by regression_blocks(), the decision the gate itself makes
  * (runner/gates/power.c, flip confirmation included). A
  * drop of D points lowers each case's rate in proportion to it, so the mean
- * pass rate falls by D points.
+ * pass rate falls by D points. With flip confirmation's "use_history", the
+ * flips on cases flaky in the same runs (struct flip_history, every scored
+ * repeat a sample) are discounted as the gate discounts them.
  */
 #include <math.h>
 #include <stdio.h>
@@ -52,6 +54,20 @@ static void print_rate(const char *what, long k, long prs)
 	wilson95(k, prs, &lo, &hi);
 	printf("%s %.1f%% (95%% CI %.1f%%..%.1f%%, %ld of %ld PRs)", what, 100.0 * (double)k / (double)prs,
 	       100 * lo, 100 * hi, k, prs);
+}
+
+/* what flip confirmation takes from the history: the cases it discounts */
+static void print_history(const struct flip_history *fh, const double *est)
+{
+	size_t i, flaky = 0, known = 0;
+
+	for (i = 0; i < fh->pr.n; i++) {
+		known += !isnan(est[i]);
+		flaky += flip_history_flaky(fh, est[i]);
+	}
+	printf("flip confirmation history: %zu of %zu cases with %d or more samples, %zu of them "
+	       "flaky (p < %.2f): their flips discounted\n", known, fh->pr.n, HISTORY_MIN_SAMPLES,
+	       flaky, fh->flaky_p);
 }
 
 /* the first regression gate of the config, else the recommended one */
@@ -100,18 +116,19 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_STRING_(0, "target", &o.target, "NAME", "the target (default: the config's)"),
 		OPT_END_(),
 	};
-	struct power_rates cr;
+	struct flip_history fh;
+	struct power_rates *cr = &fh.pr;
 	struct regression_gate dflt;
 	const struct regression_gate *rg;
 	struct gates gs;
 	struct eg_rng rng;
-	double drops[16], *p = NULL, mean_p = 0;
+	double drops[16], *p = NULL, *est = NULL, mean_p = 0;
 	size_t n_drops, i, m, n;
 	int nops, rc = EG_EXIT_USAGE;
 	long blocked;
 
 	memset(&gs, 0, sizeof(gs));
-	power_rates_init(&cr);
+	flip_history_init(&fh, 0);
 	nops = cmd_start(ctx, argc, argv, opts, usage);
 	if (nops < 0) {
 		rc = ctx->rc;
@@ -136,17 +153,20 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	rg = gate_settings(ctx, &gs, &dflt);
+	fh.flaky_p = flip_history_flaky_p(rg->confirm.max_asks);
 
 	rc = EG_EXIT_INFRA;
-	if (power_rates_add_target(&cr, ctx->h, o.target, NULL, (size_t)o.runs))
+	if (power_rates_add_target(cr, ctx->h, o.target, NULL, (size_t)o.runs))
 		goto out;
 	rc = EG_EXIT_USAGE;
-	if (!cr.n) {
+	if (!cr->n) {
 		error("no complete run of target '%s' with scored cases in the history", o.target);
 		goto out;
 	}
-	m = cr.n;
-	p = power_rates_values(&cr, &mean_p);
+	m = cr->n;
+	p = power_rates_values(cr, &mean_p);
+	flip_history_finish(&fh);
+	est = flip_history_values(&fh);
 	n = o.n ? (size_t)o.n : m;
 
 	printf("regression gate: ");
@@ -158,10 +178,12 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		printf(", flip confirmation (max_asks %d, max_extra_calls %g)", rg->confirm.max_asks,
 		       rg->confirm.max_extra_calls);
 	printf("\ncase pass rates: %zu cases from %zu complete run%s of target %s, mean %.1f%%\n",
-	       m, cr.runs, cr.runs == 1 ? "" : "s", o.target, 100 * mean_p);
+	       m, cr->runs, cr->runs == 1 ? "" : "s", o.target, 100 * mean_p);
+	if (rg->confirm.max_asks && rg->confirm.use_history)
+		print_history(&fh, est);
 	printf("simulated: %ld PRs of %zu cases each, seed %ld\n", o.prs, n, o.seed);
 	eg_rng_init(&rng, (unsigned long long)o.seed);
-	blocked = power_simulate(rg, p, m, 0, mean_p, n, o.prs, &rng);
+	blocked = power_simulate(rg, p, m, 0, mean_p, n, o.prs, &fh, est, &rng);
 	print_rate("no change:     false-block rate", blocked, o.prs);
 	putchar('\n');
 	for (i = 0; i < n_drops; i++) {
@@ -170,7 +192,7 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		size_t nn;
 
 		snprintf(what, sizeof(what), "drop %4g pts: power", drops[i]);
-		blocked = power_simulate(rg, p, m, d, mean_p, n, o.prs, &rng);
+		blocked = power_simulate(rg, p, m, d, mean_p, n, o.prs, &fh, est, &rng);
 		print_rate(what, blocked, o.prs);
 		if (d > mean_p) {
 			printf("; the mean pass rate is under %g points\n", drops[i]);
@@ -179,7 +201,8 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		/* the n that reaches POWER_TARGET: double n until the power does */
 		for (nn = n; (double)blocked < POWER_TARGET * (double)o.prs && nn < POWER_MAX_N;) {
 			nn = nn * 2 > POWER_MAX_N ? POWER_MAX_N : nn * 2;
-			blocked = power_simulate(rg, p, m, d, mean_p, nn, o.prs, &rng);
+			blocked = power_simulate(rg, p, m, d, mean_p, nn, o.prs, &fh, est,
+						 &rng);
 		}
 		if ((double)blocked >= POWER_TARGET * (double)o.prs)
 			printf("; 80%% power by n = %zu\n", nn);
@@ -189,7 +212,8 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 	rc = EG_EXIT_OK;
 out:
 	free(p);
-	power_rates_release(&cr);
+	free(est);
+	flip_history_release(&fh);
 	gates_release(&gs);
 	return rc;
 }
