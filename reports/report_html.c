@@ -417,6 +417,21 @@ static void regression(struct report_out *o, const struct report_model *m)
 	strbuf_addf(sb, ". Not paired: %ld changed, %ld only in this run, %ld only in the "
 		    "baseline, %ld flaky.</p>\n", r->changed, r->only_in_candidate,
 		    r->only_in_baseline, r->flaky_excluded);
+	if (r->unjudged > 0) {
+		/* the ids escaped as they are added: the sentence is markup already */
+		strbuf_addstr(sb, "<p class=\"unjudged\">");
+		report_unjudged_sentence(sb, r, txt);
+		strbuf_addstr(sb, "</p>\n");
+	}
+	if (r->discounted > 0) {
+		struct strbuf dc = STRBUF_INIT;
+
+		report_discounted_sentence(&dc, r);
+		strbuf_addstr(sb, "<p class=\"discounted\">");
+		txt(sb, dc.buf);
+		strbuf_addstr(sb, "</p>\n");
+		strbuf_release(&dc);
+	}
 	if (r->has_power) {
 		struct strbuf pw = STRBUF_INIT;
 
