@@ -104,6 +104,20 @@ static void txt(struct strbuf *sb, const char *s)
 	esc_html(sb, s ? s : "");
 }
 
+/* <p class="cls">, the plain-text sentence of the regression verdict escaped, </p> */
+static void sentence_para(struct strbuf *sb, const char *cls,
+			  void (*sentence)(struct strbuf *sb, const struct report_regression *r),
+			  const struct report_regression *r)
+{
+	struct strbuf text = STRBUF_INIT;
+
+	sentence(&text, r);
+	strbuf_addf(sb, "<p class=\"%s\">", cls);
+	txt(sb, text.buf);
+	strbuf_addstr(sb, "</p>\n");
+	strbuf_release(&text);
+}
+
 static void attr(struct strbuf *sb, const char *name, const char *v)
 {
 	strbuf_addf(sb, " %s=\"", name);
@@ -423,24 +437,10 @@ static void regression(struct report_out *o, const struct report_model *m)
 		report_unjudged_sentence(sb, r, txt);
 		strbuf_addstr(sb, "</p>\n");
 	}
-	if (r->discounted > 0) {
-		struct strbuf dc = STRBUF_INIT;
-
-		report_discounted_sentence(&dc, r);
-		strbuf_addstr(sb, "<p class=\"discounted\">");
-		txt(sb, dc.buf);
-		strbuf_addstr(sb, "</p>\n");
-		strbuf_release(&dc);
-	}
-	if (r->has_power) {
-		struct strbuf pw = STRBUF_INIT;
-
-		report_power_sentence(&pw, r);
-		strbuf_addstr(sb, "<p class=\"power\">");
-		txt(sb, pw.buf);
-		strbuf_addstr(sb, "</p>\n");
-		strbuf_release(&pw);
-	}
+	if (r->discounted > 0)
+		sentence_para(sb, "discounted", report_discounted_sentence, r);
+	if (r->has_power)
+		sentence_para(sb, "power", report_power_sentence, r);
 	if (r->n_flips) {
 		strbuf_addstr(sb, "<table class=\"flips\"><thead><tr><th>change</th><th>suite</th>"
 				  "<th>case</th><th>before (baseline)</th><th>after (this run)</th>"

@@ -49,7 +49,7 @@ void power_rates_release(struct power_rates *pr);
  * A case with fewer than HISTORY_MIN_SAMPLES samples has no estimate.
  */
 #define HISTORY_PRIOR_WEIGHT 2.0
-#define HISTORY_MIN_SAMPLES 5
+#define HISTORY_MIN_SAMPLES 3
 /* a chance flip survives max_asks failing re-asks at least this often: the case is flaky */
 #define HISTORY_FLAKY_SURVIVAL 0.05
 

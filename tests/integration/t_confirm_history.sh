@@ -34,7 +34,7 @@ base=$(last_run)
 # --- evalgate power simulates the rule, and says what the history holds (the nightly and
 # the baseline: c1 passed 2 of 6 samples)
 expect_rc "power with the history" 0 "$EG_BIN" power --config hist.json --history "$T/h.db" --prs 50 --drop 50
-expect_grep "power: the flaky cases" "flip confirmation history: 20 of 20 cases with 5 or more samples, 1 of them flaky (p < 0.78)" "$T/out"
+expect_grep "power: the flaky cases" "flip confirmation history: 20 of 20 cases with 3 or more samples, 1 of them flaky (p < 0.78)" "$T/out"
 
 # --- the candidate: c1 and c2 fail, every time
 mock_script "$(nope c1)" "$(nope c2)"

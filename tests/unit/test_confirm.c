@@ -109,19 +109,26 @@ Test(confirm, tally_of_stored_reasks)
 	history_close(h);
 }
 
-Test(confirm, simulation_is_seeded_and_a_thin_drop_costs_little)
+/* the heterogeneous suite of tests/bench/gate_sim.py, 500 cases, into p; their mean */
+static double het_suite(double *p)
 {
-	struct regression_gate with, without;
-	double p[500], mean = 0;
-	struct eg_rng rng;
-	long a, b, fb;
+	double mean = 0;
 	size_t i;
 
-	/* the heterogeneous suite of tests/bench/gate_sim.py */
 	for (i = 0; i < 500; i++) {
 		p[i] = i < 350 ? 0.98 : i < 450 ? 0.8 : 0.5;
 		mean += p[i] / 500;
 	}
+	return mean;
+}
+
+Test(confirm, simulation_is_seeded_and_a_thin_drop_costs_little)
+{
+	struct regression_gate with, without;
+	double p[500], mean = het_suite(p);
+	struct eg_rng rng;
+	long a, b, fb;
+
 	regression_defaults(&with);
 	without = with;
 	without.confirm.max_asks = 0;
@@ -233,13 +240,24 @@ Test(confirm, history_estimates_shrink_towards_the_mean_from_samples)
 	history_close(h);
 }
 
+/* a pass -> fail flip of case_id (suite "s") through the tally */
+static void new_failure(struct confirm_state *cs, const char *case_id)
+{
+	struct compare_case k;
+
+	memset(&k, 0, sizeof(k));
+	k.suite = "s";
+	k.kind = CMP_NEW_FAILURE;
+	k.case_id = case_id;
+	confirm_on_case(&k, cs);
+}
+
 Test(confirm, flips_on_flaky_cases_are_discounted_from_the_tally)
 {
 	struct history *h = history_open(th_path("h.db"));
 	const char *nightly[] = { "a:PFFFF", "b:PPPPP", NULL }, *none[] = { NULL };
 	struct flip_history fh;
 	struct confirm_state cs;
-	struct compare_case k;
 
 	cr_assert_not_null(h);
 	hist_run(h, "r0", "2026-12-06T00:00:00.000Z", nightly);
@@ -252,13 +270,8 @@ Test(confirm, flips_on_flaky_cases_are_discounted_from_the_tally)
 	cr_assert_eq(flip_history_load(&fh, h, "t", "r1", "r2", 2), 0);
 	cr_assert_eq(confirm_state_load(&cs, h, "r2", 2), 0);
 	cs.fh = &fh;
-	memset(&k, 0, sizeof(k));
-	k.suite = "s";
-	k.kind = CMP_NEW_FAILURE;
-	k.case_id = "a";
-	confirm_on_case(&k, &cs);
-	k.case_id = "b";
-	confirm_on_case(&k, &cs);
+	new_failure(&cs, "a");
+	new_failure(&cs, "b");
 	confirm_state_finish(&cs);
 	cr_assert_eq(cs.t.new_failures, 1, "b's flip counts");
 	cr_assert_eq(cs.t.discounted, 1, "a's is discounted");
@@ -267,20 +280,16 @@ Test(confirm, flips_on_flaky_cases_are_discounted_from_the_tally)
 	cr_assert_eq(cs.disc[0].samples, 5);
 	cr_assert(cs.disc[0].new_failure);
 	/* a flip paired with an older run is never discounted (that run may be in the history) */
-	k.case_id = "a";
 	cs.from_older = 1;
-	confirm_on_case(&k, &cs);
+	new_failure(&cs, "a");
 	cr_assert_eq(cs.t.discounted, 1);
 	cr_assert_eq(cs.t.new_failures, 2);
 	confirm_state_release(&cs);
 
 	/* without the history both count */
 	cr_assert_eq(confirm_state_load(&cs, h, "r2", 2), 0);
-	cs.from_older = 0;
-	k.case_id = "a";
-	confirm_on_case(&k, &cs);
-	k.case_id = "b";
-	confirm_on_case(&k, &cs);
+	new_failure(&cs, "a");
+	new_failure(&cs, "b");
 	cr_assert_eq(cs.t.new_failures, 2);
 	cr_assert_eq(cs.t.discounted, 0);
 	confirm_state_release(&cs);
@@ -292,16 +301,10 @@ Test(confirm, simulation_with_the_history_keeps_alpha)
 {
 	struct regression_gate rg, plain;
 	struct flip_history fh;
-	double p[500], mean = 0;
+	double p[500], mean = het_suite(p); /* the history knows each case's rate */
 	struct eg_rng rng;
 	long fb, with, without;
-	size_t i;
 
-	/* the heterogeneous suite; the history knows each case's rate */
-	for (i = 0; i < 500; i++) {
-		p[i] = i < 350 ? 0.98 : i < 450 ? 0.8 : 0.5;
-		mean += p[i] / 500;
-	}
 	regression_defaults(&rg);
 	cr_assert(rg.confirm.use_history, "on by default");
 	flip_history_init(&fh, rg.confirm.max_asks);
