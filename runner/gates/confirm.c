@@ -220,7 +220,7 @@ int confirm_run(struct history *h, const char *run_id, const struct gates *gs, i
 	for (round = 0; round < max_asks && used < budget && rc == 0; round++) {
 		long asked = 0;
 
-		/* the undecided flips that failed every re-ask so far, in the seeded order */
+		/* the undecided flips that failed every re-ask so far: strongest history first, then seeded */
 		for (i = m = 0; i < fs.n && used + (long)m < budget; i++)
 			if (fs.v[i].wanted && !fs.v[i].passed && fs.v[i].fails == round) {
 				list[m].suite = fs.v[i].suite;
