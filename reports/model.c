@@ -223,7 +223,12 @@ static void parse_flips(struct report_regression *r, const cJSON *arr)
 	}
 }
 
-static void parse_unpaired(struct report_regression *r, const cJSON *arr)
+/*
+ * [{suite, case_id, why}] into *v (at most max; *truncated set past it);
+ * why: every case's, or NULL to read each one's "why"
+ */
+static void parse_cases(const cJSON *arr, struct report_unpaired **v, size_t *n, size_t max,
+			int *truncated, const char *why)
 {
 	const cJSON *e;
 
@@ -231,18 +236,18 @@ static void parse_unpaired(struct report_regression *r, const cJSON *arr)
 		struct report_unpaired *u;
 		char *suite = j_str(e, "suite"), *id = j_str(e, "case_id");
 
-		if (!suite || !id || r->n_unpaired >= REPORT_MAX_FLIPS) {
+		if (!suite || !id || *n >= max) {
 			if (suite && id)
-				r->unpaired_truncated = 1;
+				*truncated = 1;
 			free(suite);
 			free(id);
 			continue;
 		}
-		r->unpaired = xrealloc(r->unpaired, (r->n_unpaired + 1) * sizeof(*r->unpaired));
-		u = &r->unpaired[r->n_unpaired++];
+		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+		u = &(*v)[(*n)++];
 		u->suite = suite;
 		u->case_id = id;
-		u->why = j_str(e, "why");
+		u->why = why ? xstrdup(why) : j_str(e, "why");
 		if (!u->why)
 			u->why = xstrdup("?");
 	}
@@ -274,9 +279,41 @@ void report_power_sentence(struct strbuf *sb, const struct report_regression *r)
 		    r->power_n, r->power_runs, r->power_runs == 1 ? "" : "s");
 }
 
+void report_unjudged_sentence(struct strbuf *sb, const struct report_regression *r,
+			      void (*esc)(struct strbuf *sb, const char *s))
+{
+	struct strbuf id = STRBUF_INIT;
+	size_t i;
+
+	if (r->unjudged <= 0)
+		return;
+	strbuf_addf(sb, "%ld case%s unjudged (errored in the baseline and in every older run)",
+		    r->unjudged, r->unjudged == 1 ? "" : "s");
+	for (i = 0; i < r->n_unjudged_cases; i++) {
+		strbuf_reset(&id);
+		strbuf_addf(&id, "%s/%s", r->unjudged_cases[i].suite, r->unjudged_cases[i].case_id);
+		strbuf_addstr(sb, i ? ", " : ": ");
+		esc(sb, id.buf);
+	}
+	if (r->unjudged > (long)r->n_unjudged_cases && r->n_unjudged_cases)
+		strbuf_addf(sb, " (the first %zu)", r->n_unjudged_cases);
+	strbuf_addch(sb, '.');
+	strbuf_release(&id);
+}
+
+void report_discounted_sentence(struct strbuf *sb, const struct report_regression *r)
+{
+	if (r->discounted <= 0 || isnan(r->flaky_p))
+		return;
+	strbuf_addf(sb, "%ld flip%s on cases flaky in the history (p < %.2f) discounted.",
+		    r->discounted, r->discounted == 1 ? "" : "s", r->flaky_p);
+}
+
 static int parse_regression(struct report_model *m, const struct report_gate *g)
 {
 	struct report_regression *r = &m->reg;
+	const cJSON *conf;
+	int unjudged_more = 0;      /* more listed than kept: the count says how many */
 	cJSON *d;
 	size_t i;
 
@@ -308,9 +345,18 @@ static int parse_regression(struct report_model *m, const struct report_gate *g)
 	r->max_new_failures = j_num(d, "max_new_failures");
 	parse_flips(r, cJSON_GetObjectItemCaseSensitive(d, "flips"));
 	r->flips_truncated |= j_true(d, "flips_truncated");
-	parse_unpaired(r, cJSON_GetObjectItemCaseSensitive(d, "unpaired"));
+	parse_cases(cJSON_GetObjectItemCaseSensitive(d, "unpaired"), &r->unpaired, &r->n_unpaired,
+		    REPORT_MAX_FLIPS, &r->unpaired_truncated, NULL);
 	r->unpaired_truncated |= j_true(d, "unpaired_truncated");
 	parse_power(r, cJSON_GetObjectItemCaseSensitive(d, "power"));
+	r->unjudged = j_long(d, "unjudged");
+	parse_cases(cJSON_GetObjectItemCaseSensitive(d, "unjudged_cases"), &r->unjudged_cases,
+		    &r->n_unjudged_cases, REPORT_MAX_UNJUDGED, &unjudged_more, "unjudged");
+	conf = cJSON_GetObjectItemCaseSensitive(d, "confirm");
+	if (cJSON_IsObject(conf)) {
+		r->discounted = j_long(conf, "discounted");
+		r->flaky_p = j_num(conf, "flaky_p");
+	}
 	cJSON_Delete(d);
 
 	for (i = 0; i < r->n_flips; i++) {
@@ -508,7 +554,7 @@ int report_model_build(struct report_model *m, struct history *h, const char *re
 	memset(m, 0, sizeof(*m));
 	m->h = h;
 	m->reg.p_value = m->reg.diff = m->reg.diff_lo = m->reg.diff_hi = NAN;
-	m->reg.alpha = m->reg.max_new_failures = NAN;
+	m->reg.alpha = m->reg.max_new_failures = m->reg.flaky_p = NAN;
 	if (history_run_resolve(h, ref, &m->run, NULL))
 		return -1;
 	if (history_run_suites(h, m->run.id, collect_suite, m) ||
@@ -587,6 +633,12 @@ void report_model_release(struct report_model *m)
 		free(r->unpaired[i].why);
 	}
 	free(r->unpaired);
+	for (i = 0; i < r->n_unjudged_cases; i++) {
+		free(r->unjudged_cases[i].suite);
+		free(r->unjudged_cases[i].case_id);
+		free(r->unjudged_cases[i].why);
+	}
+	free(r->unjudged_cases);
 	free(r->baseline);
 	free(r->baseline_ref);
 	if (r->have_base_run)

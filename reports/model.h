@@ -24,6 +24,7 @@
 
 #define REPORT_TREND_RUNS 30     /* runs of the same target in a trend */
 #define REPORT_MAX_FLIPS 200     /* flips and unpaired cases kept from the detail */
+#define REPORT_MAX_UNJUDGED 10   /* unjudged cases named next to the regression verdict */
 
 struct report_point {
 	char *run_id;
@@ -81,6 +82,13 @@ struct report_regression {
 	struct report_unpaired *unpaired;
 	size_t n_unpaired;
 	int unpaired_truncated;
+	/* cases no baseline run judged (detail "unjudged", the first of "unjudged_cases") */
+	long unjudged;
+	struct report_unpaired *unjudged_cases; /* why "unjudged" */
+	size_t n_unjudged_cases;
+	/* flips flip confirmation discounted as flaky in the history (detail "confirm") */
+	long discounted;
+	double flaky_p;              /* the estimate under which a case is flaky; NaN: none */
 	/* the gate's estimate by simulation (detail "power"); has_power 0 without one */
 	int has_power;
 	long power_runs, power_n, power_prs;
@@ -146,6 +154,15 @@ void report_judge_text(struct strbuf *sb, const struct report_judge *j);
  * of the time (...)." into sb: plain text, no markup; nothing without an estimate
  */
 void report_power_sentence(struct strbuf *sb, const struct report_regression *r);
+/*
+ * "2 cases unjudged (errored in the baseline and in every older run): s/a,
+ * s/b." into sb, each "suite/case_id" appended by esc (the report's escaper);
+ * nothing when none was unjudged
+ */
+void report_unjudged_sentence(struct strbuf *sb, const struct report_regression *r,
+			      void (*esc)(struct strbuf *sb, const char *s));
+/* "3 flips on cases flaky in the history (p < 0.78) discounted." (plain text); or nothing */
+void report_discounted_sentence(struct strbuf *sb, const struct report_regression *r);
 /* passed / (passed + failed), NaN when both are 0 */
 double report_pass_rate(const struct counts *c);
 

@@ -104,6 +104,20 @@ static void txt(struct strbuf *sb, const char *s)
 	esc_html(sb, s ? s : "");
 }
 
+/* <p class="cls">, the plain-text sentence of the regression verdict escaped, </p> */
+static void sentence_para(struct strbuf *sb, const char *cls,
+			  void (*sentence)(struct strbuf *sb, const struct report_regression *r),
+			  const struct report_regression *r)
+{
+	struct strbuf text = STRBUF_INIT;
+
+	sentence(&text, r);
+	strbuf_addf(sb, "<p class=\"%s\">", cls);
+	txt(sb, text.buf);
+	strbuf_addstr(sb, "</p>\n");
+	strbuf_release(&text);
+}
+
 static void attr(struct strbuf *sb, const char *name, const char *v)
 {
 	strbuf_addf(sb, " %s=\"", name);
@@ -417,15 +431,16 @@ static void regression(struct report_out *o, const struct report_model *m)
 	strbuf_addf(sb, ". Not paired: %ld changed, %ld only in this run, %ld only in the "
 		    "baseline, %ld flaky.</p>\n", r->changed, r->only_in_candidate,
 		    r->only_in_baseline, r->flaky_excluded);
-	if (r->has_power) {
-		struct strbuf pw = STRBUF_INIT;
-
-		report_power_sentence(&pw, r);
-		strbuf_addstr(sb, "<p class=\"power\">");
-		txt(sb, pw.buf);
+	if (r->unjudged > 0) {
+		/* the ids escaped as they are added: the sentence is markup already */
+		strbuf_addstr(sb, "<p class=\"unjudged\">");
+		report_unjudged_sentence(sb, r, txt);
 		strbuf_addstr(sb, "</p>\n");
-		strbuf_release(&pw);
 	}
+	if (r->discounted > 0)
+		sentence_para(sb, "discounted", report_discounted_sentence, r);
+	if (r->has_power)
+		sentence_para(sb, "power", report_power_sentence, r);
 	if (r->n_flips) {
 		strbuf_addstr(sb, "<table class=\"flips\"><thead><tr><th>change</th><th>suite</th>"
 				  "<th>case</th><th>before (baseline)</th><th>after (this run)</th>"

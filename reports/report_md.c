@@ -256,6 +256,16 @@ static void regression(struct strbuf *sb, const struct report_model *m)
 	strbuf_addf(sb, ". Not paired: %ld changed, %ld only in this run, %ld only in the "
 		    "baseline, %ld flaky.\n", r->changed, r->only_in_candidate, r->only_in_baseline,
 		    r->flaky_excluded);
+	if (r->unjudged > 0) {
+		strbuf_addch(sb, '\n');
+		report_unjudged_sentence(sb, r, cell);
+		strbuf_addch(sb, '\n');
+	}
+	if (r->discounted > 0) {
+		strbuf_addch(sb, '\n');
+		report_discounted_sentence(sb, r);
+		strbuf_addch(sb, '\n');
+	}
 	if (r->has_power) {
 		strbuf_addch(sb, '\n');
 		report_power_sentence(sb, r);

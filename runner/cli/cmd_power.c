@@ -10,8 +10,10 @@
  * decided by regression_blocks(), the decision the gate itself makes
  * (runner/gates/power.c, flip confirmation included). A
  * drop of D points lowers each case's rate in proportion to it, so the mean
- * pass rate falls by D points. --json prints the same figures as one JSON
- * object (docs/commands.md).
+ * pass rate falls by D points. With flip confirmation's "use_history", the
+ * flips on cases flaky in the same runs (struct flip_history, every scored
+ * repeat a sample) are discounted as the gate discounts them. --json prints
+ * the same figures as one JSON object (docs/commands.md).
  */
 #include <math.h>
 #include <stdio.h>
@@ -54,6 +56,8 @@ struct power_result {
 	size_t m, n;              /* cases with a rate; cases per simulated PR */
 	size_t runs;              /* complete runs the rates come from */
 	double mean_p;            /* the mean case pass rate */
+	struct flip_history *fh;  /* the same runs as flip confirmation reads them */
+	const double *est;        /* fh's per-case estimates (NaN: too few samples) */
 	long no_change;           /* unchanged PRs blocked */
 	size_t n_drops;
 	struct power_drop {
@@ -87,23 +91,38 @@ static const struct regression_gate *gate_settings(const struct cmd_ctx *ctx,
 	return dflt;
 }
 
-/* the power against a drop of points, and the n that reaches POWER_TARGET (doubling n) */
-static void simulate_drop(const struct regression_gate *rg, const double *p, size_t m,
-			  double mean_p, size_t n, long prs, struct eg_rng *rng, double points,
-			  struct power_drop *out)
+/* what flip confirmation takes from the history: the cases it discounts */
+static void print_history(const struct flip_history *fh, const double *est)
 {
-	double d = points / 100;
+	size_t i, flaky = 0, known = 0;
+
+	for (i = 0; i < fh->pr.n; i++) {
+		known += !isnan(est[i]);
+		flaky += flip_history_flaky(fh, est[i]);
+	}
+	printf("flip confirmation history: %zu of %zu cases with %d or more samples, %zu of them "
+	       "flaky (p < %.2f): their flips discounted\n", known, fh->pr.n, HISTORY_MIN_SAMPLES,
+	       flaky, fh->flaky_p);
+}
+
+/* the power against a drop of points, and the n that reaches POWER_TARGET (doubling n) */
+static void simulate_drop(const struct regression_gate *rg, const double *p,
+			  const struct power_result *r, long prs, struct eg_rng *rng,
+			  double points, struct power_drop *out)
+{
+	double d = points / 100, mean_p = r->mean_p;
+	size_t m = r->m, n = r->n, nn;
 	long blocked;
-	size_t nn;
 
 	out->points = points;
 	out->n80 = 0;
-	out->blocked = blocked = power_simulate(rg, p, m, d, mean_p, n, prs, rng);
+	out->blocked = blocked = power_simulate(rg, p, m, d, mean_p, n, prs, r->fh, r->est, rng);
 	if (d > mean_p)
 		return;
 	for (nn = n; (double)blocked < POWER_TARGET * (double)prs && nn < POWER_MAX_N;) {
 		nn = nn * 2 > POWER_MAX_N ? POWER_MAX_N : nn * 2;
-		blocked = power_simulate(rg, p, m, d, mean_p, nn, prs, rng);
+		blocked = power_simulate(rg, p, m, d, mean_p, nn, prs, r->fh, r->est,
+					 rng);
 	}
 	if ((double)blocked >= POWER_TARGET * (double)prs)
 		out->n80 = nn;
@@ -124,6 +143,8 @@ static void print_text(const struct regression_gate *rg, const struct power_opts
 		       rg->confirm.max_extra_calls);
 	printf("\ncase pass rates: %zu cases from %zu complete run%s of target %s, mean %.1f%%\n",
 	       r->m, r->runs, r->runs == 1 ? "" : "s", o->target, 100 * r->mean_p);
+	if (rg->confirm.max_asks && rg->confirm.use_history)
+		print_history(r->fh, r->est);
 	printf("simulated: %ld PRs of %zu cases each, seed %ld\n", o->prs, r->n, o->seed);
 	print_rate("no change:     false-block rate", r->no_change, o->prs);
 	putchar('\n');
@@ -252,19 +273,20 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_FLAG_(0, "json", &o.json, "print one JSON object with the same figures"),
 		OPT_END_(),
 	};
-	struct power_rates cr;
+	struct flip_history fh;
+	struct power_rates *cr = &fh.pr;
 	struct regression_gate dflt;
 	const struct regression_gate *rg;
 	struct gates gs;
 	struct eg_rng rng;
 	struct power_result res;
-	double drops[POWER_MAX_DROPS], *p = NULL, mean_p = 0;
+	double drops[POWER_MAX_DROPS], *p = NULL, *est = NULL, mean_p = 0;
 	size_t n_drops, i, m, n;
 	int nops, rc = EG_EXIT_USAGE;
 
 	memset(&gs, 0, sizeof(gs));
 	memset(&res, 0, sizeof(res));
-	power_rates_init(&cr);
+	flip_history_init(&fh, 0);
 	nops = cmd_start(ctx, argc, argv, opts, usage);
 	if (nops < 0) {
 		rc = ctx->rc;
@@ -291,26 +313,31 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 	rg = gate_settings(ctx, &gs, &dflt);
 
 	rc = EG_EXIT_INFRA;
-	if (power_rates_add_target(&cr, ctx->h, o.target, NULL, (size_t)o.runs))
+	fh.flaky_p = flip_history_flaky_p(rg->confirm.max_asks);
+	if (power_rates_add_target(cr, ctx->h, o.target, NULL, (size_t)o.runs))
 		goto out;
 	rc = EG_EXIT_USAGE;
-	if (!cr.n) {
+	if (!cr->n) {
 		error("no complete run of target '%s' with scored cases in the history", o.target);
 		goto out;
 	}
-	m = cr.n;
-	p = power_rates_values(&cr, &mean_p);
+	m = cr->n;
+	p = power_rates_values(cr, &mean_p);
+	flip_history_finish(&fh);
+	est = flip_history_values(&fh);
 	n = o.n ? (size_t)o.n : m;
 
 	res.m = m;
 	res.n = n;
-	res.runs = cr.runs;
+	res.runs = cr->runs;
 	res.mean_p = mean_p;
+	res.fh = &fh;
+	res.est = est;
 	eg_rng_init(&rng, (unsigned long long)o.seed);
-	res.no_change = power_simulate(rg, p, m, 0, mean_p, n, o.prs, &rng);
+	res.no_change = power_simulate(rg, p, m, 0, mean_p, n, o.prs, &fh, est, &rng);
 	res.n_drops = n_drops;
 	for (i = 0; i < n_drops; i++)
-		simulate_drop(rg, p, m, mean_p, n, o.prs, &rng, drops[i], &res.drops[i]);
+		simulate_drop(rg, p, &res, o.prs, &rng, drops[i], &res.drops[i]);
 	if (o.json)
 		print_json(rg, &o, &res);
 	else
@@ -318,7 +345,8 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 	rc = EG_EXIT_OK;
 out:
 	free(p);
-	power_rates_release(&cr);
+	free(est);
+	flip_history_release(&fh);
 	gates_release(&gs);
 	return rc;
 }

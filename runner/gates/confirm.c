@@ -3,6 +3,7 @@
  */
 #include "confirm.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "baseline.h"
 #include "error.h"
 #include "gate.h"
+#include "power.h"
 #include "regression.h"
 #include "rng.h"
 #include "stats.h"
@@ -21,7 +23,9 @@
 struct flip {
 	char *suite;
 	char *case_id;
-	uint64_t order;           /* its place in the seeded order */
+	double key;               /* its history's estimate (the strongest over the gates); 0: none */
+	uint64_t order;           /* its place in the seeded order, after key */
+	int wanted;               /* gates that want it asked (not flaky in their history) */
 	int fails;                /* re-asks that did not pass, in a row */
 	int passed;               /* a re-ask passed: decided, passing */
 };
@@ -31,6 +35,7 @@ struct flip_set {
 	struct flip *v;
 	size_t n, alloc;
 	uint64_t seed;            /* of the order: the run id's */
+	const struct flip_history *fh; /* the history of the gate being walked, or NULL */
 };
 
 static void case_key(struct strbuf *sb, const char *suite, const char *case_id)
@@ -46,7 +51,9 @@ static int collect_flip(const struct compare_case *c, void *arg)
 	struct flip_set *fs = arg;
 	struct strbuf key = STRBUF_INIT;
 	struct eg_rng rng;
+	struct flip *f;
 	uint64_t *slot;
+	double p;
 	int added;
 
 	if (c->kind != CMP_NEW_FAILURE && c->kind != CMP_FIXED)
@@ -63,6 +70,14 @@ static int collect_flip(const struct compare_case *c, void *arg)
 		fs->v[fs->n].order = rng.s;
 		fs->n++;
 	}
+	f = &fs->v[*slot];
+	p = fs->fh ? flip_history_p(fs->fh, c->suite, c->case_id, NULL) : NAN;
+	f->wanted += !flip_history_flaky(fs->fh, p);
+	if (fs->fh && !isnan(fs->fh->mean)) {
+		p = isnan(p) ? fs->fh->mean : p;
+		if (p > f->key)
+			f->key = p;
+	}
 	strbuf_release(&key);
 	return 0;
 }
@@ -72,6 +87,8 @@ static int flip_cmp(const void *a, const void *b)
 	const struct flip *x = a, *y = b;
 	int d;
 
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
 	if (x->order != y->order)
 		return x->order < y->order ? -1 : 1;
 	d = strcmp(x->suite, y->suite);
@@ -88,10 +105,12 @@ static int gate_flips(struct history *h, const char *run_id, const struct gates 
 	struct run_info cand, base;
 	struct compare_result cmp;
 	struct compare_opts o;
+	struct flip_history fh;
 	int rc, ret = -1;
 
 	memset(&cmp, 0, sizeof(cmp));
 	memset(&base, 0, sizeof(base));
+	flip_history_init(&fh, rg->confirm.max_asks);
 	rc = baseline_for_run(h, ref, run_id, gs->cfg ? gs->cfg->registry : NULL, &cand, &base,
 			      &why);
 	if (rc) {
@@ -99,11 +118,19 @@ static int gate_flips(struct history *h, const char *run_id, const struct gates 
 		ret = rc < 0 ? -1 : 0;
 		goto out;
 	}
+	if (rg->confirm.use_history) {
+		flip_history_release(&fh);
+		if (flip_history_load(&fh, h, cand.target, base.id, cand.id, rg->confirm.max_asks))
+			goto out;
+		fs->fh = &fh;
+	}
 	regression_compare_opts(g, &o);
 	o.on_case = collect_flip;
 	o.arg = fs;
 	ret = compare_runs(h, base.id, cand.id, &o, &cmp);
+	fs->fh = NULL;
 out:
+	flip_history_release(&fh);
 	compare_result_release(&cmp);
 	run_info_release(&base);
 	run_info_release(&cand);
@@ -152,9 +179,10 @@ int confirm_run(struct history *h, const char *run_id, const struct gates *gs, i
 		long results, confirm_ask_fn *ask, void *arg)
 {
 	struct confirm_case *list = NULL;
+	struct strbuf note = STRBUF_INIT;
 	struct round_read rr;
 	struct flip_set fs;
-	long budget = 0, used = 0, failing = 0, passing = 0;
+	long budget = 0, used = 0, failing = 0, passing = 0, discounted = 0;
 	int max_asks = 0, round, rc = 0, ret = -1;
 	size_t i, m;
 
@@ -192,9 +220,9 @@ int confirm_run(struct history *h, const char *run_id, const struct gates *gs, i
 	for (round = 0; round < max_asks && used < budget && rc == 0; round++) {
 		long asked = 0;
 
-		/* the undecided flips that failed every re-ask so far, in the seeded order */
+		/* the undecided flips that failed every re-ask so far: strongest history first, then seeded */
 		for (i = m = 0; i < fs.n && used + (long)m < budget; i++)
-			if (!fs.v[i].passed && fs.v[i].fails == round) {
+			if (fs.v[i].wanted && !fs.v[i].passed && fs.v[i].fails == round) {
 				list[m].suite = fs.v[i].suite;
 				list[m].case_id = fs.v[i].case_id;
 				m++;
@@ -213,16 +241,21 @@ int confirm_run(struct history *h, const char *run_id, const struct gates *gs, i
 	if (history_set_confirm_calls(h, run_id, used))
 		goto out;
 	for (i = 0; i < fs.n; i++) {
-		failing += !fs.v[i].passed && fs.v[i].fails >= max_asks;
+		discounted += !fs.v[i].wanted;
+		failing += fs.v[i].wanted && !fs.v[i].passed && fs.v[i].fails >= max_asks;
 		passing += fs.v[i].passed;
 	}
+	if (discounted)
+		strbuf_addf(&note, ", %ld on cases flaky in the history not asked", discounted);
 	info("flip confirmation: %zu flipped case%s, %ld re-ask%s (at most %ld): %ld failing, "
-	     "%ld passing, %ld undecided%s", fs.n, fs.n == 1 ? "" : "s", used, used == 1 ? "" : "s",
-	     budget, failing, passing, (long)fs.n - failing - passing,
+	     "%ld passing, %ld undecided%s%s", fs.n, fs.n == 1 ? "" : "s", used,
+	     used == 1 ? "" : "s", budget, failing, passing,
+	     (long)fs.n - failing - passing - discounted, note.buf,
 	     rc ? " (the run was stopped)" : "");
 	ret = 0;
 out:
 	free(list);
+	strbuf_release(&note);
 	strbuf_release(&rr.key);
 	flip_set_release(&fs);
 	return ret;
@@ -255,11 +288,35 @@ int confirm_state_load(struct confirm_state *cs, struct history *h, const char *
 	return history_confirmations(h, run_id, load_reask, cs);
 }
 
+/* a flip on a case flaky in the history: counted and listed, not tallied; 1 when so */
+static int discount(struct confirm_state *cs, const struct compare_case *c)
+{
+	struct confirm_discount *d;
+	double p;
+	long n;
+
+	if (!cs->fh || cs->from_older)
+		return 0;
+	p = flip_history_p(cs->fh, c->suite, c->case_id, &n);
+	if (!flip_history_flaky(cs->fh, p))
+		return 0;
+	cs->t.discounted++;
+	if (cs->n_disc < CONFIRM_DISCOUNT_LIST_MAX) {
+		d = &cs->disc[cs->n_disc++];
+		d->suite = xstrdup(c->suite);
+		d->case_id = xstrdup(c->case_id);
+		d->new_failure = c->kind == CMP_NEW_FAILURE;
+		d->p = p;
+		d->samples = n;
+	}
+	return 1;
+}
+
 int confirm_on_case(const struct compare_case *c, void *arg)
 {
 	struct confirm_state *cs = arg;
 
-	if (c->kind == CMP_NEW_FAILURE || c->kind == CMP_FIXED) {
+	if ((c->kind == CMP_NEW_FAILURE || c->kind == CMP_FIXED) && !discount(cs, c)) {
 		struct strbuf key = STRBUF_INIT;
 		uint64_t *slot, passes = 0, others = 0;
 
@@ -290,5 +347,12 @@ void confirm_state_finish(struct confirm_state *cs)
 
 void confirm_state_release(struct confirm_state *cs)
 {
+	size_t i;
+
+	for (i = 0; i < cs->n_disc; i++) {
+		free(cs->disc[i].suite);
+		free(cs->disc[i].case_id);
+	}
+	cs->n_disc = 0;
 	hashmap_release(&cs->cases);
 }

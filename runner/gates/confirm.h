@@ -10,6 +10,11 @@
  * the failing stratum (McNemar, exact) beside the first-pass test, each at
  * half the gate's alpha.
  *
+ * With "use_history" (the default), a flip on a case the target's earlier
+ * runs show flaky (power.h, struct flip_history) is discounted: not asked
+ * again and left out of the confirmed test, in both directions; the other
+ * flips are asked strongest history first.
+ *
  * The re-asks themselves are made by the caller's ask callback (the run
  * layer's run_reask): this module decides what to ask and what it means.
  *
@@ -24,11 +29,13 @@
 #include "history.h"
 
 struct gates;
+struct flip_history;
 
 /* the settings of a regression gate's "confirm" (max_asks 0: no confirmation) */
 struct confirm_opts {
 	double max_extra_calls;   /* re-asks at most this share of the run's results */
 	int max_asks;             /* failing re-asks in a row that mark a flipped case failing */
+	int use_history;          /* discount flips on cases flaky in the history (default 1) */
 };
 
 #define CONFIRM_DEFAULT_MAX_EXTRA_CALLS 0.25
@@ -69,7 +76,18 @@ struct confirm_tally {
 	long fixed;               /* c': fixed cases whose re-asks marked them failing */
 	long passing;             /* flips marked passing by a re-ask */
 	long undecided;           /* flips the budget left undecided (not in the test) */
+	long discounted;          /* flips on cases flaky in the history (not in the test) */
 	double p_value;           /* McNemar exact over (b', c'); 1 without any */
+};
+
+#define CONFIRM_DISCOUNT_LIST_MAX 10
+
+/* a discounted flip, as the detail lists it */
+struct confirm_discount {
+	char *suite, *case_id;
+	int new_failure;          /* else fixed */
+	double p;                 /* its estimate from the history */
+	long samples;             /* the samples behind it */
 };
 
 /* the re-asks of a run, to tally a gate's flips while it pairs the runs */
@@ -77,12 +95,20 @@ struct confirm_state {
 	struct hashmap cases;     /* "suite\0case_id" -> passes << 32 | non-passes */
 	int max_asks;
 	struct confirm_tally t;
+	const struct flip_history *fh; /* the history's estimates (borrowed), or NULL */
+	int from_older;           /* the case at hand was paired with an older run, not the
+				   * baseline: never discounted (that run may be in fh) */
+	struct confirm_discount disc[CONFIRM_DISCOUNT_LIST_MAX]; /* the first discounted flips */
+	size_t n_disc;
 	/* each flip and unpaired case is handed on to this callback too, or NULL */
 	int (*next)(const struct compare_case *c, void *arg);
 	void *next_arg;
 };
 
-/* read the re-asks of run_id; 0, or -1 on error (reported). Release either way. */
+/*
+ * read the re-asks of run_id; 0, or -1 on error (reported). Release either
+ * way. Set fh afterwards to discount flips on flaky cases.
+ */
 int confirm_state_load(struct confirm_state *cs, struct history *h, const char *run_id,
 		       int max_asks);
 /* an on_case callback for compare_runs: tallies the flips, then calls cs->next */

@@ -31,9 +31,10 @@
 
 static const char *const regression_fields[] = { "baseline", "max_new_failures", "alpha",
 						 "exclude_flaky", "errors", "min_paired", "confirm", NULL };
-static const char *const confirm_fields[] = { "max_extra_calls", "max_asks", NULL };
+static const char *const confirm_fields[] = { "max_extra_calls", "max_asks", "use_history",
+					      NULL };
 
-/* "confirm": true (the defaults), false, or {"max_extra_calls", "max_asks"} */
+/* "confirm": true (the defaults), false, or {"max_extra_calls", "max_asks", "use_history"} */
 static int confirm_parse(const struct gate_parse *p, struct confirm_opts *co)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p->spec, "confirm");
@@ -42,6 +43,7 @@ static int confirm_parse(const struct gate_parse *p, struct confirm_opts *co)
 
 	co->max_extra_calls = CONFIRM_DEFAULT_MAX_EXTRA_CALLS;
 	co->max_asks = 0;
+	co->use_history = 1;
 	if (!v || cJSON_IsFalse(v))
 		return 0;
 	if (cJSON_IsTrue(v)) {
@@ -55,7 +57,8 @@ static int confirm_parse(const struct gate_parse *p, struct confirm_opts *co)
 	snprintf(prefix, sizeof(prefix), "%s.", field);
 	if (jdoc_check_keys(p->doc, v, prefix, confirm_fields) ||
 	    jdoc_number(p->doc, v, prefix, "max_extra_calls", 0, 0, 10, &co->max_extra_calls) ||
-	    jdoc_number(p->doc, v, prefix, "max_asks", 0, 1, CONFIRM_MAX_ASKS_LIMIT, &asks))
+	    jdoc_number(p->doc, v, prefix, "max_asks", 0, 1, CONFIRM_MAX_ASKS_LIMIT, &asks) ||
+	    jdoc_bool(p->doc, v, prefix, "use_history", &co->use_history))
 		return -1;
 	if (asks != (int)asks)
 		return jdoc_error(p->doc, cJSON_GetObjectItem(v, "max_asks"),
@@ -132,6 +135,7 @@ void regression_defaults(struct regression_gate *rg)
 	rg->min_paired = REGRESSION_DEFAULT_MIN_PAIRED;
 	rg->confirm.max_extra_calls = CONFIRM_DEFAULT_MAX_EXTRA_CALLS;
 	rg->confirm.max_asks = CONFIRM_DEFAULT_MAX_ASKS;
+	rg->confirm.use_history = 1;
 }
 
 int regression_blocks(const struct regression_gate *rg, const struct compare_counts *c,
@@ -205,6 +209,11 @@ struct regression_outcome {
 	int has_power;            /* est holds the gate's estimated false-block rate and power */
 	struct power_estimate est;
 	struct confirm_tally t;   /* what the run's re-asks say about the flips */
+	int used_history;         /* the confirmed test discounted flaky cases from the history */
+	size_t history_runs;      /* the runs behind the history's estimates */
+	double flaky_p;           /* an estimate under this made a case flaky */
+	struct confirm_discount *disc; /* the first discounted flips (taken from the tally) */
+	size_t n_disc;
 	struct errored_list errored; /* the cases that errored in the baseline only */
 	long older_pairs;         /* of them, paired with an older complete run */
 	long unjudged;            /* of them, errored in every older complete run too */
@@ -217,6 +226,13 @@ static void regression_result_release(struct gate_result *res)
 	struct regression_outcome *ro = res->state;
 
 	if (ro) {
+		size_t i;
+
+		for (i = 0; i < ro->n_disc; i++) {
+			free(ro->disc[i].suite);
+			free(ro->disc[i].case_id);
+		}
+		free(ro->disc);
 		free(ro->baseline_id);
 		strbuf_release(&ro->why);
 		errored_list_release(&ro->errored);
@@ -260,6 +276,32 @@ static void unjudged_json(struct jsonw *w, const struct errored_list *el)
 		jsonw_object_begin(w);
 		jsonw_member_str(w, "suite", el->v[i].suite);
 		jsonw_member_str(w, "case_id", el->v[i].case_id);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
+/*
+ * what the history did to the confirmed test: "history_runs", "flaky_p",
+ * "discounted" and the first discounted flips in "discounted_cases":
+ * [{suite, case_id, flip, p, samples}]
+ */
+static void discounted_json(struct jsonw *w, const struct regression_outcome *ro)
+{
+	size_t i;
+
+	jsonw_member_int(w, "history_runs", (long)ro->history_runs);
+	jsonw_member_num(w, "flaky_p", ro->flaky_p);
+	jsonw_member_int(w, "discounted", ro->t.discounted);
+	jsonw_key(w, "discounted_cases");
+	jsonw_array_begin(w);
+	for (i = 0; i < ro->n_disc; i++) {
+		jsonw_object_begin(w);
+		jsonw_member_str(w, "suite", ro->disc[i].suite);
+		jsonw_member_str(w, "case_id", ro->disc[i].case_id);
+		jsonw_member_str(w, "flip", ro->disc[i].new_failure ? "new_failure" : "fixed");
+		jsonw_member_num(w, "p", ro->disc[i].p);
+		jsonw_member_int(w, "samples", ro->disc[i].samples);
 		jsonw_object_end(w);
 	}
 	jsonw_array_end(w);
@@ -328,6 +370,9 @@ static void regression_detail(struct strbuf *sb, const struct regression_gate *r
 		jsonw_member_int(&w, "passing", ro->t.passing);
 		jsonw_member_int(&w, "undecided", ro->t.undecided);
 		jsonw_member_num(&w, "p_value", l ? ro->t.p_value : NAN);
+		jsonw_member_bool(&w, "use_history", rg->confirm.use_history);
+		if (ro->used_history)
+			discounted_json(&w, ro);
 		jsonw_object_end(&w);
 	}
 	if (ro->why.len)
@@ -374,6 +419,7 @@ struct regression_walk {
 	int (*on_case)(const struct compare_case *c, void *arg);
 	void *arg;
 	struct errored_list *errored;
+	struct confirm_state *cs; /* the tally behind on_case, or NULL */
 };
 
 static int walk_case(const struct compare_case *c, void *arg)
@@ -437,7 +483,11 @@ static void pair_older(struct errored_case *e, const struct case_row *old,
 		c->fixed++;
 		cc.kind = CMP_FIXED;
 	}
+	if (w->cs)
+		w->cs->from_older = 1;
 	w->on_case(&cc, w->arg);
+	if (w->cs)
+		w->cs->from_older = 0;
 }
 
 /* the order of the case iterator: (suite, case_id) in byte order */
@@ -556,9 +606,11 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 	struct compare_opts o;
 	struct regression_walk walk;
 	struct confirm_state cs;
+	struct flip_history fh;
 	int rc, cs_loaded = 0, ret = -1;
 
 	memset(&cs, 0, sizeof(cs));
+	flip_history_init(&fh, rg->confirm.max_asks);
 	res->state = ro;
 	strbuf_init(&ro->why, 0);
 	no_counts(&ro->c);
@@ -593,10 +645,21 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 		o.on_case = confirm_on_case;
 		o.arg = &cs;
 	}
+	if (rg->confirm.max_asks && rg->confirm.use_history) {
+		/* flips on cases flaky in the runs before the baseline are discounted */
+		flip_history_release(&fh);
+		if (flip_history_load(&fh, h, cand.target, base.id, cand.id, rg->confirm.max_asks))
+			goto out;
+		cs.fh = &fh;
+		ro->used_history = 1;
+		ro->history_runs = fh.pr.runs;
+		ro->flaky_p = fh.flaky_p;
+	}
 	/* the walk keeps the cases that errored in the baseline for an older run to judge */
 	walk.on_case = o.on_case;
 	walk.arg = o.arg;
 	walk.errored = &ro->errored;
+	walk.cs = rg->confirm.max_asks ? &cs : NULL;
 	o.on_case = walk_case;
 	o.on_pair = walk_pair;
 	o.arg = &walk;
@@ -609,6 +672,10 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 		confirm_state_finish(&cs);
 		ro->confirmed = 1;
 		ro->t = cs.t;
+		ro->n_disc = cs.n_disc;
+		ro->disc = xcalloc(cs.n_disc + 1, sizeof(*ro->disc));
+		memcpy(ro->disc, cs.disc, cs.n_disc * sizeof(*ro->disc));
+		cs.n_disc = 0; /* the strings are ro's now */
 	}
 	row->value = (double)ro->c.new_failures;
 	row->n = ro->c.pairs;
@@ -642,6 +709,7 @@ static int regression_eval(const struct eg_gate *g, struct history *h, const cha
 out:
 	if (cs_loaded)
 		confirm_state_release(&cs);
+	flip_history_release(&fh);
 	compare_list_release(&list);
 	compare_result_release(&cmp);
 	run_info_release(&base);
@@ -668,6 +736,24 @@ static void regression_print_confirm(FILE *out, const struct regression_gate *rg
 	if (rg->has_alpha)
 		fprintf(out, " %s %g%s", t->p_value < a ? "<" : ">=", a,
 			t->p_value < a && t->new_failures > t->fixed ? ": a confirmed drop" : "");
+	fputc('\n', out);
+}
+
+/* the flips the history discounted: "2 flips on cases flaky in the history (p < 0.78) ..." */
+static void regression_print_discounted(FILE *out, const struct regression_outcome *ro)
+{
+	size_t i;
+
+	if (!ro->t.discounted)
+		return;
+	fprintf(out, "        %ld flip%s on cases flaky in the history (p < %.2f over %zu run%s) "
+		"discounted:", ro->t.discounted, ro->t.discounted == 1 ? "" : "s", ro->flaky_p,
+		ro->history_runs, ro->history_runs == 1 ? "" : "s");
+	for (i = 0; i < ro->n_disc; i++)
+		fprintf(out, "%s %s/%s (p = %.2f, %ld samples)", i ? "," : "", ro->disc[i].suite,
+			ro->disc[i].case_id, ro->disc[i].p, ro->disc[i].samples);
+	if ((size_t)ro->t.discounted > ro->n_disc)
+		fprintf(out, ", ...");
 	fputc('\n', out);
 }
 
@@ -734,8 +820,10 @@ static void regression_print(FILE *out, const struct eg_gate *g, const struct ga
 				"they would block the gate", ro->unjudged_fail);
 		fputc('\n', out);
 	}
-	if (ro->confirmed)
+	if (ro->confirmed) {
 		regression_print_confirm(out, rg, &ro->t);
+		regression_print_discounted(out, ro);
+	}
 }
 
 const struct gate_type gate_regression = {

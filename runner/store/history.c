@@ -1863,6 +1863,8 @@ int history_cases_next(struct case_iter *it, struct case_row *out)
 		out->status = case_verdict_of(it->policy, n, n_pass, n_fail);
 		out->flaky = n_pass > 0 && n_fail > 0;
 		out->n = n;
+		out->n_pass = n_pass;
+		out->n_fail = n_fail;
 		out->latency_ms = latency;
 		return 1;
 	}

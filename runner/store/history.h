@@ -409,6 +409,7 @@ struct case_row {
 	enum result_status status;
 	int flaky;                /* scored repeats disagreed */
 	long n;                   /* stored repeats */
+	long n_pass, n_fail;      /* of them, passed and failed (the rest errored) */
 	double latency_ms;        /* summed over the repeats (the known ones) */
 };
 /*

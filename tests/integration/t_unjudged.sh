@@ -60,6 +60,12 @@ expect_eq "and named" "small/c7" "$(detail 'unjudged_cases[0].suite')/$(detail '
 expect_eq "counted as a new failure it would block" "1" "$(detail unjudged_could_block)"
 expect_eq "19 pairs" "19" "$(detail pairs)"
 expect_grep "the gate line names it" "1 case unjudged: it errored in the baseline and in every older complete run; this run fails 1 of them, and counted as new failures they would block the gate" "$T/out"
+expect_rc "reports of the candidate" 0 "$EG_BIN" report "$(latest)" --history "$T/h.db" \
+	--markdown "$T/u.md" --html "$T/u.html" --no-step-summary
+expect_grep "Markdown: the unjudged case next to the verdict" \
+	"^1 case unjudged (errored in the baseline and in every older run): small/c7\.$" "$T/u.md"
+expect_grep "HTML: the same" \
+	'<p class="unjudged">1 case unjudged (errored in the baseline and in every older run): small/c7.</p>' "$T/u.html"
 
 # a candidate passing c7 (a fresh history again): unjudged, but it cannot block
 rm -f h.db h.db-wal h.db-shm
@@ -70,5 +76,32 @@ expect_rc "a candidate passing c7 passes" 0 "$EG_BIN" run "${H[@]}"
 expect_eq "c7 is unjudged" "1" "$(detail unjudged)"
 expect_eq "it could not block" "0" "$(detail unjudged_could_block)"
 expect_grep "the line names it without a warning" "1 case unjudged: it errored in the baseline and in every older complete run$" "$T/out"
+
+# ids in the reports go through the escaper; more than 10 unjudged: the first 10 named
+rm -f h.db h.db-wal h.db-shm
+# 11 cases that error in the baseline, each between two that answer (no run of
+# failures long enough to stop the run)
+cases=$(for i in $(seq 1 11); do
+	printf '{"id": "u<i>_%d", "input": "q"}\n{"id": "ok%d", "input": "q"}\n{"id": "ok%d", "input": "q"}\n' \
+		"$i" "$i" "$((i + 11))"
+done)
+make_suite s/odd odd golden "$cases"
+write_config odd.json '[{"metric": "regression", "max_new_failures": 0, "min_paired": 0}]' \
+	'"max_retries": 0' '"suites": ["s/odd"]'
+python3 -c 'import json
+for i in range(1, 12): print(json.dumps({"case": "u<i>_%d" % i, "model": "mock-model", "fault": "500"}))' >odd.jsonl
+start_mock odd.jsonl
+expect_rc "a baseline with 11 errored cases" 1 "$EG_BIN" run --config odd.json --history "$T/h.db" --no-cache
+start_mock pass.jsonl
+expect_rc "a candidate passing them" 0 "$EG_BIN" run --config odd.json --history "$T/h.db" --no-cache
+expect_eq "11 unjudged" "11" "$(detail unjudged)"
+expect_rc "its reports" 0 "$EG_BIN" report "$(latest)" --history "$T/h.db" \
+	--markdown "$T/o.md" --html "$T/o.html" --no-step-summary
+expect_grep "Markdown: escaped ids, the first 10" \
+	'^11 cases unjudged (errored in the baseline and in every older run): odd/u&lt;i&gt;\\_1, odd/u&lt;i&gt;\\_10, .*, odd/u&lt;i&gt;\\_8 (the first 10)\.$' "$T/o.md"
+expect_eq "Markdown: 10 named" "10" "$(grep '^11 cases unjudged' "$T/o.md" | grep -o 'odd/' | wc -l)"
+expect_grep "HTML: escaped ids" \
+	'<p class="unjudged">11 cases unjudged (errored in the baseline and in every older run): odd/u&lt;i&gt;_1, odd/u&lt;i&gt;_10, ' "$T/o.html"
+check "HTML: no raw markup from an id" bash -c "! grep -q 'u<i>' '$T/o.html'"
 
 finish

@@ -1,6 +1,7 @@
 /* flip confirmation: the split decision, the stored re-asks' tally, the simulated re-asks */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "compare.h"
@@ -108,28 +109,35 @@ Test(confirm, tally_of_stored_reasks)
 	history_close(h);
 }
 
-Test(confirm, simulation_is_seeded_and_a_thin_drop_costs_little)
+/* the heterogeneous suite of tests/bench/gate_sim.py, 500 cases, into p; their mean */
+static double het_suite(double *p)
 {
-	struct regression_gate with, without;
-	double p[500], mean = 0;
-	struct eg_rng rng;
-	long a, b, fb;
+	double mean = 0;
 	size_t i;
 
-	/* the heterogeneous suite of tests/bench/gate_sim.py */
 	for (i = 0; i < 500; i++) {
 		p[i] = i < 350 ? 0.98 : i < 450 ? 0.8 : 0.5;
 		mean += p[i] / 500;
 	}
+	return mean;
+}
+
+Test(confirm, simulation_is_seeded_and_a_thin_drop_costs_little)
+{
+	struct regression_gate with, without;
+	double p[500], mean = het_suite(p);
+	struct eg_rng rng;
+	long a, b, fb;
+
 	regression_defaults(&with);
 	without = with;
 	without.confirm.max_asks = 0;
 	eg_rng_init(&rng, 3);
-	a = power_simulate(&with, p, 500, 0.05, mean, 500, 300, &rng);
+	a = power_simulate(&with, p, 500, 0.05, mean, 500, 300, NULL, NULL, &rng);
 	eg_rng_init(&rng, 3);
-	cr_assert_eq(power_simulate(&with, p, 500, 0.05, mean, 500, 300, &rng), a, "seeded");
+	cr_assert_eq(power_simulate(&with, p, 500, 0.05, mean, 500, 300, NULL, NULL, &rng), a, "seeded");
 	eg_rng_init(&rng, 3);
-	b = power_simulate(&without, p, 500, 0.05, mean, 500, 300, &rng);
+	b = power_simulate(&without, p, 500, 0.05, mean, 500, 300, NULL, NULL, &rng);
 	/*
 	 * a proportional drop spreads thinly over the cases (none breaks): the
 	 * confirmed test finds little and the first pass has half of alpha, so
@@ -139,6 +147,179 @@ Test(confirm, simulation_is_seeded_and_a_thin_drop_costs_little)
 	cr_assert_geq(a, 180, "with confirmation %ld of 300", a);
 	cr_assert_geq(a + 60, b, "with %ld, without %ld of 300", a, b);
 	eg_rng_init(&rng, 4);
-	fb = power_simulate(&with, p, 500, 0, mean, 500, 1000, &rng);
+	fb = power_simulate(&with, p, 500, 0, mean, 500, 1000, NULL, NULL, &rng);
 	cr_assert_leq(fb, 60, "false blocks %ld of 1000", fb);
+}
+
+/* a finished run of target "t" with the given samples: "case:PPFF" (P pass, F fail, E error) */
+static void hist_run(struct history *h, const char *id, const char *started, const char *const *cases)
+{
+	struct run_info ri;
+	size_t i, k;
+
+	memset(&ri, 0, sizeof(ri));
+	ri.id = (char *)id;
+	ri.started_at = (char *)started;
+	ri.status = RUN_RUNNING;
+	ri.target = (char *)"t";
+	ri.repeat_policy = (char *)"majority";
+	cr_assert_eq(history_run_begin(h, &ri), 0);
+	for (i = 0; cases[i]; i++) {
+		const char *colon = strchr(cases[i], ':');
+		char case_id[32];
+
+		snprintf(case_id, sizeof(case_id), "%.*s", (int)(colon - cases[i]), cases[i]);
+		for (k = 0; colon[1 + k]; k++) {
+			struct result_row r;
+			char c = colon[1 + k];
+
+			memset(&r, 0, sizeof(r));
+			r.suite = "s";
+			r.case_id = case_id;
+			r.case_hash = "h";
+			r.repeat = (int)k;
+			r.status = c == 'P' ? RESULT_PASS : c == 'F' ? RESULT_FAIL : RESULT_ERROR;
+			r.output = c == 'E' ? NULL : "x";
+			r.output_len = r.output ? 1 : 0;
+			r.error = c == 'E' ? "gateway: 503" : NULL;
+			r.cost_usd = NAN;
+			cr_assert_eq(history_add_result(h, id, &r), 0);
+		}
+	}
+	cr_assert_eq(history_run_finish(h, id, RUN_FINISHED, "pass"), 0);
+}
+
+Test(confirm, flaky_threshold_follows_max_asks)
+{
+	/* a chance flip survives max_asks failing re-asks 5% of the time at the threshold */
+	cr_assert_float_eq(flip_history_flaky_p(1), 0.95, 1e-12);
+	cr_assert_float_eq(flip_history_flaky_p(2), 1 - sqrt(0.05), 1e-12);
+	cr_assert_float_eq(pow(1 - flip_history_flaky_p(3), 3), 0.05, 1e-12);
+}
+
+Test(confirm, history_estimates_shrink_towards_the_mean_from_samples)
+{
+	struct history *h = history_open(th_path("h.db"));
+	/* a nightly run with 5 repeats: a passes 1 of 5, b 5 of 5, c has 3 samples only */
+	const char *nightly[] = { "a:PFFFF", "b:PPPPP", "c:PPE", NULL };
+	/* the baseline passes a and fails b: it must not count */
+	const char *base[] = { "a:P", "b:F", "c:P", NULL };
+	const char *cand[] = { "a:F", "b:P", "c:F", NULL };
+	struct flip_history fh;
+	double pa, pb, mean;
+	long n;
+
+	cr_assert_not_null(h);
+	hist_run(h, "r0", "2026-12-06T00:00:00.000Z", nightly);
+	hist_run(h, "r1", "2026-12-06T01:00:00.000Z", base);
+	hist_run(h, "r2", "2026-12-06T02:00:00.000Z", cand);
+	cr_assert_eq(flip_history_load(&fh, h, "t", "r1", "r2", 2), 0);
+	cr_assert_eq(fh.pr.runs, 1, "only the run before the baseline");
+	/* the pooled share of passing samples: (1 + 5 + 2) / (5 + 5 + 2): errors left out */
+	mean = 8.0 / 12;
+	cr_assert_float_eq(fh.mean, mean, 1e-12);
+	pa = flip_history_p(&fh, "s", "a", &n);
+	cr_assert_eq(n, 5, "every repeat is a sample, not only the verdict");
+	cr_assert_float_eq(pa, (1 + HISTORY_PRIOR_WEIGHT * mean) / (5 + HISTORY_PRIOR_WEIGHT), 1e-12);
+	pb = flip_history_p(&fh, "s", "b", &n);
+	cr_assert_float_eq(pb, (5 + HISTORY_PRIOR_WEIGHT * mean) / (5 + HISTORY_PRIOR_WEIGHT), 1e-12);
+	cr_assert(flip_history_flaky(&fh, pa), "a is flaky: p %g", pa);
+	cr_assert_not(flip_history_flaky(&fh, pb), "b is not: p %g", pb);
+	cr_assert(isnan(flip_history_p(&fh, "s", "c", &n)), "too few samples: no estimate");
+	cr_assert_eq(n, 2);
+	cr_assert(isnan(flip_history_p(&fh, "s", "zz", &n)), "never seen");
+	cr_assert_eq(n, 0);
+	cr_assert_not(flip_history_flaky(&fh, NAN));
+	cr_assert_not(flip_history_flaky(NULL, 0.1));
+	flip_history_release(&fh);
+
+	/* with the candidate as the baseline the nightly and r1 count; r2 itself never */
+	cr_assert_eq(flip_history_load(&fh, h, "t", "r2", "r1", 2), 0);
+	cr_assert_eq(fh.pr.runs, 1, "the baseline and the candidate are both left out");
+	flip_history_release(&fh);
+	history_close(h);
+}
+
+/* a pass -> fail flip of case_id (suite "s") through the tally */
+static void new_failure(struct confirm_state *cs, const char *case_id)
+{
+	struct compare_case k;
+
+	memset(&k, 0, sizeof(k));
+	k.suite = "s";
+	k.kind = CMP_NEW_FAILURE;
+	k.case_id = case_id;
+	confirm_on_case(&k, cs);
+}
+
+Test(confirm, flips_on_flaky_cases_are_discounted_from_the_tally)
+{
+	struct history *h = history_open(th_path("h.db"));
+	const char *nightly[] = { "a:PFFFF", "b:PPPPP", NULL }, *none[] = { NULL };
+	struct flip_history fh;
+	struct confirm_state cs;
+
+	cr_assert_not_null(h);
+	hist_run(h, "r0", "2026-12-06T00:00:00.000Z", nightly);
+	hist_run(h, "r1", "2026-12-06T01:00:00.000Z", none);
+	hist_run(h, "r2", "2026-12-06T02:00:00.000Z", none);
+	cr_assert_eq(history_add_confirmation(h, "r2", &(struct confirm_row){ "s", "a", 1, RESULT_FAIL }), 0);
+	cr_assert_eq(history_add_confirmation(h, "r2", &(struct confirm_row){ "s", "a", 2, RESULT_FAIL }), 0);
+	cr_assert_eq(history_add_confirmation(h, "r2", &(struct confirm_row){ "s", "b", 1, RESULT_FAIL }), 0);
+	cr_assert_eq(history_add_confirmation(h, "r2", &(struct confirm_row){ "s", "b", 2, RESULT_FAIL }), 0);
+	cr_assert_eq(flip_history_load(&fh, h, "t", "r1", "r2", 2), 0);
+	cr_assert_eq(confirm_state_load(&cs, h, "r2", 2), 0);
+	cs.fh = &fh;
+	new_failure(&cs, "a");
+	new_failure(&cs, "b");
+	confirm_state_finish(&cs);
+	cr_assert_eq(cs.t.new_failures, 1, "b's flip counts");
+	cr_assert_eq(cs.t.discounted, 1, "a's is discounted");
+	cr_assert_eq(cs.n_disc, 1);
+	cr_assert_str_eq(cs.disc[0].case_id, "a");
+	cr_assert_eq(cs.disc[0].samples, 5);
+	cr_assert(cs.disc[0].new_failure);
+	/* a flip paired with an older run is never discounted (that run may be in the history) */
+	cs.from_older = 1;
+	new_failure(&cs, "a");
+	cr_assert_eq(cs.t.discounted, 1);
+	cr_assert_eq(cs.t.new_failures, 2);
+	confirm_state_release(&cs);
+
+	/* without the history both count */
+	cr_assert_eq(confirm_state_load(&cs, h, "r2", 2), 0);
+	new_failure(&cs, "a");
+	new_failure(&cs, "b");
+	cr_assert_eq(cs.t.new_failures, 2);
+	cr_assert_eq(cs.t.discounted, 0);
+	confirm_state_release(&cs);
+	flip_history_release(&fh);
+	history_close(h);
+}
+
+Test(confirm, simulation_with_the_history_keeps_alpha)
+{
+	struct regression_gate rg, plain;
+	struct flip_history fh;
+	double p[500], mean = het_suite(p); /* the history knows each case's rate */
+	struct eg_rng rng;
+	long fb, with, without;
+
+	regression_defaults(&rg);
+	cr_assert(rg.confirm.use_history, "on by default");
+	flip_history_init(&fh, rg.confirm.max_asks);
+	fh.mean = mean;
+	eg_rng_init(&rng, 5);
+	fb = power_simulate(&rg, p, 500, 0, mean, 500, 2000, &fh, p, &rng);
+	/* alpha 0.1, two tests at 0.05 each, one-sided: at most about 5% */
+	cr_assert_leq(fb, 110, "false blocks %ld of 2000", fb);
+	eg_rng_init(&rng, 6);
+	with = power_simulate(&rg, p, 500, 0.05, mean, 500, 300, &fh, p, &rng);
+	plain = rg;
+	plain.confirm.use_history = 0;
+	eg_rng_init(&rng, 6);
+	without = power_simulate(&plain, p, 500, 0.05, mean, 500, 300, &fh, p, &rng);
+	/* the p = .5 cases' flips (10% of the cases, most of the flips) leave the confirmed test */
+	cr_assert_geq(with + 15, without, "with the history %ld, without %ld of 300", with, without);
+	flip_history_release(&fh);
 }
