@@ -130,13 +130,13 @@ int gate_calibration_note(const struct eg_gate *g, struct history *h, const char
 		if (note->len)
 			strbuf_addstr(note, "; ");
 		if (!j->calibrated)
-			strbuf_addf(note, "judge %s (key %.12s) was never calibrated (evalgate "
+			strbuf_addf(note, "scorer %s (key %.12s) was never calibrated (evalgate "
 				    "calibrate)", j->scorer, j->key);
 		else if (isnan(j->cal.kappa))
-			strbuf_addf(note, "judge %s (key %.12s): its kappa is undefined "
+			strbuf_addf(note, "scorer %s (key %.12s): its kappa is undefined "
 				    "(n %ld, %s)", j->scorer, j->key, j->cal.n, j->cal.created_at);
 		else
-			strbuf_addf(note, "judge %s (key %.12s): kappa %.3f under %g (n %ld, %s)",
+			strbuf_addf(note, "scorer %s (key %.12s): kappa %.3f under %g (n %ld, %s)",
 				    j->scorer, j->key, j->cal.kappa, min_kappa, j->cal.n,
 				    j->cal.created_at);
 	}
@@ -176,11 +176,11 @@ static int kappa_eval(const struct eg_gate *g, struct history *h, const char *ru
 			strbuf_addstr(&res->detail, "; ");
 		if (!j->calibrated) {
 			missing = 1;
-			strbuf_addf(&res->detail, "judge %s (key %.12s) was never calibrated "
+			strbuf_addf(&res->detail, "scorer %s (key %.12s) was never calibrated "
 				    "(evalgate calibrate)", j->scorer, j->key);
 			continue;
 		}
-		strbuf_addf(&res->detail, "judge %s: kappa %.3f (95%% %.3f to %.3f, n %ld, %s)",
+		strbuf_addf(&res->detail, "scorer %s: kappa %.3f (95%% %.3f to %.3f, n %ld, %s)",
 			    j->scorer, j->cal.kappa, j->cal.lo, j->cal.hi, j->cal.n,
 			    j->cal.created_at);
 		if (isnan(j->cal.kappa))
