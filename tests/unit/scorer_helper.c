@@ -61,3 +61,12 @@ void th_score_str(const struct scorer *s, const char *out, struct score_result *
 {
 	th_score_bytes(s, out, strlen(out), r);
 }
+
+void th_score_spec(const char *json, const char *out, size_t len, struct score_result *r)
+{
+	struct scorer s;
+
+	th_scorer_init_ok(&s, json);
+	th_score_bytes(&s, out, len, r);
+	scorer_release(&s);
+}

@@ -51,5 +51,7 @@ void th_score_job(const struct scorer *s, struct score_job *job, struct score_re
 void th_score_bytes(const struct scorer *s, const char *out, size_t len, struct score_result *r);
 /* th_score_bytes() of a NUL-terminated out */
 void th_score_str(const struct scorer *s, const char *out, struct score_result *r);
+/* th_score_bytes() with a scorer made from json (th_scorer_init_ok()) and released again */
+void th_score_spec(const char *json, const char *out, size_t len, struct score_result *r);
 
 #endif

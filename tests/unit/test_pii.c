@@ -21,18 +21,15 @@ struct eg_loc th_scorer_loc = { "suites/x/cases.jsonl", 9, 1 };
 /* score out with spec; returns pass, reason copied */
 static int check_spec(const char *spec, const char *out, char *reason, size_t size)
 {
-	struct scorer s;
 	struct score_result r;
 	int pass;
 
-	th_scorer_init_ok(&s, spec);
-	th_score_str(&s, out, &r);
+	th_score_spec(spec, out, strlen(out), &r);
 	cr_assert(!r.error, "%s", r.reason);
 	cr_assert(r.score == (r.pass ? 1 : 0));
 	pass = r.pass;
 	snprintf(reason, size, "%s", r.reason);
 	score_result_release(&r);
-	scorer_release(&s);
 	return pass;
 }
 

@@ -21,17 +21,14 @@ struct eg_loc th_scorer_loc = { "suites/x/cases.jsonl", 4, 1 };
 /* 1 when the scorer with expect true passes on len bytes (the answer counts as a refusal) */
 static int is_refusal_len(const char *out, size_t len, char *reason, size_t size)
 {
-	struct scorer s;
 	struct score_result r;
 	int pass;
 
-	th_scorer_init_ok(&s, "{\"type\": \"refusal\", \"expect\": true}");
-	th_score_bytes(&s, out, len, &r);
+	th_score_spec("{\"type\": \"refusal\", \"expect\": true}", out, len, &r);
 	cr_assert(!r.error, "%s", r.reason);
 	pass = r.pass;
 	snprintf(reason, size, "%s", r.reason);
 	score_result_release(&r);
-	scorer_release(&s);
 	return pass;
 }
 
