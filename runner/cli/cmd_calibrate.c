@@ -282,7 +282,7 @@ static void print_text(const struct judge_tally *t, const struct measure *m)
 	size_t i, shown = 0;
 	double n = (double)t->n;
 
-	printf("judge %s (key %.12s)\n", t->scorer, t->key);
+	printf("scorer %s (key %.12s)\n", t->scorer, t->key);
 	printf("  n: %zu labeled cases", t->n);
 	if (t->errors)
 		printf(" (%ld more left out: the judge errored)", t->errors);

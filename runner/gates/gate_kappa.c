@@ -15,11 +15,18 @@
 #include "xalloc.h"
 #include "banned.h"
 
-/* the judge keys (and a scorer label of each) seen in the run */
+/* a judge key seen in the run */
+struct judge_key {
+	char key[65];            /* SHA-256 hex */
+	char *scorer;            /* the label of the first scorer seen with it */
+	int calibrated;          /* 0: never calibrated (cal is unset) */
+	struct calibration cal;  /* its newest calibration */
+};
+
+/* the judge keys seen in the run, in the order first seen */
 struct judge_keys {
-	char (*key)[65];
-	char **scorer;
-	size_t n, alloc_key, alloc_scorer;
+	struct judge_key *v;
+	size_t n, alloc;
 	const char *tag;          /* only results with this tag, or NULL */
 	const char *only_scorer;  /* only the results of the scorer labelled so, or NULL */
 };
@@ -58,13 +65,13 @@ static int collect_key(const struct stored_result *r, void *arg)
 		d = cJSON_Parse(sr->detail);
 		key = cJSON_GetObjectItemCaseSensitive(d, "judge_key");
 		if (cJSON_IsString(key) && strlen(key->valuestring) == 64) {
-			for (j = 0; j < k->n && strcmp(k->key[j], key->valuestring); j++)
+			for (j = 0; j < k->n && strcmp(k->v[j].key, key->valuestring); j++)
 				;
 			if (j == k->n) {
-				XGROW(k->key, k->n + 1, k->alloc_key);
-				XGROW(k->scorer, k->n + 1, k->alloc_scorer);
-				memcpy(k->key[k->n], key->valuestring, 65);
-				k->scorer[k->n++] = xstrdup(sr->scorer);
+				XGROW(k->v, k->n + 1, k->alloc);
+				memset(&k->v[k->n], 0, sizeof(k->v[k->n]));
+				memcpy(k->v[k->n].key, key->valuestring, 65);
+				k->v[k->n++].scorer = xstrdup(sr->scorer);
 			}
 		}
 		cJSON_Delete(d);
@@ -77,9 +84,33 @@ static void judge_keys_release(struct judge_keys *k)
 	size_t i;
 
 	for (i = 0; i < k->n; i++)
-		free(k->scorer[i]);
-	free(k->scorer);
-	free(k->key);
+		free(k->v[i].scorer);
+	free(k->v);
+}
+
+/*
+ * The judge keys of the judge results of run_id in g's scope (only the
+ * scorer only_scorer's unless NULL), each with its newest calibration, into
+ * k (released by the caller, also on error). 0, or -1 after reporting a
+ * history error.
+ */
+static int judge_keys_load(struct judge_keys *k, const struct eg_gate *g,
+			   const char *only_scorer, struct history *h, const char *run_id)
+{
+	size_t i;
+	int rc;
+
+	k->tag = g->tag;
+	k->only_scorer = only_scorer;
+	if (history_results_all(h, run_id, g->suite, collect_key, k))
+		return -1;
+	for (i = 0; i < k->n; i++) {
+		rc = history_calibration_newest(h, k->v[i].key, &k->v[i].cal);
+		if (rc < 0)
+			return -1;
+		k->v[i].calibrated = !rc;
+	}
+	return 0;
 }
 
 int gate_calibration_note(const struct eg_gate *g, struct history *h, const char *run_id,
@@ -89,29 +120,25 @@ int gate_calibration_note(const struct eg_gate *g, struct history *h, const char
 	int ret = -1;
 	size_t i;
 
-	k.tag = g->tag;
-	k.only_scorer = g->scorer;
-	if (history_results_all(h, run_id, g->suite, collect_key, &k))
+	if (judge_keys_load(&k, g, g->scorer, h, run_id))
 		goto out;
 	for (i = 0; i < k.n; i++) {
-		struct calibration c;
-		int rc = history_calibration_newest(h, k.key[i], &c);
+		const struct judge_key *j = &k.v[i];
 
-		if (rc < 0)
-			goto out;
-		if (!rc && c.kappa >= min_kappa)
+		if (j->calibrated && j->cal.kappa >= min_kappa)
 			continue;
 		if (note->len)
 			strbuf_addstr(note, "; ");
-		if (rc)
-			strbuf_addf(note, "judge %s (key %.12s) was never calibrated (evalgate "
-				    "calibrate)", k.scorer[i], k.key[i]);
-		else if (isnan(c.kappa))
-			strbuf_addf(note, "judge %s (key %.12s): its kappa is undefined (n %ld, %s)",
-				    k.scorer[i], k.key[i], c.n, c.created_at);
+		if (!j->calibrated)
+			strbuf_addf(note, "scorer %s (key %.12s) was never calibrated (evalgate "
+				    "calibrate)", j->scorer, j->key);
+		else if (isnan(j->cal.kappa))
+			strbuf_addf(note, "scorer %s (key %.12s): its kappa is undefined "
+				    "(n %ld, %s)", j->scorer, j->key, j->cal.n, j->cal.created_at);
 		else
-			strbuf_addf(note, "judge %s (key %.12s): kappa %.3f under %g (n %ld, %s)",
-				    k.scorer[i], k.key[i], c.kappa, min_kappa, c.n, c.created_at);
+			strbuf_addf(note, "scorer %s (key %.12s): kappa %.3f under %g (n %ld, %s)",
+				    j->scorer, j->key, j->cal.kappa, min_kappa, j->cal.n,
+				    j->cal.created_at);
 	}
 	ret = 0;
 out:
@@ -140,29 +167,26 @@ static int kappa_eval(const struct eg_gate *g, struct history *h, const char *ru
 	int ret = -1, missing = 0;
 	size_t i;
 
-	k.tag = g->tag;
-	if (history_results_all(h, run_id, g->suite, collect_key, &k))
+	if (judge_keys_load(&k, g, NULL, h, run_id))
 		goto out;
 	for (i = 0; i < k.n; i++) {
-		struct calibration c;
-		int rc = history_calibration_newest(h, k.key[i], &c);
+		const struct judge_key *j = &k.v[i];
 
-		if (rc < 0)
-			goto out;
 		if (i)
 			strbuf_addstr(&res->detail, "; ");
-		if (rc) {
+		if (!j->calibrated) {
 			missing = 1;
-			strbuf_addf(&res->detail, "judge %s (key %.12s) was never calibrated "
-				    "(evalgate calibrate)", k.scorer[i], k.key[i]);
+			strbuf_addf(&res->detail, "scorer %s (key %.12s) was never calibrated "
+				    "(evalgate calibrate)", j->scorer, j->key);
 			continue;
 		}
-		strbuf_addf(&res->detail, "judge %s: kappa %.3f (95%% %.3f to %.3f, n %ld, %s)",
-			    k.scorer[i], c.kappa, c.lo, c.hi, c.n, c.created_at);
-		if (isnan(c.kappa))
+		strbuf_addf(&res->detail, "scorer %s: kappa %.3f (95%% %.3f to %.3f, n %ld, %s)",
+			    j->scorer, j->cal.kappa, j->cal.lo, j->cal.hi, j->cal.n,
+			    j->cal.created_at);
+		if (isnan(j->cal.kappa))
 			missing = 1;
-		else if (c.kappa < lowest)
-			lowest = c.kappa;
+		else if (j->cal.kappa < lowest)
+			lowest = j->cal.kappa;
 	}
 	if (!k.n)
 		strbuf_addf(&res->detail, "no judge scorer result in scope %s", res->scope.buf);

@@ -57,7 +57,7 @@ void gate_detail_cut(struct strbuf *detail);
  * judge key among the judge results in g's scope (only g->scorer's when it
  * names one), the newest calibration; those never calibrated, with an
  * undefined kappa or a kappa under min_kappa are described in note
- * ("judge J (key K) was never calibrated ...", "; " between them), the
+ * ("scorer J (key K) was never calibrated ...", "; " between them), the
  * others not at all. 0, or -1 after reporting a history error.
  */
 int gate_calibration_note(const struct eg_gate *g, struct history *h, const char *run_id,

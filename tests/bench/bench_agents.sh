@@ -15,16 +15,17 @@
 #   CASES=10000 REPS=5 tests/bench/bench_agents.sh build
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
-exec python3 - "$build" <<'EOP'
-import json, os, shutil, statistics, subprocess, sys, tempfile, time
+exec python3 - "$build" "$(cd "$(dirname "$0")" && pwd)" <<'EOP'
+import json, os, shutil, statistics, sys, tempfile, time
 
-build = sys.argv[1]
-EVALGATE = os.path.join(build, "evalgate")
-MOCK = os.path.join(build, "tests", "mock_gateway")
-CASES = int(os.environ.get("CASES", "10000"))
+sys.path.insert(0, sys.argv[2])
+from benchlib import binaries, env_int, make_suite, run_child, sql, start_mock, stop, write_config
+
+build, EVALGATE, MOCK = binaries(sys.argv)
+CASES = env_int("CASES", 10000)
 RSS_MAX = float(os.environ.get("RSS_MAX_MIB", "30"))
-REPS = int(os.environ.get("REPS", "3"))
-CONCURRENCY = int(os.environ.get("CONCURRENCY", "64"))
+REPS = env_int("REPS", 3)
+CONCURRENCY = env_int("CONCURRENCY", 64)
 
 tmp = tempfile.mkdtemp(prefix="evalgate-bench-agents.")
 mock = None
@@ -38,61 +39,41 @@ try:
                   {"suite": "agent", "step": 3, "reply": "Refunded: {{tool_result}}"},
                   {"suite": "plain", "reply": "Refunded: REFUND-OK"}):
             f.write(json.dumps(r) + "\n")
-    port_file = os.path.join(tmp, "port")
-    mock = subprocess.Popen([MOCK, "--port", "0", "--port-file", port_file, "--latency-ms", "0",
-                             "--script", script],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            break
-        time.sleep(0.025)
-    base = f"http://127.0.0.1:{int(open(port_file).read())}/v1"
+    mock, port = start_mock(MOCK, tmp, 0, script)
+    base = f"http://127.0.0.1:{port}/v1"
 
     tools = [{"type": "function", "function": {"name": n, "parameters": {
         "type": "object", "properties": {"order_id": {"type": "string"}, "amount": {"type": "number"}}}}}
         for n in ("lookup_order", "refund_order")]
     fixtures = [{"name": "lookup_order", "match": {"order_id": "A17"}, "result": {"total": 20}},
                 {"name": "refund_order", "match": {"amount": {"$lte": 100}}, "result": "REFUND-OK"}]
+
+    def refund(kind):
+        """the cases of the suite kind: the agent's with the tool fixtures"""
+        def case(i):
+            c = {"id": f"case-{i:07d}", "input": f"Please refund order A17 ({i})."}
+            if kind == "agent":
+                c["tool_results"] = fixtures
+            return c
+        return case
+
     for kind in ("plain", "agent"):
-        d = os.path.join(tmp, kind)
-        os.makedirs(d)
-        with open(os.path.join(d, "suite.json"), "w") as f:
-            json.dump({"name": kind, "version": "1", "kind": "golden", "tools": tools,
-                       "scorers": [{"type": "contains", "value": "REFUND-OK"}]}, f)
-        with open(os.path.join(d, "cases.jsonl"), "w") as f:
-            for i in range(CASES):
-                c = {"id": f"case-{i:07d}", "input": f"Please refund order A17 ({i})."}
-                if kind == "agent":
-                    c["tool_results"] = fixtures
-                f.write(json.dumps(c) + "\n")
-        with open(os.path.join(tmp, kind + ".json"), "w") as f:
-            json.dump({"gateway": {"base_url": base, "timeout_s": 30, "max_retries": 2,
-                                   "concurrency": CONCURRENCY},
-                       "target": {"name": "bench", "version": "1", "model": "m"},
-                       "suites": [d]}, f)
+        d = make_suite(tmp, CASES, kind, [{"type": "contains", "value": "REFUND-OK"}],
+                       refund(kind), {"name": kind, "tools": tools})
+        write_config(os.path.join(tmp, kind + ".json"), base, CONCURRENCY, [d])
 
     def run(kind):
         hist = os.path.join(tmp, f"h-{kind}-{time.monotonic_ns()}", "history.db")
-        err = os.path.join(tmp, "stderr")
-        t0 = time.monotonic()
-        with open(err, "w") as ef:
-            p = subprocess.Popen([EVALGATE, "run", "--config", os.path.join(tmp, kind + ".json"),
-                                  "--history", hist, "--no-cache", "-q"],
-                                 stdout=subprocess.DEVNULL, stderr=ef)
-            _, status, ru = os.wait4(p.pid, 0)
-        wall = time.monotonic() - t0
-        rc = os.waitstatus_to_exitcode(status)
-        if rc != 0:
-            sys.exit(f"{kind}: evalgate failed ({rc}): {open(err).read()[-2000:]}")
-        rows = subprocess.run(["sqlite3", hist, "select count(*), sum(json_array_length("
-                               "target_reply, '$.trajectory')) from results where status = 'pass'"],
-                              capture_output=True, text=True).stdout.strip().split("|")
+        measured = run_child([EVALGATE, "run", "--config", os.path.join(tmp, kind + ".json"),
+                              "--history", hist, "--no-cache", "-q"], f"{kind}: evalgate")
+        rows = sql(hist, "select count(*), sum(json_array_length(target_reply, '$.trajectory')) "
+                   "from results where status = 'pass'").split("|")
         if int(rows[0]) != CASES:
             sys.exit(f"{kind}: expected {CASES} passing results, found {rows[0]}")
         if kind == "agent" and int(rows[1]) != 3 * CASES:
             sys.exit(f"agent: expected {3 * CASES} steps, found {rows[1]}")
         shutil.rmtree(os.path.dirname(hist))
-        return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
+        return measured
 
     res = {"plain": [], "agent": []}
     for _ in range(REPS):
@@ -114,7 +95,6 @@ try:
     sys.exit(0 if ratio <= 3 and rss_ok else 1)
 finally:
     if mock:
-        mock.terminate()
-        mock.wait()
+        stop(mock)
     shutil.rmtree(tmp, ignore_errors=True)
 EOP

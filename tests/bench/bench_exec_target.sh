@@ -15,26 +15,23 @@ set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
 exec python3 - "$build" "$src" <<'EOP'
-import json, os, shutil, statistics, subprocess, sys, tempfile, time
+import json, os, shutil, statistics, sys, tempfile, time
 
-build, src = sys.argv[1], sys.argv[2]
-EVALGATE = os.path.join(build, "evalgate")
-CASES = int(os.environ.get("CASES", "20000"))
-REPS = int(os.environ.get("REPS", "3"))
-WORKERS = int(os.environ.get("WORKERS", "2"))
-CONCURRENCY = int(os.environ.get("CONCURRENCY", "64"))
+src = sys.argv[2]
+sys.path.insert(0, os.path.join(src, "tests", "bench"))
+from benchlib import binaries, env_int, make_suite, run_child, runs_text, sql
+
+build, EVALGATE, _ = binaries(sys.argv)
+CASES = env_int("CASES", 20000)
+REPS = env_int("REPS", 3)
+WORKERS = env_int("WORKERS", 2)
+CONCURRENCY = env_int("CONCURRENCY", 64)
 PY = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else shutil.which("python3")
 
 tmp = tempfile.mkdtemp(prefix="evalgate-bench-exec.")
 try:
-    suite = os.path.join(tmp, "suite")
-    os.makedirs(suite)
-    with open(os.path.join(suite, "suite.json"), "w") as f:
-        json.dump({"name": "bench", "version": "1", "kind": "golden",
-                   "scorers": [{"type": "equals", "value": "ok"}]}, f)
-    with open(os.path.join(suite, "cases.jsonl"), "w") as f:
-        for i in range(CASES):
-            f.write(json.dumps({"id": f"case-{i:07d}", "input": f"question {i}"}) + "\n")
+    suite = make_suite(tmp, CASES, "suite", [{"type": "equals", "value": "ok"}],
+                       lambda i: {"id": f"case-{i:07d}", "input": f"question {i}"})
     cfg = os.path.join(tmp, "exec.json")
     with open(cfg, "w") as f:
         json.dump({"gateway": {"base_url": "http://127.0.0.1:9/v1", "concurrency": CONCURRENCY},
@@ -46,22 +43,13 @@ try:
 
     def run():
         hist = os.path.join(tmp, f"h-{time.monotonic_ns()}.db")
-        err = os.path.join(tmp, "stderr")
-        t0 = time.monotonic()
-        with open(err, "w") as ef:
-            p = subprocess.Popen([EVALGATE, "run", "--config", cfg, "--history", hist,
-                                  "--no-cache", "-q"], stdout=subprocess.DEVNULL, stderr=ef)
-            _, status, ru = os.wait4(p.pid, 0)
-        wall = time.monotonic() - t0
-        rc = os.waitstatus_to_exitcode(status)
-        if rc != 0:
-            sys.exit(f"evalgate failed ({rc}): {open(err).read()[-2000:]}")
-        rows = subprocess.run(["sqlite3", hist, "select count(*) from results where status = 'pass'"],
-                              capture_output=True, text=True).stdout.strip()
+        wall, cpu, _ = run_child([EVALGATE, "run", "--config", cfg, "--history", hist,
+                                  "--no-cache", "-q"], "evalgate")
+        rows = sql(hist, "select count(*) from results where status = 'pass'")
         if int(rows) != CASES:
             sys.exit(f"expected {CASES} passing results, found {rows}")
         os.unlink(hist)
-        return wall, ru.ru_utime + ru.ru_stime
+        return wall, cpu
 
     walls, cpus = [], []
     for _ in range(REPS):
@@ -72,7 +60,7 @@ try:
     print(f"exec target: {CASES} cases, trivial worker ({WORKERS} processes), "
           f"concurrency {CONCURRENCY}, median of {REPS}")
     print(f"  median wall {w:.3f} s -> {CASES / w:.0f} cases/s "
-          f"(runs: {', '.join(f'{x:.2f}' for x in walls)}); "
+          f"(runs: {runs_text(walls, '{:.2f}')}); "
           f"CPU (evalgate and its workers) {1e6 * statistics.median(cpus) / CASES:.0f} us/case "
           f"(target: at least 5000 cases/s)")
 finally:

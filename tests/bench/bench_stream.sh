@@ -13,18 +13,19 @@
 #   CASES=2000 REPS=1 CONCURRENCY=64 tests/bench/bench_stream.sh build
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
-exec python3 - "$build" <<'EOP'
-import json, os, shutil, statistics, subprocess, sys, tempfile, time
+exec python3 - "$build" "$(cd "$(dirname "$0")" && pwd)" <<'EOP'
+import json, os, shutil, statistics, sys, tempfile
 
-build = sys.argv[1]
-EVALGATE = os.path.join(build, "evalgate")
-MOCK = os.path.join(build, "tests", "mock_gateway")
-CASES = int(os.environ.get("CASES", "10000"))
-REPS = int(os.environ.get("REPS", "3"))
-CONCURRENCY = int(os.environ.get("CONCURRENCY", "256"))
-TTFT_MS = int(os.environ.get("TTFT_MS", "100"))
-ITL_MS = int(os.environ.get("ITL_MS", "10"))
-CHUNKS = int(os.environ.get("CHUNKS", "4"))
+sys.path.insert(0, sys.argv[2])
+from benchlib import binaries, env_int, make_suite, run_child, sql, start_mock, stop, write_config
+
+build, EVALGATE, MOCK = binaries(sys.argv)
+CASES = env_int("CASES", 10000)
+REPS = env_int("REPS", 3)
+CONCURRENCY = env_int("CONCURRENCY", 256)
+TTFT_MS = env_int("TTFT_MS", 100)
+ITL_MS = env_int("ITL_MS", 10)
+CHUNKS = env_int("CHUNKS", 4)
 
 def pct(v, q):
     v = sorted(v)
@@ -39,44 +40,21 @@ try:
     with open(os.path.join(tmp, "script.jsonl"), "w") as f:
         f.write(json.dumps({"reply": "the refund window is thirty days", "ttft_ms": TTFT_MS,
                             "itl_ms": ITL_MS, "chunks": CHUNKS}) + "\n")
-    port_file = os.path.join(tmp, "port")
-    mock = subprocess.Popen([MOCK, "--port", "0", "--port-file", port_file,
-                             "--script", os.path.join(tmp, "script.jsonl")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            break
-        time.sleep(0.025)
-    base = f"http://127.0.0.1:{int(open(port_file).read())}/v1"
-
-    suite = os.path.join(tmp, "suite")
-    os.makedirs(suite)
-    with open(os.path.join(suite, "suite.json"), "w") as f:
-        json.dump({"name": "bench", "version": "1", "kind": "golden",
-                   "scorers": [{"type": "icontains", "value": "thirty days"}]}, f)
-    with open(os.path.join(suite, "cases.jsonl"), "w") as f:
-        for i in range(CASES):
-            f.write(json.dumps({"id": f"case-{i:07d}", "input": f"refund question {i}"}) + "\n")
-    cfg = os.path.join(tmp, "evalgate.json")
-    with open(cfg, "w") as f:
-        json.dump({"gateway": {"base_url": base, "timeout_s": 30, "max_retries": 2,
-                               "concurrency": CONCURRENCY},
-                   "target": {"name": "bench", "version": "1", "model": "m", "stream": True},
-                   "suites": [suite]}, f)
+    mock, port = start_mock(MOCK, tmp, None, os.path.join(tmp, "script.jsonl"))
+    suite = make_suite(tmp, CASES, "suite", [{"type": "icontains", "value": "thirty days"}],
+                       lambda i: {"id": f"case-{i:07d}", "input": f"refund question {i}"})
+    cfg = write_config(os.path.join(tmp, "evalgate.json"), f"http://127.0.0.1:{port}/v1",
+                       CONCURRENCY, [suite],
+                       {"name": "bench", "version": "1", "model": "m", "stream": True})
 
     per_call = (TTFT_MS + (CHUNKS - 1) * ITL_MS) / 1000.0
     ideal = CONCURRENCY / per_call
     shares, err50, err95, itls, rates = [], [], [], [], []
     for rep in range(REPS):
         hist = os.path.join(tmp, f"h{rep}", "history.db")
-        t0 = time.monotonic()
-        p = subprocess.run([EVALGATE, "run", "--config", cfg, "--history", hist, "--no-cache", "-q"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        wall = time.monotonic() - t0
-        if p.returncode != 0:
-            sys.exit(f"evalgate failed ({p.returncode}): {p.stderr[-2000:]}")
-        out = subprocess.run(["sqlite3", hist, "select ttft_ms, itl_ms from results "
-                              "where status = 'pass'"], capture_output=True, text=True).stdout
+        wall, _, _ = run_child([EVALGATE, "run", "--config", cfg, "--history", hist,
+                                "--no-cache", "-q"], "evalgate")
+        out = sql(hist, "select ttft_ms, itl_ms from results where status = 'pass'")
         rows = [tuple(map(float, l.split("|"))) for l in out.split()]
         if len(rows) != CASES:
             sys.exit(f"expected {CASES} passing results, found {len(rows)}")
@@ -97,7 +75,6 @@ try:
           f"ITL {statistics.median(itls):.2f} ms")
 finally:
     if mock:
-        mock.terminate()
-        mock.wait()
+        stop(mock)
     shutil.rmtree(tmp, ignore_errors=True)
 EOP

@@ -33,17 +33,17 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
-build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
-EVALGATE = os.path.join(build, "evalgate")
-MOCK = os.path.join(build, "tests", "mock_gateway")
-CASES = int(os.environ.get("CASES", "10000"))
-REPS = int(os.environ.get("REPS", "5"))
-CONC = int(os.environ.get("CONC", "32"))
-LAT_CONC = int(os.environ.get("LAT_CONC", "256"))
-LAT_MS = int(os.environ.get("LAT_MS", "100"))
-WRK_THREADS = int(os.environ.get("WRK_THREADS", "2"))
-STARTUP_RUNS = int(os.environ.get("STARTUP_RUNS", "50"))
-VALIDATE_CASES = int(os.environ.get("VALIDATE_CASES", "100000"))
+from benchlib import env_int, run_child, runs_text, stop  # noqa: E402
+
+build, EVALGATE, MOCK = benchlib.binaries(sys.argv)
+CASES = env_int("CASES", 10000)
+REPS = env_int("REPS", 5)
+CONC = env_int("CONC", 32)
+LAT_CONC = env_int("LAT_CONC", 256)
+LAT_MS = env_int("LAT_MS", 100)
+WRK_THREADS = env_int("WRK_THREADS", 2)
+STARTUP_RUNS = env_int("STARTUP_RUNS", 50)
+VALIDATE_CASES = env_int("VALIDATE_CASES", 100000)
 SKIP = set(filter(None, os.environ.get("SKIP", "").split(",")))
 
 # what evalgate sends for case 0 of the suite below (runner/targets/chat.c and gateway.c)
@@ -64,36 +64,14 @@ def start_mock(tmp, latency_ms):
     return benchlib.start_mock(MOCK, tmp, latency_ms)
 
 
-def stop(p):
-    p.terminate()
-    p.wait()
-
-
 def make_suite(tmp, name, n):
     return benchlib.make_suite(tmp, n, name)
 
 
 def write_config(tmp, suite, port, concurrency):
-    cfg = os.path.join(tmp, f"cfg-{os.path.basename(suite)}-{concurrency}.json")
-    with open(cfg, "w") as f:
-        json.dump({"gateway": {"base_url": f"http://127.0.0.1:{port}/v1", "timeout_s": 30,
-                               "max_retries": 2, "concurrency": concurrency},
-                   "target": {"name": "bench", "version": "1", "model": "m"},
-                   "suites": [suite]}, f)
-    return cfg
-
-
-def run_child(argv):
-    """wall seconds, user+sys CPU seconds, peak RSS (MB), exit code of one child"""
-    t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        sys.exit(f"{' '.join(argv)} failed ({p.returncode}): {err.decode()[-2000:]}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
+    return benchlib.write_config(
+        os.path.join(tmp, f"cfg-{os.path.basename(suite)}-{concurrency}.json"),
+        f"http://127.0.0.1:{port}/v1", concurrency, [suite])
 
 
 def evalgate_run(tmp, cfg, n):
@@ -127,10 +105,6 @@ def wrk(tmp, port, concurrency, seconds):
     if not m or bad:
         sys.exit(f"wrk: unexpected output:\n{out}")
     return float(m.group(1))
-
-
-def runs_text(xs, fmt):
-    return ", ".join(fmt.format(x) for x in xs)
 
 
 def interleaved(tmp, suite, latency_ms, concurrency, wrk_seconds):

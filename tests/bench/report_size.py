@@ -16,11 +16,12 @@ import sys
 import tempfile
 import time
 
-build = sys.argv[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+
+build, EVALGATE, MOCK = benchlib.binaries(sys.argv)
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
-EVALGATE = os.path.join(build, "evalgate")
-MOCK = os.path.join(build, "tests", "mock_gateway")
 
 
 def seed(tmp, db):
@@ -35,23 +36,15 @@ def seed(tmp, db):
         json.dump({"gateway": {"base_url": "${EVALGATE_BASE_URL}", "api_key_env": "EVALGATE_API_KEY"},
                    "target": {"name": "bench-bot", "version": "v1", "model": "m"},
                    "suites": ["s"], "gates": [{"metric": "pass_rate", "min": 0.9}]}, f)
-    port_file = os.path.join(tmp, "port")
-    mock = subprocess.Popen([MOCK, "--port", "0", "--port-file", port_file],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    mock, port = benchlib.start_mock(MOCK, tmp)
     try:
-        for _ in range(400):
-            if os.path.exists(port_file) and open(port_file).read().strip():
-                break
-            time.sleep(0.025)
-        env = dict(os.environ, EVALGATE_API_KEY="k",
-                   EVALGATE_BASE_URL="http://127.0.0.1:%s/v1" % open(port_file).read().strip())
+        env = dict(os.environ, EVALGATE_API_KEY="k", EVALGATE_BASE_URL="http://127.0.0.1:%d/v1" % port)
         env.pop("GITHUB_STEP_SUMMARY", None)
         subprocess.run([EVALGATE, "run", "--config", os.path.join(tmp, "cfg.json"), "--history", db,
                         "-q", "--no-cache"], env=env, check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
     finally:
-        mock.terminate()
-        mock.wait()
+        benchlib.stop(mock)
 
 
 def fill(db, n):

@@ -42,17 +42,17 @@ expect_rc "require_calibration on a gate that is not judge-based: a config error
 	"$EG_BIN" run --config badreq.json --history "$T/h.db"
 expect_grep "the error names the field" "badreq.json:.*gates\[0\].*require_calibration and min_kappa belong to judge-based gates" "$T/err"
 expect_rc "uncalibrated judge, not required: the gate passes" 0 "$EG_BIN" run --config warn.json --history "$T/h.db"
-expect_grep "with a warning" "PASS  pass_rate .*calibration warning: judge judge (key [0-9a-f]\{12\}) was never calibrated" "$T/out"
+expect_grep "with a warning" "PASS  pass_rate .*calibration warning: scorer judge (key [0-9a-f]\{12\}) was never calibrated" "$T/out"
 expect_rc "uncalibrated judge, require_calibration: the gate fails" 1 env GITHUB_STEP_SUMMARY="$T/summary.md" \
 	"$EG_BIN" run --config req.json --history "$T/h.db" --html "$T/uncal.html"
-expect_grep "with the reason" "FAIL  pass_rate .*require_calibration: judge judge (key [0-9a-f]\{12\}) was never calibrated" "$T/out"
+expect_grep "with the reason" "FAIL  pass_rate .*require_calibration: scorer judge (key [0-9a-f]\{12\}) was never calibrated" "$T/out"
 rq=$(sql "select id from runs order by started_at desc, rowid desc limit 1")
 expect_grep "step summary: the judge's calibration section" "^### Judge calibration" "$T/summary.md"
 expect_grep "step summary: never calibrated" "judge | \`[0-9a-f]\{12\}\` | never calibrated (evalgate calibrate) |" "$T/summary.md"
-expect_grep "step summary: the gate's reason (escaped)" 'gate pass\\_rate: require\\_calibration: judge judge (key [0-9a-f]\{12\}) was never calibrated' "$T/summary.md"
+expect_grep "step summary: the gate's reason (escaped)" 'gate pass\\_rate: require\\_calibration: scorer judge (key [0-9a-f]\{12\}) was never calibrated' "$T/summary.md"
 expect_grep "HTML: the section" '<section id="calibration"><h2>Judge calibration</h2>' "$T/uncal.html"
 expect_grep "HTML: never calibrated" '<tr data-calibrated="0"><td>judge</td>.*never calibrated (evalgate calibrate)' "$T/uncal.html"
-expect_grep "HTML: the gate's reason" '<p class="bad">gate pass_rate: require_calibration: judge judge (key' "$T/uncal.html"
+expect_grep "HTML: the gate's reason" '<p class="bad">gate pass_rate: require_calibration: scorer judge (key' "$T/uncal.html"
 check "HTML: the section's tags balance" python3 - "$T/uncal.html" <<'EOP'
 import re, sys
 from html.parser import HTMLParser
@@ -69,7 +69,7 @@ p.feed(sec)
 sys.exit(1 if p.bad or p.stack else 0)
 EOP
 expect_eq "stored: the gate failed with the reason" "0|1" \
-	"$(sql "select pass, detail like '%require_calibration: judge judge (key %' from gates where run_id = '$rq'")"
+	"$(sql "select pass, detail like '%require_calibration: scorer judge (key %' from gates where run_id = '$rq'")"
 expect_rc "config-wide judge.require_calibration fails the judge-based gate" 1 "$EG_BIN" gate "$rq" --config reqcfg.json --history "$T/h.db"
 expect_grep "only the judge-based gate" "FAIL  pass_rate .*require_calibration" "$T/out"
 expect_grep "the error_rate gate is not judge-based" "PASS  error_rate  " "$T/out"
@@ -81,6 +81,7 @@ expect_grep "says the judge was never calibrated" "was never calibrated" "$T/out
 expect_rc "calibrate" 0 "$EG_BIN" calibrate --config cfg.json --history "$T/h.db"
 # po = 8/10, pe = 0.6*0.6 + 0.4*0.4 = 0.52, kappa = (0.8 - 0.52) / 0.48 = 0.5833
 expect_grep "kappa by hand" "kappa: 0.583 " "$T/out"
+expect_grep "the judge named by its scorer and key" "^scorer judge (key [0-9a-f]\{12\})$" "$T/out"
 expect_grep "agreement" "agreement: 0.800" "$T/out"
 expect_grep "base rates" "base rates: human pass 0.600, judge pass 0.600" "$T/out"
 expect_grep "confusion matrix" "pass/pass 5, pass/fail 1, fail/pass 1, fail/fail 3" "$T/out"
@@ -102,9 +103,9 @@ expect_rc "require_calibration with min_kappa 0.5 passes once calibrated (kappa 
 expect_rc "config-wide as well" 0 "$EG_BIN" gate "$rq" --config reqcfg.json --history "$T/h.db"
 expect_rc "the default min_kappa is 0.6: 0.583 is under it, a warning only" 0 \
 	"$EG_BIN" gate "$rq" --config warn.json --history "$T/h.db"
-expect_grep "warning with the kappa" "calibration warning: judge judge (key [0-9a-f]\{12\}): kappa 0.583 under 0.6 (n 10, " "$T/out"
+expect_grep "warning with the kappa" "calibration warning: scorer judge (key [0-9a-f]\{12\}): kappa 0.583 under 0.6 (n 10, " "$T/out"
 expect_rc "the gate at min 0.7 fails" 1 "$EG_BIN" gate "$r1" --config cfg7.json --history "$T/h.db"
-expect_grep "with the kappa" "kappa 0.583" "$T/out"
+expect_grep "with the kappa" "scorer judge: kappa 0.583 (95% " "$T/out"
 
 # bad agreement: the same judge key calibrated from another history (its own
 # cache) against a judge that contradicts every label
@@ -124,7 +125,7 @@ expect_grep "kappa of the contrary judge" "kappa: -0.923 " "$T/out"
 rb=$(sqlite3 "$T/bad/h.db" "select id from runs order by started_at desc, rowid desc limit 1")
 expect_eq "the same judge key" "$key" "$(sqlite3 "$T/bad/h.db" "select judge_key from calibrations")"
 expect_rc "require_calibration fails after bad agreement" 1 "$EG_BIN" gate "$rb" --config req.json --history "$T/bad/h.db"
-expect_grep "with the kappa under the minimum" "FAIL  pass_rate .*require_calibration: judge judge (key [0-9a-f]\{12\}): kappa -0.923 under 0.5" "$T/out"
+expect_grep "with the kappa under the minimum" "FAIL  pass_rate .*require_calibration: scorer judge (key [0-9a-f]\{12\}): kappa -0.923 under 0.5" "$T/out"
 start_mock script.jsonl
 
 # self-consistency: --samples 3 against a judge that is unanimous on 7

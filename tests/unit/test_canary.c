@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "scorer.h"
+#include "scorer_helper.h"
 #include "jsonw.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -20,50 +20,13 @@
 
 #define TOKEN "CANARY-8f3a9c2e"
 
-static const struct eg_loc test_loc = { "suites/x/suite.json", 0, 3 };
-
-static int init_spec(struct scorer *s, const char *json)
-{
-	cJSON *spec = cJSON_Parse(json);
-	int rc;
-
-	cr_assert_not_null(spec, "test spec is not JSON: %s", json);
-	rc = scorer_init(s, spec, &test_loc);
-	cJSON_Delete(spec);
-	return rc;
-}
-
-static int init_capture(const char *json, char *msg, size_t size)
-{
-	struct scorer s;
-	FILE *tmp = tmpfile();
-	int saved, rc;
-	size_t n;
-
-	cr_assert_not_null(tmp);
-	fflush(stderr);
-	saved = dup(2);
-	dup2(fileno(tmp), 2);
-	rc = init_spec(&s, json);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	if (!rc)
-		scorer_release(&s);
-	rewind(tmp);
-	n = fread(msg, 1, size - 1, tmp);
-	msg[n] = '\0';
-	fclose(tmp);
-	return rc;
-}
+struct eg_loc th_scorer_loc = { "suites/x/suite.json", 0, 3 };
 
 /* score len bytes of out (NULs allowed) with the canary `token`; reason copied; returns pass */
 static int check_len(const char *token, const char *out, size_t len, char *reason, size_t size)
 {
 	struct strbuf spec = STRBUF_INIT;
-	struct scorer s;
 	struct score_result r;
-	struct score_job job;
 	struct jsonw w;
 	int pass;
 
@@ -72,21 +35,13 @@ static int check_len(const char *token, const char *out, size_t len, char *reaso
 	jsonw_member_str(&w, "type", "canary");
 	jsonw_member_str(&w, "token", token);
 	jsonw_object_end(&w);
-	cr_assert_eq(init_spec(&s, spec.buf), 0);
+	th_score_spec(spec.buf, out, len, &r);
 	strbuf_release(&spec);
-	memset(&job, 0, sizeof(job));
-	job.output = out;
-	job.output_len = len;
-	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_DONE);
-	score_job_release(&s, &job);
-	cr_assert_not_null(r.reason);
-	cr_assert_null(strchr(r.reason, '\n'));
 	cr_assert_null(strstr(r.reason, token), "reason shows the token: %s", r.reason);
 	cr_assert(r.score == (r.pass ? 1 : 0));
 	pass = r.pass;
 	snprintf(reason, size, "%s", r.reason);
 	score_result_release(&r);
-	scorer_release(&s);
 	return pass;
 }
 
@@ -415,17 +370,19 @@ Test(canary, spec_errors)
 {
 	char msg[512];
 
-	cr_expect_eq(init_capture("{\"type\": \"canary\"}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"canary\"}", msg, sizeof(msg)), -1);
 	cr_expect(strstr(msg, "scorer 3: canary: missing required field \"token\""), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"canary\", \"token\": 123456}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"canary\", \"token\": 123456}", msg, sizeof(msg)),
+		     -1);
 	cr_expect(strstr(msg, "field \"token\" must be a string"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"canary\", \"token\": \"abc12\"}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"canary\", \"token\": \"abc12\"}", msg,
+				   sizeof(msg)), -1);
 	cr_expect(strstr(msg, "at least 6 ASCII letters or digits"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"canary\", \"token\": \"a-b-c-d-e--\"}", msg,
-				  sizeof(msg)), -1);
-	cr_expect_eq(init_capture("{\"type\": \"canary\", \"token\": \"abcdef\", \"tokens\": 1}", msg,
-				  sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"canary\", \"token\": \"a-b-c-d-e--\"}", msg,
+				   sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"canary\", \"token\": \"abcdef\", \"tokens\": 1}",
+				   msg, sizeof(msg)), -1);
 	cr_expect(strstr(msg, "unknown field \"tokens\""), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"canary\", \"token\": \"a-b-c-d-e-f\"}", msg,
-				  sizeof(msg)), 0);
+	cr_expect_eq(th_scorer_try("{\"type\": \"canary\", \"token\": \"a-b-c-d-e-f\"}", msg,
+				   sizeof(msg)), 0);
 }

@@ -11,12 +11,12 @@
 #include <criterion/criterion.h>
 
 #include "case.h"
-#include "helper.h"
 #include "scorer.h"
+#include "scorer_helper.h"
 #include "xalloc.h"
 #include "banned.h"
 
-static const struct eg_loc test_loc = { "suites/r/suite.json", 2, 1 };
+struct eg_loc th_scorer_loc = { "suites/r/suite.json", 2, 1 };
 
 static struct eg_case kase;
 static char *passages[3] = {
@@ -42,15 +42,6 @@ TestSuite(ctxprec, .init = setup);
 #define YES "{\"reason\":\"about returns\",\"score\":0.9,\"pass\":true}"
 #define NO "{\"reason\":\"off topic\",\"score\":0.1,\"pass\":false}"
 
-static void init_ok(struct scorer *s, const char *json)
-{
-	cJSON *spec = cJSON_Parse(json);
-
-	cr_assert_not_null(spec);
-	cr_assert_eq(scorer_init(s, spec, &test_loc), 0, "init failed: %s", json);
-	cJSON_Delete(spec);
-}
-
 /* the user message of call i */
 static char *user_of(const struct score_job *job, size_t i)
 {
@@ -73,7 +64,7 @@ static void score_with(const char *spec, const char *output, const char *const *
 	struct score_job job;
 	size_t i;
 
-	init_ok(&s, spec);
+	th_scorer_init_ok(&s, spec);
 	memset(&job, 0, sizeof(job));
 	memset(r, 0, sizeof(*r));
 	job.kase = &kase;
@@ -186,7 +177,7 @@ Test(ctxprec, errors_never_pass)
 	score_result_release(&r);
 
 	kase.n_context = 0;
-	init_ok(&s, "{\"type\":\"context-precision\"}");
+	th_scorer_init_ok(&s, "{\"type\":\"context-precision\"}");
 	job.kase = &kase;
 	job.output = "x";
 	job.output_len = 1;
@@ -209,15 +200,11 @@ Test(ctxprec, spec_errors)
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
-		cJSON *spec = cJSON_Parse(specs[i]);
-		struct scorer s;
-		const char *msg;
+		char msg[512];
 
-		th_stderr_start();
-		cr_expect_eq(scorer_init(&s, spec, &test_loc), -1, "accepted %s", specs[i]);
-		msg = th_stderr_take();
+		cr_expect_eq(th_scorer_try(specs[i], msg, sizeof(msg)), -1, "accepted %s",
+			     specs[i]);
 		cr_expect_not_null(strstr(msg, "suites/r/suite.json:2: scorer 1: context-precision"),
 				   "%s", msg);
-		cJSON_Delete(spec);
 	}
 }

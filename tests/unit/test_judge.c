@@ -18,12 +18,13 @@
 #include "helper.h"
 #include "judge.h"
 #include "scorer.h"
+#include "scorer_helper.h"
 #include "strbuf.h"
 #include "suite.h"
 #include "xalloc.h"
 #include "banned.h"
 
-static const struct eg_loc test_loc = { "suites/j/cases.jsonl", 4, 1 };
+struct eg_loc th_scorer_loc = { "suites/j/cases.jsonl", 4, 1 };
 
 /* ---- the verdict parser, table-driven ---- */
 
@@ -403,15 +404,6 @@ static void teardown(void)
 
 TestSuite(judge_scorer, .init = setup, .fini = teardown);
 
-static void init_ok(struct scorer *s, const char *json)
-{
-	cJSON *spec = cJSON_Parse(json);
-
-	cr_assert_not_null(spec, "test spec is not JSON: %s", json);
-	cr_assert_eq(scorer_init(s, spec, &test_loc), 0, "init failed: %s", json);
-	cJSON_Delete(spec);
-}
-
 /* run f with stderr captured into msg */
 static int capture(int (*f)(const char *), const char *arg, char *msg, size_t size)
 {
@@ -421,20 +413,6 @@ static int capture(int (*f)(const char *), const char *arg, char *msg, size_t si
 	th_stderr_take();
 	rc = f(arg);
 	snprintf(msg, size, "%s", th_stderr_take());
-	return rc;
-}
-
-static int try_init(const char *json)
-{
-	struct scorer s;
-	cJSON *spec = cJSON_Parse(json);
-	int rc;
-
-	cr_assert_not_null(spec, "test spec is not JSON: %s", json);
-	rc = scorer_init(&s, spec, &test_loc);
-	cJSON_Delete(spec);
-	if (!rc)
-		scorer_release(&s);
 	return rc;
 }
 
@@ -520,7 +498,8 @@ Test(judge_scorer, good_verdict)
 	const char *user;
 
 	case_plain();
-	init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"The answer must state the 30-day window.\"}");
+	th_scorer_init_ok(&s, "{\"type\":\"judge\",\"rubric\":"
+			      "\"The answer must state the 30-day window.\"}");
 	job_start(&job, "Returns are accepted within 30 days.");
 	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
 	cr_assert_eq(job.n_calls, 1);
@@ -577,7 +556,7 @@ Test(judge_scorer, failing_verdict_and_negate)
 	struct score_result r;
 
 	case_plain();
-	init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\",\"negate\":true}");
+	th_scorer_init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\",\"negate\":true}");
 	job_start(&job, "90 days.");
 	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
 	reply(&job, 0, "{\"reason\":\"90 days contradicts 30\",\"score\":0.1,\"pass\":false}");
@@ -600,7 +579,7 @@ Test(judge_scorer, strict_retry_then_good)
 	cJSON *b, *d, *smp;
 
 	case_plain();
-	init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\"}");
+	th_scorer_init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\"}");
 	job_start(&job, "30 days.");
 	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
 	reply(&job, 0, "Looks fine to me!");
@@ -642,7 +621,7 @@ Test(judge_scorer, unreadable_twice_is_error)
 
 	case_plain();
 	/* negate must not turn the error into a pass either */
-	init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\",\"negate\":true}");
+	th_scorer_init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\",\"negate\":true}");
 	job_start(&job, "30 days.");
 	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
 	reply(&job, 0, "Looks fine to me!");
@@ -676,7 +655,7 @@ Test(judge_scorer, call_error_is_error)
 	struct score_result r;
 
 	case_plain();
-	init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\"}");
+	th_scorer_init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\"}");
 	job_start(&job, "30 days.");
 	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
 	job.calls[0].error = xstrdup("HTTP 503 after 4 attempts");
@@ -703,7 +682,7 @@ static void run3(const char *spec, struct score_result *r)
 	struct score_job job;
 	size_t i;
 
-	init_ok(&s, spec);
+	th_scorer_init_ok(&s, spec);
 	job_start(&job, "30 days.");
 	cr_assert_eq(scorer_score(&s, &job, r), SCORE_WAIT);
 	cr_assert_eq(job.n_calls, 3);
@@ -774,7 +753,7 @@ Test(judge_scorer, samples_tie_fails)
 	struct score_result r;
 
 	case_plain();
-	init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\",\"samples\":2}");
+	th_scorer_init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\",\"samples\":2}");
 	job_start(&job, "30 days.");
 	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
 	cr_assert_eq(job.n_calls, 2);
@@ -799,7 +778,7 @@ Test(judge_scorer, samples_one_retried)
 	cJSON *b;
 
 	case_plain();
-	init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\",\"samples\":3}");
+	th_scorer_init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\",\"samples\":3}");
 	job_start(&job, "30 days.");
 	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
 	reply(&job, 0, votes3[0]);
@@ -828,7 +807,7 @@ Test(judge_scorer, samples_one_error_is_error)
 	struct score_result r;
 
 	case_plain();
-	init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\",\"samples\":3}");
+	th_scorer_init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"30-day window\",\"samples\":3}");
 	job_start(&job, "30 days.");
 	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
 	reply(&job, 0, votes3[0]);
@@ -858,7 +837,7 @@ Test(judge_scorer, threshold_single)
 		struct score_job job;
 		struct score_result r;
 
-		init_ok(&s, specs[i]);
+		th_scorer_init_ok(&s, specs[i]);
 		job_start(&job, "30 days.");
 		cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
 		reply(&job, 0, "{\"reason\":\"ok\",\"score\":0.7,\"pass\":true}");
@@ -879,8 +858,8 @@ Test(judge_scorer, model_and_params_from_the_spec)
 	cJSON *b;
 
 	case_plain();
-	init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"r\",\"model\":\"big-judge\","
-		    "\"params\":{\"temperature\":0.2,\"seed\":7}}");
+	th_scorer_init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"r\",\"model\":\"big-judge\","
+			      "\"params\":{\"temperature\":0.2,\"seed\":7}}");
 	job_start(&job, "30 days.");
 	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
 	b = body_of(&job, 0);
@@ -908,7 +887,7 @@ Test(judge_scorer, messages_case_and_context)
 				    "{\"role\":\"user\",\"content\":\"Refund window?\"}]");
 	kase.context = kase_context;
 	kase.n_context = 2;
-	init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"r\"}");
+	th_scorer_init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"r\"}");
 	job_start(&job, "30 days.");
 	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
 	b = body_of(&job, 0);
@@ -938,7 +917,8 @@ Test(judge_scorer, injected_answer_stays_in_its_block)
 	size_t opens = 0, closes = 0;
 
 	case_plain();
-	init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"The answer must state the 30-day window.\"}");
+	th_scorer_init_ok(&s, "{\"type\":\"judge\",\"rubric\":"
+			      "\"The answer must state the 30-day window.\"}");
 	job_start(&job, evil);
 	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_WAIT);
 	b = body_of(&job, 0);
@@ -968,7 +948,7 @@ Test(judge_scorer, awkward_answer_bytes)
 	cJSON *b, *d;
 
 	case_plain();
-	init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"r\"}");
+	th_scorer_init_ok(&s, "{\"type\":\"judge\",\"rubric\":\"r\"}");
 	memset(&job, 0, sizeof(job));
 	job.kase = &kase;
 	job.output = out;
@@ -994,8 +974,8 @@ static int init_two(const char *model)
 	char spec[128];
 
 	snprintf(spec, sizeof(spec), "{\"type\":\"judge\",\"rubric\":\"r\",\"model\":\"%s\"}", model);
-	init_ok(&a, spec);
-	init_ok(&b, spec);
+	th_scorer_init_ok(&a, spec);
+	th_scorer_init_ok(&b, spec);
 	scorer_release(&a);
 	scorer_release(&b);
 	return 0;
@@ -1064,7 +1044,7 @@ ParameterizedTest(struct init_error *c, judge_scorer, init_errors)
 	char msg[1024];
 
 	cr_assert(FITS(c->spec) && FITS(c->msg));
-	cr_expect_eq(capture(try_init, c->spec, msg, sizeof(msg)), -1, "%s accepted", c->spec);
+	cr_expect_eq(th_scorer_try(c->spec, msg, sizeof(msg)), -1, "%s accepted", c->spec);
 	cr_expect_not_null(strstr(msg, "evalgate: suites/j/cases.jsonl:4: scorer 1: "), "%s", msg);
 	cr_expect_not_null(strstr(msg, c->msg), "%s: got \"%s\"", c->spec, msg);
 }
@@ -1074,12 +1054,11 @@ Test(judge_scorer, no_model_anywhere)
 	char msg[1024];
 
 	set_env(NULL, "target-model", 1);
-	cr_expect_eq(capture(try_init, "{\"type\":\"judge\",\"rubric\":\"r\"}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\":\"judge\",\"rubric\":\"r\"}", msg, sizeof(msg)), -1);
 	cr_expect_not_null(strstr(msg, "scorer 1: judge: no judge model: set \"model\" in the scorer "
 				       "or \"judge.model\" in the config"),
 			   "%s", msg);
 	/* the scorer's own model is enough */
-	cr_expect_eq(capture(try_init, "{\"type\":\"judge\",\"rubric\":\"r\",\"model\":\"m\"}", msg,
-			     sizeof(msg)),
-		     0, "%s", msg);
+	cr_expect_eq(th_scorer_try("{\"type\":\"judge\",\"rubric\":\"r\",\"model\":\"m\"}", msg,
+				   sizeof(msg)), 0, "%s", msg);
 }

@@ -11,60 +11,25 @@
 
 #include <criterion/criterion.h>
 
-#include "helper.h"
 #include "scorer.h"
+#include "scorer_helper.h"
 #include "xalloc.h"
 #include "banned.h"
 
-static const struct eg_loc test_loc = { "suites/x/cases.jsonl", 9, 1 };
-
-static int init_spec(struct scorer *s, const char *json)
-{
-	cJSON *spec = cJSON_Parse(json);
-	int rc;
-
-	cr_assert_not_null(spec, "test spec is not JSON: %s", json);
-	rc = scorer_init(s, spec, &test_loc);
-	cJSON_Delete(spec);
-	return rc;
-}
-
-static int init_capture(const char *json, char *msg, size_t size)
-{
-	struct scorer s;
-	int rc;
-
-	th_stderr_start();
-	th_stderr_take();
-	rc = init_spec(&s, json);
-	if (!rc)
-		scorer_release(&s);
-	snprintf(msg, size, "%s", th_stderr_take());
-	return rc;
-}
+struct eg_loc th_scorer_loc = { "suites/x/cases.jsonl", 9, 1 };
 
 /* score out with spec; returns pass, reason copied */
 static int check_spec(const char *spec, const char *out, char *reason, size_t size)
 {
-	struct scorer s;
 	struct score_result r;
-	struct score_job job;
 	int pass;
 
-	cr_assert_eq(init_spec(&s, spec), 0);
-	memset(&job, 0, sizeof(job));
-	job.output = out;
-	job.output_len = strlen(out);
-	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_DONE);
-	score_job_release(&s, &job);
-	cr_assert_not_null(r.reason);
-	cr_assert_null(strchr(r.reason, '\n'));
+	th_score_spec(spec, out, strlen(out), &r);
 	cr_assert(!r.error, "%s", r.reason);
 	cr_assert(r.score == (r.pass ? 1 : 0));
 	pass = r.pass;
 	snprintf(reason, size, "%s", r.reason);
 	score_result_release(&r);
-	scorer_release(&s);
 	return pass;
 }
 
@@ -200,17 +165,12 @@ Test(pii, negate_and_binary)
 {
 	struct scorer s;
 	struct score_result r;
-	struct score_job job;
 	static const char out[] = "\xff\0jane@example.com\x80";
 
-	cr_assert_eq(init_spec(&s, "{\"type\": \"pii\", \"negate\": true}"), 0);
-	memset(&job, 0, sizeof(job));
-	job.output = out;
-	job.output_len = sizeof(out) - 1;
-	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_DONE);
+	th_scorer_init_ok(&s, "{\"type\": \"pii\", \"negate\": true}");
+	th_score_bytes(&s, out, sizeof(out) - 1, &r);
 	cr_expect(r.pass && !r.error, "%s", r.reason);
 	score_result_release(&r);
-	score_job_release(&s, &job);
 	scorer_release(&s);
 }
 
@@ -218,17 +178,19 @@ Test(pii, spec_errors)
 {
 	char msg[512];
 
-	cr_expect_eq(init_capture("{\"type\": \"pii\", \"kinds\": [\"email\", \"passport\"]}", msg,
-				  sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"pii\", \"kinds\": [\"email\", \"passport\"]}", msg,
+				   sizeof(msg)), -1);
 	cr_expect(strstr(msg, "scorer 1: pii: unknown kind \"passport\" in \"kinds\" "
 			 "(known: email, phone, card, iban, ssn)"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"pii\", \"kinds\": []}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"pii\", \"kinds\": []}", msg, sizeof(msg)), -1);
 	cr_expect(strstr(msg, "must be a non-empty array"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"pii\", \"kinds\": \"email\"}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"pii\", \"kinds\": \"email\"}", msg, sizeof(msg)),
+		     -1);
 	cr_expect(strstr(msg, "must be a non-empty array"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"pii\", \"kinds\": [1]}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"pii\", \"kinds\": [1]}", msg, sizeof(msg)), -1);
 	cr_expect(strstr(msg, "must hold strings"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"pii\", \"kind\": [\"email\"]}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"pii\", \"kind\": [\"email\"]}", msg, sizeof(msg)),
+		     -1);
 	cr_expect(strstr(msg, "unknown field \"kind\" (did you mean \"kinds\"?)"), "%s", msg);
 }
 
@@ -330,23 +292,24 @@ Test(pii, spec_errors_regions_allow)
 {
 	char msg[512];
 
-	cr_expect_eq(init_capture("{\"type\": \"pii\", \"regions\": [\"XX\"]}", msg, sizeof(msg)),
+	cr_expect_eq(th_scorer_try("{\"type\": \"pii\", \"regions\": [\"XX\"]}", msg, sizeof(msg)),
 		     -1);
 	cr_expect(strstr(msg, "scorer 1: pii: field \"regions\": \"XX\" is not a region code"),
 		  "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"pii\", \"regions\": []}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"pii\", \"regions\": []}", msg, sizeof(msg)), -1);
 	cr_expect(strstr(msg, "field \"regions\" must be an array of 1 to"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"pii\", \"regions\": [\"USA\"]}", msg, sizeof(msg)),
+	cr_expect_eq(th_scorer_try("{\"type\": \"pii\", \"regions\": [\"USA\"]}", msg, sizeof(msg)),
 		     -1);
 	cr_expect(strstr(msg, "\"USA\" is not a region code"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"pii\", \"regions\": [7]}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"pii\", \"regions\": [7]}", msg, sizeof(msg)), -1);
 	cr_expect(strstr(msg, "\"number\" is not a region code") ||
 		  strstr(msg, "is not a region code"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"pii\", \"allow\": \"x\"}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"pii\", \"allow\": \"x\"}", msg, sizeof(msg)), -1);
 	cr_expect(strstr(msg, "field \"allow\" must be an array of strings"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"pii\", \"allow\": [\"\"]}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"pii\", \"allow\": [\"\"]}", msg, sizeof(msg)), -1);
 	cr_expect(strstr(msg, "must hold non-empty strings"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"pii\", \"allow\": [\"/(/\"]}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"pii\", \"allow\": [\"/(/\"]}", msg, sizeof(msg)),
+		     -1);
 	cr_expect(strstr(msg, "field \"allow\": pattern /(/ does not compile"), "%s", msg);
 }
 
@@ -354,7 +317,6 @@ Test(pii, hostile_input)
 {
 	struct scorer s;
 	struct score_result r;
-	struct score_job job;
 	size_t n = 2u << 20, i;
 	char *big = xmalloc(n + 1);
 
@@ -363,16 +325,12 @@ Test(pii, hostile_input)
 		big[i] = "12 34\0\xff\xc3(5-6 \x80 9"[i % 16];
 	memcpy(big + n - 24, " call +44 20 7946 0958. ", 24);
 	big[n] = '\0';
-	cr_assert_eq(init_spec(&s, "{\"type\": \"pii\"}"), 0);
-	memset(&job, 0, sizeof(job));
-	job.output = big;
-	job.output_len = n;
-	cr_assert_eq(scorer_score(&s, &job, &r), SCORE_DONE);
+	th_scorer_init_ok(&s, "{\"type\": \"pii\"}");
+	th_score_bytes(&s, big, n, &r);
 	cr_expect(!r.error, "%s", r.reason);
 	cr_expect(!r.pass);
 	cr_expect(strstr(r.reason, "phone ***58"), "%s", r.reason);
 	score_result_release(&r);
-	score_job_release(&s, &job);
 	scorer_release(&s);
 	free(big);
 }

@@ -11,24 +11,13 @@
 #include <criterion/criterion.h>
 
 #include "case.h"
-#include "helper.h"
 #include "scorer.h"
+#include "scorer_helper.h"
 #include "suite.h"
 #include "xalloc.h"
 #include "banned.h"
 
-static const struct eg_loc test_loc = { "suites/x/suite.json", 4, 1 };
-
-static int init_spec(struct scorer *s, const char *json)
-{
-	cJSON *spec = cJSON_Parse(json);
-	int rc;
-
-	cr_assert_not_null(spec, "test spec is not JSON: %s", json);
-	rc = scorer_init(s, spec, &test_loc);
-	cJSON_Delete(spec);
-	return rc;
-}
+struct eg_loc th_scorer_loc = { "suites/x/suite.json", 4, 1 };
 
 /* score spec on a case with these NULL-terminated id lists; the result kept in *r */
 static void score_ids(const char *spec, const char *const *retrieved, const char *const *expected,
@@ -36,7 +25,7 @@ static void score_ids(const char *spec, const char *const *retrieved, const char
 {
 	struct eg_case c;
 	struct scorer s;
-	struct score_job job;
+	struct score_job job = { .kase = &c, .output = "" };
 
 	memset(&c, 0, sizeof(c));
 	c.context_ids = (char **)retrieved;
@@ -45,15 +34,9 @@ static void score_ids(const char *spec, const char *const *retrieved, const char
 	c.expected_context_ids = (char **)expected;
 	while (expected && expected[c.n_expected_context_ids])
 		c.n_expected_context_ids++;
-	cr_assert_eq(init_spec(&s, spec), 0, "%s", spec);
-	memset(&job, 0, sizeof(job));
+	th_scorer_init_ok(&s, spec);
 	memset(r, 0, sizeof(*r));
-	job.kase = &c;
-	job.output = "";
-	cr_assert_eq(scorer_score(&s, &job, r), SCORE_DONE);
-	cr_assert_not_null(r->reason);
-	cr_assert_null(strchr(r->reason, '\n'));
-	score_job_release(&s, &job);
+	th_score_job(&s, &job, r);
 	scorer_release(&s);
 }
 
@@ -138,33 +121,21 @@ Test(retrieval, hostile_ids)
 	free(ids);
 }
 
-static int init_capture(const char *json, char *msg, size_t size)
-{
-	struct scorer s;
-	int rc;
-
-	th_stderr_start();
-	th_stderr_take();
-	rc = init_spec(&s, json);
-	if (!rc)
-		scorer_release(&s);
-	snprintf(msg, size, "%s", th_stderr_take());
-	return rc;
-}
-
 Test(retrieval, spec_errors)
 {
 	char msg[512];
 
-	cr_expect_eq(init_capture("{\"type\": \"retrieval\", \"metric\": \"map\"}", msg,
-				  sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"retrieval\", \"metric\": \"map\"}", msg,
+				   sizeof(msg)), -1);
 	cr_expect(strstr(msg, "scorer 1: retrieval: field \"metric\" must be hit, recall, mrr or "
 			 "ndcg, not \"map\""), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"retrieval\", \"k\": 0}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"retrieval\", \"k\": 0}", msg, sizeof(msg)), -1);
 	cr_expect(strstr(msg, "field \"k\" must be a whole number from 1"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"retrieval\", \"k\": 2.5}", msg, sizeof(msg)), -1);
-	cr_expect_eq(init_capture("{\"type\": \"retrieval\", \"min\": 1.5}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"retrieval\", \"k\": 2.5}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"retrieval\", \"min\": 1.5}", msg, sizeof(msg)),
+		     -1);
 	cr_expect(strstr(msg, "field \"min\" must be between 0 and 1"), "%s", msg);
-	cr_expect_eq(init_capture("{\"type\": \"retrieval\", \"top_k\": 3}", msg, sizeof(msg)), -1);
+	cr_expect_eq(th_scorer_try("{\"type\": \"retrieval\", \"top_k\": 3}", msg, sizeof(msg)),
+		     -1);
 	cr_expect(strstr(msg, "unknown field \"top_k\""), "%s", msg);
 }

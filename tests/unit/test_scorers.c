@@ -13,63 +13,15 @@
 #include <criterion/parameterized.h>
 #include <omp.h>
 
-#include "helper.h"
 #include "scorer.h"
+#include "scorer_helper.h"
 #include "strbuf.h"
 #include "types.h"
 #include "xalloc.h"
 #include "banned.h"
 
-static const struct eg_loc test_loc = { "suites/x/cases.jsonl", 17, 2 };
+struct eg_loc th_scorer_loc = { "suites/x/cases.jsonl", 17, 2 };
 #define LOC_PREFIX "evalgate: suites/x/cases.jsonl:17: scorer 2: "
-
-/* parse and init; the test fails when the spec is not valid JSON */
-static int init_spec(struct scorer *s, const char *json)
-{
-	cJSON *spec = cJSON_Parse(json);
-	int rc;
-
-	cr_assert_not_null(spec, "test spec is not JSON: %s", json);
-	rc = scorer_init(s, spec, &test_loc);
-	cJSON_Delete(spec);
-	return rc;
-}
-
-/* init a spec expected to fail; msg gets what was printed on stderr */
-static int init_capture(const char *json, char *msg, size_t size)
-{
-	struct scorer s;
-	int rc;
-
-	th_stderr_start();
-	th_stderr_take();
-	rc = init_spec(&s, json);
-	if (!rc)
-		scorer_release(&s);
-	snprintf(msg, size, "%s", th_stderr_take());
-	return rc;
-}
-
-static void score_bytes(const struct scorer *s, const char *out, size_t len, double latency,
-			struct score_result *r)
-{
-	struct score_job job;
-
-	memset(&job, 0, sizeof(job));
-	job.output = out;
-	job.output_len = len;
-	job.latency_ms = latency;
-	cr_assert_eq(scorer_score(s, &job, r), SCORE_DONE);
-	score_job_release(s, &job);
-	cr_assert_not_null(r->reason);
-	cr_assert_null(strchr(r->reason, '\n'), "reason is not one line: %s", r->reason);
-	cr_assert(r->score >= 0 && r->score <= 1);
-}
-
-static void score_str(const struct scorer *s, const char *out, struct score_result *r)
-{
-	score_bytes(s, out, strlen(out), 100, r);
-}
 
 /* ---- table: spec, output, expected verdict and a piece of the reason ---- */
 
@@ -195,8 +147,8 @@ ParameterizedTest(struct verdict_case *c, scorers, verdicts)
 	struct score_result r;
 
 	cr_assert(FITS(c->spec) && FITS(c->output) && FITS(c->reason));
-	cr_assert_eq(init_spec(&s, c->spec), 0, "init failed: %s", c->spec);
-	score_str(&s, c->output, &r);
+	th_scorer_init_ok(&s, c->spec);
+	th_score_str(&s, c->output, &r);
 	cr_expect_eq(r.pass, c->pass, "%s on \"%s\": pass %d (%s)", c->spec, c->output, r.pass,
 		     r.reason);
 	cr_expect_eq(r.error, 0);
@@ -273,7 +225,7 @@ ParameterizedTest(struct init_case *c, scorers, init_errors)
 	char msg[1024];
 
 	cr_assert(FITS(c->spec) && FITS(c->message));
-	cr_assert_eq(init_capture(c->spec, msg, sizeof(msg)), -1, "init accepted %s", c->spec);
+	cr_assert_eq(th_scorer_try(c->spec, msg, sizeof(msg)), -1, "init accepted %s", c->spec);
 	cr_expect_not_null(strstr(msg, c->message), "stderr \"%s\" lacks \"%s\"", msg, c->message);
 	cr_expect_eq(strncmp(msg, LOC_PREFIX, strlen(LOC_PREFIX)), 0,
 		     "message not located: %s", msg);
@@ -303,15 +255,15 @@ Test(scorers, label_and_release)
 {
 	struct scorer s;
 
-	cr_assert_eq(init_spec(&s, "{\"type\":\"contains\",\"value\":\"x\"}"), 0);
+	th_scorer_init_ok(&s, "{\"type\":\"contains\",\"value\":\"x\"}");
 	cr_expect_str_eq(s.label, "contains");
 	cr_expect_eq(s.negate, 0);
 	scorer_release(&s);
 	cr_expect_null(s.label);
 	cr_expect_null(s.ctx);
 
-	cr_assert_eq(init_spec(&s, "{\"type\":\"regex\",\"pattern\":\"x\",\"name\":\"mentions x\","
-				   "\"negate\":true}"), 0);
+	th_scorer_init_ok(&s, "{\"type\":\"regex\",\"pattern\":\"x\",\"name\":\"mentions x\","
+			      "\"negate\":true}");
 	cr_expect_str_eq(s.label, "mentions x");
 	cr_expect_eq(s.negate, 1);
 	scorer_release(&s);
@@ -350,8 +302,8 @@ ParameterizedTest(struct negate_case *c, scorers, negate)
 	struct score_result r;
 
 	cr_assert(FITS(c->spec) && FITS(c->output) && FITS(c->reason));
-	cr_assert_eq(init_spec(&s, c->spec), 0);
-	score_str(&s, c->output, &r);
+	th_scorer_init_ok(&s, c->spec);
+	th_score_str(&s, c->output, &r);
 	cr_expect_eq(r.pass, c->pass, "%s: %s", c->spec, r.reason);
 	cr_expect_float_eq(r.score, c->pass ? 1.0 : 0.0, 1e-9);
 	cr_expect_eq(strncmp(r.reason, c->reason, strlen(c->reason)), 0, "reason \"%s\"", r.reason);
@@ -362,10 +314,11 @@ ParameterizedTest(struct negate_case *c, scorers, negate)
 Test(scorers, negate_never_turns_an_error_into_a_pass)
 {
 	struct scorer s;
+	struct score_job job = { .output = "x", .output_len = 1, .latency_ms = NAN };
 	struct score_result r;
 
-	cr_assert_eq(init_spec(&s, "{\"type\":\"latency\",\"max_ms\":100,\"negate\":true}"), 0);
-	score_bytes(&s, "x", 1, NAN, &r);
+	th_scorer_init_ok(&s, "{\"type\":\"latency\",\"max_ms\":100,\"negate\":true}");
+	th_score_job(&s, &job, &r);
 	cr_expect_eq(r.error, 1);
 	cr_expect_eq(r.pass, 0);
 	cr_expect_float_eq(r.score, 0.0, 1e-12);
@@ -406,13 +359,14 @@ ParameterizedTestParameters(scorers, latency)
 ParameterizedTest(struct latency_case *c, scorers, latency)
 {
 	struct scorer s;
+	struct score_job job = { .output = "", .latency_ms = c->latency };
 	struct score_result r;
 	char spec[128];
 
 	cr_assert(FITS(c->reason));
 	snprintf(spec, sizeof(spec), "{\"type\":\"latency\",\"max_ms\":%g}", c->max_ms);
-	cr_assert_eq(init_spec(&s, spec), 0, "%s", spec);
-	score_bytes(&s, "", 0, c->latency, &r);
+	th_scorer_init_ok(&s, spec);
+	th_score_job(&s, &job, &r);
 	cr_expect_eq(r.pass, c->pass, "%s", r.reason);
 	cr_expect_eq(r.error, c->error);
 	cr_expect_float_eq(r.score, c->score, 1e-9, "score %g", r.score);
@@ -440,8 +394,8 @@ Test(scorers, invalid_utf8_output)
 		struct scorer s;
 		struct score_result r;
 
-		cr_assert_eq(init_spec(&s, specs[i]), 0);
-		score_bytes(&s, out, sizeof(out) - 1, 1, &r);
+		th_scorer_init_ok(&s, specs[i]);
+		th_score_bytes(&s, out, sizeof(out) - 1, &r);
 		cr_expect_eq(r.pass, 1, "%s: %s", specs[i], r.reason);
 		cr_expect_eq(r.error, 0, "%s: %s", specs[i], r.reason);
 		score_result_release(&r);
@@ -454,8 +408,8 @@ Test(scorers, invalid_utf8_is_quoted_in_reasons)
 	struct scorer s;
 	struct score_result r;
 
-	cr_assert_eq(init_spec(&s, "{\"type\":\"equals\",\"value\":\"ok\"}"), 0);
-	score_bytes(&s, "a\xff\x01" "b\r\n\tc", 8, 1, &r);
+	th_scorer_init_ok(&s, "{\"type\":\"equals\",\"value\":\"ok\"}");
+	th_score_bytes(&s, "a\xff\x01" "b\r\n\tc", 8, &r);
 	cr_expect_eq(r.pass, 0);
 	cr_expect_str_eq(r.reason, "output \"a\\xff\\x01b\\r\\n\\tc\" does not equal \"ok\" "
 				   "(differs at byte 0)");
@@ -469,34 +423,34 @@ Test(scorers, embedded_nul)
 	struct scorer s;
 	struct score_result r;
 
-	cr_assert_eq(init_spec(&s, "{\"type\":\"contains\",\"value\":\"after\"}"), 0);
-	score_bytes(&s, out, sizeof(out) - 1, 1, &r);
+	th_scorer_init_ok(&s, "{\"type\":\"contains\",\"value\":\"after\"}");
+	th_score_bytes(&s, out, sizeof(out) - 1, &r);
 	cr_expect_eq(r.pass, 1, "%s", r.reason);
 	score_result_release(&r);
 	scorer_release(&s);
 
-	cr_assert_eq(init_spec(&s, "{\"type\":\"icontains\",\"value\":\"AFTER\"}"), 0);
-	score_bytes(&s, out, sizeof(out) - 1, 1, &r);
+	th_scorer_init_ok(&s, "{\"type\":\"icontains\",\"value\":\"AFTER\"}");
+	th_score_bytes(&s, out, sizeof(out) - 1, &r);
 	cr_expect_eq(r.pass, 1, "%s", r.reason);
 	score_result_release(&r);
 	scorer_release(&s);
 
-	cr_assert_eq(init_spec(&s, "{\"type\":\"regex\",\"pattern\":\"e\\\\x00a\"}"), 0);
-	score_bytes(&s, out, sizeof(out) - 1, 1, &r);
+	th_scorer_init_ok(&s, "{\"type\":\"regex\",\"pattern\":\"e\\\\x00a\"}");
+	th_score_bytes(&s, out, sizeof(out) - 1, &r);
 	cr_expect_eq(r.pass, 1, "%s", r.reason);
 	cr_expect_not_null(strstr(r.reason, "matched \"e\\x00a\""), "%s", r.reason);
 	score_result_release(&r);
 	scorer_release(&s);
 
-	cr_assert_eq(init_spec(&s, "{\"type\":\"equals\",\"value\":\"before\"}"), 0);
-	score_bytes(&s, out, sizeof(out) - 1, 1, &r);
+	th_scorer_init_ok(&s, "{\"type\":\"equals\",\"value\":\"before\"}");
+	th_score_bytes(&s, out, sizeof(out) - 1, &r);
 	cr_expect_eq(r.pass, 0, "%s", r.reason);
 	cr_expect_not_null(strstr(r.reason, "differs at byte 6"), "%s", r.reason);
 	score_result_release(&r);
 	scorer_release(&s);
 
-	cr_assert_eq(init_spec(&s, "{\"type\":\"json\"}"), 0);
-	score_bytes(&s, "{\"a\":\0}", 7, 1, &r);
+	th_scorer_init_ok(&s, "{\"type\":\"json\"}");
+	th_score_bytes(&s, "{\"a\":\0}", 7, &r);
 	cr_expect_eq(r.pass, 0, "%s", r.reason);
 	cr_expect_eq(r.error, 0);
 	score_result_release(&r);
@@ -534,8 +488,8 @@ Test(scorers, a_nul_hides_nothing_after_it)
 		struct scorer s;
 		struct score_result r;
 
-		cr_assert_eq(init_spec(&s, t[i].spec), 0, "%s", t[i].spec);
-		score_bytes(&s, out, sizeof(out) - 1, 1, &r);
+		th_scorer_init_ok(&s, t[i].spec);
+		th_score_bytes(&s, out, sizeof(out) - 1, &r);
 		cr_expect_eq(r.pass, t[i].pass, "%s: %s", t[i].spec, r.reason);
 		cr_expect_eq(r.error, 0, "%s: %s", t[i].spec, r.reason);
 		score_result_release(&r);
@@ -556,8 +510,8 @@ Test(scorers, null_output_is_empty)
 		struct scorer s;
 		struct score_result r;
 
-		cr_assert_eq(init_spec(&s, specs[i]), 0);
-		score_bytes(&s, NULL, 0, 1, &r);
+		th_scorer_init_ok(&s, specs[i]);
+		th_score_bytes(&s, NULL, 0, &r);
 		cr_expect_eq(r.pass, 0, "%s", specs[i]);
 		cr_expect_eq(r.error, 0, "%s", specs[i]);
 		score_result_release(&r);
@@ -587,8 +541,8 @@ Test(scorers, one_mib_output)
 		struct scorer s;
 		struct score_result r;
 
-		cr_assert_eq(init_spec(&s, pass_specs[i]), 0);
-		score_bytes(&s, out, MIB, 1, &r);
+		th_scorer_init_ok(&s, pass_specs[i]);
+		th_score_bytes(&s, out, MIB, &r);
 		cr_expect_eq(r.pass, 1, "%s: %s", pass_specs[i], r.reason);
 		cr_expect_lt(strlen(r.reason), 300, "reason too long: %zu", strlen(r.reason));
 		score_result_release(&r);
@@ -604,15 +558,15 @@ Test(scorers, one_mib_output)
 		for (i = 0; sb.len < MIB; i++)
 			strbuf_addf(&sb, "%s{\"n\":%zu}", i ? "," : "", i);
 		strbuf_addstr(&sb, "]}");
-		cr_assert_eq(init_spec(&s, "{\"type\":\"json\",\"required\":[\"items\"],"
-					   "\"path\":\"items.1000.n\",\"equals\":1000}"), 0);
-		score_bytes(&s, sb.buf, sb.len, 1, &r);
+		th_scorer_init_ok(&s, "{\"type\":\"json\",\"required\":[\"items\"],"
+				      "\"path\":\"items.1000.n\",\"equals\":1000}");
+		th_score_bytes(&s, sb.buf, sb.len, &r);
 		cr_expect_eq(r.pass, 1, "%s", r.reason);
 		score_result_release(&r);
 		scorer_release(&s);
 
-		cr_assert_eq(init_spec(&s, "{\"type\":\"equals\",\"value\":\"x\"}"), 0);
-		score_bytes(&s, sb.buf, sb.len, 1, &r);
+		th_scorer_init_ok(&s, "{\"type\":\"equals\",\"value\":\"x\"}");
+		th_score_bytes(&s, sb.buf, sb.len, &r);
 		cr_expect_eq(r.pass, 0);
 		cr_expect_lt(strlen(r.reason), 200, "reason too long: %s", r.reason);
 		cr_expect_not_null(strstr(r.reason, "...\""), "%s", r.reason);
@@ -631,8 +585,8 @@ Test(scorers, runaway_backtracking_is_an_error)
 
 	memset(out, 'a', 40);
 	memcpy(out + 40, "b", 2);
-	cr_assert_eq(init_spec(&s, "{\"type\":\"regex\",\"pattern\":\"^(a+)+$\"}"), 0);
-	score_str(&s, out, &r);
+	th_scorer_init_ok(&s, "{\"type\":\"regex\",\"pattern\":\"^(a+)+$\"}");
+	th_score_str(&s, out, &r);
 	cr_expect_eq(r.error, 1, "%s", r.reason);
 	cr_expect_eq(r.pass, 0);
 	cr_expect_str_eq(r.reason, "regex /^(a+)+$/: match limit exceeded");
@@ -829,8 +783,8 @@ Test(scorers, concurrent_regex)
 	int wrong = 0, threads = 0;
 	long i;
 
-	cr_assert_eq(init_spec(&s, "{\"type\":\"regex\",\"pattern\":\"\\\\b30 days\\\\b\","
-				   "\"flags\":\"i\"}"), 0);
+	th_scorer_init_ok(&s, "{\"type\":\"regex\",\"pattern\":\"\\\\b30 days\\\\b\","
+			      "\"flags\":\"i\"}");
 #pragma omp parallel num_threads(4) reduction(+ : wrong)
 	{
 #pragma omp single

@@ -14,28 +14,13 @@
 #include "case.h"
 #include "helper.h"
 #include "scorer.h"
+#include "scorer_helper.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
 
-static struct eg_loc test_loc = { "suites/x/suite.json", 9, 3 };
+struct eg_loc th_scorer_loc = { "suites/x/suite.json", 9, 3 };
 #define LOC_PREFIX "evalgate: suites/x/suite.json:9: scorer 3: "
-
-static int init_spec(struct scorer *s, const char *json)
-{
-	cJSON *spec = cJSON_Parse(json);
-	int rc;
-
-	cr_assert_not_null(spec, "test spec is not JSON: %s", json);
-	rc = scorer_init(s, spec, &test_loc);
-	cJSON_Delete(spec);
-	return rc;
-}
-
-static void init_ok(struct scorer *s, const char *json)
-{
-	cr_assert_eq(init_spec(s, json), 0, "spec refused: %s", json);
-}
 
 /* init a spec expected to fail; returns what was printed */
 static const char *init_fails(const char *json)
@@ -44,29 +29,8 @@ static const char *init_fails(const char *json)
 
 	th_stderr_start();
 	th_stderr_take();
-	cr_assert_eq(init_spec(&s, json), -1, "spec accepted: %s", json);
+	cr_assert_eq(th_scorer_init(&s, json), -1, "spec accepted: %s", json);
 	return th_stderr_take();
-}
-
-static void score_case(const struct scorer *s, const struct eg_case *kase, const char *out,
-		       size_t len, struct score_result *r)
-{
-	struct score_job job;
-
-	memset(&job, 0, sizeof(job));
-	job.kase = kase;
-	job.output = out;
-	job.output_len = len;
-	cr_assert_eq(scorer_score(s, &job, r), SCORE_DONE);
-	score_job_release(s, &job);
-	cr_assert_not_null(r->reason);
-	cr_assert_null(strchr(r->reason, '\n'), "reason is not one line: %s", r->reason);
-	cr_assert(r->score >= 0 && r->score <= 1);
-}
-
-static void score_str(const struct scorer *s, const char *out, struct score_result *r)
-{
-	score_case(s, NULL, out, strlen(out), r);
 }
 
 /* a verdict and a piece of its reason */
@@ -75,8 +39,8 @@ static void expect(const char *spec, const char *out, int pass, const char *reas
 	struct scorer s;
 	struct score_result r;
 
-	init_ok(&s, spec);
-	score_str(&s, out, &r);
+	th_scorer_init_ok(&s, spec);
+	th_score_str(&s, out, &r);
 	cr_expect_eq(r.pass, pass, "%s on \"%s\": pass %d, reason %s", spec, out, r.pass,
 		     r.reason);
 	cr_expect_eq(r.error, 0, "%s: error: %s", spec, r.reason);
@@ -149,9 +113,9 @@ Test(json_schema, schema_file_relative_to_the_suite)
 	th_tmpdir_setup();
 	th_write(th_path("order.json"), "{\"type\": \"object\", \"required\": [\"id\"]}");
 	th_write(th_path("broken.json"), "{\"type\": \"object\",\n \"required\": }");
-	test_loc.file = th_path("suite.json");
-	init_ok(&s, "{\"type\": \"json-schema\", \"schema\": \"order.json\"}");
-	score_str(&s, "{\"x\": 1}", &r);
+	th_scorer_loc.file = th_path("suite.json");
+	th_scorer_init_ok(&s, "{\"type\": \"json-schema\", \"schema\": \"order.json\"}");
+	th_score_str(&s, "{\"x\": 1}", &r);
 	cr_expect_eq(r.pass, 0);
 	cr_expect_not_null(strstr(r.reason, "required"), "%s", r.reason);
 	score_result_release(&r);
@@ -162,7 +126,7 @@ Test(json_schema, schema_file_relative_to_the_suite)
 	cr_expect_not_null(strstr(msg, "not valid JSON at byte"), "%s", msg);
 	msg = init_fails("{\"type\": \"json-schema\", \"schema\": \"missing.json\"}");
 	cr_expect_not_null(strstr(msg, "cannot read schema file"), "%s", msg);
-	test_loc.file = "suites/x/suite.json";
+	th_scorer_loc.file = "suites/x/suite.json";
 	th_tmpdir_teardown();
 }
 
@@ -203,44 +167,44 @@ Test(json_schema, hostile_output)
 	char *deep;
 	size_t i;
 
-	init_ok(&s, "{\"type\": \"json-schema\", \"schema\": {\"type\": \"array\","
-		    " \"items\": {\"type\": \"string\", \"maxLength\": 3}}}");
+	th_scorer_init_ok(&s, "{\"type\": \"json-schema\", \"schema\": {\"type\": \"array\","
+			      " \"items\": {\"type\": \"string\", \"maxLength\": 3}}}");
 	/* 1 MB: a valid array of short strings, then one too long */
 	strbuf_addch(&big, '[');
 	for (i = 0; big.len < (1u << 20); i++)
 		strbuf_addstr(&big, i ? ",\"abc\"" : "\"abc\"");
 	strbuf_addstr(&big, "]");
-	score_case(&s, NULL, big.buf, big.len, &r);
+	th_score_bytes(&s, big.buf, big.len, &r);
 	cr_expect_eq(r.pass, 1, "%s", r.reason);
 	score_result_release(&r);
 	big.buf[big.len - 1] = ',';
 	strbuf_addstr(&big, "\"abcd\"]");
-	score_case(&s, NULL, big.buf, big.len, &r);
+	th_score_bytes(&s, big.buf, big.len, &r);
 	cr_expect_eq(r.pass, 0);
 	cr_expect_not_null(strstr(r.reason, "maxLength"), "%s", r.reason);
 	score_result_release(&r);
 
 	/* a NUL inside: the bytes after it are not ignored */
-	score_case(&s, NULL, "[\"a\"]\0[1]", 9, &r);
+	th_score_bytes(&s, "[\"a\"]\0[1]", 9, &r);
 	cr_expect_eq(r.pass, 0);
 	cr_expect_eq(r.error, 0);
 	score_result_release(&r);
-	score_case(&s, NULL, "[\"a\0b\"]", 7, &r);
+	th_score_bytes(&s, "[\"a\0b\"]", 7, &r);
 	cr_expect_eq(r.pass, 0, "%s", r.reason);
 	score_result_release(&r);
 	/* a number no double holds */
-	score_str(&s, "[1e999]", &r);
+	th_score_str(&s, "[1e999]", &r);
 	cr_expect_eq(r.pass, 0);
 	cr_expect_not_null(strstr(r.reason, "not valid JSON"), "%s", r.reason);
 	score_result_release(&r);
 	/* invalid UTF-8 is not JSON */
-	score_str(&s, "[\"\xff\xfe\"]", &r);
+	th_score_str(&s, "[\"\xff\xfe\"]", &r);
 	cr_expect_eq(r.pass, 0);
 	cr_expect_not_null(strstr(r.reason, "not valid JSON"), "%s", r.reason);
 	score_result_release(&r);
 	/* too deep: no verdict */
 	deep = repeat("[", 100000);
-	score_str(&s, deep, &r);
+	th_score_str(&s, deep, &r);
 	cr_expect_eq(r.error, 1);
 	cr_expect_not_null(strstr(r.reason, "nested deeper than"), "%s", r.reason);
 	score_result_release(&r);
@@ -256,14 +220,14 @@ Test(json_schema, long_string_under_a_pattern_is_an_error_not_a_crash)
 	struct strbuf out = STRBUF_INIT;
 	char *a = repeat("a", 1u << 20);
 
-	init_ok(&s, "{\"type\": \"json-schema\", \"schema\": {\"properties\": {\"x\":"
-		    " {\"pattern\": \"^a*$\"}}}}");
+	th_scorer_init_ok(&s, "{\"type\": \"json-schema\", \"schema\": {\"properties\": {\"x\":"
+			      " {\"pattern\": \"^a*$\"}}}}");
 	strbuf_addf(&out, "{\"x\": \"%s\"}", a);
-	score_case(&s, NULL, out.buf, out.len, &r);
+	th_score_bytes(&s, out.buf, out.len, &r);
 	cr_expect_eq(r.error, 1);
 	cr_expect_not_null(strstr(r.reason, "/x: a string longer than"), "%s", r.reason);
 	score_result_release(&r);
-	score_str(&s, "{\"x\": \"aaa\"}", &r);
+	th_score_str(&s, "{\"x\": \"aaa\"}", &r);
 	cr_expect_eq(r.pass, 1, "%s", r.reason);
 	score_result_release(&r);
 	scorer_release(&s);
@@ -278,24 +242,25 @@ Test(levenshtein, scores)
 	struct scorer s;
 	struct score_result r;
 
-	init_ok(&s, "{\"type\": \"levenshtein\", \"value\": \"kitten\", \"threshold\": 0.5}");
-	score_str(&s, "sitting", &r);
+	th_scorer_init_ok(&s,
+			  "{\"type\": \"levenshtein\", \"value\": \"kitten\", \"threshold\": 0.5}");
+	th_score_str(&s, "sitting", &r);
 	/* distance 3 over 7 code points */
 	cr_expect_float_eq(r.score, 1 - 3.0 / 7, 1e-9, "%f", r.score);
 	cr_expect_eq(r.pass, 1);
 	score_result_release(&r);
-	score_str(&s, "  kitten\n", &r);
+	th_score_str(&s, "  kitten\n", &r);
 	cr_expect_float_eq(r.score, 1, 1e-9);
 	score_result_release(&r);
-	score_str(&s, "dog", &r);
+	th_score_str(&s, "dog", &r);
 	cr_expect_eq(r.pass, 0);
 	cr_expect_not_null(strstr(r.reason, "< threshold 0.500"), "%s", r.reason);
 	score_result_release(&r);
 	scorer_release(&s);
 
 	/* code points, not bytes: one substitution of a 2-byte letter */
-	init_ok(&s, "{\"type\": \"levenshtein\", \"value\": \"caf\xc3\xa9\"}");
-	score_str(&s, "cafe", &r);
+	th_scorer_init_ok(&s, "{\"type\": \"levenshtein\", \"value\": \"caf\xc3\xa9\"}");
+	th_score_str(&s, "cafe", &r);
 	cr_expect_float_eq(r.score, 0.75, 1e-9, "%f", r.score);
 	cr_expect_not_null(strstr(r.reason, "(4 and 4 code points)"), "%s", r.reason);
 	score_result_release(&r);
@@ -307,15 +272,17 @@ Test(levenshtein, expected_of_the_case_and_its_absence)
 	struct scorer s;
 	struct score_result r;
 	struct eg_case kase;
+	struct score_job job = { .kase = &kase, .output = "Paris", .output_len = 5 };
 
 	memset(&kase, 0, sizeof(kase));
-	init_ok(&s, "{\"type\": \"levenshtein\"}");
+	th_scorer_init_ok(&s, "{\"type\": \"levenshtein\"}");
 	kase.expected = "Paris";
-	score_case(&s, &kase, "Paris", 5, &r);
+	th_score_job(&s, &job, &r);
 	cr_expect_eq(r.pass, 1);
 	score_result_release(&r);
 	kase.expected = NULL;
-	score_case(&s, &kase, "Paris", 5, &r);
+	job = (struct score_job){ .kase = &kase, .output = "Paris", .output_len = 5 };
+	th_score_job(&s, &job, &r);
 	cr_expect_eq(r.error, 1);
 	cr_expect_not_null(strstr(r.reason, "no \"value\""), "%s", r.reason);
 	score_result_release(&r);
@@ -332,13 +299,13 @@ Test(levenshtein, hostile_output)
 
 	/* two 100 KB texts: beyond the cell cap, and not decidable by length */
 	strbuf_addf(&spec, "{\"type\": \"levenshtein\", \"value\": \"%s\"}", a);
-	init_ok(&s, spec.buf);
-	score_case(&s, NULL, b, strlen(b), &r);
+	th_scorer_init_ok(&s, spec.buf);
+	th_score_bytes(&s, b, strlen(b), &r);
 	cr_expect_eq(r.error, 1);
 	cr_expect_not_null(strstr(r.reason, "cells computed"), "%s", r.reason);
 	score_result_release(&r);
 	/* 1 MB of invalid UTF-8 against 100 KB: the lengths decide */
-	score_case(&s, NULL, big, strlen(big), &r);
+	th_score_bytes(&s, big, strlen(big), &r);
 	cr_expect_eq(r.error, 0, "%s", r.reason);
 	cr_expect_eq(r.pass, 0);
 	cr_expect_not_null(strstr(r.reason, "at most"), "%s", r.reason);
@@ -347,11 +314,11 @@ Test(levenshtein, hostile_output)
 	strbuf_release(&spec);
 
 	/* NUL bytes are code points like any other */
-	init_ok(&s, "{\"type\": \"levenshtein\", \"value\": \"ab\", \"threshold\": 1}");
-	score_case(&s, NULL, "a\0b", 3, &r);
+	th_scorer_init_ok(&s, "{\"type\": \"levenshtein\", \"value\": \"ab\", \"threshold\": 1}");
+	th_score_bytes(&s, "a\0b", 3, &r);
 	cr_expect_float_eq(r.score, 2.0 / 3, 1e-9, "%f", r.score);
 	score_result_release(&r);
-	score_case(&s, NULL, "a\xff", 2, &r);
+	th_score_bytes(&s, "a\xff", 2, &r);
 	cr_expect_float_eq(r.score, 0.5, 1e-9, "%f", r.score);
 	score_result_release(&r);
 	scorer_release(&s);
@@ -365,18 +332,18 @@ Test(rouge_l, scores)
 	struct scorer s;
 	struct score_result r;
 
-	init_ok(&s, "{\"type\": \"rouge-l\", \"value\": \"the cat sat on the mat\"}");
+	th_scorer_init_ok(&s, "{\"type\": \"rouge-l\", \"value\": \"the cat sat on the mat\"}");
 	/* LCS "the cat the mat" = 4 of 6 and 4 of 5 */
-	score_str(&s, "The cat saw the mat", &r);
+	th_score_str(&s, "The cat saw the mat", &r);
 	cr_expect_float_eq(r.score, 2 * (4.0 / 5) * (4.0 / 6) / (4.0 / 5 + 4.0 / 6), 1e-9, "%f",
 			   r.score);
 	cr_expect_eq(r.pass, 1);
 	score_result_release(&r);
-	score_str(&s, "dogs bark", &r);
+	th_score_str(&s, "dogs bark", &r);
 	cr_expect_float_eq(r.score, 0, 1e-9);
 	cr_expect_eq(r.pass, 0);
 	score_result_release(&r);
-	score_str(&s, "", &r);
+	th_score_str(&s, "", &r);
 	cr_expect_eq(r.pass, 0);
 	score_result_release(&r);
 	scorer_release(&s);
@@ -391,12 +358,12 @@ Test(rouge_l, hostile_output)
 	struct score_result r;
 	char *big = repeat("word \xc3\xa9t\xc3\xa9 \xff\0", 1u << 20);
 
-	init_ok(&s, "{\"type\": \"rouge-l\", \"value\": \"word \xc3\xa9t\xc3\xa9\"}");
-	score_case(&s, NULL, big, 1u << 20, &r);
+	th_scorer_init_ok(&s, "{\"type\": \"rouge-l\", \"value\": \"word \xc3\xa9t\xc3\xa9\"}");
+	th_score_bytes(&s, big, 1u << 20, &r);
 	cr_expect_eq(r.error, 0, "%s", r.reason);
 	cr_expect_eq(r.pass, 0);
 	score_result_release(&r);
-	score_case(&s, NULL, "WORD\0\xc3\xa9t\xc3\xa9", 10, &r);
+	th_score_bytes(&s, "WORD\0\xc3\xa9t\xc3\xa9", 10, &r);
 	cr_expect_float_eq(r.score, 1, 1e-9, "%s", r.reason);
 	score_result_release(&r);
 	scorer_release(&s);
@@ -427,17 +394,17 @@ Test(contains, share_and_hostile_output)
 	struct score_result r;
 	char *big = repeat("\xff\xfe" "abc", 1u << 20);
 
-	init_ok(&s, "{\"type\": \"contains-all\", \"values\": [\"x\", \"ABC\", \"zz\"],"
-		    " \"ignore_case\": true}");
-	score_case(&s, NULL, big, strlen(big), &r);
+	th_scorer_init_ok(&s, "{\"type\": \"contains-all\", \"values\": [\"x\", \"ABC\", \"zz\"],"
+			      " \"ignore_case\": true}");
+	th_score_bytes(&s, big, strlen(big), &r);
 	cr_expect_eq(r.error, 0, "%s", r.reason);
 	cr_expect_float_eq(r.score, 1.0 / 3, 1e-9, "%f %s", r.score, r.reason);
 	score_result_release(&r);
 	scorer_release(&s);
 	free(big);
 
-	init_ok(&s, "{\"type\": \"contains-any\", \"values\": [\"needle\"]}");
-	score_case(&s, NULL, "\0\0needle", 8, &r);
+	th_scorer_init_ok(&s, "{\"type\": \"contains-any\", \"values\": [\"needle\"]}");
+	th_score_bytes(&s, "\0\0needle", 8, &r);
 	cr_expect_eq(r.pass, 1, "a NUL does not end the output: %s", r.reason);
 	score_result_release(&r);
 	scorer_release(&s);
@@ -461,11 +428,11 @@ Test(word_count, counts_words_not_bytes)
 	expect("{\"type\": \"word-count\", \"max\": 2}", "\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac"
 	       " caf\xc3\xa9", 0, "3 words, more than 2");
 	expect("{\"type\": \"word-count\", \"min\": 1}", " \t ", 0, "0 words, fewer than 1");
-	init_ok(&s, "{\"type\": \"word-count\", \"min\": 2}");
-	score_case(&s, NULL, "a\0b", 3, &r);
+	th_scorer_init_ok(&s, "{\"type\": \"word-count\", \"min\": 2}");
+	th_score_bytes(&s, "a\0b", 3, &r);
 	cr_expect_eq(r.pass, 1, "a NUL separates words: %s", r.reason);
 	score_result_release(&r);
-	score_case(&s, NULL, big, strlen(big), &r);
+	th_score_bytes(&s, big, strlen(big), &r);
 	cr_expect_not_null(strstr(r.reason, "174763 words"), "%s", r.reason);
 	score_result_release(&r);
 	scorer_release(&s);
@@ -554,8 +521,8 @@ Test(similarity, bit_parallel_equals_the_plain_program)
 		a[n] = b[m] = words_a[2 * n] = words_b[2 * m] = '\0';
 
 		strbuf_addf(&spec, "{\"type\": \"levenshtein\", \"value\": \"%s\"}", b);
-		init_ok(&s, spec.buf);
-		score_case(&s, NULL, a, n, &r);
+		th_scorer_init_ok(&s, spec.buf);
+		th_score_bytes(&s, a, n, &r);
 		want = 1 - (double)naive_distance(a, n, b, m) / (double)longer;
 		cr_assert_float_eq(r.score, want, 1e-9, "levenshtein %s / %s: %f, want %f", a, b,
 				   r.score, want);
@@ -564,8 +531,8 @@ Test(similarity, bit_parallel_equals_the_plain_program)
 
 		strbuf_reset(&spec);
 		strbuf_addf(&spec, "{\"type\": \"rouge-l\", \"value\": \"%s\"}", words_b);
-		init_ok(&s, spec.buf);
-		score_case(&s, NULL, words_a, 2 * n, &r);
+		th_scorer_init_ok(&s, spec.buf);
+		th_score_bytes(&s, words_a, 2 * n, &r);
 		l = naive_lcs(a, n, b, m);
 		p = (double)l / (double)n;
 		rc = (double)l / (double)m;

@@ -11,14 +11,14 @@
 #include <criterion/criterion.h>
 
 #include "case.h"
-#include "helper.h"
 #include "scorer.h"
+#include "scorer_helper.h"
 #include "similar.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
 
-static const struct eg_loc test_loc = { "suites/s/suite.json", 3, 1 };
+struct eg_loc th_scorer_loc = { "suites/s/suite.json", 3, 1 };
 
 /* ---- cosine ---- */
 
@@ -170,15 +170,6 @@ static void setup(void)
 
 TestSuite(similar_scorer, .init = setup);
 
-static void init_ok(struct scorer *s, const char *json)
-{
-	cJSON *spec = cJSON_Parse(json);
-
-	cr_assert_not_null(spec);
-	cr_assert_eq(scorer_init(s, spec, &test_loc), 0, "init failed: %s", json);
-	cJSON_Delete(spec);
-}
-
 /* step the scorer once with answer, then with reply (NULL: the call failed) */
 static void score_with(const char *spec, const char *answer, const char *reply,
 		       struct score_result *r, cJSON **body)
@@ -186,7 +177,7 @@ static void score_with(const char *spec, const char *answer, const char *reply,
 	struct scorer s;
 	struct score_job job;
 
-	init_ok(&s, spec);
+	th_scorer_init_ok(&s, spec);
 	memset(&job, 0, sizeof(job));
 	memset(r, 0, sizeof(*r));
 	job.kase = &kase;
@@ -299,7 +290,7 @@ Test(similar_scorer, no_reference_makes_no_call)
 	struct score_result r = { 0 };
 
 	kase.expected = NULL;
-	init_ok(&s, "{\"type\":\"similar\"}");
+	th_scorer_init_ok(&s, "{\"type\":\"similar\"}");
 	memset(&job, 0, sizeof(job));
 	job.kase = &kase;
 	job.output = "x";
@@ -329,15 +320,11 @@ Test(similar_scorer, spec_errors)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		cJSON *spec = cJSON_Parse(cases[i].spec);
-		struct scorer s;
-		const char *msg;
+		char msg[512];
 
-		th_stderr_start();
-		cr_expect_eq(scorer_init(&s, spec, &test_loc), -1, "accepted %s", cases[i].spec);
-		msg = th_stderr_take();
+		cr_expect_eq(th_scorer_try(cases[i].spec, msg, sizeof(msg)),
+			     -1, "accepted %s", cases[i].spec);
 		cr_expect_not_null(strstr(msg, cases[i].msg), "%s: %s", cases[i].spec, msg);
 		cr_expect_not_null(strstr(msg, "suites/s/suite.json:3: scorer 1: similar"), "%s", msg);
-		cJSON_Delete(spec);
 	}
 }
