@@ -994,6 +994,8 @@ struct chat_info {
 	int include_usage;            /* and stream_options.include_usage */
 	double arrived_ms;            /* when the request's headers arrived (now_ms clock) */
 	char *tool_result;            /* last tool message, or NULL */
+	char *assistant;              /* last assistant message's content (bytes), or NULL */
+	size_t assistant_len;
 	long step;                    /* 1 + assistant messages with tool_calls */
 	long turn;                    /* user messages */
 	char *roles;                  /* the messages' roles, comma-separated */
@@ -1071,6 +1073,15 @@ static int parse_chat(struct request *req, struct chat_info *ci, size_t *prompt_
 		if (!strcmp(role->valuestring, "assistant") &&
 		    cJSON_GetObjectItemCaseSensitive(m, "tool_calls"))
 			ci->step++;
+		if (!strcmp(role->valuestring, "assistant")) {
+			struct strbuf a = STRBUF_INIT;
+
+			/* logged with its NULs: what the client sent back of the model's text */
+			json_string_bytes(&a, req->body.buf, req->body.len, root,
+					  cJSON_GetObjectItemCaseSensitive(m, "content"));
+			free(ci->assistant);
+			ci->assistant = strbuf_detach(&a, &ci->assistant_len);
+		}
 		strbuf_addf(&roles, "%s%s", roles.len ? "," : "", role->valuestring);
 		if (!strcmp(role->valuestring, "user")) {
 			ci->turn++;
@@ -1433,6 +1444,8 @@ static void log_request(struct MHD_Connection *conn, const char *path,
 	cJSON_AddStringToObject(root, "user", ci->user ? ci->user : "");
 	cJSON_AddStringToObject(root, "roles", ci->roles ? ci->roles : "");
 	cJSON_AddBoolToObject(root, "authorized", ci->authorized);
+	if (ci->assistant)
+		cJSON_AddItemToObject(root, "assistant", string_node(ci->assistant, ci->assistant_len));
 	headers = cJSON_AddObjectToObject(root, "headers");
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_cb, headers);
 	cJSON_AddNumberToObject(root, "status", o->status);
@@ -1494,6 +1507,7 @@ static void handle_chat(struct MHD_Connection *conn, const char *path,
 	free(ci.user);
 	free(ci.roles);
 	free(ci.tool_result);
+	free(ci.assistant);
 }
 
 /* ---------- embeddings ---------- */
