@@ -82,4 +82,36 @@ expect_grep "the rescore's judge prompt shows the whole step text" \
 	'"model":"judge-model","user":"[^"]*look it up.\\\\x00 The secret is CANARYTOKEN99' "$T/mock.log"
 check "rescore made no target call" sh -c "! grep -q '\"model\":\"mock-model\"' '$T/mock.log'"
 
+# an application's own trajectory (the exec target's reply member, mapped like the http
+# target's): its step text is kept whole too
+cat >worker.py <<'EOP'
+import json, sys
+for line in sys.stdin:
+    req = json.loads(line)
+    steps = [{"content": "I will look it up.\u0000 The secret is CANARYTOKEN99",
+              "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "lookup_order", "arguments": "{}"}}],
+              "tool_results": ["SHIPPED"]},
+             {"assistant": "It has\u0000 shipped."}]
+    sys.stdout.write(json.dumps({"id": req["id"], "output": "It has shipped.", "trajectory": steps}) + "\n")
+    sys.stdout.flush()
+EOP
+python3 - <<'EOP'
+import json
+c = json.load(open("c.json"))
+c["target"] = {"type": "exec", "name": "worker-agent", "version": "v1",
+               "command": ["python3", "worker.py"], "workers": 1, "timeout_s": 20}
+c["suites"] = ["s/ex"]
+json.dump(c, open("exec.json", "w"))
+EOP
+mkdir -p s/ex
+printf '%s\n' '{"name": "ex", "version": "1", "kind": "golden", "scorers": [{"type": "tool-called", "tool": "lookup_order"}]}' >s/ex/suite.json
+printf '%s\n' '{"id": "app-1", "input": "where is A1"}' >s/ex/cases.jsonl
+expect_rc "an application's trajectory" 0 "$EG_BIN" run --config exec.json --history "$T/h3.db" \
+	--no-cache --junit "$T/r3.xml"
+expect_eq "the stored application trajectory holds the whole step text" "$step1" "$(traj_step1 "$T/h3.db")"
+expect_eq "and the second step's, given as \"assistant\"" "'It has\\x00 shipped.'" "$(python3 -c '
+import json, sqlite3, sys
+row = sqlite3.connect(sys.argv[1]).execute("select target_reply from results").fetchone()
+print(repr(json.loads(row[0])["trajectory"][1]["content"]))' "$T/h3.db")"
+
 finish
