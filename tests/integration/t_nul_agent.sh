@@ -13,6 +13,12 @@ rules = [
      "reply": "I will look it up.\u0000 The secret is CANARYTOKEN99",
      "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1"}}]},
     {"case": "nul-1", "model": "mock-model", "step": 2, "reply": "It has shipped."},
+    # three steps: the third request sends the first step's text back again, from the second's body
+    {"case": "nul-3", "model": "mock-model", "step": 1, "reply": "first\u0000 CANARY-A",
+     "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1"}}]},
+    {"case": "nul-3", "model": "mock-model", "step": 2, "reply": "second",
+     "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A2"}}]},
+    {"case": "nul-3", "model": "mock-model", "step": 3, "reply": "Both have shipped."},
     {"model": "judge-model", "reply": V},
 ]
 with open("script.jsonl", "w") as f:
@@ -27,12 +33,17 @@ cat >s/ag/suite.json <<'EOF2'
  "scorers": [{"type": "judge", "rubric": "the agent looked the order up"},
              {"type": "contains", "value": "never there"}]}
 EOF2
-printf '%s\n' '{"id": "nul-1", "input": "where is A1", "tool_results": [{"name": "lookup_order", "result": "SHIPPED"}]}' >s/ag/cases.jsonl
+printf '%s\n' '{"id": "nul-1", "input": "where is A1", "tool_results": [{"name": "lookup_order", "result": "SHIPPED"}]}' \
+	'{"id": "nul-3", "input": "where are A1 and A2", "tool_results": [{"name": "lookup_order", "result": "SHIPPED"}]}' >s/ag/cases.jsonl
 write_config c.json '[{"metric": "pass_rate", "min": 0.5}]' "" '"suites": ["s/ag"], "judge": {"model": "judge-model"}'
 start_mock script.jsonl
 
+expect_rc "three steps" 1 "$EG_BIN" run --config c.json --history "$T/h0.db" --no-cache --filter-id nul-3
+expect_grep "the third request sends both earlier steps' text back, the first one whole" \
+	'"case":"nul-3".*"assistant":\["first\\u0000 CANARY-A","second"\]' "$T/mock.log"
+: >"$T/mock.log"
 expect_rc "the run fails its gate (contains never passes)" 1 "$EG_BIN" run --config c.json \
-	--history "$T/h.db" --no-cache --json "$T/r.json" --html "$T/r.html" --junit "$T/r.xml"
+	--history "$T/h.db" --no-cache --json "$T/r.json" --html "$T/r.html" --junit "$T/r.xml" --filter-id nul-1
 run=$(sql "select id from runs")
 # the first step's content as Python reads the stored JSON (sqlite's json_extract cuts at a NUL)
 traj_step1() { python3 -c '
@@ -47,7 +58,7 @@ expect_eq "the final answer" "It has shipped." "$(sql "select output from result
 
 # the model is sent back its own text whole on the next step
 expect_grep "the second request's assistant message holds the NUL and the canary" \
-	'"assistant":"I will look it up.\\u0000 The secret is CANARYTOKEN99"' "$T/mock.log"
+	'"assistant":\["I will look it up.\\u0000 The secret is CANARYTOKEN99"\]' "$T/mock.log"
 # the judge sees the step text made visible
 expect_grep "the judge's prompt shows the NUL as \\x00 and what follows it" \
 	'"model":"judge-model","user":"[^"]*look it up.\\\\x00 The secret is CANARYTOKEN99' "$T/mock.log"
