@@ -8,6 +8,7 @@
 #include "error.h"
 #include "escape.h"
 #include "export.h"
+#include "jsonutil.h"
 #include "jsonw.h"
 #include "output.h"
 #include "report.h"
@@ -26,7 +27,7 @@ static void member_json_text(struct jsonw *w, const char *k, const char *text)
 	}
 	v = cJSON_Parse(text);
 	if (v)
-		jsonw_cjson(w, v);
+		json_write_bytes(w, text, strlen(text), v, v); /* a step's NUL and what follows it */
 	else
 		jsonw_str(w, text);
 	cJSON_Delete(v);

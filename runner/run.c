@@ -26,6 +26,7 @@
 #include "strbuf.h"
 #include "sha256.h"
 #include "target.h"
+#include "trajectory.h"
 #include "worker.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -107,7 +108,11 @@ struct job {
 	long max_tokens;               /* tokens (prompt + completion, all steps) at most; 0: none */
 	int loop;                      /* tool calls are answered and the model asked again */
 	struct target_request rq;      /* loop: the last request sent (kept for the next step) */
-	cJSON *trajectory;             /* the steps so far, or NULL without tool calls */
+	cJSON *trajectory;             /* the steps so far, or NULL without tool calls; once
+					  the loop is over, parsed from reply.trajectory */
+	struct strbuf *step_text;      /* per step of trajectory: its content as bytes (the
+					  tree's string ends at a NUL) */
+	size_t n_step_text, alloc_step_text;
 	int steps, steps_cached;       /* replies received, of which from the cache */
 	long sum_prompt, sum_completion; /* token counts over the steps; -1 none known */
 	/* a conversation (SPEC 12: turns, simulate) */
@@ -354,6 +359,9 @@ static void job_free(struct job *j)
 	target_reply_release(&j->reply);
 	target_request_release(&j->rq);
 	cJSON_Delete(j->trajectory);
+	for (i = 0; i < j->n_step_text; i++)
+		strbuf_release(&j->step_text[i]);
+	free(j->step_text);
 	if (j->turn_steps)
 		for (i = 0; i < j->kase->n_turns; i++)
 			cJSON_Delete(j->turn_steps[i]);
@@ -696,7 +704,7 @@ static void turn_scoring(struct job *j)
 	for (i = 0; i < j->n_scorers; i++) {
 		int t = j->scorer_turn[i];
 		cJSON *steps;
-		const cJSON *last;
+		const cJSON *last, *num;
 
 		if (!t)
 			continue;
@@ -713,11 +721,21 @@ static void turn_scoring(struct job *j)
 			j->scored[i] = 1;
 			continue;
 		}
-		j->sjobs[i].output = cJSON_GetObjectItemCaseSensitive(last, "content")->valuestring;
-		j->sjobs[i].output_len = strlen(j->sjobs[i].output);
+		num = cJSON_GetObjectItemCaseSensitive(last, "step");
+		if (cJSON_IsNumber(num) && num->valueint >= 1 &&
+		    (size_t)num->valueint <= j->n_step_text) {
+			/* the turn's answer as bytes */
+			j->sjobs[i].output = j->step_text[num->valueint - 1].buf;
+			j->sjobs[i].output_len = j->step_text[num->valueint - 1].len;
+		} else {
+			j->sjobs[i].output =
+				cJSON_GetObjectItemCaseSensitive(last, "content")->valuestring;
+			j->sjobs[i].output_len = strlen(j->sjobs[i].output);
+		}
 		j->sjobs[i].finish_reason =
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(last, "finish_reason"));
 		j->sjobs[i].trajectory = steps;
+		j->sjobs[i].trajectory_json = NULL; /* a copy of the turn's steps */
 	}
 }
 
@@ -737,6 +755,7 @@ static void schedule_score(struct job *j)
 		j->sjobs[i].latency_ms = j->latency_ms;
 		j->sjobs[i].finish_reason = j->reply.finish_reason;
 		j->sjobs[i].trajectory = j->trajectory;
+		j->sjobs[i].trajectory_json = j->trajectory ? j->reply.trajectory : NULL;
 		j->sjobs[i].tools = j->tools;
 		j->sjobs[i].max_steps = j->max_steps;
 	}
@@ -1318,6 +1337,12 @@ static cJSON *trajectory_add(struct job *j)
 			cJSON_AddStringToObject(step, "user", turn_user(j));
 	}
 	cJSON_AddStringToObject(step, "content", j->reply.output ? j->reply.output : "");
+	/* the content's bytes, written into the stored trajectory (agent_done) */
+	XGROW(j->step_text, j->n_step_text + 1, j->alloc_step_text);
+	strbuf_init(&j->step_text[j->n_step_text], 0);
+	if (j->reply.output)
+		strbuf_add(&j->step_text[j->n_step_text], j->reply.output, j->reply.output_len);
+	j->n_step_text++;
 	if (j->reply.finish_reason)
 		cJSON_AddStringToObject(step, "finish_reason", j->reply.finish_reason);
 	if (calls)
@@ -1329,9 +1354,12 @@ static cJSON *trajectory_add(struct job *j)
 /* the loop is over: the trajectory and the summed usage into the reply, then scoring */
 static void agent_done(struct job *j, const char *error)
 {
-	if (j->trajectory) {
+	if (j->trajectory && j->n_step_text) {
 		free(j->reply.trajectory);
-		j->reply.trajectory = jsonw_print(j->trajectory, 0);
+		j->reply.trajectory = trajectory_print(j->trajectory, j->step_text, j->n_step_text);
+		/* the tree of that text: the scorers read its strings as bytes (trajectory_json) */
+		cJSON_Delete(j->trajectory);
+		j->trajectory = cJSON_Parse(j->reply.trajectory);
 	}
 	if (j->steps > 1) {
 		j->reply.prompt_tokens = j->sum_prompt;

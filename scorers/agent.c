@@ -569,9 +569,19 @@ static void take_results(cJSON *calls, const cJSON *given, const cJSON *step_res
 	}
 }
 
-cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why)
+const cJSON *agent_step_text(const cJSON *step)
 {
 	static const char *const text_keys[] = { "content", "assistant", "text", NULL };
+	const cJSON *text = NULL;
+	size_t k;
+
+	for (k = 0; text_keys[k] && !cJSON_IsString(text); k++)
+		text = cJSON_GetObjectItemCaseSensitive(step, text_keys[k]);
+	return cJSON_IsString(text) ? text : NULL;
+}
+
+cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why)
+{
 	cJSON *out;
 	const cJSON *st;
 	int n = 0;
@@ -584,9 +594,8 @@ cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why)
 	cJSON_ArrayForEach(st, steps) {
 		const cJSON *given = cJSON_GetObjectItemCaseSensitive(st, "tool_calls");
 		const cJSON *fr = cJSON_GetObjectItemCaseSensitive(st, "finish_reason");
-		const cJSON *text = NULL;
+		const cJSON *text;
 		cJSON *step, *calls;
-		size_t k;
 
 		n++;
 		if (!cJSON_IsObject(st)) {
@@ -594,8 +603,7 @@ cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why)
 			cJSON_Delete(out);
 			return NULL;
 		}
-		for (k = 0; text_keys[k] && !cJSON_IsString(text); k++)
-			text = cJSON_GetObjectItemCaseSensitive(st, text_keys[k]);
+		text = agent_step_text(st);
 		if (given && !cJSON_IsArray(given) && !cJSON_IsNull(given)) {
 			strbuf_addf(why, "step %d: tool_calls is %s, expected an array", n,
 				    json_kind(given));
@@ -606,7 +614,7 @@ cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why)
 		take_results(calls, given, cJSON_GetObjectItemCaseSensitive(st, "tool_results"));
 		step = cJSON_CreateObject();
 		cJSON_AddNumberToObject(step, "step", n);
-		cJSON_AddStringToObject(step, "content", cJSON_IsString(text) ? text->valuestring : "");
+		cJSON_AddStringToObject(step, "content", text ? text->valuestring : "");
 		cJSON_AddStringToObject(step, "finish_reason", cJSON_IsString(fr) ? fr->valuestring
 							       : calls ? "tool_calls" : "stop");
 		if (calls)

@@ -81,6 +81,8 @@ int agent_call_failed(const cJSON *call);
  * when it is not such an array.
  */
 cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why);
+/* the node of such a step's text ("content", else "assistant", else "text"), or NULL */
+const cJSON *agent_step_text(const cJSON *step);
 
 /*
  * Conversations (SPEC 12, "turns" and "simulate"). A conversation's steps

@@ -984,7 +984,9 @@ static char *judge_render_prompt(const struct judge_ctx *ctx, const struct judge
 	vars[3] = (struct judge_var){ "reference", k->expected ? ref.buf : NULL };
 	vars[4] = (struct judge_var){ "context", k->n_context ? c.buf : NULL };
 	/* an agent's steps, so the judge can grade how the answer was reached */
-	if (trajectory_text(&tr, job->trajectory))
+	if (trajectory_text_bytes(&tr, job->trajectory_json,
+				  job->trajectory_json ? strlen(job->trajectory_json) : 0,
+				  job->trajectory, job->trajectory))
 		judge_add_data(&trd, tr.buf, tr.len - 1); /* without the last line's newline */
 	vars[5] = (struct judge_var){ "trajectory", tr.len ? trd.buf : NULL };
 	if (judge_render(t->user, vars, 6, &out, &err))

@@ -65,6 +65,8 @@ struct score_job {
 	double latency_ms;          /* of the target call (every step of an agent loop) */
 	const char *finish_reason;  /* of the final reply, or NULL */
 	const cJSON *trajectory;    /* the steps and their tool calls (agent.h), or NULL */
+	const char *trajectory_json; /* the JSON text trajectory was parsed from (its strings
+					read as bytes: json_string_bytes), or NULL */
 	const cJSON *tools;         /* the tools the case declared (case, suite or target), or NULL */
 	int max_steps;              /* the agent loop's limit for this case */
 	void *state;                /* the scorer's own per-case state */

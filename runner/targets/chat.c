@@ -908,13 +908,57 @@ static cJSON *assistant_message(const struct target_reply *reply)
 	return m;
 }
 
+/*
+ * The next request's body, body (parsed from prev's) with the assistant
+ * message asst (assistant_message) and the results appended to msgs, as JSON
+ * text whose strings keep their NULs: the earlier messages' read again from
+ * prev's text, asst's content from the reply's bytes.
+ */
+static char *body_bytes(const struct target_request *prev, const cJSON *body, const cJSON *msgs,
+			const cJSON *asst, const struct target_reply *reply)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct jsonw w;
+	const cJSON *m, *e, *a;
+
+	jsonw_init(&w, &sb, 0);
+	jsonw_object_begin(&w);
+	cJSON_ArrayForEach(m, body) {
+		jsonw_key(&w, m->string ? m->string : "");
+		if (m != msgs) {
+			json_write_bytes(&w, prev->body, prev->body_len, body, m);
+			continue;
+		}
+		jsonw_array_begin(&w);
+		cJSON_ArrayForEach(e, msgs) {
+			if (e != asst) {
+				json_write_bytes(&w, prev->body, prev->body_len, body, e);
+				continue;
+			}
+			jsonw_object_begin(&w);
+			cJSON_ArrayForEach(a, asst) {
+				jsonw_key(&w, a->string);
+				if (!strcmp(a->string, "content") && cJSON_IsString(a))
+					jsonw_strn(&w, reply->output, reply->output_len);
+				else
+					jsonw_cjson(&w, a);
+			}
+			jsonw_object_end(&w);
+		}
+		jsonw_array_end(&w);
+	}
+	jsonw_object_end(&w);
+	return strbuf_detach(&sb, NULL);
+}
+
 static int chat_continue_request(const struct target *t, const struct target_request *prev,
 				 const struct target_reply *reply, const cJSON *results,
 				 struct target_request *out, struct strbuf *err)
 {
 	cJSON *body = cJSON_Parse(prev->body);
-	cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
+	cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages"), *asst;
 	const cJSON *r;
+	char *bytes = NULL;
 
 	(void)t;
 	if (!cJSON_IsArray(msgs)) {
@@ -922,7 +966,8 @@ static int chat_continue_request(const struct target *t, const struct target_req
 		strbuf_addstr(err, "the previous request has no messages");
 		return -1;
 	}
-	cJSON_AddItemToArray(msgs, assistant_message(reply));
+	asst = assistant_message(reply);
+	cJSON_AddItemToArray(msgs, asst);
 	cJSON_ArrayForEach(r, results) {
 		cJSON *m = cJSON_CreateObject();
 
@@ -941,7 +986,16 @@ static int chat_continue_request(const struct target *t, const struct target_req
 				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(r, "content"), 1));
 		cJSON_AddItemToArray(msgs, m);
 	}
+	/* cJSON's strings end at a NUL: the model's text and the earlier messages do not */
+	if (json_text_has_nul(prev->body, prev->body_len) ||
+	    (reply->output && memchr(reply->output, '\0', reply->output_len)))
+		bytes = body_bytes(prev, body, msgs, asst, reply);
 	post_request(t, out, body);
+	if (bytes) {
+		free(out->body);
+		out->body = bytes;
+		out->body_len = strlen(bytes);
+	}
 	out->url = prev->url ? xstrdup(prev->url) : NULL;
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include "jsonutil.h"
 #include "jsonw.h"
 #include "strbuf.h"
+#include "trajectory.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -70,6 +71,27 @@ static void add_bytes(struct strbuf *sb, const struct reply_src *src, const cJSO
 		json_string_bytes(sb, src->text, src->len, src->root, v);
 	else
 		strbuf_addstr(sb, v->valuestring);
+}
+
+/* the normalized steps of the application's trajectory given, their texts as bytes */
+static char *trajectory_bytes(const struct reply_src *src, const cJSON *given, const cJSON *steps)
+{
+	size_t n = (size_t)cJSON_GetArraySize(steps), i = 0;
+	struct strbuf *texts = xcalloc(n ? n : 1, sizeof(*texts));
+	const cJSON *st;
+	char *out;
+
+	cJSON_ArrayForEach(st, given) {
+		if (i >= n)
+			break;
+		strbuf_init(&texts[i], 0);
+		json_string_bytes(&texts[i++], src->text, src->len, src->root, agent_step_text(st));
+	}
+	out = trajectory_print(steps, texts, i);
+	while (i)
+		strbuf_release(&texts[--i]);
+	free(texts);
+	return out;
 }
 
 static void add_json(struct strbuf *sb, const cJSON *v)
@@ -255,7 +277,8 @@ static int take(const struct reply_src *src, enum response_field f, const struct
 		steps = agent_trajectory_normalize(v, why);
 		if (!steps)
 			return -1;
-		r->trajectory = jsonw_print(steps, 0);
+		r->trajectory = src->text && json_text_has_nul(src->text, src->len)
+				? trajectory_bytes(src, v, steps) : jsonw_print(steps, 0);
 		cJSON_Delete(steps);
 		return 0;
 	}

@@ -253,23 +253,14 @@ static int load_strv(const cJSON *a, char ***v, size_t *n)
 	return 0;
 }
 
-static char *print_json(const cJSON *v)
-{
-	char *p = jsonw_print(v, 0), *s;
-
-	if (!p)
-		return NULL;
-	s = xstrdup(p);
-	cJSON_free(p);
-	return s;
-}
-
 int target_reply_extra_load(struct target_reply *r, const char *json)
 {
+	size_t len = strlen(json);
 	cJSON *root = cJSON_Parse(json);
 	const cJSON *v;
 	int ret = -1;
 
+	/* the members are printed again with their strings' NULs (json_print_bytes) */
 	if (!cJSON_IsObject(root))
 		goto out;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "context")) &&
@@ -279,13 +270,13 @@ int target_reply_extra_load(struct target_reply *r, const char *json)
 	    load_strv(v, &r->context_ids, &r->n_context_ids))
 		goto out;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "tool_calls")))
-		r->tool_calls = print_json(v);
+		r->tool_calls = json_print_bytes(json, len, root, v);
 	if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(root, "model")))
 		r->model = xstrdup(v->valuestring);
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "metadata")))
-		r->metadata = print_json(v);
+		r->metadata = json_print_bytes(json, len, root, v);
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "trajectory")))
-		r->trajectory = print_json(v);
+		r->trajectory = json_print_bytes(json, len, root, v);
 	ret = 0;
 out:
 	cJSON_Delete(root);

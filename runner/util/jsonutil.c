@@ -511,6 +511,55 @@ void json_string_bytes(struct strbuf *out, const char *text, size_t len, const c
 	decode_string(out, val, text + len);
 }
 
+static void write_bytes(struct jsonw *w, const char *text, size_t len, const cJSON *root,
+			const cJSON *v, struct strbuf *tmp)
+{
+	const cJSON *c;
+
+	if (cJSON_IsString(v)) {
+		strbuf_reset(tmp);
+		json_string_bytes(tmp, text, len, root, v);
+		jsonw_strn(w, tmp->buf, tmp->len);
+	} else if (cJSON_IsObject(v)) {
+		jsonw_object_begin(w);
+		for (c = v->child; c; c = c->next) {
+			jsonw_key(w, c->string ? c->string : "");
+			write_bytes(w, text, len, root, c, tmp);
+		}
+		jsonw_object_end(w);
+	} else if (cJSON_IsArray(v)) {
+		jsonw_array_begin(w);
+		for (c = v->child; c; c = c->next)
+			write_bytes(w, text, len, root, c, tmp);
+		jsonw_array_end(w);
+	} else {
+		jsonw_cjson(w, v);
+	}
+}
+
+void json_write_bytes(struct jsonw *w, const char *text, size_t len, const cJSON *root,
+		      const cJSON *v)
+{
+	struct strbuf tmp = STRBUF_INIT;
+
+	if (!v || !json_text_has_nul(text, len)) {
+		jsonw_cjson(w, v);
+		return;
+	}
+	write_bytes(w, text, len, root, v, &tmp);
+	strbuf_release(&tmp);
+}
+
+char *json_print_bytes(const char *text, size_t len, const cJSON *root, const cJSON *v)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct jsonw w;
+
+	jsonw_init(&w, &sb, 0);
+	json_write_bytes(&w, text, len, root, v);
+	return strbuf_detach(&sb, NULL);
+}
+
 int jdoc_error(const struct jdoc *d, const cJSON *node, const char *field, const char *fmt, ...)
 {
 	char msg[1024];

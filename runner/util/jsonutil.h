@@ -85,6 +85,19 @@ long json_hex4(const char *p, const char *e);
 /* whether text (len bytes) holds a \u0000 escape or a NUL byte, so that some string may hold a NUL */
 int json_text_has_nul(const char *text, size_t len);
 
+struct jsonw;
+/*
+ * v, a node of root (the tree cJSON parsed from text, len bytes), written to
+ * w as jsonw_cjson() writes it, but its strings as bytes (json_string_bytes):
+ * a \u0000 in text is written \u0000 again and what follows it is kept.
+ * Object keys are written as cJSON holds them. Nodes added to the tree after
+ * the parse at the end of an array are written as cJSON holds them.
+ */
+void json_write_bytes(struct jsonw *w, const char *text, size_t len, const cJSON *root,
+		      const cJSON *v);
+/* the same as a whole JSON text, malloc'd */
+char *json_print_bytes(const char *text, size_t len, const cJSON *root, const cJSON *v);
+
 /*
  * canonical JSON for hashing, malloc'd: object keys sorted, no whitespace,
  * strings as jsonw writes them, whole numbers under 1e15 as integers and

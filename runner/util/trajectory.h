@@ -11,12 +11,27 @@
 #ifndef EG_REPORT_TRAJECTORY_H
 #define EG_REPORT_TRAJECTORY_H
 
-struct strbuf;
+#include <stddef.h>
 
 #include <cjson/cJSON.h>
 
+struct strbuf;
+
 /* the steps of a trajectory (a JSON array, or NULL) appended to sb; how many there were */
 int trajectory_text(struct strbuf *sb, const cJSON *trajectory);
+/*
+ * the same for trajectory, a node of root (the tree cJSON parsed from text,
+ * len bytes): its strings are read as bytes (json_string_bytes), so a step's
+ * content shows its NULs (\x00) and what follows them
+ */
+int trajectory_text_bytes(struct strbuf *sb, const char *text, size_t len, const cJSON *root,
+			  const cJSON *trajectory);
+/*
+ * the trajectory traj (an array of steps) as JSON text, malloc'd, with the
+ * content of step i written from contents[i] (its bytes, NULs kept) for
+ * i < n: cJSON's strings end at a NUL, the model's text does not
+ */
+char *trajectory_print(const cJSON *traj, const struct strbuf *contents, size_t n);
 /* the same for the trajectory in a stored result's target_reply JSON (NULL: none) */
 int trajectory_text_stored(struct strbuf *sb, const char *target_reply);
 /*

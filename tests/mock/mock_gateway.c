@@ -994,6 +994,8 @@ struct chat_info {
 	int include_usage;            /* and stream_options.include_usage */
 	double arrived_ms;            /* when the request's headers arrived (now_ms clock) */
 	char *tool_result;            /* last tool message, or NULL */
+	struct strbuf assistant;      /* the assistant messages' contents: JSON strings
+					 (NULs as \u0000), comma-separated */
 	long step;                    /* 1 + assistant messages with tool_calls */
 	long turn;                    /* user messages */
 	char *roles;                  /* the messages' roles, comma-separated */
@@ -1071,6 +1073,17 @@ static int parse_chat(struct request *req, struct chat_info *ci, size_t *prompt_
 		if (!strcmp(role->valuestring, "assistant") &&
 		    cJSON_GetObjectItemCaseSensitive(m, "tool_calls"))
 			ci->step++;
+		if (!strcmp(role->valuestring, "assistant")) {
+			struct strbuf a = STRBUF_INIT;
+
+			/* logged with its NULs: what the client sent back of the model's text */
+			json_string_bytes(&a, req->body.buf, req->body.len, root,
+					  cJSON_GetObjectItemCaseSensitive(m, "content"));
+			if (ci->assistant.len)
+				strbuf_addch(&ci->assistant, ',');
+			jsonw_add_str(&ci->assistant, a.buf, a.len, 0);
+			strbuf_release(&a);
+		}
 		strbuf_addf(&roles, "%s%s", roles.len ? "," : "", role->valuestring);
 		if (!strcmp(role->valuestring, "user")) {
 			ci->turn++;
@@ -1433,6 +1446,13 @@ static void log_request(struct MHD_Connection *conn, const char *path,
 	cJSON_AddStringToObject(root, "user", ci->user ? ci->user : "");
 	cJSON_AddStringToObject(root, "roles", ci->roles ? ci->roles : "");
 	cJSON_AddBoolToObject(root, "authorized", ci->authorized);
+	if (ci->assistant.len) {
+		struct strbuf a = STRBUF_INIT;
+
+		strbuf_addf(&a, "[%s]", ci->assistant.buf);
+		cJSON_AddItemToObject(root, "assistant", cJSON_CreateRaw(a.buf));
+		strbuf_release(&a);
+	}
 	headers = cJSON_AddObjectToObject(root, "headers");
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_cb, headers);
 	cJSON_AddNumberToObject(root, "status", o->status);
@@ -1462,6 +1482,7 @@ static void handle_chat(struct MHD_Connection *conn, const char *path,
 	long rule = -1;
 	const struct rule *r = NULL;
 
+	strbuf_init(&ci.assistant, 0);
 	ci.case_id = header_or_empty(conn, "x-evalgate-case");
 	ci.suite = header_or_empty(conn, "x-evalgate-suite");
 	ci.run = header_or_empty(conn, "x-evalgate-run");
@@ -1494,6 +1515,7 @@ static void handle_chat(struct MHD_Connection *conn, const char *path,
 	free(ci.user);
 	free(ci.roles);
 	free(ci.tool_result);
+	strbuf_release(&ci.assistant);
 }
 
 /* ---------- embeddings ---------- */

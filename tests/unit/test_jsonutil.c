@@ -8,7 +8,9 @@
 
 #include "helper.h"
 #include "jsonutil.h"
+#include "jsonw.h"
 #include "strbuf.h"
+#include "trajectory.h"
 #include "banned.h"
 
 TestSuite(jsonutil, .init = th_stderr_start);
@@ -488,4 +490,77 @@ Test(jsonutil, string_bytes_keep_a_nul_and_what_follows)
 	/* not a string: nothing */
 	cr_expect_eq(bytes_of("{\"x\": 1, \"y\": \"\\u0000\"}", "x", &sb), 0);
 	strbuf_release(&sb);
+}
+
+Test(jsonutil, print_bytes_writes_a_tree_with_its_strings_nuls)
+{
+	static const char text[] =
+		"{\"a\": \"x\\u0000y\", \"b\": [1, \"p\\u0000q\", {\"c\": null}], \"d\": true}";
+	cJSON *root = cJSON_Parse(text), *b;
+	char *out;
+
+	cr_assert_not_null(root);
+	out = json_print_bytes(text, strlen(text), root, root);
+	cr_expect_str_eq(out, "{\"a\":\"x\\u0000y\",\"b\":[1,\"p\\u0000q\",{\"c\":null}],\"d\":true}");
+	free(out);
+	/* a node inside, and an element added at the end of an array after the parse */
+	b = cJSON_GetObjectItemCaseSensitive(root, "b");
+	cJSON_AddItemToArray(b, cJSON_CreateString("z"));
+	out = json_print_bytes(text, strlen(text), root, b);
+	cr_expect_str_eq(out, "[1,\"p\\u0000q\",{\"c\":null},\"z\"]");
+	free(out);
+	cJSON_Delete(root);
+	/* without a NUL in the text: as jsonw writes the tree */
+	root = cJSON_Parse("{\"a\": \"\\u00e9\", \"n\": 0.1}");
+	out = json_print_bytes("{\"a\": \"\\u00e9\", \"n\": 0.1}", 24, root, root);
+	cr_expect_str_eq(out, "{\"a\":\"\xc3\xa9\",\"n\":0.1}");
+	free(out);
+	cJSON_Delete(root);
+}
+
+Test(trajectory, print_writes_each_steps_content_from_its_bytes)
+{
+	cJSON *traj = cJSON_Parse("[{\"step\": 1, \"content\": \"I will\", \"tool_calls\": "
+				  "[{\"name\": \"f\"}]}, {\"step\": 2, \"content\": \"done\"}]");
+	struct strbuf c[2] = { STRBUF_INIT, STRBUF_INIT };
+	char *out;
+
+	cr_assert_not_null(traj);
+	strbuf_add(&c[0], "I will\0 secret", 14);
+	strbuf_addstr(&c[1], "done");
+	out = trajectory_print(traj, c, 2);
+	cr_expect_str_eq(out, "[{\"step\":1,\"content\":\"I will\\u0000 secret\",\"tool_calls\":"
+			      "[{\"name\":\"f\"}]},{\"step\":2,\"content\":\"done\"}]");
+	free(out);
+	/* steps past n are written from the tree */
+	out = trajectory_print(traj, c, 1);
+	cr_expect_str_eq(out, "[{\"step\":1,\"content\":\"I will\\u0000 secret\",\"tool_calls\":"
+			      "[{\"name\":\"f\"}]},{\"step\":2,\"content\":\"done\"}]");
+	free(out);
+	strbuf_release(&c[0]);
+	strbuf_release(&c[1]);
+	cJSON_Delete(traj);
+}
+
+Test(trajectory, text_shows_a_steps_nul_and_what_follows)
+{
+	static const char reply[] =
+		"{\"trajectory\": [{\"step\": 1, \"content\": \"look.\\u0000 CANARY\", "
+		"\"finish_reason\": \"tool_calls\", \"tool_calls\": [{\"name\": \"f\", "
+		"\"arguments\": \"{}\", \"result\": \"R\\u0000S\"}]}, "
+		"{\"step\": 2, \"content\": \"\\u0000\"}, {\"step\": 3, \"content\": \"\"}]}";
+	struct strbuf sb = STRBUF_INIT;
+	cJSON *root = cJSON_Parse(reply);
+
+	cr_expect_eq(trajectory_text_stored(&sb, reply), 3);
+	cr_expect_str_eq(sb.buf, "step 1 (tool_calls): look.\\x00 CANARY\n"
+				 "  call f({}) -> R\\x00S\n"
+				 "step 2: \\x00\n"
+				 "step 3\n");
+	/* the tree alone ends a string at its NUL */
+	strbuf_reset(&sb);
+	cr_expect_eq(trajectory_text(&sb, cJSON_GetObjectItemCaseSensitive(root, "trajectory")), 3);
+	cr_expect_str_eq(sb.buf, "step 1 (tool_calls): look.\n  call f({}) -> R\nstep 2\nstep 3\n");
+	strbuf_release(&sb);
+	cJSON_Delete(root);
 }
