@@ -7,8 +7,15 @@
 #ifndef EG_HISTORY_IMPL_H
 #define EG_HISTORY_IMPL_H
 
+#include "hashmap.h"
 #include "history.h"
 #include "sqldb.h"
+
+/* a case's texts waiting for the batch's commit (owned copies) */
+struct text_row {
+	char *hash;               /* the case's content hash: case_texts' key */
+	char *input, *context, *expected; /* NULL when the case has none */
+};
 
 struct history {
 	struct sqldb db;          /* the file */
@@ -19,9 +26,16 @@ struct history {
 	sqlite3_stmt *sp_begin;   /* cached: SAVEPOINT around one result */
 	sqlite3_stmt *sp_release; /* cached: RELEASE that savepoint */
 	sqlite3_stmt *sp_undo;    /* cached: ROLLBACK TO that savepoint */
-	sqlite3_stmt *ins_text;   /* cached: INSERT OR IGNORE INTO case_texts */
+	sqlite3_stmt *ins_text;   /* cached: INSERT INTO case_texts unless the hash is there */
 	int replace_errors;       /* history_replace_errors was called */
 	sqlite3_stmt *del_error;  /* cached: DELETE the error result a new one replaces */
+	/*
+	 * case_texts: the hashes this connection wrote or found there (a set),
+	 * and the open batch's new texts, written at its commit in hash order
+	 */
+	struct hashmap texts_known;
+	struct text_row *texts;
+	size_t texts_nr, texts_alloc;
 };
 
 /*
