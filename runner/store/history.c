@@ -389,10 +389,20 @@ static int text_row_cmp(const void *a, const void *b)
 static int insert_text(struct history *h, const char *hash, const char *input,
 		       const char *context, const char *expected)
 {
-	if (sqldb_prepare_cached(&h->db, "INSERT INTO case_texts (hash, input, context, expected) "
-				 "SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS "
-				 "(SELECT 1 FROM case_texts WHERE hash = ?1)", &h->ins_text))
+	int rc;
+
+	/* a look-up first: INSERT ... WHERE NOT EXISTS copied its row through a temporary table */
+	if (sqldb_prepare_cached(&h->db, "SELECT 1 FROM case_texts WHERE hash = ?", &h->sel_text) ||
+	    sqldb_prepare_cached(&h->db, "INSERT OR IGNORE INTO case_texts "
+				 "(hash, input, context, expected) VALUES (?,?,?,?)", &h->ins_text))
 		return -1;
+	sqldb_bind_text(h->sel_text, 1, hash);
+	rc = sqlite3_step(h->sel_text);
+	sqlite3_reset(h->sel_text);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return sqldb_error(&h->db, "cannot look up a case's texts");
 	sqldb_bind_text(h->ins_text, 1, hash);
 	sqldb_bind_text(h->ins_text, 2, input);
 	sqldb_bind_text(h->ins_text, 3, context);
@@ -486,6 +496,7 @@ void history_close(struct history *h)
 	sqlite3_finalize(h->sp_release);
 	sqlite3_finalize(h->sp_undo);
 	sqlite3_finalize(h->ins_text);
+	sqlite3_finalize(h->sel_text);
 	sqlite3_finalize(h->del_error);
 	texts_forget(h);
 	free(h->texts);
