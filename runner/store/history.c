@@ -416,6 +416,8 @@ static int texts_flush(struct history *h)
 	size_t i;
 	int ret = 0;
 
+	if (!h->texts_nr)
+		return 0;
 	qsort(h->texts, h->texts_nr, sizeof(*h->texts), text_row_cmp);
 	for (i = 0; i < h->texts_nr && !ret; i++)
 		ret = insert_text(h, h->texts[i].hash, h->texts[i].input, h->texts[i].context,
