@@ -502,6 +502,18 @@ static long text_inserts(const char *path)
 	return n;
 }
 
+/* a run of a new connection storing n cases: the attempts to insert texts since the file was made */
+static long text_run(const char *path, const char *run_id, const char *const *cases, size_t n)
+{
+	struct history *h = history_open(path);
+
+	cr_assert_not_null(h);
+	begin_run(h, run_id, NULL, "t");
+	add_text_results(h, run_id, cases, n);
+	history_close(h);
+	return text_inserts(path);
+}
+
 static int texts_seen(const struct stored_result *r, void *arg)
 {
 	char want[64];
@@ -533,25 +545,11 @@ Test(history, case_texts_written_once_per_hash)
 	history_close(h);
 	cr_assert_eq(text_inserts(path), 0);
 
+	cr_assert_eq(text_run(path, "r1", first, 3), 3);
+	cr_assert_eq(text_run(path, "r2", second, 3), 3);
+	cr_assert_eq(text_run(path, "r3", second, 4), 4, "only the new case's texts are inserted");
 	h = history_open(path);
 	cr_assert_not_null(h);
-	begin_run(h, "r1", NULL, "t");
-	add_text_results(h, "r1", first, 3);
-	history_close(h);
-	cr_assert_eq(text_inserts(path), 3);
-
-	h = history_open(path);
-	cr_assert_not_null(h);
-	begin_run(h, "r2", NULL, "t");
-	add_text_results(h, "r2", second, 3);
-	cr_assert_eq(text_inserts(path), 3);
-	history_close(h);
-
-	h = history_open(path);
-	cr_assert_not_null(h);
-	begin_run(h, "r3", NULL, "t");
-	add_text_results(h, "r3", second, 4);
-	cr_assert_eq(text_inserts(path), 4, "only the new case's texts are inserted");
 	cr_assert_eq(history_results(h, "r2", "s", texts_seen, &n), 0);
 	cr_assert_eq(n, 6);
 	n = 0;
