@@ -355,12 +355,13 @@ static enum run_status run_status_parse(const char *s)
 /*
  * A case's texts are stored once per content hash. Each result used to
  * insert them (INSERT OR IGNORE keyed by the 64-hex-digit hash): a B-tree
- * insert at a random place per result. Now a connection remembers the hashes
- * it wrote or found (texts_known) and skips them; inside a batch the new ones
- * wait for its commit and go in sorted by hash, so consecutive inserts land
- * on the same pages, each only when the hash is not stored yet (a look-up,
- * once per hash per connection): a re-run of an unchanged suite inserts no
- * rows.
+ * insert at a random place per result. Now a batch remembers the hashes it
+ * wrote or found (texts_known) and skips them; its new ones wait for its
+ * commit and go in sorted by hash, so consecutive inserts land on the same
+ * pages, each only when the hash is not stored yet (a look-up): a re-run of
+ * an unchanged suite inserts no rows. The set is emptied at each commit (and
+ * outside batches past TEXTS_KNOWN_MAX hashes), so memory does not grow with
+ * the run.
  */
 static void text_row_free(struct text_row *t)
 {
@@ -432,7 +433,9 @@ static int texts_flush(struct history *h)
 	return 0;
 }
 
-/* store r's texts unless this connection already did (or queue them in a batch) */
+#define TEXTS_KNOWN_MAX 4096
+
+/* store r's texts unless this batch already did (or queue them for its commit) */
 static int add_texts(struct history *h, const struct result_row *r)
 {
 	size_t len;
@@ -454,6 +457,8 @@ static int add_texts(struct history *h, const struct result_row *r)
 		t->expected = r->expected ? xstrdup(r->expected) : NULL;
 	} else if (insert_text(h, r->case_hash, r->input, r->context, r->expected)) {
 		return -1;
+	} else if (h->texts_known.n >= TEXTS_KNOWN_MAX) {
+		hashmap_release(&h->texts_known);
 	}
 	hashmap_put_str(&h->texts_known, r->case_hash, len, &added);
 	return 0;
@@ -596,6 +601,7 @@ int history_batch_commit(struct history *h)
 		texts_forget(h);
 		return -1;
 	}
+	hashmap_release(&h->texts_known);
 	return 0;
 }
 

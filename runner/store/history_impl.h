@@ -31,8 +31,9 @@ struct history {
 	int replace_errors;       /* history_replace_errors was called */
 	sqlite3_stmt *del_error;  /* cached: DELETE the error result a new one replaces */
 	/*
-	 * case_texts: the hashes this connection wrote or found there (a set),
-	 * and the open batch's new texts, written at its commit in hash order
+	 * case_texts: the hashes the open batch wrote or found there (a set,
+	 * emptied at its commit), and its new texts, written at the commit in
+	 * hash order
 	 */
 	struct hashmap texts_known;
 	struct text_row *texts;
