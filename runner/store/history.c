@@ -350,6 +350,120 @@ static enum run_status run_status_parse(const char *s)
 	return RUN_RUNNING;
 }
 
+/* --- case texts --- */
+
+/*
+ * A case's texts are stored once per content hash. Each result used to
+ * insert them (INSERT OR IGNORE keyed by the 64-hex-digit hash): a B-tree
+ * insert at a random place per result. Now a batch remembers the hashes it
+ * wrote or found (texts_known) and skips them; its new ones wait for its
+ * commit and go in sorted by hash, so consecutive inserts land on the same
+ * pages, each only when the hash is not stored yet (a look-up): a re-run of
+ * an unchanged suite inserts no rows. The set is emptied at each commit (and
+ * outside batches past TEXTS_KNOWN_MAX hashes), so memory does not grow with
+ * the run.
+ */
+static void text_row_free(struct text_row *t)
+{
+	free(t->hash);
+	free(t->input);
+	free(t->context);
+	free(t->expected);
+}
+
+/* drop the batch's texts not yet written (and the hashes, which may not be stored) */
+static void texts_forget(struct history *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->texts_nr; i++)
+		text_row_free(&h->texts[i]);
+	h->texts_nr = 0;
+	hashmap_release(&h->texts_known);
+}
+
+static int text_row_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct text_row *)a)->hash, ((const struct text_row *)b)->hash);
+}
+
+static int insert_text(struct history *h, const char *hash, const char *input,
+		       const char *context, const char *expected)
+{
+	int rc;
+
+	/* a look-up first: INSERT ... WHERE NOT EXISTS copied its row through a temporary table */
+	if (sqldb_prepare_cached(&h->db, "SELECT 1 FROM case_texts WHERE hash = ?", &h->sel_text) ||
+	    sqldb_prepare_cached(&h->db, "INSERT OR IGNORE INTO case_texts "
+				 "(hash, input, context, expected) VALUES (?,?,?,?)", &h->ins_text))
+		return -1;
+	sqldb_bind_text(h->sel_text, 1, hash);
+	rc = sqlite3_step(h->sel_text);
+	sqlite3_reset(h->sel_text);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return sqldb_error(&h->db, "cannot look up a case's texts");
+	sqldb_bind_text(h->ins_text, 1, hash);
+	sqldb_bind_text(h->ins_text, 2, input);
+	sqldb_bind_text(h->ins_text, 3, context);
+	sqldb_bind_text(h->ins_text, 4, expected);
+	return sqldb_step_done(&h->db, h->ins_text, "cannot store a case's texts");
+}
+
+/* write the batch's texts in hash order */
+static int texts_flush(struct history *h)
+{
+	size_t i;
+	int ret = 0;
+
+	if (!h->texts_nr)
+		return 0;
+	qsort(h->texts, h->texts_nr, sizeof(*h->texts), text_row_cmp);
+	for (i = 0; i < h->texts_nr && !ret; i++)
+		ret = insert_text(h, h->texts[i].hash, h->texts[i].input, h->texts[i].context,
+				  h->texts[i].expected);
+	if (ret) {
+		texts_forget(h);
+		return -1;
+	}
+	for (i = 0; i < h->texts_nr; i++)
+		text_row_free(&h->texts[i]);
+	h->texts_nr = 0;
+	return 0;
+}
+
+#define TEXTS_KNOWN_MAX 4096
+
+/* store r's texts unless this batch already did (or queue them for its commit) */
+static int add_texts(struct history *h, const struct result_row *r)
+{
+	size_t len;
+	int added;
+
+	if (!r->case_hash || !(r->input || r->context || r->expected))
+		return 0;
+	len = strlen(r->case_hash);
+	if (hashmap_get_str(&h->texts_known, r->case_hash, len))
+		return 0;
+	if (h->in_batch) {
+		struct text_row *t;
+
+		XGROW(h->texts, h->texts_nr + 1, h->texts_alloc);
+		t = &h->texts[h->texts_nr++];
+		t->hash = xstrdup(r->case_hash);
+		t->input = r->input ? xstrdup(r->input) : NULL;
+		t->context = r->context ? xstrdup(r->context) : NULL;
+		t->expected = r->expected ? xstrdup(r->expected) : NULL;
+	} else if (insert_text(h, r->case_hash, r->input, r->context, r->expected)) {
+		return -1;
+	} else if (h->texts_known.n >= TEXTS_KNOWN_MAX) {
+		hashmap_release(&h->texts_known);
+	}
+	hashmap_put_str(&h->texts_known, r->case_hash, len, &added);
+	return 0;
+}
+
 /* --- history --- */
 
 struct history *history_open(const char *path)
@@ -360,6 +474,7 @@ struct history *history_open(const char *path)
 		free(h);
 		return NULL;
 	}
+	hashmap_init_str(&h->texts_known, 0);
 	return h;
 }
 
@@ -372,6 +487,7 @@ struct history *history_open_ro(const char *path)
 		return NULL;
 	}
 	h->readonly = 1;
+	hashmap_init_str(&h->texts_known, 0);
 	return h;
 }
 
@@ -387,7 +503,11 @@ void history_close(struct history *h)
 	sqlite3_finalize(h->sp_release);
 	sqlite3_finalize(h->sp_undo);
 	sqlite3_finalize(h->ins_text);
+	sqlite3_finalize(h->sel_text);
 	sqlite3_finalize(h->del_error);
+	texts_forget(h);
+	free(h->texts);
+	hashmap_release(&h->texts_known);
 	sqldb_close(&h->db);
 	free(h);
 }
@@ -476,10 +596,12 @@ int history_batch_commit(struct history *h)
 	if (!h->in_batch)
 		return error("history %s: no batch to commit", h->db.path);
 	h->in_batch = 0;
-	if (sqldb_exec(&h->db, "COMMIT")) {
+	if (texts_flush(h) || sqldb_exec(&h->db, "COMMIT")) {
 		sqldb_rollback(&h->db);
+		texts_forget(h);
 		return -1;
 	}
+	hashmap_release(&h->texts_known);
 	return 0;
 }
 
@@ -488,6 +610,7 @@ int history_batch_rollback(struct history *h)
 	if (!h->in_batch)
 		return error("history %s: no batch to roll back", h->db.path);
 	h->in_batch = 0;
+	texts_forget(h);
 	return sqldb_exec(&h->db, "ROLLBACK");
 }
 
@@ -568,16 +691,7 @@ static int insert_result(struct history *h, const char *run_id, const struct res
 		if (sqldb_step_done(&h->db, st, "cannot store a score"))
 			return -1;
 	}
-	if (r->case_hash && (r->input || r->context || r->expected)) {
-		st = h->ins_text;
-		sqldb_bind_text(st, 1, r->case_hash);
-		sqldb_bind_text(st, 2, r->input);
-		sqldb_bind_text(st, 3, r->context);
-		sqldb_bind_text(st, 4, r->expected);
-		if (sqldb_step_done(&h->db, st, "cannot store a case's texts"))
-			return -1;
-	}
-	return 0;
+	return add_texts(h, r);
 }
 
 /* remove a result stored in part (its scores go with it: ON DELETE CASCADE) */
@@ -627,8 +741,6 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 	    sqldb_prepare_cached(&h->db, "SAVEPOINT eg_result", &h->sp_begin) ||
 	    sqldb_prepare_cached(&h->db, "RELEASE eg_result", &h->sp_release) ||
 	    sqldb_prepare_cached(&h->db, "ROLLBACK TO eg_result", &h->sp_undo) ||
-	    sqldb_prepare_cached(&h->db, "INSERT OR IGNORE INTO case_texts "
-				 "(hash, input, context, expected) VALUES (?,?,?,?)", &h->ins_text) ||
 	    (h->replace_errors &&
 	     sqldb_prepare_cached(&h->db, "DELETE FROM results WHERE run_id = ?1 AND suite = ?2 "
 				  "AND case_id = ?3 AND repeat = ?4 AND status = 'error'",
@@ -666,7 +778,11 @@ int history_add_result(struct history *h, const char *run_id, const struct resul
 			return -1;
 		}
 	}
-	return sqldb_step_done(&h->db, h->sp_release, "cannot commit a result");
+	if (sqldb_step_done(&h->db, h->sp_release, "cannot commit a result")) {
+		texts_forget(h);
+		return -1;
+	}
+	return 0;
 }
 
 int history_add_gate(struct history *h, const char *run_id, const struct gate_row *g)

@@ -7,8 +7,15 @@
 #ifndef EG_HISTORY_IMPL_H
 #define EG_HISTORY_IMPL_H
 
+#include "hashmap.h"
 #include "history.h"
 #include "sqldb.h"
+
+/* a case's texts waiting for the batch's commit (owned copies) */
+struct text_row {
+	char *hash;               /* the case's content hash: case_texts' key */
+	char *input, *context, *expected; /* NULL when the case has none */
+};
 
 struct history {
 	struct sqldb db;          /* the file */
@@ -20,8 +27,17 @@ struct history {
 	sqlite3_stmt *sp_release; /* cached: RELEASE that savepoint */
 	sqlite3_stmt *sp_undo;    /* cached: ROLLBACK TO that savepoint */
 	sqlite3_stmt *ins_text;   /* cached: INSERT OR IGNORE INTO case_texts */
+	sqlite3_stmt *sel_text;   /* cached: is a hash in case_texts */
 	int replace_errors;       /* history_replace_errors was called */
 	sqlite3_stmt *del_error;  /* cached: DELETE the error result a new one replaces */
+	/*
+	 * case_texts: the hashes the open batch wrote or found there (a set,
+	 * emptied at its commit), and its new texts, written at the commit in
+	 * hash order
+	 */
+	struct hashmap texts_known;
+	struct text_row *texts;
+	size_t texts_nr, texts_alloc;
 };
 
 /*

@@ -457,6 +457,107 @@ Test(history, duplicate_result_undoes_only_that_row)
 	history_close(h);
 }
 
+/* the cases a run stores, each twice (repeats 0 and 1), with its texts */
+static void add_text_results(struct history *h, const char *run_id, const char *const *cases,
+			     size_t n)
+{
+	char hash[32], input[64], expected[32];
+	struct result_row r;
+	size_t i;
+	int rep;
+
+	cr_assert_eq(history_batch_begin(h), 0);
+	for (i = 0; i < n; i++)
+		for (rep = 0; rep < 2; rep++) {
+			snprintf(hash, sizeof(hash), "hash-%s", cases[i]);
+			snprintf(input, sizeof(input), "\"question %s\"", cases[i]);
+			snprintf(expected, sizeof(expected), "answer %s", cases[i]);
+			r = mkrow("s", cases[i], rep, RESULT_PASS, NULL);
+			r.case_hash = hash;
+			r.input = input;
+			r.expected = expected;
+			cr_assert_eq(history_add_result(h, run_id, &r), 0);
+		}
+	cr_assert_eq(history_batch_commit(h), 0);
+}
+
+/* the hashes of every attempt to insert into case_texts, logged by a trigger */
+static long text_inserts(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long n;
+
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS text_log (hash TEXT);"
+				  "CREATE TRIGGER IF NOT EXISTS text_log BEFORE INSERT ON case_texts "
+				  "BEGIN INSERT INTO text_log VALUES (new.hash); END;",
+				  NULL, NULL, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM text_log", -1, &st, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* a run of a new connection storing n cases: the attempts to insert texts since the file was made */
+static long text_run(const char *path, const char *run_id, const char *const *cases, size_t n)
+{
+	struct history *h = history_open(path);
+
+	cr_assert_not_null(h);
+	begin_run(h, run_id, NULL, "t");
+	add_text_results(h, run_id, cases, n);
+	history_close(h);
+	return text_inserts(path);
+}
+
+static int texts_seen(const struct stored_result *r, void *arg)
+{
+	char want[64];
+	size_t *n = arg;
+
+	snprintf(want, sizeof(want), "\"question %s\"", r->row.case_id);
+	cr_assert_str_eq(r->row.input, want);
+	snprintf(want, sizeof(want), "answer %s", r->row.case_id);
+	cr_assert_str_eq(r->row.expected, want);
+	(*n)++;
+	return 0;
+}
+
+/*
+ * a first run stores each case's texts once (not once per result); a second
+ * run of the same cases inserts none, only those of a case that is new; the
+ * results read back (as the reports read them) carry the texts
+ */
+Test(history, case_texts_written_once_per_hash)
+{
+	static const char *const first[] = { "a", "b", "c" };
+	static const char *const second[] = { "a", "b", "c", "d" };
+	const char *path = th_path("h.db");
+	struct history *h;
+	size_t n = 0;
+
+	h = history_open(path);
+	cr_assert_not_null(h);
+	history_close(h);
+	cr_assert_eq(text_inserts(path), 0);
+
+	cr_assert_eq(text_run(path, "r1", first, 3), 3);
+	cr_assert_eq(text_run(path, "r2", second, 3), 3);
+	cr_assert_eq(text_run(path, "r3", second, 4), 4, "only the new case's texts are inserted");
+	h = history_open(path);
+	cr_assert_not_null(h);
+	cr_assert_eq(history_results(h, "r2", "s", texts_seen, &n), 0);
+	cr_assert_eq(n, 6);
+	n = 0;
+	cr_assert_eq(history_results(h, "r3", "s", texts_seen, &n), 0);
+	cr_assert_eq(n, 8);
+	history_close(h);
+}
+
 static void make_runs(struct history *h)
 {
 	begin_run(h, "20261123T120803Z-aaa111", "2026-11-23T12:08:03Z", "bot");
