@@ -11,7 +11,8 @@ are interleaved: true, --version, validate, run, true, --version, ...):
   evalgate --version              loading the binary and its shared libraries
   evalgate validate               a 1-case suite: the config and the suite read
   evalgate run                    a 1-case suite against tests/mock/mock_gateway
-                                  at 0 ms, a fresh history each time
+                                  at 0 ms (the first build's that has one), a
+                                  fresh history each time
 Prints the median wall time of RUNS runs of each (and the min and CPU).
 
 With a second build directory, each command runs from both builds in turn
@@ -71,7 +72,9 @@ def main():
     mock = None
     try:
         suite = benchlib.make_suite(tmp, 1, "one")
-        mock, port = benchlib.start_mock(os.path.join(builds[0], "tests", "mock_gateway"), tmp, 0)
+        mocks = [os.path.join(b, "tests", "mock_gateway") for b in builds]
+        mock, port = benchlib.start_mock(next((m for m in mocks if os.path.exists(m)), mocks[0]),
+                                         tmp, 0)
         cfg = os.path.join(tmp, "evalgate.json")
         with open(cfg, "w") as f:
             json.dump({"gateway": {"base_url": f"http://127.0.0.1:{port}/v1", "timeout_s": 30,
@@ -104,7 +107,9 @@ def main():
             if len(builds) > 1:
                 a = statistics.median(w for w, _ in res[0][n])
                 b = statistics.median(w for w, _ in res[1][n])
-                line += f"  B/A {b / a:.3f}"
+                ca = statistics.median(c for _, c in res[0][n])
+                cb = statistics.median(c for _, c in res[1][n])
+                line += f"  B/A {b / a:.3f} (CPU {cb / ca:.3f})"
             print(line)
     finally:
         if mock:
