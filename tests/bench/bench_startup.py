@@ -23,10 +23,8 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
@@ -37,14 +35,8 @@ builds = [os.path.abspath(b) for b in (sys.argv[1:] or ["build"])]
 
 def run_child(argv):
     """wall and user+sys CPU seconds of one child, which must exit 0"""
-    t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{' '.join(argv)} failed: {err.decode()[-2000:]}")
-    return wall, ru.ru_utime + ru.ru_stime
+    wall, cpu, _ = benchlib.run_child(argv)
+    return wall, cpu
 
 
 def commands(tmp, exe, cfg):

@@ -84,16 +84,7 @@ def write_config(tmp, suite, port, concurrency):
 
 
 def run_child(argv):
-    """wall seconds, user+sys CPU seconds, peak RSS (MB), exit code of one child"""
-    t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        sys.exit(f"{' '.join(argv)} failed ({p.returncode}): {err.decode()[-2000:]}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
+    return benchlib.run_child(argv)
 
 
 def evalgate_run(tmp, cfg, n):

@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import sys
 import time
 
 
@@ -33,3 +34,16 @@ def make_suite(tmp, n, name="suite"):
             f.write(json.dumps({"id": f"case-{i:07d}",
                                 "input": f"Please answer question {i} about the refund policy."}) + "\n")
     return d
+
+
+def run_child(argv):
+    """wall seconds, user+sys CPU seconds, peak RSS (MB) of one child, which must exit 0"""
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t0
+    rc = os.waitstatus_to_exitcode(status)
+    if rc != 0:
+        sys.exit(f"{' '.join(argv)} failed ({rc}): {err.decode()[-2000:]}")
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
