@@ -3,13 +3,16 @@
 #   cmake --install build [--prefix DIR]      the binary, the manual and the changelog
 #   (cd build && cpack -G DEB)                evalgate_<version>_amd64.deb
 #
-# The binary is all evalgate needs at run time: the scorer prompts and the HTML
-# report's assets are compiled into it. The package's dependencies are the shared
+# The binary is all evalgate needs at run time (the scorer prompts and the HTML
+# report's assets are compiled into it), with <libdir>/evalgate/pii_phone.so,
+# the libphonenumber module the pii scorer opens when it looks for phones. The package's dependencies are the shared
 # libraries the binary links, found by dpkg-shlibdeps (so they name Debian's
 # runtime packages: libcurl4, libcjson1, libpcre2-8-0, libsqlite3-0, ...).
 include(GNUInstallDirs)
 
 install(TARGETS evalgate RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# the phone number module the pii scorer opens (scorers/pii_phone.h)
+install(TARGETS eg_pii_phone_module LIBRARY DESTINATION ${EG_PKGLIBDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/CHANGELOG.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}

@@ -29,6 +29,12 @@ struct gate_totals {
 	long n, failed;
 };
 
+/* the writer of the testcases, with what is left of --junit-max-passed */
+struct junit_out {
+	struct report_out *w;
+	long passed_left;     /* passing testcases still to write; -1: no limit */
+};
+
 /* seconds with three decimals and a '.', from milliseconds; NaN and negatives are 0 */
 static void add_seconds(struct strbuf *sb, double ms)
 {
@@ -171,10 +177,16 @@ static void add_error(struct strbuf *sb, const struct stored_result *r)
 
 static int write_case(const struct stored_result *r, void *arg)
 {
-	struct report_out *w = arg;
+	struct junit_out *jo = arg;
+	struct report_out *w = jo->w;
 	struct strbuf *sb = &w->sb;
 	const struct result_row *row = &r->row;
 
+	if (row->status == RESULT_PASS && jo->passed_left >= 0) {
+		if (!jo->passed_left)
+			return 0;
+		jo->passed_left--;
+	}
 	strbuf_addstr(sb, "    <testcase");
 	xml_add_attr(sb, "classname", row->suite);
 	strbuf_addstr(sb, " name=\"");
@@ -220,17 +232,31 @@ static void suite_open(struct strbuf *sb, const char *name, long tests, long fai
 	strbuf_addstr(sb, ">\n");
 }
 
-static int write_suite(struct history *h, const struct run_info *ri,
-		       const struct junit_suite *js, struct report_out *w)
+/* passing results of js that the limit left in jo keeps out of the file */
+static long passed_omitted(const struct junit_suite *js, struct junit_out *jo)
 {
+	long passed = js->counts.n - js->counts.fail - js->counts.error, shown;
+
+	if (jo->passed_left < 0 || passed <= 0)
+		return 0;
+	shown = passed < jo->passed_left ? passed : jo->passed_left;
+	return passed - shown;
+}
+
+static int write_suite(struct history *h, const struct run_info *ri,
+		       const struct junit_suite *js, struct junit_out *jo)
+{
+	struct report_out *w = jo->w;
 	struct strbuf *sb = &w->sb;
-	struct strbuf label = STRBUF_INIT;
+	struct strbuf label = STRBUF_INIT, omitted_text = STRBUF_INIT;
+	long omitted = passed_omitted(js, jo);
 	int ret;
 
 	strbuf_addstr(&label, js->name);
 	if (js->version)
 		strbuf_addf(&label, "@%s", js->version);
-	suite_open(sb, label.buf, js->counts.n, js->counts.fail, js->counts.error,
+	/* tests counts the testcases in the file, as consumers count them */
+	suite_open(sb, label.buf, js->counts.n - omitted, js->counts.fail, js->counts.error,
 		   js->counts.latency_ms, ri->started_at);
 	strbuf_addstr(sb, "    <properties>\n");
 	add_property(sb, "run_id", ri->id);
@@ -242,10 +268,20 @@ static int write_suite(struct history *h, const struct run_info *ri,
 	add_property(sb, "git_sha", ri->git_sha);
 	add_property(sb, "git_ref", ri->git_ref);
 	add_property(sb, "evalgate_version", ri->evalgate_version);
+	if (omitted) {
+		strbuf_addf(&omitted_text, "%ld", omitted);
+		add_property(sb, "evalgate.passed_omitted", omitted_text.buf);
+	}
 	strbuf_addstr(sb, "    </properties>\n");
-	ret = history_results(h, ri->id, js->name, write_case, w);
+	ret = history_results(h, ri->id, js->name, write_case, jo);
+	if (omitted)
+		strbuf_addf(sb, "    <system-out>%ld passing results of this suite are not in this "
+			    "file (--junit-max-passed); every failure and error is. The JSON "
+			    "report and `evalgate runs export` hold every result.</system-out>\n",
+			    omitted);
 	strbuf_addstr(sb, "  </testsuite>\n");
 	out_flush(w, 0);
+	strbuf_release(&omitted_text);
 	strbuf_release(&label);
 	return ret;
 }
@@ -294,14 +330,22 @@ static int write_gate(const struct gate_row *g, void *arg)
 
 static int write_document(struct history *h, const struct run_info *ri,
 			  const struct junit_suites *ss, const struct gate_totals *gt,
-			  struct report_out *w)
+			  struct report_out *w, long max_passed)
 {
 	struct strbuf *sb = &w->sb;
 	struct counts total = { 0, 0, 0, 0, 0 };
+	struct junit_out jo = { w, max_passed < 0 ? -1 : max_passed };
+	struct junit_out left = jo;
 	size_t i;
 
 	for (i = 0; i < ss->n; i++) {
-		total.n += ss->v[i].counts.n;
+		long omitted = passed_omitted(&ss->v[i], &left);
+
+		/* spend the limit as the suites will */
+		if (left.passed_left >= 0)
+			left.passed_left -= ss->v[i].counts.n - ss->v[i].counts.fail -
+					    ss->v[i].counts.error - omitted;
+		total.n += ss->v[i].counts.n - omitted;
 		total.fail += ss->v[i].counts.fail;
 		total.error += ss->v[i].counts.error;
 		total.latency_ms += ss->v[i].counts.latency_ms;
@@ -313,7 +357,7 @@ static int write_document(struct history *h, const struct run_info *ri,
 	add_attr_seconds(sb, total.latency_ms);
 	strbuf_addstr(sb, ">\n");
 	for (i = 0; i < ss->n; i++)
-		if (write_suite(h, ri, &ss->v[i], w))
+		if (write_suite(h, ri, &ss->v[i], &jo))
 			return -1;
 	suite_open(sb, "gates", gt->n, gt->failed, 0, 0, ri->started_at);
 	if (history_gates(h, ri->id, write_gate, w))
@@ -323,7 +367,7 @@ static int write_document(struct history *h, const struct run_info *ri,
 	return 0;
 }
 
-int junit_write(struct history *h, const char *run_id, const char *path)
+int junit_write(struct history *h, const char *run_id, const char *path, long max_passed)
 {
 	struct report_out w;
 	struct junit_suites ss = { NULL, 0, 0 };
@@ -344,7 +388,7 @@ int junit_write(struct history *h, const char *run_id, const char *path)
 
 	if (out_open(&w, path, "JUnit report"))
 		goto out_run;
-	if (write_document(h, &ri, &ss, &gt, &w)) {
+	if (write_document(h, &ri, &ss, &gt, &w, max_passed)) {
 		error("cannot write JUnit report %s: reading the history failed", path);
 		out_abort(&w);
 		goto out_run;

@@ -16,7 +16,7 @@ int reports_write(struct history *h, const char *run_id, const struct report_req
 	struct report_model m;
 	int ret = 0;
 
-	if (req->junit && junit_write(h, run_id, req->junit))
+	if (req->junit && junit_write(h, run_id, req->junit, req->junit_max_passed))
 		ret = -1;
 	if (!req->html && !req->markdown && !req->json && !req->step_summary)
 		return ret;

@@ -23,6 +23,7 @@
 
 #define REPORT_SCHEMA_VERSION 1
 #define REPORT_HTML_MAX_DETAILS 5000      /* default --html-max-details */
+#define REPORT_JUNIT_MAX_PASSED 50000     /* default --junit-max-passed */
 #define REPORT_MD_MAX (1024 * 1024 - 1024) /* Markdown stays under GitHub's 1 MiB */
 #define REPORT_FLIP_ANSWER 2000           /* bytes of a before/after answer shown for a flip */
 
@@ -30,6 +31,7 @@ struct report_request {
 	const char *junit, *html, *markdown, *json; /* paths, or NULL */
 	const char *step_summary;     /* append the Markdown here ($GITHUB_STEP_SUMMARY), or NULL */
 	long html_max_details;        /* passing results with details in the HTML; <0: default */
+	long junit_max_passed;        /* passing testcases in the JUnit report; -1: all */
 };
 
 /* 1 when req asks for any report */

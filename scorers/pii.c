@@ -354,6 +354,21 @@ static void pii_release(struct scorer *s)
 	s->ctx = NULL;
 }
 
+/*
+ * The phone library is loaded (pii_phone.h) only for a spec that looks for
+ * phones or names regions: a missing module is the suite's error then.
+ */
+static int load_phone(const struct pii_ctx *ctx, const cJSON *spec, const struct eg_loc *loc)
+{
+	const char *why;
+
+	if (!(ctx->kinds & (1u << PII_PHONE)) && !cJSON_GetObjectItemCaseSensitive(spec, "regions"))
+		return 0;
+	if (pii_phone_load(&why))
+		return scorer_error(loc, "pii", "%s", why);
+	return 0;
+}
+
 static int pii_init(struct scorer *s, const cJSON *spec, const struct eg_loc *loc)
 {
 	struct pii_ctx *ctx;
@@ -364,6 +379,7 @@ static int pii_init(struct scorer *s, const cJSON *spec, const struct eg_loc *lo
 	ctx = xcalloc(1, sizeof(*ctx));
 	s->ctx = ctx;
 	if (parse_kinds(cJSON_GetObjectItemCaseSensitive(spec, "kinds"), loc, &ctx->kinds) ||
+	    load_phone(ctx, spec, loc) ||
 	    parse_regions(ctx, cJSON_GetObjectItemCaseSensitive(spec, "regions"), loc) ||
 	    parse_allow(ctx, cJSON_GetObjectItemCaseSensitive(spec, "allow"), loc)) {
 		pii_release(s);

@@ -1,6 +1,7 @@
 /*
- * pii_phone: the C++ side of scorers/pii_phone.h. The one place that
- * speaks C++; nothing here throws across the C boundary.
+ * pii_phone: the C++ side of scorers/pii_phone.h, built as the module
+ * pii_phone.so that pii_phone_load.c opens. The one place that speaks
+ * libphonenumber; nothing here throws across the C boundary.
  */
 #include "pii_phone.h"
 
@@ -15,6 +16,9 @@
 #include <phonenumbers/phonenumbermatch.h>
 #include <phonenumbers/phonenumbermatcher.h>
 #include <phonenumbers/phonenumberutil.h>
+
+/* the module exports these two alone (it is built with hidden visibility) */
+#define EXPORT __attribute__((visibility("default")))
 
 using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberMatch;
@@ -151,7 +155,7 @@ bool covers(const std::vector<found> &all, const std::pair<size_t, size_t> &w)
 
 } // namespace
 
-extern "C" int pii_phone_region_ok(const char *region)
+extern "C" EXPORT int pii_phone_impl_region_ok(const char *region)
 {
 	try {
 		std::string r(region ? region : "");
@@ -161,8 +165,9 @@ extern "C" int pii_phone_region_ok(const char *region)
 	}
 }
 
-extern "C" int pii_phone_scan(const char *text, size_t len, const char *const *regions, size_t n,
-			      pii_phone_skip_fn skip, pii_phone_fn fn, void *data)
+extern "C" EXPORT int pii_phone_impl_scan(const char *text, size_t len,
+					  const char *const *regions, size_t n,
+					  pii_phone_skip_fn skip, pii_phone_fn fn, void *data)
 {
 	try {
 		const PhoneNumberUtil &util = *PhoneNumberUtil::GetInstance();

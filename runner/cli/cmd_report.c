@@ -19,6 +19,7 @@ int cmd_report(struct cmd_ctx *ctx, int argc, char **argv)
 	struct run_info ri;
 	const char *summary;
 	long max_details = REPORT_HTML_MAX_DETAILS;
+	long max_passed = REPORT_JUNIT_MAX_PASSED;
 	int nops, no_summary = 0, rc = EG_EXIT_USAGE;
 	const struct option opts[] = {
 		OPT_STRING_(0, "junit", &req.junit, "FILE", "write the JUnit XML report"),
@@ -27,6 +28,9 @@ int cmd_report(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_STRING_(0, "json", &req.json, "FILE", "write the JSON report (reports/report.schema.json)"),
 		OPT_INT_(0, "html-max-details", &max_details, "N",
 			 "passing results with details in the HTML (default 5000)", 0, 100000000L),
+		OPT_INT_(0, "junit-max-passed", &max_passed, "N",
+			 "passing testcases in the JUnit report (default 50000; -1: all)", -1,
+			 100000000000L),
 		OPT_FLAG_(0, "no-step-summary", &no_summary,
 			  "do not append the Markdown to $GITHUB_STEP_SUMMARY"),
 		OPT_END_(),
@@ -44,6 +48,7 @@ int cmd_report(struct cmd_ctx *ctx, int argc, char **argv)
 	if (!no_summary && summary && *summary)
 		req.step_summary = summary;
 	req.html_max_details = max_details;
+	req.junit_max_passed = max_passed;
 	if (!report_requested(&req)) {
 		error("no report asked for: give --junit, --html, --markdown or --json");
 		return EG_EXIT_USAGE;

@@ -39,6 +39,7 @@ struct run_cli {
 	const char *junit;
 	const char *html, *markdown, *json; /* --html, --markdown, --json */
 	long html_max_details;
+	long junit_max_passed;
 	int no_step_summary;
 	const char *filter_id;
 	const char *baseline;     /* --baseline REF for regression gates */
@@ -387,6 +388,7 @@ static int write_reports(struct history *h, const char *run_id, const struct run
 	req.markdown = o->markdown;
 	req.json = o->json;
 	req.html_max_details = o->html_max_details;
+	req.junit_max_passed = o->junit_max_passed;
 	if (!o->no_step_summary && summary && *summary)
 		req.step_summary = summary;
 	if (!report_requested(&req))
@@ -1026,6 +1028,9 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		OPT_STRING_(0, "markdown", &o.markdown, "FILE", "write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set)"),
 		OPT_STRING_(0, "json", &o.json, "FILE", "write the whole run as JSON (reports/report.schema.json)"),
 		OPT_INT_(0, "html-max-details", &o.html_max_details, "N", "passing results with details in the HTML (default 5000)", 0, 100000000L),
+		OPT_INT_(0, "junit-max-passed", &o.junit_max_passed, "N",
+			 "passing testcases in the JUnit report (default 50000; -1: all)", -1,
+			 100000000000L),
 		OPT_FLAG_(0, "no-step-summary", &o.no_step_summary, "do not append the Markdown to $GITHUB_STEP_SUMMARY"),
 		OPT_INT_(0, "concurrency", &o.concurrency, "N", "requests in flight (default: gateway.concurrency)", 1, 4096),
 		OPT_FLAG_(0, "no-cache", &o.no_cache, "neither read nor write the response cache"),
@@ -1053,6 +1058,7 @@ int cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.html_max_details = REPORT_HTML_MAX_DETAILS;
+	o.junit_max_passed = REPORT_JUNIT_MAX_PASSED;
 	o.seed = -1;
 	nops = cmd_start(ctx, argc, argv, opts, usage);
 	if (nops < 0) {

@@ -180,6 +180,12 @@ struct gate_row {
 
 /* open (creating the file and its directory) and migrate; NULL after reporting */
 struct history *history_open(const char *path);
+/*
+ * history_open, but a new file is brought up by every migration step rather
+ * than the one-batch schema history_open gives it: for the test that the
+ * two schemas are the same
+ */
+struct history *history_open_stepwise(const char *path);
 /* open read-only, for reports; NULL after reporting (missing file is an error) */
 struct history *history_open_ro(const char *path);
 void history_close(struct history *h);

@@ -235,8 +235,12 @@ static int check_version(const struct sqldb *d, int have, int know)
 	return 0;
 }
 
-/* bring the file to the newest schema of list[0..n) */
-static int migrate(const struct sqldb *d, const char *const *list, int n)
+/*
+ * bring the file to the newest schema of list[0..n); a new file (version 0)
+ * gets fresh, which is version fresh_v, when there is one
+ */
+static int migrate(const struct sqldb *d, const char *const *list, int n, const char *fresh,
+		   int fresh_v)
 {
 	struct strbuf sql = STRBUF_INIT;
 	int have, v, ret = -1;
@@ -250,6 +254,12 @@ static int migrate(const struct sqldb *d, const char *const *list, int n)
 	/* another process may have migrated while we waited for the lock */
 	if (user_version(d, &have) || check_version(d, have, n))
 		goto out_rollback;
+	if (!have && fresh && fresh_v <= n) {
+		strbuf_addf(&sql, "%s;PRAGMA user_version = %d;", fresh, fresh_v);
+		if (sqldb_exec(d, sql.buf))
+			goto out_rollback;
+		have = fresh_v;
+	}
 	for (v = have; v < n; v++) {
 		strbuf_reset(&sql);
 		strbuf_addf(&sql, "%s;PRAGMA user_version = %d;", list[v], v + 1);
@@ -291,6 +301,12 @@ static int open_file(struct sqldb *d, const char *kind, const char *path, int fl
 int sqldb_open(struct sqldb *d, const char *kind, const char *path, const char *const *list,
 	       int n)
 {
+	return sqldb_open_fresh(d, kind, path, list, n, NULL, 0);
+}
+
+int sqldb_open_fresh(struct sqldb *d, const char *kind, const char *path,
+		     const char *const *list, int n, const char *fresh_sql, int fresh_v)
+{
 	struct stat sb;
 	int fresh;
 
@@ -308,7 +324,7 @@ int sqldb_open(struct sqldb *d, const char *kind, const char *path, const char *
 	if ((fresh && sqldb_exec(d, "PRAGMA synchronous=OFF")) ||
 	    sqldb_exec(d, "PRAGMA journal_mode=WAL;"
 			  "PRAGMA foreign_keys=ON;") ||
-	    migrate(d, list, n) ||
+	    migrate(d, list, n, fresh_sql, fresh_v) ||
 	    sqldb_exec(d, "PRAGMA synchronous=NORMAL"))
 		goto out_close;
 	return 0;

@@ -46,6 +46,12 @@ int sqldb_make_parent_dirs(const char *path);
 int sqldb_open(struct sqldb *d, const char *kind, const char *path, const char *const *list,
 	       int n);
 /*
+ * sqldb_open, but a new file (user_version 0) is given fresh_sql, the schema
+ * list[0..fresh_v) makes, in one batch, then list[fresh_v..n)
+ */
+int sqldb_open_fresh(struct sqldb *d, const char *kind, const char *path,
+		     const char *const *list, int n, const char *fresh_sql, int fresh_v);
+/*
  * open an existing file read-only whose schema is list's newest (n): a
  * missing file, one without a schema, an older or a newer one is an error
  */

@@ -3,8 +3,9 @@
 # repository gets them: the action's checkout (evalgate's sources) lives apart
 # from the user's repository, which holds only evalgate.json and suites.
 #
-#   - cpack builds evalgate_<version>_amd64.deb; dpkg -c lists only the binary and
-#     the documentation; its Depends name the runtime libraries; the binary it
+#   - cpack builds evalgate_<version>_amd64.deb; dpkg -c lists only the binary, the
+#     phone number module and the documentation; its Depends name the runtime
+#     libraries (libphonenumber8 for the module); the binary it
 #     holds runs
 #   - build.sh install on an empty cache directory builds the package (a miss);
 #     on the same directory again it builds nothing and runs no apt-get (a hit)
@@ -48,17 +49,27 @@ check "the miss ran no apt-get install (the build dependencies are there)" \
 # --- what the package holds
 dpkg -c "$deb" | awk '{print $6}' | grep -v '/$' >"$T/contents"
 expect_eq "the package holds the binary" "./usr/bin/evalgate" "$(grep bin/ "$T/contents")"
-check "everything else is documentation" bash -c "! grep -v -e '^./usr/bin/evalgate$' -e '^./usr/share/doc/evalgate/[a-zA-Z-]*\.md$' '$T/contents'"
+expect_eq "the package holds the phone number module" "./usr/lib/evalgate/pii_phone.so" \
+	"$(grep pii_phone "$T/contents")"
+check "everything else is documentation" bash -c "! grep -v -e '^./usr/bin/evalgate$' -e '^./usr/lib/evalgate/pii_phone.so$' -e '^./usr/share/doc/evalgate/[a-zA-Z-]*\.md$' '$T/contents'"
 expect_grep "the README is in it" "doc/evalgate/README.md" "$T/contents"
 depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libcurl4 libcjson1 libpcre2-8-0 libsqlite3-0 libc6; do
 	case "$depends" in *"$lib "*) ok "Depends names $lib" ;; *) not_ok "Depends names $lib: $depends" ;; esac
 done
+# the module's: Debian names it libphonenumber8 or libphonenumber8-protobufN
+case "$depends" in *libphonenumber8*) ok "Depends names libphonenumber8" ;; *) not_ok "Depends names libphonenumber8: $depends" ;; esac
 bin=$(sed -n 's/^evalgate=//p' "$T/out")
 expect_eq "the step outputs the unpacked binary" "$T/pkg/root/usr/bin/evalgate" "$bin"
 expect_grep "the binary's directory goes on GITHUB_PATH" "$T/pkg/root/usr/bin" "$T/path"
 expect_eq "the packaged binary runs" "evalgate $version" "$("$bin" --version | head -1)"
 (cd "$user" && "$bin" validate >"$T/validate.out" 2>&1)
+mkdir -p "$T/pii/s"
+printf '%s\n' '{"name": "pii", "version": "1", "kind": "golden", "scorers": [{"type": "pii", "regions": ["US"]}]}' >"$T/pii/s/suite.json"
+printf '%s\n' '{"id": "c1", "input": "call me"}' >"$T/pii/s/cases.jsonl"
+printf '%s\n' '{"gateway": {"base_url": "http://127.0.0.1:1/v1"}, "target": {"name": "t", "version": "1", "model": "m"}, "suites": ["s"]}' >"$T/pii/evalgate.json"
+expect_rc "the packaged binary opens its phone number module" 0 \
+	bash -c "cd '$T/pii' && '$bin' validate >/dev/null 2>&1"
 expect_rc "the packaged binary validates the user's repository" 0 \
 	bash -c "cd '$user' && '$bin' validate >/dev/null 2>&1"
 

@@ -177,7 +177,7 @@ Test(junit, well_formed_counts_and_truncation)
 	char *doc;
 
 	path = th_path("junit.xml");
-	cr_assert_eq(junit_write(h, id, path), 0);
+	cr_assert_eq(junit_write(h, id, path, -1), 0);
 	history_close(h);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	cr_assert_neq(access(tmp, F_OK), 0, "temporary file left behind");
@@ -260,13 +260,13 @@ Test(junit, run_reference_and_missing_run)
 	char *doc;
 
 	path = th_path("latest.xml");
-	cr_assert_eq(junit_write(h, "latest", path), 0);
+	cr_assert_eq(junit_write(h, "latest", path, -1), 0);
 	doc = th_slurp(path, NULL);
 	cr_assert_not_null(strstr(doc, "value=\"20261123T120803Z-3f9a1c\""));
 	free(doc);
 	path = th_path("none.xml");
 	th_stderr_start();
-	cr_assert_eq(junit_write(h, "nope", path), -1);
+	cr_assert_eq(junit_write(h, "nope", path, -1), -1);
 	cr_assert_neq(access(path, F_OK), 0);
 	history_close(h);
 }
@@ -282,7 +282,7 @@ Test(junit, write_is_atomic)
 	th_stderr_start();
 	/* a directory that does not exist: -1, an error naming the path, no file */
 	path = th_path("no/such/dir/junit.xml");
-	cr_assert_eq(junit_write(h, id, path), -1);
+	cr_assert_eq(junit_write(h, id, path, -1), -1);
 	cr_assert_neq(access(path, F_OK), 0);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	cr_assert_neq(access(tmp, F_OK), 0);
@@ -295,7 +295,7 @@ Test(junit, write_is_atomic)
 	th_write(path, "old");
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	cr_assert_eq(mkdir(tmp, 0700), 0);
-	cr_assert_eq(junit_write(h, id, path), -1);
+	cr_assert_eq(junit_write(h, id, path, -1), -1);
 	doc = th_slurp(path, NULL);
 	cr_assert_str_eq(doc, "old");
 	free(doc);
@@ -304,7 +304,7 @@ Test(junit, write_is_atomic)
 	if (access("/dev/full", W_OK) == 0) {
 		cr_assert_eq(rmdir(tmp), 0);
 		cr_assert_eq(symlink("/dev/full", tmp), 0);
-		cr_assert_eq(junit_write(h, id, path), -1);
+		cr_assert_eq(junit_write(h, id, path, -1), -1);
 		doc = th_slurp(path, NULL);
 		cr_assert_str_eq(doc, "old");
 		free(doc);
