@@ -122,6 +122,7 @@ struct job {
 	char *user;                    /* simulate: the user's message opening the turn */
 	int *scorer_turn;              /* per scorer: its turn, 0 for the whole conversation */
 	cJSON **turn_steps;            /* per turn: its steps (for its scorers), or NULL */
+	char **turn_json;              /* per turn: the text turn_steps was parsed from, or NULL */
 };
 
 enum pending_kind { PENDING_TARGET, PENDING_SCORER, PENDING_USER };
@@ -363,9 +364,12 @@ static void job_free(struct job *j)
 		strbuf_release(&j->step_text[i]);
 	free(j->step_text);
 	if (j->turn_steps)
-		for (i = 0; i < j->kase->n_turns; i++)
+		for (i = 0; i < j->kase->n_turns; i++) {
 			cJSON_Delete(j->turn_steps[i]);
+			free(j->turn_json[i]);
+		}
 	free(j->turn_steps);
+	free(j->turn_json);
 	free(j->scorer_turn);
 	free(j->user);
 	free(j->error);
@@ -697,6 +701,34 @@ static void score_job_run(struct job *j)
  * A conversation's turn scorers see that turn's steps and its final
  * answer; those of a turn never reached error.
  */
+/*
+ * The steps of turn t, for its scorers: written again from the whole
+ * trajectory with each step's text as bytes (the turn's steps are
+ * consecutive), and the tree of that text, so a judge scoped to the turn
+ * reads its steps whole (score_job.trajectory_json).
+ */
+static void turn_steps_of(struct job *j, int t)
+{
+	cJSON *copy = agent_turn_steps(j->trajectory, t), *parsed;
+	const cJSON *first = cJSON_GetArrayItem(copy, 0);
+	const cJSON *num = first ? cJSON_GetObjectItemCaseSensitive(first, "step") : NULL;
+	size_t k;
+
+	j->turn_steps[t - 1] = copy;
+	if (!cJSON_IsNumber(num) || num->valueint < 1 || (size_t)num->valueint > j->n_step_text)
+		return;
+	k = (size_t)num->valueint - 1;
+	j->turn_json[t - 1] = trajectory_print(copy, j->step_text + k, j->n_step_text - k);
+	parsed = cJSON_Parse(j->turn_json[t - 1]);
+	if (!parsed) {
+		free(j->turn_json[t - 1]);
+		j->turn_json[t - 1] = NULL;
+		return;
+	}
+	cJSON_Delete(copy);
+	j->turn_steps[t - 1] = parsed;
+}
+
 static void turn_scoring(struct job *j)
 {
 	size_t i;
@@ -709,7 +741,7 @@ static void turn_scoring(struct job *j)
 		if (!t)
 			continue;
 		if (!j->turn_steps[t - 1])
-			j->turn_steps[t - 1] = agent_turn_steps(j->trajectory, t);
+			turn_steps_of(j, t);
 		steps = j->turn_steps[t - 1];
 		last = cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
 		if (!last) {
@@ -735,7 +767,7 @@ static void turn_scoring(struct job *j)
 		j->sjobs[i].finish_reason =
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(last, "finish_reason"));
 		j->sjobs[i].trajectory = steps;
-		j->sjobs[i].trajectory_json = NULL; /* a copy of the turn's steps */
+		j->sjobs[i].trajectory_json = j->turn_json[t - 1];
 	}
 }
 
@@ -897,6 +929,7 @@ static void job_setup_scorers(struct job *j)
 	/* a conversation's turn scorers follow, each knowing its turn */
 	j->scorer_turn = xcalloc(n + 1, sizeof(int));
 	j->turn_steps = xcalloc(j->kase->n_turns, sizeof(cJSON *));
+	j->turn_json = xcalloc(j->kase->n_turns, sizeof(char *));
 	for (t = 0, i = n_own; t < j->kase->n_turns; t++) {
 		size_t k;
 

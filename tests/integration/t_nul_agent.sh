@@ -125,4 +125,34 @@ import json, sqlite3, sys
 row = sqlite3.connect(sys.argv[1]).execute("select target_reply from results").fetchone()
 print(repr(json.loads(row[0])["trajectory"][1]["content"]))' "$T/h3.db")"
 
+# a conversation's turn: a judge scoped to turn 1 sees that turn's steps whole
+python3 - <<'EOP'
+import json
+V = json.dumps({"reason": "fine", "score": 1.0, "pass": True})
+rules = [
+    {"case": "conv", "model": "mock-model", "turn": 1, "step": 1, "reply": "looking\u0000 CANARY-T1",
+     "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1"}}]},
+    {"case": "conv", "model": "mock-model", "turn": 1, "step": 2, "reply": "found it"},
+    {"case": "conv", "model": "mock-model", "turn": 2, "reply": "bye"},
+    {"model": "judge-model", "reply": V},
+]
+with open("conv.jsonl", "w") as f:
+    for r in rules:
+        f.write(json.dumps(r) + "\n")
+EOP
+start_mock conv.jsonl
+mkdir -p s/cv
+cat >s/cv/suite.json <<'EOF2'
+{"name": "cv", "version": "1", "kind": "golden",
+ "tools": [{"type": "function", "function": {"name": "lookup_order", "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}}}}],
+ "scorers": [{"type": "contains", "value": "bye"}]}
+EOF2
+printf '%s\n' '{"id": "conv", "turns": [{"user": "where is A1", "scorers": [{"type": "judge", "rubric": "turn one"}]}, {"user": "thanks"}], "tool_results": [{"name": "lookup_order", "result": "SHIPPED"}]}' >s/cv/cases.jsonl
+python3 -c '
+import json; c = json.load(open("c.json")); c["suites"] = ["s/cv"]; json.dump(c, open("conv.json", "w"))'
+expect_rc "a conversation with a judge on its first turn" 0 "$EG_BIN" run --config conv.json \
+	--history "$T/h4.db" --no-cache
+expect_grep "the turn's judge sees the turn's first step whole" \
+	'"model":"judge-model","user":"[^"]*looking\\\\x00 CANARY-T1' "$T/mock.log"
+
 finish
