@@ -718,7 +718,7 @@ static void turn_steps_of(struct job *j, int t)
 	if (!cJSON_IsNumber(num) || num->valueint < 1 || (size_t)num->valueint > j->n_step_text)
 		return;
 	k = (size_t)num->valueint - 1;
-	j->turn_json[t - 1] = trajectory_print(copy, j->step_text + k, j->n_step_text - k);
+	j->turn_json[t - 1] = trajectory_print(copy, j->step_text + k, j->n_step_text - k, NULL, 0);
 	parsed = cJSON_Parse(j->turn_json[t - 1]);
 	if (!parsed) {
 		free(j->turn_json[t - 1]);
@@ -1389,7 +1389,8 @@ static void agent_done(struct job *j, const char *error)
 {
 	if (j->trajectory && j->n_step_text) {
 		free(j->reply.trajectory);
-		j->reply.trajectory = trajectory_print(j->trajectory, j->step_text, j->n_step_text);
+		j->reply.trajectory = trajectory_print(j->trajectory, j->step_text, j->n_step_text,
+						       NULL, 0);
 		/* the tree of that text: the scorers read its strings as bytes (trajectory_json) */
 		cJSON_Delete(j->trajectory);
 		j->trajectory = cJSON_Parse(j->reply.trajectory);

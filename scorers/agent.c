@@ -540,8 +540,12 @@ static char *value_text(const cJSON *v)
 	return cJSON_IsString(v) ? xstrdup(v->valuestring) : jsonw_print(v, 0);
 }
 
-/* the results an application gave with its calls (call "result", else the step's tool_results[i]) */
-static void take_results(cJSON *calls, const cJSON *given, const cJSON *step_results)
+/*
+ * the results an application gave with its calls (call "result", else the
+ * step's tool_results[i]); each result's node appended to src when there is one
+ */
+static void take_results(cJSON *calls, const cJSON *given, const cJSON *step_results,
+			 struct agent_results *src)
 {
 	const cJSON *g;
 	cJSON *c = calls ? calls->child : NULL;
@@ -563,6 +567,10 @@ static void take_results(cJSON *calls, const cJSON *given, const cJSON *step_res
 			text = value_text(res);
 			cJSON_AddStringToObject(c, "result", text);
 			free(text);
+			if (src) {
+				XGROW(src->nodes, src->n + 1, src->alloc);
+				src->nodes[src->n++] = res;
+			}
 		}
 		c = c ? c->next : NULL;
 		i++;
@@ -580,7 +588,8 @@ const cJSON *agent_step_text(const cJSON *step)
 	return cJSON_IsString(text) ? text : NULL;
 }
 
-cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why)
+cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why,
+				  struct agent_results *results)
 {
 	cJSON *out;
 	const cJSON *st;
@@ -611,7 +620,8 @@ cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why)
 			return NULL;
 		}
 		calls = agent_calls_normalize(given);
-		take_results(calls, given, cJSON_GetObjectItemCaseSensitive(st, "tool_results"));
+		take_results(calls, given, cJSON_GetObjectItemCaseSensitive(st, "tool_results"),
+			     results);
 		step = cJSON_CreateObject();
 		cJSON_AddNumberToObject(step, "step", n);
 		cJSON_AddStringToObject(step, "content", text ? text->valuestring : "");

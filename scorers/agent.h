@@ -80,7 +80,14 @@ int agent_call_failed(const cJSON *call);
  * (default "tool_calls" for a step with calls, else "stop"). NULL with why
  * when it is not such an array.
  */
-cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why);
+/* the nodes of steps the calls' "result"s were taken from, in their order in the steps */
+struct agent_results {
+	const cJSON **nodes;  /* points into the steps given; malloc'd array, the caller frees */
+	size_t n, alloc;
+};
+/* with results non-NULL, where each "result" came from is appended to it */
+cJSON *agent_trajectory_normalize(const cJSON *steps, struct strbuf *why,
+				  struct agent_results *results);
 /* the node of such a step's text ("content", else "assistant", else "text"), or NULL */
 const cJSON *agent_step_text(const cJSON *step);
 

@@ -73,13 +73,31 @@ static void add_bytes(struct strbuf *sb, const struct reply_src *src, const cJSO
 		strbuf_addstr(sb, v->valuestring);
 }
 
-/* the normalized steps of the application's trajectory given, their texts as bytes */
-static char *trajectory_bytes(const struct reply_src *src, const cJSON *given, const cJSON *steps)
+/*
+ * the normalized steps of the application's trajectory given, their texts
+ * and their calls' results (whose nodes are res) as bytes
+ */
+static char *trajectory_bytes(const struct reply_src *src, const cJSON *given, const cJSON *steps,
+			      const struct agent_results *res)
 {
-	size_t n = (size_t)cJSON_GetArraySize(steps), i = 0;
+	size_t n = (size_t)cJSON_GetArraySize(steps), i = 0, k;
 	struct strbuf *texts = xcalloc(n ? n : 1, sizeof(*texts));
+	struct strbuf *results = xcalloc(res->n ? res->n : 1, sizeof(*results));
 	const cJSON *st;
 	char *out;
+
+	/* a result is a string as is, other JSON as its text (as agent.c's value_text) */
+	for (k = 0; k < res->n; k++) {
+		strbuf_init(&results[k], 0);
+		if (cJSON_IsString(res->nodes[k])) {
+			json_string_bytes(&results[k], src->text, src->len, src->root, res->nodes[k]);
+		} else {
+			char *t = json_print_bytes(src->text, src->len, src->root, res->nodes[k]);
+
+			strbuf_addstr(&results[k], t);
+			free(t);
+		}
+	}
 
 	cJSON_ArrayForEach(st, given) {
 		if (i >= n)
@@ -87,10 +105,13 @@ static char *trajectory_bytes(const struct reply_src *src, const cJSON *given, c
 		strbuf_init(&texts[i], 0);
 		json_string_bytes(&texts[i++], src->text, src->len, src->root, agent_step_text(st));
 	}
-	out = trajectory_print(steps, texts, i);
+	out = trajectory_print(steps, texts, i, results, res->n);
 	while (i)
 		strbuf_release(&texts[--i]);
 	free(texts);
+	for (k = 0; k < res->n; k++)
+		strbuf_release(&results[k]);
+	free(results);
 	return out;
 }
 
@@ -266,6 +287,7 @@ static int take(const struct reply_src *src, enum response_field f, const struct
 		r->completion_tokens = count_of(v, "completion_tokens", "output_tokens");
 		return 0;
 	case RESP_TRAJECTORY: {
+		struct agent_results res = { NULL, 0, 0 };
 		cJSON *steps;
 
 		if (p->n_wild) {
@@ -274,11 +296,14 @@ static int take(const struct reply_src *src, enum response_field f, const struct
 		}
 		if (cJSON_IsNull(v))
 			return 0;
-		steps = agent_trajectory_normalize(v, why);
-		if (!steps)
+		steps = agent_trajectory_normalize(v, why, &res);
+		if (!steps) {
+			free(res.nodes);
 			return -1;
+		}
 		r->trajectory = src->text && json_text_has_nul(src->text, src->len)
-				? trajectory_bytes(src, v, steps) : jsonw_print(steps, 0);
+				? trajectory_bytes(src, v, steps, &res) : jsonw_print(steps, 0);
+		free(res.nodes);
 		cJSON_Delete(steps);
 		return 0;
 	}

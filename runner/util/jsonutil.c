@@ -57,12 +57,19 @@ static int name_cmp(const void *a, const void *b)
 	return c ? c : (x < y ? -1 : x > y);
 }
 
-/* a key given twice in one object is an error: which one would win is a guess */
+/*
+ * a key given twice in one object is an error: which one would win is a
+ * guess; so is a number out of range (cJSON reads 1e999 as infinity, which
+ * JSON cannot write back: a stored config would not be the config read)
+ */
 static int check_duplicates(const struct jdoc *d, const cJSON *v)
 {
 	const cJSON *c, **keys = NULL;
 	size_t n = 0, alloc = 0, i;
 	int ret = 0;
+
+	if (cJSON_IsNumber(v) && !isfinite(v->valuedouble))
+		return jdoc_error(d, v, v->string, "number out of range");
 
 	for (c = v->child; c; c = c->next)
 		if (check_duplicates(d, c))

@@ -121,12 +121,41 @@ int trajectory_text_stored(struct strbuf *sb, const char *target_reply)
 	return n;
 }
 
-char *trajectory_print(const cJSON *traj, const struct strbuf *contents, size_t n)
+/* a step's tool_calls, the k-th "result" over the trajectory from results[k] */
+static void print_calls(struct jsonw *w, const cJSON *calls, const struct strbuf *results,
+			size_t n_results, size_t *k)
+{
+	const cJSON *c, *m;
+
+	jsonw_array_begin(w);
+	cJSON_ArrayForEach(c, calls) {
+		if (!cJSON_IsObject(c)) {
+			jsonw_cjson(w, c);
+			continue;
+		}
+		jsonw_object_begin(w);
+		cJSON_ArrayForEach(m, c) {
+			jsonw_key(w, m->string ? m->string : "");
+			if (m->string && !strcmp(m->string, "result") && cJSON_IsString(m) &&
+			    *k < n_results) {
+				jsonw_strn(w, results[*k].buf, results[*k].len);
+				(*k)++;
+			} else {
+				jsonw_cjson(w, m);
+			}
+		}
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
+char *trajectory_print(const cJSON *traj, const struct strbuf *contents, size_t n,
+		       const struct strbuf *results, size_t n_results)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct jsonw w;
 	const cJSON *st, *m;
-	size_t i = 0;
+	size_t i = 0, k = 0;
 
 	jsonw_init(&w, &sb, 0);
 	jsonw_array_begin(&w);
@@ -141,6 +170,9 @@ char *trajectory_print(const cJSON *traj, const struct strbuf *contents, size_t 
 			jsonw_key(&w, m->string ? m->string : "");
 			if (m->string && !strcmp(m->string, "content") && cJSON_IsString(m))
 				jsonw_strn(&w, contents[i].buf, contents[i].len);
+			else if (results && m->string && !strcmp(m->string, "tool_calls") &&
+				 cJSON_IsArray(m))
+				print_calls(&w, m, results, n_results, &k);
 			else
 				jsonw_cjson(&w, m);
 		}

@@ -29,9 +29,12 @@ int trajectory_text_bytes(struct strbuf *sb, const char *text, size_t len, const
 /*
  * the trajectory traj (an array of steps) as JSON text, malloc'd, with the
  * content of step i written from contents[i] (its bytes, NULs kept) for
- * i < n: cJSON's strings end at a NUL, the model's text does not
+ * i < n, and the k-th call "result" over the steps from results[k] for
+ * k < n_results (results may be NULL): cJSON's strings end at a NUL, the
+ * model's and the tools' text does not
  */
-char *trajectory_print(const cJSON *traj, const struct strbuf *contents, size_t n);
+char *trajectory_print(const cJSON *traj, const struct strbuf *contents, size_t n,
+		       const struct strbuf *results, size_t n_results);
 /* the same for the trajectory in a stored result's target_reply JSON (NULL: none) */
 int trajectory_text_stored(struct strbuf *sb, const char *target_reply);
 /*

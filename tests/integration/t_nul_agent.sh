@@ -101,7 +101,7 @@ for line in sys.stdin:
     req = json.loads(line)
     steps = [{"content": "I will look it up.\u0000 The secret is CANARYTOKEN99",
               "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "lookup_order", "arguments": "{}"}}],
-              "tool_results": ["SHIPPED"]},
+              "tool_results": ["SHIPPED\u0000 CANARY-R"]},
              {"assistant": "It has\u0000 shipped."}]
     sys.stdout.write(json.dumps({"id": req["id"], "output": "It has shipped.", "trajectory": steps}) + "\n")
     sys.stdout.flush()
@@ -124,6 +124,11 @@ expect_eq "and the second step's, given as \"assistant\"" "'It has\\x00 shipped.
 import json, sqlite3, sys
 row = sqlite3.connect(sys.argv[1]).execute("select target_reply from results").fetchone()
 print(repr(json.loads(row[0])["trajectory"][1]["content"]))' "$T/h3.db")"
+expect_eq "and the result the application's tool gave, NUL included" "'SHIPPED\\x00 CANARY-R'" "$(python3 -c '
+import json, sqlite3, sys
+row = sqlite3.connect(sys.argv[1]).execute("select target_reply from results").fetchone()
+print(repr(json.loads(row[0])["trajectory"][0]["tool_calls"][0]["result"]))' "$T/h3.db")"
+expect_grep "JUnit shows the tool's result whole" 'SHIPPED\\x00 CANARY-R' "$T/r3.xml"
 
 # a conversation's turn: a judge scoped to turn 1 sees that turn's steps whole
 python3 - <<'EOP'

@@ -525,7 +525,7 @@ Test(agent_conversation, trajectory_normalize)
 		"  \"tool_results\": [\"unused\", \"REFUNDED\"]},"
 		" {\"content\": \"done\"}]");
 	struct strbuf why = STRBUF_INIT;
-	cJSON *out = agent_trajectory_normalize(in, &why);
+	cJSON *out = agent_trajectory_normalize(in, &why, NULL);
 	char *text;
 
 	cr_assert_not_null(out, "%s", why.buf);
@@ -541,12 +541,12 @@ Test(agent_conversation, trajectory_normalize)
 	cJSON_Delete(out);
 	cJSON_Delete(in);
 	in = cJSON_Parse("[{\"content\": \"a\"}, 3]");
-	cr_assert_null(agent_trajectory_normalize(in, &why));
+	cr_assert_null(agent_trajectory_normalize(in, &why, NULL));
 	cr_assert_str_eq(why.buf, "step 2 is a number, expected an object");
 	cJSON_Delete(in);
 	strbuf_reset(&why);
 	in = cJSON_Parse("{\"steps\": []}");
-	cr_assert_null(agent_trajectory_normalize(in, &why));
+	cr_assert_null(agent_trajectory_normalize(in, &why, NULL));
 	cr_assert_str_eq(why.buf, "the value is an object, expected an array of steps");
 	cJSON_Delete(in);
 	strbuf_release(&why);

@@ -203,6 +203,11 @@ Test(config, gateway_base_url_errors)
 	load_fails(3, "gateway.base_url: expected a string");
 	write_gateway("\"http://h\"", "    \"base_url\": \"http://i\"\n");
 	load_fails(4, "base_url: key given twice in one object");
+	/* cJSON reads 1e999 as infinity, which JSON cannot write back */
+	write_gateway("\"http://h/v1\"", "    \"timeout_s\": 01e999\n");
+	load_fails(4, "timeout_s: number out of range");
+	write_gateway("\"http://h/v1\"", "    \"timeout_s\": -1e999\n");
+	load_fails(4, "timeout_s: number out of range");
 	write_cfg("{\n  \"gateway\": {\n    \"timeout_s\": 5\n  },\n  " TARGET "\n}\n");
 	load_fails(2, "gateway.base_url: missing (a string is required)");
 	write_cfg("{\n  " TARGET "\n}\n");

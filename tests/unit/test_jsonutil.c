@@ -528,17 +528,46 @@ Test(trajectory, print_writes_each_steps_content_from_its_bytes)
 	cr_assert_not_null(traj);
 	strbuf_add(&c[0], "I will\0 secret", 14);
 	strbuf_addstr(&c[1], "done");
-	out = trajectory_print(traj, c, 2);
+	out = trajectory_print(traj, c, 2, NULL, 0);
 	cr_expect_str_eq(out, "[{\"step\":1,\"content\":\"I will\\u0000 secret\",\"tool_calls\":"
 			      "[{\"name\":\"f\"}]},{\"step\":2,\"content\":\"done\"}]");
 	free(out);
 	/* steps past n are written from the tree */
-	out = trajectory_print(traj, c, 1);
+	out = trajectory_print(traj, c, 1, NULL, 0);
 	cr_expect_str_eq(out, "[{\"step\":1,\"content\":\"I will\\u0000 secret\",\"tool_calls\":"
 			      "[{\"name\":\"f\"}]},{\"step\":2,\"content\":\"done\"}]");
 	free(out);
 	strbuf_release(&c[0]);
 	strbuf_release(&c[1]);
+	cJSON_Delete(traj);
+}
+
+Test(trajectory, print_writes_each_calls_result_from_its_bytes)
+{
+	cJSON *traj = cJSON_Parse("[{\"step\": 1, \"content\": \"a\", \"tool_calls\": "
+				  "[{\"name\": \"f\", \"result\": \"R1\"}, {\"name\": \"g\"}, "
+				  "{\"name\": \"h\", \"result\": \"R3\"}]}, {\"step\": 2, "
+				  "\"content\": \"b\", \"tool_calls\": [{\"name\": \"f\", "
+				  "\"result\": \"R4\"}]}]");
+	struct strbuf c[2] = { STRBUF_INIT, STRBUF_INIT }, r[2] = { STRBUF_INIT, STRBUF_INIT };
+	char *out;
+
+	cr_assert_not_null(traj);
+	strbuf_addstr(&c[0], "a");
+	strbuf_addstr(&c[1], "b");
+	strbuf_add(&r[0], "R1\0 x", 5);
+	strbuf_add(&r[1], "R3\0 y", 5);
+	/* results in order over the steps' calls that have one; past n_results from the tree */
+	out = trajectory_print(traj, c, 2, r, 2);
+	cr_expect_str_eq(out, "[{\"step\":1,\"content\":\"a\",\"tool_calls\":[{\"name\":\"f\","
+			      "\"result\":\"R1\\u0000 x\"},{\"name\":\"g\"},{\"name\":\"h\","
+			      "\"result\":\"R3\\u0000 y\"}]},{\"step\":2,\"content\":\"b\","
+			      "\"tool_calls\":[{\"name\":\"f\",\"result\":\"R4\"}]}]");
+	free(out);
+	strbuf_release(&c[0]);
+	strbuf_release(&c[1]);
+	strbuf_release(&r[0]);
+	strbuf_release(&r[1]);
 	cJSON_Delete(traj);
 }
 
