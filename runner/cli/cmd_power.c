@@ -139,8 +139,8 @@ static void print_text(const struct regression_gate *rg, const struct power_opts
 	if (rg->has_max_new_failures)
 		printf("%smax_new_failures %ld", rg->has_alpha ? ", " : "", rg->max_new_failures);
 	if (rg->confirm.max_asks)
-		printf(", flip confirmation (max_asks %d, max_extra_calls %g)", rg->confirm.max_asks,
-		       rg->confirm.max_extra_calls);
+		printf(", flip confirmation (max_asks %d, max_extra_calls %g, alpha_share %g)",
+		       rg->confirm.max_asks, rg->confirm.max_extra_calls, rg->confirm.alpha_share);
 	printf("\ncase pass rates: %zu cases from %zu complete run%s of target %s, mean %.1f%%\n",
 	       r->m, r->runs, r->runs == 1 ? "" : "s", o->target, 100 * r->mean_p);
 	if (rg->confirm.max_asks && rg->confirm.use_history)
@@ -202,6 +202,7 @@ static void print_json(const struct regression_gate *rg, const struct power_opts
 		jsonw_object_begin(&w);
 		jsonw_member_int(&w, "max_asks", rg->confirm.max_asks);
 		jsonw_member_num(&w, "max_extra_calls", rg->confirm.max_extra_calls);
+		jsonw_member_num(&w, "alpha_share", rg->confirm.alpha_share);
 		jsonw_object_end(&w);
 	} else {
 		jsonw_bool(&w, 0);

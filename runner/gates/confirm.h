@@ -36,11 +36,13 @@ struct confirm_opts {
 	double max_extra_calls;   /* re-asks at most this share of the run's results */
 	int max_asks;             /* failing re-asks in a row that mark a flipped case failing */
 	int use_history;          /* discount flips on cases flaky in the history (default 1) */
+	double alpha_share;       /* of the gate's alpha, the share of the confirmed test */
 };
 
 #define CONFIRM_DEFAULT_MAX_EXTRA_CALLS 0.25
 #define CONFIRM_DEFAULT_MAX_ASKS 2
 #define CONFIRM_MAX_ASKS_LIMIT 20
+#define CONFIRM_DEFAULT_ALPHA_SHARE 0.5
 
 /* one flipped case to ask again (strings borrowed for the call) */
 struct confirm_case {

@@ -32,9 +32,12 @@
 static const char *const regression_fields[] = { "baseline", "max_new_failures", "alpha",
 						 "exclude_flaky", "errors", "min_paired", "confirm", NULL };
 static const char *const confirm_fields[] = { "max_extra_calls", "max_asks", "use_history",
-					      NULL };
+					      "alpha_share", NULL };
 
-/* "confirm": true (the defaults), false, or {"max_extra_calls", "max_asks", "use_history"} */
+/*
+ * "confirm": true (the defaults), false, or {"max_extra_calls", "max_asks",
+ * "use_history", "alpha_share"}
+ */
 static int confirm_parse(const struct gate_parse *p, struct confirm_opts *co)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p->spec, "confirm");
@@ -44,6 +47,7 @@ static int confirm_parse(const struct gate_parse *p, struct confirm_opts *co)
 	co->max_extra_calls = CONFIRM_DEFAULT_MAX_EXTRA_CALLS;
 	co->max_asks = 0;
 	co->use_history = 1;
+	co->alpha_share = CONFIRM_DEFAULT_ALPHA_SHARE;
 	if (!v || cJSON_IsFalse(v))
 		return 0;
 	if (cJSON_IsTrue(v)) {
@@ -58,8 +62,13 @@ static int confirm_parse(const struct gate_parse *p, struct confirm_opts *co)
 	if (jdoc_check_keys(p->doc, v, prefix, confirm_fields) ||
 	    jdoc_number(p->doc, v, prefix, "max_extra_calls", 0, 0, 10, &co->max_extra_calls) ||
 	    jdoc_number(p->doc, v, prefix, "max_asks", 0, 1, CONFIRM_MAX_ASKS_LIMIT, &asks) ||
-	    jdoc_bool(p->doc, v, prefix, "use_history", &co->use_history))
+	    jdoc_bool(p->doc, v, prefix, "use_history", &co->use_history) ||
+	    jdoc_number(p->doc, v, prefix, "alpha_share", 0, 0, 1, &co->alpha_share))
 		return -1;
+	if (!(co->alpha_share > 0 && co->alpha_share < 1))
+		return jdoc_error(p->doc, cJSON_GetObjectItem(v, "alpha_share"),
+				  gate_field(p, "confirm.alpha_share", field, sizeof(field)),
+				  "expected a share between 0 and 1 (exclusive), such as 0.2");
 	if (asks != (int)asks)
 		return jdoc_error(p->doc, cJSON_GetObjectItem(v, "max_asks"),
 				  gate_field(p, "confirm.max_asks", field, sizeof(field)),
@@ -136,12 +145,18 @@ void regression_defaults(struct regression_gate *rg)
 	rg->confirm.max_extra_calls = CONFIRM_DEFAULT_MAX_EXTRA_CALLS;
 	rg->confirm.max_asks = CONFIRM_DEFAULT_MAX_ASKS;
 	rg->confirm.use_history = 1;
+	rg->confirm.alpha_share = CONFIRM_DEFAULT_ALPHA_SHARE;
+}
+
+double regression_alpha_first(const struct regression_gate *rg)
+{
+	return rg->confirm.max_asks ? rg->alpha * (1 - rg->confirm.alpha_share) : rg->alpha;
 }
 
 int regression_blocks(const struct regression_gate *rg, const struct compare_counts *c,
 		      const struct confirm_tally *t)
 {
-	double a = rg->confirm.max_asks ? rg->alpha / 2 : rg->alpha;
+	double a = regression_alpha_first(rg), ac = rg->alpha * rg->confirm.alpha_share;
 
 	if (rg->has_max_new_failures && c->new_failures > rg->max_new_failures)
 		return 1;
@@ -149,7 +164,7 @@ int regression_blocks(const struct regression_gate *rg, const struct compare_cou
 		return 0;
 	if (c->p_value < a && c->new_failures > c->fixed)
 		return 1;
-	return t && rg->confirm.max_asks && t->p_value < a && t->new_failures > t->fixed;
+	return t && rg->confirm.max_asks && t->p_value < ac && t->new_failures > t->fixed;
 }
 
 void regression_compare_opts(const struct eg_gate *g, struct compare_opts *o)
@@ -363,6 +378,7 @@ static void regression_detail(struct strbuf *sb, const struct regression_gate *r
 		jsonw_object_begin(&w);
 		jsonw_member_num(&w, "max_extra_calls", rg->confirm.max_extra_calls);
 		jsonw_member_int(&w, "max_asks", rg->confirm.max_asks);
+		jsonw_member_num(&w, "alpha_share", rg->confirm.alpha_share);
 		jsonw_member_int(&w, "calls", ro->t.calls);
 		jsonw_member_int(&w, "asked", ro->t.asked);
 		jsonw_member_int(&w, "new_failures", ro->t.new_failures);
@@ -721,7 +737,7 @@ out:
 static void regression_print_confirm(FILE *out, const struct regression_gate *rg,
 				     const struct confirm_tally *t)
 {
-	double a = rg->alpha / 2;
+	double a = rg->alpha * rg->confirm.alpha_share;
 
 	if (t->calls < 0) {
 		fprintf(out, "        confirmed: no re-asks recorded with this run\n");
@@ -780,9 +796,10 @@ static void regression_print(FILE *out, const struct eg_gate *g, const struct ga
 	else
 		fprintf(out, ", %ld fixed", c->fixed);
 	if (rg->has_alpha && ro->confirmed)
-		fprintf(out, " (p=%.2g %s %g, half of alpha %g%s)", c->p_value,
-			c->p_value < rg->alpha / 2 ? "<" : ">=", rg->alpha / 2, rg->alpha,
-			c->p_value < rg->alpha / 2 && c->new_failures > c->fixed
+		fprintf(out, " (p=%.2g %s %g, the first pass's share of alpha %g%s)", c->p_value,
+			c->p_value < regression_alpha_first(rg) ? "<" : ">=",
+			regression_alpha_first(rg), rg->alpha,
+			c->p_value < regression_alpha_first(rg) && c->new_failures > c->fixed
 			? ": significant drop" : "");
 	else if (rg->has_alpha)
 		fprintf(out, " (p=%.2g %s alpha %g%s)", c->p_value,

@@ -41,10 +41,12 @@ void regression_defaults(struct regression_gate *rg);
 /*
  * The decision of a regression gate over enough pairs: 1 when c blocks
  * (more new failures than max_new_failures, or a significant drop: McNemar
- * p < alpha with b > c). With confirmation the first-pass test and the test
- * of the confirmed flips t (NULL: none) each take half of alpha, and either
- * blocks. The gate and `evalgate power` both decide here.
+ * p < alpha with b > c). With confirmation the test of the confirmed flips
+ * t (NULL: none) takes confirm.alpha_share of alpha, the first-pass test the
+ * rest (regression_alpha_first), and either blocks. The gate and `evalgate
+ * power` both decide here.
  */
+double regression_alpha_first(const struct regression_gate *rg);
 int regression_blocks(const struct regression_gate *rg, const struct compare_counts *c,
 		      const struct confirm_tally *t);
 

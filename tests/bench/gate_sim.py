@@ -50,7 +50,7 @@ power's false-block rate leans low, by more the fewer the runs.
     tests/bench/gate_sim.py [--build DIR] [--prs N] [--n 100,500]
                             [--suites het,neardet] [--drops 5,2] [--seed S]
                             [--drop-model top|spread] [--check-power]
-                            [--power-runs R] [--power-prs P]
+                            [--power-runs R] [--power-prs P] [--gate NAME=JSON ...]
 """
 import argparse
 import json
@@ -284,7 +284,20 @@ def main():
                     help="no-change runs in the history evalgate power reads (default 20)")
     ap.add_argument("--power-prs", type=int, default=2000,
                     help="evalgate power --prs (default 2000)")
+    ap.add_argument("--gate", action="append", default=[], metavar="NAME=JSON",
+                    help="one more regression gate configuration to measure beside the "
+                         "others, e.g. 'share.3={\"metric\": \"regression\", \"confirm\": "
+                         "{\"alpha_share\": 0.3}}' (repeatable)")
     a = ap.parse_args()
+    for spec in a.gate:
+        name, _, text = spec.partition("=")
+        try:
+            g = json.loads(text)
+        except ValueError as e:
+            ap.error("--gate %s: %s" % (spec, e))
+        if not name or name in dict(GATES) or not isinstance(g, dict):
+            ap.error("--gate %s: expected a new NAME=JSON object" % spec)
+        GATES.append((name, g))
     if a.power_runs < 1 or a.power_prs < 10:
         ap.error("--power-runs must be at least 1 and --power-prs at least 10")
     drop = DROP_MODELS[a.drop_model]

@@ -10,7 +10,8 @@
 cases=$(n_cases 20 c)
 make_suite s/cf cf golden "$cases"
 gates='[{"name":"confirmed","metric":"regression","alpha":0.1,"confirm":{"max_extra_calls":0.75,"max_asks":2}},
-        {"name":"plain","metric":"regression","alpha":0.1}]'
+        {"name":"plain","metric":"regression","alpha":0.1},
+        {"name":"split","metric":"regression","alpha":0.1,"confirm":{"max_extra_calls":0.75,"alpha_share":0.2}}]'
 write_config cfg.json "$gates"
 run() { "$EG_BIN" run --config cfg.json --suite s/cf --history "$T/h.db" --color never "$@"; }
 detail() { sql "select detail from gates where run_id = '$1' and name = '$2'"; }
@@ -33,13 +34,18 @@ base=$(last_run)
 # --- a real regression: c1..c6 fail every time, c20 (failed in the baseline) passes now.
 # First pass: 6 new failures, 1 fixed, McNemar p = 0.125: the plain gate passes (alpha 0.1),
 # and so does the first-pass half (0.05) of the confirmed one; the re-asks keep c1..c6
-# failing while c20 passes its first re-ask, so the confirmed flips are 6 to 0, p = 0.031.
+# failing while c20 passes its first re-ask, so the confirmed flips are 6 to 0, p = 0.031,
+# under the confirmed gate's half of alpha (0.05, the default share) but not under the
+# "split" gate's 0.02 (alpha_share 0.2, which gives its first pass 0.08).
 mock_script "$(nope c1)" "$(nope c2)" "$(nope c3)" "$(nope c4)" "$(nope c5)" "$(nope c6)"
 expect_rc "regression: exit 1" 1 run --no-cache --baseline "$base"
 cand=$(last_run)
 cp "$T/out" reg.out
 expect_eq "plain gate passes on the first pass alone" "1" "$(pass_of "$cand" plain)"
 expect_eq "confirmed gate blocks" "0" "$(pass_of "$cand" confirmed)"
+expect_eq "a share of 0.2 of alpha does not block on 6 to 0" "1" "$(pass_of "$cand" split)"
+expect_eq "detail: the share" "0.5 0.2" \
+	"$(detail "$cand" confirmed | jq_py 'd["confirm"]["alpha_share"]') $(detail "$cand" split | jq_py 'd["confirm"]["alpha_share"]')"
 d=$(detail "$cand" confirmed)
 expect_eq "detail: confirmed counts" "13 7 6 0 1 0" \
 	"$(echo "$d" | jq_py '" ".join(str(d["confirm"][k]) for k in ["calls", "asked", "new_failures", "fixed", "passing", "undecided"])')"
@@ -55,7 +61,9 @@ expect_eq "re-asks carry x-evalgate-repeat 1 and 2" "1:7 2:6" \
 import json, collections, sys
 c = collections.Counter(json.loads(l)["headers"].get("x-evalgate-repeat", "0") for l in open(sys.argv[1]))
 print(" ".join("%s:%d" % (k, c[k]) for k in sorted(c) if k != "0"))' "$T/mock.log")"
-expect_grep "the gate line: first-pass half of alpha" "6 new failures, 1 fixed (p=0.12 >= 0.05, half of alpha 0.1)" reg.out
+expect_grep "the gate line: the first pass's share of alpha" "confirmed .*6 new failures, 1 fixed (p=0.12 >= 0.05, the first pass's share of alpha 0.1)" reg.out
+expect_grep "the split gate line: 0.08 for the first pass" "split .*6 new failures, 1 fixed (p=0.12 >= 0.08, the first pass's share of alpha 0.1)" reg.out
+expect_grep "the split confirmed test: 0.02" "McNemar p = 0.03125 >= 0.02\$" reg.out
 expect_grep "the gate line: the confirmed test" "confirmed by 13 re-asks: 6 new failures and 0 fixed cases failed 2 re-asks in a row, 1 flip passed one, 0 undecided; McNemar p = 0.03125 < 0.05: a confirmed drop" reg.out
 expect_grep "the run says what it asked" "flip confirmation: 7 flipped cases, 13 re-asks (at most 15)" "$T/err"
 expect_rc "gate ID gives the same verdicts from the stored re-asks" 1 \
@@ -108,6 +116,9 @@ expect_grep "located" "gates\[0\].confirm.max_asks" "$T/err"
 write_config bad2.json '[{"metric":"regression","confirm":{"budget":1}}]'
 expect_rc "unknown confirm field refused" 2 "$EG_BIN" validate --config bad2.json --suite s/cf
 expect_grep "unknown field named" "confirm.budget" "$T/err"
+write_config bad3.json '[{"metric":"regression","confirm":{"alpha_share":1}}]'
+expect_rc "confirm.alpha_share 1 is refused" 2 "$EG_BIN" validate --config bad3.json --suite s/cf
+expect_grep "located, with the range" "gates\[0\].confirm.alpha_share.*between 0 and 1" "$T/err"
 write_config ok.json '[{"metric":"regression","confirm":true}]'
 expect_rc "confirm: true is valid" 0 "$EG_BIN" validate --config ok.json --suite s/cf
 

@@ -59,7 +59,7 @@ expect_eq "it is stored as partial, with its scope" "1|5" \
 expect_rc "an unchanged full run passes" 0 "$EG_BIN" run "${H[@]}"
 good=$(sql "select id from runs order by started_at desc limit 1")
 expect_eq "its baseline is the full run, not the partial one" "$base" "$(baseline_of_latest)"
-expect_grep "the gate line reads as rule and outcome" "PASS  golden regression *0 new failures, 0 fixed (p=1 >= 0.05, half of alpha 0.1)" "$T/out"
+expect_grep "the gate line reads as rule and outcome" "PASS  golden regression *0 new failures, 0 fixed (p=1 >= 0.05, the first pass's share of alpha 0.1)" "$T/out"
 
 # a run of verdict error is never the latest baseline
 start_mock broken.jsonl
@@ -71,7 +71,7 @@ expect_eq "stored with verdict error" "error" "$(sql "select verdict from runs w
 start_mock errors.jsonl
 expect_rc "20 of 500 cases erroring: blocked" 1 "$EG_BIN" run "${H[@]}"
 expect_eq "its baseline is the last complete run, not the errored one" "$good" "$(baseline_of_latest)"
-expect_grep "the errors count as new failures" "FAIL  golden regression *20 new failures, 0 fixed (p=1.9e-06 < 0.05, half of alpha 0.1: significant drop)" "$T/out"
+expect_grep "the errors count as new failures" "FAIL  golden regression *20 new failures, 0 fixed (p=1.9e-06 < 0.05, the first pass's share of alpha 0.1: significant drop)" "$T/out"
 expect_grep "and says they were errors" "20 errors in this run counted as failures" "$T/out"
 
 # 20 garbage judge replies: scorer errors, gated apart from the gateway, and blocked

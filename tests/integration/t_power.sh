@@ -30,7 +30,7 @@ expect_grep "names --drop" "\-\-drop: '0'" "$T/err"
 expect_rc "power --drop 5,50 --prs 300 --seed 7" 0 power --drop 5,50 --prs 300 --seed 7
 cp "$T/out" first.txt
 expect_grep "the gate it simulates: the config's, alpha 0.1 with flip confirmation" \
-	"^regression gate: alpha 0.1, flip confirmation (max_asks 2, max_extra_calls 0.25)$" first.txt
+	"^regression gate: alpha 0.1, flip confirmation (max_asks 2, max_extra_calls 0.25, alpha_share 0.5)$" first.txt
 expect_grep "the rates: 40 cases from 3 runs" "case pass rates: 40 cases from 3 complete runs of target it-bot, mean 96.7%" first.txt
 expect_grep "the false-block rate with its interval" "^no change:     false-block rate [0-9.]*% (95% CI [0-9.]*%..[0-9.]*%, [0-9]* of 300 PRs)$" first.txt
 fb=$(sed -n 's/^no change: *false-block rate \([0-9]*\).*/\1/p' first.txt)
@@ -61,7 +61,7 @@ print("|".join(r(j["no_change"])))
 for d in j["drops"]:
     print("|".join(["%g" % d["drop"]] + r(d) + [str(d["n_for_80"])]))
 ' "$T/out")"
-expect_eq "--json: the gate's settings" '{"alpha": 0.1, "max_new_failures": null, "confirm": {"max_asks": 2, "max_extra_calls": 0.25}}|300' \
+expect_eq "--json: the gate's settings" '{"alpha": 0.1, "max_new_failures": null, "confirm": {"max_asks": 2, "max_extra_calls": 0.25, "alpha_share": 0.5}}|300' \
 	"$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(json.dumps(j["gate"]) + "|" + str(j["no_change"]["prs"]))' "$T/out")"
 
 write_config strict.json '[{"metric":"regression","max_new_failures":0}]'
