@@ -371,13 +371,12 @@ static int check_messages(struct jdoc *d, const cJSON *m)
 	return 0;
 }
 
-/* a case's hash; its rendered prompt (prompt, len bytes) when it has one */
-static void case_hash(const struct eg_suite *s, const cJSON *root, const char *prompt, size_t len,
+/* a case's hash from its canonical line c; its rendered prompt (prompt, len bytes) when it has one */
+static void case_hash(const struct eg_suite *s, const char *c, const char *prompt, size_t len,
 		      char out[65])
 {
 	struct sha256 h;
 	unsigned char dig[32];
-	char *c = json_canonical(root);
 
 	sha256_init(&h);
 	sha256_update(&h, c, strlen(c));
@@ -389,7 +388,6 @@ static void case_hash(const struct eg_suite *s, const cJSON *root, const char *p
 	}
 	sha256_final(&h, dig);
 	sha256_to_hex(dig, out);
-	free(c);
 }
 
 /*
@@ -403,6 +401,7 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 	struct strbuf why = STRBUF_INIT;
 	const char *id = NULL, *input = NULL, *expected = NULL, *output = NULL;
 	const char **tags = NULL, **ctx = NULL;
+	char *canon = NULL;
 	size_t n_tags = 0, n_ctx = 0, i;
 	const cJSON *v;
 	int ret = -1;
@@ -552,11 +551,11 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 		if (!why.len)
 			strbuf_addch(&why, '\n');
 	}
-	case_hash(s, d.root, why.buf, why.len, c->hash);
+	/* the canonical line: the case's hash and (canon_out) its part of the suite's */
+	canon = json_canonical(d.root);
+	case_hash(s, canon, why.buf, why.len, c->hash);
 	if (canon_out) {
-		char *cn = json_canonical(d.root);
-		strbuf_addstr(canon_out, cn);
-		free(cn);
+		strbuf_addstr(canon_out, canon);
 		if (why.len) {
 			strbuf_addstr(canon_out, "\nprompt\n");
 			strbuf_add(canon_out, why.buf, why.len);
@@ -565,6 +564,7 @@ static int parse_case(const struct eg_suite *s, const char *text, size_t len, in
 	ret = 0;
 out:
 	strbuf_release(&why);
+	free(canon);
 	free(tags);
 	free(ctx);
 	if (ret)

@@ -47,8 +47,10 @@ int sqldb_open(struct sqldb *d, const char *kind, const char *path, const char *
 	       int n);
 /*
  * sqldb_open, but a new file (user_version 0) is given fresh_sql, the schema
- * list[0..fresh_v) makes, in one batch, then list[fresh_v..n)
+ * list[0..fresh_v) makes, in one batch, then list[fresh_v..n); such a file
+ * is made with pages of SQLDB_FRESH_PAGE_SIZE bytes
  */
+#define SQLDB_FRESH_PAGE_SIZE "16384"
 int sqldb_open_fresh(struct sqldb *d, const char *kind, const char *path,
 		     const char *const *list, int n, const char *fresh_sql, int fresh_v);
 /*

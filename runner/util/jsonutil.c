@@ -609,16 +609,17 @@ int jdoc_string(const struct jdoc *d, const cJSON *obj, const char *prefix, cons
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	char f[256];
 
-	field_name(f, sizeof(f), prefix, key);
-	if (!v) {
-		if (required)
-			return jdoc_error(d, obj, f, "missing (a string is required)");
+	if (v && cJSON_IsString(v)) {
+		*out = v->valuestring;
 		return 0;
 	}
-	if (!cJSON_IsString(v))
-		return jdoc_error(d, v, f, "expected a string");
-	*out = v->valuestring;
-	return 0;
+	if (!v && !required)
+		return 0;
+	/* the field's name only for a message: a case's fields are read a few times per case */
+	field_name(f, sizeof(f), prefix, key);
+	if (!v)
+		return jdoc_error(d, obj, f, "missing (a string is required)");
+	return jdoc_error(d, v, f, "expected a string");
 }
 
 int jdoc_number(const struct jdoc *d, const cJSON *obj, const char *prefix, const char *key,
@@ -627,18 +628,18 @@ int jdoc_number(const struct jdoc *d, const cJSON *obj, const char *prefix, cons
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	char f[256];
 
-	field_name(f, sizeof(f), prefix, key);
-	if (!v) {
-		if (required)
-			return jdoc_error(d, obj, f, "missing (a number is required)");
+	if (v && cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi) {
+		*out = v->valuedouble;
 		return 0;
 	}
+	if (!v && !required)
+		return 0;
+	field_name(f, sizeof(f), prefix, key);
+	if (!v)
+		return jdoc_error(d, obj, f, "missing (a number is required)");
 	if (!cJSON_IsNumber(v))
 		return jdoc_error(d, v, f, "expected a number");
-	if (!(v->valuedouble >= lo && v->valuedouble <= hi))
-		return jdoc_error(d, v, f, "%g is out of range [%g, %g]", v->valuedouble, lo, hi);
-	*out = v->valuedouble;
-	return 0;
+	return jdoc_error(d, v, f, "%g is out of range [%g, %g]", v->valuedouble, lo, hi);
 }
 
 int jdoc_bool(const struct jdoc *d, const cJSON *obj, const char *prefix, const char *key,

@@ -18,5 +18,11 @@ void sha256_final(struct sha256 *c, unsigned char out[32]);
 /* one-shot: hex digest of data, out must hold 65 bytes */
 void sha256_hex(const void *data, size_t len, char out[65]);
 void sha256_to_hex(const unsigned char dig[32], char out[65]);
+/*
+ * Blocks are hashed with the CPU's SHA instructions where it has them;
+ * sha256_portable(1) makes every later hash use the portable code (tests
+ * compare the two), sha256_portable(0) goes back to the CPU's choice.
+ */
+void sha256_portable(int on);
 
 #endif

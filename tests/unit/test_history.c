@@ -1475,6 +1475,30 @@ static void schema_of(const char *path, struct strbuf *out)
 	sqlite3_close(db);
 }
 
+/* a new history has 16 KiB pages (fewer WAL frames a run); an existing one keeps its own */
+Test(history, new_history_has_large_pages)
+{
+	const char *a = th_path("new.db"), *b = th_path("old.db");
+	struct history *h;
+	sqlite3 *db;
+	char mode[16];
+
+	h = history_open(a);
+	cr_assert_not_null(h);
+	history_close(h);
+	cr_assert_eq(pragma_int(a, "page_size", NULL, 0), 16384);
+	pragma_int(a, "journal_mode", mode, sizeof(mode));
+	cr_assert_str_eq(mode, "wal");
+	cr_assert_eq(sqlite3_open(b, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "PRAGMA page_size=4096; CREATE TABLE t (x)", NULL, NULL,
+				  NULL), SQLITE_OK);
+	sqlite3_close(db);
+	h = history_open(b);
+	cr_assert_not_null(h);
+	history_close(h);
+	cr_assert_eq(pragma_int(b, "page_size", NULL, 0), 4096);
+}
+
 Test(history, new_history_schema_equals_migrated_one)
 {
 	struct strbuf fresh = STRBUF_INIT, stepwise = STRBUF_INIT;

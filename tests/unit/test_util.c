@@ -294,6 +294,35 @@ Test(sha256, one_million_a_streamed_in_odd_chunks)
 	free(buf);
 }
 
+/* the CPU's SHA instructions (where it has them) and the portable rounds agree */
+Test(sha256, accelerated_and_portable_agree)
+{
+	unsigned char buf[1100];
+	char fast[65], slow[65];
+	uint32_t x = 2463534242u;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(buf); i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (unsigned char)x;
+	}
+	for (n = 0; n <= sizeof(buf); n += n < 200 ? 1 : 97) {
+		sha256_portable(0);
+		sha256_hex(buf, n, fast);
+		sha256_portable(1);
+		sha256_hex(buf, n, slow);
+		sha256_portable(0);
+		cr_assert_str_eq(fast, slow, "length %zu", n);
+	}
+	/* the portable rounds still give the FIPS 180-4 digests */
+	sha256_portable(1);
+	sha256_hex("abc", 3, slow);
+	sha256_portable(0);
+	cr_assert_str_eq(slow, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 Test(sha256, zero_length_updates_and_raw_digest)
 {
 	static const unsigned char abc[32] = {
