@@ -5,14 +5,15 @@
 #
 # The binary is all evalgate needs at run time (the scorer prompts and the HTML
 # report's assets are compiled into it), with <libdir>/evalgate/pii_phone.so,
-# the libphonenumber module the pii scorer opens when it looks for phones. The package's dependencies are the shared
+# the libphonenumber module the pii scorer opens when it looks for phones, and
+# <libdir>/evalgate/json_schema.so, the validator the json-schema scorer opens. The package's dependencies are the shared
 # libraries the binary links, found by dpkg-shlibdeps (so they name Debian's
 # runtime packages: libcurl4, libcjson1, libpcre2-8-0, libsqlite3-0, ...).
 include(GNUInstallDirs)
 
 install(TARGETS evalgate RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-# the phone number module the pii scorer opens (scorers/pii_phone.h)
-install(TARGETS eg_pii_phone_module LIBRARY DESTINATION ${EG_PKGLIBDIR})
+# the modules the pii and json-schema scorers open (scorers/module.h)
+install(TARGETS eg_pii_phone_module eg_json_schema_module LIBRARY DESTINATION ${EG_PKGLIBDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/CHANGELOG.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}

@@ -1,5 +1,6 @@
 /*
- * json_schema_shim: valijson behind the C interface of json_schema_shim.h.
+ * json_schema_shim: valijson behind the C interface of json_schema_shim.h,
+ * built as the module json_schema.so that json_schema_load.c opens.
  *
  * valijson's Validator keeps a cache of compiled "pattern" regexes keyed by
  * the pattern text, so one Validator per thread serves every schema.
@@ -27,6 +28,9 @@
 extern "C" {
 #include "xalloc.h"
 }
+
+/* the module exports these three alone (it is built with hidden visibility) */
+#define EXPORT __attribute__((visibility("default")))
 
 struct eg_schema {
 	valijson::Schema schema; /* compiled */
@@ -389,7 +393,7 @@ std::string describe(const valijson::ValidationResults &results)
 
 } // namespace
 
-extern "C" struct eg_schema *eg_schema_compile(const char *text, size_t len, char **why)
+extern "C" EXPORT struct eg_schema *eg_schema_impl_compile(const char *text, size_t len, char **why)
 {
 	nlohmann::json doc;
 	std::string msg;
@@ -429,13 +433,14 @@ extern "C" struct eg_schema *eg_schema_compile(const char *text, size_t len, cha
 	return nullptr;
 }
 
-extern "C" void eg_schema_free(struct eg_schema *schema)
+extern "C" EXPORT void eg_schema_impl_free(struct eg_schema *schema)
 {
 	delete schema;
 }
 
-extern "C" enum eg_schema_verdict eg_schema_validate(const struct eg_schema *schema,
-						     const char *text, size_t len, char **why)
+extern "C" EXPORT enum eg_schema_verdict eg_schema_impl_validate(const struct eg_schema *schema,
+								 const char *text, size_t len,
+								 char **why)
 {
 	static thread_local valijson::Validator validator;
 	nlohmann::json doc;

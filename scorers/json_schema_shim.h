@@ -5,6 +5,13 @@
  * rewritten; docs/suites-and-scorers.md says what is covered), reading
  * the JSON through nlohmann::json. Only scorers/json_schema.c uses it.
  *
+ * The C++ side (json_schema_shim.cc) brings libstdc++, whose loading would
+ * cost every command at start-up: it is a module of its own,
+ * json_schema.so (found as module.h says), that json_schema_load.c opens
+ * when the first schema is compiled. A program that links
+ * json_schema_shim.cc itself (the unit tests, the benchmarks, the fuzz
+ * targets) uses it without the module.
+ *
  * A compiled schema is read-only and may be used from many threads at once.
  * No C++ exception crosses this interface.
  *
@@ -35,7 +42,8 @@ struct eg_schema;
 /*
  * Compile len bytes of JSON text as a schema. NULL when the text is not
  * JSON or not a schema valijson can build (an unresolvable or remote $ref,
- * a keyword of the wrong type, a bad regex), with *why the reason.
+ * a keyword of the wrong type, a bad regex), or when the module cannot be
+ * loaded, with *why the reason.
  */
 struct eg_schema *eg_schema_compile(const char *text, size_t len, char **why);
 void eg_schema_free(struct eg_schema *schema);
@@ -50,6 +58,12 @@ enum eg_schema_verdict {
 /* validate len bytes of JSON text (any bytes; NUL inside is not JSON) */
 enum eg_schema_verdict eg_schema_validate(const struct eg_schema *schema, const char *text,
 					  size_t len, char **why);
+
+/* the module's entry points (json_schema_shim.cc), which the three above call */
+struct eg_schema *eg_schema_impl_compile(const char *text, size_t len, char **why);
+void eg_schema_impl_free(struct eg_schema *schema);
+enum eg_schema_verdict eg_schema_impl_validate(const struct eg_schema *schema, const char *text,
+					       size_t len, char **why);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 #include "sqldb.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "strbuf.h"
@@ -57,6 +59,45 @@ int sqldb_make_parent_dirs(const char *path)
 	}
 out:
 	free(dir);
+	return ret;
+}
+
+int sqldb_create(const char *path, const void *image, size_t len)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	const char *p = image;
+	size_t left = len;
+	int fd, ret = -1;
+
+	if (!access(path, F_OK))
+		return 1;
+	if (errno != ENOENT)
+		return -1;
+	strbuf_addf(&tmp, "%s.new-%ld", path, (long)getpid());
+	/* SQLite's own mode for the files it creates (umask applies) */
+	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto out;
+	while (left) {
+		ssize_t n = write(fd, p, left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		p += n;
+		left -= (size_t)n;
+	}
+	if (close(fd) || left)
+		goto out_unlink;
+	if (!link(tmp.buf, path))
+		ret = 0;
+	else if (errno == EEXIST)
+		ret = 1;
+out_unlink:
+	unlink(tmp.buf);
+out:
+	strbuf_release(&tmp);
 	return ret;
 }
 

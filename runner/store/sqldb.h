@@ -41,6 +41,16 @@ struct sqldb {
 void sqldb_now(char *buf, size_t size);
 /* mkdir -p of path's directory */
 int sqldb_make_parent_dirs(const char *path);
+/*
+ * Make the new file path holding the len bytes image (a whole database),
+ * in its existing directory, atomically: written beside it under another
+ * name, then linked in place,
+ * so no opener ever reads half of it and an existing file is never
+ * replaced. 0 when made; 1 when path already exists; -1 when it cannot be
+ * made this way (nothing reported: the caller creates it through SQLite,
+ * which reports what is wrong).
+ */
+int sqldb_create(const char *path, const void *image, size_t len);
 
 /* open path read-write (creating it), set the pragmas and apply list[0..n) */
 int sqldb_open(struct sqldb *d, const char *kind, const char *path, const char *const *list,

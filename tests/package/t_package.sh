@@ -51,7 +51,9 @@ dpkg -c "$deb" | awk '{print $6}' | grep -v '/$' >"$T/contents"
 expect_eq "the package holds the binary" "./usr/bin/evalgate" "$(grep bin/ "$T/contents")"
 expect_eq "the package holds the phone number module" "./usr/lib/evalgate/pii_phone.so" \
 	"$(grep pii_phone "$T/contents")"
-check "everything else is documentation" bash -c "! grep -v -e '^./usr/bin/evalgate$' -e '^./usr/lib/evalgate/pii_phone.so$' -e '^./usr/share/doc/evalgate/[a-zA-Z-]*\.md$' '$T/contents'"
+expect_eq "the package holds the JSON Schema module" "./usr/lib/evalgate/json_schema.so" \
+	"$(grep json_schema "$T/contents")"
+check "everything else is documentation" bash -c "! grep -v -e '^./usr/bin/evalgate$' -e '^./usr/lib/evalgate/pii_phone.so$' -e '^./usr/lib/evalgate/json_schema.so$' -e '^./usr/share/doc/evalgate/[a-zA-Z-]*\.md$' '$T/contents'"
 expect_grep "the README is in it" "doc/evalgate/README.md" "$T/contents"
 depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libcurl4 libcjson1 libpcre2-8-0 libsqlite3-0 libc6; do

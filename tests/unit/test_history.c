@@ -10,6 +10,8 @@
 
 #include "helper.h"
 #include "history.h"
+#include "history_fresh.h"
+#include "sqldb.h"
 #include "strbuf.h"
 #include "banned.h"
 
@@ -1517,6 +1519,18 @@ Test(history, new_history_schema_equals_migrated_one)
 	cr_assert_str_eq(fresh.buf, stepwise.buf);
 	cr_assert_gt(pragma_int(b, "user_version", NULL, 0), 0);
 	cr_assert_eq(pragma_int(a, "user_version", NULL, 0), pragma_int(b, "user_version", NULL, 0));
+	/* the ready-made file a new history is written from is that schema too */
+	{
+		struct strbuf image = STRBUF_INIT;
+		const char *c = th_path("image.db");
+
+		cr_assert_eq(sqldb_create(c, history_image, history_image_size), 0);
+		schema_of(c, &image);
+		cr_assert_str_eq(image.buf, stepwise.buf);
+		cr_assert_eq(pragma_int(c, "user_version", NULL, 0),
+			     pragma_int(b, "user_version", NULL, 0));
+		strbuf_release(&image);
+	}
 	/* a file made by either is already up to date for the other */
 	h = history_open_stepwise(a);
 	cr_assert_not_null(h);
@@ -1526,4 +1540,45 @@ Test(history, new_history_schema_equals_migrated_one)
 	history_close(h);
 	strbuf_release(&fresh);
 	strbuf_release(&stepwise);
+}
+
+Test(history, a_new_file_is_made_whole_and_never_replaced)
+{
+	struct strbuf left = STRBUF_INIT;
+	const char *path = th_path("made.db");
+	char *got;
+
+	cr_assert_eq(sqldb_create(path, "first", 5), 0);
+	got = th_slurp(path, NULL);
+	cr_assert_str_eq(got, "first");
+	free(got);
+	/* the name it was written under is gone */
+	strbuf_addf(&left, "%s.new-%ld", path, (long)getpid());
+	cr_assert_neq(access(left.buf, F_OK), 0);
+	/* an existing file is kept as it is */
+	cr_assert_eq(sqldb_create(path, "second", 6), 1);
+	got = th_slurp(path, NULL);
+	cr_assert_str_eq(got, "first");
+	free(got);
+	/* no directory: not made this way (SQLite's open reports why) */
+	cr_assert_eq(sqldb_create(th_path("no/such/dir.db"), "x", 1), -1);
+	cr_assert_neq(access(th_path("no/such/dir.db"), F_OK), 0);
+	strbuf_release(&left);
+}
+
+Test(history, a_new_history_opens_from_the_ready_made_file)
+{
+	const char *path = th_path("sub/dir/h.db");
+	struct history *h = history_open(path);
+
+	cr_assert_not_null(h);
+	cr_assert_eq(pragma_int(path, "user_version", NULL, 0), FRESH_VERSION);
+	history_close(h);
+	/* what is left is a database SQLite reads whole */
+	{
+		char text[64];
+
+		pragma_int(path, "integrity_check", text, sizeof(text));
+		cr_assert_str_eq(text, "ok");
+	}
 }
