@@ -63,6 +63,7 @@
 #define GW_MAX_SECRETS 16        /* route secrets redacted from a reply's message */
 #define GW_BYTES_PER_TOKEN 4     /* a request's tokens, estimated from its body for tpm */
 #define GW_MAX_EVENTS 128        /* descriptors served per epoll_wait */
+#define GW_FRESH_PER_TURN 8      /* slots started on a new handle (connection) per turn */
 #define GW_IDLE_WAIT_MS 1000     /* longest sleep of gateway_poll(-1) between checks */
 
 static const char auth_prefix[] = "Authorization: Bearer ";
@@ -1500,10 +1501,14 @@ static double rate_wait(struct gateway *gw, double t, const struct gw_request *r
 /*
  * Start what the limits allow: a pool's adaptive limit, then the rates.
  * The pools take turns, one request each, so neither waits behind the other.
+ * At most GW_FRESH_PER_TURN slots start on a handle of their own (a new
+ * connection) per turn: their requests go out on the next turn, while the
+ * next few connect, instead of every request of a cold start waiting for
+ * the last of hundreds of connects (and the server accepting them).
  */
 static void admit(struct gateway *gw, double t)
 {
-	int started = 1;
+	int started = 1, fresh = 0;
 	size_t i;
 
 	gw->rl_next = -1;
@@ -1516,6 +1521,10 @@ static void admit(struct gateway *gw, double t)
 
 			if (!req)
 				continue;
+			if (!gw->free_slots->easy && fresh++ == GW_FRESH_PER_TURN) {
+				note_next(gw, t);
+				goto out;
+			}
 			if (!rl_pool_admits(&p->rl, t, (int)p->running)) {
 				if (p->rl.hold_until > t)
 					note_next(gw, p->rl.hold_until);
@@ -1537,6 +1546,7 @@ static void admit(struct gateway *gw, double t)
 			started = 1;
 		}
 	}
+out:
 	for (i = 0; i < GW_N_POOLS; i++)
 		rl_pool_sample(&gw->pools[i].rl, t, (int)gw->pools[i].running, 0);
 }

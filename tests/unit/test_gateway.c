@@ -902,6 +902,41 @@ Test(gateway_live, cancel_all_hands_back_everything)
 	free_reqs(&t2);
 }
 
+/*
+ * A cold start does not open every connection before the first request goes
+ * out: new connections are opened a few at a time, each batch's requests
+ * sent before the next batch connects.
+ */
+Test(gateway_live, cold_start_opens_connections_a_few_at_a_time)
+{
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+	struct gateway *gw;
+	size_t i, first;
+	int polls = 0;
+
+	mock_start("{\"case\":\"slow\",\"latency_ms\":3000}\n", 0, KEY);
+	cfg_init(&cfg, mock.port);
+	cfg.concurrency = 64;
+	gw = gateway_new(&cfg, KEY);
+	make_reqs(64, "slow", 0, &t);
+	for (i = 0; i < 64; i++)
+		gateway_submit(gw, &t.reqs[i]);
+	gateway_poll(gw, 0, on_done, &t);
+	first = gateway_running(gw);
+	cr_expect_gt(first, 0);
+	cr_expect_lt(first, 64, "all %zu connections opened in one turn", first);
+	/* the rest follow in the next turns, without waiting for a reply */
+	while (gateway_running(gw) < 64 && polls++ < 100)
+		gateway_poll(gw, 10, on_done, &t);
+	cr_expect_eq(gateway_running(gw), 64);
+	cr_expect_eq(t.total, 0);
+	gateway_cancel_all(gw, on_done, &t);
+	cr_expect_eq(t.total, 64);
+	gateway_free(gw);
+	free_reqs(&t);
+}
+
 static void *wake_later(void *arg)
 {
 	usleep(100000);

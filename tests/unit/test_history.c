@@ -403,9 +403,15 @@ static void check_policy(const char *policy, long pass, long fail, long error)
 	cr_assert_eq(c.error, error, "%s: %ld error", policy, c.error);
 	cr_assert_eq(history_result_counts(h, "rp", NULL, &rc), 0);
 	cr_assert_eq(rc.n, 35, "every repeat is a stored result");
+	cr_assert_eq(history_run_finish(h, "rp", RUN_FINISHED, NULL), 0);
 	cr_assert_eq(history_run_resolve(h, "rp", &ri, NULL), 0);
 	cr_assert_eq(ri.repeats, 5);
 	cr_assert_str_eq(ri.repeat_policy, policy);
+	/* the run's stored counts are the cases' verdicts by the policy */
+	cr_assert_eq(ri.n_cases, 7);
+	cr_assert_eq(ri.n_pass, pass, "%s: stored %ld pass", policy, ri.n_pass);
+	cr_assert_eq(ri.n_fail, fail, "%s: stored %ld fail", policy, ri.n_fail);
+	cr_assert_eq(ri.n_error, error, "%s: stored %ld error", policy, ri.n_error);
 	run_info_release(&ri);
 	history_close(h);
 }
