@@ -89,6 +89,22 @@ expect_rc() {
 }
 expect_grep() { local d=$1 pat=$2 file=$3; if grep -q -- "$pat" "$file"; then ok "$d"; else not_ok "$d: '$pat' not in $file"; sed 's/^/    /' "$file" | head -10; fi; }
 
+# expect_module_optional MODULE WITH_CFG WITHOUT_CFG WHAT MESSAGE: a copy of the
+# binary without MODULE runs --version and validates WITHOUT_CFG (a suite that
+# needs no module), refuses WITH_CFG with MESSAGE (which names where it looked),
+# and finds MODULE in <bindir>/../lib/evalgate as installed
+expect_module_optional() {
+	local module=$1 with=$2 without=$3 what=$4 msg=$5
+	mkdir -p alone/bin alone/lib/evalgate
+	cp "$EG_BIN" alone/bin/evalgate
+	expect_rc "without the module --version works" 0 alone/bin/evalgate --version
+	expect_rc "without the module a suite without $what validates" 0 alone/bin/evalgate validate --config "$without"
+	expect_rc "without the module a suite with $what is refused" 2 alone/bin/evalgate validate --config "$with"
+	expect_grep "the message names the module and where it was looked for" "$msg" "$T/err"
+	cp "$(dirname "$EG_BIN")/$module" alone/lib/evalgate/
+	expect_rc "the module in ../lib/evalgate is found" 0 alone/bin/evalgate validate --config "$with"
+}
+
 finish() {
 	echo "$((CHECKS - FAILS)) passed, $FAILS failed"
 	[ "$FAILS" == 0 ]

@@ -22,15 +22,6 @@ expect_rc "a run looking for phones completes" 0 "$EG_BIN" run --config c.json -
 expect_eq "the phone is found through the module" "0|1 PII item found: phone ***71" \
 	"$(sql "select pass, reason from scores")"
 
-mkdir -p alone/bin
-cp "$EG_BIN" alone/bin/evalgate
-expect_rc "without the module --version works" 0 alone/bin/evalgate --version
-expect_rc "without the module a suite without phones validates" 0 alone/bin/evalgate validate --config card.json
-expect_rc "without the module a suite looking for phones is refused" 2 alone/bin/evalgate validate --config c.json
-expect_grep "the message names the module and where it was looked for" \
-	"pii: the phone number module pii_phone.so is not installed (looked in $T/alone/bin, $T/alone/bin/../lib/evalgate" "$T/err"
-
-mkdir -p alone/lib/evalgate
-cp "$(dirname "$EG_BIN")/pii_phone.so" alone/lib/evalgate/
-expect_rc "the module in ../lib/evalgate is found" 0 alone/bin/evalgate validate --config c.json
+expect_module_optional pii_phone.so c.json card.json phones \
+	"pii: the phone number module pii_phone.so is not installed (looked in $T/alone/bin, $T/alone/bin/../lib/evalgate"
 finish

@@ -24,15 +24,6 @@ expect_rc "a run with a json-schema scorer completes" 0 "$EG_BIN" run --config c
 expect_eq "the output is validated through the module" "1|output matches the schema" \
 	"$(sql "select pass, reason from scores")"
 
-mkdir -p alone/bin
-cp "$EG_BIN" alone/bin/evalgate
-expect_rc "without the module --version works" 0 alone/bin/evalgate --version
-expect_rc "without the module a suite without a schema validates" 0 alone/bin/evalgate validate --config plain.json
-expect_rc "without the module a suite with a schema is refused" 2 alone/bin/evalgate validate --config c.json
-expect_grep "the message names the module and where it was looked for" \
-	"json-schema: field \"schema\": the JSON Schema module json_schema.so is not installed (looked in $T/alone/bin, $T/alone/bin/../lib/evalgate" "$T/err"
-
-mkdir -p alone/lib/evalgate
-cp "$(dirname "$EG_BIN")/json_schema.so" alone/lib/evalgate/
-expect_rc "the module in ../lib/evalgate is found" 0 alone/bin/evalgate validate --config c.json
+expect_module_optional json_schema.so c.json plain.json "a schema" \
+	"json-schema: field \"schema\": the JSON Schema module json_schema.so is not installed (looked in $T/alone/bin, $T/alone/bin/../lib/evalgate"
 finish
