@@ -153,10 +153,16 @@ double regression_alpha_first(const struct regression_gate *rg)
 	return rg->confirm.max_asks ? rg->alpha * (1 - rg->confirm.alpha_share) : rg->alpha;
 }
 
+/* the confirmed test's share of alpha */
+static double regression_alpha_confirmed(const struct regression_gate *rg)
+{
+	return rg->alpha * rg->confirm.alpha_share;
+}
+
 int regression_blocks(const struct regression_gate *rg, const struct compare_counts *c,
 		      const struct confirm_tally *t)
 {
-	double a = regression_alpha_first(rg), ac = rg->alpha * rg->confirm.alpha_share;
+	double a = regression_alpha_first(rg), ac = regression_alpha_confirmed(rg);
 
 	if (rg->has_max_new_failures && c->new_failures > rg->max_new_failures)
 		return 1;
@@ -737,7 +743,7 @@ out:
 static void regression_print_confirm(FILE *out, const struct regression_gate *rg,
 				     const struct confirm_tally *t)
 {
-	double a = rg->alpha * rg->confirm.alpha_share;
+	double a = regression_alpha_confirmed(rg);
 
 	if (t->calls < 0) {
 		fprintf(out, "        confirmed: no re-asks recorded with this run\n");
@@ -782,6 +788,7 @@ static void regression_print(FILE *out, const struct eg_gate *g, const struct ga
 	const struct regression_gate *rg = g->ctx;
 	const struct regression_outcome *ro = res->state;
 	const struct compare_counts *c = &ro->c;
+	double a_first = regression_alpha_first(rg);
 
 	gate_print_head(out, g, res->row.pass, color);
 	if (!ro->baseline_id || ro->why.len) {
@@ -797,10 +804,8 @@ static void regression_print(FILE *out, const struct eg_gate *g, const struct ga
 		fprintf(out, ", %ld fixed", c->fixed);
 	if (rg->has_alpha && ro->confirmed)
 		fprintf(out, " (p=%.2g %s %g, the first pass's share of alpha %g%s)", c->p_value,
-			c->p_value < regression_alpha_first(rg) ? "<" : ">=",
-			regression_alpha_first(rg), rg->alpha,
-			c->p_value < regression_alpha_first(rg) && c->new_failures > c->fixed
-			? ": significant drop" : "");
+			c->p_value < a_first ? "<" : ">=", a_first, rg->alpha,
+			c->p_value < a_first && c->new_failures > c->fixed ? ": significant drop" : "");
 	else if (rg->has_alpha)
 		fprintf(out, " (p=%.2g %s alpha %g%s)", c->p_value,
 			c->p_value < rg->alpha ? "<" : ">=", rg->alpha,
