@@ -22,7 +22,8 @@ static const char *const top_keys[] = { "gateway", "target", "judge", "suites", 
 static const char *const gateway_keys[] = { "base_url", "api_key_env", "headers", "timeout_s",
 					    "max_retries", "concurrency", "rps",
 					    "scorer_concurrency", "rpm", "tpm",
-					    "max_error_rate", "max_response_bytes", NULL };
+					    "max_error_rate", "max_response_bytes", "http_client",
+					    NULL };
 /* a chat target's fields; other types check their own (runner/targets/) */
 static const char *const target_keys[] = { "type", "name", "version", "model", "params", "system",
 					   "prompt", "stream", "tools", "tool_choice", "max_steps", NULL };
@@ -284,6 +285,13 @@ options:
 		return jdoc_error(d, cJSON_GetObjectItem(g, "max_response_bytes"),
 				  "gateway.max_response_bytes", "expected a whole number");
 	gw->max_response_bytes = (size_t)v;
+	s = NULL;
+	if (jdoc_string(d, g, "gateway.", "http_client", 0, &s))
+		return -1;
+	if (s && strcmp(s, "builtin") && strcmp(s, "libcurl"))
+		return jdoc_error(d, cJSON_GetObjectItem(g, "http_client"), "gateway.http_client",
+				  "expected \"builtin\" or \"libcurl\", not '%s'", s);
+	gw->http_libcurl = s && !strcmp(s, "libcurl");
 	return 0;
 }
 

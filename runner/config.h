@@ -43,6 +43,8 @@ struct eg_gateway_cfg {
 				     request, corrected by the reply's usage), 0 = none */
 	double max_error_rate;    /* over this share of errored cases: exit 3; default 0.05 */
 	size_t max_response_bytes; /* default 16 MiB */
+	int http_libcurl;         /* "http_client": "libcurl": plain http:// through libcurl too;
+				     0 (the default, "builtin"): evalgate's own HTTP/1.1 client */
 };
 
 struct eg_target {

@@ -8,6 +8,16 @@
  * the sockets an epoll set finds ready and on curl's timer ("event loop"). Slots own the easy handles; connections live in the
  * multi handle's cache, so a slot's next transfer reuses a warm connection.
  *
+ * Plain http:// requests (unless gateway.http_client is "libcurl" or a
+ * proxy is set in the environment) take the built-in path instead: each
+ * slot keeps one keep-alive connection of its own in the same epoll set,
+ * writes the request head (http1.h) and body with one sendmsg and reads the
+ * reply through the same header and body callbacks libcurl calls, so both
+ * paths end in finish_attempt() with a CURLcode. libcurl's per-request work
+ * (header building, the connection-liveness poll, its state machine) was
+ * the largest share of the CPU a case costs. The multi handle is made only
+ * when a request needs libcurl (https, a proxy).
+ *
  * A slot's header list is a copy of one route's fixed headers (the
  * gateway's own for chat/completions) plus a per-request tail; a slot that
  * takes a request of another route rebuilds it.
@@ -26,19 +36,26 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "escape.h"
+#include "http1.h"
 #include "ratelimit.h"
 #include "sse.h"
 #include "strbuf.h"
@@ -65,12 +82,22 @@
 #define GW_MAX_EVENTS 128        /* descriptors served per epoll_wait */
 #define GW_FRESH_PER_TURN 8      /* slots started on a new handle (connection) per turn */
 #define GW_IDLE_WAIT_MS 1000     /* longest sleep of gateway_poll(-1) between checks */
+#define GW_READ_BUF 65536        /* the plain path's read buffer, shared by its connections */
+#define GW_MAX_ADDRS 8           /* addresses of a host the plain path tries */
+#define GW_RESOLVE_TTL_S 60.0    /* a host's addresses are looked up again after this */
 
 static const char auth_prefix[] = "Authorization: Bearer ";
 
+/* header lines in libcurl's CURLOPT_HTTPHEADER form ("Name: value", "Name;", "Name:"), owned */
+struct gw_hdrs {
+	char **line;
+	size_t n;
+	size_t alloc;
+};
+
 struct gw_route {
 	const struct target *target;     /* borrowed: its type reads the replies */
-	struct curl_slist *fixed;        /* the headers of every request of the route */
+	struct gw_hdrs fixed;            /* the headers of every request of the route */
 	const char *const *secrets;      /* borrowed from the target: redacted from errors */
 	size_t n_secrets;
 	struct gw_route *next;           /* the gateway's list */
@@ -97,7 +124,37 @@ struct gw_slot {
 	double sent_at;                  /* monotonic seconds: the request went out on its connection */
 	int sends;                       /* times curl put this attempt's request on the wire */
 	struct rl_hint hint;             /* the reply's x-ratelimit-* headers */
+	long status;                     /* the reply's status line, 0: none yet */
 	struct gw_slot *next_free;       /* free-slot stack */
+
+	/* the built-in path: the slot's own keep-alive connection */
+	int h1;                          /* the running attempt is on fd, not on easy */
+	int fd;                          /* the connection, -1: none */
+	enum { H1_IDLE, H1_CONNECTING, H1_SENDING, H1_READING } phase;
+	struct gw_origin *origin;        /* whom fd is connected (or connecting) to */
+	int addr_i;                      /* the origin's address being connected to */
+	int addr_tries;                  /* addresses tried for this connection */
+	int replies;                     /* replies fd has carried: > 0 is a reused connection */
+	int got_reply;                   /* a byte of this attempt's reply arrived */
+	int resent;                      /* the attempt went out again after a reused connection died */
+	struct strbuf head;              /* the request head (holds the key: wiped at the end) */
+	size_t sent;                     /* bytes of head and body written */
+	struct h1_resp resp;
+	double started;                  /* monotonic: the attempt began (its latency) */
+	double deadline;                 /* monotonic: the attempt times out */
+	double connect_deadline;         /* monotonic: the connection must be up */
+};
+
+/* a host and port of the built-in path, looked up once a minute at most */
+struct gw_origin {
+	char host[H1_HOST_MAX];
+	unsigned short port;
+	int n_addrs;
+	int good;                        /* the address that connected last: tried first */
+	double resolved_at;
+	struct sockaddr_storage addr[GW_MAX_ADDRS];
+	socklen_t addr_len[GW_MAX_ADDRS];
+	struct gw_origin *next;
 };
 
 
@@ -106,6 +163,7 @@ struct gw_fd {
 	uint32_t curl;                   /* EPOLLIN/EPOLLOUT curl asked for, 0: none */
 	uint32_t in_set;                 /* events registered in the epoll set, 0: not in it */
 	uint32_t gen;                    /* bumped at each registration: tells stale events apart */
+	struct gw_slot *own;             /* a built-in connection's slot, or NULL: curl's socket */
 };
 
 /* one pool of requests: its queue, what runs and its adaptive limit */
@@ -116,9 +174,15 @@ struct gw_pool_state {
 };
 
 struct gateway {
-	CURLM *multi;
+	CURLM *multi;                    /* made when a request first needs libcurl */
 	char *url;                       /* {base_url}/chat/completions */
-	struct curl_slist *fixed;        /* headers shared by every request, key included */
+	struct h1_url h1_url;            /* url parsed for the built-in path */
+	int h1_default;                  /* url goes the built-in path */
+	int builtin;                     /* plain http:// goes the built-in path */
+	struct gw_origin *origins;       /* the built-in path's hosts */
+	double h1_check;                 /* monotonic: look for timed-out built-in attempts, -1: none */
+	char *rbuf;                      /* the built-in path's read buffer (GW_READ_BUF) */
+	struct gw_hdrs fixed;            /* headers shared by every request, key included */
 	const char *key;                 /* points into fixed's Authorization entry, or NULL */
 	long timeout_ms;
 	long connect_timeout_ms;
@@ -504,11 +568,10 @@ static char *error_message(const struct gateway *gw, const struct gw_request *re
 /* a streamed request's 2xx text/event-stream reply is read as events as it arrives */
 static int stream_reply(struct gw_slot *slot)
 {
-	long status = 0;
+	long status = slot->status;
 
 	if (!slot->req || !slot->req->stream)
 		return 0;
-	curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &status);
 	return status >= 200 && status < 300 &&
 	       !strncasecmp(slot->content_type, "text/event-stream", 17);
 }
@@ -565,6 +628,9 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 	char value[GW_HDR_VALUE_MAX];
 
 	if (n >= 5 && !memcmp(line, "HTTP/", 5)) {
+		const char *sp = memchr(line, ' ', n);
+
+		slot->status = sp && (size_t)(sp - line) + 4 <= n ? strtol(sp + 1, NULL, 10) : 0;
 		/* a new response (after a 100 Continue): forget the previous one's */
 		slot->retry_after[0] = '\0';
 		slot->retry_after_ms[0] = '\0';
@@ -690,6 +756,12 @@ int gateway_pool_limit(const struct gateway *gw, enum gw_pool pool)
 	return gw->pools[pool].rl.limit;
 }
 
+/* the built-in path (below) */
+static void h1_close(struct gateway *gw, struct gw_slot *slot);
+static void h1_event(struct gateway *gw, struct gw_slot *slot, uint32_t events);
+static void h1_start(struct gateway *gw, struct gw_slot *slot, const struct h1_url *u);
+static void h1_timeouts(struct gateway *gw);
+
 /* ------------------------------------------------------------ event loop */
 
 /*
@@ -791,7 +863,7 @@ static void run_timers(struct gateway *gw)
 {
 	int still;
 
-	if (gw->curl_due < 0 || (gw->curl_due > 0 && gw->curl_due > now_s()))
+	if (!gw->multi || gw->curl_due < 0 || (gw->curl_due > 0 && gw->curl_due > now_s()))
 		return;
 	gw->curl_due = -1;
 	curl_multi_socket_action(gw->multi, CURL_SOCKET_TIMEOUT, 0, &still);
@@ -813,9 +885,15 @@ static void dispatch(struct gateway *gw, const struct epoll_event *ev)
 			v = 0;
 		return;
 	}
-	if ((size_t)fd >= gw->alloc_fds || gw->fds[fd].gen != gen || !gw->fds[fd].curl)
+	if ((size_t)fd >= gw->alloc_fds || gw->fds[fd].gen != gen)
 		return;
 	f = &gw->fds[fd];
+	if (f->own) {
+		h1_event(gw, f->own, ev->events);
+		return;
+	}
+	if (!f->curl)
+		return;
 	/* a hang-up or an error is for curl to find by reading or writing */
 	if ((f->curl & EPOLLIN) && (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		action |= CURL_CSELECT_IN;
@@ -826,30 +904,92 @@ static void dispatch(struct gateway *gw, const struct epoll_event *ev)
 
 /* ------------------------------------------------------------ lifecycle */
 
-/* "name: value" with CR, LF and other controls made harmless; curl needs "name;" for an empty value */
+
+/*
+ * libcurl sends plain http:// through a proxy named by http_proxy or
+ * all_proxy (either case for the latter); the built-in path does not speak
+ * to proxies, so with one set every request goes through libcurl.
+ */
+static int proxy_in_env(void)
+{
+	static const char *const names[] = { "http_proxy", "all_proxy", "ALL_PROXY" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = getenv(names[i]);
+
+		if (v && *v)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * "name: value" appended to sb with CR, LF and other controls made
+ * harmless; libcurl needs "name;" for an empty value (crlf: "name:" and the
+ * line's CRLF, as the built-in path writes it).
+ */
+static void put_header(struct strbuf *sb, const char *name, const char *value, int crlf)
+{
+	size_t i;
+
+	for (i = 0; name[i]; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		strbuf_addch(sb, c <= 0x20 || c == ':' || c >= 0x7f ? '-' : c);
+	}
+	if (!value || !*value) {
+		strbuf_addch(sb, crlf ? ':' : ';');
+	} else {
+		strbuf_addstr(sb, ": ");
+		for (i = 0; value[i]; i++) {
+			unsigned char c = (unsigned char)value[i];
+
+			strbuf_addch(sb, (c < 0x20 && c != '\t') || c == 0x7f ? ' ' : c);
+		}
+	}
+	if (crlf)
+		strbuf_addstr(sb, "\r\n");
+}
+
+static void hdrs_add_line(struct gw_hdrs *h, const char *line)
+{
+	XGROW(h->line, h->n + 1, h->alloc);
+	h->line[h->n++] = xstrdup(line);
+}
+
+static void hdrs_add(struct gw_hdrs *h, const char *name, const char *value)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	/* one allocation: no stale copies of a secret left behind by realloc */
+	strbuf_grow(&sb, strlen(name) + (value ? strlen(value) : 0) + 3);
+	put_header(&sb, name, value, 0);
+	hdrs_add_line(h, sb.buf);
+	explicit_bzero(sb.buf, sb.len);
+	strbuf_release(&sb);
+}
+
+/* header values may be secrets (the key, a route's credentials): wiped before they are freed */
+static void hdrs_release(struct gw_hdrs *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		explicit_bzero(h->line[i], strlen(h->line[i]));
+		free(h->line[i]);
+	}
+	free(h->line);
+	memset(h, 0, sizeof(*h));
+}
+
 static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct curl_slist *l;
-	size_t i;
 
-	/* one allocation: no stale copies of a secret left behind by realloc */
 	strbuf_grow(&sb, strlen(name) + (value ? strlen(value) : 0) + 3);
-	for (i = 0; name[i]; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		strbuf_addch(&sb, c <= 0x20 || c == ':' || c >= 0x7f ? '-' : c);
-	}
-	if (!value || !*value) {
-		strbuf_addch(&sb, ';');
-	} else {
-		strbuf_addstr(&sb, ": ");
-		for (i = 0; value[i]; i++) {
-			unsigned char c = (unsigned char)value[i];
-
-			strbuf_addch(&sb, (c < 0x20 && c != '\t') || c == 0x7f ? ' ' : c);
-		}
-	}
+	put_header(&sb, name, value, 0);
 	l = curl_slist_append(list, sb.buf);
 	explicit_bzero(sb.buf, sb.len);
 	strbuf_release(&sb);
@@ -858,7 +998,6 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *name, 
 	return l;
 }
 
-/* header values may be secrets (the key, a route's credentials): wiped before they are freed */
 static void wipe_headers(struct curl_slist *l)
 {
 	for (; l; l = l->next)
@@ -884,14 +1023,12 @@ const struct gw_route *gateway_route_new(struct gateway *gw, const struct target
 	r->target = t;
 	t->type->http_headers(t, &h, &n, &r->secrets, &r->n_secrets);
 	if (!has_header(h, n, "Content-Type"))
-		r->fixed = add_header(r->fixed, "Content-Type", "application/json");
+		hdrs_add(&r->fixed, "Content-Type", "application/json");
 	if (!has_header(h, n, "Accept"))
-		r->fixed = add_header(r->fixed, "Accept", "application/json");
-	r->fixed = curl_slist_append(r->fixed, "Expect:");
-	if (!r->fixed)
-		die("out of memory");
+		hdrs_add(&r->fixed, "Accept", "application/json");
+	hdrs_add_line(&r->fixed, "Expect:");
 	for (i = 0; i < n; i++)
-		r->fixed = add_header(r->fixed, h[i].name, h[i].value);
+		hdrs_add(&r->fixed, h[i].name, h[i].value);
 	r->next = gw->routes;
 	gw->routes = r;
 	return r;
@@ -900,7 +1037,6 @@ const struct gw_route *gateway_route_new(struct gateway *gw, const struct target
 struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_key)
 {
 	struct gateway *gw = NULL;
-	struct curl_slist *l;
 	struct sigaction old_pipe;
 	double timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : GW_DEFAULT_TIMEOUT_S;
 	size_t conc, base_len, i;
@@ -915,20 +1051,11 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 	 */
 	if (!sigaction(SIGPIPE, NULL, &old_pipe) && old_pipe.sa_handler == SIG_DFL)
 		signal(SIGPIPE, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		error("gateway: cannot initialise libcurl");
-		goto out;
-	}
 	gw = xcalloc(1, sizeof(*gw));
-	gw->multi = curl_multi_init();
-	if (!gw->multi) {
-		error("gateway: cannot create a curl multi handle");
-		goto out_free_gw;
-	}
 	gw->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (gw->epfd < 0) {
 		error("gateway: cannot create an epoll set: %s", strerror(errno));
-		goto out_free_multi;
+		goto out_free_gw;
 	}
 	gw->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (gw->wakefd < 0) {
@@ -947,10 +1074,6 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 		}
 	}
 	gw->curl_due = -1;
-	curl_multi_setopt(gw->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(gw->multi, CURLMOPT_SOCKETDATA, gw);
-	curl_multi_setopt(gw->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(gw->multi, CURLMOPT_TIMERDATA, gw);
 
 	base_len = strlen(cfg->base_url);
 	while (base_len && cfg->base_url[base_len - 1] == '/')
@@ -968,6 +1091,7 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 	gw->slots = xcalloc(conc, sizeof(*gw->slots));
 	for (i = conc; i-- > 0;) {
 		strbuf_init(&gw->slots[i].body, 0);
+		gw->slots[i].fd = -1;
 		gw->slots[i].next_free = gw->free_slots;
 		gw->free_slots = &gw->slots[i];
 	}
@@ -979,6 +1103,8 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 		? gw->timeout_ms : GW_CONNECT_TIMEOUT_MS;
 	gw->max_retries = cfg->max_retries > 0 ? cfg->max_retries : 0;
 	gw->max_body = cfg->max_response_bytes ? cfg->max_response_bytes : GW_DEFAULT_MAX_BODY;
+	for (i = 0; i < conc; i++)
+		gw->slots[i].body.max = gw->max_body;
 	gw->rps = cfg->rps > 0 ? cfg->rps : 0;
 	gw->tokens = 1;
 	gw->tokens_at = now_s();
@@ -988,44 +1114,60 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 		gw->rng = 0x9E3779B97F4A7C15ULL;
 	atomic_init(&gw->woken, 0);
 
-	gw->fixed = add_header(NULL, "Content-Type", "application/json");
-	gw->fixed = add_header(gw->fixed, "Accept", "application/json");
+	hdrs_add(&gw->fixed, "Content-Type", "application/json");
+	hdrs_add(&gw->fixed, "Accept", "application/json");
 	/* no "Expect: 100-continue" round trip for bodies over 1 KiB */
-	gw->fixed = curl_slist_append(gw->fixed, "Expect:");
-	if (!gw->fixed)
-		die("out of memory");
+	hdrs_add_line(&gw->fixed, "Expect:");
 	for (i = 0; i < cfg->n_headers; i++)
-		gw->fixed = add_header(gw->fixed, cfg->headers[i].name, cfg->headers[i].value);
+		hdrs_add(&gw->fixed, cfg->headers[i].name, cfg->headers[i].value);
 	if (api_key && *api_key) {
 		struct strbuf bearer = STRBUF_INIT;
 
 		strbuf_addstr(&bearer, "Bearer ");
 		strbuf_addstr(&bearer, api_key);
-		gw->fixed = add_header(gw->fixed, "Authorization", bearer.buf);
+		hdrs_add(&gw->fixed, "Authorization", bearer.buf);
 		explicit_bzero(bearer.buf, bearer.len);
 		strbuf_release(&bearer);
-		for (l = gw->fixed; l->next; l = l->next)
-			;
-		gw->key = l->data + sizeof(auth_prefix) - 1;
+		gw->key = gw->fixed.line[gw->fixed.n - 1] + sizeof(auth_prefix) - 1;
 	}
-
-	curl_multi_setopt(gw->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conc);
-	curl_multi_setopt(gw->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conc);
-	curl_multi_setopt(gw->multi, CURLMOPT_MAXCONNECTS, (long)conc);
+	gw->builtin = !cfg->http_libcurl && !proxy_in_env();
+	gw->h1_default = gw->builtin && !h1_url_parse(gw->url, &gw->h1_url);
+	gw->h1_check = -1;
 	return gw;
 
 out_close_wakefd:
 	close(gw->wakefd);
 out_close_epoll:
 	close(gw->epfd);
-out_free_multi:
-	curl_multi_cleanup(gw->multi);
 out_free_gw:
 	free(gw);
 	gw = NULL;
-	curl_global_cleanup();
 out:
 	return gw;
+}
+
+/* the multi handle, made on first need: 0, or -1 with nothing made */
+static int gw_multi(struct gateway *gw)
+{
+	long conc = (long)gw->n_slots;
+
+	if (gw->multi)
+		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT))
+		return -1;
+	gw->multi = curl_multi_init();
+	if (!gw->multi) {
+		curl_global_cleanup();
+		return -1;
+	}
+	curl_multi_setopt(gw->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(gw->multi, CURLMOPT_SOCKETDATA, gw);
+	curl_multi_setopt(gw->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(gw->multi, CURLMOPT_TIMERDATA, gw);
+	curl_multi_setopt(gw->multi, CURLMOPT_MAX_HOST_CONNECTIONS, conc);
+	curl_multi_setopt(gw->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, conc);
+	curl_multi_setopt(gw->multi, CURLMOPT_MAXCONNECTS, conc);
+	return 0;
 }
 
 static void slot_drop_request_headers(struct gw_slot *slot)
@@ -1071,25 +1213,37 @@ void gateway_free(struct gateway *gw)
 		}
 		if (slot->req)
 			slot->req->priv = NULL;
+		h1_close(gw, slot);
+		h1_resp_release(&slot->resp);
+		explicit_bzero(slot->head.buf, slot->head.len);
+		strbuf_release(&slot->head);
 		wipe_headers(slot->headers);
 		curl_slist_free_all(slot->headers);
 		strbuf_release(&slot->body);
 		sse_stream_release(&slot->stream);
 	}
 	/* the sockets leave the set through on_socket: the set goes last */
-	curl_multi_cleanup(gw->multi);
+	if (gw->multi) {
+		curl_multi_cleanup(gw->multi);
+		curl_global_cleanup();
+	}
 	close(gw->wakefd);
 	close(gw->epfd);
 	free(gw->fds);
 	free(gw->pfds);
-	wipe_headers(gw->fixed);
-	curl_slist_free_all(gw->fixed);
+	free(gw->rbuf);
+	while (gw->origins) {
+		struct gw_origin *o = gw->origins;
+
+		gw->origins = o->next;
+		free(o);
+	}
+	hdrs_release(&gw->fixed);
 	while (gw->routes) {
 		struct gw_route *r = gw->routes;
 
 		gw->routes = r->next;
-		wipe_headers(r->fixed);
-		curl_slist_free_all(r->fixed);
+		hdrs_release(&r->fixed);
 		free(r);
 	}
 	for (i = 0; i < GW_N_POOLS; i++)
@@ -1097,7 +1251,6 @@ void gateway_free(struct gateway *gw)
 	free(gw->slots);
 	free(gw->url);
 	free(gw);
-	curl_global_cleanup();
 }
 
 void gw_request_release(struct gw_request *req)
@@ -1115,13 +1268,14 @@ void gw_request_release(struct gw_request *req)
 /* the slot's header list: a copy of route's fixed headers (the gateway's when NULL) */
 static void slot_headers(struct gateway *gw, struct gw_slot *slot, const struct gw_route *route)
 {
-	struct curl_slist *l;
+	const struct gw_hdrs *h = route ? &route->fixed : &gw->fixed;
+	size_t i;
 
 	wipe_headers(slot->headers);
 	curl_slist_free_all(slot->headers);
 	slot->headers = NULL;
-	for (l = route ? route->fixed : gw->fixed; l; l = l->next) {
-		slot->headers = curl_slist_append(slot->headers, l->data);
+	for (i = 0; i < h->n; i++) {
+		slot->headers = curl_slist_append(slot->headers, h->line[i]);
 		if (!slot->headers)
 			die("out of memory");
 	}
@@ -1166,7 +1320,6 @@ static CURL *slot_easy(struct gateway *gw, struct gw_slot *slot)
 	curl_easy_setopt(e, CURLOPT_PREREQDATA, slot);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, slot->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, slot);
-	slot->body.max = gw->max_body;
 	return e;
 }
 
@@ -1186,10 +1339,37 @@ static void start_attempt(struct gateway *gw, struct gw_request *req)
 	req->priv = slot;
 	gw->running++;
 	req->attempts++;
+	slot->too_big = 0;
+	slot->should_retry = -1;
+	slot->retry_after[0] = '\0';
+	slot->retry_after_ms[0] = '\0';
+	slot->location[0] = '\0';
+	slot->errbuf[0] = '\0';
+	slot->content_type[0] = '\0';
+	slot->status = 0;
+	rl_hint_init(&slot->hint);
+	slot->sent_at = now_s();
+	slot->sends = 0;
+	sse_stream_release(&slot->stream);
+	sse_stream_init(&slot->stream, gw->max_body);
+	slot->sse = -1;
+	if (gw->builtin) {
+		struct h1_url u;
 
-	e = slot_easy(gw, slot);
+		if (!req->url && gw->h1_default) {
+			h1_start(gw, slot, &gw->h1_url);
+			return;
+		}
+		if (req->url && !h1_url_parse(req->url, &u)) {
+			h1_start(gw, slot, &u);
+			return;
+		}
+	}
+	slot->h1 = 0;
+
+	e = gw_multi(gw) ? NULL : slot_easy(gw, slot);
 	if (!e) {
-		set_error(req, NULL, "transfer failed: cannot create a curl handle");
+		set_error(req, NULL, "transfer failed: cannot initialise libcurl");
 		goto out_fail;
 	}
 	if (slot->route != req->route)
@@ -1209,19 +1389,6 @@ static void start_attempt(struct gateway *gw, struct gw_request *req)
 		snprintf(rep, sizeof(rep), "%d", req->repeat);
 		add_header(slot->fixed_tail, "x-evalgate-repeat", rep);
 	}
-	slot->too_big = 0;
-	slot->should_retry = -1;
-	slot->retry_after[0] = '\0';
-	slot->retry_after_ms[0] = '\0';
-	slot->location[0] = '\0';
-	slot->errbuf[0] = '\0';
-	slot->content_type[0] = '\0';
-	rl_hint_init(&slot->hint);
-	slot->sent_at = now_s();
-	slot->sends = 0;
-	sse_stream_release(&slot->stream);
-	sse_stream_init(&slot->stream, gw->max_body);
-	slot->sse = -1;
 	if (req->method == TARGET_GET) {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 		slot->get = 1;
@@ -1348,17 +1515,9 @@ static void finish_attempt(struct gateway *gw, struct gw_slot *slot, CURLcode re
 	struct strbuf kind = STRBUF_INIT;
 	char *detail = NULL;
 	int retry = 0, fatal = 0;
-	long status = 0;
-	curl_off_t total_us = 0;
-	long conns = 0;
+	long status = slot->status;
 
-	curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(slot->easy, CURLINFO_NUM_CONNECTS, &conns);
-	gw->connections += conns > 0 ? (size_t)conns : 0;
-	curl_easy_getinfo(slot->easy, CURLINFO_TOTAL_TIME_T, &total_us);
-	curl_multi_remove_handle(gw->multi, slot->easy);
 	req->http_status = status;
-	req->latency_ms = (double)total_us / 1000.0;
 	note_reply(gw, slot, res == CURLE_OK ? status : 0);
 
 	if (slot->too_big || res == CURLE_FILESIZE_EXCEEDED) {
@@ -1451,6 +1610,8 @@ static void collect_finished(struct gateway *gw)
 	CURLMsg *m;
 	int left;
 
+	if (!gw->multi)
+		return;
 	while ((m = curl_multi_info_read(gw->multi, &left))) {
 		struct gw_slot *slot = NULL;
 		CURLcode res;
@@ -1459,9 +1620,490 @@ static void collect_finished(struct gateway *gw)
 			continue;
 		res = m->data.result;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&slot);
-		if (slot && slot->req)
+		if (slot && slot->req) {
+			curl_off_t total_us = 0;
+			long conns = 0;
+
+			curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &slot->status);
+			curl_easy_getinfo(slot->easy, CURLINFO_NUM_CONNECTS, &conns);
+			gw->connections += conns > 0 ? (size_t)conns : 0;
+			curl_easy_getinfo(slot->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+			curl_multi_remove_handle(gw->multi, slot->easy);
+			slot->req->latency_ms = (double)total_us / 1000.0;
 			finish_attempt(gw, slot, res);
+		}
 	}
+}
+
+/* -------------------------------------------------------- built-in path */
+
+/*
+ * The built-in path's connection of a slot moves IDLE -> CONNECTING ->
+ * SENDING -> READING -> IDLE (kept alive) or closed. A failure closes the
+ * connection and ends the attempt through finish_attempt() with the
+ * CURLcode libcurl would have given, the detail in errbuf, so retries,
+ * errors and the rate limits do not depend on the path taken.
+ */
+
+/* register (or re-register) the slot's connection for events */
+static void h1_watch(struct gateway *gw, struct gw_slot *slot, uint32_t events)
+{
+	struct gw_fd *f = fd_state(gw, slot->fd);
+	struct epoll_event ev;
+	int op = EPOLL_CTL_MOD;
+
+	if (f->own == slot && f->in_set == events)
+		return;
+	if (f->own != slot || !f->in_set) {
+		f->gen++;
+		f->own = slot;
+		f->curl = 0;
+		op = EPOLL_CTL_ADD;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.u64 = (uint64_t)f->gen << 32 | (uint32_t)slot->fd;
+	if (epoll_ctl(gw->epfd, op, slot->fd, &ev) && op == EPOLL_CTL_ADD && errno == EEXIST)
+		epoll_ctl(gw->epfd, EPOLL_CTL_MOD, slot->fd, &ev);
+	f->in_set = events;
+}
+
+static void h1_close(struct gateway *gw, struct gw_slot *slot)
+{
+	struct gw_fd *f;
+
+	if (slot->fd < 0)
+		return;
+	f = fd_state(gw, slot->fd);
+	if (f->own == slot) {
+		if (f->in_set)
+			epoll_ctl(gw->epfd, EPOLL_CTL_DEL, slot->fd, NULL);
+		f->in_set = 0;
+		f->own = NULL;
+	}
+	close(slot->fd);
+	slot->fd = -1;
+	slot->origin = NULL;
+	slot->replies = 0;
+	slot->phase = H1_IDLE;
+}
+
+/* the attempt is over: its latency, then what it means (finish_attempt) */
+static void h1_finish(struct gateway *gw, struct gw_slot *slot, CURLcode res)
+{
+	if (res != CURLE_OK)
+		h1_close(gw, slot);
+	slot->req->latency_ms = (now_s() - slot->started) * 1000.0;
+	finish_attempt(gw, slot, res);
+}
+
+static void h1_fail(struct gateway *gw, struct gw_slot *slot, CURLcode res, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void h1_fail(struct gateway *gw, struct gw_slot *slot, CURLcode res, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(slot->errbuf, sizeof(slot->errbuf), fmt, ap);
+	va_end(ap);
+	h1_finish(gw, slot, res);
+}
+
+/* the origin for u, its addresses looked up when new or stale; NULL when they cannot be */
+static struct gw_origin *h1_origin(struct gateway *gw, const struct h1_url *u)
+{
+	struct gw_origin *o;
+	struct addrinfo hints, *res = NULL, *ai;
+	char port[8];
+	double t = now_s();
+
+	for (o = gw->origins; o; o = o->next)
+		if (o->port == u->port && !strcmp(o->host, u->host))
+			break;
+	if (!o) {
+		o = xcalloc(1, sizeof(*o));
+		memcpy(o->host, u->host, sizeof(o->host));
+		o->port = u->port;
+		o->next = gw->origins;
+		gw->origins = o;
+	}
+	if (o->n_addrs && t - o->resolved_at < GW_RESOLVE_TTL_S)
+		return o;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", (unsigned)u->port);
+	/* a stale list is kept when the look-up fails: better than none */
+	if (getaddrinfo(u->host, port, &hints, &res))
+		return o->n_addrs ? o : NULL;
+	o->n_addrs = 0;
+	o->good = 0;
+	for (ai = res; ai && o->n_addrs < GW_MAX_ADDRS; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(o->addr[0]))
+			continue;
+		memcpy(&o->addr[o->n_addrs], ai->ai_addr, ai->ai_addrlen);
+		o->addr_len[o->n_addrs++] = ai->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	o->resolved_at = t;
+	return o->n_addrs ? o : NULL;
+}
+
+static void h1_send(struct gateway *gw, struct gw_slot *slot);
+
+/*
+ * Connect to the origin's next untried address. 0: under way (or up); -1:
+ * every address refused, the attempt is finished.
+ */
+static int h1_connect(struct gateway *gw, struct gw_slot *slot, int err)
+{
+	struct gw_origin *o = slot->origin;
+	int one = 1, idle = 60, intvl = 30;
+
+	while (slot->addr_tries < o->n_addrs) {
+		const struct sockaddr *sa;
+		int fd;
+
+		slot->addr_i = (o->good + slot->addr_tries++) % o->n_addrs;
+		sa = (const struct sockaddr *)&o->addr[slot->addr_i];
+		fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+		if (connect(fd, sa, o->addr_len[slot->addr_i]) && errno != EINPROGRESS) {
+			err = errno;
+			close(fd);
+			continue;
+		}
+		slot->fd = fd;
+		slot->replies = 0;
+		slot->phase = H1_CONNECTING;
+		h1_watch(gw, slot, EPOLLOUT);
+		return 0;
+	}
+	slot->origin = NULL;
+	h1_fail(gw, slot, CURLE_COULDNT_CONNECT, "Failed to connect to %s port %u: %s", o->host,
+		(unsigned)o->port, strerror(err ? err : ECONNREFUSED));
+	return -1;
+}
+
+/* a new connection for the slot's attempt; 0, or -1 when the attempt is finished */
+static int h1_open(struct gateway *gw, struct gw_slot *slot, const struct h1_url *u)
+{
+	struct gw_origin *o = h1_origin(gw, u);
+
+	h1_close(gw, slot);
+	if (!o) {
+		h1_fail(gw, slot, CURLE_COULDNT_RESOLVE_HOST, "Could not resolve host: %s", u->host);
+		return -1;
+	}
+	slot->origin = o;
+	slot->addr_tries = 0;
+	slot->connect_deadline = now_s() + (double)gw->connect_timeout_ms / 1000.0;
+	return h1_connect(gw, slot, 0);
+}
+
+/* the request's head into slot->head: the route's (or the gateway's) headers, then the request's */
+static void h1_build_head(struct gateway *gw, struct gw_slot *slot, const struct h1_url *u)
+{
+	const struct gw_request *req = slot->req;
+	const struct gw_hdrs *h = req->route ? &req->route->fixed : &gw->fixed;
+	struct h1_head head;
+	size_t i;
+
+	explicit_bzero(slot->head.buf, slot->head.len);
+	strbuf_reset(&slot->head);
+	h1_head_begin(&head, &slot->head, req->method == TARGET_GET ? "GET" : "POST", u);
+	for (i = 0; i < h->n; i++)
+		h1_head_header(&head, h->line[i]);
+	if (req->run_id)
+		put_header(&slot->head, "x-evalgate-run", req->run_id, 1);
+	if (req->suite)
+		put_header(&slot->head, "x-evalgate-suite", req->suite, 1);
+	if (req->case_id) {
+		char rep[16];
+
+		put_header(&slot->head, "x-evalgate-case", req->case_id, 1);
+		snprintf(rep, sizeof(rep), "%d", req->repeat);
+		put_header(&slot->head, "x-evalgate-repeat", rep, 1);
+	}
+	h1_head_end(&head, u, "evalgate/" EG_VERSION, req->method != TARGET_GET, req->body_len);
+}
+
+/* start the slot's attempt on the built-in path: on its warm connection when it has one to u */
+static void h1_start(struct gateway *gw, struct gw_slot *slot, const struct h1_url *u)
+{
+	double t = now_s();
+
+	slot->h1 = 1;
+	slot->started = t;
+	slot->deadline = t + (double)gw->timeout_ms / 1000.0;
+	slot->got_reply = 0;
+	slot->resent = 0;
+	slot->sent = 0;
+	h1_resp_release(&slot->resp);
+	h1_resp_init(&slot->resp, 0);
+	h1_build_head(gw, slot, u);
+	if (gw->h1_check < 0 || slot->deadline < gw->h1_check)
+		gw->h1_check = slot->deadline;
+	if (slot->fd >= 0 && slot->phase == H1_IDLE && slot->origin &&
+	    slot->origin->port == u->port && !strcmp(slot->origin->host, u->host)) {
+		slot->phase = H1_SENDING;
+		h1_send(gw, slot);
+		return;
+	}
+	if (!h1_open(gw, slot, u) && gw->connect_timeout_ms &&
+	    slot->connect_deadline < gw->h1_check)
+		gw->h1_check = slot->connect_deadline;
+}
+
+/*
+ * A reused connection died before any byte of the reply: the server closed
+ * it while it sat idle. The request goes out again on a new connection, once,
+ * and counts as another attempt (as libcurl counts its re-send).
+ */
+static int h1_resend(struct gateway *gw, struct gw_slot *slot)
+{
+	struct gw_origin *o = slot->origin;
+
+	if (slot->resent || slot->got_reply || slot->replies == 0 || !o)
+		return 0;
+	slot->resent = 1;
+	slot->req->attempts++;
+	h1_close(gw, slot);
+	slot->origin = o;
+	slot->addr_tries = 0;
+	slot->sent = 0;
+	slot->connect_deadline = now_s() + (double)gw->connect_timeout_ms / 1000.0;
+	h1_connect(gw, slot, 0);
+	return 1;
+}
+
+static void h1_send(struct gateway *gw, struct gw_slot *slot)
+{
+	const struct gw_request *req = slot->req;
+	size_t head = slot->head.len;
+	size_t body = req->method == TARGET_GET || !req->body ? 0 : req->body_len;
+
+	if (!slot->sent)
+		slot->sent_at = now_s();
+	while (slot->sent < head + body) {
+		struct iovec iov[2];
+		struct msghdr msg;
+		ssize_t w;
+
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		if (slot->sent < head) {
+			iov[msg.msg_iovlen].iov_base = slot->head.buf + slot->sent;
+			iov[msg.msg_iovlen++].iov_len = head - slot->sent;
+		}
+		if (body) {
+			size_t off = slot->sent > head ? slot->sent - head : 0;
+
+			iov[msg.msg_iovlen].iov_base = req->body + off;
+			iov[msg.msg_iovlen++].iov_len = body - off;
+		}
+		w = sendmsg(slot->fd, &msg, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			h1_watch(gw, slot, EPOLLOUT | EPOLLIN);
+			return;
+		}
+		if (w < 0) {
+			int err = errno;
+
+			if (!h1_resend(gw, slot))
+				h1_fail(gw, slot, CURLE_SEND_ERROR, "Send failure: %s", strerror(err));
+			return;
+		}
+		slot->sent += (size_t)w;
+	}
+	slot->phase = H1_READING;
+	h1_watch(gw, slot, EPOLLIN);
+}
+
+static int h1_on_header(const char *line, size_t len, void *arg)
+{
+	return on_header((char *)line, 1, len, arg) != len;
+}
+
+static int h1_on_body(const char *data, size_t len, void *arg)
+{
+	return on_body((char *)data, 1, len, arg) != len;
+}
+
+/* the server closed the connection */
+static void h1_eof(struct gateway *gw, struct gw_slot *slot)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	if (slot->phase != H1_READING && slot->phase != H1_SENDING) {
+		h1_close(gw, slot);
+		return;
+	}
+	if (h1_resend(gw, slot))
+		return;
+	if (!h1_resp_eof(&slot->resp, &why)) {
+		strbuf_release(&why);
+		h1_close(gw, slot);
+		h1_finish(gw, slot, CURLE_OK);
+		return;
+	}
+	h1_fail(gw, slot, slot->got_reply ? CURLE_PARTIAL_FILE : CURLE_GOT_NOTHING, "%s", why.buf);
+	strbuf_release(&why);
+}
+
+static void h1_read(struct gateway *gw, struct gw_slot *slot)
+{
+	if (!gw->rbuf)
+		gw->rbuf = xmalloc(GW_READ_BUF);
+	for (;;) {
+		struct strbuf why = STRBUF_INIT;
+		ssize_t n = read(slot->fd, gw->rbuf, GW_READ_BUF), used;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0) {
+			int err = errno;
+
+			if (slot->phase != H1_READING && slot->phase != H1_SENDING)
+				h1_close(gw, slot);
+			else if (!h1_resend(gw, slot))
+				h1_fail(gw, slot, CURLE_RECV_ERROR, "Recv failure: %s", strerror(err));
+			return;
+		}
+		if (n == 0) {
+			h1_eof(gw, slot);
+			return;
+		}
+		if (slot->phase != H1_READING) {
+			/* bytes nobody asked for (or a reply to a request still going out): not ours to read */
+			if (slot->phase == H1_IDLE)
+				h1_close(gw, slot);
+			else
+				h1_fail(gw, slot, CURLE_SEND_ERROR,
+					"the server replied before the request was sent");
+			return;
+		}
+		slot->got_reply = 1;
+		used = h1_resp_feed(&slot->resp, gw->rbuf, (size_t)n, h1_on_header, h1_on_body, slot,
+				    &why);
+		if (used == -2) {
+			strbuf_release(&why);
+			h1_fail(gw, slot, CURLE_WRITE_ERROR, "the reply was cut short on purpose");
+			return;
+		}
+		if (used < 0) {
+			h1_fail(gw, slot, CURLE_WEIRD_SERVER_REPLY, "%s", why.buf);
+			strbuf_release(&why);
+			return;
+		}
+		strbuf_release(&why);
+		if (slot->resp.done) {
+			if (slot->resp.encoded) {
+				h1_fail(gw, slot, CURLE_WEIRD_SERVER_REPLY, "the reply is compressed "
+					"(Content-Encoding) though evalgate did not ask for it");
+				return;
+			}
+			slot->replies++;
+			if (!slot->resp.keep_alive || used != n)
+				h1_close(gw, slot);
+			else
+				slot->phase = H1_IDLE;
+			h1_finish(gw, slot, CURLE_OK);
+			return;
+		}
+		if (n < GW_READ_BUF)
+			return;
+	}
+}
+
+/* the connection is up, or its connect failed */
+static void h1_connected(struct gateway *gw, struct gw_slot *slot)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(slot->fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	if (err) {
+		struct gw_fd *f = fd_state(gw, slot->fd);
+
+		epoll_ctl(gw->epfd, EPOLL_CTL_DEL, slot->fd, NULL);
+		f->in_set = 0;
+		f->own = NULL;
+		close(slot->fd);
+		slot->fd = -1;
+		h1_connect(gw, slot, err);
+		return;
+	}
+	gw->connections++;
+	slot->origin->good = slot->addr_i;
+	slot->phase = H1_SENDING;
+	h1_send(gw, slot);
+}
+
+static void h1_event(struct gateway *gw, struct gw_slot *slot, uint32_t events)
+{
+	switch (slot->phase) {
+	case H1_CONNECTING:
+		h1_connected(gw, slot);
+		break;
+	case H1_SENDING:
+		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			h1_read(gw, slot);
+		else if (events & EPOLLOUT)
+			h1_send(gw, slot);
+		break;
+	case H1_READING:
+	case H1_IDLE:
+		h1_read(gw, slot);
+		break;
+	}
+}
+
+/* fail the built-in attempts past their deadlines; the next deadline to look at */
+static void h1_timeouts(struct gateway *gw)
+{
+	double t, next = -1;
+	size_t i;
+
+	if (gw->h1_check < 0 || (t = now_s()) < gw->h1_check)
+		return;
+	for (i = 0; i < gw->n_slots; i++) {
+		struct gw_slot *slot = &gw->slots[i];
+		double due;
+
+		if (!slot->req || !slot->h1)
+			continue;
+		due = slot->phase == H1_CONNECTING && slot->connect_deadline < slot->deadline
+			? slot->connect_deadline : slot->deadline;
+		if (t < due) {
+			if (next < 0 || due < next)
+				next = due;
+			continue;
+		}
+		if (slot->phase == H1_CONNECTING)
+			h1_fail(gw, slot, CURLE_OPERATION_TIMEDOUT,
+				"Connection timed out after %ld milliseconds",
+				(long)((t - slot->started) * 1000.0));
+		else
+			h1_fail(gw, slot, CURLE_OPERATION_TIMEDOUT,
+				"Operation timed out after %ld milliseconds",
+				(long)((t - slot->started) * 1000.0));
+	}
+	gw->h1_check = next;
 }
 
 static void refill(struct gateway *gw, double t)
@@ -1521,7 +2163,8 @@ static void admit(struct gateway *gw, double t)
 
 			if (!req)
 				continue;
-			if (!gw->free_slots->easy && fresh++ == GW_FRESH_PER_TURN) {
+			if (!gw->free_slots->easy && gw->free_slots->fd < 0 &&
+			    fresh++ == GW_FRESH_PER_TURN) {
 				note_next(gw, t);
 				goto out;
 			}
@@ -1596,6 +2239,8 @@ static double next_timer(struct gateway *gw)
 		next = gw->rl_next;
 	if (gw->curl_due >= 0 && (next < 0 || gw->curl_due < next))
 		next = gw->curl_due;
+	if (gw->h1_check >= 0 && (next < 0 || gw->h1_check < next))
+		next = gw->h1_check;
 	return next;
 }
 
@@ -1699,6 +2344,7 @@ int gateway_poll_fds(struct gateway *gw, int timeout_ms, struct pollfd *extra, s
 		collect_finished(gw);
 		start_due(gw);
 		run_timers(gw);
+		h1_timeouts(gw);
 		collect_finished(gw);
 		if (gw->done.head || extra_ready || atomic_exchange(&gw->woken, 0))
 			break;
@@ -1751,7 +2397,10 @@ void gateway_cancel_all(struct gateway *gw, void (*done)(struct gw_request *, vo
 		if (!slot->req)
 			continue;
 		req = slot->req;
-		curl_multi_remove_handle(gw->multi, slot->easy);
+		if (slot->h1)
+			h1_close(gw, slot);
+		else
+			curl_multi_remove_handle(gw->multi, slot->easy);
 		slot_recycle(gw, slot);
 		cancel_one(gw, req);
 	}

@@ -1101,3 +1101,295 @@ Test(gateway_live, a_429_halves_the_pool_limit)
 	gateway_free(gw);
 	free_reqs(&t);
 }
+
+/* ------------------------------------------------- a scripted raw server */
+
+/*
+ * A loopback TCP server speaking whatever bytes a test scripts: for each
+ * request it reads (up to the end of its head and Content-Length bytes of
+ * body), it writes the next scripted reply, then closes the connection when
+ * that reply says so. It sees what no HTTP library would let a server do:
+ * a keep-alive connection closed while idle, a reply without a length, a
+ * malformed reply.
+ */
+struct raw_reply {
+	const char *bytes;
+	int close_after;        /* close the connection after writing it */
+};
+
+struct raw_server {
+	int listen_fd;
+	int port;
+	const struct raw_reply *replies;
+	size_t n_replies;
+	size_t served;
+	int connections;
+	char first_request[4096]; /* the head and body of the first request read */
+	pthread_t thread;
+};
+
+/* one request off fd into buf: 1 read, 0 the peer closed first */
+static int raw_read_request(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	for (;;) {
+		char *end;
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n <= 0)
+			return 0;
+		len += (size_t)n;
+		buf[len] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+		if (end) {
+			const char *cl = strstr(buf, "Content-Length: ");
+			size_t body = cl && cl < end ? strtoul(cl + 16, NULL, 10) : 0;
+
+			if (len >= (size_t)(end + 4 - buf) + body)
+				return 1;
+		}
+		if (len + 1 >= size)
+			return 1;
+	}
+}
+
+static void *raw_serve(void *arg)
+{
+	struct raw_server *s = arg;
+	char buf[65536];
+
+	while (s->served < s->n_replies) {
+		int fd = accept(s->listen_fd, NULL, NULL);
+
+		if (fd < 0)
+			break;
+		s->connections++;
+		while (s->served < s->n_replies && raw_read_request(fd, buf, sizeof(buf))) {
+			const struct raw_reply *r = &s->replies[s->served];
+
+			if (!s->served)
+				memcpy(s->first_request, buf, sizeof(s->first_request) - 1);
+			s->served++;
+			if (write(fd, r->bytes, strlen(r->bytes)) < 0)
+				break;
+			if (r->close_after)
+				break;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void raw_start(struct raw_server *s, const struct raw_reply *replies, size_t n)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int one = 1;
+
+	memset(s, 0, sizeof(*s));
+	s->replies = replies;
+	s->n_replies = n;
+	s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(s->listen_fd, 8), 0);
+	cr_assert_eq(getsockname(s->listen_fd, (struct sockaddr *)&sa, &len), 0);
+	s->port = ntohs(sa.sin_port);
+	cr_assert_eq(pthread_create(&s->thread, NULL, raw_serve, s), 0);
+}
+
+static void raw_stop(struct raw_server *s)
+{
+	shutdown(s->listen_fd, SHUT_RDWR);
+	close(s->listen_fd);
+	pthread_join(s->thread, NULL);
+}
+
+#define RAW_OK(len, body, extra) "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" extra \
+	"Content-Length: " #len "\r\n\r\n" body
+#define CHAT_OK(text) "{\"choices\":[{\"message\":{\"content\":\"" text "\"},\"finish_reason\":\"stop\"}]}"
+
+/* n requests one after the other on one gateway (one slot), each polled to its end */
+static void raw_run(struct eg_gateway_cfg *cfg, struct tracker *t, size_t n)
+{
+	struct gateway *gw = gateway_new(cfg, KEY);
+	size_t i;
+
+	cr_assert_not_null(gw);
+	make_reqs(n, "raw", 0, t);
+	for (i = 0; i < n; i++) {
+		gateway_submit(gw, &t->reqs[i]);
+		while (gateway_outstanding(gw))
+			gateway_poll(gw, 200, on_done, t);
+		/* the server's close of an idle connection has arrived before the next request */
+		usleep(50000);
+	}
+	gateway_free(gw);
+}
+
+static void stale_keepalive_is_sent_again(int libcurl)
+{
+	static const struct raw_reply replies[] = {
+		{ RAW_OK(76, CHAT_OK("first answer!"), ""), 1 },
+		{ RAW_OK(76, CHAT_OK("later answer!"), ""), 0 },
+	};
+	struct raw_server s;
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+
+	raw_start(&s, replies, 2);
+	cfg_init(&cfg, s.port);
+	cfg.concurrency = 1;
+	cfg.max_retries = 0;
+	cfg.http_libcurl = libcurl;
+	raw_run(&cfg, &t, 2);
+	raw_stop(&s);
+	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
+	cr_expect_str_eq(t.reqs[0].reply.output, "first answer!");
+	/* with no retries allowed, only the re-send on a new connection saves the second */
+	cr_expect(t.reqs[1].ok, "%s", t.reqs[1].error);
+	cr_expect_str_eq(t.reqs[1].reply.output, "later answer!");
+	cr_expect_eq(s.connections, 2);
+	cr_expect_eq(s.served, 2);
+	/* the built-in path found out by sending (no liveness poll before each request) */
+	if (!libcurl)
+		cr_expect_eq(t.reqs[1].attempts, 2);
+	free_reqs(&t);
+}
+
+Test(gateway_raw, idle_connection_closed_by_the_server_is_not_an_error)
+{
+	stale_keepalive_is_sent_again(0);
+}
+
+Test(gateway_raw, idle_connection_closed_by_the_server_libcurl)
+{
+	stale_keepalive_is_sent_again(1);
+}
+
+static void request_head_as_sent(int libcurl)
+{
+	static const struct raw_reply replies[] = {
+		{ RAW_OK(76, CHAT_OK("first answer!"), ""), 0 },
+	};
+	struct raw_server s;
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+	char host[64];
+
+	raw_start(&s, replies, 1);
+	cfg_init(&cfg, s.port);
+	cfg.http_libcurl = libcurl;
+	raw_run(&cfg, &t, 1);
+	raw_stop(&s);
+	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
+	snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%d\r\n", s.port);
+	cr_expect_eq(strncmp(s.first_request, "POST /v1/chat/completions HTTP/1.1\r\n", 36), 0,
+		     "%s", s.first_request);
+	cr_expect_not_null(strstr(s.first_request, host), "%s", s.first_request);
+	cr_expect_not_null(strstr(s.first_request, "\r\nAuthorization: Bearer " KEY "\r\n"));
+	cr_expect_not_null(strstr(s.first_request, "\r\nContent-Type: application/json\r\n"));
+	cr_expect_not_null(strstr(s.first_request, "\r\nx-evalgate-case: raw\r\n"));
+	cr_expect_not_null(strstr(s.first_request, "\r\nUser-Agent: evalgate/"));
+	cr_expect_null(strstr(s.first_request, "Expect:"), "%s", s.first_request);
+	cr_expect_null(strstr(s.first_request, "x-www-form-urlencoded"), "%s", s.first_request);
+	/* the body follows the head whole */
+	cr_expect_not_null(strstr(s.first_request, "\r\n\r\n{\"model\":\"m\""), "%s", s.first_request);
+	free_reqs(&t);
+}
+
+/* both paths put the same request on the wire */
+Test(gateway_raw, request_head)
+{
+	request_head_as_sent(0);
+}
+
+Test(gateway_raw, request_head_libcurl)
+{
+	request_head_as_sent(1);
+}
+
+/* Connection: close, a chunked reply, a reply read to the close: all answers, one attempt each */
+Test(gateway_raw, reply_framings)
+{
+	static const struct raw_reply replies[] = {
+		{ RAW_OK(76, CHAT_OK("first answer!"), "Connection: close\r\n"), 1 },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		  "a;ext=1\r\n{\"choices\"\r\n3a\r\n:[{\"message\":{\"content\":\"chunked\"},"
+		  "\"finish_reason\":null}]}\r\n0\r\nx-trailer: 1\r\n\r\n", 0 },
+		{ "HTTP/1.0 200 OK\r\n\r\n" CHAT_OK("to the end"), 1 },
+	};
+	struct raw_server s;
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+	size_t i;
+
+	raw_start(&s, replies, 3);
+	cfg_init(&cfg, s.port);
+	cfg.concurrency = 1;
+	cfg.max_retries = 0;
+	raw_run(&cfg, &t, 3);
+	raw_stop(&s);
+	for (i = 0; i < 3; i++) {
+		cr_expect(t.reqs[i].ok, "request %zu: %s", i, t.reqs[i].error);
+		cr_expect_eq(t.reqs[i].attempts, 1);
+		cr_expect_eq(t.reqs[i].http_status, 200);
+	}
+	cr_expect_str_eq(t.reqs[0].reply.output, "first answer!");
+	cr_expect_str_eq(t.reqs[1].reply.output, "chunked");
+	cr_expect_str_eq(t.reqs[2].reply.output, "to the end");
+	/* the first closed its connection, the chunked one kept it for the third */
+	cr_expect_eq(s.connections, 2);
+	free_reqs(&t);
+}
+
+/* a reply that is not HTTP fails the request with what was wrong, and is not retried */
+Test(gateway_raw, malformed_reply_fails)
+{
+	static const struct raw_reply replies[] = {
+		{ "HTTP/1.1 2xx nonsense\r\n\r\n", 1 },
+		{ RAW_OK(76, CHAT_OK("first answer!"), ""), 1 },
+	};
+	struct raw_server s;
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+
+	raw_start(&s, replies, 2);
+	cfg_init(&cfg, s.port);
+	cfg.concurrency = 1;
+	raw_run(&cfg, &t, 1);
+	raw_stop(&s);
+	cr_expect_not(t.reqs[0].ok);
+	cr_expect_eq(t.reqs[0].attempts, 1);
+	cr_assert_not_null(t.reqs[0].error);
+	cr_expect_eq(strncmp(t.reqs[0].error, "transfer failed: ", 17), 0, "%s", t.reqs[0].error);
+	cr_expect_eq(s.served, 1);
+	free_reqs(&t);
+}
+
+/* a reply cut before its length is a retryable failure, and the retry gets the answer */
+Test(gateway_raw, cut_reply_is_retried)
+{
+	static const struct raw_reply replies[] = {
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 76\r\n\r\n{\"choices\":", 1 },
+		{ RAW_OK(76, CHAT_OK("first answer!"), ""), 0 },
+	};
+	struct raw_server s;
+	struct eg_gateway_cfg cfg;
+	struct tracker t;
+
+	raw_start(&s, replies, 2);
+	cfg_init(&cfg, s.port);
+	cfg.concurrency = 1;
+	cfg.max_retries = 1;
+	raw_run(&cfg, &t, 1);
+	raw_stop(&s);
+	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
+	cr_expect_eq(t.reqs[0].attempts, 2);
+	cr_expect_str_eq(t.reqs[0].reply.output, "first answer!");
+	free_reqs(&t);
+}
