@@ -931,21 +931,28 @@ static int proxy_in_env(void)
  */
 static void put_header(struct strbuf *sb, const char *name, const char *value, int crlf)
 {
-	size_t i;
+	size_t i, at, n = strlen(name), v = value ? strlen(value) : 0;
 
-	for (i = 0; name[i]; i++) {
-		unsigned char c = (unsigned char)name[i];
+	/* written whole, then the bytes that may not be there replaced */
+	at = sb->len;
+	strbuf_add(sb, name, n);
+	for (i = at; i < at + n; i++) {
+		unsigned char c = (unsigned char)sb->buf[i];
 
-		strbuf_addch(sb, c <= 0x20 || c == ':' || c >= 0x7f ? '-' : c);
+		if (c <= 0x20 || c == ':' || c >= 0x7f)
+			sb->buf[i] = '-';
 	}
-	if (!value || !*value) {
+	if (!v) {
 		strbuf_addch(sb, crlf ? ':' : ';');
 	} else {
 		strbuf_addstr(sb, ": ");
-		for (i = 0; value[i]; i++) {
-			unsigned char c = (unsigned char)value[i];
+		at = sb->len;
+		strbuf_add(sb, value, v);
+		for (i = at; i < at + v; i++) {
+			unsigned char c = (unsigned char)sb->buf[i];
 
-			strbuf_addch(sb, (c < 0x20 && c != '\t') || c == 0x7f ? ' ' : c);
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				sb->buf[i] = ' ';
 		}
 	}
 	if (crlf)
