@@ -46,12 +46,12 @@ STARTUP_RUNS = env_int("STARTUP_RUNS", 50)
 VALIDATE_CASES = env_int("VALIDATE_CASES", 100000)
 SKIP = set(filter(None, os.environ.get("SKIP", "").split(",")))
 
-# what evalgate sends for case 0 of the suite below (runner/targets/chat.c and gateway.c)
+# what evalgate sends for case 0 of the suite below (runner/targets/chat.c, gateway.c and http1.c)
 BODY = json.dumps({"model": "m", "messages": [
     {"role": "user", "content": "Please answer question 0 about the refund policy."}]},
     separators=(",", ":"))
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json",
-           "Accept-Encoding": "deflate, gzip, br, zstd", "User-Agent": "evalgate/bench",
+           "User-Agent": "evalgate/bench",
            "x-evalgate-run": "20260101T000000Z-000000", "x-evalgate-suite": "bench",
            "x-evalgate-case": "case-0000000", "x-evalgate-repeat": "0"}
 
