@@ -1098,6 +1098,7 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 	gw->slots = xcalloc(conc, sizeof(*gw->slots));
 	for (i = conc; i-- > 0;) {
 		strbuf_init(&gw->slots[i].body, 0);
+		strbuf_init(&gw->slots[i].head, 0);
 		gw->slots[i].fd = -1;
 		gw->slots[i].next_free = gw->free_slots;
 		gw->free_slots = &gw->slots[i];
