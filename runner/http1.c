@@ -164,12 +164,14 @@ void h1_head_begin(struct h1_head *h, struct strbuf *sb, const char *method,
 /* which default the line names, as libcurl's Curl_checkheaders() sees it: "Name" then ':' or ';' */
 static unsigned default_named(const char *line)
 {
+	int first = line[0] | 0x20; /* lower case, for the cheap test first */
 	size_t i;
 
 	for (i = 0; i < sizeof(h1_defaults) / sizeof(h1_defaults[0]); i++) {
 		size_t n = h1_defaults[i].len;
 
-		if (!strncasecmp(line, h1_defaults[i].name, n) &&
+		if (first == (h1_defaults[i].name[0] | 0x20) &&
+		    !strncasecmp(line, h1_defaults[i].name, n) &&
 		    (line[n] == ':' || line[n] == ';'))
 			return h1_defaults[i].bit;
 	}
@@ -210,6 +212,17 @@ void h1_head_header(struct h1_head *h, const char *line)
 	strbuf_add(h->sb, "\r\n", 2);
 }
 
+/* n in decimal: a printf per request would cost more than the rest of the head together */
+static void add_decimal(struct strbuf *sb, unsigned long long n)
+{
+	char digits[24], *p = digits + sizeof(digits);
+
+	do
+		*--p = (char)('0' + n % 10);
+	while (n /= 10);
+	strbuf_add(sb, p, (size_t)(digits + sizeof(digits) - p));
+}
+
 void h1_head_end(struct h1_head *h, const struct h1_url *u, const char *user_agent,
 		 int has_body, size_t body_len)
 {
@@ -222,16 +235,24 @@ void h1_head_end(struct h1_head *h, const struct h1_url *u, const char *user_age
 		strbuf_addstr(sb, u->host);
 		if (u->host_is_v6)
 			strbuf_addch(sb, ']');
-		if (u->port != 80)
-			strbuf_addf(sb, ":%u", (unsigned)u->port);
+		if (u->port != 80) {
+			strbuf_addch(sb, ':');
+			add_decimal(sb, u->port);
+		}
 		strbuf_add(sb, "\r\n", 2);
 	}
-	if (!(h->have & H1_USER_AGENT) && user_agent)
-		strbuf_addf(sb, "User-Agent: %s\r\n", user_agent);
+	if (!(h->have & H1_USER_AGENT) && user_agent) {
+		strbuf_add(sb, "User-Agent: ", 12);
+		strbuf_addstr(sb, user_agent);
+		strbuf_add(sb, "\r\n", 2);
+	}
 	if (!(h->have & H1_ACCEPT))
 		strbuf_add(sb, "Accept: */*\r\n", 13);
-	if (has_body && !(h->have & H1_CONTENT_LENGTH))
-		strbuf_addf(sb, "Content-Length: %zu\r\n", body_len);
+	if (has_body && !(h->have & H1_CONTENT_LENGTH)) {
+		strbuf_add(sb, "Content-Length: ", 16);
+		add_decimal(sb, body_len);
+		strbuf_add(sb, "\r\n", 2);
+	}
 	if (has_body && !(h->have & H1_CONTENT_TYPE))
 		strbuf_addstr(sb, "Content-Type: application/x-www-form-urlencoded\r\n");
 	strbuf_add(sb, "\r\n", 2);
