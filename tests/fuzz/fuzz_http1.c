@@ -13,7 +13,8 @@
  *  - every header line passed on ends with its LF; a failure says why on
  *    one line.
  * The same bytes also go through h1_url_parse() as a URL (one NUL-free
- * line): a URL taken has a host that fits and a target starting with '/'.
+ * line): a URL taken has a host that fits and a target starting with '/'
+ * with no space, control or non-ASCII byte in it.
  *
  * Built by -DEG_FUZZ=ON (see README.md here); ./dev.sh fuzz runs it on its
  * seeds in corpus/http1/.
@@ -128,6 +129,7 @@ static void check_url(const char *buf, size_t len)
 {
 	char url[512];
 	struct h1_url u;
+	size_t i;
 
 	if (len >= sizeof(url) || memchr(buf, '\0', len))
 		return;
@@ -138,6 +140,10 @@ static void check_url(const char *buf, size_t len)
 	if (!u.host[0] || strlen(u.host) >= sizeof(u.host) || !u.port || !u.target_len ||
 	    u.target[0] != '/' || memchr(u.target, '#', u.target_len))
 		abort();
+	/* the target goes into the request line as it is: nothing that could split it */
+	for (i = 0; i < u.target_len; i++)
+		if ((unsigned char)u.target[i] <= 0x20 || (unsigned char)u.target[i] >= 0x7f)
+			abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
