@@ -19,7 +19,6 @@
  */
 #include "gateway.h"
 
-#include <curl/curl.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
@@ -37,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "curl_load.h"
 #include "error.h"
 #include "escape.h"
 #include "ratelimit.h"
