@@ -14,6 +14,9 @@ cd "$(dirname "$0")"
 PACKAGES="build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libpcre2-dev
 libsqlite3-dev libcriterion-dev libmicrohttpd-dev libxml2-utils sqlite3 curl python3
 libphonenumber-dev"
+# libcurl4-openssl-dev: libcurl's headers; the binary loads libcurl.so.4 (libcurl4,
+# a dependency of the -dev package) at run time (docs/HACKING.md, dependencies)
+
 # only the tests need these: the report's JSON schema check, the browser test and the
 # fuzz targets (clang with its libFuzzer and sanitizer runtimes, and its OpenMP)
 FUZZ_PACKAGES="clang libclang-rt-dev libomp-dev"

@@ -8,7 +8,10 @@
 # the libphonenumber module the pii scorer opens when it looks for phones, and
 # <libdir>/evalgate/json_schema.so, the validator the json-schema scorer opens. The package's dependencies are the shared
 # libraries the binary links, found by dpkg-shlibdeps (so they name Debian's
-# runtime packages: libcurl4, libcjson1, libpcre2-8-0, libsqlite3-0, ...).
+# runtime packages: libcjson1, libpcre2-8-0, libsqlite3-0, ...), and libcurl4,
+# which the binary opens when something first speaks HTTP through it
+# (runner/util/curl_load.h): dpkg-shlibdeps cannot see it, so it is named here,
+# at the version whose headers the build used.
 include(GNUInstallDirs)
 
 install(TARGETS evalgate RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -30,6 +33,7 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # evalgate_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= ${CURL_VERSION})")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/evalgate/evalgate")
 set(CPACK_GENERATOR DEB)

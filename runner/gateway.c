@@ -29,7 +29,6 @@
  */
 #include "gateway.h"
 
-#include <curl/curl.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
@@ -53,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "curl_load.h"
 #include "error.h"
 #include "escape.h"
 #include "http1.h"

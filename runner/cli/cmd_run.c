@@ -839,6 +839,7 @@ static int execute(struct run_cli *o, struct setup *s)
 	struct run_stats st;
 	struct run_outcome out;
 	struct history *h, *stored, *answers = NULL;
+	struct gateway *gw = NULL;
 	char run_id[64], policy[32], from[64];
 	const char *api_key = NULL;
 	int run_rc, concluded, concurrency, repeats;
@@ -862,11 +863,23 @@ static int execute(struct run_cli *o, struct setup *s)
 	}
 	if (o->rescore && rescore_source(o, from, sizeof(from), &repeats, &answers))
 		return EG_EXIT_USAGE;
+	/*
+	 * the gateway client before the run is recorded: when it cannot be made
+	 * (libcurl does not load), nothing is written
+	 */
+	if (!o->gw) {
+		gw = gateway_new(&s->cfg.gateway, api_key);
+		if (!gw) {
+			history_close(answers);
+			return EG_EXIT_USAGE;
+		}
+	}
 	h = open_run(o, s, run_id, sizeof(run_id), &repeats, policy, &stored);
 	if (!h || (answers && history_set_rescored_from(h, run_id, from))) {
 		history_close(answers);
 		history_close(stored);
 		history_close(h);
+		gateway_free(gw);
 		return EG_EXIT_USAGE;
 	}
 	if (answers)
@@ -879,12 +892,15 @@ static int execute(struct run_cli *o, struct setup *s)
 		info("each case runs %d times; a case passes by repeat_policy %s", repeats, policy);
 
 	plan_init(&plan, o, s, run_id, api_key, h, stored, concurrency, repeats);
+	if (gw)
+		plan.gw = gw;
 	plan.answers = answers;
 	plan.answers_run = from;
 	if (stored && resume_spent(h, run_id, &plan)) {
 		free((char *)plan.cache_path);
 		history_close(stored);
 		history_close(h);
+		gateway_free(gw);
 		return EG_EXIT_USAGE;
 	}
 	if (plan.max_cost_usd > 0 && s->cfg.target.model &&
@@ -896,6 +912,7 @@ static int execute(struct run_cli *o, struct setup *s)
 	if (!run_rc && !st.interrupted && !st.fatal && !st.budget_exhausted && !answers &&
 	    confirm_run(h, run_id, &s->gates, repeats, st.total, reask_cases, &plan))
 		run_rc = -1;
+	gateway_free(gw);
 	free((char *)plan.cache_path);
 	history_close(stored);
 	history_close(answers);
@@ -970,6 +987,8 @@ static int run_variants(struct run_cli *o, const struct setup *base, const struc
 		if (o->concurrency)
 			gw.concurrency = (int)o->concurrency;
 		o->gw = gateway_new(&gw, api_key);
+		if (!o->gw)
+			goto out_loaded;
 	}
 	for (i = 0; i < vs->n; i++) {
 		struct run_cli vo = *o;

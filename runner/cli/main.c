@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "commands.h"
 #include "error.h"
 #include "banned.h"
@@ -23,28 +21,11 @@ static int finish(int rc)
 	return rc;
 }
 
-/*
- * Does the command speak HTTP (a model, a judge, a registry)? Those that
- * never do skip libcurl's initialisation (OpenSSL's with it), most of a
- * short command's time after the loading of the libraries.
- */
-static int needs_curl(const char *name)
-{
-	static const char *const offline[] = { "help", "merge", "power", "report", "runs",
-					       "validate" };
-	size_t i;
-
-	for (i = 0; i < sizeof(offline) / sizeof(offline[0]); i++)
-		if (!strcmp(name, offline[i]))
-			return 0;
-	return 1;
-}
-
 int main(int argc, char **argv)
 {
 	const struct command *c;
 	const char *name;
-	int rc, curl;
+	int rc;
 
 	setlocale(LC_ALL, "C");
 	if (argc < 2) {
@@ -63,13 +44,7 @@ int main(int argc, char **argv)
 		error("'%s' is not a command; see 'evalgate help'", name);
 		return EG_EXIT_USAGE;
 	}
-	curl = needs_curl(name);
-	if (curl && curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		error("cannot initialise libcurl");
-		return EG_EXIT_INFRA;
-	}
+	/* no libcurl here: what speaks HTTP loads it when it starts (curl_load.h) */
 	rc = command_run(c, argc - 1, argv + 1);
-	if (curl)
-		curl_global_cleanup();
 	return finish(rc);
 }

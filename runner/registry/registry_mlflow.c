@@ -23,8 +23,8 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 
+#include "curl_load.h"
 #include "error.h"
 #include "escape.h"
 #include "jsonw.h"
@@ -231,6 +231,8 @@ static int mlflow_open(struct registry *r, const char *rest)
 	} else {
 		r->db_path = xstrdup(MLFLOW_DB_DEFAULT);
 	}
+	if (eg_curl_load())
+		return -1;
 	m->curl = curl_easy_init();
 	if (!m->curl)
 		return error("mlflow: cannot initialise libcurl");
