@@ -86,7 +86,7 @@
 #define GW_MAX_ADDRS 8           /* addresses of a host the plain path tries */
 #define GW_RESOLVE_TTL_S 60.0    /* a host's addresses are looked up again after this */
 
-static const char auth_prefix[] = "Authorization: Bearer ";
+#define AUTH_PREFIX "Authorization: Bearer "
 
 /* header lines in libcurl's CURLOPT_HTTPHEADER form ("Name: value", "Name;", "Name:"), owned */
 struct gw_hdrs {
@@ -449,7 +449,7 @@ long gw_parse_retry_after(const char *value, time_t now)
 	secs = parse_decimal(value);
 	if (secs >= 0)
 		return ms_from_seconds(secs);
-	t = curl_getdate(value, NULL);
+	t = h1_parse_date(value);
 	if (t == -1)
 		return -1;
 	if (t <= now)
@@ -761,6 +761,7 @@ static void h1_close(struct gateway *gw, struct gw_slot *slot);
 static void h1_event(struct gateway *gw, struct gw_slot *slot, uint32_t events);
 static void h1_start(struct gateway *gw, struct gw_slot *slot, const struct h1_url *u);
 static void h1_timeouts(struct gateway *gw);
+static int gw_multi(struct gateway *gw);
 
 /* ------------------------------------------------------------ event loop */
 
@@ -1136,11 +1137,17 @@ struct gateway *gateway_new(const struct eg_gateway_cfg *cfg, const char *api_ke
 		hdrs_add(&gw->fixed, "Authorization", bearer.buf);
 		explicit_bzero(bearer.buf, bearer.len);
 		strbuf_release(&bearer);
-		gw->key = gw->fixed.line[gw->fixed.n - 1] + sizeof(auth_prefix) - 1;
+		gw->key = gw->fixed.line[gw->fixed.n - 1] + sizeof(AUTH_PREFIX) - 1;
 	}
 	gw->builtin = !cfg->http_libcurl && !proxy_in_env();
 	gw->h1_default = gw->builtin && !h1_url_parse(gw->url, &gw->h1_url);
 	gw->h1_check = -1;
+	/* the gateway's own requests need libcurl: loaded now, so that a run without it stops first */
+	if (!gw->h1_default && gw_multi(gw)) {
+		error("gateway: cannot initialise libcurl");
+		gateway_free(gw);
+		return NULL;
+	}
 	return gw;
 
 out_close_wakefd:

@@ -1,3 +1,4 @@
+#define _XOPEN_SOURCE 700 /* strptime */
 /*
  * http1: the wire format of the plain-http request path (see http1.h).
  */
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "strbuf.h"
 #include "xalloc.h"
@@ -715,5 +717,35 @@ int h1_resp_eof(struct h1_resp *r, struct strbuf *why)
 	}
 	if (why)
 		strbuf_addstr(why, what);
+	return -1;
+}
+
+time_t h1_parse_date(const char *s)
+{
+	/* strptime's names are the C locale's, as the run sets it (LC_ALL=C) */
+	static const char *const forms[] = {
+		"%a, %d %b %Y %H:%M:%S GMT",    /* IMF-fixdate */
+		"%A, %d-%b-%y %H:%M:%S GMT",    /* RFC 850 */
+		"%a %b %e %H:%M:%S %Y",         /* asctime */
+	};
+	size_t i;
+
+	if (!s)
+		return -1;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		struct tm tm;
+		const char *end;
+
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, forms[i], &tm);
+		if (!end)
+			continue;
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (!*end)
+			return timegm(&tm);
+	}
 	return -1;
 }

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct strbuf;
 
@@ -114,5 +115,13 @@ ssize_t h1_resp_feed(struct h1_resp *r, const char *buf, size_t len,
  * ("empty reply from server", libcurl's words).
  */
 int h1_resp_eof(struct h1_resp *r, struct strbuf *why);
+
+/*
+ * An HTTP-date (RFC 9110 5.6.7): the IMF-fixdate "Sun, 06 Nov 1994
+ * 08:49:37 GMT", and the obsolete forms a recipient still accepts, RFC 850
+ * "Sunday, 06-Nov-94 08:49:37 GMT" and asctime "Sun Nov  6 08:49:37 1994";
+ * blanks around it are allowed. The time, or -1 for anything else.
+ */
+time_t h1_parse_date(const char *s);
 
 #endif

@@ -107,10 +107,3 @@ void eg_curl_slist_free_all(struct curl_slist *list)
 		list = next;
 	}
 }
-
-time_t eg_curl_getdate(const char *s, const time_t *unused)
-{
-	if (eg_curl_load())
-		return -1;
-	return eg_curl.getdate(s, unused);
-}

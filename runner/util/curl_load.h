@@ -18,8 +18,6 @@
  *   - curl_slist_append() and curl_slist_free_all() are evalgate's own and
  *     work without libcurl (header lists are built before a transfer is
  *     known to need it); libcurl only reads the lists it is given;
- *   - curl_getdate() loads libcurl when it is not loaded (-1 when it
- *     cannot be);
  *   - curl_global_cleanup() does nothing: libcurl stays initialised until
  *     the process exits.
  * A function evalgate starts to call is added to EG_CURL_API.
@@ -37,7 +35,7 @@
 /* the functions taken from libcurl: X(name without its curl_ prefix) */
 #define EG_CURL_API(X)                                                            \
 	X(easy_cleanup) X(easy_escape) X(easy_getinfo) X(easy_init) X(easy_perform)   \
-	X(easy_reset) X(easy_setopt) X(easy_strerror) X(free) X(getdate)              \
+	X(easy_reset) X(easy_setopt) X(easy_strerror) X(free)                         \
 	X(multi_add_handle) X(multi_cleanup) X(multi_info_read) X(multi_init)         \
 	X(multi_remove_handle) X(multi_setopt) X(multi_socket_action)
 
@@ -64,7 +62,6 @@ CURLcode eg_curl_global_init(long flags);
 void eg_curl_global_cleanup(void);
 struct curl_slist *eg_curl_slist_append(struct curl_slist *list, const char *s);
 void eg_curl_slist_free_all(struct curl_slist *list);
-time_t eg_curl_getdate(const char *s, const time_t *unused);
 
 /*
  * EG_CURL_TYPECHECK: libcurl's own declarations and its compile-time check
@@ -97,7 +94,6 @@ time_t eg_curl_getdate(const char *s, const time_t *unused);
 #define curl_global_cleanup eg_curl_global_cleanup
 #define curl_slist_append eg_curl_slist_append
 #define curl_slist_free_all eg_curl_slist_free_all
-#define curl_getdate eg_curl_getdate
 #endif
 
 #endif

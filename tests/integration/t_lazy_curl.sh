@@ -6,10 +6,12 @@
 #   - --version, validate, report and gate never map it (the dynamic
 #     loader's own log, LD_DEBUG=files); the MLflow registry client does,
 #     which shows the log would say so
-#   - a run against the mock gateway works
-#   - a libcurl.so.4 that does not load: the commands without HTTP work, a
-#     run and the MLflow registry stop with exit 2 and a message saying what
-#     to install, and the run writes nothing
+#   - a run against the mock gateway (plain http://, the built-in client)
+#     works without mapping it; with "http_client": "libcurl" it maps it
+#   - a libcurl.so.4 that does not load: the commands without HTTP and a
+#     plain-http run work; a run whose gateway needs libcurl and the MLflow
+#     registry stop with exit 2 and a message saying what to install, and
+#     the run writes nothing
 . "$(dirname "$0")/lib.sh"
 
 : "${EG_FAKE_MLFLOW:?EG_FAKE_MLFLOW must point at the fake MLflow server}"
@@ -56,6 +58,7 @@ mkdir -p s/a
 make_suite s/a a golden '{"id": "c1", "input": "hello"}'
 printf '{"reply": "echo hello"}\n' >script.jsonl
 write_config c.json '[{"metric": "pass_rate", "min": 1}]' "" '"suites": ["s/a"]'
+write_config curl.json '[{"metric": "pass_rate", "min": 1}]' '"http_client": "libcurl"' '"suites": ["s/a"]'
 
 check "--version does not map libcurl" not_maps_curl version "$EG_BIN" --version
 expect_grep "... and prints the version" "^evalgate " "$T/out"
@@ -63,8 +66,11 @@ check "validate does not map libcurl" not_maps_curl validate "$EG_BIN" validate 
 expect_grep "... and validates" "ok: config, 1 suite" "$T/err"
 
 start_mock script.jsonl
-expect_rc "a run against the mock gateway works" 0 "$EG_BIN" run --config c.json --history "$T/h.db" --no-cache
+check "a plain-http run does not map libcurl" not_maps_curl run "$EG_BIN" run --config c.json --history "$T/h.db" --no-cache
 expect_eq "... and stores its passing case" "1" "$(sql "select pass from scores")"
+check "a run with http_client libcurl maps it" \
+	maps_curl runcurl "$EG_BIN" run --config curl.json --history "$T/h2.db" --no-cache
+expect_eq "... and works" "0" "$MAPS_RC"
 stop_mock
 
 check "report does not map libcurl" not_maps_curl report "$EG_BIN" report latest --history "$T/h.db" --junit "$T/j.xml"
@@ -90,9 +96,11 @@ expect_rc "without libcurl report works" 0 nolib "$EG_BIN" report latest --histo
 
 mkdir -p fresh
 start_mock script.jsonl
+expect_rc "without libcurl a plain-http run works" 0 \
+	nolib "$EG_BIN" run --config c.json --history "$T/h3.db" --no-cache
 n=$(cat mock.log 2>/dev/null | wc -l)
-expect_rc "without libcurl a run stops (exit 2)" 2 \
-	bash -c "cd fresh && LD_LIBRARY_PATH='$T/broken' '$EG_BIN' run --config ../c.json --junit j.xml"
+expect_rc "without libcurl a run whose gateway needs it stops (exit 2)" 2 \
+	bash -c "cd fresh && LD_LIBRARY_PATH='$T/broken' '$EG_BIN' run --config ../curl.json --junit j.xml"
 expect_grep "... saying what cannot be loaded and what to install" \
 	"^evalgate: cannot load libcurl (libcurl.so.4): .*libcurl.so.4.*; install libcurl4$" "$T/err"
 expect_eq "... and writes nothing (no history, no report)" "" "$(ls -A fresh)"

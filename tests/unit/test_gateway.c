@@ -57,6 +57,11 @@ Test(gateway_helpers, retry_after_http_date)
 	/* a date in the past means now */
 	cr_expect_eq(gw_parse_retry_after(date, now + 10), 0);
 	cr_expect_eq(gw_parse_retry_after("Tue, 14 Nov 2023 22:13:23 GMT", 1700000000), 3000);
+	/* the obsolete forms a recipient still accepts (RFC 9110 5.6.7) */
+	cr_expect_eq(gw_parse_retry_after("Tuesday, 14-Nov-23 22:13:23 GMT", 1700000000), 3000);
+	cr_expect_eq(gw_parse_retry_after("Tue Nov 14 22:13:23 2023", 1700000000), 3000);
+	cr_expect_eq(gw_parse_retry_after("Tue, 14 Nov 2023 22:13:23 GMT trailing", 1700000000), -1);
+	cr_expect_eq(gw_parse_retry_after("Tue, 14 Nov 2023 22:13 GMT", 1700000000), -1);
 }
 
 Test(gateway_helpers, retry_after_garbage)
