@@ -155,6 +155,7 @@ struct queue {
 	size_t n;                       /* jobs queued */
 	size_t wake_at;                 /* a push wakes a napping consumer once n reaches this */
 	int waiting;                    /* consumers asleep until the next push */
+	int flush;                      /* no more naps: the run's last jobs are on their way */
 	int closed;
 };
 
@@ -187,6 +188,7 @@ struct run {
 	long spent_tokens;
 	int read_error;
 	atomic_long live;               /* jobs between creation and the writer */
+	int flushing;                   /* the writer was told to stop batching (network thread) */
 	long max_live;
 	atomic_long n_pass, n_fail, n_error, n_done;
 	long consecutive_call_errors, call_ok;
@@ -242,7 +244,7 @@ static void queue_push_list(struct queue *q, struct job *head, struct job *tail,
 		q->head = head;
 	q->tail = tail;
 	q->n += n;
-	if (q->waiting || q->n >= q->wake_at) {
+	if (q->waiting || q->n >= q->wake_at || q->flush) {
 		if (n > 1)
 			pthread_cond_broadcast(&q->cv);
 		else
@@ -284,11 +286,11 @@ static struct job *queue_take(struct queue *q, long nap_ms, int *closed)
 		while (!q->head && !q->closed)
 			pthread_cond_wait(&q->cv, &q->mu);
 		q->waiting--;
-	} else if (nap_ms > 0 && q->n < q->wake_at && !q->closed) {
+	} else if (nap_ms > 0 && q->n < q->wake_at && !q->closed && !(q->flush && q->n)) {
 		struct timespec ts;
 
 		deadline_after(&ts, nap_ms);
-		while (q->n < q->wake_at && !q->closed &&
+		while (q->n < q->wake_at && !q->closed && !(q->flush && q->n) &&
 		       pthread_cond_timedwait(&q->cv, &q->mu, &ts) == 0)
 			;
 	}
@@ -320,6 +322,18 @@ static struct job *queue_pop(struct queue *q)
 	}
 	pthread_mutex_unlock(&q->mu);
 	return j;
+}
+
+/*
+ * From now on a consumer's nap ends at the first push: nothing is left to
+ * batch with, and the end of the run waits for the last job written.
+ */
+static void queue_flush(struct queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->flush = 1;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
 }
 
 static void queue_close(struct queue *q)
@@ -628,7 +642,9 @@ static void *writer_main(void *arg)
 			n++;
 		}
 		w.tx_rows += n;
-		atomic_fetch_sub(&r->live, n);
+		/* the last job written: the network loop may end now rather than at its next look */
+		if (n && atomic_fetch_sub(&r->live, n) == n)
+			gateway_wakeup(r->gw);
 		if (w.in_tx && (closed || w.tx_rows >= WRITER_TX_ROWS ||
 				now_s() - w.tx_started >= WRITER_TX_MS / 1000.0))
 			writer_commit(&w);
@@ -1976,6 +1992,12 @@ static void network_loop(struct run *r)
 		flush_scoring(r);
 		if (atomic_load(&r->live) == 0 && (r->exhausted || r->stop || r->over_budget))
 			break;
+		if (!r->flushing && r->exhausted && !gateway_outstanding(r->gw) &&
+		    !worker_set_outstanding(r->workers)) {
+			/* every answer is in: the writer stops batching */
+			r->flushing = 1;
+			queue_flush(&r->writeq);
+		}
 		poll_transports(r);
 		fill(r);
 		progress(r, 0);
