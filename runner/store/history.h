@@ -188,6 +188,14 @@ struct history *history_open(const char *path);
 struct history *history_open_stepwise(const char *path);
 /* open read-only, for reports; NULL after reporting (missing file is an error) */
 struct history *history_open_ro(const char *path);
+/*
+ * Start copying what the file's WAL holds into the database, on a
+ * connection and a thread of their own (sqldb_checkpoint_start), so that
+ * the close, which checkpoints and syncs what is left, has little left:
+ * a run starts it once its results are written, before it counts and gates
+ * them. history_close waits for it.
+ */
+void history_checkpoint_start(struct history *h);
 void history_close(struct history *h);
 
 /* ri->id is required; a NULL started_at means now; the n_* fields are ignored */

@@ -1732,3 +1732,40 @@ Test(history, tally_counts_as_the_queries_do)
 	check_tally("min_pass:2");
 	check_tally("min_pass:1");
 }
+
+Test(history, checkpoint_off_the_path_keeps_every_row)
+{
+	const char *path = th_path("ckpt.db");
+	struct history *h;
+	struct result_row r;
+	struct counts c;
+	char id[16];
+	int i;
+
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "r", NULL, "t");
+	cr_assert_eq(history_batch_begin(h), 0);
+	for (i = 0; i < 500; i++) {
+		snprintf(id, sizeof(id), "c%03d", i);
+		r = mkrow("s", id, 0, i % 3 ? RESULT_PASS : RESULT_FAIL, NULL);
+		cr_assert_eq(history_add_result(h, "r", &r), 0);
+	}
+	cr_assert_eq(history_batch_commit(h), 0);
+	/* the checkpoint runs while this connection reads and writes */
+	history_checkpoint_start(h);
+	cr_assert_eq(history_counts(h, "r", NULL, NULL, &c), 0);
+	cr_assert_eq(c.n, 500);
+	cr_assert_eq(history_run_finish(h, "r", RUN_FINISHED, "pass"), 0);
+	/* a second start waits for the first */
+	history_checkpoint_start(h);
+	history_close(h);
+	/* the close was the last: the WAL is folded into the file and removed */
+	cr_assert_neq(access(th_path("ckpt.db-wal"), F_OK), 0);
+	h = history_open_ro(path);
+	cr_assert_not_null(h);
+	cr_assert_eq(history_counts(h, "r", NULL, NULL, &c), 0);
+	cr_assert_eq(c.n, 500);
+	cr_assert_eq(c.fail, 167);
+	history_close(h);
+}
