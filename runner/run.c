@@ -2116,7 +2116,9 @@ out:
 	if (r->cache_rd)
 		cache_close(r->cache_rd);
 	worker_set_free(r->workers);
-	if (!plan->gw)
+	if (!plan->gw && plan->gw_out)
+		*plan->gw_out = r->gw;
+	else if (!plan->gw)
 		gateway_free(r->gw);
 	target_release(&r->own_target);
 	queue_destroy(&r->scoreq);
@@ -2161,6 +2163,8 @@ int run_reask(const struct run_plan *plan, const struct reask_case *cases, size_
 	memset(st, 0, sizeof(*st));
 	for (i = 0; i < plan->n_suites && !ret; i++) {
 		struct run_plan p = *plan;
+
+		p.gw_out = NULL; /* each suite's re-asks close their own client */
 		struct case_filter f;
 		struct run_stats one;
 		PCRE2_SIZE off;

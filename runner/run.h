@@ -66,6 +66,9 @@ struct run_plan {
 	struct gateway *gw;            /* the client to call through, its connections kept (run
 					  --variant: one for every variant's run), or NULL: the
 					  run makes its own from cfg->gateway */
+	struct gateway **gw_out;       /* with gw NULL: when not NULL, the client the run made is
+					  handed back here instead of freed, for the caller to
+					  close (gateway_free) while it concludes the run */
 	const char *label;             /* put before the progress line (a variant's name), or NULL */
 	double max_cost_usd;           /* spend cap in USD; 0: none */
 	long max_tokens;               /* spend cap in tokens; 0: none */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -841,12 +842,45 @@ static int reask_cases(void *arg, const struct confirm_case *cases, size_t n, in
 	return st.interrupted || st.fatal;
 }
 
+/* a gateway client being closed on a thread of its own */
+struct closing_gateway {
+	pthread_t thread;
+	int running;              /* the thread was started and not joined */
+};
+
+static void *close_gateway(void *gw)
+{
+	gateway_free(gw);
+	return NULL;
+}
+
+/*
+ * Closing a run's own client (curl's cleanup of a handle and a socket per
+ * request it had in flight) needs nothing the conclusion of the run
+ * needs, so it is done beside it; closing_gateway_wait joins it
+ */
+static void closing_gateway_start(struct closing_gateway *c, struct gateway *gw)
+{
+	c->running = gw && !pthread_create(&c->thread, NULL, close_gateway, gw);
+	if (gw && !c->running)
+		gateway_free(gw);
+}
+
+static void closing_gateway_wait(struct closing_gateway *c)
+{
+	if (c->running)
+		pthread_join(c->thread, NULL);
+	c->running = 0;
+}
+
 static int execute(struct run_cli *o, struct setup *s)
 {
 	struct run_plan plan;
 	struct run_stats st;
 	struct run_outcome out;
 	struct history *h, *stored, *answers = NULL;
+	struct gateway *gw = NULL;
+	struct closing_gateway closing;
 	char run_id[64], policy[32], from[64];
 	const char *api_key = NULL;
 	int run_rc, concluded, concurrency, repeats;
@@ -900,7 +934,11 @@ static int execute(struct run_cli *o, struct setup *s)
 		warning("--max-cost-usd: prices has no price for model %s: its calls count as "
 			"nothing against the cap", s->cfg.target.model);
 	run_signals_install();
+	/* a run with its own client (not a variant's) hands it back to be closed beside the end */
+	plan.gw_out = &gw;
 	run_rc = run_execute(&plan, &st);
+	plan.gw_out = NULL;
+	closing_gateway_start(&closing, gw);
 	if (!run_rc && !st.interrupted && !st.fatal && !st.budget_exhausted && !answers &&
 	    confirm_run(h, run_id, &s->gates, repeats, st.total, reask_cases, &plan))
 		run_rc = -1;
@@ -909,6 +947,8 @@ static int execute(struct run_cli *o, struct setup *s)
 	history_close(answers);
 	concluded = conclude(h, run_id, o, s, &st, run_rc, repeats, &out);
 	history_close(h);
+	/* before the verdict: a promotion may call the registry through libcurl */
+	closing_gateway_wait(&closing);
 	if (concluded < 0)
 		return EG_EXIT_INFRA;
 	return verdict_exit(o, s, run_id, &st, run_rc || concluded, repeats, &out);
