@@ -2149,12 +2149,13 @@ int history_run_tally(struct history *h, const char *run_id, struct run_tally *o
 	if (rc == SQLITE_ROW)
 		snprintf(policy, sizeof(policy), "%s",
 			 sqldb_col_text(st, 0) ? sqldb_col_text(st, 0) : "");
+	else if (rc != SQLITE_DONE)
+		sqldb_error(&h->db, "cannot read the run's repeat policy");
 	sqlite3_finalize(st);
 	st = NULL;
-	if (rc == SQLITE_DONE)
-		return 0; /* no such run: nothing to count (the view "cases" joins runs) */
+	/* no such run: nothing to count (the view "cases" joins runs) */
 	if (rc != SQLITE_ROW)
-		return sqldb_error(&h->db, "cannot read the run's repeat policy");
+		return rc == SQLITE_DONE ? 0 : -1;
 	/*
 	 * The unique index (run_id, suite, case_id, repeat) gives the rows in
 	 * this order without a sort: a case's repeats come together, and the
