@@ -2110,6 +2110,9 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	queue_close(&r->writeq);
 	pthread_join(r->writer, NULL);
 	store_timeline(r);
+	/* the results are written: their pages reach the file while the run is counted */
+	if (!atomic_load(&r->write_failed))
+		history_checkpoint_start(plan->history);
 	progress(r, 1);
 	st->pass = atomic_load(&r->n_pass);
 	st->fail = atomic_load(&r->n_fail);

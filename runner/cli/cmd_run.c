@@ -238,7 +238,7 @@ static int print_flaky_case(const struct case_verdict *c, void *arg)
 }
 
 static void print_summary(struct history *h, const char *run_id, const struct setup *s,
-			  const struct run_stats *st, int repeats)
+			  const struct run_tally *t, const struct run_stats *st, int repeats)
 {
 	struct failures f = { 0, eg_verbosity > 0 ? 1000000 : 20, 0 };
 	long bad = 0, cases = 0;
@@ -250,9 +250,8 @@ static void print_summary(struct history *h, const char *run_id, const struct se
 	       s->cfg.target.model ? "model" : "target type",
 	       s->cfg.target.model ? s->cfg.target.model : s->target.type->name);
 	for (i = 0; i < s->n_suites; i++) {
-		struct counts c;
-		if (history_counts(h, run_id, s->suites[i].name, NULL, &c))
-			continue;
+		struct counts c = run_tally_suite(t, s->suites[i].name)->cases;
+
 		printf("  %-32s %6ld cases  %6ld pass  %5ld fail  %5ld error", s->suites[i].name, c.n,
 		       c.pass, c.fail, c.error);
 		if (c.pass + c.fail)
@@ -648,6 +647,8 @@ struct run_outcome {
 
 /*
  * Count, gate and finish the run in the history, then write its reports.
+ * The run's results are counted once (its tally): the summary, the gates
+ * that need only counts and the counts stored with the run read that.
  * 0, 1 when a report could not be written, -1 when the history failed.
  */
 static int conclude(struct history *h, const char *run_id, const struct run_cli *o,
@@ -655,22 +656,29 @@ static int conclude(struct history *h, const char *run_id, const struct run_cli 
 		    struct run_outcome *out)
 {
 	int color = common_opts_color(o->common, stdout);
+	struct run_tally t;
+	int ret = -1;
 
-	if (gates_gateway_counts(h, run_id, &out->all))
+	if (history_run_tally(h, run_id, &t))
 		return -1;
+	gates_tally_gateway_counts(&t, &out->all);
 	out->status = st->interrupted ? RUN_INTERRUPTED
 		      : (st->fatal || run_rc) ? RUN_FAILED
 		      : st->budget_exhausted ? RUN_BUDGET_EXHAUSTED : RUN_FINISHED;
-	print_summary(h, run_id, s, st, repeats);
-	out->failed_gates = gates_apply(h, run_id, &s->gates, eg_verbosity >= 0 ? stdout : NULL,
-					color);
+	print_summary(h, run_id, s, &t, st, repeats);
+	out->failed_gates = gates_apply_tallied(h, run_id, &s->gates, &t,
+						eg_verbosity >= 0 ? stdout : NULL, color);
 	if (out->failed_gates < 0)
-		return -1;
+		goto out_release;
 	out->verdict = gates_verdict(out->status, &out->all, s->cfg.gateway.max_error_rate,
 				     out->failed_gates, &out->why);
-	if (history_run_finish(h, run_id, out->status, gate_verdict_name(out->verdict)))
-		return -1;
-	return write_reports(h, run_id, o) ? 1 : 0;
+	if (history_run_finish_tallied(h, run_id, out->status, gate_verdict_name(out->verdict),
+				       &t.cases))
+		goto out_release;
+	ret = write_reports(h, run_id, o) ? 1 : 0;
+out_release:
+	run_tally_release(&t);
+	return ret;
 }
 
 /* print the verdict line of a concluded run and give its exit code */

@@ -601,10 +601,18 @@ out:
 int gates_apply(struct history *h, const char *run_id, const struct gates *gs, FILE *out,
 		int color)
 {
+	return gates_apply_tallied(h, run_id, gs, NULL, out, color);
+}
+
+int gates_apply_tallied(struct history *h, const char *run_id, const struct gates *in,
+			const struct run_tally *tally, FILE *out, int color)
+{
+	struct gates tallied = *in, *gs = &tallied;
 	const char *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
 	size_t i, skipped = 0;
 	int failed = 0, implicit;
 
+	tallied.tally = tally;
 	if (gs->n && out)
 		fprintf(out, "%sgates%s\n", bold, reset);
 	for (i = 0; i < gs->n; i++) {
@@ -698,6 +706,12 @@ int gates_gateway_counts(struct history *h, const char *run_id, struct counts *c
 		return -1;
 	c->error -= scorer_errors;
 	return 0;
+}
+
+void gates_tally_gateway_counts(const struct run_tally *t, struct counts *c)
+{
+	*c = t->results;
+	c->error -= t->scorer_errors;
 }
 
 enum gate_verdict gates_verdict(enum run_status status, const struct counts *c,

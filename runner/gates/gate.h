@@ -109,6 +109,8 @@ struct gates {
 	const struct eg_config *cfg; /* borrowed: its path for messages, its registry */
 	const char *baseline_override; /* run --baseline REF for every regression gate; borrowed */
 	int suites_narrowed;      /* run --suite: gates on suites outside the run are skipped */
+	const struct run_tally *tally; /* the run's counts made once (gates_apply_tallied), or
+				     NULL: each gate counts in the history; borrowed */
 };
 
 /* the type of metric (as written), or NULL when no type takes it */
@@ -130,6 +132,14 @@ void gates_release(struct gates *gs);
  */
 int gates_apply(struct history *h, const char *run_id, const struct gates *gs, FILE *out,
 		int color);
+/*
+ * gates_apply with the run's tally (history_run_tally, made after its last
+ * result): the gates that need only counts of the whole run or of a suite
+ * (pass_rate, error_rate, scorer_error_rate, the implicit scorer-error gate)
+ * take them from it rather than reading the results again
+ */
+int gates_apply_tallied(struct history *h, const char *run_id, const struct gates *gs,
+			const struct run_tally *tally, FILE *out, int color);
 /* evaluate one gate of gs for run_id into res (release it either way); -1 after reporting */
 int gate_eval(const struct eg_gate *g, struct history *h, const char *run_id,
 	      const struct gates *gs, struct gate_result *res);
@@ -161,6 +171,8 @@ enum gate_verdict {
  * (gated by scorer_error_rate). -1 after reporting.
  */
 int gates_gateway_counts(struct history *h, const char *run_id, struct counts *c);
+/* the same from the run's tally */
+void gates_tally_gateway_counts(const struct run_tally *t, struct counts *c);
 /*
  * The verdict of a run with `failed` failed gates: an error when the run did
  * not finish (status) or when the share of errored results in c (NULL: not

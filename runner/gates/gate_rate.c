@@ -40,12 +40,24 @@ static int rate_parse(struct eg_gate *g, const struct gate_parse *p)
 	return gate_parse_bounded(g, p, 0, 1);
 }
 
+/*
+ * the case counts of g's scope from the run's tally when it holds them (the
+ * whole run or a suite, no tag): 1, else 0 and the gate counts in the history
+ */
+static int tally_cases(const struct eg_gate *g, const struct gates *gs, struct counts *c)
+{
+	if (!gs || !gs->tally || g->tag)
+		return 0;
+	*c = g->suite ? run_tally_suite(gs->tally, g->suite)->cases : gs->tally->cases;
+	return 1;
+}
+
 static int pass_rate_eval(const struct eg_gate *g, struct history *h, const char *run_id,
 			  const struct gates *gs, struct gate_result *res)
 {
 	struct counts c;
 
-	if (history_counts_kind(h, run_id, g->suite, g->tag, NULL, &c))
+	if (!tally_cases(g, gs, &c) && history_counts_kind(h, run_id, g->suite, g->tag, NULL, &c))
 		return -1;
 	rate_finish(g, c.pass, c.pass + c.fail, NAN, "cases", res);
 	return 0;
@@ -56,7 +68,7 @@ static int error_rate_eval(const struct eg_gate *g, struct history *h, const cha
 {
 	struct counts c;
 
-	if (history_counts_kind(h, run_id, g->suite, g->tag, NULL, &c))
+	if (!tally_cases(g, gs, &c) && history_counts_kind(h, run_id, g->suite, g->tag, NULL, &c))
 		return -1;
 	rate_finish(g, c.error, c.n, NAN, "cases", res);
 	return 0;
@@ -93,8 +105,14 @@ static int scorer_error_rate_eval(const struct eg_gate *g, struct history *h,
 {
 	long k = 0, n = 0;
 
-	if (history_scorer_error_counts(h, run_id, g->suite, g->tag, &n, &k))
+	if (gs && gs->tally && !g->tag) {
+		const struct tally_suite *t = g->suite ? run_tally_suite(gs->tally, g->suite) : NULL;
+
+		n = t ? t->results.n : gs->tally->results.n;
+		k = t ? t->scorer_errors : gs->tally->scorer_errors;
+	} else if (history_scorer_error_counts(h, run_id, g->suite, g->tag, &n, &k)) {
 		return -1;
+	}
 	rate_finish(g, k, n, NAN, "results", res);
 	return 0;
 }

@@ -512,10 +512,18 @@ struct history *history_open_ro(const char *path)
 	return h;
 }
 
+void history_checkpoint_start(struct history *h)
+{
+	if (!h->readonly)
+		sqldb_checkpoint_start(&h->ckpt, &h->db);
+}
+
 void history_close(struct history *h)
 {
 	if (!h)
 		return;
+	/* this connection's close must be the last: it checkpoints the rest and syncs */
+	sqldb_checkpoint_wait(&h->ckpt);
 	if (h->in_batch)
 		history_batch_commit(h);
 	sqlite3_finalize(h->ins_result);
@@ -874,6 +882,31 @@ int history_run_finish(struct history *h, const char *run_id, enum run_status st
 	sqldb_bind_text(st, 2, now);
 	sqldb_bind_text(st, 3, run_status_name(stat));
 	sqldb_bind_text(st, 4, verdict);
+	ret = update_run(h, st, run_id, "cannot finish the run");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int history_run_finish_tallied(struct history *h, const char *run_id, enum run_status stat,
+			       const char *verdict, const struct counts *cases)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int ret;
+
+	sqldb_now(now, sizeof(now));
+	if (sqldb_prepare(&h->db, "UPDATE runs SET finished_at = ?2, status = ?3, "
+			  "verdict = coalesce(?4, verdict), n_cases = ?5, n_pass = ?6, "
+			  "n_fail = ?7, n_error = ?8 WHERE id = ?1", &st))
+		return -1;
+	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, now);
+	sqldb_bind_text(st, 3, run_status_name(stat));
+	sqldb_bind_text(st, 4, verdict);
+	sqlite3_bind_int64(st, 5, cases->n);
+	sqlite3_bind_int64(st, 6, cases->pass);
+	sqlite3_bind_int64(st, 7, cases->fail);
+	sqlite3_bind_int64(st, 8, cases->error);
 	ret = update_run(h, st, run_id, "cannot finish the run");
 	sqlite3_finalize(st);
 	return ret;
@@ -2031,6 +2064,173 @@ void history_cases_close(struct case_iter *it)
 	strbuf_release(&it->needle);
 	free(it->tag);
 	free(it);
+}
+
+/* --- the run's tally --- */
+
+/* where the tally's suite of this name is (*found) or would go in name order */
+static size_t tally_find(const struct run_tally *t, const char *name, int *found)
+{
+	size_t lo = 0, hi = t->n_suites;
+
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, t->suites[mid].name);
+
+		if (!c) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* the tally's suite of this name, added (zeroed) when it is not there */
+static struct tally_suite *tally_suite_get(struct run_tally *t, const char *name)
+{
+	int found;
+	size_t lo = tally_find(t, name, &found);
+
+	if (found)
+		return &t->suites[lo];
+	XGROW(t->suites, t->n_suites + 1, t->alloc_suites);
+	memmove(&t->suites[lo + 1], &t->suites[lo], (t->n_suites - lo) * sizeof(*t->suites));
+	memset(&t->suites[lo], 0, sizeof(t->suites[lo]));
+	t->suites[lo].name = xstrdup(name);
+	t->n_suites++;
+	return &t->suites[lo];
+}
+
+/* one result (count_rows) or one case's verdict (history_counts) into c */
+static void count_one(struct counts *c, enum result_status s, double latency_ms)
+{
+	c->pass += s == RESULT_PASS;
+	c->fail += s == RESULT_FAIL;
+	c->error += s == RESULT_ERROR;
+	c->n++;
+	c->latency_ms += latency_ms;
+}
+
+/* a case's repeats as the pass over the results meets them */
+struct case_acc {
+	long n, n_pass, n_fail;
+	double latency_ms;
+};
+
+/* the case's verdict under policy, counted in the run's and its suite's cases */
+static void tally_case(struct run_tally *t, struct tally_suite *ts, const char *policy,
+		       const struct case_acc *c)
+{
+	enum result_status v = case_verdict_of(policy, c->n, c->n_pass, c->n_fail);
+
+	count_one(&t->cases, v, c->latency_ms);
+	count_one(&ts->cases, v, c->latency_ms);
+}
+
+int history_run_tally(struct history *h, const char *run_id, struct run_tally *out)
+{
+	struct strbuf suite = STRBUF_INIT, case_id = STRBUF_INIT;
+	struct tally_suite *ts = NULL;
+	sqlite3_stmt *st = NULL;
+	char policy[32] = "";
+	struct case_acc c = { 0, 0, 0, 0 };
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (sqldb_prepare(&h->db, "SELECT repeat_policy FROM runs WHERE id = ?1", &st))
+		return -1;
+	sqldb_bind_text(st, 1, run_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(policy, sizeof(policy), "%s",
+			 sqldb_col_text(st, 0) ? sqldb_col_text(st, 0) : "");
+	else if (rc != SQLITE_DONE)
+		sqldb_error(&h->db, "cannot read the run's repeat policy");
+	sqlite3_finalize(st);
+	st = NULL;
+	/* no such run: nothing to count (the view "cases" joins runs) */
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : -1;
+	/*
+	 * The unique index (run_id, suite, case_id, repeat) gives the rows in
+	 * this order without a sort: a case's repeats come together, and the
+	 * per-result counts are taken on the way.
+	 */
+	if (sqldb_prepare(&h->db, "SELECT suite, case_id, status, error IS NULL, latency_ms "
+			  "FROM results WHERE run_id = ?1 ORDER BY suite, case_id, repeat", &st))
+		return -1;
+	sqldb_bind_text(st, 1, run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *s = sqldb_col_text(st, 0) ? sqldb_col_text(st, 0) : "";
+		const char *id = sqldb_col_text(st, 1) ? sqldb_col_text(st, 1) : "";
+		const char *text = sqldb_col_text(st, 2);
+		enum result_status status = result_status_parse(text);
+		double ms = sqldb_col_real(st, 4);
+
+		if (isnan(ms))
+			ms = 0;
+		if (!ts || strcmp(s, suite.buf) || strcmp(id, case_id.buf)) {
+			if (ts)
+				tally_case(out, ts, policy, &c);
+			if (!ts || strcmp(s, suite.buf)) {
+				strbuf_reset(&suite);
+				strbuf_addstr(&suite, s);
+				ts = tally_suite_get(out, s);
+			}
+			strbuf_reset(&case_id);
+			strbuf_addstr(&case_id, id);
+			memset(&c, 0, sizeof(c));
+		}
+		c.n++;
+		c.n_pass += status == RESULT_PASS;
+		c.n_fail += status == RESULT_FAIL;
+		c.latency_ms += ms;
+		count_one(&out->results, status, ms);
+		count_one(&ts->results, status, ms);
+		/* history_scorer_error_counts: status 'error' and no call error */
+		if (text && !strcmp(text, "error") && sqlite3_column_int(st, 3)) {
+			out->scorer_errors++;
+			ts->scorer_errors++;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		sqldb_error(&h->db, "cannot count the run's results");
+		goto out;
+	}
+	if (ts)
+		tally_case(out, ts, policy, &c);
+	ret = 0;
+out:
+	if (ret)
+		run_tally_release(out);
+	sqlite3_finalize(st);
+	strbuf_release(&suite);
+	strbuf_release(&case_id);
+	return ret;
+}
+
+const struct tally_suite *run_tally_suite(const struct run_tally *t, const char *name)
+{
+	static const struct tally_suite none;
+	int found;
+	size_t i = tally_find(t, name, &found);
+
+	return found ? &t->suites[i] : &none;
+}
+
+void run_tally_release(struct run_tally *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_suites; i++)
+		free(t->suites[i].name);
+	free(t->suites);
+	memset(t, 0, sizeof(*t));
 }
 
 void case_sample_release(struct case_sample *s)

@@ -188,6 +188,14 @@ struct history *history_open(const char *path);
 struct history *history_open_stepwise(const char *path);
 /* open read-only, for reports; NULL after reporting (missing file is an error) */
 struct history *history_open_ro(const char *path);
+/*
+ * Start copying what the file's WAL holds into the database, on a
+ * connection and a thread of their own (sqldb_checkpoint_start), so that
+ * the close, which checkpoints and syncs what is left, has little left:
+ * a run starts it once its results are written, before it counts and gates
+ * them. history_close waits for it.
+ */
+void history_checkpoint_start(struct history *h);
 void history_close(struct history *h);
 
 /* ri->id is required; a NULL started_at means now; the n_* fields are ignored */
@@ -292,6 +300,37 @@ int history_model_score_counts(struct history *h, const char *run_id, const char
  */
 int history_scorer_error_counts(struct history *h, const char *run_id, const char *suite,
 				const char *tag, long *n, long *errors);
+/* one suite's part of a run's tally */
+struct tally_suite {
+	char *name;
+	struct counts results;    /* its results (each repeat), by status */
+	long scorer_errors;       /* of them, errored in a scorer rather than in the call */
+	struct counts cases;      /* its cases' verdicts over their repeats */
+};
+/*
+ * A run's counts at its end, made in one pass over its stored results (an
+ * earlier attempt's too): what history_result_counts, history_scorer_error_counts
+ * and history_counts give for the whole run or one suite, and the case
+ * counts history_run_finish stores. Owned; run_tally_release frees it.
+ */
+struct run_tally {
+	struct counts results;    /* every result (each repeat), by status */
+	long scorer_errors;       /* of them, errored in a scorer rather than in the call */
+	struct counts cases;      /* the cases' verdicts under the run's repeat_policy */
+	struct tally_suite *suites; /* the suites with results, in byte order of name */
+	size_t n_suites, alloc_suites;
+};
+/* 0, or -1 after reporting (out then holds nothing); a run not stored counts nothing */
+int history_run_tally(struct history *h, const char *run_id, struct run_tally *out);
+/* the tally of one suite: all zero when the run has no result of it */
+const struct tally_suite *run_tally_suite(const struct run_tally *t, const char *name);
+void run_tally_release(struct run_tally *t);
+/*
+ * history_run_finish with the case counts of the run's tally (history_run_tally, made
+ * after its last result): the results are not counted again
+ */
+int history_run_finish_tallied(struct history *h, const char *run_id, enum run_status st,
+			       const char *verdict, const struct counts *cases);
 /*
  * tool calls of the results' trajectories (SPEC 12), and how many of them
  * failed: arguments not JSON, a tool not declared, or no fixture answered

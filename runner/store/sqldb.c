@@ -415,3 +415,42 @@ void sqldb_close(struct sqldb *d)
 	d->db = NULL;
 	d->path = NULL;
 }
+
+/* --- checkpoints off the caller's path --- */
+
+static void *checkpoint_main(void *arg)
+{
+	struct sqldb_checkpoint *c = arg;
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, SQLDB_BUSY_TIMEOUT_MS);
+		/* a first read opens the connection's WAL, which the checkpoint needs */
+		if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL; SELECT 1 FROM sqlite_master LIMIT 1",
+				 NULL, NULL, NULL) == SQLITE_OK)
+			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	}
+	sqlite3_close(db);
+	return NULL;
+}
+
+void sqldb_checkpoint_start(struct sqldb_checkpoint *c, const struct sqldb *d)
+{
+	sqldb_checkpoint_wait(c);
+	c->path = xstrdup(d->path);
+	c->running = !pthread_create(&c->thread, NULL, checkpoint_main, c);
+	if (!c->running) {
+		free(c->path);
+		c->path = NULL;
+	}
+}
+
+void sqldb_checkpoint_wait(struct sqldb_checkpoint *c)
+{
+	if (!c->running)
+		return;
+	pthread_join(c->thread, NULL);
+	c->running = 0;
+	free(c->path);
+	c->path = NULL;
+}

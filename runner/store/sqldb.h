@@ -23,6 +23,7 @@
 #ifndef EG_SQLDB_H
 #define EG_SQLDB_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include <sqlite3.h>
@@ -69,6 +70,23 @@ int sqldb_open_fresh(struct sqldb *d, const char *kind, const char *path,
  */
 int sqldb_open_ro(struct sqldb *d, const char *kind, const char *path, int n);
 void sqldb_close(struct sqldb *d);
+
+/*
+ * A passive checkpoint of d's file (WAL mode) on a connection of its own,
+ * in a thread: the pages written so far reach the database file while the
+ * caller goes on, its reads and writes unblocked. What is written after,
+ * or what a reader still needed, is left to the last connection's close,
+ * which checkpoints the rest and syncs as ever. Nothing is reported: a
+ * checkpoint that could not run here loses nothing. sqldb_checkpoint_wait
+ * joins the thread (nothing when none runs); call it before closing d.
+ */
+struct sqldb_checkpoint {
+	pthread_t thread;
+	char *path;               /* the file, the thread's while it runs */
+	int running;              /* the thread was started and not joined */
+};
+void sqldb_checkpoint_start(struct sqldb_checkpoint *c, const struct sqldb *d);
+void sqldb_checkpoint_wait(struct sqldb_checkpoint *c);
 
 /* report what failed with SQLite's message for the connection; returns -1 */
 int sqldb_error(const struct sqldb *d, const char *what);

@@ -1081,3 +1081,101 @@ Test(gate, verdict_line)
 			 "verdict: \033[1;32mPASS\033[0m\n"
 			 "verdict: \033[1;31mFAIL\033[0m (1 of 1 gates failed)\n");
 }
+
+/* the gates' text printed and their rows stored by one way of applying them */
+static int apply_gates(struct history *h, const struct gates *gs, const struct run_tally *t,
+		       struct rows *rows, char *out, size_t size)
+{
+	FILE *fp = fopen(th_path("apply.txt"), "w+");
+	size_t n;
+	int failed;
+
+	cr_assert_not_null(fp);
+	cr_assert_eq(history_gates_clear(h, "run-1"), 0);
+	failed = t ? gates_apply_tallied(h, "run-1", gs, t, fp, 0) : gates_apply(h, "run-1", gs, fp, 0);
+	rewind(fp);
+	n = fread(out, 1, size - 1, fp);
+	out[n] = '\0';
+	fclose(fp);
+	memset(rows, 0, sizeof(*rows));
+	cr_assert_eq(history_gates(h, "run-1", collect, rows), 0);
+	return failed;
+}
+
+Test(gate, tallied_gates_agree_with_the_queries)
+{
+	static const char more[] =
+		",\n{\"metric\": \"scorer_error_rate\", \"suite\": \"s1\", \"max\": 0.5}";
+	struct eg_config cfg;
+	struct gates gs, implicit;
+	struct history *h;
+	struct run_tally t;
+	struct result_row r;
+	struct rows want, got;
+	struct counts all, tallied;
+	char text[sizeof(gates_text) + sizeof(more)], out_want[8192], out_got[8192];
+	int i, k, failed;
+
+	/* the gates of gates_over_a_stored_run, and one on scorer errors of a suite */
+	snprintf(text, sizeof(text), "%s%s", gates_text, more);
+	write_config(th_path("evalgate.json"), text);
+	load(&cfg, &gs, th_path("evalgate.json"));
+	h = stored_run("run-1");
+	/* two results that errored in a scorer (no call error): the implicit gate fails */
+	for (i = 0; i < 2; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "scorer-%d", i);
+		memset(&r, 0, sizeof(r));
+		r.suite = i ? "s2" : "s1";
+		r.case_id = id;
+		r.status = RESULT_ERROR;
+		r.output = "answer";
+		r.output_len = 6;
+		r.latency_ms = 10;
+		r.prompt_tokens = r.completion_tokens = -1;
+		r.cost_usd = NAN;
+		r.attempts = 1;
+		cr_assert_eq(history_add_result(h, "run-1", &r), 0);
+	}
+	cr_assert_eq(history_run_tally(h, "run-1", &t), 0);
+	cr_assert_eq(t.scorer_errors, 2);
+
+	/* with and without the tally: the same rows, the same text, the same failures */
+	failed = apply_gates(h, &gs, NULL, &want, out_want, sizeof(out_want));
+	cr_assert_eq(apply_gates(h, &gs, &t, &got, out_got, sizeof(out_got)), failed);
+	cr_assert_eq(got.n, want.n);
+	cr_assert_str_eq(out_got, out_want);
+	for (k = 0; k < want.n; k++) {
+		cr_expect_str_eq(got.r[k].name, want.r[k].name);
+		cr_expect_str_eq(got.r[k].detail, want.r[k].detail, "%s", want.r[k].name);
+		cr_expect_eq(got.r[k].n, want.r[k].n, "%s", want.r[k].name);
+		cr_expect_eq(got.r[k].pass, want.r[k].pass, "%s", want.r[k].name);
+		cr_expect(got.r[k].value == want.r[k].value ||
+			  (isnan(got.r[k].value) && isnan(want.r[k].value)), "%s", want.r[k].name);
+	}
+
+	/* without a scorer_error_rate gate the implicit one counts from the tally too */
+	implicit = gs;
+	implicit.n = 2;
+	failed = apply_gates(h, &implicit, NULL, &want, out_want, sizeof(out_want));
+	cr_assert_eq(want.n, 3, "two gates and the implicit one");
+	cr_assert_str_eq(want.r[2].name, "scorer_error_rate (implicit)");
+	cr_assert_eq(apply_gates(h, &implicit, &t, &got, out_got, sizeof(out_got)), failed);
+	cr_assert_str_eq(out_got, out_want);
+	cr_assert_eq(got.n, 3);
+	cr_expect_str_eq(got.r[2].detail, want.r[2].detail);
+	cr_expect_eq(got.r[2].n, want.r[2].n);
+
+	/* the verdict's counts: the call errors alone */
+	cr_assert_eq(gates_gateway_counts(h, "run-1", &all), 0);
+	gates_tally_gateway_counts(&t, &tallied);
+	cr_expect_eq(tallied.n, all.n);
+	cr_expect_eq(tallied.pass, all.pass);
+	cr_expect_eq(tallied.fail, all.fail);
+	cr_expect_eq(tallied.error, all.error);
+	cr_expect_eq(tallied.error, 3);
+	run_tally_release(&t);
+	history_close(h);
+	release(&cfg, &gs);
+}

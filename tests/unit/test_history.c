@@ -1588,3 +1588,184 @@ Test(history, a_new_history_opens_from_the_ready_made_file)
 		cr_assert_str_eq(text, "ok");
 	}
 }
+
+/* a result of the tally's history: 'p' pass, 'f' fail, 'e' call error, 's' scorer error */
+static void add_tally_case(struct history *h, const char *id, const char *suite,
+			   const char *case_id, const char *statuses)
+{
+	struct result_row r;
+	int i;
+
+	for (i = 0; statuses[i]; i++) {
+		char c = statuses[i];
+
+		r = mkrow(suite, case_id, i, c == 'p' ? RESULT_PASS : c == 'f' ? RESULT_FAIL
+					       : RESULT_ERROR, NULL);
+		r.error = c == 'e' ? "timeout" : NULL;
+		/* a latency not known is stored as NULL and counts 0 */
+		r.latency_ms = i == 1 ? NAN : 10.0 * (i + 1) + (double)strlen(case_id);
+		cr_assert_eq(history_add_result(h, id, &r), 0);
+	}
+}
+
+static void expect_counts(const struct counts *got, const struct counts *want, const char *what)
+{
+	cr_expect_eq(got->n, want->n, "%s: n %ld, counted %ld", what, got->n, want->n);
+	cr_expect_eq(got->pass, want->pass, "%s: pass %ld, counted %ld", what, got->pass,
+		     want->pass);
+	cr_expect_eq(got->fail, want->fail, "%s: fail %ld, counted %ld", what, got->fail,
+		     want->fail);
+	cr_expect_eq(got->error, want->error, "%s: error %ld, counted %ld", what, got->error,
+		     want->error);
+	cr_expect(fabs(got->latency_ms - want->latency_ms) < 1e-9, "%s: latency %g, counted %g",
+		  what, got->latency_ms, want->latency_ms);
+}
+
+/* the stored n_* of run id */
+static void stored_counts(struct history *h, const char *id, struct counts *c)
+{
+	struct run_info ri;
+
+	cr_assert_eq(history_run_resolve(h, id, &ri, NULL), 0);
+	memset(c, 0, sizeof(*c));
+	c->n = ri.n_cases;
+	c->pass = ri.n_pass;
+	c->fail = ri.n_fail;
+	c->error = ri.n_error;
+	run_info_release(&ri);
+}
+
+/* the one-pass tally against the counts each query makes, under one repeat policy */
+static void check_tally(const char *policy)
+{
+	static const char *const suites[] = { "alpha", "beta", "gamma" };
+	static const char *const repeats[] = { "ppp", "ppf", "pfe", "pse", "eee", "sss", "fff",
+					       "pee", "psp", "ffs", "p", "e", "s", "f" };
+	struct history *h;
+	struct run_info ri;
+	struct run_tally t;
+	struct counts c, stored;
+	char name[64], case_id[32];
+	long n, k;
+	size_t i, j;
+
+	snprintf(name, sizeof(name), "tally-%s.db", policy);
+	h = history_open(th_path(name));
+	cr_assert_not_null(h);
+	memset(&ri, 0, sizeof(ri));
+	ri.status = RUN_RUNNING;
+	ri.repeats = 3;
+	ri.repeat_policy = (char *)policy;
+	ri.id = (char *)"other";
+	cr_assert_eq(history_run_begin(h, &ri), 0);
+	ri.id = (char *)"run";
+	cr_assert_eq(history_run_begin(h, &ri), 0);
+	/* another run's results are never counted */
+	add_tally_case(h, "other", "alpha", "c00", "fff");
+	/* every mix of statuses in each suite, a suite's cases interleaved with another's */
+	cr_assert_eq(history_batch_begin(h), 0);
+	for (j = 0; j < sizeof(repeats) / sizeof(repeats[0]); j++)
+		for (i = 0; i < 2; i++) {
+			snprintf(case_id, sizeof(case_id), "c%02zu-%zu", j, i);
+			add_tally_case(h, "run", suites[(i + j) % 2], case_id, repeats[j]);
+		}
+	cr_assert_eq(history_batch_commit(h), 0);
+
+	cr_assert_eq(history_run_tally(h, "run", &t), 0);
+	cr_assert_eq(t.n_suites, 2, "the suites with results: alpha and beta");
+	cr_assert_str_eq(t.suites[0].name, "alpha");
+	cr_assert_str_eq(t.suites[1].name, "beta");
+	cr_assert_eq(history_result_counts(h, "run", NULL, &c), 0);
+	expect_counts(&t.results, &c, "results");
+	cr_assert_eq(history_scorer_error_counts(h, "run", NULL, NULL, &n, &k), 0);
+	cr_expect_eq(t.results.n, n);
+	cr_expect_eq(t.scorer_errors, k, "%s: scorer errors %ld, counted %ld", policy,
+		     t.scorer_errors, k);
+	cr_assert_eq(history_counts(h, "run", NULL, NULL, &c), 0);
+	expect_counts(&t.cases, &c, "cases");
+	for (i = 0; i < 3; i++) {
+		const struct tally_suite *ts = run_tally_suite(&t, suites[i]);
+
+		cr_assert_eq(history_result_counts(h, "run", suites[i], &c), 0);
+		expect_counts(&ts->results, &c, suites[i]);
+		cr_assert_eq(history_scorer_error_counts(h, "run", suites[i], NULL, &n, &k), 0);
+		cr_expect_eq(ts->results.n, n);
+		cr_expect_eq(ts->scorer_errors, k, "%s: %s: scorer errors %ld, counted %ld",
+			     policy, suites[i], ts->scorer_errors, k);
+		cr_assert_eq(history_counts(h, "run", suites[i], NULL, &c), 0);
+		expect_counts(&ts->cases, &c, suites[i]);
+	}
+	cr_expect_eq(run_tally_suite(&t, "gamma")->cases.n, 0, "no results: all zero");
+	/* the policy decides: some cases of each kind, so a wrong count shows */
+	cr_expect_gt(t.cases.pass, 0);
+	cr_expect_gt(t.cases.fail, 0);
+	cr_expect_gt(t.cases.error, 0);
+	cr_expect_gt(t.scorer_errors, 0);
+	cr_expect_lt(t.scorer_errors, t.results.error);
+
+	/* the counts stored at the finish are the ones the query stores */
+	cr_assert_eq(history_run_finish(h, "run", RUN_FINISHED, "pass"), 0);
+	stored_counts(h, "run", &stored);
+	cr_assert_eq(history_run_finish_tallied(h, "run", RUN_FINISHED, "pass", &t.cases), 0);
+	stored_counts(h, "run", &c);
+	cr_expect_eq(c.n, stored.n);
+	cr_expect_eq(c.pass, stored.pass, "%s: stored pass %ld, the query's %ld", policy,
+		     c.pass, stored.pass);
+	cr_expect_eq(c.fail, stored.fail);
+	cr_expect_eq(c.error, stored.error);
+	run_tally_release(&t);
+
+	/* a run not stored counts nothing; finishing it is an error */
+	cr_assert_eq(history_run_tally(h, "nope", &t), 0);
+	cr_expect_eq(t.results.n + t.cases.n + (long)t.n_suites, 0);
+	th_stderr_start();
+	cr_expect_eq(history_run_finish_tallied(h, "nope", RUN_FINISHED, NULL, &t.cases), -1);
+	cr_expect(strstr(th_stderr_take(), "no run nope") != NULL);
+	run_tally_release(&t);
+	history_close(h);
+}
+
+Test(history, tally_counts_as_the_queries_do)
+{
+	check_tally("all");
+	check_tally("majority");
+	check_tally("min_pass:2");
+	check_tally("min_pass:1");
+}
+
+Test(history, checkpoint_off_the_path_keeps_every_row)
+{
+	const char *path = th_path("ckpt.db");
+	struct history *h;
+	struct result_row r;
+	struct counts c;
+	char id[16];
+	int i;
+
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "r", NULL, "t");
+	cr_assert_eq(history_batch_begin(h), 0);
+	for (i = 0; i < 500; i++) {
+		snprintf(id, sizeof(id), "c%03d", i);
+		r = mkrow("s", id, 0, i % 3 ? RESULT_PASS : RESULT_FAIL, NULL);
+		cr_assert_eq(history_add_result(h, "r", &r), 0);
+	}
+	cr_assert_eq(history_batch_commit(h), 0);
+	/* the checkpoint runs while this connection reads and writes */
+	history_checkpoint_start(h);
+	cr_assert_eq(history_counts(h, "r", NULL, NULL, &c), 0);
+	cr_assert_eq(c.n, 500);
+	cr_assert_eq(history_run_finish(h, "r", RUN_FINISHED, "pass"), 0);
+	/* a second start waits for the first */
+	history_checkpoint_start(h);
+	history_close(h);
+	/* the close was the last: the WAL is folded into the file and removed */
+	cr_assert_neq(access(th_path("ckpt.db-wal"), F_OK), 0);
+	h = history_open_ro(path);
+	cr_assert_not_null(h);
+	cr_assert_eq(history_counts(h, "r", NULL, NULL, &c), 0);
+	cr_assert_eq(c.n, 500);
+	cr_assert_eq(c.fail, 167);
+	history_close(h);
+}
