@@ -15,6 +15,8 @@
 #include "xalloc.h"
 #include "banned.h"
 
+#define CALIBRATION_NAMED 3      /* judge keys a calibration note names; the rest are counted */
+
 /* a judge key seen in the run */
 struct judge_key {
 	char key[65];            /* SHA-256 hex */
@@ -118,7 +120,7 @@ int gate_calibration_note(const struct eg_gate *g, struct history *h, const char
 {
 	struct judge_keys k = { 0 };
 	int ret = -1;
-	size_t i;
+	size_t i, named = 0, more = 0;
 
 	if (judge_keys_load(&k, g, g->scorer, h, run_id))
 		goto out;
@@ -127,6 +129,12 @@ int gate_calibration_note(const struct eg_gate *g, struct history *h, const char
 
 		if (j->calibrated && j->cal.kappa >= min_kappa)
 			continue;
+		/* a suite of per-case rubrics has a key a case: the line names a few */
+		if (named == CALIBRATION_NAMED) {
+			more++;
+			continue;
+		}
+		named++;
 		if (note->len)
 			strbuf_addstr(note, "; ");
 		if (!j->calibrated)
@@ -140,6 +148,9 @@ int gate_calibration_note(const struct eg_gate *g, struct history *h, const char
 				    j->scorer, j->key, j->cal.kappa, min_kappa, j->cal.n,
 				    j->cal.created_at);
 	}
+	if (more)
+		strbuf_addf(note, "; and %zu more judge key%s (the report's judge calibration "
+			    "section lists every one)", more, more == 1 ? "" : "s");
 	ret = 0;
 out:
 	judge_keys_release(&k);

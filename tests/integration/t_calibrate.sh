@@ -173,6 +173,27 @@ make_suite s/l labeled online "$(cat cases.jsonl)" \
 expect_rc "a new rubric's run: judge_kappa fails" 1 "$EG_BIN" run --config cfg.json --history "$T/h.db"
 expect_grep "never calibrated" "was never calibrated" "$T/out"
 
+# five uncalibrated judge keys (a rubric a case): the gate's note names three and counts the rest
+python3 - <<'EOP'
+import json
+V = json.dumps({"reason": "fine", "score": 1.0, "pass": True})
+with open("many.jsonl", "w") as f:
+    for i in range(1, 6):
+        f.write(json.dumps({"case": "m%d" % i, "model": "judge-model", "reply": V}) + "\n")
+with open("many-cases.jsonl", "w") as f:
+    for i in range(1, 6):
+        f.write(json.dumps({"id": "m%d" % i, "input": "q %d" % i, "output": "a %d" % i,
+                            "scorers": [{"type": "judge", "rubric": "Rubric number %d." % i}]}) + "\n")
+EOP
+stop_mock
+start_mock many.jsonl
+make_suite s/m many online "$(cat many-cases.jsonl)" '[]'
+write_config many.json '[{"metric": "pass_rate", "min": 0.5}]' '' '"suites": ["s/m"], "judge": {"model": "judge-model"}'
+expect_rc "five uncalibrated judge keys: the gate passes with a warning" 0 \
+	"$EG_BIN" run --config many.json --history "$T/many.db"
+expect_grep "... naming three keys and counting the other two" \
+	"(5/5; calibration warning: scorer judge (key [0-9a-f]\{12\}) was never calibrated (evalgate calibrate); scorer judge (key [0-9a-f]\{12\}) was never calibrated (evalgate calibrate); scorer judge (key [0-9a-f]\{12\}) was never calibrated (evalgate calibrate); and 2 more judge keys (the report's judge calibration section lists every one), 95% CI" "$T/out"
+
 expect_rc "no labeled case" 2 "$EG_BIN" calibrate --config cfg.json --history "$T/h.db" --suite /nonexistent
 expect_rc "help" 0 "$EG_BIN" calibrate --help
 finish
