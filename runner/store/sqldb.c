@@ -339,6 +339,25 @@ static int open_file(struct sqldb *d, const char *kind, const char *path, int fl
 	return 0;
 }
 
+/*
+ * Two connections opening a new file at once (a cache shared by parallel
+ * runs) can each hold the lock the other needs to switch it to WAL; SQLite
+ * answers SQLITE_BUSY at once then, without its busy handler (waiting
+ * would deadlock). The switch is tried again, a few milliseconds apart, for
+ * as long as the busy timeout allows; then the last answer is reported.
+ */
+static int wal_mode(const struct sqldb *d)
+{
+	long waited;
+
+	for (waited = 0; waited < SQLDB_BUSY_TIMEOUT_MS; waited += 2) {
+		if (sqlite3_exec(d->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_BUSY)
+			break;
+		sqlite3_sleep(2);
+	}
+	return sqldb_exec(d, "PRAGMA journal_mode=WAL");
+}
+
 int sqldb_open(struct sqldb *d, const char *kind, const char *path, const char *const *list,
 	       int n)
 {
@@ -370,8 +389,8 @@ int sqldb_open_fresh(struct sqldb *d, const char *kind, const char *path,
 	 */
 	if ((fresh && fresh_sql && sqldb_exec(d, "PRAGMA page_size=" SQLDB_FRESH_PAGE_SIZE)) ||
 	    (fresh && sqldb_exec(d, "PRAGMA synchronous=OFF")) ||
-	    sqldb_exec(d, "PRAGMA journal_mode=WAL;"
-			  "PRAGMA foreign_keys=ON;") ||
+	    wal_mode(d) ||
+	    sqldb_exec(d, "PRAGMA foreign_keys=ON") ||
 	    migrate(d, list, n, fresh_sql, fresh_v) ||
 	    sqldb_exec(d, "PRAGMA synchronous=NORMAL"))
 		goto out_close;
