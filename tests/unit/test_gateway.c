@@ -1236,6 +1236,26 @@ static void raw_run(struct eg_gateway_cfg *cfg, struct tracker *t, size_t n)
 	gateway_free(gw);
 }
 
+/*
+ * One scripted exchange: the server started on its n_replies replies,
+ * n_requests sent one after the other on one slot with max_retries retries
+ * (through libcurl or the built-in client), the server stopped. What the
+ * server saw stays in *s, the requests in *t, for the test to check.
+ */
+static void raw_case(struct raw_server *s, const struct raw_reply *replies, size_t n_replies,
+		     size_t n_requests, int max_retries, int libcurl, struct tracker *t)
+{
+	struct eg_gateway_cfg cfg;
+
+	raw_start(s, replies, n_replies);
+	cfg_init(&cfg, s->port);
+	cfg.concurrency = 1;
+	cfg.max_retries = max_retries;
+	cfg.http_libcurl = libcurl;
+	raw_run(&cfg, t, n_requests);
+	raw_stop(s);
+}
+
 static void stale_keepalive_is_sent_again(int libcurl)
 {
 	static const struct raw_reply replies[] = {
@@ -1243,16 +1263,9 @@ static void stale_keepalive_is_sent_again(int libcurl)
 		{ RAW_OK(76, CHAT_OK("later answer!"), ""), 0 },
 	};
 	struct raw_server s;
-	struct eg_gateway_cfg cfg;
 	struct tracker t;
 
-	raw_start(&s, replies, 2);
-	cfg_init(&cfg, s.port);
-	cfg.concurrency = 1;
-	cfg.max_retries = 0;
-	cfg.http_libcurl = libcurl;
-	raw_run(&cfg, &t, 2);
-	raw_stop(&s);
+	raw_case(&s, replies, 2, 2, 0, libcurl, &t);
 	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
 	cr_expect_str_eq(t.reqs[0].reply.output, "first answer!");
 	/* with no retries allowed, only the re-send on a new connection saves the second */
@@ -1282,15 +1295,10 @@ static void request_head_as_sent(int libcurl)
 		{ RAW_OK(76, CHAT_OK("first answer!"), ""), 0 },
 	};
 	struct raw_server s;
-	struct eg_gateway_cfg cfg;
 	struct tracker t;
 	char host[64];
 
-	raw_start(&s, replies, 1);
-	cfg_init(&cfg, s.port);
-	cfg.http_libcurl = libcurl;
-	raw_run(&cfg, &t, 1);
-	raw_stop(&s);
+	raw_case(&s, replies, 1, 1, 5, libcurl, &t);
 	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
 	snprintf(host, sizeof(host), "\r\nHost: 127.0.0.1:%d\r\n", s.port);
 	cr_expect_eq(strncmp(s.first_request, "POST /v1/chat/completions HTTP/1.1\r\n", 36), 0,
@@ -1329,16 +1337,10 @@ Test(gateway_raw, reply_framings)
 		{ "HTTP/1.0 200 OK\r\n\r\n" CHAT_OK("to the end"), 1 },
 	};
 	struct raw_server s;
-	struct eg_gateway_cfg cfg;
 	struct tracker t;
 	size_t i;
 
-	raw_start(&s, replies, 3);
-	cfg_init(&cfg, s.port);
-	cfg.concurrency = 1;
-	cfg.max_retries = 0;
-	raw_run(&cfg, &t, 3);
-	raw_stop(&s);
+	raw_case(&s, replies, 3, 3, 0, 0, &t);
 	for (i = 0; i < 3; i++) {
 		cr_expect(t.reqs[i].ok, "request %zu: %s", i, t.reqs[i].error);
 		cr_expect_eq(t.reqs[i].attempts, 1);
@@ -1360,14 +1362,10 @@ Test(gateway_raw, malformed_reply_fails)
 		{ RAW_OK(76, CHAT_OK("first answer!"), ""), 1 },
 	};
 	struct raw_server s;
-	struct eg_gateway_cfg cfg;
 	struct tracker t;
 
-	raw_start(&s, replies, 2);
-	cfg_init(&cfg, s.port);
-	cfg.concurrency = 1;
-	raw_run(&cfg, &t, 1);
-	raw_stop(&s);
+	/* retries allowed: still one attempt */
+	raw_case(&s, replies, 2, 1, 5, 0, &t);
 	cr_expect_not(t.reqs[0].ok);
 	cr_expect_eq(t.reqs[0].attempts, 1);
 	cr_assert_not_null(t.reqs[0].error);
@@ -1384,15 +1382,9 @@ Test(gateway_raw, cut_reply_is_retried)
 		{ RAW_OK(76, CHAT_OK("first answer!"), ""), 0 },
 	};
 	struct raw_server s;
-	struct eg_gateway_cfg cfg;
 	struct tracker t;
 
-	raw_start(&s, replies, 2);
-	cfg_init(&cfg, s.port);
-	cfg.concurrency = 1;
-	cfg.max_retries = 1;
-	raw_run(&cfg, &t, 1);
-	raw_stop(&s);
+	raw_case(&s, replies, 2, 1, 1, 0, &t);
 	cr_expect(t.reqs[0].ok, "%s", t.reqs[0].error);
 	cr_expect_eq(t.reqs[0].attempts, 2);
 	cr_expect_str_eq(t.reqs[0].reply.output, "first answer!");
