@@ -8,11 +8,13 @@ set -euo pipefail
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/evalgate-it.XXXXXX")
 MOCK_PID=""
+FAKE_MLFLOW_PID=""
 FAILS=0
 CHECKS=0
 
 cleanup() {
-	if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; fi
+	stop_mock
+	stop_fake_mlflow
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -36,6 +38,25 @@ start_mock() {
 
 stop_mock() {
 	if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; MOCK_PID=""; fi
+}
+
+# start_fake_mlflow [fake options...]: the fake MLflow server ($EG_FAKE_MLFLOW), its
+# requests logged in $T/fake.log; sets FAKE_MLFLOW_PORT
+start_fake_mlflow() {
+	stop_fake_mlflow
+	rm -f "$T/fake.port"
+	"$EG_FAKE_MLFLOW" --port 0 --port-file "$T/fake.port" --log "$T/fake.log" "$@" >"$T/fake.out" 2>&1 &
+	FAKE_MLFLOW_PID=$!
+	for _ in $(seq 1 100); do
+		[ -s "$T/fake.port" ] && break
+		sleep 0.05
+	done
+	[ -s "$T/fake.port" ] || { echo "fake MLflow did not start"; cat "$T/fake.out"; exit 1; }
+	FAKE_MLFLOW_PORT=$(cat "$T/fake.port")
+}
+
+stop_fake_mlflow() {
+	if [ -n "$FAKE_MLFLOW_PID" ]; then kill "$FAKE_MLFLOW_PID" 2>/dev/null || true; wait "$FAKE_MLFLOW_PID" 2>/dev/null || true; FAKE_MLFLOW_PID=""; fi
 }
 
 # write_config FILE [gates-json] [gateway-extra-json] [top-level-extra-json]: a config

@@ -16,23 +16,6 @@
 
 : "${EG_FAKE_MLFLOW:?EG_FAKE_MLFLOW must point at the fake MLflow server}"
 
-FAKE_PID=""
-start_fake() {
-	rm -f "$T/fake.port"
-	"$EG_FAKE_MLFLOW" --port 0 --port-file "$T/fake.port" --log "$T/fake.log" >"$T/fake.out" 2>&1 &
-	FAKE_PID=$!
-	for _ in $(seq 1 100); do
-		[ -s "$T/fake.port" ] && break
-		sleep 0.05
-	done
-	[ -s "$T/fake.port" ] || { echo "fake MLflow did not start"; cat "$T/fake.out"; exit 1; }
-	FAKE_PORT=$(cat "$T/fake.port")
-}
-stop_fake() {
-	if [ -n "$FAKE_PID" ]; then kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; FAKE_PID=""; fi
-}
-trap 'stop_fake; cleanup' EXIT
-
 # maps_curl NAME CMD...: runs CMD (its exit code in MAPS_RC) with the
 # loader's log of the files it maps in ld/NAME.*; true when libcurl was
 # among them (in any process of CMD)
@@ -79,8 +62,8 @@ check "gate does not map libcurl" not_maps_curl gate "$EG_BIN" gate latest --con
 expect_grep "... and gives its verdict" "PASS" "$T/out"
 
 export MLFLOW_TRACKING_TOKEN="mlflow-token-5ecret"
-start_fake
-ML="mlflow+http://127.0.0.1:$FAKE_PORT?db=$T/mlreg.db"
+start_fake_mlflow
+ML="mlflow+http://127.0.0.1:$FAKE_MLFLOW_PORT?db=$T/mlreg.db"
 check "the MLflow registry client maps libcurl (the log shows it)" \
 	maps_curl mlflow "$EG_BIN" registry register lazy-bot 1 --registry "$ML"
 expect_eq "... and registers the version" "0" "$MAPS_RC"

@@ -7,24 +7,6 @@
 
 : "${EG_FAKE_MLFLOW:?EG_FAKE_MLFLOW must point at the fake MLflow server}"
 
-FAKE_PID=""
-start_fake() {
-	stop_fake
-	rm -f "$T/fake.port"
-	"$EG_FAKE_MLFLOW" --port 0 --port-file "$T/fake.port" --log "$T/fake.log" "$@" >"$T/fake.out" 2>&1 &
-	FAKE_PID=$!
-	for _ in $(seq 1 100); do
-		[ -s "$T/fake.port" ] && break
-		sleep 0.05
-	done
-	[ -s "$T/fake.port" ] || { echo "fake MLflow did not start"; cat "$T/fake.out"; exit 1; }
-	FAKE_PORT=$(cat "$T/fake.port")
-}
-stop_fake() {
-	if [ -n "$FAKE_PID" ]; then kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; FAKE_PID=""; fi
-}
-trap 'stop_fake; cleanup' EXIT
-
 export GITHUB_ACTOR=ci-bot
 : >empty.jsonl
 start_mock empty.jsonl
@@ -118,8 +100,8 @@ expect_grep "it names the line and field" ":[0-9]*: promotion.production.max_age
 
 # --- MLflow backend against the fake ---
 export MLFLOW_TRACKING_TOKEN="mlflow-token-5ecret"
-start_fake --require-token "$MLFLOW_TRACKING_TOKEN"
-ML="mlflow+http://127.0.0.1:$FAKE_PORT?db=$T/mlreg.db"
+start_fake_mlflow --require-token "$MLFLOW_TRACKING_TOKEN"
+ML="mlflow+http://127.0.0.1:$FAKE_MLFLOW_PORT?db=$T/mlreg.db"
 write_config ml.json "$GATES" "" "\"suites\": [\"sa\"], $PROMO, \"registry\": \"$ML\""
 python3 - ml.json <<'EOP'
 import json, sys
@@ -155,7 +137,7 @@ assert all(r["auth"] for r in reqs)
 EOP
 check "mlflow: the fake holds the alias and the tags" python3 -c "
 import json, urllib.request
-s = json.load(urllib.request.urlopen('http://127.0.0.1:$FAKE_PORT/fake/state'))
+s = json.load(urllib.request.urlopen('http://127.0.0.1:$FAKE_MLFLOW_PORT/fake/state'))
 m = s['ml-bot']
 assert m['aliases'] == {'production': '1'}, m
 assert m['versions']['1']['tags'] == {'evalgate.run_id': '$RUNM', 'evalgate.verdict': 'pass', 'evalgate.suites': 'sa'}, m"
@@ -175,30 +157,30 @@ expect_eq "mlflow: a refusal sends nothing to MLflow" "$N" "$(wc -l <"$T/fake.lo
 expect_rc "mlflow: a version that is not a number" 2 "$EG_BIN" registry register ml-bot v1 --config ml.json
 expect_eq "mlflow: ... is refused before any request" "$N" "$(wc -l <"$T/fake.log")"
 expect_rc "mlflow: a wrong token" 3 env MLFLOW_TRACKING_TOKEN=wrong "$EG_BIN" registry register ml-bot 1 --config ml.json
-expect_grep "mlflow: UNAUTHENTICATED is reported" "mlflow POST registered-models/create at http://127.0.0.1:$FAKE_PORT: UNAUTHENTICATED: You are not authenticated" "$T/err"
+expect_grep "mlflow: UNAUTHENTICATED is reported" "mlflow POST registered-models/create at http://127.0.0.1:$FAKE_MLFLOW_PORT: UNAUTHENTICATED: You are not authenticated" "$T/err"
 check "mlflow: the wrong token is not printed either" bash -c "! grep -q wrong '$T/err'"
 
 # MLflow errors are infrastructure: exit 3, the error_code and message shown
 : >"$T/fake.log"
-start_fake --fail POST:registered-models/alias=PERMISSION_DENIED:403 --require-token "$MLFLOW_TRACKING_TOKEN"
-ML2="mlflow+http://127.0.0.1:$FAKE_PORT?db=$T/mlreg.db"
+start_fake_mlflow --fail POST:registered-models/alias=PERMISSION_DENIED:403 --require-token "$MLFLOW_TRACKING_TOKEN"
+ML2="mlflow+http://127.0.0.1:$FAKE_MLFLOW_PORT?db=$T/mlreg.db"
 expect_rc "mlflow: register on a new server" 0 "$EG_BIN" registry register ml-bot 1 --registry "$ML2"
 expect_rc "mlflow: PERMISSION_DENIED on the alias is exit 3" 3 "$EG_BIN" registry promote ml-bot 1 --alias production --registry "$ML2" --config ml.json "${H[@]}"
 expect_grep "mlflow: the error is reported with code, message and status" \
-	"mlflow POST registered-models/alias at http://127.0.0.1:$FAKE_PORT: PERMISSION_DENIED: fake failure of POST registered-models/alias (HTTP 403)" "$T/err"
+	"mlflow POST registered-models/alias at http://127.0.0.1:$FAKE_MLFLOW_PORT: PERMISSION_DENIED: fake failure of POST registered-models/alias (HTTP 403)" "$T/err"
 expect_rc "mlflow: the failure is in the audit log" 0 "$EG_BIN" registry log ml-bot --registry "$ML2" --json
 check "mlflow: last audit entry is an error" python3 -c "
 import json; e = json.load(open('$T/out'))[-1]
 assert e['action'] == 'error' and e['backend'] == 'mlflow' and e['alias'] == 'production', e"
-start_fake --fail GET:model-versions/get=html:502
-expect_rc "mlflow: a non-JSON error page is exit 3" 3 "$EG_BIN" registry promote ml-bot 1 --alias production --registry "mlflow+http://127.0.0.1:$FAKE_PORT?db=$T/mlreg.db" --config ml.json "${H[@]}"
+start_fake_mlflow --fail GET:model-versions/get=html:502
+expect_rc "mlflow: a non-JSON error page is exit 3" 3 "$EG_BIN" registry promote ml-bot 1 --alias production --registry "mlflow+http://127.0.0.1:$FAKE_MLFLOW_PORT?db=$T/mlreg.db" --config ml.json "${H[@]}"
 expect_grep "mlflow: the page and status are shown" "error: <html><body><h1>Bad Gateway</h1></body></html> (HTTP 502)" "$T/err"
-stop_fake
-expect_rc "mlflow: an unreachable server is exit 3" 3 "$EG_BIN" registry register ml-bot 1 --registry "mlflow+http://127.0.0.1:$FAKE_PORT?db=$T/mlreg.db"
-expect_grep "mlflow: the connection failure is named" "mlflow POST registered-models/create: the MLflow server at http://127.0.0.1:$FAKE_PORT could not be reached: .*[Cc]onnect" "$T/err"
+stop_fake_mlflow
+expect_rc "mlflow: an unreachable server is exit 3" 3 "$EG_BIN" registry register ml-bot 1 --registry "mlflow+http://127.0.0.1:$FAKE_MLFLOW_PORT?db=$T/mlreg.db"
+expect_grep "mlflow: the connection failure is named" "mlflow POST registered-models/create: the MLflow server at http://127.0.0.1:$FAKE_MLFLOW_PORT could not be reached: .*[Cc]onnect" "$T/err"
 expect_rc "mlflow: show of a model kept nowhere here, the server unreachable, is exit 3" 3 \
-	"$EG_BIN" registry show ml-bot-other --registry "mlflow+http://127.0.0.1:$FAKE_PORT?db=$T/mlreg.db"
-expect_grep "mlflow: ... not 'no model'" "the MLflow server at http://127.0.0.1:$FAKE_PORT could not be reached" "$T/err"
+	"$EG_BIN" registry show ml-bot-other --registry "mlflow+http://127.0.0.1:$FAKE_MLFLOW_PORT?db=$T/mlreg.db"
+expect_grep "mlflow: ... not 'no model'" "the MLflow server at http://127.0.0.1:$FAKE_MLFLOW_PORT could not be reached" "$T/err"
 
 # --- a new repository: read-only commands create nothing; the first promote is a
 # refusal (exit 1, audited), not an error about a missing history; the registry
