@@ -854,36 +854,14 @@ static int update_run(struct history *h, sqlite3_stmt *st, const char *run_id, c
 int history_run_finish(struct history *h, const char *run_id, enum run_status stat,
 		       const char *verdict)
 {
-	sqlite3_stmt *st = NULL;
-	char now[32];
+	struct run_tally t;
 	int ret;
 
-	sqldb_now(now, sizeof(now));
-	if (sqldb_prepare(&h->db, "UPDATE runs SET finished_at = ?2, status = ?3, "
-			  "verdict = coalesce(?4, verdict), "
-			  /*
-			   * one pass over the run's cases, not one per count: the
-			   * status of the cases view, the run's repeat_policy read
-			   * once instead of joined to every result (half the time)
-			   */
-			  "(n_cases, n_pass, n_fail, n_error) = (SELECT count(*), "
-			  "coalesce(sum(s = 'pass'), 0), coalesce(sum(s = 'fail'), 0), "
-			  "coalesce(sum(s = 'error'), 0) FROM (SELECT CASE WHEN "
-			  "CASE WHEN p = 'majority' THEN 2 * sum(status = 'pass') > count(*) "
-			  "WHEN p LIKE 'min_pass:%' "
-			  "THEN sum(status = 'pass') >= CAST(substr(p, 10) AS INTEGER) "
-			  "ELSE sum(status = 'pass') = count(*) END THEN 'pass' "
-			  "WHEN sum(status = 'fail') > 0 THEN 'fail' ELSE 'error' END AS s "
-			  "FROM results, (SELECT repeat_policy AS p FROM runs WHERE id = ?1) "
-			  "WHERE run_id = ?1 GROUP BY suite, case_id)) "
-			  "WHERE id = ?1", &st))
+	/* counted the way a run counts its end, and stored by the one UPDATE of the finish */
+	if (history_run_tally(h, run_id, &t))
 		return -1;
-	sqldb_bind_text(st, 1, run_id);
-	sqldb_bind_text(st, 2, now);
-	sqldb_bind_text(st, 3, run_status_name(stat));
-	sqldb_bind_text(st, 4, verdict);
-	ret = update_run(h, st, run_id, "cannot finish the run");
-	sqlite3_finalize(st);
+	ret = history_run_finish_tallied(h, run_id, stat, verdict, &t.cases);
+	run_tally_release(&t);
 	return ret;
 }
 

@@ -215,7 +215,10 @@ int history_batch_commit(struct history *h);
 int history_batch_rollback(struct history *h);
 /* gates are numbered in the order they are added */
 int history_add_gate(struct history *h, const char *run_id, const struct gate_row *g);
-/* sets finished_at (now), status and the n_* counts; a NULL verdict keeps the stored one */
+/*
+ * sets finished_at (now), status and the n_* counts (the cases of history_run_tally);
+ * a NULL verdict keeps the stored one
+ */
 int history_run_finish(struct history *h, const char *run_id, enum run_status st,
 		       const char *verdict);
 int history_set_verdict(struct history *h, const char *run_id, const char *verdict);
