@@ -16,6 +16,7 @@
  * line): a URL taken has a host that fits and a target starting with '/'
  * with no space, control or non-ASCII byte in it.
  *
+ * The reply is fed by tests/support/h1_feed.c, as test_http1 feeds it.
  * Built by -DEG_FUZZ=ON (see README.md here); ./dev.sh fuzz runs it on its
  * seeds in corpus/http1/.
  */
@@ -24,90 +25,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h1_feed.h"
 #include "http1.h"
 #include "strbuf.h"
 #include "banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct reading {
-	struct h1_resp r;
-	struct strbuf headers;
-	struct strbuf body;
-	struct strbuf why;
-	ssize_t rc;
-	size_t used;
-	int eof_rc;
-};
-
-static int on_header(const char *line, size_t len, void *arg)
+/* a reading that broke a promise of the reader, or took anything after done, aborts */
+static void check_kept(const struct h1_reading *rd)
 {
-	struct reading *rd = arg;
-
-	if (!len || line[len - 1] != '\n')
+	if (rd->broken || rd->calls_after_done)
 		abort();
-	strbuf_add(&rd->headers, line, len);
-	return 0;
-}
-
-static int on_body(const char *data, size_t len, void *arg)
-{
-	struct reading *rd = arg;
-
-	if (!len)
-		abort();
-	strbuf_add(&rd->body, data, len);
-	return 0;
-}
-
-/* feed buf in pieces of at most piece bytes, the first one cut at first */
-static void read_reply(struct reading *rd, const char *buf, size_t len, size_t first,
-		       size_t piece, int head_only)
-{
-	size_t off = 0, feeds = 0;
-
-	memset(rd, 0, sizeof(*rd));
-	strbuf_init(&rd->headers, 0);
-	strbuf_init(&rd->body, 0);
-	strbuf_init(&rd->why, 0);
-	rd->eof_rc = 1;
-	h1_resp_init(&rd->r, head_only);
-	while (off < len && !rd->r.done) {
-		/* the first feed may be empty: it must use nothing and change nothing */
-		size_t n = feeds++ ? piece : first;
-		ssize_t used;
-
-		if (n > len - off)
-			n = len - off;
-		used = h1_resp_feed(&rd->r, buf + off, n, on_header, on_body, rd, &rd->why);
-		if (used < 0) {
-			rd->rc = used;
-			if (used != -1 || !rd->why.len || memchr(rd->why.buf, '\n', rd->why.len))
-				abort();
-			return;
-		}
-		if ((size_t)used > n || ((size_t)used < n && !rd->r.done))
-			abort();
-		rd->used += (size_t)used;
-		off += n;
-	}
-	if (rd->r.done) {
-		if (off < len && h1_resp_feed(&rd->r, buf + off, len - off, on_header, on_body,
-					      rd, &rd->why))
-			abort();
-		return;
-	}
-	rd->eof_rc = h1_resp_eof(&rd->r, &rd->why);
-	if (rd->eof_rc == 0 ? !rd->r.done || rd->r.keep_alive : rd->r.done || !rd->why.len)
-		abort();
-}
-
-static void reading_release(struct reading *rd)
-{
-	h1_resp_release(&rd->r);
-	strbuf_release(&rd->headers);
-	strbuf_release(&rd->body);
-	strbuf_release(&rd->why);
 }
 
 static int same_buf(const struct strbuf *a, const struct strbuf *b)
@@ -115,7 +44,7 @@ static int same_buf(const struct strbuf *a, const struct strbuf *b)
 	return a->len == b->len && !memcmp(a->buf, b->buf, a->len);
 }
 
-static void check_same(const struct reading *a, const struct reading *b)
+static void check_same(const struct h1_reading *a, const struct h1_reading *b)
 {
 	if (a->rc != b->rc || a->eof_rc != b->eof_rc || (!a->rc && a->used != b->used) ||
 	    !same_buf(&a->headers, &b->headers) || !same_buf(&a->body, &b->body) ||
@@ -148,7 +77,7 @@ static void check_url(const char *buf, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct reading whole, cut, bytes;
+	struct h1_reading whole, cut, bytes;
 	const char *buf = (const char *)data + 1;
 	size_t len, first;
 	int head_only;
@@ -157,17 +86,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	len = size - 1;
 	head_only = data[0] & 0x80;
+	/* the cut may be at 0: the first feed is empty, and must use nothing and change nothing */
 	first = len ? (size_t)(data[0] & 0x7f) * len / 0x7f : 0;
-	read_reply(&whole, buf, len, len, len, head_only);
-	read_reply(&cut, buf, len, first, len, head_only);
-	read_reply(&bytes, buf, len, 1, 1, head_only);
+	h1_reading_feed(&whole, buf, len, NULL, 0, head_only, 1);
+	h1_reading_feed(&cut, buf, len, &first, 1, head_only, 1);
+	h1_reading_feed_bytes(&bytes, buf, len, head_only, 1);
+	check_kept(&whole);
+	check_kept(&cut);
+	check_kept(&bytes);
 	check_same(&whole, &cut);
 	check_same(&whole, &bytes);
 	if (whole.used > len)
 		abort();
-	reading_release(&whole);
-	reading_release(&cut);
-	reading_release(&bytes);
+	h1_reading_release(&whole);
+	h1_reading_release(&cut);
+	h1_reading_release(&bytes);
 	check_url(buf, len);
 	return 0;
 }

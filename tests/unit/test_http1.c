@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h1_feed.h"
 #include "http1.h"
 #include "strbuf.h"
 
@@ -261,94 +262,25 @@ Test(head, empty_body_still_has_length)
 
 /* ------------------------------------------------------------- the reply */
 
-/* everything one reading of a reply gave */
-struct reading {
-	struct h1_resp r;
-	struct strbuf headers;   /* the header lines passed on, as passed */
-	struct strbuf body;
-	struct strbuf why;
-	int n_headers;
-	ssize_t rc;              /* the failing feed's result, else 0 */
-	size_t used;             /* bytes the feeds used */
-	int eof_rc;              /* h1_resp_eof's result when it was called, else 1 */
-	int calls_after_done;    /* feeds that used bytes after done was set */
-};
-
-static int on_header(const char *line, size_t len, void *arg)
-{
-	struct reading *rd = arg;
-
-	cr_assert(len > 0 && line[len - 1] == '\n');
-	strbuf_add(&rd->headers, line, len);
-	rd->n_headers++;
-	return 0;
-}
-
-static int on_body(const char *data, size_t len, void *arg)
-{
-	struct reading *rd = arg;
-
-	cr_assert(len > 0);
-	strbuf_add(&rd->body, data, len);
-	return 0;
-}
-
 /*
  * Feed buf in pieces cut at cuts (ascending), as reads from a connection
  * would bring it, then the end of the connection when eof and the reply is
- * not done. Feeding stops at the first failure or when the reply is done.
+ * not done (h1_feed.h): the reader must keep every promise it checks.
  */
-static void read_cut(struct reading *rd, const char *buf, size_t len, const size_t *cuts,
+static void read_cut(struct h1_reading *rd, const char *buf, size_t len, const size_t *cuts,
 		     size_t n_cuts, int head_only, int eof)
 {
-	size_t i, start = 0;
-
-	memset(rd, 0, sizeof(*rd));
-	strbuf_init(&rd->headers, 0);
-	strbuf_init(&rd->body, 0);
-	strbuf_init(&rd->why, 0);
-	rd->eof_rc = 1;
-	h1_resp_init(&rd->r, head_only);
-	for (i = 0; i <= n_cuts && !rd->r.done; i++) {
-		size_t end = i < n_cuts ? cuts[i] : len;
-		ssize_t n = h1_resp_feed(&rd->r, buf + start, end - start, on_header, on_body, rd,
-					 &rd->why);
-
-		if (n < 0) {
-			rd->rc = n;
-			return;
-		}
-		cr_assert_leq((size_t)n, end - start);
-		if (!rd->r.done)
-			cr_assert_eq((size_t)n, end - start, "bytes left over before done");
-		rd->used += (size_t)n;
-		start = end;
-	}
-	if (rd->r.done) {
-		/* a done reply takes nothing more */
-		if (h1_resp_feed(&rd->r, "HTTP/1.1 200 OK\r\n", 17, on_header, on_body, rd,
-				 &rd->why))
-			rd->calls_after_done++;
-		return;
-	}
-	if (eof)
-		rd->eof_rc = h1_resp_eof(&rd->r, &rd->why);
+	h1_reading_feed(rd, buf, len, cuts, n_cuts, head_only, eof);
+	cr_assert_null(rd->broken, "%s", rd->broken);
 }
 
-static void read_whole(struct reading *rd, const char *buf, size_t len, int head_only, int eof)
+static void read_whole(struct h1_reading *rd, const char *buf, size_t len, int head_only,
+		       int eof)
 {
 	read_cut(rd, buf, len, NULL, 0, head_only, eof);
 }
 
-static void reading_release(struct reading *rd)
-{
-	h1_resp_release(&rd->r);
-	strbuf_release(&rd->headers);
-	strbuf_release(&rd->body);
-	strbuf_release(&rd->why);
-}
-
-static void expect_same(const struct reading *a, const struct reading *b, const char *how)
+static void expect_same(const struct h1_reading *a, const struct h1_reading *b, const char *how)
 {
 	cr_expect_eq(a->rc, b->rc, "%s: rc", how);
 	cr_expect_eq(a->eof_rc, b->eof_rc, "%s: eof", how);
@@ -371,27 +303,24 @@ static void expect_same(const struct reading *a, const struct reading *b, const 
  * Read the reply whole, then byte by byte and in every two-way split: each
  * reading must match the whole one. The whole one goes to rd.
  */
-static void read_all_ways(struct reading *rd, const char *buf, size_t len, int head_only,
+static void read_all_ways(struct h1_reading *rd, const char *buf, size_t len, int head_only,
 			  int eof)
 {
-	struct reading other;
-	size_t *cuts = calloc(len ? len : 1, sizeof(*cuts));
+	struct h1_reading other;
 	size_t i;
 	char how[64];
 
 	read_whole(rd, buf, len, head_only, eof);
-	for (i = 0; i + 1 < len; i++)
-		cuts[i] = i + 1;
-	read_cut(&other, buf, len, cuts, len ? len - 1 : 0, head_only, eof);
+	h1_reading_feed_bytes(&other, buf, len, head_only, eof);
+	cr_assert_null(other.broken, "byte by byte: %s", other.broken);
 	expect_same(rd, &other, "byte by byte");
-	reading_release(&other);
+	h1_reading_release(&other);
 	for (i = 1; i < len; i++) {
 		snprintf(how, sizeof(how), "cut at %zu", i);
 		read_cut(&other, buf, len, &i, 1, head_only, eof);
 		expect_same(rd, &other, how);
-		reading_release(&other);
+		h1_reading_release(&other);
 	}
-	free(cuts);
 }
 
 #define S(lit) lit, sizeof(lit) - 1
@@ -400,7 +329,7 @@ static void read_all_ways(struct reading *rd, const char *buf, size_t len, int h
 static void expect_reply(const char *buf, size_t len, int head_only, size_t used, long status,
 			 int keep_alive, const char *headers, const char *body, size_t body_len)
 {
-	struct reading rd;
+	struct h1_reading rd;
 
 	read_all_ways(&rd, buf, len, head_only, 1);
 	cr_expect_eq(rd.rc, 0, "failed: %s", rd.why.buf);
@@ -412,19 +341,19 @@ static void expect_reply(const char *buf, size_t len, int head_only, size_t used
 	cr_expect_str_eq(rd.headers.buf, headers);
 	cr_expect_eq(rd.body.len, body_len);
 	cr_expect_eq(memcmp(rd.body.buf, body, body_len), 0);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 }
 
 /* a malformed reply: -1, and why says what */
 static void expect_bad(const char *buf, size_t len, const char *why)
 {
-	struct reading rd;
+	struct h1_reading rd;
 
 	read_all_ways(&rd, buf, len, 0, 1);
 	cr_expect_eq(rd.rc, -1, "%.*s", (int)len, buf);
 	cr_expect_str_eq(rd.why.buf, why, "%.*s", (int)len, buf);
 	cr_expect_not(rd.r.done);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 }
 
 #define HEAD_200 "HTTP/1.1 200 OK\r\n"
@@ -485,7 +414,7 @@ Test(reply, chunked_and_length)
 Test(reply, until_close)
 {
 	static const char r[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it\n";
-	struct reading rd;
+	struct h1_reading rd;
 
 	read_all_ways(&rd, S(r), 0, 1);
 	cr_expect_eq(rd.rc, 0);
@@ -494,13 +423,13 @@ Test(reply, until_close)
 	cr_expect_eq(rd.r.keep_alive, 0);
 	cr_expect_eq(rd.used, sizeof(r) - 1);
 	cr_expect_str_eq(rd.body.buf, "all of it\n");
-	reading_release(&rd);
+	h1_reading_release(&rd);
 
 	/* without the end of the connection it is not done */
 	read_whole(&rd, S(r), 0, 0);
 	cr_expect_not(rd.r.done);
 	cr_expect_eq(rd.used, sizeof(r) - 1);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 }
 
 Test(reply, interim_replies_skipped)
@@ -510,7 +439,7 @@ Test(reply, interim_replies_skipped)
 				"HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n"
 				"Content-Length: 9\r\nConnection: close\r\n\r\n"
 				"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
-	struct reading rd;
+	struct h1_reading rd;
 
 	expect_reply(S(r), 0, sizeof(r) - 1, 201, 1,
 		     "HTTP/1.1 100 Continue\r\n\r\n"
@@ -525,7 +454,7 @@ Test(reply, interim_replies_skipped)
 	cr_expect_eq(rd.r.status, 0);
 	cr_expect_eq(rd.eof_rc, -1);
 	cr_expect_str_eq(rd.why.buf, "connection closed before the reply was complete");
-	reading_release(&rd);
+	h1_reading_release(&rd);
 }
 
 Test(reply, no_body)
@@ -545,7 +474,7 @@ Test(reply, http10)
 	static const char keep[] = "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n"
 				   "Content-Length: 2\r\n\r\nok";
 	static const char closed[] = "HTTP/1.0 200 OK\r\n\r\nto the end";
-	struct reading rd;
+	struct h1_reading rd;
 
 	expect_reply(S(plain), 0, sizeof(plain) - 1, 200, 0,
 		     "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n", S("ok"));
@@ -556,7 +485,7 @@ Test(reply, http10)
 	cr_expect_eq(rd.eof_rc, 0);
 	cr_expect_str_eq(rd.body.buf, "to the end");
 	cr_expect_eq(rd.r.keep_alive, 0);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 }
 
 Test(reply, connection_close)
@@ -596,16 +525,16 @@ Test(reply, encoded)
 {
 	static const char gz[] = HEAD_200 "Content-Encoding: gzip\r\nContent-Length: 0\r\n\r\n";
 	static const char id[] = HEAD_200 "Content-Encoding: Identity\r\nContent-Length: 0\r\n\r\n";
-	struct reading rd;
+	struct h1_reading rd;
 
 	read_whole(&rd, S(gz), 0, 0);
 	cr_expect(rd.r.done);
 	cr_expect_eq(rd.r.encoded, 1);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 	read_whole(&rd, S(id), 0, 0);
 	cr_expect(rd.r.done);
 	cr_expect_eq(rd.r.encoded, 0);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 }
 
 Test(reply, bad_lengths)
@@ -672,17 +601,17 @@ Test(reply, header_line_limit)
 {
 	size_t len;
 	char *buf = long_line_reply(H1_HEADER_LINE_MAX, &len);
-	struct reading rd;
+	struct h1_reading rd;
 	static const size_t cuts[] = { 20, 100, 5000 };
 
 	/* the longest line accepted, whole and in pieces */
 	read_whole(&rd, buf, len, 0, 0);
 	cr_expect(rd.r.done, "%s", rd.why.buf);
 	cr_expect_eq(rd.n_headers, 4);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 	read_cut(&rd, buf, len, cuts, 3, 0, 0);
 	cr_expect(rd.r.done, "%s", rd.why.buf);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 	free(buf);
 
 	/* one byte more */
@@ -691,18 +620,18 @@ Test(reply, header_line_limit)
 	cr_expect_eq(rd.rc, -1);
 	cr_expect_str_eq(rd.why.buf, "header line too long");
 	cr_expect_eq(rd.n_headers, 1);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 	read_cut(&rd, buf, len, cuts, 3, 0, 0);
 	cr_expect_eq(rd.rc, -1);
 	cr_expect_str_eq(rd.why.buf, "header line too long");
-	reading_release(&rd);
+	h1_reading_release(&rd);
 	free(buf);
 }
 
 Test(reply, head_limit)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct reading rd;
+	struct h1_reading rd;
 	char line[1001];
 
 	/* many short lines adding up to more than H1_HEADERS_MAX */
@@ -715,7 +644,7 @@ Test(reply, head_limit)
 	cr_expect_eq(rd.rc, -1);
 	cr_expect_str_eq(rd.why.buf, "reply head too large");
 	cr_expect_leq(rd.headers.len, H1_HEADERS_MAX);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 	strbuf_release(&sb);
 }
 
@@ -726,7 +655,7 @@ Test(reply, pipelined)
 	static const char chunked_two[] = HEAD_200 "Transfer-Encoding: chunked\r\n\r\n"
 					  "3\r\none\r\n0\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
 	size_t first = sizeof(two) / 2;
-	struct reading rd;
+	struct h1_reading rd;
 	struct h1_resp next;
 	ssize_t n;
 
@@ -740,12 +669,14 @@ Test(reply, pipelined)
 	cr_assert_eq(rd.used, first);
 	h1_resp_init(&next, 0);
 	strbuf_reset(&rd.body);
-	n = h1_resp_feed(&next, two + first, sizeof(two) - 1 - first, NULL, on_body, &rd, NULL);
+	n = h1_resp_feed(&next, two + first, sizeof(two) - 1 - first, NULL, h1_reading_on_body,
+			 &rd, NULL);
+	cr_expect_null(rd.broken, "%s", rd.broken);
 	cr_expect_eq(n, (ssize_t)(sizeof(two) - 1 - first));
 	cr_expect(next.done);
 	cr_expect_str_eq(rd.body.buf, "two");
 	h1_resp_release(&next);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 }
 
 static int stop_at_body(const char *data, size_t len, void *arg)
@@ -769,27 +700,27 @@ Test(reply, callback_stops)
 
 Test(reply, eof)
 {
-	struct reading rd;
+	struct h1_reading rd;
 
 	read_whole(&rd, "", 0, 0, 1);
 	cr_expect_eq(rd.eof_rc, -1);
 	cr_expect_str_eq(rd.why.buf, "empty reply from server");
-	reading_release(&rd);
+	h1_reading_release(&rd);
 
 	read_all_ways(&rd, S("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"), 0, 1);
 	cr_expect_eq(rd.eof_rc, -1);
 	cr_expect_str_eq(rd.why.buf, "connection closed before the reply was complete");
 	cr_expect_str_eq(rd.body.buf, "short");
-	reading_release(&rd);
+	h1_reading_release(&rd);
 
 	read_all_ways(&rd, S("HTTP/1.1 200"), 0, 1);
 	cr_expect_eq(rd.eof_rc, -1);
 	cr_expect_str_eq(rd.why.buf, "connection closed before the reply was complete");
-	reading_release(&rd);
+	h1_reading_release(&rd);
 
 	read_all_ways(&rd, S(HEAD_200 "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"), 0, 1);
 	cr_expect_eq(rd.eof_rc, -1);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 }
 
 /* the line buffer is made only for a line cut between reads, and released */
@@ -835,9 +766,9 @@ ParameterizedTestParameters(reply, byte_by_byte)
 ParameterizedTest(int *i, reply, byte_by_byte)
 {
 	const char *const *reply = &replies[*i];
-	struct reading rd;
+	struct h1_reading rd;
 
 	read_all_ways(&rd, *reply, strlen(*reply), 0, 1);
 	cr_expect(rd.r.done || rd.rc || rd.eof_rc != 1);
-	reading_release(&rd);
+	h1_reading_release(&rd);
 }
