@@ -19,6 +19,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# wait_port_file FILE WHAT OUT: waits (up to 5 s) for the port a server started in
+# the background writes to FILE; when none comes, says WHAT did not start, shows
+# its output OUT and exits
+wait_port_file() {
+	for _ in $(seq 1 100); do
+		[ -s "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "$2 did not start"
+	cat "$3"
+	exit 1
+}
+
 # start_mock SCRIPT [mock options...]: sets MOCK_PORT and MOCK_URL
 start_mock() {
 	local script=$1; shift
@@ -26,11 +39,7 @@ start_mock() {
 	rm -f "$T/mock.port"
 	"$EG_MOCK" --port 0 --port-file "$T/mock.port" --script "$script" --log "$T/mock.log" "$@" >"$T/mock.out" 2>&1 &
 	MOCK_PID=$!
-	for _ in $(seq 1 100); do
-		[ -s "$T/mock.port" ] && break
-		sleep 0.05
-	done
-	[ -s "$T/mock.port" ] || { echo "mock gateway did not start"; cat "$T/mock.out"; exit 1; }
+	wait_port_file "$T/mock.port" "mock gateway" "$T/mock.out"
 	MOCK_PORT=$(cat "$T/mock.port")
 	MOCK_URL="http://127.0.0.1:$MOCK_PORT/v1"
 	export EVALGATE_BASE_URL=$MOCK_URL
@@ -47,11 +56,7 @@ start_fake_mlflow() {
 	rm -f "$T/fake.port"
 	"$EG_FAKE_MLFLOW" --port 0 --port-file "$T/fake.port" --log "$T/fake.log" "$@" >"$T/fake.out" 2>&1 &
 	FAKE_MLFLOW_PID=$!
-	for _ in $(seq 1 100); do
-		[ -s "$T/fake.port" ] && break
-		sleep 0.05
-	done
-	[ -s "$T/fake.port" ] || { echo "fake MLflow did not start"; cat "$T/fake.out"; exit 1; }
+	wait_port_file "$T/fake.port" "fake MLflow" "$T/fake.out"
 	FAKE_MLFLOW_PORT=$(cat "$T/fake.port")
 }
 
