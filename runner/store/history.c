@@ -515,15 +515,13 @@ struct history *history_open_ro(const char *path)
 void history_checkpoint_start(struct history *h)
 {
 	if (!h->readonly)
-		sqldb_checkpoint_start(&h->ckpt, &h->db);
+		sqldb_checkpoint_start(&h->db);
 }
 
 void history_close(struct history *h)
 {
 	if (!h)
 		return;
-	/* this connection's close must be the last: it checkpoints the rest and syncs */
-	sqldb_checkpoint_wait(&h->ckpt);
 	if (h->in_batch)
 		history_batch_commit(h);
 	sqlite3_finalize(h->ins_result);

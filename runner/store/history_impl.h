@@ -38,7 +38,6 @@ struct history {
 	struct hashmap texts_known;
 	struct text_row *texts;
 	size_t texts_nr, texts_alloc;
-	struct sqldb_checkpoint ckpt; /* history_checkpoint_start's; waited for at the close */
 };
 
 /*

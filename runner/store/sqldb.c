@@ -318,15 +318,109 @@ out:
 	return ret;
 }
 
+/* --- checkpoints off the caller's path --- */
+
+static void *checkpoint_main(void *arg)
+{
+	struct sqldb_checkpoint *c = arg;
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, SQLDB_BUSY_TIMEOUT_MS);
+		/* a first read opens the connection's WAL, which the checkpoint needs */
+		if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL; SELECT 1 FROM sqlite_master LIMIT 1",
+				 NULL, NULL, NULL) == SQLITE_OK)
+			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	}
+	sqlite3_close(db);
+	atomic_store(&c->busy, 0);
+	return NULL;
+}
+
+static void checkpoint_wait(struct sqldb_checkpoint *c)
+{
+	if (!c->running)
+		return;
+	pthread_join(c->thread, NULL);
+	c->running = 0;
+	free(c->path);
+	c->path = NULL;
+}
+
+static void checkpoint_start(struct sqldb_checkpoint *c, const char *path)
+{
+	checkpoint_wait(c);
+	c->path = xstrdup(path);
+	atomic_store(&c->busy, 1);
+	c->running = !pthread_create(&c->thread, NULL, checkpoint_main, c);
+	if (!c->running) {
+		atomic_store(&c->busy, 0);
+		free(c->path);
+		c->path = NULL;
+	}
+}
+
+void sqldb_checkpoint_start(struct sqldb *d)
+{
+	checkpoint_start(&d->ckpt, d->path);
+}
+
+/* SQLite's wal hook: after each commit, with the frames now in the WAL */
+static int wal_grown(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct sqldb_checkpoint *c = arg;
+	const char *path;
+
+	/* one running is left to finish: the next commit looks again */
+	if (frames < c->frames || atomic_load(&c->busy))
+		return SQLITE_OK;
+	path = sqlite3_db_filename(db, name);
+	if (path && *path)
+		checkpoint_start(c, path);
+	return SQLITE_OK;
+}
+
+/* from now on a commit that grows the WAL past SQLDB_WAL_BYTES starts a checkpoint */
+static void checkpoint_background(struct sqldb *d)
+{
+	struct sqldb_checkpoint *c = &d->ckpt;
+	sqlite3_stmt *st = NULL;
+	long page = 4096;
+
+	if (sqlite3_prepare_v2(d->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0)
+		page = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	c->frames = (int)(SQLDB_WAL_BYTES / page);
+	/* replaces SQLite's own automatic checkpoint, which is this hook's default */
+	sqlite3_wal_hook(d->db, wal_grown, c);
+}
+
+/* --- opening and closing --- */
+
+/*
+ * Before SQLite's first use: no count of its memory (the count takes a
+ * global lock for every allocation, and nothing reads it). Too late once
+ * SQLite is initialised; then it is left as it is.
+ */
+static void configure(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /* sqlite3_open_v2 with the busy timeout; -1 (reported, d closed) on error */
 static int open_file(struct sqldb *d, const char *kind, const char *path, int flags)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int rc;
 
+	pthread_once(&once, configure);
 	d->kind = kind;
 	d->path = xstrdup(path);
 	d->db = NULL;
-	rc = sqlite3_open_v2(path, &d->db, flags, NULL);
+	/* a connection is used by one thread at a time: SQLite's own locking per call is not needed */
+	rc = sqlite3_open_v2(path, &d->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		if (d->db)
 			sqldb_error(d, "cannot open");
@@ -394,6 +488,7 @@ int sqldb_open_fresh(struct sqldb *d, const char *kind, const char *path,
 	    migrate(d, list, n, fresh_sql, fresh_v) ||
 	    sqldb_exec(d, "PRAGMA synchronous=NORMAL"))
 		goto out_close;
+	checkpoint_background(d);
 	return 0;
 out_close:
 	sqldb_close(d);
@@ -429,47 +524,11 @@ out_close:
 
 void sqldb_close(struct sqldb *d)
 {
+	/* this connection's close must be the last: it checkpoints the rest and syncs */
+	checkpoint_wait(&d->ckpt);
 	sqlite3_close(d->db);
 	free(d->path);
 	d->db = NULL;
 	d->path = NULL;
 }
 
-/* --- checkpoints off the caller's path --- */
-
-static void *checkpoint_main(void *arg)
-{
-	struct sqldb_checkpoint *c = arg;
-	sqlite3 *db = NULL;
-
-	if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
-		sqlite3_busy_timeout(db, SQLDB_BUSY_TIMEOUT_MS);
-		/* a first read opens the connection's WAL, which the checkpoint needs */
-		if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL; SELECT 1 FROM sqlite_master LIMIT 1",
-				 NULL, NULL, NULL) == SQLITE_OK)
-			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	}
-	sqlite3_close(db);
-	return NULL;
-}
-
-void sqldb_checkpoint_start(struct sqldb_checkpoint *c, const struct sqldb *d)
-{
-	sqldb_checkpoint_wait(c);
-	c->path = xstrdup(d->path);
-	c->running = !pthread_create(&c->thread, NULL, checkpoint_main, c);
-	if (!c->running) {
-		free(c->path);
-		c->path = NULL;
-	}
-}
-
-void sqldb_checkpoint_wait(struct sqldb_checkpoint *c)
-{
-	if (!c->running)
-		return;
-	pthread_join(c->thread, NULL);
-	c->running = 0;
-	free(c->path);
-	c->path = NULL;
-}

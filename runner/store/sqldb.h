@@ -24,6 +24,7 @@
 #define EG_SQLDB_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <sqlite3.h>
@@ -32,10 +33,20 @@
 
 #define SQLDB_BUSY_TIMEOUT_MS 5000
 
+/* a checkpoint on a thread of its own (sqldb_checkpoint_start) */
+struct sqldb_checkpoint {
+	pthread_t thread;
+	char *path;               /* the file, the thread's while it runs */
+	int running;              /* the thread was started and not joined */
+	atomic_int busy;          /* the thread has not finished its checkpoint */
+	int frames;               /* the WAL's size, in pages, that starts one after a commit */
+};
+
 struct sqldb {
 	sqlite3 *db;              /* the connection; NULL when not open */
 	const char *kind;         /* names the file in messages: "history", "registry" (static) */
 	char *path;               /* the file name, for messages */
+	struct sqldb_checkpoint ckpt; /* read-write: its checkpoints; waited for by sqldb_close */
 };
 
 /* the time now, UTC to the second, as evalgate's rows store it (2026-01-31T12:00:00Z) */
@@ -77,15 +88,20 @@ void sqldb_close(struct sqldb *d);
  * caller goes on, its reads and writes unblocked. What is written after,
  * or what a reader still needed, is left to the last connection's close,
  * which checkpoints the rest and syncs as ever. Nothing is reported: a
- * checkpoint that could not run here loses nothing. sqldb_checkpoint_wait
- * joins the thread (nothing when none runs); call it before closing d.
+ * checkpoint that could not run here loses nothing. One still running is
+ * waited for first; sqldb_close waits for the last.
+ *
+ * A connection opened read-write starts one by itself whenever a commit
+ * leaves SQLDB_WAL_BYTES in the WAL and none runs, instead of SQLite's own
+ * automatic checkpoint. That one copies the WAL and syncs twice in the
+ * thread that committed: it stalled a run's writer for tens of
+ * milliseconds, and the run's network loop with it once the writer fell
+ * behind. Checkpoints during a run also leave less for the close to copy
+ * and sync at the end.
  */
-struct sqldb_checkpoint {
-	pthread_t thread;
-	char *path;               /* the file, the thread's while it runs */
-	int running;              /* the thread was started and not joined */
-};
-void sqldb_checkpoint_start(struct sqldb_checkpoint *c, const struct sqldb *d);
+#define SQLDB_WAL_BYTES (4L << 20)
+void sqldb_checkpoint_start(struct sqldb *d);
+
 void sqldb_checkpoint_wait(struct sqldb_checkpoint *c);
 
 /* report what failed with SQLite's message for the connection; returns -1 */

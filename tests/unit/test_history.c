@@ -1775,3 +1775,57 @@ Test(history, checkpoint_off_the_path_keeps_every_row)
 	cr_assert_eq(c.fail, 167);
 	history_close(h);
 }
+
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? -1 : sb.st_size;
+}
+
+/* the WAL past SQLDB_WAL_BYTES is checkpointed on a thread, not by the commit that grew it */
+Test(history, a_grown_wal_is_checkpointed_off_the_writer)
+{
+	const char *path = th_path("grown.db");
+	static char big[8192];
+	struct history *h;
+	struct result_row r;
+	struct counts c;
+	off_t fresh;
+	char id[16];
+	int i, tries;
+
+	memset(big, 'x', sizeof(big));
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "r", NULL, "t");
+	fresh = file_size(path);
+	/* 6 MB of answers in batches: past the threshold, short of SQLite's own 1000 pages */
+	for (i = 0; i < 750; i++) {
+		if (i % 50 == 0)
+			cr_assert_eq(history_batch_begin(h), 0);
+		snprintf(id, sizeof(id), "c%03d", i);
+		r = mkrow("s", id, 0, RESULT_PASS, NULL);
+		r.output = big;
+		r.output_len = sizeof(big);
+		cr_assert_eq(history_add_result(h, "r", &r), 0);
+		if (i % 50 == 49)
+			cr_assert_eq(history_batch_commit(h), 0);
+	}
+	/*
+	 * The pages reach the file while this connection stays open and
+	 * writes nothing: SQLite's own checkpoint would wait for 16 MB of WAL
+	 * (1000 of the history's pages), and runs only in a commit.
+	 */
+	for (tries = 0; tries < 500 && file_size(path) < fresh + (2L << 20); tries++)
+		usleep(10000);
+	cr_expect_geq(file_size(path), fresh + (2L << 20), "the file grew from %ld to %ld bytes",
+		      (long)fresh, (long)file_size(path));
+	history_close(h);
+	cr_assert_neq(access(th_path("grown.db-wal"), F_OK), 0);
+	h = history_open_ro(path);
+	cr_assert_not_null(h);
+	cr_assert_eq(history_counts(h, "r", NULL, NULL, &c), 0);
+	cr_assert_eq(c.n, 750);
+	history_close(h);
+}
