@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -841,6 +842,12 @@ static int reask_cases(void *arg, const struct confirm_case *cases, size_t n, in
 	return st.interrupted || st.fatal;
 }
 
+static void *gateway_free_main(void *gw)
+{
+	gateway_free(gw);
+	return NULL;
+}
+
 static int execute(struct run_cli *o, struct setup *s)
 {
 	struct run_plan plan;
@@ -850,7 +857,8 @@ static int execute(struct run_cli *o, struct setup *s)
 	struct gateway *gw = NULL;
 	char run_id[64], policy[32], from[64];
 	const char *api_key = NULL;
-	int run_rc, concluded, concurrency, repeats;
+	int run_rc, concluded, concurrency, repeats, closing;
+	pthread_t closer;
 
 	concurrency = o->concurrency ? (int)o->concurrency : s->cfg.gateway.concurrency;
 	/* the gateway client's requests in flight too, not only the jobs started */
@@ -920,12 +928,21 @@ static int execute(struct run_cli *o, struct setup *s)
 	if (!run_rc && !st.interrupted && !st.fatal && !st.budget_exhausted && !answers &&
 	    confirm_run(h, run_id, &s->gates, repeats, st.total, reask_cases, &plan))
 		run_rc = -1;
-	gateway_free(gw);
+	/*
+	 * Nothing calls the gateway from here on. Its connections close while
+	 * the run is counted and gated: 256 of them took 15 to 25 ms, each
+	 * close sending its FIN and waking the server's side.
+	 */
+	closing = !pthread_create(&closer, NULL, gateway_free_main, gw);
+	if (!closing)
+		gateway_free(gw);
 	free((char *)plan.cache_path);
 	history_close(stored);
 	history_close(answers);
 	concluded = conclude(h, run_id, o, s, &st, run_rc, repeats, &out);
 	history_close(h);
+	if (closing)
+		pthread_join(closer, NULL);
 	if (concluded < 0)
 		return EG_EXIT_INFRA;
 	return verdict_exit(o, s, run_id, &st, run_rc || concluded, repeats, &out);
