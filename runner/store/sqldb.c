@@ -366,7 +366,16 @@ void sqldb_checkpoint_start(struct sqldb *d)
 	checkpoint_start(&d->ckpt, d->path);
 }
 
-/* SQLite's wal hook: after each commit, with the frames now in the WAL */
+/*
+ * SQLite's wal hook: after each commit, with the frames now in the WAL.
+ * The thread's checkpoint copies what the WAL held when it began; the WAL
+ * is used again from its start only after a checkpoint that copied all of
+ * it, and this connection went on committing meanwhile. So the next time
+ * the WAL is past the size, once the thread is done, the checkpoint runs
+ * here, between this connection's transactions, where it copies the rest
+ * (what came after the thread's) and the next transaction starts the WAL
+ * again. Without it the WAL grew by every commit: 480 MB for 100,000 cases.
+ */
 static int wal_grown(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct sqldb_checkpoint *c = arg;
@@ -375,9 +384,16 @@ static int wal_grown(void *arg, sqlite3 *db, const char *name, int frames)
 	/* one running is left to finish: the next commit looks again */
 	if (frames < c->frames || atomic_load(&c->busy))
 		return SQLITE_OK;
+	if (c->copied) {
+		c->copied = 0;
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		return SQLITE_OK;
+	}
 	path = sqlite3_db_filename(db, name);
-	if (path && *path)
+	if (path && *path) {
 		checkpoint_start(c, path);
+		c->copied = c->running;
+	}
 	return SQLITE_OK;
 }
 

@@ -40,6 +40,7 @@ struct sqldb_checkpoint {
 	int running;              /* the thread was started and not joined */
 	atomic_int busy;          /* the thread has not finished its checkpoint */
 	int frames;               /* the WAL's size, in pages, that starts one after a commit */
+	int copied;               /* the last one started after a commit: the next is the writer's */
 };
 
 struct sqldb {

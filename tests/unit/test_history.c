@@ -1829,3 +1829,38 @@ Test(history, a_grown_wal_is_checkpointed_off_the_writer)
 	cr_assert_eq(c.n, 750);
 	history_close(h);
 }
+
+/* a WAL checkpointed while the writer goes on is used again: it does not hold every commit */
+Test(history, the_wal_is_used_again_while_the_writer_goes_on)
+{
+	const char *path = th_path("reused.db");
+	static char big[8192];
+	struct history *h;
+	struct result_row r;
+	off_t wal, most = 0;
+	char id[16];
+	int i;
+
+	memset(big, 'y', sizeof(big));
+	h = history_open(path);
+	cr_assert_not_null(h);
+	begin_run(h, "r", NULL, "t");
+	/* 64 MB of answers, 400 KB a commit, without a pause */
+	for (i = 0; i < 8000; i++) {
+		if (i % 50 == 0)
+			cr_assert_eq(history_batch_begin(h), 0);
+		snprintf(id, sizeof(id), "c%04d", i);
+		r = mkrow("s", id, 0, RESULT_PASS, NULL);
+		r.output = big;
+		r.output_len = sizeof(big);
+		cr_assert_eq(history_add_result(h, "r", &r), 0);
+		if (i % 50 == 49) {
+			cr_assert_eq(history_batch_commit(h), 0);
+			wal = file_size(th_path("reused.db-wal"));
+			if (wal > most)
+				most = wal;
+		}
+	}
+	cr_expect_lt(most, 48L << 20, "the WAL reached %ld bytes", (long)most);
+	history_close(h);
+}
