@@ -375,15 +375,22 @@ void sqldb_checkpoint_start(struct sqldb *d)
  * here, between this connection's transactions, where it copies the rest
  * (what came after the thread's) and the next transaction starts the WAL
  * again. Without it the WAL grew by every commit: 480 MB for 100,000 cases.
+ * A thread slower than the commits (a slow disk) is waited for once the WAL
+ * is four times the size: then the WAL stays within that and one commit.
  */
 static int wal_grown(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct sqldb_checkpoint *c = arg;
 	const char *path;
 
-	/* one running is left to finish: the next commit looks again */
-	if (frames < c->frames || atomic_load(&c->busy))
+	if (frames < c->frames)
 		return SQLITE_OK;
+	if (atomic_load(&c->busy)) {
+		/* one running is left to finish: the next commit looks again */
+		if (frames < 4 * c->frames)
+			return SQLITE_OK;
+		checkpoint_wait(c);
+	}
 	if (c->copied) {
 		c->copied = 0;
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
