@@ -363,7 +363,8 @@ static void checkpoint_start(struct sqldb_checkpoint *c, const char *path)
 
 void sqldb_checkpoint_start(struct sqldb *d)
 {
-	checkpoint_start(&d->ckpt, d->path);
+	if (d->ckpt.wal_frames >= d->ckpt.frames / 4)
+		checkpoint_start(&d->ckpt, d->path);
 }
 
 /*
@@ -383,6 +384,7 @@ static int wal_grown(void *arg, sqlite3 *db, const char *name, int frames)
 	struct sqldb_checkpoint *c = arg;
 	const char *path;
 
+	c->wal_frames = frames;
 	if (frames < c->frames)
 		return SQLITE_OK;
 	if (atomic_load(&c->busy)) {

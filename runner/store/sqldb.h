@@ -41,6 +41,7 @@ struct sqldb_checkpoint {
 	atomic_int busy;          /* the thread has not finished its checkpoint */
 	int frames;               /* the WAL's size, in pages, that starts one after a commit */
 	int copied;               /* the last one started after a commit: the next is the writer's */
+	int wal_frames;           /* the WAL's frames after the last commit */
 };
 
 struct sqldb {
@@ -90,7 +91,9 @@ void sqldb_close(struct sqldb *d);
  * or what a reader still needed, is left to the last connection's close,
  * which checkpoints the rest and syncs as ever. Nothing is reported: a
  * checkpoint that could not run here loses nothing. One still running is
- * waited for first; sqldb_close waits for the last.
+ * waited for first; sqldb_close waits for the last. A WAL under a quarter
+ * of SQLDB_WAL_BYTES is left to the close: for a few pages the thread's
+ * own connection (opening it reads the schema) costs more than it saves.
  *
  * A connection opened read-write starts one by itself whenever a commit
  * leaves SQLDB_WAL_BYTES in the WAL and none runs, instead of SQLite's own
@@ -102,8 +105,6 @@ void sqldb_close(struct sqldb *d);
  */
 #define SQLDB_WAL_BYTES (4L << 20)
 void sqldb_checkpoint_start(struct sqldb *d);
-
-void sqldb_checkpoint_wait(struct sqldb_checkpoint *c);
 
 /* report what failed with SQLite's message for the connection; returns -1 */
 int sqldb_error(const struct sqldb *d, const char *what);

@@ -1741,6 +1741,7 @@ Test(history, tally_counts_as_the_queries_do)
 
 Test(history, checkpoint_off_the_path_keeps_every_row)
 {
+	static char answer[4096];
 	const char *path = th_path("ckpt.db");
 	struct history *h;
 	struct result_row r;
@@ -1748,6 +1749,8 @@ Test(history, checkpoint_off_the_path_keeps_every_row)
 	char id[16];
 	int i;
 
+	/* 2 MB of answers: past the WAL a checkpoint is started for */
+	memset(answer, 'a', sizeof(answer));
 	h = history_open(path);
 	cr_assert_not_null(h);
 	begin_run(h, "r", NULL, "t");
@@ -1755,6 +1758,8 @@ Test(history, checkpoint_off_the_path_keeps_every_row)
 	for (i = 0; i < 500; i++) {
 		snprintf(id, sizeof(id), "c%03d", i);
 		r = mkrow("s", id, 0, i % 3 ? RESULT_PASS : RESULT_FAIL, NULL);
+		r.output = answer;
+		r.output_len = sizeof(answer);
 		cr_assert_eq(history_add_result(h, "r", &r), 0);
 	}
 	cr_assert_eq(history_batch_commit(h), 0);
