@@ -202,6 +202,8 @@ struct run {
 	struct queue callq;             /* jobs whose scorers asked for calls */
 	atomic_int write_failed;
 	pthread_t writer;
+	struct run_tally *tally;        /* kept by the writer (run_tally_add_case), or NULL */
+	char policy[32];                /* the repeat policy, as the run is stored with */
 	double t0;
 	double last_progress;
 };
@@ -567,6 +569,9 @@ static int write_job(struct writer *w, struct job *j)
 									     row.repeat, row.status })
 			   : history_add_result(w->h, r->plan->run_id, &row))
 		goto out;
+	if (r->tally)
+		run_tally_add_case(r->tally, r->policy, row.suite, row.status, row.error != NULL,
+				   row.latency_ms);
 	if (w->cw) {
 		struct cache_entry *e;
 		/* a reply its scorer could not use (an unparsable verdict) is not
@@ -2034,6 +2039,15 @@ out:
 	strbuf_release(&sb);
 }
 
+void run_stats_release(struct run_stats *st)
+{
+	if (!st->tally)
+		return;
+	run_tally_release(st->tally);
+	free(st->tally);
+	st->tally = NULL;
+}
+
 int run_execute(const struct run_plan *plan, struct run_stats *st)
 {
 	struct run *r = xcalloc(1, sizeof(*r));
@@ -2045,6 +2059,14 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 	r->plan = plan;
 	r->st = st;
 	r->repeats = plan->repeats > 1 ? plan->repeats : 1;
+	/*
+	 * A run of one repeat that writes all its results counts them as they
+	 * are written: its end need not read them back (history_run_tally).
+	 */
+	if (r->repeats == 1 && !plan->stored && !plan->reask && plan->history) {
+		r->tally = xcalloc(1, sizeof(*r->tally));
+		repeat_policy_format(&plan->cfg->repeat_policy, r->policy, sizeof(r->policy));
+	}
 	r->stored = xcalloc((size_t)r->repeats, 1);
 	for (i = 0; i < plan->n_suites; i++)
 		st->total += (long)plan->suites[i].n_selected * r->repeats;
@@ -2140,7 +2162,16 @@ int run_execute(const struct run_plan *plan, struct run_stats *st)
 		ret = error("results could not be written to the history; the run is incomplete");
 	if (r->read_error)
 		ret = -1;
+	/* the tally holds every result of the run only when each was written */
+	if (!ret && r->tally) {
+		st->tally = r->tally;
+		r->tally = NULL;
+	}
 out:
+	if (r->tally) {
+		run_tally_release(r->tally);
+		free(r->tally);
+	}
 	case_unref(r->cur);
 	free(r->order);
 	if (r->order_readers)
@@ -2230,6 +2261,7 @@ int run_reask(const struct run_plan *plan, const struct reask_case *cases, size_
 		p.progress = PROGRESS_NONE;
 		p.answers = NULL;
 		ret = run_execute(&p, &one);
+		run_stats_release(&one);
 		pcre2_code_free(f.id_re);
 		st->total += one.total;
 		st->done += one.done;

@@ -95,10 +95,18 @@ struct run_stats {
 	double cost_usd;               /* spent, as counted against the cap (the plan's spent_* included) */
 	long tokens;
 	double elapsed_s;
+	/*
+	 * The run's tally, counted as its results were written (a run of one
+	 * repeat, not resumed, every result written), or NULL: count it from
+	 * the history. Owned: run_tally_release and free.
+	 */
+	struct run_tally *tally;
 };
 
 /* 0 when the run went through (possibly interrupted or fatal: see stats); -1 on an internal error */
 int run_execute(const struct run_plan *plan, struct run_stats *st);
+/* what st owns (its tally) */
+void run_stats_release(struct run_stats *st);
 
 /* one case to ask again (strings borrowed) */
 struct reask_case {

@@ -653,15 +653,21 @@ struct run_outcome {
  * 0, 1 when a report could not be written, -1 when the history failed.
  */
 static int conclude(struct history *h, const char *run_id, const struct run_cli *o,
-		    const struct setup *s, const struct run_stats *st, int run_rc, int repeats,
+		    const struct setup *s, struct run_stats *st, int run_rc, int repeats,
 		    struct run_outcome *out)
 {
 	int color = common_opts_color(o->common, stdout);
 	struct run_tally t;
 	int ret = -1;
 
-	if (history_run_tally(h, run_id, &t))
+	/* counted as the results were written, or read back from the history */
+	if (st->tally) {
+		t = *st->tally;
+		free(st->tally);
+		st->tally = NULL;
+	} else if (history_run_tally(h, run_id, &t)) {
 		return -1;
+	}
 	gates_tally_gateway_counts(&t, &out->all);
 	out->status = st->interrupted ? RUN_INTERRUPTED
 		      : (st->fatal || run_rc) ? RUN_FAILED

@@ -2108,6 +2108,36 @@ static void tally_case(struct run_tally *t, struct tally_suite *ts, const char *
 	count_one(&ts->cases, v, c->latency_ms);
 }
 
+/* one stored result in the run's and its suite's result counts */
+static void tally_result(struct run_tally *t, struct tally_suite *ts, enum result_status st,
+			 int scorer_error, double latency_ms)
+{
+	count_one(&t->results, st, latency_ms);
+	count_one(&ts->results, st, latency_ms);
+	/* history_scorer_error_counts: status 'error' and no call error */
+	if (scorer_error) {
+		t->scorer_errors++;
+		ts->scorer_errors++;
+	}
+}
+
+void run_tally_add_case(struct run_tally *t, const char *policy, const char *suite,
+			enum result_status st, int call_error, double latency_ms)
+{
+	struct tally_suite *ts = tally_suite_get(t, suite);
+	struct case_acc c;
+
+	/* as stored: an unknown latency is NULL, which the pass reads as 0 */
+	if (isnan(latency_ms))
+		latency_ms = 0;
+	tally_result(t, ts, st, st == RESULT_ERROR && !call_error, latency_ms);
+	c.n = 1;
+	c.n_pass = st == RESULT_PASS;
+	c.n_fail = st == RESULT_FAIL;
+	c.latency_ms = latency_ms;
+	tally_case(t, ts, policy, &c);
+}
+
 int history_run_tally(struct history *h, const char *run_id, struct run_tally *out)
 {
 	struct strbuf suite = STRBUF_INIT, case_id = STRBUF_INIT;
@@ -2166,13 +2196,8 @@ int history_run_tally(struct history *h, const char *run_id, struct run_tally *o
 		c.n_pass += status == RESULT_PASS;
 		c.n_fail += status == RESULT_FAIL;
 		c.latency_ms += ms;
-		count_one(&out->results, status, ms);
-		count_one(&ts->results, status, ms);
-		/* history_scorer_error_counts: status 'error' and no call error */
-		if (text && !strcmp(text, "error") && sqlite3_column_int(st, 3)) {
-			out->scorer_errors++;
-			ts->scorer_errors++;
-		}
+		tally_result(out, ts, status, text && !strcmp(text, "error") &&
+			     sqlite3_column_int(st, 3), ms);
 	}
 	if (rc != SQLITE_DONE) {
 		sqldb_error(&h->db, "cannot count the run's results");

@@ -325,6 +325,16 @@ struct run_tally {
 };
 /* 0, or -1 after reporting (out then holds nothing); a run not stored counts nothing */
 int history_run_tally(struct history *h, const char *run_id, struct run_tally *out);
+/*
+ * The same tally kept as a run writes its results, when each result is a
+ * case of its own (one repeat) and the run writes every one of them (not
+ * resumed): the result of suite with status st, call_error when its call
+ * failed (not a scorer), counted as history_run_tally counts it from the
+ * history, and its case's verdict under policy ("all", "majority",
+ * "min_pass:K"). Start from a zeroed tally; run_tally_release frees it.
+ */
+void run_tally_add_case(struct run_tally *t, const char *policy, const char *suite,
+			enum result_status st, int call_error, double latency_ms);
 /* the tally of one suite: all zero when the run has no result of it */
 const struct tally_suite *run_tally_suite(const struct run_tally *t, const char *name);
 void run_tally_release(struct run_tally *t);

@@ -1871,3 +1871,71 @@ Test(history, the_wal_is_used_again_while_the_writer_goes_on)
 	sqlite3_finalize(ins);
 	sqldb_close(&d);
 }
+
+static void expect_same_tally(const struct run_tally *got, const struct run_tally *want,
+			      const char *policy)
+{
+	size_t i;
+
+	expect_counts(&got->results, &want->results, policy);
+	expect_counts(&got->cases, &want->cases, policy);
+	cr_expect_eq(got->scorer_errors, want->scorer_errors, "%s: scorer errors %ld, counted %ld",
+		     policy, got->scorer_errors, want->scorer_errors);
+	cr_assert_eq(got->n_suites, want->n_suites, "%s: %zu suites, counted %zu", policy,
+		     got->n_suites, want->n_suites);
+	for (i = 0; i < got->n_suites; i++) {
+		cr_assert_str_eq(got->suites[i].name, want->suites[i].name);
+		expect_counts(&got->suites[i].results, &want->suites[i].results, got->suites[i].name);
+		expect_counts(&got->suites[i].cases, &want->suites[i].cases, got->suites[i].name);
+		cr_expect_eq(got->suites[i].scorer_errors, want->suites[i].scorer_errors);
+	}
+}
+
+/* a run of one repeat counted as its results are written: the tally the history gives */
+Test(history, a_tally_kept_while_writing_is_the_stored_one)
+{
+	static const char *const policies[] = { "all", "majority", "min_pass:1" };
+	static const char *const suites[] = { "gamma", "alpha", "beta" };
+	static const char statuses[] = "pfesppfesfe";
+	struct history *h;
+	struct run_info ri;
+	struct run_tally kept, t;
+	struct result_row r;
+	char name[64], case_id[32];
+	size_t p, i;
+
+	for (p = 0; p < sizeof(policies) / sizeof(policies[0]); p++) {
+		snprintf(name, sizeof(name), "kept-%zu.db", p);
+		h = history_open(th_path(name));
+		cr_assert_not_null(h);
+		memset(&ri, 0, sizeof(ri));
+		ri.status = RUN_RUNNING;
+		ri.repeats = 1;
+		ri.repeat_policy = (char *)policies[p];
+		ri.id = (char *)"run";
+		cr_assert_eq(history_run_begin(h, &ri), 0);
+		memset(&kept, 0, sizeof(kept));
+		/* written in the order answers come, the suites interleaved */
+		cr_assert_eq(history_batch_begin(h), 0);
+		for (i = 0; i < 40; i++) {
+			char c = statuses[i % (sizeof(statuses) - 1)];
+
+			snprintf(case_id, sizeof(case_id), "c%02zu", 39 - i);
+			r = mkrow(suites[i % 3], case_id, 0, c == 'p' ? RESULT_PASS
+				  : c == 'f' ? RESULT_FAIL : RESULT_ERROR, NULL);
+			r.error = c == 'e' ? "timeout" : NULL;
+			r.latency_ms = i % 7 == 3 ? NAN : 12.5 * (double)i;
+			cr_assert_eq(history_add_result(h, "run", &r), 0);
+			run_tally_add_case(&kept, policies[p], r.suite, r.status, r.error != NULL,
+					   r.latency_ms);
+		}
+		cr_assert_eq(history_batch_commit(h), 0);
+		cr_assert_eq(history_run_tally(h, "run", &t), 0);
+		cr_expect_gt(t.scorer_errors, 0);
+		cr_expect_gt(t.cases.error, t.scorer_errors);
+		expect_same_tally(&kept, &t, policies[p]);
+		run_tally_release(&kept);
+		run_tally_release(&t);
+		history_close(h);
+	}
+}

@@ -124,6 +124,8 @@ Test(run, every_case_is_run_once_per_repeat)
 	cr_expect_eq(st.pass, 4 * 4);
 	cr_expect_eq(st.fail, 3 * 4);
 	cr_expect_eq(st.calls, 0);
+	/* repeats are counted from the history at the end */
+	cr_expect_null(st.tally);
 	expect_every_repeat_once(h, "r", 4);
 	/* cases are counted once whatever the repeats */
 	cr_assert_eq(history_counts(h, "r", NULL, NULL, &c), 0);
@@ -138,12 +140,25 @@ Test(run, no_repeats_is_one)
 	struct history *h = open_run("r1", 0);
 	struct run_plan plan;
 	struct run_stats st;
+	struct run_tally t;
 
 	plan_init(&plan, h, "r1", 0);
 	cr_assert_eq(run_execute(&plan, &st), 0);
 	cr_expect_eq(st.total, N_CASES);
 	cr_expect_eq(st.done, N_CASES);
 	expect_every_repeat_once(h, "r1", 1);
+	/* one repeat: counted as written, the same as the history's count */
+	cr_assert_not_null(st.tally);
+	cr_assert_eq(history_run_tally(h, "r1", &t), 0);
+	cr_expect_eq(st.tally->results.n, t.results.n);
+	cr_expect_eq(st.tally->results.pass, t.results.pass);
+	cr_expect_eq(st.tally->results.fail, t.results.fail);
+	cr_expect_eq(st.tally->cases.pass, t.cases.pass);
+	cr_expect_eq(st.tally->cases.fail, t.cases.fail);
+	cr_expect_eq(st.tally->n_suites, t.n_suites);
+	cr_expect_gt(t.cases.pass, 0);
+	run_tally_release(&t);
+	run_stats_release(&st);
 	history_close(h);
 }
 
