@@ -1739,6 +1739,23 @@ Test(history, tally_counts_as_the_queries_do)
 	check_tally("min_pass:1");
 }
 
+/*
+ * Close h, the last connection: the WAL (wal, in the test's directory) is
+ * folded into the file and removed, and run r of the file read again has
+ * n cases (c).
+ */
+static void close_and_count(struct history *h, const char *path, const char *wal, long n,
+			    struct counts *c)
+{
+	history_close(h);
+	cr_assert_neq(access(th_path(wal), F_OK), 0);
+	h = history_open_ro(path);
+	cr_assert_not_null(h);
+	cr_assert_eq(history_counts(h, "r", NULL, NULL, c), 0);
+	cr_assert_eq(c->n, n);
+	history_close(h);
+}
+
 Test(history, checkpoint_off_the_path_keeps_every_row)
 {
 	static char answer[4096];
@@ -1770,15 +1787,8 @@ Test(history, checkpoint_off_the_path_keeps_every_row)
 	cr_assert_eq(history_run_finish(h, "r", RUN_FINISHED, "pass"), 0);
 	/* a second start waits for the first */
 	history_checkpoint_start(h);
-	history_close(h);
-	/* the close was the last: the WAL is folded into the file and removed */
-	cr_assert_neq(access(th_path("ckpt.db-wal"), F_OK), 0);
-	h = history_open_ro(path);
-	cr_assert_not_null(h);
-	cr_assert_eq(history_counts(h, "r", NULL, NULL, &c), 0);
-	cr_assert_eq(c.n, 500);
+	close_and_count(h, path, "ckpt.db-wal", 500, &c);
 	cr_assert_eq(c.fail, 167);
-	history_close(h);
 }
 
 static off_t file_size(const char *path)
@@ -1826,13 +1836,7 @@ Test(history, a_grown_wal_is_checkpointed_off_the_writer)
 		usleep(10000);
 	cr_expect_geq(file_size(path), fresh + (2L << 20), "the file grew from %ld to %ld bytes",
 		      (long)fresh, (long)file_size(path));
-	history_close(h);
-	cr_assert_neq(access(th_path("grown.db-wal"), F_OK), 0);
-	h = history_open_ro(path);
-	cr_assert_not_null(h);
-	cr_assert_eq(history_counts(h, "r", NULL, NULL, &c), 0);
-	cr_assert_eq(c.n, 750);
-	history_close(h);
+	close_and_count(h, path, "grown.db-wal", 750, &c);
 }
 
 /*
