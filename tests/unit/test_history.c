@@ -1642,13 +1642,32 @@ static void stored_counts(struct history *h, const char *id, struct counts *c)
 }
 
 /* the one-pass tally against the counts each query makes, under one repeat policy */
+/* a new history (file) with run "run" (and "other" first when other) of repeats under policy */
+static struct history *policy_runs(const char *file, int repeats, const char *policy, int other)
+{
+	struct history *h = history_open(th_path(file));
+	struct run_info ri;
+
+	cr_assert_not_null(h);
+	memset(&ri, 0, sizeof(ri));
+	ri.status = RUN_RUNNING;
+	ri.repeats = repeats;
+	ri.repeat_policy = (char *)policy;
+	if (other) {
+		ri.id = (char *)"other";
+		cr_assert_eq(history_run_begin(h, &ri), 0);
+	}
+	ri.id = (char *)"run";
+	cr_assert_eq(history_run_begin(h, &ri), 0);
+	return h;
+}
+
 static void check_tally(const char *policy)
 {
 	static const char *const suites[] = { "alpha", "beta", "gamma" };
 	static const char *const repeats[] = { "ppp", "ppf", "pfe", "pse", "eee", "sss", "fff",
 					       "pee", "psp", "ffs", "p", "e", "s", "f" };
 	struct history *h;
-	struct run_info ri;
 	struct run_tally t;
 	struct counts c, stored;
 	char name[64], case_id[32], what[64];
@@ -1656,16 +1675,7 @@ static void check_tally(const char *policy)
 	size_t i, j;
 
 	snprintf(name, sizeof(name), "tally-%s.db", policy);
-	h = history_open(th_path(name));
-	cr_assert_not_null(h);
-	memset(&ri, 0, sizeof(ri));
-	ri.status = RUN_RUNNING;
-	ri.repeats = 3;
-	ri.repeat_policy = (char *)policy;
-	ri.id = (char *)"other";
-	cr_assert_eq(history_run_begin(h, &ri), 0);
-	ri.id = (char *)"run";
-	cr_assert_eq(history_run_begin(h, &ri), 0);
+	h = policy_runs(name, 3, policy, 1);
 	/* another run's results are never counted */
 	add_tally_case(h, "other", "alpha", "c00", "fff");
 	/* every mix of statuses in each suite, a suite's cases interleaved with another's */
@@ -1902,7 +1912,6 @@ Test(history, a_tally_kept_while_writing_is_the_stored_one)
 	static const char *const suites[] = { "gamma", "alpha", "beta" };
 	static const char statuses[] = "pfesppfesfe";
 	struct history *h;
-	struct run_info ri;
 	struct run_tally kept, t;
 	struct result_row r;
 	char name[64], case_id[32];
@@ -1910,14 +1919,7 @@ Test(history, a_tally_kept_while_writing_is_the_stored_one)
 
 	for (p = 0; p < sizeof(policies) / sizeof(policies[0]); p++) {
 		snprintf(name, sizeof(name), "kept-%zu.db", p);
-		h = history_open(th_path(name));
-		cr_assert_not_null(h);
-		memset(&ri, 0, sizeof(ri));
-		ri.status = RUN_RUNNING;
-		ri.repeats = 1;
-		ri.repeat_policy = (char *)policies[p];
-		ri.id = (char *)"run";
-		cr_assert_eq(history_run_begin(h, &ri), 0);
+		h = policy_runs(name, 1, policies[p], 0);
 		memset(&kept, 0, sizeof(kept));
 		/* written in the order answers come, the suites interleaved */
 		cr_assert_eq(history_batch_begin(h), 0);
