@@ -1,6 +1,6 @@
 """evalgate against a C load generator (wrk) on the same mock gateway, in one run.
 
-  python3 tests/bench/bench_wrk.py BUILD_DIR      (tests/bench/bench_wrk.sh calls this)
+  python3 tests/bench/bench_wrk.py BUILD_DIR [OTHER_BUILD_DIR]   (tests/bench/bench_wrk.sh calls this)
 
 Environment: CASES (10000), REPS (5), CONC (32), LAT_CONC (256), LAT_MS (100),
 WRK_THREADS (2), STARTUP_RUNS (50), VALIDATE_CASES (100000), SKIP (comma-separated
@@ -18,6 +18,11 @@ rate against the ideal rate (LAT_CONC / LAT_MS) over the same ideal duration.
 
 Start-up: `evalgate run` of a 1-case suite at 0 ms, STARTUP_RUNS runs, median
 wall; `evalgate validate` of a VALIDATE_CASES-case suite, median of REPS.
+
+With OTHER_BUILD_DIR, the throughput and latency-bound parts run both builds'
+evalgate after each wrk run (wrk, A, B, wrk, A, B...) against the same mock,
+and print each build's figures and B's over A's; start-up and validate are
+left to bench_startup.sh, which compares two builds too.
 """
 import json
 import os
@@ -36,6 +41,8 @@ import benchlib  # noqa: E402
 from benchlib import env_int, run_child, runs_text, stop  # noqa: E402
 
 build, EVALGATE, MOCK = benchlib.binaries(sys.argv)
+# the builds compared: A (BUILD_DIR) and, when given, B (OTHER_BUILD_DIR)
+EXES = [EVALGATE] + ([benchlib.binaries(sys.argv[1:])[1]] if len(sys.argv) > 2 else [])
 CASES = env_int("CASES", 10000)
 REPS = env_int("REPS", 5)
 CONC = env_int("CONC", 32)
@@ -74,11 +81,11 @@ def write_config(tmp, suite, port, concurrency):
         f"http://127.0.0.1:{port}/v1", concurrency, [suite])
 
 
-def evalgate_run(tmp, cfg, n):
+def evalgate_run(tmp, cfg, n, exe=EVALGATE):
     hist_dir = os.path.join(tmp, f"h-{time.monotonic_ns()}")
     hist = os.path.join(hist_dir, "history.db")
     os.makedirs(hist_dir)
-    wall, cpu, rss = run_child([EVALGATE, "run", "--config", cfg, "--history", hist,
+    wall, cpu, rss = run_child([exe, "run", "--config", cfg, "--history", hist,
                                 "--no-cache", "-q"])
     db = sqlite3.connect(hist)
     rows, = db.execute("select count(*) from results").fetchone()
@@ -108,49 +115,80 @@ def wrk(tmp, port, concurrency, seconds):
 
 
 def interleaved(tmp, suite, latency_ms, concurrency, wrk_seconds):
-    """REPS pairs of (wrk, evalgate) runs against one mock: wrk rates, walls, CPUs, RSS"""
+    """REPS rounds of wrk then each build's evalgate against one mock: wrk's rates, and
+    for each build its walls, CPUs and peak RSS"""
     mock, port = start_mock(tmp, latency_ms)
     cfg = write_config(tmp, suite, port, concurrency)
-    wrk_rates, walls, cpus, rss = [], [], [], []
+    wrk_rates = []
+    runs = [([], [], []) for _ in EXES]
     try:
         for _ in range(REPS):
             wrk_rates.append(wrk(tmp, port, concurrency, wrk_seconds))
-            w, c, r = evalgate_run(tmp, cfg, CASES)
-            walls.append(w)
-            cpus.append(c)
-            rss.append(r)
+            for exe, (walls, cpus, rss) in zip(EXES, runs):
+                w, c, r = evalgate_run(tmp, cfg, CASES, exe)
+                walls.append(w)
+                cpus.append(c)
+                rss.append(r)
     finally:
         stop(mock)
-    return wrk_rates, walls, cpus, rss
+    return wrk_rates, runs
+
+
+def label(k):
+    """a build's name in the lines of a two-build run"""
+    return f"[{'AB'[k]}] " if len(EXES) > 1 else ""
+
+
+def builds():
+    if len(EXES) > 1:
+        for k, exe in enumerate(EXES):
+            print(f"  {label(k)}{os.path.dirname(exe)}")
+
+
+def compared(walls, cpus):
+    """B's median wall and CPU over A's, when two builds ran"""
+    if len(EXES) > 1:
+        w = [statistics.median(x) for x in walls]
+        c = [statistics.median(x) for x in cpus]
+        print(f"  B/A wall {w[1] / w[0]:.3f}, CPU {c[1] / c[0]:.3f}")
 
 
 def throughput(tmp, suite):
-    wrk_rates, walls, cpus, rss = interleaved(tmp, suite, 0, CONC, 3)
-    rates = [CASES / w for w in walls]
-    wr, er = statistics.median(wrk_rates), statistics.median(rates)
-    ratios = [e / w for e, w in zip(rates, wrk_rates)]
+    wrk_rates, runs = interleaved(tmp, suite, 0, CONC, 3)
+    wr = statistics.median(wrk_rates)
     print(f"throughput: mock 0 ms, concurrency {CONC}, {CASES} cases (regex + icontains), "
           f"{REPS} interleaved runs")
+    builds()
     print(f"  wrk      {wr:8.0f} requests/s (runs: {runs_text(wrk_rates, '{:.0f}')})")
-    print(f"  evalgate {er:8.0f} cases/s    (runs: {runs_text(rates, '{:.0f}')})")
-    print(f"  ratio evalgate/wrk {er / wr:.3f} (median of the pairs {statistics.median(ratios):.3f})")
-    print(f"  evalgate CPU per case {statistics.median(cpus) / CASES * 1e6:.1f} us "
-          f"(user+sys; runs: {runs_text([c / CASES * 1e6 for c in cpus], '{:.1f}')}); "
-          f"peak RSS {max(rss):.1f} MB")
+    for k, (walls, cpus, rss) in enumerate(runs):
+        rates = [CASES / w for w in walls]
+        er = statistics.median(rates)
+        ratios = [e / w for e, w in zip(rates, wrk_rates)]
+        print(f"  {label(k)}evalgate {er:8.0f} cases/s    (runs: {runs_text(rates, '{:.0f}')})")
+        print(f"  {label(k)}ratio evalgate/wrk {er / wr:.3f} (median of the pairs "
+              f"{statistics.median(ratios):.3f})")
+        print(f"  {label(k)}evalgate CPU per case {statistics.median(cpus) / CASES * 1e6:.1f} us "
+              f"(user+sys; runs: {runs_text([c / CASES * 1e6 for c in cpus], '{:.1f}')}); "
+              f"peak RSS {max(rss):.1f} MB")
+    compared([r[0] for r in runs], [r[1] for r in runs])
 
 
 def latency_bound(tmp, suite):
     ideal = CASES / LAT_CONC * LAT_MS / 1000.0
-    wrk_rates, walls, cpus, rss = interleaved(tmp, suite, LAT_MS, LAT_CONC, max(1, round(ideal)))
-    wall, wr = statistics.median(walls), statistics.median(wrk_rates)
+    wrk_rates, runs = interleaved(tmp, suite, LAT_MS, LAT_CONC, max(1, round(ideal)))
+    wr = statistics.median(wrk_rates)
     ideal_rate = LAT_CONC / (LAT_MS / 1000.0)
     print(f"latency-bound: mock {LAT_MS} ms, concurrency {LAT_CONC}, {CASES} cases, "
           f"ideal {ideal:.3f} s")
-    print(f"  evalgate median wall {wall:.3f} s -> {ideal / wall:.3f} of ideal "
-          f"(runs: {runs_text(walls, '{:.3f}')}); CPU per case "
-          f"{statistics.median(cpus) / CASES * 1e6:.1f} us; peak RSS {max(rss):.1f} MB")
+    builds()
+    for k, (walls, cpus, rss) in enumerate(runs):
+        wall = statistics.median(walls)
+        print(f"  {label(k)}evalgate median wall {wall:.3f} s -> {ideal / wall:.3f} of ideal "
+              f"(runs: {runs_text(walls, '{:.3f}')}); CPU per case "
+              f"{statistics.median(cpus) / CASES * 1e6:.1f} us; peak RSS {max(rss):.1f} MB")
     print(f"  wrk {wr:.0f} requests/s -> {wr / ideal_rate:.3f} of the ideal {ideal_rate:.0f}/s "
           f"(runs: {runs_text(wrk_rates, '{:.0f}')})")
+    compared([r[0] for r in runs], [r[1] for r in runs])
 
 
 def startup(tmp):
@@ -189,9 +227,9 @@ def main():
             throughput(tmp, suite)
         if "latency" not in SKIP:
             latency_bound(tmp, suite)
-        if "startup" not in SKIP:
+        if "startup" not in SKIP and len(EXES) == 1:
             startup(tmp)
-        if "validate" not in SKIP:
+        if "validate" not in SKIP and len(EXES) == 1:
             validate(tmp)
     finally:
         shutil.rmtree(tmp)
