@@ -250,14 +250,16 @@ char *sqldb_col_bytes_dup(sqlite3_stmt *st, int i, size_t *len)
 
 /* --- opening and the schema --- */
 
-static int user_version(const struct sqldb *d, int *out)
+/* the number a pragma (sql) gives; -1 when it cannot be read, reported as what unless NULL */
+static int pragma_int(const struct sqldb *d, const char *sql, const char *what, int *out)
 {
 	sqlite3_stmt *st = NULL;
 	int ret = -1;
 
-	if (sqlite3_prepare_v2(d->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
-		sqldb_error(d, "cannot read the schema version");
+		if (what)
+			sqldb_error(d, what);
 		goto out;
 	}
 	*out = sqlite3_column_int(st, 0);
@@ -265,6 +267,11 @@ static int user_version(const struct sqldb *d, int *out)
 out:
 	sqlite3_finalize(st);
 	return ret;
+}
+
+static int user_version(const struct sqldb *d, int *out)
+{
+	return pragma_int(d, "PRAGMA user_version", "cannot read the schema version", out);
 }
 
 /* -1 (reported) when the file's schema is newer than this evalgate knows */
@@ -410,13 +417,11 @@ static int wal_grown(void *arg, sqlite3 *db, const char *name, int frames)
 static void checkpoint_background(struct sqldb *d)
 {
 	struct sqldb_checkpoint *c = &d->ckpt;
-	sqlite3_stmt *st = NULL;
-	long page = 4096;
+	int page;
 
-	if (sqlite3_prepare_v2(d->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0)
-		page = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	/* SQLite's default page when the size cannot be read */
+	if (pragma_int(d, "PRAGMA page_size", NULL, &page) || page <= 0)
+		page = 4096;
 	c->frames = (int)(SQLDB_WAL_BYTES / page);
 	/* replaces SQLite's own automatic checkpoint, which is this hook's default */
 	sqlite3_wal_hook(d->db, wal_grown, c);
