@@ -576,7 +576,7 @@ int report_model_build(struct report_model *m, struct history *h, const char *re
 		if (m->gates[i].metric && !strcmp(m->gates[i].metric, "regression"))
 			parse_regression(m, &m->gates[i]);
 	if (load_baseline(m) || load_trend(m) || load_attacks(m) ||
-	    history_run_judge_keys(h, m->run.id, collect_judge, m) ||
+	    history_run_judge_keys(h, m->run.id, NULL, NULL, NULL, collect_judge, m) ||
 	    history_timeline_load(h, m->run.id, &m->timeline) < 0)
 		goto out_err;
 	return 0;

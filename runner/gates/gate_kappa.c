@@ -17,67 +17,32 @@
 
 #define CALIBRATION_NAMED 3      /* judge keys a calibration note names; the rest are counted */
 
-/* a judge key seen in the run */
+/* a judge key of the run */
 struct judge_key {
 	char key[65];            /* SHA-256 hex */
-	char *scorer;            /* the label of the first scorer seen with it */
+	char *scorer;            /* the first scorer label (by label) with it */
 	int calibrated;          /* 0: never calibrated (cal is unset) */
 	struct calibration cal;  /* its newest calibration */
 };
 
-/* the judge keys seen in the run, in the order first seen */
+/* the judge keys of the run in scope, in (scorer label, key) order */
 struct judge_keys {
 	struct judge_key *v;
 	size_t n, alloc;
-	const char *tag;          /* only results with this tag, or NULL */
-	const char *only_scorer;  /* only the results of the scorer labelled so, or NULL */
 };
 
-/* is tag one of the comma-separated tags? */
-static int has_tag(const char *tags, const char *tag)
-{
-	size_t len = strlen(tag);
-	const char *p = tags;
-
-	while (p && *p) {
-		size_t n = strcspn(p, ",");
-
-		if (n == len && !strncmp(p, tag, len))
-			return 1;
-		p += n + (p[n] == ',');
-	}
-	return 0;
-}
-
-static int collect_key(const struct stored_result *r, void *arg)
+static int collect_key(const char *scorer, const char *key, void *arg)
 {
 	struct judge_keys *k = arg;
-	size_t i, j;
+	struct judge_key *j;
 
-	if (k->tag && !has_tag(r->row.tags, k->tag))
+	if (strlen(key) != 64)
 		return 0;
-	for (i = 0; i < r->n_scores; i++) {
-		const struct score_row *sr = &r->scores[i];
-		cJSON *d;
-		const cJSON *key;
-
-		if (strcmp(sr->type, "judge") || !sr->detail ||
-		    (k->only_scorer && strcmp(sr->scorer, k->only_scorer)))
-			continue;
-		d = cJSON_Parse(sr->detail);
-		key = cJSON_GetObjectItemCaseSensitive(d, "judge_key");
-		if (cJSON_IsString(key) && strlen(key->valuestring) == 64) {
-			for (j = 0; j < k->n && strcmp(k->v[j].key, key->valuestring); j++)
-				;
-			if (j == k->n) {
-				XGROW(k->v, k->n + 1, k->alloc);
-				memset(&k->v[k->n], 0, sizeof(k->v[k->n]));
-				memcpy(k->v[k->n].key, key->valuestring, 65);
-				k->v[k->n++].scorer = xstrdup(sr->scorer);
-			}
-		}
-		cJSON_Delete(d);
-	}
+	XGROW(k->v, k->n + 1, k->alloc);
+	j = &k->v[k->n++];
+	memset(j, 0, sizeof(*j));
+	memcpy(j->key, key, 65);
+	j->scorer = xstrdup(scorer ? scorer : "judge");
 	return 0;
 }
 
@@ -102,9 +67,7 @@ static int judge_keys_load(struct judge_keys *k, const struct eg_gate *g,
 	size_t i;
 	int rc;
 
-	k->tag = g->tag;
-	k->only_scorer = only_scorer;
-	if (history_results_all(h, run_id, g->suite, collect_key, k))
+	if (history_run_judge_keys(h, run_id, g->suite, g->tag, only_scorer, collect_key, k))
 		return -1;
 	for (i = 0; i < k->n; i++) {
 		rc = history_calibration_newest(h, k->v[i].key, &k->v[i].cal);

@@ -266,6 +266,13 @@ static const char *const migrations[] = {
 	"  run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
 	"  timeline TEXT NOT NULL"
 	") WITHOUT ROWID;",
+	/*
+	 * 15 (judge): the judge scorer results, for the judge keys a gate's
+	 * calibration note and the report name (history_run_judge_keys): a
+	 * run without judges no longer reads its every score to find none.
+	 * Partial: the other scorers' rows cost the writer nothing.
+	 */
+	"CREATE INDEX scores_judge ON scores(run_id, suite, case_id) WHERE type = 'judge';",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -659,11 +659,14 @@ int history_add_calibration(struct history *h, struct calibration *c);
 /* the newest calibration of judge_key into out (scorer NULL): 0, 1 when there is none, -1 */
 int history_calibration_newest(struct history *h, const char *judge_key, struct calibration *out);
 /*
- * the judge keys of run_id's judge scorer results (the detail's "judge_key"),
- * each once with the first scorer label (by label) that used it; fn returns
- * nonzero to stop (a negative value is returned as -1)
+ * the judge keys of run_id's judge scorer results (the detail's "judge_key")
+ * in a scope (suite, tag and scorer label; each NULL: any), each once with
+ * the first scorer label (by label) that used it, in (label, key) order;
+ * fn returns nonzero to stop (a negative value is returned as -1). Reads
+ * the judge results only (an index), not the run's other results.
  */
-int history_run_judge_keys(struct history *h, const char *run_id,
+int history_run_judge_keys(struct history *h, const char *run_id, const char *suite,
+			   const char *tag, const char *scorer,
 			   int (*fn)(const char *scorer, const char *key, void *arg), void *arg);
 /* history_results over one suite, or over every suite of the run when suite is NULL */
 int history_results_all(struct history *h, const char *run_id, const char *suite,

@@ -75,18 +75,27 @@ int history_calibration_newest(struct history *h, const char *judge_key, struct 
 	return ret;
 }
 
-int history_run_judge_keys(struct history *h, const char *run_id,
+int history_run_judge_keys(struct history *h, const char *run_id, const char *suite,
+			   const char *tag, const char *scorer,
 			   int (*fn)(const char *scorer, const char *key, void *arg), void *arg)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1, stop = 0;
 
+	/* the partial index scores_judge holds the judge results only: a run without is free */
 	if (sqldb_prepare(&h->db, "SELECT MIN(scorer), k FROM (SELECT scorer, CASE WHEN "
 			  "json_valid(detail) THEN json_extract(detail, '$.judge_key') END AS k "
-			  "FROM scores WHERE run_id = ?1 AND type = 'judge') WHERE typeof(k) = 'text' "
-			  "GROUP BY k ORDER BY 1, 2", &st))
+			  "FROM scores s WHERE run_id = ?1 AND type = 'judge' AND "
+			  "(?2 IS NULL OR suite = ?2) AND (?4 IS NULL OR scorer = ?4) AND "
+			  "(?3 IS NULL OR EXISTS (SELECT 1 FROM results r WHERE r.run_id = s.run_id "
+			  "AND r.suite = s.suite AND r.case_id = s.case_id AND r.repeat = s.repeat AND "
+			  "instr(',' || r.tags || ',', ',' || ?3 || ',') > 0))) "
+			  "WHERE typeof(k) = 'text' GROUP BY k ORDER BY 1, 2", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
+	sqldb_bind_text(st, 2, suite);
+	sqldb_bind_text(st, 3, tag);
+	sqldb_bind_text(st, 4, scorer);
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		stop = fn(sqldb_col_text(st, 0), sqldb_col_text(st, 1), arg);
 	if (stop)

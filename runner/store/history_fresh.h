@@ -16,12 +16,12 @@
  * A new history at version FRESH_VERSION in one batch: the schema
  * migrations[0..FRESH_VERSION) make, as SQLite keeps it (sqlite_master's
  * text, so a column a migration added sits where ALTER TABLE put it).
- * Fourteen steps cost a short run's start-up more than its one case;
+ * Fifteen steps cost a short run's start-up more than its one case;
  * migrations[] stays the truth for old files, and test_history checks
  * that both give the same schema. A later migration need not touch this:
  * a new file gets it after the batch.
  */
-#define FRESH_VERSION 14
+#define FRESH_VERSION 15
 static const char fresh_schema[] =
 	"CREATE TABLE runs ("
 	"  id TEXT PRIMARY KEY NOT NULL,"
@@ -164,7 +164,8 @@ static const char fresh_schema[] =
 	"  status TEXT NOT NULL, PRIMARY KEY (run_id, suite, case_id, sample)) WITHOUT ROWID;"
 	"CREATE TABLE run_timelines ("
 	"  run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	"  timeline TEXT NOT NULL) WITHOUT ROWID;";
+	"  timeline TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX scores_judge ON scores(run_id, suite, case_id) WHERE type = 'judge';";
 
 /*
  * The file fresh_schema makes: a new history is this file written whole
