@@ -57,7 +57,8 @@ struct power_result {
 	size_t runs;              /* complete runs the rates come from */
 	double mean_p;            /* the mean case pass rate */
 	struct flip_history *fh;  /* the same runs as flip confirmation reads them */
-	const double *est;        /* fh's per-case estimates (NaN: too few samples) */
+	const struct power_group *g; /* the cases by rate and estimate */
+	size_t n_g;
 	long no_change;           /* unchanged PRs blocked */
 	size_t n_drops;
 	struct power_drop {
@@ -92,13 +93,13 @@ static const struct regression_gate *gate_settings(const struct cmd_ctx *ctx,
 }
 
 /* what flip confirmation takes from the history: the cases it discounts */
-static void print_history(const struct flip_history *fh, const double *est)
+static void print_history(const struct flip_history *fh, const struct power_group *g, size_t n_g)
 {
 	size_t i, flaky = 0, known = 0;
 
-	for (i = 0; i < fh->pr.n; i++) {
-		known += !isnan(est[i]);
-		flaky += flip_history_flaky(fh, est[i]);
+	for (i = 0; i < n_g; i++) {
+		known += isnan(g[i].est) ? 0 : g[i].count;
+		flaky += flip_history_flaky(fh, g[i].est) ? g[i].count : 0;
 	}
 	printf("flip confirmation history: %zu of %zu cases with %d or more samples, %zu of them "
 	       "flaky (p < %.2f): their flips discounted\n", known, fh->pr.n, HISTORY_MIN_SAMPLES,
@@ -106,8 +107,7 @@ static void print_history(const struct flip_history *fh, const double *est)
 }
 
 /* the power against a drop of points, and the n that reaches POWER_TARGET (doubling n) */
-static void simulate_drop(const struct regression_gate *rg, const double *p,
-			  const struct power_result *r, long prs, struct eg_rng *rng,
+static void simulate_drop(const struct regression_gate *rg, const struct power_result *r, long prs, struct eg_rng *rng,
 			  double points, struct power_drop *out)
 {
 	double d = points / 100, mean_p = r->mean_p;
@@ -116,13 +116,12 @@ static void simulate_drop(const struct regression_gate *rg, const double *p,
 
 	out->points = points;
 	out->n80 = 0;
-	out->blocked = blocked = power_simulate(rg, p, m, d, mean_p, n, prs, r->fh, r->est, rng);
+	out->blocked = blocked = power_simulate(rg, r->g, r->n_g, m, d, mean_p, n, prs, r->fh, rng);
 	if (d > mean_p)
 		return;
 	for (nn = n; (double)blocked < POWER_TARGET * (double)prs && nn < POWER_MAX_N;) {
 		nn = nn * 2 > POWER_MAX_N ? POWER_MAX_N : nn * 2;
-		blocked = power_simulate(rg, p, m, d, mean_p, nn, prs, r->fh, r->est,
-					 rng);
+		blocked = power_simulate(rg, r->g, r->n_g, m, d, mean_p, nn, prs, r->fh, rng);
 	}
 	if ((double)blocked >= POWER_TARGET * (double)prs)
 		out->n80 = nn;
@@ -144,7 +143,7 @@ static void print_text(const struct regression_gate *rg, const struct power_opts
 	printf("\ncase pass rates: %zu cases from %zu complete run%s of target %s, mean %.1f%%\n",
 	       r->m, r->runs, r->runs == 1 ? "" : "s", o->target, 100 * r->mean_p);
 	if (rg->confirm.max_asks && rg->confirm.use_history)
-		print_history(r->fh, r->est);
+		print_history(r->fh, r->g, r->n_g);
 	printf("simulated: %ld PRs of %zu cases each, seed %ld\n", o->prs, r->n, o->seed);
 	print_rate("no change:     false-block rate", r->no_change, o->prs);
 	putchar('\n');
@@ -281,7 +280,8 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 	struct gates gs;
 	struct eg_rng rng;
 	struct power_result res;
-	double drops[POWER_MAX_DROPS], *p = NULL, *est = NULL, mean_p = 0;
+	double drops[POWER_MAX_DROPS], mean_p = 0;
+	struct power_group *g = NULL;
 	size_t n_drops, i, m, n;
 	int nops, rc = EG_EXIT_USAGE;
 
@@ -323,9 +323,8 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	m = cr->n;
-	p = power_rates_values(cr, &mean_p);
 	flip_history_finish(&fh);
-	est = flip_history_values(&fh);
+	g = power_groups(&fh, &mean_p);
 	n = o.n ? (size_t)o.n : m;
 
 	res.m = m;
@@ -333,20 +332,20 @@ int cmd_power(struct cmd_ctx *ctx, int argc, char **argv)
 	res.runs = cr->runs;
 	res.mean_p = mean_p;
 	res.fh = &fh;
-	res.est = est;
+	res.g = g;
+	res.n_g = cr->n_v;
 	eg_rng_init(&rng, (unsigned long long)o.seed);
-	res.no_change = power_simulate(rg, p, m, 0, mean_p, n, o.prs, &fh, est, &rng);
+	res.no_change = power_simulate(rg, g, cr->n_v, m, 0, mean_p, n, o.prs, &fh, &rng);
 	res.n_drops = n_drops;
 	for (i = 0; i < n_drops; i++)
-		simulate_drop(rg, p, &res, o.prs, &rng, drops[i], &res.drops[i]);
+		simulate_drop(rg, &res, o.prs, &rng, drops[i], &res.drops[i]);
 	if (o.json)
 		print_json(rg, &o, &res);
 	else
 		print_text(rg, &o, &res);
 	rc = EG_EXIT_OK;
 out:
-	free(p);
-	free(est);
+	free(g);
 	flip_history_release(&fh);
 	gates_release(&gs);
 	return rc;

@@ -35,7 +35,7 @@ struct flip_set {
 	struct flip *v;
 	size_t n, alloc;
 	uint64_t seed;            /* of the order: the run id's */
-	const struct flip_history *fh; /* the history of the gate being walked, or NULL */
+	struct flip_history *fh;  /* the history of the gate being walked, or NULL */
 };
 
 static void case_key(struct strbuf *sb, const char *suite, const char *case_id)

@@ -97,7 +97,7 @@ struct confirm_state {
 	struct hashmap cases;     /* "suite\0case_id" -> passes << 32 | non-passes */
 	int max_asks;
 	struct confirm_tally t;
-	const struct flip_history *fh; /* the history's estimates (borrowed), or NULL */
+	struct flip_history *fh;      /* the history's estimates (borrowed), or NULL */
 	int from_older;           /* the case at hand was paired with an older run, not the
 				   * baseline: never discounted (that run may be in fh) */
 	struct confirm_discount disc[CONFIRM_DISCOUNT_LIST_MAX]; /* the first discounted flips */

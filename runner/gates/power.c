@@ -14,52 +14,185 @@
 #include "xalloc.h"
 #include "banned.h"
 
+/* --- the runs' cases, read together --- */
+
+/* one case iterator per run, each holding its next case (row) until it is used */
+struct run_walk {
+	struct history *h;
+	char **run_ids;
+	size_t n;
+	struct case_iter **it;
+	struct case_row *row;
+	int *state;               /* per run: 1 row holds its next case, 0 at its end */
+	struct strbuf last_suite, last_case; /* the last key sought (run_walk_seek) */
+	int sought;
+};
+
+static int walk_advance(struct run_walk *w, size_t i)
+{
+	int rc = history_cases_next(w->it[i], &w->row[i]);
+
+	w->state[i] = rc > 0;
+	return rc < 0 ? -1 : 0;
+}
+
+static void run_walk_close(struct run_walk *w)
+{
+	size_t i;
+
+	for (i = 0; w->it && i < w->n; i++)
+		history_cases_close(w->it[i]);
+	free(w->it);
+	free(w->row);
+	free(w->state);
+	w->it = NULL;
+	w->row = NULL;
+	w->state = NULL;
+}
+
+/* every run's iterator at its first case; -1 after reporting an error */
+static int run_walk_open(struct run_walk *w)
+{
+	size_t i;
+
+	run_walk_close(w);
+	w->it = xcalloc(w->n + 1, sizeof(*w->it));
+	w->row = xcalloc(w->n + 1, sizeof(*w->row));
+	w->state = xcalloc(w->n + 1, sizeof(*w->state));
+	for (i = 0; i < w->n; i++) {
+		w->it[i] = history_cases_open(w->h, w->run_ids[i], NULL, NULL);
+		if (!w->it[i] || walk_advance(w, i))
+			return -1;
+	}
+	return 0;
+}
+
+static int row_cmp(const struct case_row *r, const char *suite, const char *case_id)
+{
+	int c = strcmp(r->suite, suite);
+
+	return c ? c : strcmp(r->case_id, case_id);
+}
+
+/* add a run's case to the history ph unless its verdict is an error */
+static void ph_add(struct power_history *ph, const struct case_row *r)
+{
+	if (r->status == RESULT_ERROR)
+		return;
+	ph->pass += r->status == RESULT_PASS;
+	ph->seen++;
+	ph->s_pass += r->n_pass;
+	ph->s_seen += r->n_pass + r->n_fail;
+}
+
+/*
+ * The next case of the merged runs: its history over them into *ph; 1, 0
+ * at the end of every run, -1 on error. Runs holding the smallest key are
+ * marked in mark[] first, since advancing one moves the key's strings.
+ */
+static int run_walk_next(struct run_walk *w, int *mark, struct power_history *ph)
+{
+	const struct case_row *min = NULL;
+	size_t i;
+
+	memset(ph, 0, sizeof(*ph));
+	for (i = 0; i < w->n; i++)
+		if (w->state[i] && (!min || row_cmp(&w->row[i], min->suite, min->case_id) < 0))
+			min = &w->row[i];
+	if (!min)
+		return 0;
+	for (i = 0; i < w->n; i++)
+		mark[i] = w->state[i] && (&w->row[i] == min ||
+					  !row_cmp(&w->row[i], min->suite, min->case_id));
+	for (i = 0; i < w->n; i++) {
+		if (!mark[i])
+			continue;
+		ph_add(ph, &w->row[i]);
+		if (walk_advance(w, i))
+			return -1;
+	}
+	return 1;
+}
+
+/* the history of one case over the runs: each run moved up to the key (ascending keys) */
+static int run_walk_seek(struct run_walk *w, const char *suite, const char *case_id,
+			 struct power_history *ph)
+{
+	size_t i;
+
+	memset(ph, 0, sizeof(*ph));
+	if (!w->it || (w->sought && (strcmp(suite, w->last_suite.buf) < 0 ||
+				     (!strcmp(suite, w->last_suite.buf) &&
+				      strcmp(case_id, w->last_case.buf) < 0))))
+		if (run_walk_open(w))
+			return -1;
+	w->sought = 1;
+	strbuf_reset(&w->last_suite);
+	strbuf_addstr(&w->last_suite, suite);
+	strbuf_reset(&w->last_case);
+	strbuf_addstr(&w->last_case, case_id);
+	for (i = 0; i < w->n; i++) {
+		int c = -1;
+
+		while (w->state[i] && (c = row_cmp(&w->row[i], suite, case_id)) < 0)
+			if (walk_advance(w, i))
+				return -1;
+		if (w->state[i] && !c)
+			ph_add(ph, &w->row[i]);
+	}
+	return 0;
+}
+
+/* --- rates --- */
+
 void power_rates_init(struct power_rates *pr)
 {
 	memset(pr, 0, sizeof(*pr));
 	hashmap_init_str(&pr->index, 64);
 }
 
-int power_rates_add_run(struct power_rates *pr, struct history *h, const char *run_id)
+/* one case's history, counted */
+static void rates_add(struct power_rates *pr, const struct power_history *ph)
 {
-	struct strbuf key = STRBUF_INIT;
-	struct case_iter *it = history_cases_open(h, run_id, NULL, NULL);
-	struct case_row row;
+	struct power_history key = *ph;
+	uint64_t *slot;
+	int added;
+
+	if (!ph->seen)
+		return; /* errored in every run: no rate */
+	key.count = 0;
+	slot = hashmap_put_str(&pr->index, (const char *)&key, sizeof(key), &added);
+	if (added) {
+		XGROW(pr->v, pr->n_v + 1, pr->alloc);
+		pr->v[pr->n_v] = key;
+		*slot = ++pr->n_v;
+	}
+	pr->v[*slot - 1].count++;
+	pr->n++;
+	pr->s_pass += ph->s_pass;
+	pr->s_seen += ph->s_seen;
+}
+
+/* the runs' cases, merged: every case's history counted */
+static int rates_read(struct power_rates *pr)
+{
+	struct run_walk w;
+	struct power_history ph;
+	int *mark = xcalloc(pr->runs + 1, sizeof(*mark));
 	int rc;
 
-	if (!it)
-		return -1;
-	while ((rc = history_cases_next(it, &row)) > 0) {
-		uint64_t *slot;
-		int added;
-
-		if (row.status == RESULT_ERROR)
-			continue;
-		strbuf_reset(&key);
-		strbuf_addstr(&key, row.suite);
-		strbuf_addch(&key, '\0');
-		strbuf_addstr(&key, row.case_id);
-		slot = hashmap_put_str(&pr->index, key.buf, key.len, &added);
-		if (added) {
-			XGROW(pr->pass, pr->n + 1, pr->alloc_p);
-			XGROW(pr->seen, pr->n + 1, pr->alloc_s);
-			XGROW(pr->s_pass, pr->n + 1, pr->alloc_sp);
-			XGROW(pr->s_seen, pr->n + 1, pr->alloc_ss);
-			pr->pass[pr->n] = pr->seen[pr->n] = 0;
-			pr->s_pass[pr->n] = pr->s_seen[pr->n] = 0;
-			*slot = ++pr->n;
-		}
-		pr->pass[*slot - 1] += row.status == RESULT_PASS;
-		pr->seen[*slot - 1]++;
-		pr->s_pass[*slot - 1] += row.n_pass;
-		pr->s_seen[*slot - 1] += row.n_pass + row.n_fail;
+	memset(&w, 0, sizeof(w));
+	w.h = pr->h;
+	w.run_ids = pr->run_ids;
+	w.n = pr->runs;
+	rc = run_walk_open(&w);
+	while (!rc && (rc = run_walk_next(&w, mark, &ph)) > 0) {
+		rates_add(pr, &ph);
+		rc = 0;
 	}
-	history_cases_close(it);
-	strbuf_release(&key);
-	if (rc < 0)
-		return -1;
-	pr->runs++;
-	return 0;
+	run_walk_close(&w);
+	free(mark);
+	return rc < 0 ? -1 : 0;
 }
 
 /* the last max_runs complete runs of target up to until_id, without exclude_id and skip_id */
@@ -70,7 +203,6 @@ static int add_runs(struct power_rates *pr, struct history *h, const char *targe
 	const struct run_info *ri;
 	struct run_filter f;
 	struct run_iter it;
-	size_t added = 0;
 	int got = 0;
 
 	memset(&f, 0, sizeof(f));
@@ -79,19 +211,19 @@ static int add_runs(struct power_rates *pr, struct history *h, const char *targe
 	f.newest_first = 1;
 	f.until_id = until_id;
 	f.exclude_id = exclude_id;
+	pr->h = h;
 	if (history_runs_begin(h, &f, &it))
 		return -1;
-	while (added < max_runs && (got = history_runs_next(&it, &ri)) > 0) {
+	while (pr->runs < max_runs && (got = history_runs_next(&it, &ri)) > 0) {
 		if (skip_id && !strcmp(ri->id, skip_id))
 			continue;
-		if (power_rates_add_run(pr, h, ri->id)) {
-			got = -1;
-			break;
-		}
-		added++;
+		pr->run_ids = xrealloc(pr->run_ids, (pr->runs + 1) * sizeof(*pr->run_ids));
+		pr->run_ids[pr->runs++] = xstrdup(ri->id);
 	}
 	history_runs_end(&it);
-	return got < 0 ? -1 : 0;
+	if (got < 0)
+		return -1;
+	return rates_read(pr);
 }
 
 int power_rates_add_target(struct power_rates *pr, struct history *h, const char *target,
@@ -100,28 +232,23 @@ int power_rates_add_target(struct power_rates *pr, struct history *h, const char
 	return add_runs(pr, h, target, until_id, NULL, NULL, max_runs);
 }
 
-double *power_rates_values(const struct power_rates *pr, double *mean)
-{
-	double *p = xcalloc(pr->n + 1, sizeof(*p));
-	size_t i;
-
-	*mean = 0;
-	for (i = 0; i < pr->n; i++) {
-		p[i] = (double)pr->pass[i] / (double)pr->seen[i];
-		*mean += p[i] / (double)pr->n;
-	}
-	return p;
-}
-
 void power_rates_release(struct power_rates *pr)
 {
-	free(pr->pass);
-	free(pr->seen);
-	free(pr->s_pass);
-	free(pr->s_seen);
+	size_t i;
+
+	for (i = 0; i < pr->runs; i++)
+		free(pr->run_ids[i]);
+	free(pr->run_ids);
+	free(pr->v);
 	hashmap_release(&pr->index);
 	memset(pr, 0, sizeof(*pr));
 }
+
+/* --- the history of flip confirmation --- */
+
+struct flip_cursor {
+	struct run_walk w;
+};
 
 double flip_history_flaky_p(int max_asks)
 {
@@ -133,18 +260,12 @@ void flip_history_init(struct flip_history *fh, int max_asks)
 	power_rates_init(&fh->pr);
 	fh->mean = NAN;
 	fh->flaky_p = flip_history_flaky_p(max_asks);
+	fh->cur = NULL;
 }
 
 void flip_history_finish(struct flip_history *fh)
 {
-	long s = 0, n = 0;
-	size_t i;
-
-	for (i = 0; i < fh->pr.n; i++) {
-		s += fh->pr.s_pass[i];
-		n += fh->pr.s_seen[i];
-	}
-	fh->mean = n ? (double)s / (double)n : NAN;
+	fh->mean = fh->pr.s_seen ? (double)fh->pr.s_pass / (double)fh->pr.s_seen : NAN;
 }
 
 int flip_history_load(struct flip_history *fh, struct history *h, const char *target,
@@ -157,95 +278,129 @@ int flip_history_load(struct flip_history *fh, struct history *h, const char *ta
 	return 0;
 }
 
-double flip_history_p_at(const struct flip_history *fh, size_t i, long *n)
+double flip_history_est(const struct flip_history *fh, long s_pass, long s_seen)
 {
-	long s = fh->pr.s_pass[i], k = fh->pr.s_seen[i];
-
-	if (n)
-		*n = k;
-	if (k < HISTORY_MIN_SAMPLES || isnan(fh->mean))
+	if (s_seen < HISTORY_MIN_SAMPLES || isnan(fh->mean))
 		return NAN;
-	return ((double)s + HISTORY_PRIOR_WEIGHT * fh->mean) / ((double)k + HISTORY_PRIOR_WEIGHT);
+	return ((double)s_pass + HISTORY_PRIOR_WEIGHT * fh->mean) /
+	       ((double)s_seen + HISTORY_PRIOR_WEIGHT);
 }
 
-double flip_history_p(const struct flip_history *fh, const char *suite, const char *case_id,
+double flip_history_p(struct flip_history *fh, const char *suite, const char *case_id,
 		      long *n)
 {
-	struct strbuf key = STRBUF_INIT;
-	uint64_t *slot;
+	struct power_history ph;
 
-	strbuf_addstr(&key, suite);
-	strbuf_addch(&key, '\0');
-	strbuf_addstr(&key, case_id);
-	slot = hashmap_get_str(&fh->pr.index, key.buf, key.len);
-	strbuf_release(&key);
-	if (slot)
-		return flip_history_p_at(fh, *slot - 1, n);
 	if (n)
 		*n = 0;
-	return NAN;
-}
-
-double *flip_history_values(const struct flip_history *fh)
-{
-	double *v = xcalloc(fh->pr.n + 1, sizeof(*v));
-	size_t i;
-
-	for (i = 0; i < fh->pr.n; i++)
-		v[i] = flip_history_p_at(fh, i, NULL);
-	return v;
+	if (!fh->pr.runs)
+		return NAN;
+	if (!fh->cur) {
+		fh->cur = xcalloc(1, sizeof(*fh->cur));
+		fh->cur->w.h = fh->pr.h;
+		fh->cur->w.run_ids = fh->pr.run_ids;
+		fh->cur->w.n = fh->pr.runs;
+		strbuf_init(&fh->cur->w.last_suite, 0);
+		strbuf_init(&fh->cur->w.last_case, 0);
+	}
+	if (run_walk_seek(&fh->cur->w, suite, case_id, &ph)) {
+		if (n)
+			*n = -1;
+		return NAN;
+	}
+	if (n)
+		*n = ph.s_seen;
+	return flip_history_est(fh, ph.s_pass, ph.s_seen);
 }
 
 void flip_history_release(struct flip_history *fh)
 {
+	if (fh->cur) {
+		run_walk_close(&fh->cur->w);
+		strbuf_release(&fh->cur->w.last_suite);
+		strbuf_release(&fh->cur->w.last_case);
+		free(fh->cur);
+		fh->cur = NULL;
+	}
 	power_rates_release(&fh->pr);
 }
 
-/* uniform in [0, 1) from the top 53 bits */
-static double uniform(struct eg_rng *rng)
+struct power_group *power_groups(const struct flip_history *fh, double *mean)
 {
-	return (double)(eg_rng_next(rng) >> 11) * 0x1.0p-53;
+	struct power_group *g = xcalloc(fh->pr.n_v + 1, sizeof(*g));
+	size_t i;
+
+	*mean = 0;
+	for (i = 0; i < fh->pr.n_v; i++) {
+		const struct power_history *ph = &fh->pr.v[i];
+
+		g[i].p = (double)ph->pass / (double)ph->seen;
+		g[i].est = flip_history_est(fh, ph->s_pass, ph->s_seen);
+		g[i].count = ph->count;
+		*mean += g[i].p * (double)ph->count;
+	}
+	if (fh->pr.n)
+		*mean /= (double)fh->pr.n;
+	return g;
 }
+
+/* --- simulation --- */
 
 /* one flipped case of a simulated PR on its way through the re-asks */
 struct sim_flip {
 	double pc;                /* the candidate's rate */
-	double key;               /* its history's estimate: the order of the re-asks */
-	size_t at;                /* its place among the PR's flips (ties) */
-	int new_failure;          /* else fixed */
-	int fails, passed;
+	unsigned char new_failure; /* else fixed */
+	unsigned char fails, passed;
 };
 
-/* strongest history first, then the order of the cases */
-static int sim_flip_cmp(const void *a, const void *b)
-{
-	const struct sim_flip *x = a, *y = b;
+struct sim_flips {
+	struct sim_flip *v;
+	size_t n, alloc;
+};
 
-	if (x->key != y->key)
-		return x->key > y->key ? -1 : 1;
-	return x->at < y->at ? -1 : x->at > y->at;
+static void flips_push(struct sim_flips *f, double pc, int new_failure, uint64_t k)
+{
+	XGROW(f->v, f->n + k + 1, f->alloc);
+	while (k--) {
+		struct sim_flip *s = &f->v[f->n++];
+
+		s->pc = pc;
+		s->new_failure = (unsigned char)new_failure;
+		s->fails = s->passed = 0;
+	}
+}
+
+/* v[from..n) in a random order (Fisher-Yates) */
+static void flips_shuffle(struct sim_flips *f, size_t from, struct eg_rng *rng)
+{
+	size_t i;
+
+	for (i = f->n; i > from + 1; i--) {
+		size_t j = from + (size_t)eg_rng_below(rng, i - from);
+		struct sim_flip t = f->v[i - 1];
+
+		f->v[i - 1] = f->v[j];
+		f->v[j] = t;
+	}
 }
 
 /*
- * the re-asks of flip confirmation over the PR's flips (in case order,
- * which is random: the cases are; strongest history first with one), as
- * confirm_run makes them
+ * the re-asks of flip confirmation over the PR's flips, in their order
+ * (strongest history first, then random: confirm_run's), within the budget
  */
 static void simulate_confirm(const struct regression_gate *rg, struct sim_flip *fl, size_t nf,
-			     size_t n, int sorted, struct eg_rng *rng, struct confirm_tally *t)
+			     size_t n, struct eg_rng *rng, struct confirm_tally *t)
 {
 	long budget = (long)(rg->confirm.max_extra_calls * (double)n), used = 0;
 	int round;
 	size_t i;
 
-	if (sorted && nf > 1)
-		qsort(fl, nf, sizeof(*fl), sim_flip_cmp);
 	for (round = 0; round < rg->confirm.max_asks; round++)
 		for (i = 0; i < nf && used < budget; i++) {
 			if (fl[i].passed || fl[i].fails != round)
 				continue;
 			used++;
-			if (uniform(rng) < fl[i].pc)
+			if (eg_rng_uniform(rng) < fl[i].pc)
 				fl[i].passed = 1;
 			else
 				fl[i].fails++;
@@ -259,50 +414,98 @@ static void simulate_confirm(const struct regression_gate *rg, struct sim_flip *
 	t->p_value = mcnemar_exact_p(t->new_failures, t->fixed);
 }
 
-long power_simulate(const struct regression_gate *rg, const double *p, size_t m, double drop,
-		    double mean_p, size_t n, long prs, const struct flip_history *fh,
-		    const double *est, struct eg_rng *rng)
+/* the order confirm_run re-asks in: the groups by their key, strongest first */
+struct group_key {
+	double key;
+	size_t i;
+};
+
+static int group_key_cmp(const void *a, const void *b)
 {
-	struct sim_flip *fl = rg->confirm.max_asks ? xcalloc(n + 1, sizeof(*fl)) : NULL;
-	int hist = fl && fh && est && rg->confirm.use_history;
+	const struct group_key *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static double clamp01(double v)
+{
+	return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+long power_simulate(const struct regression_gate *rg, const struct power_group *g, size_t m,
+		    size_t cases, double drop, double mean_p, size_t n, long prs,
+		    const struct flip_history *fh, struct eg_rng *rng)
+{
+	int confirm = rg->confirm.max_asks > 0;
+	int hist = confirm && fh && rg->confirm.use_history;
+	struct group_key *order = xcalloc(m + 1, sizeof(*order));
+	uint64_t *drawn = xcalloc(m + 1, sizeof(*drawn));
+	struct sim_flips fl = { 0 };
 	struct compare_counts c;
 	struct confirm_tally t;
 	long blocked = 0, k;
-	size_t i, nf;
+	size_t i;
 
+	for (i = 0; i < m; i++) {
+		order[i].i = i;
+		order[i].key = hist ? (isnan(g[i].est) ? fh->mean : g[i].est) : 0;
+	}
+	qsort(order, m, sizeof(*order), group_key_cmp);
 	for (k = 0; k < prs; k++) {
+		uint64_t left = n, weight = cases;
+		size_t block = 0;
+
 		memset(&c, 0, sizeof(c));
 		memset(&t, 0, sizeof(t));
-		nf = 0;
-		for (i = 0; i < n; i++) {
-			size_t at = n == m ? i : (size_t)eg_rng_below(rng, m);
-			double pb = p[at];
-			double pc = mean_p > 0 ? pb - drop * pb / mean_p : pb;
-			int b = uniform(rng) < pb;
-			int a = uniform(rng) < pc;
+		fl.n = 0;
+		/* the PR's cases: each once, or n drawn from all of them (multinomial) */
+		for (i = 0; i < m; i++) {
+			if (n == cases) {
+				drawn[i] = g[i].count;
+			} else {
+				drawn[i] = i + 1 == m || !weight ? left
+					   : eg_rng_binomial(rng, left,
+							     (double)g[i].count / (double)weight);
+				left -= drawn[i];
+				weight -= g[i].count;
+			}
+		}
+		for (i = 0; i < m; i++) {
+			const struct power_group *gr = &g[order[i].i];
+			uint64_t d = drawn[order[i].i], nf, fx;
+			double pb = gr->p, pc = clamp01(mean_p > 0 ? pb - drop * pb / mean_p : pb);
+			double p_nf = pb * (1 - pc), p_fx = (1 - pb) * pc;
 
-			c.new_failures += b && !a;
-			c.fixed += !b && a;
-			if (!fl || b == a)
+			if (i && order[i].key != order[i - 1].key) {
+				flips_shuffle(&fl, block, rng);
+				block = fl.n;
+			}
+			/* pass -> fail, then fail -> pass among the rest */
+			nf = eg_rng_binomial(rng, d, p_nf);
+			fx = p_nf < 1 ? eg_rng_binomial(rng, d - nf, p_fx / (1 - p_nf)) : 0;
+			c.new_failures += (long)nf;
+			c.fixed += (long)fx;
+			if (!confirm || !(nf + fx))
 				continue;
-			if (hist && flip_history_flaky(fh, est[at])) {
-				t.discounted++; /* not asked, not in the confirmed test */
+			if (hist && flip_history_flaky(fh, gr->est)) {
+				t.discounted += (long)(nf + fx); /* not asked, not in the confirmed test */
 				continue;
 			}
-			memset(&fl[nf], 0, sizeof(fl[nf]));
-			fl[nf].pc = pc;
-			fl[nf].key = hist ? (isnan(est[at]) ? fh->mean : est[at]) : 0;
-			fl[nf].at = nf;
-			fl[nf].new_failure = b;
-			nf++;
+			flips_push(&fl, pc, 1, nf);
+			flips_push(&fl, pc, 0, fx);
 		}
+		flips_shuffle(&fl, block, rng);
 		c.pairs = (long)n;
 		c.p_value = mcnemar_exact_p(c.new_failures, c.fixed);
-		if (fl)
-			simulate_confirm(rg, fl, nf, n, hist, rng, &t);
-		blocked += regression_blocks(rg, &c, fl ? &t : NULL);
+		if (confirm)
+			simulate_confirm(rg, fl.v, fl.n, n, rng, &t);
+		blocked += regression_blocks(rg, &c, confirm ? &t : NULL);
 	}
-	free(fl);
+	free(fl.v);
+	free(order);
+	free(drawn);
 	return blocked;
 }
 
@@ -310,8 +513,9 @@ int power_estimate(const struct regression_gate *rg, struct history *h, const ch
 		   const char *until_id, size_t n, struct power_estimate *out)
 {
 	struct flip_history fh;
+	struct power_group *g = NULL;
 	struct eg_rng rng;
-	double *p = NULL, *est = NULL, mean;
+	double mean;
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -322,22 +526,21 @@ int power_estimate(const struct regression_gate *rg, struct history *h, const ch
 	if (!fh.pr.n || !n)
 		goto out;
 	flip_history_finish(&fh);
-	p = power_rates_values(&fh.pr, &mean);
-	est = flip_history_values(&fh);
+	g = power_groups(&fh, &mean);
 	out->runs = fh.pr.runs;
 	out->cases = fh.pr.n;
 	out->n = n;
 	out->prs = POWER_REPORT_PRS;
 	/* the order of `evalgate power`: no change first, then the drop, one stream */
 	eg_rng_init(&rng, POWER_REPORT_SEED);
-	out->false_blocks = power_simulate(rg, p, fh.pr.n, 0, mean, n, out->prs, &fh, est, &rng);
+	out->false_blocks = power_simulate(rg, g, fh.pr.n_v, fh.pr.n, 0, mean, n, out->prs, &fh,
+					   &rng);
 	out->caught = POWER_REPORT_DROP > mean ? 0
-		      : power_simulate(rg, p, fh.pr.n, POWER_REPORT_DROP, mean, n, out->prs, &fh,
-				       est, &rng);
+		      : power_simulate(rg, g, fh.pr.n_v, fh.pr.n, POWER_REPORT_DROP, mean, n,
+				       out->prs, &fh, &rng);
 	ret = 0;
 out:
-	free(p);
-	free(est);
+	free(g);
 	flip_history_release(&fh);
 	return ret;
 }

@@ -18,26 +18,36 @@
 #include "regression.h"
 #include "rng.h"
 
-/* per-case passes and verdicts over runs, keyed "suite\0case_id" */
+/*
+ * Per-case passes over runs, kept as the number of cases with each history:
+ * a million cases over five runs have a few dozen histories, so neither
+ * memory nor the simulation grows with the cases. The runs are read
+ * together in (suite, case_id) order (one pass each, no per-case state).
+ */
+struct power_history {
+	long pass, seen;          /* verdicts: passing, and passing or failing */
+	long s_pass, s_seen;      /* scored samples (each repeat): passing, and passing or failing */
+	size_t count;             /* cases with this history */
+};
+
 struct power_rates {
-	struct hashmap index;     /* key -> 1 + index into pass and seen */
-	long *pass, *seen;        /* verdicts: passing, and passing or failing */
-	long *s_pass, *s_seen;    /* scored samples (each repeat): passing, and passing or failing */
-	size_t n, alloc_p, alloc_s, alloc_sp, alloc_ss;
+	struct hashmap index;     /* a history's four counts -> 1 + index into v */
+	struct power_history *v;
+	size_t n_v, alloc;
+	size_t n;                 /* cases with a verdict in a run read */
+	long s_pass, s_seen;      /* samples summed over the cases */
 	size_t runs;              /* runs added */
+	struct history *h;        /* where the runs are (borrowed), for flip_history_p */
+	char **run_ids;           /* the runs added */
 };
 
 void power_rates_init(struct power_rates *pr);
-/* add the case verdicts of run_id (errored ones left out); 0, or -1 on error */
-int power_rates_add_run(struct power_rates *pr, struct history *h, const char *run_id);
 /*
  * add the last max_runs complete runs of target, none later than until_id
- * (NULL: no bound); 0 (pr->runs says how many), or -1 on error
+ * (NULL: no bound); 0 (pr->runs says how many), or -1 on error. Once only.
  */
 int power_rates_add_target(struct power_rates *pr, struct history *h, const char *target,
 			   const char *until_id, size_t max_runs);
-/* the rates (malloc'd, pr->n of them) and their mean into *mean */
-double *power_rates_values(const struct power_rates *pr, double *mean);
 void power_rates_release(struct power_rates *pr);
 
 /*
@@ -53,10 +63,12 @@ void power_rates_release(struct power_rates *pr);
 /* a chance flip survives max_asks failing re-asks at least this often: the case is flaky */
 #define HISTORY_FLAKY_SURVIVAL 0.05
 
+struct flip_cursor;
 struct flip_history {
-	struct power_rates pr;    /* samples of the runs read */
+	struct power_rates pr;    /* the runs read */
 	double mean;              /* the prior's centre m: the pooled share of passing samples */
 	double flaky_p;           /* an estimate under this marks a case flaky */
+	struct flip_cursor *cur;  /* flip_history_p's walk of the runs, opened on first use */
 };
 
 /* 1 - HISTORY_FLAKY_SURVIVAL^(1/max_asks): 0.776 at max_asks 2 */
@@ -72,11 +84,17 @@ void flip_history_finish(struct flip_history *fh);
  */
 int flip_history_load(struct flip_history *fh, struct history *h, const char *target,
 		      const char *base_id, const char *cand_id, int max_asks);
-/* a case's estimate, NaN without enough samples; its samples into *n (may be NULL) */
-double flip_history_p(const struct flip_history *fh, const char *suite, const char *case_id,
+/*
+ * A case's estimate, NaN without enough samples; its samples into *n (may
+ * be NULL). It reads the runs in step: asked in (suite, case_id) order, as
+ * a comparison's walk asks, the runs are read once; a key before the last
+ * one asked starts the walk again. NaN with *n -1 on a history error
+ * (reported).
+ */
+double flip_history_p(struct flip_history *fh, const char *suite, const char *case_id,
 		      long *n);
-/* the estimate of the case at index i of fh->pr (as flip_history_p) */
-double flip_history_p_at(const struct flip_history *fh, size_t i, long *n);
+/* the estimate from s_pass passing of s_seen samples (as flip_history_p) */
+double flip_history_est(const struct flip_history *fh, long s_pass, long s_seen);
 void flip_history_release(struct flip_history *fh);
 /* is an estimate p (NaN: none) flaky? */
 static inline int flip_history_flaky(const struct flip_history *fh, double p)
@@ -84,18 +102,28 @@ static inline int flip_history_flaky(const struct flip_history *fh, double p)
 	return fh && p == p && p < fh->flaky_p;
 }
 
+/* cases with the same rate and estimate, counted: what a simulated PR draws from */
+struct power_group {
+	double p;                 /* the pass rate of the cases' verdicts */
+	double est;               /* their flip-confirmation estimate; NaN: none */
+	size_t count;             /* cases */
+};
+/* fh->pr's histories as groups (malloc'd, fh->pr.n_v of them); the mean case rate into *mean */
+struct power_group *power_groups(const struct flip_history *fh, double *mean);
+
 /*
- * The number of prs simulated PRs of n cases (drawn from p[0..m-1], each
- * once when n == m) that rg blocks, every case's rate lowered by drop
- * (a fraction) in proportion to it; rng advances. With fh (NULL: none) and
- * rg's confirm.use_history, flip confirmation uses the history as the
- * gate does: est[i] is case i's estimate (flip_history_p_at; NaN: none).
+ * The number of prs simulated PRs of n cases that rg blocks, the cases
+ * drawn from the groups g[0..m-1] (cases in all; each case once when n ==
+ * cases), every case's rate lowered by drop (a fraction) in proportion to
+ * it; rng advances. A group's flips are drawn at once (binomial), so a PR
+ * costs its flips, not its cases. With fh (NULL: none) and rg's
+ * confirm.use_history, flip confirmation uses the groups' estimates as the
+ * gate uses the history: a flaky case's flip is discounted, the others are
+ * re-asked strongest history first.
  */
-long power_simulate(const struct regression_gate *rg, const double *p, size_t m, double drop,
-		    double mean_p, size_t n, long prs, const struct flip_history *fh,
-		    const double *est, struct eg_rng *rng);
-/* the estimates of fh's cases, in fh->pr's order (malloc'd, fh->pr.n of them) */
-double *flip_history_values(const struct flip_history *fh);
+long power_simulate(const struct regression_gate *rg, const struct power_group *g, size_t m,
+		    size_t cases, double drop, double mean_p, size_t n, long prs,
+		    const struct flip_history *fh, struct eg_rng *rng);
 
 /* the estimate a regression gate stores for the reports (detail "power") */
 struct power_estimate {

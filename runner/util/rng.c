@@ -1,5 +1,6 @@
 #include "rng.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,4 +48,32 @@ uint64_t eg_rng_below(struct eg_rng *r, uint64_t n)
 		v = eg_rng_next(r);
 	while (v >= lim);
 	return v % n;
+}
+
+double eg_rng_uniform(struct eg_rng *r)
+{
+	return (double)(eg_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+uint64_t eg_rng_binomial(struct eg_rng *r, uint64_t n, double p)
+{
+	uint64_t k = 0, used = 0;
+	double lq;
+
+	if (!(p > 0) || !n)
+		return 0;
+	if (p >= 1)
+		return n;
+	if (p > 0.5)
+		return n - eg_rng_binomial(r, n, 1 - p);
+	lq = log1p(-p);
+	for (;;) {
+		/* the failures before the next success: P(g >= j) = (1 - p)^j, u in (0, 1] */
+		double g = floor(log(1 - eg_rng_uniform(r)) / lq);
+
+		if (g >= (double)(n - used))
+			return k;
+		used += (uint64_t)g + 1;
+		k++;
+	}
 }

@@ -122,22 +122,19 @@ Test(confirm, tally_of_stored_reasks)
 }
 
 /* the heterogeneous suite of tests/bench/gate_sim.py, 500 cases, into p; their mean */
-static double het_suite(double *p)
+static double het_suite(struct power_group *g)
 {
-	double mean = 0;
-	size_t i;
-
-	for (i = 0; i < 500; i++) {
-		p[i] = i < 350 ? 0.98 : i < 450 ? 0.8 : 0.5;
-		mean += p[i] / 500;
-	}
-	return mean;
+	g[0] = (struct power_group){ 0.98, 0.98, 350 };
+	g[1] = (struct power_group){ 0.8, 0.8, 100 };
+	g[2] = (struct power_group){ 0.5, 0.5, 50 };
+	return (350 * 0.98 + 100 * 0.8 + 50 * 0.5) / 500;
 }
 
 Test(confirm, simulation_is_seeded_and_a_thin_drop_costs_little)
 {
 	struct regression_gate with, without;
-	double p[500], mean = het_suite(p);
+	struct power_group p[3];
+	double mean = het_suite(p);
 	struct eg_rng rng;
 	long a, b, fb;
 
@@ -145,11 +142,11 @@ Test(confirm, simulation_is_seeded_and_a_thin_drop_costs_little)
 	without = with;
 	without.confirm.max_asks = 0;
 	eg_rng_init(&rng, 3);
-	a = power_simulate(&with, p, 500, 0.05, mean, 500, 300, NULL, NULL, &rng);
+	a = power_simulate(&with, p, 3, 500, 0.05, mean, 500, 300, NULL, &rng);
 	eg_rng_init(&rng, 3);
-	cr_assert_eq(power_simulate(&with, p, 500, 0.05, mean, 500, 300, NULL, NULL, &rng), a, "seeded");
+	cr_assert_eq(power_simulate(&with, p, 3, 500, 0.05, mean, 500, 300, NULL, &rng), a, "seeded");
 	eg_rng_init(&rng, 3);
-	b = power_simulate(&without, p, 500, 0.05, mean, 500, 300, NULL, NULL, &rng);
+	b = power_simulate(&without, p, 3, 500, 0.05, mean, 500, 300, NULL, &rng);
 	/*
 	 * a proportional drop spreads thinly over the cases (none breaks): the
 	 * confirmed test finds little and the first pass has only its share of
@@ -159,7 +156,7 @@ Test(confirm, simulation_is_seeded_and_a_thin_drop_costs_little)
 	cr_assert_geq(a, 180, "with confirmation %ld of 300", a);
 	cr_assert_geq(a + 60, b, "with %ld, without %ld of 300", a, b);
 	eg_rng_init(&rng, 4);
-	fb = power_simulate(&with, p, 500, 0, mean, 500, 1000, NULL, NULL, &rng);
+	fb = power_simulate(&with, p, 3, 500, 0, mean, 500, 1000, NULL, &rng);
 	cr_assert_leq(fb, 60, "false blocks %ld of 1000", fb);
 }
 
@@ -313,7 +310,8 @@ Test(confirm, simulation_with_the_history_keeps_alpha)
 {
 	struct regression_gate rg, plain;
 	struct flip_history fh;
-	double p[500], mean = het_suite(p); /* the history knows each case's rate */
+	struct power_group p[3];
+	double mean = het_suite(p); /* the history knows each case's rate */
 	struct eg_rng rng;
 	long fb, with, without;
 
@@ -322,15 +320,15 @@ Test(confirm, simulation_with_the_history_keeps_alpha)
 	flip_history_init(&fh, rg.confirm.max_asks);
 	fh.mean = mean;
 	eg_rng_init(&rng, 5);
-	fb = power_simulate(&rg, p, 500, 0, mean, 500, 2000, &fh, p, &rng);
+	fb = power_simulate(&rg, p, 3, 500, 0, mean, 500, 2000, &fh, &rng);
 	/* alpha 0.1, two tests at 0.05 each, one-sided: at most about 5% */
 	cr_assert_leq(fb, 110, "false blocks %ld of 2000", fb);
 	eg_rng_init(&rng, 6);
-	with = power_simulate(&rg, p, 500, 0.05, mean, 500, 300, &fh, p, &rng);
+	with = power_simulate(&rg, p, 3, 500, 0.05, mean, 500, 300, &fh, &rng);
 	plain = rg;
 	plain.confirm.use_history = 0;
 	eg_rng_init(&rng, 6);
-	without = power_simulate(&plain, p, 500, 0.05, mean, 500, 300, &fh, p, &rng);
+	without = power_simulate(&plain, p, 3, 500, 0.05, mean, 500, 300, &fh, &rng);
 	/* the p = .5 cases' flips (10% of the cases, most of the flips) leave the confirmed test */
 	cr_assert_geq(with + 15, without, "with the history %ld, without %ld of 300", with, without);
 	flip_history_release(&fh);
