@@ -249,6 +249,111 @@ Test(confirm, history_estimates_shrink_towards_the_mean_from_samples)
 	history_close(h);
 }
 
+Test(confirm, runs_are_read_in_step_and_counted_by_history)
+{
+	struct history *h = history_open(th_path("h.db"));
+	/* interleaved keys, a case missing from a run, an errored verdict, repeats */
+	const char *r0[] = { "a:PPP", "b:FFF", "d:PPP", "e:EEE", NULL };
+	const char *r1[] = { "a:PPP", "c:PPF", "d:PPP", "e:PPP", NULL };
+	const char *r2[] = { "b:FFF", "c:PPF", "d:PPP", NULL };
+	struct power_group *g;
+	struct flip_history fh;
+	double mean, p;
+	size_t i, cases = 0;
+	long n;
+
+	cr_assert_not_null(h);
+	hist_run(h, "r0", "2026-12-06T00:00:00.000Z", r0);
+	hist_run(h, "r1", "2026-12-06T01:00:00.000Z", r1);
+	hist_run(h, "r2", "2026-12-06T02:00:00.000Z", r2);
+	flip_history_init(&fh, 2);
+	cr_assert_eq(power_rates_add_target(&fh.pr, h, "t", NULL, 5), 0);
+	flip_history_finish(&fh);
+	cr_assert_eq(fh.pr.runs, 3);
+	/* a, b, c, d and e (e errored in r0 only: one verdict) */
+	cr_assert_eq(fh.pr.n, 5);
+	/* passing verdicts: a 2 of 2, b 0 of 2, c 2 of 2 (4 of 6 samples), d 3 of 3, e 1 of 1 */
+	cr_assert_eq(fh.pr.n_v, 5);
+	g = power_groups(&fh, &mean);
+	for (i = 0; i < fh.pr.n_v; i++)
+		cases += g[i].count;
+	cr_assert_eq(cases, 5);
+	cr_assert_float_eq(mean, (1 + 0 + 1 + 1 + 1) / 5.0, 1e-12);
+	/* samples: a 6/6, b 0/6, c 4/6, d 9/9, e 3/3 */
+	cr_assert_float_eq(fh.mean, 22.0 / 30, 1e-12);
+	free(g);
+
+	/* flip_history_p in key order, then backwards: the walk starts again */
+	p = flip_history_p(&fh, "s", "c", &n);
+	cr_assert_eq(n, 6);
+	cr_assert_float_eq(p, (4 + HISTORY_PRIOR_WEIGHT * fh.mean) / (6 + HISTORY_PRIOR_WEIGHT), 1e-12);
+	cr_assert(isnan(flip_history_p(&fh, "s", "cc", &n)), "between two cases: none");
+	cr_assert_eq(n, 0);
+	p = flip_history_p(&fh, "s", "e", &n);
+	cr_assert_eq(n, 3, "the errored verdict of r0 is left out");
+	p = flip_history_p(&fh, "s", "a", &n);
+	cr_assert_eq(n, 6, "asked again after a later key");
+	cr_assert_float_eq(p, (6 + HISTORY_PRIOR_WEIGHT * fh.mean) / (6 + HISTORY_PRIOR_WEIGHT), 1e-12);
+	p = flip_history_p(&fh, "s", "a", &n);
+	cr_assert_eq(n, 6, "the same key twice");
+	p = flip_history_p(&fh, "s", "b", &n);
+	cr_assert_eq(n, 6);
+	cr_assert(isnan(flip_history_p(&fh, "t", "a", &n)), "another suite");
+	flip_history_release(&fh);
+	history_close(h);
+}
+
+Test(confirm, many_cases_with_one_history_are_one_group)
+{
+	struct history *h = history_open(th_path("h.db"));
+	static char ids[2000][16], texts[2000][24];
+	const char *cases[2001];
+	struct flip_history fh;
+	size_t i;
+
+	cr_assert_not_null(h);
+	for (i = 0; i < 2000; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "c%04zu", i);
+		snprintf(texts[i], sizeof(texts[i]), "%s:%s", ids[i], i % 2 ? "P" : "F");
+		cases[i] = texts[i];
+	}
+	cases[2000] = NULL;
+	hist_run(h, "r0", "2026-12-06T00:00:00.000Z", cases);
+	hist_run(h, "r1", "2026-12-06T01:00:00.000Z", cases);
+	flip_history_init(&fh, 2);
+	cr_assert_eq(power_rates_add_target(&fh.pr, h, "t", NULL, 5), 0);
+	cr_assert_eq(fh.pr.n, 2000);
+	cr_assert_eq(fh.pr.n_v, 2, "the state is the histories, not the cases");
+	cr_assert_eq(fh.pr.v[0].count + fh.pr.v[1].count, 2000);
+	flip_history_release(&fh);
+	history_close(h);
+}
+
+Test(confirm, a_pr_drawn_from_groups_is_a_pr_of_cases)
+{
+	/*
+	 * one group of 1,000 cases at p 0.9 and no drop: a PR's new failures are
+	 * Binomial(1000, 0.9 * 0.1), whether the cases are taken once each or
+	 * drawn with replacement; max_new_failures 90 blocks 47% of them
+	 */
+	struct power_group g[2] = { { 0.9, NAN, 600 }, { 0.9, NAN, 400 } };
+	struct regression_gate rg;
+	struct eg_rng rng;
+	long once, drawn;
+
+	regression_defaults(&rg);
+	rg.has_alpha = 0;
+	rg.has_max_new_failures = 1;
+	rg.max_new_failures = 90;
+	rg.confirm.max_asks = 0;
+	eg_rng_init(&rng, 9);
+	once = power_simulate(&rg, g, 2, 1000, 0, 0.9, 1000, 4000, NULL, &rng);
+	drawn = power_simulate(&rg, g, 2, 1000, 0, 0.9, 999, 4000, NULL, &rng);
+	/* P(Binomial(1000, 0.09) > 90) = 0.4720 (0.4680 at n 999): within 5 standard errors */
+	cr_assert(labs(once - 1888) < 5 * 32, "each case once: %ld of 4000 blocked", once);
+	cr_assert(labs(drawn - 1872) < 5 * 32, "drawn: %ld of 4000 blocked", drawn);
+}
+
 /* a pass -> fail flip of case_id (suite "s") through the tally */
 static void new_failure(struct confirm_state *cs, const char *case_id)
 {

@@ -1,11 +1,13 @@
 /* the utility layer: strbuf, xgrow, sha256 (FIPS 180-4 vectors), utf8 validation, error codes */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "rng.h"
 #include "sha256.h"
 #include "strbuf.h"
 #include "utf8.h"
@@ -480,4 +482,48 @@ Test(error, names_and_messages_come_from_one_list)
 	cr_assert_str_eq(eg_strerror(EG_ERR_REFUSED), "refused by a rule");
 	cr_assert_str_eq(eg_strerror(EG_OK), "success");
 	cr_assert_str_eq(eg_strerror(7), "unknown error");
+}
+
+/* --- rng: binomial draws --- */
+
+/* the mean and variance of k draws of Binomial(n, p) stay within 5 standard errors */
+static void binomial_moments(uint64_t n, double p, int k)
+{
+	struct eg_rng r;
+	double sum = 0, sq = 0, mean, var, want_var = (double)n * p * (1 - p);
+	int i;
+
+	eg_rng_init(&r, 42);
+	for (i = 0; i < k; i++) {
+		uint64_t x = eg_rng_binomial(&r, n, p);
+
+		cr_assert_leq(x, n);
+		sum += (double)x;
+		sq += (double)x * (double)x;
+	}
+	mean = sum / k;
+	var = sq / k - mean * mean;
+	cr_assert_leq(fabs(mean - (double)n * p), 5 * sqrt(want_var / k) + 1e-9,
+		      "n %llu p %g: mean %g, want %g", (unsigned long long)n, p, mean, (double)n * p);
+	/* the variance of the sample variance is about 2 var^2 / k for a near-normal law */
+	cr_assert_leq(fabs(var - want_var), 5 * want_var * sqrt(2.0 / k) + 0.02,
+		      "n %llu p %g: variance %g, want %g", (unsigned long long)n, p, var, want_var);
+}
+
+Test(rng, binomial_matches_its_moments_and_its_edges)
+{
+	struct eg_rng r;
+
+	binomial_moments(10, 0.3, 20000);
+	binomial_moments(1000, 0.03, 20000);
+	binomial_moments(1000000, 0.0291, 2000);
+	binomial_moments(500, 0.98, 20000);   /* the failures are drawn: n - Binomial(n, 0.02) */
+	binomial_moments(1, 0.5, 20000);
+	eg_rng_init(&r, 1);
+	cr_assert_eq(eg_rng_binomial(&r, 1000, 0), 0);
+	cr_assert_eq(eg_rng_binomial(&r, 1000, -0.5), 0, "clamped");
+	cr_assert_eq(eg_rng_binomial(&r, 1000, 1), 1000);
+	cr_assert_eq(eg_rng_binomial(&r, 1000, 1.5), 1000, "clamped");
+	cr_assert_eq(eg_rng_binomial(&r, 0, 0.5), 0);
+	cr_assert_eq(eg_rng_binomial(&r, 1000, NAN), 0, "no rate, no success");
 }
