@@ -1260,6 +1260,24 @@ static int name_in(char **names, size_t n, const char *suite)
 	return 0;
 }
 
+/* one case's verdict and latency into c */
+static void counts_add_case(struct counts *c, const struct case_row *row)
+{
+	switch (row->status) {
+	case RESULT_PASS:
+		c->pass++;
+		break;
+	case RESULT_FAIL:
+		c->fail++;
+		break;
+	case RESULT_ERROR:
+		c->error++;
+		break;
+	}
+	c->n++;
+	c->latency_ms += row->latency_ms;
+}
+
 /* the cases' verdicts from the case iterator: one pass, without the view's cost */
 int history_counts_kind(struct history *h, const char *run_id, const char *suite,
 			const char *tag, const char *kind, struct counts *out)
@@ -1294,19 +1312,7 @@ int history_counts_kind(struct history *h, const char *run_id, const char *suite
 	while ((rc = history_cases_next(it, &row)) > 0) {
 		if (kind && !name_in(names, n_names, row.suite))
 			continue;
-		switch (row.status) {
-		case RESULT_PASS:
-			out->pass++;
-			break;
-		case RESULT_FAIL:
-			out->fail++;
-			break;
-		case RESULT_ERROR:
-			out->error++;
-			break;
-		}
-		out->n++;
-		out->latency_ms += row.latency_ms;
+		counts_add_case(out, &row);
 	}
 	if (rc < 0)
 		goto out;
@@ -2455,57 +2461,35 @@ int history_suite_counts(struct history *h, const char *run_id,
 			 int (*fn)(const char *suite, const struct counts *c, void *arg),
 			 void *arg)
 {
-	sqlite3_stmt *st = NULL;
+	/* the case walk, not a GROUP BY over the view: that sorted every case of the run */
+	struct case_iter *it = history_cases_open(h, run_id, NULL, NULL);
+	struct strbuf cur = STRBUF_INIT;
+	struct case_row row;
 	struct counts c;
-	char *cur = NULL;
-	int rc, ret = -1, stop = 0;
+	int rc, have = 0, stop = 0;
 
-	if (sqldb_prepare(&h->db, "SELECT suite, status, count(*), total(latency_ms) FROM cases "
-			  "WHERE run_id = ?1 GROUP BY suite, status ORDER BY suite", &st))
+	if (!it)
 		return -1;
-	sqldb_bind_text(st, 1, run_id);
 	memset(&c, 0, sizeof(c));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *suite = sqldb_col_text(st, 0);
-		long n = (long)sqlite3_column_int64(st, 2);
-
-		if (!suite)
-			suite = "";
-		if (cur && strcmp(cur, suite)) {
-			stop = fn(cur, &c, arg);
+	while ((rc = history_cases_next(it, &row)) > 0) {
+		if (have && strcmp(cur.buf, row.suite)) {
+			stop = fn(cur.buf, &c, arg);
 			memset(&c, 0, sizeof(c));
 			if (stop)
 				break;
 		}
-		if (!cur || strcmp(cur, suite)) {
-			free(cur);
-			cur = xstrdup(suite);
+		if (!have || strcmp(cur.buf, row.suite)) {
+			strbuf_reset(&cur);
+			strbuf_addstr(&cur, row.suite);
+			have = 1;
 		}
-		switch (result_status_parse(sqldb_col_text(st, 1))) {
-		case RESULT_PASS:
-			c.pass += n;
-			break;
-		case RESULT_FAIL:
-			c.fail += n;
-			break;
-		case RESULT_ERROR:
-			c.error += n;
-			break;
-		}
-		c.n += n;
-		c.latency_ms += sqlite3_column_double(st, 3);
+		counts_add_case(&c, &row);
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		sqldb_error(&h->db, "cannot count cases");
-		goto out;
-	}
-	if (cur && !stop)
-		fn(cur, &c, arg);
-	ret = 0;
-out:
-	free(cur);
-	sqlite3_finalize(st);
-	return ret;
+	if (rc >= 0 && have && !stop)
+		fn(cur.buf, &c, arg);
+	history_cases_close(it);
+	strbuf_release(&cur);
+	return rc < 0 ? -1 : 0;
 }
 
 int history_score_mean(struct history *h, const char *run_id, const char *suite,
