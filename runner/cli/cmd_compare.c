@@ -10,7 +10,6 @@
 #include "config.h"
 #include "error.h"
 #include "escape.h"
-#include "hashmap.h"
 #include "history.h"
 #include "jsonw.h"
 #include "opts.h"
@@ -392,86 +391,105 @@ struct traj_flip {
 };
 
 struct traj_flips {
-	struct hashmap idx;       /* "suite\ncase id" of A's results -> 1 + index in sigs */
-	char **sigs;              /* A's calls per case; NULL: no trajectory */
-	size_t n_sigs, alloc_sigs;
 	struct traj_flip *v;      /* listed flips */
 	size_t n, alloc;
 	long seen, limit;         /* flips found; listed at most */
-	int pass_b;               /* reading B's results */
 };
 
-/* a result's calls (malloc'd), or NULL without a trajectory */
+/* a result's calls (malloc'd); a reply without a trajectory has none: "" */
 static char *calls_sig(const char *target_reply)
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	if (trajectory_calls_stored(&sb, target_reply) < 0) {
-		strbuf_release(&sb);
-		return NULL;
-	}
+	if (trajectory_calls_stored(&sb, target_reply) < 0)
+		strbuf_reset(&sb);
 	return strbuf_detach(&sb, NULL);
 }
 
-static int traj_take(const struct stored_result *sr, void *arg)
+/* a case whose calls are a in A and b in B ("": none): a flip when they differ */
+static void traj_pair(struct traj_flips *t, const char *suite, const char *case_id,
+		      const char *a, const char *b)
 {
-	struct traj_flips *t = arg;
-	struct strbuf key = STRBUF_INIT;
-	uint64_t *slot;
-	char *sig;
+	struct traj_flip *f;
 
-	if (sr->row.repeat)
-		return 0;
-	strbuf_addf(&key, "%s\n%s", sr->row.suite, sr->row.case_id);
-	sig = calls_sig(sr->row.target_reply);
-	if (!t->pass_b) {
-		slot = hashmap_put_str(&t->idx, key.buf, key.len, NULL);
-		XGROW(t->sigs, t->n_sigs + 1, t->alloc_sigs);
-		t->sigs[t->n_sigs++] = sig;
-		*slot = t->n_sigs;
-		sig = NULL; /* kept */
-	} else if ((slot = hashmap_get_str(&t->idx, key.buf, key.len)) &&
-		   (t->sigs[*slot - 1] || sig) &&
-		   strcmp(t->sigs[*slot - 1] ? t->sigs[*slot - 1] : "", sig ? sig : "")) {
-		const char *a = t->sigs[*slot - 1];
-
-		if (t->n < (size_t)t->limit) {
-			struct traj_flip *f;
-
-			XGROW(t->v, t->n + 1, t->alloc);
-			f = &t->v[t->n++];
-			f->suite = xstrdup(sr->row.suite);
-			f->case_id = xstrdup(sr->row.case_id);
-			f->a = xstrdup(a && *a ? a : NO_CALLS);
-			f->b = xstrdup(sig && *sig ? sig : NO_CALLS);
-		}
-		t->seen++;
-	}
-	free(sig);
-	strbuf_release(&key);
-	return 0;
+	if (!strcmp(a, b))
+		return;
+	t->seen++;
+	if (t->n >= (size_t)t->limit)
+		return;
+	XGROW(t->v, t->n + 1, t->alloc);
+	f = &t->v[t->n++];
+	f->suite = xstrdup(suite);
+	f->case_id = xstrdup(case_id);
+	f->a = xstrdup(*a ? a : NO_CALLS);
+	f->b = xstrdup(*b ? b : NO_CALLS);
 }
 
-/* the paired cases (first repeats) whose tool calls differ between runs a and b */
+/*
+ * a case with a reply in one run only (r, read by mine): a flip when it made
+ * calls and the other run (other) holds the case without a reply; 0 or -1
+ */
+static int traj_one_side(struct traj_flips *t, const struct reply_row *r,
+			 struct reply_iter *other, int in_a)
+{
+	char *sig = calls_sig(r->target_reply);
+	int rc = 0;
+
+	if (*sig && (rc = history_replies_has_case(other, r->suite, r->case_id)) == 1)
+		traj_pair(t, r->suite, r->case_id, in_a ? sig : "", in_a ? "" : sig);
+	free(sig);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * The paired cases (first repeats) whose tool calls differ between runs a
+ * and b, a case without a trajectory counting as one without calls: both
+ * runs' replies merged in (suite, case_id) order, like compare_runs merges
+ * the cases; nothing is kept per case.
+ */
 static int traj_flips_load(struct history *h, const char *a, const char *b, const char *suite,
 			   long limit, struct traj_flips *t)
 {
+	struct reply_iter *ia, *ib = NULL;
+	struct reply_row ra, rb;
+	int ha, hb, ret = -1;
+
 	memset(t, 0, sizeof(*t));
-	hashmap_init_str(&t->idx, 64);
 	t->limit = limit;
-	if (history_results_all(h, a, suite, traj_take, t))
-		return -1;
-	t->pass_b = 1;
-	return history_results_all(h, b, suite, traj_take, t);
+	if (!(ia = history_replies_open(h, a, suite)) || !(ib = history_replies_open(h, b, suite)))
+		goto out;
+	if ((ha = history_replies_next(ia, &ra)) < 0 || (hb = history_replies_next(ib, &rb)) < 0)
+		goto out;
+	while (ha || hb) {
+		int cmp = !ha ? 1 : !hb ? -1 : strcmp(ra.suite, rb.suite);
+
+		if (ha && hb && !cmp)
+			cmp = strcmp(ra.case_id, rb.case_id);
+		if (!cmp) {
+			char *sa = calls_sig(ra.target_reply), *sb = calls_sig(rb.target_reply);
+
+			traj_pair(t, ra.suite, ra.case_id, sa, sb);
+			free(sa);
+			free(sb);
+		} else if (cmp < 0 ? traj_one_side(t, &ra, ib, 1) : traj_one_side(t, &rb, ia, 0)) {
+			goto out;
+		}
+		if (cmp <= 0 && (ha = history_replies_next(ia, &ra)) < 0)
+			goto out;
+		if (cmp >= 0 && (hb = history_replies_next(ib, &rb)) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	history_replies_close(ia);
+	history_replies_close(ib);
+	return ret;
 }
 
 static void traj_flips_release(struct traj_flips *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->n_sigs; i++)
-		free(t->sigs[i]);
-	free(t->sigs);
 	for (i = 0; i < t->n; i++) {
 		free(t->v[i].suite);
 		free(t->v[i].case_id);
@@ -479,7 +497,6 @@ static void traj_flips_release(struct traj_flips *t)
 		free(t->v[i].b);
 	}
 	free(t->v);
-	hashmap_release(&t->idx);
 }
 
 struct report {

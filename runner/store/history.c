@@ -2042,6 +2042,83 @@ void history_cases_close(struct case_iter *it)
 	free(it);
 }
 
+/* --- comparisons: the first repeats' replies in key order --- */
+
+struct reply_iter {
+	struct history *h;        /* borrowed */
+	sqlite3_stmt *st;         /* the run's first repeats with a reply, in key order */
+	sqlite3_stmt *has;        /* is a case's first repeat stored; prepared on first use */
+	char *run_id, *suite;     /* bound to the statements (suite may be NULL) */
+};
+
+struct reply_iter *history_replies_open(struct history *h, const char *run_id, const char *suite)
+{
+	struct reply_iter *it = xcalloc(1, sizeof(*it));
+
+	it->h = h;
+	it->run_id = xstrdup(run_id);
+	it->suite = suite ? xstrdup(suite) : NULL;
+	/*
+	 * the unique index (run_id, suite, case_id, repeat) gives the order;
+	 * the rows without a reply are passed over in SQLite, never handed out
+	 */
+	if (sqldb_prepare(&h->db,
+			  "SELECT suite, case_id, target_reply FROM results "
+			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND repeat = 0 "
+			  "AND target_reply IS NOT NULL ORDER BY suite, case_id", &it->st)) {
+		history_replies_close(it);
+		return NULL;
+	}
+	sqldb_bind_text(it->st, 1, it->run_id);
+	sqldb_bind_text(it->st, 2, it->suite);
+	return it;
+}
+
+int history_replies_next(struct reply_iter *it, struct reply_row *out)
+{
+	int rc = sqlite3_step(it->st);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return sqldb_error(&it->h->db, "cannot read the results' replies");
+	out->suite = sqldb_col_text(it->st, 0) ? sqldb_col_text(it->st, 0) : "";
+	out->case_id = sqldb_col_text(it->st, 1) ? sqldb_col_text(it->st, 1) : "";
+	out->target_reply = sqldb_col_text(it->st, 2) ? sqldb_col_text(it->st, 2) : "";
+	return 1;
+}
+
+int history_replies_has_case(struct reply_iter *it, const char *suite, const char *case_id)
+{
+	int rc;
+
+	if (!it->has) {
+		if (sqldb_prepare(&it->h->db,
+				  "SELECT 1 FROM results WHERE run_id = ?1 AND suite = ?2 "
+				  "AND case_id = ?3 AND repeat = 0", &it->has))
+			return -1;
+		sqldb_bind_text(it->has, 1, it->run_id);
+	}
+	sqldb_bind_text(it->has, 2, suite);
+	sqldb_bind_text(it->has, 3, case_id);
+	rc = sqlite3_step(it->has);
+	sqlite3_reset(it->has);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sqldb_error(&it->h->db, "cannot look a result up");
+	return rc == SQLITE_ROW;
+}
+
+void history_replies_close(struct reply_iter *it)
+{
+	if (!it)
+		return;
+	sqlite3_finalize(it->st);
+	sqlite3_finalize(it->has);
+	free(it->run_id);
+	free(it->suite);
+	free(it);
+}
+
 /* --- the run's tally --- */
 
 /* where the tally's suite of this name is (*found) or would go in name order */
