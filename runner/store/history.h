@@ -529,9 +529,16 @@ int history_case_sample(struct history *h, const char *run_id, const char *suite
 			const char *case_id, enum result_status prefer, struct case_sample *out);
 void case_sample_release(struct case_sample *s);
 
-/* mean score of each scorer label (errored scores left out), in label order */
-int history_score_means(struct history *h, const char *run_id, const char *suite,
-			int (*fn)(const char *scorer, double mean, long n, void *arg), void *arg);
+/*
+ * the mean score of each scorer label (errored scores left out; mean NaN
+ * when n is 0), of each suite of a run (one suite when suite is not NULL)
+ * and of all of them, in one pass: fn gets a suite's labels in byte order,
+ * the suites in byte order, then the labels over every suite in scope with
+ * suite NULL; its strings are valid during the call; nonzero stops
+ */
+int history_score_means_suites(struct history *h, const char *run_id, const char *suite,
+			       int (*fn)(const char *suite, const char *scorer, double mean,
+					 long n, void *arg), void *arg);
 
 /* --- for the reports --- */
 
@@ -558,6 +565,16 @@ struct usage {
 	double itl_p50, itl_p95;         /* of their mean inter-token times, ms; NaN none */
 };
 int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out);
+/*
+ * history_usage of each suite of a run (one suite when suite is not NULL)
+ * and of all of them, in one pass: fn gets each suite with results in byte
+ * order, then the suites in scope together with suite NULL; *u is valid
+ * during the call; nonzero stops
+ */
+int history_usage_suites(struct history *h, const char *run_id, const char *suite,
+			 int (*fn)(const char *suite, const struct usage *u, void *arg), void *arg);
+/* the usage of no results: zero counts, NaN percentiles */
+void usage_init(struct usage *u);
 
 /* per-suite case counts (the view "cases") of a run, in suite name order */
 int history_suite_counts(struct history *h, const char *run_id,
