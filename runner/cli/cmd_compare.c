@@ -16,7 +16,6 @@
 #include "registry.h"
 #include "stats.h"
 #include "strbuf.h"
-#include "trajectory.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -452,94 +451,32 @@ struct traj_flips {
 	long seen, limit;         /* flips found; listed at most */
 };
 
-/* a result's calls (malloc'd); a reply without a trajectory has none: "" */
-static char *calls_sig(const char *target_reply)
+/* a flip found by compare_trajectories: counted, and listed up to the limit */
+static int traj_take(const char *suite, const char *case_id, const char *a, const char *b,
+		     void *arg)
 {
-	struct strbuf sb = STRBUF_INIT;
-
-	if (trajectory_calls_stored(&sb, target_reply) < 0)
-		strbuf_reset(&sb);
-	return strbuf_detach(&sb, NULL);
-}
-
-/* a case whose calls are a in A and b in B ("": none): a flip when they differ */
-static void traj_pair(struct traj_flips *t, const char *suite, const char *case_id,
-		      const char *a, const char *b)
-{
+	struct traj_flips *t = arg;
 	struct traj_flip *f;
 
-	if (!strcmp(a, b))
-		return;
 	t->seen++;
 	if (t->n >= (size_t)t->limit)
-		return;
+		return 0;
 	XGROW(t->v, t->n + 1, t->alloc);
 	f = &t->v[t->n++];
 	f->suite = xstrdup(suite);
 	f->case_id = xstrdup(case_id);
 	f->a = xstrdup(*a ? a : NO_CALLS);
 	f->b = xstrdup(*b ? b : NO_CALLS);
+	return 0;
 }
 
-/*
- * a case with a reply in one run only (r, read by mine): a flip when it made
- * calls and the other run (other) holds the case without a reply; 0 or -1
- */
-static int traj_one_side(struct traj_flips *t, const struct reply_row *r,
-			 struct reply_iter *other, int in_a)
-{
-	char *sig = calls_sig(r->target_reply);
-	int rc = 0;
-
-	if (*sig && (rc = history_replies_has_case(other, r->suite, r->case_id)) == 1)
-		traj_pair(t, r->suite, r->case_id, in_a ? sig : "", in_a ? "" : sig);
-	free(sig);
-	return rc < 0 ? -1 : 0;
-}
-
-/*
- * The paired cases (first repeats) whose tool calls differ between runs a
- * and b, a case without a trajectory counting as one without calls: both
- * runs' replies merged in (suite, case_id) order, like compare_runs merges
- * the cases; nothing is kept per case.
- */
+/* the paired cases (first repeats) whose tool calls differ between runs a and b */
 static int traj_flips_load(struct history *h, const char *a, const char *b, const char *suite,
 			   long limit, struct traj_flips *t)
 {
-	struct reply_iter *ia, *ib = NULL;
-	struct reply_row ra, rb;
-	int ha, hb, ret = -1;
-
 	memset(t, 0, sizeof(*t));
 	t->limit = limit;
-	if (!(ia = history_replies_open(h, a, suite)) || !(ib = history_replies_open(h, b, suite)))
-		goto out;
-	if ((ha = history_replies_next(ia, &ra)) < 0 || (hb = history_replies_next(ib, &rb)) < 0)
-		goto out;
-	while (ha || hb) {
-		int cmp = !ha ? 1 : !hb ? -1 : strcmp(ra.suite, rb.suite);
-
-		if (ha && hb && !cmp)
-			cmp = strcmp(ra.case_id, rb.case_id);
-		if (!cmp) {
-			char *sa = calls_sig(ra.target_reply), *sb = calls_sig(rb.target_reply);
-
-			traj_pair(t, ra.suite, ra.case_id, sa, sb);
-			free(sa);
-			free(sb);
-		} else if (cmp < 0 ? traj_one_side(t, &ra, ib, 1) : traj_one_side(t, &rb, ia, 0)) {
-			goto out;
-		}
-		if (cmp <= 0 && (ha = history_replies_next(ia, &ra)) < 0)
-			goto out;
-		if (cmp >= 0 && (hb = history_replies_next(ib, &rb)) < 0)
-			goto out;
-	}
-	ret = 0;
-out:
-	history_replies_close(ia);
-	history_replies_close(ib);
-	return ret;
+	return compare_trajectories(h, a, b, suite, traj_take, t);
 }
 
 static void traj_flips_release(struct traj_flips *t)
