@@ -2049,6 +2049,7 @@ struct reply_iter {
 	sqlite3_stmt *st;         /* the run's first repeats with a reply, in key order */
 	sqlite3_stmt *has;        /* is a case's first repeat stored; prepared on first use */
 	char *run_id, *suite;     /* bound to the statements (suite may be NULL) */
+	int done;                 /* st is finished: a step more would start it again */
 };
 
 struct reply_iter *history_replies_open(struct history *h, const char *run_id, const char *suite)
@@ -2076,12 +2077,17 @@ struct reply_iter *history_replies_open(struct history *h, const char *run_id, c
 
 int history_replies_next(struct reply_iter *it, struct reply_row *out)
 {
-	int rc = sqlite3_step(it->st);
+	int rc;
 
-	if (rc == SQLITE_DONE)
+	if (it->done)
 		return 0;
-	if (rc != SQLITE_ROW)
-		return sqldb_error(&it->h->db, "cannot read the results' replies");
+	rc = sqlite3_step(it->st);
+	if (rc != SQLITE_ROW) {
+		it->done = 1;
+		if (rc != SQLITE_DONE)
+			return sqldb_error(&it->h->db, "cannot read the results' replies");
+		return 0;
+	}
 	out->suite = sqldb_col_text(it->st, 0) ? sqldb_col_text(it->st, 0) : "";
 	out->case_id = sqldb_col_text(it->st, 1) ? sqldb_col_text(it->st, 1) : "";
 	out->target_reply = sqldb_col_text(it->st, 2) ? sqldb_col_text(it->st, 2) : "";

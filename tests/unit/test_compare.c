@@ -548,6 +548,45 @@ Test(compare, trajectory_flips_merge_both_runs_in_key_order)
 	history_close(h);
 }
 
+/* the reader under the walk: first repeats with a reply only, and lookups of the others */
+Test(compare, replies_reader)
+{
+	struct history *h = open_history();
+	struct reply_iter *it;
+	struct reply_row r;
+
+	begin(h, "b", "2026-01-02T00:00:00Z", "bot", NULL, RUN_RUNNING, NULL);
+	add_reply(h, "b", "s1", "x", 0, NULL);
+	add_reply(h, "b", "s1", "g", 1, CALL_G);
+	add_reply(h, "b", "s1", "c", 0, CALL_G);
+	add_reply(h, "b", "s1", "a", 0, NO_TRAJECTORY);
+	add_reply(h, "b", "s2", "a", 0, CALL_FG);
+	it = history_replies_open(h, "b", NULL);
+	cr_assert_not_null(it);
+	cr_assert_eq(history_replies_next(it, &r), 1);
+	cr_assert_str_eq(r.case_id, "a");
+	cr_assert_str_eq(r.target_reply, NO_TRAJECTORY);
+	cr_assert_eq(history_replies_has_case(it, "s1", "x"), 1, "stored without a reply");
+	cr_assert_eq(history_replies_has_case(it, "s1", "g"), 0, "a later repeat only");
+	cr_assert_eq(history_replies_has_case(it, "s3", "a"), 0);
+	cr_assert_str_eq(r.case_id, "a", "a lookup leaves the row alone");
+	cr_assert_eq(history_replies_next(it, &r), 1);
+	cr_assert_str_eq(r.suite, "s1");
+	cr_assert_str_eq(r.case_id, "c");
+	cr_assert_eq(history_replies_next(it, &r), 1);
+	cr_assert_str_eq(r.suite, "s2");
+	cr_assert_eq(history_replies_next(it, &r), 0);
+	cr_assert_eq(history_replies_next(it, &r), 0, "the end stays the end");
+	history_replies_close(it);
+	it = history_replies_open(h, "b", "s2");
+	cr_assert_not_null(it);
+	cr_assert_eq(history_replies_next(it, &r), 1);
+	cr_assert_str_eq(r.suite, "s2");
+	cr_assert_eq(history_replies_next(it, &r), 0);
+	history_replies_close(it);
+	history_close(h);
+}
+
 /* --- baseline references --- */
 
 static void resolution_runs(struct history *h)
