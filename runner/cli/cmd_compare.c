@@ -10,14 +10,12 @@
 #include "config.h"
 #include "error.h"
 #include "escape.h"
-#include "hashmap.h"
 #include "history.h"
 #include "jsonw.h"
 #include "opts.h"
 #include "registry.h"
 #include "stats.h"
 #include "strbuf.h"
-#include "trajectory.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -81,14 +79,11 @@ struct colors {
 	const char *red, *green, *bold, *dim, *reset;
 };
 
-static int add_mean(const char *scorer, double mean, long n, void *arg)
+static void add_mean(struct score_means *m, const char *scorer, double mean, long n)
 {
-	struct score_means *m = arg;
-
 	XGROW(m->v, m->n + 1, m->alloc);
 	m->v[m->n].scorer = xstrdup(scorer ? scorer : "?");
 	m->v[m->n++].mean = n ? mean : NAN;
-	return 0;
 }
 
 static void score_means_release(struct score_means *m)
@@ -101,17 +96,76 @@ static void score_means_release(struct score_means *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* name: the suite shown (NULL: all suites); query: the suite read (NULL: every suite) */
-static int suite_data_load(struct history *h, const char *a, const char *b, const char *name,
-			   const char *query, const struct compare_counts *c, struct suite_data *sd)
+/* one run's side of the tables being filled: sd[0..n_sd - 2] the suites, sd[n_sd - 1] all */
+struct side_fill {
+	struct suite_data *sd;
+	size_t n_sd;
+	int cand;                 /* filling B's side */
+};
+
+/* the table of a suite (NULL: all suites), by name: the tables are in byte order */
+static struct suite_data *side_table(const struct side_fill *f, const char *suite)
 {
-	memset(sd, 0, sizeof(*sd));
-	sd->name = name;
-	sd->c = c;
-	if (history_usage(h, a, query, &sd->ua) ||
-	    history_usage(h, b, query, &sd->ub) ||
-	    history_score_means(h, a, query, add_mean, &sd->sa) ||
-	    history_score_means(h, b, query, add_mean, &sd->sb))
+	size_t lo = 0, hi = f->n_sd - 1;
+
+	if (!suite)
+		return &f->sd[f->n_sd - 1];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(suite, f->sd[mid].name);
+
+		if (!cmp)
+			return &f->sd[mid];
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL; /* compare_runs saw no case of it: not shown */
+}
+
+static int take_usage(const char *suite, const struct usage *u, void *arg)
+{
+	struct side_fill *f = arg;
+	struct suite_data *sd = side_table(f, suite);
+
+	if (sd)
+		*(f->cand ? &sd->ub : &sd->ua) = *u;
+	return 0;
+}
+
+static int take_mean(const char *suite, const char *scorer, double mean, long n, void *arg)
+{
+	struct side_fill *f = arg;
+	struct suite_data *sd = side_table(f, suite);
+
+	if (sd)
+		add_mean(f->cand ? &sd->sb : &sd->sa, scorer, mean, n);
+	return 0;
+}
+
+/*
+ * the tables of every suite of res (sd[i] for res->suites[i]) and of all of
+ * them (sd[res->n_suites]): each run's results and scores read once
+ */
+static int suite_data_load(struct history *h, const char *a, const char *b, const char *suite,
+			   const struct compare_result *res, struct suite_data *sd)
+{
+	struct side_fill f = { sd, res->n_suites + 1, 0 };
+	size_t i;
+
+	for (i = 0; i <= res->n_suites; i++) {
+		sd[i].name = i < res->n_suites ? res->suites[i].name : NULL;
+		sd[i].c = i < res->n_suites ? &res->suites[i].c : &res->all;
+		usage_init(&sd[i].ua);
+		usage_init(&sd[i].ub);
+	}
+	if (history_usage_suites(h, a, suite, take_usage, &f) ||
+	    history_score_means_suites(h, a, suite, take_mean, &f))
+		return -1;
+	f.cand = 1;
+	if (history_usage_suites(h, b, suite, take_usage, &f) ||
+	    history_score_means_suites(h, b, suite, take_mean, &f))
 		return -1;
 	return 0;
 }
@@ -392,63 +446,27 @@ struct traj_flip {
 };
 
 struct traj_flips {
-	struct hashmap idx;       /* "suite\ncase id" of A's results -> 1 + index in sigs */
-	char **sigs;              /* A's calls per case; NULL: no trajectory */
-	size_t n_sigs, alloc_sigs;
 	struct traj_flip *v;      /* listed flips */
 	size_t n, alloc;
 	long seen, limit;         /* flips found; listed at most */
-	int pass_b;               /* reading B's results */
 };
 
-/* a result's calls (malloc'd), or NULL without a trajectory */
-static char *calls_sig(const char *target_reply)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	if (trajectory_calls_stored(&sb, target_reply) < 0) {
-		strbuf_release(&sb);
-		return NULL;
-	}
-	return strbuf_detach(&sb, NULL);
-}
-
-static int traj_take(const struct stored_result *sr, void *arg)
+/* a flip found by compare_trajectories: counted, and listed up to the limit */
+static int traj_take(const char *suite, const char *case_id, const char *a, const char *b,
+		     void *arg)
 {
 	struct traj_flips *t = arg;
-	struct strbuf key = STRBUF_INIT;
-	uint64_t *slot;
-	char *sig;
+	struct traj_flip *f;
 
-	if (sr->row.repeat)
+	t->seen++;
+	if (t->n >= (size_t)t->limit)
 		return 0;
-	strbuf_addf(&key, "%s\n%s", sr->row.suite, sr->row.case_id);
-	sig = calls_sig(sr->row.target_reply);
-	if (!t->pass_b) {
-		slot = hashmap_put_str(&t->idx, key.buf, key.len, NULL);
-		XGROW(t->sigs, t->n_sigs + 1, t->alloc_sigs);
-		t->sigs[t->n_sigs++] = sig;
-		*slot = t->n_sigs;
-		sig = NULL; /* kept */
-	} else if ((slot = hashmap_get_str(&t->idx, key.buf, key.len)) &&
-		   (t->sigs[*slot - 1] || sig) &&
-		   strcmp(t->sigs[*slot - 1] ? t->sigs[*slot - 1] : "", sig ? sig : "")) {
-		const char *a = t->sigs[*slot - 1];
-
-		if (t->n < (size_t)t->limit) {
-			struct traj_flip *f;
-
-			XGROW(t->v, t->n + 1, t->alloc);
-			f = &t->v[t->n++];
-			f->suite = xstrdup(sr->row.suite);
-			f->case_id = xstrdup(sr->row.case_id);
-			f->a = xstrdup(a && *a ? a : NO_CALLS);
-			f->b = xstrdup(sig && *sig ? sig : NO_CALLS);
-		}
-		t->seen++;
-	}
-	free(sig);
-	strbuf_release(&key);
+	XGROW(t->v, t->n + 1, t->alloc);
+	f = &t->v[t->n++];
+	f->suite = xstrdup(suite);
+	f->case_id = xstrdup(case_id);
+	f->a = xstrdup(*a ? a : NO_CALLS);
+	f->b = xstrdup(*b ? b : NO_CALLS);
 	return 0;
 }
 
@@ -457,21 +475,14 @@ static int traj_flips_load(struct history *h, const char *a, const char *b, cons
 			   long limit, struct traj_flips *t)
 {
 	memset(t, 0, sizeof(*t));
-	hashmap_init_str(&t->idx, 64);
 	t->limit = limit;
-	if (history_results_all(h, a, suite, traj_take, t))
-		return -1;
-	t->pass_b = 1;
-	return history_results_all(h, b, suite, traj_take, t);
+	return compare_trajectories(h, a, b, suite, traj_take, t);
 }
 
 static void traj_flips_release(struct traj_flips *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->n_sigs; i++)
-		free(t->sigs[i]);
-	free(t->sigs);
 	for (i = 0; i < t->n; i++) {
 		free(t->v[i].suite);
 		free(t->v[i].case_id);
@@ -479,7 +490,6 @@ static void traj_flips_release(struct traj_flips *t)
 		free(t->v[i].b);
 	}
 	free(t->v);
-	hashmap_release(&t->idx);
 }
 
 struct report {
@@ -1095,14 +1105,9 @@ static int compare_report(struct history *h, struct cmp_cli *o, const struct run
 	}
 	/* one table per suite, then all suites together */
 	r.sd = xcalloc(res.n_suites + 1, sizeof(*r.sd));
-	for (i = 0; i <= res.n_suites; i++) {
-		const char *name = i < res.n_suites ? res.suites[i].name : NULL;
-
-		r.n_sd = i + 1;
-		if (suite_data_load(h, a->id, b->id, name, name ? name : o->suite,
-				    name ? &res.suites[i].c : &res.all, &r.sd[i]))
-			goto out;
-	}
+	r.n_sd = res.n_suites + 1;
+	if (suite_data_load(h, a->id, b->id, o->suite, &res, r.sd))
+		goto out;
 	if (flips_load(h, a->id, b->id, &list, &r.flips, &r.n_flips) ||
 	    traj_flips_load(h, a->id, b->id, o->suite, o->limit, &r.traj) ||
 	    rescore_note(h, o, a, b))

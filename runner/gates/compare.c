@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "stats.h"
+#include "trajectory.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -333,4 +334,86 @@ void compare_list_release(struct compare_list *l)
 	items_free(l->fixed, l->n_fixed);
 	items_free(l->unpaired, l->n_unpaired);
 	compare_list_init(l, l->max);
+}
+
+/* --- trajectories --- */
+
+/* a result's calls (malloc'd); a reply without a trajectory has none: "" */
+static char *calls_sig(const char *target_reply)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (trajectory_calls_stored(&sb, target_reply) < 0)
+		strbuf_reset(&sb);
+	return strbuf_detach(&sb, NULL);
+}
+
+struct traj_walk {
+	struct reply_iter *base, *cand;
+	compare_traj_fn *fn;
+	void *arg;
+};
+
+/* one case's calls in both runs ("": none): fn's when they differ; nonzero stops */
+static int traj_pair(struct traj_walk *w, const char *suite, const char *case_id,
+		     const char *base, const char *cand)
+{
+	return strcmp(base, cand) ? w->fn(suite, case_id, base, cand, w->arg) : 0;
+}
+
+/*
+ * a case with a reply in one run only (r): a flip when it made calls and
+ * the other run holds the case without a reply; nonzero stops, -1 error
+ */
+static int traj_one_side(struct traj_walk *w, const struct reply_row *r, int in_base)
+{
+	char *sig = calls_sig(r->target_reply);
+	int rc = 0;
+
+	if (*sig && (rc = history_replies_has_case(in_base ? w->cand : w->base, r->suite,
+						   r->case_id)) == 1)
+		rc = traj_pair(w, r->suite, r->case_id, in_base ? sig : "", in_base ? "" : sig);
+	free(sig);
+	return rc;
+}
+
+int compare_trajectories(struct history *h, const char *base_id, const char *cand_id,
+			 const char *suite, compare_traj_fn *fn, void *arg)
+{
+	struct traj_walk w = { NULL, NULL, fn, arg };
+	struct reply_row ra, rb;
+	int ha = 0, hb = 0, stop = 0, ret = -1;
+
+	if (!(w.base = history_replies_open(h, base_id, suite)) ||
+	    !(w.cand = history_replies_open(h, cand_id, suite)))
+		goto out;
+	if ((ha = history_replies_next(w.base, &ra)) < 0 ||
+	    (hb = history_replies_next(w.cand, &rb)) < 0)
+		goto out;
+	while (!stop && (ha || hb)) {
+		int cmp = !ha ? 1 : !hb ? -1 : strcmp(ra.suite, rb.suite);
+
+		if (ha && hb && !cmp)
+			cmp = strcmp(ra.case_id, rb.case_id);
+		if (!cmp) {
+			char *sa = calls_sig(ra.target_reply), *sb = calls_sig(rb.target_reply);
+
+			stop = traj_pair(&w, ra.suite, ra.case_id, sa, sb);
+			free(sa);
+			free(sb);
+		} else {
+			stop = cmp < 0 ? traj_one_side(&w, &ra, 1) : traj_one_side(&w, &rb, 0);
+			if (stop < 0)
+				goto out;
+		}
+		if (!stop && cmp <= 0 && (ha = history_replies_next(w.base, &ra)) < 0)
+			goto out;
+		if (!stop && cmp >= 0 && (hb = history_replies_next(w.cand, &rb)) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	history_replies_close(w.base);
+	history_replies_close(w.cand);
+	return ret;
 }

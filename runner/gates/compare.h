@@ -120,4 +120,23 @@ void compare_list_init(struct compare_list *l, size_t max);
 int compare_list_add(const struct compare_case *c, void *arg);
 void compare_list_release(struct compare_list *l);
 
+/* --- trajectories --- */
+
+/*
+ * fn gets a case whose tool calls changed: base's and cand's calls
+ * (trajectory_calls_stored; "" for none), valid during the call; nonzero stops
+ */
+typedef int compare_traj_fn(const char *suite, const char *case_id, const char *base,
+			    const char *cand, void *arg);
+/*
+ * The cases both runs hold at their first repeat (one suite when suite is
+ * not NULL) whose tool calls differ, in (suite, case_id) order: a case
+ * without a trajectory, or without a reply, counts as one without calls.
+ * Both runs' replies (history_replies_open) are merged like the cases, so
+ * nothing is kept per case; a case with calls in one run only costs a
+ * lookup in the other. 0, or -1 (reported).
+ */
+int compare_trajectories(struct history *h, const char *base_id, const char *cand_id,
+			 const char *suite, compare_traj_fn *fn, void *arg);
+
 #endif

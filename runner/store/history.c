@@ -2055,6 +2055,89 @@ void history_cases_close(struct case_iter *it)
 	free(it);
 }
 
+/* --- comparisons: the first repeats' replies in key order --- */
+
+struct reply_iter {
+	struct history *h;        /* borrowed */
+	sqlite3_stmt *st;         /* the run's first repeats with a reply, in key order */
+	sqlite3_stmt *has;        /* is a case's first repeat stored; prepared on first use */
+	char *run_id, *suite;     /* bound to the statements (suite may be NULL) */
+	int done;                 /* st is finished: a step more would start it again */
+};
+
+struct reply_iter *history_replies_open(struct history *h, const char *run_id, const char *suite)
+{
+	struct reply_iter *it = xcalloc(1, sizeof(*it));
+
+	it->h = h;
+	it->run_id = xstrdup(run_id);
+	it->suite = suite ? xstrdup(suite) : NULL;
+	/*
+	 * the unique index (run_id, suite, case_id, repeat) gives the order;
+	 * the rows without a reply are passed over in SQLite, never handed out
+	 */
+	if (sqldb_prepare(&h->db,
+			  "SELECT suite, case_id, target_reply FROM results "
+			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND repeat = 0 "
+			  "AND target_reply IS NOT NULL ORDER BY suite, case_id", &it->st)) {
+		history_replies_close(it);
+		return NULL;
+	}
+	sqldb_bind_text(it->st, 1, it->run_id);
+	sqldb_bind_text(it->st, 2, it->suite);
+	return it;
+}
+
+int history_replies_next(struct reply_iter *it, struct reply_row *out)
+{
+	int rc;
+
+	if (it->done)
+		return 0;
+	rc = sqlite3_step(it->st);
+	if (rc != SQLITE_ROW) {
+		it->done = 1;
+		if (rc != SQLITE_DONE)
+			return sqldb_error(&it->h->db, "cannot read the results' replies");
+		return 0;
+	}
+	out->suite = sqldb_col_text(it->st, 0) ? sqldb_col_text(it->st, 0) : "";
+	out->case_id = sqldb_col_text(it->st, 1) ? sqldb_col_text(it->st, 1) : "";
+	out->target_reply = sqldb_col_text(it->st, 2) ? sqldb_col_text(it->st, 2) : "";
+	return 1;
+}
+
+int history_replies_has_case(struct reply_iter *it, const char *suite, const char *case_id)
+{
+	int rc;
+
+	if (!it->has) {
+		if (sqldb_prepare(&it->h->db,
+				  "SELECT 1 FROM results WHERE run_id = ?1 AND suite = ?2 "
+				  "AND case_id = ?3 AND repeat = 0", &it->has))
+			return -1;
+		sqldb_bind_text(it->has, 1, it->run_id);
+	}
+	sqldb_bind_text(it->has, 2, suite);
+	sqldb_bind_text(it->has, 3, case_id);
+	rc = sqlite3_step(it->has);
+	sqlite3_reset(it->has);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sqldb_error(&it->h->db, "cannot look a result up");
+	return rc == SQLITE_ROW;
+}
+
+void history_replies_close(struct reply_iter *it)
+{
+	if (!it)
+		return;
+	sqlite3_finalize(it->st);
+	sqlite3_finalize(it->has);
+	free(it->run_id);
+	free(it->suite);
+	free(it);
+}
+
 /* --- the run's tally --- */
 
 /* where the tally's suite of this name is (*found) or would go in name order */
@@ -2324,30 +2407,122 @@ out:
 	return ret;
 }
 
-int history_score_means(struct history *h, const char *run_id, const char *suite,
-			int (*fn)(const char *scorer, double mean, long n, void *arg), void *arg)
+/* one scorer label's sum of scores, in a suite or over all of them */
+struct mean_acc {
+	char *label;
+	double sum;               /* the known scores, added in storage order as avg() does */
+	long n;                   /* the known scores */
+};
+
+/* the labels seen, in byte order */
+struct mean_accs {
+	struct mean_acc *v;
+	size_t n, alloc;
+};
+
+static void mean_accs_add(struct mean_accs *m, const char *label, sqlite3_stmt *st, int col)
 {
+	size_t lo = 0, hi = m->n;
+	int cmp = 1;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		cmp = strcmp(label, m->v[mid].label);
+		if (!cmp) {
+			lo = mid;
+			break;
+		}
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (cmp) {
+		XGROW(m->v, m->n + 1, m->alloc);
+		memmove(&m->v[lo + 1], &m->v[lo], (m->n - lo) * sizeof(*m->v));
+		m->n++;
+		m->v[lo].label = xstrdup(label);
+		m->v[lo].sum = 0;
+		m->v[lo].n = 0;
+	}
+	if (sqlite3_column_type(st, col) != SQLITE_NULL) {
+		m->v[lo].sum += sqlite3_column_double(st, col);
+		m->v[lo].n++;
+	}
+}
+
+/* hand the means to fn (when not NULL) and forget them; nonzero from fn stops */
+static int mean_accs_flush(struct mean_accs *m, const char *suite,
+			   int (*fn)(const char *suite, const char *scorer, double mean, long n,
+				     void *arg), void *arg)
+{
+	size_t i;
+	int stop = 0;
+
+	for (i = 0; i < m->n; i++) {
+		if (fn && !stop)
+			stop = fn(suite, m->v[i].label,
+				  m->v[i].n ? m->v[i].sum / (double)m->v[i].n : NAN, m->v[i].n, arg);
+		free(m->v[i].label);
+	}
+	m->n = 0;
+	return stop;
+}
+
+/*
+ * The scores are read once, in the order of the primary key (a run's
+ * suites one after the other), and summed per label in C: the labels are
+ * few, and SQLite's GROUP BY would sort every score first.
+ */
+int history_score_means_suites(struct history *h, const char *run_id, const char *suite,
+			       int (*fn)(const char *suite, const char *scorer, double mean,
+					 long n, void *arg), void *arg)
+{
+	struct mean_accs cur = { NULL, 0, 0 }, all = { NULL, 0, 0 };
+	struct strbuf name = STRBUF_INIT;
 	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
+	int rc, have = 0, stop = 0, ret = -1;
 
 	if (sqldb_prepare(&h->db,
-			  "SELECT coalesce(scorer, type, '?'), avg(score), count(score) "
-			  "FROM scores "
+			  "SELECT suite, coalesce(scorer, type, '?'), score FROM scores "
 			  "WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) AND error = 0 "
-			  "GROUP BY 1 ORDER BY 1", &st))
+			  "ORDER BY suite", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (fn(sqldb_col_text(st, 0), sqldb_col_real(st, 1),
-		       (long)sqlite3_column_int64(st, 2), arg))
-			break;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *s = sqldb_col_text(st, 0) ? sqldb_col_text(st, 0) : "";
+		const char *label = sqldb_col_text(st, 1) ? sqldb_col_text(st, 1) : "?";
+
+		if (have && strcmp(s, name.buf)) {
+			if ((stop = mean_accs_flush(&cur, name.buf, fn, arg)))
+				break;
+			have = 0;
+		}
+		if (!have) {
+			strbuf_reset(&name);
+			strbuf_addstr(&name, s);
+			have = 1;
+		}
+		mean_accs_add(&cur, label, st, 2);
+		mean_accs_add(&all, label, st, 2);
+	}
+	if (!stop && rc != SQLITE_DONE) {
 		sqldb_error(&h->db, "cannot read scores");
 		goto out;
 	}
+	if (!stop && have)
+		stop = mean_accs_flush(&cur, name.buf, fn, arg);
+	if (!stop)
+		mean_accs_flush(&all, NULL, fn, arg);
 	ret = 0;
 out:
+	mean_accs_flush(&cur, NULL, NULL, NULL);
+	mean_accs_flush(&all, NULL, NULL, NULL);
+	free(cur.v);
+	free(all.v);
+	strbuf_release(&name);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -2369,92 +2544,186 @@ int history_failed_results(struct history *h, const char *run_id, const char *su
 	return results_query(h, run_id, suite, NULL, 1, fn, arg);
 }
 
-/* the 50th and 95th percentiles of a column (latency_ms, ttft_ms...) of the answered calls */
-/* the values of one column for its percentiles, grown as read */
+/*
+ * the values of one column for its percentiles, grown as read: a run's
+ * suites one after the other, so that a suite's values are v[start..n-1]
+ */
 struct value_list {
 	double *v;
 	size_t n, alloc;
+	size_t start;             /* where the suite being read begins */
 };
 
-static void value_list_add(struct value_list *l, sqlite3_stmt *st, int col)
+static void value_list_add(struct value_list *l, sqlite3_value *v)
 {
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+	if (sqlite3_value_type(v) == SQLITE_NULL)
 		return;
 	XGROW(l->v, l->n + 1, l->alloc);
-	l->v[l->n++] = sqlite3_column_double(st, col);
+	l->v[l->n++] = sqlite3_value_double(v);
 }
 
-static void value_list_percentiles(struct value_list *l, double *p50, double *p95)
+/* the percentiles of the values from first on (reordered, never sorted: selection is O(n)) */
+static void value_list_percentiles(struct value_list *l, size_t first, double *p50, double *p95)
 {
-	*p95 = stats_percentile(l->v, l->n, 95);
-	*p50 = stats_percentile(l->v, l->n, 50);
+	*p95 = stats_percentile_select(l->v + first, l->n - first, 95);
+	*p50 = stats_percentile_select(l->v + first, l->n - first, 50);
 }
 
-/* one pass over the run's results: the sums and the three columns' percentiles */
-int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out)
+/* what history_usage sums: one suite's, or all suites' */
+struct usage_acc {
+	struct usage u;
+	double prompt, completion, cost, judge_cost, cached; /* as total() sums them */
+};
+
+/* add a result, v its columns (prompt_tokens, completion_tokens, cost_usd, judge_cost_usd, cached) */
+static void usage_acc_add(struct usage_acc *a, sqlite3_value **v)
 {
-	struct value_list lat = { 0 }, ttft = { 0 }, itl = { 0 };
-	double prompt = 0, completion = 0, cost = 0, judge_cost = 0, cached = 0;
+	int known_cost = 0;
+
+	/* sums as total() makes them: the known values, in row order */
+	if (sqlite3_value_type(v[0]) != SQLITE_NULL) {
+		a->prompt += sqlite3_value_double(v[0]);
+		a->u.n_tokens++;
+	}
+	if (sqlite3_value_type(v[1]) != SQLITE_NULL) {
+		a->completion += sqlite3_value_double(v[1]);
+		a->u.n_tokens++;
+	}
+	if (sqlite3_value_type(v[2]) != SQLITE_NULL) {
+		a->cost += sqlite3_value_double(v[2]);
+		known_cost = 1;
+	}
+	if (sqlite3_value_type(v[3]) != SQLITE_NULL) {
+		a->judge_cost += sqlite3_value_double(v[3]);
+		known_cost = 1;
+	}
+	a->u.n_cost += known_cost;
+	a->cached += sqlite3_value_double(v[4]);
+	a->u.results++;
+}
+
+/* the usage of a's results, whose values are the lists' from their start on */
+static void usage_acc_finish(struct usage_acc *a, struct value_list *lists, struct usage *out)
+{
+	*out = a->u;
+	out->prompt_tokens = (long)a->prompt;
+	out->completion_tokens = (long)a->completion;
+	out->cost_usd = a->cost + a->judge_cost;
+	out->cached = (long)a->cached;
+	value_list_percentiles(&lists[0], lists[0].start, &out->latency_p50, &out->latency_p95);
+	value_list_percentiles(&lists[1], lists[1].start, &out->ttft_p50, &out->ttft_p95);
+	value_list_percentiles(&lists[2], lists[2].start, &out->itl_p50, &out->itl_p95);
+}
+
+void usage_init(struct usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->latency_p50 = u->latency_p95 = NAN;
+	u->ttft_p50 = u->ttft_p95 = u->itl_p50 = u->itl_p95 = NAN;
+}
+
+/*
+ * One pass over the run's results in the order of the index (run_id,
+ * suite, ordinal, repeat): each suite's sums and, when per_suite, its
+ * percentiles as its last row goes by, then those of all of them.
+ */
+static int usage_scan(struct history *h, const char *run_id, const char *suite, int per_suite,
+		      int (*fn)(const char *suite, const struct usage *u, void *arg), void *arg)
+{
+	struct value_list lists[3];   /* latency_ms, ttft_ms, itl_ms */
+	struct usage_acc cur, all;
+	struct strbuf name = STRBUF_INIT;
+	struct usage u;
 	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
+	int rc, i, have = 0, stop = 0, ret = -1;
 
-	memset(out, 0, sizeof(*out));
-	out->latency_p50 = out->latency_p95 = NAN;
-	out->ttft_p50 = out->ttft_p95 = out->itl_p50 = out->itl_p95 = NAN;
-	if (sqldb_prepare(&h->db, "SELECT prompt_tokens, completion_tokens, cost_usd, "
+	memset(lists, 0, sizeof(lists));
+	memset(&cur, 0, sizeof(cur));
+	memset(&all, 0, sizeof(all));
+	usage_init(&cur.u);
+	usage_init(&all.u);
+	if (sqldb_prepare(&h->db, "SELECT suite, prompt_tokens, completion_tokens, cost_usd, "
 			  "judge_cost_usd, cached, status = 'error', latency_ms, ttft_ms, itl_ms "
-			  "FROM results WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2)", &st))
+			  "FROM results WHERE run_id = ?1 AND (?2 IS NULL OR suite = ?2) "
+			  "ORDER BY suite, ordinal, repeat, seq", &st))
 		return -1;
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int known_cost = 0;
+		const char *s = sqldb_col_text(st, 0) ? sqldb_col_text(st, 0) : "";
+		sqlite3_value *v[9];
 
-		/* sums as total() makes them: the known values, in row order */
-		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
-			prompt += sqlite3_column_double(st, 0);
-			out->n_tokens++;
+		/*
+		 * one call a column (sqlite3_column_type and _double would be
+		 * two); the values are unprotected, which only matters to a
+		 * connection shared between threads, and ours are not
+		 */
+		for (i = 0; i < 9; i++)
+			v[i] = sqlite3_column_value(st, 1 + i);
+		if (per_suite && have && strcmp(s, name.buf)) {
+			usage_acc_finish(&cur, lists, &u);
+			if ((stop = fn(name.buf, &u, arg)))
+				break;
+			memset(&cur, 0, sizeof(cur));
+			usage_init(&cur.u);
+			for (i = 0; i < 3; i++)
+				lists[i].start = lists[i].n;
+			have = 0;
 		}
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
-			completion += sqlite3_column_double(st, 1);
-			out->n_tokens++;
+		if (per_suite && !have) {
+			strbuf_reset(&name);
+			strbuf_addstr(&name, s);
+			have = 1;
 		}
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-			cost += sqlite3_column_double(st, 2);
-			known_cost = 1;
-		}
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-			judge_cost += sqlite3_column_double(st, 3);
-			known_cost = 1;
-		}
-		out->n_cost += known_cost;
-		cached += sqlite3_column_double(st, 4);
-		out->results++;
+		usage_acc_add(&cur, v);
+		if (per_suite)
+			usage_acc_add(&all, v);
 		/* errored calls would measure timeouts */
-		if (!sqlite3_column_int(st, 5)) {
-			value_list_add(&lat, st, 6);
-			value_list_add(&ttft, st, 7);
-			value_list_add(&itl, st, 8);
-		}
+		if (!sqlite3_value_int(v[5]))
+			for (i = 0; i < 3; i++)
+				value_list_add(&lists[i], v[6 + i]);
 	}
-	if (rc != SQLITE_DONE) {
+	if (!stop && rc != SQLITE_DONE) {
 		sqldb_error(&h->db, "cannot sum the usage");
 		goto out;
 	}
-	out->prompt_tokens = (long)prompt;
-	out->completion_tokens = (long)completion;
-	out->cost_usd = cost + judge_cost;
-	out->cached = (long)cached;
-	value_list_percentiles(&lat, &out->latency_p50, &out->latency_p95);
-	value_list_percentiles(&ttft, &out->ttft_p50, &out->ttft_p95);
-	value_list_percentiles(&itl, &out->itl_p50, &out->itl_p95);
+	if (!stop && have) {
+		usage_acc_finish(&cur, lists, &u);
+		stop = fn(name.buf, &u, arg);
+	}
+	if (!stop) {
+		/* all of them: every value, from the lists' beginning */
+		for (i = 0; i < 3; i++)
+			lists[i].start = 0;
+		usage_acc_finish(per_suite ? &all : &cur, lists, &u);
+		fn(NULL, &u, arg);
+	}
 	ret = 0;
 out:
-	free(lat.v);
-	free(ttft.v);
-	free(itl.v);
+	for (i = 0; i < 3; i++)
+		free(lists[i].v);
+	strbuf_release(&name);
 	sqlite3_finalize(st);
 	return ret;
+}
+
+int history_usage_suites(struct history *h, const char *run_id, const char *suite,
+			 int (*fn)(const char *suite, const struct usage *u, void *arg), void *arg)
+{
+	return usage_scan(h, run_id, suite, 1, fn, arg);
+}
+
+static int take_usage(const char *suite, const struct usage *u, void *arg)
+{
+	(void)suite;
+	*(struct usage *)arg = *u;
+	return 0;
+}
+
+int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out)
+{
+	usage_init(out);
+	return usage_scan(h, run_id, suite, 0, take_usage, out);
 }
 
 int history_suite_counts(struct history *h, const char *run_id,

@@ -482,6 +482,29 @@ struct case_iter *history_cases_open(struct history *h, const char *run_id, cons
 int history_cases_next(struct case_iter *it, struct case_row *out);
 void history_cases_close(struct case_iter *it);
 
+/* a case's first repeat (repeat 0) and what its target's reply held besides the answer */
+struct reply_row {
+	const char *suite;        /* never NULL */
+	const char *case_id;      /* never NULL */
+	const char *target_reply; /* JSON object (result_row.target_reply), never NULL */
+};
+/*
+ * The first repeats of a run's cases (one suite when not NULL) that stored a
+ * target_reply, in the order of history_cases_open, one at a time: the
+ * results without one are passed over in SQLite, and memory does not grow
+ * with the run. A row's strings are valid until the next call on the same
+ * iterator. next: 1 row, 0 end, -1 error (reported). open: NULL after
+ * reporting. has_case: whether the run holds the first repeat of (suite,
+ * case_id), reply or not: 1 yes, 0 no, -1 error (reported); it does not move
+ * the iterator, nor invalidate its row.
+ */
+struct reply_iter;
+struct reply_iter *history_replies_open(struct history *h, const char *run_id,
+					const char *suite);
+int history_replies_next(struct reply_iter *it, struct reply_row *out);
+int history_replies_has_case(struct reply_iter *it, const char *suite, const char *case_id);
+void history_replies_close(struct reply_iter *it);
+
 /* one stored answer of a case with its failing scorers; owned, see case_sample_release */
 struct case_sample_score {
 	char *scorer;             /* label, or NULL */
@@ -506,9 +529,16 @@ int history_case_sample(struct history *h, const char *run_id, const char *suite
 			const char *case_id, enum result_status prefer, struct case_sample *out);
 void case_sample_release(struct case_sample *s);
 
-/* mean score of each scorer label (errored scores left out), in label order */
-int history_score_means(struct history *h, const char *run_id, const char *suite,
-			int (*fn)(const char *scorer, double mean, long n, void *arg), void *arg);
+/*
+ * the mean score of each scorer label (errored scores left out; mean NaN
+ * when n is 0), of each suite of a run (one suite when suite is not NULL)
+ * and of all of them, in one pass: fn gets a suite's labels in byte order,
+ * the suites in byte order, then the labels over every suite in scope with
+ * suite NULL; its strings are valid during the call; nonzero stops
+ */
+int history_score_means_suites(struct history *h, const char *run_id, const char *suite,
+			       int (*fn)(const char *suite, const char *scorer, double mean,
+					 long n, void *arg), void *arg);
 
 /* --- for the reports --- */
 
@@ -535,6 +565,16 @@ struct usage {
 	double itl_p50, itl_p95;         /* of their mean inter-token times, ms; NaN none */
 };
 int history_usage(struct history *h, const char *run_id, const char *suite, struct usage *out);
+/*
+ * history_usage of each suite of a run (one suite when suite is not NULL)
+ * and of all of them, in one pass: fn gets each suite with results in byte
+ * order, then the suites in scope together with suite NULL; *u is valid
+ * during the call; nonzero stops
+ */
+int history_usage_suites(struct history *h, const char *run_id, const char *suite,
+			 int (*fn)(const char *suite, const struct usage *u, void *arg), void *arg);
+/* the usage of no results: zero counts, NaN percentiles */
+void usage_init(struct usage *u);
 
 /* per-suite case counts (the view "cases") of a run, in suite name order */
 int history_suite_counts(struct history *h, const char *run_id,

@@ -95,6 +95,79 @@ double stats_percentile(double *v, size_t n, double q)
 	return v[i] + frac * (v[i + 1] - v[i]);
 }
 
+static void swap_double(double *a, double *b)
+{
+	double t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* the middle one of three values */
+static double median3(double a, double b, double c)
+{
+	if (a < b)
+		return b < c ? b : a < c ? c : a;
+	return a < c ? a : b < c ? c : b;
+}
+
+/*
+ * Put the k-th smallest of v[0..n-1] at v[k], nothing larger before it and
+ * nothing smaller after it: quickselect with a three-way partition, so that
+ * equal values (latencies of 0 ms) cost one pass; a range that does not
+ * shrink fast enough is sorted instead, which bounds the worst case.
+ */
+static void select_kth(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n, rounds = 0;
+
+	while (hi - lo > 1) {
+		size_t lt = lo, i = lo, gt = hi;
+		double p;
+
+		if (++rounds > 64) {
+			qsort(v + lo, hi - lo, sizeof(*v), cmp_double);
+			return;
+		}
+		p = median3(v[lo], v[lo + (hi - lo) / 2], v[hi - 1]);
+		while (i < gt) {
+			if (v[i] < p)
+				swap_double(&v[lt++], &v[i++]);
+			else if (v[i] > p)
+				swap_double(&v[i], &v[--gt]);
+			else
+				i++;
+		}
+		if (k < lt)
+			hi = lt;
+		else if (k >= gt)
+			lo = gt;
+		else
+			return;
+	}
+}
+
+double stats_percentile_select(double *v, size_t n, double q)
+{
+	double pos, frac, next;
+	size_t i, j;
+
+	if (n == 0 || isnan(q))
+		return NAN;
+	pos = q / 100.0 * (double)(n - 1);
+	i = q <= 0 ? 0 : q >= 100 ? n - 1 : (size_t)pos;
+	select_kth(v, n, i);
+	if (q <= 0 || q >= 100 || i + 1 >= n)
+		return v[i];
+	/* the next value in sorted order: the smallest of those after v[i] */
+	frac = pos - (double)i;
+	next = v[i + 1];
+	for (j = i + 2; j < n; j++)
+		if (v[j] < next)
+			next = v[j];
+	return v[i] + frac * (next - v[i]);
+}
+
 double stats_mean(const double *v, size_t n)
 {
 	double sum = 0;

@@ -1,6 +1,7 @@
 /*
  * stats: the statistics behind the gates (PROTOCOLS "Statistics for the gates").
- * Pure functions on numbers: stats_percentile sorts the caller's array in place;
+ * Pure functions on numbers: stats_percentile sorts the caller's array in place
+ * (stats_percentile_select reorders it);
  * the kappa functions allocate only temporaries (freed before they return).
  */
 #ifndef EG_STATS_H
@@ -31,6 +32,11 @@ void paired_diff95(long b, long c, long n, double *d, double *lo, double *hi);
  * place. NaN when n == 0.
  */
 double stats_percentile(double *v, size_t n, double q);
+/*
+ * The same value, found by selection in O(n) rather than by a sort: v (no
+ * NaN in it) is reordered in place, not sorted. For large arrays.
+ */
+double stats_percentile_select(double *v, size_t n, double q);
 
 /* mean of v[0..n-1]; NaN when n == 0 */
 double stats_mean(const double *v, size_t n);

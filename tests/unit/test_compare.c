@@ -427,6 +427,166 @@ Test(compare, merge_walks_both_runs_in_key_order)
 	history_close(h);
 }
 
+/* --- trajectory flips --- */
+
+/* a result of run at repeat whose target replied reply (NULL: nothing besides the answer) */
+static void add_reply(struct history *h, const char *run, const char *suite, const char *case_id,
+		      int repeat, const char *reply)
+{
+	struct result_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.suite = suite;
+	r.case_id = case_id;
+	r.case_hash = "h";
+	r.repeat = repeat;
+	r.status = RESULT_PASS;
+	r.output = "done";
+	r.output_len = 4;
+	r.attempts = 1;
+	r.cost_usd = NAN;
+	r.target_reply = reply;
+	cr_assert_eq(history_add_result(h, run, &r), 0);
+}
+
+#define CALL_F1 "{\"trajectory\":[{\"tool_calls\":[{\"name\":\"f\",\"args\":{\"x\":1}}]}]}"
+#define CALL_F2 "{\"trajectory\":[{\"tool_calls\":[{\"name\":\"f\",\"args\":{\"x\":2}}]}]}"
+#define CALL_G "{\"trajectory\":[{\"tool_calls\":[{\"name\":\"g\",\"args\":{}}]}]}"
+#define CALL_FG "{\"trajectory\":[{\"tool_calls\":[{\"name\":\"f\",\"args\":{\"x\":1}}]}," \
+	"{\"tool_calls\":[{\"name\":\"g\",\"args\":{}}]}]}"
+#define NO_CALLS_YET "{\"trajectory\":[{\"content\":\"no tools needed\"}]}"
+#define NO_TRAJECTORY "{\"model\":\"m\"}"
+
+static int traj_line(const char *suite, const char *case_id, const char *base, const char *cand,
+		     void *arg)
+{
+	struct seen *s = arg;
+	size_t len = strlen(s->text);
+
+	snprintf(s->text + len, sizeof(s->text) - len, "%s/%s: %s -> %s\n", suite, case_id,
+		 *base ? base : "-", *cand ? cand : "-");
+	return 0;
+}
+
+static int traj_first(const char *suite, const char *case_id, const char *base,
+		      const char *cand, void *arg)
+{
+	traj_line(suite, case_id, base, cand, arg);
+	return 1;
+}
+
+/*
+ * The merge walk over both runs' first repeats: the cases stored in
+ * another order than the key order in each run, some in one run only,
+ * a trajectory in one run only, replies without calls and later repeats
+ */
+Test(compare, trajectory_flips_merge_both_runs_in_key_order)
+{
+	struct history *h = open_history();
+	struct seen s;
+
+	begin(h, "a", "2026-01-01T00:00:00Z", "bot", NULL, RUN_RUNNING, NULL);
+	begin(h, "b", "2026-01-02T00:00:00Z", "bot", NULL, RUN_RUNNING, NULL);
+	add_reply(h, "a", "s2", "a", 0, CALL_F1);
+	add_reply(h, "a", "s1", "a", 0, CALL_F1);
+	add_reply(h, "a", "s1", "b", 0, CALL_G);
+	add_reply(h, "a", "s1", "c", 0, NULL);          /* no reply: no calls */
+	add_reply(h, "a", "s1", "d", 0, CALL_G);
+	add_reply(h, "a", "s1", "e", 0, NO_CALLS_YET);
+	add_reply(h, "a", "s1", "g", 0, CALL_G);
+	add_reply(h, "a", "s1", "h", 0, CALL_G);
+	add_reply(h, "a", "s1", "h", 1, CALL_G);
+	add_reply(h, "a", "s1", "9", 0, CALL_F1);
+	add_reply(h, "a", "s1", "10", 0, CALL_F1);
+	add_reply(h, "a", "s1", "only-a", 0, CALL_G);
+	add_reply(h, "a", "s1", "x", 0, NULL);
+	/* B: stored backwards */
+	add_reply(h, "b", "s1", "x", 0, NULL);          /* no reply on either side */
+	add_reply(h, "b", "s1", "only-b", 0, CALL_G);   /* not in A: not a flip */
+	add_reply(h, "b", "s1", "10", 0, CALL_F2);
+	add_reply(h, "b", "s1", "9", 0, CALL_F2);
+	add_reply(h, "b", "s1", "h", 1, CALL_F1);       /* a later repeat: not compared */
+	add_reply(h, "b", "s1", "h", 0, CALL_G);
+	add_reply(h, "b", "s1", "g", 1, NULL);          /* no first repeat in B */
+	add_reply(h, "b", "s1", "e", 0, NULL);          /* none and none */
+	add_reply(h, "b", "s1", "d", 0, NO_TRAJECTORY); /* a reply without a trajectory */
+	add_reply(h, "b", "s1", "c", 0, CALL_G);        /* calls in B only */
+	add_reply(h, "b", "s1", "b", 0, CALL_G);        /* the same calls */
+	add_reply(h, "b", "s1", "a", 0, CALL_F2);
+	add_reply(h, "b", "s2", "a", 0, CALL_FG);
+
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(compare_trajectories(h, "a", "b", NULL, traj_line, &s), 0);
+	cr_assert_str_eq(s.text,
+			 "s1/10: f({\"x\":1}) -> f({\"x\":2})\n"
+			 "s1/9: f({\"x\":1}) -> f({\"x\":2})\n"
+			 "s1/a: f({\"x\":1}) -> f({\"x\":2})\n"
+			 "s1/c: - -> g({})\n"
+			 "s1/d: g({}) -> -\n"
+			 "s2/a: f({\"x\":1}) -> f({\"x\":1}), g({})\n");
+	/* the other way round: the same cases, the sides swapped */
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(compare_trajectories(h, "b", "a", NULL, traj_line, &s), 0);
+	cr_assert_str_eq(s.text,
+			 "s1/10: f({\"x\":2}) -> f({\"x\":1})\n"
+			 "s1/9: f({\"x\":2}) -> f({\"x\":1})\n"
+			 "s1/a: f({\"x\":2}) -> f({\"x\":1})\n"
+			 "s1/c: g({}) -> -\n"
+			 "s1/d: - -> g({})\n"
+			 "s2/a: f({\"x\":1}), g({}) -> f({\"x\":1})\n");
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(compare_trajectories(h, "a", "b", "s2", traj_line, &s), 0);
+	cr_assert_str_eq(s.text, "s2/a: f({\"x\":1}) -> f({\"x\":1}), g({})\n");
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(compare_trajectories(h, "a", "b", NULL, traj_first, &s), 0);
+	cr_assert_str_eq(s.text, "s1/10: f({\"x\":1}) -> f({\"x\":2})\n", "the callback stops the walk");
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(compare_trajectories(h, "a", "a", NULL, traj_line, &s), 0);
+	cr_assert_str_eq(s.text, "", "a run against itself");
+	cr_assert_eq(compare_trajectories(h, "a", "nosuch", NULL, traj_line, &s), 0);
+	cr_assert_str_eq(s.text, "", "no run: no pairs");
+	history_close(h);
+}
+
+/* the reader under the walk: first repeats with a reply only, and lookups of the others */
+Test(compare, replies_reader)
+{
+	struct history *h = open_history();
+	struct reply_iter *it;
+	struct reply_row r;
+
+	begin(h, "b", "2026-01-02T00:00:00Z", "bot", NULL, RUN_RUNNING, NULL);
+	add_reply(h, "b", "s1", "x", 0, NULL);
+	add_reply(h, "b", "s1", "g", 1, CALL_G);
+	add_reply(h, "b", "s1", "c", 0, CALL_G);
+	add_reply(h, "b", "s1", "a", 0, NO_TRAJECTORY);
+	add_reply(h, "b", "s2", "a", 0, CALL_FG);
+	it = history_replies_open(h, "b", NULL);
+	cr_assert_not_null(it);
+	cr_assert_eq(history_replies_next(it, &r), 1);
+	cr_assert_str_eq(r.case_id, "a");
+	cr_assert_str_eq(r.target_reply, NO_TRAJECTORY);
+	cr_assert_eq(history_replies_has_case(it, "s1", "x"), 1, "stored without a reply");
+	cr_assert_eq(history_replies_has_case(it, "s1", "g"), 0, "a later repeat only");
+	cr_assert_eq(history_replies_has_case(it, "s3", "a"), 0);
+	cr_assert_str_eq(r.case_id, "a", "a lookup leaves the row alone");
+	cr_assert_eq(history_replies_next(it, &r), 1);
+	cr_assert_str_eq(r.suite, "s1");
+	cr_assert_str_eq(r.case_id, "c");
+	cr_assert_eq(history_replies_next(it, &r), 1);
+	cr_assert_str_eq(r.suite, "s2");
+	cr_assert_eq(history_replies_next(it, &r), 0);
+	cr_assert_eq(history_replies_next(it, &r), 0, "the end stays the end");
+	history_replies_close(it);
+	it = history_replies_open(h, "b", "s2");
+	cr_assert_not_null(it);
+	cr_assert_eq(history_replies_next(it, &r), 1);
+	cr_assert_str_eq(r.suite, "s2");
+	cr_assert_eq(history_replies_next(it, &r), 0);
+	history_replies_close(it);
+	history_close(h);
+}
+
 /* --- baseline references --- */
 
 static void resolution_runs(struct history *h)

@@ -1339,6 +1339,81 @@ Test(history, usage_of_a_run_and_of_a_suite)
 	history_close(h);
 }
 
+/* what history_usage_suites hands out, one line a call */
+static int usage_line(const char *suite, const struct usage *u, void *arg)
+{
+	struct strbuf *sb = arg;
+
+	strbuf_addf(sb, "%s: %ld results, %ld+%ld tokens, $%.2f (%ld), %ld cached, p50 %g p95 %g\n",
+		    suite ? suite : "(all)", u->results, u->prompt_tokens, u->completion_tokens,
+		    u->cost_usd, u->n_cost, u->cached, u->latency_p50, u->latency_p95);
+	return 0;
+}
+
+static int mean_line(const char *suite, const char *scorer, double mean, long n, void *arg)
+{
+	struct strbuf *sb = arg;
+
+	strbuf_addf(sb, "%s %s: %g (%ld)\n", suite ? suite : "(all)", scorer, mean, n);
+	return 0;
+}
+
+/* each suite's usage and scores, then all of them, from one pass: as history_usage gives them */
+Test(history, usage_and_score_means_of_every_suite_at_once)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct score_row sc[2] = {
+		{ "judge", "judge", 0.25, 0, 0, NULL, NULL, 1, 1 },
+		{ NULL, "regex", 1, 1, 0, NULL, NULL, 0, 1 },
+	};
+	struct result_row r;
+	struct history *h = history_open(th_path("h.db"));
+
+	cr_assert_not_null(h);
+	begin_run(h, "u", "2026-01-01T00:00:00Z", "bot");
+	/* stored out of suite order: the pass reads them in it */
+	add_usage_row(h, "b", "c4", RESULT_PASS, 200, 1, 1, 0.02, 1);
+	add_usage_row(h, "a", "c1", RESULT_PASS, 100, 10, 5, 0.01, 0);
+	add_usage_row(h, "a", "c2", RESULT_FAIL, 300, 20, 7, NAN, 0);
+	add_usage_row(h, "a", "c3", RESULT_ERROR, 5000, -1, -1, NAN, 0);
+	r = mkrow("b", "c5", 0, RESULT_PASS, NULL);
+	r.scores = sc;
+	r.n_scores = 2;
+	r.latency_ms = 400;
+	r.prompt_tokens = r.completion_tokens = -1;
+	r.cost_usd = NAN;
+	cr_assert_eq(history_add_result(h, "u", &r), 0);
+	sc[0].score = 0.75;
+	sc[0].error = 1;           /* an errored score is left out */
+	r.case_id = "c6";
+	r.latency_ms = 600;
+	cr_assert_eq(history_add_result(h, "u", &r), 0);
+
+	cr_assert_eq(history_usage_suites(h, "u", NULL, usage_line, &sb), 0);
+	cr_assert_str_eq(sb.buf,
+			 "a: 3 results, 30+12 tokens, $0.01 (1), 0 cached, p50 200 p95 290\n"
+			 "b: 3 results, 1+1 tokens, $0.02 (1), 1 cached, p50 400 p95 580\n"
+			 "(all): 6 results, 31+13 tokens, $0.03 (2), 1 cached, p50 300 p95 560\n");
+	strbuf_reset(&sb);
+	cr_assert_eq(history_usage_suites(h, "u", "b", usage_line, &sb), 0);
+	cr_assert_str_eq(sb.buf,
+			 "b: 3 results, 1+1 tokens, $0.02 (1), 1 cached, p50 400 p95 580\n"
+			 "(all): 3 results, 1+1 tokens, $0.02 (1), 1 cached, p50 400 p95 580\n");
+	strbuf_reset(&sb);
+	cr_assert_eq(history_score_means_suites(h, "u", NULL, mean_line, &sb), 0);
+	cr_assert_str_eq(sb.buf,
+			 "a judge: 0 (1)\n"
+			 "b judge: 0.25 (1)\n"
+			 "b regex: 1 (2)\n"
+			 "(all) judge: 0.125 (2)\n"
+			 "(all) regex: 1 (2)\n");
+	strbuf_reset(&sb);
+	cr_assert_eq(history_score_means_suites(h, "u", "none", mean_line, &sb), 0);
+	cr_assert_str_eq(sb.buf, "");
+	strbuf_release(&sb);
+	history_close(h);
+}
+
 /* history_case_sample is a lookup: 0 found, 1 no such case */
 Test(history, case_sample_found_or_not)
 {

@@ -106,6 +106,40 @@ Test(stats, mean)
 	cr_assert(isnan(stats_mean(v, 0)));
 }
 
+/* selection gives the sorting percentile exactly, ties and all, without sorting */
+Test(stats, percentile_select_agrees_with_the_sort)
+{
+	static const size_t sizes[] = { 1, 2, 3, 10, 101, 5000 };
+	static const double qs[] = { 0, 2.5, 50, 90, 95, 97.5, 99, 100 };
+	static double sorted[5000], picked[5000];
+	unsigned long x = 12345;
+	size_t k, j, i;
+
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k];
+
+		for (j = 0; j < sizeof(qs) / sizeof(qs[0]); j++) {
+			for (i = 0; i < n; i++) {
+				x = x * 6364136223846793005UL + 1442695040888963407UL;
+				/* few distinct values in half the arrays: long runs of ties */
+				sorted[i] = j % 2 ? (double)(x >> 61) : (double)(x >> 11) / 1e9;
+				picked[i] = sorted[i];
+			}
+			cr_assert_eq(stats_percentile_select(picked, n, qs[j]),
+				     stats_percentile(sorted, n, qs[j]), "n %zu q %g", n, qs[j]);
+		}
+	}
+	for (i = 0; i < 5000; i++)
+		picked[i] = 0;          /* every latency 0 ms: one pass, not n */
+	cr_assert_eq(stats_percentile_select(picked, 5000, 95), 0);
+	cr_assert(isnan(stats_percentile_select(picked, 0, 50)));
+	picked[0] = 4;
+	picked[1] = 1;
+	picked[2] = 3;
+	picked[3] = 2;
+	cr_assert_float_eq(stats_percentile_select(picked, 4, 90), 3.7, 1e-12);
+}
+
 /* --- standard deviation and Student's t (95%, two-sided; published table values) --- */
 
 Test(stats, sd_known_values)
