@@ -123,9 +123,12 @@ static int run_walk_seek(struct run_walk *w, const char *suite, const char *case
 	memset(ph, 0, sizeof(*ph));
 	if (!w->it || (w->sought && (strcmp(suite, w->last_suite.buf) < 0 ||
 				     (!strcmp(suite, w->last_suite.buf) &&
-				      strcmp(case_id, w->last_case.buf) < 0))))
-		if (run_walk_open(w))
+				      strcmp(case_id, w->last_case.buf) < 0)))) {
+		if (run_walk_open(w)) {
+			run_walk_close(w); /* the next seek opens the runs again */
 			return -1;
+		}
+	}
 	w->sought = 1;
 	strbuf_reset(&w->last_suite);
 	strbuf_addstr(&w->last_suite, suite);
