@@ -273,7 +273,7 @@ static int write_suite(struct history *h, const struct run_info *ri,
 		add_property(sb, "evalgate.passed_omitted", omitted_text.buf);
 	}
 	strbuf_addstr(sb, "    </properties>\n");
-	ret = history_results(h, ri->id, js->name, write_case, jo);
+	ret = history_results_without_texts(h, ri->id, js->name, write_case, jo);
 	if (omitted)
 		strbuf_addf(sb, "    <system-out>%ld passing results of this suite are not in this "
 			    "file (--junit-max-passed); every failure and error is. The JSON "

@@ -219,7 +219,7 @@ static int load_suite(const struct run_suite *s, void *arg)
 {
 	struct suite_walk *w = arg;
 
-	w->err = history_results(w->h, w->run_id, s->name, add_result, w->rv);
+	w->err = history_results_without_texts(w->h, w->run_id, s->name, add_result, w->rv);
 	return w->err;
 }
 
@@ -235,7 +235,7 @@ static int run_values_load(struct run_values *rv, const struct eg_gate *g, struc
 	rv->kind = dg->kind;
 	hashmap_init_str(&rv->index, 64);
 	if (g->suite)
-		return history_results(h, run_id, g->suite, add_result, rv);
+		return history_results_without_texts(h, run_id, g->suite, add_result, rv);
 	if (history_run_suites(h, run_id, load_suite, &w))
 		return -1;
 	return w.err ? -1 : 0;

@@ -1399,8 +1399,11 @@ static int read_scores(struct history *h, sqlite3_stmt *st, struct row_mem *m,
 }
 
 /* the results of a suite, of one case of it when case_id is not NULL, or only the failed and errored ones */
+#define RESULTS_NOT_PASSED 1   /* only the failed and errored results */
+#define RESULTS_NO_TEXTS 2     /* without the case's texts: no lookup by its random hash */
+
 static int results_query(struct history *h, const char *run_id, const char *suite,
-			 const char *case_id, int not_passed,
+			 const char *case_id, unsigned flags,
 			 int (*fn)(const struct stored_result *r, void *arg), void *arg)
 {
 	sqlite3_stmt *st = NULL, *sc = NULL;
@@ -1409,19 +1412,28 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 	size_t scores_alloc = 0;
 	int rc, ret = -1;
 
-	if (sqldb_prepare(&h->db,
-			  "SELECT r.suite, r.case_id, r.case_hash, r.repeat, r.status, r.output, "
-			  "r.latency_ms, r.prompt_tokens, r.completion_tokens, r.finish_reason, "
-			  "r.error, r.attempts, r.cached, r.tags, r.cost_usd, r.ordinal, "
-			  "t.input, t.context, t.expected, r.judge_prompt_tokens, "
-			  "r.judge_completion_tokens, r.judge_cost_usd, r.target_reply, "
-			  "r.ttft_ms, r.itl_ms, r.itl_p50_ms, r.itl_p95_ms, r.tokens_per_s, r.threshold "
-			  "FROM results r "
-			  "LEFT JOIN case_texts t ON t.hash = r.case_hash "
-			  "WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "
-			  "AND (?4 = 0 OR r.status <> 'pass') "
-			  "ORDER BY r.ordinal, r.repeat, r.seq", &st))
+#define RESULTS_COLUMNS(texts, join)							\
+	"SELECT r.suite, r.case_id, r.case_hash, r.repeat, r.status, r.output, "		\
+	"r.latency_ms, r.prompt_tokens, r.completion_tokens, r.finish_reason, "		\
+	"r.error, r.attempts, r.cached, r.tags, r.cost_usd, r.ordinal, "			\
+	texts ", r.judge_prompt_tokens, "							\
+	"r.judge_completion_tokens, r.judge_cost_usd, r.target_reply, "			\
+	"r.ttft_ms, r.itl_ms, r.itl_p50_ms, r.itl_p95_ms, r.tokens_per_s, r.threshold "	\
+	"FROM results r " join								\
+	"WHERE r.run_id = ?1 AND r.suite = ?2 AND (?3 IS NULL OR r.case_id = ?3) "		\
+	"AND (?4 = 0 OR r.status <> 'pass') "						\
+	"ORDER BY r.ordinal, r.repeat, r.seq"
+	/*
+	 * the texts are keyed by the case's content hash: a random key, so at a
+	 * million results their lookup is a page read from disk each, most of a
+	 * JUnit report's time; readers that do not print them go without
+	 */
+	if (sqldb_prepare(&h->db, flags & RESULTS_NO_TEXTS
+			  ? RESULTS_COLUMNS("NULL, NULL, NULL", "")
+			  : RESULTS_COLUMNS("t.input, t.context, t.expected",
+					    "LEFT JOIN case_texts t ON t.hash = r.case_hash "), &st))
 		goto out;
+#undef RESULTS_COLUMNS
 	if (sqldb_prepare(&h->db,
 			  "SELECT scorer, type, score, pass, error, reason, detail, calls, weight "
 			  "FROM scores "
@@ -1431,7 +1443,7 @@ static int results_query(struct history *h, const char *run_id, const char *suit
 	sqldb_bind_text(st, 1, run_id);
 	sqldb_bind_text(st, 2, suite);
 	sqldb_bind_text(st, 3, case_id);
-	sqlite3_bind_int(st, 4, not_passed);
+	sqlite3_bind_int(st, 4, !!(flags & RESULTS_NOT_PASSED));
 	sqldb_bind_text(sc, 1, run_id);
 	sqldb_bind_text(sc, 2, suite);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1503,6 +1515,12 @@ int history_results(struct history *h, const char *run_id, const char *suite,
 		    int (*fn)(const struct stored_result *r, void *arg), void *arg)
 {
 	return results_query(h, run_id, suite, NULL, 0, fn, arg);
+}
+
+int history_results_without_texts(struct history *h, const char *run_id, const char *suite,
+				  int (*fn)(const struct stored_result *r, void *arg), void *arg)
+{
+	return results_query(h, run_id, suite, NULL, RESULTS_NO_TEXTS, fn, arg);
 }
 
 int history_gates(struct history *h, const char *run_id,
@@ -2541,7 +2559,7 @@ int history_case_results(struct history *h, const char *run_id, const char *suit
 int history_failed_results(struct history *h, const char *run_id, const char *suite,
 			   int (*fn)(const struct stored_result *r, void *arg), void *arg)
 {
-	return results_query(h, run_id, suite, NULL, 1, fn, arg);
+	return results_query(h, run_id, suite, NULL, RESULTS_NOT_PASSED, fn, arg);
 }
 
 /*

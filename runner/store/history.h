@@ -365,6 +365,9 @@ struct stored_result {
  */
 int history_results(struct history *h, const char *run_id, const char *suite,
 		    int (*fn)(const struct stored_result *r, void *arg), void *arg);
+/* the same without the case's texts (input, context and expected NULL): one lookup less a result */
+int history_results_without_texts(struct history *h, const char *run_id, const char *suite,
+				  int (*fn)(const struct stored_result *r, void *arg), void *arg);
 /* gate results in the order added; *g and its strings are valid only during the call */
 int history_gates(struct history *h, const char *run_id,
 		  int (*fn)(const struct gate_row *g, void *arg), void *arg);
