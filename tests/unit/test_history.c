@@ -535,6 +535,22 @@ static int texts_seen(const struct stored_result *r, void *arg)
 	return 0;
 }
 
+/* a result read without its texts: none, and the rest as stored */
+static int texts_absent(const struct stored_result *r, void *arg)
+{
+	char want[32];
+	size_t *n = arg;
+
+	cr_assert_null(r->row.input);
+	cr_assert_null(r->row.context);
+	cr_assert_null(r->row.expected);
+	snprintf(want, sizeof(want), "hash-%s", r->row.case_id);
+	cr_assert_str_eq(r->row.case_hash, want);
+	cr_assert_eq(r->row.status, RESULT_PASS);
+	(*n)++;
+	return 0;
+}
+
 /*
  * a first run stores each case's texts once (not once per result); a second
  * run of the same cases inserts none, only those of a case that is new; the
@@ -563,6 +579,9 @@ Test(history, case_texts_written_once_per_hash)
 	n = 0;
 	cr_assert_eq(history_results(h, "r3", "s", texts_seen, &n), 0);
 	cr_assert_eq(n, 8);
+	n = 0;
+	cr_assert_eq(history_results_without_texts(h, "r3", "s", texts_absent, &n), 0);
+	cr_assert_eq(n, 8, "the same results");
 	history_close(h);
 }
 
