@@ -18,15 +18,25 @@
 
 /* one case iterator per run, each holding its next case (row) until it is used */
 struct run_walk {
-	struct history *h;
+	struct history *h;        /* borrowed, as the run ids */
 	char **run_ids;
 	size_t n;
-	struct case_iter **it;
+	struct case_iter **it;    /* NULL until opened */
 	struct case_row *row;
 	int *state;               /* per run: 1 row holds its next case, 0 at its end */
-	struct strbuf last_suite, last_case; /* the last key sought (run_walk_seek) */
-	int sought;
+	struct strbuf suite, case_id; /* the key at hand: the last one taken or sought */
+	int sought;               /* run_walk_seek has a key */
 };
+
+static void run_walk_init(struct run_walk *w, const struct power_rates *pr)
+{
+	memset(w, 0, sizeof(*w));
+	w->h = pr->h;
+	w->run_ids = pr->run_ids;
+	w->n = pr->runs;
+	strbuf_init(&w->suite, 0);
+	strbuf_init(&w->case_id, 0);
+}
 
 static int walk_advance(struct run_walk *w, size_t i)
 {
@@ -48,6 +58,13 @@ static void run_walk_close(struct run_walk *w)
 	w->it = NULL;
 	w->row = NULL;
 	w->state = NULL;
+}
+
+static void run_walk_release(struct run_walk *w)
+{
+	run_walk_close(w);
+	strbuf_release(&w->suite);
+	strbuf_release(&w->case_id);
 }
 
 /* every run's iterator at its first case; -1 after reporting an error */
@@ -74,6 +91,15 @@ static int row_cmp(const struct case_row *r, const char *suite, const char *case
 	return c ? c : strcmp(r->case_id, case_id);
 }
 
+/* the key at hand is (suite, case_id) */
+static void walk_key(struct run_walk *w, const char *suite, const char *case_id)
+{
+	strbuf_reset(&w->suite);
+	strbuf_addstr(&w->suite, suite);
+	strbuf_reset(&w->case_id);
+	strbuf_addstr(&w->case_id, case_id);
+}
+
 /* add a run's case to the history ph unless its verdict is an error */
 static void ph_add(struct power_history *ph, const struct case_row *r)
 {
@@ -87,10 +113,10 @@ static void ph_add(struct power_history *ph, const struct case_row *r)
 
 /*
  * The next case of the merged runs: its history over them into *ph; 1, 0
- * at the end of every run, -1 on error. Runs holding the smallest key are
- * marked in mark[] first, since advancing one moves the key's strings.
+ * at the end of every run, -1 on error. The smallest key is copied first,
+ * since advancing the run that holds it moves its strings.
  */
-static int run_walk_next(struct run_walk *w, int *mark, struct power_history *ph)
+static int run_walk_next(struct run_walk *w, struct power_history *ph)
 {
 	const struct case_row *min = NULL;
 	size_t i;
@@ -101,11 +127,9 @@ static int run_walk_next(struct run_walk *w, int *mark, struct power_history *ph
 			min = &w->row[i];
 	if (!min)
 		return 0;
-	for (i = 0; i < w->n; i++)
-		mark[i] = w->state[i] && (&w->row[i] == min ||
-					  !row_cmp(&w->row[i], min->suite, min->case_id));
+	walk_key(w, min->suite, min->case_id);
 	for (i = 0; i < w->n; i++) {
-		if (!mark[i])
+		if (!w->state[i] || row_cmp(&w->row[i], w->suite.buf, w->case_id.buf))
 			continue;
 		ph_add(ph, &w->row[i]);
 		if (walk_advance(w, i))
@@ -121,19 +145,16 @@ static int run_walk_seek(struct run_walk *w, const char *suite, const char *case
 	size_t i;
 
 	memset(ph, 0, sizeof(*ph));
-	if (!w->it || (w->sought && (strcmp(suite, w->last_suite.buf) < 0 ||
-				     (!strcmp(suite, w->last_suite.buf) &&
-				      strcmp(case_id, w->last_case.buf) < 0)))) {
+	if (!w->it || (w->sought && (strcmp(suite, w->suite.buf) < 0 ||
+				     (!strcmp(suite, w->suite.buf) &&
+				      strcmp(case_id, w->case_id.buf) < 0)))) {
 		if (run_walk_open(w)) {
 			run_walk_close(w); /* the next seek opens the runs again */
 			return -1;
 		}
 	}
 	w->sought = 1;
-	strbuf_reset(&w->last_suite);
-	strbuf_addstr(&w->last_suite, suite);
-	strbuf_reset(&w->last_case);
-	strbuf_addstr(&w->last_case, case_id);
+	walk_key(w, suite, case_id);
 	for (i = 0; i < w->n; i++) {
 		int c = -1;
 
@@ -181,20 +202,15 @@ static int rates_read(struct power_rates *pr)
 {
 	struct run_walk w;
 	struct power_history ph;
-	int *mark = xcalloc(pr->runs + 1, sizeof(*mark));
 	int rc;
 
-	memset(&w, 0, sizeof(w));
-	w.h = pr->h;
-	w.run_ids = pr->run_ids;
-	w.n = pr->runs;
+	run_walk_init(&w, pr);
 	rc = run_walk_open(&w);
-	while (!rc && (rc = run_walk_next(&w, mark, &ph)) > 0) {
+	while (!rc && (rc = run_walk_next(&w, &ph)) > 0) {
 		rates_add(pr, &ph);
 		rc = 0;
 	}
-	run_walk_close(&w);
-	free(mark);
+	run_walk_release(&w);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -249,10 +265,6 @@ void power_rates_release(struct power_rates *pr)
 
 /* --- the history of flip confirmation --- */
 
-struct flip_cursor {
-	struct run_walk w;
-};
-
 double flip_history_flaky_p(int max_asks)
 {
 	return max_asks > 0 ? 1 - pow(HISTORY_FLAKY_SURVIVAL, 1.0 / max_asks) : 0;
@@ -299,14 +311,10 @@ double flip_history_p(struct flip_history *fh, const char *suite, const char *ca
 	if (!fh->pr.runs)
 		return NAN;
 	if (!fh->cur) {
-		fh->cur = xcalloc(1, sizeof(*fh->cur));
-		fh->cur->w.h = fh->pr.h;
-		fh->cur->w.run_ids = fh->pr.run_ids;
-		fh->cur->w.n = fh->pr.runs;
-		strbuf_init(&fh->cur->w.last_suite, 0);
-		strbuf_init(&fh->cur->w.last_case, 0);
+		fh->cur = xmalloc(sizeof(*fh->cur));
+		run_walk_init(fh->cur, &fh->pr);
 	}
-	if (run_walk_seek(&fh->cur->w, suite, case_id, &ph)) {
+	if (run_walk_seek(fh->cur, suite, case_id, &ph)) {
 		if (n)
 			*n = -1;
 		return NAN;
@@ -319,9 +327,7 @@ double flip_history_p(struct flip_history *fh, const char *suite, const char *ca
 void flip_history_release(struct flip_history *fh)
 {
 	if (fh->cur) {
-		run_walk_close(&fh->cur->w);
-		strbuf_release(&fh->cur->w.last_suite);
-		strbuf_release(&fh->cur->w.last_case);
+		run_walk_release(fh->cur);
 		free(fh->cur);
 		fh->cur = NULL;
 	}

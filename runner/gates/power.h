@@ -63,12 +63,12 @@ void power_rates_release(struct power_rates *pr);
 /* a chance flip survives max_asks failing re-asks at least this often: the case is flaky */
 #define HISTORY_FLAKY_SURVIVAL 0.05
 
-struct flip_cursor;
+struct run_walk;
 struct flip_history {
 	struct power_rates pr;    /* the runs read */
 	double mean;              /* the prior's centre m: the pooled share of passing samples */
 	double flaky_p;           /* an estimate under this marks a case flaky */
-	struct flip_cursor *cur;  /* flip_history_p's walk of the runs, opened on first use */
+	struct run_walk *cur;     /* flip_history_p's walk of the runs, opened on first use */
 };
 
 /* 1 - HISTORY_FLAKY_SURVIVAL^(1/max_asks): 0.776 at max_asks 2 */
