@@ -107,8 +107,8 @@ static void print_history(const struct flip_history *fh, const struct power_grou
 }
 
 /* the power against a drop of points, and the n that reaches POWER_TARGET (doubling n) */
-static void simulate_drop(const struct regression_gate *rg, const struct power_result *r, long prs, struct eg_rng *rng,
-			  double points, struct power_drop *out)
+static void simulate_drop(const struct regression_gate *rg, const struct power_result *r,
+			  long prs, struct eg_rng *rng, double points, struct power_drop *out)
 {
 	double d = points / 100, mean_p = r->mean_p;
 	size_t m = r->m, n = r->n, nn;

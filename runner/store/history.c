@@ -2760,12 +2760,12 @@ int history_suite_counts(struct history *h, const char *run_id,
 	memset(&c, 0, sizeof(c));
 	while ((rc = history_cases_next(it, &row)) > 0) {
 		if (have && strcmp(cur.buf, row.suite)) {
-			stop = fn(cur.buf, &c, arg);
-			memset(&c, 0, sizeof(c));
-			if (stop)
+			if ((stop = fn(cur.buf, &c, arg)))
 				break;
+			memset(&c, 0, sizeof(c));
+			have = 0;
 		}
-		if (!have || strcmp(cur.buf, row.suite)) {
+		if (!have) {
 			strbuf_reset(&cur);
 			strbuf_addstr(&cur, row.suite);
 			have = 1;
