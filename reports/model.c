@@ -655,6 +655,21 @@ int report_model_results(const struct report_model *m, size_t i,
 	return history_results(m->h, m->run.id, m->suites[i].name, fn, arg);
 }
 
+int report_model_results_without_texts(const struct report_model *m, size_t i,
+				       int (*fn)(const struct stored_result *r, void *arg),
+				       void *arg)
+{
+	if (i >= m->n_suites)
+		return error("report: no suite %zu in run %s", i, m->run.id);
+	return history_results_without_texts(m->h, m->run.id, m->suites[i].name, fn, arg);
+}
+
+int report_model_texts(const struct report_model *m, const char *case_hash,
+		       struct result_row *row, struct strbuf *mem)
+{
+	return history_case_texts(m->h, case_hash, row, mem);
+}
+
 int report_model_failed(const struct report_model *m, size_t i,
 			int (*fn)(const struct stored_result *r, void *arg), void *arg)
 {

@@ -169,6 +169,16 @@ double report_pass_rate(const struct counts *c);
 /* stream the stored results of suite i of the run, in report order */
 int report_model_results(const struct report_model *m, size_t i,
 			 int (*fn)(const struct stored_result *r, void *arg), void *arg);
+/*
+ * the same without the cases' texts (input, context, expected NULL), which
+ * report_model_texts() looks up for the few results that show them
+ */
+int report_model_results_without_texts(const struct report_model *m, size_t i,
+				       int (*fn)(const struct stored_result *r, void *arg),
+				       void *arg);
+/* a result's case texts into row (see history_case_texts): 0, 1 when none, -1 */
+int report_model_texts(const struct report_model *m, const char *case_hash,
+		       struct result_row *row, struct strbuf *mem);
 /* the same, only the failed and errored results */
 int report_model_failed(const struct report_model *m, size_t i,
 			int (*fn)(const struct stored_result *r, void *arg), void *arg);

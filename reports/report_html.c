@@ -57,8 +57,10 @@ struct html_ctx {
 	long rows_left_out;      /* results without a row (HTML_MAX_ROWS), counted as written */
 	long rows_planned_out;   /* the same, known before the table for its note */
 	struct strbuf tmp;       /* one result's details */
+	struct strbuf texts;     /* its case's texts, looked up for its details */
 	struct jsonw det_w;      /* the elements of the suite's details array, into tmp */
 	int det_failed;          /* writing the temporary file failed */
+	int read_failed;         /* a case's texts could not be read (reported) */
 };
 
 static void base64(struct strbuf *sb, const unsigned char *p, size_t n)
@@ -670,16 +672,27 @@ static void preview(struct strbuf *sb, const char *s, size_t len, size_t max)
 static int add_details(struct html_ctx *c, const struct stored_result *r)
 {
 	struct jsonw before = c->det_w;
+	struct stored_result shown;
 	int pass = r->row.status == RESULT_PASS;
 
 	if (pass && c->pass_budget <= 0) {
 		c->pass_left_out++;
 		return 0;
 	}
+	/*
+	 * The results are read without their case's texts: looked up by a
+	 * random hash, they were most of the report's time at a million
+	 * results, of which only the few thousand given details show them.
+	 */
+	shown = *r;
+	if (report_model_texts(c->m, r->row.case_hash, &shown.row, &c->texts) < 0) {
+		c->read_failed = 1;
+		return 0;
+	}
 	strbuf_reset(&c->tmp);
 	if (c->det_n)
 		jsonw_newline(&c->det_w);
-	report_json_result(&c->det_w, r, HTML_MAX_ANSWER);
+	report_json_result(&c->det_w, &shown, HTML_MAX_ANSWER);
 	if (c->det_bytes + c->tmp.len > HTML_DETAILS_BUDGET) {
 		c->det_w = before; /* as if it had not been written */
 		c->budget_left_out++;
@@ -755,7 +768,7 @@ static int html_row(const struct stored_result *r, void *arg)
 	}
 	strbuf_addstr(sb, "</td></tr>\n");
 	out_flush(c->o, 0);
-	return c->o->failed || c->det_failed;
+	return c->o->failed || c->det_failed || c->read_failed;
 }
 
 /* copy the suite's details after its table, as embedded JSON */
@@ -817,7 +830,8 @@ static int suite_cases(struct html_ctx *c, size_t i)
 		      strerror(errno));
 		return -1;
 	}
-	if (report_model_results(c->m, i, html_row, c) || c->o->failed)
+	if (report_model_results_without_texts(c->m, i, html_row, c) || c->o->failed ||
+	    c->read_failed)
 		goto out;
 	strbuf_addstr(sb, "</tbody></table>\n");
 	if (c->det_failed || copy_details(c)) {
@@ -917,6 +931,7 @@ int report_html_write(const struct report_model *m, const char *path, long max_d
 	c.o = &o;
 	c.m = m;
 	strbuf_init(&c.tmp, 0);
+	strbuf_init(&c.texts, 0);
 	c.pass_budget = max_details - (m->results.fail + m->results.error);
 	if (c.pass_budget < 0)
 		c.pass_budget = 0;
@@ -939,11 +954,13 @@ int report_html_write(const struct report_model *m, const char *path, long max_d
 	strbuf_addstr(&o.sb, js);
 	strbuf_addstr(&o.sb, "</script>\n</body></html>\n");
 	strbuf_release(&c.tmp);
+	strbuf_release(&c.texts);
 	return out_commit(&o);
 out_abort:
 	if (o.failed)
 		error("cannot write HTML report %s: %s", path, strerror(o.err));
 	strbuf_release(&c.tmp);
+	strbuf_release(&c.texts);
 	out_abort(&o);
 	return -1;
 }

@@ -538,6 +538,7 @@ void history_close(struct history *h)
 	sqlite3_finalize(h->sp_undo);
 	sqlite3_finalize(h->ins_text);
 	sqlite3_finalize(h->sel_text);
+	sqlite3_finalize(h->get_text);
 	sqlite3_finalize(h->del_error);
 	texts_forget(h);
 	free(h->texts);
@@ -1521,6 +1522,44 @@ int history_results_without_texts(struct history *h, const char *run_id, const c
 				  int (*fn)(const struct stored_result *r, void *arg), void *arg)
 {
 	return results_query(h, run_id, suite, NULL, RESULTS_NO_TEXTS, fn, arg);
+}
+
+int history_case_texts(struct history *h, const char *hash, struct result_row *row,
+		       struct strbuf *mem)
+{
+	sqlite3_stmt *st;
+	size_t at[3];
+	int have[3], i, rc;
+
+	if (!hash)
+		return 1;
+	if (sqldb_prepare_cached(&h->db, "SELECT input, context, expected FROM case_texts "
+				 "WHERE hash = ?", &h->get_text))
+		return -1;
+	st = h->get_text;
+	sqldb_bind_text(st, 1, hash);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? 1 : sqldb_error(&h->db, "cannot read a case's texts");
+	}
+	/* copied one after the other, then pointed at: the buffer may move while it grows */
+	strbuf_reset(mem);
+	for (i = 0; i < 3; i++) {
+		have[i] = sqlite3_column_type(st, i) != SQLITE_NULL;
+		at[i] = mem->len;
+		if (have[i]) {
+			const unsigned char *t = sqlite3_column_text(st, i);
+
+			strbuf_add(mem, t, (size_t)sqlite3_column_bytes(st, i));
+		}
+		strbuf_addch(mem, '\0');
+	}
+	sqlite3_reset(st);
+	row->input = have[0] ? mem->buf + at[0] : NULL;
+	row->context = have[1] ? mem->buf + at[1] : NULL;
+	row->expected = have[2] ? mem->buf + at[2] : NULL;
+	return 0;
 }
 
 int history_gates(struct history *h, const char *run_id,

@@ -368,6 +368,15 @@ int history_results(struct history *h, const char *run_id, const char *suite,
 /* the same without the case's texts (input, context and expected NULL): one lookup less a result */
 int history_results_without_texts(struct history *h, const char *run_id, const char *suite,
 				  int (*fn)(const struct stored_result *r, void *arg), void *arg);
+/*
+ * The texts stored for a case's content hash (a result's case_hash), for a
+ * reader of history_results_without_texts that needs them for a few of its
+ * results: 0 and row->input, context and expected set (each NULL when the
+ * case has none), pointing into *mem, which the caller releases; 1 when the
+ * hash has no texts (row untouched); -1 after reporting what failed.
+ */
+int history_case_texts(struct history *h, const char *hash, struct result_row *row,
+		       struct strbuf *mem);
 /* gate results in the order added; *g and its strings are valid only during the call */
 int history_gates(struct history *h, const char *run_id,
 		  int (*fn)(const struct gate_row *g, void *arg), void *arg);

@@ -28,6 +28,7 @@ struct history {
 	sqlite3_stmt *sp_undo;    /* cached: ROLLBACK TO that savepoint */
 	sqlite3_stmt *ins_text;   /* cached: INSERT OR IGNORE INTO case_texts */
 	sqlite3_stmt *sel_text;   /* cached: is a hash in case_texts */
+	sqlite3_stmt *get_text;   /* cached: the texts of a hash (history_case_texts) */
 	int replace_errors;       /* history_replace_errors was called */
 	sqlite3_stmt *del_error;  /* cached: DELETE the error result a new one replaces */
 	/*

@@ -137,12 +137,19 @@ expect(kinds.count(("application/json", None, "eg-details")) == len(suites), "on
 expect(kinds.count(("application/json", "eg-summary", None)) == 1, "one summary script")
 expect(len(kinds) == len(suites) + 2, f"no other script elements: {kinds}")
 summary = None
+details = []
 for a, text in p.scripts:
     if a.get("type") == "application/json":
         expect("<" not in text and ">" not in text and "\u2028" not in text, "no < > or U+2028 in embedded JSON")
         v = json.loads(text)
         if a.get("id") == "eg-summary":
             summary = v
+        elif a.get("class") == "eg-details":
+            details += v
+# the details carry each case's texts as the JSON report does (looked up apart from the rows)
+texts = {(r["suite"], r["case_id"]): tuple(r.get(k) for k in ("input", "context", "expected")) for r in js["results"]}
+expect(details and all(tuple(d.get(k) for k in ("input", "context", "expected")) == texts[(d["suite"], d["case_id"])] for d in details), "HTML details' texts vs JSON")
+expect(any(d["case_id"] == "xss-script" and d["input"] and d["context"] for d in details), "a detail with input and context")
 expect({s["name"]: {k: s["cases"][k] for k in ("n", "pass", "fail", "error")} for s in summary["suites"]} == suites, "HTML summary counts")
 for pat in ("<script>alert", "<img", "</textarea>", "href=\"javascript", "<a href", "<!-- more"):
     expect(pat not in html, f"raw payload {pat!r} in the HTML")

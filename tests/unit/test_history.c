@@ -561,6 +561,8 @@ Test(history, case_texts_written_once_per_hash)
 	static const char *const first[] = { "a", "b", "c" };
 	static const char *const second[] = { "a", "b", "c", "d" };
 	const char *path = th_path("h.db");
+	struct strbuf mem = STRBUF_INIT;
+	struct result_row row;
 	struct history *h;
 	size_t n = 0;
 
@@ -582,6 +584,17 @@ Test(history, case_texts_written_once_per_hash)
 	n = 0;
 	cr_assert_eq(history_results_without_texts(h, "r3", "s", texts_absent, &n), 0);
 	cr_assert_eq(n, 8, "the same results");
+	/* and a case's texts looked up by its hash, as the HTML report does for its details */
+	memset(&row, 0, sizeof(row));
+	cr_assert_eq(history_case_texts(h, "hash-d", &row, &mem), 0);
+	cr_assert_str_eq(row.input, "\"question d\"");
+	cr_assert_null(row.context, "a case without a context has none");
+	cr_assert_str_eq(row.expected, "answer d");
+	row.input = "untouched";
+	cr_assert_eq(history_case_texts(h, "hash-e", &row, &mem), 1, "no such hash");
+	cr_assert_str_eq(row.input, "untouched");
+	cr_assert_eq(history_case_texts(h, NULL, &row, &mem), 1, "a result without a hash");
+	strbuf_release(&mem);
 	history_close(h);
 }
 
