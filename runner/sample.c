@@ -11,6 +11,7 @@
 #include "error.h"
 #include "hashmap.h"
 #include "jsonw.h"
+#include "rng.h"
 #include "sha256.h"
 #include "strbuf.h"
 #include "utf8.h"
@@ -44,7 +45,7 @@ struct always_rule {
 
 struct sampler {
 	struct sample_opts o;
-	uint64_t rng;               /* splitmix64 state */
+	struct eg_rng rng;          /* the one stream of the sample (splitmix64) */
 	struct always_rule *always;
 	size_t n_always;
 	char *stratum_label;        /* last part of stratify_by, for tags */
@@ -54,33 +55,6 @@ struct sampler {
 	struct hashmap id_uses;     /* emitted id key -> times used, for the "-2" of repeated lines */
 	struct sample_counts c;
 };
-
-/* ---- random numbers ---- */
-
-uint64_t sample_rand_next(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-uint64_t sample_rand_below(uint64_t *state, uint64_t bound)
-{
-	/* reject the top partial range so every residue is equally likely */
-	uint64_t limit = UINT64_MAX - UINT64_MAX % bound, r;
-
-	do
-		r = sample_rand_next(state);
-	while (r >= limit);
-	return r % bound;
-}
-
-static double rand_unit(uint64_t *state)
-{
-	return (double)(sample_rand_next(state) >> 11) * 0x1.0p-53;
-}
 
 /* ---- shares ---- */
 
@@ -425,7 +399,7 @@ struct sampler *sampler_new(const struct sample_opts *o)
 	hashmap_init_str(&s->stratum_index, 0);
 	hashmap_init(&s->id_uses, 0);
 	s->o = *o;
-	s->rng = o->seed;
+	eg_rng_init(&s->rng, o->seed);
 	if ((o->rate > 0) == (o->n > 0) || o->rate > 1) {
 		error("give either a rate in (0, 1] or a sample size");
 		goto fail;
@@ -589,7 +563,7 @@ int sampler_line(struct sampler *s, const char *line, size_t len, long lineno)
 		goto out;
 	st->seen++;
 	if (s->o.rate > 0) {
-		if (rand_unit(&s->rng) < s->o.rate) {
+		if (eg_rng_uniform(&s->rng) < s->o.rate) {
 			line_key(line, len, &it);
 			it.text = build_case(&lc, st->tag, 0);
 			st->drawn++;
@@ -606,7 +580,7 @@ int sampler_line(struct sampler *s, const char *line, size_t len, long lineno)
 		st->res[st->n_res++] = it;
 	} else {
 		/* then line number `seen` replaces a random slot with probability n/seen */
-		uint64_t j = sample_rand_below(&s->rng, (uint64_t)st->seen);
+		uint64_t j = eg_rng_below(&s->rng, (uint64_t)st->seen);
 		if (j < s->o.n) {
 			line_key(line, len, &it);
 			it.text = build_case(&lc, st->tag, 0);
@@ -656,7 +630,7 @@ int sampler_finish(struct sampler *s)
 		 * subset of it (partial Fisher-Yates) is one of the stratum
 		 */
 		for (k = 0; k < want && k < st->n_res; k++) {
-			size_t j = k + (size_t)sample_rand_below(&s->rng, st->n_res - k);
+			size_t j = k + (size_t)eg_rng_below(&s->rng, st->n_res - k);
 			struct item t = st->res[k];
 			st->res[k] = st->res[j];
 			st->res[j] = t;

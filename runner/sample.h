@@ -88,11 +88,6 @@ const struct sample_counts *sampler_counts(const struct sampler *s);
 void sampler_stratum(const struct sampler *s, size_t i, const char **value, long *seen,
 		     long *drawn);
 
-/* the PRNG: splitmix64 (Steele, Lea, Flood 2014) */
-uint64_t sample_rand_next(uint64_t *state);
-/* uniform in [0, bound), bound > 0, without modulo bias */
-uint64_t sample_rand_below(uint64_t *state, uint64_t bound);
-
 /*
  * Largest-remainder shares of n over sizes[0..k-1] (total = their sum):
  * share[i] = floor(n * sizes[i] / total) plus one for the largest

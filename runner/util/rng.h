@@ -1,7 +1,8 @@
 /*
  * rng: the one seeded PRNG (splitmix64) for what must come out the same on
  * every machine and run: attack mutations, the seeded case order of a capped
- * run, bootstrap resamples. Never rand(). Ownership: plain data.
+ * run, bootstrap resamples, samples of a traffic log, the simulated PRs of
+ * the power estimate. Never rand(). Ownership: plain data.
  */
 #ifndef EG_RNG_H
 #define EG_RNG_H

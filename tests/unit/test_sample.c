@@ -80,18 +80,6 @@ static void run_log(const struct sample_opts *o, int nlines, struct sample_count
 	strbuf_release(&sb);
 }
 
-Test(sample, prng_is_splitmix64)
-{
-	uint64_t st = 0;
-	/* reference values of splitmix64 seeded with 0 */
-	cr_assert_eq(sample_rand_next(&st), 0xe220a8397b1dcdafull);
-	cr_assert_eq(sample_rand_next(&st), 0x6e789e6aa1b965f4ull);
-	cr_assert_eq(sample_rand_next(&st), 0x06c45d188009454full);
-	st = 42;
-	for (int i = 0; i < 1000; i++)
-		cr_assert_lt(sample_rand_below(&st, 7), 7);
-}
-
 Test(sample, reproducible_for_a_seed_and_different_for_another)
 {
 	struct out a = { STRBUF_INIT, 0 }, b = { STRBUF_INIT, 0 }, c = { STRBUF_INIT, 0 };

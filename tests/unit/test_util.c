@@ -484,6 +484,22 @@ Test(error, names_and_messages_come_from_one_list)
 	cr_assert_str_eq(eg_strerror(7), "unknown error");
 }
 
+/* --- rng --- */
+
+Test(rng, is_splitmix64)
+{
+	struct eg_rng r;
+
+	/* reference values of splitmix64 seeded with 0 */
+	eg_rng_init(&r, 0);
+	cr_assert_eq(eg_rng_next(&r), 0xe220a8397b1dcdafull);
+	cr_assert_eq(eg_rng_next(&r), 0x6e789e6aa1b965f4ull);
+	cr_assert_eq(eg_rng_next(&r), 0x06c45d188009454full);
+	eg_rng_init(&r, 42);
+	for (int i = 0; i < 1000; i++)
+		cr_assert_lt(eg_rng_below(&r, 7), 7);
+}
+
 /* --- rng: binomial draws --- */
 
 /* the mean and variance of k draws of Binomial(n, p) stay within 5 standard errors */
